@@ -1,0 +1,189 @@
+/**
+ * Encoding write ops into log entries.
+ *
+ * A write op is encoded once by the replica that issues it, into that
+ * worker's private staging buffer (`OpWriter`), and copied into the shared
+ * log with one `set()` per batch. Other replicas decode it in place from the
+ * log's own bytes (`OpReader`): no intermediate copy, no allocation beyond
+ * what the decoded values themselves need. The issuing replica never decodes
+ * its own ops: it still holds them.
+ *
+ * Two codecs ship: `v8Codec` (any structured-cloneable args, ~1.5 µs per op
+ * per side) and hand-written binary codecs built from `OpWriter`/`OpReader`.
+ */
+import { deserialize, serialize } from 'node:v8';
+
+const utf8 = new TextEncoder();
+
+/** Growable private byte buffer that ops are encoded into. */
+export class OpWriter {
+  /** @internal */ bytes: Uint8Array;
+  /** @internal */ view: DataView;
+  /** @internal */ pos = 0;
+  /** @internal */ limit: number;
+
+  constructor(initialBytes = 4096, limit = 1 << 30) {
+    this.bytes = new Uint8Array(initialBytes);
+    this.view = new DataView(this.bytes.buffer);
+    this.limit = limit;
+  }
+
+  private ensure(n: number): void {
+    const need = this.pos + n;
+    if (need <= this.bytes.length) return;
+    let size = this.bytes.length * 2;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.bytes.subarray(0, this.pos));
+    this.bytes = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  u8(v: number): void {
+    this.ensure(1);
+    this.bytes[this.pos++] = v;
+  }
+  u32(v: number): void {
+    this.ensure(4);
+    this.view.setUint32(this.pos, v, true);
+    this.pos += 4;
+  }
+  i32(v: number): void {
+    this.ensure(4);
+    this.view.setInt32(this.pos, v, true);
+    this.pos += 4;
+  }
+  f64(v: number): void {
+    this.ensure(8);
+    this.view.setFloat64(this.pos, v, true);
+    this.pos += 8;
+  }
+  /** A UTF-8 string with a u32 byte-length prefix. */
+  str(s: string): void {
+    // Worst case 3 bytes per UTF-16 unit; encodeInto writes in place.
+    this.ensure(4 + s.length * 3);
+    const start = this.pos + 4;
+    let n: number;
+    if (s.length <= 32 && isAscii(s)) {
+      for (let i = 0; i < s.length; i++) this.bytes[start + i] = s.charCodeAt(i);
+      n = s.length;
+    } else {
+      n = utf8.encodeInto(s, this.bytes.subarray(start)).written;
+    }
+    this.view.setUint32(this.pos, n, true);
+    this.pos = start + n;
+  }
+  /** Raw bytes with a u32 length prefix. */
+  bytesWithLength(b: Uint8Array): void {
+    this.ensure(4 + b.length);
+    this.view.setUint32(this.pos, b.length, true);
+    this.bytes.set(b, this.pos + 4);
+    this.pos += 4 + b.length;
+  }
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** Reads one encoded op in place from the shared log. */
+export class OpReader {
+  /** @internal */ readonly bytes: Uint8Array;
+  /** @internal */ readonly view: DataView;
+  /** @internal */ readonly buffer: Buffer;
+  /** @internal */ pos = 0;
+  /** @internal */ end = 0;
+
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /** Bytes left in the current op. */
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+  u8(): number {
+    return this.bytes[this.pos++]!;
+  }
+  u32(): number {
+    const v = this.view.getUint32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+  i32(): number {
+    const v = this.view.getInt32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+  f64(): number {
+    const v = this.view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+  str(): string {
+    const n = this.u32();
+    const start = this.pos;
+    this.pos += n;
+    if (n <= 16) {
+      // Short ASCII keys are the common case; building them by char code
+      // avoids the native call that dominates a short utf8 decode.
+      let ascii = true;
+      for (let i = 0; i < n; i++) if (this.bytes[start + i]! > 0x7f) { ascii = false; break; }
+      if (ascii) {
+        let s = '';
+        for (let i = 0; i < n; i++) s += String.fromCharCode(this.bytes[start + i]!);
+        return s;
+      }
+    }
+    return this.buffer.toString('utf8', start, start + n);
+  }
+  /** A private copy of length-prefixed raw bytes (the log slot will be reused). */
+  bytesWithLength(): Uint8Array {
+    const n = this.u32();
+    const out = this.bytes.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  /** A view of the rest of the current op, valid only until the apply returns. */
+  rest(): Uint8Array {
+    const v = this.bytes.subarray(this.pos, this.end);
+    this.pos = this.end;
+    return v;
+  }
+}
+
+/**
+ * How one write op's arguments become bytes and back. `decode` may return the
+ * same (reused) array every time: the runtime applies each decoded op before
+ * decoding the next, and never keeps the array.
+ */
+export interface ArgsCodec<A extends readonly unknown[]> {
+  encode(w: OpWriter, ...args: A): void;
+  decode(r: OpReader): A;
+}
+
+/** Zero-effort codec for structured-cloneable arguments (node:v8 serialize). */
+export function v8Codec<A extends readonly unknown[]>(): ArgsCodec<A> {
+  return {
+    encode(w: OpWriter, ...args: A): void {
+      const buf = serialize(args);
+      w.bytesWithLength(buf);
+    },
+    decode(r: OpReader): A {
+      const n = r.u32();
+      const start = r.pos;
+      r.pos += n;
+      return deserialize(r.buffer.subarray(start, start + n)) as A;
+    },
+  };
+}
+
+const NO_ARGS: [] = [];
+/** Codec for write ops that take no arguments. */
+export const noArgsCodec: ArgsCodec<[]> = {
+  encode(): void {},
+  decode: (): [] => NO_ARGS,
+};

@@ -1,0 +1,87 @@
+/**
+ * Typed errors raised by the NR runtime. Every error thrown at a call site is
+ * an `NrError` with a stable `code`, so callers can branch without parsing
+ * messages. When one of these is thrown, nothing was appended to the log.
+ */
+export type NrErrorCode =
+  | 'ERR_NR_ENCODE'
+  | 'ERR_NR_OP_TOO_LARGE'
+  | 'ERR_NR_HANDLE_MISMATCH'
+  | 'ERR_NR_CAPACITY'
+  | 'ERR_NR_DETACHED'
+  | 'ERR_NR_UNKNOWN_OP'
+  | 'ERR_NR_REENTRANT'
+  | 'ERR_NR_CONFIG';
+
+export class NrError extends Error {
+  readonly code: NrErrorCode;
+  constructor(code: NrErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The structure's codec threw while encoding a write op. */
+export class EncodeError extends NrError {
+  constructor(opName: string, cause: unknown) {
+    super('ERR_NR_ENCODE', `cannot encode write op '${opName}': ${describe(cause)}`, { cause });
+  }
+}
+
+/** One op is larger than the biggest entry the log can ever hold. */
+export class OpTooLargeError extends NrError {
+  readonly bytes: number;
+  readonly limit: number;
+  constructor(opName: string, bytes: number, limit: number) {
+    super('ERR_NR_OP_TOO_LARGE', `write op '${opName}' encodes to ${bytes} bytes; the log holds at most ${limit} per entry`);
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
+/** The handle was made for another structure, structure version or layout. */
+export class HandleMismatchError extends NrError {
+  constructor(message: string) {
+    super('ERR_NR_HANDLE_MISMATCH', message);
+  }
+}
+
+/** More replicas (or clients) than the log was configured for. */
+export class CapacityError extends NrError {
+  constructor(message: string) {
+    super('ERR_NR_CAPACITY', message);
+  }
+}
+
+/** The replica was detached; it can serve no more ops. */
+export class DetachedError extends NrError {
+  constructor() {
+    super('ERR_NR_DETACHED', 'replica is detached');
+  }
+}
+
+/** The op name is not one the structure defines (as a read or as a write). */
+export class UnknownOpError extends NrError {
+  constructor(kind: 'read' | 'write', name: string) {
+    super('ERR_NR_UNKNOWN_OP', `structure has no ${kind} op named '${name}'`);
+  }
+}
+
+/** An apply function called back into the replica; applies must be self-contained. */
+export class ReentrancyError extends NrError {
+  constructor() {
+    super('ERR_NR_REENTRANT', 'an op was issued from inside an apply function');
+  }
+}
+
+/** Bad options when creating or attaching a log. */
+export class ConfigError extends NrError {
+  constructor(message: string) {
+    super('ERR_NR_CONFIG', message);
+  }
+}
+
+function describe(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}

@@ -1,0 +1,368 @@
+/**
+ * The shared operation log: a bounded ring of variable-length entries in one
+ * SharedArrayBuffer, driven by Atomics.
+ *
+ * ## SharedArrayBuffer layout
+ * All offsets are Int32 word indexes into one `Int32Array` over the whole
+ * buffer, unless they say bytes. A "line" is 64 bytes (16 words); every
+ * counter that some thread writes often sits alone on its line.
+ *
+ * | words            | what                                                     |
+ * |------------------|----------------------------------------------------------|
+ * | 0..15 (line 0)   | header, written once: MAGIC, LAYOUT, FINGERPRINT, CELLS, MAX_REPLICAS, MAX_ENTRY_CELLS, INSTANCE |
+ * | 16 (line 1)      | HEAD: oldest position some live replica still needs      |
+ * | 32 (line 2)      | TAIL: next position to reserve                           |
+ * | 48 (line 3)      | CTAIL: completed tail; every entry before it is applied somewhere |
+ * | 64 (line 4)      | HEAD_WAITERS: writers sleeping on HEAD for log space     |
+ * | 80 (line 5)      | SEAL_WAITERS: replayers sleeping on an unfilled entry    |
+ * | 128 + 32r        | replica r, line A: LTAIL (its local tail), STATE         |
+ * | 128 + 32r + 16   | replica r, line B: WAKE (nudge word it waitAsync's on)   |
+ * | SEALS..+CELLS    | seals, one word per cell                                 |
+ * | bytes DATA..     | data ring: CELLS cells of CELL_BYTES bytes               |
+ *
+ * ## Positions and seals
+ * A position is a logical cell index. It grows forever and wraps modulo 2^32
+ * (see atomics.ts); its physical cell is `pos & (CELLS - 1)`. An entry
+ * starting at `pos` is complete once `seals[pos & mask] === pos`. A seal is
+ * the full position, not a parity bit, so a reader can tell this lap's entry
+ * from any earlier lap's, and seals live apart from the data so stale payload
+ * bytes can never look like a seal. Seals start as `~i`, which no position
+ * mapping to cell i can equal (i and ~i differ in parity mod 2^32... and
+ * every position mapping to i has i's parity, CELLS being a power of two).
+ *
+ * ## Entry format (in the data ring, starting on a cell boundary)
+ * word 0: cells the entry spans (header included); word 1: kind | replica << 8;
+ * word 2: op count; word 3: payload bytes. Then each op: a u32
+ * `opId << 24 | byteLength`, its bytes, padding to 4 bytes.
+ * An entry never straddles the ring's end: a writer whose batch would is
+ * handed the cells up to the end as a PAD entry in the same reservation.
+ *
+ * ## Invariants
+ * - head <= ltail[r] <= ctail-or-beyond <= tail for every live replica r;
+ *   head = min ltail over live (reserved or active) replicas.
+ * - tail - head <= CELLS: a reservation never overwrites a cell a live
+ *   replica still needs.
+ * - Entries before ctail are sealed, so reads that replay to ctail never wait.
+ */
+import { before, distance, fetchMax, notifyIfWaiting, waitWhileEqual } from './atomics.js';
+import { ConfigError, HandleMismatchError } from './errors.js';
+
+export const LINE_WORDS = 16;
+export const CELL_BYTES = 32;
+const CELL_WORDS = CELL_BYTES / 4;
+export const ENTRY_HEADER_BYTES = 16;
+/** Size of one op's header inside an entry. */
+export const OP_HEADER_BYTES = 4;
+/** An op's byte length must fit the low 24 bits of its header. */
+export const MAX_OP_BYTES = (1 << 24) - 1;
+
+const MAGIC = 0x4e524c47; // 'NRLG'
+const LAYOUT = 1;
+
+// Header words.
+const H_MAGIC = 0;
+const H_LAYOUT = 1;
+const H_FINGERPRINT = 2;
+const H_CELLS = 3;
+const H_MAX_REPLICAS = 4;
+const H_MAX_ENTRY_CELLS = 5;
+const H_INSTANCE = 6;
+
+// Hot counters, one line each.
+export const HEAD = 1 * LINE_WORDS;
+export const TAIL = 2 * LINE_WORDS;
+export const CTAIL = 3 * LINE_WORDS;
+export const HEAD_WAITERS = 4 * LINE_WORDS;
+export const SEAL_WAITERS = 5 * LINE_WORDS;
+
+const REPLICAS_AT = 8 * LINE_WORDS;
+const REPLICA_WORDS = 2 * LINE_WORDS;
+
+/** Replica slot states. */
+export const enum SlotState {
+  Free = 0,
+  /** Created with the log and awaiting its worker: holds back head from position 0. */
+  Reserved = 1,
+  Active = 2,
+  Detached = 3,
+}
+
+/** Entry kinds. */
+export const enum EntryKind {
+  Batch = 1,
+  /** Filler from a reservation's start to the ring's end. */
+  Pad = 2,
+}
+
+export const DEFAULT_LOG_BYTES = 2 * 1024 * 1024;
+export const MIN_LOG_BYTES = 4 * 1024;
+export const MAX_LOG_BYTES = 1024 * 1024 * 1024;
+export const MAX_REPLICAS = 64;
+const MAX_ENTRY_BYTES_CAP = 1024 * 1024;
+
+export interface LogOptions {
+  /** Data ring size in bytes: a power of two from 4 KiB to 1 GiB. Default 2 MiB. */
+  logBytes?: number;
+  /** Replica slots, each held for a worker from creation. Default 1, at most 64. */
+  replicas?: number;
+}
+
+export interface LogGeometry {
+  cells: number;
+  maxReplicas: number;
+  maxEntryCells: number;
+  sealsAt: number;
+  dataAt: number;
+  totalBytes: number;
+}
+
+export function geometry(logBytes: number, maxReplicas: number): LogGeometry {
+  const cells = logBytes / CELL_BYTES;
+  // A batch and the pad before it must fit the ring together, with room to spare.
+  const maxEntryCells = Math.min(cells / 4, MAX_ENTRY_BYTES_CAP / CELL_BYTES);
+  const sealsAt = REPLICAS_AT + maxReplicas * REPLICA_WORDS;
+  const dataAt = roundUp((sealsAt + cells) * 4, 64);
+  return { cells, maxReplicas, maxEntryCells, sealsAt, dataAt, totalBytes: dataAt + logBytes };
+}
+
+function roundUp(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}
+
+function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+}
+
+/** Allocate and initialise a log buffer. */
+export function createLogBuffer(fingerprint: number, options: LogOptions = {}): SharedArrayBuffer {
+  const logBytes = options.logBytes ?? DEFAULT_LOG_BYTES;
+  const replicas = options.replicas ?? 1;
+  if (!isPowerOfTwo(logBytes) || logBytes < MIN_LOG_BYTES || logBytes > MAX_LOG_BYTES) {
+    throw new ConfigError(`logBytes must be a power of two from ${MIN_LOG_BYTES} to ${MAX_LOG_BYTES}, got ${logBytes}`);
+  }
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) {
+    throw new ConfigError(`replicas must be an integer from 1 to ${MAX_REPLICAS}, got ${replicas}`);
+  }
+  const g = geometry(logBytes, replicas);
+  const sab = new SharedArrayBuffer(g.totalBytes);
+  const w = new Int32Array(sab);
+  w[H_MAGIC] = MAGIC;
+  w[H_LAYOUT] = LAYOUT;
+  w[H_FINGERPRINT] = fingerprint;
+  w[H_CELLS] = g.cells;
+  w[H_MAX_REPLICAS] = replicas;
+  w[H_MAX_ENTRY_CELLS] = g.maxEntryCells;
+  w[H_INSTANCE] = (Math.random() * 0x7fffffff) | 0;
+  for (let i = 0; i < g.cells; i++) w[g.sealsAt + i] = ~i;
+  for (let r = 0; r < replicas; r++) w[REPLICAS_AT + r * REPLICA_WORDS + 1] = SlotState.Reserved;
+  return sab;
+}
+
+/** One thread's view of a shared log. */
+export class SharedLog {
+  readonly sab: SharedArrayBuffer;
+  readonly words: Int32Array;
+  /** The data ring as bytes, and as words for entry headers. */
+  readonly data: Uint8Array;
+  readonly dataWords: Int32Array;
+  readonly cells: number;
+  readonly mask: number;
+  readonly maxReplicas: number;
+  readonly maxEntryCells: number;
+  readonly instance: number;
+  private readonly sealsAt: number;
+
+  constructor(sab: SharedArrayBuffer, fingerprint: number) {
+    if (!(sab instanceof SharedArrayBuffer) || sab.byteLength < REPLICAS_AT * 4) {
+      throw new HandleMismatchError('handle does not hold a log SharedArrayBuffer');
+    }
+    const w = new Int32Array(sab);
+    if (w[H_MAGIC] !== MAGIC || w[H_LAYOUT] !== LAYOUT) {
+      throw new HandleMismatchError('buffer is not a node-replication log of this layout version');
+    }
+    if (w[H_FINGERPRINT] !== fingerprint) {
+      throw new HandleMismatchError('handle was made for another structure, structure version or op set');
+    }
+    const cells = w[H_CELLS]!;
+    const g = geometry(cells * CELL_BYTES, w[H_MAX_REPLICAS]!);
+    if (g.totalBytes !== sab.byteLength) throw new HandleMismatchError('log buffer size does not match its header');
+    this.sab = sab;
+    this.words = w;
+    this.cells = cells;
+    this.mask = cells - 1;
+    this.maxReplicas = g.maxReplicas;
+    this.maxEntryCells = w[H_MAX_ENTRY_CELLS]!;
+    this.instance = w[H_INSTANCE]!;
+    this.sealsAt = g.sealsAt;
+    this.data = new Uint8Array(sab, g.dataAt, cells * CELL_BYTES);
+    this.dataWords = new Int32Array(sab, g.dataAt, cells * CELL_WORDS);
+  }
+
+  /** Largest payload (ops with their headers) one entry can carry. */
+  get maxPayloadBytes(): number {
+    return this.maxEntryCells * CELL_BYTES - ENTRY_HEADER_BYTES;
+  }
+
+  static cellsFor(payloadBytes: number): number {
+    return Math.ceil((ENTRY_HEADER_BYTES + payloadBytes) / CELL_BYTES);
+  }
+
+  // ---- replica slots -------------------------------------------------------
+
+  ltailIndex(r: number): number {
+    return REPLICAS_AT + r * REPLICA_WORDS;
+  }
+  stateIndex(r: number): number {
+    return REPLICAS_AT + r * REPLICA_WORDS + 1;
+  }
+  wakeIndex(r: number): number {
+    return REPLICAS_AT + r * REPLICA_WORDS + LINE_WORDS;
+  }
+
+  slotState(r: number): SlotState {
+    return Atomics.load(this.words, this.stateIndex(r)) as SlotState;
+  }
+
+  /** Claim a reserved slot (the lowest, or `want`); returns its index or -1. */
+  claimSlot(want?: number): number {
+    const from = want ?? 0;
+    const to = want === undefined ? this.maxReplicas : want + 1;
+    for (let r = from; r < to; r++) {
+      const idx = this.stateIndex(r);
+      if (Atomics.compareExchange(this.words, idx, SlotState.Reserved, SlotState.Active) === SlotState.Reserved) {
+        return r;
+      }
+    }
+    return -1;
+  }
+
+  /** Stop holding back head for replica r, and wake writers that wait for space. */
+  releaseSlot(r: number): void {
+    Atomics.store(this.words, this.stateIndex(r), SlotState.Detached);
+    this.advanceHead();
+    Atomics.notify(this.words, HEAD);
+  }
+
+  publishLtail(r: number, pos: number): void {
+    Atomics.store(this.words, this.ltailIndex(r), pos);
+  }
+
+  /** Poke replica r so that its event loop replays the log. */
+  nudge(r: number): void {
+    Atomics.add(this.words, this.wakeIndex(r), 1);
+    Atomics.notify(this.words, this.wakeIndex(r));
+  }
+
+  // ---- head, tail, ctail -----------------------------------------------------
+
+  /**
+   * Move head to the minimum local tail of the live replicas. Returns the
+   * slot that holds head back (-1 if none), so the caller can nudge it.
+   */
+  advanceHead(): number {
+    const w = this.words;
+    const h = Atomics.load(w, HEAD);
+    let minDist = Infinity;
+    let lagger = -1;
+    for (let r = 0; r < this.maxReplicas; r++) {
+      const s = Atomics.load(w, this.stateIndex(r));
+      if (s !== SlotState.Reserved && s !== SlotState.Active) continue;
+      const d = distance(h, Atomics.load(w, this.ltailIndex(r)));
+      if (d < minDist) {
+        minDist = d;
+        lagger = r;
+      }
+    }
+    if (lagger < 0) minDist = distance(h, Atomics.load(w, TAIL));
+    if (minDist > 0) {
+      fetchMax(w, HEAD, (h + minDist) | 0);
+      notifyIfWaiting(w, HEAD, HEAD_WAITERS);
+    }
+    return lagger;
+  }
+
+  /**
+   * Try to reserve `cells` contiguous cells with one CAS on tail. Returns the
+   * entry's position, or null when the log lacks space (the caller then
+   * replays, advances head, nudges and waits). If the entry would straddle
+   * the ring's end, the cells up to the end are reserved too and sealed as
+   * a PAD entry before returning.
+   */
+  tryReserve(cells: number): number | null {
+    const w = this.words;
+    for (;;) {
+      const t = Atomics.load(w, TAIL);
+      const h = Atomics.load(w, HEAD);
+      const phys = t & this.mask;
+      const pad = phys + cells > this.cells ? this.cells - phys : 0;
+      const end = (t + pad + cells) | 0;
+      if (distance(h, end) > this.cells) return null;
+      if (Atomics.compareExchange(w, TAIL, t, end) !== t) continue;
+      if (pad > 0) {
+        this.writeHeader(t, pad, EntryKind.Pad, 0, 0, 0);
+        this.seal(t);
+      }
+      return (t + pad) | 0;
+    }
+  }
+
+  /** Write an entry header at `pos` (the payload is copied by the caller). */
+  writeHeader(pos: number, cells: number, kind: EntryKind, replica: number, ops: number, payloadBytes: number): void {
+    const at = (pos & this.mask) * CELL_WORDS;
+    const dw = this.dataWords;
+    dw[at] = cells;
+    dw[at + 1] = kind | (replica << 8);
+    dw[at + 2] = ops;
+    dw[at + 3] = payloadBytes;
+  }
+
+  /** Byte offset in `data` of the payload of the entry at `pos`. */
+  payloadOffset(pos: number): number {
+    return (pos & this.mask) * CELL_BYTES + ENTRY_HEADER_BYTES;
+  }
+
+  /** Publish the entry at `pos`: everything written before is visible to whoever sees the seal. */
+  seal(pos: number): void {
+    const idx = this.sealsAt + (pos & this.mask);
+    Atomics.store(this.words, idx, pos);
+    notifyIfWaiting(this.words, idx, SEAL_WAITERS);
+  }
+
+  isSealed(pos: number): boolean {
+    return Atomics.load(this.words, this.sealsAt + (pos & this.mask)) === pos;
+  }
+
+  /**
+   * Wait until the entry at `pos` is sealed, or until `deadline`
+   * (performance.now() ms). The sleep inside is bounded, so this never hangs
+   * past the deadline even if a notify is missed.
+   */
+  awaitSeal(pos: number, deadline = Infinity): boolean {
+    const idx = this.sealsAt + (pos & this.mask);
+    for (;;) {
+      const v = Atomics.load(this.words, idx);
+      if (v === pos) return true;
+      if (!waitWhileEqual(this.words, idx, v, SEAL_WAITERS, deadline)) return false;
+    }
+  }
+
+  entryCells(pos: number): number {
+    return this.dataWords[(pos & this.mask) * CELL_WORDS]!;
+  }
+  entryKindWord(pos: number): number {
+    return this.dataWords[(pos & this.mask) * CELL_WORDS + 1]!;
+  }
+  entryOps(pos: number): number {
+    return this.dataWords[(pos & this.mask) * CELL_WORDS + 2]!;
+  }
+
+  /** Raise ctail to `pos` (a completed position). */
+  complete(pos: number): void {
+    if (before(Atomics.load(this.words, CTAIL), pos)) fetchMax(this.words, CTAIL, pos);
+  }
+
+  /** Used cells, for observability. */
+  used(): number {
+    return distance(Atomics.load(this.words, HEAD), Atomics.load(this.words, TAIL));
+  }
+}

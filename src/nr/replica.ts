@@ -1,0 +1,477 @@
+/**
+ * A replica: one worker's private copy of the structure, kept in step with
+ * the shared log.
+ *
+ * Protocol (see log.ts for the buffer layout):
+ * - read: load ctail once; replay the log up to it; run the read locally.
+ *   When the replica is current this is one atomic load and the op itself:
+ *   nothing is written to shared memory.
+ * - write: encode into the private staging buffer, reserve cells with one
+ *   CAS on tail, copy, seal, then replay up to and including the entry. The
+ *   caller gets what its own replica's apply returned (or threw).
+ * - writeAsync: ops issued before the combiner runs (a microtask, or
+ *   setImmediate with `combine: 'immediate'`) are flat-combined into one
+ *   entry, i.e. one reservation and one replay; each caller gets its own
+ *   result, in issue order.
+ * - An idle replica is nudged by writers that need log space: it sleeps in
+ *   `Atomics.waitAsync` on its WAKE word and replays when woken.
+ */
+import { before } from './atomics.js';
+import { OpReader, OpWriter } from './codec.js';
+import { DetachedError, EncodeError, OpTooLargeError, ReentrancyError, UnknownOpError } from './errors.js';
+import {
+  CTAIL,
+  EntryKind,
+  HEAD,
+  HEAD_WAITERS,
+  OP_HEADER_BYTES,
+  MAX_OP_BYTES,
+  SharedLog,
+  TAIL,
+} from './log.js';
+import { waitWhileEqual } from './atomics.js';
+import type { OpArgs, OpResult, OpTable, Structure } from './structure.js';
+
+/** When queued async writes are combined and appended. */
+export type CombineMode = 'microtask' | 'immediate';
+
+export interface ReplicaOptions {
+  /** Default 'microtask': writes issued in one synchronous run form one batch. */
+  combine?: CombineMode;
+}
+
+/** Plain-object counters, cheap to log or export. */
+export interface ReplicaStats {
+  replica: number;
+  /** Entries this replica appended. */
+  appends: number;
+  /** Commits (one per sync write, or per combined async batch). */
+  batches: number;
+  /** Write ops this replica issued. */
+  opsWritten: number;
+  /** Entries and ops replayed (own and others'). */
+  replayedEntries: number;
+  replayedOps: number;
+  /** Times a writer found the log full and had to wait, and the time spent. */
+  fullWaits: number;
+  fullWaitMs: number;
+  /** Nudges handled in the event loop. */
+  nudges: number;
+  /** Position this replica has applied up to, and the log's used cells. */
+  ltail: number;
+  logUsedCells: number;
+}
+
+interface PendingWrite {
+  id: number;
+  args: readonly unknown[];
+  /** Encoded bytes in the staging buffer: [start, end), op header included. */
+  start: number;
+  end: number;
+  result: unknown;
+  failed: boolean;
+  error: unknown;
+  resolve: ((v: unknown) => void) | null;
+  reject: ((e: unknown) => void) | null;
+}
+
+interface PendingRead {
+  read: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/** One chunk of the own batch, as appended to the log. */
+interface OwnEntry {
+  pos: number;
+  first: number;
+  count: number;
+}
+
+/** Replicas attached in this thread, by log instance: they can help each other replay. */
+const localReplicas = new Map<number, Set<Replica<never, OpTable<never>, OpTable<never>>>>();
+
+export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
+  readonly id: number;
+  private readonly log: SharedLog;
+  private readonly structure: Structure<S, R, W>;
+  private state: S;
+  /** Private copy of this replica's LTAIL (only this replica writes it). */
+  private ltail = 0;
+  private detached = false;
+  private applying = false;
+  private readonly staging: OpWriter;
+  private readonly reader: OpReader;
+  private readonly readFns: R;
+  private readonly combine: CombineMode;
+
+  private pending: PendingWrite[] = [];
+  private pendingReads: PendingRead[] = [];
+  private flushScheduled = false;
+  /** Own entries appended by the commit in progress, in log order. */
+  private own: OwnEntry[] = [];
+  private ownBatch: PendingWrite[] = [];
+  private ownCursor = 0;
+
+  private readonly counters = {
+    appends: 0,
+    batches: 0,
+    opsWritten: 0,
+    replayedEntries: 0,
+    replayedOps: 0,
+    fullWaits: 0,
+    fullWaitMs: 0,
+    nudges: 0,
+  };
+
+  /** @internal use `attach()` */
+  constructor(log: SharedLog, structure: Structure<S, R, W>, slot: number, options: ReplicaOptions = {}) {
+    this.log = log;
+    this.structure = structure;
+    this.id = slot;
+    this.state = structure.create();
+    this.readFns = structure.reads;
+    this.combine = options.combine ?? 'microtask';
+    this.staging = new OpWriter(4096, log.maxPayloadBytes);
+    this.reader = new OpReader(log.data);
+    // A new replica starts from position 0: head cannot have passed it,
+    // because its reserved slot held head back until now.
+    this.ltail = Atomics.load(log.words, log.ltailIndex(slot));
+    let set = localReplicas.get(log.instance);
+    if (!set) localReplicas.set(log.instance, (set = new Set()));
+    set.add(this as unknown as Replica<never, OpTable<never>, OpTable<never>>);
+    this.armNudge();
+  }
+
+  // ---- public API ------------------------------------------------------------
+
+  /** Run a read op against the local replica once it has caught up to ctail. */
+  read<K extends keyof R & string>(name: K, ...args: OpArgs<R[K]>): OpResult<R[K]> {
+    if (this.detached) throw new DetachedError();
+    const fn = this.readFns[name] as unknown as ((state: S, ...a: unknown[]) => OpResult<R[K]>) | undefined;
+    if (fn === undefined || !Object.hasOwn(this.readFns, name)) throw new UnknownOpError('read', name);
+    const c = Atomics.load(this.log.words, CTAIL);
+    if (c !== this.ltail) this.replayTo(c);
+    return fn(this.state, ...args);
+  }
+
+  /** Append a write op, apply it, and return what this replica's apply returned. */
+  write<K extends keyof W & string>(name: K, ...args: OpArgs<W[K]>): OpResult<W[K]> {
+    if (this.detached) throw new DetachedError();
+    if (this.applying) throw new ReentrancyError();
+    const op = this.enqueue(name, args, null, null);
+    this.commit();
+    if (op.failed) throw op.error;
+    return op.result as OpResult<W[K]>;
+  }
+
+  /** Queue a write; it is combined with the other writes queued before the combiner runs. */
+  writeAsync<K extends keyof W & string>(name: K, ...args: OpArgs<W[K]>): Promise<OpResult<W[K]>> {
+    return new Promise<OpResult<W[K]>>((resolve, reject) => {
+      if (this.detached) throw new DetachedError();
+      if (this.applying) throw new ReentrancyError();
+      this.enqueue(name, args, resolve as (v: unknown) => void, reject);
+      this.scheduleFlush();
+    });
+  }
+
+  /** A read that also observes every write this replica queued before it. */
+  readAsync<K extends keyof R & string>(name: K, ...args: OpArgs<R[K]>): Promise<OpResult<R[K]>> {
+    return new Promise<OpResult<R[K]>>((resolve, reject) => {
+      if (this.pending.length === 0) {
+        resolve(this.read(name, ...args));
+        return;
+      }
+      if (this.detached) throw new DetachedError();
+      if (!Object.hasOwn(this.readFns, name)) throw new UnknownOpError('read', name);
+      this.pendingReads.push({ read: () => this.read(name, ...args), resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  /** Replay everything appended so far (ctail or beyond). */
+  sync(): void {
+    if (this.detached) throw new DetachedError();
+    this.catchUp();
+  }
+
+  /** A digest of the local state (the structure must define `digest`). */
+  digest(): string {
+    if (this.detached) throw new DetachedError();
+    if (!this.structure.digest) throw new UnknownOpError('read', 'digest');
+    const c = Atomics.load(this.log.words, CTAIL);
+    if (c !== this.ltail) this.replayTo(c);
+    return this.structure.digest(this.state);
+  }
+
+  /**
+   * Leave the log: flush queued writes, stop holding back head, and stop
+   * serving. Further calls throw DetachedError.
+   */
+  detach(): void {
+    if (this.detached) return;
+    if (this.pending.length > 0) this.commit();
+    this.detached = true;
+    this.log.releaseSlot(this.id);
+    this.log.nudge(this.id); // resolves our own pending waitAsync
+    localReplicas.get(this.log.instance)?.delete(this as unknown as Replica<never, OpTable<never>, OpTable<never>>);
+  }
+
+  get isDetached(): boolean {
+    return this.detached;
+  }
+
+  stats(): ReplicaStats {
+    return {
+      replica: this.id,
+      ...this.counters,
+      ltail: this.ltail,
+      logUsedCells: this.log.used(),
+    };
+  }
+
+  // ---- combining -------------------------------------------------------------
+
+  private enqueue(
+    name: string,
+    args: readonly unknown[],
+    resolve: ((v: unknown) => void) | null,
+    reject: ((e: unknown) => void) | null,
+  ): PendingWrite {
+    const id = this.structure.writeIds.get(name);
+    if (id === undefined) throw new UnknownOpError('write', name);
+    const w = this.staging;
+    if (this.pending.length === 0) w.pos = 0;
+    const start = w.pos;
+    w.u32(0); // op header, patched below
+    try {
+      this.structure.writeCodecs[id]!.encode(w, ...args);
+    } catch (e) {
+      w.pos = start;
+      throw new EncodeError(name, e);
+    }
+    const bytes = w.pos - start - OP_HEADER_BYTES;
+    if (bytes > MAX_OP_BYTES || w.pos - start > this.log.maxPayloadBytes) {
+      w.pos = start;
+      throw new OpTooLargeError(name, bytes, this.log.maxPayloadBytes - OP_HEADER_BYTES);
+    }
+    w.view.setUint32(start, (id << 24) | bytes, true);
+    // Keep every op 4-byte aligned so entry headers stay word-aligned.
+    while ((w.pos & 3) !== 0) w.u8(0);
+    const op: PendingWrite = {
+      id,
+      args,
+      start,
+      end: w.pos,
+      result: undefined,
+      failed: false,
+      error: undefined,
+      resolve,
+      reject,
+    };
+    this.pending.push(op);
+    return op;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    if (this.combine === 'immediate') setImmediate(this.flush);
+    else queueMicrotask(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.pending.length === 0 && this.pendingReads.length === 0) return;
+    if (this.detached) {
+      this.rejectAll(new DetachedError());
+      return;
+    }
+    const batch = this.pending;
+    this.commit();
+    for (const op of batch) {
+      if (op.failed) op.reject!(op.error);
+      else op.resolve!(op.result);
+    }
+    const reads = this.pendingReads;
+    this.pendingReads = [];
+    for (const r of reads) {
+      try {
+        r.resolve(r.read());
+      } catch (e) {
+        r.reject(e);
+      }
+    }
+  };
+
+  private rejectAll(e: unknown): void {
+    for (const op of this.pending) op.reject?.(e);
+    for (const r of this.pendingReads) r.reject(e);
+    this.pending = [];
+    this.pendingReads = [];
+  }
+
+  /**
+   * Append every pending write (one entry, or several if they exceed the
+   * largest entry) and replay through them. Afterwards each pending op holds
+   * its result.
+   */
+  private commit(): void {
+    const batch = this.pending;
+    this.pending = [];
+    const log = this.log;
+    const bytes = this.staging.bytes;
+    const max = log.maxPayloadBytes;
+    this.ownBatch = batch;
+    this.own.length = 0;
+    this.ownCursor = 0;
+    let first = 0;
+    let last = 0;
+    while (first < batch.length) {
+      // Cut the largest run of ops that fits one entry.
+      const from = batch[first]!.start;
+      let count = 0;
+      while (first + count < batch.length && batch[first + count]!.end - from <= max) count++;
+      const to = batch[first + count - 1]!.end;
+      const payload = to - from;
+      const cells = SharedLog.cellsFor(payload);
+      const pos = this.reserve(cells);
+      log.data.set(bytes.subarray(from, to), log.payloadOffset(pos));
+      log.writeHeader(pos, cells, EntryKind.Batch, this.id, count, payload);
+      this.own.push({ pos, first, count });
+      log.seal(pos);
+      this.counters.appends++;
+      first += count;
+      last = (pos + cells) | 0;
+    }
+    this.counters.batches++;
+    this.counters.opsWritten += batch.length;
+    this.replayTo(last);
+    this.own.length = 0;
+    this.ownBatch = [];
+  }
+
+  /** Reserve cells, replaying, helping and waiting (never spinning unbounded) while the log is full. */
+  private reserve(cells: number): number {
+    const log = this.log;
+    let pos = log.tryReserve(cells);
+    if (pos !== null) return pos;
+    const t0 = performance.now();
+    this.counters.fullWaits++;
+    for (;;) {
+      // Our own replica must never be the one holding head back.
+      this.replayTo(Atomics.load(log.words, TAIL));
+      const lagger = log.advanceHead();
+      pos = log.tryReserve(cells);
+      if (pos !== null) break;
+      // Replicas in this thread cannot run while we block: replay them here.
+      for (const r of localReplicas.get(log.instance) ?? []) if (r !== (this as unknown)) r.catchUp();
+      if (lagger >= 0 && lagger !== this.id) log.nudge(lagger);
+      pos = log.tryReserve(cells);
+      if (pos !== null) break;
+      const h = Atomics.load(log.words, HEAD);
+      waitWhileEqual(log.words, HEAD, h, HEAD_WAITERS, performance.now() + 2);
+    }
+    this.counters.fullWaitMs += performance.now() - t0;
+    return pos;
+  }
+
+  // ---- replay ----------------------------------------------------------------
+
+  /** Apply every entry from ltail up to `target`, then publish ltail and ctail. */
+  private replayTo(target: number): void {
+    const log = this.log;
+    let pos = this.ltail;
+    if (!before(pos, target)) return;
+    this.applying = true;
+    try {
+      while (before(pos, target)) {
+        if (!log.isSealed(pos)) log.awaitSeal(pos);
+        const cells = log.entryCells(pos);
+        const kindWord = log.entryKindWord(pos);
+        if ((kindWord & 0xff) === EntryKind.Batch) {
+          const own = this.own;
+          if (this.ownCursor < own.length && own[this.ownCursor]!.pos === pos && kindWord >>> 8 === this.id) {
+            this.applyOwn(own[this.ownCursor++]!);
+          } else {
+            this.applyRemote(pos, log.entryOps(pos));
+          }
+        }
+        pos = (pos + cells) | 0;
+        this.counters.replayedEntries++;
+      }
+    } finally {
+      this.applying = false;
+      this.ltail = pos;
+      log.publishLtail(this.id, pos);
+      log.complete(pos);
+      if (Atomics.load(log.words, HEAD_WAITERS) !== 0) log.advanceHead();
+    }
+  }
+
+  private applyOwn(entry: OwnEntry): void {
+    const fns = this.structure.writeFns;
+    const state = this.state;
+    for (let i = entry.first; i < entry.first + entry.count; i++) {
+      const op = this.ownBatch[i]!;
+      try {
+        op.result = fns[op.id]!(state, ...op.args);
+      } catch (e) {
+        op.failed = true;
+        op.error = e;
+      }
+    }
+    this.counters.replayedOps += entry.count;
+  }
+
+  private applyRemote(pos: number, count: number): void {
+    const fns = this.structure.writeFns;
+    const codecs = this.structure.writeCodecs;
+    const state = this.state;
+    const r = this.reader;
+    const bytes = this.log.data;
+    let at = this.log.payloadOffset(pos);
+    for (let i = 0; i < count; i++) {
+      const header = bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24);
+      const id = header >>> 24;
+      const len = header & 0xffffff;
+      r.pos = at + OP_HEADER_BYTES;
+      r.end = r.pos + len;
+      try {
+        fns[id]!(state, ...codecs[id]!.decode(r));
+      } catch {
+        // The issuing replica reports the error to its caller; the apply is
+        // deterministic, so every replica threw at the same point.
+      }
+      at = (r.end + 3) & ~3;
+    }
+    this.counters.replayedOps += count;
+  }
+
+  // ---- idle catch-up -----------------------------------------------------------
+
+  /** Replay up to the current tail (used by nudges and same-thread helpers). */
+  private catchUp(): void {
+    if (this.detached || this.applying) return;
+    this.replayTo(Atomics.load(this.log.words, TAIL));
+  }
+
+  private armNudge(): void {
+    if (this.detached) return;
+    const words = this.log.words;
+    const idx = this.log.wakeIndex(this.id);
+    const seen = Atomics.load(words, idx);
+    const res = Atomics.waitAsync(words, idx, seen);
+    if (res.async) {
+      void res.value.then(this.onNudge);
+    } else {
+      setImmediate(this.onNudge);
+    }
+  }
+
+  private readonly onNudge = (): void => {
+    if (this.detached) return;
+    this.counters.nudges++;
+    this.catchUp();
+    this.armNudge();
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * The Dispatch contract: how a user describes a plain sequential structure
+ * once, so the runtime can replicate it.
+ *
+ * - `create()` builds an empty state; it runs once in every replica.
+ * - `reads` are functions `(state, ...args) => result` that must not mutate.
+ * - `writes` are functions `(state, ...args) => result` that must be
+ *   deterministic: no clock, no randomness, no iteration over state whose
+ *   order could differ between replicas. Every replica applies every write
+ *   in log order; the caller gets the result its own replica computed.
+ * - `codecs` say how each write op's arguments become log bytes. A write op
+ *   without one uses `v8Codec()`.
+ *
+ * Op names, argument tuples and result types flow from the definition to
+ * `replica.read(...)` / `replica.write(...)` with no casts.
+ */
+import { type ArgsCodec, v8Codec } from './codec.js';
+import { ConfigError } from './errors.js';
+
+/** Any op function of a structure whose state is `S`. */
+export type OpFn<S> = (state: S, ...args: never) => unknown;
+/** A table of op functions by name. */
+export type OpTable<S> = { [name: string]: OpFn<S> };
+/** The arguments a caller passes for op `F` (the state is supplied by the runtime). */
+export type OpArgs<F> = F extends (state: never, ...args: infer A) => unknown ? A : never;
+/** What op `F` returns to its caller. */
+export type OpResult<F> = F extends (...args: never) => infer R ? R : never;
+
+export interface StructureSpec<S, R extends OpTable<S>, W extends OpTable<S>> {
+  /** Identifies the structure: a handle only attaches to the same name and version. */
+  name: string;
+  version?: number;
+  create(): S;
+  reads: R;
+  writes: W;
+  codecs?: { [K in keyof W]?: ArgsCodec<OpArgs<W[K]>> };
+  /** A string that is equal on two replicas iff their states are equal (tests, checks). */
+  digest?(state: S): string;
+}
+
+/** A validated structure definition, ready to be replicated. */
+export interface Structure<S, R extends OpTable<S>, W extends OpTable<S>> extends StructureSpec<S, R, W> {
+  readonly version: number;
+  /** Write op names in definition order; an op's index is its id in the log. */
+  readonly writeNames: readonly (keyof W & string)[];
+  /** @internal Write functions by op id. */
+  readonly writeFns: readonly ((state: S, ...args: unknown[]) => unknown)[];
+  /** @internal Codecs by op id. */
+  readonly writeCodecs: readonly ArgsCodec<readonly unknown[]>[];
+  /** @internal Op id by name. */
+  readonly writeIds: ReadonlyMap<string, number>;
+  /** Hash of name, version and op names: two threads agree on it iff they agree on the shape. */
+  readonly fingerprint: number;
+}
+
+/** The most write ops one structure may define (the op id is one byte in the log). */
+export const MAX_WRITE_OPS = 255;
+
+export function defineStructure<S, R extends OpTable<S>, W extends OpTable<S>>(
+  spec: StructureSpec<S, R, W>,
+): Structure<S, R, W> {
+  if (typeof spec.name !== 'string' || spec.name.length === 0) throw new ConfigError('structure needs a name');
+  const version = spec.version ?? 1;
+  if (!Number.isInteger(version) || version < 0) throw new ConfigError('structure version must be a non-negative integer');
+  const writeNames = Object.keys(spec.writes) as (keyof W & string)[];
+  if (writeNames.length > MAX_WRITE_OPS) throw new ConfigError(`at most ${MAX_WRITE_OPS} write ops per structure`);
+  for (const name of Object.keys(spec.reads)) {
+    if (Object.hasOwn(spec.writes, name)) throw new ConfigError(`op '${name}' is both a read and a write`);
+  }
+  const codecs = (spec.codecs ?? {}) as Record<string, ArgsCodec<readonly unknown[]> | undefined>;
+  for (const name of Object.keys(codecs)) {
+    if (!Object.hasOwn(spec.writes, name)) throw new ConfigError(`codec given for unknown write op '${name}'`);
+  }
+  const writeFns = writeNames.map((n) => spec.writes[n] as unknown as (state: S, ...args: unknown[]) => unknown);
+  const writeCodecs = writeNames.map((n) => codecs[n] ?? v8Codec<readonly unknown[]>());
+  const writeIds = new Map(writeNames.map((n, i) => [n, i] as const));
+  const shape = `${spec.name}@${version}|w:${writeNames.join(',')}|r:${Object.keys(spec.reads).join(',')}`;
+  return Object.freeze({
+    ...spec,
+    version,
+    writeNames,
+    writeFns,
+    writeCodecs,
+    writeIds,
+    fingerprint: fnv1a(shape),
+  });
+}
+
+/** 32-bit FNV-1a of a string's UTF-16 units. */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h | 0;
+}

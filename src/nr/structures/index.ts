@@ -1,0 +1,2 @@
+export { HashMap, digestEntries, type Key, type Value } from './hashmap.js';
+export { Counter, Stack } from './counter.js';
