@@ -1,0 +1,63 @@
+/**
+ * Real worker threads sharing one log: linearizability of recorded
+ * histories, convergence of replica digests, and oversubscription.
+ */
+import { describe, expect, it } from 'vitest';
+import { createHandle } from '../src/nr/index.js';
+import { HashMap } from '../src/nr/structures/index.js';
+import { newControl } from './support/barrier.js';
+import { checkKvLinearizable, type HistoryEvent } from './support/linearizability.js';
+import { runWorkers } from './support/spawn.js';
+import type { KvWorkerInput, KvWorkerOutput } from './workers/kv-worker.js';
+
+function inputs(workers: number, seed: number, over: Partial<KvWorkerInput>, logBytes: number): KvWorkerInput[] {
+  const handle = createHandle(HashMap, { replicas: workers, logBytes });
+  const control = newControl();
+  return Array.from({ length: workers }, (_, client) => ({
+    handle,
+    control,
+    client,
+    workers,
+    seed: seed * 1000 + client,
+    ops: 300,
+    keys: 6,
+    writeRatio: 0.5,
+    asyncShare: 0.3,
+    record: true,
+    ...over,
+  }));
+}
+
+describe('linearizability across worker replicas', () => {
+  const seeds = [1, 2, 3, 4, 5, 6];
+  for (const seed of seeds) {
+    it(`seed ${seed}: 4 workers, mixed sync and async ops, history is linearizable`, async () => {
+      const out = await runWorkers<KvWorkerInput, KvWorkerOutput>('kv-worker', inputs(4, seed, {}, 8192), 60_000);
+      const history: HistoryEvent[] = out.flatMap((o) => o.history);
+      expect(history.length).toBe(4 * 300);
+      const verdict = checkKvLinearizable(history);
+      expect(verdict, verdict.reason).toMatchObject({ ok: true });
+      const digests = new Set(out.map((o) => o.digest));
+      expect(digests.size).toBe(1);
+    });
+  }
+});
+
+describe('convergence and oversubscription', () => {
+  it('8 workers on 2 cores with a tiny log finish and converge', async () => {
+    const ins = inputs(8, 77, { ops: 3000, keys: 200, writeRatio: 0.3, asyncShare: 0.5, record: false }, 8192);
+    const out = await runWorkers<KvWorkerInput, KvWorkerOutput>('kv-worker', ins, 120_000);
+    expect(out.map((o) => o.opsDone)).toEqual(Array(8).fill(3000));
+    expect(new Set(out.map((o) => o.digest)).size).toBe(1);
+  });
+
+  it('8 workers, write-only async bursts, converge; bursts are combined into batches', async () => {
+    const ins = inputs(8, 78, { ops: 2000, keys: 64, writeRatio: 1, asyncShare: 1, record: false }, 16384);
+    const out = await runWorkers<KvWorkerInput, KvWorkerOutput>('kv-worker', ins, 120_000);
+    expect(new Set(out.map((o) => o.digest)).size).toBe(1);
+    const ops = out.reduce((s, o) => s + o.opsDone, 0);
+    const batches = out.reduce((s, o) => s + o.batches, 0);
+    // Bursts of up to 16 writes issued in one run share one reservation.
+    expect(batches).toBeLessThan(ops / 2);
+  });
+});

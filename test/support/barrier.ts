@@ -1,0 +1,37 @@
+/**
+ * Cross-thread helpers for tests: a shared logical clock (one Atomics counter
+ * gives every invocation and response a unique, real-time-ordered stamp) and
+ * an async barrier that keeps the event loop free, so a replica that has
+ * finished its own ops can still be nudged by writers that need log space.
+ */
+export const CLOCK = 0;
+export const READY = 16;
+export const DONE = 32;
+export const CONTROL_WORDS = 48;
+
+export function newControl(): SharedArrayBuffer {
+  return new SharedArrayBuffer(CONTROL_WORDS * 4);
+}
+
+export function stamp(words: Int32Array): number {
+  return Atomics.add(words, CLOCK, 1);
+}
+
+/** Arrive at counter `index` and wait (without blocking the event loop) until `count` arrived. */
+export async function arriveAndWait(words: Int32Array, index: number, count: number, timeoutMs = 60_000): Promise<void> {
+  Atomics.add(words, index, 1);
+  Atomics.notify(words, index);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const seen = Atomics.load(words, index);
+    if (seen >= count) return;
+    if (Date.now() > deadline) throw new Error(`barrier timed out at ${seen}/${count}`);
+    // A pending waitAsync does not keep a Node thread alive; the timer does.
+    const r = Atomics.waitAsync(words, index, seen, 50);
+    if (r.async) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([r.value, new Promise((res) => (timer = setTimeout(res, 50)))]);
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Test worker: attaches a HashMap replica, runs a seeded random mix of sync
+ * and async ops against a few keys, records a history stamped by the shared
+ * logical clock, then reports its history, digest and stats.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { attach, type NrHandle } from '../../src/nr/index.js';
+import { HashMap, type Value } from '../../src/nr/structures/index.js';
+import { arriveAndWait, DONE, READY, stamp } from '../support/barrier.js';
+import type { HistoryEvent, KvOp } from '../support/linearizability.js';
+import { mulberry32 } from '../support/prng.js';
+
+export interface KvWorkerInput {
+  handle: NrHandle;
+  control: SharedArrayBuffer;
+  client: number;
+  workers: number;
+  seed: number;
+  ops: number;
+  keys: number;
+  /** 0..1 share of writes (puts and deletes). */
+  writeRatio: number;
+  /** 0..1 share of ops issued as async bursts. */
+  asyncShare: number;
+  record: boolean;
+}
+
+export interface KvWorkerOutput {
+  client: number;
+  history: HistoryEvent[];
+  digest: string;
+  opsDone: number;
+  batches: number;
+  appends: number;
+}
+
+const input = workerData as KvWorkerInput;
+const words = new Int32Array(input.control);
+const replica = attach(input.handle, HashMap);
+const rand = mulberry32(input.seed);
+const history: HistoryEvent[] = [];
+let nextValue = input.client * 1_000_000;
+
+function pickOp(): KvOp {
+  const key = `k${Math.floor(rand() * input.keys)}`;
+  if (rand() >= input.writeRatio) return { kind: 'get', key, output: undefined };
+  if (rand() < 0.8) return { kind: 'put', key, value: nextValue++, output: undefined };
+  return { kind: 'delete', key, output: false };
+}
+
+function runSync(op: KvOp): void {
+  const call = stamp(words);
+  let output: Value | boolean | undefined;
+  if (op.kind === 'get') output = replica.read('get', op.key);
+  else if (op.kind === 'put') output = replica.write('put', op.key, op.value);
+  else output = replica.write('delete', op.key);
+  const ret = stamp(words);
+  if (input.record) history.push({ client: input.client, call, ret, op: { ...op, output } as KvOp });
+}
+
+function runAsync(op: KvOp): Promise<void> {
+  const call = stamp(words);
+  const p: Promise<Value | boolean | undefined> =
+    op.kind === 'get'
+      ? replica.readAsync('get', op.key)
+      : op.kind === 'put'
+        ? replica.writeAsync('put', op.key, op.value)
+        : replica.writeAsync('delete', op.key);
+  return p.then((output) => {
+    const ret = stamp(words);
+    if (input.record) history.push({ client: input.client, call, ret, op: { ...op, output } as KvOp });
+  });
+}
+
+await arriveAndWait(words, READY, input.workers);
+let done = 0;
+while (done < input.ops) {
+  if (rand() < input.asyncShare) {
+    const burst = Math.min(input.ops - done, 1 + Math.floor(rand() * 16));
+    const ps: Promise<void>[] = [];
+    for (let i = 0; i < burst; i++) ps.push(runAsync(pickOp()));
+    await Promise.all(ps);
+    done += burst;
+  } else {
+    runSync(pickOp());
+    done++;
+  }
+}
+// Stay attached (and nudgeable) until every worker has finished writing.
+await arriveAndWait(words, DONE, input.workers);
+replica.sync();
+const stats = replica.stats();
+const out: KvWorkerOutput = {
+  client: input.client,
+  history,
+  digest: replica.digest(),
+  opsDone: done,
+  batches: stats.batches,
+  appends: stats.appends,
+};
+parentPort!.postMessage(out);
