@@ -281,17 +281,26 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    if (this.pending.length === 0 && this.pendingReads.length === 0) return;
     if (this.detached) {
       this.rejectAll(new DetachedError());
       return;
     }
-    const batch = this.pending;
-    this.commit();
+    if (this.pending.length > 0) this.commit();
+    else this.settleReads();
+  };
+
+  /** Answer queued async ops: writes with their results, then reads queued behind them. */
+  private settle(batch: PendingWrite[]): void {
     for (const op of batch) {
+      if (op.resolve === null) continue; // a sync write: its caller reads the result
       if (op.failed) op.reject!(op.error);
-      else op.resolve!(op.result);
+      else op.resolve(op.result);
     }
+    this.settleReads();
+  }
+
+  private settleReads(): void {
+    if (this.pendingReads.length === 0) return;
     const reads = this.pendingReads;
     this.pendingReads = [];
     for (const r of reads) {
@@ -301,7 +310,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
         r.reject(e);
       }
     }
-  };
+  }
 
   private rejectAll(e: unknown): void {
     for (const op of this.pending) op.reject?.(e);
@@ -313,7 +322,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
   /**
    * Append every pending write (one entry, or several if they exceed the
    * largest entry) and replay through them. Afterwards each pending op holds
-   * its result.
+   * its result, and queued async callers have been answered.
    */
   private commit(): void {
     const batch = this.pending;
@@ -348,6 +357,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
     this.replayTo(last);
     this.own.length = 0;
     this.ownBatch = [];
+    this.settle(batch);
   }
 
   /** Reserve cells, replaying, helping and waiting (never spinning unbounded) while the log is full. */

@@ -1,0 +1,279 @@
+/**
+ * Replica semantics in one thread, where several replicas of one log can be
+ * interleaved deterministically: property tests against a sequential
+ * reference, flat combining, typed errors with nothing appended, and apply
+ * functions that throw.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  attach,
+  CapacityError,
+  ConfigError,
+  createHandle,
+  defineStructure,
+  DetachedError,
+  EncodeError,
+  HandleMismatchError,
+  OpTooLargeError,
+  ReentrancyError,
+  UnknownOpError,
+  type Replica,
+} from '../src/nr/index.js';
+import { TAIL } from '../src/nr/log.js';
+import { Counter, HashMap, Stack } from '../src/nr/structures/index.js';
+
+const tailOf = (sab: SharedArrayBuffer): number => Atomics.load(new Int32Array(sab), TAIL);
+
+type MapOp =
+  | { r: number; kind: 'put'; key: string | number; value: string | number }
+  | { r: number; kind: 'delete'; key: string | number }
+  | { r: number; kind: 'get'; key: string | number }
+  | { r: number; kind: 'size' };
+
+const keyArb = fc.oneof(fc.integer({ min: 0, max: 20 }), fc.string({ maxLength: 12 }));
+const valueArb = fc.oneof(fc.double({ noNaN: true }), fc.string({ maxLength: 40 }));
+const opArb: fc.Arbitrary<MapOp> = fc.oneof(
+  fc.record({ r: fc.nat(2), kind: fc.constant('put' as const), key: keyArb, value: valueArb }),
+  fc.record({ r: fc.nat(2), kind: fc.constant('delete' as const), key: keyArb }),
+  fc.record({ r: fc.nat(2), kind: fc.constant('get' as const), key: keyArb }),
+  fc.record({ r: fc.nat(2), kind: fc.constant('size' as const) }),
+);
+
+describe('replicas against a sequential reference (fast-check)', () => {
+  it('sync ops on 3 replicas of a 4 KiB log match a plain Map, and digests converge', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 400 }), (ops) => {
+        const handle = createHandle(HashMap, { replicas: 3, logBytes: 4096 });
+        const rs = [0, 1, 2].map(() => attach(handle, HashMap));
+        const ref = new Map<string | number, string | number>();
+        for (const op of ops) {
+          const r = rs[op.r]!;
+          switch (op.kind) {
+            case 'put': {
+              const prev = ref.get(op.key);
+              ref.set(op.key, op.value);
+              expect(r.write('put', op.key, op.value)).toStrictEqual(prev);
+              break;
+            }
+            case 'delete':
+              expect(r.write('delete', op.key)).toBe(ref.delete(op.key));
+              break;
+            case 'get':
+              expect(r.read('get', op.key)).toStrictEqual(ref.get(op.key));
+              break;
+            case 'size':
+              expect(r.read('size')).toBe(ref.size);
+          }
+        }
+        expect(new Set(rs.map((r) => r.digest())).size).toBe(1);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('async writes combine, resolve in issue order, and match the reference', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(opArb, { maxLength: 30 }), { maxLength: 15 }), async (rounds) => {
+        const handle = createHandle(HashMap, { replicas: 3, logBytes: 8192 });
+        const rs = [0, 1, 2].map(() => attach(handle, HashMap));
+        const ref = new Map<string | number, string | number>();
+        for (const round of rounds) {
+          // All ops of a round are issued before any resolves; per replica they
+          // apply in issue order, and replicas commit in the order they flush.
+          const byReplica = [0, 1, 2].map((i) => round.filter((o) => o.r === i && o.kind !== 'get' && o.kind !== 'size'));
+          const expected: unknown[][] = [];
+          const promises: Promise<unknown>[][] = [];
+          for (let i = 0; i < 3; i++) {
+            promises.push(
+              byReplica[i]!.map((op) =>
+                op.kind === 'put' ? rs[i]!.writeAsync('put', op.key, op.value) : rs[i]!.writeAsync('delete', (op as { key: string | number }).key),
+              ),
+            );
+          }
+          // Microtask flushes run in the order the replicas first queued.
+          for (let i = 0; i < 3; i++) {
+            expected.push(
+              byReplica[i]!.map((op) => {
+                if (op.kind === 'put') {
+                  const prev = ref.get(op.key);
+                  ref.set(op.key, op.value);
+                  return prev;
+                }
+                return op.kind === 'delete' ? ref.delete(op.key) : undefined;
+              }),
+            );
+          }
+          for (let i = 0; i < 3; i++) expect(await Promise.all(promises[i]!)).toStrictEqual(expected[i]);
+        }
+        for (const r of rs) expect(r.read('size')).toBe(ref.size);
+        expect(new Set(rs.map((r) => r.digest())).size).toBe(1);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('flat combining', () => {
+  it('writes issued in one run form one entry and one replay', async () => {
+    const handle = createHandle(Counter, { replicas: 2 });
+    const a = attach(handle, Counter);
+    const b = attach(handle, Counter);
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => a.writeAsync('add', i + 1)));
+    // Each caller gets its own response, in issue order.
+    expect(results).toEqual(Array.from({ length: 100 }, (_, i) => ((i + 1) * (i + 2)) / 2));
+    expect(a.stats()).toMatchObject({ batches: 1, appends: 1, opsWritten: 100 });
+    expect(b.read('get')).toBe(5050);
+  });
+
+  it('a sync write flushes earlier queued async writes first, in one batch', async () => {
+    const handle = createHandle(Counter, { replicas: 1 });
+    const a = attach(handle, Counter);
+    const p = a.writeAsync('add', 1);
+    expect(a.write('add', 10)).toBe(11);
+    expect(await p).toBe(1);
+    expect(a.stats().batches).toBe(1);
+  });
+
+  it('readAsync observes the writes queued before it', async () => {
+    const handle = createHandle(HashMap, { replicas: 1 });
+    const a = attach(handle, HashMap);
+    void a.writeAsync('put', 'k', 1);
+    expect(await a.readAsync('get', 'k')).toBe(1);
+  });
+
+  it("splits a batch larger than one entry, keeping every op's order", async () => {
+    const handle = createHandle(HashMap, { replicas: 2, logBytes: 4096 });
+    const a = attach(handle, HashMap);
+    const b = attach(handle, HashMap);
+    const ps = Array.from({ length: 500 }, (_, i) => a.writeAsync('put', 'k', i));
+    const results = await Promise.all(ps);
+    expect(results[0]).toBeUndefined();
+    expect(results.slice(1)).toEqual(Array.from({ length: 499 }, (_, i) => i));
+    expect(a.stats().appends).toBeGreaterThan(1);
+    expect(b.read('get', 'k')).toBe(499);
+  });
+
+  it("combine: 'immediate' gathers writes across macrotasks of one loop turn", async () => {
+    const handle = createHandle(Counter, { replicas: 1 });
+    const a = attach(handle, Counter, { combine: 'immediate' });
+    const ps: Promise<number>[] = [];
+    await new Promise<void>((done) => {
+      // Two timers that fire in the same turn, each issuing writes.
+      setTimeout(() => ps.push(a.writeAsync('add', 1)), 0);
+      setTimeout(() => {
+        ps.push(a.writeAsync('add', 2));
+        done();
+      }, 0);
+    });
+    expect(await Promise.all(ps)).toEqual([1, 3]);
+    expect(a.stats().batches).toBe(1);
+  });
+});
+
+describe('errors: typed, at the call site, nothing appended', () => {
+  it('an op the codec cannot encode', async () => {
+    const handle = createHandle(Stack, { replicas: 1 });
+    const s = attach(handle, Stack);
+    const before = tailOf(handle.sab);
+    expect(() => s.write('push', () => 1)).toThrow(EncodeError);
+    await expect(s.writeAsync('push', Symbol('x'))).rejects.toBeInstanceOf(EncodeError);
+    const m = attach(createHandle(HashMap), HashMap);
+    // @ts-expect-error a boolean is not a key: the binary codec rejects it at run time too
+    expect(() => m.write('put', true, 1)).toThrow(EncodeError);
+    expect(tailOf(handle.sab)).toBe(before);
+    expect(s.write('push', 1)).toBe(1); // still usable
+  });
+
+  it('an op bigger than the log can ever hold', () => {
+    const handle = createHandle(HashMap, { replicas: 1, logBytes: 4096 });
+    const m = attach(handle, HashMap);
+    expect(() => m.write('put', 'k', 'v'.repeat(5000))).toThrow(OpTooLargeError);
+    expect(tailOf(handle.sab)).toBe(0);
+    expect(m.read('size')).toBe(0);
+  });
+
+  it('a handle made for another structure, or not a handle at all', () => {
+    const handle = createHandle(HashMap, { replicas: 2 });
+    expect(() => attach(handle, Counter)).toThrow(HandleMismatchError);
+    const renamed = defineStructure({ ...HashMap, name: HashMap.name, version: 2 });
+    expect(() => attach(handle, renamed)).toThrow(HandleMismatchError);
+    const reshaped = defineStructure({ name: HashMap.name, version: 1, create: () => 0, reads: {}, writes: { x: (s: number) => s } });
+    expect(() => attach(handle, reshaped)).toThrow(HandleMismatchError);
+    expect(() => attach({ ...handle, sab: new SharedArrayBuffer(8) }, HashMap)).toThrow(HandleMismatchError);
+    // @ts-expect-error not a handle
+    expect(() => attach({}, HashMap)).toThrow(HandleMismatchError);
+  });
+
+  it('more replicas than configured, and bad options', () => {
+    const handle = createHandle(Counter, { replicas: 2 });
+    attach(handle, Counter);
+    attach(handle, Counter);
+    expect(() => attach(handle, Counter)).toThrow(CapacityError);
+    expect(() => createHandle(Counter, { logBytes: 5000 })).toThrow(ConfigError);
+    expect(() => createHandle(Counter, { replicas: 0 })).toThrow(ConfigError);
+    expect(() => createHandle(Counter, { replicas: 65 })).toThrow(ConfigError);
+    expect(() => attach(createHandle(Counter, { replicas: 2 }), Counter, { slot: 2 })).toThrow(ConfigError);
+  });
+
+  it('use after detach', async () => {
+    const handle = createHandle(Counter, { replicas: 2 });
+    const a = attach(handle, Counter);
+    const b = attach(handle, Counter);
+    const queued = a.writeAsync('add', 3);
+    a.detach();
+    expect(await queued).toBe(3); // queued writes are flushed, not dropped
+    expect(() => a.read('get')).toThrow(DetachedError);
+    expect(() => a.write('add', 1)).toThrow(DetachedError);
+    await expect(a.writeAsync('add', 1)).rejects.toBeInstanceOf(DetachedError);
+    // The detached replica no longer holds back head; the other one goes on.
+    for (let i = 0; i < 100_000; i++) b.write('add', 1);
+    expect(b.read('get')).toBe(100_003);
+  });
+
+  it('unknown op names', () => {
+    const a = attach(createHandle(Counter), Counter);
+    // @ts-expect-error no such read
+    expect(() => a.read('nope')).toThrow(UnknownOpError);
+    // @ts-expect-error no such write
+    expect(() => a.write('nope')).toThrow(UnknownOpError);
+    // @ts-expect-error reads are not writes
+    expect(() => a.write('get')).toThrow(UnknownOpError);
+  });
+
+  it('an apply that calls back into the replica', () => {
+    let self: Replica<{ n: number }, { get: (s: { n: number }) => number }, { bad: (s: { n: number }) => number }> | null = null;
+    const Evil = defineStructure({
+      name: 'evil',
+      create: () => ({ n: 0 }),
+      reads: { get: (s: { n: number }) => s.n },
+      writes: { bad: (s: { n: number }) => self!.write('bad') + s.n },
+    });
+    const r = attach(createHandle(Evil), Evil);
+    self = r;
+    expect(() => r.write('bad')).toThrow(ReentrancyError);
+  });
+
+  it('a write whose apply throws throws the same on every replica and leaves them identical', () => {
+    const handle = createHandle(Counter, { replicas: 3 });
+    const rs = [0, 1, 2].map(() => attach(handle, Counter));
+    rs[0]!.write('add', 5);
+    expect(() => rs[1]!.write('add', Number.NaN)).toThrow(RangeError);
+    expect(rs.map((r) => r.read('get'))).toEqual([5, 5, 5]);
+    expect(rs[2]!.write('add', 1)).toBe(6);
+    expect(new Set(rs.map((r) => r.digest())).size).toBe(1);
+  });
+});
+
+describe('types flow from the definition', () => {
+  it('needs no casts at call sites', () => {
+    const m = attach(createHandle(HashMap), HashMap);
+    const prev: string | number | undefined = m.write('put', 'a', 1);
+    const got: string | number | undefined = m.read('get', 'a');
+    const existed: boolean = m.write('delete', 'a');
+    const n: number = m.read('size');
+    expect([prev, got, existed, n]).toEqual([undefined, 1, true, 0]);
+    // @ts-expect-error wrong argument type
+    expect(() => m.read('size', 1, 2)).not.toThrow();
+  });
+});
