@@ -49,7 +49,7 @@ function trimPrecision(v: number): string {
 }
 
 /** Preferred display order (and colour key) for the systems we know about. */
-const KNOWN_SYSTEMS = ['nr', 'nr-combined', 'postmessage', 'lmdb', 'plain-map'] as const;
+const KNOWN_SYSTEMS = ['nr', 'nr-combined', 'nr-clients', 'postmessage', 'lmdb', 'plain-map'] as const;
 
 function sortSystems(systems: Iterable<string>): string[] {
   const rank = (s: string): number => {

@@ -1,0 +1,133 @@
+/**
+ * Suite `hashmap`: a 100k-key map under 0/10/100% writes, uniform and
+ * zipfian keys, across thread counts, for NR and its baselines:
+ * - plain-map: one thread, a plain Map (the limit for a sequential structure);
+ * - postmessage: one owner worker serving N client workers, 64 requests in flight each;
+ * - lmdb: N workers on one lmdb environment on tmpfs (async puts, awaited per 64 ops);
+ * - nr: N replica workers, synchronous calls;
+ * - nr-combined: N replica workers, writes submitted async and combined per 64 ops.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { createHandle } from '../src/nr/index.js';
+import { HashMap } from '../src/nr/structures/index.js';
+import { collect, spawn, terminateAll, type Spawned } from './harness.js';
+import type { HashmapWorkerInput, HashmapWorkerOutput, WorkerSystem } from './hashmap-worker.js';
+import type { BenchRow } from './report.js';
+import { newCoordination, PREPARED, START, waitUntilAtLeast, arrive } from './sync.js';
+import type { Dist } from './workload.js';
+
+export const HASHMAP_SYSTEMS = ['plain-map', 'postmessage', 'lmdb', 'nr', 'nr-combined'] as const;
+export type HashmapSystem = (typeof HASHMAP_SYSTEMS)[number];
+
+export interface HashmapCell {
+  system: HashmapSystem;
+  threads: number;
+  writeRatio: number;
+  dist: Dist;
+  keys: number;
+  durationMs: number;
+  logBytes: number;
+}
+
+export function workloadName(writeRatio: number, dist: Dist): string {
+  return `w${Math.round(writeRatio * 100)}-${dist}`;
+}
+
+function tmpBase(): string {
+  return existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+}
+
+async function preloadLmdb(dir: string, keys: number): Promise<void> {
+  const { open } = await import('lmdb');
+  const db = open<number, number>({ path: dir, noSync: true });
+  await db.transaction(() => {
+    for (let k = 0; k < keys; k++) void db.put(k, k);
+  });
+  await db.close();
+}
+
+export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
+  const coord = newCoordination();
+  const words = new Int32Array(coord);
+  const base = {
+    keys: cell.keys,
+    dist: cell.dist,
+    writeRatio: cell.writeRatio,
+    durationMs: cell.durationMs,
+    coord,
+  };
+  const spawned: Spawned<HashmapWorkerOutput>[] = [];
+  const measured = cell.threads;
+  let lmdbDir: string | undefined;
+  let sharedBytes = 0;
+  const start = (system: WorkerSystem, index: number, participants: number, extra: Partial<HashmapWorkerInput> = {}, transfer: MessagePort[] = []) =>
+    spawned.push(
+      spawn<HashmapWorkerInput, HashmapWorkerOutput>(
+        'hashmap-worker',
+        { ...base, system, index, participants, seed: 1000 + index, ...extra },
+        transfer,
+      ),
+    );
+  try {
+    switch (cell.system) {
+      case 'plain-map':
+        start('plain-map', 0, 1);
+        break;
+      case 'nr':
+      case 'nr-combined': {
+        const handle = createHandle(HashMap, { replicas: cell.threads, logBytes: cell.logBytes });
+        sharedBytes = handle.sab.byteLength;
+        for (let i = 0; i < cell.threads; i++) start(cell.system, i, cell.threads, { handle });
+        break;
+      }
+      case 'lmdb': {
+        lmdbDir = mkdtempSync(path.join(tmpBase(), 'nr-bench-lmdb-'));
+        await preloadLmdb(lmdbDir, cell.keys);
+        for (let i = 0; i < cell.threads; i++) start('lmdb', i, cell.threads, { lmdbPath: lmdbDir });
+        break;
+      }
+      case 'postmessage': {
+        const ownerPorts: MessagePort[] = [];
+        for (let i = 0; i < cell.threads; i++) {
+          const { port1, port2 } = new MessageChannel();
+          ownerPorts.push(port1);
+          start('postmessage-client', i, cell.threads + 1, { port: port2 }, [port2]);
+        }
+        start('postmessage-owner', cell.threads, cell.threads + 1, { ports: ownerPorts }, ownerPorts);
+        break;
+      }
+    }
+    const participants = cell.system === 'postmessage' ? cell.threads + 1 : measured;
+    await waitUntilAtLeast(words, PREPARED, participants, 120_000);
+    arrive(words, START);
+    const measuredWorkers = spawned.slice(0, measured);
+    const outs = await collect(measuredWorkers, cell.durationMs + 60_000);
+    const opsPerSec = outs.reduce((s, o) => s + (o.ops / o.elapsedMs) * 1000, 0);
+    const heaps = outs.map((o) => o.stateHeapBytes).filter((h): h is number => typeof h === 'number');
+    const row: BenchRow = {
+      suite: 'hashmap',
+      workload: workloadName(cell.writeRatio, cell.dist),
+      system: cell.system,
+      threads: cell.threads,
+      opsPerSec: Math.round(opsPerSec),
+      writeRatio: cell.writeRatio,
+      dist: cell.dist,
+      keys: cell.keys,
+      durationMs: cell.durationMs,
+    };
+    if (heaps.length > 0) row.stateHeapBytesPerWorker = Math.round(heaps.reduce((a, b) => a + b, 0) / heaps.length);
+    if (sharedBytes > 0) row.sharedBytes = sharedBytes;
+    const batches = outs.map((o) => o.batches).filter((b): b is number => typeof b === 'number');
+    if (batches.length > 0 && cell.writeRatio > 0) {
+      const ops = outs.reduce((s, o) => s + o.ops, 0);
+      row.writesPerBatch = Math.round(((ops * cell.writeRatio) / Math.max(1, batches.reduce((a, b) => a + b, 0))) * 10) / 10;
+    }
+    return row;
+  } finally {
+    await terminateAll(spawned);
+    if (lmdbDir) rmSync(lmdbDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * `npm run bench -- [suites…] [--quick] [--threads 1,2,4,8] [--json FILE]`
+ *
+ * Runs the benchmark suites, prints progress and a table, and writes the
+ * rows as JSON plus an SVG chart next to it (default bench/results/latest.json).
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { machineInfo } from './harness.js';
+import { HASHMAP_SYSTEMS, runHashmapCell, workloadName, type HashmapCell } from './hashmap.js';
+import { formatOps, formatTable, writeReport, type BenchResult, type BenchRow } from './report.js';
+import type { Dist } from './workload.js';
+
+const SUITES = ['hashmap'] as const;
+type Suite = (typeof SUITES)[number];
+
+interface Args {
+  suites: Suite[];
+  quick: boolean;
+  threads: number[];
+  json: string;
+}
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { suites: [], quick: false, threads: [], json: path.join(repoRoot, 'bench/results/latest.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick') args.quick = true;
+    else if (a === '--threads') {
+      const v = argv[++i];
+      const list = (v ?? '').split(',').map(Number);
+      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 64)) {
+        throw new Error(`--threads takes a comma-separated list of integers from 1 to 64, got '${v}'`);
+      }
+      args.threads = list;
+    } else if (a === '--json') {
+      const v = argv[++i];
+      if (!v) throw new Error('--json takes a file path');
+      args.json = path.resolve(v);
+    } else if ((SUITES as readonly string[]).includes(a)) args.suites.push(a as Suite);
+    else throw new Error(`unknown argument '${a}'. Usage: npm run bench -- [${SUITES.join('|')}…] [--quick] [--threads 1,2,4,8] [--json FILE]`);
+  }
+  if (args.suites.length === 0) args.suites = [...SUITES];
+  if (args.threads.length === 0) args.threads = args.quick ? [1, 2, 4] : [1, 2, 4, 8];
+  return args;
+}
+
+function hashmapCells(args: Args): HashmapCell[] {
+  const durationMs = args.quick ? 150 : 600;
+  const cells: HashmapCell[] = [];
+  const dists: Dist[] = ['uniform', 'zipfian'];
+  for (const writeRatio of [0, 0.1, 1]) {
+    for (const dist of dists) {
+      for (const system of HASHMAP_SYSTEMS) {
+        const threads = system === 'plain-map' ? [1] : args.threads;
+        for (const t of threads) {
+          cells.push({ system, threads: t, writeRatio, dist, keys: 100_000, durationMs, logBytes: 2 * 1024 * 1024 });
+        }
+      }
+    }
+  }
+  return cells;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const rows: BenchRow[] = [];
+  const started = Date.now();
+  for (const suite of args.suites) {
+    const cells = suite === 'hashmap' ? hashmapCells(args) : [];
+    for (let i = 0; i < cells.length; i++) {
+      const c = cells[i]!;
+      const label = `${suite} ${workloadName(c.writeRatio, c.dist)} ${c.system} ${c.threads}t`;
+      process.stderr.write(`[${String(i + 1).padStart(3)}/${cells.length}] ${label.padEnd(40)}`);
+      const row = await runHashmapCell(c);
+      rows.push(row);
+      const elapsed = ((Date.now() - started) / 1000).toFixed(0);
+      process.stderr.write(` ${formatOps(row.opsPerSec).padStart(7)} ops/s   (${elapsed}s)\n`);
+    }
+  }
+  const result: BenchResult = { machine: { ...machineInfo(), quick: args.quick }, rows };
+  console.log(formatTable(rows));
+  const { jsonPath, svgPath } = writeReport(result, args.json);
+  console.log(`\nwrote ${path.relative(process.cwd(), jsonPath)} and ${path.relative(process.cwd(), svgPath)}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.stack : e);
+  process.exit(1);
+});
