@@ -111,8 +111,8 @@ async function runNr(combined: boolean): Promise<HashmapWorkerOutput> {
     for (;;) {
       for (let j = 0; j < 1024; j++, i++) {
         const k = keys[i & MASK]!;
-        if (writes[i & MASK]) r.write('put', k, i);
-        else sink += (r.read('get', k) as number | undefined) ?? 0;
+        if (writes[i & MASK]) r.writes.put(k, i);
+        else sink += (r.reads.get(k) as number | undefined) ?? 0;
       }
       if (performance.now() >= end) break;
     }
@@ -125,7 +125,7 @@ async function runNr(combined: boolean): Promise<HashmapWorkerOutput> {
         for (let j = 0; j < WINDOW; j++, i++) {
           const k = keys[i & MASK]!;
           if (writes[i & MASK]) last = r.writeAsync('put', k, i);
-          else sink += (r.read('get', k) as number | undefined) ?? 0;
+          else sink += (r.reads.get(k) as number | undefined) ?? 0;
         }
         if (last !== null) await last;
       }

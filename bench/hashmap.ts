@@ -79,7 +79,7 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
       case 'nr':
       case 'nr-combined': {
         const handle = createHandle(HashMap, { replicas: cell.threads, logBytes: cell.logBytes });
-        sharedBytes = handle.sab.byteLength;
+        sharedBytes = handle.memory.buffer.byteLength;
         for (let i = 0; i < cell.threads; i++) start(cell.system, i, cell.threads, { handle });
         break;
       }

@@ -6,13 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { before, distance } from '../src/nr/atomics.js';
 import { attach, createHandle } from '../src/nr/index.js';
-import { CELL_BYTES, CTAIL, EntryKind, HEAD, SharedLog, TAIL, createLogBuffer } from '../src/nr/log.js';
+import { CELL_BYTES, CTAIL, EntryKind, HEAD, SharedLog, TAIL, createLogMemory } from '../src/nr/log.js';
 import { Counter, HashMap } from '../src/nr/structures/index.js';
 
 const FP = 1234;
 
 function tinyLog(replicas = 1): SharedLog {
-  return new SharedLog(createLogBuffer(FP, { logBytes: 4096, replicas }), FP);
+  return new SharedLog(createLogMemory(FP, { logBytes: 4096, replicas }), FP);
 }
 
 describe('wrapping positions', () => {
@@ -102,7 +102,7 @@ describe('replicas on a tiny log', () => {
       expect(rs[i % 3]!.write('put', key, i)).toBe(ref.get(key));
       ref.set(key, i);
     }
-    const tail = Atomics.load(new Int32Array(handle.sab), TAIL);
+    const tail = Atomics.load(new Int32Array(handle.memory.buffer), TAIL);
     expect(tail / (4096 / CELL_BYTES)).toBeGreaterThan(100);
     const digests = rs.map((r) => r.digest());
     expect(new Set(digests).size).toBe(1);
@@ -111,10 +111,10 @@ describe('replicas on a tiny log', () => {
 
   it('keeps working when positions wrap past 2^32', () => {
     const handle = createHandle(Counter, { replicas: 2, logBytes: 4096 });
-    const words = new Int32Array(handle.sab);
+    const words = new Int32Array(handle.memory.buffer);
     const start = -1000; // 2^32 - 1000: wraps within the first laps
     for (const idx of [HEAD, TAIL, CTAIL]) words[idx] = start;
-    const log = new SharedLog(handle.sab, Counter.fingerprint);
+    const log = new SharedLog(handle.memory, Counter.fingerprint);
     log.publishLtail(0, start);
     log.publishLtail(1, start);
     const a = attach(handle, Counter);

@@ -175,13 +175,13 @@ describe('errors: typed, at the call site, nothing appended', () => {
   it('an op the codec cannot encode', async () => {
     const handle = createHandle(Stack, { replicas: 1 });
     const s = attach(handle, Stack);
-    const before = tailOf(handle.sab);
+    const before = tailOf(handle.memory.buffer);
     expect(() => s.write('push', () => 1)).toThrow(EncodeError);
     await expect(s.writeAsync('push', Symbol('x'))).rejects.toBeInstanceOf(EncodeError);
     const m = attach(createHandle(HashMap), HashMap);
     // @ts-expect-error a boolean is not a key: the binary codec rejects it at run time too
     expect(() => m.write('put', true, 1)).toThrow(EncodeError);
-    expect(tailOf(handle.sab)).toBe(before);
+    expect(tailOf(handle.memory.buffer)).toBe(before);
     expect(s.write('push', 1)).toBe(1); // still usable
   });
 
@@ -189,7 +189,7 @@ describe('errors: typed, at the call site, nothing appended', () => {
     const handle = createHandle(HashMap, { replicas: 1, logBytes: 4096 });
     const m = attach(handle, HashMap);
     expect(() => m.write('put', 'k', 'v'.repeat(5000))).toThrow(OpTooLargeError);
-    expect(tailOf(handle.sab)).toBe(0);
+    expect(tailOf(handle.memory.buffer)).toBe(0);
     expect(m.read('size')).toBe(0);
   });
 
@@ -200,7 +200,7 @@ describe('errors: typed, at the call site, nothing appended', () => {
     expect(() => attach(handle, renamed)).toThrow(HandleMismatchError);
     const reshaped = defineStructure({ name: HashMap.name, version: 1, create: () => 0, reads: {}, writes: { x: (s: number) => s } });
     expect(() => attach(handle, reshaped)).toThrow(HandleMismatchError);
-    expect(() => attach({ ...handle, sab: new SharedArrayBuffer(8) }, HashMap)).toThrow(HandleMismatchError);
+    expect(() => attach({ ...handle, memory: { buffer: new SharedArrayBuffer(8) } }, HashMap)).toThrow(HandleMismatchError);
     // @ts-expect-error not a handle
     expect(() => attach({}, HashMap)).toThrow(HandleMismatchError);
   });

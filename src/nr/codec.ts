@@ -19,12 +19,14 @@ const utf8 = new TextEncoder();
 export class OpWriter {
   /** @internal */ bytes: Uint8Array;
   /** @internal */ view: DataView;
+  /** @internal */ words: Int32Array;
   /** @internal */ pos = 0;
   /** @internal */ limit: number;
 
   constructor(initialBytes = 4096, limit = 1 << 30) {
     this.bytes = new Uint8Array(initialBytes);
     this.view = new DataView(this.bytes.buffer);
+    this.words = new Int32Array(this.bytes.buffer);
     this.limit = limit;
   }
 
@@ -37,6 +39,7 @@ export class OpWriter {
     next.set(this.bytes.subarray(0, this.pos));
     this.bytes = next;
     this.view = new DataView(next.buffer);
+    this.words = new Int32Array(next.buffer);
   }
 
   u8(v: number): void {

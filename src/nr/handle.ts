@@ -7,7 +7,8 @@
  * node with its own replica.
  */
 import { ConfigError, CapacityError, HandleMismatchError } from './errors.js';
-import { createLogBuffer, type LogOptions, SharedLog } from './log.js';
+import { createLogMemory, type LogOptions, SharedLog } from './log.js';
+import type { SharedMemory } from './shared-memory.js';
 import { Replica, type ReplicaOptions } from './replica.js';
 import type { OpTable, Structure } from './structure.js';
 
@@ -16,7 +17,8 @@ export interface NrHandle {
   readonly structure: string;
   readonly version: number;
   readonly fingerprint: number;
-  readonly sab: SharedArrayBuffer;
+  /** The log: a shared WebAssembly.Memory (its `buffer` is a SharedArrayBuffer). */
+  readonly memory: SharedMemory;
 }
 
 export type HandleOptions = LogOptions;
@@ -33,7 +35,7 @@ export function createHandle<S, R extends OpTable<S>, W extends OpTable<S>>(
     structure: structure.name,
     version: structure.version,
     fingerprint: structure.fingerprint,
-    sab: createLogBuffer(structure.fingerprint, options),
+    memory: createLogMemory(structure.fingerprint, options),
   };
 }
 
@@ -56,7 +58,7 @@ export function attach<S, R extends OpTable<S>, W extends OpTable<S>>(
       `handle is for ${handle.structure}@${handle.version}, not ${structure.name}@${structure.version}`,
     );
   }
-  const log = new SharedLog(handle.sab, structure.fingerprint);
+  const log = new SharedLog(handle.memory, structure.fingerprint);
   if (options.slot !== undefined && (!Number.isInteger(options.slot) || options.slot < 0 || options.slot >= log.maxReplicas)) {
     throw new ConfigError(`slot must be an integer from 0 to ${log.maxReplicas - 1}`);
   }

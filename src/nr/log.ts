@@ -3,8 +3,9 @@
  * SharedArrayBuffer, driven by Atomics.
  *
  * ## SharedArrayBuffer layout
- * All offsets are Int32 word indexes into one `Int32Array` over the whole
- * buffer, unless they say bytes. A "line" is 64 bytes (16 words); every
+ * The buffer is a shared WebAssembly.Memory's (see shared-memory.ts for why),
+ * rounded up to 64 KiB pages. All offsets are Int32 word indexes into one
+ * `Int32Array` over it, unless they say bytes. A "line" is 64 bytes (16 words); every
  * counter that some thread writes often sits alone on its line.
  *
  * | words            | what                                                     |
@@ -46,6 +47,7 @@
  */
 import { before, distance, fetchMax, notifyIfWaiting, waitWhileEqual } from './atomics.js';
 import { ConfigError, HandleMismatchError } from './errors.js';
+import { atomicLoader, type ByteLoader, createSharedMemory, type SharedMemory } from './shared-memory.js';
 
 export const LINE_WORDS = 16;
 export const CELL_BYTES = 32;
@@ -72,6 +74,7 @@ const H_INSTANCE = 6;
 export const HEAD = 1 * LINE_WORDS;
 export const TAIL = 2 * LINE_WORDS;
 export const CTAIL = 3 * LINE_WORDS;
+export const CTAIL_BYTES = CTAIL * 4;
 export const HEAD_WAITERS = 4 * LINE_WORDS;
 export const SEAL_WAITERS = 5 * LINE_WORDS;
 
@@ -133,8 +136,8 @@ function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 }
 
-/** Allocate and initialise a log buffer. */
-export function createLogBuffer(fingerprint: number, options: LogOptions = {}): SharedArrayBuffer {
+/** Allocate and initialise a log's shared memory. */
+export function createLogMemory(fingerprint: number, options: LogOptions = {}): SharedMemory {
   const logBytes = options.logBytes ?? DEFAULT_LOG_BYTES;
   const replicas = options.replicas ?? 1;
   if (!isPowerOfTwo(logBytes) || logBytes < MIN_LOG_BYTES || logBytes > MAX_LOG_BYTES) {
@@ -144,8 +147,8 @@ export function createLogBuffer(fingerprint: number, options: LogOptions = {}): 
     throw new ConfigError(`replicas must be an integer from 1 to ${MAX_REPLICAS}, got ${replicas}`);
   }
   const g = geometry(logBytes, replicas);
-  const sab = new SharedArrayBuffer(g.totalBytes);
-  const w = new Int32Array(sab);
+  const memory = createSharedMemory(g.totalBytes);
+  const w = new Int32Array(memory.buffer);
   w[H_MAGIC] = MAGIC;
   w[H_LAYOUT] = LAYOUT;
   w[H_FINGERPRINT] = fingerprint;
@@ -155,13 +158,15 @@ export function createLogBuffer(fingerprint: number, options: LogOptions = {}): 
   w[H_INSTANCE] = (Math.random() * 0x7fffffff) | 0;
   for (let i = 0; i < g.cells; i++) w[g.sealsAt + i] = ~i;
   for (let r = 0; r < replicas; r++) w[REPLICAS_AT + r * REPLICA_WORDS + 1] = SlotState.Reserved;
-  return sab;
+  return memory;
 }
 
 /** One thread's view of a shared log. */
 export class SharedLog {
   readonly sab: SharedArrayBuffer;
   readonly words: Int32Array;
+  /** Atomic load by byte offset through wasm: the cheapest seq-cst load, for the read path. */
+  readonly load: ByteLoader;
   /** The data ring as bytes, and as words for entry headers. */
   readonly data: Uint8Array;
   readonly dataWords: Int32Array;
@@ -172,9 +177,10 @@ export class SharedLog {
   readonly instance: number;
   private readonly sealsAt: number;
 
-  constructor(sab: SharedArrayBuffer, fingerprint: number) {
+  constructor(memory: SharedMemory, fingerprint: number) {
+    const sab = memory?.buffer;
     if (!(sab instanceof SharedArrayBuffer) || sab.byteLength < REPLICAS_AT * 4) {
-      throw new HandleMismatchError('handle does not hold a log SharedArrayBuffer');
+      throw new HandleMismatchError('handle does not hold a log in shared memory');
     }
     const w = new Int32Array(sab);
     if (w[H_MAGIC] !== MAGIC || w[H_LAYOUT] !== LAYOUT) {
@@ -185,9 +191,10 @@ export class SharedLog {
     }
     const cells = w[H_CELLS]!;
     const g = geometry(cells * CELL_BYTES, w[H_MAX_REPLICAS]!);
-    if (g.totalBytes !== sab.byteLength) throw new HandleMismatchError('log buffer size does not match its header');
+    if (g.totalBytes > sab.byteLength) throw new HandleMismatchError('log memory is smaller than its header says');
     this.sab = sab;
     this.words = w;
+    this.load = atomicLoader(memory);
     this.cells = cells;
     this.mask = cells - 1;
     this.maxReplicas = g.maxReplicas;

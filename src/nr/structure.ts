@@ -47,8 +47,10 @@ export interface Structure<S, R extends OpTable<S>, W extends OpTable<S>> extend
   readonly writeFns: readonly ((state: S, ...args: unknown[]) => unknown)[];
   /** @internal Codecs by op id. */
   readonly writeCodecs: readonly ArgsCodec<readonly unknown[]>[];
-  /** @internal Op id by name. */
-  readonly writeIds: ReadonlyMap<string, number>;
+  /** @internal Op id by name (a prototype-free object: no inherited names). */
+  readonly writeIds: { readonly [name: string]: number | undefined };
+  /** @internal Read functions by name (a prototype-free object). */
+  readonly readTable: { readonly [name: string]: ((state: S, ...args: unknown[]) => unknown) | undefined };
   /** Hash of name, version and op names: two threads agree on it iff they agree on the shape. */
   readonly fingerprint: number;
 }
@@ -73,7 +75,8 @@ export function defineStructure<S, R extends OpTable<S>, W extends OpTable<S>>(
   }
   const writeFns = writeNames.map((n) => spec.writes[n] as unknown as (state: S, ...args: unknown[]) => unknown);
   const writeCodecs = writeNames.map((n) => codecs[n] ?? v8Codec<readonly unknown[]>());
-  const writeIds = new Map(writeNames.map((n, i) => [n, i] as const));
+  const writeIds = Object.assign(Object.create(null) as Record<string, number>, Object.fromEntries(writeNames.map((n, i) => [n, i])));
+  const readTable = Object.assign(Object.create(null) as Record<string, (state: S, ...args: unknown[]) => unknown>, spec.reads);
   const shape = `${spec.name}@${version}|w:${writeNames.join(',')}|r:${Object.keys(spec.reads).join(',')}`;
   return Object.freeze({
     ...spec,
@@ -82,6 +85,7 @@ export function defineStructure<S, R extends OpTable<S>, W extends OpTable<S>>(
     writeFns,
     writeCodecs,
     writeIds,
+    readTable,
     fingerprint: fnv1a(shape),
   });
 }
