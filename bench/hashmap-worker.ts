@@ -7,7 +7,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { attach, type NrHandle } from '../src/nr/index.js';
+import { attach, type NrHandle, type ReplicaStats } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
 import { arrive, PREPARED, READY, START, waitUntilAtLeast } from './sync.js';
 import { type Dist, keyStream, STREAM, writeMask } from './workload.js';
@@ -37,6 +37,8 @@ export interface HashmapWorkerOutput {
   /** Heap the replica (or map) occupies in this worker, after a full GC. */
   stateHeapBytes?: number;
   batches?: number;
+  /** The replica's counters (nr systems). */
+  stats?: ReplicaStats;
 }
 
 const WINDOW = 64;
@@ -134,10 +136,10 @@ async function runNr(combined: boolean): Promise<HashmapWorkerOutput> {
   }
   const elapsedMs = performance.now() - t0;
   if (sink === -1) console.log(sink);
-  const batches = r.stats().batches;
+  const stats = r.stats();
   // Leave the log so a finished worker never holds back the others' head.
   r.detach();
-  return { ops: i, elapsedMs, stateHeapBytes, batches };
+  return { ops: i, elapsedMs, stateHeapBytes, batches: stats.batches, stats };
 }
 
 async function runLmdb(): Promise<HashmapWorkerOutput> {
@@ -226,4 +228,25 @@ const runners: Record<WorkerSystem, () => Promise<HashmapWorkerOutput>> = {
   'postmessage-client': runPostmessageClient,
 };
 
-parentPort!.postMessage(await runners[input.system]());
+/**
+ * NR_BENCH_PROFILE=DIR writes a CPU profile of each measured worker to DIR
+ * (open it in Chrome DevTools): the way to see where a worker's time goes.
+ */
+async function profiled<T>(run: () => Promise<T>): Promise<T> {
+  const dir = process.env.NR_BENCH_PROFILE;
+  if (!dir || input.system === 'postmessage-owner') return run();
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync, mkdirSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  const out = await run();
+  const { profile } = await session.post('Profiler.stop');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}/${input.system}-${input.index}-${Date.now()}.cpuprofile`, JSON.stringify(profile));
+  session.disconnect();
+  return out;
+}
+
+parentPort!.postMessage(await profiled(runners[input.system]));

@@ -105,6 +105,7 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
     arrive(words, START);
     const measuredWorkers = spawned.slice(0, measured);
     const outs = await collect(measuredWorkers, cell.durationMs + 60_000);
+    if (process.env.NR_BENCH_DEBUG) for (const o of outs) if (o.stats) console.error(JSON.stringify(o.stats));
     const opsPerSec = outs.reduce((s, o) => s + (o.ops / o.elapsedMs) * 1000, 0);
     const heaps = outs.map((o) => o.stateHeapBytes).filter((h): h is number => typeof h === 'number');
     const row: BenchRow = {

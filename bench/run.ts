@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- [suites…] [--quick] [--threads 1,2,4,8] [--json FILE]`
+ * `npm run bench -- [suites…] [--quick] [--threads 1,2,4,8] [--json FILE]
+ *                  [--systems nr,lmdb,…] [--workloads w10-uniform,…]`
  *
  * Runs the benchmark suites, prints progress and a table, and writes the
  * rows as JSON plus an SVG chart next to it (default bench/results/latest.json).
@@ -19,12 +20,22 @@ interface Args {
   quick: boolean;
   threads: number[];
   json: string;
+  /** Optional filters: only these systems / workloads. */
+  systems: string[];
+  workloads: string[];
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { suites: [], quick: false, threads: [], json: path.join(repoRoot, 'bench/results/latest.json') };
+  const args: Args = {
+    suites: [],
+    quick: false,
+    threads: [],
+    json: path.join(repoRoot, 'bench/results/latest.json'),
+    systems: [],
+    workloads: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') args.quick = true;
@@ -39,8 +50,12 @@ function parseArgs(argv: string[]): Args {
       const v = argv[++i];
       if (!v) throw new Error('--json takes a file path');
       args.json = path.resolve(v);
+    } else if (a === '--systems' || a === '--workloads') {
+      const v = argv[++i];
+      if (!v) throw new Error(`${a} takes a comma-separated list`);
+      args[a === '--systems' ? 'systems' : 'workloads'] = v.split(',');
     } else if ((SUITES as readonly string[]).includes(a)) args.suites.push(a as Suite);
-    else throw new Error(`unknown argument '${a}'. Usage: npm run bench -- [${SUITES.join('|')}…] [--quick] [--threads 1,2,4,8] [--json FILE]`);
+    else throw new Error(`unknown argument '${a}'. Usage: npm run bench -- [${SUITES.join('|')}…] [--quick] [--threads 1,2,4,8] [--json FILE] [--systems a,b] [--workloads w10-uniform,…]`);
   }
   if (args.suites.length === 0) args.suites = [...SUITES];
   if (args.threads.length === 0) args.threads = args.quick ? [1, 2, 4] : [1, 2, 4, 8];
@@ -61,7 +76,11 @@ function hashmapCells(args: Args): HashmapCell[] {
       }
     }
   }
-  return cells;
+  return cells.filter(
+    (c) =>
+      (args.systems.length === 0 || args.systems.includes(c.system)) &&
+      (args.workloads.length === 0 || args.workloads.includes(workloadName(c.writeRatio, c.dist))),
+  );
 }
 
 async function main(): Promise<void> {

@@ -61,6 +61,8 @@ export interface ReplicaStats {
   /** Times a writer found the log full and had to wait, and the time spent. */
   fullWaits: number;
   fullWaitMs: number;
+  /** Times a replay found an entry reserved but not yet filled, and waited. */
+  sealWaits: number;
   /** Nudges handled in the event loop. */
   nudges: number;
   /** Position this replica has applied up to, and the log's used cells. */
@@ -134,6 +136,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
     replayedOps: 0,
     fullWaits: 0,
     fullWaitMs: 0,
+    sealWaits: 0,
     nudges: 0,
   };
 
@@ -440,7 +443,10 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
     this.applying = true;
     try {
       while (before(pos, target)) {
-        if (!log.isSealed(pos)) log.awaitSeal(pos);
+        if (!log.isSealed(pos)) {
+          this.counters.sealWaits++;
+          log.awaitSeal(pos);
+        }
         const cells = log.entryCells(pos);
         const kindWord = log.entryKindWord(pos);
         if ((kindWord & 0xff) === EntryKind.Batch) {
