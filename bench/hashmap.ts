@@ -2,6 +2,10 @@
  * Suite `hashmap`: a 100k-key map under 0/10/100% writes, uniform and
  * zipfian keys, across thread counts, for NR and its baselines:
  * - plain-map: one thread, a plain Map (the limit for a sequential structure);
+ * - private-maps: N threads, each with its own unshared Map and no
+ *   consistency at all: what the hardware gives N threads, the ceiling for
+ *   any replicated design (with more threads than cores, it shows the cost
+ *   of time-slicing N working sets through 2 cores' caches);
  * - postmessage: one owner worker serving N client workers, 64 requests in flight each;
  * - lmdb: N workers on one lmdb environment on tmpfs (async puts, awaited per 64 ops);
  * - nr: N replica workers, synchronous calls;
@@ -19,7 +23,7 @@ import type { BenchRow } from './report.js';
 import { newCoordination, PREPARED, START, waitUntilAtLeast, arrive } from './sync.js';
 import type { Dist } from './workload.js';
 
-export const HASHMAP_SYSTEMS = ['plain-map', 'postmessage', 'lmdb', 'nr', 'nr-combined'] as const;
+export const HASHMAP_SYSTEMS = ['plain-map', 'private-maps', 'postmessage', 'lmdb', 'nr', 'nr-combined'] as const;
 export type HashmapSystem = (typeof HASHMAP_SYSTEMS)[number];
 
 export interface HashmapCell {
@@ -75,6 +79,9 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
     switch (cell.system) {
       case 'plain-map':
         start('plain-map', 0, 1);
+        break;
+      case 'private-maps':
+        for (let i = 0; i < cell.threads; i++) start('plain-map', i, cell.threads);
         break;
       case 'nr':
       case 'nr-combined': {

@@ -49,7 +49,7 @@ function trimPrecision(v: number): string {
 }
 
 /** Preferred display order (and colour key) for the systems we know about. */
-const KNOWN_SYSTEMS = ['nr', 'nr-combined', 'nr-clients', 'postmessage', 'lmdb', 'plain-map'] as const;
+const KNOWN_SYSTEMS = ['nr', 'nr-combined', 'nr-clients', 'postmessage', 'lmdb', 'plain-map', 'private-maps'] as const;
 
 function sortSystems(systems: Iterable<string>): string[] {
   const rank = (s: string): number => {
@@ -182,9 +182,11 @@ const SYSTEM_COLOURS: Readonly<Record<string, string>> = {
   'nr-combined': '#009E73', // bluish green
   postmessage: '#D55E00', // vermillion
   lmdb: '#CC79A7', // reddish purple
+  'nr-clients': '#56B4E9', // sky blue
   'plain-map': '#333333', // near-black baseline
+  'private-maps': '#999999', // grey ceiling
 };
-const EXTRA_COLOURS = ['#E69F00', '#56B4E9', '#8C6D1F', '#999999', '#6A3D9A', '#B15928'];
+const EXTRA_COLOURS = ['#E69F00', '#8C6D1F', '#6A3D9A', '#B15928'];
 
 /**
  * Colour per system: known systems always get the same colour; others get the

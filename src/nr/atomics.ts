@@ -29,11 +29,12 @@ export function fetchMax(arr: Int32Array, index: number, value: number): number 
 }
 
 /**
- * How long to spin before sleeping. A spin costs ~0.2 µs a round trip when
- * the other side is running; a futex sleep costs ~44 µs. With more threads
- * than cores the other side is often descheduled, so the spin stays short.
+ * How long to spin before sleeping: 256 atomic loads, a few µs. A spin
+ * round trip costs ~0.2 µs when the other side is running; a futex sleep
+ * and wake costs ~44 µs. With more threads than cores the other side is
+ * often descheduled, so the spin stays short and then yields the core.
  */
-export const SPIN_ROUNDS = 64;
+export const SPIN_ROUNDS = 256;
 
 /** Longest single sleep of any waiter; every wait re-checks its condition after it. */
 export const MAX_SLEEP_MS = 2;
