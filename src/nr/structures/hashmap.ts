@@ -10,13 +10,22 @@ import { defineStructure } from '../structure.js';
 export type Key = string | number;
 export type Value = string | number;
 
-const NUM = 0;
+const F64 = 0;
 const STR = 1;
+const I32 = 2;
 
 function writeScalar(w: OpWriter, v: Key): void {
   if (typeof v === 'number') {
-    w.u8(NUM);
-    w.f64(v);
+    // Integers travel as int32 so replicas decode them as small integers,
+    // not boxed doubles: a map of boxed keys costs memory and cache misses
+    // (and the issuing replica, which applies the original args, has Smis).
+    if ((v | 0) === v && !Object.is(v, -0)) {
+      w.u8(I32);
+      w.i32(v);
+    } else {
+      w.u8(F64);
+      w.f64(v);
+    }
   } else if (typeof v === 'string') {
     w.u8(STR);
     w.str(v);
@@ -26,7 +35,8 @@ function writeScalar(w: OpWriter, v: Key): void {
 }
 
 function readScalar(r: OpReader): Key {
-  return r.u8() === NUM ? r.f64() : r.str();
+  const tag = r.u8();
+  return tag === I32 ? r.i32() : tag === F64 ? r.f64() : r.str();
 }
 
 // Decoders return reused tuples: the runtime applies each op before decoding the next.
