@@ -9,7 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { attach, type NrHandle, type ReplicaStats } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
-import { arrive, PREPARED, READY, START, waitUntilAtLeast } from './sync.js';
+import { arrive, FINISHED, PREPARED, READY, ROUND, waitUntilAtLeast } from './sync.js';
 import { type Dist, keyStream, STREAM, writeMask } from './workload.js';
 
 export type WorkerSystem = 'plain-map' | 'nr' | 'nr-combined' | 'lmdb' | 'postmessage-client' | 'postmessage-owner';
@@ -23,6 +23,7 @@ export interface HashmapWorkerInput {
   dist: Dist;
   writeRatio: number;
   durationMs: number;
+  rounds: number;
   seed: number;
   coord: SharedArrayBuffer;
   handle?: NrHandle;
@@ -31,9 +32,14 @@ export interface HashmapWorkerInput {
   ports?: MessagePort[];
 }
 
-export interface HashmapWorkerOutput {
+export interface Round {
   ops: number;
   elapsedMs: number;
+}
+
+export interface HashmapWorkerOutput {
+  /** One entry per measured round. */
+  rounds: Round[];
   /** Heap the replica (or map) occupies in this worker, after a full GC. */
   stateHeapBytes?: number;
   batches?: number;
@@ -61,10 +67,29 @@ async function ready(): Promise<void> {
   arrive(coord, READY);
   await waitUntilAtLeast(coord, READY, input.participants);
 }
-async function prepared(): Promise<void> {
+
+/** One measured window: run ops until `end` (performance.now() ms); return the count. */
+type Window = (end: number) => number | Promise<number>;
+
+/**
+ * Report prepared, then run one window per round the harness starts.
+ * Rounds are separated by a barrier, so every worker measures the same
+ * stretch of time; the harness takes the median round.
+ */
+async function measureRounds(window: Window): Promise<Round[]> {
   arrive(coord, PREPARED);
-  await waitUntilAtLeast(coord, START, 1);
+  const rounds: Round[] = [];
+  for (let r = 1; r <= input.rounds; r++) {
+    await waitUntilAtLeast(coord, ROUND, r);
+    const t0 = performance.now();
+    const ops = await window(t0 + input.durationMs);
+    rounds.push({ ops, elapsedMs: performance.now() - t0 });
+    arrive(coord, FINISHED);
+  }
+  return rounds;
 }
+
+let sink = 0;
 
 async function runPlainMap(): Promise<HashmapWorkerOutput> {
   const base = heapUsed();
@@ -72,22 +97,19 @@ async function runPlainMap(): Promise<HashmapWorkerOutput> {
   for (let k = 0; k < input.keys; k++) m.set(k, k);
   const stateHeapBytes = heapUsed() - base;
   await ready();
-  await prepared();
-  const t0 = performance.now();
-  const end = t0 + input.durationMs;
   let i = 0;
-  let sink = 0;
-  for (;;) {
-    for (let j = 0; j < 1024; j++, i++) {
-      const k = keys[i & MASK]!;
-      if (writes[i & MASK]) m.set(k, i);
-      else sink += m.get(k) ?? 0;
+  const rounds = await measureRounds((end) => {
+    const from = i;
+    for (;;) {
+      for (let j = 0; j < 1024; j++, i++) {
+        const k = keys[i & MASK]!;
+        if (writes[i & MASK]) m.set(k, i);
+        else sink += m.get(k) ?? 0;
+      }
+      if (performance.now() >= end) return i - from;
     }
-    if (performance.now() >= end) break;
-  }
-  const elapsedMs = performance.now() - t0;
-  if (sink === -1) console.log(sink);
-  return { ops: i, elapsedMs, stateHeapBytes };
+  });
+  return { rounds, stateHeapBytes };
 }
 
 async function runNr(combined: boolean): Promise<HashmapWorkerOutput> {
@@ -104,23 +126,22 @@ async function runNr(combined: boolean): Promise<HashmapWorkerOutput> {
   await ready();
   r.sync();
   const stateHeapBytes = heapUsed() - base;
-  await prepared();
-  const t0 = performance.now();
-  const end = t0 + input.durationMs;
   let i = 0;
-  let sink = 0;
-  if (!combined) {
+  const syncWindow = (end: number): number => {
+    const from = i;
     for (;;) {
       for (let j = 0; j < 1024; j++, i++) {
         const k = keys[i & MASK]!;
         if (writes[i & MASK]) r.writes.put(k, i);
         else sink += (r.reads.get(k) as number | undefined) ?? 0;
       }
-      if (performance.now() >= end) break;
+      if (performance.now() >= end) return i - from;
     }
-  } else {
-    // Async submission: the writes of each window are combined into one batch;
-    // reads stay on the synchronous local path.
+  };
+  // Async submission: the writes of each window are combined into one batch;
+  // reads stay on the synchronous local path.
+  const combinedWindow = async (end: number): Promise<number> => {
+    const from = i;
     for (;;) {
       for (let w = 0; w < 16; w++) {
         let last: Promise<unknown> | null = null;
@@ -131,42 +152,38 @@ async function runNr(combined: boolean): Promise<HashmapWorkerOutput> {
         }
         if (last !== null) await last;
       }
-      if (performance.now() >= end) break;
+      if (performance.now() >= end) return i - from;
     }
-  }
-  const elapsedMs = performance.now() - t0;
-  if (sink === -1) console.log(sink);
+  };
+  const rounds = await measureRounds(combined ? combinedWindow : syncWindow);
   const stats = r.stats();
   // Leave the log so a finished worker never holds back the others' head.
   r.detach();
-  return { ops: i, elapsedMs, stateHeapBytes, batches: stats.batches, stats };
+  return { rounds, stateHeapBytes, batches: stats.batches, stats };
 }
 
 async function runLmdb(): Promise<HashmapWorkerOutput> {
   const { open } = await import('lmdb');
   const db = open<number, number>({ path: input.lmdbPath!, noSync: true });
   await ready();
-  await prepared();
-  const t0 = performance.now();
-  const end = t0 + input.durationMs;
   let i = 0;
-  let sink = 0;
-  for (;;) {
-    for (let w = 0; w < 16; w++) {
-      let last: Promise<unknown> | null = null;
-      for (let j = 0; j < WINDOW; j++, i++) {
-        const k = keys[i & MASK]!;
-        if (writes[i & MASK]) last = db.put(k, i);
-        else sink += db.get(k) ?? 0;
+  const rounds = await measureRounds(async (end) => {
+    const from = i;
+    for (;;) {
+      for (let w = 0; w < 16; w++) {
+        let last: Promise<unknown> | null = null;
+        for (let j = 0; j < WINDOW; j++, i++) {
+          const k = keys[i & MASK]!;
+          if (writes[i & MASK]) last = db.put(k, i);
+          else sink += db.get(k) ?? 0;
+        }
+        if (last !== null) await last;
       }
-      if (last !== null) await last;
+      if (performance.now() >= end) return i - from;
     }
-    if (performance.now() >= end) break;
-  }
-  const elapsedMs = performance.now() - t0;
-  if (sink === -1) console.log(sink);
+  });
   await db.close();
-  return { ops: i, elapsedMs };
+  return { rounds };
 }
 
 /** The owner thread of the postmessage baseline: a plain Map served over MessagePorts. */
@@ -185,38 +202,42 @@ async function runPostmessageOwner(): Promise<HashmapWorkerOutput> {
     });
   }
   await ready();
-  await prepared();
+  arrive(coord, PREPARED);
   // Serve until the harness terminates this worker.
   await new Promise(() => setInterval(() => {}, 1 << 30));
-  return { ops: 0, elapsedMs: 0 };
+  return { rounds: [] };
 }
 
 /** A client of the postmessage baseline: keeps WINDOW requests in flight. */
 async function runPostmessageClient(): Promise<HashmapWorkerOutput> {
   const port = input.port!;
   await ready();
-  await prepared();
-  const t0 = performance.now();
-  const end = t0 + input.durationMs;
   let sent = 0;
-  let done = 0;
-  return await new Promise<HashmapWorkerOutput>((resolve) => {
-    const send = (): void => {
-      const i = sent++;
-      port.postMessage([i, writes[i & MASK], keys[i & MASK], i]);
-    };
-    port.on('message', () => {
-      done++;
-      if ((done & 63) === 0 && performance.now() >= end) {
-        const elapsedMs = performance.now() - t0;
-        port.close();
-        resolve({ ops: done, elapsedMs });
-        return;
-      }
-      send();
-    });
-    for (let j = 0; j < WINDOW; j++) send();
-  });
+  let onResponse: () => void = () => {};
+  port.on('message', () => onResponse());
+  const rounds = await measureRounds(
+    (end) =>
+      new Promise<number>((resolve) => {
+        let done = 0;
+        let inFlight = 0;
+        let stopping = false;
+        const send = (): void => {
+          const i = sent++;
+          inFlight++;
+          port.postMessage([i, writes[i & MASK], keys[i & MASK], i]);
+        };
+        onResponse = () => {
+          inFlight--;
+          done++;
+          if (!stopping && (done & 63) === 0 && performance.now() >= end) stopping = true;
+          if (!stopping) send();
+          else if (inFlight === 0) resolve(done);
+        };
+        for (let j = 0; j < WINDOW; j++) send();
+      }),
+  );
+  port.close();
+  return { rounds };
 }
 
 const runners: Record<WorkerSystem, () => Promise<HashmapWorkerOutput>> = {
@@ -249,4 +270,6 @@ async function profiled<T>(run: () => Promise<T>): Promise<T> {
   return out;
 }
 
-parentPort!.postMessage(await profiled(runners[input.system]));
+const output = await profiled(runners[input.system]);
+if (sink === -1) console.log(sink); // keeps the reads from being optimised away
+parentPort!.postMessage(output);

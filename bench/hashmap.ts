@@ -20,7 +20,7 @@ import { HashMap } from '../src/nr/structures/index.js';
 import { collect, spawn, terminateAll, type Spawned } from './harness.js';
 import type { HashmapWorkerInput, HashmapWorkerOutput, WorkerSystem } from './hashmap-worker.js';
 import type { BenchRow } from './report.js';
-import { newCoordination, PREPARED, START, waitUntilAtLeast, arrive } from './sync.js';
+import { arrive, FINISHED, newCoordination, PREPARED, ROUND, waitUntilAtLeast } from './sync.js';
 import type { Dist } from './workload.js';
 
 export const HASHMAP_SYSTEMS = ['plain-map', 'private-maps', 'postmessage', 'lmdb', 'nr', 'nr-combined'] as const;
@@ -33,6 +33,8 @@ export interface HashmapCell {
   dist: Dist;
   keys: number;
   durationMs: number;
+  /** Measured rounds; the row reports the median round. */
+  rounds: number;
   logBytes: number;
 }
 
@@ -61,6 +63,7 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
     dist: cell.dist,
     writeRatio: cell.writeRatio,
     durationMs: cell.durationMs,
+    rounds: cell.rounds,
     coord,
   };
   const spawned: Spawned<HashmapWorkerOutput>[] = [];
@@ -109,11 +112,17 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
     }
     const participants = cell.system === 'postmessage' ? cell.threads + 1 : measured;
     await waitUntilAtLeast(words, PREPARED, participants, 120_000);
-    arrive(words, START);
-    const measuredWorkers = spawned.slice(0, measured);
-    const outs = await collect(measuredWorkers, cell.durationMs + 60_000);
+    for (let r = 1; r <= cell.rounds; r++) {
+      arrive(words, ROUND);
+      await waitUntilAtLeast(words, FINISHED, r * measured, cell.durationMs + 60_000);
+    }
+    const outs = await collect(spawned.slice(0, measured), 60_000);
     if (process.env.NR_BENCH_DEBUG) for (const o of outs) if (o.stats) console.error(JSON.stringify(o.stats));
-    const opsPerSec = outs.reduce((s, o) => s + (o.ops / o.elapsedMs) * 1000, 0);
+    // Each round's throughput is the sum of its workers' rates; report the median round.
+    const perRound = Array.from({ length: cell.rounds }, (_, r) =>
+      outs.reduce((s, o) => s + (o.rounds[r]!.ops / o.rounds[r]!.elapsedMs) * 1000, 0),
+    );
+    const opsPerSec = median(perRound);
     const heaps = outs.map((o) => o.stateHeapBytes).filter((h): h is number => typeof h === 'number');
     const row: BenchRow = {
       suite: 'hashmap',
@@ -125,12 +134,13 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
       dist: cell.dist,
       keys: cell.keys,
       durationMs: cell.durationMs,
+      roundsOpsPerSec: perRound.map(Math.round),
     };
     if (heaps.length > 0) row.stateHeapBytesPerWorker = Math.round(heaps.reduce((a, b) => a + b, 0) / heaps.length);
     if (sharedBytes > 0) row.sharedBytes = sharedBytes;
     const batches = outs.map((o) => o.batches).filter((b): b is number => typeof b === 'number');
     if (batches.length > 0 && cell.writeRatio > 0) {
-      const ops = outs.reduce((s, o) => s + o.ops, 0);
+      const ops = outs.reduce((s, o) => s + o.rounds.reduce((a, r) => a + r.ops, 0), 0);
       row.writesPerBatch = Math.round(((ops * cell.writeRatio) / Math.max(1, batches.reduce((a, b) => a + b, 0))) * 10) / 10;
     }
     return row;
@@ -138,4 +148,10 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
     await terminateAll(spawned);
     if (lmdbDir) rmSync(lmdbDir, { recursive: true, force: true });
   }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }

@@ -63,7 +63,8 @@ function parseArgs(argv: string[]): Args {
 }
 
 function hashmapCells(args: Args): HashmapCell[] {
-  const durationMs = args.quick ? 150 : 600;
+  const durationMs = args.quick ? 150 : 400;
+  const rounds = args.quick ? 1 : 3;
   const cells: HashmapCell[] = [];
   const dists: Dist[] = ['uniform', 'zipfian'];
   for (const writeRatio of [0, 0.1, 1]) {
@@ -71,7 +72,7 @@ function hashmapCells(args: Args): HashmapCell[] {
       for (const system of HASHMAP_SYSTEMS) {
         const threads = system === 'plain-map' ? [1] : args.threads;
         for (const t of threads) {
-          cells.push({ system, threads: t, writeRatio, dist, keys: 100_000, durationMs, logBytes: 2 * 1024 * 1024 });
+          cells.push({ system, threads: t, writeRatio, dist, keys: 100_000, durationMs, rounds, logBytes: 2 * 1024 * 1024 });
         }
       }
     }

@@ -5,11 +5,14 @@
  * replica's event loop can still be nudged while it waits.
  *
  * Layout (Int32 words, one 64-byte line each): 0 READY count (set up),
- * 16 PREPARED count (caught up, measured), 32 START flag.
+ * 16 PREPARED count (caught up, measured), 32 ROUND (the harness raises it
+ * to start measuring round n), 48 FINISHED count (rounds finished, summed
+ * over workers).
  */
 export const READY = 0;
 export const PREPARED = 16;
-export const START = 32;
+export const ROUND = 32;
+export const FINISHED = 48;
 
 export function newCoordination(): SharedArrayBuffer {
   return new SharedArrayBuffer(64 * 4);
