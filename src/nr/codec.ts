@@ -76,6 +76,12 @@ export class OpWriter {
     this.view.setUint32(this.pos, n, true);
     this.pos = start + n;
   }
+  /** Raw bytes copied from `src[from, from+len)`, no length prefix. */
+  copyFrom(src: Uint8Array, from: number, len: number): void {
+    this.ensure(len);
+    this.bytes.set(src.subarray(from, from + len), this.pos);
+    this.pos += len;
+  }
   /** Raw bytes with a u32 length prefix. */
   bytesWithLength(b: Uint8Array): void {
     this.ensure(4 + b.length);
@@ -180,6 +186,27 @@ export function v8Codec<A extends readonly unknown[]>(): ArgsCodec<A> {
       const start = r.pos;
       r.pos += n;
       return deserialize(r.buffer.subarray(start, start + n)) as A;
+    },
+  };
+}
+
+/** How one value (an op's result, for clients) becomes bytes and back. */
+export interface ValueCodec<T> {
+  encode(w: OpWriter, value: T): void;
+  decode(r: OpReader): T;
+}
+
+/** Zero-effort codec for one structured-cloneable value (node:v8 serialize). */
+export function v8ValueCodec<T>(): ValueCodec<T> {
+  return {
+    encode(w: OpWriter, value: T): void {
+      w.bytesWithLength(serialize(value));
+    },
+    decode(r: OpReader): T {
+      const n = r.u32();
+      const start = r.pos;
+      r.pos += n;
+      return deserialize(r.buffer.subarray(start, start + n)) as T;
     },
   };
 }

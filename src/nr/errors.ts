@@ -11,7 +11,10 @@ export type NrErrorCode =
   | 'ERR_NR_DETACHED'
   | 'ERR_NR_UNKNOWN_OP'
   | 'ERR_NR_REENTRANT'
-  | 'ERR_NR_CONFIG';
+  | 'ERR_NR_CONFIG'
+  | 'ERR_NR_NODE_GONE'
+  | 'ERR_NR_BACKPRESSURE'
+  | 'ERR_NR_TIMEOUT';
 
 export class NrError extends Error {
   readonly code: NrErrorCode;
@@ -79,6 +82,32 @@ export class ReentrancyError extends NrError {
 export class ConfigError extends NrError {
   constructor(message: string) {
     super('ERR_NR_CONFIG', message);
+  }
+}
+
+/** The client's node detached or died; the op did not (and will not) run there. Re-attach to another node. */
+export class NodeGoneError extends NrError {
+  readonly node: number;
+  constructor(node: number) {
+    super('ERR_NR_NODE_GONE', `node ${node} is detached or gone`);
+    this.node = node;
+  }
+}
+
+/** A sync client op found its slot ring full and no slot freed within the bound. Nothing was sent. */
+export class BackpressureError extends NrError {
+  constructor(slots: number, ms: number) {
+    super('ERR_NR_BACKPRESSURE', `all ${slots} request slots stayed in flight for ${ms} ms`);
+  }
+}
+
+/**
+ * A sync client op got no response within the bound. The op was sent and
+ * may still take effect; its response will be discarded.
+ */
+export class TimeoutError extends NrError {
+  constructor(ms: number) {
+    super('ERR_NR_TIMEOUT', `no response from the node within ${ms} ms (the op may still take effect)`);
   }
 }
 

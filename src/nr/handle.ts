@@ -6,6 +6,8 @@
  * `postMessage`. Each worker calls `attach(handle, structure)` and becomes a
  * node with its own replica.
  */
+import { Client, type ClientOptions } from './client.js';
+import { type ClientSlotOptions, createContextBuffer, NodeState, SharedContext } from './context.js';
 import { ConfigError, CapacityError, HandleMismatchError } from './errors.js';
 import { createLogMemory, type LogOptions, SharedLog } from './log.js';
 import type { SharedMemory } from './shared-memory.js';
@@ -19,9 +21,11 @@ export interface NrHandle {
   readonly fingerprint: number;
   /** The log: a shared WebAssembly.Memory (its `buffer` is a SharedArrayBuffer). */
   readonly memory: SharedMemory;
+  /** The nodes' client slot rings (see context.ts); null when created with no client slots. */
+  readonly context: SharedArrayBuffer | null;
 }
 
-export type HandleOptions = LogOptions;
+export type HandleOptions = LogOptions & ClientSlotOptions;
 
 export function createHandle<S, R extends OpTable<S>, W extends OpTable<S>>(
   structure: Structure<S, R, W>,
@@ -36,6 +40,7 @@ export function createHandle<S, R extends OpTable<S>, W extends OpTable<S>>(
     version: structure.version,
     fingerprint: structure.fingerprint,
     memory: createLogMemory(structure.fingerprint, options),
+    context: (options.clients ?? 0) > 0 ? createContextBuffer(options.replicas ?? 1, options) : null,
   };
 }
 
@@ -44,12 +49,7 @@ export interface AttachOptions extends ReplicaOptions {
   slot?: number;
 }
 
-/** Become a node: claim a replica slot and build the local replica. */
-export function attach<S, R extends OpTable<S>, W extends OpTable<S>>(
-  handle: NrHandle,
-  structure: Structure<S, R, W>,
-  options: AttachOptions = {},
-): Replica<S, R, W> {
+function checkHandle<S, R extends OpTable<S>, W extends OpTable<S>>(handle: NrHandle, structure: Structure<S, R, W>): void {
   if (handle === null || typeof handle !== 'object' || handle.kind !== 'node-replication') {
     throw new HandleMismatchError('not a node-replication handle');
   }
@@ -58,10 +58,20 @@ export function attach<S, R extends OpTable<S>, W extends OpTable<S>>(
       `handle is for ${handle.structure}@${handle.version}, not ${structure.name}@${structure.version}`,
     );
   }
+}
+
+/** Become a node: claim a replica slot and build the local replica. */
+export function attach<S, R extends OpTable<S>, W extends OpTable<S>>(
+  handle: NrHandle,
+  structure: Structure<S, R, W>,
+  options: AttachOptions = {},
+): Replica<S, R, W> {
+  checkHandle(handle, structure);
   const log = new SharedLog(handle.memory, structure.fingerprint);
   if (options.slot !== undefined && (!Number.isInteger(options.slot) || options.slot < 0 || options.slot >= log.maxReplicas)) {
     throw new ConfigError(`slot must be an integer from 0 to ${log.maxReplicas - 1}`);
   }
+  const context = handle.context ? new SharedContext(handle.context) : null;
   const slot = log.claimSlot(options.slot);
   if (slot < 0) {
     throw new CapacityError(
@@ -70,5 +80,57 @@ export function attach<S, R extends OpTable<S>, W extends OpTable<S>>(
         : `replica slot ${options.slot} is taken`,
     );
   }
-  return new Replica(log, structure, slot, options);
+  return new Replica(log, structure, slot, options, context);
+}
+
+export interface ConnectOptions extends ClientOptions {
+  /** The node (replica slot) to be served by. Default: the serving node with the fewest clients. */
+  node?: number;
+}
+
+/**
+ * Become a client of a node: for threads that hold no replica. The handle
+ * must have been created with `clients > 0`.
+ */
+export function connect<S, R extends OpTable<S>, W extends OpTable<S>>(
+  handle: NrHandle,
+  structure: Structure<S, R, W>,
+  options: ConnectOptions = {},
+): Client<S, R, W> {
+  checkHandle(handle, structure);
+  // Validates the log and the fingerprint even though a client never touches the log.
+  new SharedLog(handle.memory, structure.fingerprint);
+  if (!handle.context) throw new CapacityError('this handle was created without client slots (createHandle option `clients`)');
+  const ctx = new SharedContext(handle.context);
+  let node = options.node;
+  if (node !== undefined) {
+    if (!Number.isInteger(node) || node < 0 || node >= ctx.nodes) throw new ConfigError(`node must be an integer from 0 to ${ctx.nodes - 1}`);
+  } else {
+    let best = Infinity;
+    for (let n = 0; n < ctx.nodes; n++) {
+      if (ctx.nodeState(n) !== NodeState.Serving) continue;
+      const load = ctx.activeClients(n);
+      if (load < best) {
+        best = load;
+        node = n;
+      }
+    }
+    if (node === undefined) throw new CapacityError('no node is serving clients yet');
+  }
+  const slot = ctx.claimClient(node);
+  if (slot < 0) throw new CapacityError(`all ${ctx.clients} client slots of node ${node} are taken`);
+  return new Client(ctx, structure, node, slot, options);
+}
+
+/**
+ * For whoever manages a node's worker (e.g. on the Worker's 'exit' event):
+ * the node died without detaching (`worker.terminate()` runs no exit hook).
+ * Its log slot stops holding back reclamation, and its clients get
+ * NodeGoneError instead of waiting.
+ */
+export function declareDead(handle: NrHandle, node: number): void {
+  const log = new SharedLog(handle.memory, handle.fingerprint);
+  if (!Number.isInteger(node) || node < 0 || node >= log.maxReplicas) throw new ConfigError(`node must be an integer from 0 to ${log.maxReplicas - 1}`);
+  log.releaseSlot(node);
+  if (handle.context) new SharedContext(handle.context).setNodeState(node, NodeState.Gone);
 }

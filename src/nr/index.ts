@@ -3,9 +3,19 @@
  * worker threads. Public API of the runtime.
  */
 export { defineStructure, type Structure, type StructureSpec, type OpTable, type OpArgs, type OpResult } from './structure.js';
-export { OpWriter, OpReader, v8Codec, noArgsCodec, type ArgsCodec } from './codec.js';
-export { createHandle, attach, type NrHandle, type HandleOptions, type AttachOptions } from './handle.js';
-export { Replica, type ReplicaOptions, type ReplicaStats, type CombineMode } from './replica.js';
+export { OpWriter, OpReader, v8Codec, v8ValueCodec, noArgsCodec, type ArgsCodec, type ValueCodec } from './codec.js';
+export {
+  createHandle,
+  attach,
+  connect,
+  declareDead,
+  type NrHandle,
+  type HandleOptions,
+  type AttachOptions,
+  type ConnectOptions,
+} from './handle.js';
+export { Replica, type ReplicaOptions, type ReplicaStats, type CombineMode, type BoundReads, type BoundWrites } from './replica.js';
+export { Client, type ClientOptions } from './client.js';
 export {
   NrError,
   EncodeError,
@@ -16,6 +26,9 @@ export {
   UnknownOpError,
   ReentrancyError,
   ConfigError,
+  NodeGoneError,
+  BackpressureError,
+  TimeoutError,
   type NrErrorCode,
 } from './errors.js';
 export { DEFAULT_LOG_BYTES, MIN_LOG_BYTES, MAX_LOG_BYTES, MAX_REPLICAS } from './log.js';

@@ -32,6 +32,10 @@ import {
 } from './log.js';
 import { waitWhileEqual } from './atomics.js';
 import type { OpArgs, OpResult, OpTable, Structure } from './structure.js';
+import type { SharedContext } from './context.js';
+import { ClientHub, type HubHost } from './hub.js';
+import type { ValueCodec } from './codec.js';
+import { isMainThread } from 'node:worker_threads';
 
 /** A structure's read ops bound to one replica: `replica.reads.get(key)`. */
 export type BoundReads<R> = { readonly [K in keyof R]: (...args: OpArgs<R[K]>) => OpResult<R[K]> };
@@ -72,7 +76,11 @@ export interface ReplicaStats {
 
 interface PendingWrite {
   id: number;
-  args: readonly unknown[];
+  /** The op's arguments; null for a client's op, which is decoded from the log. */
+  args: readonly unknown[] | null;
+  /** The client that sent it (-1: issued in this thread) and its request number. */
+  client: number;
+  seq: number;
   /** Encoded bytes in the staging buffer: [start, end), op header included. */
   start: number;
   end: number;
@@ -91,11 +99,14 @@ interface PendingRead {
 
 
 const NO_WRITES: PendingWrite[] = [];
+const OWN_FIELDS = 4;
+/** Most client ops one batch takes, so that serving clients never starves the node's own work. */
+const MAX_CLIENT_OPS_PER_BATCH = 4096;
 
 /** Replicas attached in this thread, by log instance: they can help each other replay. */
 const localReplicas = new Map<number, Set<Replica<never, OpTable<never>, OpTable<never>>>>();
 
-export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
+export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements HubHost {
   readonly id: number;
   private readonly log: SharedLog;
   private readonly structure: Structure<S, R, W>;
@@ -115,15 +126,19 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
   readonly writes: BoundWrites<W>;
   private readonly combine: CombineMode;
 
+  /** Serves this node's clients (null when the handle has no client slots). */
+  private readonly hub: ClientHub | null;
+  private serveScheduled = false;
+
   private pending: PendingWrite[] = [];
   private pendingReads: PendingRead[] = [];
   private flushScheduled = false;
   /**
    * Own entries appended by the commit in progress, in log order, as
-   * (position, first op, op count) triples; preallocated, so a commit
-   * allocates nothing for them.
+   * (position, first op, op count, staging offset of the first op)
+   * records; preallocated, so a commit allocates nothing for them.
    */
-  private own = new Int32Array(3 * 4);
+  private own = new Int32Array(OWN_FIELDS * 4);
   private ownCount = 0;
   private ownCursor = 0;
   private ownBatch: PendingWrite[] = NO_WRITES;
@@ -141,7 +156,13 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
   };
 
   /** @internal use `attach()` */
-  constructor(log: SharedLog, structure: Structure<S, R, W>, slot: number, options: ReplicaOptions = {}) {
+  constructor(
+    log: SharedLog,
+    structure: Structure<S, R, W>,
+    slot: number,
+    options: ReplicaOptions = {},
+    context: SharedContext | null = null,
+  ) {
     this.log = log;
     this.structure = structure;
     this.id = slot;
@@ -157,7 +178,10 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
     let set = localReplicas.get(log.instance);
     if (!set) localReplicas.set(log.instance, (set = new Set()));
     set.add(this as unknown as Replica<never, OpTable<never>, OpTable<never>>);
+    this.hub = context !== null && context.clients > 0 ? new ClientHub(context, slot) : null;
+    installExitHook();
     this.armNudge();
+    this.armDoorbell();
   }
 
   // ---- public API ------------------------------------------------------------
@@ -219,10 +243,24 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
   detach(): void {
     if (this.detached) return;
     if (this.pending.length > 0) this.commit();
+    // Answer what clients already sent, then tell them this node is gone.
+    for (let round = 0; this.hub !== null && round < 64 && this.hub.hasWork(); round++) this.serveRound();
+    this.hub?.close();
     this.detached = true;
     this.log.releaseSlot(this.id);
     this.log.nudge(this.id); // resolves our own pending waitAsync
     localReplicas.get(this.log.instance)?.delete(this as unknown as Replica<never, OpTable<never>, OpTable<never>>);
+  }
+
+  /**
+   * @internal The thread is exiting: stop holding back the log and tell
+   * clients, without running any more ops.
+   */
+  abandon(): void {
+    if (this.detached) return;
+    this.detached = true;
+    this.hub?.close();
+    this.log.releaseSlot(this.id);
   }
 
   get isDetached(): boolean {
@@ -297,6 +335,8 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
     const op: PendingWrite = {
       id,
       args,
+      client: -1,
+      seq: 0,
       start,
       end: w.pos,
       result: undefined,
@@ -362,9 +402,19 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
    * its result, and queued async callers have been answered.
    */
   private commit(): void {
+    this.hub?.gatherWrites(this);
     const batch = this.pending;
     this.pending = [];
     const log = this.log;
+    if (batch.length === 0) {
+      // Only client reads to answer.
+      this.settle(batch);
+      if (this.hub !== null) {
+        this.hub.serveReads(this);
+        this.hub.publish();
+      }
+      return;
+    }
     const max = log.maxPayloadBytes;
     this.ownBatch = batch;
     this.ownCount = 0;
@@ -382,7 +432,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
       const pos = this.reserve(cells);
       copyPayload(this.staging, from, to, log, log.payloadOffset(pos));
       log.writeHeader(pos, cells, EntryKind.Batch, this.id, count, payload);
-      this.pushOwn(pos, first, count);
+      this.pushOwn(pos, first, count, from);
       log.seal(pos);
       this.counters.appends++;
       first += count;
@@ -394,18 +444,24 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
     this.ownCount = 0;
     this.ownBatch = NO_WRITES;
     this.settle(batch);
+    if (this.hub !== null) {
+      this.hub.serveReads(this);
+      this.hub.publish();
+      if (this.hub.hasWork()) this.scheduleServe();
+    }
   }
 
-  private pushOwn(pos: number, first: number, count: number): void {
-    if (3 * (this.ownCount + 1) > this.own.length) {
+  private pushOwn(pos: number, first: number, count: number, from: number): void {
+    if (OWN_FIELDS * (this.ownCount + 1) > this.own.length) {
       const grown = new Int32Array(this.own.length * 2);
       grown.set(this.own);
       this.own = grown;
     }
-    const at = 3 * this.ownCount++;
+    const at = OWN_FIELDS * this.ownCount++;
     this.own[at] = pos;
     this.own[at + 1] = first;
     this.own[at + 2] = count;
+    this.own[at + 3] = from;
   }
 
   /** Reserve cells, replaying, helping and waiting (never spinning unbounded) while the log is full. */
@@ -450,9 +506,9 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
         const cells = log.entryCells(pos);
         const kindWord = log.entryKindWord(pos);
         if ((kindWord & 0xff) === EntryKind.Batch) {
-          const at = 3 * this.ownCursor;
+          const at = OWN_FIELDS * this.ownCursor;
           if (this.ownCursor < this.ownCount && this.own[at] === pos && kindWord >>> 8 === this.id) {
-            this.applyOwn(this.own[at + 1]!, this.own[at + 2]!);
+            this.applyOwn(pos, this.own[at + 1]!, this.own[at + 2]!, this.own[at + 3]!);
             this.ownCursor++;
           } else {
             this.applyRemote(pos, log.entryOps(pos));
@@ -470,17 +526,35 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
     }
   }
 
-  private applyOwn(first: number, count: number): void {
+  /**
+   * Apply this replica's own entry: its thread's ops from the objects it
+   * still holds, its clients' ops decoded from the log, answering them.
+   */
+  private applyOwn(pos: number, first: number, count: number, from: number): void {
     const fns = this.structure.writeFns;
     const state = this.state;
     for (let i = first; i < first + count; i++) {
       const op = this.ownBatch[i]!;
-      try {
-        op.result = fns[op.id]!(state, ...op.args);
-      } catch (e) {
-        op.failed = true;
-        op.error = e;
+      if (op.args !== null) {
+        try {
+          op.result = fns[op.id]!(state, ...op.args);
+        } catch (e) {
+          op.failed = true;
+          op.error = e;
+        }
+        continue;
       }
+      const r = this.reader;
+      r.pos = this.log.payloadOffset(pos) + (op.start - from) + OP_HEADER_BYTES;
+      r.end = r.pos + (this.staging.view.getUint32(op.start, true) & MAX_OP_BYTES);
+      let result: unknown;
+      try {
+        result = fns[op.id]!(state, ...this.structure.writeCodecs[op.id]!.decode(r));
+      } catch (e) {
+        this.hub!.respondThrew(op.client, op.seq, e);
+        continue;
+      }
+      this.hub!.respondOk(op.client, op.seq, this.structure.writeResultCodecs[op.id]!, result);
     }
     this.counters.replayedOps += count;
   }
@@ -507,6 +581,93 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> {
       at = (r.end + 3) & ~3;
     }
     this.counters.replayedOps += count;
+  }
+
+  // ---- serving clients ---------------------------------------------------------
+
+  /** @internal HubHost: queue a client's encoded write into the next batch. */
+  enqueueClientWrite(client: number, seq: number, id: number, bytes: Uint8Array, from: number, len: number): void {
+    if (id < 0 || id >= this.structure.writeNames.length) {
+      this.hub!.respondThrew(client, seq, new UnknownOpError('write', `#${id}`));
+      return;
+    }
+    const name = this.structure.writeNames[id]!;
+    if (len + OP_HEADER_BYTES > this.log.maxPayloadBytes) {
+      this.hub!.respondThrew(client, seq, new OpTooLargeError(name, len, this.log.maxPayloadBytes - OP_HEADER_BYTES));
+      return;
+    }
+    const w = this.staging;
+    if (this.pending.length === 0) w.pos = 0;
+    const start = w.pos;
+    w.u32((id << 24) | len);
+    w.copyFrom(bytes, from, len);
+    while ((w.pos & 3) !== 0) w.u8(0);
+    this.pending.push({
+      id,
+      args: null,
+      client,
+      seq,
+      start,
+      end: w.pos,
+      result: undefined,
+      failed: false,
+      error: undefined,
+      resolve: null,
+      reject: null,
+    });
+  }
+
+  /** @internal HubHost: a client's read, after catching up to ctail as observed now. */
+  serveRead(id: number, r: OpReader): unknown {
+    if (id < 0 || id >= this.structure.readNames.length) throw new UnknownOpError('read', `#${id}`);
+    const c = Atomics.load(this.log.words, CTAIL);
+    if (c !== this.ltail) this.replayTo(c);
+    return this.structure.readFns[id]!(this.state, ...this.structure.readArgCodecs[id]!.decode(r));
+  }
+
+  /** @internal HubHost */
+  readResultCodec(id: number): ValueCodec<unknown> {
+    return this.structure.readResultCodecs[id]!;
+  }
+
+  /** @internal HubHost */
+  get batchRoom(): number {
+    return MAX_CLIENT_OPS_PER_BATCH;
+  }
+
+  /** One round: clients' leading writes (with any local ones) as one batch, then their reads. */
+  private serveRound(): void {
+    this.hub!.clearDoorbell();
+    this.commit();
+  }
+
+  private scheduleServe(): void {
+    if (this.serveScheduled || this.detached) return;
+    this.serveScheduled = true;
+    setImmediate(this.serveClients);
+  }
+
+  /** Drain clients from the event loop: a bounded number of rounds, then yield. */
+  private readonly serveClients = (): void => {
+    this.serveScheduled = false;
+    if (this.detached || this.hub === null || this.applying) return;
+    for (let round = 0; round < 16; round++) {
+      this.hub.clearDoorbell();
+      if (!this.hub.hasWork()) {
+        this.armDoorbell();
+        return;
+      }
+      this.commit();
+    }
+    this.scheduleServe();
+  };
+
+  /** Sleep on the doorbell in the event loop; a client's ring wakes us without polling. */
+  private armDoorbell(): void {
+    if (this.hub === null || this.detached) return;
+    const res = this.hub.waitDoorbell();
+    if (res.async) void res.value.then(this.serveClients);
+    else this.scheduleServe();
   }
 
   // ---- idle catch-up -----------------------------------------------------------
@@ -585,4 +746,14 @@ function compileRead(
     };`,
   ) as ReadFactory;
   return factory(replica, fn, load, CTAIL_BYTES, DetachedError);
+}
+
+/** Replicas whose worker exits normally (or by throwing) leave the log and wake their clients. */
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled || isMainThread) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const set of localReplicas.values()) for (const r of set) r.abandon();
+  });
 }

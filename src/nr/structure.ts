@@ -10,11 +10,14 @@
  *   in log order; the caller gets the result its own replica computed.
  * - `codecs` say how each write op's arguments become log bytes. A write op
  *   without one uses `v8Codec()`.
+ * - `readCodecs` and `resultCodecs` are only for clients (threads without a
+ *   replica): how read arguments travel to the node, and how any op's
+ *   result travels back. Missing ones use node:v8 serialisation.
  *
  * Op names, argument tuples and result types flow from the definition to
  * `replica.read(...)` / `replica.write(...)` with no casts.
  */
-import { type ArgsCodec, v8Codec } from './codec.js';
+import { type ArgsCodec, type ValueCodec, v8Codec, v8ValueCodec } from './codec.js';
 import { ConfigError } from './errors.js';
 
 /** Any op function of a structure whose state is `S`. */
@@ -34,6 +37,8 @@ export interface StructureSpec<S, R extends OpTable<S>, W extends OpTable<S>> {
   reads: R;
   writes: W;
   codecs?: { [K in keyof W]?: ArgsCodec<OpArgs<W[K]>> };
+  readCodecs?: { [K in keyof R]?: ArgsCodec<OpArgs<R[K]>> };
+  resultCodecs?: { [K in keyof R]?: ValueCodec<OpResult<R[K]>> } & { [K in keyof W]?: ValueCodec<OpResult<W[K]>> };
   /** A string that is equal on two replicas iff their states are equal (tests, checks). */
   digest?(state: S): string;
 }
@@ -49,6 +54,16 @@ export interface Structure<S, R extends OpTable<S>, W extends OpTable<S>> extend
   readonly writeCodecs: readonly ArgsCodec<readonly unknown[]>[];
   /** @internal Op id by name (a prototype-free object: no inherited names). */
   readonly writeIds: { readonly [name: string]: number | undefined };
+  /** Read op names in definition order; an op's index is its id in client requests. */
+  readonly readNames: readonly (keyof R & string)[];
+  /** @internal Read functions, argument codecs and result codecs by read op id. */
+  readonly readFns: readonly ((state: S, ...args: unknown[]) => unknown)[];
+  readonly readArgCodecs: readonly ArgsCodec<readonly unknown[]>[];
+  readonly readResultCodecs: readonly ValueCodec<unknown>[];
+  /** @internal Result codecs by write op id. */
+  readonly writeResultCodecs: readonly ValueCodec<unknown>[];
+  /** @internal Read op id by name. */
+  readonly readIds: { readonly [name: string]: number | undefined };
   /** @internal Read functions by name (a prototype-free object). */
   readonly readTable: { readonly [name: string]: ((state: S, ...args: unknown[]) => unknown) | undefined };
   /** Hash of name, version and op names: two threads agree on it iff they agree on the shape. */
@@ -76,6 +91,23 @@ export function defineStructure<S, R extends OpTable<S>, W extends OpTable<S>>(
   const writeFns = writeNames.map((n) => spec.writes[n] as unknown as (state: S, ...args: unknown[]) => unknown);
   const writeCodecs = writeNames.map((n) => codecs[n] ?? v8Codec<readonly unknown[]>());
   const writeIds = Object.assign(Object.create(null) as Record<string, number>, Object.fromEntries(writeNames.map((n, i) => [n, i])));
+  const readNames = Object.keys(spec.reads) as (keyof R & string)[];
+  if (readNames.length > MAX_WRITE_OPS) throw new ConfigError(`at most ${MAX_WRITE_OPS} read ops per structure`);
+  const readCodecs = (spec.readCodecs ?? {}) as Record<string, ArgsCodec<readonly unknown[]> | undefined>;
+  const resultCodecs = (spec.resultCodecs ?? {}) as Record<string, ValueCodec<unknown> | undefined>;
+  for (const name of Object.keys(readCodecs)) {
+    if (!Object.hasOwn(spec.reads, name)) throw new ConfigError(`read codec given for unknown read op '${name}'`);
+  }
+  for (const name of Object.keys(resultCodecs)) {
+    if (!Object.hasOwn(spec.reads, name) && !Object.hasOwn(spec.writes, name)) {
+      throw new ConfigError(`result codec given for unknown op '${name}'`);
+    }
+  }
+  const readFns = readNames.map((n) => spec.reads[n] as unknown as (state: S, ...args: unknown[]) => unknown);
+  const readArgCodecs = readNames.map((n) => readCodecs[n] ?? v8Codec<readonly unknown[]>());
+  const readResultCodecs = readNames.map((n) => resultCodecs[n] ?? v8ValueCodec<unknown>());
+  const writeResultCodecs = writeNames.map((n) => resultCodecs[n] ?? v8ValueCodec<unknown>());
+  const readIds = Object.assign(Object.create(null) as Record<string, number>, Object.fromEntries(readNames.map((n, i) => [n, i])));
   const readTable = Object.assign(Object.create(null) as Record<string, (state: S, ...args: unknown[]) => unknown>, spec.reads);
   const shape = `${spec.name}@${version}|w:${writeNames.join(',')}|r:${Object.keys(spec.reads).join(',')}`;
   return Object.freeze({
@@ -85,6 +117,12 @@ export function defineStructure<S, R extends OpTable<S>, W extends OpTable<S>>(
     writeFns,
     writeCodecs,
     writeIds,
+    readNames,
+    readFns,
+    readArgCodecs,
+    readResultCodecs,
+    writeResultCodecs,
+    readIds,
     readTable,
     fingerprint: fnv1a(shape),
   });

@@ -4,7 +4,7 @@
  * hand-written binary codec, so a put of two numbers or of a short string
  * key allocates nothing on the encode side and only the key string on decode.
  */
-import { noArgsCodec, type OpReader, type OpWriter } from '../codec.js';
+import { type ArgsCodec, noArgsCodec, type OpReader, type OpWriter, type ValueCodec } from '../codec.js';
 import { defineStructure } from '../structure.js';
 
 export type Key = string | number;
@@ -13,6 +13,11 @@ export type Value = string | number;
 const F64 = 0;
 const STR = 1;
 const I32 = 2;
+const UNDEFINED = 3;
+
+// Decoders return reused tuples: the runtime applies each op before decoding the next.
+const putArgs: [Key, Value] = [0, 0];
+const keyArgs: [Key] = [0];
 
 function writeScalar(w: OpWriter, v: Key): void {
   if (typeof v === 'number') {
@@ -39,9 +44,33 @@ function readScalar(r: OpReader): Key {
   return tag === I32 ? r.i32() : tag === F64 ? r.f64() : r.str();
 }
 
-// Decoders return reused tuples: the runtime applies each op before decoding the next.
-const putArgs: [Key, Value] = [0, 0];
-const keyArgs: [Key] = [0];
+/** Results for clients: a value or undefined, a boolean, a count, nothing. */
+const maybeValue: ValueCodec<Value | undefined> = {
+  encode(w, v) {
+    if (v === undefined) w.u8(UNDEFINED);
+    else writeScalar(w, v);
+  },
+  decode(r) {
+    if (r.bytes[r.pos] === UNDEFINED) {
+      r.pos++;
+      return undefined;
+    }
+    return readScalar(r);
+  },
+};
+const bool: ValueCodec<boolean> = { encode: (w, v) => w.u8(v ? 1 : 0), decode: (r) => r.u8() === 1 };
+const count: ValueCodec<number> = { encode: (w, v) => w.f64(v), decode: (r) => r.f64() };
+const nothing: ValueCodec<void> = { encode() {}, decode() {} };
+const keyCodec: ArgsCodec<[Key]> = {
+  encode(w, key) {
+    writeScalar(w, key);
+  },
+  decode(r) {
+    keyArgs[0] = readScalar(r);
+    return keyArgs;
+  },
+};
+
 
 export const HashMap = defineStructure({
   name: 'nr.hashmap',
@@ -75,17 +104,11 @@ export const HashMap = defineStructure({
         return putArgs;
       },
     },
-    delete: {
-      encode(w, key) {
-        writeScalar(w, key);
-      },
-      decode(r) {
-        keyArgs[0] = readScalar(r);
-        return keyArgs;
-      },
-    },
+    delete: keyCodec,
     clear: noArgsCodec,
   },
+  readCodecs: { get: keyCodec, has: keyCodec, size: noArgsCodec },
+  resultCodecs: { get: maybeValue, has: bool, size: count, put: maybeValue, delete: bool, clear: nothing },
   digest: (m) => digestEntries(m),
 });
 

@@ -1,0 +1,326 @@
+/**
+ * A client: a thread that holds no replica (the main thread, a pool thread,
+ * a request handler) and uses a node's replica through the node's shared
+ * context (see context.ts for the layout and the slot protocol).
+ *
+ * The surface matches a replica's: `reads.op()` / `writes.op()` and
+ * `read()` / `write()` block with Atomics.wait (allowed on the main thread,
+ * but they block its event loop); `readAsync()` / `writeAsync()` wait with
+ * Atomics.waitAsync. Many ops may be in flight; each client's ops take
+ * effect, and are answered, in the order it issued them.
+ */
+import { before } from './atomics.js';
+import { OpReader, OpWriter } from './codec.js';
+import {
+  BackpressureError,
+  ConfigError,
+  DetachedError,
+  EncodeError,
+  NodeGoneError,
+  OpTooLargeError,
+  TimeoutError,
+  UnknownOpError,
+} from './errors.js';
+import {
+  CLIENT_DONE,
+  CLIENT_DONE_WAITERS,
+  CLIENT_TAIL,
+  NodeState,
+  RequestKind,
+  ResponseStatus,
+  SharedContext,
+  SLOT_HEADER_BYTES,
+} from './context.js';
+import type { BoundReads, BoundWrites } from './replica.js';
+import type { OpArgs, OpResult, OpTable, Structure } from './structure.js';
+import type { ArgsCodec, ValueCodec } from './codec.js';
+import { deserialize } from 'node:v8';
+
+export interface ClientOptions {
+  /** Bound, in ms, on every synchronous wait (for a free slot or a response). Default 30 000. */
+  timeoutMs?: number;
+}
+
+/** An op the client has sent (or is about to send) and not yet been answered for. */
+interface InFlight {
+  seq: number;
+  kind: RequestKind;
+  id: number;
+  name: string;
+  resolve: ((v: unknown) => void) | null;
+  reject: ((e: unknown) => void) | null;
+  /** Encoded arguments, kept only while waiting for a free slot. */
+  bytes: Uint8Array | null;
+}
+
+/** Longest single sleep; each wake re-checks the node's state. */
+const SLEEP_MS = 50;
+
+export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
+  /** The node (replica slot) this client is served by, and its client slot there. */
+  readonly node: number;
+  readonly slot: number;
+  readonly reads: BoundReads<R>;
+  readonly writes: BoundWrites<W>;
+
+  private readonly ctx: SharedContext;
+  private readonly structure: Structure<S, R, W>;
+  private readonly base: number;
+  private readonly timeoutMs: number;
+  private readonly scratch = new OpWriter(256);
+  private readonly reader: OpReader;
+  /** Next request sequence number (our private copy of TAIL). */
+  private tail: number;
+  /** Responses consumed so far: a slot is free again once consumed. */
+  private consumed: number;
+  /** Sent and unsent ops, oldest first; `sent` of them are in the ring. */
+  private queue: InFlight[] = [];
+  private sent = 0;
+  private closed = false;
+  private armed = false;
+  /** Keeps the thread alive while async ops are pending (a waitAsync alone does not). */
+  private keepAlive: NodeJS.Timeout | null = null;
+
+  /** @internal use `connect()` */
+  constructor(ctx: SharedContext, structure: Structure<S, R, W>, node: number, slot: number, options: ClientOptions) {
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    if (!(timeoutMs > 0)) throw new ConfigError('timeoutMs must be positive');
+    this.ctx = ctx;
+    this.structure = structure;
+    this.node = node;
+    this.slot = slot;
+    this.timeoutMs = timeoutMs;
+    this.base = ctx.clientAt(node, slot);
+    this.reader = new OpReader(ctx.bytes);
+    // A reused slot's counters continue where its last client left them.
+    this.tail = Atomics.load(ctx.words, this.base + CLIENT_TAIL);
+    this.consumed = Atomics.load(ctx.words, this.base + CLIENT_DONE);
+    const reads: Record<string, (...a: unknown[]) => unknown> = {};
+    for (const name of structure.readNames) reads[name] = (...args) => this.callSync(RequestKind.Read, name, args);
+    const writes: Record<string, (...a: unknown[]) => unknown> = {};
+    for (const name of structure.writeNames) writes[name] = (...args) => this.callSync(RequestKind.Write, name, args);
+    this.reads = Object.freeze(reads) as unknown as BoundReads<R>;
+    this.writes = Object.freeze(writes) as unknown as BoundWrites<W>;
+  }
+
+  read<K extends keyof R & string>(name: K, ...args: OpArgs<R[K]>): OpResult<R[K]> {
+    return this.callSync(RequestKind.Read, name, args) as OpResult<R[K]>;
+  }
+
+  write<K extends keyof W & string>(name: K, ...args: OpArgs<W[K]>): OpResult<W[K]> {
+    return this.callSync(RequestKind.Write, name, args) as OpResult<W[K]>;
+  }
+
+  readAsync<K extends keyof R & string>(name: K, ...args: OpArgs<R[K]>): Promise<OpResult<R[K]>> {
+    return this.callAsync(RequestKind.Read, name, args) as Promise<OpResult<R[K]>>;
+  }
+
+  writeAsync<K extends keyof W & string>(name: K, ...args: OpArgs<W[K]>): Promise<OpResult<W[K]>> {
+    return this.callAsync(RequestKind.Write, name, args) as Promise<OpResult<W[K]>>;
+  }
+
+  /** Ops sent or queued and not yet answered. */
+  get inFlight(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Wait (bounded) for every op in flight to be answered, then give the
+   * slot back. Further calls throw DetachedError.
+   */
+  close(): void {
+    if (this.closed) return;
+    const deadline = performance.now() + this.timeoutMs;
+    while (this.queue.length > 0 && this.ctx.nodeState(this.node) !== NodeState.Gone) {
+      if (!this.waitForDone(deadline)) break;
+      this.pump();
+    }
+    this.closed = true;
+    // A slot with requests still unanswered is not handed to a new client.
+    const drained = Atomics.load(this.ctx.words, this.base + CLIENT_DONE) === this.tail;
+    this.failAll(new DetachedError());
+    if (drained) this.ctx.releaseClient(this.node, this.slot);
+  }
+
+  // ---- sending -------------------------------------------------------------
+
+  private opId(kind: RequestKind, name: string): number {
+    const id = kind === RequestKind.Read ? this.structure.readIds[name] : this.structure.writeIds[name];
+    if (id === undefined) throw new UnknownOpError(kind === RequestKind.Read ? 'read' : 'write', name);
+    return id;
+  }
+
+  private checkUsable(): void {
+    if (this.closed) throw new DetachedError();
+    if (this.ctx.nodeState(this.node) === NodeState.Gone) throw new NodeGoneError(this.node);
+  }
+
+  /** Encode an op's arguments into the scratch buffer; nothing is sent yet. */
+  private encode(kind: RequestKind, id: number, name: string, args: readonly unknown[]): number {
+    const codec: ArgsCodec<readonly unknown[]> =
+      kind === RequestKind.Read ? this.structure.readArgCodecs[id]! : this.structure.writeCodecs[id]!;
+    const w = this.scratch;
+    w.pos = 0;
+    try {
+      codec.encode(w, ...args);
+    } catch (e) {
+      throw new EncodeError(name, e);
+    }
+    if (w.pos > this.ctx.maxPayloadBytes) throw new OpTooLargeError(name, w.pos, this.ctx.maxPayloadBytes);
+    return w.pos;
+  }
+
+  /** Copy an encoded request into the next slot and publish it. */
+  private send(op: InFlight, bytes: Uint8Array): void {
+    const ctx = this.ctx;
+    const at = ctx.slotAt(this.base, op.seq);
+    ctx.words[at] = op.kind;
+    ctx.words[at + 1] = op.id;
+    ctx.words[at + 2] = bytes.length;
+    ctx.bytes.set(bytes, at * 4 + SLOT_HEADER_BYTES);
+    Atomics.store(ctx.words, this.base + CLIENT_TAIL, (op.seq + 1) | 0);
+    ctx.ring(this.node);
+    this.sent++;
+  }
+
+  private hasFreeSlot(): boolean {
+    return this.sent < this.ctx.slots && this.queue.length === this.sent;
+  }
+
+  private callSync(kind: RequestKind, name: string, args: readonly unknown[]): unknown {
+    this.checkUsable();
+    const id = this.opId(kind, name);
+    const n = this.encode(kind, id, name, args);
+    const deadline = performance.now() + this.timeoutMs;
+    // Earlier async ops keep their place: wait until ours can go into the ring.
+    while (!this.hasFreeSlot()) {
+      if (!this.waitForDone(deadline)) throw new BackpressureError(this.ctx.slots, this.timeoutMs);
+      this.pump();
+    }
+    const op: InFlight = { seq: this.tail, kind, id, name, resolve: null, reject: null, bytes: null };
+    this.tail = (this.tail + 1) | 0;
+    this.queue.push(op);
+    this.send(op, this.scratch.bytes.subarray(0, n));
+    let outcome: { ok: boolean; value: unknown } | null = null;
+    op.resolve = (v) => (outcome = { ok: true, value: v });
+    op.reject = (e) => (outcome = { ok: false, value: e });
+    while (outcome === null) {
+      if (!this.waitForDone(deadline)) {
+        // Drop the op from our queue: its response, if any, is discarded.
+        op.resolve = op.reject = null;
+        throw new TimeoutError(this.timeoutMs);
+      }
+      this.pump();
+    }
+    const o = outcome as { ok: boolean; value: unknown };
+    if (!o.ok) throw o.value;
+    return o.value;
+  }
+
+  private callAsync(kind: RequestKind, name: string, args: readonly unknown[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.checkUsable();
+      const id = this.opId(kind, name);
+      const n = this.encode(kind, id, name, args);
+      const op: InFlight = { seq: this.tail, kind, id, name, resolve, reject, bytes: null };
+      this.tail = (this.tail + 1) | 0;
+      this.queue.push(op);
+      if (this.sent + 1 === this.queue.length && this.sent < this.ctx.slots) {
+        this.send(op, this.scratch.bytes.subarray(0, n));
+      } else {
+        op.bytes = this.scratch.bytes.slice(0, n); // back-pressure: sent when a slot frees
+      }
+      this.arm();
+    });
+  }
+
+  // ---- receiving -----------------------------------------------------------
+
+  /** Consume every answered response, oldest first, and send queued ops into freed slots. */
+  private pump(): void {
+    const ctx = this.ctx;
+    const done = Atomics.load(ctx.words, this.base + CLIENT_DONE);
+    while (before(this.consumed, done) && this.sent > 0) {
+      const op = this.queue.shift()!;
+      this.sent--;
+      this.consumed = (this.consumed + 1) | 0;
+      const at = ctx.slotAt(this.base, op.seq);
+      const status = ctx.words[at]!;
+      const len = ctx.words[at + 2]!;
+      const r = this.reader;
+      r.pos = at * 4 + SLOT_HEADER_BYTES;
+      r.end = r.pos + len;
+      if (op.resolve === null) continue; // a sync op that timed out
+      try {
+        if (status === ResponseStatus.Ok) {
+          const codec: ValueCodec<unknown> =
+            op.kind === RequestKind.Read ? this.structure.readResultCodecs[op.id]! : this.structure.writeResultCodecs[op.id]!;
+          op.resolve(codec.decode(r));
+        } else if (status === ResponseStatus.Threw) {
+          op.reject!(deserialize(ctx.bytes.slice(r.pos, r.end)));
+        } else {
+          op.reject!(new EncodeError(op.name, new Error(String(deserialize(ctx.bytes.slice(r.pos, r.end))))));
+        }
+      } catch (e) {
+        op.reject!(e);
+      }
+    }
+    // Back-pressured async ops go out in order as slots free up.
+    while (this.sent < this.queue.length && this.sent < ctx.slots) {
+      const op = this.queue[this.sent]!;
+      const bytes = op.bytes!;
+      op.bytes = null;
+      this.send(op, bytes);
+    }
+    if (ctx.nodeState(this.node) === NodeState.Gone) this.failAll(new NodeGoneError(this.node));
+  }
+
+  private failAll(e: Error): void {
+    const q = this.queue;
+    this.queue = [];
+    this.sent = 0;
+    for (const op of q) op.reject?.(e);
+    this.idle();
+  }
+
+  /** Sleep until DONE moves, the node goes away, or the deadline; false on deadline. */
+  private waitForDone(deadline: number): boolean {
+    const words = this.ctx.words;
+    const idx = this.base + CLIENT_DONE;
+    for (;;) {
+      const done = Atomics.load(words, idx);
+      if (done !== this.consumed || this.ctx.nodeState(this.node) === NodeState.Gone) return true;
+      const now = performance.now();
+      if (now >= deadline) return false;
+      Atomics.add(words, this.base + CLIENT_DONE_WAITERS, 1);
+      Atomics.wait(words, idx, done, Math.min(SLEEP_MS, deadline - now));
+      Atomics.sub(words, this.base + CLIENT_DONE_WAITERS, 1);
+    }
+  }
+
+  /** Make sure an async wait for responses is pending while ops are in flight. */
+  private arm(): void {
+    if (this.armed || this.queue.length === 0) return;
+    this.armed = true;
+    if (this.keepAlive === null) this.keepAlive = setInterval(() => {}, 1 << 30);
+    else this.keepAlive.ref();
+    const words = this.ctx.words;
+    const idx = this.base + CLIENT_DONE;
+    Atomics.add(words, this.base + CLIENT_DONE_WAITERS, 1);
+    const res = Atomics.waitAsync(words, idx, this.consumed, SLEEP_MS);
+    if (res.async) void res.value.then(this.onWake);
+    else setImmediate(this.onWake);
+  }
+
+  private readonly onWake = (): void => {
+    Atomics.sub(this.ctx.words, this.base + CLIENT_DONE_WAITERS, 1);
+    this.armed = false;
+    this.pump();
+    if (this.queue.length > 0) this.arm();
+    else this.idle();
+  };
+
+  private idle(): void {
+    this.keepAlive?.unref();
+  }
+}

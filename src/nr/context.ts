@@ -1,0 +1,218 @@
+/**
+ * A node's shared context: the slot rings through which threads that hold
+ * no replica (clients: the main thread, pool threads, request handlers)
+ * hand ops to a node, whose worker combines them into its log batches.
+ * This is the cross-thread half of flat combining (the Rust crate's
+ * context.rs): one ring of pending-op slots per client, and the node's
+ * worker as the combiner.
+ *
+ * ## SharedArrayBuffer layout
+ * Int32 word indexes; a line is 64 bytes (16 words).
+ *
+ * | words                    | what                                                   |
+ * |--------------------------|--------------------------------------------------------|
+ * | 0..15                    | header: MAGIC, NODES, CLIENTS (per node), SLOTS, SLOT_BYTES |
+ * | node r, +0               | NODE_STATE: 0 absent, 1 serving, 2 gone                |
+ * | node r, +16              | DOORBELL: a client sets 1 (and notifies) after enqueuing; the node clears it before draining |
+ * | client c of node r, +0   | STATE: 0 free, 1 active                                |
+ * | client c, +16            | TAIL: requests enqueued (written by the client only)   |
+ * | client c, +32            | DONE: requests answered (written by the node only); +33 DONE_WAITERS (client asleep) |
+ * | client c, +48            | SLOTS request slots of SLOT_BYTES each                 |
+ *
+ * Every client sits on its own lines, so clients never share a written line
+ * with each other; TAIL and DONE are on separate lines because they have
+ * different writers.
+ *
+ * A request slot (client writes, node reads): word 0 kind (1 read, 2 write),
+ * word 1 op id, word 2 argument bytes, word 3 unused; arguments from byte 16.
+ * Write arguments use the structure's log codec, so the node copies them
+ * into its log entry without re-encoding. The node overwrites the same slot
+ * with the response: word 0 status (1 ok, 2 the op threw, 3 rejected),
+ * word 2 payload bytes; payload from byte 16.
+ *
+ * ## Protocol
+ * - The client writes request `TAIL & (SLOTS-1)`, then publishes it with
+ *   `TAIL += 1` (a store after the payload: the node never sees a torn
+ *   request), then rings the doorbell: `exchange(DOORBELL, 1)`, and
+ *   `notify` only when it was 0, i.e. when the node may be asleep.
+ * - The node clears DOORBELL, then drains every active client from its own
+ *   cursor up to TAIL, answering in order and publishing `DONE`. A client
+ *   that rings after the clear sets it again, so no ring is lost.
+ * - A client has at most SLOTS requests in flight (`TAIL - consumed`); it
+ *   reuses a slot only after it has read that slot's response.
+ * - Counters wrap modulo 2^32 like log positions.
+ */
+import { ConfigError, HandleMismatchError } from './errors.js';
+
+const MAGIC = 0x4e524378; // 'NRCx'
+const H_MAGIC = 0;
+const H_NODES = 1;
+const H_CLIENTS = 2;
+const H_SLOTS = 3;
+const H_SLOT_BYTES = 4;
+
+const LINE = 16;
+const HEADER_WORDS = LINE;
+const NODE_HEADER_WORDS = 2 * LINE;
+const CLIENT_HEADER_WORDS = 3 * LINE;
+
+export const NODE_STATE = 0;
+export const DOORBELL = LINE;
+export const CLIENT_STATE = 0;
+export const CLIENT_TAIL = LINE;
+export const CLIENT_DONE = 2 * LINE;
+export const CLIENT_DONE_WAITERS = 2 * LINE + 1;
+
+export const enum NodeState {
+  Absent = 0,
+  Serving = 1,
+  Gone = 2,
+}
+export const enum RequestKind {
+  Read = 1,
+  Write = 2,
+}
+export const enum ResponseStatus {
+  Ok = 1,
+  Threw = 2,
+  Rejected = 3,
+}
+
+/** Bytes of a slot's header; arguments and results start here. */
+export const SLOT_HEADER_BYTES = 16;
+
+export interface ClientSlotOptions {
+  /** Client slots per node. Default 0: no clients. At most 256. */
+  clients?: number;
+  /** Requests one client may have in flight: a power of two from 1 to 1024. Default 64. */
+  clientSlots?: number;
+  /** Bytes per request slot (header included): a multiple of 16 from 64 to 65536. Default 256. */
+  clientSlotBytes?: number;
+}
+
+export interface ContextGeometry {
+  nodes: number;
+  clients: number;
+  slots: number;
+  slotBytes: number;
+  clientWords: number;
+  nodeWords: number;
+  totalBytes: number;
+}
+
+function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+}
+
+export function contextGeometry(nodes: number, options: ClientSlotOptions): ContextGeometry {
+  const clients = options.clients ?? 0;
+  const slots = options.clientSlots ?? 64;
+  const slotBytes = options.clientSlotBytes ?? 256;
+  if (!Number.isInteger(clients) || clients < 0 || clients > 256) {
+    throw new ConfigError(`clients must be an integer from 0 to 256, got ${clients}`);
+  }
+  if (!isPowerOfTwo(slots) || slots > 1024) throw new ConfigError(`clientSlots must be a power of two from 1 to 1024, got ${slots}`);
+  if (!Number.isInteger(slotBytes) || slotBytes % 16 !== 0 || slotBytes < 64 || slotBytes > 65536) {
+    throw new ConfigError(`clientSlotBytes must be a multiple of 16 from 64 to 65536, got ${slotBytes}`);
+  }
+  const clientWords = CLIENT_HEADER_WORDS + (slots * slotBytes) / 4;
+  const nodeWords = NODE_HEADER_WORDS + clients * clientWords;
+  return { nodes, clients, slots, slotBytes, clientWords, nodeWords, totalBytes: (HEADER_WORDS + nodes * nodeWords) * 4 };
+}
+
+export function createContextBuffer(nodes: number, options: ClientSlotOptions): SharedArrayBuffer {
+  const g = contextGeometry(nodes, options);
+  const sab = new SharedArrayBuffer(g.totalBytes);
+  const w = new Int32Array(sab);
+  w[H_MAGIC] = MAGIC;
+  w[H_NODES] = nodes;
+  w[H_CLIENTS] = g.clients;
+  w[H_SLOTS] = g.slots;
+  w[H_SLOT_BYTES] = g.slotBytes;
+  return sab;
+}
+
+/** One thread's view of a handle's client context. */
+export class SharedContext {
+  readonly words: Int32Array;
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  readonly nodes: number;
+  readonly clients: number;
+  readonly slots: number;
+  readonly slotBytes: number;
+  private readonly clientWords: number;
+  private readonly nodeWords: number;
+
+  constructor(sab: SharedArrayBuffer) {
+    if (!(sab instanceof SharedArrayBuffer) || sab.byteLength < HEADER_WORDS * 4) {
+      throw new HandleMismatchError('handle has no client context');
+    }
+    const w = new Int32Array(sab);
+    if (w[H_MAGIC] !== MAGIC) throw new HandleMismatchError('buffer is not a node-replication client context');
+    const g = contextGeometry(w[H_NODES]!, { clients: w[H_CLIENTS]!, clientSlots: w[H_SLOTS]!, clientSlotBytes: w[H_SLOT_BYTES]! });
+    if (g.totalBytes !== sab.byteLength) throw new HandleMismatchError('client context size does not match its header');
+    this.words = w;
+    this.bytes = new Uint8Array(sab);
+    this.view = new DataView(sab);
+    this.nodes = g.nodes;
+    this.clients = g.clients;
+    this.slots = g.slots;
+    this.slotBytes = g.slotBytes;
+    this.clientWords = g.clientWords;
+    this.nodeWords = g.nodeWords;
+  }
+
+  /** Largest argument or result payload one slot carries. */
+  get maxPayloadBytes(): number {
+    return this.slotBytes - SLOT_HEADER_BYTES;
+  }
+
+  nodeAt(node: number): number {
+    return HEADER_WORDS + node * this.nodeWords;
+  }
+  clientAt(node: number, client: number): number {
+    return this.nodeAt(node) + NODE_HEADER_WORDS + client * this.clientWords;
+  }
+  /** Word index of the slot that request `seq` of this client uses. */
+  slotAt(clientBase: number, seq: number): number {
+    return clientBase + CLIENT_HEADER_WORDS + (seq & (this.slots - 1)) * (this.slotBytes >> 2);
+  }
+
+  nodeState(node: number): NodeState {
+    return Atomics.load(this.words, this.nodeAt(node) + NODE_STATE) as NodeState;
+  }
+
+  /** Mark a node serving or gone; going away wakes every client of it. */
+  setNodeState(node: number, state: NodeState): void {
+    Atomics.store(this.words, this.nodeAt(node) + NODE_STATE, state);
+    if (state === NodeState.Gone) {
+      for (let c = 0; c < this.clients; c++) Atomics.notify(this.words, this.clientAt(node, c) + CLIENT_DONE);
+      Atomics.notify(this.words, this.nodeAt(node) + DOORBELL);
+    }
+  }
+
+  activeClients(node: number): number {
+    let n = 0;
+    for (let c = 0; c < this.clients; c++) if (Atomics.load(this.words, this.clientAt(node, c) + CLIENT_STATE) === 1) n++;
+    return n;
+  }
+
+  /** Claim a free client slot of `node`; returns its index or -1. */
+  claimClient(node: number): number {
+    for (let c = 0; c < this.clients; c++) {
+      if (Atomics.compareExchange(this.words, this.clientAt(node, c) + CLIENT_STATE, 0, 1) === 0) return c;
+    }
+    return -1;
+  }
+
+  releaseClient(node: number, client: number): void {
+    Atomics.store(this.words, this.clientAt(node, client) + CLIENT_STATE, 0);
+  }
+
+  /** Ring a node's doorbell; only the first ring since the node's last drain notifies. */
+  ring(node: number): void {
+    const idx = this.nodeAt(node) + DOORBELL;
+    if (Atomics.exchange(this.words, idx, 1) === 0) Atomics.notify(this.words, idx);
+  }
+}
