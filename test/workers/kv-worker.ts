@@ -4,7 +4,7 @@
  * logical clock, then reports its history, digest and stats.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { attach, type NrHandle } from '../../src/nr/index.js';
+import { attach, connect, type NrHandle } from '../../src/nr/index.js';
 import { HashMap, type Value } from '../../src/nr/structures/index.js';
 import { arriveAndWait, DONE, READY, stamp } from '../support/barrier.js';
 import type { HistoryEvent, KvOp } from '../support/linearizability.js';
@@ -23,6 +23,10 @@ export interface KvWorkerInput {
   /** 0..1 share of ops issued as async bursts. */
   asyncShare: number;
   record: boolean;
+  /** 'node' (default) attaches a replica; 'client' connects to node `node`. */
+  role?: 'node' | 'client';
+  node?: number;
+  /** How many participants are nodes (they wait for everyone before leaving). */
 }
 
 export interface KvWorkerOutput {
@@ -36,7 +40,8 @@ export interface KvWorkerOutput {
 
 const input = workerData as KvWorkerInput;
 const words = new Int32Array(input.control);
-const replica = attach(input.handle, HashMap);
+const isClient = input.role === 'client';
+const replica = isClient ? connect(input.handle, HashMap, { node: input.node }) : attach(input.handle, HashMap);
 const rand = mulberry32(input.seed);
 const history: HistoryEvent[] = [];
 let nextValue = input.client * 1_000_000;
@@ -86,16 +91,15 @@ while (done < input.ops) {
     done++;
   }
 }
-// Stay attached (and nudgeable) until every worker has finished writing.
+// Stay attached (nudgeable, and serving clients) until every worker has finished.
 await arriveAndWait(words, DONE, input.workers);
-replica.sync();
-const stats = replica.stats();
-const out: KvWorkerOutput = {
-  client: input.client,
-  history,
-  digest: replica.digest(),
-  opsDone: done,
-  batches: stats.batches,
-  appends: stats.appends,
-};
+let out: KvWorkerOutput;
+if ('sync' in replica) {
+  replica.sync();
+  const stats = replica.stats();
+  out = { client: input.client, history, digest: replica.digest(), opsDone: done, batches: stats.batches, appends: stats.appends };
+} else {
+  replica.close();
+  out = { client: input.client, history, digest: '', opsDone: done, batches: 0, appends: 0 };
+}
 parentPort!.postMessage(out);

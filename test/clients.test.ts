@@ -1,0 +1,283 @@
+/**
+ * Clients: threads without a replica, served by a node's combiner. Real
+ * worker threads; the test process's main thread takes part as a client.
+ */
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import {
+  BackpressureError,
+  CapacityError,
+  connect,
+  createHandle,
+  declareDead,
+  DetachedError,
+  EncodeError,
+  NodeGoneError,
+  TimeoutError,
+  type NrHandle,
+} from '../src/nr/index.js';
+import { HashMap } from '../src/nr/structures/index.js';
+import { arriveAndWait, DONE, newControl, READY, stamp } from './support/barrier.js';
+import { checkKvLinearizable, type HistoryEvent, type KvOp } from './support/linearizability.js';
+import { mulberry32 } from './support/prng.js';
+import { runWorkers, workerPath } from './support/spawn.js';
+import type { KvWorkerInput, KvWorkerOutput } from './workers/kv-worker.js';
+
+interface NodeWorker {
+  worker: Worker;
+  slot: number;
+  next: (pred: (m: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>>;
+}
+
+async function startNode(handle: NrHandle, mode: 'serve' | 'block' | 'exit', blockMs?: number): Promise<NodeWorker> {
+  const worker = new Worker(workerPath('idle-node'), { workerData: { handle, mode, blockMs } });
+  const inbox: Record<string, unknown>[] = [];
+  const waiters: (() => void)[] = [];
+  worker.on('message', (m: Record<string, unknown>) => {
+    inbox.push(m);
+    for (const w of waiters.splice(0)) w();
+  });
+  const next = async (pred: (m: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> => {
+    for (;;) {
+      const i = inbox.findIndex(pred);
+      if (i >= 0) return inbox.splice(i, 1)[0]!;
+      await new Promise<void>((r) => waiters.push(r));
+    }
+  };
+  const ready = await next((m) => m.ready === true);
+  return { worker, slot: ready.slot as number, next };
+}
+
+/** The main thread's share of a linearizability run: async ops, recorded. */
+async function mainThreadClient(handle: NrHandle, control: SharedArrayBuffer, participants: number, seed: number): Promise<HistoryEvent[]> {
+  const words = new Int32Array(control);
+  const client = connect(handle, HashMap, { node: 0 });
+  const rand = mulberry32(seed);
+  const history: HistoryEvent[] = [];
+  await arriveAndWait(words, READY, participants);
+  let value = 9_000_000 + seed * 1000;
+  for (let burst = 0; burst < 20; burst++) {
+    const ps: Promise<void>[] = [];
+    for (let i = 0; i < 8; i++) {
+      const key = `k${Math.floor(rand() * 6)}`;
+      const call = stamp(words);
+      if (rand() < 0.5) {
+        ps.push(client.readAsync('get', key).then((output) => void history.push({ client: 99, call, ret: stamp(words), op: { kind: 'get', key, output } })));
+      } else {
+        const v = value++;
+        ps.push(
+          client.writeAsync('put', key, v).then((output) => void history.push({ client: 99, call, ret: stamp(words), op: { kind: 'put', key, value: v, output } })),
+        );
+      }
+    }
+    await Promise.all(ps);
+  }
+  await arriveAndWait(words, DONE, participants);
+  client.close();
+  return history;
+}
+
+describe('linearizability with replicas and clients', () => {
+  for (const seed of [11, 12, 13, 14]) {
+    it(`seed ${seed}: 2 nodes, 2 client workers and the main thread as a client`, async () => {
+      const handle = createHandle(HashMap, { replicas: 2, clients: 4, logBytes: 8192, clientSlots: 16 });
+      const control = newControl();
+      const participants = 5; // 4 workers + the main thread
+      const base = { handle, control, workers: participants, ops: 200, keys: 6, writeRatio: 0.5, asyncShare: 0.4, record: true };
+      const ins: KvWorkerInput[] = [
+        { ...base, client: 0, seed: seed * 10 },
+        { ...base, client: 1, seed: seed * 10 + 1 },
+        { ...base, client: 2, seed: seed * 10 + 2, role: 'client', node: 0 },
+        { ...base, client: 3, seed: seed * 10 + 3, role: 'client', node: 1 },
+      ];
+      const [outs, mainHistory] = await Promise.all([
+        runWorkers<KvWorkerInput, KvWorkerOutput>('kv-worker', ins, 60_000),
+        mainThreadClient(handle, control, participants, seed),
+      ]);
+      const history = [...outs.flatMap((o) => o.history), ...mainHistory];
+      expect(history.length).toBe(4 * 200 + 160);
+      const verdict = checkKvLinearizable(history);
+      expect(verdict, verdict.reason).toMatchObject({ ok: true });
+      expect(outs[0]!.digest).toBe(outs[1]!.digest);
+    });
+  }
+});
+
+describe('client semantics', () => {
+  it('keeps each client FIFO: async ops take effect and answer in issue order', async () => {
+    const handle = createHandle(HashMap, { replicas: 1, clients: 2, clientSlots: 8 });
+    const node = await startNode(handle, 'serve');
+    try {
+      const c = connect(handle, HashMap);
+      // 200 ops on one key through an 8-slot ring: back-pressure queues the rest, in order.
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => (i % 3 === 2 ? c.readAsync('get', 'k') : c.writeAsync('put', 'k', i))),
+      );
+      let last: number | undefined;
+      results.forEach((r, i) => {
+        // A put returns the value of the write before it; a get sees the write before it.
+        expect(r).toBe(last);
+        if (i % 3 !== 2) last = i;
+      });
+      expect(c.reads.get('k')).toBe(199 - (199 % 3 === 2 ? 1 : 0));
+      c.close();
+    } finally {
+      await node.worker.terminate();
+    }
+  });
+
+  it('8 threads on 2 nodes (2 replicas, 6 client workers) finish and converge', async () => {
+    const handle = createHandle(HashMap, { replicas: 2, clients: 3, logBytes: 16384 });
+    const control = newControl();
+    const base = { handle, control, workers: 8, ops: 1500, keys: 100, writeRatio: 0.3, asyncShare: 0.5, record: false };
+    const ins: KvWorkerInput[] = Array.from({ length: 8 }, (_, i) => ({
+      ...base,
+      client: i,
+      seed: 500 + i,
+      ...(i < 2 ? {} : { role: 'client' as const, node: i % 2 }),
+    }));
+    const outs = await runWorkers<KvWorkerInput, KvWorkerOutput>('kv-worker', ins, 120_000);
+    expect(outs.map((o) => o.opsDone)).toEqual(Array(8).fill(1500));
+    expect(outs[0]!.digest).toBe(outs[1]!.digest);
+  });
+
+  it('a client terminated mid-op leaves the node serving the others', async () => {
+    const handle = createHandle(HashMap, { replicas: 1, clients: 4 });
+    const node = await startNode(handle, 'serve');
+    try {
+      const victim = new Worker(
+        `const { workerData } = require('node:worker_threads');
+         import(workerData.url).then(({ connect }) => import(workerData.structs).then(({ HashMap }) => {
+           const c = connect(workerData.handle, HashMap);
+           for (let i = 0; ; i++) { c.writeAsync('put', 'victim', i); if (i % 64 === 0) c.writes.put('sync', i); }
+         }));`,
+        {
+          eval: true,
+          workerData: {
+            handle,
+            url: new URL('../dist/src/nr/index.js', import.meta.url).href,
+            structs: new URL('../dist/src/nr/structures/index.js', import.meta.url).href,
+          },
+        },
+      );
+      // Let it get going, then kill it at an arbitrary instruction.
+      const probe = connect(handle, HashMap);
+      const deadline = Date.now() + 20_000;
+      while (probe.reads.get('sync') === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      await victim.terminate();
+      expect(probe.writes.put('after', 1)).toBeUndefined();
+      expect(probe.reads.get('after')).toBe(1);
+      const other = connect(handle, HashMap);
+      expect(await other.writeAsync('put', 'x', 2)).toBeUndefined();
+      probe.close();
+      other.close();
+    } finally {
+      await node.worker.terminate();
+    }
+  });
+});
+
+describe('client errors', () => {
+  it('an op that fails to encode throws at the call site and sends nothing', async () => {
+    const handle = createHandle(HashMap, { replicas: 1, clients: 1 });
+    const node = await startNode(handle, 'serve');
+    try {
+      const c = connect(handle, HashMap);
+      // @ts-expect-error booleans are not keys
+      expect(() => c.writes.put(true, 1)).toThrow(EncodeError);
+      // @ts-expect-error booleans are not keys
+      await expect(c.writeAsync('put', false, 1)).rejects.toBeInstanceOf(EncodeError);
+      expect(c.reads.size()).toBe(0);
+      expect(c.inFlight).toBe(0);
+      c.close();
+      expect(() => c.reads.size()).toThrow(DetachedError);
+    } finally {
+      await node.worker.terminate();
+    }
+  });
+
+  it('a full ring is back-pressure: sync waits with a bound then errors; async waits', async () => {
+    const handle = createHandle(HashMap, { replicas: 1, clients: 1, clientSlots: 4 });
+    // The node is stuck in a long synchronous loop: nobody drains the ring.
+    const node = await startNode(handle, 'block', 1500);
+    try {
+      const c = connect(handle, HashMap, { node: node.slot, timeoutMs: 200 });
+      const queued = Array.from({ length: 6 }, (_, i) => c.writeAsync('put', i, i));
+      expect(c.inFlight).toBe(6);
+      const t0 = Date.now();
+      expect(() => c.writes.put('x', 1)).toThrow(BackpressureError);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+      // Once the node comes back, the async ops complete in order.
+      expect(await Promise.all(queued)).toEqual(Array(6).fill(undefined));
+      expect(c.reads.get(5)).toBe(5);
+      expect(c.reads.get('x')).toBeUndefined(); // the back-pressured sync op was never sent
+      c.close();
+    } finally {
+      await node.worker.terminate();
+    }
+  });
+
+  it('a sync op with no answer within the bound is a TimeoutError', async () => {
+    const handle = createHandle(HashMap, { replicas: 1, clients: 1 });
+    const node = await startNode(handle, 'block', 1000);
+    try {
+      const c = connect(handle, HashMap, { node: node.slot, timeoutMs: 150 });
+      expect(() => c.writes.put('late', 1)).toThrow(TimeoutError);
+      await node.next((m) => m.unblocked === true);
+      // The op was sent, so it still takes effect once the node serves again.
+      const deadline = Date.now() + 10_000;
+      let seen: unknown;
+      while ((seen = c.reads.get('late')) === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      expect(seen).toBe(1);
+      c.close();
+    } finally {
+      await node.worker.terminate();
+    }
+  });
+
+  it('a node that detaches answers what it has, then fails its clients with NodeGoneError', async () => {
+    const handle = createHandle(HashMap, { replicas: 1, clients: 2 });
+    const node = await startNode(handle, 'serve');
+    const c = connect(handle, HashMap);
+    expect(await c.writeAsync('put', 'a', 1)).toBeUndefined();
+    node.worker.postMessage('detach');
+    await node.next((m) => m.detached === true);
+    expect(() => c.reads.get('a')).toThrow(NodeGoneError);
+    await expect(c.writeAsync('put', 'a', 2)).rejects.toBeInstanceOf(NodeGoneError);
+    expect(() => connect(handle, HashMap)).toThrow(CapacityError); // no node serving
+    await node.worker.terminate();
+  });
+
+  it('a node whose worker exits without detaching wakes its clients', async () => {
+    const handle = createHandle(HashMap, { replicas: 1, clients: 1 });
+    const node = await startNode(handle, 'exit');
+    await new Promise((r) => node.worker.once('exit', r));
+    const c = connect(handle, HashMap, { node: 0 });
+    expect(() => c.reads.size()).toThrow(NodeGoneError);
+  });
+
+  it('a terminated node, declared dead by its manager, fails waiting clients instead of hanging', async () => {
+    const handle = createHandle(HashMap, { replicas: 1, clients: 1 });
+    const node = await startNode(handle, 'block', 60_000);
+    const c = connect(handle, HashMap, { node: 0, timeoutMs: 30_000 });
+    const pending = c.writeAsync('put', 'k', 1);
+    await node.worker.terminate();
+    declareDead(handle, 0);
+    await expect(pending).rejects.toBeInstanceOf(NodeGoneError);
+  });
+
+  it('connect needs client slots and a free one', async () => {
+    const noClients = createHandle(HashMap, { replicas: 1 });
+    expect(() => connect(noClients, HashMap)).toThrow(CapacityError);
+    const handle = createHandle(HashMap, { replicas: 1, clients: 1 });
+    const node = await startNode(handle, 'serve');
+    try {
+      const c = connect(handle, HashMap);
+      expect(() => connect(handle, HashMap)).toThrow(CapacityError);
+      c.close();
+      connect(handle, HashMap).close(); // the slot is free again
+    } finally {
+      await node.worker.terminate();
+    }
+  });
+});
