@@ -7,18 +7,27 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { attach, type NrHandle, type ReplicaStats } from '../src/nr/index.js';
+import { attach, connect, type NrHandle, type ReplicaStats } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
 import { arrive, FINISHED, PREPARED, READY, ROUND, waitUntilAtLeast } from './sync.js';
-import { type Dist, keyStream, STREAM, writeMask } from './workload.js';
+import { CLIENT_WINDOW, type Dist, keyStream, STREAM, writeMask } from './workload.js';
 
-export type WorkerSystem = 'plain-map' | 'nr' | 'nr-combined' | 'lmdb' | 'postmessage-client' | 'postmessage-owner';
+export type WorkerSystem =
+  | 'plain-map'
+  | 'nr'
+  | 'nr-combined'
+  | 'nr-node'
+  | 'nr-client'
+  | 'lmdb'
+  | 'postmessage-client'
+  | 'postmessage-owner';
 
 export interface HashmapWorkerInput {
   system: WorkerSystem;
   index: number;
-  /** Workers taking part in the coordination counters. */
+  /** Workers taking part in the coordination counters, and those of them measured. */
   participants: number;
+  measured: number;
   keys: number;
   dist: Dist;
   writeRatio: number;
@@ -48,6 +57,7 @@ export interface HashmapWorkerOutput {
 }
 
 const WINDOW = 64;
+
 const MASK = STREAM - 1;
 
 setFlagsFromString('--expose-gc');
@@ -86,6 +96,8 @@ async function measureRounds(window: Window): Promise<Round[]> {
     rounds.push({ ops, elapsedMs: performance.now() - t0 });
     arrive(coord, FINISHED);
   }
+  // Nobody leaves (a node would strand its clients) until everyone is done.
+  await waitUntilAtLeast(coord, FINISHED, input.rounds * input.measured);
   return rounds;
 }
 
@@ -112,7 +124,14 @@ async function runPlainMap(): Promise<HashmapWorkerOutput> {
   return { rounds, stateHeapBytes };
 }
 
-async function runNr(combined: boolean): Promise<HashmapWorkerOutput> {
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * nr: sync calls. nr-combined: async writes combined per window.
+ * nr-node: nr-combined that also yields to its event loop after every
+ * window, so that its clients' doorbell is answered even without writes.
+ */
+async function runNr(mode: 'sync' | 'combined' | 'node'): Promise<HashmapWorkerOutput> {
   const base = heapUsed();
   const r = attach(input.handle!, HashMap);
   if (input.index === 0) {
@@ -151,15 +170,39 @@ async function runNr(combined: boolean): Promise<HashmapWorkerOutput> {
           else sink += (r.reads.get(k) as number | undefined) ?? 0;
         }
         if (last !== null) await last;
+        if (mode === 'node') await yieldToEventLoop();
       }
       if (performance.now() >= end) return i - from;
     }
   };
-  const rounds = await measureRounds(combined ? combinedWindow : syncWindow);
+  const rounds = await measureRounds(mode === 'sync' ? syncWindow : combinedWindow);
   const stats = r.stats();
   // Leave the log so a finished worker never holds back the others' head.
   r.detach();
   return { rounds, stateHeapBytes, batches: stats.batches, stats };
+}
+
+/** A thread without a replica: every op goes to its node, CLIENT_WINDOW in flight. */
+async function runNrClient(): Promise<HashmapWorkerOutput> {
+  await ready(); // the nodes are attached and preloaded
+  const c = connect(input.handle!, HashMap, { node: input.index % 2 });
+  let i = 0;
+  const rounds = await measureRounds(async (end) => {
+    const from = i;
+    for (;;) {
+      for (let w = 0; w < 8; w++) {
+        let last: Promise<unknown> | null = null;
+        for (let j = 0; j < CLIENT_WINDOW; j++, i++) {
+          const k = keys[i & MASK]!;
+          last = writes[i & MASK] ? c.writeAsync('put', k, i) : c.readAsync('get', k);
+        }
+        await last;
+      }
+      if (performance.now() >= end) return i - from;
+    }
+  });
+  c.close();
+  return { rounds };
 }
 
 async function runLmdb(): Promise<HashmapWorkerOutput> {
@@ -242,8 +285,10 @@ async function runPostmessageClient(): Promise<HashmapWorkerOutput> {
 
 const runners: Record<WorkerSystem, () => Promise<HashmapWorkerOutput>> = {
   'plain-map': runPlainMap,
-  nr: () => runNr(false),
-  'nr-combined': () => runNr(true),
+  nr: () => runNr('sync'),
+  'nr-combined': () => runNr('combined'),
+  'nr-node': () => runNr('node'),
+  'nr-client': runNrClient,
   lmdb: runLmdb,
   'postmessage-owner': runPostmessageOwner,
   'postmessage-client': runPostmessageClient,

@@ -9,7 +9,9 @@
  * - postmessage: one owner worker serving N client workers, 64 requests in flight each;
  * - lmdb: N workers on one lmdb environment on tmpfs (async puts, awaited per 64 ops);
  * - nr: N replica workers, synchronous calls;
- * - nr-combined: N replica workers, writes submitted async and combined per 64 ops.
+ * - nr-combined: N replica workers, writes submitted async and combined per 64 ops;
+ * - nr-clients: 2 replica workers (nr-combined, yielding to their event loop
+ *   every 64 ops) and N-2 client workers without a replica, 128 ops in flight each.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -21,9 +23,11 @@ import { collect, spawn, terminateAll, type Spawned } from './harness.js';
 import type { HashmapWorkerInput, HashmapWorkerOutput, WorkerSystem } from './hashmap-worker.js';
 import type { BenchRow } from './report.js';
 import { arrive, FINISHED, newCoordination, PREPARED, ROUND, waitUntilAtLeast } from './sync.js';
-import type { Dist } from './workload.js';
+import { CLIENT_WINDOW, type Dist } from './workload.js';
 
-export const HASHMAP_SYSTEMS = ['plain-map', 'private-maps', 'postmessage', 'lmdb', 'nr', 'nr-combined'] as const;
+export const HASHMAP_SYSTEMS = ['plain-map', 'private-maps', 'postmessage', 'lmdb', 'nr', 'nr-combined', 'nr-clients'] as const;
+/** nr-clients: this many replica-holding workers; the other threads are their clients. */
+export const NR_CLIENTS_REPLICAS = 2;
 export type HashmapSystem = (typeof HASHMAP_SYSTEMS)[number];
 
 export interface HashmapCell {
@@ -74,7 +78,7 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
     spawned.push(
       spawn<HashmapWorkerInput, HashmapWorkerOutput>(
         'hashmap-worker',
-        { ...base, system, index, participants, seed: 1000 + index, ...extra },
+        { ...base, system, index, participants, measured: cell.threads, seed: 1000 + index, ...extra },
         transfer,
       ),
     );
@@ -91,6 +95,21 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
         const handle = createHandle(HashMap, { replicas: cell.threads, logBytes: cell.logBytes });
         sharedBytes = handle.memory.buffer.byteLength;
         for (let i = 0; i < cell.threads; i++) start(cell.system, i, cell.threads, { handle });
+        break;
+      }
+      case 'nr-clients': {
+        const clients = cell.threads - NR_CLIENTS_REPLICAS;
+        const handle = createHandle(HashMap, {
+          replicas: NR_CLIENTS_REPLICAS,
+          logBytes: cell.logBytes,
+          clients: Math.ceil(clients / NR_CLIENTS_REPLICAS),
+          clientSlots: CLIENT_WINDOW,
+          clientSlotBytes: 64,
+        });
+        sharedBytes = handle.memory.buffer.byteLength + handle.context!.byteLength;
+        for (let i = 0; i < cell.threads; i++) {
+          start(i < NR_CLIENTS_REPLICAS ? 'nr-node' : 'nr-client', i, cell.threads, { handle });
+        }
         break;
       }
       case 'lmdb': {
@@ -117,7 +136,12 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
       await waitUntilAtLeast(words, FINISHED, r * measured, cell.durationMs + 60_000);
     }
     const outs = await collect(spawned.slice(0, measured), 60_000);
-    if (process.env.NR_BENCH_DEBUG) for (const o of outs) if (o.stats) console.error(JSON.stringify(o.stats));
+    if (process.env.NR_BENCH_DEBUG) {
+      for (const o of outs) {
+        const rates = o.rounds.map((r) => Math.round((r.ops / r.elapsedMs) * 1000));
+        console.error(JSON.stringify({ rates, ...(o.stats ?? {}) }));
+      }
+    }
     // Each round's throughput is the sum of its workers' rates; report the median round.
     const perRound = Array.from({ length: cell.rounds }, (_, r) =>
       outs.reduce((s, o) => s + (o.rounds[r]!.ops / o.rounds[r]!.elapsedMs) * 1000, 0),
@@ -138,6 +162,7 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
     };
     if (heaps.length > 0) row.stateHeapBytesPerWorker = Math.round(heaps.reduce((a, b) => a + b, 0) / heaps.length);
     if (sharedBytes > 0) row.sharedBytes = sharedBytes;
+    if (cell.system.startsWith('nr')) row.replicas = cell.system === 'nr-clients' ? NR_CLIENTS_REPLICAS : cell.threads;
     const batches = outs.map((o) => o.batches).filter((b): b is number => typeof b === 'number');
     if (batches.length > 0 && cell.writeRatio > 0) {
       const ops = outs.reduce((s, o) => s + o.rounds.reduce((a, r) => a + r.ops, 0), 0);

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineInfo } from './harness.js';
-import { HASHMAP_SYSTEMS, runHashmapCell, workloadName, type HashmapCell } from './hashmap.js';
+import { HASHMAP_SYSTEMS, NR_CLIENTS_REPLICAS, runHashmapCell, workloadName, type HashmapCell } from './hashmap.js';
 import { formatOps, formatTable, writeReport, type BenchResult, type BenchRow } from './report.js';
 import type { Dist } from './workload.js';
 
@@ -70,7 +70,8 @@ function hashmapCells(args: Args): HashmapCell[] {
   for (const writeRatio of [0, 0.1, 1]) {
     for (const dist of dists) {
       for (const system of HASHMAP_SYSTEMS) {
-        const threads = system === 'plain-map' ? [1] : args.threads;
+        const threads =
+          system === 'plain-map' ? [1] : system === 'nr-clients' ? args.threads.filter((t) => t > NR_CLIENTS_REPLICAS) : args.threads;
         for (const t of threads) {
           cells.push({ system, threads: t, writeRatio, dist, keys: 100_000, durationMs, rounds, logBytes: 2 * 1024 * 1024 });
         }

@@ -6,6 +6,9 @@
  */
 export type Dist = 'uniform' | 'zipfian';
 
+/** Ops an nr-clients client keeps in flight (its handle gives it this many slots). */
+export const CLIENT_WINDOW = 128;
+
 /** Stream length: a power of two, indexed with a mask. */
 export const STREAM = 1 << 16;
 

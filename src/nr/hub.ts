@@ -2,11 +2,14 @@
  * The node side of the client context: how a node's worker drains its
  * clients' slot rings into its own batches and answers them.
  *
- * Per-client order: a client's requests are taken strictly in order. In one
- * round the hub takes each client's leading writes (up to its first read)
- * into the node's batch; once that batch is applied it answers the reads
- * that follow, each after the replica caught up to the ctail observed when
- * the read was picked up. Whatever comes after waits for the next round.
+ * Per-client order: in one round the hub takes each client's whole window
+ * of requests, in order, into the node's next batch. The writes go into the
+ * log entry; each read runs while the node applies that entry, right after
+ * the client's writes that precede it, so it sees them and not the ones
+ * after. Every read thus sees a prefix of the log that includes everything
+ * before the entry, and so every write completed before the read was sent.
+ * Answers are published only after the node's replay raised ctail past the
+ * entry, so no client can see a write that a later read elsewhere misses.
  */
 import {
   CLIENT_DONE,
@@ -25,12 +28,9 @@ import { serialize } from 'node:v8';
 
 /** What the hub needs from its replica. */
 export interface HubHost {
-  /** Queue a client's already-encoded write (arguments at `bytes[from, from+len)`). */
-  enqueueClientWrite(client: number, seq: number, id: number, bytes: Uint8Array, from: number, len: number): void;
-  /** Run read op `id` with arguments decoded from `r`, linearizably, and return its result. */
-  serveRead(id: number, r: OpReader): unknown;
-  readResultCodec(id: number): ValueCodec<unknown>;
-  /** Ops the host can still take into its next batch. */
+  /** Queue a client's request (encoded arguments at `bytes[from, from+len)`) into the next batch. */
+  enqueueClientOp(client: number, seq: number, isWrite: boolean, id: number, bytes: Uint8Array, from: number, len: number): void;
+  /** Requests the host takes into one batch at most. */
   readonly batchRoom: number;
 }
 
@@ -82,60 +82,33 @@ export class ClientHub {
     return false;
   }
 
-  /** Take every client's leading writes (up to its first read) into the host's batch. */
-  gatherWrites(host: HubHost): number {
+  /** Take every client's unanswered requests, in order, into the host's next batch. */
+  gather(host: HubHost): number {
     const ctx = this.ctx;
     let taken = 0;
-    for (let c = 0; c < ctx.clients; c++) {
+    for (let c = 0; c < ctx.clients && taken < host.batchRoom; c++) {
       if (!this.active(c)) continue;
       const base = ctx.clientAt(this.node, c);
       const tail = this.tailOf(c);
-      let seq = this.served[c]!;
-      while (seq !== tail && taken < host.batchRoom) {
+      for (let seq = this.served[c]!; seq !== tail && taken < host.batchRoom; seq = (seq + 1) | 0, taken++) {
         const at = ctx.slotAt(base, seq);
-        if (ctx.words[at] !== RequestKind.Write) break;
-        const id = ctx.words[at + 1]!;
+        const kind = ctx.words[at];
         const len = ctx.words[at + 2]!;
-        if (len < 0 || len > ctx.maxPayloadBytes) {
-          this.respondRejected(c, seq, 'malformed request');
-        } else {
-          host.enqueueClientWrite(c, seq, id, ctx.bytes, at * 4 + SLOT_HEADER_BYTES, len);
-        }
-        seq = (seq + 1) | 0;
-        taken++;
+        const malformed = (kind !== RequestKind.Write && kind !== RequestKind.Read) || len < 0 || len > ctx.maxPayloadBytes;
+        host.enqueueClientOp(c, seq, kind === RequestKind.Write, malformed ? -1 : ctx.words[at + 1]!, ctx.bytes, at * 4 + SLOT_HEADER_BYTES, malformed ? 0 : len);
       }
     }
     return taken;
   }
 
-  /** Answer every client's leading reads. Returns how many were answered. */
-  serveReads(host: HubHost): number {
+  /** A reader positioned on request `seq`'s arguments (valid until it is answered). */
+  requestArgs(c: number, seq: number): OpReader {
     const ctx = this.ctx;
-    let answered = 0;
-    for (let c = 0; c < ctx.clients; c++) {
-      if (!this.active(c)) continue;
-      const base = ctx.clientAt(this.node, c);
-      const tail = this.tailOf(c);
-      let seq = this.served[c]!;
-      while (seq !== tail) {
-        const at = ctx.slotAt(base, seq);
-        if (ctx.words[at] !== RequestKind.Read) break;
-        const id = ctx.words[at + 1]!;
-        const len = ctx.words[at + 2]!;
-        const r = this.reader;
-        r.pos = at * 4 + SLOT_HEADER_BYTES;
-        r.end = r.pos + len;
-        try {
-          const result = host.serveRead(id, r);
-          this.respondOk(c, seq, host.readResultCodec(id), result);
-        } catch (e) {
-          this.respondThrew(c, seq, e);
-        }
-        seq = (seq + 1) | 0;
-        answered++;
-      }
-    }
-    return answered;
+    const at = ctx.slotAt(ctx.clientAt(this.node, c), seq);
+    const r = this.reader;
+    r.pos = at * 4 + SLOT_HEADER_BYTES;
+    r.end = r.pos + ctx.words[at + 2]!;
+    return r;
   }
 
   respondOk(c: number, seq: number, codec: ValueCodec<unknown>, value: unknown): void {

@@ -34,7 +34,6 @@ import { waitWhileEqual } from './atomics.js';
 import type { OpArgs, OpResult, OpTable, Structure } from './structure.js';
 import type { SharedContext } from './context.js';
 import { ClientHub, type HubHost } from './hub.js';
-import type { ValueCodec } from './codec.js';
 import { isMainThread } from 'node:worker_threads';
 
 /** A structure's read ops bound to one replica: `replica.reads.get(key)`. */
@@ -74,11 +73,24 @@ export interface ReplicaStats {
   logUsedCells: number;
 }
 
+/** What a batch item is. Only writes go into the log; the rest ride along in order. */
+const enum ItemKind {
+  /** A write issued in this thread: applied from the args it holds. */
+  LocalWrite = 0,
+  /** A client's write: its encoded args are in the log; decoded there when applied. */
+  ClientWrite = 1,
+  /** A client's read: run at its place in the batch, between its client's writes. */
+  ClientRead = 2,
+  /** A client's request refused (unknown op, too large): answered at its place. */
+  ClientReject = 3,
+}
+
 interface PendingWrite {
+  kind: ItemKind;
   id: number;
-  /** The op's arguments; null for a client's op, which is decoded from the log. */
+  /** The op's arguments (local writes only). */
   args: readonly unknown[] | null;
-  /** The client that sent it (-1: issued in this thread) and its request number. */
+  /** The client that sent it (-1: issued in this thread), its request number and, for reads, where its args are. */
   client: number;
   seq: number;
   /** Encoded bytes in the staging buffer: [start, end), op header included. */
@@ -129,6 +141,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
   /** Serves this node's clients (null when the handle has no client slots). */
   private readonly hub: ClientHub | null;
   private serveScheduled = false;
+  private doorbellArmed = false;
 
   private pending: PendingWrite[] = [];
   private pendingReads: PendingRead[] = [];
@@ -333,6 +346,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     // Keep every op 4-byte aligned so entry headers stay word-aligned.
     while ((w.pos & 3) !== 0) w.u8(0);
     const op: PendingWrite = {
+      kind: ItemKind.LocalWrite,
       id,
       args,
       client: -1,
@@ -369,7 +383,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
   /** Answer queued async ops: writes with their results, then reads queued behind them. */
   private settle(batch: PendingWrite[]): void {
     for (const op of batch) {
-      if (op.resolve === null) continue; // a sync write: its caller reads the result
+      if (op.resolve === null) continue; // a sync write (its caller reads the result) or a client's op
       if (op.failed) op.reject!(op.error);
       else op.resolve(op.result);
     }
@@ -402,50 +416,57 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
    * its result, and queued async callers have been answered.
    */
   private commit(): void {
-    this.hub?.gatherWrites(this);
+    this.hub?.gather(this);
     const batch = this.pending;
     this.pending = [];
     const log = this.log;
-    if (batch.length === 0) {
-      // Only client reads to answer.
-      this.settle(batch);
-      if (this.hub !== null) {
-        this.hub.serveReads(this);
-        this.hub.publish();
-      }
-      return;
-    }
-    const max = log.maxPayloadBytes;
     this.ownBatch = batch;
     this.ownCount = 0;
     this.ownCursor = 0;
-    let first = 0;
-    let last = 0;
-    while (first < batch.length) {
-      // Cut the largest run of ops that fits one entry.
-      const from = batch[first]!.start;
-      let count = 0;
-      while (first + count < batch.length && batch[first + count]!.end - from <= max) count++;
-      const to = batch[first + count - 1]!.end;
-      const payload = to - from;
-      const cells = SharedLog.cellsFor(payload);
-      const pos = this.reserve(cells);
-      copyPayload(this.staging, from, to, log, log.payloadOffset(pos));
-      log.writeHeader(pos, cells, EntryKind.Batch, this.id, count, payload);
-      this.pushOwn(pos, first, count, from);
-      log.seal(pos);
-      this.counters.appends++;
-      first += count;
-      last = (pos + cells) | 0;
+    if (!batch.some(isLogged)) {
+      // Nothing to append (only client reads): answer at the ctail observed now.
+      const c = Atomics.load(log.words, CTAIL);
+      if (c !== this.ltail) this.replayTo(c);
+      this.applying = true;
+      try {
+        this.applyItems(0, 0, batch.length);
+      } finally {
+        this.applying = false;
+      }
+    } else {
+      const max = log.maxPayloadBytes;
+      let first = 0;
+      let last = 0;
+      while (first < batch.length) {
+        // Cut the largest run of items that fits one entry.
+        const from = batch[first]!.start;
+        let count = 0;
+        let ops = 0;
+        while (first + count < batch.length && batch[first + count]!.end - from <= max) {
+          if (isLogged(batch[first + count]!)) ops++;
+          count++;
+        }
+        const to = batch[first + count - 1]!.end;
+        const payload = to - from;
+        const cells = SharedLog.cellsFor(payload);
+        const pos = this.reserve(cells);
+        copyPayload(this.staging, from, to, log, log.payloadOffset(pos));
+        log.writeHeader(pos, cells, EntryKind.Batch, this.id, ops, payload);
+        this.pushOwn(pos, first, count, from);
+        log.seal(pos);
+        this.counters.appends++;
+        first += count;
+        last = (pos + cells) | 0;
+      }
+      this.counters.batches++;
+      this.replayTo(last);
     }
-    this.counters.batches++;
-    this.counters.opsWritten += batch.length;
-    this.replayTo(last);
+    for (const item of batch) if (isLogged(item)) this.counters.opsWritten++;
     this.ownCount = 0;
     this.ownBatch = NO_WRITES;
     this.settle(batch);
     if (this.hub !== null) {
-      this.hub.serveReads(this);
+      // After replayTo raised ctail past the entry: answers never run ahead of it.
       this.hub.publish();
       if (this.hub.hasWork()) this.scheduleServe();
     }
@@ -527,36 +548,63 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
   }
 
   /**
-   * Apply this replica's own entry: its thread's ops from the objects it
-   * still holds, its clients' ops decoded from the log, answering them.
+   * Apply this replica's own entry: its thread's writes from the objects it
+   * still holds, its clients' writes decoded from the log, and its clients'
+   * reads at their place between them, answering each client op.
    */
   private applyOwn(pos: number, first: number, count: number, from: number): void {
-    const fns = this.structure.writeFns;
+    this.applyItems(this.log.payloadOffset(pos) - from, first, count);
+  }
+
+  /** Apply batch items [first, first+count); a logged item's bytes are at `logDelta + item.start`. */
+  private applyItems(logDelta: number, first: number, count: number): void {
+    const st = this.structure;
     const state = this.state;
+    const hub = this.hub;
+    const r = this.reader;
+    let logged = 0;
     for (let i = first; i < first + count; i++) {
       const op = this.ownBatch[i]!;
-      if (op.args !== null) {
-        try {
-          op.result = fns[op.id]!(state, ...op.args);
-        } catch (e) {
-          op.failed = true;
-          op.error = e;
+      switch (op.kind) {
+        case ItemKind.LocalWrite:
+          logged++;
+          try {
+            op.result = st.writeFns[op.id]!(state, ...op.args!);
+          } catch (e) {
+            op.failed = true;
+            op.error = e;
+          }
+          break;
+        case ItemKind.ClientWrite: {
+          logged++;
+          r.pos = logDelta + op.start + OP_HEADER_BYTES;
+          r.end = r.pos + (this.staging.view.getUint32(op.start, true) & MAX_OP_BYTES);
+          let result: unknown;
+          try {
+            result = st.writeFns[op.id]!(state, ...st.writeCodecs[op.id]!.decode(r));
+          } catch (e) {
+            hub!.respondThrew(op.client, op.seq, e);
+            break;
+          }
+          hub!.respondOk(op.client, op.seq, st.writeResultCodecs[op.id]!, result);
+          break;
         }
-        continue;
+        case ItemKind.ClientRead: {
+          let result: unknown;
+          try {
+            result = st.readFns[op.id]!(state, ...st.readArgCodecs[op.id]!.decode(hub!.requestArgs(op.client, op.seq)));
+          } catch (e) {
+            hub!.respondThrew(op.client, op.seq, e);
+            break;
+          }
+          hub!.respondOk(op.client, op.seq, st.readResultCodecs[op.id]!, result);
+          break;
+        }
+        case ItemKind.ClientReject:
+          hub!.respondThrew(op.client, op.seq, op.error);
       }
-      const r = this.reader;
-      r.pos = this.log.payloadOffset(pos) + (op.start - from) + OP_HEADER_BYTES;
-      r.end = r.pos + (this.staging.view.getUint32(op.start, true) & MAX_OP_BYTES);
-      let result: unknown;
-      try {
-        result = fns[op.id]!(state, ...this.structure.writeCodecs[op.id]!.decode(r));
-      } catch (e) {
-        this.hub!.respondThrew(op.client, op.seq, e);
-        continue;
-      }
-      this.hub!.respondOk(op.client, op.seq, this.structure.writeResultCodecs[op.id]!, result);
     }
-    this.counters.replayedOps += count;
+    this.counters.replayedOps += logged;
   }
 
   private applyRemote(pos: number, count: number): void {
@@ -585,49 +633,39 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
 
   // ---- serving clients ---------------------------------------------------------
 
-  /** @internal HubHost: queue a client's encoded write into the next batch. */
-  enqueueClientWrite(client: number, seq: number, id: number, bytes: Uint8Array, from: number, len: number): void {
-    if (id < 0 || id >= this.structure.writeNames.length) {
-      this.hub!.respondThrew(client, seq, new UnknownOpError('write', `#${id}`));
-      return;
-    }
-    const name = this.structure.writeNames[id]!;
-    if (len + OP_HEADER_BYTES > this.log.maxPayloadBytes) {
-      this.hub!.respondThrew(client, seq, new OpTooLargeError(name, len, this.log.maxPayloadBytes - OP_HEADER_BYTES));
-      return;
-    }
+  /** @internal HubHost: queue a client's request, in its client's order, into the next batch. */
+  enqueueClientOp(client: number, seq: number, isWrite: boolean, id: number, bytes: Uint8Array, from: number, len: number): void {
     const w = this.staging;
     if (this.pending.length === 0) w.pos = 0;
     const start = w.pos;
-    w.u32((id << 24) | len);
-    w.copyFrom(bytes, from, len);
-    while ((w.pos & 3) !== 0) w.u8(0);
-    this.pending.push({
+    const item: PendingWrite = {
+      kind: isWrite ? ItemKind.ClientWrite : ItemKind.ClientRead,
       id,
       args: null,
       client,
       seq,
       start,
-      end: w.pos,
+      end: start,
       result: undefined,
       failed: false,
       error: undefined,
       resolve: null,
       reject: null,
-    });
-  }
-
-  /** @internal HubHost: a client's read, after catching up to ctail as observed now. */
-  serveRead(id: number, r: OpReader): unknown {
-    if (id < 0 || id >= this.structure.readNames.length) throw new UnknownOpError('read', `#${id}`);
-    const c = Atomics.load(this.log.words, CTAIL);
-    if (c !== this.ltail) this.replayTo(c);
-    return this.structure.readFns[id]!(this.state, ...this.structure.readArgCodecs[id]!.decode(r));
-  }
-
-  /** @internal HubHost */
-  readResultCodec(id: number): ValueCodec<unknown> {
-    return this.structure.readResultCodecs[id]!;
+    };
+    const names = isWrite ? this.structure.writeNames : this.structure.readNames;
+    if (id < 0 || id >= names.length) {
+      item.kind = ItemKind.ClientReject;
+      item.error = new UnknownOpError(isWrite ? 'write' : 'read', `#${id}`);
+    } else if (isWrite && len + OP_HEADER_BYTES > this.log.maxPayloadBytes) {
+      item.kind = ItemKind.ClientReject;
+      item.error = new OpTooLargeError(names[id]!, len, this.log.maxPayloadBytes - OP_HEADER_BYTES);
+    } else if (isWrite) {
+      w.u32((id << 24) | len);
+      w.copyFrom(bytes, from, len);
+      while ((w.pos & 3) !== 0) w.u8(0);
+      item.end = w.pos;
+    }
+    this.pending.push(item);
   }
 
   /** @internal HubHost */
@@ -635,7 +673,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     return MAX_CLIENT_OPS_PER_BATCH;
   }
 
-  /** One round: clients' leading writes (with any local ones) as one batch, then their reads. */
+  /** One round: every client's window (with any local writes) as one batch. */
   private serveRound(): void {
     this.hub!.clearDoorbell();
     this.commit();
@@ -664,11 +702,18 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
 
   /** Sleep on the doorbell in the event loop; a client's ring wakes us without polling. */
   private armDoorbell(): void {
-    if (this.hub === null || this.detached) return;
+    if (this.hub === null || this.detached || this.doorbellArmed) return;
     const res = this.hub.waitDoorbell();
-    if (res.async) void res.value.then(this.serveClients);
-    else this.scheduleServe();
+    if (res.async) {
+      this.doorbellArmed = true;
+      void res.value.then(this.onDoorbell);
+    } else this.scheduleServe();
   }
+
+  private readonly onDoorbell = (): void => {
+    this.doorbellArmed = false;
+    this.serveClients();
+  };
 
   // ---- idle catch-up -----------------------------------------------------------
 
@@ -756,4 +801,9 @@ function installExitHook(): void {
   process.once('exit', () => {
     for (const set of localReplicas.values()) for (const r of set) r.abandon();
   });
+}
+
+/** Items that occupy the log (writes); client reads and rejections only ride along. */
+function isLogged(item: PendingWrite): boolean {
+  return item.kind === ItemKind.LocalWrite || item.kind === ItemKind.ClientWrite;
 }
