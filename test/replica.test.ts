@@ -206,14 +206,16 @@ describe('errors: typed, at the call site, nothing appended', () => {
   });
 
   it('more replicas than configured, and bad options', () => {
-    const handle = createHandle(Counter, { replicas: 2 });
+    const handle = createHandle(Counter, { replicas: 2, maxReplicas: 2 });
     attach(handle, Counter);
     attach(handle, Counter);
     expect(() => attach(handle, Counter)).toThrow(CapacityError);
+    expect(() => createHandle(Counter, { replicas: 3, maxReplicas: 2 })).toThrow(ConfigError);
+    expect(() => createHandle(Counter, { fenceAfterMs: 0 })).toThrow(ConfigError);
     expect(() => createHandle(Counter, { logBytes: 5000 })).toThrow(ConfigError);
     expect(() => createHandle(Counter, { replicas: 0 })).toThrow(ConfigError);
     expect(() => createHandle(Counter, { replicas: 65 })).toThrow(ConfigError);
-    expect(() => attach(createHandle(Counter, { replicas: 2 }), Counter, { slot: 2 })).toThrow(ConfigError);
+    expect(() => attach(createHandle(Counter, { replicas: 2, maxReplicas: 2 }), Counter, { slot: 2 })).toThrow(ConfigError);
   });
 
   it('use after detach', async () => {

@@ -14,7 +14,9 @@ export type NrErrorCode =
   | 'ERR_NR_CONFIG'
   | 'ERR_NR_NODE_GONE'
   | 'ERR_NR_BACKPRESSURE'
-  | 'ERR_NR_TIMEOUT';
+  | 'ERR_NR_TIMEOUT'
+  | 'ERR_NR_RECOVERY'
+  | 'ERR_NR_FENCED';
 
 export class NrError extends Error {
   readonly code: NrErrorCode;
@@ -108,6 +110,18 @@ export class BackpressureError extends NrError {
 export class TimeoutError extends NrError {
   constructor(ms: number) {
     super('ERR_NR_TIMEOUT', `no response from the node within ${ms} ms (the op may still take effect)`);
+  }
+}
+
+/**
+ * The replica was fenced while this write was in flight and rebuilt its
+ * state from a snapshot that already includes the write. The write took
+ * effect (it is in the log, in order); only its return value is lost.
+ */
+export class FencedError extends NrError {
+  readonly committed = true;
+  constructor() {
+    super('ERR_NR_FENCED', 'the replica was fenced during this write; the write took effect but its result is lost');
   }
 }
 

@@ -12,6 +12,7 @@ import { ConfigError, CapacityError, HandleMismatchError } from './errors.js';
 import { createLogMemory, type LogOptions, SharedLog } from './log.js';
 import type { SharedMemory } from './shared-memory.js';
 import { Replica, type ReplicaOptions } from './replica.js';
+import { createTransferBuffer, DEFAULT_TRANSFER_MAX_BYTES } from './transfer.js';
 import type { OpTable, Structure } from './structure.js';
 
 export interface NrHandle {
@@ -23,9 +24,14 @@ export interface NrHandle {
   readonly memory: SharedMemory;
   /** The nodes' client slot rings (see context.ts); null when created with no client slots. */
   readonly context: SharedArrayBuffer | null;
+  /** Growable buffer through which live replicas hand snapshots to fenced or joining ones. */
+  readonly transfer: SharedArrayBuffer;
 }
 
-export type HandleOptions = LogOptions & ClientSlotOptions;
+export interface HandleOptions extends LogOptions, ClientSlotOptions {
+  /** Largest snapshot a state transfer can carry (reserved, not allocated). Default 1 GiB. */
+  transferMaxBytes?: number;
+}
 
 export function createHandle<S, R extends OpTable<S>, W extends OpTable<S>>(
   structure: Structure<S, R, W>,
@@ -34,13 +40,15 @@ export function createHandle<S, R extends OpTable<S>, W extends OpTable<S>>(
   if (!structure || typeof structure.fingerprint !== 'number') {
     throw new ConfigError('createHandle needs a structure made by defineStructure()');
   }
+  const memory = createLogMemory(structure.fingerprint, options);
   return {
     kind: 'node-replication',
     structure: structure.name,
     version: structure.version,
     fingerprint: structure.fingerprint,
-    memory: createLogMemory(structure.fingerprint, options),
-    context: (options.clients ?? 0) > 0 ? createContextBuffer(options.replicas ?? 1, options) : null,
+    memory,
+    context: (options.clients ?? 0) > 0 ? createContextBuffer(new SharedLog(memory, structure.fingerprint).maxReplicas, options) : null,
+    transfer: createTransferBuffer(options.transferMaxBytes ?? DEFAULT_TRANSFER_MAX_BYTES),
   };
 }
 
@@ -72,15 +80,15 @@ export function attach<S, R extends OpTable<S>, W extends OpTable<S>>(
     throw new ConfigError(`slot must be an integer from 0 to ${log.maxReplicas - 1}`);
   }
   const context = handle.context ? new SharedContext(handle.context) : null;
-  const slot = log.claimSlot(options.slot);
-  if (slot < 0) {
+  const claim = log.claimSlot(options.slot);
+  if (claim === null) {
     throw new CapacityError(
       options.slot === undefined
         ? `all ${log.maxReplicas} replica slots of this log are taken`
         : `replica slot ${options.slot} is taken`,
     );
   }
-  return new Replica(log, structure, slot, options, context);
+  return new Replica(log, structure, claim.slot, options, context, handle.transfer, claim.needsTransfer);
 }
 
 export interface ConnectOptions extends ClientOptions {
@@ -131,6 +139,6 @@ export function connect<S, R extends OpTable<S>, W extends OpTable<S>>(
 export function declareDead(handle: NrHandle, node: number): void {
   const log = new SharedLog(handle.memory, handle.fingerprint);
   if (!Number.isInteger(node) || node < 0 || node >= log.maxReplicas) throw new ConfigError(`node must be an integer from 0 to ${log.maxReplicas - 1}`);
-  log.releaseSlot(node);
+  log.markDead(node);
   if (handle.context) new SharedContext(handle.context).setNodeState(node, NodeState.Gone);
 }

@@ -10,12 +10,13 @@
  *
  * | words            | what                                                     |
  * |------------------|----------------------------------------------------------|
- * | 0..15 (line 0)   | header, written once: MAGIC, LAYOUT, FINGERPRINT, CELLS, MAX_REPLICAS, MAX_ENTRY_CELLS, INSTANCE |
+ * | 0..15 (line 0)   | header, written once: MAGIC, LAYOUT, FINGERPRINT, CELLS, MAX_REPLICAS, MAX_ENTRY_CELLS, INSTANCE, FENCE_MS |
  * | 16 (line 1)      | HEAD: oldest position some live replica still needs      |
  * | 32 (line 2)      | TAIL: next position to reserve                           |
  * | 48 (line 3)      | CTAIL: completed tail; every entry before it is applied somewhere |
  * | 64 (line 4)      | HEAD_WAITERS: writers sleeping on HEAD for log space     |
  * | 80 (line 5)      | SEAL_WAITERS: replayers sleeping on an unfilled entry    |
+ * | 96 (line 6)      | state transfer: LOCK, STATUS, REQUESTER, POS, BYTES (see transfer.ts) |
  * | 128 + 32r        | replica r, line A: LTAIL (its local tail), STATE         |
  * | 128 + 32r + 16   | replica r, line B: WAKE (nudge word it waitAsync's on)   |
  * | SEALS..+CELLS    | seals, one word per cell                                 |
@@ -40,7 +41,7 @@
  *
  * ## Invariants
  * - head <= ltail[r] <= ctail-or-beyond <= tail for every live replica r;
- *   head = min ltail over live (reserved or active) replicas.
+ *   head = min ltail over the slots that hold it (reserved, active, recovering).
  * - tail - head <= CELLS: a reservation never overwrites a cell a live
  *   replica still needs.
  * - Entries before ctail are sealed, so reads that replay to ctail never wait.
@@ -69,6 +70,7 @@ const H_CELLS = 3;
 const H_MAX_REPLICAS = 4;
 const H_MAX_ENTRY_CELLS = 5;
 const H_INSTANCE = 6;
+const H_FENCE_MS = 7;
 
 // Hot counters, one line each.
 export const HEAD = 1 * LINE_WORDS;
@@ -77,6 +79,8 @@ export const CTAIL = 3 * LINE_WORDS;
 export const CTAIL_BYTES = CTAIL * 4;
 export const HEAD_WAITERS = 4 * LINE_WORDS;
 export const SEAL_WAITERS = 5 * LINE_WORDS;
+/** First word of the state-transfer control line (transfer.ts owns its layout). */
+export const TRANSFER = 6 * LINE_WORDS;
 
 const REPLICAS_AT = 8 * LINE_WORDS;
 const REPLICA_WORDS = 2 * LINE_WORDS;
@@ -88,6 +92,21 @@ export const enum SlotState {
   Reserved = 1,
   Active = 2,
   Detached = 3,
+  /**
+   * Lagged too long: no longer holds back head, so its part of the log may
+   * be overwritten. Its replica must recover by state transfer before it
+   * serves again. A replica joining late starts here too.
+   */
+  Fenced = 4,
+  /** Given a snapshot at its LTAIL by a live replica; holds back head from there. */
+  Recovering = 5,
+  /** Its worker died (declared by its manager): never holds back head. */
+  Dead = 6,
+}
+
+/** Slots whose LTAIL holds back head. */
+export function holdsHead(s: SlotState): boolean {
+  return s === SlotState.Reserved || s === SlotState.Active || s === SlotState.Recovering;
 }
 
 /** Entry kinds. */
@@ -106,9 +125,21 @@ const MAX_ENTRY_BYTES_CAP = 1024 * 1024;
 export interface LogOptions {
   /** Data ring size in bytes: a power of two from 4 KiB to 1 GiB. Default 2 MiB. */
   logBytes?: number;
-  /** Replica slots, each held for a worker from creation. Default 1, at most 64. */
+  /**
+   * Replica slots held from creation for the first workers, which then
+   * replay the log from its start (no state transfer). Default 1.
+   */
   replicas?: number;
+  /** All replica slots, including those for replicas that join later. Default max(replicas, 8), at most 64. */
+  maxReplicas?: number;
+  /**
+   * How long a writer that needs log space waits for a lagging replica
+   * (nudging it) before fencing it. Default 1000 ms.
+   */
+  fenceAfterMs?: number;
 }
+
+export const DEFAULT_FENCE_AFTER_MS = 1000;
 
 export interface LogGeometry {
   cells: number;
@@ -140,20 +171,29 @@ function isPowerOfTwo(n: number): boolean {
 export function createLogMemory(fingerprint: number, options: LogOptions = {}): SharedMemory {
   const logBytes = options.logBytes ?? DEFAULT_LOG_BYTES;
   const replicas = options.replicas ?? 1;
+  const maxReplicas = options.maxReplicas ?? Math.max(replicas, 8);
+  const fenceAfterMs = options.fenceAfterMs ?? DEFAULT_FENCE_AFTER_MS;
+  if (!Number.isInteger(fenceAfterMs) || fenceAfterMs < 1 || fenceAfterMs > 2 ** 30) {
+    throw new ConfigError(`fenceAfterMs must be a positive integer, got ${fenceAfterMs}`);
+  }
   if (!isPowerOfTwo(logBytes) || logBytes < MIN_LOG_BYTES || logBytes > MAX_LOG_BYTES) {
     throw new ConfigError(`logBytes must be a power of two from ${MIN_LOG_BYTES} to ${MAX_LOG_BYTES}, got ${logBytes}`);
   }
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) {
     throw new ConfigError(`replicas must be an integer from 1 to ${MAX_REPLICAS}, got ${replicas}`);
   }
-  const g = geometry(logBytes, replicas);
+  if (!Number.isInteger(maxReplicas) || maxReplicas < replicas || maxReplicas > MAX_REPLICAS) {
+    throw new ConfigError(`maxReplicas must be an integer from replicas (${replicas}) to ${MAX_REPLICAS}, got ${maxReplicas}`);
+  }
+  const g = geometry(logBytes, maxReplicas);
   const memory = createSharedMemory(g.totalBytes);
   const w = new Int32Array(memory.buffer);
   w[H_MAGIC] = MAGIC;
   w[H_LAYOUT] = LAYOUT;
   w[H_FINGERPRINT] = fingerprint;
   w[H_CELLS] = g.cells;
-  w[H_MAX_REPLICAS] = replicas;
+  w[H_MAX_REPLICAS] = maxReplicas;
+  w[H_FENCE_MS] = fenceAfterMs;
   w[H_MAX_ENTRY_CELLS] = g.maxEntryCells;
   w[H_INSTANCE] = (Math.random() * 0x7fffffff) | 0;
   for (let i = 0; i < g.cells; i++) w[g.sealsAt + i] = ~i;
@@ -175,6 +215,7 @@ export class SharedLog {
   readonly maxReplicas: number;
   readonly maxEntryCells: number;
   readonly instance: number;
+  readonly fenceAfterMs: number;
   private readonly sealsAt: number;
 
   constructor(memory: SharedMemory, fingerprint: number) {
@@ -200,6 +241,7 @@ export class SharedLog {
     this.maxReplicas = g.maxReplicas;
     this.maxEntryCells = w[H_MAX_ENTRY_CELLS]!;
     this.instance = w[H_INSTANCE]!;
+    this.fenceAfterMs = w[H_FENCE_MS]!;
     this.sealsAt = g.sealsAt;
     this.data = new Uint8Array(sab, g.dataAt, cells * CELL_BYTES);
     this.dataWords = new Int32Array(sab, g.dataAt, cells * CELL_WORDS);
@@ -230,17 +272,62 @@ export class SharedLog {
     return Atomics.load(this.words, this.stateIndex(r)) as SlotState;
   }
 
-  /** Claim a reserved slot (the lowest, or `want`); returns its index or -1. */
-  claimSlot(want?: number): number {
+  /**
+   * Claim a slot (the lowest, or `want`). A reserved slot becomes active and
+   * replays from where it holds head (position 0). Otherwise a free,
+   * detached or dead slot is taken as fenced: its replica must join by
+   * state transfer. Returns the slot and whether it must, or -1.
+   */
+  claimSlot(want?: number): { slot: number; needsTransfer: boolean } | null {
     const from = want ?? 0;
     const to = want === undefined ? this.maxReplicas : want + 1;
     for (let r = from; r < to; r++) {
       const idx = this.stateIndex(r);
       if (Atomics.compareExchange(this.words, idx, SlotState.Reserved, SlotState.Active) === SlotState.Reserved) {
-        return r;
+        return { slot: r, needsTransfer: false };
       }
     }
-    return -1;
+    for (let r = from; r < to; r++) {
+      const idx = this.stateIndex(r);
+      for (const s of [SlotState.Free, SlotState.Detached, SlotState.Dead]) {
+        if (Atomics.compareExchange(this.words, idx, s, SlotState.Fenced) === s) return { slot: r, needsTransfer: true };
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Fence slot r if it is still in state `from`; true if this call fenced
+   * it. A reserved slot whose worker never attached simply becomes free:
+   * that worker, if it comes, joins like any late replica.
+   */
+  fence(r: number, from: SlotState): boolean {
+    if (!holdsHead(from)) return false;
+    const to = from === SlotState.Reserved ? SlotState.Free : SlotState.Fenced;
+    if (Atomics.compareExchange(this.words, this.stateIndex(r), from, to) !== from) return false;
+    this.advanceHead();
+    return true;
+  }
+
+  head(): number {
+    return Atomics.load(this.words, HEAD);
+  }
+
+  /** Mark slot r dead (its worker is gone): it stops holding back head. */
+  markDead(r: number): void {
+    Atomics.store(this.words, this.stateIndex(r), SlotState.Dead);
+    this.advanceHead();
+    Atomics.notify(this.words, HEAD);
+  }
+
+  /** Some slot other than `except` is active: a possible source of state. */
+  anyActive(except = -1): boolean {
+    for (let r = 0; r < this.maxReplicas; r++) if (r !== except && this.slotState(r) === SlotState.Active) return true;
+    return false;
+  }
+
+  ltailOf(r: number): number {
+    return Atomics.load(this.words, this.ltailIndex(r));
   }
 
   /** Stop holding back head for replica r, and wake writers that wait for space. */
@@ -272,8 +359,7 @@ export class SharedLog {
     let minDist = Infinity;
     let lagger = -1;
     for (let r = 0; r < this.maxReplicas; r++) {
-      const s = Atomics.load(w, this.stateIndex(r));
-      if (s !== SlotState.Reserved && s !== SlotState.Active) continue;
+      if (!holdsHead(Atomics.load(w, this.stateIndex(r)))) continue;
       const d = distance(h, Atomics.load(w, this.ltailIndex(r)));
       if (d < minDist) {
         minDist = d;
@@ -340,16 +426,19 @@ export class SharedLog {
   }
 
   /**
-   * Wait until the entry at `pos` is sealed, or until `deadline`
-   * (performance.now() ms). The sleep inside is bounded, so this never hangs
-   * past the deadline even if a notify is missed.
+   * Wait until the entry at `pos` is sealed ('sealed'), until its cell holds
+   * a later lap's entry ('lapped': the caller was fenced and its part of the
+   * log reused), or until `deadline` ('timeout', performance.now() ms). The
+   * sleep inside is bounded, so this never hangs past the deadline even if
+   * a notify is missed.
    */
-  awaitSeal(pos: number, deadline = Infinity): boolean {
+  awaitSeal(pos: number, deadline = Infinity): 'sealed' | 'lapped' | 'timeout' {
     const idx = this.sealsAt + (pos & this.mask);
     for (;;) {
       const v = Atomics.load(this.words, idx);
-      if (v === pos) return true;
-      if (!waitWhileEqual(this.words, idx, v, SEAL_WAITERS, deadline)) return false;
+      if (v === pos) return 'sealed';
+      if ((v & this.mask) === (pos & this.mask) && before(pos, v)) return 'lapped';
+      if (!waitWhileEqual(this.words, idx, v, SEAL_WAITERS, deadline)) return 'timeout';
     }
   }
 

@@ -16,9 +16,11 @@
  * - An idle replica is nudged by writers that need log space: it sleeps in
  *   `Atomics.waitAsync` on its WAKE word and replays when woken.
  */
-import { before } from './atomics.js';
+import { before, distance } from './atomics.js';
 import { OpReader, OpWriter } from './codec.js';
-import { DetachedError, EncodeError, OpTooLargeError, ReentrancyError, UnknownOpError } from './errors.js';
+import { DetachedError, EncodeError, FencedError, OpTooLargeError, ReentrancyError, UnknownOpError } from './errors.js';
+import { RecoveryError, requestSnapshot, serveSnapshot, snapshotRequested } from './transfer.js';
+import { deserialize, serialize } from 'node:v8';
 import {
   CTAIL,
   CTAIL_BYTES,
@@ -28,6 +30,7 @@ import {
   OP_HEADER_BYTES,
   MAX_OP_BYTES,
   SharedLog,
+  SlotState,
   TAIL,
 } from './log.js';
 import { waitWhileEqual } from './atomics.js';
@@ -47,11 +50,26 @@ export type CombineMode = 'microtask' | 'immediate';
 export interface ReplicaOptions {
   /** Default 'microtask': writes issued in one synchronous run form one batch. */
   combine?: CombineMode;
+  /** Bound on waiting for a snapshot when this replica must recover or join. Default 30 000 ms. */
+  transferTimeoutMs?: number;
 }
+
+/** live: current; lagging: more than half a log behind; fenced: must recover before serving; recovering: taking a snapshot. */
+export type ReplicaStatus = 'live' | 'lagging' | 'fenced' | 'recovering' | 'detached';
 
 /** Plain-object counters, cheap to log or export. */
 export interface ReplicaStats {
   replica: number;
+  status: ReplicaStatus;
+  /** Lagging replicas this replica fenced while it waited for log space. */
+  fences: number;
+  /** Times this replica found itself fenced. */
+  fenced: number;
+  /** Snapshots this replica restored (recovering or joining), and the time they took. */
+  stateTransfers: number;
+  stateTransferMs: number;
+  /** Snapshots this replica handed to others. */
+  snapshotsServed: number;
   /** Entries this replica appended. */
   appends: number;
   /** Commits (one per sync write, or per combined async batch). */
@@ -121,6 +139,8 @@ const localReplicas = new Map<number, Set<Replica<never, OpTable<never>, OpTable
 export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements HubHost {
   readonly id: number;
   private readonly log: SharedLog;
+  private readonly transfer: SharedArrayBuffer | null;
+  private readonly transferTimeoutMs: number;
   private readonly structure: Structure<S, R, W>;
   private state: S;
   /** Private copy of this replica's LTAIL (only this replica writes it). */
@@ -166,6 +186,11 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     fullWaitMs: 0,
     sealWaits: 0,
     nudges: 0,
+    fences: 0,
+    fenced: 0,
+    stateTransfers: 0,
+    stateTransferMs: 0,
+    snapshotsServed: 0,
   };
 
   /** @internal use `attach()` */
@@ -175,8 +200,12 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     slot: number,
     options: ReplicaOptions = {},
     context: SharedContext | null = null,
+    transfer: SharedArrayBuffer | null = null,
+    joining = false,
   ) {
     this.log = log;
+    this.transfer = transfer;
+    this.transferTimeoutMs = options.transferTimeoutMs ?? 30_000;
     this.structure = structure;
     this.id = slot;
     this.state = structure.create();
@@ -185,9 +214,11 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     this.combine = options.combine ?? 'microtask';
     this.staging = new OpWriter(4096, log.maxPayloadBytes);
     this.reader = new OpReader(log.data);
-    // A new replica starts from position 0: head cannot have passed it,
-    // because its reserved slot held head back until now.
-    this.ltail = Atomics.load(log.words, log.ltailIndex(slot));
+    // A replica in a reserved slot starts from position 0: head cannot have
+    // passed it, because the slot held head back until now. A late one
+    // (its slot is fenced) joins by state transfer first.
+    this.ltail = joining ? 0 : Atomics.load(log.words, log.ltailIndex(slot));
+    if (joining) this.rejoin();
     let set = localReplicas.get(log.instance);
     if (!set) localReplicas.set(log.instance, (set = new Set()));
     set.add(this as unknown as Replica<never, OpTable<never>, OpTable<never>>);
@@ -265,6 +296,15 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     localReplicas.get(this.log.instance)?.delete(this as unknown as Replica<never, OpTable<never>, OpTable<never>>);
   }
 
+  /** Where this replica stands: see ReplicaStatus. */
+  status(): ReplicaStatus {
+    if (this.detached) return 'detached';
+    const s = this.log.slotState(this.id);
+    if (s === SlotState.Fenced) return 'fenced';
+    if (s === SlotState.Recovering) return 'recovering';
+    return distance(this.ltail, Atomics.load(this.log.words, TAIL)) > this.log.cells / 2 ? 'lagging' : 'live';
+  }
+
   /**
    * @internal The thread is exiting: stop holding back the log and tell
    * clients, without running any more ops.
@@ -283,6 +323,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
   stats(): ReplicaStats {
     return {
       replica: this.id,
+      status: this.status(),
       ...this.counters,
       ltail: this.ltail,
       logUsedCells: this.log.used(),
@@ -416,6 +457,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
    * its result, and queued async callers have been answered.
    */
   private commit(): void {
+    this.maybeServeSnapshot();
     this.hub?.gather(this);
     const batch = this.pending;
     this.pending = [];
@@ -492,12 +534,25 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     if (pos !== null) return pos;
     const t0 = performance.now();
     this.counters.fullWaits++;
+    let waitingFor = -1;
+    let since = t0;
     for (;;) {
       // Our own replica must never be the one holding head back.
       this.replayTo(Atomics.load(log.words, TAIL));
+      this.maybeServeSnapshot();
       const lagger = log.advanceHead();
       pos = log.tryReserve(cells);
       if (pos !== null) break;
+      // Wait for a lagging replica only so long; then fence it.
+      const now = performance.now();
+      if (lagger !== waitingFor) {
+        waitingFor = lagger;
+        since = now;
+      } else if (lagger >= 0 && lagger !== this.id && now - since >= log.fenceAfterMs) {
+        if (log.fence(lagger, log.slotState(lagger))) this.counters.fences++;
+        waitingFor = -1;
+        continue;
+      }
       // Replicas in this thread cannot run while we block: replay them here.
       for (const r of localReplicas.get(log.instance) ?? []) if (r !== (this as unknown)) r.catchUp();
       if (lagger >= 0 && lagger !== this.id) log.nudge(lagger);
@@ -512,8 +567,21 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
 
   // ---- replay ----------------------------------------------------------------
 
-  /** Apply every entry from ltail up to `target`, then publish ltail and ctail. */
+  /**
+   * Apply every entry from ltail up to `target`, then publish ltail and
+   * ctail. A fenced replica recovers first; one fenced while replaying may
+   * have read reused cells, so it discards its state and recovers too.
+   */
   private replayTo(target: number): void {
+    if (this.log.slotState(this.id) !== SlotState.Active) this.rejoin();
+    this.replayRun(target);
+    while (this.log.slotState(this.id) !== SlotState.Active) {
+      this.recoverByTransfer();
+      this.replayRun(target);
+    }
+  }
+
+  private replayRun(target: number): void {
     const log = this.log;
     let pos = this.ltail;
     if (!before(pos, target)) return;
@@ -522,7 +590,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
       while (before(pos, target)) {
         if (!log.isSealed(pos)) {
           this.counters.sealWaits++;
-          log.awaitSeal(pos);
+          if (log.awaitSeal(pos) === 'lapped') break; // fenced: the caller recovers
         }
         const cells = log.entryCells(pos);
         const kindWord = log.entryKindWord(pos);
@@ -629,6 +697,80 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
       at = (r.end + 3) & ~3;
     }
     this.counters.replayedOps += count;
+  }
+
+  // ---- fencing and state transfer ---------------------------------------------
+
+  /**
+   * Become active again after being fenced (or to join). If head has not
+   * passed our ltail, nothing we need was reused and we simply resume;
+   * otherwise we take a snapshot from a live replica.
+   */
+  private rejoin(): void {
+    const log = this.log;
+    const idx = log.stateIndex(this.id);
+    const s = log.slotState(this.id);
+    if (s === SlotState.Active) return;
+    if (s !== SlotState.Fenced && s !== SlotState.Recovering) throw new DetachedError();
+    this.counters.fenced++;
+    // Our state is the state at this.ltail: publish it, then hold head from there again.
+    Atomics.store(log.words, log.ltailIndex(this.id), this.ltail);
+    if (s === SlotState.Fenced && Atomics.compareExchange(log.words, idx, SlotState.Fenced, SlotState.Active) === SlotState.Fenced) {
+      // Was anything we still need reclaimed while we did not hold head?
+      if (!before(this.ltail, log.head())) return;
+      Atomics.compareExchange(log.words, idx, SlotState.Active, SlotState.Fenced);
+    }
+    this.recoverByTransfer();
+  }
+
+  /** Replace the local state with a live replica's snapshot and its position. */
+  private recoverByTransfer(): void {
+    const log = this.log;
+    const t0 = performance.now();
+    for (;;) {
+      const s = log.slotState(this.id);
+      if (s === SlotState.Active) break;
+      if (s !== SlotState.Fenced && s !== SlotState.Recovering) throw new DetachedError();
+      if (this.transfer === null || !log.anyActive(this.id)) {
+        throw new RecoveryError('no live replica to copy the state from: every other replica is fenced, detached or dead');
+      }
+      const snap = requestSnapshot(log, this.transfer, this.id, this.transferTimeoutMs);
+      this.state = this.structure.restore ? this.structure.restore(snap.bytes) : (deserialize(snap.bytes) as S);
+      this.ltail = snap.pos;
+      this.dropOwnEntriesBefore(snap.pos);
+      // Fenced again while restoring? Then go round once more.
+      Atomics.compareExchange(log.words, log.stateIndex(this.id), SlotState.Recovering, SlotState.Active);
+    }
+    this.counters.stateTransfers++;
+    this.counters.stateTransferMs += performance.now() - t0;
+  }
+
+  /** Own entries the snapshot already includes: they took effect, but their results are lost. */
+  private dropOwnEntriesBefore(pos: number): void {
+    while (this.ownCursor < this.ownCount && before(this.own[OWN_FIELDS * this.ownCursor]!, pos)) {
+      const at = OWN_FIELDS * this.ownCursor++;
+      for (let i = this.own[at + 1]!; i < this.own[at + 1]! + this.own[at + 2]!; i++) {
+        const op = this.ownBatch[i]!;
+        if (op.kind === ItemKind.LocalWrite) {
+          op.failed = true;
+          op.error = new FencedError();
+        } else this.hub?.respondThrew(op.client, op.seq, new FencedError());
+      }
+    }
+  }
+
+  /** Hand a snapshot to a replica that asked for one, if any did. */
+  private maybeServeSnapshot(): void {
+    if (this.transfer === null || !snapshotRequested(this.log)) return;
+    const served = serveSnapshot(
+      this.log,
+      this.transfer,
+      this.id,
+      () => this.replayTo(Atomics.load(this.log.words, CTAIL)),
+      () => this.ltail,
+      () => (this.structure.snapshot ? this.structure.snapshot(this.state) : serialize(this.state)),
+    );
+    if (served) this.counters.snapshotsServed++;
   }
 
   // ---- serving clients ---------------------------------------------------------
@@ -739,8 +881,12 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
   private readonly onNudge = (): void => {
     if (this.detached) return;
     this.counters.nudges++;
-    this.catchUp();
-    this.armNudge();
+    try {
+      this.catchUp();
+      this.maybeServeSnapshot();
+    } finally {
+      this.armNudge();
+    }
   };
 }
 

@@ -41,6 +41,13 @@ export interface StructureSpec<S, R extends OpTable<S>, W extends OpTable<S>> {
   resultCodecs?: { [K in keyof R]?: ValueCodec<OpResult<R[K]>> } & { [K in keyof W]?: ValueCodec<OpResult<W[K]>> };
   /** A string that is equal on two replicas iff their states are equal (tests, checks). */
   digest?(state: S): string;
+  /**
+   * State transfer to a fenced or joining replica. Defaults: node:v8
+   * serialize / deserialize of the whole state. Override for speed or for
+   * states v8 cannot clone (class instances lose their prototype).
+   */
+  snapshot?(state: S): Uint8Array;
+  restore?(bytes: Uint8Array): S;
 }
 
 /** A validated structure definition, ready to be replicated. */
