@@ -159,12 +159,13 @@ describe('flat combining', () => {
     const a = attach(handle, Counter, { combine: 'immediate' });
     const ps: Promise<number>[] = [];
     await new Promise<void>((done) => {
-      // Two timers that fire in the same turn, each issuing writes.
-      setTimeout(() => ps.push(a.writeAsync('add', 1)), 0);
-      setTimeout(() => {
+      // Two immediates of one loop turn, each issuing a write (microtasks run
+      // between them); the combiner's own immediate runs in the next turn.
+      setImmediate(() => ps.push(a.writeAsync('add', 1)));
+      setImmediate(() => {
         ps.push(a.writeAsync('add', 2));
         done();
-      }, 0);
+      });
     });
     expect(await Promise.all(ps)).toEqual([1, 3]);
     expect(a.stats().batches).toBe(1);
