@@ -20,33 +20,9 @@ import { HashMap } from '../src/nr/structures/index.js';
 import { arriveAndWait, DONE, newControl, READY, stamp } from './support/barrier.js';
 import { checkKvLinearizable, type HistoryEvent, type KvOp } from './support/linearizability.js';
 import { mulberry32 } from './support/prng.js';
+import { startNode } from './support/node-worker.js';
 import { runWorkers, workerPath } from './support/spawn.js';
 import type { KvWorkerInput, KvWorkerOutput } from './workers/kv-worker.js';
-
-interface NodeWorker {
-  worker: Worker;
-  slot: number;
-  next: (pred: (m: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>>;
-}
-
-async function startNode(handle: NrHandle, mode: 'serve' | 'block' | 'exit', blockMs?: number): Promise<NodeWorker> {
-  const worker = new Worker(workerPath('idle-node'), { workerData: { handle, mode, blockMs } });
-  const inbox: Record<string, unknown>[] = [];
-  const waiters: (() => void)[] = [];
-  worker.on('message', (m: Record<string, unknown>) => {
-    inbox.push(m);
-    for (const w of waiters.splice(0)) w();
-  });
-  const next = async (pred: (m: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> => {
-    for (;;) {
-      const i = inbox.findIndex(pred);
-      if (i >= 0) return inbox.splice(i, 1)[0]!;
-      await new Promise<void>((r) => waiters.push(r));
-    }
-  };
-  const ready = await next((m) => m.ready === true);
-  return { worker, slot: ready.slot as number, next };
-}
 
 /** The main thread's share of a linearizability run: async ops, recorded. */
 async function mainThreadClient(handle: NrHandle, control: SharedArrayBuffer, participants: number, seed: number): Promise<HistoryEvent[]> {

@@ -734,7 +734,11 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
       if (this.transfer === null || !log.anyActive(this.id)) {
         throw new RecoveryError('no live replica to copy the state from: every other replica is fenced, detached or dead');
       }
-      const snap = requestSnapshot(log, this.transfer, this.id, this.transferTimeoutMs);
+      // A live replica in this thread cannot answer a request while we block: copy from it directly.
+      const local = [...(localReplicas.get(log.instance) ?? [])].find(
+        (r) => r !== (this as unknown) && !r.detached && log.slotState(r.id) === SlotState.Active,
+      );
+      const snap = local ? local.snapshotFor(this.id) : requestSnapshot(log, this.transfer, this.id, this.transferTimeoutMs);
       this.state = this.structure.restore ? this.structure.restore(snap.bytes) : (deserialize(snap.bytes) as S);
       this.ltail = snap.pos;
       this.dropOwnEntriesBefore(snap.pos);
@@ -757,6 +761,17 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
         } else this.hub?.respondThrew(op.client, op.seq, new FencedError());
       }
     }
+  }
+
+  /** @internal A snapshot for a replica in this same thread, with the same head hand-over as serveSnapshot. */
+  snapshotFor(requester: number): { pos: number; bytes: Uint8Array } {
+    const log = this.log;
+    this.replayTo(Atomics.load(log.words, CTAIL));
+    const bytes = this.structure.snapshot ? this.structure.snapshot(this.state) : serialize(this.state);
+    Atomics.store(log.words, log.ltailIndex(requester), this.ltail);
+    Atomics.store(log.words, log.stateIndex(requester), SlotState.Recovering);
+    this.counters.snapshotsServed++;
+    return { pos: this.ltail, bytes };
   }
 
   /** Hand a snapshot to a replica that asked for one, if any did. */

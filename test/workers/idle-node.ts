@@ -3,6 +3,7 @@
  * 'serve' (idle event loop, serving clients until told to stop),
  * 'block' (a long synchronous loop: serves nobody),
  * 'exit' (returns without detaching: the exit hook must clean up).
+ * Messages: 'digest', { get: key }, 'detach'.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { attach, type NrHandle } from '../../src/nr/index.js';
@@ -19,8 +20,9 @@ if (mode === 'block') {
   parentPort!.postMessage({ unblocked: true });
 }
 if (mode === 'serve' || mode === 'block') {
-  parentPort!.on('message', (m: string) => {
-    if (m === 'digest') parentPort!.postMessage({ digest: replica.digest() });
+  parentPort!.on('message', (m: string | { get: string }) => {
+    if (typeof m === 'object') parentPort!.postMessage({ value: replica.reads.get(m.get) ?? null, stats: replica.stats() });
+    if (m === 'digest') parentPort!.postMessage({ digest: replica.digest(), stats: replica.stats() });
     if (m === 'detach') {
       replica.detach();
       parentPort!.postMessage({ detached: true });

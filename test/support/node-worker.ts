@@ -1,0 +1,30 @@
+/** Drives an `idle-node` test worker: a replica that serves, blocks, or exits on command. */
+import { Worker } from 'node:worker_threads';
+import type { NrHandle } from '../../src/nr/index.js';
+import { workerPath } from './spawn.js';
+
+export interface NodeWorker {
+  worker: Worker;
+  slot: number;
+  next: (pred: (m: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>>;
+}
+
+export async function startNode(handle: NrHandle, mode: 'serve' | 'block' | 'exit', blockMs?: number): Promise<NodeWorker> {
+  const worker = new Worker(workerPath('idle-node'), { workerData: { handle, mode, blockMs } });
+  const inbox: Record<string, unknown>[] = [];
+  const waiters: (() => void)[] = [];
+  worker.on('message', (m: Record<string, unknown>) => {
+    inbox.push(m);
+    for (const w of waiters.splice(0)) w();
+  });
+  const next = async (pred: (m: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> => {
+    for (;;) {
+      const i = inbox.findIndex(pred);
+      if (i >= 0) return inbox.splice(i, 1)[0]!;
+      await new Promise<void>((r) => waiters.push(r));
+    }
+  };
+  const ready = await next((m) => m.ready === true);
+  return { worker, slot: ready.slot as number, next };
+}
+
