@@ -50,7 +50,7 @@ describe('SharedLog', () => {
         expect(log.isSealed(pos)).toBe(false);
         expect(log.tryReserve(8)).toBe(pos);
         log.writeHeader(pos, 8, EntryKind.Batch, 0, 0, 0);
-        log.seal(pos);
+        expect(log.sealOwn(pos as number)).toBe(true);
         expect(log.isSealed(pos)).toBe(true);
         // The same physical cell one lap later is not sealed.
         expect(log.isSealed(pos + log.cells)).toBe(false);

@@ -114,14 +114,22 @@ export class TimeoutError extends NrError {
 }
 
 /**
- * The replica was fenced while this write was in flight and rebuilt its
- * state from a snapshot that already includes the write. The write took
- * effect (it is in the log, in order); only its return value is lost.
+ * The replica was fenced while this write was in flight. If `committed`,
+ * the write took effect (it is in the log, in order) and only its return
+ * value is lost: the replica rebuilt its state from a snapshot that already
+ * includes it. If not, the write never took effect anywhere: its reserved
+ * log space was presumed torn and skipped by every replica.
  */
 export class FencedError extends NrError {
-  readonly committed = true;
-  constructor() {
-    super('ERR_NR_FENCED', 'the replica was fenced during this write; the write took effect but its result is lost');
+  readonly committed: boolean;
+  constructor(committed: boolean) {
+    super(
+      'ERR_NR_FENCED',
+      committed
+        ? 'the replica was fenced during this write; the write took effect but its result is lost'
+        : 'the replica was fenced during this write; the write did not take effect',
+    );
+    this.committed = committed;
   }
 }
 

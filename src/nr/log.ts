@@ -17,8 +17,8 @@
  * | 64 (line 4)      | HEAD_WAITERS: writers sleeping on HEAD for log space     |
  * | 80 (line 5)      | SEAL_WAITERS: replayers sleeping on an unfilled entry    |
  * | 96 (line 6)      | state transfer: LOCK, STATUS, REQUESTER, POS, BYTES (see transfer.ts) |
- * | 128 + 32r        | replica r, line A: LTAIL (its local tail), STATE         |
- * | 128 + 32r + 16   | replica r, line B: WAKE (nudge word it waitAsync's on)   |
+ * | 128 + 32r        | replica r, line A: LTAIL, STATE, INTENT_POS, INTENT_CELLS (written by r) |
+ * | 128 + 32r + 16   | replica r, line B: WAKE (nudge word it waitAsync's on), REPAIR_POS, REPAIR_CELLS |
  * | SEALS..+CELLS    | seals, one word per cell                                 |
  * | bytes DATA..     | data ring: CELLS cells of CELL_BYTES bytes               |
  *
@@ -38,6 +38,17 @@
  * `opId << 24 | byteLength`, its bytes, padding to 4 bytes.
  * An entry never straddles the ring's end: a writer whose batch would is
  * handed the cells up to the end as a PAD entry in the same reservation.
+ *
+ * ## Torn appends
+ * Before each CAS on tail a writer records its intent (the position it is
+ * reserving and how many cells, pad included); it clears it once sealed.
+ * Writers seal with a CAS from the stale value they read. A replayer that
+ * waits on an unsealed entry long enough finds the intent covering it; once
+ * its owner is dead or fenced (it fences the owner after fenceAfterMs), it
+ * records the skip length in the owner's REPAIR words and CASes the seal
+ * to `pos + CELLS/2`, a value no seal or stale seal of that cell can hold.
+ * Every replica then skips the same cells. A fenced owner that wakes up
+ * later fails its own seal CAS and reports the write as not applied.
  *
  * ## Invariants
  * - head <= ltail[r] <= ctail-or-beyond <= tail for every live replica r;
@@ -267,6 +278,61 @@ export class SharedLog {
   wakeIndex(r: number): number {
     return REPLICAS_AT + r * REPLICA_WORDS + LINE_WORDS;
   }
+  private intentIndex(r: number): number {
+    return REPLICAS_AT + r * REPLICA_WORDS + 2;
+  }
+  private repairIndex(r: number): number {
+    return REPLICAS_AT + r * REPLICA_WORDS + LINE_WORDS + 2;
+  }
+
+  /** Record that replica r is about to reserve `cells` cells at `pos` (or clear it: cells 0). */
+  setIntent(r: number, pos: number, cells: number): void {
+    Atomics.store(this.words, this.intentIndex(r), pos);
+    Atomics.store(this.words, this.intentIndex(r) + 1, cells);
+  }
+
+  /** The seal a repaired (skipped) entry at `pos` carries. */
+  repairMark(pos: number): number {
+    return (pos + (this.cells >> 1)) | 0;
+  }
+
+  /** Cells to skip at a repaired entry `pos` (0 if no repair record names it). */
+  repairedCells(pos: number): number {
+    for (let r = 0; r < this.maxReplicas; r++) {
+      if (Atomics.load(this.words, this.repairIndex(r)) === pos) return Atomics.load(this.words, this.repairIndex(r) + 1);
+    }
+    return 0;
+  }
+
+  /**
+   * Try to repair the unsealed entry at `pos`: find the writer whose intent
+   * starts there (or whose sealed pad ends there). If that writer still
+   * holds head and `mayFence`, fence it first; a fenced, dead or gone owner's
+   * entry is turned into a skip. Returns true when `pos` is now sealed or
+   * repaired.
+   */
+  tryRepair(pos: number, mayFence: boolean): boolean {
+    const w = this.words;
+    for (let r = 0; r < this.maxReplicas; r++) {
+      const cells = Atomics.load(w, this.intentIndex(r) + 1);
+      if (cells === 0) continue;
+      const start = Atomics.load(w, this.intentIndex(r));
+      const padEndsHere =
+        start !== pos && this.isSealed(start) && (this.entryKindWord(start) & 0xff) === EntryKind.Pad && ((start + this.entryCells(start)) | 0) === pos;
+      if (start !== pos && !padEndsHere) continue;
+      const state = this.slotState(r);
+      if (holdsHead(state) && !(mayFence && this.fence(r, state))) return false;
+      const idx = this.sealsAt + (pos & this.mask);
+      const v = Atomics.load(w, idx);
+      if (v === pos || v === this.repairMark(pos)) return true;
+      Atomics.store(w, this.repairIndex(r), pos);
+      Atomics.store(w, this.repairIndex(r) + 1, (start + cells - pos) | 0);
+      Atomics.compareExchange(w, idx, v, this.repairMark(pos));
+      Atomics.notify(w, idx);
+      return true;
+    }
+    return false;
+  }
 
   slotState(r: number): SlotState {
     return Atomics.load(this.words, this.stateIndex(r)) as SlotState;
@@ -379,9 +445,10 @@ export class SharedLog {
    * entry's position, or null when the log lacks space (the caller then
    * replays, advances head, nudges and waits). If the entry would straddle
    * the ring's end, the cells up to the end are reserved too and sealed as
-   * a PAD entry before returning.
+   * a PAD entry before returning ('lost' if that pad was repaired away,
+   * i.e. this writer was presumed dead meanwhile: its reservation is void).
    */
-  tryReserve(cells: number): number | null {
+  tryReserve(cells: number, owner = -1): number | null | 'lost' {
     const w = this.words;
     for (;;) {
       const t = Atomics.load(w, TAIL);
@@ -390,13 +457,28 @@ export class SharedLog {
       const pad = phys + cells > this.cells ? this.cells - phys : 0;
       const end = (t + pad + cells) | 0;
       if (distance(h, end) > this.cells) return null;
+      // Say what we reserve before we do, so a torn append can be repaired.
+      if (owner >= 0) this.setIntent(owner, t, pad + cells);
       if (Atomics.compareExchange(w, TAIL, t, end) !== t) continue;
       if (pad > 0) {
         this.writeHeader(t, pad, EntryKind.Pad, 0, 0, 0);
-        this.seal(t);
+        if (!this.sealOwn(t)) return 'lost';
       }
       return (t + pad) | 0;
     }
+  }
+
+  /**
+   * Seal the entry at `pos`, which this thread reserved, unless a repairer
+   * already turned it into a skip (we were presumed dead): false then.
+   */
+  sealOwn(pos: number): boolean {
+    const idx = this.sealsAt + (pos & this.mask);
+    const v = Atomics.load(this.words, idx);
+    if (v === this.repairMark(pos)) return false;
+    if (Atomics.compareExchange(this.words, idx, v, pos) !== v) return false;
+    notifyIfWaiting(this.words, idx, SEAL_WAITERS);
+    return true;
   }
 
   /** Write an entry header at `pos` (the payload is copied by the caller). */
@@ -414,29 +496,24 @@ export class SharedLog {
     return (pos & this.mask) * CELL_BYTES + ENTRY_HEADER_BYTES;
   }
 
-  /** Publish the entry at `pos`: everything written before is visible to whoever sees the seal. */
-  seal(pos: number): void {
-    const idx = this.sealsAt + (pos & this.mask);
-    Atomics.store(this.words, idx, pos);
-    notifyIfWaiting(this.words, idx, SEAL_WAITERS);
-  }
-
   isSealed(pos: number): boolean {
     return Atomics.load(this.words, this.sealsAt + (pos & this.mask)) === pos;
   }
 
   /**
-   * Wait until the entry at `pos` is sealed ('sealed'), until its cell holds
+   * Wait until the entry at `pos` is sealed ('sealed') or repaired into a
+   * skip ('repaired'), until its cell holds
    * a later lap's entry ('lapped': the caller was fenced and its part of the
    * log reused), or until `deadline` ('timeout', performance.now() ms). The
    * sleep inside is bounded, so this never hangs past the deadline even if
    * a notify is missed.
    */
-  awaitSeal(pos: number, deadline = Infinity): 'sealed' | 'lapped' | 'timeout' {
+  awaitSeal(pos: number, deadline = Infinity): 'sealed' | 'repaired' | 'lapped' | 'timeout' {
     const idx = this.sealsAt + (pos & this.mask);
     for (;;) {
       const v = Atomics.load(this.words, idx);
       if (v === pos) return 'sealed';
+      if (v === this.repairMark(pos)) return 'repaired';
       if ((v & this.mask) === (pos & this.mask) && before(pos, v)) return 'lapped';
       if (!waitWhileEqual(this.words, idx, v, SEAL_WAITERS, deadline)) return 'timeout';
     }

@@ -52,6 +52,8 @@ export interface ReplicaOptions {
   combine?: CombineMode;
   /** Bound on waiting for a snapshot when this replica must recover or join. Default 30 000 ms. */
   transferTimeoutMs?: number;
+  /** @internal Test hooks, to force rare interleavings deterministically. */
+  testHooks?: { afterReserve?: (pos: number) => void };
 }
 
 /** live: current; lagging: more than half a log behind; fenced: must recover before serving; recovering: taking a snapshot. */
@@ -141,6 +143,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
   private readonly log: SharedLog;
   private readonly transfer: SharedArrayBuffer | null;
   private readonly transferTimeoutMs: number;
+  private readonly hooks: ReplicaOptions['testHooks'];
   private readonly structure: Structure<S, R, W>;
   private state: S;
   /** Private copy of this replica's LTAIL (only this replica writes it). */
@@ -206,6 +209,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     this.log = log;
     this.transfer = transfer;
     this.transferTimeoutMs = options.transferTimeoutMs ?? 30_000;
+    this.hooks = options.testHooks;
     this.structure = structure;
     this.id = slot;
     this.state = structure.create();
@@ -492,14 +496,26 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
         const payload = to - from;
         const cells = SharedLog.cellsFor(payload);
         const pos = this.reserve(cells);
+        if (pos === 'lost') {
+          // Presumed dead between reserving and sealing the pad: nothing of ours is in the log.
+          this.failItems(batch, first, count, new FencedError(false));
+          first += count;
+          continue;
+        }
+        this.hooks?.afterReserve?.(pos);
         copyPayload(this.staging, from, to, log, log.payloadOffset(pos));
         log.writeHeader(pos, cells, EntryKind.Batch, this.id, ops, payload);
-        this.pushOwn(pos, first, count, from);
-        log.seal(pos);
-        this.counters.appends++;
+        if (log.sealOwn(pos)) {
+          this.pushOwn(pos, first, count, from);
+          this.counters.appends++;
+          last = (pos + cells) | 0;
+        } else {
+          // We were presumed dead and our cells turned into a skip: these ops never took effect.
+          this.failItems(batch, first, count, new FencedError(false));
+        }
         first += count;
-        last = (pos + cells) | 0;
       }
+      log.setIntent(this.id, 0, 0);
       this.counters.batches++;
       this.replayTo(last);
     }
@@ -528,9 +544,9 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
   }
 
   /** Reserve cells, replaying, helping and waiting (never spinning unbounded) while the log is full. */
-  private reserve(cells: number): number {
+  private reserve(cells: number): number | 'lost' {
     const log = this.log;
-    let pos = log.tryReserve(cells);
+    let pos = log.tryReserve(cells, this.id);
     if (pos !== null) return pos;
     const t0 = performance.now();
     this.counters.fullWaits++;
@@ -541,7 +557,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
       this.replayTo(Atomics.load(log.words, TAIL));
       this.maybeServeSnapshot();
       const lagger = log.advanceHead();
-      pos = log.tryReserve(cells);
+      pos = log.tryReserve(cells, this.id);
       if (pos !== null) break;
       // Wait for a lagging replica only so long; then fence it.
       const now = performance.now();
@@ -556,7 +572,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
       // Replicas in this thread cannot run while we block: replay them here.
       for (const r of localReplicas.get(log.instance) ?? []) if (r !== (this as unknown)) r.catchUp();
       if (lagger >= 0 && lagger !== this.id) log.nudge(lagger);
-      pos = log.tryReserve(cells);
+      pos = log.tryReserve(cells, this.id);
       if (pos !== null) break;
       const h = Atomics.load(log.words, HEAD);
       waitWhileEqual(log.words, HEAD, h, HEAD_WAITERS, performance.now() + 2);
@@ -590,7 +606,12 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
       while (before(pos, target)) {
         if (!log.isSealed(pos)) {
           this.counters.sealWaits++;
-          if (log.awaitSeal(pos) === 'lapped') break; // fenced: the caller recovers
+          const seen = this.awaitEntry(pos);
+          if (seen === 'lapped') break; // fenced: the caller recovers
+          if (seen === 'repaired') {
+            pos = (pos + log.repairedCells(pos)) | 0;
+            continue;
+          }
         }
         const cells = log.entryCells(pos);
         const kindWord = log.entryKindWord(pos);
@@ -699,6 +720,21 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     this.counters.replayedOps += count;
   }
 
+  /**
+   * Wait for the entry at `pos` to be sealed. Its writer normally seals it
+   * within microseconds; if not, after fenceAfterMs the writer is fenced and
+   * its entry repaired into a skip (a dead or declared-dead writer's at once).
+   */
+  private awaitEntry(pos: number): 'sealed' | 'repaired' | 'lapped' {
+    const log = this.log;
+    const start = performance.now();
+    for (;;) {
+      const seen = log.awaitSeal(pos, performance.now() + 10);
+      if (seen !== 'timeout') return seen;
+      log.tryRepair(pos, performance.now() - start >= log.fenceAfterMs);
+    }
+  }
+
   // ---- fencing and state transfer ---------------------------------------------
 
   /**
@@ -749,17 +785,21 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     this.counters.stateTransferMs += performance.now() - t0;
   }
 
+  private failItems(batch: PendingWrite[], first: number, count: number, error: Error): void {
+    for (let i = first; i < first + count; i++) {
+      const op = batch[i]!;
+      if (op.kind === ItemKind.LocalWrite) {
+        op.failed = true;
+        op.error = error;
+      } else this.hub?.respondThrew(op.client, op.seq, error);
+    }
+  }
+
   /** Own entries the snapshot already includes: they took effect, but their results are lost. */
   private dropOwnEntriesBefore(pos: number): void {
     while (this.ownCursor < this.ownCount && before(this.own[OWN_FIELDS * this.ownCursor]!, pos)) {
       const at = OWN_FIELDS * this.ownCursor++;
-      for (let i = this.own[at + 1]!; i < this.own[at + 1]! + this.own[at + 2]!; i++) {
-        const op = this.ownBatch[i]!;
-        if (op.kind === ItemKind.LocalWrite) {
-          op.failed = true;
-          op.error = new FencedError();
-        } else this.hub?.respondThrew(op.client, op.seq, new FencedError());
-      }
+      this.failItems(this.ownBatch, this.own[at + 1]!, this.own[at + 2]!, new FencedError(true));
     }
   }
 
