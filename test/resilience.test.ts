@@ -117,3 +117,46 @@ describe('convergence with joins under load', () => {
     expect(new Set(outs.map((o) => o.digest)).size).toBe(1);
   });
 });
+
+describe('torn appends', () => {
+  async function tornWriter(handle: ReturnType<typeof createHandle>): Promise<{ worker: import('node:worker_threads').Worker; reserved: number }> {
+    const { Worker } = await import('node:worker_threads');
+    const { workerPath } = await import('./support/spawn.js');
+    const worker = new Worker(workerPath('torn-writer'), { workerData: { handle } });
+    const inbox: Record<string, unknown>[] = [];
+    const next = (key: string): Promise<Record<string, unknown>> =>
+      new Promise((resolve) => {
+        const check = (): void => {
+          const m = inbox.find((x) => key in x);
+          if (m) resolve(m);
+          else worker.once('message', (x: Record<string, unknown>) => (inbox.push(x), check()));
+        };
+        check();
+      });
+    await next('ready');
+    worker.postMessage('go');
+    const { reserved } = await next('reserved');
+    return { worker, reserved: reserved as number };
+  }
+
+  for (const declared of [true, false]) {
+    it(`a writer killed between reservation and fill does not stall readers (${declared ? 'declared dead' : 'found by the fencing timeout'})`, async () => {
+      const { declareDead } = await import('../src/nr/index.js');
+      const handle = createHandle(HashMap, { replicas: 2, logBytes: 8192, fenceAfterMs: declared ? 600_000 : 300 });
+      const survivor = attach(handle, HashMap);
+      survivor.writes.put('before', 1);
+      const { worker, reserved } = await tornWriter(handle);
+      await worker.terminate();
+      if (declared) declareDead(handle, survivor.id === 0 ? 1 : 0);
+      // Writes after the torn entry must replay past it: it is repaired into a skip.
+      for (let i = 0; i < 2000; i++) survivor.writes.put(`after${i % 10}`, i);
+      expect(survivor.reads.get('torn')).toBeUndefined(); // never acknowledged, never applied
+      expect(survivor.reads.get('after9')).toBe(1999);
+      expect(survivor.stats().sealWaits).toBeGreaterThanOrEqual(1);
+      expect(reserved).toBeGreaterThan(0);
+      // A replica joining now builds the same state.
+      const late = attach(handle, HashMap);
+      expect(late.digest()).toBe(survivor.digest());
+    });
+  }
+});
