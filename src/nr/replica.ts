@@ -774,7 +774,14 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
       const local = [...(localReplicas.get(log.instance) ?? [])].find(
         (r) => r !== (this as unknown) && !r.detached && log.slotState(r.id) === SlotState.Active,
       );
-      const snap = local ? local.snapshotFor(this.id) : requestSnapshot(log, this.transfer, this.id, this.transferTimeoutMs);
+      let snap: { pos: number; bytes: Uint8Array };
+      try {
+        snap = local ? local.snapshotFor(this.id) : requestSnapshot(log, this.transfer, this.id, this.transferTimeoutMs);
+      } catch (e) {
+        // A provider may have died mid-transfer: try again while a live replica exists, within a bound.
+        if (e instanceof RecoveryError && performance.now() - t0 < 3 * this.transferTimeoutMs && log.anyActive(this.id)) continue;
+        throw e;
+      }
       this.state = this.structure.restore ? this.structure.restore(snap.bytes) : (deserialize(snap.bytes) as S);
       this.ltail = snap.pos;
       this.dropOwnEntriesBefore(snap.pos);

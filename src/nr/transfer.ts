@@ -74,12 +74,19 @@ export interface Snapshot {
 /** The requester's side: blocks (bounded) until a live replica hands over a snapshot. */
 export function requestSnapshot(log: SharedLog, buffer: SharedArrayBuffer, me: number, timeoutMs: number): Snapshot {
   const w = log.words;
-  const deadline = performance.now() + timeoutMs;
-  // One transfer at a time.
-  while (Atomics.compareExchange(w, LOCK, 0, me + 1) !== 0) {
-    if (performance.now() >= deadline) throw new RecoveryError('another state transfer held the lock for too long');
-    Atomics.wait(w, LOCK, Atomics.load(w, LOCK), MAX_SLEEP_MS);
+  let deadline = performance.now() + timeoutMs;
+  // One transfer at a time. A holder that keeps it past the bound died
+  // mid-transfer (a live one gives up by then): take the lock over.
+  for (;;) {
+    const holder = Atomics.compareExchange(w, LOCK, 0, me + 1);
+    if (holder === 0) break;
+    if (performance.now() >= deadline) {
+      if (Atomics.compareExchange(w, LOCK, holder, me + 1) === holder) break;
+      deadline = performance.now() + timeoutMs;
+    }
+    Atomics.wait(w, LOCK, holder, MAX_SLEEP_MS);
   }
+  deadline = performance.now() + timeoutMs;
   try {
     Atomics.store(w, REQUESTER, me);
     Atomics.store(w, STATUS, Status.Requested);
@@ -88,11 +95,13 @@ export function requestSnapshot(log: SharedLog, buffer: SharedArrayBuffer, me: n
       const status = Atomics.load(w, STATUS);
       if (status === Status.Ready) break;
       const now = performance.now();
-      if (status === Status.Requested && now >= deadline) {
-        if (Atomics.compareExchange(w, STATUS, Status.Requested, Status.Idle) === Status.Requested) {
+      if (now >= deadline) {
+        // Unclaimed, or claimed by a provider that died while serving: withdraw.
+        if (Atomics.compareExchange(w, STATUS, status, Status.Idle) === status) {
+          Atomics.compareExchange(w, log.stateIndex(me), SlotState.Recovering, SlotState.Fenced);
           throw new RecoveryError(`no live replica handed over a snapshot within ${timeoutMs} ms`);
         }
-        continue; // a provider claimed it just now
+        continue; // it changed just now
       }
       if (status === Status.Requested && now - lastNudge >= 5 * MAX_SLEEP_MS) {
         lastNudge = now;
