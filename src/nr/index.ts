@@ -14,8 +14,18 @@ export {
   type AttachOptions,
   type ConnectOptions,
 } from './handle.js';
-export { Replica, type ReplicaOptions, type ReplicaStats, type CombineMode, type BoundReads, type BoundWrites } from './replica.js';
+export {
+  Replica,
+  type ReplicaOptions,
+  type ReplicaStats,
+  type ReplicaStatus,
+  type CombineMode,
+  type BoundReads,
+  type BoundWrites,
+} from './replica.js';
 export { Client, type ClientOptions } from './client.js';
+export { poolReplica, poolClient } from './pool.js';
+export { RecoveryError } from './transfer.js';
 export {
   NrError,
   EncodeError,
@@ -29,6 +39,7 @@ export {
   NodeGoneError,
   BackpressureError,
   TimeoutError,
+  FencedError,
   type NrErrorCode,
 } from './errors.js';
-export { DEFAULT_LOG_BYTES, MIN_LOG_BYTES, MAX_LOG_BYTES, MAX_REPLICAS } from './log.js';
+export { DEFAULT_LOG_BYTES, MIN_LOG_BYTES, MAX_LOG_BYTES, MAX_REPLICAS, DEFAULT_FENCE_AFTER_MS } from './log.js';
