@@ -9,6 +9,7 @@ import { formatOps, type BenchResult, type BenchRow } from './report.js';
 const file = process.argv[2] ?? 'bench/results/latest.json';
 const result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult;
 const rows = result.rows.filter((r) => r.suite === 'hashmap');
+const hasHashmap = rows.length > 0;
 const threads = [...new Set(rows.map((r) => r.threads))].sort((a, b) => a - b);
 const systems = ['nr', 'nr-combined', 'nr-clients', 'postmessage', 'lmdb', 'plain-map', 'private-maps'];
 
@@ -64,4 +65,23 @@ for (const s of ['nr-combined', 'nr-clients']) {
   }
 }
 out.push(...mem, '');
+
+// Resilience suite.
+const res = result.rows.filter((r) => r.suite === 'resilience');
+if (res.length > 0) {
+  out.push('#### Resilience', '', '| measurement | system | result |', '|---|---|---|');
+  for (const r of res) {
+    const detail =
+      r.workload === 'resume-after-death'
+        ? `writers stalled at most ${String(r.resumeMs)} ms`
+        : r.workload === 'state-transfer'
+          ? `${String(r.entries)} entries: snapshot ${String(r.transferMs)} ms, whole join ${String(r.joinMs)} ms`
+          : `${formatOps(r.opsPerSec)} writes/s${r.kills ? ` with ${String(r.kills)} kills` : ''}`;
+    out.push(`| ${r.workload} | ${r.system} | ${detail} |`);
+  }
+  const calm = res.find((r) => r.workload === 'chaos-writes' && r.system === 'nr');
+  const chaos = res.find((r) => r.workload === 'chaos-writes' && r.system === 'nr-chaos');
+  if (calm && chaos) out.push('', `Write throughput under chaos: ${x(chaos.opsPerSec, calm.opsPerSec)} of the same run without chaos.`);
+  out.push('');
+}
 console.log(out.join('\n'));

@@ -9,10 +9,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineInfo } from './harness.js';
 import { HASHMAP_SYSTEMS, NR_CLIENTS_REPLICAS, runHashmapCell, workloadName, type HashmapCell } from './hashmap.js';
+import { resilienceCells } from './resilience.js';
 import { formatOps, formatTable, writeReport, type BenchResult, type BenchRow } from './report.js';
 import type { Dist } from './workload.js';
 
-const SUITES = ['hashmap'] as const;
+const SUITES = ['hashmap', 'resilience'] as const;
 type Suite = (typeof SUITES)[number];
 
 interface Args {
@@ -90,15 +91,21 @@ async function main(): Promise<void> {
   const rows: BenchRow[] = [];
   const started = Date.now();
   for (const suite of args.suites) {
-    const cells = suite === 'hashmap' ? hashmapCells(args) : [];
+    const cells =
+      suite === 'hashmap'
+        ? hashmapCells(args).map((c) => ({
+            label: `${workloadName(c.writeRatio, c.dist)} ${c.system} ${c.threads}t`,
+            run: () => runHashmapCell(c),
+          }))
+        : resilienceCells(args.quick);
     for (let i = 0; i < cells.length; i++) {
       const c = cells[i]!;
-      const label = `${suite} ${workloadName(c.writeRatio, c.dist)} ${c.system} ${c.threads}t`;
-      process.stderr.write(`[${String(i + 1).padStart(3)}/${cells.length}] ${label.padEnd(40)}`);
-      const row = await runHashmapCell(c);
+      process.stderr.write(`[${String(i + 1).padStart(3)}/${cells.length}] ${`${suite} ${c.label}`.padEnd(44)}`);
+      const row = await c.run();
       rows.push(row);
       const elapsed = ((Date.now() - started) / 1000).toFixed(0);
-      process.stderr.write(` ${formatOps(row.opsPerSec).padStart(7)} ops/s   (${elapsed}s)\n`);
+      const detail = ['resumeMs', 'transferMs'].filter((k) => k in row).map((k) => ` ${k}=${String(row[k])}`).join('');
+      process.stderr.write(` ${formatOps(row.opsPerSec).padStart(7)} ops/s${detail}   (${elapsed}s)\n`);
     }
   }
   const result: BenchResult = { machine: { ...machineInfo(), quick: args.quick }, rows };

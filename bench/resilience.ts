@@ -1,0 +1,150 @@
+/**
+ * Suite `resilience`: what failures cost.
+ * - resume-after-death: a replica worker is terminate()d; the main thread's
+ *   writer keeps writing. Its longest single write is the stall: until the
+ *   dead replica is declared dead, or fenced after `fenceAfterMs`.
+ * - state-transfer: a worker joins a log whose structure holds N entries;
+ *   the time it spends getting and restoring a snapshot.
+ * - chaos-writes: 4 writer workers, with and without a controller that
+ *   terminates one and starts a replacement every 300 ms.
+ */
+import { Worker } from 'node:worker_threads';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { attach, createHandle, declareDead } from '../src/nr/index.js';
+import { HashMap } from '../src/nr/structures/index.js';
+import type { BenchRow } from './report.js';
+import type { ResilienceWorkerInput } from './resilience-worker.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+interface Started {
+  worker: Worker;
+  ready: Promise<Ready>;
+}
+
+interface Ready {
+  slot: number;
+  joinMs: number;
+  stats: { stateTransferMs: number; stateTransfers: number };
+}
+
+function startWorker(input: ResilienceWorkerInput): Started {
+  const worker = new Worker(path.join(here, 'resilience-worker.js'), { workerData: input });
+  worker.on('error', () => {});
+  const ready = new Promise<Ready>((resolve, reject) => {
+    worker.on('message', (m: Ready & { ready?: boolean }) => m.ready && resolve(m));
+    worker.once('exit', () => reject(new Error('resilience worker exited before it was ready')));
+  });
+  return { worker, ready };
+}
+
+const row = (workload: string, system: string, threads: number, opsPerSec: number, extra: Record<string, unknown>): BenchRow => ({
+  suite: 'resilience',
+  workload,
+  system,
+  threads,
+  opsPerSec: Math.round(opsPerSec),
+  writeRatio: 1,
+  dist: 'uniform',
+  ...extra,
+});
+
+async function resumeAfterDeath(variant: 'declared' | number): Promise<BenchRow> {
+  const fenceAfterMs = variant === 'declared' ? 600_000 : variant;
+  const handle = createHandle(HashMap, { replicas: 2, fenceAfterMs });
+  const writer = attach(handle, HashMap);
+  const control = new SharedArrayBuffer(64 * 4);
+  const victim = startWorker({ handle, control, mode: 'idle', seed: 1 });
+  const { slot } = await victim.ready;
+  for (let i = 0; i < 1000; i++) writer.writes.put(i, i);
+  await victim.worker.terminate();
+  if (variant === 'declared') declareDead(handle, slot);
+  // Write until well past the point where the log filled and the dead replica was dealt with.
+  const cells = (2 * 1024 * 1024) / 32;
+  let worst = 0;
+  const t0 = performance.now();
+  let n = 0;
+  for (; n < 4 * cells; n++) {
+    const s = performance.now();
+    writer.writes.put(n % 100_000, n);
+    worst = Math.max(worst, performance.now() - s);
+  }
+  const elapsed = performance.now() - t0;
+  writer.detach();
+  return row('resume-after-death', variant === 'declared' ? 'nr-declared-dead' : `nr-fence-${variant}ms`, 2, (n / elapsed) * 1000, {
+    resumeMs: Math.round(worst * 10) / 10,
+    fenceAfterMs: variant === 'declared' ? null : variant,
+  });
+}
+
+async function stateTransfer(entries: number): Promise<BenchRow> {
+  // A 64 KiB log wraps during the preload, so the joiner must take a snapshot.
+  const handle = createHandle(HashMap, { replicas: 1, logBytes: 64 * 1024 });
+  const source = attach(handle, HashMap);
+  for (let k = 0; k < entries; k += 1000) {
+    let last: Promise<unknown> = Promise.resolve();
+    for (let j = k; j < Math.min(entries, k + 1000); j++) last = source.writeAsync('put', j, j);
+    await last;
+  }
+  const control = new SharedArrayBuffer(64 * 4);
+  const joiner = startWorker({ handle, control, mode: 'idle', seed: 2 });
+  const { stats, joinMs } = await joiner.ready;
+  await joiner.worker.terminate();
+  source.detach();
+  if (stats.stateTransfers !== 1) throw new Error('the joining replica did not take a snapshot');
+  return row('state-transfer', 'nr', 2, (entries / stats.stateTransferMs) * 1000, {
+    entries,
+    transferMs: Math.round(stats.stateTransferMs * 10) / 10,
+    joinMs: Math.round(joinMs * 10) / 10,
+  });
+}
+
+async function chaosWrites(chaos: boolean, durationMs: number): Promise<BenchRow> {
+  const handle = createHandle(HashMap, { replicas: 4, maxReplicas: 32, fenceAfterMs: 200 });
+  const control = new SharedArrayBuffer(64 * 4);
+  const ctl = new Int32Array(control);
+  let seed = 10;
+  const live: { started: Started; slot: number }[] = [];
+  const start = async (): Promise<void> => {
+    const started = startWorker({ handle, control, mode: 'write', seed: seed++ });
+    live.push({ started, slot: (await started.ready).slot });
+  };
+  for (let i = 0; i < 4; i++) await start();
+  const before = Atomics.load(ctl, 0);
+  const t0 = performance.now();
+  let kills = 0;
+  while (performance.now() - t0 < durationMs) {
+    await new Promise((r) => setTimeout(r, 300));
+    if (!chaos) continue;
+    const victim = live.splice(kills++ % live.length, 1)[0]!;
+    await victim.started.worker.terminate();
+    declareDead(handle, victim.slot);
+    await start();
+  }
+  const ops = Atomics.load(ctl, 0) - before;
+  const elapsed = performance.now() - t0;
+  Atomics.store(ctl, 16, 1);
+  await Promise.all(live.map((l) => l.started.worker.terminate()));
+  return row('chaos-writes', chaos ? 'nr-chaos' : 'nr', 4, (ops / elapsed) * 1000, { kills, durationMs });
+}
+
+export interface ResilienceCell {
+  label: string;
+  run: () => Promise<BenchRow>;
+}
+
+export function resilienceCells(quick: boolean): ResilienceCell[] {
+  const cells: ResilienceCell[] = [
+    { label: 'resume-after-death declared', run: () => resumeAfterDeath('declared') },
+    { label: 'resume-after-death fence 100ms', run: () => resumeAfterDeath(100) },
+    { label: 'resume-after-death fence 1000ms', run: () => resumeAfterDeath(1000) },
+  ];
+  for (const n of quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000]) {
+    cells.push({ label: `state-transfer ${n} entries`, run: () => stateTransfer(n) });
+  }
+  const d = quick ? 1000 : 3000;
+  cells.push({ label: 'chaos-writes without chaos', run: () => chaosWrites(false, d) });
+  cells.push({ label: 'chaos-writes with chaos', run: () => chaosWrites(true, d) });
+  return cells;
+}
