@@ -1,47 +1,57 @@
 /**
- * Shared harness pieces: spawning compiled benchmark workers with a time
- * bound, and a description of the machine for the JSON.
+ * Shared harness pieces: running benchmark threads as tasks of a piscina
+ * pool (one task pinned to each pool thread by a load balancer), and a
+ * description of the machine for the JSON.
  */
+import { Piscina } from 'piscina';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker, type TransferListItem } from 'node:worker_threads';
+import type { TransferListItem } from 'node:worker_threads';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export interface Spawned<O> {
-  worker: Worker;
-  result: Promise<O>;
+/**
+ * Route a task to pool thread `worker` (its position among live threads),
+ * or queue it while that thread is busy; tasks without a pin go to any
+ * idle thread.
+ */
+export function pinnedBalancer(task: object, workers: { id: number; currentUsage: number; terminating: boolean }[]): never | null {
+  const opts = (task as Record<symbol, unknown>)[Piscina.queueOptionsSymbol] as { worker?: number } | null;
+  const live = workers.filter((w) => !w.terminating).sort((a, b) => a.id - b.id);
+  const w = opts?.worker === undefined ? live.find((x) => x.currentUsage === 0) : live[opts.worker % live.length];
+  return w && w.currentUsage === 0 ? (w as never) : null;
 }
 
-/** Start a compiled worker from this directory (dist/bench). */
-export function spawn<I, O>(script: string, input: I, transfer: TransferListItem[] = []): Spawned<O> {
-  const worker = new Worker(path.join(here, `${script}.js`), { workerData: input, transferList: transfer });
-  const result = new Promise<O>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`${script} exited with code ${code} before reporting`)));
-  });
-  return { worker, result };
-}
+/** A pool of `threads` threads running `script` (from this directory), one pinned task each. */
+export class TaskPool<I extends object, O> {
+  private readonly pool: Piscina;
+  readonly results: Promise<O>[] = [];
 
-/** Resolve with every result, or reject (and terminate all) after timeoutMs. */
-export async function collect<O>(spawned: Spawned<O>[], timeoutMs: number): Promise<O[]> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`benchmark workers did not finish within ${timeoutMs} ms`)), timeoutMs);
+  constructor(script: string, threads: number) {
+    this.pool = new Piscina({
+      filename: path.join(here, `${script}.js`),
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 60_000,
+      // Idle threads keep their event loops free: replicas there answer nudges.
+      atomics: 'disabled',
+      loadBalancer: pinnedBalancer as never,
     });
-    return await Promise.race([Promise.all(spawned.map((s) => s.result)), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
-}
 
-export async function terminateAll(spawned: Spawned<unknown>[]): Promise<void> {
-  // Workers that never report (the postmessage owner) reject on exit: expected.
-  for (const s of spawned) s.result.catch(() => {});
-  await Promise.all(spawned.map((s) => s.worker.terminate()));
+  /** Run `input` on pool thread `index`. */
+  run(index: number, input: I, transfer: TransferListItem[] = []): Promise<O> {
+    const task = { ...input, [Piscina.queueOptionsSymbol]: { worker: index } };
+    const p = this.pool.run(task, { transferList: transfer as never }) as Promise<O>;
+    p.catch(() => {}); // tasks that never finish (a server thread) reject when the pool is destroyed
+    this.results.push(p);
+    return p;
+  }
+
+  destroy(): Promise<void> {
+    return this.pool.destroy();
+  }
 }
 
 export function machineInfo(): Record<string, unknown> {

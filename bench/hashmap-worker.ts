@@ -1,12 +1,13 @@
 /**
- * One benchmark thread of the `hashmap` suite. Every system runs the same
+ * One benchmark thread of the `hashmap` suite, run as a piscina task (one
+ * task per pool thread, pinned by the harness's load balancer). Every system runs the same
  * loop shape over the same precomputed key stream and write mask; time is
  * measured inside the worker, between the shared START flag and the end of
  * its run, and the harness sums the per-worker rates.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { attach, connect, type NrHandle, type ReplicaStats } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
 import { arrive, FINISHED, PREPARED, READY, ROUND, waitUntilAtLeast } from './sync.js';
@@ -68,10 +69,11 @@ function heapUsed(): number {
   return process.memoryUsage().heapUsed;
 }
 
-const input = workerData as HashmapWorkerInput;
-const coord = new Int32Array(input.coord);
-const keys = keyStream(input.dist, input.keys, input.seed);
-const writes = writeMask(input.writeRatio, input.seed);
+// One task runs at a time in a pool thread; these hold the current task's inputs.
+let input: HashmapWorkerInput;
+let coord: Int32Array;
+let keys: Int32Array;
+let writes: Uint8Array;
 
 async function ready(): Promise<void> {
   arrive(coord, READY);
@@ -315,6 +317,13 @@ async function profiled<T>(run: () => Promise<T>): Promise<T> {
   return out;
 }
 
-const output = await profiled(runners[input.system]);
-if (sink === -1) console.log(sink); // keeps the reads from being optimised away
-parentPort!.postMessage(output);
+/** The piscina task: one benchmark thread's whole part in one cell. */
+export default async function runTask(task: HashmapWorkerInput): Promise<HashmapWorkerOutput> {
+  input = task;
+  coord = new Int32Array(input.coord);
+  keys = keyStream(input.dist, input.keys, input.seed);
+  writes = writeMask(input.writeRatio, input.seed);
+  const output = await profiled(runners[input.system]);
+  if (sink === -1) console.log(sink); // keeps the reads from being optimised away
+  return output;
+}

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { createHandle } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
-import { collect, spawn, terminateAll, type Spawned } from './harness.js';
+import { TaskPool } from './harness.js';
 import type { HashmapWorkerInput, HashmapWorkerOutput, WorkerSystem } from './hashmap-worker.js';
 import type { BenchRow } from './report.js';
 import { arrive, FINISHED, newCoordination, PREPARED, ROUND, waitUntilAtLeast } from './sync.js';
@@ -70,18 +70,14 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
     rounds: cell.rounds,
     coord,
   };
-  const spawned: Spawned<HashmapWorkerOutput>[] = [];
+  const threads = cell.system === 'postmessage' ? cell.threads + 1 : cell.system === 'plain-map' ? 1 : cell.threads;
+  const pool = new TaskPool<HashmapWorkerInput, HashmapWorkerOutput>('hashmap-worker', threads);
+  let started = 0;
   const measured = cell.threads;
   let lmdbDir: string | undefined;
   let sharedBytes = 0;
   const start = (system: WorkerSystem, index: number, participants: number, extra: Partial<HashmapWorkerInput> = {}, transfer: MessagePort[] = []) =>
-    spawned.push(
-      spawn<HashmapWorkerInput, HashmapWorkerOutput>(
-        'hashmap-worker',
-        { ...base, system, index, participants, measured: cell.threads, seed: 1000 + index, ...extra },
-        transfer,
-      ),
-    );
+    pool.run(started++, { ...base, system, index, participants, measured: cell.threads, seed: 1000 + index, ...extra }, transfer);
   try {
     switch (cell.system) {
       case 'plain-map':
@@ -135,7 +131,7 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
       arrive(words, ROUND);
       await waitUntilAtLeast(words, FINISHED, r * measured, cell.durationMs + 60_000);
     }
-    const outs = await collect(spawned.slice(0, measured), 60_000);
+    const outs = await withTimeout(Promise.all(pool.results.slice(0, measured)), 60_000);
     if (process.env.NR_BENCH_DEBUG) {
       for (const o of outs) {
         const rates = o.rounds.map((r) => Math.round((r.ops / r.elapsedMs) * 1000));
@@ -170,7 +166,7 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
     }
     return row;
   } finally {
-    await terminateAll(spawned);
+    await pool.destroy();
     if (lmdbDir) rmSync(lmdbDir, { recursive: true, force: true });
   }
 }
@@ -179,4 +175,12 @@ function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`benchmark threads did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
