@@ -6,20 +6,12 @@
  */
 import { Piscina } from 'piscina';
 import { describe, expect, it } from 'vitest';
-import { attach, createHandle } from '../src/nr/index.js';
+import { attach, createHandle, pinnedLoadBalancer, pinnedTask } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
 import { workerPath } from './support/spawn.js';
 
-/** Route a task to pool worker `worker` (by position among live workers); queue if it is busy. */
-const pinned = (task: object, workers: { id: number; currentUsage: number; terminating: boolean }[]) => {
-  const opts = (task as Record<symbol, unknown>)[Piscina.queueOptionsSymbol] as { worker?: number } | null;
-  const live = workers.filter((w) => !w.terminating).sort((a, b) => a.id - b.id);
-  const w = opts?.worker === undefined ? live.find((x) => x.currentUsage === 0) : live[opts.worker % live.length];
-  return w && w.currentUsage === 0 ? (w as never) : null;
-};
-
 function task(handle: unknown, key: string, worker: number): object {
-  return { handle, key, [Piscina.queueOptionsSymbol]: { worker } };
+  return pinnedTask({ handle, key }, worker);
 }
 
 describe('piscina pool threads as nodes', () => {
@@ -33,7 +25,7 @@ describe('piscina pool threads as nodes', () => {
         maxThreads: 2,
         idleTimeout: 60_000,
         atomics,
-        loadBalancer: pinned as never,
+        loadBalancer: pinnedLoadBalancer as never,
       });
       try {
         // One task per pool thread makes each a node.

@@ -24,7 +24,7 @@ export {
   type BoundWrites,
 } from './replica.js';
 export { Client, type ClientOptions } from './client.js';
-export { poolReplica, poolClient } from './pool.js';
+export { poolReplica, poolClient, pinnedTask, pinnedLoadBalancer, type PoolWorkerView } from './pool.js';
 export { RecoveryError } from './transfer.js';
 export {
   NrError,

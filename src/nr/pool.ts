@@ -54,3 +54,31 @@ export function poolClient<S, R extends OpTable<S>, W extends OpTable<S>>(
   }
   return c;
 }
+
+/** piscina's queue-options key (a registered symbol, so no import of piscina is needed). */
+const QUEUE_OPTIONS = Symbol.for('Piscina.queueOptions');
+
+/** `task` marked to run on pool thread `index` (its position among live threads) under `pinnedLoadBalancer`. */
+export function pinnedTask<T extends object>(task: T, index: number): T {
+  return { ...task, [QUEUE_OPTIONS]: { worker: index } };
+}
+
+/** The shape of a piscina worker that `pinnedLoadBalancer` reads. */
+export interface PoolWorkerView {
+  id: number;
+  currentUsage: number;
+  terminating: boolean;
+}
+
+/**
+ * A piscina `loadBalancer` that sends each `pinnedTask` to its thread (and
+ * queues it while that thread is busy), so that one task can be routed to
+ * every pool thread, e.g. to make each one a node. Unpinned tasks go to any
+ * idle thread. Pass it as `new Piscina({ loadBalancer: pinnedLoadBalancer })`.
+ */
+export function pinnedLoadBalancer<W extends PoolWorkerView>(task: object, workers: W[]): W | null {
+  const opts = (task as Record<symbol, unknown>)[QUEUE_OPTIONS] as { worker?: number } | null | undefined;
+  const live = workers.filter((w) => !w.terminating).sort((a, b) => a.id - b.id);
+  const w = opts?.worker === undefined ? live.find((x) => x.currentUsage === 0) : live[opts.worker % live.length];
+  return w !== undefined && w.currentUsage === 0 ? w : null;
+}
