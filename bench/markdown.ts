@@ -9,7 +9,6 @@ import { formatOps, type BenchResult, type BenchRow } from './report.js';
 const file = process.argv[2] ?? 'bench/results/latest.json';
 const result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult;
 const rows = result.rows.filter((r) => r.suite === 'hashmap');
-const hasHashmap = rows.length > 0;
 const threads = [...new Set(rows.map((r) => r.threads))].sort((a, b) => a - b);
 const systems = ['nr', 'nr-combined', 'nr-clients', 'postmessage', 'lmdb', 'plain-map', 'private-maps'];
 
@@ -20,7 +19,11 @@ function ops(workload: string, system: string, t: number): number {
   return get(workload, system, t)?.opsPerSec ?? Number.NaN;
 }
 
+const x = (a: number, b: number): string => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : 'n/a');
 const out: string[] = [];
+if (rows.length > 0) hashmapSections();
+
+function hashmapSections(): void {
 for (const workload of [...new Set(rows.map((r) => r.workload))]) {
   out.push(`#### ${workload}`, '', `| system | ${threads.map((t) => `${t} thr`).join(' | ')} |`, `|---|${threads.map(() => '---:').join('|')}|`);
   for (const s of systems) {
@@ -30,7 +33,6 @@ for (const workload of [...new Set(rows.map((r) => r.workload))]) {
   out.push('');
 }
 
-const x = (a: number, b: number): string => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : 'n/a');
 const check = (ok: boolean): string => (ok ? 'met' : '**not met**');
 const targets: string[] = [];
 const t0 = (w: string, s: string, t: number): number => ops(w, s, t);
@@ -65,6 +67,7 @@ for (const s of ['nr-combined', 'nr-clients']) {
   }
 }
 out.push(...mem, '');
+}
 
 // Resilience suite.
 const res = result.rows.filter((r) => r.suite === 'resilience');

@@ -18,10 +18,10 @@ import {
 } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
 import { arriveAndWait, DONE, newControl, READY, stamp } from './support/barrier.js';
-import { checkKvLinearizable, type HistoryEvent, type KvOp } from './support/linearizability.js';
+import { checkKvLinearizable, type HistoryEvent } from './support/linearizability.js';
 import { mulberry32 } from './support/prng.js';
 import { startNode } from './support/node-worker.js';
-import { runWorkers, workerPath } from './support/spawn.js';
+import { runWorkers } from './support/spawn.js';
 import type { KvWorkerInput, KvWorkerOutput } from './workers/kv-worker.js';
 
 /** The main thread's share of a linearizability run: async ops, recorded. */

@@ -16,14 +16,13 @@
  * - An idle replica is nudged by writers that need log space: it sleeps in
  *   `Atomics.waitAsync` on its WAKE word and replays when woken.
  */
-import { before, distance } from './atomics.js';
+import { before, distance, waitWhileEqual } from './atomics.js';
 import { OpReader, OpWriter } from './codec.js';
 import { DetachedError, EncodeError, FencedError, OpTooLargeError, ReentrancyError, UnknownOpError } from './errors.js';
 import { RecoveryError, requestSnapshot, serveSnapshot, snapshotRequested } from './transfer.js';
 import { deserialize, serialize } from 'node:v8';
 import {
   CTAIL,
-  CTAIL_BYTES,
   EntryKind,
   HEAD,
   HEAD_WAITERS,
@@ -33,16 +32,14 @@ import {
   SlotState,
   TAIL,
 } from './log.js';
-import { waitWhileEqual } from './atomics.js';
 import type { OpArgs, OpResult, OpTable, Structure } from './structure.js';
+import { copyPayload, isLogged, ItemKind, NO_WRITES, OWN_FIELDS, type PendingRead, type PendingWrite } from './batch.js';
+import { type BoundReads, type BoundWrites, compileRead } from './bound-ops.js';
+
+export type { BoundReads, BoundWrites } from './bound-ops.js';
 import type { SharedContext } from './context.js';
 import { ClientHub, type HubHost } from './hub.js';
 import { isMainThread } from 'node:worker_threads';
-
-/** A structure's read ops bound to one replica: `replica.reads.get(key)`. */
-export type BoundReads<R> = { readonly [K in keyof R]: (...args: OpArgs<R[K]>) => OpResult<R[K]> };
-/** A structure's write ops bound to one replica: `replica.writes.put(key, value)`. */
-export type BoundWrites<W> = { readonly [K in keyof W]: (...args: OpArgs<W[K]>) => OpResult<W[K]> };
 
 /** When queued async writes are combined and appended. */
 export type CombineMode = 'microtask' | 'immediate';
@@ -93,45 +90,6 @@ export interface ReplicaStats {
   logUsedCells: number;
 }
 
-/** What a batch item is. Only writes go into the log; the rest ride along in order. */
-const enum ItemKind {
-  /** A write issued in this thread: applied from the args it holds. */
-  LocalWrite = 0,
-  /** A client's write: its encoded args are in the log; decoded there when applied. */
-  ClientWrite = 1,
-  /** A client's read: run at its place in the batch, between its client's writes. */
-  ClientRead = 2,
-  /** A client's request refused (unknown op, too large): answered at its place. */
-  ClientReject = 3,
-}
-
-interface PendingWrite {
-  kind: ItemKind;
-  id: number;
-  /** The op's arguments (local writes only). */
-  args: readonly unknown[] | null;
-  /** The client that sent it (-1: issued in this thread), its request number and, for reads, where its args are. */
-  client: number;
-  seq: number;
-  /** Encoded bytes in the staging buffer: [start, end), op header included. */
-  start: number;
-  end: number;
-  result: unknown;
-  failed: boolean;
-  error: unknown;
-  resolve: ((v: unknown) => void) | null;
-  reject: ((e: unknown) => void) | null;
-}
-
-interface PendingRead {
-  read: () => unknown;
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-}
-
-
-const NO_WRITES: PendingWrite[] = [];
-const OWN_FIELDS = 4;
 /** Most client ops one batch takes, so that serving clients never starves the node's own work. */
 const MAX_CLIENT_OPS_PER_BATCH = 4096;
 
@@ -952,55 +910,6 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
   };
 }
 
-/** Copy [from, to) of the staging buffer into the log: word by word when small, in one set() when large. */
-function copyPayload(staging: OpWriter, from: number, to: number, log: SharedLog, at: number): void {
-  if (to - from > 256) {
-    log.data.set(staging.bytes.subarray(from, to), at);
-    return;
-  }
-  // Ops are 4-byte aligned and so are payload offsets.
-  const src = staging.words;
-  const dst = log.dataWords;
-  for (let i = from >> 2, j = at >> 2, end = to >> 2; i < end; i++, j++) dst[j] = src[i]!;
-}
-
-type ReadFactory = (
-  replica: unknown,
-  fn: (state: never, ...args: unknown[]) => unknown,
-  load: (byteOffset: number) => number,
-  ctailAt: number,
-  Detached: typeof DetachedError,
-) => (...args: unknown[]) => unknown;
-
-/**
- * Build one bound read op. Each op gets its own function literal (hence
- * `new Function`): V8 then specialises it to this one closure, so the wasm
- * atomic load and the op itself inline into the caller. A shared closure
- * literal measured ~35% slower on a Map.get read. The body is the read
- * protocol: observe ctail once, catch up to it, run the op locally.
- */
-function compileRead(
-  replica: unknown,
-  fn: (state: never, ...args: unknown[]) => unknown,
-  load: (byteOffset: number) => number,
-): (...args: unknown[]) => unknown {
-  const factory = new Function(
-    'replica',
-    'fn',
-    'load',
-    'ctailAt',
-    'Detached',
-    `"use strict";
-    return function boundRead(...args) {
-      if (replica.detached) throw new Detached();
-      const c = load(ctailAt);
-      if (c !== replica.ltail) replica.replayTo(c);
-      return fn(replica.state, ...args);
-    };`,
-  ) as ReadFactory;
-  return factory(replica, fn, load, CTAIL_BYTES, DetachedError);
-}
-
 /** Replicas whose worker exits normally (or by throwing) leave the log and wake their clients. */
 let exitHookInstalled = false;
 function installExitHook(): void {
@@ -1011,7 +920,3 @@ function installExitHook(): void {
   });
 }
 
-/** Items that occupy the log (writes); client reads and rejections only ride along. */
-function isLogged(item: PendingWrite): boolean {
-  return item.kind === ItemKind.LocalWrite || item.kind === ItemKind.ClientWrite;
-}

@@ -1,10 +1,2 @@
-/** Small seeded PRNG (mulberry32) so that every stress run is reproducible from its seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG of the benchmarks (mulberry32): every stress run is reproducible from its seed. */
+export { mulberry32 } from '../../bench/workload.js';

@@ -1,0 +1,65 @@
+/**
+ * The items of a replica's batch: what one commit appends and applies.
+ * A batch holds this thread's writes and its clients' requests in issue
+ * order; only writes occupy the log, reads and rejections ride along and
+ * are answered at their place.
+ */
+import type { OpWriter } from './codec.js';
+import type { SharedLog } from './log.js';
+
+/** What a batch item is. Only writes go into the log; the rest ride along in order. */
+export const enum ItemKind {
+  /** A write issued in this thread: applied from the args it holds. */
+  LocalWrite = 0,
+  /** A client's write: its encoded args are in the log; decoded there when applied. */
+  ClientWrite = 1,
+  /** A client's read: run at its place in the batch, between its client's writes. */
+  ClientRead = 2,
+  /** A client's request refused (unknown op, too large): answered at its place. */
+  ClientReject = 3,
+}
+
+export interface PendingWrite {
+  kind: ItemKind;
+  id: number;
+  /** The op's arguments (local writes only). */
+  args: readonly unknown[] | null;
+  /** The client that sent it (-1: issued in this thread), its request number and, for reads, where its args are. */
+  client: number;
+  seq: number;
+  /** Encoded bytes in the staging buffer: [start, end), op header included. */
+  start: number;
+  end: number;
+  result: unknown;
+  failed: boolean;
+  error: unknown;
+  resolve: ((v: unknown) => void) | null;
+  reject: ((e: unknown) => void) | null;
+}
+
+export interface PendingRead {
+  read: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+
+export const NO_WRITES: PendingWrite[] = [];
+/** Fields of one own-entry record: position, first item, item count, staging offset. */
+export const OWN_FIELDS = 4;
+/** Items that occupy the log (writes); client reads and rejections only ride along. */
+export function isLogged(item: PendingWrite): boolean {
+  return item.kind === ItemKind.LocalWrite || item.kind === ItemKind.ClientWrite;
+}
+
+/** Copy [from, to) of the staging buffer into the log: word by word when small, in one set() when large. */
+export function copyPayload(staging: OpWriter, from: number, to: number, log: SharedLog, at: number): void {
+  if (to - from > 256) {
+    log.data.set(staging.bytes.subarray(from, to), at);
+    return;
+  }
+  // Ops are 4-byte aligned and so are payload offsets.
+  const src = staging.words;
+  const dst = log.dataWords;
+  for (let i = from >> 2, j = at >> 2, end = to >> 2; i < end; i++, j++) dst[j] = src[i]!;
+}
