@@ -90,7 +90,14 @@ describe('chaos', () => {
     // Rebuild the history from shared memory, killed lives included.
     const rec = new Int32Array(history);
     const events: HistoryEvent[] = [];
+    // The survivors' final reads close the history: no acknowledged write may be missing.
     let late = Atomics.load(ctl, CLOCK) + 1;
+    const values = finals[0]!.values as (number | null)[];
+    values.forEach((v, k) => {
+      events.push({ client: 1000, call: late++, ret: late++, op: { kind: 'get', key: `k${k}`, output: v ?? undefined } });
+    });
+    // Ops of killed threads that never got an answer end after everything else: they may
+    // have taken effect at any point after their call, or (linearized last) not at all.
     let answered = 0;
     for (let life = 0; life < lives.length; life++) {
       for (let i = 0; i < CAPACITY; i++) {
@@ -115,14 +122,17 @@ describe('chaos', () => {
         }
       }
     }
-    // The survivors' final reads close the history: no acknowledged write may be missing.
-    const values = finals[0]!.values as (number | null)[];
-    values.forEach((v, k) => {
-      events.push({ client: 1000, call: late++, ret: late++, op: { kind: 'get', key: `k${k}`, output: v ?? undefined } });
-    });
     if (process.env.CHAOS_DEBUG) console.log({ kills, answered, events: events.length, stats: finals.map((f) => f.stats) });
     expect(answered).toBeGreaterThan(1000);
     const verdict = checkKvLinearizable(events);
+    if (process.env.CHAOS_DEBUG && !verdict.ok) {
+      const key = verdict.key!;
+      const mine = events.filter((e) => e.op.key === key).sort((a, b) => a.ret - b.ret);
+      console.log('final value', values[Number(key.slice(1))], 'last 12 ops by ret:');
+      for (const e of mine.slice(-12)) console.log(JSON.stringify(e));
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync('/tmp/chaos-history.json', JSON.stringify(events));
+    }
     expect(verdict, verdict.reason).toMatchObject({ ok: true });
   });
 });

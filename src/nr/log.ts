@@ -41,7 +41,8 @@
  *
  * ## Torn appends
  * Before each CAS on tail a writer records its intent (the position it is
- * reserving and how many cells, pad included); it clears it once sealed.
+ * reserving and how many cells, pad included), marks it owned (negative
+ * cells) right after the CAS succeeds, and clears it once sealed.
  * Writers seal with a CAS from the stale value they read. A replayer that
  * waits on an unsealed entry long enough finds the intent covering it; once
  * its owner is dead or fenced (it fences the owner after fenceAfterMs), it
@@ -313,25 +314,41 @@ export class SharedLog {
    */
   tryRepair(pos: number, mayFence: boolean): boolean {
     const w = this.words;
+    // The owner is the writer whose intent starts at pos (or whose sealed pad
+    // ends there) and whose CAS succeeded (its intent is marked owned). A
+    // writer that died between its CAS and that mark leaves an unmarked
+    // intent: trusted only when it is the single candidate.
+    let owner = -1;
+    let unmarked = -1;
+    let unmarkedCount = 0;
     for (let r = 0; r < this.maxReplicas; r++) {
-      const cells = Atomics.load(w, this.intentIndex(r) + 1);
-      if (cells === 0) continue;
+      const raw = Atomics.load(w, this.intentIndex(r) + 1);
+      if (raw === 0) continue;
       const start = Atomics.load(w, this.intentIndex(r));
       const padEndsHere =
         start !== pos && this.isSealed(start) && (this.entryKindWord(start) & 0xff) === EntryKind.Pad && ((start + this.entryCells(start)) | 0) === pos;
       if (start !== pos && !padEndsHere) continue;
-      const state = this.slotState(r);
-      if (holdsHead(state) && !(mayFence && this.fence(r, state))) return false;
-      const idx = this.sealsAt + (pos & this.mask);
-      const v = Atomics.load(w, idx);
-      if (v === pos || v === this.repairMark(pos)) return true;
-      Atomics.store(w, this.repairIndex(r), pos);
-      Atomics.store(w, this.repairIndex(r) + 1, (start + cells - pos) | 0);
-      Atomics.compareExchange(w, idx, v, this.repairMark(pos));
-      Atomics.notify(w, idx);
-      return true;
+      if (raw < 0) {
+        owner = r;
+        break;
+      }
+      unmarked = r;
+      unmarkedCount++;
     }
-    return false;
+    if (owner < 0 && unmarkedCount === 1) owner = unmarked;
+    if (owner < 0) return false;
+    const state = this.slotState(owner);
+    if (holdsHead(state) && !(mayFence && this.fence(owner, state))) return false;
+    const start = Atomics.load(w, this.intentIndex(owner));
+    const cells = Math.abs(Atomics.load(w, this.intentIndex(owner) + 1));
+    const idx = this.sealsAt + (pos & this.mask);
+    const v = Atomics.load(w, idx);
+    if (v === pos || v === this.repairMark(pos)) return true;
+    Atomics.store(w, this.repairIndex(owner), pos);
+    Atomics.store(w, this.repairIndex(owner) + 1, (start + cells - pos) | 0);
+    Atomics.compareExchange(w, idx, v, this.repairMark(pos));
+    Atomics.notify(w, idx);
+    return true;
   }
 
   slotState(r: number): SlotState {
@@ -460,6 +477,8 @@ export class SharedLog {
       // Say what we reserve before we do, so a torn append can be repaired.
       if (owner >= 0) this.setIntent(owner, t, pad + cells);
       if (Atomics.compareExchange(w, TAIL, t, end) !== t) continue;
+      // Mark the intent owned (negative cells): these cells are ours now.
+      if (owner >= 0) Atomics.store(w, this.intentIndex(owner) + 1, -(pad + cells));
       if (pad > 0) {
         this.writeHeader(t, pad, EntryKind.Pad, 0, 0, 0);
         if (!this.sealOwn(t)) return 'lost';
