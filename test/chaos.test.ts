@@ -1,90 +1,84 @@
 /**
- * Chaos stress: replicas on more threads than cores do mixed ops while a
- * controller terminate()s random workers at random moments (declaring some
- * dead, leaving the others to the fencing timeout) and starts new ones,
- * which join by state transfer. Bounded in time and ops. At the end the
+ * Chaos stress: replicas on piscina pool threads (more than cores) do mixed
+ * ops while a controller terminate()s random pool threads at random moments
+ * (declaring some dead, leaving the others to the fencing timeout); piscina
+ * replaces each thread and a new life starts there, joining by state
+ * transfer. Bounded in time and ops. At the end the
  * survivors' states are identical, the history of every op (answered, or
  * pending when its thread died) is linearizable, and the final state holds
  * every acknowledged write that nothing later replaced.
  */
-import { Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
 import { describe, expect, it } from 'vitest';
-import { createHandle, declareDead } from '../src/nr/index.js';
+import { createHandle, declareDead, pinnedLoadBalancer, pinnedTask } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
+import { CLOCK, LIVES_AT, RECORD, STOP, type ChaosInput, type ChaosResult } from './support/chaos-layout.js';
 import { checkKvLinearizable, type HistoryEvent, type KvOp } from './support/linearizability.js';
 import { mulberry32 } from './support/prng.js';
 import { workerPath } from './support/spawn.js';
-import { CLOCK, RECORD, STOP, type ChaosInput } from './support/chaos-layout.js';
 
-const LIVES = 24;
+const THREADS = 4;
+const LIVES = 32;
 const CAPACITY = 3000;
 const KEYS = 5;
 
-interface Life {
-  worker: Worker;
-  life: number;
-  slot: number;
-  messages: Record<string, unknown>[];
-  exited: boolean;
-}
-
-function waitFor(l: Life, key: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`life ${l.life}: no '${key}' within ${timeoutMs} ms`)), timeoutMs);
-    const check = (): void => {
-      const m = l.messages.find((x) => key in x);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      } else l.worker.once('message', check);
-    };
-    check();
-  });
-}
-
 describe('chaos', () => {
-  it('kills and restarts workers while 4 replicas on 2 cores write; survivors agree and the history is linearizable', async () => {
-    const handle = createHandle(HashMap, { replicas: 4, maxReplicas: 16, logBytes: 16384, fenceAfterMs: 250 });
-    const control = new SharedArrayBuffer(32 * 4);
+  it('kills and restarts pool threads while 4 replicas on 2 cores write; survivors agree and the history is linearizable', async () => {
+    const handle = createHandle(HashMap, { replicas: THREADS, maxReplicas: 16, logBytes: 16384, fenceAfterMs: 250 });
+    const control = new SharedArrayBuffer((LIVES_AT + 2 * LIVES) * 4);
     const ctl = new Int32Array(control);
     ctl[CLOCK] = 1;
     const history = new SharedArrayBuffer(LIVES * CAPACITY * RECORD * 4);
-    const lives: Life[] = [];
-    const start = async (life: number): Promise<Life> => {
-      const input: ChaosInput = { handle, control, history, base: life * CAPACITY, capacity: CAPACITY, life, keys: KEYS };
-      const worker = new Worker(workerPath('chaos-worker'), { workerData: input });
-      const l: Life = { worker, life, slot: -1, messages: [], exited: false };
-      worker.on('message', (m: Record<string, unknown>) => l.messages.push(m));
-      worker.on('error', () => {});
-      worker.on('exit', () => (l.exited = true));
-      lives.push(l);
-      l.slot = (await waitFor(l, 'ready')).slot as number;
-      return l;
+    // Each life is one piscina task; the first one on each thread is pinned to it.
+    const pool = new Piscina({
+      filename: workerPath('chaos-task'),
+      minThreads: THREADS,
+      maxThreads: THREADS,
+      idleTimeout: 60_000,
+      atomics: 'disabled',
+      loadBalancer: pinnedLoadBalancer as never,
+    });
+    const results: Promise<ChaosResult>[] = [];
+    const alive = new Set<number>();
+    let lives = 0;
+    const start = async (pinTo?: number): Promise<void> => {
+      const life = lives++;
+      const input: ChaosInput = { handle, control, history, base: life * CAPACITY, capacity: CAPACITY, life, keys: KEYS, survivors: THREADS };
+      const p = pool.run(pinTo === undefined ? input : pinnedTask(input, pinTo)) as Promise<ChaosResult>;
+      p.catch((e: unknown) => { if (process.env.CHAOS_DEBUG) console.log("life", life, "rejected:", String(e)); }); // a killed life's task rejects
+      results[life] = p;
+      alive.add(life);
+      // Started once it has published its thread and slot.
+      const deadline = Date.now() + 30_000;
+      while (Atomics.load(ctl, LIVES_AT + 2 * life + 1) === 0) {
+        if (Date.now() > deadline) throw new Error(`life ${life} did not start`);
+        await new Promise((r) => setTimeout(r, 2));
+      }
     };
-    for (let i = 0; i < 4; i++) await start(i);
+    for (let i = 0; i < THREADS; i++) await start(i);
 
     const rand = mulberry32(4242);
     const deadline = Date.now() + 3000;
     let kills = 0;
-    while (Date.now() < deadline && lives.length < LIVES) {
+    while (Date.now() < deadline && lives < LIVES) {
       await new Promise((r) => setTimeout(r, 100 + Math.floor(rand() * 200)));
-      const alive = lives.filter((l) => !l.exited);
-      const victim = alive[Math.floor(rand() * alive.length)]!;
-      await victim.worker.terminate();
+      const victims = [...alive];
+      const life = victims[Math.floor(rand() * victims.length)]!;
+      const thread = pool.threads.find((t) => t.threadId === Atomics.load(ctl, LIVES_AT + 2 * life));
+      if (!thread) continue;
+      await thread.terminate();
+      alive.delete(life);
       kills++;
       // Half the time the manager declares the death; otherwise fencing has to find out.
-      if (kills % 2 === 0) declareDead(handle, victim.slot);
-      await start(lives.length);
+      if (kills % 2 === 0) declareDead(handle, Atomics.load(ctl, LIVES_AT + 2 * life + 1) - 1);
+      await start(); // piscina replaced the thread; the new life goes to the idle one
     }
     Atomics.store(ctl, STOP, 1);
-    const survivors = lives.filter((l) => !l.exited);
-    await Promise.all(survivors.map((l) => waitFor(l, 'stopped')));
-    for (const l of survivors) l.worker.postMessage('final');
-    const finals = await Promise.all(survivors.map((l) => waitFor(l, 'digest')));
-    await Promise.all(lives.map((l) => l.worker.terminate()));
+    const finals = await Promise.all([...alive].map((life) => results[life]!));
+    await pool.destroy();
 
     expect(kills).toBeGreaterThanOrEqual(5);
-    expect(survivors.length).toBe(4);
+    expect(finals.length).toBe(THREADS);
     expect(new Set(finals.map((f) => f.digest)).size).toBe(1);
 
     // Rebuild the history from shared memory, killed lives included.
@@ -99,10 +93,10 @@ describe('chaos', () => {
     // Ops of killed threads that never got an answer end after everything else: they may
     // have taken effect at any point after their call, or (linearized last) not at all.
     let answered = 0;
-    for (let life = 0; life < lives.length; life++) {
+    for (let life = 0; life < lives; life++) {
       for (let i = 0; i < CAPACITY; i++) {
         const at = (life * CAPACITY + i) * RECORD;
-        const kind = rec[at]!;
+        const kind = Atomics.load(rec, at);
         if (kind === 0) break;
         const key = `k${rec[at + 1]}`;
         const ret = Atomics.load(rec, at + 4);
@@ -122,7 +116,7 @@ describe('chaos', () => {
         }
       }
     }
-    if (process.env.CHAOS_DEBUG) console.log({ kills, answered, events: events.length, stats: finals.map((f) => f.stats) });
+    if (process.env.CHAOS_DEBUG) console.log({ kills, answered, events: events.length, ops: finals.map((f) => f.ops) });
     expect(answered).toBeGreaterThan(1000);
     const verdict = checkKvLinearizable(events);
     if (process.env.CHAOS_DEBUG && !verdict.ok) {

@@ -726,7 +726,8 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
       if (s === SlotState.Active) break;
       if (s !== SlotState.Fenced && s !== SlotState.Recovering) throw new DetachedError();
       if (this.transfer === null || !log.anyActive(this.id)) {
-        throw new RecoveryError('no live replica to copy the state from: every other replica is fenced, detached or dead');
+        const states = Array.from({ length: log.maxReplicas }, (_, r) => log.slotState(r)).join('');
+        throw new RecoveryError(`no live replica to copy the state from: every other replica is fenced, detached or dead (slot states ${states})`);
       }
       // A live replica in this thread cannot answer a request while we block: copy from it directly.
       const local = [...(localReplicas.get(log.instance) ?? [])].find(
