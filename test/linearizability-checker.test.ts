@@ -314,3 +314,21 @@ describe('checkKvLinearizable', () => {
     expect(rejected).toBeGreaterThan(100);
   });
 });
+
+describe('pending ops (their thread died before the answer)', () => {
+  it('may have taken effect, or not', () => {
+    const put = (client: number, call: number, ret: number, value: number, output: number | undefined, pending = false) => ({
+      client,
+      call,
+      ret,
+      pending,
+      op: { kind: 'put' as const, key: 'k', value, output },
+    });
+    const get = (client: number, call: number, ret: number, output: number | undefined) => ({ client, call, ret, op: { kind: 'get' as const, key: 'k', output } });
+    // A pending put that was seen, and one that never was: both fine if they end last.
+    expect(checkKvLinearizable([put(1, 1, 100, 7, undefined, true), get(2, 5, 6, 7)]).ok).toBe(true);
+    expect(checkKvLinearizable([put(1, 1, 100, 7, undefined, true), get(2, 5, 6, undefined)]).ok).toBe(true);
+    // But a read cannot see a value that nothing, pending or not, wrote.
+    expect(checkKvLinearizable([put(1, 1, 100, 7, undefined, true), get(2, 5, 6, 8)]).ok).toBe(false);
+  });
+});
