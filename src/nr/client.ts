@@ -119,6 +119,10 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     return this.callAsync(RequestKind.Write, name, args) as Promise<OpResult<W[K]>>;
   }
 
+  get isDetached(): boolean {
+    return this.closed;
+  }
+
   /** Ops sent or queued and not yet answered. */
   get inFlight(): number {
     return this.queue.length;

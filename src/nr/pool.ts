@@ -17,12 +17,21 @@ import { attach, type AttachOptions, connect, type ConnectOptions, type NrHandle
 import type { Replica } from './replica.js';
 import type { OpTable, Structure } from './structure.js';
 
-const replicas = new Map<string, unknown>();
-const clients = new Map<string, unknown>();
+/** Per thread: the replica or client made for each log, by log key. */
+const made = new Map<string, { isDetached: boolean }>();
 
 /** Identifies a log across structured clones of its handle (the log's instance id). */
-function logKey(handle: NrHandle): string {
-  return `${handle.fingerprint}:${new Int32Array(handle.memory.buffer, 0, 16)[6]}`;
+function logKey(handle: NrHandle, role: string): string {
+  return `${role}:${handle.fingerprint}:${new Int32Array(handle.memory.buffer, 0, 16)[6]}`;
+}
+
+function once<T extends { isDetached: boolean }>(key: string, make: () => T): T {
+  let v = made.get(key) as T | undefined;
+  if (v === undefined || v.isDetached) {
+    v = make();
+    made.set(key, v);
+  }
+  return v;
 }
 
 /** This thread's replica of the handle's structure, attached on first use. */
@@ -31,13 +40,7 @@ export function poolReplica<S, R extends OpTable<S>, W extends OpTable<S>>(
   structure: Structure<S, R, W>,
   options?: AttachOptions,
 ): Replica<S, R, W> {
-  const key = logKey(handle);
-  let r = replicas.get(key) as Replica<S, R, W> | undefined;
-  if (r === undefined || r.isDetached) {
-    r = attach(handle, structure, options);
-    replicas.set(key, r);
-  }
-  return r;
+  return once(logKey(handle, 'node'), () => attach(handle, structure, options));
 }
 
 /** This thread's client of a node of the handle, connected on first use. */
@@ -46,13 +49,7 @@ export function poolClient<S, R extends OpTable<S>, W extends OpTable<S>>(
   structure: Structure<S, R, W>,
   options?: ConnectOptions,
 ): Client<S, R, W> {
-  const key = logKey(handle);
-  let c = clients.get(key) as Client<S, R, W> | undefined;
-  if (c === undefined) {
-    c = connect(handle, structure, options);
-    clients.set(key, c);
-  }
-  return c;
+  return once(logKey(handle, 'client'), () => connect(handle, structure, options));
 }
 
 /** piscina's queue-options key (a registered symbol, so no import of piscina is needed). */
