@@ -1,10 +1,12 @@
 /**
- * Worker of the `resilience` suite: attaches a HashMap replica, reports
- * its slot and join stats, then (mode 'write') writes windows of 64 async
- * puts until the STOP word is set, adding its ops to the shared TOTAL.
+ * Task of the `resilience` suite (a piscina task, one per pool thread):
+ * attaches a HashMap replica and reports its thread, slot and join stats on
+ * `port`; then (mode 'write') writes windows of 64 async puts until the STOP
+ * word is set, adding its ops to the shared TOTAL, or (mode 'idle') stays
+ * attached with a free event loop until its thread is terminated.
  * Layout of `control` (Int32, one line each): 0 TOTAL ops, 16 STOP.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { threadId, type MessagePort } from 'node:worker_threads';
 import { attach, type NrHandle } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
 
@@ -13,15 +15,18 @@ export interface ResilienceWorkerInput {
   control: SharedArrayBuffer;
   mode: 'idle' | 'write';
   seed: number;
+  port: MessagePort;
 }
 
-const input = workerData as ResilienceWorkerInput;
-const ctl = new Int32Array(input.control);
-const t0 = performance.now();
-const r = attach(input.handle, HashMap);
-const joinMs = performance.now() - t0;
-parentPort!.postMessage({ ready: true, slot: r.id, joinMs, stats: r.stats() });
-if (input.mode === 'write') {
+export default async function resilienceTask(input: ResilienceWorkerInput): Promise<void> {
+  const ctl = new Int32Array(input.control);
+  const t0 = performance.now();
+  const r = attach(input.handle, HashMap);
+  const joinMs = performance.now() - t0;
+  input.port.postMessage({ ready: true, thread: threadId, slot: r.id, joinMs, stats: r.stats() });
+  if (input.mode === 'idle') {
+    await new Promise(() => setInterval(() => {}, 1 << 30)); // until the thread is terminated
+  }
   let i = input.seed * 1_000_003;
   while (Atomics.load(ctl, 16) === 0) {
     let last: Promise<unknown> | null = null;
@@ -30,8 +35,5 @@ if (input.mode === 'write') {
     Atomics.add(ctl, 0, 64);
   }
   r.detach();
-  parentPort!.postMessage({ done: true });
-} else {
-  // Stay attached and idle (event loop free) until terminated.
-  setInterval(() => {}, 1 << 30);
+  input.port.close();
 }

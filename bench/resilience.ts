@@ -5,38 +5,68 @@
  *   dead replica is declared dead, or fenced after `fenceAfterMs`.
  * - state-transfer: a worker joins a log whose structure holds N entries;
  *   the time it spends getting and restoring a snapshot.
- * - chaos-writes: 4 writer workers, with and without a controller that
+ * - chaos-writes: 4 writer threads, with and without a controller that
  *   terminates one and starts a replacement every 300 ms.
+ * Every thread is a piscina pool thread running one pinned task; kills are
+ * terminate()s of a pool thread, which piscina replaces.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
 import path from 'node:path';
+import { Piscina } from 'piscina';
 import { fileURLToPath } from 'node:url';
-import { attach, createHandle, declareDead } from '../src/nr/index.js';
+import { attach, createHandle, declareDead, pinnedLoadBalancer, pinnedTask } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
 import type { BenchRow } from './report.js';
 import type { ResilienceWorkerInput } from './resilience-worker.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-interface Started {
-  worker: Worker;
-  ready: Promise<Ready>;
-}
-
 interface Ready {
+  thread: number;
   slot: number;
   joinMs: number;
   stats: { stateTransferMs: number; stateTransfers: number };
 }
 
-function startWorker(input: ResilienceWorkerInput): Started {
-  const worker = new Worker(path.join(here, 'resilience-worker.js'), { workerData: input });
-  worker.on('error', () => {});
-  const ready = new Promise<Ready>((resolve, reject) => {
-    worker.on('message', (m: Ready & { ready?: boolean }) => m.ready && resolve(m));
-    worker.once('exit', () => reject(new Error('resilience worker exited before it was ready')));
-  });
-  return { worker, ready };
+/** A pool whose threads each run one pinned resilience task, and can be killed one by one. */
+class Threads {
+  private readonly pool: Piscina;
+  private next = 0;
+  constructor(threads: number) {
+    this.pool = new Piscina({
+      filename: path.join(here, 'resilience-worker.js'),
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 60_000,
+      atomics: 'disabled',
+      loadBalancer: pinnedLoadBalancer as never,
+    });
+  }
+
+  /** Start a task (pinned to a fresh thread at first; later to whichever thread is idle) and wait until it attached. */
+  start(input: Omit<ResilienceWorkerInput, 'port'>): Promise<Ready> {
+    const { port1, port2 } = new MessageChannel();
+    const index = this.next++;
+    const task = { ...input, port: port2 };
+    const run = this.pool.run(index < this.pool.options.maxThreads ? pinnedTask(task, index) : task, { transferList: [port2] as never });
+    run.catch(() => {}); // a killed thread's task rejects
+    return new Promise<Ready>((resolve, reject) => {
+      port1.once('message', (m: Ready) => {
+        port1.close();
+        resolve(m);
+      });
+      run.then(() => reject(new Error('resilience task ended before it attached')), reject);
+    });
+  }
+
+  /** terminate() the pool thread a task reported; piscina starts a replacement. */
+  async kill(thread: number): Promise<void> {
+    await this.pool.threads.find((t) => t.threadId === thread)?.terminate();
+  }
+
+  destroy(): Promise<void> {
+    return this.pool.destroy();
+  }
 }
 
 const row = (workload: string, system: string, threads: number, opsPerSec: number, extra: Record<string, unknown>): BenchRow => ({
@@ -55,10 +85,10 @@ async function resumeAfterDeath(variant: 'declared' | number): Promise<BenchRow>
   const handle = createHandle(HashMap, { replicas: 2, fenceAfterMs });
   const writer = attach(handle, HashMap);
   const control = new SharedArrayBuffer(64 * 4);
-  const victim = startWorker({ handle, control, mode: 'idle', seed: 1 });
-  const { slot } = await victim.ready;
+  const threads = new Threads(1);
+  const { slot, thread } = await threads.start({ handle, control, mode: 'idle', seed: 1 });
   for (let i = 0; i < 1000; i++) writer.writes.put(i, i);
-  await victim.worker.terminate();
+  await threads.kill(thread);
   if (variant === 'declared') declareDead(handle, slot);
   // Write until well past the point where the log filled and the dead replica was dealt with.
   const cells = (2 * 1024 * 1024) / 32;
@@ -72,6 +102,7 @@ async function resumeAfterDeath(variant: 'declared' | number): Promise<BenchRow>
   }
   const elapsed = performance.now() - t0;
   writer.detach();
+  await threads.destroy();
   return row('resume-after-death', variant === 'declared' ? 'nr-declared-dead' : `nr-fence-${variant}ms`, 2, (n / elapsed) * 1000, {
     resumeMs: Math.round(worst * 10) / 10,
     fenceAfterMs: variant === 'declared' ? null : variant,
@@ -88,9 +119,9 @@ async function stateTransfer(entries: number): Promise<BenchRow> {
     await last;
   }
   const control = new SharedArrayBuffer(64 * 4);
-  const joiner = startWorker({ handle, control, mode: 'idle', seed: 2 });
-  const { stats, joinMs } = await joiner.ready;
-  await joiner.worker.terminate();
+  const threads = new Threads(1);
+  const { stats, joinMs } = await threads.start({ handle, control, mode: 'idle', seed: 2 });
+  await threads.destroy();
   source.detach();
   if (stats.stateTransfers !== 1) throw new Error('the joining replica did not take a snapshot');
   return row('state-transfer', 'nr', 2, (entries / stats.stateTransferMs) * 1000, {
@@ -105,10 +136,10 @@ async function chaosWrites(chaos: boolean, durationMs: number): Promise<BenchRow
   const control = new SharedArrayBuffer(64 * 4);
   const ctl = new Int32Array(control);
   let seed = 10;
-  const live: { started: Started; slot: number }[] = [];
+  const threads = new Threads(4);
+  const live: Ready[] = [];
   const start = async (): Promise<void> => {
-    const started = startWorker({ handle, control, mode: 'write', seed: seed++ });
-    live.push({ started, slot: (await started.ready).slot });
+    live.push(await threads.start({ handle, control, mode: 'write', seed: seed++ }));
   };
   for (let i = 0; i < 4; i++) await start();
   const before = Atomics.load(ctl, 0);
@@ -118,14 +149,14 @@ async function chaosWrites(chaos: boolean, durationMs: number): Promise<BenchRow
     await new Promise((r) => setTimeout(r, 300));
     if (!chaos) continue;
     const victim = live.splice(kills++ % live.length, 1)[0]!;
-    await victim.started.worker.terminate();
+    await threads.kill(victim.thread);
     declareDead(handle, victim.slot);
-    await start();
+    await start(); // on the thread piscina started in its place
   }
   const ops = Atomics.load(ctl, 0) - before;
   const elapsed = performance.now() - t0;
   Atomics.store(ctl, 16, 1);
-  await Promise.all(live.map((l) => l.started.worker.terminate()));
+  await threads.destroy();
   return row('chaos-writes', chaos ? 'nr-chaos' : 'nr', 4, (ops / elapsed) * 1000, { kills, durationMs });
 }
 
