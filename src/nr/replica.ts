@@ -851,7 +851,12 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
   /** Drain clients from the event loop: a bounded number of rounds, then yield. */
   private readonly serveClients = (): void => {
     this.serveScheduled = false;
-    if (this.detached || this.hub === null || this.applying) return;
+    if (this.detached || this.hub === null) return;
+    if (this.applying) {
+      // Never happens from the event loop, but a lost doorbell would strand clients: retry.
+      this.scheduleServe();
+      return;
+    }
     for (let round = 0; round < 16; round++) {
       this.hub.clearDoorbell();
       if (!this.hub.hasWork()) {
