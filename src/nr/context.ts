@@ -213,6 +213,8 @@ export class SharedContext {
   /** Ring a node's doorbell; only the first ring since the node's last drain notifies. */
   ring(node: number): void {
     const idx = this.nodeAt(node) + DOORBELL;
+    // Already rung since the node's last drain: the read keeps the line shared, no RMW.
+    if (Atomics.load(this.words, idx) !== 0) return;
     if (Atomics.exchange(this.words, idx, 1) === 0) Atomics.notify(this.words, idx);
   }
 }
