@@ -33,8 +33,10 @@
  * ## Protocol
  * - The client writes request `TAIL & (SLOTS-1)`, then publishes it with
  *   `TAIL += 1` (a store after the payload: the node never sees a torn
- *   request), then rings the doorbell: `exchange(DOORBELL, 1)`, and
- *   `notify` only when it was 0, i.e. when the node may be asleep.
+ *   request), then rings the doorbell: unless a plain load already sees it
+ *   rung, `exchange(DOORBELL, 1)`, and `notify` only when it was 0, i.e.
+ *   when the node may be asleep. (A ring seen as already set was set after
+ *   the node's last clear, so that node round has yet to scan every TAIL.)
  * - The node clears DOORBELL, then drains every active client from its own
  *   cursor up to TAIL, answering in order and publishing `DONE`. A client
  *   that rings after the clear sets it again, so no ring is lost.
