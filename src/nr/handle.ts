@@ -9,7 +9,7 @@
 import { Client, type ClientOptions } from './client.js';
 import { type ClientSlotOptions, createContextBuffer, NodeState, SharedContext } from './context.js';
 import { ConfigError, CapacityError, HandleMismatchError } from './errors.js';
-import { createLogMemory, type LogOptions, SharedLog } from './log.js';
+import { createLogMemory, type LogOptions, SharedLog, SlotState } from './log.js';
 import type { SharedMemory } from './shared-memory.js';
 import { Replica, type ReplicaOptions } from './replica.js';
 import { createTransferBuffer, DEFAULT_TRANSFER_MAX_BYTES } from './transfer.js';
@@ -139,6 +139,6 @@ export function connect<S, R extends OpTable<S>, W extends OpTable<S>>(
 export function declareDead(handle: NrHandle, node: number): void {
   const log = new SharedLog(handle.memory, handle.fingerprint);
   if (!Number.isInteger(node) || node < 0 || node >= log.maxReplicas) throw new ConfigError(`node must be an integer from 0 to ${log.maxReplicas - 1}`);
-  log.markDead(node);
+  log.release(node, SlotState.Dead);
   if (handle.context) new SharedContext(handle.context).setNodeState(node, NodeState.Gone);
 }

@@ -396,29 +396,22 @@ export class SharedLog {
     return Atomics.load(this.words, HEAD);
   }
 
-  /** Mark slot r dead (its worker is gone): it stops holding back head. */
-  markDead(r: number): void {
-    Atomics.store(this.words, this.stateIndex(r), SlotState.Dead);
-    this.advanceHead();
-    Atomics.notify(this.words, HEAD);
-  }
-
   /** Some slot other than `except` is active: a possible source of state. */
   anyActive(except = -1): boolean {
     for (let r = 0; r < this.maxReplicas; r++) if (r !== except && this.slotState(r) === SlotState.Active) return true;
     return false;
   }
 
-  ltailOf(r: number): number {
-    return Atomics.load(this.words, this.ltailIndex(r));
-  }
-
-  /** Stop holding back head for replica r, and wake writers that wait for space. */
-  releaseSlot(r: number): void {
-    Atomics.store(this.words, this.stateIndex(r), SlotState.Detached);
+  /**
+   * Stop holding back head for replica r (it detached, or its worker died),
+   * and wake writers that wait for space.
+   */
+  release(r: number, state: SlotState.Detached | SlotState.Dead): void {
+    Atomics.store(this.words, this.stateIndex(r), state);
     this.advanceHead();
     Atomics.notify(this.words, HEAD);
   }
+
 
   publishLtail(r: number, pos: number): void {
     Atomics.store(this.words, this.ltailIndex(r), pos);

@@ -16,10 +16,10 @@
  * - An idle replica is nudged by writers that need log space: it sleeps in
  *   `Atomics.waitAsync` on its WAKE word and replays when woken.
  */
-import { before, distance, waitWhileEqual } from './atomics.js';
+import { before, distance, MAX_SLEEP_MS, waitWhileEqual } from './atomics.js';
 import { OpReader, OpWriter } from './codec.js';
 import { DetachedError, EncodeError, FencedError, OpTooLargeError, ReentrancyError, UnknownOpError } from './errors.js';
-import { RecoveryError, requestSnapshot, serveSnapshot, snapshotRequested } from './transfer.js';
+import { handOver, RecoveryError, requestSnapshot, serveSnapshot, snapshotRequested } from './transfer.js';
 import { deserialize, serialize } from 'node:v8';
 import {
   CTAIL,
@@ -237,8 +237,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
   digest(): string {
     if (this.detached) throw new DetachedError();
     if (!this.structure.digest) throw new UnknownOpError('read', 'digest');
-    const c = Atomics.load(this.log.words, CTAIL);
-    if (c !== this.ltail) this.replayTo(c);
+    this.catchUpToCtail();
     return this.structure.digest(this.state);
   }
 
@@ -253,7 +252,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     for (let round = 0; this.hub !== null && round < 64 && this.hub.hasWork(); round++) this.serveRound();
     this.hub?.close();
     this.detached = true;
-    this.log.releaseSlot(this.id);
+    this.log.release(this.id, SlotState.Detached);
     this.log.nudge(this.id); // resolves our own pending waitAsync
     localReplicas.get(this.log.instance)?.delete(this as unknown as Replica<never, OpTable<never>, OpTable<never>>);
   }
@@ -275,7 +274,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     if (this.detached) return;
     this.detached = true;
     this.hub?.close();
-    this.log.releaseSlot(this.id);
+    this.log.release(this.id, SlotState.Detached);
   }
 
   get isDetached(): boolean {
@@ -297,9 +296,9 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
   // lookups by name go through Object.hasOwn.
   private bindReads(): BoundReads<R> {
     const table: { [name: string]: (...args: unknown[]) => unknown } = {};
-    for (const name of Object.keys(this.structure.reads)) {
-      table[name] = compileRead(this, this.structure.readTable[name]!, this.log.load);
-    }
+    this.structure.readNames.forEach((name, id) => {
+      table[name] = compileRead(this, this.structure.readFns[id]!, this.log.load);
+    });
     return Object.freeze(table) as unknown as BoundReads<R>;
   }
 
@@ -429,8 +428,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     this.ownCursor = 0;
     if (!batch.some(isLogged)) {
       // Nothing to append (only client reads): answer at the ctail observed now.
-      const c = Atomics.load(log.words, CTAIL);
-      if (c !== this.ltail) this.replayTo(c);
+      this.catchUpToCtail();
       this.applying = true;
       try {
         this.applyItems(0, 0, batch.length);
@@ -466,6 +464,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
         if (log.sealOwn(pos)) {
           this.pushOwn(pos, first, count, from);
           this.counters.appends++;
+          this.counters.opsWritten += ops;
           last = (pos + cells) | 0;
         } else {
           // We were presumed dead and our cells turned into a skip: these ops never took effect.
@@ -477,7 +476,6 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
       this.counters.batches++;
       this.replayTo(last);
     }
-    for (const item of batch) if (isLogged(item)) this.counters.opsWritten++;
     this.ownCount = 0;
     this.ownBatch = NO_WRITES;
     this.settle(batch);
@@ -533,7 +531,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
       pos = log.tryReserve(cells, this.id);
       if (pos !== null) break;
       const h = Atomics.load(log.words, HEAD);
-      waitWhileEqual(log.words, HEAD, h, HEAD_WAITERS, performance.now() + 2);
+      waitWhileEqual(log.words, HEAD, h, HEAD_WAITERS, performance.now() + MAX_SLEEP_MS);
     }
     this.counters.fullWaitMs += performance.now() - t0;
     return pos;
@@ -733,7 +731,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
       const local = [...(localReplicas.get(log.instance) ?? [])].find(
         (r) => r !== (this as unknown) && !r.detached && log.slotState(r.id) === SlotState.Active,
       );
-      let snap: { pos: number; bytes: Uint8Array };
+      let snap: { pos: number; bytes: Uint8Array } | null;
       try {
         snap = local ? local.snapshotFor(this.id) : requestSnapshot(log, this.transfer, this.id, this.transferTimeoutMs);
       } catch (e) {
@@ -741,6 +739,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
         if (e instanceof RecoveryError && performance.now() - t0 < 3 * this.transferTimeoutMs && log.anyActive(this.id)) continue;
         throw e;
       }
+      if (snap === null) continue; // the local provider was fenced before it could hand over
       this.state = this.structure.restore ? this.structure.restore(snap.bytes) : (deserialize(snap.bytes) as S);
       this.ltail = snap.pos;
       this.dropOwnEntriesBefore(snap.pos);
@@ -769,13 +768,14 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     }
   }
 
-  /** @internal A snapshot for a replica in this same thread, with the same head hand-over as serveSnapshot. */
-  snapshotFor(requester: number): { pos: number; bytes: Uint8Array } {
-    const log = this.log;
-    this.replayTo(Atomics.load(log.words, CTAIL));
-    const bytes = this.structure.snapshot ? this.structure.snapshot(this.state) : serialize(this.state);
-    Atomics.store(log.words, log.ltailIndex(requester), this.ltail);
-    Atomics.store(log.words, log.stateIndex(requester), SlotState.Recovering);
+  /**
+   * @internal A snapshot for a replica in this same thread, with the same
+   * head hand-over as serveSnapshot; null if we were fenced meanwhile.
+   */
+  snapshotFor(requester: number): { pos: number; bytes: Uint8Array } | null {
+    this.catchUpToCtail();
+    const bytes = this.snapshotBytes();
+    if (!handOver(this.log, this.id, requester, this.ltail)) return null;
     this.counters.snapshotsServed++;
     return { pos: this.ltail, bytes };
   }
@@ -787,11 +787,21 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
       this.log,
       this.transfer,
       this.id,
-      () => this.replayTo(Atomics.load(this.log.words, CTAIL)),
+      () => this.catchUpToCtail(),
       () => this.ltail,
-      () => (this.structure.snapshot ? this.structure.snapshot(this.state) : serialize(this.state)),
+      () => this.snapshotBytes(),
     );
     if (served) this.counters.snapshotsServed++;
+  }
+
+  private snapshotBytes(): Uint8Array {
+    return this.structure.snapshot ? this.structure.snapshot(this.state) : serialize(this.state);
+  }
+
+  /** Replay up to the ctail observed now: the state every read must at least see. */
+  private catchUpToCtail(): void {
+    const c = Atomics.load(this.log.words, CTAIL);
+    if (c !== this.ltail) this.replayTo(c);
   }
 
   // ---- serving clients ---------------------------------------------------------

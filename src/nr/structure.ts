@@ -71,8 +71,6 @@ export interface Structure<S, R extends OpTable<S>, W extends OpTable<S>> extend
   readonly writeResultCodecs: readonly ValueCodec<unknown>[];
   /** @internal Read op id by name. */
   readonly readIds: { readonly [name: string]: number | undefined };
-  /** @internal Read functions by name (a prototype-free object). */
-  readonly readTable: { readonly [name: string]: ((state: S, ...args: unknown[]) => unknown) | undefined };
   /** Hash of name, version and op names: two threads agree on it iff they agree on the shape. */
   readonly fingerprint: number;
 }
@@ -115,7 +113,6 @@ export function defineStructure<S, R extends OpTable<S>, W extends OpTable<S>>(
   const readResultCodecs = readNames.map((n) => resultCodecs[n] ?? v8ValueCodec<unknown>());
   const writeResultCodecs = writeNames.map((n) => resultCodecs[n] ?? v8ValueCodec<unknown>());
   const readIds = Object.assign(Object.create(null) as Record<string, number>, Object.fromEntries(readNames.map((n, i) => [n, i])));
-  const readTable = Object.assign(Object.create(null) as Record<string, (state: S, ...args: unknown[]) => unknown>, spec.reads);
   const shape = `${spec.name}@${version}|w:${writeNames.join(',')}|r:${Object.keys(spec.reads).join(',')}`;
   return Object.freeze({
     ...spec,
@@ -130,7 +127,6 @@ export function defineStructure<S, R extends OpTable<S>, W extends OpTable<S>>(
     readResultCodecs,
     writeResultCodecs,
     readIds,
-    readTable,
     fingerprint: fnv1a(shape),
   });
 }

@@ -146,13 +146,8 @@ export function serveSnapshot(
   if (buffer.byteLength < bytes.length) buffer.grow(bytes.length);
   new Uint8Array(buffer, 0, bytes.length).set(bytes);
   const pos = ltail();
-  // Hold head at pos for the requester before anyone can move it past: we hold it there now.
-  Atomics.store(w, log.ltailIndex(requester), pos);
-  Atomics.store(w, log.stateIndex(requester), SlotState.Recovering);
-  if (log.slotState(me) !== SlotState.Active) {
-    // We were fenced meanwhile, so head may already be past pos: let another replica serve.
-    Atomics.store(w, log.stateIndex(requester), SlotState.Fenced);
-    Atomics.store(w, STATUS, Status.Requested);
+  if (!handOver(log, me, requester, pos)) {
+    Atomics.store(w, STATUS, Status.Requested); // let another replica serve
     return false;
   }
   Atomics.store(w, POS, pos);
@@ -161,4 +156,19 @@ export function serveSnapshot(
   Atomics.store(w, STATUS, Status.Ready);
   Atomics.notify(w, STATUS);
   return true;
+}
+
+/**
+ * Make `requester` hold back head from `pos`, the position of the snapshot
+ * the provider `me` just took; the provider holds head there itself. If
+ * the provider was fenced meanwhile, head may already be past `pos`: undo,
+ * and return false (the snapshot must not be used).
+ */
+export function handOver(log: SharedLog, me: number, requester: number, pos: number): boolean {
+  const w = log.words;
+  Atomics.store(w, log.ltailIndex(requester), pos);
+  Atomics.store(w, log.stateIndex(requester), SlotState.Recovering);
+  if (log.slotState(me) === SlotState.Active) return true;
+  Atomics.store(w, log.stateIndex(requester), SlotState.Fenced);
+  return false;
 }
