@@ -176,17 +176,10 @@ export interface ArgsCodec<A extends readonly unknown[]> {
 
 /** Zero-effort codec for structured-cloneable arguments (node:v8 serialize). */
 export function v8Codec<A extends readonly unknown[]>(): ArgsCodec<A> {
+  const tuple = v8ValueCodec<A>();
   return {
-    encode(w: OpWriter, ...args: A): void {
-      const buf = serialize(args);
-      w.bytesWithLength(buf);
-    },
-    decode(r: OpReader): A {
-      const n = r.u32();
-      const start = r.pos;
-      r.pos += n;
-      return deserialize(r.buffer.subarray(start, start + n)) as A;
-    },
+    encode: (w: OpWriter, ...args: A): void => tuple.encode(w, args),
+    decode: (r: OpReader): A => tuple.decode(r),
   };
 }
 

@@ -4,6 +4,8 @@
  * an async barrier that keeps the event loop free, so a replica that has
  * finished its own ops can still be nudged by writers that need log space.
  */
+import { arrive, waitUntilAtLeast } from '../../bench/sync.js';
+
 export const CLOCK = 0;
 export const READY = 16;
 export const DONE = 32;
@@ -19,19 +21,6 @@ export function stamp(words: Int32Array): number {
 
 /** Arrive at counter `index` and wait (without blocking the event loop) until `count` arrived. */
 export async function arriveAndWait(words: Int32Array, index: number, count: number, timeoutMs = 60_000): Promise<void> {
-  Atomics.add(words, index, 1);
-  Atomics.notify(words, index);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const seen = Atomics.load(words, index);
-    if (seen >= count) return;
-    if (Date.now() > deadline) throw new Error(`barrier timed out at ${seen}/${count}`);
-    // A pending waitAsync does not keep a Node thread alive; the timer does.
-    const r = Atomics.waitAsync(words, index, seen, 50);
-    if (r.async) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([r.value, new Promise((res) => (timer = setTimeout(res, 50)))]);
-      clearTimeout(timer);
-    }
-  }
+  arrive(words, index);
+  await waitUntilAtLeast(words, index, count, timeoutMs);
 }
