@@ -21,7 +21,8 @@ import { createHandle } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
 import { TaskPool } from './harness.js';
 import type { HashmapWorkerInput, HashmapWorkerOutput, WorkerSystem } from './hashmap-worker.js';
-import type { BenchRow } from './report.js';
+import { formatOps, type BenchRow } from './report.js';
+import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
 import { arrive, FINISHED, newCoordination, PREPARED, ROUND, waitUntilAtLeast } from './sync.js';
 import { CLIENT_WINDOW, type Dist } from './workload.js';
 
@@ -184,3 +185,79 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
+
+function hashmapCells(args: BenchArgs): BenchCell[] {
+  const durationMs = args.quick ? 150 : 400;
+  const rounds = args.quick ? 1 : 3;
+  const threadCounts = args.threads.length > 0 ? args.threads : args.quick ? [1, 2, 4] : [1, 2, 4, 8];
+  const cells: (HashmapCell & { workload: string })[] = [];
+  const dists: Dist[] = ['uniform', 'zipfian'];
+  for (const writeRatio of [0, 0.1, 1]) {
+    for (const dist of dists) {
+      for (const system of HASHMAP_SYSTEMS) {
+        const threads =
+          system === 'plain-map' ? [1] : system === 'nr-clients' ? threadCounts.filter((t) => t > NR_CLIENTS_REPLICAS) : threadCounts;
+        for (const t of threads) {
+          const workload = workloadName(writeRatio, dist);
+          cells.push({ system, threads: t, writeRatio, dist, keys: 100_000, durationMs, rounds, logBytes: 2 * 1024 * 1024, workload });
+        }
+      }
+    }
+  }
+  return filterCells(cells, args).map((c) => ({ label: `${c.workload} ${c.system} ${c.threads}t`, run: () => runHashmapCell(c) }));
+}
+
+function hashmapMarkdown(rows: BenchRow[]): string[] {
+  const out: string[] = [];
+  const threads = [...new Set(rows.map((r) => r.threads))].sort((a, b) => a - b);
+  const get = (workload: string, system: string, t: number): BenchRow | undefined =>
+    rows.find((r) => r.workload === workload && r.system === system && r.threads === t);
+  const ops = (workload: string, system: string, t: number): number => get(workload, system, t)?.opsPerSec ?? Number.NaN;
+  const x = ratio;
+  const check = verdict;
+  for (const workload of [...new Set(rows.map((r) => r.workload))]) {
+    out.push(`#### ${workload}`, '', `| system | ${threads.map((t) => `${t} thr`).join(' | ')} |`, `|---|${threads.map(() => '---:').join('|')}|`);
+    for (const s of HASHMAP_SYSTEMS) {
+      if (!rows.some((r) => r.workload === workload && r.system === s)) continue;
+      out.push(`| ${s} | ${threads.map((t) => (get(workload, s, t) ? formatOps(ops(workload, s, t)) : '-')).join(' | ')} |`);
+    }
+    out.push('');
+  }
+
+  const targets: string[] = [];
+  const t0 = (w: string, s: string, t: number): number => ops(w, s, t);
+  const r1 = t0('w0-uniform', 'nr', 1) / t0('w0-uniform', 'plain-map', 1);
+  targets.push(`| 0% writes, uniform: nr 1 worker vs plain-map | ≥ 0.8× | ${x(t0('w0-uniform', 'nr', 1), t0('w0-uniform', 'plain-map', 1))} | ${check(r1 >= 0.8)} |`);
+  const r2 = t0('w0-uniform', 'nr', 2) / t0('w0-uniform', 'nr', 1);
+  targets.push(`| 0% writes, uniform: nr 2 workers vs 1 | ≥ 1.8× | ${x(t0('w0-uniform', 'nr', 2), t0('w0-uniform', 'nr', 1))} | ${check(r2 >= 1.8)} |`);
+  for (const t of [2, 4, 8]) {
+    const a = t0('w10-uniform', 'nr-combined', t);
+    targets.push(`| 10% writes, uniform: nr-combined vs postmessage, ${t} thr | ≥ 30× | ${x(a, t0('w10-uniform', 'postmessage', t))} | ${check(a / t0('w10-uniform', 'postmessage', t) >= 30)} |`);
+    targets.push(`| 10% writes, uniform: nr-combined vs lmdb, ${t} thr | ≥ 10× | ${x(a, t0('w10-uniform', 'lmdb', t))} | ${check(a / t0('w10-uniform', 'lmdb', t) >= 10)} |`);
+  }
+  const r3 = t0('w100-uniform', 'nr-combined', 2) / t0('w100-uniform', 'nr-combined', 1);
+  targets.push(`| 100% writes, uniform: nr-combined 2 workers vs 1 | ≥ 1.0× | ${x(t0('w100-uniform', 'nr-combined', 2), t0('w100-uniform', 'nr-combined', 1))} | ${check(r3 >= 1)} |`);
+  const r4 = t0('w10-uniform', 'nr-combined', 8) / t0('w10-uniform', 'nr-combined', 2);
+  targets.push(`| 10% writes, uniform: nr-combined 8 workers vs 2 | ≥ 0.5× | ${x(t0('w10-uniform', 'nr-combined', 8), t0('w10-uniform', 'nr-combined', 2))} | ${check(r4 >= 0.5)} |`);
+  for (const t of [4, 8]) {
+    const a = t0('w10-uniform', 'nr-clients', t);
+    targets.push(`| 10% writes, uniform: nr-clients vs postmessage, ${t} thr | ≥ 5× | ${x(a, t0('w10-uniform', 'postmessage', t))} | ${check(a / t0('w10-uniform', 'postmessage', t) >= 5)} |`);
+  }
+  out.push('#### Targets (ratios within this run)', '', '| target | wanted | measured | |', '|---|---|---|---|', ...targets, '');
+
+  // Memory: replica heap per worker, and total replica memory for nr-clients vs one replica per thread.
+  const mem: string[] = ['#### Memory', '', '| system | threads | replicas | replica heap per replica | total replica heap | shared memory |', '|---|---:|---:|---:|---:|---:|'];
+  const mb = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  for (const s of ['nr-combined', 'nr-clients']) {
+    for (const t of threads) {
+      const row = get('w10-uniform', s, t);
+      if (!row || typeof row.stateHeapBytesPerWorker !== 'number') continue;
+      const reps = (row.replicas as number) ?? t;
+      mem.push(`| ${s} | ${t} | ${reps} | ${mb(row.stateHeapBytesPerWorker)} | ${mb(row.stateHeapBytesPerWorker * reps)} | ${mb(row.sharedBytes as number)} |`);
+    }
+  }
+  out.push(...mem, '');
+  return out;
+}
+
+export const hashmapSuite: BenchSuite = { name: 'hashmap', cells: hashmapCells, markdown: hashmapMarkdown };

@@ -567,22 +567,24 @@ export function renderSvgChart(result: BenchResult, opts: SvgChartOptions = {}):
 // Files
 // ---------------------------------------------------------------------------
 
-/** Writes `result` as pretty JSON to `jsonPath` and the chart next to it as `.svg`. */
 /**
- * Write the JSON and, next to it, the chart. Only throughput suites are
- * charted (ops/s across threads); suites measured in time (`resilience`)
- * stay in the JSON and the tables.
+ * Write `result` as pretty JSON to `jsonPath` and, next to it, the chart as
+ * `.svg`. Only throughput suites are charted (ops/s across threads); rows of
+ * `uncharted` suites (measured in time, like `resilience`) stay in the JSON
+ * and the tables.
  */
-const TIME_SUITES = new Set(['resilience']);
-
-export function writeReport(result: BenchResult, jsonPath: string): { jsonPath: string; svgPath: string } {
+export function writeReport(
+  result: BenchResult,
+  jsonPath: string,
+  uncharted: ReadonlySet<string> = new Set(),
+): { jsonPath: string; svgPath: string } {
   const dir = dirname(jsonPath);
   mkdirSync(dir, { recursive: true });
   const ext = extname(jsonPath);
   let svgPath = join(dir, `${basename(jsonPath, ext)}.svg`);
   if (svgPath === join(dir, basename(jsonPath))) svgPath = `${jsonPath}.svg`; // never clobber the JSON
   writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
-  const charted = { ...result, rows: result.rows.filter((r) => !TIME_SUITES.has(r.suite)) };
+  const charted = { ...result, rows: result.rows.filter((r) => !uncharted.has(r.suite)) };
   writeFileSync(svgPath, `${renderSvgChart(charted)}\n`);
   return { jsonPath, svgPath };
 }

@@ -16,7 +16,8 @@ import { Piscina } from 'piscina';
 import { fileURLToPath } from 'node:url';
 import { attach, createHandle, declareDead, pinnedLoadBalancer, pinnedTask } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
-import type { BenchRow } from './report.js';
+import { formatOps, type BenchRow } from './report.js';
+import { ratio, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
 import type { ResilienceWorkerInput } from './resilience-worker.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -160,13 +161,8 @@ async function chaosWrites(chaos: boolean, durationMs: number): Promise<BenchRow
   return row('chaos-writes', chaos ? 'nr-chaos' : 'nr', 4, (ops / elapsed) * 1000, { kills, durationMs });
 }
 
-export interface ResilienceCell {
-  label: string;
-  run: () => Promise<BenchRow>;
-}
-
-export function resilienceCells(quick: boolean): ResilienceCell[] {
-  const cells: ResilienceCell[] = [
+function resilienceCells({ quick }: BenchArgs): BenchCell[] {
+  const cells: BenchCell[] = [
     { label: 'resume-after-death declared', run: () => resumeAfterDeath('declared') },
     { label: 'resume-after-death fence 100ms', run: () => resumeAfterDeath(100) },
     { label: 'resume-after-death fence 1000ms', run: () => resumeAfterDeath(1000) },
@@ -179,3 +175,31 @@ export function resilienceCells(quick: boolean): ResilienceCell[] {
   cells.push({ label: 'chaos-writes with chaos', run: () => chaosWrites(true, d) });
   return cells;
 }
+
+function resilienceMarkdown(res: BenchRow[]): string[] {
+  const out: string[] = [];
+  const x = ratio;
+  out.push('#### Resilience', '', '| measurement | system | result |', '|---|---|---|');
+  for (const r of res) {
+    const detail =
+      r.workload === 'resume-after-death'
+        ? `writers stalled at most ${String(r.resumeMs)} ms`
+        : r.workload === 'state-transfer'
+          ? `${String(r.entries)} entries: snapshot ${String(r.transferMs)} ms, whole join ${String(r.joinMs)} ms`
+          : `${formatOps(r.opsPerSec)} writes/s${r.kills ? ` with ${String(r.kills)} kills` : ''}`;
+    out.push(`| ${r.workload} | ${r.system} | ${detail} |`);
+  }
+  const calm = res.find((r) => r.workload === 'chaos-writes' && r.system === 'nr');
+  const chaos = res.find((r) => r.workload === 'chaos-writes' && r.system === 'nr-chaos');
+  if (calm && chaos) out.push('', `Write throughput under chaos: ${x(chaos.opsPerSec, calm.opsPerSec)} of the same run without chaos.`);
+  out.push('');
+  return out;
+}
+
+export const resilienceSuite: BenchSuite = {
+  name: 'resilience',
+  cells: resilienceCells,
+  progressKeys: ['resumeMs', 'transferMs'],
+  uncharted: true,
+  markdown: resilienceMarkdown,
+};

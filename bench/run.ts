@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [suites…] [--quick] [--threads 1,2,4,8] [--json FILE]
+ * `npm run bench -- [suites…] [--quick] [--full] [--threads 1,2,4,8] [--json FILE]
  *                  [--systems nr,lmdb,…] [--workloads w10-uniform,…]`
  *
  * Runs the benchmark suites, prints progress and a table, and writes the
@@ -8,30 +8,23 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineInfo } from './harness.js';
-import { HASHMAP_SYSTEMS, NR_CLIENTS_REPLICAS, runHashmapCell, workloadName, type HashmapCell } from './hashmap.js';
-import { resilienceCells } from './resilience.js';
 import { formatOps, formatTable, writeReport, type BenchResult, type BenchRow } from './report.js';
-import type { Dist } from './workload.js';
+import type { BenchArgs, BenchSuite } from './suite.js';
+import { SUITES } from './suites.js';
 
-const SUITES = ['hashmap', 'resilience'] as const;
-type Suite = (typeof SUITES)[number];
-
-interface Args {
-  suites: Suite[];
-  quick: boolean;
-  threads: number[];
+interface Args extends BenchArgs {
+  suites: BenchSuite[];
   json: string;
-  /** Optional filters: only these systems / workloads. */
-  systems: string[];
-  workloads: string[];
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const USAGE = `Usage: npm run bench -- [${SUITES.map((s) => s.name).join('|')}…] [--quick] [--full] [--threads 1,2,4,8] [--json FILE] [--systems a,b] [--workloads a,b]`;
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
     suites: [],
     quick: false,
+    full: false,
     threads: [],
     json: path.join(repoRoot, 'bench/results/latest.json'),
     systems: [],
@@ -39,7 +32,9 @@ function parseArgs(argv: string[]): Args {
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    const suite = SUITES.find((s) => s.name === a);
     if (a === '--quick') args.quick = true;
+    else if (a === '--full') args.full = true;
     else if (a === '--threads') {
       const v = argv[++i];
       const list = (v ?? '').split(',').map(Number);
@@ -55,35 +50,11 @@ function parseArgs(argv: string[]): Args {
       const v = argv[++i];
       if (!v) throw new Error(`${a} takes a comma-separated list`);
       args[a === '--systems' ? 'systems' : 'workloads'] = v.split(',');
-    } else if ((SUITES as readonly string[]).includes(a)) args.suites.push(a as Suite);
-    else throw new Error(`unknown argument '${a}'. Usage: npm run bench -- [${SUITES.join('|')}…] [--quick] [--threads 1,2,4,8] [--json FILE] [--systems a,b] [--workloads w10-uniform,…]`);
+    } else if (suite) args.suites.push(suite);
+    else throw new Error(`unknown argument '${a}'. ${USAGE}`);
   }
   if (args.suites.length === 0) args.suites = [...SUITES];
-  if (args.threads.length === 0) args.threads = args.quick ? [1, 2, 4] : [1, 2, 4, 8];
   return args;
-}
-
-function hashmapCells(args: Args): HashmapCell[] {
-  const durationMs = args.quick ? 150 : 400;
-  const rounds = args.quick ? 1 : 3;
-  const cells: HashmapCell[] = [];
-  const dists: Dist[] = ['uniform', 'zipfian'];
-  for (const writeRatio of [0, 0.1, 1]) {
-    for (const dist of dists) {
-      for (const system of HASHMAP_SYSTEMS) {
-        const threads =
-          system === 'plain-map' ? [1] : system === 'nr-clients' ? args.threads.filter((t) => t > NR_CLIENTS_REPLICAS) : args.threads;
-        for (const t of threads) {
-          cells.push({ system, threads: t, writeRatio, dist, keys: 100_000, durationMs, rounds, logBytes: 2 * 1024 * 1024 });
-        }
-      }
-    }
-  }
-  return cells.filter(
-    (c) =>
-      (args.systems.length === 0 || args.systems.includes(c.system)) &&
-      (args.workloads.length === 0 || args.workloads.includes(workloadName(c.writeRatio, c.dist))),
-  );
 }
 
 async function main(): Promise<void> {
@@ -91,26 +62,20 @@ async function main(): Promise<void> {
   const rows: BenchRow[] = [];
   const started = Date.now();
   for (const suite of args.suites) {
-    const cells =
-      suite === 'hashmap'
-        ? hashmapCells(args).map((c) => ({
-            label: `${workloadName(c.writeRatio, c.dist)} ${c.system} ${c.threads}t`,
-            run: () => runHashmapCell(c),
-          }))
-        : resilienceCells(args.quick);
+    const cells = suite.cells(args);
     for (let i = 0; i < cells.length; i++) {
       const c = cells[i]!;
-      process.stderr.write(`[${String(i + 1).padStart(3)}/${cells.length}] ${`${suite} ${c.label}`.padEnd(44)}`);
+      process.stderr.write(`[${String(i + 1).padStart(3)}/${cells.length}] ${`${suite.name} ${c.label}`.padEnd(44)}`);
       const row = await c.run();
       rows.push(row);
       const elapsed = ((Date.now() - started) / 1000).toFixed(0);
-      const detail = ['resumeMs', 'transferMs'].filter((k) => k in row).map((k) => ` ${k}=${String(row[k])}`).join('');
+      const detail = (suite.progressKeys ?? []).filter((k) => k in row).map((k) => ` ${k}=${String(row[k])}`).join('');
       process.stderr.write(` ${formatOps(row.opsPerSec).padStart(7)} ops/s${detail}   (${elapsed}s)\n`);
     }
   }
   const result: BenchResult = { machine: { ...machineInfo(), quick: args.quick }, rows };
   console.log(formatTable(rows));
-  const { jsonPath, svgPath } = writeReport(result, args.json);
+  const { jsonPath, svgPath } = writeReport(result, args.json, new Set(SUITES.filter((s) => s.uncharted).map((s) => s.name)));
   console.log(`\nwrote ${path.relative(process.cwd(), jsonPath)} and ${path.relative(process.cwd(), svgPath)}`);
 }
 

@@ -1,0 +1,6 @@
+/** Every benchmark suite `npm run bench` knows, in the order it runs them by default. */
+import { hashmapSuite } from './hashmap.js';
+import { resilienceSuite } from './resilience.js';
+import type { BenchSuite } from './suite.js';
+
+export const SUITES: readonly BenchSuite[] = [hashmapSuite, resilienceSuite];
