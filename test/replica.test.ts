@@ -280,3 +280,27 @@ describe('types flow from the definition', () => {
     expect(() => m.read('size', 1, 2)).not.toThrow();
   });
 });
+
+describe('log marks (reclaiming shared memory that old entries reference)', () => {
+  it('appliedEverywhere(mark) turns true only once every replica holding the log replayed past the mark', () => {
+    const handle = createHandle(Counter, { replicas: 3 });
+    const a = attach(handle, Counter);
+    const b = attach(handle, Counter);
+    const c = attach(handle, Counter);
+    a.write('add', 5);
+    const mark = a.logMark();
+    expect(a.appliedEverywhere(mark)).toBe(false); // b and c have not replayed it
+    b.sync();
+    expect(a.appliedEverywhere(mark)).toBe(false);
+    c.detach(); // a detached replica no longer holds the log back
+    expect(a.appliedEverywhere(mark)).toBe(true);
+    expect(b.appliedEverywhere(mark)).toBe(true);
+    // An earlier mark stays applied; a later one waits for the next write to be replayed.
+    a.write('add', 1);
+    const later = a.logMark();
+    expect(a.appliedEverywhere(mark)).toBe(true);
+    expect(a.appliedEverywhere(later)).toBe(false);
+    b.sync();
+    expect(a.appliedEverywhere(later)).toBe(true);
+  });
+});

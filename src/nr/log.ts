@@ -445,9 +445,29 @@ export class SharedLog {
     if (lagger < 0) minDist = distance(h, Atomics.load(w, TAIL));
     if (minDist > 0) {
       fetchMax(w, HEAD, (h + minDist) | 0);
+      this.refenceOvertaken();
       notifyIfWaiting(w, HEAD, HEAD_WAITERS);
     }
     return lagger;
+  }
+
+  /**
+   * A fenced replica rejoins by publishing its ltail, turning Active, then
+   * checking head; an advanceHead that read its state just before it turned
+   * Active may move head past that ltail after the check. Re-reading the
+   * states after moving head closes the window: such a replica is fenced
+   * again and recovers by transfer on its next replay. (Either this re-read
+   * sees it Active, or its check of head comes after our move and sees it.)
+   */
+  private refenceOvertaken(): void {
+    const w = this.words;
+    const h = Atomics.load(w, HEAD);
+    for (let r = 0; r < this.maxReplicas; r++) {
+      if (Atomics.load(w, this.stateIndex(r)) !== SlotState.Active) continue;
+      if (before(Atomics.load(w, this.ltailIndex(r)), h)) {
+        Atomics.compareExchange(w, this.stateIndex(r), SlotState.Active, SlotState.Fenced);
+      }
+    }
   }
 
   /**

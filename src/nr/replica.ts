@@ -233,6 +233,29 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     this.catchUp();
   }
 
+  /**
+   * A mark of the log as it stands: every write appended before this call,
+   * this replica's own included, lies before it. With `appliedEverywhere`,
+   * it tells when shared memory that only older entries reference (an
+   * overwritten value, an out-of-line payload) can be reused.
+   */
+  logMark(): number {
+    return Atomics.load(this.log.words, TAIL);
+  }
+
+  /**
+   * True once no replica can still apply an entry from before `mark`: live
+   * replicas have replayed past it, and fenced ones will recover by state
+   * transfer rather than replay. Scans the replica slots when head has not
+   * passed `mark` yet, so call it when memory is short, not per op. Marks are
+   * wrapping 32-bit positions: compare marks taken within 2^31 log cells.
+   */
+  appliedEverywhere(mark: number): boolean {
+    if (!before(this.log.head(), mark)) return true;
+    this.log.advanceHead();
+    return !before(this.log.head(), mark);
+  }
+
   /** A digest of the local state (the structure must define `digest`). */
   digest(): string {
     if (this.detached) throw new DetachedError();
