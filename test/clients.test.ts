@@ -9,6 +9,7 @@ import {
   CapacityError,
   connect,
   createHandle,
+  declareClientDead,
   declareDead,
   DetachedError,
   EncodeError,
@@ -23,6 +24,43 @@ import { mulberry32 } from './support/prng.js';
 import { startNode } from './support/node-worker.js';
 import { runWorkers } from './support/spawn.js';
 import type { KvWorkerInput, KvWorkerOutput } from './workers/kv-worker.js';
+
+/** A client worker that writes without end: async writes, and a sync one every 64. */
+const BUSY_CLIENT = `for (let i = 0; ; i++) { c.writeAsync('put', 'victim', i); if (i % 64 === 0) c.writes.put('sync', i); }`;
+
+/** A worker that connects to `handle` as client `c` of HashMap, then runs `body`. */
+function clientWorker(handle: NrHandle, body: string): Worker {
+  return new Worker(
+    `const { workerData } = require('node:worker_threads');
+     import(workerData.url).then(({ connect }) => import(workerData.structs).then(({ HashMap }) => {
+       const c = connect(workerData.handle, HashMap);
+       ${body}
+     }));`,
+    {
+      eval: true,
+      workerData: {
+        handle,
+        url: new URL('../dist/src/nr/index.js', import.meta.url).href,
+        structs: new URL('../dist/src/nr/structures/index.js', import.meta.url).href,
+      },
+    },
+  );
+}
+
+const connectHashMap = (handle: NrHandle) => connect(handle, HashMap);
+
+/** Retry `connect` until a slot is free (bounded). */
+async function connectWhenFree(handle: NrHandle, timeoutMs = 20_000): Promise<ReturnType<typeof connectHashMap>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return connectHashMap(handle);
+    } catch (e) {
+      if (!(e instanceof CapacityError) || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
 
 /** The main thread's share of a linearizability run: async ops, recorded. */
 async function mainThreadClient(handle: NrHandle, control: SharedArrayBuffer, participants: number, seed: number): Promise<HistoryEvent[]> {
@@ -121,21 +159,7 @@ describe('client semantics', () => {
     const handle = createHandle(HashMap, { replicas: 1, clients: 4 });
     const node = await startNode(handle, 'serve');
     try {
-      const victim = new Worker(
-        `const { workerData } = require('node:worker_threads');
-         import(workerData.url).then(({ connect }) => import(workerData.structs).then(({ HashMap }) => {
-           const c = connect(workerData.handle, HashMap);
-           for (let i = 0; ; i++) { c.writeAsync('put', 'victim', i); if (i % 64 === 0) c.writes.put('sync', i); }
-         }));`,
-        {
-          eval: true,
-          workerData: {
-            handle,
-            url: new URL('../dist/src/nr/index.js', import.meta.url).href,
-            structs: new URL('../dist/src/nr/structures/index.js', import.meta.url).href,
-          },
-        },
-      );
+      const victim = clientWorker(handle, BUSY_CLIENT);
       // Let it get going, then kill it at an arbitrary instruction.
       const probe = connect(handle, HashMap);
       const deadline = Date.now() + 20_000;
@@ -252,6 +276,53 @@ describe('client errors', () => {
       expect(() => connect(handle, HashMap)).toThrow(CapacityError);
       c.close();
       connect(handle, HashMap).close(); // the slot is free again
+    } finally {
+      await node.worker.terminate();
+    }
+  });
+
+  it('a client worker that exits gives its slot back', async () => {
+    const handle = createHandle(HashMap, { replicas: 1, clients: 1 });
+    const node = await startNode(handle, 'serve');
+    try {
+      const leaver = clientWorker(handle, `c.writes.put('left', 1); c.writeAsync('put', 'left', 2);`);
+      await new Promise((r) => leaver.once('exit', r));
+      const c = await connectWhenFree(handle);
+      expect(c.reads.get('left')).toBe(2);
+      c.close();
+    } finally {
+      await node.worker.terminate();
+    }
+  });
+
+  it('a terminated client, declared dead by its manager, gives its slot back once the node answered what it sent', async () => {
+    const handle = createHandle(HashMap, { replicas: 1, clients: 1 });
+    const node = await startNode(handle, 'serve');
+    try {
+      const victim = clientWorker(handle, BUSY_CLIENT);
+      const victimThread = victim.threadId; // -1 once it has exited
+      await new Promise((r) => victim.once('online', r));
+      const deadline = Date.now() + 20_000;
+      let taken = false;
+      while (!taken && Date.now() < deadline) {
+        try {
+          connect(handle, HashMap).close();
+          await new Promise((r) => setTimeout(r, 5));
+        } catch (e) {
+          if (!(e instanceof CapacityError)) throw e;
+          taken = true;
+        }
+      }
+      expect(taken).toBe(true); // the victim holds the only slot
+      await new Promise((r) => setTimeout(r, 20)); // let it put ops in flight
+      await victim.terminate();
+      expect(() => connect(handle, HashMap)).toThrow(CapacityError); // terminate() ran no exit hook
+      expect(declareClientDead(handle, victimThread)).toBe(1);
+      expect(declareClientDead(handle, victimThread)).toBe(0);
+      const c = await connectWhenFree(handle);
+      expect(c.writes.put('after', 1)).toBeUndefined();
+      expect(c.reads.get('after')).toBe(1);
+      c.close();
     } finally {
       await node.worker.terminate();
     }

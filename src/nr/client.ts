@@ -35,6 +35,7 @@ import type { BoundReads, BoundWrites } from './replica.js';
 import type { OpArgs, OpResult, OpTable, Structure } from './structure.js';
 import type { ArgsCodec, ValueCodec } from './codec.js';
 import { deserialize } from 'node:v8';
+import { isMainThread } from 'node:worker_threads';
 
 export interface ClientOptions {
   /** Bound, in ms, on every synchronous wait (for a free slot or a response). Default 30 000. */
@@ -82,7 +83,14 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
   private keepAlive: NodeJS.Timeout | null = null;
 
   /** @internal use `connect()` */
-  constructor(ctx: SharedContext, structure: Structure<S, R, W>, node: number, slot: number, options: ClientOptions) {
+  constructor(
+    ctx: SharedContext,
+    structure: Structure<S, R, W>,
+    node: number,
+    slot: number,
+    private readonly stateWord: number,
+    options: ClientOptions,
+  ) {
     const timeoutMs = options.timeoutMs ?? 30_000;
     if (!(timeoutMs > 0)) throw new ConfigError('timeoutMs must be positive');
     this.ctx = ctx;
@@ -101,6 +109,8 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     for (const name of structure.writeNames) writes[name] = (...args) => this.callSync(RequestKind.Write, name, args);
     this.reads = Object.freeze(reads) as unknown as BoundReads<R>;
     this.writes = Object.freeze(writes) as unknown as BoundWrites<W>;
+    openClients.add(this);
+    installExitHook();
   }
 
   read<K extends keyof R & string>(name: K, ...args: OpArgs<R[K]>): OpResult<R[K]> {
@@ -140,10 +150,25 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
       this.pump();
     }
     this.closed = true;
-    // A slot with requests still unanswered is not handed to a new client.
-    const drained = Atomics.load(this.ctx.words, this.base + CLIENT_DONE) === this.tail;
     this.failAll(new DetachedError());
-    if (drained) this.ctx.releaseClient(this.node, this.slot);
+    this.giveBack();
+  }
+
+  /**
+   * Give the slot back: at once if everything sent was answered, otherwise
+   * once the node has answered the rest (a slot with answers still due is
+   * never handed to a new client).
+   */
+  private giveBack(): void {
+    openClients.delete(this);
+    this.ctx.abandonClient(this.node, this.slot, this.stateWord);
+  }
+
+  /** @internal The thread is exiting: no more calls can come, give the slot back. */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.giveBack();
   }
 
   // ---- sending -------------------------------------------------------------
@@ -327,4 +352,15 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
   private idle(): void {
     this.keepAlive?.unref();
   }
+}
+
+/** Clients of this thread that have not closed: a worker that exits gives their slots back. */
+const openClients = new Set<{ abandon(): void }>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled || isMainThread) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const c of [...openClients]) c.abandon();
+  });
 }

@@ -14,7 +14,7 @@
  * | 0..15                    | header: MAGIC, NODES, CLIENTS (per node), SLOTS, SLOT_BYTES |
  * | node r, +0               | NODE_STATE: 0 absent, 1 serving, 2 gone                |
  * | node r, +16              | DOORBELL: a client sets 1 (and notifies) after enqueuing; the node clears it before draining |
- * | client c of node r, +0   | STATE: 0 free, 1 active                                |
+ * | client c of node r, +0   | STATE: 0 free, else `owner << 2 | 1` active, `owner << 2 | 2` abandoned (owner: the client thread's threadId) |
  * | client c, +16            | TAIL: requests enqueued (written by the client only)   |
  * | client c, +32            | DONE: requests answered (written by the node only); +33 DONE_WAITERS (client asleep) |
  * | client c, +48            | SLOTS request slots of SLOT_BYTES each                 |
@@ -43,6 +43,13 @@
  * - A client has at most SLOTS requests in flight (`TAIL - consumed`); it
  *   reuses a slot only after it has read that slot's response.
  * - Counters wrap modulo 2^32 like log positions.
+ * - A client whose thread exits (its exit hook), closes with requests still
+ *   unanswered, or is declared dead by its manager (`declareClientDead`, after
+ *   `worker.terminate()`) is abandoned: its STATE turns abandoned, and the
+ *   node answers what it already sent (nobody reads the answers), then frees
+ *   the slot. One with nothing in flight is freed at once. Owner and state
+ *   share one word, so abandoning by thread id is one CAS and can never hit
+ *   a slot that meanwhile went to another thread.
  */
 import { ConfigError, HandleMismatchError } from './errors.js';
 
@@ -70,6 +77,14 @@ export const enum NodeState {
   Serving = 1,
   Gone = 2,
 }
+/** The low bits of a client's STATE word; the owner's threadId sits above them. */
+export const enum ClientState {
+  Free = 0,
+  Active = 1,
+  Abandoned = 2,
+}
+const STATE_BITS = 3;
+
 export const enum RequestKind {
   Read = 1,
   Write = 2,
@@ -196,20 +211,56 @@ export class SharedContext {
 
   activeClients(node: number): number {
     let n = 0;
-    for (let c = 0; c < this.clients; c++) if (Atomics.load(this.words, this.clientAt(node, c) + CLIENT_STATE) === 1) n++;
+    for (let c = 0; c < this.clients; c++) if (this.clientState(node, c) === ClientState.Active) n++;
     return n;
   }
 
-  /** Claim a free client slot of `node`; returns its index or -1. */
-  claimClient(node: number): number {
+  clientState(node: number, client: number): ClientState {
+    return (Atomics.load(this.words, this.clientAt(node, client) + CLIENT_STATE) & STATE_BITS) as ClientState;
+  }
+
+  /** Claim a free client slot of `node` for thread `owner`; returns its index or -1. */
+  claimClient(node: number, owner: number): number {
+    const claimed = (owner << 2) | ClientState.Active;
     for (let c = 0; c < this.clients; c++) {
-      if (Atomics.compareExchange(this.words, this.clientAt(node, c) + CLIENT_STATE, 0, 1) === 0) return c;
+      if (Atomics.compareExchange(this.words, this.clientAt(node, c) + CLIENT_STATE, 0, claimed) === 0) return c;
     }
     return -1;
   }
 
-  releaseClient(node: number, client: number): void {
-    Atomics.store(this.words, this.clientAt(node, client) + CLIENT_STATE, 0);
+  /**
+   * The client in slot `client` is gone (closed or dead): free the slot if
+   * nothing it sent is unanswered, else mark it abandoned and ring the node,
+   * which answers the rest and then frees it. `expected` is the STATE word
+   * the caller saw (owner and Active), so a slot reclaimed meanwhile by
+   * another thread is left alone.
+   */
+  abandonClient(node: number, client: number, expected: number): void {
+    const base = this.clientAt(node, client);
+    const drained = Atomics.load(this.words, base + CLIENT_DONE) === Atomics.load(this.words, base + CLIENT_TAIL);
+    const next = drained ? ClientState.Free : (expected & ~STATE_BITS) | ClientState.Abandoned;
+    if (Atomics.compareExchange(this.words, base + CLIENT_STATE, expected, next) === expected && !drained) this.ring(node);
+  }
+
+  /** Abandon every client slot, on every node, held by thread `owner`. */
+  abandonClientsOf(owner: number): number {
+    const held = (owner << 2) | ClientState.Active;
+    let n = 0;
+    for (let node = 0; node < this.nodes; node++) {
+      for (let c = 0; c < this.clients; c++) {
+        if (Atomics.load(this.words, this.clientAt(node, c) + CLIENT_STATE) !== held) continue;
+        this.abandonClient(node, c, held);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** The node answered everything an abandoned client sent: free its slot. */
+  freeIfAbandoned(node: number, client: number): void {
+    const idx = this.clientAt(node, client) + CLIENT_STATE;
+    const s = Atomics.load(this.words, idx);
+    if ((s & STATE_BITS) === ClientState.Abandoned) Atomics.compareExchange(this.words, idx, s, ClientState.Free);
   }
 
   /** Ring a node's doorbell; only the first ring since the node's last drain notifies. */

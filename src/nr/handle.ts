@@ -7,7 +7,8 @@
  * node with its own replica.
  */
 import { Client, type ClientOptions } from './client.js';
-import { type ClientSlotOptions, createContextBuffer, NodeState, SharedContext } from './context.js';
+import { ClientState, type ClientSlotOptions, createContextBuffer, NodeState, SharedContext } from './context.js';
+import { threadId } from 'node:worker_threads';
 import { ConfigError, CapacityError, HandleMismatchError } from './errors.js';
 import { createLogMemory, type LogOptions, SharedLog, SlotState } from './log.js';
 import type { SharedMemory } from './shared-memory.js';
@@ -125,9 +126,27 @@ export function connect<S, R extends OpTable<S>, W extends OpTable<S>>(
     }
     if (node === undefined) throw new CapacityError('no node is serving clients yet');
   }
-  const slot = ctx.claimClient(node);
+  const owner = threadId & OWNER_MASK;
+  const slot = ctx.claimClient(node, owner);
   if (slot < 0) throw new CapacityError(`all ${ctx.clients} client slots of node ${node} are taken`);
-  return new Client(ctx, structure, node, slot, options);
+  return new Client(ctx, structure, node, slot, (owner << 2) | ClientState.Active, options);
+}
+
+/** Thread ids as stored in a client slot's STATE word (above its two state bits). */
+const OWNER_MASK = 0x1fffffff;
+
+/**
+ * For whoever manages a client's worker, after `worker.terminate()` (which
+ * runs no exit hook): give back every client slot that thread `threadId`
+ * (`worker.threadId`) held, on every node. Each node answers what the dead
+ * client had already sent (those writes may take effect, as for any op whose
+ * caller died), then frees the slot for a new client. Returns the number of
+ * slots given back. A client thread that exits normally does this itself.
+ */
+export function declareClientDead(handle: NrHandle, threadId: number): number {
+  if (!Number.isInteger(threadId) || threadId < 0) throw new ConfigError('threadId must be a non-negative integer (worker.threadId)');
+  if (!handle.context) return 0;
+  return new SharedContext(handle.context).abandonClientsOf(threadId & OWNER_MASK);
 }
 
 /**

@@ -72,8 +72,9 @@ export class ClientHub {
     return Atomics.load(this.ctx.words, this.ctx.clientAt(this.node, c) + CLIENT_TAIL);
   }
 
+  /** Active or abandoned: either way its requests get answered. */
   private active(c: number): boolean {
-    return Atomics.load(this.ctx.words, this.ctx.clientAt(this.node, c) + CLIENT_STATE) === 1;
+    return Atomics.load(this.ctx.words, this.ctx.clientAt(this.node, c) + CLIENT_STATE) !== 0;
   }
 
   /** Any client has a request not yet answered. */
@@ -162,6 +163,8 @@ export class ClientHub {
       const base = ctx.clientAt(this.node, c);
       Atomics.store(ctx.words, base + CLIENT_DONE, this.served[c]!);
       if (Atomics.load(ctx.words, base + CLIENT_DONE_WAITERS) !== 0) Atomics.notify(ctx.words, base + CLIENT_DONE);
+      // An abandoned client's TAIL no longer moves: once it is all answered, the slot is free.
+      if (this.served[c] === this.tailOf(c)) ctx.freeIfAbandoned(this.node, c);
     }
   }
 

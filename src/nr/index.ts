@@ -9,6 +9,7 @@ export {
   attach,
   connect,
   declareDead,
+  declareClientDead,
   type NrHandle,
   type HandleOptions,
   type AttachOptions,
