@@ -347,10 +347,30 @@ export class KvStore {
     return p.rec.items[0]!.version;
   }
 
+  /**
+   * Store `value` under `key` and return the value it replaced (undefined:
+   * absent). The displaced block is still ours to reclaim, so opening it is safe.
+   */
+  exchange(key: KvKey, value: KvValue): Buffer | undefined {
+    const p = this.prepare([{ type: 'put', key, value }], null);
+    const slot: PrevSlot = { value: undefined, error: null };
+    this.commit(p, slot);
+    if (slot.error !== null) throw slot.error;
+    return slot.value;
+  }
+
+  async exchangeAsync(key: KvKey, value: KvValue): Promise<Buffer | undefined> {
+    const p = this.prepare([{ type: 'put', key, value }], null);
+    const slot: PrevSlot = { value: undefined, error: null };
+    await this.commitAsync(p, slot);
+    if (slot.error !== null) throw slot.error;
+    return slot.value;
+  }
+
   /** Remove `key`; returns whether it existed. */
   delete(key: KvKey): boolean {
     const p = this.prepare([{ type: 'delete', key }], null);
-    return this.commit(p).existed[0]!;
+    return this.commit(p).prev[0] !== null;
   }
 
   /**
@@ -391,7 +411,7 @@ export class KvStore {
 
   async deleteAsync(key: KvKey): Promise<boolean> {
     const p = this.prepare([{ type: 'delete', key }], null);
-    return (await this.commitAsync(p)).existed[0]!;
+    return (await this.commitAsync(p)).prev[0] !== null;
   }
 
   async compareAndSetAsync(key: KvKey, expected: number | KvValue | undefined, value: KvValue): Promise<CasResult> {
@@ -530,7 +550,7 @@ export class KvStore {
     }
   }
 
-  private commit(p: Prepared): ApplyResult {
+  private commit(p: Prepared, slot: PrevSlot | null = null): ApplyResult {
     let res: ApplyResult;
     try {
       res = this.r.write('apply', p.rec);
@@ -538,11 +558,11 @@ export class KvStore {
       this.afterFailedWrite(p, e);
       throw e;
     }
-    this.afterWrite(p, res);
+    this.finish(p, res, slot);
     return res;
   }
 
-  private async commitAsync(p: Prepared): Promise<ApplyResult> {
+  private async commitAsync(p: Prepared, slot: PrevSlot | null = null): Promise<ApplyResult> {
     let res: ApplyResult;
     try {
       res = await this.r.writeAsync('apply', p.rec);
@@ -550,8 +570,26 @@ export class KvStore {
       this.afterFailedWrite(p, e);
       throw e;
     }
-    this.afterWrite(p, res);
+    this.finish(p, res, slot);
     return res;
+  }
+
+  /** The displaced value is opened before its block joins the reclaim queue. */
+  private finish(p: Prepared, res: ApplyResult, slot: PrevSlot | null): void {
+    if (slot !== null) {
+      try {
+        slot.value = this.openPrev(p, res);
+      } catch (e) {
+        slot.error = e;
+      }
+    }
+    this.afterWrite(p, res);
+  }
+
+  private openPrev(p: Prepared, res: ApplyResult): Buffer | undefined {
+    const m = res.prev[0];
+    if (m === null || m === undefined) return undefined;
+    return this.cipher.open(p.rec.items[0]!.key, m.version, m.tag, this.arena.bytes, m.loc, m.len);
   }
 
   private afterWrite(p: Prepared, res: ApplyResult): void {
@@ -607,5 +645,11 @@ export class KvStore {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Where an exchange's displaced value (or the error opening it) lands. */
+interface PrevSlot {
+  value: Buffer | undefined;
+  error: unknown;
+}
 
 type KvStructureReplica = Replica<ReturnType<KvStructure['create']>, KvStructure['reads'], KvStructure['writes']>;

@@ -60,16 +60,16 @@ export interface ApplyResult {
   current: number;
   /** Blocks this write displaced: (offset, stored bytes) pairs, to reclaim once no replica references them. */
   freed: number[];
-  /** Per item: the key existed before. */
-  existed: boolean[];
+  /** Per item: the key's metadata before it (null: absent). Meta objects are never mutated. */
+  prev: (Meta | null)[];
 }
 
-/** Enclave metadata of one key. */
+/** Enclave metadata of one key; replaced, never mutated, on overwrite. */
 export interface Meta {
-  version: number;
-  loc: number;
-  len: number;
-  tag: Uint8Array;
+  readonly version: number;
+  readonly loc: number;
+  readonly len: number;
+  readonly tag: Uint8Array;
 }
 
 export interface KvEntry {
@@ -113,7 +113,7 @@ function apply(state: KvState, rec: LogRecord): ApplyResult {
   const last = state.writers.get(rec.writer) ?? 0;
   if (!(rec.seq > last)) failStop(state, `log record of writer ${rec.writer} replayed or reordered (sequence ${rec.seq} after ${last})`);
   state.writers.set(rec.writer, rec.seq);
-  const res: ApplyResult = { ok: true, current: 0, freed: [], existed: [] };
+  const res: ApplyResult = { ok: true, current: 0, freed: [], prev: [] };
   if (rec.cond === 1) {
     const cur = state.map.get(rec.condKey)?.version ?? 0;
     if (cur !== rec.condVersion) {
@@ -125,22 +125,15 @@ function apply(state: KvState, rec: LogRecord): ApplyResult {
   const cipher = state.ctx.cipher;
   for (const it of rec.items) {
     const prev = state.map.get(it.key);
-    res.existed.push(prev !== undefined);
+    res.prev.push(prev ?? null);
     if (prev !== undefined) {
       const stored = cipher.storedBytes(prev.len);
       res.freed.push(prev.loc, stored);
       state.liveBytes -= blockBytesFor(stored);
     }
     if (it.op === PUT) {
-      if (prev !== undefined) {
-        prev.version = it.version;
-        prev.loc = it.loc;
-        prev.len = it.len;
-        prev.tag = it.tag;
-      } else {
-        state.map.set(it.key, { version: it.version, loc: it.loc, len: it.len, tag: it.tag });
-        state.order.insert(it.key);
-      }
+      state.map.set(it.key, { version: it.version, loc: it.loc, len: it.len, tag: it.tag });
+      if (prev === undefined) state.order.insert(it.key);
       state.liveBytes += blockBytesFor(cipher.storedBytes(it.len));
     } else if (prev !== undefined) {
       state.map.delete(it.key);
