@@ -375,20 +375,23 @@ export class KvStore {
 
   /**
    * Write `value` only if the key's current state matches `expected`: a
-   * version number (0 or undefined: the key is absent) or a value.
+   * version number (0: absent), a value, or undefined (absent). A compare by
+   * value (or absence) reads the current version and value, then logs a
+   * compare by that version, retrying while other writers win the race; on
+   * failure it returns the value it found (linearized at that read).
    */
   compareAndSet(key: KvKey, expected: number | KvValue | undefined, value: KvValue): CasResult {
-    if (typeof expected === 'number' || expected === undefined) {
-      const p = this.prepare([{ type: 'put', key, value }], this.versionCond(key, expected ?? 0));
+    if (typeof expected === 'number') {
+      const p = this.prepare([{ type: 'put', key, value }], this.versionCond(key, expected));
       const res = this.commit(p);
       return res.ok ? { ok: true, version: p.rec.items[0]!.version } : { ok: false, version: res.current };
     }
     const id = keyIdOf(key, this.maxKey);
-    const want = valueBytes(expected, this.maxValue);
+    const want = expected === undefined ? undefined : valueBytes(expected, this.maxValue);
     valueBytes(value, this.maxValue);
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const cur = this.retryRead(() => this.r.reads.entry(id));
-      if (cur.value === undefined || !cur.value.equals(want)) return { ok: false, version: cur.version, value: cur.value };
+      if (!matches(cur.value, want)) return { ok: false, version: cur.version, value: cur.value };
       const p = this.prepare([{ type: 'put', key, value }], { key: id, version: cur.version });
       const res = this.commit(p);
       if (res.ok) return { ok: true, version: p.rec.items[0]!.version };
@@ -415,17 +418,17 @@ export class KvStore {
   }
 
   async compareAndSetAsync(key: KvKey, expected: number | KvValue | undefined, value: KvValue): Promise<CasResult> {
-    if (typeof expected === 'number' || expected === undefined) {
-      const p = this.prepare([{ type: 'put', key, value }], this.versionCond(key, expected ?? 0));
+    if (typeof expected === 'number') {
+      const p = this.prepare([{ type: 'put', key, value }], this.versionCond(key, expected));
       const res = await this.commitAsync(p);
       return res.ok ? { ok: true, version: p.rec.items[0]!.version } : { ok: false, version: res.current };
     }
     const id = keyIdOf(key, this.maxKey);
-    const want = valueBytes(expected, this.maxValue);
+    const want = expected === undefined ? undefined : valueBytes(expected, this.maxValue);
     valueBytes(value, this.maxValue);
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const cur = await this.r.readAsync('entry', id).catch((e: unknown) => this.afterReadFailure(e, () => this.r.reads.entry(id)));
-      if (cur.value === undefined || !cur.value.equals(want)) return { ok: false, version: cur.version, value: cur.value };
+      if (!matches(cur.value, want)) return { ok: false, version: cur.version, value: cur.value };
       const p = this.prepare([{ type: 'put', key, value }], { key: id, version: cur.version });
       const res = await this.commitAsync(p);
       if (res.ok) return { ok: true, version: p.rec.items[0]!.version };
@@ -645,6 +648,10 @@ export class KvStore {
 }
 
 const EMPTY = new Uint8Array(0);
+
+function matches(cur: Buffer | undefined, want: Uint8Array | undefined): boolean {
+  return want === undefined ? cur === undefined : cur !== undefined && cur.equals(want);
+}
 
 /** Where an exchange's displaced value (or the error opening it) lands. */
 interface PrevSlot {

@@ -234,7 +234,7 @@ class RecordParser {
   }
   private take(n: number): Uint8Array {
     const at = this.need(n);
-    return this.buf.slice(at, at + n);
+    return new Uint8Array(this.buf.subarray(at, at + n)); // a copy: the parse buffer is reused
   }
 }
 
