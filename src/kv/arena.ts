@@ -37,10 +37,10 @@ export const H_MAX_VALUE = 28;
 export const H_CAPACITY = 32;
 export const H_SALT = 64;
 export const H_KCV = 80;
-const H_BUMP = 128;
+export const H_BUMP = 128;
 const H_VERSION = 192;
 const H_FREE_BYTES = 256;
-const H_HEADS = 320;
+export const H_HEADS = 320;
 
 export const ARENA_START = 64;
 const ALIGN = 16;
