@@ -144,12 +144,12 @@ async function overwrite(store: KvStore): Promise<void> {
   const value = Buffer.alloc(input.valueBytes!, input.client!);
   const rand = mulberry32(input.client! + 99);
   let maxUsed = 0;
-  for (let i = 0; i < input.ops!; i += 8) {
+  for (let i = 0; i < input.ops!; i += 32) {
     // Bursts of async puts: combined into one log entry each, as a busy thread would.
     const ps: Promise<number>[] = [];
-    for (let j = 0; j < 8; j++) ps.push(store.putAsync(`key-${Math.floor(rand() * keys)}`, value));
+    for (let j = 0; j < 32; j++) ps.push(store.putAsync(`key-${Math.floor(rand() * keys)}`, value));
     await Promise.all(ps);
-    if ((i & 4095) === 0) maxUsed = Math.max(maxUsed, store.stats().arenaUsedBytes);
+    if ((i & 4095) < 32) maxUsed = Math.max(maxUsed, store.stats().arenaUsedBytes);
   }
   await arriveAndWait(ctl, K_DONE, input.finishers!);
   store.sync();
