@@ -44,19 +44,28 @@ export const H_HEADS = 320;
 
 export const ARENA_START = 64;
 const ALIGN = 16;
-/** Classes 0..63: 16..1024 bytes in steps of 16; then powers of two 2 KiB..2 MiB. */
+/**
+ * Size classes: 16..1024 bytes in steps of 16 (64 classes), 1280..16384 in
+ * steps of 256 (60 classes), then powers of two 32 KiB..2 MiB (7 classes):
+ * at most 1/16 waste above 1 KiB (a 1 KiB value sealed is 1064 bytes: a
+ * 1280-byte block), at most 2x only for values above 16 KiB.
+ */
 const SMALL_CLASSES = 64;
-export const CLASSES = SMALL_CLASSES + 11;
+const MEDIUM_CLASSES = 60;
+export const CLASSES = SMALL_CLASSES + MEDIUM_CLASSES + 7;
 export const MAX_BLOCK_BYTES = 2048 << 10;
 export const HEADER_BYTES = H_HEADS + 64 * CLASSES;
 
 export function classOf(bytes: number): number {
   if (bytes <= 1024) return Math.max(0, Math.ceil(bytes / 16) - 1);
-  return SMALL_CLASSES + Math.ceil(Math.log2(bytes)) - 11;
+  if (bytes <= 16384) return SMALL_CLASSES + Math.ceil((bytes - 1024) / 256) - 1;
+  return SMALL_CLASSES + MEDIUM_CLASSES + Math.max(0, Math.ceil(Math.log2(bytes)) - 15);
 }
 
 export function classBytes(c: number): number {
-  return c < SMALL_CLASSES ? (c + 1) * 16 : 2048 << (c - SMALL_CLASSES);
+  if (c < SMALL_CLASSES) return (c + 1) * 16;
+  if (c < SMALL_CLASSES + MEDIUM_CLASSES) return 1024 + (c - SMALL_CLASSES + 1) * 256;
+  return 32768 << (c - SMALL_CLASSES - MEDIUM_CLASSES);
 }
 
 /** The block size a value's stored bytes occupy. */
