@@ -88,9 +88,19 @@ export class Cipher {
   private readonly macKey: Buffer;
   private readonly nonces = Buffer.alloc(NONCE_BYTES * 128);
   private nonceAt = this.nonces.length;
-  private ad = Buffer.alloc(8 + 1024);
-  private scratch = Buffer.alloc(4096);
   private readonly mac = Buffer.alloc(MAC_BYTES);
+  // Private working buffers, and views of them cached by length: a get
+  // allocates nothing but its result (values of one size reuse one view).
+  private readonly nonce = Buffer.alloc(NONCE_BYTES);
+  /** A private copy of one stored block (nonce ‖ ciphertext ‖ tag) and views of its parts for the last length opened. */
+  private block = Buffer.alloc(4096);
+  private blockNonce = this.block.subarray(0, NONCE_BYTES);
+  private blockCt = this.block.subarray(0, 0);
+  private blockLen = -1;
+  private ct = Buffer.alloc(4096);
+  private ctView = this.ct.subarray(0, 0);
+  private ad = Buffer.alloc(8 + 1024);
+  private adView = this.ad.subarray(0, 0);
 
   /** `master` null: a plaintext store (no encryption, no MACs). */
   constructor(master: Buffer | null) {
@@ -114,25 +124,18 @@ export class Cipher {
       return EMPTY;
     }
     const n = plain.length;
-    const block = this.room(NONCE_BYTES + n + TAG_BYTES);
     if (this.nonceAt === this.nonces.length) {
       sodium.randombytes_buf(this.nonces);
       this.nonceAt = 0;
     }
-    block.set(this.nonces.subarray(this.nonceAt, this.nonceAt + NONCE_BYTES), 0);
+    this.nonces.copy(this.nonce, 0, this.nonceAt, this.nonceAt + NONCE_BYTES);
     this.nonceAt += NONCE_BYTES;
+    const ct = this.ctOf(n);
     const tag = new Uint8Array(TAG_BYTES);
-    sodium.crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
-      block.subarray(NONCE_BYTES, NONCE_BYTES + n),
-      tag,
-      plain,
-      this.adFor(keyId, version),
-      null,
-      block.subarray(0, NONCE_BYTES),
-      this.valueKey,
-    );
-    block.set(tag, NONCE_BYTES + n);
-    arena.set(block.subarray(0, NONCE_BYTES + n + TAG_BYTES), off);
+    sodium.crypto_aead_xchacha20poly1305_ietf_encrypt_detached(ct, tag, plain, this.adFor(keyId, version), null, this.nonce, this.valueKey);
+    arena.set(this.nonce, off);
+    arena.set(ct, off + NONCE_BYTES);
+    arena.set(tag, off + NONCE_BYTES + n);
     return tag;
   }
 
@@ -145,27 +148,33 @@ export class Cipher {
       out.set(arena.subarray(off, off + len));
       return out;
     }
-    const block = this.room(stored);
-    block.set(arena.subarray(off, off + stored)); // verify and decrypt a private copy
+    // Verify and decrypt a private copy: shared bytes changing meanwhile cannot leak unverified plaintext.
+    if (this.block.length < stored) this.growBlock(stored);
+    this.block.set(arena.subarray(off, off + stored));
+    if (this.blockLen !== len) this.viewsFor(len);
     // The arena's copy of the tag must equal the enclave's (branch-free compare; a sodium call costs more than the loop).
-    let diff = 0;
-    for (let i = 0, at = NONCE_BYTES + len; i < TAG_BYTES; i++) diff |= block[at + i]! ^ tag[i]!;
-    if (diff !== 0 || tag.length !== TAG_BYTES) throw new IntegrityError('stored tag does not match the enclave tag', displayKey(keyId));
+    const b = this.block;
+    let diff = tag.length ^ TAG_BYTES;
+    for (let i = 0, at = NONCE_BYTES + len; i < TAG_BYTES; i++) diff |= b[at + i]! ^ tag[i]!;
+    if (diff !== 0) throw new IntegrityError('stored tag does not match the enclave tag', displayKey(keyId));
     try {
-      sodium.crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
-        out,
-        null,
-        block.subarray(NONCE_BYTES, NONCE_BYTES + len),
-        tag,
-        this.adFor(keyId, version),
-        block.subarray(0, NONCE_BYTES),
-        this.valueKey,
-      );
+      sodium.crypto_aead_xchacha20poly1305_ietf_decrypt_detached(out, null, this.blockCt, tag, this.adFor(keyId, version), this.blockNonce, this.valueKey);
     } catch {
       out.fill(0);
       throw new IntegrityError('value failed authentication', displayKey(keyId));
     }
     return out;
+  }
+
+  private growBlock(n: number): void {
+    this.block = Buffer.alloc(Math.max(n, this.block.length * 2));
+    this.blockNonce = this.block.subarray(0, NONCE_BYTES);
+    this.blockLen = -1;
+  }
+
+  private viewsFor(len: number): void {
+    this.blockCt = this.block.subarray(NONCE_BYTES, NONCE_BYTES + len);
+    this.blockLen = len;
   }
 
   /** MAC of private bytes into `out` (16 bytes at `at`). */
@@ -177,20 +186,28 @@ export class Cipher {
   /** Constant-time check of a MAC over private bytes. */
   macOk(bytes: Uint8Array, mac: Uint8Array): boolean {
     sodium.crypto_generichash(this.mac, bytes, this.macKey);
-    return sodium.sodium_memcmp(this.mac, mac);
+    let diff = mac.length ^ MAC_BYTES;
+    for (let i = 0; i < MAC_BYTES; i++) diff |= this.mac[i]! ^ mac[i]!;
+    return diff === 0;
   }
 
+  private ctOf(len: number): Buffer {
+    if (this.ctView.length === len) return this.ctView;
+    if (this.ct.length < len) this.ct = Buffer.alloc(Math.max(len, this.ct.length * 2));
+    this.ctView = this.ct.subarray(0, len);
+    return this.ctView;
+  }
+
+  /** Associated data: version (u64 LE) ‖ key bytes. */
   private adFor(keyId: string, version: number): Buffer {
-    if (this.ad.length < 8 + keyId.length) this.ad = Buffer.alloc(8 + keyId.length * 2);
-    this.ad.writeUInt32LE(version % 0x100000000, 0);
-    this.ad.writeUInt32LE(Math.floor(version / 0x100000000), 4);
-    const n = this.ad.write(keyId, 8, 'latin1');
-    return this.ad.subarray(0, 8 + n);
-  }
-
-  private room(n: number): Buffer {
-    if (this.scratch.length < n) this.scratch = Buffer.alloc(Math.max(n, this.scratch.length * 2));
-    return this.scratch;
+    const n = 8 + keyId.length;
+    if (this.ad.length < n) this.ad = Buffer.alloc(n * 2);
+    if (this.adView.length !== n || this.adView.buffer !== this.ad.buffer) this.adView = this.ad.subarray(0, n);
+    const ad = this.adView;
+    ad.writeUInt32LE(version % 0x100000000, 0);
+    ad.writeUInt32LE(Math.floor(version / 0x100000000), 4);
+    ad.write(keyId, 8, 'latin1');
+    return ad;
   }
 }
 

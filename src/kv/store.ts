@@ -266,7 +266,11 @@ export class KvStore {
   /** The value (a private Buffer), or undefined. IntegrityError if its stored bytes fail verification. */
   get(key: KvKey): Buffer | undefined {
     const id = keyIdOf(key, this.maxKey);
-    return this.retryRead(() => this.r.reads.get(id));
+    try {
+      return this.r.reads.get(id);
+    } catch (e) {
+      return this.afterReadFailure(e, () => this.r.reads.get(id));
+    }
   }
 
   getString(key: KvKey): string | undefined {
