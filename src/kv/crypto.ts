@@ -96,6 +96,8 @@ export class Cipher {
   private block = Buffer.alloc(4096);
   private blockNonce = this.block.subarray(0, NONCE_BYTES);
   private blockCt = this.block.subarray(0, 0);
+  private blockTag = this.block.subarray(0, TAG_BYTES);
+  private readonly tagOut = Buffer.alloc(TAG_BYTES);
   private blockLen = -1;
   private ct = Buffer.alloc(4096);
   private ctView = this.ct.subarray(0, 0);
@@ -116,12 +118,12 @@ export class Cipher {
 
   /**
    * Seal `plain` for (keyId, version) into the arena at `off`; returns the tag
-   * (empty for a plaintext store).
+   * as a latin1 string ('' for a plaintext store).
    */
-  seal(keyId: string, version: number, plain: Uint8Array, arena: Uint8Array, off: number): Uint8Array {
+  seal(keyId: string, version: number, plain: Uint8Array, arena: Uint8Array, off: number): string {
     if (!this.secure) {
       arena.set(plain, off);
-      return EMPTY;
+      return '';
     }
     const n = plain.length;
     if (this.nonceAt === this.nonces.length) {
@@ -131,16 +133,16 @@ export class Cipher {
     this.nonces.copy(this.nonce, 0, this.nonceAt, this.nonceAt + NONCE_BYTES);
     this.nonceAt += NONCE_BYTES;
     const ct = this.ctOf(n);
-    const tag = new Uint8Array(TAG_BYTES);
+    const tag = this.tagOut;
     sodium.crypto_aead_xchacha20poly1305_ietf_encrypt_detached(ct, tag, plain, this.adFor(keyId, version), null, this.nonce, this.valueKey);
     arena.set(this.nonce, off);
     arena.set(ct, off + NONCE_BYTES);
     arena.set(tag, off + NONCE_BYTES + n);
-    return tag;
+    return tag.toString('latin1');
   }
 
   /** Open the value of (keyId, version) stored at `off`, checking it against the enclave's tag. */
-  open(keyId: string, version: number, tag: Uint8Array, arena: Uint8Array, off: number, len: number): Buffer {
+  open(keyId: string, version: number, tag: string, arena: Uint8Array, off: number, len: number): Buffer {
     const stored = this.storedBytes(len);
     if (off < 0 || off + stored > arena.length) throw new IntegrityError('value location out of range', displayKey(keyId));
     const out = Buffer.allocUnsafe(len);
@@ -155,10 +157,11 @@ export class Cipher {
     // The arena's copy of the tag must equal the enclave's (branch-free compare; a sodium call costs more than the loop).
     const b = this.block;
     let diff = tag.length ^ TAG_BYTES;
-    for (let i = 0, at = NONCE_BYTES + len; i < TAG_BYTES; i++) diff |= b[at + i]! ^ tag[i]!;
+    for (let i = 0, at = NONCE_BYTES + len; i < TAG_BYTES; i++) diff |= b[at + i]! ^ tag.charCodeAt(i);
     if (diff !== 0) throw new IntegrityError('stored tag does not match the enclave tag', displayKey(keyId));
     try {
-      sodium.crypto_aead_xchacha20poly1305_ietf_decrypt_detached(out, null, this.blockCt, tag, this.adFor(keyId, version), this.blockNonce, this.valueKey);
+      // The private copy's tag equals the enclave's (checked above).
+      sodium.crypto_aead_xchacha20poly1305_ietf_decrypt_detached(out, null, this.blockCt, this.blockTag, this.adFor(keyId, version), this.blockNonce, this.valueKey);
     } catch {
       out.fill(0);
       throw new IntegrityError('value failed authentication', displayKey(keyId));
@@ -174,6 +177,7 @@ export class Cipher {
 
   private viewsFor(len: number): void {
     this.blockCt = this.block.subarray(NONCE_BYTES, NONCE_BYTES + len);
+    this.blockTag = this.block.subarray(NONCE_BYTES + len, NONCE_BYTES + len + TAG_BYTES);
     this.blockLen = len;
   }
 
@@ -211,7 +215,6 @@ export class Cipher {
   }
 }
 
-const EMPTY = new Uint8Array(0);
 
 /** A key id (latin1 of the key's bytes) as readable text for error messages. */
 export function displayKey(keyId: string): string {

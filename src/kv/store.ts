@@ -519,7 +519,7 @@ export class KvStore {
       for (let i = 0; i < ids.length; i++) {
         const v = values[i]!;
         if (v === null) {
-          items.push({ op: DELETE, key: ids[i]!, version: 0, loc: 0, len: 0, tag: EMPTY });
+          items.push({ op: DELETE, key: ids[i]!, version: 0, loc: 0, len: 0, tag: '' });
           continue;
         }
         const stored = this.cipher.storedBytes(v.length);
@@ -650,8 +650,6 @@ export class KvStore {
     this.pendingHead = h;
   }
 }
-
-const EMPTY = new Uint8Array(0);
 
 function matches(cur: Buffer | undefined, want: Uint8Array | undefined): boolean {
   return want === undefined ? cur === undefined : cur !== undefined && cur.equals(want);

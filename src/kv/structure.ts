@@ -36,7 +36,8 @@ export interface LogItem {
   version: number;
   loc: number;
   len: number;
-  tag: Uint8Array;
+  /** The AEAD tag as a 16-char latin1 string ('' in a plaintext store). */
+  tag: string;
 }
 
 export interface LogRecord {
@@ -69,7 +70,12 @@ export interface Meta {
   readonly version: number;
   readonly loc: number;
   readonly len: number;
-  readonly tag: Uint8Array;
+  /**
+   * The AEAD tag as a 16-char latin1 string ('' in a plaintext store): an
+   * on-heap string, not one small ArrayBuffer per key (100k of those cost GC
+   * and malloc time in every replica).
+   */
+  readonly tag: string;
 }
 
 export interface KvEntry {
@@ -195,10 +201,10 @@ class RecordParser {
           const version = this.f64();
           const loc = this.u32();
           const len = this.u32();
-          const tag = this.cipher.secure ? this.take(TAG_BYTES) : EMPTY_TAG;
+          const tag = this.cipher.secure ? this.text(TAG_BYTES) : '';
           rec.items.push({ op, key, version, loc, len, tag });
         } else if (op === DELETE) {
-          rec.items.push({ op, key, version: 0, loc: 0, len: 0, tag: EMPTY_TAG });
+          rec.items.push({ op, key, version: 0, loc: 0, len: 0, tag: '' });
         } else throw new RangeError('op');
       }
       if (this.pos !== this.end) throw new RangeError('trailing bytes');
@@ -232,13 +238,12 @@ class RecordParser {
     const at = this.need(n);
     return this.buf.toString('latin1', at, at + n);
   }
-  private take(n: number): Uint8Array {
+  private text(n: number): string {
     const at = this.need(n);
-    return new Uint8Array(this.buf.subarray(at, at + n)); // a copy: the parse buffer is reused
+    return this.buf.toString('latin1', at, at + n); // a copy: the parse buffer is reused
   }
 }
 
-const EMPTY_TAG = new Uint8Array(0);
 
 function encodeRecord(cipher: Cipher, w: OpWriter, rec: LogRecord): void {
   const start = w.pos;
@@ -259,7 +264,7 @@ function encodeRecord(cipher: Cipher, w: OpWriter, rec: LogRecord): void {
       w.f64(it.version);
       w.u32(it.loc);
       w.u32(it.len);
-      if (cipher.secure) for (let i = 0; i < TAG_BYTES; i++) w.u8(it.tag[i]!);
+      if (cipher.secure) for (let i = 0; i < TAG_BYTES; i++) w.u8(it.tag.charCodeAt(i));
     }
   }
   if (cipher.secure) {
@@ -273,7 +278,7 @@ function encodeRecord(cipher: Cipher, w: OpWriter, rec: LogRecord): void {
 
 interface SnapshotBody {
   keys: string[];
-  metas: [number, number, number, Uint8Array][];
+  metas: [number, number, number, string][];
   writers: [number, number][];
   failure: string | null;
   liveBytes: number;
@@ -313,7 +318,8 @@ function restore(ctx: StoreContext, bytes: Uint8Array): KvState {
     body = deserialize(copy.subarray(0, n)) as SnapshotBody;
     body.keys.forEach((k, i) => {
       const [version, loc, len, tag] = body.metas[i]!;
-      state.map.set(k, { version, loc, len, tag: new Uint8Array(tag) });
+      if (typeof tag !== 'string' || tag.length !== (ctx.cipher.secure ? TAG_BYTES : 0)) throw new Error('tag');
+      state.map.set(k, { version, loc, len, tag });
     });
     state.writers.clear();
     for (const [w, s] of body.writers) state.writers.set(w, s);
@@ -385,7 +391,7 @@ export function kvStructure(ctx: StoreContext) {
       /** @internal Enclave metadata of a key (tests locate values in the arena with it). */
       meta: (s: KvState, key: string): Meta | undefined => {
         const m = s.map.get(key);
-        return m === undefined ? undefined : { ...m, tag: Uint8Array.from(m.tag) };
+        return m === undefined ? undefined : { ...m };
       },
     },
     writes: { apply },
@@ -398,7 +404,7 @@ export function kvStructure(ctx: StoreContext) {
     digest: (s: KvState): string => {
       const parts = s.order.all().map((k) => {
         const m = s.map.get(k)!;
-        return `${Buffer.from(k, 'latin1').toString('hex')}:${m.version}:${m.loc}:${m.len}:${Buffer.from(m.tag).toString('hex')}`;
+        return `${Buffer.from(k, 'latin1').toString('hex')}:${m.version}:${m.loc}:${m.len}:${Buffer.from(m.tag, 'latin1').toString('hex')}`;
       });
       return `${s.map.size}:${s.failure ?? ''}:${parts.join(',')}`;
     },
