@@ -11,6 +11,8 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { createKv } from '../src/kv/index.js';
 import { TaskPool } from './harness.js';
@@ -26,7 +28,7 @@ const KEYS = 100_000;
 const SECRET = new Uint8Array(32).fill(0x42);
 const LMDB_KEY = 'nr-kv-bench-lmdb-encryption-key!'; // 32 bytes
 
-interface KvCell {
+export interface KvCell {
   system: KvSystem;
   workload: YcsbWorkload;
   valueBytes: number;
@@ -49,7 +51,7 @@ async function preloadLmdb(dir: string, valueBytes: number, encryptionKey: strin
   await db.close();
 }
 
-async function runKvCell(cell: KvCell): Promise<BenchRow> {
+export async function runKvCell(cell: KvCell): Promise<BenchRow> {
   const coord = newCoordination();
   const words = new Int32Array(coord);
   const base = { workload: cell.workload, keys: KEYS, valueBytes: cell.valueBytes, durationMs: cell.durationMs, rounds: cell.rounds, coord };
@@ -151,7 +153,46 @@ function kvCells(args: BenchArgs): BenchCell[] {
       }
     }
   }
-  return filterCells(cells, args).map((c) => ({ label: `${c.workload} ${c.valueBytes}B ${c.system} ${c.threads}t`, run: () => runKvCell(c) }));
+  return filterCells(cells, args).map((c) => ({
+    label: `${c.workload} ${c.valueBytes}B ${c.system} ${c.threads}t`,
+    run: () => (c.system === 'lmdb-enc' ? runInChild(c) : runKvCell(c)),
+  }));
+}
+
+/** Run a cell in a child process (see kv-cell.ts); a crash becomes a row with `error`. */
+function runInChild(cell: KvCell): Promise<BenchRow> {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'kv-cell.js');
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [script, JSON.stringify(cell)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    // A stalled lmdb (it can hang instead of aborting) must not cost the suite a minute.
+    const timer = setTimeout(() => child.kill('SIGKILL'), cell.durationMs * cell.rounds + 20_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const line = out.split('\n').find((l) => l.startsWith('KV-ROW '));
+      if (line !== undefined) {
+        resolve(JSON.parse(line.slice(7)) as BenchRow);
+        return;
+      }
+      const mix = MIXES[cell.workload];
+      resolve({
+        suite: 'kv',
+        workload: cell.workload,
+        system: cell.system,
+        threads: cell.threads,
+        opsPerSec: 0,
+        writeRatio: mix[1]! + mix[2]! + mix[4]!,
+        dist: cell.workload === 'D' ? 'latest' : 'zipfian',
+        valueBytes: cell.valueBytes,
+        keys: KEYS,
+        durationMs: cell.durationMs,
+        error: `crashed (${signal ?? `exit ${code}`}): ${err.trim().split('\n').slice(-3).join(' | ').slice(0, 200)}`,
+      });
+    });
+  });
 }
 
 function kvMarkdown(rows: BenchRow[]): string[] {
@@ -159,8 +200,11 @@ function kvMarkdown(rows: BenchRow[]): string[] {
   const kv = rows.filter((r) => r.suite === 'kv');
   const threads = [...new Set(kv.map((r) => r.threads))].sort((a, b) => a - b);
   const sizes = [...new Set(kv.map((r) => r.valueBytes as number))].sort((a, b) => a - b);
-  const ops = (w: string, size: number, s: string, t: number): number =>
-    kv.find((r) => r.workload === w && r.valueBytes === size && r.system === s && r.threads === t)?.opsPerSec ?? Number.NaN;
+  // A cell whose system failed is no measurement: it counts as missing.
+  const ops = (w: string, size: number, s: string, t: number): number => {
+    const r = kv.find((x) => x.workload === w && x.valueBytes === size && x.system === s && x.threads === t);
+    return r === undefined || r.error !== undefined ? Number.NaN : r.opsPerSec;
+  };
   for (const w of WORKLOADS) {
     for (const size of sizes) {
       if (!kv.some((r) => r.workload === w && r.valueBytes === size)) continue;
@@ -189,4 +233,4 @@ function kvMarkdown(rows: BenchRow[]): string[] {
   return out;
 }
 
-export const kvSuite: BenchSuite = { name: 'kv', cells: kvCells, progressKeys: ['valueBytes'], markdown: kvMarkdown };
+export const kvSuite: BenchSuite = { name: 'kv', cells: kvCells, progressKeys: ['valueBytes', 'error'], markdown: kvMarkdown };
