@@ -169,7 +169,7 @@ function runInChild(cell: KvCell): Promise<BenchRow> {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     // A stalled lmdb (it can hang instead of aborting) must not cost the suite a minute.
-    const timer = setTimeout(() => child.kill('SIGKILL'), cell.durationMs * cell.rounds + 20_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), cell.durationMs * cell.rounds + 12_000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const line = out.split('\n').find((l) => l.startsWith('KV-ROW '));
