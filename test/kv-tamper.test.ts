@@ -282,6 +282,35 @@ describe('kv tamper suite: the log', () => {
   });
 });
 
+describe('kv batches across workers', () => {
+  it('a batch is atomic to readers on other replicas: a scan never sees half of one', async () => {
+    const { main, w } = await fixture(2);
+    const keys = ['b0', 'b1', 'b2', 'b3'];
+    await w[0]!.must('batch', keys.map((key) => ({ type: 'put', key, value: 'v-0' })));
+    // One worker writes 200 batches one after another while the other scans in a loop until they are done.
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 1; i <= 200; i++) await w[0]!.must('batch', keys.map((key) => ({ type: 'put', key, value: `v-${i}` })));
+      writing = false;
+    })();
+    const seen = new Set<string>();
+    let scans = 0;
+    while (writing) {
+      const r = await w[1]!.call('scan', { prefix: 'b' });
+      scans++;
+      expect(r.ok).toBe(true);
+      const values = (r.value as { value: Uint8Array }[]).map((e) => Buffer.from(e.value).toString());
+      expect(values).toHaveLength(4);
+      expect(new Set(values).size).toBe(1);
+      seen.add(values[0]!);
+    }
+    await writer;
+    expect(scans).toBeGreaterThan(0);
+    expect(main.scan({ prefix: 'b' }).map((e) => e.value.toString())).toEqual(keys.map(() => 'v-200'));
+    expect(seen.size).toBeGreaterThan(1); // the scans did overlap the writes
+  });
+});
+
 describe('kv wrong key in a worker', () => {
   it('attaching with the wrong key fails with WrongKeyError', async () => {
     const h = createKv({ key: KEY, arenaBytes: 1 << 16, log: { logBytes: 1 << 14 } });
