@@ -23,7 +23,7 @@ export function mulberry32(seed: number): () => number {
 }
 
 /** Zipfian sampler over [0, n) as in YCSB's ZipfianGenerator (Gray et al.). */
-function zipfian(n: number, theta: number, rand: () => number): () => number {
+export function zipfian(n: number, theta: number, rand: () => number): () => number {
   let zetan = 0;
   for (let i = 1; i <= n; i++) zetan += 1 / Math.pow(i, theta);
   const zeta2 = 1 + 1 / Math.pow(2, theta);

@@ -1,0 +1,229 @@
+/**
+ * Keys and ciphers, all in private (enclave) memory.
+ *
+ * - Master key: 32 bytes from the app, or Argon2id (crypto_pwhash) of a
+ *   passphrase with the salt stored in the shared header.
+ * - Sub-keys by crypto_kdf (BLAKE2b): 1 value AEAD, 2 log/snapshot MAC, 3 key check.
+ * - Values: XChaCha20-Poly1305 (IETF) with a random 192-bit nonce per write.
+ *   Random nonces need no coordination between threads and no trust in any
+ *   shared counter (which untrusted memory could roll back into a reuse);
+ *   at 192 bits collisions are negligible. Associated data = version (u64)
+ *   ‖ key bytes, so a value moved to another key or an older value of the
+ *   same key fails to open.
+ * - Log records and snapshots: keyed BLAKE2b-128 MAC.
+ *
+ * Stored block layout in the arena: nonce (24) ‖ ciphertext (len) ‖ tag (16).
+ * The enclave index keeps its own copy of the tag and opens with it; the
+ * arena's copy must match it too, so a flipped stored tag is caught as well.
+ * Every verification runs on a private copy of the shared bytes: shared
+ * memory changing between the check and the use can not leak unverified data.
+ */
+import sodium from 'sodium-native';
+import { IntegrityError, KvTypeError } from './errors.js';
+
+export const NONCE_BYTES = 24;
+export const TAG_BYTES = 16;
+export const MAC_BYTES = 16;
+export const SALT_BYTES = 16;
+export const KCV_BYTES = 32;
+export const KEY_BYTES = 32;
+const KDF_CONTEXT = Buffer.from('nrkv-v01');
+const KCV_LABEL = Buffer.from('nr-kv key check value');
+
+export interface PwhashCost {
+  opsLimit: number;
+  memLimit: number;
+}
+
+/** The 256-bit master key: the app's own, or derived from a passphrase. */
+export function masterKey(secret: { key?: Uint8Array; passphrase?: string | Uint8Array }, salt: Uint8Array, cost: PwhashCost): Buffer {
+  const out = Buffer.alloc(KEY_BYTES);
+  if (secret.key !== undefined) {
+    if (!(secret.key instanceof Uint8Array) || secret.key.length !== KEY_BYTES) throw new KvTypeError('key must be a 32-byte Uint8Array');
+    out.set(secret.key);
+    return out;
+  }
+  const p = secret.passphrase;
+  if (typeof p !== 'string' && !(p instanceof Uint8Array)) throw new KvTypeError('an encrypted store needs `key` (32 bytes) or `passphrase`');
+  const pass = typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p);
+  if (pass.length === 0) throw new KvTypeError('passphrase must not be empty');
+  sodium.crypto_pwhash(out, pass, Buffer.from(salt), cost.opsLimit, cost.memLimit, sodium.crypto_pwhash_ALG_ARGON2ID13);
+  return out;
+}
+
+function subkey(master: Buffer, id: number): Buffer {
+  const k = Buffer.alloc(KEY_BYTES);
+  sodium.crypto_kdf_derive_from_key(k, id, KDF_CONTEXT, master);
+  return k;
+}
+
+/** The key check value stored in the header: proves a key right without revealing it. */
+export function keyCheckValue(master: Buffer, salt: Uint8Array): Buffer {
+  const out = Buffer.alloc(KCV_BYTES);
+  sodium.crypto_generichash(out, Buffer.concat([KCV_LABEL, Buffer.from(salt)]), subkey(master, 3));
+  return out;
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && sodium.sodium_memcmp(Buffer.from(a), Buffer.from(b));
+}
+
+export function randomSalt(): Buffer {
+  const s = Buffer.alloc(SALT_BYTES);
+  sodium.randombytes_buf(s);
+  return s;
+}
+
+/** A random 48-bit writer id (exact as a double). */
+export function randomWriterId(): number {
+  const b = Buffer.alloc(6);
+  sodium.randombytes_buf(b);
+  return b.readUIntLE(0, 6) || 1;
+}
+
+/** Seals and opens values, and MACs log records; one per thread. */
+export class Cipher {
+  readonly secure: boolean;
+  private readonly valueKey: Buffer;
+  private readonly macKey: Buffer;
+  private readonly nonces = Buffer.alloc(NONCE_BYTES * 128);
+  private nonceAt = this.nonces.length;
+  private readonly mac = Buffer.alloc(MAC_BYTES);
+  // Private working buffers, and views of them cached by length: a get
+  // allocates nothing but its result (values of one size reuse one view).
+  private readonly nonce = Buffer.alloc(NONCE_BYTES);
+  /** A private copy of one stored block (nonce ‖ ciphertext ‖ tag) and views of its parts for the last length opened. */
+  private block = Buffer.alloc(4096);
+  private blockNonce = this.block.subarray(0, NONCE_BYTES);
+  private blockCt = this.block.subarray(0, 0);
+  private blockTag = this.block.subarray(0, TAG_BYTES);
+  private readonly tagOut = Buffer.alloc(TAG_BYTES);
+  private blockLen = -1;
+  private ct = Buffer.alloc(4096);
+  private ctView = this.ct.subarray(0, 0);
+  private ad = Buffer.alloc(8 + 1024);
+  private adView = this.ad.subarray(0, 0);
+
+  /** `master` null: a plaintext store (no encryption, no MACs). */
+  constructor(master: Buffer | null) {
+    this.secure = master !== null;
+    this.valueKey = master ? subkey(master, 1) : Buffer.alloc(0);
+    this.macKey = master ? subkey(master, 2) : Buffer.alloc(0);
+  }
+
+  /** Bytes a value of `len` occupies in the arena. */
+  storedBytes(len: number): number {
+    return this.secure ? NONCE_BYTES + len + TAG_BYTES : len;
+  }
+
+  /**
+   * Seal `plain` for (keyId, version) into the arena at `off`; returns the tag
+   * as a latin1 string ('' for a plaintext store).
+   */
+  seal(keyId: string, version: number, plain: Uint8Array, arena: Uint8Array, off: number): string {
+    if (!this.secure) {
+      arena.set(plain, off);
+      return '';
+    }
+    const n = plain.length;
+    if (this.nonceAt === this.nonces.length) {
+      sodium.randombytes_buf(this.nonces);
+      this.nonceAt = 0;
+    }
+    this.nonces.copy(this.nonce, 0, this.nonceAt, this.nonceAt + NONCE_BYTES);
+    this.nonceAt += NONCE_BYTES;
+    const ct = this.ctOf(n);
+    const tag = this.tagOut;
+    sodium.crypto_aead_xchacha20poly1305_ietf_encrypt_detached(ct, tag, plain, this.adFor(keyId, version), null, this.nonce, this.valueKey);
+    arena.set(this.nonce, off);
+    arena.set(ct, off + NONCE_BYTES);
+    arena.set(tag, off + NONCE_BYTES + n);
+    return tag.toString('latin1');
+  }
+
+  /** Open the value of (keyId, version) stored at `off`, checking it against the enclave's tag. */
+  open(keyId: string, version: number, tag: string, arena: Uint8Array, off: number, len: number): Buffer {
+    const stored = this.storedBytes(len);
+    if (off < 0 || off + stored > arena.length) throw new IntegrityError('value location out of range', displayKey(keyId));
+    const out = Buffer.allocUnsafe(len);
+    if (!this.secure) {
+      out.set(arena.subarray(off, off + len));
+      return out;
+    }
+    // Verify and decrypt a private copy: shared bytes changing meanwhile cannot leak unverified plaintext.
+    if (this.block.length < stored) this.growBlock(stored);
+    this.block.set(arena.subarray(off, off + stored));
+    if (this.blockLen !== len) this.viewsFor(len);
+    // The arena's copy of the tag must equal the enclave's (branch-free compare; a sodium call costs more than the loop).
+    const b = this.block;
+    let diff = tag.length ^ TAG_BYTES;
+    for (let i = 0, at = NONCE_BYTES + len; i < TAG_BYTES; i++) diff |= b[at + i]! ^ tag.charCodeAt(i);
+    if (diff !== 0) throw new IntegrityError('stored tag does not match the enclave tag', displayKey(keyId));
+    try {
+      // The private copy's tag equals the enclave's (checked above).
+      sodium.crypto_aead_xchacha20poly1305_ietf_decrypt_detached(out, null, this.blockCt, this.blockTag, this.adFor(keyId, version), this.blockNonce, this.valueKey);
+    } catch {
+      out.fill(0);
+      throw new IntegrityError('value failed authentication', displayKey(keyId));
+    }
+    return out;
+  }
+
+  private growBlock(n: number): void {
+    this.block = Buffer.alloc(Math.max(n, this.block.length * 2));
+    this.blockNonce = this.block.subarray(0, NONCE_BYTES);
+    this.blockLen = -1;
+  }
+
+  private viewsFor(len: number): void {
+    this.blockCt = this.block.subarray(NONCE_BYTES, NONCE_BYTES + len);
+    this.blockTag = this.block.subarray(NONCE_BYTES + len, NONCE_BYTES + len + TAG_BYTES);
+    this.blockLen = len;
+  }
+
+  /** MAC of private bytes into `out` (16 bytes at `at`). */
+  macInto(bytes: Uint8Array, out: Uint8Array, at: number): void {
+    sodium.crypto_generichash(this.mac, bytes, this.macKey);
+    out.set(this.mac, at);
+  }
+
+  /** Constant-time check of a MAC over private bytes. */
+  macOk(bytes: Uint8Array, mac: Uint8Array): boolean {
+    sodium.crypto_generichash(this.mac, bytes, this.macKey);
+    let diff = mac.length ^ MAC_BYTES;
+    for (let i = 0; i < MAC_BYTES; i++) diff |= this.mac[i]! ^ mac[i]!;
+    return diff === 0;
+  }
+
+  private ctOf(len: number): Buffer {
+    if (this.ctView.length === len) return this.ctView;
+    if (this.ct.length < len) this.ct = Buffer.alloc(Math.max(len, this.ct.length * 2));
+    this.ctView = this.ct.subarray(0, len);
+    return this.ctView;
+  }
+
+  /** Associated data: version (u64 LE) ‖ key bytes; written byte by byte (cheaper than Buffer.write for short keys). */
+  private adFor(keyId: string, version: number): Buffer {
+    const n = 8 + keyId.length;
+    if (this.ad.length < n) this.ad = Buffer.alloc(n * 2);
+    if (this.adView.length !== n || this.adView.buffer !== this.ad.buffer) this.adView = this.ad.subarray(0, n);
+    const ad = this.adView;
+    const lo = version % 0x100000000;
+    const hi = Math.floor(version / 0x100000000);
+    ad[0] = lo;
+    ad[1] = lo >>> 8;
+    ad[2] = lo >>> 16;
+    ad[3] = lo >>> 24;
+    ad[4] = hi;
+    ad[5] = hi >>> 8;
+    ad[6] = hi >>> 16;
+    ad[7] = hi >>> 24;
+    for (let i = 0; i < keyId.length; i++) ad[8 + i] = keyId.charCodeAt(i);
+    return ad;
+  }
+}
+
+/** A key id (latin1 of the key's bytes) as readable text for error messages. */
+export function displayKey(keyId: string): string {
+  return Buffer.from(keyId, 'latin1').toString('utf8');
+}

@@ -1,0 +1,35 @@
+/** node-replication/kv: an Avocado-style secure replicated key-value store on NR. */
+export {
+  createKv,
+  attachKv,
+  KvStore,
+  type KvHandle,
+  type KvOptions,
+  type KvSecret,
+  type KvKey,
+  type KvValue,
+  type KvEntry,
+  type CasResult,
+  type BatchOp,
+  type ScanOptions,
+  type KvStats,
+  DEFAULT_MAX_KEY_BYTES,
+  MAX_KEY_BYTES,
+  DEFAULT_MAX_VALUE_BYTES,
+  MAX_VALUE_BYTES,
+  DEFAULT_ARENA_BYTES,
+  MAX_BATCH_ITEMS,
+  MAX_SCAN_LIMIT,
+} from './store.js';
+export {
+  KvError,
+  IntegrityError,
+  WrongKeyError,
+  KvTypeError,
+  KvSizeError,
+  ArenaFullError,
+  KvConfigError,
+  KvContentionError,
+  type KvErrorCode,
+} from './errors.js';
+export type { PwhashCost } from './crypto.js';

@@ -1,0 +1,36 @@
+/** Shared-memory layout and inputs of the KV test worker (test/workers/kv-store-worker.ts). */
+import type { KvHandle } from '../../src/kv/index.js';
+
+export interface KvWorkerInput {
+  mode: 'serve' | 'history' | 'overwrite';
+  handle: KvHandle;
+  key: Uint8Array | null;
+  /** history/overwrite */
+  control?: SharedArrayBuffer;
+  history?: SharedArrayBuffer;
+  client?: number;
+  base?: number;
+  capacity?: number;
+  ops?: number;
+  keys?: number;
+  asyncShare?: number;
+  /** Participants of the final barrier. */
+  finishers?: number;
+  valueBytes?: number;
+}
+
+/** Control words (Int32, one line each). */
+export const K_CLOCK = 0;
+export const K_DONE = 16;
+export const K_STARTED = 32;
+/** Per client: replica slot + 1, and ops recorded, at K_SLOTS + 16·client. */
+export const K_SLOTS = 48;
+export const K_CONTROL_WORDS = K_SLOTS + 16 * 16;
+/** History record (Int32 × K_RECORD): kind, key, value, call, ret (0: pending), out tag, out value, expected. */
+export const K_RECORD = 8;
+/** kinds */
+export const GET = 1;
+export const XCHG = 2;
+export const DEL = 3;
+export const CAS = 4;
+

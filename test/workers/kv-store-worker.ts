@@ -1,0 +1,175 @@
+/**
+ * Test worker for the KV store. Modes:
+ * - 'serve': attach, then run the ops the parent sends ({ id, op, args }) and
+ *   answer { id, ok, value } or { id, ok: false, error: { name, code, key, failStop } }.
+ * - 'history': a seeded mix of get / exchange / delete / compareAndSet-by-value,
+ *   sync and async, each op recorded in shared memory before it starts and
+ *   again when answered (a killed worker leaves its last ops pending), then a
+ *   final barrier and a digest.
+ * - 'overwrite': endless-overwrite pressure on a fixed key set, then stats.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { attachKv, IntegrityError, KvError, type KvStore } from '../../src/kv/index.js';
+import { arriveAndWait } from '../support/barrier.js';
+import { mulberry32 } from '../support/prng.js';
+import { CAS, DEL, GET, K_CLOCK, K_DONE, K_SLOTS, K_STARTED, K_RECORD, XCHG, type KvWorkerInput } from '../support/kv-layout.js';
+
+const input = workerData as KvWorkerInput;
+const secret = input.key ? { key: input.key } : {};
+
+function describeError(e: unknown): { name: string; code: string | undefined; key: string | undefined; failStop: boolean; message: string } {
+  const err = e as Error & { code?: string };
+  return {
+    name: err?.name ?? 'Error',
+    code: err?.code,
+    key: e instanceof IntegrityError ? e.key : undefined,
+    failStop: e instanceof IntegrityError ? e.failStop : false,
+    message: String(err?.message ?? e),
+  };
+}
+
+function serve(store: KvStore): void {
+  const port = parentPort!;
+  port.on('message', (m: { id: number; op: string; args: unknown[] }) => {
+    try {
+      let value: unknown;
+      if (m.op === 'detach') {
+        store.detach();
+        value = null;
+      } else {
+        value = (store as unknown as Record<string, (...a: unknown[]) => unknown>)[m.op]!.apply(store, m.args);
+      }
+      if (Buffer.isBuffer(value)) value = { buffer: value.toString('hex') };
+      port.postMessage({ id: m.id, ok: true, value });
+    } catch (e) {
+      port.postMessage({ id: m.id, ok: false, error: describeError(e) });
+    }
+  });
+  port.postMessage({ ready: true, slot: store.replica.id });
+}
+
+const valueOf = (n: number): string => `v${n}`;
+const parseValue = (b: Buffer | undefined): number | undefined => (b === undefined ? undefined : Number(b.toString().slice(1)));
+
+async function history(store: KvStore): Promise<void> {
+  const ctl = new Int32Array(input.control!);
+  const rec = new Int32Array(input.history!);
+  const client = input.client!;
+  const keys = input.keys!;
+  Atomics.store(ctl, K_SLOTS + 16 * client, store.replica.id + 1);
+  const rand = mulberry32(client * 7919 + 17);
+  let n = 0;
+  let nextValue = (client + 1) * 1_000_000;
+  const lastSeen = new Map<number, number | undefined>();
+
+  const begin = (kind: number, key: number, value: number, expected: number): number => {
+    if (n >= input.capacity!) throw new Error('history capacity exceeded');
+    const at = (input.base! + n++) * K_RECORD;
+    rec[at + 1] = key;
+    rec[at + 2] = value;
+    rec[at + 7] = expected;
+    rec[at + 3] = Atomics.add(ctl, K_CLOCK, 1);
+    Atomics.store(rec, at, kind);
+    Atomics.store(ctl, K_SLOTS + 16 * client + 1, n);
+    return at;
+  };
+  const end = (at: number, tag: number, value: number): void => {
+    rec[at + 5] = tag;
+    rec[at + 6] = value;
+    Atomics.store(rec, at + 4, Atomics.add(ctl, K_CLOCK, 1));
+  };
+  const endValue = (at: number, v: number | undefined): void => end(at, v === undefined ? 0 : 1, v ?? 0);
+
+  const op = (sync: boolean): Promise<void> | void => {
+    const k = Math.floor(rand() * keys);
+    const key = `k${k}`;
+    const r = rand();
+    if (r < 0.35) {
+      const at = begin(GET, k, 0, 0);
+      const seen = (b: Buffer | undefined): void => {
+        lastSeen.set(k, parseValue(b));
+        endValue(at, parseValue(b));
+      };
+      if (sync) return seen(store.get(key));
+      return store.getAsync(key).then(seen);
+    }
+    if (r < 0.6) {
+      const v = nextValue++;
+      const at = begin(XCHG, k, v, 0);
+      const done = (b: Buffer | undefined): void => endValue(at, parseValue(b));
+      if (sync) return done(store.exchange(key, valueOf(v)));
+      return store.exchangeAsync(key, valueOf(v)).then(done);
+    }
+    if (r < 0.7) {
+      const at = begin(DEL, k, 0, 0);
+      const done = (existed: boolean): void => end(at, existed ? 3 : 2, 0);
+      if (sync) return done(store.delete(key));
+      return store.deleteAsync(key).then(done);
+    }
+    // Compare-and-set by value: expect what this client saw last (or absence).
+    const v = nextValue++;
+    const exp = lastSeen.get(k);
+    const at = begin(CAS, k, v, exp ?? -1);
+    const done = (res: { ok: boolean; value?: Buffer | undefined }): void => {
+      // Success: a put whose previous value was `exp`. Failure: a read of the current value.
+      if (res.ok) end(at, 4, exp ?? -1);
+      else endValue(at, parseValue(res.value));
+    };
+    const expected = exp === undefined ? undefined : valueOf(exp);
+    if (sync) return done(store.compareAndSet(key, expected, valueOf(v)));
+    return store.compareAndSetAsync(key, expected, valueOf(v)).then(done);
+  };
+
+  Atomics.add(ctl, K_STARTED, 1);
+  for (let i = 0; i < input.ops!; ) {
+    if (rand() < input.asyncShare!) {
+      const burst = 1 + Math.floor(rand() * 4);
+      const ps: (Promise<void> | void)[] = [];
+      for (let j = 0; j < burst && i < input.ops!; j++, i++) ps.push(op(false));
+      await Promise.all(ps);
+    } else {
+      op(true);
+      i++;
+    }
+    if ((i & 63) === 0) await new Promise((r) => setImmediate(r));
+  }
+  await arriveAndWait(ctl, K_DONE, input.finishers!);
+  store.sync();
+  parentPort!.postMessage({ digest: store.digest(), ops: n });
+}
+
+async function overwrite(store: KvStore): Promise<void> {
+  const ctl = new Int32Array(input.control!);
+  const keys = input.keys!;
+  const value = Buffer.alloc(input.valueBytes!, input.client!);
+  const rand = mulberry32(input.client! + 99);
+  let maxUsed = 0;
+  for (let i = 0; i < input.ops!; i += 32) {
+    // Bursts of async puts: combined into one log entry each, as a busy thread would.
+    const ps: Promise<number>[] = [];
+    for (let j = 0; j < 32; j++) ps.push(store.putAsync(`key-${Math.floor(rand() * keys)}`, value));
+    await Promise.all(ps);
+    if ((i & 4095) < 32) maxUsed = Math.max(maxUsed, store.stats().arenaUsedBytes);
+  }
+  await arriveAndWait(ctl, K_DONE, input.finishers!);
+  store.sync();
+  const st = store.stats();
+  parentPort!.postMessage({ stats: { ...st, replica: null }, maxUsed: Math.max(maxUsed, st.arenaUsedBytes) });
+}
+
+async function main(): Promise<void> {
+  let store: KvStore;
+  try {
+    store = attachKv(input.handle, secret);
+  } catch (e) {
+    parentPort!.postMessage({ attachError: describeError(e) });
+    return;
+  }
+  if (input.mode === 'serve') serve(store);
+  else if (input.mode === 'history') await history(store);
+  else await overwrite(store);
+}
+
+main().catch((e: unknown) => {
+  parentPort!.postMessage({ fatal: describeError(e), stack: e instanceof KvError ? undefined : (e as Error)?.stack });
+});
