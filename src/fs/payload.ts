@@ -1,0 +1,87 @@
+/**
+ * Out-of-line write payloads.
+ *
+ * Layout of the payload SharedArrayBuffer: `maxReplicas` equal regions, one
+ * per replica slot; the replica in slot i is the only writer of region i, so
+ * allocation needs no atomics. A large write is copied once into the
+ * writer's region; its log op carries (offset, length); every replica
+ * copies from there into its own pages when it applies the op.
+ *
+ * Each region is a ring of allocations freed in FIFO order. An allocation is
+ * stamped with `replica.logMark()` taken after its op committed; it is free
+ * once `replica.appliedEverywhere(mark)` says no replica can still apply
+ * that op (fenced replicas recover by state transfer, not by replay).
+ */
+interface Allocation {
+  start: number;
+  end: number;
+  /** Log mark after the op that reads it; -1 until its op committed. */
+  mark: number;
+}
+
+/** The part of a replica this module needs (its slot and the reclamation marks). */
+export interface MarkSource {
+  readonly id: number;
+  logMark(): number;
+  appliedEverywhere(mark: number): boolean;
+}
+
+export class PayloadRing {
+  /** Absolute offset of this region in the payload buffer, and its size. */
+  readonly base: number;
+  readonly size: number;
+  private readonly bytes: Uint8Array;
+  private readonly live: Allocation[] = [];
+  private writePos = 0;
+
+  constructor(payload: SharedArrayBuffer, regions: number, private readonly replica: MarkSource) {
+    this.size = Math.floor(payload.byteLength / regions / 8) * 8;
+    this.base = replica.id * this.size;
+    this.bytes = new Uint8Array(payload, this.base, this.size);
+  }
+
+  /**
+   * Copy `src` into the region; returns its absolute offset, or -1 when the
+   * region has no room right now (the caller then logs the data inline, or
+   * retries: see `NrFs`).
+   */
+  tryPut(src: Uint8Array): number {
+    const len = src.length;
+    if (len > this.size) return -1;
+    this.reclaim();
+    const at = this.fit(len);
+    if (at < 0) return -1;
+    this.bytes.set(src, at);
+    this.writePos = at + len;
+    this.live.push({ start: at, end: at + len, mark: -1 });
+    return this.base + at;
+  }
+
+  /** The op that reads the last allocation committed (or failed): stamp it. */
+  committed(): void {
+    this.live[this.live.length - 1]!.mark = this.replica.logMark();
+  }
+
+  /** Allocations still held. */
+  get held(): number {
+    return this.live.length;
+  }
+
+  /** Free allocations from the oldest while every replica has applied their ops. */
+  reclaim(): void {
+    const live = this.live;
+    while (live.length > 0 && live[0]!.mark !== -1 && this.replica.appliedEverywhere(live[0]!.mark)) live.shift();
+    if (live.length === 0) this.writePos = 0;
+  }
+
+  private fit(len: number): number {
+    const live = this.live;
+    if (live.length === 0) return 0;
+    const oldest = live[0]!.start;
+    if (this.writePos > oldest) {
+      if (this.size - this.writePos >= len) return this.writePos;
+      return oldest >= len ? 0 : -1;
+    }
+    return oldest - this.writePos >= len ? this.writePos : -1;
+  }
+}
