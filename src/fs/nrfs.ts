@@ -155,7 +155,8 @@ function checkLength(len: unknown, syscall: string, name = 'len'): number {
   if (typeof len !== 'number' || !Number.isInteger(len)) {
     throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be an integer. Received ${String(len)}`);
   }
-  if (len < 0) throw new FsError('EINVAL', syscall);
+  // node:fs clamps a negative length to 0.
+  if (len < 0) return 0;
   if (len > MAX_FILE_BYTES) throw new FsError('EFBIG', syscall);
   return len;
 }

@@ -76,6 +76,10 @@ export class Dirent {
     /** The directory that was listed (as node:fs 20 reports it). */
     readonly path: string,
   ) {}
+  /** Same as `path` (node:fs 20.12+ name). */
+  get parentPath(): string {
+    return this.path;
+  }
   isFile(): boolean {
     return !this.dir;
   }
