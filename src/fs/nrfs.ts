@@ -376,6 +376,12 @@ export class NrFs {
     this.replica.detach();
   }
 
+  /** Out-of-line payloads of this thread not yet reclaimed, and its region size. */
+  payloadStats(): { held: number; regionBytes: number } {
+    this.ring.reclaim();
+    return { held: this.ring.held, regionBytes: this.ring.size };
+  }
+
   /** Open fds of this thread. */
   get openFds(): number {
     let n = 0;
