@@ -43,7 +43,7 @@ export interface NrFsOptions {
   maxInodes?: number;
   /** Shared area for large write payloads, split evenly between replica slots. Default 64 MiB. */
   payloadBytes?: number;
-  /** Writes up to this many bytes travel inline in the log; larger ones out of line. Default 32 KiB. */
+  /** Writes up to this many bytes travel inline in the log; larger ones out of line. Default 1 KiB. */
   inlineMaxBytes?: number;
   /** Applied to the mode of files and directories created. Default 0o022. */
   umask?: number;
@@ -86,7 +86,7 @@ export function createFs(options: NrFsOptions = {}): NrFsHandle {
   const maxInodes = positiveInt(options.maxInodes, 1 << 20, 'maxInodes');
   const payloadBytes = positiveInt(options.payloadBytes, 64 << 20, 'payloadBytes');
   const logInlineLimit = Math.min(logBytes / 4, MAX_ENTRY_BYTES) - ENTRY_OVERHEAD;
-  const inlineMaxBytes = Math.min(positiveInt(options.inlineMaxBytes, 32 << 10, 'inlineMaxBytes'), logInlineLimit);
+  const inlineMaxBytes = Math.min(positiveInt(options.inlineMaxBytes, 1 << 10, 'inlineMaxBytes'), logInlineLimit);
   const umask = options.umask ?? 0o022;
   const payload = new SharedArrayBuffer(payloadBytes);
   const maxPages = Math.floor(capacityBytes / PAGE_BYTES);

@@ -26,6 +26,9 @@ export interface MarkSource {
   appliedEverywhere(mark: number): boolean;
 }
 
+/** See `PayloadRing.hot`. */
+const HOT_BYTES = 512 * 1024;
+
 export class PayloadRing {
   /** Absolute offset of this region in the payload buffer, and its size. */
   readonly base: number;
@@ -33,11 +36,15 @@ export class PayloadRing {
   private readonly bytes: Uint8Array;
   private readonly live: Allocation[] = [];
   private writePos = 0;
+  /** Bytes at the start of the region that allocations keep to while replicas keep up. */
+  private readonly hot: number;
+  private sinceReclaim = 0;
 
   constructor(payload: SharedArrayBuffer, regions: number, private readonly replica: MarkSource) {
     this.size = Math.floor(payload.byteLength / regions / 8) * 8;
     this.base = replica.id * this.size;
     this.bytes = new Uint8Array(payload, this.base, this.size);
+    this.hot = Math.min(this.size, HOT_BYTES);
   }
 
   /**
@@ -48,9 +55,17 @@ export class PayloadRing {
   tryPut(src: Uint8Array): number {
     const len = src.length;
     if (len > this.size) return -1;
-    this.reclaim();
-    const at = this.fit(len);
-    if (at < 0) return -1;
+    // Past the hot window, try to free the oldest allocations so the next
+    // ones wrap back to the start: a small window stays in cache, a ring
+    // streaming through the whole region does not. Reclaiming asks whether
+    // replicas moved on (it may scan their slots), so not on every call.
+    if (this.writePos + len > this.hot && (this.sinceReclaim++ & 15) === 0) this.reclaim();
+    let at = this.fit(len);
+    if (at < 0) {
+      this.reclaim();
+      at = this.fit(len);
+      if (at < 0) return -1;
+    }
     this.bytes.set(src, at);
     this.writePos = at + len;
     this.live.push({ start: at, end: at + len, mark: -1 });
@@ -79,6 +94,8 @@ export class PayloadRing {
     if (live.length === 0) return 0;
     const oldest = live[0]!.start;
     if (this.writePos > oldest) {
+      // Free space is [writePos, size) and [0, oldest): wrap early to stay in the hot window.
+      if (this.writePos + len > this.hot && oldest >= len) return 0;
       if (this.size - this.writePos >= len) return this.writePos;
       return oldest >= len ? 0 : -1;
     }

@@ -69,6 +69,44 @@ export interface FsLimits {
   maxInodes: number;
 }
 
+/**
+ * Where a replica's pages come from: views into large slabs, not one
+ * ArrayBuffer per page. Separate 4 KiB buffers are scattered through memory
+ * and each adds an object to chase; measured here, random 4 KiB copies out of
+ * slab views ran ~4x faster than out of separate buffers. Freed pages go to
+ * a free list for reuse (slabs are never returned). Private to a replica and
+ * not part of the replicated state: which slab a page sits in never shows.
+ */
+export class PagePool {
+  private slab: Uint8Array = new Uint8Array(0);
+  private next = 0;
+  private slabBytes = 16 * PAGE_BYTES;
+  private readonly free: Uint8Array[] = [];
+
+  /** A page; zero-filled unless `dirty` (the caller overwrites all of it). */
+  take(dirty: boolean): Uint8Array {
+    const f = this.free.pop();
+    if (f !== undefined) {
+      if (!dirty) f.fill(0);
+      return f;
+    }
+    if (this.next + PAGE_BYTES > this.slab.length) {
+      this.slab = new Uint8Array(this.slabBytes);
+      this.next = 0;
+      if (this.slabBytes < MAX_SLAB_BYTES) this.slabBytes *= 2;
+    }
+    const page = this.slab.subarray(this.next, this.next + PAGE_BYTES);
+    this.next += PAGE_BYTES;
+    return page;
+  }
+
+  give(page: Uint8Array): void {
+    this.free.push(page);
+  }
+}
+
+const MAX_SLAB_BYTES = 4 << 20;
+
 export interface FsState {
   root: Inode;
   /** Every live inode by number, unlinked-but-open ones included. */
@@ -78,6 +116,8 @@ export interface FsState {
   readonly limits: FsLimits;
   /** View of the shared payload area (the same memory in every replica; not part of the state proper). */
   readonly payload: Uint8Array;
+  /** This replica's page allocator. */
+  readonly pool: PagePool;
 }
 
 function newInode(ino: number, dir: boolean, mode: number, now: number, parent: Inode | null): Inode {
@@ -103,7 +143,7 @@ const ROOT_INO = 1;
 export function emptyState(limits: FsLimits, payload: Uint8Array): FsState {
   const root = newInode(ROOT_INO, true, 0o755, 0, null);
   root.parent = root;
-  return { root, inodes: new Map([[ROOT_INO, root]]), nextIno: ROOT_INO + 1, usedPages: 0, limits, payload };
+  return { root, inodes: new Map([[ROOT_INO, root]]), nextIno: ROOT_INO + 1, usedPages: 0, limits, payload, pool: new PagePool() };
 }
 
 // ---- path walking ------------------------------------------------------------
@@ -172,7 +212,7 @@ function copyIn(s: FsState, node: Inode, at: number, src: Uint8Array): void {
     const n = Math.min(PAGE_BYTES - inPage, len - done);
     let page = pages.get(pageNo);
     if (page === undefined) {
-      page = new Uint8Array(PAGE_BYTES);
+      page = s.pool.take(n === PAGE_BYTES);
       pages.set(pageNo, page);
       s.usedPages++;
     }
@@ -210,6 +250,7 @@ function setSize(s: FsState, node: Inode, len: number): void {
     const keep = Math.ceil(len / PAGE_BYTES);
     for (const p of [...pages.keys()]) {
       if (p >= keep) {
+        s.pool.give(pages.get(p)!);
         pages.delete(p);
         s.usedPages--;
       }
@@ -224,7 +265,11 @@ function setSize(s: FsState, node: Inode, len: number): void {
 /** Drop an inode that has no name and no open fd left. */
 function release(s: FsState, node: Inode): void {
   if (node.nlink > 0 || node.opens > 0) return;
-  if (node.pages !== null) s.usedPages -= node.pages.size;
+  if (node.pages !== null) {
+    s.usedPages -= node.pages.size;
+    for (const page of node.pages.values()) s.pool.give(page);
+    node.pages.clear();
+  }
   s.inodes.delete(node.ino);
 }
 
@@ -607,10 +652,17 @@ function snapshot(s: FsState): Uint8Array {
 function restore(bytes: Uint8Array, limits: FsLimits, payload: Uint8Array): FsState {
   const snap = deserialize(bytes) as { nodes: InodeRecord[]; nextIno: number; usedPages: number };
   const inodes = new Map<number, Inode>();
+  const pool = new PagePool();
+  const intoPool = (pages: [number, Uint8Array][]): Map<number, Uint8Array> =>
+    new Map(pages.map(([no, bytes]) => {
+      const page = pool.take(true);
+      page.set(bytes);
+      return [no, page];
+    }));
   for (const [ino, dir, mode, nlink, opens, size, [a, m, c, b], , , pages] of snap.nodes) {
     inodes.set(ino, {
       ino, dir, mode, nlink, opens, size,
-      pages: pages === null ? null : new Map(pages),
+      pages: pages === null ? null : intoPool(pages),
       entries: dir ? new Map() : null,
       parent: null,
       atimeMs: a, mtimeMs: m, ctimeMs: c, birthtimeMs: b,
@@ -621,7 +673,7 @@ function restore(bytes: Uint8Array, limits: FsLimits, payload: Uint8Array): FsSt
     if (node.dir) node.parent = inodes.get(parent) ?? null;
     if (entries !== null) for (const [name, child] of entries) node.entries!.set(name, inodes.get(child)!);
   }
-  return { root: inodes.get(ROOT_INO)!, inodes, nextIno: snap.nextIno, usedPages: snap.usedPages, limits, payload };
+  return { root: inodes.get(ROOT_INO)!, inodes, nextIno: snap.nextIno, usedPages: snap.usedPages, limits, payload, pool };
 }
 
 // ---- codecs ----------------------------------------------------------------------
