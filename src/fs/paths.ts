@@ -34,8 +34,18 @@ export function checkPath(path: unknown, syscall: string, name = 'path'): string
   }
   if (p.length === 0) throw new FsError('ENOENT', syscall, p);
   if (p.charCodeAt(0) !== 47 /* / */) throw new FsError('EINVAL', syscall, p, undefined, 'NrFS paths must be absolute');
-  if (Buffer.byteLength(p) > PATH_MAX) throw new FsError('ENAMETOOLONG', syscall, p);
-  for (const part of p.split('/')) if (part.length > NAME_MAX / 3 && Buffer.byteLength(part) > NAME_MAX) throw new FsError('ENAMETOOLONG', syscall, p);
+  // One pass over the UTF-16 units; exact UTF-8 byte counts only for non-ASCII paths.
+  let ascii = true;
+  let nameStart = 0;
+  const n = p.length;
+  for (let i = 0; i <= n; i++) {
+    const c = i === n ? 47 : p.charCodeAt(i);
+    if (c === 47) {
+      if (i - nameStart > NAME_MAX / 3 && Buffer.byteLength(p.slice(nameStart, i)) > NAME_MAX) throw new FsError('ENAMETOOLONG', syscall, p);
+      nameStart = i + 1;
+    } else if (c > 0x7f) ascii = false;
+  }
+  if ((ascii ? n : Buffer.byteLength(p)) > PATH_MAX) throw new FsError('ENAMETOOLONG', syscall, p);
   return p;
 }
 

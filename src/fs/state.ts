@@ -157,20 +157,57 @@ interface Located {
   trailingSlash: boolean;
 }
 
-/** Walk to the parent of `path`; throws ENOENT/ENOTDIR for a missing or non-directory component. */
+/**
+ * Walk to the parent of `path`; throws ENOENT/ENOTDIR for a missing or
+ * non-directory component. Walks the string in place (no split, no arrays):
+ * path ops are the hot part of create and rename workloads.
+ */
 function locate(s: FsState, path: string, syscall: string, dest?: string, errPath = path): Located {
-  const { names, trailingSlash } = splitPath(path);
   let dir = s.root;
-  const last = names.length - 1;
-  for (let i = 0; i < last; i++) {
-    const next = dir.entries!.get(names[i]!);
-    if (next === undefined) throw new FsError('ENOENT', syscall, errPath, dest);
-    if (!next.dir) throw new FsError('ENOTDIR', syscall, errPath, dest);
-    dir = next;
+  let name = '';
+  let named = false;
+  const n = path.length;
+  let i = 1;
+  for (;;) {
+    // Skip slashes, then take one name.
+    while (i < n && path.charCodeAt(i) === 47) i++;
+    if (i >= n) break;
+    let j = path.indexOf('/', i);
+    if (j < 0) j = n;
+    const part = path.slice(i, j);
+    i = j;
+    if (named) {
+      // The previous name is a directory we walk through.
+      let next: Inode | undefined;
+      if (name === '..') next = dir.parent!;
+      else if (name === '.') next = dir;
+      else {
+        next = dir.entries!.get(name);
+        if (next === undefined) throw new FsError('ENOENT', syscall, errPath, dest);
+        if (!next.dir) throw new FsError('ENOTDIR', syscall, errPath, dest);
+      }
+      dir = next;
+    }
+    name = part;
+    named = true;
   }
-  if (last < 0) return { parent: s.root, name: '', node: s.root, trailingSlash };
-  const name = names[last]!;
+  const last = path.charCodeAt(n - 1);
+  const trailingSlash = n > 1 && last === 47;
+  if (!named) return { parent: s.root, name: '', node: s.root, trailingSlash };
+  if (name === '.' || name === '..') {
+    const node = name === '.' ? dir : dir.parent!;
+    // '/a/..' names a directory whose parent and own name are not at hand; ops
+    // that need them (create, remove, rename) see it as the root-like case.
+    if (node === s.root) return { parent: s.root, name: '', node: s.root, trailingSlash: true };
+    return { parent: node.parent!, name: nameIn(node.parent!, node), node, trailingSlash: true };
+  }
   return { parent: dir, name, node: dir.entries!.get(name), trailingSlash };
+}
+
+/** The name under which `parent` holds `child` (directories only; rare path). */
+function nameIn(parent: Inode, child: Inode): string {
+  for (const [k, v] of parent.entries!) if (v === child) return k;
+  return '';
 }
 
 /** The inode at `path`, or a thrown ENOENT/ENOTDIR. */
@@ -402,6 +439,7 @@ function mkdir(s: FsState, path: string, mode: number, recursive: boolean, now: 
   }
   const { names } = splitPath(path);
   let dir = s.root;
+  // splitPath resolved '..' lexically; the walk below follows the same names.
   let i = 0;
   for (; i < names.length; i++) {
     const next = dir.entries!.get(names[i]!);
