@@ -150,7 +150,7 @@ function fsCells(args: BenchArgs): BenchCell[] {
   const durationMs = quick ? 150 : 250;
   const rounds = quick ? 1 : 3;
   const fileBytes = args.full ? 256 * MIB : quick ? 16 * MIB : 64 * MIB;
-  const threadCounts = args.threads.length > 0 ? args.threads : quick ? [1, 2] : [1, 2, 4, 8];
+  const threadCounts = args.threads.length > 0 ? args.threads : quick ? [1, 2, 4] : [1, 2, 4, 8];
   const cells: FsCell[] = [];
   const add = (workload: FxWorkload, sharing: Sharing, writeRatio: number): void => {
     for (const system of FS_SYSTEMS) {
