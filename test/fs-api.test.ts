@@ -167,6 +167,30 @@ describe('NrFS replicas in one thread', () => {
   });
 });
 
+describe('NrFS opens of a thread that died', () => {
+  it('releaseSlot closes them for it, freeing unlinked files it held', () => {
+    const h = createFs({ replicas: 2 });
+    const a = attachFs(h);
+    const b = attachFs(h);
+    a.writeFile('/held', Buffer.alloc(3 * 4096, 1));
+    const fd = a.open('/held', 'r');
+    a.open('/held', 'r');
+    b.unlink('/held');
+    expect(b.usage().pages).toBe(3);
+    // Pretend a died: b closes its opens (a's own table still lists them, so a must not be used again).
+    expect(b.releaseSlot(a.replica.id)).toBe(2);
+    expect(b.usage()).toEqual({ pages: 0, inodes: 1, dataBytes: 0 });
+    expect(b.releaseSlot(a.replica.id)).toBe(0);
+    expectCode(() => b.releaseSlot(b.replica.id + 0.5), 'ERR_OUT_OF_RANGE');
+    const own = b.open('/x', 'w');
+    expectCode(() => b.releaseSlot(b.replica.id), 'ERR_INVALID_ARG_VALUE');
+    b.close(own);
+    expect(a.replica.digest()).toBe(b.replica.digest());
+    void fd;
+    b.detach();
+  });
+});
+
 describe('NrFS large payloads', () => {
   it('go out of line, are reclaimed once every replica applied them, and fall back inline when the region is full', () => {
     const h = createFs({ replicas: 2, maxReplicas: 2, logBytes: 1 << 16, inlineMaxBytes: 1024, payloadBytes: 1 << 16 });
@@ -203,15 +227,16 @@ describe('NrFS snapshots', () => {
     const st = S.create();
     S.writes.mkdir(st, '/d/e', 0o755, true, 1);
     S.writes.writeFile(st, '/d/e/f', 0o1101, 0o644, 2, Buffer.from('hello'), -1, 5);
-    const ino = S.writes.open(st, '/d/e/f', 2, 0o644, 3);
+    const ino = S.writes.open(st, '/d/e/f', 2, 0o644, 3, 0);
     S.writes.unlink(st, '/d/e/f', 4);
     S.writes.writeFile(st, '/d/g', 0o1101, 0o644, 5, Buffer.alloc(9000, 7), -1, 9000);
     const copy = S.restore!(S.snapshot!(st));
     expect(S.digest!(copy)).toBe(S.digest!(st));
     // Parent links survive: a rename cycle check still works, and the open unlinked inode closes cleanly.
     expect(() => S.writes.rename(copy, '/d', '/d/e/x', 6)).toThrow(/EINVAL/);
-    S.writes.close(copy, ino);
-    S.writes.close(st, ino);
+    expect(() => S.writes.close(copy, ino, 1)).toThrow(/EBADF/); // slot 1 never opened it
+    S.writes.close(copy, ino, 0);
+    S.writes.close(st, ino, 0);
     expect(S.reads.usage(copy)).toEqual(S.reads.usage(st));
     expect(S.digest!(copy)).toBe(S.digest!(st));
   });

@@ -4,8 +4,11 @@
  * threads' scripts one after another; a file used as a register is
  * linearizable.
  */
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { attachFs, createFs } from '../src/fs/index.js';
+import { declareDead } from '../src/nr/index.js';
+import { workerPath } from './support/spawn.js';
 import { newControl } from './support/barrier.js';
 import { runScript, setupTree } from './support/fs-script.js';
 import { checkKvLinearizable } from './support/linearizability.js';
@@ -60,5 +63,29 @@ describe('NrFS across worker threads', () => {
     expect(history.length).toBe(workers * 300);
     const verdict = checkKvLinearizable(history);
     expect(verdict.ok, verdict.reason).toBe(true);
+  });
+
+  it('a worker killed with fds open: releaseSlot from a live thread frees the unlinked file it held', async () => {
+    const handle = createFs({ replicas: 2 });
+    const main = attachFs(handle);
+    main.writeFile('/held', Buffer.alloc(5 * 4096, 9));
+    const worker = new Worker(workerPath('fs-worker'), {
+      workerData: { mode: 'hold', handle, control: newControl(), index: 1, workers: 1, rounds: 0, seed: 0 } satisfies FsWorkerInput,
+    });
+    try {
+      const { slot } = await new Promise<{ slot: number }>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+      main.unlink('/held');
+      expect(main.usage().pages).toBe(5); // still open on the worker
+      await worker.terminate();
+      declareDead(handle.nr, slot);
+      expect(main.releaseSlot(slot)).toBe(2);
+      expect(main.usage()).toEqual({ pages: 0, inodes: 1, dataBytes: 0 });
+    } finally {
+      await worker.terminate();
+      main.detach();
+    }
   });
 });

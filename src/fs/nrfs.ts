@@ -101,7 +101,10 @@ export function attachFs(handle: NrFsHandle, options: ReplicaOptions & { slot?: 
     throw new FsArgumentError('ERR_INVALID_ARG_TYPE', 'attachFs needs a handle made by createFs()');
   }
   const structure = fsStructure({ payload: handle.payload, maxPages: handle.maxPages, maxInodes: handle.maxInodes });
-  return new NrFs(handle, structure, attach(handle.nr, structure, options));
+  const fs = new NrFs(handle, structure, attach(handle.nr, structure, options));
+  // Opens left in this slot by an earlier owner that died belong to no fd: drop them.
+  fs.releaseSlot(fs.replica.id);
+  return fs;
 }
 
 type FsReplica = Replica<
@@ -181,6 +184,8 @@ function checkRange(buf: Uint8Array, offset: unknown, length: unknown): void {
 export class NrFs {
   /** The replica this thread reads from and writes through. */
   readonly replica: FsReplica;
+  /** This thread's replica slot: its opens are recorded under it. */
+  private readonly slot: number;
   private readonly reads: FsReplica['reads'];
   private readonly writes: FsReplica['writes'];
   private readonly fds: (OpenFile | undefined)[] = [];
@@ -193,6 +198,7 @@ export class NrFs {
   /** @internal use `attachFs()` */
   constructor(handle: NrFsHandle, _structure: FsStructure, replica: FsReplica) {
     this.replica = replica;
+    this.slot = replica.id;
     this.reads = replica.reads;
     this.writes = replica.writes;
     this.ring = new PayloadRing(handle.payload, handle.regions, replica);
@@ -211,7 +217,7 @@ export class NrFs {
     let fd = FIRST_FD;
     while (fd < this.fds.length && this.fds[fd] !== undefined) fd++;
     if (fd >= MAX_FDS) throw new FsError('EMFILE', 'open', p);
-    const ino = this.writes.open(p, f, m & ~this.umask & 0o7777, Date.now());
+    const ino = this.writes.open(p, f, m & ~this.umask & 0o7777, Date.now(), this.slot);
     const acc = f & O_ACCMODE;
     this.fds[fd] = { ino, readable: acc !== O_WRONLY, writable: acc !== O_RDONLY, append: (f & O_APPEND) !== 0, pos: 0 };
     return fd;
@@ -220,7 +226,7 @@ export class NrFs {
   close(fd: number): void {
     const file = this.file(fd, 'close');
     this.fds[fd] = undefined;
-    this.writes.close(file.ino);
+    this.writes.close(file.ino, this.slot);
   }
 
   /** Read at the fd's offset (moving it), or at `position` when given (not moving it). */
@@ -369,11 +375,26 @@ export class NrFs {
 
   /** Close every fd of this thread (one logged op) and leave the log. */
   detach(): void {
-    const inos: number[] = [];
-    for (const f of this.fds) if (f !== undefined) inos.push(f.ino);
+    const open = this.openFds > 0;
     this.fds.length = 0;
-    if (inos.length > 0) this.writes.closeMany(inos);
+    if (open) this.writes.closeAllOf(this.slot);
     this.replica.detach();
+  }
+
+  /**
+   * Close every file the thread in replica slot `slot` had open: for a
+   * worker's manager (through any live thread) after that worker died with
+   * fds open, so unlinked files it held are freed. Returns how many opens
+   * were closed. The dead thread's slot must not be in use by a live NrFs.
+   */
+  releaseSlot(slot: number): number {
+    if (!Number.isInteger(slot) || slot < 0 || slot > 255) {
+      throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "slot" is out of range. It must be >= 0 && <= 255. Received ${String(slot)}`);
+    }
+    if (slot === this.slot && this.openFds > 0) {
+      throw new FsArgumentError('ERR_INVALID_ARG_VALUE', 'releaseSlot: this thread still has fds open in its own slot');
+    }
+    return this.writes.closeAllOf(slot);
   }
 
   /** Out-of-line payloads of this thread not yet reclaimed, and its region size. */

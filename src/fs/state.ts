@@ -113,6 +113,12 @@ export interface FsState {
   inodes: Map<number, Inode>;
   nextIno: number;
   usedPages: number;
+  /**
+   * Open counts by replica slot, then inode, in insertion order: whose opens
+   * they are, so the opens of a thread that died can be closed for it
+   * (`closeAllOf`) and a slot's next owner starts clean.
+   */
+  opensBySlot: Map<number, Map<number, number>>;
   readonly limits: FsLimits;
   /** View of the shared payload area (the same memory in every replica; not part of the state proper). */
   readonly payload: Uint8Array;
@@ -143,7 +149,7 @@ const ROOT_INO = 1;
 export function emptyState(limits: FsLimits, payload: Uint8Array): FsState {
   const root = newInode(ROOT_INO, true, 0o755, 0, null);
   root.parent = root;
-  return { root, inodes: new Map([[ROOT_INO, root]]), nextIno: ROOT_INO + 1, usedPages: 0, limits, payload, pool: new PagePool() };
+  return { root, inodes: new Map([[ROOT_INO, root]]), nextIno: ROOT_INO + 1, usedPages: 0, opensBySlot: new Map(), limits, payload, pool: new PagePool() };
 }
 
 // ---- path walking ------------------------------------------------------------
@@ -356,7 +362,7 @@ function prepareOpen(s: FsState, path: string, flags: number, syscall: string): 
 
 // ---- write ops -----------------------------------------------------------------
 
-function open(s: FsState, path: string, flags: number, mode: number, now: number): number {
+function open(s: FsState, path: string, flags: number, mode: number, now: number, slot: number): number {
   const at = prepareOpen(s, path, flags, 'open');
   let node = at.node;
   if (node === undefined) node = allocInode(s, false, mode, now, at.parent, at.name);
@@ -365,19 +371,41 @@ function open(s: FsState, path: string, flags: number, mode: number, now: number
     touch(node, now);
   }
   node.opens++;
+  let mine = s.opensBySlot.get(slot);
+  if (mine === undefined) s.opensBySlot.set(slot, (mine = new Map()));
+  mine.set(node.ino, (mine.get(node.ino) ?? 0) + 1);
   return node.ino;
 }
 
-function close(s: FsState, ino: number): void {
+function close(s: FsState, ino: number, slot: number): void {
   const node = fileByIno(s, ino, 'close');
+  const mine = s.opensBySlot.get(slot);
+  const held = mine?.get(ino) ?? 0;
+  if (held === 0) throw new FsError('EBADF', 'close');
+  if (held > 1) mine!.set(ino, held - 1);
+  else if (mine!.size > 1) mine!.delete(ino);
+  else s.opensBySlot.delete(slot); // no empty maps: the state (and its digest) does not depend on who opened what once closed
   node.opens--;
   release(s, node);
 }
 
-/** Close many inodes at once (a thread's fds when it detaches). */
-function closeMany(s: FsState, inos: readonly number[]): void {
-  for (const ino of inos) if (!s.inodes.has(ino)) throw new FsError('EBADF', 'close');
-  for (const ino of inos) close(s, ino);
+/**
+ * Close every open of replica slot `slot`: a thread detaching, a thread that
+ * died (called for it by a live one), or a new thread taking over a slot.
+ * Deterministic: walks the slot's opens in insertion order.
+ */
+function closeAllOf(s: FsState, slot: number): number {
+  const mine = s.opensBySlot.get(slot);
+  if (mine === undefined) return 0;
+  let closed = 0;
+  for (const [ino, count] of mine) {
+    const node = s.inodes.get(ino)!;
+    node.opens -= count;
+    closed += count;
+    release(s, node);
+  }
+  s.opensBySlot.delete(slot);
+  return closed;
 }
 
 /** Write at `pos` (or at the end with `append`); returns the offset just past the data. */
@@ -650,6 +678,11 @@ export function digestState(s: FsState): string {
     }
   };
   walk(s.root, '');
+  for (const slot of [...s.opensBySlot.keys()].sort((a, b) => a - b)) {
+    mix(slot);
+    const mine = s.opensBySlot.get(slot)!;
+    for (const ino of [...mine.keys()].sort((a, b) => a - b)) mix(mine.get(ino)!);
+  }
   mix(s.usedPages);
   mix(s.inodes.size);
   return `${s.inodes.size}:${s.usedPages}:${(h >>> 0).toString(16).padStart(8, '0')}`;
@@ -684,11 +717,12 @@ function snapshot(s: FsState): Uint8Array {
       n.pages === null ? null : [...n.pages],
     ]);
   }
-  return serialize({ nodes, nextIno: s.nextIno, usedPages: s.usedPages });
+  const opens = [...s.opensBySlot].map(([slot, m]) => [slot, [...m]] as const);
+  return serialize({ nodes, nextIno: s.nextIno, usedPages: s.usedPages, opens });
 }
 
 function restore(bytes: Uint8Array, limits: FsLimits, payload: Uint8Array): FsState {
-  const snap = deserialize(bytes) as { nodes: InodeRecord[]; nextIno: number; usedPages: number };
+  const snap = deserialize(bytes) as { nodes: InodeRecord[]; nextIno: number; usedPages: number; opens: [number, [number, number][]][] };
   const inodes = new Map<number, Inode>();
   const pool = new PagePool();
   const intoPool = (pages: [number, Uint8Array][]): Map<number, Uint8Array> =>
@@ -711,13 +745,15 @@ function restore(bytes: Uint8Array, limits: FsLimits, payload: Uint8Array): FsSt
     if (node.dir) node.parent = inodes.get(parent) ?? null;
     if (entries !== null) for (const [name, child] of entries) node.entries!.set(name, inodes.get(child)!);
   }
-  return { root: inodes.get(ROOT_INO)!, inodes, nextIno: snap.nextIno, usedPages: snap.usedPages, limits, payload, pool };
+  const opensBySlot = new Map(snap.opens.map(([slot, m]) => [slot, new Map(m)]));
+  return { root: inodes.get(ROOT_INO)!, inodes, nextIno: snap.nextIno, usedPages: snap.usedPages, opensBySlot, limits, payload, pool };
 }
 
 // ---- codecs ----------------------------------------------------------------------
 
-const openArgs: [string, number, number, number] = ['', 0, 0, 0];
-const inoArgs: [number] = [0];
+const openArgs: [string, number, number, number, number] = ['', 0, 0, 0, 0];
+const inoSlotArgs: [number, number] = [0, 0];
+const slotArgs: [number] = [0];
 const pwriteArgs: [number, number, boolean, number, Uint8Array | null, number, number] = [0, 0, false, 0, null, 0, 0];
 const pathNowArgs: [string, number] = ['', 0];
 const pathLenNowArgs: [string, number, number] = ['', 0, 0];
@@ -760,28 +796,41 @@ export function fsStructure(config: FsConfig) {
     version: 1,
     create: (): FsState => emptyState(limits, payload),
     reads: { pread, stat, fstat, readdir, readdirTypes, readFile, exists, usage },
-    writes: { open, close, closeMany, pwrite, truncate, ftruncate, writeFile, mkdir, rmdir, unlink, rename },
+    writes: { open, close, closeAllOf, pwrite, truncate, ftruncate, writeFile, mkdir, rmdir, unlink, rename },
     codecs: {
       open: {
-        encode(w, path, flags, mode, now) {
+        encode(w, path, flags, mode, now, slot) {
           w.str(path);
           w.u32(flags);
           w.u32(mode);
           w.f64(now);
+          w.u8(slot);
         },
         decode(r) {
           openArgs[0] = r.str();
           openArgs[1] = r.u32();
           openArgs[2] = r.u32();
           openArgs[3] = r.f64();
+          openArgs[4] = r.u8();
           return openArgs;
         },
       },
       close: {
-        encode: (w, ino) => w.f64(ino),
+        encode(w, ino, slot) {
+          w.f64(ino);
+          w.u8(slot);
+        },
         decode(r) {
-          inoArgs[0] = r.f64();
-          return inoArgs;
+          inoSlotArgs[0] = r.f64();
+          inoSlotArgs[1] = r.u8();
+          return inoSlotArgs;
+        },
+      },
+      closeAllOf: {
+        encode: (w, slot) => w.u8(slot),
+        decode(r) {
+          slotArgs[0] = r.u8();
+          return slotArgs;
         },
       },
       pwrite: {

@@ -11,7 +11,7 @@ import type { HistoryEvent } from '../support/linearizability.js';
 import { mulberry32 } from '../support/prng.js';
 
 export interface FsWorkerInput {
-  mode: 'tree' | 'register';
+  mode: 'tree' | 'register' | 'hold';
   handle: NrFsHandle;
   control: SharedArrayBuffer;
   index: number;
@@ -33,6 +33,15 @@ const words = new Int32Array(input.control);
 const fs = attachFs(input.handle);
 const history: HistoryEvent[] = [];
 let offsetsOk = true;
+
+if (input.mode === 'hold') {
+  // Open a file twice, report, and stay until terminated: a thread that dies with fds open.
+  fs.open('/held', 'r');
+  fs.open('/held', 'r+');
+  parentPort!.postMessage({ slot: fs.replica.id });
+  setInterval(() => {}, 1000);
+  await new Promise(() => {});
+}
 
 if (input.mode === 'tree') {
   if (input.index === 0) setupTree(fs, input.workers);
