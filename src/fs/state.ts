@@ -126,6 +126,13 @@ export interface FsState {
   readonly pool: PagePool;
 }
 
+/**
+ * The page map of every file that has no page yet (never mutated): most
+ * created files in create-heavy workloads stay empty, and a Map each costs
+ * allocation and GC time. `copyIn` swaps in a real map on the first page.
+ */
+const NO_PAGES: Map<number, Uint8Array> = new Map();
+
 function newInode(ino: number, dir: boolean, mode: number, now: number, parent: Inode | null): Inode {
   return {
     ino,
@@ -134,7 +141,7 @@ function newInode(ino: number, dir: boolean, mode: number, now: number, parent: 
     nlink: dir ? 2 : 1,
     opens: 0,
     size: dir ? PAGE_BYTES : 0,
-    pages: dir ? null : new Map(),
+    pages: dir ? null : NO_PAGES,
     entries: dir ? new Map() : null,
     parent,
     atimeMs: now,
@@ -245,7 +252,8 @@ function newPagesFor(node: Inode, at: number, len: number): number {
 
 /** Copy `src` into the file at `at`; capacity was checked by the caller. */
 function copyIn(s: FsState, node: Inode, at: number, src: Uint8Array): void {
-  const pages = node.pages!;
+  let pages = node.pages!;
+  if (pages === NO_PAGES && src.length > 0) node.pages = pages = new Map();
   let done = 0;
   const len = src.length;
   while (done < len) {
@@ -308,7 +316,7 @@ function setSize(s: FsState, node: Inode, len: number): void {
 /** Drop an inode that has no name and no open fd left. */
 function release(s: FsState, node: Inode): void {
   if (node.nlink > 0 || node.opens > 0) return;
-  if (node.pages !== null) {
+  if (node.pages !== null && node.pages !== NO_PAGES) {
     s.usedPages -= node.pages.size;
     for (const page of node.pages.values()) s.pool.give(page);
     node.pages.clear();
@@ -734,7 +742,7 @@ function restore(bytes: Uint8Array, limits: FsLimits, payload: Uint8Array): FsSt
   for (const [ino, dir, mode, nlink, opens, size, [a, m, c, b], , , pages] of snap.nodes) {
     inodes.set(ino, {
       ino, dir, mode, nlink, opens, size,
-      pages: pages === null ? null : intoPool(pages),
+      pages: pages === null ? null : pages.length === 0 ? NO_PAGES : intoPool(pages),
       entries: dir ? new Map() : null,
       parent: null,
       atimeMs: a, mtimeMs: m, ctimeMs: c, birthtimeMs: b,
