@@ -267,7 +267,8 @@ function copyIn(s: FsState, node: Inode, at: number, src: Uint8Array): void {
       pages.set(pageNo, page);
       s.usedPages++;
     }
-    if (n === PAGE_BYTES) page.set(src.subarray(done, done + PAGE_BYTES));
+    // Whole-source copies skip the subarray (a Buffer's subarray allocates a FastBuffer).
+    if (n === len) page.set(src, inPage);
     else page.set(src.subarray(done, done + n), inPage);
     done += n;
   }
