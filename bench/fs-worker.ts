@@ -293,7 +293,12 @@ export default async function runTask(task: FsWorkerInput): Promise<FsWorkerOutp
       setup(sys);
       arrive(coord, SHARED_SETUP);
     }
-    await waitUntilAtLeast(coord, SHARED_SETUP, 1);
+    // Replay worker 0's setup as it goes: a replica idle through a big setup
+    // would hold back the payload area and the log, and could be fenced.
+    while (Atomics.load(coord, SHARED_SETUP) < 1) {
+      sys.sync();
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
     if (input.index !== 0) setup(sys);
     arrive(coord, READY);
     await waitUntilAtLeast(coord, READY, input.threads);

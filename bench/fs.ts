@@ -64,6 +64,8 @@ export async function runFsCell(cell: FsCell): Promise<BenchRow> {
         capacityBytes: cell.fileBytes + 64 * MIB,
         maxInodes: 8 << 20,
         payloadBytes: 8 * MIB * Math.max(threads, 8),
+        // Two cores shared by up to 8 threads (and other processes): do not fence a replica for a scheduling hiccup.
+        fenceAfterMs: 5_000,
       });
     }
     for (let i = 0; i < threads; i++) {
@@ -83,10 +85,12 @@ export async function runFsCell(cell: FsCell): Promise<BenchRow> {
         root,
       });
     }
-    await waitUntilAtLeast(words, PREPARED, threads, 180_000);
+    // A worker that throws fails the cell at once instead of leaving the others waiting.
+    const failed = Promise.all(pool.results).then(() => new Promise<never>(() => {}));
+    await Promise.race([waitUntilAtLeast(words, PREPARED, threads, 180_000), failed]);
     for (let r = 1; r <= cell.rounds; r++) {
       arrive(words, ROUND);
-      await waitUntilAtLeast(words, FINISHED, r * threads, cell.durationMs + 60_000);
+      await Promise.race([waitUntilAtLeast(words, FINISHED, r * threads, cell.durationMs + 60_000), failed]);
     }
     const outs = await withTimeout(Promise.all(pool.results), 60_000);
     const perRound = Array.from({ length: cell.rounds }, (_, r) =>
