@@ -101,7 +101,7 @@ export function attachFs(handle: NrFsHandle, options: ReplicaOptions & { slot?: 
     throw new FsArgumentError('ERR_INVALID_ARG_TYPE', 'attachFs needs a handle made by createFs()');
   }
   const structure = fsStructure({ payload: handle.payload, maxPages: handle.maxPages, maxInodes: handle.maxInodes });
-  const fs = new NrFs(handle, structure, attach(handle.nr, structure, options));
+  const fs = new NrFs(handle, attach(handle.nr, structure, options));
   // Opens left in this slot by an earlier owner that died belong to no fd: drop them.
   fs.releaseSlot(fs.replica.id);
   return fs;
@@ -196,7 +196,7 @@ export class NrFs {
   private readonly sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
   /** @internal use `attachFs()` */
-  constructor(handle: NrFsHandle, _structure: FsStructure, replica: FsReplica) {
+  constructor(handle: NrFsHandle, replica: FsReplica) {
     this.replica = replica;
     this.slot = replica.id;
     this.reads = replica.reads;

@@ -85,7 +85,18 @@ export class PayloadRing {
   /** Free allocations from the oldest while every replica has applied their ops. */
   reclaim(): void {
     const live = this.live;
-    while (live.length > 0 && live[0]!.mark !== -1 && this.replica.appliedEverywhere(live[0]!.mark)) live.shift();
+    // Marks grow with allocation order, so the applied ones are a prefix:
+    // find its end with O(log n) questions (each may scan the replica slots
+    // and touch the shared head word), not one per allocation.
+    let lo = 0;
+    let hi = live.length;
+    if (hi > 0 && live[hi - 1]!.mark === -1) hi--; // the op in flight is never applied yet
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.replica.appliedEverywhere(live[mid]!.mark)) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0) live.splice(0, lo);
     if (live.length === 0) this.writePos = 0;
   }
 
