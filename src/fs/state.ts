@@ -519,11 +519,13 @@ function unlink(s: FsState, path: string, now: number): void {
 }
 
 function rename(s: FsState, from: string, to: string, now: number): void {
+  // Both parents are walked before either name is looked up (as Linux does):
+  // a bad target path wins over a missing source.
   const src = locate(s, from, 'rename', to, from);
+  const dst = locate(s, to, 'rename', to, from);
   const node = src.node;
   if (node === undefined) throw new FsError('ENOENT', 'rename', from, to);
   if (src.trailingSlash && !node.dir) throw new FsError('ENOTDIR', 'rename', from, to);
-  const dst = locate(s, to, 'rename', to, from);
   if (node === s.root || dst.name === '') throw new FsError('EBUSY', 'rename', from, to);
   const old = dst.node;
   if (old === node) return;
