@@ -168,6 +168,8 @@ interface Located {
   /** The inode at the path, if any. */
   node: Inode | undefined;
   trailingSlash: boolean;
+  /** The last name is '.' or '..' (0: neither, 1: '.', 2: '..'): no entry to create, remove or rename. */
+  dots: number;
 }
 
 /**
@@ -206,15 +208,14 @@ function locate(s: FsState, path: string, syscall: string, dest?: string, errPat
   }
   const last = path.charCodeAt(n - 1);
   const trailingSlash = n > 1 && last === 47;
-  if (!named) return { parent: s.root, name: '', node: s.root, trailingSlash };
+  if (!named) return { parent: s.root, name: '', node: s.root, trailingSlash, dots: 0 };
   if (name === '.' || name === '..') {
     const node = name === '.' ? dir : dir.parent!;
-    // '/a/..' names a directory whose parent and own name are not at hand; ops
-    // that need them (create, remove, rename) see it as the root-like case.
-    if (node === s.root) return { parent: s.root, name: '', node: s.root, trailingSlash: true };
-    return { parent: node.parent!, name: nameIn(node.parent!, node), node, trailingSlash: true };
+    const dots = name === '.' ? 1 : 2;
+    if (node === s.root) return { parent: s.root, name: '', node: s.root, trailingSlash: true, dots };
+    return { parent: node.parent!, name: nameIn(node.parent!, node), node, trailingSlash: true, dots };
   }
-  return { parent: dir, name, node: dir.entries!.get(name), trailingSlash };
+  return { parent: dir, name, node: dir.entries!.get(name), trailingSlash, dots: 0 };
 }
 
 /** The name under which `parent` holds `child` (directories only; rare path). */
@@ -354,6 +355,8 @@ function payloadOf(s: FsState, data: Uint8Array | null, ref: number, len: number
 function prepareOpen(s: FsState, path: string, flags: number, syscall: string): Located {
   const at = locate(s, path, syscall);
   const node = at.node;
+  // Linux: a create through a path ending in '/' is EISDIR before any lookup.
+  if ((flags & O_CREAT) !== 0 && at.trailingSlash) throw new FsError('EISDIR', syscall, path);
   if (node !== undefined) {
     if ((flags & O_CREAT) !== 0 && (flags & O_EXCL) !== 0) throw new FsError('EEXIST', syscall, path);
     if (node.dir) {
@@ -474,26 +477,65 @@ function mkdir(s: FsState, path: string, mode: number, recursive: boolean, now: 
     allocInode(s, true, mode, now, at.parent, at.name);
     return undefined;
   }
-  const { names } = splitPath(path);
-  let dir = s.root;
-  // splitPath resolved '..' lexically; the walk below follows the same names.
-  let i = 0;
-  for (; i < names.length; i++) {
-    const next = dir.entries!.get(names[i]!);
-    if (next === undefined) break;
-    if (!next.dir) throw new FsError(i === names.length - 1 ? 'EEXIST' : 'ENOTDIR', 'mkdir', path);
-    dir = next;
+  return mkdirp(s, path, mode, now);
+}
+
+/**
+ * Recursive mkdir as node:fs does it: try the path; on ENOENT make its
+ * dirname (cut at the last '/') first, then retry. So '..' and '.' are
+ * walked, not resolved lexically, and the result is the first directory
+ * created, spelled as in the argument. All or nothing: on an error the
+ * directories made so far are taken out again, restoring the state exactly.
+ */
+function mkdirp(s: FsState, path: string, mode: number, now: number): string | undefined {
+  const made: { parent: Inode; name: string; node: Inode; mtimeMs: number; ctimeMs: number }[] = [];
+  const nextIno = s.nextIno;
+  let first: string | undefined;
+  const stack = [path];
+  try {
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      let at: Located;
+      try {
+        at = locate(s, p, 'mkdir', undefined, path);
+      } catch (e) {
+        const cut = p.lastIndexOf('/');
+        if (e instanceof FsError && e.code === 'ENOENT' && cut > 0) {
+          stack.push(p, p.slice(0, cut));
+          continue;
+        }
+        throw e;
+      }
+      if (at.node !== undefined) {
+        // node:fs stats an existing name: a file is EEXIST, unless the path goes through it ('file/').
+        if (!at.node.dir) throw new FsError(p === path && !at.trailingSlash ? 'EEXIST' : 'ENOTDIR', 'mkdir', path);
+        continue;
+      }
+      checkInodeRoom(s, 1, 'mkdir', path);
+      made.push({ parent: at.parent, name: at.name, node: at.parent, mtimeMs: at.parent.mtimeMs, ctimeMs: at.parent.ctimeMs });
+      made[made.length - 1]!.node = allocInode(s, true, mode, now, at.parent, at.name);
+      first ??= p;
+    }
+  } catch (e) {
+    for (let i = made.length - 1; i >= 0; i--) {
+      const m = made[i]!;
+      m.parent.entries!.delete(m.name);
+      m.parent.nlink--;
+      m.parent.mtimeMs = m.mtimeMs;
+      m.parent.ctimeMs = m.ctimeMs;
+      s.inodes.delete(m.node.ino);
+    }
+    s.nextIno = nextIno;
+    throw e;
   }
-  if (i === names.length) return undefined;
-  checkInodeRoom(s, names.length - i, 'mkdir', path);
-  const first = '/' + names.slice(0, i + 1).join('/');
-  for (; i < names.length; i++) dir = allocInode(s, true, mode, now, dir, names[i]!);
   return first;
 }
 
 function rmdir(s: FsState, path: string, now: number): void {
   const at = locate(s, path, 'rmdir');
   const node = at.node;
+  if (at.dots === 1) throw new FsError('EINVAL', 'rmdir', path);
+  if (at.dots === 2) throw new FsError('ENOTEMPTY', 'rmdir', path);
   if (node === undefined) throw new FsError('ENOENT', 'rmdir', path);
   if (!node.dir) throw new FsError('ENOTDIR', 'rmdir', path);
   if (node === s.root) throw new FsError('EBUSY', 'rmdir', path);
@@ -508,6 +550,7 @@ function rmdir(s: FsState, path: string, now: number): void {
 function unlink(s: FsState, path: string, now: number): void {
   const at = locate(s, path, 'unlink');
   const node = at.node;
+  if (at.dots !== 0) throw new FsError('EISDIR', 'unlink', path);
   if (node === undefined) throw new FsError('ENOENT', 'unlink', path);
   if (node.dir) throw new FsError('EISDIR', 'unlink', path);
   if (at.trailingSlash) throw new FsError('ENOTDIR', 'unlink', path);
@@ -523,6 +566,7 @@ function rename(s: FsState, from: string, to: string, now: number): void {
   // a bad target path wins over a missing source.
   const src = locate(s, from, 'rename', to, from);
   const dst = locate(s, to, 'rename', to, from);
+  if (src.dots !== 0 || dst.dots !== 0) throw new FsError('EBUSY', 'rename', from, to);
   const node = src.node;
   if (node === undefined) throw new FsError('ENOENT', 'rename', from, to);
   if (src.trailingSlash && !node.dir) throw new FsError('ENOTDIR', 'rename', from, to);
