@@ -1,10 +1,10 @@
 /**
- * Path checks at the call site and path walking at apply time.
+ * Path checks at the call site.
  *
  * NrFS paths are absolute POSIX paths. A path is checked before anything is
  * logged (so bad input never reaches the log), and kept as given: error
- * messages quote it as the caller wrote it, like node:fs. Walking it is
- * lexical: there are no symlinks, so `..` simply means the parent.
+ * messages quote it as the caller wrote it, like node:fs. It is walked at
+ * apply time (`locate` in state.ts).
  */
 import { FsError } from './errors.js';
 
@@ -54,29 +54,4 @@ function describe(v: unknown): string {
   if (v === undefined) return 'undefined';
   if (typeof v === 'object') return `an instance of ${(v as object).constructor?.name ?? 'Object'}`;
   return `type ${typeof v} (${String(v)})`;
-}
-
-/** A path split into names, `.` and `..` resolved lexically. */
-export interface SplitPath {
-  names: string[];
-  /** The path ended in `/` (only a directory can match it). */
-  trailingSlash: boolean;
-}
-
-export function splitPath(p: string): SplitPath {
-  const names: string[] = [];
-  let start = 1;
-  const n = p.length;
-  for (let i = 1; i <= n; i++) {
-    if (i === n || p.charCodeAt(i) === 47) {
-      if (i > start) {
-        const part = p.slice(start, i);
-        if (part === '..') names.pop();
-        else if (part !== '.') names.push(part);
-      }
-      start = i + 1;
-    }
-  }
-  const last = p.charCodeAt(n - 1);
-  return { names, trailingSlash: n > 1 && (last === 47 || p.endsWith('/.') || p.endsWith('/..')) };
 }

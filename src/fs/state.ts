@@ -20,7 +20,6 @@
 import { deserialize, serialize } from 'node:v8';
 import { defineStructure, type OpReader, type OpWriter } from '../nr/index.js';
 import { FsError } from './errors.js';
-import { splitPath } from './paths.js';
 
 export const PAGE_SHIFT = 12;
 export const PAGE_BYTES = 1 << PAGE_SHIFT;
