@@ -34,7 +34,8 @@ type Call =
   | { op: 'unlink' | 'rmdir' | 'readFile' | 'readdir' | 'stat' | 'exists'; p: string }
   | { op: 'rename'; p: string; to: string }
   | { op: 'truncate'; p: string; len: number }
-  | { op: 'pwrite'; p: string; data: string; pos: number };
+  | { op: 'pwrite'; p: string; data: string; pos: number }
+  | { op: 'fdio'; p: string; flag: string; data: string; pos: number | null };
 const call: fc.Arbitrary<Call> = fc.oneof(
   fc.record({ op: fc.constant('mkdir' as const), p: relPath, recursive: fc.constant(false) }),
   // node:fs's recursive mkdir is not atomic: 'a/../b' with 'a' missing and 'b' a file creates 'a'
@@ -45,6 +46,13 @@ const call: fc.Arbitrary<Call> = fc.oneof(
   fc.record({ op: fc.constant('rename' as const), p: relPath, to: relPath }),
   fc.record({ op: fc.constant('truncate' as const), p: relPath, len: fc.integer({ min: 0, max: 9000 }) }),
   fc.record({ op: fc.constant('pwrite' as const), p: relPath, data, pos: fc.integer({ min: 0, max: 9000 }) }),
+  fc.record({
+    op: fc.constant('fdio' as const),
+    p: relPath,
+    flag: fc.constantFrom('r', 'r+', 'w', 'wx', 'w+', 'a', 'ax', 'a+'),
+    data,
+    pos: fc.option(fc.integer({ min: 0, max: 20 }), { nil: null }),
+  }),
 );
 
 function apply(f: NodeFsSync, root: string, c: Call): unknown {
@@ -75,6 +83,31 @@ function apply(f: NodeFsSync, root: string, c: Call): unknown {
         return f.renameSync(p, `${root}/${c.to}`);
       case 'truncate':
         return f.truncateSync(p, c.len);
+      case 'fdio': {
+        // Open with a flag, write (maybe positioned), read back from the start, close: each step's outcome.
+        const fd = f.openSync(p, c.flag);
+        const steps: unknown[] = [];
+        const step = (fn: () => unknown): void => {
+          try {
+            steps.push(fn());
+          } catch (e) {
+            const err = e as { code?: string; syscall?: string };
+            steps.push({ code: err.code, syscall: err.syscall });
+          }
+        };
+        step(() => f.writeSync(fd, Buffer.from(c.data), 0, c.data.length, c.pos));
+        step(() => {
+          const b = Buffer.alloc(64);
+          const n = f.readSync(fd, b, 0, 64, null);
+          return b.subarray(0, n).toString('latin1');
+        });
+        step(() => {
+          const st = f.fstatSync(fd);
+          return st.isFile() ? st.size : 'dir'; // directory sizes differ by design (tmpfs: bytes of entries)
+        });
+        f.closeSync(fd);
+        return steps;
+      }
       case 'pwrite': {
         const fd = f.openSync(p, 'r+');
         try {

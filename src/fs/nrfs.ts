@@ -260,8 +260,9 @@ export class NrFs {
     const len = length ?? buf.length - offset;
     checkRange(buf, offset, len);
     const src = offset === 0 && len === buf.length ? buf : buf.subarray(offset, offset + len);
-    if (position !== null && position !== undefined && !file.append) {
-      this.logWrite(file.ino, checkPosition(position), false, src);
+    if (position !== null && position !== undefined) {
+      // pwrite(2): the offset does not move; with O_APPEND, Linux still writes at the end.
+      this.logWrite(file.ino, checkPosition(position), file.append, src);
       return len;
     }
     file.pos = this.logWrite(file.ino, file.pos, file.append, src);

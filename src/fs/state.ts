@@ -354,8 +354,8 @@ function payloadOf(s: FsState, data: Uint8Array | null, ref: number, len: number
 function prepareOpen(s: FsState, path: string, flags: number, syscall: string): Located {
   const at = locate(s, path, syscall);
   const node = at.node;
-  // Linux: a create through a path ending in '/' is EISDIR before any lookup.
-  if ((flags & O_CREAT) !== 0 && at.trailingSlash) throw new FsError('EISDIR', syscall, path);
+  // Linux: a create through a name ending in '/' is EISDIR before any lookup ('.' and '..' go on).
+  if ((flags & O_CREAT) !== 0 && at.trailingSlash && at.dots === 0) throw new FsError('EISDIR', syscall, path);
   if (node !== undefined) {
     if ((flags & O_CREAT) !== 0 && (flags & O_EXCL) !== 0) throw new FsError('EEXIST', syscall, path);
     if (node.dir) {
@@ -571,18 +571,22 @@ function rename(s: FsState, from: string, to: string, now: number): void {
   if (src.trailingSlash && !node.dir) throw new FsError('ENOTDIR', 'rename', from, to);
   if (node === s.root || dst.name === '') throw new FsError('EBUSY', 'rename', from, to);
   const old = dst.node;
-  if (old === node) return;
+  // Linux's order: a trailing '/' on a file's new name, then the subtree check, then 'same file'
+  // (a no-op), then the target's type.
+  if (!node.dir && dst.trailingSlash) throw new FsError('ENOTDIR', 'rename', from, to);
   if (node.dir) {
     // Moving a directory under itself would detach a cycle from the tree.
     for (let d = dst.parent; ; d = d.parent!) {
       if (d === node) throw new FsError('EINVAL', 'rename', from, to);
       if (d === s.root) break;
     }
+  }
+  if (old === node) return;
+  if (node.dir) {
     if (old !== undefined && !old.dir) throw new FsError('ENOTDIR', 'rename', from, to);
     if (old !== undefined && old.entries!.size > 0) throw new FsError('ENOTEMPTY', 'rename', from, to);
-  } else {
-    if (old !== undefined && old.dir) throw new FsError('EISDIR', 'rename', from, to);
-    if (dst.trailingSlash) throw new FsError('ENOTDIR', 'rename', from, to);
+  } else if (old !== undefined && old.dir) {
+    throw new FsError('EISDIR', 'rename', from, to);
   }
   // Validated: from here on nothing throws.
   src.parent.entries!.delete(src.name);
