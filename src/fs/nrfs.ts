@@ -259,10 +259,13 @@ export class NrFs {
     const buf = bytesOf(data, undefined, 'buffer');
     const len = length ?? buf.length - offset;
     checkRange(buf, offset, len);
+    const at = position !== null && position !== undefined ? checkPosition(position) : -1;
+    // A zero-length write changes nothing, not even the offset of an O_APPEND fd (as on Linux): not logged.
+    if (len === 0) return 0;
     const src = offset === 0 && len === buf.length ? buf : buf.subarray(offset, offset + len);
-    if (position !== null && position !== undefined) {
+    if (at >= 0) {
       // pwrite(2): the offset does not move; with O_APPEND, Linux still writes at the end.
-      this.logWrite(file.ino, checkPosition(position), file.append, src);
+      this.logWrite(file.ino, at, file.append, src);
       return len;
     }
     file.pos = this.logWrite(file.ino, file.pos, file.append, src);
@@ -274,8 +277,10 @@ export class NrFs {
     const file = this.fds[fd];
     if (file === undefined || !file.writable) throw new FsError('EBADF', 'write');
     checkRange(buffer, offset, length);
+    const pos = checkPosition(position);
+    if (length === 0) return 0;
     const src = offset === 0 && length === buffer.length ? buffer : buffer.subarray(offset, offset + length);
-    this.logWrite(file.ino, checkPosition(position), file.append, src);
+    this.logWrite(file.ino, pos, file.append, src);
     return length;
   }
 
