@@ -77,10 +77,12 @@ interface Group {
 function groupRows(rows: BenchRow[]): Group[] {
   const groups = new Map<string, Group>();
   for (const row of rows) {
-    const key = JSON.stringify([row.suite, row.workload]);
+    // A suite may split one workload into panels (e.g. fs: MIX by write ratio and sharing).
+    const name = typeof row.panel === 'string' ? row.panel : row.workload;
+    const key = JSON.stringify([row.suite, name]);
     let g = groups.get(key);
     if (!g) {
-      g = { suite: row.suite, workload: row.workload, rows: [] };
+      g = { suite: row.suite, workload: name, rows: [] };
       groups.set(key, g);
     }
     g.rows.push(row);

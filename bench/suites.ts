@@ -1,7 +1,8 @@
 /** Every benchmark suite `npm run bench` knows, in the order it runs them by default. */
+import { fsSuite } from './fs.js';
 import { hashmapSuite } from './hashmap.js';
 import { kvSuite } from './kv.js';
 import { resilienceSuite } from './resilience.js';
 import type { BenchSuite } from './suite.js';
 
-export const SUITES: readonly BenchSuite[] = [hashmapSuite, resilienceSuite, kvSuite];
+export const SUITES: readonly BenchSuite[] = [hashmapSuite, resilienceSuite, kvSuite, fsSuite];

@@ -1,0 +1,329 @@
+/**
+ * One benchmark thread of the `fs` suite (a piscina task pinned to one pool
+ * thread). Every system runs the same loop over the same precomputed page
+ * stream and write mask, through a small adapter (`Sys`) so each worker's
+ * call sites stay monomorphic; time is measured inside the worker between
+ * the shared round start and the end of its window.
+ */
+import * as nodeFs from 'node:fs';
+import { attachFs, type NrFs, type NrFsHandle } from '../src/fs/index.js';
+import { arrive, FINISHED, PREPARED, READY, ROUND, waitUntilAtLeast } from './sync.js';
+import { keyStream, STREAM, writeMask } from './workload.js';
+
+export type FsSystem = 'nrfs' | 'tmpfs' | 'memfs' | 'copy-limit';
+export type FxWorkload = 'MIX' | 'DRBL' | 'DRBH' | 'DWOL' | 'DWOM' | 'MWCL' | 'MWCM' | 'MWRL' | 'MWRM';
+export type Sharing = 'shared' | 'private';
+
+export interface FsWorkerInput {
+  system: FsSystem;
+  workload: FxWorkload;
+  sharing: Sharing;
+  writeRatio: number;
+  index: number;
+  threads: number;
+  /** MIX: bytes of the shared file (private files get fileBytes / threads each). */
+  fileBytes: number;
+  durationMs: number;
+  rounds: number;
+  coord: SharedArrayBuffer;
+  seed: number;
+  handle?: NrFsHandle;
+  /** tmpfs: the directory standing for '/'. */
+  root?: string;
+}
+
+export interface FsWorkerOutput {
+  rounds: { ops: number; elapsedMs: number }[];
+  /** File data one replica (or the one copy) holds, after the run. */
+  dataBytes?: number;
+  inodes?: number;
+}
+
+/**
+ * Coordination words: sync.ts's READY, PREPARED, ROUND, FINISHED (lines 0-3),
+ * and SHARED_SETUP on line 4 (worker 0 has made the shared files). The
+ * buffer is FS_COORD_BYTES long.
+ */
+export const SHARED_SETUP = 64;
+export const FS_COORD_BYTES = 80 * 4;
+
+const PAGE = 4096;
+const MASK = STREAM - 1;
+const O_RDWR = nodeFs.constants.O_RDWR;
+const O_CREAT_W = nodeFs.constants.O_CREAT | nodeFs.constants.O_WRONLY;
+
+/** The calls a workload needs, over one system. */
+interface Sys {
+  open(path: string, flags: number): number;
+  close(fd: number): void;
+  pread(fd: number, buf: Uint8Array, pos: number): number;
+  pwrite(fd: number, buf: Uint8Array, pos: number): number;
+  mkdir(path: string): void;
+  rename(from: string, to: string): void;
+  /** Create `path` holding `bytes` bytes of data (no holes). */
+  fill(path: string, bytes: number): void;
+  /** Catch up with every write made before (replicated systems). */
+  sync(): void;
+  usage(): { dataBytes: number; inodes: number } | undefined;
+  end(): void;
+}
+
+function fillWith(sys: Pick<Sys, 'open' | 'pwrite' | 'close'>, path: string, bytes: number): void {
+  const chunk = new Uint8Array(Math.min(bytes, 512 * 1024)).fill(0x5a);
+  const fd = sys.open(path, O_CREAT_W);
+  for (let at = 0; at < bytes; at += chunk.length) sys.pwrite(fd, at + chunk.length <= bytes ? chunk : chunk.subarray(0, bytes - at), at);
+  sys.close(fd);
+}
+
+function nrfsSys(handle: NrFsHandle): Sys {
+  const fs: NrFs = attachFs(handle);
+  const sys: Sys = {
+    open: (p, f) => fs.open(p, f),
+    close: (fd) => fs.close(fd),
+    pread: (fd, buf, pos) => fs.pread(fd, buf, 0, PAGE, pos),
+    pwrite: (fd, buf, pos) => fs.pwrite(fd, buf, 0, buf.length, pos),
+    mkdir: (p) => void fs.mkdir(p),
+    rename: (a, b) => fs.rename(a, b),
+    fill: (p, n) => fillWith(sys, p, n),
+    sync: () => fs.replica.sync(),
+    usage: () => fs.usage(),
+    end: () => fs.detach(),
+  };
+  return sys;
+}
+
+function tmpfsSys(root: string): Sys {
+  const sys: Sys = {
+    open: (p, f) => nodeFs.openSync(root + p, f),
+    close: (fd) => nodeFs.closeSync(fd),
+    pread: (fd, buf, pos) => nodeFs.readSync(fd, buf, 0, PAGE, pos),
+    pwrite: (fd, buf, pos) => nodeFs.writeSync(fd, buf, 0, buf.length, pos),
+    mkdir: (p) => nodeFs.mkdirSync(root + p),
+    rename: (a, b) => nodeFs.renameSync(root + a, root + b),
+    fill: (p, n) => fillWith(sys, p, n),
+    sync: () => {},
+    usage: () => undefined,
+    end: () => {},
+  };
+  return sys;
+}
+
+async function memfsSys(): Promise<Sys> {
+  const { Volume } = await import('memfs');
+  const vol = new Volume();
+  const sys: Sys = {
+    open: (p, f) => vol.openSync(p, f) as number,
+    close: (fd) => vol.closeSync(fd),
+    pread: (fd, buf, pos) => vol.readSync(fd, buf, 0, PAGE, pos),
+    pwrite: (fd, buf, pos) => vol.writeSync(fd, buf, 0, buf.length, pos),
+    mkdir: (p) => void vol.mkdirSync(p),
+    rename: (a, b) => vol.renameSync(a, b),
+    fill: (p, n) => fillWith(sys, p, n),
+    sync: () => {},
+    usage: () => undefined,
+    end: () => {},
+  };
+  return sys;
+}
+
+let input: FsWorkerInput;
+let coord: Int32Array;
+let sink = 0;
+
+/** Files and directories of the workload; the shared ones are made by worker 0. */
+function setup(sys: Sys): void {
+  const i = input.index;
+  const shared = input.sharing === 'shared';
+  const mine = input.index === 0 || input.system === 'memfs';
+  const memfsAll = input.system === 'memfs';
+  const each = (fn: (t: number) => void): void => {
+    if (memfsAll) for (let t = 0; t < input.threads; t++) fn(t);
+    else fn(i);
+  };
+  switch (input.workload) {
+    case 'MIX':
+      if (shared) {
+        if (mine) sys.fill('/mix', input.fileBytes);
+      } else each((t) => sys.fill(`/mix${t}`, input.fileBytes / input.threads));
+      break;
+    case 'DRBL':
+      each((t) => sys.fill(`/drb${t}`, PAGE));
+      break;
+    case 'DRBH':
+      if (mine) sys.fill('/drb', PAGE);
+      break;
+    case 'DWOL':
+      each((t) => sys.fill(`/dwo${t}`, PAGE));
+      break;
+    case 'DWOM':
+      if (mine) sys.fill('/dwo', PAGE * input.threads);
+      break;
+    case 'MWCL':
+      each((t) => sys.mkdir(`/mwc${t}`));
+      break;
+    case 'MWCM':
+      if (mine) sys.mkdir('/mwc');
+      break;
+    case 'MWRL':
+      each((t) => {
+        sys.mkdir(`/mwr${t}`);
+        sys.close(sys.open(`/mwr${t}/a`, O_CREAT_W));
+      });
+      break;
+    case 'MWRM':
+      if (mine) sys.mkdir('/mwr');
+      each((t) => {
+        sys.mkdir(`/mwr${t}`);
+        sys.close(sys.open(`/mwr${t}/f`, O_CREAT_W));
+      });
+      break;
+  }
+}
+
+type Window = (end: number) => number;
+
+/** The measured loop of the workload, as a function run once per round. */
+function workloadWindow(sys: Sys): Window {
+  const i = input.index;
+  const buf = new Uint8Array(PAGE).fill(i + 1);
+  switch (input.workload) {
+    case 'MIX': {
+      const path = input.sharing === 'shared' ? '/mix' : `/mix${i}`;
+      const bytes = input.sharing === 'shared' ? input.fileBytes : input.fileBytes / input.threads;
+      const pages = keyStream('uniform', bytes / PAGE, input.seed);
+      const writes = writeMask(input.writeRatio, input.seed);
+      const fd = sys.open(path, O_RDWR);
+      let k = 0;
+      return (end) => {
+        const from = k;
+        for (;;) {
+          for (let j = 0; j < 64; j++, k++) {
+            const pos = pages[k & MASK]! * PAGE;
+            if (writes[k & MASK] === 1) sys.pwrite(fd, buf, pos);
+            else sink += sys.pread(fd, buf, pos);
+          }
+          if (performance.now() >= end) return k - from;
+        }
+      };
+    }
+    case 'DRBL':
+    case 'DRBH':
+    case 'DWOL':
+    case 'DWOM': {
+      const path = input.workload === 'DRBL' ? `/drb${i}` : input.workload === 'DRBH' ? '/drb' : input.workload === 'DWOL' ? `/dwo${i}` : '/dwo';
+      const pos = input.workload === 'DWOM' ? i * PAGE : 0;
+      const write = input.workload.startsWith('DW');
+      const fd = sys.open(path, O_RDWR);
+      let k = 0;
+      return (end) => {
+        const from = k;
+        for (;;) {
+          for (let j = 0; j < 64; j++, k++) {
+            if (write) sys.pwrite(fd, buf, pos);
+            else sink += sys.pread(fd, buf, pos);
+          }
+          if (performance.now() >= end) return k - from;
+        }
+      };
+    }
+    case 'MWCL':
+    case 'MWCM': {
+      const prefix = input.workload === 'MWCL' ? `/mwc${i}/f` : `/mwc/f${i}-`;
+      let k = 0;
+      return (end) => {
+        const from = k;
+        for (;;) {
+          for (let j = 0; j < 16; j++, k++) sys.close(sys.open(prefix + k, O_CREAT_W));
+          if (performance.now() >= end) return k - from;
+        }
+      };
+    }
+    case 'MWRL':
+    case 'MWRM': {
+      const a = input.workload === 'MWRL' ? `/mwr${i}/a` : `/mwr${i}/f`;
+      const b = input.workload === 'MWRL' ? `/mwr${i}/b` : `/mwr/f${i}`;
+      let k = 0;
+      return (end) => {
+        const from = k;
+        for (;;) {
+          for (let j = 0; j < 16; j++, k++) {
+            if ((k & 1) === 0) sys.rename(a, b);
+            else sys.rename(b, a);
+          }
+          if (performance.now() >= end) return k - from;
+        }
+      };
+    }
+  }
+}
+
+/** The copy limit: 4 KiB pages copied out of a JS heap at random, no file system at all. */
+function copyLimitWindow(): Window {
+  const n = input.fileBytes / PAGE;
+  const pages: Uint8Array[] = [];
+  for (let p = 0; p < n; p++) pages.push(new Uint8Array(PAGE).fill(p & 0xff));
+  const stream = keyStream('uniform', n, input.seed);
+  const buf = new Uint8Array(PAGE);
+  let k = 0;
+  return (end) => {
+    const from = k;
+    for (;;) {
+      for (let j = 0; j < 64; j++, k++) {
+        buf.set(pages[stream[k & MASK]!]!);
+        sink += buf[0]!;
+      }
+      if (performance.now() >= end) return k - from;
+    }
+  };
+}
+
+export default async function runTask(task: FsWorkerInput): Promise<FsWorkerOutput> {
+  input = task;
+  coord = new Int32Array(input.coord);
+  let sys: Sys | undefined;
+  let window: Window;
+  if (input.system === 'copy-limit') {
+    window = copyLimitWindow();
+    arrive(coord, READY);
+    await waitUntilAtLeast(coord, READY, input.threads);
+  } else {
+    sys = input.system === 'nrfs' ? nrfsSys(input.handle!) : input.system === 'tmpfs' ? tmpfsSys(input.root!) : await memfsSys();
+    // Shared files first (worker 0), then everyone's private ones, then catch up.
+    if (input.index === 0) {
+      setup(sys);
+      arrive(coord, SHARED_SETUP);
+    }
+    // Replay worker 0's setup as it goes: a replica idle through a big setup
+    // would hold back the payload area and the log, and could be fenced.
+    while (Atomics.load(coord, SHARED_SETUP) < 1) {
+      sys.sync();
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    if (input.index !== 0) setup(sys);
+    arrive(coord, READY);
+    await waitUntilAtLeast(coord, READY, input.threads);
+    sys.sync();
+    window = workloadWindow(sys);
+  }
+  arrive(coord, PREPARED);
+  const rounds: FsWorkerOutput['rounds'] = [];
+  for (let r = 1; r <= input.rounds; r++) {
+    await waitUntilAtLeast(coord, ROUND, r);
+    const t0 = performance.now();
+    const ops = window(t0 + input.durationMs);
+    rounds.push({ ops, elapsedMs: performance.now() - t0 });
+    arrive(coord, FINISHED);
+  }
+  // Nobody detaches before everyone is done: a replica that left cannot slow the others, but one
+  // that is still measuring must not see the log change shape under it.
+  await waitUntilAtLeast(coord, FINISHED, input.rounds * input.threads);
+  let out: FsWorkerOutput = { rounds };
+  if (sys) {
+    sys.sync();
+    const u = sys.usage();
+    if (u) out = { ...out, dataBytes: u.dataBytes, inodes: u.inodes };
+    sys.end();
+  }
+  if (sink === -1) console.log(sink);
+  return out;
+}

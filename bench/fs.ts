@@ -1,0 +1,222 @@
+/**
+ * Suite `fs`: fxmark-style workloads on NrFS and its baselines, at 1, 2, 4
+ * and 8 threads:
+ * - MIX: random 4 KiB preads/pwrites on a 64 MiB file (256 MiB with --full,
+ *   16 MiB with --quick) at 0/10/60/100% writes, on one shared file or on
+ *   one file per thread (each of size/threads, so the data held stays the
+ *   same and 8 replicas of 8 private files still fit in memory);
+ * - DRBL/DRBH: read the same 4 KiB block of a private / a shared file;
+ * - DWOL/DWOM: overwrite a block of a private file / a thread's own block of a shared file;
+ * - MWCL/MWCM: create (open O_CREAT + close) files in a private / a shared directory;
+ * - MWRL/MWRM: rename back and forth within a private directory / between a
+ *   private directory and a shared one.
+ * Systems: nrfs (one replica per thread), tmpfs (node:fs sync calls on a
+ * directory under /dev/shm), memfs (1 thread: its only mode), and
+ * copy-limit (1 thread copying random 4 KiB pages out of a JS heap: the
+ * ceiling for any in-heap read path), all in the same run.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createFs } from '../src/fs/index.js';
+import { FS_COORD_BYTES, type FsSystem, type FsWorkerInput, type FsWorkerOutput, type FxWorkload, type Sharing } from './fs-worker.js';
+import { TaskPool } from './harness.js';
+import { formatOps, type BenchRow } from './report.js';
+import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
+import { arrive, FINISHED, PREPARED, ROUND, waitUntilAtLeast } from './sync.js';
+
+export const FS_SYSTEMS: readonly FsSystem[] = ['nrfs', 'tmpfs', 'memfs', 'copy-limit'];
+const MIB = 1 << 20;
+
+interface FsCell {
+  system: FsSystem;
+  workload: FxWorkload;
+  sharing: Sharing;
+  writeRatio: number;
+  threads: number;
+  fileBytes: number;
+  durationMs: number;
+  rounds: number;
+}
+
+/** The row's panel in the generic table and chart: MIX cells differ by write ratio and sharing. */
+export function panelName(c: Pick<FsCell, 'workload' | 'sharing' | 'writeRatio'>): string {
+  return c.workload === 'MIX' ? `MIX-w${Math.round(c.writeRatio * 100)}-${c.sharing}` : c.workload;
+}
+
+function shmBase(): string {
+  return existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+}
+
+export async function runFsCell(cell: FsCell): Promise<BenchRow> {
+  const coordBuf = new SharedArrayBuffer(FS_COORD_BYTES);
+  const words = new Int32Array(coordBuf);
+  const threads = cell.threads;
+  const pool = new TaskPool<FsWorkerInput, FsWorkerOutput>('fs-worker', threads);
+  let root: string | undefined;
+  let handle: FsWorkerInput['handle'];
+  try {
+    if (cell.system === 'tmpfs') root = mkdtempSync(path.join(shmBase(), 'nrfs-bench-'));
+    if (cell.system === 'nrfs') {
+      handle = createFs({
+        replicas: threads,
+        logBytes: 16 * MIB,
+        capacityBytes: cell.fileBytes + 64 * MIB,
+        maxInodes: 8 << 20,
+        payloadBytes: 8 * MIB * Math.max(threads, 8),
+        // Two cores shared by up to 8 threads (and other processes): do not fence a replica for a scheduling hiccup.
+        fenceAfterMs: 5_000,
+      });
+    }
+    for (let i = 0; i < threads; i++) {
+      pool.run(i, {
+        system: cell.system,
+        workload: cell.workload,
+        sharing: cell.sharing,
+        writeRatio: cell.writeRatio,
+        index: i,
+        threads,
+        fileBytes: cell.fileBytes,
+        durationMs: cell.durationMs,
+        rounds: cell.rounds,
+        coord: coordBuf,
+        seed: 1000 + i,
+        handle,
+        root,
+      });
+    }
+    // A worker that throws fails the cell at once instead of leaving the others waiting.
+    const failed = Promise.all(pool.results).then(() => new Promise<never>(() => {}));
+    await Promise.race([waitUntilAtLeast(words, PREPARED, threads, 180_000), failed]);
+    for (let r = 1; r <= cell.rounds; r++) {
+      arrive(words, ROUND);
+      await Promise.race([waitUntilAtLeast(words, FINISHED, r * threads, cell.durationMs + 60_000), failed]);
+    }
+    const outs = await withTimeout(Promise.all(pool.results), 60_000);
+    const perRound = Array.from({ length: cell.rounds }, (_, r) =>
+      outs.reduce((s, o) => s + (o.rounds[r]!.ops / o.rounds[r]!.elapsedMs) * 1000, 0),
+    );
+    const row: BenchRow = {
+      suite: 'fs',
+      workload: cell.workload,
+      panel: panelName(cell),
+      system: cell.system,
+      threads,
+      opsPerSec: Math.round(median(perRound)),
+      writeRatio: cell.workload === 'MIX' ? cell.writeRatio : cell.workload.startsWith('DW') || cell.workload.startsWith('MW') ? 1 : 0,
+      dist: 'uniform',
+      sharing: cell.sharing,
+      durationMs: cell.durationMs,
+      roundsOpsPerSec: perRound.map(Math.round),
+    };
+    if (cell.workload === 'MIX') row.fileBytes = cell.fileBytes;
+    const dataBytes = outs[0]?.dataBytes;
+    if (typeof dataBytes === 'number') {
+      row.fileDataBytes = dataBytes;
+      row.replicas = threads;
+      row.replicaMemoryBytes = dataBytes * threads;
+      row.inodes = outs[0]!.inodes;
+    }
+    return row;
+  } finally {
+    await pool.destroy();
+    if (root) rmSync(root, { recursive: true, force: true });
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`benchmark threads did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+const OTHER_WORKLOADS: [FxWorkload, Sharing][] = [
+  ['DRBL', 'private'],
+  ['DRBH', 'shared'],
+  ['DWOL', 'private'],
+  ['DWOM', 'shared'],
+  ['MWCL', 'private'],
+  ['MWCM', 'shared'],
+  ['MWRL', 'private'],
+  ['MWRM', 'shared'],
+];
+
+function fsCells(args: BenchArgs): BenchCell[] {
+  const quick = args.quick;
+  const durationMs = quick ? 150 : 250;
+  const rounds = quick ? 1 : 3;
+  const fileBytes = args.full ? 256 * MIB : quick ? 16 * MIB : 64 * MIB;
+  const threadCounts = args.threads.length > 0 ? args.threads : quick ? [1, 2, 4] : [1, 2, 4, 8];
+  const cells: FsCell[] = [];
+  const add = (workload: FxWorkload, sharing: Sharing, writeRatio: number): void => {
+    for (const system of FS_SYSTEMS) {
+      if (system === 'copy-limit' && !(workload === 'MIX' && writeRatio === 0 && sharing === 'shared')) continue;
+      const ts = system === 'memfs' || system === 'copy-limit' ? [1] : threadCounts;
+      for (const threads of ts) cells.push({ system, workload, sharing, writeRatio, threads, fileBytes, durationMs, rounds });
+    }
+  };
+  const ratios = quick ? [0, 0.1, 1] : [0, 0.1, 0.6, 1];
+  for (const sharing of quick ? (['shared'] as Sharing[]) : (['shared', 'private'] as Sharing[])) {
+    for (const w of ratios) add('MIX', sharing, w);
+  }
+  for (const [workload, sharing] of OTHER_WORKLOADS) {
+    if (quick && !['DRBL', 'DWOL', 'MWCM', 'MWRM'].includes(workload)) continue;
+    add(workload, sharing, 0);
+  }
+  return filterCells(cells, args).map((c) => ({ label: `${panelName(c)} ${c.system} ${c.threads}t`, run: () => runFsCell(c) }));
+}
+
+function fsMarkdown(rows: BenchRow[]): string[] {
+  const out: string[] = [];
+  const fsRows = rows.filter((r) => r.suite === 'fs');
+  const threads = [...new Set(fsRows.map((r) => r.threads))].sort((a, b) => a - b);
+  const get = (panel: string, system: string, t: number): BenchRow | undefined =>
+    fsRows.find((r) => r.panel === panel && r.system === system && r.threads === t);
+  const ops = (panel: string, system: string, t: number): number => get(panel, system, t)?.opsPerSec ?? Number.NaN;
+  const mib = (b: number): string => `${(b / MIB).toFixed(1)} MiB`;
+  for (const panel of [...new Set(fsRows.map((r) => r.panel as string))]) {
+    const first = fsRows.find((r) => r.panel === panel)!;
+    const desc = first.workload === 'MIX' ? `${Math.round(first.writeRatio * 100)}% writes, ${first.sharing} file${first.sharing === 'private' ? 's' : ''}, ${mib(first.fileBytes as number)}` : `${first.sharing}`;
+    out.push(`#### ${panel} (${desc})`, '', `| system | ${threads.map((t) => `${t} thr`).join(' | ')} | nrfs replica memory (data × replicas) |`, `|---|${threads.map(() => '---:').join('|')}|---:|`);
+    for (const s of FS_SYSTEMS) {
+      if (!fsRows.some((r) => r.panel === panel && r.system === s)) continue;
+      const mem = s === 'nrfs' ? threads.map((t) => get(panel, s, t)?.replicaMemoryBytes).filter((b): b is number => typeof b === 'number').map(mib).join(' / ') : '';
+      out.push(`| ${s} | ${threads.map((t) => (get(panel, s, t) ? formatOps(ops(panel, s, t)) : '-')).join(' | ')} | ${mem} |`);
+    }
+    out.push('');
+  }
+  const targets: string[] = [];
+  const mt = threads.filter((t) => get('MIX-w0-shared', 'nrfs', t));
+  for (const t of mt) {
+    const a = ops('MIX-w0-shared', 'nrfs', t);
+    const b = ops('MIX-w0-shared', 'tmpfs', t);
+    targets.push(`| MIX 0% (shared file), ${t} thr: nrfs vs tmpfs | ≥ 4× | ${ratio(a, b)} | ${verdict(a / b >= 4)} |`);
+  }
+  {
+    const a = ops('MIX-w0-shared', 'nrfs', 1);
+    const b = ops('MIX-w0-shared', 'copy-limit', 1);
+    targets.push(`| MIX 0% (shared file), 1 thr: nrfs vs 4 KiB copy limit | ≥ 0.4× | ${ratio(a, b)} | ${verdict(a / b >= 0.4)} |`);
+  }
+  for (const t of threads.filter((t) => get('MIX-w10-shared', 'nrfs', t))) {
+    const a = ops('MIX-w10-shared', 'nrfs', t);
+    const b = ops('MIX-w10-shared', 'tmpfs', t);
+    targets.push(`| MIX 10% (shared file), ${t} thr: nrfs vs tmpfs | ≥ 2× | ${ratio(a, b)} | ${verdict(a / b >= 2)} |`);
+  }
+  for (const t of threads.filter((t) => get('MWCM', 'nrfs', t))) {
+    const a = ops('MWCM', 'nrfs', t);
+    const b = ops('MWCM', 'tmpfs', t);
+    targets.push(`| MWCM, ${t} thr: nrfs vs tmpfs | ≥ 5× | ${ratio(a, b)} | ${verdict(a / b >= 5)} |`);
+  }
+  out.push('#### Targets (ratios within this run)', '', '| target | wanted | measured | |', '|---|---|---|---|', ...targets, '');
+  return out;
+}
+
+export const fsSuite: BenchSuite = { name: 'fs', cells: fsCells, markdown: fsMarkdown, progressKeys: ['replicaMemoryBytes'] };

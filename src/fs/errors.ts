@@ -1,0 +1,55 @@
+/**
+ * Node-shaped file-system errors. An `FsError` looks like what node:fs throws
+ * on Linux: `code` ('ENOENT'), negative `errno` (-2), `syscall` ('open'),
+ * `path` (and `dest` for rename), and a message such as
+ * "ENOENT: no such file or directory, open '/a'". Code written against
+ * node:fs that branches on `err.code` handles these unchanged.
+ */
+
+/** The error codes NrFS throws, with Linux errno values and libuv messages. */
+export const ERRNO = {
+  EPERM: [-1, 'operation not permitted'],
+  ENOENT: [-2, 'no such file or directory'],
+  EBADF: [-9, 'bad file descriptor'],
+  EAGAIN: [-11, 'resource temporarily unavailable'],
+  EACCES: [-13, 'permission denied'],
+  EBUSY: [-16, 'resource busy or locked'],
+  EEXIST: [-17, 'file already exists'],
+  ENOTDIR: [-20, 'not a directory'],
+  EISDIR: [-21, 'illegal operation on a directory'],
+  EINVAL: [-22, 'invalid argument'],
+  EMFILE: [-24, 'too many open files'],
+  EFBIG: [-27, 'file too large'],
+  ENOSPC: [-28, 'no space left on device'],
+  ENAMETOOLONG: [-36, 'name too long'],
+  ENOTEMPTY: [-39, 'directory not empty'],
+} as const;
+
+export type FsErrorCode = keyof typeof ERRNO;
+
+export class FsError extends Error {
+  readonly code: FsErrorCode;
+  readonly errno: number;
+  readonly syscall: string;
+  readonly path?: string;
+  readonly dest?: string;
+
+  constructor(code: FsErrorCode, syscall: string, path?: string, dest?: string, detail?: string) {
+    const [errno, text] = ERRNO[code];
+    let where = syscall;
+    if (path !== undefined) where += ` '${path}'`;
+    if (dest !== undefined) where += ` -> '${dest}'`;
+    super(`${code}: ${text}, ${where}${detail ? ` (${detail})` : ''}`);
+    this.name = 'Error';
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+    if (path !== undefined) this.path = path;
+    if (dest !== undefined) this.dest = dest;
+  }
+}
+
+/** Is `e` an NrFS (or node:fs) error with this code? */
+export function hasCode(e: unknown, code: string): boolean {
+  return e instanceof Error && (e as { code?: unknown }).code === code;
+}

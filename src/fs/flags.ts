@@ -1,0 +1,49 @@
+/** open(2) flags from node:fs's string forms ('r', 'w+', 'ax', ...) or numbers. */
+import { FsArgumentError } from './paths.js';
+import { O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from './state.js';
+
+/** O_SYNC is accepted and ignored: there is nothing to sync in memory. */
+export const O_SYNC = 0o4010000;
+
+const BY_STRING: Record<string, number> = {
+  r: O_RDONLY,
+  rs: O_RDONLY | O_SYNC,
+  sr: O_RDONLY | O_SYNC,
+  'r+': O_RDWR,
+  'rs+': O_RDWR | O_SYNC,
+  'sr+': O_RDWR | O_SYNC,
+  w: O_TRUNC | O_CREAT | O_WRONLY,
+  wx: O_TRUNC | O_CREAT | O_WRONLY | O_EXCL,
+  xw: O_TRUNC | O_CREAT | O_WRONLY | O_EXCL,
+  'w+': O_TRUNC | O_CREAT | O_RDWR,
+  'wx+': O_TRUNC | O_CREAT | O_RDWR | O_EXCL,
+  'xw+': O_TRUNC | O_CREAT | O_RDWR | O_EXCL,
+  a: O_APPEND | O_CREAT | O_WRONLY,
+  ax: O_APPEND | O_CREAT | O_WRONLY | O_EXCL,
+  xa: O_APPEND | O_CREAT | O_WRONLY | O_EXCL,
+  as: O_APPEND | O_CREAT | O_WRONLY | O_SYNC,
+  sa: O_APPEND | O_CREAT | O_WRONLY | O_SYNC,
+  'a+': O_APPEND | O_CREAT | O_RDWR,
+  'ax+': O_APPEND | O_CREAT | O_RDWR | O_EXCL,
+  'xa+': O_APPEND | O_CREAT | O_RDWR | O_EXCL,
+  'as+': O_APPEND | O_CREAT | O_RDWR | O_SYNC,
+  'sa+': O_APPEND | O_CREAT | O_RDWR | O_SYNC,
+};
+
+export type OpenFlags = string | number;
+
+export function parseFlags(flags: unknown, fallback: number): number {
+  if (flags === undefined || flags === null) return fallback;
+  if (typeof flags === 'number') {
+    if (!Number.isInteger(flags) || flags < 0 || flags > 0x7fffffff) {
+      throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "flags" is out of range. Received ${flags}`);
+    }
+    return flags;
+  }
+  if (typeof flags === 'string') {
+    const f = BY_STRING[flags];
+    if (f !== undefined && Object.hasOwn(BY_STRING, flags)) return f;
+    throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `The argument 'flags' is invalid. Received '${flags}'`);
+  }
+  throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "flags" argument must be of type string or number. Received type ${typeof flags}`);
+}

@@ -1,0 +1,57 @@
+/**
+ * Path checks at the call site.
+ *
+ * NrFS paths are absolute POSIX paths. A path is checked before anything is
+ * logged (so bad input never reaches the log), and kept as given: error
+ * messages quote it as the caller wrote it, like node:fs. It is walked at
+ * apply time (`locate` in state.ts).
+ */
+import { FsError } from './errors.js';
+
+/** Longest path (bytes, as Linux PATH_MAX - 1) and longest name (NAME_MAX). */
+export const PATH_MAX = 4095;
+export const NAME_MAX = 255;
+
+/** Thrown for arguments of the wrong type or value, like node:fs's ERR_INVALID_ARG_* TypeErrors. */
+export class FsArgumentError extends TypeError {
+  readonly code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';
+  constructor(code: FsArgumentError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export type PathLike = string | Uint8Array;
+
+/** Validate a path argument; returns it as a string. Throws before anything is written. */
+export function checkPath(path: unknown, syscall: string, name = 'path'): string {
+  let p: string;
+  if (typeof path === 'string') p = path;
+  else if (path instanceof Uint8Array) p = Buffer.from(path.buffer, path.byteOffset, path.byteLength).toString('utf8');
+  else throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type string or an instance of Buffer. Received ${describe(path)}`);
+  if (p.includes('\u0000')) {
+    throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `The argument '${name}' must be a string or Uint8Array without null bytes. Received ${JSON.stringify(p)}`);
+  }
+  if (p.length === 0) throw new FsError('ENOENT', syscall, p);
+  if (p.charCodeAt(0) !== 47 /* / */) throw new FsError('EINVAL', syscall, p, undefined, 'NrFS paths must be absolute');
+  // One pass over the UTF-16 units; exact UTF-8 byte counts only for non-ASCII paths.
+  let ascii = true;
+  let nameStart = 0;
+  const n = p.length;
+  for (let i = 0; i <= n; i++) {
+    const c = i === n ? 47 : p.charCodeAt(i);
+    if (c === 47) {
+      if (i - nameStart > NAME_MAX / 3 && Buffer.byteLength(p.slice(nameStart, i)) > NAME_MAX) throw new FsError('ENAMETOOLONG', syscall, p);
+      nameStart = i + 1;
+    } else if (c > 0x7f) ascii = false;
+  }
+  if ((ascii ? n : Buffer.byteLength(p)) > PATH_MAX) throw new FsError('ENAMETOOLONG', syscall, p);
+  return p;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'object') return `an instance of ${(v as object).constructor?.name ?? 'Object'}`;
+  return `type ${typeof v} (${String(v)})`;
+}

@@ -1,0 +1,115 @@
+/**
+ * Out-of-line write payloads.
+ *
+ * Layout of the payload SharedArrayBuffer: `maxReplicas` equal regions, one
+ * per replica slot; the replica in slot i is the only writer of region i, so
+ * allocation needs no atomics. A large write is copied once into the
+ * writer's region; its log op carries (offset, length); every replica
+ * copies from there into its own pages when it applies the op.
+ *
+ * Each region is a ring of allocations freed in FIFO order. An allocation is
+ * stamped with `replica.logMark()` taken after its op committed; it is free
+ * once `replica.appliedEverywhere(mark)` says no replica can still apply
+ * that op (fenced replicas recover by state transfer, not by replay).
+ */
+interface Allocation {
+  start: number;
+  end: number;
+  /** Log mark after the op that reads it; -1 until its op committed. */
+  mark: number;
+}
+
+/** The part of a replica this module needs (its slot and the reclamation marks). */
+export interface MarkSource {
+  readonly id: number;
+  logMark(): number;
+  appliedEverywhere(mark: number): boolean;
+}
+
+/** See `PayloadRing.hot`. */
+const HOT_BYTES = 512 * 1024;
+
+export class PayloadRing {
+  /** Absolute offset of this region in the payload buffer, and its size. */
+  readonly base: number;
+  readonly size: number;
+  private readonly bytes: Uint8Array;
+  private readonly live: Allocation[] = [];
+  private writePos = 0;
+  /** Bytes at the start of the region that allocations keep to while replicas keep up. */
+  private readonly hot: number;
+  private sinceReclaim = 0;
+
+  constructor(payload: SharedArrayBuffer, regions: number, private readonly replica: MarkSource) {
+    this.size = Math.floor(payload.byteLength / regions / 8) * 8;
+    this.base = replica.id * this.size;
+    this.bytes = new Uint8Array(payload, this.base, this.size);
+    this.hot = Math.min(this.size, HOT_BYTES);
+  }
+
+  /**
+   * Copy `src` into the region; returns its absolute offset, or -1 when the
+   * region has no room right now (the caller then logs the data inline, or
+   * retries: see `NrFs`).
+   */
+  tryPut(src: Uint8Array): number {
+    const len = src.length;
+    if (len > this.size) return -1;
+    // Past the hot window, try to free the oldest allocations so the next
+    // ones wrap back to the start: a small window stays in cache, a ring
+    // streaming through the whole region does not. Reclaiming asks whether
+    // replicas moved on (it may scan their slots), so not on every call.
+    if (this.writePos + len > this.hot && (this.sinceReclaim++ & 15) === 0) this.reclaim();
+    let at = this.fit(len);
+    if (at < 0) {
+      this.reclaim();
+      at = this.fit(len);
+      if (at < 0) return -1;
+    }
+    this.bytes.set(src, at);
+    this.writePos = at + len;
+    this.live.push({ start: at, end: at + len, mark: -1 });
+    return this.base + at;
+  }
+
+  /** The op that reads the last allocation committed (or failed): stamp it. */
+  committed(): void {
+    this.live[this.live.length - 1]!.mark = this.replica.logMark();
+  }
+
+  /** Allocations still held. */
+  get held(): number {
+    return this.live.length;
+  }
+
+  /** Free allocations from the oldest while every replica has applied their ops. */
+  reclaim(): void {
+    const live = this.live;
+    // Marks grow with allocation order, so the applied ones are a prefix:
+    // find its end with O(log n) questions (each may scan the replica slots
+    // and touch the shared head word), not one per allocation.
+    let lo = 0;
+    let hi = live.length;
+    if (hi > 0 && live[hi - 1]!.mark === -1) hi--; // the op in flight is never applied yet
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.replica.appliedEverywhere(live[mid]!.mark)) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0) live.splice(0, lo);
+    if (live.length === 0) this.writePos = 0;
+  }
+
+  private fit(len: number): number {
+    const live = this.live;
+    if (live.length === 0) return 0;
+    const oldest = live[0]!.start;
+    if (this.writePos > oldest) {
+      // Free space is [writePos, size) and [0, oldest): wrap early to stay in the hot window.
+      if (this.writePos + len > this.hot && oldest >= len) return 0;
+      if (this.size - this.writePos >= len) return this.writePos;
+      return oldest >= len ? 0 : -1;
+    }
+    return oldest - this.writePos >= len ? this.writePos : -1;
+  }
+}
