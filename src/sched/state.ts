@@ -618,6 +618,8 @@ export function settledSince(s: SchedState, submitter: number, from: number): { 
 
 export interface SchedSummary {
   clock: number;
+  /** The id the next submitted task gets. */
+  nextTaskId: number;
   ops: number;
   coldStarts: number;
   coldStartsByKind: Record<string, number>;
@@ -639,6 +641,7 @@ export function summary(s: SchedState): SchedSummary {
   for (const w of s.workers.values()) for (const k of w.warm) workersPerKind[k] = (workersPerKind[k] ?? 0) + 1;
   return {
     clock: s.clock,
+    nextTaskId: s.nextTaskId,
     ops: s.ops,
     coldStarts: s.coldStarts,
     coldStartsByKind: Object.fromEntries(s.coldStartsByKind),
