@@ -28,7 +28,7 @@ import {
   type OutcomeCode,
   type SchedError,
 } from './errors.js';
-import type { Effects, Policy, SchedSummary, Settled, Task, TaskSpec, Worker } from './state.js';
+import type { ClaimedTask, Completion, Effects, Policy, SchedSummary, Settled, Task, TaskSpec, Worker } from './state.js';
 import { DEFAULT_SPILL_AFTER_MS } from './state.js';
 import { schedStructure, type SchedStructure } from './structure.js';
 
@@ -317,6 +317,57 @@ export class Scheduler {
   /** Advance the replicated clock: expires overdue leases, releases backed-off tasks. */
   async tick(): Promise<void> {
     this.effects(await this.replica.writeAsync('tick', schedNow()));
+  }
+
+  // ----- a worker driven by hand (the Runner does all of this for you) -----
+
+  /** Join as a worker with `capacity` slots for `kinds`; returns its worker id. */
+  async join(capacity: number, kinds: readonly string[]): Promise<number> {
+    if (!Number.isInteger(capacity) || capacity < 0) throw new NegativeCapacityError(capacity);
+    for (const k of kinds) if (!this.kinds.has(k)) throw new UnknownKindError(k);
+    const eff = await this.replica.writeAsync('join', capacity, [...kinds], schedNow());
+    this.effects(eff);
+    return eff.value;
+  }
+
+  /** Claim up to `n` tasks for `worker` (payloads decoded); the attempt number is the lease token. */
+  async claim(worker: number, n: number, leaseMs: number): Promise<ClaimedTask[]> {
+    if (!Number.isInteger(n) || n < 1) throw new BadArgumentError('n must be an integer >= 1');
+    if (!Number.isFinite(leaseMs) || leaseMs <= 0) throw new BadArgumentError('leaseMs must be > 0');
+    const eff = await this.replica.writeAsync('claim', worker, n, leaseMs, schedNow());
+    this.effects(eff);
+    return eff.value.map((t) => ({ ...t, payload: t.payload instanceof Uint8Array ? deserialize(t.payload) : t.payload }));
+  }
+
+  private async finishOne(worker: number, c: Completion): Promise<void> {
+    const eff = await this.replica.writeAsync('finish', worker, [c], schedNow());
+    this.effects(eff);
+    const e = outcomeError(eff.value[0]!, c.id, worker);
+    if (e) throw e;
+  }
+
+  /** Complete attempt `attempt` of task `id`: NotOwnerError / LeaseLostError unless `worker` holds it now. */
+  complete(worker: number, id: number, attempt: number, result: unknown): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = serialize(result);
+    } catch (e) {
+      return Promise.reject(new UncloneablePayloadError(e));
+    }
+    return this.finishOne(worker, { id, attempt, ok: true, result: bytes });
+  }
+
+  /** Fail attempt `attempt` of task `id` (retried with backoff until maxAttempts). */
+  fail(worker: number, id: number, attempt: number, error: string): Promise<void> {
+    return this.finishOne(worker, { id, attempt, ok: false, error: String(error) });
+  }
+
+  /** Extend the lease on attempt `attempt` of task `id`. */
+  async renew(worker: number, id: number, attempt: number, leaseMs: number): Promise<void> {
+    const eff = await this.replica.writeAsync('renew', worker, [{ id, attempt }], leaseMs, schedNow());
+    this.effects(eff);
+    const e = outcomeError(eff.value[0]!, id, worker);
+    if (e) throw e;
   }
 
   summary(): SchedSummary {
