@@ -1,6 +1,7 @@
 /** Every benchmark suite `npm run bench` knows, in the order it runs them by default. */
 import { hashmapSuite } from './hashmap.js';
 import { resilienceSuite } from './resilience.js';
+import { schedSuite } from './sched.js';
 import type { BenchSuite } from './suite.js';
 
-export const SUITES: readonly BenchSuite[] = [hashmapSuite, resilienceSuite];
+export const SUITES: readonly BenchSuite[] = [hashmapSuite, resilienceSuite, schedSuite];

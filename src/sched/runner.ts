@@ -12,7 +12,7 @@
  * every `leaseMs / 3`; a synchronous handler that runs longer than its lease
  * loses it (its completion is then refused with LeaseLost).
  */
-import { deserialize, serialize } from 'node:v8';
+import { packValue, unpackValue, type Packed } from './codecs.js';
 import { schedNow, sleepOn, WORK, WORK_WAITERS } from './bells.js';
 import { BadArgumentError, NegativeCapacityError, Outcome, UnknownKindError } from './errors.js';
 import type { Scheduler } from './scheduler.js';
@@ -156,7 +156,7 @@ export class Runner {
     const handler = this.handlers.get(t.kind)!;
     let out: unknown;
     try {
-      const payload = t.payload instanceof Uint8Array ? deserialize(t.payload) : t.payload;
+      const payload = unpackValue(t.payload);
       out = handler(payload as never, { id: t.id, attempt: t.attempt, kind: t.kind });
     } catch (e) {
       this.done(t, false, e);
@@ -168,9 +168,9 @@ export class Runner {
 
   private done(t: ClaimedTask, ok: boolean, value: unknown): void {
     if (ok) {
-      let bytes: Uint8Array;
+      let bytes: Packed;
       try {
-        bytes = serialize(value);
+        bytes = packValue(value);
       } catch (e) {
         this.results.push({ id: t.id, attempt: t.attempt, ok: false, error: `result cannot be cloned: ${(e as Error).message}` });
         this.wake();

@@ -11,8 +11,8 @@
  * serialised once at submit (an uncloneable one throws there, before
  * anything is written) and deserialised once by the runner that runs it.
  */
-import { deserialize, serialize } from 'node:v8';
 import { attach, createHandle, type NrHandle, type Replica } from '../nr/index.js';
+import { packValue, unpackValue, type Packed } from './codecs.js';
 import { createBells, doneIndex, ringDone, ringWork, schedNow, sleepOn } from './bells.js';
 import {
   BadArgumentError,
@@ -67,7 +67,7 @@ export function createScheduler(options: SchedulerOptions): SchedulerHandle {
   if (policy !== 'mws' && policy !== 'fifo') throw new BadArgumentError(`unknown policy ${String(policy)}`);
   const spillAfterMs = options.spillAfterMs ?? DEFAULT_SPILL_AFTER_MS;
   const threads = options.threads ?? 2;
-  const structure = schedStructure({ policy, spillAfterMs });
+  const structure = schedStructure(options.kinds, { policy, spillAfterMs });
   const nr = createHandle(structure, {
     replicas: threads,
     maxReplicas: Math.min(64, Math.max(threads, options.maxThreads ?? 16)),
@@ -94,6 +94,10 @@ export interface OpenOptions {
   /** Longest single sleep while waiting for results (the wait re-checks after it). Default 50 ms. */
   idleMs?: number;
 }
+
+/** Most tasks, and payload bytes, one submit op carries. */
+const SUBMIT_BATCH = 256;
+const SUBMIT_BATCH_BYTES = 256 * 1024;
 
 interface PendingTask {
   resolve: (v: unknown) => void;
@@ -124,7 +128,7 @@ export class Scheduler {
   constructor(handle: SchedulerHandle, options: OpenOptions = {}) {
     if (handle?.kind !== 'nr-sched') throw new BadArgumentError('not a scheduler handle');
     this.handle = handle;
-    this.replica = attach(handle.nr, schedStructure({ policy: handle.policy, spillAfterMs: handle.spillAfterMs }));
+    this.replica = attach(handle.nr, schedStructure(handle.kinds, { policy: handle.policy, spillAfterMs: handle.spillAfterMs }));
     this.submitter = this.replica.id;
     this.bells = new Int32Array(handle.bells);
     this.kinds = new Set(handle.kinds);
@@ -174,13 +178,13 @@ export class Scheduler {
   private validate(kind: string, payload: unknown, o: SubmitOptions): TaskSpec {
     if (this.closed) throw new SchedulerClosedError();
     if (typeof kind !== 'string' || !this.kinds.has(kind)) throw new UnknownKindError(kind);
-    let bytes: Uint8Array;
+    let packed: Packed;
     try {
-      bytes = serialize(payload);
+      packed = packValue(payload);
     } catch (e) {
       throw new UncloneablePayloadError(e);
     }
-    const spec: TaskSpec = { kind, payload: bytes };
+    const spec: TaskSpec = { kind, payload: packed };
     if (o.priority !== undefined) {
       if (!Number.isFinite(o.priority)) throw new BadArgumentError('priority must be a finite number');
       spec.priority = o.priority;
@@ -202,9 +206,24 @@ export class Scheduler {
 
   private readonly flushSubmits = (): void => {
     this.flushScheduled = false;
-    const batch = this.queued;
+    const queued = this.queued;
     this.queued = [];
-    if (batch.length === 0) return;
+    // Cut into log ops of bounded size (a log entry holds at most 1 MiB).
+    let from = 0;
+    while (from < queued.length) {
+      let to = from;
+      let bytes = 0;
+      while (to < queued.length && to - from < SUBMIT_BATCH && (to === from || bytes < SUBMIT_BATCH_BYTES)) {
+        const pl = queued[to]!.spec.payload as Packed;
+        bytes += (pl instanceof Uint8Array ? pl.byteLength : typeof pl === 'string' ? 3 * pl.length : 8) + 48;
+        to++;
+      }
+      this.submitBatch(queued.slice(from, to));
+      from = to;
+    }
+  };
+
+  private submitBatch(batch: { spec: TaskSpec; p: PendingTask; onId?: (id: number) => void }[]): void {
     const specs = batch.map((b) => b.spec);
     this.replica.writeAsync('submit', this.submitter, specs, schedNow()).then(
       (eff) => {
@@ -225,7 +244,7 @@ export class Scheduler {
         for (const b of batch) b.p.reject(e);
       },
     );
-  };
+  }
 
   /** @internal Ring the doorbells an applied op asks for. */
   effects(eff: Effects<unknown>): void {
@@ -256,7 +275,7 @@ export class Scheduler {
     this.waiting.delete(it.id);
     if (it.state === 'done') {
       try {
-        p.resolve(it.result instanceof Uint8Array ? deserialize(it.result) : it.result);
+        p.resolve(unpackValue(it.result));
       } catch (e) {
         p.reject(e);
       }
@@ -336,7 +355,7 @@ export class Scheduler {
     if (!Number.isFinite(leaseMs) || leaseMs <= 0) throw new BadArgumentError('leaseMs must be > 0');
     const eff = await this.replica.writeAsync('claim', worker, n, leaseMs, schedNow());
     this.effects(eff);
-    return eff.value.map((t) => ({ ...t, payload: t.payload instanceof Uint8Array ? deserialize(t.payload) : t.payload }));
+    return eff.value.map((t) => ({ ...t, payload: unpackValue(t.payload) }));
   }
 
   private async finishOne(worker: number, c: Completion): Promise<void> {
@@ -348,13 +367,13 @@ export class Scheduler {
 
   /** Complete attempt `attempt` of task `id`: NotOwnerError / LeaseLostError unless `worker` holds it now. */
   complete(worker: number, id: number, attempt: number, result: unknown): Promise<void> {
-    let bytes: Uint8Array;
+    let packed: Packed;
     try {
-      bytes = serialize(result);
+      packed = packValue(result);
     } catch (e) {
       return Promise.reject(new UncloneablePayloadError(e));
     }
-    return this.finishOne(worker, { id, attempt, ok: true, result: bytes });
+    return this.finishOne(worker, { id, attempt, ok: true, result: packed });
   }
 
   /** Fail attempt `attempt` of task `id` (retried with backoff until maxAttempts). */

@@ -106,9 +106,9 @@ export interface SchedState {
   tasks: Map<number, Task>;
   workers: Map<number, Worker>;
   /** Ready queues per kind: binary heaps of task ids by (priority desc, id asc). Stale ids are skipped. */
-  ready: Map<string, number[]>;
+  ready: Map<string, Task[]>;
   /** Backed-off tasks by (notBefore, id) ascending. */
-  delayed: number[];
+  delayed: Task[];
   leases: LeaseEntry[];
   /** Per submitter: ids settled since `outboxBase[s]`, in settle order. */
   outbox: Map<number, number[]>;
@@ -174,11 +174,7 @@ function effects<T>(value: T): Effects<T> {
 // ---------------------------------------------------------------------------
 // Heaps (deterministic: comparisons only on replicated fields)
 
-function readyBefore(s: SchedState, a: number, b: number): boolean {
-  const ta = s.tasks.get(a)!;
-  const tb = s.tasks.get(b)!;
-  return ta.priority !== tb.priority ? ta.priority > tb.priority : a < b;
-}
+const readyBefore = (a: Task, b: Task): boolean => (a.priority !== b.priority ? a.priority > b.priority : a.id < b.id);
 
 function heapPush<T>(h: T[], x: T, less: (a: T, b: T) => boolean): void {
   h.push(x);
@@ -221,7 +217,7 @@ function enqueueReady(s: SchedState, t: Task): void {
   addLoad(s, t.kind, 1);
   let h = s.ready.get(t.kind);
   if (h === undefined) s.ready.set(t.kind, (h = []));
-  heapPush(h, t.id, (a, b) => readyBefore(s, a, b));
+  heapPush(h, t, readyBefore);
   work = true;
 }
 
@@ -230,15 +226,15 @@ function readyHead(s: SchedState, kind: string): Task | undefined {
   const h = s.ready.get(kind);
   if (h === undefined) return undefined;
   while (h.length > 0) {
-    const t = s.tasks.get(h[0]!);
-    if (t !== undefined && t.state === 'queued' && t.notBefore <= s.clock) return t;
-    heapPop(h, (a, b) => readyBefore(s, a, b));
+    const t = h[0]!;
+    if (t.state === 'queued' && t.notBefore <= s.clock) return t;
+    heapPop(h, readyBefore);
   }
   return undefined;
 }
 
 function popReady(s: SchedState, kind: string): void {
-  heapPop(s.ready.get(kind)!, (a, b) => readyBefore(s, a, b));
+  heapPop(s.ready.get(kind)!, readyBefore);
 }
 
 // ---------------------------------------------------------------------------
@@ -258,7 +254,7 @@ function expireLeases(s: SchedState): void {
 function releaseDelayed(s: SchedState): void {
   let n = 0;
   while (n < s.delayed.length) {
-    const t = s.tasks.get(s.delayed[n]!)!;
+    const t = s.delayed[n]!;
     if (t.notBefore > s.clock) break;
     n++;
     if (t.state === 'queued') enqueueReady(s, t);
@@ -272,11 +268,11 @@ function delay(s: SchedState, t: Task): void {
   let hi = d.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    const o = s.tasks.get(d[mid]!)!;
+    const o = d[mid]!;
     if (o.notBefore < t.notBefore || (o.notBefore === t.notBefore && o.id < t.id)) lo = mid + 1;
     else hi = mid;
   }
-  d.splice(lo, 0, t.id);
+  d.splice(lo, 0, t);
 }
 
 // ---------------------------------------------------------------------------

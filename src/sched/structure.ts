@@ -5,9 +5,10 @@
  * builds it from the same handle, so every replica starts identical.
  */
 import { defineStructure } from '../nr/index.js';
+import { claimCodec, finishCodec, releaseCodec, renewCodec, submitCodec } from './codecs.js';
 import * as st from './state.js';
 
-export function schedStructure(options: st.StateOptions = {}) {
+export function schedStructure(kinds: readonly string[], options: st.StateOptions = {}) {
   return defineStructure({
     name: 'sched',
     version: 1,
@@ -34,6 +35,7 @@ export function schedStructure(options: st.StateOptions = {}) {
       tick: (s: st.SchedState, now: number) => st.tick(s, now),
       release: (s: st.SchedState, submitter: number, upto: number, retain: boolean, now: number) => st.release(s, submitter, upto, retain, now),
     },
+    codecs: { submit: submitCodec(kinds), claim: claimCodec, finish: finishCodec, renew: renewCodec, release: releaseCodec },
     digest: (s) => st.digest(s),
   });
 }
