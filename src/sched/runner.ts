@@ -117,10 +117,12 @@ export class Runner {
       for (;;) {
         if (this.sched.isClosed) return;
         const seen = Atomics.load(bells, WORK);
-        const me = r.reads.worker(this.workerId);
-        if (me === undefined || me.status === 'gone') return; // evicted
-        const draining = this.stopping || me.status === 'draining';
-        const free = me.capacity - this.running.size;
+        // Capacity if active; -1 draining; -2 gone (evicted) or unknown.
+        const cap = r.reads.workerRoom(this.workerId);
+        if (cap === -2) return;
+        const draining = this.stopping || cap === -1;
+        const capacity = Math.max(0, cap);
+        const free = capacity - this.running.size;
         // Completions and the next claim in one tick: one combined log entry.
         const finishing = this.flushResults();
         const claiming = !draining && free > 0 ? r.writeAsync('claim', this.workerId, Math.min(free, this.maxClaim), this.leaseMs, schedNow()) : null;
@@ -135,7 +137,7 @@ export class Runner {
         }
         if (this.results.length > 0) continue;
         if (draining && this.running.size === 0) break;
-        const room = !draining && me.capacity - this.running.size > 0;
+        const room = !draining && capacity - this.running.size > 0;
         // A full claim: there may be more queued.
         if (room && got > 0 && got === Math.min(free, this.maxClaim)) continue;
         // Sleep until work appears (if there is room), a task of ours finishes, or idleMs passes.

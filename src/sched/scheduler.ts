@@ -98,6 +98,8 @@ export interface OpenOptions {
 /** Most tasks, and payload bytes, one submit op carries. */
 const SUBMIT_BATCH = 256;
 const SUBMIT_BATCH_BYTES = 256 * 1024;
+/** Settled tasks between release ops. */
+const RELEASE_EVERY = 256;
 
 interface PendingTask {
   resolve: (v: unknown) => void;
@@ -118,6 +120,8 @@ export class Scheduler {
   private queued: { spec: TaskSpec; p: PendingTask; onId?: (id: number) => void }[] = [];
   private flushScheduled = false;
   private cursor: number;
+  /** Outbox index up to which settled records were released. */
+  private released = 0;
   /** Ids below this belong to earlier threads in this slot. */
   private readonly firstOwnId: number;
   /** Tasks settled before their submit's result reached this thread (another thread ran them first). */
@@ -261,7 +265,11 @@ export class Scheduler {
     if (items.length === 0) return 0;
     this.cursor = next;
     for (const it of items) this.settle(it);
-    void this.replica.writeAsync('release', this.submitter, next, this.retain, schedNow()).then((e) => this.effects(e), () => {});
+    // Release settled records in batches (one op per RELEASE_EVERY tasks, or when nothing is awaited).
+    if (next - this.released >= RELEASE_EVERY || this.waiting.size === 0) {
+      this.released = next;
+      void this.replica.writeAsync('release', this.submitter, next, this.retain, schedNow()).then((e) => this.effects(e), () => {});
+    }
     return items.length;
   }
 

@@ -654,6 +654,12 @@ export function taskInfo(s: SchedState, id: number): Task | undefined {
   return t === undefined ? undefined : { ...t, log: t.log.map((a) => ({ ...a })) };
 }
 
+/** A worker's capacity, or -1 if it is not active (draining, gone, unknown): the runner's per-loop check. */
+export function workerRoom(s: SchedState, id: number): number {
+  const w = s.workers.get(id);
+  return w === undefined || w.status !== 'active' ? (w?.status === 'draining' ? -1 : -2) : w.capacity;
+}
+
 export function workerInfo(s: SchedState, id: number): Worker | undefined {
   const w = s.workers.get(id);
   return w === undefined ? undefined : { ...w, kinds: [...w.kinds], warm: [...w.warm] };

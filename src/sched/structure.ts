@@ -17,6 +17,7 @@ export function schedStructure(kinds: readonly string[], options: st.StateOption
       settledSince: (s: st.SchedState, submitter: number, from: number) => st.settledSince(s, submitter, from),
       task: (s: st.SchedState, id: number) => st.taskInfo(s, id),
       worker: (s: st.SchedState, id: number) => st.workerInfo(s, id),
+      workerRoom: (s: st.SchedState, id: number) => st.workerRoom(s, id),
       summary: (s: st.SchedState) => st.summary(s),
       /** Every task's record (tests and audits). */
       tasks: (s: st.SchedState) => [...s.tasks.keys()].sort((a, b) => a - b).map((id) => st.taskInfo(s, id)!),
