@@ -128,6 +128,17 @@ describe('sched chaos', () => {
       const lost = tasks.reduce((n, t) => n + t.log.filter((a) => a.end === 'evicted' || a.end === 'expired').length, 0);
       if (process.env.SCHED_DEBUG) console.log({ kills, drains, resizes, done, failed, lost, counts: sum.counts });
       expect(lost).toBeGreaterThan(0);
+      // Replicas agree: stop the runners, then a replica that joins now (by state transfer) holds the same state.
+      await Promise.all(live.map((w) => w.worker.terminate()));
+      const late = openScheduler(handle);
+      try {
+        sched.replica.sync();
+        late.replica.sync();
+        expect(late.replica.digest()).toBe(sched.replica.digest());
+        expect(late.tasks().length).toBe(TASKS);
+      } finally {
+        late.close();
+      }
     } finally {
       await Promise.all(all.map((w) => w.worker.terminate()));
       sched.close();

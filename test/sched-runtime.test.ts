@@ -135,6 +135,19 @@ describe('sched runtime', () => {
     expect(Atomics.load(new Int32Array(audit), id)).toBe(1);
   });
 
+  it('a runner renews the lease of a task that runs longer than its lease', async () => {
+    const handle = createScheduler({ kinds: ['work'], threads: 3 });
+    const sched = openScheduler(handle, { retain: true });
+    open.push(sched);
+    const audit = new SharedArrayBuffer(4 * 64);
+    workers.push(await startRunner(handle, audit, 1, 300), await startRunner(handle, audit, 1, 300));
+    let id = -1;
+    expect(await sched.submit<number>('work', { x: 4, ms: 1000 }, {}, (i) => (id = i))).toBe(8);
+    const t = sched.task(id)!;
+    expect([t.state, t.attempts, t.log.length]).toEqual(['done', 1, 1]);
+    expect(sched.summary().counts.expired).toBe(0);
+  });
+
   it('drain: the worker finishes running tasks, claims nothing new, and leaves; shrink caps running tasks', async () => {
     const handle = createScheduler({ kinds: ['work'], threads: 3, policy: 'fifo' });
     const sched = openScheduler(handle);
