@@ -26,9 +26,14 @@ export function createBells(): SharedArrayBuffer {
   return new SharedArrayBuffer((16 + 16 * MAX_SUBMITTERS) * 4);
 }
 
+/**
+ * Wakes one sleeping runner (a notify is costly: it posts to the waiter's
+ * event loop). A runner that wakes and fills its claim rings again, so
+ * wake-ups chain through idle runners only while there is work for them.
+ */
 export function ringWork(bells: Int32Array): void {
   Atomics.add(bells, WORK, 1);
-  if (Atomics.load(bells, WORK_WAITERS) > 0) Atomics.notify(bells, WORK);
+  if (Atomics.load(bells, WORK_WAITERS) > 0) Atomics.notify(bells, WORK, 1);
 }
 
 export function ringDone(bells: Int32Array, submitter: number): void {

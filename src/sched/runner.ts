@@ -13,7 +13,7 @@
  * loses it (its completion is then refused with LeaseLost).
  */
 import { packValue, unpackValue, type Packed } from './codecs.js';
-import { schedNow, sleepOn, WORK, WORK_WAITERS } from './bells.js';
+import { ringWork, schedNow, sleepOn, WORK, WORK_WAITERS } from './bells.js';
 import { BadArgumentError, NegativeCapacityError, Outcome, UnknownKindError } from './errors.js';
 import type { Scheduler } from './scheduler.js';
 import type { ClaimedTask, Completion } from './state.js';
@@ -138,8 +138,11 @@ export class Runner {
         if (this.results.length > 0) continue;
         if (draining && this.running.size === 0) break;
         const room = !draining && capacity - this.running.size > 0;
-        // A full claim: there may be more queued.
-        if (room && got > 0 && got === Math.min(free, this.maxClaim)) continue;
+        // A full claim: there may be more queued, for this runner and for a sleeping one.
+        if (got > 0 && got === Math.min(free, this.maxClaim)) {
+          ringWork(bells);
+          if (room) continue;
+        }
         // Sleep until work appears (if there is room), a task of ours finishes, or idleMs passes.
         this.stats.sleeps++;
         if (room) await sleepOn(bells, WORK, WORK_WAITERS, seen, this.idleMs, this.kicked);
