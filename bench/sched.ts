@@ -153,7 +153,7 @@ function schedCells(args: BenchArgs): BenchCell[] {
   for (const workload of SCHED_WORKLOADS) {
     for (const system of SCHED_SYSTEMS) {
       for (const threads of threadCounts) {
-        const tasks = workload === 'noop' ? (args.quick ? 20_000 : 60_000) : args.quick ? 5_000 : 20_000;
+        const tasks = workload === 'noop' ? (args.quick ? 60_000 : 150_000) : args.quick ? 10_000 : 30_000;
         cells.push({ system, workload, threads, tasks, rounds: args.quick ? 1 : 3 });
       }
     }
