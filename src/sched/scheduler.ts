@@ -400,15 +400,17 @@ export class Scheduler {
   summary(): SchedSummary {
     return this.replica.reads.summary();
   }
+  /** A copy of one task's record, payload and result decoded (undefined once released). */
   task(id: number): Task | undefined {
-    return this.replica.reads.task(id);
+    const t = this.replica.reads.task(id);
+    return t === undefined ? undefined : decodeTask(t);
   }
   worker(id: number): Worker | undefined {
     return this.replica.reads.worker(id);
   }
   /** Every task record the state still holds (all of them with `retain`). */
   tasks(): Task[] {
-    return this.replica.reads.tasks();
+    return this.replica.reads.tasks().map(decodeTask);
   }
   /** Results still awaited by this thread. */
   get pending(): number {
@@ -428,6 +430,12 @@ export class Scheduler {
   get isClosed(): boolean {
     return this.closed;
   }
+}
+
+function decodeTask(t: Task): Task {
+  t.payload = unpackValue(t.payload);
+  t.result = unpackValue(t.result);
+  return t;
 }
 
 export function openScheduler(handle: SchedulerHandle, options?: OpenOptions): Scheduler {
