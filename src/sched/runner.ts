@@ -202,8 +202,9 @@ export class Runner {
         completed.push(items[i]!.id);
       } else this.stats.failed++;
     });
-    this.sched.effects(eff);
+    // Observers first, then the doorbells: a submitter that wakes sees them done.
     if (completed.length > 0) this.onCompleted?.(completed);
+    this.sched.effects(eff);
   }
 
   private renewLeases(): void {
