@@ -143,6 +143,12 @@ export class Runner {
           ringWork(bells);
           if (room) continue;
         }
+        // Busy a moment ago: yield one event-loop turn first; new work that came meanwhile
+        // needs no notify (the costly part of a wake-up).
+        if (room && got > 0) {
+          await new Promise<void>((res) => setImmediate(res));
+          if (Atomics.load(bells, WORK) !== seen || this.results.length > 0) continue;
+        }
         // Sleep until work appears (if there is room), a task of ours finishes, or idleMs passes.
         this.stats.sleeps++;
         if (room) await sleepOn(bells, WORK, WORK_WAITERS, seen, this.idleMs, this.kicked);
