@@ -40,7 +40,7 @@ interface RunnerInput {
 if (!isMainThread && parentPort && (workerData as RunnerInput | null)?.handle?.kind === 'nr-sched') {
   const input = workerData as RunnerInput;
   const sched = openScheduler(input.handle);
-  const runner = new Runner(sched, handlers, { capacity: input.capacity, leaseMs: 10_000, maxClaim: 64, idleMs: 50 });
+  const runner = new Runner(sched, handlers, { capacity: input.capacity, leaseMs: 10_000, maxClaim: input.capacity, idleMs: 50 });
   parentPort.postMessage({ ready: true, workerId: runner.workerId });
   parentPort.on('message', (m: { stop?: boolean }) => {
     if (m.stop) {

@@ -21,6 +21,7 @@ import {
   type Scheduler,
 } from '../src/sched/index.js';
 import { startRunner, type RunnerWorker } from './support/sched-workers.js';
+import { runWorkers } from './support/spawn.js';
 
 const open: Scheduler[] = [];
 const workers: RunnerWorker[] = [];
@@ -53,6 +54,24 @@ describe('sched runtime', () => {
     // Released: settled records do not accumulate.
     await until(() => sched.summary().queued + sched.tasks().length === 0);
     expect(sched.pending).toBe(0);
+  });
+
+  it('worker threads submit and await results too, alongside the main thread', async () => {
+    const handle = createScheduler({ kinds: ['work'], threads: 5 });
+    const sched = openScheduler(handle);
+    open.push(sched);
+    const audit = new SharedArrayBuffer(4 * 4096);
+    workers.push(await startRunner(handle, audit, 8, 2000), await startRunner(handle, audit, 8, 2000));
+    const fromMain = Array.from({ length: 300 }, (_, i) => sched.submit<number>('work', { x: 10_000 + i }));
+    const out = await runWorkers<{ handle: typeof handle; n: number; base: number }, { results: number[]; submitter: number }>(
+      'sched-submitter',
+      [{ handle, n: 300, base: 0 }, { handle, n: 300, base: 1000 }],
+      30_000,
+    );
+    expect(out[0]!.results).toEqual(Array.from({ length: 300 }, (_, i) => 2 * i));
+    expect(out[1]!.results).toEqual(Array.from({ length: 300 }, (_, i) => 2 * (1000 + i)));
+    expect(new Set([out[0]!.submitter, out[1]!.submitter, sched.submitter]).size).toBe(3);
+    expect(await Promise.all(fromMain)).toEqual(Array.from({ length: 300 }, (_, i) => 2 * (10_000 + i)));
   });
 
   it('a task that fails on every attempt rejects with TaskFailedError; cancel rejects with TaskCancelledError', async () => {
