@@ -87,7 +87,7 @@ export async function runSchedCell(cell: SchedCell): Promise<BenchRow> {
     const handle = createScheduler({ kinds: [...SCHED_WORKLOADS], threads: cell.threads + 1, policy: 'fifo', logBytes: 8 * 1024 * 1024 });
     sched = openScheduler(handle);
     const s = sched;
-    const workers = await startRunners(handle, cell.threads, cell.workload === 'noop' ? 256 : 16);
+    const workers = await startRunners(handle, cell.threads, cell.workload === 'noop' ? 64 : 16);
     submit = () => s.submit<number>(cell.workload, schedNow());
     teardown = async () => {
       await Promise.all(workers.map((w) => w.terminate()));
