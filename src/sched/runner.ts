@@ -13,7 +13,7 @@
  * loses it (its completion is then refused with LeaseLost).
  */
 import { packValue, unpackValue, type Packed } from './codecs.js';
-import { ringWork, schedNow, sleepOn, WORK, WORK_WAITERS } from './bells.js';
+import { ringWork, schedNow, sleepForWork, WORK } from './bells.js';
 import { BadArgumentError, NegativeCapacityError, Outcome, UnknownKindError } from './errors.js';
 import type { Scheduler } from './scheduler.js';
 import type { ClaimedTask, Completion } from './state.js';
@@ -46,6 +46,9 @@ export interface RunnerStats {
   sleeps: number;
 }
 
+/** Schedulers that have a runner: the runner's wake word is its scheduler's replica slot. */
+const runnerOf = new WeakSet<Scheduler>();
+
 export class Runner {
   /** This runner's worker id in the replicated state. */
   readonly workerId: number;
@@ -77,6 +80,8 @@ export class Runner {
       if (!sched.handle.kinds.includes(k)) throw new UnknownKindError(k);
       if (typeof handlers[k] !== 'function') throw new BadArgumentError(`handler for ${k} is not a function`);
     }
+    if (runnerOf.has(sched)) throw new BadArgumentError('this Scheduler already has a runner (one per thread view)');
+    runnerOf.add(sched);
     this.sched = sched;
     this.handlers = new Map(Object.entries(handlers));
     this.leaseMs = options.leaseMs ?? 2000;
@@ -151,12 +156,13 @@ export class Runner {
         }
         // Sleep until work appears (if there is room), a task of ours finishes, or idleMs passes.
         this.stats.sleeps++;
-        if (room) await sleepOn(bells, WORK, WORK_WAITERS, seen, this.idleMs, this.kicked);
+        if (room) await sleepForWork(bells, this.sched.submitter, seen, this.idleMs, this.kicked);
         else await Promise.race([this.kicked, new Promise<void>((res) => setTimeout(res, this.idleMs))]);
       }
       if (!this.sched.isClosed) this.sched.effects(await r.writeAsync('leave', this.workerId, schedNow()));
     } finally {
       if (this.renewTimer) clearInterval(this.renewTimer);
+      runnerOf.delete(this.sched);
     }
   }
 
