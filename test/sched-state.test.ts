@@ -235,6 +235,16 @@ function runModel(policy: st.Policy, cmds: Cmd[]): void {
       expect(t.log.filter((a) => a.end === 'running').length).toBe(t.state === 'running' ? 1 : 0);
       expect(t.log.filter((a) => a.end === 'done').length).toBe(t.state === 'done' ? 1 : 0);
     }
+    // The lease heap holds exactly the running tasks, in heap order, each knowing its index.
+    expect(s.leases.length).toBe([...tasks.values()].filter((t) => t.state === 'running').length);
+    s.leases.forEach((t, i) => {
+      expect(t.state).toBe('running');
+      expect(t.leasePos).toBe(i);
+      if (i > 0) {
+        const p = s.leases[(i - 1) >> 1]!;
+        expect(p.leaseUntil < t.leaseUntil || (p.leaseUntil === t.leaseUntil && p.id < t.id)).toBe(true);
+      }
+    });
     for (const [id, w] of workers) {
       const sw = s.workers.get(id)!;
       expect(sw.status).toBe(w.status);

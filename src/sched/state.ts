@@ -47,6 +47,8 @@ export interface Task {
   error: string | null;
   /** Attempt log, for auditing exactly-once and single ownership. */
   log: Attempt[];
+  /** Index in the lease heap while running, else -1. */
+  leasePos: number;
 }
 
 export interface Worker {
@@ -87,12 +89,6 @@ export interface Effects<T> {
   work: boolean;
 }
 
-/** A heap entry for the lease-expiry heap. */
-interface LeaseEntry {
-  at: number;
-  id: number;
-  attempt: number;
-}
 
 export interface SchedState {
   policy: Policy;
@@ -109,7 +105,8 @@ export interface SchedState {
   ready: Map<string, Task[]>;
   /** Backed-off tasks by (notBefore, id) ascending. */
   delayed: Task[];
-  leases: LeaseEntry[];
+  /** Running tasks: a min-heap by (leaseUntil, id); each task knows its index (`leasePos`), so settling removes it at once. */
+  leases: Task[];
   /** Per submitter: ids settled since `outboxBase[s]`, in settle order. */
   outbox: Map<number, number[]>;
   outboxBase: Map<number, number>;
@@ -207,7 +204,55 @@ function heapPop<T>(h: T[], less: (a: T, b: T) => boolean): T | undefined {
   return top;
 }
 
-const leaseLess = (a: LeaseEntry, b: LeaseEntry): boolean => (a.at !== b.at ? a.at < b.at : a.id < b.id);
+const leaseLess = (a: Task, b: Task): boolean => (a.leaseUntil !== b.leaseUntil ? a.leaseUntil < b.leaseUntil : a.id < b.id);
+
+function leaseSwap(h: Task[], i: number, j: number): void {
+  const a = h[i]!;
+  const b = h[j]!;
+  h[i] = b;
+  h[j] = a;
+  b.leasePos = i;
+  a.leasePos = j;
+}
+
+function leaseSift(h: Task[], i: number): void {
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (!leaseLess(h[i]!, h[p]!)) break;
+    leaseSwap(h, i, p);
+    i = p;
+  }
+  for (;;) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let m = i;
+    if (l < h.length && leaseLess(h[l]!, h[m]!)) m = l;
+    if (r < h.length && leaseLess(h[r]!, h[m]!)) m = r;
+    if (m === i) return;
+    leaseSwap(h, i, m);
+    i = m;
+  }
+}
+
+function leaseAdd(s: SchedState, t: Task): void {
+  t.leasePos = s.leases.length;
+  s.leases.push(t);
+  leaseSift(s.leases, t.leasePos);
+}
+
+/** Drop a task's lease (it stopped running); idempotent. */
+function leaseRemove(s: SchedState, t: Task): void {
+  const i = t.leasePos;
+  if (i < 0) return;
+  t.leasePos = -1;
+  const h = s.leases;
+  const last = h.pop()!;
+  if (i < h.length) {
+    h[i] = last;
+    last.leasePos = i;
+    leaseSift(h, i);
+  }
+}
 
 function addLoad(s: SchedState, kind: string, d: number): void {
   s.load.set(kind, (s.load.get(kind) ?? 0) + d);
@@ -242,10 +287,8 @@ function popReady(s: SchedState, kind: string): void {
 
 function expireLeases(s: SchedState): void {
   const h = s.leases;
-  while (h.length > 0 && h[0]!.at <= s.clock) {
-    const e = heapPop(h, leaseLess)!;
-    const t = s.tasks.get(e.id);
-    if (t === undefined || t.state !== 'running' || t.attempts !== e.attempt || t.leaseUntil !== e.at) continue;
+  while (h.length > 0 && h[0]!.leaseUntil <= s.clock) {
+    const t = h[0]!;
     s.counts.expired++;
     endAttempt(s, t, 'expired', 'lease expired');
   }
@@ -298,6 +341,7 @@ function settle(s: SchedState, t: Task, state: 'done' | 'failed' | 'cancelled'):
  * leases) or, on its last attempt, fails.
  */
 function endAttempt(s: SchedState, t: Task, end: 'failed' | 'expired' | 'evicted', reason: string): void {
+  leaseRemove(s, t);
   const w = s.workers.get(t.owner);
   if (w !== undefined && w.running > 0) w.running--;
   addLoad(s, t.kind, -1);
@@ -349,6 +393,7 @@ export function submit(s: SchedState, submitter: number, specs: readonly TaskSpe
       result: undefined,
       error: null,
       log: [],
+      leasePos: -1,
     };
     s.tasks.set(t.id, t);
     s.counts.submitted++;
@@ -392,11 +437,7 @@ export function leave(s: SchedState, worker: number, now: number): Effects<Outco
   if (w === undefined || w.status === 'gone') return effects(Outcome.UnknownWorker);
   w.status = 'gone';
   // Ids of running tasks owned by w, in id order (deterministic).
-  const owned: Task[] = [];
-  for (const e of s.leases) {
-    const t = s.tasks.get(e.id);
-    if (t !== undefined && t.state === 'running' && t.owner === worker && t.attempts === e.attempt && t.leaseUntil === e.at) owned.push(t);
-  }
+  const owned = s.leases.filter((t) => t.owner === worker);
   owned.sort((a, b) => a.id - b.id);
   for (const t of owned) endAttempt(s, t, 'evicted', `worker ${worker} left`);
   w.running = 0;
@@ -467,7 +508,7 @@ export function claim(s: SchedState, worker: number, n: number, leaseMs: number,
     best.attempts++;
     best.leaseUntil = s.clock + leaseMs;
     best.log.push({ attempt: best.attempts, worker, from: s.ops, to: -1, end: 'running' });
-    heapPush(s.leases, { at: best.leaseUntil, id: best.id, attempt: best.attempts }, leaseLess);
+    leaseAdd(s, best);
     w.running++;
     room--;
     out.push({ id: best.id, attempt: best.attempts, kind: best.kind, payload: best.payload, leaseUntil: best.leaseUntil });
@@ -505,6 +546,7 @@ export function finish(s: SchedState, worker: number, items: readonly Completion
     if (code !== Outcome.Ok) continue;
     const t = s.tasks.get(it.id)!;
     if (it.ok) {
+      leaseRemove(s, t);
       const w = s.workers.get(worker);
       if (w !== undefined && w.running > 0) w.running--;
       addLoad(s, t.kind, -1);
@@ -531,7 +573,7 @@ export function renew(s: SchedState, worker: number, items: readonly { id: numbe
     if (code !== Outcome.Ok) continue;
     const t = s.tasks.get(it.id)!;
     t.leaseUntil = s.clock + leaseMs;
-    heapPush(s.leases, { at: t.leaseUntil, id: t.id, attempt: t.attempts }, leaseLess);
+    leaseSift(s.leases, t.leasePos);
   }
   return effects(codes);
 }
@@ -553,6 +595,7 @@ export function cancel(s: SchedState, ids: readonly number[], now: number): Effe
     // A queued task is in a ready queue unless it is backed off (releaseDelayed already ran).
     if (t.state === 'running' || t.notBefore <= s.clock) addLoad(s, t.kind, -1);
     if (t.state === 'running') {
+      leaseRemove(s, t);
       const w = s.workers.get(t.owner);
       if (w !== undefined && w.running > 0) w.running--;
       const a = t.log[t.log.length - 1]!;
