@@ -127,9 +127,10 @@ export class Runner {
         if (cap === -2) return;
         const draining = this.stopping || cap === -1;
         const capacity = Math.max(0, cap);
-        const free = capacity - this.running.size;
-        // Completions and the next claim in one tick: one combined log entry.
+        // Completions and the next claim in one tick: one combined log entry. The finished
+        // tasks' slots count as free (flushResults drops them from `running` synchronously).
         const finishing = this.flushResults();
+        const free = capacity - this.running.size;
         const claiming = !draining && free > 0 ? r.writeAsync('claim', this.workerId, Math.min(free, this.maxClaim), this.leaseMs, schedNow()) : null;
         await finishing;
         let got = 0;

@@ -262,8 +262,10 @@ function enqueueReady(s: SchedState, t: Task): void {
   addLoad(s, t.kind, 1);
   let h = s.ready.get(t.kind);
   if (h === undefined) s.ready.set(t.kind, (h = []));
+  // Ring only when the kind's queue was empty: a runner sleeps only after a claim that found
+  // too little, so while tasks of this kind wait, an earlier ring (or a chained one) is in flight.
+  if (h.length === 0) work = true;
   heapPush(h, t, readyBefore);
-  work = true;
 }
 
 /** The head of a kind's queue, dropping stale entries (cancelled or already re-claimed ids). */
@@ -364,7 +366,6 @@ function endAttempt(s: SchedState, t: Task, end: 'failed' | 'expired' | 'evicted
     t.notBefore = 0;
     enqueueReady(s, t);
   }
-  if (w !== undefined && w.running < w.capacity) work = true;
 }
 
 // ---------------------------------------------------------------------------
@@ -555,7 +556,6 @@ export function finish(s: SchedState, worker: number, items: readonly Completion
       a.to = s.ops;
       t.result = it.result;
       settle(s, t, 'done');
-      if (w !== undefined && w.status === 'active' && w.running < w.capacity) work = true;
     } else {
       endAttempt(s, t, 'failed', it.error ?? 'failed');
     }
