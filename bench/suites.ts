@@ -3,6 +3,7 @@ import { fsSuite } from './fs.js';
 import { hashmapSuite } from './hashmap.js';
 import { kvSuite } from './kv.js';
 import { resilienceSuite } from './resilience.js';
+import { schedSuite } from './sched.js';
 import type { BenchSuite } from './suite.js';
 
-export const SUITES: readonly BenchSuite[] = [hashmapSuite, resilienceSuite, kvSuite, fsSuite];
+export const SUITES: readonly BenchSuite[] = [hashmapSuite, resilienceSuite, kvSuite, fsSuite, schedSuite];

@@ -1,0 +1,220 @@
+/**
+ * Suite `sched`: the replicated task scheduler against piscina.
+ *
+ * The main thread submits tasks pipelined (a fixed window in flight) and
+ * awaits their results; W worker threads run them. Workloads: `noop` and
+ * `50us` (a 50 µs busy handler). Systems: `nr-sched` (W runner threads,
+ * each a replica; the main thread a replica too) and `piscina` (W pool
+ * threads, default settings, the same handlers). Measured: tasks/s over the
+ * round, and submit-to-start latency (p50, p99, in µs) from the handler's
+ * own clock reading. Also: cold starts per placement policy on the fixed
+ * multi-kind trace (src/sched/trace.ts), as rows of workload `cold-starts`.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { coldStartTrace, createScheduler, openScheduler, schedNow, type Scheduler } from '../src/sched/index.js';
+import { formatOps, type BenchRow } from './report.js';
+import { SCHED_WORKLOADS, type SchedWorkload } from './sched-worker.js';
+import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const WORKER = path.join(here, 'sched-worker.js');
+export const SCHED_SYSTEMS = ['nr-sched', 'piscina'] as const;
+type SchedSystem = (typeof SCHED_SYSTEMS)[number];
+/** Tasks in flight from the submitting thread. */
+export const SCHED_WINDOW = 512;
+
+interface SchedCell {
+  system: SchedSystem;
+  workload: SchedWorkload;
+  threads: number;
+  tasks: number;
+  rounds: number;
+}
+
+/** Run `n` tasks with at most SCHED_WINDOW in flight; collect latencies (µs). */
+function pipelined(n: number, submit: () => Promise<number>, lats: number[]): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let sent = 0;
+    let done = 0;
+    const onDone = (lat: number): void => {
+      lats.push(lat);
+      if (++done === n) resolve();
+      else pump();
+    };
+    const pump = (): void => {
+      while (sent - done < SCHED_WINDOW && sent < n) {
+        sent++;
+        submit().then(onDone, reject);
+      }
+    };
+    pump();
+  });
+}
+
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function startRunners(handle: ReturnType<typeof createScheduler>, threads: number, capacity: number): Promise<Worker[]> {
+  const workers = Array.from({ length: threads }, () => new Worker(WORKER, { workerData: { handle, capacity } }));
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<void>((resolve, reject) => {
+          w.once('error', reject);
+          w.on('message', (m: { ready?: boolean }) => m.ready && resolve());
+        }),
+    ),
+  );
+  return workers;
+}
+
+export async function runSchedCell(cell: SchedCell): Promise<BenchRow> {
+  let submit: () => Promise<number>;
+  let teardown: () => Promise<void>;
+  let sched: Scheduler | undefined;
+  if (cell.system === 'nr-sched') {
+    const handle = createScheduler({ kinds: [...SCHED_WORKLOADS], threads: cell.threads + 1, policy: 'fifo', logBytes: 8 * 1024 * 1024 });
+    sched = openScheduler(handle);
+    const s = sched;
+    const workers = await startRunners(handle, cell.threads, cell.workload === 'noop' ? 64 : 16);
+    submit = () => s.submit<number>(cell.workload, schedNow());
+    teardown = async () => {
+      await Promise.all(workers.map((w) => w.terminate()));
+      s.close();
+    };
+  } else {
+    const pool = new Piscina({ filename: WORKER, minThreads: cell.threads, maxThreads: cell.threads, idleTimeout: 60_000 });
+    submit = () => pool.run({ kind: cell.workload, t: schedNow() }) as Promise<number>;
+    teardown = () => pool.destroy();
+  }
+  try {
+    await pipelined(Math.min(2000, cell.tasks), submit, []); // warm up: threads started, code optimised
+    const perRound: number[] = [];
+    const lats: number[] = [];
+    for (let r = 0; r < cell.rounds; r++) {
+      const t0 = performance.now();
+      await pipelined(cell.tasks, submit, lats);
+      perRound.push((cell.tasks / (performance.now() - t0)) * 1000);
+    }
+    const sorted = Float64Array.from(lats).sort();
+    const row: BenchRow = {
+      suite: 'sched',
+      workload: cell.workload,
+      system: cell.system,
+      threads: cell.threads,
+      opsPerSec: Math.round(median(perRound)),
+      writeRatio: 1,
+      dist: 'none',
+      tasksPerSec: Math.round(median(perRound)),
+      latencyP50Us: Math.round(percentile(sorted, 0.5)),
+      latencyP99Us: Math.round(percentile(sorted, 0.99)),
+      window: SCHED_WINDOW,
+      tasks: cell.tasks,
+      roundsOpsPerSec: perRound.map(Math.round),
+    };
+    if (sched) row.coldStarts = sched.summary().coldStarts;
+    return row;
+  } finally {
+    await teardown();
+  }
+}
+
+function coldStartRow(policy: 'fifo' | 'mws'): BenchRow {
+  const r = coldStartTrace(policy);
+  return {
+    suite: 'sched',
+    workload: 'cold-starts',
+    system: policy,
+    threads: 6,
+    opsPerSec: Number.NaN, // not a throughput: kept out of the table and chart
+    writeRatio: 1,
+    dist: 'none',
+    coldStarts: r.coldStarts,
+    meanWorkersPerKind: Math.round(r.meanWorkersPerKind * 100) / 100,
+    workersPerKind: r.workersPerKind,
+    tasks: r.tasks,
+  };
+}
+
+function schedCells(args: BenchArgs): BenchCell[] {
+  const threadCounts = args.threads.length > 0 ? args.threads : args.quick ? [1, 2, 4] : [1, 2, 4, 8];
+  const cells: (SchedCell & { workload: string })[] = [];
+  for (const workload of SCHED_WORKLOADS) {
+    for (const system of SCHED_SYSTEMS) {
+      for (const threads of threadCounts) {
+        const tasks = workload === 'noop' ? (args.quick ? 60_000 : 150_000) : args.quick ? 10_000 : 30_000;
+        cells.push({ system, workload, threads, tasks, rounds: args.quick ? 1 : 3 });
+      }
+    }
+  }
+  const out: BenchCell[] = filterCells(cells, args).map((c) => ({ label: `${c.workload} ${c.system} ${c.threads}t`, run: () => runSchedCell(c) }));
+  for (const policy of ['fifo', 'mws'] as const) {
+    if (args.workloads.length > 0 && !args.workloads.includes('cold-starts')) continue;
+    if (args.systems.length > 0 && !args.systems.includes(policy)) continue;
+    out.push({ label: `cold-starts ${policy}`, run: async () => coldStartRow(policy) });
+  }
+  return out;
+}
+
+function schedMarkdown(rows: BenchRow[]): string[] {
+  const out: string[] = [];
+  const threads = [...new Set(rows.filter((r) => r.workload !== 'cold-starts').map((r) => r.threads))].sort((a, b) => a - b);
+  const get = (w: string, s: string, t: number): BenchRow | undefined => rows.find((r) => r.workload === w && r.system === s && r.threads === t);
+  for (const w of SCHED_WORKLOADS) {
+    if (!rows.some((r) => r.workload === w)) continue;
+    out.push(`#### ${w}: tasks/s (submit-to-start p50 / p99 µs), ${SCHED_WINDOW} in flight`, '', `| system | ${threads.map((t) => `${t} workers`).join(' | ')} |`, `|---|${threads.map(() => '---:').join('|')}|`);
+    for (const s of SCHED_SYSTEMS) {
+      const cells = threads.map((t) => {
+        const r = get(w, s, t);
+        return r ? `${formatOps(r.opsPerSec)} (${String(r.latencyP50Us)} / ${String(r.latencyP99Us)})` : '-';
+      });
+      out.push(`| ${s} | ${cells.join(' | ')} |`);
+    }
+    out.push('');
+  }
+  const cold = rows.filter((r) => r.workload === 'cold-starts');
+  if (cold.length > 0) {
+    out.push('#### Cold starts on the fixed multi-kind trace (6 workers × 2 slots, 6 kinds)', '', '| policy | tasks | cold starts | workers per kind (mean) |', '|---|---:|---:|---:|');
+    for (const r of cold) out.push(`| ${r.system} | ${String(r.tasks)} | ${String(r.coldStarts)} | ${String(r.meanWorkersPerKind)} |`);
+    out.push('');
+  }
+  const targets: string[] = [];
+  for (const t of threads.filter((t) => t >= 2)) {
+    const a = get('noop', 'nr-sched', t)?.opsPerSec ?? Number.NaN;
+    const b = get('noop', 'piscina', t)?.opsPerSec ?? Number.NaN;
+    targets.push(`| noop tasks/s: nr-sched vs piscina, ${t} workers | ≥ 10× | ${ratio(a, b)} | ${verdict(a / b >= 10)} |`);
+  }
+  for (const w of SCHED_WORKLOADS) {
+    for (const t of threads) {
+      const a = Number(get(w, 'nr-sched', t)?.latencyP99Us ?? Number.NaN);
+      const b = Number(get(w, 'piscina', t)?.latencyP99Us ?? Number.NaN);
+      if (!Number.isFinite(a) || !Number.isFinite(b)) continue;
+      targets.push(`| ${w} p99 submit-to-start: nr-sched / piscina, ${t} workers | ≤ 1.0× | ${ratio(a, b)} | ${verdict(a <= b)} |`);
+    }
+  }
+  if (cold.length === 2) {
+    const f = cold.find((r) => r.system === 'fifo')!;
+    const m = cold.find((r) => r.system === 'mws')!;
+    targets.push(`| cold starts: mws / fifo | < 1.0× | ${ratio(Number(m.coldStarts), Number(f.coldStarts))} | ${verdict(Number(m.coldStarts) < Number(f.coldStarts))} |`);
+  }
+  out.push('#### Targets (ratios within this run)', '', '| target | wanted | measured | |', '|---|---|---|---|', ...targets, '');
+  return out;
+}
+
+export const schedSuite: BenchSuite = {
+  name: 'sched',
+  cells: schedCells,
+  progressKeys: ['latencyP50Us', 'latencyP99Us', 'coldStarts'],
+  markdown: schedMarkdown,
+};

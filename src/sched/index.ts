@@ -1,0 +1,26 @@
+/**
+ * node-replication/sched: a replicated task scheduler for worker threads.
+ * See docs/sched.md.
+ */
+export { createScheduler, openScheduler, Scheduler, type SchedulerHandle, type SchedulerOptions, type SubmitOptions, type OpenOptions } from './scheduler.js';
+export { Runner, type Handler, type TaskContext, type RunnerOptions, type RunnerStats } from './runner.js';
+export { schedNow } from './bells.js';
+export { coldStartTrace, type TraceResult } from './trace.js';
+export type { Task, TaskState, Worker, WorkerStatus, Policy, Attempt, ClaimedTask, SchedSummary } from './state.js';
+export {
+  SchedError,
+  UnknownKindError,
+  UncloneablePayloadError,
+  NegativeCapacityError,
+  BadArgumentError,
+  NotOwnerError,
+  LeaseLostError,
+  UnknownTaskError,
+  UnknownWorkerError,
+  WorkerGoneError,
+  TaskFailedError,
+  TaskCancelledError,
+  DeadlineExceededError,
+  SchedulerClosedError,
+  type SchedErrorCode,
+} from './errors.js';

@@ -1,0 +1,716 @@
+/**
+ * The scheduler's replicated state and its deterministic transitions.
+ *
+ * Every function here is an apply: it reads no clock (time is the op's `now`
+ * argument, and the state keeps `clock = max(clock, now)` so time never runs
+ * backwards), uses no randomness, and iterates only over arrays and
+ * insertion-ordered Maps that every replica built by the same ops. It never
+ * throws after mutating: per-task problems are returned as outcome codes.
+ *
+ * Each op first advances the clock, which (deterministically) expires leases
+ * older than the clock (the task returns to its queue, or fails on its last
+ * attempt) and releases backed-off tasks whose not-before time has come.
+ */
+import { Outcome, type OutcomeCode } from './errors.js';
+
+export type TaskState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+export type WorkerStatus = 'active' | 'draining' | 'gone';
+export type Policy = 'fifo' | 'mws';
+
+/** One attempt of a task: who held it, between which applied ops, how it ended. */
+export interface Attempt {
+  attempt: number;
+  worker: number;
+  /** State op counter when claimed, and when it ended (-1 while live). */
+  from: number;
+  to: number;
+  end: 'running' | 'done' | 'failed' | 'expired' | 'evicted' | 'cancelled';
+}
+
+export interface Task {
+  id: number;
+  kind: string;
+  payload: unknown;
+  priority: number;
+  /** Absolute time after which the task may no longer start (-1: none). */
+  deadline: number;
+  maxAttempts: number;
+  backoffMs: number;
+  state: TaskState;
+  owner: number;
+  leaseUntil: number;
+  attempts: number;
+  notBefore: number;
+  submitter: number;
+  submittedAt: number;
+  result: unknown;
+  error: string | null;
+  /** Attempt log, for auditing exactly-once and single ownership. */
+  log: Attempt[];
+  /** Index in the lease heap while running, else -1. */
+  leasePos: number;
+}
+
+export interface Worker {
+  id: number;
+  capacity: number;
+  /** Kinds this worker has handlers for. */
+  kinds: string[];
+  /** Kinds this worker has run (warm for), in first-run order. */
+  warm: string[];
+  status: WorkerStatus;
+  running: number;
+}
+
+/** A task as handed to a claiming worker: the attempt number is its lease token. */
+export interface ClaimedTask {
+  id: number;
+  attempt: number;
+  kind: string;
+  payload: unknown;
+  leaseUntil: number;
+}
+
+export interface TaskSpec {
+  kind: string;
+  payload: unknown;
+  priority?: number;
+  deadline?: number;
+  maxAttempts?: number;
+  backoffMs?: number;
+}
+
+/** What an op did beyond its value: submitters whose tasks settled, and whether queued work appeared. */
+export interface Effects<T> {
+  value: T;
+  /** Submitter ids with newly settled tasks (ring their completion doorbells). */
+  wake: readonly number[];
+  /** Tasks became claimable (ring the work doorbell). */
+  work: boolean;
+}
+
+
+export interface SchedState {
+  policy: Policy;
+  /** Cold workers may take a kind whose warm set has room once its oldest queued task waited this long (MWS). */
+  spillAfterMs: number;
+  clock: number;
+  /** Applied ops, the logical time of attempt intervals. */
+  ops: number;
+  nextTaskId: number;
+  nextWorkerId: number;
+  tasks: Map<number, Task>;
+  workers: Map<number, Worker>;
+  /** Ready queues per kind: binary heaps of task ids by (priority desc, id asc). Stale ids are skipped. */
+  ready: Map<string, Task[]>;
+  /** Backed-off tasks by (notBefore, id) ascending. */
+  delayed: Task[];
+  /** Running tasks: a min-heap by (leaseUntil, id); each task knows its index (`leasePos`), so settling removes it at once. */
+  leases: Task[];
+  /** Per submitter: ids settled since `outboxBase[s]`, in settle order. */
+  outbox: Map<number, number[]>;
+  outboxBase: Map<number, number>;
+  /** Workers that have run each kind (its warm set), in first-run order. */
+  warmSets: Map<string, number[]>;
+  /** Per kind: tasks ready to run plus tasks running (the kind's demand, for MWS). */
+  load: Map<string, number>;
+  coldStarts: number;
+  coldStartsByKind: Map<string, number>;
+  counts: { submitted: number; done: number; failed: number; cancelled: number; expired: number; retried: number };
+}
+
+export interface StateOptions {
+  policy?: Policy;
+  spillAfterMs?: number;
+}
+
+export const DEFAULT_SPILL_AFTER_MS = 50;
+
+export function createState(options: StateOptions = {}): SchedState {
+  return {
+    policy: options.policy ?? 'mws',
+    spillAfterMs: options.spillAfterMs ?? DEFAULT_SPILL_AFTER_MS,
+    clock: 0,
+    ops: 0,
+    nextTaskId: 1,
+    nextWorkerId: 1,
+    tasks: new Map(),
+    workers: new Map(),
+    ready: new Map(),
+    delayed: [],
+    leases: [],
+    outbox: new Map(),
+    outboxBase: new Map(),
+    warmSets: new Map(),
+    load: new Map(),
+    coldStarts: 0,
+    coldStartsByKind: new Map(),
+    counts: { submitted: 0, done: 0, failed: 0, cancelled: 0, expired: 0, retried: 0 },
+  };
+}
+
+const NONE: readonly number[] = Object.freeze([]);
+
+/** Per-op scratch for effects; reset by `begin`. Module-level is safe: applies never interleave. */
+let wake: number[] = [];
+let work = false;
+
+function begin(s: SchedState, now: number): void {
+  wake = [];
+  work = false;
+  s.ops++;
+  if (now > s.clock) s.clock = now;
+  expireLeases(s);
+  releaseDelayed(s);
+}
+
+function effects<T>(value: T): Effects<T> {
+  return { value, wake: wake.length === 0 ? NONE : wake, work };
+}
+
+// ---------------------------------------------------------------------------
+// Heaps (deterministic: comparisons only on replicated fields)
+
+const readyBefore = (a: Task, b: Task): boolean => (a.priority !== b.priority ? a.priority > b.priority : a.id < b.id);
+
+function heapPush<T>(h: T[], x: T, less: (a: T, b: T) => boolean): void {
+  h.push(x);
+  let i = h.length - 1;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (!less(h[i]!, h[p]!)) break;
+    [h[i], h[p]] = [h[p]!, h[i]!];
+    i = p;
+  }
+}
+
+function heapPop<T>(h: T[], less: (a: T, b: T) => boolean): T | undefined {
+  const top = h[0];
+  const last = h.pop();
+  if (h.length > 0 && last !== undefined) {
+    h[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && less(h[l]!, h[m]!)) m = l;
+      if (r < h.length && less(h[r]!, h[m]!)) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
+  }
+  return top;
+}
+
+const leaseLess = (a: Task, b: Task): boolean => (a.leaseUntil !== b.leaseUntil ? a.leaseUntil < b.leaseUntil : a.id < b.id);
+
+function leaseSwap(h: Task[], i: number, j: number): void {
+  const a = h[i]!;
+  const b = h[j]!;
+  h[i] = b;
+  h[j] = a;
+  b.leasePos = i;
+  a.leasePos = j;
+}
+
+function leaseSift(h: Task[], i: number): void {
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (!leaseLess(h[i]!, h[p]!)) break;
+    leaseSwap(h, i, p);
+    i = p;
+  }
+  for (;;) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let m = i;
+    if (l < h.length && leaseLess(h[l]!, h[m]!)) m = l;
+    if (r < h.length && leaseLess(h[r]!, h[m]!)) m = r;
+    if (m === i) return;
+    leaseSwap(h, i, m);
+    i = m;
+  }
+}
+
+function leaseAdd(s: SchedState, t: Task): void {
+  t.leasePos = s.leases.length;
+  s.leases.push(t);
+  leaseSift(s.leases, t.leasePos);
+}
+
+/** Drop a task's lease (it stopped running); idempotent. */
+function leaseRemove(s: SchedState, t: Task): void {
+  const i = t.leasePos;
+  if (i < 0) return;
+  t.leasePos = -1;
+  const h = s.leases;
+  const last = h.pop()!;
+  if (i < h.length) {
+    h[i] = last;
+    last.leasePos = i;
+    leaseSift(h, i);
+  }
+}
+
+function addLoad(s: SchedState, kind: string, d: number): void {
+  s.load.set(kind, (s.load.get(kind) ?? 0) + d);
+}
+
+function enqueueReady(s: SchedState, t: Task): void {
+  addLoad(s, t.kind, 1);
+  let h = s.ready.get(t.kind);
+  if (h === undefined) s.ready.set(t.kind, (h = []));
+  // Ring only when the kind's queue was empty: a runner sleeps only after a claim that found
+  // too little, so while tasks of this kind wait, an earlier ring (or a chained one) is in flight.
+  if (h.length === 0) work = true;
+  heapPush(h, t, readyBefore);
+}
+
+/** The head of a kind's queue, dropping stale entries (cancelled or already re-claimed ids). */
+function readyHead(s: SchedState, kind: string): Task | undefined {
+  const h = s.ready.get(kind);
+  if (h === undefined) return undefined;
+  while (h.length > 0) {
+    const t = h[0]!;
+    if (t.state === 'queued' && t.notBefore <= s.clock) return t;
+    heapPop(h, readyBefore);
+  }
+  return undefined;
+}
+
+function popReady(s: SchedState, kind: string): void {
+  heapPop(s.ready.get(kind)!, readyBefore);
+}
+
+// ---------------------------------------------------------------------------
+// Time
+
+function expireLeases(s: SchedState): void {
+  const h = s.leases;
+  while (h.length > 0 && h[0]!.leaseUntil <= s.clock) {
+    const t = h[0]!;
+    s.counts.expired++;
+    endAttempt(s, t, 'expired', 'lease expired');
+  }
+}
+
+function releaseDelayed(s: SchedState): void {
+  let n = 0;
+  while (n < s.delayed.length) {
+    const t = s.delayed[n]!;
+    if (t.notBefore > s.clock) break;
+    n++;
+    if (t.state === 'queued') enqueueReady(s, t);
+  }
+  if (n > 0) s.delayed.splice(0, n);
+}
+
+function delay(s: SchedState, t: Task): void {
+  const d = s.delayed;
+  let lo = 0;
+  let hi = d.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const o = d[mid]!;
+    if (o.notBefore < t.notBefore || (o.notBefore === t.notBefore && o.id < t.id)) lo = mid + 1;
+    else hi = mid;
+  }
+  d.splice(lo, 0, t);
+}
+
+// ---------------------------------------------------------------------------
+// Settling
+
+function settle(s: SchedState, t: Task, state: 'done' | 'failed' | 'cancelled'): void {
+  t.state = state;
+  t.owner = -1;
+  t.leaseUntil = 0;
+  s.counts[state === 'done' ? 'done' : state === 'failed' ? 'failed' : 'cancelled']++;
+  let box = s.outbox.get(t.submitter);
+  if (box === undefined) {
+    s.outbox.set(t.submitter, (box = []));
+    s.outboxBase.set(t.submitter, 0);
+  }
+  box.push(t.id);
+  if (!wake.includes(t.submitter)) wake.push(t.submitter);
+}
+
+/**
+ * The running attempt of `t` ends without success: the worker's slot frees,
+ * and the task retries (after backoff for handler failures, at once for lost
+ * leases) or, on its last attempt, fails.
+ */
+function endAttempt(s: SchedState, t: Task, end: 'failed' | 'expired' | 'evicted', reason: string): void {
+  leaseRemove(s, t);
+  const w = s.workers.get(t.owner);
+  if (w !== undefined && w.running > 0) w.running--;
+  addLoad(s, t.kind, -1);
+  const a = t.log[t.log.length - 1]!;
+  a.end = end;
+  a.to = s.ops;
+  t.error = reason;
+  if (t.attempts >= t.maxAttempts) {
+    settle(s, t, 'failed');
+    return;
+  }
+  s.counts.retried++;
+  t.state = 'queued';
+  t.owner = -1;
+  t.leaseUntil = 0;
+  if (end === 'failed' && t.backoffMs > 0) {
+    t.notBefore = s.clock + t.backoffMs * 2 ** Math.min(t.attempts - 1, 16);
+    delay(s, t);
+  } else {
+    t.notBefore = 0;
+    enqueueReady(s, t);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Ops
+
+/** Submit tasks (already validated by the caller); returns the first id (ids are consecutive). */
+export function submit(s: SchedState, submitter: number, specs: readonly TaskSpec[], now: number): Effects<number> {
+  begin(s, now);
+  const first = s.nextTaskId;
+  for (const spec of specs) {
+    const t: Task = {
+      id: s.nextTaskId++,
+      kind: spec.kind,
+      payload: spec.payload,
+      priority: spec.priority ?? 0,
+      deadline: spec.deadline ?? -1,
+      maxAttempts: spec.maxAttempts ?? 3,
+      backoffMs: spec.backoffMs ?? 10,
+      state: 'queued',
+      owner: -1,
+      leaseUntil: 0,
+      attempts: 0,
+      notBefore: 0,
+      submitter,
+      submittedAt: s.clock,
+      result: undefined,
+      error: null,
+      log: [],
+      leasePos: -1,
+    };
+    s.tasks.set(t.id, t);
+    s.counts.submitted++;
+    enqueueReady(s, t);
+  }
+  return effects(first);
+}
+
+/** Join with a capacity and the kinds this worker has handlers for; returns its id. */
+export function join(s: SchedState, capacity: number, kinds: readonly string[], now: number): Effects<number> {
+  begin(s, now);
+  const id = s.nextWorkerId++;
+  s.workers.set(id, { id, capacity, kinds: [...kinds], warm: [], status: 'active', running: 0 });
+  work = true;
+  return effects(id);
+}
+
+export function setCapacity(s: SchedState, worker: number, capacity: number, now: number): Effects<OutcomeCode> {
+  begin(s, now);
+  const w = s.workers.get(worker);
+  if (w === undefined || w.status === 'gone') return effects(Outcome.UnknownWorker);
+  // Shrinking below `running` takes effect as tasks finish: nothing is preempted.
+  if (capacity > w.capacity) work = true;
+  w.capacity = capacity;
+  return effects(Outcome.Ok);
+}
+
+/** The eviction warning: finish running tasks, claim nothing new. */
+export function drain(s: SchedState, worker: number, now: number): Effects<OutcomeCode> {
+  begin(s, now);
+  const w = s.workers.get(worker);
+  if (w === undefined || w.status === 'gone') return effects(Outcome.UnknownWorker);
+  w.status = 'draining';
+  return effects(Outcome.Ok);
+}
+
+/** Leave (or be evicted, or declared dead): running tasks return to the queue at once. */
+export function leave(s: SchedState, worker: number, now: number): Effects<OutcomeCode> {
+  begin(s, now);
+  const w = s.workers.get(worker);
+  if (w === undefined || w.status === 'gone') return effects(Outcome.UnknownWorker);
+  w.status = 'gone';
+  // Ids of running tasks owned by w, in id order (deterministic).
+  const owned = s.leases.filter((t) => t.owner === worker);
+  owned.sort((a, b) => a.id - b.id);
+  for (const t of owned) endAttempt(s, t, 'evicted', `worker ${worker} left`);
+  w.running = 0;
+  for (const set of s.warmSets.values()) {
+    const i = set.indexOf(worker);
+    if (i >= 0) set.splice(i, 1);
+  }
+  return effects(Outcome.Ok);
+}
+
+/**
+ * MWS: may worker `w`, cold for `kind`, start a task of it whose head is
+ * `head`? Only when the kind's warm set is saturated: its demand (ready plus
+ * running tasks) exceeds the capacity of its active warm workers. A task that
+ * waited `spillAfterMs` may go anywhere (a hung or busy warm set cannot starve it).
+ */
+function coldAllowed(s: SchedState, w: Worker, kind: string, head: Task): boolean {
+  if (s.policy === 'fifo') return true;
+  if (s.clock - head.submittedAt >= s.spillAfterMs) return true;
+  const set = s.warmSets.get(kind);
+  if (set === undefined) return true;
+  let room = 0;
+  for (const id of set) {
+    const o = s.workers.get(id)!;
+    if (o.status === 'active') room += o.capacity;
+  }
+  return (s.load.get(kind) ?? 0) > room;
+}
+
+/**
+ * Claim up to `n` tasks for `worker`, decided here, at apply time: the best
+ * (priority, then submission order) among the kinds it handles and the
+ * policy allows. Capped by the worker's free capacity; nothing while draining.
+ */
+export function claim(s: SchedState, worker: number, n: number, leaseMs: number, now: number): Effects<ClaimedTask[]> {
+  begin(s, now);
+  const out: ClaimedTask[] = [];
+  const w = s.workers.get(worker);
+  if (w === undefined || w.status !== 'active') return effects(out);
+  let room = Math.min(n, w.capacity - w.running);
+  while (room > 0) {
+    let best: Task | undefined;
+    for (const kind of w.kinds) {
+      const head = readyHead(s, kind);
+      if (head === undefined) continue;
+      if (best !== undefined && !(head.priority > best.priority || (head.priority === best.priority && head.id < best.id))) continue;
+      if (!w.warm.includes(kind) && !coldAllowed(s, w, kind, head)) continue;
+      best = head;
+    }
+    if (best === undefined) break;
+    popReady(s, best.kind);
+    if (best.deadline >= 0 && s.clock > best.deadline) {
+      addLoad(s, best.kind, -1);
+      best.error = 'deadline passed before start';
+      settle(s, best, 'failed');
+      continue;
+    }
+    if (!w.warm.includes(best.kind)) {
+      w.warm.push(best.kind);
+      let set = s.warmSets.get(best.kind);
+      if (set === undefined) s.warmSets.set(best.kind, (set = []));
+      set.push(w.id);
+      s.coldStarts++;
+      s.coldStartsByKind.set(best.kind, (s.coldStartsByKind.get(best.kind) ?? 0) + 1);
+    }
+    best.state = 'running';
+    best.owner = worker;
+    best.attempts++;
+    best.leaseUntil = s.clock + leaseMs;
+    best.log.push({ attempt: best.attempts, worker, from: s.ops, to: -1, end: 'running' });
+    leaseAdd(s, best);
+    w.running++;
+    room--;
+    out.push({ id: best.id, attempt: best.attempts, kind: best.kind, payload: best.payload, leaseUntil: best.leaseUntil });
+  }
+  return effects(out);
+}
+
+/** Check that `worker` holds attempt `attempt` of task `id` right now. */
+function holds(s: SchedState, worker: number, id: number, attempt: number): OutcomeCode {
+  const t = s.tasks.get(id);
+  if (t === undefined) return Outcome.UnknownTask;
+  if (t.state === 'running' && t.owner === worker && t.attempts === attempt) return Outcome.Ok;
+  // It held that attempt once (the attempt log says so), and lost it since.
+  const a = t.log[attempt - 1];
+  if (a !== undefined && a.worker === worker) return Outcome.LeaseLost;
+  return Outcome.NotOwner;
+}
+
+export interface Completion {
+  id: number;
+  attempt: number;
+  /** Success (`result`) or a handler failure (`error`). */
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+}
+
+/** Complete or fail tasks held by `worker`; one outcome code per item. */
+export function finish(s: SchedState, worker: number, items: readonly Completion[], now: number): Effects<OutcomeCode[]> {
+  begin(s, now);
+  const codes: OutcomeCode[] = [];
+  for (const it of items) {
+    const code = holds(s, worker, it.id, it.attempt);
+    codes.push(code);
+    if (code !== Outcome.Ok) continue;
+    const t = s.tasks.get(it.id)!;
+    if (it.ok) {
+      leaseRemove(s, t);
+      const w = s.workers.get(worker);
+      if (w !== undefined && w.running > 0) w.running--;
+      addLoad(s, t.kind, -1);
+      const a = t.log[t.log.length - 1]!;
+      a.end = 'done';
+      a.to = s.ops;
+      t.result = it.result;
+      settle(s, t, 'done');
+    } else {
+      endAttempt(s, t, 'failed', it.error ?? 'failed');
+    }
+  }
+  return effects(codes);
+}
+
+/** Extend the leases of tasks `worker` holds. */
+export function renew(s: SchedState, worker: number, items: readonly { id: number; attempt: number }[], leaseMs: number, now: number): Effects<OutcomeCode[]> {
+  begin(s, now);
+  const codes: OutcomeCode[] = [];
+  for (const it of items) {
+    const code = holds(s, worker, it.id, it.attempt);
+    codes.push(code);
+    if (code !== Outcome.Ok) continue;
+    const t = s.tasks.get(it.id)!;
+    t.leaseUntil = s.clock + leaseMs;
+    leaseSift(s.leases, t.leasePos);
+  }
+  return effects(codes);
+}
+
+/** Cancel queued or running tasks (a running one's worker loses its lease). */
+export function cancel(s: SchedState, ids: readonly number[], now: number): Effects<OutcomeCode[]> {
+  begin(s, now);
+  const codes: OutcomeCode[] = [];
+  for (const id of ids) {
+    const t = s.tasks.get(id);
+    if (t === undefined) {
+      codes.push(Outcome.UnknownTask);
+      continue;
+    }
+    if (t.state !== 'queued' && t.state !== 'running') {
+      codes.push(Outcome.AlreadySettled);
+      continue;
+    }
+    // A queued task is in a ready queue unless it is backed off (releaseDelayed already ran).
+    if (t.state === 'running' || t.notBefore <= s.clock) addLoad(s, t.kind, -1);
+    if (t.state === 'running') {
+      leaseRemove(s, t);
+      const w = s.workers.get(t.owner);
+      if (w !== undefined && w.running > 0) w.running--;
+      const a = t.log[t.log.length - 1]!;
+      a.end = 'cancelled';
+      a.to = s.ops;
+    }
+    t.error = 'cancelled';
+    settle(s, t, 'cancelled');
+    codes.push(Outcome.Ok);
+  }
+  return effects(codes);
+}
+
+/** Advance the clock only (expires leases, releases backed-off tasks). */
+export function tick(s: SchedState, now: number): Effects<null> {
+  begin(s, now);
+  return effects(null);
+}
+
+/**
+ * The submitter has taken its outbox up to `upto` (an absolute index): drop
+ * those entries, and (unless `retain`) the settled task records themselves.
+ */
+export function release(s: SchedState, submitter: number, upto: number, retain: boolean, now: number): Effects<null> {
+  begin(s, now);
+  const box = s.outbox.get(submitter);
+  if (box === undefined) return effects(null);
+  const base = s.outboxBase.get(submitter)!;
+  const n = Math.max(0, Math.min(upto - base, box.length));
+  if (!retain) for (let i = 0; i < n; i++) s.tasks.delete(box[i]!);
+  box.splice(0, n);
+  s.outboxBase.set(submitter, base + n);
+  return effects(null);
+}
+
+// ---------------------------------------------------------------------------
+// Reads
+
+export interface Settled {
+  id: number;
+  state: 'done' | 'failed' | 'cancelled';
+  result: unknown;
+  error: string | null;
+  attempts: number;
+}
+
+/** Entries of `submitter`'s outbox from absolute index `from`; `next` is the index after the last. */
+export function settledSince(s: SchedState, submitter: number, from: number): { next: number; items: Settled[] } {
+  const box = s.outbox.get(submitter);
+  if (box === undefined) return { next: from, items: [] };
+  const base = s.outboxBase.get(submitter)!;
+  const items: Settled[] = [];
+  for (let i = Math.max(0, from - base); i < box.length; i++) {
+    const t = s.tasks.get(box[i]!)!;
+    items.push({ id: t.id, state: t.state as Settled['state'], result: t.result, error: t.error, attempts: t.attempts });
+  }
+  return { next: base + box.length, items };
+}
+
+export interface SchedSummary {
+  clock: number;
+  /** The id the next submitted task gets. */
+  nextTaskId: number;
+  ops: number;
+  coldStarts: number;
+  coldStartsByKind: Record<string, number>;
+  /** Workers that have run each kind. */
+  workersPerKind: Record<string, number>;
+  counts: SchedState['counts'];
+  queued: number;
+  running: number;
+}
+
+export function summary(s: SchedState): SchedSummary {
+  let queued = 0;
+  let running = 0;
+  for (const t of s.tasks.values()) {
+    if (t.state === 'queued') queued++;
+    else if (t.state === 'running') running++;
+  }
+  const workersPerKind: Record<string, number> = {};
+  for (const w of s.workers.values()) for (const k of w.warm) workersPerKind[k] = (workersPerKind[k] ?? 0) + 1;
+  return {
+    clock: s.clock,
+    nextTaskId: s.nextTaskId,
+    ops: s.ops,
+    coldStarts: s.coldStarts,
+    coldStartsByKind: Object.fromEntries(s.coldStartsByKind),
+    workersPerKind,
+    counts: { ...s.counts },
+    queued,
+    running,
+  };
+}
+
+/** A copy of one task's record (or undefined). */
+export function taskInfo(s: SchedState, id: number): Task | undefined {
+  const t = s.tasks.get(id);
+  return t === undefined ? undefined : { ...t, log: t.log.map((a) => ({ ...a })) };
+}
+
+/** A worker's capacity, or -1 if it is not active (draining, gone, unknown): the runner's per-loop check. */
+export function workerRoom(s: SchedState, id: number): number {
+  const w = s.workers.get(id);
+  return w === undefined || w.status !== 'active' ? (w?.status === 'draining' ? -1 : -2) : w.capacity;
+}
+
+export function workerInfo(s: SchedState, id: number): Worker | undefined {
+  const w = s.workers.get(id);
+  return w === undefined ? undefined : { ...w, kinds: [...w.kinds], warm: [...w.warm] };
+}
+
+/** Order-independent digest of the whole state (sorted by id). */
+export function digest(s: SchedState): string {
+  const tasks = [...s.tasks.values()].sort((a, b) => a.id - b.id).map((t) => [t.id, t.state, t.owner, t.attempts, t.leaseUntil, t.notBefore]);
+  const workers = [...s.workers.values()].sort((a, b) => a.id - b.id).map((w) => [w.id, w.capacity, w.status, w.running, w.warm.join('+')]);
+  return JSON.stringify([s.clock, s.ops, s.nextTaskId, s.coldStarts, s.counts, tasks, workers]);
+}
