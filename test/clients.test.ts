@@ -251,7 +251,7 @@ describe('client errors', () => {
   it('a node whose worker exits without detaching wakes its clients', async () => {
     const handle = createHandle(HashMap, { replicas: 1, clients: 1 });
     const node = await startNode(handle, 'exit');
-    await new Promise((r) => node.worker.once('exit', r));
+    await node.exited;
     const c = connect(handle, HashMap, { node: 0 });
     expect(() => c.reads.size()).toThrow(NodeGoneError);
   });

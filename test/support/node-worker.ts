@@ -6,11 +6,14 @@ import { workerPath } from './spawn.js';
 export interface NodeWorker {
   worker: Worker;
   slot: number;
+  /** Resolves when the worker has exited (listened for from the start: an 'exit' mode worker may be gone before startNode returns). */
+  exited: Promise<number>;
   next: (pred: (m: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>>;
 }
 
 export async function startNode(handle: NrHandle, mode: 'serve' | 'block' | 'exit', blockMs?: number): Promise<NodeWorker> {
   const worker = new Worker(workerPath('idle-node'), { workerData: { handle, mode, blockMs } });
+  const exited = new Promise<number>((r) => worker.once('exit', r));
   const inbox: Record<string, unknown>[] = [];
   const waiters: (() => void)[] = [];
   worker.on('message', (m: Record<string, unknown>) => {
@@ -25,6 +28,6 @@ export async function startNode(handle: NrHandle, mode: 'serve' | 'block' | 'exi
     }
   };
   const ready = await next((m) => m.ready === true);
-  return { worker, slot: ready.slot as number, next };
+  return { worker, slot: ready.slot as number, next, exited };
 }
 
