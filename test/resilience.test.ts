@@ -31,8 +31,9 @@ describe('fencing', () => {
       blocked.worker.postMessage({ get: '499' });
       const first = await blocked.next((m) => 'value' in m);
       const second = await blocked.next((m) => 'value' in m);
-      expect(first.value).toBe('latest'); // sent after the put returned: must see it
-      expect(second.value).toBe('latest');
+      // The first get was posted before the put and may run before or after it: both are linearizable.
+      expect([null, 'latest']).toContain(first.value);
+      expect(second.value).toBe('latest'); // posted after the put returned: must see it
       const stats = second.stats as { stateTransfers: number; fenced: number; status: string };
       expect(stats.fenced).toBeGreaterThanOrEqual(1);
       expect(stats.stateTransfers).toBe(1);
