@@ -33,7 +33,8 @@ export interface FsWorkerInput {
 }
 
 export interface FsWorkerOutput {
-  rounds: { ops: number; elapsedMs: number }[];
+  /** Per round: ops, wall time, and this thread's on-CPU and run-queue time (Linux schedstat; -1 elsewhere). */
+  rounds: { ops: number; elapsedMs: number; cpuMs: number; runqMs: number }[];
   /** File data one replica (or the one copy) holds, after the run. */
   dataBytes?: number;
   inodes?: number;
@@ -124,6 +125,42 @@ async function memfsSys(): Promise<Sys> {
     end: () => {},
   };
   return sys;
+}
+
+/**
+ * This thread's on-CPU and run-queue (runnable, waiting for a core) time in
+ * ms, from /proc/thread-self/schedstat: on a shared 2-core machine the
+ * run-queue share tells a loaded run from a quiet one, and CPU per op stays
+ * comparable where ops/s do not. [-1, -1] where it is not available.
+ */
+function schedTimes(): [number, number] {
+  try {
+    const [cpu, runq] = nodeFs.readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ');
+    return [Number(cpu) / 1e6, Number(runq) / 1e6];
+  } catch {
+    return [-1, -1];
+  }
+}
+
+/**
+ * NR_BENCH_PROFILE=DIR writes a CPU profile of each benchmark thread's
+ * measured rounds to DIR (every thread, so both sides of a shared log show).
+ */
+async function profiled<T>(run: () => Promise<T>): Promise<T> {
+  const dir = process.env.NR_BENCH_PROFILE;
+  if (!dir) return run();
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  const out = await run();
+  const { profile } = await session.post('Profiler.stop');
+  nodeFs.mkdirSync(dir, { recursive: true });
+  const name = `${input.system}-${input.workload}-w${Math.round(input.writeRatio * 100)}-${input.threads}t-${input.index}-${Date.now()}.cpuprofile`;
+  nodeFs.writeFileSync(`${dir}/${name}`, JSON.stringify(profile));
+  session.disconnect();
+  return out;
 }
 
 let input: FsWorkerInput;
@@ -307,13 +344,18 @@ export default async function runTask(task: FsWorkerInput): Promise<FsWorkerOutp
   }
   arrive(coord, PREPARED);
   const rounds: FsWorkerOutput['rounds'] = [];
-  for (let r = 1; r <= input.rounds; r++) {
-    await waitUntilAtLeast(coord, ROUND, r);
-    const t0 = performance.now();
-    const ops = window(t0 + input.durationMs);
-    rounds.push({ ops, elapsedMs: performance.now() - t0 });
-    arrive(coord, FINISHED);
-  }
+  await profiled(async () => {
+    for (let r = 1; r <= input.rounds; r++) {
+      await waitUntilAtLeast(coord, ROUND, r);
+      const [cpu0, runq0] = schedTimes();
+      const t0 = performance.now();
+      const ops = window(t0 + input.durationMs);
+      const elapsedMs = performance.now() - t0;
+      const [cpu1, runq1] = schedTimes();
+      rounds.push({ ops, elapsedMs, cpuMs: cpu0 < 0 ? -1 : cpu1 - cpu0, runqMs: runq0 < 0 ? -1 : runq1 - runq0 });
+      arrive(coord, FINISHED);
+    }
+  });
   // Nobody detaches before everyone is done: a replica that left cannot slow the others, but one
   // that is still measuring must not see the log change shape under it.
   await waitUntilAtLeast(coord, FINISHED, input.rounds * input.threads);

@@ -110,6 +110,14 @@ export async function runFsCell(cell: FsCell): Promise<BenchRow> {
       roundsOpsPerSec: perRound.map(Math.round),
     };
     if (cell.workload === 'MIX') row.fileBytes = cell.fileBytes;
+    // CPU per op and the share of wall time the threads spent runnable but off a core (other load on
+    // the machine): ops/s of a loaded run are not comparable with a quiet one, CPU per op mostly is.
+    const all = outs.flatMap((o) => o.rounds);
+    if (all.every((r) => r.cpuMs >= 0)) {
+      const ops = all.reduce((s, r) => s + r.ops, 0);
+      row.cpuNsPerOp = Math.round((all.reduce((s, r) => s + r.cpuMs, 0) * 1e6) / Math.max(ops, 1));
+      row.runqShare = Math.round((all.reduce((s, r) => s + r.runqMs, 0) / all.reduce((s, r) => s + r.elapsedMs, 0)) * 100) / 100;
+    }
     const dataBytes = outs[0]?.dataBytes;
     if (typeof dataBytes === 'number') {
       row.fileDataBytes = dataBytes;
@@ -219,4 +227,4 @@ function fsMarkdown(rows: BenchRow[]): string[] {
   return out;
 }
 
-export const fsSuite: BenchSuite = { name: 'fs', cells: fsCells, markdown: fsMarkdown, progressKeys: ['replicaMemoryBytes'] };
+export const fsSuite: BenchSuite = { name: 'fs', cells: fsCells, markdown: fsMarkdown, progressKeys: ['cpuNsPerOp', 'runqShare', 'replicaMemoryBytes'] };

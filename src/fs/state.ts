@@ -106,10 +106,76 @@ export class PagePool {
 
 const MAX_SLAB_BYTES = 4 << 20;
 
+const CHUNK = 4096;
+
+/**
+ * The inode table: inodes by number, in chunks of 4096 numbers. Inode
+ * numbers come from a counter, so a create appends to the newest chunk (no
+ * hash, no random bucket to touch: a Map of 10^5-10^6 inodes missed the
+ * cache on every insert and lookup of a create) and a lookup is two indexed
+ * loads. A chunk whose inodes are all gone is dropped (the newest one once
+ * a newer one starts), so memory follows the live inodes, not every number
+ * ever handed out. Iteration is by ascending number, which is creation
+ * order, the same on every replica.
+ */
+export class InodeTable {
+  private readonly chunks: ((Inode | undefined)[] | undefined)[] = [];
+  private readonly live: number[] = [];
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(ino: number): Inode | undefined {
+    const k = Math.floor(ino / CHUNK);
+    const c = this.chunks[k];
+    return c === undefined ? undefined : c[ino - k * CHUNK];
+  }
+
+  set(ino: number, node: Inode): void {
+    const k = Math.floor(ino / CHUNK);
+    const at = ino - k * CHUNK;
+    while (this.chunks.length <= k) {
+      // The newest chunk is kept while empty (the next numbers go there); drop it once it is not the newest.
+      const last = this.chunks.length - 1;
+      if (last >= 0 && this.live[last] === 0) this.chunks[last] = undefined;
+      this.chunks.push(undefined);
+      this.live.push(0);
+    }
+    let c = this.chunks[k];
+    if (c === undefined) this.chunks[k] = c = [];
+    // Numbers come in order within a chunk, so this only pads after a restore or a reused number.
+    while (c.length < at) c.push(undefined);
+    if (c[at] === undefined) {
+      this.live[k]!++;
+      this.count++;
+    }
+    c[at] = node;
+  }
+
+  delete(ino: number): void {
+    const k = Math.floor(ino / CHUNK);
+    const c = this.chunks[k];
+    const at = ino - k * CHUNK;
+    if (c === undefined || c[at] === undefined) return;
+    c[at] = undefined;
+    this.count--;
+    if (--this.live[k]! === 0 && k < this.chunks.length - 1) this.chunks[k] = undefined;
+  }
+
+  *values(): IterableIterator<Inode> {
+    for (const c of this.chunks) {
+      if (c === undefined) continue;
+      for (const node of c) if (node !== undefined) yield node;
+    }
+  }
+}
+
 export interface FsState {
   root: Inode;
   /** Every live inode by number, unlinked-but-open ones included. */
-  inodes: Map<number, Inode>;
+  inodes: InodeTable;
   nextIno: number;
   usedPages: number;
   /**
@@ -155,7 +221,9 @@ const ROOT_INO = 1;
 export function emptyState(limits: FsLimits, payload: Uint8Array): FsState {
   const root = newInode(ROOT_INO, true, 0o755, 0, null);
   root.parent = root;
-  return { root, inodes: new Map([[ROOT_INO, root]]), nextIno: ROOT_INO + 1, usedPages: 0, opensBySlot: new Map(), limits, payload, pool: new PagePool() };
+  const inodes = new InodeTable();
+  inodes.set(ROOT_INO, root);
+  return { root, inodes, nextIno: ROOT_INO + 1, usedPages: 0, opensBySlot: new Map(), limits, payload, pool: new PagePool() };
 }
 
 // ---- path walking ------------------------------------------------------------
@@ -781,7 +849,7 @@ function snapshot(s: FsState): Uint8Array {
 
 function restore(bytes: Uint8Array, limits: FsLimits, payload: Uint8Array): FsState {
   const snap = deserialize(bytes) as { nodes: InodeRecord[]; nextIno: number; usedPages: number; opens: [number, [number, number][]][] };
-  const inodes = new Map<number, Inode>();
+  const inodes = new InodeTable();
   const pool = new PagePool();
   const intoPool = (pages: [number, Uint8Array][]): Map<number, Uint8Array> =>
     new Map(pages.map(([no, bytes]) => {
