@@ -90,6 +90,24 @@ export interface Effects<T> {
 }
 
 
+/**
+ * A FIFO run of queued tasks of one priority, ascending ids from `head`
+ * (entries before `head` were taken). Submits append (ids only grow); a
+ * requeued task (older id) is inserted in order.
+ */
+export interface ReadyRun {
+  items: Task[];
+  head: number;
+}
+
+/** One kind's ready queue: a run per priority; `prios` lists the priorities with a run, highest first. */
+export interface ReadyQueue {
+  prios: number[];
+  runs: Map<number, ReadyRun>;
+  /** Entries across all runs, stale ones included. */
+  size: number;
+}
+
 export interface SchedState {
   policy: Policy;
   /** Cold workers may take a kind whose warm set has room once its oldest queued task waited this long (MWS). */
@@ -101,8 +119,8 @@ export interface SchedState {
   nextWorkerId: number;
   tasks: Map<number, Task>;
   workers: Map<number, Worker>;
-  /** Ready queues per kind: binary heaps of task ids by (priority desc, id asc). Stale ids are skipped. */
-  ready: Map<string, Task[]>;
+  /** Ready queues per kind, by (priority desc, id asc). Stale entries are skipped. */
+  ready: Map<string, ReadyQueue>;
   /** Backed-off tasks by (notBefore, id) ascending. */
   delayed: Task[];
   /** Running tasks: a min-heap by (leaseUntil, id); each task knows its index (`leasePos`), so settling removes it at once. */
@@ -152,11 +170,11 @@ export function createState(options: StateOptions = {}): SchedState {
 const NONE: readonly number[] = Object.freeze([]);
 
 /** Per-op scratch for effects; reset by `begin`. Module-level is safe: applies never interleave. */
-let wake: number[] = [];
+const wake: number[] = [];
 let work = false;
 
 function begin(s: SchedState, now: number): void {
-  wake = [];
+  wake.length = 0;
   work = false;
   s.ops++;
   if (now > s.clock) s.clock = now;
@@ -165,44 +183,11 @@ function begin(s: SchedState, now: number): void {
 }
 
 function effects<T>(value: T): Effects<T> {
-  return { value, wake: wake.length === 0 ? NONE : wake, work };
+  return { value, wake: wake.length === 0 ? NONE : wake.slice(), work };
 }
 
 // ---------------------------------------------------------------------------
 // Heaps (deterministic: comparisons only on replicated fields)
-
-const readyBefore = (a: Task, b: Task): boolean => (a.priority !== b.priority ? a.priority > b.priority : a.id < b.id);
-
-function heapPush<T>(h: T[], x: T, less: (a: T, b: T) => boolean): void {
-  h.push(x);
-  let i = h.length - 1;
-  while (i > 0) {
-    const p = (i - 1) >> 1;
-    if (!less(h[i]!, h[p]!)) break;
-    [h[i], h[p]] = [h[p]!, h[i]!];
-    i = p;
-  }
-}
-
-function heapPop<T>(h: T[], less: (a: T, b: T) => boolean): T | undefined {
-  const top = h[0];
-  const last = h.pop();
-  if (h.length > 0 && last !== undefined) {
-    h[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && less(h[l]!, h[m]!)) m = l;
-      if (r < h.length && less(h[r]!, h[m]!)) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
-    }
-  }
-  return top;
-}
 
 const leaseLess = (a: Task, b: Task): boolean => (a.leaseUntil !== b.leaseUntil ? a.leaseUntil < b.leaseUntil : a.id < b.id);
 
@@ -260,28 +245,67 @@ function addLoad(s: SchedState, kind: string, d: number): void {
 
 function enqueueReady(s: SchedState, t: Task): void {
   addLoad(s, t.kind, 1);
-  let h = s.ready.get(t.kind);
-  if (h === undefined) s.ready.set(t.kind, (h = []));
+  let q = s.ready.get(t.kind);
+  if (q === undefined) s.ready.set(t.kind, (q = { prios: [], runs: new Map(), size: 0 }));
   // Ring only when the kind's queue was empty: a runner sleeps only after a claim that found
   // too little, so while tasks of this kind wait, an earlier ring (or a chained one) is in flight.
-  if (h.length === 0) work = true;
-  heapPush(h, t, readyBefore);
+  if (q.size === 0) work = true;
+  q.size++;
+  let run = q.runs.get(t.priority);
+  if (run === undefined) {
+    q.runs.set(t.priority, (run = { items: [], head: 0 }));
+    let i = 0;
+    while (i < q.prios.length && q.prios[i]! > t.priority) i++;
+    q.prios.splice(i, 0, t.priority);
+  }
+  const items = run.items;
+  if (items.length === run.head || items[items.length - 1]!.id < t.id) {
+    items.push(t);
+    return;
+  }
+  // A requeued (older) task: insert by id among the live entries.
+  let lo = run.head;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (items[mid]!.id < t.id) lo = mid + 1;
+    else hi = mid;
+  }
+  items.splice(lo, 0, t);
 }
 
-/** The head of a kind's queue, dropping stale entries (cancelled or already re-claimed ids). */
+/** Drop the head of run `run` (priority `prio`) of queue `q`. */
+function shiftRun(q: ReadyQueue, prio: number, run: ReadyRun): void {
+  run.head++;
+  q.size--;
+  if (run.head === run.items.length) {
+    q.runs.delete(prio);
+    q.prios.splice(q.prios.indexOf(prio), 1);
+  } else if (run.head >= 1024 && run.head * 2 >= run.items.length) {
+    run.items.splice(0, run.head);
+    run.head = 0;
+  }
+}
+
+/** The head of a kind's queue, dropping stale entries (cancelled or already re-claimed tasks). */
 function readyHead(s: SchedState, kind: string): Task | undefined {
-  const h = s.ready.get(kind);
-  if (h === undefined) return undefined;
-  while (h.length > 0) {
-    const t = h[0]!;
-    if (t.state === 'queued' && t.notBefore <= s.clock) return t;
-    heapPop(h, readyBefore);
+  const q = s.ready.get(kind);
+  if (q === undefined) return undefined;
+  while (q.prios.length > 0) {
+    const prio = q.prios[0]!;
+    const run = q.runs.get(prio)!;
+    const t = run.items[run.head]!;
+    if (t.state === 'queued' && t.notBefore <= s.clock && t.priority === prio) return t;
+    shiftRun(q, prio, run);
   }
   return undefined;
 }
 
+/** Take the head `readyHead` just returned. */
 function popReady(s: SchedState, kind: string): void {
-  heapPop(s.ready.get(kind)!, readyBefore);
+  const q = s.ready.get(kind)!;
+  const prio = q.prios[0]!;
+  shiftRun(q, prio, q.runs.get(prio)!);
 }
 
 // ---------------------------------------------------------------------------
@@ -508,7 +532,9 @@ export function claim(s: SchedState, worker: number, n: number, leaseMs: number,
     best.owner = worker;
     best.attempts++;
     best.leaseUntil = s.clock + leaseMs;
-    best.log.push({ attempt: best.attempts, worker, from: s.ops, to: -1, end: 'running' });
+    const entry: Attempt = { attempt: best.attempts, worker, from: s.ops, to: -1, end: 'running' };
+    if (best.log.length === 0) best.log = [entry];
+    else best.log.push(entry);
     leaseAdd(s, best);
     w.running++;
     room--;
@@ -541,14 +567,15 @@ export interface Completion {
 export function finish(s: SchedState, worker: number, items: readonly Completion[], now: number): Effects<OutcomeCode[]> {
   begin(s, now);
   const codes: OutcomeCode[] = [];
+  const w = s.workers.get(worker);
   for (const it of items) {
-    const code = holds(s, worker, it.id, it.attempt);
+    const found = s.tasks.get(it.id);
+    const code = found !== undefined && found.state === 'running' && found.owner === worker && found.attempts === it.attempt ? Outcome.Ok : holds(s, worker, it.id, it.attempt);
     codes.push(code);
     if (code !== Outcome.Ok) continue;
-    const t = s.tasks.get(it.id)!;
+    const t = found!;
     if (it.ok) {
       leaseRemove(s, t);
-      const w = s.workers.get(worker);
       if (w !== undefined && w.running > 0) w.running--;
       addLoad(s, t.kind, -1);
       const a = t.log[t.log.length - 1]!;
