@@ -91,19 +91,22 @@ export interface Effects<T> {
 
 
 /**
- * A FIFO run of queued tasks of one priority, ascending ids from `head`
- * (entries before `head` were taken). Submits append (ids only grow); a
+ * A FIFO run of queued tasks of one priority: `items[head..tail)`, ascending
+ * ids (slots outside that range are free). Submits append (ids only grow); a
  * requeued task (older id) is inserted in order.
  */
 export interface ReadyRun {
-  items: Task[];
+  items: (Task | null)[];
   head: number;
+  tail: number;
 }
 
-/** One kind's ready queue: a run per priority; `prios` lists the priorities with a run, highest first. */
+/** One kind's ready queue: a run per priority; `prios` lists the priorities with a non-empty run, highest first. */
 export interface ReadyQueue {
   prios: number[];
   runs: Map<number, ReadyRun>;
+  /** An emptied run kept for reuse (its array keeps its capacity). */
+  spare: ReadyRun | null;
   /** Entries across all runs, stale ones included. */
   size: number;
 }
@@ -246,43 +249,53 @@ function addLoad(s: SchedState, kind: string, d: number): void {
 function enqueueReady(s: SchedState, t: Task): void {
   addLoad(s, t.kind, 1);
   let q = s.ready.get(t.kind);
-  if (q === undefined) s.ready.set(t.kind, (q = { prios: [], runs: new Map(), size: 0 }));
+  if (q === undefined) s.ready.set(t.kind, (q = { prios: [], runs: new Map(), spare: null, size: 0 }));
   // Ring only when the kind's queue was empty: a runner sleeps only after a claim that found
   // too little, so while tasks of this kind wait, an earlier ring (or a chained one) is in flight.
   if (q.size === 0) work = true;
   q.size++;
   let run = q.runs.get(t.priority);
   if (run === undefined) {
-    q.runs.set(t.priority, (run = { items: [], head: 0 }));
+    run = q.spare ?? { items: [], head: 0, tail: 0 };
+    q.spare = null;
+    q.runs.set(t.priority, run);
     let i = 0;
     while (i < q.prios.length && q.prios[i]! > t.priority) i++;
     q.prios.splice(i, 0, t.priority);
   }
   const items = run.items;
-  if (items.length === run.head || items[items.length - 1]!.id < t.id) {
-    items.push(t);
+  if (run.head === run.tail || items[run.tail - 1]!.id < t.id) {
+    if (run.tail === items.length) items.push(t);
+    else items[run.tail] = t;
+    run.tail++;
     return;
   }
   // A requeued (older) task: insert by id among the live entries.
   let lo = run.head;
-  let hi = items.length;
+  let hi = run.tail;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (items[mid]!.id < t.id) lo = mid + 1;
     else hi = mid;
   }
   items.splice(lo, 0, t);
+  run.tail++;
 }
 
 /** Drop the head of run `run` (priority `prio`) of queue `q`. */
 function shiftRun(q: ReadyQueue, prio: number, run: ReadyRun): void {
-  run.head++;
+  run.items[run.head++] = null;
   q.size--;
-  if (run.head === run.items.length) {
+  if (run.head === run.tail) {
     q.runs.delete(prio);
     q.prios.splice(q.prios.indexOf(prio), 1);
-  } else if (run.head >= 1024 && run.head * 2 >= run.items.length) {
-    run.items.splice(0, run.head);
+    run.head = 0;
+    run.tail = 0;
+    q.spare = run;
+  } else if (run.head >= 1024 && run.head * 2 >= run.tail) {
+    run.items.copyWithin(0, run.head, run.tail);
+    run.items.fill(null, run.tail - run.head, run.tail);
+    run.tail -= run.head;
     run.head = 0;
   }
 }
@@ -679,6 +692,21 @@ export function settledSince(s: SchedState, submitter: number, from: number): { 
     const t = s.tasks.get(box[i]!)!;
     items.push({ id: t.id, state: t.state as Settled['state'], result: t.result, error: t.error, attempts: t.attempts });
   }
+  return { next: base + box.length, items };
+}
+
+/**
+ * Like `settledSince`, without copies: the settled task records themselves
+ * (a settled record never changes again; release only drops it from the
+ * map). For the owning thread's synchronous collect, which must not mutate them.
+ */
+export function settledTasksSince(s: SchedState, submitter: number, from: number): { next: number; items: readonly Settled[] } {
+  const box = s.outbox.get(submitter);
+  if (box === undefined) return { next: from, items: [] };
+  const base = s.outboxBase.get(submitter)!;
+  const start = Math.max(0, from - base);
+  const items = new Array<Settled>(Math.max(0, box.length - start));
+  for (let i = start; i < box.length; i++) items[i - start] = s.tasks.get(box[i]!)! as Settled;
   return { next: base + box.length, items };
 }
 
