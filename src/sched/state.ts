@@ -171,6 +171,8 @@ export function createState(options: StateOptions = {}): SchedState {
 }
 
 const NONE: readonly number[] = Object.freeze([]);
+/** The attempt log of a task never claimed: shared, never mutated (the first claim replaces it). */
+const NO_ATTEMPTS = Object.freeze([]) as unknown as Attempt[];
 
 /** Per-op scratch for effects; reset by `begin`. Module-level is safe: applies never interleave. */
 const wake: number[] = [];
@@ -430,7 +432,7 @@ export function submit(s: SchedState, submitter: number, specs: readonly TaskSpe
       submittedAt: s.clock,
       result: undefined,
       error: null,
-      log: [],
+      log: NO_ATTEMPTS,
       leasePos: -1,
     };
     s.tasks.set(t.id, t);
@@ -546,7 +548,7 @@ export function claim(s: SchedState, worker: number, n: number, leaseMs: number,
     best.attempts++;
     best.leaseUntil = s.clock + leaseMs;
     const entry: Attempt = { attempt: best.attempts, worker, from: s.ops, to: -1, end: 'running' };
-    if (best.log.length === 0) best.log = [entry];
+    if (best.log.length === 0) best.log = [entry]; // replaces the shared NO_ATTEMPTS
     else best.log.push(entry);
     leaseAdd(s, best);
     w.running++;
