@@ -106,6 +106,12 @@ interface PendingTask {
   reject: (e: unknown) => void;
 }
 
+/** A submitted task until its submit op applied, then (the same object) its awaited result. */
+interface QueuedTask extends PendingTask {
+  spec: TaskSpec;
+  onId: ((id: number) => void) | undefined;
+}
+
 /** A thread's view of the scheduler, over its own replica. */
 export class Scheduler {
   readonly handle: SchedulerHandle;
@@ -117,7 +123,7 @@ export class Scheduler {
   private readonly retain: boolean;
   private readonly idleMs: number;
   private readonly waiting = new Map<number, PendingTask>();
-  private queued: { spec: TaskSpec; p: PendingTask; onId?: (id: number) => void }[] = [];
+  private queued: QueuedTask[] = [];
   private flushScheduled = false;
   private cursor: number;
   /** Outbox index up to which settled records were released. */
@@ -156,7 +162,7 @@ export class Scheduler {
   submit<T = unknown>(kind: string, payload: unknown, options: SubmitOptions = {}, onId?: (id: number) => void): Promise<T> {
     const spec = this.validate(kind, payload, options);
     return new Promise<T>((resolve, reject) => {
-      this.queued.push({ spec, p: { resolve: resolve as (v: unknown) => void, reject }, onId });
+      this.queued.push({ spec, resolve: resolve as (v: unknown) => void, reject, onId });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         queueMicrotask(this.flushSubmits);
@@ -170,7 +176,7 @@ export class Scheduler {
     return specs.map(
       (spec) =>
         new Promise<T>((resolve, reject) => {
-          this.queued.push({ spec, p: { resolve: resolve as (v: unknown) => void, reject } });
+          this.queued.push({ spec, resolve: resolve as (v: unknown) => void, reject, onId: undefined });
           if (!this.flushScheduled) {
             this.flushScheduled = true;
             queueMicrotask(this.flushSubmits);
@@ -227,13 +233,13 @@ export class Scheduler {
     }
   };
 
-  private submitBatch(batch: { spec: TaskSpec; p: PendingTask; onId?: (id: number) => void }[]): void {
+  private submitBatch(batch: QueuedTask[]): void {
     const specs = batch.map((b) => b.spec);
     this.replica.writeAsync('submit', this.submitter, specs, schedNow()).then(
       (eff) => {
         for (let i = 0; i < batch.length; i++) {
           const id = eff.value + i;
-          this.waiting.set(id, batch[i]!.p);
+          this.waiting.set(id, batch[i]!);
           batch[i]!.onId?.(id);
           const done = this.early.get(id);
           if (done !== undefined) {
@@ -245,7 +251,7 @@ export class Scheduler {
         this.startWaiter();
       },
       (e: unknown) => {
-        for (const b of batch) b.p.reject(e);
+        for (const b of batch) b.reject(e);
       },
     );
   }
@@ -261,7 +267,7 @@ export class Scheduler {
 
   /** Resolve every settled task of this submitter the replica can see now. */
   private collect(): number {
-    const { next, items } = this.replica.reads.settledSince(this.submitter, this.cursor);
+    const { next, items } = this.replica.reads.settledTasksSince(this.submitter, this.cursor);
     if (items.length === 0) return 0;
     this.cursor = next;
     for (const it of items) this.settle(it);

@@ -90,6 +90,27 @@ export interface Effects<T> {
 }
 
 
+/**
+ * A FIFO run of queued tasks of one priority: `items[head..tail)`, ascending
+ * ids (slots outside that range are free). Submits append (ids only grow); a
+ * requeued task (older id) is inserted in order.
+ */
+export interface ReadyRun {
+  items: (Task | null)[];
+  head: number;
+  tail: number;
+}
+
+/** One kind's ready queue: a run per priority; `prios` lists the priorities with a non-empty run, highest first. */
+export interface ReadyQueue {
+  prios: number[];
+  runs: Map<number, ReadyRun>;
+  /** An emptied run kept for reuse (its array keeps its capacity). */
+  spare: ReadyRun | null;
+  /** Entries across all runs, stale ones included. */
+  size: number;
+}
+
 export interface SchedState {
   policy: Policy;
   /** Cold workers may take a kind whose warm set has room once its oldest queued task waited this long (MWS). */
@@ -101,8 +122,8 @@ export interface SchedState {
   nextWorkerId: number;
   tasks: Map<number, Task>;
   workers: Map<number, Worker>;
-  /** Ready queues per kind: binary heaps of task ids by (priority desc, id asc). Stale ids are skipped. */
-  ready: Map<string, Task[]>;
+  /** Ready queues per kind, by (priority desc, id asc). Stale entries are skipped. */
+  ready: Map<string, ReadyQueue>;
   /** Backed-off tasks by (notBefore, id) ascending. */
   delayed: Task[];
   /** Running tasks: a min-heap by (leaseUntil, id); each task knows its index (`leasePos`), so settling removes it at once. */
@@ -150,13 +171,15 @@ export function createState(options: StateOptions = {}): SchedState {
 }
 
 const NONE: readonly number[] = Object.freeze([]);
+/** The attempt log of a task never claimed: shared, never mutated (the first claim replaces it). */
+const NO_ATTEMPTS = Object.freeze([]) as unknown as Attempt[];
 
 /** Per-op scratch for effects; reset by `begin`. Module-level is safe: applies never interleave. */
-let wake: number[] = [];
+const wake: number[] = [];
 let work = false;
 
 function begin(s: SchedState, now: number): void {
-  wake = [];
+  wake.length = 0;
   work = false;
   s.ops++;
   if (now > s.clock) s.clock = now;
@@ -165,44 +188,11 @@ function begin(s: SchedState, now: number): void {
 }
 
 function effects<T>(value: T): Effects<T> {
-  return { value, wake: wake.length === 0 ? NONE : wake, work };
+  return { value, wake: wake.length === 0 ? NONE : wake.slice(), work };
 }
 
 // ---------------------------------------------------------------------------
 // Heaps (deterministic: comparisons only on replicated fields)
-
-const readyBefore = (a: Task, b: Task): boolean => (a.priority !== b.priority ? a.priority > b.priority : a.id < b.id);
-
-function heapPush<T>(h: T[], x: T, less: (a: T, b: T) => boolean): void {
-  h.push(x);
-  let i = h.length - 1;
-  while (i > 0) {
-    const p = (i - 1) >> 1;
-    if (!less(h[i]!, h[p]!)) break;
-    [h[i], h[p]] = [h[p]!, h[i]!];
-    i = p;
-  }
-}
-
-function heapPop<T>(h: T[], less: (a: T, b: T) => boolean): T | undefined {
-  const top = h[0];
-  const last = h.pop();
-  if (h.length > 0 && last !== undefined) {
-    h[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && less(h[l]!, h[m]!)) m = l;
-      if (r < h.length && less(h[r]!, h[m]!)) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
-    }
-  }
-  return top;
-}
 
 const leaseLess = (a: Task, b: Task): boolean => (a.leaseUntil !== b.leaseUntil ? a.leaseUntil < b.leaseUntil : a.id < b.id);
 
@@ -260,28 +250,77 @@ function addLoad(s: SchedState, kind: string, d: number): void {
 
 function enqueueReady(s: SchedState, t: Task): void {
   addLoad(s, t.kind, 1);
-  let h = s.ready.get(t.kind);
-  if (h === undefined) s.ready.set(t.kind, (h = []));
+  let q = s.ready.get(t.kind);
+  if (q === undefined) s.ready.set(t.kind, (q = { prios: [], runs: new Map(), spare: null, size: 0 }));
   // Ring only when the kind's queue was empty: a runner sleeps only after a claim that found
   // too little, so while tasks of this kind wait, an earlier ring (or a chained one) is in flight.
-  if (h.length === 0) work = true;
-  heapPush(h, t, readyBefore);
+  if (q.size === 0) work = true;
+  q.size++;
+  let run = q.runs.get(t.priority);
+  if (run === undefined) {
+    run = q.spare ?? { items: [], head: 0, tail: 0 };
+    q.spare = null;
+    q.runs.set(t.priority, run);
+    let i = 0;
+    while (i < q.prios.length && q.prios[i]! > t.priority) i++;
+    q.prios.splice(i, 0, t.priority);
+  }
+  const items = run.items;
+  if (run.head === run.tail || items[run.tail - 1]!.id < t.id) {
+    if (run.tail === items.length) items.push(t);
+    else items[run.tail] = t;
+    run.tail++;
+    return;
+  }
+  // A requeued (older) task: insert by id among the live entries.
+  let lo = run.head;
+  let hi = run.tail;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (items[mid]!.id < t.id) lo = mid + 1;
+    else hi = mid;
+  }
+  items.splice(lo, 0, t);
+  run.tail++;
 }
 
-/** The head of a kind's queue, dropping stale entries (cancelled or already re-claimed ids). */
+/** Drop the head of run `run` (priority `prio`) of queue `q`. */
+function shiftRun(q: ReadyQueue, prio: number, run: ReadyRun): void {
+  run.items[run.head++] = null;
+  q.size--;
+  if (run.head === run.tail) {
+    q.runs.delete(prio);
+    q.prios.splice(q.prios.indexOf(prio), 1);
+    run.head = 0;
+    run.tail = 0;
+    q.spare = run;
+  } else if (run.head >= 1024 && run.head * 2 >= run.tail) {
+    run.items.copyWithin(0, run.head, run.tail);
+    run.items.fill(null, run.tail - run.head, run.tail);
+    run.tail -= run.head;
+    run.head = 0;
+  }
+}
+
+/** The head of a kind's queue, dropping stale entries (cancelled or already re-claimed tasks). */
 function readyHead(s: SchedState, kind: string): Task | undefined {
-  const h = s.ready.get(kind);
-  if (h === undefined) return undefined;
-  while (h.length > 0) {
-    const t = h[0]!;
-    if (t.state === 'queued' && t.notBefore <= s.clock) return t;
-    heapPop(h, readyBefore);
+  const q = s.ready.get(kind);
+  if (q === undefined) return undefined;
+  while (q.prios.length > 0) {
+    const prio = q.prios[0]!;
+    const run = q.runs.get(prio)!;
+    const t = run.items[run.head]!;
+    if (t.state === 'queued' && t.notBefore <= s.clock && t.priority === prio) return t;
+    shiftRun(q, prio, run);
   }
   return undefined;
 }
 
+/** Take the head `readyHead` just returned. */
 function popReady(s: SchedState, kind: string): void {
-  heapPop(s.ready.get(kind)!, readyBefore);
+  const q = s.ready.get(kind)!;
+  const prio = q.prios[0]!;
+  shiftRun(q, prio, q.runs.get(prio)!);
 }
 
 // ---------------------------------------------------------------------------
@@ -393,7 +432,7 @@ export function submit(s: SchedState, submitter: number, specs: readonly TaskSpe
       submittedAt: s.clock,
       result: undefined,
       error: null,
-      log: [],
+      log: NO_ATTEMPTS,
       leasePos: -1,
     };
     s.tasks.set(t.id, t);
@@ -508,7 +547,9 @@ export function claim(s: SchedState, worker: number, n: number, leaseMs: number,
     best.owner = worker;
     best.attempts++;
     best.leaseUntil = s.clock + leaseMs;
-    best.log.push({ attempt: best.attempts, worker, from: s.ops, to: -1, end: 'running' });
+    const entry: Attempt = { attempt: best.attempts, worker, from: s.ops, to: -1, end: 'running' };
+    if (best.log.length === 0) best.log = [entry]; // replaces the shared NO_ATTEMPTS
+    else best.log.push(entry);
     leaseAdd(s, best);
     w.running++;
     room--;
@@ -541,14 +582,15 @@ export interface Completion {
 export function finish(s: SchedState, worker: number, items: readonly Completion[], now: number): Effects<OutcomeCode[]> {
   begin(s, now);
   const codes: OutcomeCode[] = [];
+  const w = s.workers.get(worker);
   for (const it of items) {
-    const code = holds(s, worker, it.id, it.attempt);
+    const found = s.tasks.get(it.id);
+    const code = found !== undefined && found.state === 'running' && found.owner === worker && found.attempts === it.attempt ? Outcome.Ok : holds(s, worker, it.id, it.attempt);
     codes.push(code);
     if (code !== Outcome.Ok) continue;
-    const t = s.tasks.get(it.id)!;
+    const t = found!;
     if (it.ok) {
       leaseRemove(s, t);
-      const w = s.workers.get(worker);
       if (w !== undefined && w.running > 0) w.running--;
       addLoad(s, t.kind, -1);
       const a = t.log[t.log.length - 1]!;
@@ -652,6 +694,21 @@ export function settledSince(s: SchedState, submitter: number, from: number): { 
     const t = s.tasks.get(box[i]!)!;
     items.push({ id: t.id, state: t.state as Settled['state'], result: t.result, error: t.error, attempts: t.attempts });
   }
+  return { next: base + box.length, items };
+}
+
+/**
+ * Like `settledSince`, without copies: the settled task records themselves
+ * (a settled record never changes again; release only drops it from the
+ * map). For the owning thread's synchronous collect, which must not mutate them.
+ */
+export function settledTasksSince(s: SchedState, submitter: number, from: number): { next: number; items: readonly Settled[] } {
+  const box = s.outbox.get(submitter);
+  if (box === undefined) return { next: from, items: [] };
+  const base = s.outboxBase.get(submitter)!;
+  const start = Math.max(0, from - base);
+  const items = new Array<Settled>(Math.max(0, box.length - start));
+  for (let i = start; i < box.length; i++) items[i - start] = s.tasks.get(box[i]!)! as Settled;
   return { next: base + box.length, items };
 }
 

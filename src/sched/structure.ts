@@ -15,6 +15,7 @@ export function schedStructure(kinds: readonly string[], options: st.StateOption
     create: () => st.createState(options),
     reads: {
       settledSince: (s: st.SchedState, submitter: number, from: number) => st.settledSince(s, submitter, from),
+      settledTasksSince: (s: st.SchedState, submitter: number, from: number) => st.settledTasksSince(s, submitter, from),
       task: (s: st.SchedState, id: number) => st.taskInfo(s, id),
       worker: (s: st.SchedState, id: number) => st.workerInfo(s, id),
       workerRoom: (s: st.SchedState, id: number) => st.workerRoom(s, id),
