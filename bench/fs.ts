@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createFs } from '../src/fs/index.js';
 import { FS_COORD_BYTES, type FsSystem, type FsWorkerInput, type FsWorkerOutput, type FxWorkload, type Sharing } from './fs-worker.js';
-import { TaskPool } from './harness.js';
+import { median, TaskPool, withTimeout } from './harness.js';
 import { formatOps, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
 import { arrive, FINISHED, PREPARED, ROUND, waitUntilAtLeast } from './sync.js';
@@ -130,20 +130,6 @@ export async function runFsCell(cell: FsCell): Promise<BenchRow> {
     await pool.destroy();
     if (root) rmSync(root, { recursive: true, force: true });
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`benchmark threads did not finish within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 const OTHER_WORKLOADS: [FxWorkload, Sharing][] = [

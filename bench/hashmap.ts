@@ -19,7 +19,7 @@ import path from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { createHandle } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
-import { TaskPool } from './harness.js';
+import { median, TaskPool, withTimeout } from './harness.js';
 import type { HashmapWorkerInput, HashmapWorkerOutput, WorkerSystem } from './hashmap-worker.js';
 import { formatOps, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
@@ -170,20 +170,6 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
     await pool.destroy();
     if (lmdbDir) rmSync(lmdbDir, { recursive: true, force: true });
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`benchmark threads did not finish within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 function hashmapCells(args: BenchArgs): BenchCell[] {

@@ -18,6 +18,7 @@ import { coldStartTrace, createScheduler, openScheduler, schedNow, type Schedule
 import { formatOps, type BenchRow } from './report.js';
 import { SCHED_WORKLOADS, type SchedWorkload } from './sched-worker.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
+import { median } from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WORKER = path.join(here, 'sched-worker.js');
@@ -57,12 +58,6 @@ function pipelined(n: number, submit: () => Promise<number>, lats: number[]): Pr
 function percentile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 async function startRunners(handle: ReturnType<typeof createScheduler>, threads: number, capacity: number): Promise<Worker[]> {
