@@ -269,3 +269,18 @@ describe('kv api', () => {
     expect(s.stats().failure).toMatch(/MAC/);
   });
 });
+
+describe('value AEAD calls', () => {
+  it('use sodium-native\'s binding directly (it passed the load-time self-test) and agree with the wrappers', async () => {
+    const { aeadDirect } = await import('../src/kv/crypto.js');
+    expect(aeadDirect).toBe(true);
+    const key = new Uint8Array(32).fill(3);
+    const s = attachKv(createKv({ key, arenaBytes: 1 << 20 }), { key });
+    for (const n of [0, 1, 100, 1024, 5000]) {
+      const v = Buffer.alloc(n, n & 0xff);
+      s.put(`k${n}`, v);
+      expect(s.get(`k${n}`)!.equals(v)).toBe(true);
+    }
+    s.detach();
+  });
+});

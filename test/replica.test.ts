@@ -234,6 +234,27 @@ describe('errors: typed, at the call site, nothing appended', () => {
     expect(b.read('get')).toBe(100_003);
   });
 
+  it('bound reads pass exactly the arguments given (0 to 5 of them)', () => {
+    const Echo = defineStructure({
+      name: 'test.echo',
+      version: 1,
+      create: () => ({ n: 7 }),
+      reads: { echo: (s: { n: number }, ...rest: unknown[]): unknown[] => [s.n, rest.length, ...rest] },
+      writes: { bump: (s: { n: number }) => ++s.n },
+    });
+    const r = attach(createHandle(Echo, { replicas: 1 }), Echo);
+    const e = r.reads.echo as (...a: unknown[]) => unknown[];
+    expect(e()).toEqual([7, 0]);
+    expect(e(undefined)).toEqual([7, 1, undefined]);
+    expect(e('a', 2)).toEqual([7, 2, 'a', 2]);
+    expect(e(1, undefined, 3)).toEqual([7, 3, 1, undefined, 3]);
+    expect(e(1, 2, 3, 4, 5)).toEqual([7, 5, 1, 2, 3, 4, 5]);
+    r.write('bump');
+    expect(e('x')).toEqual([8, 1, 'x']);
+    expect((r.read as (...a: unknown[]) => unknown[])('echo', 1, 2, 3, 4)).toEqual([8, 4, 1, 2, 3, 4]);
+    r.detach();
+  });
+
   it('unknown op names', () => {
     const a = attach(createHandle(Counter), Counter);
     // @ts-expect-error no such read

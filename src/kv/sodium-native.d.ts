@@ -7,6 +7,7 @@ declare module 'sodium-native' {
     crypto_aead_xchacha20poly1305_ietf_ABYTES: number;
     crypto_aead_xchacha20poly1305_ietf_encrypt_detached(c: Bytes, mac: Bytes, m: Bytes, ad: Bytes | null, nsec: null, npub: Bytes, k: Bytes): number;
     crypto_aead_xchacha20poly1305_ietf_decrypt_detached(m: Bytes, nsec: null, c: Bytes, mac: Bytes, ad: Bytes | null, npub: Bytes, k: Bytes): void;
+    crypto_aead_xchacha20poly1305_ietf_decrypt(m: Bytes, nsec: null, c: Bytes, ad: Bytes | null, npub: Bytes, k: Bytes): number;
     crypto_generichash(out: Bytes, input: Bytes, key?: Bytes): void;
     crypto_kdf_derive_from_key(subkey: Bytes, subkeyId: number, ctx: Bytes, key: Bytes): void;
     crypto_kdf_CONTEXTBYTES: number;

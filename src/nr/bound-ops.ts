@@ -37,11 +37,18 @@ export function compileRead(
     'ctailAt',
     'Detached',
     `"use strict";
-    return function boundRead(...args) {
+    return function boundRead(a0, a1, a2) {
       if (replica.detached) throw new Detached();
       const c = load(ctailAt);
       if (c !== replica.ltail) replica.replayTo(c);
-      return fn(replica.state, ...args);
+      // Up to 3 arguments without a rest array and a spread call (the op keeps its exact argument count).
+      switch (arguments.length) {
+        case 0: return fn(replica.state);
+        case 1: return fn(replica.state, a0);
+        case 2: return fn(replica.state, a0, a1);
+        case 3: return fn(replica.state, a0, a1, a2);
+        default: return fn(replica.state, ...arguments);
+      }
     };`,
   ) as ReadFactory;
   return factory(replica, fn, load, CTAIL_BYTES, DetachedError);
