@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { createKv } from '../src/kv/index.js';
-import { TaskPool } from './harness.js';
+import { median, TaskPool, withTimeout } from './harness.js';
 import { keyName, MIXES, type KvWorkerInput, type KvWorkerOutput, type KvWorkerSystem, type YcsbWorkload } from './kv-worker.js';
 import { formatOps, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
@@ -124,20 +124,6 @@ export async function runKvCell(cell: KvCell): Promise<BenchRow> {
     await pool.destroy();
     if (lmdbDir) rmSync(lmdbDir, { recursive: true, force: true });
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`benchmark threads did not finish within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 function kvCells(args: BenchArgs): BenchCell[] {
