@@ -187,6 +187,16 @@ const SYSTEM_COLOURS: Readonly<Record<string, string>> = {
   'nr-clients': '#56B4E9', // sky blue
   'plain-map': '#333333', // near-black baseline
   'private-maps': '#999999', // grey ceiling
+  // The structures' suites (Tableau 10, so no two systems share a colour in the one legend).
+  'nr-kv': '#4E79A7',
+  'nr-kv-plain': '#76B7B2',
+  'lmdb-enc': '#B07AA1',
+  nrfs: '#F28E2B',
+  tmpfs: '#E15759',
+  memfs: '#9C755F',
+  'copy-limit': '#555555',
+  'nr-sched': '#59A14F',
+  piscina: '#FF9DA7',
 };
 const EXTRA_COLOURS = ['#E69F00', '#8C6D1F', '#6A3D9A', '#B15928'];
 
