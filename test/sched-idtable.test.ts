@@ -21,7 +21,7 @@ describe('IdTable', () => {
           for (const [op, x] of ops) {
             if (op === 'set') {
               // Mostly ascending ids, sometimes an older or a repeated one.
-              const id = x % 7 === 0 ? x : next++;
+              const id = x % 7 === 0 ? x : x % 11 === 0 ? (next += 50) : next++;
               t.set(id, id + 1);
               m.set(id, id + 1);
             } else {
@@ -34,11 +34,41 @@ describe('IdTable', () => {
           const keys = [...m.keys()].sort((a, b) => a - b);
           expect([...t.keys()]).toEqual(keys);
           expect([...t.values()]).toEqual(keys.map((k) => k + 1));
-          for (let id = 0; id <= 3001; id++) expect(t.get(id)).toBe(m.get(id));
+          for (let id = 0; id <= next + 1; id++) expect(t.get(id)).toBe(m.get(id));
         },
       ),
       { numRuns: 60 },
     );
+  });
+
+  it('stays O(live) when old entries pin the window, and when ids are sparse', () => {
+    const t = new IdTable<number>();
+    const m = new Map<number, number>();
+    const pinned = [0, 5, 17];
+    for (const id of pinned) {
+      t.set(id, id);
+      m.set(id, id);
+    }
+    // 200k ids flow through (64 in flight, every 3rd id ours) while the pinned ones stay.
+    for (let id = 18; id < 600_000; id += 3) {
+      t.set(id, id);
+      m.set(id, id);
+      const gone = id - 64 * 3;
+      if (gone >= 18) {
+        expect(t.delete(gone)).toBe(true);
+        m.delete(gone);
+      }
+    }
+    expect(t.size).toBe(m.size);
+    expect(t.raw().slots.length).toBeLessThan(8 * 4096);
+    const keys = [...m.keys()].sort((a, b) => a - b);
+    expect([...t.keys()]).toEqual(keys);
+    for (const id of keys) expect(t.get(id)).toBe(id);
+    for (const id of pinned) expect(t.delete(id)).toBe(true);
+    expect(t.size).toBe(m.size - pinned.length);
+    // A restored copy behaves the same.
+    const r = IdTable.fromRaw(structuredClone(t.raw()));
+    expect([...r.keys()]).toEqual([...t.keys()]);
   });
 
   it('the structure snapshot restores a state whose table shares task objects with the queues', () => {
@@ -57,6 +87,7 @@ describe('IdTable', () => {
     }
     expect(st.digest(r)).toBe(st.digest(s));
     expect(r.tasks.get(first)!.state).toBe('done');
+    expect(r.tasks.size).toBe(s.tasks.size);
     expect(r.leases.every((t) => r.tasks.get(t.id) === t)).toBe(true);
   });
 });
