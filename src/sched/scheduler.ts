@@ -13,6 +13,7 @@
  */
 import { attach, createHandle, type NrHandle, type Replica } from '../nr/index.js';
 import { packValue, unpackValue, type Packed } from './codecs.js';
+import { IdTable } from './idtable.js';
 import { createBells, doneIndex, ringDone, ringWork, schedNow, sleepOn } from './bells.js';
 import {
   BadArgumentError,
@@ -122,7 +123,7 @@ export class Scheduler {
   private readonly kinds: ReadonlySet<string>;
   private readonly retain: boolean;
   private readonly idleMs: number;
-  private readonly waiting = new Map<number, PendingTask>();
+  private readonly waiting = new IdTable<PendingTask>();
   private queued: QueuedTask[] = [];
   private flushScheduled = false;
   private cursor: number;
@@ -427,7 +428,7 @@ export class Scheduler {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const p of this.waiting.values()) p.reject(new SchedulerClosedError());
+    for (const p of [...this.waiting.values()]) p.reject(new SchedulerClosedError());
     this.waiting.clear();
     this.replica.detach();
   }

@@ -12,6 +12,7 @@
  * attempt) and releases backed-off tasks whose not-before time has come.
  */
 import { Outcome, type OutcomeCode } from './errors.js';
+import { IdTable } from './idtable.js';
 
 export type TaskState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 export type WorkerStatus = 'active' | 'draining' | 'gone';
@@ -120,7 +121,7 @@ export interface SchedState {
   ops: number;
   nextTaskId: number;
   nextWorkerId: number;
-  tasks: Map<number, Task>;
+  tasks: IdTable<Task>;
   workers: Map<number, Worker>;
   /** Ready queues per kind, by (priority desc, id asc). Stale entries are skipped. */
   ready: Map<string, ReadyQueue>;
@@ -155,7 +156,7 @@ export function createState(options: StateOptions = {}): SchedState {
     ops: 0,
     nextTaskId: 1,
     nextWorkerId: 1,
-    tasks: new Map(),
+    tasks: new IdTable(),
     workers: new Map(),
     ready: new Map(),
     delayed: [],

@@ -4,7 +4,9 @@
  * `create()` bakes into the initial state; every thread of one scheduler
  * builds it from the same handle, so every replica starts identical.
  */
+import { deserialize, serialize } from 'node:v8';
 import { defineStructure } from '../nr/index.js';
+import { IdTable } from './idtable.js';
 import { claimCodec, finishCodec, releaseCodec, renewCodec, submitCodec } from './codecs.js';
 import * as st from './state.js';
 
@@ -39,6 +41,12 @@ export function schedStructure(kinds: readonly string[], options: st.StateOption
     },
     codecs: { submit: submitCodec(kinds), claim: claimCodec, finish: finishCodec, renew: renewCodec, release: releaseCodec },
     digest: (s) => st.digest(s),
+    // The task table is a class (IdTable): ship its plain data, in the same serialisation as the rest so shared task objects stay shared.
+    snapshot: (s) => serialize({ ...s, tasks: s.tasks.raw() }),
+    restore: (bytes) => {
+      const o = deserialize(bytes) as Omit<st.SchedState, 'tasks'> & { tasks: ReturnType<IdTable<st.Task>['raw']> };
+      return { ...o, tasks: IdTable.fromRaw(o.tasks) } as st.SchedState;
+    },
   });
 }
 
