@@ -9,6 +9,7 @@ import * as nodeFs from 'node:fs';
 import { attachFs, type NrFs, type NrFsHandle } from '../src/fs/index.js';
 import { arrive, FINISHED, PREPARED, READY, ROUND, waitUntilAtLeast } from './sync.js';
 import { keyStream, STREAM, writeMask } from './workload.js';
+import { profiled } from './profile.js';
 
 export type FsSystem = 'nrfs' | 'tmpfs' | 'memfs' | 'copy-limit';
 export type FxWorkload = 'MIX' | 'DRBL' | 'DRBH' | 'DWOL' | 'DWOM' | 'MWCL' | 'MWCM' | 'MWRL' | 'MWRM';
@@ -140,27 +141,6 @@ function schedTimes(): [number, number] {
   } catch {
     return [-1, -1];
   }
-}
-
-/**
- * NR_BENCH_PROFILE=DIR writes a CPU profile of each benchmark thread's
- * measured rounds to DIR (every thread, so both sides of a shared log show).
- */
-async function profiled<T>(run: () => Promise<T>): Promise<T> {
-  const dir = process.env.NR_BENCH_PROFILE;
-  if (!dir) return run();
-  const { Session } = await import('node:inspector/promises');
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  const out = await run();
-  const { profile } = await session.post('Profiler.stop');
-  nodeFs.mkdirSync(dir, { recursive: true });
-  const name = `${input.system}-${input.workload}-w${Math.round(input.writeRatio * 100)}-${input.threads}t-${input.index}-${Date.now()}.cpuprofile`;
-  nodeFs.writeFileSync(`${dir}/${name}`, JSON.stringify(profile));
-  session.disconnect();
-  return out;
 }
 
 let input: FsWorkerInput;
@@ -344,7 +324,7 @@ export default async function runTask(task: FsWorkerInput): Promise<FsWorkerOutp
   }
   arrive(coord, PREPARED);
   const rounds: FsWorkerOutput['rounds'] = [];
-  await profiled(async () => {
+  await profiled(`${input.system}-${input.workload}-w${Math.round(input.writeRatio * 100)}-${input.threads}t-${input.index}`, async () => {
     for (let r = 1; r <= input.rounds; r++) {
       await waitUntilAtLeast(coord, ROUND, r);
       const [cpu0, runq0] = schedTimes();

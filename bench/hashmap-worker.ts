@@ -12,6 +12,7 @@ import { attach, connect, type NrHandle, type ReplicaStats } from '../src/nr/ind
 import { HashMap } from '../src/nr/structures/index.js';
 import { arrive, FINISHED, PREPARED, READY, ROUND, waitUntilAtLeast } from './sync.js';
 import { CLIENT_WINDOW, type Dist, keyStream, STREAM, writeMask } from './workload.js';
+import { profiled } from './profile.js';
 
 export type WorkerSystem =
   | 'plain-map'
@@ -296,34 +297,15 @@ const runners: Record<WorkerSystem, () => Promise<HashmapWorkerOutput>> = {
   'postmessage-client': runPostmessageClient,
 };
 
-/**
- * NR_BENCH_PROFILE=DIR writes a CPU profile of each measured worker to DIR
- * (open it in Chrome DevTools): the way to see where a worker's time goes.
- */
-async function profiled<T>(run: () => Promise<T>): Promise<T> {
-  const dir = process.env.NR_BENCH_PROFILE;
-  if (!dir || input.system === 'postmessage-owner') return run();
-  const { Session } = await import('node:inspector/promises');
-  const { writeFileSync, mkdirSync } = await import('node:fs');
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  const out = await run();
-  const { profile } = await session.post('Profiler.stop');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}/${input.system}-${input.index}-${Date.now()}.cpuprofile`, JSON.stringify(profile));
-  session.disconnect();
-  return out;
-}
-
 /** The piscina task: one benchmark thread's whole part in one cell. */
 export default async function runTask(task: HashmapWorkerInput): Promise<HashmapWorkerOutput> {
   input = task;
   coord = new Int32Array(input.coord);
   keys = keyStream(input.dist, input.keys, input.seed);
   writes = writeMask(input.writeRatio, input.seed);
-  const output = await profiled(runners[input.system]);
+  // The postmessage owner serves until told to stop: not a measured worker.
+  const run = runners[input.system];
+  const output = await (input.system === 'postmessage-owner' ? run() : profiled(`${input.system}-${input.index}`, run));
   if (sink === -1) console.log(sink); // keeps the reads from being optimised away
   return output;
 }
