@@ -454,8 +454,10 @@ export function renderSvgChart(result: BenchResult, opts: SvgChartOptions = {}):
       `<text class="panel-title" x="${plot.left}" y="20" font-size="14" font-weight="600" fill="#222">${escapeXml(g.workload)}</text>`,
     );
     if (desc) {
+      // Beside the title when both fit (about 8.5 px per bold 14 px char, 6 px per 11 px char), else just under it, right-aligned.
+      const fits = plot.left + g.workload.length * 8.5 + 12 + desc.length * 6 <= panelW - plot.right;
       p.push(
-        `<text x="${panelW - plot.right}" y="20" font-size="11" text-anchor="end" fill="#777">${escapeXml(desc)}</text>`,
+        `<text x="${panelW - plot.right}" y="${fits ? 20 : 33}" font-size="11" text-anchor="end" fill="#777">${escapeXml(desc)}</text>`,
       );
     }
     // Grid + y ticks.
