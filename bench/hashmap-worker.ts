@@ -10,7 +10,7 @@ import { runInNewContext } from 'node:vm';
 import type { MessagePort } from 'node:worker_threads';
 import { attach, connect, type NrHandle, type ReplicaStats } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
-import { arrive, FINISHED, PREPARED, READY, ROUND, waitUntilAtLeast } from './sync.js';
+import { arrive, measureRounds, pipelinedRound, PREPARED, ready, type Round } from './sync.js';
 import { CLIENT_WINDOW, type Dist, keyStream, STREAM, writeMask } from './workload.js';
 import { profiled } from './profile.js';
 
@@ -43,11 +43,6 @@ export interface HashmapWorkerInput {
   ports?: MessagePort[];
 }
 
-export interface Round {
-  ops: number;
-  elapsedMs: number;
-}
-
 export interface HashmapWorkerOutput {
   /** One entry per measured round. */
   rounds: Round[];
@@ -76,34 +71,6 @@ let coord: Int32Array;
 let keys: Int32Array;
 let writes: Uint8Array;
 
-async function ready(): Promise<void> {
-  arrive(coord, READY);
-  await waitUntilAtLeast(coord, READY, input.participants);
-}
-
-/** One measured window: run ops until `end` (performance.now() ms); return the count. */
-type Window = (end: number) => number | Promise<number>;
-
-/**
- * Report prepared, then run one window per round the harness starts.
- * Rounds are separated by a barrier, so every worker measures the same
- * stretch of time; the harness takes the median round.
- */
-async function measureRounds(window: Window): Promise<Round[]> {
-  arrive(coord, PREPARED);
-  const rounds: Round[] = [];
-  for (let r = 1; r <= input.rounds; r++) {
-    await waitUntilAtLeast(coord, ROUND, r);
-    const t0 = performance.now();
-    const ops = await window(t0 + input.durationMs);
-    rounds.push({ ops, elapsedMs: performance.now() - t0 });
-    arrive(coord, FINISHED);
-  }
-  // Nobody leaves (a node would strand its clients) until everyone is done.
-  await waitUntilAtLeast(coord, FINISHED, input.rounds * input.measured);
-  return rounds;
-}
-
 let sink = 0;
 
 async function runPlainMap(): Promise<HashmapWorkerOutput> {
@@ -111,9 +78,9 @@ async function runPlainMap(): Promise<HashmapWorkerOutput> {
   const m = new Map<number, number>();
   for (let k = 0; k < input.keys; k++) m.set(k, k);
   const stateHeapBytes = heapUsed() - base;
-  await ready();
+  await ready(coord, input);
   let i = 0;
-  const rounds = await measureRounds((end) => {
+  const rounds = await measureRounds(coord, input, (end) => {
     const from = i;
     for (;;) {
       for (let j = 0; j < 1024; j++, i++) {
@@ -145,7 +112,7 @@ async function runNr(mode: 'sync' | 'combined' | 'node'): Promise<HashmapWorkerO
       await last;
     }
   }
-  await ready();
+  await ready(coord, input);
   r.sync();
   const stateHeapBytes = heapUsed() - base;
   let i = 0;
@@ -178,7 +145,7 @@ async function runNr(mode: 'sync' | 'combined' | 'node'): Promise<HashmapWorkerO
       if (performance.now() >= end) return i - from;
     }
   };
-  const rounds = await measureRounds(mode === 'sync' ? syncWindow : combinedWindow);
+  const rounds = await measureRounds(coord, input, mode === 'sync' ? syncWindow : combinedWindow);
   const stats = r.stats();
   // Leave the log so a finished worker never holds back the others' head.
   r.detach();
@@ -187,10 +154,10 @@ async function runNr(mode: 'sync' | 'combined' | 'node'): Promise<HashmapWorkerO
 
 /** A thread without a replica: every op goes to its node, CLIENT_WINDOW in flight. */
 async function runNrClient(): Promise<HashmapWorkerOutput> {
-  await ready(); // the nodes are attached and preloaded
+  await ready(coord, input); // the nodes are attached and preloaded
   const c = connect(input.handle!, HashMap, { node: input.index % 2 });
   let i = 0;
-  const rounds = await measureRounds(async (end) => {
+  const rounds = await measureRounds(coord, input, async (end) => {
     const from = i;
     for (;;) {
       for (let w = 0; w < 8; w++) {
@@ -211,9 +178,9 @@ async function runNrClient(): Promise<HashmapWorkerOutput> {
 async function runLmdb(): Promise<HashmapWorkerOutput> {
   const { open } = await import('lmdb');
   const db = open<number, number>({ path: input.lmdbPath!, noSync: true });
-  await ready();
+  await ready(coord, input);
   let i = 0;
-  const rounds = await measureRounds(async (end) => {
+  const rounds = await measureRounds(coord, input, async (end) => {
     const from = i;
     for (;;) {
       for (let w = 0; w < 16; w++) {
@@ -247,7 +214,7 @@ async function runPostmessageOwner(): Promise<HashmapWorkerOutput> {
       port.postMessage([id, result]);
     });
   }
-  await ready();
+  await ready(coord, input);
   arrive(coord, PREPARED);
   // Serve until the harness terminates this worker.
   await new Promise(() => setInterval(() => {}, 1 << 30));
@@ -257,31 +224,19 @@ async function runPostmessageOwner(): Promise<HashmapWorkerOutput> {
 /** A client of the postmessage baseline: keeps WINDOW requests in flight. */
 async function runPostmessageClient(): Promise<HashmapWorkerOutput> {
   const port = input.port!;
-  await ready();
+  await ready(coord, input);
   let sent = 0;
-  let onResponse: () => void = () => {};
-  port.on('message', () => onResponse());
-  const rounds = await measureRounds(
-    (end) =>
-      new Promise<number>((resolve) => {
-        let done = 0;
-        let inFlight = 0;
-        let stopping = false;
-        const send = (): void => {
-          const i = sent++;
-          inFlight++;
-          port.postMessage([i, writes[i & MASK], keys[i & MASK], i]);
-        };
-        onResponse = () => {
-          inFlight--;
-          done++;
-          if (!stopping && (done & 63) === 0 && performance.now() >= end) stopping = true;
-          if (!stopping) send();
-          else if (inFlight === 0) resolve(done);
-        };
-        for (let j = 0; j < WINDOW; j++) send();
-      }),
-  );
+  const send = (): void => {
+    const i = sent++;
+    port.postMessage([i, writes[i & MASK], keys[i & MASK], i]);
+  };
+  let reply: () => void = () => {};
+  port.on('message', () => reply());
+  const rounds = await measureRounds(coord, input, (end) => {
+    const round = pipelinedRound(WINDOW, end, send);
+    reply = round.reply;
+    return round.done;
+  });
   port.close();
   return { rounds };
 }

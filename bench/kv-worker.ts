@@ -7,7 +7,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { attachKv, type KvHandle, type KvStore } from '../src/kv/index.js';
 import { SortedKeys } from '../src/kv/sorted-keys.js';
-import { arrive, FINISHED, PREPARED, READY, ROUND, waitUntilAtLeast } from './sync.js';
+import { arrive, measureRounds, pipelinedRound, PREPARED, ready } from './sync.js';
 import { keyStream, mulberry32, STREAM, zipfian } from './workload.js';
 
 export type KvWorkerSystem = 'nr-kv' | 'nr-kv-plain' | 'lmdb' | 'lmdb-enc' | 'postmessage-owner' | 'postmessage-client';
@@ -92,25 +92,6 @@ function streams(): { ops: Uint8Array; keys: Int32Array; ranks: Int32Array; lens
   return { ops, keys: keyStream('zipfian', input.keys, input.seed), ranks, lens };
 }
 
-async function ready(): Promise<void> {
-  arrive(coord, READY);
-  await waitUntilAtLeast(coord, READY, input.participants);
-}
-
-async function measureRounds(window: (end: number) => Promise<number>): Promise<{ ops: number; elapsedMs: number }[]> {
-  arrive(coord, PREPARED);
-  const rounds: { ops: number; elapsedMs: number }[] = [];
-  for (let r = 1; r <= input.rounds; r++) {
-    await waitUntilAtLeast(coord, ROUND, r);
-    const t0 = performance.now();
-    const ops = await window(t0 + input.durationMs);
-    rounds.push({ ops, elapsedMs: performance.now() - t0 });
-    arrive(coord, FINISHED);
-  }
-  await waitUntilAtLeast(coord, FINISHED, input.rounds * input.measured);
-  return rounds;
-}
-
 /** Set when the system under test failed mid-run (the loop stops; the row reports it). */
 let failure: string | undefined;
 let onFailure: () => void = () => {};
@@ -133,7 +114,7 @@ async function runLoop(t: Target): Promise<{ ops: number; elapsedMs: number }[]>
   // warm rather than filling during the short measured rounds.
   for (let k = input.index; k < input.keys; k += threads) sink += t.get(keyName(k));
   let i = 0;
-  return measureRounds(async (end) => {
+  return measureRounds(coord, input, async (end) => {
     const from = i;
     for (;;) {
       for (let w = 0; w < 16; w++) {
@@ -181,7 +162,7 @@ async function runNrKv(): Promise<KvWorkerOutput> {
       await s.batchAsync(ops);
     }
   }
-  await ready();
+  await ready(coord, input);
   s.sync();
   const rounds = await runLoop({
     get: (k) => s.get(k)?.length ?? 0,
@@ -200,7 +181,7 @@ async function runNrKv(): Promise<KvWorkerOutput> {
 async function runLmdb(): Promise<KvWorkerOutput> {
   const { open } = await import('lmdb');
   const db = open<Buffer, string>({ path: input.lmdbPath!, noSync: true, encoding: 'binary', ...(input.encryptionKey ? { encryptionKey: input.encryptionKey } : {}) });
-  await ready();
+  await ready(coord, input);
   // lmdb with encryptionKey and writers in several threads sometimes fails its
   // commits (a corrupted free list), partly from its own callbacks: report that
   // in the row instead of crashing the suite.
@@ -247,7 +228,7 @@ async function runPostmessageOwner(): Promise<KvWorkerOutput> {
       port.postMessage([id, result]);
     });
   }
-  await ready();
+  await ready(coord, input);
   arrive(coord, PREPARED);
   await new Promise(() => setInterval(() => {}, 1 << 30));
   return { rounds: [] };
@@ -260,37 +241,25 @@ async function runPostmessageClient(): Promise<KvWorkerOutput> {
   const value = Buffer.alloc(input.valueBytes, 0x61 + input.index);
   let inserted = 0;
   const threads = input.measured;
-  await ready();
+  await ready(coord, input);
   let sent = 0;
-  let onResponse: () => void = () => {};
-  port.on('message', () => onResponse());
-  const rounds = await measureRounds(
-    (end) =>
-      new Promise<number>((resolve) => {
-        let done = 0;
-        let inFlight = 0;
-        let stopping = false;
-        const send = (): void => {
-          const i = sent++;
-          const at = i & MASK;
-          inFlight++;
-          const op = ops[at]!;
-          let k: number;
-          if (op === INSERT) k = input.keys + inserted++ * threads + input.index;
-          else if (op === READ && input.workload === 'D') k = Math.max(0, input.keys + inserted * threads - 1 - ranks[at]!);
-          else k = keys[at]!;
-          port.postMessage([i, op, keyName(k), lens[at]!, op === READ || op === SCAN ? null : value]);
-        };
-        onResponse = () => {
-          inFlight--;
-          done++;
-          if (!stopping && (done & 63) === 0 && performance.now() >= end) stopping = true;
-          if (!stopping) send();
-          else if (inFlight === 0) resolve(done);
-        };
-        for (let j = 0; j < WINDOW; j++) send();
-      }),
-  );
+  const send = (): void => {
+    const i = sent++;
+    const at = i & MASK;
+    const op = ops[at]!;
+    let k: number;
+    if (op === INSERT) k = input.keys + inserted++ * threads + input.index;
+    else if (op === READ && input.workload === 'D') k = Math.max(0, input.keys + inserted * threads - 1 - ranks[at]!);
+    else k = keys[at]!;
+    port.postMessage([i, op, keyName(k), lens[at]!, op === READ || op === SCAN ? null : value]);
+  };
+  let reply: () => void = () => {};
+  port.on('message', () => reply());
+  const rounds = await measureRounds(coord, input, (end) => {
+    const round = pipelinedRound(WINDOW, end, send);
+    reply = round.reply;
+    return round.done;
+  });
   port.close();
   return { rounds };
 }

@@ -37,3 +37,74 @@ export function arrive(words: Int32Array, index: number, by = 1): void {
   Atomics.add(words, index, by);
   Atomics.notify(words, index);
 }
+
+/** One worker's measured round. */
+export interface Round {
+  ops: number;
+  elapsedMs: number;
+}
+
+/** A cell's rounds, as every worker of it sees them. */
+export interface RoundPlan {
+  /** Threads that take part in the cell's barriers (measured ones, plus any server thread). */
+  participants: number;
+  /** Threads whose rounds are measured. */
+  measured: number;
+  rounds: number;
+  durationMs: number;
+}
+
+/** Report this worker set up, then wait until every participant has. */
+export async function ready(coord: Int32Array, plan: RoundPlan): Promise<void> {
+  arrive(coord, READY);
+  await waitUntilAtLeast(coord, READY, plan.participants);
+}
+
+/** One measured window: run ops until `end` (performance.now() ms); return the count. */
+export type Window = (end: number) => number | Promise<number>;
+
+/**
+ * Report prepared, then run one window per round the harness starts.
+ * Rounds are separated by a barrier, so every worker measures the same
+ * stretch of time; the harness takes the median round.
+ */
+export async function measureRounds(coord: Int32Array, plan: RoundPlan, window: Window): Promise<Round[]> {
+  arrive(coord, PREPARED);
+  const rounds: Round[] = [];
+  for (let r = 1; r <= plan.rounds; r++) {
+    await waitUntilAtLeast(coord, ROUND, r);
+    const t0 = performance.now();
+    const ops = await window(t0 + plan.durationMs);
+    rounds.push({ ops, elapsedMs: performance.now() - t0 });
+    arrive(coord, FINISHED);
+  }
+  // Nobody leaves (a node would strand its clients) until everyone is done.
+  await waitUntilAtLeast(coord, FINISHED, plan.rounds * plan.measured);
+  return rounds;
+}
+
+/**
+ * One round of a pipelined message client: sends `window` requests at once,
+ * then one more per reply until `end`, then waits for the replies still in
+ * flight. Call `reply()` for each response; `done` resolves with the count.
+ */
+export function pipelinedRound(window: number, end: number, send: () => void): { done: Promise<number>; reply: () => void } {
+  let resolve: (n: number) => void = () => {};
+  const done = new Promise<number>((r) => (resolve = r));
+  let answered = 0;
+  let inFlight = 0;
+  let stopping = false;
+  const sendOne = (): void => {
+    inFlight++;
+    send();
+  };
+  const reply = (): void => {
+    inFlight--;
+    answered++;
+    if (!stopping && (answered & 63) === 0 && performance.now() >= end) stopping = true;
+    if (!stopping) sendOne();
+    else if (inFlight === 0) resolve(answered);
+  };
+  for (let j = 0; j < window; j++) sendOne();
+  return { done, reply };
+}
