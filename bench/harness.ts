@@ -8,7 +8,7 @@ import { pinnedLoadBalancer, pinnedTask } from '../src/nr/index.js';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TransferListItem } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -69,4 +69,28 @@ export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`benchmark threads did not finish within ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The postmessage baseline's threads: `clients` client threads (indexes
+ * 0..clients-1), each with a port to one owner thread (index `clients`),
+ * all `clients + 1` of them in the cell's barriers.
+ */
+export function startPostmessage(
+  clients: number,
+  start: (
+    system: 'postmessage-client' | 'postmessage-owner',
+    index: number,
+    participants: number,
+    extra: { port?: MessagePort; ports?: MessagePort[] },
+    transfer: MessagePort[],
+  ) => unknown,
+): void {
+  const ownerPorts: MessagePort[] = [];
+  for (let i = 0; i < clients; i++) {
+    const { port1, port2 } = new MessageChannel();
+    ownerPorts.push(port1);
+    start('postmessage-client', i, clients + 1, { port: port2 }, [port2]);
+  }
+  start('postmessage-owner', clients, clients + 1, { ports: ownerPorts }, ownerPorts);
 }

@@ -16,10 +16,10 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { createHandle } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
-import { median, TaskPool, withTimeout } from './harness.js';
+import { median, startPostmessage, TaskPool, withTimeout } from './harness.js';
 import type { HashmapWorkerInput, HashmapWorkerOutput, WorkerSystem } from './hashmap-worker.js';
 import { formatOps, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
@@ -115,16 +115,9 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
         for (let i = 0; i < cell.threads; i++) start('lmdb', i, cell.threads, { lmdbPath: lmdbDir });
         break;
       }
-      case 'postmessage': {
-        const ownerPorts: MessagePort[] = [];
-        for (let i = 0; i < cell.threads; i++) {
-          const { port1, port2 } = new MessageChannel();
-          ownerPorts.push(port1);
-          start('postmessage-client', i, cell.threads + 1, { port: port2 }, [port2]);
-        }
-        start('postmessage-owner', cell.threads, cell.threads + 1, { ports: ownerPorts }, ownerPorts);
+      case 'postmessage':
+        startPostmessage(cell.threads, start);
         break;
-      }
     }
     const participants = cell.system === 'postmessage' ? cell.threads + 1 : measured;
     await waitUntilAtLeast(words, PREPARED, participants, 120_000);

@@ -13,9 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { createKv } from '../src/kv/index.js';
-import { median, TaskPool, withTimeout } from './harness.js';
+import { median, startPostmessage, TaskPool, withTimeout } from './harness.js';
 import { keyName, MIXES, type KvWorkerInput, type KvWorkerOutput, type KvWorkerSystem, type YcsbWorkload } from './kv-worker.js';
 import { formatOps, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
@@ -85,16 +85,9 @@ export async function runKvCell(cell: KvCell): Promise<BenchRow> {
         for (let i = 0; i < cell.threads; i++) start(cell.system, i, cell.threads, { lmdbPath: lmdbDir, encryptionKey });
         break;
       }
-      case 'postmessage': {
-        const ownerPorts: MessagePort[] = [];
-        for (let i = 0; i < cell.threads; i++) {
-          const { port1, port2 } = new MessageChannel();
-          ownerPorts.push(port1);
-          start('postmessage-client', i, cell.threads + 1, { port: port2 }, [port2]);
-        }
-        start('postmessage-owner', cell.threads, cell.threads + 1, { ports: ownerPorts }, ownerPorts);
+      case 'postmessage':
+        startPostmessage(cell.threads, start);
         break;
-      }
     }
     await waitUntilAtLeast(words, PREPARED, threads, 180_000);
     for (let r = 1; r <= cell.rounds; r++) {
