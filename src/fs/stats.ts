@@ -1,11 +1,31 @@
 /** node:fs-shaped Stats and Dirent objects built from a replica's inode record. */
-import { S_IFDIR, S_IFMT, S_IFREG, type StatRecord } from './state.js';
-import { PAGE_BYTES } from './state.js';
+import { PAGE_BYTES, S_IFDIR, S_IFMT, S_IFREG, type StatRecord } from './state.js';
 
 /** The device number NrFS reports (any constant: one file system). */
 const DEV = 0x4e72;
 
-export class Stats {
+/** The type predicates Stats and Dirent share: NrFS holds only regular files and directories. */
+abstract class FileTypeTests {
+  abstract isFile(): boolean;
+  abstract isDirectory(): boolean;
+  isSymbolicLink(): boolean {
+    return false;
+  }
+  isBlockDevice(): boolean {
+    return false;
+  }
+  isCharacterDevice(): boolean {
+    return false;
+  }
+  isFIFO(): boolean {
+    return false;
+  }
+  isSocket(): boolean {
+    return false;
+  }
+}
+
+export class Stats extends FileTypeTests {
   readonly dev = DEV;
   readonly ino: number;
   readonly mode: number;
@@ -23,6 +43,7 @@ export class Stats {
   readonly birthtimeMs: number;
 
   constructor(r: StatRecord) {
+    super();
     this.ino = r.ino;
     this.mode = r.mode;
     this.nlink = r.nlink;
@@ -52,30 +73,17 @@ export class Stats {
   isDirectory(): boolean {
     return (this.mode & S_IFMT) === S_IFDIR;
   }
-  isSymbolicLink(): boolean {
-    return false;
-  }
-  isBlockDevice(): boolean {
-    return false;
-  }
-  isCharacterDevice(): boolean {
-    return false;
-  }
-  isFIFO(): boolean {
-    return false;
-  }
-  isSocket(): boolean {
-    return false;
-  }
 }
 
-export class Dirent {
+export class Dirent extends FileTypeTests {
   constructor(
     readonly name: string,
     private readonly dir: boolean,
     /** The directory that was listed (as node:fs 20 reports it). */
     readonly path: string,
-  ) {}
+  ) {
+    super();
+  }
   /** Same as `path` (node:fs 20.12+ name). */
   get parentPath(): string {
     return this.path;
@@ -85,20 +93,5 @@ export class Dirent {
   }
   isDirectory(): boolean {
     return this.dir;
-  }
-  isSymbolicLink(): boolean {
-    return false;
-  }
-  isBlockDevice(): boolean {
-    return false;
-  }
-  isCharacterDevice(): boolean {
-    return false;
-  }
-  isFIFO(): boolean {
-    return false;
-  }
-  isSocket(): boolean {
-    return false;
   }
 }
