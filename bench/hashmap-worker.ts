@@ -10,7 +10,7 @@ import { runInNewContext } from 'node:vm';
 import type { MessagePort } from 'node:worker_threads';
 import { attach, connect, type NrHandle, type ReplicaStats } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
-import { arrive, measureRounds, pipelinedRound, PREPARED, ready, type Round } from './sync.js';
+import { arrive, measurePipelined, measureRounds, PREPARED, ready, type Round } from './sync.js';
 import { CLIENT_WINDOW, type Dist, keyStream, STREAM, writeMask } from './workload.js';
 import { profiled } from './profile.js';
 
@@ -230,13 +230,7 @@ async function runPostmessageClient(): Promise<HashmapWorkerOutput> {
     const i = sent++;
     port.postMessage([i, writes[i & MASK], keys[i & MASK], i]);
   };
-  let reply: () => void = () => {};
-  port.on('message', () => reply());
-  const rounds = await measureRounds(coord, input, (end) => {
-    const round = pipelinedRound(WINDOW, end, send);
-    reply = round.reply;
-    return round.done;
-  });
+  const rounds = await measurePipelined(coord, input, port, WINDOW, send);
   port.close();
   return { rounds };
 }

@@ -7,7 +7,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { attachKv, type KvHandle, type KvStore } from '../src/kv/index.js';
 import { SortedKeys } from '../src/kv/sorted-keys.js';
-import { arrive, measureRounds, pipelinedRound, PREPARED, ready } from './sync.js';
+import { arrive, measurePipelined, measureRounds, PREPARED, ready } from './sync.js';
 import { keyStream, mulberry32, STREAM, zipfian } from './workload.js';
 
 export type KvWorkerSystem = 'nr-kv' | 'nr-kv-plain' | 'lmdb' | 'lmdb-enc' | 'postmessage-owner' | 'postmessage-client';
@@ -253,13 +253,7 @@ async function runPostmessageClient(): Promise<KvWorkerOutput> {
     else k = keys[at]!;
     port.postMessage([i, op, keyName(k), lens[at]!, op === READ || op === SCAN ? null : value]);
   };
-  let reply: () => void = () => {};
-  port.on('message', () => reply());
-  const rounds = await measureRounds(coord, input, (end) => {
-    const round = pipelinedRound(WINDOW, end, send);
-    reply = round.reply;
-    return round.done;
-  });
+  const rounds = await measurePipelined(coord, input, port, WINDOW, send);
   port.close();
   return { rounds };
 }

@@ -8,7 +8,13 @@
  * 16 PREPARED count (caught up, measured), 32 ROUND (the harness raises it
  * to start measuring round n), 48 FINISHED count (rounds finished, summed
  * over workers).
+ *
+ * Also the worker side of a cell: `ready`, `measureRounds` (one timed
+ * window per round the harness starts) and `measurePipelined` (the same
+ * for a client that keeps a window of messages in flight).
  */
+import type { MessagePort } from 'node:worker_threads';
+
 export const READY = 0;
 export const PREPARED = 16;
 export const ROUND = 32;
@@ -84,11 +90,22 @@ export async function measureRounds(coord: Int32Array, plan: RoundPlan, window: 
 }
 
 /**
- * One round of a pipelined message client: sends `window` requests at once,
- * then one more per reply until `end`, then waits for the replies still in
- * flight. Call `reply()` for each response; `done` resolves with the count.
+ * The rounds of a pipelined message client on `port`: each round sends
+ * `window` requests at once (`send()` sends one), then one more per reply
+ * until the round's end, then waits for the replies still in flight.
  */
-export function pipelinedRound(window: number, end: number, send: () => void): { done: Promise<number>; reply: () => void } {
+export function measurePipelined(coord: Int32Array, plan: RoundPlan, port: MessagePort, window: number, send: () => void): Promise<Round[]> {
+  let reply: () => void = () => {};
+  port.on('message', () => reply());
+  return measureRounds(coord, plan, (end) => {
+    const round = pipelinedRound(window, end, send);
+    reply = round.reply;
+    return round.done;
+  });
+}
+
+/** One round of `measurePipelined`: call `reply()` per response; `done` resolves with the count. */
+function pipelinedRound(window: number, end: number, send: () => void): { done: Promise<number>; reply: () => void } {
   let resolve: (n: number) => void = () => {};
   const done = new Promise<number>((r) => (resolve = r));
   let answered = 0;
