@@ -83,7 +83,7 @@ export const enum ClientState {
   Active = 1,
   Abandoned = 2,
 }
-const STATE_BITS = 3;
+export const STATE_BITS = 3;
 
 export const enum RequestKind {
   Read = 1,

@@ -12,6 +12,7 @@
  * entry, so no client can see a write that a later read elsewhere misses.
  */
 import {
+  ClientState,
   CLIENT_DONE,
   CLIENT_DONE_WAITERS,
   CLIENT_STATE,
@@ -22,6 +23,7 @@ import {
   ResponseStatus,
   SharedContext,
   SLOT_HEADER_BYTES,
+  STATE_BITS,
 } from './context.js';
 import { OpReader, OpWriter, type ValueCodec } from './codec.js';
 import { serialize } from 'node:v8';
@@ -72,15 +74,26 @@ export class ClientHub {
     return Atomics.load(this.ctx.words, this.ctx.clientAt(this.node, c) + CLIENT_TAIL);
   }
 
-  /** Active or abandoned: either way its requests get answered. */
-  private active(c: number): boolean {
-    return Atomics.load(this.ctx.words, this.ctx.clientAt(this.node, c) + CLIENT_STATE) !== 0;
-  }
-
-  /** Any client has a request not yet answered. */
+  /**
+   * Any client (active or abandoned) has a request not yet answered. Runs
+   * after every commit and before every serving round, so it is also where
+   * an abandoned client's slot is freed: its TAIL no longer moves, and once
+   * everything up to it is answered and published, nobody needs the slot.
+   */
   hasWork(): boolean {
-    for (let c = 0; c < this.ctx.clients; c++) if (this.active(c) && this.served[c] !== this.tailOf(c)) return true;
-    return false;
+    const ctx = this.ctx;
+    let work = false;
+    for (let c = 0; c < ctx.clients; c++) {
+      const base = ctx.clientAt(this.node, c);
+      const state = Atomics.load(ctx.words, base + CLIENT_STATE);
+      if (state === 0) continue;
+      const tail = this.tailOf(c);
+      if (this.served[c] !== tail) work = true;
+      else if ((state & STATE_BITS) === ClientState.Abandoned && Atomics.load(ctx.words, base + CLIENT_DONE) === tail) {
+        ctx.freeIfAbandoned(this.node, c);
+      }
+    }
+    return work;
   }
 
   /** Take every client's unanswered requests, in order, into the host's next batch. */
@@ -88,8 +101,8 @@ export class ClientHub {
     const ctx = this.ctx;
     let taken = 0;
     for (let c = 0; c < ctx.clients && taken < host.batchRoom; c++) {
-      if (!this.active(c)) continue;
       const base = ctx.clientAt(this.node, c);
+      if (Atomics.load(ctx.words, base + CLIENT_STATE) === 0) continue;
       const tail = this.tailOf(c);
       for (let seq = this.served[c]!; seq !== tail && taken < host.batchRoom; seq = (seq + 1) | 0, taken++) {
         const at = ctx.slotAt(base, seq);
@@ -163,8 +176,6 @@ export class ClientHub {
       const base = ctx.clientAt(this.node, c);
       Atomics.store(ctx.words, base + CLIENT_DONE, this.served[c]!);
       if (Atomics.load(ctx.words, base + CLIENT_DONE_WAITERS) !== 0) Atomics.notify(ctx.words, base + CLIENT_DONE);
-      // An abandoned client's TAIL no longer moves: once it is all answered, the slot is free.
-      if (this.served[c] === this.tailOf(c)) ctx.freeIfAbandoned(this.node, c);
     }
   }
 
