@@ -38,7 +38,7 @@ export function compileRead(
     'Detached',
     `"use strict";
     return function boundRead(a0, a1, a2) {
-      if (replica.detached) throw new Detached();
+      if (replica.detached) throw replica.halted ?? new Detached();
       const c = load(ctailAt);
       if (c !== replica.ltail) replica.replayTo(c);
       // Up to 3 arguments without a rest array and a spread call (the op keeps its exact argument count).

@@ -16,7 +16,8 @@ export type NrErrorCode =
   | 'ERR_NR_BACKPRESSURE'
   | 'ERR_NR_TIMEOUT'
   | 'ERR_NR_RECOVERY'
-  | 'ERR_NR_FENCED';
+  | 'ERR_NR_FENCED'
+  | 'ERR_NR_FAIL_STOP';
 
 export class NrError extends Error {
   readonly code: NrErrorCode;
@@ -130,6 +131,18 @@ export class FencedError extends NrError {
         : 'the replica was fenced during this write; the write did not take effect',
     );
     this.committed = committed;
+  }
+}
+
+/**
+ * Shared state was found inauthentic or corrupt (thrown by an apply function
+ * that validates what it reads, or by the runtime). The replica halts for
+ * good: this and every later op on it throw this error, nothing it computed
+ * after the failure is published, and its clients get NodeGoneError.
+ */
+export class FailStopError extends NrError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_NR_FAIL_STOP', message, options);
   }
 }
 

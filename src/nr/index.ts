@@ -29,6 +29,7 @@ export { poolReplica, poolClient, pinnedTask, pinnedLoadBalancer, type PoolWorke
 export { RecoveryError } from './transfer.js';
 export {
   NrError,
+  FailStopError,
   EncodeError,
   OpTooLargeError,
   HandleMismatchError,

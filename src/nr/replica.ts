@@ -18,7 +18,7 @@
  */
 import { before, distance, MAX_SLEEP_MS, waitWhileEqual } from './atomics.js';
 import { OpReader, OpWriter } from './codec.js';
-import { DetachedError, EncodeError, FencedError, OpTooLargeError, ReentrancyError, UnknownOpError } from './errors.js';
+import { DetachedError, EncodeError, FailStopError, FencedError, OpTooLargeError, ReentrancyError, UnknownOpError } from './errors.js';
 import { handOver, RecoveryError, requestSnapshot, serveSnapshot, snapshotRequested } from './transfer.js';
 import { deserialize, serialize } from 'node:v8';
 import {
@@ -107,6 +107,8 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
   /** Private copy of this replica's LTAIL (only this replica writes it). */
   private ltail = 0;
   private detached = false;
+  /** Set when an apply found shared state corrupt: the replica has halted for good (see FailStopError). */
+  private halted: FailStopError | null = null;
   private applying = false;
   private readonly staging: OpWriter;
   private readonly reader: OpReader;
@@ -207,7 +209,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
   /** Queue a write; it is combined with the other writes queued before the combiner runs. */
   writeAsync<K extends keyof W & string>(name: K, ...args: OpArgs<W[K]>): Promise<OpResult<W[K]>> {
     return new Promise<OpResult<W[K]>>((resolve, reject) => {
-      if (this.detached) throw new DetachedError();
+      if (this.detached) throw this.halted ?? new DetachedError();
       if (this.applying) throw new ReentrancyError();
       this.enqueue(name, args, resolve as (v: unknown) => void, reject);
       this.scheduleFlush();
@@ -221,7 +223,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
         resolve(this.read(name, ...args));
         return;
       }
-      if (this.detached) throw new DetachedError();
+      if (this.detached) throw this.halted ?? new DetachedError();
       if (!Object.hasOwn(this.reads, name)) throw new UnknownOpError('read', name);
       this.pendingReads.push({ read: () => this.read(name, ...args), resolve: resolve as (v: unknown) => void, reject });
     });
@@ -229,7 +231,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
 
   /** Replay everything appended so far (ctail or beyond). */
   sync(): void {
-    if (this.detached) throw new DetachedError();
+    if (this.detached) throw this.halted ?? new DetachedError();
     this.catchUp();
   }
 
@@ -258,7 +260,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
 
   /** A digest of the local state (the structure must define `digest`). */
   digest(): string {
-    if (this.detached) throw new DetachedError();
+    if (this.detached) throw this.halted ?? new DetachedError();
     if (!this.structure.digest) throw new UnknownOpError('read', 'digest');
     this.catchUpToCtail();
     return this.structure.digest(this.state);
@@ -300,6 +302,20 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     this.log.release(this.id, SlotState.Detached);
   }
 
+  /**
+   * An apply found shared state corrupt: stop for good. Nothing more is
+   * published; the slot stops holding back the log and clients are told.
+   */
+  private halt(e: FailStopError): void {
+    if (this.halted !== null) return;
+    this.halted = e;
+    this.detached = true;
+    this.rejectAll(e);
+    this.hub?.close();
+    this.log.release(this.id, SlotState.Dead);
+    localReplicas.get(this.log.instance)?.delete(this as unknown as Replica<never, OpTable<never>, OpTable<never>>);
+  }
+
   get isDetached(): boolean {
     return this.detached;
   }
@@ -334,7 +350,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
   }
 
   private writeNow(name: string, args: readonly unknown[]): unknown {
-    if (this.detached) throw new DetachedError();
+    if (this.detached) throw this.halted ?? new DetachedError();
     if (this.applying) throw new ReentrancyError();
     const op = this.enqueue(name, args, null, null);
     this.commit();
@@ -401,8 +417,13 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
       this.rejectAll(new DetachedError());
       return;
     }
-    if (this.pending.length > 0) this.commit();
-    else this.settleReads();
+    try {
+      if (this.pending.length > 0) this.commit();
+      else this.settleReads();
+    } catch (e) {
+      // A fail-stop already rejected every queued op; anything else is a bug to surface.
+      if (!(e instanceof FailStopError)) throw e;
+    }
   };
 
   /** Answer queued async ops: writes with their results, then reads queued behind them. */
@@ -445,6 +466,18 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     this.hub?.gather(this);
     const batch = this.pending;
     this.pending = [];
+    try {
+      this.commitBatch(batch);
+    } catch (e) {
+      if (e instanceof FailStopError) {
+        for (const op of batch) op.reject?.(e);
+        this.rejectAll(e);
+      }
+      throw e;
+    }
+  }
+
+  private commitBatch(batch: PendingWrite[]): void {
     const log = this.log;
     this.ownBatch = batch;
     this.ownCount = 0;
@@ -606,12 +639,17 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
         pos = (pos + cells) | 0;
         this.counters.replayedEntries++;
       }
+    } catch (e) {
+      if (e instanceof FailStopError) this.halt(e);
+      throw e;
     } finally {
       this.applying = false;
-      this.ltail = pos;
-      log.publishLtail(this.id, pos);
-      log.complete(pos);
-      if (Atomics.load(log.words, HEAD_WAITERS) !== 0) log.advanceHead();
+      if (this.halted === null) {
+        this.ltail = pos;
+        log.publishLtail(this.id, pos);
+        log.complete(pos);
+        if (Atomics.load(log.words, HEAD_WAITERS) !== 0) log.advanceHead();
+      }
     }
   }
 
@@ -639,6 +677,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
           try {
             op.result = st.writeFns[op.id]!(state, ...op.args!);
           } catch (e) {
+            if (e instanceof FailStopError) throw e;
             op.failed = true;
             op.error = e;
           }
@@ -651,6 +690,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
           try {
             result = st.writeFns[op.id]!(state, ...st.writeCodecs[op.id]!.decode(r));
           } catch (e) {
+            if (e instanceof FailStopError) throw e;
             hub!.respondThrew(op.client, op.seq, e);
             break;
           }
@@ -662,6 +702,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
           try {
             result = st.readFns[op.id]!(state, ...st.readArgCodecs[op.id]!.decode(hub!.requestArgs(op.client, op.seq)));
           } catch (e) {
+            if (e instanceof FailStopError) throw e;
             hub!.respondThrew(op.client, op.seq, e);
             break;
           }
@@ -690,7 +731,8 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
       r.end = r.pos + len;
       try {
         fns[id]!(state, ...codecs[id]!.decode(r));
-      } catch {
+      } catch (e) {
+        if (e instanceof FailStopError) throw e;
         // The issuing replica reports the error to its caller; the apply is
         // deterministic, so every replica threw at the same point.
       }
@@ -726,7 +768,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     const idx = log.stateIndex(this.id);
     const s = log.slotState(this.id);
     if (s === SlotState.Active) return;
-    if (s !== SlotState.Fenced && s !== SlotState.Recovering) throw new DetachedError();
+    if (s !== SlotState.Fenced && s !== SlotState.Recovering) throw this.halted ?? new DetachedError();
     this.counters.fenced++;
     // Our state is the state at this.ltail: publish it, then hold head from there again.
     Atomics.store(log.words, log.ltailIndex(this.id), this.ltail);
@@ -745,7 +787,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     for (;;) {
       const s = log.slotState(this.id);
       if (s === SlotState.Active) break;
-      if (s !== SlotState.Fenced && s !== SlotState.Recovering) throw new DetachedError();
+      if (s !== SlotState.Fenced && s !== SlotState.Recovering) throw this.halted ?? new DetachedError();
       if (this.transfer === null || !log.anyActive(this.id)) {
         const states = Array.from({ length: log.maxReplicas }, (_, r) => log.slotState(r)).join('');
         throw new RecoveryError(`no live replica to copy the state from: every other replica is fenced, detached or dead (slot states ${states})`);
@@ -896,7 +938,12 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
         this.armDoorbell();
         return;
       }
-      this.commit();
+      try {
+        this.commit();
+      } catch (e) {
+        if (e instanceof FailStopError) return; // halted; clients were told the node is gone
+        throw e;
+      }
     }
     this.scheduleServe();
   };
@@ -943,6 +990,9 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements H
     try {
       this.catchUp();
       this.maybeServeSnapshot();
+    } catch (e) {
+      // Halted: every later op on this replica throws the FailStopError.
+      if (!(e instanceof FailStopError)) throw e;
     } finally {
       this.armNudge();
     }
