@@ -3,14 +3,20 @@
  *
  * - Master key: 32 bytes from the app, or Argon2id (crypto_pwhash) of a
  *   passphrase with the salt stored in the shared header.
- * - Sub-keys by crypto_kdf (BLAKE2b): 1 value AEAD, 2 log/snapshot MAC, 3 key check.
+ * - Sub-keys: keyed BLAKE2b-256 of (domain label ‖ store id) under the
+ *   master key, one per domain (values, log records, snapshots, key check,
+ *   chain heads, client responses): a store's keys differ from every other
+ *   store's even under the same master key, and no domain's output verifies
+ *   in another.
  * - Values: XChaCha20-Poly1305 (IETF) with a random 192-bit nonce per write.
  *   Random nonces need no coordination between threads and no trust in any
  *   shared counter (which untrusted memory could roll back into a reuse);
  *   at 192 bits collisions are negligible. Associated data = version (u64)
  *   ‖ key bytes, so a value moved to another key or an older value of the
  *   same key fails to open.
- * - Log records and snapshots: keyed BLAKE2b-128 MAC.
+ * - Log records and snapshots: XChaCha20-Poly1305 under their own sub-keys
+ *   (keys and metadata never in clear in shared memory); chain heads and
+ *   client responses: keyed BLAKE2b-128.
  *
  * Stored block layout in the arena: nonce (24) ‖ ciphertext (len) ‖ tag (16).
  * The enclave index keeps its own copy of the tag and opens with it; the
@@ -28,8 +34,10 @@ export const MAC_BYTES = 16;
 export const SALT_BYTES = 16;
 export const KCV_BYTES = 32;
 export const KEY_BYTES = 32;
-const KDF_CONTEXT = Buffer.from('nrkv-v01');
+export const STORE_ID_BYTES = 16;
 const KCV_LABEL = Buffer.from('nr-kv key check value');
+/** Sub-key domains: a key of one domain never authenticates data of another. */
+export type KeyDomain = 'value' | 'record' | 'snapshot' | 'kcv' | 'chain' | 'response';
 
 /**
  * The per-value AEAD calls, straight to sodium-native's native binding when
@@ -125,21 +133,35 @@ export function masterKey(secret: { key?: Uint8Array; passphrase?: string | Uint
   return out;
 }
 
-function subkey(master: Buffer, id: number): Buffer {
+/** The sub-key of one domain of one store: keyed BLAKE2b-256 of (label ‖ store id) under the master key. */
+export function subkey(master: Uint8Array, storeId: Uint8Array, domain: KeyDomain): Buffer {
   const k = Buffer.alloc(KEY_BYTES);
-  sodium.crypto_kdf_derive_from_key(k, id, KDF_CONTEXT, master);
+  sodium.crypto_generichash(k, Buffer.concat([Buffer.from(`nr-kv/2 ${domain}\0`), Buffer.from(storeId)]), Buffer.from(master));
   return k;
 }
 
-/** The key check value stored in the header: proves a key right without revealing it. */
-export function keyCheckValue(master: Buffer, salt: Uint8Array): Buffer {
+/**
+ * The key check value kept in the handle: a MAC, under the key-check
+ * sub-key, of everything attach takes from the handle (store id, salt,
+ * KDF kind and cost, limits), so a wrong key fails at attach and a handle
+ * whose parameters were changed does not check either.
+ */
+export function keyCheckValue(master: Buffer, storeId: Uint8Array, params: Uint8Array): Buffer {
   const out = Buffer.alloc(KCV_BYTES);
-  sodium.crypto_generichash(out, Buffer.concat([KCV_LABEL, Buffer.from(salt)]), subkey(master, 3));
+  const k = subkey(master, storeId, 'kcv');
+  sodium.crypto_generichash(out, Buffer.concat([KCV_LABEL, Buffer.from(params)]), k);
+  k.fill(0);
   return out;
 }
 
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && sodium.sodium_memcmp(Buffer.from(a), Buffer.from(b));
+}
+
+export function randomStoreId(): Buffer {
+  const s = Buffer.alloc(STORE_ID_BYTES);
+  sodium.randombytes_buf(s);
+  return s;
 }
 
 export function randomSalt(): Buffer {
@@ -159,7 +181,10 @@ export function randomWriterId(): number {
 export class Cipher {
   readonly secure: boolean;
   private readonly valueKey: Buffer;
-  private readonly macKey: Buffer;
+  private readonly recordKey: Buffer;
+  private readonly snapshotKey: Buffer;
+  private readonly chainKey: Buffer;
+  private readonly responseKey: Buffer;
   private readonly nonces = Buffer.alloc(NONCE_BYTES * 128);
   private nonceAt = this.nonces.length;
   private readonly mac = Buffer.alloc(MAC_BYTES);
@@ -178,11 +203,51 @@ export class Cipher {
   private ad = Buffer.alloc(8 + 1024);
   private adView = this.ad.subarray(0, 0);
 
-  /** `master` null: a plaintext store (no encryption, no MACs). */
-  constructor(master: Buffer | null) {
+  /** `master` null: a plaintext store (no encryption, no MACs). Sub-keys are bound to `storeId`. */
+  constructor(master: Buffer | null, storeId: Uint8Array) {
     this.secure = master !== null;
-    this.valueKey = master ? subkey(master, 1) : Buffer.alloc(0);
-    this.macKey = master ? subkey(master, 2) : Buffer.alloc(0);
+    const key = (d: KeyDomain): Buffer => (master ? subkey(master, storeId, d) : Buffer.alloc(0));
+    this.valueKey = key('value');
+    this.recordKey = key('record');
+    this.snapshotKey = key('snapshot');
+    this.chainKey = key('chain');
+    this.responseKey = key('response');
+  }
+
+  /** Overwrite every sub-key with zeros (detach); the cipher is unusable afterwards. */
+  zero(): void {
+    for (const k of [this.valueKey, this.recordKey, this.snapshotKey, this.chainKey, this.responseKey]) sodium.sodium_memzero(k);
+  }
+
+  /**
+   * Encrypt private bytes as nonce (24) ‖ ciphertext ‖ tag (16) under the
+   * record or snapshot key with associated data `ad`.
+   */
+  box(domain: 'record' | 'snapshot', plain: Uint8Array, ad: Uint8Array): Buffer {
+    const out = Buffer.alloc(NONCE_BYTES + plain.length + TAG_BYTES);
+    const nonce = out.subarray(0, NONCE_BYTES);
+    sodium.randombytes_buf(nonce);
+    sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(out.subarray(NONCE_BYTES), plain, ad, null, nonce, domain === 'record' ? this.recordKey : this.snapshotKey);
+    return out;
+  }
+
+  /** Open a private copy made by `box`; null if it fails authentication or is too short. */
+  unbox(domain: 'record' | 'snapshot', boxed: Buffer, ad: Uint8Array): Buffer | null {
+    if (boxed.length < NONCE_BYTES + TAG_BYTES) return null;
+    const out = Buffer.alloc(boxed.length - NONCE_BYTES - TAG_BYTES);
+    try {
+      sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, boxed.subarray(NONCE_BYTES), ad, boxed.subarray(0, NONCE_BYTES), domain === 'record' ? this.recordKey : this.snapshotKey);
+      return out;
+    } catch {
+      return null; // authentication failed: the caller fail-stops or reports it
+    }
+  }
+
+  /** Keyed BLAKE2b-128 of private bytes in the chain or response domain. */
+  tagOf(domain: 'chain' | 'response', bytes: Uint8Array): Buffer {
+    const out = Buffer.alloc(MAC_BYTES);
+    sodium.crypto_generichash(out, bytes, domain === 'chain' ? this.chainKey : this.responseKey);
+    return out;
   }
 
   /** Bytes a value of `len` occupies in the arena. */
@@ -250,20 +315,6 @@ export class Cipher {
   private viewsFor(len: number): void {
     this.blockSealed = this.block.subarray(NONCE_BYTES, NONCE_BYTES + len + TAG_BYTES);
     this.blockLen = len;
-  }
-
-  /** MAC of private bytes into `out` (16 bytes at `at`). */
-  macInto(bytes: Uint8Array, out: Uint8Array, at: number): void {
-    sodium.crypto_generichash(this.mac, bytes, this.macKey);
-    out.set(this.mac, at);
-  }
-
-  /** Constant-time check of a MAC over private bytes. */
-  macOk(bytes: Uint8Array, mac: Uint8Array): boolean {
-    sodium.crypto_generichash(this.mac, bytes, this.macKey);
-    let diff = mac.length ^ MAC_BYTES;
-    for (let i = 0; i < MAC_BYTES; i++) diff |= this.mac[i]! ^ mac[i]!;
-    return diff === 0;
   }
 
   private ctOf(len: number): Buffer {

@@ -9,7 +9,8 @@ export type KvErrorCode =
   | 'ERR_KV_TOO_LARGE'
   | 'ERR_KV_ARENA_FULL'
   | 'ERR_KV_CONFIG'
-  | 'ERR_KV_CONTENTION';
+  | 'ERR_KV_CONTENTION'
+  | 'ERR_KV_STALE';
 
 export class KvError extends Error {
   readonly code: KvErrorCode;
@@ -75,5 +76,21 @@ export class KvConfigError extends KvError {
 export class KvContentionError extends KvError {
   constructor(key: string, attempts: number) {
     super('ERR_KV_CONTENTION', `compareAndSet on ${JSON.stringify(key)} lost ${attempts} races in a row`);
+  }
+}
+
+/**
+ * A read found its replica behind the newest chain head a peer announced
+ * and the replica did not catch up within `staleMs` (the log's tail or its
+ * commit counter rolled back, records hidden, or a writer stuck): nothing
+ * was served. Not a fail-stop; a later read may succeed once it catches up.
+ */
+export class KvStaleError extends KvError {
+  readonly applied: number;
+  readonly announced: number;
+  constructor(applied: number, announced: number, ms: number) {
+    super('ERR_KV_STALE', `this replica has applied ${applied} log records but a peer announced ${announced}; it did not catch up within ${ms} ms`);
+    this.applied = applied;
+    this.announced = announced;
   }
 }

@@ -4,6 +4,7 @@ export {
   attachKv,
   KvStore,
   type KvHandle,
+  type KvAttachOptions,
   type KvOptions,
   type KvSecret,
   type KvKey,
@@ -30,6 +31,9 @@ export {
   ArenaFullError,
   KvConfigError,
   KvContentionError,
+  KvStaleError,
   type KvErrorCode,
 } from './errors.js';
 export type { PwhashCost } from './crypto.js';
+export { kvPeers, type KvPeer, DEFAULT_STALE_MS, DEFAULT_ANNOUNCE_MS } from './freshness.js';
+export { FailStopError } from '../nr/index.js';

@@ -7,6 +7,7 @@ declare module 'sodium-native' {
     crypto_aead_xchacha20poly1305_ietf_ABYTES: number;
     crypto_aead_xchacha20poly1305_ietf_encrypt_detached(c: Bytes, mac: Bytes, m: Bytes, ad: Bytes | null, nsec: null, npub: Bytes, k: Bytes): number;
     crypto_aead_xchacha20poly1305_ietf_decrypt_detached(m: Bytes, nsec: null, c: Bytes, mac: Bytes, ad: Bytes | null, npub: Bytes, k: Bytes): void;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(c: Bytes, m: Bytes, ad: Bytes | null, nsec: null, npub: Bytes, k: Bytes): number;
     crypto_aead_xchacha20poly1305_ietf_decrypt(m: Bytes, nsec: null, c: Bytes, ad: Bytes | null, npub: Bytes, k: Bytes): number;
     crypto_generichash(out: Bytes, input: Bytes, key?: Bytes): void;
     crypto_kdf_derive_from_key(subkey: Bytes, subkeyId: number, ctx: Bytes, key: Bytes): void;
@@ -18,6 +19,10 @@ declare module 'sodium-native' {
     crypto_pwhash_MEMLIMIT_MIN: number;
     crypto_pwhash_OPSLIMIT_INTERACTIVE: number;
     crypto_pwhash_MEMLIMIT_INTERACTIVE: number;
+    crypto_pwhash_OPSLIMIT_MODERATE: number;
+    crypto_pwhash_MEMLIMIT_MODERATE: number;
+    crypto_pwhash_OPSLIMIT_SENSITIVE: number;
+    crypto_pwhash_MEMLIMIT_SENSITIVE: number;
     crypto_pwhash_OPSLIMIT_MAX: number;
     crypto_pwhash_MEMLIMIT_MAX: number;
     randombytes_buf(buf: Bytes): void;

@@ -23,10 +23,11 @@ import {
   type Replica,
   type ReplicaStats,
 } from '../nr/index.js';
-import { Arena, ARENA_START, FORMAT, H_CAPACITY, H_FLAGS, H_FORMAT, H_KCV, H_KDF, H_MAGIC, H_MAX_KEY, H_MAX_VALUE, H_MEM, H_OPS, H_SALT, HEADER_BYTES, MAGIC } from './arena.js';
-import { Cipher, KCV_BYTES, keyCheckValue, masterKey, randomSalt, randomWriterId, sameBytes, SALT_BYTES, type PwhashCost } from './crypto.js';
-import { IntegrityError, KvConfigError, KvContentionError, KvSizeError, KvTypeError, WrongKeyError } from './errors.js';
-import { type ApplyResult, DELETE, type KvEntry, kvStructure, type LogItem, type LogRecord, type Meta, PUT, type KvStructure, displayKey } from './structure.js';
+import { Arena, ARENA_START, FORMAT, H_CAPACITY, H_FLAGS, H_FORMAT, H_MAGIC, H_MAX_KEY, H_MAX_VALUE, HEADER_BYTES, MAGIC } from './arena.js';
+import { Cipher, keyCheckValue, masterKey, randomSalt, randomStoreId, randomWriterId, sameBytes, STORE_ID_BYTES, type PwhashCost } from './crypto.js';
+import { IntegrityError, KvConfigError, KvContentionError, KvSizeError, KvStaleError, KvTypeError, WrongKeyError } from './errors.js';
+import { DEFAULT_ANNOUNCE_MS, DEFAULT_STALE_MS, Freshness, type KvPeer } from './freshness.js';
+import { type ApplyResult, DELETE, type KvEntry, kvStructure, type LogItem, type LogRecord, type Meta, PUT, type KvStructure, displayKey, type StoreContext } from './structure.js';
 
 export type { KvEntry } from './structure.js';
 
@@ -54,7 +55,7 @@ export interface KvSecret {
 export interface KvOptions extends KvSecret {
   /** false: a plaintext store (no encryption, no MACs): the baseline that shows the cost of security. Default true. */
   encrypt?: boolean;
-  /** Argon2id cost for a passphrase. Default libsodium's INTERACTIVE. */
+  /** Argon2id cost for a passphrase: at least libsodium's MIN (ops 1, 8 KiB), at most SENSITIVE. Default INTERACTIVE. */
   pwhash?: PwhashCost;
   /** Value arena size in bytes. Default 64 MiB. */
   arenaBytes?: number;
@@ -64,12 +65,41 @@ export interface KvOptions extends KvSecret {
   log?: HandleOptions;
 }
 
-/** Pass to workers; holds no key material. */
+/**
+ * Pass to workers (postMessage: a private channel under the threat model);
+ * holds no key material. Everything attach decides on (store id,
+ * encryption, KDF kind, salt and cost, limits) comes from here, never from
+ * shared memory, and the key check value covers all of it.
+ */
 export interface KvHandle {
   readonly kind: 'nr-kv';
   readonly nr: NrHandle;
   readonly header: SharedArrayBuffer;
   readonly arena: SharedArrayBuffer;
+  /** Random, fixed at creation: bound into every sub-key. */
+  readonly storeId: Uint8Array;
+  readonly encrypted: boolean;
+  readonly kdf: 'key' | 'passphrase';
+  readonly salt: Uint8Array;
+  readonly pwhash: PwhashCost;
+  readonly maxKeyBytes: number;
+  readonly maxValueBytes: number;
+  /** Key check value over the parameters above (empty for a plaintext store). */
+  readonly kcv: Uint8Array;
+}
+
+/** What attachKv takes besides the handle. Unknown fields are errors. */
+export interface KvAttachOptions extends KvSecret {
+  /** The highest KDF cost this caller accepts from the handle. Default libsodium's MODERATE. */
+  maxPwhash?: PwhashCost;
+  /** This thread's end of the freshness mesh (kvPeers): without one, reads are fresh only w.r.t. this thread's own view of the log. */
+  peer?: KvPeer;
+  /** How long a read waits for its replica to reach the newest chain head learned before KvStaleError. Default 1000 ms. */
+  staleMs?: number;
+  /** At most one head announcement per this many ms. Default 1 ms. */
+  announceMs?: number;
+  /** Options of this thread's NR replica. */
+  replica?: AttachOptions;
 }
 
 export interface CasResult {
@@ -111,6 +141,10 @@ export interface KvStats {
   encrypted: boolean;
   /** Why this replica fail-stopped, or null. */
   failure: string | null;
+  /** Log records this replica has applied (its chain position). */
+  chainCount: number;
+  /** The highest chain position a peer has announced to this thread. */
+  learnedCount: number;
   replica: ReplicaStats;
 }
 
@@ -130,76 +164,133 @@ export function createKv(options: KvOptions = {}): KvHandle {
   const arenaBytes = checkPositiveInt('arenaBytes', options.arenaBytes, DEFAULT_ARENA_BYTES, 2 ** 31 - 64);
   if (arenaBytes < 4096) throw new KvConfigError('arenaBytes must be at least 4096');
   const cost = options.pwhash ?? { opsLimit: sodium.crypto_pwhash_OPSLIMIT_INTERACTIVE, memLimit: sodium.crypto_pwhash_MEMLIMIT_INTERACTIVE };
-  if (!Number.isInteger(cost.opsLimit) || cost.opsLimit < sodium.crypto_pwhash_OPSLIMIT_MIN || !Number.isInteger(cost.memLimit) || cost.memLimit < sodium.crypto_pwhash_MEMLIMIT_MIN || cost.memLimit > 0xffffffff || cost.opsLimit > 0xffffffff) {
-    throw new KvConfigError('pwhash opsLimit/memLimit out of range');
+  checkCost(cost, { opsLimit: sodium.crypto_pwhash_OPSLIMIT_SENSITIVE, memLimit: sodium.crypto_pwhash_MEMLIMIT_SENSITIVE }, 'pwhash');
+  if (encrypt && options.key === undefined && options.passphrase === undefined) throw new KvTypeError('an encrypted store needs `key` (32 bytes) or `passphrase`');
+  const storeId = randomStoreId();
+  const salt = encrypt ? randomSalt() : Buffer.alloc(0);
+  const kdf = options.key === undefined && encrypt ? 'passphrase' : 'key';
+  const params = { storeId, encrypted: encrypt, kdf, salt, pwhash: { opsLimit: cost.opsLimit, memLimit: cost.memLimit }, maxKeyBytes: maxKey, maxValueBytes: maxValue } as const;
+  let kcv: Uint8Array = new Uint8Array(0);
+  if (encrypt) {
+    const master = masterKey(options, salt, cost);
+    kcv = new Uint8Array(keyCheckValue(master, storeId, paramBytes(params)));
+    master.fill(0);
   }
+  // The header keeps a copy of the parameters for inspection only: attach never reads them.
   const header = new SharedArrayBuffer(HEADER_BYTES);
   const view = new DataView(header);
-  const bytes = new Uint8Array(header);
   view.setUint32(H_MAGIC, MAGIC, true);
   view.setUint32(H_FORMAT, FORMAT, true);
   view.setUint32(H_FLAGS, encrypt ? 1 : 0, true);
   view.setUint32(H_MAX_KEY, maxKey, true);
   view.setUint32(H_MAX_VALUE, maxValue, true);
   view.setUint32(H_CAPACITY, arenaBytes, true);
-  if (encrypt) {
-    const salt = randomSalt();
-    bytes.set(salt, H_SALT);
-    const usesPassphrase = options.key === undefined;
-    view.setUint32(H_KDF, usesPassphrase ? 1 : 0, true);
-    view.setUint32(H_OPS, cost.opsLimit, true);
-    view.setUint32(H_MEM, cost.memLimit, true);
-    const master = masterKey(options, salt, cost);
-    bytes.set(keyCheckValue(master, salt), H_KCV);
-    master.fill(0);
-  }
   Arena.init(header);
   const arena = new SharedArrayBuffer(arenaBytes);
   // The structure's shape does not depend on keys: a throwaway context gives the fingerprint.
-  const shape = kvStructure({ cipher: new Cipher(null), arena: new Arena(header, arena) });
-  return { kind: 'nr-kv', nr: createHandle(shape, options.log ?? {}), header, arena };
+  const shape = kvStructure(plainContext(new Arena(header, arena)));
+  return { kind: 'nr-kv', nr: createHandle(shape, options.log ?? {}), header, arena, ...params, storeId: new Uint8Array(storeId), salt: new Uint8Array(salt), kcv };
+}
+
+function plainContext(arena: Arena): StoreContext {
+  return { cipher: new Cipher(null, new Uint8Array(STORE_ID_BYTES)), arena, fresh: null, applied: { count: 0, head: '' } };
+}
+
+function checkCost(cost: PwhashCost, max: PwhashCost, what: string): void {
+  if (cost === null || typeof cost !== 'object') throw new KvConfigError(`${what} must be { opsLimit, memLimit }`);
+  const ok = (v: unknown, lo: number, hi: number): boolean => Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
+  if (!ok(cost.opsLimit, sodium.crypto_pwhash_OPSLIMIT_MIN, max.opsLimit) || !ok(cost.memLimit, sodium.crypto_pwhash_MEMLIMIT_MIN, max.memLimit)) {
+    throw new KvConfigError(`${what} opsLimit must be ${sodium.crypto_pwhash_OPSLIMIT_MIN}..${max.opsLimit} and memLimit ${sodium.crypto_pwhash_MEMLIMIT_MIN}..${max.memLimit}`);
+  }
+}
+
+/** The handle's parameters as the bytes the key check value covers. */
+function paramBytes(p: { storeId: Uint8Array; encrypted: boolean; kdf: string; salt: Uint8Array; pwhash: PwhashCost; maxKeyBytes: number; maxValueBytes: number }): Buffer {
+  const b = Buffer.alloc(STORE_ID_BYTES + 2 + 16 + 8 * 4);
+  Buffer.from(p.storeId).copy(b, 0);
+  b[STORE_ID_BYTES] = p.encrypted ? 1 : 0;
+  b[STORE_ID_BYTES + 1] = p.kdf === 'passphrase' ? 1 : 0;
+  Buffer.from(p.salt).copy(b, STORE_ID_BYTES + 2);
+  let at = STORE_ID_BYTES + 18;
+  for (const v of [p.pwhash.opsLimit, p.pwhash.memLimit, p.maxKeyBytes, p.maxValueBytes]) at = b.writeDoubleLE(v, at);
+  return b;
+}
+
+const ATTACH_OPTIONS = new Set(['key', 'passphrase', 'maxPwhash', 'peer', 'staleMs', 'announceMs', 'replica']);
+
+function checkHandle(handle: KvHandle): void {
+  if (handle === null || typeof handle !== 'object' || handle.kind !== 'nr-kv') throw new KvConfigError('not a KV handle');
+  if (!(handle.storeId instanceof Uint8Array) || handle.storeId.length !== STORE_ID_BYTES || typeof handle.encrypted !== 'boolean' || !(handle.kcv instanceof Uint8Array) || !(handle.salt instanceof Uint8Array)) {
+    throw new KvConfigError('KV handle is missing its store id or parameters');
+  }
+  const view = new DataView(handle.header);
+  if (view.getUint32(H_MAGIC, true) !== MAGIC || view.getUint32(H_FORMAT, true) !== FORMAT) throw new KvConfigError('KV header has the wrong magic or format');
+}
+
+/** Derive and check this thread's cipher from the handle and the caller's secret. */
+function cipherFor(handle: KvHandle, options: KvAttachOptions): Cipher {
+  if (!handle.encrypted) return new Cipher(null, handle.storeId);
+  const usesPassphrase = handle.kdf === 'passphrase';
+  if (usesPassphrase ? options.passphrase === undefined : options.key === undefined) {
+    throw new KvTypeError(usesPassphrase ? 'this store was created with a passphrase' : 'this store was created with a 32-byte key');
+  }
+  if (usesPassphrase) checkCost(handle.pwhash, options.maxPwhash ?? { opsLimit: sodium.crypto_pwhash_OPSLIMIT_MODERATE, memLimit: sodium.crypto_pwhash_MEMLIMIT_MODERATE }, 'the handle\'s KDF cost (against maxPwhash)');
+  const master = masterKey(usesPassphrase ? { passphrase: options.passphrase! } : { key: options.key! }, handle.salt, handle.pwhash);
+  const ok = sameBytes(keyCheckValue(master, handle.storeId, paramBytes(handle)), handle.kcv);
+  if (!ok) {
+    master.fill(0);
+    throw new WrongKeyError();
+  }
+  const cipher = new Cipher(master, handle.storeId);
+  master.fill(0);
+  return cipher;
+}
+
+function checkAttachOptions(options: KvAttachOptions): { staleMs: number; announceMs: number } {
+  if (options === null || typeof options !== 'object') throw new KvConfigError('attach options must be an object');
+  for (const k of Object.keys(options)) if (!ATTACH_OPTIONS.has(k)) throw new KvConfigError(`unknown attach option ${JSON.stringify(k)}`);
+  const ms = (name: string, v: number | undefined, def: number): number => {
+    if (v === undefined) return def;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 600_000) throw new KvConfigError(`${name} must be a number of ms from 0 to 600000`);
+    return v;
+  };
+  if (options.maxPwhash !== undefined) checkCost(options.maxPwhash, { opsLimit: 0xffffffff, memLimit: 0xffffffff }, 'maxPwhash');
+  return { staleMs: ms('staleMs', options.staleMs, DEFAULT_STALE_MS), announceMs: ms('announceMs', options.announceMs, DEFAULT_ANNOUNCE_MS) };
 }
 
 /** Become a node of the store: derive and check the keys, attach a replica. */
-export function attachKv(handle: KvHandle, secret: KvSecret = {}, options: AttachOptions = {}): KvStore {
-  if (handle === null || typeof handle !== 'object' || handle.kind !== 'nr-kv') throw new KvConfigError('not a KV handle');
-  const arena = new Arena(handle.header, handle.arena);
-  const view = new DataView(handle.header);
-  if (view.getUint32(H_MAGIC, true) !== MAGIC || view.getUint32(H_FORMAT, true) !== FORMAT) throw new KvConfigError('KV header has the wrong magic or format');
-  const encrypted = (view.getUint32(H_FLAGS, true) & 1) === 1;
-  let master: Buffer | null = null;
-  if (encrypted) {
-    const salt = new Uint8Array(handle.header, H_SALT, SALT_BYTES).slice();
-    const usesPassphrase = view.getUint32(H_KDF, true) === 1;
-    if (usesPassphrase ? secret.passphrase === undefined : secret.key === undefined) {
-      throw new KvTypeError(usesPassphrase ? 'this store was created with a passphrase' : 'this store was created with a 32-byte key');
-    }
-    const cost = { opsLimit: view.getUint32(H_OPS, true), memLimit: view.getUint32(H_MEM, true) };
-    // Bound the work an attacker-edited header can demand of us.
-    if (cost.opsLimit > sodium.crypto_pwhash_OPSLIMIT_MAX || cost.memLimit > 1024 * 1024 * 1024) throw new KvConfigError('KV header asks for an unreasonable KDF cost');
-    master = masterKey(usesPassphrase ? { passphrase: secret.passphrase! } : { key: secret.key! }, salt, cost);
-    const kcv = new Uint8Array(handle.header, H_KCV, KCV_BYTES).slice();
-    if (!sameBytes(keyCheckValue(master, salt), kcv)) {
-      master.fill(0);
-      throw new WrongKeyError();
-    }
+export function attachKv(handle: KvHandle, options: KvAttachOptions = {}): KvStore {
+  checkHandle(handle);
+  const { staleMs, announceMs } = checkAttachOptions(options);
+  const cipher = cipherFor(handle, options);
+  let fresh: Freshness;
+  try {
+    fresh = new Freshness(options.peer, cipher, announceMs, staleMs);
+  } catch (e) {
+    cipher.zero();
+    throw e;
   }
-  const cipher = new Cipher(master);
-  master?.fill(0);
-  const structure = kvStructure({ cipher, arena });
-  const limits = {
-    maxKey: Math.min(MAX_KEY_BYTES, view.getUint32(H_MAX_KEY, true)),
-    maxValue: Math.min(MAX_VALUE_BYTES, view.getUint32(H_MAX_VALUE, true)),
-  };
-  const replica = attach(handle.nr, structure, options);
-  return new KvStore(replica, structure, cipher, arena, limits);
+  const ctx: StoreContext = { cipher, arena: new Arena(handle.header, handle.arena), fresh, applied: { count: 0, head: '' } };
+  const structure = kvStructure(ctx);
+  const limits = { maxKey: Math.min(MAX_KEY_BYTES, handle.maxKeyBytes), maxValue: Math.min(MAX_VALUE_BYTES, handle.maxValueBytes) };
+  let replica: KvStructureReplica;
+  try {
+    replica = attach(handle.nr, structure, options.replica ?? {});
+  } catch (e) {
+    cipher.zero();
+    fresh.close();
+    throw e;
+  }
+  return new KvStore(replica, ctx, limits);
 }
 
 /** Latin1 string of a key's bytes: a Map key whose JS string order is byte order. */
 function keyIdOf(key: KvKey, max: number, what = 'key'): string {
   let id: string;
   if (typeof key === 'string') {
-    id = isAscii(key) ? key : Buffer.from(key, 'utf8').toString('latin1');
+    if (isAscii(key)) id = key;
+    else if (!key.isWellFormed()) throw new KvTypeError(`${what} is not well-formed UTF-16 (a lone surrogate would map to U+FFFD and alias another key)`);
+    else id = Buffer.from(key, 'utf8').toString('latin1');
   } else if (key instanceof Uint8Array) {
     id = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
   } else {
@@ -216,7 +307,10 @@ function isAscii(s: string): boolean {
 
 function valueBytes(value: KvValue, max: number): Uint8Array {
   let b: Uint8Array;
-  if (typeof value === 'string') b = utf8.encode(value);
+  if (typeof value === 'string') {
+    if (!value.isWellFormed()) throw new KvTypeError('value is not well-formed UTF-16 (lone surrogates would be stored as U+FFFD)');
+    b = utf8.encode(value);
+  }
   else if (value instanceof Uint8Array) b = value;
   else throw new KvTypeError(`value must be a string or a Uint8Array, got ${value === null ? 'null' : typeof value}`);
   if (b.length > max) throw new KvSizeError(`value is ${b.length} bytes; at most ${max}`);
@@ -234,8 +328,11 @@ interface Prepared {
 export class KvStore {
   readonly replica: Replica<unknown, never, never>;
   private readonly r: KvStructureReplica;
+  private readonly ctx: StoreContext;
   private readonly cipher: Cipher;
+  private readonly fresh: Freshness;
   private readonly arena: Arena;
+  private readonly sleep = new Int32Array(new SharedArrayBuffer(4));
   private readonly maxKey: number;
   private readonly maxValue: number;
   private readonly writer = randomWriterId();
@@ -248,11 +345,13 @@ export class KvStore {
   private writesSinceReclaim = 0;
 
   /** @internal use attachKv */
-  constructor(replica: KvStructureReplica, _structure: KvStructure, cipher: Cipher, arena: Arena, limits: { maxKey: number; maxValue: number }) {
+  constructor(replica: KvStructureReplica, ctx: StoreContext, limits: { maxKey: number; maxValue: number }) {
     this.r = replica;
     this.replica = replica as unknown as Replica<unknown, never, never>;
-    this.cipher = cipher;
-    this.arena = arena;
+    this.ctx = ctx;
+    this.cipher = ctx.cipher;
+    this.fresh = ctx.fresh!;
+    this.arena = ctx.arena;
     this.maxKey = limits.maxKey;
     this.maxValue = limits.maxValue;
   }
@@ -266,6 +365,7 @@ export class KvStore {
   /** The value (a private Buffer), or undefined. IntegrityError if its stored bytes fail verification. */
   get(key: KvKey): Buffer | undefined {
     const id = keyIdOf(key, this.maxKey);
+    this.ensureFresh();
     try {
       return this.r.reads.get(id);
     } catch (e) {
@@ -278,39 +378,50 @@ export class KvStore {
   }
 
   has(key: KvKey): boolean {
-    return this.r.reads.has(keyIdOf(key, this.maxKey));
+    const id = keyIdOf(key, this.maxKey);
+    this.ensureFresh();
+    return this.r.reads.has(id);
   }
 
   /** The key's current version (0: absent). */
   version(key: KvKey): number {
-    return this.r.reads.version(keyIdOf(key, this.maxKey));
+    const id = keyIdOf(key, this.maxKey);
+    this.ensureFresh();
+    return this.r.reads.version(id);
   }
 
   size(): number {
+    this.ensureFresh();
     return this.r.reads.size();
   }
 
   /** Entries in key (byte) order within the range or prefix. */
   scan(options: ScanOptions = {}): KvEntry[] {
     const { start, end, limit } = this.scanArgs(options);
+    this.ensureFresh();
     return this.retryRead(() => this.r.reads.scan(start, end, limit));
   }
 
   async getAsync(key: KvKey): Promise<Buffer | undefined> {
     const id = keyIdOf(key, this.maxKey);
+    this.ensureFresh();
     return this.r.readAsync('get', id).catch((e: unknown) => this.afterReadFailure(e, () => this.r.reads.get(id)));
   }
 
   async hasAsync(key: KvKey): Promise<boolean> {
-    return this.r.readAsync('has', keyIdOf(key, this.maxKey));
+    const id = keyIdOf(key, this.maxKey);
+    this.ensureFresh();
+    return this.r.readAsync('has', id);
   }
 
   async sizeAsync(): Promise<number> {
+    this.ensureFresh();
     return this.r.readAsync('size');
   }
 
   async scanAsync(options: ScanOptions = {}): Promise<KvEntry[]> {
     const { start, end, limit } = this.scanArgs(options);
+    this.ensureFresh();
     return this.r.readAsync('scan', start, end, limit).catch((e: unknown) => this.afterReadFailure(e, () => this.r.reads.scan(start, end, limit)));
   }
 
@@ -327,6 +438,8 @@ export class KvStore {
       allocatorRepairs: this.arena.repairs,
       encrypted: this.cipher.secure,
       failure: info.failure,
+      chainCount: info.count,
+      learnedCount: this.fresh.learned,
       replica: this.r.stats(),
     };
   }
@@ -347,8 +460,7 @@ export class KvStore {
   /** Store `value` under `key`; returns its new version. */
   put(key: KvKey, value: KvValue): number {
     const p = this.prepare([{ type: 'put', key, value }], null);
-    this.commit(p);
-    return p.rec.items[0]!.version;
+    return this.commit(p).versions[0]!;
   }
 
   /**
@@ -388,7 +500,7 @@ export class KvStore {
     if (typeof expected === 'number') {
       const p = this.prepare([{ type: 'put', key, value }], this.versionCond(key, expected));
       const res = this.commit(p);
-      return res.ok ? { ok: true, version: p.rec.items[0]!.version } : { ok: false, version: res.current };
+      return res.ok ? { ok: true, version: res.versions[0]! } : { ok: false, version: res.current };
     }
     const id = keyIdOf(key, this.maxKey);
     const want = expected === undefined ? undefined : valueBytes(expected, this.maxValue);
@@ -398,7 +510,7 @@ export class KvStore {
       if (!matches(cur.value, want)) return { ok: false, version: cur.version, value: cur.value };
       const p = this.prepare([{ type: 'put', key, value }], { key: id, version: cur.version });
       const res = this.commit(p);
-      if (res.ok) return { ok: true, version: p.rec.items[0]!.version };
+      if (res.ok) return { ok: true, version: res.versions[0]! };
     }
     throw new KvContentionError(displayKey(id), CAS_ATTEMPTS);
   }
@@ -406,14 +518,12 @@ export class KvStore {
   /** Apply puts and deletes atomically (one log record); returns each op's new version (0 for deletes). */
   batch(ops: readonly BatchOp[]): number[] {
     const p = this.prepare(ops, null);
-    this.commit(p);
-    return p.rec.items.map((it) => it.version);
+    return this.commit(p).versions;
   }
 
   async putAsync(key: KvKey, value: KvValue): Promise<number> {
     const p = this.prepare([{ type: 'put', key, value }], null);
-    await this.commitAsync(p);
-    return p.rec.items[0]!.version;
+    return (await this.commitAsync(p)).versions[0]!;
   }
 
   async deleteAsync(key: KvKey): Promise<boolean> {
@@ -425,7 +535,7 @@ export class KvStore {
     if (typeof expected === 'number') {
       const p = this.prepare([{ type: 'put', key, value }], this.versionCond(key, expected));
       const res = await this.commitAsync(p);
-      return res.ok ? { ok: true, version: p.rec.items[0]!.version } : { ok: false, version: res.current };
+      return res.ok ? { ok: true, version: res.versions[0]! } : { ok: false, version: res.current };
     }
     const id = keyIdOf(key, this.maxKey);
     const want = expected === undefined ? undefined : valueBytes(expected, this.maxValue);
@@ -435,15 +545,14 @@ export class KvStore {
       if (!matches(cur.value, want)) return { ok: false, version: cur.version, value: cur.value };
       const p = this.prepare([{ type: 'put', key, value }], { key: id, version: cur.version });
       const res = await this.commitAsync(p);
-      if (res.ok) return { ok: true, version: p.rec.items[0]!.version };
+      if (res.ok) return { ok: true, version: res.versions[0]! };
     }
     throw new KvContentionError(displayKey(id), CAS_ATTEMPTS);
   }
 
   async batchAsync(ops: readonly BatchOp[]): Promise<number[]> {
     const p = this.prepare(ops, null);
-    await this.commitAsync(p);
-    return p.rec.items.map((it) => it.version);
+    return (await this.commitAsync(p)).versions;
   }
 
   /** Replay everything appended so far, and reclaim what can be. */
@@ -452,8 +561,41 @@ export class KvStore {
     this.reclaim(true);
   }
 
+  /** Leave the store: detach the replica, send a last head announcement, zero this thread's sub-keys. */
   detach(): void {
-    this.r.detach();
+    if (this.r.isDetached && this.closed) return;
+    try {
+      if (!this.r.isDetached) this.r.detach();
+    } finally {
+      if (!this.closed) {
+        this.closed = true;
+        this.fresh.announce(this.ctx.applied.count, this.ctx.applied.head);
+        this.fresh.close();
+        this.cipher.zero();
+      }
+    }
+  }
+
+  private closed = false;
+
+  /**
+   * Freshness: learn peers' chain heads (throttled) and, if this replica
+   * has applied fewer records than the newest one announced, catch up to
+   * the log's tail, waiting at most staleMs for the records to show up.
+   */
+  private ensureFresh(): void {
+    const f = this.fresh;
+    if (!f.enabled) return;
+    f.poll();
+    const target = f.learned;
+    if (this.ctx.applied.count >= target) return;
+    const deadline = performance.now() + f.staleMs;
+    for (;;) {
+      this.r.sync();
+      if (this.ctx.applied.count >= target) return;
+      if (performance.now() >= deadline) throw new KvStaleError(this.ctx.applied.count, target, f.staleMs);
+      Atomics.wait(this.sleep, 0, 0, 1);
+    }
   }
 
   // ---- internals ---------------------------------------------------------------
@@ -501,6 +643,7 @@ export class KvStore {
   }
 
   private prepare(ops: readonly BatchOp[], cond: { key: string; version: number } | null): Prepared {
+    if (this.closed) this.r.sync(); // throws the replica's DetachedError
     if (!Array.isArray(ops)) throw new KvTypeError('batch takes an array of ops');
     if (ops.length > MAX_BATCH_ITEMS) throw new KvSizeError(`a batch holds at most ${MAX_BATCH_ITEMS} ops`);
     // Validate everything before allocating anything.
@@ -519,15 +662,16 @@ export class KvStore {
       for (let i = 0; i < ids.length; i++) {
         const v = values[i]!;
         if (v === null) {
-          items.push({ op: DELETE, key: ids[i]!, version: 0, loc: 0, len: 0, tag: '' });
+          items.push({ op: DELETE, key: ids[i]!, sealId: 0, loc: 0, len: 0, tag: '' });
           continue;
         }
         const stored = this.cipher.storedBytes(v.length);
         const loc = this.allocate(stored);
         blocks.push(loc, stored);
-        const version = this.arena.nextVersion();
-        const tag = this.cipher.seal(ids[i]!, version, v, this.arena.bytes, loc);
-        items.push({ op: PUT, key: ids[i]!, version, loc, len: v.length, tag });
+        // The shared counter only names the ciphertext (its AD); the enclave tag, not this id, tells versions apart.
+        const sealId = this.arena.nextVersion();
+        const tag = this.cipher.seal(ids[i]!, sealId, v, this.arena.bytes, loc);
+        items.push({ op: PUT, key: ids[i]!, sealId, loc, len: v.length, tag });
       }
     } catch (e) {
       this.freeNow(blocks);
@@ -538,6 +682,9 @@ export class KvStore {
       bad: null,
       writer: this.writer,
       seq: ++this.seq,
+      knownCount: this.ctx.applied.count,
+      knownHead: this.ctx.applied.head,
+      auth: '',
       cond: cond === null ? 0 : 1,
       condKey: cond?.key ?? '',
       condVersion: cond?.version ?? 0,
@@ -596,10 +743,11 @@ export class KvStore {
   private openPrev(p: Prepared, res: ApplyResult): Buffer | undefined {
     const m = res.prev[0];
     if (m === null || m === undefined) return undefined;
-    return this.cipher.open(p.rec.items[0]!.key, m.version, m.tag, this.arena.bytes, m.loc, m.len);
+    return this.cipher.open(p.rec.items[0]!.key, m.sealId, m.tag, this.arena.bytes, m.loc, m.len);
   }
 
   private afterWrite(p: Prepared, res: ApplyResult): void {
+    this.fresh.announce(this.ctx.applied.count, this.ctx.applied.head);
     // A failed condition changed nothing on any replica: nothing references the new blocks.
     if (!res.ok) this.freeNow(p.blocks);
     if (res.freed.length > 0) {

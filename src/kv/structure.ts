@@ -2,29 +2,36 @@
  * The replicated structure: each replica's private "enclave" index and the
  * one write op that changes it.
  *
- * Every write (put, delete, compare-and-set, batch) is one log record:
+ * Every write (put, delete, compare-and-set, batch) is one log record. Its
+ * body (encrypted stores: sealed with XChaCha20-Poly1305 under the store's
+ * record key, so keys and metadata are never in clear in the log):
  *
- *   u8 format=1  u8 cond (0 none, 1 key's version must equal condVersion)  u16 items
- *   f64 writer id  f64 writer sequence
+ *   u8 format=2  u8 cond (0 none, 1 key's version must equal condVersion)  u16 items
+ *   f64 writer id  f64 writer sequence  f64 known count  [known head (16)]
  *   [cond: f64 condVersion, u16 key length, key bytes]
  *   items: u8 op (1 put, 2 delete), u16 key length, key bytes,
- *          put: f64 version, u32 arena offset, u32 value length, tag (16, encrypted stores only)
- *   MAC (16, encrypted stores only): keyed BLAKE2b over everything before it
+ *          put: f64 seal id, u32 arena offset, u32 value length, [tag (16)]
+ *   zero padding to a multiple of 32 bytes
  *
- * The record carries metadata only; the ciphertext is already in the arena.
- * A replica decoding a record copies it to private memory, checks the MAC,
- * parses with bounds checks, and checks that the writer's sequence number
- * grew (replays and reorders of a writer's records fail). Any failure
- * fail-stops the replica: the failure is recorded in its state (the same on
- * every replica that sees the same bytes) and every later op throws
- * IntegrityError. Applies never read the arena, so they are deterministic
- * whatever happens to it; gets verify what they read.
+ * Bracketed fields are in encrypted stores only. The record's AEAD tag is
+ * its authenticator in the chain (chain.ts). A replica decoding a record
+ * copies it to private memory, opens it, parses with bounds checks, and
+ * checks the chain (the writer's known point) and that the writer's
+ * sequence grew. Any failure, and any exception at all while applying,
+ * throws the core's FailStopError: the replica halts for good. Applies never
+ * read the arena, so they are deterministic whatever happens to it.
+ *
+ * Versions are assigned at apply time from the chain: record count × 4096 +
+ * item index. They are per-key monotonic (and unique store-wide) in enclave
+ * state; nothing in shared memory can make one repeat.
  */
 import { serialize, deserialize } from 'node:v8';
-import { defineStructure, type OpReader, type OpWriter } from '../nr/index.js';
+import { defineStructure, FailStopError, OpWriter, type OpReader } from '../nr/index.js';
 import { Arena, blockBytesFor } from './arena.js';
-import { type Cipher, displayKey, MAC_BYTES, TAG_BYTES } from './crypto.js';
+import { Chain } from './chain.js';
+import { type Cipher, displayKey, TAG_BYTES } from './crypto.js';
 import { IntegrityError } from './errors.js';
+import type { Freshness } from './freshness.js';
 import { SortedKeys } from './sorted-keys.js';
 
 export const PUT = 1;
@@ -33,7 +40,8 @@ export const DELETE = 2;
 export interface LogItem {
   op: number;
   key: string;
-  version: number;
+  /** Identifies the sealed ciphertext (part of its AD); issuer-chosen, orders nothing. */
+  sealId: number;
   loc: number;
   len: number;
   /** The AEAD tag as a 16-char latin1 string ('' in a plaintext store). */
@@ -47,6 +55,11 @@ export interface LogRecord {
   bad: string | null;
   writer: number;
   seq: number;
+  /** The chain count and head the writer had applied when it wrote this record. */
+  knownCount: number;
+  knownHead: string;
+  /** The record's authenticator (its AEAD tag, latin1), set by encode and decode. */
+  auth: string;
   cond: number;
   condKey: string;
   condVersion: number;
@@ -63,11 +76,16 @@ export interface ApplyResult {
   freed: number[];
   /** Per item: the key's metadata before it (null: absent). Meta objects are never mutated. */
   prev: (Meta | null)[];
+  /** Per item: the version it got (0 for a delete). */
+  versions: number[];
 }
 
 /** Enclave metadata of one key; replaced, never mutated, on overwrite. */
 export interface Meta {
+  /** Enclave-assigned (chain count × 4096 + item index). */
   readonly version: number;
+  /** The seal id of its ciphertext's AD. */
+  readonly sealId: number;
   readonly loc: number;
   readonly len: number;
   /**
@@ -89,6 +107,7 @@ export interface KvState {
   readonly order: SortedKeys;
   /** Last sequence number applied per writer id. */
   readonly writers: Map<number, number>;
+  readonly chain: Chain;
   failure: string | null;
   /** Sum of stored bytes of live values. */
   liveBytes: number;
@@ -99,27 +118,63 @@ export interface KvState {
 export interface StoreContext {
   readonly cipher: Cipher;
   readonly arena: Arena;
+  /** Heads learned from peers (null: none), checked when this replica reaches their counts. */
+  readonly fresh: Freshness | null;
+  /** The chain (count, head) this thread's replica reached last (apply and restore update it): a snapshot must not go back behind it. */
+  applied: { count: number; head: string };
 }
 
 export const STRUCTURE_NAME = 'nr.kv';
-const FORMAT = 1;
+const FORMAT = 2;
+const RECORD_AD = Buffer.from('nr-kv record v2');
+const SNAPSHOT_AD = Buffer.from('nr-kv snapshot v2');
+/** Versions: chain count × ITEMS_PER_RECORD + item index. */
+export const ITEMS_PER_RECORD = 4096;
 
 function failStop(state: KvState, reason: string): never {
   state.failure = reason;
-  throw new IntegrityError(`replica fail-stopped: ${reason}`, undefined, true);
+  throw new FailStopError(`replica fail-stopped: ${reason}`);
 }
 
 function checkLive(state: KvState): void {
-  if (state.failure !== null) throw new IntegrityError(`replica fail-stopped: ${state.failure}`, undefined, true);
+  if (state.failure !== null) throw new FailStopError(`replica fail-stopped: ${state.failure}`);
 }
 
+/** Any exception while applying is a fail-stop: the record could not be applied the same way everywhere. */
 function apply(state: KvState, rec: LogRecord): ApplyResult {
   checkLive(state);
+  try {
+    return applyChecked(state, rec);
+  } catch (e) {
+    if (e instanceof FailStopError) throw e;
+    failStop(state, `applying a log record threw ${String(e)}`);
+  }
+}
+
+function applyChecked(state: KvState, rec: LogRecord): ApplyResult {
   if (rec.bad !== null) failStop(state, rec.bad);
+  const cipher = state.ctx.cipher;
+  const chain = state.chain;
+  if (cipher.secure) {
+    if (!(rec.knownCount <= chain.count)) {
+      failStop(state, `log record of writer ${rec.writer} was written after ${rec.knownCount} records, but only ${chain.count} precede it here: a record was dropped, reordered or hidden`);
+    }
+    const h = chain.headAt(rec.knownCount);
+    if (h !== undefined && h !== rec.knownHead) failStop(state, `log record of writer ${rec.writer} does not extend this replica's chain at record ${rec.knownCount}: the log was reordered, replayed or spliced`);
+    if (rec.auth.length !== TAG_BYTES) failStop(state, 'log record without an authenticator');
+  }
   const last = state.writers.get(rec.writer) ?? 0;
   if (!(rec.seq > last)) failStop(state, `log record of writer ${rec.writer} replayed or reordered (sequence ${rec.seq} after ${last})`);
   state.writers.set(rec.writer, rec.seq);
-  const res: ApplyResult = { ok: true, current: 0, freed: [], prev: [] };
+  chain.advance(cipher, rec.auth);
+  const ctx = state.ctx;
+  ctx.applied = { count: chain.count, head: chain.head };
+  const want = ctx.fresh?.expected.get(chain.count);
+  if (want !== undefined) {
+    ctx.fresh!.expected.delete(chain.count);
+    if (want !== chain.head) failStop(state, `chain head at record ${chain.count} differs from the one a peer announced: this replica's log was tampered with`);
+  }
+  const res: ApplyResult = { ok: true, current: 0, freed: [], prev: [], versions: [] };
   if (rec.cond === 1) {
     const cur = state.map.get(rec.condKey)?.version ?? 0;
     if (cur !== rec.condVersion) {
@@ -128,8 +183,9 @@ function apply(state: KvState, rec: LogRecord): ApplyResult {
       return res;
     }
   }
-  const cipher = state.ctx.cipher;
-  for (const it of rec.items) {
+  const base = chain.count * ITEMS_PER_RECORD;
+  for (let i = 0; i < rec.items.length; i++) {
+    const it = rec.items[i]!;
     const prev = state.map.get(it.key);
     res.prev.push(prev ?? null);
     if (prev !== undefined) {
@@ -138,19 +194,24 @@ function apply(state: KvState, rec: LogRecord): ApplyResult {
       state.liveBytes -= blockBytesFor(stored);
     }
     if (it.op === PUT) {
-      state.map.set(it.key, { version: it.version, loc: it.loc, len: it.len, tag: it.tag });
+      const version = base + i;
+      res.versions.push(version);
+      state.map.set(it.key, { version, sealId: it.sealId, loc: it.loc, len: it.len, tag: it.tag });
       if (prev === undefined) state.order.insert(it.key);
       state.liveBytes += blockBytesFor(cipher.storedBytes(it.len));
-    } else if (prev !== undefined) {
-      state.map.delete(it.key);
-      state.order.remove(it.key);
+    } else {
+      res.versions.push(0);
+      if (prev !== undefined) {
+        state.map.delete(it.key);
+        state.order.remove(it.key);
+      }
     }
   }
   return res;
 }
 
 function openValue(state: KvState, key: string, m: Meta): Buffer {
-  return state.ctx.cipher.open(key, m.version, m.tag, state.ctx.arena.bytes, m.loc, m.len);
+  return state.ctx.cipher.open(key, m.sealId, m.tag, state.ctx.arena.bytes, m.loc, m.len);
 }
 
 // ---- codec -----------------------------------------------------------------
@@ -161,58 +222,70 @@ function writeKey(w: OpWriter, key: string): void {
   for (let i = 0; i < key.length; i++) w.u8(key.charCodeAt(i));
 }
 
-/** Parses a private copy of a record with bounds checks; never throws. */
+/** Opens and parses a private copy of a record with bounds checks; never throws (a failure is `bad`). */
 class RecordParser {
-  private buf = Buffer.alloc(1024);
+  private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
   private end = 0;
 
   constructor(private readonly cipher: Cipher) {}
 
   decode(r: OpReader): [LogRecord] {
-    const n = r.remaining;
-    if (this.buf.length < n) this.buf = Buffer.alloc(Math.max(n, this.buf.length * 2));
-    this.buf.set(r.bytes.subarray(r.pos, r.pos + n));
-    r.pos += n;
-    const rec: LogRecord = { fromLog: true, bad: null, writer: 0, seq: 0, cond: 0, condKey: '', condVersion: 0, items: [] };
-    this.pos = 0;
-    this.end = n;
-    if (this.cipher.secure) {
-      if (n < MAC_BYTES || !this.cipher.macOk(this.buf.subarray(0, n - MAC_BYTES), this.buf.subarray(n - MAC_BYTES, n))) {
-        rec.bad = 'log record failed MAC verification';
-        return [rec];
-      }
-      this.end = n - MAC_BYTES;
-    }
+    const rec: LogRecord = { fromLog: true, bad: null, writer: 0, seq: 0, knownCount: 0, knownHead: '', auth: '', cond: 0, condKey: '', condVersion: 0, items: [] };
     try {
-      if (this.u8() !== FORMAT) throw new RangeError('format');
-      rec.cond = this.u8();
-      const count = this.u16();
-      rec.writer = this.f64();
-      rec.seq = this.f64();
-      if (rec.cond === 1) {
-        rec.condVersion = this.f64();
-        rec.condKey = this.key();
-      } else if (rec.cond !== 0) throw new RangeError('cond');
-      for (let i = 0; i < count; i++) {
-        const op = this.u8();
-        const key = this.key();
-        if (op === PUT) {
-          const version = this.f64();
-          const loc = this.u32();
-          const len = this.u32();
-          const tag = this.cipher.secure ? this.text(TAG_BYTES) : '';
-          rec.items.push({ op, key, version, loc, len, tag });
-        } else if (op === DELETE) {
-          rec.items.push({ op, key, version: 0, loc: 0, len: 0, tag: '' });
-        } else throw new RangeError('op');
-      }
-      if (this.pos !== this.end) throw new RangeError('trailing bytes');
-    } catch {
-      rec.bad = 'malformed log record';
+      const n = r.remaining;
+      const copy = Buffer.from(r.bytes.subarray(r.pos, r.pos + n)); // private: shared bytes may change under us
+      r.pos += n;
+      if (this.cipher.secure) {
+        const body = this.cipher.unbox('record', copy, RECORD_AD);
+        if (body === null) {
+          rec.bad = 'log record failed authentication';
+          return [rec];
+        }
+        rec.auth = copy.toString('latin1', n - TAG_BYTES, n);
+        this.buf = body;
+      } else this.buf = copy;
+      this.pos = 0;
+      this.end = this.buf.length;
+      this.parse(rec);
+    } catch (e) {
+      rec.bad = `malformed log record (${e instanceof Error ? e.message : String(e)})`;
       rec.items = [];
     }
     return [rec];
+  }
+
+  private parse(rec: LogRecord): void {
+    if (this.u8() !== FORMAT) throw new RangeError('format');
+    rec.cond = this.u8();
+    const count = this.u16();
+    rec.writer = this.f64();
+    rec.seq = this.f64();
+    rec.knownCount = this.f64();
+    if (!Number.isSafeInteger(rec.knownCount) || rec.knownCount < 0) throw new RangeError('known count');
+    if (this.cipher.secure) {
+      const head = this.text(TAG_BYTES);
+      rec.knownHead = rec.knownCount === 0 ? '' : head;
+    }
+    if (rec.cond === 1) {
+      rec.condVersion = this.f64();
+      rec.condKey = this.key();
+    } else if (rec.cond !== 0) throw new RangeError('cond');
+    for (let i = 0; i < count; i++) {
+      const op = this.u8();
+      const key = this.key();
+      if (op === PUT) {
+        const sealId = this.f64();
+        const loc = this.u32();
+        const len = this.u32();
+        const tag = this.cipher.secure ? this.text(TAG_BYTES) : '';
+        rec.items.push({ op, key, sealId, loc, len, tag });
+      } else if (op === DELETE) {
+        rec.items.push({ op, key, sealId: 0, loc: 0, len: 0, tag: '' });
+      } else throw new RangeError('op');
+    }
+    if (this.end - this.pos >= PAD_TO) throw new RangeError('trailing bytes');
+    while (this.pos < this.end) if (this.u8() !== 0) throw new RangeError('padding');
   }
 
   private need(k: number): number {
@@ -240,19 +313,22 @@ class RecordParser {
   }
   private text(n: number): string {
     const at = this.need(n);
-    return this.buf.toString('latin1', at, at + n); // a copy: the parse buffer is reused
+    return this.buf.toString('latin1', at, at + n);
   }
 }
 
+/** Record bodies are zero-padded to a multiple of this: key lengths leak only to this granularity. */
+const PAD_TO = 32;
 
-function encodeRecord(cipher: Cipher, w: OpWriter, rec: LogRecord): void {
-  const start = w.pos;
+function writeBody(cipher: Cipher, w: OpWriter, rec: LogRecord): void {
   w.u8(FORMAT);
   w.u8(rec.cond);
   w.u8(rec.items.length & 0xff);
   w.u8(rec.items.length >>> 8);
   w.f64(rec.writer);
   w.f64(rec.seq);
+  w.f64(rec.knownCount);
+  if (cipher.secure) for (let i = 0; i < TAG_BYTES; i++) w.u8(rec.knownHead.length === TAG_BYTES ? rec.knownHead.charCodeAt(i) : 0);
   if (rec.cond === 1) {
     w.f64(rec.condVersion);
     writeKey(w, rec.condKey);
@@ -261,82 +337,96 @@ function encodeRecord(cipher: Cipher, w: OpWriter, rec: LogRecord): void {
     w.u8(it.op);
     writeKey(w, it.key);
     if (it.op === PUT) {
-      w.f64(it.version);
+      w.f64(it.sealId);
       w.u32(it.loc);
       w.u32(it.len);
       if (cipher.secure) for (let i = 0; i < TAG_BYTES; i++) w.u8(it.tag.charCodeAt(i));
     }
   }
-  if (cipher.secure) {
-    const body = w.pos;
-    for (let i = 0; i < MAC_BYTES; i++) w.u8(0);
-    cipher.macInto(w.bytes.subarray(start, body), w.bytes, body);
+}
+
+function encodeRecord(cipher: Cipher, scratch: OpWriter, w: OpWriter, rec: LogRecord): void {
+  if (!cipher.secure) {
+    writeBody(cipher, w, rec);
+    return;
   }
+  scratch.pos = 0;
+  writeBody(cipher, scratch, rec);
+  while (scratch.pos % PAD_TO !== 0) scratch.u8(0);
+  const boxed = cipher.box('record', scratch.bytes.subarray(0, scratch.pos), RECORD_AD);
+  rec.auth = boxed.toString('latin1', boxed.length - TAG_BYTES);
+  w.copyFrom(boxed, 0, boxed.length);
 }
 
 // ---- snapshots ----------------------------------------------------------------
 
 interface SnapshotBody {
   keys: string[];
-  metas: [number, number, number, string][];
+  metas: [number, number, number, number, string][];
   writers: [number, number][];
   failure: string | null;
   liveBytes: number;
+  count: number;
+  head: string;
 }
 
+/**
+ * The state as a snapshot for a replica that recovers by state transfer:
+ * sealed under the snapshot key (nothing readable in the shared transfer
+ * buffer), bound to the store (its key) and to the chain (count, head).
+ */
 function snapshot(state: KvState): Uint8Array {
   const keys = state.order.all();
   const body: SnapshotBody = {
     keys,
     metas: keys.map((k) => {
       const m = state.map.get(k)!;
-      return [m.version, m.loc, m.len, m.tag];
+      return [m.version, m.sealId, m.loc, m.len, m.tag];
     }),
     writers: [...state.writers.entries()],
     failure: state.failure,
     liveBytes: state.liveBytes,
+    count: state.chain.count,
+    head: state.chain.head,
   };
   const bytes = serialize(body);
-  if (!state.ctx.cipher.secure) return bytes;
-  const out = new Uint8Array(bytes.length + MAC_BYTES);
-  out.set(bytes);
-  state.ctx.cipher.macInto(bytes, out, bytes.length);
-  return out;
+  return state.ctx.cipher.secure ? state.ctx.cipher.box('snapshot', bytes, SNAPSHOT_AD) : bytes;
 }
 
+/**
+ * Restore from a snapshot that travelled through shared memory. Anything
+ * wrong (authentication, shape, a chain position behind the one this
+ * replica had already reached: a rollback) leaves a state whose every
+ * later op fail-stops.
+ */
 function restore(ctx: StoreContext, bytes: Uint8Array): KvState {
   const state = emptyState(ctx);
-  let body: SnapshotBody;
   try {
-    // The snapshot travelled through shared memory: verify a private copy.
-    const copy = Buffer.from(bytes);
-    let n = copy.length;
-    if (ctx.cipher.secure) {
-      n -= MAC_BYTES;
-      if (n < 0 || !ctx.cipher.macOk(copy.subarray(0, n), copy.subarray(n))) throw new Error('mac');
+    const copy = Buffer.from(bytes); // private copy
+    const plain = ctx.cipher.secure ? ctx.cipher.unbox('snapshot', copy, SNAPSHOT_AD) : copy;
+    if (plain === null) throw new Error('it failed authentication');
+    const body = deserialize(plain) as SnapshotBody;
+    const tagLen = ctx.cipher.secure ? TAG_BYTES : 0;
+    if (!Number.isSafeInteger(body.count) || body.count < 0 || typeof body.head !== 'string') throw new Error('bad chain position');
+    if (body.count < ctx.applied.count || (body.count === ctx.applied.count && body.head !== ctx.applied.head)) {
+      throw new Error(`it is at chain record ${body.count}, behind (or beside) record ${ctx.applied.count} this replica had already applied: a rollback`);
     }
-    body = deserialize(copy.subarray(0, n)) as SnapshotBody;
     body.keys.forEach((k, i) => {
-      const [version, loc, len, tag] = body.metas[i]!;
-      if (typeof tag !== 'string' || tag.length !== (ctx.cipher.secure ? TAG_BYTES : 0)) throw new Error('tag');
-      state.map.set(k, { version, loc, len, tag });
+      const [version, sealId, loc, len, tag] = body.metas[i]!;
+      if (typeof k !== 'string' || typeof tag !== 'string' || tag.length !== tagLen) throw new Error('bad entry');
+      state.map.set(k, { version, sealId, loc, len, tag });
     });
-    state.writers.clear();
     for (const [w, s] of body.writers) state.writers.set(w, s);
-    return {
-      ...state,
-      order: SortedKeys.from(body.keys),
-      failure: body.failure,
-      liveBytes: body.liveBytes,
-    };
-  } catch {
-    state.failure = 'state-transfer snapshot failed verification';
+    ctx.applied = { count: body.count, head: body.head };
+    return { ...state, order: SortedKeys.from(body.keys), chain: Chain.at(body.count, body.head), failure: body.failure, liveBytes: body.liveBytes };
+  } catch (e) {
+    state.failure = `state-transfer snapshot failed verification: ${e instanceof Error ? e.message : String(e)}`;
     return state;
   }
 }
 
 function emptyState(ctx: StoreContext): KvState {
-  return { map: new Map(), order: new SortedKeys(), writers: new Map(), failure: null, liveBytes: 0, ctx };
+  return { map: new Map(), order: new SortedKeys(), writers: new Map(), chain: new Chain(), failure: null, liveBytes: 0, ctx };
 }
 
 // ---- the structure ---------------------------------------------------------------
@@ -344,6 +434,7 @@ function emptyState(ctx: StoreContext): KvState {
 /** Build this thread's structure object: the same shape (fingerprint) everywhere, closing over private keys. */
 export function kvStructure(ctx: StoreContext) {
   const parser = new RecordParser(ctx.cipher);
+  const scratch = new OpWriter(1024);
   return defineStructure({
     name: STRUCTURE_NAME,
     version: 1,
@@ -383,10 +474,11 @@ export function kvStructure(ctx: StoreContext) {
         });
         return out;
       },
-      info: (s: KvState): { keys: number; liveBytes: number; failure: string | null } => ({
+      info: (s: KvState): { keys: number; liveBytes: number; failure: string | null; count: number } => ({
         keys: s.map.size,
         liveBytes: s.liveBytes,
         failure: s.failure,
+        count: s.chain.count,
       }),
       /** @internal Enclave metadata of a key (tests locate values in the arena with it). */
       meta: (s: KvState, key: string): Meta | undefined => {
@@ -397,16 +489,16 @@ export function kvStructure(ctx: StoreContext) {
     writes: { apply },
     codecs: {
       apply: {
-        encode: (w: OpWriter, rec: LogRecord) => encodeRecord(ctx.cipher, w, rec),
+        encode: (w: OpWriter, rec: LogRecord) => encodeRecord(ctx.cipher, scratch, w, rec),
         decode: (r: OpReader) => parser.decode(r),
       },
     },
     digest: (s: KvState): string => {
       const parts = s.order.all().map((k) => {
         const m = s.map.get(k)!;
-        return `${Buffer.from(k, 'latin1').toString('hex')}:${m.version}:${m.loc}:${m.len}:${Buffer.from(m.tag, 'latin1').toString('hex')}`;
+        return `${Buffer.from(k, 'latin1').toString('hex')}:${m.version}:${m.sealId}:${m.loc}:${m.len}:${Buffer.from(m.tag, 'latin1').toString('hex')}`;
       });
-      return `${s.map.size}:${s.failure ?? ''}:${parts.join(',')}`;
+      return `${s.map.size}:${s.chain.count}:${Buffer.from(s.chain.head, 'latin1').toString('hex')}:${s.failure ?? ''}:${parts.join(',')}`;
     },
     snapshot,
     restore: (bytes: Uint8Array) => restore(ctx, bytes),

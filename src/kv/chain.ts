@@ -1,0 +1,54 @@
+/**
+ * The authenticated chain over the log, kept in each replica's enclave state.
+ *
+ * Every applied record advances it: count + 1, and
+ * head = BLAKE2b-128 under the chain key of (previous head ‖ count ‖ the
+ * record's AEAD tag). Every honest replica that applied the same records in
+ * the same order holds the same (count, head). Each record also carries the
+ * (count, head) its writer had applied when it wrote it; the records that
+ * pair covers precede it in the log, so a replica checks that it has applied
+ * at least that many and that its head at that count matches. A record
+ * dropped, reordered, replayed or injected before a writer's known point
+ * fails at that writer's next record on every replica.
+ */
+import type { Cipher } from './crypto.js';
+
+/** Heads kept for checking records whose writer lagged behind (by count modulo this). */
+export const CHAIN_RING = 1024;
+
+export class Chain {
+  count = 0;
+  /** The head as a 16-char latin1 string ('' in a plaintext store, which has no chain key). */
+  head = '';
+  private readonly ring: string[] = new Array<string>(CHAIN_RING).fill('');
+  private readonly scratch = Buffer.alloc(16 + 8 + 16);
+
+  /** Advance over one applied record whose authenticator (AEAD tag) is `auth`. */
+  advance(cipher: Cipher, auth: string): void {
+    this.count++;
+    if (!cipher.secure) return;
+    const b = this.scratch;
+    b.write(this.head.length === 16 ? this.head : '\0'.repeat(16), 0, 'latin1');
+    b.writeDoubleLE(this.count, 16);
+    b.write(auth, 24, 'latin1');
+    this.head = cipher.tagOf('chain', b).toString('latin1');
+    this.ring[this.count % CHAIN_RING] = this.head;
+  }
+
+  /** The head after `n` records, if still remembered ('' for n = 0); undefined when too old. */
+  headAt(n: number): string | undefined {
+    if (n === this.count) return this.head;
+    if (n === 0) return '';
+    if (n > this.count || n <= this.count - CHAIN_RING) return undefined;
+    return this.ring[n % CHAIN_RING];
+  }
+
+  /** Start from a snapshot's (count, head): earlier heads are not known. */
+  static at(count: number, head: string): Chain {
+    const c = new Chain();
+    c.count = count;
+    c.head = head;
+    c.ring[count % CHAIN_RING] = head;
+    return c;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Freshness from a channel shared memory cannot touch.
+ *
+ * Each thread of a store holds one `KvPeer`: MessagePorts to every other
+ * peer (a full mesh made by `kvPeers` on the creating thread and handed to
+ * workers in postMessage transfer lists). Message ports are private under
+ * the threat model (only shared memory is hostile). After a write, a thread
+ * announces its replica's chain (count, head), MAC'd under the chain key, at
+ * most once per `announceMs` (a trailing announcement goes out from a timer
+ * or the thread's next op). A read first drains its ports (at most once per
+ * `announceMs`, synchronously with receiveMessageOnPort) and, if its replica
+ * has applied fewer records than the newest count it has learned, catches
+ * up to the log's tail and waits, at most `staleMs`, before throwing
+ * KvStaleError. Messages sent before a port is picked up wait in its queue,
+ * so a late joiner learns every earlier announcement.
+ */
+import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
+import { type Cipher, MAC_BYTES, sameBytes } from './crypto.js';
+import { KvConfigError } from './errors.js';
+
+export const DEFAULT_ANNOUNCE_MS = 1;
+export const DEFAULT_STALE_MS = 1000;
+export const MAX_PEERS = 64;
+
+/** One thread's end of the mesh; pass `transferList` as postMessage's transfer list. */
+export interface KvPeer {
+  readonly kind: 'nr-kv-peer';
+  readonly index: number;
+  readonly ports: readonly MessagePort[];
+  readonly transferList: readonly MessagePort[];
+}
+
+/** A full mesh of `n` peers (n(n-1)/2 channels): one per thread that will use the store. */
+export function kvPeers(n: number): KvPeer[] {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PEERS) throw new KvConfigError(`kvPeers takes an integer from 1 to ${MAX_PEERS}`);
+  const ports: MessagePort[][] = Array.from({ length: n }, () => []);
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const { port1, port2 } = new MessageChannel();
+      ports[i]!.push(port1);
+      ports[j]!.push(port2);
+    }
+  }
+  return ports.map((p, index) => ({ kind: 'nr-kv-peer', index, ports: p, transferList: p }));
+}
+
+interface Announcement {
+  count: number;
+  head: string;
+  mac: string;
+}
+
+/** One thread's announcements out and learned heads in. */
+export class Freshness {
+  /** The highest chain count any peer announced. */
+  learned = 0;
+  /** Heads announced for counts this replica has not reached yet (checked when it gets there). */
+  readonly expected = new Map<number, string>();
+  private readonly ports: readonly MessagePort[];
+  private nextPoll = 0;
+  private lastSent = -Infinity;
+  private sentCount = 0;
+  private pending: { count: number; head: string } | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    peer: KvPeer | undefined,
+    private readonly cipher: Cipher,
+    readonly announceMs: number,
+    readonly staleMs: number,
+  ) {
+    if (peer !== undefined && (peer === null || typeof peer !== 'object' || peer.kind !== 'nr-kv-peer' || !Array.isArray(peer.ports))) {
+      throw new KvConfigError('peer must be one element of kvPeers(n)');
+    }
+    this.ports = peer?.ports ?? [];
+    for (const p of this.ports) p.unref();
+  }
+
+  get enabled(): boolean {
+    return this.ports.length > 0;
+  }
+
+  /** Tell every peer this replica has applied `count` records with chain head `head` (throttled). */
+  announce(count: number, head: string): void {
+    if (this.ports.length === 0 || count <= this.sentCount) return;
+    const now = performance.now();
+    if (now - this.lastSent >= this.announceMs) this.send(count, head, now);
+    else {
+      this.pending = { count, head };
+      if (this.timer === null) {
+        this.timer = setTimeout(() => this.flush(), this.announceMs);
+        this.timer.unref();
+      }
+    }
+  }
+
+  /** Send a throttled announcement that is due. */
+  flush(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const p = this.pending;
+    if (p !== null) this.send(p.count, p.head, performance.now());
+  }
+
+  /** Drain the ports if `announceMs` passed since the last poll (or `force`), and flush a due announcement. */
+  poll(force = false): void {
+    if (this.ports.length === 0) return;
+    const now = performance.now();
+    if (!force && now < this.nextPoll) return;
+    this.nextPoll = now + this.announceMs;
+    if (this.pending !== null && now - this.lastSent >= this.announceMs) this.flush();
+    for (const port of this.ports) {
+      for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) this.learn(m.message as Announcement);
+    }
+  }
+
+  close(): void {
+    this.flush();
+    if (this.timer !== null) clearTimeout(this.timer);
+    for (const p of this.ports) p.close();
+  }
+
+  private send(count: number, head: string, now: number): void {
+    this.pending = null;
+    this.lastSent = now;
+    this.sentCount = count;
+    const msg: Announcement = { count, head, mac: this.macOf(count, head).toString('latin1') };
+    for (const p of this.ports) p.postMessage(msg);
+  }
+
+  private learn(m: Announcement): void {
+    // The channel is private; the MAC (chain domain) also rules out a message from another store's mesh.
+    if (m === null || typeof m !== 'object' || !Number.isSafeInteger(m.count) || m.count < 0 || typeof m.head !== 'string' || typeof m.mac !== 'string') return;
+    if (!sameBytes(Buffer.from(m.mac, 'latin1'), this.macOf(m.count, m.head))) return;
+    if (m.count > this.learned) this.learned = m.count;
+    if (this.cipher.secure) {
+      this.expected.set(m.count, m.head);
+      if (this.expected.size > 4096) this.expected.delete(this.expected.keys().next().value!);
+    }
+  }
+
+  private macOf(count: number, head: string): Buffer {
+    const b = Buffer.alloc(8 + head.length + 8);
+    b.write('announce', 0, 'latin1');
+    b.writeDoubleLE(count, 8);
+    b.write(head, 16, 'latin1');
+    return this.cipher.secure ? this.cipher.tagOf('chain', b) : Buffer.alloc(MAC_BYTES);
+  }
+}
