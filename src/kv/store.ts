@@ -218,7 +218,7 @@ function paramBytes(p: { storeId: Uint8Array; encrypted: boolean; kdf: string; s
 
 const ATTACH_OPTIONS = new Set(['key', 'passphrase', 'maxPwhash', 'peer', 'staleMs', 'announceMs', 'replica']);
 
-function checkHandle(handle: KvHandle): void {
+export function checkHandle(handle: KvHandle): void {
   if (handle === null || typeof handle !== 'object' || handle.kind !== 'nr-kv') throw new KvConfigError('not a KV handle');
   if (!(handle.storeId instanceof Uint8Array) || handle.storeId.length !== STORE_ID_BYTES || typeof handle.encrypted !== 'boolean' || !(handle.kcv instanceof Uint8Array) || !(handle.salt instanceof Uint8Array)) {
     throw new KvConfigError('KV handle is missing its store id or parameters');
@@ -228,7 +228,7 @@ function checkHandle(handle: KvHandle): void {
 }
 
 /** Derive and check this thread's cipher from the handle and the caller's secret. */
-function cipherFor(handle: KvHandle, options: KvAttachOptions): Cipher {
+export function cipherFor(handle: KvHandle, options: KvAttachOptions): Cipher {
   if (!handle.encrypted) return new Cipher(null, handle.storeId);
   const usesPassphrase = handle.kdf === 'passphrase';
   if (usesPassphrase ? options.passphrase === undefined : options.key === undefined) {
@@ -246,9 +246,9 @@ function cipherFor(handle: KvHandle, options: KvAttachOptions): Cipher {
   return cipher;
 }
 
-function checkAttachOptions(options: KvAttachOptions): { staleMs: number; announceMs: number } {
+export function checkAttachOptions(options: KvAttachOptions, allowed: ReadonlySet<string> = ATTACH_OPTIONS): { staleMs: number; announceMs: number } {
   if (options === null || typeof options !== 'object') throw new KvConfigError('attach options must be an object');
-  for (const k of Object.keys(options)) if (!ATTACH_OPTIONS.has(k)) throw new KvConfigError(`unknown attach option ${JSON.stringify(k)}`);
+  for (const k of Object.keys(options)) if (!allowed.has(k)) throw new KvConfigError(`unknown attach option ${JSON.stringify(k)}`);
   const ms = (name: string, v: number | undefined, def: number): number => {
     if (v === undefined) return def;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 600_000) throw new KvConfigError(`${name} must be a number of ms from 0 to 600000`);
@@ -285,7 +285,7 @@ export function attachKv(handle: KvHandle, options: KvAttachOptions = {}): KvSto
 }
 
 /** Latin1 string of a key's bytes: a Map key whose JS string order is byte order. */
-function keyIdOf(key: KvKey, max: number, what = 'key'): string {
+export function keyIdOf(key: KvKey, max: number, what = 'key'): string {
   let id: string;
   if (typeof key === 'string') {
     if (isAscii(key)) id = key;
@@ -305,7 +305,7 @@ function isAscii(s: string): boolean {
   return true;
 }
 
-function valueBytes(value: KvValue, max: number): Uint8Array {
+export function valueBytes(value: KvValue, max: number): Uint8Array {
   let b: Uint8Array;
   if (typeof value === 'string') {
     if (!value.isWellFormed()) throw new KvTypeError('value is not well-formed UTF-16 (lone surrogates would be stored as U+FFFD)');
@@ -352,6 +352,21 @@ export class KvStore {
     this.cipher = ctx.cipher;
     this.fresh = ctx.fresh!;
     this.arena = ctx.arena;
+    // Blocks a client's write displaced: this node appended that write, so it reclaims them like its own.
+    ctx.onClientFreed = (freed) => {
+      const mark = this.r.logMark();
+      for (let i = 0; i < freed.length; i += 2) {
+        this.pendingFree.push(mark, freed[i]!, freed[i + 1]!);
+        this.pendingBytes += freed[i + 1]!;
+      }
+      if (!this.reclaimQueued) {
+        this.reclaimQueued = true;
+        queueMicrotask(() => {
+          this.reclaimQueued = false;
+          if (!this.closed) this.reclaim(false);
+        });
+      }
+    };
     this.maxKey = limits.maxKey;
     this.maxValue = limits.maxValue;
   }
@@ -577,6 +592,7 @@ export class KvStore {
   }
 
   private closed = false;
+  private reclaimQueued = false;
 
   /**
    * Freshness: learn peers' chain heads (throttled) and, if this replica
@@ -712,6 +728,7 @@ export class KvStore {
       this.afterFailedWrite(p, e);
       throw e;
     }
+    checkResult(res, p);
     this.finish(p, res, slot);
     return res;
   }
@@ -724,6 +741,7 @@ export class KvStore {
       this.afterFailedWrite(p, e);
       throw e;
     }
+    checkResult(res, p);
     this.finish(p, res, slot);
     return res;
   }
@@ -796,6 +814,18 @@ export class KvStore {
       h = 0;
     }
     this.pendingHead = h;
+  }
+}
+
+/**
+ * The core hands back this replica's own apply result. Without one (seen
+ * when the log was rewritten under a lagging replica: the core lost its own
+ * entry's result), whether the write took effect is unknown: report it
+ * typed, and leak its blocks rather than free a block something may use.
+ */
+function checkResult(res: ApplyResult | undefined, p: Prepared): asserts res is ApplyResult {
+  if (res === null || typeof res !== 'object' || !Array.isArray(res.versions)) {
+    throw new IntegrityError(`the replica lost the result of this write (writer ${p.rec.writer}, sequence ${p.rec.seq}): shared memory was tampered with; whether it took effect is unknown`);
   }
 }
 

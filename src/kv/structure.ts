@@ -26,11 +26,11 @@
  * state; nothing in shared memory can make one repeat.
  */
 import { serialize, deserialize } from 'node:v8';
-import { defineStructure, FailStopError, OpWriter, type OpReader } from '../nr/index.js';
+import { defineStructure, FailStopError, OpWriter, type OpReader, type ValueCodec } from '../nr/index.js';
 import { Arena, blockBytesFor } from './arena.js';
 import { Chain } from './chain.js';
-import { type Cipher, displayKey, TAG_BYTES } from './crypto.js';
-import { IntegrityError } from './errors.js';
+import { type Cipher, displayKey, MAC_BYTES, sameBytes, TAG_BYTES } from './crypto.js';
+import { IntegrityError, KvConfigError } from './errors.js';
 import type { Freshness } from './freshness.js';
 import { SortedKeys } from './sorted-keys.js';
 
@@ -78,6 +78,11 @@ export interface ApplyResult {
   prev: (Meta | null)[];
   /** Per item: the version it got (0 for a delete). */
   versions: number[];
+  /** The record's writer and sequence, and the chain after it: a client's authenticated answer names them. */
+  writer: number;
+  seq: number;
+  count: number;
+  head: string;
 }
 
 /** Enclave metadata of one key; replaced, never mutated, on overwrite. */
@@ -122,6 +127,8 @@ export interface StoreContext {
   readonly fresh: Freshness | null;
   /** The chain (count, head) this thread's replica reached last (apply and restore update it): a snapshot must not go back behind it. */
   applied: { count: number; head: string };
+  /** On a node: blocks displaced by a client's write it just answered (the node reclaims them). */
+  onClientFreed?: (freed: number[]) => void;
 }
 
 export const STRUCTURE_NAME = 'nr.kv';
@@ -174,7 +181,7 @@ function applyChecked(state: KvState, rec: LogRecord): ApplyResult {
     ctx.fresh!.expected.delete(chain.count);
     if (want !== chain.head) failStop(state, `chain head at record ${chain.count} differs from the one a peer announced: this replica's log was tampered with`);
   }
-  const res: ApplyResult = { ok: true, current: 0, freed: [], prev: [], versions: [] };
+  const res: ApplyResult = { ok: true, current: 0, freed: [], prev: [], versions: [], writer: rec.writer, seq: rec.seq, count: chain.count, head: chain.head };
   if (rec.cond === 1) {
     const cur = state.map.get(rec.condKey)?.version ?? 0;
     if (cur !== rec.condVersion) {
@@ -431,6 +438,113 @@ function emptyState(ctx: StoreContext): KvState {
 
 // ---- the structure ---------------------------------------------------------------
 
+// ---- clients ------------------------------------------------------------------------
+
+/**
+ * Threads without a replica (NR clients) are served only `sealed` reads and
+ * `apply` writes, and both answers are authenticated under the response key
+ * and name the request (a random nonce; the writer and sequence). Every
+ * other read refuses to encode or decode for a client, so a thread without
+ * the key gets nothing readable through a client slot, and no plaintext is
+ * ever written into one.
+ */
+const notForClients = {
+  encode(): void {
+    throw new KvConfigError('this read returns plaintext and is not served to NR clients: use connectKv, whose reads decrypt in the client thread');
+  },
+  decode(): never {
+    throw new KvConfigError('this read returns plaintext and is not served to NR clients');
+  },
+};
+
+export const SEALED_LABEL = Buffer.from('nr-kv sealed get\0');
+const WRITE_LABEL = Buffer.from('nr-kv client write\0');
+/** present u8, version f64, seal id f64, loc u32, len u32, tag 16, count f64, head 16. */
+export const SEALED_FIELDS = 1 + 8 + 8 + 4 + 4 + TAG_BYTES + 8 + TAG_BYTES;
+
+/** The answer to a client's get: the key's metadata and the chain position, MAC'd with the request's nonce. */
+function sealedAnswer(s: KvState, key: string, nonce: string): Buffer {
+  checkLive(s);
+  const m = s.map.get(key);
+  const out = Buffer.alloc(SEALED_FIELDS + MAC_BYTES);
+  if (m !== undefined) {
+    out[0] = 1;
+    out.writeDoubleLE(m.version, 1);
+    out.writeDoubleLE(m.sealId, 9);
+    out.writeUInt32LE(m.loc, 17);
+    out.writeUInt32LE(m.len, 21);
+    out.write(m.tag, 25, 'latin1');
+  }
+  out.writeDoubleLE(s.chain.count, 41);
+  out.write(s.chain.head, 49, 'latin1');
+  answerMac(s.ctx.cipher, SEALED_LABEL, nonce, key, out.subarray(0, SEALED_FIELDS)).copy(out, SEALED_FIELDS);
+  return out;
+}
+
+export function answerMac(cipher: Cipher, label: Buffer, nonce: string, key: string, fields: Uint8Array): Buffer {
+  const b = Buffer.alloc(label.length + 2 + nonce.length + 2 + key.length + fields.length);
+  let at = label.copy(b, 0);
+  at = b.writeUInt16LE(nonce.length, at);
+  at += b.write(nonce, at, 'latin1');
+  at = b.writeUInt16LE(key.length, at);
+  at += b.write(key, at, 'latin1');
+  b.set(fields, at);
+  return cipher.tagOf('response', b);
+}
+
+/** A client's verified view of a write's answer. */
+export interface ClientWriteAnswer {
+  ok: boolean;
+  current: number;
+  versions: number[];
+  count: number;
+  head: string;
+  writer: number;
+  seq: number;
+  /** False if the answer failed its MAC (tampered in the client slot). */
+  authentic: boolean;
+}
+
+function writeAnswerFields(res: ApplyResult): Buffer {
+  const b = Buffer.alloc(1 + 8 * 5 + TAG_BYTES + 2 + 8 * res.versions.length);
+  let at = b.writeUInt8(res.ok ? 1 : 0, 0);
+  for (const v of [res.current, res.writer, res.seq, res.count]) at = b.writeDoubleLE(v, at);
+  at += b.write(res.head.padEnd(TAG_BYTES, '\0'), at, 'latin1');
+  at = b.writeUInt16LE(res.versions.length, at);
+  for (const v of res.versions) at = b.writeDoubleLE(v, at);
+  return b.subarray(0, at);
+}
+
+function clientWriteCodec(ctx: StoreContext) {
+  return {
+    /** On the node, answering a client: authenticate, and hand the displaced blocks to the node to reclaim. */
+    encode(w: OpWriter, res: ApplyResult): void {
+      if (res.freed.length > 0) ctx.onClientFreed?.(res.freed);
+      const fields = writeAnswerFields(res);
+      w.bytesWithLength(fields);
+      w.bytesWithLength(answerMac(ctx.cipher, WRITE_LABEL, '', '', fields));
+    },
+    /** On the client: parse and verify (the caller checks writer and sequence are its own). */
+    decode(r: OpReader): ClientWriteAnswer {
+      const fields = Buffer.from(r.bytesWithLength());
+      const mac = Buffer.from(r.bytesWithLength());
+      const ans: ClientWriteAnswer = { ok: false, current: 0, versions: [], count: 0, head: '', writer: 0, seq: 0, authentic: false };
+      if (!ctx.cipher.secure || fields.length < 59 || !sameBytes(mac, answerMac(ctx.cipher, WRITE_LABEL, '', '', fields))) return ans;
+      ans.ok = fields[0] === 1;
+      ans.current = fields.readDoubleLE(1);
+      ans.writer = fields.readDoubleLE(9);
+      ans.seq = fields.readDoubleLE(17);
+      ans.count = fields.readDoubleLE(25);
+      ans.head = fields.toString('latin1', 33, 49);
+      const n = fields.readUInt16LE(49);
+      if (fields.length !== 51 + 8 * n) return ans;
+      for (let i = 0; i < n; i++) ans.versions.push(fields.readDoubleLE(51 + 8 * i));
+      ans.authentic = true;
+      return ans;
+    },
+  };
+}
+
 /** Build this thread's structure object: the same shape (fingerprint) everywhere, closing over private keys. */
 export function kvStructure(ctx: StoreContext) {
   const parser = new RecordParser(ctx.cipher);
@@ -480,6 +594,8 @@ export function kvStructure(ctx: StoreContext) {
         failure: s.failure,
         count: s.chain.count,
       }),
+      /** For KV clients: the key's metadata, authenticated for the request's nonce; the client opens the value itself. */
+      sealed: (s: KvState, key: string, nonce: string): Buffer => sealedAnswer(s, key, nonce),
       /** @internal Enclave metadata of a key (tests locate values in the arena with it). */
       meta: (s: KvState, key: string): Meta | undefined => {
         const m = s.map.get(key);
@@ -492,6 +608,31 @@ export function kvStructure(ctx: StoreContext) {
         encode: (w: OpWriter, rec: LogRecord) => encodeRecord(ctx.cipher, scratch, w, rec),
         decode: (r: OpReader) => parser.decode(r),
       },
+    },
+    readCodecs: {
+      get: notForClients,
+      entry: notForClients,
+      version: notForClients,
+      has: notForClients,
+      size: notForClients,
+      scan: notForClients,
+      info: notForClients,
+      meta: notForClients,
+      sealed: {
+        encode: (w: OpWriter, key: string, nonce: string) => {
+          w.bytesWithLength(Buffer.from(key, 'latin1'));
+          w.bytesWithLength(Buffer.from(nonce, 'latin1'));
+        },
+        decode: (r: OpReader): [string, string] => [Buffer.from(r.bytesWithLength()).toString('latin1'), Buffer.from(r.bytesWithLength()).toString('latin1')],
+      },
+    },
+    resultCodecs: {
+      sealed: {
+        encode: (w: OpWriter, b: Buffer) => w.bytesWithLength(b),
+        decode: (r: OpReader): Buffer => Buffer.from(r.bytesWithLength()),
+      },
+      // A client decodes the answer into its verified view (ClientWriteAnswer), not the node's ApplyResult.
+      apply: clientWriteCodec(ctx) as unknown as ValueCodec<ApplyResult>,
     },
     digest: (s: KvState): string => {
       const parts = s.order.all().map((k) => {

@@ -1,10 +1,13 @@
 /** Shared-memory layout and inputs of the KV test worker (test/workers/kv-store-worker.ts). */
-import type { KvHandle } from '../../src/kv/index.js';
+import type { KvHandle, KvPeer } from '../../src/kv/index.js';
 
 export interface KvWorkerInput {
-  mode: 'serve' | 'history' | 'overwrite';
+  mode: 'serve' | 'client' | 'history' | 'overwrite';
   handle: KvHandle;
   key: Uint8Array | null;
+  /** serve/client: this thread's end of the freshness mesh, and the stale bound. */
+  peer?: KvPeer;
+  staleMs?: number;
   /** history/overwrite */
   control?: SharedArrayBuffer;
   history?: SharedArrayBuffer;

@@ -9,13 +9,17 @@
  * - 'overwrite': endless-overwrite pressure on a fixed key set, then stats.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { attachKv, IntegrityError, KvError, type KvStore } from '../../src/kv/index.js';
+import { attachKv, connectKv, IntegrityError, KvError, type KvClient, type KvStore } from '../../src/kv/index.js';
 import { arriveAndWait } from '../support/barrier.js';
 import { mulberry32 } from '../support/prng.js';
 import { CAS, DEL, GET, K_CLOCK, K_DONE, K_SLOTS, K_STARTED, K_RECORD, XCHG, type KvWorkerInput } from '../support/kv-layout.js';
 
 const input = workerData as KvWorkerInput;
-const secret = input.key ? { key: input.key } : {};
+const secret = {
+  ...(input.key ? { key: input.key } : {}),
+  ...(input.peer ? { peer: input.peer } : {}),
+  ...(input.staleMs !== undefined ? { staleMs: input.staleMs } : {}),
+};
 
 function describeError(e: unknown): { name: string; code: string | undefined; key: string | undefined; failStop: boolean; message: string } {
   const err = e as Error & { code?: string };
@@ -28,13 +32,14 @@ function describeError(e: unknown): { name: string; code: string | undefined; ke
   };
 }
 
-function serve(store: KvStore): void {
+function serve(store: KvStore | KvClient): void {
   const port = parentPort!;
   port.on('message', (m: { id: number; op: string; args: unknown[] }) => {
     try {
       let value: unknown;
       if (m.op === 'detach') {
-        store.detach();
+        if ('detach' in store) store.detach();
+        else store.close();
         value = null;
       } else {
         value = (store as unknown as Record<string, (...a: unknown[]) => unknown>)[m.op]!.apply(store, m.args);
@@ -45,7 +50,7 @@ function serve(store: KvStore): void {
       port.postMessage({ id: m.id, ok: false, error: describeError(e) });
     }
   });
-  port.postMessage({ ready: true, slot: store.replica.id });
+  port.postMessage({ ready: true, slot: 'replica' in store ? store.replica.id : -1 });
 }
 
 const valueOf = (n: number): string => `v${n}`;
@@ -158,6 +163,14 @@ async function overwrite(store: KvStore): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (input.mode === 'client') {
+    try {
+      serve(connectKv(input.handle, secret));
+    } catch (e) {
+      parentPort!.postMessage({ attachError: describeError(e) });
+    }
+    return;
+  }
   let store: KvStore;
   try {
     store = attachKv(input.handle, secret);

@@ -1,0 +1,181 @@
+/**
+ * KV clients: threads that hold no replica and are served by a node (NR's
+ * `connect`). The client holds the key: it seals values into the arena and
+ * encrypts its log records itself, and for a read the node answers only
+ * the key's metadata (version, seal id, location, length, tag) and its
+ * chain position, MAC'd under the response key together with the request's
+ * random nonce. The client checks that MAC, that the node is not behind the
+ * newest chain head it has learned, and opens the value from the arena with
+ * its own key. Nothing readable passes through the client slots, and a
+ * thread without the key gets nothing (plaintext reads refuse clients).
+ *
+ * Displaced blocks of a client's write are reclaimed by the node that
+ * appended it. Clients offer get/put/delete; scans, batches and CAS are for
+ * replica holders (attachKv).
+ */
+import sodium from 'sodium-native';
+import { type Client, connect, type ConnectOptions } from '../nr/index.js';
+import { Arena } from './arena.js';
+import { randomWriterId, sameBytes, TAG_BYTES } from './crypto.js';
+import { IntegrityError, KvConfigError, KvStaleError } from './errors.js';
+import { Freshness } from './freshness.js';
+import { checkAttachOptions, checkHandle, cipherFor, keyIdOf, type KvAttachOptions, type KvHandle, type KvKey, type KvValue, MAX_KEY_BYTES, MAX_VALUE_BYTES, valueBytes } from './store.js';
+import { answerMac, type ClientWriteAnswer, DELETE, kvStructure, type KvStructure, type LogRecord, PUT, SEALED_FIELDS, SEALED_LABEL, type StoreContext, displayKey } from './structure.js';
+
+export interface KvConnectOptions extends Omit<KvAttachOptions, 'replica'> {
+  /** Options of the NR client (node, timeoutMs). */
+  client?: ConnectOptions;
+}
+
+const CONNECT_OPTIONS = new Set(['key', 'passphrase', 'maxPwhash', 'peer', 'staleMs', 'announceMs', 'client']);
+const NONCE_BYTES = 16;
+
+type KvNrClient = Client<ReturnType<KvStructure['create']>, KvStructure['reads'], KvStructure['writes']>;
+
+/** Become a client of a node of the store (the store must be created with `log: { clients: n }`). */
+export function connectKv(handle: KvHandle, options: KvConnectOptions = {}): KvClient {
+  checkHandle(handle);
+  const { staleMs, announceMs } = checkAttachOptions(options, CONNECT_OPTIONS);
+  const cipher = cipherFor(handle, options);
+  if (!cipher.secure) {
+    cipher.zero();
+    throw new KvConfigError('KV clients need an encrypted store: a plaintext store has no way to authenticate what the node answers');
+  }
+  let fresh: Freshness | null = null;
+  try {
+    fresh = new Freshness(options.peer, cipher, announceMs, staleMs);
+    const ctx: StoreContext = { cipher, arena: new Arena(handle.header, handle.arena), fresh, applied: { count: 0, head: '' } };
+    const structure = kvStructure(ctx);
+    const client = connect(handle.nr, structure, options.client ?? {});
+    return new KvClient(client as unknown as KvNrClient, ctx, Math.min(MAX_KEY_BYTES, handle.maxKeyBytes), Math.min(MAX_VALUE_BYTES, handle.maxValueBytes));
+  } catch (e) {
+    fresh?.close();
+    cipher.zero();
+    throw e;
+  }
+}
+
+export class KvClient {
+  private readonly writer = randomWriterId();
+  private seq = 0;
+  private readonly nonces = Buffer.alloc(NONCE_BYTES * 256);
+  private nonceAt = this.nonces.length;
+  private readonly sleep = new Int32Array(new SharedArrayBuffer(4));
+  private closed = false;
+
+  /** @internal use connectKv */
+  constructor(
+    private readonly client: KvNrClient,
+    private readonly ctx: StoreContext,
+    private readonly maxKey: number,
+    private readonly maxValue: number,
+  ) {}
+
+  /** The value (decrypted and verified in this thread), or undefined. */
+  get(key: KvKey): Buffer | undefined {
+    const id = keyIdOf(key, this.maxKey);
+    const f = this.ctx.fresh!;
+    f.poll();
+    const deadline = performance.now() + f.staleMs;
+    for (;;) {
+      const nonce = this.nonce();
+      const ans = this.client.read('sealed', id, nonce);
+      if (!(ans instanceof Buffer) || ans.length !== SEALED_FIELDS + 16 || !sameBytes(ans.subarray(SEALED_FIELDS), answerMac(this.ctx.cipher, SEALED_LABEL, nonce, id, ans.subarray(0, SEALED_FIELDS)))) {
+        throw new IntegrityError('the node\'s answer failed authentication (tampered in the client slot)', displayKey(id));
+      }
+      const count = ans.readDoubleLE(41);
+      this.learn(count, ans.toString('latin1', 49, 49 + TAG_BYTES));
+      if (count >= f.learned) {
+        if (ans[0] === 0) return undefined;
+        const sealId = ans.readDoubleLE(9);
+        const loc = ans.readUInt32LE(17);
+        const len = ans.readUInt32LE(21);
+        return this.ctx.cipher.open(id, sealId, ans.toString('latin1', 25, 25 + TAG_BYTES), this.ctx.arena.bytes, loc, len);
+      }
+      // The node is behind a head a peer announced: ask again, within the bound.
+      if (performance.now() >= deadline) throw new KvStaleError(count, f.learned, f.staleMs);
+      Atomics.wait(this.sleep, 0, 0, 1);
+      f.poll(true);
+    }
+  }
+
+  getString(key: KvKey): string | undefined {
+    return this.get(key)?.toString('utf8');
+  }
+
+  /** Store `value` under `key`; returns its new version. */
+  put(key: KvKey, value: KvValue): number {
+    const id = keyIdOf(key, this.maxKey);
+    const v = valueBytes(value, this.maxValue);
+    const arena = this.ctx.arena;
+    const stored = this.ctx.cipher.storedBytes(v.length);
+    const loc = arena.alloc(stored); // ArenaFullError: clients cannot reclaim; their nodes do
+    const sealId = arena.nextVersion();
+    const tag = this.ctx.cipher.seal(id, sealId, v, arena.bytes, loc);
+    const ans = this.write({ op: PUT, key: id, sealId, loc, len: v.length, tag }, () => arena.free(loc, stored));
+    return ans.versions[0]!;
+  }
+
+  /** Remove `key`. */
+  delete(key: KvKey): void {
+    const id = keyIdOf(key, this.maxKey);
+    this.write({ op: DELETE, key: id, sealId: 0, loc: 0, len: 0, tag: '' }, () => {});
+  }
+
+  /** Give the client slot back, send a last head announcement and zero this thread's sub-keys. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.client.close();
+    } finally {
+      this.ctx.fresh!.close();
+      this.ctx.cipher.zero();
+    }
+  }
+
+  private write(item: LogRecord['items'][number], unused: () => void): ClientWriteAnswer {
+    this.ctx.fresh!.poll();
+    const rec: LogRecord = {
+      fromLog: false,
+      bad: null,
+      writer: this.writer,
+      seq: ++this.seq,
+      knownCount: this.ctx.applied.count,
+      knownHead: this.ctx.applied.head,
+      auth: '',
+      cond: 0,
+      condKey: '',
+      condVersion: 0,
+      items: [item],
+    };
+    let ans: ClientWriteAnswer;
+    try {
+      ans = this.client.write('apply', rec) as unknown as ClientWriteAnswer;
+    } catch (e) {
+      unused(); // not logged: nothing references the block
+      throw e;
+    }
+    if (!ans.authentic || ans.writer !== this.writer || ans.seq !== rec.seq || ans.versions.length !== 1) {
+      throw new IntegrityError('the node\'s answer to a write failed authentication (tampered in the client slot)', displayKey(item.key));
+    }
+    this.learn(ans.count, ans.head);
+    this.ctx.fresh!.announce(ans.count, ans.head);
+    return ans;
+  }
+
+  /** A verified chain position: the newest one is this client's known point for its next record. */
+  private learn(count: number, head: string): void {
+    if (count > this.ctx.applied.count) this.ctx.applied = { count, head };
+  }
+
+  private nonce(): string {
+    if (this.nonceAt === this.nonces.length) {
+      sodium.randombytes_buf(this.nonces);
+      this.nonceAt = 0;
+    }
+    const n = this.nonces.toString('latin1', this.nonceAt, this.nonceAt + NONCE_BYTES);
+    this.nonceAt += NONCE_BYTES;
+    return n;
+  }
+}
