@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   attachKv,
   createKv,
+  FailStopError,
   IntegrityError,
   KvConfigError,
   KvSizeError,
@@ -257,16 +258,15 @@ describe('kv api', () => {
     );
   });
 
-  it('a fail-stopped replica refuses every op with IntegrityError', () => {
+  it('a fail-stopped replica refuses every op with FailStopError', () => {
     const s = store();
     s.put('a', '1');
     // Feed the structure a record that failed verification, as a tampered log would.
-    const rec = { fromLog: true, bad: 'log record failed MAC verification', writer: 1, seq: 1, cond: 0, condKey: '', condVersion: 0, items: [] };
-    expect(() => (s.replica as unknown as { write(n: string, r: unknown): unknown }).write('apply', rec)).toThrow(IntegrityError);
-    expect(() => s.get('a')).toThrow(IntegrityError);
-    expect(() => s.put('b', '2')).toThrow(IntegrityError);
-    expect(() => s.scan()).toThrow(IntegrityError);
-    expect(s.stats().failure).toMatch(/MAC/);
+    const rec = { fromLog: true, bad: 'log record failed authentication', writer: 1, seq: 1, knownCount: 0, knownHead: '', auth: '', cond: 0, condKey: '', condVersion: 0, items: [] };
+    expect(() => (s.replica as unknown as { write(n: string, r: unknown): unknown }).write('apply', rec)).toThrow(FailStopError);
+    expect(() => s.get('a')).toThrow(FailStopError);
+    expect(() => s.put('b', '2')).toThrow(FailStopError);
+    expect(() => s.scan()).toThrow(/log record failed authentication/);
   });
 });
 

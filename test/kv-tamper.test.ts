@@ -4,12 +4,14 @@
  * change is detected on the next access with a typed IntegrityError, and no
  * access ever returns data other than what was written. Value tampering
  * affects only the keys touched; log tampering fail-stops every replica
- * that applies the tampered record (by design: the log is the order of all
- * writes, so a replica that cannot trust it must stop).
+ * that applies the tampered record with the core's FailStopError (by design:
+ * the log is the order of all writes, so a replica that cannot trust it must
+ * stop). test/kv-attacks.test.ts has the whole-record and freshness attacks.
  */
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ArenaFullError, attachKv, createKv, IntegrityError, type KvHandle, type KvStore } from '../src/kv/index.js';
+import { ArenaFullError, attachKv, createKv, FailStopError, IntegrityError, type KvHandle, type KvStore } from '../src/kv/index.js';
+import { records, ring } from './support/kv-log.js';
 import { classOf, H_BUMP, H_HEADS } from '../src/kv/arena.js';
 import { workerPath } from './support/spawn.js';
 
@@ -234,35 +236,22 @@ describe('kv tamper suite: allocator metadata', () => {
   });
 });
 
-/** Offset in the log of the record holding `key` (the n-th occurrence). */
-function recordOf(h: KvHandle, key: string, n = 0): number {
-  const log = Buffer.from(h.nr.memory.buffer);
-  let at = -1;
-  for (let i = 0; i <= n; i++) {
-    at = log.indexOf(Buffer.from(key), at + 1);
-    if (at < 0) throw new Error(`occurrence ${n} of ${key} not found in the log`);
-  }
-  // format, cond, item count (2), writer (8), sequence (8), op, key length (2): 23 bytes before the key.
-  return at - 23;
-}
-
 describe('kv tamper suite: the log', () => {
   it('a flipped byte in a log record fail-stops every replica that applies it; the writer, which never reads it back, continues', async () => {
     const { h, main, w } = await fixture(2);
     await w[0]!.must('put', 'before', 'ok');
     await w[0]!.must('put', 'LOG-TAMPER-KEY', 'secret-value');
-    // main and w[1] have not replayed the record yet: flip a byte of its version field.
-    const rec = recordOf(h, 'LOG-TAMPER-KEY');
-    new Uint8Array(h.nr.memory.buffer)[rec + 23 + 'LOG-TAMPER-KEY'.length + 1]! ^= 0x01;
-    const e = integrityErrorOf(() => main.get('before'));
-    expect(e.failStop).toBe(true);
-    expect(e.message).toMatch(/MAC/);
-    expect(() => main.get('LOG-TAMPER-KEY')).toThrow(IntegrityError);
-    expect(() => main.put('x', 'y')).toThrow(IntegrityError);
-    expect(main.stats().failure).toMatch(/MAC/);
+    // main and w[1] have not replayed the record yet: flip a byte of its ciphertext (records are AEAD-sealed).
+    const recs = records(h);
+    const rec = recs[recs.length - 1]!;
+    ring(h)[rec.at + 30]! ^= 0x01;
+    const e = failStopOf(() => main.get('before'));
+    expect(e.message).toMatch(/failed authentication/);
+    expect(() => main.get('LOG-TAMPER-KEY')).toThrow(FailStopError);
+    expect(() => main.put('x', 'y')).toThrow(FailStopError);
     const other = await w[1]!.get('before');
-    expect(other.error).toMatchObject({ name: 'IntegrityError', failStop: true });
-    expect(((await w[1]!.must('stats')) as { failure: string }).failure).toBe(main.stats().failure);
+    expect(other.error).toMatchObject({ name: 'FailStopError', code: 'ERR_NR_FAIL_STOP' });
+    expect(other.error!.message).toBe(e.message);
     expect((await w[0]!.get('LOG-TAMPER-KEY')).value).toBe('secret-value');
   });
 
@@ -270,17 +259,24 @@ describe('kv tamper suite: the log', () => {
     const { h, main, w } = await fixture();
     await w[0]!.must('put', 'REPLAY-KEY', 'first-val');
     await w[0]!.must('put', 'REPLAY-KEY', 'secnd-val');
-    const a = recordOf(h, 'REPLAY-KEY', 0);
-    const b = recordOf(h, 'REPLAY-KEY', 1);
-    const len = 23 + 'REPLAY-KEY'.length + 8 + 4 + 4 + 16 + 16;
-    const log = new Uint8Array(h.nr.memory.buffer);
-    log.copyWithin(b, a, a + len); // a valid MAC, but the writer's sequence number goes backwards
-    const e = integrityErrorOf(() => main.get('REPLAY-KEY'));
-    expect(e.failStop).toBe(true);
-    expect(e.message).toMatch(/replayed or reordered/);
+    const [a, b] = records(h);
+    expect(a!.len).toBe(b!.len);
+    ring(h).copyWithin(b!.at, a!.at, a!.at + a!.len); // authentic, but the writer's sequence goes backwards
+    const e = failStopOf(() => main.get('REPLAY-KEY'));
+    expect(e.message).toMatch(/replayed or reordered|does not extend/);
     expect((await w[0]!.get('REPLAY-KEY')).value).toBe('secnd-val');
   });
 });
+
+function failStopOf(f: () => unknown): FailStopError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof FailStopError) return e;
+    throw e;
+  }
+  throw new Error('expected a FailStopError, got a value');
+}
 
 describe('kv batches across workers', () => {
   it('a batch is atomic to readers on other replicas: a scan never sees half of one', async () => {
