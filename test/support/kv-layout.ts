@@ -2,7 +2,7 @@
 import type { KvHandle, KvPeer } from '../../src/kv/index.js';
 
 export interface KvWorkerInput {
-  mode: 'serve' | 'client' | 'history' | 'overwrite';
+  mode: 'serve' | 'client' | 'raw-client' | 'history' | 'overwrite';
   handle: KvHandle;
   key: Uint8Array | null;
   /** serve/client: this thread's end of the freshness mesh, and the stale bound. */

@@ -10,6 +10,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { attachKv, connectKv, IntegrityError, KvError, type KvClient, type KvStore } from '../../src/kv/index.js';
+import { connect } from '../../src/nr/index.js';
+import { Arena } from '../../src/kv/arena.js';
+import { Cipher } from '../../src/kv/crypto.js';
+import { kvStructure } from '../../src/kv/structure.js';
 import { arriveAndWait } from '../support/barrier.js';
 import { mulberry32 } from '../support/prng.js';
 import { CAS, DEL, GET, K_CLOCK, K_DONE, K_SLOTS, K_STARTED, K_RECORD, XCHG, type KvWorkerInput } from '../support/kv-layout.js';
@@ -162,7 +166,25 @@ async function overwrite(store: KvStore): Promise<void> {
   parentPort!.postMessage({ stats: { ...st, replica: null }, maxUsed: Math.max(maxUsed, st.arenaUsedBytes) });
 }
 
+/** A thread without the key, connected as a raw NR client: report what every read gives it. */
+function rawClient(): void {
+  const ctx = { cipher: new Cipher(null, new Uint8Array(16)), arena: new Arena(input.handle.header, input.handle.arena), fresh: null, applied: { count: 0, head: '' } };
+  const client = connect(input.handle.nr, kvStructure(ctx));
+  const out: Record<string, unknown> = {};
+  for (const [name, args] of [['get', ['secret']], ['entry', ['secret']], ['scan', [undefined, undefined, 10]], ['has', ['secret']], ['version', ['secret']], ['size', []], ['meta', ['secret']], ['sealed', ['secret', 'n'.repeat(16)]]] as const) {
+    try {
+      const v = (client.read as (n: string, ...a: unknown[]) => unknown)(name, ...args);
+      out[name] = { ok: true, hex: Buffer.isBuffer(v) ? v.toString('hex') : JSON.stringify(v) };
+    } catch (e) {
+      out[name] = { ok: false, error: describeError(e) };
+    }
+  }
+  client.close();
+  parentPort!.postMessage({ raw: out });
+}
+
 async function main(): Promise<void> {
+  if (input.mode === 'raw-client') return rawClient();
   if (input.mode === 'client') {
     try {
       serve(connectKv(input.handle, secret));
