@@ -5,12 +5,12 @@
  * the worker between the shared round start and the end of its window.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { attachKv, type KvHandle, type KvStore } from '../src/kv/index.js';
+import { attachKv, connectKv, type KvHandle, type KvStore } from '../src/kv/index.js';
 import { SortedKeys } from '../src/kv/sorted-keys.js';
 import { arrive, measurePipelined, measureRounds, PREPARED, ready } from './sync.js';
 import { keyStream, mulberry32, STREAM, zipfian } from './workload.js';
 
-export type KvWorkerSystem = 'nr-kv' | 'nr-kv-plain' | 'lmdb' | 'lmdb-enc' | 'postmessage-owner' | 'postmessage-client';
+export type KvWorkerSystem = 'nr-kv' | 'nr-kv-plain' | 'nr-kv-node' | 'nr-kv-client' | 'lmdb' | 'lmdb-enc' | 'postmessage-owner' | 'postmessage-client';
 export type YcsbWorkload = 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
 
 export interface KvWorkerInput {
@@ -31,6 +31,8 @@ export interface KvWorkerInput {
   encryptionKey?: string;
   port?: MessagePort;
   ports?: MessagePort[];
+  /** nr-kv-clients: the node (replica slot) a client uses, or which node this is. */
+  node?: number;
 }
 
 export interface KvWorkerOutput {
@@ -154,14 +156,7 @@ async function runLoop(t: Target): Promise<{ ops: number; elapsedMs: number }[]>
 
 async function runNrKv(): Promise<KvWorkerOutput> {
   const s: KvStore = attachKv(input.handle!, input.secret ? { key: input.secret } : {});
-  if (input.index === 0) {
-    const value = Buffer.alloc(input.valueBytes, 0x5a);
-    for (let k = 0; k < input.keys; k += 250) {
-      const ops = [];
-      for (let j = k; j < Math.min(input.keys, k + 250); j++) ops.push({ type: 'put' as const, key: keyName(j), value });
-      await s.batchAsync(ops);
-    }
-  }
+  if (input.index === 0) await preload(s);
   await ready(coord, input);
   s.sync();
   const rounds = await runLoop({
@@ -176,6 +171,58 @@ async function runNrKv(): Promise<KvWorkerOutput> {
   const batches = s.stats().replica.batches;
   s.detach();
   return { rounds, batches };
+}
+
+/** Preload every key (one thread does it) through a replica-holding store. */
+async function preload(s: KvStore): Promise<void> {
+  const value = Buffer.alloc(input.valueBytes, 0x5a);
+  for (let k = 0; k < input.keys; k += 250) {
+    const ops = [];
+    for (let j = k; j < Math.min(input.keys, k + 250); j++) ops.push({ type: 'put' as const, key: keyName(j), value });
+    await s.batchAsync(ops);
+  }
+}
+
+/** One of nr-kv-clients' two replicas: it only serves its clients (from the event loop) and reclaims their blocks. */
+async function runNrKvNode(): Promise<KvWorkerOutput> {
+  const s: KvStore = attachKv(input.handle!, { key: input.secret! });
+  if (input.node === 0) await preload(s);
+  await ready(coord, input);
+  s.sync();
+  arrive(coord, PREPARED);
+  await new Promise(() => setInterval(() => {}, 1 << 30));
+  return { rounds: [] };
+}
+
+/**
+ * A KV client of nr-kv-clients: each window keeps WINDOW ops in flight
+ * (pipelined gets and puts through its node, verified and decrypted here).
+ */
+async function runNrKvClient(): Promise<KvWorkerOutput> {
+  await ready(coord, input);
+  const c = connectKv(input.handle!, { key: input.secret!, client: { node: input.node! } });
+  const { ops, keys } = streams();
+  const value = Buffer.alloc(input.valueBytes, 0x61 + input.index);
+  for (let k = input.index; k < input.keys; k += input.measured) sink += (await c.getAsync(keyName(k)))?.length ?? 0;
+  let i = 0;
+  const rounds = await measureRounds(coord, input, async (end) => {
+    const from = i;
+    const inFlight: Promise<unknown>[] = [];
+    while (performance.now() < end) {
+      for (let j = 0; j < WINDOW; j++, i++) {
+        const at = i & MASK;
+        const k = keyName(keys[at]!);
+        if (ops[at] === READ) inFlight.push(c.getAsync(k).then((b) => (sink += b?.length ?? 0)));
+        else if (ops[at] === UPDATE) inFlight.push(c.putAsync(k, value));
+        else throw new Error(`nr-kv-clients runs YCSB-A/B/C only (op ${ops[at]})`);
+      }
+      await Promise.all(inFlight);
+      inFlight.length = 0;
+    }
+    return i - from;
+  });
+  c.close();
+  return { rounds };
 }
 
 async function runLmdb(): Promise<KvWorkerOutput> {
@@ -261,6 +308,8 @@ async function runPostmessageClient(): Promise<KvWorkerOutput> {
 const runners: Record<KvWorkerSystem, () => Promise<KvWorkerOutput>> = {
   'nr-kv': runNrKv,
   'nr-kv-plain': runNrKv,
+  'nr-kv-node': runNrKvNode,
+  'nr-kv-client': runNrKvClient,
   lmdb: runLmdb,
   'lmdb-enc': runLmdb,
   'postmessage-owner': runPostmessageOwner,

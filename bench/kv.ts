@@ -5,6 +5,9 @@
  * - nr-kv: the secure store (src/kv), one replica per worker; reads are
  *   synchronous local gets (decrypt + verify), writes async and combined per 64 ops;
  * - nr-kv-plain: the same store created with `encrypt: false`;
+ * - nr-kv-clients (YCSB-A and C only): 2 replica threads that only serve, and
+ *   the other threads KV clients (connectKv) with 64 ops in flight each,
+ *   verifying and decrypting in their own thread; at 1-2 threads it is nr-kv;
  * - lmdb / lmdb-enc: the lmdb package on tmpfs, without and with `encryptionKey`;
  * - postmessage: one owner worker (a Map plus an ordered key index) serving the others.
  */
@@ -21,7 +24,7 @@ import { formatOps, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
 import { arrive, FINISHED, newCoordination, PREPARED, ROUND, waitUntilAtLeast } from './sync.js';
 
-export const KV_SYSTEMS = ['nr-kv', 'nr-kv-plain', 'lmdb', 'lmdb-enc', 'postmessage'] as const;
+export const KV_SYSTEMS = ['nr-kv', 'nr-kv-plain', 'nr-kv-clients', 'lmdb', 'lmdb-enc', 'postmessage'] as const;
 export type KvSystem = (typeof KV_SYSTEMS)[number];
 const WORKLOADS: YcsbWorkload[] = ['A', 'B', 'C', 'D', 'E', 'F'];
 const KEYS = 100_000;
@@ -56,25 +59,37 @@ export async function runKvCell(cell: KvCell): Promise<BenchRow> {
   const words = new Int32Array(coord);
   const base = { workload: cell.workload, keys: KEYS, valueBytes: cell.valueBytes, durationMs: cell.durationMs, rounds: cell.rounds, coord };
   const threads = cell.system === 'postmessage' ? cell.threads + 1 : cell.threads;
+  const asClients = cell.system === 'nr-kv-clients' && cell.threads > 2;
+  // nr-kv-clients: the measured threads are the clients (2 of the cell's threads are its serving replicas).
+  const measured = asClients ? cell.threads - 2 : cell.threads;
   const pool = new TaskPool<KvWorkerInput, KvWorkerOutput>('kv-worker', threads);
   let lmdbDir: string | undefined;
   let started = 0;
   const start = (system: KvWorkerSystem, index: number, participants: number, extra: Partial<KvWorkerInput> = {}, transfer: MessagePort[] = []) =>
-    pool.run(started++, { ...base, system, index, participants, measured: cell.threads, seed: 2000 + index, ...extra }, transfer);
+    pool.run(started++, { ...base, system, index, participants, measured, seed: 2000 + index, ...extra }, transfer);
   try {
     switch (cell.system) {
       case 'nr-kv':
-      case 'nr-kv-plain': {
-        const encrypt = cell.system === 'nr-kv';
+      case 'nr-kv-plain':
+      case 'nr-kv-clients': {
+        const encrypt = cell.system !== 'nr-kv-plain';
         // Room for the preload, the inserts of D and E, and displaced blocks awaiting reclamation.
         const block = cell.valueBytes <= 100 ? 144 : 1280;
         const handle = createKv({
           encrypt,
           key: encrypt ? SECRET : undefined,
           arenaBytes: Math.min(2 ** 31 - 64, Math.ceil((KEYS * block * 2.5) / 4096) * 4096 + (64 << 20)),
-          log: { replicas: cell.threads, logBytes: 4 << 20 },
+          log: asClients ? { replicas: 2, logBytes: 4 << 20, clients: cell.threads } : { replicas: cell.threads, logBytes: 4 << 20 },
         });
-        for (let i = 0; i < cell.threads; i++) start(cell.system, i, cell.threads, { handle, secret: encrypt ? SECRET : undefined });
+        const secret = encrypt ? SECRET : undefined;
+        if (asClients) {
+          // Clients first: the pool's first `measured` results are the measured ones.
+          for (let i = 0; i < measured; i++) start('nr-kv-client', i, cell.threads, { handle, secret, node: i % 2 });
+          for (let n = 0; n < 2; n++) start('nr-kv-node', measured + n, cell.threads, { handle, secret, node: n });
+        } else {
+          const system = cell.system === 'nr-kv-plain' ? 'nr-kv-plain' : 'nr-kv';
+          for (let i = 0; i < cell.threads; i++) start(system, i, cell.threads, { handle, secret });
+        }
         break;
       }
       case 'lmdb':
@@ -92,9 +107,9 @@ export async function runKvCell(cell: KvCell): Promise<BenchRow> {
     await waitUntilAtLeast(words, PREPARED, threads, 180_000);
     for (let r = 1; r <= cell.rounds; r++) {
       arrive(words, ROUND);
-      await waitUntilAtLeast(words, FINISHED, r * cell.threads, cell.durationMs + 60_000);
+      await waitUntilAtLeast(words, FINISHED, r * measured, cell.durationMs + 60_000);
     }
-    const outs = await withTimeout(Promise.all(pool.results.slice(0, cell.threads)), 60_000);
+    const outs = await withTimeout(Promise.all(pool.results.slice(0, measured)), 60_000);
     const perRound = Array.from({ length: cell.rounds }, (_, r) => outs.reduce((s, o) => s + (o.rounds[r]!.ops / o.rounds[r]!.elapsedMs) * 1000, 0));
     const mix = MIXES[cell.workload];
     const error = outs.find((o) => o.error !== undefined)?.error;
@@ -128,6 +143,7 @@ function kvCells(args: BenchArgs): BenchCell[] {
   for (const workload of workloads) {
     for (const valueBytes of sizes) {
       for (const system of KV_SYSTEMS) {
+        if (system === 'nr-kv-clients' && workload !== 'A' && workload !== 'C') continue;
                 // The targets' workloads (A, C) take the median of 3 rounds: rounds are cheap next to a cell's setup.
         const rounds = workload === 'A' || workload === 'C' ? 3 : 1;
         for (const threads of threadCounts) cells.push({ system, workload, valueBytes, threads, durationMs, rounds });
@@ -235,6 +251,7 @@ function kvMarkdown(rows: BenchRow[]): string[] {
       else line(`YCSB-A ${size} B: nr-kv ${t} thr vs lmdb-enc 1 thr (lmdb-enc fails with ${t} writer threads)`, '≥ 1.0×', ops('A', size, 'nr-kv', t), ops('A', size, 'lmdb-enc', 1), 1);
     }
     for (const t of threads) line(`YCSB-C ${size} B: nr-kv vs nr-kv-plain, ${t} thr`, '≥ 0.25×', ops('C', size, 'nr-kv', t), ops('C', size, 'nr-kv-plain', t), 0.25);
+    for (const t of threads.filter((n) => n >= 8)) line(`YCSB-A ${size} B: nr-kv-clients vs postmessage, ${t} thr`, '≥ 1.0×', ops('A', size, 'nr-kv-clients', t), ops('A', size, 'postmessage', t), 1);
   }
   out.push('#### Targets (ratios within this run)', '', '| target | wanted | measured | |', '|---|---|---|---|', ...targets, '');
   return out;

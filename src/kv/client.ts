@@ -29,6 +29,7 @@ export interface KvConnectOptions extends Omit<KvAttachOptions, 'replica'> {
 
 const CONNECT_OPTIONS = new Set(['key', 'passphrase', 'maxPwhash', 'peer', 'staleMs', 'announceMs', 'client']);
 const NONCE_BYTES = 16;
+const STALE: unique symbol = Symbol('stale');
 
 type KvNrClient = Client<ReturnType<KvStructure['create']>, KvStructure['reads'], KvStructure['writes']>;
 
@@ -79,24 +80,50 @@ export class KvClient {
     const deadline = performance.now() + f.staleMs;
     for (;;) {
       const nonce = this.nonce();
-      const ans = this.client.read('sealed', id, nonce);
-      if (!(ans instanceof Buffer) || ans.length !== SEALED_FIELDS + 16 || !sameBytes(ans.subarray(SEALED_FIELDS), answerMac(this.ctx.cipher, SEALED_LABEL, nonce, id, ans.subarray(0, SEALED_FIELDS)))) {
-        throw new IntegrityError('the node\'s answer failed authentication (tampered in the client slot)', displayKey(id));
-      }
-      const count = ans.readDoubleLE(41);
-      this.learn(count, ans.toString('latin1', 49, 49 + TAG_BYTES));
-      if (count >= f.learned) {
-        if (ans[0] === 0) return undefined;
-        const sealId = ans.readDoubleLE(9);
-        const loc = ans.readUInt32LE(17);
-        const len = ans.readUInt32LE(21);
-        return this.ctx.cipher.open(id, sealId, ans.toString('latin1', 25, 25 + TAG_BYTES), this.ctx.arena.bytes, loc, len);
-      }
+      const r = this.answer(id, nonce, this.client.read('sealed', id, nonce));
+      if (r !== STALE) return r;
       // The node is behind a head a peer announced: ask again, within the bound.
-      if (performance.now() >= deadline) throw new KvStaleError(count, f.learned, f.staleMs);
-      Atomics.wait(this.sleep, 0, 0, 1);
-      f.poll(true);
+      this.waitOrStale(deadline);
     }
+  }
+
+  /** get, pipelined: many may be in flight on one client. */
+  async getAsync(key: KvKey): Promise<Buffer | undefined> {
+    const id = keyIdOf(key, this.maxKey);
+    const f = this.ctx.fresh!;
+    f.poll();
+    const deadline = performance.now() + f.staleMs;
+    for (;;) {
+      const nonce = this.nonce();
+      const r = this.answer(id, nonce, await this.client.readAsync('sealed', id, nonce));
+      if (r !== STALE) return r;
+      this.waitOrStale(deadline);
+    }
+  }
+
+  private waitOrStale(deadline: number): void {
+    const f = this.ctx.fresh!;
+    if (performance.now() >= deadline) throw new KvStaleError(this.lastAnswerCount, f.learned, f.staleMs);
+    Atomics.wait(this.sleep, 0, 0, 1);
+    f.poll(true);
+  }
+
+  private lastAnswerCount = 0;
+
+  /** Verify a node's answer for (key, nonce) and open the value; STALE if the node is behind what this client learned. */
+  private answer(id: string, nonce: string, ans: Buffer): Buffer | undefined | typeof STALE {
+    if (!(ans instanceof Buffer) || ans.length !== SEALED_FIELDS + 16 || !sameBytes(ans.subarray(SEALED_FIELDS), answerMac(this.ctx.cipher, SEALED_LABEL, nonce, id, ans.subarray(0, SEALED_FIELDS)))) {
+      throw new IntegrityError('the node\'s answer failed authentication (tampered in the client slot)', displayKey(id));
+    }
+    const count = ans.readDoubleLE(41);
+    this.lastAnswerCount = count;
+    this.learn(count, ans.toString('latin1', 49, 49 + TAG_BYTES));
+    if (count < this.ctx.fresh!.learned) return STALE;
+    if (ans[0] === 0) return undefined;
+    const sealId = ans.readDoubleLE(9);
+    const loc = ans.readUInt32LE(17);
+    const len = ans.readUInt32LE(21);
+    return this.ctx.cipher.open(id, sealId, ans.toString('latin1', 25, 25 + TAG_BYTES), this.ctx.arena.bytes, loc, len);
   }
 
   getString(key: KvKey): string | undefined {
@@ -105,6 +132,31 @@ export class KvClient {
 
   /** Store `value` under `key`; returns its new version. */
   put(key: KvKey, value: KvValue): number {
+    const { rec, unused } = this.preparePut(key, value);
+    return this.check(rec, this.send(rec, unused, () => this.client.write('apply', rec) as unknown as ClientWriteAnswer)).versions[0]!;
+  }
+
+  /** put, pipelined. */
+  async putAsync(key: KvKey, value: KvValue): Promise<number> {
+    const { rec, unused } = this.preparePut(key, value);
+    let ans: ClientWriteAnswer;
+    try {
+      ans = (await this.client.writeAsync('apply', rec)) as unknown as ClientWriteAnswer;
+    } catch (e) {
+      unused();
+      throw e;
+    }
+    return this.check(rec, ans).versions[0]!;
+  }
+
+  /** Remove `key`. */
+  delete(key: KvKey): void {
+    const rec = this.record({ op: DELETE, key: keyIdOf(key, this.maxKey), sealId: 0, loc: 0, len: 0, tag: '' });
+    this.check(rec, this.send(rec, () => {}, () => this.client.write('apply', rec) as unknown as ClientWriteAnswer));
+  }
+
+  /** Seal the value into a fresh arena block (this thread's key) and build the record that references it. */
+  private preparePut(key: KvKey, value: KvValue): { rec: LogRecord; unused: () => void } {
     const id = keyIdOf(key, this.maxKey);
     const v = valueBytes(value, this.maxValue);
     const arena = this.ctx.arena;
@@ -112,14 +164,7 @@ export class KvClient {
     const loc = arena.alloc(stored); // ArenaFullError: clients cannot reclaim; their nodes do
     const sealId = arena.nextVersion();
     const tag = this.ctx.cipher.seal(id, sealId, v, arena.bytes, loc);
-    const ans = this.write({ op: PUT, key: id, sealId, loc, len: v.length, tag }, () => arena.free(loc, stored));
-    return ans.versions[0]!;
-  }
-
-  /** Remove `key`. */
-  delete(key: KvKey): void {
-    const id = keyIdOf(key, this.maxKey);
-    this.write({ op: DELETE, key: id, sealId: 0, loc: 0, len: 0, tag: '' }, () => {});
+    return { rec: this.record({ op: PUT, key: id, sealId, loc, len: v.length, tag }), unused: () => arena.free(loc, stored) };
   }
 
   /** Give the client slot back, send a last head announcement and zero this thread's sub-keys. */
@@ -134,9 +179,9 @@ export class KvClient {
     }
   }
 
-  private write(item: LogRecord['items'][number], unused: () => void): ClientWriteAnswer {
+  private record(item: LogRecord['items'][number]): LogRecord {
     this.ctx.fresh!.poll();
-    const rec: LogRecord = {
+    return {
       fromLog: false,
       bad: null,
       writer: this.writer,
@@ -149,15 +194,21 @@ export class KvClient {
       condVersion: 0,
       items: [item],
     };
-    let ans: ClientWriteAnswer;
+  }
+
+  private send(rec: LogRecord, unused: () => void, write: () => ClientWriteAnswer): ClientWriteAnswer {
     try {
-      ans = this.client.write('apply', rec) as unknown as ClientWriteAnswer;
+      return write();
     } catch (e) {
       unused(); // not logged: nothing references the block
       throw e;
     }
+  }
+
+  /** The node's answer must be authentic and name this record (writer, sequence). */
+  private check(rec: LogRecord, ans: ClientWriteAnswer): ClientWriteAnswer {
     if (!ans.authentic || ans.writer !== this.writer || ans.seq !== rec.seq || ans.versions.length !== 1) {
-      throw new IntegrityError('the node\'s answer to a write failed authentication (tampered in the client slot)', displayKey(item.key));
+      throw new IntegrityError('the node\'s answer to a write failed authentication (tampered in the client slot)', displayKey(rec.items[0]!.key));
     }
     this.learn(ans.count, ans.head);
     this.ctx.fresh!.announce(ans.count, ans.head);
