@@ -22,6 +22,7 @@ export class Chain {
   head = '';
   private readonly ring: string[] = new Array<string>(CHAIN_RING).fill('');
   private readonly scratch = Buffer.alloc(16 + 8 + 16);
+  private readonly out = Buffer.alloc(16);
 
   /** Advance over one applied record whose authenticator (AEAD tag) is `auth`. */
   advance(cipher: Cipher, auth: string): void {
@@ -31,7 +32,8 @@ export class Chain {
     b.write(this.head.length === 16 ? this.head : '\0'.repeat(16), 0, 'latin1');
     b.writeDoubleLE(this.count, 16);
     b.write(auth, 24, 'latin1');
-    this.head = cipher.tagOf('chain', b).toString('latin1');
+    cipher.tagInto('chain', b, this.out);
+    this.head = this.out.toString('latin1');
     this.ring[this.count % CHAIN_RING] = this.head;
   }
 
