@@ -29,7 +29,8 @@ export interface KvConnectOptions extends Omit<KvAttachOptions, 'replica'> {
 
 const CONNECT_OPTIONS = new Set(['key', 'passphrase', 'maxPwhash', 'peer', 'staleMs', 'announceMs', 'client']);
 const NONCE_BYTES = 16;
-const STALE: unique symbol = Symbol('stale');
+/** answer(): the node is behind a head this client learned (versions are >= 4096, so -2 is no version). */
+const STALE = -2;
 
 type KvNrClient = Client<ReturnType<KvStructure['create']>, KvStructure['reads'], KvStructure['writes']>;
 
@@ -78,12 +79,12 @@ export class KvClient {
     const f = this.ctx.fresh!;
     f.poll();
     const deadline = performance.now() + f.staleMs;
-    for (;;) {
+    for (let seen = -1; ; ) {
       const nonce = this.nonce();
-      const r = this.answer(id, nonce, this.client.read('sealed', id, nonce));
-      if (r !== STALE) return r;
-      // The node is behind a head a peer announced: ask again, within the bound.
-      this.waitOrStale(deadline);
+      const r = this.answer(id, nonce, this.client.read('sealed', id, nonce), seen);
+      if (typeof r !== 'number') return r;
+      if (r === STALE) this.waitOrStale(deadline);
+      else seen = r;
     }
   }
 
@@ -93,11 +94,12 @@ export class KvClient {
     const f = this.ctx.fresh!;
     f.poll();
     const deadline = performance.now() + f.staleMs;
-    for (;;) {
+    for (let seen = -1; ; ) {
       const nonce = this.nonce();
-      const r = this.answer(id, nonce, await this.client.readAsync('sealed', id, nonce));
-      if (r !== STALE) return r;
-      this.waitOrStale(deadline);
+      const r = this.answer(id, nonce, await this.client.readAsync('sealed', id, nonce), seen);
+      if (typeof r !== 'number') return r;
+      if (r === STALE) this.waitOrStale(deadline);
+      else seen = r;
     }
   }
 
@@ -110,8 +112,14 @@ export class KvClient {
 
   private lastAnswerCount = 0;
 
-  /** Verify a node's answer for (key, nonce) and open the value; STALE if the node is behind what this client learned. */
-  private answer(id: string, nonce: string, ans: Buffer): Buffer | undefined | typeof STALE {
+  /**
+   * Verify a node's answer for (key, nonce) and open the value. STALE: the
+   * node is behind what this client learned. A version number: the value
+   * failed to open, which a block reclaimed (and reused) between the answer
+   * and the open also causes: ask again; if the node answers the same
+   * version again and it still fails, it is reported.
+   */
+  private answer(id: string, nonce: string, ans: Buffer, seen: number): Buffer | undefined | number {
     if (!(ans instanceof Buffer) || ans.length !== SEALED_FIELDS + 16 || !sameBytes(ans.subarray(SEALED_FIELDS), answerMac(this.ctx.cipher, SEALED_LABEL, nonce, id, ans.subarray(0, SEALED_FIELDS)))) {
       throw new IntegrityError('the node\'s answer failed authentication (tampered in the client slot)', displayKey(id));
     }
@@ -120,10 +128,16 @@ export class KvClient {
     this.learn(count, ans.toString('latin1', 49, 49 + TAG_BYTES));
     if (count < this.ctx.fresh!.learned) return STALE;
     if (ans[0] === 0) return undefined;
+    const version = ans.readDoubleLE(1);
     const sealId = ans.readDoubleLE(9);
     const loc = ans.readUInt32LE(17);
     const len = ans.readUInt32LE(21);
-    return this.ctx.cipher.open(id, sealId, ans.toString('latin1', 25, 25 + TAG_BYTES), this.ctx.arena.bytes, loc, len);
+    try {
+      return this.ctx.cipher.open(id, sealId, ans.toString('latin1', 25, 25 + TAG_BYTES), this.ctx.arena.bytes, loc, len);
+    } catch (e) {
+      if (!(e instanceof IntegrityError) || version === seen) throw e;
+      return version;
+    }
   }
 
   getString(key: KvKey): string | undefined {
