@@ -6,7 +6,7 @@
  * as valid. Replicas in this thread are driven op by op, so a replica that
  * has not read yet has not applied the records the test tampers with.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   attachKv,
@@ -355,5 +355,49 @@ describe('nothing security-relevant from shared memory', () => {
     expect(() => r[0]!.get('user:\uDC00')).toThrow(KvTypeError);
     r[0]!.put('user:\uFFFD', 'replacement');
     expect(r[0]!.getString('user:\uFFFD')).toBe('replacement');
+  });
+});
+
+describe('further attacks', () => {
+  it('a state transfer puts only a sealed snapshot into shared memory: no key or value in clear', async () => {
+    const h = createKv({ key: KEY, arenaBytes: 1 << 20, log: { logBytes: 1 << 16, replicas: 2 } });
+    const w = new Worker(workerPath('kv-store-worker'), { workerData: { mode: 'serve', handle: h, key: KEY } });
+    workers.push(w);
+    expect((await new Promise<{ attachError?: unknown }>((res) => w.once('message', res))).attachError).toBeUndefined();
+    const b = open(h);
+    const call = (id: number, op: string, ...args: unknown[]) =>
+      new Promise<{ ok: boolean }>((res) => {
+        w.on('message', (m: { id?: number; ok: boolean }) => m.id === id && res(m));
+        w.postMessage({ id, op, args });
+      });
+    // Fence this thread's replica by hand: it must recover by a snapshot the worker writes into the transfer buffer.
+    const log = logOf(h);
+    Atomics.store(log.words, log.stateIndex(b.replica.id), 4);
+    expect((await call(1, 'put', 'TRANSFER-KEY-MARKER', 'TRANSFER-VALUE-MARKER')).ok).toBe(true);
+    Atomics.store(log.words, HEAD, Atomics.load(log.words, TAIL)); // as if the fenced replica's cells were reused
+    const got = new Promise<string | undefined>((res) => setImmediate(() => res(b.getString('TRANSFER-KEY-MARKER'))));
+    expect(await got).toBe('TRANSFER-VALUE-MARKER');
+    expect(b.stats().replica.stateTransfers).toBe(1);
+    const mem = Buffer.from(h.nr.memory.buffer);
+    expect(mem.indexOf('TRANSFER-KEY-MARKER')).toBe(-1);
+    expect(mem.indexOf('TRANSFER-VALUE-MARKER')).toBe(-1);
+  });
+
+  it('a head announcement from another store (or forged) is ignored: it cannot push a replica into KvStaleError', () => {
+    const a = cluster(2);
+    const other = cluster(1);
+    a.r[0]!.put('k', 'v');
+    type Fresh = { ports: MessagePort[]; macOf(count: number, head: string): Buffer; learned: number };
+    const mine = (a.r[1] as unknown as { fresh: Fresh }).fresh;
+    const foreign = (other.r[0] as unknown as { fresh: Fresh }).fresh;
+    const { port1, port2 } = new MessageChannel();
+    mine.ports.push(port1);
+    const head = 'h'.repeat(16);
+    port2.postMessage({ count: 50, head, mac: foreign.macOf(50, head).toString('latin1') }); // authentic for the other store
+    port2.postMessage({ count: 60, head, mac: 'x'.repeat(16) }); // forged
+    port2.postMessage({ count: -1, head: 7, mac: null }); // malformed
+    expect(a.r[1]!.getString('k')).toBe('v');
+    expect(mine.learned).toBe(1);
+    port1.close();
   });
 });
