@@ -8,6 +8,7 @@
  */
 import { Client, CLIENT_OPTION_KEYS, type ClientOptions } from './clients/client.js';
 import { ClientState, type ClientSlotOptions, createContextBuffer, NodeState, SharedContext } from './clients/context.js';
+import { ClientHub } from './clients/hub.js';
 import { threadId } from 'node:worker_threads';
 import { ConfigError, CapacityError, HandleMismatchError } from './errors.js';
 import { DEFAULTS } from './defaults.js';
@@ -96,7 +97,8 @@ export function attach<S, R extends OpTable<S>, W extends OpTable<S>>(
         : `replica slot ${options.slot} is taken`,
     );
   }
-  return new Replica(log, structure, claim.slot, claim.word, options, context, handle.transfer, claim.needsTransfer);
+  const hubFor = context !== null && context.clients > 0 ? (slot: number) => new ClientHub(context, slot) : null;
+  return new Replica(log, structure, claim.slot, claim.word, options, hubFor, handle.transfer, claim.needsTransfer);
 }
 
 export interface ConnectOptions extends ClientOptions {

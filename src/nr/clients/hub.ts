@@ -28,16 +28,9 @@ import {
 import { OpReader, OpWriter, type ValueCodec } from '../codec.js';
 import { serialize } from 'node:v8';
 import { encodeThrown } from './thrown.js';
+import type { HubHost, NodeHub } from '../replica/node-hub.js';
 
-/** What the hub needs from its replica. */
-export interface HubHost {
-  /** Queue a client's request (encoded arguments at `bytes[from, from+len)`) into the next batch. */
-  enqueueClientOp(client: number, seq: number, isWrite: boolean, id: number, bytes: Uint8Array, from: number, len: number): void;
-  /** Requests the host takes into one batch at most. */
-  readonly batchRoom: number;
-}
-
-export class ClientHub {
+export class ClientHub implements NodeHub {
   readonly node: number;
   private readonly ctx: SharedContext;
   /** Next request to answer, per client (the node is DONE's only writer). */

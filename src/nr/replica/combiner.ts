@@ -17,7 +17,7 @@ import { LIMITS } from '../defaults.js';
 import { before } from '../log/positions.js';
 import { MAX_OP_BYTES, OP_HEADER_BYTES } from '../log/layout.js';
 import { SharedLog } from '../log/shared-log.js';
-import type { ClientHub } from '../clients/hub.js';
+import type { HubHost, NodeHub } from './node-hub.js';
 import type { OpTable, Structure } from '../structure.js';
 import { copyPayload, isLogged, ItemKind, NO_WRITES, OWN_FIELDS, type PendingRead, type PendingWrite } from './batch.js';
 
@@ -50,7 +50,7 @@ export interface CombinerCounters {
   fences: number;
 }
 
-export class Combiner {
+export class Combiner implements HubHost {
   readonly staging: OpWriter;
   private readonly reader: OpReader;
   pending: PendingWrite[] = [];
@@ -71,7 +71,7 @@ export class Combiner {
     private readonly log: SharedLog,
     private readonly id: number,
     private readonly structure: Structure<unknown, OpTable<unknown>, OpTable<unknown>>,
-    private readonly hub: ClientHub | null,
+    private readonly hub: NodeHub | null,
     private readonly host: CombinerHost,
     private readonly counters: CombinerCounters,
     private readonly combine: CombineMode,

@@ -26,8 +26,7 @@ import { OP_HEADER_BYTES } from '../log/layout.js';
 import { replay, type EntryApplier, type ReplayEnd } from '../log/replay.js';
 import type { EntryHeader, SharedLog } from '../log/shared-log.js';
 import { incarnationOf, SlotState, stateOf } from '../log/slot-state.js';
-import type { SharedContext } from '../clients/context.js';
-import { ClientHub } from '../clients/hub.js';
+import type { HubFactory, NodeHub } from './node-hub.js';
 import type { OpArgs, OpResult, OpTable, Structure } from '../structure.js';
 import { type BoundReads, type BoundWrites, compileRead, type ReadTarget } from './bound-ops.js';
 import { Combiner, type CombineMode } from './combiner.js';
@@ -107,7 +106,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
   private readonly combiner: Combiner;
   private readonly recovery: Recovery;
   private readonly server: ClientServer | null;
-  private readonly hub: ClientHub | null;
+  private readonly hub: NodeHub | null;
   /**
    * Read ops bound to this replica: the fastest read path (one wasm atomic
    * load of ctail, then the op), e.g. `replica.reads.get(key)`.
@@ -140,7 +139,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
     slot: number,
     slotWord: number,
     options: ReplicaOptions = {},
-    context: SharedContext | null = null,
+    hubFor: HubFactory | null = null,
     transfer: SharedArrayBuffer | null = null,
     joining = false,
   ) {
@@ -150,7 +149,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
     this.slotWord = slotWord;
     this.state = structure.create();
     this.reader = new OpReader(log.data);
-    this.hub = context !== null && context.clients > 0 ? new ClientHub(context, slot) : null;
+    this.hub = hubFor?.(slot) ?? null;
     this.combiner = new Combiner(
       log,
       slot,

@@ -6,7 +6,7 @@
  */
 import { DetachedError, FailStopError } from '../errors.js';
 import { LIMITS } from '../defaults.js';
-import type { ClientHub } from '../clients/hub.js';
+import type { NodeHub } from './node-hub.js';
 
 /** What serving needs from its replica. */
 export interface ServingHost {
@@ -21,7 +21,7 @@ export class ClientServer {
   private stopped = false;
 
   constructor(
-    private readonly hub: ClientHub,
+    private readonly hub: NodeHub,
     private readonly host: ServingHost,
   ) {}
 
