@@ -40,7 +40,7 @@
  * Every wait is bounded; a request no provider answers within the
  * requester's timeout is withdrawn and reported as a RecoveryError.
  */
-import { MAX_SLEEP_MS } from './wait.js';
+import { MAX_SLEEP_MS, waitWhileEqual } from './wait.js';
 import { NrError } from '../errors.js';
 import type { SharedLog } from './shared-log.js';
 import { TRANSFER } from './layout.js';
@@ -124,7 +124,7 @@ export function requestSnapshot(log: SharedLog, buffer: SharedArrayBuffer, me: n
     }
     if (performance.now() - t0 >= timeoutMs) throw new RecoveryError(`the state-transfer lock stayed taken for ${timeoutMs} ms`);
     log.beat(me);
-    Atomics.wait(w, LOCK, holder, MAX_SLEEP_MS);
+    waitWhileEqual(w, LOCK, holder, -1, performance.now() + MAX_SLEEP_MS);
   }
   const deadline = performance.now() + timeoutMs;
   try {
@@ -151,7 +151,7 @@ export function requestSnapshot(log: SharedLog, buffer: SharedArrayBuffer, me: n
         lastNudge = now;
         for (let r = 0; r < log.maxReplicas; r++) if (r !== me && log.slotState(r) === SlotState.Active) log.nudge(r);
       }
-      Atomics.wait(w, STATUS, status, MAX_SLEEP_MS);
+      waitWhileEqual(w, STATUS, status, -1, performance.now() + MAX_SLEEP_MS);
     }
     const n = Atomics.load(w, BYTES);
     if (!(n >= 0 && n <= buffer.byteLength)) throw new RecoveryError(`snapshot length ${n} is out of range`);

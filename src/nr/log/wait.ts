@@ -57,6 +57,7 @@ export function notifyIfWaiting(arr: Int32Array, index: number, waiters: number)
  * `arr[index] !== value`, false at `deadline` (performance.now() ms). Each
  * sleep is bounded by `maxSleepMs`, and a timer holds the thread alive
  * while it waits (Atomics.waitAsync alone does not). `waiters` as above.
+ * `wake`, if given, ends the wait early when it settles (false then).
  */
 export async function waitWhileEqualAsync(
   arr: Int32Array,
@@ -65,8 +66,12 @@ export async function waitWhileEqualAsync(
   waiters: number | -1,
   deadline: number,
   maxSleepMs = 50,
+  wake?: Promise<unknown>,
 ): Promise<boolean> {
+  let woken = false;
+  void wake?.then(() => (woken = true), () => (woken = true));
   for (;;) {
+    if (woken) return Atomics.load(arr, index) !== value;
     if (Atomics.load(arr, index) !== value) return true;
     const now = performance.now();
     if (now >= deadline) return false;
@@ -77,7 +82,7 @@ export async function waitWhileEqualAsync(
       if (r.async) {
         let timer: NodeJS.Timeout | undefined;
         const keepAlive = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms + 1)));
-        await Promise.race([r.value, keepAlive]);
+        await Promise.race(wake ? [r.value, keepAlive, wake] : [r.value, keepAlive]);
         clearTimeout(timer);
       }
     } finally {
