@@ -4,7 +4,7 @@ export type TrustCommand =
   | { cmd: 'attach'; options?: Record<string, unknown> }
   | { cmd: 'slowness'; slowness: { slowApplies?: boolean; snapshotMs?: number; snapshotsToDelay?: number } }
   | { cmd: 'write' | 'writeAsync' | 'read' | 'cwrite' | 'cwriteAsync' | 'cread'; op: string; args: unknown[] }
-  | { cmd: 'puts'; entries: [string, unknown][] }
+  | { cmd: 'puts' | 'putEach'; entries: [string, unknown][] }
   | { cmd: 'sync' | 'digest' | 'status' | 'detach' }
   | { cmd: 'values'; keys: string[] }
   | { cmd: 'block'; ms: number }
@@ -21,6 +21,13 @@ export interface ErrorInfo {
 
 export interface TrustReply {
   id: number;
+  ok: boolean;
+  value?: unknown;
+  error?: ErrorInfo;
+}
+
+/** One op's outcome inside a `putEach` answer. */
+export interface OpOutcome {
   ok: boolean;
   value?: unknown;
   error?: ErrorInfo;

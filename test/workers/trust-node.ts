@@ -50,6 +50,17 @@ function run(c: TrustCommand): unknown {
       }
       return slowest;
     }
+    case 'putEach': {
+      // Sync puts, each answered on its own: a value or the error it threw.
+      const r = need(replica, 'replica');
+      return c.entries.map(([k, v]) => {
+        try {
+          return { ok: true, value: r.writes.put(k, v) };
+        } catch (e) {
+          return { ok: false, error: describeError(e) };
+        }
+      });
+    }
     case 'sync':
       need(replica, 'replica').sync();
       return null;
