@@ -92,7 +92,7 @@ async function clientPut(c: TrustClient, key: string, value: string): Promise<Op
 }
 
 async function chaosRun(seed: number): Promise<void> {
-  const handle: NrHandle = createHandle(Trust, { replicas: 2, maxReplicas: 8, logBytes: 4096, fenceAfterMs: 20, clients: 2, clientSlots: 8 });
+  const handle: NrHandle = createHandle(Trust, { replicas: 2, maxReplicas: 8, logBytes: 4096, fenceAfterMs: 20, clients: 2, clientSlots: 8, clientSlotBytes: 1024 });
   const rand = mulberry32(seed);
   const ledger = new Ledger();
   const value = () => 'y'.repeat(40 + Math.floor(rand() * 200));
@@ -138,13 +138,13 @@ async function chaosRun(seed: number): Promise<void> {
     }
   };
 
-  const spawn = async (): Promise<void> => {
+  const spawn = async (slot?: number): Promise<void> => {
     const node = await startTrustNode(handle);
     if (rand() < 0.4) await node.call({ cmd: 'slowness', slowness: { slowApplies: true } });
     // Slots of dead replicas must come back: a CapacityError that persists is a leak.
     const t0 = performance.now();
     for (;;) {
-      const r = await callOrKilled(node, { cmd: 'attach', options: { transferTimeoutMs: 30_000 } });
+      const r = await callOrKilled(node, { cmd: 'attach', options: slot === undefined ? {} : { slot } });
       if (r === 'hang' || r === 'killed') {
         ledger.violations.push(`attach: ${r}`);
         return;
@@ -169,6 +169,23 @@ async function chaosRun(seed: number): Promise<void> {
 
   const clientOps = async (c: TrustClient, where: string, n: number): Promise<void> => {
     const ps: Promise<void>[] = [];
+    // A read of a key acknowledged earlier: its value, or a typed error, never anything else.
+    const known = [...ledger.acked.keys()];
+    if (known.length > 0) {
+      const k = known[Math.floor(rand() * known.length)]!;
+      const want = ledger.acked.get(k);
+      ps.push(
+        withDeadline(c.readAsync('get', k), CLIENT_TIMEOUT_MS + 1500, 'client get').then(
+          (got) => {
+            if (got !== want) ledger.violations.push(`${where}: get ${k} returned ${JSON.stringify(got)?.slice(0, 40)}, not its acknowledged value`);
+          },
+          (err: unknown) => {
+            if (err instanceof Error && err.message.startsWith('client get: no outcome')) ledger.violations.push(`${where}: get ${k} never settled`);
+            else ledger.error(where, `get ${k}`, errorInfo(err));
+          },
+        ),
+      );
+    }
     for (let i = 0; i < n; i++) {
       const k = `${where}-${keyNo++}`;
       const v = value();
@@ -202,10 +219,15 @@ async function chaosRun(seed: number): Promise<void> {
         }
       } else if (a < 0.7) {
         // Declared kill; the node's old clients are then reused (after a new replica may have taken the slot).
+        // It stops serving first, so its clients' ops are in flight when it dies.
         e.dead = true;
+        void e.node.send({ cmd: 'block', ms: 20_000 });
+        await sleep(10);
+        for (const c of e.clients) inflight.push(clientOps(c, `inflight${e.slot}`, 2));
+        await sleep(10);
         await e.node.worker.terminate();
         declareDead(handle, e.slot);
-        if (rand() < 0.5) await spawn();
+        if (rand() < 0.7) await spawn(e.slot); // a new worker takes the dead node's slot
         for (const c of e.clients) inflight.push(clientOps(c, `reuse${e.slot}`, 2));
       } else if (a < 0.82) {
         // Undeclared kill.

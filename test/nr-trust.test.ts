@@ -115,13 +115,19 @@ describe('issue 11, item 2: a client reused after NodeGoneError', () => {
   it("every later op on the old client fails with NodeGoneError within 200 ms once a new worker took its node's slot; a new client gets correct answers", async () => {
     const handle = createHandle(Trust, { replicas: 2, clients: 2, clientSlots: 4 });
     await startReplica(handle, { slot: 1 });
-    const n0 = await startReplica(handle, { slot: 0 });
+    const n0 = await startReplica(handle, { slot: 0 }, new SharedArrayBuffer(64));
     const old: TrustClient = connect(handle, Trust, { node: 0, timeoutMs: 1000 });
     try {
       expect(await withDeadline(old.writeAsync('put', 'a', 1), 5000, 'put')).toBeUndefined();
       expect(await withDeadline(old.readAsync('get', 'a'), 5000, 'get')).toBe(1);
+      // The node stops serving with three of the client's ops in its ring, then dies.
+      void n0.send({ cmd: 'block', ms: 20_000 });
+      await sleep(100);
+      const inFlight = [settle(() => old.readAsync('get', 'k12'), 3000), settle(() => old.writeAsync('put', 'q', 7), 3000), settle(() => old.readAsync('get', 'a'), 3000)];
+      await sleep(50);
       await n0.worker.terminate();
       declareDead(handle, 0);
+      for (const o of await Promise.all(inFlight)) expect(o).toMatchObject({ error: { name: 'NodeGoneError', code: 'ERR_NR_NODE_GONE' } });
       const gone = await settle(() => old.readAsync('get', 'a'), 2000);
       expect(gone).toMatchObject({ error: { name: 'NodeGoneError', code: 'ERR_NR_NODE_GONE' } });
       await startReplica(handle, { slot: 0 });
@@ -249,7 +255,7 @@ describe('issue 11, item 4: a joiner killed while it holds the state-transfer lo
       if (declared) {
         const freed = declareThreadDeadFn()(handle, joiner.threadId);
         expect(freed.clients).toBe(0);
-        expect(freed.replicas).toHaveLength(1);
+        expect(freed.replicas).toEqual([2]); // the joiner's slot: the lowest free one
       }
       // The fenced replica resumes and must recover by transfer without waiting out the dead joiner's lock.
       const g = new Int32Array(gate);
