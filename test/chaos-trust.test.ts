@@ -24,7 +24,7 @@ afterEach(terminateAll);
 /** The errors an op may end in under this chaos (anything else is a verdict failure). */
 const OP_ERRORS = new Set(['ERR_NR_FENCED', 'ERR_NR_NODE_GONE', 'ERR_NR_TIMEOUT']);
 const CHAOS_MS = 8000;
-const CALL_MS = 8000;
+const CALL_MS = 5000;
 const CLIENT_TIMEOUT_MS = 500;
 const MAX_EPHEMERAL = 3;
 
@@ -36,13 +36,34 @@ class Ledger {
   readonly acked = new Map<string, unknown>();
   readonly absent = new Set<string>();
   readonly violations: string[] = [];
+  /** Set at the first hang: the run stops early (a hung runtime would only add more of the same). */
+  hung = false;
   ops = 0;
 
-  put(where: string, key: string, value: unknown, outcome: OpOutcome | 'killed' | 'hang'): void {
+  hang(message: string): void {
+    this.hung = true;
+    this.violations.push(message);
+  }
+
+  /** Violations grouped by kind (numbers in keys folded), with counts. */
+  summary(): string[] {
+    const kinds = new Map<string, number>();
+    for (const v of this.violations) {
+      const k = v.replace(/\d+/g, 'N').slice(0, 200);
+      kinds.set(k, (kinds.get(k) ?? 0) + 1);
+    }
+    return [...kinds].map(([k, n]) => `${n} × ${k}`);
+  }
+
+  put(where: string, key: string, value: unknown, outcome: OpOutcome | 'killed' | 'crashed' | 'hang'): void {
     this.ops++;
+    if (outcome === 'crashed') {
+      this.violations.push(`${where}: put ${key}: its worker died on its own`);
+      return;
+    }
     if (outcome === 'killed') return; // its thread died: may or may not have taken effect
     if (outcome === 'hang') {
-      this.violations.push(`${where}: put ${key} never settled`);
+      this.hang(`${where}: put ${key} never settled`);
       return;
     }
     if (outcome.ok) {
@@ -67,10 +88,21 @@ interface Ephemeral {
   dead: boolean;
 }
 
-/** A worker call that ends in its answer, 'killed' if the worker exited first, or 'hang' after CALL_MS. */
-async function callOrKilled(node: TrustNode, command: TrustCommand, ms = CALL_MS): Promise<TrustReply | 'killed' | 'hang'> {
+/** Workers this test terminated on purpose; any other exit is a crash. */
+const killedByTest = new WeakSet<TrustNode>();
+async function kill(node: TrustNode): Promise<void> {
+  killedByTest.add(node);
+  await node.worker.terminate();
+}
+
+/**
+ * A worker call that ends in its answer, 'killed' if the test terminated the
+ * worker first, 'crashed' if it died on its own, or 'hang' after CALL_MS.
+ */
+async function callOrKilled(node: TrustNode, command: TrustCommand, ms = CALL_MS): Promise<TrustReply | 'killed' | 'crashed' | 'hang'> {
   try {
-    return await withDeadline(Promise.race([node.send(command), node.exited.then(() => 'killed' as const)]), ms, command.cmd);
+    const exited = node.exited.then(() => (killedByTest.has(node) ? ('killed' as const) : ('crashed' as const)));
+    return await withDeadline(Promise.race([node.send(command), exited]), ms, command.cmd);
   } catch {
     return 'hang';
   }
@@ -105,7 +137,7 @@ async function chaosRun(seed: number): Promise<void> {
   for (let i = 0; i < 2; i++) {
     const s = await startTrustNode(handle);
     const r = await callOrKilled(s, { cmd: 'attach', options: { slot: i } });
-    expect(r !== 'hang' && r !== 'killed' && r.ok, `survivor ${i} attached`).toBe(true);
+    expect(typeof r !== 'string' && r.ok, `survivor ${i} attached`).toBe(true);
     survivors.push(s);
   }
   await survivors[1]!.call({ cmd: 'slowness', slowness: { slowApplies: true } });
@@ -120,18 +152,21 @@ async function chaosRun(seed: number): Promise<void> {
     const entries: [string, string][] = [];
     for (let i = 0; i < n; i++) entries.push([`${where}-${keyNo++}`, value()]);
     const r = await callOrKilled(node, { cmd: 'putEach', entries });
-    if (r === 'killed' || r === 'hang') for (const [k, v] of entries) ledger.put(where, k, v, r);
+    if (typeof r === 'string') {
+      for (const [k, v] of entries) ledger.put(where, k, v, r);
+      if (r === 'crashed') ledger.violations.push(`${where}: worker crashed: ${node.crash()}`);
+    }
     else if (!r.ok) ledger.violations.push(`${where}: putEach failed: ${r.error!.name}: ${r.error!.message}`);
     else (r.value as OpOutcome[]).forEach((o, i) => ledger.put(where, entries[i]![0], entries[i]![1], o));
   };
 
   const survivorLane = async (i: number): Promise<void> => {
-    for (let batch = 0; performance.now() < end && batch < 400; batch++) {
+    for (let batch = 0; performance.now() < end && !ledger.hung && batch < 400; batch++) {
       await putBatch(`s${i}`, survivors[i]!, 8);
       if (i === 0 && batch % 4 === 0) {
         // Fast here, 60 ms in every slow thread: longer than fenceAfterMs.
         const r = await callOrKilled(survivors[0]!, { cmd: 'write', op: 'slow', args: [60] });
-        if (r === 'hang' || r === 'killed') ledger.violations.push(`s0: slow write ${r}`);
+        if (typeof r === 'string') ledger.hang(`s0: slow write ${r}`);
         else if (!r.ok) ledger.error('s0', 'slow write', r.error!);
       }
       await sleep(Math.floor(rand() * 5));
@@ -145,8 +180,8 @@ async function chaosRun(seed: number): Promise<void> {
     const t0 = performance.now();
     for (;;) {
       const r = await callOrKilled(node, { cmd: 'attach', options: slot === undefined ? {} : { slot } });
-      if (r === 'hang' || r === 'killed') {
-        ledger.violations.push(`attach: ${r}`);
+      if (typeof r === 'string') {
+        ledger.hang(`attach: ${r}${r === 'crashed' ? `: ${node.crash()}` : ''}`);
         return;
       }
       if (r.ok) {
@@ -155,7 +190,7 @@ async function chaosRun(seed: number): Promise<void> {
       }
       if (r.error!.code !== 'ERR_NR_CAPACITY' || performance.now() - t0 > 2000) {
         ledger.violations.push(`attach failed: ${r.error!.name} (${String(r.error!.code)}): ${r.error!.message}`);
-        await node.worker.terminate();
+        await kill(node);
         return;
       }
       await sleep(20);
@@ -180,7 +215,7 @@ async function chaosRun(seed: number): Promise<void> {
             if (got !== want) ledger.violations.push(`${where}: get ${k} returned ${JSON.stringify(got)?.slice(0, 40)}, not its acknowledged value`);
           },
           (err: unknown) => {
-            if (err instanceof Error && err.message.startsWith('client get: no outcome')) ledger.violations.push(`${where}: get ${k} never settled`);
+            if (err instanceof Error && err.message.startsWith('client get: no outcome')) ledger.hang(`${where}: get ${k} never settled`);
             else ledger.error(where, `get ${k}`, errorInfo(err));
           },
         ),
@@ -195,7 +230,7 @@ async function chaosRun(seed: number): Promise<void> {
   };
 
   const chaosLane = async (): Promise<void> => {
-    for (let step = 0; performance.now() < end && step < 200; step++) {
+    for (let step = 0; performance.now() < end && !ledger.hung && step < 200; step++) {
       const a = rand();
       const e = pick();
       if (a < 0.2 || e === undefined) {
@@ -225,21 +260,21 @@ async function chaosRun(seed: number): Promise<void> {
         await sleep(10);
         for (const c of e.clients) inflight.push(clientOps(c, `inflight${e.slot}`, 2));
         await sleep(10);
-        await e.node.worker.terminate();
+        await kill(e.node);
         declareDead(handle, e.slot);
         if (rand() < 0.7) await spawn(e.slot); // a new worker takes the dead node's slot
         for (const c of e.clients) inflight.push(clientOps(c, `reuse${e.slot}`, 2));
       } else if (a < 0.82) {
         // Undeclared kill.
         e.dead = true;
-        await e.node.worker.terminate();
+        await kill(e.node);
         for (const c of e.clients) inflight.push(clientOps(c, `orphan${e.slot}`, 1));
       } else {
         // A joiner killed mid-join (maybe declared, if the runtime offers declareThreadDead).
         const j = await startTrustNode(handle);
         void j.send({ cmd: 'attach' });
         await sleep(Math.floor(rand() * 30));
-        await j.worker.terminate();
+        await kill(j);
         if (declareThreadDead && rand() < 0.5) declareThreadDead(handle, j.threadId);
       }
       await sleep(Math.floor(rand() * 20));
@@ -255,12 +290,16 @@ async function chaosRun(seed: number): Promise<void> {
     const digests: unknown[] = [];
     for (const [i, node] of live.entries()) {
       const synced = await callOrKilled(node, { cmd: 'sync' });
-      if (synced === 'hang' || synced === 'killed' || !synced.ok) {
-        ledger.violations.push(`live replica ${i}: sync ${typeof synced === 'string' ? synced : synced.error!.message}`);
+      if (typeof synced === 'string' || !synced.ok) {
+        ledger.violations.push(`live replica ${i}: sync ${typeof synced === 'string' ? `${synced} ${node.crash() ?? ''}` : synced.error!.message}`);
         continue;
       }
       const d = await callOrKilled(node, { cmd: 'digest' });
-      digests.push(typeof d === 'string' ? d : d.value);
+      if (typeof d === 'string' || !d.ok) {
+        ledger.violations.push(`live replica ${i}: digest ${typeof d === 'string' ? d : d.error!.message}`);
+        continue;
+      }
+      digests.push(d.value);
       const v = await callOrKilled(node, { cmd: 'values', keys });
       if (typeof v === 'string' || !v.ok) {
         ledger.violations.push(`live replica ${i}: values ${typeof v === 'string' ? v : v.error!.message}`);
@@ -276,7 +315,7 @@ async function chaosRun(seed: number): Promise<void> {
       if (lost > 0) ledger.violations.push(`live replica ${i}: ${lost} of ${ledger.acked.size} acknowledged writes lost`);
       if (ghost > 0) ledger.violations.push(`live replica ${i}: ${ghost} writes reported as not taken effect are present`);
     }
-    expect.soft(ledger.violations.slice(0, 20), `${ledger.violations.length} violations in ${ledger.ops} ops`).toEqual([]);
+    expect.soft(ledger.summary(), `${ledger.violations.length} violations in ${ledger.ops} ops`).toEqual([]);
     expect.soft(new Set(digests).size, 'final digests of the live replicas').toBe(1);
     expect(ledger.acked.size, 'acknowledged writes').toBeGreaterThan(50);
   } finally {

@@ -20,6 +20,8 @@ export interface TrustNode {
   /** Resolves when the worker posts an event matching `pred`, or rejects with TimedOut. */
   event(pred: (e: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   exited: Promise<number>;
+  /** The uncaught error that ended the worker, if one did. */
+  crash(): string | null;
 }
 
 const started = new Set<Worker>();
@@ -49,7 +51,8 @@ export async function startTrustNode(handle: NrHandle, control: SharedArrayBuffe
       for (const w of eventWaiters.splice(0)) w();
     }
   });
-  worker.on('error', () => {}); // surfaces as missing answers
+  let crash: string | null = null;
+  worker.on('error', (e: Error) => (crash = `${e.name}: ${e.message}`)); // also surfaces as missing answers
   let nextId = 1;
   const send = (command: TrustCommand): Promise<TrustReply> =>
     new Promise((resolve) => {
@@ -77,6 +80,7 @@ export async function startTrustNode(handle: NrHandle, control: SharedArrayBuffe
     call: (command, timeoutMs = 10_000) => withDeadline(send(command), timeoutMs, `worker command ${command.cmd}`),
     event,
     exited,
+    crash: () => crash,
   };
 }
 
