@@ -404,12 +404,12 @@ describe("issue 11, a new user's first hour", () => {
       ["connect { nodee: 0 }", () => connect(handle, Trust, { nodee: 0 } as unknown as nr.ConnectOptions), /\bnodee\b/],
       [
         'defineStructure writes { a: 5 }',
-        () => nr.defineStructure({ name: 'bad-op', create: () => 0, reads: {}, writes: { a: 5 } } as unknown as nr.StructureSpec<number, nr.OpTable<number>, nr.OpTable<number>>),
+        () => nr.defineStructure({ name: 'bad-op', create: () => 0, reads: {}, writes: { a: 5 } } as unknown as Parameters<typeof nr.defineStructure<number, nr.OpTable<number>, nr.OpTable<number>>>[0]),
         /['"`]a['"`]|\ba\b/,
       ],
       [
         'defineStructure { reducers }',
-        () => nr.defineStructure({ name: 'bad-key', create: () => 0, reads: {}, writes: {}, reducers: {} } as unknown as nr.StructureSpec<number, nr.OpTable<number>, nr.OpTable<number>>),
+        () => nr.defineStructure({ name: 'bad-key', create: () => 0, reads: {}, writes: {}, reducers: {} } as unknown as Parameters<typeof nr.defineStructure<number, nr.OpTable<number>, nr.OpTable<number>>>[0]),
         /\breducers\b/,
       ],
     ];

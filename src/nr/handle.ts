@@ -11,7 +11,7 @@ import { ClientState, type ClientSlotOptions, createContextBuffer, NodeState, Sh
 import { ClientHub } from './clients/hub.js';
 import { threadId } from 'node:worker_threads';
 import { ConfigError, CapacityError, HandleMismatchError } from './errors.js';
-import { DEFAULTS } from './defaults.js';
+import { DEFAULTS, HEARTBEAT_MS } from './defaults.js';
 import { checkKnownOptions } from './options.js';
 import { createLogMemory, LOG_OPTION_KEYS, type LogOptions, SharedLog } from './log/shared-log.js';
 import { SlotState } from './log/slot-state.js';
@@ -89,7 +89,7 @@ export function attach<S, R extends OpTable<S>, W extends OpTable<S>>(
     throw new ConfigError(`slot must be an integer from 0 to ${log.maxReplicas - 1}`);
   }
   const context = handle.context ? new SharedContext(handle.context) : null;
-  const claim = log.claimSlot(threadId, options.slot);
+  const claim = claimWaiting(log, options.slot);
   if (claim === null) {
     throw new CapacityError(
       options.slot === undefined
@@ -99,6 +99,20 @@ export function attach<S, R extends OpTable<S>, W extends OpTable<S>>(
   }
   const hubFor = context !== null && context.clients > 0 ? (slot: number) => new ClientHub(context, slot) : null;
   return new Replica(log, structure, claim.slot, claim.word, options, hubFor, handle.transfer, claim.needsTransfer);
+}
+
+/**
+ * Claim a slot; when none is free but one's owner looks dead (fenced, or
+ * its heartbeat already late), wait for it to stay silent for deadAfterMs
+ * and reclaim it (bounded): an undeclared kill never leaks a slot.
+ */
+function claimWaiting(log: SharedLog, want: number | undefined): ReturnType<SharedLog['claimSlot']> {
+  const deadline = performance.now() + log.deadAfterMs + 4 * HEARTBEAT_MS;
+  for (;;) {
+    const claim = log.claimSlot(threadId, want);
+    if (claim !== null || performance.now() >= deadline || !log.mayBecomeReclaimable(want)) return claim;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, HEARTBEAT_MS);
+  }
 }
 
 export interface ConnectOptions extends ClientOptions {
@@ -149,9 +163,10 @@ export function connect<S, R extends OpTable<S>, W extends OpTable<S>>(
   });
 }
 
+/** A node worth connecting to: its replica holds its slot (a fenced one is recovering, or dead). */
 function servable(log: SharedLog, node: number): boolean {
   const s = log.slotState(node);
-  return s === SlotState.Active || s === SlotState.Recovering || (s === SlotState.Fenced && !log.ownerSilent(node));
+  return s === SlotState.Active || s === SlotState.Recovering;
 }
 
 /** Thread ids as stored in a client slot's STATE word (above its two state bits). */

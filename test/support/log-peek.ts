@@ -3,7 +3,8 @@
  * of the log's raw layout in the tests lives here, so a layout change breaks
  * one file: HEAD, TAIL and CTAIL sit alone on lines 1, 2 and 3 (Int32 words
  * 16, 32, 48); replica slot r's LTAIL and STATE are words 128 + 32r and
- * 128 + 32r + 1. Reads are atomic loads: this is another thread's view.
+ * 128 + 32r + 1; a STATE word is `incarnation << 4 | state`. Reads are
+ * atomic loads: this is another thread's view.
  */
 import type { NrHandle } from '../../src/nr/index.js';
 
@@ -33,7 +34,7 @@ export function peekLog(handle: NrHandle): LogWords {
 
 export function peekSlot(handle: NrHandle, r: number): { ltail: number; state: number } {
   const w = words(handle);
-  return { ltail: Atomics.load(w, SLOTS_AT + SLOT_WORDS * r), state: Atomics.load(w, SLOTS_AT + SLOT_WORDS * r + 1) };
+  return { ltail: Atomics.load(w, SLOTS_AT + SLOT_WORDS * r), state: Atomics.load(w, SLOTS_AT + SLOT_WORDS * r + 1) & 0xf };
 }
 
 /** How far position `a` is ahead of `b` (positions wrap modulo 2^32). */

@@ -52,7 +52,7 @@
 import { before, distance, fetchMax } from './positions.js';
 import { notifyIfWaiting, waitWhileEqual } from './wait.js';
 import { ConfigError, FailStopError, HandleMismatchError } from '../errors.js';
-import { DEFAULTS, LIMITS } from '../defaults.js';
+import { DEFAULTS, HEARTBEAT_MS, LIMITS } from '../defaults.js';
 import { atomicLoader, type ByteLoader, createSharedMemory, type SharedMemory } from '../shared-memory.js';
 import {
   CELL_BYTES,
@@ -352,6 +352,19 @@ export class SharedLog {
       }
     }
     return null;
+  }
+
+  /**
+   * Some slot (of `want`, if given) is fenced or its heartbeat is late: its
+   * owner may be dead, and the slot reclaimable once silent long enough.
+   */
+  mayBecomeReclaimable(want?: number): boolean {
+    const late = (r: number): boolean => distance(Atomics.load(this.words, this.at(r, S_HEARTBEAT)), now10ms()) * 10 > 3 * HEARTBEAT_MS;
+    for (let r = want ?? 0; r < (want === undefined ? this.maxReplicas : want + 1); r++) {
+      const s = this.slotState(r);
+      if (s === SlotState.Fenced || (s === SlotState.Active && late(r))) return true;
+    }
+    return false;
   }
 
   private prepareClaim(r: number, owner: number, word: number, to: SlotState): number {
