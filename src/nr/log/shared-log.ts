@@ -385,13 +385,15 @@ export class SharedLog {
    */
   fence(r: number, fromWord: number): boolean {
     const from = stateOf(fromWord);
-    if (!holdsHead(from) || from === SlotState.Recovering) return false;
+    if (!holdsHead(from)) return false;
     return this.move(r, fromWord, from === SlotState.Reserved ? SlotState.Free : SlotState.Fenced, 'fencer') !== -1;
   }
 
-  /** Some slot other than `except` is active: a possible source of state. */
-  anyActive(except = -1): boolean {
-    for (let r = 0; r < this.maxReplicas; r++) if (r !== except && this.slotState(r) === SlotState.Active) return true;
+  /** Some slot other than `except` is active (and, if `live`, its owner is not silent): a possible source of state. */
+  anyActive(except = -1, live = false): boolean {
+    for (let r = 0; r < this.maxReplicas; r++) {
+      if (r !== except && this.slotState(r) === SlotState.Active && !(live && this.ownerSilent(r))) return true;
+    }
     return false;
   }
 

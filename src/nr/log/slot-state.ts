@@ -18,6 +18,7 @@
  * | Fenced → Recovering           | provider   | hand-over: requester's LTAIL set to the snapshot position first |
  * | Recovering → Fenced           | provider   | the provider was fenced itself before publishing: the snapshot is void |
  * | Recovering → Fenced           | owner      | the requester withdrew a transfer that timed out |
+ * | Recovering → Fenced           | fencer     | a writer waited `fenceAfterMs` for a recovering lagger (e.g. a joiner killed mid-transfer) |
  * | Recovering → Active           | owner      | snapshot restored |
  * | any held → Detached           | owner      | detach, or the thread's exit hook |
  * | any but Free → Dead           | manager    | `declareDead` / `declareThreadDead` after a kill |
@@ -57,7 +58,7 @@ const ALLOWED = new Map<string, readonly SlotActor[]>([
   [`${SlotState.Active}>${SlotState.Fenced}`, ['fencer', 'head', 'owner']],
   [`${SlotState.Fenced}>${SlotState.Active}`, ['owner']],
   [`${SlotState.Fenced}>${SlotState.Recovering}`, ['provider']],
-  [`${SlotState.Recovering}>${SlotState.Fenced}`, ['provider', 'owner']],
+  [`${SlotState.Recovering}>${SlotState.Fenced}`, ['provider', 'owner', 'fencer']],
   [`${SlotState.Recovering}>${SlotState.Active}`, ['owner']],
   [`${SlotState.Reserved}>${SlotState.Detached}`, ['owner']],
   [`${SlotState.Active}>${SlotState.Detached}`, ['owner']],

@@ -138,11 +138,14 @@ export function requestSnapshot(log: SharedLog, buffer: SharedArrayBuffer, me: n
       if (status === Status.Ready) break;
       const now = performance.now();
       const providerDied = status === Status.Serving && isGone(log, Atomics.load(w, PROVIDER), null);
-      if (now >= deadline || providerDied) {
+      // Every active replica silent for deadAfterMs (killed, undeclared): nobody will serve.
+      const nobodyLive = status === Status.Requested && now - t0 > log.deadAfterMs && !log.anyActive(me, true);
+      if (now >= deadline || providerDied || nobodyLive) {
         // Unclaimed, or claimed by a provider that died while serving: withdraw.
         if (Atomics.compareExchange(w, STATUS, status, providerDied ? Status.Requested : Status.Idle) === status) {
           const word = log.slotWord(me);
           if (stateOf(word) === SlotState.Recovering) log.move(me, word, SlotState.Fenced, 'owner');
+          if (nobodyLive) throw new RecoveryError(`no live replica to hand over a snapshot: every active replica has been silent for ${log.deadAfterMs} ms`);
           if (!providerDied) throw new RecoveryError(`no live replica handed over a snapshot within ${timeoutMs} ms`);
         }
         continue;
