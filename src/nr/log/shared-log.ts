@@ -372,9 +372,16 @@ export class SharedLog {
     if (next === -1) return -1;
     Atomics.store(this.words, this.at(r, S_OWNER), owner);
     this.beat(r);
-    Atomics.store(this.words, this.at(r, S_REPAIR_POS), 0);
-    Atomics.store(this.words, this.at(r, S_REPAIR_CELLS), 0);
-    this.setIntent(r, 0, 0);
+    // A previous owner that died with a torn append left its intent here:
+    // repair that entry now, before our first reservation overwrites the
+    // intent (replayers find the owner of an unsealed entry by it). The
+    // slot's repair words stay: slow replayers may still need them.
+    const intentCells = Atomics.load(this.words, this.at(r, S_INTENT_CELLS));
+    if (intentCells !== 0) {
+      const pos = Atomics.load(this.words, this.at(r, S_INTENT_POS));
+      // Only a position no replica has passed: its cell still belongs to that lap.
+      if (!before(pos, this.head()) && before(pos, this.tail()) && !this.isSealed(pos)) this.tryRepair(pos, false);
+    }
     return next;
   }
 
