@@ -196,7 +196,7 @@ describe('client errors', () => {
     }
   });
 
-  it('a full ring is back-pressure: sync waits with a bound then errors; async waits', async () => {
+  it('a full ring is back-pressure: every op, sync or async, waits at most the bound', async () => {
     const handle = createHandle(HashMap, { replicas: 1, clients: 1, clientSlots: 4 });
     // The node is stuck in a long synchronous loop: nobody drains the ring.
     const node = await startNode(handle, 'block', 1500);
@@ -207,9 +207,17 @@ describe('client errors', () => {
       const t0 = Date.now();
       expect(() => c.writes.put('x', 1)).toThrow(BackpressureError);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
-      // Once the node comes back, the async ops complete in order.
-      expect(await Promise.all(queued)).toEqual(Array(6).fill(undefined));
-      expect(c.reads.get(5)).toBe(5);
+      // The 4 ops in the ring were sent: TimeoutError, outcome unknown. The 2
+      // waiting for a free slot were never sent: BackpressureError.
+      const settled = await Promise.allSettled(queued);
+      const reasons = settled.map((r) => (r.status === 'rejected' ? (r.reason as Error).constructor.name : 'fulfilled'));
+      expect(reasons).toEqual(['TimeoutError', 'TimeoutError', 'TimeoutError', 'TimeoutError', 'BackpressureError', 'BackpressureError']);
+      expect((settled[0] as PromiseRejectedResult).reason.committed).toBe('unknown');
+      // Once the node comes back, the sent ones take effect, in order; the others never do.
+      await node.next((m) => m.unblocked === true);
+      const deadline = Date.now() + 10_000;
+      while (c.reads.get(3) === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      expect([0, 1, 2, 3, 4, 5].map((k) => c.reads.get(k))).toEqual([0, 1, 2, 3, undefined, undefined]);
       expect(c.reads.get('x')).toBeUndefined(); // the back-pressured sync op was never sent
       c.close();
     } finally {

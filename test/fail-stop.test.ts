@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { attach, createHandle, defineStructure, FailStopError } from '../src/nr/index.js';
-import { CTAIL } from '../src/nr/log.js';
+import { CTAIL } from '../src/nr/log/layout.js';
 
 const Guarded = defineStructure({
   name: 'test.guarded',

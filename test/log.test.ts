@@ -4,9 +4,10 @@
  * detection and 32-bit position wrap-around.
  */
 import { describe, expect, it } from 'vitest';
-import { before, distance } from '../src/nr/atomics.js';
+import { before, distance } from '../src/nr/log/positions.js';
 import { attach, createHandle } from '../src/nr/index.js';
-import { CELL_BYTES, CTAIL, EntryKind, HEAD, SharedLog, TAIL, createLogMemory } from '../src/nr/log.js';
+import { CELL_BYTES, CTAIL, ENTRY_BATCH, ENTRY_PAD, HEAD, TAIL } from '../src/nr/log/layout.js';
+import { SharedLog, createLogMemory } from '../src/nr/log/shared-log.js';
 import { Counter, HashMap } from '../src/nr/structures/index.js';
 
 const FP = 1234;
@@ -35,11 +36,11 @@ describe('SharedLog', () => {
 
   it('reserves a whole batch with one move of tail', () => {
     const log = tinyLog();
-    const pos = log.tryReserve(5);
+    const pos = log.tryReserve(5, 0);
     expect(pos).toBe(0);
-    expect(Atomics.load(log.words, TAIL)).toBe(5);
-    expect(log.tryReserve(3)).toBe(5);
-    expect(Atomics.load(log.words, TAIL)).toBe(8);
+    expect(log.tail()).toBe(5);
+    expect(log.tryReserve(3, 0)).toBe(5);
+    expect(log.tail()).toBe(8);
   });
 
   it('seals entries by full position, so a stale lap never looks complete', () => {
@@ -48,8 +49,8 @@ describe('SharedLog', () => {
       for (let i = 0; i < log.cells; i += 8) {
         const pos = lap * log.cells + i;
         expect(log.isSealed(pos)).toBe(false);
-        expect(log.tryReserve(8)).toBe(pos);
-        log.writeHeader(pos, 8, EntryKind.Batch, 0, 0, 0);
+        expect(log.tryReserve(8, 0)).toBe(pos);
+        log.writeHeader(pos, 8, ENTRY_BATCH, 0, 0, 0);
         expect(log.sealOwn(pos as number)).toBe(true);
         expect(log.isSealed(pos)).toBe(true);
         // The same physical cell one lap later is not sealed.
@@ -63,32 +64,31 @@ describe('SharedLog', () => {
 
   it('pads to the ring end instead of straddling it', () => {
     const log = tinyLog();
-    expect(log.tryReserve(log.cells - 3)).toBe(0);
+    expect(log.tryReserve(log.cells - 3, 0)).toBe(0);
     log.publishLtail(0, log.cells - 3);
     log.advanceHead();
     // 5 cells do not fit in the last 3: the 3 become a PAD entry in the same reservation.
-    const pos = log.tryReserve(5);
+    const pos = log.tryReserve(5, 0);
     expect(pos).toBe(log.cells);
-    expect(Atomics.load(log.words, TAIL)).toBe(log.cells + 5);
+    expect(log.tail()).toBe(log.cells + 5);
     expect(log.isSealed(log.cells - 3)).toBe(true);
-    expect(log.entryKindWord(log.cells - 3) & 0xff).toBe(EntryKind.Pad);
-    expect(log.entryCells(log.cells - 3)).toBe(3);
+    expect(log.readHeader(log.cells - 3, log.tail())).toMatchObject({ kind: ENTRY_PAD, cells: 3 });
   });
 
   it('reports the log full instead of overwriting what a live replica still needs', () => {
     const log = tinyLog(2);
     let reserved = 0;
-    while (log.tryReserve(8) !== null) reserved += 8;
+    while (log.tryReserve(8, 0) !== null) reserved += 8;
     expect(reserved).toBe(log.cells);
     // Replica 0 catches up; replica 1 (reserved, not attached) still holds head at 0.
     log.publishLtail(0, log.cells);
     expect(log.advanceHead()).toBe(1);
-    expect(log.tryReserve(1)).toBeNull();
+    expect(log.tryReserve(1, 0)).toBeNull();
     log.publishLtail(1, 16);
     expect(log.advanceHead()).toBe(1);
-    expect(Atomics.load(log.words, HEAD)).toBe(16);
-    expect(log.tryReserve(16)).toBe(log.cells);
-    expect(log.tryReserve(1)).toBeNull();
+    expect(log.head()).toBe(16);
+    expect(log.tryReserve(16, 0)).toBe(log.cells);
+    expect(log.tryReserve(1, 0)).toBeNull();
   });
 });
 

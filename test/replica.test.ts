@@ -20,7 +20,7 @@ import {
   UnknownOpError,
   type Replica,
 } from '../src/nr/index.js';
-import { TAIL } from '../src/nr/log.js';
+import { TAIL } from '../src/nr/log/layout.js';
 import { Counter, HashMap, Stack } from '../src/nr/structures/index.js';
 
 const tailOf = (sab: SharedArrayBuffer): number => Atomics.load(new Int32Array(sab), TAIL);

@@ -94,7 +94,7 @@ describe('joining at any time', () => {
   });
 
   it('joining when no replica is left to copy from is a typed error, not a guess', async () => {
-    const { RecoveryError } = await import('../src/nr/transfer.js');
+    const { RecoveryError } = await import('../src/nr/index.js');
     const handle = createHandle(HashMap, { replicas: 1, logBytes: 4096 });
     const a = attach(handle, HashMap);
     for (let i = 0; i < 2000; i++) a.writes.put(i, i);

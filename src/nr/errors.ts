@@ -17,14 +17,27 @@ export type NrErrorCode =
   | 'ERR_NR_TIMEOUT'
   | 'ERR_NR_RECOVERY'
   | 'ERR_NR_FENCED'
-  | 'ERR_NR_FAIL_STOP';
+  | 'ERR_NR_FAIL_STOP'
+  | 'ERR_NR_SAME_THREAD';
 
-export class NrError extends Error {
-  readonly code: NrErrorCode;
-  constructor(code: NrErrorCode, message: string, options?: { cause?: unknown }) {
+/**
+ * The one base of every error the project throws on purpose (NrError,
+ * KvError, FsError, SchedError): a stable string `code` to branch on, an
+ * optional `cause`, and `name` set to the concrete class.
+ */
+export class ReplicationError<C extends string = string> extends Error {
+  readonly code: C;
+  constructor(code: C, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
+  }
+}
+
+/** Errors of the NR runtime itself. */
+export class NrError extends ReplicationError<NrErrorCode> {
+  constructor(code: NrErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
@@ -35,14 +48,20 @@ export class EncodeError extends NrError {
   }
 }
 
-/** One op is larger than the biggest entry the log can ever hold. */
+/** One op (or its result) is larger than the biggest entry or slot that can carry it. */
 export class OpTooLargeError extends NrError {
   readonly bytes: number;
   readonly limit: number;
-  constructor(opName: string, bytes: number, limit: number) {
-    super('ERR_NR_OP_TOO_LARGE', `write op '${opName}' encodes to ${bytes} bytes; the log holds at most ${limit} per entry`);
+  /** The option that raises the limit. */
+  readonly option: string;
+  constructor(opName: string, bytes: number, limit: number, carrier: 'log entry' | 'client slot' = 'log entry', option = 'logBytes') {
+    super(
+      'ERR_NR_OP_TOO_LARGE',
+      `op '${opName}' encodes to ${bytes} bytes; a ${carrier} holds at most ${limit} (raise it with the option \`${option}\`)`,
+    );
     this.bytes = bytes;
     this.limit = limit;
+    this.option = option;
   }
 }
 
@@ -60,17 +79,17 @@ export class CapacityError extends NrError {
   }
 }
 
-/** The replica was detached; it can serve no more ops. */
+/** The replica was detached (or declared dead, or its slot reclaimed); it can serve no more ops. */
 export class DetachedError extends NrError {
-  constructor() {
-    super('ERR_NR_DETACHED', 'replica is detached');
+  constructor(why = 'replica is detached') {
+    super('ERR_NR_DETACHED', why);
   }
 }
 
 /** The op name is not one the structure defines (as a read or as a write). */
 export class UnknownOpError extends NrError {
-  constructor(kind: 'read' | 'write', name: string) {
-    super('ERR_NR_UNKNOWN_OP', `structure has no ${kind} op named '${name}'`);
+  constructor(kind: 'read' | 'write' | 'digest', name: string, message = `structure has no ${kind} op named '${name}'`) {
+    super('ERR_NR_UNKNOWN_OP', message);
   }
 }
 
@@ -88,12 +107,31 @@ export class ConfigError extends NrError {
   }
 }
 
-/** The client's node detached or died; the op did not (and will not) run there. Re-attach to another node. */
+/**
+ * The client's node detached, died or was fenced, or this client was
+ * closed. `committed` says what became of the op: `false`, it did not and
+ * never will take effect (it was never handed to a node, or the node that
+ * took it never served it); `'unknown'`, it was in flight when the node
+ * went away: it may have taken effect (then it is in the log, in order),
+ * but it never will later. Connect again to another node.
+ */
 export class NodeGoneError extends NrError {
   readonly node: number;
-  constructor(node: number) {
-    super('ERR_NR_NODE_GONE', `node ${node} is detached or gone`);
+  readonly committed: false | 'unknown';
+  constructor(node: number, committed: false | 'unknown' = false, why = 'is detached or gone') {
+    super(
+      'ERR_NR_NODE_GONE',
+      `node ${node} ${why}; ${committed === false ? 'the op did not and will not take effect' : 'the op was in flight: it may have taken effect, and will not later'}`,
+    );
     this.node = node;
+    this.committed = committed;
+  }
+}
+
+/** A blocking client op was issued to a node that lives in the same thread: it could never be served. Nothing was sent. */
+export class SameThreadError extends NrError {
+  constructor(node: number) {
+    super('ERR_NR_SAME_THREAD', `node ${node} runs in this thread, so a blocking client op could never be served; use the replica directly or the async form`);
   }
 }
 
@@ -109,6 +147,8 @@ export class BackpressureError extends NrError {
  * may still take effect; its response will be discarded.
  */
 export class TimeoutError extends NrError {
+  /** As for NodeGoneError: the op was sent, so whether it took effect is unknown. */
+  readonly committed = 'unknown' as const;
   constructor(ms: number) {
     super('ERR_NR_TIMEOUT', `no response from the node within ${ms} ms (the op may still take effect)`);
   }

@@ -6,14 +6,19 @@
  * `postMessage`. Each worker calls `attach(handle, structure)` and becomes a
  * node with its own replica.
  */
-import { Client, type ClientOptions } from './client.js';
-import { ClientState, type ClientSlotOptions, createContextBuffer, NodeState, SharedContext } from './context.js';
+import { Client, CLIENT_OPTION_KEYS, type ClientOptions } from './clients/client.js';
+import { ClientState, type ClientSlotOptions, createContextBuffer, NodeState, SharedContext } from './clients/context.js';
+import { ClientHub } from './clients/hub.js';
 import { threadId } from 'node:worker_threads';
 import { ConfigError, CapacityError, HandleMismatchError } from './errors.js';
-import { createLogMemory, type LogOptions, SharedLog, SlotState } from './log.js';
+import { DEFAULTS, HEARTBEAT_MS } from './defaults.js';
+import { checkKnownOptions } from './options.js';
+import { createLogMemory, LOG_OPTION_KEYS, type LogOptions, SharedLog } from './log/shared-log.js';
+import { SlotState } from './log/slot-state.js';
+import { breakTransferLockOf, createTransferBuffer } from './log/transfer.js';
 import type { SharedMemory } from './shared-memory.js';
-import { Replica, type ReplicaOptions } from './replica.js';
-import { createTransferBuffer, DEFAULT_TRANSFER_MAX_BYTES } from './transfer.js';
+import { Replica, REPLICA_OPTION_KEYS, type ReplicaOptions } from './replica/replica.js';
+import { isLocalNode } from './replica/registry.js';
 import type { OpTable, Structure } from './structure.js';
 
 export interface NrHandle {
@@ -33,6 +38,7 @@ export interface HandleOptions extends LogOptions, ClientSlotOptions {
   /** Largest snapshot a state transfer can carry (reserved, not allocated). Default 1 GiB. */
   transferMaxBytes?: number;
 }
+const HANDLE_OPTION_KEYS = [...LOG_OPTION_KEYS, 'clients', 'clientSlots', 'clientSlotBytes', 'transferMaxBytes'];
 
 export function createHandle<S, R extends OpTable<S>, W extends OpTable<S>>(
   structure: Structure<S, R, W>,
@@ -41,6 +47,7 @@ export function createHandle<S, R extends OpTable<S>, W extends OpTable<S>>(
   if (!structure || typeof structure.fingerprint !== 'number') {
     throw new ConfigError('createHandle needs a structure made by defineStructure()');
   }
+  checkKnownOptions('createHandle', options, HANDLE_OPTION_KEYS);
   const memory = createLogMemory(structure.fingerprint, options);
   return {
     kind: 'node-replication',
@@ -49,7 +56,7 @@ export function createHandle<S, R extends OpTable<S>, W extends OpTable<S>>(
     fingerprint: structure.fingerprint,
     memory,
     context: (options.clients ?? 0) > 0 ? createContextBuffer(new SharedLog(memory, structure.fingerprint).maxReplicas, options) : null,
-    transfer: createTransferBuffer(options.transferMaxBytes ?? DEFAULT_TRANSFER_MAX_BYTES),
+    transfer: createTransferBuffer(options.transferMaxBytes ?? DEFAULTS.transferMaxBytes),
   };
 }
 
@@ -76,12 +83,13 @@ export function attach<S, R extends OpTable<S>, W extends OpTable<S>>(
   options: AttachOptions = {},
 ): Replica<S, R, W> {
   checkHandle(handle, structure);
+  checkKnownOptions('attach', options, [...REPLICA_OPTION_KEYS, 'slot']);
   const log = new SharedLog(handle.memory, structure.fingerprint);
   if (options.slot !== undefined && (!Number.isInteger(options.slot) || options.slot < 0 || options.slot >= log.maxReplicas)) {
     throw new ConfigError(`slot must be an integer from 0 to ${log.maxReplicas - 1}`);
   }
   const context = handle.context ? new SharedContext(handle.context) : null;
-  const claim = log.claimSlot(options.slot);
+  const claim = claimWaiting(log, options.slot);
   if (claim === null) {
     throw new CapacityError(
       options.slot === undefined
@@ -89,7 +97,22 @@ export function attach<S, R extends OpTable<S>, W extends OpTable<S>>(
         : `replica slot ${options.slot} is taken`,
     );
   }
-  return new Replica(log, structure, claim.slot, options, context, handle.transfer, claim.needsTransfer);
+  const hubFor = context !== null && context.clients > 0 ? (slot: number) => new ClientHub(context, slot) : null;
+  return new Replica(log, structure, claim.slot, claim.word, options, hubFor, handle.transfer, claim.needsTransfer);
+}
+
+/**
+ * Claim a slot; when none is free but one's owner looks dead (fenced, or
+ * its heartbeat already late), wait for it to stay silent for deadAfterMs
+ * and reclaim it (bounded): an undeclared kill never leaks a slot.
+ */
+function claimWaiting(log: SharedLog, want: number | undefined): ReturnType<SharedLog['claimSlot']> {
+  const deadline = performance.now() + log.deadAfterMs + 4 * HEARTBEAT_MS;
+  for (;;) {
+    const claim = log.claimSlot(threadId, want);
+    if (claim !== null || performance.now() >= deadline || !log.mayBecomeReclaimable(want)) return claim;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, HEARTBEAT_MS);
+  }
 }
 
 export interface ConnectOptions extends ClientOptions {
@@ -107,8 +130,9 @@ export function connect<S, R extends OpTable<S>, W extends OpTable<S>>(
   options: ConnectOptions = {},
 ): Client<S, R, W> {
   checkHandle(handle, structure);
-  // Validates the log and the fingerprint even though a client never touches the log.
-  new SharedLog(handle.memory, structure.fingerprint);
+  checkKnownOptions('connect', options, [...CLIENT_OPTION_KEYS, 'node']);
+  // Validates the log and the fingerprint; the client watches its node's slot through it.
+  const log = new SharedLog(handle.memory, structure.fingerprint);
   if (!handle.context) throw new CapacityError('this handle was created without client slots (createHandle option `clients`)');
   const ctx = new SharedContext(handle.context);
   let node = options.node;
@@ -117,7 +141,8 @@ export function connect<S, R extends OpTable<S>, W extends OpTable<S>>(
   } else {
     let best = Infinity;
     for (let n = 0; n < ctx.nodes; n++) {
-      if (ctx.nodeState(n) !== NodeState.Serving) continue;
+      // Serving, and its replica holds its slot (not fenced and silent, never-attached or dead).
+      if (ctx.nodeState(n) !== NodeState.Serving || !servable(log, n)) continue;
       const load = ctx.activeClients(n);
       if (load < best) {
         best = load;
@@ -129,7 +154,19 @@ export function connect<S, R extends OpTable<S>, W extends OpTable<S>>(
   const owner = threadId & OWNER_MASK;
   const slot = ctx.claimClient(node, owner);
   if (slot < 0) throw new CapacityError(`all ${ctx.clients} client slots of node ${node} are taken`);
-  return new Client(ctx, structure, node, slot, (owner << 2) | ClientState.Active, options);
+  const instance = log.instance;
+  const target = node;
+  return new Client(ctx, structure, node, slot, (owner << 2) | ClientState.Active, options, {
+    log,
+    epoch: ctx.nodeEpoch(node),
+    sameThread: () => isLocalNode(instance, target),
+  });
+}
+
+/** A node worth connecting to: its replica holds its slot (a fenced one is recovering, or dead). */
+function servable(log: SharedLog, node: number): boolean {
+  const s = log.slotState(node);
+  return s === SlotState.Active || s === SlotState.Recovering;
 }
 
 /** Thread ids as stored in a client slot's STATE word (above its two state bits). */
@@ -158,6 +195,22 @@ export function declareClientDead(handle: NrHandle, threadId: number): number {
 export function declareDead(handle: NrHandle, node: number): void {
   const log = new SharedLog(handle.memory, handle.fingerprint);
   if (!Number.isInteger(node) || node < 0 || node >= log.maxReplicas) throw new ConfigError(`node must be an integer from 0 to ${log.maxReplicas - 1}`);
-  log.release(node, SlotState.Dead);
+  log.declareDead(node);
+  breakTransferLockOf(log, node);
   if (handle.context) new SharedContext(handle.context).setNodeState(node, NodeState.Gone);
+}
+
+/**
+ * For whoever manages a worker, after `worker.terminate()`, when it does not
+ * know what the thread was (a node, a joiner mid-transfer, a client): give
+ * back every replica slot and client slot that thread `threadId`
+ * (`worker.threadId`, read before it exits) held, and break a state-transfer
+ * lock it held. Returns what was released.
+ */
+export function declareThreadDead(handle: NrHandle, threadId: number): { replicas: number[]; clients: number } {
+  if (!Number.isInteger(threadId) || threadId < 0) throw new ConfigError('threadId must be a non-negative integer (worker.threadId)');
+  const log = new SharedLog(handle.memory, handle.fingerprint);
+  const replicas = log.slotsOwnedBy(threadId);
+  for (const r of replicas) declareDead(handle, r);
+  return { replicas, clients: declareClientDead(handle, threadId) };
 }

@@ -10,6 +10,7 @@ export {
   connect,
   declareDead,
   declareClientDead,
+  declareThreadDead,
   type NrHandle,
   type HandleOptions,
   type AttachOptions,
@@ -23,12 +24,14 @@ export {
   type CombineMode,
   type BoundReads,
   type BoundWrites,
-} from './replica.js';
-export { Client, type ClientOptions } from './client.js';
+} from './replica/replica.js';
+export { Client, type ClientOptions } from './clients/client.js';
 export { poolReplica, poolClient, pinnedTask, pinnedLoadBalancer, type PoolWorkerView } from './pool.js';
-export { RecoveryError } from './transfer.js';
+export { RecoveryError } from './log/transfer.js';
 export {
+  ReplicationError,
   NrError,
+  SameThreadError,
   FailStopError,
   EncodeError,
   OpTooLargeError,
@@ -44,4 +47,11 @@ export {
   FencedError,
   type NrErrorCode,
 } from './errors.js';
-export { DEFAULT_LOG_BYTES, MIN_LOG_BYTES, MAX_LOG_BYTES, MAX_REPLICAS, DEFAULT_FENCE_AFTER_MS } from './log.js';
+export { DEFAULTS, LIMITS } from './defaults.js';
+export { waitWhileEqual, waitWhileEqualAsync } from './log/wait.js';
+import { DEFAULTS, LIMITS } from './defaults.js';
+export const DEFAULT_LOG_BYTES = DEFAULTS.logBytes;
+export const MIN_LOG_BYTES = LIMITS.minLogBytes;
+export const MAX_LOG_BYTES = LIMITS.maxLogBytes;
+export const MAX_REPLICAS = LIMITS.maxReplicas;
+export const DEFAULT_FENCE_AFTER_MS = DEFAULTS.fenceAfterMs;

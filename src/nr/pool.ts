@@ -12,9 +12,10 @@
  * reads stay linearizable. Under 'async' or 'disabled' idle threads answer
  * nudges and are not fenced at all.
  */
-import type { Client } from './client.js';
+import type { Client } from './clients/client.js';
+import { logInstance } from './log/shared-log.js';
 import { attach, type AttachOptions, connect, type ConnectOptions, type NrHandle } from './handle.js';
-import type { Replica } from './replica.js';
+import type { Replica } from './replica/replica.js';
 import type { OpTable, Structure } from './structure.js';
 
 /** Per thread: the replica or client made for each log, by log key. */
@@ -22,7 +23,7 @@ const made = new Map<string, { isDetached: boolean }>();
 
 /** Identifies a log across structured clones of its handle (the log's instance id). */
 function logKey(handle: NrHandle, role: string): string {
-  return `${role}:${handle.fingerprint}:${new Int32Array(handle.memory.buffer, 0, 16)[6]}`;
+  return `${role}:${handle.fingerprint}:${logInstance(handle.memory)}`;
 }
 
 function once<T extends { isDetached: boolean }>(key: string, make: () => T): T {

@@ -19,6 +19,7 @@
  */
 import { type ArgsCodec, type ValueCodec, v8Codec, v8ValueCodec } from './codec.js';
 import { ConfigError } from './errors.js';
+import { checkKnownOptions } from './options.js';
 
 /** Any op function of a structure whose state is `S`. */
 export type OpFn<S> = (state: S, ...args: never) => unknown;
@@ -28,6 +29,18 @@ export type OpTable<S> = { [name: string]: OpFn<S> };
 export type OpArgs<F> = F extends (state: never, ...args: infer A) => unknown ? A : never;
 /** What op `F` returns to its caller. */
 export type OpResult<F> = F extends (...args: never) => infer R ? R : never;
+
+type AnyNever<A extends readonly unknown[]> = A extends readonly [infer H, ...infer T] ? ([H] extends [never] ? true : AnyNever<T>) : false;
+/**
+ * Ops whose parameters TypeScript could not infer (unannotated parameters
+ * are contextually typed `never`) become this message type, so the compile
+ * error says what to do instead of failing at every call site.
+ */
+export type AnnotatedOps<T> = {
+  [K in keyof T]: AnyNever<OpArgs<T[K]>> extends true
+    ? 'node-replication: annotate the parameters of this op, e.g. (state: Map<string, number>, key: string) => ...'
+    : T[K];
+};
 
 export interface StructureSpec<S, R extends OpTable<S>, W extends OpTable<S>> {
   /** Identifies the structure: a handle only attaches to the same name and version. */
@@ -78,10 +91,26 @@ export interface Structure<S, R extends OpTable<S>, W extends OpTable<S>> extend
 /** The most write ops one structure may define (the op id is one byte in the log). */
 export const MAX_WRITE_OPS = 255;
 
+const SPEC_KEYS = ['name', 'version', 'create', 'reads', 'writes', 'codecs', 'readCodecs', 'resultCodecs', 'digest', 'snapshot', 'restore'];
+
+function checkOps(kind: 'reads' | 'writes', ops: unknown): void {
+  if (ops === null || typeof ops !== 'object') throw new ConfigError(`defineStructure: \`${kind}\` must be an object of op functions`);
+  for (const [name, fn] of Object.entries(ops)) {
+    if (typeof fn !== 'function') throw new ConfigError(`defineStructure: ${kind}.${name} must be a function (state, ...args) => result, got ${typeof fn}`);
+  }
+}
+
 export function defineStructure<S, R extends OpTable<S>, W extends OpTable<S>>(
-  spec: StructureSpec<S, R, W>,
+  spec: StructureSpec<S, R, W> & { reads: AnnotatedOps<R>; writes: AnnotatedOps<W> },
 ): Structure<S, R, W> {
+  checkKnownOptions('defineStructure', spec, SPEC_KEYS);
   if (typeof spec.name !== 'string' || spec.name.length === 0) throw new ConfigError('structure needs a name');
+  if (typeof spec.create !== 'function') throw new ConfigError('defineStructure: `create` must be a function () => state');
+  checkOps('reads', spec.reads);
+  checkOps('writes', spec.writes);
+  for (const hook of ['digest', 'snapshot', 'restore'] as const) {
+    if (spec[hook] !== undefined && typeof spec[hook] !== 'function') throw new ConfigError(`defineStructure: \`${hook}\` must be a function`);
+  }
   const version = spec.version ?? 1;
   if (!Number.isInteger(version) || version < 0) throw new ConfigError('structure version must be a non-negative integer');
   const writeNames = Object.keys(spec.writes) as (keyof W & string)[];

@@ -21,6 +21,7 @@
  * wait (it woke for a local completion instead) can only absorb notifies
  * meant for that same runner, never another runner's wake-up.
  */
+import { waitWhileEqualAsync } from '../nr/index.js';
 export const WORK = 0;
 export const WORK_WAITERS = 1;
 const SLEEPERS = 2;
@@ -37,6 +38,7 @@ function runnerIndex(slot: number): number {
 export function createBells(): SharedArrayBuffer {
   return new SharedArrayBuffer((16 + 16 * MAX_SUBMITTERS) * 4);
 }
+
 
 /**
  * Wakes one sleeping runner, if any (a notify is costly: it posts to the
@@ -76,12 +78,7 @@ export async function sleepForWork(bells: Int32Array, slot: number, seen: number
   Atomics.or(bells, word, bit);
   try {
     if (Atomics.load(bells, WORK) !== seen) return;
-    const r = Atomics.waitAsync(bells, mine, mySeen, timeoutMs);
-    if (!r.async) return;
-    let timer: NodeJS.Timeout | undefined;
-    const keepAlive = new Promise<void>((res) => (timer = setTimeout(res, timeoutMs + 5)));
-    await Promise.race([r.value, keepAlive, kick]);
-    clearTimeout(timer);
+    await waitWhileEqualAsync(bells, mine, mySeen, -1, performance.now() + timeoutMs, timeoutMs, kick);
   } finally {
     Atomics.and(bells, word, ~bit);
     Atomics.sub(bells, WORK_WAITERS, 1);
@@ -100,17 +97,7 @@ export function ringDone(bells: Int32Array, submitter: number): void {
  * waitAsync alone does not).
  */
 export async function sleepOn(bells: Int32Array, index: number, waitersIndex: number, seen: number, timeoutMs: number): Promise<void> {
-  Atomics.add(bells, waitersIndex, 1);
-  try {
-    const r = Atomics.waitAsync(bells, index, seen, timeoutMs);
-    if (!r.async) return;
-    let timer: NodeJS.Timeout | undefined;
-    const keepAlive = new Promise<void>((res) => (timer = setTimeout(res, timeoutMs + 5)));
-    await Promise.race([r.value, keepAlive]);
-    clearTimeout(timer);
-  } finally {
-    Atomics.sub(bells, waitersIndex, 1);
-  }
+  await waitWhileEqualAsync(bells, index, seen, waitersIndex, performance.now() + timeoutMs, timeoutMs);
 }
 
 /** The clock every op carries: shared by all threads of the process (performance.now() alone differs per thread). */

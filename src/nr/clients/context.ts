@@ -13,8 +13,10 @@
  * |--------------------------|--------------------------------------------------------|
  * | 0..15                    | header: MAGIC, NODES, CLIENTS (per node), SLOTS, SLOT_BYTES |
  * | node r, +0               | NODE_STATE: 0 absent, 1 serving, 2 gone                |
+ * | node r, +1               | NODE_EPOCH: bumped each time a hub starts serving the node (a new worker, or after recovery) |
  * | node r, +16              | DOORBELL: a client sets 1 (and notifies) after enqueuing; the node clears it before draining |
  * | client c of node r, +0   | STATE: 0 free, else `owner << 2 | 1` active, `owner << 2 | 2` abandoned (owner: the client thread's threadId) |
+ * | client c, +1             | EPOCH: the node epoch the client connected in; a hub serves only its own epoch's clients |
  * | client c, +16            | TAIL: requests enqueued (written by the client only)   |
  * | client c, +32            | DONE: requests answered (written by the node only); +33 DONE_WAITERS (client asleep) |
  * | client c, +48            | SLOTS request slots of SLOT_BYTES each                 |
@@ -51,7 +53,8 @@
  *   share one word, so abandoning by thread id is one CAS and can never hit
  *   a slot that meanwhile went to another thread.
  */
-import { ConfigError, HandleMismatchError } from './errors.js';
+import { ConfigError, HandleMismatchError } from '../errors.js';
+import { DEFAULTS, LIMITS } from '../defaults.js';
 
 const MAGIC = 0x4e524378; // 'NRCx'
 const H_MAGIC = 0;
@@ -66,8 +69,10 @@ const NODE_HEADER_WORDS = 2 * LINE;
 const CLIENT_HEADER_WORDS = 3 * LINE;
 
 export const NODE_STATE = 0;
+export const NODE_EPOCH = 1;
 export const DOORBELL = LINE;
 export const CLIENT_STATE = 0;
+export const CLIENT_EPOCH = 1;
 export const CLIENT_TAIL = LINE;
 export const CLIENT_DONE = 2 * LINE;
 export const CLIENT_DONE_WAITERS = 2 * LINE + 1;
@@ -122,15 +127,15 @@ function isPowerOfTwo(n: number): boolean {
 }
 
 export function contextGeometry(nodes: number, options: ClientSlotOptions): ContextGeometry {
-  const clients = options.clients ?? 0;
-  const slots = options.clientSlots ?? 64;
-  const slotBytes = options.clientSlotBytes ?? 256;
-  if (!Number.isInteger(clients) || clients < 0 || clients > 256) {
-    throw new ConfigError(`clients must be an integer from 0 to 256, got ${clients}`);
+  const clients = options.clients ?? DEFAULTS.clients;
+  const slots = options.clientSlots ?? DEFAULTS.clientSlots;
+  const slotBytes = options.clientSlotBytes ?? DEFAULTS.clientSlotBytes;
+  if (!Number.isInteger(clients) || clients < 0 || clients > LIMITS.maxClients) {
+    throw new ConfigError(`clients must be an integer from 0 to ${LIMITS.maxClients}, got ${clients}`);
   }
-  if (!isPowerOfTwo(slots) || slots > 1024) throw new ConfigError(`clientSlots must be a power of two from 1 to 1024, got ${slots}`);
-  if (!Number.isInteger(slotBytes) || slotBytes % 16 !== 0 || slotBytes < 64 || slotBytes > 65536) {
-    throw new ConfigError(`clientSlotBytes must be a multiple of 16 from 64 to 65536, got ${slotBytes}`);
+  if (!isPowerOfTwo(slots) || slots > LIMITS.maxClientSlots) throw new ConfigError(`clientSlots must be a power of two from 1 to ${LIMITS.maxClientSlots}, got ${slots}`);
+  if (!Number.isInteger(slotBytes) || slotBytes % 16 !== 0 || slotBytes < LIMITS.minClientSlotBytes || slotBytes > LIMITS.maxClientSlotBytes) {
+    throw new ConfigError(`clientSlotBytes must be a multiple of 16 from ${LIMITS.minClientSlotBytes} to ${LIMITS.maxClientSlotBytes}, got ${slotBytes}`);
   }
   const clientWords = CLIENT_HEADER_WORDS + (slots * slotBytes) / 4;
   const nodeWords = NODE_HEADER_WORDS + clients * clientWords;
@@ -200,6 +205,21 @@ export class SharedContext {
     return Atomics.load(this.words, this.nodeAt(node) + NODE_STATE) as NodeState;
   }
 
+  nodeEpoch(node: number): number {
+    return Atomics.load(this.words, this.nodeAt(node) + NODE_EPOCH);
+  }
+
+  /** A hub starts serving `node`: a new epoch, whose clients are the only ones it serves. */
+  startEpoch(node: number): number {
+    const epoch = (Atomics.add(this.words, this.nodeAt(node) + NODE_EPOCH, 1) + 1) | 0;
+    this.setNodeState(node, NodeState.Serving);
+    return epoch;
+  }
+
+  clientEpoch(node: number, client: number): number {
+    return Atomics.load(this.words, this.clientAt(node, client) + CLIENT_EPOCH);
+  }
+
   /** Mark a node serving or gone; going away wakes every client of it. */
   setNodeState(node: number, state: NodeState): void {
     Atomics.store(this.words, this.nodeAt(node) + NODE_STATE, state);
@@ -254,6 +274,19 @@ export class SharedContext {
       }
     }
     return n;
+  }
+
+  /**
+   * A client of an earlier epoch abandoned its slot: no node will ever
+   * answer it, so mark everything answered and free the slot (the new
+   * epoch's hub calls this; it owns DONE).
+   */
+  freeStale(node: number, client: number): void {
+    const base = this.clientAt(node, client);
+    const s = Atomics.load(this.words, base + CLIENT_STATE);
+    if ((s & STATE_BITS) !== ClientState.Abandoned) return;
+    Atomics.store(this.words, base + CLIENT_DONE, Atomics.load(this.words, base + CLIENT_TAIL));
+    Atomics.compareExchange(this.words, base + CLIENT_STATE, s, ClientState.Free);
   }
 
   /** The node answered everything an abandoned client sent: free its slot. */

@@ -25,18 +25,12 @@ import {
   SLOT_HEADER_BYTES,
   STATE_BITS,
 } from './context.js';
-import { OpReader, OpWriter, type ValueCodec } from './codec.js';
+import { OpReader, OpWriter, type ValueCodec } from '../codec.js';
 import { serialize } from 'node:v8';
+import { encodeThrown } from './thrown.js';
+import type { HubHost, NodeHub } from '../replica/node-hub.js';
 
-/** What the hub needs from its replica. */
-export interface HubHost {
-  /** Queue a client's request (encoded arguments at `bytes[from, from+len)`) into the next batch. */
-  enqueueClientOp(client: number, seq: number, isWrite: boolean, id: number, bytes: Uint8Array, from: number, len: number): void;
-  /** Requests the host takes into one batch at most. */
-  readonly batchRoom: number;
-}
-
-export class ClientHub {
+export class ClientHub implements NodeHub {
   readonly node: number;
   private readonly ctx: SharedContext;
   /** Next request to answer, per client (the node is DONE's only writer). */
@@ -45,15 +39,36 @@ export class ClientHub {
   private readonly touched: Uint8Array;
   private readonly reader: OpReader;
   private readonly scratch = new OpWriter(256);
+  /** The epoch this hub serves: clients that connected in another never are. */
+  private epoch = 0;
 
   constructor(ctx: SharedContext, node: number) {
     this.ctx = ctx;
     this.node = node;
     this.served = new Int32Array(ctx.clients);
     this.touched = new Uint8Array(ctx.clients);
-    for (let c = 0; c < ctx.clients; c++) this.served[c] = Atomics.load(ctx.words, ctx.clientAt(node, c) + CLIENT_DONE);
     this.reader = new OpReader(ctx.bytes);
-    ctx.setNodeState(node, NodeState.Serving);
+    this.restart();
+  }
+
+  /**
+   * Start a new serving epoch (a new worker in this slot, or after a
+   * recovery that replaced our state). Clients of earlier epochs are never
+   * served again: their in-flight ops stay unanswered, and those clients
+   * fail with NodeGoneError ('unknown' for what they had sent).
+   */
+  restart(): void {
+    const ctx = this.ctx;
+    this.touched.fill(0);
+    this.epoch = ctx.startEpoch(this.node);
+    for (let c = 0; c < ctx.clients; c++) this.served[c] = Atomics.load(ctx.words, ctx.clientAt(this.node, c) + CLIENT_DONE);
+  }
+
+  /** Client c connected in this hub's epoch. */
+  private ours(c: number): boolean {
+    const e = this.ctx.clientEpoch(this.node, c);
+    // Epoch 0: the client connected before the node's first worker came.
+    return e === this.epoch || (e === 0 && this.epoch === 1);
   }
 
   get doorbellIndex(): number {
@@ -87,6 +102,12 @@ export class ClientHub {
       const base = ctx.clientAt(this.node, c);
       const state = Atomics.load(ctx.words, base + CLIENT_STATE);
       if (state === 0) continue;
+      if (!this.ours(c)) {
+        // An earlier epoch's client: never served. If it left, free its slot for a client of ours.
+        ctx.freeStale(this.node, c);
+        this.served[c] = Atomics.load(ctx.words, base + CLIENT_DONE);
+        continue;
+      }
       const tail = this.tailOf(c);
       if (this.served[c] !== tail) work = true;
       else if ((state & STATE_BITS) === ClientState.Abandoned && Atomics.load(ctx.words, base + CLIENT_DONE) === tail) {
@@ -102,8 +123,9 @@ export class ClientHub {
     let taken = 0;
     for (let c = 0; c < ctx.clients && taken < host.batchRoom; c++) {
       const base = ctx.clientAt(this.node, c);
-      if (Atomics.load(ctx.words, base + CLIENT_STATE) === 0) continue;
+      if (Atomics.load(ctx.words, base + CLIENT_STATE) === 0 || !this.ours(c)) continue;
       const tail = this.tailOf(c);
+
       for (let seq = this.served[c]!; seq !== tail && taken < host.batchRoom; seq = (seq + 1) | 0, taken++) {
         const at = ctx.slotAt(base, seq);
         const kind = ctx.words[at];
@@ -142,14 +164,7 @@ export class ClientHub {
   }
 
   respondThrew(c: number, seq: number, error: unknown): void {
-    let bytes: Uint8Array;
-    try {
-      bytes = serialize(error);
-    } catch {
-      bytes = serialize(new Error(String(error)));
-    }
-    if (bytes.length > this.ctx.maxPayloadBytes) bytes = serialize(new Error('error too large to return'));
-    this.respond(c, seq, ResponseStatus.Threw, bytes);
+    this.respond(c, seq, ResponseStatus.Threw, encodeThrown(error, this.ctx.maxPayloadBytes));
   }
 
   private respondRejected(c: number, seq: number, message: string): void {

@@ -1,21 +1,41 @@
 /**
  * Ops bound to one replica: `replica.reads.get(key)`, `replica.writes.put(k, v)`.
  */
-import { CTAIL_BYTES } from './log.js';
-import { DetachedError } from './errors.js';
-import type { OpArgs, OpResult } from './structure.js';
+import type { OpArgs, OpResult } from '../structure.js';
 
 /** A structure's read ops bound to one replica: `replica.reads.get(key)`. */
 export type BoundReads<R> = { readonly [K in keyof R]: (...args: OpArgs<R[K]>) => OpResult<R[K]> };
 /** A structure's write ops bound to one replica: `replica.writes.put(key, value)`. */
 export type BoundWrites<W> = { readonly [K in keyof W]: (...args: OpArgs<W[K]>) => OpResult<W[K]> };
 
+/** What a bound read touches on its replica: the typed view the generated code below is written against. */
+export interface ReadTarget {
+  /** Why the replica serves no more ops, or null. */
+  readonly detachedError: Error | null;
+  /** The position the local state reflects. */
+  readonly ltail: number;
+  /** The local state. */
+  readonly state: unknown;
+  /** Catch up to `target` (recovering if need be). */
+  replayTo(target: number): void;
+}
+
+/**
+ * The member names the generated code uses, checked against ReadTarget: a
+ * rename there fails to compile here instead of breaking reads at run time.
+ */
+const M: { readonly [K in keyof ReadTarget]-?: K } = {
+  detachedError: 'detachedError',
+  ltail: 'ltail',
+  state: 'state',
+  replayTo: 'replayTo',
+};
+
 type ReadFactory = (
-  replica: unknown,
+  replica: ReadTarget,
   fn: (state: never, ...args: unknown[]) => unknown,
   load: (byteOffset: number) => number,
   ctailAt: number,
-  Detached: typeof DetachedError,
 ) => (...args: unknown[]) => unknown;
 
 /**
@@ -26,30 +46,30 @@ type ReadFactory = (
  * protocol: observe ctail once, catch up to it, run the op locally.
  */
 export function compileRead(
-  replica: unknown,
+  replica: ReadTarget,
   fn: (state: never, ...args: unknown[]) => unknown,
   load: (byteOffset: number) => number,
+  ctailAt: number,
 ): (...args: unknown[]) => unknown {
   const factory = new Function(
     'replica',
     'fn',
     'load',
     'ctailAt',
-    'Detached',
     `"use strict";
     return function boundRead(a0, a1, a2) {
-      if (replica.detached) throw replica.halted ?? new Detached();
+      if (replica.${M.detachedError} !== null) throw replica.${M.detachedError};
       const c = load(ctailAt);
-      if (c !== replica.ltail) replica.replayTo(c);
+      if (c !== replica.${M.ltail}) replica.${M.replayTo}(c);
       // Up to 3 arguments without a rest array and a spread call (the op keeps its exact argument count).
       switch (arguments.length) {
-        case 0: return fn(replica.state);
-        case 1: return fn(replica.state, a0);
-        case 2: return fn(replica.state, a0, a1);
-        case 3: return fn(replica.state, a0, a1, a2);
-        default: return fn(replica.state, ...arguments);
+        case 0: return fn(replica.${M.state});
+        case 1: return fn(replica.${M.state}, a0);
+        case 2: return fn(replica.${M.state}, a0, a1);
+        case 3: return fn(replica.${M.state}, a0, a1, a2);
+        default: return fn(replica.${M.state}, ...arguments);
       }
     };`,
   ) as ReadFactory;
-  return factory(replica, fn, load, CTAIL_BYTES, DetachedError);
+  return factory(replica, fn, load, ctailAt);
 }

@@ -9,8 +9,12 @@
  * Atomics.waitAsync. Many ops may be in flight; each client's ops take
  * effect, and are answered, in the order it issued them.
  */
-import { before } from './atomics.js';
-import { OpReader, OpWriter } from './codec.js';
+import { before } from '../log/positions.js';
+import { waitWhileEqual } from '../log/wait.js';
+import type { SharedLog } from '../log/shared-log.js';
+import { SlotState } from '../log/slot-state.js';
+import { OpReader, OpWriter } from '../codec.js';
+import { DEFAULTS } from '../defaults.js';
 import {
   BackpressureError,
   ConfigError,
@@ -18,12 +22,14 @@ import {
   EncodeError,
   NodeGoneError,
   OpTooLargeError,
+  SameThreadError,
   TimeoutError,
   UnknownOpError,
-} from './errors.js';
+} from '../errors.js';
 import {
   CLIENT_DONE,
   CLIENT_DONE_WAITERS,
+  CLIENT_EPOCH,
   CLIENT_TAIL,
   NodeState,
   RequestKind,
@@ -31,19 +37,32 @@ import {
   SharedContext,
   SLOT_HEADER_BYTES,
 } from './context.js';
-import type { BoundReads, BoundWrites } from './replica.js';
-import type { OpArgs, OpResult, OpTable, Structure } from './structure.js';
-import type { ArgsCodec, ValueCodec } from './codec.js';
+import type { BoundReads, BoundWrites } from '../replica/bound-ops.js';
+import type { OpArgs, OpResult, OpTable, Structure } from '../structure.js';
+import type { ArgsCodec, ValueCodec } from '../codec.js';
+import { decodeThrown } from './thrown.js';
 import { deserialize } from 'node:v8';
 import { isMainThread } from 'node:worker_threads';
 
 export interface ClientOptions {
-  /** Bound, in ms, on every synchronous wait (for a free slot or a response). Default 30 000. */
+  /** Bound, in ms, on every op, sync or async (waiting for a free slot or a response). Default 30 000. */
   timeoutMs?: number;
+}
+export const CLIENT_OPTION_KEYS = ['timeoutMs'] as const;
+
+/** What a client needs to know about its node beyond the context. */
+export interface NodeView {
+  /** The node's log, to see its slot fenced and silent (killed, never declared). */
+  readonly log: SharedLog;
+  /** The node's serving epoch this client connected in. */
+  readonly epoch: number;
+  /** The node lives in this thread: a blocking op could never be served. */
+  readonly sameThread: () => boolean;
 }
 
 /** An op the client has sent (or is about to send) and not yet been answered for. */
 interface InFlight {
+  /** Its request number, once sent (-1 before). */
   seq: number;
   kind: RequestKind;
   id: number;
@@ -52,6 +71,8 @@ interface InFlight {
   reject: ((e: unknown) => void) | null;
   /** Encoded arguments, kept only while waiting for a free slot. */
   bytes: Uint8Array | null;
+  /** performance.now() by which an async op must be answered. */
+  deadline: number;
 }
 
 /** Longest single sleep; each wake re-checks the node's state. */
@@ -70,7 +91,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
   private readonly timeoutMs: number;
   private readonly scratch = new OpWriter(256);
   private readonly reader: OpReader;
-  /** Next request sequence number (our private copy of TAIL). */
+  /** Next request sequence number to send (our private copy of TAIL). */
   private tail: number;
   /** Responses consumed so far: a slot is free again once consumed. */
   private consumed: number;
@@ -78,6 +99,8 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
   private queue: InFlight[] = [];
   private sent = 0;
   private closed = false;
+  /** The node went away: every op from now on fails with NodeGoneError. */
+  private gone: string | null = null;
   private armed = false;
   /** Keeps the thread alive while async ops are pending (a waitAsync alone does not). */
   private keepAlive: NodeJS.Timeout | null = null;
@@ -90,8 +113,9 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     slot: number,
     private readonly stateWord: number,
     options: ClientOptions,
+    private readonly nodeView: NodeView,
   ) {
-    const timeoutMs = options.timeoutMs ?? 30_000;
+    const timeoutMs = options.timeoutMs ?? DEFAULTS.clientTimeoutMs;
     if (!(timeoutMs > 0)) throw new ConfigError('timeoutMs must be positive');
     this.ctx = ctx;
     this.structure = structure;
@@ -103,6 +127,8 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     // A reused slot's counters continue where its last client left them.
     this.tail = Atomics.load(ctx.words, this.base + CLIENT_TAIL);
     this.consumed = Atomics.load(ctx.words, this.base + CLIENT_DONE);
+    // The node serves only clients of its current epoch: a later incarnation never serves our ring.
+    Atomics.store(ctx.words, this.base + CLIENT_EPOCH, nodeView.epoch);
     const reads: Record<string, (...a: unknown[]) => unknown> = {};
     for (const name of structure.readNames) reads[name] = (...args) => this.callSync(RequestKind.Read, name, args);
     const writes: Record<string, (...a: unknown[]) => unknown> = {};
@@ -145,7 +171,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
   close(): void {
     if (this.closed) return;
     const deadline = performance.now() + this.timeoutMs;
-    while (this.queue.length > 0 && this.ctx.nodeState(this.node) !== NodeState.Gone) {
+    while (this.queue.length > 0 && !this.nodeGone()) {
       if (!this.waitForDone(deadline)) break;
       this.pump();
     }
@@ -180,8 +206,39 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
   }
 
   private checkUsable(): void {
-    if (this.closed) throw new DetachedError();
-    if (this.ctx.nodeState(this.node) === NodeState.Gone) throw new NodeGoneError(this.node);
+    if (this.closed) throw new DetachedError('client is closed');
+    if (this.gone === null && this.nodeGone()) this.markGone();
+    if (this.gone !== null) throw new NodeGoneError(this.node, false, this.gone);
+  }
+
+  /**
+   * Why our node can no longer answer us (null if it can): it left, a new
+   * incarnation serves its slot, or it was fenced and its thread has shown
+   * no sign of life for deadAfterMs (killed and never declared dead).
+   */
+  private nodeGone(): string | null {
+    const state = this.ctx.nodeState(this.node);
+    if (state === NodeState.Gone) return 'is detached or gone';
+    const epoch = this.ctx.nodeEpoch(this.node);
+    // Connected before the node's first worker came (epoch 0): its first hub serves us.
+    if (epoch !== this.nodeView.epoch && !(this.nodeView.epoch === 0 && epoch === 1)) return 'was replaced by a new incarnation';
+    if (state === NodeState.Absent) return null; // not attached yet: wait (bounded by timeoutMs)
+    const log = this.nodeView.log;
+    const s = log.slotState(this.node);
+    if (s === SlotState.Dead || s === SlotState.Free || s === SlotState.Detached) return 'is dead';
+    if (s === SlotState.Fenced && log.ownerSilent(this.node)) return 'was fenced and shows no sign of life';
+    return null;
+  }
+
+  /** The node is gone: fail everything in flight, and every later op. */
+  private markGone(): void {
+    this.gone ??= this.nodeGone() ?? 'is gone';
+    const q = this.queue;
+    this.queue = [];
+    const sent = this.sent;
+    this.sent = 0;
+    q.forEach((op, i) => op.reject?.(new NodeGoneError(this.node, i < sent ? 'unknown' : false, this.gone!)));
+    this.idle();
   }
 
   /** Encode an op's arguments into the scratch buffer; nothing is sent yet. */
@@ -195,13 +252,16 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     } catch (e) {
       throw new EncodeError(name, e);
     }
-    if (w.pos > this.ctx.maxPayloadBytes) throw new OpTooLargeError(name, w.pos, this.ctx.maxPayloadBytes);
+    if (w.pos > this.ctx.maxPayloadBytes) throw new OpTooLargeError(name, w.pos, this.ctx.maxPayloadBytes, 'client slot', 'clientSlotBytes');
     return w.pos;
   }
 
   /** Copy an encoded request into the next slot and publish it. */
   private send(op: InFlight, bytes: Uint8Array): void {
     const ctx = this.ctx;
+    // Sequence numbers are taken when sent, so ops dropped unsent leave no gap.
+    op.seq = this.tail;
+    this.tail = (this.tail + 1) | 0;
     const at = ctx.slotAt(this.base, op.seq);
     ctx.words[at] = op.kind;
     ctx.words[at + 1] = op.id;
@@ -218,6 +278,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
 
   private callSync(kind: RequestKind, name: string, args: readonly unknown[]): unknown {
     this.checkUsable();
+    if (this.nodeView.sameThread()) throw new SameThreadError(this.node);
     const id = this.opId(kind, name);
     const n = this.encode(kind, id, name, args);
     const deadline = performance.now() + this.timeoutMs;
@@ -226,15 +287,14 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
       if (!this.waitForDone(deadline)) throw new BackpressureError(this.ctx.slots, this.timeoutMs);
       this.pump();
     }
-    const op: InFlight = { seq: this.tail, kind, id, name, resolve: null, reject: null, bytes: null };
-    this.tail = (this.tail + 1) | 0;
+    const op: InFlight = { seq: -1, kind, id, name, resolve: null, reject: null, bytes: null, deadline };
     this.queue.push(op);
     this.send(op, this.scratch.bytes.subarray(0, n));
     let outcome: { ok: boolean; value: unknown } | null = null;
     op.resolve = (v) => (outcome = { ok: true, value: v });
     op.reject = (e) => (outcome = { ok: false, value: e });
     while (outcome === null) {
-      if (!this.waitForDone(deadline)) {
+      if (!this.waitForDone(deadline) && outcome === null) {
         // Drop the op from our queue: its response, if any, is discarded.
         op.resolve = op.reject = null;
         throw new TimeoutError(this.timeoutMs);
@@ -251,8 +311,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
       this.checkUsable();
       const id = this.opId(kind, name);
       const n = this.encode(kind, id, name, args);
-      const op: InFlight = { seq: this.tail, kind, id, name, resolve, reject, bytes: null };
-      this.tail = (this.tail + 1) | 0;
+      const op: InFlight = { seq: -1, kind, id, name, resolve, reject, bytes: null, deadline: performance.now() + this.timeoutMs };
       this.queue.push(op);
       if (this.sent + 1 === this.queue.length && this.sent < this.ctx.slots) {
         this.send(op, this.scratch.bytes.subarray(0, n));
@@ -286,7 +345,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
             op.kind === RequestKind.Read ? this.structure.readResultCodecs[op.id]! : this.structure.writeResultCodecs[op.id]!;
           op.resolve(codec.decode(r));
         } else if (status === ResponseStatus.Threw) {
-          op.reject!(deserialize(ctx.bytes.slice(r.pos, r.end)));
+          op.reject!(decodeThrown(ctx.bytes.slice(r.pos, r.end)));
         } else {
           op.reject!(new EncodeError(op.name, new Error(String(deserialize(ctx.bytes.slice(r.pos, r.end))))));
         }
@@ -301,7 +360,28 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
       op.bytes = null;
       this.send(op, bytes);
     }
-    if (ctx.nodeState(this.node) === NodeState.Gone) this.failAll(new NodeGoneError(this.node));
+    if (this.queue.length > 0 && this.nodeGone() !== null) this.markGone();
+  }
+
+  /**
+   * Async ops past their deadline: a sent one is rejected with TimeoutError
+   * (its response, if one comes, is discarded); one still waiting for a free
+   * slot is dropped with BackpressureError (it was never sent).
+   */
+  private expire(): void {
+    const now = performance.now();
+    for (let i = 0; i < this.queue.length; i++) {
+      const op = this.queue[i]!;
+      if (op.reject === null || op.deadline > now) continue;
+      const reject = op.reject;
+      op.resolve = op.reject = null;
+      if (i < this.sent) {
+        reject(new TimeoutError(this.timeoutMs));
+      } else {
+        this.queue.splice(i--, 1);
+        reject(new BackpressureError(this.ctx.slots, this.timeoutMs));
+      }
+    }
   }
 
   private failAll(e: Error): void {
@@ -317,13 +397,14 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     const words = this.ctx.words;
     const idx = this.base + CLIENT_DONE;
     for (;;) {
-      const done = Atomics.load(words, idx);
-      if (done !== this.consumed || this.ctx.nodeState(this.node) === NodeState.Gone) return true;
+      if (this.nodeGone() !== null) {
+        this.markGone();
+        return true;
+      }
       const now = performance.now();
       if (now >= deadline) return false;
-      Atomics.add(words, this.base + CLIENT_DONE_WAITERS, 1);
-      Atomics.wait(words, idx, done, Math.min(SLEEP_MS, deadline - now));
-      Atomics.sub(words, this.base + CLIENT_DONE_WAITERS, 1);
+      // Bounded sleeps: each wake re-checks the node.
+      if (waitWhileEqual(words, idx, this.consumed, this.base + CLIENT_DONE_WAITERS, Math.min(deadline, now + SLEEP_MS), SLEEP_MS)) return true;
     }
   }
 
@@ -345,6 +426,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     Atomics.sub(this.ctx.words, this.base + CLIENT_DONE_WAITERS, 1);
     this.armed = false;
     this.pump();
+    this.expire();
     if (this.queue.length > 0) this.arm();
     else this.idle();
   };

@@ -4,8 +4,8 @@
  * order; only writes occupy the log, reads and rejections ride along and
  * are answered at their place.
  */
-import type { OpWriter } from './codec.js';
-import type { SharedLog } from './log.js';
+import type { OpWriter } from '../codec.js';
+import type { SharedLog } from '../log/shared-log.js';
 
 /** What a batch item is. Only writes go into the log; the rest ride along in order. */
 export const enum ItemKind {

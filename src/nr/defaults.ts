@@ -1,0 +1,51 @@
+/**
+ * Every default option and limit of the runtime, in one place (a leaf
+ * module: every layer may import it, it imports nothing).
+ */
+export const DEFAULTS = Object.freeze({
+  /** Log data ring size in bytes. */
+  logBytes: 2 * 1024 * 1024,
+  /** Replica slots held from creation for the first workers. */
+  replicas: 1,
+  /** Extra slots for late joiners: maxReplicas defaults to max(replicas, this). */
+  maxReplicas: 8,
+  /** How long a writer that needs log space waits for a lagging replica before fencing it. */
+  fenceAfterMs: 1000,
+  /**
+   * How long a slot's owner may show no sign of life (no heartbeat) before
+   * other threads treat it as dead: its transfer lock is broken, and its slot
+   * may be reclaimed by a joiner that finds no free one.
+   */
+  deadAfterMs: 1000,
+  /** Largest snapshot a state transfer can carry (reserved, not allocated). */
+  transferMaxBytes: 1024 * 1024 * 1024,
+  /** Bound on waiting for a snapshot when a replica must recover or join. */
+  transferTimeoutMs: 30_000,
+  /** When queued async writes are combined. */
+  combine: 'microtask' as 'microtask' | 'immediate',
+  /** Client slots per node. */
+  clients: 0,
+  /** Requests one client may have in flight. */
+  clientSlots: 64,
+  /** Bytes per client request slot, header included. */
+  clientSlotBytes: 256,
+  /** Bound on every client op, sync or async. */
+  clientTimeoutMs: 30_000,
+});
+
+export const LIMITS = Object.freeze({
+  minLogBytes: 4 * 1024,
+  maxLogBytes: 1024 * 1024 * 1024,
+  maxReplicas: 64,
+  maxClients: 256,
+  maxClientSlots: 1024,
+  minClientSlotBytes: 64,
+  maxClientSlotBytes: 65536,
+  /** Most client ops one batch takes, so that serving clients never starves the node's own work. */
+  maxClientOpsPerBatch: 4096,
+  /** Serving rounds a node runs per event-loop turn before yielding. */
+  servingRoundsPerTurn: 16,
+});
+
+/** How often each thread's replicas publish a heartbeat (ms); well under deadAfterMs. */
+export const HEARTBEAT_MS = 100;

@@ -1,0 +1,123 @@
+/**
+ * The replay loop: apply every entry from a replica's LTAIL up to a target,
+ * through an apply callback, then publish how far it got. The log owns this
+ * loop; the replica only supplies `applyEntry` (the Rust crate's
+ * `exec(idx, apply)`).
+ *
+ * A replayer is safe from reused cells only while its slot holds head. So:
+ * - the slot's STATE word (state and incarnation) is checked before each
+ *   entry and once more after the last one (a seqlock: everything read
+ *   before a check that still sees the word unchanged was genuine, because
+ *   a writer fences a slot before it can reuse the slot's cells);
+ * - every header is validated (readHeader) before its cell count moves the
+ *   cursor: a bad one from a fenced replica means "lapped", from a replica
+ *   still holding head it means corruption, and the replica fails stop;
+ * - a run that ended fenced publishes nothing: no LTAIL, no CTAIL. Its
+ *   caller discards what the run computed and recovers by state transfer.
+ */
+import { FailStopError } from '../errors.js';
+import { before } from './positions.js';
+import { ENTRY_BATCH } from './layout.js';
+import type { EntryHeader, SharedLog } from './shared-log.js';
+
+export interface EntryApplier {
+  /** Apply the batch entry at `pos`, whose header was validated. */
+  applyEntry(pos: number, header: EntryHeader): void;
+  /** Called while waiting on an unsealed entry (e.g. to publish a heartbeat). */
+  onWait(): void;
+}
+
+export interface ReplayCounters {
+  replayedEntries: number;
+  sealWaits: number;
+}
+
+/**
+ * How a run ended: at `reached` (published), or fenced there (nothing
+ * published). A fenced run's applies up to `reached` were genuine unless
+ * `suspect`: the fence was seen only after the last apply, which may then
+ * have read reused cells.
+ */
+export interface ReplayEnd {
+  reached: number;
+  fenced: boolean;
+  suspect: boolean;
+}
+
+/**
+ * Replay slot `slot` (whose STATE word must stay `slotWord`) from `from` up
+ * to `target`. Throws FailStopError when the log is provably corrupt; any
+ * error thrown by `applyEntry` propagates with nothing published.
+ */
+export function replay(
+  log: SharedLog,
+  slot: number,
+  slotWord: number,
+  from: number,
+  target: number,
+  applier: EntryApplier,
+  counters: ReplayCounters,
+): ReplayEnd {
+  let pos = from;
+  const tail = log.tail();
+  while (before(pos, target)) {
+    if (!log.isSealed(pos)) {
+      counters.sealWaits++;
+      const seen = awaitEntry(log, pos, slot, slotWord, applier);
+      if (seen === 'fenced') return { reached: pos, fenced: true, suspect: false };
+      if (seen === 'lapped') return lappedOrCorrupt(log, slot, slotWord, pos, 'its cell holds a later lap');
+      if (seen === 'repaired') {
+        const skip = log.repairedCells(pos);
+        if (skip === 0) return lappedOrCorrupt(log, slot, slotWord, pos, 'it is marked repaired but no repair record names it');
+        pos = (pos + skip) | 0;
+        continue;
+      }
+    }
+    if (log.slotWord(slot) !== slotWord) return { reached: pos, fenced: true, suspect: false };
+    const header = log.readHeader(pos, tail);
+    if (header === null) return lappedOrCorrupt(log, slot, slotWord, pos, 'its header is not a valid entry');
+    if (header.kind === ENTRY_BATCH) applier.applyEntry(pos, header);
+    pos = (pos + header.cells) | 0;
+    counters.replayedEntries++;
+  }
+  if (log.slotWord(slot) !== slotWord) return { reached: pos, fenced: true, suspect: pos !== from };
+  log.publishLtail(slot, pos);
+  log.complete(pos);
+  log.helpWaitingWriters();
+  return { reached: pos, fenced: false, suspect: false };
+}
+
+function lappedOrCorrupt(log: SharedLog, slot: number, slotWord: number, pos: number, why: string): ReplayEnd {
+  // Only a replica that no longer holds head can see reused cells.
+  if (log.slotWord(slot) !== slotWord) return { reached: pos, fenced: true, suspect: false };
+  throw new FailStopError(`the shared log is corrupt: the entry at position ${pos} cannot be replayed (${why}) while replica ${slot} holds head`);
+}
+
+/**
+ * Wait for the entry at `pos` to be sealed. Its writer normally seals it
+ * within microseconds; if not, after fenceAfterMs the writer is fenced and
+ * its entry repaired into a skip (a dead or declared-dead writer's at once).
+ * Bounded: an entry that no writer owns and nobody can repair within the
+ * bound means corrupt shared memory.
+ */
+function awaitEntry(
+  log: SharedLog,
+  pos: number,
+  slot: number,
+  slotWord: number,
+  applier: EntryApplier,
+): 'sealed' | 'repaired' | 'lapped' | 'fenced' {
+  const start = performance.now();
+  const bound = 10 * log.fenceAfterMs + 2 * log.deadAfterMs + 1000;
+  for (;;) {
+    const seen = log.awaitSeal(pos, performance.now() + 10);
+    if (seen !== 'timeout') return seen;
+    if (log.slotWord(slot) !== slotWord) return 'fenced';
+    applier.onWait();
+    const waited = performance.now() - start;
+    if (log.tryRepair(pos, waited >= log.fenceAfterMs)) continue;
+    if (waited > bound) {
+      throw new FailStopError(`the shared log is corrupt: the entry at position ${pos} stayed unsealed for ${Math.round(waited)} ms and no writer owns it`);
+    }
+  }
+}

@@ -1,0 +1,707 @@
+/**
+ * The shared operation log: a bounded ring of variable-length entries in one
+ * SharedArrayBuffer, driven by Atomics. This module (with replay.ts and
+ * transfer.ts beside it) is the only code that reads or writes a raw log
+ * word; layout.ts has the map.
+ *
+ * ## Positions and seals
+ * A position is a logical cell index. It grows forever and wraps modulo 2^32
+ * (positions.ts); its physical cell is `pos & (CELLS - 1)`. An entry
+ * starting at `pos` is complete once `seals[pos & mask] === pos`. A seal is
+ * the full position, not a parity bit, so a reader can tell this lap's entry
+ * from any earlier lap's, and seals live apart from the data so stale payload
+ * bytes can never look like a seal. Seals start as `~i`, which no position
+ * mapping to cell i can equal.
+ *
+ * A seal proves that an entry *started* at `pos` in that lap, not that the
+ * cell still holds it: a later lap's entry may span the cell without
+ * starting there, leaving the old seal in place. Only a replica that holds
+ * head (its slot is Active) is safe from that, so replay.ts validates every
+ * header it decodes and re-checks its slot after applying (a seqlock): a run
+ * that ended fenced publishes nothing.
+ *
+ * ## Entry format (in the data ring, starting on a cell boundary)
+ * word 0: cells the entry spans (header included); word 1: kind | replica << 8;
+ * word 2: op count; word 3: payload bytes. Then each op: a u32
+ * `opId << 24 | byteLength`, its bytes, padding to 4 bytes.
+ * An entry never straddles the ring's end: a writer whose batch would is
+ * handed the cells up to the end as a PAD entry in the same reservation.
+ *
+ * ## Torn appends
+ * Before each CAS on tail a writer records its intent (the position it is
+ * reserving and how many cells, pad included), marks it owned (negative
+ * cells) right after the CAS succeeds, and clears it once sealed.
+ * Writers seal with a CAS from the stale value they read. A replayer that
+ * waits on an unsealed entry long enough finds the intent covering it; once
+ * its owner is dead or fenced (it fences the owner after fenceAfterMs), it
+ * records the skip length in the owner's REPAIR words and CASes the seal
+ * to `pos + CELLS/2`, a value no seal or stale seal of that cell can hold.
+ * Every replica then skips the same cells. A fenced owner that wakes up
+ * later fails its own seal CAS and reports the write as not applied.
+ *
+ * ## Invariants
+ * - HEAD ≤ LTAIL[r] ≤ CTAIL ≤ TAIL for every live replica r (one that holds
+ *   head); HEAD = min LTAIL over the slots that hold it.
+ * - TAIL − HEAD ≤ CELLS: a reservation never overwrites a cell a live
+ *   replica still needs. A writer that reads HEAD and TAIL violating this
+ *   treats the log as corrupt (FailStopError), never as free space.
+ * - CTAIL only moves forward, and only to a position a replica reached
+ *   through genuine entries while it held head, at or before TAIL.
+ * - Entries before CTAIL are sealed, so reads that replay to CTAIL never wait.
+ */
+import { before, distance, fetchMax } from './positions.js';
+import { notifyIfWaiting, waitWhileEqual } from './wait.js';
+import { ConfigError, FailStopError, HandleMismatchError } from '../errors.js';
+import { DEFAULTS, HEARTBEAT_MS, LIMITS } from '../defaults.js';
+import { atomicLoader, type ByteLoader, createSharedMemory, type SharedMemory } from '../shared-memory.js';
+import {
+  CELL_BYTES,
+  CELL_WORDS,
+  cellsFor,
+  CTAIL,
+  CTAIL_BYTES,
+  ENTRY_BATCH,
+  ENTRY_HEADER_BYTES,
+  ENTRY_PAD,
+  geometry,
+  H_CELLS,
+  H_DEAD_MS,
+  H_FENCE_MS,
+  H_FINGERPRINT,
+  H_INSTANCE,
+  H_LAYOUT,
+  H_MAGIC,
+  H_MAX_ENTRY_CELLS,
+  H_MAX_REPLICAS,
+  HEAD,
+  HEAD_WAITERS,
+  LAYOUT,
+  MAGIC,
+  S_HEARTBEAT,
+  S_INTENT_CELLS,
+  S_INTENT_POS,
+  S_LTAIL,
+  S_OWNER,
+  S_REPAIR_CELLS,
+  S_REPAIR_POS,
+  S_STATE,
+  S_WAKE,
+  SEAL_WAITERS,
+  SLOT_WORDS,
+  SLOTS_AT,
+  TAIL,
+} from './layout.js';
+import { holdsHead, incarnationOf, SlotState, stateOf, transition, type SlotActor } from './slot-state.js';
+
+export interface LogOptions {
+  /** Data ring size in bytes: a power of two from 4 KiB to 1 GiB. Default 2 MiB. */
+  logBytes?: number;
+  /**
+   * Replica slots held from creation for the first workers, which then
+   * replay the log from its start (no state transfer). Default 1.
+   */
+  replicas?: number;
+  /** All replica slots, including those for replicas that join later. Default max(replicas, 8), at most 64. */
+  maxReplicas?: number;
+  /**
+   * How long a writer that needs log space waits for a lagging replica
+   * (nudging it) before fencing it. Default 1000 ms.
+   */
+  fenceAfterMs?: number;
+  /**
+   * How long a slot's owner thread may show no sign of life before others
+   * treat it as dead (transfer lock broken; slot reclaimable by a joiner that
+   * finds no free slot). Default 1000 ms.
+   */
+  deadAfterMs?: number;
+}
+export const LOG_OPTION_KEYS = ['logBytes', 'replicas', 'maxReplicas', 'fenceAfterMs', 'deadAfterMs'] as const;
+
+function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+}
+
+function checkMs(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1 || v > 2 ** 30) throw new ConfigError(`${name} must be a positive integer, got ${v}`);
+}
+
+/** Allocate and initialise a log's shared memory. */
+export function createLogMemory(fingerprint: number, options: LogOptions = {}): SharedMemory {
+  const logBytes = options.logBytes ?? DEFAULTS.logBytes;
+  const replicas = options.replicas ?? DEFAULTS.replicas;
+  const maxReplicas = options.maxReplicas ?? Math.max(replicas, DEFAULTS.maxReplicas);
+  const fenceAfterMs = options.fenceAfterMs ?? DEFAULTS.fenceAfterMs;
+  const deadAfterMs = options.deadAfterMs ?? DEFAULTS.deadAfterMs;
+  checkMs('fenceAfterMs', fenceAfterMs);
+  checkMs('deadAfterMs', deadAfterMs);
+  if (!isPowerOfTwo(logBytes) || logBytes < LIMITS.minLogBytes || logBytes > LIMITS.maxLogBytes) {
+    throw new ConfigError(`logBytes must be a power of two from ${LIMITS.minLogBytes} to ${LIMITS.maxLogBytes}, got ${logBytes}`);
+  }
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > LIMITS.maxReplicas) {
+    throw new ConfigError(`replicas must be an integer from 1 to ${LIMITS.maxReplicas}, got ${replicas}`);
+  }
+  if (!Number.isInteger(maxReplicas) || maxReplicas < replicas || maxReplicas > LIMITS.maxReplicas) {
+    throw new ConfigError(`maxReplicas must be an integer from replicas (${replicas}) to ${LIMITS.maxReplicas}, got ${maxReplicas}`);
+  }
+  const g = geometry(logBytes, maxReplicas);
+  const memory = createSharedMemory(g.totalBytes);
+  const w = new Int32Array(memory.buffer);
+  w[H_MAGIC] = MAGIC;
+  w[H_LAYOUT] = LAYOUT;
+  w[H_FINGERPRINT] = fingerprint;
+  w[H_CELLS] = g.cells;
+  w[H_MAX_REPLICAS] = maxReplicas;
+  w[H_FENCE_MS] = fenceAfterMs;
+  w[H_DEAD_MS] = deadAfterMs;
+  w[H_MAX_ENTRY_CELLS] = g.maxEntryCells;
+  w[H_INSTANCE] = (Math.random() * 0x7fffffff) | 0;
+  for (let i = 0; i < g.cells; i++) w[g.sealsAt + i] = ~i;
+  for (let r = 0; r < replicas; r++) w[SLOTS_AT + r * SLOT_WORDS + S_STATE] = SlotState.Reserved;
+  return memory;
+}
+
+/** The instance id of the log in `memory` (stable across structured clones of a handle). */
+export function logInstance(memory: SharedMemory): number {
+  return new Int32Array(memory.buffer, 0, 16)[H_INSTANCE]!;
+}
+
+/** A decoded, validated entry header. */
+export interface EntryHeader {
+  kind: number;
+  cells: number;
+  replica: number;
+  ops: number;
+  payloadBytes: number;
+}
+
+/** Heartbeats count in 10 ms ticks, wrapping like positions. */
+function now10ms(): number {
+  return Math.floor(Date.now() / 10) | 0;
+}
+
+/** One thread's view of a shared log. */
+export class SharedLog {
+  readonly sab: SharedArrayBuffer;
+  private readonly words: Int32Array;
+  /** Atomic load by byte offset through wasm: the cheapest seq-cst load, for the read path. */
+  readonly load: ByteLoader;
+  /** Byte offset of CTAIL, for `load` on the read path. */
+  readonly ctailByteOffset = CTAIL_BYTES;
+  /** The data ring as bytes, and as words for entry payload copies. */
+  readonly data: Uint8Array;
+  readonly dataWords: Int32Array;
+  readonly cells: number;
+  readonly mask: number;
+  readonly maxReplicas: number;
+  readonly maxEntryCells: number;
+  readonly instance: number;
+  readonly fenceAfterMs: number;
+  readonly deadAfterMs: number;
+  private readonly sealsAt: number;
+
+  constructor(memory: SharedMemory, fingerprint: number) {
+    const sab = memory?.buffer;
+    if (!(sab instanceof SharedArrayBuffer) || sab.byteLength < SLOTS_AT * 4) {
+      throw new HandleMismatchError('handle does not hold a log in shared memory');
+    }
+    const w = new Int32Array(sab);
+    if (w[H_MAGIC] !== MAGIC || w[H_LAYOUT] !== LAYOUT) {
+      throw new HandleMismatchError('buffer is not a node-replication log of this layout version');
+    }
+    if (w[H_FINGERPRINT] !== fingerprint) {
+      throw new HandleMismatchError('handle was made for another structure, structure version or op set');
+    }
+    // The header is shared memory too: check every word before sizing views by it.
+    const cells = w[H_CELLS]!;
+    const maxReplicas = w[H_MAX_REPLICAS]!;
+    if (!isPowerOfTwo(cells) || cells * CELL_BYTES < LIMITS.minLogBytes || cells * CELL_BYTES > LIMITS.maxLogBytes) {
+      throw new HandleMismatchError(`log header is corrupt: ${cells} cells`);
+    }
+    if (!Number.isInteger(maxReplicas) || maxReplicas < 1 || maxReplicas > LIMITS.maxReplicas) {
+      throw new HandleMismatchError(`log header is corrupt: ${maxReplicas} replica slots`);
+    }
+    const g = geometry(cells * CELL_BYTES, maxReplicas);
+    if (g.totalBytes > sab.byteLength) throw new HandleMismatchError('log memory is smaller than its header says');
+    if (w[H_MAX_ENTRY_CELLS] !== g.maxEntryCells) throw new HandleMismatchError('log header is corrupt: entry size limit');
+    const fenceMs = w[H_FENCE_MS]!;
+    const deadMs = w[H_DEAD_MS]!;
+    if (!(fenceMs >= 1 && deadMs >= 1)) throw new HandleMismatchError('log header is corrupt: timeouts');
+    this.sab = sab;
+    this.words = w;
+    this.load = atomicLoader(memory);
+    this.cells = cells;
+    this.mask = cells - 1;
+    this.maxReplicas = g.maxReplicas;
+    this.maxEntryCells = g.maxEntryCells;
+    this.instance = w[H_INSTANCE]!;
+    this.fenceAfterMs = fenceMs;
+    this.deadAfterMs = deadMs;
+    this.sealsAt = g.sealsAt;
+    this.data = new Uint8Array(sab, g.dataAt, cells * CELL_BYTES);
+    this.dataWords = new Int32Array(sab, g.dataAt, cells * CELL_WORDS);
+  }
+
+  /** Largest payload (ops with their headers) one entry can carry. */
+  get maxPayloadBytes(): number {
+    return this.maxEntryCells * CELL_BYTES - ENTRY_HEADER_BYTES;
+  }
+
+  static cellsFor(payloadBytes: number): number {
+    return cellsFor(payloadBytes);
+  }
+
+  /** A typed view of the raw words for transfer.ts (same module family); nobody else gets one. */
+  wordsForTransfer(): Int32Array {
+    return this.words;
+  }
+
+  // ---- counters ----------------------------------------------------------------
+
+  head(): number {
+    return Atomics.load(this.words, HEAD);
+  }
+  tail(): number {
+    return Atomics.load(this.words, TAIL);
+  }
+  ctail(): number {
+    return Atomics.load(this.words, CTAIL);
+  }
+  /** Used cells, for observability. */
+  used(): number {
+    return distance(this.head(), this.tail());
+  }
+
+  // ---- slots -------------------------------------------------------------------
+
+  private at(r: number, word: number): number {
+    return SLOTS_AT + r * SLOT_WORDS + word;
+  }
+
+  /** The whole STATE word of slot r (state and incarnation). */
+  slotWord(r: number): number {
+    return Atomics.load(this.words, this.at(r, S_STATE));
+  }
+  slotState(r: number): SlotState {
+    return stateOf(this.slotWord(r));
+  }
+  ltailOf(r: number): number {
+    return Atomics.load(this.words, this.at(r, S_LTAIL));
+  }
+  ownerOf(r: number): number {
+    return Atomics.load(this.words, this.at(r, S_OWNER));
+  }
+
+  /**
+   * Change slot r's state from the exact word `fromWord` (see slot-state.ts).
+   * Leaving a head-holding state advances head and wakes writers waiting for
+   * space. Returns the new word, or -1 if the word had changed.
+   */
+  move(r: number, fromWord: number, to: SlotState, who: SlotActor, newIncarnation = false): number {
+    const next = transition(this.words, this.at(r, S_STATE), fromWord, to, who, newIncarnation);
+    if (next !== -1 && holdsHead(stateOf(fromWord)) && !holdsHead(to)) {
+      this.advanceHead();
+      Atomics.notify(this.words, HEAD);
+    }
+    return next;
+  }
+
+  /** Publish LTAIL for slot r: only its owner does, and only positions it reached through genuine entries. */
+  publishLtail(r: number, pos: number): void {
+    Atomics.store(this.words, this.at(r, S_LTAIL), pos);
+  }
+
+  /** The owner is alive: publish a heartbeat. */
+  beat(r: number): void {
+    Atomics.store(this.words, this.at(r, S_HEARTBEAT), now10ms());
+  }
+
+  /** Slot r's owner has shown no sign of life for deadAfterMs. */
+  ownerSilent(r: number): boolean {
+    return distance(Atomics.load(this.words, this.at(r, S_HEARTBEAT)), now10ms()) * 10 > this.deadAfterMs;
+  }
+
+  /**
+   * Claim a slot (the lowest, or `want`) for thread `owner`. A reserved slot
+   * becomes active and replays from where it holds head (position 0).
+   * Otherwise a free, detached or dead slot is taken as fenced: its replica
+   * must join by state transfer. When none is left, an active or fenced slot
+   * whose owner has been silent for deadAfterMs is reclaimed (marked dead,
+   * then claimed): a killed, undeclared replica never leaks its slot.
+   */
+  claimSlot(owner: number, want?: number): { slot: number; word: number; needsTransfer: boolean } | null {
+    const from = want ?? 0;
+    const to = want === undefined ? this.maxReplicas : want + 1;
+    for (let r = from; r < to; r++) {
+      const word = this.slotWord(r);
+      if (stateOf(word) !== SlotState.Reserved) continue;
+      const next = this.prepareClaim(r, owner, word, SlotState.Active);
+      if (next !== -1) return { slot: r, word: next, needsTransfer: false };
+    }
+    for (let pass = 0; pass < 2; pass++) {
+      for (let r = from; r < to; r++) {
+        let word = this.slotWord(r);
+        let s = stateOf(word);
+        if (pass === 1 && (s === SlotState.Active || s === SlotState.Fenced) && this.ownerSilent(r)) {
+          word = this.move(r, word, SlotState.Dead, 'reclaimer');
+          if (word === -1) continue;
+          s = SlotState.Dead;
+        }
+        if (s !== SlotState.Free && s !== SlotState.Detached && s !== SlotState.Dead) continue;
+        const next = this.prepareClaim(r, owner, word, SlotState.Fenced);
+        if (next !== -1) return { slot: r, word: next, needsTransfer: true };
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Some slot (of `want`, if given) is fenced or its heartbeat is late: its
+   * owner may be dead, and the slot reclaimable once silent long enough.
+   */
+  mayBecomeReclaimable(want?: number): boolean {
+    const late = (r: number): boolean => distance(Atomics.load(this.words, this.at(r, S_HEARTBEAT)), now10ms()) * 10 > 3 * HEARTBEAT_MS;
+    for (let r = want ?? 0; r < (want === undefined ? this.maxReplicas : want + 1); r++) {
+      const s = this.slotState(r);
+      if (s === SlotState.Fenced || (s === SlotState.Active && late(r))) return true;
+    }
+    return false;
+  }
+
+  private prepareClaim(r: number, owner: number, word: number, to: SlotState): number {
+    const next = this.move(r, word, to, 'owner', true);
+    if (next === -1) return -1;
+    Atomics.store(this.words, this.at(r, S_OWNER), owner);
+    this.beat(r);
+    // A previous owner that died with a torn append left its intent here:
+    // repair that entry now, before our first reservation overwrites the
+    // intent (replayers find the owner of an unsealed entry by it). The
+    // slot's repair words stay: slow replayers may still need them.
+    const intentCells = Atomics.load(this.words, this.at(r, S_INTENT_CELLS));
+    if (intentCells !== 0) {
+      const pos = Atomics.load(this.words, this.at(r, S_INTENT_POS));
+      // Only a position no replica has passed: its cell still belongs to that lap.
+      if (!before(pos, this.head()) && before(pos, this.tail()) && !this.isSealed(pos)) this.tryRepair(pos, false);
+    }
+    return next;
+  }
+
+  /**
+   * Fence slot r if its word is still `fromWord`; true if this call fenced
+   * it. A reserved slot whose worker never attached simply becomes free:
+   * that worker, if it comes, joins like any late replica.
+   */
+  fence(r: number, fromWord: number): boolean {
+    const from = stateOf(fromWord);
+    if (!holdsHead(from)) return false;
+    return this.move(r, fromWord, from === SlotState.Reserved ? SlotState.Free : SlotState.Fenced, 'fencer') !== -1;
+  }
+
+  /** Some slot other than `except` is active (and, if `live`, its owner is not silent): a possible source of state. */
+  anyActive(except = -1, live = false): boolean {
+    for (let r = 0; r < this.maxReplicas; r++) {
+      if (r !== except && this.slotState(r) === SlotState.Active && !(live && this.ownerSilent(r))) return true;
+    }
+    return false;
+  }
+
+  /** Slots of thread `owner` (a threadId) that are not free, detached or dead. */
+  slotsOwnedBy(owner: number): number[] {
+    const out: number[] = [];
+    for (let r = 0; r < this.maxReplicas; r++) {
+      const s = this.slotState(r);
+      if (s !== SlotState.Free && s !== SlotState.Detached && s !== SlotState.Dead && this.ownerOf(r) === owner) out.push(r);
+    }
+    return out;
+  }
+
+  /** A manager declares slot r's worker dead (whatever its state). */
+  declareDead(r: number): void {
+    for (;;) {
+      const word = this.slotWord(r);
+      const s = stateOf(word);
+      if (s === SlotState.Free || s === SlotState.Dead) return;
+      if (this.move(r, word, SlotState.Dead, 'manager') !== -1) return;
+    }
+  }
+
+  /** States of every slot, for error messages. */
+  describeSlots(): string {
+    return Array.from({ length: this.maxReplicas }, (_, r) => this.slotState(r)).join('');
+  }
+
+  // ---- nudges --------------------------------------------------------------------
+
+  /** Poke replica r so that its event loop replays the log. */
+  nudge(r: number): void {
+    Atomics.add(this.words, this.at(r, S_WAKE), 1);
+    Atomics.notify(this.words, this.at(r, S_WAKE));
+  }
+
+  /** Wait (async) for the next nudge of slot r. */
+  waitNudge(r: number): ReturnType<typeof Atomics.waitAsync> {
+    const idx = this.at(r, S_WAKE);
+    return Atomics.waitAsync(this.words, idx, Atomics.load(this.words, idx));
+  }
+
+  // ---- head ----------------------------------------------------------------------
+
+  /**
+   * Move head to the minimum local tail of the live replicas. Returns the
+   * slot that holds head back (-1 if none), so the caller can nudge it.
+   */
+  advanceHead(): number {
+    const w = this.words;
+    const h = Atomics.load(w, HEAD);
+    let minDist = Infinity;
+    let lagger = -1;
+    for (let r = 0; r < this.maxReplicas; r++) {
+      if (!holdsHead(stateOf(Atomics.load(w, this.at(r, S_STATE))))) continue;
+      const d = distance(h, Atomics.load(w, this.at(r, S_LTAIL)));
+      if (d < minDist) {
+        minDist = d;
+        lagger = r;
+      }
+    }
+    const tailDist = distance(h, Atomics.load(w, TAIL));
+    if (lagger < 0) minDist = tailDist;
+    // Never past TAIL, whatever an LTAIL says.
+    if (minDist > 0 && minDist <= tailDist) {
+      fetchMax(w, HEAD, (h + minDist) | 0);
+      this.refenceOvertaken();
+      notifyIfWaiting(w, HEAD, HEAD_WAITERS);
+    }
+    return lagger;
+  }
+
+  /**
+   * A fenced replica rejoins by publishing its ltail, turning Active, then
+   * checking head; an advanceHead that read its state just before it turned
+   * Active may move head past that ltail after the check. Re-reading the
+   * states after moving head closes the window: such a replica is fenced
+   * again and recovers by transfer on its next replay. (Either this re-read
+   * sees it Active, or its check of head comes after our move and sees it.)
+   */
+  private refenceOvertaken(): void {
+    const w = this.words;
+    const h = Atomics.load(w, HEAD);
+    for (let r = 0; r < this.maxReplicas; r++) {
+      const word = Atomics.load(w, this.at(r, S_STATE));
+      if (stateOf(word) !== SlotState.Active) continue;
+      if (before(Atomics.load(w, this.at(r, S_LTAIL)), h)) transition(w, this.at(r, S_STATE), word, SlotState.Fenced, 'head');
+    }
+  }
+
+  /** Sleep (bounded) while HEAD is still `h`: a writer waiting for log space. */
+  waitHeadMoves(h: number, deadline: number): void {
+    waitWhileEqual(this.words, HEAD, h, HEAD_WAITERS, deadline);
+  }
+
+  // ---- append --------------------------------------------------------------------
+
+  /** Record that slot r is about to reserve `cells` cells at `pos` (or clear it: cells 0). */
+  setIntent(r: number, pos: number, cells: number): void {
+    Atomics.store(this.words, this.at(r, S_INTENT_POS), pos);
+    Atomics.store(this.words, this.at(r, S_INTENT_CELLS), cells);
+  }
+
+  /**
+   * Try to reserve `cells` contiguous cells with one CAS on tail. Returns the
+   * entry's position, or null when the log lacks space (the caller then
+   * replays, advances head, nudges and waits). If the entry would straddle
+   * the ring's end, the cells up to the end are reserved too and sealed as
+   * a PAD entry before returning ('lost' if that pad was repaired away,
+   * i.e. this writer was presumed dead meanwhile: its reservation is void).
+   */
+  tryReserve(cells: number, owner: number): number | null | 'lost' {
+    const w = this.words;
+    for (;;) {
+      const t = Atomics.load(w, TAIL);
+      const h = Atomics.load(w, HEAD);
+      // TAIL is read before HEAD, so TAIL − HEAD ≤ CELLS always holds here; HEAD
+      // may have passed our TAIL since, but never the current one.
+      const used = distance(h, t);
+      if (used > this.cells || (used < 0 && before(Atomics.load(w, TAIL), h))) {
+        throw new FailStopError(`log counters are corrupt: HEAD ${h}, TAIL ${t} (ring of ${this.cells} cells)`);
+      }
+      if (used < 0) continue;
+      const phys = t & this.mask;
+      const pad = phys + cells > this.cells ? this.cells - phys : 0;
+      const end = (t + pad + cells) | 0;
+      if (distance(h, end) > this.cells) return null;
+      // Say what we reserve before we do, so a torn append can be repaired.
+      this.setIntent(owner, t, pad + cells);
+      if (Atomics.compareExchange(w, TAIL, t, end) !== t) continue;
+      // Mark the intent owned (negative cells): these cells are ours now.
+      Atomics.store(w, this.at(owner, S_INTENT_CELLS), -(pad + cells));
+      if (pad > 0) {
+        this.writeHeader(t, pad, ENTRY_PAD, owner, 0, 0);
+        if (!this.sealOwn(t)) return 'lost';
+      }
+      return (t + pad) | 0;
+    }
+  }
+
+  /** Write an entry header at `pos` (the payload is copied by the caller). */
+  writeHeader(pos: number, cells: number, kind: number, replica: number, ops: number, payloadBytes: number): void {
+    const at = (pos & this.mask) * CELL_WORDS;
+    const dw = this.dataWords;
+    dw[at] = cells;
+    dw[at + 1] = kind | (replica << 8);
+    dw[at + 2] = ops;
+    dw[at + 3] = payloadBytes;
+  }
+
+  /** Byte offset in `data` of the payload of the entry at `pos`. */
+  payloadOffset(pos: number): number {
+    return (pos & this.mask) * CELL_BYTES + ENTRY_HEADER_BYTES;
+  }
+
+  /**
+   * Seal the entry at `pos`, which this thread reserved, unless a repairer
+   * already turned it into a skip (we were presumed dead): false then.
+   */
+  sealOwn(pos: number): boolean {
+    const idx = this.sealsAt + (pos & this.mask);
+    const v = Atomics.load(this.words, idx);
+    if (v === this.repairMark(pos)) return false;
+    if (Atomics.compareExchange(this.words, idx, v, pos) !== v) return false;
+    notifyIfWaiting(this.words, idx, SEAL_WAITERS);
+    return true;
+  }
+
+  // ---- reading entries -------------------------------------------------------------
+
+  isSealed(pos: number): boolean {
+    return Atomics.load(this.words, this.sealsAt + (pos & this.mask)) === pos;
+  }
+
+  /**
+   * Wait until the entry at `pos` is sealed ('sealed') or repaired into a
+   * skip ('repaired'), until its cell holds a later lap's entry ('lapped':
+   * the caller was fenced and its part of the log reused), or until
+   * `deadline` ('timeout', performance.now() ms). Bounded sleeps.
+   */
+  awaitSeal(pos: number, deadline: number): 'sealed' | 'repaired' | 'lapped' | 'timeout' {
+    const idx = this.sealsAt + (pos & this.mask);
+    for (;;) {
+      const v = Atomics.load(this.words, idx);
+      if (v === pos) return 'sealed';
+      if (v === this.repairMark(pos)) return 'repaired';
+      if ((v & this.mask) === (pos & this.mask) && before(pos, v)) return 'lapped';
+      if (!waitWhileEqual(this.words, idx, v, SEAL_WAITERS, deadline)) return 'timeout';
+    }
+  }
+
+  /**
+   * The header of the entry at `pos`, checked against the ring and `tail`:
+   * null if it cannot be a genuine entry starting there (a lapped reader's
+   * view of a later lap's payload, or corruption). The caller decides which.
+   */
+  readHeader(pos: number, tail: number): EntryHeader | null {
+    const phys = pos & this.mask;
+    const at = phys * CELL_WORDS;
+    const dw = this.dataWords;
+    const cells = dw[at]!;
+    const kindWord = dw[at + 1]!;
+    const kind = kindWord & 0xff;
+    const replica = kindWord >>> 8;
+    const ops = dw[at + 2]!;
+    const payloadBytes = dw[at + 3]!;
+    if (replica >= this.maxReplicas) return null;
+    if (!(cells >= 1) || phys + cells > this.cells) return null;
+    if (distance(pos, tail) < cells) return null; // ends past TAIL
+    if (kind === ENTRY_PAD) {
+      if (phys + cells !== this.cells || ops !== 0 || payloadBytes !== 0) return null;
+    } else if (kind === ENTRY_BATCH) {
+      if (cells > this.maxEntryCells || cellsFor(payloadBytes) !== cells) return null;
+      if (!(ops >= 0) || ops * 4 > payloadBytes) return null;
+    } else return null;
+    return { kind, cells, replica, ops, payloadBytes };
+  }
+
+  // ---- completion ---------------------------------------------------------------
+
+  /** Raise ctail to `pos`, a position reached through genuine entries; never past TAIL. */
+  complete(pos: number): void {
+    const c = Atomics.load(this.words, CTAIL);
+    if (!before(c, pos)) return;
+    if (before(Atomics.load(this.words, TAIL), pos)) throw new FailStopError(`internal: completing ${pos} past TAIL`);
+    fetchMax(this.words, CTAIL, pos);
+  }
+
+  /** After publishing an LTAIL: if writers sleep waiting for space, move head for them. */
+  helpWaitingWriters(): void {
+    if (Atomics.load(this.words, HEAD_WAITERS) !== 0) this.advanceHead();
+  }
+
+  // ---- torn-append repair ---------------------------------------------------------
+
+  /** The seal a repaired (skipped) entry at `pos` carries. */
+  repairMark(pos: number): number {
+    return (pos + (this.cells >> 1)) | 0;
+  }
+
+  /** Cells to skip at a repaired entry `pos` (0 if no repair record names it or the record is implausible). */
+  repairedCells(pos: number): number {
+    for (let r = 0; r < this.maxReplicas; r++) {
+      if (Atomics.load(this.words, this.at(r, S_REPAIR_POS)) !== pos) continue;
+      const n = Atomics.load(this.words, this.at(r, S_REPAIR_CELLS));
+      return n >= 1 && n <= this.maxEntryCells + this.cells / 2 ? n : 0;
+    }
+    return 0;
+  }
+
+  /**
+   * Try to repair the unsealed entry at `pos`: find the writer whose intent
+   * starts there (or whose sealed pad ends there). If that writer still
+   * holds head and `mayFence`, fence it first; a fenced, dead or gone owner's
+   * entry is turned into a skip. Returns true when `pos` is now sealed or
+   * repaired.
+   */
+  tryRepair(pos: number, mayFence: boolean): boolean {
+    const w = this.words;
+    // The owner is the writer whose intent starts at pos (or whose sealed pad
+    // ends there) and whose CAS succeeded (its intent is marked owned). A
+    // writer that died between its CAS and that mark leaves an unmarked
+    // intent: trusted only when it is the single candidate.
+    let owner = -1;
+    let unmarked = -1;
+    let unmarkedCount = 0;
+    for (let r = 0; r < this.maxReplicas; r++) {
+      const raw = Atomics.load(w, this.at(r, S_INTENT_CELLS));
+      if (raw === 0) continue;
+      const start = Atomics.load(w, this.at(r, S_INTENT_POS));
+      const padEndsHere =
+        start !== pos &&
+        this.isSealed(start) &&
+        (this.dataWords[(start & this.mask) * CELL_WORDS + 1]! & 0xff) === ENTRY_PAD &&
+        ((start + this.dataWords[(start & this.mask) * CELL_WORDS]!) | 0) === pos;
+      if (start !== pos && !padEndsHere) continue;
+      if (raw < 0) {
+        owner = r;
+        break;
+      }
+      unmarked = r;
+      unmarkedCount++;
+    }
+    if (owner < 0 && unmarkedCount === 1) owner = unmarked;
+    if (owner < 0) return false;
+    const word = this.slotWord(owner);
+    if (holdsHead(stateOf(word)) && !(mayFence && this.fence(owner, word))) return false;
+    const start = Atomics.load(w, this.at(owner, S_INTENT_POS));
+    const cells = Math.abs(Atomics.load(w, this.at(owner, S_INTENT_CELLS)));
+    const idx = this.sealsAt + (pos & this.mask);
+    const v = Atomics.load(w, idx);
+    if (v === pos || v === this.repairMark(pos)) return true;
+    Atomics.store(w, this.at(owner, S_REPAIR_POS), pos);
+    Atomics.store(w, this.at(owner, S_REPAIR_CELLS), (start + cells - pos) | 0);
+    Atomics.compareExchange(w, idx, v, this.repairMark(pos));
+    Atomics.notify(w, idx);
+    return true;
+  }
+
+  /** The incarnation of a STATE word (for owners that compare their own). */
+  static incarnation(word: number): number {
+    return incarnationOf(word);
+  }
+}

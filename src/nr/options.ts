@@ -1,0 +1,16 @@
+/**
+ * Option checking shared by every public entry point: unknown keys are
+ * errors, not ignored.
+ */
+import { ConfigError } from './errors.js';
+
+/** Throw ConfigError naming the first key of `options` that `known` lacks. */
+export function checkKnownOptions(where: string, options: object | undefined, known: readonly string[]): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object') throw new ConfigError(`${where}: options must be an object`);
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new ConfigError(`${where}: unknown option '${key}' (known: ${known.join(', ')})`);
+    }
+  }
+}

@@ -1,0 +1,423 @@
+/**
+ * The combiner: one replica's queue of pending ops and the commit that
+ * turns them into log entries (the Rust crate's flat combining, with the
+ * replica's worker as the combiner for its own thread and its clients).
+ *
+ * A commit cuts the pending items into entries (one reservation each,
+ * usually one per commit), copies and seals them, then has the replica
+ * replay through them. While replaying, the replica hands each of its own
+ * entries back here (`applyOwn`): local writes apply from the arguments the
+ * caller passed (no decode), client writes decode from the log, client
+ * reads run at their place between their client's writes. Each caller then
+ * gets its own result, in issue order.
+ */
+import { OpReader, OpWriter } from '../codec.js';
+import { EncodeError, FailStopError, FencedError, OpTooLargeError, UnknownOpError } from '../errors.js';
+import { LIMITS } from '../defaults.js';
+import { before } from '../log/positions.js';
+import { MAX_OP_BYTES, OP_HEADER_BYTES } from '../log/layout.js';
+import { SharedLog } from '../log/shared-log.js';
+import type { HubHost, NodeHub } from './node-hub.js';
+import type { OpTable, Structure } from '../structure.js';
+import { copyPayload, isLogged, ItemKind, NO_WRITES, OWN_FIELDS, type PendingRead, type PendingWrite } from './batch.js';
+
+/** When queued async writes are combined and appended. */
+export type CombineMode = 'microtask' | 'immediate';
+
+/** What the combiner needs from its replica. */
+export interface CombinerHost {
+  /** The replica's current state (replaced on recovery). */
+  readonly state: unknown;
+  /** Replay through `target`, recovering if fenced. */
+  replayTo(target: number): void;
+  /** Replay to the ctail observed now. */
+  catchUpToCtail(): void;
+  /** Hand a snapshot to a replica that asked for one, if any did. */
+  serveSnapshotIfAsked(): void;
+  /** Replicas in this thread cannot run while we block: replay them here. */
+  helpSiblings(): void;
+  /** Publish this replica's heartbeat (it is alive, if blocked). */
+  beat(): void;
+}
+
+export interface CombinerCounters {
+  appends: number;
+  batches: number;
+  opsWritten: number;
+  replayedOps: number;
+  fullWaits: number;
+  fullWaitMs: number;
+  fences: number;
+}
+
+export class Combiner implements HubHost {
+  readonly staging: OpWriter;
+  private readonly reader: OpReader;
+  pending: PendingWrite[] = [];
+  pendingReads: PendingRead[] = [];
+  private flushScheduled = false;
+  /**
+   * Own entries appended by the commit in progress, in log order, as
+   * (position, first item, item count, staging offset of the first item)
+   * records; preallocated, so a commit allocates nothing for them.
+   */
+  private own = new Int32Array(OWN_FIELDS * 4);
+  private ownCount = 0;
+  /** Own entries applied so far by this commit's replay. */
+  ownCursor = 0;
+  private ownBatch: PendingWrite[] = NO_WRITES;
+
+  constructor(
+    private readonly log: SharedLog,
+    private readonly id: number,
+    private readonly structure: Structure<unknown, OpTable<unknown>, OpTable<unknown>>,
+    private readonly hub: NodeHub | null,
+    private readonly host: CombinerHost,
+    private readonly counters: CombinerCounters,
+    private readonly combine: CombineMode,
+    private readonly afterReserve: ((pos: number) => void) | undefined,
+  ) {
+    this.staging = new OpWriter(4096, log.maxPayloadBytes);
+    this.reader = new OpReader(log.data);
+  }
+
+  // ---- queueing ----------------------------------------------------------------
+
+  /** Encode a local write into the staging buffer and queue it. */
+  enqueue(name: string, args: readonly unknown[], resolve: ((v: unknown) => void) | null, reject: ((e: unknown) => void) | null): PendingWrite {
+    const id = this.structure.writeIds[name];
+    if (id === undefined) throw new UnknownOpError('write', name);
+    const w = this.staging;
+    if (this.pending.length === 0) w.pos = 0;
+    const start = w.pos;
+    w.u32(0); // op header, patched below
+    try {
+      this.structure.writeCodecs[id]!.encode(w, ...args);
+    } catch (e) {
+      w.pos = start;
+      throw new EncodeError(name, e);
+    }
+    const bytes = w.pos - start - OP_HEADER_BYTES;
+    if (bytes > MAX_OP_BYTES || w.pos - start > this.log.maxPayloadBytes) {
+      w.pos = start;
+      throw new OpTooLargeError(name, bytes, this.log.maxPayloadBytes - OP_HEADER_BYTES, 'log entry', 'logBytes');
+    }
+    w.view.setUint32(start, (id << 24) | bytes, true);
+    // Keep every op 4-byte aligned so entry headers stay word-aligned.
+    while ((w.pos & 3) !== 0) w.u8(0);
+    const op: PendingWrite = newItem(ItemKind.LocalWrite, id, -1, 0, start);
+    op.args = args;
+    op.end = w.pos;
+    op.resolve = resolve;
+    op.reject = reject;
+    this.pending.push(op);
+    return op;
+  }
+
+  /** Queue a client's request (its encoded arguments at `bytes[from, from+len)`), in its client's order. */
+  enqueueClientOp(client: number, seq: number, isWrite: boolean, id: number, bytes: Uint8Array, from: number, len: number): void {
+    const w = this.staging;
+    if (this.pending.length === 0) w.pos = 0;
+    const item = newItem(isWrite ? ItemKind.ClientWrite : ItemKind.ClientRead, id, client, seq, w.pos);
+    const names = isWrite ? this.structure.writeNames : this.structure.readNames;
+    if (id < 0 || id >= names.length) {
+      item.kind = ItemKind.ClientReject;
+      item.error = new UnknownOpError(isWrite ? 'write' : 'read', `#${id}`);
+    } else if (isWrite && len + OP_HEADER_BYTES > this.log.maxPayloadBytes) {
+      item.kind = ItemKind.ClientReject;
+      item.error = new OpTooLargeError(names[id]!, len, this.log.maxPayloadBytes - OP_HEADER_BYTES, 'log entry', 'logBytes');
+    } else if (isWrite) {
+      w.u32((id << 24) | len);
+      w.copyFrom(bytes, from, len);
+      while ((w.pos & 3) !== 0) w.u8(0);
+      item.end = w.pos;
+    }
+    this.pending.push(item);
+  }
+
+  scheduleFlush(flush: () => void): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    if (this.combine === 'immediate') setImmediate(flush);
+    else queueMicrotask(flush);
+  }
+
+  /** The scheduled flush ran. */
+  flushed(): void {
+    this.flushScheduled = false;
+  }
+
+  // ---- commit ------------------------------------------------------------------
+
+  /**
+   * Append every pending write (one entry, or several if they exceed the
+   * largest entry) and replay through them. Afterwards each pending op holds
+   * its result, and queued async callers have been answered.
+   */
+  commit(): void {
+    this.host.serveSnapshotIfAsked();
+    this.hub?.gather(this);
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      this.commitBatch(batch);
+    } catch (e) {
+      if (e instanceof FailStopError) {
+        for (const op of batch) op.reject?.(e);
+        this.rejectAll(e);
+      }
+      throw e;
+    } finally {
+      this.ownCount = 0;
+      this.ownBatch = NO_WRITES;
+    }
+    this.settle(batch);
+  }
+
+  private commitBatch(batch: PendingWrite[]): void {
+    const log = this.log;
+    this.ownBatch = batch;
+    this.ownCount = 0;
+    this.ownCursor = 0;
+    if (!batch.some(isLogged)) {
+      // Nothing to append (only client reads): answer at the ctail observed now.
+      this.host.catchUpToCtail();
+      this.applyItems(0, 0, batch.length);
+      return;
+    }
+    const max = log.maxPayloadBytes;
+    let first = 0;
+    let last = 0;
+    while (first < batch.length) {
+      // Cut the largest run of items that fits one entry.
+      const from = batch[first]!.start;
+      let count = 0;
+      let ops = 0;
+      while (first + count < batch.length && batch[first + count]!.end - from <= max) {
+        if (isLogged(batch[first + count]!)) ops++;
+        count++;
+      }
+      const to = batch[first + count - 1]!.end;
+      const payload = to - from;
+      const cells = SharedLog.cellsFor(payload);
+      const pos = this.reserve(cells);
+      if (pos === 'lost') {
+        // Presumed dead between reserving and sealing the pad: nothing of ours is in the log.
+        this.failItems(batch, first, count, new FencedError(false));
+        first += count;
+        continue;
+      }
+      this.afterReserve?.(pos);
+      copyPayload(this.staging, from, to, log, log.payloadOffset(pos));
+      log.writeHeader(pos, cells, 1, this.id, ops, payload);
+      if (log.sealOwn(pos)) {
+        this.pushOwn(pos, first, count, from);
+        this.counters.appends++;
+        this.counters.opsWritten += ops;
+        last = (pos + cells) | 0;
+      } else {
+        // We were presumed dead and our cells turned into a skip: these ops never took effect.
+        this.failItems(batch, first, count, new FencedError(false));
+      }
+      first += count;
+    }
+    log.setIntent(this.id, 0, 0);
+    this.counters.batches++;
+    if (this.ownCount > 0) this.host.replayTo(last);
+    // Own entries a recovery's snapshot covered were answered with FencedError(true) there.
+  }
+
+  /** Reserve cells, replaying, helping and waiting (never spinning unbounded) while the log is full. */
+  private reserve(cells: number): number | 'lost' {
+    const log = this.log;
+    let pos = log.tryReserve(cells, this.id);
+    if (pos !== null) return pos;
+    const t0 = performance.now();
+    this.counters.fullWaits++;
+    let waitingFor = -1;
+    let since = t0;
+    for (;;) {
+      // Our own replica must never be the one holding head back.
+      this.host.replayTo(log.tail());
+      this.host.serveSnapshotIfAsked();
+      this.host.beat();
+      const lagger = log.advanceHead();
+      pos = log.tryReserve(cells, this.id);
+      if (pos !== null) break;
+      // Wait for a lagging replica only so long; then fence it.
+      const now = performance.now();
+      if (lagger !== waitingFor) {
+        waitingFor = lagger;
+        since = now;
+      } else if (lagger >= 0 && lagger !== this.id && now - since >= log.fenceAfterMs) {
+        if (log.fence(lagger, log.slotWord(lagger))) this.counters.fences++;
+        waitingFor = -1;
+        continue;
+      }
+      this.host.helpSiblings();
+      if (lagger >= 0 && lagger !== this.id) log.nudge(lagger);
+      pos = log.tryReserve(cells, this.id);
+      if (pos !== null) break;
+      log.waitHeadMoves(log.head(), performance.now() + 2);
+    }
+    this.counters.fullWaitMs += performance.now() - t0;
+    return pos;
+  }
+
+  private pushOwn(pos: number, first: number, count: number, from: number): void {
+    if (OWN_FIELDS * (this.ownCount + 1) > this.own.length) {
+      const grown = new Int32Array(this.own.length * 2);
+      grown.set(this.own);
+      this.own = grown;
+    }
+    const at = OWN_FIELDS * this.ownCount++;
+    this.own[at] = pos;
+    this.own[at + 1] = first;
+    this.own[at + 2] = count;
+    this.own[at + 3] = from;
+  }
+
+  // ---- applying own entries -------------------------------------------------------
+
+  /** The entry at `pos` is the next own entry of the commit in progress. */
+  isNextOwn(pos: number, replica: number): boolean {
+    return replica === this.id && this.ownCursor < this.ownCount && this.own[OWN_FIELDS * this.ownCursor] === pos;
+  }
+
+  /** Apply the next own entry (at `pos`). */
+  applyOwn(pos: number): void {
+    const at = OWN_FIELDS * this.ownCursor++;
+    this.applyItems(this.log.payloadOffset(pos) - this.own[at + 3]!, this.own[at + 1]!, this.own[at + 2]!);
+  }
+
+  /**
+   * A replay run from `cursor` on turned out fenced and its applies may have
+   * read reused cells: forget their results (the entries are re-applied or
+   * answered as committed after recovery).
+   */
+  rewindOwn(cursor: number): void {
+    for (let e = cursor; e < this.ownCursor; e++) {
+      const at = OWN_FIELDS * e;
+      for (let i = this.own[at + 1]!; i < this.own[at + 1]! + this.own[at + 2]!; i++) {
+        const op = this.ownBatch[i]!;
+        op.failed = false;
+        op.error = undefined;
+        op.result = undefined;
+      }
+    }
+    this.ownCursor = cursor;
+  }
+
+  /** Own entries a snapshot at `pos` already includes: they took effect, but their results are lost. */
+  dropOwnEntriesBefore(pos: number): void {
+    while (this.ownCursor < this.ownCount && before(this.own[OWN_FIELDS * this.ownCursor]!, pos)) {
+      const at = OWN_FIELDS * this.ownCursor++;
+      this.failItems(this.ownBatch, this.own[at + 1]!, this.own[at + 2]!, new FencedError(true));
+    }
+  }
+
+  /** Apply batch items [first, first+count); a logged item's bytes are at `logDelta + item.start`. */
+  private applyItems(logDelta: number, first: number, count: number): void {
+    const st = this.structure;
+    const state = this.host.state;
+    const hub = this.hub;
+    const r = this.reader;
+    let logged = 0;
+    for (let i = first; i < first + count; i++) {
+      const op = this.ownBatch[i]!;
+      switch (op.kind) {
+        case ItemKind.LocalWrite:
+          logged++;
+          try {
+            op.result = st.writeFns[op.id]!(state, ...op.args!);
+          } catch (e) {
+            if (e instanceof FailStopError) throw e;
+            op.failed = true;
+            op.error = e;
+          }
+          break;
+        case ItemKind.ClientWrite: {
+          logged++;
+          r.pos = logDelta + op.start + OP_HEADER_BYTES;
+          r.end = r.pos + (this.staging.view.getUint32(op.start, true) & MAX_OP_BYTES);
+          let result: unknown;
+          try {
+            result = st.writeFns[op.id]!(state, ...st.writeCodecs[op.id]!.decode(r));
+          } catch (e) {
+            if (e instanceof FailStopError) throw e;
+            hub!.respondThrew(op.client, op.seq, e);
+            break;
+          }
+          hub!.respondOk(op.client, op.seq, st.writeResultCodecs[op.id]!, result);
+          break;
+        }
+        case ItemKind.ClientRead: {
+          let result: unknown;
+          try {
+            result = st.readFns[op.id]!(state, ...st.readArgCodecs[op.id]!.decode(hub!.requestArgs(op.client, op.seq)));
+          } catch (e) {
+            if (e instanceof FailStopError) throw e;
+            hub!.respondThrew(op.client, op.seq, e);
+            break;
+          }
+          hub!.respondOk(op.client, op.seq, st.readResultCodecs[op.id]!, result);
+          break;
+        }
+        case ItemKind.ClientReject:
+          hub!.respondThrew(op.client, op.seq, op.error);
+      }
+    }
+    this.counters.replayedOps += logged;
+  }
+
+  private failItems(batch: PendingWrite[], first: number, count: number, error: Error): void {
+    for (let i = first; i < first + count; i++) {
+      const op = batch[i]!;
+      if (op.kind === ItemKind.LocalWrite) {
+        op.failed = true;
+        op.error = error;
+      } else this.hub?.respondThrew(op.client, op.seq, error);
+    }
+  }
+
+  // ---- answering -------------------------------------------------------------------
+
+  /** Answer queued async ops: writes with their results, then reads queued behind them. */
+  private settle(batch: PendingWrite[]): void {
+    for (const op of batch) {
+      if (op.resolve === null) continue; // a sync write (its caller reads the result) or a client's op
+      if (op.failed) op.reject!(op.error);
+      else op.resolve(op.result);
+    }
+    this.settleReads();
+  }
+
+  settleReads(): void {
+    if (this.pendingReads.length === 0) return;
+    const reads = this.pendingReads;
+    this.pendingReads = [];
+    for (const r of reads) {
+      try {
+        r.resolve(r.read());
+      } catch (e) {
+        r.reject(e);
+      }
+    }
+  }
+
+  rejectAll(e: unknown): void {
+    for (const op of this.pending) op.reject?.(e);
+    for (const r of this.pendingReads) r.reject(e);
+    this.pending = [];
+    this.pendingReads = [];
+  }
+
+  /** @internal HubHost */
+  get batchRoom(): number {
+    return LIMITS.maxClientOpsPerBatch;
+  }
+}
+
+function newItem(kind: ItemKind, id: number, client: number, seq: number, start: number): PendingWrite {
+  return { kind, id, args: null, client, seq, start, end: start, result: undefined, failed: false, error: undefined, resolve: null, reject: null };
+}

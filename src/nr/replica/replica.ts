@@ -1,0 +1,542 @@
+/**
+ * A replica: one worker's private copy of the structure, kept in step with
+ * the shared log.
+ *
+ * Protocol (the log's side is in log/):
+ * - read: load ctail once; replay the log up to it; run the read locally.
+ *   When the replica is current this is one atomic load and the op itself:
+ *   nothing is written to shared memory.
+ * - write: encode into the private staging buffer, reserve cells with one
+ *   CAS on tail, copy, seal, then replay up to and including the entry. The
+ *   caller gets what its own replica's apply returned (or threw).
+ * - writeAsync: ops issued before the combiner runs (a microtask, or
+ *   setImmediate with `combine: 'immediate'`) are flat-combined into one
+ *   entry (combiner.ts); each caller gets its own result, in issue order.
+ * - A replay that ends fenced publishes nothing; the replica rejoins or
+ *   recovers by state transfer (recovery.ts) and replays again.
+ * - An idle replica is nudged by writers that need log space: it sleeps in
+ *   `Atomics.waitAsync` on its WAKE word and replays when woken.
+ */
+import { deserialize, serialize } from 'node:v8';
+import { OpReader } from '../codec.js';
+import { DEFAULTS } from '../defaults.js';
+import { DetachedError, FailStopError, ReentrancyError, UnknownOpError } from '../errors.js';
+import { before, distance } from '../log/positions.js';
+import { OP_HEADER_BYTES } from '../log/layout.js';
+import { replay, type EntryApplier, type ReplayEnd } from '../log/replay.js';
+import type { EntryHeader, SharedLog } from '../log/shared-log.js';
+import { incarnationOf, SlotState, stateOf } from '../log/slot-state.js';
+import type { HubFactory, NodeHub } from './node-hub.js';
+import type { OpArgs, OpResult, OpTable, Structure } from '../structure.js';
+import { type BoundReads, type BoundWrites, compileRead, type ReadTarget } from './bound-ops.js';
+import { Combiner, type CombineMode } from './combiner.js';
+import { Recovery } from './recovery.js';
+import { ClientServer } from './serving.js';
+import * as registry from './registry.js';
+
+export type { BoundReads, BoundWrites } from './bound-ops.js';
+export type { CombineMode } from './combiner.js';
+
+export interface ReplicaOptions {
+  /** Default 'microtask': writes issued in one synchronous run form one batch. */
+  combine?: CombineMode;
+  /** Bound on waiting for a snapshot when this replica must recover or join. Default 30 000 ms. */
+  transferTimeoutMs?: number;
+  /** @internal Test hooks, to force rare interleavings deterministically. */
+  testHooks?: { afterReserve?: (pos: number) => void };
+}
+export const REPLICA_OPTION_KEYS = ['combine', 'transferTimeoutMs', 'testHooks'] as const;
+
+/** live: current; lagging: more than half a log behind; fenced: must recover before serving; recovering: taking a snapshot. */
+export type ReplicaStatus = 'live' | 'lagging' | 'fenced' | 'recovering' | 'detached';
+
+/** Plain-object counters, cheap to log or export. */
+export interface ReplicaStats {
+  replica: number;
+  status: ReplicaStatus;
+  /** Lagging replicas this replica fenced while it waited for log space. */
+  fences: number;
+  /** Times this replica found itself fenced. */
+  fenced: number;
+  /** Snapshots this replica restored (recovering or joining), and the time they took. */
+  stateTransfers: number;
+  stateTransferMs: number;
+  /** Snapshots this replica handed to others. */
+  snapshotsServed: number;
+  /** Entries this replica appended. */
+  appends: number;
+  /** Commits (one per sync write, or per combined async batch). */
+  batches: number;
+  /** Write ops this replica issued. */
+  opsWritten: number;
+  /** Entries and ops replayed (own and others'). */
+  replayedEntries: number;
+  replayedOps: number;
+  /** Times a writer found the log full and had to wait, and the time spent. */
+  fullWaits: number;
+  fullWaitMs: number;
+  /** Times a replay found an entry reserved but not yet filled, and waited. */
+  sealWaits: number;
+  /** Nudges handled in the event loop. */
+  nudges: number;
+  /** Position this replica has applied up to, and the log's used cells. */
+  ltail: number;
+  logUsedCells: number;
+}
+
+type AnyStructure = Structure<unknown, OpTable<unknown>, OpTable<unknown>>;
+
+export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements EntryApplier, ReadTarget {
+  readonly id: number;
+  /** @internal */
+  readonly log: SharedLog;
+  private readonly structure: Structure<S, R, W>;
+  /** @internal The local state (ReadTarget, RecoveryHost). */
+  state: S;
+  /** @internal Private copy of this replica's LTAIL (only this replica writes it). */
+  ltail = 0;
+  /** @internal The STATE word this replica holds its slot with. */
+  slotWord: number;
+  /** @internal The local state may hold applies from reused cells. */
+  dirty = false;
+  /** @internal Why this replica serves no more ops (ReadTarget), or null. */
+  detachedError: DetachedError | FailStopError | null = null;
+  private applying = false;
+  private readonly reader: OpReader;
+  private readonly combiner: Combiner;
+  private readonly recovery: Recovery;
+  private readonly server: ClientServer | null;
+  private readonly hub: NodeHub | null;
+  /**
+   * Read ops bound to this replica: the fastest read path (one wasm atomic
+   * load of ctail, then the op), e.g. `replica.reads.get(key)`.
+   */
+  readonly reads: BoundReads<R>;
+  /** Write ops bound to this replica, synchronous: `replica.writes.put(key, value)`. */
+  readonly writes: BoundWrites<W>;
+
+  private readonly counters = {
+    appends: 0,
+    batches: 0,
+    opsWritten: 0,
+    replayedEntries: 0,
+    replayedOps: 0,
+    fullWaits: 0,
+    fullWaitMs: 0,
+    sealWaits: 0,
+    nudges: 0,
+    fences: 0,
+    fenced: 0,
+    stateTransfers: 0,
+    stateTransferMs: 0,
+    snapshotsServed: 0,
+  };
+
+  /** @internal use `attach()` */
+  constructor(
+    log: SharedLog,
+    structure: Structure<S, R, W>,
+    slot: number,
+    slotWord: number,
+    options: ReplicaOptions = {},
+    hubFor: HubFactory | null = null,
+    transfer: SharedArrayBuffer | null = null,
+    joining = false,
+  ) {
+    this.log = log;
+    this.structure = structure;
+    this.id = slot;
+    this.slotWord = slotWord;
+    this.state = structure.create();
+    this.reader = new OpReader(log.data);
+    this.hub = hubFor?.(slot) ?? null;
+    this.combiner = new Combiner(
+      log,
+      slot,
+      structure as unknown as AnyStructure,
+      this.hub,
+      this,
+      this.counters,
+      options.combine ?? DEFAULTS.combine,
+      options.testHooks?.afterReserve,
+    );
+    this.recovery = new Recovery(this, transfer, options.transferTimeoutMs ?? DEFAULTS.transferTimeoutMs, this.counters);
+    this.reads = this.bindReads();
+    this.writes = this.bindWrites();
+    // A replica in a reserved slot starts from position 0: head cannot have
+    // passed it, because the slot held head back until now. A late one
+    // (its slot is fenced) joins by state transfer first.
+    this.ltail = joining ? 0 : log.ltailOf(slot);
+    this.dirty = joining;
+    registry.register(log.instance, this);
+    try {
+      if (joining) this.recovery.rejoin();
+    } catch (e) {
+      registry.unregister(log.instance, this);
+      const word = log.slotWord(slot);
+      if (word === this.slotWord || log.slotState(slot) === SlotState.Fenced) log.move(slot, log.slotWord(slot), SlotState.Detached, 'owner');
+      throw e;
+    }
+    this.server = this.hub !== null ? new ClientServer(this.hub, this) : null;
+    this.armNudge();
+    this.server?.start();
+  }
+
+  // ---- public API ------------------------------------------------------------
+
+  /** Run a read op against the local replica once it has caught up to ctail. */
+  read<K extends keyof R & string>(name: K, ...args: OpArgs<R[K]>): OpResult<R[K]> {
+    const op = (this.reads as unknown as { [name: string]: ((...a: unknown[]) => unknown) | undefined })[name];
+    if (op === undefined || !Object.hasOwn(this.reads, name)) throw new UnknownOpError('read', name);
+    return op(...args) as OpResult<R[K]>;
+  }
+
+  /** Append a write op, apply it, and return what this replica's apply returned. */
+  write<K extends keyof W & string>(name: K, ...args: OpArgs<W[K]>): OpResult<W[K]> {
+    return this.writeNow(name, args) as OpResult<W[K]>;
+  }
+
+  /** Queue a write; it is combined with the other writes queued before the combiner runs. */
+  writeAsync<K extends keyof W & string>(name: K, ...args: OpArgs<W[K]>): Promise<OpResult<W[K]>> {
+    return new Promise<OpResult<W[K]>>((resolve, reject) => {
+      this.checkUsable();
+      this.combiner.enqueue(name, args, resolve as (v: unknown) => void, reject);
+      this.combiner.scheduleFlush(this.flush);
+    });
+  }
+
+  /** A read that also observes every write this replica queued before it. */
+  readAsync<K extends keyof R & string>(name: K, ...args: OpArgs<R[K]>): Promise<OpResult<R[K]>> {
+    return new Promise<OpResult<R[K]>>((resolve, reject) => {
+      if (this.combiner.pending.length === 0) {
+        resolve(this.read(name, ...args));
+        return;
+      }
+      this.checkUsable();
+      if (!Object.hasOwn(this.reads, name)) throw new UnknownOpError('read', name);
+      this.combiner.pendingReads.push({ read: () => this.read(name, ...args), resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  /** Replay everything appended so far (ctail or beyond). */
+  sync(): void {
+    this.checkUsable();
+    this.replayTo(this.log.tail());
+  }
+
+  /**
+   * A mark of the log as it stands: every write appended before this call,
+   * this replica's own included, lies before it. With `appliedEverywhere`,
+   * it tells when shared memory that only older entries reference (an
+   * overwritten value, an out-of-line payload) can be reused.
+   */
+  logMark(): number {
+    return this.log.tail();
+  }
+
+  /**
+   * True once no replica can still apply an entry from before `mark`: live
+   * replicas have replayed past it, and fenced ones will recover by state
+   * transfer rather than replay. Scans the replica slots when head has not
+   * passed `mark` yet, so call it when memory is short, not per op. Marks are
+   * wrapping 32-bit positions: compare marks taken within 2^31 log cells.
+   */
+  appliedEverywhere(mark: number): boolean {
+    if (!before(this.log.head(), mark)) return true;
+    this.log.advanceHead();
+    return !before(this.log.head(), mark);
+  }
+
+  /** A digest of the local state (the structure must define `digest`). */
+  digest(): string {
+    this.checkUsable();
+    if (!this.structure.digest) {
+      throw new UnknownOpError('digest', 'digest', `structure '${this.structure.name}' defines no digest: add \`digest: (state) => string\` to its defineStructure() spec`);
+    }
+    this.catchUpToCtail();
+    return this.structure.digest(this.state);
+  }
+
+  /**
+   * Leave the log: flush queued writes, stop holding back head, and stop
+   * serving. Further calls throw DetachedError.
+   */
+  detach(): void {
+    if (this.detachedError !== null) return;
+    if (this.combiner.pending.length > 0) this.commit();
+    // Answer what clients already sent, then tell them this node is gone.
+    this.server?.drainForDetach();
+    this.hub?.close();
+    this.leave(new DetachedError(), SlotState.Detached);
+  }
+
+  /** Where this replica stands: see ReplicaStatus. */
+  status(): ReplicaStatus {
+    if (this.detachedError !== null) return 'detached';
+    const s = this.log.slotState(this.id);
+    if (s === SlotState.Fenced) return 'fenced';
+    if (s === SlotState.Recovering) return 'recovering';
+    return distance(this.ltail, this.log.tail()) > this.log.cells / 2 ? 'lagging' : 'live';
+  }
+
+  /**
+   * @internal The thread is exiting: stop holding back the log and tell
+   * clients, without running any more ops.
+   */
+  abandon(): void {
+    if (this.detachedError !== null) return;
+    this.hub?.close();
+    this.leave(new DetachedError(), SlotState.Detached);
+  }
+
+  get isDetached(): boolean {
+    return this.detachedError !== null;
+  }
+
+  stats(): ReplicaStats {
+    return { replica: this.id, status: this.status(), ...this.counters, ltail: this.ltail, logUsedCells: this.log.used() };
+  }
+
+  // ---- internals shared with bound ops, the combiner, recovery and serving ------
+
+  /** @internal Throws the reason this replica can serve no more ops, if any. */
+  checkUsable(): void {
+    if (this.detachedError !== null) throw this.detachedError;
+    if (this.applying) throw new ReentrancyError();
+  }
+
+  /** @internal Publish this replica's heartbeat. */
+  beat(): void {
+    if (this.detachedError === null) this.log.beat(this.id);
+  }
+
+  /** @internal Replay up to the current tail, if not busy. */
+  catchUp(): void {
+    if (this.detachedError !== null || this.applying) return;
+    this.replayTo(this.log.tail());
+  }
+
+  /** @internal Replay up to the ctail observed now: the state every read must at least see. */
+  catchUpToCtail(): void {
+    const c = this.log.ctail();
+    if (c !== this.ltail) this.replayTo(c);
+  }
+
+  /**
+   * @internal Apply every entry from ltail up to `target`. A fenced replica
+   * rejoins or recovers first; a run that ended fenced published nothing,
+   * and the replica recovers and goes on.
+   */
+  replayTo(target: number): void {
+    for (;;) {
+      if (this.detachedError !== null) throw this.detachedError;
+      if (this.log.slotWord(this.id) !== this.slotWord) this.recovery.rejoin();
+      if (!before(this.ltail, target)) return;
+      const runStart = this.combiner.ownCursor;
+      this.applying = true;
+      let end: ReplayEnd;
+      try {
+        end = replay(this.log, this.id, this.slotWord, this.ltail, target, this, this.counters);
+      } catch (e) {
+        if (e instanceof FailStopError) this.halt(e);
+        if (!(e instanceof FencedRunSignal)) throw e;
+        end = { reached: this.ltail, fenced: true, suspect: true };
+      } finally {
+        this.applying = false;
+      }
+      if (!end.fenced) {
+        this.ltail = end.reached;
+        return;
+      }
+      // Fenced. Entries applied before the run's last check of our slot were
+      // genuine; an apply after it (`suspect`) may have read reused cells:
+      // then only a snapshot can fix the state.
+      this.ltail = end.reached;
+      if (end.suspect) {
+        this.dirty = true;
+        this.combiner.rewindOwn(runStart);
+      }
+    }
+  }
+
+  /** @internal EntryApplier: apply one validated batch entry. */
+  applyEntry(pos: number, header: EntryHeader): void {
+    if (this.combiner.isNextOwn(pos, header.replica)) this.combiner.applyOwn(pos);
+    else this.applyRemote(pos, header);
+  }
+
+  /** @internal EntryApplier */
+  onWait(): void {
+    this.log.beat(this.id);
+  }
+
+  /** @internal RecoveryHost */
+  restore(bytes: Uint8Array, pos: number): void {
+    this.state = this.structure.restore ? this.structure.restore(bytes) : (deserialize(bytes) as S);
+    this.ltail = pos;
+    this.combiner.dropOwnEntriesBefore(pos);
+  }
+
+  /** @internal RecoveryHost */
+  snapshotBytes(): Uint8Array {
+    return this.structure.snapshot ? this.structure.snapshot(this.state) : serialize(this.state);
+  }
+
+  /** @internal RecoveryHost */
+  localProvider(): { snapshotFor(requester: number): { pos: number; bytes: Uint8Array } | null } | null {
+    for (const r of registry.siblings(this.log.instance, this)) {
+      if (r instanceof Replica && this.log.slotState(r.id) === SlotState.Active) return r.recovery;
+    }
+    return null;
+  }
+
+  /** @internal RecoveryHost */
+  lose(error: DetachedError): never {
+    this.combiner.rejectAll(error);
+    this.hub?.close();
+    this.leave(error, null);
+    throw error;
+  }
+
+  /** @internal CombinerHost */
+  serveSnapshotIfAsked(): void {
+    this.recovery.serveIfAsked();
+  }
+
+  /** @internal CombinerHost */
+  helpSiblings(): void {
+    for (const r of registry.siblings(this.log.instance, this)) r.catchUp();
+  }
+
+  /** @internal ClientServer: one commit of everything pending. */
+  commit(): void {
+    this.combiner.commit();
+    this.server?.afterCommit();
+  }
+
+  /** @internal The handle's same-thread snapshot path. */
+  snapshotFor(requester: number): { pos: number; bytes: Uint8Array } | null {
+    return this.recovery.snapshotFor(requester);
+  }
+
+  // ---- private ------------------------------------------------------------------
+
+  private bindReads(): BoundReads<R> {
+    const table: { [name: string]: (...args: unknown[]) => unknown } = {};
+    this.structure.readNames.forEach((name, id) => {
+      table[name] = compileRead(this, this.structure.readFns[id]!, this.log.load, this.log.ctailByteOffset);
+    });
+    return Object.freeze(table) as unknown as BoundReads<R>;
+  }
+
+  private bindWrites(): BoundWrites<W> {
+    const table: { [name: string]: (...args: unknown[]) => unknown } = {};
+    for (const name of this.structure.writeNames) table[name] = (...args: unknown[]): unknown => this.writeNow(name, args);
+    return Object.freeze(table) as unknown as BoundWrites<W>;
+  }
+
+  private writeNow(name: string, args: readonly unknown[]): unknown {
+    this.checkUsable();
+    const op = this.combiner.enqueue(name, args, null, null);
+    this.commit();
+    if (op.failed) throw op.error;
+    return op.result;
+  }
+
+  private readonly flush = (): void => {
+    this.combiner.flushed();
+    if (this.detachedError !== null) {
+      this.combiner.rejectAll(this.detachedError);
+      return;
+    }
+    try {
+      if (this.combiner.pending.length > 0) this.commit();
+      else this.combiner.settleReads();
+    } catch (e) {
+      // A fail-stop or a lost slot already rejected every queued op; anything else is a bug to surface.
+      if (!(e instanceof FailStopError) && !(e instanceof DetachedError)) throw e;
+    }
+  };
+
+  private applyRemote(pos: number, header: EntryHeader): void {
+    const fns = this.structure.writeFns;
+    const codecs = this.structure.writeCodecs;
+    const state = this.state;
+    const r = this.reader;
+    const bytes = this.log.data;
+    let at = this.log.payloadOffset(pos);
+    const end = at + header.payloadBytes;
+    for (let i = 0; i < header.ops; i++) {
+      if (at + OP_HEADER_BYTES > end) throw this.corrupt(pos, 'its ops overrun its payload');
+      const opHeader = bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24);
+      const id = opHeader >>> 24;
+      const len = opHeader & 0xffffff;
+      if (id >= fns.length || at + OP_HEADER_BYTES + len > end) throw this.corrupt(pos, `op ${i} has id ${id} and ${len} bytes`);
+      r.pos = at + OP_HEADER_BYTES;
+      r.end = r.pos + len;
+      try {
+        fns[id]!(state, ...codecs[id]!.decode(r));
+      } catch (e) {
+        if (e instanceof FailStopError) throw e;
+        // The issuing replica reports the error to its caller; the apply is
+        // deterministic, so every replica threw at the same point.
+      }
+      at = (r.end + 3) & ~3;
+    }
+    this.counters.replayedOps += header.ops;
+  }
+
+  /** A malformed entry: lapped if we were fenced meanwhile (the replay's check sees it), else corruption. */
+  private corrupt(pos: number, why: string): Error {
+    if (this.log.slotWord(this.id) !== this.slotWord) return new FencedRunSignal();
+    return new FailStopError(`the shared log is corrupt: the entry at position ${pos} cannot be applied (${why})`);
+  }
+
+  /**
+   * An apply found shared state corrupt: stop for good. Nothing more is
+   * published; the slot stops holding back the log and clients are told.
+   */
+  private halt(e: FailStopError): void {
+    if (this.detachedError instanceof FailStopError) return;
+    this.combiner.rejectAll(e);
+    this.hub?.close();
+    this.leave(e, SlotState.Dead);
+  }
+
+  private leave(reason: DetachedError | FailStopError, to: SlotState.Detached | SlotState.Dead | null): void {
+    this.detachedError = reason;
+    this.server?.stop();
+    // Leave the slot only if it is still ours (same incarnation) and held.
+    const word = this.log.slotWord(this.id);
+    const s = stateOf(word);
+    if (to !== null && incarnationOf(word) === incarnationOf(this.slotWord) && s !== SlotState.Free && s !== SlotState.Dead && s !== SlotState.Detached) {
+      this.log.move(this.id, word, to, 'owner');
+    }
+    this.log.nudge(this.id); // resolves our own pending waitAsync
+    registry.unregister(this.log.instance, this);
+  }
+
+  private armNudge(): void {
+    if (this.detachedError !== null) return;
+    const res = this.log.waitNudge(this.id);
+    if (res.async) void res.value.then(this.onNudge);
+    else setImmediate(this.onNudge);
+  }
+
+  private readonly onNudge = (): void => {
+    if (this.detachedError !== null) return;
+    this.counters.nudges++;
+    try {
+      this.catchUp();
+      this.recovery.serveIfAsked();
+    } catch (e) {
+      // Halted or lost: every later op on this replica throws the reason.
+      if (!(e instanceof FailStopError) && !(e instanceof DetachedError) && !(e instanceof FencedRunSignal)) throw e;
+    } finally {
+      this.armNudge();
+    }
+  };
+}
+
+/** Thrown inside a replay when an apply saw a malformed op while fenced; the replay's own check reports the fence. */
+class FencedRunSignal extends Error {}
