@@ -21,6 +21,8 @@ export class Chain {
   /** The head as a 16-char latin1 string ('' in a plaintext store, which has no chain key). */
   head = '';
   private readonly ring: string[] = new Array<string>(CHAIN_RING).fill('');
+  /** The count each ring slot's head belongs to (-1: none): after a restore most slots hold nothing. */
+  private readonly ringCount = new Float64Array(CHAIN_RING).fill(-1);
   private readonly scratch = Buffer.alloc(16 + 8 + 16);
   private readonly out = Buffer.alloc(16);
 
@@ -35,13 +37,14 @@ export class Chain {
     cipher.tagInto('chain', b, this.out);
     this.head = this.out.toString('latin1');
     this.ring[this.count % CHAIN_RING] = this.head;
+    this.ringCount[this.count % CHAIN_RING] = this.count;
   }
 
-  /** The head after `n` records, if still remembered ('' for n = 0); undefined when too old. */
+  /** The head after `n` records, if remembered ('' for n = 0); undefined when too old or from before a restore. */
   headAt(n: number): string | undefined {
     if (n === this.count) return this.head;
     if (n === 0) return '';
-    if (n > this.count || n <= this.count - CHAIN_RING) return undefined;
+    if (n > this.count || this.ringCount[n % CHAIN_RING] !== n) return undefined;
     return this.ring[n % CHAIN_RING];
   }
 
@@ -51,6 +54,7 @@ export class Chain {
     c.count = count;
     c.head = head;
     c.ring[count % CHAIN_RING] = head;
+    c.ringCount[count % CHAIN_RING] = count;
     return c;
   }
 }

@@ -17,7 +17,10 @@ import {
   attach,
   type AttachOptions,
   createHandle,
+  DetachedError,
+  EncodeError,
   FencedError,
+  OpTooLargeError,
   type HandleOptions,
   type NrHandle,
   type Replica,
@@ -779,9 +782,10 @@ export class KvStore {
   }
 
   private afterFailedWrite(p: Prepared, e: unknown): void {
-    // Not logged (or logged but failed verification everywhere): the blocks are unreferenced.
-    // A fenced write that did take effect keeps them; an integrity failure leaks them.
-    const notLogged = !(e instanceof IntegrityError) && !(e instanceof FencedError && e.committed);
+    // Free the blocks only when the write surely never reached the log (refused before appending, or
+    // fenced uncommitted). A fail-stop or integrity failure may come after the record was appended and
+    // applied by other replicas, which then reference the blocks: those leak instead.
+    const notLogged = e instanceof OpTooLargeError || e instanceof EncodeError || e instanceof DetachedError || (e instanceof FencedError && !e.committed);
     if (notLogged) this.freeNow(p.blocks);
   }
 

@@ -1,6 +1,9 @@
 /** Test-side view of a KV store's NR log entries, to tamper with whole records the way an attacker would. */
 import type { KvHandle } from '../../src/kv/index.js';
-import { OP_HEADER_BYTES, SharedLog, TAIL } from '../../src/nr/log.js';
+import { ENTRY_BATCH, ENTRY_PAD, OP_HEADER_BYTES, S_STATE, SLOT_WORDS, SLOTS_AT, STATE_MASK } from '../../src/nr/log/layout.js';
+import { SharedLog } from '../../src/nr/log/shared-log.js';
+
+export { CTAIL, HEAD, TAIL } from '../../src/nr/log/layout.js';
 
 export interface LoggedRecord {
   /** Log position of the entry holding it. */
@@ -16,22 +19,29 @@ export function logOf(h: KvHandle): SharedLog {
   return new SharedLog(h.nr.memory, new Int32Array(h.nr.memory.buffer)[2]!);
 }
 
+/** The log's raw words (HEAD, TAIL, CTAIL, slots). */
+export function logWords(h: KvHandle): Int32Array {
+  return new Int32Array(h.nr.memory.buffer);
+}
+
 /** Every record (write op) in the log from position 0 to TAIL, in log order (no wrap: tests use fresh, small logs). */
 export function records(h: KvHandle): LoggedRecord[] {
   const log = logOf(h);
-  const tail = Atomics.load(log.words, TAIL);
+  const tail = log.tail();
+  const view = new DataView(log.data.buffer, log.data.byteOffset, log.data.byteLength);
   const out: LoggedRecord[] = [];
   for (let pos = 0; pos < tail; ) {
-    const cells = log.entryCells(pos);
-    if ((log.entryKindWord(pos) & 0xff) === 1) {
+    const hdr = log.readHeader(pos, tail);
+    if (hdr === null) throw new Error(`no valid entry header at ${pos}`);
+    if (hdr.kind === ENTRY_BATCH) {
       let at = log.payloadOffset(pos);
-      for (let i = 0; i < log.entryOps(pos); i++) {
-        const len = new DataView(log.data.buffer, log.data.byteOffset).getUint32(at, true) & 0xffffff;
+      for (let i = 0; i < hdr.ops; i++) {
+        const len = view.getUint32(at, true) & 0xffffff;
         out.push({ pos, entryAt: log.payloadOffset(pos) - 16, at: at + OP_HEADER_BYTES, len });
         at = (at + OP_HEADER_BYTES + len + 3) & ~3;
       }
     }
-    pos += cells;
+    pos += hdr.cells;
   }
   return out;
 }
@@ -41,10 +51,22 @@ export function ring(h: KvHandle): Uint8Array {
   return logOf(h).data;
 }
 
-/** Turn the entry at `pos` into a PAD (kind word low byte 2): every replica skips it. */
+/** The four header words (cells, kind | replica << 8, ops, payload bytes) of the entry holding `rec`. */
+export function headerOf(h: KvHandle, rec: LoggedRecord): Int32Array {
+  const data = ring(h);
+  return new Int32Array(data.buffer, data.byteOffset + rec.entryAt, 4);
+}
+
+/** Turn the entry at `pos` into a PAD: every replica skips it (the core checks where a PAD may stand). */
 export function padEntry(h: KvHandle, pos: number): void {
   const log = logOf(h);
-  const w = log.payloadOffset(pos) - 16;
-  const words = new Int32Array(log.data.buffer, log.data.byteOffset + w, 4);
-  words[1] = (words[1]! & ~0xff) | 2;
+  const words = new Int32Array(log.data.buffer, log.data.byteOffset + log.payloadOffset(pos) - 16, 4);
+  words[1] = (words[1]! & ~0xff) | ENTRY_PAD;
+}
+
+/** Set replica slot `r`'s state (keeping its incarnation bits), e.g. 4 = Fenced. */
+export function setSlotState(h: KvHandle, r: number, state: number): void {
+  const w = logWords(h);
+  const at = SLOTS_AT + r * SLOT_WORDS + S_STATE;
+  Atomics.store(w, at, (Atomics.load(w, at) & ~STATE_MASK) | state);
 }
