@@ -14,7 +14,7 @@
  * replica holders (attachKv).
  */
 import sodium from 'sodium-native';
-import { type Client, connect, type ConnectOptions } from '../nr/index.js';
+import { BackpressureError, type Client, connect, type ConnectOptions, DetachedError, EncodeError, OpTooLargeError } from '../nr/index.js';
 import { Arena } from './arena.js';
 import { randomWriterId, sameBytes, TAG_BYTES } from './crypto.js';
 import { IntegrityError, KvConfigError, KvStaleError } from './errors.js';
@@ -55,6 +55,16 @@ export function connectKv(handle: KvHandle, options: KvConnectOptions = {}): KvC
     cipher.zero();
     throw e;
   }
+}
+
+/**
+ * Errors after which the write surely never reached the log, so its block
+ * is free to reuse. After any other (a node gone, a timeout) the record may
+ * have been appended and applied: the block leaks rather than be reused
+ * under a live reference.
+ */
+function neverSent(e: unknown): boolean {
+  return e instanceof EncodeError || e instanceof OpTooLargeError || e instanceof BackpressureError || e instanceof DetachedError;
 }
 
 export class KvClient {
@@ -157,7 +167,7 @@ export class KvClient {
     try {
       ans = (await this.client.writeAsync('apply', rec)) as unknown as ClientWriteAnswer;
     } catch (e) {
-      unused();
+      if (neverSent(e)) unused();
       throw e;
     }
     return this.check(rec, ans).versions[0]!;
@@ -214,7 +224,7 @@ export class KvClient {
     try {
       return write();
     } catch (e) {
-      unused(); // not logged: nothing references the block
+      if (neverSent(e)) unused(); // not logged: nothing references the block
       throw e;
     }
   }
