@@ -106,12 +106,32 @@ export class KvClient {
     const deadline = performance.now() + f.staleMs;
     for (let seen = -1; ; ) {
       const nonce = this.nonce();
-      const r = this.answer(id, nonce, await this.client.readAsync('sealed', id, nonce), seen);
+      const r = this.answer(id, nonce, await this.deferred(() => this.client.readAsync('sealed', id, nonce)), seen);
       if (typeof r !== 'number') return r;
       if (r === STALE) this.waitOrStale(deadline);
       else seen = r;
     }
   }
+
+  /**
+   * Send an async request at the next microtask checkpoint, together with
+   * every other request made in the same synchronous run: the sealing and
+   * encoding work is done first, then the requests go out back to back, so
+   * the node's first wake-up finds the whole window (not one op per round).
+   */
+  private deferred<T>(send: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.outbox.push(() => send().then(resolve, reject));
+      if (this.outbox.length === 1) queueMicrotask(this.flushOutbox);
+    });
+  }
+
+  private outbox: (() => void)[] = [];
+  private readonly flushOutbox = (): void => {
+    const q = this.outbox;
+    this.outbox = [];
+    for (const send of q) send();
+  };
 
   private waitOrStale(deadline: number): void {
     const f = this.ctx.fresh!;
@@ -165,7 +185,7 @@ export class KvClient {
     const { rec, unused } = this.preparePut(key, value);
     let ans: ClientWriteAnswer;
     try {
-      ans = (await this.client.writeAsync('apply', rec)) as unknown as ClientWriteAnswer;
+      ans = (await this.deferred(() => this.client.writeAsync('apply', rec))) as unknown as ClientWriteAnswer;
     } catch (e) {
       if (neverSent(e)) unused();
       throw e;
