@@ -41,7 +41,8 @@
  * requester's timeout is withdrawn and reported as a RecoveryError.
  */
 import { MAX_SLEEP_MS, waitWhileEqual } from './wait.js';
-import { NrError } from '../errors.js';
+import { FailStopError, NrError } from '../errors.js';
+import { before } from './positions.js';
 import type { SharedLog } from './shared-log.js';
 import { TRANSFER } from './layout.js';
 import { incarnationOf, SlotState, stateOf } from './slot-state.js';
@@ -157,8 +158,12 @@ export function requestSnapshot(log: SharedLog, buffer: SharedArrayBuffer, me: n
       waitWhileEqual(w, STATUS, status, -1, performance.now() + MAX_SLEEP_MS);
     }
     const n = Atomics.load(w, BYTES);
-    if (!(n >= 0 && n <= buffer.byteLength)) throw new RecoveryError(`snapshot length ${n} is out of range`);
-    const snapshot = { pos: Atomics.load(w, POS), bytes: new Uint8Array(buffer, 0, n).slice(), provider: Atomics.load(w, PROVIDER) };
+    const pos = Atomics.load(w, POS);
+    // A snapshot position must be one we hold head at: between HEAD and TAIL.
+    if (!(n >= 0 && n <= buffer.byteLength) || before(pos, log.head()) || before(log.tail(), pos)) {
+      throw new FailStopError(`the state-transfer words are corrupt: a snapshot of ${n} bytes at position ${pos} (HEAD ${log.head()}, TAIL ${log.tail()})`);
+    }
+    const snapshot = { pos, bytes: new Uint8Array(buffer, 0, n).slice(), provider: Atomics.load(w, PROVIDER) };
     Atomics.store(w, STATUS, Status.Idle);
     return snapshot;
   } finally {

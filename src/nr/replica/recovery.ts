@@ -69,6 +69,8 @@ export class Recovery {
         // Was anything we still need reclaimed while we did not hold head?
         if (!before(h.ltail, log.head())) {
           h.slotWord = active;
+          // What the fenced run applied was genuine (its checks said so) but unpublished: complete it now.
+          log.complete(h.ltail);
           return;
         }
         log.move(h.id, active, SlotState.Fenced, 'owner');

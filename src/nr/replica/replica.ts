@@ -319,7 +319,19 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
   /** @internal Replay up to the ctail observed now: the state every read must at least see. */
   catchUpToCtail(): void {
     const c = this.log.ctail();
-    if (c !== this.ltail) this.replayTo(c);
+    if (c !== this.ltail) this.readTo(c);
+  }
+
+  /**
+   * @internal ReadTarget: catch up to an observed CTAIL. CTAIL is never
+   * behind this replica's LTAIL (every replay completes what it applied
+   * before the private LTAIL moves), so one behind it was rolled back.
+   */
+  readTo(ctail: number): void {
+    if (before(ctail, this.ltail) && this.detachedError === null) {
+      this.halt(new FailStopError(`the shared log is corrupt: CTAIL ${ctail} moved back behind this replica's position ${this.ltail}`));
+    }
+    this.replayTo(ctail);
   }
 
   /**
@@ -328,6 +340,16 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
    * and the replica recovers and goes on.
    */
   replayTo(target: number): void {
+    try {
+      this.replayOrRecover(target);
+    } catch (e) {
+      if (e instanceof FailStopError) this.halt(e);
+      throw e;
+    }
+  }
+
+  private replayOrRecover(target: number): void {
+    if (before(this.log.tail(), target)) throw new FailStopError(`the shared log is corrupt: asked to replay to ${target}, past TAIL ${this.log.tail()}`);
     for (;;) {
       if (this.detachedError !== null) throw this.detachedError;
       if (this.log.slotWord(this.id) !== this.slotWord) this.recovery.rejoin();
@@ -338,7 +360,6 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
       try {
         end = replay(this.log, this.id, this.slotWord, this.ltail, target, this, this.counters);
       } catch (e) {
-        if (e instanceof FailStopError) this.halt(e);
         if (!(e instanceof FencedRunSignal)) throw e;
         end = { reached: this.ltail, fenced: true, suspect: true };
       } finally {
@@ -497,10 +518,12 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
    * published; the slot stops holding back the log and clients are told.
    */
   private halt(e: FailStopError): void {
-    if (this.detachedError instanceof FailStopError) return;
-    this.combiner.rejectAll(e);
-    this.hub?.close();
-    this.leave(e, SlotState.Dead);
+    if (!(this.detachedError instanceof FailStopError)) {
+      this.combiner.rejectAll(e);
+      this.hub?.close();
+      this.leave(e, SlotState.Dead);
+    }
+    throw this.detachedError;
   }
 
   private leave(reason: DetachedError | FailStopError, to: SlotState.Detached | SlotState.Dead | null): void {
