@@ -15,6 +15,7 @@
 import { DetachedError } from '../errors.js';
 import { before } from '../log/positions.js';
 import type { SharedLog } from '../log/shared-log.js';
+import { describeSlots } from '../log/slots.js';
 import { incarnationOf, SlotState, stateOf } from '../log/slot-state.js';
 import { finishRecovery, handOver, RecoveryError, requestSnapshot, serveSnapshot, snapshotRequested } from '../log/transfer.js';
 
@@ -100,7 +101,7 @@ export class Recovery {
         continue;
       }
       if (this.transfer === null || !log.anyActive(h.id)) {
-        throw new RecoveryError(`no live replica to copy the state from: every other replica is fenced, detached or dead (slot states ${log.describeSlots()})`);
+        throw new RecoveryError(`no live replica to copy the state from: every other replica is fenced, detached or dead (slot states ${describeSlots(log)})`);
       }
       const local = h.localProvider();
       let snap: { pos: number; bytes: Uint8Array } | null;
