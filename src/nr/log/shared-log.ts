@@ -255,9 +255,9 @@ export class SharedLog {
     return distance(Atomics.load(this.words, this.at(r, S_HEARTBEAT)), now10ms()) * 10 > 3 * HEARTBEAT_MS;
   }
 
-  /** Slot r's owner has shown no sign of life for deadAfterMs. */
-  ownerSilent(r: number): boolean {
-    return distance(Atomics.load(this.words, this.at(r, S_HEARTBEAT)), now10ms()) * 10 > this.deadAfterMs;
+  /** Slot r's owner has shown no sign of life for `factor × deadAfterMs`. */
+  ownerSilent(r: number, factor = 1): boolean {
+    return distance(Atomics.load(this.words, this.at(r, S_HEARTBEAT)), now10ms()) * 10 > factor * this.deadAfterMs;
   }
 
   /**

@@ -82,15 +82,23 @@ function tokenOf(slot: number, word: number): number {
   return (((incarnationOf(word) & 0xffffff) << 7) | (slot + 1)) | 0;
 }
 
-/** The party holding `token` (or serving as slot `slot`) can no longer act. */
-function isGone(log: SharedLog, slot: number, incarnation: number | null): boolean {
+/**
+ * The party holding `token` (or serving as slot `slot`) can no longer act:
+ * its slot is dead, left, or re-claimed, or it has been silent for
+ * `silentFactor × deadAfterMs` (a provider may legitimately be busy
+ * snapshotting a large state for a while, so it gets a longer bound).
+ */
+function isGone(log: SharedLog, slot: number, incarnation: number | null, silentFactor = 1): boolean {
   if (slot < 0 || slot >= log.maxReplicas) return true;
   const word = log.slotWord(slot);
   const s = stateOf(word);
   if (s === SlotState.Dead || s === SlotState.Free || s === SlotState.Detached) return true;
   if (incarnation !== null && (incarnationOf(word) & 0xffffff) !== incarnation) return true;
-  return log.ownerSilent(slot);
+  return log.ownerSilent(slot, silentFactor);
 }
+
+/** How much longer than deadAfterMs a serving provider may stay silent. */
+const PROVIDER_SILENCE_FACTOR = 5;
 
 function holderGone(log: SharedLog, token: number): boolean {
   return isGone(log, (token & 0x7f) - 1, (token >>> 7) & 0xffffff);
@@ -138,7 +146,7 @@ export function requestSnapshot(log: SharedLog, buffer: SharedArrayBuffer, me: n
       const status = Atomics.load(w, STATUS);
       if (status === Status.Ready) break;
       const now = performance.now();
-      const providerDied = status === Status.Serving && isGone(log, Atomics.load(w, PROVIDER), null);
+      const providerDied = status === Status.Serving && isGone(log, Atomics.load(w, PROVIDER), null, PROVIDER_SILENCE_FACTOR);
       // Every active replica silent for deadAfterMs (killed, undeclared): nobody will serve.
       const nobodyLive = status === Status.Requested && now - t0 > log.deadAfterMs && !log.anyActive(me, true);
       if (now >= deadline || providerDied || nobodyLive) {

@@ -109,7 +109,7 @@ export class Recovery {
         snap = local ? local.snapshotFor(h.id) : requestSnapshot(log, this.transfer, h.id, word, this.timeoutMs);
       } catch (e) {
         // A provider may have died mid-transfer: try again while a live replica exists, within a bound.
-        if (e instanceof RecoveryError && performance.now() - t0 < 3 * this.timeoutMs && log.anyActive(h.id)) continue;
+        if (e instanceof RecoveryError && performance.now() - t0 < 3 * this.timeoutMs && log.anyActive(h.id, true)) continue;
         throw e;
       }
       if (snap === null) continue; // the local provider was fenced before it could hand over
