@@ -271,10 +271,14 @@ export class SharedLog {
     return this.move(r, fromWord, from === SlotState.Reserved ? SlotState.Free : SlotState.Fenced, 'fencer') !== -1;
   }
 
-  /** Some slot other than `except` is active (and, if `live`, its owner is not silent): a possible source of state. */
-  anyActive(except = -1, live = false): boolean {
+  /**
+   * Some slot other than `except` is active: a possible source of state.
+   * With `silentFactor`, only one whose owner has not been silent for that
+   * many deadAfterMs (a provider may be busy snapshotting for a while).
+   */
+  anyActive(except = -1, silentFactor = Infinity): boolean {
     for (let r = 0; r < this.maxReplicas; r++) {
-      if (r !== except && this.slotState(r) === SlotState.Active && !(live && this.ownerSilent(r))) return true;
+      if (r !== except && this.slotState(r) === SlotState.Active && !this.ownerSilent(r, silentFactor)) return true;
     }
     return false;
   }

@@ -97,8 +97,8 @@ function isGone(log: SharedLog, slot: number, incarnation: number | null, silent
   return log.ownerSilent(slot, silentFactor);
 }
 
-/** How much longer than deadAfterMs a serving provider may stay silent. */
-const PROVIDER_SILENCE_FACTOR = 5;
+/** How much longer than deadAfterMs a provider may stay silent (busy snapshotting) before it counts as dead. */
+export const PROVIDER_SILENCE_FACTOR = 5;
 
 function holderGone(log: SharedLog, token: number): boolean {
   return isGone(log, (token & 0x7f) - 1, (token >>> 7) & 0xffffff);
@@ -147,14 +147,14 @@ export function requestSnapshot(log: SharedLog, buffer: SharedArrayBuffer, me: n
       if (status === Status.Ready) break;
       const now = performance.now();
       const providerDied = status === Status.Serving && isGone(log, Atomics.load(w, PROVIDER), null, PROVIDER_SILENCE_FACTOR);
-      // Every active replica silent for deadAfterMs (killed, undeclared): nobody will serve.
-      const nobodyLive = status === Status.Requested && now - t0 > log.deadAfterMs && !log.anyActive(me, true);
+      // Every active replica silent for long (killed, undeclared): nobody will serve.
+      const nobodyLive = status === Status.Requested && !log.anyActive(me, PROVIDER_SILENCE_FACTOR);
       if (now >= deadline || providerDied || nobodyLive) {
         // Unclaimed, or claimed by a provider that died while serving: withdraw.
         if (Atomics.compareExchange(w, STATUS, status, providerDied ? Status.Requested : Status.Idle) === status) {
           const word = log.slotWord(me);
           if (stateOf(word) === SlotState.Recovering) log.move(me, word, SlotState.Fenced, 'owner');
-          if (nobodyLive) throw new RecoveryError(`no live replica to hand over a snapshot: every active replica has been silent for ${log.deadAfterMs} ms`);
+          if (nobodyLive) throw new RecoveryError(`no live replica to hand over a snapshot: every active replica has been silent for ${PROVIDER_SILENCE_FACTOR * log.deadAfterMs} ms`);
           if (!providerDied) throw new RecoveryError(`no live replica handed over a snapshot within ${timeoutMs} ms`);
         }
         continue;

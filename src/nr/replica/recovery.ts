@@ -17,7 +17,7 @@ import { before } from '../log/positions.js';
 import type { SharedLog } from '../log/shared-log.js';
 import { describeSlots } from '../log/slots.js';
 import { incarnationOf, SlotState, stateOf } from '../log/slot-state.js';
-import { finishRecovery, handOver, RecoveryError, requestSnapshot, serveSnapshot, snapshotRequested } from '../log/transfer.js';
+import { finishRecovery, handOver, PROVIDER_SILENCE_FACTOR, RecoveryError, requestSnapshot, serveSnapshot, snapshotRequested } from '../log/transfer.js';
 
 /** What recovery needs from its replica. */
 export interface RecoveryHost {
@@ -109,7 +109,7 @@ export class Recovery {
         snap = local ? local.snapshotFor(h.id) : requestSnapshot(log, this.transfer, h.id, word, this.timeoutMs);
       } catch (e) {
         // A provider may have died mid-transfer: try again while a live replica exists, within a bound.
-        if (e instanceof RecoveryError && performance.now() - t0 < 3 * this.timeoutMs && log.anyActive(h.id, true)) continue;
+        if (e instanceof RecoveryError && performance.now() - t0 < 3 * this.timeoutMs && log.anyActive(h.id, PROVIDER_SILENCE_FACTOR)) continue;
         throw e;
       }
       if (snap === null) continue; // the local provider was fenced before it could hand over
