@@ -1,0 +1,229 @@
+/**
+ * The Wing & Gong search with Lowe's memoisation, over one partition.
+ *
+ * Every op has a call entry and (unless pending) a return entry in one
+ * doubly-linked list ordered by time. Any call that comes before the first
+ * return in the list may take effect next; applying it removes its entries
+ * (dancing links, so backtracking is O(1)). Reaching a return entry means
+ * that op should already have taken effect: backtrack. A configuration (set
+ * of linearized ops, model state) is expanded at most once.
+ *
+ * Pending ops have no return entry: they never force a backtrack, and the
+ * search succeeds once every answered op is linearized (a pending op not yet
+ * linearized then took effect after everything, or never).
+ */
+import type { Model, Operation, Outcome, StepResult } from './types.js';
+
+export type SearchOutcome = 'ok' | 'fail' | 'limit';
+
+export interface SearchResult {
+  readonly outcome: SearchOutcome;
+  readonly steps: number;
+}
+
+/** What the search backtracks to: every state the model could be in, and one hash for the set. */
+interface Config<S> {
+  readonly states: readonly S[];
+  readonly hash: string;
+}
+
+const isOutcomeList = <S, O>(r: StepResult<S, O>): r is readonly Outcome<S, O>[] => Array.isArray(r);
+
+/** A state's hash as a string that keeps numbers and strings apart. */
+export function hashKey<S>(model: Model<S, unknown, unknown>, state: S): string {
+  const h = model.hash(state);
+  return typeof h === 'number' ? `#${h}` : `'${h}`;
+}
+
+export function initialConfig<S>(model: Model<S, unknown, unknown>, state: S): Config<S> {
+  return { states: [state], hash: hashKey(model, state) };
+}
+
+/**
+ * Searches for a linearization of `ops` (in any order) from `init`.
+ * `equal` compares the model's output with the recorded one.
+ */
+export function search<S, I, O>(
+  model: Model<S, I, O>,
+  ops: readonly Operation<I, O>[],
+  init: S,
+  equal: (model: O, recorded: O) => boolean,
+  budget: number,
+): SearchResult {
+  // Ops are numbered in call order: op i's call entry is i, its return entry n + i.
+  const sorted = ops
+    .map((op, index) => ({ op, index }))
+    .sort((a, b) => a.op.call - b.op.call || a.index - b.index)
+    .map((x) => x.op);
+  const n = sorted.length;
+  const HEAD = 2 * n;
+  const pending = new Uint8Array(n);
+  const pendingIndex = new Int32Array(n).fill(-1);
+  let pendingCount = 0;
+  let remaining = 0; // answered ops not yet linearized
+  for (let i = 0; i < n; i++) {
+    if (sorted[i]!.ret === undefined) {
+      pending[i] = 1;
+      pendingIndex[i] = pendingCount++;
+    } else remaining++;
+  }
+  if (remaining === 0) return { outcome: 'ok', steps: 0 };
+
+  // One list of entries in time order; at equal times calls come first, so touching intervals overlap.
+  const entries: number[] = [];
+  for (let i = 0; i < n; i++) {
+    entries.push(i);
+    if (!pending[i]) entries.push(n + i);
+  }
+  const time = (e: number): number => (e < n ? sorted[e]!.call : sorted[e - n]!.ret!);
+  entries.sort((a, b) => time(a) - time(b) || (a < n ? 0 : 1) - (b < n ? 0 : 1) || a - b);
+  const next = new Int32Array(2 * n + 1).fill(-1);
+  const prev = new Int32Array(2 * n + 1).fill(-1);
+  let last = HEAD;
+  for (const e of entries) {
+    next[last] = e;
+    prev[e] = last;
+    last = e;
+  }
+  const unlink = (x: number): void => {
+    next[prev[x]!] = next[x]!;
+    if (next[x] !== -1) prev[next[x]!] = prev[x]!;
+  };
+  const relink = (x: number): void => {
+    if (next[x] !== -1) prev[next[x]!] = x;
+    next[prev[x]!] = x;
+  };
+  const lift = (i: number): void => {
+    unlink(i);
+    if (!pending[i]) unlink(n + i);
+  };
+  // Exact inverse of lift; valid because lifts are undone in LIFO order.
+  const unlift = (i: number): void => {
+    if (!pending[i]) relink(n + i);
+    relink(i);
+  };
+
+  // The memo key encodes the linearized set exactly and compactly. Let m be
+  // the earliest-called answered op not yet linearized: every answered op
+  // before m is linearized, and an answered op j > m can only have been
+  // linearized while m's return was still ahead, so call(j) <= ret(m). So m,
+  // the bits of ops in (m, windowEnd[m]) and the bits of the (few) pending
+  // ops determine the set. The window spans the concurrency around m, never
+  // the whole history, even when a pending op was called early.
+  const callTimes = sorted.map((op) => op.call);
+  const windowEnd = new Int32Array(n);
+  for (let i = 0; i < n; i++) if (!pending[i]) windowEnd[i] = upperBound(callTimes, sorted[i]!.ret!);
+  const linearized = new Uint8Array(n);
+  const pendingBits = new Uint8Array(pendingCount);
+  const chars: number[] = [];
+  const packBits = (bits: ArrayLike<number>, from: number, to: number): string => {
+    chars.length = 0;
+    let word = 0;
+    let bit = 0;
+    for (let j = from; j < to; j++) {
+      if (bits[j]) word |= 1 << bit;
+      if (++bit === 16) {
+        chars.push(word);
+        word = 0;
+        bit = 0;
+      }
+    }
+    if (bit > 0) chars.push(word);
+    let packed = '';
+    // Chunked so a very wide window cannot exceed the engine's argument limit.
+    for (let k = 0; k < chars.length; k += 4096) packed += String.fromCharCode(...chars.slice(k, k + 4096));
+    return packed;
+  };
+  const memoKey = (hash: string): string => {
+    let m = next[HEAD]!;
+    while (m !== -1 && pending[m]) m = next[m]!;
+    // m is an answered op's call entry: its return follows its call in the list.
+    const window = packBits(linearized, m + 1, windowEnd[m]!);
+    return pendingCount === 0 ? `${m},${window},${hash}` : `${m},${window},${packBits(pendingBits, 0, pendingCount)},${hash}`;
+  };
+  const mark = (i: number, v: 0 | 1): void => {
+    linearized[i] = v;
+    if (pending[i]) pendingBits[pendingIndex[i]!] = v;
+    else remaining += v ? -1 : 1;
+  };
+
+  const advance = (config: Config<S>, i: number): Config<S> | null => {
+    const op = sorted[i]!;
+    const anyOutput = pending[i] === 1;
+    const states: S[] = [];
+    const hashes: string[] = [];
+    const consider = (o: Outcome<S, O>): void => {
+      if (!anyOutput && !equal(o.output, op.output as O)) return;
+      const h = hashKey(model, o.state);
+      if (hashes.includes(h)) return;
+      states.push(o.state);
+      hashes.push(h);
+    };
+    for (const s of config.states) {
+      const r = model.step(s, op.input);
+      if (isOutcomeList(r)) for (const o of r) consider(o);
+      else consider(r);
+    }
+    if (states.length === 0) return null;
+    if (states.length === 1) return { states, hash: hashes[0]! };
+    // A set of possible states: canonical order, so equal sets hash alike.
+    const order = hashes.map((_, k) => k).sort((a, b) => (hashes[a]! < hashes[b]! ? -1 : 1));
+    return { states: order.map((k) => states[k]!), hash: order.map((k) => hashes[k]!).join('\u0001') };
+  };
+
+  const seen = new Set<string>();
+  const stackOp = new Int32Array(n);
+  const stackConfig: Config<S>[] = [];
+  let depth = 0;
+  let steps = 0;
+  let config = initialConfig(model as Model<S, unknown, unknown>, init);
+  let e = next[HEAD]!;
+
+  for (;;) {
+    if (e !== -1 && e < n) {
+      // A call before the first outstanding return: try to take it effect now.
+      if (++steps > budget) return { outcome: 'limit', steps: steps - 1 };
+      const after = advance(config, e);
+      if (after !== null) {
+        mark(e, 1);
+        lift(e);
+        if (remaining === 0) return { outcome: 'ok', steps };
+        const key = memoKey(after.hash);
+        if (!seen.has(key)) {
+          seen.add(key);
+          stackOp[depth] = e;
+          stackConfig[depth] = config;
+          depth++;
+          config = after;
+          e = next[HEAD]!;
+          continue;
+        }
+        // Explored from this configuration already: undo, try the next call.
+        unlift(e);
+        mark(e, 0);
+      }
+      e = next[e]!;
+    } else {
+      // A return whose op has not taken effect (or the end of the list): backtrack.
+      if (depth === 0) return { outcome: 'fail', steps };
+      depth--;
+      const i = stackOp[depth]!;
+      config = stackConfig[depth]!;
+      unlift(i);
+      mark(i, 0);
+      e = next[i]!;
+    }
+  }
+}
+
+/** First index whose value is > target in an ascending array. */
+function upperBound(sorted: readonly number[], target: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
