@@ -8,9 +8,13 @@
  * that op should already have taken effect: backtrack. A configuration (set
  * of linearized ops, model state) is expanded at most once.
  *
- * Pending ops have no return entry: they never force a backtrack, and the
- * search succeeds once every answered op is linearized (a pending op not yet
- * linearized then took effect after everything, or never).
+ * Pending ops are kept out of the list: they never force a backtrack, and
+ * the search succeeds once every answered op is linearized (a pending op not
+ * yet linearized then took effect after everything, or never). At each
+ * configuration they are tried after the answered candidates, so a pending
+ * op whose effect nobody saw costs about nothing: the search reaches the end
+ * along answered ops first and only backtracks into a pending op where its
+ * effect is needed.
  */
 import type { Model, Operation, Outcome, StepResult } from './types.js';
 
@@ -59,22 +63,22 @@ export function search<S, I, O>(
   const HEAD = 2 * n;
   const pending = new Uint8Array(n);
   const pendingIndex = new Int32Array(n).fill(-1);
-  let pendingCount = 0;
+  const pendingOps: number[] = []; // in call order
   let remaining = 0; // answered ops not yet linearized
   for (let i = 0; i < n; i++) {
     if (sorted[i]!.ret === undefined) {
       pending[i] = 1;
-      pendingIndex[i] = pendingCount++;
+      pendingIndex[i] = pendingOps.length;
+      pendingOps.push(i);
     } else remaining++;
   }
+  const pendingCount = pendingOps.length;
   if (remaining === 0) return { outcome: 'ok', steps: 0 };
 
-  // One list of entries in time order; at equal times calls come first, so touching intervals overlap.
+  // One list of the answered ops' entries in time order; at equal times calls
+  // come first, so touching intervals overlap.
   const entries: number[] = [];
-  for (let i = 0; i < n; i++) {
-    entries.push(i);
-    if (!pending[i]) entries.push(n + i);
-  }
+  for (let i = 0; i < n; i++) if (!pending[i]) entries.push(i, n + i);
   const time = (e: number): number => (e < n ? sorted[e]!.call : sorted[e - n]!.ret!);
   entries.sort((a, b) => time(a) - time(b) || (a < n ? 0 : 1) - (b < n ? 0 : 1) || a - b);
   const next = new Int32Array(2 * n + 1).fill(-1);
@@ -94,13 +98,21 @@ export function search<S, I, O>(
     next[prev[x]!] = x;
   };
   const lift = (i: number): void => {
+    if (pending[i]) return;
     unlink(i);
-    if (!pending[i]) unlink(n + i);
+    unlink(n + i);
   };
   // Exact inverse of lift; valid because lifts are undone in LIFO order.
   const unlift = (i: number): void => {
-    if (!pending[i]) relink(n + i);
+    if (pending[i]) return;
+    relink(n + i);
     relink(i);
+  };
+  /** The time of the earliest outstanding return: a pending op called after it cannot go next. */
+  const firstReturnTime = (): number => {
+    let x = next[HEAD]!;
+    while (x !== -1 && x < n) x = next[x]!;
+    return x === -1 ? Infinity : time(x);
   };
 
   // The memo key encodes the linearized set exactly and compactly. Let m be
@@ -135,9 +147,8 @@ export function search<S, I, O>(
     return packed;
   };
   const memoKey = (hash: string): string => {
-    let m = next[HEAD]!;
-    while (m !== -1 && pending[m]) m = next[m]!;
-    // m is an answered op's call entry: its return follows its call in the list.
+    // The list holds answered ops only, and it starts with a call entry.
+    const m = next[HEAD]!;
     const window = packBits(linearized, m + 1, windowEnd[m]!);
     return pendingCount === 0 ? `${m},${window},${hash}` : `${m},${window},${packBits(pendingBits, 0, pendingCount)},${hash}`;
   };
@@ -177,42 +188,69 @@ export function search<S, I, O>(
   let depth = 0;
   let steps = 0;
   let config = initialConfig(model as Model<S, unknown, unknown>, init);
+  // The cursor over the current configuration's candidates: first the list's
+  // call entries up to the first return (e), then the pending ops called by
+  // then (p, up to callLimit).
+  let inList = true;
   let e = next[HEAD]!;
+  let p = 0;
+  let callLimit = 0;
 
   for (;;) {
-    if (e !== -1 && e < n) {
-      // A call before the first outstanding return: try to take it effect now.
-      if (++steps > budget) return { outcome: 'limit', steps: steps - 1 };
-      const after = advance(config, e);
-      if (after !== null) {
-        mark(e, 1);
-        lift(e);
-        if (remaining === 0) return { outcome: 'ok', steps };
-        const key = memoKey(after.hash);
-        if (!seen.has(key)) {
-          seen.add(key);
-          stackOp[depth] = e;
-          stackConfig[depth] = config;
-          depth++;
-          config = after;
-          e = next[HEAD]!;
-          continue;
-        }
-        // Explored from this configuration already: undo, try the next call.
-        unlift(e);
-        mark(e, 0);
+    let candidate = -1;
+    if (inList) {
+      if (e !== -1 && e < n) candidate = e;
+      else {
+        inList = false;
+        p = 0;
+        callLimit = e === -1 ? Infinity : time(e);
       }
-      e = next[e]!;
-    } else {
-      // A return whose op has not taken effect (or the end of the list): backtrack.
+    }
+    if (!inList) {
+      while (p < pendingCount && linearized[pendingOps[p]!]) p++;
+      if (p < pendingCount && sorted[pendingOps[p]!]!.call <= callLimit) candidate = pendingOps[p]!;
+    }
+    if (candidate === -1) {
+      // No op can go next here: backtrack.
       if (depth === 0) return { outcome: 'fail', steps };
       depth--;
       const i = stackOp[depth]!;
       config = stackConfig[depth]!;
       unlift(i);
       mark(i, 0);
-      e = next[i]!;
+      if (pending[i]) {
+        inList = false;
+        p = pendingIndex[i]! + 1;
+        callLimit = firstReturnTime();
+      } else {
+        inList = true;
+        e = next[i]!;
+      }
+      continue;
     }
+    if (++steps > budget) return { outcome: 'limit', steps: steps - 1 };
+    const after = advance(config, candidate);
+    if (after !== null) {
+      mark(candidate, 1);
+      lift(candidate);
+      if (remaining === 0) return { outcome: 'ok', steps };
+      const key = memoKey(after.hash);
+      if (!seen.has(key)) {
+        seen.add(key);
+        stackOp[depth] = candidate;
+        stackConfig[depth] = config;
+        depth++;
+        config = after;
+        inList = true;
+        e = next[HEAD]!;
+        continue;
+      }
+      // Explored from this configuration already: undo, try the next candidate.
+      unlift(candidate);
+      mark(candidate, 0);
+    }
+    if (inList) e = next[candidate]!;
+    else p++;
   }
 }
 
