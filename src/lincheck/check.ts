@@ -16,6 +16,11 @@ import { findWitness } from './witness.js';
 
 export const DEFAULT_MAX_STEPS = 5_000_000;
 export const DEFAULT_WITNESS_STEPS = 1_000_000;
+/**
+ * The default witness budget, relative to the failed search's steps: the
+ * culprit usually costs one or two failing searches, the rest goes to shrinking.
+ */
+const WITNESS_FACTOR = 4;
 /** Witness ops listed in an explanation; the rest are counted. */
 const EXPLAIN_OPS = 12;
 
@@ -59,11 +64,13 @@ export function checkLinearizable<S, I, O>(
       continue;
     }
     if (r.outcome === 'ok') continue;
-    const w = findWitness(model, ops, init, equal, witnessSteps);
+    const budget = options.witnessSteps ?? Math.max(witnessSteps, WITNESS_FACTOR * r.steps);
+    const w = findWitness(model, ops, init, equal, budget, r.frontier);
     const where = key === undefined ? `model ${model.name}` : `partition ${show(key)} of model ${model.name}`;
     const listed = [...w.witness].sort((a, b) => a.call - b.call);
-    const lines = listed.slice(0, EXPLAIN_OPS).map((op) => `  ${op === w.culprit ? '* ' : ''}${describeOp(model, op)}`);
-    if (listed.length > EXPLAIN_OPS) lines.push(`  ... and ${listed.length - EXPLAIN_OPS} more`);
+    // The latest ops are the ones around the culprit (the witness ends with its answer).
+    const lines = listed.slice(-EXPLAIN_OPS).map((op) => `  ${op === w.culprit ? '* ' : ''}${describeOp(model, op)}`);
+    if (listed.length > EXPLAIN_OPS) lines.unshift(`  ... ${listed.length - EXPLAIN_OPS} earlier ops, then`);
     const head = w.culprit
       ? `no linearization in ${where}: no order of these ${listed.length} ops explains ${describeOp(model, w.culprit)}`
       : `no linearization in ${where} (witness search ran out of steps; all ${listed.length} ops listed)`;

@@ -23,7 +23,15 @@ export type SearchOutcome = 'ok' | 'fail' | 'limit';
 export interface SearchResult {
   readonly outcome: SearchOutcome;
   readonly steps: number;
+  /**
+   * The latest time t such that some reached configuration had linearized
+   * every op answered before t: the history cut at t is linearizable.
+   */
+  readonly frontier: number;
 }
+
+/** An answered op with more calls than this inside its interval gets its own memo bit. */
+const LONG_SPAN = 128;
 
 /** What the search backtracks to: every state the model could be in, and one hash for the set. */
 interface Config<S> {
@@ -73,7 +81,7 @@ export function search<S, I, O>(
     } else remaining++;
   }
   const pendingCount = pendingOps.length;
-  if (remaining === 0) return { outcome: 'ok', steps: 0 };
+  if (remaining === 0) return { outcome: 'ok', steps: 0, frontier: Infinity };
 
   // One list of the answered ops' entries in time order; at equal times calls
   // come first, so touching intervals overlap.
@@ -116,17 +124,23 @@ export function search<S, I, O>(
   };
 
   // The memo key encodes the linearized set exactly and compactly. Let m be
-  // the earliest-called answered op not yet linearized: every answered op
-  // before m is linearized, and an answered op j > m can only have been
-  // linearized while m's return was still ahead, so call(j) <= ret(m). So m,
-  // the bits of ops in (m, windowEnd[m]) and the bits of the (few) pending
-  // ops determine the set. The window spans the concurrency around m, never
-  // the whole history, even when a pending op was called early.
+  // the earliest-called short op not yet linearized: every short op before m
+  // is linearized, and any op j > m can only have been linearized while m's
+  // return was still ahead, so call(j) <= ret(m). So m, the bits of ops in
+  // (m, windowEnd[m]) and one bit per long op (pending, or answered after
+  // more than LONG_SPAN later calls) determine the set. The window spans the
+  // concurrency around m, never the whole history, even when one op was
+  // called early and answered late, or never.
   const callTimes = sorted.map((op) => op.call);
   const windowEnd = new Int32Array(n);
-  for (let i = 0; i < n; i++) if (!pending[i]) windowEnd[i] = upperBound(callTimes, sorted[i]!.ret!);
+  const longIndex = new Int32Array(n).fill(-1);
+  let longCount = 0;
+  for (let i = 0; i < n; i++) {
+    if (!pending[i]) windowEnd[i] = upperBound(callTimes, sorted[i]!.ret!);
+    if (pending[i] || windowEnd[i]! - i > LONG_SPAN) longIndex[i] = longCount++;
+  }
   const linearized = new Uint8Array(n);
-  const pendingBits = new Uint8Array(pendingCount);
+  const longBits = new Uint8Array(longCount);
   const chars: number[] = [];
   const packBits = (bits: ArrayLike<number>, from: number, to: number): string => {
     chars.length = 0;
@@ -147,15 +161,16 @@ export function search<S, I, O>(
     return packed;
   };
   const memoKey = (hash: string): string => {
-    // The list holds answered ops only, and it starts with a call entry.
-    const m = next[HEAD]!;
-    const window = packBits(linearized, m + 1, windowEnd[m]!);
-    return pendingCount === 0 ? `${m},${window},${hash}` : `${m},${window},${packBits(pendingBits, 0, pendingCount)},${hash}`;
+    // The list holds answered ops only; skip long ops' entries to the first short call.
+    let m = next[HEAD]!;
+    while (m !== -1 && (m >= n || longIndex[m] !== -1)) m = next[m]!;
+    const window = m === -1 ? '' : packBits(linearized, m + 1, windowEnd[m]!);
+    return longCount === 0 ? `${m},${window},${hash}` : `${m},${window},${packBits(longBits, 0, longCount)},${hash}`;
   };
   const mark = (i: number, v: 0 | 1): void => {
     linearized[i] = v;
-    if (pending[i]) pendingBits[pendingIndex[i]!] = v;
-    else remaining += v ? -1 : 1;
+    if (longIndex[i] !== -1) longBits[longIndex[i]!] = v;
+    if (!pending[i]) remaining += v ? -1 : 1;
   };
 
   const advance = (config: Config<S>, i: number): Config<S> | null => {
@@ -188,6 +203,7 @@ export function search<S, I, O>(
   let depth = 0;
   let steps = 0;
   let config = initialConfig(model as Model<S, unknown, unknown>, init);
+  let frontier = firstReturnTime();
   // The cursor over the current configuration's candidates: first the list's
   // call entries up to the first return (e), then the pending ops called by
   // then (p, up to callLimit).
@@ -212,7 +228,7 @@ export function search<S, I, O>(
     }
     if (candidate === -1) {
       // No op can go next here: backtrack.
-      if (depth === 0) return { outcome: 'fail', steps };
+      if (depth === 0) return { outcome: 'fail', steps, frontier };
       depth--;
       const i = stackOp[depth]!;
       config = stackConfig[depth]!;
@@ -228,15 +244,16 @@ export function search<S, I, O>(
       }
       continue;
     }
-    if (++steps > budget) return { outcome: 'limit', steps: steps - 1 };
+    if (++steps > budget) return { outcome: 'limit', steps: steps - 1, frontier };
     const after = advance(config, candidate);
     if (after !== null) {
       mark(candidate, 1);
       lift(candidate);
-      if (remaining === 0) return { outcome: 'ok', steps };
+      if (remaining === 0) return { outcome: 'ok', steps, frontier: Infinity };
       const key = memoKey(after.hash);
       if (!seen.has(key)) {
         seen.add(key);
+        if (!pending[candidate]) frontier = Math.max(frontier, firstReturnTime());
         stackOp[depth] = candidate;
         stackConfig[depth] = config;
         depth++;

@@ -76,7 +76,10 @@ export interface Operation<I, O> {
 export interface CheckOptions {
   /** Bound on model steps in each partition's search (default 5,000,000). */
   readonly maxSteps?: number;
-  /** Bound on model steps spent shrinking a violation into a small witness (default 1,000,000). */
+  /**
+   * Bound on model steps spent finding the culprit and shrinking the witness
+   * (default: 4 times the steps of the search that failed, at least 1,000,000).
+   */
   readonly witnessSteps?: number;
 }
 

@@ -28,6 +28,8 @@ export interface SimulateOptions<I, O> {
    * pending (those that took effect and those that did not).
    */
   end: 'drain' | 'crash';
+  /** Clients that crash even when the others drain: their op in flight stays pending. */
+  crashed?: ReadonlySet<number>;
 }
 
 export function simulate<I, O>(o: SimulateOptions<I, O>): Operation<I, O>[] {
@@ -48,7 +50,7 @@ export function simulate<I, O>(o: SimulateOptions<I, O>): Operation<I, O>[] {
   for (const [c, pick, key] of o.schedule) advance(c % o.clients, pick, key);
   slots.forEach((s, c) => {
     if (s.phase === 'idle') return;
-    if (o.end === 'crash') history.push({ client: c, input: s.input, call: s.call });
+    if (o.end === 'crash' || o.crashed?.has(c)) history.push({ client: c, input: s.input, call: s.call });
     else {
       if (s.phase === 'called') advance(c, 0, 0);
       advance(c, 0, 0);
