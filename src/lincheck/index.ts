@@ -24,9 +24,11 @@ export {
   kvModel,
   type CasOutput,
   type HashMapInput,
+  type HashMapOperation,
   type HashMapOutput,
   type KvInput,
   type KvModelOptions,
+  type KvOperation,
   type KvOutput,
 } from './models/kv.js';
 export type { Scalar } from './models/interner.js';

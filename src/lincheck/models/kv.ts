@@ -7,7 +7,7 @@
  * - `hashMapModel`: the same without cas, the semantics of the HashMap
  *   structure (node-replication/structures).
  */
-import { LincheckError, type Model } from '../types.js';
+import { LincheckError, type Model, type Operation } from '../types.js';
 import { show } from '../values.js';
 import { Interner, type Scalar } from './interner.js';
 
@@ -24,6 +24,10 @@ export type KvOutput<V> = V | undefined | boolean | CasOutput<V>;
 
 export type HashMapInput<V> = Exclude<KvInput<V>, { readonly op: 'cas' }>;
 export type HashMapOutput<V> = V | undefined | boolean;
+
+/** One recorded op of a KV history, and of a HashMap history. */
+export type KvOperation<V> = Operation<KvInput<V>, KvOutput<V>>;
+export type HashMapOperation<V> = Operation<HashMapInput<V>, HashMapOutput<V>>;
 
 export interface KvModelOptions<V> {
   /** The map's contents before the history starts (default: empty). */
