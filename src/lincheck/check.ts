@@ -81,7 +81,7 @@ export function checkLinearizable<S, I, O>(
       witness: w.witness,
       minimal: w.minimal,
       explanation: `${head}\n${lines.join('\n')}`,
-      steps,
+      steps: steps + w.steps,
     };
   }
   if (gaveUp !== null) return { verdict: 'gave-up', reason: 'step limit', partition: gaveUp, steps };

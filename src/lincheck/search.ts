@@ -176,6 +176,12 @@ export function search<S, I, O>(
   const advance = (config: Config<S>, i: number): Config<S> | null => {
     const op = sorted[i]!;
     const anyOutput = pending[i] === 1;
+    const first = model.step(config.states[0]!, op.input);
+    if (config.states.length === 1 && !isOutcomeList(first)) {
+      // The common case, a deterministic model: no set to build.
+      if (!anyOutput && !equal(first.output, op.output as O)) return null;
+      return { states: [first.state], hash: hashKey(model, first.state) };
+    }
     const states: S[] = [];
     const hashes: string[] = [];
     const consider = (o: Outcome<S, O>): void => {
@@ -185,11 +191,11 @@ export function search<S, I, O>(
       states.push(o.state);
       hashes.push(h);
     };
-    for (const s of config.states) {
-      const r = model.step(s, op.input);
+    config.states.forEach((s, k) => {
+      const r = k === 0 ? first : model.step(s, op.input);
       if (isOutcomeList(r)) for (const o of r) consider(o);
       else consider(r);
-    }
+    });
     if (states.length === 0) return null;
     if (states.length === 1) return { states, hash: hashes[0]! };
     // A set of possible states: canonical order, so equal sets hash alike.

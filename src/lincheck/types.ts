@@ -109,6 +109,7 @@ export interface Violation<I, O> {
   /** Whether the witness is 1-minimal (no single op can be removed); false if the budget ran out. */
   readonly minimal: boolean;
   readonly explanation: string;
+  /** Model steps taken: the searches up to this partition, plus the witness search. */
   readonly steps: number;
 }
 
