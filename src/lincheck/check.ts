@@ -57,7 +57,8 @@ export function checkLinearizable<S, I, O>(
   let gaveUp: PartitionKey | undefined | null = null; // null: none gave up
   for (const [key, ops] of partitions) {
     const init = key !== undefined && model.partition?.init ? model.partition.init(key) : model.init;
-    const r = search(model, ops, init, equal, maxSteps);
+    const partition = { model, init, equal };
+    const r = search(partition, ops, maxSteps);
     steps += r.steps;
     if (r.outcome === 'limit') {
       if (gaveUp === null) gaveUp = key;
@@ -65,7 +66,7 @@ export function checkLinearizable<S, I, O>(
     }
     if (r.outcome === 'ok') continue;
     const budget = options.witnessSteps ?? Math.max(witnessSteps, WITNESS_FACTOR * r.steps);
-    const w = findWitness(model, ops, init, equal, budget, r.frontier);
+    const w = findWitness(partition, ops, budget, r.frontier);
     const where = key === undefined ? `model ${model.name}` : `partition ${show(key)} of model ${model.name}`;
     const listed = [...w.witness].sort((a, b) => a.call - b.call);
     // The latest ops are the ones around the culprit (the witness ends with its answer).

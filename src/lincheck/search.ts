@@ -51,17 +51,15 @@ export function initialConfig<S>(model: Model<S, unknown, unknown>, state: S): C
   return { states: [state], hash: hashKey(model, state) };
 }
 
-/**
- * Searches for a linearization of `ops` (in any order) from `init`.
- * `equal` compares the model's output with the recorded one.
- */
-export function search<S, I, O>(
-  model: Model<S, I, O>,
-  ops: readonly Operation<I, O>[],
-  init: S,
-  equal: (model: O, recorded: O) => boolean,
-  budget: number,
-): SearchResult {
+/** One partition to check: the model, the partition's initial state, and how outputs compare. */
+export interface Partition<S, I, O> {
+  readonly model: Model<S, I, O>;
+  readonly init: S;
+  readonly equal: (model: O, recorded: O) => boolean;
+}
+
+/** Searches for a linearization of `ops` (in any order) from the partition's initial state. */
+export function search<S, I, O>({ model, init, equal }: Partition<S, I, O>, ops: readonly Operation<I, O>[], budget: number): SearchResult {
   // Ops are numbered in call order: op i's call entry is i, its return entry n + i.
   const sorted = ops
     .map((op, index) => ({ op, index }))

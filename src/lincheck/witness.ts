@@ -22,8 +22,8 @@
  * Every search here runs against one step budget; when it runs out the
  * witness found so far is returned, marked not minimal.
  */
-import { search } from './search.js';
-import type { Model, Operation } from './types.js';
+import { search, type Partition } from './search.js';
+import type { Operation } from './types.js';
 
 export interface Witness<I, O> {
   readonly culprit: Operation<I, O> | undefined;
@@ -36,21 +36,18 @@ const asPending = <I, O>(op: Operation<I, O>): Operation<I, O> =>
   op.client === undefined ? { input: op.input, call: op.call } : { client: op.client, input: op.input, call: op.call };
 
 export function findWitness<S, I, O>(
-  model: Model<S, I, O>,
+  partition: Partition<S, I, O>,
   ops: readonly Operation<I, O>[],
-  init: S,
-  equal: (model: O, recorded: O) => boolean,
   budget: number,
   /** From the search that failed: the history cut at this time is linearizable. */
   frontier: number,
 ): Witness<I, O> {
   let steps = 0;
-  /** 'fail' / 'ok', or null once the budget is spent. */
-  // Each search also costs its setup (sorting and linking the ops): charge it as steps.
+  /** 'fail' / 'ok', or null once the budget is spent. Each search's setup (sorting, linking) is charged as steps. */
   const run = (h: readonly Operation<I, O>[]): 'ok' | 'fail' | null => {
     steps += h.length;
     if (steps > budget) return null;
-    const r = search(model, h, init, equal, budget - steps);
+    const r = search(partition, h, budget - steps);
     steps += r.steps;
     return r.outcome === 'limit' ? null : r.outcome;
   };
