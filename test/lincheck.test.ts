@@ -269,6 +269,19 @@ describe('bounds and bad input', () => {
     expect(r).toEqual({ verdict: 'gave-up', reason: 'step limit', partition: 'k', steps: 5 });
   });
 
+  it('a violation whose witness search has no budget still says violation', () => {
+    // The failed search's frontier alone pins this culprit; shrinking gets no steps.
+    const stale = [op(0, 1, 2, put('k', 1), undefined), op(1, 3, 4, get('k'), undefined)];
+    expect(expectViolation(checkLinearizable(kv(), stale, { witnessSteps: 0 }))).toMatchObject({ culprit: stale[1], witness: stale, minimal: false });
+    // Here the culprit (a put answering a value nobody wrote) needs a search past the frontier.
+    const h = [op(0, 1, 10, put('k', 1), 5), op(1, 2, 3, get('k'), 1)];
+    const v = expectViolation(checkLinearizable(kv(), h, { witnessSteps: 0 }));
+    expect(v).toMatchObject({ partition: 'k', culprit: undefined, minimal: false });
+    expect(v.witness).toEqual(h);
+    expect(v.explanation).toMatch(/witness search ran out of steps; all 2 ops listed/);
+    expect(expectViolation(checkLinearizable(kv(), h)).culprit).toBe(h[0]);
+  });
+
   it('a violation in another partition wins over a give-up', () => {
     const chain = [7, 2, 11, 0, 5, 9, 1, 4, 10, 3, 8, 6];
     const h = chain.map((v, t) => op(v, v + 1, 100 + v, put('k', v), t === 0 ? undefined : chain[t - 1]));
