@@ -1,7 +1,7 @@
 /**
  * The Wing & Gong search with Lowe's memoisation, over one partition.
  *
- * Every op has a call entry and (unless pending) a return entry in one
+ * Every answered op has a call entry and a return entry in one
  * doubly-linked list ordered by time. Any call that comes before the first
  * return in the list may take effect next; applying it removes its entries
  * (dancing links, so backtracking is O(1)). Reaching a return entry means
