@@ -286,7 +286,8 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
    * before the private LTAIL moves), so one behind it was rolled back.
    */
   readTo(ctail: number): void {
-    if (before(ctail, this.ltail) && this.detachedError === null) {
+    // (While fenced, our private position may be ahead of what was completed.)
+    if (before(ctail, this.ltail) && this.detachedError === null && !this.dirty && this.log.slotWord(this.id) === this.slotWord) {
       this.halt(new FailStopError(`the shared log is corrupt: CTAIL ${ctail} moved back behind this replica's position ${this.ltail}`));
     }
     this.replayTo(ctail);
