@@ -130,9 +130,9 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
     try {
       if (joining) this.recovery.rejoin();
     } catch (e) {
-      registry.unregister(log.instance, this);
-      const word = log.slotWord(slot);
-      if (word === this.slotWord || log.slotState(slot) === SlotState.Fenced) log.move(slot, log.slotWord(slot), SlotState.Detached, 'owner');
+      // The join failed: give the slot back (if still ours) and tell clients that found the node.
+      this.hub?.close();
+      this.leave(new DetachedError('replica never joined'), SlotState.Detached);
       throw e;
     }
     this.server = this.hub !== null ? new ClientServer(this.hub, this) : null;
