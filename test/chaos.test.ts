@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { createHandle, declareDead, pinnedLoadBalancer, pinnedTask } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
 import { CLOCK, LIVES_AT, RECORD, STOP, type ChaosInput, type ChaosResult } from './support/chaos-layout.js';
-import { checkKvLinearizable, type HistoryEvent, type KvOp } from './support/linearizability.js';
+import { checkLinearizable, hashMapModel, type HashMapInput, type HashMapOperation } from '../src/lincheck/index.js';
 import { mulberry32 } from './support/prng.js';
 import { workerPath } from './support/spawn.js';
 
@@ -84,15 +84,15 @@ describe('chaos', () => {
 
     // Rebuild the history from shared memory, killed lives included.
     const rec = new Int32Array(history);
-    const events: HistoryEvent[] = [];
+    const events: HashMapOperation<number>[] = [];
     // The survivors' final reads close the history: no acknowledged write may be missing.
     let late = Atomics.load(ctl, CLOCK) + 1;
     const values = finals[0]!.values as (number | null)[];
     values.forEach((v, k) => {
-      events.push({ client: 1000, call: late++, ret: late++, op: { kind: 'get', key: `k${k}`, output: v ?? undefined } });
+      events.push({ client: 1000, call: late++, ret: late++, input: { op: 'get', key: `k${k}` }, output: v ?? undefined });
     });
-    // Ops of killed threads that never got an answer end after everything else: they may
-    // have taken effect at any point after their call, or (linearized last) not at all.
+    // Ops of killed threads that never got an answer are pending: they may have taken
+    // effect at any point after their call, or not at all.
     let answered = 0;
     for (let life = 0; life < lives; life++) {
       for (let i = 0; i < CAPACITY; i++) {
@@ -103,31 +103,27 @@ describe('chaos', () => {
         const ret = Atomics.load(rec, at + 4);
         const tag = rec[at + 5]!;
         const output = tag === 0 ? undefined : tag === 1 ? rec[at + 6]! : tag === 3;
-        const op: KvOp =
-          kind === 1
-            ? { kind: 'get', key, output: output as number | undefined }
-            : kind === 2
-              ? { kind: 'put', key, value: rec[at + 2]!, output: output as number | undefined }
-              : { kind: 'delete', key, output: output as boolean };
+        const input: HashMapInput<number> = kind === 1 ? { op: 'get', key } : kind === 2 ? { op: 'put', key, value: rec[at + 2]! } : { op: 'delete', key };
         if (ret === 0) {
-          if (kind !== 1) events.push({ client: life, call: rec[at + 3]!, ret: late++, op, pending: true });
+          events.push({ client: life, call: rec[at + 3]!, input });
         } else {
           answered++;
-          events.push({ client: life, call: rec[at + 3]!, ret, op });
+          events.push({ client: life, call: rec[at + 3]!, ret, input, output });
         }
       }
     }
     if (process.env.CHAOS_DEBUG) console.log({ kills, answered, events: events.length, ops: finals.map((f) => f.ops) });
     expect(answered).toBeGreaterThan(1000);
-    const verdict = checkKvLinearizable(events);
-    if (process.env.CHAOS_DEBUG && !verdict.ok) {
-      const key = verdict.key!;
-      const mine = events.filter((e) => e.op.key === key).sort((a, b) => a.ret - b.ret);
+    const verdict = checkLinearizable(hashMapModel<number>(), events);
+    if (process.env.CHAOS_DEBUG && verdict.verdict === 'violation') {
+      const key = verdict.partition as string;
+      console.log(verdict.explanation);
+      const mine = events.filter((e) => e.input.key === key).sort((a, b) => (a.ret ?? Infinity) - (b.ret ?? Infinity));
       console.log('final value', values[Number(key.slice(1))], 'last 12 ops by ret:');
       for (const e of mine.slice(-12)) console.log(JSON.stringify(e));
       const { writeFileSync } = await import('node:fs');
       writeFileSync('/tmp/chaos-history.json', JSON.stringify(events));
     }
-    expect(verdict, verdict.reason).toMatchObject({ ok: true });
+    expect(verdict, verdict.verdict === 'violation' ? verdict.explanation : undefined).toMatchObject({ verdict: 'linearizable' });
   });
 });

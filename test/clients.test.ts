@@ -17,9 +17,9 @@ import {
   TimeoutError,
   type NrHandle,
 } from '../src/nr/index.js';
-import { HashMap } from '../src/nr/structures/index.js';
+import { HashMap, type Value } from '../src/nr/structures/index.js';
 import { arriveAndWait, DONE, newControl, READY, stamp } from './support/barrier.js';
-import { checkKvLinearizable, type HistoryEvent } from './support/linearizability.js';
+import { checkLinearizable, hashMapModel, type HashMapOperation } from '../src/lincheck/index.js';
 import { mulberry32 } from './support/prng.js';
 import { startNode } from './support/node-worker.js';
 import { runWorkers } from './support/spawn.js';
@@ -63,11 +63,11 @@ async function connectWhenFree(handle: NrHandle, timeoutMs = 20_000): Promise<Re
 }
 
 /** The main thread's share of a linearizability run: async ops, recorded. */
-async function mainThreadClient(handle: NrHandle, control: SharedArrayBuffer, participants: number, seed: number): Promise<HistoryEvent[]> {
+async function mainThreadClient(handle: NrHandle, control: SharedArrayBuffer, participants: number, seed: number): Promise<HashMapOperation<Value>[]> {
   const words = new Int32Array(control);
   const client = connect(handle, HashMap, { node: 0 });
   const rand = mulberry32(seed);
-  const history: HistoryEvent[] = [];
+  const history: HashMapOperation<Value>[] = [];
   await arriveAndWait(words, READY, participants);
   let value = 9_000_000 + seed * 1000;
   for (let burst = 0; burst < 20; burst++) {
@@ -76,11 +76,11 @@ async function mainThreadClient(handle: NrHandle, control: SharedArrayBuffer, pa
       const key = `k${Math.floor(rand() * 6)}`;
       const call = stamp(words);
       if (rand() < 0.5) {
-        ps.push(client.readAsync('get', key).then((output) => void history.push({ client: 99, call, ret: stamp(words), op: { kind: 'get', key, output } })));
+        ps.push(client.readAsync('get', key).then((output) => void history.push({ client: 99, call, ret: stamp(words), input: { op: 'get', key }, output })));
       } else {
         const v = value++;
         ps.push(
-          client.writeAsync('put', key, v).then((output) => void history.push({ client: 99, call, ret: stamp(words), op: { kind: 'put', key, value: v, output } })),
+          client.writeAsync('put', key, v).then((output) => void history.push({ client: 99, call, ret: stamp(words), input: { op: 'put', key, value: v }, output })),
         );
       }
     }
@@ -110,8 +110,8 @@ describe('linearizability with replicas and clients', () => {
       ]);
       const history = [...outs.flatMap((o) => o.history), ...mainHistory];
       expect(history.length).toBe(4 * 200 + 160);
-      const verdict = checkKvLinearizable(history);
-      expect(verdict, verdict.reason).toMatchObject({ ok: true });
+      const verdict = checkLinearizable(hashMapModel<Value>(), history);
+      expect(verdict, verdict.verdict === 'violation' ? verdict.explanation : undefined).toMatchObject({ verdict: 'linearizable' });
       expect(outs[0]!.digest).toBe(outs[1]!.digest);
     });
   }

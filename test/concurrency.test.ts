@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createHandle } from '../src/nr/index.js';
-import { HashMap } from '../src/nr/structures/index.js';
+import { HashMap, type Value } from '../src/nr/structures/index.js';
 import { newControl } from './support/barrier.js';
-import { checkKvLinearizable, type HistoryEvent } from './support/linearizability.js';
+import { checkLinearizable, hashMapModel, type HashMapOperation } from '../src/lincheck/index.js';
 import { runWorkers } from './support/spawn.js';
 import type { KvWorkerInput, KvWorkerOutput } from './workers/kv-worker.js';
 
@@ -33,10 +33,10 @@ describe('linearizability across worker replicas', () => {
   for (const seed of seeds) {
     it(`seed ${seed}: 4 workers, mixed sync and async ops, history is linearizable`, async () => {
       const out = await runWorkers<KvWorkerInput, KvWorkerOutput>('kv-worker', inputs(4, seed, {}, 8192), 60_000);
-      const history: HistoryEvent[] = out.flatMap((o) => o.history);
+      const history: HashMapOperation<Value>[] = out.flatMap((o) => o.history);
       expect(history.length).toBe(4 * 300);
-      const verdict = checkKvLinearizable(history);
-      expect(verdict, verdict.reason).toMatchObject({ ok: true });
+      const verdict = checkLinearizable(hashMapModel<Value>(), history);
+      expect(verdict, verdict.verdict === 'violation' ? verdict.explanation : undefined).toMatchObject({ verdict: 'linearizable' });
       const digests = new Set(out.map((o) => o.digest));
       expect(digests.size).toBe(1);
     });

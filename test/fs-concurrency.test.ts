@@ -11,9 +11,22 @@ import { declareDead } from '../src/nr/index.js';
 import { workerPath } from './support/spawn.js';
 import { newControl } from './support/barrier.js';
 import { runScript, setupTree } from './support/fs-script.js';
-import { checkKvLinearizable } from './support/linearizability.js';
+import { checkLinearizable, type Model } from '../src/lincheck/index.js';
 import { runWorkers } from './support/spawn.js';
-import type { FsWorkerInput, FsWorkerOutput } from './workers/fs-worker.js';
+import type { FileOp, FileOpOutput, FsWorkerInput, FsWorkerOutput } from './workers/fs-worker.js';
+
+/** One file as a register: its content, or absent. A write returns nothing; unlink says whether it existed. */
+const fileRegister: Model<string | undefined, FileOp, FileOpOutput> = {
+  name: 'file-register',
+  init: undefined,
+  step(state, input) {
+    if (input.op === 'read') return { state, output: state };
+    if (input.op === 'write') return { state: input.value, output: undefined };
+    return { state: undefined, output: state !== undefined };
+  },
+  hash: (state) => (state === undefined ? '' : `=${state}`),
+  readOnly: (input) => input.op === 'read',
+};
 
 describe('NrFS across worker threads', () => {
   for (const workers of [2, 4]) {
@@ -61,8 +74,8 @@ describe('NrFS across worker threads', () => {
     expect(new Set(outs.map((o) => o.digest)).size).toBe(1);
     const history = outs.flatMap((o) => o.history);
     expect(history.length).toBe(workers * 300);
-    const verdict = checkKvLinearizable(history);
-    expect(verdict.ok, verdict.reason).toBe(true);
+    const verdict = checkLinearizable(fileRegister, history);
+    expect(verdict, verdict.verdict === 'violation' ? verdict.explanation : undefined).toMatchObject({ verdict: 'linearizable' });
   });
 
   it('a worker killed with fds open: releaseSlot from a live thread frees the unlinked file it held', async () => {

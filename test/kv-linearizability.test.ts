@@ -3,13 +3,15 @@
  * exchange (put returning the old value), delete and compare-and-set by
  * value, sync and async, on a few hot keys; once plainly and once with a
  * worker killed mid-run (its unanswered ops pending). Replicas that finish
- * agree on their digests, and the checker finds a linearization.
+ * agree on their digests, and the checker finds a linearization under the
+ * kv model (a cas is checked as a cas: a win writes, a loss reports the
+ * value it found).
  */
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { declareDead } from '../src/nr/index.js';
 import { attachKv, createKv, type KvHandle, type KvStore } from '../src/kv/index.js';
-import { checkKvLinearizable, type HistoryEvent, type KvOp } from './support/linearizability.js';
+import { checkLinearizable, kvModel, type KvInput, type KvOperation, type KvOutput } from '../src/lincheck/index.js';
 import { workerPath } from './support/spawn.js';
 import { CAS, DEL, GET, K_CLOCK, K_CONTROL_WORDS, K_RECORD, K_SLOTS, K_STARTED, XCHG, type KvWorkerInput } from './support/kv-layout.js';
 
@@ -42,10 +44,10 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   }
 }
 
-function readHistory(main: KvStore, control: SharedArrayBuffer, history: SharedArrayBuffer, clients: number): HistoryEvent[] {
+function readHistory(main: KvStore, control: SharedArrayBuffer, history: SharedArrayBuffer, clients: number): KvOperation<number>[] {
   const ctl = new Int32Array(control);
   const rec = new Int32Array(history);
-  const events: HistoryEvent[] = [];
+  const events: KvOperation<number>[] = [];
   let late = Atomics.load(ctl, K_CLOCK) + 1;
   const val = (tag: number, v: number): number | undefined => (tag === 0 ? undefined : v);
   for (let c = 0; c < clients; c++) {
@@ -59,19 +61,25 @@ function readHistory(main: KvStore, control: SharedArrayBuffer, history: SharedA
       const ret = Atomics.load(rec, at + 4);
       const tag = rec[at + 5]!;
       const out = rec[at + 6]!;
+      const expected = rec[at + 7]!;
+      const input: KvInput<number> =
+        kind === GET
+          ? { op: 'get', key }
+          : kind === XCHG
+            ? { op: 'put', key, value }
+            : kind === DEL
+              ? { op: 'delete', key }
+              : { op: 'cas', key, expected: expected === -1 ? undefined : expected, value };
       if (ret === 0) {
         // Unanswered (its worker was killed): it may have taken effect, or not.
-        if (kind === XCHG || kind === CAS) events.push({ client: c, call, ret: late++, pending: true, op: { kind: 'put', key, value, output: undefined } });
-        else if (kind === DEL) events.push({ client: c, call, ret: late++, pending: true, op: { kind: 'delete', key, output: false } });
+        events.push({ client: c, call, input });
         continue;
       }
-      let op: KvOp;
-      if (kind === GET) op = { kind: 'get', key, output: val(tag, out) };
-      else if (kind === XCHG) op = { kind: 'put', key, value, output: val(tag, out) };
-      else if (kind === DEL) op = { kind: 'delete', key, output: tag === 3 };
-      else if (tag === 4) op = { kind: 'put', key, value, output: out === -1 ? undefined : out };
-      else op = { kind: 'get', key, output: val(tag, out) };
-      events.push({ client: c, call, ret, op });
+      let output: KvOutput<number>;
+      if (kind === GET || kind === XCHG) output = val(tag, out);
+      else if (kind === DEL) output = tag === 3;
+      else output = tag === 4 ? { ok: true } : { ok: false, current: val(tag, out) };
+      events.push({ client: c, call, ret, input, output });
     }
   }
   // Close the history with reads of the final state, after everything else.
@@ -79,7 +87,7 @@ function readHistory(main: KvStore, control: SharedArrayBuffer, history: SharedA
   for (let k = 0; k < KEYS; k++) {
     const b = main.get(`k${k}`);
     const call = late++;
-    events.push({ client: 999, call, ret: late++, op: { kind: 'get', key: `k${k}`, output: b === undefined ? undefined : Number(b.toString().slice(1)) } });
+    events.push({ client: 999, call, ret: late++, input: { op: 'get', key: `k${k}` }, output: b === undefined ? undefined : Number(b.toString().slice(1)) });
   }
   return events;
 }
@@ -121,8 +129,8 @@ describe('kv linearizability', () => {
     expect(s.main.digest()).toBe(results[0]!.digest);
     s.main.detach();
     if (process.env.KV_DEBUG) (await import('node:fs')).writeFileSync('/tmp/kv-history.json', JSON.stringify(events));
-    const verdict = checkKvLinearizable(events);
-    expect(verdict, verdict.reason).toMatchObject({ ok: true });
+    const verdict = checkLinearizable(kvModel<number>(), events);
+    expect(verdict, verdict.verdict === 'violation' ? verdict.explanation : undefined).toMatchObject({ verdict: 'linearizable' });
   });
 
   it('stays linearizable when a worker is killed mid-run', async () => {
@@ -147,7 +155,7 @@ describe('kv linearizability', () => {
     s.main.detach();
     // The kill really was mid-run: the survivors kept going after it.
     expect(events.filter((e) => e.client !== 0 && e.client !== 999 && e.call > killedAt).length).toBeGreaterThan(100);
-    const verdict = checkKvLinearizable(events);
-    expect(verdict, verdict.reason).toMatchObject({ ok: true });
+    const verdict = checkLinearizable(kvModel<number>(), events);
+    expect(verdict, verdict.verdict === 'violation' ? verdict.explanation : undefined).toMatchObject({ verdict: 'linearizable' });
   });
 });

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { before, distance } from '../src/nr/log/positions.js';
 import { attach, createHandle } from '../src/nr/index.js';
 import { CELL_BYTES, CTAIL, ENTRY_BATCH, ENTRY_PAD, HEAD, TAIL } from '../src/nr/log/layout.js';
-import { SharedLog, createLogMemory } from '../src/nr/log/shared-log.js';
+import { SharedLog } from '../src/nr/log/shared-log.js';
+import { createLogMemory } from '../src/nr/log/create.js';
 import { Counter, HashMap } from '../src/nr/structures/index.js';
 
 const FP = 1234;

@@ -13,7 +13,9 @@ import { threadId } from 'node:worker_threads';
 import { ConfigError, CapacityError, HandleMismatchError } from './errors.js';
 import { DEFAULTS, HEARTBEAT_MS } from './defaults.js';
 import { checkKnownOptions } from './options.js';
-import { createLogMemory, LOG_OPTION_KEYS, type LogOptions, SharedLog } from './log/shared-log.js';
+import { createLogMemory, LOG_OPTION_KEYS, type LogOptions } from './log/create.js';
+import { SharedLog } from './log/shared-log.js';
+import { claimSlot, declareSlotDead, mayBecomeReclaimable, slotsOwnedBy } from './log/slots.js';
 import { SlotState } from './log/slot-state.js';
 import { breakTransferLockOf, createTransferBuffer } from './log/transfer.js';
 import type { SharedMemory } from './shared-memory.js';
@@ -106,11 +108,11 @@ export function attach<S, R extends OpTable<S>, W extends OpTable<S>>(
  * its heartbeat already late), wait for it to stay silent for deadAfterMs
  * and reclaim it (bounded): an undeclared kill never leaks a slot.
  */
-function claimWaiting(log: SharedLog, want: number | undefined): ReturnType<SharedLog['claimSlot']> {
+function claimWaiting(log: SharedLog, want: number | undefined): ReturnType<typeof claimSlot> {
   const deadline = performance.now() + log.deadAfterMs + 4 * HEARTBEAT_MS;
   for (;;) {
-    const claim = log.claimSlot(threadId, want);
-    if (claim !== null || performance.now() >= deadline || !log.mayBecomeReclaimable(want)) return claim;
+    const claim = claimSlot(log, threadId, want);
+    if (claim !== null || performance.now() >= deadline || !mayBecomeReclaimable(log, want)) return claim;
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, HEARTBEAT_MS);
   }
 }
@@ -195,7 +197,7 @@ export function declareClientDead(handle: NrHandle, threadId: number): number {
 export function declareDead(handle: NrHandle, node: number): void {
   const log = new SharedLog(handle.memory, handle.fingerprint);
   if (!Number.isInteger(node) || node < 0 || node >= log.maxReplicas) throw new ConfigError(`node must be an integer from 0 to ${log.maxReplicas - 1}`);
-  log.declareDead(node);
+  declareSlotDead(log, node);
   breakTransferLockOf(log, node);
   if (handle.context) new SharedContext(handle.context).setNodeState(node, NodeState.Gone);
 }
@@ -210,7 +212,7 @@ export function declareDead(handle: NrHandle, node: number): void {
 export function declareThreadDead(handle: NrHandle, threadId: number): { replicas: number[]; clients: number } {
   if (!Number.isInteger(threadId) || threadId < 0) throw new ConfigError('threadId must be a non-negative integer (worker.threadId)');
   const log = new SharedLog(handle.memory, handle.fingerprint);
-  const replicas = log.slotsOwnedBy(threadId);
+  const replicas = slotsOwnedBy(log, threadId);
   for (const r of replicas) declareDead(handle, r);
   return { replicas, clients: declareClientDead(handle, threadId) };
 }

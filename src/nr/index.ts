@@ -48,6 +48,7 @@ export {
   type NrErrorCode,
 } from './errors.js';
 export { DEFAULTS, LIMITS } from './defaults.js';
+export { LogMarkQueue, type LogMarks } from './reclaim.js';
 export { waitWhileEqual, waitWhileEqualAsync } from './log/wait.js';
 import { DEFAULTS, LIMITS } from './defaults.js';
 export const DEFAULT_LOG_BYTES = DEFAULTS.logBytes;

@@ -13,7 +13,7 @@
  * nudges and are not fenced at all.
  */
 import type { Client } from './clients/client.js';
-import { logInstance } from './log/shared-log.js';
+import { logInstance } from './log/create.js';
 import { attach, type AttachOptions, connect, type ConnectOptions, type NrHandle } from './handle.js';
 import type { Replica } from './replica/replica.js';
 import type { OpTable, Structure } from './structure.js';

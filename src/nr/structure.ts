@@ -92,6 +92,8 @@ export interface Structure<S, R extends OpTable<S>, W extends OpTable<S>> extend
 export const MAX_WRITE_OPS = 255;
 
 const SPEC_KEYS = ['name', 'version', 'create', 'reads', 'writes', 'codecs', 'readCodecs', 'resultCodecs', 'digest', 'snapshot', 'restore'];
+/** A defined Structure's own fields: spreading one into a new spec (a new version) is fine; they are recomputed. */
+const DERIVED_KEYS = ['writeNames', 'writeFns', 'writeCodecs', 'writeIds', 'readNames', 'readFns', 'readArgCodecs', 'readResultCodecs', 'writeResultCodecs', 'readIds', 'fingerprint'];
 
 function checkOps(kind: 'reads' | 'writes', ops: unknown): void {
   if (ops === null || typeof ops !== 'object') throw new ConfigError(`defineStructure: \`${kind}\` must be an object of op functions`);
@@ -103,7 +105,7 @@ function checkOps(kind: 'reads' | 'writes', ops: unknown): void {
 export function defineStructure<S, R extends OpTable<S>, W extends OpTable<S>>(
   spec: StructureSpec<S, R, W> & { reads: AnnotatedOps<R>; writes: AnnotatedOps<W> },
 ): Structure<S, R, W> {
-  checkKnownOptions('defineStructure', spec, SPEC_KEYS);
+  checkKnownOptions('defineStructure', spec, [...SPEC_KEYS, ...DERIVED_KEYS]);
   if (typeof spec.name !== 'string' || spec.name.length === 0) throw new ConfigError('structure needs a name');
   if (typeof spec.create !== 'function') throw new ConfigError('defineStructure: `create` must be a function () => state');
   checkOps('reads', spec.reads);

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { attachFs, type NrFsHandle } from '../../src/fs/index.js';
 import { arriveAndWait, DONE, READY, stamp } from '../support/barrier.js';
 import { runScript, setupTree } from '../support/fs-script.js';
-import type { HistoryEvent } from '../support/linearizability.js';
+import type { Operation } from '../../src/lincheck/index.js';
 import { mulberry32 } from '../support/prng.js';
 
 export interface FsWorkerInput {
@@ -20,10 +20,14 @@ export interface FsWorkerInput {
   seed: number;
 }
 
+/** The register workload's ops on one file: readFile, writeFile (it returns nothing), unlink (did it exist). */
+export type FileOp = { readonly op: 'read' } | { readonly op: 'write'; readonly value: string } | { readonly op: 'unlink' };
+export type FileOpOutput = string | undefined | boolean;
+
 export interface FsWorkerOutput {
   index: number;
   digest: string;
-  history: HistoryEvent[];
+  history: Operation<FileOp, FileOpOutput>[];
   /** Offsets seen by this thread's sequential reads of its own fd (tree mode). */
   offsetsOk: boolean;
 }
@@ -31,7 +35,7 @@ export interface FsWorkerOutput {
 const input = workerData as FsWorkerInput;
 const words = new Int32Array(input.control);
 const fs = attachFs(input.handle);
-const history: HistoryEvent[] = [];
+const history: Operation<FileOp, FileOpOutput>[] = [];
 let offsetsOk = true;
 
 if (input.mode === 'hold') {
@@ -75,12 +79,11 @@ if (input.mode === 'tree') {
         if ((e as { code?: string }).code !== 'ENOENT') throw e;
         output = undefined;
       }
-      history.push({ client: input.index, call, ret: stamp(words), op: { kind: 'get', key: 'reg', output } });
+      history.push({ client: input.index, call, ret: stamp(words), input: { op: 'read' }, output });
     } else if (r < 0.85) {
       const value = `v${input.index}-${k}`;
       fs.writeFile('/reg', value);
-      // A blind write: its output is not observed, which the checker models as an unchecked output.
-      history.push({ pending: true, client: input.index, call, ret: stamp(words), op: { kind: 'put', key: 'reg', value, output: undefined } });
+      history.push({ client: input.index, call, ret: stamp(words), input: { op: 'write', value }, output: undefined });
     } else {
       let existed = true;
       try {
@@ -89,7 +92,7 @@ if (input.mode === 'tree') {
         if ((e as { code?: string }).code !== 'ENOENT') throw e;
         existed = false;
       }
-      history.push({ client: input.index, call, ret: stamp(words), op: { kind: 'delete', key: 'reg', output: existed } });
+      history.push({ client: input.index, call, ret: stamp(words), input: { op: 'unlink' }, output: existed });
     }
   }
 }

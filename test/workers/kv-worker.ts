@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { attach, connect, type NrHandle } from '../../src/nr/index.js';
 import { HashMap, type Value } from '../../src/nr/structures/index.js';
 import { arriveAndWait, DONE, READY, stamp } from '../support/barrier.js';
-import type { HistoryEvent, KvOp } from '../support/linearizability.js';
+import type { HashMapInput, HashMapOperation } from '../../src/lincheck/index.js';
 import { mulberry32 } from '../support/prng.js';
 
 export interface KvWorkerInput {
@@ -31,7 +31,7 @@ export interface KvWorkerInput {
 
 export interface KvWorkerOutput {
   client: number;
-  history: HistoryEvent[];
+  history: HashMapOperation<Value>[];
   digest: string;
   opsDone: number;
   batches: number;
@@ -43,37 +43,37 @@ const words = new Int32Array(input.control);
 const isClient = input.role === 'client';
 const replica = isClient ? connect(input.handle, HashMap, { node: input.node }) : attach(input.handle, HashMap);
 const rand = mulberry32(input.seed);
-const history: HistoryEvent[] = [];
+const history: HashMapOperation<Value>[] = [];
 let nextValue = input.client * 1_000_000;
 
-function pickOp(): KvOp {
+function pickOp(): HashMapInput<Value> {
   const key = `k${Math.floor(rand() * input.keys)}`;
-  if (rand() >= input.writeRatio) return { kind: 'get', key, output: undefined };
-  if (rand() < 0.8) return { kind: 'put', key, value: nextValue++, output: undefined };
-  return { kind: 'delete', key, output: false };
+  if (rand() >= input.writeRatio) return { op: 'get', key };
+  if (rand() < 0.8) return { op: 'put', key, value: nextValue++ };
+  return { op: 'delete', key };
 }
 
-function runSync(op: KvOp): void {
+function runSync(op: HashMapInput<Value>): void {
   const call = stamp(words);
   let output: Value | boolean | undefined;
-  if (op.kind === 'get') output = replica.read('get', op.key);
-  else if (op.kind === 'put') output = replica.write('put', op.key, op.value);
+  if (op.op === 'get') output = replica.read('get', op.key);
+  else if (op.op === 'put') output = replica.write('put', op.key, op.value);
   else output = replica.write('delete', op.key);
   const ret = stamp(words);
-  if (input.record) history.push({ client: input.client, call, ret, op: { ...op, output } as KvOp });
+  if (input.record) history.push({ client: input.client, call, ret, input: op, output });
 }
 
-function runAsync(op: KvOp): Promise<void> {
+function runAsync(op: HashMapInput<Value>): Promise<void> {
   const call = stamp(words);
   const p: Promise<Value | boolean | undefined> =
-    op.kind === 'get'
+    op.op === 'get'
       ? replica.readAsync('get', op.key)
-      : op.kind === 'put'
+      : op.op === 'put'
         ? replica.writeAsync('put', op.key, op.value)
         : replica.writeAsync('delete', op.key);
   return p.then((output) => {
     const ret = stamp(words);
-    if (input.record) history.push({ client: input.client, call, ret, op: { ...op, output } as KvOp });
+    if (input.record) history.push({ client: input.client, call, ret, input: op, output });
   });
 }
 

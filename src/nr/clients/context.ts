@@ -55,6 +55,7 @@
  */
 import { ConfigError, HandleMismatchError } from '../errors.js';
 import { DEFAULTS, LIMITS } from '../defaults.js';
+import { LINE_WORDS } from '../log/layout.js';
 
 const MAGIC = 0x4e524378; // 'NRCx'
 const H_MAGIC = 0;
@@ -63,7 +64,7 @@ const H_CLIENTS = 2;
 const H_SLOTS = 3;
 const H_SLOT_BYTES = 4;
 
-const LINE = 16;
+const LINE = LINE_WORDS;
 const HEADER_WORDS = LINE;
 const NODE_HEADER_WORDS = 2 * LINE;
 const CLIENT_HEADER_WORDS = 3 * LINE;

@@ -51,9 +51,10 @@
  */
 import { before, distance, fetchMax } from './positions.js';
 import { notifyIfWaiting, waitWhileEqual } from './wait.js';
-import { ConfigError, FailStopError, HandleMismatchError } from '../errors.js';
-import { DEFAULTS, HEARTBEAT_MS, LIMITS } from '../defaults.js';
-import { atomicLoader, type ByteLoader, createSharedMemory, type SharedMemory } from '../shared-memory.js';
+import { FailStopError, HandleMismatchError } from '../errors.js';
+import { isPowerOfTwo } from './create.js';
+import { HEARTBEAT_MS, LIMITS } from '../defaults.js';
+import { atomicLoader, type ByteLoader, type SharedMemory } from '../shared-memory.js';
 import {
   CELL_BYTES,
   CELL_WORDS,
@@ -92,78 +93,7 @@ import {
   TAIL,
 } from './layout.js';
 import { holdsHead, incarnationOf, SlotState, stateOf, transition, type SlotActor } from './slot-state.js';
-
-export interface LogOptions {
-  /** Data ring size in bytes: a power of two from 4 KiB to 1 GiB. Default 2 MiB. */
-  logBytes?: number;
-  /**
-   * Replica slots held from creation for the first workers, which then
-   * replay the log from its start (no state transfer). Default 1.
-   */
-  replicas?: number;
-  /** All replica slots, including those for replicas that join later. Default max(replicas, 8), at most 64. */
-  maxReplicas?: number;
-  /**
-   * How long a writer that needs log space waits for a lagging replica
-   * (nudging it) before fencing it. Default 1000 ms.
-   */
-  fenceAfterMs?: number;
-  /**
-   * How long a slot's owner thread may show no sign of life before others
-   * treat it as dead (transfer lock broken; slot reclaimable by a joiner that
-   * finds no free slot). Default 1000 ms.
-   */
-  deadAfterMs?: number;
-}
-export const LOG_OPTION_KEYS = ['logBytes', 'replicas', 'maxReplicas', 'fenceAfterMs', 'deadAfterMs'] as const;
-
-function isPowerOfTwo(n: number): boolean {
-  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
-}
-
-function checkMs(name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1 || v > 2 ** 30) throw new ConfigError(`${name} must be a positive integer, got ${v}`);
-}
-
-/** Allocate and initialise a log's shared memory. */
-export function createLogMemory(fingerprint: number, options: LogOptions = {}): SharedMemory {
-  const logBytes = options.logBytes ?? DEFAULTS.logBytes;
-  const replicas = options.replicas ?? DEFAULTS.replicas;
-  const maxReplicas = options.maxReplicas ?? Math.max(replicas, DEFAULTS.maxReplicas);
-  const fenceAfterMs = options.fenceAfterMs ?? DEFAULTS.fenceAfterMs;
-  const deadAfterMs = options.deadAfterMs ?? DEFAULTS.deadAfterMs;
-  checkMs('fenceAfterMs', fenceAfterMs);
-  checkMs('deadAfterMs', deadAfterMs);
-  if (!isPowerOfTwo(logBytes) || logBytes < LIMITS.minLogBytes || logBytes > LIMITS.maxLogBytes) {
-    throw new ConfigError(`logBytes must be a power of two from ${LIMITS.minLogBytes} to ${LIMITS.maxLogBytes}, got ${logBytes}`);
-  }
-  if (!Number.isInteger(replicas) || replicas < 1 || replicas > LIMITS.maxReplicas) {
-    throw new ConfigError(`replicas must be an integer from 1 to ${LIMITS.maxReplicas}, got ${replicas}`);
-  }
-  if (!Number.isInteger(maxReplicas) || maxReplicas < replicas || maxReplicas > LIMITS.maxReplicas) {
-    throw new ConfigError(`maxReplicas must be an integer from replicas (${replicas}) to ${LIMITS.maxReplicas}, got ${maxReplicas}`);
-  }
-  const g = geometry(logBytes, maxReplicas);
-  const memory = createSharedMemory(g.totalBytes);
-  const w = new Int32Array(memory.buffer);
-  w[H_MAGIC] = MAGIC;
-  w[H_LAYOUT] = LAYOUT;
-  w[H_FINGERPRINT] = fingerprint;
-  w[H_CELLS] = g.cells;
-  w[H_MAX_REPLICAS] = maxReplicas;
-  w[H_FENCE_MS] = fenceAfterMs;
-  w[H_DEAD_MS] = deadAfterMs;
-  w[H_MAX_ENTRY_CELLS] = g.maxEntryCells;
-  w[H_INSTANCE] = (Math.random() * 0x7fffffff) | 0;
-  for (let i = 0; i < g.cells; i++) w[g.sealsAt + i] = ~i;
-  for (let r = 0; r < replicas; r++) w[SLOTS_AT + r * SLOT_WORDS + S_STATE] = SlotState.Reserved;
-  return memory;
-}
-
-/** The instance id of the log in `memory` (stable across structured clones of a handle). */
-export function logInstance(memory: SharedMemory): number {
-  return new Int32Array(memory.buffer, 0, 16)[H_INSTANCE]!;
-}
+import { repairedCells, repairMark, tryRepair } from './repair.js';
 
 /** A decoded, validated entry header. */
 export interface EntryHeader {
@@ -315,74 +245,19 @@ export class SharedLog {
     Atomics.store(this.words, this.at(r, S_HEARTBEAT), now10ms());
   }
 
-  /** Slot r's owner has shown no sign of life for deadAfterMs. */
-  ownerSilent(r: number): boolean {
-    return distance(Atomics.load(this.words, this.at(r, S_HEARTBEAT)), now10ms()) * 10 > this.deadAfterMs;
-  }
-
-  /**
-   * Claim a slot (the lowest, or `want`) for thread `owner`. A reserved slot
-   * becomes active and replays from where it holds head (position 0).
-   * Otherwise a free, detached or dead slot is taken as fenced: its replica
-   * must join by state transfer. When none is left, an active or fenced slot
-   * whose owner has been silent for deadAfterMs is reclaimed (marked dead,
-   * then claimed): a killed, undeclared replica never leaks its slot.
-   */
-  claimSlot(owner: number, want?: number): { slot: number; word: number; needsTransfer: boolean } | null {
-    const from = want ?? 0;
-    const to = want === undefined ? this.maxReplicas : want + 1;
-    for (let r = from; r < to; r++) {
-      const word = this.slotWord(r);
-      if (stateOf(word) !== SlotState.Reserved) continue;
-      const next = this.prepareClaim(r, owner, word, SlotState.Active);
-      if (next !== -1) return { slot: r, word: next, needsTransfer: false };
-    }
-    for (let pass = 0; pass < 2; pass++) {
-      for (let r = from; r < to; r++) {
-        let word = this.slotWord(r);
-        let s = stateOf(word);
-        if (pass === 1 && (s === SlotState.Active || s === SlotState.Fenced) && this.ownerSilent(r)) {
-          word = this.move(r, word, SlotState.Dead, 'reclaimer');
-          if (word === -1) continue;
-          s = SlotState.Dead;
-        }
-        if (s !== SlotState.Free && s !== SlotState.Detached && s !== SlotState.Dead) continue;
-        const next = this.prepareClaim(r, owner, word, SlotState.Fenced);
-        if (next !== -1) return { slot: r, word: next, needsTransfer: true };
-      }
-    }
-    return null;
-  }
-
-  /**
-   * Some slot (of `want`, if given) is fenced or its heartbeat is late: its
-   * owner may be dead, and the slot reclaimable once silent long enough.
-   */
-  mayBecomeReclaimable(want?: number): boolean {
-    const late = (r: number): boolean => distance(Atomics.load(this.words, this.at(r, S_HEARTBEAT)), now10ms()) * 10 > 3 * HEARTBEAT_MS;
-    for (let r = want ?? 0; r < (want === undefined ? this.maxReplicas : want + 1); r++) {
-      const s = this.slotState(r);
-      if (s === SlotState.Fenced || (s === SlotState.Active && late(r))) return true;
-    }
-    return false;
-  }
-
-  private prepareClaim(r: number, owner: number, word: number, to: SlotState): number {
-    const next = this.move(r, word, to, 'owner', true);
-    if (next === -1) return -1;
+  /** Record slot r's owner (a threadId), on claim. */
+  setOwner(r: number, owner: number): void {
     Atomics.store(this.words, this.at(r, S_OWNER), owner);
-    this.beat(r);
-    // A previous owner that died with a torn append left its intent here:
-    // repair that entry now, before our first reservation overwrites the
-    // intent (replayers find the owner of an unsealed entry by it). The
-    // slot's repair words stay: slow replayers may still need them.
-    const intentCells = Atomics.load(this.words, this.at(r, S_INTENT_CELLS));
-    if (intentCells !== 0) {
-      const pos = Atomics.load(this.words, this.at(r, S_INTENT_POS));
-      // Only a position no replica has passed: its cell still belongs to that lap.
-      if (!before(pos, this.head()) && before(pos, this.tail()) && !this.isSealed(pos)) this.tryRepair(pos, false);
-    }
-    return next;
+  }
+
+  /** Slot r's heartbeat is late (three beats missed): its owner may be dead. */
+  heartbeatLate(r: number): boolean {
+    return distance(Atomics.load(this.words, this.at(r, S_HEARTBEAT)), now10ms()) * 10 > 3 * HEARTBEAT_MS;
+  }
+
+  /** Slot r's owner has shown no sign of life for `factor × deadAfterMs`. */
+  ownerSilent(r: number, factor = 1): boolean {
+    return distance(Atomics.load(this.words, this.at(r, S_HEARTBEAT)), now10ms()) * 10 > factor * this.deadAfterMs;
   }
 
   /**
@@ -396,37 +271,16 @@ export class SharedLog {
     return this.move(r, fromWord, from === SlotState.Reserved ? SlotState.Free : SlotState.Fenced, 'fencer') !== -1;
   }
 
-  /** Some slot other than `except` is active (and, if `live`, its owner is not silent): a possible source of state. */
-  anyActive(except = -1, live = false): boolean {
+  /**
+   * Some slot other than `except` is active: a possible source of state.
+   * With `silentFactor`, only one whose owner has not been silent for that
+   * many deadAfterMs (a provider may be busy snapshotting for a while).
+   */
+  anyActive(except = -1, silentFactor = Infinity): boolean {
     for (let r = 0; r < this.maxReplicas; r++) {
-      if (r !== except && this.slotState(r) === SlotState.Active && !(live && this.ownerSilent(r))) return true;
+      if (r !== except && this.slotState(r) === SlotState.Active && !this.ownerSilent(r, silentFactor)) return true;
     }
     return false;
-  }
-
-  /** Slots of thread `owner` (a threadId) that are not free, detached or dead. */
-  slotsOwnedBy(owner: number): number[] {
-    const out: number[] = [];
-    for (let r = 0; r < this.maxReplicas; r++) {
-      const s = this.slotState(r);
-      if (s !== SlotState.Free && s !== SlotState.Detached && s !== SlotState.Dead && this.ownerOf(r) === owner) out.push(r);
-    }
-    return out;
-  }
-
-  /** A manager declares slot r's worker dead (whatever its state). */
-  declareDead(r: number): void {
-    for (;;) {
-      const word = this.slotWord(r);
-      const s = stateOf(word);
-      if (s === SlotState.Free || s === SlotState.Dead) return;
-      if (this.move(r, word, SlotState.Dead, 'manager') !== -1) return;
-    }
-  }
-
-  /** States of every slot, for error messages. */
-  describeSlots(): string {
-    return Array.from({ length: this.maxReplicas }, (_, r) => this.slotState(r)).join('');
   }
 
   // ---- nudges --------------------------------------------------------------------
@@ -497,6 +351,11 @@ export class SharedLog {
   }
 
   // ---- append --------------------------------------------------------------------
+
+  /** Slot r's recorded intent: the position and cells (negative: owned) it was reserving. */
+  intentOf(r: number): { pos: number; cells: number } {
+    return { pos: Atomics.load(this.words, this.at(r, S_INTENT_POS)), cells: Atomics.load(this.words, this.at(r, S_INTENT_CELLS)) };
+  }
 
   /** Record that slot r is about to reserve `cells` cells at `pos` (or clear it: cells 0). */
   setIntent(r: number, pos: number, cells: number): void {
@@ -634,70 +493,31 @@ export class SharedLog {
     if (Atomics.load(this.words, HEAD_WAITERS) !== 0) this.advanceHead();
   }
 
-  // ---- torn-append repair ---------------------------------------------------------
+  // ---- torn-append repair (repair.ts) --------------------------------------------------
 
   /** The seal a repaired (skipped) entry at `pos` carries. */
   repairMark(pos: number): number {
-    return (pos + (this.cells >> 1)) | 0;
+    return repairMark(this, pos);
   }
 
-  /** Cells to skip at a repaired entry `pos` (0 if no repair record names it or the record is implausible). */
+  /** Cells to skip at a repaired entry `pos` (0 if no record names it or it is implausible). */
   repairedCells(pos: number): number {
-    for (let r = 0; r < this.maxReplicas; r++) {
-      if (Atomics.load(this.words, this.at(r, S_REPAIR_POS)) !== pos) continue;
-      const n = Atomics.load(this.words, this.at(r, S_REPAIR_CELLS));
-      return n >= 1 && n <= this.maxEntryCells + this.cells / 2 ? n : 0;
-    }
-    return 0;
+    return repairedCells(this, this.words, pos);
   }
 
-  /**
-   * Try to repair the unsealed entry at `pos`: find the writer whose intent
-   * starts there (or whose sealed pad ends there). If that writer still
-   * holds head and `mayFence`, fence it first; a fenced, dead or gone owner's
-   * entry is turned into a skip. Returns true when `pos` is now sealed or
-   * repaired.
-   */
+  /** Try to repair the unsealed entry at `pos` (see repair.ts). */
   tryRepair(pos: number, mayFence: boolean): boolean {
-    const w = this.words;
-    // The owner is the writer whose intent starts at pos (or whose sealed pad
-    // ends there) and whose CAS succeeded (its intent is marked owned). A
-    // writer that died between its CAS and that mark leaves an unmarked
-    // intent: trusted only when it is the single candidate.
-    let owner = -1;
-    let unmarked = -1;
-    let unmarkedCount = 0;
-    for (let r = 0; r < this.maxReplicas; r++) {
-      const raw = Atomics.load(w, this.at(r, S_INTENT_CELLS));
-      if (raw === 0) continue;
-      const start = Atomics.load(w, this.at(r, S_INTENT_POS));
-      const padEndsHere =
-        start !== pos &&
-        this.isSealed(start) &&
-        (this.dataWords[(start & this.mask) * CELL_WORDS + 1]! & 0xff) === ENTRY_PAD &&
-        ((start + this.dataWords[(start & this.mask) * CELL_WORDS]!) | 0) === pos;
-      if (start !== pos && !padEndsHere) continue;
-      if (raw < 0) {
-        owner = r;
-        break;
-      }
-      unmarked = r;
-      unmarkedCount++;
-    }
-    if (owner < 0 && unmarkedCount === 1) owner = unmarked;
-    if (owner < 0) return false;
-    const word = this.slotWord(owner);
-    if (holdsHead(stateOf(word)) && !(mayFence && this.fence(owner, word))) return false;
-    const start = Atomics.load(w, this.at(owner, S_INTENT_POS));
-    const cells = Math.abs(Atomics.load(w, this.at(owner, S_INTENT_CELLS)));
-    const idx = this.sealsAt + (pos & this.mask);
-    const v = Atomics.load(w, idx);
-    if (v === pos || v === this.repairMark(pos)) return true;
-    Atomics.store(w, this.at(owner, S_REPAIR_POS), pos);
-    Atomics.store(w, this.at(owner, S_REPAIR_CELLS), (start + cells - pos) | 0);
-    Atomics.compareExchange(w, idx, v, this.repairMark(pos));
-    Atomics.notify(w, idx);
-    return true;
+    return tryRepair(this, this.words, pos, mayFence);
+  }
+
+  /** Word index of slot r's word `word` (for repair.ts and transfer.ts). */
+  slotIndex(r: number, word: number): number {
+    return this.at(r, word);
+  }
+
+  /** Index of the seal of `pos`. */
+  sealIndex(pos: number): number {
+    return this.sealsAt + (pos & this.mask);
   }
 
   /** The incarnation of a STATE word (for owners that compare their own). */

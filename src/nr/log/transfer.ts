@@ -41,7 +41,8 @@
  * requester's timeout is withdrawn and reported as a RecoveryError.
  */
 import { MAX_SLEEP_MS, waitWhileEqual } from './wait.js';
-import { NrError } from '../errors.js';
+import { FailStopError, NrError } from '../errors.js';
+import { before } from './positions.js';
 import type { SharedLog } from './shared-log.js';
 import { TRANSFER } from './layout.js';
 import { incarnationOf, SlotState, stateOf } from './slot-state.js';
@@ -81,15 +82,23 @@ function tokenOf(slot: number, word: number): number {
   return (((incarnationOf(word) & 0xffffff) << 7) | (slot + 1)) | 0;
 }
 
-/** The party holding `token` (or serving as slot `slot`) can no longer act. */
-function isGone(log: SharedLog, slot: number, incarnation: number | null): boolean {
+/**
+ * The party holding `token` (or serving as slot `slot`) can no longer act:
+ * its slot is dead, left, or re-claimed, or it has been silent for
+ * `silentFactor × deadAfterMs` (a provider may legitimately be busy
+ * snapshotting a large state for a while, so it gets a longer bound).
+ */
+function isGone(log: SharedLog, slot: number, incarnation: number | null, silentFactor = 1): boolean {
   if (slot < 0 || slot >= log.maxReplicas) return true;
   const word = log.slotWord(slot);
   const s = stateOf(word);
   if (s === SlotState.Dead || s === SlotState.Free || s === SlotState.Detached) return true;
   if (incarnation !== null && (incarnationOf(word) & 0xffffff) !== incarnation) return true;
-  return log.ownerSilent(slot);
+  return log.ownerSilent(slot, silentFactor);
 }
+
+/** How much longer than deadAfterMs a provider may stay silent (busy snapshotting) before it counts as dead. */
+export const PROVIDER_SILENCE_FACTOR = 5;
 
 function holderGone(log: SharedLog, token: number): boolean {
   return isGone(log, (token & 0x7f) - 1, (token >>> 7) & 0xffffff);
@@ -137,15 +146,15 @@ export function requestSnapshot(log: SharedLog, buffer: SharedArrayBuffer, me: n
       const status = Atomics.load(w, STATUS);
       if (status === Status.Ready) break;
       const now = performance.now();
-      const providerDied = status === Status.Serving && isGone(log, Atomics.load(w, PROVIDER), null);
-      // Every active replica silent for deadAfterMs (killed, undeclared): nobody will serve.
-      const nobodyLive = status === Status.Requested && now - t0 > log.deadAfterMs && !log.anyActive(me, true);
+      const providerDied = status === Status.Serving && isGone(log, Atomics.load(w, PROVIDER), null, PROVIDER_SILENCE_FACTOR);
+      // Every active replica silent for long (killed, undeclared): nobody will serve.
+      const nobodyLive = status === Status.Requested && !log.anyActive(me, PROVIDER_SILENCE_FACTOR);
       if (now >= deadline || providerDied || nobodyLive) {
         // Unclaimed, or claimed by a provider that died while serving: withdraw.
         if (Atomics.compareExchange(w, STATUS, status, providerDied ? Status.Requested : Status.Idle) === status) {
           const word = log.slotWord(me);
           if (stateOf(word) === SlotState.Recovering) log.move(me, word, SlotState.Fenced, 'owner');
-          if (nobodyLive) throw new RecoveryError(`no live replica to hand over a snapshot: every active replica has been silent for ${log.deadAfterMs} ms`);
+          if (nobodyLive) throw new RecoveryError(`no live replica to hand over a snapshot: every active replica has been silent for ${PROVIDER_SILENCE_FACTOR * log.deadAfterMs} ms`);
           if (!providerDied) throw new RecoveryError(`no live replica handed over a snapshot within ${timeoutMs} ms`);
         }
         continue;
@@ -157,8 +166,12 @@ export function requestSnapshot(log: SharedLog, buffer: SharedArrayBuffer, me: n
       waitWhileEqual(w, STATUS, status, -1, performance.now() + MAX_SLEEP_MS);
     }
     const n = Atomics.load(w, BYTES);
-    if (!(n >= 0 && n <= buffer.byteLength)) throw new RecoveryError(`snapshot length ${n} is out of range`);
-    const snapshot = { pos: Atomics.load(w, POS), bytes: new Uint8Array(buffer, 0, n).slice(), provider: Atomics.load(w, PROVIDER) };
+    const pos = Atomics.load(w, POS);
+    // A snapshot position must be one we hold head at: between HEAD and TAIL.
+    if (!(n >= 0 && n <= buffer.byteLength) || before(pos, log.head()) || before(log.tail(), pos)) {
+      throw new FailStopError(`the state-transfer words are corrupt: a snapshot of ${n} bytes at position ${pos} (HEAD ${log.head()}, TAIL ${log.tail()})`);
+    }
+    const snapshot = { pos, bytes: new Uint8Array(buffer, 0, n).slice(), provider: Atomics.load(w, PROVIDER) };
     Atomics.store(w, STATUS, Status.Idle);
     return snapshot;
   } finally {

@@ -16,8 +16,8 @@ export interface ReadTarget {
   readonly ltail: number;
   /** The local state. */
   readonly state: unknown;
-  /** Catch up to `target` (recovering if need be). */
-  replayTo(target: number): void;
+  /** Catch up to an observed CTAIL (recovering if need be). */
+  readTo(ctail: number): void;
 }
 
 /**
@@ -28,7 +28,7 @@ const M: { readonly [K in keyof ReadTarget]-?: K } = {
   detachedError: 'detachedError',
   ltail: 'ltail',
   state: 'state',
-  replayTo: 'replayTo',
+  readTo: 'readTo',
 };
 
 type ReadFactory = (
@@ -60,7 +60,7 @@ export function compileRead(
     return function boundRead(a0, a1, a2) {
       if (replica.${M.detachedError} !== null) throw replica.${M.detachedError};
       const c = load(ctailAt);
-      if (c !== replica.${M.ltail}) replica.${M.replayTo}(c);
+      if (c !== replica.${M.ltail}) replica.${M.readTo}(c);
       // Up to 3 arguments without a rest array and a spread call (the op keeps its exact argument count).
       switch (arguments.length) {
         case 0: return fn(replica.${M.state});

@@ -15,8 +15,9 @@
 import { DetachedError } from '../errors.js';
 import { before } from '../log/positions.js';
 import type { SharedLog } from '../log/shared-log.js';
+import { describeSlots } from '../log/slots.js';
 import { incarnationOf, SlotState, stateOf } from '../log/slot-state.js';
-import { finishRecovery, handOver, RecoveryError, requestSnapshot, serveSnapshot, snapshotRequested } from '../log/transfer.js';
+import { finishRecovery, handOver, PROVIDER_SILENCE_FACTOR, RecoveryError, requestSnapshot, serveSnapshot, snapshotRequested } from '../log/transfer.js';
 
 /** What recovery needs from its replica. */
 export interface RecoveryHost {
@@ -69,6 +70,8 @@ export class Recovery {
         // Was anything we still need reclaimed while we did not hold head?
         if (!before(h.ltail, log.head())) {
           h.slotWord = active;
+          // What the fenced run applied was genuine (its checks said so) but unpublished: complete it now.
+          log.complete(h.ltail);
           return;
         }
         log.move(h.id, active, SlotState.Fenced, 'owner');
@@ -98,7 +101,7 @@ export class Recovery {
         continue;
       }
       if (this.transfer === null || !log.anyActive(h.id)) {
-        throw new RecoveryError(`no live replica to copy the state from: every other replica is fenced, detached or dead (slot states ${log.describeSlots()})`);
+        throw new RecoveryError(`no live replica to copy the state from: every other replica is fenced, detached or dead (slot states ${describeSlots(log)})`);
       }
       const local = h.localProvider();
       let snap: { pos: number; bytes: Uint8Array } | null;
@@ -106,7 +109,7 @@ export class Recovery {
         snap = local ? local.snapshotFor(h.id) : requestSnapshot(log, this.transfer, h.id, word, this.timeoutMs);
       } catch (e) {
         // A provider may have died mid-transfer: try again while a live replica exists, within a bound.
-        if (e instanceof RecoveryError && performance.now() - t0 < 3 * this.timeoutMs && log.anyActive(h.id)) continue;
+        if (e instanceof RecoveryError && performance.now() - t0 < 3 * this.timeoutMs && log.anyActive(h.id, PROVIDER_SILENCE_FACTOR)) continue;
         throw e;
       }
       if (snap === null) continue; // the local provider was fenced before it could hand over

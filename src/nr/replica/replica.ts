@@ -29,60 +29,18 @@ import { incarnationOf, SlotState, stateOf } from '../log/slot-state.js';
 import type { HubFactory, NodeHub } from './node-hub.js';
 import type { OpArgs, OpResult, OpTable, Structure } from '../structure.js';
 import { type BoundReads, type BoundWrites, compileRead, type ReadTarget } from './bound-ops.js';
-import { Combiner, type CombineMode } from './combiner.js';
+import { Combiner } from './combiner.js';
+import type { ReplicaOptions, ReplicaStats, ReplicaStatus } from './types.js';
 import { Recovery } from './recovery.js';
 import { ClientServer } from './serving.js';
+import { applyRemote, FencedRunSignal } from './apply-remote.js';
 import * as registry from './registry.js';
 
 export type { BoundReads, BoundWrites } from './bound-ops.js';
 export type { CombineMode } from './combiner.js';
 
-export interface ReplicaOptions {
-  /** Default 'microtask': writes issued in one synchronous run form one batch. */
-  combine?: CombineMode;
-  /** Bound on waiting for a snapshot when this replica must recover or join. Default 30 000 ms. */
-  transferTimeoutMs?: number;
-  /** @internal Test hooks, to force rare interleavings deterministically. */
-  testHooks?: { afterReserve?: (pos: number) => void };
-}
-export const REPLICA_OPTION_KEYS = ['combine', 'transferTimeoutMs', 'testHooks'] as const;
-
-/** live: current; lagging: more than half a log behind; fenced: must recover before serving; recovering: taking a snapshot. */
-export type ReplicaStatus = 'live' | 'lagging' | 'fenced' | 'recovering' | 'detached';
-
-/** Plain-object counters, cheap to log or export. */
-export interface ReplicaStats {
-  replica: number;
-  status: ReplicaStatus;
-  /** Lagging replicas this replica fenced while it waited for log space. */
-  fences: number;
-  /** Times this replica found itself fenced. */
-  fenced: number;
-  /** Snapshots this replica restored (recovering or joining), and the time they took. */
-  stateTransfers: number;
-  stateTransferMs: number;
-  /** Snapshots this replica handed to others. */
-  snapshotsServed: number;
-  /** Entries this replica appended. */
-  appends: number;
-  /** Commits (one per sync write, or per combined async batch). */
-  batches: number;
-  /** Write ops this replica issued. */
-  opsWritten: number;
-  /** Entries and ops replayed (own and others'). */
-  replayedEntries: number;
-  replayedOps: number;
-  /** Times a writer found the log full and had to wait, and the time spent. */
-  fullWaits: number;
-  fullWaitMs: number;
-  /** Times a replay found an entry reserved but not yet filled, and waited. */
-  sealWaits: number;
-  /** Nudges handled in the event loop. */
-  nudges: number;
-  /** Position this replica has applied up to, and the log's used cells. */
-  ltail: number;
-  logUsedCells: number;
-}
+export type { ReplicaOptions, ReplicaStats, ReplicaStatus } from './types.js';
+export { REPLICA_OPTION_KEYS } from './types.js';
 
 type AnyStructure = Structure<unknown, OpTable<unknown>, OpTable<unknown>>;
 
@@ -172,9 +130,9 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
     try {
       if (joining) this.recovery.rejoin();
     } catch (e) {
-      registry.unregister(log.instance, this);
-      const word = log.slotWord(slot);
-      if (word === this.slotWord || log.slotState(slot) === SlotState.Fenced) log.move(slot, log.slotWord(slot), SlotState.Detached, 'owner');
+      // The join failed: give the slot back (if still ours) and tell clients that found the node.
+      this.hub?.close();
+      this.leave(new DetachedError('replica never joined'), SlotState.Detached);
       throw e;
     }
     this.server = this.hub !== null ? new ClientServer(this.hub, this) : null;
@@ -319,7 +277,20 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
   /** @internal Replay up to the ctail observed now: the state every read must at least see. */
   catchUpToCtail(): void {
     const c = this.log.ctail();
-    if (c !== this.ltail) this.replayTo(c);
+    if (c !== this.ltail) this.readTo(c);
+  }
+
+  /**
+   * @internal ReadTarget: catch up to an observed CTAIL. CTAIL is never
+   * behind this replica's LTAIL (every replay completes what it applied
+   * before the private LTAIL moves), so one behind it was rolled back.
+   */
+  readTo(ctail: number): void {
+    // (While fenced, our private position may be ahead of what was completed.)
+    if (before(ctail, this.ltail) && this.detachedError === null && !this.dirty && this.log.slotWord(this.id) === this.slotWord) {
+      this.halt(new FailStopError(`the shared log is corrupt: CTAIL ${ctail} moved back behind this replica's position ${this.ltail}`));
+    }
+    this.replayTo(ctail);
   }
 
   /**
@@ -328,6 +299,16 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
    * and the replica recovers and goes on.
    */
   replayTo(target: number): void {
+    try {
+      this.replayOrRecover(target);
+    } catch (e) {
+      if (e instanceof FailStopError) this.halt(e);
+      throw e;
+    }
+  }
+
+  private replayOrRecover(target: number): void {
+    if (before(this.log.tail(), target)) throw new FailStopError(`the shared log is corrupt: asked to replay to ${target}, past TAIL ${this.log.tail()}`);
     for (;;) {
       if (this.detachedError !== null) throw this.detachedError;
       if (this.log.slotWord(this.id) !== this.slotWord) this.recovery.rejoin();
@@ -338,7 +319,6 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
       try {
         end = replay(this.log, this.id, this.slotWord, this.ltail, target, this, this.counters);
       } catch (e) {
-        if (e instanceof FailStopError) this.halt(e);
         if (!(e instanceof FencedRunSignal)) throw e;
         end = { reached: this.ltail, fenced: true, suspect: true };
       } finally {
@@ -362,7 +342,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
   /** @internal EntryApplier: apply one validated batch entry. */
   applyEntry(pos: number, header: EntryHeader): void {
     if (this.combiner.isNextOwn(pos, header.replica)) this.combiner.applyOwn(pos);
-    else this.applyRemote(pos, header);
+    else this.counters.replayedOps += applyRemote(this.log, this.structure as unknown as AnyStructure, this.state, this.reader, pos, header, this.id, this.slotWord);
   }
 
   /** @internal EntryApplier */
@@ -458,49 +438,17 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
     }
   };
 
-  private applyRemote(pos: number, header: EntryHeader): void {
-    const fns = this.structure.writeFns;
-    const codecs = this.structure.writeCodecs;
-    const state = this.state;
-    const r = this.reader;
-    const bytes = this.log.data;
-    let at = this.log.payloadOffset(pos);
-    const end = at + header.payloadBytes;
-    for (let i = 0; i < header.ops; i++) {
-      if (at + OP_HEADER_BYTES > end) throw this.corrupt(pos, 'its ops overrun its payload');
-      const opHeader = bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24);
-      const id = opHeader >>> 24;
-      const len = opHeader & 0xffffff;
-      if (id >= fns.length || at + OP_HEADER_BYTES + len > end) throw this.corrupt(pos, `op ${i} has id ${id} and ${len} bytes`);
-      r.pos = at + OP_HEADER_BYTES;
-      r.end = r.pos + len;
-      try {
-        fns[id]!(state, ...codecs[id]!.decode(r));
-      } catch (e) {
-        if (e instanceof FailStopError) throw e;
-        // The issuing replica reports the error to its caller; the apply is
-        // deterministic, so every replica threw at the same point.
-      }
-      at = (r.end + 3) & ~3;
-    }
-    this.counters.replayedOps += header.ops;
-  }
-
-  /** A malformed entry: lapped if we were fenced meanwhile (the replay's check sees it), else corruption. */
-  private corrupt(pos: number, why: string): Error {
-    if (this.log.slotWord(this.id) !== this.slotWord) return new FencedRunSignal();
-    return new FailStopError(`the shared log is corrupt: the entry at position ${pos} cannot be applied (${why})`);
-  }
-
   /**
    * An apply found shared state corrupt: stop for good. Nothing more is
    * published; the slot stops holding back the log and clients are told.
    */
   private halt(e: FailStopError): void {
-    if (this.detachedError instanceof FailStopError) return;
-    this.combiner.rejectAll(e);
-    this.hub?.close();
-    this.leave(e, SlotState.Dead);
+    if (!(this.detachedError instanceof FailStopError)) {
+      this.combiner.rejectAll(e);
+      this.hub?.close();
+      this.leave(e, SlotState.Dead);
+    }
+    throw this.detachedError;
   }
 
   private leave(reason: DetachedError | FailStopError, to: SlotState.Detached | SlotState.Dead | null): void {
@@ -537,6 +485,3 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
     }
   };
 }
-
-/** Thrown inside a replay when an apply saw a malformed op while fenced; the replay's own check reports the fence. */
-class FencedRunSignal extends Error {}

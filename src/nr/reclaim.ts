@@ -1,0 +1,68 @@
+/**
+ * Reclaiming shared memory by log position, for structures that keep data
+ * out of line (the secure KV's value arena, NrFS's write payloads): an
+ * item (a block, an allocation) stamped with `replica.logMark()` may be
+ * reused once `replica.appliedEverywhere(mark)` says no replica can still
+ * apply an entry that references it.
+ *
+ * Marks grow in push order, so the reclaimable items are always a prefix:
+ * `reclaim` finds its end with O(log n) questions (each may scan the replica
+ * slots and touch the shared head word), not one per item.
+ */
+
+/** What a queue needs of its replica. */
+export interface LogMarks {
+  logMark(): number;
+  appliedEverywhere(mark: number): boolean;
+}
+
+export class LogMarkQueue<T> {
+  private items: T[] = [];
+  private marks: number[] = [];
+  private head = 0;
+
+  constructor(private readonly replica: LogMarks) {}
+
+  /** Queue `item`, referenced by entries before `mark` (default: the log as it stands now). */
+  push(item: T, mark: number = this.replica.logMark()): void {
+    this.items.push(item);
+    this.marks.push(mark);
+  }
+
+  /** Items still queued. */
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  /** The oldest item still queued, if any. */
+  oldest(): T | undefined {
+    return this.items[this.head];
+  }
+
+  /**
+   * Hand every item that no replica can still need to `free`, oldest first
+   * (at most `limit` of them). Returns how many were freed.
+   */
+  reclaim(free: (item: T) => void, limit = Infinity): number {
+    let lo = this.head;
+    let hi = Math.min(this.items.length, this.head + limit);
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.replica.appliedEverywhere(this.marks[mid]!)) lo = mid + 1;
+      else hi = mid;
+    }
+    const n = lo - this.head;
+    for (let i = this.head; i < lo; i++) free(this.items[i]!);
+    this.head = lo;
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.marks.length = 0;
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.items.length) {
+      this.items.splice(0, this.head);
+      this.marks.splice(0, this.head);
+      this.head = 0;
+    }
+    return n;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Applying another replica's entry: decode each op from the log in place
+ * and run it. Each op header is checked against the entry's payload before
+ * it is trusted; a malformed one is corruption (FailStopError), unless this
+ * replica was fenced meanwhile and read a later lap (FencedRunSignal: the
+ * replay's own check reports the fence).
+ */
+import type { OpReader } from '../codec.js';
+import { FailStopError } from '../errors.js';
+import { OP_HEADER_BYTES } from '../log/layout.js';
+import type { EntryHeader, SharedLog } from '../log/shared-log.js';
+import type { OpTable, Structure } from '../structure.js';
+
+/** Thrown inside a replay when an apply saw a malformed op while fenced. */
+export class FencedRunSignal extends Error {}
+
+/** Apply the entry at `pos`; returns the ops applied. */
+export function applyRemote(
+  log: SharedLog,
+  structure: Structure<unknown, OpTable<unknown>, OpTable<unknown>>,
+  state: unknown,
+  r: OpReader,
+  pos: number,
+  header: EntryHeader,
+  slot: number,
+  slotWord: number,
+): number {
+  const fns = structure.writeFns;
+  const codecs = structure.writeCodecs;
+  const bytes = log.data;
+  let at = log.payloadOffset(pos);
+  const end = at + header.payloadBytes;
+  const corrupt = (why: string): Error =>
+    log.slotWord(slot) !== slotWord ? new FencedRunSignal() : new FailStopError(`the shared log is corrupt: the entry at position ${pos} cannot be applied (${why})`);
+  for (let i = 0; i < header.ops; i++) {
+    if (at + OP_HEADER_BYTES > end) throw corrupt('its ops overrun its payload');
+    const opHeader = bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24);
+    const id = opHeader >>> 24;
+    const len = opHeader & 0xffffff;
+    if (id >= fns.length || at + OP_HEADER_BYTES + len > end) throw corrupt(`op ${i} has id ${id} and ${len} bytes`);
+    r.pos = at + OP_HEADER_BYTES;
+    r.end = r.pos + len;
+    try {
+      fns[id]!(state, ...codecs[id]!.decode(r));
+    } catch (e) {
+      if (e instanceof FailStopError) throw e;
+      // The issuing replica reports the error to its caller; the apply is
+      // deterministic, so every replica threw at the same point.
+    }
+    at = (r.end + 3) & ~3;
+  }
+  return header.ops;
+}

@@ -1,0 +1,45 @@
+/**
+ * LogMarkQueue: items stamped with a log mark are handed back exactly when
+ * every replica has applied past the mark, oldest first, never early.
+ */
+import { describe, expect, it } from 'vitest';
+import { attach, createHandle, LogMarkQueue } from '../src/nr/index.js';
+import { HashMap } from '../src/nr/structures/index.js';
+
+describe('LogMarkQueue', () => {
+  it('frees an item only once every replica has passed its mark', () => {
+    const handle = createHandle(HashMap, { replicas: 2, logBytes: 4096 });
+    const a = attach(handle, HashMap);
+    const b = attach(handle, HashMap);
+    const q = new LogMarkQueue<string>(a);
+    a.writes.put('x', 1);
+    q.push('first');
+    a.writes.put('y', 2);
+    q.push('second');
+    const freed: string[] = [];
+    // b has applied nothing: it may still read entries before both marks.
+    expect(q.reclaim((i) => freed.push(i))).toBe(0);
+    expect(q.length).toBe(2);
+    b.sync();
+    expect(q.reclaim((i) => freed.push(i))).toBe(2);
+    expect(freed).toEqual(['first', 'second']);
+    expect(q.length).toBe(0);
+  });
+
+  it('frees a prefix in push order and respects the limit', () => {
+    const handle = createHandle(HashMap, { replicas: 2, logBytes: 4096 });
+    const a = attach(handle, HashMap);
+    const b = attach(handle, HashMap);
+    const q = new LogMarkQueue<number>(a);
+    for (let i = 0; i < 10; i++) {
+      a.writes.put(i, i);
+      q.push(i);
+    }
+    b.reads.get(0); // a read catches b up to ctail: past every mark
+    expect(q.reclaim(() => {}, 3)).toBe(3);
+    const rest: number[] = [];
+    expect(q.reclaim((i) => rest.push(i))).toBe(7);
+    expect(rest).toEqual([3, 4, 5, 6, 7, 8, 9]);
+    expect(q.oldest()).toBeUndefined();
+  });
+});
