@@ -375,6 +375,8 @@ interface SnapshotBody {
   liveBytes: number;
   count: number;
   head: string;
+  /** The log position the state reflects: a snapshot announced at another position is refused. */
+  pos: number;
 }
 
 /**
@@ -382,7 +384,7 @@ interface SnapshotBody {
  * sealed under the snapshot key (nothing readable in the shared transfer
  * buffer), bound to the store (its key) and to the chain (count, head).
  */
-function snapshot(state: KvState): Uint8Array {
+function snapshot(state: KvState, pos = -1): Uint8Array {
   const keys = state.order.all();
   const body: SnapshotBody = {
     keys,
@@ -395,6 +397,7 @@ function snapshot(state: KvState): Uint8Array {
     liveBytes: state.liveBytes,
     count: state.chain.count,
     head: state.chain.head,
+    pos,
   };
   const bytes = serialize(body);
   return state.ctx.cipher.secure ? state.ctx.cipher.box('snapshot', bytes, SNAPSHOT_AD) : bytes;
@@ -406,7 +409,7 @@ function snapshot(state: KvState): Uint8Array {
  * replica had already reached: a rollback) leaves a state whose every
  * later op fail-stops.
  */
-function restore(ctx: StoreContext, bytes: Uint8Array): KvState {
+function restore(ctx: StoreContext, bytes: Uint8Array, pos: number): KvState {
   const state = emptyState(ctx);
   try {
     const copy = Buffer.from(bytes); // private copy
@@ -415,6 +418,7 @@ function restore(ctx: StoreContext, bytes: Uint8Array): KvState {
     const body = deserialize(plain) as SnapshotBody;
     const tagLen = ctx.cipher.secure ? TAG_BYTES : 0;
     if (!Number.isSafeInteger(body.count) || body.count < 0 || typeof body.head !== 'string') throw new Error('bad chain position');
+    if (body.pos !== pos) throw new Error(`it was taken at log position ${body.pos} but handed over as position ${pos}`);
     if (body.count < ctx.applied.count || (body.count === ctx.applied.count && body.head !== ctx.applied.head)) {
       throw new Error(`it is at chain record ${body.count}, behind (or beside) record ${ctx.applied.count} this replica had already applied: a rollback`);
     }
@@ -642,7 +646,7 @@ export function kvStructure(ctx: StoreContext) {
       return `${s.map.size}:${s.chain.count}:${Buffer.from(s.chain.head, 'latin1').toString('hex')}:${s.failure ?? ''}:${parts.join(',')}`;
     },
     snapshot,
-    restore: (bytes: Uint8Array) => restore(ctx, bytes),
+    restore: (bytes: Uint8Array, pos?: number) => restore(ctx, bytes, pos ?? -1),
   });
 }
 

@@ -57,10 +57,13 @@ export interface StructureSpec<S, R extends OpTable<S>, W extends OpTable<S>> {
   /**
    * State transfer to a fenced or joining replica. Defaults: node:v8
    * serialize / deserialize of the whole state. Override for speed or for
-   * states v8 cannot clone (class instances lose their prototype).
+   * states v8 cannot clone (class instances lose their prototype). `pos` is
+   * the log position the state reflects: a structure that authenticates its
+   * snapshots can bind it (`restore` gets the position the snapshot was
+   * announced at, taken from shared memory, to check against its own).
    */
-  snapshot?(state: S): Uint8Array;
-  restore?(bytes: Uint8Array): S;
+  snapshot?(state: S, pos?: number): Uint8Array;
+  restore?(bytes: Uint8Array, pos?: number): S;
 }
 
 /** A validated structure definition, ready to be replicated. */

@@ -352,14 +352,14 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
 
   /** @internal RecoveryHost */
   restore(bytes: Uint8Array, pos: number): void {
-    this.state = this.structure.restore ? this.structure.restore(bytes) : (deserialize(bytes) as S);
+    this.state = this.structure.restore ? this.structure.restore(bytes, pos) : (deserialize(bytes) as S);
     this.ltail = pos;
     this.combiner.dropOwnEntriesBefore(pos);
   }
 
   /** @internal RecoveryHost */
   snapshotBytes(): Uint8Array {
-    return this.structure.snapshot ? this.structure.snapshot(this.state) : serialize(this.state);
+    return this.structure.snapshot ? this.structure.snapshot(this.state, this.ltail) : serialize(this.state);
   }
 
   /** @internal RecoveryHost */
