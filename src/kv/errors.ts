@@ -2,6 +2,7 @@
  * Typed errors of the KV store. Each has a stable `code`. Input errors are
  * thrown at the call site before anything is allocated or logged.
  */
+import { ReplicationError } from '../nr/index.js';
 export type KvErrorCode =
   | 'ERR_KV_INTEGRITY'
   | 'ERR_KV_WRONG_KEY'
@@ -12,12 +13,10 @@ export type KvErrorCode =
   | 'ERR_KV_CONTENTION'
   | 'ERR_KV_STALE';
 
-export class KvError extends Error {
-  readonly code: KvErrorCode;
-  constructor(code: KvErrorCode, message: string) {
-    super(message);
-    this.code = code;
-    this.name = new.target.name;
+/** Under the project-wide ReplicationError: a stable `code`, an optional `cause`, `name` the concrete class. */
+export class KvError extends ReplicationError<KvErrorCode> {
+  constructor(code: KvErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 

@@ -6,6 +6,7 @@
  * and turned into these errors by the caller's runtime, so an apply never
  * throws after mutating state.
  */
+import { ReplicationError } from '../nr/index.js';
 export type SchedErrorCode =
   | 'SCHED_UNKNOWN_KIND'
   | 'SCHED_UNCLONEABLE_PAYLOAD'
@@ -21,12 +22,10 @@ export type SchedErrorCode =
   | 'SCHED_DEADLINE'
   | 'SCHED_CLOSED';
 
-export class SchedError extends Error {
-  readonly code: SchedErrorCode;
-  constructor(code: SchedErrorCode, message: string) {
-    super(message);
-    this.code = code;
-    this.name = new.target.name;
+/** Under the project-wide ReplicationError: a stable `code`, an optional `cause`, `name` the concrete class. */
+export class SchedError extends ReplicationError<SchedErrorCode> {
+  constructor(code: SchedErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
