@@ -25,6 +25,7 @@ import {
   type NrHandle,
   type Replica,
   type ReplicaStats,
+  LogMarkQueue,
 } from '../nr/index.js';
 import { Arena, ARENA_START, FORMAT, H_CAPACITY, H_FLAGS, H_FORMAT, H_MAGIC, H_MAX_KEY, H_MAX_VALUE, HEADER_BYTES, MAGIC } from './arena.js';
 import { Cipher, keyCheckValue, masterKey, randomSalt, randomStoreId, randomWriterId, sameBytes, STORE_ID_BYTES, type PwhashCost } from './crypto.js';
@@ -340,9 +341,8 @@ export class KvStore {
   private readonly maxValue: number;
   private readonly writer = randomWriterId();
   private seq = 0;
-  /** Displaced blocks waiting for every replica to pass them: (mark, offset, stored bytes) triples. */
-  private pendingFree: number[] = [];
-  private pendingHead = 0;
+  /** Displaced blocks waiting for every replica to pass the entry that displaced them. */
+  private readonly pendingFree: LogMarkQueue<{ loc: number; len: number }>;
   private pendingBytes = 0;
   private reclaimed = 0;
   private writesSinceReclaim = 0;
@@ -355,13 +355,10 @@ export class KvStore {
     this.cipher = ctx.cipher;
     this.fresh = ctx.fresh!;
     this.arena = ctx.arena;
+    this.pendingFree = new LogMarkQueue(replica);
     // Blocks a client's write displaced: this node appended that write, so it reclaims them like its own.
     ctx.onClientFreed = (freed) => {
-      const mark = this.r.logMark();
-      for (let i = 0; i < freed.length; i += 2) {
-        this.pendingFree.push(mark, freed[i]!, freed[i + 1]!);
-        this.pendingBytes += freed[i + 1]!;
-      }
+      this.queueFreed(freed);
       if (!this.reclaimQueued) {
         this.reclaimQueued = true;
         queueMicrotask(() => {
@@ -771,13 +768,7 @@ export class KvStore {
     this.fresh.announce(this.ctx.applied.count, this.ctx.applied.head);
     // A failed condition changed nothing on any replica: nothing references the new blocks.
     if (!res.ok) this.freeNow(p.blocks);
-    if (res.freed.length > 0) {
-      const mark = this.r.logMark();
-      for (let i = 0; i < res.freed.length; i += 2) {
-        this.pendingFree.push(mark, res.freed[i]!, res.freed[i + 1]!);
-        this.pendingBytes += res.freed[i + 1]!;
-      }
-    }
+    if (res.freed.length > 0) this.queueFreed(res.freed);
     if (++this.writesSinceReclaim >= 16) this.reclaim(false);
   }
 
@@ -793,31 +784,26 @@ export class KvStore {
     for (let i = 0; i < blocks.length; i += 2) this.arena.free(blocks[i]!, blocks[i + 1]!);
   }
 
-  /** Free displaced blocks every replica has passed (oldest first). */
+  /** Queue (offset, stored bytes) pairs displaced by an entry appended just now. */
+  private queueFreed(freed: readonly number[]): void {
+    const mark = this.r.logMark();
+    for (let i = 0; i < freed.length; i += 2) {
+      this.pendingFree.push({ loc: freed[i]!, len: freed[i + 1]! }, mark);
+      this.pendingBytes += freed[i + 1]!;
+    }
+  }
+
+  /** Free displaced blocks every replica has passed (oldest first; a bounded number unless forced). */
   private reclaim(force: boolean): void {
     this.writesSinceReclaim = 0;
-    const q = this.pendingFree;
-    let h = this.pendingHead;
-    while (h < q.length) {
-      if (!this.r.appliedEverywhere(q[h]!)) break;
-      // Every displaced block of this mark goes at once.
-      const mark = q[h]!;
-      while (h < q.length && q[h] === mark) {
-        this.arena.free(q[h + 1]!, q[h + 2]!);
-        this.pendingBytes -= q[h + 2]!;
-        this.reclaimed += q[h + 2]!;
-        h += 3;
-      }
-      if (!force && h - this.pendingHead > 3 * 4096) break;
-    }
-    if (h === q.length) {
-      q.length = 0;
-      h = 0;
-    } else if (h > 3 * 4096) {
-      q.splice(0, h);
-      h = 0;
-    }
-    this.pendingHead = h;
+    this.pendingFree.reclaim(
+      (b) => {
+        this.arena.free(b.loc, b.len);
+        this.pendingBytes -= b.len;
+        this.reclaimed += b.len;
+      },
+      force ? Infinity : 4096,
+    );
   }
 }
 
