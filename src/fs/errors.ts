@@ -22,6 +22,8 @@ export const ERRNO = {
   EFBIG: [-27, 'file too large'],
   ENOSPC: [-28, 'no space left on device'],
   ENAMETOOLONG: [-36, 'name too long'],
+  ELOOP: [-40, 'too many symbolic links encountered'],
+  ENOTSUP: [-95, 'operation not supported on socket'],
   ENOTEMPTY: [-39, 'directory not empty'],
 } as const;
 
@@ -33,6 +35,7 @@ export class FsError extends Error {
   readonly syscall: string;
   readonly path?: string;
   readonly dest?: string;
+  private readonly detail?: string;
 
   constructor(code: FsErrorCode, syscall: string, path?: string, dest?: string, detail?: string) {
     const [errno, text] = ERRNO[code];
@@ -46,6 +49,12 @@ export class FsError extends Error {
     this.syscall = syscall;
     if (path !== undefined) this.path = path;
     if (dest !== undefined) this.dest = dest;
+    if (detail !== undefined) this.detail = detail;
+  }
+
+  /** The same error quoting other paths (a relative path as the caller spelled it). */
+  withPaths(path: string | undefined, dest: string | undefined): FsError {
+    return new FsError(this.code, this.syscall, path, dest, this.detail);
   }
 }
 

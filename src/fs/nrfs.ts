@@ -20,13 +20,23 @@ import {
   O_ACCMODE,
   O_APPEND,
   O_CREAT,
+  O_NOFOLLOW,
   O_RDONLY,
+  ON_CREATE,
+  ON_PARENT,
+  ON_TARGET,
+  SET_MODE,
+  SET_OWNER,
+  SET_TIMES,
   O_TRUNC,
   O_WRONLY,
   PAGE_BYTES,
   MAX_FILE_BYTES,
 } from './state.js';
+import { bytesOf, checkLength, checkMode, checkPosition, checkRange, type FileData } from './checks.js';
 import { Dirent, Stats } from './stats.js';
+
+export type { FileData } from './checks.js';
 
 export interface NrFsOptions {
   /** Replica slots reserved from the start (threads that attach first). Default 1. */
@@ -67,6 +77,8 @@ const DEFAULT_LOG_BYTES = 16 << 20;
 const MAX_ENTRY_BYTES = 1 << 20;
 const ENTRY_OVERHEAD = 256;
 const FIRST_FD = 3;
+/** The f_type statfs reports ('NrFS' in ASCII; any constant: one file system). */
+const NRFS_MAGIC = 0x4e724653;
 const MAX_FDS = 65536;
 /** How long a large write waits for payload space before failing with EAGAIN. */
 const PAYLOAD_WAIT_MS = 10_000;
@@ -95,16 +107,37 @@ export function createFs(options: NrFsOptions = {}): NrFsHandle {
   return { kind: 'nrfs', nr, payload, regions: maxReplicas, maxPages, maxInodes, inlineMaxBytes, logInlineLimit, umask };
 }
 
+export interface AttachFsOptions extends ReplicaOptions {
+  slot?: number;
+  /**
+   * The user and group this thread acts as (default 0, root). Files it
+   * creates are owned by them; a thread that is not root gets EACCES/EPERM
+   * from the mode bits and owners, as a process with that uid would.
+   */
+  uid?: number;
+  gid?: number;
+}
+
 /** Attach this thread to a file system: it gets its own replica and fd table. */
-export function attachFs(handle: NrFsHandle, options: ReplicaOptions & { slot?: number } = {}): NrFs {
+export function attachFs(handle: NrFsHandle, options: AttachFsOptions = {}): NrFs {
   if (handle === null || typeof handle !== 'object' || handle.kind !== 'nrfs') {
     throw new FsArgumentError('ERR_INVALID_ARG_TYPE', 'attachFs needs a handle made by createFs()');
   }
+  const { uid, gid, ...replicaOptions } = options;
+  const who = { uid: ownerId(uid, 'uid'), gid: ownerId(gid, 'gid') };
   const structure = fsStructure({ payload: handle.payload, maxPages: handle.maxPages, maxInodes: handle.maxInodes });
-  const fs = new NrFs(handle, attach(handle.nr, structure, options));
+  const fs = new NrFs(handle, attach(handle.nr, structure, replicaOptions), who);
   // Opens left in this slot by an earlier owner that died belong to no fd: drop them.
   fs.releaseSlot(fs.replica.id);
   return fs;
+}
+
+function ownerId(v: unknown, name: string): number {
+  if (v === undefined) return 0;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xfffffffe) {
+    throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= 0 && <= 4294967294. Received ${String(v)}`);
+  }
+  return v;
 }
 
 type FsReplica = Replica<
@@ -135,52 +168,6 @@ export interface WriteFileOptions {
   encoding?: BufferEncoding;
 }
 
-export type FileData = string | ArrayBufferView;
-
-function bytesOf(data: FileData, encoding: BufferEncoding | undefined, name = 'data'): Uint8Array {
-  if (typeof data === 'string') return Buffer.from(data, encoding ?? 'utf8');
-  if (ArrayBuffer.isView(data)) {
-    return data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  }
-  throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type string or an instance of Buffer, TypedArray, or DataView. Received ${typeof data}`);
-}
-
-function checkMode(mode: unknown, fallback: number): number {
-  if (mode === undefined || mode === null) return fallback;
-  if (typeof mode === 'string' && /^[0-7]+$/.test(mode)) return parseInt(mode, 8);
-  if (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0 || mode > 0xffffffff) {
-    throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `The argument 'mode' must be a 32-bit unsigned integer or an octal string. Received ${String(mode)}`);
-  }
-  return mode;
-}
-
-function checkLength(len: unknown, syscall: string, name = 'len'): number {
-  if (typeof len !== 'number' || !Number.isInteger(len)) {
-    throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be an integer. Received ${String(len)}`);
-  }
-  // node:fs clamps a negative length to 0.
-  if (len < 0) return 0;
-  if (len > MAX_FILE_BYTES) throw new FsError('EFBIG', syscall);
-  return len;
-}
-
-function checkPosition(pos: unknown): number {
-  if (typeof pos === 'bigint') pos = Number(pos);
-  if (typeof pos !== 'number' || !Number.isInteger(pos) || pos < 0 || pos > MAX_FILE_BYTES) {
-    throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "position" is out of range. It must be >= 0 && <= ${MAX_FILE_BYTES}. Received ${String(pos)}`);
-  }
-  return pos;
-}
-
-function checkRange(buf: Uint8Array, offset: unknown, length: unknown): void {
-  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > buf.length) {
-    throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "offset" is out of range. It must be >= 0 && <= ${buf.length}. Received ${String(offset)}`);
-  }
-  if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || offset + length > buf.length) {
-    throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "length" is out of range. It must be >= 0 && <= ${buf.length - offset}. Received ${String(length)}`);
-  }
-}
-
 export class NrFs {
   /** The replica this thread reads from and writes through. */
   readonly replica: FsReplica;
@@ -194,9 +181,17 @@ export class NrFs {
   private readonly logInlineLimit: number;
   private readonly umask: number;
   private readonly sleepCell = new Int32Array(new SharedArrayBuffer(4));
+  /** The user and group this thread acts as (see AttachFsOptions). */
+  readonly uid: number;
+  readonly gid: number;
+  /** The limits `statfs` reports. */
+  readonly limits: { readonly maxPages: number; readonly maxInodes: number };
 
   /** @internal use `attachFs()` */
-  constructor(handle: NrFsHandle, replica: FsReplica) {
+  constructor(handle: NrFsHandle, replica: FsReplica, who: { uid: number; gid: number } = { uid: 0, gid: 0 }) {
+    this.uid = who.uid;
+    this.gid = who.gid;
+    this.limits = { maxPages: handle.maxPages, maxInodes: handle.maxInodes };
     this.replica = replica;
     this.slot = replica.id;
     this.reads = replica.reads;
@@ -217,8 +212,12 @@ export class NrFs {
     let fd = FIRST_FD;
     while (fd < this.fds.length && this.fds[fd] !== undefined) fd++;
     if (fd >= MAX_FDS) throw new FsError('EMFILE', 'open', p);
-    const ino = this.writes.open(p, f, m & ~this.umask & 0o7777, Date.now(), this.slot);
     const acc = f & O_ACCMODE;
+    if (this.uid !== 0) {
+      const want = (acc !== O_WRONLY ? 4 : 0) | (acc !== O_RDONLY || (f & O_TRUNC) !== 0 ? 2 : 0);
+      this.permit(p, 'open', want, (f & O_CREAT) !== 0 ? ON_CREATE : ON_TARGET, (f & O_NOFOLLOW) === 0);
+    }
+    const ino = this.writes.open(p, f, m & ~this.umask & 0o7777, Date.now(), this.slot, this.uid, this.gid);
     this.fds[fd] = { ino, readable: acc !== O_WRONLY, writable: acc !== O_RDONLY, append: (f & O_APPEND) !== 0, pos: 0 };
     return fd;
   }
@@ -300,11 +299,113 @@ export class NrFs {
 
   truncate(path: PathLike, len = 0): void {
     const p = checkPath(path, 'open');
-    this.writes.truncate(p, checkLength(len, 'open'), Date.now());
+    const n = checkLength(len, 'open');
+    if (this.uid !== 0) this.permit(p, 'open', 2, ON_TARGET, true);
+    this.writes.truncate(p, n, Date.now());
   }
 
   stat(path: PathLike): Stats {
-    return new Stats(this.reads.stat(checkPath(path, 'stat')));
+    const p = checkPath(path, 'stat');
+    if (this.uid !== 0) this.permit(p, 'stat', 0, ON_TARGET, true);
+    return new Stats(this.reads.stat(p));
+  }
+
+  /** Like stat, but a last symbolic link is reported itself. */
+  lstat(path: PathLike): Stats {
+    const p = checkPath(path, 'lstat');
+    if (this.uid !== 0) this.permit(p, 'lstat', 0, ON_TARGET, false);
+    return new Stats(this.reads.lstat(p));
+  }
+
+  /** symlink(2): `path` becomes a link to `target` (kept as given, resolved when followed). */
+  symlink(target: PathLike, path: PathLike): void {
+    const t = checkPath(target, 'symlink', 'target', true);
+    const p = checkPath(path, 'symlink');
+    if (this.uid !== 0) this.permit(p, 'symlink', 0, ON_PARENT, false);
+    this.writes.symlink(t, p, Date.now(), this.uid, this.gid);
+  }
+
+  /** link(2): a new name for an existing file. */
+  link(existing: PathLike, path: PathLike): void {
+    const a = checkPath(existing, 'link', 'existingPath');
+    const b = checkPath(path, 'link', 'newPath');
+    if (this.uid !== 0) this.permit(b, 'link', 0, ON_PARENT, false);
+    this.writes.link(a, b, Date.now());
+  }
+
+  readlink(path: PathLike): string {
+    const p = checkPath(path, 'readlink');
+    if (this.uid !== 0) this.permit(p, 'readlink', 0, ON_TARGET, false);
+    return this.reads.readlink(p);
+  }
+
+  /** The canonical absolute path: every symbolic link, '.' and '..' resolved (ELOOP past 40 links). */
+  realpath(path: PathLike): string {
+    const p = checkPath(path, 'realpath');
+    if (this.uid !== 0) this.permit(p, 'realpath', 0, ON_TARGET, true);
+    return this.reads.realpath(p);
+  }
+
+  /** access(2): mode 0 (F_OK) or R_OK 4 | W_OK 2 | X_OK 1, checked for this thread's uid against the mode bits. */
+  access(path: PathLike, mode = 0): void {
+    const p = checkPath(path, 'access');
+    if (!Number.isInteger(mode) || mode < 0 || mode > 7) throw new FsArgumentError('ERR_OUT_OF_RANGE', `mode is out of range: >= 0 && <= 7`);
+    this.reads.access(p, mode, this.uid, this.gid);
+  }
+
+  /** chmod(2); `follow: false` is lchmod (changes a link itself). Only the owner (or root) may. */
+  chmod(path: PathLike, mode: number | string, follow = true): void {
+    const p = checkPath(path, follow ? 'chmod' : 'lchmod');
+    const m = checkMode(mode, 0);
+    this.checkOwner(p, follow ? 'chmod' : 'lchmod', follow);
+    this.writes.setattr(p, 0, follow, SET_MODE, m, -1, -1, 0, 0, Date.now());
+  }
+
+  fchmod(fd: number, mode: number | string): void {
+    const file = this.file(fd, 'fchmod');
+    const m = checkMode(mode, 0);
+    this.checkFdOwner(file, 'fchmod');
+    this.writes.setattr('', file.ino, false, SET_MODE, m, -1, -1, 0, 0, Date.now());
+  }
+
+  /** chown(2): -1 leaves an id unchanged. A thread that is not root may only set the group to its own, on its own files. */
+  chown(path: PathLike, uid: number, gid: number, follow = true): void {
+    const syscall = follow ? 'chown' : 'lchown';
+    const p = checkPath(path, syscall);
+    this.checkChown(uid, gid, syscall, p, follow ? this.reads.stat(p).uid : this.reads.lstat(p).uid);
+    this.writes.setattr(p, 0, follow, SET_OWNER, 0, uid, gid, 0, 0, Date.now());
+  }
+
+  fchown(fd: number, uid: number, gid: number): void {
+    const file = this.file(fd, 'fchown');
+    this.checkChown(uid, gid, 'fchown', undefined, this.reads.fstat(file.ino).uid);
+    this.writes.setattr('', file.ino, false, SET_OWNER, 0, uid, gid, 0, 0, Date.now());
+  }
+
+  /** utimes(2) with times in milliseconds; `follow: false` is lutimes. Only the owner (or root) may. */
+  utimes(path: PathLike, atimeMs: number, mtimeMs: number, follow = true): void {
+    const p = checkPath(path, follow ? 'utime' : 'lutime');
+    this.checkOwner(p, follow ? 'utime' : 'lutime', follow);
+    this.writes.setattr(p, 0, follow, SET_TIMES, 0, -1, -1, atimeMs, mtimeMs, Date.now());
+  }
+
+  futimes(fd: number, atimeMs: number, mtimeMs: number): void {
+    const file = this.file(fd, 'futime');
+    this.checkFdOwner(file, 'futime');
+    this.writes.setattr('', file.ino, false, SET_TIMES, 0, -1, -1, atimeMs, mtimeMs, Date.now());
+  }
+
+  /** fsync(2)/fdatasync(2): nothing to flush in memory (every write is already applied); EBADF for a closed fd. */
+  fsync(fd: number, syscall = 'fsync'): void {
+    this.file(fd, syscall);
+  }
+
+  /** statfs(2) numbers: 4 KiB blocks and inodes, from the configured capacity and what is in use. */
+  statfs(path: PathLike): { type: number; bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number } {
+    this.stat(path);
+    const u = this.reads.usage();
+    const { maxPages, maxInodes } = this.limits;
+    return { type: NRFS_MAGIC, bsize: PAGE_BYTES, blocks: maxPages, bfree: maxPages - u.pages, bavail: maxPages - u.pages, files: maxInodes, ffree: maxInodes - u.inodes };
   }
 
   /** Returns the first directory created (recursive), like node:fs. */
@@ -312,32 +413,44 @@ export class NrFs {
     const p = checkPath(path, 'mkdir');
     const o = typeof options === 'number' ? { mode: options } : options;
     const mode = checkMode(o.mode, 0o777) & ~this.umask & 0o7777;
-    return this.writes.mkdir(p, mode, o.recursive === true, Date.now());
+    if (this.uid !== 0) this.permit(p, 'mkdir', 0, ON_CREATE, false);
+    return this.writes.mkdir(p, mode, o.recursive === true, Date.now(), this.uid, this.gid);
   }
 
   rmdir(path: PathLike): void {
-    this.writes.rmdir(checkPath(path, 'rmdir'), Date.now());
+    const p = checkPath(path, 'rmdir');
+    if (this.uid !== 0) this.permit(p, 'rmdir', 0, ON_PARENT, false);
+    this.writes.rmdir(p, Date.now());
   }
 
   /** Names sorted by UTF-16 code unit order (node:fs leaves the order to the file system). */
   readdir(path: PathLike): string[] {
-    return this.reads.readdir(checkPath(path, 'scandir'));
+    const p = checkPath(path, 'scandir');
+    if (this.uid !== 0) this.permit(p, 'scandir', 4, ON_TARGET, true);
+    return this.reads.readdir(p);
   }
 
   /** Like `readdir(path, { withFileTypes: true })`. */
   readdirEntries(path: PathLike): Dirent[] {
     const p = checkPath(path, 'scandir');
-    return this.reads.readdirTypes(p).map((e: DirEntry) => new Dirent(e.name, e.dir, p));
+    if (this.uid !== 0) this.permit(p, 'scandir', 4, ON_TARGET, true);
+    return this.reads.readdirTypes(p).map((e: DirEntry) => new Dirent(e.name, e.dir, p, e.link));
   }
 
   unlink(path: PathLike): void {
-    this.writes.unlink(checkPath(path, 'unlink'), Date.now());
+    const p = checkPath(path, 'unlink');
+    if (this.uid !== 0) this.permit(p, 'unlink', 0, ON_PARENT, false);
+    this.writes.unlink(p, Date.now());
   }
 
   /** Atomic rename, replacing the target by POSIX rules. */
   rename(from: PathLike, to: PathLike): void {
     const a = checkPath(from, 'rename', 'oldPath');
     const b = checkPath(to, 'rename', 'newPath');
+    if (this.uid !== 0) {
+      this.permit(a, 'rename', 0, ON_PARENT, false, b);
+      this.permit(b, 'rename', 0, ON_PARENT, false, b, a);
+    }
     this.writes.rename(a, b, Date.now());
   }
 
@@ -348,13 +461,22 @@ export class NrFs {
     } catch {
       return false;
     }
+    if (this.uid !== 0) {
+      try {
+        this.permit(p, 'access', 0, ON_TARGET, true);
+      } catch {
+        return false;
+      }
+    }
     return this.reads.exists(p);
   }
 
   readFile(path: PathLike): Buffer;
   readFile(path: PathLike, encoding: BufferEncoding): string;
   readFile(path: PathLike, encoding?: BufferEncoding): Buffer | string {
-    const bytes = this.reads.readFile(checkPath(path, 'open'));
+    const p = checkPath(path, 'open');
+    if (this.uid !== 0) this.permit(p, 'open', 4, ON_TARGET, true);
+    const bytes = this.reads.readFile(p);
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     return encoding === undefined ? buf : buf.toString(encoding);
   }
@@ -366,8 +488,9 @@ export class NrFs {
     const mode = checkMode(options.mode, 0o666) & ~this.umask & 0o7777;
     const bytes = bytesOf(data, options.encoding);
     if ((flags & O_ACCMODE) === O_RDONLY) throw new FsError('EBADF', 'write');
+    if (this.uid !== 0) this.permit(p, 'open', 2, (flags & O_CREAT) !== 0 ? ON_CREATE : ON_TARGET, true);
     const now = Date.now();
-    this.withPayload(bytes, (ref) => this.writes.writeFile(p, flags, mode, now, bytes, ref, bytes.length));
+    this.withPayload(bytes, (ref) => this.writes.writeFile(p, flags, mode, now, bytes, ref, bytes.length, this.uid, this.gid));
   }
 
   appendFile(path: PathLike, data: FileData, options: WriteFileOptions = {}): void {
@@ -416,7 +539,48 @@ export class NrFs {
     return n;
   }
 
+  /** The inode an fd of this thread is open on (for the facade's FileHandle and streams). */
+  inoOf(fd: number): number {
+    return this.file(fd, 'fstat').ino;
+  }
+
   // ---- internals -----------------------------------------------------------------
+
+  /**
+   * Permission check of a thread that is not root, on its own replica just
+   * before it logs the op: an op another thread logs in between (a chmod)
+   * is not seen by this check (see docs/fs.md, Permissions).
+   */
+  private permit(p: string, syscall: string, want: number, where: number, follow: boolean, dest?: string, errPath?: string): void {
+    try {
+      this.reads.permit(p, syscall, this.uid, this.gid, want, where, follow);
+    } catch (e) {
+      if (e instanceof FsError && (dest !== undefined || errPath !== undefined)) throw new FsError(e.code, syscall, errPath ?? p, dest);
+      throw e;
+    }
+  }
+
+  private checkOwner(p: string, syscall: string, follow: boolean): void {
+    if (this.uid === 0) return;
+    this.permit(p, syscall, 0, ON_TARGET, follow);
+    const owner = follow ? this.reads.stat(p).uid : this.reads.lstat(p).uid;
+    if (owner !== this.uid) throw new FsError('EPERM', syscall, p);
+  }
+
+  private checkFdOwner(file: OpenFile, syscall: string): void {
+    if (this.uid !== 0 && this.reads.fstat(file.ino).uid !== this.uid) throw new FsError('EPERM', syscall);
+  }
+
+  private checkChown(uid: number, gid: number, syscall: string, p: string | undefined, owner: number): void {
+    for (const [v, name] of [[uid, 'uid'], [gid, 'gid']] as const) {
+      if (!Number.isInteger(v) || v < -1 || v > 0xffffffff) {
+        throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= -1 && <= 4294967295. Received ${String(v)}`);
+      }
+    }
+    if (this.uid === 0) return;
+    if (p !== undefined) this.permit(p, syscall, 0, ON_TARGET, syscall === 'chown');
+    if (owner !== this.uid || (uid !== -1 && uid !== this.uid) || (gid !== -1 && gid !== this.gid)) throw new FsError('EPERM', syscall, p);
+  }
 
   private file(fd: number, syscall: string): OpenFile {
     if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) {

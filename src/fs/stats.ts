@@ -1,16 +1,14 @@
 /** node:fs-shaped Stats and Dirent objects built from a replica's inode record. */
-import { PAGE_BYTES, S_IFDIR, S_IFMT, S_IFREG, type StatRecord } from './state.js';
+import { PAGE_BYTES, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type StatRecord } from './state.js';
 
 /** The device number NrFS reports (any constant: one file system). */
 const DEV = 0x4e72;
 
-/** The type predicates Stats and Dirent share: NrFS holds only regular files and directories. */
+/** The type predicates Stats and Dirent share: NrFS holds regular files, directories and symbolic links. */
 abstract class FileTypeTests {
   abstract isFile(): boolean;
   abstract isDirectory(): boolean;
-  isSymbolicLink(): boolean {
-    return false;
-  }
+  abstract isSymbolicLink(): boolean;
   isBlockDevice(): boolean {
     return false;
   }
@@ -30,9 +28,8 @@ export class Stats extends FileTypeTests {
   readonly ino: number;
   readonly mode: number;
   readonly nlink: number;
-  /** Not tracked: NrFS has no owners (always 0). */
-  readonly uid = 0;
-  readonly gid = 0;
+  readonly uid: number;
+  readonly gid: number;
   readonly rdev = 0;
   readonly size: number;
   readonly blksize = PAGE_BYTES;
@@ -47,6 +44,8 @@ export class Stats extends FileTypeTests {
     this.ino = r.ino;
     this.mode = r.mode;
     this.nlink = r.nlink;
+    this.uid = r.uid;
+    this.gid = r.gid;
     this.size = r.size;
     this.blocks = r.blocks;
     this.atimeMs = r.atimeMs;
@@ -73,6 +72,9 @@ export class Stats extends FileTypeTests {
   isDirectory(): boolean {
     return (this.mode & S_IFMT) === S_IFDIR;
   }
+  isSymbolicLink(): boolean {
+    return (this.mode & S_IFMT) === S_IFLNK;
+  }
 }
 
 export class Dirent extends FileTypeTests {
@@ -81,6 +83,7 @@ export class Dirent extends FileTypeTests {
     private readonly dir: boolean,
     /** The directory that was listed (as node:fs 20 reports it). */
     readonly path: string,
+    private readonly link = false,
   ) {
     super();
   }
@@ -89,9 +92,12 @@ export class Dirent extends FileTypeTests {
     return this.path;
   }
   isFile(): boolean {
-    return !this.dir;
+    return !this.dir && !this.link;
   }
   isDirectory(): boolean {
     return this.dir;
+  }
+  isSymbolicLink(): boolean {
+    return this.link;
   }
 }
