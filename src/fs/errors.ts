@@ -62,3 +62,27 @@ export class FsError extends Error {
 export function hasCode(e: unknown, code: string): boolean {
   return e instanceof Error && (e as { code?: unknown }).code === code;
 }
+
+/**
+ * node's SystemError for the checks node:fs makes in JavaScript (rm, cp):
+ * `code` 'ERR_FS_EISDIR', 'ERR_FS_CP_EEXIST'..., `info` with the system
+ * code, and a message such as
+ * "Path is a directory: rm returned EISDIR (is a directory) /d".
+ */
+export class FsSystemError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  readonly path: string;
+  readonly info: { code: string; message: string; path: string; syscall: string; errno: number };
+
+  constructor(code: string, prefix: string, sysCode: FsErrorCode, syscall: string, detail: string, path: string) {
+    super(`${prefix}: ${syscall} returned ${sysCode} (${detail}) ${path}`);
+    this.name = 'SystemError';
+    this.code = code;
+    this.errno = -ERRNO[sysCode][0];
+    this.syscall = syscall;
+    this.path = path;
+    this.info = { code: sysCode, message: detail, path, syscall, errno: this.errno };
+  }
+}

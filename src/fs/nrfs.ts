@@ -12,6 +12,7 @@ import { attach, createHandle, type NrHandle, type Replica, type ReplicaOptions 
 import { FsError } from './errors.js';
 import { type OpenFlags, parseFlags } from './flags.js';
 import { checkPath, FsArgumentError, type PathLike } from './paths.js';
+import { ChangeHub, type ChangeListener, DOORBELL_BYTES, ring } from './changes.js';
 import { PayloadRing } from './payload.js';
 import {
   type DirEntry,
@@ -71,6 +72,8 @@ export interface NrFsHandle {
   /** Largest write a log entry can carry inline (1/4 of the log, at most 1 MiB, minus headers). */
   readonly logInlineLimit: number;
   readonly umask: number;
+  /** The watchers' doorbell (see changes.ts). */
+  readonly changes: SharedArrayBuffer;
 }
 
 const DEFAULT_LOG_BYTES = 16 << 20;
@@ -104,7 +107,8 @@ export function createFs(options: NrFsOptions = {}): NrFsHandle {
   const maxPages = Math.floor(capacityBytes / PAGE_BYTES);
   const structure = fsStructure({ payload, maxPages, maxInodes });
   const nr = createHandle(structure, { replicas, maxReplicas, logBytes, fenceAfterMs: options.fenceAfterMs });
-  return { kind: 'nrfs', nr, payload, regions: maxReplicas, maxPages, maxInodes, inlineMaxBytes, logInlineLimit, umask };
+  const changes = new SharedArrayBuffer(DOORBELL_BYTES);
+  return { kind: 'nrfs', nr, payload, regions: maxReplicas, maxPages, maxInodes, inlineMaxBytes, logInlineLimit, umask, changes };
 }
 
 export interface AttachFsOptions extends ReplicaOptions {
@@ -125,8 +129,11 @@ export function attachFs(handle: NrFsHandle, options: AttachFsOptions = {}): NrF
   }
   const { uid, gid, ...replicaOptions } = options;
   const who = { uid: ownerId(uid, 'uid'), gid: ownerId(gid, 'gid') };
-  const structure = fsStructure({ payload: handle.payload, maxPages: handle.maxPages, maxInodes: handle.maxInodes });
-  const fs = new NrFs(handle, attach(handle.nr, structure, replicaOptions), who);
+  let replica: FsReplica | undefined;
+  const hub = new ChangeHub(new Int32Array(handle.changes), () => replica?.sync());
+  const structure = fsStructure({ payload: handle.payload, maxPages: handle.maxPages, maxInodes: handle.maxInodes, observer: hub });
+  replica = attach(handle.nr, structure, replicaOptions);
+  const fs = new NrFs(handle, replica, who, hub);
   // Opens left in this slot by an earlier owner that died belong to no fd: drop them.
   fs.releaseSlot(fs.replica.id);
   return fs;
@@ -145,6 +152,21 @@ type FsReplica = Replica<
   FsStructure['reads'],
   FsStructure['writes']
 >;
+
+/** The replica's write ops, each ringing the watchers' doorbell once its op is applied. */
+function ringing(writes: FsReplica['writes'], bell: Int32Array): FsReplica['writes'] {
+  const out: Record<string, (...a: never[]) => unknown> = {};
+  for (const [name, op] of Object.entries(writes) as [string, (...a: never[]) => unknown][]) {
+    out[name] = (...args: never[]) => {
+      try {
+        return op(...args);
+      } finally {
+        ring(bell);
+      }
+    };
+  }
+  return out as unknown as FsReplica['writes'];
+}
 
 /** One open file description of this thread: private, never replicated. */
 interface OpenFile {
@@ -184,18 +206,22 @@ export class NrFs {
   /** The user and group this thread acts as (see AttachFsOptions). */
   readonly uid: number;
   readonly gid: number;
+  private readonly bell: Int32Array;
+  private readonly hub: ChangeHub;
   /** The limits `statfs` reports. */
   readonly limits: { readonly maxPages: number; readonly maxInodes: number };
 
   /** @internal use `attachFs()` */
-  constructor(handle: NrFsHandle, replica: FsReplica, who: { uid: number; gid: number } = { uid: 0, gid: 0 }) {
+  constructor(handle: NrFsHandle, replica: FsReplica, who: { uid: number; gid: number } = { uid: 0, gid: 0 }, hub?: ChangeHub) {
+    this.bell = new Int32Array(handle.changes);
+    this.hub = hub ?? new ChangeHub(this.bell, () => replica.sync());
     this.uid = who.uid;
     this.gid = who.gid;
     this.limits = { maxPages: handle.maxPages, maxInodes: handle.maxInodes };
     this.replica = replica;
     this.slot = replica.id;
     this.reads = replica.reads;
-    this.writes = replica.writes;
+    this.writes = ringing(replica.writes, this.bell);
     this.ring = new PayloadRing(handle.payload, handle.regions, replica);
     this.inlineMax = handle.inlineMaxBytes;
     this.logInlineLimit = handle.logInlineLimit;
@@ -537,6 +563,17 @@ export class NrFs {
     let n = 0;
     for (const f of this.fds) if (f !== undefined) n++;
     return n;
+  }
+
+  /**
+   * Watch the inode at `path` (following a last symbolic link): `listener`
+   * gets ('change' | 'rename', name) for every op any thread applies to
+   * it, once this thread's replica has applied the op. See changes.ts.
+   */
+  watch(path: PathLike, listener: ChangeListener, persistent = true): { ino: number; stop: () => void; ref: (on: boolean) => void } {
+    const p = checkPath(path, 'watch');
+    const ino = this.stat(p).ino;
+    return { ino, ...this.hub.listen(ino, listener, persistent) };
   }
 
   /** The inode an fd of this thread is open on (for the facade's FileHandle and streams). */

@@ -18,7 +18,7 @@
  *   (`payload`); the op carries their offset and length (see payload.ts).
  */
 import { defineStructure, type OpReader, type OpWriter } from '../nr/index.js';
-import { emptyState, type FsLimits, type FsState } from './state/inode.js';
+import { type ChangeObserver, emptyState, type FsLimits, type FsState } from './state/inode.js';
 import { close, closeAllOf, ftruncate, open, pwrite, truncate, writeFile } from './state/ops-files.js';
 import { setattr } from './state/ops-meta.js';
 import { link, mkdir, rename, rmdir, symlink, unlink } from './state/ops-tree.js';
@@ -67,6 +67,8 @@ function readData(r: OpReader, out: [...unknown[]], at: number): void {
 export interface FsConfig extends FsLimits {
   /** The shared payload area for large writes. */
   payload: SharedArrayBuffer;
+  /** This replica's change hook for watchers (not replicated). */
+  observer?: ChangeObserver;
 }
 
 /** The NrFS structure for one file system (its limits and payload area are bound into create/restore). */
@@ -76,7 +78,7 @@ export function fsStructure(config: FsConfig) {
   return defineStructure({
     name: 'nrfs',
     version: 2,
-    create: (): FsState => emptyState(limits, payload),
+    create: (): FsState => emptyState(limits, payload, config.observer ?? null),
     reads: { pread, stat, lstat, fstat, readdir, readdirTypes, readFile, readlink, realpath, exists, access, permit, usage },
     writes: { open, close, closeAllOf, pwrite, truncate, ftruncate, writeFile, mkdir, rmdir, unlink, rename, symlink, link, setattr },
     codecs: {
@@ -253,7 +255,7 @@ export function fsStructure(config: FsConfig) {
     },
     digest: digestState,
     snapshot,
-    restore: (bytes: Uint8Array) => restore(bytes, limits, payload),
+    restore: (bytes: Uint8Array) => restore(bytes, limits, payload, config.observer ?? null),
   });
 }
 

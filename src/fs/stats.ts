@@ -101,3 +101,85 @@ export class Dirent extends FileTypeTests {
     return this.link;
   }
 }
+
+const NS_PER_MS = 1_000_000n;
+
+/** `stat(path, { bigint: true })`: every number a bigint, plus nanosecond times (from NrFS's millisecond times). */
+export class BigIntStats extends FileTypeTests {
+  readonly dev: bigint;
+  readonly ino: bigint;
+  readonly mode: bigint;
+  readonly nlink: bigint;
+  readonly uid: bigint;
+  readonly gid: bigint;
+  readonly rdev: bigint;
+  readonly size: bigint;
+  readonly blksize: bigint;
+  readonly blocks: bigint;
+  readonly atimeMs: bigint;
+  readonly mtimeMs: bigint;
+  readonly ctimeMs: bigint;
+  readonly birthtimeMs: bigint;
+  readonly atimeNs: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly birthtimeNs: bigint;
+
+  constructor(private readonly s: Stats) {
+    super();
+    this.dev = BigInt(s.dev);
+    this.ino = BigInt(s.ino);
+    this.mode = BigInt(s.mode);
+    this.nlink = BigInt(s.nlink);
+    this.uid = BigInt(s.uid);
+    this.gid = BigInt(s.gid);
+    this.rdev = BigInt(s.rdev);
+    this.size = BigInt(s.size);
+    this.blksize = BigInt(s.blksize);
+    this.blocks = BigInt(s.blocks);
+    const ns = (ms: number): bigint => BigInt(Math.trunc(ms)) * NS_PER_MS + BigInt(Math.round((ms % 1) * 1e6));
+    this.atimeNs = ns(s.atimeMs);
+    this.mtimeNs = ns(s.mtimeMs);
+    this.ctimeNs = ns(s.ctimeMs);
+    this.birthtimeNs = ns(s.birthtimeMs);
+    this.atimeMs = this.atimeNs / NS_PER_MS;
+    this.mtimeMs = this.mtimeNs / NS_PER_MS;
+    this.ctimeMs = this.ctimeNs / NS_PER_MS;
+    this.birthtimeMs = this.birthtimeNs / NS_PER_MS;
+  }
+
+  get atime(): Date {
+    return this.s.atime;
+  }
+  get mtime(): Date {
+    return this.s.mtime;
+  }
+  get ctime(): Date {
+    return this.s.ctime;
+  }
+  get birthtime(): Date {
+    return this.s.birthtime;
+  }
+  isFile(): boolean {
+    return this.s.isFile();
+  }
+  isDirectory(): boolean {
+    return this.s.isDirectory();
+  }
+  isSymbolicLink(): boolean {
+    return this.s.isSymbolicLink();
+  }
+}
+
+/** What statfs reports (node's StatFs fields). */
+export class StatFs {
+  constructor(
+    readonly type: number,
+    readonly bsize: number,
+    readonly blocks: number,
+    readonly bfree: number,
+    readonly bavail: number,
+    readonly files: number,
+    readonly ffree: number,
+  ) {}
+}

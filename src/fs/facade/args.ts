@@ -5,6 +5,7 @@
  * and message (checked against node 20 in test/fs-surface*.test.ts).
  */
 import { FsError } from '../errors.js';
+import type { NrFs } from '../nrfs.js';
 import { checkPath, describe, FsArgumentError } from '../paths.js';
 
 /** What node:fs takes as a path. */
@@ -110,4 +111,23 @@ export function dataBytes(data: unknown, encoding: BufferEncoding | undefined, n
     return data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   }
   throw invalidType(name, 'of type string or an instance of Buffer, TypedArray, or DataView', data);
+}
+
+/** What the facade's modules share: the thread's NrFs and working directory, and path helpers over them. */
+export class FacadeContext {
+  readonly cwd = new WorkingDir();
+  constructor(readonly core: NrFs) {}
+
+  /** Run `fn` on the absolute form of path `p`; errors quote `p` as given. */
+  at<T>(p: unknown, syscall: string, fn: (abs: string, given: string) => T, name = 'path'): T {
+    const [given, abs] = this.cwd.resolve(p, syscall, name);
+    return asGiven(given, abs, () => fn(abs, given));
+  }
+
+  /** The same for two paths (rename, link, copyFile...). */
+  at2<T>(a: unknown, b: unknown, syscall: string, fn: (absA: string, absB: string, givenA: string, givenB: string) => T, nameA: string, nameB: string): T {
+    const [ga, aa] = this.cwd.resolve(a, syscall, nameA);
+    const [gb, ab] = this.cwd.resolve(b, syscall, nameB);
+    return asGiven(ga, aa, () => fn(aa, ab, ga, gb), gb, ab);
+  }
 }

@@ -1,6 +1,6 @@
 /** File data in pages: writes, reads, resizes and freeing an inode. */
 import { FsError } from '../errors.js';
-import { type FsState, type Inode, NO_PAGES, PAGE_BYTES, newInode } from './inode.js';
+import { changed, type FsState, type Inode, NO_PAGES, PAGE_BYTES, newInode } from './inode.js';
 
 
 /** Pages that a write of `len` bytes at `at` would add. */
@@ -104,6 +104,7 @@ export function allocInode(s: FsState, dir: boolean, mode: number, now: number, 
   parent.entries!.set(name, node);
   if (dir) parent.nlink++;
   touch(parent, now);
+  changed(s, parent, 'rename', name);
   return node;
 }
 

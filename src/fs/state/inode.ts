@@ -160,8 +160,22 @@ export class InodeTable {
   }
 }
 
+/**
+ * Told of every change an apply makes, on this replica only (the fs.watch
+ * of this thread): never part of the replicated state, never read by an
+ * apply, so it cannot make replicas differ.
+ */
+export interface ChangeObserver {
+  /** False while nobody watches: applies then skip the call. */
+  readonly active: boolean;
+  /** `ino` changed: 'rename' (a name in it or of it appeared or went) or 'change' (data or attributes); `name` is the entry concerned. */
+  changed(ino: number, event: 'rename' | 'change', name: string): void;
+}
+
 export interface FsState {
   root: Inode;
+  /** This replica's watchers' hook (see ChangeObserver), or null. */
+  observer: ChangeObserver | null;
   /** Every live inode by number, unlinked-but-open ones included. */
   inodes: InodeTable;
   nextIno: number;
@@ -209,10 +223,16 @@ export function newInode(ino: number, dir: boolean, mode: number, now: number, p
 
 export const ROOT_INO = 1;
 
-export function emptyState(limits: FsLimits, payload: Uint8Array): FsState {
+export function emptyState(limits: FsLimits, payload: Uint8Array, observer: ChangeObserver | null = null): FsState {
   const root = newInode(ROOT_INO, true, 0o755, 0, null);
   root.parent = root;
   const inodes = new InodeTable();
   inodes.set(ROOT_INO, root);
-  return { root, inodes, nextIno: ROOT_INO + 1, usedPages: 0, opensBySlot: new Map(), limits, payload, pool: new PagePool() };
+  return { root, observer, inodes, nextIno: ROOT_INO + 1, usedPages: 0, opensBySlot: new Map(), limits, payload, pool: new PagePool() };
+}
+
+/** Tell the observer, if anyone watches, that `node` changed ('change') or a name went or came ('rename'). */
+export function changed(s: FsState, node: Inode, event: 'rename' | 'change', name = ''): void {
+  const o = s.observer;
+  if (o !== null && o.active) o.changed(node.ino, event, name);
 }

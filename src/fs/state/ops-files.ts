@@ -1,7 +1,7 @@
 /** Write ops on files: open, close, pwrite, truncate, writeFile. */
 import { FsError } from '../errors.js';
 import { allocInode, checkInodeRoom, copyIn, newPagesFor, payloadOf, release, setSize, touch } from './data.js';
-import { type FsState, type Inode, MAX_FILE_BYTES, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, PAGE_BYTES } from './inode.js';
+import { changed, type FsState, type Inode, MAX_FILE_BYTES, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, PAGE_BYTES } from './inode.js';
 import { fileByIno, type Located, locate, lookup } from './walk.js';
 
 /**
@@ -39,6 +39,7 @@ export function open(s: FsState, path: string, flags: number, mode: number, now:
   else if ((flags & O_TRUNC) !== 0 && !node.dir && node.size !== 0) {
     setSize(s, node, 0);
     touch(node, now);
+    changed(s, node, 'change');
   }
   node.opens++;
   let mine = s.opensBySlot.get(slot);
@@ -89,6 +90,7 @@ export function pwrite(s: FsState, ino: number, pos: number, append: boolean, no
   if (s.usedPages + added > s.limits.maxPages) throw new FsError('ENOSPC', 'write');
   copyIn(s, node, at, payloadOf(s, data, ref, len));
   touch(node, now);
+  changed(s, node, 'change');
   return at + len;
 }
 
@@ -97,6 +99,7 @@ export function resize(s: FsState, node: Inode, len: number, now: number, syscal
   if (len > MAX_FILE_BYTES) throw new FsError('EFBIG', syscall, path);
   setSize(s, node, len);
   touch(node, now);
+  changed(s, node, 'change');
 }
 
 export function truncate(s: FsState, path: string, len: number, now: number): void {
@@ -125,4 +128,5 @@ export function writeFile(s: FsState, path: string, flags: number, mode: number,
   if (trunc) setSize(s, target, 0);
   copyIn(s, target, start, payloadOf(s, data, ref, len));
   touch(target, now);
+  changed(s, target, 'change');
 }

@@ -1,6 +1,6 @@
 /** The write op on inode attributes: chmod, chown, utimes and their f/l forms, as one `setattr`. */
 import { FsError } from '../errors.js';
-import type { FsState, Inode } from './inode.js';
+import { changed, type FsState, type Inode } from './inode.js';
 import { fileByIno, lookup } from './walk.js';
 
 /** Which attributes a setattr changes. */
@@ -32,4 +32,5 @@ export function setattr(
     node.mtimeMs = mtimeMs;
   }
   node.ctimeMs = now;
+  changed(s, node, 'change');
 }

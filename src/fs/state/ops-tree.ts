@@ -1,7 +1,7 @@
 /** Write ops on names: mkdir, rmdir, unlink, rename, symlink, link. */
 import { FsError } from '../errors.js';
 import { allocInode, checkInodeRoom, release, touch } from './data.js';
-import type { FsState, Inode } from './inode.js';
+import { changed, type FsState, type Inode } from './inode.js';
 import { type Located, locate } from './walk.js';
 
 export function mkdir(s: FsState, path: string, mode: number, recursive: boolean, now: number, uid: number, gid: number): string | undefined {
@@ -85,6 +85,8 @@ export function rmdir(s: FsState, path: string, now: number): void {
   at.parent.nlink--;
   touch(at.parent, now);
   node.nlink = 0;
+  changed(s, at.parent, 'rename', at.name);
+  changed(s, node, 'rename', at.name);
   release(s, node);
 }
 
@@ -99,6 +101,8 @@ export function unlink(s: FsState, path: string, now: number): void {
   touch(at.parent, now);
   node.nlink--;
   node.ctimeMs = now;
+  changed(s, at.parent, 'rename', at.name);
+  changed(s, node, 'rename', at.name);
   release(s, node);
 }
 
@@ -142,11 +146,15 @@ export function rename(s: FsState, from: string, to: string, now: number): void 
       old.nlink--;
     }
     old.ctimeMs = now;
+    changed(s, old, 'rename', dst.name);
     release(s, old);
   }
   dst.parent.entries!.set(dst.name, node);
   touch(dst.parent, now);
   node.ctimeMs = now;
+  changed(s, src.parent, 'rename', src.name);
+  changed(s, dst.parent, 'rename', dst.name);
+  changed(s, node, 'rename', src.name);
   if (node.dir) {
     src.parent.nlink--;
     dst.parent.nlink++;
@@ -177,4 +185,6 @@ export function link(s: FsState, existing: string, path: string, now: number): v
   touch(dst.parent, now);
   node.nlink++;
   node.ctimeMs = now;
+  changed(s, dst.parent, 'rename', dst.name);
+  changed(s, node, 'change');
 }

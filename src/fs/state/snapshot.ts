@@ -2,7 +2,7 @@
 import { deserialize, serialize } from 'node:v8';
 import { copyOut } from './data.js';
 import { byName } from './reads.js';
-import { type FsLimits, type FsState, type Inode, InodeTable, NO_PAGES, PAGE_BYTES, PagePool, ROOT_INO } from './inode.js';
+import { type ChangeObserver, type FsLimits, type FsState, type Inode, InodeTable, NO_PAGES, PAGE_BYTES, PagePool, ROOT_INO } from './inode.js';
 
 
 /** A digest of names, kinds, modes, sizes, link and open counts and contents (not times). */
@@ -90,7 +90,7 @@ export function snapshot(s: FsState): Uint8Array {
   return serialize({ nodes, nextIno: s.nextIno, usedPages: s.usedPages, opens });
 }
 
-export function restore(bytes: Uint8Array, limits: FsLimits, payload: Uint8Array): FsState {
+export function restore(bytes: Uint8Array, limits: FsLimits, payload: Uint8Array, observer: ChangeObserver | null = null): FsState {
   const snap = deserialize(bytes) as { nodes: InodeRecord[]; nextIno: number; usedPages: number; opens: [number, [number, number][]][] };
   const inodes = new InodeTable();
   const pool = new PagePool();
@@ -115,5 +115,5 @@ export function restore(bytes: Uint8Array, limits: FsLimits, payload: Uint8Array
     if (entries !== null) for (const [name, child] of entries) node.entries!.set(name, inodes.get(child)!);
   }
   const opensBySlot = new Map(snap.opens.map(([slot, m]) => [slot, new Map(m)]));
-  return { root: inodes.get(ROOT_INO)!, inodes, nextIno: snap.nextIno, usedPages: snap.usedPages, opensBySlot, limits, payload, pool };
+  return { root: inodes.get(ROOT_INO)!, observer, inodes, nextIno: snap.nextIno, usedPages: snap.usedPages, opensBySlot, limits, payload, pool };
 }
