@@ -1,6 +1,7 @@
 /** Argument checks of NrFs calls (node:fs's codes and messages), run before anything is logged. */
 import { FsError } from './errors.js';
-import { FsArgumentError } from './paths.js';
+import { inspect } from 'node:util';
+import { describe, FsArgumentError } from './paths.js';
 import { MAX_FILE_BYTES } from './state.js';
 
 export type FileData = string | ArrayBufferView;
@@ -15,10 +16,14 @@ export function bytesOf(data: FileData, encoding: BufferEncoding | undefined, na
 
 export function checkMode(mode: unknown, fallback: number): number {
   if (mode === undefined || mode === null) return fallback;
-  if (typeof mode === 'string' && /^[0-7]+$/.test(mode)) return parseInt(mode, 8);
-  if (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0 || mode > 0xffffffff) {
-    throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `The argument 'mode' must be a 32-bit unsigned integer or an octal string. Received ${String(mode)}`);
+  // node's parseFileMode: an octal string, else a uint32.
+  if (typeof mode === 'string') {
+    if (/^[0-7]+$/.test(mode)) return parseInt(mode, 8);
+    throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `The argument 'mode' must be a 32-bit unsigned integer or an octal string. Received ${inspect(mode)}`);
   }
+  if (typeof mode !== 'number') throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "mode" argument must be of type number. Received ${describe(mode)}`);
+  if (!Number.isInteger(mode)) throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "mode" is out of range. It must be an integer. Received ${mode}`);
+  if (mode < 0 || mode > 0xffffffff) throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "mode" is out of range. It must be >= 0 && <= 4294967295. Received ${mode}`);
   return mode;
 }
 
@@ -44,8 +49,11 @@ export function checkRange(buf: Uint8Array, offset: unknown, length: unknown): v
   if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > buf.length) {
     throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "offset" is out of range. It must be >= 0 && <= ${buf.length}. Received ${String(offset)}`);
   }
-  if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || offset + length > buf.length) {
-    throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "length" is out of range. It must be >= 0 && <= ${buf.length - offset}. Received ${String(length)}`);
+  if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) {
+    throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "length" is out of range. It must be >= 0. Received ${String(length)}`);
+  }
+  if (offset + length > buf.length) {
+    throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "length" is out of range. It must be <= ${buf.length - offset}. Received ${length}`);
   }
 }
 

@@ -63,7 +63,7 @@ export function nodeFs(core: NrFs) {
     mkdir: callbackForm(s.mkdirSync, 2),
     mkdtemp: callbackForm(s.mkdtempSync, 2),
     open: callbackForm(s.openSync, 3),
-    opendir: callbackForm(s.opendirSync, 2),
+    opendir: callbackForm((path: PathArg, options?: { encoding?: string | null; bufferSize?: number }) => opendirSync(c, path, options, true), 2),
     read,
     readdir: callbackForm(s.readdirSync, 2),
     readFile: callbackForm(s.readFileSync, 2),

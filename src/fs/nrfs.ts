@@ -398,13 +398,13 @@ export class NrFs {
   chown(path: PathLike, uid: number, gid: number, follow = true): void {
     const syscall = follow ? 'chown' : 'lchown';
     const p = checkPath(path, syscall);
-    this.checkChown(uid, gid, syscall, p, follow ? this.reads.stat(p).uid : this.reads.lstat(p).uid);
+    this.checkChown(uid, gid, syscall, p, () => (follow ? this.reads.stat(p).uid : this.reads.lstat(p).uid));
     this.writes.setattr(p, 0, follow, SET_OWNER, 0, uid, gid, 0, 0, Date.now());
   }
 
   fchown(fd: number, uid: number, gid: number): void {
     const file = this.file(fd, 'fchown');
-    this.checkChown(uid, gid, 'fchown', undefined, this.reads.fstat(file.ino).uid);
+    this.checkChown(uid, gid, 'fchown', undefined, () => this.reads.fstat(file.ino).uid);
     this.writes.setattr('', file.ino, false, SET_OWNER, 0, uid, gid, 0, 0, Date.now());
   }
 
@@ -428,7 +428,12 @@ export class NrFs {
 
   /** statfs(2) numbers: 4 KiB blocks and inodes, from the configured capacity and what is in use. */
   statfs(path: PathLike): { type: number; bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number } {
-    this.stat(path);
+    try {
+      this.stat(path);
+    } catch (e) {
+      if (e instanceof FsError) throw new FsError(e.code, 'statfs', e.path);
+      throw e;
+    }
     const u = this.reads.usage();
     const { maxPages, maxInodes } = this.limits;
     return { type: NRFS_MAGIC, bsize: PAGE_BYTES, blocks: maxPages, bfree: maxPages - u.pages, bavail: maxPages - u.pages, files: maxInodes, ffree: maxInodes - u.inodes };
@@ -608,7 +613,7 @@ export class NrFs {
     if (this.uid !== 0 && this.reads.fstat(file.ino).uid !== this.uid) throw new FsError('EPERM', syscall);
   }
 
-  private checkChown(uid: number, gid: number, syscall: string, p: string | undefined, owner: number): void {
+  private checkChown(uid: number, gid: number, syscall: string, p: string | undefined, ownerOf: () => number): void {
     for (const [v, name] of [[uid, 'uid'], [gid, 'gid']] as const) {
       if (!Number.isInteger(v) || v < -1 || v > 0xffffffff) {
         throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= -1 && <= 4294967295. Received ${String(v)}`);
@@ -616,7 +621,7 @@ export class NrFs {
     }
     if (this.uid === 0) return;
     if (p !== undefined) this.permit(p, syscall, 0, ON_TARGET, syscall === 'chown');
-    if (owner !== this.uid || (uid !== -1 && uid !== this.uid) || (gid !== -1 && gid !== this.gid)) throw new FsError('EPERM', syscall, p);
+    if (ownerOf() !== this.uid || (uid !== -1 && uid !== this.uid) || (gid !== -1 && gid !== this.gid)) throw new FsError('EPERM', syscall, p);
   }
 
   private file(fd: number, syscall: string): OpenFile {

@@ -7,6 +7,7 @@
  * apply time (`locate` in state.ts).
  */
 import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
 import { FsError } from './errors.js';
 
 /** Longest path (bytes, as Linux PATH_MAX - 1) and longest name (NAME_MAX). */
@@ -15,7 +16,7 @@ export const NAME_MAX = 255;
 
 /** Thrown for arguments of the wrong type or value, like node:fs's ERR_INVALID_ARG_* TypeErrors. */
 export class FsArgumentError extends TypeError {
-  readonly code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';
+  readonly code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE' | 'ERR_FS_INVALID_SYMLINK_TYPE';
   constructor(code: FsArgumentError['code'], message: string) {
     super(message);
     this.code = code;
@@ -36,7 +37,7 @@ export function checkPath(path: unknown, syscall: string, name = 'path', relativ
   else if (path instanceof URL) p = fileURLToPath(path);
   else throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type string or an instance of Buffer or URL. Received ${describe(path)}`);
   if (p.includes('\u0000')) {
-    throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `The argument '${name}' must be a string, Uint8Array, or URL without null bytes. Received ${JSON.stringify(p)}`);
+    throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `The argument '${name}' must be a string, Uint8Array, or URL without null bytes. Received ${inspect(p)}`);
   }
   if (p.length === 0) throw new FsError('ENOENT', syscall, p);
   if (!relative && p.charCodeAt(0) !== 47 /* / */) throw new FsError('EINVAL', syscall, p, undefined, 'NrFS paths must be absolute (the node:fs facade resolves relative ones)');

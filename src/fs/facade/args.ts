@@ -101,7 +101,7 @@ export function timeMs(t: unknown, name: string): number {
   if (typeof t === 'number' && Number.isFinite(t)) return t * 1000;
   if (typeof t === 'string' && t.trim() !== '' && Number.isFinite(Number(t))) return Number(t) * 1000;
   if (typeof t === 'bigint') return Number(t) * 1000;
-  throw invalidType(name, 'an instance of Date or an Time in seconds', t);
+  throw invalidType('time', 'an instance of Date or an Time in seconds', t);
 }
 
 /** Bytes of a string or ArrayBufferView data argument. */

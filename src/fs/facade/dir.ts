@@ -74,14 +74,14 @@ export class Dir {
   }
 }
 
-export function opendirSync(c: FacadeContext, path: PathArg, options?: { encoding?: string | null; bufferSize?: number }): Dir {
+/** opendir; node's sync form reports failures without the path ("ENOTDIR: not a directory, opendir"), its async forms with it. */
+export function opendirSync(c: FacadeContext, path: PathArg, options?: { encoding?: string | null; bufferSize?: number }, async = false): Dir {
   optionsOf(options, {});
   return c.at(path, 'opendir', (abs, given) => {
     try {
       return new Dir(given, c.core.readdirEntries(abs).map((d) => new Dirent(d.name, d.isDirectory(), given, d.isSymbolicLink())));
     } catch (e) {
-      // node reports opendir failures without the path ("ENOTDIR: not a directory, opendir") except ENOENT.
-      if (e instanceof FsError) throw e.code === 'ENOENT' ? new FsError('ENOENT', 'opendir', abs) : new FsError(e.code, 'opendir');
+      if (e instanceof FsError) throw async ? new FsError(e.code, 'opendir', abs) : new FsError(e.code, 'opendir');
       throw e;
     }
   });

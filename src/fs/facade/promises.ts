@@ -4,6 +4,7 @@
  * promise settles) and rejects, never throws, as node's do.
  */
 import { constants } from 'node:fs';
+import { FsError } from '../errors.js';
 import { checkFd, dataBytes, type FacadeContext, optionsOf } from './args.js';
 import { opendirSync } from './dir.js';
 import type { FileCalls, Data, PathArg, ReadFileOptions, WriteFileOptions } from './sync.js';
@@ -149,14 +150,22 @@ export function promiseCalls(c: FacadeContext, s: Sync) {
     mkdir: async (path: PathArg, options?: Parameters<Sync['mkdirSync']>[1]) => s.mkdirSync(path, options),
     mkdtemp: async (prefix: PathArg, options?: Parameters<Sync['mkdtempSync']>[1]) => s.mkdtempSync(prefix, options),
     open: async (path: PathArg, flags?: OpenFlags, mode?: number | string) => new FileHandle(s, s.openSync(path, flags, mode)),
-    opendir: async (path: PathArg, options?: { encoding?: string | null; bufferSize?: number }) => opendirSync(c, path, options),
+    opendir: async (path: PathArg, options?: { encoding?: string | null; bufferSize?: number }) => opendirSync(c, path, options, true),
     readdir: async (path: PathArg, options?: Parameters<Sync['readdirSync']>[1]) => s.readdirSync(path, options),
     readFile: async (path: PathArg | FileHandle, options?: ReadFileOptions | BufferEncoding | null) => s.readFileSync(handleOrPath(path), options),
     readlink: async (path: PathArg, options?: Parameters<Sync['readlinkSync']>[1]) => s.readlinkSync(path, options),
     realpath: async (path: PathArg, options?: Parameters<Sync['readlinkSync']>[1]) => s.realpathSync.native(path, options),
     rename: async (from: PathArg, to: PathArg) => s.renameSync(from, to),
     rm: async (path: PathArg, options?: Parameters<Sync['rmSync']>[1]) => s.rmSync(path, options),
-    rmdir: async (path: PathArg, options?: Parameters<Sync['rmdirSync']>[1]) => s.rmdirSync(path, options),
+    rmdir: async (path: PathArg, options?: Parameters<Sync['rmdirSync']>[1]) => {
+      try {
+        s.rmdirSync(path, options);
+      } catch (e) {
+        // node's promise form of the recursive rmdir stats where the sync form lstats.
+        if (e instanceof FsError && e.syscall === 'lstat') throw new FsError(e.code, 'stat', e.path);
+        throw e;
+      }
+    },
     stat: (async (path: PathArg, options?: { bigint?: boolean }) => s.statSync(path, options)) as PromiseStat,
     statfs: async (path: PathArg, options?: { bigint?: boolean }) => s.statfsSync(path, options),
     symlink: async (target: PathArg, path: PathArg, type?: string | null) => s.symlinkSync(target, path, type),

@@ -84,10 +84,10 @@ export function treeCalls(c: FacadeContext) {
 
   function mkdirSync(path: PathArg, options?: MkdirOptions | number | string | null): string | undefined {
     let o: MkdirOptions;
+    // As node's mkdir: a number or string is the mode; any other value is read as an options object.
     if (typeof options === 'number' || typeof options === 'string') o = { mode: options as number };
     else if (options === undefined || options === null) o = {};
-    else if (typeof options === 'object') o = options;
-    else throw invalidType('options', 'one of type number, string, or object', options);
+    else o = { recursive: (options as MkdirOptions).recursive, mode: (options as MkdirOptions).mode };
     const recursive = optBool(o as Record<string, unknown>, 'recursive', false);
     return c.at(path, 'mkdir', (abs, given) => {
       const first = core.mkdir(abs, { recursive, mode: o.mode });
@@ -111,8 +111,8 @@ export function treeCalls(c: FacadeContext) {
     const o = optionsOf(options, {} as RmOptions) as RmOptions & Record<string, unknown>;
     const force = optBool(o, 'force', false);
     const recursive = optBool(o, 'recursive', false);
-    if (o.maxRetries !== undefined) checkInt(o.maxRetries, 'options.maxRetries', 0, 0x7fffffff);
-    if (o.retryDelay !== undefined) checkInt(o.retryDelay, 'options.retryDelay', 0, 0x7fffffff);
+    if (o.maxRetries !== undefined) checkInt(o.maxRetries, 'options.maxRetries', 0, 0xffffffff);
+    if (o.retryDelay !== undefined) checkInt(o.retryDelay, 'options.retryDelay', 0, 0xffffffff);
     c.at(path, 'rm', (abs, given) => {
       let st;
       try {
@@ -139,7 +139,7 @@ export function treeCalls(c: FacadeContext) {
 
   function symlinkSync(target: PathArg, path: PathArg, type?: string | null): void {
     if (type !== undefined && type !== null && type !== 'dir' && type !== 'file' && type !== 'junction') {
-      throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `The argument 'type' must be one of: 'dir', 'file', 'junction', null, undefined. Received ${JSON.stringify(type).replace(/"/g, "'")}`);
+      throw new FsArgumentError('ERR_FS_INVALID_SYMLINK_TYPE', `Symlink type must be one of "dir", "file", or "junction". Received ${JSON.stringify(type)}`);
     }
     // The target is stored as given (relative to the link's directory when followed), never resolved now.
     const t = checkPath(target, 'symlink', 'target', true);
