@@ -21,6 +21,7 @@ import { ReadStream, streamCalls, WriteStream } from './facade/streams.js';
 import { fileCalls, type PathArg, type ReadOptions } from './facade/sync.js';
 import { treeCalls } from './facade/tree.js';
 import { watchCalls } from './facade/watch.js';
+import { jsonCalls } from './facade/json.js';
 
 /** node:fs-shaped functions bound to `core` (one thread's file system and working directory). */
 export function nodeFs(core: NrFs) {
@@ -89,6 +90,7 @@ export function nodeFs(core: NrFs) {
     ...callbacks,
     ...streamCalls(s),
     ...watchCalls(c),
+    ...jsonCalls(c),
     promises: promiseCalls(c, sync),
     /** This thread's working directory (relative paths resolve against it); starts at '/'. */
     cwd: (): string => c.cwd.dir,

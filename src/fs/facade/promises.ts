@@ -14,7 +14,16 @@ import type { BigIntStats, Stats } from '../stats.js';
 
 const asyncDispose: symbol = (Symbol as { asyncDispose?: symbol }).asyncDispose ?? Symbol.for('nodejs.asyncDispose');
 
-/** node's ERR_INVALID_STATE-like error for a handle used after close: EBADF as node reports it. */
+/** What node's FileHandle methods reject with once it is closed. */
+export class FileClosedError extends Error {
+  readonly code = 'EBADF';
+  readonly syscall: string;
+  constructor(syscall: string) {
+    super('file closed');
+    this.syscall = syscall;
+  }
+}
+
 export class FileHandle {
   private closed = false;
 
@@ -24,9 +33,9 @@ export class FileHandle {
     public fd: number,
   ) {}
 
-  private live(): number {
-    checkFd(this.fd);
-    return this.fd;
+  private live(syscall = 'fstat'): number {
+    if (this.closed) throw new FileClosedError(syscall);
+    return checkFd(this.fd);
   }
 
   async read(buffer?: ArrayBufferView | { buffer?: ArrayBufferView; offset?: number; length?: number; position?: number | null }, offset?: number | { offset?: number; length?: number; position?: number | null }, length?: number, position?: number | null): Promise<{ bytesRead: number; buffer: ArrayBufferView }> {
@@ -69,8 +78,8 @@ export class FileHandle {
     this.calls.appendFileSync(this.live(), data, options);
   }
 
-  async stat(options?: { bigint?: boolean }) {
-    return this.calls.fstatSync(this.live(), options);
+  async stat(options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
+    return this.calls.fstatSync(this.live(), options) as Stats | BigIntStats;
   }
 
   async truncate(len?: number): Promise<void> {
