@@ -60,6 +60,8 @@ export async function runFsCell(cell: FsCell): Promise<BenchRow> {
     if (cell.system === 'nrfs') {
       handle = createFs({
         replicas: threads,
+        // PRSP: one more slot, for worker 0's root replica that builds the tree.
+        maxReplicas: cell.workload === 'PRSP' ? Math.max(threads + 1, 8) : undefined,
         logBytes: 16 * MIB,
         capacityBytes: cell.fileBytes + 64 * MIB,
         maxInodes: 8 << 20,
@@ -141,6 +143,9 @@ const OTHER_WORKLOADS: [FxWorkload, Sharing][] = [
   ['MWCM', 'shared'],
   ['MWRL', 'private'],
   ['MWRM', 'shared'],
+  ['PRSD', 'shared'],
+  ['PRSL', 'shared'],
+  ['PRSP', 'shared'],
 ];
 
 function fsCells(args: BenchArgs): BenchCell[] {
@@ -162,7 +167,7 @@ function fsCells(args: BenchArgs): BenchCell[] {
     for (const w of ratios) add('MIX', sharing, w);
   }
   for (const [workload, sharing] of OTHER_WORKLOADS) {
-    if (quick && !['DRBL', 'DWOL', 'MWCM', 'MWRM'].includes(workload)) continue;
+    if (quick && !['DRBL', 'DWOL', 'MWCM', 'MWRM', 'PRSD', 'PRSL', 'PRSP'].includes(workload)) continue;
     add(workload, sharing, 0);
   }
   return filterCells(cells, args).map((c) => ({ label: `${panelName(c)} ${c.system} ${c.threads}t`, run: () => runFsCell(c) }));
@@ -208,6 +213,14 @@ function fsMarkdown(rows: BenchRow[]): string[] {
     const a = ops('MWCM', 'nrfs', t);
     const b = ops('MWCM', 'tmpfs', t);
     targets.push(`| MWCM, ${t} thr: nrfs vs tmpfs | ≥ 5× | ${ratio(a, b)} | ${verdict(a / b >= 5)} |`);
+  }
+  for (const t of threads.filter((t) => get('PRSL', 'nrfs', t))) {
+    const d = ops('PRSD', 'nrfs', t);
+    const l = ops('PRSL', 'nrfs', t);
+    const p = ops('PRSP', 'nrfs', t);
+    targets.push(`| path resolution, ${t} thr: nrfs through 3 symlinks vs plain 8-name path (cost measured) | - | ${ratio(l, d)} | measured |`);
+    targets.push(`| path resolution, ${t} thr: nrfs with permission checks (uid 1000) vs root | - | ${ratio(p, l)} | measured |`);
+    targets.push(`| path resolution, ${t} thr: nrfs through 3 symlinks vs tmpfs | - | ${ratio(l, ops('PRSL', 'tmpfs', t))} | measured |`);
   }
   out.push('#### Targets (ratios within this run)', '', '| target | wanted | measured | |', '|---|---|---|---|', ...targets, '');
   return out;
