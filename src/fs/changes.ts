@@ -125,3 +125,18 @@ export function ring(bell: Int32Array): void {
   Atomics.add(bell, SEQ, 1);
   Atomics.notify(bell, SEQ);
 }
+
+/** `writes` with every op ringing the doorbell once it is applied (or failed: it was logged either way). */
+export function ringing<W extends object>(writes: W, bell: Int32Array): W {
+  const out: Record<string, (...a: never[]) => unknown> = {};
+  for (const [name, op] of Object.entries(writes) as [string, (...a: never[]) => unknown][]) {
+    out[name] = (...args: never[]) => {
+      try {
+        return op(...args);
+      } finally {
+        ring(bell);
+      }
+    };
+  }
+  return out as W;
+}

@@ -3,7 +3,8 @@
  * Each thread attaches its own replica; reads are local, mutations go
  * through the shared log; fds and offsets are private to each thread.
  */
-export { createFs, attachFs, NrFs, type NrFsHandle, type NrFsOptions, type AttachFsOptions, type MkdirOptions, type WriteFileOptions, type FileData } from './nrfs.js';
+export { createFs, attachFs, type NrFsHandle, type NrFsOptions, type AttachFsOptions } from './handle.js';
+export { NrFs, type MkdirOptions, type WriteFileOptions, type FileData } from './nrfs.js';
 export { nodeFs, type NodeFs, type NodeFsSync, type NodeFsPromises } from './compat.js';
 export { Dir } from './facade/dir.js';
 export { FileHandle } from './facade/promises.js';

@@ -8,16 +8,15 @@
  * logged; an op that fails at apply time fails identically everywhere and
  * changes nothing.
  */
-import { attach, createHandle, type NrHandle, type Replica, type ReplicaOptions } from '../nr/index.js';
 import { FsError } from './errors.js';
 import { type OpenFlags, parseFlags } from './flags.js';
 import { checkPath, FsArgumentError, type PathLike } from './paths.js';
-import { ChangeHub, type ChangeListener, DOORBELL_BYTES, ring } from './changes.js';
+import { AccessCheck } from './access.js';
+import { ChangeHub, type ChangeListener, ringing } from './changes.js';
+import type { FsReplica, NrFsHandle } from './handle.js';
 import { PayloadRing } from './payload.js';
 import {
   type DirEntry,
-  fsStructure,
-  type FsStructure,
   O_ACCMODE,
   O_APPEND,
   O_CREAT,
@@ -39,134 +38,12 @@ import { Dirent, Stats } from './stats.js';
 
 export type { FileData } from './checks.js';
 
-export interface NrFsOptions {
-  /** Replica slots reserved from the start (threads that attach first). Default 1. */
-  replicas?: number;
-  /** All replica slots. Default max(replicas, 8). */
-  maxReplicas?: number;
-  /** Log size in bytes (a power of two). Default 16 MiB. */
-  logBytes?: number;
-  /** How long writers wait for a lagging replica before fencing it. Default 1000 ms. */
-  fenceAfterMs?: number;
-  /** Most file data, in bytes (rounded down to 4 KiB pages). Default 1 GiB. */
-  capacityBytes?: number;
-  /** Most inodes (files and directories, the root included). Default 1 048 576. */
-  maxInodes?: number;
-  /** Shared area for large write payloads, split evenly between replica slots. Default 64 MiB. */
-  payloadBytes?: number;
-  /** Writes up to this many bytes travel inline in the log; larger ones out of line. Default 1 KiB. */
-  inlineMaxBytes?: number;
-  /** Applied to the mode of files and directories created. Default 0o022. */
-  umask?: number;
-}
-
-/** Structured-cloneable: pass it to workers in `workerData`. */
-export interface NrFsHandle {
-  readonly kind: 'nrfs';
-  readonly nr: NrHandle;
-  readonly payload: SharedArrayBuffer;
-  readonly regions: number;
-  readonly maxPages: number;
-  readonly maxInodes: number;
-  readonly inlineMaxBytes: number;
-  /** Largest write a log entry can carry inline (1/4 of the log, at most 1 MiB, minus headers). */
-  readonly logInlineLimit: number;
-  readonly umask: number;
-  /** The watchers' doorbell (see changes.ts). */
-  readonly changes: SharedArrayBuffer;
-}
-
-const DEFAULT_LOG_BYTES = 16 << 20;
-const MAX_ENTRY_BYTES = 1 << 20;
-const ENTRY_OVERHEAD = 256;
 const FIRST_FD = 3;
 /** The f_type statfs reports ('NrFS' in ASCII; any constant: one file system). */
 const NRFS_MAGIC = 0x4e724653;
 const MAX_FDS = 65536;
-/** How long a large write waits for payload space before failing with EAGAIN. */
-const PAYLOAD_WAIT_MS = 10_000;
 
-function positiveInt(v: number | undefined, fallback: number, name: string): number {
-  if (v === undefined) return fallback;
-  if (!Number.isSafeInteger(v) || v <= 0) throw new FsArgumentError('ERR_OUT_OF_RANGE', `${name} must be a positive integer, got ${v}`);
-  return v;
-}
 
-/** Create a file system: its shared log and payload area. Call once, on any thread. */
-export function createFs(options: NrFsOptions = {}): NrFsHandle {
-  const replicas = positiveInt(options.replicas, 1, 'replicas');
-  const maxReplicas = positiveInt(options.maxReplicas, Math.max(replicas, 8), 'maxReplicas');
-  const logBytes = positiveInt(options.logBytes, DEFAULT_LOG_BYTES, 'logBytes');
-  const capacityBytes = positiveInt(options.capacityBytes, 1 << 30, 'capacityBytes');
-  const maxInodes = positiveInt(options.maxInodes, 1 << 20, 'maxInodes');
-  const payloadBytes = positiveInt(options.payloadBytes, 64 << 20, 'payloadBytes');
-  const logInlineLimit = Math.min(logBytes / 4, MAX_ENTRY_BYTES) - ENTRY_OVERHEAD;
-  const inlineMaxBytes = Math.min(positiveInt(options.inlineMaxBytes, 1 << 10, 'inlineMaxBytes'), logInlineLimit);
-  const umask = options.umask ?? 0o022;
-  const payload = new SharedArrayBuffer(payloadBytes);
-  const maxPages = Math.floor(capacityBytes / PAGE_BYTES);
-  const structure = fsStructure({ payload, maxPages, maxInodes });
-  const nr = createHandle(structure, { replicas, maxReplicas, logBytes, fenceAfterMs: options.fenceAfterMs });
-  const changes = new SharedArrayBuffer(DOORBELL_BYTES);
-  return { kind: 'nrfs', nr, payload, regions: maxReplicas, maxPages, maxInodes, inlineMaxBytes, logInlineLimit, umask, changes };
-}
-
-export interface AttachFsOptions extends ReplicaOptions {
-  slot?: number;
-  /**
-   * The user and group this thread acts as (default 0, root). Files it
-   * creates are owned by them; a thread that is not root gets EACCES/EPERM
-   * from the mode bits and owners, as a process with that uid would.
-   */
-  uid?: number;
-  gid?: number;
-}
-
-/** Attach this thread to a file system: it gets its own replica and fd table. */
-export function attachFs(handle: NrFsHandle, options: AttachFsOptions = {}): NrFs {
-  if (handle === null || typeof handle !== 'object' || handle.kind !== 'nrfs') {
-    throw new FsArgumentError('ERR_INVALID_ARG_TYPE', 'attachFs needs a handle made by createFs()');
-  }
-  const { uid, gid, ...replicaOptions } = options;
-  const who = { uid: ownerId(uid, 'uid'), gid: ownerId(gid, 'gid') };
-  let replica: FsReplica | undefined;
-  const hub = new ChangeHub(new Int32Array(handle.changes), () => replica?.sync());
-  const structure = fsStructure({ payload: handle.payload, maxPages: handle.maxPages, maxInodes: handle.maxInodes, observer: hub });
-  replica = attach(handle.nr, structure, replicaOptions);
-  const fs = new NrFs(handle, replica, who, hub);
-  // Opens left in this slot by an earlier owner that died belong to no fd: drop them.
-  fs.releaseSlot(fs.replica.id);
-  return fs;
-}
-
-function ownerId(v: unknown, name: string): number {
-  if (v === undefined) return 0;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xfffffffe) {
-    throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= 0 && <= 4294967294. Received ${String(v)}`);
-  }
-  return v;
-}
-
-type FsReplica = Replica<
-  ReturnType<FsStructure['create']>,
-  FsStructure['reads'],
-  FsStructure['writes']
->;
-
-/** The replica's write ops, each ringing the watchers' doorbell once its op is applied. */
-function ringing(writes: FsReplica['writes'], bell: Int32Array): FsReplica['writes'] {
-  const out: Record<string, (...a: never[]) => unknown> = {};
-  for (const [name, op] of Object.entries(writes) as [string, (...a: never[]) => unknown][]) {
-    out[name] = (...args: never[]) => {
-      try {
-        return op(...args);
-      } finally {
-        ring(bell);
-      }
-    };
-  }
-  return out as unknown as FsReplica['writes'];
-}
 
 /** One open file description of this thread: private, never replicated. */
 interface OpenFile {
@@ -202,11 +79,11 @@ export class NrFs {
   private readonly inlineMax: number;
   private readonly logInlineLimit: number;
   private readonly umask: number;
-  private readonly sleepCell = new Int32Array(new SharedArrayBuffer(4));
   /** The user and group this thread acts as (see AttachFsOptions). */
   readonly uid: number;
   readonly gid: number;
   private readonly bell: Int32Array;
+  private readonly acl: AccessCheck;
   private readonly hub: ChangeHub;
   /** The limits `statfs` reports. */
   readonly limits: { readonly maxPages: number; readonly maxInodes: number };
@@ -217,6 +94,7 @@ export class NrFs {
     this.hub = hub ?? new ChangeHub(this.bell, () => replica.sync());
     this.uid = who.uid;
     this.gid = who.gid;
+    this.acl = new AccessCheck(replica.reads, who.uid, who.gid);
     this.limits = { maxPages: handle.maxPages, maxInodes: handle.maxInodes };
     this.replica = replica;
     this.slot = replica.id;
@@ -241,7 +119,7 @@ export class NrFs {
     const acc = f & O_ACCMODE;
     if (this.uid !== 0) {
       const want = (acc !== O_WRONLY ? 4 : 0) | (acc !== O_RDONLY || (f & O_TRUNC) !== 0 ? 2 : 0);
-      this.permit(p, 'open', want, (f & O_CREAT) !== 0 ? ON_CREATE : ON_TARGET, (f & O_NOFOLLOW) === 0);
+      this.acl.permit(p, 'open', want, (f & O_CREAT) !== 0 ? ON_CREATE : ON_TARGET, (f & O_NOFOLLOW) === 0);
     }
     const ino = this.writes.open(p, f, m & ~this.umask & 0o7777, Date.now(), this.slot, this.uid, this.gid);
     this.fds[fd] = { ino, readable: acc !== O_WRONLY, writable: acc !== O_RDONLY, append: (f & O_APPEND) !== 0, pos: 0 };
@@ -326,20 +204,20 @@ export class NrFs {
   truncate(path: PathLike, len = 0): void {
     const p = checkPath(path, 'open');
     const n = checkLength(len, 'open');
-    if (this.uid !== 0) this.permit(p, 'open', 2, ON_TARGET, true);
+    if (this.uid !== 0) this.acl.permit(p, 'open', 2, ON_TARGET, true);
     this.writes.truncate(p, n, Date.now());
   }
 
   stat(path: PathLike): Stats {
     const p = checkPath(path, 'stat');
-    if (this.uid !== 0) this.permit(p, 'stat', 0, ON_TARGET, true);
+    if (this.uid !== 0) this.acl.permit(p, 'stat', 0, ON_TARGET, true);
     return new Stats(this.reads.stat(p));
   }
 
   /** Like stat, but a last symbolic link is reported itself. */
   lstat(path: PathLike): Stats {
     const p = checkPath(path, 'lstat');
-    if (this.uid !== 0) this.permit(p, 'lstat', 0, ON_TARGET, false);
+    if (this.uid !== 0) this.acl.permit(p, 'lstat', 0, ON_TARGET, false);
     return new Stats(this.reads.lstat(p));
   }
 
@@ -347,7 +225,7 @@ export class NrFs {
   symlink(target: PathLike, path: PathLike): void {
     const t = checkPath(target, 'symlink', 'target', true);
     const p = checkPath(path, 'symlink');
-    if (this.uid !== 0) this.permit(p, 'symlink', 0, ON_PARENT, false);
+    if (this.uid !== 0) this.acl.permit(p, 'symlink', 0, ON_PARENT, false);
     this.writes.symlink(t, p, Date.now(), this.uid, this.gid);
   }
 
@@ -355,20 +233,20 @@ export class NrFs {
   link(existing: PathLike, path: PathLike): void {
     const a = checkPath(existing, 'link', 'existingPath');
     const b = checkPath(path, 'link', 'newPath');
-    if (this.uid !== 0) this.permit(b, 'link', 0, ON_PARENT, false);
+    if (this.uid !== 0) this.acl.permit(b, 'link', 0, ON_PARENT, false);
     this.writes.link(a, b, Date.now());
   }
 
   readlink(path: PathLike): string {
     const p = checkPath(path, 'readlink');
-    if (this.uid !== 0) this.permit(p, 'readlink', 0, ON_TARGET, false);
+    if (this.uid !== 0) this.acl.permit(p, 'readlink', 0, ON_TARGET, false);
     return this.reads.readlink(p);
   }
 
   /** The canonical absolute path: every symbolic link, '.' and '..' resolved (ELOOP past 40 links). */
   realpath(path: PathLike): string {
     const p = checkPath(path, 'realpath');
-    if (this.uid !== 0) this.permit(p, 'realpath', 0, ON_TARGET, true);
+    if (this.uid !== 0) this.acl.permit(p, 'realpath', 0, ON_TARGET, true);
     return this.reads.realpath(p);
   }
 
@@ -383,14 +261,14 @@ export class NrFs {
   chmod(path: PathLike, mode: number | string, follow = true): void {
     const p = checkPath(path, follow ? 'chmod' : 'lchmod');
     const m = checkMode(mode, 0);
-    this.checkOwner(p, follow ? 'chmod' : 'lchmod', follow);
+    this.acl.owner(p, follow ? 'chmod' : 'lchmod', follow);
     this.writes.setattr(p, 0, follow, SET_MODE, m, -1, -1, 0, 0, Date.now());
   }
 
   fchmod(fd: number, mode: number | string): void {
     const file = this.file(fd, 'fchmod');
     const m = checkMode(mode, 0);
-    this.checkFdOwner(file, 'fchmod');
+    this.acl.fdOwner(file.ino, 'fchmod');
     this.writes.setattr('', file.ino, false, SET_MODE, m, -1, -1, 0, 0, Date.now());
   }
 
@@ -398,26 +276,26 @@ export class NrFs {
   chown(path: PathLike, uid: number, gid: number, follow = true): void {
     const syscall = follow ? 'chown' : 'lchown';
     const p = checkPath(path, syscall);
-    this.checkChown(uid, gid, syscall, p, () => (follow ? this.reads.stat(p).uid : this.reads.lstat(p).uid));
+    this.acl.chown(uid, gid, syscall, p, () => (follow ? this.reads.stat(p).uid : this.reads.lstat(p).uid));
     this.writes.setattr(p, 0, follow, SET_OWNER, 0, uid, gid, 0, 0, Date.now());
   }
 
   fchown(fd: number, uid: number, gid: number): void {
     const file = this.file(fd, 'fchown');
-    this.checkChown(uid, gid, 'fchown', undefined, () => this.reads.fstat(file.ino).uid);
+    this.acl.chown(uid, gid, 'fchown', undefined, () => this.reads.fstat(file.ino).uid);
     this.writes.setattr('', file.ino, false, SET_OWNER, 0, uid, gid, 0, 0, Date.now());
   }
 
   /** utimes(2) with times in milliseconds; `follow: false` is lutimes. Only the owner (or root) may. */
   utimes(path: PathLike, atimeMs: number, mtimeMs: number, follow = true): void {
     const p = checkPath(path, follow ? 'utime' : 'lutime');
-    this.checkOwner(p, follow ? 'utime' : 'lutime', follow);
+    this.acl.owner(p, follow ? 'utime' : 'lutime', follow);
     this.writes.setattr(p, 0, follow, SET_TIMES, 0, -1, -1, atimeMs, mtimeMs, Date.now());
   }
 
   futimes(fd: number, atimeMs: number, mtimeMs: number): void {
     const file = this.file(fd, 'futime');
-    this.checkFdOwner(file, 'futime');
+    this.acl.fdOwner(file.ino, 'futime');
     this.writes.setattr('', file.ino, false, SET_TIMES, 0, -1, -1, atimeMs, mtimeMs, Date.now());
   }
 
@@ -444,33 +322,33 @@ export class NrFs {
     const p = checkPath(path, 'mkdir');
     const o = typeof options === 'number' ? { mode: options } : options;
     const mode = checkMode(o.mode, 0o777) & ~this.umask & 0o7777;
-    if (this.uid !== 0) this.permit(p, 'mkdir', 0, ON_CREATE, false);
+    if (this.uid !== 0) this.acl.permit(p, 'mkdir', 0, ON_CREATE, false);
     return this.writes.mkdir(p, mode, o.recursive === true, Date.now(), this.uid, this.gid);
   }
 
   rmdir(path: PathLike): void {
     const p = checkPath(path, 'rmdir');
-    if (this.uid !== 0) this.permit(p, 'rmdir', 0, ON_PARENT, false);
+    if (this.uid !== 0) this.acl.permit(p, 'rmdir', 0, ON_PARENT, false);
     this.writes.rmdir(p, Date.now());
   }
 
   /** Names sorted by UTF-16 code unit order (node:fs leaves the order to the file system). */
   readdir(path: PathLike): string[] {
     const p = checkPath(path, 'scandir');
-    if (this.uid !== 0) this.permit(p, 'scandir', 4, ON_TARGET, true);
+    if (this.uid !== 0) this.acl.permit(p, 'scandir', 4, ON_TARGET, true);
     return this.reads.readdir(p);
   }
 
   /** Like `readdir(path, { withFileTypes: true })`. */
   readdirEntries(path: PathLike): Dirent[] {
     const p = checkPath(path, 'scandir');
-    if (this.uid !== 0) this.permit(p, 'scandir', 4, ON_TARGET, true);
+    if (this.uid !== 0) this.acl.permit(p, 'scandir', 4, ON_TARGET, true);
     return this.reads.readdirTypes(p).map((e: DirEntry) => new Dirent(e.name, e.dir, p, e.link));
   }
 
   unlink(path: PathLike): void {
     const p = checkPath(path, 'unlink');
-    if (this.uid !== 0) this.permit(p, 'unlink', 0, ON_PARENT, false);
+    if (this.uid !== 0) this.acl.permit(p, 'unlink', 0, ON_PARENT, false);
     this.writes.unlink(p, Date.now());
   }
 
@@ -479,8 +357,8 @@ export class NrFs {
     const a = checkPath(from, 'rename', 'oldPath');
     const b = checkPath(to, 'rename', 'newPath');
     if (this.uid !== 0) {
-      this.permit(a, 'rename', 0, ON_PARENT, false, b);
-      this.permit(b, 'rename', 0, ON_PARENT, false, b, a);
+      this.acl.permit(a, 'rename', 0, ON_PARENT, false, b);
+      this.acl.permit(b, 'rename', 0, ON_PARENT, false, b, a);
     }
     this.writes.rename(a, b, Date.now());
   }
@@ -494,7 +372,7 @@ export class NrFs {
     }
     if (this.uid !== 0) {
       try {
-        this.permit(p, 'access', 0, ON_TARGET, true);
+        this.acl.permit(p, 'access', 0, ON_TARGET, true);
       } catch {
         return false;
       }
@@ -506,7 +384,7 @@ export class NrFs {
   readFile(path: PathLike, encoding: BufferEncoding): string;
   readFile(path: PathLike, encoding?: BufferEncoding): Buffer | string {
     const p = checkPath(path, 'open');
-    if (this.uid !== 0) this.permit(p, 'open', 4, ON_TARGET, true);
+    if (this.uid !== 0) this.acl.permit(p, 'open', 4, ON_TARGET, true);
     const bytes = this.reads.readFile(p);
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     return encoding === undefined ? buf : buf.toString(encoding);
@@ -519,7 +397,7 @@ export class NrFs {
     const mode = checkMode(options.mode, 0o666) & ~this.umask & 0o7777;
     const bytes = bytesOf(data, options.encoding);
     if ((flags & O_ACCMODE) === O_RDONLY) throw new FsError('EBADF', 'write');
-    if (this.uid !== 0) this.permit(p, 'open', 2, (flags & O_CREAT) !== 0 ? ON_CREATE : ON_TARGET, true);
+    if (this.uid !== 0) this.acl.permit(p, 'open', 2, (flags & O_CREAT) !== 0 ? ON_CREATE : ON_TARGET, true);
     const now = Date.now();
     this.withPayload(bytes, (ref) => this.writes.writeFile(p, flags, mode, now, bytes, ref, bytes.length, this.uid, this.gid));
   }
@@ -588,42 +466,6 @@ export class NrFs {
 
   // ---- internals -----------------------------------------------------------------
 
-  /**
-   * Permission check of a thread that is not root, on its own replica just
-   * before it logs the op: an op another thread logs in between (a chmod)
-   * is not seen by this check (see docs/fs.md, Permissions).
-   */
-  private permit(p: string, syscall: string, want: number, where: number, follow: boolean, dest?: string, errPath?: string): void {
-    try {
-      this.reads.permit(p, syscall, this.uid, this.gid, want, where, follow);
-    } catch (e) {
-      if (e instanceof FsError && (dest !== undefined || errPath !== undefined)) throw new FsError(e.code, syscall, errPath ?? p, dest);
-      throw e;
-    }
-  }
-
-  private checkOwner(p: string, syscall: string, follow: boolean): void {
-    if (this.uid === 0) return;
-    this.permit(p, syscall, 0, ON_TARGET, follow);
-    const owner = follow ? this.reads.stat(p).uid : this.reads.lstat(p).uid;
-    if (owner !== this.uid) throw new FsError('EPERM', syscall, p);
-  }
-
-  private checkFdOwner(file: OpenFile, syscall: string): void {
-    if (this.uid !== 0 && this.reads.fstat(file.ino).uid !== this.uid) throw new FsError('EPERM', syscall);
-  }
-
-  private checkChown(uid: number, gid: number, syscall: string, p: string | undefined, ownerOf: () => number): void {
-    for (const [v, name] of [[uid, 'uid'], [gid, 'gid']] as const) {
-      if (!Number.isInteger(v) || v < -1 || v > 0xffffffff) {
-        throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= -1 && <= 4294967295. Received ${String(v)}`);
-      }
-    }
-    if (this.uid === 0) return;
-    if (p !== undefined) this.permit(p, syscall, 0, ON_TARGET, syscall === 'chown');
-    if (ownerOf() !== this.uid || (uid !== -1 && uid !== this.uid) || (gid !== -1 && gid !== this.gid)) throw new FsError('EPERM', syscall, p);
-  }
-
   private file(fd: number, syscall: string): OpenFile {
     if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) {
       throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "fd" argument must be of type number. Received ${String(fd)}`);
@@ -632,7 +474,6 @@ export class NrFs {
     if (f === undefined) throw new FsError('EBADF', syscall);
     return f;
   }
-
   /** Log a data write; returns the offset past the written bytes. */
   private logWrite(ino: number, pos: number, append: boolean, src: Uint8Array): number {
     if (src.length <= this.inlineMax) return this.writes.pwrite(ino, pos, append, Date.now(), src, -1, src.length);
@@ -640,30 +481,10 @@ export class NrFs {
     return this.withPayload(src, (ref) => this.writes.pwrite(ino, pos, append, now, src, ref, src.length));
   }
 
-  /**
-   * Run a write whose data is `src`: inline when small, else out of line in
-   * this thread's payload region. When the region is full and the data fits
-   * a log entry, it goes inline instead (log pressure also makes lagging
-   * replicas catch up, which frees the region).
-   */
+  /** Run a write whose data is `src`: inline when small, else out of line (see PayloadRing.run). */
   private withPayload<T>(src: Uint8Array, run: (ref: number) => T): T {
     if (src.length <= this.inlineMax) return run(-1);
-    let ref = this.ring.tryPut(src);
-    if (ref < 0 && src.length <= this.logInlineLimit) return run(-1);
-    if (ref < 0) {
-      if (src.length > this.ring.size) throw new FsError('EFBIG', 'write', undefined, undefined, `larger than the ${this.ring.size}-byte payload region and the inline limit`);
-      const deadline = Date.now() + PAYLOAD_WAIT_MS;
-      while (ref < 0) {
-        if (Date.now() > deadline) throw new FsError('EAGAIN', 'write', undefined, undefined, 'payload region still held by replicas that have not caught up');
-        this.replica.sync();
-        Atomics.wait(this.sleepCell, 0, 0, 1);
-        ref = this.ring.tryPut(src);
-      }
-    }
-    try {
-      return run(ref);
-    } finally {
-      this.ring.committed();
-    }
+    return this.ring.run(src, this.logInlineLimit, () => this.replica.sync(), run);
   }
+
 }

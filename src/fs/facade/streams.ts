@@ -36,6 +36,41 @@ function fdOption(fd: unknown): number | undefined {
   return checkFd(fd);
 }
 
+interface StreamFd {
+  fd: number | null;
+  pending: boolean;
+  readonly autoClose: boolean;
+  emit(event: string, ...args: unknown[]): boolean;
+}
+
+function pathOf(path: PathArg | undefined): string | undefined {
+  return path === undefined ? undefined : String(path instanceof Uint8Array ? Buffer.from(path) : path);
+}
+
+/** The stream's fd: the one given, or `path` opened now (errors throw at create, as NrFS opens synchronously); 'open' and 'ready' on the next tick. */
+function openFor(stream: StreamFd, calls: FileCalls, path: PathArg | undefined, options: ReadStreamOptions, flags: string): number {
+  const fd = fdOption(options.fd) ?? calls.openSync(path as PathArg, options.flags ?? flags, options.mode ?? 0o666);
+  process.nextTick(() => {
+    stream.pending = false;
+    stream.emit('open', fd);
+    stream.emit('ready');
+  });
+  return fd;
+}
+
+/** On destroy: close the fd if the stream owns it (autoClose); a close error is reported unless one already is. */
+function closeIfOwned(stream: StreamFd, calls: FileCalls, err: Error | null): Error | null {
+  if (stream.autoClose && stream.fd !== null) {
+    try {
+      calls.closeSync(stream.fd);
+    } catch (e) {
+      err ??= e as Error;
+    }
+    stream.fd = null;
+  }
+  return err;
+}
+
 export class ReadStream extends Readable {
   bytesRead = 0;
   pending = true;
@@ -43,7 +78,7 @@ export class ReadStream extends Readable {
   readonly path: string | undefined;
   private pos: number | undefined;
   private readonly end: number;
-  private readonly autoClose: boolean;
+  readonly autoClose: boolean;
 
   constructor(private readonly calls: FileCalls, path: PathArg | undefined, options: ReadStreamOptions) {
     super({ highWaterMark: options.highWaterMark ?? 64 * 1024, encoding: options.encoding ?? undefined, emitClose: options.emitClose ?? true });
@@ -55,15 +90,8 @@ export class ReadStream extends Readable {
     this.pos = start;
     this.end = end ?? Infinity;
     this.autoClose = options.autoClose ?? true;
-    this.fd = fdOption(options.fd) ?? null;
-    this.path = path === undefined ? undefined : String(path instanceof Uint8Array ? Buffer.from(path) : path);
-    if (this.fd === null) this.fd = calls.openSync(path as PathArg, options.flags ?? 'r', options.mode ?? 0o666);
-    const fd = this.fd;
-    process.nextTick(() => {
-      this.pending = false;
-      this.emit('open', fd);
-      this.emit('ready');
-    });
+    this.path = pathOf(path);
+    this.fd = openFor(this, calls, path, options, 'r');
   }
 
   override _read(n: number): void {
@@ -86,15 +114,7 @@ export class ReadStream extends Readable {
   }
 
   override _destroy(err: Error | null, cb: (e: Error | null) => void): void {
-    if (this.autoClose && this.fd !== null) {
-      try {
-        this.calls.closeSync(this.fd);
-      } catch (e) {
-        err ??= e as Error;
-      }
-      this.fd = null;
-    }
-    cb(err);
+    cb(closeIfOwned(this, this.calls, err));
   }
 
   close(cb?: (e?: Error | null) => void): void {
@@ -109,21 +129,14 @@ export class WriteStream extends Writable {
   fd: number | null;
   readonly path: string | undefined;
   private pos: number | undefined;
-  private readonly autoClose: boolean;
+  readonly autoClose: boolean;
 
   constructor(private readonly calls: FileCalls, path: PathArg | undefined, options: WriteStreamOptions) {
     super({ highWaterMark: options.highWaterMark, emitClose: options.emitClose ?? true, decodeStrings: true, defaultEncoding: options.encoding ?? 'utf8' });
     this.pos = checkRangeOpt(options.start, 'start');
     this.autoClose = options.autoClose ?? true;
-    this.fd = fdOption(options.fd) ?? null;
-    this.path = path === undefined ? undefined : String(path instanceof Uint8Array ? Buffer.from(path) : path);
-    if (this.fd === null) this.fd = calls.openSync(path as PathArg, options.flags ?? 'w', options.mode ?? 0o666);
-    const fd = this.fd;
-    process.nextTick(() => {
-      this.pending = false;
-      this.emit('open', fd);
-      this.emit('ready');
-    });
+    this.path = pathOf(path);
+    this.fd = openFor(this, calls, path, options, 'w');
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
@@ -143,15 +156,7 @@ export class WriteStream extends Writable {
   }
 
   override _destroy(err: Error | null, cb: (e: Error | null) => void): void {
-    if (this.autoClose && this.fd !== null) {
-      try {
-        this.calls.closeSync(this.fd);
-      } catch (e) {
-        err ??= e as Error;
-      }
-      this.fd = null;
-    }
-    cb(err);
+    cb(closeIfOwned(this, this.calls, err));
   }
 
   close(cb?: (e?: Error | null) => void): void {
