@@ -96,14 +96,26 @@ export function treeCalls(c: FacadeContext) {
     });
   }
 
-  /** Remove what is at `abs` (not following a last symbolic link), children first. */
+  /**
+   * Remove what is at `abs`, as node's rimraf does: a directory is rmdir'ed
+   * first and emptied (children first) only on ENOTEMPTY, so `rm('link/')`
+   * fails with rmdir's ENOTDIR and removes nothing; a name already gone
+   * (ENOENT) is not an error: `rm('d/..')` empties the directory, then finds
+   * 'd/..' gone with 'd'.
+   */
   function removeTree(abs: string): void {
-    const st = core.lstat(abs);
-    if (st.isDirectory()) {
+    try {
+      if (!core.lstat(abs).isDirectory()) return core.unlink(abs);
+      try {
+        return core.rmdir(abs);
+      } catch (e) {
+        if (!(e instanceof FsError && e.code === 'ENOTEMPTY')) throw e;
+      }
       for (const name of core.readdir(abs)) removeTree(join(abs, name));
       core.rmdir(abs);
-    } else {
-      core.unlink(abs);
+    } catch (e) {
+      if (e instanceof FsError && e.code === 'ENOENT') return;
+      throw e;
     }
   }
 

@@ -11,11 +11,12 @@ import { fileByIno, type Located, locate, lookup } from './walk.js';
 export function prepareOpen(s: FsState, path: string, flags: number, syscall: string): Located {
   // Linux: O_CREAT|O_EXCL never follows a last symbolic link (EEXIST), O_NOFOLLOW refuses one (ELOOP).
   const excl = (flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL);
-  const at = locate(s, path, syscall, undefined, path, !excl && (flags & O_NOFOLLOW) === 0);
+  // A create through a trailing '/' fails (EISDIR, below) before a last link would be followed (see walk).
+  const at = locate(s, path, syscall, undefined, path, !excl && (flags & O_NOFOLLOW) === 0, true, (flags & O_CREAT) !== 0);
   const node = at.node;
-  if (node !== undefined && node.link !== null && !excl) throw new FsError('ELOOP', syscall, path);
   // Linux: a create through a name ending in '/' is EISDIR before any lookup ('.' and '..' go on).
   if ((flags & O_CREAT) !== 0 && at.trailingSlash && at.dots === 0) throw new FsError('EISDIR', syscall, path);
+  if (node !== undefined && node.link !== null && !excl) throw new FsError('ELOOP', syscall, path);
   if (node !== undefined) {
     if ((flags & O_CREAT) !== 0 && (flags & O_EXCL) !== 0) throw new FsError('EEXIST', syscall, path);
     if (node.dir) {

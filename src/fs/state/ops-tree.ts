@@ -43,9 +43,10 @@ export function mkdirp(s: FsState, path: string, mode: number, now: number, uid:
       }
       if (at.node !== undefined && at.node.link !== null) {
         // An existing name that is a symbolic link: node:fs stats it (following it).
+        // A dangling link: node's mkdir gets EEXIST, then its stat ENOENT, and reports ENOENT.
         const target = locate(s, p, 'mkdir', undefined, path, true).node;
         if (target !== undefined && target.dir) continue;
-        throw new FsError(target === undefined || p === path ? 'EEXIST' : 'ENOTDIR', 'mkdir', path);
+        throw new FsError(target === undefined ? 'ENOENT' : p === path ? 'EEXIST' : 'ENOTDIR', 'mkdir', path);
       }
       if (at.node !== undefined) {
         // node:fs stats an existing name: a file is EEXIST, unless the path goes through it ('file/').
@@ -173,14 +174,16 @@ export function symlink(s: FsState, target: string, path: string, now: number, u
 
 /** link(2): a second name for a file (or a symbolic link, not followed); directories are EPERM. */
 export function link(s: FsState, existing: string, path: string, now: number): void {
-  const src = locate(s, existing, 'link', path, existing);
+  // The existing name is looked up (a trailing '/' follows a link), the new one is made.
+  const src = locate(s, existing, 'link', path, existing, false, true);
   const node = src.node;
   if (node === undefined) throw new FsError('ENOENT', 'link', existing, path);
   if (src.trailingSlash && !node.dir) throw new FsError('ENOTDIR', 'link', existing, path);
   const dst = locate(s, path, 'link', path, existing);
+  // Linux's order: the new name is made ready (EEXIST, or ENOENT through a trailing '/') before the source is refused.
   if (dst.node !== undefined || dst.dots !== 0) throw new FsError('EEXIST', 'link', existing, path);
-  if (node.dir) throw new FsError('EPERM', 'link', existing, path);
   if (dst.trailingSlash) throw new FsError('ENOENT', 'link', existing, path);
+  if (node.dir) throw new FsError('EPERM', 'link', existing, path);
   dst.parent.entries!.set(dst.name, node);
   touch(dst.parent, now);
   node.nlink++;

@@ -47,12 +47,17 @@ export function grants(node: Inode, uid: number, gid: number, want: number): boo
  * `follow` (or a trailing '/'). Walks the string in place (no split, no
  * arrays): path ops are the hot part of create and rename workloads.
  */
-export function locate(s: FsState, path: string, syscall: string, dest?: string, errPath = path, follow = false): Located {
+export function locate(s: FsState, path: string, syscall: string, dest?: string, errPath = path, follow = false, slashFollows = false, create = false): Located {
   linksFollowed = 0;
-  return walk(s, s.root, path, follow, syscall, dest, errPath);
+  return walk(s, s.root, path, follow, syscall, dest, errPath, slashFollows, create);
 }
 
-function walk(s: FsState, start: Inode, path: string, follow: boolean, syscall: string, dest: string | undefined, errPath: string): Located {
+/**
+ * `create`: the walk of an open with O_CREAT, where a last name with a
+ * trailing '/' (in the path, or in the body of a last link followed) stops
+ * the walk there, unfollowed, so the open fails with EISDIR as on Linux.
+ */
+function walk(s: FsState, start: Inode, path: string, follow: boolean, syscall: string, dest: string | undefined, errPath: string, slashFollows = true, create = false): Located {
   const absolute = path.charCodeAt(0) === 47;
   let dir = absolute ? s.root : start;
   let name = '';
@@ -95,9 +100,11 @@ function walk(s: FsState, start: Inode, path: string, follow: boolean, syscall: 
     return { parent: node.parent!, name: nameIn(node.parent!, node), node, trailingSlash: true, dots };
   }
   const node = dir.entries!.get(name);
-  if (node !== undefined && node.link !== null && (follow || trailingSlash)) {
+  // A trailing '/' follows a last link in lookups (stat, open...), not in the ops that make or remove
+  // the name itself (mkdir, symlink, link, rename, unlink, rmdir), as Linux's path walk does.
+  if (node !== undefined && node.link !== null && (follow || (trailingSlash && slashFollows)) && !(create && trailingSlash)) {
     if (++linksFollowed > MAX_SYMLINKS) throw new FsError('ELOOP', syscall, errPath, dest);
-    const target = walk(s, dir, node.link, true, syscall, dest, errPath);
+    const target = walk(s, dir, node.link, true, syscall, dest, errPath, true, create);
     if (trailingSlash) target.trailingSlash = true;
     return target;
   }
@@ -121,7 +128,7 @@ export function nameIn(parent: Inode, child: Inode): string {
 
 /** The inode at `path` (a symbolic link itself only without `follow`), or a thrown ENOENT/ENOTDIR/ELOOP. */
 export function lookup(s: FsState, path: string, syscall: string, follow = true): Inode {
-  const at = locate(s, path, syscall, undefined, path, follow);
+  const at = locate(s, path, syscall, undefined, path, follow, true);
   if (at.node === undefined) throw new FsError('ENOENT', syscall, path);
   if (at.trailingSlash && !at.node.dir) throw new FsError('ENOTDIR', syscall, path);
   return at.node;
