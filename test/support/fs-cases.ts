@@ -615,6 +615,30 @@ export const cases: Record<string, Case> = {
       await rec('unlink missing', () => call('unlink', p('g')));
     },
   },
+  'relative paths against the working directory': {
+    source: 'node test-fs-realpath.js (relative), test-fs-readfile.js, test-fs-mkdir.js (relative recursive); memfs volume.test.ts "Files and directories at root with relative paths"',
+    run: async ({ call, p, rec, chdir }) => {
+      await call('mkdir', p('w/sub'), { recursive: true });
+      await call('writeFile', p('w/file'), 'x');
+      chdir(p('w'));
+      await rec('writeFile rel', async () => {
+        await call('writeFile', 'rel.txt', 'rel');
+        return call('readFile', p('w/rel.txt'), 'utf8');
+      });
+      await rec('readdir .', async () => ((await call('readdir', '.')) as string[]).sort());
+      await rec('.. walked', () => call('readFile', 'sub/../rel.txt', 'utf8'));
+      await rec('through a file', () => call('readFile', 'file/../rel.txt'));
+      await rec('missing quotes relative', () => call('readFile', 'missing'));
+      await rec('rename relative', () => call('rename', 'missing', 'other'));
+      await rec('mkdir recursive relative', () => call('mkdir', 'a/b', { recursive: true }));
+      await rec('realpath relative', () => call('realpath', 'sub/..'));
+      await rec('stat relative', () => call('stat', 'sub'));
+      await rec('symlink relative', async () => {
+        await call('symlink', 'file', 'ln');
+        return [await call('readlink', 'ln'), await call('readFile', 'ln', 'utf8')];
+      });
+    },
+  },
   'statfs': {
     source: 'memfs fs-node statfs.spec.ts; node test-fs-statfs.js',
     run: async ({ call, p, rec }) => {

@@ -111,6 +111,8 @@ export interface ScenarioCtx {
   rec: (label: string, fn: () => Promise<unknown>) => Promise<void>;
   form: Form;
   fs: FsLike;
+  /** Change the working directory relative paths resolve against: NrFS's per-facade one, else the process's. */
+  chdir: (dir: string) => void;
 }
 
 export type Scenario = (c: ScenarioCtx) => Promise<void>;
@@ -127,6 +129,16 @@ export async function runScenario(fs: FsLike, form: Form, dir: string, base: str
       out.set(label, errorOutcome(e, base));
     }
   };
-  await scenario({ call, p, rec, form, fs });
+  const before = process.cwd();
+  const chdir = (d: string): void => {
+    if (typeof fs.chdir === 'function') (fs.chdir as (d: string) => void)(d);
+    else process.chdir(d);
+  };
+  try {
+    await scenario({ call, p, rec, form, fs, chdir });
+  } finally {
+    process.chdir(before);
+    if (typeof fs.chdir === 'function') (fs.chdir as (d: string) => void)('/');
+  }
   return out;
 }
