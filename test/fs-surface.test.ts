@@ -57,6 +57,31 @@ describe('working directory (per thread)', () => {
   });
 });
 
+describe('callback forms node:fs has no promise twin for', () => {
+  it('exists(path, cb), read(fd, cb) and read(fd, { buffer }, cb), realpath.native, and a missing callback', async () => {
+    const fs = fresh();
+    fs.writeFileSync('/f', 'abcdef');
+    const exists = (p: string) => new Promise((res) => fs.exists(p, res));
+    expect(await exists('/f')).toBe(true);
+    expect(await exists('/nope')).toBe(false);
+    const fd = fs.openSync('/f', 'r');
+    const viaCb = await new Promise<[unknown, number, Buffer]>((res) => fs.read(fd, (err: unknown, n: number, b: Buffer) => res([err, n, b])));
+    expect([viaCb[0], viaCb[1], viaCb[2].subarray(0, viaCb[1]).toString(), viaCb[2].length]).toEqual([null, 6, 'abcdef', 16384]);
+    const mine = Buffer.alloc(3);
+    const viaOpts = await new Promise<[unknown, number, Buffer]>((res) => fs.read(fd, { buffer: mine, position: 2 }, (err: unknown, n: number, b: Buffer) => res([err, n, b])));
+    expect([viaOpts[0], viaOpts[1], viaOpts[2] === mine, mine.toString()]).toEqual([null, 3, true, 'cde']);
+    fs.symlinkSync('/f', '/l');
+    expect(await new Promise((res, rej) => fs.realpath.native('/l', (e: unknown, r: unknown) => (e ? rej(e) : res(r))))).toBe('/f');
+    expect(() => fs.stat('/f')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: 'The "cb" argument must be of type function. Received undefined' }));
+    // The callback runs later, never inside the call, even for an error.
+    let ran = false;
+    fs.stat('/nope', () => (ran = true));
+    expect(ran).toBe(false);
+    await new Promise((r) => setImmediate(r));
+    expect(ran).toBe(true);
+  });
+});
+
 describe('FileHandle (promises.open)', () => {
   it('reads, writes, stats, truncates, reads and writes whole files, closes, and disposes', async () => {
     const fs = fresh();

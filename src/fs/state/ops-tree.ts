@@ -2,7 +2,7 @@
 import { FsError } from '../errors.js';
 import { allocInode, checkInodeRoom, release, touch } from './data.js';
 import { changed, type FsState, type Inode } from './inode.js';
-import { type Located, locate } from './walk.js';
+import { type Located, locate, lookup } from './walk.js';
 
 export function mkdir(s: FsState, path: string, mode: number, recursive: boolean, now: number, uid: number, gid: number): string | undefined {
   if (!recursive) {
@@ -43,10 +43,17 @@ export function mkdirp(s: FsState, path: string, mode: number, now: number, uid:
       }
       if (at.node !== undefined && at.node.link !== null) {
         // An existing name that is a symbolic link: node:fs stats it (following it).
-        // A dangling link: node's mkdir gets EEXIST, then its stat ENOENT, and reports ENOENT.
-        const target = locate(s, p, 'mkdir', undefined, path, true).node;
-        if (target !== undefined && target.dir) continue;
-        throw new FsError(target === undefined ? 'ENOENT' : p === path ? 'EEXIST' : 'ENOTDIR', 'mkdir', path);
+        // node's mkdir gets EEXIST, then stats the name: its stat's error (ENOENT for a dangling
+        // link, ENOTDIR for a link to 'file/') is what it reports.
+        let target: Inode;
+        try {
+          target = lookup(s, p, 'mkdir');
+        } catch (e) {
+          if (e instanceof FsError) throw new FsError(e.code, 'mkdir', path);
+          throw e;
+        }
+        if (target.dir) continue;
+        throw new FsError(p === path ? 'EEXIST' : 'ENOTDIR', 'mkdir', path);
       }
       if (at.node !== undefined) {
         // node:fs stats an existing name: a file is EEXIST, unless the path goes through it ('file/').
