@@ -229,12 +229,12 @@ describe('NrFS snapshots', () => {
     S.writes.mkdir(st, '/d/e', 0o755, true, 1, 0, 0);
     S.writes.writeFile(st, '/d/e/f', 0o1101, 0o644, 2, Buffer.from('hello'), -1, 5, 0, 0);
     const ino = S.writes.open(st, '/d/e/f', 2, 0o644, 3, 0, 0, 0);
-    S.writes.unlink(st, '/d/e/f', 4);
+    S.writes.unlink(st, '/d/e/f', 4, 0, 0);
     S.writes.writeFile(st, '/d/g', 0o1101, 0o644, 5, Buffer.alloc(9000, 7), -1, 9000, 0, 0);
     const copy = S.restore!(S.snapshot!(st));
     expect(S.digest!(copy)).toBe(S.digest!(st));
     // Parent links survive: a rename cycle check still works, and the open unlinked inode closes cleanly.
-    expect(() => S.writes.rename(copy, '/d', '/d/e/x', 6)).toThrow(/EINVAL/);
+    expect(() => S.writes.rename(copy, '/d', '/d/e/x', 6, 0, 0)).toThrow(/EINVAL/);
     expect(() => S.writes.close(copy, ino, 1)).toThrow(/EBADF/); // slot 1 never opened it
     S.writes.close(copy, ino, 0);
     S.writes.close(st, ino, 0);

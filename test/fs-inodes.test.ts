@@ -84,7 +84,7 @@ describe('create/unlink churn', () => {
     S.writes.mkdir(st, '/d', 0o755, false, 1, 0, 0);
     for (let i = 0; i < 9000; i++) {
       S.writes.close(st, S.writes.open(st, `/d/f${i}`, 0o101, 0o644, 2, 0, 0, 0), 0);
-      if (i % 7 !== 0) S.writes.unlink(st, `/d/f${i}`, 3);
+      if (i % 7 !== 0) S.writes.unlink(st, `/d/f${i}`, 3, 0, 0);
     }
     const copy = S.restore!(S.snapshot!(st));
     expect(S.digest!(copy)).toBe(S.digest!(st));

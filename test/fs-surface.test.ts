@@ -207,6 +207,32 @@ describe('permissions for a thread that is not root (attachFs { uid, gid })', ()
     expect(() => root.accessSync('/secret', root.X_OK)).toThrow(expect.objectContaining({ code: 'EACCES' }));
     expect(() => attachFs(h, { uid: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
   });
+
+  it('are checked inside the apply, with the issuer ids the op carries: the refusal is the same on every replica', () => {
+    const S = fsStructure({ payload: new SharedArrayBuffer(8), maxPages: 100, maxInodes: 100 });
+    const st = S.create();
+    S.writes.mkdir(st, '/ro', 0o755, false, 1, 0, 0);
+    S.writes.writeFile(st, '/ro/f', 0o1101, 0o644, 2, Buffer.from('x'), -1, 1, 0, 0);
+    const before = S.digest!(st);
+    // Whatever the issuing thread checked (or did not), the logged op itself is refused for uid 1000.
+    expect(() => S.writes.writeFile(st, '/ro/g', 0o1101, 0o644, 3, Buffer.from('y'), -1, 1, 1000, 1000)).toThrow("EACCES: permission denied, open '/ro/g'");
+    expect(() => S.writes.open(st, '/ro/f', 2, 0o644, 3, 0, 1000, 1000)).toThrow(expect.objectContaining({ code: 'EACCES' }));
+    expect(() => S.writes.unlink(st, '/ro/f', 3, 1000, 1000)).toThrow(expect.objectContaining({ code: 'EACCES', syscall: 'unlink' }));
+    expect(() => S.writes.rename(st, '/ro/f', '/f2', 3, 1000, 1000)).toThrow(expect.objectContaining({ code: 'EACCES', syscall: 'rename' }));
+    expect(() => S.writes.setattr(st, '/ro/f', 0, true, 1, 0o777, -1, -1, 0, 0, 3, 1000, 1000)).toThrow(expect.objectContaining({ code: 'EPERM', syscall: 'chmod' }));
+    expect(() => S.writes.truncate(st, '/ro/f', 0, 3, 1000, 1000)).toThrow(expect.objectContaining({ code: 'EACCES' }));
+    expect(S.digest!(st)).toBe(before);
+    // Through the log: a user thread's refused op leaves both replicas equal and unchanged.
+    const h = createFs({ capacityBytes: 1 << 20, payloadBytes: 1 << 20, replicas: 2 });
+    const root = attachFs(h);
+    const user = attachFs(h, { uid: 1000, gid: 1000 });
+    nodeFs(root).mkdirSync('/ro');
+    nodeFs(root).chmodSync('/ro', 0o555);
+    const d0 = root.replica.digest();
+    expect(() => nodeFs(user).mkdirSync('/ro/sub')).toThrow(expect.objectContaining({ code: 'EACCES', syscall: 'mkdir' }));
+    expect(root.replica.digest()).toBe(d0);
+    expect(user.replica.digest()).toBe(d0);
+  });
 });
 
 describe('import and export', () => {
@@ -259,11 +285,13 @@ describe('links and attributes are replicated state', () => {
 
     const S = fsStructure({ payload: new SharedArrayBuffer(8), maxPages: 100, maxInodes: 100 });
     const st = S.create();
-    S.writes.mkdir(st, '/x', 0o755, false, 1, 3, 4);
+    // Root makes /x and gives it to uid 3, who then creates in it (the issuer's ids are op arguments).
+    S.writes.mkdir(st, '/x', 0o755, false, 1, 0, 0);
+    S.writes.setattr(st, '/x', 0, true, 2, 0, 3, 4, 0, 0, 1, 0, 0);
     S.writes.writeFile(st, '/x/f', 0o1101, 0o644, 2, Buffer.from('hi'), -1, 2, 3, 4);
     S.writes.symlink(st, '/x/f', '/x/l', 3, 3, 4);
-    S.writes.link(st, '/x/f', '/x/h', 4);
-    S.writes.setattr(st, '/x/f', 0, true, 1, 0o600, -1, -1, 0, 0, 5);
+    S.writes.link(st, '/x/f', '/x/h', 4, 0, 0);
+    S.writes.setattr(st, '/x/f', 0, true, 1, 0o600, -1, -1, 0, 0, 5, 0, 0);
     const copy = S.restore!(S.snapshot!(st));
     expect(S.digest!(copy)).toBe(S.digest!(st));
     expect(S.reads.readlink(copy, '/x/l')).toBe('/x/f');
@@ -275,7 +303,7 @@ describe('links and attributes are replicated state', () => {
     S.writes.symlink(st, '/x/loop1', '/x/loop2', 6, 0, 0);
     const mid = S.digest!(st);
     expect(() => S.writes.writeFile(st, '/x/loop1', 0o1101, 0o644, 7, Buffer.from('z'), -1, 1, 0, 0)).toThrow(FsError);
-    expect(() => S.writes.link(st, '/x/f', '/x/h', 8)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    expect(() => S.writes.link(st, '/x/f', '/x/h', 8, 0, 0)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
     expect(S.digest!(st)).toBe(mid);
     expect(mid).not.toBe(before);
   });

@@ -67,6 +67,15 @@ export interface WriteFileOptions {
   encoding?: BufferEncoding;
 }
 
+/** chown's ids: -1 (unchanged) or a uint32 (who may set them is checked in the apply). */
+function checkOwnerIds(uid: number, gid: number): void {
+  for (const [v, name] of [[uid, 'uid'], [gid, 'gid']] as const) {
+    if (!Number.isInteger(v) || v < -1 || v > 0xffffffff) {
+      throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= -1 && <= 4294967295. Received ${String(v)}`);
+    }
+  }
+}
+
 export class NrFs {
   /** The replica this thread reads from and writes through. */
   readonly replica: FsReplica;
@@ -117,10 +126,6 @@ export class NrFs {
     while (fd < this.fds.length && this.fds[fd] !== undefined) fd++;
     if (fd >= MAX_FDS) throw new FsError('EMFILE', 'open', p);
     const acc = f & O_ACCMODE;
-    if (this.uid !== 0) {
-      const want = (acc !== O_WRONLY ? 4 : 0) | (acc !== O_RDONLY || (f & O_TRUNC) !== 0 ? 2 : 0);
-      this.acl.permit(p, 'open', want, (f & O_CREAT) !== 0 ? ON_CREATE : ON_TARGET, (f & O_NOFOLLOW) === 0);
-    }
     const ino = this.writes.open(p, f, m & ~this.umask & 0o7777, Date.now(), this.slot, this.uid, this.gid);
     this.fds[fd] = { ino, readable: acc !== O_WRONLY, writable: acc !== O_RDONLY, append: (f & O_APPEND) !== 0, pos: 0 };
     return fd;
@@ -204,8 +209,7 @@ export class NrFs {
   truncate(path: PathLike, len = 0): void {
     const p = checkPath(path, 'open');
     const n = checkLength(len, 'open');
-    if (this.uid !== 0) this.acl.permit(p, 'open', 2, ON_TARGET, true);
-    this.writes.truncate(p, n, Date.now());
+    this.writes.truncate(p, n, Date.now(), this.uid, this.gid);
   }
 
   stat(path: PathLike): Stats {
@@ -225,7 +229,6 @@ export class NrFs {
   symlink(target: PathLike, path: PathLike): void {
     const t = checkPath(target, 'symlink', 'target', true);
     const p = checkPath(path, 'symlink');
-    if (this.uid !== 0) this.acl.permit(p, 'symlink', 0, ON_PARENT, false);
     this.writes.symlink(t, p, Date.now(), this.uid, this.gid);
   }
 
@@ -233,8 +236,7 @@ export class NrFs {
   link(existing: PathLike, path: PathLike): void {
     const a = checkPath(existing, 'link', 'existingPath');
     const b = checkPath(path, 'link', 'newPath');
-    if (this.uid !== 0) this.acl.permit(b, 'link', 0, ON_PARENT, false);
-    this.writes.link(a, b, Date.now());
+    this.writes.link(a, b, Date.now(), this.uid, this.gid);
   }
 
   readlink(path: PathLike): string {
@@ -261,42 +263,38 @@ export class NrFs {
   chmod(path: PathLike, mode: number | string, follow = true): void {
     const p = checkPath(path, follow ? 'chmod' : 'lchmod');
     const m = checkMode(mode, 0);
-    this.acl.owner(p, follow ? 'chmod' : 'lchmod', follow);
-    this.writes.setattr(p, 0, follow, SET_MODE, m, -1, -1, 0, 0, Date.now());
+    this.writes.setattr(p, 0, follow, SET_MODE, m, -1, -1, 0, 0, Date.now(), this.uid, this.gid);
   }
 
   fchmod(fd: number, mode: number | string): void {
     const file = this.file(fd, 'fchmod');
     const m = checkMode(mode, 0);
-    this.acl.fdOwner(file.ino, 'fchmod');
-    this.writes.setattr('', file.ino, false, SET_MODE, m, -1, -1, 0, 0, Date.now());
+    this.writes.setattr('', file.ino, false, SET_MODE, m, -1, -1, 0, 0, Date.now(), this.uid, this.gid);
   }
 
   /** chown(2): -1 leaves an id unchanged. A thread that is not root may only set the group to its own, on its own files. */
   chown(path: PathLike, uid: number, gid: number, follow = true): void {
     const syscall = follow ? 'chown' : 'lchown';
     const p = checkPath(path, syscall);
-    this.acl.chown(uid, gid, syscall, p, () => (follow ? this.reads.stat(p).uid : this.reads.lstat(p).uid));
-    this.writes.setattr(p, 0, follow, SET_OWNER, 0, uid, gid, 0, 0, Date.now());
+    checkOwnerIds(uid, gid);
+    this.writes.setattr(p, 0, follow, SET_OWNER, 0, uid, gid, 0, 0, Date.now(), this.uid, this.gid);
   }
 
   fchown(fd: number, uid: number, gid: number): void {
     const file = this.file(fd, 'fchown');
-    this.acl.chown(uid, gid, 'fchown', undefined, () => this.reads.fstat(file.ino).uid);
-    this.writes.setattr('', file.ino, false, SET_OWNER, 0, uid, gid, 0, 0, Date.now());
+    checkOwnerIds(uid, gid);
+    this.writes.setattr('', file.ino, false, SET_OWNER, 0, uid, gid, 0, 0, Date.now(), this.uid, this.gid);
   }
 
   /** utimes(2) with times in milliseconds; `follow: false` is lutimes. Only the owner (or root) may. */
   utimes(path: PathLike, atimeMs: number, mtimeMs: number, follow = true): void {
     const p = checkPath(path, follow ? 'utime' : 'lutime');
-    this.acl.owner(p, follow ? 'utime' : 'lutime', follow);
-    this.writes.setattr(p, 0, follow, SET_TIMES, 0, -1, -1, atimeMs, mtimeMs, Date.now());
+    this.writes.setattr(p, 0, follow, SET_TIMES, 0, -1, -1, atimeMs, mtimeMs, Date.now(), this.uid, this.gid);
   }
 
   futimes(fd: number, atimeMs: number, mtimeMs: number): void {
     const file = this.file(fd, 'futime');
-    this.acl.fdOwner(file.ino, 'futime');
-    this.writes.setattr('', file.ino, false, SET_TIMES, 0, -1, -1, atimeMs, mtimeMs, Date.now());
+    this.writes.setattr('', file.ino, false, SET_TIMES, 0, -1, -1, atimeMs, mtimeMs, Date.now(), this.uid, this.gid);
   }
 
   /** fsync(2)/fdatasync(2): nothing to flush in memory (every write is already applied); EBADF for a closed fd. */
@@ -322,14 +320,12 @@ export class NrFs {
     const p = checkPath(path, 'mkdir');
     const o = typeof options === 'number' ? { mode: options } : options;
     const mode = checkMode(o.mode, 0o777) & ~this.umask & 0o7777;
-    if (this.uid !== 0) this.acl.permit(p, 'mkdir', 0, ON_CREATE, false);
     return this.writes.mkdir(p, mode, o.recursive === true, Date.now(), this.uid, this.gid);
   }
 
   rmdir(path: PathLike): void {
     const p = checkPath(path, 'rmdir');
-    if (this.uid !== 0) this.acl.permit(p, 'rmdir', 0, ON_PARENT, false);
-    this.writes.rmdir(p, Date.now());
+    this.writes.rmdir(p, Date.now(), this.uid, this.gid);
   }
 
   /** Names sorted by UTF-16 code unit order (node:fs leaves the order to the file system). */
@@ -348,19 +344,14 @@ export class NrFs {
 
   unlink(path: PathLike): void {
     const p = checkPath(path, 'unlink');
-    if (this.uid !== 0) this.acl.permit(p, 'unlink', 0, ON_PARENT, false);
-    this.writes.unlink(p, Date.now());
+    this.writes.unlink(p, Date.now(), this.uid, this.gid);
   }
 
   /** Atomic rename, replacing the target by POSIX rules. */
   rename(from: PathLike, to: PathLike): void {
     const a = checkPath(from, 'rename', 'oldPath');
     const b = checkPath(to, 'rename', 'newPath');
-    if (this.uid !== 0) {
-      this.acl.permit(a, 'rename', 0, ON_PARENT, false, b);
-      this.acl.permit(b, 'rename', 0, ON_PARENT, false, b, a);
-    }
-    this.writes.rename(a, b, Date.now());
+    this.writes.rename(a, b, Date.now(), this.uid, this.gid);
   }
 
   exists(path: PathLike): boolean {
@@ -397,7 +388,6 @@ export class NrFs {
     const mode = checkMode(options.mode, 0o666) & ~this.umask & 0o7777;
     const bytes = bytesOf(data, options.encoding);
     if ((flags & O_ACCMODE) === O_RDONLY) throw new FsError('EBADF', 'write');
-    if (this.uid !== 0) this.acl.permit(p, 'open', 2, (flags & O_CREAT) !== 0 ? ON_CREATE : ON_TARGET, true);
     const now = Date.now();
     this.withPayload(bytes, (ref) => this.writes.writeFile(p, flags, mode, now, bytes, ref, bytes.length, this.uid, this.gid));
   }

@@ -24,6 +24,7 @@ import { setattr } from './state/ops-meta.js';
 import { link, mkdir, rename, rmdir, symlink, unlink } from './state/ops-tree.js';
 import { access, exists, fstat, lstat, permit, pread, readdir, readdirTypes, readFile, readlink, realpath, stat, usage } from './state/reads.js';
 import { digestState, restore, snapshot } from './state/snapshot.js';
+import { asUser } from './state/walk.js';
 
 export * from './state/inode.js';
 export { copyOut } from './state/data.js';
@@ -35,13 +36,13 @@ const openArgs: [string, number, number, number, number, number, number] = ['', 
 const inoSlotArgs: [number, number] = [0, 0];
 const slotArgs: [number] = [0];
 const pwriteArgs: [number, number, boolean, number, Uint8Array | null, number, number] = [0, 0, false, 0, null, 0, 0];
-const pathNowArgs: [string, number] = ['', 0];
-const pathLenNowArgs: [string, number, number] = ['', 0, 0];
+const pathNowOwnerArgs: [string, number, number, number] = ['', 0, 0, 0];
+const pathLenNowArgs: [string, number, number, number, number] = ['', 0, 0, 0, 0];
 const inoLenNowArgs: [number, number, number] = [0, 0, 0];
 const mkdirArgs: [string, number, boolean, number, number, number] = ['', 0, false, 0, 0, 0];
 const symlinkArgs: [string, string, number, number, number] = ['', '', 0, 0, 0];
-const setattrArgs: [string, number, boolean, number, number, number, number, number, number, number] = ['', 0, false, 0, 0, 0, 0, 0, 0, 0];
-const renameArgs: [string, string, number] = ['', '', 0];
+const setattrArgs: [string, number, boolean, number, number, number, number, number, number, number, number, number] = ['', 0, false, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+const renameArgs: [string, string, number, number, number] = ['', '', 0, 0, 0];
 const writeFileArgs: [string, number, number, number, Uint8Array | null, number, number, number, number] = ['', 0, 0, 0, null, 0, 0, 0, 0];
 
 /** Inline data travels after the fixed fields; out-of-line data as its payload offset (ref >= 0). */
@@ -77,10 +78,30 @@ export function fsStructure(config: FsConfig) {
   const payload = new Uint8Array(config.payload);
   return defineStructure({
     name: 'nrfs',
-    version: 2,
+    version: 3,
     create: (): FsState => emptyState(limits, payload, config.observer ?? null),
     reads: { pread, stat, lstat, fstat, readdir, readdirTypes, readFile, readlink, realpath, exists, access, permit, usage },
-    writes: { open, close, closeAllOf, pwrite, truncate, ftruncate, writeFile, mkdir, rmdir, unlink, rename, symlink, link, setattr },
+    // Ops that walk paths run as their issuer's uid/gid (op arguments): search permission on every directory walked.
+    writes: {
+      open: (s: FsState, path: string, flags: number, mode: number, now: number, slot: number, uid: number, gid: number) =>
+        asUser(uid, gid, () => open(s, path, flags, mode, now, slot, uid, gid)),
+      close,
+      closeAllOf,
+      pwrite,
+      truncate: (s: FsState, path: string, len: number, now: number, uid: number, gid: number) => asUser(uid, gid, () => truncate(s, path, len, now, uid, gid)),
+      ftruncate,
+      writeFile: (s: FsState, path: string, flags: number, mode: number, now: number, data: Uint8Array | null, ref: number, len: number, uid: number, gid: number) =>
+        asUser(uid, gid, () => writeFile(s, path, flags, mode, now, data, ref, len, uid, gid)),
+      mkdir: (s: FsState, path: string, mode: number, recursive: boolean, now: number, uid: number, gid: number) =>
+        asUser(uid, gid, () => mkdir(s, path, mode, recursive, now, uid, gid)),
+      rmdir: (s: FsState, path: string, now: number, uid: number, gid: number) => asUser(uid, gid, () => rmdir(s, path, now, uid, gid)),
+      unlink: (s: FsState, path: string, now: number, uid: number, gid: number) => asUser(uid, gid, () => unlink(s, path, now, uid, gid)),
+      rename: (s: FsState, from: string, to: string, now: number, uid: number, gid: number) => asUser(uid, gid, () => rename(s, from, to, now, uid, gid)),
+      symlink: (s: FsState, target: string, path: string, now: number, uid: number, gid: number) => asUser(uid, gid, () => symlink(s, target, path, now, uid, gid)),
+      link: (s: FsState, existing: string, path: string, now: number, uid: number, gid: number) => asUser(uid, gid, () => link(s, existing, path, now, uid, gid)),
+      setattr: (s: FsState, path: string, ino: number, follow: boolean, what: number, mode: number, uid: number, gid: number, atimeMs: number, mtimeMs: number, now: number, byUid: number, byGid: number) =>
+        asUser(byUid, byGid, () => setattr(s, path, ino, follow, what, mode, uid, gid, atimeMs, mtimeMs, now, byUid, byGid)),
+    },
     codecs: {
       open: {
         encode(w, path, flags, mode, now, slot, uid, gid) {
@@ -139,15 +160,19 @@ export function fsStructure(config: FsConfig) {
         },
       },
       truncate: {
-        encode(w, path, len, now) {
+        encode(w, path, len, now, uid, gid) {
           w.str(path);
           w.f64(len);
           w.f64(now);
+          w.u32(uid);
+          w.u32(gid);
         },
         decode(r) {
           pathLenNowArgs[0] = r.str();
           pathLenNowArgs[1] = r.f64();
           pathLenNowArgs[2] = r.f64();
+          pathLenNowArgs[3] = r.u32();
+          pathLenNowArgs[4] = r.u32();
           return pathLenNowArgs;
         },
       },
@@ -223,7 +248,7 @@ export function fsStructure(config: FsConfig) {
       },
       link: twoPathsNowCodec(),
       setattr: {
-        encode(w, path, ino, follow, what, mode, uid, gid, atimeMs, mtimeMs, now) {
+        encode(w, path, ino, follow, what, mode, uid, gid, atimeMs, mtimeMs, now, byUid, byGid) {
           w.str(path);
           w.f64(ino);
           w.u8(follow ? 1 : 0);
@@ -234,6 +259,8 @@ export function fsStructure(config: FsConfig) {
           w.f64(atimeMs);
           w.f64(mtimeMs);
           w.f64(now);
+          w.u32(byUid);
+          w.u32(byGid);
         },
         decode(r) {
           setattrArgs[0] = r.str();
@@ -246,11 +273,13 @@ export function fsStructure(config: FsConfig) {
           setattrArgs[7] = r.f64();
           setattrArgs[8] = r.f64();
           setattrArgs[9] = r.f64();
+          setattrArgs[10] = r.u32();
+          setattrArgs[11] = r.u32();
           return setattrArgs;
         },
       },
-      rmdir: pathNowCodec(),
-      unlink: pathNowCodec(),
+      rmdir: pathNowOwnerCodec(),
+      unlink: pathNowOwnerCodec(),
       rename: twoPathsNowCodec(),
     },
     digest: digestState,
@@ -259,33 +288,42 @@ export function fsStructure(config: FsConfig) {
   });
 }
 
-/** rename and link: (from, to, now); the decoded tuple is shared (one op decodes at a time). */
+/** rename and link: (from, to, now, uid, gid); the decoded tuple is shared (one op decodes at a time). */
 function twoPathsNowCodec() {
   return {
-    encode(w: OpWriter, from: string, to: string, now: number) {
+    encode(w: OpWriter, from: string, to: string, now: number, uid: number, gid: number) {
       w.str(from);
       w.str(to);
       w.f64(now);
+      w.u32(uid);
+      w.u32(gid);
     },
-    decode(r: OpReader): [string, string, number] {
+    decode(r: OpReader): [string, string, number, number, number] {
       renameArgs[0] = r.str();
       renameArgs[1] = r.str();
       renameArgs[2] = r.f64();
+      renameArgs[3] = r.u32();
+      renameArgs[4] = r.u32();
       return renameArgs;
     },
   };
 }
 
-function pathNowCodec() {
+/** rmdir and unlink: (path, now, uid, gid). */
+function pathNowOwnerCodec() {
   return {
-    encode(w: OpWriter, path: string, now: number) {
+    encode(w: OpWriter, path: string, now: number, uid: number, gid: number) {
       w.str(path);
       w.f64(now);
+      w.u32(uid);
+      w.u32(gid);
     },
-    decode(r: OpReader): [string, number] {
-      pathNowArgs[0] = r.str();
-      pathNowArgs[1] = r.f64();
-      return pathNowArgs;
+    decode(r: OpReader): [string, number, number, number] {
+      pathNowOwnerArgs[0] = r.str();
+      pathNowOwnerArgs[1] = r.f64();
+      pathNowOwnerArgs[2] = r.u32();
+      pathNowOwnerArgs[3] = r.u32();
+      return pathNowOwnerArgs;
     },
   };
 }

@@ -1,14 +1,14 @@
 /** Write ops on files: open, close, pwrite, truncate, writeFile. */
 import { FsError } from '../errors.js';
 import { allocInode, checkInodeRoom, copyIn, newPagesFor, payloadOf, release, setSize, touch } from './data.js';
-import { changed, type FsState, type Inode, MAX_FILE_BYTES, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, PAGE_BYTES } from './inode.js';
-import { fileByIno, type Located, locate, lookup } from './walk.js';
+import { changed, type FsState, type Inode, MAX_FILE_BYTES, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY, PAGE_BYTES } from './inode.js';
+import { fileByIno, type Located, locate, lookup, need } from './walk.js';
 
 /**
  * Resolve `path` for open(2)-like `flags`: returns the existing inode, or the
  * parent to create it in. Throws, and changes nothing, on every error.
  */
-export function prepareOpen(s: FsState, path: string, flags: number, syscall: string): Located {
+export function prepareOpen(s: FsState, path: string, flags: number, syscall: string, uid: number, gid: number): Located {
   // Linux: O_CREAT|O_EXCL never follows a last symbolic link (EEXIST), O_NOFOLLOW refuses one (ELOOP).
   const excl = (flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL);
   // A create through a trailing '/' fails (EISDIR, below) before a last link would be followed (see walk).
@@ -24,17 +24,20 @@ export function prepareOpen(s: FsState, path: string, flags: number, syscall: st
     } else if (at.trailingSlash || (flags & O_DIRECTORY) !== 0) {
       throw new FsError('ENOTDIR', syscall, path);
     }
+    const acc = flags & O_ACCMODE;
+    need(node, uid, gid, (acc !== O_WRONLY ? 4 : 0) | (acc !== O_RDONLY || (flags & O_TRUNC) !== 0 ? 2 : 0), syscall, path);
     return at;
   }
   if ((flags & O_CREAT) === 0) throw new FsError('ENOENT', syscall, path);
   if (at.trailingSlash) throw new FsError('EISDIR', syscall, path);
+  need(at.parent, uid, gid, 3, syscall, path);
   checkInodeRoom(s, 1, syscall, path);
   return at;
 }
 
 
 export function open(s: FsState, path: string, flags: number, mode: number, now: number, slot: number, uid: number, gid: number): number {
-  const at = prepareOpen(s, path, flags, 'open');
+  const at = prepareOpen(s, path, flags, 'open', uid, gid);
   let node = at.node;
   if (node === undefined) node = allocInode(s, false, mode, now, at.parent, at.name, uid, gid);
   else if ((flags & O_TRUNC) !== 0 && !node.dir && node.size !== 0) {
@@ -103,8 +106,10 @@ export function resize(s: FsState, node: Inode, len: number, now: number, syscal
   changed(s, node, 'change');
 }
 
-export function truncate(s: FsState, path: string, len: number, now: number): void {
-  resize(s, lookup(s, path, 'open'), len, now, 'open', path);
+export function truncate(s: FsState, path: string, len: number, now: number, uid: number, gid: number): void {
+  const node = lookup(s, path, 'open');
+  need(node, uid, gid, 2, 'open', path);
+  resize(s, node, len, now, 'open', path);
 }
 
 export function ftruncate(s: FsState, ino: number, len: number, now: number): void {
@@ -113,7 +118,7 @@ export function ftruncate(s: FsState, ino: number, len: number, now: number): vo
 
 /** writeFile/appendFile in one op: open (maybe create), truncate or append, write, close. */
 export function writeFile(s: FsState, path: string, flags: number, mode: number, now: number, data: Uint8Array | null, ref: number, len: number, uid: number, gid: number): void {
-  const at = prepareOpen(s, path, flags, 'open');
+  const at = prepareOpen(s, path, flags, 'open', uid, gid);
   const node = at.node;
   if (node !== undefined && node.dir) throw new FsError('EISDIR', 'open', path);
   const append = (flags & O_APPEND) !== 0;

@@ -18,10 +18,18 @@ const SYSCALL: Record<number, string> = { [SET_MODE]: 'chmod', [SET_OWNER]: 'cho
 export function setattr(
   s: FsState, path: string, ino: number, follow: boolean, what: number,
   mode: number, uid: number, gid: number, atimeMs: number, mtimeMs: number, now: number,
+  byUid: number, byGid: number,
 ): void {
   const syscall = (path === '' ? 'f' : follow ? '' : 'l') + (SYSCALL[what] ?? 'setattr');
   const node: Inode = path === '' ? fileByIno(s, ino, syscall) : lookup(s, path, syscall, follow);
   if (path === '' && ino < 0) throw new FsError('EBADF', syscall);
+  // As Linux for a caller that is not root: only the owner changes modes and times, and an owner may
+  // only give the file to its own group (EPERM otherwise).
+  if (byUid !== 0) {
+    const p = path === '' ? undefined : path;
+    if (node.uid !== byUid) throw new FsError('EPERM', syscall, p);
+    if ((what & SET_OWNER) !== 0 && ((uid !== -1 && uid !== byUid) || (gid !== -1 && gid !== byGid))) throw new FsError('EPERM', syscall, p);
+  }
   if ((what & SET_MODE) !== 0) node.mode = mode & 0o7777;
   if ((what & SET_OWNER) !== 0) {
     if (uid !== -1) node.uid = uid;

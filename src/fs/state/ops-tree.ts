@@ -2,12 +2,13 @@
 import { FsError } from '../errors.js';
 import { allocInode, checkInodeRoom, release, touch } from './data.js';
 import { changed, type FsState, type Inode } from './inode.js';
-import { type Located, locate, lookup } from './walk.js';
+import { type Located, locate, lookup, need } from './walk.js';
 
 export function mkdir(s: FsState, path: string, mode: number, recursive: boolean, now: number, uid: number, gid: number): string | undefined {
   if (!recursive) {
     const at = locate(s, path, 'mkdir');
     if (at.node !== undefined) throw new FsError('EEXIST', 'mkdir', path);
+    need(at.parent, uid, gid, 3, 'mkdir', path);
     checkInodeRoom(s, 1, 'mkdir', path);
     allocInode(s, true, mode, now, at.parent, at.name, uid, gid);
     return undefined;
@@ -60,6 +61,7 @@ export function mkdirp(s: FsState, path: string, mode: number, now: number, uid:
         if (!at.node.dir) throw new FsError(p === path && !at.trailingSlash ? 'EEXIST' : 'ENOTDIR', 'mkdir', path);
         continue;
       }
+      need(at.parent, uid, gid, 3, 'mkdir', path);
       checkInodeRoom(s, 1, 'mkdir', path);
       made.push({ parent: at.parent, name: at.name, node: at.parent, mtimeMs: at.parent.mtimeMs, ctimeMs: at.parent.ctimeMs });
       made[made.length - 1]!.node = allocInode(s, true, mode, now, at.parent, at.name, uid, gid);
@@ -80,7 +82,7 @@ export function mkdirp(s: FsState, path: string, mode: number, now: number, uid:
   return first;
 }
 
-export function rmdir(s: FsState, path: string, now: number): void {
+export function rmdir(s: FsState, path: string, now: number, uid: number, gid: number): void {
   const at = locate(s, path, 'rmdir');
   const node = at.node;
   if (at.dots === 1) throw new FsError('EINVAL', 'rmdir', path);
@@ -89,6 +91,7 @@ export function rmdir(s: FsState, path: string, now: number): void {
   if (!node.dir) throw new FsError('ENOTDIR', 'rmdir', path);
   if (node === s.root) throw new FsError('EBUSY', 'rmdir', path);
   if (node.entries!.size > 0) throw new FsError('ENOTEMPTY', 'rmdir', path);
+  need(at.parent, uid, gid, 3, 'rmdir', path);
   at.parent.entries!.delete(at.name);
   at.parent.nlink--;
   touch(at.parent, now);
@@ -98,13 +101,14 @@ export function rmdir(s: FsState, path: string, now: number): void {
   release(s, node);
 }
 
-export function unlink(s: FsState, path: string, now: number): void {
+export function unlink(s: FsState, path: string, now: number, uid: number, gid: number): void {
   const at = locate(s, path, 'unlink');
   const node = at.node;
   if (at.dots !== 0) throw new FsError('EISDIR', 'unlink', path);
   if (node === undefined) throw new FsError('ENOENT', 'unlink', path);
   if (node.dir) throw new FsError('EISDIR', 'unlink', path);
   if (at.trailingSlash) throw new FsError('ENOTDIR', 'unlink', path);
+  need(at.parent, uid, gid, 3, 'unlink', path);
   at.parent.entries!.delete(at.name);
   touch(at.parent, now);
   node.nlink--;
@@ -114,7 +118,7 @@ export function unlink(s: FsState, path: string, now: number): void {
   release(s, node);
 }
 
-export function rename(s: FsState, from: string, to: string, now: number): void {
+export function rename(s: FsState, from: string, to: string, now: number, uid: number, gid: number): void {
   // Both parents are walked before either name is looked up (as Linux does):
   // a bad target path wins over a missing source.
   const src = locate(s, from, 'rename', to, from);
@@ -136,6 +140,8 @@ export function rename(s: FsState, from: string, to: string, now: number): void 
     }
   }
   if (old === node) return;
+  need(src.parent, uid, gid, 3, 'rename', from, to);
+  need(dst.parent, uid, gid, 3, 'rename', from, to);
   if (node.dir) {
     if (old !== undefined && !old.dir) throw new FsError('ENOTDIR', 'rename', from, to);
     if (old !== undefined && old.entries!.size > 0) throw new FsError('ENOTEMPTY', 'rename', from, to);
@@ -175,12 +181,13 @@ export function symlink(s: FsState, target: string, path: string, now: number, u
   const at = locate(s, path, 'symlink', path, target);
   if (at.node !== undefined || at.dots !== 0) throw new FsError('EEXIST', 'symlink', target, path);
   if (at.trailingSlash) throw new FsError('ENOENT', 'symlink', target, path);
+  need(at.parent, uid, gid, 3, 'symlink', target, path);
   checkInodeRoom(s, 1, 'symlink', path);
   allocInode(s, false, 0o777, now, at.parent, at.name, uid, gid, target);
 }
 
 /** link(2): a second name for a file (or a symbolic link, not followed); directories are EPERM. */
-export function link(s: FsState, existing: string, path: string, now: number): void {
+export function link(s: FsState, existing: string, path: string, now: number, uid: number, gid: number): void {
   // The existing name is looked up (a trailing '/' follows a link), the new one is made.
   const src = locate(s, existing, 'link', path, existing, false, true);
   const node = src.node;
@@ -191,6 +198,7 @@ export function link(s: FsState, existing: string, path: string, now: number): v
   if (dst.node !== undefined || dst.dots !== 0) throw new FsError('EEXIST', 'link', existing, path);
   if (dst.trailingSlash) throw new FsError('ENOENT', 'link', existing, path);
   if (node.dir) throw new FsError('EPERM', 'link', existing, path);
+  need(dst.parent, uid, gid, 3, 'link', existing, path);
   dst.parent.entries!.set(dst.name, node);
   touch(dst.parent, now);
   node.nlink++;

@@ -33,6 +33,20 @@ export function withSearchAs<T>(who: { uid: number; gid: number }, fn: () => T):
   }
 }
 
+/**
+ * Run an op's walks as `uid`/`gid`: search permission on every directory
+ * walked (root: no checks at all). The ids are op arguments, the same on
+ * every replica, so every replica refuses or applies alike.
+ */
+export function asUser<T>(uid: number, gid: number, fn: () => T): T {
+  return uid === 0 ? fn() : withSearchAs({ uid, gid }, fn);
+}
+
+/** EACCES unless `node` grants `want` to the user (root is let through by the caller's uid test). */
+export function need(node: Inode, uid: number, gid: number, want: number, syscall: string, path: string, dest?: string): void {
+  if (uid !== 0 && !grants(node, uid, gid, want)) throw new FsError('EACCES', syscall, path, dest);
+}
+
 /** Does `node` grant `want` (4 r, 2 w, 1 x) to this user? Root gets r and w always, x if any x bit is set or on directories. */
 export function grants(node: Inode, uid: number, gid: number, want: number): boolean {
   if (uid === 0) return (want & 1) === 0 || node.dir || (node.mode & 0o111) !== 0;
