@@ -82,6 +82,25 @@ describe('callback forms node:fs has no promise twin for', () => {
   });
 });
 
+describe('fs.promises.watch', () => {
+  it('yields { eventType, filename } for changes, and ends with an AbortError when its signal aborts', async () => {
+    const fs = fresh();
+    fs.mkdirSync('/w');
+    const ac = new AbortController();
+    const it = fs.promises.watch('/w', { signal: ac.signal });
+    fs.writeFileSync('/w/a', '1');
+    fs.renameSync('/w/a', '/w/b');
+    const seen: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { value } = await it.next();
+      seen.push(`${value!.eventType}:${String(value!.filename)}`);
+    }
+    expect(seen).toEqual(['rename:a', 'rename:a', 'rename:b']);
+    ac.abort();
+    await expect(it.next()).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+  });
+});
+
 describe('FileHandle (promises.open)', () => {
   it('reads, writes, stats, truncates, reads and writes whole files, closes, and disposes', async () => {
     const fs = fresh();

@@ -28,6 +28,7 @@ export function nodeFs(core: NrFs) {
   const c = new FacadeContext(core);
   const sync = { ...fileCalls(c), ...treeCalls(c), opendirSync: (path: PathArg, options?: { encoding?: string | null; bufferSize?: number }) => opendirSync(c, path, options) };
   const s = sync;
+  const { watchAsync, ...watchers } = watchCalls(c);
 
   /** fs.read(fd, buffer, offset, length, position, cb), (fd, { buffer, ... }, cb), (fd, buffer, { ... }, cb), (fd, cb). */
   const read = (fd: number, ...rest: unknown[]): void => {
@@ -89,9 +90,9 @@ export function nodeFs(core: NrFs) {
     ...sync,
     ...callbacks,
     ...streamCalls(s),
-    ...watchCalls(c),
+    ...watchers,
     ...jsonCalls(c),
-    promises: promiseCalls(c, sync),
+    promises: { ...promiseCalls(c, sync), watch: watchAsync },
     /** This thread's working directory (relative paths resolve against it); starts at '/'. */
     cwd: (): string => c.cwd.dir,
     /** Change this thread's working directory (to the directory's real path, as process.chdir). */

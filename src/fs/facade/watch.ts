@@ -209,5 +209,57 @@ export function watchCalls(c: FacadeContext) {
     }
   }
 
-  return { watch, watchFile, unwatchFile };
+  /**
+   * fs.promises.watch: the same events as an async iterator of
+   * { eventType, filename }, ended by `signal` (an AbortError, as node's) or
+   * by the consumer leaving the loop.
+   */
+  function watchAsync(filename: PathArg, options?: WatchOptions | BufferEncoding): AsyncIterableIterator<{ eventType: 'rename' | 'change'; filename: string | Buffer | null }> {
+    const o = optionsOf(options, {} as WatchOptions) as WatchOptions;
+    const queue: { eventType: 'rename' | 'change'; filename: string | Buffer | null }[] = [];
+    let wake: (() => void) | null = null;
+    let done = false;
+    let aborted = false;
+    const w = watch(filename, { ...o, signal: undefined }, (eventType, name) => {
+      queue.push({ eventType, filename: name });
+      wake?.();
+    });
+    const finish = (): void => {
+      done = true;
+      w.close();
+      wake?.();
+    };
+    if (o.signal !== undefined) {
+      if (o.signal.aborted) aborted = true;
+      o.signal.addEventListener('abort', () => {
+        aborted = true;
+        finish();
+      }, { once: true });
+    }
+    const it: AsyncIterableIterator<{ eventType: 'rename' | 'change'; filename: string | Buffer | null }> = {
+      async next() {
+        for (;;) {
+          if (aborted) {
+            finish();
+            throw Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
+          }
+          const e = queue.shift();
+          if (e !== undefined) return { value: e, done: false };
+          if (done) return { value: undefined, done: true };
+          await new Promise<void>((r) => (wake = r));
+          wake = null;
+        }
+      },
+      async return() {
+        finish();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() {
+        return it;
+      },
+    };
+    return it;
+  }
+
+  return { watch, watchFile, unwatchFile, watchAsync };
 }
