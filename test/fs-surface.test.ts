@@ -101,6 +101,30 @@ describe('fs.promises.watch', () => {
   });
 });
 
+describe('fs.watch recursive', () => {
+  it('reports names below the watched directory by their relative path, following new subdirectories', async () => {
+    const fs = fresh();
+    fs.mkdirSync('/r/old', { recursive: true });
+    const events: string[] = [];
+    const w = fs.watch('/r', { recursive: true }, (e, n) => events.push(`${e}:${String(n)}`));
+    const tick = () => new Promise((r) => setImmediate(r));
+    fs.writeFileSync('/r/old/f', '1');
+    await tick();
+    fs.mkdirSync('/r/new');
+    await tick(); // the new directory is watched once its 'rename' is delivered
+    fs.writeFileSync('/r/new/g', '1');
+    await tick();
+    fs.appendFileSync('/r/new/g', '2');
+    await tick();
+    fs.rmSync('/r/old', { recursive: true });
+    await tick();
+    w.close();
+    fs.writeFileSync('/r/after', 'x');
+    await tick();
+    expect(events).toEqual(['rename:old/f', 'rename:new', 'rename:new/g', 'change:new/g', 'rename:old/f', 'rename:old']);
+  });
+});
+
 describe('FileHandle (promises.open)', () => {
   it('reads, writes, stats, truncates, reads and writes whole files, closes, and disposes', async () => {
     const fs = fresh();

@@ -9,7 +9,6 @@
 import { EventEmitter } from 'node:events';
 import { posix } from 'node:path';
 import { FsError } from '../errors.js';
-import { FsArgumentError } from '../paths.js';
 import { Stats } from '../stats.js';
 import { checkCallback, type FacadeContext, invalidType, optBool, optionsOf } from './args.js';
 import type { PathArg } from './sync.js';
@@ -73,6 +72,69 @@ export function watchCalls(c: FacadeContext) {
   const core = c.core;
   const statWatchers = new Map<string, { w: StatWatcher; prev: Stats }>();
 
+  /**
+   * Watch directory `abs`: ('rename', entry) for names that come and go, and
+   * ('change', entry) for data changes of a child (each child's inode is
+   * watched too, refreshed on every 'rename'), as inotify does; names are
+   * `prefix` + entry. With `recursive`, subdirectories are watched the same
+   * way, their names prefixed with their path below the top (node's form).
+   */
+  function watchDir(abs: string, prefix: string, emit: (event: 'rename' | 'change', n: string) => void, recursive: boolean, persistent: boolean): { stop: () => void; ref: (on: boolean) => void } {
+    const children = new Map<string, { ino: number; stop: () => void }>();
+    const refresh = (): void => {
+      let names: string[] = [];
+      try {
+        names = core.readdir(abs);
+      } catch {
+        names = [];
+      }
+      const seen = new Set(names);
+      for (const [n, ch] of children) {
+        if (!seen.has(n)) {
+          ch.stop();
+          children.delete(n);
+        }
+      }
+      for (const n of names) {
+        let st: Stats;
+        try {
+          st = core.lstat(`${abs}/${n}`);
+        } catch {
+          continue;
+        }
+        const had = children.get(n);
+        if (had !== undefined && had.ino === st.ino) continue;
+        had?.stop();
+        if (recursive && st.isDirectory()) {
+          const sub = watchDir(`${abs}/${n}`, `${prefix}${n}/`, emit, true, false);
+          children.set(n, { ino: st.ino, stop: sub.stop });
+          continue;
+        }
+        const h = core.watch(`${abs}/${n}`, (event) => {
+          if (event === 'change') emit('change', prefix + n);
+        }, false);
+        children.set(n, { ino: h.ino, stop: h.stop });
+      }
+    };
+    const h = core.watch(abs, (event, n) => {
+      if (event === 'rename' && n !== '') {
+        refresh();
+        emit('rename', prefix + n);
+      } else if (n === '' && prefix === '') {
+        emit(event, posix.basename(abs));
+      }
+    }, persistent);
+    refresh();
+    return {
+      stop: () => {
+        h.stop();
+        for (const ch of children.values()) ch.stop();
+        children.clear();
+      },
+      ref: h.ref,
+    };
+  }
+
   function watch(filename: PathArg, options?: WatchOptions | BufferEncoding | WatchListener, listener?: WatchListener): FSWatcher {
     if (typeof options === 'function') {
       listener = options;
@@ -80,9 +142,7 @@ export function watchCalls(c: FacadeContext) {
     }
     const o = optionsOf(options, {} as WatchOptions) as WatchOptions & Record<string, unknown>;
     const persistent = optBool(o, 'persistent', true);
-    if (optBool(o, 'recursive', false)) {
-      throw new FsArgumentError('ERR_INVALID_ARG_VALUE', "The property 'options.recursive' is not supported by NrFS's fs.watch yet (watch each directory instead)");
-    }
+    const recursive = optBool(o, 'recursive', false);
     if (listener !== undefined) checkCallback(listener);
     const w = new FSWatcher();
     if (listener !== undefined) w.on('change', listener);
@@ -98,53 +158,8 @@ export function watchCalls(c: FacadeContext) {
         w.add(h.stop, h.ref);
         return;
       }
-      // A directory: its own changes name the entry concerned; a child file's data changes are reported
-      // as ('change', child), as inotify does, by watching each child's inode too (refreshed on 'rename').
-      const children = new Map<string, { ino: number; stop: () => void }>();
-      const refresh = (): void => {
-        let names: string[] = [];
-        try {
-          names = core.readdir(abs);
-        } catch {
-          names = [];
-        }
-        const seen = new Set(names);
-        for (const [n, ch] of children) {
-          if (!seen.has(n)) {
-            ch.stop();
-            children.delete(n);
-          }
-        }
-        for (const n of names) {
-          let ino: number;
-          try {
-            ino = core.lstat(`${abs}/${n}`).ino;
-          } catch {
-            continue;
-          }
-          const had = children.get(n);
-          if (had !== undefined && had.ino === ino) continue;
-          had?.stop();
-          const h = core.watch(`${abs}/${n}`, (event) => {
-            if (event === 'change') emit('change', n);
-          }, false);
-          children.set(n, { ino: h.ino, stop: h.stop });
-        }
-      };
-      const h = core.watch(abs, (event, n) => {
-        if (event === 'rename' && n !== '') {
-          refresh();
-          emit('rename', n);
-        } else if (n === '') {
-          emit(event, own);
-        }
-      }, persistent);
-      refresh();
-      w.add(() => {
-        h.stop();
-        for (const ch of children.values()) ch.stop();
-        children.clear();
-      }, h.ref);
+      const stop = watchDir(abs, '', emit, recursive, persistent);
+      w.add(stop.stop, stop.ref);
     });
     if (o.signal !== undefined) {
       if (o.signal.aborted) process.nextTick(() => w.close());

@@ -168,7 +168,7 @@ export class InodeTable {
 export interface ChangeObserver {
   /** False while nobody watches: applies then skip the call. */
   readonly active: boolean;
-  /** `ino` changed: 'rename' (a name in it or of it appeared or went) or 'change' (data or attributes); `name` is the entry concerned. */
+  /** `ino` changed: 'rename' (a name in it appeared or went, `name` that entry; or, with `name` '', its own name went) or 'change' (data or attributes, `name` ''). */
   changed(ino: number, event: 'rename' | 'change', name: string): void;
 }
 

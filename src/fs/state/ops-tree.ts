@@ -97,7 +97,7 @@ export function rmdir(s: FsState, path: string, now: number, uid: number, gid: n
   touch(at.parent, now);
   node.nlink = 0;
   changed(s, at.parent, 'rename', at.name);
-  changed(s, node, 'rename', at.name);
+  changed(s, node, 'rename');
   release(s, node);
 }
 
@@ -114,7 +114,7 @@ export function unlink(s: FsState, path: string, now: number, uid: number, gid: 
   node.nlink--;
   node.ctimeMs = now;
   changed(s, at.parent, 'rename', at.name);
-  changed(s, node, 'rename', at.name);
+  changed(s, node, 'rename');
   release(s, node);
 }
 
@@ -160,7 +160,7 @@ export function rename(s: FsState, from: string, to: string, now: number, uid: n
       old.nlink--;
     }
     old.ctimeMs = now;
-    changed(s, old, 'rename', dst.name);
+    changed(s, old, 'rename');
     release(s, old);
   }
   dst.parent.entries!.set(dst.name, node);
@@ -168,7 +168,7 @@ export function rename(s: FsState, from: string, to: string, now: number, uid: n
   node.ctimeMs = now;
   changed(s, src.parent, 'rename', src.name);
   changed(s, dst.parent, 'rename', dst.name);
-  changed(s, node, 'rename', src.name);
+  changed(s, node, 'rename');
   if (node.dir) {
     src.parent.nlink--;
     dst.parent.nlink++;
