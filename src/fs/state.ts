@@ -83,24 +83,20 @@ export function fsStructure(config: FsConfig) {
     reads: { pread, stat, lstat, fstat, readdir, readdirTypes, readFile, readlink, realpath, exists, access, permit, usage },
     // Ops that walk paths run as their issuer's uid/gid (op arguments): search permission on every directory walked.
     writes: {
-      open: (s: FsState, path: string, flags: number, mode: number, now: number, slot: number, uid: number, gid: number) =>
-        asUser(uid, gid, () => open(s, path, flags, mode, now, slot, uid, gid)),
+      open: (s: FsState, path: string, flags: number, mode: number, now: number, slot: number, uid: number, gid: number) => (uid === 0 ? open(s, path, flags, mode, now, slot, uid, gid) : asUser(uid, gid, () => open(s, path, flags, mode, now, slot, uid, gid))),
       close,
       closeAllOf,
       pwrite,
-      truncate: (s: FsState, path: string, len: number, now: number, uid: number, gid: number) => asUser(uid, gid, () => truncate(s, path, len, now, uid, gid)),
+      truncate: (s: FsState, path: string, len: number, now: number, uid: number, gid: number) => (uid === 0 ? truncate(s, path, len, now, uid, gid) : asUser(uid, gid, () => truncate(s, path, len, now, uid, gid))),
       ftruncate,
-      writeFile: (s: FsState, path: string, flags: number, mode: number, now: number, data: Uint8Array | null, ref: number, len: number, uid: number, gid: number) =>
-        asUser(uid, gid, () => writeFile(s, path, flags, mode, now, data, ref, len, uid, gid)),
-      mkdir: (s: FsState, path: string, mode: number, recursive: boolean, now: number, uid: number, gid: number) =>
-        asUser(uid, gid, () => mkdir(s, path, mode, recursive, now, uid, gid)),
-      rmdir: (s: FsState, path: string, now: number, uid: number, gid: number) => asUser(uid, gid, () => rmdir(s, path, now, uid, gid)),
-      unlink: (s: FsState, path: string, now: number, uid: number, gid: number) => asUser(uid, gid, () => unlink(s, path, now, uid, gid)),
-      rename: (s: FsState, from: string, to: string, now: number, uid: number, gid: number) => asUser(uid, gid, () => rename(s, from, to, now, uid, gid)),
-      symlink: (s: FsState, target: string, path: string, now: number, uid: number, gid: number) => asUser(uid, gid, () => symlink(s, target, path, now, uid, gid)),
-      link: (s: FsState, existing: string, path: string, now: number, uid: number, gid: number) => asUser(uid, gid, () => link(s, existing, path, now, uid, gid)),
-      setattr: (s: FsState, path: string, ino: number, follow: boolean, what: number, mode: number, uid: number, gid: number, atimeMs: number, mtimeMs: number, now: number, byUid: number, byGid: number) =>
-        asUser(byUid, byGid, () => setattr(s, path, ino, follow, what, mode, uid, gid, atimeMs, mtimeMs, now, byUid, byGid)),
+      writeFile: (s: FsState, path: string, flags: number, mode: number, now: number, data: Uint8Array | null, ref: number, len: number, uid: number, gid: number) => (uid === 0 ? writeFile(s, path, flags, mode, now, data, ref, len, uid, gid) : asUser(uid, gid, () => writeFile(s, path, flags, mode, now, data, ref, len, uid, gid))),
+      mkdir: (s: FsState, path: string, mode: number, recursive: boolean, now: number, uid: number, gid: number) => (uid === 0 ? mkdir(s, path, mode, recursive, now, uid, gid) : asUser(uid, gid, () => mkdir(s, path, mode, recursive, now, uid, gid))),
+      rmdir: (s: FsState, path: string, now: number, uid: number, gid: number) => (uid === 0 ? rmdir(s, path, now, uid, gid) : asUser(uid, gid, () => rmdir(s, path, now, uid, gid))),
+      unlink: (s: FsState, path: string, now: number, uid: number, gid: number) => (uid === 0 ? unlink(s, path, now, uid, gid) : asUser(uid, gid, () => unlink(s, path, now, uid, gid))),
+      rename: (s: FsState, from: string, to: string, now: number, uid: number, gid: number) => (uid === 0 ? rename(s, from, to, now, uid, gid) : asUser(uid, gid, () => rename(s, from, to, now, uid, gid))),
+      symlink: (s: FsState, target: string, path: string, now: number, uid: number, gid: number) => (uid === 0 ? symlink(s, target, path, now, uid, gid) : asUser(uid, gid, () => symlink(s, target, path, now, uid, gid))),
+      link: (s: FsState, existing: string, path: string, now: number, uid: number, gid: number) => (uid === 0 ? link(s, existing, path, now, uid, gid) : asUser(uid, gid, () => link(s, existing, path, now, uid, gid))),
+      setattr: (s: FsState, path: string, ino: number, follow: boolean, what: number, mode: number, uid: number, gid: number, atimeMs: number, mtimeMs: number, now: number, byUid: number, byGid: number) => (byUid === 0 ? setattr(s, path, ino, follow, what, mode, uid, gid, atimeMs, mtimeMs, now, byUid, byGid) : asUser(byUid, byGid, () => setattr(s, path, ino, follow, what, mode, uid, gid, atimeMs, mtimeMs, now, byUid, byGid))),
     },
     codecs: {
       open: {
