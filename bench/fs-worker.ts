@@ -12,7 +12,8 @@ import { keyStream, STREAM, writeMask } from './workload.js';
 import { profiled } from './profile.js';
 
 export type FsSystem = 'nrfs' | 'tmpfs' | 'memfs' | 'copy-limit';
-export type FxWorkload = 'MIX' | 'DRBL' | 'DRBH' | 'DWOL' | 'DWOM' | 'MWCL' | 'MWCM' | 'MWRL' | 'MWRM';
+/** PRSD/PRSL/PRSP: stat of a deep path (8 names), plain / through 3 symbolic links / through them as a non-root uid (permission checks). */
+export type FxWorkload = 'MIX' | 'DRBL' | 'DRBH' | 'DWOL' | 'DWOM' | 'MWCL' | 'MWCM' | 'MWRL' | 'MWRM' | 'PRSD' | 'PRSL' | 'PRSP';
 export type Sharing = 'shared' | 'private';
 
 export interface FsWorkerInput {
@@ -62,6 +63,9 @@ interface Sys {
   pwrite(fd: number, buf: Uint8Array, pos: number): number;
   mkdir(path: string): void;
   rename(from: string, to: string): void;
+  /** stat(2) following links; returns the size. */
+  stat(path: string): number;
+  symlink(target: string, path: string): void;
   /** Create `path` holding `bytes` bytes of data (no holes). */
   fill(path: string, bytes: number): void;
   /** Catch up with every write made before (replicated systems). */
@@ -77,17 +81,26 @@ function fillWith(sys: Pick<Sys, 'open' | 'pwrite' | 'close'>, path: string, byt
   sys.close(fd);
 }
 
-function nrfsSys(handle: NrFsHandle): Sys {
-  const fs: NrFs = attachFs(handle);
+function nrfsSys(handle: NrFsHandle, uid: number, setupAsRoot: boolean): Sys {
+  const fs: NrFs = attachFs(handle, { uid, gid: uid });
+  // PRSP's worker 0 builds the tree as root (a second replica, detached once the tree is made), then measures as `uid`.
+  let root: NrFs | undefined = setupAsRoot && uid !== 0 ? attachFs(handle) : undefined;
+  const admin = (): NrFs => root ?? fs;
   const sys: Sys = {
-    open: (p, f) => fs.open(p, f),
-    close: (fd) => fs.close(fd),
+    open: (p, f) => admin().open(p, f),
+    close: (fd) => admin().close(fd),
     pread: (fd, buf, pos) => fs.pread(fd, buf, 0, PAGE, pos),
-    pwrite: (fd, buf, pos) => fs.pwrite(fd, buf, 0, buf.length, pos),
-    mkdir: (p) => void fs.mkdir(p),
+    pwrite: (fd, buf, pos) => admin().pwrite(fd, buf, 0, buf.length, pos),
+    mkdir: (p) => void admin().mkdir(p),
     rename: (a, b) => fs.rename(a, b),
+    stat: (p) => fs.stat(p).size,
+    symlink: (t, p) => admin().symlink(t, p),
     fill: (p, n) => fillWith(sys, p, n),
-    sync: () => fs.replica.sync(),
+    sync: () => {
+      root?.detach();
+      root = undefined;
+      fs.replica.sync();
+    },
     usage: () => fs.usage(),
     end: () => fs.detach(),
   };
@@ -102,6 +115,8 @@ function tmpfsSys(root: string): Sys {
     pwrite: (fd, buf, pos) => nodeFs.writeSync(fd, buf, 0, buf.length, pos),
     mkdir: (p) => nodeFs.mkdirSync(root + p),
     rename: (a, b) => nodeFs.renameSync(root + a, root + b),
+    stat: (p) => nodeFs.statSync(root + p).size,
+    symlink: (t, p) => nodeFs.symlinkSync(t, root + p),
     fill: (p, n) => fillWith(sys, p, n),
     sync: () => {},
     usage: () => undefined,
@@ -120,6 +135,8 @@ async function memfsSys(): Promise<Sys> {
     pwrite: (fd, buf, pos) => vol.writeSync(fd, buf, 0, buf.length, pos),
     mkdir: (p) => void vol.mkdirSync(p),
     rename: (a, b) => vol.renameSync(a, b),
+    stat: (p) => vol.statSync(p).size,
+    symlink: (t, p) => vol.symlinkSync(t, p),
     fill: (p, n) => fillWith(sys, p, n),
     sync: () => {},
     usage: () => undefined,
@@ -194,6 +211,21 @@ function setup(sys: Sys): void {
         sys.close(sys.open(`/mwr${t}/f`, O_CREAT_W));
       });
       break;
+    case 'PRSD':
+    case 'PRSL':
+    case 'PRSP':
+      if (mine) {
+        // /pr/real/a/b/c/d/e/f/file, and relative links l1 -> real/a, a/l2 -> b/c, c/l3 -> d/e,
+        // so /pr/l1/l2/l3/f/file is the same file through 3 links (8 names either way).
+        let dir = '/pr';
+        sys.mkdir(dir);
+        for (const n of ['real', 'a', 'b', 'c', 'd', 'e', 'f']) sys.mkdir((dir += `/${n}`));
+        sys.fill(`${dir}/file`, PAGE);
+        sys.symlink('real/a', '/pr/l1');
+        sys.symlink('b/c', '/pr/real/a/l2');
+        sys.symlink('d/e', '/pr/real/a/b/c/l3');
+      }
+      break;
   }
 }
 
@@ -255,6 +287,20 @@ function workloadWindow(sys: Sys): Window {
         }
       };
     }
+    case 'PRSD':
+    case 'PRSL':
+    case 'PRSP': {
+      const p = PRS_PATHS[input.workload]!;
+      if (sys.stat(p) !== PAGE) throw new Error(`${input.workload}: ${p} does not resolve to the ${PAGE}-byte file`);
+      let k = 0;
+      return (end) => {
+        const from = k;
+        for (;;) {
+          for (let j = 0; j < 64; j++, k++) sink += sys.stat(p);
+          if (performance.now() >= end) return k - from;
+        }
+      };
+    }
     case 'MWRL':
     case 'MWRM': {
       const a = input.workload === 'MWRL' ? `/mwr${i}/a` : `/mwr${i}/f`;
@@ -273,6 +319,9 @@ function workloadWindow(sys: Sys): Window {
     }
   }
 }
+
+/** PRS*: the path stat'ed in the loop (setup's tree). */
+const PRS_PATHS: Record<string, string> = { PRSD: '/pr/real/a/b/c/d/e/f/file', PRSL: '/pr/l1/l2/l3/f/file', PRSP: '/pr/l1/l2/l3/f/file' };
 
 /** The copy limit: 4 KiB pages copied out of a JS heap at random, no file system at all. */
 function copyLimitWindow(): Window {
@@ -304,7 +353,9 @@ export default async function runTask(task: FsWorkerInput): Promise<FsWorkerOutp
     arrive(coord, READY);
     await waitUntilAtLeast(coord, READY, input.threads);
   } else {
-    sys = input.system === 'nrfs' ? nrfsSys(input.handle!) : input.system === 'tmpfs' ? tmpfsSys(input.root!) : await memfsSys();
+    // PRSP: NrFS threads act as uid 1000 (every directory walked is checked for search permission);
+    // tmpfs and memfs run as the process (root on the dev machine: the kernel checks all the same).
+    sys = input.system === 'nrfs' ? nrfsSys(input.handle!, input.workload === 'PRSP' ? 1000 : 0, input.index === 0) : input.system === 'tmpfs' ? tmpfsSys(input.root!) : await memfsSys();
     // Shared files first (worker 0), then everyone's private ones, then catch up.
     if (input.index === 0) {
       setup(sys);

@@ -60,6 +60,8 @@ export async function runFsCell(cell: FsCell): Promise<BenchRow> {
     if (cell.system === 'nrfs') {
       handle = createFs({
         replicas: threads,
+        // PRSP: one more slot, for worker 0's root replica that builds the tree.
+        maxReplicas: cell.workload === 'PRSP' ? Math.max(threads + 1, 8) : undefined,
         logBytes: 16 * MIB,
         capacityBytes: cell.fileBytes + 64 * MIB,
         maxInodes: 8 << 20,
@@ -141,6 +143,9 @@ const OTHER_WORKLOADS: [FxWorkload, Sharing][] = [
   ['MWCM', 'shared'],
   ['MWRL', 'private'],
   ['MWRM', 'shared'],
+  ['PRSD', 'shared'],
+  ['PRSL', 'shared'],
+  ['PRSP', 'shared'],
 ];
 
 function fsCells(args: BenchArgs): BenchCell[] {
@@ -162,7 +167,7 @@ function fsCells(args: BenchArgs): BenchCell[] {
     for (const w of ratios) add('MIX', sharing, w);
   }
   for (const [workload, sharing] of OTHER_WORKLOADS) {
-    if (quick && !['DRBL', 'DWOL', 'MWCM', 'MWRM'].includes(workload)) continue;
+    if (quick && !['DRBL', 'DWOL', 'MWCM', 'MWRM', 'PRSD', 'PRSL', 'PRSP'].includes(workload)) continue;
     add(workload, sharing, 0);
   }
   return filterCells(cells, args).map((c) => ({ label: `${panelName(c)} ${c.system} ${c.threads}t`, run: () => runFsCell(c) }));
@@ -208,6 +213,16 @@ function fsMarkdown(rows: BenchRow[]): string[] {
     const a = ops('MWCM', 'nrfs', t);
     const b = ops('MWCM', 'tmpfs', t);
     targets.push(`| MWCM, ${t} thr: nrfs vs tmpfs | ≥ 5× | ${ratio(a, b)} | ${verdict(a / b >= 5)} |`);
+  }
+  // Path resolution costs, as CPU time per stat (ops/s of these short cells swing with other load on the machine).
+  const cpu = (panel: string, system: string, t: number): string => {
+    const ns = get(panel, system, t)?.cpuNsPerOp;
+    return typeof ns === 'number' ? `${ns} ns` : 'n/a';
+  };
+  for (const t of threads.filter((t) => get('PRSL', 'nrfs', t))) {
+    targets.push(
+      `| path resolution, ${t} thr: CPU per stat, nrfs plain 8 names / through 3 symlinks / + permission checks (uid 1000); tmpfs through 3 symlinks | measured | ${cpu('PRSD', 'nrfs', t)} / ${cpu('PRSL', 'nrfs', t)} / ${cpu('PRSP', 'nrfs', t)}; ${cpu('PRSL', 'tmpfs', t)} | - |`,
+    );
   }
   out.push('#### Targets (ratios within this run)', '', '| target | wanted | measured | |', '|---|---|---|---|', ...targets, '');
   return out;

@@ -35,7 +35,14 @@ type Call =
   | { op: 'rename'; p: string; to: string }
   | { op: 'truncate'; p: string; len: number }
   | { op: 'pwrite'; p: string; data: string; pos: number }
-  | { op: 'fdio'; p: string; flag: string; data: string; pos: number | null };
+  | { op: 'fdio'; p: string; flag: string; data: string; pos: number | null }
+  | { op: 'symlink'; target: string; p: string }
+  | { op: 'link'; p: string; to: string }
+  | { op: 'lstat' | 'readlink' | 'realpath' | 'rm'; p: string }
+  | { op: 'chmod'; p: string; mode: number }
+  | { op: 'access'; p: string; mode: number };
+// Link targets stay inside the scenario's directory: relative, '..' only below a first name (a link at the top must not leave it).
+const linkTarget = fc.constantFrom('a', 'b', 'c', 'a/b', 'b/c', 'a/../b', 'b/../c/a', '.', 'a/', 'missing');
 const call: fc.Arbitrary<Call> = fc.oneof(
   fc.record({ op: fc.constant('mkdir' as const), p: relPath, recursive: fc.constant(false) }),
   // node:fs's recursive mkdir is not atomic: 'a/../b' with 'a' missing and 'b' a file creates 'a'
@@ -53,6 +60,11 @@ const call: fc.Arbitrary<Call> = fc.oneof(
     data,
     pos: fc.option(fc.integer({ min: 0, max: 20 }), { nil: null }),
   }),
+  fc.record({ op: fc.constant('symlink' as const), target: linkTarget, p: relPath }),
+  fc.record({ op: fc.constant('link' as const), p: relPath, to: relPath }),
+  fc.record({ op: fc.constantFrom('lstat' as const, 'readlink' as const, 'realpath' as const, 'rm' as const), p: relPath }),
+  fc.record({ op: fc.constant('chmod' as const), p: relPath, mode: fc.constantFrom(0o644, 0o755, 0o600, 0o700) }),
+  fc.record({ op: fc.constant('access' as const), p: relPath, mode: fc.constantFrom(0, 1, 2, 4, 7) }),
 );
 
 function apply(f: NodeFsSync, root: string, c: Call): unknown {
@@ -108,6 +120,26 @@ function apply(f: NodeFsSync, root: string, c: Call): unknown {
         f.closeSync(fd);
         return steps;
       }
+      case 'symlink':
+        return f.symlinkSync(c.target, p);
+      case 'link':
+        return f.linkSync(p, `${root}/${c.to}`);
+      case 'lstat': {
+        const s = f.lstatSync(p);
+        // A directory's size, links and mode are left out: '..' can reach above the scenario's directory.
+        return s.isDirectory() ? 'dir' : [s.isFile(), s.isSymbolicLink(), s.size, s.nlink, s.mode];
+      }
+      case 'readlink':
+        return f.readlinkSync(p);
+      case 'realpath':
+        return (f.realpathSync.native(p) as string).slice(root.length);
+      case 'rm':
+        return f.rmSync(p, { recursive: true });
+      case 'chmod':
+        f.chmodSync(p, c.mode);
+        return f.statSync(p).mode;
+      case 'access':
+        return f.accessSync(p, c.mode);
       case 'pwrite': {
         const fd = f.openSync(p, 'r+');
         try {
@@ -125,8 +157,9 @@ function apply(f: NodeFsSync, root: string, c: Call): unknown {
 
 function tree(f: NodeFsSync, dir: string): unknown {
   return (f.readdirSync(dir) as string[]).slice().sort().map((n) => {
-    const s = f.statSync(`${dir}/${n}`);
-    return s.isDirectory() ? [n, tree(f, `${dir}/${n}`)] : [n, f.readFileSync(`${dir}/${n}`, 'latin1')];
+    const s = f.lstatSync(`${dir}/${n}`);
+    if (s.isSymbolicLink()) return [n, '->', f.readlinkSync(`${dir}/${n}`)];
+    return s.isDirectory() ? [n, tree(f, `${dir}/${n}`)] : [n, f.readFileSync(`${dir}/${n}`, 'latin1'), s.nlink, s.mode];
   });
 }
 

@@ -1,137 +1,124 @@
 /**
- * A node:fs-compatible facade over one thread's NrFs: the sync calls and
- * `promises` subset listed below, with node:fs's signatures, so code that
- * uses memfs or node:fs for these calls switches by changing one import:
+ * A node:fs-compatible facade over one thread's NrFs: the sync, callback
+ * and `promises` forms of node:fs's calls, with node's signatures, options
+ * and argument errors, a per-thread working directory, `file:` URLs and
+ * Buffers as paths, Dir, FileHandle and streams; so code that uses memfs or
+ * node:fs switches by changing one import:
  *
  *   const fs = nodeFs(attachFs(handle));   // instead of: import fs from 'node:fs'
  *
- * The promise forms run the same synchronous replica ops (a write is
- * applied before its promise settles) and reject instead of throwing.
+ * The callback and promise forms run the same synchronous replica ops (a
+ * write is applied before its callback runs or its promise settles).
  */
-import { constants } from 'node:fs';
-import type { FileData, MkdirOptions, NrFs, WriteFileOptions } from './nrfs.js';
-import type { OpenFlags } from './flags.js';
-import type { PathLike } from './paths.js';
-import type { Dirent, Stats } from './stats.js';
+import type { NrFs } from './nrfs.js';
+import { FsError } from './errors.js';
+import { BigIntStats, Dirent, StatFs, Stats } from './stats.js';
+import { FacadeContext } from './facade/args.js';
+import { callbackForm, existsForm } from './facade/callback.js';
+import { Dir, opendirSync } from './facade/dir.js';
+import { FileHandle, promiseCalls } from './facade/promises.js';
+import { ReadStream, streamCalls, WriteStream } from './facade/streams.js';
+import { fileCalls, type PathArg, type ReadOptions } from './facade/sync.js';
+import { treeCalls } from './facade/tree.js';
+import { watchCalls } from './facade/watch.js';
+import { jsonCalls } from './facade/json.js';
 
-type Encoding = BufferEncoding;
-type ReadFileOptions = Encoding | { encoding?: Encoding | null; flag?: OpenFlags } | null;
-type WriteOptions = Encoding | (WriteFileOptions & { encoding?: Encoding | null }) | null;
-interface ReaddirOptions {
-  withFileTypes?: boolean;
-  encoding?: Encoding | null;
-}
-interface ReadOptions {
-  offset?: number;
-  length?: number;
-  position?: number | bigint | null;
-}
+/** node:fs-shaped functions bound to `core` (one thread's file system and working directory). */
+export function nodeFs(core: NrFs) {
+  const c = new FacadeContext(core);
+  const sync = { ...fileCalls(c), ...treeCalls(c), opendirSync: (path: PathArg, options?: { encoding?: string | null; bufferSize?: number }) => opendirSync(c, path, options) };
+  const s = sync;
+  const { watchAsync, ...watchers } = watchCalls(c);
 
-function encodingOf(o: ReadFileOptions | WriteOptions | undefined): Encoding | undefined {
-  if (typeof o === 'string') return o;
-  return o?.encoding ?? undefined;
-}
-
-function writeOptions(o: WriteOptions | undefined): WriteFileOptions {
-  if (o === null || o === undefined) return {};
-  if (typeof o === 'string') return { encoding: o };
-  return { flag: o.flag, mode: o.mode, encoding: o.encoding ?? undefined };
-}
-
-export interface NodeFsSync {
-  constants: typeof constants;
-  openSync(path: PathLike, flags?: OpenFlags, mode?: number): number;
-  closeSync(fd: number): void;
-  readSync(fd: number, buffer: ArrayBufferView, offsetOrOptions?: number | ReadOptions, length?: number, position?: number | bigint | null): number;
-  writeSync(fd: number, data: FileData, offsetOrPosition?: number | null, lengthOrEncoding?: number | Encoding, position?: number | null): number;
-  statSync(path: PathLike): Stats;
-  lstatSync(path: PathLike): Stats;
-  fstatSync(fd: number): Stats;
-  mkdirSync(path: PathLike, options?: MkdirOptions | number): string | undefined;
-  rmdirSync(path: PathLike): void;
-  readdirSync(path: PathLike, options?: ReaddirOptions | Encoding): string[] | Dirent[];
-  renameSync(from: PathLike, to: PathLike): void;
-  unlinkSync(path: PathLike): void;
-  readFileSync(path: PathLike, options?: ReadFileOptions): string | Buffer;
-  writeFileSync(path: PathLike, data: FileData, options?: WriteOptions): void;
-  appendFileSync(path: PathLike, data: FileData, options?: WriteOptions): void;
-  existsSync(path: PathLike): boolean;
-  truncateSync(path: PathLike, len?: number): void;
-  ftruncateSync(fd: number, len?: number): void;
-  promises: NodeFsPromises;
-}
-
-export interface NodeFsPromises {
-  readFile(path: PathLike, options?: ReadFileOptions): Promise<string | Buffer>;
-  writeFile(path: PathLike, data: FileData, options?: WriteOptions): Promise<void>;
-  appendFile(path: PathLike, data: FileData, options?: WriteOptions): Promise<void>;
-  mkdir(path: PathLike, options?: MkdirOptions | number): Promise<string | undefined>;
-  readdir(path: PathLike, options?: ReaddirOptions | Encoding): Promise<string[] | Dirent[]>;
-  stat(path: PathLike): Promise<Stats>;
-  lstat(path: PathLike): Promise<Stats>;
-  rename(from: PathLike, to: PathLike): Promise<void>;
-  unlink(path: PathLike): Promise<void>;
-  rmdir(path: PathLike): Promise<void>;
-  truncate(path: PathLike, len?: number): Promise<void>;
-}
-
-/** node:fs-shaped functions bound to `fs` (one thread's file system). */
-export function nodeFs(fs: NrFs): NodeFsSync {
-  const readFileSync = (path: PathLike, options?: ReadFileOptions): string | Buffer => {
-    const enc = encodingOf(options);
-    return enc === undefined ? fs.readFile(path) : fs.readFile(path, enc);
+  /** fs.read(fd, buffer, offset, length, position, cb), (fd, { buffer, ... }, cb), (fd, buffer, { ... }, cb), (fd, cb). */
+  const read = (fd: number, ...rest: unknown[]): void => {
+    const args = [fd, ...rest];
+    if (rest.length <= 2 && !ArrayBuffer.isView(rest[0])) {
+      const o = (typeof rest[0] === 'object' && rest[0] !== null ? rest[0] : {}) as ReadOptions;
+      const buffer = o.buffer ?? Buffer.alloc(16384);
+      args.splice(1, typeof rest[0] === 'function' ? 0 : 1, buffer, { offset: o.offset, length: o.length, position: o.position });
+    }
+    return callbackForm(s.readSync, 5, (n, a) => [n, a[1]])(...args);
   };
-  const readdirSync = (path: PathLike, options?: ReaddirOptions | Encoding): string[] | Dirent[] =>
-    typeof options === 'object' && options?.withFileTypes === true ? fs.readdirEntries(path) : fs.readdir(path);
-  const writeFileSync = (path: PathLike, data: FileData, options?: WriteOptions): void => fs.writeFile(path, data, writeOptions(options));
-  const appendFileSync = (path: PathLike, data: FileData, options?: WriteOptions): void => fs.appendFile(path, data, writeOptions(options));
-  const sync: Omit<NodeFsSync, 'promises'> = {
-    constants,
-    openSync: (path, flags, mode) => fs.open(path, flags ?? 'r', mode ?? 0o666),
-    closeSync: (fd) => fs.close(fd),
-    readSync(fd, buffer, offsetOrOptions, length, position) {
-      if (typeof offsetOrOptions === 'object' && offsetOrOptions !== null) {
-        const o = offsetOrOptions;
-        return fs.read(fd, buffer, o.offset ?? 0, o.length, o.position ?? null);
-      }
-      return fs.read(fd, buffer, offsetOrOptions ?? 0, length, position ?? null);
+
+  const callbacks = {
+    access: callbackForm(s.accessSync, 2),
+    appendFile: callbackForm(s.appendFileSync, 3, () => []),
+    chmod: callbackForm(s.chmodSync, 2, () => []),
+    chown: callbackForm(s.chownSync, 3, () => []),
+    close: callbackForm(s.closeSync, 1, () => []),
+    copyFile: callbackForm(s.copyFileSync, 3, () => []),
+    cp: callbackForm(s.cpSync, 3, () => []),
+    exists: existsForm(s.existsSync),
+    fchmod: callbackForm(s.fchmodSync, 2, () => []),
+    fchown: callbackForm(s.fchownSync, 3, () => []),
+    fdatasync: callbackForm(s.fdatasyncSync, 1, () => []),
+    fstat: callbackForm(s.fstatSync, 2),
+    fsync: callbackForm(s.fsyncSync, 1, () => []),
+    ftruncate: callbackForm(s.ftruncateSync, 2, () => []),
+    futimes: callbackForm(s.futimesSync, 3, () => []),
+    lchmod: callbackForm(s.lchmodSync, 2, () => []),
+    lchown: callbackForm(s.lchownSync, 3, () => []),
+    link: callbackForm(s.linkSync, 2, () => []),
+    lstat: callbackForm(s.lstatSync, 2),
+    lutimes: callbackForm(s.lutimesSync, 3, () => []),
+    mkdir: callbackForm(s.mkdirSync, 2),
+    mkdtemp: callbackForm(s.mkdtempSync, 2),
+    open: callbackForm(s.openSync, 3),
+    opendir: callbackForm((path: PathArg, options?: { encoding?: string | null; bufferSize?: number }) => opendirSync(c, path, options, true), 2),
+    read,
+    readdir: callbackForm(s.readdirSync, 2),
+    readFile: callbackForm(s.readFileSync, 2),
+    readlink: callbackForm(s.readlinkSync, 2),
+    readv: callbackForm(s.readvSync, 3, (n, a) => [n, a[1]]),
+    realpath: Object.assign(callbackForm(s.realpathSync, 2), { native: callbackForm(s.realpathSync.native, 2) }),
+    rename: callbackForm(s.renameSync, 2, () => []),
+    rm: callbackForm(s.rmSync, 2, () => []),
+    rmdir: callbackForm(s.rmdirSync, 2, () => []),
+    stat: callbackForm(s.statSync, 2),
+    statfs: callbackForm(s.statfsSync, 2),
+    symlink: callbackForm(s.symlinkSync, 3, () => []),
+    truncate: callbackForm(s.truncateSync, 2, () => []),
+    unlink: callbackForm(s.unlinkSync, 1, () => []),
+    utimes: callbackForm(s.utimesSync, 3, () => []),
+    write: callbackForm(s.writeSync, 5, (n, a) => [n, a[1]]),
+    writev: callbackForm(s.writevSync, 3, (n, a) => [n, a[1]]),
+    writeFile: callbackForm(s.writeFileSync, 3, () => []),
+  };
+
+  return {
+    ...sync,
+    ...callbacks,
+    ...streamCalls(s),
+    ...watchers,
+    ...jsonCalls(c),
+    promises: { ...promiseCalls(c, sync), watch: watchAsync },
+    /** This thread's working directory (relative paths resolve against it); starts at '/'. */
+    cwd: (): string => c.cwd.dir,
+    /** Change this thread's working directory (to the directory's real path, as process.chdir). */
+    chdir: (path: PathArg): void => {
+      c.at(path, 'chdir', (abs, given) => {
+        const real = core.realpath(abs);
+        if (!core.stat(real).isDirectory()) throw new FsError('ENOTDIR', 'chdir', c.cwd.dir, given);
+        c.cwd.dir = real;
+      });
     },
-    writeSync(fd, data, offsetOrPosition, lengthOrEncoding, position) {
-      if (typeof data === 'string') {
-        // writeSync(fd, string, position?, encoding?)
-        const enc = typeof lengthOrEncoding === 'string' ? lengthOrEncoding : 'utf8';
-        return fs.write(fd, Buffer.from(data, enc), 0, undefined, offsetOrPosition ?? null);
-      }
-      const len = typeof lengthOrEncoding === 'number' ? lengthOrEncoding : undefined;
-      return fs.write(fd, data, offsetOrPosition ?? 0, len, position ?? null);
-    },
-    statSync: (path) => fs.stat(path),
-    lstatSync: (path) => fs.stat(path),
-    fstatSync: (fd) => fs.fstat(fd),
-    mkdirSync: (path, options) => fs.mkdir(path, options),
-    rmdirSync: (path) => fs.rmdir(path),
-    readdirSync,
-    renameSync: (from, to) => fs.rename(from, to),
-    unlinkSync: (path) => fs.unlink(path),
-    readFileSync,
-    writeFileSync,
-    appendFileSync,
-    existsSync: (path) => fs.exists(path),
-    truncateSync: (path, len) => fs.truncate(path, len ?? 0),
-    ftruncateSync: (fd, len) => fs.ftruncate(fd, len ?? 0),
+    F_OK: sync.constants.F_OK,
+    R_OK: sync.constants.R_OK,
+    W_OK: sync.constants.W_OK,
+    X_OK: sync.constants.X_OK,
+    Stats,
+    BigIntStats,
+    StatFs,
+    Dirent,
+    Dir,
+    FileHandle,
+    ReadStream,
+    WriteStream,
   };
-  const promises: NodeFsPromises = {
-    readFile: async (path, options) => readFileSync(path, options),
-    writeFile: async (path, data, options) => writeFileSync(path, data, options),
-    appendFile: async (path, data, options) => appendFileSync(path, data, options),
-    mkdir: async (path, options) => fs.mkdir(path, options),
-    readdir: async (path, options) => readdirSync(path, options),
-    stat: async (path) => fs.stat(path),
-    lstat: async (path) => fs.stat(path),
-    rename: async (from, to) => fs.rename(from, to),
-    unlink: async (path) => fs.unlink(path),
-    rmdir: async (path) => fs.rmdir(path),
-    truncate: async (path, len) => fs.truncate(path, len ?? 0),
-  };
-  return { ...sync, promises };
 }
+
+export type NodeFs = ReturnType<typeof nodeFs>;
+/** Kept for code written against the first facade: the whole facade (sync calls included). */
+export type NodeFsSync = NodeFs;
+export type NodeFsPromises = NodeFs['promises'];

@@ -22,6 +22,8 @@ export const ERRNO = {
   EFBIG: [-27, 'file too large'],
   ENOSPC: [-28, 'no space left on device'],
   ENAMETOOLONG: [-36, 'name too long'],
+  ELOOP: [-40, 'too many symbolic links encountered'],
+  ENOTSUP: [-95, 'operation not supported on socket'],
   ENOTEMPTY: [-39, 'directory not empty'],
 } as const;
 
@@ -33,6 +35,7 @@ export class FsError extends Error {
   readonly syscall: string;
   readonly path?: string;
   readonly dest?: string;
+  private readonly detail?: string;
 
   constructor(code: FsErrorCode, syscall: string, path?: string, dest?: string, detail?: string) {
     const [errno, text] = ERRNO[code];
@@ -46,10 +49,40 @@ export class FsError extends Error {
     this.syscall = syscall;
     if (path !== undefined) this.path = path;
     if (dest !== undefined) this.dest = dest;
+    if (detail !== undefined) this.detail = detail;
+  }
+
+  /** The same error quoting other paths (a relative path as the caller spelled it). */
+  withPaths(path: string | undefined, dest: string | undefined): FsError {
+    return new FsError(this.code, this.syscall, path, dest, this.detail);
   }
 }
 
 /** Is `e` an NrFS (or node:fs) error with this code? */
 export function hasCode(e: unknown, code: string): boolean {
   return e instanceof Error && (e as { code?: unknown }).code === code;
+}
+
+/**
+ * node's SystemError for the checks node:fs makes in JavaScript (rm, cp):
+ * `code` 'ERR_FS_EISDIR', 'ERR_FS_CP_EEXIST'..., `info` with the system
+ * code, and a message such as
+ * "Path is a directory: rm returned EISDIR (is a directory) /d".
+ */
+export class FsSystemError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  readonly path: string;
+  readonly info: { code: string; message: string; path: string; syscall: string; errno: number };
+
+  constructor(code: string, prefix: string, sysCode: FsErrorCode, syscall: string, detail: string, path: string) {
+    super(`${prefix}: ${syscall} returned ${sysCode} (${detail}) ${path}`);
+    this.name = 'SystemError';
+    this.code = code;
+    this.errno = -ERRNO[sysCode][0];
+    this.syscall = syscall;
+    this.path = path;
+    this.info = { code: sysCode, message: detail, path, syscall, errno: this.errno };
+  }
 }

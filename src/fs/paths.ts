@@ -6,6 +6,8 @@
  * messages quote it as the caller wrote it, like node:fs. It is walked at
  * apply time (`locate` in state.ts).
  */
+import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
 import { FsError } from './errors.js';
 
 /** Longest path (bytes, as Linux PATH_MAX - 1) and longest name (NAME_MAX). */
@@ -14,26 +16,31 @@ export const NAME_MAX = 255;
 
 /** Thrown for arguments of the wrong type or value, like node:fs's ERR_INVALID_ARG_* TypeErrors. */
 export class FsArgumentError extends TypeError {
-  readonly code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';
+  readonly code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE' | 'ERR_FS_INVALID_SYMLINK_TYPE';
   constructor(code: FsArgumentError['code'], message: string) {
     super(message);
     this.code = code;
   }
 }
 
-export type PathLike = string | Uint8Array;
+export type PathLike = string | Uint8Array | URL;
 
-/** Validate a path argument; returns it as a string. Throws before anything is written. */
-export function checkPath(path: unknown, syscall: string, name = 'path'): string {
+/**
+ * Validate a path argument (a string, Buffer or `file:` URL); returns it as
+ * a string. Throws before anything is written. `relative` allows a path not
+ * starting with '/' (a symbolic link's target).
+ */
+export function checkPath(path: unknown, syscall: string, name = 'path', relative = false): string {
   let p: string;
   if (typeof path === 'string') p = path;
   else if (path instanceof Uint8Array) p = Buffer.from(path.buffer, path.byteOffset, path.byteLength).toString('utf8');
-  else throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type string or an instance of Buffer. Received ${describe(path)}`);
+  else if (path instanceof URL) p = fileURLToPath(path);
+  else throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type string or an instance of Buffer or URL. Received ${describe(path)}`);
   if (p.includes('\u0000')) {
-    throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `The argument '${name}' must be a string or Uint8Array without null bytes. Received ${JSON.stringify(p)}`);
+    throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `The argument '${name}' must be a string, Uint8Array, or URL without null bytes. Received ${inspect(p)}`);
   }
   if (p.length === 0) throw new FsError('ENOENT', syscall, p);
-  if (p.charCodeAt(0) !== 47 /* / */) throw new FsError('EINVAL', syscall, p, undefined, 'NrFS paths must be absolute');
+  if (!relative && p.charCodeAt(0) !== 47 /* / */) throw new FsError('EINVAL', syscall, p, undefined, 'NrFS paths must be absolute (the node:fs facade resolves relative ones)');
   // One pass over the UTF-16 units; exact UTF-8 byte counts only for non-ASCII paths.
   let ascii = true;
   let nameStart = 0;
@@ -49,9 +56,13 @@ export function checkPath(path: unknown, syscall: string, name = 'path'): string
   return p;
 }
 
-function describe(v: unknown): string {
+/** node's `Received ...` suffix for a wrong value. */
+export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (v === undefined) return 'undefined';
+  if (typeof v === 'function') return `function ${v.name}`;
   if (typeof v === 'object') return `an instance of ${(v as object).constructor?.name ?? 'Object'}`;
+  if (typeof v === 'string') return `type string ('${v.length > 28 ? `${v.slice(0, 25)}...` : v}')`;
+  if (typeof v === 'bigint') return `type bigint (${v}n)`;
   return `type ${typeof v} (${String(v)})`;
 }

@@ -12,6 +12,8 @@
  * once `replica.appliedEverywhere(mark)` says no replica can still apply
  * that op (fenced replicas recover by state transfer, not by replay).
  */
+import { FsError } from './errors.js';
+
 interface Allocation {
   start: number;
   end: number;
@@ -26,6 +28,9 @@ export interface MarkSource {
   appliedEverywhere(mark: number): boolean;
 }
 
+/** How long a large write waits for payload space before failing with EAGAIN. */
+const PAYLOAD_WAIT_MS = 10_000;
+
 /** See `PayloadRing.hot`. */
 const HOT_BYTES = 512 * 1024;
 
@@ -39,6 +44,7 @@ export class PayloadRing {
   /** Bytes at the start of the region that allocations keep to while replicas keep up. */
   private readonly hot: number;
   private sinceReclaim = 0;
+  private readonly sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(payload: SharedArrayBuffer, regions: number, private readonly replica: MarkSource) {
     this.size = Math.floor(payload.byteLength / regions / 8) * 8;
@@ -70,6 +76,34 @@ export class PayloadRing {
     this.writePos = at + len;
     this.live.push({ start: at, end: at + len, mark: -1 });
     return this.base + at;
+  }
+
+  /**
+   * Run a write whose data is `src` (larger than the inline size): out of
+   * line in this region. When the region is full and the data fits a log
+   * entry (`logInlineLimit`), it goes inline instead (log pressure also makes
+   * lagging replicas catch up, which frees the region); larger data waits
+   * for room, catching up (`sync`) and sleeping 1 ms at a time, for up to
+   * 10 s (EAGAIN), or fails at once with EFBIG when it can never fit.
+   */
+  run<T>(src: Uint8Array, logInlineLimit: number, sync: () => void, write: (ref: number) => T): T {
+    let ref = this.tryPut(src);
+    if (ref < 0 && src.length <= logInlineLimit) return write(-1);
+    if (ref < 0) {
+      if (src.length > this.size) throw new FsError('EFBIG', 'write', undefined, undefined, `larger than the ${this.size}-byte payload region and the inline limit`);
+      const deadline = Date.now() + PAYLOAD_WAIT_MS;
+      while (ref < 0) {
+        if (Date.now() > deadline) throw new FsError('EAGAIN', 'write', undefined, undefined, 'payload region still held by replicas that have not caught up');
+        sync();
+        Atomics.wait(this.sleepCell, 0, 0, 1);
+        ref = this.tryPut(src);
+      }
+    }
+    try {
+      return write(ref);
+    } finally {
+      this.committed();
+    }
   }
 
   /** The op that reads the last allocation committed (or failed): stamp it. */

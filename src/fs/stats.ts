@@ -1,16 +1,14 @@
 /** node:fs-shaped Stats and Dirent objects built from a replica's inode record. */
-import { PAGE_BYTES, S_IFDIR, S_IFMT, S_IFREG, type StatRecord } from './state.js';
+import { PAGE_BYTES, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type StatRecord } from './state.js';
 
 /** The device number NrFS reports (any constant: one file system). */
 const DEV = 0x4e72;
 
-/** The type predicates Stats and Dirent share: NrFS holds only regular files and directories. */
+/** The type predicates Stats and Dirent share: NrFS holds regular files, directories and symbolic links. */
 abstract class FileTypeTests {
   abstract isFile(): boolean;
   abstract isDirectory(): boolean;
-  isSymbolicLink(): boolean {
-    return false;
-  }
+  abstract isSymbolicLink(): boolean;
   isBlockDevice(): boolean {
     return false;
   }
@@ -30,9 +28,8 @@ export class Stats extends FileTypeTests {
   readonly ino: number;
   readonly mode: number;
   readonly nlink: number;
-  /** Not tracked: NrFS has no owners (always 0). */
-  readonly uid = 0;
-  readonly gid = 0;
+  readonly uid: number;
+  readonly gid: number;
   readonly rdev = 0;
   readonly size: number;
   readonly blksize = PAGE_BYTES;
@@ -47,6 +44,8 @@ export class Stats extends FileTypeTests {
     this.ino = r.ino;
     this.mode = r.mode;
     this.nlink = r.nlink;
+    this.uid = r.uid;
+    this.gid = r.gid;
     this.size = r.size;
     this.blocks = r.blocks;
     this.atimeMs = r.atimeMs;
@@ -73,6 +72,9 @@ export class Stats extends FileTypeTests {
   isDirectory(): boolean {
     return (this.mode & S_IFMT) === S_IFDIR;
   }
+  isSymbolicLink(): boolean {
+    return (this.mode & S_IFMT) === S_IFLNK;
+  }
 }
 
 export class Dirent extends FileTypeTests {
@@ -81,6 +83,7 @@ export class Dirent extends FileTypeTests {
     private readonly dir: boolean,
     /** The directory that was listed (as node:fs 20 reports it). */
     readonly path: string,
+    private readonly link = false,
   ) {
     super();
   }
@@ -89,9 +92,94 @@ export class Dirent extends FileTypeTests {
     return this.path;
   }
   isFile(): boolean {
-    return !this.dir;
+    return !this.dir && !this.link;
   }
   isDirectory(): boolean {
     return this.dir;
   }
+  isSymbolicLink(): boolean {
+    return this.link;
+  }
+}
+
+const NS_PER_MS = 1_000_000n;
+
+/** `stat(path, { bigint: true })`: every number a bigint, plus nanosecond times (from NrFS's millisecond times). */
+export class BigIntStats extends FileTypeTests {
+  readonly dev: bigint;
+  readonly ino: bigint;
+  readonly mode: bigint;
+  readonly nlink: bigint;
+  readonly uid: bigint;
+  readonly gid: bigint;
+  readonly rdev: bigint;
+  readonly size: bigint;
+  readonly blksize: bigint;
+  readonly blocks: bigint;
+  readonly atimeMs: bigint;
+  readonly mtimeMs: bigint;
+  readonly ctimeMs: bigint;
+  readonly birthtimeMs: bigint;
+  readonly atimeNs: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly birthtimeNs: bigint;
+
+  constructor(private readonly s: Stats) {
+    super();
+    this.dev = BigInt(s.dev);
+    this.ino = BigInt(s.ino);
+    this.mode = BigInt(s.mode);
+    this.nlink = BigInt(s.nlink);
+    this.uid = BigInt(s.uid);
+    this.gid = BigInt(s.gid);
+    this.rdev = BigInt(s.rdev);
+    this.size = BigInt(s.size);
+    this.blksize = BigInt(s.blksize);
+    this.blocks = BigInt(s.blocks);
+    const ns = (ms: number): bigint => BigInt(Math.trunc(ms)) * NS_PER_MS + BigInt(Math.round((ms % 1) * 1e6));
+    this.atimeNs = ns(s.atimeMs);
+    this.mtimeNs = ns(s.mtimeMs);
+    this.ctimeNs = ns(s.ctimeMs);
+    this.birthtimeNs = ns(s.birthtimeMs);
+    this.atimeMs = this.atimeNs / NS_PER_MS;
+    this.mtimeMs = this.mtimeNs / NS_PER_MS;
+    this.ctimeMs = this.ctimeNs / NS_PER_MS;
+    this.birthtimeMs = this.birthtimeNs / NS_PER_MS;
+  }
+
+  get atime(): Date {
+    return this.s.atime;
+  }
+  get mtime(): Date {
+    return this.s.mtime;
+  }
+  get ctime(): Date {
+    return this.s.ctime;
+  }
+  get birthtime(): Date {
+    return this.s.birthtime;
+  }
+  isFile(): boolean {
+    return this.s.isFile();
+  }
+  isDirectory(): boolean {
+    return this.s.isDirectory();
+  }
+  isSymbolicLink(): boolean {
+    return this.s.isSymbolicLink();
+  }
+}
+
+/** What statfs reports (node's StatFs fields). */
+export class StatFs {
+  constructor(
+    readonly type: number,
+    readonly bsize: number,
+    readonly blocks: number,
+    readonly bfree: number,
+    readonly bavail: number,
+    readonly files: number,
+    readonly ffree: number,
+  ) {}
 }

@@ -1,0 +1,53 @@
+/**
+ * node:fs's callback forms, made from the synchronous calls. As in node, a
+ * wrong argument throws at once (a TypeError/RangeError), while a file
+ * system error (FsError, a SystemError) goes to the callback; the callback
+ * always runs later (process.nextTick), never inside the call.
+ */
+import { FsError, FsSystemError } from '../errors.js';
+import { checkCallback } from './args.js';
+import { describe, FsArgumentError } from '../paths.js';
+
+type Cb = (...a: unknown[]) => void;
+
+/** Errors that node:fs reports through the callback rather than throwing. */
+function isSystemError(e: unknown): boolean {
+  return e instanceof FsError || e instanceof FsSystemError;
+}
+
+/** The callback is the last argument; `arity` is how many arguments the call takes before it at most. */
+function takeCallback(args: unknown[], arity: number): Cb {
+  const last = args[args.length - 1];
+  if (typeof last === 'function') {
+    args.pop();
+    return last as Cb;
+  }
+  if (args.length > arity) throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "cb" argument must be of type function. Received ${describe(args[arity])}`);
+  return checkCallback(undefined);
+}
+
+/** `fn(...args, cb)` calling `cb(err)` or `cb(null, ...results(value))`. */
+export function callbackForm<A extends unknown[], R>(fn: (...a: A) => R, arity: number, results: (r: R, args: A) => unknown[] = (r) => [r]): (...a: unknown[]) => void {
+  return (...raw: unknown[]) => {
+    const cb = takeCallback(raw, arity);
+    const args = raw as A;
+    let r: R;
+    try {
+      r = fn(...args);
+    } catch (e) {
+      if (!isSystemError(e)) throw e;
+      process.nextTick(cb, e);
+      return;
+    }
+    process.nextTick(cb, null, ...results(r, args));
+  };
+}
+
+/** fs.exists(path, cb): cb(true | false), no error argument (node's legacy form). */
+export function existsForm(existsSync: (p: never) => boolean): (path: unknown, cb: unknown) => void {
+  return (path, cb) => {
+    const f = checkCallback(cb);
+    const r = existsSync(path as never);
+    process.nextTick(f, r);
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * `fs.promises` and its FileHandle, over the synchronous calls. Each
+ * promise call runs the same replica op (a write is applied before its
+ * promise settles) and rejects, never throws, as node's do.
+ */
+import { constants } from 'node:fs';
+import { FsError } from '../errors.js';
+import { checkFd, dataBytes, type FacadeContext, optionsOf } from './args.js';
+import { opendirSync } from './dir.js';
+import type { FileCalls, Data, PathArg, ReadFileOptions, WriteFileOptions } from './sync.js';
+import type { TreeCalls } from './tree.js';
+import type { OpenFlags } from '../flags.js';
+import type { BigIntStats, Stats } from '../stats.js';
+
+const asyncDispose: symbol = (Symbol as { asyncDispose?: symbol }).asyncDispose ?? Symbol.for('nodejs.asyncDispose');
+
+/** What node's FileHandle methods reject with once it is closed. */
+export class FileClosedError extends Error {
+  readonly code = 'EBADF';
+  readonly syscall: string;
+  constructor(syscall: string) {
+    super('file closed');
+    this.syscall = syscall;
+  }
+}
+
+export class FileHandle {
+  private closed = false;
+
+  constructor(
+    private readonly calls: FileCalls,
+    /** The fd (private to this thread); -1 once closed. */
+    public fd: number,
+  ) {}
+
+  private live(syscall = 'fstat'): number {
+    if (this.closed) throw new FileClosedError(syscall);
+    return checkFd(this.fd);
+  }
+
+  async read(buffer?: ArrayBufferView | { buffer?: ArrayBufferView; offset?: number; length?: number; position?: number | null }, offset?: number | { offset?: number; length?: number; position?: number | null }, length?: number, position?: number | null): Promise<{ bytesRead: number; buffer: ArrayBufferView }> {
+    let buf: ArrayBufferView;
+    let o: { offset?: number; length?: number; position?: number | null };
+    if (buffer === undefined || !ArrayBuffer.isView(buffer)) {
+      const opts = buffer ?? {};
+      buf = opts.buffer ?? Buffer.alloc(16384);
+      o = opts;
+    } else {
+      buf = buffer;
+      o = typeof offset === 'object' && offset !== null ? offset : { offset, length, position };
+    }
+    const bytesRead = this.calls.readSync(this.live(), buf, o.offset ?? 0, o.length ?? buf.byteLength - (o.offset ?? 0), o.position ?? null);
+    return { bytesRead, buffer: buf };
+  }
+
+  async write(data: Data, offsetOrPosition?: number | null, lengthOrEncoding?: number | BufferEncoding | null, position?: number | null): Promise<{ bytesWritten: number; buffer: Data }> {
+    const bytesWritten = this.calls.writeSync(this.live(), data, offsetOrPosition, lengthOrEncoding, position);
+    return { bytesWritten, buffer: data };
+  }
+
+  async readv(buffers: ArrayBufferView[], position?: number | null): Promise<{ bytesRead: number; buffers: ArrayBufferView[] }> {
+    return { bytesRead: this.calls.readvSync(this.live(), buffers, position), buffers };
+  }
+
+  async writev(buffers: ArrayBufferView[], position?: number | null): Promise<{ bytesWritten: number; buffers: ArrayBufferView[] }> {
+    return { bytesWritten: this.calls.writevSync(this.live(), buffers, position), buffers };
+  }
+
+  async readFile(options?: ReadFileOptions | BufferEncoding | null): Promise<string | Buffer> {
+    return this.calls.readFileSync(this.live(), options);
+  }
+
+  async writeFile(data: Data | Iterable<Data> | AsyncIterable<Data>, options?: WriteFileOptions | BufferEncoding | null): Promise<void> {
+    this.calls.writeFileSync(this.live(), await collect(data, options), options);
+  }
+
+  async appendFile(data: Data, options?: WriteFileOptions | BufferEncoding | null): Promise<void> {
+    this.calls.appendFileSync(this.live(), data, options);
+  }
+
+  async stat(options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
+    return this.calls.fstatSync(this.live(), options) as Stats | BigIntStats;
+  }
+
+  async truncate(len?: number): Promise<void> {
+    this.calls.ftruncateSync(this.live(), len ?? 0);
+  }
+
+  async chmod(mode: number | string): Promise<void> {
+    this.calls.fchmodSync(this.live(), mode);
+  }
+
+  async chown(uid: number, gid: number): Promise<void> {
+    this.calls.fchownSync(this.live(), uid, gid);
+  }
+
+  async utimes(atime: unknown, mtime: unknown): Promise<void> {
+    this.calls.futimesSync(this.live(), atime, mtime);
+  }
+
+  async sync(): Promise<void> {
+    this.calls.fsyncSync(this.live());
+  }
+
+  async datasync(): Promise<void> {
+    this.calls.fdatasyncSync(this.live());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const fd = this.fd;
+    this.fd = -1;
+    this.calls.closeSync(fd);
+  }
+
+  [asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** writeFile data: a string or bytes, or an (async) iterable of them (node's stream form), joined into one write. */
+async function collect(data: unknown, options: unknown): Promise<Data> {
+  if (typeof data === 'string' || ArrayBuffer.isView(data)) return data;
+  const enc = optionsOf(options, {}).encoding;
+  const encoding = enc === null || enc === undefined || enc === 'buffer' ? undefined : enc;
+  if (data !== null && typeof data === 'object' && (Symbol.asyncIterator in data || Symbol.iterator in data)) {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of data as AsyncIterable<unknown>) parts.push(dataBytes(chunk, encoding));
+    return Buffer.concat(parts);
+  }
+  return dataBytes(data, encoding);
+}
+
+type Sync = FileCalls & TreeCalls;
+
+/** promises.stat and lstat typed as node's overloads. */
+export interface PromiseStat {
+  (path: PathArg, options?: { bigint?: false }): Promise<Stats>;
+  (path: PathArg, options: { bigint: true }): Promise<BigIntStats>;
+  (path: PathArg, options?: { bigint?: boolean }): Promise<Stats | BigIntStats>;
+}
+
+export function promiseCalls(c: FacadeContext, s: Sync) {
+  const handleOrPath = (p: unknown): PathArg | number => (p instanceof FileHandle ? p.fd : (p as PathArg));
+  return {
+    constants,
+    access: async (path: PathArg, mode?: number) => s.accessSync(path, mode),
+    appendFile: async (path: PathArg | FileHandle, data: Data, options?: WriteFileOptions | BufferEncoding | null) => s.appendFileSync(handleOrPath(path), await collect(data, options), options),
+    chmod: async (path: PathArg, mode: number | string) => s.chmodSync(path, mode),
+    lchmod: async (path: PathArg, mode: number | string) => s.lchmodSync(path, mode),
+    chown: async (path: PathArg, uid: number, gid: number) => s.chownSync(path, uid, gid),
+    lchown: async (path: PathArg, uid: number, gid: number) => s.lchownSync(path, uid, gid),
+    copyFile: async (src: PathArg, dest: PathArg, mode?: number) => s.copyFileSync(src, dest, mode),
+    cp: async (src: PathArg, dest: PathArg, options?: Parameters<Sync['cpSync']>[2]) => s.cpSync(src, dest, options),
+    link: async (existing: PathArg, path: PathArg) => s.linkSync(existing, path),
+    lstat: (async (path: PathArg, options?: { bigint?: boolean }) => s.lstatSync(path, options)) as PromiseStat,
+    lutimes: async (path: PathArg, atime: unknown, mtime: unknown) => s.lutimesSync(path, atime, mtime),
+    mkdir: async (path: PathArg, options?: Parameters<Sync['mkdirSync']>[1]) => s.mkdirSync(path, options),
+    mkdtemp: async (prefix: PathArg, options?: Parameters<Sync['mkdtempSync']>[1]) => s.mkdtempSync(prefix, options),
+    open: async (path: PathArg, flags?: OpenFlags, mode?: number | string) => new FileHandle(s, s.openSync(path, flags, mode)),
+    opendir: async (path: PathArg, options?: { encoding?: string | null; bufferSize?: number }) => opendirSync(c, path, options, true),
+    readdir: async (path: PathArg, options?: Parameters<Sync['readdirSync']>[1]) => s.readdirSync(path, options),
+    readFile: async (path: PathArg | FileHandle, options?: ReadFileOptions | BufferEncoding | null) => s.readFileSync(handleOrPath(path), options),
+    readlink: async (path: PathArg, options?: Parameters<Sync['readlinkSync']>[1]) => s.readlinkSync(path, options),
+    realpath: async (path: PathArg, options?: Parameters<Sync['readlinkSync']>[1]) => s.realpathSync.native(path, options),
+    rename: async (from: PathArg, to: PathArg) => s.renameSync(from, to),
+    rm: async (path: PathArg, options?: Parameters<Sync['rmSync']>[1]) => s.rmSync(path, options),
+    rmdir: async (path: PathArg, options?: Parameters<Sync['rmdirSync']>[1]) => {
+      try {
+        s.rmdirSync(path, options);
+      } catch (e) {
+        // node's promise form of the recursive rmdir stats where the sync form lstats.
+        if (e instanceof FsError && e.syscall === 'lstat') throw new FsError(e.code, 'stat', e.path);
+        throw e;
+      }
+    },
+    stat: (async (path: PathArg, options?: { bigint?: boolean }) => s.statSync(path, options)) as PromiseStat,
+    statfs: async (path: PathArg, options?: { bigint?: boolean }) => s.statfsSync(path, options),
+    symlink: async (target: PathArg, path: PathArg, type?: string | null) => s.symlinkSync(target, path, type),
+    truncate: async (path: PathArg, len?: number) => s.truncateSync(path, len),
+    unlink: async (path: PathArg) => s.unlinkSync(path),
+    utimes: async (path: PathArg, atime: unknown, mtime: unknown) => s.utimesSync(path, atime, mtime),
+    writeFile: async (path: PathArg | FileHandle, data: Data | Iterable<Data> | AsyncIterable<Data>, options?: WriteFileOptions | BufferEncoding | null) =>
+      s.writeFileSync(handleOrPath(path), await collect(data, options), options),
+  };
+}
+
+export type PromiseCalls = ReturnType<typeof promiseCalls>;

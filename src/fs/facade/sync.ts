@@ -1,0 +1,271 @@
+/**
+ * The node:fs synchronous calls on files, fds and attributes, over one
+ * thread's NrFs: node's signatures, option handling and argument errors;
+ * relative paths against the thread's working directory.
+ */
+import { constants } from 'node:fs';
+import { FsError } from '../errors.js';
+import type { OpenFlags } from '../flags.js';
+import { parseFlags } from '../flags.js';
+import { FsArgumentError } from '../paths.js';
+import { BigIntStats, StatFs, type Stats } from '../stats.js';
+import { checkEncoding, checkFd, dataBytes, type FacadeContext, invalidType, optBool, optionsOf, timeMs } from './args.js';
+
+export type Encoding = BufferEncoding | 'buffer';
+export type PathArg = string | Uint8Array | URL;
+/** A path, or an fd where node:fs takes one (readFile, writeFile, appendFile, truncate). */
+export type PathOrFd = PathArg | number;
+export type Data = string | ArrayBufferView;
+export interface StatOptions {
+  bigint?: boolean;
+  throwIfNoEntry?: boolean;
+}
+export interface ReadFileOptions {
+  encoding?: Encoding | null;
+  flag?: OpenFlags;
+}
+export interface WriteFileOptions {
+  encoding?: BufferEncoding | null;
+  flag?: OpenFlags;
+  mode?: number | string;
+}
+export interface ReadOptions {
+  buffer?: ArrayBufferView;
+  offset?: number;
+  length?: number;
+  position?: number | bigint | null;
+}
+
+/** stat, lstat and fstat typed as node's overloads. */
+export interface StatCall<P> {
+  (path: P, options?: { bigint?: false; throwIfNoEntry?: true }): Stats;
+  (path: P, options: { bigint: true; throwIfNoEntry?: true }): BigIntStats;
+  (path: P, options?: StatOptions): Stats | BigIntStats | undefined;
+}
+export interface ReadFileCall {
+  (path: PathOrFd, options?: { encoding?: null; flag?: OpenFlags } | null): Buffer;
+  (path: PathOrFd, options: BufferEncoding | { encoding: BufferEncoding; flag?: OpenFlags }): string;
+  (path: PathOrFd, options?: ReadFileOptions | Encoding | null): string | Buffer;
+}
+
+function checkAccessMode(mode: unknown): number {
+  if (mode === undefined || mode === null) return constants.F_OK;
+  if (typeof mode !== 'number' || !Number.isInteger(mode)) {
+    throw new FsArgumentError('ERR_INVALID_ARG_TYPE', 'mode must be int32 or null/undefined');
+  }
+  if (mode < 0 || mode > 7) throw new FsArgumentError('ERR_OUT_OF_RANGE', 'mode is out of range: >= 0 && <= 7');
+  return mode;
+}
+
+/** The file and fd calls of node:fs, synchronous. */
+export function fileCalls(c: FacadeContext) {
+  const core = c.core;
+
+  const statWith = (s: () => Stats, options: unknown): Stats | BigIntStats | undefined => {
+    const o = optionsOf(options, {} as StatOptions) as StatOptions & Record<string, unknown>;
+    const big = optBool(o, 'bigint', false);
+    const throwIfNoEntry = optBool(o, 'throwIfNoEntry', true);
+    let st: Stats;
+    try {
+      st = s();
+    } catch (e) {
+      if (!throwIfNoEntry && e instanceof FsError && e.code === 'ENOENT') return undefined;
+      throw e;
+    }
+    return big ? new BigIntStats(st) : st;
+  };
+
+  /** Read all of an fd from its offset on (node's readFileSync(fd)). */
+  const readFd = (fd: number): Buffer => {
+    const chunks: Buffer[] = [];
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(64 * 1024);
+      const n = core.read(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+    }
+    return Buffer.concat(chunks);
+  };
+
+  const decode = (buf: Buffer, enc: Encoding | null | undefined): string | Buffer =>
+    enc === undefined || enc === null || enc === 'buffer' ? buf : buf.toString(enc);
+
+  function readFileSync(path: PathOrFd, options?: ReadFileOptions | Encoding | null): string | Buffer {
+    const o = optionsOf(options, { flag: 'r' } as ReadFileOptions);
+    if (typeof path === 'number') return decode(readFd(checkFd(path)), o.encoding);
+    const flags = parseFlags(o.flag, constants.O_RDONLY);
+    return c.at(path, 'open', (abs) => {
+      if (flags === constants.O_RDONLY) return decode(core.readFile(abs), o.encoding);
+      // Another flag ('a+', 'w+'...) opens (maybe creating or truncating) first, as node:fs does.
+      const fd = core.open(abs, flags, 0o666);
+      try {
+        return decode(readFd(fd), o.encoding);
+      } finally {
+        core.close(fd);
+      }
+    });
+  }
+
+  function writeOptions(options: unknown, flag: string): { encoding: BufferEncoding | undefined; flag: OpenFlags; mode: number | string | undefined } {
+    const o = optionsOf(options, { flag } as WriteFileOptions);
+    const enc = o.encoding === null || o.encoding === undefined || (o.encoding as string) === 'buffer' ? undefined : o.encoding;
+    return { encoding: enc, flag: o.flag ?? flag, mode: o.mode };
+  }
+
+  function writeAll(fd: number, bytes: Uint8Array): void {
+    let done = 0;
+    while (done < bytes.length) done += core.write(fd, bytes, done, bytes.length - done, null);
+  }
+
+  function writeFileSync(path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null, defaultFlag = 'w'): void {
+    const o = writeOptions(options, defaultFlag);
+    const bytes = dataBytes(data, o.encoding);
+    if (typeof path === 'number') return writeAll(checkFd(path), bytes);
+    c.at(path, 'open', (abs) => core.writeFile(abs, bytes, { flag: o.flag, mode: o.mode as number | undefined }));
+  }
+
+  function readSync(fd: number, buffer: ArrayBufferView | ReadOptions, offsetOrOptions?: number | ReadOptions | null, length?: number, position?: number | bigint | null): number {
+    checkFd(fd);
+    let buf: ArrayBufferView;
+    let offset: number | undefined;
+    let len: number | undefined;
+    let pos: number | bigint | null | undefined;
+    if (!ArrayBuffer.isView(buffer)) {
+      // readSync(fd, { buffer, offset, length, position }) is not node's; (fd, buffer, options) is.
+      throw invalidType('buffer', 'an instance of Buffer, TypedArray, or DataView', buffer);
+    }
+    buf = buffer;
+    if (typeof offsetOrOptions === 'object' && offsetOrOptions !== null) {
+      ({ offset, length: len, position: pos } = offsetOrOptions);
+      if (offsetOrOptions.buffer !== undefined) buf = offsetOrOptions.buffer;
+    } else {
+      offset = offsetOrOptions ?? undefined;
+      len = length;
+      pos = position;
+    }
+    const bytes = dataBytes(buf, undefined, 'buffer');
+    offset ??= 0;
+    len ??= bytes.length - offset;
+    if (len === 0) return 0;
+    return core.read(fd, bytes, offset, len, pos ?? null);
+  }
+
+  function writeSync(fd: number, data: Data, offsetOrPosition?: number | null, lengthOrEncoding?: number | BufferEncoding | null, position?: number | null): number {
+    checkFd(fd);
+    if (typeof data === 'string') {
+      const enc = typeof lengthOrEncoding === 'string' ? checkEncoding(lengthOrEncoding) : 'utf8';
+      return core.write(fd, Buffer.from(data, enc === 'buffer' ? 'utf8' : enc), 0, undefined, offsetOrPosition ?? null);
+    }
+    if (!ArrayBuffer.isView(data)) throw invalidType('buffer', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
+    if (typeof offsetOrPosition === 'object' && offsetOrPosition !== null) {
+      const o = offsetOrPosition as { offset?: number; length?: number; position?: number | null };
+      return core.write(fd, data, o.offset ?? 0, o.length, o.position ?? null);
+    }
+    const len = typeof lengthOrEncoding === 'number' ? lengthOrEncoding : undefined;
+    return core.write(fd, data, offsetOrPosition ?? 0, len, position ?? null);
+  }
+
+  function checkBuffers(buffers: unknown): Uint8Array[] {
+    if (!Array.isArray(buffers) || !buffers.every((b) => ArrayBuffer.isView(b))) {
+      throw invalidType('buffers', 'an instance of ArrayBufferView[]', buffers);
+    }
+    return buffers.map((b) => dataBytes(b, undefined, 'buffers'));
+  }
+
+  /** readv: one read of the total (one consistent view of the file), scattered into the buffers. */
+  function readvSync(fd: number, buffers: readonly ArrayBufferView[], position?: number | null): number {
+    checkFd(fd);
+    const bufs = checkBuffers(buffers);
+    const total = bufs.reduce((n, b) => n + b.length, 0);
+    const tmp = Buffer.allocUnsafe(total);
+    const n = total === 0 ? 0 : core.read(fd, tmp, 0, total, position ?? null);
+    let at = 0;
+    for (const b of bufs) {
+      if (at >= n) break;
+      const k = Math.min(b.length, n - at);
+      b.set(tmp.subarray(at, at + k));
+      at += k;
+    }
+    return n;
+  }
+
+  /** writev: the buffers joined into one write, so it applies atomically. */
+  function writevSync(fd: number, buffers: readonly ArrayBufferView[], position?: number | null): number {
+    checkFd(fd);
+    const joined = Buffer.concat(checkBuffers(buffers));
+    if (joined.length === 0) return 0;
+    return core.write(fd, joined, 0, joined.length, position ?? null);
+  }
+
+  const times = (atime: unknown, mtime: unknown): [number, number] => [timeMs(atime, 'atime'), timeMs(mtime, 'mtime')];
+
+  return {
+    constants,
+    accessSync: (path: PathArg, mode?: number) => {
+      const m = checkAccessMode(mode);
+      c.at(path, 'access', (abs) => core.access(abs, m));
+    },
+    existsSync: (path: PathArg): boolean => {
+      try {
+        return c.at(path, 'access', (abs) => core.exists(abs));
+      } catch {
+        return false;
+      }
+    },
+    openSync: (path: PathArg, flags?: OpenFlags, mode?: number | string) =>
+      c.at(path, 'open', (abs) => core.open(abs, flags ?? 'r', (mode ?? 0o666) as number)),
+    closeSync: (fd: number) => core.close(checkFd(fd)),
+    readSync,
+    writeSync,
+    readvSync,
+    writevSync,
+    fsyncSync: (fd: number) => core.fsync(checkFd(fd), 'fsync'),
+    fdatasyncSync: (fd: number) => core.fsync(checkFd(fd), 'fdatasync'),
+    statSync: ((path: PathArg, options?: StatOptions) => c.at(path, 'stat', (abs) => statWith(() => core.stat(abs), options))) as StatCall<PathArg>,
+    lstatSync: ((path: PathArg, options?: StatOptions) => c.at(path, 'lstat', (abs) => statWith(() => core.lstat(abs), options))) as StatCall<PathArg>,
+    fstatSync: ((fd: number, options?: StatOptions) => statWith(() => core.fstat(checkFd(fd)), options)) as StatCall<number>,
+    statfsSync: (path: PathArg, options?: { bigint?: boolean }) => {
+      const big = optBool(optionsOf(options, {}) as Record<string, unknown>, 'bigint', false);
+      const s = c.at(path, 'statfs', (abs) => core.statfs(abs));
+      const n = (x: number): number => x;
+      const f = big ? (BigInt as unknown as typeof n) : n;
+      return new StatFs(f(s.type), f(s.bsize), f(s.blocks), f(s.bfree), f(s.bavail), f(s.files), f(s.ffree));
+    },
+    readFileSync: readFileSync as ReadFileCall,
+    writeFileSync: (path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null) => writeFileSync(path, data, options, 'w'),
+    appendFileSync: (path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null) => writeFileSync(path, data, options, 'a'),
+    truncateSync: (path: PathOrFd, len?: number | null) => {
+      if (typeof path === 'number') return core.ftruncate(checkFd(path), len ?? 0);
+      c.at(path, 'open', (abs) => core.truncate(abs, len ?? 0));
+    },
+    ftruncateSync: (fd: number, len?: number | null) => core.ftruncate(checkFd(fd), len ?? 0),
+    chmodSync: (path: PathArg, mode: number | string) => c.at(path, 'chmod', (abs) => core.chmod(abs, mode)),
+    lchmodSync: (path: PathArg, mode: number | string) => c.at(path, 'lchmod', (abs) => core.chmod(abs, mode, false)),
+    fchmodSync: (fd: number, mode: number | string) => core.fchmod(checkFd(fd), mode),
+    chownSync: (path: PathArg, uid: number, gid: number) => c.at(path, 'chown', (abs) => core.chown(abs, ownerArg(uid, 'uid'), ownerArg(gid, 'gid'))),
+    lchownSync: (path: PathArg, uid: number, gid: number) => c.at(path, 'lchown', (abs) => core.chown(abs, ownerArg(uid, 'uid'), ownerArg(gid, 'gid'), false)),
+    fchownSync: (fd: number, uid: number, gid: number) => core.fchown(checkFd(fd), ownerArg(uid, 'uid'), ownerArg(gid, 'gid')),
+    utimesSync: (path: PathArg, atime: unknown, mtime: unknown) => {
+      const [a, m] = times(atime, mtime);
+      c.at(path, 'utime', (abs) => core.utimes(abs, a, m));
+    },
+    lutimesSync: (path: PathArg, atime: unknown, mtime: unknown) => {
+      const [a, m] = times(atime, mtime);
+      c.at(path, 'lutime', (abs) => core.utimes(abs, a, m, false));
+    },
+    futimesSync: (fd: number, atime: unknown, mtime: unknown) => {
+      const [a, m] = times(atime, mtime);
+      core.futimes(checkFd(fd), a, m);
+    },
+  };
+}
+
+function ownerArg(v: unknown, name: string): number {
+  if (typeof v !== 'number') throw invalidType(name, 'of type number', v);
+  if (!Number.isInteger(v) || v < -1 || v > 0xffffffff) {
+    throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= -1 && <= 4294967295. Received ${v}`);
+  }
+  return v;
+}
+
+export type FileCalls = ReturnType<typeof fileCalls>;

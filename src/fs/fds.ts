@@ -1,0 +1,255 @@
+/**
+ * The part of a thread's NrFs that owns its file descriptors: the fd table
+ * and offsets (private to the thread), the calls that take an fd, and the
+ * thread's life cycle (detach, releaseSlot). `NrFs` adds the calls on
+ * paths. Everything an fd call logs goes through this thread's replica.
+ */
+import { AccessCheck } from './access.js';
+import { ChangeHub, ringing } from './changes.js';
+import { bytesOf, checkLength, checkMode, checkPosition, checkRange, type FileData } from './checks.js';
+import { FsError } from './errors.js';
+import { type OpenFlags, parseFlags } from './flags.js';
+import type { FsReplica, NrFsHandle } from './handle.js';
+import { checkPath, FsArgumentError, type PathLike } from './paths.js';
+import { PayloadRing } from './payload.js';
+import { O_ACCMODE, O_APPEND, O_RDONLY, O_WRONLY, SET_MODE, SET_OWNER, SET_TIMES } from './state.js';
+import { Stats } from './stats.js';
+
+const FIRST_FD = 3;
+const MAX_FDS = 65536;
+
+/** One open file description of this thread: private, never replicated. */
+export interface OpenFile {
+  readonly ino: number;
+  readonly readable: boolean;
+  readonly writable: boolean;
+  readonly append: boolean;
+  /** The current offset, moved only by this thread's read and write. */
+  pos: number;
+}
+
+/** chown's ids: -1 (unchanged) or a uint32 (who may set them is checked in the apply). */
+export function checkOwnerIds(uid: number, gid: number): void {
+  for (const [v, name] of [[uid, 'uid'], [gid, 'gid']] as const) {
+    if (!Number.isInteger(v) || v < -1 || v > 0xffffffff) {
+      throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= -1 && <= 4294967295. Received ${String(v)}`);
+    }
+  }
+}
+
+export abstract class FdFs {
+  /** The replica this thread reads from and writes through. */
+  readonly replica: FsReplica;
+  /** This thread's replica slot: its opens are recorded under it. */
+  protected readonly slot: number;
+  protected readonly reads: FsReplica['reads'];
+  protected readonly writes: FsReplica['writes'];
+  protected readonly fds: (OpenFile | undefined)[] = [];
+  protected readonly ring: PayloadRing;
+  protected readonly inlineMax: number;
+  protected readonly logInlineLimit: number;
+  protected readonly umask: number;
+  /** The user and group this thread acts as (see AttachFsOptions). */
+  readonly uid: number;
+  readonly gid: number;
+  protected readonly bell: Int32Array;
+  protected readonly acl: AccessCheck;
+  protected readonly hub: ChangeHub;
+  /** The limits `statfs` reports. */
+  readonly limits: { readonly maxPages: number; readonly maxInodes: number };
+
+  /** @internal use `attachFs()` */
+  constructor(handle: NrFsHandle, replica: FsReplica, who: { uid: number; gid: number } = { uid: 0, gid: 0 }, hub?: ChangeHub) {
+    this.bell = new Int32Array(handle.changes);
+    this.hub = hub ?? new ChangeHub(this.bell, () => replica.sync());
+    this.uid = who.uid;
+    this.gid = who.gid;
+    this.acl = new AccessCheck(replica.reads, who.uid, who.gid);
+    this.limits = { maxPages: handle.maxPages, maxInodes: handle.maxInodes };
+    this.replica = replica;
+    this.slot = replica.id;
+    this.reads = replica.reads;
+    this.writes = ringing(replica.writes, this.bell);
+    this.ring = new PayloadRing(handle.payload, handle.regions, replica);
+    this.inlineMax = handle.inlineMaxBytes;
+    this.logInlineLimit = handle.logInlineLimit;
+    this.umask = handle.umask;
+  }
+
+  // ---- descriptors ---------------------------------------------------------------
+
+  /** open(2): flags as node:fs accepts them ('r', 'w+', fs.constants...). Returns an fd private to this thread. */
+  open(path: PathLike, flags: OpenFlags = 'r', mode: number = 0o666): number {
+    const p = checkPath(path, 'open');
+    const f = parseFlags(flags, O_RDONLY);
+    const m = checkMode(mode, 0o666);
+    let fd = FIRST_FD;
+    while (fd < this.fds.length && this.fds[fd] !== undefined) fd++;
+    if (fd >= MAX_FDS) throw new FsError('EMFILE', 'open', p);
+    const acc = f & O_ACCMODE;
+    const ino = this.writes.open(p, f, m & ~this.umask & 0o7777, Date.now(), this.slot, this.uid, this.gid);
+    this.fds[fd] = { ino, readable: acc !== O_WRONLY, writable: acc !== O_RDONLY, append: (f & O_APPEND) !== 0, pos: 0 };
+    return fd;
+  }
+
+  close(fd: number): void {
+    const file = this.file(fd, 'close');
+    this.fds[fd] = undefined;
+    this.writes.close(file.ino, this.slot);
+  }
+
+  /** Read at the fd's offset (moving it), or at `position` when given (not moving it). */
+  read(fd: number, buffer: ArrayBufferView, offset = 0, length?: number, position: number | bigint | null = null): number {
+    const file = this.file(fd, 'read');
+    if (!file.readable) throw new FsError('EBADF', 'read');
+    const buf = bytesOf(buffer, undefined, 'buffer');
+    const len = length ?? buf.length - offset;
+    checkRange(buf, offset, len);
+    if (position !== null && position !== undefined && position !== -1) {
+      return this.reads.pread(file.ino, buf, offset, len, checkPosition(position));
+    }
+    const n = this.reads.pread(file.ino, buf, offset, len, file.pos);
+    file.pos += n;
+    return n;
+  }
+
+  /** pread(2): read at `position`; the fd's offset does not move. */
+  pread(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number {
+    const file = this.fds[fd];
+    if (file === undefined || !file.readable) throw new FsError('EBADF', 'read');
+    checkRange(buffer, offset, length);
+    return this.reads.pread(file.ino, buffer, offset, length, checkPosition(position));
+  }
+
+  /** Write at the fd's offset (at the end for O_APPEND), or at `position` when given. */
+  write(fd: number, data: FileData, offset = 0, length?: number, position: number | bigint | null = null): number {
+    const file = this.file(fd, 'write');
+    if (!file.writable) throw new FsError('EBADF', 'write');
+    const buf = bytesOf(data, undefined, 'buffer');
+    const len = length ?? buf.length - offset;
+    checkRange(buf, offset, len);
+    const at = position !== null && position !== undefined ? checkPosition(position) : -1;
+    // A zero-length write changes nothing, not even the offset of an O_APPEND fd (as on Linux): not logged.
+    if (len === 0) return 0;
+    const src = offset === 0 && len === buf.length ? buf : buf.subarray(offset, offset + len);
+    if (at >= 0) {
+      // pwrite(2): the offset does not move; with O_APPEND, Linux still writes at the end.
+      this.logWrite(file.ino, at, file.append, src);
+      return len;
+    }
+    file.pos = this.logWrite(file.ino, file.pos, file.append, src);
+    return len;
+  }
+
+  /** pwrite(2): write at `position`; the fd's offset does not move. */
+  pwrite(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number {
+    const file = this.fds[fd];
+    if (file === undefined || !file.writable) throw new FsError('EBADF', 'write');
+    checkRange(buffer, offset, length);
+    const pos = checkPosition(position);
+    if (length === 0) return 0;
+    const src = offset === 0 && length === buffer.length ? buffer : buffer.subarray(offset, offset + length);
+    this.logWrite(file.ino, pos, file.append, src);
+    return length;
+  }
+
+  ftruncate(fd: number, len = 0): void {
+    const file = this.file(fd, 'ftruncate');
+    const n = checkLength(len, 'ftruncate');
+    // Linux: ftruncate through a descriptor not open for writing is EINVAL.
+    if (!file.writable) throw new FsError('EINVAL', 'ftruncate');
+    this.writes.ftruncate(file.ino, n, Date.now());
+  }
+
+  fstat(fd: number): Stats {
+    return new Stats(this.reads.fstat(this.file(fd, 'fstat').ino));
+  }
+
+  fchmod(fd: number, mode: number | string): void {
+    const file = this.file(fd, 'fchmod');
+    const m = checkMode(mode, 0);
+    this.writes.setattr('', file.ino, false, SET_MODE, m, -1, -1, 0, 0, Date.now(), this.uid, this.gid);
+  }
+
+  fchown(fd: number, uid: number, gid: number): void {
+    const file = this.file(fd, 'fchown');
+    checkOwnerIds(uid, gid);
+    this.writes.setattr('', file.ino, false, SET_OWNER, 0, uid, gid, 0, 0, Date.now(), this.uid, this.gid);
+  }
+
+  futimes(fd: number, atimeMs: number, mtimeMs: number): void {
+    const file = this.file(fd, 'futime');
+    this.writes.setattr('', file.ino, false, SET_TIMES, 0, -1, -1, atimeMs, mtimeMs, Date.now(), this.uid, this.gid);
+  }
+
+  /** fsync(2)/fdatasync(2): nothing to flush in memory (every write is already applied); EBADF for a closed fd. */
+  fsync(fd: number, syscall = 'fsync'): void {
+    this.file(fd, syscall);
+  }
+
+  /** Close every fd of this thread (one logged op) and leave the log. */
+  detach(): void {
+    const open = this.openFds > 0;
+    this.fds.length = 0;
+    if (open) this.writes.closeAllOf(this.slot);
+    this.replica.detach();
+  }
+
+  /**
+   * Close every file the thread in replica slot `slot` had open: for a
+   * worker's manager (through any live thread) after that worker died with
+   * fds open, so unlinked files it held are freed. Returns how many opens
+   * were closed. The dead thread's slot must not be in use by a live NrFs.
+   */
+  releaseSlot(slot: number): number {
+    if (!Number.isInteger(slot) || slot < 0 || slot > 255) {
+      throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "slot" is out of range. It must be >= 0 && <= 255. Received ${String(slot)}`);
+    }
+    if (slot === this.slot && this.openFds > 0) {
+      throw new FsArgumentError('ERR_INVALID_ARG_VALUE', 'releaseSlot: this thread still has fds open in its own slot');
+    }
+    return this.writes.closeAllOf(slot);
+  }
+
+  /** Out-of-line payloads of this thread not yet reclaimed, and its region size. */
+  payloadStats(): { held: number; regionBytes: number } {
+    this.ring.reclaim();
+    return { held: this.ring.held, regionBytes: this.ring.size };
+  }
+
+  /** Open fds of this thread. */
+  get openFds(): number {
+    let n = 0;
+    for (const f of this.fds) if (f !== undefined) n++;
+    return n;
+  }
+
+  /** The inode an fd of this thread is open on (for the facade's FileHandle and streams). */
+  inoOf(fd: number): number {
+    return this.file(fd, 'fstat').ino;
+  }
+
+  // ---- internals -----------------------------------------------------------------
+
+  protected file(fd: number, syscall: string): OpenFile {
+    if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) {
+      throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "fd" argument must be of type number. Received ${String(fd)}`);
+    }
+    const f = this.fds[fd];
+    if (f === undefined) throw new FsError('EBADF', syscall);
+    return f;
+  }
+  /** Log a data write; returns the offset past the written bytes. */
+  protected logWrite(ino: number, pos: number, append: boolean, src: Uint8Array): number {
+    if (src.length <= this.inlineMax) return this.writes.pwrite(ino, pos, append, Date.now(), src, -1, src.length);
+    const now = Date.now();
+    return this.withPayload(src, (ref) => this.writes.pwrite(ino, pos, append, now, src, ref, src.length));
+  }
+
+  /** Run a write whose data is `src`: inline when small, else out of line (see PayloadRing.run). */
+  protected withPayload<T>(src: Uint8Array, run: (ref: number) => T): T {
+    if (src.length <= this.inlineMax) return run(-1);
+    return this.ring.run(src, this.logInlineLimit, () => this.replica.sync(), run);
+  }
+
+}

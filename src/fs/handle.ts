@@ -1,0 +1,119 @@
+/**
+ * Making and attaching a file system: `createFs` (its shared log, payload
+ * area and watchers' doorbell, on any thread) and `attachFs` (a replica and
+ * an fd table for this thread, acting as a uid/gid).
+ */
+import { attach, createHandle, type NrHandle, type Replica, type ReplicaOptions } from '../nr/index.js';
+import { ChangeHub, DOORBELL_BYTES } from './changes.js';
+import { NrFs } from './nrfs.js';
+import { FsArgumentError } from './paths.js';
+import { fsStructure, type FsStructure, PAGE_BYTES } from './state.js';
+
+export interface NrFsOptions {
+  /** Replica slots reserved from the start (threads that attach first). Default 1. */
+  replicas?: number;
+  /** All replica slots. Default max(replicas, 8). */
+  maxReplicas?: number;
+  /** Log size in bytes (a power of two). Default 16 MiB. */
+  logBytes?: number;
+  /** How long writers wait for a lagging replica before fencing it. Default 1000 ms. */
+  fenceAfterMs?: number;
+  /** Most file data, in bytes (rounded down to 4 KiB pages). Default 1 GiB. */
+  capacityBytes?: number;
+  /** Most inodes (files and directories, the root included). Default 1 048 576. */
+  maxInodes?: number;
+  /** Shared area for large write payloads, split evenly between replica slots. Default 64 MiB. */
+  payloadBytes?: number;
+  /** Writes up to this many bytes travel inline in the log; larger ones out of line. Default 1 KiB. */
+  inlineMaxBytes?: number;
+  /** Applied to the mode of files and directories created. Default 0o022. */
+  umask?: number;
+}
+
+/** Structured-cloneable: pass it to workers in `workerData`. */
+export interface NrFsHandle {
+  readonly kind: 'nrfs';
+  readonly nr: NrHandle;
+  readonly payload: SharedArrayBuffer;
+  readonly regions: number;
+  readonly maxPages: number;
+  readonly maxInodes: number;
+  readonly inlineMaxBytes: number;
+  /** Largest write a log entry can carry inline (1/4 of the log, at most 1 MiB, minus headers). */
+  readonly logInlineLimit: number;
+  readonly umask: number;
+  /** The watchers' doorbell (see changes.ts). */
+  readonly changes: SharedArrayBuffer;
+}
+
+const DEFAULT_LOG_BYTES = 16 << 20;
+const MAX_ENTRY_BYTES = 1 << 20;
+const ENTRY_OVERHEAD = 256;
+
+function positiveInt(v: number | undefined, fallback: number, name: string): number {
+  if (v === undefined) return fallback;
+  if (!Number.isSafeInteger(v) || v <= 0) throw new FsArgumentError('ERR_OUT_OF_RANGE', `${name} must be a positive integer, got ${v}`);
+  return v;
+}
+
+/** Create a file system: its shared log and payload area. Call once, on any thread. */
+export function createFs(options: NrFsOptions = {}): NrFsHandle {
+  const replicas = positiveInt(options.replicas, 1, 'replicas');
+  const maxReplicas = positiveInt(options.maxReplicas, Math.max(replicas, 8), 'maxReplicas');
+  const logBytes = positiveInt(options.logBytes, DEFAULT_LOG_BYTES, 'logBytes');
+  const capacityBytes = positiveInt(options.capacityBytes, 1 << 30, 'capacityBytes');
+  const maxInodes = positiveInt(options.maxInodes, 1 << 20, 'maxInodes');
+  const payloadBytes = positiveInt(options.payloadBytes, 64 << 20, 'payloadBytes');
+  const logInlineLimit = Math.min(logBytes / 4, MAX_ENTRY_BYTES) - ENTRY_OVERHEAD;
+  const inlineMaxBytes = Math.min(positiveInt(options.inlineMaxBytes, 1 << 10, 'inlineMaxBytes'), logInlineLimit);
+  const umask = options.umask ?? 0o022;
+  const payload = new SharedArrayBuffer(payloadBytes);
+  const maxPages = Math.floor(capacityBytes / PAGE_BYTES);
+  const structure = fsStructure({ payload, maxPages, maxInodes });
+  const nr = createHandle(structure, { replicas, maxReplicas, logBytes, fenceAfterMs: options.fenceAfterMs });
+  const changes = new SharedArrayBuffer(DOORBELL_BYTES);
+  return { kind: 'nrfs', nr, payload, regions: maxReplicas, maxPages, maxInodes, inlineMaxBytes, logInlineLimit, umask, changes };
+}
+
+export interface AttachFsOptions extends ReplicaOptions {
+  slot?: number;
+  /**
+   * The user and group this thread acts as (default 0, root). Files it
+   * creates are owned by them; a thread that is not root gets EACCES/EPERM
+   * from the mode bits and owners, as a process with that uid would.
+   */
+  uid?: number;
+  gid?: number;
+}
+
+/** Attach this thread to a file system: it gets its own replica and fd table. */
+export function attachFs(handle: NrFsHandle, options: AttachFsOptions = {}): NrFs {
+  if (handle === null || typeof handle !== 'object' || handle.kind !== 'nrfs') {
+    throw new FsArgumentError('ERR_INVALID_ARG_TYPE', 'attachFs needs a handle made by createFs()');
+  }
+  const { uid, gid, ...replicaOptions } = options;
+  const who = { uid: ownerId(uid, 'uid'), gid: ownerId(gid, 'gid') };
+  let replica: FsReplica | undefined;
+  const hub = new ChangeHub(new Int32Array(handle.changes), () => replica?.sync());
+  const structure = fsStructure({ payload: handle.payload, maxPages: handle.maxPages, maxInodes: handle.maxInodes, observer: hub });
+  replica = attach(handle.nr, structure, replicaOptions);
+  const fs = new NrFs(handle, replica, who, hub);
+  // Opens left in this slot by an earlier owner that died belong to no fd: drop them.
+  fs.releaseSlot(fs.replica.id);
+  return fs;
+}
+
+function ownerId(v: unknown, name: string): number {
+  if (v === undefined) return 0;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xfffffffe) {
+    throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= 0 && <= 4294967294. Received ${String(v)}`);
+  }
+  return v;
+}
+
+
+export type FsReplica = Replica<
+  ReturnType<FsStructure['create']>,
+  FsStructure['reads'],
+  FsStructure['writes']
+>;

@@ -1,0 +1,238 @@
+/** Inodes, the inode table, page pool and the replica's state record. */
+
+export const PAGE_SHIFT = 12;
+export const PAGE_BYTES = 1 << PAGE_SHIFT;
+/** Largest file size (1 TiB): beyond it writes and truncates fail with EFBIG. */
+export const MAX_FILE_BYTES = 2 ** 40;
+export const S_IFMT = 0o170000;
+export const S_IFREG = 0o100000;
+export const S_IFDIR = 0o040000;
+export const S_IFLNK = 0o120000;
+/** Symbolic links followed in one path resolution before ELOOP (Linux's MAXSYMLINKS). */
+export const MAX_SYMLINKS = 40;
+
+/** Linux open(2) flags, as in node:fs `constants`. */
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_RDWR = 2;
+export const O_ACCMODE = 3;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_TRUNC = 0o1000;
+export const O_APPEND = 0o2000;
+export const O_DIRECTORY = 0o200000;
+export const O_NOFOLLOW = 0o400000;
+
+export interface Inode {
+  readonly ino: number;
+  readonly dir: boolean;
+  /** Permission bits (no file-type bits). */
+  mode: number;
+  /** Owner and group (the creating thread's `uid`/`gid`, see attachFs). */
+  uid: number;
+  gid: number;
+  /** The target of a symbolic link (null for files and directories). */
+  readonly link: string | null;
+  nlink: number;
+  /** Open file descriptions on this inode, over all threads. */
+  opens: number;
+  size: number;
+  /** File pages by page number (files only). */
+  pages: Map<number, Uint8Array> | null;
+  /** Directory entries by name, in insertion order (directories only). */
+  entries: Map<string, Inode> | null;
+  /** Containing directory (directories only; the root is its own parent). */
+  parent: Inode | null;
+  atimeMs: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  birthtimeMs: number;
+}
+
+export interface FsLimits {
+  /** Most 4 KiB pages of file data, over all files. */
+  maxPages: number;
+  /** Most inodes (files and directories, the root included). */
+  maxInodes: number;
+}
+
+/**
+ * Where a replica's pages come from: views into large slabs, not one
+ * ArrayBuffer per page. Separate 4 KiB buffers are scattered through memory
+ * and each adds an object to chase; measured here, random 4 KiB copies out of
+ * slab views ran ~4x faster than out of separate buffers. Freed pages go to
+ * a free list for reuse (slabs are never returned). Private to a replica and
+ * not part of the replicated state: which slab a page sits in never shows.
+ */
+export class PagePool {
+  private slab: Uint8Array = new Uint8Array(0);
+  private next = 0;
+  private slabBytes = 16 * PAGE_BYTES;
+  private readonly free: Uint8Array[] = [];
+
+  /** A page; zero-filled unless `dirty` (the caller overwrites all of it). */
+  take(dirty: boolean): Uint8Array {
+    const f = this.free.pop();
+    if (f !== undefined) {
+      if (!dirty) f.fill(0);
+      return f;
+    }
+    if (this.next + PAGE_BYTES > this.slab.length) {
+      this.slab = new Uint8Array(this.slabBytes);
+      this.next = 0;
+      if (this.slabBytes < MAX_SLAB_BYTES) this.slabBytes *= 2;
+    }
+    const page = this.slab.subarray(this.next, this.next + PAGE_BYTES);
+    this.next += PAGE_BYTES;
+    return page;
+  }
+
+  give(page: Uint8Array): void {
+    this.free.push(page);
+  }
+}
+
+const MAX_SLAB_BYTES = 4 << 20;
+
+const CHUNK = 4096;
+
+/**
+ * The inode table: inodes by number, in chunks of 4096 numbers. Inode
+ * numbers come from a counter, so a create appends to the newest chunk (no
+ * hash, no random bucket to touch: a Map of 10^5-10^6 inodes missed the
+ * cache on every insert and lookup of a create) and a lookup is two indexed
+ * loads. A chunk whose inodes are all gone is dropped (the newest one once
+ * a newer one starts), so memory follows the live inodes, not every number
+ * ever handed out. Iteration is by ascending number, which is creation
+ * order, the same on every replica.
+ */
+export class InodeTable {
+  private readonly chunks: ((Inode | undefined)[] | undefined)[] = [];
+  private readonly live: number[] = [];
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(ino: number): Inode | undefined {
+    const k = Math.floor(ino / CHUNK);
+    const c = this.chunks[k];
+    return c === undefined ? undefined : c[ino - k * CHUNK];
+  }
+
+  set(ino: number, node: Inode): void {
+    const k = Math.floor(ino / CHUNK);
+    const at = ino - k * CHUNK;
+    while (this.chunks.length <= k) {
+      // The newest chunk is kept while empty (the next numbers go there); drop it once it is not the newest.
+      const last = this.chunks.length - 1;
+      if (last >= 0 && this.live[last] === 0) this.chunks[last] = undefined;
+      this.chunks.push(undefined);
+      this.live.push(0);
+    }
+    let c = this.chunks[k];
+    if (c === undefined) this.chunks[k] = c = [];
+    // Numbers come in order within a chunk, so this only pads after a restore or a reused number.
+    while (c.length < at) c.push(undefined);
+    if (c[at] === undefined) {
+      this.live[k]!++;
+      this.count++;
+    }
+    c[at] = node;
+  }
+
+  delete(ino: number): void {
+    const k = Math.floor(ino / CHUNK);
+    const c = this.chunks[k];
+    const at = ino - k * CHUNK;
+    if (c === undefined || c[at] === undefined) return;
+    c[at] = undefined;
+    this.count--;
+    if (--this.live[k]! === 0 && k < this.chunks.length - 1) this.chunks[k] = undefined;
+  }
+
+  *values(): IterableIterator<Inode> {
+    for (const c of this.chunks) {
+      if (c === undefined) continue;
+      for (const node of c) if (node !== undefined) yield node;
+    }
+  }
+}
+
+/**
+ * Told of every change an apply makes, on this replica only (the fs.watch
+ * of this thread): never part of the replicated state, never read by an
+ * apply, so it cannot make replicas differ.
+ */
+export interface ChangeObserver {
+  /** False while nobody watches: applies then skip the call. */
+  readonly active: boolean;
+  /** `ino` changed: 'rename' (a name in it appeared or went, `name` that entry; or, with `name` '', its own name went) or 'change' (data or attributes, `name` ''). */
+  changed(ino: number, event: 'rename' | 'change', name: string): void;
+}
+
+export interface FsState {
+  root: Inode;
+  /** This replica's watchers' hook (see ChangeObserver), or null. */
+  observer: ChangeObserver | null;
+  /** Every live inode by number, unlinked-but-open ones included. */
+  inodes: InodeTable;
+  nextIno: number;
+  usedPages: number;
+  /**
+   * Open counts by replica slot, then inode, in insertion order: whose opens
+   * they are, so the opens of a thread that died can be closed for it
+   * (`closeAllOf`) and a slot's next owner starts clean.
+   */
+  opensBySlot: Map<number, Map<number, number>>;
+  readonly limits: FsLimits;
+  /** View of the shared payload area (the same memory in every replica; not part of the state proper). */
+  readonly payload: Uint8Array;
+  /** This replica's page allocator. */
+  readonly pool: PagePool;
+}
+
+/**
+ * The page map of every file that has no page yet (never mutated): most
+ * created files in create-heavy workloads stay empty, and a Map each costs
+ * allocation and GC time. `copyIn` swaps in a real map on the first page.
+ */
+export const NO_PAGES: Map<number, Uint8Array> = new Map();
+
+export function newInode(ino: number, dir: boolean, mode: number, now: number, parent: Inode | null, uid = 0, gid = 0, link: string | null = null): Inode {
+  return {
+    ino,
+    dir,
+    mode,
+    uid,
+    gid,
+    link,
+    nlink: dir ? 2 : 1,
+    opens: 0,
+    size: dir ? PAGE_BYTES : link !== null ? Buffer.byteLength(link) : 0,
+    pages: dir ? null : NO_PAGES,
+    entries: dir ? new Map() : null,
+    parent,
+    atimeMs: now,
+    mtimeMs: now,
+    ctimeMs: now,
+    birthtimeMs: now,
+  };
+}
+
+export const ROOT_INO = 1;
+
+export function emptyState(limits: FsLimits, payload: Uint8Array, observer: ChangeObserver | null = null): FsState {
+  const root = newInode(ROOT_INO, true, 0o755, 0, null);
+  root.parent = root;
+  const inodes = new InodeTable();
+  inodes.set(ROOT_INO, root);
+  return { root, observer, inodes, nextIno: ROOT_INO + 1, usedPages: 0, opensBySlot: new Map(), limits, payload, pool: new PagePool() };
+}
+
+/** Tell the observer, if anyone watches, that `node` changed ('change') or a name went or came ('rename'). */
+export function changed(s: FsState, node: Inode, event: 'rename' | 'change', name = ''): void {
+  const o = s.observer;
+  if (o !== null && o.active) o.changed(node.ino, event, name);
+}

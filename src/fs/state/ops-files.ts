@@ -1,0 +1,138 @@
+/** Write ops on files: open, close, pwrite, truncate, writeFile. */
+import { FsError } from '../errors.js';
+import { allocInode, checkInodeRoom, copyIn, newPagesFor, payloadOf, release, setSize, touch } from './data.js';
+import { changed, type FsState, type Inode, MAX_FILE_BYTES, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY, PAGE_BYTES } from './inode.js';
+import { fileByIno, type Located, locate, lookup, need } from './walk.js';
+
+/**
+ * Resolve `path` for open(2)-like `flags`: returns the existing inode, or the
+ * parent to create it in. Throws, and changes nothing, on every error.
+ */
+export function prepareOpen(s: FsState, path: string, flags: number, syscall: string, uid: number, gid: number): Located {
+  // Linux: O_CREAT|O_EXCL never follows a last symbolic link (EEXIST), O_NOFOLLOW refuses one (ELOOP).
+  const excl = (flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL);
+  // A create through a trailing '/' fails (EISDIR, below) before a last link would be followed (see walk).
+  const at = locate(s, path, syscall, undefined, path, !excl && (flags & O_NOFOLLOW) === 0, true, (flags & O_CREAT) !== 0);
+  const node = at.node;
+  // Linux: a create through a name ending in '/' is EISDIR before any lookup ('.' and '..' go on).
+  if ((flags & O_CREAT) !== 0 && at.trailingSlash && at.dots === 0) throw new FsError('EISDIR', syscall, path);
+  if (node !== undefined && node.link !== null && !excl) throw new FsError('ELOOP', syscall, path);
+  if (node !== undefined) {
+    if ((flags & O_CREAT) !== 0 && (flags & O_EXCL) !== 0) throw new FsError('EEXIST', syscall, path);
+    if (node.dir) {
+      if ((flags & O_ACCMODE) !== O_RDONLY || (flags & (O_CREAT | O_TRUNC)) !== 0) throw new FsError('EISDIR', syscall, path);
+    } else if (at.trailingSlash || (flags & O_DIRECTORY) !== 0) {
+      throw new FsError('ENOTDIR', syscall, path);
+    }
+    const acc = flags & O_ACCMODE;
+    need(node, uid, gid, (acc !== O_WRONLY ? 4 : 0) | (acc !== O_RDONLY || (flags & O_TRUNC) !== 0 ? 2 : 0), syscall, path);
+    return at;
+  }
+  if ((flags & O_CREAT) === 0) throw new FsError('ENOENT', syscall, path);
+  if (at.trailingSlash) throw new FsError('EISDIR', syscall, path);
+  need(at.parent, uid, gid, 3, syscall, path);
+  checkInodeRoom(s, 1, syscall, path);
+  return at;
+}
+
+
+export function open(s: FsState, path: string, flags: number, mode: number, now: number, slot: number, uid: number, gid: number): number {
+  const at = prepareOpen(s, path, flags, 'open', uid, gid);
+  let node = at.node;
+  if (node === undefined) node = allocInode(s, false, mode, now, at.parent, at.name, uid, gid);
+  else if ((flags & O_TRUNC) !== 0 && !node.dir && node.size !== 0) {
+    setSize(s, node, 0);
+    touch(node, now);
+    changed(s, node, 'change');
+  }
+  node.opens++;
+  let mine = s.opensBySlot.get(slot);
+  if (mine === undefined) s.opensBySlot.set(slot, (mine = new Map()));
+  mine.set(node.ino, (mine.get(node.ino) ?? 0) + 1);
+  return node.ino;
+}
+
+export function close(s: FsState, ino: number, slot: number): void {
+  const node = fileByIno(s, ino, 'close');
+  const mine = s.opensBySlot.get(slot);
+  const held = mine?.get(ino) ?? 0;
+  if (held === 0) throw new FsError('EBADF', 'close');
+  if (held > 1) mine!.set(ino, held - 1);
+  else if (mine!.size > 1) mine!.delete(ino);
+  else s.opensBySlot.delete(slot); // no empty maps: the state (and its digest) does not depend on who opened what once closed
+  node.opens--;
+  release(s, node);
+}
+
+/**
+ * Close every open of replica slot `slot`: a thread detaching, a thread that
+ * died (called for it by a live one), or a new thread taking over a slot.
+ * Deterministic: walks the slot's opens in insertion order.
+ */
+export function closeAllOf(s: FsState, slot: number): number {
+  const mine = s.opensBySlot.get(slot);
+  if (mine === undefined) return 0;
+  let closed = 0;
+  for (const [ino, count] of mine) {
+    const node = s.inodes.get(ino)!;
+    node.opens -= count;
+    closed += count;
+    release(s, node);
+  }
+  s.opensBySlot.delete(slot);
+  return closed;
+}
+
+/** Write at `pos` (or at the end with `append`); returns the offset just past the data. */
+export function pwrite(s: FsState, ino: number, pos: number, append: boolean, now: number, data: Uint8Array | null, ref: number, len: number): number {
+  const node = fileByIno(s, ino, 'write');
+  if (node.dir) throw new FsError('EISDIR', 'write');
+  const at = append ? node.size : pos;
+  if (len === 0) return at;
+  if (at + len > MAX_FILE_BYTES) throw new FsError('EFBIG', 'write');
+  const added = newPagesFor(node, at, len);
+  if (s.usedPages + added > s.limits.maxPages) throw new FsError('ENOSPC', 'write');
+  copyIn(s, node, at, payloadOf(s, data, ref, len));
+  touch(node, now);
+  changed(s, node, 'change');
+  return at + len;
+}
+
+export function resize(s: FsState, node: Inode, len: number, now: number, syscall: string, path?: string): void {
+  if (node.dir) throw new FsError('EISDIR', syscall, path);
+  if (len > MAX_FILE_BYTES) throw new FsError('EFBIG', syscall, path);
+  setSize(s, node, len);
+  touch(node, now);
+  changed(s, node, 'change');
+}
+
+export function truncate(s: FsState, path: string, len: number, now: number, uid: number, gid: number): void {
+  const node = lookup(s, path, 'open');
+  need(node, uid, gid, 2, 'open', path);
+  resize(s, node, len, now, 'open', path);
+}
+
+export function ftruncate(s: FsState, ino: number, len: number, now: number): void {
+  resize(s, fileByIno(s, ino, 'ftruncate'), len, now, 'ftruncate');
+}
+
+/** writeFile/appendFile in one op: open (maybe create), truncate or append, write, close. */
+export function writeFile(s: FsState, path: string, flags: number, mode: number, now: number, data: Uint8Array | null, ref: number, len: number, uid: number, gid: number): void {
+  const at = prepareOpen(s, path, flags, 'open', uid, gid);
+  const node = at.node;
+  if (node !== undefined && node.dir) throw new FsError('EISDIR', 'open', path);
+  const append = (flags & O_APPEND) !== 0;
+  const trunc = (flags & O_TRUNC) !== 0;
+  const start = node === undefined || trunc ? 0 : append ? node.size : 0;
+  if (start + len > MAX_FILE_BYTES) throw new FsError('EFBIG', 'write');
+  let added: number;
+  if (node === undefined) added = Math.ceil(len / PAGE_BYTES);
+  else if (trunc) added = Math.ceil(len / PAGE_BYTES) - node.pages!.size;
+  else added = newPagesFor(node, start, len);
+  if (s.usedPages + added > s.limits.maxPages) throw new FsError('ENOSPC', 'write', undefined);
+  const target = node ?? allocInode(s, false, mode, now, at.parent, at.name, uid, gid);
+  if (trunc) setSize(s, target, 0);
+  copyIn(s, target, start, payloadOf(s, data, ref, len));
+  touch(target, now);
+  changed(s, target, 'change');
+}

@@ -1,0 +1,158 @@
+/** Read ops, run on the local replica. */
+import { FsError } from '../errors.js';
+import { copyOut } from './data.js';
+import { type FsState, type Inode, PAGE_BYTES, S_IFDIR, S_IFLNK, S_IFREG } from './inode.js';
+import { fileByIno, grants, locate, lookup, nameIn, withSearchAs } from './walk.js';
+
+
+export function pread(s: FsState, ino: number, buf: Uint8Array, off: number, len: number, pos: number): number {
+  const node = fileByIno(s, ino, 'read');
+  if (node.dir) throw new FsError('EISDIR', 'read');
+  return copyOut(node, buf, off, len, pos);
+}
+
+/** A directory listing entry: name and whether it is a directory or a symbolic link. */
+export interface DirEntry {
+  name: string;
+  dir: boolean;
+  link: boolean;
+}
+
+/** Names sorted by UTF-16 code units (the documented readdir order). */
+export function readdir(s: FsState, path: string): string[] {
+  const node = lookup(s, path, 'scandir');
+  if (!node.dir) throw new FsError('ENOTDIR', 'scandir', path);
+  return [...node.entries!.keys()].sort(byName);
+}
+
+export function readdirTypes(s: FsState, path: string): DirEntry[] {
+  const node = lookup(s, path, 'scandir');
+  if (!node.dir) throw new FsError('ENOTDIR', 'scandir', path);
+  const out: DirEntry[] = [];
+  for (const [name, child] of node.entries!) out.push({ name, dir: child.dir, link: child.link !== null });
+  return out.sort((a, b) => byName(a.name, b.name));
+}
+
+export function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function readFile(s: FsState, path: string): Uint8Array {
+  const node = lookup(s, path, 'open');
+  if (node.dir) throw new FsError('EISDIR', 'read');
+  const out = new Uint8Array(node.size);
+  copyOut(node, out, 0, node.size, 0);
+  return out;
+}
+
+/** The numbers stat reports, copied out of the replica. */
+export interface StatRecord {
+  ino: number;
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  size: number;
+  blocks: number;
+  atimeMs: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  birthtimeMs: number;
+}
+
+export function record(node: Inode): StatRecord {
+  return {
+    ino: node.ino,
+    mode: (node.dir ? S_IFDIR : node.link !== null ? S_IFLNK : S_IFREG) | node.mode,
+    nlink: node.nlink,
+    uid: node.uid,
+    gid: node.gid,
+    size: node.size,
+    blocks: node.dir ? 8 : node.link !== null ? 0 : node.pages!.size * (PAGE_BYTES / 512),
+    atimeMs: node.atimeMs,
+    mtimeMs: node.mtimeMs,
+    ctimeMs: node.ctimeMs,
+    birthtimeMs: node.birthtimeMs,
+  };
+}
+
+export function stat(s: FsState, path: string): StatRecord {
+  return record(lookup(s, path, 'stat'));
+}
+
+/** lstat(2): a last symbolic link is reported itself. */
+export function lstat(s: FsState, path: string): StatRecord {
+  return record(lookup(s, path, 'lstat', false));
+}
+
+export function readlink(s: FsState, path: string): string {
+  const node = lookup(s, path, 'readlink', false);
+  if (node.link === null) throw new FsError('EINVAL', 'readlink', path);
+  return node.link;
+}
+
+/** realpath(3): the absolute path with every symbolic link, '.' and '..' resolved. */
+export function realpath(s: FsState, path: string): string {
+  const at = locate(s, path, 'realpath', undefined, path, true);
+  const node = at.node;
+  if (node === undefined) throw new FsError('ENOENT', 'realpath', path);
+  if (at.trailingSlash && !node.dir) throw new FsError('ENOTDIR', 'realpath', path);
+  if (node === s.root) return '/';
+  return `${dirPath(s, at.parent)}/${at.name}`.replace(/^\/\//, '/');
+}
+
+/** A directory's absolute path, climbing parent links (realpath only). */
+function dirPath(s: FsState, dir: Inode): string {
+  const names: string[] = [];
+  for (let d = dir; d !== s.root; d = d.parent!) names.push(nameIn(d.parent!, d));
+  return names.length === 0 ? '' : `/${names.reverse().join('/')}`;
+}
+
+/** access(2) for `uid`/`gid`: F_OK (0) or any of R_OK 4, W_OK 2, X_OK 1 against the mode bits. */
+export function access(s: FsState, path: string, want: number, uid: number, gid: number): void {
+  const node = withSearchAs({ uid, gid }, () => lookup(s, path, 'access'));
+  if (want !== 0 && !grants(node, uid, gid, want)) throw new FsError('EACCES', 'access', path);
+}
+
+/** Where `permit` checks: the inode at the path, its directory, or the directory when the name is missing (a create). */
+export const ON_TARGET = 0;
+export const ON_PARENT = 1;
+export const ON_CREATE = 2;
+
+/**
+ * The permission check of a thread that is not root, before it logs an op
+ * (see NrFs): search on every directory walked, then `want` on the target,
+ * or write+search on its directory. Throws EACCES; any other error is left
+ * to the op itself, which reports it the same way.
+ */
+export function permit(s: FsState, path: string, syscall: string, uid: number, gid: number, want: number, where: number, follow: boolean): void {
+  let at;
+  try {
+    at = withSearchAs({ uid, gid }, () => locate(s, path, syscall, undefined, path, follow));
+  } catch (e) {
+    if (e instanceof FsError && e.code === 'EACCES') throw e;
+    return;
+  }
+  const onDir = where === ON_PARENT || (where === ON_CREATE && at.node === undefined);
+  if (onDir ? !grants(at.parent, uid, gid, 3) : at.node !== undefined && !grants(at.node, uid, gid, want)) {
+    throw new FsError('EACCES', syscall, path);
+  }
+}
+
+export function fstat(s: FsState, ino: number): StatRecord {
+  return record(fileByIno(s, ino, 'fstat'));
+}
+
+export function exists(s: FsState, path: string): boolean {
+  try {
+    lookup(s, path, 'access');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Bytes and inodes in use. */
+export function usage(s: FsState): { pages: number; inodes: number; dataBytes: number } {
+  return { pages: s.usedPages, inodes: s.inodes.size, dataBytes: s.usedPages * PAGE_BYTES };
+}

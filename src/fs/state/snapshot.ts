@@ -1,0 +1,119 @@
+/** Digest, snapshot and restore of a replica's state. */
+import { deserialize, serialize } from 'node:v8';
+import { copyOut } from './data.js';
+import { byName } from './reads.js';
+import { type ChangeObserver, type FsLimits, type FsState, type Inode, InodeTable, NO_PAGES, PAGE_BYTES, PagePool, ROOT_INO } from './inode.js';
+
+
+/** A digest of names, kinds, modes, sizes, link and open counts and contents (not times). */
+export function digestState(s: FsState): string {
+  let h = 0x811c9dc5;
+  const mix = (x: number): void => {
+    h ^= x & 0xffff;
+    h = Math.imul(h, 0x01000193);
+    h ^= x >>> 16;
+    h = Math.imul(h, 0x01000193);
+  };
+  const mixStr = (t: string): void => {
+    for (let i = 0; i < t.length; i++) mix(t.charCodeAt(i));
+    mix(0xffff);
+  };
+  const walk = (node: Inode, path: string): void => {
+    mixStr(path);
+    mix(node.dir ? 1 : 0);
+    mix(node.mode);
+    mix(node.uid);
+    mix(node.gid);
+    mix(node.nlink);
+    mix(node.opens);
+    mix(node.size);
+    mix(Math.floor(node.size / 2 ** 32));
+    if (node.dir) {
+      for (const name of [...node.entries!.keys()].sort(byName)) walk(node.entries!.get(name)!, `${path}/${name}`);
+      return;
+    }
+    if (node.link !== null) {
+      mixStr(node.link);
+      return;
+    }
+    const buf = new Uint8Array(PAGE_BYTES);
+    for (let pos = 0; pos < node.size; pos += PAGE_BYTES) {
+      const n = copyOut(node, buf, 0, PAGE_BYTES, pos);
+      for (let i = 0; i < n; i++) mix(buf[i]!);
+    }
+  };
+  walk(s.root, '');
+  for (const slot of [...s.opensBySlot.keys()].sort((a, b) => a - b)) {
+    mix(slot);
+    const mine = s.opensBySlot.get(slot)!;
+    for (const ino of [...mine.keys()].sort((a, b) => a - b)) mix(mine.get(ino)!);
+  }
+  mix(s.usedPages);
+  mix(s.inodes.size);
+  return `${s.inodes.size}:${s.usedPages}:${(h >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+export type InodeRecord = [
+  ino: number,
+  dir: boolean,
+  mode: number,
+  nlink: number,
+  opens: number,
+  size: number,
+  times: [number, number, number, number],
+  parent: number,
+  entries: [string, number][] | null,
+  pages: [number, Uint8Array][] | null,
+  owner: [uid: number, gid: number],
+  link: string | null,
+];
+
+export function snapshot(s: FsState): Uint8Array {
+  const nodes: InodeRecord[] = [];
+  for (const n of s.inodes.values()) {
+    nodes.push([
+      n.ino,
+      n.dir,
+      n.mode,
+      n.nlink,
+      n.opens,
+      n.size,
+      [n.atimeMs, n.mtimeMs, n.ctimeMs, n.birthtimeMs],
+      n.parent?.ino ?? 0,
+      n.entries === null ? null : [...n.entries].map(([k, v]) => [k, v.ino]),
+      n.pages === null ? null : [...n.pages],
+      [n.uid, n.gid],
+      n.link,
+    ]);
+  }
+  const opens = [...s.opensBySlot].map(([slot, m]) => [slot, [...m]] as const);
+  return serialize({ nodes, nextIno: s.nextIno, usedPages: s.usedPages, opens });
+}
+
+export function restore(bytes: Uint8Array, limits: FsLimits, payload: Uint8Array, observer: ChangeObserver | null = null): FsState {
+  const snap = deserialize(bytes) as { nodes: InodeRecord[]; nextIno: number; usedPages: number; opens: [number, [number, number][]][] };
+  const inodes = new InodeTable();
+  const pool = new PagePool();
+  const intoPool = (pages: [number, Uint8Array][]): Map<number, Uint8Array> =>
+    new Map(pages.map(([no, bytes]) => {
+      const page = pool.take(true);
+      page.set(bytes);
+      return [no, page];
+    }));
+  for (const [ino, dir, mode, nlink, opens, size, [a, m, c, b], , , pages, [uid, gid], link] of snap.nodes) {
+    inodes.set(ino, {
+      ino, dir, mode, uid, gid, link, nlink, opens, size,
+      pages: pages === null ? null : pages.length === 0 ? NO_PAGES : intoPool(pages),
+      entries: dir ? new Map() : null,
+      parent: null,
+      atimeMs: a, mtimeMs: m, ctimeMs: c, birthtimeMs: b,
+    });
+  }
+  for (const [ino, , , , , , , parent, entries] of snap.nodes) {
+    const node = inodes.get(ino)!;
+    if (node.dir) node.parent = inodes.get(parent) ?? null;
+    if (entries !== null) for (const [name, child] of entries) node.entries!.set(name, inodes.get(child)!);
+  }
+  const opensBySlot = new Map(snap.opens.map(([slot, m]) => [slot, new Map(m)]));
+  return { root: inodes.get(ROOT_INO)!, observer, inodes, nextIno: snap.nextIno, usedPages: snap.usedPages, opensBySlot, limits, payload, pool };
+}
