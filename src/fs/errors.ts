@@ -5,6 +5,7 @@
  * "ENOENT: no such file or directory, open '/a'". Code written against
  * node:fs that branches on `err.code` handles these unchanged.
  */
+import { ReplicationError } from '../nr/index.js';
 
 /** The error codes NrFS throws, with Linux errno values and libuv messages. */
 export const ERRNO = {
@@ -29,8 +30,7 @@ export const ERRNO = {
 
 export type FsErrorCode = keyof typeof ERRNO;
 
-export class FsError extends Error {
-  readonly code: FsErrorCode;
+export class FsError extends ReplicationError<FsErrorCode> {
   readonly errno: number;
   readonly syscall: string;
   readonly path?: string;
@@ -42,9 +42,8 @@ export class FsError extends Error {
     let where = syscall;
     if (path !== undefined) where += ` '${path}'`;
     if (dest !== undefined) where += ` -> '${dest}'`;
-    super(`${code}: ${text}, ${where}${detail ? ` (${detail})` : ''}`);
-    this.name = 'Error';
-    this.code = code;
+    super(code, `${code}: ${text}, ${where}${detail ? ` (${detail})` : ''}`);
+    this.name = 'Error'; // as node's
     this.errno = errno;
     this.syscall = syscall;
     if (path !== undefined) this.path = path;
@@ -69,17 +68,15 @@ export function hasCode(e: unknown, code: string): boolean {
  * code, and a message such as
  * "Path is a directory: rm returned EISDIR (is a directory) /d".
  */
-export class FsSystemError extends Error {
-  readonly code: string;
+export class FsSystemError extends ReplicationError<string> {
   readonly errno: number;
   readonly syscall: string;
   readonly path: string;
   readonly info: { code: string; message: string; path: string; syscall: string; errno: number };
 
   constructor(code: string, prefix: string, sysCode: FsErrorCode, syscall: string, detail: string, path: string) {
-    super(`${prefix}: ${syscall} returned ${sysCode} (${detail}) ${path}`);
+    super(code, `${prefix}: ${syscall} returned ${sysCode} (${detail}) ${path}`);
     this.name = 'SystemError';
-    this.code = code;
     this.errno = -ERRNO[sysCode][0];
     this.syscall = syscall;
     this.path = path;

@@ -8,17 +8,16 @@
  * copies from there into its own pages when it applies the op.
  *
  * Each region is a ring of allocations freed in FIFO order. An allocation is
- * stamped with `replica.logMark()` taken after its op committed; it is free
- * once `replica.appliedEverywhere(mark)` says no replica can still apply
+ * stamped with `replica.logMark()` taken after its op committed (the core's
+ * LogMarkQueue); it is free once `replica.appliedEverywhere(mark)` says no replica can still apply
  * that op (fenced replicas recover by state transfer, not by replay).
  */
+import { LogMarkQueue } from '../nr/index.js';
 import { FsError } from './errors.js';
 
 interface Allocation {
   start: number;
   end: number;
-  /** Log mark after the op that reads it; -1 until its op committed. */
-  mark: number;
 }
 
 /** The part of a replica this module needs (its slot and the reclamation marks). */
@@ -39,7 +38,10 @@ export class PayloadRing {
   readonly base: number;
   readonly size: number;
   private readonly bytes: Uint8Array;
-  private readonly live: Allocation[] = [];
+  /** Committed allocations, stamped with the log mark after their op. */
+  private readonly live: LogMarkQueue<Allocation>;
+  /** The allocation whose op is being committed now (never reclaimable yet). */
+  private inFlight: Allocation | null = null;
   private writePos = 0;
   /** Bytes at the start of the region that allocations keep to while replicas keep up. */
   private readonly hot: number;
@@ -51,6 +53,7 @@ export class PayloadRing {
     this.base = replica.id * this.size;
     this.bytes = new Uint8Array(payload, this.base, this.size);
     this.hot = Math.min(this.size, HOT_BYTES);
+    this.live = new LogMarkQueue(replica);
   }
 
   /**
@@ -74,7 +77,7 @@ export class PayloadRing {
     }
     this.bytes.set(src, at);
     this.writePos = at + len;
-    this.live.push({ start: at, end: at + len, mark: -1 });
+    this.inFlight = { start: at, end: at + len };
     return this.base + at;
   }
 
@@ -108,36 +111,26 @@ export class PayloadRing {
 
   /** The op that reads the last allocation committed (or failed): stamp it. */
   committed(): void {
-    this.live[this.live.length - 1]!.mark = this.replica.logMark();
+    if (this.inFlight === null) return;
+    this.live.push(this.inFlight);
+    this.inFlight = null;
   }
 
   /** Allocations still held. */
   get held(): number {
-    return this.live.length;
+    return this.live.length + (this.inFlight === null ? 0 : 1);
   }
 
   /** Free allocations from the oldest while every replica has applied their ops. */
   reclaim(): void {
-    const live = this.live;
-    // Marks grow with allocation order, so the applied ones are a prefix:
-    // find its end with O(log n) questions (each may scan the replica slots
-    // and touch the shared head word), not one per allocation.
-    let lo = 0;
-    let hi = live.length;
-    if (hi > 0 && live[hi - 1]!.mark === -1) hi--; // the op in flight is never applied yet
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.replica.appliedEverywhere(live[mid]!.mark)) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo > 0) live.splice(0, lo);
-    if (live.length === 0) this.writePos = 0;
+    this.live.reclaim(() => {});
+    if (this.held === 0) this.writePos = 0;
   }
 
   private fit(len: number): number {
-    const live = this.live;
-    if (live.length === 0) return 0;
-    const oldest = live[0]!.start;
+    const first = this.live.oldest() ?? this.inFlight;
+    if (first === undefined || first === null) return 0;
+    const oldest = first.start;
     if (this.writePos > oldest) {
       // Free space is [writePos, size) and [0, oldest): wrap early to stay in the hot window.
       if (this.writePos + len > this.hot && oldest >= len) return 0;
