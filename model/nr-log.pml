@@ -25,8 +25,12 @@
 #define NR 2            /* replica slots (each one a process: writer and replayer) */
 #endif
 #ifndef K
-#define K 3             /* writes per replica (bounds the run) */
+#define K 2             /* most writes one replica makes (bounds the run) */
 #endif
+#ifndef K0
+#define K0 K            /* writes replica 0 makes */
+#endif
+#define KOF(r) ((r) == 0 -> K0 : K)
 #define N 4             /* cells in the ring */
 #define MAXC 2          /* max cells per entry */
 #define MAXPOS 32       /* positions stay below this in every run (asserted) */
@@ -72,6 +76,7 @@ byte intentCells[NR];
 bool intentOwned[NR];
 byte repairPos[NR];
 byte repairCells[NR];
+byte repairAt[N];        /* cells to skip at a repaired entry, per cell */
 
 byte LOCK;              /* 0 free, else holder slot + 1 */
 byte STATUS, REQUESTER, TPOS, THASH;
@@ -103,13 +108,19 @@ inline complete(p) {
  * any Active slot that head passed (it turned Active after the scan). */
 inline advanceHead() {
   d_step {
-    nh = TAIL;
+    nh = TAIL; holder = false;
     i = 0;
     do
-    :: i < NR -> if :: holdsHead(STATE[i]) && LTAIL[i] < nh -> nh = LTAIL[i] :: else -> skip fi; i++
+    :: i < NR -> if :: holdsHead(STATE[i]) && LTAIL[i] < nh -> nh = LTAIL[i] :: else -> skip fi;
+                 if :: holdsHead(STATE[i]) -> holder = true :: else -> skip fi; i++
     :: else -> break
     od;
-    i = 0
+#ifndef HEAD_TO_TAIL
+    /* no slot holds head: leave it, so fenced replicas can still rejoin
+     * without a transfer (HEAD_TO_TAIL: log.ts moves it to TAIL) */
+    if :: !holder -> nh = HEAD :: else -> skip fi;
+#endif
+    i = 0; holder = false
   }
   atomic { if :: HEAD < nh -> HEAD = nh :: else -> skip fi; nh = 0 }
   d_step {
@@ -139,6 +150,9 @@ inline fence(r) {
  * the single candidate), fence it if it still holds head (the wait timed
  * out), and turn its entry into a skip. */
 inline tryRepair(p) {
+#ifdef NO_REPAIR
+  skip  /* no torn-append repair: a replayer waits on a dead writer's entry forever */
+#else
   d_step {
     owner = NONE; cand = NONE; ncand = 0; i = 0;
     do
@@ -157,6 +171,9 @@ inline tryRepair(p) {
     :: else -> break
     od;
     if :: owner == NONE && ncand == 1 -> owner = cand :: else -> skip fi;
+    /* the reservation's end and the seal, read right after the intent that
+     * named p: the repair CASes from that seal value */
+    if :: owner != NONE -> rend = intentPos[owner] + intentCells[owner]; rv = seal[p % N] :: else -> skip fi;
     i = 0; cand = 0; ncand = 0
   }
   if
@@ -167,16 +184,28 @@ inline tryRepair(p) {
      fi;
      atomic {
        if
+#ifdef REREAD_INTENT
+       /* log.ts: re-reads the owner's intent after fencing it (the owner may
+        * have moved on to a new reservation) and CASes from a fresh seal */
        :: !holdsHead(STATE[owner]) && seal[p % N] != p && seal[p % N] != REPAIR(p) ->
+          rend = intentPos[owner] + intentCells[owner];
+#else
+       :: !holdsHead(STATE[owner]) && seal[p % N] == rv && rv != p && rv != REPAIR(p) ->
+#endif
+#ifdef SLOT_REPAIR_RECORDS
           repairPos[owner] = p;
-          repairCells[owner] = intentPos[owner] + intentCells[owner] - p;
+          repairCells[owner] = rend - p;
+#else
+          repairAt[p % N] = rend - p;
+#endif
           seal[p % N] = REPAIR(p)
        :: else -> skip
        fi
      }
   :: else -> skip
   fi;
-  owner = NONE
+  owner = NONE; rend = 0; rv = 0
+#endif
 }
 
 /* An Active slot whose LTAIL head passed must not stay Active. */
@@ -230,12 +259,20 @@ inline replayRun(tgt) {
      :: st == 3 -> stale = true; break  /* lapped: our cells were reused */
      :: st == 2 ->
         d_step {
+#ifdef SLOT_REPAIR_RECORDS
+          /* log.ts: one record per writer slot (a second repair of the same
+           * writer overwrites a record a slow replayer still needs) */
           dc = 0; i = 0;
           do
           :: i < NR -> if :: repairPos[i] == pos -> dc = repairCells[i] :: else -> skip fi; i++
           :: else -> break
           od;
           i = 0;
+#else
+          /* one record per cell: rewritten only a lap later, when every
+           * replayer that still needs it has been overtaken */
+          dc = repairAt[pos % N];
+#endif
           assert(dc >= 1 && dc <= MAXC + 1);
           pos = pos + dc; dc = 0
         }
@@ -245,8 +282,8 @@ inline replayRun(tgt) {
         if
         :: (dc & 7) < 1 || (dc & 7) > MAXC || (pos % N) + (dc & 7) > N || pos + (dc & 7) > TAIL ->
            if
-           :: STATE[me] != ACTIVE -> stale = true; break   /* fenced: publish nothing */
-           :: else -> assert(false)     /* invalid header while Active: corruption, fail-stop */
+           :: HEAD > ltail || STATE[me] != ACTIVE -> stale = true; break  /* overtaken or fenced: publish nothing */
+           :: else -> assert(false)     /* invalid header in cells nobody could reuse: corruption, fail-stop */
            fi
         :: else -> skip
         fi;
@@ -268,8 +305,19 @@ inline replayRun(tgt) {
 #ifdef LAPPED_BUG
   publish()
 #else
+  /* The run is genuine iff head, read after it, has not passed where it
+   * began (ltail): then no cell it read can have been reused. */
   if
-  :: !stale && STATE[me] == ACTIVE -> publish()
+  :: !stale && HEAD <= ltail && STATE[me] == ACTIVE -> publish()
+  :: !stale && HEAD <= ltail && STATE[me] != ACTIVE ->
+     /* fenced during the run, but head never passed where the run began, so
+      * no cell it read was reused: keep the state at pos, publish nothing;
+      * rejoin publishes LTAIL and reactivates (KEEP_NONE: always discard) */
+#ifdef KEEP_NONE
+     stale = true; tainted = false
+#else
+     assert(!tainted); ltail = pos
+#endif
   :: else -> stale = true; tainted = false  /* discard: recover by transfer */
   fi
 #endif
@@ -332,7 +380,7 @@ inline replayTo(tgt) {
   replayRun(tgt);
   do
   :: STATE[me] == ACTIVE && !stale -> break
-  :: else -> recover(); replayRun(tgt)
+  :: else -> rejoin(); replayRun(tgt)  /* fenced after the run: reactivate if head allows, else transfer */
   od
 }
 
@@ -374,6 +422,8 @@ inline sealOwn(x, sv) {
 }
 
 proctype Replica(byte me) {
+  bool holder;
+  byte rend, rv;
   byte ltail, pos, tgt, tgt2, h, mask, st, c, o, dc, dop, i, nh, owner, cand, ncand, req;
   byte k, t, pad, p, acked, sv0, sv1;
   bool stale, tainted, genuine, ok, sealed;
@@ -387,7 +437,7 @@ proctype Replica(byte me) {
       fi
     }
     do
-    :: k < K ->
+    :: k < KOF(me) ->
        d_step { o = opOf(me, k); k++ };
        if :: c = 1 :: c = 2 fi;
        /* reserve: record the intent, one CAS on TAIL, mark the intent owned */
@@ -396,6 +446,11 @@ proctype Replica(byte me) {
             t = TAIL;
             if :: (t % N) + c > N -> pad = N - (t % N) :: else -> pad = 0 fi;
             ok = (t + pad + c - HEAD <= N);
+#ifndef SV_AFTER_CAS
+            /* the seals our cells hold before we reserve them (final: head
+             * passed their entries): we seal with a CAS from these values */
+            sv0 = seal[t % N]; sv1 = seal[(t + pad) % N];
+#endif
             if :: ok -> intentPos[me] = t; intentCells[me] = pad + c; intentOwned[me] = false :: else -> skip fi
           }
           if
@@ -421,18 +476,27 @@ proctype Replica(byte me) {
           fi
        od;
        intentOwned[me] = true;
-       /* the seals our cells hold now: we seal with a CAS from these values */
+#ifdef SV_AFTER_CAS
+       /* the expected seals read after the CAS: a writer stalled right here
+        * reads a later lap's seal and takes the cell as its own */
        d_step { sv0 = seal[t % N]; sv1 = seal[(t + pad) % N] };
+#endif
        sealed = true;
        if
        :: pad > 0 ->
+#ifdef LATE_WRITE
           d_step { hdr[t % N] = PADF | pad; opid[t % N] = 0; gStart[t % N] = t };
+#else
+          d_step { if :: seal[t % N] == sv0 && sv0 != REPAIR(t) -> hdr[t % N] = PADF | pad; opid[t % N] = 0; gStart[t % N] = t :: else -> skip fi };
+#endif
           sealOwn(t, sv0)
        :: else -> skip
        fi;
        p = t + pad;
        if
        :: sealed ->
+#ifdef LATE_WRITE
+          /* the copy as log.ts does it: plain stores, any of which a stall may delay */
           d_step { hdr[p % N] = c; opid[p % N] = o; gStart[p % N] = p };
           if
           :: c == 2 ->
@@ -440,6 +504,23 @@ proctype Replica(byte me) {
              d_step { opid[(p + 1) % N] = BOGUS; gStart[(p + 1) % N] = NONE }
           :: else -> skip
           fi;
+#else
+          /* Assumption A1 (docs/nr.md): the copy lands while our cells are
+           * still ours (the cell's seal is the one we saw after reserving). */
+          atomic {
+            if
+            :: seal[p % N] == sv1 && sv1 != REPAIR(p) ->
+               hdr[p % N] = c; opid[p % N] = o; gStart[p % N] = p;
+               if
+               :: c == 2 ->
+                  if :: hdr[(p + 1) % N] = GARBAGE :: hdr[(p + 1) % N] = 1 fi;
+                  opid[(p + 1) % N] = BOGUS; gStart[(p + 1) % N] = NONE
+               :: else -> skip
+               fi
+            :: else -> skip
+            fi
+          }
+#endif
           sealOwn(p, sv1)
        :: else -> skip
        fi;
@@ -456,7 +537,7 @@ progress_ack:
           gAcked = gAcked | bit(o)
        fi;
        d_step { t = 0; pad = 0; p = 0; c = 0; o = 0; sealed = false; sv0 = 0; sv1 = 0 }
-    :: k == K -> break
+    :: k == KOF(me) -> break
     od;
     /* a read: catch up to CTAIL; it holds every write acknowledged before it began */
     skip;
@@ -475,13 +556,19 @@ end_dead:
   skip;
   goto end_dead2;
 end_gaveUp:                         /* RecoveryError: no live replica to copy from */
-  assert(!liveProvider);
+#ifdef STRICT_RECOVERY
+  /* only a stopped replica may leave another without a source of state
+   * (fails: two replicas can fence each other; see docs/nr.md) */
+  assert(killed != NONE);
+#endif
+  skip;
 end_dead2:
   skip
 }
 
 init {
   byte i, nh;
+  bool holder;
   d_step {
     i = 0;
     do
@@ -495,7 +582,11 @@ init {
     od;
     i = 0;
     do
-    :: i < NR -> STATE[i] = RESERVED; i++
+    :: i < NR -> STATE[i] = RESERVED;
+#ifndef REPAIR0_BUG
+       repairPos[i] = NONE;   /* no record (log.ts starts it at 0, a position) */
+#endif
+       i++
     :: else -> break
     od;
     i = 0
@@ -510,6 +601,9 @@ init {
   }
   /* the killer: at any moment, stop one replica forever; its manager may declare it dead */
 #ifndef NOKILL
+#ifdef VICTIM
+  if :: skip :: killed = VICTIM fi;  /* one chosen victim (run.sh checks each) */
+#else
   if
   :: skip
   :: killed = 0
@@ -518,6 +612,7 @@ init {
   :: killed = 2
 #endif
   fi;
+#endif
   if
   :: killed != NONE -> atomic { STATE[killed] = DEAD }; advanceHead()
   :: skip
