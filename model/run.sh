@@ -27,9 +27,9 @@ check() {
   local t0=$SECONDS out
   (cd "$dir" && spin -a "$@" "$model" >spin.log 2>&1) || { echo "FAIL $name: spin -a failed"; cat "$dir/spin.log"; failures=$((failures + 1)); return; }
   if [ "$mode" = live ]; then
-    (cd "$dir" && "$CC" -O2 -DNP -DCOLLAPSE -o pan pan.c) && out=$(cd "$dir" && ./pan -l -f -m2000000 -w24 2>&1) || true
+    (cd "$dir" && "$CC" -O2 -DNP -DCOLLAPSE -o pan pan.c 2>cc.log) && out=$(cd "$dir" && ./pan -l -f -m2000000 -w24 2>&1) || true
   else
-    (cd "$dir" && "$CC" -O2 -DSAFETY -DCOLLAPSE -o pan pan.c) && out=$(cd "$dir" && ./pan -m2000000 -w24 2>&1) || true
+    (cd "$dir" && "$CC" -O2 -DSAFETY -DCOLLAPSE -o pan pan.c 2>cc.log) && out=$(cd "$dir" && ./pan -m2000000 -w24 2>&1) || true
   fi
   local stored matched depth errors
   stored=$(sed -nE 's/^ *([0-9.e+]+) states, stored.*/\1/p' <<<"$out" | head -1)
@@ -52,6 +52,7 @@ check() {
   if [ "$verdict" != ok ]; then
     failures=$((failures + 1))
     grep -E "violated|cycle|error|Warning" <<<"$out" | head -5
+    [ -s "$dir/cc.log" ] && grep -m5 error "$dir/cc.log"
   fi
 }
 
@@ -86,6 +87,8 @@ if [ "${1:-}" = --full ]; then
   check bug-sv-after-cas       "find:assertion violated" safety $L -DK0=1 -DK=2 -DNOKILL -DSV_AFTER_CAS
   check bug-reread-intent      "find:assertion violated" safety $L -DK0=1 -DK=2 -DNOKILL -DREREAD_INTENT
   check bug-late-write         "find:assertion violated" safety $L -DK0=1 -DK=2 -DNOKILL -DLATE_WRITE
+  check bug-slot-repair-records "find:assertion violated" safety $L -DK=2 -DNOKILL -DSLOT_REPAIR_RECORDS
+  check bug-repair-record-at-0 "find:assertion violated" safety $L -DK=1 -DSLOT_REPAIR_RECORDS -DREPAIR0_BUG
   check bug-mutual-fence       "find:assertion violated" safety $L -DK0=1 -DK=2 -DNOKILL -DSTRICT_RECOVERY
 fi
 
