@@ -19,6 +19,20 @@
  * Ghost variables (g*) are the model's knowledge, never read by the
  * protocol: which position starts in each cell, which ops were
  * acknowledged or reported as never applied.
+ *
+ * Bounds: NR replicas (2; 3 works), K0 writes by replica 0, K by the
+ * others; NOKILL (nobody stopped), VICTIM=r (only r may be stopped).
+ * Flags that put a behaviour of src/nr as of 0f4bb21 back (docs/nr.md):
+ *   LAPPED_BUG          trust seal == pos, publish in the finally when fenced
+ *   LATE_SEAL_BUG       sealOwn CASes from the value read at seal time
+ *   SV_AFTER_CAS        ... read right after the TAIL CAS
+ *   REREAD_INTENT       the repairer re-reads the owner's intent after fencing
+ *   SLOT_REPAIR_RECORDS one repair record per writer slot (REPAIR0_BUG: starting at 0)
+ *   HEAD_TO_TAIL        with no holder, head jumps to TAIL
+ *   KEEP_NONE           a run that ended fenced always discards its state
+ *   LATE_WRITE          drop assumption A1 (the entry copy as plain stores)
+ *   NO_REPAIR           no torn-append repair (liveness must fail)
+ *   STRICT_RECOVERY     assert no RecoveryError unless a replica was stopped
  */
 
 #ifndef NR
