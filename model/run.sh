@@ -84,6 +84,7 @@ if [ "${1:-}" = --full ]; then
   check full-writers-kill      pass safety $L -DK=1
   check full-writers-k2-nokill pass safety $L -DK=2 -DNOKILL
   check full-live-writers-kill pass live   $L -DK=1
+  check full-three-replicas    pass safety $L -DNR=3 -DK0=0 -DK=1 -DNOKILL
   check bug-sv-after-cas       "find:assertion violated" safety $L -DK0=1 -DK=2 -DNOKILL -DSV_AFTER_CAS
   check bug-reread-intent      "find:assertion violated" safety $L -DK0=1 -DK=2 -DNOKILL -DREREAD_INTENT
   check bug-late-write         "find:assertion violated" safety $L -DK0=1 -DK=2 -DNOKILL -DLATE_WRITE
