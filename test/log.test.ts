@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { before, distance } from '../src/nr/log/positions.js';
 import { attach, createHandle } from '../src/nr/index.js';
-import { CELL_BYTES, CTAIL, ENTRY_BATCH, ENTRY_PAD, HEAD, TAIL } from '../src/nr/log/layout.js';
+import { CELL_BYTES, CTAIL, ENTRY_BATCH, ENTRY_HEADER_BYTES, ENTRY_PAD, HEAD, TAIL } from '../src/nr/log/layout.js';
 import { SharedLog } from '../src/nr/log/shared-log.js';
 import { createLogMemory } from '../src/nr/log/create.js';
 import { Counter, HashMap } from '../src/nr/structures/index.js';
@@ -32,7 +32,7 @@ describe('SharedLog', () => {
     const log = tinyLog();
     expect(log.cells).toBe(4096 / CELL_BYTES);
     expect(log.maxEntryCells).toBe(log.cells / 4);
-    expect(log.maxPayloadBytes).toBe(log.maxEntryCells * CELL_BYTES - 16);
+    expect(log.maxPayloadBytes).toBe(log.maxEntryCells * CELL_BYTES - ENTRY_HEADER_BYTES);
   });
 
   it('reserves a whole batch with one move of tail', () => {

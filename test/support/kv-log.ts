@@ -1,6 +1,6 @@
 /** Test-side view of a KV store's NR log entries, to tamper with whole records the way an attacker would. */
 import type { KvHandle } from '../../src/kv/index.js';
-import { ENTRY_BATCH, ENTRY_PAD, OP_HEADER_BYTES, S_STATE, SLOT_WORDS, SLOTS_AT, STATE_MASK } from '../../src/nr/log/layout.js';
+import { ENTRY_BATCH, ENTRY_HEADER_BYTES, ENTRY_PAD, OP_HEADER_BYTES, S_STATE, SLOT_WORDS, SLOTS_AT, STATE_MASK } from '../../src/nr/log/layout.js';
 import { SharedLog } from '../../src/nr/log/shared-log.js';
 
 export { CTAIL, HEAD, TAIL } from '../../src/nr/log/layout.js';
@@ -37,7 +37,7 @@ export function records(h: KvHandle): LoggedRecord[] {
       let at = log.payloadOffset(pos);
       for (let i = 0; i < hdr.ops; i++) {
         const len = view.getUint32(at, true) & 0xffffff;
-        out.push({ pos, entryAt: log.payloadOffset(pos) - 16, at: at + OP_HEADER_BYTES, len });
+        out.push({ pos, entryAt: log.payloadOffset(pos) - ENTRY_HEADER_BYTES, at: at + OP_HEADER_BYTES, len });
         at = (at + OP_HEADER_BYTES + len + 3) & ~3;
       }
     }
@@ -60,7 +60,7 @@ export function headerOf(h: KvHandle, rec: LoggedRecord): Int32Array {
 /** Turn the entry at `pos` into a PAD: every replica skips it (the core checks where a PAD may stand). */
 export function padEntry(h: KvHandle, pos: number): void {
   const log = logOf(h);
-  const words = new Int32Array(log.data.buffer, log.data.byteOffset + log.payloadOffset(pos) - 16, 4);
+  const words = new Int32Array(log.data.buffer, log.data.byteOffset + log.payloadOffset(pos) - ENTRY_HEADER_BYTES, 4);
   words[1] = (words[1]! & ~0xff) | ENTRY_PAD;
 }
 

@@ -20,6 +20,7 @@ import {
   ConfigError,
   DetachedError,
   EncodeError,
+  FailStopError,
   NodeGoneError,
   OpTooLargeError,
   SameThreadError,
@@ -339,6 +340,10 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
       r.pos = at * 4 + SLOT_HEADER_BYTES;
       r.end = r.pos + len;
       if (op.resolve === null) continue; // a sync op that timed out
+      if (ctx.words[at + 3] !== op.seq) {
+        op.reject!(new FailStopError(`client slot ${this.slot} of node ${this.node}: the response in slot ${op.seq & (ctx.slots - 1)} does not answer request ${op.seq}`));
+        continue;
+      }
       try {
         if (status === ResponseStatus.Ok) {
           const codec: ValueCodec<unknown> =

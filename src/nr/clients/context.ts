@@ -30,7 +30,8 @@
  * Write arguments use the structure's log codec, so the node copies them
  * into its log entry without re-encoding. The node overwrites the same slot
  * with the response: word 0 status (1 ok, 2 the op threw, 3 rejected),
- * word 2 payload bytes; payload from byte 16.
+ * word 2 payload bytes, word 3 the request's sequence number (the client
+ * checks it); payload from byte 16.
  *
  * ## Protocol
  * - The client writes request `TAIL & (SLOTS-1)`, then publishes it with

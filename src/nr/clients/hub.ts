@@ -177,6 +177,7 @@ export class ClientHub implements NodeHub {
     const at = ctx.slotAt(ctx.clientAt(this.node, c), seq);
     ctx.words[at] = status;
     ctx.words[at + 2] = payload.length;
+    ctx.words[at + 3] = seq; // the client checks it answers its request
     ctx.bytes.set(payload, at * 4 + SLOT_HEADER_BYTES);
     this.served[c] = (seq + 1) | 0;
     this.touched[c] = 1;

@@ -16,8 +16,9 @@
  * | 80 (line 5)      | SEAL_WAITERS: replayers sleeping on an unfilled entry    |
  * | 96 (line 6)      | state transfer: LOCK, STATUS, REQUESTER, POS, BYTES, PROVIDER, LOCK_SINCE (transfer.ts) |
  * | 128 + 32r        | slot r, line A (written by its owner, and by fencers through `transition`): LTAIL, STATE, INTENT_POS, INTENT_CELLS, OWNER |
- * | 128 + 32r + 16   | slot r, line B: WAKE (nudge word it waitAsync's on), REPAIR_POS, REPAIR_CELLS, HEARTBEAT |
+ * | 128 + 32r + 16   | slot r, line B: WAKE (nudge word it waitAsync's on), HEARTBEAT |
  * | SEALS..+CELLS    | seals, one word per cell                                 |
+ * | REPAIRS..+CELLS  | repair records, one word per cell: the cells a repaired entry there spans |
  * | bytes DATA..     | data ring: CELLS cells of CELL_BYTES bytes               |
  *
  * A slot's STATE word is `incarnation << STATE_BITS | state`: the
@@ -30,14 +31,15 @@ export const LINE_WORDS = 16;
 export const LINE_BYTES = LINE_WORDS * 4;
 export const CELL_BYTES = 32;
 export const CELL_WORDS = CELL_BYTES / 4;
-export const ENTRY_HEADER_BYTES = 16;
+/** Entry header: cells, kind | replica << 8, op count, payload bytes, the entry's own position. */
+export const ENTRY_HEADER_BYTES = 20;
 /** Size of one op's header inside an entry. */
 export const OP_HEADER_BYTES = 4;
 /** An op's byte length must fit the low 24 bits of its header. */
 export const MAX_OP_BYTES = (1 << 24) - 1;
 
 export const MAGIC = 0x4e524c47; // 'NRLG'
-export const LAYOUT = 2;
+export const LAYOUT = 3;
 
 // Header words.
 export const H_MAGIC = 0;
@@ -69,8 +71,6 @@ export const S_INTENT_POS = 2;
 export const S_INTENT_CELLS = 3;
 export const S_OWNER = 4;
 export const S_WAKE = LINE_WORDS;
-export const S_REPAIR_POS = LINE_WORDS + 2;
-export const S_REPAIR_CELLS = LINE_WORDS + 3;
 export const S_HEARTBEAT = LINE_WORDS + 4;
 
 /** Bits of a STATE word that hold the state; the incarnation sits above. */
@@ -89,6 +89,7 @@ export interface LogGeometry {
   maxReplicas: number;
   maxEntryCells: number;
   sealsAt: number;
+  repairsAt: number;
   dataAt: number;
   totalBytes: number;
 }
@@ -98,8 +99,9 @@ export function geometry(logBytes: number, maxReplicas: number): LogGeometry {
   // A batch and the pad before it must fit the ring together, with room to spare.
   const maxEntryCells = Math.min(cells / 4, MAX_ENTRY_BYTES_CAP / CELL_BYTES);
   const sealsAt = SLOTS_AT + maxReplicas * SLOT_WORDS;
-  const dataAt = Math.ceil(((sealsAt + cells) * 4) / LINE_BYTES) * LINE_BYTES;
-  return { cells, maxReplicas, maxEntryCells, sealsAt, dataAt, totalBytes: dataAt + logBytes };
+  const repairsAt = sealsAt + cells;
+  const dataAt = Math.ceil(((repairsAt + cells) * 4) / LINE_BYTES) * LINE_BYTES;
+  return { cells, maxReplicas, maxEntryCells, sealsAt, repairsAt, dataAt, totalBytes: dataAt + logBytes };
 }
 
 /** Cells an entry with `payloadBytes` of ops (headers included) spans. */

@@ -5,10 +5,12 @@
  * `exec(idx, apply)`).
  *
  * A replayer is safe from reused cells only while its slot holds head. So:
- * - the slot's STATE word (state and incarnation) is checked before each
- *   entry and once more after the last one (a seqlock: everything read
- *   before a check that still sees the word unchanged was genuine, because
- *   a writer fences a slot before it can reuse the slot's cells);
+ * - the run is checked before each entry and once more after the last one
+ *   (a seqlock: everything read before a check that passes was genuine):
+ *   the slot's STATE word (state and incarnation) is unchanged, and HEAD
+ *   has not passed the LTAIL the run started from. The slot alone is not
+ *   enough: `advanceHead` may move HEAD past a replica that just turned
+ *   Active before it re-fences it (model/nr-log.pml found that window);
  * - every header is validated (readHeader) before its cell count moves the
  *   cursor: a bad one from a fenced replica means "lapped", from a replica
  *   still holding head it means corruption, and the replica fails stop;
@@ -49,6 +51,11 @@ export interface ReplayEnd {
  * to `target`. Throws FailStopError when the log is provably corrupt; any
  * error thrown by `applyEntry` propagates with nothing published.
  */
+/** The run from `from` is still safe from reused cells. */
+function holds(log: SharedLog, slot: number, slotWord: number, from: number): boolean {
+  return log.slotWord(slot) === slotWord && !before(from, log.head());
+}
+
 export function replay(
   log: SharedLog,
   slot: number,
@@ -63,33 +70,33 @@ export function replay(
   while (before(pos, target)) {
     if (!log.isSealed(pos)) {
       counters.sealWaits++;
-      const seen = awaitEntry(log, pos, slot, slotWord, applier);
+      const seen = awaitEntry(log, pos, slot, slotWord, from, applier);
       if (seen === 'fenced') return { reached: pos, fenced: true, suspect: false };
-      if (seen === 'lapped') return lappedOrCorrupt(log, slot, slotWord, pos, 'its cell holds a later lap');
+      if (seen === 'lapped') return lappedOrCorrupt(log, slot, slotWord, from, pos, 'its cell holds a later lap');
       if (seen === 'repaired') {
         const skip = log.repairedCells(pos);
-        if (skip === 0) return lappedOrCorrupt(log, slot, slotWord, pos, 'it is marked repaired but no repair record names it');
+        if (skip === 0) return lappedOrCorrupt(log, slot, slotWord, from, pos, 'it is marked repaired but its repair record is implausible');
         pos = (pos + skip) | 0;
         continue;
       }
     }
-    if (log.slotWord(slot) !== slotWord) return { reached: pos, fenced: true, suspect: false };
+    if (!holds(log, slot, slotWord, from)) return { reached: pos, fenced: true, suspect: false };
     const header = log.readHeader(pos, tail);
-    if (header === null) return lappedOrCorrupt(log, slot, slotWord, pos, 'its header is not a valid entry');
+    if (header === null) return lappedOrCorrupt(log, slot, slotWord, from, pos, 'its header is not a valid entry');
     if (header.kind === ENTRY_BATCH) applier.applyEntry(pos, header);
     pos = (pos + header.cells) | 0;
     counters.replayedEntries++;
   }
-  if (log.slotWord(slot) !== slotWord) return { reached: pos, fenced: true, suspect: pos !== from };
+  if (!holds(log, slot, slotWord, from)) return { reached: pos, fenced: true, suspect: pos !== from };
   log.publishLtail(slot, pos);
   log.complete(pos);
   log.helpWaitingWriters();
   return { reached: pos, fenced: false, suspect: false };
 }
 
-function lappedOrCorrupt(log: SharedLog, slot: number, slotWord: number, pos: number, why: string): ReplayEnd {
+function lappedOrCorrupt(log: SharedLog, slot: number, slotWord: number, from: number, pos: number, why: string): ReplayEnd {
   // Only a replica that no longer holds head can see reused cells.
-  if (log.slotWord(slot) !== slotWord) return { reached: pos, fenced: true, suspect: false };
+  if (!holds(log, slot, slotWord, from)) return { reached: pos, fenced: true, suspect: false };
   throw new FailStopError(`the shared log is corrupt: the entry at position ${pos} cannot be replayed (${why}) while replica ${slot} holds head`);
 }
 
@@ -105,6 +112,7 @@ function awaitEntry(
   pos: number,
   slot: number,
   slotWord: number,
+  from: number,
   applier: EntryApplier,
 ): 'sealed' | 'repaired' | 'lapped' | 'fenced' {
   const start = performance.now();
@@ -112,7 +120,7 @@ function awaitEntry(
   for (;;) {
     const seen = log.awaitSeal(pos, performance.now() + 10);
     if (seen !== 'timeout') return seen;
-    if (log.slotWord(slot) !== slotWord) return 'fenced';
+    if (!holds(log, slot, slotWord, from)) return 'fenced';
     applier.onWait();
     const waited = performance.now() - start;
     if (log.tryRepair(pos, waited >= log.fenceAfterMs)) continue;

@@ -83,8 +83,6 @@ import {
   S_INTENT_POS,
   S_LTAIL,
   S_OWNER,
-  S_REPAIR_CELLS,
-  S_REPAIR_POS,
   S_STATE,
   S_WAKE,
   SEAL_WAITERS,
@@ -128,6 +126,13 @@ export class SharedLog {
   readonly fenceAfterMs: number;
   readonly deadAfterMs: number;
   private readonly sealsAt: number;
+  private readonly repairsAt: number;
+  /**
+   * The seal value of the entry cell this thread reserved last, read before
+   * its TAIL CAS: sealing compares against it, so a writer whose entry was
+   * repaired meanwhile (and maybe lapped) can never overwrite a later seal.
+   */
+  private reservedSealWas = 0;
 
   constructor(memory: SharedMemory, fingerprint: number) {
     const sab = memory?.buffer;
@@ -167,6 +172,7 @@ export class SharedLog {
     this.fenceAfterMs = fenceMs;
     this.deadAfterMs = deadMs;
     this.sealsAt = g.sealsAt;
+    this.repairsAt = g.repairsAt;
     this.data = new Uint8Array(sab, g.dataAt, cells * CELL_BYTES);
     this.dataWords = new Int32Array(sab, g.dataAt, cells * CELL_WORDS);
   }
@@ -387,14 +393,21 @@ export class SharedLog {
       const pad = phys + cells > this.cells ? this.cells - phys : 0;
       const end = (t + pad + cells) | 0;
       if (distance(h, end) > this.cells) return null;
+      // The seals as they stand before we own the cells (an earlier lap's):
+      // our seals CAS from these, and fail if a repairer or a later lap
+      // changed them meanwhile (model/nr-log.pml, LATE_SEAL_BUG). Reading
+      // them after the CAS would be too late.
+      const padSealWas = pad > 0 ? Atomics.load(w, this.sealsAt + phys) : 0;
+      const entrySealWas = Atomics.load(w, this.sealsAt + ((t + pad) & this.mask));
       // Say what we reserve before we do, so a torn append can be repaired.
       this.setIntent(owner, t, pad + cells);
       if (Atomics.compareExchange(w, TAIL, t, end) !== t) continue;
       // Mark the intent owned (negative cells): these cells are ours now.
       Atomics.store(w, this.at(owner, S_INTENT_CELLS), -(pad + cells));
+      this.reservedSealWas = entrySealWas;
       if (pad > 0) {
         this.writeHeader(t, pad, ENTRY_PAD, owner, 0, 0);
-        if (!this.sealOwn(t)) return 'lost';
+        if (!this.sealFrom(t, padSealWas)) return 'lost';
       }
       return (t + pad) | 0;
     }
@@ -408,6 +421,7 @@ export class SharedLog {
     dw[at + 1] = kind | (replica << 8);
     dw[at + 2] = ops;
     dw[at + 3] = payloadBytes;
+    dw[at + 4] = pos; // a reader checks it: a late writer's header in a later lap's cell does not pass
   }
 
   /** Byte offset in `data` of the payload of the entry at `pos`. */
@@ -416,16 +430,30 @@ export class SharedLog {
   }
 
   /**
-   * Seal the entry at `pos`, which this thread reserved, unless a repairer
-   * already turned it into a skip (we were presumed dead): false then.
+   * Seal the entry at `pos`, which this thread reserved last, unless a
+   * repairer already turned it into a skip (we were presumed dead), or the
+   * cell moved on to a later lap: false then.
    */
   sealOwn(pos: number): boolean {
+    return this.sealFrom(pos, this.reservedSealWas);
+  }
+
+  private sealFrom(pos: number, was: number): boolean {
     const idx = this.sealsAt + (pos & this.mask);
-    const v = Atomics.load(this.words, idx);
-    if (v === this.repairMark(pos)) return false;
-    if (Atomics.compareExchange(this.words, idx, v, pos) !== v) return false;
+    if (Atomics.compareExchange(this.words, idx, was, pos) !== was) return false;
     notifyIfWaiting(this.words, idx, SEAL_WAITERS);
     return true;
+  }
+
+  /**
+   * Our reservation at `pos` still stands: it was not repaired away, and
+   * head has not passed it (so no later lap can own its cells yet). Checked
+   * before writing into the cells, which shrinks the window in which a
+   * stalled writer could write into a later lap's cells to the copy itself;
+   * readers then check the position in the header (model: LATE_WRITE).
+   */
+  stillOwns(pos: number): boolean {
+    return !before(pos, this.head()) && Atomics.load(this.words, this.sealsAt + (pos & this.mask)) === this.reservedSealWas;
   }
 
   // ---- reading entries -------------------------------------------------------------
@@ -466,7 +494,7 @@ export class SharedLog {
     const replica = kindWord >>> 8;
     const ops = dw[at + 2]!;
     const payloadBytes = dw[at + 3]!;
-    if (replica >= this.maxReplicas) return null;
+    if (dw[at + 4] !== pos || replica >= this.maxReplicas) return null;
     if (!(cells >= 1) || phys + cells > this.cells) return null;
     if (distance(pos, tail) < cells) return null; // ends past TAIL
     if (kind === ENTRY_PAD) {
@@ -518,6 +546,11 @@ export class SharedLog {
   /** Index of the seal of `pos`. */
   sealIndex(pos: number): number {
     return this.sealsAt + (pos & this.mask);
+  }
+
+  /** Index of the repair record of `pos`'s cell. */
+  repairIndex(pos: number): number {
+    return this.repairsAt + (pos & this.mask);
   }
 
   /** The incarnation of a STATE word (for owners that compare their own). */

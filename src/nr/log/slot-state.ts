@@ -14,7 +14,7 @@
  * | Active → Fenced               | fencer     | a writer waited `fenceAfterMs` for this lagger; head may now pass its LTAIL |
  * | Active → Fenced               | head       | `advanceHead` moved HEAD past an LTAIL that turned Active meanwhile (rejoin race) |
  * | Fenced → Active               | owner      | rejoin; LTAIL published first, then HEAD re-checked (→ Fenced again if it passed) |
- * | Active → Fenced               | owner      | that re-check failed: recover by transfer instead |
+ * | Active → Fenced               | owner      | that re-check failed, or a replay found HEAD past its run: recover by transfer instead |
  * | Fenced → Recovering           | provider   | hand-over: requester's LTAIL set to the snapshot position first |
  * | Recovering → Fenced           | provider   | the provider was fenced itself before publishing: the snapshot is void |
  * | Recovering → Fenced           | owner      | the requester withdrew a transfer that timed out |

@@ -8,6 +8,7 @@
 import type { OpReader } from '../codec.js';
 import { FailStopError } from '../errors.js';
 import { OP_HEADER_BYTES } from '../log/layout.js';
+import { before } from '../log/positions.js';
 import type { EntryHeader, SharedLog } from '../log/shared-log.js';
 import type { OpTable, Structure } from '../structure.js';
 
@@ -24,6 +25,7 @@ export function applyRemote(
   header: EntryHeader,
   slot: number,
   slotWord: number,
+  runFrom: number,
 ): number {
   const fns = structure.writeFns;
   const codecs = structure.writeCodecs;
@@ -31,7 +33,7 @@ export function applyRemote(
   let at = log.payloadOffset(pos);
   const end = at + header.payloadBytes;
   const corrupt = (why: string): Error =>
-    log.slotWord(slot) !== slotWord ? new FencedRunSignal() : new FailStopError(`the shared log is corrupt: the entry at position ${pos} cannot be applied (${why})`);
+    log.slotWord(slot) !== slotWord || before(runFrom, log.head()) ? new FencedRunSignal() : new FailStopError(`the shared log is corrupt: the entry at position ${pos} cannot be applied (${why})`);
   for (let i = 0; i < header.ops; i++) {
     if (at + OP_HEADER_BYTES > end) throw corrupt('its ops overrun its payload');
     const opHeader = bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24);

@@ -208,6 +208,12 @@ export class Combiner implements HubHost {
         continue;
       }
       this.afterReserve?.(pos);
+      if (!log.stillOwns(pos)) {
+        // Presumed dead while stalled here: our cells were repaired into a skip (and may be reused).
+        this.failItems(batch, first, count, new FencedError(false));
+        first += count;
+        continue;
+      }
       copyPayload(this.staging, from, to, log, log.payloadOffset(pos));
       log.writeHeader(pos, cells, 1, this.id, ops, payload);
       if (log.sealOwn(pos)) {

@@ -336,13 +336,17 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
         this.dirty = true;
         this.combiner.rewindOwn(runStart);
       }
+      // HEAD passed us while our slot still says Active (a head advance that
+      // has not re-fenced us yet, or a forged HEAD): our cells may be reused
+      // all the same, so fence ourselves and recover like any fenced replica.
+      if (this.log.slotWord(this.id) === this.slotWord) this.log.move(this.id, this.slotWord, SlotState.Fenced, 'owner');
     }
   }
 
   /** @internal EntryApplier: apply one validated batch entry. */
   applyEntry(pos: number, header: EntryHeader): void {
     if (this.combiner.isNextOwn(pos, header.replica)) this.combiner.applyOwn(pos);
-    else this.counters.replayedOps += applyRemote(this.log, this.structure as unknown as AnyStructure, this.state, this.reader, pos, header, this.id, this.slotWord);
+    else this.counters.replayedOps += applyRemote(this.log, this.structure as unknown as AnyStructure, this.state, this.reader, pos, header, this.id, this.slotWord, this.ltail);
   }
 
   /** @internal EntryApplier */
