@@ -18,7 +18,7 @@
  *   caller discards what the run computed and recovers by state transfer.
  */
 import { FailStopError } from '../errors.js';
-import { before } from './positions.js';
+import { before, distance } from './positions.js';
 import { ENTRY_BATCH } from './layout.js';
 import type { EntryHeader, SharedLog } from './shared-log.js';
 
@@ -51,6 +51,16 @@ export interface ReplayEnd {
  * to `target`. Throws FailStopError when the log is provably corrupt; any
  * error thrown by `applyEntry` propagates with nothing published.
  */
+// Replay results are read at once by the caller: two frozen ones and one
+// reused for a clean end, so a replay allocates nothing.
+const FENCED_CLEAN: ReplayEnd = { reached: 0, fenced: true, suspect: false };
+const FENCED_SUSPECT: ReplayEnd = { reached: 0, fenced: true, suspect: true };
+const DONE: ReplayEnd = { reached: 0, fenced: false, suspect: false };
+function end(shape: ReplayEnd, pos: number): ReplayEnd {
+  shape.reached = pos;
+  return shape;
+}
+
 /** The run from `from` is still safe from reused cells. */
 function holds(log: SharedLog, slot: number, slotWord: number, from: number): boolean {
   return log.slotWord(slot) === slotWord && !before(from, log.head());
@@ -71,32 +81,33 @@ export function replay(
     if (!log.isSealed(pos)) {
       counters.sealWaits++;
       const seen = awaitEntry(log, pos, slot, slotWord, from, applier);
-      if (seen === 'fenced') return { reached: pos, fenced: true, suspect: false };
+      if (seen === 'fenced') return end(FENCED_CLEAN, pos);
       if (seen === 'lapped') return lappedOrCorrupt(log, slot, slotWord, from, pos, 'its cell holds a later lap');
       if (seen === 'repaired') {
         const skip = log.repairedCells(pos);
-        if (skip === 0) return lappedOrCorrupt(log, slot, slotWord, from, pos, 'it is marked repaired but its repair record is implausible');
+        if (skip === 0 || distance(pos, tail) < skip) return lappedOrCorrupt(log, slot, slotWord, from, pos, 'it is marked repaired but its repair record is implausible');
         pos = (pos + skip) | 0;
         continue;
       }
     }
-    if (!holds(log, slot, slotWord, from)) return { reached: pos, fenced: true, suspect: false };
+    // (Before the first entry nothing has been read yet: no check needed.)
+    if (pos !== from && !holds(log, slot, slotWord, from)) return end(FENCED_CLEAN, pos);
     const header = log.readHeader(pos, tail);
     if (header === null) return lappedOrCorrupt(log, slot, slotWord, from, pos, 'its header is not a valid entry');
     if (header.kind === ENTRY_BATCH) applier.applyEntry(pos, header);
     pos = (pos + header.cells) | 0;
     counters.replayedEntries++;
   }
-  if (!holds(log, slot, slotWord, from)) return { reached: pos, fenced: true, suspect: pos !== from };
+  if (!holds(log, slot, slotWord, from)) return end(pos !== from ? FENCED_SUSPECT : FENCED_CLEAN, pos);
   log.publishLtail(slot, pos);
-  log.complete(pos);
+  log.complete(pos); // every entry ended at or before `tail` (readHeader checked): so does pos
   log.helpWaitingWriters();
-  return { reached: pos, fenced: false, suspect: false };
+  return end(DONE, pos);
 }
 
 function lappedOrCorrupt(log: SharedLog, slot: number, slotWord: number, from: number, pos: number, why: string): ReplayEnd {
   // Only a replica that no longer holds head can see reused cells.
-  if (!holds(log, slot, slotWord, from)) return { reached: pos, fenced: true, suspect: false };
+  if (!holds(log, slot, slotWord, from)) return end(FENCED_CLEAN, pos);
   throw new FailStopError(`the shared log is corrupt: the entry at position ${pos} cannot be replayed (${why}) while replica ${slot} holds head`);
 }
 

@@ -290,6 +290,9 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
     if (before(ctail, this.ltail) && this.detachedError === null && !this.dirty && this.log.slotWord(this.id) === this.slotWord) {
       this.halt(new FailStopError(`the shared log is corrupt: CTAIL ${ctail} moved back behind this replica's position ${this.ltail}`));
     }
+    if (before(this.log.tail(), ctail) && this.detachedError === null) {
+      this.halt(new FailStopError(`the shared log is corrupt: CTAIL ${ctail} is past TAIL ${this.log.tail()}`));
+    }
     this.replayTo(ctail);
   }
 
@@ -308,7 +311,6 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
   }
 
   private replayOrRecover(target: number): void {
-    if (before(this.log.tail(), target)) throw new FailStopError(`the shared log is corrupt: asked to replay to ${target}, past TAIL ${this.log.tail()}`);
     for (;;) {
       if (this.detachedError !== null) throw this.detachedError;
       if (this.log.slotWord(this.id) !== this.slotWord) this.recovery.rejoin();
