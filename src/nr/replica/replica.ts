@@ -32,6 +32,7 @@ import { type BoundReads, type BoundWrites, compileRead, type ReadTarget } from 
 import { Combiner } from './combiner.js';
 import type { ReplicaOptions, ReplicaStats, ReplicaStatus } from './types.js';
 import { Recovery } from './recovery.js';
+import { RecoveryError } from '../log/transfer.js';
 import { ClientServer } from './serving.js';
 import { applyRemote, FencedRunSignal } from './apply-remote.js';
 import * as registry from './registry.js';
@@ -484,8 +485,10 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
       this.catchUp();
       this.recovery.serveIfAsked();
     } catch (e) {
-      // Halted or lost: every later op on this replica throws the reason.
-      if (!(e instanceof FailStopError) && !(e instanceof DetachedError) && !(e instanceof FencedRunSignal)) throw e;
+      // Halted or lost: every later op on this replica throws the reason. A
+      // recovery that found no provider now is retried by the next op, which
+      // reports it: an idle event loop is no place to throw it.
+      if (!(e instanceof FailStopError) && !(e instanceof DetachedError) && !(e instanceof FencedRunSignal) && !(e instanceof RecoveryError)) throw e;
     } finally {
       this.armNudge();
     }

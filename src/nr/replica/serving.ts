@@ -7,6 +7,7 @@
 import { DetachedError, FailStopError } from '../errors.js';
 import { LIMITS } from '../defaults.js';
 import type { NodeHub } from './node-hub.js';
+import { RecoveryError } from '../log/transfer.js';
 
 /** What serving needs from its replica. */
 export interface ServingHost {
@@ -67,6 +68,11 @@ export class ClientServer {
       } catch (e) {
         // Halted or lost: clients were told the node is gone.
         if (e instanceof FailStopError || e instanceof DetachedError) return;
+        // No provider to recover from right now: try again shortly (clients' own bounds apply).
+        if (e instanceof RecoveryError) {
+          setTimeout(() => this.schedule(), 10);
+          return;
+        }
         throw e;
       }
     }
