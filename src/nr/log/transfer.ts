@@ -204,8 +204,17 @@ export function serveSnapshot(
   if (Atomics.compareExchange(w, STATUS, Status.Requested, Status.Serving) !== Status.Requested) return false;
   Atomics.store(w, PROVIDER, me);
   log.beat(me);
-  catchUp();
-  const bytes = snapshot();
+  let bytes: Uint8Array;
+  try {
+    // A provider found fenced here must not recover while it serves (it
+    // would wait for the transfer lock its requester holds): catchUp throws
+    // instead, and the request goes back for another provider.
+    catchUp();
+    bytes = snapshot();
+  } catch (e) {
+    Atomics.compareExchange(w, STATUS, Status.Serving, Status.Requested);
+    throw e;
+  }
   log.beat(me);
   if (buffer.byteLength < bytes.length) buffer.grow(bytes.length);
   new Uint8Array(buffer, 0, bytes.length).set(bytes);

@@ -37,6 +37,8 @@ export interface RecoveryHost {
   localProvider(): { snapshotFor(requester: number): { pos: number; bytes: Uint8Array } | null } | null;
   /** The slot is gone for good (declared dead, reclaimed, detached). */
   lose(error: DetachedError): never;
+  /** Serving a snapshot now: a replay that finds us fenced must not recover (ServeAborted). */
+  serving: boolean;
 }
 
 export interface RecoveryCounters {
@@ -155,14 +157,29 @@ export class Recovery {
   serveIfAsked(): void {
     const h = this.host;
     if (this.transfer === null || !snapshotRequested(h.log)) return;
-    const served = serveSnapshot(
-      h.log,
-      this.transfer,
-      h.id,
-      () => h.catchUpToCtail(),
-      () => h.ltail,
-      () => h.snapshotBytes(),
-    );
-    if (served) this.counters.snapshotsServed++;
+    h.serving = true;
+    try {
+      const served = serveSnapshot(
+        h.log,
+        this.transfer,
+        h.id,
+        () => h.catchUpToCtail(),
+        () => h.ltail,
+        () => h.snapshotBytes(),
+      );
+      if (served) this.counters.snapshotsServed++;
+    } catch (e) {
+      if (!(e instanceof ServeAborted)) throw e;
+      // We were fenced while serving: recover on our next op, not inside the serve.
+    } finally {
+      h.serving = false;
+    }
+  }
+}
+
+/** A provider found itself fenced while serving a snapshot: it gives the request back. */
+export class ServeAborted extends Error {
+  constructor() {
+    super('fenced while serving a snapshot');
   }
 }

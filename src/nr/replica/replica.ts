@@ -31,7 +31,7 @@ import type { OpArgs, OpResult, OpTable, Structure } from '../structure.js';
 import { type BoundReads, type BoundWrites, compileRead, type ReadTarget } from './bound-ops.js';
 import { Combiner } from './combiner.js';
 import type { ReplicaOptions, ReplicaStats, ReplicaStatus } from './types.js';
-import { Recovery } from './recovery.js';
+import { Recovery, ServeAborted } from './recovery.js';
 import { RecoveryError } from '../log/transfer.js';
 import { ClientServer } from './serving.js';
 import { applyRemote, FencedRunSignal } from './apply-remote.js';
@@ -58,6 +58,8 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
   slotWord: number;
   /** @internal The local state may hold applies from reused cells. */
   dirty = false;
+  /** @internal Serving a snapshot: a replay that finds us fenced aborts instead of recovering. */
+  serving = false;
   /** @internal Why this replica serves no more ops (ReadTarget), or null. */
   detachedError: DetachedError | FailStopError | null = null;
   private applying = false;
@@ -314,7 +316,10 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
   private replayOrRecover(target: number): void {
     for (;;) {
       if (this.detachedError !== null) throw this.detachedError;
-      if (this.log.slotWord(this.id) !== this.slotWord) this.recovery.rejoin();
+      if (this.log.slotWord(this.id) !== this.slotWord) {
+        if (this.serving) throw new ServeAborted();
+        this.recovery.rejoin();
+      }
       if (!before(this.ltail, target)) return;
       const runStart = this.combiner.ownCursor;
       this.applying = true;
