@@ -108,12 +108,15 @@ export function attach<S, R extends OpTable<S>, W extends OpTable<S>>(
  * its heartbeat already late), wait for it to stay silent for deadAfterMs
  * and reclaim it (bounded): an undeclared kill never leaks a slot.
  */
+/** A word nobody writes: a bounded sleep for claimWaiting. */
+const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
+
 function claimWaiting(log: SharedLog, want: number | undefined): ReturnType<typeof claimSlot> {
   const deadline = performance.now() + log.deadAfterMs + 4 * HEARTBEAT_MS;
   for (;;) {
     const claim = claimSlot(log, threadId, want);
     if (claim !== null || performance.now() >= deadline || !mayBecomeReclaimable(log, want)) return claim;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, HEARTBEAT_MS);
+    Atomics.wait(SLEEP_CELL, 0, 0, HEARTBEAT_MS);
   }
 }
 

@@ -340,8 +340,8 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
       r.pos = at * 4 + SLOT_HEADER_BYTES;
       r.end = r.pos + len;
       if (op.resolve === null) continue; // a sync op that timed out
-      if (ctx.words[at + 3] !== op.seq) {
-        op.reject!(new FailStopError(`client slot ${this.slot} of node ${this.node}: the response in slot ${op.seq & (ctx.slots - 1)} does not answer request ${op.seq}`));
+      if (ctx.words[at + 3] !== op.seq || !(len >= 0 && len <= ctx.maxPayloadBytes)) {
+        op.reject!(new FailStopError(`client slot ${this.slot} of node ${this.node}: the response in slot ${op.seq & (ctx.slots - 1)} does not answer request ${op.seq} (or its length ${len} is out of range)`));
         continue;
       }
       try {

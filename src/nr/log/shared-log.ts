@@ -90,7 +90,7 @@ import {
   SLOTS_AT,
   TAIL,
 } from './layout.js';
-import { holdsHead, incarnationOf, SlotState, stateOf, transition, type SlotActor } from './slot-state.js';
+import { holdsHead, SlotState, stateOf, transition, type SlotActor } from './slot-state.js';
 import { repairedCells, repairMark, tryRepair } from './repair.js';
 
 /** A decoded, validated entry header. */
@@ -553,8 +553,4 @@ export class SharedLog {
     return this.repairsAt + (pos & this.mask);
   }
 
-  /** The incarnation of a STATE word (for owners that compare their own). */
-  static incarnation(word: number): number {
-    return incarnationOf(word);
-  }
 }
