@@ -5,7 +5,7 @@ export type TrustCommand =
   | { cmd: 'slowness'; slowness: { slowApplies?: boolean; snapshotMs?: number; snapshotsToDelay?: number } }
   | { cmd: 'write' | 'writeAsync' | 'read' | 'cwrite' | 'cwriteAsync' | 'cread'; op: string; args: unknown[] }
   | { cmd: 'puts' | 'putEach'; entries: [string, unknown][] }
-  | { cmd: 'sync' | 'digest' | 'status' | 'detach' }
+  | { cmd: 'sync' | 'digest' | 'status' | 'stats' | 'detach' }
   | { cmd: 'values'; keys: string[] }
   | { cmd: 'block'; ms: number }
   | { cmd: 'connect'; options?: Record<string, unknown> };

@@ -66,6 +66,8 @@ function run(c: TrustCommand): unknown {
       return null;
     case 'digest':
       return need(replica, 'replica').digest();
+    case 'stats':
+      return need(replica, 'replica').stats();
     case 'status':
       return need(replica, 'replica').status();
     case 'values':

@@ -29,7 +29,8 @@
  *    provider holds it there itself. Then POS, BYTES, STATUS = ready (a CAS
  *    from serving: a request withdrawn meanwhile is not answered).
  * 3. The requester restores the snapshot, becomes Active, and replays on
- *    from POS. STATUS and LOCK go back to 0.
+ *    from POS. STATUS and LOCK go back to 0. A requester too slow to take
+ *    it before it was fenced again (HEAD already past POS) asks again.
  *
  * ## Dead parties
  * A lock whose holder's slot is dead, re-claimed (another incarnation) or
@@ -118,8 +119,11 @@ export function breakTransferLockOf(log: SharedLog, slot: number): boolean {
   return true;
 }
 
-/** The requester's side: blocks (bounded) until a live replica hands over a snapshot. */
-export function requestSnapshot(log: SharedLog, buffer: SharedArrayBuffer, me: number, myWord: number, timeoutMs: number): Snapshot {
+/**
+ * The requester's side: blocks (bounded) until a live replica hands over a
+ * snapshot. Null if the one handed over is already stale (HEAD passed it).
+ */
+export function requestSnapshot(log: SharedLog, buffer: SharedArrayBuffer, me: number, myWord: number, timeoutMs: number): Snapshot | null {
   const w = log.wordsForTransfer();
   const token = tokenOf(me, myWord);
   const t0 = performance.now();
@@ -167,13 +171,16 @@ export function requestSnapshot(log: SharedLog, buffer: SharedArrayBuffer, me: n
     }
     const n = Atomics.load(w, BYTES);
     const pos = Atomics.load(w, POS);
-    // A snapshot position must be one we hold head at: between HEAD and TAIL.
-    if (!(n >= 0 && n <= buffer.byteLength) || before(pos, log.head()) || before(log.tail(), pos)) {
+    // No genuine snapshot is longer than its buffer or past TAIL (TAIL never moves back).
+    if (!(n >= 0 && n <= buffer.byteLength) || before(log.tail(), pos)) {
       throw new FailStopError(`the state-transfer words are corrupt: a snapshot of ${n} bytes at position ${pos} (HEAD ${log.head()}, TAIL ${log.tail()})`);
     }
-    const snapshot = { pos, bytes: new Uint8Array(buffer, 0, n).slice(), provider: Atomics.load(w, PROVIDER) };
     Atomics.store(w, STATUS, Status.Idle);
-    return snapshot;
+    // HEAD past the snapshot: a slow requester was fenced after the hand-over
+    // and the log moved on (or POS is forged). Either way it is useless, not
+    // proof of corruption: the caller asks again.
+    if (before(pos, log.head())) return null;
+    return { pos, bytes: new Uint8Array(buffer, 0, n).slice(), provider: Atomics.load(w, PROVIDER) };
   } finally {
     Atomics.compareExchange(w, LOCK, token, 0);
     Atomics.notify(w, LOCK);

@@ -114,7 +114,11 @@ export class Recovery {
         if (e instanceof RecoveryError && performance.now() - t0 < 3 * this.timeoutMs && log.anyActive(h.id, PROVIDER_SILENCE_FACTOR)) continue;
         throw e;
       }
-      if (snap === null) continue; // the local provider was fenced before it could hand over
+      if (snap === null) {
+        // The provider was fenced before it could hand over, or we were fenced before we took it: again, within a bound.
+        if (performance.now() - t0 >= 3 * this.timeoutMs) throw new RecoveryError(`no snapshot handed over in ${3 * this.timeoutMs} ms was still current when taken`);
+        continue;
+      }
       h.restore(snap.bytes, snap.pos);
       // Fenced again while restoring? Then go round once more.
       const active = finishRecovery(log, h.id);
