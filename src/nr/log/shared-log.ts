@@ -446,14 +446,17 @@ export class SharedLog {
   }
 
   /**
-   * Our reservation at `pos` still stands: it was not repaired away, and
-   * head has not passed it (so no later lap can own its cells yet). Checked
-   * before writing into the cells, which shrinks the window in which a
-   * stalled writer could write into a later lap's cells to the copy itself;
-   * readers then check the position in the header (model: LATE_WRITE).
+   * Our reservation at `pos` still stands: its seal is the one we saw before
+   * reserving, so no repairer turned it into a skip and no later lap sealed
+   * the cell. That alone also keeps head from having passed it: no replayer
+   * passes an entry that is neither sealed nor repaired (a forged HEAD is
+   * caught by the replay's own check). Checked before writing into the
+   * cells, which shrinks the window in which a stalled writer could write
+   * into a later lap's cells to the copy itself; readers then check the
+   * position in the header (model/nr-log.pml: the A1 check, LATE_WRITE).
    */
   stillOwns(pos: number): boolean {
-    return !before(pos, this.head()) && Atomics.load(this.words, this.sealsAt + (pos & this.mask)) === this.reservedSealWas;
+    return Atomics.load(this.words, this.sealsAt + (pos & this.mask)) === this.reservedSealWas;
   }
 
   // ---- reading entries -------------------------------------------------------------

@@ -1,0 +1,33 @@
+/**
+ * Test worker: a replica whose n-th log reservation stalls, right after its
+ * TAIL CAS and before it copies or seals, until the test sets word n of the
+ * gate (a writer descheduled at the worst moment, then woken late). It
+ * answers each `put` with its outcome (value, or error name/code/committed).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { attach, type NrHandle } from '../../src/nr/index.js';
+import { HashMap } from '../../src/nr/structures/index.js';
+import { describeError } from '../support/trust-protocol.js';
+
+const { handle, gate } = workerData as { handle: NrHandle; gate: SharedArrayBuffer };
+const g = new Int32Array(gate);
+let reservations = 0;
+const replica = attach(handle, HashMap, {
+  testHooks: {
+    afterReserve: (pos) => {
+      const n = reservations++;
+      parentPort!.postMessage({ reserved: pos, n });
+      // Bounded: a test that never opens the gate still ends.
+      Atomics.wait(g, n, 0, 20_000);
+    },
+  },
+});
+parentPort!.on('message', (m: { id: number; key: string; value: string } | { id: number; digest: true }) => {
+  try {
+    if ('digest' in m) parentPort!.postMessage({ id: m.id, ok: true, value: replica.digest() });
+    else parentPort!.postMessage({ id: m.id, ok: true, value: replica.writes.put(m.key, m.value) ?? null });
+  } catch (e) {
+    parentPort!.postMessage({ id: m.id, ok: false, error: describeError(e) });
+  }
+});
+parentPort!.postMessage({ ready: true });
