@@ -106,5 +106,5 @@ export function geometry(logBytes: number, maxReplicas: number): LogGeometry {
 
 /** Cells an entry with `payloadBytes` of ops (headers included) spans. */
 export function cellsFor(payloadBytes: number): number {
-  return Math.ceil((ENTRY_HEADER_BYTES + payloadBytes) / CELL_BYTES);
+  return ((ENTRY_HEADER_BYTES + payloadBytes + CELL_BYTES - 1) / CELL_BYTES) | 0;
 }

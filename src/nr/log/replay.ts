@@ -63,7 +63,7 @@ function end(shape: ReplayEnd, pos: number): ReplayEnd {
 
 /** The run from `from` is still safe from reused cells. */
 function holds(log: SharedLog, slot: number, slotWord: number, from: number): boolean {
-  return log.slotWord(slot) === slotWord && !before(from, log.head());
+  return log.runHolds(slot, slotWord, from);
 }
 
 export function replay(
@@ -94,14 +94,13 @@ export function replay(
     if (pos !== from && !holds(log, slot, slotWord, from)) return end(FENCED_CLEAN, pos);
     const header = log.readHeader(pos, tail);
     if (header === null) return lappedOrCorrupt(log, slot, slotWord, from, pos, 'its header is not a valid entry');
+    const cells = header.cells; // (the header object is reused by the next read)
     if (header.kind === ENTRY_BATCH) applier.applyEntry(pos, header);
-    pos = (pos + header.cells) | 0;
+    pos = (pos + cells) | 0;
     counters.replayedEntries++;
   }
-  if (!holds(log, slot, slotWord, from)) return end(pos !== from ? FENCED_SUSPECT : FENCED_CLEAN, pos);
-  log.publishLtail(slot, pos);
-  log.complete(pos); // every entry ended at or before `tail` (readHeader checked): so does pos
-  log.helpWaitingWriters();
+  // The last check, and publication if it passes (LTAIL, CTAIL: every entry ended at or before `tail`).
+  if (!log.finishRun(slot, slotWord, from, pos)) return end(pos !== from ? FENCED_SUSPECT : FENCED_CLEAN, pos);
   return end(DONE, pos);
 }
 

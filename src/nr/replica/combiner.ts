@@ -30,6 +30,8 @@ export interface CombinerHost {
   readonly state: unknown;
   /** Replay through `target`, recovering if fenced. */
   replayTo(target: number): void;
+  /** Replay through this commit's one own entry at `pos`, ending at `end`, just sealed. */
+  replayOwn(pos: number, end: number): void;
   /** Replay to the ctail observed now. */
   catchUpToCtail(): void;
   /** Hand a snapshot to a replica that asked for one, if any did. */
@@ -229,7 +231,8 @@ export class Combiner implements HubHost {
     }
     log.setIntent(this.id, 0, 0);
     this.counters.batches++;
-    if (this.ownCount > 0) this.host.replayTo(last);
+    if (this.ownCount === 1) this.host.replayOwn(this.own[0]!, last);
+    else if (this.ownCount > 0) this.host.replayTo(last);
     // Own entries a recovery's snapshot covered were answered with FencedError(true) there;
     // every other one was applied. One left over was skipped by the replay: corruption.
     if (this.ownCursor !== this.ownCount) {

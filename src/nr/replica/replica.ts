@@ -313,6 +313,41 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
     }
   }
 
+  /**
+   * @internal CombinerHost: replay through the commit's one own entry at
+   * `pos` (ending at `end`), which this replica just sealed. When nothing
+   * precedes it (the usual synchronous write) it is applied directly: its
+   * cells are known and sealed by us, and its ops are applied from what this
+   * thread holds (and the client bytes it just copied), so no seal or header
+   * needs reading. The run's one check is the general replay's last one
+   * (finishRun). Otherwise, or if that check fails, the general path
+   * decides.
+   */
+  replayOwn(pos: number, end: number): void {
+    if (this.ltail === pos && this.detachedError === null && this.log.slotWord(this.id) === this.slotWord) {
+      const runStart = this.combiner.ownCursor;
+      this.applying = true;
+      try {
+        this.combiner.applyOwn(pos);
+      } catch (e) {
+        if (e instanceof FailStopError) this.halt(e);
+        throw e;
+      } finally {
+        this.applying = false;
+      }
+      this.counters.replayedEntries++;
+      if (this.log.finishRun(this.id, this.slotWord, pos, end)) {
+        this.ltail = end;
+        return;
+      }
+      // Fenced meanwhile: client bytes the apply decoded may have been a later lap's.
+      this.dirty = true;
+      this.combiner.rewindOwn(runStart);
+      if (this.log.slotWord(this.id) === this.slotWord) this.log.move(this.id, this.slotWord, SlotState.Fenced, 'owner');
+    }
+    this.replayTo(end);
+  }
+
   private replayOrRecover(target: number): void {
     for (;;) {
       if (this.detachedError !== null) throw this.detachedError;
