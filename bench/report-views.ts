@@ -51,7 +51,7 @@ export interface Panel {
 }
 
 const OPS: Metric = { key: 'opsPerSec', label: 'throughput', unit: 'ops/s', higherIsBetter: true };
-const TASKS: Metric = { key: 'opsPerSec', label: 'tasks/s', unit: 'tasks/s', higherIsBetter: true };
+const TASKS: Metric = { key: 'opsPerSec', label: 'throughput', unit: 'tasks/s', higherIsBetter: true };
 
 /** Display order of the systems we know; others follow in order of appearance. */
 const SERIES_ORDER = [
