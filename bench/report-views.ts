@@ -143,6 +143,7 @@ function hashmapPanels(rows: BenchRow[]): Panel[] {
   const extras: Metric[] = [
     { key: 'stateHeapBytesPerWorker', label: 'state heap per thread', unit: 'bytes', higherIsBetter: false },
     { key: 'sharedBytes', label: 'shared memory', unit: 'bytes', higherIsBetter: false },
+    { key: 'writesPerBatch', label: 'writes per log entry (combining)', unit: 'count', higherIsBetter: null },
   ];
   return [...groupBy(rows, (r) => r.workload)].map(([w, rs]) =>
     buildPanel('hashmap', rs, { id: w, title: w, subtitle: `${pct(rs[0]!)}, ${rs[0]!.dist} keys`, extras }),
@@ -164,6 +165,8 @@ function fsPanels(rows: BenchRow[]): Panel[] {
     { key: 'cpuNsPerOp', label: 'CPU per op', unit: 'ns/op', higherIsBetter: false },
     { key: 'runqShare', label: 'run-queue share', unit: 'share', higherIsBetter: false },
     { key: 'replicaMemoryBytes', label: 'replica memory', unit: 'bytes', higherIsBetter: false },
+    { key: 'fileDataBytes', label: 'file data at the end', unit: 'bytes', higherIsBetter: null },
+    { key: 'inodes', label: 'inodes at the end', unit: 'count', higherIsBetter: null },
   ];
   return [...groupBy(rows, (r) => (typeof r.panel === 'string' ? r.panel : r.workload))].map(([id, rs]) =>
     buildPanel('fs', rs, {
@@ -179,6 +182,7 @@ function schedPanels(rows: BenchRow[]): Panel[] {
   const latency: Metric[] = [
     { key: 'latencyP50Us', label: 'submit-to-start p50', unit: 'µs', higherIsBetter: false },
     { key: 'latencyP99Us', label: 'submit-to-start p99', unit: 'µs', higherIsBetter: false },
+    { key: 'coldStarts', label: 'cold starts', unit: 'count', higherIsBetter: false },
   ];
   return [...groupBy(rows, (r) => r.workload)].map(([w, rs]) =>
     w === 'cold-starts'
