@@ -1,6 +1,6 @@
 /**
- * The package as a user installs it: `npm pack` (its `prepare` script
- * builds), the tarball installed into a fresh project outside this one
+ * The package as a user installs it: `npm pack` of an unbuilt copy of the
+ * sources (no dist/: its `prepare` script must build), the tarball installed into a fresh project outside this one
  * (offline-friendly: npm's cache first), then a program against every
  * subpath from plain ESM (in the main thread and a worker), the README's
  * examples, CommonJS `require` (Node's require(esm)), and the published
@@ -8,7 +8,7 @@
  * skipLibCheck false.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +27,12 @@ const node = (file: string) => spawnSync(process.execPath, [file], { cwd: projec
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'nr-package-'));
-  packed = (JSON.parse(npm(ROOT, 'pack', '--json', '--pack-destination', dir)) as (typeof packed)[])[0];
+  // What a git checkout has: sources and configs, no dist/ (node_modules shared, for tsc).
+  const checkout = join(dir, 'checkout');
+  for (const f of ['src', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md']) cpSync(join(ROOT, f), join(checkout, f), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'));
+  expect(existsSync(join(checkout, 'dist'))).toBe(false);
+  packed = (JSON.parse(npm(checkout, 'pack', '--json', '--pack-destination', dir)) as (typeof packed)[])[0];
   project = join(dir, 'consumer');
   mkdirSync(project);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }));
@@ -38,8 +43,8 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('npm pack', () => {
-  it('ships the built code and declarations of every subpath, and no sources, tests or maps', () => {
+describe('npm pack of an unbuilt checkout', () => {
+  it('builds (prepare) and ships the built code and declarations of every subpath, and no sources, tests or maps', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { types: string; default: string }> };
     const files = new Set(packed!.files.map((f) => f.path));
     for (const sub of SUBPATHS) {
