@@ -178,7 +178,7 @@ function failedRow(cell: KvCell, error: string): BenchRow {
     workload: cell.workload,
     system: cell.system,
     threads: cell.threads,
-    opsPerSec: 0,
+    opsPerSec: Number.NaN, // null in the JSON: the cell has no throughput, `error` says why
     writeRatio: mix[1]! + mix[2]! + mix[4]!,
     dist: cell.workload === 'D' ? 'latest' : 'zipfian',
     valueBytes: cell.valueBytes,

@@ -200,6 +200,5 @@ export const resilienceSuite: BenchSuite = {
   name: 'resilience',
   cells: resilienceCells,
   progressKeys: ['resumeMs', 'transferMs'],
-  uncharted: true,
   markdown: resilienceMarkdown,
 };

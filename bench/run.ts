@@ -1,24 +1,38 @@
 /**
- * `npm run bench -- [suites…] [--quick] [--full] [--threads 1,2,4,8] [--json FILE]
- *                  [--systems nr,lmdb,…] [--workloads w10-uniform,…]`
+ * `npm run bench -- [suites…] [--quick] [--full] [--threads 1,2,4,8]
+ *                  [--systems nr,lmdb,…] [--workloads w10-uniform,…]
+ *                  [--save | --json FILE] [--compare OLD.json]`
  *
- * Runs the benchmark suites, prints progress and a table, and writes the
- * rows as JSON plus an SVG chart next to it (default bench/results/latest.json).
+ * Runs the benchmark suites, prints progress and a summary of every measured
+ * figure, and writes the rows as JSON with one SVG chart per suite and an
+ * HTML report next to it. By default into a fresh folder under the
+ * untracked bench/results/tmp/; only `--save` updates the committed
+ * bench/results/latest.* (the cells that ran replace their earlier rows).
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { machineInfo } from './harness.js';
-import { formatOps, formatTable, writeReport, type BenchResult, type BenchRow } from './report.js';
+import { formatOps, writeReport, type BenchResult, type BenchRow } from './report.js';
+import { formatComparison, formatSummary } from './report-text.js';
+import { mergeResults, readResult, screenshotIfPossible } from './results.js';
+import { REPO_ROOT as repoRoot, SAVED_JSON } from './saved.js';
 import type { BenchArgs, BenchSuite } from './suite.js';
 import { SUITES } from './suites.js';
 
 interface Args extends BenchArgs {
   suites: BenchSuite[];
   json: string;
+  save: boolean;
+  compare?: string;
 }
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const USAGE = `Usage: npm run bench -- [${SUITES.map((s) => s.name).join('|')}…] [--quick] [--full] [--threads 1,2,4,8] [--json FILE] [--systems a,b] [--workloads a,b]`;
+const USAGE = `Usage: npm run bench -- [${SUITES.map((s) => s.name).join('|')}…] [--quick] [--full] [--threads 1,2,4,8] [--systems a,b] [--workloads a,b] [--save | --json FILE] [--compare OLD.json]`;
+
+/** A fresh folder for an ad-hoc run's files: bench/results/tmp/<UTC time>/run.json (gitignored). */
+function adHocJson(): string {
+  const stamp = new Date().toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  return path.join(repoRoot, 'bench/results/tmp', stamp, 'run.json');
+}
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
@@ -26,7 +40,8 @@ function parseArgs(argv: string[]): Args {
     quick: false,
     full: false,
     threads: [],
-    json: path.join(repoRoot, 'bench/results/latest.json'),
+    json: '',
+    save: false,
     systems: [],
     workloads: [],
   };
@@ -46,6 +61,12 @@ function parseArgs(argv: string[]): Args {
       const v = argv[++i];
       if (!v) throw new Error('--json takes a file path');
       args.json = path.resolve(v);
+    } else if (a === '--save') args.save = true;
+    else if (a === '--compare') {
+      const v = argv[++i];
+      if (!v) throw new Error('--compare takes the JSON file of an earlier run');
+      if (!existsSync(v)) throw new Error(`--compare: no such file '${v}'`);
+      args.compare = path.resolve(v);
     } else if (a === '--systems' || a === '--workloads') {
       const v = argv[++i];
       if (!v) throw new Error(`${a} takes a comma-separated list`);
@@ -54,6 +75,9 @@ function parseArgs(argv: string[]): Args {
     else throw new Error(`unknown argument '${a}'. ${USAGE}`);
   }
   if (args.suites.length === 0) args.suites = [...SUITES];
+  if (args.save && args.json) throw new Error('--save writes bench/results/latest.json: leave out --json');
+  if (args.save && args.quick) throw new Error('--save with --quick would replace the committed full-run results with quick-run numbers');
+  if (!args.json) args.json = args.save ? SAVED_JSON : adHocJson();
   return args;
 }
 
@@ -73,10 +97,15 @@ async function main(): Promise<void> {
       process.stderr.write(` ${formatOps(row.opsPerSec).padStart(7)} ops/s${detail}   (${elapsed}s)\n`);
     }
   }
-  const result: BenchResult = { machine: { ...machineInfo(), quick: args.quick }, rows };
-  console.log(formatTable(rows));
-  const { jsonPath, svgPath } = writeReport(result, args.json, new Set(SUITES.filter((s) => s.uncharted).map((s) => s.name)));
-  console.log(`\nwrote ${path.relative(process.cwd(), jsonPath)} and ${path.relative(process.cwd(), svgPath)}`);
+  const ran: BenchResult = { machine: { ...machineInfo(), quick: args.quick }, rows };
+  console.log(formatSummary(rows));
+  if (args.compare) console.log(formatComparison(readResult(args.compare).rows, rows, path.relative(process.cwd(), args.compare)));
+  const all = SUITES.every((s) => args.suites.includes(s)) && args.systems.length === 0 && args.workloads.length === 0 && args.threads.length === 0;
+  const result = args.save && existsSync(SAVED_JSON) && !all ? mergeResults(readResult(SAVED_JSON), ran, args.suites.map((s) => s.name)) : ran;
+  const files = await writeReport(result, args.json);
+  const rel = (p: string): string => path.relative(process.cwd(), p);
+  console.log(`\nwrote ${rel(args.json)}, ${rel(files.htmlPath)} and ${files.svgPaths.map(rel).join(', ')}`);
+  if (args.save) await screenshotIfPossible(files.htmlPath);
 }
 
 main().catch((e: unknown) => {

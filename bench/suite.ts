@@ -30,8 +30,6 @@ export interface BenchSuite {
   cells: (args: BenchArgs) => BenchCell[];
   /** Row fields worth printing on the progress line besides ops/s. */
   progressKeys?: readonly string[];
-  /** True for suites measured in time rather than ops/s across threads: kept out of the chart. */
-  uncharted?: boolean;
   /** Markdown tables and target ratios for this suite's rows of one run. */
   markdown?: (rows: BenchRow[]) => string[];
 }

@@ -64,7 +64,7 @@ export class FSWatcher extends EventEmitter {
 const ZERO = new Stats({ ino: 0, mode: 0, nlink: 0, uid: 0, gid: 0, size: 0, blocks: 0, atimeMs: 0, mtimeMs: 0, ctimeMs: 0, birthtimeMs: 0 });
 
 /** node's StatWatcher for watchFile: the listener gets (current, previous) Stats when they differ. */
-class StatWatcher extends EventEmitter {
+export class StatWatcher extends EventEmitter {
   timer: ReturnType<typeof setInterval> | null = null;
 }
 

@@ -28,6 +28,7 @@ import {
 import { OpReader, OpWriter, type ValueCodec } from '../codec.js';
 import { serialize } from 'node:v8';
 import { encodeThrown } from './thrown.js';
+import type { WaitAsyncResult } from '../log/wait.js';
 import type { HubHost, NodeHub } from '../replica/node-hub.js';
 
 export class ClientHub implements NodeHub {
@@ -76,7 +77,7 @@ export class ClientHub implements NodeHub {
   }
 
   /** An async wait that resolves when a client rings (or at once if one has). */
-  waitDoorbell(): ReturnType<typeof Atomics.waitAsync> {
+  waitDoorbell(): WaitAsyncResult {
     return Atomics.waitAsync(this.ctx.words, this.doorbellIndex, 0);
   }
 

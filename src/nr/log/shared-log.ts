@@ -50,7 +50,7 @@
  * - Entries before CTAIL are sealed, so reads that replay to CTAIL never wait.
  */
 import { before, distance, fetchMax } from './positions.js';
-import { notifyIfWaiting, waitWhileEqual } from './wait.js';
+import { notifyIfWaiting, waitWhileEqual, type WaitAsyncResult } from './wait.js';
 import { FailStopError, HandleMismatchError } from '../errors.js';
 import { isPowerOfTwo } from './create.js';
 import { HEARTBEAT_MS, LIMITS } from '../defaults.js';
@@ -327,7 +327,7 @@ export class SharedLog {
   }
 
   /** Wait (async) for the next nudge of slot r. */
-  waitNudge(r: number): ReturnType<typeof Atomics.waitAsync> {
+  waitNudge(r: number): WaitAsyncResult {
     const idx = this.at(r, S_WAKE);
     return Atomics.waitAsync(this.words, idx, Atomics.load(this.words, idx));
   }

@@ -18,6 +18,14 @@ export const SPIN_ROUNDS = 256;
 export const MAX_SLEEP_MS = 2;
 
 /**
+ * What `Atomics.waitAsync` returns, spelled out so that the ES2024 lib type
+ * stays out of the published declarations (a consumer may compile with lib ES2022).
+ */
+export type WaitAsyncResult =
+  | { async: false; value: 'not-equal' | 'timed-out' }
+  | { async: true; value: Promise<'ok' | 'timed-out'> };
+
+/**
  * Wait until `arr[index] !== value`, spinning briefly and then sleeping on the
  * word. `waiters` (an index in the same array, on its own line; -1 for none) counts
  * sleepers so that the writer side only pays for `Atomics.notify` when someone

@@ -4,6 +4,7 @@
  * layer's ClientHub implements; handle.ts wires the two together.
  */
 import type { OpReader, ValueCodec } from '../codec.js';
+import type { WaitAsyncResult } from '../log/wait.js';
 
 /** Where a hub puts the requests it gathers: the replica's combiner. */
 export interface HubHost {
@@ -27,7 +28,7 @@ export interface NodeHub {
   hasWork(): boolean;
   clearDoorbell(): void;
   /** An async wait that resolves when a client rings. */
-  waitDoorbell(): ReturnType<typeof Atomics.waitAsync>;
+  waitDoorbell(): WaitAsyncResult;
   /** The node is leaving: its clients get NodeGoneError from now on. */
   close(): void;
 }
