@@ -80,8 +80,8 @@ describe('sched runtime', () => {
     open.push(sched);
     const worker = await sched.join(1, ['work']);
     let id = -1;
-    const failing = sched.submit('work', { x: 1 }, { maxAttempts: 2, backoffMs: 0 }, (i) => (id = i));
-    const cancelled = sched.submit('work', { x: 2 }, {}, () => {});
+    const failing = sched.submit('work', { x: 1 }, { maxAttempts: 2, backoffMs: 0, onId: (i) => (id = i) });
+    const cancelled = sched.submit('work', { x: 2 }, { onId: () => {} });
     await until(() => id > 0);
     for (let attempt = 1; attempt <= 2; attempt++) {
       const [t] = await sched.claim(worker, 1, 1000);
@@ -137,7 +137,7 @@ describe('sched runtime', () => {
     open.push(sched);
     const hung = await sched.join(1, ['work']);
     let id = -1;
-    const result = sched.submit<number>('work', { x: 21 }, {}, (i) => (id = i));
+    const result = sched.submit<number>('work', { x: 21 }, { onId: (i) => (id = i) });
     await until(() => id > 0);
     const [t] = await sched.claim(hung, 1, 150);
     expect(t!.id).toBe(id);
@@ -161,7 +161,7 @@ describe('sched runtime', () => {
     const audit = new SharedArrayBuffer(4 * 64);
     workers.push(await startRunner(handle, audit, 1, 300), await startRunner(handle, audit, 1, 300));
     let id = -1;
-    expect(await sched.submit<number>('work', { x: 4, ms: 1000 }, {}, (i) => (id = i))).toBe(8);
+    expect(await sched.submit<number>('work', { x: 4, ms: 1000 }, { onId: (i) => (id = i) })).toBe(8);
     const t = sched.task(id)!;
     expect([t.state, t.attempts, t.log.length]).toEqual(['done', 1, 1]);
     expect(sched.summary().counts.expired).toBe(0);
