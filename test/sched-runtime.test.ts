@@ -4,7 +4,7 @@
  * writes nothing; leases expire and the old holder's completion is refused;
  * draining and shrinking workers.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { declareDead } from '../src/nr/index.js';
 import {
   BadArgumentError,
@@ -20,23 +20,11 @@ import {
   UnknownKindError,
   type Scheduler,
 } from '../src/sched/index.js';
-import { startRunner, type RunnerWorker } from './support/sched-workers.js';
+import { startRunner, trackSched, until } from './support/sched-workers.js';
 import { runWorkers } from './support/spawn.js';
 
-const open: Scheduler[] = [];
-const workers: RunnerWorker[] = [];
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.worker.terminate()));
-  for (const s of open.splice(0)) s.close();
-});
+const { open, workers } = trackSched();
 
-async function until(pred: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('sched runtime', () => {
   it('the main thread submits; runner workers run sync and async handlers; results and retries come back', async () => {

@@ -6,7 +6,7 @@
  * still running, bounded awaits, and one error family for submit and close.
  * Every wait is bounded (`within`), so a regression fails instead of hanging.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BadArgumentError,
   createScheduler,
@@ -18,14 +18,9 @@ import {
   type Scheduler,
   type SchedulerHandle,
 } from '../src/sched/index.js';
-import { startRunner, type RunnerExtras, type RunnerWorker } from './support/sched-workers.js';
+import { startRunner, trackSched, until, type RunnerExtras, type RunnerWorker } from './support/sched-workers.js';
 
-const open: Scheduler[] = [];
-const workers: RunnerWorker[] = [];
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.worker.terminate()));
-  for (const s of open.splice(0)) s.close();
-});
+const { open, workers } = trackSched();
 
 const KINDS = ['work', 'echo', 'bad', 'slow', 'orphan'];
 
@@ -61,13 +56,6 @@ async function outcome(p: Promise<unknown>, ms = 15_000, what = 'task'): Promise
   }
 }
 
-async function until(pred: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 async function idOf(sched: Scheduler, p: () => Promise<unknown>): Promise<{ id: number; done: Promise<unknown> }> {
   const before = sched.summary().nextTaskId;

@@ -1,9 +1,8 @@
 /**
- * The scheduler's handle and its per-thread view.
+ * The scheduler's per-thread view.
  *
- * `createScheduler()` (any thread, once) allocates the NR log and the
- * doorbells and returns a structured-cloneable handle. `openScheduler()` in
- * each thread (the main thread too) attaches a replica: through it the
+ * `openScheduler(handle)` in each thread (the main thread too) attaches a
+ * replica: through it the
  * thread submits tasks and awaits their results, manages workers, and may
  * start a runner (runner.ts) that executes tasks.
  *
@@ -13,10 +12,11 @@
  * is checked against what its codec carries (validate.ts), so no replica
  * applies a value another decoded differently.
  */
-import { attach, createHandle, DetachedError, type NrHandle, type Replica } from '../nr/index.js';
+import { attach, DetachedError, type Replica } from '../nr/index.js';
+import type { SchedulerHandle } from './handle.js';
 import { armTimeout, Awaits, outcomeOf, type Awaited, type Waiter } from './awaits.js';
 import { packedBytes, packValue, SPEC_BYTES, unpackValue, type Packed } from './codecs.js';
-import { createBells, doneIndex, ringDone, ringWork, schedNow, sleepOn } from './bells.js';
+import { doneIndex, ringDone, ringWork, schedNow, sleepOn } from './bells.js';
 import {
   BadArgumentError,
   describeValue,
@@ -28,71 +28,12 @@ import {
   UnknownKindError,
   UnknownTaskError,
   UnknownWorkerError,
+  SchedError,
   type OutcomeCode,
-  type SchedError,
 } from './errors.js';
-import type { ClaimedTask, Completion, Effects, Policy, SchedSummary, Settled, Task, TaskSpec, Worker } from './state.js';
-import { DEFAULT_SPILL_AFTER_MS } from './state.js';
+import type { ClaimedTask, Completion, Effects, SchedSummary, Settled, Task, TaskSpec, Worker } from './state.js';
 import { schedStructure, type SchedStructure } from './structure.js';
 import { attemptNo, capacity as capacityOf, finiteAtLeast, I32_MAX, integerIn, options as checkOptions, taskId, U32_MAX, workerId } from './validate.js';
-
-export interface SchedulerOptions {
-  /** Every task kind handlers may be registered for; submit rejects any other. */
-  kinds: readonly string[];
-  /** Placement: 'mws' (Min-Worker-Set, default) or 'fifo' (by priority only). */
-  policy?: Policy;
-  /** MWS: a queued task older than this may start on any worker. Default 50 ms. */
-  spillAfterMs?: number;
-  /** Threads that will open the scheduler (replica slots held from the start). Default 2. */
-  threads?: number;
-  /** All replica slots, for threads that open later (at most 64). Default max(threads, 16). */
-  maxThreads?: number;
-  /** Log size in bytes (power of two). Default 4 MiB. */
-  logBytes?: number;
-  /** Writers wait this long for a lagging replica before fencing it. Default 1000 ms. */
-  fenceAfterMs?: number;
-  /** Largest packed payload or result. Default (and at most) min(256 KiB, logBytes / 16). */
-  maxPayloadBytes?: number;
-}
-const SCHEDULER_OPTIONS = ['kinds', 'policy', 'spillAfterMs', 'threads', 'maxThreads', 'logBytes', 'fenceAfterMs', 'maxPayloadBytes'] as const;
-
-/** Structured-cloneable: pass it to workers in `workerData`. */
-export interface SchedulerHandle {
-  readonly kind: 'nr-sched';
-  readonly nr: NrHandle;
-  readonly bells: SharedArrayBuffer;
-  readonly kinds: readonly string[];
-  readonly policy: Policy;
-  readonly spillAfterMs: number;
-  readonly maxPayloadBytes: number;
-}
-
-export function createScheduler(options: SchedulerOptions): SchedulerHandle {
-  const o = checkOptions(options, SCHEDULER_OPTIONS, 'createScheduler');
-  if (!Array.isArray(o.kinds) || o.kinds.some((k) => typeof k !== 'string' || k.length === 0 || !k.isWellFormed())) {
-    throw new BadArgumentError('kinds must be an array of non-empty strings');
-  }
-  const policy = o.policy ?? 'mws';
-  if (policy !== 'mws' && policy !== 'fifo') throw new BadArgumentError(`unknown policy ${String(policy)}`);
-  const spillAfterMs = o.spillAfterMs === undefined ? DEFAULT_SPILL_AFTER_MS : finiteAtLeast(o.spillAfterMs, 0, 'spillAfterMs');
-  const threads = o.threads ?? 2;
-  const logBytes = o.logBytes ?? 4 * 1024 * 1024;
-  const payloadCap = Math.min(256 * 1024, Math.floor((typeof logBytes === 'number' ? logBytes : 0) / 16));
-  const maxPayloadBytes = o.maxPayloadBytes === undefined ? payloadCap : integerIn(o.maxPayloadBytes, 64, Math.max(64, payloadCap), 'maxPayloadBytes');
-  const structure = schedStructure(o.kinds, { policy, spillAfterMs });
-  let nr: NrHandle;
-  try {
-    nr = createHandle(structure, {
-      replicas: threads,
-      maxReplicas: typeof threads === 'number' ? Math.min(64, Math.max(threads, o.maxThreads ?? 16)) : threads,
-      logBytes,
-      fenceAfterMs: o.fenceAfterMs,
-    });
-  } catch (e) {
-    throw new BadArgumentError(`createScheduler: ${describeValue(e)}`, { cause: e });
-  }
-  return { kind: 'nr-sched', nr, bells: createBells(), kinds: [...o.kinds], policy, spillAfterMs, maxPayloadBytes };
-}
 
 export interface AwaitOptions {
   /** Give up awaiting after this many ms: the promise rejects with AwaitTimeoutError; the task is not cancelled. */
@@ -281,7 +222,7 @@ export class Scheduler {
         this.startWaiter();
       },
       (e: unknown) => {
-        const err = this.closed || e instanceof DetachedError ? new SchedulerClosedError() : new ReplicaFailedError(e);
+        const err = this.closed ? new SchedulerClosedError() : toSchedError(e);
         for (const b of batch) if (b.live) {
           b.live = false;
           if (b.timer !== null) clearTimeout(b.timer);
@@ -394,19 +335,19 @@ export class Scheduler {
   async setCapacity(worker: number, capacity: number): Promise<void> {
     checkWorker(worker);
     checkCapacity(capacity);
-    this.code(await this.replica.writeAsync('setCapacity', worker, capacity, schedNow()), worker);
+    this.code(await this.replica.writeAsync('setCapacity', worker, capacity, schedNow()).catch(asSchedError), worker);
   }
 
   /** The eviction warning: the worker finishes its running tasks and claims nothing new. */
   async drain(worker: number): Promise<void> {
     checkWorker(worker);
-    this.code(await this.replica.writeAsync('drain', worker, schedNow()), worker);
+    this.code(await this.replica.writeAsync('drain', worker, schedNow()).catch(asSchedError), worker);
   }
 
   /** Remove a worker now (evicted, or its thread died): its running tasks return to the queue. */
   async evict(worker: number): Promise<void> {
     checkWorker(worker);
-    this.code(await this.replica.writeAsync('leave', worker, schedNow()), worker);
+    this.code(await this.replica.writeAsync('leave', worker, schedNow()).catch(asSchedError), worker);
   }
 
   /** Cancel tasks by id; a running one's worker loses its lease. Returns per-id errors (null: cancelled). */
@@ -416,7 +357,7 @@ export class Scheduler {
     const out: (SchedError | null)[] = [];
     for (let i = 0; i < all.length || i === 0; i += CANCEL_BATCH) {
       const chunk = all.slice(i, i + CANCEL_BATCH);
-      const eff = await this.replica.writeAsync('cancel', chunk, schedNow());
+      const eff = await this.replica.writeAsync('cancel', chunk, schedNow()).catch(asSchedError);
       this.effects(eff);
       eff.value.forEach((c, j) => out.push(outcomeError(c, chunk[j]!, -1)));
     }
@@ -425,7 +366,7 @@ export class Scheduler {
 
   /** Advance the replicated clock: expires overdue leases, releases backed-off tasks, fires deadlines. */
   async tick(): Promise<void> {
-    this.effects(await this.replica.writeAsync('tick', schedNow()));
+    this.effects(await this.replica.writeAsync('tick', schedNow()).catch(asSchedError));
   }
 
   // ----- a worker driven by hand (the Runner does all of this for you) -----
@@ -435,7 +376,7 @@ export class Scheduler {
     checkCapacity(capacity);
     if (!Array.isArray(kinds)) throw new BadArgumentError('kinds must be an array');
     for (const k of kinds) if (!this.kinds.has(k)) throw new UnknownKindError(k);
-    const eff = await this.replica.writeAsync('join', capacity, [...kinds], schedNow());
+    const eff = await this.replica.writeAsync('join', capacity, [...kinds], schedNow()).catch(asSchedError);
     this.effects(eff);
     return eff.value;
   }
@@ -445,13 +386,13 @@ export class Scheduler {
     checkWorker(worker);
     integerIn(n, 1, I32_MAX, 'n');
     finiteAtLeast(leaseMs, 0, 'leaseMs', true);
-    const eff = await this.replica.writeAsync('claim', worker, n, leaseMs, schedNow());
+    const eff = await this.replica.writeAsync('claim', worker, n, leaseMs, schedNow()).catch(asSchedError);
     this.effects(eff);
     return eff.value.map((t) => ({ ...t, payload: unpackValue(t.payload) }));
   }
 
   private async finishOne(worker: number, c: Completion): Promise<void> {
-    const eff = await this.replica.writeAsync('finish', worker, [c], schedNow());
+    const eff = await this.replica.writeAsync('finish', worker, [c], schedNow()).catch(asSchedError);
     this.effects(eff);
     const e = outcomeError(eff.value[0]!, c.id, worker);
     if (e) throw e;
@@ -481,7 +422,7 @@ export class Scheduler {
   async renew(worker: number, id: number, attempt: number, leaseMs: number): Promise<void> {
     checkHeld(worker, id, attempt);
     finiteAtLeast(leaseMs, 0, 'leaseMs', true);
-    const eff = await this.replica.writeAsync('renew', worker, [{ id, attempt }], leaseMs, schedNow());
+    const eff = await this.replica.writeAsync('renew', worker, [{ id, attempt }], leaseMs, schedNow()).catch(asSchedError);
     this.effects(eff);
     const e = outcomeError(eff.value[0]!, id, worker);
     if (e) throw e;
@@ -533,6 +474,13 @@ export class Scheduler {
 }
 
 function noop(): void {}
+/** A runtime error of this view's replica as a SchedError: detached means closed; the rest keep theirs as `cause`. */
+function toSchedError(e: unknown): SchedError {
+  return e instanceof SchedError ? e : e instanceof DetachedError ? new SchedulerClosedError() : new ReplicaFailedError(e);
+}
+function asSchedError(e: unknown): never {
+  throw toSchedError(e);
+}
 const checkWorker = workerId;
 const checkCapacity = capacityOf;
 function checkHeld(worker: number, id: number, attempt: number): void {

@@ -1,6 +1,7 @@
 /** Starts scheduler runner workers (test/workers/sched-runner.ts) and tracks their messages. */
 import { Worker } from 'node:worker_threads';
-import type { RunnerOptions, SchedulerHandle } from '../../src/sched/index.js';
+import { afterEach } from 'vitest';
+import type { RunnerOptions, Scheduler, SchedulerHandle } from '../../src/sched/index.js';
 import { workerPath } from './spawn.js';
 
 export interface RunnerWorker {
@@ -48,4 +49,24 @@ export async function startRunner(handle: SchedulerHandle, audit: SharedArrayBuf
       worker.postMessage({ digest: true });
     });
   return { worker, workerId: ready.workerId as number, slot: ready.slot as number, left, exited, digest };
+}
+
+/** Schedulers and runner workers a test file opens: after each test the workers are terminated and the views closed. */
+export function trackSched(): { open: Scheduler[]; workers: RunnerWorker[] } {
+  const open: Scheduler[] = [];
+  const workers: RunnerWorker[] = [];
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.worker.terminate()));
+    for (const s of open.splice(0)) s.close();
+  });
+  return { open, workers };
+}
+
+/** Polls `pred` every 5 ms; throws after `ms`. */
+export async function until(pred: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
