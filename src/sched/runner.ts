@@ -22,7 +22,7 @@
  */
 import { packedBytes, packValue, unpackValue, COMPLETION_BYTES, RENEW_ITEM_BYTES, type Packed } from './codecs.js';
 import { ringWork, schedNow, sleepForWork, WORK } from './bells.js';
-import { BadArgumentError, describeValue, FailCode, Outcome, UnknownKindError } from './errors.js';
+import { BadArgumentError, describeValue, FailCode, LeaseLostError, Outcome, SchedulerClosedError, UnknownKindError } from './errors.js';
 import type { Scheduler } from './scheduler.js';
 import type { ClaimedTask, Completion } from './state.js';
 import { capacity as checkCapacity, I32_MAX, integerIn, options as checkOptions } from './validate.js';
@@ -69,16 +69,17 @@ class InFlight implements TaskContext {
   leased = true;
   private ctrl: AbortController | null = null;
   private aborted = false;
-  constructor(
+    constructor(
     readonly id: number,
     readonly attempt: number,
     readonly kind: string,
+    private readonly worker: number,
   ) {}
   /** Made on first use: most handlers never look. */
   get signal(): AbortSignal {
     if (this.ctrl === null) {
       this.ctrl = new AbortController();
-      if (this.aborted) this.ctrl.abort(new Error(`task ${this.id} attempt ${this.attempt}: lease lost`));
+            if (this.aborted) this.ctrl.abort(new LeaseLostError(this.id, this.worker));
     }
     return this.ctrl.signal;
   }
@@ -87,7 +88,7 @@ class InFlight implements TaskContext {
     this.leased = false;
     if (this.aborted) return;
     this.aborted = true;
-    this.ctrl?.abort(new Error(`task ${this.id} attempt ${this.attempt}: lease lost`));
+        this.ctrl?.abort(new LeaseLostError(this.id, this.worker));
   }
 }
 
@@ -135,6 +136,7 @@ export class Runner {
       if (!sched.handle.kinds.includes(k)) throw new UnknownKindError(k);
       if (typeof handlers[k] !== 'function') throw new BadArgumentError(`handler for ${k} is not a function`);
     }
+        if (sched.isClosed) throw new SchedulerClosedError();
     if (runnerOf.has(sched)) throw new BadArgumentError('this Scheduler already has a runner (one per thread view)');
     runnerOf.add(sched);
     this.sched = sched;
@@ -171,17 +173,19 @@ export class Runner {
     const bells = this.sched.bells;
     this.renewTimer = setInterval(() => this.renewLeases(), Math.max(1, Math.floor(this.leaseMs / 3)));
     try {
-      for (;;) {
+            for (;;) {
         if (this.sched.isClosed) return;
         const seen = Atomics.load(bells, WORK);
-        // Capacity if active; -1 draining; -2 gone (evicted) or unknown.
-        const cap = r.reads.workerRoom(this.workerId);
-        if (cap === -2) return;
-        const draining = this.stopping || cap === -1;
-        const capacity = Math.max(0, cap);
         let got = 0;
         let free = 0;
+        let draining = this.stopping;
+        let capacity = 0;
         try {
+          // Capacity if active; -1 draining; -2 gone (evicted) or unknown.
+          const cap = r.reads.workerRoom(this.workerId);
+          if (cap === -2) return;
+          draining ||= cap === -1;
+          capacity = Math.max(0, cap);
           // Completions and the next claim in one tick: one combined log entry. Slots are
           // taken by handlers still running (a finished handler's slot is already free).
           const finishing = this.flushResults();
@@ -236,12 +240,16 @@ export class Runner {
 
   private start(t: ClaimedTask): void {
     this.stats.claimed++;
-    const f = new InFlight(t.id, t.attempt, t.kind);
+    const f = new InFlight(t.id, t.attempt, t.kind, this.workerId);
     // An older attempt of this task still listed here lost its lease (the state re-issued the task).
     this.leased.get(t.id)?.lose();
     this.leased.set(t.id, f);
-    this.active++;
-    this.onStart?.(t);
+        this.active++;
+    try {
+      this.onStart?.(t);
+    } catch {
+      // An observer's failure is not the task's.
+    }
     const handler = this.handlers.get(t.kind)!;
     let out: unknown;
     try {
@@ -322,7 +330,11 @@ export class Runner {
       } else this.stats.failed++;
     });
     // Observers first, then the doorbells: a submitter that wakes sees them done.
-    if (completed.length > 0) this.onCompleted?.(completed);
+        try {
+      if (completed.length > 0) this.onCompleted?.(completed);
+    } catch {
+      // An observer's failure is not the runner's.
+    }
     this.sched.effects(eff);
   }
 

@@ -8,7 +8,8 @@
  *   thrown values of odd shapes, a lone surrogate), see `badResult`;
  * - `slow` {ms}: counts itself in the shared `probe` while its handler runs
  *   (probe[0] now, probe[1] the most at once), records an abort of its
- *   signal (probe[2]), and keeps running `ms` regardless.
+ *   signal (probe[2]; probe[3] if its reason is a LeaseLostError), and keeps
+ *   running `ms` regardless.
  * Successful completions are counted per task id in the shared `audit`
  * array (Atomics, so the counts survive a terminate()). The thread answers
  * {digest: true} with its replica's digest.
@@ -83,7 +84,10 @@ const all = {
     const now = Atomics.add(probe, 0, 1) + 1;
     for (let m = Atomics.load(probe, 1); now > m; m = Atomics.load(probe, 1)) Atomics.compareExchange(probe, 1, m, now);
     const signal = (ctx as { signal?: AbortSignal }).signal;
-    signal?.addEventListener('abort', () => Atomics.add(probe, 2, 1));
+        signal?.addEventListener('abort', () => {
+      Atomics.add(probe, 2, 1);
+      if ((signal.reason as { code?: string } | undefined)?.code === 'SCHED_LEASE_LOST') Atomics.add(probe, 3, 1);
+    });
     try {
       await new Promise((r) => setTimeout(r, p.ms));
       return ctx.attempt;
