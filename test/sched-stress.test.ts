@@ -85,7 +85,7 @@ describe('sched under stress: leases keyed by (task, attempt)', () => {
     const probe = new SharedArrayBuffer(16);
     const words = new Int32Array(probe);
     await runner(handle, 1, 300, undefined, { probe });
-    const first = await idOf(sched, () => sched.submit('slow', { ms: 1200 }));
+    const first = await idOf(sched, () => sched.submit('slow', { ms: 2000 }));
     await until(() => Atomics.load(words, 0) === 1);
     expect(await sched.cancel([first.id])).toEqual([null]);
     const second = sched.submit<number>('slow', { ms: 10 });
@@ -94,6 +94,24 @@ describe('sched under stress: leases keyed by (task, attempt)', () => {
     expect(Atomics.load(words, 1)).toBe(1); // never two handlers at once on a capacity-1 runner
         expect(Atomics.load(words, 2)).toBe(1); // the cancelled attempt's signal aborted,
     expect(Atomics.load(words, 3)).toBe(1); // with a LeaseLostError as its reason
+  });
+});
+
+describe('sched under stress: eviction', () => {
+  it('an evicted runner aborts the signals of its running attempts at once and ends; the task runs again elsewhere', async () => {
+    const { handle, sched } = setup(4);
+    const probe = new SharedArrayBuffer(16);
+    const words = new Int32Array(probe);
+    const a = await runner(handle, 1, 60_000, ['slow'], { probe });
+    const task = sched.submit<number>('slow', { ms: 1500 });
+    await until(() => Atomics.load(words, 0) === 1);
+    await sched.evict(a.workerId);
+    await within(a.left, 10_000, 'evicted runner ends');
+    await until(() => Atomics.load(words, 2) === 1); // aborted although its lease (60 s) had not expired
+    expect(Atomics.load(words, 3)).toBe(1);
+    await runner(handle, 1, 2000, ['slow'], { probe });
+    expect(await outcome(task)).toEqual({ ok: true, value: 2 });
+    expect(sched.tasks()[0]!.log.map((x) => x.end)).toEqual(['evicted', 'done']);
   });
 });
 

@@ -311,10 +311,19 @@ export class Scheduler {
     void (async () => {
       try {
         const idx = doneIndex(this.submitter);
-        while (this.awaits.size > 0 && !this.closed) {
+                while (this.awaits.size > 0 && !this.closed) {
           const seen = Atomics.load(this.bells, idx);
-          if (this.collect() > 0) continue;
-          this.maybeTick();
+          try {
+            if (this.collect() > 0) continue;
+            this.maybeTick();
+                    } catch (e) {
+            // The replica cannot answer now (fenced, recovering): try again after the sleep. If it
+            // left the log for good, no result can arrive: every await ends with its error.
+            if (this.replica.isDetached) {
+              this.awaits.closeAll(new ReplicaFailedError(e));
+              return;
+            }
+          }
           await sleepOn(this.bells, idx, idx + 1, seen, this.idleMs);
         }
       } finally {
