@@ -33,7 +33,7 @@ import {
 } from './errors.js';
 import type { ClaimedTask, Completion, Effects, SchedSummary, Settled, Task, TaskSpec, Worker } from './state.js';
 import { schedStructure, type SchedStructure } from './structure.js';
-import { attemptNo, capacity as capacityOf, finiteAtLeast, I32_MAX, integerIn, options as checkOptions, taskId, U32_MAX, workerId } from './validate.js';
+import { attemptNo, capacity as capacityOf, finiteAtLeast, I32_MAX, integerIn, options as checkOptions, taskId, timeoutMs, U32_MAX, workerId } from './validate.js';
 
 export interface AwaitOptions {
   /** Give up awaiting after this many ms: the promise rejects with AwaitTimeoutError; the task is not cancelled. */
@@ -178,7 +178,7 @@ export class Scheduler {
     if (o.deadline !== undefined) spec.deadline = finiteAtLeast(o.deadline, 0, 'deadline');
     if (o.maxAttempts !== undefined) spec.maxAttempts = integerIn(o.maxAttempts, 1, U32_MAX, 'maxAttempts');
     if (o.backoffMs !== undefined) spec.backoffMs = finiteAtLeast(o.backoffMs, 0, 'backoffMs');
-    if (o.timeoutMs !== undefined) finiteAtLeast(o.timeoutMs, 0, 'timeoutMs');
+        if (o.timeoutMs !== undefined) timeoutMs(o.timeoutMs);
     if (o.onId !== undefined && typeof o.onId !== 'function') throw new BadArgumentError('onId must be a function');
     return { spec, bytes: bytes + SPEC_BYTES, onId: o.onId, timeoutMs: o.timeoutMs, id: -1, resolve: noop, reject: noop, live: true, timer: null, others: null };
   }
@@ -243,10 +243,10 @@ export class Scheduler {
       if (this.closed) throw new SchedulerClosedError();
       const o = checkOptions(options, ['timeoutMs'], 'awaitTask');
       taskId(id);
-      if (o.timeoutMs !== undefined) finiteAtLeast(o.timeoutMs, 0, 'timeoutMs');
+            if (o.timeoutMs !== undefined) timeoutMs(o.timeoutMs);
       const w: Waiter = { resolve: resolve as (v: unknown) => void, reject, live: true, timer: null };
-      if (this.awaits.attach(id, w)) {
-        armTimeout(w, o.timeoutMs, () => id);
+            if (this.awaits.attach(id, w)) {
+        if (w.live) armTimeout(w, o.timeoutMs, () => id);
         this.startWaiter();
         return;
       }

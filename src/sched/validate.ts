@@ -26,6 +26,13 @@ export function finiteAtLeast(v: unknown, min: number, what: string, strict = fa
   return v;
 }
 
+/** An await bound in ms: finite, >= 0, at most what a timer can wait (2^31-1 ms). */
+export function timeoutMs(v: unknown): number {
+  const ms = finiteAtLeast(v, 0, 'timeoutMs');
+  if (ms > I32_MAX) throw new BadArgumentError(`timeoutMs must be at most ${I32_MAX}, got ${ms}`);
+  return ms;
+}
+
 /** A worker id (i32 in the codecs; ids are assigned from 1). */
 export const workerId = (v: unknown): number => integerIn(v, 0, I32_MAX, 'worker id');
 /** A task id (f64 in the codecs: any safe integer). */
