@@ -119,6 +119,18 @@ export class Awaits {
       this.unclaimed.set(it.id, it);
       return;
     }
+        if (a.others === null && it.state === 'done') {
+      // The common case, without the outcome tuple.
+      let v: unknown;
+      try {
+        v = unpackValue(it.result);
+      } catch (e) {
+        answer(a, false, new UncloneablePayloadError(e, `the result of task ${it.id}`));
+        return;
+      }
+      answer(a, true, v);
+      return;
+    }
     const [ok, v] = outcomeOf(it);
     answer(a, ok, v);
     if (a.others !== null) for (const w of a.others) answer(w, ok, v);

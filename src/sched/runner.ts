@@ -92,9 +92,7 @@ class InFlight implements TaskContext {
   }
 }
 
-interface Result extends Completion {
-  flight: InFlight;
-}
+
 
 export class Runner {
   /** This runner's worker id in the replicated state. */
@@ -118,7 +116,7 @@ export class Runner {
   private readonly leased = new Map<number, InFlight>();
   /** Handlers running now, leased or not: what capacity counts. */
   private active = 0;
-  private results: Result[] = [];
+    private results: Completion[] = [];
   private kick: (() => void) | null = null;
   private kicked: Promise<void>;
   private stopping = false;
@@ -276,22 +274,23 @@ export class Runner {
       this.wake();
       return;
     }
-    let item: Result;
-    if (!ok) item = { flight: f, id: f.id, attempt: f.attempt, ok: false, error: describeValue(value) };
+        // Completions are built in the decoder's shapes (codecs.ts), so the applies see one shape per kind.
+    let item: Completion;
+    if (!ok) item = { id: f.id, attempt: f.attempt, ok: false, error: describeValue(value) };
     else {
       let bytes: Packed;
       try {
         bytes = packValue(value);
       } catch (e) {
-        this.results.push({ flight: f, id: f.id, attempt: f.attempt, ok: false, final: FailCode.Uncloneable, error: describeValue(e) });
+                this.results.push({ id: f.id, attempt: f.attempt, ok: false, final: FailCode.Uncloneable, error: describeValue(e) });
         this.wake();
         return;
       }
       const size = packedBytes(bytes, this.sched.maxPayloadBytes);
       item =
         size > this.sched.maxPayloadBytes
-          ? { flight: f, id: f.id, attempt: f.attempt, ok: false, final: FailCode.TooLarge, error: `result is ${size} bytes packed, more than maxPayloadBytes (${this.sched.maxPayloadBytes})` }
-          : { flight: f, id: f.id, attempt: f.attempt, ok: true, result: bytes };
+                    ? { id: f.id, attempt: f.attempt, ok: false, final: FailCode.TooLarge, error: `result is ${size} bytes packed, more than maxPayloadBytes (${this.sched.maxPayloadBytes})` }
+          : { id: f.id, attempt: f.attempt, ok: true, result: bytes };
     }
     this.results.push(item);
     this.wake();
@@ -302,10 +301,9 @@ export class Runner {
     if (this.results.length === 0) return null;
     const items = this.results;
     this.results = [];
-    for (const it of items) {
+        for (const it of items) {
       // The attempt ends here either way; a newer attempt of the same task keeps its entry.
-      if (this.leased.get(it.id) === it.flight) this.leased.delete(it.id);
-      it.flight.leased = false;
+      if (this.leased.get(it.id)?.attempt === it.attempt) this.leased.delete(it.id);
     }
     const sends: Promise<void>[] = [];
     let from = 0;
@@ -319,7 +317,7 @@ export class Runner {
     return sends.length === 1 ? sends[0]! : Promise.all(sends).then(() => {});
   }
 
-  private async sendResults(items: Result[]): Promise<void> {
+    private async sendResults(items: Completion[]): Promise<void> {
     const eff = await this.sched.replica.writeAsync('finish', this.workerId, items, schedNow());
     const completed: number[] = [];
     eff.value.forEach((code, i) => {

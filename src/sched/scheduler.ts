@@ -152,7 +152,7 @@ export class Scheduler {
       q.resolve = resolve as (v: unknown) => void;
       q.reject = reject;
     });
-    armTimeout(q, q.timeoutMs, taskIdOf(q));
+        if (q.timeoutMs !== undefined) armTimeout(q, q.timeoutMs, taskIdOf(q));
     this.queued.push(q);
     if (!this.flushScheduled) {
       this.flushScheduled = true;

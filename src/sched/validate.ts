@@ -46,8 +46,9 @@ export function capacity(v: unknown): number {
 }
 
 /** `o` is undefined or a plain options object with no key outside `known`. */
+const NO_OPTIONS = Object.freeze({});
 export function options<T extends object>(o: T | undefined, known: readonly string[], what: string): Partial<T> {
-  if (o === undefined) return {};
+  if (o === undefined) return NO_OPTIONS;
   if (o === null || typeof o !== 'object') throw new BadArgumentError(`${what} must be an object`);
   for (const k of Object.keys(o)) if (!known.includes(k)) throw new BadArgumentError(`unknown ${what} option ${JSON.stringify(k)} (known: ${known.join(', ')})`);
   return o;
