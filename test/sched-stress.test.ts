@@ -92,7 +92,7 @@ describe('sched under stress: leases keyed by (task, attempt)', () => {
     expect(await outcome(first.done)).toMatchObject({ ok: false, error: { code: 'SCHED_CANCELLED' } });
     expect(await outcome(second)).toEqual({ ok: true, value: 1 });
     expect(Atomics.load(words, 1)).toBe(1); // never two handlers at once on a capacity-1 runner
-        expect(Atomics.load(words, 2)).toBe(1); // the cancelled attempt's signal aborted,
+    expect(Atomics.load(words, 2)).toBe(1); // the cancelled attempt's signal aborted,
     expect(Atomics.load(words, 3)).toBe(1); // with a LeaseLostError as its reason
   });
 });
@@ -263,7 +263,7 @@ describe('sched under stress: call-site errors', () => {
       }
     }
     expect(seen).toEqual(bad.map(() => 'typed'));
-        expect(sched.summary().counts.submitted).toBe(0);
+    expect(sched.summary().counts.submitted).toBe(0);
     const closed = openScheduler(createScheduler({ kinds: ['work'] }));
     closed.close();
     expect(() => new Runner(closed, { work: () => 1 })).toThrow(SchedulerClosedError);

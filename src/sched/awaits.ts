@@ -119,7 +119,7 @@ export class Awaits {
       this.unclaimed.set(it.id, it);
       return;
     }
-        if (a.others === null && it.state === 'done') {
+    if (a.others === null && it.state === 'done') {
       // The common case, without the outcome tuple.
       let v: unknown;
       try {

@@ -79,7 +79,7 @@ class InFlight implements TaskContext {
   get signal(): AbortSignal {
     if (this.ctrl === null) {
       this.ctrl = new AbortController();
-            if (this.aborted) this.ctrl.abort(new LeaseLostError(this.id, this.worker));
+      if (this.aborted) this.ctrl.abort(new LeaseLostError(this.id, this.worker));
     }
     return this.ctrl.signal;
   }
@@ -88,7 +88,7 @@ class InFlight implements TaskContext {
     this.leased = false;
     if (this.aborted) return;
     this.aborted = true;
-        this.ctrl?.abort(new LeaseLostError(this.id, this.worker));
+    this.ctrl?.abort(new LeaseLostError(this.id, this.worker));
   }
 }
 
@@ -116,7 +116,7 @@ export class Runner {
   private readonly leased = new Map<number, InFlight>();
   /** Handlers running now, leased or not: what capacity counts. */
   private active = 0;
-    private results: Completion[] = [];
+  private results: Completion[] = [];
   private kick: (() => void) | null = null;
   private kicked: Promise<void>;
   private stopping = false;
@@ -134,7 +134,7 @@ export class Runner {
       if (!sched.handle.kinds.includes(k)) throw new UnknownKindError(k);
       if (typeof handlers[k] !== 'function') throw new BadArgumentError(`handler for ${k} is not a function`);
     }
-        if (sched.isClosed) throw new SchedulerClosedError();
+    if (sched.isClosed) throw new SchedulerClosedError();
     if (runnerOf.has(sched)) throw new BadArgumentError('this Scheduler already has a runner (one per thread view)');
     runnerOf.add(sched);
     this.sched = sched;
@@ -171,7 +171,7 @@ export class Runner {
     const bells = this.sched.bells;
     this.renewTimer = setInterval(() => this.renewLeases(), Math.max(1, Math.floor(this.leaseMs / 3)));
     try {
-            for (;;) {
+      for (;;) {
         if (this.sched.isClosed) return;
         const seen = Atomics.load(bells, WORK);
         let got = 0;
@@ -242,7 +242,7 @@ export class Runner {
     // An older attempt of this task still listed here lost its lease (the state re-issued the task).
     this.leased.get(t.id)?.lose();
     this.leased.set(t.id, f);
-        this.active++;
+    this.active++;
     try {
       this.onStart?.(t);
     } catch {
@@ -289,7 +289,7 @@ export class Runner {
       const size = packedBytes(bytes, this.sched.maxPayloadBytes);
       item =
         size > this.sched.maxPayloadBytes
-                    ? { id: f.id, attempt: f.attempt, ok: false, final: FailCode.TooLarge, error: `result is ${size} bytes packed, more than maxPayloadBytes (${this.sched.maxPayloadBytes})` }
+          ? { id: f.id, attempt: f.attempt, ok: false, final: FailCode.TooLarge, error: `result is ${size} bytes packed, more than maxPayloadBytes (${this.sched.maxPayloadBytes})` }
           : { id: f.id, attempt: f.attempt, ok: true, result: bytes };
     }
     this.results.push(item);
@@ -301,7 +301,7 @@ export class Runner {
     if (this.results.length === 0) return null;
     const items = this.results;
     this.results = [];
-        for (const it of items) {
+    for (const it of items) {
       // The attempt ends here either way; a newer attempt of the same task keeps its entry.
       if (this.leased.get(it.id)?.attempt === it.attempt) this.leased.delete(it.id);
     }
@@ -328,7 +328,7 @@ export class Runner {
       } else this.stats.failed++;
     });
     // Observers first, then the doorbells: a submitter that wakes sees them done.
-        try {
+    try {
       if (completed.length > 0) this.onCompleted?.(completed);
     } catch {
       // An observer's failure is not the runner's.

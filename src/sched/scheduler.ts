@@ -152,7 +152,7 @@ export class Scheduler {
       q.resolve = resolve as (v: unknown) => void;
       q.reject = reject;
     });
-        if (q.timeoutMs !== undefined) armTimeout(q, q.timeoutMs, taskIdOf(q));
+    if (q.timeoutMs !== undefined) armTimeout(q, q.timeoutMs, taskIdOf(q));
     this.queued.push(q);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -178,7 +178,7 @@ export class Scheduler {
     if (o.deadline !== undefined) spec.deadline = finiteAtLeast(o.deadline, 0, 'deadline');
     if (o.maxAttempts !== undefined) spec.maxAttempts = integerIn(o.maxAttempts, 1, U32_MAX, 'maxAttempts');
     if (o.backoffMs !== undefined) spec.backoffMs = finiteAtLeast(o.backoffMs, 0, 'backoffMs');
-        if (o.timeoutMs !== undefined) timeoutMs(o.timeoutMs);
+    if (o.timeoutMs !== undefined) timeoutMs(o.timeoutMs);
     if (o.onId !== undefined && typeof o.onId !== 'function') throw new BadArgumentError('onId must be a function');
     return { spec, bytes: bytes + SPEC_BYTES, onId: o.onId, timeoutMs: o.timeoutMs, id: -1, resolve: noop, reject: noop, live: true, timer: null, others: null };
   }
@@ -243,9 +243,9 @@ export class Scheduler {
       if (this.closed) throw new SchedulerClosedError();
       const o = checkOptions(options, ['timeoutMs'], 'awaitTask');
       taskId(id);
-            if (o.timeoutMs !== undefined) timeoutMs(o.timeoutMs);
+      if (o.timeoutMs !== undefined) timeoutMs(o.timeoutMs);
       const w: Waiter = { resolve: resolve as (v: unknown) => void, reject, live: true, timer: null };
-            if (this.awaits.attach(id, w)) {
+      if (this.awaits.attach(id, w)) {
         if (w.live) armTimeout(w, o.timeoutMs, () => id);
         this.startWaiter();
         return;
@@ -311,12 +311,12 @@ export class Scheduler {
     void (async () => {
       try {
         const idx = doneIndex(this.submitter);
-                while (this.awaits.size > 0 && !this.closed) {
+        while (this.awaits.size > 0 && !this.closed) {
           const seen = Atomics.load(this.bells, idx);
           try {
             if (this.collect() > 0) continue;
             this.maybeTick();
-                    } catch (e) {
+          } catch (e) {
             // The replica cannot answer now (fenced, recovering): try again after the sleep. If it
             // left the log for good, no result can arrive: every await ends with its error.
             if (this.replica.isDetached) {

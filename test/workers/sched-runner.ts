@@ -84,7 +84,7 @@ const all = {
     const now = Atomics.add(probe, 0, 1) + 1;
     for (let m = Atomics.load(probe, 1); now > m; m = Atomics.load(probe, 1)) Atomics.compareExchange(probe, 1, m, now);
     const signal = (ctx as { signal?: AbortSignal }).signal;
-        signal?.addEventListener('abort', () => {
+    signal?.addEventListener('abort', () => {
       Atomics.add(probe, 2, 1);
       if ((signal.reason as { code?: string } | undefined)?.code === 'SCHED_LEASE_LOST') Atomics.add(probe, 3, 1);
     });
