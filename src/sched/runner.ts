@@ -69,7 +69,7 @@ class InFlight implements TaskContext {
   leased = true;
   private ctrl: AbortController | null = null;
   private aborted = false;
-    constructor(
+  constructor(
     readonly id: number,
     readonly attempt: number,
     readonly kind: string,
@@ -91,8 +91,6 @@ class InFlight implements TaskContext {
     this.ctrl?.abort(new LeaseLostError(this.id, this.worker));
   }
 }
-
-
 
 export class Runner {
   /** This runner's worker id in the replicated state. */
