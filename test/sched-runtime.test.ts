@@ -25,7 +25,6 @@ import { runWorkers } from './support/spawn.js';
 
 const { open, workers } = trackSched();
 
-
 describe('sched runtime', () => {
   it('the main thread submits; runner workers run sync and async handlers; results and retries come back', async () => {
     const handle = createScheduler({ kinds: ['work', 'echo'], threads: 3 });

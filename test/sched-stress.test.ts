@@ -56,7 +56,6 @@ async function outcome(p: Promise<unknown>, ms = 15_000, what = 'task'): Promise
   }
 }
 
-
 async function idOf(sched: Scheduler, p: () => Promise<unknown>): Promise<{ id: number; done: Promise<unknown> }> {
   const before = sched.summary().nextTaskId;
   const done = p();
