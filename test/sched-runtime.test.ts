@@ -4,7 +4,7 @@
  * writes nothing; leases expire and the old holder's completion is refused;
  * draining and shrinking workers.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { declareDead } from '../src/nr/index.js';
 import {
   BadArgumentError,
@@ -20,23 +20,10 @@ import {
   UnknownKindError,
   type Scheduler,
 } from '../src/sched/index.js';
-import { startRunner, type RunnerWorker } from './support/sched-workers.js';
+import { startRunner, trackSched, until } from './support/sched-workers.js';
 import { runWorkers } from './support/spawn.js';
 
-const open: Scheduler[] = [];
-const workers: RunnerWorker[] = [];
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.worker.terminate()));
-  for (const s of open.splice(0)) s.close();
-});
-
-async function until(pred: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const { open, workers } = trackSched();
 
 describe('sched runtime', () => {
   it('the main thread submits; runner workers run sync and async handlers; results and retries come back', async () => {
@@ -80,8 +67,8 @@ describe('sched runtime', () => {
     open.push(sched);
     const worker = await sched.join(1, ['work']);
     let id = -1;
-    const failing = sched.submit('work', { x: 1 }, { maxAttempts: 2, backoffMs: 0 }, (i) => (id = i));
-    const cancelled = sched.submit('work', { x: 2 }, {}, () => {});
+    const failing = sched.submit('work', { x: 1 }, { maxAttempts: 2, backoffMs: 0, onId: (i) => (id = i) });
+    const cancelled = sched.submit('work', { x: 2 }, { onId: () => {} });
     await until(() => id > 0);
     for (let attempt = 1; attempt <= 2; attempt++) {
       const [t] = await sched.claim(worker, 1, 1000);
@@ -137,7 +124,7 @@ describe('sched runtime', () => {
     open.push(sched);
     const hung = await sched.join(1, ['work']);
     let id = -1;
-    const result = sched.submit<number>('work', { x: 21 }, {}, (i) => (id = i));
+    const result = sched.submit<number>('work', { x: 21 }, { onId: (i) => (id = i) });
     await until(() => id > 0);
     const [t] = await sched.claim(hung, 1, 150);
     expect(t!.id).toBe(id);
@@ -161,7 +148,7 @@ describe('sched runtime', () => {
     const audit = new SharedArrayBuffer(4 * 64);
     workers.push(await startRunner(handle, audit, 1, 300), await startRunner(handle, audit, 1, 300));
     let id = -1;
-    expect(await sched.submit<number>('work', { x: 4, ms: 1000 }, {}, (i) => (id = i))).toBe(8);
+    expect(await sched.submit<number>('work', { x: 4, ms: 1000 }, { onId: (i) => (id = i) })).toBe(8);
     const t = sched.task(id)!;
     expect([t.state, t.attempts, t.log.length]).toEqual(['done', 1, 1]);
     expect(sched.summary().counts.expired).toBe(0);

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Outcome } from '../src/sched/errors.js';
+import { FailCode, Outcome } from '../src/sched/errors.js';
 import * as st from '../src/sched/state.js';
 import { coldStartTrace } from '../src/sched/trace.js';
 
@@ -288,6 +288,48 @@ describe('sched state machine', () => {
 });
 
 describe('sched leases, retries, deadlines (injected time)', () => {
+  it('a deadline fires on any op once the clock passes it, while the task waits: queued, backed off, or requeued after a lost lease; never while it runs', () => {
+    const s = st.createState({ policy: 'fifo' });
+    const w = st.join(s, 3, ['a'], 0).value;
+    const first = st.submit(s, 4, [
+      { kind: 'b', payload: 0, deadline: 50 }, // no worker for its kind: waits
+      { kind: 'a', payload: 1, deadline: 50, backoffMs: 100 }, // fails once, backs off past its deadline
+      { kind: 'a', payload: 2, deadline: 50 }, // its lease expires after the deadline
+      { kind: 'a', payload: 3, deadline: 50 }, // runs past its deadline and completes
+    ], 0).value;
+    const [queued, backedOff, expires, runs] = [first, first + 1, first + 2, first + 3];
+    expect(st.nextDue(s)).toBe(50 + 1e-3);
+    expect(st.claim(s, w, 3, 100, 1).value.map((c) => c.id)).toEqual([backedOff, expires, runs]);
+    expect(st.renew(s, w, [{ id: runs, attempt: 1 }], 1000, 2).value).toEqual([Outcome.Ok]);
+    expect(st.finish(s, w, [{ id: backedOff, attempt: 1, ok: false, error: 'later' }], 10).value).toEqual([Outcome.Ok]);
+    expect(st.tick(s, 50).value).toBeNull(); // clock == deadline: still allowed to start
+    expect([queued, backedOff].map((id) => s.tasks.get(id)!.state)).toEqual(['queued', 'queued']);
+    const eff = st.tick(s, 51);
+    expect(eff.wake).toEqual([4]);
+    expect([queued, backedOff].map((id) => [s.tasks.get(id)!.state, s.tasks.get(id)!.failCode])).toEqual([
+      ['failed', FailCode.Deadline],
+      ['failed', FailCode.Deadline],
+    ]);
+    expect(s.tasks.get(expires)!.state).toBe('running');
+    st.tick(s, 101); // its lease expires; retrying would start it after its deadline
+    expect([s.tasks.get(expires)!.state, s.tasks.get(expires)!.failCode, s.tasks.get(expires)!.attempts]).toEqual(['failed', FailCode.Deadline, 1]);
+    expect(st.finish(s, w, [{ id: runs, attempt: 1, ok: true, result: 'late but fine' }], 200).value).toEqual([Outcome.Ok]);
+    expect(s.tasks.get(runs)!.state).toBe('done');
+    expect(s.deadlines).toEqual([]);
+    expect(s.load.get('a')).toBe(0);
+    expect(s.load.get('b')).toBe(0);
+    expect(st.nextDue(s)).toBe(Infinity);
+  });
+
+  it('a final failure (uncloneable or oversized result) is not retried', () => {
+    const s = st.createState();
+    const w = st.join(s, 1, ['a'], 0).value;
+    const id = st.submit(s, 0, [{ kind: 'a', payload: 0, maxAttempts: 5 }], 0).value;
+    st.claim(s, w, 1, 100, 0);
+    st.finish(s, w, [{ id, attempt: 1, ok: false, final: FailCode.TooLarge, error: 'result is too large' }], 1);
+    expect([s.tasks.get(id)!.state, s.tasks.get(id)!.failCode, s.tasks.get(id)!.attempts]).toEqual(['failed', FailCode.TooLarge, 1]);
+  });
+
   it('an expired lease returns the task to the queue; the old owner gets LeaseLost; a completed task stays completed', () => {
     const s = st.createState({ policy: 'fifo' });
     const w1 = st.join(s, 1, ['a'], 0).value;

@@ -5,11 +5,20 @@
  * A payload or result travels packed: a primitive (number, string, boolean,
  * null, undefined) as itself, anything else as its v8 serialisation (a
  * Uint8Array; a user's own Uint8Array is serialised too, so a packed
- * Uint8Array always means "v8 bytes"). Packing runs once at the call site,
- * so an uncloneable value fails there, before anything is written.
+ * Uint8Array always means "v8 bytes"). A string that is not well-formed
+ * UTF-16 (a lone surrogate) goes as v8 bytes too: the log's UTF-8 would turn
+ * it into U+FFFD on the replicas that decode it, while the issuing replica
+ * kept the original. Packing runs once at the call site, so an uncloneable
+ * value fails there, before anything is written.
+ *
+ * Every number these codecs write in a narrower form than f64 (u32, i32) is
+ * range-checked at the call site (scheduler.ts, runner.ts), so the issuing
+ * replica, which applies its own arguments, and the others, which apply the
+ * decoded ones, always apply the same values.
  */
 import { deserialize, serialize } from 'node:v8';
 import type { ArgsCodec, OpReader, OpWriter } from '../nr/index.js';
+import type { FailCodeValue } from './errors.js';
 import type { Completion, TaskSpec } from './state.js';
 
 export type Packed = number | string | boolean | null | undefined | Uint8Array;
@@ -17,8 +26,9 @@ export type Packed = number | string | boolean | null | undefined | Uint8Array;
 /** Throws what v8.serialize throws for an uncloneable value. */
 export function packValue(v: unknown): Packed {
   switch (typeof v) {
-    case 'number':
     case 'string':
+      return v.isWellFormed() ? v : serialize(v);
+    case 'number':
     case 'boolean':
     case 'undefined':
       return v;
@@ -30,6 +40,23 @@ export function packValue(v: unknown): Packed {
 export function unpackValue(p: unknown): unknown {
   return p instanceof Uint8Array ? deserialize(p) : p;
 }
+
+/** Bytes `writePacked` writes for `p` (exact; a long string's UTF-8 length is counted only when it could matter). */
+export function packedBytes(p: Packed, limit: number): number {
+  if (p instanceof Uint8Array) return 5 + p.byteLength;
+  if (typeof p === 'string') return 5 + (p.length * 3 <= limit ? p.length * 3 : Buffer.byteLength(p, 'utf8'));
+  return 9;
+}
+
+/** Fixed bytes of one task spec in a submit op (kind, priority, deadline, maxAttempts, backoff), beside its packed payload. */
+export const SPEC_BYTES = 32;
+/** Fixed bytes of one completion in a finish op (id, attempt, tag) and of a reason's length prefix. */
+export const COMPLETION_BYTES = 17;
+/** Bytes of one renewal item (id, attempt). */
+export const RENEW_ITEM_BYTES = 12;
+
+/** A finish item's tag: 1 success, 0 failure (retried), FINAL_BASE + FailCode: failure that is not retried. */
+const FINAL_BASE = 16;
 
 const T_BYTES = 0;
 const T_I32 = 1;
@@ -135,7 +162,7 @@ export const finishCodec: ArgsCodec<[number, Completion[], number]> = {
         w.u8(1);
         writePacked(w, it.result as Packed);
       } else {
-        w.u8(0);
+        w.u8(it.final === undefined ? 0 : FINAL_BASE + it.final);
         w.str(it.error ?? 'failed');
       }
     }
@@ -148,7 +175,10 @@ export const finishCodec: ArgsCodec<[number, Completion[], number]> = {
     for (let i = 0; i < n; i++) {
       const id = r.f64();
       const attempt = r.u32();
-      items[i] = r.u8() === 1 ? { id, attempt, ok: true, result: readPacked(r) } : { id, attempt, ok: false, error: r.str() };
+      const tag = r.u8();
+      if (tag === 1) items[i] = { id, attempt, ok: true, result: readPacked(r) };
+      else if (tag === 0) items[i] = { id, attempt, ok: false, error: r.str() };
+      else items[i] = { id, attempt, ok: false, final: (tag - FINAL_BASE) as FailCodeValue, error: r.str() };
     }
     return [worker, items, now];
   },

@@ -6,6 +6,7 @@
  * and turned into these errors by the caller's runtime, so an apply never
  * throws after mutating state.
  */
+import { inspect } from 'node:util';
 import { ReplicationError } from '../nr/index.js';
 export type SchedErrorCode =
   | 'SCHED_UNKNOWN_KIND'
@@ -20,7 +21,10 @@ export type SchedErrorCode =
   | 'SCHED_TASK_FAILED'
   | 'SCHED_CANCELLED'
   | 'SCHED_DEADLINE'
-  | 'SCHED_CLOSED';
+  | 'SCHED_CLOSED'
+  | 'SCHED_PAYLOAD_TOO_LARGE'
+  | 'SCHED_AWAIT_TIMEOUT'
+  | 'SCHED_REPLICA_FAILED';
 
 /** Under the project-wide ReplicationError: a stable `code`, an optional `cause`, `name` the concrete class. */
 export class SchedError extends ReplicationError<SchedErrorCode> {
@@ -35,10 +39,40 @@ export class UnknownKindError extends SchedError {
     super('SCHED_UNKNOWN_KIND', `unknown task kind ${JSON.stringify(String(kind))}`);
   }
 }
-/** submit: the payload cannot be structured-cloned (v8.serialize failed); nothing was written. */
+/**
+ * submit/complete: the payload (or result) cannot be structured-cloned (v8.serialize failed); nothing was
+ * written. Also the rejection of an awaited task whose handler returned an uncloneable result (not retried).
+ */
 export class UncloneablePayloadError extends SchedError {
+  constructor(cause: unknown, what = 'task payload') {
+    super('SCHED_UNCLONEABLE_PAYLOAD', `${what} cannot be cloned: ${describeValue(cause)}`, { cause });
+  }
+}
+/**
+ * submit/complete: the packed payload (or result) is larger than the scheduler's `maxPayloadBytes`; nothing
+ * was written. Also the rejection of an awaited task whose handler returned such a result (not retried).
+ */
+export class PayloadTooLargeError extends SchedError {
+  readonly bytes: number;
+  readonly limit: number;
+  constructor(bytes: number, limit: number, what = 'task payload', message?: string) {
+    super('SCHED_PAYLOAD_TOO_LARGE', message ?? `${what} is ${bytes} bytes packed, more than maxPayloadBytes (${limit})`);
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+/** An await (submit's promise with `timeoutMs`, or `awaitTask`) that gave up; the task itself goes on. */
+export class AwaitTimeoutError extends SchedError {
+  readonly task: number;
+  constructor(task: number, ms: number) {
+    super('SCHED_AWAIT_TIMEOUT', `task ${task < 0 ? '(id not yet known)' : task} did not settle within ${ms} ms (it was not cancelled)`);
+    this.task = task;
+  }
+}
+/** The replica under this scheduler view failed an op (fenced, recovering, fail-stop); `cause` is the runtime's error. */
+export class ReplicaFailedError extends SchedError {
   constructor(cause: unknown) {
-    super('SCHED_UNCLONEABLE_PAYLOAD', `task payload cannot be cloned: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super('SCHED_REPLICA_FAILED', `the scheduler's replica failed the op: ${describeValue(cause)}`, { cause });
   }
 }
 /** join / setCapacity: capacity must be a non-negative integer. */
@@ -47,10 +81,10 @@ export class NegativeCapacityError extends SchedError {
     super('SCHED_NEGATIVE_CAPACITY', `capacity must be a non-negative integer, got ${String(capacity)}`);
   }
 }
-/** Any other malformed argument (priority, attempts, batch size, ids). */
+/** Any other malformed argument (priority, attempts, batch size, ids, an unknown option). */
 export class BadArgumentError extends SchedError {
-  constructor(message: string) {
-    super('SCHED_BAD_ARGUMENT', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SCHED_BAD_ARGUMENT', message, options);
   }
 }
 /** complete/fail/renew of a task whose current attempt this worker never held. */
@@ -93,15 +127,53 @@ export class TaskCancelledError extends SchedError {
     super('SCHED_CANCELLED', `task ${task} was cancelled`);
   }
 }
+/** The task's deadline passed while it waited (queued, or backed off between attempts): it never started again. */
 export class DeadlineExceededError extends SchedError {
-  constructor(task: number) {
-    super('SCHED_DEADLINE', `task ${task} passed its deadline before it started`);
+  readonly attempts: number;
+  constructor(task: number, attempts = 0) {
+    super('SCHED_DEADLINE', `task ${task} passed its deadline before it ${attempts === 0 ? 'started' : `could retry (after ${attempts} attempt(s))`}`);
+    this.attempts = attempts;
   }
 }
 export class SchedulerClosedError extends SchedError {
   constructor() {
     super('SCHED_CLOSED', 'the scheduler was closed');
   }
+}
+
+/** How a failed task failed, in the replicated record (`failCode`): which error its await rejects with. */
+export const FailCode = {
+  /** Its handler threw or its lease was lost, on every attempt (TaskFailedError). */
+  Attempts: 0,
+  /** Its deadline passed before it could start (DeadlineExceededError). */
+  Deadline: 1,
+  /** Its handler's result cannot be cloned (UncloneablePayloadError); not retried. */
+  Uncloneable: 2,
+  /** Its handler's result is larger than maxPayloadBytes (PayloadTooLargeError); not retried. */
+  TooLarge: 3,
+} as const;
+export type FailCodeValue = (typeof FailCode)[keyof typeof FailCode];
+
+/** Longest reason (an error message, a thrown value's description) kept in the replicated state. */
+export const MAX_REASON_CHARS = 2000;
+
+/**
+ * A readable, bounded, well-formed description of any value (a thrown value,
+ * an error): never throws, whatever its shape (null prototype, throwing
+ * getters, proxies, megabytes of message). Lone surrogates become U+FFFD, so
+ * the string survives the log's UTF-8 unchanged and every replica holds the same.
+ */
+export function describeValue(v: unknown): string {
+  let s: string;
+  try {
+    if (v instanceof Error) s = String(v.message);
+    else if (typeof v === 'string') s = v;
+    else s = inspect(v, { depth: 2, maxArrayLength: 16, maxStringLength: MAX_REASON_CHARS, breakLength: Infinity });
+  } catch {
+    s = 'a value that cannot be described';
+  }
+  if (s.length > MAX_REASON_CHARS) s = `${s.slice(0, MAX_REASON_CHARS)}… (${s.length} chars)`;
+  return s.toWellFormed();
 }
 
 /** Apply-time outcome codes of per-task ops (0 = ok). */

@@ -2,7 +2,8 @@
  * node-replication/sched: a replicated task scheduler for worker threads.
  * See docs/sched.md.
  */
-export { createScheduler, openScheduler, Scheduler, type SchedulerHandle, type SchedulerOptions, type SubmitOptions, type OpenOptions } from './scheduler.js';
+export { createScheduler, type SchedulerHandle, type SchedulerOptions } from './handle.js';
+export { openScheduler, Scheduler, type SubmitOptions, type OpenOptions, type AwaitOptions } from './scheduler.js';
 export { Runner, type Handler, type TaskContext, type RunnerOptions, type RunnerStats } from './runner.js';
 export { schedNow } from './bells.js';
 export { coldStartTrace, type TraceResult } from './trace.js';
@@ -22,5 +23,8 @@ export {
   TaskCancelledError,
   DeadlineExceededError,
   SchedulerClosedError,
+  PayloadTooLargeError,
+  AwaitTimeoutError,
+  ReplicaFailedError,
   type SchedErrorCode,
 } from './errors.js';

@@ -7,65 +7,113 @@
  * (sync or async), and complete or fail the tasks in batches. The
  * completions and the next claim are issued in the same tick, so flat
  * combining puts them in one log entry. An idle runner sleeps on the WORK
- * doorbell (bounded sleeps of `idleMs`, which also tick the clock so that
- * other workers' overdue leases expire). Leases of running tasks are renewed
- * every `leaseMs / 3`; a synchronous handler that runs longer than its lease
- * loses it (its completion is then refused with LeaseLost).
+ * doorbell (bounded sleeps of `idleMs`; it ticks the replicated clock when
+ * something is due, so other workers' overdue leases expire). Leases of
+ * running tasks are renewed every `leaseMs / 3`; a synchronous handler that
+ * runs longer than its lease loses it (its completion is then refused).
+ *
+ * In-flight bookkeeping is per attempt (task id and attempt number): a
+ * stale attempt that returns after its task was re-claimed, here or
+ * elsewhere, never touches the live attempt's lease. A slot stays taken
+ * until its handler returns, even after its lease was lost (the handler's
+ * AbortSignal is aborted then). A handler's result or thrown value of any
+ * size or shape ends as a typed outcome of that attempt: the runner never
+ * dies of its task.
  */
-import { packValue, unpackValue, type Packed } from './codecs.js';
+import { packedBytes, packValue, unpackValue, COMPLETION_BYTES, RENEW_ITEM_BYTES, type Packed } from './codecs.js';
 import { ringWork, schedNow, sleepForWork, WORK } from './bells.js';
-import { BadArgumentError, NegativeCapacityError, Outcome, UnknownKindError } from './errors.js';
+import { BadArgumentError, describeValue, FailCode, LeaseLostError, Outcome, SchedulerClosedError, UnknownKindError } from './errors.js';
 import type { Scheduler } from './scheduler.js';
 import type { ClaimedTask, Completion } from './state.js';
+import { capacity as checkCapacity, I32_MAX, integerIn, options as checkOptions } from './validate.js';
 
 export interface TaskContext {
   id: number;
   attempt: number;
   kind: string;
+  /** Aborted when this attempt's lease is lost (expired, cancelled, worker evicted) or the scheduler view closes. */
+  readonly signal: AbortSignal;
 }
 export type Handler = (payload: never, ctx: TaskContext) => unknown;
 
 export interface RunnerOptions {
-  /** Task slots (tasks run at once). Default 1. */
+  /** Task slots (handlers running at once). Default 1. */
   capacity?: number;
-  /** Lease per claim, renewed every leaseMs/3 while a task runs. Default 2000 ms. */
+  /** Lease per claim in ms (an integer >= 1), renewed every leaseMs/3 while a task runs. Default 2000. */
   leaseMs?: number;
-  /** Most tasks one claim takes. Default 64. */
+  /** Most tasks one claim takes (an integer >= 1). Default 64. */
   maxClaim?: number;
-  /** Longest idle sleep before claiming again anyway. Default 50 ms. */
+  /** Longest idle sleep in ms (an integer >= 1) before claiming again anyway. Default 50. */
   idleMs?: number;
 }
+const RUNNER_OPTIONS = ['capacity', 'leaseMs', 'maxClaim', 'idleMs'] as const;
 
 export interface RunnerStats {
   claimed: number;
   completed: number;
   failed: number;
-  /** Completions refused because the lease was lost (expired, evicted or cancelled). */
+  /** Completions refused, or not sent, because the lease was lost (expired, evicted or cancelled). */
   leaseLost: number;
   claims: number;
   sleeps: number;
+  /** Loop turns whose op failed (the replica fenced or recovering); the runner retried after idleMs. */
+  errors: number;
 }
 
 /** Schedulers that have a runner: the runner's wake word is its scheduler's replica slot. */
 const runnerOf = new WeakSet<Scheduler>();
 
+/** One attempt this runner started: its context, and whether this runner still holds its lease. */
+class InFlight implements TaskContext {
+  /** Still leased as far as this runner knows (cleared when a renew, a finish or an eviction says otherwise). */
+  leased = true;
+  private ctrl: AbortController | null = null;
+  private aborted = false;
+  constructor(
+    readonly id: number,
+    readonly attempt: number,
+    readonly kind: string,
+    private readonly worker: number,
+  ) {}
+  /** Made on first use: most handlers never look. */
+  get signal(): AbortSignal {
+    if (this.ctrl === null) {
+      this.ctrl = new AbortController();
+      if (this.aborted) this.ctrl.abort(new LeaseLostError(this.id, this.worker));
+    }
+    return this.ctrl.signal;
+  }
+  /** The lease is gone: abort the handler's signal. */
+  lose(): void {
+    this.leased = false;
+    if (this.aborted) return;
+    this.aborted = true;
+    this.ctrl?.abort(new LeaseLostError(this.id, this.worker));
+  }
+}
+
 export class Runner {
   /** This runner's worker id in the replicated state. */
   readonly workerId: number;
-  /** Resolves when the runner stopped (drained and left, or stopped). */
+  /** Resolves when the runner stopped (drained and left, evicted, or its view closed). */
   readonly finished: Promise<void>;
-  readonly stats: RunnerStats = { claimed: 0, completed: 0, failed: 0, leaseLost: 0, claims: 0, sleeps: 0 };
+  readonly stats: RunnerStats = { claimed: 0, completed: 0, failed: 0, leaseLost: 0, claims: 0, sleeps: 0, errors: 0 };
   /** Called after each successful completion op, with the task ids this runner completed (tests, audits). */
   onCompleted: ((ids: readonly number[]) => void) | null = null;
   /** Called with each task as its handler starts (benchmarks measure submit-to-start). */
   onStart: ((task: ClaimedTask) => void) | null = null;
+  /** The last error a loop turn met (see stats.errors). */
+  lastError: unknown = null;
 
   private readonly sched: Scheduler;
   private readonly handlers: ReadonlyMap<string, Handler>;
   private readonly leaseMs: number;
   private readonly maxClaim: number;
   private readonly idleMs: number;
-  private readonly running = new Map<number, number>(); // id -> attempt
+  /** The attempt of each task id this runner holds a lease on (at most one per id). */
+  private readonly leased = new Map<number, InFlight>();
+  /** Handlers running now, leased or not: what capacity counts. */
+  private active = 0;
   private results: Completion[] = [];
   private kick: (() => void) | null = null;
   private kicked: Promise<void>;
@@ -73,20 +121,22 @@ export class Runner {
   private renewTimer: NodeJS.Timeout | null = null;
 
   constructor(sched: Scheduler, handlers: Readonly<Record<string, Handler>>, options: RunnerOptions = {}) {
-    const capacity = options.capacity ?? 1;
-    if (!Number.isInteger(capacity) || capacity < 0) throw new NegativeCapacityError(capacity);
+    const o = checkOptions(options, RUNNER_OPTIONS, 'Runner');
+    const capacity = checkCapacity(o.capacity ?? 1);
+    this.leaseMs = integerIn(o.leaseMs ?? 2000, 1, I32_MAX, 'leaseMs');
+    this.maxClaim = integerIn(o.maxClaim ?? 64, 1, I32_MAX, 'maxClaim');
+    this.idleMs = integerIn(o.idleMs ?? 50, 1, I32_MAX, 'idleMs');
+    if (handlers === null || typeof handlers !== 'object') throw new BadArgumentError('handlers must be an object of functions by kind');
     const kinds = Object.keys(handlers);
     for (const k of kinds) {
       if (!sched.handle.kinds.includes(k)) throw new UnknownKindError(k);
       if (typeof handlers[k] !== 'function') throw new BadArgumentError(`handler for ${k} is not a function`);
     }
+    if (sched.isClosed) throw new SchedulerClosedError();
     if (runnerOf.has(sched)) throw new BadArgumentError('this Scheduler already has a runner (one per thread view)');
     runnerOf.add(sched);
     this.sched = sched;
     this.handlers = new Map(Object.entries(handlers));
-    this.leaseMs = options.leaseMs ?? 2000;
-    this.maxClaim = options.maxClaim ?? 64;
-    this.idleMs = options.idleMs ?? 50;
     const eff = sched.replica.writes.join(capacity, kinds, schedNow());
     this.workerId = eff.value;
     sched.effects(eff);
@@ -107,7 +157,7 @@ export class Runner {
     }
   }
 
-  /** Stop claiming, let running tasks finish, then leave. */
+  /** Stop claiming, let running handlers finish, then leave. */
   stop(): Promise<void> {
     this.stopping = true;
     this.wake();
@@ -117,33 +167,47 @@ export class Runner {
   private async loop(): Promise<void> {
     const r = this.sched.replica;
     const bells = this.sched.bells;
-    this.renewTimer = setInterval(() => this.renewLeases(), Math.max(1, this.leaseMs / 3));
+    this.renewTimer = setInterval(() => this.renewLeases(), Math.max(1, Math.floor(this.leaseMs / 3)));
     try {
       for (;;) {
         if (this.sched.isClosed) return;
         const seen = Atomics.load(bells, WORK);
-        // Capacity if active; -1 draining; -2 gone (evicted) or unknown.
-        const cap = r.reads.workerRoom(this.workerId);
-        if (cap === -2) return;
-        const draining = this.stopping || cap === -1;
-        const capacity = Math.max(0, cap);
-        // Completions and the next claim in one tick: one combined log entry. The finished
-        // tasks' slots count as free (flushResults drops them from `running` synchronously).
-        const finishing = this.flushResults();
-        const free = capacity - this.running.size;
-        const claiming = !draining && free > 0 ? r.writeAsync('claim', this.workerId, Math.min(free, this.maxClaim), this.leaseMs, schedNow()) : null;
-        await finishing;
         let got = 0;
-        if (claiming !== null) {
-          this.stats.claims++;
-          const eff = await claiming;
-          this.sched.effects(eff);
-          got = eff.value.length;
-          for (const t of eff.value) this.start(t);
+        let free = 0;
+        let draining = this.stopping;
+        let capacity = 0;
+        try {
+          // Capacity if active; -1 draining; -2 gone (evicted) or unknown.
+          const cap = r.reads.workerRoom(this.workerId);
+          if (cap === -2) return;
+          draining ||= cap === -1;
+          capacity = Math.max(0, cap);
+          // Completions and the next claim in one tick: one combined log entry. Slots are
+          // taken by handlers still running (a finished handler's slot is already free).
+          const finishing = this.flushResults();
+          free = capacity - this.active;
+          const claiming = !draining && free > 0 ? r.writeAsync('claim', this.workerId, Math.min(free, this.maxClaim), this.leaseMs, schedNow()) : null;
+          if (claiming === null && finishing === null) this.sched.maybeTick();
+          // Both awaited together: a failure of one never leaves the other's rejection unhandled.
+          const [, eff] = await Promise.all([finishing, claiming]);
+          if (eff !== null) {
+            this.stats.claims++;
+            this.sched.effects(eff);
+            got = eff.value.length;
+            for (const t of eff.value) this.start(t);
+          }
+        } catch (e) {
+          // The op failed (fenced, recovering): unsent results are lost with it (their leases
+          // expire and the tasks run again); retry after a bounded pause.
+          if (this.sched.isClosed || r.isDetached) return;
+          this.stats.errors++;
+          this.lastError = e;
+          await new Promise<void>((res) => setTimeout(res, this.idleMs));
+          continue;
         }
         if (this.results.length > 0) continue;
-        if (draining && this.running.size === 0) break;
-        const room = !draining && capacity - this.running.size > 0;
+        if (draining && this.active === 0) break;
+        const room = !draining && capacity - this.active > 0;
         // A full claim: there may be more queued, for this runner and for a sleeping one.
         if (got > 0 && got === Math.min(free, this.maxClaim)) {
           ringWork(bells);
@@ -155,7 +219,7 @@ export class Runner {
           await new Promise<void>((res) => setImmediate(res));
           if (Atomics.load(bells, WORK) !== seen || this.results.length > 0) continue;
         }
-        // Sleep until work appears (if there is room), a task of ours finishes, or idleMs passes.
+        // Sleep until work appears (if there is room), a handler of ours returns, or idleMs passes.
         this.stats.sleeps++;
         if (room) await sleepForWork(bells, this.sched.submitter, seen, this.idleMs, this.kicked);
         else await Promise.race([this.kicked, new Promise<void>((res) => setTimeout(res, this.idleMs))]);
@@ -163,49 +227,95 @@ export class Runner {
       if (!this.sched.isClosed) this.sched.effects(await r.writeAsync('leave', this.workerId, schedNow()));
     } finally {
       if (this.renewTimer) clearInterval(this.renewTimer);
+      // Evicted, closed or left: no lease of ours survives.
+      for (const f of this.leased.values()) f.lose();
+      this.leased.clear();
       runnerOf.delete(this.sched);
     }
   }
 
   private start(t: ClaimedTask): void {
     this.stats.claimed++;
-    this.running.set(t.id, t.attempt);
-    this.onStart?.(t);
+    const f = new InFlight(t.id, t.attempt, t.kind, this.workerId);
+    // An older attempt of this task still listed here lost its lease (the state re-issued the task).
+    this.leased.get(t.id)?.lose();
+    this.leased.set(t.id, f);
+    this.active++;
+    try {
+      this.onStart?.(t);
+    } catch {
+      // An observer's failure is not the task's.
+    }
     const handler = this.handlers.get(t.kind)!;
     let out: unknown;
     try {
-      const payload = unpackValue(t.payload);
-      out = handler(payload as never, { id: t.id, attempt: t.attempt, kind: t.kind });
+      out = handler(unpackValue(t.payload) as never, f);
     } catch (e) {
-      this.done(t, false, e);
+      this.done(f, false, e);
       return;
     }
-    if (out instanceof Promise) out.then((v) => this.done(t, true, v), (e: unknown) => this.done(t, false, e));
-    else this.done(t, true, out);
+    if (out instanceof Promise) {
+      try {
+        Promise.prototype.then.call(out, (v: unknown) => this.done(f, true, v), (e: unknown) => this.done(f, false, e));
+      } catch (e) {
+        this.done(f, false, e);
+      }
+    } else this.done(f, true, out);
   }
 
-  private done(t: ClaimedTask, ok: boolean, value: unknown): void {
-    if (ok) {
+  /** A handler returned (`ok`) or threw: its slot frees; its outcome goes out with the next flush while the lease is held. */
+  private done(f: InFlight, ok: boolean, value: unknown): void {
+    this.active--;
+    if (!f.leased) {
+      // Known lost (renewal refused, cancelled, evicted): the finish would be refused.
+      this.stats.leaseLost++;
+      this.wake();
+      return;
+    }
+        // Completions are built in the decoder's shapes (codecs.ts), so the applies see one shape per kind.
+    let item: Completion;
+    if (!ok) item = { id: f.id, attempt: f.attempt, ok: false, error: describeValue(value) };
+    else {
       let bytes: Packed;
       try {
         bytes = packValue(value);
       } catch (e) {
-        this.results.push({ id: t.id, attempt: t.attempt, ok: false, error: `result cannot be cloned: ${(e as Error).message}` });
+                this.results.push({ id: f.id, attempt: f.attempt, ok: false, final: FailCode.Uncloneable, error: describeValue(e) });
         this.wake();
         return;
       }
-      this.results.push({ id: t.id, attempt: t.attempt, ok: true, result: bytes });
-    } else {
-      this.results.push({ id: t.id, attempt: t.attempt, ok: false, error: value instanceof Error ? value.message : String(value) });
+      const size = packedBytes(bytes, this.sched.maxPayloadBytes);
+      item =
+        size > this.sched.maxPayloadBytes
+          ? { id: f.id, attempt: f.attempt, ok: false, final: FailCode.TooLarge, error: `result is ${size} bytes packed, more than maxPayloadBytes (${this.sched.maxPayloadBytes})` }
+          : { id: f.id, attempt: f.attempt, ok: true, result: bytes };
     }
+    this.results.push(item);
     this.wake();
   }
 
-  private async flushResults(): Promise<void> {
-    if (this.results.length === 0) return;
+  /** Send the gathered outcomes (cut into ops that fit a log entry); null if there are none. */
+  private flushResults(): Promise<void> | null {
+    if (this.results.length === 0) return null;
     const items = this.results;
     this.results = [];
-    for (const it of items) this.running.delete(it.id);
+    for (const it of items) {
+      // The attempt ends here either way; a newer attempt of the same task keeps its entry.
+      if (this.leased.get(it.id)?.attempt === it.attempt) this.leased.delete(it.id);
+    }
+    const sends: Promise<void>[] = [];
+    let from = 0;
+    while (from < items.length) {
+      let to = from;
+      let bytes = 16;
+      while (to < items.length && (to === from || bytes + resultBytes(items[to]!, this.sched.maxPayloadBytes) <= this.sched.opBudget)) bytes += resultBytes(items[to++]!, this.sched.maxPayloadBytes);
+      sends.push(this.sendResults(items.slice(from, to)));
+      from = to;
+    }
+    return sends.length === 1 ? sends[0]! : Promise.all(sends).then(() => {});
+  }
+
+    private async sendResults(items: Completion[]): Promise<void> {
     const eff = await this.sched.replica.writeAsync('finish', this.workerId, items, schedNow());
     const completed: number[] = [];
     eff.value.forEach((code, i) => {
@@ -216,22 +326,37 @@ export class Runner {
       } else this.stats.failed++;
     });
     // Observers first, then the doorbells: a submitter that wakes sees them done.
-    if (completed.length > 0) this.onCompleted?.(completed);
+    try {
+      if (completed.length > 0) this.onCompleted?.(completed);
+    } catch {
+      // An observer's failure is not the runner's.
+    }
     this.sched.effects(eff);
   }
 
   private renewLeases(): void {
-    if (this.running.size === 0 || this.sched.isClosed) return;
-    const items = [...this.running].map(([id, attempt]) => ({ id, attempt }));
-    this.sched.replica.writeAsync('renew', this.workerId, items, this.leaseMs, schedNow()).then(
-      (eff) => {
-        this.sched.effects(eff);
-        eff.value.forEach((code, i) => {
-          // Lost (expired, cancelled, evicted): stop counting it; its handler's result will be refused.
-          if (code !== Outcome.Ok) this.running.delete(items[i]!.id);
-        });
-      },
-      () => {},
-    );
+    if (this.leased.size === 0 || this.sched.isClosed) return;
+    const all = [...this.leased.values()];
+    const per = Math.max(1, Math.floor((this.sched.opBudget - 32) / RENEW_ITEM_BYTES));
+    for (let i = 0; i < all.length; i += per) {
+      const items = all.slice(i, i + per);
+      this.sched.replica.writeAsync('renew', this.workerId, items, this.leaseMs, schedNow()).then(
+        (eff) => {
+          this.sched.effects(eff);
+          eff.value.forEach((code, j) => {
+            // Lost (expired, cancelled, evicted): that attempt only; its handler's slot stays taken until it returns.
+            if (code === Outcome.Ok) return;
+            const f = items[j]!;
+            if (this.leased.get(f.id) === f) this.leased.delete(f.id);
+            f.lose();
+          });
+        },
+        () => {},
+      );
+    }
   }
+}
+
+function resultBytes(it: Completion, limit: number): number {
+  return COMPLETION_BYTES + (it.ok ? packedBytes(it.result as Packed, limit) : 3 * (it.error?.length ?? 6));
 }

@@ -1,117 +1,84 @@
 /**
- * The scheduler's handle and its per-thread view.
+ * The scheduler's per-thread view.
  *
- * `createScheduler()` (any thread, once) allocates the NR log and the
- * doorbells and returns a structured-cloneable handle. `openScheduler()` in
- * each thread (the main thread too) attaches a replica: through it the
+ * `openScheduler(handle)` in each thread (the main thread too) attaches a
+ * replica: through it the
  * thread submits tasks and awaits their results, manages workers, and may
  * start a runner (runner.ts) that executes tasks.
  *
- * Payloads and results travel as v8-serialised bytes: a payload is
- * serialised once at submit (an uncloneable one throws there, before
- * anything is written) and deserialised once by the runner that runs it.
+ * Payloads and results travel packed (codecs.ts): a payload is packed once
+ * at submit (an uncloneable or oversized one throws there, before anything
+ * is written) and unpacked once by the runner that runs it. Every argument
+ * is checked against what its codec carries (validate.ts), so no replica
+ * applies a value another decoded differently.
  */
-import { attach, createHandle, type NrHandle, type Replica } from '../nr/index.js';
-import { packValue, unpackValue, type Packed } from './codecs.js';
-import { IdTable } from './idtable.js';
-import { createBells, doneIndex, ringDone, ringWork, schedNow, sleepOn } from './bells.js';
+import { attach, DetachedError, type Replica } from '../nr/index.js';
+import type { SchedulerHandle } from './handle.js';
+import { armTimeout, Awaits, outcomeOf, type Awaited, type Waiter } from './awaits.js';
+import { packedBytes, packValue, SPEC_BYTES, unpackValue, type Packed } from './codecs.js';
+import { doneIndex, ringDone, ringWork, schedNow, sleepOn } from './bells.js';
 import {
   BadArgumentError,
-  DeadlineExceededError,
-  NegativeCapacityError,
+  describeValue,
   outcomeError,
+  PayloadTooLargeError,
+  ReplicaFailedError,
   SchedulerClosedError,
-  TaskCancelledError,
-  TaskFailedError,
   UncloneablePayloadError,
   UnknownKindError,
+  UnknownTaskError,
   UnknownWorkerError,
+  SchedError,
   type OutcomeCode,
-  type SchedError,
 } from './errors.js';
-import type { ClaimedTask, Completion, Effects, Policy, SchedSummary, Settled, Task, TaskSpec, Worker } from './state.js';
-import { DEFAULT_SPILL_AFTER_MS } from './state.js';
+import type { ClaimedTask, Completion, Effects, SchedSummary, Settled, Task, TaskSpec, Worker } from './state.js';
 import { schedStructure, type SchedStructure } from './structure.js';
+import { attemptNo, capacity as capacityOf, finiteAtLeast, I32_MAX, integerIn, options as checkOptions, taskId, timeoutMs, U32_MAX, workerId } from './validate.js';
 
-export interface SchedulerOptions {
-  /** Every task kind handlers may be registered for; submit rejects any other. */
-  kinds: readonly string[];
-  /** Placement: 'mws' (Min-Worker-Set, default) or 'fifo' (by priority only). */
-  policy?: Policy;
-  /** MWS: a queued task older than this may start on any worker. Default 50 ms. */
-  spillAfterMs?: number;
-  /** Threads that will open the scheduler (replica slots held from the start). Default 2. */
-  threads?: number;
-  /** All replica slots, for threads that open later (at most 64). Default max(threads, 16). */
-  maxThreads?: number;
-  /** Log size in bytes (power of two). Default 4 MiB. */
-  logBytes?: number;
-  /** Writers wait this long for a lagging replica before fencing it. Default 1000 ms. */
-  fenceAfterMs?: number;
+export interface AwaitOptions {
+  /** Give up awaiting after this many ms: the promise rejects with AwaitTimeoutError; the task is not cancelled. */
+  timeoutMs?: number;
 }
 
-/** Structured-cloneable: pass it to workers in `workerData`. */
-export interface SchedulerHandle {
-  readonly kind: 'nr-sched';
-  readonly nr: NrHandle;
-  readonly bells: SharedArrayBuffer;
-  readonly kinds: readonly string[];
-  readonly policy: Policy;
-  readonly spillAfterMs: number;
-}
-
-export function createScheduler(options: SchedulerOptions): SchedulerHandle {
-  if (!Array.isArray(options?.kinds) || options.kinds.some((k) => typeof k !== 'string' || k.length === 0)) {
-    throw new BadArgumentError('kinds must be an array of non-empty strings');
-  }
-  const policy = options.policy ?? 'mws';
-  if (policy !== 'mws' && policy !== 'fifo') throw new BadArgumentError(`unknown policy ${String(policy)}`);
-  const spillAfterMs = options.spillAfterMs ?? DEFAULT_SPILL_AFTER_MS;
-  const threads = options.threads ?? 2;
-  const structure = schedStructure(options.kinds, { policy, spillAfterMs });
-  const nr = createHandle(structure, {
-    replicas: threads,
-    maxReplicas: Math.min(64, Math.max(threads, options.maxThreads ?? 16)),
-    logBytes: options.logBytes ?? 4 * 1024 * 1024,
-    fenceAfterMs: options.fenceAfterMs,
-  });
-  return { kind: 'nr-sched', nr, bells: createBells(), kinds: [...options.kinds], policy, spillAfterMs };
-}
-
-export interface SubmitOptions {
+export interface SubmitOptions extends AwaitOptions {
   /** Higher runs first; ties in submission order. Default 0. */
   priority?: number;
-  /** Absolute time (schedNow() scale, ms) after which the task may no longer start. */
+  /** Absolute time (schedNow() scale, ms): once the clock passes it, a task still waiting (queued or backed off) fails with DeadlineExceededError. */
   deadline?: number;
-  /** Attempts before the task fails (handler throws or lease losses). Default 3. */
+  /** Attempts before the task fails (handler throws or lease losses), 1 to 2^32-1. Default 3. */
   maxAttempts?: number;
   /** Retry backoff after a handler failure: backoffMs × 2^(attempt-1). Default 10. */
   backoffMs?: number;
+  /** Called with the task's id once its submit op applied (before it can settle), e.g. to cancel it or `awaitTask` it. */
+  onId?: (id: number) => void;
 }
+const SUBMIT_OPTIONS = ['priority', 'deadline', 'maxAttempts', 'backoffMs', 'timeoutMs', 'onId'] as const;
 
 export interface OpenOptions {
   /** Keep settled task records in the state (audits, tests) instead of releasing them. Default false. */
   retain?: boolean;
-  /** Longest single sleep while waiting for results (the wait re-checks after it). Default 50 ms. */
+  /** Longest single sleep while waiting for results (the wait re-checks, and ticks the clock when due, after it). Default 50 ms. */
   idleMs?: number;
 }
 
-/** Most tasks, and payload bytes, one submit op carries. */
+/** Most tasks one submit op carries. */
 const SUBMIT_BATCH = 256;
-const SUBMIT_BATCH_BYTES = 256 * 1024;
 /** Settled tasks between release ops. */
 const RELEASE_EVERY = 256;
-
-interface PendingTask {
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-}
+/** Most ids one cancel op carries. */
+const CANCEL_BATCH = 4096;
 
 /** A submitted task until its submit op applied, then (the same object) its awaited result. */
-interface QueuedTask extends PendingTask {
+interface QueuedTask extends Awaited {
   spec: TaskSpec;
+  /** Its bytes in the submit op. */
+  bytes: number;
   onId: ((id: number) => void) | undefined;
+  timeoutMs: number | undefined;
+  id: number;
 }
+
+const taskIdOf = (q: QueuedTask) => (): number => q.id;
 
 /** A thread's view of the scheduler, over its own replica. */
 export class Scheduler {
@@ -120,34 +87,39 @@ export class Scheduler {
   /** This thread's submitter id (its replica slot). */
   readonly submitter: number;
   /** @internal */ readonly bells: Int32Array;
+  /** Largest packed payload or result (the handle's). */
+  readonly maxPayloadBytes: number;
+  /** @internal Most bytes one op of this scheduler is cut to (well under a log entry). */
+  readonly opBudget: number;
   private readonly kinds: ReadonlySet<string>;
   private readonly retain: boolean;
   private readonly idleMs: number;
-  private readonly waiting = new IdTable<PendingTask>();
+  private readonly awaits: Awaits;
   private queued: QueuedTask[] = [];
   private flushScheduled = false;
   private cursor: number;
   /** Outbox index up to which settled records were released. */
   private released = 0;
-  /** Ids below this belong to earlier threads in this slot. */
-  private readonly firstOwnId: number;
-  /** Tasks settled before their submit's result reached this thread (another thread ran them first). */
-  private readonly early = new Map<number, Settled>();
   private waiterRunning = false;
+  private ticking = false;
   private closed = false;
 
   constructor(handle: SchedulerHandle, options: OpenOptions = {}) {
     if (handle?.kind !== 'nr-sched') throw new BadArgumentError('not a scheduler handle');
+    const o = checkOptions(options, ['retain', 'idleMs'], 'openScheduler');
+    if (o.retain !== undefined && typeof o.retain !== 'boolean') throw new BadArgumentError('retain must be a boolean');
+    this.idleMs = o.idleMs === undefined ? 50 : integerIn(o.idleMs, 1, I32_MAX, 'idleMs');
     this.handle = handle;
     this.replica = attach(handle.nr, schedStructure(handle.kinds, { policy: handle.policy, spillAfterMs: handle.spillAfterMs }));
     this.submitter = this.replica.id;
     this.bells = new Int32Array(handle.bells);
     this.kinds = new Set(handle.kinds);
-    this.retain = options.retain ?? false;
-    this.idleMs = options.idleMs ?? 50;
+    this.retain = o.retain ?? false;
+    this.maxPayloadBytes = handle.maxPayloadBytes;
+    this.opBudget = 2 * this.maxPayloadBytes + Math.min(4096, this.maxPayloadBytes);
     // A previous thread in this slot may have left settled tasks behind: skip them.
     this.cursor = this.replica.reads.settledSince(this.submitter, 0).next;
-    this.firstOwnId = this.replica.reads.summary().nextTaskId;
+    this.awaits = new Awaits(this.replica.reads.summary().nextTaskId);
   }
 
   /** The clock every op of this thread carries. */
@@ -157,37 +129,41 @@ export class Scheduler {
 
   /**
    * Submit a task; resolves with its handler's result, rejects with a typed
-   * error (TaskFailedError, TaskCancelledError, DeadlineExceededError).
-   * Tasks submitted in one tick share one log entry.
+   * error (TaskFailedError, TaskCancelledError, DeadlineExceededError,
+   * UncloneablePayloadError or PayloadTooLargeError for a bad result,
+   * AwaitTimeoutError, SchedulerClosedError, ReplicaFailedError). Bad input
+   * throws here (a SchedError), nothing written. Tasks submitted in one tick
+   * share one log entry.
    */
-  submit<T = unknown>(kind: string, payload: unknown, options: SubmitOptions = {}, onId?: (id: number) => void): Promise<T> {
-    const spec = this.validate(kind, payload, options);
-    return new Promise<T>((resolve, reject) => {
-      this.queued.push({ spec, resolve: resolve as (v: unknown) => void, reject, onId });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        queueMicrotask(this.flushSubmits);
-      }
-    });
+  submit<T = unknown>(kind: string, payload: unknown, options?: SubmitOptions): Promise<T> {
+    const q = this.validate(kind, payload, options);
+    return this.enqueue<T>(q);
   }
 
-  /** Submit several tasks at once (validated together: one bad task rejects the call, nothing written). */
+  /** Submit several tasks at once (validated together: one bad task throws, nothing written). */
   submitMany<T = unknown>(tasks: readonly { kind: string; payload: unknown; options?: SubmitOptions }[]): Promise<T>[] {
-    const specs = tasks.map((t) => this.validate(t.kind, t.payload, t.options ?? {}));
-    return specs.map(
-      (spec) =>
-        new Promise<T>((resolve, reject) => {
-          this.queued.push({ spec, resolve: resolve as (v: unknown) => void, reject, onId: undefined });
-          if (!this.flushScheduled) {
-            this.flushScheduled = true;
-            queueMicrotask(this.flushSubmits);
-          }
-        }),
-    );
+    if (!Array.isArray(tasks)) throw new BadArgumentError('submitMany takes an array');
+    const qs = tasks.map((t) => this.validate(t?.kind, t?.payload, t?.options));
+    return qs.map((q) => this.enqueue<T>(q));
   }
 
-  private validate(kind: string, payload: unknown, o: SubmitOptions): TaskSpec {
+  private enqueue<T>(q: QueuedTask): Promise<T> {
+    const p = new Promise<T>((resolve, reject) => {
+      q.resolve = resolve as (v: unknown) => void;
+      q.reject = reject;
+    });
+    if (q.timeoutMs !== undefined) armTimeout(q, q.timeoutMs, taskIdOf(q));
+    this.queued.push(q);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flushSubmits);
+    }
+    return p;
+  }
+
+  private validate(kind: string, payload: unknown, options: SubmitOptions | undefined): QueuedTask {
     if (this.closed) throw new SchedulerClosedError();
+    const o = checkOptions(options, SUBMIT_OPTIONS, 'submit');
     if (typeof kind !== 'string' || !this.kinds.has(kind)) throw new UnknownKindError(kind);
     let packed: Packed;
     try {
@@ -195,40 +171,28 @@ export class Scheduler {
     } catch (e) {
       throw new UncloneablePayloadError(e);
     }
+    const bytes = packedBytes(packed, this.maxPayloadBytes);
+    if (bytes > this.maxPayloadBytes) throw new PayloadTooLargeError(bytes, this.maxPayloadBytes);
     const spec: TaskSpec = { kind, payload: packed };
-    if (o.priority !== undefined) {
-      if (!Number.isFinite(o.priority)) throw new BadArgumentError('priority must be a finite number');
-      spec.priority = o.priority;
-    }
-    if (o.deadline !== undefined) {
-      if (!Number.isFinite(o.deadline) || o.deadline < 0) throw new BadArgumentError('deadline must be a non-negative time');
-      spec.deadline = o.deadline;
-    }
-    if (o.maxAttempts !== undefined) {
-      if (!Number.isInteger(o.maxAttempts) || o.maxAttempts < 1) throw new BadArgumentError('maxAttempts must be an integer >= 1');
-      spec.maxAttempts = o.maxAttempts;
-    }
-    if (o.backoffMs !== undefined) {
-      if (!Number.isFinite(o.backoffMs) || o.backoffMs < 0) throw new BadArgumentError('backoffMs must be >= 0');
-      spec.backoffMs = o.backoffMs;
-    }
-    return spec;
+    if (o.priority !== undefined) spec.priority = finiteAtLeast(o.priority, -Number.MAX_VALUE, 'priority');
+    if (o.deadline !== undefined) spec.deadline = finiteAtLeast(o.deadline, 0, 'deadline');
+    if (o.maxAttempts !== undefined) spec.maxAttempts = integerIn(o.maxAttempts, 1, U32_MAX, 'maxAttempts');
+    if (o.backoffMs !== undefined) spec.backoffMs = finiteAtLeast(o.backoffMs, 0, 'backoffMs');
+    if (o.timeoutMs !== undefined) timeoutMs(o.timeoutMs);
+    if (o.onId !== undefined && typeof o.onId !== 'function') throw new BadArgumentError('onId must be a function');
+    return { spec, bytes: bytes + SPEC_BYTES, onId: o.onId, timeoutMs: o.timeoutMs, id: -1, resolve: noop, reject: noop, live: true, timer: null, others: null };
   }
 
   private readonly flushSubmits = (): void => {
     this.flushScheduled = false;
     const queued = this.queued;
     this.queued = [];
-    // Cut into log ops of bounded size (a log entry holds at most 1 MiB).
+    // Cut into ops that each fit one log entry (every payload is at most maxPayloadBytes).
     let from = 0;
     while (from < queued.length) {
       let to = from;
-      let bytes = 0;
-      while (to < queued.length && to - from < SUBMIT_BATCH && (to === from || bytes < SUBMIT_BATCH_BYTES)) {
-        const pl = queued[to]!.spec.payload as Packed;
-        bytes += (pl instanceof Uint8Array ? pl.byteLength : typeof pl === 'string' ? 3 * pl.length : 8) + 48;
-        to++;
-      }
+      let bytes = 16;
+      while (to < queued.length && to - from < SUBMIT_BATCH && (to === from || bytes + queued[to]!.bytes <= this.opBudget)) bytes += queued[to++]!.bytes;
       this.submitBatch(queued.slice(from, to));
       from = to;
     }
@@ -236,25 +200,66 @@ export class Scheduler {
 
   private submitBatch(batch: QueuedTask[]): void {
     const specs = batch.map((b) => b.spec);
-    this.replica.writeAsync('submit', this.submitter, specs, schedNow()).then(
+    let sent: Promise<Effects<number>>;
+    try {
+      sent = this.replica.writeAsync('submit', this.submitter, specs, schedNow());
+    } catch (e) {
+      sent = Promise.reject(e);
+    }
+    sent.then(
       (eff) => {
         for (let i = 0; i < batch.length; i++) {
-          const id = eff.value + i;
-          this.waiting.set(id, batch[i]!);
-          batch[i]!.onId?.(id);
-          const done = this.early.get(id);
-          if (done !== undefined) {
-            this.early.delete(id);
-            this.settle(done);
+          const q = batch[i]!;
+          q.id = eff.value + i;
+          this.awaits.add(q.id, q);
+          try {
+            q.onId?.(q.id);
+          } catch {
+            // The caller's callback: its failure is not the task's.
           }
         }
         this.effects(eff);
         this.startWaiter();
       },
       (e: unknown) => {
-        for (const b of batch) b.reject(e);
+        const err = this.closed ? new SchedulerClosedError() : toSchedError(e);
+        for (const b of batch) if (b.live) {
+          b.live = false;
+          if (b.timer !== null) clearTimeout(b.timer);
+          b.reject(err);
+        }
       },
     );
+  }
+
+  /**
+   * Await task `id` (submitted through this view) again, e.g. after an
+   * await timed out; bounded by `timeoutMs` if given. A task whose record
+   * the state still holds settled is answered from it (any submitter's);
+   * UnknownTaskError if neither.
+   */
+  awaitTask<T = unknown>(id: number, options?: AwaitOptions): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.closed) throw new SchedulerClosedError();
+      const o = checkOptions(options, ['timeoutMs'], 'awaitTask');
+      taskId(id);
+      if (o.timeoutMs !== undefined) timeoutMs(o.timeoutMs);
+      const w: Waiter = { resolve: resolve as (v: unknown) => void, reject, live: true, timer: null };
+      if (this.awaits.attach(id, w)) {
+        if (w.live) armTimeout(w, o.timeoutMs, () => id);
+        this.startWaiter();
+        return;
+      }
+      const t = this.replica.reads.task(id);
+      if (t === undefined) throw new UnknownTaskError(id);
+      if (t.state === 'done' || t.state === 'failed' || t.state === 'cancelled') {
+        const [ok, v] = outcomeOf(t as Settled);
+        if (ok) resolve(v as T);
+        else reject(v);
+        return;
+      }
+      throw new BadArgumentError(`task ${id} was submitted by another thread (submitter ${t.submitter}): await it there`);
+    });
   }
 
   /** @internal Ring the doorbells an applied op asks for. */
@@ -266,49 +271,59 @@ export class Scheduler {
     }
   }
 
+  /**
+   * @internal Tick the replicated clock if something is due (a lease to
+   * expire, a backed-off task to release, a deadline to fire): called by
+   * every thread that waits, so time moves while tasks wait even when no
+   * one issues ops. One tick in flight per view.
+   */
+  maybeTick(): void {
+    if (this.ticking || this.closed) return;
+    if (this.replica.reads.nextDue() > schedNow()) return;
+    this.ticking = true;
+    this.replica.writeAsync('tick', schedNow()).then(
+      (e) => {
+        this.ticking = false;
+        this.effects(e);
+      },
+      () => (this.ticking = false),
+    );
+  }
+
   /** Resolve every settled task of this submitter the replica can see now. */
   private collect(): number {
     const { next, items } = this.replica.reads.settledTasksSince(this.submitter, this.cursor);
     if (items.length === 0) return 0;
     this.cursor = next;
-    for (const it of items) this.settle(it);
+    for (const it of items) this.awaits.settle(it);
     // Release settled records in batches (one op per RELEASE_EVERY tasks, or when nothing is awaited).
-    if (next - this.released >= RELEASE_EVERY || this.waiting.size === 0) {
+    if (next - this.released >= RELEASE_EVERY || this.awaits.size === 0) {
       this.released = next;
       void this.replica.writeAsync('release', this.submitter, next, this.retain, schedNow()).then((e) => this.effects(e), () => {});
     }
     return items.length;
   }
 
-  private settle(it: Settled): void {
-    const p = this.waiting.get(it.id);
-    if (p === undefined) {
-      // Settled before its submit's result arrived here; earlier threads' tasks are dropped.
-      if (it.id >= this.firstOwnId) this.early.set(it.id, it);
-      return;
-    }
-    this.waiting.delete(it.id);
-    if (it.state === 'done') {
-      try {
-        p.resolve(unpackValue(it.result));
-      } catch (e) {
-        p.reject(e);
-      }
-    } else if (it.state === 'cancelled') p.reject(new TaskCancelledError(it.id));
-    else if (it.attempts === 0 && it.error === 'deadline passed before start') p.reject(new DeadlineExceededError(it.id));
-    else p.reject(new TaskFailedError(it.id, it.attempts, it.error ?? 'failed'));
-  }
-
-  /** While results are awaited: sleep on this submitter's doorbell, collect on each ring. */
+  /** While results are awaited: sleep on this submitter's doorbell, collect on each ring, tick when something is due. */
   private startWaiter(): void {
-    if (this.waiterRunning || this.waiting.size === 0) return;
+    if (this.waiterRunning || this.awaits.size === 0) return;
     this.waiterRunning = true;
     void (async () => {
       try {
         const idx = doneIndex(this.submitter);
-        while (this.waiting.size > 0 && !this.closed) {
+        while (this.awaits.size > 0 && !this.closed) {
           const seen = Atomics.load(this.bells, idx);
-          if (this.collect() > 0) continue;
+          try {
+            if (this.collect() > 0) continue;
+            this.maybeTick();
+          } catch (e) {
+            // The replica cannot answer now (fenced, recovering): try again after the sleep. If it
+            // left the log for good, no result can arrive: every await ends with its error.
+            if (this.replica.isDetached) {
+              this.awaits.closeAll(new ReplicaFailedError(e));
+              return;
+            }
+          }
           await sleepOn(this.bells, idx, idx + 1, seen, this.idleMs);
         }
       } finally {
@@ -327,78 +342,96 @@ export class Scheduler {
 
   /** Shrink or grow a worker's slots (shrinking never preempts running tasks). */
   async setCapacity(worker: number, capacity: number): Promise<void> {
-    if (!Number.isInteger(capacity) || capacity < 0) throw new NegativeCapacityError(capacity);
-    this.code(await this.replica.writeAsync('setCapacity', worker, capacity, schedNow()), worker);
+    checkWorker(worker);
+    checkCapacity(capacity);
+    this.code(await this.replica.writeAsync('setCapacity', worker, capacity, schedNow()).catch(asSchedError), worker);
   }
 
   /** The eviction warning: the worker finishes its running tasks and claims nothing new. */
   async drain(worker: number): Promise<void> {
-    this.code(await this.replica.writeAsync('drain', worker, schedNow()), worker);
+    checkWorker(worker);
+    this.code(await this.replica.writeAsync('drain', worker, schedNow()).catch(asSchedError), worker);
   }
 
   /** Remove a worker now (evicted, or its thread died): its running tasks return to the queue. */
   async evict(worker: number): Promise<void> {
-    this.code(await this.replica.writeAsync('leave', worker, schedNow()), worker);
+    checkWorker(worker);
+    this.code(await this.replica.writeAsync('leave', worker, schedNow()).catch(asSchedError), worker);
   }
 
   /** Cancel tasks by id; a running one's worker loses its lease. Returns per-id errors (null: cancelled). */
   async cancel(ids: readonly number[]): Promise<(SchedError | null)[]> {
-    const eff = await this.replica.writeAsync('cancel', [...ids], schedNow());
-    this.effects(eff);
-    return eff.value.map((c, i) => outcomeError(c, ids[i]!, -1));
+    if (!Array.isArray(ids)) throw new BadArgumentError('cancel takes an array of task ids');
+    const all = Array.from(ids, taskId);
+    const out: (SchedError | null)[] = [];
+    for (let i = 0; i < all.length || i === 0; i += CANCEL_BATCH) {
+      const chunk = all.slice(i, i + CANCEL_BATCH);
+      const eff = await this.replica.writeAsync('cancel', chunk, schedNow()).catch(asSchedError);
+      this.effects(eff);
+      eff.value.forEach((c, j) => out.push(outcomeError(c, chunk[j]!, -1)));
+    }
+    return out;
   }
 
-  /** Advance the replicated clock: expires overdue leases, releases backed-off tasks. */
+  /** Advance the replicated clock: expires overdue leases, releases backed-off tasks, fires deadlines. */
   async tick(): Promise<void> {
-    this.effects(await this.replica.writeAsync('tick', schedNow()));
+    this.effects(await this.replica.writeAsync('tick', schedNow()).catch(asSchedError));
   }
 
   // ----- a worker driven by hand (the Runner does all of this for you) -----
 
   /** Join as a worker with `capacity` slots for `kinds`; returns its worker id. */
   async join(capacity: number, kinds: readonly string[]): Promise<number> {
-    if (!Number.isInteger(capacity) || capacity < 0) throw new NegativeCapacityError(capacity);
+    checkCapacity(capacity);
+    if (!Array.isArray(kinds)) throw new BadArgumentError('kinds must be an array');
     for (const k of kinds) if (!this.kinds.has(k)) throw new UnknownKindError(k);
-    const eff = await this.replica.writeAsync('join', capacity, [...kinds], schedNow());
+    const eff = await this.replica.writeAsync('join', capacity, [...kinds], schedNow()).catch(asSchedError);
     this.effects(eff);
     return eff.value;
   }
 
   /** Claim up to `n` tasks for `worker` (payloads decoded); the attempt number is the lease token. */
   async claim(worker: number, n: number, leaseMs: number): Promise<ClaimedTask[]> {
-    if (!Number.isInteger(n) || n < 1) throw new BadArgumentError('n must be an integer >= 1');
-    if (!Number.isFinite(leaseMs) || leaseMs <= 0) throw new BadArgumentError('leaseMs must be > 0');
-    const eff = await this.replica.writeAsync('claim', worker, n, leaseMs, schedNow());
+    checkWorker(worker);
+    integerIn(n, 1, I32_MAX, 'n');
+    finiteAtLeast(leaseMs, 0, 'leaseMs', true);
+    const eff = await this.replica.writeAsync('claim', worker, n, leaseMs, schedNow()).catch(asSchedError);
     this.effects(eff);
     return eff.value.map((t) => ({ ...t, payload: unpackValue(t.payload) }));
   }
 
   private async finishOne(worker: number, c: Completion): Promise<void> {
-    const eff = await this.replica.writeAsync('finish', worker, [c], schedNow());
+    const eff = await this.replica.writeAsync('finish', worker, [c], schedNow()).catch(asSchedError);
     this.effects(eff);
     const e = outcomeError(eff.value[0]!, c.id, worker);
     if (e) throw e;
   }
 
   /** Complete attempt `attempt` of task `id`: NotOwnerError / LeaseLostError unless `worker` holds it now. */
-  complete(worker: number, id: number, attempt: number, result: unknown): Promise<void> {
+  async complete(worker: number, id: number, attempt: number, result: unknown): Promise<void> {
+    checkHeld(worker, id, attempt);
     let packed: Packed;
     try {
       packed = packValue(result);
     } catch (e) {
-      return Promise.reject(new UncloneablePayloadError(e));
+      throw new UncloneablePayloadError(e, 'task result');
     }
+    const bytes = packedBytes(packed, this.maxPayloadBytes);
+    if (bytes > this.maxPayloadBytes) throw new PayloadTooLargeError(bytes, this.maxPayloadBytes, 'task result');
     return this.finishOne(worker, { id, attempt, ok: true, result: packed });
   }
 
-  /** Fail attempt `attempt` of task `id` (retried with backoff until maxAttempts). */
-  fail(worker: number, id: number, attempt: number, error: string): Promise<void> {
-    return this.finishOne(worker, { id, attempt, ok: false, error: String(error) });
+  /** Fail attempt `attempt` of task `id` (retried with backoff until maxAttempts); `error` is kept as a bounded description. */
+  async fail(worker: number, id: number, attempt: number, error: unknown): Promise<void> {
+    checkHeld(worker, id, attempt);
+    return this.finishOne(worker, { id, attempt, ok: false, error: describeValue(error) });
   }
 
   /** Extend the lease on attempt `attempt` of task `id`. */
   async renew(worker: number, id: number, attempt: number, leaseMs: number): Promise<void> {
-    const eff = await this.replica.writeAsync('renew', worker, [{ id, attempt }], leaseMs, schedNow());
+    checkHeld(worker, id, attempt);
+    finiteAtLeast(leaseMs, 0, 'leaseMs', true);
+    const eff = await this.replica.writeAsync('renew', worker, [{ id, attempt }], leaseMs, schedNow()).catch(asSchedError);
     this.effects(eff);
     const e = outcomeError(eff.value[0]!, id, worker);
     if (e) throw e;
@@ -419,17 +452,27 @@ export class Scheduler {
   tasks(): Task[] {
     return this.replica.reads.tasks().map(decodeTask);
   }
-  /** Results still awaited by this thread. */
+  /** Results still awaited (or kept for awaitTask) by this thread. */
   get pending(): number {
-    return this.waiting.size + this.queued.length;
+    return this.awaits.size + this.queued.length;
   }
 
-  /** Leave the log; awaited results reject with SchedulerClosedError. */
+  /**
+   * Leave the log. Every await of this view rejects with SchedulerClosedError,
+   * submits not yet written included (they never will be); later calls throw it.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const p of [...this.waiting.values()]) p.reject(new SchedulerClosedError());
-    this.waiting.clear();
+    const e = new SchedulerClosedError();
+    const queued = this.queued;
+    this.queued = [];
+    for (const q of queued) {
+      if (q.timer !== null) clearTimeout(q.timer);
+      if (q.live) q.reject(e);
+      q.live = false;
+    }
+    this.awaits.closeAll(e);
     this.replica.detach();
   }
 
@@ -437,6 +480,22 @@ export class Scheduler {
   get isClosed(): boolean {
     return this.closed;
   }
+}
+
+function noop(): void {}
+/** A runtime error of this view's replica as a SchedError: detached means closed; the rest keep theirs as `cause`. */
+function toSchedError(e: unknown): SchedError {
+  return e instanceof SchedError ? e : e instanceof DetachedError ? new SchedulerClosedError() : new ReplicaFailedError(e);
+}
+function asSchedError(e: unknown): never {
+  throw toSchedError(e);
+}
+const checkWorker = workerId;
+const checkCapacity = capacityOf;
+function checkHeld(worker: number, id: number, attempt: number): void {
+  workerId(worker);
+  taskId(id);
+  attemptNo(attempt);
 }
 
 function decodeTask(t: Task): Task {

@@ -9,9 +9,10 @@
  *
  * Each op first advances the clock, which (deterministically) expires leases
  * older than the clock (the task returns to its queue, or fails on its last
- * attempt) and releases backed-off tasks whose not-before time has come.
+ * attempt), releases backed-off tasks whose not-before time has come, and
+ * fails waiting tasks whose deadline has passed. A `tick` op does only that.
  */
-import { Outcome, type OutcomeCode } from './errors.js';
+import { FailCode, Outcome, type FailCodeValue, type OutcomeCode } from './errors.js';
 import { IdTable } from './idtable.js';
 
 export type TaskState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
@@ -46,10 +47,14 @@ export interface Task {
   submittedAt: number;
   result: unknown;
   error: string | null;
+  /** Of a failed task: how it failed (which error its await gets). */
+  failCode: FailCodeValue;
   /** Attempt log, for auditing exactly-once and single ownership. */
   log: Attempt[];
   /** Index in the lease heap while running, else -1. */
   leasePos: number;
+  /** Index in the deadline heap while it waits (queued or backed off) with a deadline, else -1. */
+  deadlinePos: number;
 }
 
 export interface Worker {
@@ -129,6 +134,8 @@ export interface SchedState {
   delayed: Task[];
   /** Running tasks: a min-heap by (leaseUntil, id); each task knows its index (`leasePos`), so settling removes it at once. */
   leases: Task[];
+  /** Waiting (queued or backed-off) tasks with a deadline: a min-heap by (deadline, id), index in `deadlinePos`. */
+  deadlines: Task[];
   /** Per submitter: ids settled since `outboxBase[s]`, in settle order. */
   outbox: Map<number, number[]>;
   outboxBase: Map<number, number>;
@@ -161,6 +168,7 @@ export function createState(options: StateOptions = {}): SchedState {
     ready: new Map(),
     delayed: [],
     leases: [],
+    deadlines: [],
     outbox: new Map(),
     outboxBase: new Map(),
     warmSets: new Map(),
@@ -186,6 +194,7 @@ function begin(s: SchedState, now: number): void {
   if (now > s.clock) s.clock = now;
   expireLeases(s);
   releaseDelayed(s);
+  expireDeadlines(s);
 }
 
 function effects<T>(value: T): Effects<T> {
@@ -193,57 +202,70 @@ function effects<T>(value: T): Effects<T> {
 }
 
 // ---------------------------------------------------------------------------
-// Heaps (deterministic: comparisons only on replicated fields)
+// Heaps of tasks (deterministic: comparisons only on replicated fields). Two
+// of them: leases by (leaseUntil, id), deadlines by (deadline, id); each task
+// keeps its index in each, so removing it is O(log n).
 
+type PosField = 'leasePos' | 'deadlinePos';
 const leaseLess = (a: Task, b: Task): boolean => (a.leaseUntil !== b.leaseUntil ? a.leaseUntil < b.leaseUntil : a.id < b.id);
+const deadlineLess = (a: Task, b: Task): boolean => (a.deadline !== b.deadline ? a.deadline < b.deadline : a.id < b.id);
 
-function leaseSwap(h: Task[], i: number, j: number): void {
+function heapSwap(h: Task[], i: number, j: number, pos: PosField): void {
   const a = h[i]!;
   const b = h[j]!;
   h[i] = b;
   h[j] = a;
-  b.leasePos = i;
-  a.leasePos = j;
+  b[pos] = i;
+  a[pos] = j;
 }
 
-function leaseSift(h: Task[], i: number): void {
+function heapSift(h: Task[], i: number, less: (a: Task, b: Task) => boolean, pos: PosField): void {
   while (i > 0) {
     const p = (i - 1) >> 1;
-    if (!leaseLess(h[i]!, h[p]!)) break;
-    leaseSwap(h, i, p);
+    if (!less(h[i]!, h[p]!)) break;
+    heapSwap(h, i, p, pos);
     i = p;
   }
   for (;;) {
     const l = 2 * i + 1;
     const r = l + 1;
     let m = i;
-    if (l < h.length && leaseLess(h[l]!, h[m]!)) m = l;
-    if (r < h.length && leaseLess(h[r]!, h[m]!)) m = r;
+    if (l < h.length && less(h[l]!, h[m]!)) m = l;
+    if (r < h.length && less(h[r]!, h[m]!)) m = r;
     if (m === i) return;
-    leaseSwap(h, i, m);
+    heapSwap(h, i, m, pos);
     i = m;
   }
 }
 
-function leaseAdd(s: SchedState, t: Task): void {
-  t.leasePos = s.leases.length;
-  s.leases.push(t);
-  leaseSift(s.leases, t.leasePos);
+function heapAdd(h: Task[], t: Task, less: (a: Task, b: Task) => boolean, pos: PosField): void {
+  t[pos] = h.length;
+  h.push(t);
+  heapSift(h, t[pos], less, pos);
 }
 
-/** Drop a task's lease (it stopped running); idempotent. */
-function leaseRemove(s: SchedState, t: Task): void {
-  const i = t.leasePos;
+/** Remove `t` from heap `h` (idempotent). */
+function heapRemove(h: Task[], t: Task, less: (a: Task, b: Task) => boolean, pos: PosField): void {
+  const i = t[pos];
   if (i < 0) return;
-  t.leasePos = -1;
-  const h = s.leases;
+  t[pos] = -1;
   const last = h.pop()!;
   if (i < h.length) {
     h[i] = last;
-    last.leasePos = i;
-    leaseSift(h, i);
+    last[pos] = i;
+    heapSift(h, i, less, pos);
   }
 }
+
+const leaseAdd = (s: SchedState, t: Task): void => heapAdd(s.leases, t, leaseLess, 'leasePos');
+/** Drop a task's lease (it stopped running); idempotent. */
+const leaseRemove = (s: SchedState, t: Task): void => heapRemove(s.leases, t, leaseLess, 'leasePos');
+const leaseSift = (h: Task[], i: number): void => heapSift(h, i, leaseLess, 'leasePos');
+/** A task with a deadline starts waiting (submitted, requeued or backed off). */
+function deadlineAdd(s: SchedState, t: Task): void {
+  if (t.deadline >= 0 && t.deadlinePos < 0) heapAdd(s.deadlines, t, deadlineLess, 'deadlinePos');
+}
+const deadlineRemove = (s: SchedState, t: Task): void => heapRemove(s.deadlines, t, deadlineLess, 'deadlinePos');
 
 function addLoad(s: SchedState, kind: string, d: number): void {
   s.load.set(kind, (s.load.get(kind) ?? 0) + d);
@@ -336,6 +358,27 @@ function expireLeases(s: SchedState): void {
   }
 }
 
+/**
+ * Waiting tasks whose deadline has passed (clock > deadline) fail: they may
+ * no longer start. Runs after releaseDelayed, so a waiting task with
+ * notBefore <= clock is in its ready queue (its load counted), any other is backed off.
+ */
+function expireDeadlines(s: SchedState): void {
+  const h = s.deadlines;
+  while (h.length > 0 && h[0]!.deadline < s.clock) {
+    const t = h[0]!;
+    deadlineRemove(s, t);
+    if (t.notBefore <= s.clock) addLoad(s, t.kind, -1); // its ready-queue entry goes stale
+    failDeadline(s, t);
+  }
+}
+
+function failDeadline(s: SchedState, t: Task): void {
+  t.error = t.attempts === 0 ? 'deadline passed before start' : 'deadline passed before a retry';
+  t.failCode = FailCode.Deadline;
+  settle(s, t, 'failed');
+}
+
 function releaseDelayed(s: SchedState): void {
   let n = 0;
   while (n < s.delayed.length) {
@@ -367,6 +410,7 @@ function settle(s: SchedState, t: Task, state: 'done' | 'failed' | 'cancelled'):
   t.state = state;
   t.owner = -1;
   t.leaseUntil = 0;
+  deadlineRemove(s, t);
   s.counts[state === 'done' ? 'done' : state === 'failed' ? 'failed' : 'cancelled']++;
   let box = s.outbox.get(t.submitter);
   if (box === undefined) {
@@ -382,7 +426,7 @@ function settle(s: SchedState, t: Task, state: 'done' | 'failed' | 'cancelled'):
  * and the task retries (after backoff for handler failures, at once for lost
  * leases) or, on its last attempt, fails.
  */
-function endAttempt(s: SchedState, t: Task, end: 'failed' | 'expired' | 'evicted', reason: string): void {
+function endAttempt(s: SchedState, t: Task, end: 'failed' | 'expired' | 'evicted', reason: string, final?: FailCodeValue): void {
   leaseRemove(s, t);
   const w = s.workers.get(t.owner);
   if (w !== undefined && w.running > 0) w.running--;
@@ -391,8 +435,13 @@ function endAttempt(s: SchedState, t: Task, end: 'failed' | 'expired' | 'evicted
   a.end = end;
   a.to = s.ops;
   t.error = reason;
-  if (t.attempts >= t.maxAttempts) {
+  if (final !== undefined || t.attempts >= t.maxAttempts) {
+    t.failCode = final ?? FailCode.Attempts;
     settle(s, t, 'failed');
+    return;
+  }
+  if (t.deadline >= 0 && t.deadline < s.clock) {
+    failDeadline(s, t);
     return;
   }
   s.counts.retried++;
@@ -406,6 +455,7 @@ function endAttempt(s: SchedState, t: Task, end: 'failed' | 'expired' | 'evicted
     t.notBefore = 0;
     enqueueReady(s, t);
   }
+  deadlineAdd(s, t);
 }
 
 // ---------------------------------------------------------------------------
@@ -433,12 +483,15 @@ export function submit(s: SchedState, submitter: number, specs: readonly TaskSpe
       submittedAt: s.clock,
       result: undefined,
       error: null,
+      failCode: FailCode.Attempts,
       log: NO_ATTEMPTS,
       leasePos: -1,
+      deadlinePos: -1,
     };
     s.tasks.set(t.id, t);
     s.counts.submitted++;
     enqueueReady(s, t);
+    deadlineAdd(s, t);
   }
   return effects(first);
 }
@@ -530,12 +583,13 @@ export function claim(s: SchedState, worker: number, n: number, leaseMs: number,
     }
     if (best === undefined) break;
     popReady(s, best.kind);
+    // (begin() already failed every waiting task past its deadline; this guards the invariant.)
     if (best.deadline >= 0 && s.clock > best.deadline) {
       addLoad(s, best.kind, -1);
-      best.error = 'deadline passed before start';
-      settle(s, best, 'failed');
+      failDeadline(s, best);
       continue;
     }
+    deadlineRemove(s, best);
     if (!w.warm.includes(best.kind)) {
       w.warm.push(best.kind);
       let set = s.warmSets.get(best.kind);
@@ -577,6 +631,8 @@ export interface Completion {
   ok: boolean;
   result?: unknown;
   error?: string;
+  /** A failure that retrying cannot fix (the result cannot be cloned, or is too large): the task fails at once with this code. */
+  final?: FailCodeValue;
 }
 
 /** Complete or fail tasks held by `worker`; one outcome code per item. */
@@ -600,7 +656,7 @@ export function finish(s: SchedState, worker: number, items: readonly Completion
       t.result = it.result;
       settle(s, t, 'done');
     } else {
-      endAttempt(s, t, 'failed', it.error ?? 'failed');
+      endAttempt(s, t, 'failed', it.error ?? 'failed', it.final);
     }
   }
   return effects(codes);
@@ -652,7 +708,7 @@ export function cancel(s: SchedState, ids: readonly number[], now: number): Effe
   return effects(codes);
 }
 
-/** Advance the clock only (expires leases, releases backed-off tasks). */
+/** Advance the clock only (expires leases, releases backed-off tasks, fails waiting tasks past their deadline). */
 export function tick(s: SchedState, now: number): Effects<null> {
   begin(s, now);
   return effects(null);
@@ -682,6 +738,7 @@ export interface Settled {
   state: 'done' | 'failed' | 'cancelled';
   result: unknown;
   error: string | null;
+  failCode: FailCodeValue;
   attempts: number;
 }
 
@@ -693,7 +750,7 @@ export function settledSince(s: SchedState, submitter: number, from: number): { 
   const items: Settled[] = [];
   for (let i = Math.max(0, from - base); i < box.length; i++) {
     const t = s.tasks.get(box[i]!)!;
-    items.push({ id: t.id, state: t.state as Settled['state'], result: t.result, error: t.error, attempts: t.attempts });
+    items.push({ id: t.id, state: t.state as Settled['state'], result: t.result, error: t.error, failCode: t.failCode, attempts: t.attempts });
   }
   return { next: base + box.length, items };
 }
@@ -766,9 +823,48 @@ export function workerInfo(s: SchedState, id: number): Worker | undefined {
   return w === undefined ? undefined : { ...w, kinds: [...w.kinds], warm: [...w.warm] };
 }
 
-/** Order-independent digest of the whole state (sorted by id). */
+/**
+ * The earliest time at which a tick would change the state (a lease
+ * expires, a backed-off task is released, a deadline passes), or Infinity.
+ * Threads that wait read it to know when to tick.
+ */
+export function nextDue(s: SchedState): number {
+  let due = Infinity;
+  if (s.leases.length > 0) due = s.leases[0]!.leaseUntil;
+  if (s.delayed.length > 0) due = Math.min(due, s.delayed[0]!.notBefore);
+  if (s.deadlines.length > 0) due = Math.min(due, s.deadlines[0]!.deadline + 1e-3);
+  return due;
+}
+
+/** A payload or result as digest text: its exact bytes, or its exact value (JSON keeps lone surrogates apart). */
+function valueKey(v: unknown): unknown {
+  return v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : v === undefined ? '(undefined)' : Object.is(v, -0) ? '(-0)' : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
+}
+
+/** Order-independent digest of the whole state (sorted by id), every replicated field of every task included. */
 export function digest(s: SchedState): string {
-  const tasks = [...s.tasks.values()].sort((a, b) => a.id - b.id).map((t) => [t.id, t.state, t.owner, t.attempts, t.leaseUntil, t.notBefore]);
+  const tasks = [...s.tasks.values()]
+    .sort((a, b) => a.id - b.id)
+    .map((t) => [
+      t.id,
+      t.kind,
+      t.state,
+      t.owner,
+      t.attempts,
+      t.leaseUntil,
+      t.notBefore,
+      valueKey(t.priority),
+      t.deadline,
+      t.maxAttempts,
+      t.backoffMs,
+      t.submitter,
+      t.submittedAt,
+      t.failCode,
+      t.error,
+      valueKey(t.payload),
+      valueKey(t.result),
+      t.log.map((a) => `${a.attempt}/${a.worker}/${a.from}/${a.to}/${a.end}`).join(','),
+    ]);
   const workers = [...s.workers.values()].sort((a, b) => a.id - b.id).map((w) => [w.id, w.capacity, w.status, w.running, w.warm.join('+')]);
   return JSON.stringify([s.clock, s.ops, s.nextTaskId, s.coldStarts, s.counts, tasks, workers]);
 }

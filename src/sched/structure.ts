@@ -22,6 +22,7 @@ export function schedStructure(kinds: readonly string[], options: st.StateOption
       worker: (s: st.SchedState, id: number) => st.workerInfo(s, id),
       workerRoom: (s: st.SchedState, id: number) => st.workerRoom(s, id),
       summary: (s: st.SchedState) => st.summary(s),
+      nextDue: (s: st.SchedState) => st.nextDue(s),
       /** Every task's record (tests and audits). */
       tasks: (s: st.SchedState) => [...s.tasks.keys()].sort((a, b) => a - b).map((id) => st.taskInfo(s, id)!),
     },

@@ -1,6 +1,7 @@
 /** Starts scheduler runner workers (test/workers/sched-runner.ts) and tracks their messages. */
 import { Worker } from 'node:worker_threads';
-import type { SchedulerHandle } from '../../src/sched/index.js';
+import { afterEach } from 'vitest';
+import type { RunnerOptions, Scheduler, SchedulerHandle } from '../../src/sched/index.js';
 import { workerPath } from './spawn.js';
 
 export interface RunnerWorker {
@@ -9,13 +10,23 @@ export interface RunnerWorker {
   slot: number;
   left: Promise<Record<string, unknown>>;
   exited: Promise<number>;
+  /** The runner thread's replica digest (after it caught up). */
+  digest(): Promise<string>;
 }
 
-export async function startRunner(handle: SchedulerHandle, audit: SharedArrayBuffer, capacity: number, leaseMs: number, kinds?: string[]): Promise<RunnerWorker> {
-  const worker = new Worker(workerPath('sched-runner'), { workerData: { handle, capacity, leaseMs, audit, kinds } });
+export interface RunnerExtras {
+  /** Shared words the `slow` handler counts itself in. */
+  probe?: SharedArrayBuffer;
+  /** Runner options beyond capacity and leaseMs. */
+  options?: RunnerOptions;
+}
+
+export async function startRunner(handle: SchedulerHandle, audit: SharedArrayBuffer, capacity: number, leaseMs: number, kinds?: string[], extras: RunnerExtras = {}): Promise<RunnerWorker> {
+  const worker = new Worker(workerPath('sched-runner'), { workerData: { handle, capacity, leaseMs, audit, kinds, probe: extras.probe, options: extras.options } });
   const exited = new Promise<number>((res) => worker.once('exit', res));
   let leftResolve!: (m: Record<string, unknown>) => void;
   const left = new Promise<Record<string, unknown>>((res) => (leftResolve = res));
+  const digests: ((d: string) => void)[] = [];
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('runner did not start in 30 s')), 30_000);
     worker.on('message', (m: Record<string, unknown>) => {
@@ -24,8 +35,38 @@ export async function startRunner(handle: SchedulerHandle, audit: SharedArrayBuf
         resolve(m);
       }
       if (m.left) leftResolve(m);
+      if (typeof m.digest === 'string') digests.shift()?.(m.digest);
     });
     worker.once('error', reject);
   });
-  return { worker, workerId: ready.workerId as number, slot: ready.slot as number, left, exited };
+  const digest = (): Promise<string> =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('runner did not report its digest in 10 s')), 10_000);
+      digests.push((d) => {
+        clearTimeout(timer);
+        resolve(d);
+      });
+      worker.postMessage({ digest: true });
+    });
+  return { worker, workerId: ready.workerId as number, slot: ready.slot as number, left, exited, digest };
+}
+
+/** Schedulers and runner workers a test file opens: after each test the workers are terminated and the views closed. */
+export function trackSched(): { open: Scheduler[]; workers: RunnerWorker[] } {
+  const open: Scheduler[] = [];
+  const workers: RunnerWorker[] = [];
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.worker.terminate()));
+    for (const s of open.splice(0)) s.close();
+  });
+  return { open, workers };
+}
+
+/** Polls `pred` every 5 ms; throws after `ms`. */
+export async function until(pred: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }

@@ -1,0 +1,322 @@
+/**
+ * The scheduler under stress, on real worker threads (issue 18): runners
+ * that survive bad tasks, leases and in-flight bookkeeping keyed by
+ * (task, attempt), replicas that cannot diverge on any argument, deadlines
+ * and lease expiry that fire without ops, capacity that counts handlers
+ * still running, bounded awaits, and one error family for submit and close.
+ * Every wait is bounded (`within`), so a regression fails instead of hanging.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  BadArgumentError,
+  createScheduler,
+  openScheduler,
+  Runner,
+  SchedError,
+  SchedulerClosedError,
+  schedNow,
+  type Scheduler,
+  type SchedulerHandle,
+} from '../src/sched/index.js';
+import { startRunner, trackSched, until, type RunnerExtras, type RunnerWorker } from './support/sched-workers.js';
+
+const { open, workers } = trackSched();
+
+const KINDS = ['work', 'echo', 'bad', 'slow', 'orphan'];
+
+function setup(threads = 3, retain = true): { handle: SchedulerHandle; sched: Scheduler } {
+  const handle = createScheduler({ kinds: KINDS, threads, policy: 'fifo' });
+  const sched = openScheduler(handle, { retain });
+  open.push(sched);
+  return { handle, sched };
+}
+
+async function runner(handle: SchedulerHandle, capacity: number, leaseMs: number, kinds?: string[], extras?: RunnerExtras): Promise<RunnerWorker> {
+  const w = await startRunner(handle, new SharedArrayBuffer(4 * 4096), capacity, leaseMs, kinds ?? ['work', 'echo', 'bad', 'slow'], extras);
+  workers.push(w);
+  return w;
+}
+
+/** `p`, or a rejection naming `what` after `ms`: a regression fails, it does not hang. */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not settled in ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The settled outcome of `p` (bounded): its value, or its error. */
+async function outcome(p: Promise<unknown>, ms = 15_000, what = 'task'): Promise<{ ok: true; value: unknown } | { ok: false; error: SchedError }> {
+  try {
+    return { ok: true, value: await within(p, ms, what) };
+  } catch (e) {
+    return { ok: false, error: e as SchedError };
+  }
+}
+
+async function idOf(sched: Scheduler, p: () => Promise<unknown>): Promise<{ id: number; done: Promise<unknown> }> {
+  const before = sched.summary().nextTaskId;
+  const done = p();
+  done.catch(() => {});
+  await until(() => sched.summary().nextTaskId > before);
+  return { id: before, done };
+}
+
+describe('sched under stress: leases keyed by (task, attempt)', () => {
+  it('a stale attempt that returns late does not cost the live attempt of the same task its lease (issue 18.1)', async () => {
+    const { handle, sched } = setup();
+    // Capacity 2: task A (async, 1 s) and task B (its first attempt blocks the loop for 700 ms, past
+    // the 400 ms lease): both leases expire; the runner re-claims A while A's first attempt still runs.
+    await runner(handle, 2, 400);
+    const a = sched.submit<number>('work', { x: 1, ms: 1000 }, { maxAttempts: 3, backoffMs: 0 });
+    const b = sched.submit<number>('work', { x: 2, spinFirst: 700 }, { maxAttempts: 3, backoffMs: 0 });
+    expect(await outcome(a, 20_000, 'A')).toEqual({ ok: true, value: 2 });
+    expect(await outcome(b, 20_000, 'B')).toEqual({ ok: true, value: 4 });
+    const [ta, tb] = sched.tasks();
+    expect(ta!.log.map((x) => x.end)).toEqual(['expired', 'done']);
+    expect(tb!.log.map((x) => x.end)).toEqual(['expired', 'done']);
+  });
+
+  it('capacity counts handlers still running: a cancelled task holds its slot until its handler returns, and its signal aborts', async () => {
+    const { handle, sched } = setup();
+    const probe = new SharedArrayBuffer(16);
+    const words = new Int32Array(probe);
+    await runner(handle, 1, 300, undefined, { probe });
+    const first = await idOf(sched, () => sched.submit('slow', { ms: 2000 }));
+    await until(() => Atomics.load(words, 0) === 1);
+    expect(await sched.cancel([first.id])).toEqual([null]);
+    const second = sched.submit<number>('slow', { ms: 10 });
+    expect(await outcome(first.done)).toMatchObject({ ok: false, error: { code: 'SCHED_CANCELLED' } });
+    expect(await outcome(second)).toEqual({ ok: true, value: 1 });
+    expect(Atomics.load(words, 1)).toBe(1); // never two handlers at once on a capacity-1 runner
+    expect(Atomics.load(words, 2)).toBe(1); // the cancelled attempt's signal aborted,
+    expect(Atomics.load(words, 3)).toBe(1); // with a LeaseLostError as its reason
+  });
+});
+
+describe('sched under stress: eviction', () => {
+  it('an evicted runner aborts the signals of its running attempts at once and ends; the task runs again elsewhere', async () => {
+    const { handle, sched } = setup(4);
+    const probe = new SharedArrayBuffer(16);
+    const words = new Int32Array(probe);
+    const a = await runner(handle, 1, 60_000, ['slow'], { probe });
+    const task = sched.submit<number>('slow', { ms: 1500 });
+    await until(() => Atomics.load(words, 0) === 1);
+    await sched.evict(a.workerId);
+    await within(a.left, 10_000, 'evicted runner ends');
+    await until(() => Atomics.load(words, 2) === 1); // aborted although its lease (60 s) had not expired
+    expect(Atomics.load(words, 3)).toBe(1);
+    await runner(handle, 1, 2000, ['slow'], { probe });
+    expect(await outcome(task)).toEqual({ ok: true, value: 2 });
+    expect(sched.tasks()[0]!.log.map((x) => x.end)).toEqual(['evicted', 'done']);
+  });
+});
+
+describe('sched under stress: a runner never dies of its task', () => {
+  it('a 2 MiB result (string or bytes) fails that task, not retried, with SCHED_PAYLOAD_TOO_LARGE; the runner lives on (issue 18.2)', async () => {
+    const { handle, sched } = setup();
+    const w = await runner(handle, 2, 2000);
+    for (const mode of ['big-string', 'big-bytes']) {
+      const r = await outcome(sched.submit('bad', { mode }, { maxAttempts: 3 }), 15_000, mode);
+      expect(r).toMatchObject({ ok: false, error: { code: 'SCHED_PAYLOAD_TOO_LARGE' } });
+      expect((r as { error: unknown }).error).toBeInstanceOf(SchedError);
+    }
+    expect(sched.tasks().map((t) => [t.state, t.attempts])).toEqual([
+      ['failed', 1],
+      ['failed', 1],
+    ]);
+    expect(await outcome(sched.submit('echo', 7))).toEqual({ ok: true, value: 7 });
+    expect(sched.worker(w.workerId)!.status).toBe('active');
+  });
+
+  it('thrown or rejected values of any shape become typed failures with a readable reason (issue 18.3)', async () => {
+    const { handle, sched } = setup();
+    const w = await runner(handle, 2, 2000);
+    const reasons: Record<string, string> = {};
+    for (const mode of ['throw-null-proto', 'reject-null-proto', 'throw-object', 'throw-big', 'throw-surrogate']) {
+      const r = await outcome(sched.submit('bad', { mode }, { maxAttempts: 2, backoffMs: 0 }), 15_000, mode);
+      expect(r).toMatchObject({ ok: false, error: { code: 'SCHED_TASK_FAILED', attempts: 2 } });
+      reasons[mode] = (r as { error: Error }).error.message;
+    }
+    expect(reasons['throw-null-proto']).toContain('[Object: null prototype]');
+    expect(reasons['reject-null-proto']).toContain('[Object: null prototype]');
+    expect(reasons['throw-object']).toContain("code: 'E_BROKEN'");
+    expect(reasons['throw-object']).toContain('n: 42');
+    expect(reasons['throw-big']!.length).toBeLessThan(8192);
+    expect(reasons['throw-surrogate']).toContain('bad \ufffd message');
+    // The runner survived all of them, in the same thread, as the same worker.
+    expect(await outcome(sched.submit('echo', 'still here'))).toEqual({ ok: true, value: 'still here' });
+    expect(sched.worker(w.workerId)!.status).toBe('active');
+    // Every replica agrees (the reasons travelled through the log).
+    sched.replica.sync();
+    expect(await w.digest()).toBe(sched.replica.digest());
+  });
+
+  it('an uncloneable result fails at once with SCHED_UNCLONEABLE_PAYLOAD (not retried); a null-prototype result is a plain value', async () => {
+    const { handle, sched } = setup();
+    await runner(handle, 1, 2000);
+    const r = await outcome(sched.submit('bad', { mode: 'uncloneable' }, { maxAttempts: 3 }));
+    expect(r).toMatchObject({ ok: false, error: { code: 'SCHED_UNCLONEABLE_PAYLOAD' } });
+    expect(sched.tasks()[0]!.attempts).toBe(1);
+    expect(await outcome(sched.submit('bad', { mode: 'null-proto' }))).toEqual({ ok: true, value: { a: 1 } });
+  });
+});
+
+describe('sched under stress: replicas cannot diverge on any argument (issue 18.4)', () => {
+  it('values the codecs cannot carry are refused at the call site, nothing written', async () => {
+    const { handle, sched } = setup();
+    const w = await runner(handle, 1, 2000, ['slow']);
+    const mark = sched.replica.logMark();
+    expect(() => sched.submit('work', 1, { maxAttempts: 2 ** 32 })).toThrow(BadArgumentError);
+    expect(() => sched.submit('work', 1, { maxAttempts: 2 ** 53 })).toThrow(BadArgumentError);
+    const worker = await sched.join(1, ['work']);
+    await expect(sched.claim(worker, 2 ** 31, 1000)).rejects.toBeInstanceOf(BadArgumentError);
+    await expect(sched.claim(2 ** 31, 1, 1000)).rejects.toBeInstanceOf(BadArgumentError);
+    await expect(sched.claim(1.5, 1, 1000)).rejects.toBeInstanceOf(BadArgumentError);
+    const id = (await idOf(sched, () => sched.submit('work', 1))).id;
+    const [t] = await sched.claim(worker, 1, 60_000);
+    await expect(sched.complete(worker, id, 1.5, 'forged')).rejects.toBeInstanceOf(BadArgumentError);
+    await expect(sched.complete(worker, id + 0.5, 1, 'forged')).rejects.toBeInstanceOf(BadArgumentError);
+    await expect(sched.complete(worker, id, 2 ** 32 + 1, 'forged')).rejects.toBeInstanceOf(BadArgumentError);
+    await expect(sched.renew(worker, id, 2 ** 32 + 1, 1000)).rejects.toBeInstanceOf(BadArgumentError);
+    await expect(sched.fail(worker, id, -1, 'x')).rejects.toBeInstanceOf(BadArgumentError);
+    await expect(sched.cancel([id, 0.5])).rejects.toBeInstanceOf(BadArgumentError);
+    await expect(sched.setCapacity(worker + 0.5, 1)).rejects.toBeInstanceOf(BadArgumentError);
+    expect(sched.task(id)!.state).toBe('running');
+    sched.replica.sync();
+    expect(await w.digest()).toBe(sched.replica.digest());
+    await sched.complete(worker, id, t!.attempt, 'real');
+    expect(sched.task(id)!.result).toBe('real');
+    sched.replica.sync();
+    expect(await w.digest()).toBe(sched.replica.digest());
+    expect(sched.replica.logMark()).toBeGreaterThan(mark);
+  });
+
+  it('lone surrogates in payloads, results and reasons reach every replica unchanged', async () => {
+    const { handle, sched } = setup();
+    const w = await runner(handle, 2, 2000);
+    expect(await outcome(sched.submit('echo', '\ud800'))).toEqual({ ok: true, value: '\ud800' });
+    expect(await outcome(sched.submit('echo', 'a\udc00b'))).toEqual({ ok: true, value: 'a\udc00b' });
+    expect(await outcome(sched.submit('bad', { mode: 'surrogate' }))).toEqual({ ok: true, value: '\udfff' });
+    const worker = await sched.join(1, ['orphan']);
+    const id = (await idOf(sched, () => sched.submit('orphan', 0, { maxAttempts: 1 }))).id;
+    await sched.claim(worker, 1, 60_000);
+    await sched.fail(worker, id, 1, 'why \ud800');
+    sched.replica.sync();
+    expect(await w.digest()).toBe(sched.replica.digest());
+  });
+});
+
+describe('sched under stress: call-site errors', () => {
+  it('an oversized payload throws a SchedError at its call; same-tick siblings still run (issue 18.5)', async () => {
+    const { handle, sched } = setup();
+    await runner(handle, 2, 2000);
+    const before = sched.submit('echo', 'before');
+    let thrown: unknown;
+    try {
+      void sched.submit('echo', new Uint8Array(2 * 1024 * 1024));
+    } catch (e) {
+      thrown = e;
+    }
+    const after = sched.submit('echo', 'after');
+    expect(thrown).toBeInstanceOf(SchedError);
+    expect(thrown).toMatchObject({ code: 'SCHED_PAYLOAD_TOO_LARGE' });
+    expect(() => sched.submitMany([{ kind: 'echo', payload: 1 }, { kind: 'echo', payload: 'z'.repeat(2 * 1024 * 1024) }])).toThrow(expect.objectContaining({ code: 'SCHED_PAYLOAD_TOO_LARGE' }));
+    expect(await outcome(before)).toEqual({ ok: true, value: 'before' });
+    expect(await outcome(after)).toEqual({ ok: true, value: 'after' });
+    // Large payloads that fit go through, several in one tick (cut into ops that each fit one log entry).
+    const big = Array.from({ length: 6 }, (_, i) => sched.submit<Uint8Array>('echo', new Uint8Array(200 * 1024).fill(i)));
+    const got = await within(Promise.all(big), 20_000, 'large payloads');
+    expect(got.map((b) => [b.length, b[0]])).toEqual(Array.from({ length: 6 }, (_, i) => [200 * 1024, i]));
+  });
+
+  it('runner options are validated: 0, negative, non-integer and unknown options throw BadArgumentError (issue 18.6)', async () => {
+    const { sched } = setup();
+    const bad: Record<string, unknown>[] = [
+      { leaseMs: 0 },
+      { leaseMs: -5 },
+      { leaseMs: 1.5 },
+      { leaseMs: Number.NaN },
+      { idleMs: 0 },
+      { idleMs: -1 },
+      { idleMs: 2.5 },
+      { maxClaim: 0 },
+      { maxClaim: -1 },
+      { maxClaim: 1.5 },
+      { capacity: 1.5 },
+      { leaseMS: 100 },
+    ];
+    const seen: string[] = [];
+    for (const options of bad) {
+      let r: Runner | undefined;
+      try {
+        r = new Runner(sched, { work: () => 1 }, options);
+      } catch (e) {
+        seen.push(e instanceof BadArgumentError || (e as SchedError).code === 'SCHED_NEGATIVE_CAPACITY' ? 'typed' : String(e));
+      }
+      if (r !== undefined) {
+        seen.push(`accepted ${JSON.stringify(options)}`);
+        await within(r.stop(), 5000, 'stop');
+      }
+    }
+    expect(seen).toEqual(bad.map(() => 'typed'));
+    expect(sched.summary().counts.submitted).toBe(0);
+    const closed = openScheduler(createScheduler({ kinds: ['work'] }));
+    closed.close();
+    expect(() => new Runner(closed, { work: () => 1 })).toThrow(SchedulerClosedError);
+
+  });
+
+  it('close() right after submit() in the same tick rejects it with SchedulerClosedError (issue 18.8)', async () => {
+    const { sched } = setup(2, false);
+    const p = sched.submit('work', { x: 1 });
+    const many = sched.submitMany([{ kind: 'work', payload: 2 }]);
+    sched.close();
+    expect(await outcome(p, 5000)).toMatchObject({ ok: false, error: { code: 'SCHED_CLOSED' } });
+    expect(((await outcome(p)) as { error: unknown }).error).toBeInstanceOf(SchedulerClosedError);
+    expect(await outcome(many[0]!, 5000)).toMatchObject({ ok: false, error: { code: 'SCHED_CLOSED' } });
+    expect(() => sched.submit('work', 1)).toThrow(SchedulerClosedError);
+  });
+});
+
+describe('sched under stress: time moves without ops (issue 18.7)', () => {
+  it('a task of a kind no runner handles fails at its deadline, with no op from anyone else', async () => {
+    const { handle, sched } = setup();
+    await runner(handle, 1, 2000, ['work']);
+    const r = await outcome(sched.submit('orphan', 1, { deadline: schedNow() + 200 }), 10_000, 'orphan');
+    expect(r).toMatchObject({ ok: false, error: { code: 'SCHED_DEADLINE' } });
+  });
+
+  it('with no runner at all: a dead holder\'s lease expires and the task fails; a deadline passing during backoff gives SCHED_DEADLINE', async () => {
+    const { sched } = setup(2);
+    const worker = await sched.join(2, ['orphan']);
+    const lost = await idOf(sched, () => sched.submit('orphan', 1, { maxAttempts: 1 }));
+    const backedOff = await idOf(sched, () => sched.submit('orphan', 2, { maxAttempts: 5, backoffMs: 60_000, deadline: schedNow() + 300 }));
+    const claimed = await sched.claim(worker, 2, 150);
+    expect(claimed.map((t) => t.id)).toEqual([lost.id, backedOff.id]);
+    await sched.fail(worker, backedOff.id, 1, 'try later');
+    // Nobody issues an op from here on: the awaiting thread's ticks move the clock.
+    expect(await outcome(lost.done, 10_000, 'lease')).toMatchObject({ ok: false, error: { code: 'SCHED_TASK_FAILED', attempts: 1 } });
+    expect(await outcome(backedOff.done, 10_000, 'backoff')).toMatchObject({ ok: false, error: { code: 'SCHED_DEADLINE' } });
+    expect(sched.task(lost.id)!.log.map((a) => a.end)).toEqual(['expired']);
+  });
+});
+
+describe('sched under stress: bounded awaits', () => {
+  it('timeoutMs bounds an await (the task goes on); awaitTask(id) awaits it again, also bounded', async () => {
+    const { handle, sched } = setup(3, false);
+    let id = -1;
+    const p = sched.submit<number>('work', { x: 5 }, { timeoutMs: 100, onId: (i) => (id = i) });
+    expect(await outcome(p, 5000)).toMatchObject({ ok: false, error: { code: 'SCHED_AWAIT_TIMEOUT' } });
+    expect(id).toBeGreaterThan(0);
+    expect(await outcome(sched.awaitTask(id, { timeoutMs: 50 }), 5000)).toMatchObject({ ok: false, error: { code: 'SCHED_AWAIT_TIMEOUT' } });
+    const again = sched.awaitTask<number>(id);
+    await runner(handle, 1, 2000);
+    expect(await outcome(again)).toEqual({ ok: true, value: 10 });
+    expect(await outcome(sched.awaitTask(999_999), 5000)).toMatchObject({ ok: false, error: { code: 'SCHED_UNKNOWN_TASK' } });
+    expect(() => sched.submit('work', 1, { timeoutMs: -1 })).toThrow(BadArgumentError);
+    expect(() => sched.submit('work', 1, { deadLine: 5 } as never)).toThrow(BadArgumentError);
+  });
+});
