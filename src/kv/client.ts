@@ -114,15 +114,19 @@ export class KvClient {
   }
 
   /**
-   * Send an async request at the next microtask checkpoint, together with
-   * every other request made in the same synchronous run: the sealing and
+   * Send an async request once this turn's microtasks have run (setImmediate),
+   * together with every other request made meanwhile: the sealing and
    * encoding work is done first, then the requests go out back to back, so
    * the node's first wake-up finds the whole window (not one op per round).
+   * A microtask would be too early: answers consumed in one wake-up resolve
+   * through several promise hops each, and the first op re-issued would
+   * send before the others had been made, costing the node a round (and a
+   * wake-up on each side) per few ops.
    */
   private deferred<T>(send: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.outbox.push(() => send().then(resolve, reject));
-      if (this.outbox.length === 1) queueMicrotask(this.flushOutbox);
+      if (this.outbox.length === 1) setImmediate(this.flushOutbox);
     });
   }
 

@@ -29,6 +29,7 @@ import {
 } from '../nr/index.js';
 import { Arena, ARENA_START, FORMAT, H_CAPACITY, H_FLAGS, H_FORMAT, H_MAGIC, H_MAX_KEY, H_MAX_VALUE, HEADER_BYTES, MAGIC } from './arena.js';
 import { Cipher, keyCheckValue, masterKey, randomSalt, randomStoreId, randomWriterId, sameBytes, STORE_ID_BYTES, type PwhashCost } from './crypto.js';
+import { GraceQueue } from './grace.js';
 import { IntegrityError, KvConfigError, KvContentionError, KvSizeError, KvStaleError, KvTypeError, WrongKeyError } from './errors.js';
 import { DEFAULT_ANNOUNCE_MS, DEFAULT_STALE_MS, Freshness, type KvPeer } from './freshness.js';
 import { type ApplyResult, DELETE, type KvEntry, kvStructure, type LogItem, type LogRecord, type Meta, PUT, type KvStructure, displayKey, type StoreContext } from './structure.js';
@@ -48,6 +49,8 @@ export const DEFAULT_ARENA_BYTES = 64 * 1024 * 1024;
 export const MAX_BATCH_ITEMS = 4096;
 export const MAX_SCAN_LIMIT = 100_000;
 const CAS_ATTEMPTS = 1000;
+/** How long a store with client slots holds a freed block before reuse (see grace.ts): a client's answer-to-open gap, with room for a loaded machine. */
+const CLIENT_READ_GRACE_MS = 50;
 
 export interface KvSecret {
   /** A 256-bit key. */
@@ -285,7 +288,7 @@ export function attachKv(handle: KvHandle, options: KvAttachOptions = {}): KvSto
     fresh.close();
     throw e;
   }
-  return new KvStore(replica, ctx, limits);
+  return new KvStore(replica, ctx, { ...limits, clientReadGraceMs: handle.nr.context !== null ? CLIENT_READ_GRACE_MS : 0 });
 }
 
 /** Latin1 string of a key's bytes: a Map key whose JS string order is byte order. */
@@ -343,12 +346,14 @@ export class KvStore {
   private seq = 0;
   /** Displaced blocks waiting for every replica to pass the entry that displaced them. */
   private readonly pendingFree: LogMarkQueue<{ loc: number; len: number }>;
+  /** Blocks every replica has passed, held a little longer for clients still opening them (stores with client slots). */
+  private readonly grace: GraceQueue<{ loc: number; len: number }>;
   private pendingBytes = 0;
   private reclaimed = 0;
   private writesSinceReclaim = 0;
 
   /** @internal use attachKv */
-  constructor(replica: KvStructureReplica, ctx: StoreContext, limits: { maxKey: number; maxValue: number }) {
+  constructor(replica: KvStructureReplica, ctx: StoreContext, limits: { maxKey: number; maxValue: number; clientReadGraceMs: number }) {
     this.r = replica;
     this.replica = replica as unknown as Replica<unknown, never, never>;
     this.ctx = ctx;
@@ -356,6 +361,7 @@ export class KvStore {
     this.fresh = ctx.fresh!;
     this.arena = ctx.arena;
     this.pendingFree = new LogMarkQueue(replica);
+    this.grace = new GraceQueue(limits.clientReadGraceMs);
     // Blocks a client's write displaced: this node appended that write, so it reclaims them like its own.
     ctx.onClientFreed = (freed) => {
       this.queueFreed(freed);
@@ -796,15 +802,15 @@ export class KvStore {
   /** Free displaced blocks every replica has passed (oldest first; a bounded number unless forced). */
   private reclaim(force: boolean): void {
     this.writesSinceReclaim = 0;
-    this.pendingFree.reclaim(
-      (b) => {
-        this.arena.free(b.loc, b.len);
-        this.pendingBytes -= b.len;
-        this.reclaimed += b.len;
-      },
-      force ? Infinity : 4096,
-    );
+    this.pendingFree.reclaim((b) => this.grace.push(b, this.release), force ? Infinity : 4096);
+    this.grace.release(this.release, force);
   }
+
+  private readonly release = (b: { loc: number; len: number }): void => {
+    this.arena.free(b.loc, b.len);
+    this.pendingBytes -= b.len;
+    this.reclaimed += b.len;
+  };
 }
 
 /**

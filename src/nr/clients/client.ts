@@ -171,6 +171,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
    */
   close(): void {
     if (this.closed) return;
+    this.publishTail();
     const deadline = performance.now() + this.timeoutMs;
     while (this.queue.length > 0 && !this.nodeGone()) {
       if (!this.waitForDone(deadline)) break;
@@ -257,8 +258,14 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     return w.pos;
   }
 
-  /** Copy an encoded request into the next slot and publish it. */
-  private send(op: InFlight, bytes: Uint8Array): void {
+  /**
+   * Copy an encoded request into the next slot. A sync op is published at
+   * once; async ones at the end of the current synchronous run (a
+   * microtask), all together: one TAIL store and one ring for everything
+   * sent meanwhile, so the node's round takes them all (not the first few
+   * of a burst, then a round and a wake-up on each side for the rest).
+   */
+  private send(op: InFlight, bytes: Uint8Array, now: boolean): void {
     const ctx = this.ctx;
     // Sequence numbers are taken when sent, so ops dropped unsent leave no gap.
     op.seq = this.tail;
@@ -268,10 +275,23 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     ctx.words[at + 1] = op.id;
     ctx.words[at + 2] = bytes.length;
     ctx.bytes.set(bytes, at * 4 + SLOT_HEADER_BYTES);
-    Atomics.store(ctx.words, this.base + CLIENT_TAIL, (op.seq + 1) | 0);
-    ctx.ring(this.node);
     this.sent++;
+    if (now) this.publishTail();
+    else if (!this.publishQueued) {
+      this.publishQueued = true;
+      queueMicrotask(this.publishTail);
+    }
   }
+
+  private publishQueued = false;
+
+  /** Make every request copied so far visible to the node, and ring it. */
+  private readonly publishTail = (): void => {
+    this.publishQueued = false;
+    if (Atomics.load(this.ctx.words, this.base + CLIENT_TAIL) === this.tail) return;
+    Atomics.store(this.ctx.words, this.base + CLIENT_TAIL, this.tail);
+    this.ctx.ring(this.node);
+  };
 
   private hasFreeSlot(): boolean {
     return this.sent < this.ctx.slots && this.queue.length === this.sent;
@@ -290,7 +310,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     }
     const op: InFlight = { seq: -1, kind, id, name, resolve: null, reject: null, bytes: null, deadline };
     this.queue.push(op);
-    this.send(op, this.scratch.bytes.subarray(0, n));
+    this.send(op, this.scratch.bytes.subarray(0, n), true);
     let outcome: { ok: boolean; value: unknown } | null = null;
     op.resolve = (v) => (outcome = { ok: true, value: v });
     op.reject = (e) => (outcome = { ok: false, value: e });
@@ -315,7 +335,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
       const op: InFlight = { seq: -1, kind, id, name, resolve, reject, bytes: null, deadline: performance.now() + this.timeoutMs };
       this.queue.push(op);
       if (this.sent + 1 === this.queue.length && this.sent < this.ctx.slots) {
-        this.send(op, this.scratch.bytes.subarray(0, n));
+        this.send(op, this.scratch.bytes.subarray(0, n), false);
       } else {
         op.bytes = this.scratch.bytes.slice(0, n); // back-pressure: sent when a slot frees
       }
@@ -363,8 +383,10 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
       const op = this.queue[this.sent]!;
       const bytes = op.bytes!;
       op.bytes = null;
-      this.send(op, bytes);
+      this.send(op, bytes, false);
     }
+    // A blocking caller (a sync op, close) runs no microtasks until it returns: publish now.
+    if (this.publishQueued) this.publishTail();
     if (this.queue.length > 0 && this.nodeGone() !== null) this.markGone();
   }
 
