@@ -160,6 +160,11 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     return this.closed;
   }
 
+  /** The largest request or response payload a slot holds (the handle's clientSlotBytes less the slot header). */
+  get maxPayloadBytes(): number {
+    return this.ctx.maxPayloadBytes;
+  }
+
   /** Ops sent or queued and not yet answered. */
   get inFlight(): number {
     return this.queue.length;
@@ -360,8 +365,13 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
       r.pos = at * 4 + SLOT_HEADER_BYTES;
       r.end = r.pos + len;
       if (op.resolve === null) continue; // a sync op that timed out
+      const where = `client slot ${this.slot} of node ${this.node}: the response in slot ${op.seq & (ctx.slots - 1)}`;
       if (ctx.words[at + 3] !== op.seq || !(len >= 0 && len <= ctx.maxPayloadBytes)) {
-        op.reject!(new FailStopError(`client slot ${this.slot} of node ${this.node}: the response in slot ${op.seq & (ctx.slots - 1)} does not answer request ${op.seq} (or its length ${len} is out of range)`));
+        op.reject!(new FailStopError(`${where} does not answer request ${op.seq} (or its length ${len} is out of range)`));
+        continue;
+      }
+      if (status !== ResponseStatus.Ok && status !== ResponseStatus.Threw && status !== ResponseStatus.Rejected) {
+        op.reject!(new FailStopError(`${where} has no valid status (${status}): shared memory was tampered with`));
         continue;
       }
       try {
@@ -369,14 +379,21 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
           const codec: ValueCodec<unknown> =
             op.kind === RequestKind.Read ? this.structure.readResultCodecs[op.id]! : this.structure.writeResultCodecs[op.id]!;
           op.resolve(codec.decode(r));
-        } else if (status === ResponseStatus.Threw) {
-          op.reject!(decodeThrown(ctx.bytes.slice(r.pos, r.end)));
-        } else {
-          op.reject!(new EncodeError(op.name, new Error(String(deserialize(ctx.bytes.slice(r.pos, r.end))))));
+          continue;
         }
       } catch (e) {
-        op.reject!(e);
+        op.reject!(e); // the structure's own decoding error
+        continue;
       }
+      // The node's error formats: bytes that do not decode were not written by the node.
+      let decoded: unknown;
+      try {
+        decoded = deserialize(ctx.bytes.slice(r.pos, r.end));
+      } catch {
+        op.reject!(new FailStopError(`${where} (an error report) does not decode: shared memory was tampered with`));
+        continue;
+      }
+      op.reject!(status === ResponseStatus.Threw ? decodeThrown(decoded) : new EncodeError(op.name, new Error(String(decoded))));
     }
     // Back-pressured async ops go out in order as slots free up.
     while (this.sent < this.queue.length && this.sent < ctx.slots) {
