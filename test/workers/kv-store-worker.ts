@@ -187,7 +187,7 @@ async function main(): Promise<void> {
   if (input.mode === 'raw-client') return rawClient();
   if (input.mode === 'client') {
     try {
-      serve(connectKv(input.handle, secret));
+      serve(connectKv(input.handle, { ...secret, ...(input.connect ? { client: input.connect } : {}) }));
     } catch (e) {
       parentPort!.postMessage({ attachError: describeError(e) });
     }
