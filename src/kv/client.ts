@@ -51,9 +51,11 @@ export interface KvConnectOptions extends Omit<KvAttachOptions, 'replica'> {
 const CONNECT_OPTIONS = new Set(['key', 'passphrase', 'maxPwhash', 'peer', 'staleMs', 'announceMs', 'client']);
 /** A read's answer: the node is behind a head this client learned. */
 const STALE = 'stale';
-/** A read's answer: a value failed to open (its block may have been reused since the answer): ask again. */
-const RETRY = 'retry';
-type Answer<T> = T | typeof STALE | typeof RETRY;
+/** A read's answer: the value of this version failed to open (its block may have been reused since the answer): ask again. */
+class Retry {
+  constructor(readonly what: string) {}
+}
+type Answer<T> = T | typeof STALE | Retry;
 
 type KvNrClient = Client<ReturnType<KvStructure['create']>, KvStructure['reads'], KvStructure['writes']>;
 
@@ -163,21 +165,23 @@ export class KvClient {
   /**
    * Ask until the answer is fresh and opens: a node behind what this client
    * learned is asked again (sleeping 1 ms) for at most staleMs, then
-   * KvStaleError; a value that fails to open is asked for once more (its
-   * block may have been reused after the answer), then reported.
+   * KvStaleError; a value that fails to open is asked for again (its
+   * block may have been reused after the answer, which a newer version
+   * then shows), until the node answers the same version again and it
+   * still fails: that is reported.
    */
   private retrying<T>(send: (req: Buffer, nonce: string) => Buffer, check: (nonce: string, ans: Buffer) => Answer<T>, request: () => Buffer): T {
     const f = this.ctx.fresh!;
     f.poll();
     const deadline = performance.now() + f.staleMs;
-    for (let retried = false; ; ) {
+    for (let failed = ''; ; ) {
       const req = request();
       const nonce = req.toString('latin1', 0, REQUEST_NONCE_BYTES);
       const r = check(nonce, send(req, nonce));
       if (r === STALE) this.waitOrStale(deadline);
-      else if (r !== RETRY) return r;
-      else if (retried) throw this.lastOpenError!;
-      else retried = true;
+      else if (!(r instanceof Retry)) return r;
+      else if (r.what === failed) throw this.lastOpenError!;
+      else failed = r.what;
     }
   }
 
@@ -185,13 +189,13 @@ export class KvClient {
     const f = this.ctx.fresh!;
     f.poll();
     const deadline = performance.now() + f.staleMs;
-    for (let retried = false; ; ) {
+    for (let failed = ''; ; ) {
       const req = request();
       const r = check(req.toString('latin1', 0, REQUEST_NONCE_BYTES), await send(req));
       if (r === STALE) this.waitOrStale(deadline);
-      else if (r !== RETRY) return r;
-      else if (retried) throw this.lastOpenError!;
-      else retried = true;
+      else if (!(r instanceof Retry)) return r;
+      else if (r.what === failed) throw this.lastOpenError!;
+      else failed = r.what;
     }
   }
 
@@ -215,7 +219,7 @@ export class KvClient {
     if (ans[0] === 0) return { version: 0, value: undefined };
     const version = ans.readDoubleLE(1);
     const value = this.open(id, ans.readDoubleLE(9), ans.toString('latin1', 25, 25 + TAG_BYTES), ans.readUInt32LE(17), ans.readUInt32LE(21));
-    return value === RETRY ? RETRY : { version, value };
+    return value === null ? new Retry(String(version)) : { version, value };
   }
 
   /** Verify a scan page for `nonce` and open its values. */
@@ -226,7 +230,7 @@ export class KvClient {
     const entries: KvEntry[] = [];
     for (const { key, meta } of page.entries) {
       const value = this.open(key, meta.sealId, meta.tag, meta.loc, meta.len);
-      if (value === RETRY) return RETRY;
+      if (value === null) return new Retry(`${meta.version}`);
       entries.push({ key: Buffer.from(key, 'latin1'), value, version: meta.version });
     }
     return { more: page.more, entries };
@@ -251,13 +255,14 @@ export class KvClient {
     return count >= this.ctx.fresh!.learned;
   }
 
-  private open(id: string, sealId: number, tag: string, loc: number, len: number): Buffer | typeof RETRY {
+  /** The value, or null (and lastOpenError) if it fails verification. */
+  private open(id: string, sealId: number, tag: string, loc: number, len: number): Buffer | null {
     try {
       return this.ctx.cipher.open(id, sealId, tag, this.ctx.arena.bytes, loc, len);
     } catch (e) {
       if (!(e instanceof IntegrityError)) throw e;
       this.lastOpenError = e;
-      return RETRY;
+      return null;
     }
   }
 

@@ -259,7 +259,8 @@ export class Cipher {
    */
   box(domain: BoxDomain, plain: Uint8Array, ad: Uint8Array): Buffer {
     const n = plain.length;
-    const out = Buffer.alloc(NONCE_BYTES + n + TAG_BYTES);
+    // Every byte is written below; pooled (Buffer.alloc costs a fresh ArrayBuffer, ~0.8 µs, per call).
+    const out = Buffer.allocUnsafe(NONCE_BYTES + n + TAG_BYTES);
     const nonce = out.subarray(0, NONCE_BYTES);
     this.nextNonce(nonce);
     const k = domain === 'record' ? this.recordKey : domain === 'snapshot' ? this.snapshotKey : this.answerKey;
@@ -270,14 +271,14 @@ export class Cipher {
   /** Open a private copy made by `box`; null if it fails authentication or is too short. */
   unbox(domain: BoxDomain, boxed: Buffer, ad: Uint8Array): Buffer | null {
     if (boxed.length < NONCE_BYTES + TAG_BYTES) return null;
-    const out = Buffer.alloc(boxed.length - NONCE_BYTES - TAG_BYTES);
+    const out = Buffer.allocUnsafe(boxed.length - NONCE_BYTES - TAG_BYTES); // all written if it opens
     const k = domain === 'record' ? this.recordKey : domain === 'snapshot' ? this.snapshotKey : this.answerKey;
     return aead.open(out, boxed.subarray(NONCE_BYTES), ad, boxed.subarray(0, NONCE_BYTES), k) === out.length ? out : null;
   }
 
   /** Keyed BLAKE2b-128 of private bytes in the chain or response domain. */
   tagOf(domain: 'chain' | 'response', bytes: Uint8Array): Buffer {
-    const out = Buffer.alloc(MAC_BYTES);
+    const out = Buffer.allocUnsafe(MAC_BYTES);
     this.tagInto(domain, bytes, out);
     return out;
   }

@@ -491,7 +491,7 @@ export function scanRequest(start: string | undefined, end: string | undefined, 
   // A prefix's end is the prefix plus '\u0100' (after every byte): sent as a flag, the rest as latin1.
   const prefixEnd = end !== undefined && end.endsWith('\u0100');
   if (prefixEnd) end = end!.slice(0, -1);
-  const b = Buffer.alloc(1 + 4 + 4 + 2 + (start?.length ?? 0) + 2 + (end?.length ?? 0));
+  const b = Buffer.allocUnsafe(1 + 4 + 4 + 2 + (start?.length ?? 0) + 2 + (end?.length ?? 0)); // every byte written
   let at = b.writeUInt8((start !== undefined ? 1 : 0) | (end !== undefined ? 2 : 0) | (prefixEnd ? 4 : 0), 0);
   at = b.writeUInt32LE(limit, at);
   at = b.writeUInt32LE(budget, at);
@@ -560,7 +560,7 @@ function sealedScan(s: KvState, req: Buffer): Buffer {
       return picked.length < limit;
     });
   }
-  const body = Buffer.alloc(bytes - SEALED_OVERHEAD);
+  const body = Buffer.allocUnsafe(bytes - SEALED_OVERHEAD); // every byte written
   at = body.writeDoubleLE(s.chain.count, 0);
   at += body.write(s.chain.head.padEnd(TAG_BYTES, '\0'), at, 'latin1');
   at = body.writeUInt8(more ? 1 : 0, at);
@@ -610,7 +610,7 @@ function sealedAnswer(s: KvState, req: Buffer): Buffer {
   const { plain, nonce } = openRequest(s.ctx.cipher, SEALED_LABEL, req);
   const key = plain.toString('latin1');
   const m = s.map.get(key);
-  const out = Buffer.alloc(SEALED_FIELDS + MAC_BYTES);
+  const out = Buffer.allocUnsafe(SEALED_FIELDS + MAC_BYTES).fill(0, 0, 25 + TAG_BYTES);
   if (m !== undefined) {
     out[0] = 1;
     out.writeDoubleLE(m.version, 1);
@@ -621,19 +621,26 @@ function sealedAnswer(s: KvState, req: Buffer): Buffer {
   }
   out.writeDoubleLE(s.chain.count, 41);
   out.write(s.chain.head, 49, 'latin1');
-  answerMac(s.ctx.cipher, SEALED_LABEL, nonce, key, out.subarray(0, SEALED_FIELDS)).copy(out, SEALED_FIELDS);
+  answerMacInto(s.ctx.cipher, SEALED_LABEL, nonce, key, out.subarray(0, SEALED_FIELDS), out.subarray(SEALED_FIELDS));
   return out;
 }
 
 export function answerMac(cipher: Cipher, label: Buffer, nonce: string, key: string, fields: Uint8Array): Buffer {
-  const b = Buffer.alloc(label.length + 2 + nonce.length + 2 + key.length + fields.length);
+  const out = Buffer.allocUnsafe(MAC_BYTES);
+  answerMacInto(cipher, label, nonce, key, fields, out);
+  return out;
+}
+
+/** The response MAC over (label, nonce, key, fields), into `out` (16 bytes). */
+export function answerMacInto(cipher: Cipher, label: Buffer, nonce: string, key: string, fields: Uint8Array, out: Uint8Array): void {
+  const b = Buffer.allocUnsafe(label.length + 2 + nonce.length + 2 + key.length + fields.length); // every byte written
   let at = label.copy(b, 0);
   at = b.writeUInt16LE(nonce.length, at);
   at += b.write(nonce, at, 'latin1');
   at = b.writeUInt16LE(key.length, at);
   at += b.write(key, at, 'latin1');
   b.set(fields, at);
-  return cipher.tagOf('response', b);
+  cipher.tagInto('response', b, out);
 }
 
 /** A client's verified view of a write's answer. */
@@ -650,7 +657,7 @@ export interface ClientWriteAnswer {
 }
 
 function writeAnswerFields(res: ApplyResult): Buffer {
-  const b = Buffer.alloc(1 + 8 * 5 + TAG_BYTES + 2 + 8 * res.versions.length);
+  const b = Buffer.allocUnsafe(1 + 8 * 5 + TAG_BYTES + 2 + 8 * res.versions.length); // written up to `at`
   let at = b.writeUInt8(res.ok ? 1 : 0, 0);
   for (const v of [res.current, res.writer, res.seq, res.count]) at = b.writeDoubleLE(v, at);
   at += b.write(res.head.padEnd(TAG_BYTES, '\0'), at, 'latin1');
@@ -670,8 +677,8 @@ function clientWriteCodec(ctx: StoreContext) {
     },
     /** On the client: parse and verify (the caller checks writer and sequence are its own). */
     decode(r: OpReader): ClientWriteAnswer {
-      const fields = Buffer.from(r.bytesWithLength());
-      const mac = Buffer.from(r.bytesWithLength());
+      const fields = readPrivate(r);
+      const mac = readPrivate(r);
       const ans: ClientWriteAnswer = { ok: false, current: 0, versions: [], count: 0, head: '', writer: 0, seq: 0, authentic: false };
       if (!ctx.cipher.secure || fields.length < 51 || !sameBytes(mac, answerMac(ctx.cipher, WRITE_LABEL, '', '', fields))) return ans;
       ans.ok = fields[0] === 1;
@@ -692,12 +699,26 @@ function clientWriteCodec(ctx: StoreContext) {
 /** A sealed request (its bytes are copied out of the slot: shared memory may change under the node). */
 const sealedRequestCodec = {
   encode: (w: OpWriter, req: Buffer) => w.bytesWithLength(req),
-  decode: (r: OpReader): [Buffer] => [Buffer.from(r.bytesWithLength())],
+  decode: (r: OpReader): [Buffer] => [readPrivate(r)],
 };
 const sealedResultCodec = {
   encode: (w: OpWriter, b: Buffer) => w.bytesWithLength(b),
-  decode: (r: OpReader): Buffer => Buffer.from(r.bytesWithLength()),
+  decode: (r: OpReader): Buffer => readPrivate(r),
 };
+
+/**
+ * A length-prefixed blob copied out of shared memory into a pooled Buffer
+ * (bytesWithLength would make a fresh ArrayBuffer per call). A length past
+ * the payload gives an empty blob, which then fails authentication.
+ */
+function readPrivate(r: OpReader): Buffer {
+  const n = r.u32();
+  if (n > r.remaining) return Buffer.alloc(0);
+  const out = Buffer.allocUnsafe(n);
+  out.set(r.bytes.subarray(r.pos, r.pos + n));
+  r.pos += n;
+  return out;
+}
 
 /** Build this thread's structure object: the same shape (fingerprint) everywhere, closing over private keys. */
 export function kvStructure(ctx: StoreContext) {
