@@ -27,37 +27,7 @@ import { CTAIL, HEAD, headerOf, logWords, padEntry, records, ring, logOf, setSlo
 import { workerPath } from './support/spawn.js';
 import { TRANSFER } from '../src/nr/log/layout.js';
 import { handOver } from '../src/nr/log/transfer.js';
-
-interface ServeReply {
-  id?: number;
-  ok?: boolean;
-  value?: unknown;
-  slot?: number;
-  error?: { name: string; code?: string; message: string };
-}
-
-/** A replica in a worker ('serve' mode of kv-store-worker): `first` carries its slot. */
-function spawnServe(h: KvHandle): { first: Promise<ServeReply>; call(op: string, ...args: unknown[]): Promise<ServeReply> } {
-  const w = new Worker(workerPath('kv-store-worker'), { workerData: { mode: 'serve', handle: h, key: KEY } });
-  workers.push(w);
-  let next = 1;
-  const waiting = new Map<number, (r: ServeReply) => void>();
-  const first = new Promise<ServeReply>((resolve) => {
-    w.on('message', (m: ServeReply) => {
-      if (m.id === undefined) resolve(m);
-      else waiting.get(m.id)?.(m);
-    });
-  });
-  return {
-    first,
-    call: (op, ...args) =>
-      new Promise((resolve) => {
-        const id = next++;
-        waiting.set(id, resolve);
-        w.postMessage({ id, op, args });
-      }),
-  };
-}
+import { spawnKvWorker } from './support/kv-calls.js';
 
 const KEY = new Uint8Array(32).fill(7);
 const stores: KvStore[] = [];
@@ -340,7 +310,7 @@ describe('a snapshot replayed through the transfer words by hand', () => {
     const r0 = open(h);
     r0.put('balance', '100');
     r0.put('session', 'tok');
-    const victims = [spawnServe(h), spawnServe(h)];
+    const victims = [0, 1].map(() => spawnKvWorker(workers, { mode: 'serve', handle: h, key: KEY }));
     const slots = await Promise.all(victims.map(async (v) => (await v.first).slot as number));
     const log = logOf(h);
     const tw = log.wordsForTransfer();

@@ -8,26 +8,17 @@
  * The client must end each op with its exact typed error, never a value.
  */
 import { serialize } from 'node:v8';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKv, type KvHandle } from '../src/kv/index.js';
 import { CLIENT_DONE, CLIENT_TAIL, SharedContext, SLOT_HEADER_BYTES } from '../src/nr/clients/context.js';
-import { workerPath } from './support/spawn.js';
+import { type KvReply as Reply, type KvWorkerCalls, spawnKvWorker } from './support/kv-calls.js';
 
 const KEY = new Uint8Array(32).fill(9);
 const workers: Worker[] = [];
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.terminate()));
 });
-
-interface Reply {
-  id?: number;
-  ok?: boolean;
-  value?: unknown;
-  error?: { name: string; code?: string; key?: string; message: string };
-  ready?: boolean;
-  attachError?: unknown;
-}
 
 /** The attacker's view of client 0 of node 0: wait for its next request, then answer it with whatever it likes. */
 class Forger {
@@ -69,26 +60,8 @@ class Forger {
   }
 }
 
-function spawnClient(h: KvHandle): { call(op: string, ...args: unknown[]): Promise<Reply>; first: Promise<Reply> } {
-  const w = new Worker(workerPath('kv-store-worker'), { workerData: { mode: 'client', handle: h, key: KEY, connect: { node: 0, timeoutMs: 20_000 } } });
-  workers.push(w);
-  let next = 1;
-  const waiting = new Map<number, (r: Reply) => void>();
-  const first = new Promise<Reply>((resolve) => {
-    w.on('message', (m: Reply) => {
-      if (m.id === undefined) resolve(m);
-      else waiting.get(m.id)?.(m);
-    });
-  });
-  return {
-    first,
-    call: (op, ...args) =>
-      new Promise((resolve) => {
-        const id = next++;
-        waiting.set(id, resolve);
-        w.postMessage({ id, op, args });
-      }),
-  };
+function spawnClient(h: KvHandle): KvWorkerCalls {
+  return spawnKvWorker(workers, { mode: 'client', handle: h, key: KEY, connect: { node: 0, timeoutMs: 20_000 } });
 }
 
 /** A length-prefixed blob, as the KV result codecs read them. */

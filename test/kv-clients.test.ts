@@ -5,10 +5,10 @@
  * its own key, verifying the node's authenticated answers; no plaintext
  * ever reaches the shared client slots.
  */
-import { type MessagePort, Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { attachKv, createKv, kvPeers, type KvHandle, type KvStore } from '../src/kv/index.js';
-import { workerPath } from './support/spawn.js';
+import { type KvWorkerCalls, spawnKvWorker } from './support/kv-calls.js';
 
 const KEY = new Uint8Array(32).fill(3);
 const SECRET = 'TOP-SECRET-PLAINTEXT-0123456789';
@@ -19,36 +19,8 @@ afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.terminate()));
 });
 
-interface Reply {
-  id?: number;
-  ok?: boolean;
-  value?: unknown;
-  error?: { name: string; code?: string; message: string };
-  ready?: boolean;
-  attachError?: unknown;
-  raw?: Record<string, { ok: boolean; hex?: string; error?: { name: string; code?: string; message: string } }>;
-}
-
-function spawn(data: object, transferList: readonly MessagePort[] = []): { call(op: string, ...args: unknown[]): Promise<Reply>; first: Promise<Reply> } {
-  const w = new Worker(workerPath('kv-store-worker'), { workerData: data, transferList: transferList as MessagePort[] });
-  workers.push(w);
-  let next = 1;
-  const waiting = new Map<number, (r: Reply) => void>();
-  const first = new Promise<Reply>((resolve) => {
-    w.on('message', (m: Reply) => {
-      if (m.id === undefined) resolve(m);
-      else waiting.get(m.id)?.(m);
-    });
-  });
-  return {
-    first,
-    call: (op, ...args) =>
-      new Promise((resolve) => {
-        const id = next++;
-        waiting.set(id, resolve);
-        w.postMessage({ id, op, args });
-      }),
-  };
+function spawn(data: object, transferList: readonly MessagePort[] = []): KvWorkerCalls {
+  return spawnKvWorker(workers, data, transferList);
 }
 
 function node(): { h: KvHandle; main: KvStore } {

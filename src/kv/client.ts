@@ -36,6 +36,7 @@ import {
   REQUEST_NONCE_BYTES,
   SCAN_LABEL,
   type ScanAnswer,
+  getRequest,
   scanRequest,
   SEALED_FIELDS,
   SEALED_LABEL,
@@ -202,7 +203,7 @@ export class KvClient {
   private lastOpenError: IntegrityError | null = null;
 
   private getReq(id: string): Buffer {
-    return sealRequest(this.ctx.cipher, SEALED_LABEL, Buffer.from(id, 'latin1'));
+    return sealRequest(this.ctx.cipher, SEALED_LABEL, getRequest(id));
   }
 
   private scanReq(args: ScanArgs, have: number): Buffer {

@@ -9,8 +9,9 @@ import type { Cipher } from './crypto.js';
 import { KvSizeError, KvTypeError } from './errors.js';
 import { DELETE, type LogItem, type LogRecord, PUT } from './structure.js';
 
+/** A key: a string (UTF-8) or bytes. Keys order by their bytes. */
 export type KvKey = string | Uint8Array;
-/** Strings are stored as UTF-8. */
+/** A value: bytes, or a string stored as UTF-8. */
 export type KvValue = string | Uint8Array;
 
 export interface CasResult {

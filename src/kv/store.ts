@@ -37,7 +37,6 @@ import { type ApplyResult, type KvEntry, kvStructure, type LogRecord, type Meta,
 
 export type { KvEntry } from './structure.js';
 
-/** A key: a string (UTF-8) or bytes. Keys order by their bytes. */
 export { type BatchOp, type CasResult, type KvKey, type KvValue, MAX_BATCH_ITEMS, MAX_SCAN_LIMIT, type ScanOptions } from './issue.js';
 
 export const DEFAULT_MAX_KEY_BYTES = 1024;

@@ -486,12 +486,27 @@ function openRequest(cipher: Cipher, label: Buffer, boxed: Buffer): { plain: Buf
 export const REQUEST_NONCE_BYTES = 24;
 export const SCAN_LABEL = Buffer.from('nr-kv sealed scan\0');
 
+/** Requests are zero-padded to a multiple of this (as log records): key lengths show in a slot only to this granularity. */
+const REQUEST_PAD = 32;
+
+function padded(bytes: number): number {
+  return Math.ceil(bytes / REQUEST_PAD) * REQUEST_PAD;
+}
+
+/** A client's get request (the plaintext sealed by sealRequest): key length u16, key, zero padding. */
+export function getRequest(key: string): Buffer {
+  const b = Buffer.allocUnsafe(padded(2 + key.length)).fill(0); // pooled: Buffer.alloc costs a fresh ArrayBuffer
+  b.writeUInt16LE(key.length, 0);
+  b.write(key, 2, 'latin1');
+  return b;
+}
+
 /** A client's scan request (the plaintext sealed by sealRequest). */
 export function scanRequest(start: string | undefined, end: string | undefined, limit: number, budget: number): Buffer {
   // A prefix's end is the prefix plus '\u0100' (after every byte): sent as a flag, the rest as latin1.
   const prefixEnd = end !== undefined && end.endsWith('\u0100');
   if (prefixEnd) end = end!.slice(0, -1);
-  const b = Buffer.allocUnsafe(1 + 4 + 4 + 2 + (start?.length ?? 0) + 2 + (end?.length ?? 0)); // every byte written
+  const b = Buffer.allocUnsafe(padded(1 + 4 + 4 + 2 + (start?.length ?? 0) + 2 + (end?.length ?? 0))).fill(0);
   let at = b.writeUInt8((start !== undefined ? 1 : 0) | (end !== undefined ? 2 : 0) | (prefixEnd ? 4 : 0), 0);
   at = b.writeUInt32LE(limit, at);
   at = b.writeUInt32LE(budget, at);
@@ -608,7 +623,9 @@ export function openScanAnswer(cipher: Cipher, nonce: string, ans: Buffer): Scan
 function sealedAnswer(s: KvState, req: Buffer): Buffer {
   checkLive(s);
   const { plain, nonce } = openRequest(s.ctx.cipher, SEALED_LABEL, req);
-  const key = plain.toString('latin1');
+  const n = plain.length >= 2 ? plain.readUInt16LE(0) : -1;
+  if (n < 0 || 2 + n > plain.length) throw new IntegrityError('a client request is malformed');
+  const key = plain.toString('latin1', 2, 2 + n);
   const m = s.map.get(key);
   const out = Buffer.allocUnsafe(SEALED_FIELDS + MAC_BYTES).fill(0, 0, 25 + TAG_BYTES);
   if (m !== undefined) {

@@ -365,13 +365,12 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
       r.pos = at * 4 + SLOT_HEADER_BYTES;
       r.end = r.pos + len;
       if (op.resolve === null) continue; // a sync op that timed out
-      const where = `client slot ${this.slot} of node ${this.node}: the response in slot ${op.seq & (ctx.slots - 1)}`;
       if (ctx.words[at + 3] !== op.seq || !(len >= 0 && len <= ctx.maxPayloadBytes)) {
-        op.reject!(new FailStopError(`${where} does not answer request ${op.seq} (or its length ${len} is out of range)`));
+        op.reject!(new FailStopError(`${this.where(op.seq)} does not answer request ${op.seq} (or its length ${len} is out of range)`));
         continue;
       }
       if (status !== ResponseStatus.Ok && status !== ResponseStatus.Threw && status !== ResponseStatus.Rejected) {
-        op.reject!(new FailStopError(`${where} has no valid status (${status}): shared memory was tampered with`));
+        op.reject!(new FailStopError(`${this.where(op.seq)} has no valid status (${status}): shared memory was tampered with`));
         continue;
       }
       try {
@@ -390,7 +389,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
       try {
         decoded = deserialize(ctx.bytes.slice(r.pos, r.end));
       } catch {
-        op.reject!(new FailStopError(`${where} (an error report) does not decode: shared memory was tampered with`));
+        op.reject!(new FailStopError(`${this.where(op.seq)} (an error report) does not decode: shared memory was tampered with`));
         continue;
       }
       op.reject!(status === ResponseStatus.Threw ? decodeThrown(decoded) : new EncodeError(op.name, new Error(String(decoded))));
@@ -405,6 +404,11 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     // A blocking caller (a sync op, close) runs no microtasks until it returns: publish now.
     if (this.publishQueued) this.publishTail();
     if (this.queue.length > 0 && this.nodeGone() !== null) this.markGone();
+  }
+
+  /** Names the slot of request `seq`, for errors about its response. */
+  private where(seq: number): string {
+    return `client slot ${this.slot} of node ${this.node}: the response in slot ${seq & (this.ctx.slots - 1)}`;
   }
 
   /**
