@@ -7,7 +7,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import { attachKv, connectKv, type KvHandle, type KvStore } from '../src/kv/index.js';
 import { SortedKeys } from '../src/kv/sorted-keys.js';
-import { arrive, measurePipelined, measureRounds, PREPARED, ready } from './sync.js';
+import { arrive, FINISHED, measurePipelined, measureRounds, PREPARED, ready, waitUntilAtLeast } from './sync.js';
+import { profiled } from './profile.js';
 import { keyStream, mulberry32, STREAM, zipfian } from './workload.js';
 
 export type KvWorkerSystem = 'nr-kv' | 'nr-kv-plain' | 'nr-kv-node' | 'nr-kv-client' | 'lmdb' | 'lmdb-enc' | 'postmessage-owner' | 'postmessage-client';
@@ -193,13 +194,18 @@ async function runNrKvNode(): Promise<KvWorkerOutput> {
   // Serve from the event loop (doorbells wake it); every 2 ms also replay what the other node appended, so
   // neither node holds back the log's head for long. Spinning instead would take the cores the clients need.
   setInterval(() => s.sync(), 2);
+  // Profiled (NR_BENCH_PROFILE) until every client finished its rounds.
+  await profiled(`nr-kv-node-${input.workload}-${input.valueBytes}-${input.participants}t-${input.node}`, () =>
+    waitUntilAtLeast(coord, FINISHED, input.rounds * input.measured, input.rounds * input.durationMs + 120_000),
+  );
   await new Promise(() => {});
   return { rounds: [] };
 }
 
 /**
- * A KV client of nr-kv-clients: each window keeps WINDOW ops in flight
- * (pipelined gets and puts through its node, verified and decrypted here).
+ * A KV client of nr-kv-clients: WINDOW ops in flight at all times (pipelined
+ * gets and puts through its node, verified and decrypted here), one more
+ * sent per answer, as the postmessage clients do.
  */
 async function runNrKvClient(): Promise<KvWorkerOutput> {
   await ready(coord, input);
@@ -208,27 +214,35 @@ async function runNrKvClient(): Promise<KvWorkerOutput> {
   const value = Buffer.alloc(input.valueBytes, 0x61 + input.index);
   for (let k = input.index; k < input.keys; k += input.measured) sink += (await c.getAsync(keyName(k)))?.length ?? 0;
   let i = 0;
-  const rounds = await measureRounds(coord, input, async (end) => {
-    const from = i;
-    const inFlight: Promise<unknown>[] = [];
-    while (performance.now() < end) {
-      for (let j = 0; j < WINDOW; j++, i++) {
-        const at = i & MASK;
-        const k = keyName(keys[at]!);
-        if (ops[at] === READ) inFlight.push(c.getAsync(k).then((b) => (sink += b?.length ?? 0)));
-        else if (ops[at] === UPDATE) inFlight.push(c.putAsync(k, value));
-        else throw new Error(`nr-kv-clients runs YCSB-A/B/C only (op ${ops[at]})`);
-      }
-      try {
-        await Promise.all(inFlight);
-      } catch (e) {
-        fail(e);
-        return i - from;
-      }
-      inFlight.length = 0;
-    }
-    return i - from;
-  });
+  const one = (): Promise<unknown> => {
+    const at = i++ & MASK;
+    const k = keyName(keys[at]!);
+    if (ops[at] === READ) return c.getAsync(k).then((b) => (sink += b?.length ?? 0));
+    if (ops[at] === UPDATE) return c.putAsync(k, value);
+    return Promise.reject(new Error(`nr-kv-clients runs YCSB-A/B/C only (op ${ops[at]})`));
+  };
+  const rounds = await profiled(`nr-kv-client-${input.workload}-${input.valueBytes}-${input.participants}t-${input.index}`, () =>
+    measureRounds(coord, input, (end) => {
+      let answered = 0;
+      let inFlight = 0;
+      return new Promise<number>((resolve) => {
+        const next = (): void => {
+          inFlight++;
+          one().then(done, (e: unknown) => {
+            fail(e);
+            done();
+          });
+        };
+        const done = (): void => {
+          inFlight--;
+          answered++;
+          if (failure === undefined && performance.now() < end) next();
+          else if (inFlight === 0) resolve(answered);
+        };
+        for (let j = 0; j < WINDOW; j++) next();
+      });
+    }),
+  );
   c.close();
   return failure === undefined ? { rounds } : { rounds, error: `nr-kv client failed: ${failure}` };
 }

@@ -25,6 +25,9 @@ import {
 import { H_FLAGS } from '../src/kv/arena.js';
 import { CTAIL, HEAD, headerOf, logWords, padEntry, records, ring, logOf, setSlotState, TAIL } from './support/kv-log.js';
 import { workerPath } from './support/spawn.js';
+import { TRANSFER } from '../src/nr/log/layout.js';
+import { handOver } from '../src/nr/log/transfer.js';
+import { spawnKvWorker } from './support/kv-calls.js';
 
 const KEY = new Uint8Array(32).fill(7);
 const stores: KvStore[] = [];
@@ -298,6 +301,88 @@ describe('freshness', () => {
     joiner.ltail = Atomics.load(words(h), TAIL);
     expect(errorOf(() => r[2]!.get('balance'))).toBeInstanceOf(KvStaleError);
     expect(errorOf(() => r[2]!.get('session'))).toBeInstanceOf(KvStaleError);
+  });
+});
+
+describe('a snapshot replayed through the transfer words by hand', () => {
+  it('an old authentic snapshot handed to a fenced replica under a forged position, or under its own old one, fails stop; never the old state', async () => {
+    const h = createKv({ key: KEY, arenaBytes: 1 << 20, log: { logBytes: 1 << 16, replicas: 3 } });
+    const r0 = open(h);
+    r0.put('balance', '100');
+    r0.put('session', 'tok');
+    const victims = [0, 1].map(() => spawnKvWorker(workers, { mode: 'serve', handle: h, key: KEY }));
+    const slots = await Promise.all(victims.map(async (v) => (await v.first).slot as number));
+    const log = logOf(h);
+    const tw = log.wordsForTransfer();
+    const [STATUS, POS, BYTES, PROVIDER] = [TRANSFER + 1, TRANSFER + 3, TRANSFER + 4, TRANSFER + 5];
+
+    // A legitimate transfer first (victim 0 fenced, r0 serves it from this thread's event loop): the
+    // attacker records the sealed snapshot it leaves in the transfer buffer, and its position.
+    const fence = (slot: number): void => {
+      setSlotState(h, slot, 4); // Fenced
+      r0.put('noise', String(slot)); // a record the victim has not applied ...
+      Atomics.store(logWords(h), HEAD, Atomics.load(logWords(h), TAIL)); // ... whose cells count as reused: only a snapshot helps
+    };
+    fence(slots[0]!);
+    expect(await victims[0]!.call('getString', 'balance')).toMatchObject({ ok: true, value: '100' });
+    expect(((await victims[0]!.call('stats')).value as { replica: { stateTransfers: number } }).replica.stateTransfers).toBe(1); // a real transfer happened
+    const oldBytes = new Uint8Array(h.nr.transfer, 0, Atomics.load(tw, BYTES)).slice();
+    const oldPos = Atomics.load(tw, POS);
+    expect(oldBytes.length).toBeGreaterThan(0);
+
+    r0.put('balance', '5');
+    r0.delete('session');
+    for (const v of victims) expect(await v.call('getString', 'balance')).toMatchObject({ ok: true, value: '5' });
+
+    /**
+     * Fence victim `i`, let it ask for a snapshot, and answer the request as a provider would, with the
+     * old snapshot and position `posOf()` (this thread does not yield meanwhile, so r0 never serves it).
+     */
+    const replay = async (i: number, posOf: () => number) => {
+      // The other victim must not serve the request first (a fenced replica serves no snapshot); r0 cannot,
+      // as this thread does not yield until the forged answer is in place.
+      setSlotState(h, slots[1 - i]!, 4);
+      fence(slots[i]!);
+      const reply = victims[i]!.call('getString', 'balance');
+      const sleeper = new Int32Array(new SharedArrayBuffer(4));
+      const deadline = Date.now() + 10_000;
+      while (Atomics.compareExchange(tw, STATUS, 1, 2) !== 1) {
+        if (Date.now() > deadline) throw new Error('the fenced victim never asked for a snapshot');
+        Atomics.wait(sleeper, 0, 0, 1);
+      }
+      Atomics.store(tw, PROVIDER, r0.replica.id);
+      if (h.nr.transfer.byteLength < oldBytes.length) h.nr.transfer.grow(oldBytes.length);
+      new Uint8Array(h.nr.transfer).set(oldBytes);
+      const pos = posOf();
+      expect(handOver(log, r0.replica.id, slots[i]!, pos)).not.toBe(-1);
+      Atomics.store(tw, POS, pos);
+      Atomics.store(tw, BYTES, oldBytes.length);
+      Atomics.store(tw, STATUS, 3); // Ready
+      Atomics.notify(tw, STATUS);
+      return reply;
+    };
+
+    // A forged position (the current tail, which the transfer words' own range check accepts).
+    const forged = await replay(0, () => log.tail());
+    expect(forged).toMatchObject({ ok: false, error: { name: 'FailStopError', code: 'ERR_NR_FAIL_STOP' } });
+    expect(forged.error!.message).toMatch(/snapshot failed verification: it was taken at log position \d+ but handed over as position \d+/);
+    // Its own, honest old position: behind HEAD (the victim needs a snapshot only because HEAD passed it), so
+    // the core refuses the transfer words themselves. (Restoring an old snapshot over a newer state is
+    // refused as "a rollback" too: the in-thread test above.)
+    const rolledBack = await replay(1, () => oldPos);
+    expect(rolledBack).toMatchObject({ ok: false, error: { name: 'FailStopError', code: 'ERR_NR_FAIL_STOP' } });
+    expect(rolledBack.error!.message).toMatch(/state-transfer words are corrupt: a snapshot of \d+ bytes at position \d+/);
+    // Later ops: still stopped, or (a victim fenced again above recovers from a live replica's authentic
+    // snapshot) the current state; never the old one.
+    for (const v of victims) {
+      for (const [key, now] of [['session', undefined], ['balance', '5']] as const) {
+        const again = await v.call('getString', key);
+        if (again.ok) expect(again.value).toBe(now);
+        else expect(again.error!.name).toBe('FailStopError');
+      }
+    }
+    expect(r0.getString('balance')).toBe('5');
+    expect(r0.has('session')).toBe(false);
   });
 });
 

@@ -5,10 +5,10 @@
  * its own key, verifying the node's authenticated answers; no plaintext
  * ever reaches the shared client slots.
  */
-import { type MessagePort, Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { attachKv, createKv, kvPeers, type KvHandle, type KvStore } from '../src/kv/index.js';
-import { workerPath } from './support/spawn.js';
+import { type KvWorkerCalls, spawnKvWorker } from './support/kv-calls.js';
 
 const KEY = new Uint8Array(32).fill(3);
 const SECRET = 'TOP-SECRET-PLAINTEXT-0123456789';
@@ -19,36 +19,8 @@ afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.terminate()));
 });
 
-interface Reply {
-  id?: number;
-  ok?: boolean;
-  value?: unknown;
-  error?: { name: string; code?: string; message: string };
-  ready?: boolean;
-  attachError?: unknown;
-  raw?: Record<string, { ok: boolean; hex?: string; error?: { name: string; code?: string; message: string } }>;
-}
-
-function spawn(data: object, transferList: readonly MessagePort[] = []): { call(op: string, ...args: unknown[]): Promise<Reply>; first: Promise<Reply> } {
-  const w = new Worker(workerPath('kv-store-worker'), { workerData: data, transferList: transferList as MessagePort[] });
-  workers.push(w);
-  let next = 1;
-  const waiting = new Map<number, (r: Reply) => void>();
-  const first = new Promise<Reply>((resolve) => {
-    w.on('message', (m: Reply) => {
-      if (m.id === undefined) resolve(m);
-      else waiting.get(m.id)?.(m);
-    });
-  });
-  return {
-    first,
-    call: (op, ...args) =>
-      new Promise((resolve) => {
-        const id = next++;
-        waiting.set(id, resolve);
-        w.postMessage({ id, op, args });
-      }),
-  };
+function spawn(data: object, transferList: readonly MessagePort[] = []): KvWorkerCalls {
+  return spawnKvWorker(workers, data, transferList);
 }
 
 function node(): { h: KvHandle; main: KvStore } {
@@ -70,9 +42,11 @@ describe('KV clients', () => {
       expect(raw![name]!.ok, name).toBe(false);
       expect(raw![name]!.error!.message).toMatch(/not served to NR clients/);
     }
-    // What it is served is metadata only, with no plaintext in it.
-    expect(raw!.sealed!.ok).toBe(true);
-    expect(Buffer.from(raw!.sealed!.hex!, 'hex').indexOf(SECRET)).toBe(-1);
+    // The client reads take sealed requests: without the key it cannot make one the node opens.
+    for (const name of ['sealed', 'sealedScan']) {
+      expect(raw![name]!.ok, name).toBe(false);
+      expect(raw![name]!.error!).toMatchObject({ name: 'IntegrityError', message: expect.stringMatching(/request failed authentication/) });
+    }
     noPlaintextIn(h.nr.context);
   });
 
@@ -90,6 +64,70 @@ describe('KV clients', () => {
     noPlaintextIn(h.nr.context);
     expect(Buffer.from(h.nr.context!).indexOf('CLIENT-WRITTEN-PLAINTEXT')).toBe(-1);
     expect(Buffer.from(h.nr.memory.buffer).indexOf('from-client')).toBe(-1);
+  });
+
+  it('a KV client scans (paged to its slot), batches and compares-and-sets, verified in its thread; keys and values never in clear in the slots', async () => {
+    const { h, main } = node();
+    for (let i = 0; i < 20; i++) main.put(`p:${String(i).padStart(2, '0')}`, `${SECRET}-${i}`);
+    main.put('q:other', 'x');
+    const w = spawn({ mode: 'client', handle: h, key: KEY });
+    expect((await w.first).attachError).toBeUndefined();
+    const text = (v: unknown): string => Buffer.from(v as Uint8Array).toString();
+    const asPairs = (es: { key: Uint8Array; value: Uint8Array; version: number }[]) => es.map((e) => [text(e.key), text(e.value), e.version]);
+
+    // 20 entries do not fit one 256-byte slot: several pages, the same entries as a replica's scan.
+    const all = await w.call('scan', { prefix: 'p:' });
+    expect(all.ok).toBe(true);
+    expect(asPairs(all.value as never)).toEqual(asPairs(main.scan({ prefix: 'p:' })));
+    expect((all.value as unknown[]).length).toBe(20);
+    const some = await w.call('scan', { start: 'p:05', end: 'p:12', limit: 4 });
+    expect(asPairs(some.value as never)).toEqual(asPairs(main.scan({ start: 'p:05', end: 'p:12', limit: 4 })));
+    expect((await w.call('scan', { prefix: 'none:' })).value).toEqual([]);
+    expect((await w.call('scan', { limit: -1 })).error).toMatchObject({ name: 'KvTypeError' });
+
+    // A batch: one record, atomic, its versions as a replica holder's.
+    const b = await w.call('batch', [
+      { type: 'put', key: 'b:1', value: 'one' },
+      { type: 'put', key: 'b:2', value: 'two' },
+      { type: 'delete', key: 'p:00' },
+    ]);
+    expect(b.ok).toBe(true);
+    const versions = b.value as number[];
+    expect(versions).toEqual([main.version('b:1'), main.version('b:2'), 0]);
+    expect(main.getString('b:2')).toBe('two');
+    expect(main.has('p:00')).toBe(false);
+    // Bad input: typed, nothing written.
+    const before = main.size();
+    expect((await w.call('batch', [{ type: 'put', key: 'b:3', value: 'x' }, { type: 'nope', key: 'b:4' }])).error).toMatchObject({ name: 'KvTypeError' });
+    expect((await w.call('batch', 'not-an-array')).error).toMatchObject({ name: 'KvTypeError' });
+    // A record larger than the client slot: the core's OpTooLargeError, nothing logged (its blocks are freed).
+    const big = Array.from({ length: 12 }, (_, i) => ({ type: 'put', key: `b:5-${i}`, value: 'x' }));
+    expect((await w.call('batch', big)).error).toMatchObject({ name: 'OpTooLargeError' });
+    expect(main.size()).toBe(before);
+    expect(main.has('b:5-0')).toBe(false);
+
+    // Compare-and-set by version, by value and by absence.
+    const v1 = main.version('b:1');
+    const stale = await w.call('compareAndSet', 'b:1', v1 + 1, 'no');
+    expect(stale.error).toBeUndefined();
+    expect(stale.value).toEqual({ ok: false, version: v1 });
+    const byVersion = await w.call('compareAndSet', 'b:1', v1, 'uno');
+    expect(byVersion.value).toMatchObject({ ok: true });
+    expect(main.getString('b:1')).toBe('uno');
+    expect(main.version('b:1')).toBe((byVersion.value as { version: number }).version);
+    const wrongValue = await w.call('compareAndSet', 'b:1', 'one', 'eins');
+    expect(wrongValue.value).toMatchObject({ ok: false, version: main.version('b:1') });
+    expect(text((wrongValue.value as { value: Uint8Array }).value)).toBe('uno');
+    expect((await w.call('compareAndSet', 'b:1', 'uno', 'eins')).value).toMatchObject({ ok: true });
+    expect(main.getString('b:1')).toBe('eins');
+    expect((await w.call('compareAndSet', 'b:new', undefined, 'fresh')).value).toMatchObject({ ok: true });
+    expect((await w.call('compareAndSet', 'b:new', undefined, 'again')).value).toMatchObject({ ok: false, version: main.version('b:new') });
+    expect(main.getString('b:new')).toBe('fresh');
+    expect((await w.call('compareAndSet', 'b:1', -1, 'x')).error).toMatchObject({ name: 'KvTypeError' });
+
+    // Nothing readable crossed the slots: no value, no key (requests and scan pages are sealed).
+    const ctx = Buffer.from(h.nr.context!);
+    for (const s of [SECRET, 'p:1', 'b:1', 'b:new', 'eins', 'fresh', 'q:other']) expect(ctx.indexOf(s), s).toBe(-1);
   });
 
   it('a KV client without the key cannot connect; with a wrong key neither', async () => {

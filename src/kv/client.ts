@@ -9,18 +9,40 @@
  * its own key. Nothing readable passes through the client slots, and a
  * thread without the key gets nothing (plaintext reads refuse clients).
  *
+ * Requests travel sealed too (keys are never in clear in a slot). Scans
+ * come back as sealed pages of (key, metadata) that fit the client's slot,
+ * each page one consistent state; batches and compare-and-set are records
+ * like a replica holder's, verified the same way.
+ *
  * Displaced blocks of a client's write are reclaimed by the node that
- * appended it. Clients offer get/put/delete; scans, batches and CAS are for
- * replica holders (attachKv).
+ * appended it.
  */
-import sodium from 'sodium-native';
 import { BackpressureError, type Client, connect, type ConnectOptions, DetachedError, EncodeError, OpTooLargeError } from '../nr/index.js';
 import { Arena } from './arena.js';
 import { randomWriterId, sameBytes, TAG_BYTES } from './crypto.js';
-import { IntegrityError, KvConfigError, KvStaleError } from './errors.js';
+import { IntegrityError, KvConfigError, KvContentionError, KvSizeError, KvStaleError } from './errors.js';
 import { Freshness } from './freshness.js';
-import { checkAttachOptions, checkHandle, cipherFor, keyIdOf, type KvAttachOptions, type KvHandle, type KvKey, type KvValue, MAX_KEY_BYTES, MAX_VALUE_BYTES, valueBytes } from './store.js';
-import { answerMac, type ClientWriteAnswer, DELETE, kvStructure, type KvStructure, type LogRecord, PUT, SEALED_FIELDS, SEALED_LABEL, type StoreContext, displayKey } from './structure.js';
+import { type BatchOp, CAS_ATTEMPTS, type CasResult, keyIdOf, type KvKey, type KvValue, matches, newRecord, scanArgs, type ScanArgs, type ScanOptions, sealItems, valueBytes, versionCond } from './issue.js';
+import { checkAttachOptions, checkHandle, cipherFor, type KvAttachOptions, type KvHandle, MAX_KEY_BYTES, MAX_VALUE_BYTES } from './store.js';
+import {
+  answerMac,
+  type ClientWriteAnswer,
+  displayKey,
+  type KvEntry,
+  kvStructure,
+  type KvStructure,
+  type LogRecord,
+  openScanAnswer,
+  REQUEST_NONCE_BYTES,
+  SCAN_LABEL,
+  type ScanAnswer,
+  getRequest,
+  scanRequest,
+  SEALED_FIELDS,
+  SEALED_LABEL,
+  sealRequest,
+  type StoreContext,
+} from './structure.js';
 
 export interface KvConnectOptions extends Omit<KvAttachOptions, 'replica'> {
   /** Options of the NR client (node, timeoutMs). */
@@ -28,9 +50,13 @@ export interface KvConnectOptions extends Omit<KvAttachOptions, 'replica'> {
 }
 
 const CONNECT_OPTIONS = new Set(['key', 'passphrase', 'maxPwhash', 'peer', 'staleMs', 'announceMs', 'client']);
-const NONCE_BYTES = 16;
-/** answer(): the node is behind a head this client learned (versions are >= 4096, so -2 is no version). */
-const STALE = -2;
+/** A read's answer: the node is behind a head this client learned. */
+const STALE = 'stale';
+/** A read's answer: the value of this version failed to open (its block may have been reused since the answer): ask again. */
+class Retry {
+  constructor(readonly what: string) {}
+}
+type Answer<T> = T | typeof STALE | Retry;
 
 type KvNrClient = Client<ReturnType<KvStructure['create']>, KvStructure['reads'], KvStructure['writes']>;
 
@@ -70,59 +96,198 @@ function neverSent(e: unknown): boolean {
 export class KvClient {
   private readonly writer = randomWriterId();
   private seq = 0;
-  private readonly nonces = Buffer.alloc(NONCE_BYTES * 256);
-  private nonceAt = this.nonces.length;
   private readonly sleep = new Int32Array(new SharedArrayBuffer(4));
   private closed = false;
+  private lastAnswerCount = 0;
+  private readonly limits: { maxKey: number; maxValue: number };
 
   /** @internal use connectKv */
   constructor(
     private readonly client: KvNrClient,
     private readonly ctx: StoreContext,
-    private readonly maxKey: number,
-    private readonly maxValue: number,
-  ) {}
+    maxKey: number,
+    maxValue: number,
+  ) {
+    this.limits = { maxKey, maxValue };
+  }
+
+  // ---- reads ---------------------------------------------------------------------
 
   /** The value (decrypted and verified in this thread), or undefined. */
   get(key: KvKey): Buffer | undefined {
-    const id = keyIdOf(key, this.maxKey);
-    const f = this.ctx.fresh!;
-    f.poll();
-    const deadline = performance.now() + f.staleMs;
-    for (let seen = -1; ; ) {
-      const nonce = this.nonce();
-      const r = this.answer(id, nonce, this.client.read('sealed', id, nonce), seen);
-      if (typeof r !== 'number') return r;
-      if (r === STALE) this.waitOrStale(deadline);
-      else seen = r;
-    }
+    return this.entry(keyIdOf(key, this.limits.maxKey)).value;
   }
 
   /** get, pipelined: many may be in flight on one client. */
   async getAsync(key: KvKey): Promise<Buffer | undefined> {
-    const id = keyIdOf(key, this.maxKey);
-    const f = this.ctx.fresh!;
-    f.poll();
-    const deadline = performance.now() + f.staleMs;
-    for (let seen = -1; ; ) {
-      const nonce = this.nonce();
-      const r = this.answer(id, nonce, await this.deferred(() => this.client.readAsync('sealed', id, nonce)), seen);
-      if (typeof r !== 'number') return r;
-      if (r === STALE) this.waitOrStale(deadline);
-      else seen = r;
-    }
+    return (await this.entryAsync(keyIdOf(key, this.limits.maxKey))).value;
+  }
+
+  getString(key: KvKey): string | undefined {
+    return this.get(key)?.toString('utf8');
   }
 
   /**
-   * Send an async request at the next microtask checkpoint, together with
-   * every other request made in the same synchronous run: the sealing and
+   * Entries in key (byte) order within the range or prefix, verified and
+   * decrypted here. The node answers in pages that fit this client's slot
+   * (clientSlotBytes): each page reflects one state of the store; a scan of
+   * several pages is not one snapshot (a write between pages may show in
+   * the later ones only).
+   */
+  scan(options: ScanOptions = {}): KvEntry[] {
+    const args = scanArgs(options, this.limits.maxKey);
+    const out: KvEntry[] = [];
+    while (out.length < args.limit) {
+      const page = this.retrying((req, nonce) => this.client.read('sealedScan', req), (nonce, ans) => this.scanPage(nonce, ans), () => this.scanReq(args, out.length));
+      if (this.takePage(args, page, out)) break;
+    }
+    return out;
+  }
+
+  async scanAsync(options: ScanOptions = {}): Promise<KvEntry[]> {
+    const args = scanArgs(options, this.limits.maxKey);
+    const out: KvEntry[] = [];
+    while (out.length < args.limit) {
+      const page = await this.retryingAsync((req) => this.client.readAsync('sealedScan', req), (nonce, ans) => this.scanPage(nonce, ans), () => this.scanReq(args, out.length));
+      if (this.takePage(args, page, out)) break;
+    }
+    return out;
+  }
+
+  /** The key's version and value (for get and compare-and-set by value). */
+  private entry(id: string): { version: number; value: Buffer | undefined } {
+    return this.retrying((req) => this.client.read('sealed', req), (nonce, ans) => this.getAnswer(id, nonce, ans), () => this.getReq(id));
+  }
+
+  private entryAsync(id: string): Promise<{ version: number; value: Buffer | undefined }> {
+    return this.retryingAsync((req) => this.deferred(() => this.client.readAsync('sealed', req)), (nonce, ans) => this.getAnswer(id, nonce, ans), () => this.getReq(id));
+  }
+
+  /**
+   * Ask until the answer is fresh and opens: a node behind what this client
+   * learned is asked again (sleeping 1 ms) for at most staleMs, then
+   * KvStaleError; a value that fails to open is asked for again (its
+   * block may have been reused after the answer, which a newer version
+   * then shows), until the node answers the same version again and it
+   * still fails: that is reported.
+   */
+  private retrying<T>(send: (req: Buffer, nonce: string) => Buffer, check: (nonce: string, ans: Buffer) => Answer<T>, request: () => Buffer): T {
+    const f = this.ctx.fresh!;
+    f.poll();
+    const deadline = performance.now() + f.staleMs;
+    for (let failed = ''; ; ) {
+      const req = request();
+      const nonce = req.toString('latin1', 0, REQUEST_NONCE_BYTES);
+      const r = check(nonce, send(req, nonce));
+      if (r === STALE) this.waitOrStale(deadline);
+      else if (!(r instanceof Retry)) return r;
+      else if (r.what === failed) throw this.lastOpenError!;
+      else failed = r.what;
+    }
+  }
+
+  private async retryingAsync<T>(send: (req: Buffer) => Promise<Buffer>, check: (nonce: string, ans: Buffer) => Answer<T>, request: () => Buffer): Promise<T> {
+    const f = this.ctx.fresh!;
+    f.poll();
+    const deadline = performance.now() + f.staleMs;
+    for (let failed = ''; ; ) {
+      const req = request();
+      const r = check(req.toString('latin1', 0, REQUEST_NONCE_BYTES), await send(req));
+      if (r === STALE) this.waitOrStale(deadline);
+      else if (!(r instanceof Retry)) return r;
+      else if (r.what === failed) throw this.lastOpenError!;
+      else failed = r.what;
+    }
+  }
+
+  private lastOpenError: IntegrityError | null = null;
+
+  private getReq(id: string): Buffer {
+    return sealRequest(this.ctx.cipher, SEALED_LABEL, getRequest(id));
+  }
+
+  private scanReq(args: ScanArgs, have: number): Buffer {
+    // The slot's payload less the result codec's length prefix.
+    return sealRequest(this.ctx.cipher, SCAN_LABEL, scanRequest(args.start, args.end, args.limit - have, this.client.maxPayloadBytes));
+  }
+
+  /** Verify a node's answer to a get for (key, nonce) and open the value. */
+  private getAnswer(id: string, nonce: string, ans: Buffer): Answer<{ version: number; value: Buffer | undefined }> {
+    if (!(ans instanceof Buffer) || ans.length !== SEALED_FIELDS + 16 || !sameBytes(ans.subarray(SEALED_FIELDS), answerMac(this.ctx.cipher, SEALED_LABEL, nonce, id, ans.subarray(0, SEALED_FIELDS)))) {
+      throw new IntegrityError('the node\'s answer failed authentication (tampered in the client slot)', displayKey(id));
+    }
+    if (!this.fresh(ans.readDoubleLE(41), ans.toString('latin1', 49, 49 + TAG_BYTES))) return STALE;
+    if (ans[0] === 0) return { version: 0, value: undefined };
+    const version = ans.readDoubleLE(1);
+    const value = this.open(id, ans.readDoubleLE(9), ans.toString('latin1', 25, 25 + TAG_BYTES), ans.readUInt32LE(17), ans.readUInt32LE(21));
+    return value === null ? new Retry(String(version)) : { version, value };
+  }
+
+  /** Verify a scan page for `nonce` and open its values. */
+  private scanPage(nonce: string, ans: Buffer): Answer<{ more: boolean; entries: KvEntry[] }> {
+    const page: ScanAnswer | null = ans instanceof Buffer ? openScanAnswer(this.ctx.cipher, nonce, ans) : null;
+    if (page === null) throw new IntegrityError('the node\'s answer to a scan failed authentication (tampered in the client slot)');
+    if (!this.fresh(page.count, page.head)) return STALE;
+    const entries: KvEntry[] = [];
+    for (const { key, meta } of page.entries) {
+      const value = this.open(key, meta.sealId, meta.tag, meta.loc, meta.len);
+      if (value === null) return new Retry(`${meta.version}`);
+      entries.push({ key: Buffer.from(key, 'latin1'), value, version: meta.version });
+    }
+    return { more: page.more, entries };
+  }
+
+  /** Append a page; true when the scan is complete. */
+  private takePage(args: ScanArgs, page: { more: boolean; entries: KvEntry[] }, out: KvEntry[]): boolean {
+    for (const e of page.entries) out.push(e);
+    if (!page.more) return true;
+    if (page.entries.length === 0) {
+      throw new KvSizeError(`a scan entry does not fit this client's slot (${this.client.maxPayloadBytes} bytes): create the store with a larger log.clientSlotBytes`);
+    }
+    // The next page starts right after the last key (ids are latin1: '\0' appended is the next key in byte order).
+    args.start = page.entries[page.entries.length - 1]!.key.toString('latin1') + '\0';
+    return false;
+  }
+
+  /** Learn a verified chain position; false if it is behind what this client learned (the node is stale). */
+  private fresh(count: number, head: string): boolean {
+    this.lastAnswerCount = count;
+    this.learn(count, head);
+    return count >= this.ctx.fresh!.learned;
+  }
+
+  /** The value, or null (and lastOpenError) if it fails verification. */
+  private open(id: string, sealId: number, tag: string, loc: number, len: number): Buffer | null {
+    try {
+      return this.ctx.cipher.open(id, sealId, tag, this.ctx.arena.bytes, loc, len);
+    } catch (e) {
+      if (!(e instanceof IntegrityError)) throw e;
+      this.lastOpenError = e;
+      return null;
+    }
+  }
+
+  private waitOrStale(deadline: number): void {
+    const f = this.ctx.fresh!;
+    if (performance.now() >= deadline) throw new KvStaleError(this.lastAnswerCount, f.learned, f.staleMs);
+    Atomics.wait(this.sleep, 0, 0, 1);
+    f.poll(true);
+  }
+
+  /**
+   * Send an async request once this turn's microtasks have run (setImmediate),
+   * together with every other request made meanwhile: the sealing and
    * encoding work is done first, then the requests go out back to back, so
    * the node's first wake-up finds the whole window (not one op per round).
+   * A microtask would be too early: answers consumed in one wake-up resolve
+   * through several promise hops each, and the first op re-issued would
+   * send before the others had been made, costing the node a round (and a
+   * wake-up on each side) per few ops.
    */
   private deferred<T>(send: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.outbox.push(() => send().then(resolve, reject));
-      if (this.outbox.length === 1) queueMicrotask(this.flushOutbox);
+      if (this.outbox.length === 1) setImmediate(this.flushOutbox);
     });
   }
 
@@ -133,82 +298,131 @@ export class KvClient {
     for (const send of q) send();
   };
 
-  private waitOrStale(deadline: number): void {
-    const f = this.ctx.fresh!;
-    if (performance.now() >= deadline) throw new KvStaleError(this.lastAnswerCount, f.learned, f.staleMs);
-    Atomics.wait(this.sleep, 0, 0, 1);
-    f.poll(true);
-  }
-
-  private lastAnswerCount = 0;
-
-  /**
-   * Verify a node's answer for (key, nonce) and open the value. STALE: the
-   * node is behind what this client learned. A version number: the value
-   * failed to open, which a block reclaimed (and reused) between the answer
-   * and the open also causes: ask again; if the node answers the same
-   * version again and it still fails, it is reported.
-   */
-  private answer(id: string, nonce: string, ans: Buffer, seen: number): Buffer | undefined | number {
-    if (!(ans instanceof Buffer) || ans.length !== SEALED_FIELDS + 16 || !sameBytes(ans.subarray(SEALED_FIELDS), answerMac(this.ctx.cipher, SEALED_LABEL, nonce, id, ans.subarray(0, SEALED_FIELDS)))) {
-      throw new IntegrityError('the node\'s answer failed authentication (tampered in the client slot)', displayKey(id));
-    }
-    const count = ans.readDoubleLE(41);
-    this.lastAnswerCount = count;
-    this.learn(count, ans.toString('latin1', 49, 49 + TAG_BYTES));
-    if (count < this.ctx.fresh!.learned) return STALE;
-    if (ans[0] === 0) return undefined;
-    const version = ans.readDoubleLE(1);
-    const sealId = ans.readDoubleLE(9);
-    const loc = ans.readUInt32LE(17);
-    const len = ans.readUInt32LE(21);
-    try {
-      return this.ctx.cipher.open(id, sealId, ans.toString('latin1', 25, 25 + TAG_BYTES), this.ctx.arena.bytes, loc, len);
-    } catch (e) {
-      if (!(e instanceof IntegrityError) || version === seen) throw e;
-      return version;
-    }
-  }
-
-  getString(key: KvKey): string | undefined {
-    return this.get(key)?.toString('utf8');
-  }
+  // ---- writes --------------------------------------------------------------------
 
   /** Store `value` under `key`; returns its new version. */
   put(key: KvKey, value: KvValue): number {
-    const { rec, unused } = this.preparePut(key, value);
-    return this.check(rec, this.send(rec, unused, () => this.client.write('apply', rec) as unknown as ClientWriteAnswer)).versions[0]!;
+    return this.write([{ type: 'put', key, value }], null).versions[0]!;
   }
 
   /** put, pipelined. */
   async putAsync(key: KvKey, value: KvValue): Promise<number> {
-    const { rec, unused } = this.preparePut(key, value);
-    let ans: ClientWriteAnswer;
-    try {
-      ans = (await this.deferred(() => this.client.writeAsync('apply', rec))) as unknown as ClientWriteAnswer;
-    } catch (e) {
-      if (neverSent(e)) unused();
-      throw e;
-    }
-    return this.check(rec, ans).versions[0]!;
+    return (await this.writeAsync([{ type: 'put', key, value }], null)).versions[0]!;
   }
 
   /** Remove `key`. */
   delete(key: KvKey): void {
-    const rec = this.record({ op: DELETE, key: keyIdOf(key, this.maxKey), sealId: 0, loc: 0, len: 0, tag: '' });
-    this.check(rec, this.send(rec, () => {}, () => this.client.write('apply', rec) as unknown as ClientWriteAnswer));
+    this.write([{ type: 'delete', key }], null);
   }
 
-  /** Seal the value into a fresh arena block (this thread's key) and build the record that references it. */
-  private preparePut(key: KvKey, value: KvValue): { rec: LogRecord; unused: () => void } {
-    const id = keyIdOf(key, this.maxKey);
-    const v = valueBytes(value, this.maxValue);
+  async deleteAsync(key: KvKey): Promise<void> {
+    await this.writeAsync([{ type: 'delete', key }], null);
+  }
+
+  /** Apply puts and deletes atomically (one log record); returns each op's new version (0 for deletes). */
+  batch(ops: readonly BatchOp[]): number[] {
+    return this.write(ops, null).versions;
+  }
+
+  async batchAsync(ops: readonly BatchOp[]): Promise<number[]> {
+    return (await this.writeAsync(ops, null)).versions;
+  }
+
+  /**
+   * Write `value` only if the key's current state matches `expected`: a
+   * version number, a value, or undefined (absent). By value, the current
+   * entry is read (verified here) and the write logged on its version,
+   * retried if another writer won (KvContentionError after 1000 lost races).
+   */
+  compareAndSet(key: KvKey, expected: number | KvValue | undefined, value: KvValue): CasResult {
+    if (typeof expected === 'number') return casResult(this.write([{ type: 'put', key, value }], versionCond(key, expected, this.limits.maxKey)));
+    const { id, want } = this.casArgs(key, expected, value);
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const cur = this.entry(id);
+      if (!matches(cur.value, want)) return { ok: false, version: cur.version, value: cur.value };
+      const ans = this.write([{ type: 'put', key, value }], { key: id, version: cur.version });
+      if (ans.ok) return casResult(ans);
+    }
+    throw new KvContentionError(displayKey(id), CAS_ATTEMPTS);
+  }
+
+  async compareAndSetAsync(key: KvKey, expected: number | KvValue | undefined, value: KvValue): Promise<CasResult> {
+    if (typeof expected === 'number') return casResult(await this.writeAsync([{ type: 'put', key, value }], versionCond(key, expected, this.limits.maxKey)));
+    const { id, want } = this.casArgs(key, expected, value);
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const cur = await this.entryAsync(id);
+      if (!matches(cur.value, want)) return { ok: false, version: cur.version, value: cur.value };
+      const ans = await this.writeAsync([{ type: 'put', key, value }], { key: id, version: cur.version });
+      if (ans.ok) return casResult(ans);
+    }
+    throw new KvContentionError(displayKey(id), CAS_ATTEMPTS);
+  }
+
+  private casArgs(key: KvKey, expected: KvValue | undefined, value: KvValue): { id: string; want: Uint8Array | undefined } {
+    const id = keyIdOf(key, this.limits.maxKey);
+    const want = expected === undefined ? undefined : valueBytes(expected, this.limits.maxValue);
+    valueBytes(value, this.limits.maxValue);
+    return { id, want };
+  }
+
+  private write(ops: readonly BatchOp[], cond: { key: string; version: number } | null): ClientWriteAnswer {
+    const { rec, blocks } = this.prepare(ops, cond);
+    let ans: ClientWriteAnswer;
+    try {
+      ans = this.client.write('apply', rec) as unknown as ClientWriteAnswer;
+    } catch (e) {
+      this.afterFailedWrite(e, blocks);
+      throw e;
+    }
+    return this.check(rec, ans, blocks);
+  }
+
+  private async writeAsync(ops: readonly BatchOp[], cond: { key: string; version: number } | null): Promise<ClientWriteAnswer> {
+    const { rec, blocks } = this.prepare(ops, cond);
+    let ans: ClientWriteAnswer;
+    try {
+      ans = (await this.deferred(() => this.client.writeAsync('apply', rec))) as unknown as ClientWriteAnswer;
+    } catch (e) {
+      this.afterFailedWrite(e, blocks);
+      throw e;
+    }
+    return this.check(rec, ans, blocks);
+  }
+
+  /** Validate, seal the values into fresh arena blocks (this thread's key) and build the record that references them. */
+  private prepare(ops: readonly BatchOp[], cond: { key: string; version: number } | null): { rec: LogRecord; blocks: number[] } {
+    if (this.closed) throw new DetachedError('KV client is closed');
     const arena = this.ctx.arena;
-    const stored = this.ctx.cipher.storedBytes(v.length);
-    const loc = arena.alloc(stored); // ArenaFullError: clients cannot reclaim; their nodes do
-    const sealId = arena.nextVersion();
-    const tag = this.ctx.cipher.seal(id, sealId, v, arena.bytes, loc);
-    return { rec: this.record({ op: PUT, key: id, sealId, loc, len: v.length, tag }), unused: () => arena.free(loc, stored) };
+    // ArenaFullError: clients cannot reclaim; their nodes do.
+    const { items, blocks } = sealItems(ops, this.limits, this.ctx.cipher, arena, (stored) => arena.alloc(stored));
+    this.ctx.fresh!.poll();
+    return { rec: newRecord(this.writer, ++this.seq, this.ctx.applied, items, cond), blocks };
+  }
+
+  /** Not logged: nothing references the blocks. Otherwise they may be referenced and leak instead. */
+  private afterFailedWrite(e: unknown, blocks: number[]): void {
+    if (neverSent(e)) this.freeNow(blocks);
+  }
+
+  private freeNow(blocks: number[]): void {
+    for (let i = 0; i < blocks.length; i += 2) this.ctx.arena.free(blocks[i]!, blocks[i + 1]!);
+  }
+
+  /** The node's answer must be authentic and name this record (writer, sequence, one version per item). */
+  private check(rec: LogRecord, ans: ClientWriteAnswer, blocks: number[]): ClientWriteAnswer {
+    if (!ans.authentic || ans.writer !== this.writer || ans.seq !== rec.seq || (ans.ok && ans.versions.length !== rec.items.length)) {
+      throw new IntegrityError('the node\'s answer to a write failed authentication (tampered in the client slot)', displayKey(rec.items[0]?.key ?? ''));
+    }
+    // A failed condition changed nothing on any replica: nothing references the new blocks.
+    if (!ans.ok) this.freeNow(blocks);
+    this.learn(ans.count, ans.head);
+    this.ctx.fresh!.announce(ans.count, ans.head);
+    return ans;
+  }
+
+  /** A verified chain position: the newest one is this client's known point for its next record. */
+  private learn(count: number, head: string): void {
+    if (count > this.ctx.applied.count) this.ctx.applied = { count, head };
   }
 
   /** Give the client slot back, send a last head announcement and zero this thread's sub-keys. */
@@ -222,55 +436,8 @@ export class KvClient {
       this.ctx.cipher.zero();
     }
   }
+}
 
-  private record(item: LogRecord['items'][number]): LogRecord {
-    this.ctx.fresh!.poll();
-    return {
-      fromLog: false,
-      bad: null,
-      writer: this.writer,
-      seq: ++this.seq,
-      knownCount: this.ctx.applied.count,
-      knownHead: this.ctx.applied.head,
-      auth: '',
-      cond: 0,
-      condKey: '',
-      condVersion: 0,
-      items: [item],
-    };
-  }
-
-  private send(rec: LogRecord, unused: () => void, write: () => ClientWriteAnswer): ClientWriteAnswer {
-    try {
-      return write();
-    } catch (e) {
-      if (neverSent(e)) unused(); // not logged: nothing references the block
-      throw e;
-    }
-  }
-
-  /** The node's answer must be authentic and name this record (writer, sequence). */
-  private check(rec: LogRecord, ans: ClientWriteAnswer): ClientWriteAnswer {
-    if (!ans.authentic || ans.writer !== this.writer || ans.seq !== rec.seq || ans.versions.length !== 1) {
-      throw new IntegrityError('the node\'s answer to a write failed authentication (tampered in the client slot)', displayKey(rec.items[0]!.key));
-    }
-    this.learn(ans.count, ans.head);
-    this.ctx.fresh!.announce(ans.count, ans.head);
-    return ans;
-  }
-
-  /** A verified chain position: the newest one is this client's known point for its next record. */
-  private learn(count: number, head: string): void {
-    if (count > this.ctx.applied.count) this.ctx.applied = { count, head };
-  }
-
-  private nonce(): string {
-    if (this.nonceAt === this.nonces.length) {
-      sodium.randombytes_buf(this.nonces);
-      this.nonceAt = 0;
-    }
-    const n = this.nonces.toString('latin1', this.nonceAt, this.nonceAt + NONCE_BYTES);
-    this.nonceAt += NONCE_BYTES;
-    return n;
-  }
+function casResult(ans: ClientWriteAnswer): CasResult {
+  return ans.ok ? { ok: true, version: ans.versions[0]! } : { ok: false, version: ans.current };
 }

@@ -29,25 +29,23 @@ import {
 } from '../nr/index.js';
 import { Arena, ARENA_START, FORMAT, H_CAPACITY, H_FLAGS, H_FORMAT, H_MAGIC, H_MAX_KEY, H_MAX_VALUE, HEADER_BYTES, MAGIC } from './arena.js';
 import { Cipher, keyCheckValue, masterKey, randomSalt, randomStoreId, randomWriterId, sameBytes, STORE_ID_BYTES, type PwhashCost } from './crypto.js';
-import { IntegrityError, KvConfigError, KvContentionError, KvSizeError, KvStaleError, KvTypeError, WrongKeyError } from './errors.js';
+import { GraceQueue } from './grace.js';
+import { type BatchOp, CAS_ATTEMPTS, type CasResult, keyIdOf, type KvKey, type KvValue, matches, newRecord, scanArgs, type ScanOptions, sealItems, valueBytes, versionCond } from './issue.js';
+import { IntegrityError, KvConfigError, KvContentionError, KvStaleError, KvTypeError, WrongKeyError } from './errors.js';
 import { DEFAULT_ANNOUNCE_MS, DEFAULT_STALE_MS, Freshness, type KvPeer } from './freshness.js';
-import { type ApplyResult, DELETE, type KvEntry, kvStructure, type LogItem, type LogRecord, type Meta, PUT, type KvStructure, displayKey, type StoreContext } from './structure.js';
+import { type ApplyResult, type KvEntry, kvStructure, type LogRecord, type Meta, type KvStructure, displayKey, type StoreContext } from './structure.js';
 
 export type { KvEntry } from './structure.js';
 
-/** A key: a string (UTF-8) or bytes. Keys order by their bytes. */
-export type KvKey = string | Uint8Array;
-/** A value: bytes, or a string stored as UTF-8. */
-export type KvValue = string | Uint8Array;
+export { type BatchOp, type CasResult, type KvKey, type KvValue, MAX_BATCH_ITEMS, MAX_SCAN_LIMIT, type ScanOptions } from './issue.js';
 
 export const DEFAULT_MAX_KEY_BYTES = 1024;
 export const MAX_KEY_BYTES = 65535;
 export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024;
 export const MAX_VALUE_BYTES = 1024 * 1024;
 export const DEFAULT_ARENA_BYTES = 64 * 1024 * 1024;
-export const MAX_BATCH_ITEMS = 4096;
-export const MAX_SCAN_LIMIT = 100_000;
-const CAS_ATTEMPTS = 1000;
+/** How long a store with client slots holds a freed block before reuse (see grace.ts): a client's answer-to-open gap, with room for a loaded machine. */
+const CLIENT_READ_GRACE_MS = 50;
 
 export interface KvSecret {
   /** A 256-bit key. */
@@ -106,28 +104,6 @@ export interface KvAttachOptions extends KvSecret {
   replica?: AttachOptions;
 }
 
-export interface CasResult {
-  /** Whether the new value was written. */
-  ok: boolean;
-  /** The key's version afterwards: the new one on success, the current one (0: absent) on failure. */
-  version: number;
-  /** On failure of a compare by value: the current value (undefined: absent). */
-  value?: Buffer | undefined;
-}
-
-export type BatchOp = { type: 'put'; key: KvKey; value: KvValue } | { type: 'delete'; key: KvKey };
-
-export interface ScanOptions {
-  /** Inclusive lower bound. */
-  start?: KvKey;
-  /** Exclusive upper bound. */
-  end?: KvKey;
-  /** Only keys starting with these bytes (combined with start/end if given). */
-  prefix?: KvKey;
-  /** At most this many entries (default 100, at most 100 000). */
-  limit?: number;
-}
-
 export interface KvStats {
   keys: number;
   /** Arena bytes the live values' blocks occupy. */
@@ -151,8 +127,6 @@ export interface KvStats {
   learnedCount: number;
   replica: ReplicaStats;
 }
-
-const utf8 = new TextEncoder();
 
 function checkPositiveInt(name: string, v: number | undefined, def: number, max: number): number {
   if (v === undefined) return def;
@@ -285,40 +259,7 @@ export function attachKv(handle: KvHandle, options: KvAttachOptions = {}): KvSto
     fresh.close();
     throw e;
   }
-  return new KvStore(replica, ctx, limits);
-}
-
-/** Latin1 string of a key's bytes: a Map key whose JS string order is byte order. */
-export function keyIdOf(key: KvKey, max: number, what = 'key'): string {
-  let id: string;
-  if (typeof key === 'string') {
-    if (isAscii(key)) id = key;
-    else if (!key.isWellFormed()) throw new KvTypeError(`${what} is not well-formed UTF-16 (a lone surrogate would map to U+FFFD and alias another key)`);
-    else id = Buffer.from(key, 'utf8').toString('latin1');
-  } else if (key instanceof Uint8Array) {
-    id = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
-  } else {
-    throw new KvTypeError(`${what} must be a string or a Uint8Array, got ${key === null ? 'null' : typeof key}`);
-  }
-  if (id.length > max) throw new KvSizeError(`${what} is ${id.length} bytes; at most ${max}`);
-  return id;
-}
-
-function isAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
-  return true;
-}
-
-export function valueBytes(value: KvValue, max: number): Uint8Array {
-  let b: Uint8Array;
-  if (typeof value === 'string') {
-    if (!value.isWellFormed()) throw new KvTypeError('value is not well-formed UTF-16 (lone surrogates would be stored as U+FFFD)');
-    b = utf8.encode(value);
-  }
-  else if (value instanceof Uint8Array) b = value;
-  else throw new KvTypeError(`value must be a string or a Uint8Array, got ${value === null ? 'null' : typeof value}`);
-  if (b.length > max) throw new KvSizeError(`value is ${b.length} bytes; at most ${max}`);
-  return b;
+  return new KvStore(replica, ctx, { ...limits, clientReadGraceMs: handle.nr.context !== null ? CLIENT_READ_GRACE_MS : 0 });
 }
 
 /** A write prepared on the issuer: sealed blocks plus the record that will reference them. */
@@ -339,16 +280,19 @@ export class KvStore {
   private readonly sleep = new Int32Array(new SharedArrayBuffer(4));
   private readonly maxKey: number;
   private readonly maxValue: number;
+  private readonly limits: { maxKey: number; maxValue: number };
   private readonly writer = randomWriterId();
   private seq = 0;
   /** Displaced blocks waiting for every replica to pass the entry that displaced them. */
   private readonly pendingFree: LogMarkQueue<{ loc: number; len: number }>;
+  /** Blocks every replica has passed, held a little longer for clients still opening them (stores with client slots). */
+  private readonly grace: GraceQueue<{ loc: number; len: number }>;
   private pendingBytes = 0;
   private reclaimed = 0;
   private writesSinceReclaim = 0;
 
   /** @internal use attachKv */
-  constructor(replica: KvStructureReplica, ctx: StoreContext, limits: { maxKey: number; maxValue: number }) {
+  constructor(replica: KvStructureReplica, ctx: StoreContext, limits: { maxKey: number; maxValue: number; clientReadGraceMs: number }) {
     this.r = replica;
     this.replica = replica as unknown as Replica<unknown, never, never>;
     this.ctx = ctx;
@@ -356,6 +300,7 @@ export class KvStore {
     this.fresh = ctx.fresh!;
     this.arena = ctx.arena;
     this.pendingFree = new LogMarkQueue(replica);
+    this.grace = new GraceQueue(limits.clientReadGraceMs);
     // Blocks a client's write displaced: this node appended that write, so it reclaims them like its own.
     ctx.onClientFreed = (freed) => {
       this.queueFreed(freed);
@@ -369,6 +314,7 @@ export class KvStore {
     };
     this.maxKey = limits.maxKey;
     this.maxValue = limits.maxValue;
+    this.limits = { maxKey: limits.maxKey, maxValue: limits.maxValue };
   }
 
   get encrypted(): boolean {
@@ -412,7 +358,7 @@ export class KvStore {
 
   /** Entries in key (byte) order within the range or prefix. */
   scan(options: ScanOptions = {}): KvEntry[] {
-    const { start, end, limit } = this.scanArgs(options);
+    const { start, end, limit } = scanArgs(options, this.maxKey);
     this.ensureFresh();
     return this.retryRead(() => this.r.reads.scan(start, end, limit));
   }
@@ -435,7 +381,7 @@ export class KvStore {
   }
 
   async scanAsync(options: ScanOptions = {}): Promise<KvEntry[]> {
-    const { start, end, limit } = this.scanArgs(options);
+    const { start, end, limit } = scanArgs(options, this.maxKey);
     this.ensureFresh();
     return this.r.readAsync('scan', start, end, limit).catch((e: unknown) => this.afterReadFailure(e, () => this.r.reads.scan(start, end, limit)));
   }
@@ -513,7 +459,7 @@ export class KvStore {
    */
   compareAndSet(key: KvKey, expected: number | KvValue | undefined, value: KvValue): CasResult {
     if (typeof expected === 'number') {
-      const p = this.prepare([{ type: 'put', key, value }], this.versionCond(key, expected));
+      const p = this.prepare([{ type: 'put', key, value }], versionCond(key, expected, this.maxKey));
       const res = this.commit(p);
       return res.ok ? { ok: true, version: res.versions[0]! } : { ok: false, version: res.current };
     }
@@ -548,7 +494,7 @@ export class KvStore {
 
   async compareAndSetAsync(key: KvKey, expected: number | KvValue | undefined, value: KvValue): Promise<CasResult> {
     if (typeof expected === 'number') {
-      const p = this.prepare([{ type: 'put', key, value }], this.versionCond(key, expected));
+      const p = this.prepare([{ type: 'put', key, value }], versionCond(key, expected, this.maxKey));
       const res = await this.commitAsync(p);
       return res.ok ? { ok: true, version: res.versions[0]! } : { ok: false, version: res.current };
     }
@@ -616,27 +562,6 @@ export class KvStore {
 
   // ---- internals ---------------------------------------------------------------
 
-  private versionCond(key: KvKey, version: number): { key: string; version: number } {
-    if (!Number.isSafeInteger(version) || version < 0) throw new KvTypeError('expected version must be a non-negative safe integer');
-    return { key: keyIdOf(key, this.maxKey), version };
-  }
-
-  private scanArgs(o: ScanOptions): { start: string | undefined; end: string | undefined; limit: number } {
-    if (o === null || typeof o !== 'object') throw new KvTypeError('scan options must be an object');
-    const limit = o.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_SCAN_LIMIT) throw new KvTypeError(`scan limit must be an integer from 0 to ${MAX_SCAN_LIMIT}`);
-    let start = o.start === undefined ? undefined : keyIdOf(o.start, this.maxKey, 'start');
-    let end = o.end === undefined ? undefined : keyIdOf(o.end, this.maxKey, 'end');
-    if (o.prefix !== undefined) {
-      const p = keyIdOf(o.prefix, this.maxKey, 'prefix');
-      // Ids hold chars <= 0xff, so p + '\u0100' sorts after every key that starts with p.
-      const pEnd = p + '\u0100';
-      if (start === undefined || start < p) start = p;
-      if (end === undefined || end > pEnd) end = pEnd;
-    }
-    return { start, end, limit };
-  }
-
   /**
    * A value that fails verification right after a concurrent overwrite may be
    * a block reclaimed under a replica that was fenced meanwhile: catch up and
@@ -660,53 +585,8 @@ export class KvStore {
 
   private prepare(ops: readonly BatchOp[], cond: { key: string; version: number } | null): Prepared {
     if (this.closed) this.r.sync(); // throws the replica's DetachedError
-    if (!Array.isArray(ops)) throw new KvTypeError('batch takes an array of ops');
-    if (ops.length > MAX_BATCH_ITEMS) throw new KvSizeError(`a batch holds at most ${MAX_BATCH_ITEMS} ops`);
-    // Validate everything before allocating anything.
-    const ids: string[] = [];
-    const values: (Uint8Array | null)[] = [];
-    for (const op of ops) {
-      if (op === null || typeof op !== 'object') throw new KvTypeError('a batch op must be an object');
-      ids.push(keyIdOf(op.key, this.maxKey));
-      if (op.type === 'put') values.push(valueBytes(op.value, this.maxValue));
-      else if (op.type === 'delete') values.push(null);
-      else throw new KvTypeError(`unknown batch op type ${String((op as { type: unknown }).type)}`);
-    }
-    const blocks: number[] = [];
-    const items: LogItem[] = [];
-    try {
-      for (let i = 0; i < ids.length; i++) {
-        const v = values[i]!;
-        if (v === null) {
-          items.push({ op: DELETE, key: ids[i]!, sealId: 0, loc: 0, len: 0, tag: '' });
-          continue;
-        }
-        const stored = this.cipher.storedBytes(v.length);
-        const loc = this.allocate(stored);
-        blocks.push(loc, stored);
-        // The shared counter only names the ciphertext (its AD); the enclave tag, not this id, tells versions apart.
-        const sealId = this.arena.nextVersion();
-        const tag = this.cipher.seal(ids[i]!, sealId, v, this.arena.bytes, loc);
-        items.push({ op: PUT, key: ids[i]!, sealId, loc, len: v.length, tag });
-      }
-    } catch (e) {
-      this.freeNow(blocks);
-      throw e;
-    }
-    const rec: LogRecord = {
-      fromLog: false,
-      bad: null,
-      writer: this.writer,
-      seq: ++this.seq,
-      knownCount: this.ctx.applied.count,
-      knownHead: this.ctx.applied.head,
-      auth: '',
-      cond: cond === null ? 0 : 1,
-      condKey: cond?.key ?? '',
-      condVersion: cond?.version ?? 0,
-      items,
-    };
-    return { rec, blocks };
+    const { items, blocks } = sealItems(ops, this.limits, this.cipher, this.arena, (stored) => this.allocate(stored));
+    return { rec: newRecord(this.writer, ++this.seq, this.ctx.applied, items, cond), blocks };
   }
 
   private allocate(stored: number): number {
@@ -796,15 +676,15 @@ export class KvStore {
   /** Free displaced blocks every replica has passed (oldest first; a bounded number unless forced). */
   private reclaim(force: boolean): void {
     this.writesSinceReclaim = 0;
-    this.pendingFree.reclaim(
-      (b) => {
-        this.arena.free(b.loc, b.len);
-        this.pendingBytes -= b.len;
-        this.reclaimed += b.len;
-      },
-      force ? Infinity : 4096,
-    );
+    this.pendingFree.reclaim((b) => this.grace.push(b, this.release), force ? Infinity : 4096);
+    this.grace.release(this.release, force);
   }
+
+  private readonly release = (b: { loc: number; len: number }): void => {
+    this.arena.free(b.loc, b.len);
+    this.pendingBytes -= b.len;
+    this.reclaimed += b.len;
+  };
 }
 
 /**
@@ -817,10 +697,6 @@ function checkResult(res: ApplyResult | undefined, p: Prepared): asserts res is 
   if (res === null || typeof res !== 'object' || !Array.isArray(res.versions)) {
     throw new IntegrityError(`the replica lost the result of this write (writer ${p.rec.writer}, sequence ${p.rec.seq}): shared memory was tampered with; whether it took effect is unknown`);
   }
-}
-
-function matches(cur: Buffer | undefined, want: Uint8Array | undefined): boolean {
-  return want === undefined ? cur === undefined : cur !== undefined && cur.equals(want);
 }
 
 /** Where an exchange's displaced value (or the error opening it) lands. */

@@ -466,11 +466,168 @@ const WRITE_LABEL = Buffer.from('nr-kv client write\0');
 /** present u8, version f64, seal id f64, loc u32, len u32, tag 16, count f64, head 16. */
 export const SEALED_FIELDS = 1 + 8 + 8 + 4 + 4 + TAG_BYTES + 8 + TAG_BYTES;
 
-/** The answer to a client's get: the key's metadata and the chain position, MAC'd with the request's nonce. */
-function sealedAnswer(s: KvState, key: string, nonce: string): Buffer {
+/**
+ * A client's request travels sealed under the answer key (AD: its label),
+ * so no key is in clear in a client slot; the AEAD nonce (24 random bytes)
+ * is also the request's nonce, which its answer is bound to.
+ */
+export function sealRequest(cipher: Cipher, label: Buffer, plain: Uint8Array): Buffer {
+  return cipher.box('answer', plain, label);
+}
+
+/** The node's side: the request's plaintext and nonce, or IntegrityError (tampered in the client slot). */
+function openRequest(cipher: Cipher, label: Buffer, boxed: Buffer): { plain: Buffer; nonce: string } {
+  const plain = cipher.secure ? cipher.unbox('answer', boxed, label) : null;
+  if (plain === null) throw new IntegrityError('a client request failed authentication (tampered in the client slot)');
+  return { plain, nonce: boxed.toString('latin1', 0, REQUEST_NONCE_BYTES) };
+}
+
+/** The AEAD nonce of a sealed request, which names it. */
+export const REQUEST_NONCE_BYTES = 24;
+export const SCAN_LABEL = Buffer.from('nr-kv sealed scan\0');
+
+/** Requests are zero-padded to a multiple of this (as log records): key lengths show in a slot only to this granularity. */
+const REQUEST_PAD = 32;
+
+function padded(bytes: number): number {
+  return Math.ceil(bytes / REQUEST_PAD) * REQUEST_PAD;
+}
+
+/** A client's get request (the plaintext sealed by sealRequest): key length u16, key, zero padding. */
+export function getRequest(key: string): Buffer {
+  const b = Buffer.allocUnsafe(padded(2 + key.length)).fill(0); // pooled: Buffer.alloc costs a fresh ArrayBuffer
+  b.writeUInt16LE(key.length, 0);
+  b.write(key, 2, 'latin1');
+  return b;
+}
+
+/** A client's scan request (the plaintext sealed by sealRequest). */
+export function scanRequest(start: string | undefined, end: string | undefined, limit: number, budget: number): Buffer {
+  // A prefix's end is the prefix plus '\u0100' (after every byte): sent as a flag, the rest as latin1.
+  const prefixEnd = end !== undefined && end.endsWith('\u0100');
+  if (prefixEnd) end = end!.slice(0, -1);
+  const b = Buffer.allocUnsafe(padded(1 + 4 + 4 + 2 + (start?.length ?? 0) + 2 + (end?.length ?? 0))).fill(0);
+  let at = b.writeUInt8((start !== undefined ? 1 : 0) | (end !== undefined ? 2 : 0) | (prefixEnd ? 4 : 0), 0);
+  at = b.writeUInt32LE(limit, at);
+  at = b.writeUInt32LE(budget, at);
+  for (const k of [start ?? '', end ?? '']) {
+    at = b.writeUInt16LE(k.length, at);
+    at += b.write(k, at, 'latin1');
+  }
+  return b;
+}
+
+/** One entry of a scan answer: the key and its metadata (the client opens the value). */
+export interface ScanAnswerEntry {
+  key: string;
+  meta: Meta;
+}
+
+/** A client's verified view of a scan answer. */
+export interface ScanAnswer {
+  count: number;
+  head: string;
+  /** The node stopped at the slot's size, not at the limit or the range's end. */
+  more: boolean;
+  entries: ScanAnswerEntry[];
+}
+
+/** count f64, head 16, more u8, entries u16. */
+const SCAN_HEADER = 8 + TAG_BYTES + 1 + 2;
+/** Per entry besides its key: key length u16, version f64, seal id f64, loc u32, len u32, tag 16. */
+const SCAN_ENTRY = 2 + 8 + 8 + 4 + 4 + TAG_BYTES;
+/** What a sealed answer adds: the AEAD nonce and tag, and the result codec's length prefix. */
+const SEALED_OVERHEAD = REQUEST_NONCE_BYTES + TAG_BYTES + 4;
+
+/**
+ * A client's scan: the entries' keys and metadata within [start, end), as
+ * many as `limit` and the client's slot (`budget` bytes) allow, and the
+ * chain position; sealed under the answer key with the request's nonce as
+ * AD, so keys stay confidential and the answer names its request.
+ */
+function sealedScan(s: KvState, req: Buffer): Buffer {
   checkLive(s);
+  const cipher = s.ctx.cipher;
+  const { plain, nonce } = openRequest(cipher, SCAN_LABEL, req);
+  const flags = plain.readUInt8(0);
+  const limit = plain.readUInt32LE(1);
+  const budget = plain.readUInt32LE(5);
+  let at = 9;
+  const keys: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const n = plain.readUInt16LE(at);
+    keys.push(plain.toString('latin1', at + 2, at + 2 + n));
+    at += 2 + n;
+  }
+  const start = flags & 1 ? keys[0] : undefined;
+  const end = flags & 2 ? keys[1] + (flags & 4 ? '\u0100' : '') : undefined;
+  const picked: string[] = [];
+  let bytes = SCAN_HEADER + SEALED_OVERHEAD;
+  let more = false;
+  if (limit > 0) {
+    s.order.range(start, end, (k) => {
+      if (bytes + SCAN_ENTRY + k.length > budget) {
+        more = true;
+        return false;
+      }
+      bytes += SCAN_ENTRY + k.length;
+      picked.push(k);
+      return picked.length < limit;
+    });
+  }
+  const body = Buffer.allocUnsafe(bytes - SEALED_OVERHEAD); // every byte written
+  at = body.writeDoubleLE(s.chain.count, 0);
+  at += body.write(s.chain.head.padEnd(TAG_BYTES, '\0'), at, 'latin1');
+  at = body.writeUInt8(more ? 1 : 0, at);
+  at = body.writeUInt16LE(picked.length, at);
+  for (const k of picked) {
+    const m = s.map.get(k)!;
+    at = body.writeUInt16LE(k.length, at);
+    at += body.write(k, at, 'latin1');
+    at = body.writeDoubleLE(m.version, at);
+    at = body.writeDoubleLE(m.sealId, at);
+    at = body.writeUInt32LE(m.loc, at);
+    at = body.writeUInt32LE(m.len, at);
+    at += body.write(m.tag, at, 'latin1');
+  }
+  return cipher.box('answer', body, Buffer.concat([SCAN_LABEL, Buffer.from(nonce, 'latin1')]));
+}
+
+/** The client's side: open and parse a scan answer for the request named `nonce`; null if it fails authentication or shape. */
+export function openScanAnswer(cipher: Cipher, nonce: string, ans: Buffer): ScanAnswer | null {
+  const body = cipher.unbox('answer', ans, Buffer.concat([SCAN_LABEL, Buffer.from(nonce, 'latin1')]));
+  if (body === null || body.length < SCAN_HEADER) return null;
+  const out: ScanAnswer = { count: body.readDoubleLE(0), head: body.toString('latin1', 8, 8 + TAG_BYTES), more: body[8 + TAG_BYTES] === 1, entries: [] };
+  const n = body.readUInt16LE(8 + TAG_BYTES + 1);
+  let at = SCAN_HEADER;
+  for (let i = 0; i < n; i++) {
+    if (at + 2 > body.length) return null;
+    const kl = body.readUInt16LE(at);
+    if (at + SCAN_ENTRY + kl > body.length) return null;
+    const key = body.toString('latin1', at + 2, at + 2 + kl);
+    at += 2 + kl;
+    const meta: Meta = {
+      version: body.readDoubleLE(at),
+      sealId: body.readDoubleLE(at + 8),
+      loc: body.readUInt32LE(at + 16),
+      len: body.readUInt32LE(at + 20),
+      tag: body.toString('latin1', at + 24, at + 24 + TAG_BYTES),
+    };
+    at += SCAN_ENTRY - 2;
+    out.entries.push({ key, meta });
+  }
+  return at === body.length ? out : null;
+}
+
+/** The answer to a client's get: the key's metadata and the chain position, MAC'd with the request's nonce. */
+function sealedAnswer(s: KvState, req: Buffer): Buffer {
+  checkLive(s);
+  const { plain, nonce } = openRequest(s.ctx.cipher, SEALED_LABEL, req);
+  const n = plain.length >= 2 ? plain.readUInt16LE(0) : -1;
+  if (n < 0 || 2 + n > plain.length) throw new IntegrityError('a client request is malformed');
+  const key = plain.toString('latin1', 2, 2 + n);
   const m = s.map.get(key);
-  const out = Buffer.alloc(SEALED_FIELDS + MAC_BYTES);
+  const out = Buffer.allocUnsafe(SEALED_FIELDS + MAC_BYTES).fill(0, 0, 25 + TAG_BYTES);
   if (m !== undefined) {
     out[0] = 1;
     out.writeDoubleLE(m.version, 1);
@@ -481,19 +638,26 @@ function sealedAnswer(s: KvState, key: string, nonce: string): Buffer {
   }
   out.writeDoubleLE(s.chain.count, 41);
   out.write(s.chain.head, 49, 'latin1');
-  answerMac(s.ctx.cipher, SEALED_LABEL, nonce, key, out.subarray(0, SEALED_FIELDS)).copy(out, SEALED_FIELDS);
+  answerMacInto(s.ctx.cipher, SEALED_LABEL, nonce, key, out.subarray(0, SEALED_FIELDS), out.subarray(SEALED_FIELDS));
   return out;
 }
 
 export function answerMac(cipher: Cipher, label: Buffer, nonce: string, key: string, fields: Uint8Array): Buffer {
-  const b = Buffer.alloc(label.length + 2 + nonce.length + 2 + key.length + fields.length);
+  const out = Buffer.allocUnsafe(MAC_BYTES);
+  answerMacInto(cipher, label, nonce, key, fields, out);
+  return out;
+}
+
+/** The response MAC over (label, nonce, key, fields), into `out` (16 bytes). */
+export function answerMacInto(cipher: Cipher, label: Buffer, nonce: string, key: string, fields: Uint8Array, out: Uint8Array): void {
+  const b = Buffer.allocUnsafe(label.length + 2 + nonce.length + 2 + key.length + fields.length); // every byte written
   let at = label.copy(b, 0);
   at = b.writeUInt16LE(nonce.length, at);
   at += b.write(nonce, at, 'latin1');
   at = b.writeUInt16LE(key.length, at);
   at += b.write(key, at, 'latin1');
   b.set(fields, at);
-  return cipher.tagOf('response', b);
+  cipher.tagInto('response', b, out);
 }
 
 /** A client's verified view of a write's answer. */
@@ -510,7 +674,7 @@ export interface ClientWriteAnswer {
 }
 
 function writeAnswerFields(res: ApplyResult): Buffer {
-  const b = Buffer.alloc(1 + 8 * 5 + TAG_BYTES + 2 + 8 * res.versions.length);
+  const b = Buffer.allocUnsafe(1 + 8 * 5 + TAG_BYTES + 2 + 8 * res.versions.length); // written up to `at`
   let at = b.writeUInt8(res.ok ? 1 : 0, 0);
   for (const v of [res.current, res.writer, res.seq, res.count]) at = b.writeDoubleLE(v, at);
   at += b.write(res.head.padEnd(TAG_BYTES, '\0'), at, 'latin1');
@@ -530,10 +694,10 @@ function clientWriteCodec(ctx: StoreContext) {
     },
     /** On the client: parse and verify (the caller checks writer and sequence are its own). */
     decode(r: OpReader): ClientWriteAnswer {
-      const fields = Buffer.from(r.bytesWithLength());
-      const mac = Buffer.from(r.bytesWithLength());
+      const fields = readPrivate(r);
+      const mac = readPrivate(r);
       const ans: ClientWriteAnswer = { ok: false, current: 0, versions: [], count: 0, head: '', writer: 0, seq: 0, authentic: false };
-      if (!ctx.cipher.secure || fields.length < 59 || !sameBytes(mac, answerMac(ctx.cipher, WRITE_LABEL, '', '', fields))) return ans;
+      if (!ctx.cipher.secure || fields.length < 51 || !sameBytes(mac, answerMac(ctx.cipher, WRITE_LABEL, '', '', fields))) return ans;
       ans.ok = fields[0] === 1;
       ans.current = fields.readDoubleLE(1);
       ans.writer = fields.readDoubleLE(9);
@@ -547,6 +711,30 @@ function clientWriteCodec(ctx: StoreContext) {
       return ans;
     },
   };
+}
+
+/** A sealed request (its bytes are copied out of the slot: shared memory may change under the node). */
+const sealedRequestCodec = {
+  encode: (w: OpWriter, req: Buffer) => w.bytesWithLength(req),
+  decode: (r: OpReader): [Buffer] => [readPrivate(r)],
+};
+const sealedResultCodec = {
+  encode: (w: OpWriter, b: Buffer) => w.bytesWithLength(b),
+  decode: (r: OpReader): Buffer => readPrivate(r),
+};
+
+/**
+ * A length-prefixed blob copied out of shared memory into a pooled Buffer
+ * (bytesWithLength would make a fresh ArrayBuffer per call). A length past
+ * the payload gives an empty blob, which then fails authentication.
+ */
+function readPrivate(r: OpReader): Buffer {
+  const n = r.u32();
+  if (n > r.remaining) return Buffer.alloc(0);
+  const out = Buffer.allocUnsafe(n);
+  out.set(r.bytes.subarray(r.pos, r.pos + n));
+  r.pos += n;
+  return out;
 }
 
 /** Build this thread's structure object: the same shape (fingerprint) everywhere, closing over private keys. */
@@ -599,7 +787,9 @@ export function kvStructure(ctx: StoreContext) {
         count: s.chain.count,
       }),
       /** For KV clients: the key's metadata, authenticated for the request's nonce; the client opens the value itself. */
-      sealed: (s: KvState, key: string, nonce: string): Buffer => sealedAnswer(s, key, nonce),
+      sealed: (s: KvState, req: Buffer): Buffer => sealedAnswer(s, req),
+      /** For KV clients: a range's keys and metadata, sealed for the request's nonce; the client opens the values itself. */
+      sealedScan: (s: KvState, req: Buffer): Buffer => sealedScan(s, req),
       /** @internal Enclave metadata of a key (tests locate values in the arena with it). */
       meta: (s: KvState, key: string): Meta | undefined => {
         const m = s.map.get(key);
@@ -622,19 +812,12 @@ export function kvStructure(ctx: StoreContext) {
       scan: notForClients,
       info: notForClients,
       meta: notForClients,
-      sealed: {
-        encode: (w: OpWriter, key: string, nonce: string) => {
-          w.bytesWithLength(Buffer.from(key, 'latin1'));
-          w.bytesWithLength(Buffer.from(nonce, 'latin1'));
-        },
-        decode: (r: OpReader): [string, string] => [Buffer.from(r.bytesWithLength()).toString('latin1'), Buffer.from(r.bytesWithLength()).toString('latin1')],
-      },
+      sealed: sealedRequestCodec,
+      sealedScan: sealedRequestCodec,
     },
     resultCodecs: {
-      sealed: {
-        encode: (w: OpWriter, b: Buffer) => w.bytesWithLength(b),
-        decode: (r: OpReader): Buffer => Buffer.from(r.bytesWithLength()),
-      },
+      sealed: sealedResultCodec,
+      sealedScan: sealedResultCodec,
       // A client decodes the answer into its verified view (ClientWriteAnswer), not the node's ApplyResult.
       apply: clientWriteCodec(ctx) as unknown as ValueCodec<ApplyResult>,
     },

@@ -8,6 +8,8 @@ export interface KvWorkerInput {
   /** serve/client: this thread's end of the freshness mesh, and the stale bound. */
   peer?: KvPeer;
   staleMs?: number;
+  /** client: options of the NR client (node, timeoutMs). */
+  connect?: { node?: number; timeoutMs?: number };
   /** history/overwrite */
   control?: SharedArrayBuffer;
   history?: SharedArrayBuffer;

@@ -171,7 +171,7 @@ function rawClient(): void {
   const ctx = { cipher: new Cipher(null, new Uint8Array(16)), arena: new Arena(input.handle.header, input.handle.arena), fresh: null, applied: { count: 0, head: '' } };
   const client = connect(input.handle.nr, kvStructure(ctx));
   const out: Record<string, unknown> = {};
-  for (const [name, args] of [['get', ['secret']], ['entry', ['secret']], ['scan', [undefined, undefined, 10]], ['has', ['secret']], ['version', ['secret']], ['size', []], ['meta', ['secret']], ['sealed', ['secret', 'n'.repeat(16)]]] as const) {
+  for (const [name, args] of [['get', ['secret']], ['entry', ['secret']], ['scan', [undefined, undefined, 10]], ['has', ['secret']], ['version', ['secret']], ['size', []], ['meta', ['secret']], ['sealed', [Buffer.from('secret')]], ['sealedScan', [Buffer.alloc(64)]]] as const) {
     try {
       const v = (client.read as (n: string, ...a: unknown[]) => unknown)(name, ...args);
       out[name] = { ok: true, hex: Buffer.isBuffer(v) ? v.toString('hex') : JSON.stringify(v) };
@@ -187,7 +187,7 @@ async function main(): Promise<void> {
   if (input.mode === 'raw-client') return rawClient();
   if (input.mode === 'client') {
     try {
-      serve(connectKv(input.handle, secret));
+      serve(connectKv(input.handle, { ...secret, ...(input.connect ? { client: input.connect } : {}) }));
     } catch (e) {
       parentPort!.postMessage({ attachError: describeError(e) });
     }

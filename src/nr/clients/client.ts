@@ -160,6 +160,11 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     return this.closed;
   }
 
+  /** The largest request or response payload a slot holds (the handle's clientSlotBytes less the slot header). */
+  get maxPayloadBytes(): number {
+    return this.ctx.maxPayloadBytes;
+  }
+
   /** Ops sent or queued and not yet answered. */
   get inFlight(): number {
     return this.queue.length;
@@ -171,6 +176,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
    */
   close(): void {
     if (this.closed) return;
+    this.publishTail();
     const deadline = performance.now() + this.timeoutMs;
     while (this.queue.length > 0 && !this.nodeGone()) {
       if (!this.waitForDone(deadline)) break;
@@ -257,8 +263,14 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     return w.pos;
   }
 
-  /** Copy an encoded request into the next slot and publish it. */
-  private send(op: InFlight, bytes: Uint8Array): void {
+  /**
+   * Copy an encoded request into the next slot. A sync op is published at
+   * once; async ones at the end of the current synchronous run (a
+   * microtask), all together: one TAIL store and one ring for everything
+   * sent meanwhile, so the node's round takes them all (not the first few
+   * of a burst, then a round and a wake-up on each side for the rest).
+   */
+  private send(op: InFlight, bytes: Uint8Array, now: boolean): void {
     const ctx = this.ctx;
     // Sequence numbers are taken when sent, so ops dropped unsent leave no gap.
     op.seq = this.tail;
@@ -268,10 +280,23 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     ctx.words[at + 1] = op.id;
     ctx.words[at + 2] = bytes.length;
     ctx.bytes.set(bytes, at * 4 + SLOT_HEADER_BYTES);
-    Atomics.store(ctx.words, this.base + CLIENT_TAIL, (op.seq + 1) | 0);
-    ctx.ring(this.node);
     this.sent++;
+    if (now) this.publishTail();
+    else if (!this.publishQueued) {
+      this.publishQueued = true;
+      queueMicrotask(this.publishTail);
+    }
   }
+
+  private publishQueued = false;
+
+  /** Make every request copied so far visible to the node, and ring it. */
+  private readonly publishTail = (): void => {
+    this.publishQueued = false;
+    if (Atomics.load(this.ctx.words, this.base + CLIENT_TAIL) === this.tail) return;
+    Atomics.store(this.ctx.words, this.base + CLIENT_TAIL, this.tail);
+    this.ctx.ring(this.node);
+  };
 
   private hasFreeSlot(): boolean {
     return this.sent < this.ctx.slots && this.queue.length === this.sent;
@@ -290,7 +315,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     }
     const op: InFlight = { seq: -1, kind, id, name, resolve: null, reject: null, bytes: null, deadline };
     this.queue.push(op);
-    this.send(op, this.scratch.bytes.subarray(0, n));
+    this.send(op, this.scratch.bytes.subarray(0, n), true);
     let outcome: { ok: boolean; value: unknown } | null = null;
     op.resolve = (v) => (outcome = { ok: true, value: v });
     op.reject = (e) => (outcome = { ok: false, value: e });
@@ -315,7 +340,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
       const op: InFlight = { seq: -1, kind, id, name, resolve, reject, bytes: null, deadline: performance.now() + this.timeoutMs };
       this.queue.push(op);
       if (this.sent + 1 === this.queue.length && this.sent < this.ctx.slots) {
-        this.send(op, this.scratch.bytes.subarray(0, n));
+        this.send(op, this.scratch.bytes.subarray(0, n), false);
       } else {
         op.bytes = this.scratch.bytes.slice(0, n); // back-pressure: sent when a slot frees
       }
@@ -341,7 +366,11 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
       r.end = r.pos + len;
       if (op.resolve === null) continue; // a sync op that timed out
       if (ctx.words[at + 3] !== op.seq || !(len >= 0 && len <= ctx.maxPayloadBytes)) {
-        op.reject!(new FailStopError(`client slot ${this.slot} of node ${this.node}: the response in slot ${op.seq & (ctx.slots - 1)} does not answer request ${op.seq} (or its length ${len} is out of range)`));
+        op.reject!(new FailStopError(`${this.where(op.seq)} does not answer request ${op.seq} (or its length ${len} is out of range)`));
+        continue;
+      }
+      if (status !== ResponseStatus.Ok && status !== ResponseStatus.Threw && status !== ResponseStatus.Rejected) {
+        op.reject!(new FailStopError(`${this.where(op.seq)} has no valid status (${status}): shared memory was tampered with`));
         continue;
       }
       try {
@@ -349,23 +378,37 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
           const codec: ValueCodec<unknown> =
             op.kind === RequestKind.Read ? this.structure.readResultCodecs[op.id]! : this.structure.writeResultCodecs[op.id]!;
           op.resolve(codec.decode(r));
-        } else if (status === ResponseStatus.Threw) {
-          op.reject!(decodeThrown(ctx.bytes.slice(r.pos, r.end)));
-        } else {
-          op.reject!(new EncodeError(op.name, new Error(String(deserialize(ctx.bytes.slice(r.pos, r.end))))));
+          continue;
         }
       } catch (e) {
-        op.reject!(e);
+        op.reject!(e); // the structure's own decoding error
+        continue;
       }
+      // The node's error formats: bytes that do not decode were not written by the node.
+      let decoded: unknown;
+      try {
+        decoded = deserialize(ctx.bytes.slice(r.pos, r.end));
+      } catch {
+        op.reject!(new FailStopError(`${this.where(op.seq)} (an error report) does not decode: shared memory was tampered with`));
+        continue;
+      }
+      op.reject!(status === ResponseStatus.Threw ? decodeThrown(decoded) : new EncodeError(op.name, new Error(String(decoded))));
     }
     // Back-pressured async ops go out in order as slots free up.
     while (this.sent < this.queue.length && this.sent < ctx.slots) {
       const op = this.queue[this.sent]!;
       const bytes = op.bytes!;
       op.bytes = null;
-      this.send(op, bytes);
+      this.send(op, bytes, false);
     }
+    // A blocking caller (a sync op, close) runs no microtasks until it returns: publish now.
+    if (this.publishQueued) this.publishTail();
     if (this.queue.length > 0 && this.nodeGone() !== null) this.markGone();
+  }
+
+  /** Names the slot of request `seq`, for errors about its response. */
+  private where(seq: number): string {
+    return `client slot ${this.slot} of node ${this.node}: the response in slot ${seq & (this.ctx.slots - 1)}`;
   }
 
   /**

@@ -3,7 +3,7 @@
  * class name, `code` and message always arrive (the message truncated to
  * fit the slot), and the error itself when it is cloneable and fits.
  */
-import { deserialize, serialize } from 'node:v8';
+import { serialize } from 'node:v8';
 
 interface ThrownSummary {
   nrThrown: 1;
@@ -33,9 +33,8 @@ export function encodeThrown(error: unknown, maxBytes: number): Uint8Array {
   }
 }
 
-/** The error a client rethrows. */
-export function decodeThrown(bytes: Uint8Array): unknown {
-  const v = deserialize(bytes) as Partial<ThrownSummary> | unknown;
+/** The error a client rethrows, from the deserialized report. */
+export function decodeThrown(v: unknown): unknown {
   if (v === null || typeof v !== 'object' || (v as Partial<ThrownSummary>).nrThrown !== 1) return v;
   const s = v as ThrownSummary;
   const e = s.error instanceof Error ? s.error : new Error(s.message);
