@@ -341,9 +341,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
         return;
       }
       // Fenced meanwhile: client bytes the apply decoded may have been a later lap's.
-      this.dirty = true;
-      this.combiner.rewindOwn(runStart);
-      if (this.log.slotWord(this.id) === this.slotWord) this.log.move(this.id, this.slotWord, SlotState.Fenced, 'owner');
+      this.endFencedRun(runStart, true);
     }
     this.replayTo(end);
   }
@@ -375,15 +373,23 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
       // genuine; an apply after it (`suspect`) may have read reused cells:
       // then only a snapshot can fix the state.
       this.ltail = end.reached;
-      if (end.suspect) {
-        this.dirty = true;
-        this.combiner.rewindOwn(runStart);
-      }
-      // HEAD passed us while our slot still says Active (a head advance that
-      // has not re-fenced us yet, or a forged HEAD): our cells may be reused
-      // all the same, so fence ourselves and recover like any fenced replica.
-      if (this.log.slotWord(this.id) === this.slotWord) this.log.move(this.id, this.slotWord, SlotState.Fenced, 'owner');
+      this.endFencedRun(runStart, end.suspect);
     }
+  }
+
+  /**
+   * A run ended fenced. If it was `suspect` (an apply after its last check
+   * may have read reused cells) the state is dirty and its own results are
+   * forgotten. If HEAD passed us while our slot still says Active (a head
+   * advance that has not re-fenced us yet, or a forged HEAD), our cells may
+   * be reused all the same: fence ourselves and recover like any fenced replica.
+   */
+  private endFencedRun(runStart: number, suspect: boolean): void {
+    if (suspect) {
+      this.dirty = true;
+      this.combiner.rewindOwn(runStart);
+    }
+    if (this.log.slotWord(this.id) === this.slotWord) this.log.move(this.id, this.slotWord, SlotState.Fenced, 'owner');
   }
 
   /** @internal EntryApplier: apply one validated batch entry. */
