@@ -16,6 +16,7 @@ import { profiled } from './profile.js';
 
 export type WorkerSystem =
   | 'plain-map'
+  | 'apply-limit'
   | 'nr'
   | 'nr-combined'
   | 'nr-node'
@@ -89,6 +90,39 @@ async function runPlainMap(): Promise<HashmapWorkerOutput> {
         else sink += m.get(k) ?? 0;
       }
       if (performance.now() >= end) return i - from;
+    }
+  });
+  return { rounds, stateHeapBytes };
+}
+
+/**
+ * apply-limit: the work NR cannot avoid, with no log. Every thread walks the
+ * same op stream (one seed for all) and applies every write of it to its
+ * own Map, as every replica must; it does only its share of the reads
+ * (every N-th). A round's ops are the stream ops it walked divided by N, so
+ * the harness's sum over threads is the stream's rate: the ceiling for a
+ * system in which every replica applies every write.
+ */
+async function runApplyLimit(): Promise<HashmapWorkerOutput> {
+  const base = heapUsed();
+  const m = new Map<number, number>();
+  for (let k = 0; k < input.keys; k++) m.set(k, k);
+  const stateHeapBytes = heapUsed() - base;
+  await ready(coord, input);
+  const n = input.measured;
+  const me = input.index;
+  let i = 0;
+  let share = me; // the next stream position whose read is this thread's
+  const rounds = await measureRounds(coord, input, (end) => {
+    const from = i;
+    for (;;) {
+      for (let j = 0; j < 1024; j++, i++) {
+        const k = keys[i & MASK]!;
+        if (writes[i & MASK]) m.set(k, i);
+        else if (i === share) sink += m.get(k) ?? 0;
+        if (i === share) share += n;
+      }
+      if (performance.now() >= end) return (i - from) / n;
     }
   });
   return { rounds, stateHeapBytes };
@@ -238,6 +272,7 @@ async function runPostmessageClient(): Promise<HashmapWorkerOutput> {
 const runners: Record<WorkerSystem, () => Promise<HashmapWorkerOutput>> = {
   'plain-map': runPlainMap,
   nr: () => runNr('sync'),
+  'apply-limit': runApplyLimit,
   'nr-combined': () => runNr('combined'),
   'nr-node': () => runNr('node'),
   'nr-client': runNrClient,
