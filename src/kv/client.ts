@@ -136,10 +136,15 @@ export class KvClient {
   }
 
   /** get, pipelined: many may be in flight on one client; those made in one turn share requests (client-window.ts). */
-  async getAsync(key: KvKey): Promise<Buffer | undefined> {
-    const id = keyIdOf(key, this.limits.maxKey);
-    if (this.closed) throw new DetachedError('KV client is closed');
-    return this.window.get(id);
+  getAsync(key: KvKey): Promise<Buffer | undefined> {
+    // Not an async function: its promise would only wrap the window's (two more microtask hops per op).
+    try {
+      const id = keyIdOf(key, this.limits.maxKey);
+      if (this.closed) throw new DetachedError('KV client is closed');
+      return this.window.get(id);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   getString(key: KvKey): string | undefined {
@@ -304,8 +309,12 @@ export class KvClient {
   }
 
   /** put, pipelined; puts, deletes and gets made in one turn share one record (client-window.ts). */
-  async putAsync(key: KvKey, value: KvValue): Promise<number> {
-    return this.windowWrite({ type: 'put', key, value });
+  putAsync(key: KvKey, value: KvValue): Promise<number> {
+    try {
+      return this.windowWrite({ type: 'put', key, value });
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** Remove `key`. */
