@@ -91,9 +91,9 @@ describe.skipIf(NATS === null)('cluster on a 3-node JetStream cluster', () => {
     sites.push(...s);
     const work = (site: SiteProcess, r: number, client: number, ops: number) =>
       site.cmd(r, { op: 'workload', client, ops, keys: 5, inflight: 6, writeRatio: 0.4, seed: 1000 + client }, 45_000);
-    const runs = s.flatMap((site, i) => [0, 1].map((r) => work(site, r, i * 2 + r, 120)));
+    const runs = s.flatMap((site, i) => [0, 1].map((r) => work(site, r, i * 2 + r, 250)));
     // Chaos while they run: one server of three dies, and site 2 is killed mid-batch.
-    await sleep(600);
+    await sleep(300);
     await nats.kill(1);
     await sleep(400);
     await s[2]!.kill('SIGKILL');
@@ -114,8 +114,14 @@ describe.skipIf(NATS === null)('cluster on a 3-node JetStream cluster', () => {
 
     const files = [0, 1, 2].flatMap((i) => [`site${i}`, ...(i === 2 ? ['site2-restarted'] : [])]).flatMap((f) => [0, 1].map((r) => join(dir, `${f}.r${r}`)));
     const h = readHistory(files);
+    console.log('DEBUG', JSON.stringify({ answered: h.answered, pending: h.pending, failedReads: h.failedReads, results: results.map((r) => r.status === 'fulfilled' ? r.value : String(r.reason)) }));
     expect(h.answered).toBeGreaterThan(300);
     const verdict = checkLinearizable(hashMapModel<string>(), h.ops);
+    if (verdict.verdict === 'violation' && verdict.culprit) {
+      const c = verdict.culprit;
+      const near = h.ops.filter((o) => o.input.key === c.input.key && Math.abs(o.call - c.call) < 300).sort((a, b) => a.call - b.call);
+      console.log('VIOLATION', verdict.explanation, '\n', near.map((o) => `${o.client} ${JSON.stringify(o.input)} -> ${JSON.stringify(o.output)} [${(o.call - c.call).toFixed(2)}, ${o.ret === undefined ? 'pending' : (o.ret - c.call).toFixed(2)}]`).join('\n'));
+    }
     expect(verdict.verdict, verdict.verdict === 'violation' ? verdict.explanation : '').toBe('linearizable');
 
     // No acknowledged write lost, none stored twice (Nats-Msg-Id), in the stream itself.

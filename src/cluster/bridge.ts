@@ -75,6 +75,7 @@ export class Bridge {
   private closed = false;
   private failed: unknown = null;
   private messages: { stop(): void } | null = null;
+  private lastDelivery = 0;
   /** Told when the bridge stops for good on its own (a lost local append). */
   onFailStop: (e: unknown) => void = () => {};
   private consuming: Promise<void> = Promise.resolve();
@@ -108,6 +109,7 @@ export class Bridge {
     if (info.state.messages > 0 && info.state.first_seq > need) throw new BehindRetentionError(this.config.stream, need, info.state.first_seq);
     this.positions.raiseKnown(info.state.last_seq);
     this.consuming = this.consumeLoop();
+    this.watchConsumer();
   }
 
   private async watchStatus(): Promise<void> {
@@ -128,8 +130,10 @@ export class Bridge {
         // Short pulls: a consumer lost with its server (or a cut link) is noticed by missed heartbeats within seconds.
         const messages = await consumer.consume({ max_messages: 4096, expires: CONSUME_EXPIRES_MS });
         this.messages = messages;
+        this.lastDelivery = performance.now();
         for await (const m of messages) {
           if (this.closed) break;
+          this.lastDelivery = performance.now();
           const seq = m.seq;
           this.positions.raiseKnown(seq + m.info.pending);
           if (seq <= this.queued) continue; // a re-delivery after the consumer was made again
@@ -146,6 +150,28 @@ export class Bridge {
         await sleep(100);
       }
     }
+  }
+
+  /**
+   * The client's ordered consumer does not always come back after its
+   * server dies (it can stay silent). When the stream is known to hold more
+   * than was delivered and nothing came for `consumerStallMs`, stop it: the
+   * loop makes a new one from the next sequence.
+   */
+  private watchConsumer(): void {
+    const timer = setInterval(() => {
+      if (this.closed) {
+        clearInterval(timer);
+        return;
+      }
+      const behind = this.positions.known() > this.queued || this.waiters.some((w) => w.seq > this.queued);
+      if (behind && performance.now() - this.lastDelivery > CLUSTER_DEFAULTS.consumerStallMs && this.messages !== null) {
+        this.counters.consumerRestarts++;
+        this.lastDelivery = performance.now();
+        this.messages.stop();
+      }
+    }, CLUSTER_DEFAULTS.consumerStallMs / 4);
+    timer.unref();
   }
 
   private onAppended(seq: number): void {

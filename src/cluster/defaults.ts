@@ -18,6 +18,8 @@ export const CLUSTER_DEFAULTS = Object.freeze({
   startTimeoutMs: 20_000,
   /** How long one pull of the bridge's consumer lasts; heartbeats come at half of it, so a lost consumer is made again within about this long. */
   consumeExpiresMs: 2_000,
+  /** A consumer that delivered nothing this long while the stream is known to hold more is made again. */
+  consumerStallMs: 2_000,
   /** The local log of a site (it caches the stream; 2 MiB as for any NR handle). */
   logBytes: 2 * 1024 * 1024,
 });
