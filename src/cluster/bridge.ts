@@ -11,16 +11,19 @@
  *   message becomes a local write `apply(seq, bytes)` (combined per event
  *   loop turn: many messages, one log entry). The bridge's own replica
  *   applies them too, so it always knows how far the local log goes.
- * - read index: a replica's linearizable reads ask for the stream's last
- *   sequence; requests that arrive while one stream-info request is in
- *   flight share the next one (ReadIndex). The reply waits until the local
- *   log holds that sequence; every bound is `readTimeoutMs`.
+ * - read index: a replica's linearizable reads ask for a position of the
+ *   stream at or past every write acknowledged before they began: the
+ *   sequence of a read barrier the bridge publishes; requests that arrive
+ *   while one barrier is in flight share the next one (ReadIndex). The
+ *   reply waits until the local log holds that sequence; every bound is
+ *   `readTimeoutMs`.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { attach, type NrHandle, type Replica } from '../nr/index.js';
 import { CLUSTER_DEFAULTS, subjectOf } from './defaults.js';
+import { encodeBarrier } from './envelope.js';
 import { BehindRetentionError, ClusterUnavailableError, type WireError, toWire } from './errors.js';
 import { Positions } from './positions.js';
 import { POSITION_READ, type SiteStructure, type SiteState } from './site-structure.js';
@@ -38,6 +41,8 @@ export interface BridgeConfig {
   readonly writeTimeoutMs: number;
   readonly readTimeoutMs: number;
   readonly publishAttemptMs: number;
+  /** The site's id (in its read barriers). */
+  readonly site: number;
 }
 
 type SiteReplica = Replica<SiteState<unknown>, SiteStructure['reads'], SiteStructure['writes']>;
@@ -63,6 +68,7 @@ export class Bridge {
   private readonly replica: SiteReplica;
   private readonly positions: Positions;
   private readonly subject: string;
+  private readonly barrier: Uint8Array;
   private js!: JetStreamClient;
   private jsm!: JetStreamManager;
   private nc!: NatsConnection;
@@ -90,6 +96,7 @@ export class Bridge {
     this.replica = attach(config.handle, structure, { combine: 'immediate' }) as unknown as SiteReplica;
     this.positions = new Positions(config.positions);
     this.subject = subjectOf(config.stream);
+    this.barrier = encodeBarrier(config.site);
     this.appended = this.queued = this.localSeq();
   }
 
@@ -254,7 +261,14 @@ export class Bridge {
     if (!this.indexBusy) void this.indexRounds();
   }
 
-  /** One stream-info request per round; every read that asked before the round began shares it. */
+  /**
+   * One read barrier per round; every read that asked before the round
+   * began shares it. The barrier is a publish: its acknowledgement comes
+   * through the stream's Raft leader once a quorum stored it, so its
+   * sequence is at or past every write acknowledged before the round began.
+   * (A stream-info request is not: while the stream's group has no leader,
+   * its followers answer it from their own, possibly older, state.)
+   */
   private async indexRounds(): Promise<void> {
     this.indexBusy = true;
     while (this.indexQueue.length > 0) {
@@ -263,11 +277,10 @@ export class Bridge {
       const started = performance.now();
       let result: { seq: number } | { err: WireError };
       try {
-        const info = await within(this.jsm.streams.info(this.config.stream), this.config.readTimeoutMs, 'read index', false);
-        const seq = info.state.last_seq;
-        this.positions.raiseKnown(seq);
-        await this.waitAppended(seq, this.config.readTimeoutMs - (performance.now() - started), 'read index: catching up', false);
-        result = { seq };
+        const ack = await within(this.js.publish(this.subject, this.barrier, { timeout: this.config.readTimeoutMs }), this.config.readTimeoutMs, 'read index', false);
+        this.positions.raiseKnown(ack.seq);
+        await this.waitAppended(ack.seq, this.config.readTimeoutMs - (performance.now() - started), 'read index: catching up', false);
+        result = { seq: ack.seq };
       } catch (e) {
         result = { err: toWire(e instanceof ClusterUnavailableError ? e : new ClusterUnavailableError(`read index: ${(e as Error).message}`, false)) };
       }

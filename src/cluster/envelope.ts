@@ -14,6 +14,9 @@
  * | 22 | 2 | zero |
  * | 24 | … | per op: u8 op id, u32 length, that many bytes (the structure's codec) |
  *
+ * A read barrier is a message of 8 bytes: magic `NRCB` (0x4243524e) and
+ * the site id. It carries no op; its sequence is a read index (see bridge.ts).
+ *
  * A message is data from the network: `parseEnvelope` checks every field
  * and bound before anything is applied, and a message that fails is
  * skipped by every replica alike (the check depends on the bytes only).
@@ -22,6 +25,20 @@ import { OpReader, OpWriter } from '../nr/index.js';
 import { CLUSTER_LIMITS } from './defaults.js';
 
 export const ENVELOPE_MAGIC = 0x3143524e;
+export const BARRIER_MAGIC = 0x4243524e;
+export const BARRIER_BYTES = 8;
+
+export function encodeBarrier(site: number): Uint8Array {
+  const b = new Uint8Array(BARRIER_BYTES);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, BARRIER_MAGIC, true);
+  v.setUint32(4, site >>> 0, true);
+  return b;
+}
+
+export function isBarrier(bytes: Uint8Array): boolean {
+  return bytes.length === BARRIER_BYTES && new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true) === BARRIER_MAGIC;
+}
 export const HEADER_BYTES = 24;
 
 /** One op as the encoder gets it: the write op's id (its index in writeNames) and its arguments. */

@@ -310,7 +310,7 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     return this.localRead(POSITION_READ, []) as number;
   }
 
-  /** `seq:skipped:digest` of the local state (equal on replicas that applied the same stream prefix). */
+  /** `skipped:digest` of the local state: equal on replicas whose states are equal (the position is `position()`). */
   digest(): string {
     return this.nr.digest();
   }

@@ -17,7 +17,7 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import { type ArgsCodec, ConfigError, defineStructure, type OpReader, type OpTable, type OpWriter, type Structure, v8Codec } from '../nr/index.js';
-import { forEachOp, parseEnvelope } from './envelope.js';
+import { forEachOp, isBarrier, parseEnvelope } from './envelope.js';
 
 export interface SiteState<S> {
   user: S;
@@ -85,7 +85,8 @@ export function siteStructure<S, R extends OpTable<S>, W extends OpTable<S>>(use
       apply: (st: SiteState<unknown>, seq: number, msg: Uint8Array): void => applyMessage(u, ops, st, seq, msg),
     },
     codecs: { apply: applyCodec },
-    digest: (st) => `${st.seq}:${st.skipped}:${u.digest ? u.digest(st.user) : ''}`,
+    // Not the sequence: read barriers move it without changing the state.
+    digest: (st) => `${st.skipped}:${u.digest ? u.digest(st.user) : ''}`,
     snapshot: (st) => serialize({ seq: st.seq, skipped: st.skipped, user: u.snapshot ? u.snapshot(st.user) : serialize(st.user) }),
     restore: (bytes) => {
       const o = deserialize(bytes) as { seq: number; skipped: number; user: Uint8Array };
@@ -114,6 +115,7 @@ export function userWriteOps(u: AnyUser): UserWriteOp[] {
 function applyMessage(u: AnyUser, ops: readonly UserWriteOp[], st: SiteState<unknown>, seq: number, msg: Uint8Array): void {
   if (!(seq > st.seq)) return; // a re-delivery: already applied
   st.seq = seq;
+  if (isBarrier(msg)) return; // a read index: no op
   const head = parseEnvelope(msg, u.fingerprint, ops.length);
   if (head === null) {
     st.skipped++;

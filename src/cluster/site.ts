@@ -107,7 +107,7 @@ export async function createSite(options: SiteOptions): Promise<Site> {
   const handle = createHandle(siteStructure(user), { replicas: replicas + 1, logBytes: options.logBytes ?? CLUSTER_DEFAULTS.logBytes });
   const positions = Positions.create();
   const id = randomInt(1, 0xffffffff);
-  const config: BridgeConfig = { handle, positions: positions.buffer, stream, servers, nats: nats as Record<string, unknown>, writeTimeoutMs, readTimeoutMs, publishAttemptMs };
+  const config: BridgeConfig = { handle, positions: positions.buffer, stream, servers, nats: nats as Record<string, unknown>, writeTimeoutMs, readTimeoutMs, publishAttemptMs, site: id };
   const bridge = new Worker(bridgeWorkerUrl(), { workerData: { config, structure: ref } });
   let closed = false;
   let failWith: (e: Error) => void = () => {};

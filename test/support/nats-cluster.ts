@@ -98,23 +98,34 @@ export async function startNatsCluster(nodes = 3, timeoutMs = 30_000): Promise<N
   return cluster;
 }
 
-/** Resolves once JetStream answers an account-info request through every server (a meta leader exists). */
+/**
+ * Resolves once JetStream answers an account-info request through every
+ * server (a meta leader exists) and an R3 stream can be placed (every
+ * server has joined the meta group): then made and deleted again.
+ */
 export async function waitForMetaLeader(urls: string[], timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
-  for (const url of urls) {
+  const attempt = async (url: string, probe: boolean): Promise<void> => {
     for (;;) {
       try {
         const nc = await connect({ servers: url, maxReconnectAttempts: 0, timeout: 1_000 });
         try {
-          await (await jetstreamManager(nc, { timeout: 1_000 })).getAccountInfo();
-          break;
+          const jsm = await jetstreamManager(nc, { timeout: 2_000 });
+          await jsm.getAccountInfo();
+          if (probe) {
+            await jsm.streams.add({ name: 'NR_PROBE', subjects: ['nr.probe'], num_replicas: urls.length });
+            await jsm.streams.delete('NR_PROBE');
+          }
+          return;
         } finally {
           await nc.close();
         }
       } catch (e) {
-        if (performance.now() > deadline) throw new Error(`JetStream had no meta leader within ${timeoutMs} ms: ${(e as Error).message}`);
+        if (performance.now() > deadline) throw new Error(`JetStream was not ready within ${timeoutMs} ms: ${(e as Error).message}`);
         await sleep(200);
       }
     }
-  }
+  };
+  for (const url of urls) await attempt(url, false);
+  await attempt(urls[0]!, true);
 }
