@@ -5,7 +5,7 @@
  *
  * | bytes | written by | field |
  * |---|---|---|
- * | 0..7 (BigInt64 [0]) | bridge | highest stream sequence the bridge knows exists (last seen + pending, or a stream info) |
+ * | 0..7 (BigInt64 [0]) | bridge | highest stream sequence the bridge knows exists (last seen + pending, or a publish acknowledgement) |
  * | 64..71 (BigInt64 [8]) | bridge | highest stream sequence appended to the local log |
  * | 128..131 (Int32 [32]) | bridge | 1 while connected to NATS, 0 while not |
  *
