@@ -100,8 +100,8 @@ async function runSites(workload: string, writeRatio: number, system: System, ms
   }
   return row(workload, writeRatio, system, (ops * 1000) / ms, {
     errors,
-    writeP50Ms: p50.length ? Math.max(...p50) : null,
-    writeP99Ms: p99.length ? Math.max(...p99) : null,
+    writeP50Ms: p50.length ? Number(Math.max(...p50).toFixed(2)) : null,
+    writeP99Ms: p99.length ? Number(Math.max(...p99).toFixed(2)) : null,
   });
 }
 
@@ -159,7 +159,8 @@ function clusterMarkdown(rows: BenchRow[]): string[] {
   out.push(t('read: nr-cluster (linearizable) vs nats-kv gets', get('read', 'nr-cluster'), get('read', 'nats-kv'), 5));
   out.push(t('write: nr-cluster vs nats-kv puts', get('write', 'nr-cluster'), get('write', 'nats-kv'), 3));
   const w = rs.find((r) => r.workload === 'write' && r.system === 'nr-cluster');
-  if (w) out.push('', `Write latency (call to own replica's result: publish, quorum ack, local apply), nr-cluster, write workload, worst replica: p50 ${w.writeP50Ms} ms, p99 ${w.writeP99Ms} ms.`);
+  const ms = (v: unknown): string => (typeof v === 'number' ? `${v.toFixed(1)} ms` : 'n/a');
+  if (w) out.push('', `Write latency (call to the writer's own result: publish, quorum ack, local apply), nr-cluster, write workload, worst of the six replicas: p50 ${ms(w.writeP50Ms)}, p99 ${ms(w.writeP99Ms)}.`);
   return out;
 }
 
