@@ -181,6 +181,43 @@ describe.skipIf(NATS === null)('cluster on a 3-node JetStream cluster', () => {
   }, 60_000);
 });
 
+describe.skipIf(NATS === null)('cluster: a publish whose acknowledgement is lost', () => {
+  let nats: NatsCluster;
+  let dir: string;
+  let site: SiteProcess | undefined;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nr-cluster-ack-'));
+    nats = await startNatsCluster(3);
+  }, 40_000);
+  afterAll(async () => {
+    await site?.kill();
+    await nats?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('is retried with the same message id: stored once, applied once, answered', async () => {
+    await createStream(HashMap, { servers: nats.urls, stream: 'ACK' });
+    const proxies = await Promise.all(nats.ports.map((p) => startTcpProxy(p)));
+    try {
+      site = await startSite({ servers: proxies.map((p) => p.url), stream: 'ACK', replicas: 1, history: join(dir, 'ack'), writeTimeoutMs: 15_000, nats: { ignoreClusterUpdates: true } });
+      expect((await site.cmd(0, { op: 'put', key: 'k', value: 'before' })).ok).toEqual({ value: null });
+      for (const p of proxies) p.dropReplies();
+      const put = site.cmd(0, { op: 'put', key: 'k', value: 'once' }, 30_000);
+      await sleep(2_500);
+      for (const p of proxies) p.restore();
+      const r = await put;
+      expect(r.ok).toEqual({ value: 'before' });
+      // Each attempt waits at most publishAttemptMs (1 s): an answer this late came from a retry.
+      expect(r.ms).toBeGreaterThan(1_000);
+      const stored = await storedPuts(nats.urls, 'ACK');
+      expect(stored.get('once')).toBe(1);
+      expect((await site.cmd(0, { op: 'get', key: 'k' })).ok).toEqual({ value: 'once' });
+    } finally {
+      await Promise.all(proxies.map((p) => p.close()));
+    }
+  }, 60_000);
+});
+
 describe.skipIf(NATS !== null)('cluster (nats-server missing)', () => {
   it.skip('SKIPPED: nats-server is not on PATH; install it (apt-get install nats-server) to run the cluster tests', () => {});
 });

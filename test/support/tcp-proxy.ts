@@ -1,7 +1,9 @@
 /**
  * A TCP proxy on 127.0.0.1 that a test can cut: `cut()` drops every
  * connection through it and refuses new ones (the site behind it is cut off
- * from the cluster); `restore()` lets them through again.
+ * from the cluster); `dropReplies()` keeps forwarding what the client sends
+ * but throws away what the server answers (acknowledgements are lost while
+ * the publishes land); `restore()` lets everything through again.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
@@ -9,6 +11,7 @@ export interface TcpProxy {
   readonly port: number;
   readonly url: string;
   cut(): void;
+  dropReplies(): void;
   restore(): void;
   close(): Promise<void>;
 }
@@ -16,6 +19,7 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let open = true;
+  let replies = true;
   const server: Server = createServer((client) => {
     if (!open) {
       client.destroy();
@@ -33,7 +37,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstream.on('data', (chunk: Buffer) => {
+      if (replies) client.write(chunk);
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
@@ -45,8 +51,12 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       for (const s of sockets) s.destroy();
       sockets.clear();
     },
+    dropReplies() {
+      replies = false;
+    },
     restore() {
       open = true;
+      replies = true;
     },
     close() {
       open = false;
