@@ -6,19 +6,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
+import { mulberry32 } from './workload.js';
 
 const w = workerData as { servers: string[]; bucket: string; keys: number; writeRatio: number; inflight: number; ms: number; seed: number };
 const nc = await connect({ servers: w.servers });
 const kv = await new Kvm(nc).open(w.bucket);
-let s = w.seed >>> 0 || 1;
-const rand = (): number => {
-  s ^= s << 13;
-  s >>>= 0;
-  s ^= s >>> 17;
-  s ^= s << 5;
-  s >>>= 0;
-  return s / 0x100000000;
-};
+const rand = mulberry32(w.seed);
 parentPort!.postMessage({ ready: true });
 await new Promise<void>((r) => parentPort!.once('message', () => r()));
 const end = performance.now() + w.ms;

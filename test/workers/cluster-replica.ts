@@ -9,6 +9,7 @@ import { appendFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { attachSite, type SiteReplicaData } from '../../src/cluster/index.js';
 import { HashMap } from '../../src/nr/structures/index.js';
+import { mulberry32 } from '../support/prng.js';
 
 const { data, history } = workerData as { data: SiteReplicaData; history: string };
 const r = attachSite(data, HashMap);
@@ -25,7 +26,7 @@ type Cmd =
 
 /** A timed run for the bench: ops done, and the write latencies' p50/p99 (call to this replica's result: publish, ack, apply). */
 async function bench(c: Extract<Cmd, { op: 'bench' }>): Promise<unknown> {
-  const rand = rng(c.seed);
+  const rand = mulberry32(c.seed);
   const end = performance.now() + c.ms;
   let ops = 0;
   let errors = 0;
@@ -61,21 +62,8 @@ function errOf(e: unknown): { err: { name: string; code?: string; committed?: un
   return { err: { name: x.name, code: x.code, committed: x.committed, message: x.message } };
 }
 
-/** xorshift32: the workload is a function of its seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
-}
-
 async function workload(c: Extract<Cmd, { op: 'workload' }>): Promise<unknown> {
-  const rand = rng(c.seed);
+  const rand = mulberry32(c.seed);
   let next = 0;
   let done = 0;
   let failed = 0;
