@@ -212,6 +212,11 @@ describe.skipIf(NATS === null)('cluster: a publish whose acknowledgement is lost
       const stored = await storedPuts(nats.urls, 'ACK');
       expect(stored.get('once')).toBe(1);
       expect((await site.cmd(0, { op: 'get', key: 'k' })).ok).toEqual({ value: 'once' });
+      // Bad input: the codec's error at the call site, nothing published.
+      const bad = await site.cmd(0, { op: 'put', key: 'k', value: { not: 'a scalar' } });
+      expect(bad.err?.name).toBe('TypeError');
+      expect((await site.cmd(0, { op: 'get', key: 'k' })).ok).toEqual({ value: 'once' });
+      expect([...(await storedPuts(nats.urls, 'ACK')).keys()].sort()).toEqual(['before', 'once']);
     } finally {
       await Promise.all(proxies.map((p) => p.close()));
     }

@@ -79,7 +79,6 @@ export class Bridge {
   private indexQueue: ((r: { seq: number } | { err: WireError }) => void)[] = [];
   private indexBusy = false;
   private closed = false;
-  private failed: unknown = null;
   private messages: { stop(): void } | null = null;
   private lastDelivery = 0;
   /** Told when the bridge stops for good on its own (a lost local append). */
@@ -150,10 +149,10 @@ export class Bridge {
             (e: unknown) => this.onAppendFailed(seq, e),
           );
         }
-      } catch (e) {
+      } catch {
+        // The consumer could not be made or broke (no quorum, disconnected): make it again.
         if (this.closed) return;
         this.counters.consumerRestarts++;
-        void e;
         await sleep(100);
       }
     }
@@ -203,7 +202,6 @@ export class Bridge {
       this.onAppended(seq);
       return;
     }
-    this.failed = e;
     this.onFailStop(e);
     void this.close();
   }
@@ -216,7 +214,7 @@ export class Bridge {
   addPort(port: MessagePort): void {
     this.ports.add(port);
     port.on('message', (m: ToBridge) => {
-      if (m.t === 'w') void this.publish(m.b, m.id, m.msg).then((r) => this.reply(port, { t: 'w', b: m.b, ...r }));
+      if (m.t === 'w') void this.publish(m.id, m.msg).then((r) => this.reply(port, { t: 'w', b: m.b, ...r }));
       else if (m.t === 'i') this.readIndex((r) => this.reply(port, { t: 'i', n: m.n, ...r }));
     });
     port.on('close', () => this.ports.delete(port));
@@ -226,8 +224,7 @@ export class Bridge {
     if (this.ports.has(port)) port.postMessage(m);
   }
 
-  private async publish(batch: number, id: string, msg: Uint8Array): Promise<{ seq: number } | { err: WireError }> {
-    void batch;
+  private async publish(id: string, msg: Uint8Array): Promise<{ seq: number } | { err: WireError }> {
     const deadline = performance.now() + this.config.writeTimeoutMs;
     let attempts = 0;
     for (;;) {

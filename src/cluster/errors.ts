@@ -111,9 +111,9 @@ export function clusterErrorFrom(w: WireError): ClusterError {
       return new ClusterUnavailableError(w.message, w.committed ?? 'unknown');
     case 'ERR_CLUSTER_CLOSED':
       return new SiteClosedError(w.message, w.committed ?? false);
-    default: {
-      const e = new ClusterError(w.code, w.message);
-      return e;
-    }
+    default:
+      // Attach errors (stream missing or another structure's) are thrown as their own classes by createSite's
+      // check in its thread; one the bridge meets again (the stream changed since) keeps its code.
+      return new ClusterError(w.code, w.message);
   }
 }

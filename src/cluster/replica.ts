@@ -149,18 +149,7 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
       msg = encodeEnvelope(this.writer, this.fingerprint, head, ops, this.codecs);
       if (msg.length > CLUSTER_LIMITS.maxBatchBytes) throw new ClusterConfigError(`a batch encodes to ${msg.length} bytes; a message holds at most ${CLUSTER_LIMITS.maxBatchBytes}`);
     } catch (e) {
-      // An op that cannot be encoded fails alone: the others go in a batch of their own.
-      for (const op of ops) {
-        try {
-          encodeEnvelope(this.writer, this.fingerprint, head, [op], this.codecs);
-          this.queue.push(op);
-        } catch (err) {
-          op.reject(err);
-        }
-      }
-      void e;
-      if (this.queue.length > 0 && this.queue.length < ops.length) this.flush();
-      else for (const op of this.queue.splice(0)) op.reject(e);
+      this.splitFailedBatch(ops, head, e);
       return;
     }
     const timer = setTimeout(() => this.failBatch(batch, new ClusterUnavailableError(`no answer from the site's bridge within ${this.data.writeTimeoutMs} ms`, 'unknown')), this.data.writeTimeoutMs + 1_000);
@@ -172,6 +161,29 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     this.data.port.postMessage(m, [msg.buffer as ArrayBuffer]);
     this.holdThread();
   };
+
+  /**
+   * A batch that cannot be sent whole: an op whose codec throws fails alone
+   * (its caller gets the codec's error) and the others are sent without it;
+   * if every op encodes alone but not together (too large), they all fail.
+   */
+  private splitFailedBatch(ops: PendingOp[], head: { site: number; origin: number; batch: number }, e: unknown): void {
+    const good: PendingOp[] = [];
+    for (const op of ops) {
+      try {
+        encodeEnvelope(this.writer, this.fingerprint, head, [op], this.codecs);
+        good.push(op);
+      } catch (err) {
+        op.reject(err);
+      }
+    }
+    if (good.length === ops.length) {
+      for (const op of good) op.reject(e);
+      return;
+    }
+    this.queue.unshift(...good);
+    if (this.queue.length > 0) this.flush();
+  }
 
   /** From apply (site-structure.ts): this replica reached one of its own batches. */
   private readonly deliver = (batch: number, _seq: number, outcomes: OpOutcome[]): void => {
