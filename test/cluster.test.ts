@@ -84,20 +84,25 @@ describe.skipIf(NATS === null)('cluster on a 3-node JetStream cluster', () => {
     expect((err as SiteStartError).code).toBe('ERR_CLUSTER_STREAM_NOT_FOUND');
   });
 
-  it('three sites of two replicas: linearizable under a killed server and a killed site, digests equal, every acknowledged write stored once', async () => {
+  it('three sites of two replicas: linearizable under a killed server, a paused site and a killed site, digests equal, every acknowledged write stored once', async () => {
     await createStream(HashMap, { servers: nats.urls, stream: 'MAP' });
-    const start = (i: number, tag: string) => startSite({ servers: nats.urls, stream: 'MAP', replicas: 2, history: join(dir, `site${i}${tag}`) });
+    // Site 1 has a short read bound: it is paused (SIGSTOP) for longer than that.
+    const start = (i: number, tag: string) =>
+      startSite({ servers: nats.urls, stream: 'MAP', replicas: 2, history: join(dir, `site${i}${tag}`), ...(i === 1 ? { readTimeoutMs: 1_000 } : {}) });
     const s = await Promise.all([0, 1, 2].map((i) => start(i, '')));
     sites.push(...s);
     const work = (site: SiteProcess, r: number, client: number, ops: number) =>
       site.cmd(r, { op: 'workload', client, ops, keys: 5, inflight: 6, writeRatio: 0.4, seed: 1000 + client }, 45_000);
-    const runs = s.flatMap((site, i) => [0, 1].map((r) => work(site, r, i * 2 + r, 250)));
-    // Chaos while they run: one server of three dies, and site 2 is killed mid-batch.
+    const runs = Promise.allSettled(s.flatMap((site, i) => [0, 1].map((r) => work(site, r, i * 2 + r, 250))));
+    // Chaos while they run: one server of three dies, site 1 is paused past its read bound, site 2 is killed mid-batch.
     await sleep(300);
     await nats.kill(1);
+    s[1]!.proc.kill('SIGSTOP');
     await sleep(400);
     await s[2]!.kill('SIGKILL');
-    const results = await Promise.allSettled(runs);
+    await sleep(1_100);
+    s[1]!.proc.kill('SIGCONT');
+    const results = await runs;
     for (const [i, r] of results.entries()) expect(r.status, `replica ${i}`).toBe(i < 4 ? 'fulfilled' : 'rejected'); // site 2 died mid-run
     // The killed site comes back as a new process and catches up from the stream.
     nats.restart(1);
