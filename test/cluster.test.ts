@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { createSite, createStream, StreamMismatchError, StreamNotFoundError, ClusterConfigError } from '../src/cluster/index.js';
-import { forEachOp, parseEnvelope } from '../src/cluster/envelope.js';
+import { BehindRetentionError, ClusterConfigError, createSite, createStream, StreamMismatchError, StreamNotFoundError, subjectOf } from '../src/cluster/index.js';
+import { encodeBarrier, forEachOp, parseEnvelope } from '../src/cluster/envelope.js';
 import { userWriteOps } from '../src/cluster/site-structure.js';
 import { checkLinearizable, hashMapModel } from '../src/lincheck/index.js';
 import { Counter, HashMap } from '../src/nr/structures/index.js';
@@ -69,7 +69,7 @@ describe.skipIf(NATS === null)('cluster on a 3-node JetStream cluster', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
-  it('attach: a missing stream, a stream of another structure and an unknown option are typed errors', async () => {
+  it('attach: a missing stream, a stream of another structure, a purged stream and an unknown option are typed errors', async () => {
     const ref = { module: STRUCTURES, export: 'HashMap' };
     await expect(createSite({ structure: ref, servers: nats.urls, stream: 'NOPE' })).rejects.toBeInstanceOf(StreamNotFoundError);
     await createStream(Counter, { servers: nats.urls, stream: 'COUNTER' });
@@ -78,6 +78,18 @@ describe.skipIf(NATS === null)('cluster on a 3-node JetStream cluster', () => {
     expect((e as StreamMismatchError).found).toContain('nr.counter');
     await expect(createStream(HashMap, { servers: nats.urls, stream: 'COUNTER' })).rejects.toBeInstanceOf(StreamMismatchError);
     await expect(createSite({ structure: ref, servers: nats.urls, stream: 'COUNTER', bogus: 1 } as never)).rejects.toBeInstanceOf(ClusterConfigError);
+    // A stream that no longer holds its first messages (purged): a new site cannot replay it.
+    await createStream(HashMap, { servers: nats.urls, stream: 'PURGED' });
+    const nc = await connect({ servers: nats.urls });
+    try {
+      for (let i = 0; i < 3; i++) await jetstream(nc).publish(subjectOf('PURGED'), encodeBarrier(1));
+      await (await jetstreamManager(nc)).streams.purge('PURGED');
+    } finally {
+      await nc.close();
+    }
+    const behind = await createSite({ structure: ref, servers: nats.urls, stream: 'PURGED' }).catch((x: unknown) => x);
+    expect(behind).toBeInstanceOf(BehindRetentionError);
+    expect((behind as BehindRetentionError).message).toContain('starts at sequence 4');
     // And from a site process: the same typed error reaches its starter.
     const err = await startSite({ servers: nats.urls, stream: 'NOPE', replicas: 1, history: join(dir, 'nope') }).catch((x: unknown) => x);
     expect(err).toBeInstanceOf(SiteStartError);

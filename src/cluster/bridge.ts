@@ -112,7 +112,8 @@ export class Bridge {
     this.js = jetstream(this.nc, { timeout: this.config.publishAttemptMs });
     const info = await checkStream(this.jsm, this.config.stream, userStructure);
     const need = this.queued + 1;
-    if (info.state.messages > 0 && info.state.first_seq > need) throw new BehindRetentionError(this.config.stream, need, info.state.first_seq);
+    // Messages this site needs are gone (purged, or aged out): replaying the rest would build a wrong state.
+    if (info.state.last_seq >= need && info.state.first_seq > need) throw new BehindRetentionError(this.config.stream, need, info.state.first_seq);
     this.positions.raiseKnown(info.state.last_seq);
     this.consuming = this.consumeLoop();
     this.watchConsumer();

@@ -13,7 +13,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { createHandle, type NrHandle } from '../nr/index.js';
 import type { BridgeConfig } from './bridge.js';
 import { CLUSTER_DEFAULTS, type Consistency } from './defaults.js';
-import { ClusterConfigError, clusterErrorFrom, SiteClosedError, type WireError } from './errors.js';
+import { BehindRetentionError, ClusterConfigError, clusterErrorFrom, SiteClosedError, type WireError } from './errors.js';
 import { Positions } from './positions.js';
 import { siteStructure } from './site-structure.js';
 import { checkStream, checkKnown, checkServers, checkStreamName, connectNats } from './stream.js';
@@ -99,7 +99,9 @@ export async function createSite(options: SiteOptions): Promise<Site> {
   // Typed errors at attach: the stream is missing, or made for another structure.
   const nc = await connectNats(servers, { ...nats, maxReconnectAttempts: 0, timeout: readTimeoutMs });
   try {
-    await checkStream(await jetstreamManager(nc, { timeout: readTimeoutMs }), stream, user);
+    const info = await checkStream(await jetstreamManager(nc, { timeout: readTimeoutMs }), stream, user);
+    // A new site replays from sequence 1: the stream must still hold it.
+    if (info.state.last_seq >= 1 && info.state.first_seq > 1) throw new BehindRetentionError(stream, 1, info.state.first_seq);
   } finally {
     await nc.close();
   }
