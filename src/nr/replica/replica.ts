@@ -25,7 +25,7 @@ import { before, distance } from '../log/positions.js';
 import { OP_HEADER_BYTES } from '../log/layout.js';
 import { replay, type EntryApplier, type ReplayEnd } from '../log/replay.js';
 import type { EntryHeader, SharedLog } from '../log/shared-log.js';
-import { incarnationOf, SlotState, stateOf } from '../log/slot-state.js';
+import { holdsHead, incarnationOf, SlotState, stateOf } from '../log/slot-state.js';
 import type { HubFactory, NodeHub } from './node-hub.js';
 import type { OpArgs, OpResult, OpTable, Structure } from '../structure.js';
 import { type BoundReads, type BoundWrites, compileRead, type ReadTarget } from './bound-ops.js';
@@ -229,6 +229,18 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
     this.server?.drainForDetach();
     this.hub?.close();
     this.leave(new DetachedError(), SlotState.Detached);
+  }
+
+  /**
+   * True while this replica's slot holds back the log's head (Reserved,
+   * Active or Recovering): entries it has not applied cannot be overwritten,
+   * and memory that `appliedEverywhere` reclaims stays intact for what its
+   * state references. One atomic load of its own slot word: cheap enough to
+   * check after every read that copied out of such memory (a false answer
+   * means it may have been fenced meanwhile, and the copy may be stale).
+   */
+  holdsLog(): boolean {
+    return this.detachedError === null && holdsHead(this.log.slotState(this.id));
   }
 
   /** Where this replica stands: see ReplicaStatus. */
