@@ -1,0 +1,226 @@
+/**
+ * The issuing side of a data write (pwrite, write, writeFile, appendFile,
+ * truncate, ftruncate): the bytes are copied once, into fresh pages of the
+ * shared pool this thread takes; the logged op carries only their refs.
+ *
+ * 1. Take the pages (TAKEN by this slot; see pages/holder.ts).
+ * 2. Fill them: the caller's bytes, and for a partial first or last page
+ *    the rest of the page as this replica sees it (or zeros for a hole).
+ * 3. Check that this replica still holds the log: if it was fenced during
+ *    the copy, the page it merged with may have been reused; recover and
+ *    go back to 2.
+ * 4. Log the op. Its apply installs the pages only if the file still holds
+ *    the pages step 2 merged with (and, for an append, still ends where it
+ *    did); otherwise it is a CONFLICT everywhere, nothing changed, and the
+ *    writer catches up and goes back to 2 with the same pages. Two writers
+ *    of one page therefore never lose each other's bytes, and a page, once
+ *    installed, never changes (no reader sees a torn mix).
+ *
+ * A write that fails with an FsError (identically on every replica) or is
+ * refused before it is logged gives its pages back for the next write; one
+ * whose outcome is unknown (the log entry may stand) holds them as doubtful
+ * until this replica has caught up past it.
+ */
+import { DetachedError, EncodeError, FencedError, OpTooLargeError } from '../nr/index.js';
+import { FsError } from './errors.js';
+import type { PageHolder } from './pages/holder.js';
+import { indexOfRef, MAX_WRITE_ATTEMPTS, PAGE_BYTES, POOL_WAIT_MS, poolFull } from './pages/pool.js';
+import { FsArgumentError } from './paths.js';
+import { CONFLICT, edgeRef, HOLE, type Inode, pagesSpanned, refAt, tailToRewrite, WHOLE } from './state.js';
+
+/** @internal Stop a write at a phase (tests kill workers there). */
+export interface WriteHooks {
+  /** Pages taken, nothing filled or logged. */
+  afterTake?: () => void;
+  /** Pages filled, nothing logged. */
+  afterStage?: () => void;
+  /** The op applied on this replica, nothing else done. */
+  afterLog?: () => void;
+}
+
+/** What a write needs of its replica. */
+export interface WriterReplica {
+  sync(): void;
+  holdsLog(): boolean;
+}
+
+/** Where a write lands, as this replica sees the file now. */
+export interface Layout {
+  node: Inode | undefined;
+  at: number;
+  /** The write replaces the whole file (O_TRUNC): nothing to merge with. */
+  trunc: boolean;
+}
+
+export class DataWriter {
+  private readonly bytes: Uint8Array;
+  private readonly refs: number[] = [];
+  private readonly sleepCell = new Int32Array(new SharedArrayBuffer(4));
+  /** Attempts that lost to a write of the same pages (statistics). */
+  conflicts = 0;
+
+  constructor(
+    private readonly replica: WriterReplica,
+    private readonly holder: PageHolder,
+    private readonly hooks: WriteHooks = {},
+  ) {
+    this.bytes = holder.pool.bytes;
+  }
+
+  /**
+   * Write `src` where `layout()` says (asked again after each conflict);
+   * `log` logs the op and returns its result (CONFLICT to retry).
+   */
+  write(src: Uint8Array, layout: () => Layout, log: (at: number, expFirst: number, expLast: number, refs: readonly number[]) => number): number {
+    const refs = this.refs;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        this.settleDoubts();
+        const l = layout();
+        this.takeInto(pagesSpanned(l.at, src.length));
+        this.hooks.afterTake?.();
+        const edges = this.fill(l, src);
+        if (!this.replica.holdsLog()) {
+          this.replica.sync();
+          continue;
+        }
+        this.hooks.afterStage?.();
+        const r = log(l.at, edges === null ? WHOLE : edges[0], edges === null ? WHOLE : edges[1], refs);
+        if (r !== CONFLICT) {
+          refs.length = 0;
+          this.hooks.afterLog?.();
+          return r;
+        }
+        this.conflicts++;
+        if (attempt >= MAX_WRITE_ATTEMPTS) throw new FsError('EAGAIN', 'write', undefined, undefined, `lost ${attempt} times to writes of the same pages`);
+        this.replica.sync();
+      }
+    } catch (e) {
+      this.dropRefs(e);
+      throw e;
+    } finally {
+      this.holder.flush();
+    }
+  }
+
+  /**
+   * Truncate to `len`: when that cuts a page of the file (as `node()` sees
+   * it), log a copy of it with the bytes past the end zeroed; `log` gets
+   * (the page it copied or HOLE, the copy or HOLE) and returns 0, 1 (copy
+   * not needed) or CONFLICT.
+   */
+  truncate(len: number, node: () => Inode | undefined, log: (expTail: number, tailRef: number) => number): void {
+    const refs = this.refs;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        this.settleDoubts();
+        const n = node();
+        const old = n === undefined || n.dir ? HOLE : tailToRewrite(n, len);
+        this.takeInto(old === HOLE ? 0 : 1);
+        this.hooks.afterTake?.();
+        if (old !== HOLE) {
+          const to = indexOfRef(refs[0]!) * PAGE_BYTES;
+          const from = indexOfRef(old) * PAGE_BYTES;
+          const tail = len % PAGE_BYTES;
+          this.bytes.copyWithin(to, from, from + tail);
+          this.bytes.fill(0, to + tail, to + PAGE_BYTES);
+          if (!this.replica.holdsLog()) {
+            this.replica.sync();
+            continue;
+          }
+        }
+        this.hooks.afterStage?.();
+        const r = log(old, old === HOLE ? HOLE : refs[0]!);
+        if (r === 0 && old !== HOLE) refs.length = 0;
+        if (r !== CONFLICT) {
+          this.giveBack();
+          this.hooks.afterLog?.();
+          return;
+        }
+        this.conflicts++;
+        if (attempt >= MAX_WRITE_ATTEMPTS) throw new FsError('EAGAIN', 'open', undefined, undefined, `lost ${attempt} times to writes of the same page`);
+        this.replica.sync();
+      }
+    } catch (e) {
+      this.dropRefs(e);
+      throw e;
+    } finally {
+      this.holder.flush();
+    }
+  }
+
+  /** Copy `src` into the pages, and merge partial edge pages; returns [expFirst, expLast], or null if none is partial. */
+  private fill(l: Layout, src: Uint8Array): [number, number] | null {
+    const len = src.length;
+    if (len === 0) return null;
+    const bytes = this.bytes;
+    const refs = this.refs;
+    const first = Math.floor(l.at / PAGE_BYTES);
+    const end = l.at + len;
+    let edges: [number, number] | null = null;
+    for (let k = 0; k < refs.length; k++) {
+      const p = first + k;
+      const base = indexOfRef(refs[k]!) * PAGE_BYTES;
+      const lo = Math.max(l.at, p * PAGE_BYTES) - p * PAGE_BYTES;
+      const hi = Math.min(end, (p + 1) * PAGE_BYTES) - p * PAGE_BYTES;
+      const from = p * PAGE_BYTES + lo - l.at;
+      if (lo === 0 && hi === PAGE_BYTES && from === 0 && len === PAGE_BYTES) bytes.set(src, base);
+      else bytes.set(src.subarray(from, from + hi - lo), base + lo);
+      if (lo === 0 && hi === PAGE_BYTES) continue;
+      // A partial page: the rest as this replica has it (zeros past the end: the pages' invariant), or zeros.
+      const old = l.trunc || l.node === undefined || l.node.pages === null ? HOLE : refAt(l.node, p);
+      if (old === HOLE) {
+        bytes.fill(0, base, base + lo);
+        bytes.fill(0, base + hi, base + PAGE_BYTES);
+      } else {
+        const o = indexOfRef(old) * PAGE_BYTES;
+        bytes.copyWithin(base, o, o + lo);
+        bytes.copyWithin(base + hi, o + hi, o + PAGE_BYTES);
+      }
+      edges ??= l.trunc ? [WHOLE, WHOLE] : [edgeRef(l.node, l.at, len, false), edgeRef(l.node, l.at, len, true)];
+    }
+    return edges;
+  }
+
+  /** Hold exactly `n` taken pages in `refs` (keeping those of the last attempt). */
+  private takeInto(n: number): void {
+    const refs = this.refs;
+    while (refs.length > n) this.holder.give(refs.pop()!);
+    let deadline = 0;
+    while (refs.length < n) {
+      const ref = this.holder.take();
+      if (ref >= 0) {
+        refs.push(ref);
+        continue;
+      }
+      // Exhausted: catch up (so retired pages can pass), take over what other threads retired, wait a little.
+      if (deadline === 0) deadline = Date.now() + POOL_WAIT_MS;
+      else if (Date.now() > deadline) throw poolFull('write');
+      this.replica.sync();
+      this.holder.steal();
+      this.holder.reclaim(true);
+      if (this.holder.held().cached === 0) Atomics.wait(this.sleepCell, 0, 0, 1);
+    }
+  }
+
+  private settleDoubts(): void {
+    if (!this.holder.hasDoubts) return;
+    this.replica.sync();
+    this.holder.resolveDoubtful();
+  }
+
+  private giveBack(): void {
+    const refs = this.refs;
+    while (refs.length > 0) this.holder.give(refs.pop()!);
+  }
+
+  /** After a failed write: its pages are ours again unless its entry may stand. */
+  private dropRefs(e: unknown): void {
+    const notInstalled = e instanceof FsError || e instanceof FsArgumentError || e instanceof OpTooLargeError || e instanceof EncodeError || e instanceof DetachedError || (e instanceof FencedError && e.committed === false);
+    if (notInstalled) this.giveBack();
+    else {
+      this.holder.doubt(this.refs);
+      this.refs.length = 0;
+    }
+  }
+}
