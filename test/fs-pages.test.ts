@@ -15,7 +15,7 @@ import { declareDead, FailStopError } from '../src/nr/index.js';
 import { newControl } from './support/barrier.js';
 import { records, ring } from './support/kv-log.js';
 import { workerPath } from './support/spawn.js';
-import { RECORD_WORDS, REG_BYTES, type PageWriterInput, type WritePhase } from './support/fs-pages.js';
+import { RECORD_WORDS, REG_BYTES, RELEASED, type PageWriterInput, type WritePhase } from './support/fs-pages.js';
 
 /** Pages of the pool by state (and owner slot for TAKEN/RETIRING), read straight from the shared words. */
 function census(h: NrFsHandle): { live: number; taken: Map<number, number>; retiring: Map<number, number> } {
@@ -231,6 +231,8 @@ describe('NrFS partial writes under kills', () => {
       await ws[0]!.terminate();
       declareDead(h.nr, slots[0]!);
       main.releaseSlot(slots[0]!);
+      Atomics.store(words, RELEASED, 1);
+      Atomics.notify(words, RELEASED);
       const digests = await Promise.all(finished);
       main.replica.sync();
       expect(new Set([...digests, main.replica.digest()]).size).toBe(1);

@@ -12,8 +12,9 @@ import { type OpenFlags, parseFlags } from './flags.js';
 import type { FsReplica, NrFsHandle } from './handle.js';
 import { checkPath, FsArgumentError, type PathLike } from './paths.js';
 import type { PageHolder } from './pages/holder.js';
+import { PwriteTarget, ResizeTarget, WriteFileTarget } from './write-targets.js';
 import { DataWriter, type WriteHooks } from './writer.js';
-import { type Inode, O_ACCMODE, O_APPEND, O_RDONLY, O_WRONLY, SET_MODE, SET_OWNER, SET_TIMES } from './state.js';
+import { O_ACCMODE, O_APPEND, O_RDONLY, O_WRONLY, SET_MODE, SET_OWNER, SET_TIMES } from './state.js';
 import { Stats } from './stats.js';
 
 const FIRST_FD = 3;
@@ -51,6 +52,9 @@ export abstract class FdFs {
   /** This thread's share of the page pool, and the issuing side of data writes. */
   protected readonly holder: PageHolder;
   protected readonly writer: DataWriter;
+  protected readonly pwriteTarget: PwriteTarget;
+  protected readonly writeFileTarget: WriteFileTarget;
+  protected readonly resizeTarget: ResizeTarget;
   protected readonly maxWriteBytes: number;
   protected readonly umask: number;
   /** The user and group this thread acts as (see AttachFsOptions). */
@@ -76,6 +80,10 @@ export abstract class FdFs {
     this.writes = ringing(replica.writes, this.bell);
     this.holder = holder;
     this.writer = new DataWriter(replica, holder, hooks);
+    const ops = { reads: this.reads, writes: this.writes };
+    this.pwriteTarget = new PwriteTarget(ops);
+    this.writeFileTarget = new WriteFileTarget(ops);
+    this.resizeTarget = new ResizeTarget(ops);
     this.maxWriteBytes = handle.maxWriteBytes;
     this.umask = handle.umask;
   }
@@ -164,8 +172,7 @@ export abstract class FdFs {
     const n = checkLength(len, 'ftruncate');
     // Linux: ftruncate through a descriptor not open for writing is EINVAL.
     if (!file.writable) throw new FsError('EINVAL', 'ftruncate');
-    const now = Date.now();
-    this.writer.truncate(n, () => this.reads.inode(file.ino, ''), (expTail, tailRef) => this.writes.ftruncate(file.ino, n, now, expTail, tailRef));
+    this.resize(file.ino, '', n);
   }
 
   fstat(fd: number): Stats {
@@ -276,17 +283,25 @@ export abstract class FdFs {
   /** Log a data write; returns the offset past the written bytes. */
   protected logWrite(ino: number, pos: number, append: boolean, src: Uint8Array): number {
     this.checkWriteSize(src.length);
-    const now = Date.now();
-    const layout = { node: undefined as Inode | undefined, at: pos, trunc: false };
-    return this.writer.write(
-      src,
-      () => {
-        layout.node = this.reads.inode(ino, '');
-        layout.at = append && layout.node !== undefined ? layout.node.size : pos;
-        return layout;
-      },
-      (at, expFirst, expLast, refs) => this.writes.pwrite(ino, append, now, at, src.length, expFirst, expLast, refs),
-    );
+    const t = this.pwriteTarget;
+    t.ino = ino;
+    t.pos = pos;
+    t.append = append;
+    t.now = Date.now();
+    t.len = src.length;
+    return this.writer.write(src, t);
+  }
+
+  /** truncate (`ino` 0: by `path`) or ftruncate to `len`. */
+  protected resize(ino: number, path: string, len: number): void {
+    const t = this.resizeTarget;
+    t.ino = ino;
+    t.path = path;
+    t.len = len;
+    t.now = Date.now();
+    t.uid = this.uid;
+    t.gid = this.gid;
+    this.writer.truncate(t);
   }
 
   /** EFBIG before anything is logged for a write whose page refs cannot fit one log entry. */

@@ -14,7 +14,7 @@ import { FsError } from './errors.js';
 import { checkOwnerIds, FdFs, STALE_READ_ATTEMPTS } from './fds.js';
 import { type OpenFlags, parseFlags } from './flags.js';
 import { checkPath, FsArgumentError, type PathLike } from './paths.js';
-import { type DirEntry, type Inode, O_ACCMODE, O_APPEND, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, ON_TARGET, PAGE_BYTES, SET_MODE, SET_OWNER, SET_TIMES } from './state.js';
+import { type DirEntry, O_ACCMODE, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, ON_TARGET, PAGE_BYTES, SET_MODE, SET_OWNER, SET_TIMES } from './state.js';
 import { Dirent, Stats } from './stats.js';
 
 export type { FileData } from './checks.js';
@@ -44,8 +44,7 @@ export class NrFs extends FdFs {
   truncate(path: PathLike, len = 0): void {
     const p = checkPath(path, 'open');
     const n = checkLength(len, 'open');
-    const now = Date.now();
-    this.writer.truncate(n, () => this.reads.inode(0, p), (expTail, tailRef) => this.writes.truncate(p, n, now, this.uid, this.gid, expTail, tailRef));
+    this.resize(0, p, n);
   }
 
   stat(path: PathLike): Stats {
@@ -210,19 +209,15 @@ export class NrFs extends FdFs {
     const bytes = bytesOf(data, options.encoding);
     if ((flags & O_ACCMODE) === O_RDONLY) throw new FsError('EBADF', 'write');
     this.checkWriteSize(bytes.length);
-    const now = Date.now();
-    const trunc = (flags & O_TRUNC) !== 0;
-    const layout = { node: undefined as Inode | undefined, at: 0, trunc };
-    this.writer.write(
-      bytes,
-      () => {
-        const node = this.reads.inode(0, p);
-        layout.node = node;
-        layout.at = node === undefined || node.dir || trunc || (flags & O_APPEND) === 0 ? 0 : node.size;
-        return layout;
-      },
-      (at, expFirst, expLast, refs) => this.writes.writeFile(p, flags, mode, now, at, bytes.length, expFirst, expLast, refs, this.uid, this.gid),
-    );
+    const t = this.writeFileTarget;
+    t.path = p;
+    t.flags = flags;
+    t.mode = mode;
+    t.now = Date.now();
+    t.len = bytes.length;
+    t.uid = this.uid;
+    t.gid = this.gid;
+    this.writer.write(bytes, t);
   }
 
   appendFile(path: PathLike, data: FileData, options: WriteFileOptions = {}): void {

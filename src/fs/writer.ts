@@ -52,10 +52,28 @@ export interface Layout {
   trunc: boolean;
 }
 
+/** One data write (reused from call to call: no closures per write; see write-targets.ts). */
+export interface WriteTarget {
+  /** Where the write lands, as this replica sees the file now (asked again after each conflict). */
+  layout(out: Layout): void;
+  /** Log the op: its result, or CONFLICT to retry. */
+  log(at: number, expFirst: number, expLast: number, refs: readonly number[]): number;
+}
+
+/** One truncate. */
+export interface TruncateTarget {
+  readonly len: number;
+  /** The file as this replica sees it now. */
+  node(): Inode | undefined;
+  /** Log the op with the page it rewrites (HOLE for none) and its copy: 0, 1 (copy not needed) or CONFLICT. */
+  log(expTail: number, tailRef: number): number;
+}
+
 export class DataWriter {
   private readonly bytes: Uint8Array;
   private readonly refs: number[] = [];
   private readonly sleepCell = new Int32Array(new SharedArrayBuffer(4));
+  private readonly at: Layout = { node: undefined, at: 0, trunc: false };
   /** Attempts that lost to a write of the same pages (statistics). */
   conflicts = 0;
 
@@ -67,16 +85,14 @@ export class DataWriter {
     this.bytes = holder.pool.bytes;
   }
 
-  /**
-   * Write `src` where `layout()` says (asked again after each conflict);
-   * `log` logs the op and returns its result (CONFLICT to retry).
-   */
-  write(src: Uint8Array, layout: () => Layout, log: (at: number, expFirst: number, expLast: number, refs: readonly number[]) => number): number {
+  /** Write `src` where `target` says; returns what its op returned. */
+  write(src: Uint8Array, target: WriteTarget): number {
     const refs = this.refs;
+    const l = this.at;
     try {
       for (let attempt = 1; ; attempt++) {
         this.settleDoubts();
-        const l = layout();
+        target.layout(l);
         this.takeInto(pagesSpanned(l.at, src.length));
         this.hooks.afterTake?.();
         const edges = this.fill(l, src);
@@ -85,7 +101,8 @@ export class DataWriter {
           continue;
         }
         this.hooks.afterStage?.();
-        const r = log(l.at, edges === null ? WHOLE : edges[0], edges === null ? WHOLE : edges[1], refs);
+        const r = target.log(l.at, edges === null ? WHOLE : edges[0], edges === null ? WHOLE : edges[1], refs);
+        l.node = undefined;
         if (r !== CONFLICT) {
           refs.length = 0;
           this.hooks.afterLog?.();
@@ -104,17 +121,16 @@ export class DataWriter {
   }
 
   /**
-   * Truncate to `len`: when that cuts a page of the file (as `node()` sees
-   * it), log a copy of it with the bytes past the end zeroed; `log` gets
-   * (the page it copied or HOLE, the copy or HOLE) and returns 0, 1 (copy
-   * not needed) or CONFLICT.
+   * Truncate to `target.len`: when that cuts a page of the file (as this
+   * replica sees it), log a copy of it with the bytes past the end zeroed.
    */
-  truncate(len: number, node: () => Inode | undefined, log: (expTail: number, tailRef: number) => number): void {
+  truncate(target: TruncateTarget): void {
     const refs = this.refs;
+    const len = target.len;
     try {
       for (let attempt = 1; ; attempt++) {
         this.settleDoubts();
-        const n = node();
+        const n = target.node();
         const old = n === undefined || n.dir ? HOLE : tailToRewrite(n, len);
         this.takeInto(old === HOLE ? 0 : 1);
         this.hooks.afterTake?.();
@@ -130,7 +146,7 @@ export class DataWriter {
           }
         }
         this.hooks.afterStage?.();
-        const r = log(old, old === HOLE ? HOLE : refs[0]!);
+        const r = target.log(old, old === HOLE ? HOLE : refs[0]!);
         if (r === 0 && old !== HOLE) refs.length = 0;
         if (r !== CONFLICT) {
           this.giveBack();

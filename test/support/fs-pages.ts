@@ -5,27 +5,30 @@
  */
 import type { NrFsHandle } from '../../src/fs/index.js';
 import type { FsState, FsStructure } from '../../src/fs/state.js';
+import { ResizeTarget, WriteFileTarget } from '../../src/fs/write-targets.js';
 import { DataWriter } from '../../src/fs/writer.js';
 
 const current = { sync: () => {}, holdsLog: () => true };
 
 /** writeFile on a bare state: `flags` as the op takes them (e.g. 0o1101, O_TRUNC | O_CREAT | O_WRONLY). */
 export function writeFileOp(S: FsStructure, st: FsState, path: string, flags: number, mode: number, now: number, data: Uint8Array, uid: number, gid: number): void {
-  const trunc = (flags & 0o1000) !== 0;
-  const append = (flags & 0o2000) !== 0;
-  new DataWriter(current, st.store.holder).write(
-    data,
-    () => {
-      const node = S.reads.inode(st, 0, path);
-      return { node, at: node === undefined || node.dir || trunc || !append ? 0 : node.size, trunc };
-    },
-    (at, expFirst, expLast, refs) => S.writes.writeFile(st, path, flags, mode, now, at, data.length, expFirst, expLast, refs, uid, gid),
-  );
+  const t = new WriteFileTarget(bare(S, st));
+  Object.assign(t, { path, flags, mode, now, len: data.length, uid, gid });
+  new DataWriter(current, st.store.holder).write(data, t);
 }
 
 /** truncate on a bare state. */
 export function truncateOp(S: FsStructure, st: FsState, path: string, len: number, now: number, uid: number, gid: number): void {
-  new DataWriter(current, st.store.holder).truncate(len, () => S.reads.inode(st, 0, path), (expTail, tailRef) => S.writes.truncate(st, path, len, now, uid, gid, expTail, tailRef));
+  const t = new ResizeTarget(bare(S, st));
+  Object.assign(t, { ino: 0, path, len, now, uid, gid });
+  new DataWriter(current, st.store.holder).truncate(t);
+}
+
+/** The structure's ops bound to one state, shaped like a replica's `reads` and `writes`. */
+function bare(S: FsStructure, st: FsState): ConstructorParameters<typeof WriteFileTarget>[0] {
+  const bind = <T extends Record<string, (s: FsState, ...a: never[]) => unknown>>(ops: T) =>
+    Object.fromEntries(Object.entries(ops).map(([k, f]) => [k, (...a: never[]) => f(st, ...a)]));
+  return { reads: bind(S.reads), writes: bind(S.writes) } as unknown as ConstructorParameters<typeof WriteFileTarget>[0];
 }
 
 /** The page-writer worker (test/workers/fs-page-writer.ts): its input and record layout. */
@@ -48,6 +51,8 @@ export interface PageWriterInput {
 /** The window of /r the register ops touch, and its size. */
 export const REG_AT = 4088;
 export const REG_BYTES = 16;
+/** Control word the test sets once it released the killed worker's slot. */
+export const RELEASED = 44;
 /** Per op: call, ret (-1 until it returned), kind (0 read, 1 write), offset, length, byte, then the 16 bytes read. */
 export const RECORD_WORDS = 6 + REG_BYTES;
 

@@ -11,9 +11,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { attachFs } from '../../src/fs/index.js';
+import { waitUntilAtLeast } from '../../bench/sync.js';
 import { arriveAndWait, DONE, READY, stamp } from '../support/barrier.js';
 import { mulberry32 } from '../support/prng.js';
-import { RECORD_WORDS, REG_AT, REG_BYTES, type PageWriterInput, type WritePhase } from '../support/fs-pages.js';
+import { RECORD_WORDS, REG_AT, REG_BYTES, RELEASED, type PageWriterInput, type WritePhase } from '../support/fs-pages.js';
 
 const input = workerData as PageWriterInput;
 const words = new Int32Array(input.control);
@@ -67,8 +68,10 @@ if (input.mode === 'phase') {
     Atomics.store(words, 40 + input.index, k + 1);
   }
   fs.close(fd);
-  // Every worker still alive is done writing (the killed one never arrives): then the digests compare.
+  // Every worker still alive is done writing (the killed one never arrives), and the test has
+  // released the killed one's slot (word RELEASED): then the digests compare.
   await arriveAndWait(words, DONE, input.workers - 1);
+  await waitUntilAtLeast(words, RELEASED, 1, 60_000);
   fs.replica.sync();
   parentPort!.postMessage({ done: true, digest: fs.replica.digest() });
   await new Promise(() => {});

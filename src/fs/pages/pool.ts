@@ -61,6 +61,9 @@ export const TAKEN = 1;
 export const LIVE = 2;
 export const RETIRING = 3;
 
+/** Page views a thread keeps (about 100 bytes of heap each). */
+const VIEW_SLOTS = 4096;
+
 const H_MAGIC = 0;
 const H_BUMP = 64 >> 2;
 const H_STACK = 128 >> 3;
@@ -72,8 +75,9 @@ export const ownerOf = (w: number): number => (w >>> 2) & 63;
 export const genOf = (w: number): number => w >>> 8;
 export const word = (gen: number, owner: number, st: number): number => ((gen & GEN_MASK) << 8) | (owner << 2) | st;
 export const refOf = (index: number, gen: number): number => gen * MAX_POOL_PAGES + index;
-export const indexOfRef = (ref: number): number => ref % MAX_POOL_PAGES;
-export const genOfRef = (ref: number): number => Math.floor(ref / MAX_POOL_PAGES);
+// `>>> 0` is the ref modulo 2^32, exact for any ref (< 2^46): an integer op, where `%` on a double is a library call.
+export const indexOfRef = (ref: number): number => (ref >>> 0) & (MAX_POOL_PAGES - 1);
+export const genOfRef = (ref: number): number => (ref - indexOfRef(ref)) / MAX_POOL_PAGES;
 
 /** What the handle carries: structured-cloneable. */
 export interface PoolBuffers {
@@ -102,6 +106,9 @@ export class SharedPages {
   private readonly big: BigInt64Array;
   /** Stack links or popped pages found bad (and dropped) by this thread. */
   repairs = 0;
+  /** Views of recently read pages, direct-mapped by index (a whole-page read then allocates nothing). */
+  private readonly views: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(VIEW_SLOTS);
+  private readonly viewOf = new Int32Array(VIEW_SLOTS).fill(-1);
 
   constructor(buffers: PoolBuffers) {
     const { data, meta } = buffers;
@@ -122,9 +129,14 @@ export class SharedPages {
     return Atomics.compareExchange(this.words, STATE_AT + i, from, to) === from;
   }
 
-  /** Byte offset of a page in `bytes`. */
-  offset(i: number): number {
-    return i * PAGE_BYTES;
+  /** Page `i` (in range: the caller checked) as its own view. */
+  page(i: number): Uint8Array {
+    const k = i & (VIEW_SLOTS - 1);
+    if (this.viewOf[k] === i) return this.views[k]!;
+    const v = this.bytes.subarray(i * PAGE_BYTES, (i + 1) * PAGE_BYTES);
+    this.views[k] = v;
+    this.viewOf[k] = i;
+    return v;
   }
 
   /** A page that no thread holds, as TAKEN by `owner`; its ref, or -1 when the pool is exhausted. */

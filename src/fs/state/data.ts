@@ -106,7 +106,7 @@ export function copyOut(s: FsState, node: Inode, buf: Uint8Array, off: number, l
   if (avail <= 0 || len <= 0) return 0;
   const total = len < avail ? len : avail;
   const pages = node.pages!;
-  const bytes = s.store.pool.bytes;
+  const pool = s.store.pool;
   let done = 0;
   while (done < total) {
     const at = pos + done;
@@ -115,9 +115,10 @@ export function copyOut(s: FsState, node: Inode, buf: Uint8Array, off: number, l
     const n = Math.min(PAGE_BYTES - inPage, total - done);
     const ref = pages.get(pageNo);
     if (ref === undefined) buf.fill(0, off + done, off + done + n);
+    else if (n === PAGE_BYTES) buf.set(pool.page(indexOfRef(ref)), off + done);
     else {
       const from = indexOfRef(ref) * PAGE_BYTES + inPage;
-      buf.set(bytes.subarray(from, from + n), off + done);
+      buf.set(pool.bytes.subarray(from, from + n), off + done);
     }
     done += n;
   }
