@@ -283,25 +283,12 @@ export abstract class FdFs {
   /** Log a data write; returns the offset past the written bytes. */
   protected logWrite(ino: number, pos: number, append: boolean, src: Uint8Array): number {
     this.checkWriteSize(src.length);
-    const t = this.pwriteTarget;
-    t.ino = ino;
-    t.pos = pos;
-    t.append = append;
-    t.now = Date.now();
-    t.len = src.length;
-    return this.writer.write(src, t);
+    return this.writer.write(src, this.pwriteTarget.set(ino, pos, append, Date.now(), src.length));
   }
 
   /** truncate (`ino` 0: by `path`) or ftruncate to `len`. */
   protected resize(ino: number, path: string, len: number): void {
-    const t = this.resizeTarget;
-    t.ino = ino;
-    t.path = path;
-    t.len = len;
-    t.now = Date.now();
-    t.uid = this.uid;
-    t.gid = this.gid;
-    this.writer.truncate(t);
+    this.writer.truncate(this.resizeTarget.set(ino, path, len, Date.now(), this));
   }
 
   /** EFBIG before anything is logged for a write whose page refs cannot fit one log entry. */

@@ -209,15 +209,7 @@ export class NrFs extends FdFs {
     const bytes = bytesOf(data, options.encoding);
     if ((flags & O_ACCMODE) === O_RDONLY) throw new FsError('EBADF', 'write');
     this.checkWriteSize(bytes.length);
-    const t = this.writeFileTarget;
-    t.path = p;
-    t.flags = flags;
-    t.mode = mode;
-    t.now = Date.now();
-    t.len = bytes.length;
-    t.uid = this.uid;
-    t.gid = this.gid;
-    this.writer.write(bytes, t);
+    this.writer.write(bytes, this.writeFileTarget.set(p, flags, mode, Date.now(), bytes.length, this));
   }
 
   appendFile(path: PathLike, data: FileData, options: WriteFileOptions = {}): void {

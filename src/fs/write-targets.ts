@@ -19,6 +19,15 @@ export class PwriteTarget implements WriteTarget {
 
   constructor(private readonly ops: Ops) {}
 
+  set(ino: number, pos: number, append: boolean, now: number, len: number): this {
+    this.ino = ino;
+    this.pos = pos;
+    this.append = append;
+    this.now = now;
+    this.len = len;
+    return this;
+  }
+
   layout(out: Layout): void {
     const node = this.ops.reads.inode(this.ino, '');
     out.node = node;
@@ -43,6 +52,11 @@ export class WriteFileTarget implements WriteTarget {
 
   constructor(private readonly ops: Ops) {}
 
+  set(path: string, flags: number, mode: number, now: number, len: number, who: { uid: number; gid: number }): this {
+    Object.assign(this, { path, flags, mode, now, len, uid: who.uid, gid: who.gid });
+    return this;
+  }
+
   layout(out: Layout): void {
     const node = this.ops.reads.inode(0, this.path);
     const trunc = (this.flags & O_TRUNC) !== 0;
@@ -66,6 +80,11 @@ export class ResizeTarget implements TruncateTarget {
   gid = 0;
 
   constructor(private readonly ops: Ops) {}
+
+  set(ino: number, path: string, len: number, now: number, who: { uid: number; gid: number }): this {
+    Object.assign(this, { ino, path, len, now, uid: who.uid, gid: who.gid });
+    return this;
+  }
 
   node(): Inode | undefined {
     return this.ops.reads.inode(this.ino, this.path);

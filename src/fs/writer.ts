@@ -69,11 +69,18 @@ export interface TruncateTarget {
   log(expTail: number, tailRef: number): number;
 }
 
+/** An attempt that merged while this replica may have been fenced: redo it after catching up. */
+const REDO = -3;
+
 export class DataWriter {
   private readonly bytes: Uint8Array;
   private readonly refs: number[] = [];
   private readonly sleepCell = new Int32Array(new SharedArrayBuffer(4));
   private readonly at: Layout = { node: undefined, at: 0, trunc: false };
+  /** The write in progress (fields, not closures: nothing allocated per write). */
+  private src: Uint8Array = new Uint8Array(0);
+  private target: WriteTarget | null = null;
+  private resize: TruncateTarget | null = null;
   /** Attempts that lost to a write of the same pages (statistics). */
   conflicts = 0;
 
@@ -87,37 +94,9 @@ export class DataWriter {
 
   /** Write `src` where `target` says; returns what its op returned. */
   write(src: Uint8Array, target: WriteTarget): number {
-    const refs = this.refs;
-    const l = this.at;
-    try {
-      for (let attempt = 1; ; attempt++) {
-        this.settleDoubts();
-        target.layout(l);
-        this.takeInto(pagesSpanned(l.at, src.length));
-        this.hooks.afterTake?.();
-        const edges = this.fill(l, src);
-        if (!this.replica.holdsLog()) {
-          this.replica.sync();
-          continue;
-        }
-        this.hooks.afterStage?.();
-        const r = target.log(l.at, edges === null ? WHOLE : edges[0], edges === null ? WHOLE : edges[1], refs);
-        l.node = undefined;
-        if (r !== CONFLICT) {
-          refs.length = 0;
-          this.hooks.afterLog?.();
-          return r;
-        }
-        this.conflicts++;
-        if (attempt >= MAX_WRITE_ATTEMPTS) throw new FsError('EAGAIN', 'write', undefined, undefined, `lost ${attempt} times to writes of the same pages`);
-        this.replica.sync();
-      }
-    } catch (e) {
-      this.dropRefs(e);
-      throw e;
-    } finally {
-      this.holder.flush();
-    }
+    this.src = src;
+    this.target = target;
+    return this.attempts('write', this.writeOnce);
   }
 
   /**
@@ -125,36 +104,29 @@ export class DataWriter {
    * replica sees it), log a copy of it with the bytes past the end zeroed.
    */
   truncate(target: TruncateTarget): void {
-    const refs = this.refs;
-    const len = target.len;
+    this.resize = target;
+    this.attempts('open', this.truncateOnce);
+  }
+
+  /**
+   * Run `once` until it neither lost a conflict nor merged while this
+   * replica may have been fenced (REDO): catching up before each retry.
+   */
+  private attempts(syscall: string, once: () => number): number {
     try {
       for (let attempt = 1; ; attempt++) {
         this.settleDoubts();
-        const n = target.node();
-        const old = n === undefined || n.dir ? HOLE : tailToRewrite(n, len);
-        this.takeInto(old === HOLE ? 0 : 1);
-        this.hooks.afterTake?.();
-        if (old !== HOLE) {
-          const to = indexOfRef(refs[0]!) * PAGE_BYTES;
-          const from = indexOfRef(old) * PAGE_BYTES;
-          const tail = len % PAGE_BYTES;
-          this.bytes.copyWithin(to, from, from + tail);
-          this.bytes.fill(0, to + tail, to + PAGE_BYTES);
-          if (!this.replica.holdsLog()) {
-            this.replica.sync();
-            continue;
-          }
+        const r = once();
+        if (r === REDO) {
+          this.replica.sync();
+          continue;
         }
-        this.hooks.afterStage?.();
-        const r = target.log(old, old === HOLE ? HOLE : refs[0]!);
-        if (r === 0 && old !== HOLE) refs.length = 0;
         if (r !== CONFLICT) {
-          this.giveBack();
           this.hooks.afterLog?.();
-          return;
+          return r;
         }
         this.conflicts++;
-        if (attempt >= MAX_WRITE_ATTEMPTS) throw new FsError('EAGAIN', 'open', undefined, undefined, `lost ${attempt} times to writes of the same page`);
+        if (attempt >= MAX_WRITE_ATTEMPTS) throw new FsError('EAGAIN', syscall, undefined, undefined, `lost ${attempt} times to writes of the same pages`);
         this.replica.sync();
       }
     } catch (e) {
@@ -162,8 +134,48 @@ export class DataWriter {
       throw e;
     } finally {
       this.holder.flush();
+      this.target = null;
+      this.resize = null;
+      this.at.node = undefined;
     }
   }
+
+  private readonly writeOnce = (): number => {
+    const refs = this.refs;
+    const l = this.at;
+    const src = this.src;
+    this.target!.layout(l);
+    this.takeInto(pagesSpanned(l.at, src.length));
+    this.hooks.afterTake?.();
+    const edges = this.fill(l, src);
+    if (!this.replica.holdsLog()) return REDO;
+    this.hooks.afterStage?.();
+    const r = this.target!.log(l.at, edges === null ? WHOLE : edges[0], edges === null ? WHOLE : edges[1], refs);
+    if (r !== CONFLICT) refs.length = 0;
+    return r;
+  };
+
+  private readonly truncateOnce = (): number => {
+    const refs = this.refs;
+    const t = this.resize!;
+    const n = t.node();
+    const old = n === undefined || n.dir ? HOLE : tailToRewrite(n, t.len);
+    this.takeInto(old === HOLE ? 0 : 1);
+    this.hooks.afterTake?.();
+    if (old !== HOLE) {
+      const to = indexOfRef(refs[0]!) * PAGE_BYTES;
+      const from = indexOfRef(old) * PAGE_BYTES;
+      const tail = t.len % PAGE_BYTES;
+      this.bytes.copyWithin(to, from, from + tail);
+      this.bytes.fill(0, to + tail, to + PAGE_BYTES);
+      if (!this.replica.holdsLog()) return REDO;
+    }
+    this.hooks.afterStage?.();
+    const r = t.log(old, old === HOLE ? HOLE : refs[0]!);
+    if (r === 0 && old !== HOLE) refs.length = 0; // installed
+    if (r !== CONFLICT) this.giveBack(); // a copy the apply did not need
+    return r;
+  };
 
   /** Copy `src` into the pages, and merge partial edge pages; returns [expFirst, expLast], or null if none is partial. */
   private fill(l: Layout, src: Uint8Array): [number, number] | null {

@@ -12,16 +12,12 @@ const current = { sync: () => {}, holdsLog: () => true };
 
 /** writeFile on a bare state: `flags` as the op takes them (e.g. 0o1101, O_TRUNC | O_CREAT | O_WRONLY). */
 export function writeFileOp(S: FsStructure, st: FsState, path: string, flags: number, mode: number, now: number, data: Uint8Array, uid: number, gid: number): void {
-  const t = new WriteFileTarget(bare(S, st));
-  Object.assign(t, { path, flags, mode, now, len: data.length, uid, gid });
-  new DataWriter(current, st.store.holder).write(data, t);
+  new DataWriter(current, st.store.holder).write(data, new WriteFileTarget(bare(S, st)).set(path, flags, mode, now, data.length, { uid, gid }));
 }
 
 /** truncate on a bare state. */
 export function truncateOp(S: FsStructure, st: FsState, path: string, len: number, now: number, uid: number, gid: number): void {
-  const t = new ResizeTarget(bare(S, st));
-  Object.assign(t, { ino: 0, path, len, now, uid, gid });
-  new DataWriter(current, st.store.holder).truncate(t);
+  new DataWriter(current, st.store.holder).truncate(new ResizeTarget(bare(S, st)).set(0, path, len, now, { uid, gid }));
 }
 
 /** The structure's ops bound to one state, shaped like a replica's `reads` and `writes`. */
