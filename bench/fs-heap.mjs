@@ -2,8 +2,9 @@
  * Per-replica heap with a large amount of NrFS file data (issue 17: a
  * replica's heap must not grow with file data). Two workers attach; the
  * writer writes MIB MiB (default 1024) in 1 MiB writes, 64 MiB per file;
- * then both catch up, collect garbage, and report their V8 heap in use
- * against what it was after attaching, and the shared pool's touched bytes.
+ * then both catch up, collect garbage, and report their V8 heap in use and
+ * the ArrayBuffer memory they allocated, against what they were after
+ * attaching, and the shared pool's touched bytes.
  *
  *   npx tsc -p tsconfig.json && node --expose-gc bench/fs-heap.mjs [MIB]
  *   FS=/tmp/base/dist/src/fs/index.js node --expose-gc bench/fs-heap.mjs 256   # another build
@@ -18,6 +19,8 @@ const gcNow = () => {
   globalThis.gc();
 };
 const heap = () => process.memoryUsage().heapUsed;
+// ArrayBuffer memory this thread allocated (a replica's private page slabs, before issue 17; shared buffers it did not create are not counted).
+const buffers = () => process.memoryUsage().arrayBuffers;
 
 if (isMainThread) {
   const mib = Number(process.argv[2] ?? 1024);
@@ -38,7 +41,7 @@ if (isMainThread) {
   );
   for (const o of out) {
     console.log(
-      `${o.role}: file data ${(o.dataBytes / MIB).toFixed(0)} MiB, heap growth ${(o.growth / MIB).toFixed(2)} MiB (${((o.growth / o.dataBytes) * 100).toFixed(2)} % of the data), heap ${(o.heap / MIB).toFixed(1)} MiB, shared pool touched ${(o.poolBytes / MIB).toFixed(0)} MiB`,
+      `${o.role}: file data ${(o.dataBytes / MIB).toFixed(0)} MiB, heap growth ${(o.growth / MIB).toFixed(2)} MiB (${((o.growth / o.dataBytes) * 100).toFixed(2)} % of the data), private ArrayBuffer growth ${(o.buffersGrowth / MIB).toFixed(1)} MiB, heap ${(o.heap / MIB).toFixed(1)} MiB, shared pool touched ${(o.poolBytes / MIB).toFixed(0)} MiB`,
     );
   }
 } else {
@@ -47,6 +50,7 @@ if (isMainThread) {
   fs.replica.sync();
   gcNow();
   const base = heap();
+  const baseBuffers = buffers();
   if (index === 0) {
     const chunk = Buffer.alloc(MIB, 0x5a);
     for (let at = 0; at < mib; at++) {
@@ -68,5 +72,5 @@ if (isMainThread) {
   gcNow();
   const u = fs.usage();
   const stats = typeof fs.pageStats === 'function' ? fs.pageStats() : { touchedPages: 0 };
-  parentPort.postMessage({ role: index === 0 ? 'writer' : 'reader', dataBytes: u.dataBytes, growth: heap() - base, heap: heap(), poolBytes: stats.touchedPages * 4096 });
+  parentPort.postMessage({ role: index === 0 ? 'writer' : 'reader', dataBytes: u.dataBytes, growth: heap() - base, buffersGrowth: buffers() - baseBuffers, heap: heap(), poolBytes: stats.touchedPages * 4096 });
 }

@@ -21,6 +21,7 @@
 import { defineStructure, FailStopError, type OpReader, type OpWriter } from '../nr/index.js';
 import { PageHolder } from './pages/holder.js';
 import { createPool, type PoolBuffers, poolPagesFor, SharedPages } from './pages/pool.js';
+import { pagesSpanned, WHOLE } from './state/data.js';
 import { type ChangeObserver, emptyState, type FsLimits, type FsState, type PageStore } from './state/inode.js';
 import { close, closeAllOf, ftruncate, open, pwrite, truncate, writeFile } from './state/ops-files.js';
 import { setattr } from './state/ops-meta.js';
@@ -50,23 +51,34 @@ const renameArgs: [string, string, number, number, number] = ['', '', 0, 0, 0];
 const writeFileRefs: number[] = [];
 const writeFileArgs: [string, number, number, number, number, number, number, number, number[], number, number] = ['', 0, 0, 0, 0, 0, 0, 0, writeFileRefs, 0, 0];
 
-/** A data op's pages: where the issuer laid the data (at, len), the edge pages it merged with, the page refs. */
+/** Flags in the top bits of a data op's length word (a write is far below 2^30 bytes: see maxWriteBytes). */
+const HAS_FIRST = 0x80000000;
+const HAS_LAST = 0x40000000;
+const LEN_MASK = 0x3fffffff;
+
+/**
+ * A data op's pages: where the issuer laid the data (at, len), the edge
+ * pages it merged with (only when partial: WHOLE otherwise), and one page
+ * ref per page spanned. Kept small: a 4 KiB pwrite is 37 bytes, two cells.
+ */
 function writeData(w: OpWriter, at: number, len: number, expFirst: number, expLast: number, refs: readonly number[]): void {
   w.f64(at);
-  w.f64(len);
-  w.f64(expFirst);
-  w.f64(expLast);
-  w.u32(refs.length);
+  w.u32((len | (expFirst !== WHOLE ? HAS_FIRST : 0) | (expLast !== WHOLE ? HAS_LAST : 0)) >>> 0);
+  if (expFirst !== WHOLE) w.f64(expFirst);
+  if (expLast !== WHOLE) w.f64(expLast);
   for (let k = 0; k < refs.length; k++) w.f64(refs[k]!);
 }
 function readData(r: OpReader, out: [...unknown[]], at: number, refs: number[]): void {
-  out[at] = r.f64();
-  out[at + 1] = r.f64();
-  out[at + 2] = r.f64();
-  out[at + 3] = r.f64();
-  const n = r.u32();
-  // A count the entry cannot hold is a forged entry: checked before reading it (the refs themselves are checked by the apply).
-  if (n > (r.bytes.length - r.pos) / 8) throw new FailStopError(`NrFS: a data op names ${n} pages, more than its entry holds`);
+  const pos = r.f64();
+  const word = r.u32();
+  const len = word & LEN_MASK;
+  out[at] = pos;
+  out[at + 1] = len;
+  out[at + 2] = (word & HAS_FIRST) !== 0 ? r.f64() : WHOLE;
+  out[at + 3] = (word & HAS_LAST) !== 0 ? r.f64() : WHOLE;
+  // Shared memory is data to validate: a position or a page count the entry cannot hold is a forged entry.
+  const n = Number.isSafeInteger(pos) && pos >= 0 ? pagesSpanned(pos, len) : -1;
+  if (!(n >= 0 && n <= (r.bytes.length - r.pos) / 8)) throw new FailStopError(`NrFS: a data op at ${pos} of ${len} bytes does not fit its entry`);
   refs.length = n;
   for (let k = 0; k < n; k++) refs[k] = r.f64();
   out[at + 4] = refs;
