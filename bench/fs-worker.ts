@@ -367,7 +367,7 @@ export default async function runTask(task: FsWorkerInput): Promise<FsWorkerOutp
       arrive(coord, SHARED_SETUP);
     }
     // Replay worker 0's setup as it goes: a replica idle through a big setup
-    // would hold back the payload area and the log, and could be fenced.
+    // would hold back the log (and displaced pool pages), and could be fenced.
     while (Atomics.load(coord, SHARED_SETUP) < 1) {
       sys.sync();
       await new Promise((resolve) => setTimeout(resolve, 2));
