@@ -16,6 +16,7 @@ import { profiled } from './profile.js';
 
 export type WorkerSystem =
   | 'plain-map'
+  | 'apply-limit'
   | 'nr'
   | 'nr-combined'
   | 'nr-node'
@@ -89,6 +90,43 @@ async function runPlainMap(): Promise<HashmapWorkerOutput> {
         else sink += m.get(k) ?? 0;
       }
       if (performance.now() >= end) return i - from;
+    }
+  });
+  return { rounds, stateHeapBytes };
+}
+
+/**
+ * apply-limit: the work NR cannot avoid, with no log. Every thread walks the
+ * same op stream (one seed for all) and applies every write of it to its
+ * own map with the structure's own apply (HashMap's put, which also reads
+ * the previous value), as every replica must; it does only its share of the reads
+ * (every N-th). A round's ops are the stream ops it walked divided by N, so
+ * the harness's sum over threads is the stream's rate: the ceiling for a
+ * system in which every replica applies every write.
+ */
+async function runApplyLimit(): Promise<HashmapWorkerOutput> {
+  const base = heapUsed();
+  const m = HashMap.create() as Map<number, number>;
+  for (let k = 0; k < input.keys; k++) m.set(k, k);
+  const stateHeapBytes = heapUsed() - base;
+  await ready(coord, input);
+  const n = input.measured;
+  const me = input.index;
+  let i = 0;
+  let share = me; // the next stream position whose read is this thread's
+  // The structure's own apply functions, as every replica runs them (put returns the previous value).
+  const put = HashMap.writeFns[HashMap.writeNames.indexOf('put')]! as (m: Map<number, number>, k: number, v: number) => unknown;
+  const get = HashMap.readFns[HashMap.readNames.indexOf('get')]! as (m: Map<number, number>, k: number) => number | undefined;
+  const rounds = await measureRounds(coord, input, (end) => {
+    const from = i;
+    for (;;) {
+      for (let j = 0; j < 1024; j++, i++) {
+        const k = keys[i & MASK]!;
+        if (writes[i & MASK]) put(m, k, i);
+        else if (i === share) sink += get(m, k) ?? 0;
+        if (i === share) share += n;
+      }
+      if (performance.now() >= end) return (i - from) / n;
     }
   });
   return { rounds, stateHeapBytes };
@@ -238,6 +276,7 @@ async function runPostmessageClient(): Promise<HashmapWorkerOutput> {
 const runners: Record<WorkerSystem, () => Promise<HashmapWorkerOutput>> = {
   'plain-map': runPlainMap,
   nr: () => runNr('sync'),
+  'apply-limit': runApplyLimit,
   'nr-combined': () => runNr('combined'),
   'nr-node': () => runNr('node'),
   'nr-client': runNrClient,

@@ -23,10 +23,10 @@ import { median, startPostmessage, TaskPool, withTimeout } from './harness.js';
 import type { HashmapWorkerInput, HashmapWorkerOutput, WorkerSystem } from './hashmap-worker.js';
 import { formatOps, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
-import { arrive, FINISHED, newCoordination, PREPARED, ROUND, waitUntilAtLeast } from './sync.js';
+import { cpuNsPerOp, newCoordination, PREPARED, runRounds, waitUntilAtLeast } from './sync.js';
 import { CLIENT_WINDOW, type Dist } from './workload.js';
 
-export const HASHMAP_SYSTEMS = ['plain-map', 'private-maps', 'postmessage', 'lmdb', 'nr', 'nr-combined', 'nr-clients'] as const;
+export const HASHMAP_SYSTEMS = ['plain-map', 'private-maps', 'apply-limit', 'postmessage', 'lmdb', 'nr', 'nr-combined', 'nr-clients'] as const;
 /** nr-clients: this many replica-holding workers; the other threads are their clients. */
 export const NR_CLIENTS_REPLICAS = 2;
 export type HashmapSystem = (typeof HASHMAP_SYSTEMS)[number];
@@ -87,6 +87,10 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
       case 'private-maps':
         for (let i = 0; i < cell.threads; i++) start('plain-map', i, cell.threads);
         break;
+      case 'apply-limit':
+        // One stream for all: every thread applies all of its writes.
+        for (let i = 0; i < cell.threads; i++) start('apply-limit', i, cell.threads, { seed: 1000 });
+        break;
       case 'nr':
       case 'nr-combined': {
         const handle = createHandle(HashMap, { replicas: cell.threads, logBytes: cell.logBytes });
@@ -121,10 +125,7 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
     }
     const participants = cell.system === 'postmessage' ? cell.threads + 1 : measured;
     await waitUntilAtLeast(words, PREPARED, participants, 120_000);
-    for (let r = 1; r <= cell.rounds; r++) {
-      arrive(words, ROUND);
-      await waitUntilAtLeast(words, FINISHED, r * measured, cell.durationMs + 60_000);
-    }
+    const cpuUs = await runRounds(words, cell.rounds, measured, cell.durationMs);
     const outs = await withTimeout(Promise.all(pool.results.slice(0, measured)), 60_000);
     if (process.env.NR_BENCH_DEBUG) {
       for (const o of outs) {
@@ -144,6 +145,7 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
       system: cell.system,
       threads: cell.threads,
       opsPerSec: Math.round(opsPerSec),
+      cpuNsPerOp: cpuNsPerOp(cpuUs, outs.map((o) => o.rounds)),
       writeRatio: cell.writeRatio,
       dist: cell.dist,
       keys: cell.keys,
@@ -221,6 +223,21 @@ function hashmapMarkdown(rows: BenchRow[]): string[] {
   for (const t of [4, 8]) {
     const a = t0('w10-uniform', 'nr-clients', t);
     targets.push(`| 10% writes, uniform: nr-clients vs postmessage, ${t} thr | ≥ 5× | ${x(a, t0('w10-uniform', 'postmessage', t))} | ${check(a / t0('w10-uniform', 'postmessage', t) >= 5)} |`);
+  }
+  // Issue 16: writes near the ceiling every replica's apply sets, reads near private maps.
+  if (rows.some((r) => r.system === 'apply-limit')) {
+    for (const [w, want, ts] of [['w100-uniform', 0.5, [1, 2]], ['w10-uniform', 0.6, [1, 2]]] as const) {
+      for (const t of ts) {
+        const a = t0(w, 'nr-combined', t);
+        const b = t0(w, 'apply-limit', t);
+        targets.push(`| ${w}: nr-combined vs apply-limit, ${t} thr | ≥ ${want}× | ${x(a, b)} | ${check(a / b >= want)} |`);
+      }
+    }
+  }
+  for (const t of [1, 2, 4]) {
+    const a = t0('w0-uniform', 'nr', t);
+    const b = t0('w0-uniform', 'private-maps', t);
+    targets.push(`| 0% writes, uniform: nr vs private-maps, ${t} thr | ≥ 0.8× | ${x(a, b)} | ${check(a / b >= 0.8)} |`);
   }
   out.push('#### Targets (ratios within this run)', '', '| target | wanted | measured | |', '|---|---|---|---|', ...targets, '');
 

@@ -7,8 +7,26 @@
 import type { MessagePort } from 'node:worker_threads';
 import { attachKv, connectKv, type KvHandle, type KvStore } from '../src/kv/index.js';
 import { SortedKeys } from '../src/kv/sorted-keys.js';
-import { arrive, FINISHED, measurePipelined, measureRounds, PREPARED, ready, waitUntilAtLeast } from './sync.js';
+import { arrive, FINISHED, measurePipelined, measureRounds, PREPARED, ready, ROUND, waitUntilAtLeast } from './sync.js';
 import { profiled } from './profile.js';
+import { readFileSync } from 'node:fs';
+
+/**
+ * `NR_BENCH_SCHEDSTAT=1`: a thread reports its CPU and run-queue time over
+ * its measured span (Linux /proc/thread-self/schedstat) on stderr.
+ */
+function schedSpan(what: string): (ops?: number) => void {
+  if (process.env.NR_BENCH_SCHEDSTAT !== '1') return () => {};
+  const read = (): number[] => readFileSync('/proc/thread-self/schedstat', 'utf8').trim().split(' ').map(Number);
+  const [cpu0, rq0, n0] = read();
+  const t0 = performance.now();
+  return (ops) => {
+    const [cpu1, rq1, n1] = read();
+    const wall = performance.now() - t0;
+    const per = ops ? `, ${((cpu1! - cpu0!) / 1000 / ops).toFixed(2)} µs CPU per op of ${ops}` : '';
+    process.stderr.write(`schedstat ${what}: wall ${wall.toFixed(0)} ms, cpu ${((cpu1! - cpu0!) / 1e6).toFixed(0)} ms, run queue ${((rq1! - rq0!) / 1e6).toFixed(0)} ms, ${n1! - n0!} slices${per}\n`);
+  };
+}
 import { keyStream, mulberry32, STREAM, zipfian } from './workload.js';
 
 export type KvWorkerSystem = 'nr-kv' | 'nr-kv-plain' | 'nr-kv-node' | 'nr-kv-client' | 'lmdb' | 'lmdb-enc' | 'postmessage-owner' | 'postmessage-client';
@@ -194,10 +212,14 @@ async function runNrKvNode(): Promise<KvWorkerOutput> {
   // Serve from the event loop (doorbells wake it); every 2 ms also replay what the other node appended, so
   // neither node holds back the log's head for long. Spinning instead would take the cores the clients need.
   setInterval(() => s.sync(), 2);
+  // The measured span: from the first round's start (after the clients' warm-up) to the last one's end.
+  let span = (): void => {};
+  void waitUntilAtLeast(coord, ROUND, 1, 600_000).then(() => (span = schedSpan(`nr-kv-node ${input.node} ${input.workload} ${input.valueBytes}B`)));
   // Profiled (NR_BENCH_PROFILE) until every client finished its rounds.
   await profiled(`nr-kv-node-${input.workload}-${input.valueBytes}-${input.participants}t-${input.node}`, () =>
     waitUntilAtLeast(coord, FINISHED, input.rounds * input.measured, input.rounds * input.durationMs + 120_000),
   );
+  span();
   await new Promise(() => {});
   return { rounds: [] };
 }
@@ -221,6 +243,8 @@ async function runNrKvClient(): Promise<KvWorkerOutput> {
     if (ops[at] === UPDATE) return c.putAsync(k, value);
     return Promise.reject(new Error(`nr-kv-clients runs YCSB-A/B/C only (op ${ops[at]})`));
   };
+  let span = (_ops?: number): void => {};
+  void waitUntilAtLeast(coord, ROUND, 1, 600_000).then(() => (span = schedSpan(`nr-kv-client ${input.index} ${input.workload} ${input.valueBytes}B`)));
   const rounds = await profiled(`nr-kv-client-${input.workload}-${input.valueBytes}-${input.participants}t-${input.index}`, () =>
     measureRounds(coord, input, (end) => {
       let answered = 0;
@@ -243,6 +267,7 @@ async function runNrKvClient(): Promise<KvWorkerOutput> {
       });
     }),
   );
+  span(rounds.reduce((n, r) => n + r.ops, 0));
   c.close();
   return failure === undefined ? { rounds } : { rounds, error: `nr-kv client failed: ${failure}` };
 }
@@ -299,6 +324,8 @@ async function runPostmessageOwner(): Promise<KvWorkerOutput> {
   }
   await ready(coord, input);
   arrive(coord, PREPARED);
+  const span = schedSpan(`postmessage-owner ${input.workload} ${input.valueBytes}B`);
+  void waitUntilAtLeast(coord, FINISHED, input.rounds * input.measured, input.rounds * input.durationMs + 120_000).then(() => span());
   await new Promise(() => setInterval(() => {}, 1 << 30));
   return { rounds: [] };
 }
@@ -322,7 +349,9 @@ async function runPostmessageClient(): Promise<KvWorkerOutput> {
     else k = keys[at]!;
     port.postMessage([i, op, keyName(k), lens[at]!, op === READ || op === SCAN ? null : value]);
   };
+  const span = schedSpan(`postmessage-client ${input.index} ${input.workload} ${input.valueBytes}B`);
   const rounds = await measurePipelined(coord, input, port, WINDOW, send);
+  span(rounds.reduce((n, r) => n + r.ops, 0));
   port.close();
   return { rounds };
 }

@@ -22,7 +22,7 @@ import { median, startPostmessage, TaskPool, withTimeout } from './harness.js';
 import { keyName, MIXES, type KvWorkerInput, type KvWorkerOutput, type KvWorkerSystem, type YcsbWorkload } from './kv-worker.js';
 import { formatOps, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
-import { arrive, FINISHED, newCoordination, PREPARED, ROUND, waitUntilAtLeast } from './sync.js';
+import { cpuNsPerOp, newCoordination, PREPARED, runRounds, waitUntilAtLeast } from './sync.js';
 
 export const KV_SYSTEMS = ['nr-kv', 'nr-kv-plain', 'nr-kv-clients', 'lmdb', 'lmdb-enc', 'postmessage'] as const;
 export type KvSystem = (typeof KV_SYSTEMS)[number];
@@ -105,10 +105,7 @@ export async function runKvCell(cell: KvCell): Promise<BenchRow> {
         break;
     }
     await waitUntilAtLeast(words, PREPARED, threads, 180_000);
-    for (let r = 1; r <= cell.rounds; r++) {
-      arrive(words, ROUND);
-      await waitUntilAtLeast(words, FINISHED, r * measured, cell.durationMs + 60_000);
-    }
+    const cpuUs = await runRounds(words, cell.rounds, measured, cell.durationMs);
     const outs = await withTimeout(Promise.all(pool.results.slice(0, measured)), 60_000);
     const perRound = Array.from({ length: cell.rounds }, (_, r) => outs.reduce((s, o) => s + (o.rounds[r]!.ops / o.rounds[r]!.elapsedMs) * 1000, 0));
     const mix = MIXES[cell.workload];
@@ -119,6 +116,7 @@ export async function runKvCell(cell: KvCell): Promise<BenchRow> {
       system: cell.system,
       threads: cell.threads,
       opsPerSec: Math.round(median(perRound)),
+      cpuNsPerOp: cpuNsPerOp(cpuUs, outs.map((o) => o.rounds)),
       writeRatio: mix[1]! + mix[2]! + mix[4]!,
       dist: cell.workload === 'D' ? 'latest' : 'zipfian',
       valueBytes: cell.valueBytes,
@@ -197,8 +195,10 @@ function runInChild(cell: KvCell): Promise<BenchRow> {
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    // A stalled lmdb (it can hang instead of aborting) must not cost the suite a minute.
-    const timer = setTimeout(() => child.kill('SIGKILL'), cell.durationMs * cell.rounds + 12_000);
+    // A stalled lmdb (it can hang instead of aborting) must not cost the suite a minute. On a loaded machine
+    // the preload alone can take longer: KV_BENCH_CHILD_SLACK_MS raises the bound (default 12 s over the rounds).
+    const slack = Number(process.env.KV_BENCH_CHILD_SLACK_MS ?? 12_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), cell.durationMs * cell.rounds + (slack > 0 ? slack : 12_000));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const line = out.split('\n').find((l) => l.startsWith('KV-ROW '));

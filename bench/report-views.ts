@@ -56,7 +56,7 @@ const TASKS: Metric = { key: 'opsPerSec', label: 'throughput', unit: 'tasks/s', 
 /** Display order of the systems we know; others follow in order of appearance. */
 const SERIES_ORDER = [
   'nr', 'nr-combined', 'nr-clients', 'nr-kv', 'nr-kv-plain', 'nrfs', 'nr-sched',
-  'plain-map', 'private-maps', 'postmessage', 'lmdb', 'lmdb-enc', 'tmpfs', 'memfs', 'copy-limit', 'piscina',
+  'plain-map', 'private-maps', 'apply-limit', 'postmessage', 'lmdb', 'lmdb-enc', 'tmpfs', 'memfs', 'copy-limit', 'piscina',
   'nr-declared-dead', 'nr-fence-100ms', 'nr-fence-1000ms', 'snapshot', 'whole join', 'nr-chaos', 'fifo', 'mws',
 ];
 
@@ -139,8 +139,12 @@ function groupBy(rows: BenchRow[], key: (r: BenchRow) => string): Map<string, Be
 
 const pct = (r: BenchRow): string => `${Math.round(Number(r.writeRatio) * 1000) / 10}% writes`;
 
+/** CPU time of the whole process over the measured rounds, per op: comparable where ops/s is noise. */
+const CPU_PER_OP: Metric = { key: 'cpuNsPerOp', label: 'CPU per op (whole process)', unit: 'ns/op', higherIsBetter: false };
+
 function hashmapPanels(rows: BenchRow[]): Panel[] {
   const extras: Metric[] = [
+    CPU_PER_OP,
     { key: 'stateHeapBytesPerWorker', label: 'state heap per thread', unit: 'bytes', higherIsBetter: false },
     { key: 'sharedBytes', label: 'shared memory', unit: 'bytes', higherIsBetter: false },
     { key: 'writesPerBatch', label: 'writes per log entry (combining)', unit: 'count', higherIsBetter: null },
@@ -154,6 +158,7 @@ function kvPanels(rows: BenchRow[]): Panel[] {
   return [...groupBy(rows, (r) => `${r.workload}-${String(r.valueBytes)}B`)].map(([id, rs]) =>
     buildPanel('kv', rs, {
       id,
+      extras: [CPU_PER_OP],
       title: `YCSB-${rs[0]!.workload}, ${String(rs[0]!.valueBytes)} B values`,
       subtitle: `${pct(rs[0]!)}, ${rs[0]!.dist} keys`,
     }),
@@ -183,6 +188,7 @@ function fsPanels(rows: BenchRow[]): Panel[] {
 
 function schedPanels(rows: BenchRow[]): Panel[] {
   const latency: Metric[] = [
+    { key: 'cpuNsPerOp', label: 'CPU per task (whole process)', unit: 'ns/op', higherIsBetter: false },
     { key: 'latencyP50Us', label: 'submit-to-start p50', unit: 'µs', higherIsBetter: false },
     { key: 'latencyP99Us', label: 'submit-to-start p99', unit: 'µs', higherIsBetter: false },
     { key: 'coldStarts', label: 'cold starts', unit: 'count', higherIsBetter: false },

@@ -96,6 +96,7 @@ async function main(): Promise<void> {
       const detail = (suite.progressKeys ?? []).filter((k) => k in row).map((k) => ` ${k}=${String(row[k])}`).join('');
       process.stderr.write(` ${formatOps(row.opsPerSec).padStart(7)} ops/s${detail}   (${elapsed}s)\n`);
     }
+    await suite.teardown?.();
   }
   const ran: BenchResult = { machine: { ...machineInfo(), quick: args.quick }, rows };
   console.log(formatSummary(rows));

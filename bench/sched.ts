@@ -97,11 +97,14 @@ export async function runSchedCell(cell: SchedCell): Promise<BenchRow> {
     await pipelined(Math.min(2000, cell.tasks), submit, []); // warm up: threads started, code optimised
     const perRound: number[] = [];
     const lats: number[] = [];
+    // CPU of the whole process (submitter, runners or pool threads, GC): comparable where tasks/s is noise.
+    const c0 = process.cpuUsage();
     for (let r = 0; r < cell.rounds; r++) {
       const t0 = performance.now();
       await pipelined(cell.tasks, submit, lats);
       perRound.push((cell.tasks / (performance.now() - t0)) * 1000);
     }
+    const cpu = process.cpuUsage(c0);
     const sorted = Float64Array.from(lats).sort();
     const row: BenchRow = {
       suite: 'sched',
@@ -112,6 +115,7 @@ export async function runSchedCell(cell: SchedCell): Promise<BenchRow> {
       writeRatio: 1,
       dist: 'none',
       tasksPerSec: Math.round(median(perRound)),
+      cpuNsPerOp: Math.round(((cpu.user + cpu.system) * 1000) / (cell.tasks * cell.rounds)),
       latencyP50Us: Math.round(percentile(sorted, 0.5)),
       latencyP99Us: Math.round(percentile(sorted, 0.99)),
       window: SCHED_WINDOW,

@@ -32,6 +32,8 @@ export interface BenchSuite {
   progressKeys?: readonly string[];
   /** Markdown tables and target ratios for this suite's rows of one run. */
   markdown?: (rows: BenchRow[]) => string[];
+  /** Stops what the suite's cells started and kept for each other (servers, processes). */
+  teardown?: () => Promise<void>;
 }
 
 /** Keeps the cells whose system and workload pass the `--systems`/`--workloads` filters. */

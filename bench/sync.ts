@@ -39,6 +39,29 @@ export async function waitUntilAtLeast(words: Int32Array, index: number, value: 
   }
 }
 
+/**
+ * The harness's side of a cell's rounds: start each round and wait until
+ * its `measured` workers finished it. Returns the CPU time of this whole
+ * process over the rounds, in µs: every thread (the measured ones, owners
+ * and nodes that serve them, GC helpers), so a system that moves work to
+ * a thread that is not measured is not made to look cheaper.
+ */
+export async function runRounds(words: Int32Array, rounds: number, measured: number, durationMs: number): Promise<number> {
+  const c0 = process.cpuUsage();
+  for (let r = 1; r <= rounds; r++) {
+    arrive(words, ROUND);
+    await waitUntilAtLeast(words, FINISHED, r * measured, durationMs + 60_000);
+  }
+  const c = process.cpuUsage(c0);
+  return c.user + c.system;
+}
+
+/** CPU per op in ns, from `runRounds`' µs and the ops of every round of every worker (undefined if none ran). */
+export function cpuNsPerOp(cpuUs: number, rounds: readonly (readonly Round[] | undefined)[]): number | undefined {
+  const ops = rounds.reduce((s, rs) => s + (rs ?? []).reduce((a, r) => a + r.ops, 0), 0);
+  return ops > 0 ? Math.round((cpuUs * 1000) / ops) : undefined;
+}
+
 export function arrive(words: Int32Array, index: number, by = 1): void {
   Atomics.add(words, index, by);
   Atomics.notify(words, index);

@@ -8,6 +8,7 @@
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { attachKv, createKv, kvPeers, type KvHandle, type KvStore } from '../src/kv/index.js';
+import { CLIENT_TAIL, SharedContext } from '../src/nr/clients/context.js';
 import { type KvWorkerCalls, spawnKvWorker } from './support/kv-calls.js';
 
 const KEY = new Uint8Array(32).fill(3);
@@ -24,7 +25,8 @@ function spawn(data: object, transferList: readonly MessagePort[] = []): KvWorke
 }
 
 function node(): { h: KvHandle; main: KvStore } {
-  const h = createKv({ key: KEY, arenaBytes: 1 << 20, log: { logBytes: 1 << 16, clients: 2 } });
+  // 256-byte slots (not the KV default): scans of 20 entries take several pages.
+  const h = createKv({ key: KEY, arenaBytes: 1 << 20, log: { logBytes: 1 << 16, clients: 2, clientSlotBytes: 256 } });
   const main = attachKv(h, { key: KEY });
   stores.push(main);
   main.put('secret', SECRET);
@@ -43,7 +45,7 @@ describe('KV clients', () => {
       expect(raw![name]!.error!.message).toMatch(/not served to NR clients/);
     }
     // The client reads take sealed requests: without the key it cannot make one the node opens.
-    for (const name of ['sealed', 'sealedScan']) {
+    for (const name of ['sealed', 'sealedScan', 'sealedGets']) {
       expect(raw![name]!.ok, name).toBe(false);
       expect(raw![name]!.error!).toMatchObject({ name: 'IntegrityError', message: expect.stringMatching(/request failed authentication/) });
     }
@@ -128,6 +130,61 @@ describe('KV clients', () => {
     // Nothing readable crossed the slots: no value, no key (requests and scan pages are sealed).
     const ctx = Buffer.from(h.nr.context!);
     for (const s of [SECRET, 'p:1', 'b:1', 'b:new', 'eins', 'fresh', 'q:other']) expect(ctx.indexOf(s), s).toBe(-1);
+  });
+
+  it('a window of async gets, puts and deletes is one request (one record if it writes), applied in program order; nothing in clear', async () => {
+    // The KV's default client slots (4 KiB): a window of these ops fits one.
+    const h = createKv({ key: KEY, arenaBytes: 1 << 20, log: { logBytes: 1 << 16, clients: 1 } });
+    const main = attachKv(h, { key: KEY });
+    stores.push(main);
+    main.put('window:key', 'WINDOW-OLD');
+    main.put('window:other', 'WINDOW-OTHER');
+    const w = spawn({ mode: 'client', handle: h, key: KEY });
+    expect((await w.first).attachError).toBeUndefined();
+    const ctx = new SharedContext(h.nr.context!);
+    const tail = (): number => Atomics.load(ctx.words, ctx.clientAt(0, 0) + CLIENT_TAIL);
+    const hex = (text: string) => ({ buffer: Buffer.from(text).toString('hex') });
+    const t0 = tail();
+    const c0 = main.stats().chainCount;
+    const mixed = await w.call('asyncOps', [
+      ['getAsync', 'window:key'],
+      ['putAsync', 'window:key', 'WINDOW-V1'],
+      ['getAsync', 'window:key'],
+      ['putAsync', 'window:key', 'WINDOW-V2'],
+      ['getAsync', 'window:key'],
+      ['deleteAsync', 'window:key'],
+      ['getAsync', 'window:key'],
+      ['getAsync', 'window:other'],
+      ['putAsync', 'window:new', 'WINDOW-NEW'],
+    ]);
+    expect(mixed.ok).toBe(true);
+    const r = mixed.value as { ok: boolean; value?: unknown }[];
+    expect(r.map((x) => x.ok)).toEqual(Array(9).fill(true));
+    expect([r[0]!.value, r[2]!.value, r[4]!.value, r[6]!.value, r[7]!.value]).toEqual([hex('WINDOW-OLD'), hex('WINDOW-V1'), hex('WINDOW-V2'), undefined, hex('WINDOW-OTHER')]);
+    const [v1, v2, vNew] = [r[1]!.value as number, r[3]!.value as number, r[8]!.value as number];
+    expect(v1 < v2 && v2 < vNew).toBe(true);
+    expect(tail() - t0).toBe(1); // one request
+    main.sync();
+    expect(main.stats().chainCount - c0).toBe(1); // one record
+    expect(main.has('window:key')).toBe(false);
+    expect(main.getString('window:new')).toBe('WINDOW-NEW');
+    expect(main.version('window:new')).toBe(vNew);
+
+    // Gets only: one read request, nothing logged.
+    const t1 = tail();
+    const reads = await w.call('asyncOps', [['getAsync', 'window:new'], ['getAsync', 'window:key'], ['getAsync', 'window:other']]);
+    expect((reads.value as { value?: unknown }[]).map((x) => x.value)).toEqual([hex('WINDOW-NEW'), undefined, hex('WINDOW-OTHER')]);
+    expect(tail() - t1).toBe(1);
+    main.sync();
+    expect(main.stats().chainCount - c0).toBe(1);
+    // Bad input in a window: that op's typed error; the others are served.
+    const bad = await w.call('asyncOps', [['getAsync', 'window:other'], ['putAsync', 'window:bad', 42], ['getAsync', 'window:\uD800']]);
+    expect((bad.value as { ok: boolean; error?: { name: string } }[]).map((x) => x.ok || x.error!.name)).toEqual([true, 'KvTypeError', 'KvTypeError']);
+
+    for (const s of ['WINDOW-', 'window:']) {
+      expect(Buffer.from(h.nr.context!).indexOf(s), s).toBe(-1);
+      expect(Buffer.from(h.nr.memory.buffer).indexOf(s), s).toBe(-1);
+    }
   });
 
   it('a KV client without the key cannot connect; with a wrong key neither', async () => {

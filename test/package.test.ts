@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FIXTURES = join(ROOT, 'test/fixtures/consumer');
-const SUBPATHS = ['.', './structures', './kv', './fs', './sched', './lincheck'];
+const SUBPATHS = ['.', './structures', './kv', './fs', './sched', './cluster', './lincheck'];
 const NPM_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
 let dir = '';
 let project = '';

@@ -19,28 +19,29 @@
  */
 import { BackpressureError, type Client, connect, type ConnectOptions, DetachedError, EncodeError, OpTooLargeError } from '../nr/index.js';
 import { Arena } from './arena.js';
+import { answerMac, META_BYTES, readMeta, REQUEST_NONCE_BYTES, sealRequest } from './answers.js';
+import { ClientWindow } from './client-window.js';
 import { randomWriterId, sameBytes, TAG_BYTES } from './crypto.js';
 import { IntegrityError, KvConfigError, KvContentionError, KvSizeError, KvStaleError } from './errors.js';
 import { Freshness } from './freshness.js';
 import { type BatchOp, CAS_ATTEMPTS, type CasResult, keyIdOf, type KvKey, type KvValue, matches, newRecord, scanArgs, type ScanArgs, type ScanOptions, sealItems, valueBytes, versionCond } from './issue.js';
 import { checkAttachOptions, checkHandle, cipherFor, type KvAttachOptions, type KvHandle, MAX_KEY_BYTES, MAX_VALUE_BYTES } from './store.js';
 import {
-  answerMac,
   type ClientWriteAnswer,
   displayKey,
   type KvEntry,
   kvStructure,
   type KvStructure,
+  type LogItem,
   type LogRecord,
+  type Meta,
   openScanAnswer,
-  REQUEST_NONCE_BYTES,
   SCAN_LABEL,
   type ScanAnswer,
   getRequest,
   scanRequest,
   SEALED_FIELDS,
   SEALED_LABEL,
-  sealRequest,
   type StoreContext,
 } from './structure.js';
 
@@ -100,6 +101,8 @@ export class KvClient {
   private closed = false;
   private lastAnswerCount = 0;
   private readonly limits: { maxKey: number; maxValue: number };
+  /** Async ops made in this turn, sent together at its end (client-window.ts). */
+  private readonly window: ClientWindow;
 
   /** @internal use connectKv */
   constructor(
@@ -109,6 +112,20 @@ export class KvClient {
     maxValue: number,
   ) {
     this.limits = { maxKey, maxValue };
+    const f = ctx.fresh!;
+    this.window = new ClientWindow({
+      cipher: ctx.cipher,
+      maxPayloadBytes: client.maxPayloadBytes,
+      sendGets: (req) => this.client.readAsync('sealedGets', req),
+      sendRecord: (rec) => this.client.writeAsync('apply', rec) as unknown as Promise<ClientWriteAnswer>,
+      record: (items) => this.record(items, null),
+      checkWrite: (rec, ans, blocks) => this.check(rec, ans, blocks),
+      afterFailedWrite: (e, blocks) => this.afterFailedWrite(e, blocks),
+      fresh: (count, head) => this.fresh(count, head),
+      open: (id, m) => this.open(id, m.sealId, m.tag, m.loc, m.len),
+      getAlone: async (id, failed) => (await this.entryAsync(id, failed)).value,
+      beforeFlush: () => f.poll(),
+    });
   }
 
   // ---- reads ---------------------------------------------------------------------
@@ -118,9 +135,16 @@ export class KvClient {
     return this.entry(keyIdOf(key, this.limits.maxKey)).value;
   }
 
-  /** get, pipelined: many may be in flight on one client. */
-  async getAsync(key: KvKey): Promise<Buffer | undefined> {
-    return (await this.entryAsync(keyIdOf(key, this.limits.maxKey))).value;
+  /** get, pipelined: many may be in flight on one client; those made in one turn share requests (client-window.ts). */
+  getAsync(key: KvKey): Promise<Buffer | undefined> {
+    // Not an async function: its promise would only wrap the window's (two more microtask hops per op).
+    try {
+      const id = keyIdOf(key, this.limits.maxKey);
+      if (this.closed) throw new DetachedError('KV client is closed');
+      return this.window.get(id);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   getString(key: KvKey): string | undefined {
@@ -136,6 +160,7 @@ export class KvClient {
    */
   scan(options: ScanOptions = {}): KvEntry[] {
     const args = scanArgs(options, this.limits.maxKey);
+    this.window.flush(); // async ops made before it go first
     const out: KvEntry[] = [];
     while (out.length < args.limit) {
       const page = this.retrying((req, nonce) => this.client.read('sealedScan', req), (nonce, ans) => this.scanPage(nonce, ans), () => this.scanReq(args, out.length));
@@ -148,7 +173,7 @@ export class KvClient {
     const args = scanArgs(options, this.limits.maxKey);
     const out: KvEntry[] = [];
     while (out.length < args.limit) {
-      const page = await this.retryingAsync((req) => this.client.readAsync('sealedScan', req), (nonce, ans) => this.scanPage(nonce, ans), () => this.scanReq(args, out.length));
+      const page = await this.retryingAsync((req) => this.window.defer(() => this.client.readAsync('sealedScan', req)), (nonce, ans) => this.scanPage(nonce, ans), () => this.scanReq(args, out.length));
       if (this.takePage(args, page, out)) break;
     }
     return out;
@@ -156,11 +181,13 @@ export class KvClient {
 
   /** The key's version and value (for get and compare-and-set by value). */
   private entry(id: string): { version: number; value: Buffer | undefined } {
+    this.window.flush(); // async ops made before it go first
     return this.retrying((req) => this.client.read('sealed', req), (nonce, ans) => this.getAnswer(id, nonce, ans), () => this.getReq(id));
   }
 
-  private entryAsync(id: string): Promise<{ version: number; value: Buffer | undefined }> {
-    return this.retryingAsync((req) => this.deferred(() => this.client.readAsync('sealed', req)), (nonce, ans) => this.getAnswer(id, nonce, ans), () => this.getReq(id));
+  /** The single-get path (compare-and-set by value, and a window's get asked again: `failed` names a version that failed to open). */
+  private entryAsync(id: string, failed = ''): Promise<{ version: number; value: Buffer | undefined }> {
+    return this.retryingAsync((req) => this.window.defer(() => this.client.readAsync('sealed', req)), (nonce, ans) => this.getAnswer(id, nonce, ans), () => this.getReq(id), failed);
   }
 
   /**
@@ -186,11 +213,11 @@ export class KvClient {
     }
   }
 
-  private async retryingAsync<T>(send: (req: Buffer) => Promise<Buffer>, check: (nonce: string, ans: Buffer) => Answer<T>, request: () => Buffer): Promise<T> {
+  private async retryingAsync<T>(send: (req: Buffer) => Promise<Buffer>, check: (nonce: string, ans: Buffer) => Answer<T>, request: () => Buffer, failed = ''): Promise<T> {
     const f = this.ctx.fresh!;
     f.poll();
     const deadline = performance.now() + f.staleMs;
-    for (let failed = ''; ; ) {
+    for (;;) {
       const req = request();
       const r = check(req.toString('latin1', 0, REQUEST_NONCE_BYTES), await send(req));
       if (r === STALE) this.waitOrStale(deadline);
@@ -216,11 +243,11 @@ export class KvClient {
     if (!(ans instanceof Buffer) || ans.length !== SEALED_FIELDS + 16 || !sameBytes(ans.subarray(SEALED_FIELDS), answerMac(this.ctx.cipher, SEALED_LABEL, nonce, id, ans.subarray(0, SEALED_FIELDS)))) {
       throw new IntegrityError('the node\'s answer failed authentication (tampered in the client slot)', displayKey(id));
     }
-    if (!this.fresh(ans.readDoubleLE(41), ans.toString('latin1', 49, 49 + TAG_BYTES))) return STALE;
-    if (ans[0] === 0) return { version: 0, value: undefined };
-    const version = ans.readDoubleLE(1);
-    const value = this.open(id, ans.readDoubleLE(9), ans.toString('latin1', 25, 25 + TAG_BYTES), ans.readUInt32LE(17), ans.readUInt32LE(21));
-    return value === null ? new Retry(String(version)) : { version, value };
+    if (!this.fresh(ans.readDoubleLE(META_BYTES), ans.toString('latin1', META_BYTES + 8, META_BYTES + 8 + TAG_BYTES))) return STALE;
+    const m: Meta | null = readMeta(ans, 0);
+    if (m === null) return { version: 0, value: undefined };
+    const value = this.open(id, m.sealId, m.tag, m.loc, m.len);
+    return value === null ? new Retry(String(m.version)) : { version: m.version, value };
   }
 
   /** Verify a scan page for `nonce` and open its values. */
@@ -274,30 +301,6 @@ export class KvClient {
     f.poll(true);
   }
 
-  /**
-   * Send an async request once this turn's microtasks have run (setImmediate),
-   * together with every other request made meanwhile: the sealing and
-   * encoding work is done first, then the requests go out back to back, so
-   * the node's first wake-up finds the whole window (not one op per round).
-   * A microtask would be too early: answers consumed in one wake-up resolve
-   * through several promise hops each, and the first op re-issued would
-   * send before the others had been made, costing the node a round (and a
-   * wake-up on each side) per few ops.
-   */
-  private deferred<T>(send: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.outbox.push(() => send().then(resolve, reject));
-      if (this.outbox.length === 1) setImmediate(this.flushOutbox);
-    });
-  }
-
-  private outbox: (() => void)[] = [];
-  private readonly flushOutbox = (): void => {
-    const q = this.outbox;
-    this.outbox = [];
-    for (const send of q) send();
-  };
-
   // ---- writes --------------------------------------------------------------------
 
   /** Store `value` under `key`; returns its new version. */
@@ -305,9 +308,13 @@ export class KvClient {
     return this.write([{ type: 'put', key, value }], null).versions[0]!;
   }
 
-  /** put, pipelined. */
-  async putAsync(key: KvKey, value: KvValue): Promise<number> {
-    return (await this.writeAsync([{ type: 'put', key, value }], null)).versions[0]!;
+  /** put, pipelined; puts, deletes and gets made in one turn share one record (client-window.ts). */
+  putAsync(key: KvKey, value: KvValue): Promise<number> {
+    try {
+      return this.windowWrite({ type: 'put', key, value });
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** Remove `key`. */
@@ -316,7 +323,13 @@ export class KvClient {
   }
 
   async deleteAsync(key: KvKey): Promise<void> {
-    await this.writeAsync([{ type: 'delete', key }], null);
+    await this.windowWrite({ type: 'delete', key });
+  }
+
+  /** Seal one put (or a delete) now; the window sends it with the turn's other ops. */
+  private windowWrite(op: BatchOp): Promise<number> {
+    const { items, blocks } = this.seal([op]);
+    return this.window.write(items[0]!, blocks);
   }
 
   /** Apply puts and deletes atomically (one log record); returns each op's new version (0 for deletes). */
@@ -366,7 +379,9 @@ export class KvClient {
   }
 
   private write(ops: readonly BatchOp[], cond: { key: string; version: number } | null): ClientWriteAnswer {
-    const { rec, blocks } = this.prepare(ops, cond);
+    const { items, blocks } = this.seal(ops);
+    this.window.flush(); // async ops made before it go first (and take their sequence numbers first)
+    const rec = this.record(items, cond);
     let ans: ClientWriteAnswer;
     try {
       ans = this.client.write('apply', rec) as unknown as ClientWriteAnswer;
@@ -378,25 +393,34 @@ export class KvClient {
   }
 
   private async writeAsync(ops: readonly BatchOp[], cond: { key: string; version: number } | null): Promise<ClientWriteAnswer> {
-    const { rec, blocks } = this.prepare(ops, cond);
+    const { items, blocks } = this.seal(ops);
+    // The record (its sequence number) is made when it is sent, in order with the window's.
+    let rec: LogRecord | null = null;
     let ans: ClientWriteAnswer;
     try {
-      ans = (await this.deferred(() => this.client.writeAsync('apply', rec))) as unknown as ClientWriteAnswer;
+      ans = (await this.window.defer(() => {
+        rec = this.record(items, cond);
+        return this.client.writeAsync('apply', rec);
+      })) as unknown as ClientWriteAnswer;
     } catch (e) {
       this.afterFailedWrite(e, blocks);
       throw e;
     }
-    return this.check(rec, ans, blocks);
+    return this.check(rec!, ans, blocks);
   }
 
-  /** Validate, seal the values into fresh arena blocks (this thread's key) and build the record that references them. */
-  private prepare(ops: readonly BatchOp[], cond: { key: string; version: number } | null): { rec: LogRecord; blocks: number[] } {
+  /** Validate and seal the values into fresh arena blocks (this thread's key). */
+  private seal(ops: readonly BatchOp[]): { items: LogItem[]; blocks: number[] } {
     if (this.closed) throw new DetachedError('KV client is closed');
     const arena = this.ctx.arena;
     // ArenaFullError: clients cannot reclaim; their nodes do.
-    const { items, blocks } = sealItems(ops, this.limits, this.ctx.cipher, arena, (stored) => arena.alloc(stored));
+    return sealItems(ops, this.limits, this.ctx.cipher, arena, (stored) => arena.alloc(stored));
+  }
+
+  /** The record of `items`, with this client's next sequence number and its current known point (made when sent, so sequences follow the send order). */
+  private record(items: LogItem[], cond: { key: string; version: number } | null): LogRecord {
     this.ctx.fresh!.poll();
-    return { rec: newRecord(this.writer, ++this.seq, this.ctx.applied, items, cond), blocks };
+    return newRecord(this.writer, ++this.seq, this.ctx.applied, items, cond);
   }
 
   /** Not logged: nothing references the blocks. Otherwise they may be referenced and leak instead. */
@@ -428,6 +452,7 @@ export class KvClient {
   /** Give the client slot back, send a last head announcement and zero this thread's sub-keys. */
   close(): void {
     if (this.closed) return;
+    this.window.flush(); // what was made before close is sent, and answered before the slot goes back
     this.closed = true;
     try {
       this.client.close();

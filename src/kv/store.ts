@@ -46,6 +46,14 @@ export const MAX_VALUE_BYTES = 1024 * 1024;
 export const DEFAULT_ARENA_BYTES = 64 * 1024 * 1024;
 /** How long a store with client slots holds a freed block before reuse (see grace.ts): a client's answer-to-open gap, with room for a loaded machine. */
 const CLIENT_READ_GRACE_MS = 50;
+/**
+ * Client slots of a KV store with `log.clients` when the caller sets
+ * neither `clientSlots` nor `clientSlotBytes`: a client's window of ops
+ * (client-window.ts) shares requests only as far as a slot holds, and 4 KiB
+ * holds a window of 64 gets and puts of short keys (request and answer).
+ * 16 such slots are 64 KiB per client and node (the core's default is 16 KiB).
+ */
+export const KV_CLIENT_SLOT_DEFAULTS = { clientSlots: 16, clientSlotBytes: 4096 } as const;
 
 export interface KvSecret {
   /** A 256-bit key. */
@@ -167,7 +175,12 @@ export function createKv(options: KvOptions = {}): KvHandle {
   const arena = new SharedArrayBuffer(arenaBytes);
   // The structure's shape does not depend on keys: a throwaway context gives the fingerprint.
   const shape = kvStructure(plainContext(new Arena(header, arena)));
-  return { kind: 'nr-kv', nr: createHandle(shape, options.log ?? {}), header, arena, ...params, storeId: new Uint8Array(storeId), salt: new Uint8Array(salt), kcv };
+  return { kind: 'nr-kv', nr: createHandle(shape, logOptions(options.log)), header, arena, ...params, storeId: new Uint8Array(storeId), salt: new Uint8Array(salt), kcv };
+}
+
+function logOptions(log: HandleOptions | undefined): HandleOptions {
+  if (!log || !((log.clients ?? 0) > 0) || log.clientSlots !== undefined || log.clientSlotBytes !== undefined) return log ?? {};
+  return { ...log, ...KV_CLIENT_SLOT_DEFAULTS };
 }
 
 function plainContext(arena: Arena): StoreContext {

@@ -9,7 +9,7 @@
  *   u8 format=2  u8 cond (0 none, 1 key's version must equal condVersion)  u16 items
  *   f64 writer id  f64 writer sequence  f64 known count  [known head (16)]
  *   [cond: f64 condVersion, u16 key length, key bytes]
- *   items: u8 op (1 put, 2 delete), u16 key length, key bytes,
+ *   items: u8 op (1 put, 2 delete, 3 get: a KV client's read in a window record), u16 key length, key bytes,
  *          put: f64 seal id, u32 arena offset, u32 value length, [tag (16)]
  *   zero padding to a multiple of 32 bytes
  *
@@ -29,13 +29,16 @@ import { serialize, deserialize } from 'node:v8';
 import { defineStructure, FailStopError, OpWriter, type OpReader, type ValueCodec } from '../nr/index.js';
 import { Arena, blockBytesFor } from './arena.js';
 import { Chain } from './chain.js';
-import { type Cipher, displayKey, MAC_BYTES, sameBytes, TAG_BYTES } from './crypto.js';
+import { type Cipher, displayKey, MAC_BYTES, NONCE_BYTES, sameBytes, TAG_BYTES } from './crypto.js';
+import { answerGets, answerMac, answerMacInto, META_BYTES, openRequest, padded, readMeta, REQUEST_NONCE_BYTES, writeMeta } from './answers.js';
 import { IntegrityError, KvConfigError } from './errors.js';
 import type { Freshness } from './freshness.js';
 import { SortedKeys } from './sorted-keys.js';
 
 export const PUT = 1;
 export const DELETE = 2;
+/** A KV client's get inside a window record: answered at its place in the log (after the client's earlier writes), changes nothing. */
+export const GET = 3;
 
 export interface LogItem {
   op: number;
@@ -76,8 +79,10 @@ export interface ApplyResult {
   freed: number[];
   /** Per item: the key's metadata before it (null: absent). Meta objects are never mutated. */
   prev: (Meta | null)[];
-  /** Per item: the version it got (0 for a delete). */
+  /** Per item: the version it got (0 for a delete or a get). */
   versions: number[];
+  /** Per get item, in order: the key's metadata at this record (null: absent). */
+  reads: (Meta | null)[];
   /** The record's writer and sequence, and the chain after it: a client's authenticated answer names them. */
   writer: number;
   seq: number;
@@ -181,7 +186,7 @@ function applyChecked(state: KvState, rec: LogRecord): ApplyResult {
     ctx.fresh!.expected.delete(chain.count);
     if (want !== chain.head) failStop(state, `chain head at record ${chain.count} differs from the one a peer announced: this replica's log was tampered with`);
   }
-  const res: ApplyResult = { ok: true, current: 0, freed: [], prev: [], versions: [], writer: rec.writer, seq: rec.seq, count: chain.count, head: chain.head };
+  const res: ApplyResult = { ok: true, current: 0, freed: [], prev: [], versions: [], reads: [], writer: rec.writer, seq: rec.seq, count: chain.count, head: chain.head };
   if (rec.cond === 1) {
     const cur = state.map.get(rec.condKey)?.version ?? 0;
     if (cur !== rec.condVersion) {
@@ -195,6 +200,11 @@ function applyChecked(state: KvState, rec: LogRecord): ApplyResult {
     const it = rec.items[i]!;
     const prev = state.map.get(it.key);
     res.prev.push(prev ?? null);
+    if (it.op === GET) {
+      res.versions.push(0);
+      res.reads.push(prev ?? null);
+      continue;
+    }
     if (prev !== undefined) {
       const stored = cipher.storedBytes(prev.len);
       res.freed.push(prev.loc, stored);
@@ -266,6 +276,8 @@ class RecordParser {
     if (this.u8() !== FORMAT) throw new RangeError('format');
     rec.cond = this.u8();
     const count = this.u16();
+    // Versions are count × ITEMS_PER_RECORD + item index: more items would repeat the next record's.
+    if (count > ITEMS_PER_RECORD) throw new RangeError('item count');
     rec.writer = this.f64();
     rec.seq = this.f64();
     rec.knownCount = this.f64();
@@ -287,7 +299,7 @@ class RecordParser {
         const len = this.u32();
         const tag = this.cipher.secure ? this.text(TAG_BYTES) : '';
         rec.items.push({ op, key, sealId, loc, len, tag });
-      } else if (op === DELETE) {
+      } else if (op === DELETE || op === GET) {
         rec.items.push({ op, key, sealId: 0, loc: 0, len: 0, tag: '' });
       } else throw new RangeError('op');
     }
@@ -326,6 +338,18 @@ class RecordParser {
 
 /** Record bodies are zero-padded to a multiple of this: key lengths leak only to this granularity. */
 const PAD_TO = 32;
+/** An encrypted record's body before its items: format, cond, items, writer, seq, known count and head. */
+const RECORD_HEADER_BYTES = 1 + 1 + 2 + 8 + 8 + 8 + TAG_BYTES;
+
+/** Body bytes of one item of an encrypted record with a `keyBytes`-byte key (no condition). */
+export function recordItemBytes(op: number, keyBytes: number): number {
+  return 1 + 2 + keyBytes + (op === PUT ? 8 + 4 + 4 + TAG_BYTES : 0);
+}
+
+/** Bytes an encrypted record without a condition takes in a client's request slot, for items whose recordItemBytes sum to `itemBytes`. */
+export function recordRequestBytes(itemBytes: number): number {
+  return NONCE_BYTES + Math.ceil((RECORD_HEADER_BYTES + itemBytes) / PAD_TO) * PAD_TO + TAG_BYTES;
+}
 
 function writeBody(cipher: Cipher, w: OpWriter, rec: LogRecord): void {
   w.u8(FORMAT);
@@ -440,14 +464,13 @@ function emptyState(ctx: StoreContext): KvState {
   return { map: new Map(), order: new SortedKeys(), writers: new Map(), chain: new Chain(), failure: null, liveBytes: 0, ctx };
 }
 
-// ---- the structure ---------------------------------------------------------------
-
 // ---- clients ------------------------------------------------------------------------
 
 /**
- * Threads without a replica (NR clients) are served only `sealed` reads and
- * `apply` writes, and both answers are authenticated under the response key
- * and name the request (a random nonce; the writer and sequence). Every
+ * Threads without a replica (NR clients) are served only the `sealed`,
+ * `sealedGets` and `sealedScan` reads and `apply` writes; their answers are
+ * authenticated under the response key (or sealed under the answer key) and
+ * name the request (a random nonce; the writer and sequence). Every
  * other read refuses to encode or decode for a client, so a thread without
  * the key gets nothing readable through a client slot, and no plaintext is
  * ever written into one.
@@ -462,36 +485,10 @@ const notForClients = {
 };
 
 export const SEALED_LABEL = Buffer.from('nr-kv sealed get\0');
-const WRITE_LABEL = Buffer.from('nr-kv client write\0');
-/** present u8, version f64, seal id f64, loc u32, len u32, tag 16, count f64, head 16. */
-export const SEALED_FIELDS = 1 + 8 + 8 + 4 + 4 + TAG_BYTES + 8 + TAG_BYTES;
+/** Key metadata (answers.ts), count f64, head 16. */
+export const SEALED_FIELDS = META_BYTES + 8 + TAG_BYTES;
 
-/**
- * A client's request travels sealed under the answer key (AD: its label),
- * so no key is in clear in a client slot; the AEAD nonce (24 random bytes)
- * is also the request's nonce, which its answer is bound to.
- */
-export function sealRequest(cipher: Cipher, label: Buffer, plain: Uint8Array): Buffer {
-  return cipher.box('answer', plain, label);
-}
-
-/** The node's side: the request's plaintext and nonce, or IntegrityError (tampered in the client slot). */
-function openRequest(cipher: Cipher, label: Buffer, boxed: Buffer): { plain: Buffer; nonce: string } {
-  const plain = cipher.secure ? cipher.unbox('answer', boxed, label) : null;
-  if (plain === null) throw new IntegrityError('a client request failed authentication (tampered in the client slot)');
-  return { plain, nonce: boxed.toString('latin1', 0, REQUEST_NONCE_BYTES) };
-}
-
-/** The AEAD nonce of a sealed request, which names it. */
-export const REQUEST_NONCE_BYTES = 24;
 export const SCAN_LABEL = Buffer.from('nr-kv sealed scan\0');
-
-/** Requests are zero-padded to a multiple of this (as log records): key lengths show in a slot only to this granularity. */
-const REQUEST_PAD = 32;
-
-function padded(bytes: number): number {
-  return Math.ceil(bytes / REQUEST_PAD) * REQUEST_PAD;
-}
 
 /** A client's get request (the plaintext sealed by sealRequest): key length u16, key, zero padding. */
 export function getRequest(key: string): Buffer {
@@ -627,37 +624,13 @@ function sealedAnswer(s: KvState, req: Buffer): Buffer {
   if (n < 0 || 2 + n > plain.length) throw new IntegrityError('a client request is malformed');
   const key = plain.toString('latin1', 2, 2 + n);
   const m = s.map.get(key);
-  const out = Buffer.allocUnsafe(SEALED_FIELDS + MAC_BYTES).fill(0, 0, 25 + TAG_BYTES);
-  if (m !== undefined) {
-    out[0] = 1;
-    out.writeDoubleLE(m.version, 1);
-    out.writeDoubleLE(m.sealId, 9);
-    out.writeUInt32LE(m.loc, 17);
-    out.writeUInt32LE(m.len, 21);
-    out.write(m.tag, 25, 'latin1');
-  }
-  out.writeDoubleLE(s.chain.count, 41);
-  out.write(s.chain.head, 49, 'latin1');
+  const out = Buffer.allocUnsafe(SEALED_FIELDS + MAC_BYTES);
+  const at = out.writeDoubleLE(s.chain.count, writeMeta(out, 0, m));
+  // An empty chain's head is '': zeros, never pooled bytes, go into the slot.
+  out.fill(0, at, at + TAG_BYTES);
+  out.write(s.chain.head, at, 'latin1');
   answerMacInto(s.ctx.cipher, SEALED_LABEL, nonce, key, out.subarray(0, SEALED_FIELDS), out.subarray(SEALED_FIELDS));
   return out;
-}
-
-export function answerMac(cipher: Cipher, label: Buffer, nonce: string, key: string, fields: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(MAC_BYTES);
-  answerMacInto(cipher, label, nonce, key, fields, out);
-  return out;
-}
-
-/** The response MAC over (label, nonce, key, fields), into `out` (16 bytes). */
-export function answerMacInto(cipher: Cipher, label: Buffer, nonce: string, key: string, fields: Uint8Array, out: Uint8Array): void {
-  const b = Buffer.allocUnsafe(label.length + 2 + nonce.length + 2 + key.length + fields.length); // every byte written
-  let at = label.copy(b, 0);
-  at = b.writeUInt16LE(nonce.length, at);
-  at += b.write(nonce, at, 'latin1');
-  at = b.writeUInt16LE(key.length, at);
-  at += b.write(key, at, 'latin1');
-  b.set(fields, at);
-  cipher.tagInto('response', b, out);
 }
 
 /** A client's verified view of a write's answer. */
@@ -665,6 +638,8 @@ export interface ClientWriteAnswer {
   ok: boolean;
   current: number;
   versions: number[];
+  /** Per get item of the record, in order: the key's metadata at the record (null: absent). */
+  reads: (Meta | null)[];
   count: number;
   head: string;
   writer: number;
@@ -673,14 +648,31 @@ export interface ClientWriteAnswer {
   authentic: boolean;
 }
 
-function writeAnswerFields(res: ApplyResult): Buffer {
-  const b = Buffer.allocUnsafe(1 + 8 * 5 + TAG_BYTES + 2 + 8 * res.versions.length); // written up to `at`
+/**
+ * A write's answer to a client: ok u8, current f64, writer f64, seq f64,
+ * count f64, head 16, u16 n, n × version f64, u16 m, m × key metadata (the
+ * record's get items), then (separately length-prefixed) its MAC.
+ */
+const WRITE_ANSWER_HEADER = 1 + 8 * 4 + TAG_BYTES + 2;
+
+/** Bytes the answer to a record of `items` items, `gets` of them get items, takes in a client slot (two length prefixes, fields, MAC). */
+export function writeAnswerBytes(items: number, gets: number): number {
+  return 4 + WRITE_ANSWER_HEADER + 8 * items + 2 + META_BYTES * gets + 4 + MAC_BYTES;
+}
+
+export const WRITE_LABEL = Buffer.from('nr-kv client write\0');
+
+/** @internal The fields of a write's answer (tests forge answers with it). */
+export function writeAnswerFields(res: Pick<ApplyResult, 'ok' | 'current' | 'writer' | 'seq' | 'count' | 'head' | 'versions' | 'reads'>): Buffer {
+  const b = Buffer.allocUnsafe(WRITE_ANSWER_HEADER + 8 * res.versions.length + 2 + META_BYTES * res.reads.length); // every byte written
   let at = b.writeUInt8(res.ok ? 1 : 0, 0);
   for (const v of [res.current, res.writer, res.seq, res.count]) at = b.writeDoubleLE(v, at);
   at += b.write(res.head.padEnd(TAG_BYTES, '\0'), at, 'latin1');
   at = b.writeUInt16LE(res.versions.length, at);
   for (const v of res.versions) at = b.writeDoubleLE(v, at);
-  return b.subarray(0, at);
+  at = b.writeUInt16LE(res.reads.length, at);
+  for (const m of res.reads) at = writeMeta(b, at, m);
+  return b;
 }
 
 function clientWriteCodec(ctx: StoreContext) {
@@ -696,8 +688,8 @@ function clientWriteCodec(ctx: StoreContext) {
     decode(r: OpReader): ClientWriteAnswer {
       const fields = readPrivate(r);
       const mac = readPrivate(r);
-      const ans: ClientWriteAnswer = { ok: false, current: 0, versions: [], count: 0, head: '', writer: 0, seq: 0, authentic: false };
-      if (!ctx.cipher.secure || fields.length < 51 || !sameBytes(mac, answerMac(ctx.cipher, WRITE_LABEL, '', '', fields))) return ans;
+      const ans: ClientWriteAnswer = { ok: false, current: 0, versions: [], reads: [], count: 0, head: '', writer: 0, seq: 0, authentic: false };
+      if (!ctx.cipher.secure || fields.length < WRITE_ANSWER_HEADER + 2 || !sameBytes(mac, answerMac(ctx.cipher, WRITE_LABEL, '', '', fields))) return ans;
       ans.ok = fields[0] === 1;
       ans.current = fields.readDoubleLE(1);
       ans.writer = fields.readDoubleLE(9);
@@ -705,8 +697,12 @@ function clientWriteCodec(ctx: StoreContext) {
       ans.count = fields.readDoubleLE(25);
       ans.head = fields.toString('latin1', 33, 49);
       const n = fields.readUInt16LE(49);
-      if (fields.length !== 51 + 8 * n) return ans;
-      for (let i = 0; i < n; i++) ans.versions.push(fields.readDoubleLE(51 + 8 * i));
+      const readsAt = WRITE_ANSWER_HEADER + 8 * n;
+      if (fields.length < readsAt + 2) return ans;
+      const m = fields.readUInt16LE(readsAt);
+      if (fields.length !== readsAt + 2 + META_BYTES * m) return ans;
+      for (let i = 0; i < n; i++) ans.versions.push(fields.readDoubleLE(WRITE_ANSWER_HEADER + 8 * i));
+      for (let i = 0; i < m; i++) ans.reads.push(readMeta(fields, readsAt + 2 + META_BYTES * i));
       ans.authentic = true;
       return ans;
     },
@@ -790,6 +786,11 @@ export function kvStructure(ctx: StoreContext) {
       sealed: (s: KvState, req: Buffer): Buffer => sealedAnswer(s, req),
       /** For KV clients: a range's keys and metadata, sealed for the request's nonce; the client opens the values itself. */
       sealedScan: (s: KvState, req: Buffer): Buffer => sealedScan(s, req),
+      /** For KV clients: a window of gets, each key's metadata in the request's order, MAC'd for its nonce (answers.ts). */
+      sealedGets: (s: KvState, req: Buffer): Buffer => {
+        checkLive(s);
+        return answerGets(s.ctx.cipher, (k) => s.map.get(k), s.chain.count, s.chain.head, req);
+      },
       /** @internal Enclave metadata of a key (tests locate values in the arena with it). */
       meta: (s: KvState, key: string): Meta | undefined => {
         const m = s.map.get(key);
@@ -814,10 +815,12 @@ export function kvStructure(ctx: StoreContext) {
       meta: notForClients,
       sealed: sealedRequestCodec,
       sealedScan: sealedRequestCodec,
+      sealedGets: sealedRequestCodec,
     },
     resultCodecs: {
       sealed: sealedResultCodec,
       sealedScan: sealedResultCodec,
+      sealedGets: sealedResultCodec,
       // A client decodes the answer into its verified view (ClientWriteAnswer), not the node's ApplyResult.
       apply: clientWriteCodec(ctx) as unknown as ValueCodec<ApplyResult>,
     },

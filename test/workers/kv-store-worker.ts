@@ -2,6 +2,8 @@
  * Test worker for the KV store. Modes:
  * - 'serve': attach, then run the ops the parent sends ({ id, op, args }) and
  *   answer { id, ok, value } or { id, ok: false, error: { name, code, key, failStop } }.
+ *   Op 'asyncOps' with args [[method, ...args], ...] calls every (async) method
+ *   in one turn (one client window) and answers each one's { ok, value | error }.
  * - 'history': a seeded mix of get / exchange / delete / compareAndSet-by-value,
  *   sync and async, each op recorded in shared memory before it starts and
  *   again when answered (a killed worker leaves its last ops pending), then a
@@ -36,9 +38,21 @@ function describeError(e: unknown): { name: string; code: string | undefined; ke
   };
 }
 
+const plain = (v: unknown): unknown => (Buffer.isBuffer(v) ? { buffer: v.toString('hex') } : v);
+
 function serve(store: KvStore | KvClient): void {
   const port = parentPort!;
+  const call = (op: string, args: unknown[]): unknown => (store as unknown as Record<string, (...a: unknown[]) => unknown>)[op]!.apply(store, args);
   port.on('message', (m: { id: number; op: string; args: unknown[] }) => {
+    if (m.op === 'asyncOps') {
+      const calls = m.args[0] as [string, ...unknown[]][];
+      const ps = calls.map(([op, ...args]) => new Promise((resolve) => resolve(call(op, args))));
+      void Promise.allSettled(ps).then((rs) => {
+        const value = rs.map((r) => (r.status === 'fulfilled' ? { ok: true, value: plain(r.value) } : { ok: false, error: describeError(r.reason) }));
+        port.postMessage({ id: m.id, ok: true, value });
+      });
+      return;
+    }
     try {
       let value: unknown;
       if (m.op === 'detach') {
@@ -46,10 +60,9 @@ function serve(store: KvStore | KvClient): void {
         else store.close();
         value = null;
       } else {
-        value = (store as unknown as Record<string, (...a: unknown[]) => unknown>)[m.op]!.apply(store, m.args);
+        value = call(m.op, m.args);
       }
-      if (Buffer.isBuffer(value)) value = { buffer: value.toString('hex') };
-      port.postMessage({ id: m.id, ok: true, value });
+      port.postMessage({ id: m.id, ok: true, value: plain(value) });
     } catch (e) {
       port.postMessage({ id: m.id, ok: false, error: describeError(e) });
     }
@@ -171,7 +184,7 @@ function rawClient(): void {
   const ctx = { cipher: new Cipher(null, new Uint8Array(16)), arena: new Arena(input.handle.header, input.handle.arena), fresh: null, applied: { count: 0, head: '' } };
   const client = connect(input.handle.nr, kvStructure(ctx));
   const out: Record<string, unknown> = {};
-  for (const [name, args] of [['get', ['secret']], ['entry', ['secret']], ['scan', [undefined, undefined, 10]], ['has', ['secret']], ['version', ['secret']], ['size', []], ['meta', ['secret']], ['sealed', [Buffer.from('secret')]], ['sealedScan', [Buffer.alloc(64)]]] as const) {
+  for (const [name, args] of [['get', ['secret']], ['entry', ['secret']], ['scan', [undefined, undefined, 10]], ['has', ['secret']], ['version', ['secret']], ['size', []], ['meta', ['secret']], ['sealed', [Buffer.from('secret')]], ['sealedScan', [Buffer.alloc(64)]], ['sealedGets', [Buffer.alloc(64)]]] as const) {
     try {
       const v = (client.read as (n: string, ...a: unknown[]) => unknown)(name, ...args);
       out[name] = { ok: true, hex: Buffer.isBuffer(v) ? v.toString('hex') : JSON.stringify(v) };

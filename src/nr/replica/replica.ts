@@ -1,6 +1,7 @@
 /**
  * A replica: one worker's private copy of the structure, kept in step with
- * the shared log.
+ * the shared log. This file is its public API; the replay, recovery and
+ * failure machinery is replica-core.ts.
  *
  * Protocol (the log's side is in log/):
  * - read: load ctail once; replay the log up to it; run the read locally.
@@ -12,30 +13,18 @@
  * - writeAsync: ops issued before the combiner runs (a microtask, or
  *   setImmediate with `combine: 'immediate'`) are flat-combined into one
  *   entry (combiner.ts); each caller gets its own result, in issue order.
- * - A replay that ends fenced publishes nothing; the replica rejoins or
- *   recovers by state transfer (recovery.ts) and replays again.
- * - An idle replica is nudged by writers that need log space: it sleeps in
- *   `Atomics.waitAsync` on its WAKE word and replays when woken.
  */
-import { deserialize, serialize } from 'node:v8';
-import { OpReader } from '../codec.js';
-import { DEFAULTS } from '../defaults.js';
-import { DetachedError, FailStopError, ReentrancyError, UnknownOpError } from '../errors.js';
+import { DetachedError, FailStopError, UnknownOpError } from '../errors.js';
 import { before, distance } from '../log/positions.js';
-import { OP_HEADER_BYTES } from '../log/layout.js';
-import { replay, type EntryApplier, type ReplayEnd } from '../log/replay.js';
-import type { EntryHeader, SharedLog } from '../log/shared-log.js';
-import { holdsHead, incarnationOf, SlotState, stateOf } from '../log/slot-state.js';
-import type { HubFactory, NodeHub } from './node-hub.js';
+import type { SharedLog } from '../log/shared-log.js';
+import { holdsHead, SlotState } from '../log/slot-state.js';
 import type { OpArgs, OpResult, OpTable, Structure } from '../structure.js';
-import { type BoundReads, type BoundWrites, compileRead, type ReadTarget } from './bound-ops.js';
-import { Combiner } from './combiner.js';
-import type { ReplicaOptions, ReplicaStats, ReplicaStatus } from './types.js';
-import { Recovery, ServeAborted } from './recovery.js';
-import { RecoveryError } from '../log/transfer.js';
-import { ClientServer } from './serving.js';
-import { applyRemote, FencedRunSignal } from './apply-remote.js';
+import { type BoundReads, type BoundWrites, compileRead } from './bound-ops.js';
+import type { HubFactory } from './node-hub.js';
 import * as registry from './registry.js';
+import { ReplicaCore } from './replica-core.js';
+import { ClientServer } from './serving.js';
+import type { ReplicaOptions, ReplicaStats, ReplicaStatus } from './types.js';
 
 export type { BoundReads, BoundWrites } from './bound-ops.js';
 export type { CombineMode } from './combiner.js';
@@ -43,31 +32,7 @@ export type { CombineMode } from './combiner.js';
 export type { ReplicaOptions, ReplicaStats, ReplicaStatus } from './types.js';
 export { REPLICA_OPTION_KEYS } from './types.js';
 
-type AnyStructure = Structure<unknown, OpTable<unknown>, OpTable<unknown>>;
-
-export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements EntryApplier, ReadTarget {
-  readonly id: number;
-  /** @internal */
-  readonly log: SharedLog;
-  private readonly structure: Structure<S, R, W>;
-  /** @internal The local state (ReadTarget, RecoveryHost). */
-  state: S;
-  /** @internal Private copy of this replica's LTAIL (only this replica writes it). */
-  ltail = 0;
-  /** @internal The STATE word this replica holds its slot with. */
-  slotWord: number;
-  /** @internal The local state may hold applies from reused cells. */
-  dirty = false;
-  /** @internal Serving a snapshot: a replay that finds us fenced aborts instead of recovering. */
-  serving = false;
-  /** @internal Why this replica serves no more ops (ReadTarget), or null. */
-  detachedError: DetachedError | FailStopError | null = null;
-  private applying = false;
-  private readonly reader: OpReader;
-  private readonly combiner: Combiner;
-  private readonly recovery: Recovery;
-  private readonly server: ClientServer | null;
-  private readonly hub: NodeHub | null;
+export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> extends ReplicaCore<S, R, W> {
   /**
    * Read ops bound to this replica: the fastest read path (one wasm atomic
    * load of ctail, then the op), e.g. `replica.reads.get(key)`.
@@ -75,23 +40,6 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
   readonly reads: BoundReads<R>;
   /** Write ops bound to this replica, synchronous: `replica.writes.put(key, value)`. */
   readonly writes: BoundWrites<W>;
-
-  private readonly counters = {
-    appends: 0,
-    batches: 0,
-    opsWritten: 0,
-    replayedEntries: 0,
-    replayedOps: 0,
-    fullWaits: 0,
-    fullWaitMs: 0,
-    sealWaits: 0,
-    nudges: 0,
-    fences: 0,
-    fenced: 0,
-    stateTransfers: 0,
-    stateTransferMs: 0,
-    snapshotsServed: 0,
-  };
 
   /** @internal use `attach()` */
   constructor(
@@ -104,24 +52,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
     transfer: SharedArrayBuffer | null = null,
     joining = false,
   ) {
-    this.log = log;
-    this.structure = structure;
-    this.id = slot;
-    this.slotWord = slotWord;
-    this.state = structure.create();
-    this.reader = new OpReader(log.data);
-    this.hub = hubFor?.(slot) ?? null;
-    this.combiner = new Combiner(
-      log,
-      slot,
-      structure as unknown as AnyStructure,
-      this.hub,
-      this,
-      this.counters,
-      options.combine ?? DEFAULTS.combine,
-      options.testHooks?.afterReserve,
-    );
-    this.recovery = new Recovery(this, transfer, options.transferTimeoutMs ?? DEFAULTS.transferTimeoutMs, this.counters);
+    super(log, structure, slot, slotWord, options, hubFor, transfer);
     this.reads = this.bindReads();
     this.writes = this.bindWrites();
     // A replica in a reserved slot starts from position 0: head cannot have
@@ -252,216 +183,8 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
     return distance(this.ltail, this.log.tail()) > this.log.cells / 2 ? 'lagging' : 'live';
   }
 
-  /**
-   * @internal The thread is exiting: stop holding back the log and tell
-   * clients, without running any more ops.
-   */
-  abandon(): void {
-    if (this.detachedError !== null) return;
-    this.hub?.close();
-    this.leave(new DetachedError(), SlotState.Detached);
-  }
-
-  get isDetached(): boolean {
-    return this.detachedError !== null;
-  }
-
   stats(): ReplicaStats {
     return { replica: this.id, status: this.status(), ...this.counters, ltail: this.ltail, logUsedCells: this.log.used() };
-  }
-
-  // ---- internals shared with bound ops, the combiner, recovery and serving ------
-
-  /** @internal Throws the reason this replica can serve no more ops, if any. */
-  checkUsable(): void {
-    if (this.detachedError !== null) throw this.detachedError;
-    if (this.applying) throw new ReentrancyError();
-  }
-
-  /** @internal Publish this replica's heartbeat. */
-  beat(): void {
-    if (this.detachedError === null) this.log.beat(this.id);
-  }
-
-  /** @internal Replay up to the current tail, if not busy. */
-  catchUp(): void {
-    if (this.detachedError !== null || this.applying) return;
-    this.replayTo(this.log.tail());
-  }
-
-  /** @internal Replay up to the ctail observed now: the state every read must at least see. */
-  catchUpToCtail(): void {
-    const c = this.log.ctail();
-    if (c !== this.ltail) this.readTo(c);
-  }
-
-  /**
-   * @internal ReadTarget: catch up to an observed CTAIL. CTAIL is never
-   * behind this replica's LTAIL (every replay completes what it applied
-   * before the private LTAIL moves), so one behind it was rolled back.
-   */
-  readTo(ctail: number): void {
-    // (While fenced, our private position may be ahead of what was completed.)
-    if (before(ctail, this.ltail) && this.detachedError === null && !this.dirty && this.log.slotWord(this.id) === this.slotWord) {
-      this.halt(new FailStopError(`the shared log is corrupt: CTAIL ${ctail} moved back behind this replica's position ${this.ltail}`));
-    }
-    if (before(this.log.tail(), ctail) && this.detachedError === null) {
-      this.halt(new FailStopError(`the shared log is corrupt: CTAIL ${ctail} is past TAIL ${this.log.tail()}`));
-    }
-    this.replayTo(ctail);
-  }
-
-  /**
-   * @internal Apply every entry from ltail up to `target`. A fenced replica
-   * rejoins or recovers first; a run that ended fenced published nothing,
-   * and the replica recovers and goes on.
-   */
-  replayTo(target: number): void {
-    try {
-      this.replayOrRecover(target);
-    } catch (e) {
-      if (e instanceof FailStopError) this.halt(e);
-      throw e;
-    }
-  }
-
-  /**
-   * @internal CombinerHost: replay through the commit's one own entry at
-   * `pos` (ending at `end`), which this replica just sealed. When nothing
-   * precedes it (the usual synchronous write) it is applied directly: its
-   * cells are known and sealed by us, and its ops are applied from what this
-   * thread holds (and the client bytes it just copied), so no seal or header
-   * needs reading. The run's one check is the general replay's last one
-   * (finishRun). Otherwise, or if that check fails, the general path
-   * decides.
-   */
-  replayOwn(pos: number, end: number): void {
-    if (this.ltail === pos && this.detachedError === null && this.log.slotWord(this.id) === this.slotWord) {
-      const runStart = this.combiner.ownCursor;
-      this.applying = true;
-      try {
-        this.combiner.applyOwn(pos);
-      } catch (e) {
-        if (e instanceof FailStopError) this.halt(e);
-        throw e;
-      } finally {
-        this.applying = false;
-      }
-      this.counters.replayedEntries++;
-      if (this.log.finishRun(this.id, this.slotWord, pos, end)) {
-        this.ltail = end;
-        return;
-      }
-      // Fenced meanwhile: client bytes the apply decoded may have been a later lap's.
-      this.endFencedRun(runStart, true);
-    }
-    this.replayTo(end);
-  }
-
-  private replayOrRecover(target: number): void {
-    for (;;) {
-      if (this.detachedError !== null) throw this.detachedError;
-      if (this.log.slotWord(this.id) !== this.slotWord) {
-        if (this.serving) throw new ServeAborted();
-        this.recovery.rejoin();
-      }
-      if (!before(this.ltail, target)) return;
-      const runStart = this.combiner.ownCursor;
-      this.applying = true;
-      let end: ReplayEnd;
-      try {
-        end = replay(this.log, this.id, this.slotWord, this.ltail, target, this, this.counters);
-      } catch (e) {
-        if (!(e instanceof FencedRunSignal)) throw e;
-        end = { reached: this.ltail, fenced: true, suspect: true };
-      } finally {
-        this.applying = false;
-      }
-      if (!end.fenced) {
-        this.ltail = end.reached;
-        return;
-      }
-      // Fenced. Entries applied before the run's last check of our slot were
-      // genuine; an apply after it (`suspect`) may have read reused cells:
-      // then only a snapshot can fix the state.
-      this.ltail = end.reached;
-      this.endFencedRun(runStart, end.suspect);
-    }
-  }
-
-  /**
-   * A run ended fenced. If it was `suspect` (an apply after its last check
-   * may have read reused cells) the state is dirty and its own results are
-   * forgotten. If HEAD passed us while our slot still says Active (a head
-   * advance that has not re-fenced us yet, or a forged HEAD), our cells may
-   * be reused all the same: fence ourselves and recover like any fenced replica.
-   */
-  private endFencedRun(runStart: number, suspect: boolean): void {
-    if (suspect) {
-      this.dirty = true;
-      this.combiner.rewindOwn(runStart);
-    }
-    if (this.log.slotWord(this.id) === this.slotWord) this.log.move(this.id, this.slotWord, SlotState.Fenced, 'owner');
-  }
-
-  /** @internal EntryApplier: apply one validated batch entry. */
-  applyEntry(pos: number, header: EntryHeader): void {
-    if (this.combiner.isNextOwn(pos, header.replica)) this.combiner.applyOwn(pos);
-    else this.counters.replayedOps += applyRemote(this.log, this.structure as unknown as AnyStructure, this.state, this.reader, pos, header, this.id, this.slotWord, this.ltail);
-  }
-
-  /** @internal EntryApplier */
-  onWait(): void {
-    this.log.beat(this.id);
-  }
-
-  /** @internal RecoveryHost */
-  restore(bytes: Uint8Array, pos: number): void {
-    this.state = this.structure.restore ? this.structure.restore(bytes, pos) : (deserialize(bytes) as S);
-    this.ltail = pos;
-    this.combiner.dropOwnEntriesBefore(pos);
-  }
-
-  /** @internal RecoveryHost */
-  snapshotBytes(): Uint8Array {
-    return this.structure.snapshot ? this.structure.snapshot(this.state, this.ltail) : serialize(this.state);
-  }
-
-  /** @internal RecoveryHost */
-  localProvider(): { snapshotFor(requester: number): { pos: number; bytes: Uint8Array } | null } | null {
-    for (const r of registry.siblings(this.log.instance, this)) {
-      if (r instanceof Replica && this.log.slotState(r.id) === SlotState.Active) return r.recovery;
-    }
-    return null;
-  }
-
-  /** @internal RecoveryHost */
-  lose(error: DetachedError): never {
-    this.combiner.rejectAll(error);
-    this.hub?.close();
-    this.leave(error, null);
-    throw error;
-  }
-
-  /** @internal CombinerHost */
-  serveSnapshotIfAsked(): void {
-    this.recovery.serveIfAsked();
-  }
-
-  /** @internal CombinerHost */
-  helpSiblings(): void {
-    for (const r of registry.siblings(this.log.instance, this)) r.catchUp();
-  }
-
-  /** @internal ClientServer: one commit of everything pending. */
-  commit(): void {
-    this.combiner.commit();
-    this.server?.afterCommit();
-  }
-
-  /** @internal The handle's same-thread snapshot path. */
-  snapshotFor(requester: number): { pos: number; bytes: Uint8Array } | null {
-    return this.recovery.snapshotFor(requester);
   }
 
   // ---- private ------------------------------------------------------------------
@@ -500,55 +223,6 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> implements E
     } catch (e) {
       // A fail-stop or a lost slot already rejected every queued op; anything else is a bug to surface.
       if (!(e instanceof FailStopError) && !(e instanceof DetachedError)) throw e;
-    }
-  };
-
-  /**
-   * An apply found shared state corrupt: stop for good. Nothing more is
-   * published; the slot stops holding back the log and clients are told.
-   */
-  private halt(e: FailStopError): void {
-    if (!(this.detachedError instanceof FailStopError)) {
-      this.combiner.rejectAll(e);
-      this.hub?.close();
-      this.leave(e, SlotState.Dead);
-    }
-    throw this.detachedError;
-  }
-
-  private leave(reason: DetachedError | FailStopError, to: SlotState.Detached | SlotState.Dead | null): void {
-    this.detachedError = reason;
-    this.server?.stop();
-    // Leave the slot only if it is still ours (same incarnation) and held.
-    const word = this.log.slotWord(this.id);
-    const s = stateOf(word);
-    if (to !== null && incarnationOf(word) === incarnationOf(this.slotWord) && s !== SlotState.Free && s !== SlotState.Dead && s !== SlotState.Detached) {
-      this.log.move(this.id, word, to, 'owner');
-    }
-    this.log.nudge(this.id); // resolves our own pending waitAsync
-    registry.unregister(this.log.instance, this);
-  }
-
-  private armNudge(): void {
-    if (this.detachedError !== null) return;
-    const res = this.log.waitNudge(this.id);
-    if (res.async) void res.value.then(this.onNudge);
-    else setImmediate(this.onNudge);
-  }
-
-  private readonly onNudge = (): void => {
-    if (this.detachedError !== null) return;
-    this.counters.nudges++;
-    try {
-      this.catchUp();
-      this.recovery.serveIfAsked();
-    } catch (e) {
-      // Halted or lost: every later op on this replica throws the reason. A
-      // recovery that found no provider now is retried by the next op, which
-      // reports it: an idle event loop is no place to throw it.
-      if (!(e instanceof FailStopError) && !(e instanceof DetachedError) && !(e instanceof FencedRunSignal) && !(e instanceof RecoveryError)) throw e;
-    } finally {
-      this.armNudge();
     }
   };
 }

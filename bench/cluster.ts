@@ -1,0 +1,167 @@
+/**
+ * Suite `cluster`: node-replication/cluster on one machine, three sites
+ * (separate processes, two replica workers each) on a 3-node JetStream
+ * cluster (R3), against what a user would otherwise pick, in the same run:
+ * - nr-cluster: linearizable reads (one read index per window), writes
+ *   batched per replica per microtask, 64 ops in flight per replica;
+ * - nr-cluster-seq: the same with sequential (local) reads;
+ * - nats-kv: a JetStream KV bucket (R3) used directly from 6 workers, 64 in flight each;
+ * - postmessage: one site's scale, a Map owned by one worker served to 6 by
+ *   postMessage (the hashmap suite's baseline).
+ * Workloads read (0 % writes), mixed (10 %), write (100 %). Skipped with a
+ * message when nats-server is not on PATH.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { connect } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+import { createStream } from '../src/cluster/index.js';
+import { HashMap } from '../src/nr/structures/index.js';
+import { natsServerPath, startNatsCluster, type NatsCluster } from '../test/support/nats-cluster.js';
+import { type SiteProcess, startSite } from '../test/support/cluster-sites.js';
+import { runHashmapCell } from './hashmap.js';
+import { formatOps, type BenchRow } from './report.js';
+import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
+
+const SYSTEMS = ['nr-cluster', 'nr-cluster-seq', 'nats-kv', 'postmessage'] as const;
+type System = (typeof SYSTEMS)[number];
+const WORKLOADS = [
+  ['read', 0],
+  ['mixed', 0.1],
+  ['write', 1],
+] as const;
+const SITES = 3;
+const REPLICAS = 2;
+const THREADS = SITES * REPLICAS;
+const INFLIGHT = 64;
+const KEYS = 1000;
+
+interface Env {
+  nats: NatsCluster;
+  sites: SiteProcess[];
+  dir: string;
+}
+let env: Promise<Env> | null = null;
+
+/** One NATS cluster and three sites for the whole suite, stopped when the process exits. */
+function environment(): Promise<Env> {
+  env ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nr-bench-cluster-'));
+    const nats = await startNatsCluster(3);
+    await createStream(HashMap, { servers: nats.urls, stream: 'BENCH' });
+    const nc = await connect({ servers: nats.urls });
+    await new Kvm(nc).create('benchkv', { replicas: 3 });
+    await nc.close();
+    const sites = await Promise.all(Array.from({ length: SITES }, (_, i) => startSite({ servers: nats.urls, stream: 'BENCH', replicas: REPLICAS, history: join(dir, `s${i}`) })));
+    return { nats, sites, dir };
+  })();
+  return env;
+}
+
+async function teardown(): Promise<void> {
+  if (env === null) return;
+  const { nats, sites, dir } = await env;
+  env = null;
+  await Promise.all(sites.map((s) => s.kill()));
+  await nats.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const row = (workload: string, writeRatio: number, system: System, opsPerSec: number, extra: Record<string, unknown> = {}): BenchRow => ({
+  suite: 'cluster',
+  workload,
+  system,
+  threads: THREADS,
+  opsPerSec: Math.round(opsPerSec),
+  writeRatio,
+  dist: 'uniform',
+  ...extra,
+});
+
+async function runSites(workload: string, writeRatio: number, system: System, ms: number): Promise<BenchRow> {
+  const { sites } = await environment();
+  const consistency = system === 'nr-cluster-seq' ? 'sequential' : 'linearizable';
+  const outs = await Promise.all(
+    sites.flatMap((s, i) => Array.from({ length: REPLICAS }, (_, r) => s.cmd(r, { op: 'bench', ms, keys: KEYS, inflight: INFLIGHT, writeRatio, consistency, seed: 7 + i * 2 + r }, ms + 60_000))),
+  );
+  let ops = 0;
+  let errors = 0;
+  const p50: number[] = [];
+  const p99: number[] = [];
+  for (const o of outs) {
+    if (o.err) throw new Error(`${system}: ${o.err.message}`);
+    const b = o.ok as { ops: number; errors: number; p50: number | null; p99: number | null };
+    ops += b.ops;
+    errors += b.errors;
+    if (b.p50 !== null) p50.push(b.p50);
+    if (b.p99 !== null) p99.push(b.p99);
+  }
+  return row(workload, writeRatio, system, (ops * 1000) / ms, {
+    errors,
+    writeP50Ms: p50.length ? Number(Math.max(...p50).toFixed(2)) : null,
+    writeP99Ms: p99.length ? Number(Math.max(...p99).toFixed(2)) : null,
+  });
+}
+
+async function runNatsKv(workload: string, writeRatio: number, ms: number): Promise<BenchRow> {
+  const { nats } = await environment();
+  const workers = Array.from({ length: THREADS }, (_, i) => new Worker(new URL('./nats-kv-worker.js', import.meta.url), { workerData: { servers: nats.urls, bucket: 'benchkv', keys: KEYS, writeRatio, inflight: INFLIGHT, ms, seed: 11 + i } }));
+  try {
+    const msgs = workers.map((w) => {
+      const inbox: unknown[] = [];
+      const waiters: ((m: unknown) => void)[] = [];
+      w.on('message', (m) => (waiters.length ? waiters.shift()!(m) : inbox.push(m)));
+      w.on('error', (e) => waiters.shift()?.({ error: e.message }));
+      return (): Promise<unknown> => (inbox.length ? Promise.resolve(inbox.shift()) : new Promise((r) => waiters.push(r)));
+    });
+    await Promise.all(msgs.map((next) => next()));
+    for (const w of workers) w.postMessage('go');
+    const outs = (await Promise.all(msgs.map((next) => next()))) as { ops: number; errors: number; error?: string }[];
+    const bad = outs.find((o) => o.error);
+    if (bad) throw new Error(`nats-kv: ${bad.error}`);
+    const ops = outs.reduce((a, o) => a + o.ops, 0);
+    return row(workload, writeRatio, 'nats-kv', (ops * 1000) / ms, { errors: outs.reduce((a, o) => a + o.errors, 0) });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+async function runPostmessage(workload: string, writeRatio: number, ms: number): Promise<BenchRow> {
+  const r = await runHashmapCell({ system: 'postmessage', threads: THREADS, writeRatio, dist: 'uniform', keys: KEYS, durationMs: ms, rounds: 1, logBytes: 2 * 1024 * 1024 });
+  return { ...r, suite: 'cluster', workload, system: 'postmessage' };
+}
+
+function clusterCells(args: BenchArgs): BenchCell[] {
+  if (natsServerPath() === null) {
+    console.warn('cluster: SKIPPED: nats-server is not on PATH (apt-get install nats-server)');
+    return [];
+  }
+  const ms = args.quick ? 1_000 : 3_000;
+  const cells = WORKLOADS.flatMap(([workload, writeRatio]) => SYSTEMS.map((system) => ({ system, workload, writeRatio })));
+  return filterCells(cells, args).map((c) => ({
+    label: `${c.workload} ${c.system} ${THREADS}t`,
+    run: () =>
+      c.system === 'nats-kv' ? runNatsKv(c.workload, c.writeRatio, ms) : c.system === 'postmessage' ? runPostmessage(c.workload, c.writeRatio, ms) : runSites(c.workload, c.writeRatio, c.system, ms),
+  }));
+}
+
+function clusterMarkdown(rows: BenchRow[]): string[] {
+  const rs = rows.filter((r) => r.suite === 'cluster');
+  if (rs.length === 0) return [];
+  const get = (w: string, s: string): number => rs.find((r) => r.workload === w && r.system === s)?.opsPerSec ?? NaN;
+  const out = ['| workload | ' + SYSTEMS.join(' | ') + ' |', '|---|' + SYSTEMS.map(() => '---|').join('')];
+  for (const [w] of WORKLOADS) out.push(`| ${w} | ${SYSTEMS.map((s) => formatOps(get(w, s))).join(' | ')} |`);
+  const t = (label: string, a: number, b: number, goal: number): string => `| ${label} | ≥ ${goal}× | ${ratio(a, b)} | ${verdict(a / b >= goal)} |`;
+  out.push('', '| target | goal | measured | verdict |', '|---|---|---|---|');
+  out.push(t('read: nr-cluster-seq vs nats-kv gets', get('read', 'nr-cluster-seq'), get('read', 'nats-kv'), 100));
+  out.push(t('read: nr-cluster (linearizable) vs nats-kv gets', get('read', 'nr-cluster'), get('read', 'nats-kv'), 5));
+  out.push(t('write: nr-cluster vs nats-kv puts', get('write', 'nr-cluster'), get('write', 'nats-kv'), 3));
+  const w = rs.find((r) => r.workload === 'write' && r.system === 'nr-cluster');
+  const ms = (v: unknown): string => (typeof v === 'number' ? `${v.toFixed(1)} ms` : 'n/a');
+  if (w) out.push('', `Write latency (call to the writer's own result: publish, quorum ack, local apply), nr-cluster, write workload, worst of the six replicas: p50 ${ms(w.writeP50Ms)}, p99 ${ms(w.writeP99Ms)}.`);
+  return out;
+}
+
+export const clusterSuite: BenchSuite = { name: 'cluster', cells: clusterCells, progressKeys: ['errors', 'writeP50Ms', 'writeP99Ms'], markdown: clusterMarkdown, teardown };

@@ -1,0 +1,21 @@
+/**
+ * node-replication/cluster: a structure replicated across processes and
+ * machines on a NATS JetStream stream (see docs/cluster.md).
+ */
+export { createSite, type Site, type SiteOptions, type SiteReplicaData } from './site.js';
+export { attachSite, ClusterReplica, type AttachSiteOptions, type ClusterStats } from './replica.js';
+export { createStream, streamIdentity, type CreateStreamOptions } from './stream.js';
+export { CLUSTER_DEFAULTS, CLUSTER_LIMITS, subjectOf, type Consistency } from './defaults.js';
+export type { StructureRef } from './structure-ref.js';
+export {
+  ClusterError,
+  ClusterConfigError,
+  StreamNotFoundError,
+  StreamMismatchError,
+  BehindRetentionError,
+  ClusterUnavailableError,
+  ResultLostError,
+  SiteClosedError,
+  type ClusterErrorCode,
+  type Committed,
+} from './errors.js';

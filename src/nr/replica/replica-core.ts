@@ -1,0 +1,366 @@
+/**
+ * The machinery under a replica: its private state and position, and what
+ * keeps them in step with the shared log. The public op API is replica.ts.
+ *
+ * - read: a bound read (bound-ops.ts) loads ctail once and calls readTo()
+ *   only when this replica is behind it.
+ * - replay: every entry from ltail to a target, through the log's replay
+ *   (log/replay.ts) with this class as the apply callback. A run that ends
+ *   fenced publishes nothing; the replica rejoins or recovers by state
+ *   transfer (recovery.ts) and replays again.
+ * - a synchronous write's own entry, when nothing precedes it, is applied
+ *   directly from what this thread holds (replayOwn).
+ * - corrupt shared state halts the replica for good (fail-stop); a lost
+ *   slot detaches it. Either way clients are told and the slot stops
+ *   holding back the log.
+ * - an idle replica is nudged by writers that need log space: it sleeps in
+ *   `Atomics.waitAsync` on its WAKE word and replays when woken.
+ */
+import { deserialize, serialize } from 'node:v8';
+import { OpReader } from '../codec.js';
+import { DEFAULTS } from '../defaults.js';
+import { DetachedError, FailStopError, ReentrancyError } from '../errors.js';
+import { before } from '../log/positions.js';
+import { replay, type EntryApplier, type ReplayEnd } from '../log/replay.js';
+import type { EntryHeader, SharedLog } from '../log/shared-log.js';
+import { incarnationOf, SlotState, stateOf } from '../log/slot-state.js';
+import { RecoveryError } from '../log/transfer.js';
+import type { OpTable, Structure } from '../structure.js';
+import { applyRemote, FencedRunSignal } from './apply-remote.js';
+import type { ReadTarget } from './bound-ops.js';
+import { Combiner } from './combiner.js';
+import type { HubFactory, NodeHub } from './node-hub.js';
+import { Recovery, ServeAborted } from './recovery.js';
+import * as registry from './registry.js';
+import type { ClientServer } from './serving.js';
+import type { ReplicaOptions } from './types.js';
+
+type AnyStructure = Structure<unknown, OpTable<unknown>, OpTable<unknown>>;
+
+export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>> implements EntryApplier, ReadTarget {
+  readonly id: number;
+  /** @internal */
+  readonly log: SharedLog;
+  protected readonly structure: Structure<S, R, W>;
+  /** @internal The local state (ReadTarget, RecoveryHost). */
+  state: S;
+  /** @internal Private copy of this replica's LTAIL (only this replica writes it). */
+  ltail = 0;
+  /** @internal The STATE word this replica holds its slot with. */
+  slotWord: number;
+  /** @internal The local state may hold applies from reused cells. */
+  dirty = false;
+  /** @internal Serving a snapshot: a replay that finds us fenced aborts instead of recovering. */
+  serving = false;
+  /** @internal Why this replica serves no more ops (ReadTarget), or null. */
+  detachedError: DetachedError | FailStopError | null = null;
+  protected applying = false;
+  private readonly reader: OpReader;
+  protected readonly combiner: Combiner;
+  protected readonly recovery: Recovery;
+  protected server: ClientServer | null = null;
+  protected readonly hub: NodeHub | null;
+
+  protected readonly counters = {
+    appends: 0,
+    batches: 0,
+    opsWritten: 0,
+    replayedEntries: 0,
+    replayedOps: 0,
+    fullWaits: 0,
+    fullWaitMs: 0,
+    sealWaits: 0,
+    nudges: 0,
+    fences: 0,
+    fenced: 0,
+    stateTransfers: 0,
+    stateTransferMs: 0,
+    snapshotsServed: 0,
+  };
+
+  constructor(
+    log: SharedLog,
+    structure: Structure<S, R, W>,
+    slot: number,
+    slotWord: number,
+    options: ReplicaOptions,
+    hubFor: HubFactory | null,
+    transfer: SharedArrayBuffer | null,
+  ) {
+    this.log = log;
+    this.structure = structure;
+    this.id = slot;
+    this.slotWord = slotWord;
+    this.state = structure.create();
+    this.reader = new OpReader(log.data);
+    this.hub = hubFor?.(slot) ?? null;
+    this.combiner = new Combiner(
+      log,
+      slot,
+      structure as unknown as AnyStructure,
+      this.hub,
+      this,
+      this.counters,
+      options.combine ?? DEFAULTS.combine,
+      options.testHooks?.afterReserve,
+    );
+    this.recovery = new Recovery(this, transfer, options.transferTimeoutMs ?? DEFAULTS.transferTimeoutMs, this.counters);
+  }
+
+  /**
+   * @internal The thread is exiting: stop holding back the log and tell
+   * clients, without running any more ops.
+   */
+  abandon(): void {
+    if (this.detachedError !== null) return;
+    this.hub?.close();
+    this.leave(new DetachedError(), SlotState.Detached);
+  }
+
+  get isDetached(): boolean {
+    return this.detachedError !== null;
+  }
+
+  /** @internal Throws the reason this replica can serve no more ops, if any. */
+  checkUsable(): void {
+    if (this.detachedError !== null) throw this.detachedError;
+    if (this.applying) throw new ReentrancyError();
+  }
+
+  /** @internal Publish this replica's heartbeat. */
+  beat(): void {
+    if (this.detachedError === null) this.log.beat(this.id);
+  }
+
+  /** @internal Replay up to the current tail, if not busy. */
+  catchUp(): void {
+    if (this.detachedError !== null || this.applying) return;
+    this.replayTo(this.log.tail());
+  }
+
+  /** @internal Replay up to the ctail observed now: the state every read must at least see. */
+  catchUpToCtail(): void {
+    const c = this.log.ctail();
+    if (c !== this.ltail) this.readTo(c);
+  }
+
+  /**
+   * @internal ReadTarget: catch up to an observed CTAIL. CTAIL is never
+   * behind this replica's LTAIL (every replay completes what it applied
+   * before the private LTAIL moves), so one behind it was rolled back.
+   */
+  readTo(ctail: number): void {
+    // (While fenced, our private position may be ahead of what was completed.)
+    if (before(ctail, this.ltail) && this.detachedError === null && !this.dirty && this.log.slotWord(this.id) === this.slotWord) {
+      this.halt(new FailStopError(`the shared log is corrupt: CTAIL ${ctail} moved back behind this replica's position ${this.ltail}`));
+    }
+    if (before(this.log.tail(), ctail) && this.detachedError === null) {
+      this.halt(new FailStopError(`the shared log is corrupt: CTAIL ${ctail} is past TAIL ${this.log.tail()}`));
+    }
+    this.replayTo(ctail);
+  }
+
+  /**
+   * @internal Apply every entry from ltail up to `target`. A fenced replica
+   * rejoins or recovers first; a run that ended fenced published nothing,
+   * and the replica recovers and goes on.
+   */
+  replayTo(target: number): void {
+    try {
+      this.replayOrRecover(target);
+    } catch (e) {
+      if (e instanceof FailStopError) this.halt(e);
+      throw e;
+    }
+  }
+
+  /**
+   * @internal CombinerHost: replay through the commit's one own entry at
+   * `pos` (ending at `end`), which this replica just sealed. When nothing
+   * precedes it (the usual synchronous write) it is applied directly: its
+   * cells are known and sealed by us, and its ops are applied from what this
+   * thread holds (and the client bytes it just copied), so no seal or header
+   * needs reading. The run's one check is the general replay's last one
+   * (finishRun). Otherwise, or if that check fails, the general path
+   * decides.
+   */
+  replayOwn(pos: number, end: number): void {
+    if (this.ltail === pos && this.detachedError === null && this.log.slotWord(this.id) === this.slotWord) {
+      const runStart = this.combiner.ownCursor;
+      this.applying = true;
+      try {
+        this.combiner.applyOwn(pos);
+      } catch (e) {
+        if (e instanceof FailStopError) this.halt(e);
+        throw e;
+      } finally {
+        this.applying = false;
+      }
+      this.counters.replayedEntries++;
+      if (this.log.finishRun(this.id, this.slotWord, pos, end)) {
+        this.ltail = end;
+        return;
+      }
+      // Fenced meanwhile: client bytes the apply decoded may have been a later lap's.
+      this.endFencedRun(runStart, true);
+    }
+    this.replayTo(end);
+  }
+
+  private replayOrRecover(target: number): void {
+    for (;;) {
+      if (this.detachedError !== null) throw this.detachedError;
+      if (this.log.slotWord(this.id) !== this.slotWord) {
+        if (this.serving) throw new ServeAborted();
+        this.recovery.rejoin();
+      }
+      if (!before(this.ltail, target)) return;
+      const runStart = this.combiner.ownCursor;
+      this.applying = true;
+      let end: ReplayEnd;
+      try {
+        end = replay(this.log, this.id, this.slotWord, this.ltail, target, this, this.counters);
+      } catch (e) {
+        if (!(e instanceof FencedRunSignal)) throw e;
+        end = { reached: this.ltail, fenced: true, suspect: true };
+      } finally {
+        this.applying = false;
+      }
+      if (!end.fenced) {
+        this.ltail = end.reached;
+        return;
+      }
+      // Fenced. Entries applied before the run's last check of our slot were
+      // genuine; an apply after it (`suspect`) may have read reused cells:
+      // then only a snapshot can fix the state.
+      this.ltail = end.reached;
+      this.endFencedRun(runStart, end.suspect);
+    }
+  }
+
+  /**
+   * A run ended fenced. If it was `suspect` (an apply after its last check
+   * may have read reused cells) the state is dirty and its own results are
+   * forgotten. If HEAD passed us while our slot still says Active (a head
+   * advance that has not re-fenced us yet, or a forged HEAD), our cells may
+   * be reused all the same: fence ourselves and recover like any fenced replica.
+   */
+  private endFencedRun(runStart: number, suspect: boolean): void {
+    if (suspect) {
+      this.dirty = true;
+      this.combiner.rewindOwn(runStart);
+    }
+    if (this.log.slotWord(this.id) === this.slotWord) this.log.move(this.id, this.slotWord, SlotState.Fenced, 'owner');
+  }
+
+  /** @internal EntryApplier: apply one validated batch entry. */
+  applyEntry(pos: number, header: EntryHeader): void {
+    if (this.combiner.isNextOwn(pos, header.replica)) this.combiner.applyOwn(pos);
+    else this.counters.replayedOps += applyRemote(this.log, this.structure as unknown as AnyStructure, this.state, this.reader, pos, header, this.id, this.slotWord, this.ltail);
+  }
+
+  /** @internal EntryApplier */
+  onWait(): void {
+    this.log.beat(this.id);
+  }
+
+  /** @internal RecoveryHost */
+  restore(bytes: Uint8Array, pos: number): void {
+    this.state = this.structure.restore ? this.structure.restore(bytes, pos) : (deserialize(bytes) as S);
+    this.ltail = pos;
+    this.combiner.dropOwnEntriesBefore(pos);
+  }
+
+  /** @internal RecoveryHost */
+  snapshotBytes(): Uint8Array {
+    return this.structure.snapshot ? this.structure.snapshot(this.state, this.ltail) : serialize(this.state);
+  }
+
+  /** @internal RecoveryHost */
+  localProvider(): { snapshotFor(requester: number): { pos: number; bytes: Uint8Array } | null } | null {
+    for (const r of registry.siblings(this.log.instance, this)) {
+      if (r instanceof ReplicaCore && this.log.slotState(r.id) === SlotState.Active) return r.recovery;
+    }
+    return null;
+  }
+
+  /** @internal RecoveryHost */
+  lose(error: DetachedError): never {
+    this.combiner.rejectAll(error);
+    this.hub?.close();
+    this.leave(error, null);
+    throw error;
+  }
+
+  /** @internal CombinerHost */
+  serveSnapshotIfAsked(): void {
+    this.recovery.serveIfAsked();
+  }
+
+  /** @internal CombinerHost */
+  helpSiblings(): void {
+    for (const r of registry.siblings(this.log.instance, this)) r.catchUp();
+  }
+
+  /** @internal ClientServer: one commit of everything pending. */
+  commit(): void {
+    this.combiner.commit();
+    this.server?.afterCommit();
+  }
+
+  /** @internal The handle's same-thread snapshot path. */
+  snapshotFor(requester: number): { pos: number; bytes: Uint8Array } | null {
+    return this.recovery.snapshotFor(requester);
+  }
+
+  // ---- failure and nudges ------------------------------------------------------
+
+  /**
+   * An apply found shared state corrupt: stop for good. Nothing more is
+   * published; the slot stops holding back the log and clients are told.
+   */
+  protected halt(e: FailStopError): void {
+    if (!(this.detachedError instanceof FailStopError)) {
+      this.combiner.rejectAll(e);
+      this.hub?.close();
+      this.leave(e, SlotState.Dead);
+    }
+    throw this.detachedError;
+  }
+
+  protected leave(reason: DetachedError | FailStopError, to: SlotState.Detached | SlotState.Dead | null): void {
+    this.detachedError = reason;
+    this.server?.stop();
+    // Leave the slot only if it is still ours (same incarnation) and held.
+    const word = this.log.slotWord(this.id);
+    const s = stateOf(word);
+    if (to !== null && incarnationOf(word) === incarnationOf(this.slotWord) && s !== SlotState.Free && s !== SlotState.Dead && s !== SlotState.Detached) {
+      this.log.move(this.id, word, to, 'owner');
+    }
+    this.log.nudge(this.id); // resolves our own pending waitAsync
+    registry.unregister(this.log.instance, this);
+  }
+
+  protected armNudge(): void {
+    if (this.detachedError !== null) return;
+    const res = this.log.waitNudge(this.id);
+    if (res.async) void res.value.then(this.onNudge);
+    else setImmediate(this.onNudge);
+  }
+
+  private readonly onNudge = (): void => {
+    if (this.detachedError !== null) return;
+    this.counters.nudges++;
+    try {
+      this.catchUp();
+      this.recovery.serveIfAsked();
+    } catch (e) {
+      // Halted or lost: every later op on this replica throws the reason. A
+      // recovery that found no provider now is retried by the next op, which
+      // reports it: an idle event loop is no place to throw it.
+      if (!(e instanceof FailStopError) && !(e instanceof DetachedError) && !(e instanceof FencedRunSignal) && !(e instanceof RecoveryError)) throw e;
+    } finally {
+      this.armNudge();
+    }
+  };
+}
