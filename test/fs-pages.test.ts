@@ -109,6 +109,7 @@ describe('NrFS shared pages', () => {
     a.writeFile('/big', Buffer.alloc(1 << 20, 0x5a));
     const touched = a.pageStats().touchedPages;
     const late = attachFs(h);
+    expect((late.replica.stats() as { stateTransfers: number }).stateTransfers).toBe(1);
     expect(late.readFile('/big').equals(Buffer.alloc(1 << 20, 0x5a))).toBe(true);
     expect(late.pageStats().touchedPages).toBe(touched);
     a.detach();
