@@ -219,7 +219,7 @@ describe('NrFS large writes', () => {
     b.detach();
   });
 
-  it('a full pool is ENOSPC at the call, the capacity check ENOSPC in the apply; both change nothing', () => {
+  it('past the capacity a write is ENOSPC in the apply and changes nothing; its pages serve the next write', () => {
     const h = createFs({ replicas: 1, maxReplicas: 1, capacityBytes: 64 * 4096 });
     const a = attachFs(h);
     a.writeFile('/f', Buffer.alloc(60 * 4096, 1));
@@ -231,6 +231,31 @@ describe('NrFS large writes', () => {
     expect(a.usage().pages).toBe(64);
     a.detach();
   });
+
+  it('a pool held by a replica that does not catch up is ENOSPC after a bounded wait, and serves writes again once it does', () => {
+    const h = createFs({ replicas: 2, maxReplicas: 2, capacityBytes: 16 * 4096, fenceAfterMs: 60_000 });
+    const a = attachFs(h);
+    const b = attachFs(h);
+    const fd = a.open('/f', 'w');
+    b.replica.sync();
+    // Every overwrite displaces a page that b may still read: the pool (capacity + 1024 pages) runs out.
+    const pool = a.pageStats().poolPages;
+    const t0 = Date.now();
+    let written = 0;
+    try {
+      for (; written < pool + 10; written++) a.pwrite(fd, Buffer.alloc(4096, written & 0xff), 0, 4096, 0);
+    } catch (e) {
+      expect(e).toMatchObject({ code: 'ENOSPC', syscall: 'write' });
+    }
+    expect(written).toBe(pool);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(4_000);
+    b.replica.sync();
+    a.pwrite(fd, Buffer.alloc(4096, 7), 0, 4096, 0);
+    expect(b.readFile('/f')[0]).toBe(7);
+    a.close(fd);
+    a.detach();
+    b.detach();
+  }, 30_000);
 });
 
 describe('NrFS snapshots', () => {

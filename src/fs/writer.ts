@@ -118,6 +118,7 @@ export class DataWriter {
         this.settleDoubts();
         const r = once();
         if (r === REDO) {
+          if (attempt >= MAX_WRITE_ATTEMPTS) throw new FsError('EAGAIN', syscall, undefined, undefined, 'this replica keeps being fenced during writes');
           this.replica.sync();
           continue;
         }
