@@ -5,6 +5,7 @@
  * call sites stay monomorphic; time is measured inside the worker between
  * the shared round start and the end of its window.
  */
+import { getHeapStatistics } from 'node:v8';
 import * as nodeFs from 'node:fs';
 import { attachFs, type NrFs, type NrFsHandle } from '../src/fs/index.js';
 import { arrive, FINISHED, PREPARED, READY, ROUND, waitUntilAtLeast } from './sync.js';
@@ -40,6 +41,10 @@ export interface FsWorkerOutput {
   /** File data one replica (or the one copy) holds, after the run. */
   dataBytes?: number;
   inodes?: number;
+  /** NrFS: the shared page pool's pages ever touched, in bytes (one copy for every replica). */
+  poolBytes?: number;
+  /** This thread's V8 heap in use after the run (its replica's page tables and inodes, and the benchmark's own objects). */
+  heapBytes?: number;
 }
 
 /**
@@ -70,7 +75,7 @@ interface Sys {
   fill(path: string, bytes: number): void;
   /** Catch up with every write made before (replicated systems). */
   sync(): void;
-  usage(): { dataBytes: number; inodes: number } | undefined;
+  usage(): { dataBytes: number; inodes: number; poolBytes?: number } | undefined;
   end(): void;
 }
 
@@ -101,7 +106,7 @@ function nrfsSys(handle: NrFsHandle, uid: number, setupAsRoot: boolean): Sys {
       root = undefined;
       fs.replica.sync();
     },
-    usage: () => fs.usage(),
+    usage: () => ({ ...fs.usage(), poolBytes: fs.pageStats().touchedPages * PAGE }),
     end: () => fs.detach(),
   };
   return sys;
@@ -362,7 +367,7 @@ export default async function runTask(task: FsWorkerInput): Promise<FsWorkerOutp
       arrive(coord, SHARED_SETUP);
     }
     // Replay worker 0's setup as it goes: a replica idle through a big setup
-    // would hold back the payload area and the log, and could be fenced.
+    // would hold back the log (and displaced pool pages), and could be fenced.
     while (Atomics.load(coord, SHARED_SETUP) < 1) {
       sys.sync();
       await new Promise((resolve) => setTimeout(resolve, 2));
@@ -394,7 +399,7 @@ export default async function runTask(task: FsWorkerInput): Promise<FsWorkerOutp
   if (sys) {
     sys.sync();
     const u = sys.usage();
-    if (u) out = { ...out, dataBytes: u.dataBytes, inodes: u.inodes };
+    if (u) out = { ...out, dataBytes: u.dataBytes, inodes: u.inodes, poolBytes: u.poolBytes, heapBytes: getHeapStatistics().used_heap_size };
     sys.end();
   }
   if (sink === -1) console.log(sink);

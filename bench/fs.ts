@@ -65,7 +65,6 @@ export async function runFsCell(cell: FsCell): Promise<BenchRow> {
         logBytes: 16 * MIB,
         capacityBytes: cell.fileBytes + 64 * MIB,
         maxInodes: 8 << 20,
-        payloadBytes: 8 * MIB * Math.max(threads, 8),
         // Two cores shared by up to 8 threads (and other processes): do not fence a replica for a scheduling hiccup.
         fenceAfterMs: 5_000,
       });
@@ -124,7 +123,9 @@ export async function runFsCell(cell: FsCell): Promise<BenchRow> {
     if (typeof dataBytes === 'number') {
       row.fileDataBytes = dataBytes;
       row.replicas = threads;
-      row.replicaMemoryBytes = dataBytes * threads;
+      // File data lives once, in the shared pool; each replica's heap holds page tables and inodes.
+      if (typeof outs[0]!.poolBytes === 'number') row.sharedPoolBytes = outs[0]!.poolBytes;
+      row.replicaHeapBytes = Math.max(...outs.map((o) => o.heapBytes ?? 0));
       row.inodes = outs[0]!.inodes;
     }
     return row;
@@ -184,10 +185,12 @@ function fsMarkdown(rows: BenchRow[]): string[] {
   for (const panel of [...new Set(fsRows.map((r) => r.panel as string))]) {
     const first = fsRows.find((r) => r.panel === panel)!;
     const desc = first.workload === 'MIX' ? `${Math.round(first.writeRatio * 100)}% writes, ${first.sharing} file${first.sharing === 'private' ? 's' : ''}, ${mib(first.fileBytes as number)}` : `${first.sharing}`;
-    out.push(`#### ${panel} (${desc})`, '', `| system | ${threads.map((t) => `${t} thr`).join(' | ')} | nrfs replica memory (data × replicas) |`, `|---|${threads.map(() => '---:').join('|')}|---:|`);
+    out.push(`#### ${panel} (${desc})`, '', `| system | ${threads.map((t) => `${t} thr`).join(' | ')} | nrfs shared pool, largest replica heap (per thread count) |`, `|---|${threads.map(() => '---:').join('|')}|---:|`);
     for (const s of FS_SYSTEMS) {
       if (!fsRows.some((r) => r.panel === panel && r.system === s)) continue;
-      const mem = s === 'nrfs' ? threads.map((t) => get(panel, s, t)?.replicaMemoryBytes).filter((b): b is number => typeof b === 'number').map(mib).join(' / ') : '';
+      const memOf = (r: BenchRow | undefined): string | null =>
+        r === undefined || typeof r.sharedPoolBytes !== 'number' || typeof r.replicaHeapBytes !== 'number' ? null : `${mib(r.sharedPoolBytes)}, ${mib(r.replicaHeapBytes)}`;
+      const mem = s === 'nrfs' ? threads.map((t) => memOf(get(panel, s, t))).filter((m): m is string => m !== null).join(' / ') : '';
       out.push(`| ${s} | ${threads.map((t) => (get(panel, s, t) ? formatOps(ops(panel, s, t)) : '-')).join(' | ')} | ${mem} |`);
     }
     out.push('');
@@ -214,6 +217,21 @@ function fsMarkdown(rows: BenchRow[]): string[] {
     const b = ops('MWCM', 'tmpfs', t);
     targets.push(`| MWCM, ${t} thr: nrfs vs tmpfs | ≥ 5× | ${ratio(a, b)} | ${verdict(a / b >= 5)} |`);
   }
+  // Issue 17 (file data in shared pages): its "done when" ratios.
+  const against = (panel: string, t: number, want: number, label: string): void => {
+    if (!get(panel, 'nrfs', t) || !get(panel, 'tmpfs', t)) return;
+    const a = ops(panel, 'nrfs', t);
+    const b = ops(panel, 'tmpfs', t);
+    targets.push(`| ${label}, ${t} thr: nrfs vs tmpfs (issue 17) | ≥ ${want}× | ${ratio(a, b)} | ${verdict(a / b >= want)} |`);
+  };
+  for (const t of threads) for (const w of ['DWOL', 'DWOM']) against(w, t, t <= 2 ? 1 : 0.5, w);
+  for (const t of threads) against('MIX-w10-shared', t, 1.5, 'MIX 10% (shared file)');
+  for (const t of threads) against('MWCM', t, 1, 'MWCM');
+  if (get('MIX-w0-shared', 'nrfs', 1) && get('MIX-w0-shared', 'copy-limit', 1)) {
+    const a = ops('MIX-w0-shared', 'nrfs', 1);
+    const b = ops('MIX-w0-shared', 'copy-limit', 1);
+    targets.push(`| MIX 0% (shared file), 1 thr: nrfs vs 4 KiB copy limit (issue 17) | ≥ 0.8× | ${ratio(a, b)} | ${verdict(a / b >= 0.8)} |`);
+  }
   // Path resolution costs, as CPU time per stat (ops/s of these short cells swing with other load on the machine).
   const cpu = (panel: string, system: string, t: number): string => {
     const ns = get(panel, system, t)?.cpuNsPerOp;
@@ -228,4 +246,4 @@ function fsMarkdown(rows: BenchRow[]): string[] {
   return out;
 }
 
-export const fsSuite: BenchSuite = { name: 'fs', cells: fsCells, markdown: fsMarkdown, progressKeys: ['cpuNsPerOp', 'runqShare', 'replicaMemoryBytes'] };
+export const fsSuite: BenchSuite = { name: 'fs', cells: fsCells, markdown: fsMarkdown, progressKeys: ['cpuNsPerOp', 'runqShare', 'sharedPoolBytes', 'replicaHeapBytes'] };

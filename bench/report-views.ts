@@ -169,7 +169,10 @@ function fsPanels(rows: BenchRow[]): Panel[] {
   const extras: Metric[] = [
     { key: 'cpuNsPerOp', label: 'CPU per op', unit: 'ns/op', higherIsBetter: false },
     { key: 'runqShare', label: 'run-queue share', unit: 'share', higherIsBetter: false },
+    // Runs from before issue 17 (file data × replicas); later runs report the two below.
     { key: 'replicaMemoryBytes', label: 'replica memory', unit: 'bytes', higherIsBetter: false },
+    { key: 'sharedPoolBytes', label: 'shared page pool', unit: 'bytes', higherIsBetter: false },
+    { key: 'replicaHeapBytes', label: 'heap per replica (max)', unit: 'bytes', higherIsBetter: false },
     { key: 'fileDataBytes', label: 'file data at the end', unit: 'bytes', higherIsBetter: null },
     { key: 'inodes', label: 'inodes at the end', unit: 'count', higherIsBetter: null },
   ];

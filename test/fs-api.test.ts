@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { attachFs, createFs, FsArgumentError, FsError, fsStructure, nodeFs, type NrFs } from '../src/fs/index.js';
+import { writeFileOp } from './support/fs-pages.js';
 
 function expectCode(fn: () => unknown, code: string): void {
   let err: unknown;
@@ -192,45 +193,80 @@ describe('NrFS opens of a thread that died', () => {
   });
 });
 
-describe('NrFS large payloads', () => {
-  it('go out of line, are reclaimed once every replica applied them, and fall back inline when the region is full', () => {
-    const h = createFs({ replicas: 2, maxReplicas: 2, logBytes: 1 << 16, inlineMaxBytes: 1024, payloadBytes: 1 << 16 });
+describe('NrFS large writes', () => {
+  it('go into shared pages whatever their size, up to what one log entry can name pages for (EFBIG past it, nothing logged)', () => {
+    const h = createFs({ replicas: 2, maxReplicas: 2, logBytes: 1 << 16, capacityBytes: 8 << 20 });
     const a = attachFs(h);
     const b = attachFs(h);
-    expect(a.payloadStats().regionBytes).toBe(1 << 15);
+    // A 64 KiB log takes entries up to 16 KiB: refs of about 2000 pages (8 MiB).
+    expect(h.maxWriteBytes).toBe((Math.floor((16384 - 256) / 8) - 1) * 4096);
     const chunk = (i: number): Buffer => Buffer.alloc(12_000, i + 1);
     const fd = a.open('/big', 'w+');
     for (let i = 0; i < 40; i++) {
       a.write(fd, chunk(i));
-      // b replays when it reads, which lets a reuse its region.
       expect(b.stat('/big').size).toBe((i + 1) * 12_000);
     }
-    expect(a.payloadStats().held).toBeLessThanOrEqual(1);
-    // Without b reading, the region fills and writes go inline instead: still correct.
-    for (let i = 0; i < 6; i++) a.write(fd, chunk(i));
     const all = b.readFile('/big');
-    expect(all.length).toBe(46 * 12_000);
-    for (let i = 0; i < 46; i++) expect(all[i * 12_000 + 5]).toBe((i < 40 ? i : i - 40) + 1);
-    // Larger than the region and than a log entry: refused, nothing written.
+    for (let i = 0; i < 40; i++) expect(all[i * 12_000 + 5]).toBe(i + 1);
+    a.write(fd, Buffer.alloc(h.maxWriteBytes, 3), 0, h.maxWriteBytes, 0);
+    expect(b.readFile('/big')[h.maxWriteBytes - 1]).toBe(3);
     const mark = a.replica.logMark();
-    expectCode(() => a.write(fd, Buffer.alloc(40_000)), 'EFBIG');
+    expectCode(() => a.write(fd, Buffer.alloc(h.maxWriteBytes + 1)), 'EFBIG');
     expect(a.replica.logMark()).toBe(mark);
     a.close(fd);
     expect(a.replica.digest()).toBe(b.replica.digest());
     a.detach();
     b.detach();
   });
+
+  it('past the capacity a write is ENOSPC in the apply and changes nothing; its pages serve the next write', () => {
+    const h = createFs({ replicas: 1, maxReplicas: 1, capacityBytes: 64 * 4096 });
+    const a = attachFs(h);
+    a.writeFile('/f', Buffer.alloc(60 * 4096, 1));
+    const before = a.replica.digest();
+    expectCode(() => a.writeFile('/g', Buffer.alloc(5 * 4096, 2)), 'ENOSPC');
+    expect(a.replica.digest()).toBe(before);
+    // The refused write's pages are this thread's again: the next write that fits uses them.
+    a.writeFile('/g', Buffer.alloc(4 * 4096, 2));
+    expect(a.usage().pages).toBe(64);
+    a.detach();
+  });
+
+  it('a pool held by a replica that does not catch up is ENOSPC after a bounded wait, and serves writes again once it does', () => {
+    const h = createFs({ replicas: 2, maxReplicas: 2, capacityBytes: 16 * 4096, fenceAfterMs: 60_000 });
+    const a = attachFs(h);
+    const b = attachFs(h);
+    const fd = a.open('/f', 'w');
+    b.replica.sync();
+    // Every overwrite displaces a page that b may still read: the pool (capacity + 1024 pages) runs out.
+    const pool = a.pageStats().poolPages;
+    const t0 = Date.now();
+    let written = 0;
+    try {
+      for (; written < pool + 10; written++) a.pwrite(fd, Buffer.alloc(4096, written & 0xff), 0, 4096, 0);
+    } catch (e) {
+      expect(e).toMatchObject({ code: 'ENOSPC', syscall: 'write' });
+    }
+    expect(written).toBe(pool);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(4_000);
+    b.replica.sync();
+    a.pwrite(fd, Buffer.alloc(4096, 7), 0, 4096, 0);
+    expect(b.readFile('/f')[0]).toBe(7);
+    a.close(fd);
+    a.detach();
+    b.detach();
+  }, 30_000);
 });
 
 describe('NrFS snapshots', () => {
   it('round-trip the whole tree, open counts and pages', () => {
-    const S = fsStructure({ payload: new SharedArrayBuffer(8), maxPages: 1000, maxInodes: 1000 });
+    const S = fsStructure({ maxPages: 1000, maxInodes: 1000 });
     const st = S.create();
     S.writes.mkdir(st, '/d/e', 0o755, true, 1, 0, 0);
-    S.writes.writeFile(st, '/d/e/f', 0o1101, 0o644, 2, Buffer.from('hello'), -1, 5, 0, 0);
+    writeFileOp(S, st, '/d/e/f', 0o1101, 0o644, 2, Buffer.from('hello'), 0, 0);
     const ino = S.writes.open(st, '/d/e/f', 2, 0o644, 3, 0, 0, 0);
     S.writes.unlink(st, '/d/e/f', 4, 0, 0);
-    S.writes.writeFile(st, '/d/g', 0o1101, 0o644, 5, Buffer.alloc(9000, 7), -1, 9000, 0, 0);
+    writeFileOp(S, st, '/d/g', 0o1101, 0o644, 5, Buffer.alloc(9000, 7), 0, 0);
     const copy = S.restore!(S.snapshot!(st));
     expect(S.digest!(copy)).toBe(S.digest!(st));
     // Parent links survive: a rename cycle check still works, and the open unlinked inode closes cleanly.

@@ -79,7 +79,7 @@ describe('create/unlink churn', () => {
   });
 
   it('a snapshot with gaps in the numbers restores, and creating goes on from it', () => {
-    const S = fsStructure({ payload: new SharedArrayBuffer(8), maxPages: 1000, maxInodes: 100_000 });
+    const S = fsStructure({ maxPages: 1000, maxInodes: 100_000 });
     const st = S.create();
     S.writes.mkdir(st, '/d', 0o755, false, 1, 0, 0);
     for (let i = 0; i < 9000; i++) {

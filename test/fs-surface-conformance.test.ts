@@ -27,7 +27,7 @@ const FORMS: Form[] = ['sync', 'callback', 'promises'];
 const KNOWN = new Set<string>([]);
 
 function systems(): Record<'node' | 'nrfs' | 'memfs', FsLike> {
-  const nr = nodeFs(attachFs(createFs({ capacityBytes: 64 << 20, payloadBytes: 4 << 20, maxReplicas: 1 })));
+  const nr = nodeFs(attachFs(createFs({ capacityBytes: 64 << 20, maxReplicas: 1 })));
   nr.mkdirSync(base, { recursive: true });
   const mem = createFsFromVolume(new Volume());
   mem.mkdirSync(base, { recursive: true });

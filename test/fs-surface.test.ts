@@ -10,12 +10,13 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { attachFs, createFs, FileHandle, FsError, fsStructure, nodeFs } from '../src/fs/index.js';
+import { writeFileOp, truncateOp } from './support/fs-pages.js';
 
 const shm = disk.existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 const base = disk.mkdtempSync(path.join(shm, 'nrfs-surface-'));
 afterAll(() => disk.rmSync(base, { recursive: true, force: true }));
 
-const fresh = () => nodeFs(attachFs(createFs({ capacityBytes: 16 << 20, payloadBytes: 2 << 20, maxReplicas: 2 })));
+const fresh = () => nodeFs(attachFs(createFs({ capacityBytes: 16 << 20, maxReplicas: 2 })));
 
 describe('working directory (per thread)', () => {
   it('relative paths resolve against chdir, errors quote them as given, and ".." is walked (not lexical)', () => {
@@ -43,7 +44,7 @@ describe('working directory (per thread)', () => {
   });
 
   it('is private to each thread: two facades over one file system keep their own', () => {
-    const h = createFs({ capacityBytes: 1 << 20, payloadBytes: 1 << 20 });
+    const h = createFs({ capacityBytes: 1 << 20 });
     const a = nodeFs(attachFs(h));
     const b = nodeFs(attachFs(h));
     a.mkdirSync('/x');
@@ -201,7 +202,7 @@ describe('streams', () => {
 
 describe('permissions for a thread that is not root (attachFs { uid, gid })', () => {
   it('checks the mode bits and owners: EACCES, EPERM, and files owned by their creator', () => {
-    const h = createFs({ capacityBytes: 1 << 20, payloadBytes: 1 << 20 });
+    const h = createFs({ capacityBytes: 1 << 20 });
     const root = nodeFs(attachFs(h));
     const user = nodeFs(attachFs(h, { uid: 1000, gid: 1000 }));
     root.mkdirSync('/home/u', { recursive: true });
@@ -252,21 +253,21 @@ describe('permissions for a thread that is not root (attachFs { uid, gid })', ()
   });
 
   it('are checked inside the apply, with the issuer ids the op carries: the refusal is the same on every replica', () => {
-    const S = fsStructure({ payload: new SharedArrayBuffer(8), maxPages: 100, maxInodes: 100 });
+    const S = fsStructure({ maxPages: 100, maxInodes: 100 });
     const st = S.create();
     S.writes.mkdir(st, '/ro', 0o755, false, 1, 0, 0);
-    S.writes.writeFile(st, '/ro/f', 0o1101, 0o644, 2, Buffer.from('x'), -1, 1, 0, 0);
+    writeFileOp(S, st, '/ro/f', 0o1101, 0o644, 2, Buffer.from('x'), 0, 0);
     const before = S.digest!(st);
     // Whatever the issuing thread checked (or did not), the logged op itself is refused for uid 1000.
-    expect(() => S.writes.writeFile(st, '/ro/g', 0o1101, 0o644, 3, Buffer.from('y'), -1, 1, 1000, 1000)).toThrow("EACCES: permission denied, open '/ro/g'");
+    expect(() => writeFileOp(S, st, '/ro/g', 0o1101, 0o644, 3, Buffer.from('y'), 1000, 1000)).toThrow("EACCES: permission denied, open '/ro/g'");
     expect(() => S.writes.open(st, '/ro/f', 2, 0o644, 3, 0, 1000, 1000)).toThrow(expect.objectContaining({ code: 'EACCES' }));
     expect(() => S.writes.unlink(st, '/ro/f', 3, 1000, 1000)).toThrow(expect.objectContaining({ code: 'EACCES', syscall: 'unlink' }));
     expect(() => S.writes.rename(st, '/ro/f', '/f2', 3, 1000, 1000)).toThrow(expect.objectContaining({ code: 'EACCES', syscall: 'rename' }));
     expect(() => S.writes.setattr(st, '/ro/f', 0, true, 1, 0o777, -1, -1, 0, 0, 3, 1000, 1000)).toThrow(expect.objectContaining({ code: 'EPERM', syscall: 'chmod' }));
-    expect(() => S.writes.truncate(st, '/ro/f', 0, 3, 1000, 1000)).toThrow(expect.objectContaining({ code: 'EACCES' }));
+    expect(() => truncateOp(S, st, '/ro/f', 0, 3, 1000, 1000)).toThrow(expect.objectContaining({ code: 'EACCES' }));
     expect(S.digest!(st)).toBe(before);
     // Through the log: a user thread's refused op leaves both replicas equal and unchanged.
-    const h = createFs({ capacityBytes: 1 << 20, payloadBytes: 1 << 20, replicas: 2 });
+    const h = createFs({ capacityBytes: 1 << 20, replicas: 2 });
     const root = attachFs(h);
     const user = attachFs(h, { uid: 1000, gid: 1000 });
     nodeFs(root).mkdirSync('/ro');
@@ -309,7 +310,7 @@ describe('import and export', () => {
 
 describe('links and attributes are replicated state', () => {
   it('two replicas agree (digest) after symlink, link, chmod, chown, utimes; a snapshot round-trips them', () => {
-    const h = createFs({ capacityBytes: 1 << 20, payloadBytes: 1 << 20, replicas: 2 });
+    const h = createFs({ capacityBytes: 1 << 20, replicas: 2 });
     const a = attachFs(h);
     const b = attachFs(h, { uid: 7, gid: 8 });
     const fa = nodeFs(a);
@@ -326,12 +327,12 @@ describe('links and attributes are replicated state', () => {
     expect(b.stat('/d/hard').nlink).toBe(2);
     expect(a.stat('/d/by-b').uid).toBe(7);
 
-    const S = fsStructure({ payload: new SharedArrayBuffer(8), maxPages: 100, maxInodes: 100 });
+    const S = fsStructure({ maxPages: 100, maxInodes: 100 });
     const st = S.create();
     // Root makes /x and gives it to uid 3, who then creates in it (the issuer's ids are op arguments).
     S.writes.mkdir(st, '/x', 0o755, false, 1, 0, 0);
     S.writes.setattr(st, '/x', 0, true, 2, 0, 3, 4, 0, 0, 1, 0, 0);
-    S.writes.writeFile(st, '/x/f', 0o1101, 0o644, 2, Buffer.from('hi'), -1, 2, 3, 4);
+    writeFileOp(S, st, '/x/f', 0o1101, 0o644, 2, Buffer.from('hi'), 3, 4);
     S.writes.symlink(st, '/x/f', '/x/l', 3, 3, 4);
     S.writes.link(st, '/x/f', '/x/h', 4, 0, 0);
     S.writes.setattr(st, '/x/f', 0, true, 1, 0o600, -1, -1, 0, 0, 5, 0, 0);
@@ -345,7 +346,7 @@ describe('links and attributes are replicated state', () => {
     S.writes.symlink(st, '/x/loop2', '/x/loop1', 6, 0, 0);
     S.writes.symlink(st, '/x/loop1', '/x/loop2', 6, 0, 0);
     const mid = S.digest!(st);
-    expect(() => S.writes.writeFile(st, '/x/loop1', 0o1101, 0o644, 7, Buffer.from('z'), -1, 1, 0, 0)).toThrow(FsError);
+    expect(() => writeFileOp(S, st, '/x/loop1', 0o1101, 0o644, 7, Buffer.from('z'), 0, 0)).toThrow(FsError);
     expect(() => S.writes.link(st, '/x/f', '/x/h', 8, 0, 0)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
     expect(S.digest!(st)).toBe(mid);
     expect(mid).not.toBe(before);

@@ -14,7 +14,7 @@ import { attachFs, createFs, nodeFs, type NodeFs, type NrFsHandle } from '../src
 import { workerPath } from './support/spawn.js';
 import type { ToolWorkerInput, WriterStep } from './workers/fs-tool-worker.js';
 
-const handle = (): NrFsHandle => createFs({ capacityBytes: 64 << 20, payloadBytes: 8 << 20, maxReplicas: 6, replicas: 1 });
+const handle = (): NrFsHandle => createFs({ capacityBytes: 64 << 20, maxReplicas: 6, replicas: 1 });
 
 function project(fs: NodeFs): void {
   fs.fromJSON({

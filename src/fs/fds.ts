@@ -11,12 +11,16 @@ import { FsError } from './errors.js';
 import { type OpenFlags, parseFlags } from './flags.js';
 import type { FsReplica, NrFsHandle } from './handle.js';
 import { checkPath, FsArgumentError, type PathLike } from './paths.js';
-import { PayloadRing } from './payload.js';
+import type { PageHolder } from './pages/holder.js';
+import { PwriteTarget, ResizeTarget, WriteFileTarget } from './write-targets.js';
+import { DataWriter, type WriteHooks } from './writer.js';
 import { O_ACCMODE, O_APPEND, O_RDONLY, O_WRONLY, SET_MODE, SET_OWNER, SET_TIMES } from './state.js';
 import { Stats } from './stats.js';
 
 const FIRST_FD = 3;
 const MAX_FDS = 65536;
+/** Reads redone because this replica was fenced during the copy, before EAGAIN. */
+export const STALE_READ_ATTEMPTS = 100;
 
 /** One open file description of this thread: private, never replicated. */
 export interface OpenFile {
@@ -45,9 +49,13 @@ export abstract class FdFs {
   protected readonly reads: FsReplica['reads'];
   protected readonly writes: FsReplica['writes'];
   protected readonly fds: (OpenFile | undefined)[] = [];
-  protected readonly ring: PayloadRing;
-  protected readonly inlineMax: number;
-  protected readonly logInlineLimit: number;
+  /** This thread's share of the page pool, and the issuing side of data writes. */
+  protected readonly holder: PageHolder;
+  protected readonly writer: DataWriter;
+  protected readonly pwriteTarget: PwriteTarget;
+  protected readonly writeFileTarget: WriteFileTarget;
+  protected readonly resizeTarget: ResizeTarget;
+  protected readonly maxWriteBytes: number;
   protected readonly umask: number;
   /** The user and group this thread acts as (see AttachFsOptions). */
   readonly uid: number;
@@ -59,7 +67,7 @@ export abstract class FdFs {
   readonly limits: { readonly maxPages: number; readonly maxInodes: number };
 
   /** @internal use `attachFs()` */
-  constructor(handle: NrFsHandle, replica: FsReplica, who: { uid: number; gid: number } = { uid: 0, gid: 0 }, hub?: ChangeHub) {
+  constructor(handle: NrFsHandle, replica: FsReplica, holder: PageHolder, who: { uid: number; gid: number } = { uid: 0, gid: 0 }, hub?: ChangeHub, hooks?: WriteHooks) {
     this.bell = new Int32Array(handle.changes);
     this.hub = hub ?? new ChangeHub(this.bell, () => replica.sync());
     this.uid = who.uid;
@@ -70,9 +78,13 @@ export abstract class FdFs {
     this.slot = replica.id;
     this.reads = replica.reads;
     this.writes = ringing(replica.writes, this.bell);
-    this.ring = new PayloadRing(handle.payload, handle.regions, replica);
-    this.inlineMax = handle.inlineMaxBytes;
-    this.logInlineLimit = handle.logInlineLimit;
+    this.holder = holder;
+    this.writer = new DataWriter(replica, holder, hooks);
+    const ops = { reads: this.reads, writes: this.writes };
+    this.pwriteTarget = new PwriteTarget(ops);
+    this.writeFileTarget = new WriteFileTarget(ops);
+    this.resizeTarget = new ResizeTarget(ops);
+    this.maxWriteBytes = handle.maxWriteBytes;
     this.umask = handle.umask;
   }
 
@@ -96,6 +108,8 @@ export abstract class FdFs {
     const file = this.file(fd, 'close');
     this.fds[fd] = undefined;
     this.writes.close(file.ino, this.slot);
+    // The last close of an unlinked file retires its pages: stamp them now, not at the next data write.
+    this.holder.flush();
   }
 
   /** Read at the fd's offset (moving it), or at `position` when given (not moving it). */
@@ -106,9 +120,9 @@ export abstract class FdFs {
     const len = length ?? buf.length - offset;
     checkRange(buf, offset, len);
     if (position !== null && position !== undefined && position !== -1) {
-      return this.reads.pread(file.ino, buf, offset, len, checkPosition(position));
+      return this.readAt(file.ino, buf, offset, len, checkPosition(position));
     }
-    const n = this.reads.pread(file.ino, buf, offset, len, file.pos);
+    const n = this.readAt(file.ino, buf, offset, len, file.pos);
     file.pos += n;
     return n;
   }
@@ -118,7 +132,7 @@ export abstract class FdFs {
     const file = this.fds[fd];
     if (file === undefined || !file.readable) throw new FsError('EBADF', 'read');
     checkRange(buffer, offset, length);
-    return this.reads.pread(file.ino, buffer, offset, length, checkPosition(position));
+    return this.readAt(file.ino, buffer, offset, length, checkPosition(position));
   }
 
   /** Write at the fd's offset (at the end for O_APPEND), or at `position` when given. */
@@ -158,7 +172,7 @@ export abstract class FdFs {
     const n = checkLength(len, 'ftruncate');
     // Linux: ftruncate through a descriptor not open for writing is EINVAL.
     if (!file.writable) throw new FsError('EINVAL', 'ftruncate');
-    this.writes.ftruncate(file.ino, n, Date.now());
+    this.resize(file.ino, '', n);
   }
 
   fstat(fd: number): Stats {
@@ -192,6 +206,7 @@ export abstract class FdFs {
     const open = this.openFds > 0;
     this.fds.length = 0;
     if (open) this.writes.closeAllOf(this.slot);
+    if (this.replica.status() !== 'detached') this.holder.leave();
     this.replica.detach();
   }
 
@@ -208,13 +223,25 @@ export abstract class FdFs {
     if (slot === this.slot && this.openFds > 0) {
       throw new FsArgumentError('ERR_INVALID_ARG_VALUE', 'releaseSlot: this thread still has fds open in its own slot');
     }
-    return this.writes.closeAllOf(slot);
+    const closed = this.writes.closeAllOf(slot);
+    if (slot !== this.slot) {
+      // The pages that thread was filling, cached or had to free: ours to free (see PageHolder.sweep).
+      this.replica.sync();
+      this.holder.sweep(slot);
+    }
+    return closed;
   }
 
-  /** Out-of-line payloads of this thread not yet reclaimed, and its region size. */
-  payloadStats(): { held: number; regionBytes: number } {
-    this.ring.reclaim();
-    return { held: this.ring.held, regionBytes: this.ring.size };
+  /**
+   * This thread's share of the shared page pool: pages it retired that wait
+   * for every replica to pass them, pages it caches for its next writes,
+   * pages it freed, its writes' attempts lost to writes of the same pages;
+   * and the pool's size, pages ever touched, pages on its shared stack.
+   */
+  pageStats(): { retiring: number; cached: number; freed: number; conflicts: number; poolPages: number; touchedPages: number; stackedPages: number } {
+    this.holder.reclaim(true);
+    const pool = this.holder.pool;
+    return { ...this.holder.held(), freed: this.holder.freed, conflicts: this.writer.conflicts, poolPages: pool.pages, touchedPages: pool.touched(), stackedPages: pool.stacked() };
   }
 
   /** Open fds of this thread. */
@@ -239,17 +266,33 @@ export abstract class FdFs {
     if (f === undefined) throw new FsError('EBADF', syscall);
     return f;
   }
+  /**
+   * pread on this replica. The copy reads shared pages this replica's
+   * tables name; they cannot be reused while it holds the log, so a copy
+   * made while it did is exact. If it was fenced meanwhile the copy may
+   * have read a reused page: read again (the read recovers first).
+   */
+  protected readAt(ino: number, buf: Uint8Array, off: number, len: number, pos: number): number {
+    for (let attempt = 1; ; attempt++) {
+      const n = this.reads.pread(ino, buf, off, len, pos);
+      if (this.replica.holdsLog()) return n;
+      if (attempt >= STALE_READ_ATTEMPTS) throw new FsError('EAGAIN', 'read', undefined, undefined, 'this replica keeps being fenced during reads');
+    }
+  }
+
   /** Log a data write; returns the offset past the written bytes. */
   protected logWrite(ino: number, pos: number, append: boolean, src: Uint8Array): number {
-    if (src.length <= this.inlineMax) return this.writes.pwrite(ino, pos, append, Date.now(), src, -1, src.length);
-    const now = Date.now();
-    return this.withPayload(src, (ref) => this.writes.pwrite(ino, pos, append, now, src, ref, src.length));
+    this.checkWriteSize(src.length);
+    return this.writer.write(src, this.pwriteTarget.set(ino, pos, append, Date.now(), src.length));
   }
 
-  /** Run a write whose data is `src`: inline when small, else out of line (see PayloadRing.run). */
-  protected withPayload<T>(src: Uint8Array, run: (ref: number) => T): T {
-    if (src.length <= this.inlineMax) return run(-1);
-    return this.ring.run(src, this.logInlineLimit, () => this.replica.sync(), run);
+  /** truncate (`ino` 0: by `path`) or ftruncate to `len`. */
+  protected resize(ino: number, path: string, len: number): void {
+    this.writer.truncate(this.resizeTarget.set(ino, path, len, Date.now(), this));
   }
 
+  /** EFBIG before anything is logged for a write whose page refs cannot fit one log entry. */
+  protected checkWriteSize(len: number): void {
+    if (len > this.maxWriteBytes) throw new FsError('EFBIG', 'write', undefined, undefined, `larger than the ${this.maxWriteBytes} bytes one log entry can name pages for (raise logBytes)`);
+  }
 }

@@ -1,12 +1,16 @@
 /**
- * Making and attaching a file system: `createFs` (its shared log, payload
- * area and watchers' doorbell, on any thread) and `attachFs` (a replica and
- * an fd table for this thread, acting as a uid/gid).
+ * Making and attaching a file system: `createFs` (its shared log, page
+ * pool and watchers' doorbell, on any thread) and `attachFs` (a replica, a
+ * share of the page pool and an fd table for this thread, acting as a
+ * uid/gid).
  */
 import { attach, createHandle, type NrHandle, type Replica, type ReplicaOptions } from '../nr/index.js';
 import { ChangeHub, DOORBELL_BYTES } from './changes.js';
 import { NrFs } from './nrfs.js';
+import type { WriteHooks } from './writer.js';
 import { FsArgumentError } from './paths.js';
+import { PageHolder } from './pages/holder.js';
+import { createPool, type PoolBuffers, poolPagesFor, SharedPages } from './pages/pool.js';
 import { fsStructure, type FsStructure, PAGE_BYTES } from './state.js';
 
 export interface NrFsOptions {
@@ -18,14 +22,14 @@ export interface NrFsOptions {
   logBytes?: number;
   /** How long writers wait for a lagging replica before fencing it. Default 1000 ms. */
   fenceAfterMs?: number;
-  /** Most file data, in bytes (rounded down to 4 KiB pages). Default 1 GiB. */
+  /**
+   * Most file data, in bytes (rounded down to 4 KiB pages). Default 1 GiB,
+   * at most 12 GiB. The shared page pool is this plus room for pages in
+   * flight (see `poolPagesFor`); pages never written cost no memory.
+   */
   capacityBytes?: number;
   /** Most inodes (files and directories, the root included). Default 1 048 576. */
   maxInodes?: number;
-  /** Shared area for large write payloads, split evenly between replica slots. Default 64 MiB. */
-  payloadBytes?: number;
-  /** Writes up to this many bytes travel inline in the log; larger ones out of line. Default 1 KiB. */
-  inlineMaxBytes?: number;
   /** Applied to the mode of files and directories created. Default 0o022. */
   umask?: number;
 }
@@ -34,13 +38,12 @@ export interface NrFsOptions {
 export interface NrFsHandle {
   readonly kind: 'nrfs';
   readonly nr: NrHandle;
-  readonly payload: SharedArrayBuffer;
-  readonly regions: number;
+  /** The shared page pool: file data of every replica (see pages/pool.ts). */
+  readonly pool: PoolBuffers;
   readonly maxPages: number;
   readonly maxInodes: number;
-  readonly inlineMaxBytes: number;
-  /** Largest write a log entry can carry inline (1/4 of the log, at most 1 MiB, minus headers). */
-  readonly logInlineLimit: number;
+  /** Largest single write: its page refs (8 bytes a page) must fit one log entry (1/4 of the log, at most 1 MiB). */
+  readonly maxWriteBytes: number;
   readonly umask: number;
   /** The watchers' doorbell (see changes.ts). */
   readonly changes: SharedArrayBuffer;
@@ -50,33 +53,41 @@ const DEFAULT_LOG_BYTES = 16 << 20;
 const MAX_ENTRY_BYTES = 1 << 20;
 const ENTRY_OVERHEAD = 256;
 
+const OPTION_KEYS = new Set(['replicas', 'maxReplicas', 'logBytes', 'fenceAfterMs', 'capacityBytes', 'maxInodes', 'umask']);
+/** 12 GiB: the pool (capacity plus a quarter) stays within the 2^22 pages a page ref can name. */
+const MAX_CAPACITY_BYTES = 12 * 2 ** 30;
+
 function positiveInt(v: number | undefined, fallback: number, name: string): number {
   if (v === undefined) return fallback;
   if (!Number.isSafeInteger(v) || v <= 0) throw new FsArgumentError('ERR_OUT_OF_RANGE', `${name} must be a positive integer, got ${v}`);
   return v;
 }
 
-/** Create a file system: its shared log and payload area. Call once, on any thread. */
+/** Create a file system: its shared log and page pool. Call once, on any thread. */
 export function createFs(options: NrFsOptions = {}): NrFsHandle {
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `createFs: unknown option '${key}' (known: ${[...OPTION_KEYS].join(', ')})`);
+  }
   const replicas = positiveInt(options.replicas, 1, 'replicas');
   const maxReplicas = positiveInt(options.maxReplicas, Math.max(replicas, 8), 'maxReplicas');
   const logBytes = positiveInt(options.logBytes, DEFAULT_LOG_BYTES, 'logBytes');
   const capacityBytes = positiveInt(options.capacityBytes, 1 << 30, 'capacityBytes');
+  if (capacityBytes > MAX_CAPACITY_BYTES) throw new FsArgumentError('ERR_OUT_OF_RANGE', `capacityBytes must be at most ${MAX_CAPACITY_BYTES}, got ${capacityBytes}`);
   const maxInodes = positiveInt(options.maxInodes, 1 << 20, 'maxInodes');
-  const payloadBytes = positiveInt(options.payloadBytes, 64 << 20, 'payloadBytes');
-  const logInlineLimit = Math.min(logBytes / 4, MAX_ENTRY_BYTES) - ENTRY_OVERHEAD;
-  const inlineMaxBytes = Math.min(positiveInt(options.inlineMaxBytes, 1 << 10, 'inlineMaxBytes'), logInlineLimit);
+  const maxWriteBytes = (Math.floor((Math.min(logBytes / 4, MAX_ENTRY_BYTES) - ENTRY_OVERHEAD) / 8) - 1) * PAGE_BYTES;
   const umask = options.umask ?? 0o022;
-  const payload = new SharedArrayBuffer(payloadBytes);
-  const maxPages = Math.floor(capacityBytes / PAGE_BYTES);
-  const structure = fsStructure({ payload, maxPages, maxInodes });
+  const maxPages = Math.max(1, Math.floor(capacityBytes / PAGE_BYTES));
+  const pool = createPool(poolPagesFor(maxPages));
+  const structure = fsStructure({ pool, maxPages, maxInodes });
   const nr = createHandle(structure, { replicas, maxReplicas, logBytes, fenceAfterMs: options.fenceAfterMs });
   const changes = new SharedArrayBuffer(DOORBELL_BYTES);
-  return { kind: 'nrfs', nr, payload, regions: maxReplicas, maxPages, maxInodes, inlineMaxBytes, logInlineLimit, umask, changes };
+  return { kind: 'nrfs', nr, pool, maxPages, maxInodes, maxWriteBytes, umask, changes };
 }
 
 export interface AttachFsOptions extends ReplicaOptions {
   slot?: number;
+  /** @internal Test hooks: stop a data write at a phase (pages taken, filled, logged). */
+  pageHooks?: WriteHooks;
   /**
    * The user and group this thread acts as (default 0, root). Files it
    * creates are owned by them; a thread that is not root gets EACCES/EPERM
@@ -91,13 +102,17 @@ export function attachFs(handle: NrFsHandle, options: AttachFsOptions = {}): NrF
   if (handle === null || typeof handle !== 'object' || handle.kind !== 'nrfs') {
     throw new FsArgumentError('ERR_INVALID_ARG_TYPE', 'attachFs needs a handle made by createFs()');
   }
-  const { uid, gid, ...replicaOptions } = options;
+  const { uid, gid, pageHooks, ...replicaOptions } = options;
   const who = { uid: ownerId(uid, 'uid'), gid: ownerId(gid, 'gid') };
   let replica: FsReplica | undefined;
   const hub = new ChangeHub(new Int32Array(handle.changes), () => replica?.sync());
-  const structure = fsStructure({ payload: handle.payload, maxPages: handle.maxPages, maxInodes: handle.maxInodes, observer: hub });
+  const holder = new PageHolder(new SharedPages(handle.pool));
+  const current = (): boolean => replica?.holdsLog() ?? true;
+  const structure = fsStructure({ pool: handle.pool, holder, current, maxPages: handle.maxPages, maxInodes: handle.maxInodes, observer: hub });
   replica = attach(handle.nr, structure, replicaOptions);
-  const fs = new NrFs(handle, replica, who, hub);
+  // Pages an earlier owner of this slot held (it died) become this thread's to free; see PageHolder.bind.
+  holder.bind(replica.id, replica, () => replica!.sync());
+  const fs = new NrFs(handle, replica, holder, who, hub, pageHooks);
   // Opens left in this slot by an earlier owner that died belong to no fd: drop them.
   fs.releaseSlot(fs.replica.id);
   return fs;

@@ -11,7 +11,7 @@
 import type { ChangeListener } from './changes.js';
 import { bytesOf, checkLength, checkMode, type FileData } from './checks.js';
 import { FsError } from './errors.js';
-import { checkOwnerIds, FdFs } from './fds.js';
+import { checkOwnerIds, FdFs, STALE_READ_ATTEMPTS } from './fds.js';
 import { type OpenFlags, parseFlags } from './flags.js';
 import { checkPath, FsArgumentError, type PathLike } from './paths.js';
 import { type DirEntry, O_ACCMODE, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, ON_TARGET, PAGE_BYTES, SET_MODE, SET_OWNER, SET_TIMES } from './state.js';
@@ -44,7 +44,7 @@ export class NrFs extends FdFs {
   truncate(path: PathLike, len = 0): void {
     const p = checkPath(path, 'open');
     const n = checkLength(len, 'open');
-    this.writes.truncate(p, n, Date.now(), this.uid, this.gid);
+    this.resize(0, p, n);
   }
 
   stat(path: PathLike): Stats {
@@ -158,6 +158,7 @@ export class NrFs extends FdFs {
   unlink(path: PathLike): void {
     const p = checkPath(path, 'unlink');
     this.writes.unlink(p, Date.now(), this.uid, this.gid);
+    this.holder.flush();
   }
 
   /** Atomic rename, replacing the target by POSIX rules. */
@@ -165,6 +166,7 @@ export class NrFs extends FdFs {
     const a = checkPath(from, 'rename', 'oldPath');
     const b = checkPath(to, 'rename', 'newPath');
     this.writes.rename(a, b, Date.now(), this.uid, this.gid);
+    this.holder.flush();
   }
 
   exists(path: PathLike): boolean {
@@ -189,7 +191,12 @@ export class NrFs extends FdFs {
   readFile(path: PathLike, encoding?: BufferEncoding): Buffer | string {
     const p = checkPath(path, 'open');
     if (this.uid !== 0) this.acl.permit(p, 'open', 4, ON_TARGET, true);
-    const bytes = this.reads.readFile(p);
+    let bytes = this.reads.readFile(p);
+    // As readAt: a copy made while this replica may have been fenced is made again.
+    for (let attempt = 1; !this.replica.holdsLog(); attempt++) {
+      if (attempt >= STALE_READ_ATTEMPTS) throw new FsError('EAGAIN', 'read', p, undefined, 'this replica keeps being fenced during reads');
+      bytes = this.reads.readFile(p);
+    }
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     return encoding === undefined ? buf : buf.toString(encoding);
   }
@@ -201,8 +208,8 @@ export class NrFs extends FdFs {
     const mode = checkMode(options.mode, 0o666) & ~this.umask & 0o7777;
     const bytes = bytesOf(data, options.encoding);
     if ((flags & O_ACCMODE) === O_RDONLY) throw new FsError('EBADF', 'write');
-    const now = Date.now();
-    this.withPayload(bytes, (ref) => this.writes.writeFile(p, flags, mode, now, bytes, ref, bytes.length, this.uid, this.gid));
+    this.checkWriteSize(bytes.length);
+    this.writer.write(bytes, this.writeFileTarget.set(p, flags, mode, Date.now(), bytes.length, this));
   }
 
   appendFile(path: PathLike, data: FileData, options: WriteFileOptions = {}): void {

@@ -14,20 +14,24 @@
  * - Open counts are replicated (open/close are logged writes, as FileOpen /
  *   FileClose in NrOS): an unlinked inode stays alive, readable through the
  *   fds open on it on any thread, until its last close frees its pages.
- * - Large write payloads are not in the log but in the shared payload area
- *   (`payload`); the op carries their offset and length (see payload.ts).
+ * - File data is not in the log nor in any replica's heap: it lives in the
+ *   shared page pool (pages/pool.ts), written once by the issuing thread; a
+ *   data op carries page refs, and its apply updates the page table.
  */
-import { defineStructure, type OpReader, type OpWriter } from '../nr/index.js';
-import { type ChangeObserver, emptyState, type FsLimits, type FsState } from './state/inode.js';
+import { defineStructure, FailStopError, type OpReader, type OpWriter } from '../nr/index.js';
+import { PageHolder } from './pages/holder.js';
+import { createPool, type PoolBuffers, poolPagesFor, SharedPages } from './pages/pool.js';
+import { pagesSpanned, WHOLE } from './state/data.js';
+import { type ChangeObserver, emptyState, type FsLimits, type FsState, type PageStore } from './state/inode.js';
 import { close, closeAllOf, ftruncate, open, pwrite, truncate, writeFile } from './state/ops-files.js';
 import { setattr } from './state/ops-meta.js';
 import { link, mkdir, rename, rmdir, symlink, unlink } from './state/ops-tree.js';
-import { access, exists, fstat, lstat, permit, pread, readdir, readdirTypes, readFile, readlink, realpath, stat, usage } from './state/reads.js';
+import { access, exists, fstat, inode, lstat, permit, pread, readdir, readdirTypes, readFile, readlink, realpath, stat, usage } from './state/reads.js';
 import { digestState, restore, snapshot } from './state/snapshot.js';
 import { asUser } from './state/walk.js';
 
 export * from './state/inode.js';
-export { copyOut } from './state/data.js';
+export { copyOut, CONFLICT, edgeRef, HOLE, pagesSpanned, refAt, tailToRewrite, WHOLE } from './state/data.js';
 export { SET_MODE, SET_OWNER, SET_TIMES } from './state/ops-meta.js';
 export { ON_CREATE, ON_PARENT, ON_TARGET, type DirEntry, type StatRecord } from './state/reads.js';
 export { digestState } from './state/snapshot.js';
@@ -35,61 +39,81 @@ export { digestState } from './state/snapshot.js';
 const openArgs: [string, number, number, number, number, number, number] = ['', 0, 0, 0, 0, 0, 0];
 const inoSlotArgs: [number, number] = [0, 0];
 const slotArgs: [number] = [0];
-const pwriteArgs: [number, number, boolean, number, Uint8Array | null, number, number] = [0, 0, false, 0, null, 0, 0];
+const pwriteRefs: number[] = [];
+const pwriteArgs: [number, boolean, number, number, number, number, number, number[]] = [0, false, 0, 0, 0, 0, 0, pwriteRefs];
 const pathNowOwnerArgs: [string, number, number, number] = ['', 0, 0, 0];
-const pathLenNowArgs: [string, number, number, number, number] = ['', 0, 0, 0, 0];
-const inoLenNowArgs: [number, number, number] = [0, 0, 0];
+const pathLenNowArgs: [string, number, number, number, number, number, number] = ['', 0, 0, 0, 0, 0, 0];
+const inoLenNowArgs: [number, number, number, number, number] = [0, 0, 0, 0, 0];
 const mkdirArgs: [string, number, boolean, number, number, number] = ['', 0, false, 0, 0, 0];
 const symlinkArgs: [string, string, number, number, number] = ['', '', 0, 0, 0];
 const setattrArgs: [string, number, boolean, number, number, number, number, number, number, number, number, number] = ['', 0, false, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 const renameArgs: [string, string, number, number, number] = ['', '', 0, 0, 0];
-const writeFileArgs: [string, number, number, number, Uint8Array | null, number, number, number, number] = ['', 0, 0, 0, null, 0, 0, 0, 0];
+const writeFileRefs: number[] = [];
+const writeFileArgs: [string, number, number, number, number, number, number, number, number[], number, number] = ['', 0, 0, 0, 0, 0, 0, 0, writeFileRefs, 0, 0];
 
-/** Inline data travels after the fixed fields; out-of-line data as its payload offset (ref >= 0). */
-function writeData(w: OpWriter, data: Uint8Array | null, ref: number, len: number): void {
-  w.i32(ref);
-  w.u32(len);
-  if (ref < 0) w.copyFrom(data!, 0, len);
+/** Flags in the top bits of a data op's length word (a write is far below 2^30 bytes: see maxWriteBytes). */
+const HAS_FIRST = 0x80000000;
+const HAS_LAST = 0x40000000;
+const LEN_MASK = 0x3fffffff;
+
+/**
+ * A data op's pages: where the issuer laid the data (at, len), the edge
+ * pages it merged with (only when partial: WHOLE otherwise), and one page
+ * ref per page spanned. Kept small: a 4 KiB pwrite is 37 bytes, two cells.
+ */
+function writeData(w: OpWriter, at: number, len: number, expFirst: number, expLast: number, refs: readonly number[]): void {
+  w.f64(at);
+  w.u32((len | (expFirst !== WHOLE ? HAS_FIRST : 0) | (expLast !== WHOLE ? HAS_LAST : 0)) >>> 0);
+  if (expFirst !== WHOLE) w.f64(expFirst);
+  if (expLast !== WHOLE) w.f64(expLast);
+  for (let k = 0; k < refs.length; k++) w.f64(refs[k]!);
 }
-function readData(r: OpReader, out: [...unknown[]], at: number): void {
-  const ref = r.i32();
-  const len = r.u32();
-  out[at + 1] = ref;
-  out[at + 2] = len;
-  if (ref < 0) {
-    // A view of the log, valid until this apply returns: the apply copies it into pages.
-    out[at] = r.bytes.subarray(r.pos, r.pos + len);
-    r.pos += len;
-  } else {
-    out[at] = null;
-  }
+function readData(r: OpReader, out: [...unknown[]], at: number, refs: number[]): void {
+  const pos = r.f64();
+  const word = r.u32();
+  const len = word & LEN_MASK;
+  out[at] = pos;
+  out[at + 1] = len;
+  out[at + 2] = (word & HAS_FIRST) !== 0 ? r.f64() : WHOLE;
+  out[at + 3] = (word & HAS_LAST) !== 0 ? r.f64() : WHOLE;
+  // Shared memory is data to validate: a position or a page count the entry cannot hold is a forged entry.
+  const n = Number.isSafeInteger(pos) && pos >= 0 ? pagesSpanned(pos, len) : -1;
+  if (!(n >= 0 && n <= (r.bytes.length - r.pos) / 8)) throw new FailStopError(`NrFS: a data op at ${pos} of ${len} bytes does not fit its entry`);
+  refs.length = n;
+  for (let k = 0; k < n; k++) refs[k] = r.f64();
+  out[at + 4] = refs;
 }
 
 export interface FsConfig extends FsLimits {
-  /** The shared payload area for large writes. */
-  payload: SharedArrayBuffer;
+  /** The shared page pool (default: a private one, for a structure used without threads). */
+  pool?: PoolBuffers;
+  /** This thread's share of the pool (default: one of its own). */
+  holder?: PageHolder;
+  /** Whether this replica still holds the log (see PageStore.current); default always. */
+  current?: () => boolean;
   /** This replica's change hook for watchers (not replicated). */
   observer?: ChangeObserver;
 }
 
-/** The NrFS structure for one file system (its limits and payload area are bound into create/restore). */
+/** The NrFS structure for one file system (its limits and page pool are bound into create/restore). */
 export function fsStructure(config: FsConfig) {
   const limits: FsLimits = { maxPages: config.maxPages, maxInodes: config.maxInodes };
-  const payload = new Uint8Array(config.payload);
+  const pool = new SharedPages(config.pool ?? createPool(poolPagesFor(config.maxPages)));
+  const store: PageStore = { pool, holder: config.holder ?? new PageHolder(pool), current: config.current ?? (() => true) };
   return defineStructure({
     name: 'nrfs',
     version: 3,
-    create: (): FsState => emptyState(limits, payload, config.observer ?? null),
-    reads: { pread, stat, lstat, fstat, readdir, readdirTypes, readFile, readlink, realpath, exists, access, permit, usage },
+    create: (): FsState => emptyState(limits, store, config.observer ?? null),
+    reads: { pread, inode, stat, lstat, fstat, readdir, readdirTypes, readFile, readlink, realpath, exists, access, permit, usage },
     // Ops that walk paths run as their issuer's uid/gid (op arguments): search permission on every directory walked.
     writes: {
       open: (s: FsState, path: string, flags: number, mode: number, now: number, slot: number, uid: number, gid: number) => (uid === 0 ? open(s, path, flags, mode, now, slot, uid, gid) : asUser(uid, gid, () => open(s, path, flags, mode, now, slot, uid, gid))),
       close,
       closeAllOf,
       pwrite,
-      truncate: (s: FsState, path: string, len: number, now: number, uid: number, gid: number) => (uid === 0 ? truncate(s, path, len, now, uid, gid) : asUser(uid, gid, () => truncate(s, path, len, now, uid, gid))),
+      truncate: (s: FsState, path: string, len: number, now: number, uid: number, gid: number, expTail: number, tailRef: number) => (uid === 0 ? truncate(s, path, len, now, uid, gid, expTail, tailRef) : asUser(uid, gid, () => truncate(s, path, len, now, uid, gid, expTail, tailRef))),
       ftruncate,
-      writeFile: (s: FsState, path: string, flags: number, mode: number, now: number, data: Uint8Array | null, ref: number, len: number, uid: number, gid: number) => (uid === 0 ? writeFile(s, path, flags, mode, now, data, ref, len, uid, gid) : asUser(uid, gid, () => writeFile(s, path, flags, mode, now, data, ref, len, uid, gid))),
+      writeFile: (s: FsState, path: string, flags: number, mode: number, now: number, at: number, len: number, expFirst: number, expLast: number, refs: readonly number[], uid: number, gid: number) => (uid === 0 ? writeFile(s, path, flags, mode, now, at, len, expFirst, expLast, refs, uid, gid) : asUser(uid, gid, () => writeFile(s, path, flags, mode, now, at, len, expFirst, expLast, refs, uid, gid))),
       mkdir: (s: FsState, path: string, mode: number, recursive: boolean, now: number, uid: number, gid: number) => (uid === 0 ? mkdir(s, path, mode, recursive, now, uid, gid) : asUser(uid, gid, () => mkdir(s, path, mode, recursive, now, uid, gid))),
       rmdir: (s: FsState, path: string, now: number, uid: number, gid: number) => (uid === 0 ? rmdir(s, path, now, uid, gid) : asUser(uid, gid, () => rmdir(s, path, now, uid, gid))),
       unlink: (s: FsState, path: string, now: number, uid: number, gid: number) => (uid === 0 ? unlink(s, path, now, uid, gid) : asUser(uid, gid, () => unlink(s, path, now, uid, gid))),
@@ -139,29 +163,29 @@ export function fsStructure(config: FsConfig) {
         },
       },
       pwrite: {
-        encode(w, ino, pos, append, now, data, ref, len) {
+        encode(w, ino, append, now, at, len, expFirst, expLast, refs) {
           w.f64(ino);
-          w.f64(pos);
           w.u8(append ? 1 : 0);
           w.f64(now);
-          writeData(w, data, ref, len);
+          writeData(w, at, len, expFirst, expLast, refs);
         },
         decode(r) {
           pwriteArgs[0] = r.f64();
-          pwriteArgs[1] = r.f64();
-          pwriteArgs[2] = r.u8() === 1;
-          pwriteArgs[3] = r.f64();
-          readData(r, pwriteArgs, 4);
+          pwriteArgs[1] = r.u8() === 1;
+          pwriteArgs[2] = r.f64();
+          readData(r, pwriteArgs, 3, pwriteRefs);
           return pwriteArgs;
         },
       },
       truncate: {
-        encode(w, path, len, now, uid, gid) {
+        encode(w, path, len, now, uid, gid, expTail, tailRef) {
           w.str(path);
           w.f64(len);
           w.f64(now);
           w.u32(uid);
           w.u32(gid);
+          w.f64(expTail);
+          w.f64(tailRef);
         },
         decode(r) {
           pathLenNowArgs[0] = r.str();
@@ -169,40 +193,46 @@ export function fsStructure(config: FsConfig) {
           pathLenNowArgs[2] = r.f64();
           pathLenNowArgs[3] = r.u32();
           pathLenNowArgs[4] = r.u32();
+          pathLenNowArgs[5] = r.f64();
+          pathLenNowArgs[6] = r.f64();
           return pathLenNowArgs;
         },
       },
       ftruncate: {
-        encode(w, ino, len, now) {
+        encode(w, ino, len, now, expTail, tailRef) {
           w.f64(ino);
           w.f64(len);
           w.f64(now);
+          w.f64(expTail);
+          w.f64(tailRef);
         },
         decode(r) {
           inoLenNowArgs[0] = r.f64();
           inoLenNowArgs[1] = r.f64();
           inoLenNowArgs[2] = r.f64();
+          inoLenNowArgs[3] = r.f64();
+          inoLenNowArgs[4] = r.f64();
           return inoLenNowArgs;
         },
       },
       writeFile: {
-        encode(w, path, flags, mode, now, data, ref, len, uid, gid) {
+        encode(w, path, flags, mode, now, at, len, expFirst, expLast, refs, uid, gid) {
           w.str(path);
           w.u32(flags);
           w.u32(mode);
           w.f64(now);
           w.u32(uid);
           w.u32(gid);
-          writeData(w, data, ref, len);
+          writeData(w, at, len, expFirst, expLast, refs);
         },
         decode(r) {
           writeFileArgs[0] = r.str();
           writeFileArgs[1] = r.u32();
           writeFileArgs[2] = r.u32();
           writeFileArgs[3] = r.f64();
-          writeFileArgs[7] = r.u32();
-          writeFileArgs[8] = r.u32();
-          readData(r, writeFileArgs, 4);
+          writeFileArgs[9] = r.u32();
+          writeFileArgs[10] = r.u32();
+          readData(r, writeFileArgs, 4, writeFileRefs);
           return writeFileArgs;
         },
       },
@@ -280,7 +310,7 @@ export function fsStructure(config: FsConfig) {
     },
     digest: digestState,
     snapshot,
-    restore: (bytes: Uint8Array) => restore(bytes, limits, payload, config.observer ?? null),
+    restore: (bytes: Uint8Array) => restore(bytes, limits, store, config.observer ?? null),
   });
 }
 

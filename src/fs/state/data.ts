@@ -1,7 +1,48 @@
-/** File data in pages: writes, reads, resizes and freeing an inode. */
+/**
+ * File data in shared pages: page tables, installs, reads, resizes and
+ * freeing an inode.
+ *
+ * A file's page table maps page numbers to refs of pages in the shared pool
+ * (pages/pool.ts). Pages are immutable once an entry installed them: a
+ * write installs fresh pages its issuer filled (merging a partial page with
+ * the page it replaces, read on the issuer's replica), and states which
+ * pages it merged with (`expFirst`, `expLast`); an apply whose table no
+ * longer names those pages is a conflict, changes nothing, and the issuer
+ * redoes the merge (see NrFs). Invariant: the bytes of a page past the
+ * file's size are zero, so a file that grows reads zeros there.
+ */
+import { FailStopError } from '../../nr/index.js';
 import { FsError } from '../errors.js';
+import { FREE, genOf, genOfRef, indexOfRef, LIVE, stOf, TAKEN, word } from '../pages/pool.js';
 import { changed, type FsState, type Inode, NO_PAGES, PAGE_BYTES, newInode } from './inode.js';
 
+/** An edge page that was a hole when the issuer merged. */
+export const HOLE = -1;
+/** An edge that needs no merge (the write covers the whole page). */
+export const WHOLE = -2;
+/** The result of a write whose merge no longer matches the file (nothing changed): the issuer retries. */
+export const CONFLICT = -1;
+
+export function refAt(node: Inode, p: number): number {
+  return node.pages!.get(p) ?? HOLE;
+}
+
+/** Pages that a write of `len` bytes at `at` spans. */
+export function pagesSpanned(at: number, len: number): number {
+  return len === 0 ? 0 : Math.floor((at + len - 1) / PAGE_BYTES) - Math.floor(at / PAGE_BYTES) + 1;
+}
+
+/** What the first and last page of a write at `at` merge with: WHOLE, HOLE or the page's ref. */
+export function edgeRef(node: Inode | undefined, at: number, len: number, last: boolean): number {
+  const p = Math.floor((last ? at + len - 1 : at) / PAGE_BYTES);
+  if (at <= p * PAGE_BYTES && at + len >= (p + 1) * PAGE_BYTES) return WHOLE;
+  return node === undefined || node.pages === null ? HOLE : refAt(node, p);
+}
+
+/** Does the file still hold the pages the issuer merged with? */
+export function edgesMatch(node: Inode | undefined, at: number, len: number, expFirst: number, expLast: number): boolean {
+  return edgeRef(node, at, len, false) === expFirst && edgeRef(node, at, len, true) === expLast;
+}
 
 /** Pages that a write of `len` bytes at `at` would add. */
 export function newPagesFor(node: Inode, at: number, len: number): number {
@@ -14,68 +55,101 @@ export function newPagesFor(node: Inode, at: number, len: number): number {
   return missing;
 }
 
-/** Copy `src` into the file at `at`; capacity was checked by the caller. */
-export function copyIn(s: FsState, node: Inode, at: number, src: Uint8Array): void {
-  let pages = node.pages!;
-  if (pages === NO_PAGES && src.length > 0) node.pages = pages = new Map();
-  let done = 0;
-  const len = src.length;
-  while (done < len) {
-    const pos = at + done;
-    const pageNo = Math.floor(pos / PAGE_BYTES);
-    const inPage = pos - pageNo * PAGE_BYTES;
-    const n = Math.min(PAGE_BYTES - inPage, len - done);
-    let page = pages.get(pageNo);
-    if (page === undefined) {
-      page = s.pool.take(n === PAGE_BYTES);
-      pages.set(pageNo, page);
-      s.usedPages++;
+/**
+ * Refs read from a log entry name pages of the pool taken for this write.
+ * Out of the pool, or naming a page that was never taken in that
+ * generation, is a forged entry: fail-stop (a stale replica, which may see
+ * a page reused under it, is let through: it recovers before it serves).
+ */
+export function checkRefs(s: FsState, refs: readonly number[], n: number, syscall: string): void {
+  if (refs.length !== n) throw new FailStopError(`NrFS ${syscall}: the log entry names ${refs.length} pages for a ${n}-page write`);
+  const pool = s.store.pool;
+  for (let k = 0; k < n; k++) {
+    const ref = refs[k]!;
+    const i = indexOfRef(ref);
+    if (!Number.isSafeInteger(ref) || ref < 0 || i >= pool.pages) throw new FailStopError(`NrFS ${syscall}: page ref ${ref} is outside the ${pool.pages}-page pool`);
+    const w = pool.state(i);
+    if ((genOf(w) !== genOfRef(ref) || stOf(w) === FREE) && s.store.current()) {
+      throw new FailStopError(`NrFS ${syscall}: page ref ${ref} names page ${i} in generation ${genOfRef(ref)}, which no writer took (its word is ${w >>> 0})`);
     }
-    // Whole-source copies skip the subarray (a Buffer's subarray allocates a FastBuffer).
-    if (n === len) page.set(src, inPage);
-    else page.set(src.subarray(done, done + n), inPage);
-    done += n;
   }
+}
+
+/** Put `ref` at page `p`: the page it replaces is retired, a new one counted. */
+function install(s: FsState, pages: Map<number, number>, p: number, ref: number): void {
+  const old = pages.get(p);
+  pages.set(p, ref);
+  const pool = s.store.pool;
+  const i = indexOfRef(ref);
+  const gen = genOfRef(ref);
+  const w = pool.state(i);
+  // The first replica to apply the entry marks the page LIVE (from then on no sweep takes it).
+  if (stOf(w) === TAKEN && genOf(w) === gen) pool.cas(i, w, word(gen, 0, LIVE));
+  if (old === undefined) s.usedPages++;
+  else s.store.holder.retire(old);
+}
+
+/** Install the pages `refs` (already checked) for a write of `len` bytes at `at`. */
+export function installRun(s: FsState, node: Inode, at: number, len: number, refs: readonly number[]): void {
+  if (len === 0) return;
+  let pages = node.pages!;
+  if (pages === NO_PAGES) node.pages = pages = new Map();
+  const first = Math.floor(at / PAGE_BYTES);
+  const n = pagesSpanned(at, len);
+  for (let k = 0; k < n; k++) install(s, pages, first + k, refs[k]!);
   if (at + len > node.size) node.size = at + len;
 }
 
 /** Copy up to `len` bytes from `pos` into `buf[off..]`; holes read as zeros. Returns bytes read. */
-export function copyOut(node: Inode, buf: Uint8Array, off: number, len: number, pos: number): number {
+export function copyOut(s: FsState, node: Inode, buf: Uint8Array, off: number, len: number, pos: number): number {
   const avail = node.size - pos;
   if (avail <= 0 || len <= 0) return 0;
   const total = len < avail ? len : avail;
   const pages = node.pages!;
+  const pool = s.store.pool;
   let done = 0;
   while (done < total) {
     const at = pos + done;
     const pageNo = Math.floor(at / PAGE_BYTES);
     const inPage = at - pageNo * PAGE_BYTES;
     const n = Math.min(PAGE_BYTES - inPage, total - done);
-    const page = pages.get(pageNo);
-    if (page === undefined) buf.fill(0, off + done, off + done + n);
-    else if (n === PAGE_BYTES) buf.set(page, off + done);
-    else buf.set(page.subarray(inPage, inPage + n), off + done);
+    const ref = pages.get(pageNo);
+    if (ref === undefined) buf.fill(0, off + done, off + done + n);
+    else if (n === PAGE_BYTES) buf.set(pool.page(indexOfRef(ref)), off + done);
+    else {
+      const from = indexOfRef(ref) * PAGE_BYTES + inPage;
+      buf.set(pool.bytes.subarray(from, from + n), off + done);
+    }
     done += n;
   }
   return total;
 }
 
-export function setSize(s: FsState, node: Inode, len: number): void {
+/**
+ * Set the size; a shrink retires the pages past the end and, when the new
+ * end is inside a page, installs `tailRef`: that page with its bytes past
+ * the end zeroed (the issuer made it; `needsTail` says when one is needed).
+ */
+export function setSize(s: FsState, node: Inode, len: number, tailRef = HOLE): void {
   if (len < node.size) {
     const pages = node.pages!;
     const keep = Math.ceil(len / PAGE_BYTES);
     for (const p of [...pages.keys()]) {
       if (p >= keep) {
-        s.pool.give(pages.get(p)!);
+        s.store.holder.retire(pages.get(p)!);
         pages.delete(p);
         s.usedPages--;
       }
     }
-    // The kept part of the last page must read zeros if the file grows again.
-    const tail = len % PAGE_BYTES;
-    if (tail !== 0) pages.get(keep - 1)?.fill(0, tail);
+    if (tailRef !== HOLE) install(s, pages, keep - 1, tailRef);
   }
   node.size = len;
+}
+
+/** The page a shrink to `len` must rewrite (its ref), or HOLE when none: the new end is on a page boundary, past the end, or in a hole. */
+export function tailToRewrite(node: Inode, len: number): number {
+  if (len >= node.size || len % PAGE_BYTES === 0 || node.pages === null) return HOLE;
+  return refAt(node, Math.floor(len / PAGE_BYTES));
 }
 
 /** Drop an inode that has no name and no open fd left. */
@@ -83,7 +157,7 @@ export function release(s: FsState, node: Inode): void {
   if (node.nlink > 0 || node.opens > 0) return;
   if (node.pages !== null && node.pages !== NO_PAGES) {
     s.usedPages -= node.pages.size;
-    for (const page of node.pages.values()) s.pool.give(page);
+    for (const ref of node.pages.values()) s.store.holder.retire(ref);
     node.pages.clear();
   }
   s.inodes.delete(node.ino);
@@ -106,8 +180,4 @@ export function allocInode(s: FsState, dir: boolean, mode: number, now: number, 
   touch(parent, now);
   changed(s, parent, 'rename', name);
   return node;
-}
-
-export function payloadOf(s: FsState, data: Uint8Array | null, ref: number, len: number): Uint8Array {
-  return data ?? s.payload.subarray(ref, ref + len);
 }

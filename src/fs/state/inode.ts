@@ -1,4 +1,6 @@
-/** Inodes, the inode table, page pool and the replica's state record. */
+/** Inodes, the inode table and the replica's state record. */
+import type { PageHolder } from '../pages/holder.js';
+import type { SharedPages } from '../pages/pool.js';
 
 export const PAGE_SHIFT = 12;
 export const PAGE_BYTES = 1 << PAGE_SHIFT;
@@ -37,8 +39,8 @@ export interface Inode {
   /** Open file descriptions on this inode, over all threads. */
   opens: number;
   size: number;
-  /** File pages by page number (files only). */
-  pages: Map<number, Uint8Array> | null;
+  /** File pages by page number: refs into the shared page pool (see pages/pool.ts; files only). */
+  pages: Map<number, number> | null;
   /** Directory entries by name, in insertion order (directories only). */
   entries: Map<string, Inode> | null;
   /** Containing directory (directories only; the root is its own parent). */
@@ -55,44 +57,6 @@ export interface FsLimits {
   /** Most inodes (files and directories, the root included). */
   maxInodes: number;
 }
-
-/**
- * Where a replica's pages come from: views into large slabs, not one
- * ArrayBuffer per page. Separate 4 KiB buffers are scattered through memory
- * and each adds an object to chase; measured here, random 4 KiB copies out of
- * slab views ran ~4x faster than out of separate buffers. Freed pages go to
- * a free list for reuse (slabs are never returned). Private to a replica and
- * not part of the replicated state: which slab a page sits in never shows.
- */
-export class PagePool {
-  private slab: Uint8Array = new Uint8Array(0);
-  private next = 0;
-  private slabBytes = 16 * PAGE_BYTES;
-  private readonly free: Uint8Array[] = [];
-
-  /** A page; zero-filled unless `dirty` (the caller overwrites all of it). */
-  take(dirty: boolean): Uint8Array {
-    const f = this.free.pop();
-    if (f !== undefined) {
-      if (!dirty) f.fill(0);
-      return f;
-    }
-    if (this.next + PAGE_BYTES > this.slab.length) {
-      this.slab = new Uint8Array(this.slabBytes);
-      this.next = 0;
-      if (this.slabBytes < MAX_SLAB_BYTES) this.slabBytes *= 2;
-    }
-    const page = this.slab.subarray(this.next, this.next + PAGE_BYTES);
-    this.next += PAGE_BYTES;
-    return page;
-  }
-
-  give(page: Uint8Array): void {
-    this.free.push(page);
-  }
-}
-
-const MAX_SLAB_BYTES = 4 << 20;
 
 const CHUNK = 4096;
 
@@ -187,10 +151,20 @@ export interface FsState {
    */
   opensBySlot: Map<number, Map<number, number>>;
   readonly limits: FsLimits;
-  /** View of the shared payload area (the same memory in every replica; not part of the state proper). */
-  readonly payload: Uint8Array;
-  /** This replica's page allocator. */
-  readonly pool: PagePool;
+  /** The shared page pool and this thread's share of it (not part of the state proper). */
+  readonly store: PageStore;
+}
+
+/** Where file data lives: the same pool for every replica, one holder per thread. */
+export interface PageStore {
+  readonly pool: SharedPages;
+  readonly holder: PageHolder;
+  /**
+   * False once this replica may have been fenced (its slot no longer holds
+   * the log): a page word that does not match an entry's ref is then a page
+   * reused under a stale replica, not a forged entry.
+   */
+  current(): boolean;
 }
 
 /**
@@ -198,7 +172,7 @@ export interface FsState {
  * created files in create-heavy workloads stay empty, and a Map each costs
  * allocation and GC time. `copyIn` swaps in a real map on the first page.
  */
-export const NO_PAGES: Map<number, Uint8Array> = new Map();
+export const NO_PAGES: Map<number, number> = new Map();
 
 export function newInode(ino: number, dir: boolean, mode: number, now: number, parent: Inode | null, uid = 0, gid = 0, link: string | null = null): Inode {
   return {
@@ -223,12 +197,12 @@ export function newInode(ino: number, dir: boolean, mode: number, now: number, p
 
 export const ROOT_INO = 1;
 
-export function emptyState(limits: FsLimits, payload: Uint8Array, observer: ChangeObserver | null = null): FsState {
+export function emptyState(limits: FsLimits, store: PageStore, observer: ChangeObserver | null = null): FsState {
   const root = newInode(ROOT_INO, true, 0o755, 0, null);
   root.parent = root;
   const inodes = new InodeTable();
   inodes.set(ROOT_INO, root);
-  return { root, observer, inodes, nextIno: ROOT_INO + 1, usedPages: 0, opensBySlot: new Map(), limits, payload, pool: new PagePool() };
+  return { root, observer, inodes, nextIno: ROOT_INO + 1, usedPages: 0, opensBySlot: new Map(), limits, store };
 }
 
 /** Tell the observer, if anyone watches, that `node` changed ('change') or a name went or came ('rename'). */

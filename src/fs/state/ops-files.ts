@@ -1,7 +1,7 @@
 /** Write ops on files: open, close, pwrite, truncate, writeFile. */
 import { FsError } from '../errors.js';
-import { allocInode, checkInodeRoom, copyIn, newPagesFor, payloadOf, release, setSize, touch } from './data.js';
-import { changed, type FsState, type Inode, MAX_FILE_BYTES, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY, PAGE_BYTES } from './inode.js';
+import { allocInode, checkInodeRoom, checkRefs, CONFLICT, edgesMatch, HOLE, installRun, newPagesFor, pagesSpanned, release, setSize, tailToRewrite, touch } from './data.js';
+import { changed, type FsState, type Inode, MAX_FILE_BYTES, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY } from './inode.js';
 import { fileByIno, type Located, locate, lookup, need } from './walk.js';
 
 /**
@@ -83,56 +83,81 @@ export function closeAllOf(s: FsState, slot: number): number {
   return closed;
 }
 
-/** Write at `pos` (or at the end with `append`); returns the offset just past the data. */
-export function pwrite(s: FsState, ino: number, pos: number, append: boolean, now: number, data: Uint8Array | null, ref: number, len: number): number {
+/**
+ * Write `len` bytes at `at` from the pages `refs` the issuer filled (see
+ * data.ts); with `append`, `at` is the end the issuer saw. Returns the
+ * offset just past the data, or CONFLICT (nothing changed) when the file
+ * moved on since the issuer merged: its end, or the edge pages it merged with.
+ */
+export function pwrite(s: FsState, ino: number, append: boolean, now: number, at: number, len: number, expFirst: number, expLast: number, refs: readonly number[]): number {
   const node = fileByIno(s, ino, 'write');
   if (node.dir) throw new FsError('EISDIR', 'write');
-  const at = append ? node.size : pos;
-  if (len === 0) return at;
+  if (len === 0) return append ? node.size : at;
+  if (append && node.size !== at) return CONFLICT;
   if (at + len > MAX_FILE_BYTES) throw new FsError('EFBIG', 'write');
+  if (!edgesMatch(node, at, len, expFirst, expLast)) return CONFLICT;
   const added = newPagesFor(node, at, len);
   if (s.usedPages + added > s.limits.maxPages) throw new FsError('ENOSPC', 'write');
-  copyIn(s, node, at, payloadOf(s, data, ref, len));
+  checkRefs(s, refs, pagesSpanned(at, len), 'write');
+  installRun(s, node, at, len, refs);
   touch(node, now);
   changed(s, node, 'change');
   return at + len;
 }
 
-export function resize(s: FsState, node: Inode, len: number, now: number, syscall: string, path?: string): void {
+/**
+ * Set the size to `len`. A shrink into the middle of a page installs
+ * `tailRef`, the issuer's copy of that page (`expTail`) with the bytes past
+ * the end zeroed. Returns 0, 1 when `tailRef` was not needed (the issuer
+ * keeps the page), or CONFLICT when the page to rewrite is not `expTail`.
+ */
+export function resize(s: FsState, node: Inode, len: number, now: number, syscall: string, path: string | undefined, expTail: number, tailRef: number): number {
   if (node.dir) throw new FsError('EISDIR', syscall, path);
   if (len > MAX_FILE_BYTES) throw new FsError('EFBIG', syscall, path);
-  setSize(s, node, len);
+  const need = tailToRewrite(node, len);
+  if (need !== expTail) return CONFLICT;
+  if (need !== HOLE) checkRefs(s, [tailRef], 1, syscall);
+  setSize(s, node, len, need === HOLE ? HOLE : tailRef);
   touch(node, now);
   changed(s, node, 'change');
+  return need === HOLE && tailRef !== HOLE ? 1 : 0;
 }
 
-export function truncate(s: FsState, path: string, len: number, now: number, uid: number, gid: number): void {
+export function truncate(s: FsState, path: string, len: number, now: number, uid: number, gid: number, expTail: number, tailRef: number): number {
   const node = lookup(s, path, 'open');
   need(node, uid, gid, 2, 'open', path);
-  resize(s, node, len, now, 'open', path);
+  return resize(s, node, len, now, 'open', path, expTail, tailRef);
 }
 
-export function ftruncate(s: FsState, ino: number, len: number, now: number): void {
-  resize(s, fileByIno(s, ino, 'ftruncate'), len, now, 'ftruncate');
+export function ftruncate(s: FsState, ino: number, len: number, now: number, expTail: number, tailRef: number): number {
+  return resize(s, fileByIno(s, ino, 'ftruncate'), len, now, 'ftruncate', undefined, expTail, tailRef);
 }
 
-/** writeFile/appendFile in one op: open (maybe create), truncate or append, write, close. */
-export function writeFile(s: FsState, path: string, flags: number, mode: number, now: number, data: Uint8Array | null, ref: number, len: number, uid: number, gid: number): void {
-  const at = prepareOpen(s, path, flags, 'open', uid, gid);
-  const node = at.node;
+/**
+ * writeFile/appendFile in one op: open (maybe create), truncate or append,
+ * write, close. `at` is where the issuer laid the data out (0, or the end
+ * it saw for O_APPEND); returns 0, or CONFLICT as pwrite.
+ */
+export function writeFile(s: FsState, path: string, flags: number, mode: number, now: number, at: number, len: number, expFirst: number, expLast: number, refs: readonly number[], uid: number, gid: number): number {
+  const found = prepareOpen(s, path, flags, 'open', uid, gid);
+  const node = found.node;
   if (node !== undefined && node.dir) throw new FsError('EISDIR', 'open', path);
   const append = (flags & O_APPEND) !== 0;
   const trunc = (flags & O_TRUNC) !== 0;
   const start = node === undefined || trunc ? 0 : append ? node.size : 0;
+  if (start !== at) return CONFLICT;
   if (start + len > MAX_FILE_BYTES) throw new FsError('EFBIG', 'write');
+  if (!trunc && len > 0 && !edgesMatch(node, start, len, expFirst, expLast)) return CONFLICT;
   let added: number;
-  if (node === undefined) added = Math.ceil(len / PAGE_BYTES);
-  else if (trunc) added = Math.ceil(len / PAGE_BYTES) - node.pages!.size;
+  if (node === undefined) added = pagesSpanned(0, len);
+  else if (trunc) added = pagesSpanned(0, len) - node.pages!.size;
   else added = newPagesFor(node, start, len);
   if (s.usedPages + added > s.limits.maxPages) throw new FsError('ENOSPC', 'write', undefined);
-  const target = node ?? allocInode(s, false, mode, now, at.parent, at.name, uid, gid);
+  checkRefs(s, refs, pagesSpanned(start, len), 'write');
+  const target = node ?? allocInode(s, false, mode, now, found.parent, found.name, uid, gid);
   if (trunc) setSize(s, target, 0);
-  copyIn(s, target, start, payloadOf(s, data, ref, len));
+  installRun(s, target, start, len, refs);
   touch(target, now);
   changed(s, target, 'change');
+  return 0;
 }

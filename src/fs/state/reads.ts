@@ -8,7 +8,22 @@ import { fileByIno, grants, locate, lookup, nameIn, withSearchAs } from './walk.
 export function pread(s: FsState, ino: number, buf: Uint8Array, off: number, len: number, pos: number): number {
   const node = fileByIno(s, ino, 'read');
   if (node.dir) throw new FsError('EISDIR', 'read');
-  return copyOut(node, buf, off, len, pos);
+  return copyOut(s, node, buf, off, len, pos);
+}
+
+/**
+ * The file a data write is about to change, as this replica sees it (by
+ * number, or by `path` when `ino` is 0; undefined when there is none): its
+ * issuer lays the data out and merges edge pages from it (see NrFs). The
+ * inode is this replica's own: read it at once, never keep or change it.
+ */
+export function inode(s: FsState, ino: number, path: string): Inode | undefined {
+  if (ino !== 0) return s.inodes.get(ino);
+  try {
+    return lookup(s, path, 'open');
+  } catch {
+    return undefined;
+  }
 }
 
 /** A directory listing entry: name and whether it is a directory or a symbolic link. */
@@ -41,7 +56,7 @@ export function readFile(s: FsState, path: string): Uint8Array {
   const node = lookup(s, path, 'open');
   if (node.dir) throw new FsError('EISDIR', 'read');
   const out = new Uint8Array(node.size);
-  copyOut(node, out, 0, node.size, 0);
+  copyOut(s, node, out, 0, node.size, 0);
   return out;
 }
 

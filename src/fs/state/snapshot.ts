@@ -2,7 +2,9 @@
 import { deserialize, serialize } from 'node:v8';
 import { copyOut } from './data.js';
 import { byName } from './reads.js';
-import { type ChangeObserver, type FsLimits, type FsState, type Inode, InodeTable, NO_PAGES, PAGE_BYTES, PagePool, ROOT_INO } from './inode.js';
+import { FailStopError } from '../../nr/index.js';
+import { indexOfRef } from '../pages/pool.js';
+import { type ChangeObserver, type FsLimits, type FsState, type Inode, InodeTable, NO_PAGES, PAGE_BYTES, type PageStore, ROOT_INO } from './inode.js';
 
 
 /** A digest of names, kinds, modes, sizes, link and open counts and contents (not times). */
@@ -38,7 +40,7 @@ export function digestState(s: FsState): string {
     }
     const buf = new Uint8Array(PAGE_BYTES);
     for (let pos = 0; pos < node.size; pos += PAGE_BYTES) {
-      const n = copyOut(node, buf, 0, PAGE_BYTES, pos);
+      const n = copyOut(s, node, buf, 0, PAGE_BYTES, pos);
       for (let i = 0; i < n; i++) mix(buf[i]!);
     }
   };
@@ -63,7 +65,7 @@ export type InodeRecord = [
   times: [number, number, number, number],
   parent: number,
   entries: [string, number][] | null,
-  pages: [number, Uint8Array][] | null,
+  pages: [number, number][] | null,
   owner: [uid: number, gid: number],
   link: string | null,
 ];
@@ -90,20 +92,22 @@ export function snapshot(s: FsState): Uint8Array {
   return serialize({ nodes, nextIno: s.nextIno, usedPages: s.usedPages, opens });
 }
 
-export function restore(bytes: Uint8Array, limits: FsLimits, payload: Uint8Array, observer: ChangeObserver | null = null): FsState {
+export function restore(bytes: Uint8Array, limits: FsLimits, store: PageStore, observer: ChangeObserver | null = null): FsState {
   const snap = deserialize(bytes) as { nodes: InodeRecord[]; nextIno: number; usedPages: number; opens: [number, [number, number][]][] };
   const inodes = new InodeTable();
-  const pool = new PagePool();
-  const intoPool = (pages: [number, Uint8Array][]): Map<number, Uint8Array> =>
-    new Map(pages.map(([no, bytes]) => {
-      const page = pool.take(true);
-      page.set(bytes);
-      return [no, page];
-    }));
+  // A snapshot names pages of the shared pool (a state transfer ships page tables, not data): check every ref.
+  const table = (pages: [number, number][]): Map<number, number> => {
+    for (const [no, ref] of pages) {
+      if (!Number.isSafeInteger(no) || no < 0 || !Number.isSafeInteger(ref) || ref < 0 || indexOfRef(ref) >= store.pool.pages) {
+        throw new FailStopError(`NrFS restore: page ${no} names ref ${ref}, outside the ${store.pool.pages}-page pool`);
+      }
+    }
+    return new Map(pages);
+  };
   for (const [ino, dir, mode, nlink, opens, size, [a, m, c, b], , , pages, [uid, gid], link] of snap.nodes) {
     inodes.set(ino, {
       ino, dir, mode, uid, gid, link, nlink, opens, size,
-      pages: pages === null ? null : pages.length === 0 ? NO_PAGES : intoPool(pages),
+      pages: pages === null ? null : pages.length === 0 ? NO_PAGES : table(pages),
       entries: dir ? new Map() : null,
       parent: null,
       atimeMs: a, mtimeMs: m, ctimeMs: c, birthtimeMs: b,
@@ -115,5 +119,5 @@ export function restore(bytes: Uint8Array, limits: FsLimits, payload: Uint8Array
     if (entries !== null) for (const [name, child] of entries) node.entries!.set(name, inodes.get(child)!);
   }
   const opensBySlot = new Map(snap.opens.map(([slot, m]) => [slot, new Map(m)]));
-  return { root: inodes.get(ROOT_INO)!, observer, inodes, nextIno: snap.nextIno, usedPages: snap.usedPages, opensBySlot, limits, payload, pool };
+  return { root: inodes.get(ROOT_INO)!, observer, inodes, nextIno: snap.nextIno, usedPages: snap.usedPages, opensBySlot, limits, store };
 }

@@ -17,7 +17,7 @@
 import { DetachedError, FailStopError, UnknownOpError } from '../errors.js';
 import { before, distance } from '../log/positions.js';
 import type { SharedLog } from '../log/shared-log.js';
-import { SlotState } from '../log/slot-state.js';
+import { holdsHead, SlotState } from '../log/slot-state.js';
 import type { OpArgs, OpResult, OpTable, Structure } from '../structure.js';
 import { type BoundReads, type BoundWrites, compileRead } from './bound-ops.js';
 import type { HubFactory } from './node-hub.js';
@@ -160,6 +160,18 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> extends Repl
     this.server?.drainForDetach();
     this.hub?.close();
     this.leave(new DetachedError(), SlotState.Detached);
+  }
+
+  /**
+   * True while this replica's slot holds back the log's head (Reserved,
+   * Active or Recovering): entries it has not applied cannot be overwritten,
+   * and memory that `appliedEverywhere` reclaims stays intact for what its
+   * state references. One atomic load of its own slot word: cheap enough to
+   * check after every read that copied out of such memory (a false answer
+   * means it may have been fenced meanwhile, and the copy may be stale).
+   */
+  holdsLog(): boolean {
+    return this.detachedError === null && holdsHead(this.log.slotState(this.id));
   }
 
   /** Where this replica stands: see ReplicaStatus. */

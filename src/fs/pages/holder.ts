@@ -1,0 +1,206 @@
+/**
+ * One thread's share of the page pool: the pages it holds and the pages it
+ * must free (see pool.ts for the STATE words).
+ *
+ * - A write takes fresh pages here (TAKEN by this slot), fills them, logs
+ *   their refs; the first replica to apply the entry marks them LIVE.
+ *   Pages of a write that did not install them (an error, a conflict) come
+ *   back with `give` and are reused by this thread's next write.
+ * - When an apply on this thread's replica displaces a page (overwrite,
+ *   truncate, unlink, close of an unlinked file) and wins the CAS LIVE ->
+ *   RETIRING, the page is this thread's to free: it is stamped with
+ *   `logMark()` (lazily, at the next `flush`: a later mark is a safe one)
+ *   and freed once `appliedEverywhere(mark)`: no replica can still apply an
+ *   entry that reads it, and fenced ones recover by state transfer (their
+ *   reads re-check `holdsLog()` after copying, see NrFs).
+ * - Freed pages first refill this thread's cache (TAKEN by it, gen + 1),
+ *   the rest go to the shared stack.
+ * - `sweep(slot)`: the pages a dead thread held (TAKEN: being filled or
+ *   cached, never installed by an entry this replica applied; RETIRING: in
+ *   its queue) become this thread's to free. Run after this replica synced
+ *   to the log's tail, so every entry the dead thread logged was applied
+ *   here and its pages are LIVE already.
+ */
+import type { LogMarks } from '../../nr/index.js';
+import { LogMarkQueue } from '../../nr/index.js';
+import { genOf, genOfRef, indexOfRef, LIVE, ownerOf, refOf, RETIRING, type SharedPages, stOf, TAKEN, word } from './pool.js';
+
+/** Cached pages a thread keeps for its own next writes before the rest go back to the stack. */
+const CACHE_PAGES = 256;
+/** Retired pages stamped and freed at most this often (per `flush` call) unless forced. */
+const RECLAIM_EVERY = 32;
+
+/** Marks for a state without replicas (structure tests): everything is applied everywhere at once. */
+export const NO_REPLICAS: LogMarks = { logMark: () => 0, appliedEverywhere: () => true };
+
+export class PageHolder {
+  /** This thread's replica slot (set once attached: applies during the first replay retire later). */
+  private slotNo = -1;
+  private marks: LogMarks = NO_REPLICAS;
+  private queue: LogMarkQueue<number> = new LogMarkQueue(NO_REPLICAS);
+  /** Refs of pages TAKEN by this slot and not installed: the next writes use them. */
+  private readonly cache: number[] = [];
+  /** Refs this replica retired (won LIVE -> RETIRING) since the last flush. */
+  private pending: number[] = [];
+  /** Refs displaced during the first replay, before the slot was known. */
+  private early: number[] = [];
+  /** Refs of a write whose outcome is unknown (the log entry may or may not stand). */
+  private doubtful: number[] = [];
+  private sinceReclaim = 0;
+  /** Pages freed by this thread, in all. */
+  freed = 0;
+
+  constructor(readonly pool: SharedPages) {}
+
+  get slot(): number {
+    return this.slotNo;
+  }
+
+  /**
+   * Bind to this thread's replica, once attached: its slot owns what it
+   * takes and retires from now on. What an earlier owner of the slot held
+   * (a thread that died) is taken over first: `sync` catches up to the tail
+   * (applies retire nothing meanwhile: the slot is not set), then the sweep
+   * takes the slot's TAKEN and RETIRING pages, then the pages this replica
+   * displaced while it attached are retired (they are LIVE: no overlap).
+   */
+  bind(slot: number, marks: LogMarks, sync: () => void): void {
+    sync();
+    this.slotNo = slot;
+    this.marks = marks;
+    this.queue = new LogMarkQueue(marks);
+    this.sweep(slot);
+    const early = this.early;
+    this.early = [];
+    for (const ref of early) this.retire(ref);
+  }
+
+  /** A fresh page TAKEN by this slot: its ref, or -1 if none is free right now. */
+  take(): number {
+    const c = this.cache.pop();
+    if (c !== undefined) return c;
+    // Unbound (a structure used without threads, in tests), pages are taken as slot 0's.
+    const owner = Math.max(0, this.slotNo);
+    let ref = this.pool.take(owner);
+    if (ref < 0) {
+      this.reclaim(true);
+      ref = this.cache.pop() ?? this.pool.take(owner);
+    }
+    return ref;
+  }
+
+  /** A page this thread took and no entry installed: keep it for the next write. */
+  give(ref: number): void {
+    this.cache.push(ref);
+  }
+
+  /** The pages of a write whose log entry may stand: resolved at `resolveDoubtful`, once synced past it. */
+  doubt(refs: readonly number[]): void {
+    for (const r of refs) this.doubtful.push(r);
+  }
+
+  get hasDoubts(): boolean {
+    return this.doubtful.length > 0;
+  }
+
+  /** Call after this replica synced to the tail: still TAKEN by this slot means no entry installed it. */
+  resolveDoubtful(): void {
+    const d = this.doubtful;
+    this.doubtful = [];
+    for (const ref of d) {
+      const i = indexOfRef(ref);
+      if (this.pool.state(i) === word(genOfRef(ref), this.slotNo, TAKEN)) this.cache.push(ref);
+    }
+  }
+
+  /** An apply on this replica displaced `ref`: if this replica is the first, the page is this thread's to free. */
+  retire(ref: number): void {
+    if (this.slotNo < 0) {
+      this.early.push(ref);
+      return;
+    }
+    const i = indexOfRef(ref);
+    if (this.pool.cas(i, word(genOfRef(ref), 0, LIVE), word(genOfRef(ref), this.slotNo, RETIRING))) this.pending.push(ref);
+  }
+
+  /** Stamp what this replica retired with the log as it stands, and now and then free what every replica passed. */
+  flush(): void {
+    if (this.pending.length > 0) {
+      const mark = this.marks.logMark();
+      for (const ref of this.pending) this.queue.push(ref, mark);
+      this.pending = [];
+    }
+    if (++this.sinceReclaim >= RECLAIM_EVERY && this.queue.length > 0) this.reclaim(false);
+  }
+
+  /** Free retired pages that no replica can still read (all of them that qualify when `force`). */
+  reclaim(force: boolean): number {
+    this.sinceReclaim = 0;
+    if (this.pending.length > 0) this.flush();
+    return this.queue.reclaim(this.free, force ? Infinity : 4096);
+  }
+
+  /**
+   * The thread is leaving (detach): free what every replica passed, give
+   * cached pages back to every thread. Retired pages some replica may still
+   * read stay RETIRING under this slot: the slot's next owner sweeps them
+   * (`bind`), a starved writer steals them.
+   */
+  leave(): void {
+    this.reclaim(true);
+    for (const ref of this.cache) {
+      const i = indexOfRef(ref);
+      this.pool.release(i, word(genOfRef(ref), this.slotNo, TAKEN));
+    }
+    this.cache.length = 0;
+  }
+
+  /** Retired pages waiting for every replica to pass them, and cached pages. */
+  held(): { retiring: number; cached: number } {
+    return { retiring: this.queue.length + this.pending.length, cached: this.cache.length };
+  }
+
+  /**
+   * Take over what slot `dead` held (TAKEN or RETIRING by it): this
+   * replica must have synced to the tail after that thread died. Returns
+   * the pages taken over; they are freed like retired ones.
+   */
+  sweep(dead: number): number {
+    return this.adopt((w) => ownerOf(w) === dead && stOf(w) !== LIVE);
+  }
+
+  /** When starved: take over RETIRING pages other live threads have not freed yet (a later mark is a safe one). */
+  steal(): number {
+    return this.adopt((w) => stOf(w) === RETIRING && ownerOf(w) !== this.slotNo);
+  }
+
+  private adopt(match: (w: number) => boolean): number {
+    let n = 0;
+    const pool = this.pool;
+    const end = pool.touched();
+    for (let i = 0; i < end; i++) {
+      const w = pool.state(i);
+      if ((stOf(w) !== TAKEN && stOf(w) !== RETIRING) || !match(w)) continue;
+      if (pool.cas(i, w, word(genOf(w), this.slotNo, RETIRING))) {
+        this.pending.push(refOf(i, genOf(w)));
+        n++;
+      }
+    }
+    this.flush();
+    return n;
+  }
+
+  private readonly free = (ref: number): void => {
+    const i = indexOfRef(ref);
+    const gen = genOfRef(ref);
+    const w = word(gen, this.slotNo, RETIRING);
+    this.freed++;
+    if (this.cache.length < CACHE_PAGES) {
+      // Gen + 1: a stale page table (a fenced replica's) that still names this page no longer matches it.
+      const taken = word(gen + 1, this.slotNo, TAKEN);
+      if (this.pool.cas(i, w, taken)) this.cache.push(refOf(i, genOf(taken)));
+      return;
+    }
+    this.pool.release(i, w);
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * The data writes of one thread as DataWriter targets: one object each,
+ * reused from call to call (a write on the hot path allocates no closure).
+ * Set the fields, then hand the object to `DataWriter.write`/`truncate`.
+ */
+import type { FsReplica } from './handle.js';
+import { type Inode, O_APPEND, O_TRUNC } from './state.js';
+import type { Layout, TruncateTarget, WriteTarget } from './writer.js';
+
+type Ops = Pick<FsReplica, 'reads' | 'writes'>;
+
+/** pwrite/write through an fd: at `pos`, or at the end it sees for O_APPEND. */
+export class PwriteTarget implements WriteTarget {
+  ino = 0;
+  pos = 0;
+  append = false;
+  now = 0;
+  len = 0;
+
+  constructor(private readonly ops: Ops) {}
+
+  set(ino: number, pos: number, append: boolean, now: number, len: number): this {
+    this.ino = ino;
+    this.pos = pos;
+    this.append = append;
+    this.now = now;
+    this.len = len;
+    return this;
+  }
+
+  layout(out: Layout): void {
+    const node = this.ops.reads.inode(this.ino, '');
+    out.node = node;
+    out.at = this.append && node !== undefined ? node.size : this.pos;
+    out.trunc = false;
+  }
+
+  log(at: number, expFirst: number, expLast: number, refs: readonly number[]): number {
+    return this.ops.writes.pwrite(this.ino, this.append, this.now, at, this.len, expFirst, expLast, refs);
+  }
+}
+
+/** writeFile/appendFile: at 0, or at the end it sees for O_APPEND; O_TRUNC merges with nothing. */
+export class WriteFileTarget implements WriteTarget {
+  path = '';
+  flags = 0;
+  mode = 0;
+  now = 0;
+  len = 0;
+  uid = 0;
+  gid = 0;
+
+  constructor(private readonly ops: Ops) {}
+
+  set(path: string, flags: number, mode: number, now: number, len: number, who: { uid: number; gid: number }): this {
+    Object.assign(this, { path, flags, mode, now, len, uid: who.uid, gid: who.gid });
+    return this;
+  }
+
+  layout(out: Layout): void {
+    const node = this.ops.reads.inode(0, this.path);
+    const trunc = (this.flags & O_TRUNC) !== 0;
+    out.node = node;
+    out.trunc = trunc;
+    out.at = node === undefined || node.dir || trunc || (this.flags & O_APPEND) === 0 ? 0 : node.size;
+  }
+
+  log(at: number, expFirst: number, expLast: number, refs: readonly number[]): number {
+    return this.ops.writes.writeFile(this.path, this.flags, this.mode, this.now, at, this.len, expFirst, expLast, refs, this.uid, this.gid);
+  }
+}
+
+/** truncate(path) (`ino` 0) or ftruncate(fd) (`ino` its inode). */
+export class ResizeTarget implements TruncateTarget {
+  ino = 0;
+  path = '';
+  len = 0;
+  now = 0;
+  uid = 0;
+  gid = 0;
+
+  constructor(private readonly ops: Ops) {}
+
+  set(ino: number, path: string, len: number, now: number, who: { uid: number; gid: number }): this {
+    Object.assign(this, { ino, path, len, now, uid: who.uid, gid: who.gid });
+    return this;
+  }
+
+  node(): Inode | undefined {
+    return this.ops.reads.inode(this.ino, this.path);
+  }
+
+  log(expTail: number, tailRef: number): number {
+    if (this.ino !== 0) return this.ops.writes.ftruncate(this.ino, this.len, this.now, expTail, tailRef);
+    return this.ops.writes.truncate(this.path, this.len, this.now, this.uid, this.gid, expTail, tailRef);
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The issuing side of a data write (pwrite, write, writeFile, appendFile,
+ * truncate, ftruncate): the bytes are copied once, into fresh pages of the
+ * shared pool this thread takes; the logged op carries only their refs.
+ *
+ * 1. Take the pages (TAKEN by this slot; see pages/holder.ts).
+ * 2. Fill them: the caller's bytes, and for a partial first or last page
+ *    the rest of the page as this replica sees it (or zeros for a hole).
+ * 3. Check that this replica still holds the log: if it was fenced during
+ *    the copy, the page it merged with may have been reused; recover and
+ *    go back to 2.
+ * 4. Log the op. Its apply installs the pages only if the file still holds
+ *    the pages step 2 merged with (and, for an append, still ends where it
+ *    did); otherwise it is a CONFLICT everywhere, nothing changed, and the
+ *    writer catches up and goes back to 2 with the same pages. Two writers
+ *    of one page therefore never lose each other's bytes, and a page, once
+ *    installed, never changes (no reader sees a torn mix).
+ *
+ * A write that fails with an FsError (identically on every replica) or is
+ * refused before it is logged gives its pages back for the next write; one
+ * whose outcome is unknown (the log entry may stand) holds them as doubtful
+ * until this replica has caught up past it.
+ */
+import { DetachedError, EncodeError, FencedError, OpTooLargeError } from '../nr/index.js';
+import { FsError } from './errors.js';
+import type { PageHolder } from './pages/holder.js';
+import { indexOfRef, MAX_WRITE_ATTEMPTS, PAGE_BYTES, POOL_WAIT_MS, poolFull } from './pages/pool.js';
+import { FsArgumentError } from './paths.js';
+import { CONFLICT, edgeRef, HOLE, type Inode, pagesSpanned, refAt, tailToRewrite, WHOLE } from './state.js';
+
+/** @internal Stop a write at a phase (tests kill workers there). */
+export interface WriteHooks {
+  /** Pages taken, nothing filled or logged. */
+  afterTake?: () => void;
+  /** Pages filled, nothing logged. */
+  afterStage?: () => void;
+  /** The op applied on this replica, nothing else done. */
+  afterLog?: () => void;
+}
+
+/** What a write needs of its replica. */
+export interface WriterReplica {
+  sync(): void;
+  holdsLog(): boolean;
+}
+
+/** Where a write lands, as this replica sees the file now. */
+export interface Layout {
+  node: Inode | undefined;
+  at: number;
+  /** The write replaces the whole file (O_TRUNC): nothing to merge with. */
+  trunc: boolean;
+}
+
+/** One data write (reused from call to call: no closures per write; see write-targets.ts). */
+export interface WriteTarget {
+  /** Where the write lands, as this replica sees the file now (asked again after each conflict). */
+  layout(out: Layout): void;
+  /** Log the op: its result, or CONFLICT to retry. */
+  log(at: number, expFirst: number, expLast: number, refs: readonly number[]): number;
+}
+
+/** One truncate. */
+export interface TruncateTarget {
+  readonly len: number;
+  /** The file as this replica sees it now. */
+  node(): Inode | undefined;
+  /** Log the op with the page it rewrites (HOLE for none) and its copy: 0, 1 (copy not needed) or CONFLICT. */
+  log(expTail: number, tailRef: number): number;
+}
+
+/** An attempt that merged while this replica may have been fenced: redo it after catching up. */
+const REDO = -3;
+
+export class DataWriter {
+  private readonly bytes: Uint8Array;
+  private readonly refs: number[] = [];
+  private readonly sleepCell = new Int32Array(new SharedArrayBuffer(4));
+  private readonly at: Layout = { node: undefined, at: 0, trunc: false };
+  /** The write in progress (fields, not closures: nothing allocated per write). */
+  private src: Uint8Array = new Uint8Array(0);
+  private target: WriteTarget | null = null;
+  private resize: TruncateTarget | null = null;
+  /** Attempts that lost to a write of the same pages (statistics). */
+  conflicts = 0;
+
+  constructor(
+    private readonly replica: WriterReplica,
+    private readonly holder: PageHolder,
+    private readonly hooks: WriteHooks = {},
+  ) {
+    this.bytes = holder.pool.bytes;
+  }
+
+  /** Write `src` where `target` says; returns what its op returned. */
+  write(src: Uint8Array, target: WriteTarget): number {
+    this.src = src;
+    this.target = target;
+    return this.attempts('write', this.writeOnce);
+  }
+
+  /**
+   * Truncate to `target.len`: when that cuts a page of the file (as this
+   * replica sees it), log a copy of it with the bytes past the end zeroed.
+   */
+  truncate(target: TruncateTarget): void {
+    this.resize = target;
+    this.attempts('open', this.truncateOnce);
+  }
+
+  /**
+   * Run `once` until it neither lost a conflict nor merged while this
+   * replica may have been fenced (REDO): catching up before each retry.
+   */
+  private attempts(syscall: string, once: () => number): number {
+    try {
+      for (let attempt = 1; ; attempt++) {
+        this.settleDoubts();
+        const r = once();
+        if (r === REDO) {
+          if (attempt >= MAX_WRITE_ATTEMPTS) throw new FsError('EAGAIN', syscall, undefined, undefined, 'this replica keeps being fenced during writes');
+          this.replica.sync();
+          continue;
+        }
+        if (r !== CONFLICT) {
+          this.hooks.afterLog?.();
+          return r;
+        }
+        this.conflicts++;
+        if (attempt >= MAX_WRITE_ATTEMPTS) throw new FsError('EAGAIN', syscall, undefined, undefined, `lost ${attempt} times to writes of the same pages`);
+        this.replica.sync();
+      }
+    } catch (e) {
+      this.dropRefs(e);
+      throw e;
+    } finally {
+      this.holder.flush();
+      this.target = null;
+      this.resize = null;
+      this.at.node = undefined;
+    }
+  }
+
+  private readonly writeOnce = (): number => {
+    const refs = this.refs;
+    const l = this.at;
+    const src = this.src;
+    this.target!.layout(l);
+    this.takeInto(pagesSpanned(l.at, src.length));
+    this.hooks.afterTake?.();
+    const edges = this.fill(l, src);
+    if (!this.replica.holdsLog()) return REDO;
+    this.hooks.afterStage?.();
+    const r = this.target!.log(l.at, edges === null ? WHOLE : edges[0], edges === null ? WHOLE : edges[1], refs);
+    if (r !== CONFLICT) refs.length = 0;
+    return r;
+  };
+
+  private readonly truncateOnce = (): number => {
+    const refs = this.refs;
+    const t = this.resize!;
+    const n = t.node();
+    const old = n === undefined || n.dir ? HOLE : tailToRewrite(n, t.len);
+    this.takeInto(old === HOLE ? 0 : 1);
+    this.hooks.afterTake?.();
+    if (old !== HOLE) {
+      const to = indexOfRef(refs[0]!) * PAGE_BYTES;
+      const from = indexOfRef(old) * PAGE_BYTES;
+      const tail = t.len % PAGE_BYTES;
+      this.bytes.copyWithin(to, from, from + tail);
+      this.bytes.fill(0, to + tail, to + PAGE_BYTES);
+      if (!this.replica.holdsLog()) return REDO;
+    }
+    this.hooks.afterStage?.();
+    const r = t.log(old, old === HOLE ? HOLE : refs[0]!);
+    if (r === 0 && old !== HOLE) refs.length = 0; // installed
+    if (r !== CONFLICT) this.giveBack(); // a copy the apply did not need
+    return r;
+  };
+
+  /** Copy `src` into the pages, and merge partial edge pages; returns [expFirst, expLast], or null if none is partial. */
+  private fill(l: Layout, src: Uint8Array): [number, number] | null {
+    const len = src.length;
+    if (len === 0) return null;
+    const bytes = this.bytes;
+    const refs = this.refs;
+    const first = Math.floor(l.at / PAGE_BYTES);
+    const end = l.at + len;
+    let edges: [number, number] | null = null;
+    for (let k = 0; k < refs.length; k++) {
+      const p = first + k;
+      const base = indexOfRef(refs[k]!) * PAGE_BYTES;
+      const lo = Math.max(l.at, p * PAGE_BYTES) - p * PAGE_BYTES;
+      const hi = Math.min(end, (p + 1) * PAGE_BYTES) - p * PAGE_BYTES;
+      const from = p * PAGE_BYTES + lo - l.at;
+      if (lo === 0 && hi === PAGE_BYTES && from === 0 && len === PAGE_BYTES) bytes.set(src, base);
+      else bytes.set(src.subarray(from, from + hi - lo), base + lo);
+      if (lo === 0 && hi === PAGE_BYTES) continue;
+      // A partial page: the rest as this replica has it (zeros past the end: the pages' invariant), or zeros.
+      const old = l.trunc || l.node === undefined || l.node.pages === null ? HOLE : refAt(l.node, p);
+      if (old === HOLE) {
+        bytes.fill(0, base, base + lo);
+        bytes.fill(0, base + hi, base + PAGE_BYTES);
+      } else {
+        const o = indexOfRef(old) * PAGE_BYTES;
+        bytes.copyWithin(base, o, o + lo);
+        bytes.copyWithin(base + hi, o + hi, o + PAGE_BYTES);
+      }
+      edges ??= l.trunc ? [WHOLE, WHOLE] : [edgeRef(l.node, l.at, len, false), edgeRef(l.node, l.at, len, true)];
+    }
+    return edges;
+  }
+
+  /** Hold exactly `n` taken pages in `refs` (keeping those of the last attempt). */
+  private takeInto(n: number): void {
+    const refs = this.refs;
+    while (refs.length > n) this.holder.give(refs.pop()!);
+    let deadline = 0;
+    while (refs.length < n) {
+      const ref = this.holder.take();
+      if (ref >= 0) {
+        refs.push(ref);
+        continue;
+      }
+      // Exhausted: catch up (so retired pages can pass), take over what other threads retired, wait a little.
+      if (deadline === 0) deadline = Date.now() + POOL_WAIT_MS;
+      else if (Date.now() > deadline) throw poolFull('write');
+      this.replica.sync();
+      this.holder.steal();
+      this.holder.reclaim(true);
+      if (this.holder.held().cached === 0) Atomics.wait(this.sleepCell, 0, 0, 1);
+    }
+  }
+
+  private settleDoubts(): void {
+    if (!this.holder.hasDoubts) return;
+    this.replica.sync();
+    this.holder.resolveDoubtful();
+  }
+
+  private giveBack(): void {
+    const refs = this.refs;
+    while (refs.length > 0) this.holder.give(refs.pop()!);
+  }
+
+  /** After a failed write: its pages are ours again unless its entry may stand. */
+  private dropRefs(e: unknown): void {
+    const notInstalled = e instanceof FsError || e instanceof FsArgumentError || e instanceof OpTooLargeError || e instanceof EncodeError || e instanceof DetachedError || (e instanceof FencedError && e.committed === false);
+    if (notInstalled) this.giveBack();
+    else {
+      this.holder.doubt(this.refs);
+      this.refs.length = 0;
+    }
+  }
+}
