@@ -18,13 +18,22 @@ import { mulberry32 } from './support/prng.js';
 import { Trust } from './support/trust-structure.js';
 import { startTrustNode, terminateAll, withDeadline, type TrustNode } from './support/trust-worker.js';
 import type { ErrorInfo, OpOutcome, TrustCommand, TrustReply } from './support/trust-protocol.js';
+import { DEFAULTS } from '../src/nr/defaults.js';
+import { PROVIDER_SILENCE_FACTOR } from '../src/nr/log/transfer.js';
 
 afterEach(terminateAll);
 
 /** The errors an op may end in under this chaos (anything else is a verdict failure). */
 const OP_ERRORS = new Set(['ERR_NR_FENCED', 'ERR_NR_NODE_GONE', 'ERR_NR_TIMEOUT']);
 const CHAOS_MS = 8000;
-const CALL_MS = 5000;
+/**
+ * A worker call's bound: what the protocol documents as its longest bounded
+ * wait (a fenced replica whose snapshot provider was killed, undeclared,
+ * while serving finds it silent after PROVIDER_SILENCE_FACTOR x deadAfterMs,
+ * then asks again) plus 5 s for the rest of the call. It was 5 s, equal to
+ * that wait alone, and a CI run once counted such a call as a hang.
+ */
+const CALL_MS = PROVIDER_SILENCE_FACTOR * DEFAULTS.deadAfterMs + 5000;
 const CLIENT_TIMEOUT_MS = 500;
 const MAX_EPHEMERAL = 3;
 
