@@ -239,7 +239,3 @@ describe.skipIf(NATS === null)('cluster: a publish whose acknowledgement is lost
     }
   }, 60_000);
 });
-
-describe.skipIf(NATS !== null)('cluster (nats-server missing)', () => {
-  it.skip('SKIPPED: nats-server is not on PATH; install it (apt-get install nats-server) to run the cluster tests', () => {});
-});
