@@ -109,12 +109,33 @@ async function kill(node: TrustNode): Promise<void> {
  * worker first, 'crashed' if it died on its own, or 'hang' after CALL_MS.
  */
 async function callOrKilled(node: TrustNode, command: TrustCommand, ms = CALL_MS): Promise<TrustReply | 'killed' | 'crashed' | 'hang'> {
+  const started = performance.now();
   try {
     const exited = node.exited.then(() => (killedByTest.has(node) ? ('killed' as const) : ('crashed' as const)));
     return await withDeadline(Promise.race([node.send(command), exited]), ms, command.cmd);
   } catch {
     return 'hang';
+  } finally {
+    const took = performance.now() - started;
+    if (took > SLOW_CALL_MS) slowCalls.push({ node, what: `${command.cmd} on thread ${node.threadId}`, ms: Math.round(took) });
   }
+}
+
+/**
+ * Calls slower than this are reported at the end of a run with the node's
+ * stats (fences, transfers, waits): where a slow call spent its time. Not a
+ * verdict; the verdict's bound is CALL_MS.
+ */
+const SLOW_CALL_MS = 2500;
+let slowCalls: { node: TrustNode; what: string; ms: number }[] = [];
+
+async function reportSlowCalls(seed: number): Promise<void> {
+  for (const { node, what, ms } of slowCalls) {
+    const stats = await callOrKilled(node, { cmd: 'stats' }, 2000);
+    const detail = typeof stats === 'string' ? stats : stats.ok ? JSON.stringify(stats.value) : stats.error!.message;
+    console.warn(`chaos-trust seed ${seed}: slow call (${ms} ms, bound ${CALL_MS}): ${what}; stats after: ${detail}`);
+  }
+  slowCalls = [];
 }
 
 function errorInfo(e: unknown): ErrorInfo {
@@ -324,6 +345,7 @@ async function chaosRun(seed: number): Promise<void> {
       if (lost > 0) ledger.violations.push(`live replica ${i}: ${lost} of ${ledger.acked.size} acknowledged writes lost`);
       if (ghost > 0) ledger.violations.push(`live replica ${i}: ${ghost} writes reported as not taken effect are present`);
     }
+    await reportSlowCalls(seed);
     expect.soft(ledger.summary(), `${ledger.violations.length} violations in ${ledger.ops} ops`).toEqual([]);
     expect.soft(new Set(digests).size, 'final digests of the live replicas').toBe(1);
     expect(ledger.acked.size, 'acknowledged writes').toBeGreaterThan(50);
