@@ -10,6 +10,7 @@
  *   verifying and decrypting in their own thread; at 1-2 threads it is nr-kv;
  * - lmdb / lmdb-enc: the lmdb package on tmpfs, without and with `encryptionKey`;
  * - postmessage: one owner worker (a Map plus an ordered key index) serving the others.
+ * A and C cells run KV_WARMUP_ROUNDS unmeasured rounds of their workload first (V8 warm-up).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -134,8 +135,18 @@ export async function runKvCell(cell: KvCell): Promise<BenchRow> {
   }
 }
 
-/** Unmeasured rounds before the measured ones of the A and C cells (2.4 s at 200 ms a round). */
-export const KV_WARMUP_ROUNDS = 12;
+/**
+ * Unmeasured rounds before the measured ones of the A and C cells (2.4 s at 200 ms a round; enough at load
+ * 4-6, not at 8-13, where V8's compile jobs are starved): KV_BENCH_WARMUP_ROUNDS sets another count.
+ */
+export const KV_WARMUP_ROUNDS = warmupRounds(process.env.KV_BENCH_WARMUP_ROUNDS);
+
+function warmupRounds(env: string | undefined): number {
+  if (env === undefined || env === '') return 12;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 0 || n > 1000) throw new Error(`KV_BENCH_WARMUP_ROUNDS takes an integer from 0 to 1000, got '${env}'`);
+  return n;
+}
 
 function kvCells(args: BenchArgs): BenchCell[] {
   const durationMs = args.quick ? 150 : 200;
