@@ -41,7 +41,9 @@ export interface KvWorkerInput {
   keys: number;
   valueBytes: number;
   durationMs: number;
+  /** Every round the worker runs, the first `warmupRounds` of them unmeasured. */
   rounds: number;
+  warmupRounds: number;
   seed: number;
   coord: SharedArrayBuffer;
   handle?: KvHandle;
@@ -117,6 +119,11 @@ function streams(): { ops: Uint8Array; keys: Int32Array; ranks: Int32Array; lens
 let failure: string | undefined;
 let onFailure: () => void = () => {};
 const failed = new Promise<void>((resolve) => (onFailure = resolve));
+/** The ops of a worker's measured rounds (after the warm-up ones). */
+function measuredOps(rounds: readonly { ops: number }[]): number {
+  return rounds.slice(input.warmupRounds).reduce((n, r) => n + r.ops, 0);
+}
+
 function fail(e: unknown): void {
   failure ??= String((e as Error)?.message ?? e).slice(0, 200);
   onFailure();
@@ -214,7 +221,7 @@ async function runNrKvNode(): Promise<KvWorkerOutput> {
   setInterval(() => s.sync(), 2);
   // The measured span: from the first round's start (after the clients' warm-up) to the last one's end.
   let span = (): void => {};
-  void waitUntilAtLeast(coord, ROUND, 1, 600_000).then(() => (span = schedSpan(`nr-kv-node ${input.node} ${input.workload} ${input.valueBytes}B`)));
+  void waitUntilAtLeast(coord, ROUND, input.warmupRounds + 1, 600_000).then(() => (span = schedSpan(`nr-kv-node ${input.node} ${input.workload} ${input.valueBytes}B`)));
   // Profiled (NR_BENCH_PROFILE) until every client finished its rounds.
   await profiled(`nr-kv-node-${input.workload}-${input.valueBytes}-${input.participants}t-${input.node}`, () =>
     waitUntilAtLeast(coord, FINISHED, input.rounds * input.measured, input.rounds * input.durationMs + 120_000),
@@ -244,7 +251,7 @@ async function runNrKvClient(): Promise<KvWorkerOutput> {
     return Promise.reject(new Error(`nr-kv-clients runs YCSB-A/B/C only (op ${ops[at]})`));
   };
   let span = (_ops?: number): void => {};
-  void waitUntilAtLeast(coord, ROUND, 1, 600_000).then(() => (span = schedSpan(`nr-kv-client ${input.index} ${input.workload} ${input.valueBytes}B`)));
+  void waitUntilAtLeast(coord, ROUND, input.warmupRounds + 1, 600_000).then(() => (span = schedSpan(`nr-kv-client ${input.index} ${input.workload} ${input.valueBytes}B`)));
   const rounds = await profiled(`nr-kv-client-${input.workload}-${input.valueBytes}-${input.participants}t-${input.index}`, () =>
     measureRounds(coord, input, (end) => {
       let answered = 0;
@@ -267,7 +274,7 @@ async function runNrKvClient(): Promise<KvWorkerOutput> {
       });
     }),
   );
-  span(rounds.reduce((n, r) => n + r.ops, 0));
+  span(measuredOps(rounds));
   c.close();
   return failure === undefined ? { rounds } : { rounds, error: `nr-kv client failed: ${failure}` };
 }
@@ -324,7 +331,8 @@ async function runPostmessageOwner(): Promise<KvWorkerOutput> {
   }
   await ready(coord, input);
   arrive(coord, PREPARED);
-  const span = schedSpan(`postmessage-owner ${input.workload} ${input.valueBytes}B`);
+  let span = (): void => {};
+  void waitUntilAtLeast(coord, ROUND, input.warmupRounds + 1, 600_000).then(() => (span = schedSpan(`postmessage-owner ${input.workload} ${input.valueBytes}B`)));
   void waitUntilAtLeast(coord, FINISHED, input.rounds * input.measured, input.rounds * input.durationMs + 120_000).then(() => span());
   await new Promise(() => setInterval(() => {}, 1 << 30));
   return { rounds: [] };
@@ -349,9 +357,10 @@ async function runPostmessageClient(): Promise<KvWorkerOutput> {
     else k = keys[at]!;
     port.postMessage([i, op, keyName(k), lens[at]!, op === READ || op === SCAN ? null : value]);
   };
-  const span = schedSpan(`postmessage-client ${input.index} ${input.workload} ${input.valueBytes}B`);
+  let span = (_ops?: number): void => {};
+  void waitUntilAtLeast(coord, ROUND, input.warmupRounds + 1, 600_000).then(() => (span = schedSpan(`postmessage-client ${input.index} ${input.workload} ${input.valueBytes}B`)));
   const rounds = await measurePipelined(coord, input, port, WINDOW, send);
-  span(rounds.reduce((n, r) => n + r.ops, 0));
+  span(measuredOps(rounds));
   port.close();
   return { rounds };
 }

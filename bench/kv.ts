@@ -10,6 +10,7 @@
  *   verifying and decrypting in their own thread; at 1-2 threads it is nr-kv;
  * - lmdb / lmdb-enc: the lmdb package on tmpfs, without and with `encryptionKey`;
  * - postmessage: one owner worker (a Map plus an ordered key index) serving the others.
+ * A and C cells run KV_WARMUP_ROUNDS unmeasured rounds of their workload first (V8 warm-up).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -38,6 +39,8 @@ export interface KvCell {
   threads: number;
   durationMs: number;
   rounds: number;
+  /** Unmeasured rounds of the same workload before the measured ones (see kvCells). */
+  warmupRounds: number;
 }
 
 function tmpBase(): string {
@@ -57,7 +60,7 @@ async function preloadLmdb(dir: string, valueBytes: number, encryptionKey: strin
 export async function runKvCell(cell: KvCell): Promise<BenchRow> {
   const coord = newCoordination();
   const words = new Int32Array(coord);
-  const base = { workload: cell.workload, keys: KEYS, valueBytes: cell.valueBytes, durationMs: cell.durationMs, rounds: cell.rounds, coord };
+  const base = { workload: cell.workload, keys: KEYS, valueBytes: cell.valueBytes, durationMs: cell.durationMs, rounds: cell.warmupRounds + cell.rounds, warmupRounds: cell.warmupRounds, coord };
   const threads = cell.system === 'postmessage' ? cell.threads + 1 : cell.threads;
   const asClients = cell.system === 'nr-kv-clients' && cell.threads > 2;
   // nr-kv-clients: the measured threads are the clients (2 of the cell's threads are its serving replicas).
@@ -105,8 +108,8 @@ export async function runKvCell(cell: KvCell): Promise<BenchRow> {
         break;
     }
     await waitUntilAtLeast(words, PREPARED, threads, 180_000);
-    const cpuUs = await runRounds(words, cell.rounds, measured, cell.durationMs);
-    const outs = await withTimeout(Promise.all(pool.results.slice(0, measured)), 60_000);
+    const cpuUs = await runRounds(words, cell.warmupRounds + cell.rounds, measured, cell.durationMs, cell.warmupRounds);
+    const outs = (await withTimeout(Promise.all(pool.results.slice(0, measured)), 60_000)).map((o) => ({ ...o, rounds: o.rounds.slice(cell.warmupRounds) }));
     const perRound = Array.from({ length: cell.rounds }, (_, r) => outs.reduce((s, o) => s + (o.rounds[r]!.ops / o.rounds[r]!.elapsedMs) * 1000, 0));
     const mix = MIXES[cell.workload];
     const error = outs.find((o) => o.error !== undefined)?.error;
@@ -132,6 +135,19 @@ export async function runKvCell(cell: KvCell): Promise<BenchRow> {
   }
 }
 
+/**
+ * Unmeasured rounds before the measured ones of the A and C cells (2.4 s at 200 ms a round; enough at load
+ * 4-6, not at 8-13, where V8's compile jobs are starved): KV_BENCH_WARMUP_ROUNDS sets another count.
+ */
+export const KV_WARMUP_ROUNDS = warmupRounds(process.env.KV_BENCH_WARMUP_ROUNDS);
+
+function warmupRounds(env: string | undefined): number {
+  if (env === undefined || env === '') return 12;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 0 || n > 1000) throw new Error(`KV_BENCH_WARMUP_ROUNDS takes an integer from 0 to 1000, got '${env}'`);
+  return n;
+}
+
 function kvCells(args: BenchArgs): BenchCell[] {
   const durationMs = args.quick ? 150 : 200;
   const threadCounts = args.threads.length > 0 ? args.threads : args.quick ? [1, 2] : [1, 2, 4, 8];
@@ -142,9 +158,14 @@ function kvCells(args: BenchArgs): BenchCell[] {
     for (const valueBytes of sizes) {
       for (const system of KV_SYSTEMS) {
         if (system === 'nr-kv-clients' && workload !== 'A' && workload !== 'C') continue;
-                // The targets' workloads (A, C) take the median of 3 rounds: rounds are cheap next to a cell's setup.
+        // The targets' workloads (A, C) take the median of 3 rounds: rounds are cheap next to a cell's setup.
         const rounds = workload === 'A' || workload === 'C' ? 3 : 1;
-        for (const threads of threadCounts) cells.push({ system, workload, valueBytes, threads, durationMs, rounds });
+        // ...after KV_WARMUP_ROUNDS unmeasured rounds of the same workload: a thread's code for the mix is first
+        // hot there, and V8 optimising it (once per isolate, its compile jobs sharing the 2 cores with the cell's
+        // threads) took ~1 core through the first ~2 s of an 8-thread nr-kv-clients cell (BENCHMARKS.md, kv,
+        // "Issue 12 session 6: warm-up").
+        const warmupRounds = workload === 'A' || workload === 'C' ? KV_WARMUP_ROUNDS : 0;
+        for (const threads of threadCounts) cells.push({ system, workload, valueBytes, threads, durationMs, rounds, warmupRounds });
       }
     }
   }
@@ -198,7 +219,7 @@ function runInChild(cell: KvCell): Promise<BenchRow> {
     // A stalled lmdb (it can hang instead of aborting) must not cost the suite a minute. On a loaded machine
     // the preload alone can take longer: KV_BENCH_CHILD_SLACK_MS raises the bound (default 12 s over the rounds).
     const slack = Number(process.env.KV_BENCH_CHILD_SLACK_MS ?? 12_000);
-    const timer = setTimeout(() => child.kill('SIGKILL'), cell.durationMs * cell.rounds + (slack > 0 ? slack : 12_000));
+    const timer = setTimeout(() => child.kill('SIGKILL'), cell.durationMs * (cell.warmupRounds + cell.rounds) + (slack > 0 ? slack : 12_000));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const line = out.split('\n').find((l) => l.startsWith('KV-ROW '));

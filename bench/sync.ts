@@ -44,11 +44,14 @@ export async function waitUntilAtLeast(words: Int32Array, index: number, value: 
  * its `measured` workers finished it. Returns the CPU time of this whole
  * process over the rounds, in µs: every thread (the measured ones, owners
  * and nodes that serve them, GC helpers), so a system that moves work to
- * a thread that is not measured is not made to look cheaper.
+ * a thread that is not measured is not made to look cheaper. The first
+ * `warmup` of the `rounds` are run but not counted (the caller drops
+ * their ops too).
  */
-export async function runRounds(words: Int32Array, rounds: number, measured: number, durationMs: number): Promise<number> {
-  const c0 = process.cpuUsage();
+export async function runRounds(words: Int32Array, rounds: number, measured: number, durationMs: number, warmup = 0): Promise<number> {
+  let c0 = process.cpuUsage();
   for (let r = 1; r <= rounds; r++) {
+    if (r === warmup + 1) c0 = process.cpuUsage();
     arrive(words, ROUND);
     await waitUntilAtLeast(words, FINISHED, r * measured, durationMs + 60_000);
   }
