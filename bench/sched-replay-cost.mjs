@@ -1,6 +1,6 @@
 // One replica's per-task replay work: decode + apply of submit, claim, finish and release
 // ops as the log carries them; 8 workers claiming 64 at a time, 512 tasks in flight.
-// Usage: node apply.mjs N   (prints ns/task; run under callgrind at two N for instructions/task)
+// Usage: node bench/sched-replay-cost.mjs N   (prints ns/task; run under callgrind at two N for instructions/task)
 const dist = process.env.DIST ?? new URL('../dist', import.meta.url).pathname;
 const st = await import(dist + '/src/sched/state.js');
 const { submitCodec, claimCodec, finishCodec, releaseCodec } = await import(dist + '/src/sched/codecs.js');
