@@ -52,7 +52,7 @@ export interface Task {
   failCode: FailCodeValue;
   /** Attempt log, for auditing exactly-once and single ownership. */
   log: Attempt[];
-  /** Stamp of its entry in the lease heap while running (leases.ts), else 0. */
+  /** Stamp of its entry in the lease run while running (leases.ts), else 0. */
   leaseStamp: number;
   /** Index in the deadline heap while it waits (queued or backed off) with a deadline, else -1. */
   deadlinePos: number;
@@ -205,7 +205,7 @@ function effects<T>(value: T): Effects<T> {
 // ---------------------------------------------------------------------------
 // The deadline heap (deterministic: comparisons only on replicated fields):
 // waiting tasks by (deadline, id); each task keeps its index, so removing it
-// is O(log n). (Leases have their own heap: leases.ts.)
+// is O(log n). (Leases have their own sorted run: leases.ts.)
 
 type PosField = 'deadlinePos';
 const deadlineLess = (a: Task, b: Task): boolean => (a.deadline !== b.deadline ? a.deadline < b.deadline : a.id < b.id);
