@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FailCode, Outcome } from '../src/sched/errors.js';
 import * as st from '../src/sched/state.js';
+import { leasedTasks } from '../src/sched/leases.js';
 import { coldStartTrace } from '../src/sched/trace.js';
 
 const KINDS = ['a', 'b', 'c'];
@@ -235,16 +236,24 @@ function runModel(policy: st.Policy, cmds: Cmd[]): void {
       expect(t.log.filter((a) => a.end === 'running').length).toBe(t.state === 'running' ? 1 : 0);
       expect(t.log.filter((a) => a.end === 'done').length).toBe(t.state === 'done' ? 1 : 0);
     }
-    // The lease heap holds exactly the running tasks, in heap order, each knowing its index.
-    expect(s.leases.length).toBe([...tasks.values()].filter((t) => t.state === 'running').length);
-    s.leases.forEach((t, i) => {
-      expect(t.state).toBe('running');
-      expect(t.leasePos).toBe(i);
-      if (i > 0) {
-        const p = s.leases[(i - 1) >> 1]!;
-        expect(p.leaseUntil < t.leaseUntil || (p.leaseUntil === t.leaseUntil && p.id < t.id)).toBe(true);
+    // The lease run: its live entries are exactly the running tasks, one each, keyed by their
+    // current lease; sorted by (until, id); the front (the next to expire) is live; stale entries bounded.
+    const h = s.leases;
+    const runningIds = [...tasks].filter(([, t]) => t.state === 'running').map(([id]) => id).sort((x, y) => x - y);
+    expect(leasedTasks(h).map((t) => t.id).sort((x, y) => x - y)).toEqual(runningIds);
+    expect(h.live).toBe(runningIds.length);
+    expect(h.until.length - h.head).toBeLessThanOrEqual(2 * h.live + 1024);
+    if (h.until.length > h.head) expect(h.task[h.head]!.leaseStamp).toBe(h.stamp[h.head]);
+    for (let i = h.head; i < h.until.length; i++) {
+      const t = h.task[i]!;
+      expect(h.id[i]).toBe(t.id);
+      if (t.leaseStamp === h.stamp[i]) {
+        expect(t.state).toBe('running');
+        expect(h.until[i]).toBe(t.leaseUntil);
       }
-    });
+      if (i > h.head) expect(h.until[i - 1]! < h.until[i]! || (h.until[i - 1] === h.until[i] && h.id[i - 1]! <= h.id[i]!)).toBe(true);
+    }
+    for (const t of s.tasks.values()) expect(t.leaseStamp === 0).toBe(t.state !== 'running');
     for (const [id, w] of workers) {
       const sw = s.workers.get(id)!;
       expect(sw.status).toBe(w.status);

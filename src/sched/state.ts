@@ -14,6 +14,7 @@
  */
 import { FailCode, Outcome, type FailCodeValue, type OutcomeCode } from './errors.js';
 import { IdTable } from './idtable.js';
+import { createLeaseRun, leaseEnd, leaseFirst, leasedTasks, leaseFirstUntil, leaseSet, type LeaseRun } from './leases.js';
 
 export type TaskState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 export type WorkerStatus = 'active' | 'draining' | 'gone';
@@ -51,8 +52,8 @@ export interface Task {
   failCode: FailCodeValue;
   /** Attempt log, for auditing exactly-once and single ownership. */
   log: Attempt[];
-  /** Index in the lease heap while running, else -1. */
-  leasePos: number;
+  /** Stamp of its entry in the lease run while running (leases.ts), else 0. */
+  leaseStamp: number;
   /** Index in the deadline heap while it waits (queued or backed off) with a deadline, else -1. */
   deadlinePos: number;
 }
@@ -132,8 +133,8 @@ export interface SchedState {
   ready: Map<string, ReadyQueue>;
   /** Backed-off tasks by (notBefore, id) ascending. */
   delayed: Task[];
-  /** Running tasks: a min-heap by (leaseUntil, id); each task knows its index (`leasePos`), so settling removes it at once. */
-  leases: Task[];
+  /** Running tasks' leases by (leaseUntil, id) (leases.ts: a lease ends in O(1)). */
+  leases: LeaseRun<Task>;
   /** Waiting (queued or backed-off) tasks with a deadline: a min-heap by (deadline, id), index in `deadlinePos`. */
   deadlines: Task[];
   /** Per submitter: ids settled since `outboxBase[s]`, in settle order. */
@@ -167,7 +168,7 @@ export function createState(options: StateOptions = {}): SchedState {
     workers: new Map(),
     ready: new Map(),
     delayed: [],
-    leases: [],
+    leases: createLeaseRun(),
     deadlines: [],
     outbox: new Map(),
     outboxBase: new Map(),
@@ -202,12 +203,11 @@ function effects<T>(value: T): Effects<T> {
 }
 
 // ---------------------------------------------------------------------------
-// Heaps of tasks (deterministic: comparisons only on replicated fields). Two
-// of them: leases by (leaseUntil, id), deadlines by (deadline, id); each task
-// keeps its index in each, so removing it is O(log n).
+// The deadline heap (deterministic: comparisons only on replicated fields):
+// waiting tasks by (deadline, id); each task keeps its index, so removing it
+// is O(log n). (Leases have their own sorted run: leases.ts.)
 
-type PosField = 'leasePos' | 'deadlinePos';
-const leaseLess = (a: Task, b: Task): boolean => (a.leaseUntil !== b.leaseUntil ? a.leaseUntil < b.leaseUntil : a.id < b.id);
+type PosField = 'deadlinePos';
 const deadlineLess = (a: Task, b: Task): boolean => (a.deadline !== b.deadline ? a.deadline < b.deadline : a.id < b.id);
 
 function heapSwap(h: Task[], i: number, j: number, pos: PosField): void {
@@ -257,10 +257,8 @@ function heapRemove(h: Task[], t: Task, less: (a: Task, b: Task) => boolean, pos
   }
 }
 
-const leaseAdd = (s: SchedState, t: Task): void => heapAdd(s.leases, t, leaseLess, 'leasePos');
 /** Drop a task's lease (it stopped running); idempotent. */
-const leaseRemove = (s: SchedState, t: Task): void => heapRemove(s.leases, t, leaseLess, 'leasePos');
-const leaseSift = (h: Task[], i: number): void => heapSift(h, i, leaseLess, 'leasePos');
+const leaseRemove = (s: SchedState, t: Task): void => leaseEnd(s.leases, t);
 /** A task with a deadline starts waiting (submitted, requeued or backed off). */
 function deadlineAdd(s: SchedState, t: Task): void {
   if (t.deadline >= 0 && t.deadlinePos < 0) heapAdd(s.deadlines, t, deadlineLess, 'deadlinePos');
@@ -350,9 +348,7 @@ function popReady(s: SchedState, kind: string): void {
 // Time
 
 function expireLeases(s: SchedState): void {
-  const h = s.leases;
-  while (h.length > 0 && h[0]!.leaseUntil <= s.clock) {
-    const t = h[0]!;
+  for (let t = leaseFirst(s.leases); t !== undefined && t.leaseUntil <= s.clock; t = leaseFirst(s.leases)) {
     s.counts.expired++;
     endAttempt(s, t, 'expired', 'lease expired');
   }
@@ -485,7 +481,7 @@ export function submit(s: SchedState, submitter: number, specs: readonly TaskSpe
       error: null,
       failCode: FailCode.Attempts,
       log: NO_ATTEMPTS,
-      leasePos: -1,
+      leaseStamp: 0,
       deadlinePos: -1,
     };
     s.tasks.set(t.id, t);
@@ -531,7 +527,7 @@ export function leave(s: SchedState, worker: number, now: number): Effects<Outco
   if (w === undefined || w.status === 'gone') return effects(Outcome.UnknownWorker);
   w.status = 'gone';
   // Ids of running tasks owned by w, in id order (deterministic).
-  const owned = s.leases.filter((t) => t.owner === worker);
+  const owned = leasedTasks(s.leases).filter((t) => t.owner === worker);
   owned.sort((a, b) => a.id - b.id);
   for (const t of owned) endAttempt(s, t, 'evicted', `worker ${worker} left`);
   w.running = 0;
@@ -605,7 +601,7 @@ export function claim(s: SchedState, worker: number, n: number, leaseMs: number,
     const entry: Attempt = { attempt: best.attempts, worker, from: s.ops, to: -1, end: 'running' };
     if (best.log.length === 0) best.log = [entry]; // replaces the shared NO_ATTEMPTS
     else best.log.push(entry);
-    leaseAdd(s, best);
+    leaseSet(s.leases, best, best.leaseUntil);
     w.running++;
     room--;
     out.push({ id: best.id, attempt: best.attempts, kind: best.kind, payload: best.payload, leaseUntil: best.leaseUntil });
@@ -672,7 +668,7 @@ export function renew(s: SchedState, worker: number, items: readonly { id: numbe
     if (code !== Outcome.Ok) continue;
     const t = s.tasks.get(it.id)!;
     t.leaseUntil = s.clock + leaseMs;
-    leaseSift(s.leases, t.leasePos);
+    leaseSet(s.leases, t, t.leaseUntil);
   }
   return effects(codes);
 }
@@ -829,8 +825,7 @@ export function workerInfo(s: SchedState, id: number): Worker | undefined {
  * Threads that wait read it to know when to tick.
  */
 export function nextDue(s: SchedState): number {
-  let due = Infinity;
-  if (s.leases.length > 0) due = s.leases[0]!.leaseUntil;
+  let due = leaseFirstUntil(s.leases);
   if (s.delayed.length > 0) due = Math.min(due, s.delayed[0]!.notBefore);
   if (s.deadlines.length > 0) due = Math.min(due, s.deadlines[0]!.deadline + 1e-3);
   return due;
