@@ -129,7 +129,7 @@ async function runNatsKv(workload: string, writeRatio: number, ms: number): Prom
 }
 
 async function runPostmessage(workload: string, writeRatio: number, ms: number): Promise<BenchRow> {
-  const r = await runHashmapCell({ system: 'postmessage', threads: THREADS, writeRatio, dist: 'uniform', keys: KEYS, durationMs: ms, rounds: 1, logBytes: 2 * 1024 * 1024 });
+  const r = await runHashmapCell({ system: 'postmessage', threads: THREADS, writeRatio, dist: 'uniform', keys: KEYS, durationMs: ms, rounds: 1, warmupRounds: 0, logBytes: 2 * 1024 * 1024 });
   return { ...r, suite: 'cluster', workload, system: 'postmessage' };
 }
 

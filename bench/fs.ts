@@ -23,7 +23,7 @@ import { FS_COORD_BYTES, type FsSystem, type FsWorkerInput, type FsWorkerOutput,
 import { median, TaskPool, withTimeout } from './harness.js';
 import { formatOps, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
-import { arrive, FINISHED, PREPARED, ROUND, waitUntilAtLeast } from './sync.js';
+import { arrive, FINISHED, PREPARED, ROUND, waitUntilAtLeast, warmupRoundsFor } from './sync.js';
 
 export const FS_SYSTEMS: readonly FsSystem[] = ['nrfs', 'tmpfs', 'memfs', 'copy-limit'];
 const MIB = 1 << 20;
@@ -37,6 +37,8 @@ interface FsCell {
   fileBytes: number;
   durationMs: number;
   rounds: number;
+  /** Unmeasured rounds run first (`warmupRoundsFor`). */
+  warmupRounds: number;
 }
 
 /** The row's panel in the generic table and chart: MIX cells differ by write ratio and sharing. */
@@ -79,7 +81,7 @@ export async function runFsCell(cell: FsCell): Promise<BenchRow> {
         threads,
         fileBytes: cell.fileBytes,
         durationMs: cell.durationMs,
-        rounds: cell.rounds,
+        rounds: cell.warmupRounds + cell.rounds,
         coord: coordBuf,
         seed: 1000 + i,
         handle,
@@ -89,11 +91,11 @@ export async function runFsCell(cell: FsCell): Promise<BenchRow> {
     // A worker that throws fails the cell at once instead of leaving the others waiting.
     const failed = Promise.all(pool.results).then(() => new Promise<never>(() => {}));
     await Promise.race([waitUntilAtLeast(words, PREPARED, threads, 180_000), failed]);
-    for (let r = 1; r <= cell.rounds; r++) {
+    for (let r = 1; r <= cell.warmupRounds + cell.rounds; r++) {
       arrive(words, ROUND);
       await Promise.race([waitUntilAtLeast(words, FINISHED, r * threads, cell.durationMs + 60_000), failed]);
     }
-    const outs = await withTimeout(Promise.all(pool.results), 60_000);
+    const outs = (await withTimeout(Promise.all(pool.results), 60_000)).map((o) => ({ ...o, rounds: o.rounds.slice(cell.warmupRounds) }));
     const perRound = Array.from({ length: cell.rounds }, (_, r) =>
       outs.reduce((s, o) => s + (o.rounds[r]!.ops / o.rounds[r]!.elapsedMs) * 1000, 0),
     );
@@ -160,7 +162,7 @@ function fsCells(args: BenchArgs): BenchCell[] {
     for (const system of FS_SYSTEMS) {
       if (system === 'copy-limit' && !(workload === 'MIX' && writeRatio === 0 && sharing === 'shared')) continue;
       const ts = system === 'memfs' || system === 'copy-limit' ? [1] : threadCounts;
-      for (const threads of ts) cells.push({ system, workload, sharing, writeRatio, threads, fileBytes, durationMs, rounds });
+      for (const threads of ts) cells.push({ system, workload, sharing, writeRatio, threads, fileBytes, durationMs, rounds, warmupRounds: warmupRoundsFor(threads, durationMs, quick) });
     }
   };
   const ratios = quick ? [0, 0.1, 1] : [0, 0.1, 0.6, 1];

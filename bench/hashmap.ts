@@ -23,7 +23,7 @@ import { median, startPostmessage, TaskPool, withTimeout } from './harness.js';
 import type { HashmapWorkerInput, HashmapWorkerOutput, WorkerSystem } from './hashmap-worker.js';
 import { formatOps, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
-import { cpuNsPerOp, newCoordination, PREPARED, runRounds, waitUntilAtLeast } from './sync.js';
+import { cpuNsPerOp, newCoordination, PREPARED, runRounds, waitUntilAtLeast, warmupRoundsFor } from './sync.js';
 import { CLIENT_WINDOW, type Dist } from './workload.js';
 
 export const HASHMAP_SYSTEMS = ['plain-map', 'private-maps', 'apply-limit', 'postmessage', 'lmdb', 'nr', 'nr-combined', 'nr-clients'] as const;
@@ -40,6 +40,8 @@ export interface HashmapCell {
   durationMs: number;
   /** Measured rounds; the row reports the median round. */
   rounds: number;
+  /** Unmeasured rounds run first (`warmupRoundsFor`). */
+  warmupRounds: number;
   logBytes: number;
 }
 
@@ -68,7 +70,7 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
     dist: cell.dist,
     writeRatio: cell.writeRatio,
     durationMs: cell.durationMs,
-    rounds: cell.rounds,
+    rounds: cell.warmupRounds + cell.rounds,
     coord,
   };
   const threads = cell.system === 'postmessage' ? cell.threads + 1 : cell.system === 'plain-map' ? 1 : cell.threads;
@@ -125,8 +127,9 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
     }
     const participants = cell.system === 'postmessage' ? cell.threads + 1 : measured;
     await waitUntilAtLeast(words, PREPARED, participants, 120_000);
-    const cpuUs = await runRounds(words, cell.rounds, measured, cell.durationMs);
-    const outs = await withTimeout(Promise.all(pool.results.slice(0, measured)), 60_000);
+    const cpuUs = await runRounds(words, cell.warmupRounds + cell.rounds, measured, cell.durationMs, cell.warmupRounds);
+    const everyRound = await withTimeout(Promise.all(pool.results.slice(0, measured)), 60_000);
+    const outs = everyRound.map((o) => ({ ...o, rounds: o.rounds.slice(cell.warmupRounds) }));
     if (process.env.NR_BENCH_DEBUG) {
       for (const o of outs) {
         const rates = o.rounds.map((r) => Math.round((r.ops / r.elapsedMs) * 1000));
@@ -157,7 +160,8 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
     if (cell.system.startsWith('nr')) row.replicas = cell.system === 'nr-clients' ? NR_CLIENTS_REPLICAS : cell.threads;
     const batches = outs.map((o) => o.batches).filter((b): b is number => typeof b === 'number');
     if (batches.length > 0 && cell.writeRatio > 0) {
-      const ops = outs.reduce((s, o) => s + o.rounds.reduce((a, r) => a + r.ops, 0), 0);
+      // A worker's batch count covers the warm-up rounds too.
+      const ops = everyRound.reduce((s, o) => s + o.rounds.reduce((a, r) => a + r.ops, 0), 0);
       row.writesPerBatch = Math.round(((ops * cell.writeRatio) / Math.max(1, batches.reduce((a, b) => a + b, 0))) * 10) / 10;
     }
     return row;
@@ -180,7 +184,8 @@ function hashmapCells(args: BenchArgs): BenchCell[] {
           system === 'plain-map' ? [1] : system === 'nr-clients' ? threadCounts.filter((t) => t > NR_CLIENTS_REPLICAS) : threadCounts;
         for (const t of threads) {
           const workload = workloadName(writeRatio, dist);
-          cells.push({ system, threads: t, writeRatio, dist, keys: 100_000, durationMs, rounds, logBytes: 2 * 1024 * 1024, workload });
+          const warmupRounds = warmupRoundsFor(system === 'postmessage' ? t + 1 : t, durationMs, args.quick);
+          cells.push({ system, threads: t, writeRatio, dist, keys: 100_000, durationMs, rounds, warmupRounds, logBytes: 2 * 1024 * 1024, workload });
         }
       }
     }

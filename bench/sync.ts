@@ -40,6 +40,19 @@ export async function waitUntilAtLeast(words: Int32Array, index: number, value: 
 }
 
 /**
+ * Unmeasured rounds a cell runs before its measured ones, so the rounds
+ * measure steady-state code rather than V8 compiling it: each isolate
+ * optimises its hot paths once, on platform threads that share the two
+ * cores with the cell, and that took about 1 core for the first ~2 s of an
+ * 8-thread cell (BENCHMARKS.md, "warm-up"). The cost grows with isolates,
+ * so the warm-up does too: about 250 ms of work per thread, at least one
+ * round. Quick runs (a smoke check, not a measurement) skip it.
+ */
+export function warmupRoundsFor(threads: number, durationMs: number, quick: boolean): number {
+  return quick ? 0 : Math.max(1, Math.ceil((threads * 250) / durationMs));
+}
+
+/**
  * The harness's side of a cell's rounds: start each round and wait until
  * its `measured` workers finished it. Returns the CPU time of this whole
  * process over the rounds, in µs: every thread (the measured ones, owners
