@@ -21,7 +21,7 @@ import path from 'node:path';
 import { createFs } from '../src/fs/index.js';
 import { FS_COORD_BYTES, type FsSystem, type FsWorkerInput, type FsWorkerOutput, type FxWorkload, type Sharing } from './fs-worker.js';
 import { median, TaskPool, withTimeout } from './harness.js';
-import { formatOps, type BenchRow } from './report.js';
+import { formatOps, formatOpsCell, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
 import { arrive, FINISHED, PREPARED, ROUND, waitUntilAtLeast, warmupRoundsFor } from './sync.js';
 
@@ -193,7 +193,7 @@ function fsMarkdown(rows: BenchRow[]): string[] {
       const memOf = (r: BenchRow | undefined): string | null =>
         r === undefined || typeof r.sharedPoolBytes !== 'number' || typeof r.replicaHeapBytes !== 'number' ? null : `${mib(r.sharedPoolBytes)}, ${mib(r.replicaHeapBytes)}`;
       const mem = s === 'nrfs' ? threads.map((t) => memOf(get(panel, s, t))).filter((m): m is string => m !== null).join(' / ') : '';
-      out.push(`| ${s} | ${threads.map((t) => (get(panel, s, t) ? formatOps(ops(panel, s, t)) : '-')).join(' | ')} | ${mem} |`);
+      out.push(`| ${s} | ${threads.map((t) => { const r = get(panel, s, t); return r ? formatOpsCell(r) : '-'; }).join(' | ')} | ${mem} |`);
     }
     out.push('');
   }

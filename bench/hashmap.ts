@@ -21,7 +21,7 @@ import { createHandle } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
 import { median, startPostmessage, TaskPool, withTimeout } from './harness.js';
 import type { HashmapWorkerInput, HashmapWorkerOutput, WorkerSystem } from './hashmap-worker.js';
-import { formatOps, type BenchRow } from './report.js';
+import { formatOps, formatOpsCell, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
 import { cpuNsPerOp, newCoordination, PREPARED, runRounds, waitUntilAtLeast, warmupRoundsFor } from './sync.js';
 import { CLIENT_WINDOW, type Dist } from './workload.js';
@@ -205,7 +205,7 @@ function hashmapMarkdown(rows: BenchRow[]): string[] {
     out.push(`#### ${workload}`, '', `| system | ${threads.map((t) => `${t} thr`).join(' | ')} |`, `|---|${threads.map(() => '---:').join('|')}|`);
     for (const s of HASHMAP_SYSTEMS) {
       if (!rows.some((r) => r.workload === workload && r.system === s)) continue;
-      out.push(`| ${s} | ${threads.map((t) => (get(workload, s, t) ? formatOps(ops(workload, s, t)) : '-')).join(' | ')} |`);
+      out.push(`| ${s} | ${threads.map((t) => { const r = get(workload, s, t); return r ? formatOpsCell(r) : '-'; }).join(' | ')} |`);
     }
     out.push('');
   }

@@ -21,7 +21,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { createKv } from '../src/kv/index.js';
 import { median, startPostmessage, TaskPool, withTimeout } from './harness.js';
 import { keyName, MIXES, type KvWorkerInput, type KvWorkerOutput, type KvWorkerSystem, type YcsbWorkload } from './kv-worker.js';
-import { formatOps, type BenchRow } from './report.js';
+import { formatOps, formatOpsCell, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
 import { cpuNsPerOp, newCoordination, PREPARED, runRounds, waitUntilAtLeast } from './sync.js';
 
@@ -251,7 +251,7 @@ function kvMarkdown(rows: BenchRow[]): string[] {
         const cell = (t: number): string => {
           const r = kv.find((x) => x.workload === w && x.valueBytes === size && x.system === s && x.threads === t);
           if (r === undefined) return '-';
-          if (r.error === undefined) return formatOps(r.opsPerSec);
+          if (r.error === undefined) return formatOpsCell(r);
           return String(r.error).startsWith('not run') ? 'not run' : 'failed';
         };
         out.push(`| ${s} | ${threads.map(cell).join(' | ')} |`);

@@ -273,12 +273,33 @@ function resiliencePanels(rows: BenchRow[]): Panel[] {
   return out;
 }
 
+function clusterPanels(rows: BenchRow[]): Panel[] {
+  const extras: Metric[] = [
+    CPU_PER_OP,
+    { key: 'writeP50Ms', label: 'write latency p50', unit: 'ms', higherIsBetter: false },
+    { key: 'writeP99Ms', label: 'write latency p99', unit: 'ms', higherIsBetter: false },
+    { key: 'errors', label: 'failed ops', unit: 'count', higherIsBetter: false },
+  ];
+  return [...groupBy(rows, (r) => r.workload)].map(([w, rs]) =>
+    buildPanel('cluster', rs, {
+      id: w,
+      title: w,
+      subtitle: `${Math.round(rs[0]!.writeRatio * 100)}% writes, ${rs[0]!.threads} threads over three sites`,
+      kind: 'bars',
+      xLabel: 'system',
+      extras,
+      cells: (rs2, m, ex) => rs2.map((r) => cellOf(r, r.system, r.system, m, ex)),
+    }),
+  );
+}
+
 const SUITE_PANELS: Record<string, (rows: BenchRow[]) => Panel[]> = {
   hashmap: hashmapPanels,
   resilience: resiliencePanels,
   kv: kvPanels,
   fs: fsPanels,
   sched: schedPanels,
+  cluster: clusterPanels,
 };
 
 export interface SuiteView {
