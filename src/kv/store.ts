@@ -256,7 +256,7 @@ export function attachKv(handle: KvHandle, options: KvAttachOptions = {}): KvSto
   const cipher = cipherFor(handle, options);
   let fresh: Freshness;
   try {
-    fresh = new Freshness(options.peer, cipher, announceMs, staleMs);
+    fresh = new Freshness(options.peer, cipher, announceMs, staleMs, true);
   } catch (e) {
     cipher.zero();
     throw e;
@@ -562,6 +562,8 @@ export class KvStore {
     const f = this.fresh;
     if (!f.enabled) return;
     f.poll();
+    // Heads learned for records this replica already passed are compared now, before any wait (checkLive).
+    if (f.unchecked.length !== 0 || f.conflict !== null) this.r.reads.verify();
     const target = f.learned;
     if (this.ctx.applied.count >= target) return;
     const deadline = performance.now() + f.staleMs;

@@ -4,6 +4,7 @@
  *   answer { id, ok, value } or { id, ok: false, error: { name, code, key, failStop } }.
  *   Op 'asyncOps' with args [[method, ...args], ...] calls every (async) method
  *   in one turn (one client window) and answers each one's { ok, value | error }.
+ *   Op 'learned' polls the thread's peers and answers the highest chain count learned.
  * - 'history': a seeded mix of get / exchange / delete / compareAndSet-by-value,
  *   sync and async, each op recorded in shared memory before it starts and
  *   again when answered (a killed worker leaves its last ops pending), then a
@@ -59,6 +60,11 @@ function serve(store: KvStore | KvClient): void {
         if ('detach' in store) store.detach();
         else store.close();
         value = null;
+      } else if (m.op === 'learned') {
+        // The highest chain count this thread has learned from its peers (polled now): tests wait for announcements with it.
+        const fresh = (store as unknown as { ctx: { fresh: { poll(force: boolean): void; learned: number } } }).ctx.fresh;
+        fresh.poll(true);
+        value = fresh.learned;
       } else {
         value = call(m.op, m.args);
       }
