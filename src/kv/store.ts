@@ -143,7 +143,13 @@ function checkPositiveInt(name: string, v: number | undefined, def: number, max:
 }
 
 /** Allocate a store's shared memory. Encrypted stores need `key` or `passphrase` (for the key check value). */
+const CREATE_OPTIONS = new Set(['key', 'passphrase', 'encrypt', 'pwhash', 'arenaBytes', 'maxKeyBytes', 'maxValueBytes', 'log']);
+
 export function createKv(options: KvOptions = {}): KvHandle {
+  if (options === null || typeof options !== 'object') throw new KvConfigError('createKv options must be an object');
+  for (const k of Object.keys(options)) if (!CREATE_OPTIONS.has(k)) throw new KvConfigError(`unknown createKv option ${JSON.stringify(k)}`);
+  if (options.encrypt !== undefined && typeof options.encrypt !== 'boolean') throw new KvConfigError('encrypt must be a boolean');
+  if (options.key !== undefined && options.passphrase !== undefined) throw new KvTypeError('give `key` or `passphrase`, not both');
   const encrypt = options.encrypt ?? true;
   const maxKey = checkPositiveInt('maxKeyBytes', options.maxKeyBytes, DEFAULT_MAX_KEY_BYTES, MAX_KEY_BYTES);
   const maxValue = checkPositiveInt('maxValueBytes', options.maxValueBytes, DEFAULT_MAX_VALUE_BYTES, MAX_VALUE_BYTES);
@@ -214,6 +220,10 @@ export function checkHandle(handle: KvHandle): void {
   if (!(handle.storeId instanceof Uint8Array) || handle.storeId.length !== STORE_ID_BYTES || typeof handle.encrypted !== 'boolean' || !(handle.kcv instanceof Uint8Array) || !(handle.salt instanceof Uint8Array)) {
     throw new KvConfigError('KV handle is missing its store id or parameters');
   }
+  if (!(handle.header instanceof SharedArrayBuffer) || handle.header.byteLength < HEADER_BYTES || !(handle.arena instanceof SharedArrayBuffer)) {
+    throw new KvConfigError('not a KV handle: header and arena must be SharedArrayBuffers');
+  }
+  if (handle.kdf !== 'key' && handle.kdf !== 'passphrase') throw new KvConfigError('KV handle has an unknown KDF kind');
   const view = new DataView(handle.header);
   if (view.getUint32(H_MAGIC, true) !== MAGIC || view.getUint32(H_FORMAT, true) !== FORMAT) throw new KvConfigError('KV header has the wrong magic or format');
 }
