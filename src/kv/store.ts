@@ -44,6 +44,8 @@ export const MAX_KEY_BYTES = 65535;
 export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024;
 export const MAX_VALUE_BYTES = 1024 * 1024;
 export const DEFAULT_ARENA_BYTES = 64 * 1024 * 1024;
+/** A writer reclaims what every replica has passed after this many writes (displaced blocks, for batches). */
+const RECLAIM_EVERY = 16;
 /** How long a store with client slots holds a freed block before reuse (see grace.ts): a client's answer-to-open gap, with room for a loaded machine. */
 const CLIENT_READ_GRACE_MS = 50;
 /**
@@ -312,7 +314,8 @@ export class KvStore {
   private readonly grace: GraceQueue<{ loc: number; len: number }>;
   private pendingBytes = 0;
   private reclaimed = 0;
-  private writesSinceReclaim = 0;
+  /** Writes (or, for batches, displaced blocks) since the last reclaim: a reclaim runs every RECLAIM_EVERY. */
+  private sinceReclaim = 0;
 
   /** @internal use attachKv */
   constructor(replica: KvStructureReplica, ctx: StoreContext, limits: { maxKey: number; maxValue: number; clientReadGraceMs: number }) {
@@ -674,7 +677,9 @@ export class KvStore {
     // A failed condition changed nothing on any replica: nothing references the new blocks.
     if (!res.ok) this.freeNow(p.blocks);
     if (res.freed.length > 0) this.queueFreed(res.freed);
-    if (++this.writesSinceReclaim >= 16) this.reclaim(false);
+    // Counted in displaced blocks, not records: a batch of 4096 overwrites must not wait 16 records more.
+    this.sinceReclaim += Math.max(1, res.freed.length >> 1);
+    if (this.sinceReclaim >= RECLAIM_EVERY) this.reclaim(false);
   }
 
   private afterFailedWrite(p: Prepared, e: unknown): void {
@@ -700,7 +705,7 @@ export class KvStore {
 
   /** Free displaced blocks every replica has passed (oldest first; a bounded number unless forced). */
   private reclaim(force: boolean): void {
-    this.writesSinceReclaim = 0;
+    this.sinceReclaim = 0;
     this.pendingFree.reclaim((b) => this.grace.push(b, this.release), force ? Infinity : 4096);
     this.grace.release(this.release, force);
   }
