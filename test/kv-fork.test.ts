@@ -16,25 +16,15 @@
  * before it learns any head, which is what a busy replica in its own worker
  * does when announcements arrive late.
  */
-import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
 import { attachKv, createKv, FailStopError, kvPeers, type KvAttachOptions, type KvHandle, type KvPeer, type KvStore } from '../src/kv/index.js';
 import { type LoggedRecord, logWords, records, ring, TAIL } from './support/kv-log.js';
 import { spawnKvWorker } from './support/kv-calls.js';
+import { cleanedAfterEach, thrownBy } from './support/kv-fixtures.js';
 
 const KEY = new Uint8Array(32).fill(11);
-const stores: KvStore[] = [];
-const workers: Worker[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) {
-    try {
-      s.detach();
-    } catch {
-      // a fail-stopped replica is already detached; its keys are zeroed regardless
-    }
-  }
-  await Promise.all(workers.splice(0).map((w) => w.terminate()));
-});
+const { stores, workers } = cleanedAfterEach();
 
 function open(h: KvHandle, options: KvAttachOptions): KvStore {
   const s = attachKv(h, { key: KEY, ...options });
@@ -49,15 +39,7 @@ function cluster(n: number, clients = 0): { h: KvHandle; r: KvStore[]; peers: Kv
   return { h, r: peers.slice(0, n).map((peer) => open(h, { peer, staleMs: 150, announceMs: 0 })), peers: peers.slice(n) };
 }
 
-function failStopOf(f: () => unknown): FailStopError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof FailStopError) return e;
-    throw e;
-  }
-  throw new Error('expected a FailStopError, got a value');
-}
+const failStopOf = (f: () => unknown): FailStopError => thrownBy(FailStopError, f);
 
 /** Swap two records of equal length in the log ring. */
 function swap(h: KvHandle, a: LoggedRecord, b: LoggedRecord): void {

@@ -6,29 +6,18 @@
  * after its node validated it. Plus the API's own bad input (a handle or
  * options of the wrong shape): a typed error, nothing written.
  */
-import type { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachKv, createKv, FailStopError, KvConfigError, KvTypeError, WrongKeyError, type KvHandle, type KvStore } from '../src/kv/index.js';
 import { H_BUMP } from '../src/kv/arena.js';
 import { CLIENT_TAIL, SharedContext } from '../src/nr/clients/context.js';
 import { headerOf, records, ring } from './support/kv-log.js';
 import { spawnKvWorker } from './support/kv-calls.js';
+import { cleanedAfterEach } from './support/kv-fixtures.js';
 
 const KEY = new Uint8Array(32).fill(13);
 const WRONG = new Uint8Array(32).fill(14);
 const SECRET = 'SHARED-BYTES-SECRET-VALUE';
-const stores: KvStore[] = [];
-const workers: Worker[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) {
-    try {
-      s.detach();
-    } catch {
-      // a fail-stopped replica is already detached
-    }
-  }
-  await Promise.all(workers.splice(0).map((w) => w.terminate()));
-});
+const { stores, workers } = cleanedAfterEach();
 
 function small(log: object = {}): KvHandle {
   return createKv({ key: KEY, arenaBytes: 1 << 16, log: { logBytes: 1 << 14, transferMaxBytes: 1 << 20, ...log } });
