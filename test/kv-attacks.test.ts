@@ -7,7 +7,7 @@
  * has not read yet has not applied the records the test tampers with.
  */
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   attachKv,
   createKv,
@@ -28,20 +28,10 @@ import { workerPath } from './support/spawn.js';
 import { TRANSFER } from '../src/nr/log/layout.js';
 import { handOver } from '../src/nr/log/transfer.js';
 import { spawnKvWorker } from './support/kv-calls.js';
+import { cleanedAfterEach, thrownBy } from './support/kv-fixtures.js';
 
 const KEY = new Uint8Array(32).fill(7);
-const stores: KvStore[] = [];
-const workers: Worker[] = [];
-afterEach(async () => {
-  for (const s of stores.splice(0)) {
-    try {
-      s.detach();
-    } catch {
-      // a fail-stopped replica is already detached; its keys are zeroed regardless
-    }
-  }
-  await Promise.all(workers.splice(0).map((w) => w.terminate()));
-});
+const { stores, workers } = cleanedAfterEach();
 
 function open(h: KvHandle, options: KvAttachOptions = {}): KvStore {
   const s = attachKv(h, { key: KEY, ...options });
@@ -56,15 +46,7 @@ function cluster(n: number, staleMs = 150, log: { logBytes?: number } = {}): { h
   return { h, r: peers.map((peer) => open(h, { peer, staleMs, announceMs: 0 })) };
 }
 
-function failStopOf(f: () => unknown): FailStopError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof FailStopError) return e;
-    throw e;
-  }
-  throw new Error('expected a FailStopError, got a value');
-}
+const failStopOf = (f: () => unknown): FailStopError => thrownBy(FailStopError, f);
 
 function errorOf(f: () => unknown): unknown {
   try {

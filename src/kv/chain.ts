@@ -48,9 +48,35 @@ export class Chain {
     return this.ring[n % CHAIN_RING];
   }
 
-  /** Start from a snapshot's (count, head): earlier heads are not known. */
-  static at(count: number, head: string): Chain {
+  /** The heads still remembered, oldest first, as parallel arrays (a snapshot carries them). */
+  recent(): { counts: number[]; heads: string[] } {
+    const counts: number[] = [];
+    const heads: string[] = [];
+    for (let n = Math.max(1, this.count - CHAIN_RING + 1); n <= this.count; n++) {
+      if (this.ringCount[n % CHAIN_RING] !== n) continue;
+      counts.push(n);
+      heads.push(this.ring[n % CHAIN_RING]!);
+    }
+    return { counts, heads };
+  }
+
+  /**
+   * Start from a snapshot's (count, head) and the heads it remembered before
+   * it (`recent()` of its provider), so a receiver can check the snapshot
+   * extends its own chain and later records' known points are checked by
+   * head, not only by count. Throws on a shape that `recent()` cannot make.
+   */
+  static at(count: number, head: string, counts: readonly number[] = [], heads: readonly string[] = []): Chain {
     const c = new Chain();
+    if (!Array.isArray(counts) || !Array.isArray(heads) || counts.length !== heads.length || counts.length > CHAIN_RING) throw new RangeError('chain heads');
+    for (let i = 0; i < counts.length; i++) {
+      const n = counts[i]!;
+      const h = heads[i]!;
+      if (!Number.isSafeInteger(n) || n < 1 || n > count || n <= count - CHAIN_RING || (i > 0 && n <= counts[i - 1]!) || typeof h !== 'string' || h.length !== head.length) throw new RangeError('chain heads');
+      if (n === count && h !== head) throw new RangeError('chain heads');
+      c.ring[n % CHAIN_RING] = h;
+      c.ringCount[n % CHAIN_RING] = n;
+    }
     c.count = count;
     c.head = head;
     c.ring[count % CHAIN_RING] = head;

@@ -41,7 +41,7 @@ export interface WindowHost {
   /** Verify a write's answer for `rec` (IntegrityError if it is not the node's answer to it). */
   checkWrite(rec: LogRecord, ans: ClientWriteAnswer, blocks: number[]): ClientWriteAnswer;
   afterFailedWrite(e: unknown, blocks: number[]): void;
-  /** Learn a verified chain position; false if it is behind what this client learned. */
+  /** Learn a verified chain position; false if it is behind what this client learned; throws FailStopError if the chain forked. */
   fresh(count: number, head: string): boolean;
   /** Open a value with this client's key; null if it fails verification. */
   open(id: string, m: Meta): Buffer | null;
@@ -168,7 +168,13 @@ export class ClientWindow {
           for (const op of chunk) op.reject(new IntegrityError('the node\'s answer to a window of gets failed authentication (tampered in the client slot)', displayKey(op.id)));
           return;
         }
-        const fresh = this.host.fresh(a.count, a.head);
+        let fresh: boolean;
+        try {
+          fresh = this.host.fresh(a.count, a.head);
+        } catch (e) {
+          for (const op of chunk) op.reject(e); // the node's chain forked: no op of the window is answered
+          return;
+        }
         for (let i = 0; i < chunk.length; i++) this.settleGet(chunk[i]!, fresh, a.metas[i]!);
       },
       (e: unknown) => {
@@ -199,15 +205,16 @@ export class ClientWindow {
     this.host.sendRecord(rec).then(
       (raw) => {
         let ans: ClientWriteAnswer;
+        let fresh: boolean;
         try {
           ans = this.host.checkWrite(rec, raw, blocks);
           // A record without a condition always applies, and answers one metadata per get item.
           if (!ans.ok || ans.reads.length !== gets) throw new IntegrityError('the node\'s answer to a write failed authentication (tampered in the client slot)', displayKey(items[0]!.key));
+          fresh = gets === 0 || this.host.fresh(ans.count, ans.head);
         } catch (e) {
           for (const op of chunk) op.reject(e);
           return;
         }
-        const fresh = gets === 0 || this.host.fresh(ans.count, ans.head);
         for (let i = 0, r = 0; i < chunk.length; i++) {
           const op = chunk[i]!;
           if (op.kind === GET) this.settleGet(op as WindowGet, fresh, ans.reads[r++]!);

@@ -17,7 +17,7 @@
  * Displaced blocks of a client's write are reclaimed by the node that
  * appended it.
  */
-import { BackpressureError, type Client, connect, type ConnectOptions, DetachedError, EncodeError, OpTooLargeError } from '../nr/index.js';
+import { BackpressureError, type Client, connect, type ConnectOptions, DetachedError, EncodeError, FailStopError, OpTooLargeError } from '../nr/index.js';
 import { Arena } from './arena.js';
 import { answerMac, META_BYTES, readMeta, REQUEST_NONCE_BYTES, sealRequest } from './answers.js';
 import { ClientWindow } from './client-window.js';
@@ -201,6 +201,7 @@ export class KvClient {
   private retrying<T>(send: (req: Buffer, nonce: string) => Buffer, check: (nonce: string, ans: Buffer) => Answer<T>, request: () => Buffer): T {
     const f = this.ctx.fresh!;
     f.poll();
+    this.checkLive();
     const deadline = performance.now() + f.staleMs;
     for (let failed = ''; ; ) {
       const req = request();
@@ -216,6 +217,7 @@ export class KvClient {
   private async retryingAsync<T>(send: (req: Buffer) => Promise<Buffer>, check: (nonce: string, ans: Buffer) => Answer<T>, request: () => Buffer, failed = ''): Promise<T> {
     const f = this.ctx.fresh!;
     f.poll();
+    this.checkLive();
     const deadline = performance.now() + f.staleMs;
     for (;;) {
       const req = request();
@@ -276,11 +278,29 @@ export class KvClient {
     return false;
   }
 
-  /** Learn a verified chain position; false if it is behind what this client learned (the node is stale). */
+  /**
+   * Learn a verified chain position; false if it is behind what this client
+   * learned (the node is stale). FailStopError if its head differs from
+   * another authentic head this client knows for that count (a peer's
+   * announcement, an earlier answer): the node's log was forked.
+   */
   private fresh(count: number, head: string): boolean {
+    this.witness(count, head);
     this.lastAnswerCount = count;
     this.learn(count, head);
     return count >= this.ctx.fresh!.learned;
+  }
+
+  /** Check a node's authentic (count, head) against every other head this client knows for that count. */
+  private witness(count: number, head: string): void {
+    this.ctx.fresh!.witness(count, head);
+    this.checkLive();
+  }
+
+  /** FailStopError, for good, once this client has seen two authentic heads for one count (its own answers' or its peers'). */
+  private checkLive(): void {
+    const conflict = this.ctx.fresh!.conflict;
+    if (conflict !== null) throw new FailStopError(`KV client fail-stopped: ${conflict}`);
   }
 
   /** The value, or null (and lastOpenError) if it fails verification. */
@@ -412,6 +432,7 @@ export class KvClient {
   /** Validate and seal the values into fresh arena blocks (this thread's key). */
   private seal(ops: readonly BatchOp[]): { items: LogItem[]; blocks: number[] } {
     if (this.closed) throw new DetachedError('KV client is closed');
+    this.checkLive(); // before allocating: a stopped client writes nothing
     const arena = this.ctx.arena;
     // ArenaFullError: clients cannot reclaim; their nodes do.
     return sealItems(ops, this.limits, this.ctx.cipher, arena, (stored) => arena.alloc(stored));
@@ -420,6 +441,7 @@ export class KvClient {
   /** The record of `items`, with this client's next sequence number and its current known point (made when sent, so sequences follow the send order). */
   private record(items: LogItem[], cond: { key: string; version: number } | null): LogRecord {
     this.ctx.fresh!.poll();
+    this.checkLive();
     return newRecord(this.writer, ++this.seq, this.ctx.applied, items, cond);
   }
 
@@ -439,6 +461,7 @@ export class KvClient {
     }
     // A failed condition changed nothing on any replica: nothing references the new blocks.
     if (!ans.ok) this.freeNow(blocks);
+    this.witness(ans.count, ans.head);
     this.learn(ans.count, ans.head);
     this.ctx.fresh!.announce(ans.count, ans.head);
     return ans;

@@ -13,6 +13,14 @@
  * up to the log's tail and waits, at most `staleMs`, before throwing
  * KvStaleError. Messages sent before a port is picked up wait in its queue,
  * so a late joiner learns every earlier announcement.
+ *
+ * Every learned head is also compared with this thread's own view of the
+ * chain at that count, whichever comes first: a replica compares it with
+ * the head it already passed (checkLive in structure.ts) or reaches later
+ * (apply); a client compares it with every node answer at that count
+ * (`witness`). Two authentic heads for one count mean the log was forked
+ * (records reordered or dropped under one replica only): the thread refuses
+ * every op from then on (`conflict`).
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import { type Cipher, MAC_BYTES, sameBytes } from './crypto.js';
@@ -21,6 +29,8 @@ import { KvConfigError } from './errors.js';
 export const DEFAULT_ANNOUNCE_MS = 1;
 export const DEFAULT_STALE_MS = 1000;
 export const MAX_PEERS = 64;
+/** Learned heads kept per thread (oldest dropped first). */
+const EXPECTED_HEADS = 4096;
 
 /** One thread's end of the mesh; pass `transferList` as postMessage's transfer list. */
 export interface KvPeer {
@@ -54,8 +64,12 @@ interface Announcement {
 export class Freshness {
   /** The highest chain count any peer announced. */
   learned = 0;
-  /** Heads announced for counts this replica has not reached yet (checked when it gets there). */
+  /** Heads learned (announced, or witnessed in node answers), by chain count: checked against this thread's own chain. */
   readonly expected = new Map<number, string>();
+  /** Counts learned since this thread's replica last compared them with the heads it has passed (replicas only: `trackPassed`). */
+  readonly unchecked: number[] = [];
+  /** Why this thread saw two different authentic heads for one count (a forked log), or null. */
+  conflict: string | null = null;
   private readonly ports: readonly MessagePort[];
   private nextPoll = 0;
   private lastSent = -Infinity;
@@ -68,6 +82,8 @@ export class Freshness {
     private readonly cipher: Cipher,
     readonly announceMs: number,
     readonly staleMs: number,
+    /** A replica compares learned heads with the ones it already passed (`unchecked`); a client has no chain of its own. */
+    private readonly trackPassed = false,
   ) {
     if (peer !== undefined && (peer === null || typeof peer !== 'object' || peer.kind !== 'nr-kv-peer' || !Array.isArray(peer.ports))) {
       throw new KvConfigError('peer must be one element of kvPeers(n)');
@@ -135,10 +151,25 @@ export class Freshness {
     if (m === null || typeof m !== 'object' || !Number.isSafeInteger(m.count) || m.count < 0 || typeof m.head !== 'string' || typeof m.mac !== 'string') return;
     if (!sameBytes(Buffer.from(m.mac, 'latin1'), this.macOf(m.count, m.head))) return;
     if (m.count > this.learned) this.learned = m.count;
-    if (this.cipher.secure) {
-      this.expected.set(m.count, m.head);
-      if (this.expected.size > 4096) this.expected.delete(this.expected.keys().next().value!);
+    if (this.cipher.secure && this.witness(m.count, m.head) && this.trackPassed) this.unchecked.push(m.count);
+  }
+
+  /**
+   * Record an authentic head for `count` (an announcement, or a node's MAC'd
+   * answer on a client). False if another authentic head is known for that
+   * count: the chain forked, and `conflict` says so from now on.
+   */
+  witness(count: number, head: string): boolean {
+    const had = this.expected.get(count);
+    if (had !== undefined && had !== head) {
+      this.conflict ??= `two different authentic chain heads for record ${count}: the log was forked (records reordered or dropped under one replica)`;
+      return false;
     }
+    if (had === undefined) {
+      this.expected.set(count, head);
+      if (this.expected.size > EXPECTED_HEADS) this.expected.delete(this.expected.keys().next().value!);
+    }
+    return true;
   }
 
   private macOf(count: number, head: string): Buffer {

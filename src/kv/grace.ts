@@ -8,44 +8,37 @@
  * keep freed blocks here for `graceMs` more before they go back to the
  * allocator. Only timing depends on this (the AEAD still catches a reuse),
  * so a clock is fine here; apply never sees it.
+ *
+ * The queue is the core's LogMarkQueue with a clock for marks: an item is
+ * "applied everywhere" once `graceMs` have passed since it was pushed
+ * (performance.now() never goes back, so marks grow in push order).
  */
-export class GraceQueue<T> {
-  private items: T[] = [];
-  private times: number[] = [];
-  private head = 0;
+import { LogMarkQueue } from '../nr/index.js';
 
-  constructor(private readonly graceMs: number) {}
+export class GraceQueue<T> {
+  private readonly queue: LogMarkQueue<T>;
+  /** Items pushed at or before this time may go (set by each release). */
+  private cutoff = -Infinity;
+
+  constructor(private readonly graceMs: number) {
+    this.queue = new LogMarkQueue<T>({ logMark: () => performance.now(), appliedEverywhere: (pushedAt) => pushedAt <= this.cutoff });
+  }
 
   /** Items still held. */
   get length(): number {
-    return this.items.length - this.head;
+    return this.queue.length;
   }
 
   /** Hold `item` (freed now) until `graceMs` have passed; with no grace, free it at once. */
   push(item: T, free: (item: T) => void): void {
-    if (this.graceMs <= 0) {
-      free(item);
-      return;
-    }
-    this.items.push(item);
-    this.times.push(performance.now());
+    if (this.graceMs <= 0) free(item);
+    else this.queue.push(item);
   }
 
   /** Free every item held for `graceMs` or more (every item when `all`), oldest first. */
   release(free: (item: T) => void, all = false): void {
-    if (this.length === 0) return;
-    const cutoff = all ? Infinity : performance.now() - this.graceMs;
-    let i = this.head;
-    while (i < this.items.length && this.times[i]! <= cutoff) free(this.items[i++]!);
-    this.head = i;
-    if (this.head === this.items.length) {
-      this.items.length = 0;
-      this.times.length = 0;
-      this.head = 0;
-    } else if (this.head > 4096 && this.head * 2 > this.items.length) {
-      this.items.splice(0, this.head);
-      this.times.splice(0, this.head);
-      this.head = 0;
-    }
+    if (this.queue.length === 0) return;
+    this.cutoff = all ? Infinity : performance.now() - this.graceMs;
+    this.queue.reclaim(free);
   }
 }

@@ -44,6 +44,8 @@ export const MAX_KEY_BYTES = 65535;
 export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024;
 export const MAX_VALUE_BYTES = 1024 * 1024;
 export const DEFAULT_ARENA_BYTES = 64 * 1024 * 1024;
+/** A writer reclaims what every replica has passed after this many writes (displaced blocks, for batches). */
+const RECLAIM_EVERY = 16;
 /** How long a store with client slots holds a freed block before reuse (see grace.ts): a client's answer-to-open gap, with room for a loaded machine. */
 const CLIENT_READ_GRACE_MS = 50;
 /**
@@ -143,7 +145,13 @@ function checkPositiveInt(name: string, v: number | undefined, def: number, max:
 }
 
 /** Allocate a store's shared memory. Encrypted stores need `key` or `passphrase` (for the key check value). */
+const CREATE_OPTIONS = new Set(['key', 'passphrase', 'encrypt', 'pwhash', 'arenaBytes', 'maxKeyBytes', 'maxValueBytes', 'log']);
+
 export function createKv(options: KvOptions = {}): KvHandle {
+  if (options === null || typeof options !== 'object') throw new KvConfigError('createKv options must be an object');
+  for (const k of Object.keys(options)) if (!CREATE_OPTIONS.has(k)) throw new KvConfigError(`unknown createKv option ${JSON.stringify(k)}`);
+  if (options.encrypt !== undefined && typeof options.encrypt !== 'boolean') throw new KvConfigError('encrypt must be a boolean');
+  if (options.key !== undefined && options.passphrase !== undefined) throw new KvTypeError('give `key` or `passphrase`, not both');
   const encrypt = options.encrypt ?? true;
   const maxKey = checkPositiveInt('maxKeyBytes', options.maxKeyBytes, DEFAULT_MAX_KEY_BYTES, MAX_KEY_BYTES);
   const maxValue = checkPositiveInt('maxValueBytes', options.maxValueBytes, DEFAULT_MAX_VALUE_BYTES, MAX_VALUE_BYTES);
@@ -214,6 +222,10 @@ export function checkHandle(handle: KvHandle): void {
   if (!(handle.storeId instanceof Uint8Array) || handle.storeId.length !== STORE_ID_BYTES || typeof handle.encrypted !== 'boolean' || !(handle.kcv instanceof Uint8Array) || !(handle.salt instanceof Uint8Array)) {
     throw new KvConfigError('KV handle is missing its store id or parameters');
   }
+  if (!(handle.header instanceof SharedArrayBuffer) || handle.header.byteLength < HEADER_BYTES || !(handle.arena instanceof SharedArrayBuffer)) {
+    throw new KvConfigError('not a KV handle: header and arena must be SharedArrayBuffers');
+  }
+  if (handle.kdf !== 'key' && handle.kdf !== 'passphrase') throw new KvConfigError('KV handle has an unknown KDF kind');
   const view = new DataView(handle.header);
   if (view.getUint32(H_MAGIC, true) !== MAGIC || view.getUint32(H_FORMAT, true) !== FORMAT) throw new KvConfigError('KV header has the wrong magic or format');
 }
@@ -256,7 +268,7 @@ export function attachKv(handle: KvHandle, options: KvAttachOptions = {}): KvSto
   const cipher = cipherFor(handle, options);
   let fresh: Freshness;
   try {
-    fresh = new Freshness(options.peer, cipher, announceMs, staleMs);
+    fresh = new Freshness(options.peer, cipher, announceMs, staleMs, true);
   } catch (e) {
     cipher.zero();
     throw e;
@@ -302,7 +314,8 @@ export class KvStore {
   private readonly grace: GraceQueue<{ loc: number; len: number }>;
   private pendingBytes = 0;
   private reclaimed = 0;
-  private writesSinceReclaim = 0;
+  /** Writes (or, for batches, displaced blocks) since the last reclaim: a reclaim runs every RECLAIM_EVERY. */
+  private sinceReclaim = 0;
 
   /** @internal use attachKv */
   constructor(replica: KvStructureReplica, ctx: StoreContext, limits: { maxKey: number; maxValue: number; clientReadGraceMs: number }) {
@@ -562,6 +575,8 @@ export class KvStore {
     const f = this.fresh;
     if (!f.enabled) return;
     f.poll();
+    // Heads learned for records this replica already passed are compared now, before any wait (checkLive).
+    if (f.unchecked.length !== 0 || f.conflict !== null) this.r.reads.verify();
     const target = f.learned;
     if (this.ctx.applied.count >= target) return;
     const deadline = performance.now() + f.staleMs;
@@ -662,7 +677,9 @@ export class KvStore {
     // A failed condition changed nothing on any replica: nothing references the new blocks.
     if (!res.ok) this.freeNow(p.blocks);
     if (res.freed.length > 0) this.queueFreed(res.freed);
-    if (++this.writesSinceReclaim >= 16) this.reclaim(false);
+    // Counted in displaced blocks, not records: a batch of 4096 overwrites must not wait 16 records more.
+    this.sinceReclaim += Math.max(1, res.freed.length >> 1);
+    if (this.sinceReclaim >= RECLAIM_EVERY) this.reclaim(false);
   }
 
   private afterFailedWrite(p: Prepared, e: unknown): void {
@@ -688,7 +705,7 @@ export class KvStore {
 
   /** Free displaced blocks every replica has passed (oldest first; a bounded number unless forced). */
   private reclaim(force: boolean): void {
-    this.writesSinceReclaim = 0;
+    this.sinceReclaim = 0;
     this.pendingFree.reclaim((b) => this.grace.push(b, this.release), force ? Infinity : 4096);
     this.grace.release(this.release, force);
   }

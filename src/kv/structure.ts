@@ -150,6 +150,31 @@ function failStop(state: KvState, reason: string): never {
 
 function checkLive(state: KvState): void {
   if (state.failure !== null) throw new FailStopError(`replica fail-stopped: ${state.failure}`);
+  const f = state.ctx.fresh;
+  if (f !== null && f.unchecked.length !== 0) checkLearned(state, f);
+}
+
+/**
+ * Heads learned from peers since the last op: each one for a count this
+ * replica has already passed must equal its own head there (apply checks
+ * the rest when it gets there). A head that differs, or two peers that
+ * disagree, mean the log was forked under this replica or another: both
+ * sides served authentic records in different orders, and only one of them
+ * can be the store's history. Halt rather than keep serving either.
+ */
+function checkLearned(state: KvState, f: Freshness): void {
+  const chain = state.chain;
+  const counts = f.unchecked.splice(0);
+  for (const c of counts) {
+    if (c > chain.count) continue;
+    const want = f.expected.get(c);
+    f.expected.delete(c);
+    const have = chain.headAt(c);
+    if (want !== undefined && have !== undefined && want !== have) {
+      failStop(state, `chain head at record ${c} differs from the one a peer announced: the log was forked or tampered with under this replica`);
+    }
+  }
+  if (f.conflict !== null) failStop(state, f.conflict);
 }
 
 /** Any exception while applying is a fail-stop: the record could not be applied the same way everywhere. */
@@ -399,6 +424,8 @@ interface SnapshotBody {
   liveBytes: number;
   count: number;
   head: string;
+  /** The heads the provider still remembered before `count` (Chain.recent): the receiver checks the snapshot extends its own chain. */
+  heads: { counts: number[]; heads: string[] };
   /** The log position the state reflects: a snapshot announced at another position is refused. */
   pos: number;
 }
@@ -421,6 +448,7 @@ function snapshot(state: KvState, pos = -1): Uint8Array {
     liveBytes: state.liveBytes,
     count: state.chain.count,
     head: state.chain.head,
+    heads: state.chain.recent(),
     pos,
   };
   const bytes = serialize(body);
@@ -446,6 +474,12 @@ function restore(ctx: StoreContext, bytes: Uint8Array, pos: number): KvState {
     if (body.count < ctx.applied.count || (body.count === ctx.applied.count && body.head !== ctx.applied.head)) {
       throw new Error(`it is at chain record ${body.count}, behind (or beside) record ${ctx.applied.count} this replica had already applied: a rollback`);
     }
+    const chain = Chain.at(body.count, body.head, body.heads?.counts, body.heads?.heads);
+    // Ahead is not enough: it must be ahead on this replica's own chain (a forked provider's state is not).
+    const there = chain.headAt(ctx.applied.count);
+    if (ctx.applied.count > 0 && there !== undefined && there !== ctx.applied.head) {
+      throw new Error(`its chain does not extend the one this replica had applied (their heads at record ${ctx.applied.count} differ): a forked state`);
+    }
     body.keys.forEach((k, i) => {
       const [version, sealId, loc, len, tag] = body.metas[i]!;
       if (typeof k !== 'string' || typeof tag !== 'string' || tag.length !== tagLen) throw new Error('bad entry');
@@ -453,7 +487,10 @@ function restore(ctx: StoreContext, bytes: Uint8Array, pos: number): KvState {
     });
     for (const [w, s] of body.writers) state.writers.set(w, s);
     ctx.applied = { count: body.count, head: body.head };
-    return { ...state, order: SortedKeys.from(body.keys), chain: Chain.at(body.count, body.head), failure: body.failure, liveBytes: body.liveBytes };
+    // Heads learned for counts this replica now skips over: compare them with the snapshot's (checkLive).
+    const f = ctx.fresh;
+    if (f !== null) for (const c of f.expected.keys()) if (c <= body.count) f.unchecked.push(c);
+    return { ...state, order: SortedKeys.from(body.keys), chain, failure: body.failure, liveBytes: body.liveBytes };
   } catch (e) {
     state.failure = `state-transfer snapshot failed verification: ${e instanceof Error ? e.message : String(e)}`;
     return state;
@@ -791,6 +828,8 @@ export function kvStructure(ctx: StoreContext) {
         checkLive(s);
         return answerGets(s.ctx.cipher, (k) => s.map.get(k), s.chain.count, s.chain.head, req);
       },
+      /** Compare heads learned from peers with this replica's chain (checkLive); FailStopError on a fork. */
+      verify: (s: KvState): void => checkLive(s),
       /** @internal Enclave metadata of a key (tests locate values in the arena with it). */
       meta: (s: KvState, key: string): Meta | undefined => {
         const m = s.map.get(key);
@@ -812,6 +851,7 @@ export function kvStructure(ctx: StoreContext) {
       size: notForClients,
       scan: notForClients,
       info: notForClients,
+      verify: notForClients,
       meta: notForClients,
       sealed: sealedRequestCodec,
       sealedScan: sealedRequestCodec,

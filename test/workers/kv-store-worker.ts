@@ -4,14 +4,15 @@
  *   answer { id, ok, value } or { id, ok: false, error: { name, code, key, failStop } }.
  *   Op 'asyncOps' with args [[method, ...args], ...] calls every (async) method
  *   in one turn (one client window) and answers each one's { ok, value | error }.
+ *   Op 'learned' polls the thread's peers and answers the highest chain count learned.
  * - 'history': a seeded mix of get / exchange / delete / compareAndSet-by-value,
  *   sync and async, each op recorded in shared memory before it starts and
  *   again when answered (a killed worker leaves its last ops pending), then a
  *   final barrier and a digest.
- * - 'overwrite': endless-overwrite pressure on a fixed key set, then stats.
+ * - 'overwrite': endless-overwrite pressure on a fixed key set (batches of 32 puts), then stats.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { attachKv, connectKv, IntegrityError, KvError, type KvClient, type KvStore } from '../../src/kv/index.js';
+import { attachKv, type BatchOp, connectKv, IntegrityError, KvError, type KvClient, type KvStore } from '../../src/kv/index.js';
 import { connect } from '../../src/nr/index.js';
 import { Arena } from '../../src/kv/arena.js';
 import { Cipher } from '../../src/kv/crypto.js';
@@ -59,6 +60,11 @@ function serve(store: KvStore | KvClient): void {
         if ('detach' in store) store.detach();
         else store.close();
         value = null;
+      } else if (m.op === 'learned') {
+        // The highest chain count this thread has learned from its peers (polled now): tests wait for announcements with it.
+        const fresh = (store as unknown as { ctx: { fresh: { poll(force: boolean): void; learned: number } } }).ctx.fresh;
+        fresh.poll(true);
+        value = fresh.learned;
       } else {
         value = call(m.op, m.args);
       }
@@ -167,10 +173,11 @@ async function overwrite(store: KvStore): Promise<void> {
   const rand = mulberry32(input.client! + 99);
   let maxUsed = 0;
   for (let i = 0; i < input.ops!; i += 32) {
-    // Bursts of async puts: combined into one log entry each, as a busy thread would.
-    const ps: Promise<number>[] = [];
-    for (let j = 0; j < 32; j++) ps.push(store.putAsync(`key-${Math.floor(rand() * keys)}`, value));
-    await Promise.all(ps);
+    // Batches of 32 overwrites (one record each): every overwrite displaces a block to reclaim, at a
+    // 32nd of the per-record cost (AEAD open and chain step on the other replica) of single puts.
+    const ops: BatchOp[] = [];
+    for (let j = 0; j < 32; j++) ops.push({ type: 'put', key: `key-${Math.floor(rand() * keys)}`, value });
+    await store.batchAsync(ops);
     if ((i & 4095) < 32) maxUsed = Math.max(maxUsed, store.stats().arenaUsedBytes);
   }
   await arriveAndWait(ctl, K_DONE, input.finishers!);

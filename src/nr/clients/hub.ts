@@ -138,13 +138,17 @@ export class ClientHub implements NodeHub {
     return taken;
   }
 
-  /** A reader positioned on request `seq`'s arguments (valid until it is answered). */
-  requestArgs(c: number, seq: number): OpReader {
+  /**
+   * A reader over request `seq`'s arguments. `bytes` is the length gather
+   * validated (within the slot): the slot's length word is shared memory and
+   * may have changed since, so it is not read again.
+   */
+  requestArgs(c: number, seq: number, bytes: number): OpReader {
     const ctx = this.ctx;
     const at = ctx.slotAt(ctx.clientAt(this.node, c), seq);
     const r = this.reader;
     r.pos = at * 4 + SLOT_HEADER_BYTES;
-    r.end = r.pos + ctx.words[at + 2]!;
+    r.end = r.pos + bytes;
     return r;
   }
 

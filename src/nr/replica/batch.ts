@@ -30,6 +30,8 @@ export interface PendingWrite {
   /** Encoded bytes in the staging buffer: [start, end), op header included. */
   start: number;
   end: number;
+  /** A client's read: its argument bytes as validated when gathered (the slot's length word is not read again). */
+  argBytes: number;
   result: unknown;
   failed: boolean;
   error: unknown;

@@ -128,7 +128,9 @@ export class Combiner implements HubHost {
     } else if (isWrite && len + OP_HEADER_BYTES > this.log.maxPayloadBytes) {
       item.kind = ItemKind.ClientReject;
       item.error = new OpTooLargeError(names[id]!, len, this.log.maxPayloadBytes - OP_HEADER_BYTES, 'log entry', 'logBytes');
-    } else if (isWrite) {
+    } else if (!isWrite) {
+      item.argBytes = len;
+    } else {
       w.u32((id << 24) | len);
       w.copyFrom(bytes, from, len);
       while ((w.pos & 3) !== 0) w.u8(0);
@@ -367,7 +369,7 @@ export class Combiner implements HubHost {
         case ItemKind.ClientRead: {
           let result: unknown;
           try {
-            result = st.readFns[op.id]!(state, ...st.readArgCodecs[op.id]!.decode(hub!.requestArgs(op.client, op.seq)));
+            result = st.readFns[op.id]!(state, ...st.readArgCodecs[op.id]!.decode(hub!.requestArgs(op.client, op.seq, op.argBytes)));
           } catch (e) {
             if (e instanceof FailStopError) throw e;
             hub!.respondThrew(op.client, op.seq, e);
@@ -432,5 +434,5 @@ export class Combiner implements HubHost {
 }
 
 function newItem(kind: ItemKind, id: number, client: number, seq: number, start: number): PendingWrite {
-  return { kind, id, args: null, client, seq, start, end: start, result: undefined, failed: false, error: undefined, resolve: null, reject: null };
+  return { kind, id, args: null, client, seq, start, end: start, argBytes: 0, result: undefined, failed: false, error: undefined, resolve: null, reject: null };
 }

@@ -18,8 +18,8 @@ export interface HubHost {
 export interface NodeHub {
   /** Take every client's unanswered requests, in order, into the host's next batch. */
   gather(host: HubHost): number;
-  /** A reader positioned on request `seq`'s arguments (valid until it is answered). */
-  requestArgs(client: number, seq: number): OpReader;
+  /** A reader over request `seq`'s `bytes` argument bytes, the length validated when it was gathered (valid until it is answered). */
+  requestArgs(client: number, seq: number, bytes: number): OpReader;
   respondOk(client: number, seq: number, codec: ValueCodec<unknown>, value: unknown): void;
   respondThrew(client: number, seq: number, error: unknown): void;
   /** Publish the answers of this round (after ctail covers their entries). */
