@@ -1,9 +1,10 @@
 /**
  * Applying another replica's entry: decode each op from the log in place
  * and run it. Each op header is checked against the entry's payload before
- * it is trusted; a malformed one is corruption (FailStopError), unless this
- * replica was fenced meanwhile and read a later lap (FencedRunSignal: the
- * replay's own check reports the fence).
+ * it is trusted; a malformed one, or a FailStopError from the structure's
+ * own apply, is corruption (FailStopError), unless this replica was fenced
+ * meanwhile and read a later lap (FencedRunSignal: the replay's own check
+ * reports the fence).
  */
 import type { OpReader } from '../codec.js';
 import { FailStopError } from '../errors.js';
@@ -45,7 +46,10 @@ export function applyRemote(
     try {
       fns[id]!(state, ...codecs[id]!.decode(r));
     } catch (e) {
-      if (e instanceof FailStopError) throw e;
+      // A structure that checks its own op bytes (the KV's MACs) fails stop on
+      // bytes it cannot trust; read while fenced they may be a later lap's,
+      // which is a fence for the replay to handle, not corruption.
+      if (e instanceof FailStopError) throw log.slotWord(slot) !== slotWord || before(runFrom, log.head()) ? new FencedRunSignal() : e;
       // The issuing replica reports the error to its caller; the apply is
       // deterministic, so every replica threw at the same point.
     }
