@@ -14,7 +14,9 @@
  */
 import { FailCode, Outcome, type FailCodeValue, type OutcomeCode } from './errors.js';
 import { IdTable } from './idtable.js';
-import { createLeaseRun, leaseEnd, leaseFirst, leasedTasks, leaseFirstUntil, leaseSet, type LeaseRun } from './leases.js';
+import { deadlineAdd as addDeadline, deadlineRemove as removeDeadline } from './deadlines.js';
+import { createLeaseRun, leaseEnd, leaseFirst, leasedTasks, leaseSet, type LeaseRun } from './leases.js';
+import { createReadyQueue, readyHead, readyPop, readyPush, type ReadyQueue } from './ready.js';
 
 export type TaskState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 export type WorkerStatus = 'active' | 'draining' | 'gone';
@@ -97,27 +99,6 @@ export interface Effects<T> {
 }
 
 
-/**
- * A FIFO run of queued tasks of one priority: `items[head..tail)`, ascending
- * ids (slots outside that range are free). Submits append (ids only grow); a
- * requeued task (older id) is inserted in order.
- */
-export interface ReadyRun {
-  items: (Task | null)[];
-  head: number;
-  tail: number;
-}
-
-/** One kind's ready queue: a run per priority; `prios` lists the priorities with a non-empty run, highest first. */
-export interface ReadyQueue {
-  prios: number[];
-  runs: Map<number, ReadyRun>;
-  /** An emptied run kept for reuse (its array keeps its capacity). */
-  spare: ReadyRun | null;
-  /** Entries across all runs, stale ones included. */
-  size: number;
-}
-
 export interface SchedState {
   policy: Policy;
   /** Cold workers may take a kind whose warm set has room once its oldest queued task waited this long (MWS). */
@@ -130,7 +111,7 @@ export interface SchedState {
   tasks: IdTable<Task>;
   workers: Map<number, Worker>;
   /** Ready queues per kind, by (priority desc, id asc). Stale entries are skipped. */
-  ready: Map<string, ReadyQueue>;
+  ready: Map<string, ReadyQueue<Task>>;
   /** Backed-off tasks by (notBefore, id) ascending. */
   delayed: Task[];
   /** Running tasks' leases by (leaseUntil, id) (leases.ts: a lease ends in O(1)). */
@@ -203,67 +184,13 @@ function effects<T>(value: T): Effects<T> {
 }
 
 // ---------------------------------------------------------------------------
-// The deadline heap (deterministic: comparisons only on replicated fields):
-// waiting tasks by (deadline, id); each task keeps its index, so removing it
-// is O(log n). (Leases have their own sorted run: leases.ts.)
-
-type PosField = 'deadlinePos';
-const deadlineLess = (a: Task, b: Task): boolean => (a.deadline !== b.deadline ? a.deadline < b.deadline : a.id < b.id);
-
-function heapSwap(h: Task[], i: number, j: number, pos: PosField): void {
-  const a = h[i]!;
-  const b = h[j]!;
-  h[i] = b;
-  h[j] = a;
-  b[pos] = i;
-  a[pos] = j;
-}
-
-function heapSift(h: Task[], i: number, less: (a: Task, b: Task) => boolean, pos: PosField): void {
-  while (i > 0) {
-    const p = (i - 1) >> 1;
-    if (!less(h[i]!, h[p]!)) break;
-    heapSwap(h, i, p, pos);
-    i = p;
-  }
-  for (;;) {
-    const l = 2 * i + 1;
-    const r = l + 1;
-    let m = i;
-    if (l < h.length && less(h[l]!, h[m]!)) m = l;
-    if (r < h.length && less(h[r]!, h[m]!)) m = r;
-    if (m === i) return;
-    heapSwap(h, i, m, pos);
-    i = m;
-  }
-}
-
-function heapAdd(h: Task[], t: Task, less: (a: Task, b: Task) => boolean, pos: PosField): void {
-  t[pos] = h.length;
-  h.push(t);
-  heapSift(h, t[pos], less, pos);
-}
-
-/** Remove `t` from heap `h` (idempotent). */
-function heapRemove(h: Task[], t: Task, less: (a: Task, b: Task) => boolean, pos: PosField): void {
-  const i = t[pos];
-  if (i < 0) return;
-  t[pos] = -1;
-  const last = h.pop()!;
-  if (i < h.length) {
-    h[i] = last;
-    last[pos] = i;
-    heapSift(h, i, less, pos);
-  }
-}
+// Leases (leases.ts), deadlines (deadlines.ts), ready queues (ready.ts), per-kind load
 
 /** Drop a task's lease (it stopped running); idempotent. */
 const leaseRemove = (s: SchedState, t: Task): void => leaseEnd(s.leases, t);
 /** A task with a deadline starts waiting (submitted, requeued or backed off). */
-function deadlineAdd(s: SchedState, t: Task): void {
-  if (t.deadline >= 0 && t.deadlinePos < 0) heapAdd(s.deadlines, t, deadlineLess, 'deadlinePos');
-}
-const deadlineRemove = (s: SchedState, t: Task): void => heapRemove(s.deadlines, t, deadlineLess, 'deadlinePos');
+const deadlineAdd = (s: SchedState, t: Task): void => addDeadline(s.deadlines, t);
+const deadlineRemove = (s: SchedState, t: Task): void => removeDeadline(s.deadlines, t);
 
 function addLoad(s: SchedState, kind: string, d: number): void {
   s.load.set(kind, (s.load.get(kind) ?? 0) + d);
@@ -272,76 +199,16 @@ function addLoad(s: SchedState, kind: string, d: number): void {
 function enqueueReady(s: SchedState, t: Task): void {
   addLoad(s, t.kind, 1);
   let q = s.ready.get(t.kind);
-  if (q === undefined) s.ready.set(t.kind, (q = { prios: [], runs: new Map(), spare: null, size: 0 }));
+  if (q === undefined) s.ready.set(t.kind, (q = createReadyQueue()));
   // Ring only when the kind's queue was empty: a runner sleeps only after a claim that found
   // too little, so while tasks of this kind wait, an earlier ring (or a chained one) is in flight.
-  if (q.size === 0) work = true;
-  q.size++;
-  let run = q.runs.get(t.priority);
-  if (run === undefined) {
-    run = q.spare ?? { items: [], head: 0, tail: 0 };
-    q.spare = null;
-    q.runs.set(t.priority, run);
-    let i = 0;
-    while (i < q.prios.length && q.prios[i]! > t.priority) i++;
-    q.prios.splice(i, 0, t.priority);
-  }
-  const items = run.items;
-  if (run.head === run.tail || items[run.tail - 1]!.id < t.id) {
-    if (run.tail === items.length) items.push(t);
-    else items[run.tail] = t;
-    run.tail++;
-    return;
-  }
-  // A requeued (older) task: insert by id among the live entries.
-  let lo = run.head;
-  let hi = run.tail;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (items[mid]!.id < t.id) lo = mid + 1;
-    else hi = mid;
-  }
-  items.splice(lo, 0, t);
-  run.tail++;
-}
-
-/** Drop the head of run `run` (priority `prio`) of queue `q`. */
-function shiftRun(q: ReadyQueue, prio: number, run: ReadyRun): void {
-  run.items[run.head++] = null;
-  q.size--;
-  if (run.head === run.tail) {
-    q.runs.delete(prio);
-    q.prios.splice(q.prios.indexOf(prio), 1);
-    run.head = 0;
-    run.tail = 0;
-    q.spare = run;
-  } else if (run.head >= 1024 && run.head * 2 >= run.tail) {
-    run.items.copyWithin(0, run.head, run.tail);
-    run.items.fill(null, run.tail - run.head, run.tail);
-    run.tail -= run.head;
-    run.head = 0;
-  }
+  if (readyPush(q, t)) work = true;
 }
 
 /** The head of a kind's queue, dropping stale entries (cancelled or already re-claimed tasks). */
-function readyHead(s: SchedState, kind: string): Task | undefined {
+function headOf(s: SchedState, kind: string): Task | undefined {
   const q = s.ready.get(kind);
-  if (q === undefined) return undefined;
-  while (q.prios.length > 0) {
-    const prio = q.prios[0]!;
-    const run = q.runs.get(prio)!;
-    const t = run.items[run.head]!;
-    if (t.state === 'queued' && t.notBefore <= s.clock && t.priority === prio) return t;
-    shiftRun(q, prio, run);
-  }
-  return undefined;
-}
-
-/** Take the head `readyHead` just returned. */
-function popReady(s: SchedState, kind: string): void {
-  const q = s.ready.get(kind)!;
-  const prio = q.prios[0]!;
-  shiftRun(q, prio, q.runs.get(prio)!);
+  return q === undefined ? undefined : readyHead(q, s.clock);
 }
 
 // ---------------------------------------------------------------------------
@@ -571,14 +438,14 @@ export function claim(s: SchedState, worker: number, n: number, leaseMs: number,
   while (room > 0) {
     let best: Task | undefined;
     for (const kind of w.kinds) {
-      const head = readyHead(s, kind);
+      const head = headOf(s, kind);
       if (head === undefined) continue;
       if (best !== undefined && !(head.priority > best.priority || (head.priority === best.priority && head.id < best.id))) continue;
       if (!w.warm.includes(kind) && !coldAllowed(s, w, kind, head)) continue;
       best = head;
     }
     if (best === undefined) break;
-    popReady(s, best.kind);
+    readyPop(s.ready.get(best.kind)!);
     // (begin() already failed every waiting task past its deadline; this guards the invariant.)
     if (best.deadline >= 0 && s.clock > best.deadline) {
       addLoad(s, best.kind, -1);
@@ -726,140 +593,4 @@ export function release(s: SchedState, submitter: number, upto: number, retain: 
   return effects(null);
 }
 
-// ---------------------------------------------------------------------------
-// Reads
-
-export interface Settled {
-  id: number;
-  state: 'done' | 'failed' | 'cancelled';
-  result: unknown;
-  error: string | null;
-  failCode: FailCodeValue;
-  attempts: number;
-}
-
-/** Entries of `submitter`'s outbox from absolute index `from`; `next` is the index after the last. */
-export function settledSince(s: SchedState, submitter: number, from: number): { next: number; items: Settled[] } {
-  const box = s.outbox.get(submitter);
-  if (box === undefined) return { next: from, items: [] };
-  const base = s.outboxBase.get(submitter)!;
-  const items: Settled[] = [];
-  for (let i = Math.max(0, from - base); i < box.length; i++) {
-    const t = s.tasks.get(box[i]!)!;
-    items.push({ id: t.id, state: t.state as Settled['state'], result: t.result, error: t.error, failCode: t.failCode, attempts: t.attempts });
-  }
-  return { next: base + box.length, items };
-}
-
-/**
- * Like `settledSince`, without copies: the settled task records themselves
- * (a settled record never changes again; release only drops it from the
- * map). For the owning thread's synchronous collect, which must not mutate them.
- */
-export function settledTasksSince(s: SchedState, submitter: number, from: number): { next: number; items: readonly Settled[] } {
-  const box = s.outbox.get(submitter);
-  if (box === undefined) return { next: from, items: [] };
-  const base = s.outboxBase.get(submitter)!;
-  const start = Math.max(0, from - base);
-  const items = new Array<Settled>(Math.max(0, box.length - start));
-  for (let i = start; i < box.length; i++) items[i - start] = s.tasks.get(box[i]!)! as Settled;
-  return { next: base + box.length, items };
-}
-
-export interface SchedSummary {
-  clock: number;
-  /** The id the next submitted task gets. */
-  nextTaskId: number;
-  ops: number;
-  coldStarts: number;
-  coldStartsByKind: Record<string, number>;
-  /** Workers that have run each kind. */
-  workersPerKind: Record<string, number>;
-  counts: SchedState['counts'];
-  queued: number;
-  running: number;
-}
-
-export function summary(s: SchedState): SchedSummary {
-  let queued = 0;
-  let running = 0;
-  for (const t of s.tasks.values()) {
-    if (t.state === 'queued') queued++;
-    else if (t.state === 'running') running++;
-  }
-  const workersPerKind: Record<string, number> = {};
-  for (const w of s.workers.values()) for (const k of w.warm) workersPerKind[k] = (workersPerKind[k] ?? 0) + 1;
-  return {
-    clock: s.clock,
-    nextTaskId: s.nextTaskId,
-    ops: s.ops,
-    coldStarts: s.coldStarts,
-    coldStartsByKind: Object.fromEntries(s.coldStartsByKind),
-    workersPerKind,
-    counts: { ...s.counts },
-    queued,
-    running,
-  };
-}
-
-/** A copy of one task's record (or undefined). */
-export function taskInfo(s: SchedState, id: number): Task | undefined {
-  const t = s.tasks.get(id);
-  return t === undefined ? undefined : { ...t, log: t.log.map((a) => ({ ...a })) };
-}
-
-/** A worker's capacity, or -1 if it is not active (draining, gone, unknown): the runner's per-loop check. */
-export function workerRoom(s: SchedState, id: number): number {
-  const w = s.workers.get(id);
-  return w === undefined || w.status !== 'active' ? (w?.status === 'draining' ? -1 : -2) : w.capacity;
-}
-
-export function workerInfo(s: SchedState, id: number): Worker | undefined {
-  const w = s.workers.get(id);
-  return w === undefined ? undefined : { ...w, kinds: [...w.kinds], warm: [...w.warm] };
-}
-
-/**
- * The earliest time at which a tick would change the state (a lease
- * expires, a backed-off task is released, a deadline passes), or Infinity.
- * Threads that wait read it to know when to tick.
- */
-export function nextDue(s: SchedState): number {
-  let due = leaseFirstUntil(s.leases);
-  if (s.delayed.length > 0) due = Math.min(due, s.delayed[0]!.notBefore);
-  if (s.deadlines.length > 0) due = Math.min(due, s.deadlines[0]!.deadline + 1e-3);
-  return due;
-}
-
-/** A payload or result as digest text: its exact bytes, or its exact value (JSON keeps lone surrogates apart). */
-function valueKey(v: unknown): unknown {
-  return v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : v === undefined ? '(undefined)' : Object.is(v, -0) ? '(-0)' : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
-}
-
-/** Order-independent digest of the whole state (sorted by id), every replicated field of every task included. */
-export function digest(s: SchedState): string {
-  const tasks = [...s.tasks.values()]
-    .sort((a, b) => a.id - b.id)
-    .map((t) => [
-      t.id,
-      t.kind,
-      t.state,
-      t.owner,
-      t.attempts,
-      t.leaseUntil,
-      t.notBefore,
-      valueKey(t.priority),
-      t.deadline,
-      t.maxAttempts,
-      t.backoffMs,
-      t.submitter,
-      t.submittedAt,
-      t.failCode,
-      t.error,
-      valueKey(t.payload),
-      valueKey(t.result),
-      t.log.map((a) => `${a.attempt}/${a.worker}/${a.from}/${a.to}/${a.end}`).join(','),
-    ]);
-  const workers = [...s.workers.values()].sort((a, b) => a.id - b.id).map((w) => [w.id, w.capacity, w.status, w.running, w.warm.join('+')]);
-  return JSON.stringify([s.clock, s.ops, s.nextTaskId, s.coldStarts, s.counts, tasks, workers]);
-}
+export { settledSince, settledTasksSince, summary, taskInfo, workerRoom, workerInfo, nextDue, digest, type Settled, type SchedSummary } from './reads.js';
