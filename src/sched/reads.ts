@@ -6,7 +6,15 @@
  */
 import type { FailCodeValue } from './errors.js';
 import { leaseFirstUntil } from './leases.js';
-import type { SchedState, Task, Worker } from './state.js';
+import type { Attempt, SchedState, Task, TaskRecord, Worker } from './state.js';
+
+/** The attempt log of `t`: one entry per attempt, in order (copies). */
+export function attemptLog(t: TaskRecord): Attempt[] {
+  if (t.attempts === 0) return [];
+  const log: Attempt[] = [{ attempt: 1, worker: t.firstWorker, from: t.firstFrom, to: t.firstTo, end: t.firstEnd }];
+  if (t.later !== null) for (const a of t.later) log.push({ ...a });
+  return log;
+}
 
 export interface Settled {
   id: number;
@@ -84,7 +92,29 @@ export function summary(s: SchedState): SchedSummary {
 /** A copy of one task's record (or undefined). */
 export function taskInfo(s: SchedState, id: number): Task | undefined {
   const t = s.tasks.get(id);
-  return t === undefined ? undefined : { ...t, log: t.log.map((a) => ({ ...a })) };
+  if (t === undefined) return undefined;
+  return {
+    id: t.id,
+    kind: t.kind,
+    payload: t.payload,
+    priority: t.priority,
+    deadline: t.deadline,
+    maxAttempts: t.maxAttempts,
+    backoffMs: t.backoffMs,
+    state: t.state,
+    owner: t.owner,
+    leaseUntil: t.leaseUntil,
+    attempts: t.attempts,
+    notBefore: t.notBefore,
+    submitter: t.submitter,
+    submittedAt: t.submittedAt,
+    result: t.result,
+    error: t.error,
+    failCode: t.failCode,
+    log: attemptLog(t),
+    leaseStamp: t.leaseStamp,
+    deadlinePos: t.deadlinePos,
+  };
 }
 
 /** A worker's capacity, or -1 if it is not active (draining, gone, unknown): the runner's per-loop check. */
@@ -137,7 +167,7 @@ export function digest(s: SchedState): string {
       t.error,
       valueKey(t.payload),
       valueKey(t.result),
-      t.log.map((a) => `${a.attempt}/${a.worker}/${a.from}/${a.to}/${a.end}`).join(','),
+      attemptLog(t).map((a) => `${a.attempt}/${a.worker}/${a.from}/${a.to}/${a.end}`).join(','),
     ]);
   const workers = [...s.workers.values()].sort((a, b) => a.id - b.id).map((w) => [w.id, w.capacity, w.status, w.running, w.warm.join('+')]);
   return JSON.stringify([s.clock, s.ops, s.nextTaskId, s.coldStarts, s.counts, tasks, workers]);

@@ -24,7 +24,7 @@ import { packedBytes, packValue, unpackValue, COMPLETION_BYTES, RENEW_ITEM_BYTES
 import { ringWork, schedNow, sleepForWork, WORK } from './bells.js';
 import { BadArgumentError, describeValue, FailCode, LeaseLostError, Outcome, SchedulerClosedError, UnknownKindError } from './errors.js';
 import type { Scheduler } from './scheduler.js';
-import type { ClaimedTask, Completion } from './state.js';
+import type { ClaimedTask, Completion, TaskRecord } from './state.js';
 import { capacity as checkCapacity, I32_MAX, integerIn, options as checkOptions } from './validate.js';
 
 export interface TaskContext {
@@ -202,8 +202,9 @@ export class Runner {
           if (eff !== null) {
             this.stats.claims++;
             this.sched.effects(eff);
-            got = eff.value.length;
-            for (const t of eff.value) this.start(t);
+            const { tasks, attempts, leaseUntil } = eff.value;
+            got = tasks.length;
+            for (let i = 0; i < got; i++) this.start(tasks[i]!, attempts[i]!, leaseUntil);
           }
         } catch (e) {
           // The op failed (fenced, recovering): unsent results are lost with it (their leases
@@ -247,15 +248,16 @@ export class Runner {
     }
   }
 
-  private start(t: ClaimedTask): void {
+  /** Start attempt `attempt` of task record `t` (its id, kind and payload never change). */
+  private start(t: TaskRecord, attempt: number, leaseUntil: number): void {
     this.stats.claimed++;
-    const f = new InFlight(t.id, t.attempt, t.kind, this.workerId);
+    const f = new InFlight(t.id, attempt, t.kind, this.workerId);
     // An older attempt of this task still listed here lost its lease (the state re-issued the task).
     this.leased.get(t.id)?.lose();
     this.leased.set(t.id, f);
     this.active++;
     try {
-      this.onStart?.(t);
+      this.onStart?.({ id: t.id, attempt, kind: t.kind, payload: t.payload, leaseUntil });
     } catch {
       // An observer's failure is not the task's.
     }

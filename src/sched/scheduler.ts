@@ -412,7 +412,8 @@ export class Scheduler {
     finiteAtLeast(leaseMs, 0, 'leaseMs', true);
     const eff = await this.replica.writeAsync('claim', worker, n, leaseMs, schedNow()).catch(asSchedError);
     this.effects(eff);
-    return eff.value.map((t) => ({ ...t, payload: unpackValue(t.payload) }));
+    const { tasks, attempts, leaseUntil } = eff.value;
+    return tasks.map((t, i) => ({ id: t.id, attempt: attempts[i]!, kind: t.kind, payload: unpackValue(t.payload), leaseUntil }));
   }
 
   private async finishOne(worker: number, c: Completion): Promise<void> {

@@ -32,6 +32,7 @@ export interface Attempt {
   end: 'running' | 'done' | 'failed' | 'expired' | 'evicted' | 'cancelled';
 }
 
+/** A task as callers see it (`Scheduler.task()`, `reads.taskInfo`): its replicated record with its attempt log. */
 export interface Task {
   id: number;
   kind: string;
@@ -60,6 +61,54 @@ export interface Task {
   deadlinePos: number;
 }
 
+/** How an attempt ended (or 'running'). */
+export type AttemptEnd = Attempt['end'];
+
+/**
+ * A task's replicated record, in every replica. Its attempt log is kept
+ * without an object per attempt for the common case: attempt 1 sits in the
+ * record's own `first*` fields (most tasks run once), later attempts in
+ * `later` (null until a second claim). So a claim allocates nothing per
+ * task in the replicas that did not issue it. `reads.ts's `attemptLog` gives the log.
+ */
+export interface TaskRecord extends Omit<Task, 'log'> {
+  /** Attempt 1: its worker (-1 before the first claim), the op counter when claimed and when it ended (-1 while live), how it ended. */
+  firstWorker: number;
+  firstFrom: number;
+  firstTo: number;
+  firstEnd: AttemptEnd;
+  /** Attempts 2, 3, …; null while there were fewer than two. */
+  later: Attempt[] | null;
+}
+
+/** The worker that held attempt `k` of `t`, or -1 if `t` had no attempt `k`. */
+function attemptWorker(t: TaskRecord, k: number): number {
+  if (k > t.attempts) return -1;
+  return k === 1 ? t.firstWorker : (t.later?.[k - 2]?.worker ?? -1);
+}
+
+/** Attempt `t.attempts` (just counted) starts under `worker`. */
+function startAttempt(s: SchedState, t: TaskRecord, worker: number): void {
+  if (t.attempts === 1) {
+    t.firstWorker = worker;
+    t.firstFrom = s.ops;
+    t.firstTo = -1;
+    t.firstEnd = 'running';
+  } else (t.later ??= []).push({ attempt: t.attempts, worker, from: s.ops, to: -1, end: 'running' });
+}
+
+/** The current (last) attempt of `t` ends now, as `end`. */
+function endCurrent(s: SchedState, t: TaskRecord, end: AttemptEnd): void {
+  if (t.attempts === 1) {
+    t.firstEnd = end;
+    t.firstTo = s.ops;
+  } else {
+    const a = t.later![t.attempts - 2]!;
+    a.end = end;
+    a.to = s.ops;
+  }
+}
+
 export interface Worker {
   id: number;
   capacity: number;
@@ -78,6 +127,25 @@ export interface ClaimedTask {
   kind: string;
   payload: unknown;
   leaseUntil: number;
+}
+
+/**
+ * What a claim op returns: the claimed task records (their id, kind and
+ * payload never change), each one's attempt (its lease token), and the
+ * lease end they share. Every replica applies every claim but only the
+ * claiming one reads this, so it costs two appends per task, not a record;
+ * `claimedTasks` makes the records for a caller that keeps them.
+ */
+export interface Claimed {
+  readonly tasks: readonly TaskRecord[];
+  readonly attempts: readonly number[];
+  readonly leaseUntil: number;
+}
+const NOTHING_CLAIMED: Claimed = Object.freeze({ tasks: Object.freeze([]) as readonly TaskRecord[], attempts: Object.freeze([]) as readonly number[], leaseUntil: 0 });
+
+/** A claim's tasks as records of their own (payloads still packed). */
+export function claimedTasks(c: Claimed): ClaimedTask[] {
+  return c.tasks.map((t, i) => ({ id: t.id, attempt: c.attempts[i]!, kind: t.kind, payload: t.payload, leaseUntil: c.leaseUntil }));
 }
 
 export interface TaskSpec {
@@ -108,16 +176,16 @@ export interface SchedState {
   ops: number;
   nextTaskId: number;
   nextWorkerId: number;
-  tasks: IdTable<Task>;
+  tasks: IdTable<TaskRecord>;
   workers: Map<number, Worker>;
   /** Ready queues per kind, by (priority desc, id asc). Stale entries are skipped. */
-  ready: Map<string, ReadyQueue<Task>>;
+  ready: Map<string, ReadyQueue<TaskRecord>>;
   /** Backed-off tasks by (notBefore, id) ascending. */
-  delayed: Task[];
+  delayed: TaskRecord[];
   /** Running tasks' leases by (leaseUntil, id) (leases.ts: a lease ends in O(1)). */
-  leases: LeaseRun<Task>;
+  leases: LeaseRun<TaskRecord>;
   /** Waiting (queued or backed-off) tasks with a deadline: a min-heap by (deadline, id), index in `deadlinePos`. */
-  deadlines: Task[];
+  deadlines: TaskRecord[];
   /** Per submitter: ids settled since `outboxBase[s]`, in settle order. */
   outbox: Map<number, number[]>;
   outboxBase: Map<number, number>;
@@ -162,8 +230,6 @@ export function createState(options: StateOptions = {}): SchedState {
 }
 
 const NONE: readonly number[] = Object.freeze([]);
-/** The attempt log of a task never claimed: shared, never mutated (the first claim replaces it). */
-const NO_ATTEMPTS = Object.freeze([]) as unknown as Attempt[];
 
 /** Per-op scratch for effects; reset by `begin`. Module-level is safe: applies never interleave. */
 const wake: number[] = [];
@@ -187,16 +253,16 @@ function effects<T>(value: T): Effects<T> {
 // Leases (leases.ts), deadlines (deadlines.ts), ready queues (ready.ts), per-kind load
 
 /** Drop a task's lease (it stopped running); idempotent. */
-const leaseRemove = (s: SchedState, t: Task): void => leaseEnd(s.leases, t);
+const leaseRemove = (s: SchedState, t: TaskRecord): void => leaseEnd(s.leases, t);
 /** A task with a deadline starts waiting (submitted, requeued or backed off). */
-const deadlineAdd = (s: SchedState, t: Task): void => addDeadline(s.deadlines, t);
-const deadlineRemove = (s: SchedState, t: Task): void => removeDeadline(s.deadlines, t);
+const deadlineAdd = (s: SchedState, t: TaskRecord): void => addDeadline(s.deadlines, t);
+const deadlineRemove = (s: SchedState, t: TaskRecord): void => removeDeadline(s.deadlines, t);
 
 function addLoad(s: SchedState, kind: string, d: number): void {
   s.load.set(kind, (s.load.get(kind) ?? 0) + d);
 }
 
-function enqueueReady(s: SchedState, t: Task): void {
+function enqueueReady(s: SchedState, t: TaskRecord): void {
   addLoad(s, t.kind, 1);
   let q = s.ready.get(t.kind);
   if (q === undefined) s.ready.set(t.kind, (q = createReadyQueue()));
@@ -206,7 +272,7 @@ function enqueueReady(s: SchedState, t: Task): void {
 }
 
 /** The head of a kind's queue, dropping stale entries (cancelled or already re-claimed tasks). */
-function headOf(s: SchedState, kind: string): Task | undefined {
+function headOf(s: SchedState, kind: string): TaskRecord | undefined {
   const q = s.ready.get(kind);
   return q === undefined ? undefined : readyHead(q, s.clock);
 }
@@ -236,7 +302,7 @@ function expireDeadlines(s: SchedState): void {
   }
 }
 
-function failDeadline(s: SchedState, t: Task): void {
+function failDeadline(s: SchedState, t: TaskRecord): void {
   t.error = t.attempts === 0 ? 'deadline passed before start' : 'deadline passed before a retry';
   t.failCode = FailCode.Deadline;
   settle(s, t, 'failed');
@@ -253,7 +319,7 @@ function releaseDelayed(s: SchedState): void {
   if (n > 0) s.delayed.splice(0, n);
 }
 
-function delay(s: SchedState, t: Task): void {
+function delay(s: SchedState, t: TaskRecord): void {
   const d = s.delayed;
   let lo = 0;
   let hi = d.length;
@@ -269,7 +335,7 @@ function delay(s: SchedState, t: Task): void {
 // ---------------------------------------------------------------------------
 // Settling
 
-function settle(s: SchedState, t: Task, state: 'done' | 'failed' | 'cancelled'): void {
+function settle(s: SchedState, t: TaskRecord, state: 'done' | 'failed' | 'cancelled'): void {
   t.state = state;
   t.owner = -1;
   t.leaseUntil = 0;
@@ -289,14 +355,12 @@ function settle(s: SchedState, t: Task, state: 'done' | 'failed' | 'cancelled'):
  * and the task retries (after backoff for handler failures, at once for lost
  * leases) or, on its last attempt, fails.
  */
-function endAttempt(s: SchedState, t: Task, end: 'failed' | 'expired' | 'evicted', reason: string, final?: FailCodeValue): void {
+function endAttempt(s: SchedState, t: TaskRecord, end: 'failed' | 'expired' | 'evicted', reason: string, final?: FailCodeValue): void {
   leaseRemove(s, t);
   const w = s.workers.get(t.owner);
   if (w !== undefined && w.running > 0) w.running--;
   addLoad(s, t.kind, -1);
-  const a = t.log[t.log.length - 1]!;
-  a.end = end;
-  a.to = s.ops;
+  endCurrent(s, t, end);
   t.error = reason;
   if (final !== undefined || t.attempts >= t.maxAttempts) {
     t.failCode = final ?? FailCode.Attempts;
@@ -329,7 +393,7 @@ export function submit(s: SchedState, submitter: number, specs: readonly TaskSpe
   begin(s, now);
   const first = s.nextTaskId;
   for (const spec of specs) {
-    const t: Task = {
+    const t: TaskRecord = {
       id: s.nextTaskId++,
       kind: spec.kind,
       payload: spec.payload,
@@ -347,9 +411,13 @@ export function submit(s: SchedState, submitter: number, specs: readonly TaskSpe
       result: undefined,
       error: null,
       failCode: FailCode.Attempts,
-      log: NO_ATTEMPTS,
       leaseStamp: 0,
       deadlinePos: -1,
+      firstWorker: -1,
+      firstFrom: -1,
+      firstTo: -1,
+      firstEnd: 'running',
+      later: null,
     };
     s.tasks.set(t.id, t);
     s.counts.submitted++;
@@ -411,7 +479,7 @@ export function leave(s: SchedState, worker: number, now: number): Effects<Outco
  * running tasks) exceeds the capacity of its active warm workers. A task that
  * waited `spillAfterMs` may go anywhere (a hung or busy warm set cannot starve it).
  */
-function coldAllowed(s: SchedState, w: Worker, kind: string, head: Task): boolean {
+function coldAllowed(s: SchedState, w: Worker, kind: string, head: TaskRecord): boolean {
   if (s.policy === 'fifo') return true;
   if (s.clock - head.submittedAt >= s.spillAfterMs) return true;
   const set = s.warmSets.get(kind);
@@ -429,14 +497,15 @@ function coldAllowed(s: SchedState, w: Worker, kind: string, head: Task): boolea
  * (priority, then submission order) among the kinds it handles and the
  * policy allows. Capped by the worker's free capacity; nothing while draining.
  */
-export function claim(s: SchedState, worker: number, n: number, leaseMs: number, now: number): Effects<ClaimedTask[]> {
+export function claim(s: SchedState, worker: number, n: number, leaseMs: number, now: number): Effects<Claimed> {
   begin(s, now);
-  const out: ClaimedTask[] = [];
   const w = s.workers.get(worker);
-  if (w === undefined || w.status !== 'active') return effects(out);
+  if (w === undefined || w.status !== 'active') return effects(NOTHING_CLAIMED);
+  let tasks: TaskRecord[] | null = null;
+  let attempts: number[] | null = null;
   let room = Math.min(n, w.capacity - w.running);
   while (room > 0) {
-    let best: Task | undefined;
+    let best: TaskRecord | undefined;
     for (const kind of w.kinds) {
       const head = headOf(s, kind);
       if (head === undefined) continue;
@@ -465,15 +534,18 @@ export function claim(s: SchedState, worker: number, n: number, leaseMs: number,
     best.owner = worker;
     best.attempts++;
     best.leaseUntil = s.clock + leaseMs;
-    const entry: Attempt = { attempt: best.attempts, worker, from: s.ops, to: -1, end: 'running' };
-    if (best.log.length === 0) best.log = [entry]; // replaces the shared NO_ATTEMPTS
-    else best.log.push(entry);
+    startAttempt(s, best, worker);
     leaseSet(s.leases, best, best.leaseUntil);
     w.running++;
     room--;
-    out.push({ id: best.id, attempt: best.attempts, kind: best.kind, payload: best.payload, leaseUntil: best.leaseUntil });
+    if (tasks === null) {
+      tasks = [];
+      attempts = [];
+    }
+    tasks.push(best);
+    attempts!.push(best.attempts);
   }
-  return effects(out);
+  return effects(tasks === null ? NOTHING_CLAIMED : { tasks, attempts: attempts!, leaseUntil: s.clock + leaseMs });
 }
 
 /** Check that `worker` holds attempt `attempt` of task `id` right now. */
@@ -482,8 +554,8 @@ function holds(s: SchedState, worker: number, id: number, attempt: number): Outc
   if (t === undefined) return Outcome.UnknownTask;
   if (t.state === 'running' && t.owner === worker && t.attempts === attempt) return Outcome.Ok;
   // It held that attempt once (the attempt log says so), and lost it since.
-  const a = t.log[attempt - 1];
-  if (a !== undefined && a.worker === worker) return Outcome.LeaseLost;
+  const held = attemptWorker(t, attempt);
+  if (held >= 0 && held === worker) return Outcome.LeaseLost;
   return Outcome.NotOwner;
 }
 
@@ -513,9 +585,7 @@ export function finish(s: SchedState, worker: number, items: readonly Completion
       leaseRemove(s, t);
       if (w !== undefined && w.running > 0) w.running--;
       addLoad(s, t.kind, -1);
-      const a = t.log[t.log.length - 1]!;
-      a.end = 'done';
-      a.to = s.ops;
+      endCurrent(s, t, 'done');
       t.result = it.result;
       settle(s, t, 'done');
     } else {
@@ -560,9 +630,7 @@ export function cancel(s: SchedState, ids: readonly number[], now: number): Effe
       leaseRemove(s, t);
       const w = s.workers.get(t.owner);
       if (w !== undefined && w.running > 0) w.running--;
-      const a = t.log[t.log.length - 1]!;
-      a.end = 'cancelled';
-      a.to = s.ops;
+      endCurrent(s, t, 'cancelled');
     }
     t.error = 'cancelled';
     settle(s, t, 'cancelled');
@@ -593,4 +661,4 @@ export function release(s: SchedState, submitter: number, upto: number, retain: 
   return effects(null);
 }
 
-export { settledSince, settledTasksSince, summary, taskInfo, workerRoom, workerInfo, nextDue, digest, type Settled, type SchedSummary } from './reads.js';
+export { attemptLog, settledSince, settledTasksSince, summary, taskInfo, workerRoom, workerInfo, nextDue, digest, type Settled, type SchedSummary } from './reads.js';
