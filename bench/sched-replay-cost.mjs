@@ -35,7 +35,9 @@ while (finished < N) {
     apply(finishCodec, st.finish, [wk, items, now]); finished += items.length; mine.length = 0;
   }
   const got = apply(claimCodec, st.claim, [wk, 64, 10000, now]).value;
-  for (const t of got) mine.push(t);
+  // A claim returns ClaimedTask records (before session 7) or { tasks, attempts } (after).
+  if (Array.isArray(got)) for (const t of got) mine.push(t);
+  else for (let i = 0; i < got.tasks.length; i++) mine.push({ id: got.tasks[i].id, attempt: got.attempts[i] });
   if (finished - released >= 256) { apply(releaseCodec, st.release, [0, finished, false, now]); released = finished; }
 }
 const dt = performance.now() - t0;

@@ -2,9 +2,10 @@
  * Replicas cannot diverge on any argument (issue 18.4), as a property: three
  * scheduler views (three replicas of one shared log: the issuing one applies
  * its caller's values, the others what the codecs decoded) receive random
- * sequences of every op with edge values (−0, 1.5, 2^31, 2^32, 2^53, NaN,
- * ±Infinity, lone surrogates, null-prototype objects, uncloneable and
- * oversized values). Every call either throws or rejects a SchedError, or is
+ * sequences of every op with edge values (−0, 1.5, negative, 2^31, 2^32,
+ * 2^53, ±MAX_VALUE, denormals, NaN, ±Infinity, lone surrogates top-level and
+ * nested, null-prototype objects, getters that throw, Promises, Proxies,
+ * uncloneable and oversized values). Every call either throws or rejects a SchedError, or is
  * applied; afterwards all replicas hold the same digest (which covers every
  * replicated field of every task, payloads and results byte for byte).
  */
@@ -14,13 +15,35 @@ import { createScheduler, openScheduler, SchedError, type Scheduler } from '../s
 
 // Mostly small valid numbers (so that sequences reach the applies: ids, workers, attempts), often an edge value.
 const num = fc.oneof(
-  { arbitrary: fc.constantFrom(0, -0, 1.5, -1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 53, Number.MAX_SAFE_INTEGER, Number.NaN, Infinity, -Infinity, 1e-9), weight: 1 },
+  {
+    arbitrary: fc.constantFrom(0, -0, 1.5, -1, -1.5, -(2 ** 31) - 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 53, 2 ** 53 + 2, Number.MAX_SAFE_INTEGER, Number.MAX_VALUE, -Number.MAX_VALUE, 5e-324, Number.NaN, Infinity, -Infinity, 1e-9),
+    weight: 1,
+  },
   { arbitrary: fc.integer({ min: 1, max: 4 }), weight: 3 },
 );
 const str = fc.constantFrom('', 'a', '\ud800', 'a\udc00b', '\ud83d\ude00', '\u0000', 'x'.repeat(300), 'y'.repeat(20_000));
+/** Values whose serialisation throws part-way (a getter), or that cannot be cloned at all (a Promise, a Proxy). */
+const hostile: unknown[] = [
+  {
+    get x(): never {
+      throw new Error('getter');
+    },
+  },
+  Promise.resolve(1),
+  new Proxy(
+    {},
+    {
+      ownKeys: () => {
+        throw new Error('trap');
+      },
+    },
+  ),
+  { nested: [{ s: '\udbff' }, { t: 'ok', u: -0 }] },
+];
 const value = fc.oneof(
   num,
   str,
+  fc.constantFrom(...hostile),
   fc.constantFrom<unknown>(null, undefined, true, false, 10n, Object.create(null), Object.assign(Object.create(null), { k: '\udfff' }), () => 1, new Uint8Array([1, 2, 3]), new Uint8Array(40_000)),
   fc.record({ s: str, n: num }),
   fc.array(num, { maxLength: 3 }),

@@ -12,6 +12,12 @@ import { coldStartTrace } from '../src/sched/trace.js';
 
 const KINDS = ['a', 'b', 'c'];
 
+/** `st.claim` with its result as ClaimedTask records. */
+function claimT(s: st.SchedState, worker: number, n: number, leaseMs: number, now: number): st.Effects<st.ClaimedTask[]> {
+  const e = st.claim(s, worker, n, leaseMs, now);
+  return { ...e, value: st.claimedTasks(e.value) };
+}
+
 interface MTask {
   kind: string;
   priority: number;
@@ -106,7 +112,7 @@ function runModel(policy: st.Policy, cmds: Cmd[]): void {
         break;
       }
       case 'claim': {
-        const r = st.claim(s, c.w, c.n, c.lease, now).value;
+        const r = claimT(s, c.w, c.n, c.lease, now).value;
         modelAdvance();
         const w = workers.get(c.w);
         if (w === undefined || w.status !== 'active') {
@@ -225,16 +231,17 @@ function runModel(policy: st.Policy, cmds: Cmd[]): void {
       expect(t.attempts).toBeLessThanOrEqual(t.maxAttempts);
       expect(m.doneCount).toBeLessThanOrEqual(1);
       // The attempt log: one entry per attempt, at most one live (the last), intervals in order, done at most once.
-      expect(t.log.length).toBe(t.attempts);
-      t.log.forEach((a, i) => {
+      const log = st.attemptLog(t);
+      expect(log.length).toBe(t.attempts);
+      log.forEach((a, i) => {
         expect(a.attempt).toBe(i + 1);
-        if (i < t.log.length - 1) {
+        if (i < log.length - 1) {
           expect(a.end).not.toBe('running');
-          expect(a.to).toBeLessThanOrEqual(t.log[i + 1]!.from);
+          expect(a.to).toBeLessThanOrEqual(log[i + 1]!.from);
         }
       });
-      expect(t.log.filter((a) => a.end === 'running').length).toBe(t.state === 'running' ? 1 : 0);
-      expect(t.log.filter((a) => a.end === 'done').length).toBe(t.state === 'done' ? 1 : 0);
+      expect(log.filter((a) => a.end === 'running').length).toBe(t.state === 'running' ? 1 : 0);
+      expect(log.filter((a) => a.end === 'done').length).toBe(t.state === 'done' ? 1 : 0);
     }
     // The lease run: its live entries are exactly the running tasks, one each, keyed by their
     // current lease; sorted by (until, id); the front (the next to expire) is live; stale entries bounded.
@@ -282,7 +289,7 @@ describe('sched state machine', () => {
             now = Math.max(0, now + c.dt);
             if (c.op === 'submit') st.submit(s, 0, c.kinds.map((k) => ({ kind: KINDS[k]! , payload: null })), now);
             else if (c.op === 'join') st.join(s, c.cap, c.kinds.map((k) => KINDS[k]!), now);
-            else if (c.op === 'claim') st.claim(s, c.w, c.n, c.lease, now);
+            else if (c.op === 'claim') claimT(s, c.w, c.n, c.lease, now);
             else if (c.op === 'leave') st.leave(s, c.w, now);
             else st.tick(s, now);
           }
@@ -308,7 +315,7 @@ describe('sched leases, retries, deadlines (injected time)', () => {
     ], 0).value;
     const [queued, backedOff, expires, runs] = [first, first + 1, first + 2, first + 3];
     expect(st.nextDue(s)).toBe(50 + 1e-3);
-    expect(st.claim(s, w, 3, 100, 1).value.map((c) => c.id)).toEqual([backedOff, expires, runs]);
+    expect(claimT(s, w, 3, 100, 1).value.map((c) => c.id)).toEqual([backedOff, expires, runs]);
     expect(st.renew(s, w, [{ id: runs, attempt: 1 }], 1000, 2).value).toEqual([Outcome.Ok]);
     expect(st.finish(s, w, [{ id: backedOff, attempt: 1, ok: false, error: 'later' }], 10).value).toEqual([Outcome.Ok]);
     expect(st.tick(s, 50).value).toBeNull(); // clock == deadline: still allowed to start
@@ -334,7 +341,7 @@ describe('sched leases, retries, deadlines (injected time)', () => {
     const s = st.createState();
     const w = st.join(s, 1, ['a'], 0).value;
     const id = st.submit(s, 0, [{ kind: 'a', payload: 0, maxAttempts: 5 }], 0).value;
-    st.claim(s, w, 1, 100, 0);
+    claimT(s, w, 1, 100, 0);
     st.finish(s, w, [{ id, attempt: 1, ok: false, final: FailCode.TooLarge, error: 'result is too large' }], 1);
     expect([s.tasks.get(id)!.state, s.tasks.get(id)!.failCode, s.tasks.get(id)!.attempts]).toEqual(['failed', FailCode.TooLarge, 1]);
   });
@@ -344,12 +351,12 @@ describe('sched leases, retries, deadlines (injected time)', () => {
     const w1 = st.join(s, 1, ['a'], 0).value;
     const w2 = st.join(s, 1, ['a'], 0).value;
     const id = st.submit(s, 7, [{ kind: 'a', payload: 'x', maxAttempts: 3 }], 0).value;
-    const [c1] = st.claim(s, w1, 1, 100, 10).value;
+    const [c1] = claimT(s, w1, 1, 100, 10).value;
     expect(c1).toMatchObject({ id, attempt: 1, leaseUntil: 110 });
-    expect(st.claim(s, w2, 1, 100, 50).value).toEqual([]); // still leased to w1
+    expect(claimT(s, w2, 1, 100, 50).value).toEqual([]); // still leased to w1
     expect(st.renew(s, w1, [{ id, attempt: 1 }], 100, 60).value).toEqual([Outcome.Ok]); // lease now 160
-    expect(st.claim(s, w2, 1, 100, 150).value).toEqual([]);
-    const [c2] = st.claim(s, w2, 1, 100, 161).value; // expired at 160
+    expect(claimT(s, w2, 1, 100, 150).value).toEqual([]);
+    const [c2] = claimT(s, w2, 1, 100, 161).value; // expired at 160
     expect(c2).toMatchObject({ id, attempt: 2 });
     expect(s.counts.expired).toBe(1);
     expect(st.finish(s, w1, [{ id, attempt: 1, ok: true, result: 1 }], 170).value).toEqual([Outcome.LeaseLost]);
@@ -373,7 +380,7 @@ describe('sched leases, retries, deadlines (injected time)', () => {
     const s = st.createState();
     const w = st.join(s, 1, ['a'], 1000).value;
     st.submit(s, 0, [{ kind: 'a', payload: 0 }], 1000);
-    const [c] = st.claim(s, w, 1, 10, 1000).value;
+    const [c] = claimT(s, w, 1, 10, 1000).value;
     st.tick(s, 500);
     expect(s.clock).toBe(1000);
     expect(st.finish(s, w, [{ id: c!.id, attempt: 1, ok: true }], 1005).value).toEqual([Outcome.Ok]);
@@ -384,28 +391,28 @@ describe('sched leases, retries, deadlines (injected time)', () => {
     const w = st.join(s, 1, ['a'], 0).value;
     const id = st.submit(s, 3, [{ kind: 'a', payload: 0, maxAttempts: 3, backoffMs: 10 }], 0).value;
     const fail = (t: number, attempt: number): void => {
-      expect(st.claim(s, w, 1, 100, t).value.map((c) => c.attempt)).toEqual([attempt]);
+      expect(claimT(s, w, 1, 100, t).value.map((c) => c.attempt)).toEqual([attempt]);
       expect(st.finish(s, w, [{ id, attempt, ok: false, error: `e${attempt}` }], t).value).toEqual([Outcome.Ok]);
     };
     fail(0, 1);
-    expect(st.claim(s, w, 1, 100, 9).value).toEqual([]); // not before 10
+    expect(claimT(s, w, 1, 100, 9).value).toEqual([]); // not before 10
     fail(10, 2);
-    expect(st.claim(s, w, 1, 100, 29).value).toEqual([]); // not before 10 + 20
+    expect(claimT(s, w, 1, 100, 29).value).toEqual([]); // not before 10 + 20
     fail(30, 3);
     const t = st.taskInfo(s, id)!;
     expect([t.state, t.attempts, t.error]).toEqual(['failed', 3, 'e3']);
-    expect(st.claim(s, w, 1, 100, 1000).value).toEqual([]);
+    expect(claimT(s, w, 1, 100, 1000).value).toEqual([]);
   });
 
   it('a lease that expires on the last attempt fails the task; a deadline passed before start fails it', () => {
     const s = st.createState();
     const w = st.join(s, 2, ['a'], 0).value;
     const id = st.submit(s, 0, [{ kind: 'a', payload: 0, maxAttempts: 1 }, { kind: 'a', payload: 1, deadline: 50 }], 0).value;
-    st.claim(s, w, 1, 10, 0);
+    claimT(s, w, 1, 10, 0);
     const r = st.tick(s, 10);
     expect(r.wake).toEqual([0]);
     expect(st.taskInfo(s, id)!.state).toBe('failed');
-    expect(st.claim(s, w, 1, 10, 51).value).toEqual([]);
+    expect(claimT(s, w, 1, 10, 51).value).toEqual([]);
     expect(st.taskInfo(s, id + 1)!).toMatchObject({ state: 'failed', attempts: 0 });
   });
 
@@ -415,12 +422,12 @@ describe('sched leases, retries, deadlines (injected time)', () => {
     const w2 = st.join(s, 4, ['a'], 0).value;
     const first = st.submit(s, 0, [0, 5, 1, 5, 0, 0].map((priority, i) => ({ kind: 'a', payload: i, priority })), 0).value;
     expect(st.setCapacity(s, w1, 2, 0).value).toBe(Outcome.Ok);
-    expect(st.claim(s, w1, 10, 100, 1).value.map((c) => c.id - first)).toEqual([1, 3]);
+    expect(claimT(s, w1, 10, 100, 1).value.map((c) => c.id - first)).toEqual([1, 3]);
     expect(st.drain(s, w1, 2).value).toBe(Outcome.Ok);
-    expect(st.claim(s, w1, 10, 100, 2).value).toEqual([]);
+    expect(claimT(s, w1, 10, 100, 2).value).toEqual([]);
     expect(st.leave(s, w1, 3).value).toBe(Outcome.Ok);
     expect(st.workerInfo(s, w1)).toMatchObject({ status: 'gone', running: 0 });
-    expect(st.claim(s, w2, 3, 100, 4).value.map((c) => [c.id - first, c.attempt])).toEqual([
+    expect(claimT(s, w2, 3, 100, 4).value.map((c) => [c.id - first, c.attempt])).toEqual([
       [1, 2],
       [3, 2],
       [2, 1],
@@ -449,15 +456,15 @@ describe('sched policy (fixed multi-kind trace)', () => {
     const w1 = st.join(s, 1, ['a'], 0).value;
     const w2 = st.join(s, 1, ['a'], 0).value;
     st.submit(s, 0, [{ kind: 'a', payload: 0 }, { kind: 'a', payload: 1 }], 0);
-    const [c] = st.claim(s, w1, 1, 100, 0).value;
+    const [c] = claimT(s, w1, 1, 100, 0).value;
     st.finish(s, w1, [{ id: c!.id, attempt: 1, ok: true }], 0);
     // The kind's demand (1) fits its warm set (w1, capacity 1): cold w2 waits.
-    expect(st.claim(s, w2, 1, 100, 1).value).toEqual([]);
-    expect(st.claim(s, w1, 1, 100, 2).value.length).toBe(1);
-    expect(st.claim(s, w2, 1, 100, 2).value).toEqual([]);
+    expect(claimT(s, w2, 1, 100, 1).value).toEqual([]);
+    expect(claimT(s, w1, 1, 100, 2).value.length).toBe(1);
+    expect(claimT(s, w2, 1, 100, 2).value).toEqual([]);
     // Demand 2 > warm capacity 1: w2 may start the kind.
     st.submit(s, 0, [{ kind: 'a', payload: 2 }], 3);
-    expect(st.claim(s, w2, 1, 100, 3).value.length).toBe(1);
+    expect(claimT(s, w2, 1, 100, 3).value.length).toBe(1);
     expect(s.coldStarts).toBe(2);
   });
 
@@ -466,9 +473,9 @@ describe('sched policy (fixed multi-kind trace)', () => {
     const w1 = st.join(s, 1, ['a'], 0).value; // warm, free, but never claims (hung)
     const w2 = st.join(s, 1, ['a'], 0).value;
     st.submit(s, 0, [{ kind: 'a', payload: 0 }, { kind: 'a', payload: 1 }], 0);
-    const [c] = st.claim(s, w1, 1, 100, 0).value;
+    const [c] = claimT(s, w1, 1, 100, 0).value;
     st.finish(s, w1, [{ id: c!.id, attempt: 1, ok: true }], 0);
-    expect(st.claim(s, w2, 1, 100, 19).value).toEqual([]);
-    expect(st.claim(s, w2, 1, 100, 20).value.length).toBe(1);
+    expect(claimT(s, w2, 1, 100, 19).value).toEqual([]);
+    expect(claimT(s, w2, 1, 100, 20).value.length).toBe(1);
   });
 });

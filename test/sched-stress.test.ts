@@ -7,6 +7,7 @@
  * Every wait is bounded (`within`), so a regression fails instead of hanging.
  */
 import { describe, expect, it } from 'vitest';
+import { declareDead } from '../src/nr/index.js';
 import {
   BadArgumentError,
   createScheduler,
@@ -17,8 +18,10 @@ import {
   schedNow,
   type Scheduler,
   type SchedulerHandle,
+  type Task,
 } from '../src/sched/index.js';
 import { startRunner, trackSched, until, type RunnerExtras, type RunnerWorker } from './support/sched-workers.js';
+import { runWorkers } from './support/spawn.js';
 
 const { open, workers } = trackSched();
 
@@ -54,6 +57,25 @@ async function outcome(p: Promise<unknown>, ms = 15_000, what = 'task'): Promise
   } catch (e) {
     return { ok: false, error: e as SchedError };
   }
+}
+
+/**
+ * The runner thread's replica and this one hold the same state at the same
+ * log position (the digest covers the clock and the op count too). The
+ * runner's idle claims move the log meanwhile, so its digest is taken first
+ * and this replica then catches up to at least that position; a retry (at
+ * most 50) covers an op that landed in between.
+ */
+async function expectAgree(sched: Scheduler, w: RunnerWorker): Promise<void> {
+  let theirs = '';
+  let ours = '';
+  for (let i = 0; i < 50; i++) {
+    theirs = await w.digest();
+    sched.replica.sync();
+    ours = sched.replica.digest();
+    if (theirs === ours) return;
+  }
+  expect(theirs).toBe(ours);
 }
 
 async function idOf(sched: Scheduler, p: () => Promise<unknown>): Promise<{ id: number; done: Promise<unknown> }> {
@@ -96,6 +118,23 @@ describe('sched under stress: leases keyed by (task, attempt)', () => {
   });
 });
 
+describe('sched under stress: a lost lease', () => {
+  it('capacity counts handlers still running after a lost lease: the slot stays taken until the handler returns, its signal aborts, the retry\'s result is awaited', async () => {
+    const { handle, sched } = setup();
+    const probe = new SharedArrayBuffer(16);
+    const words = new Int32Array(probe);
+    await runner(handle, 1, 1000, ['slow'], { probe });
+    // Attempt 1 blocks its thread's loop for 2500 ms (no renewal can run: the 1 s lease expires, the
+    // submitter's ticks requeue the task), then lives on for the rest of its 3000 ms.
+    const r = await outcome(sched.submit<number>('slow', { ms: 3000, blockFirst: 2500 }, { maxAttempts: 3 }), 30_000);
+    expect(r).toEqual({ ok: true, value: 2 }); // attempt 2's result; attempt 1's was dropped
+    expect(Atomics.load(words, 1)).toBe(1); // the capacity-1 runner never ran two handlers at once
+    expect(Atomics.load(words, 2)).toBe(1); // attempt 1's signal aborted (attempt 2's did not),
+    expect(Atomics.load(words, 3)).toBe(1); // with a LeaseLostError
+    expect(sched.tasks()[0]!.log.map((a) => a.end)).toEqual(['expired', 'done']);
+  });
+});
+
 describe('sched under stress: eviction', () => {
   it('an evicted runner aborts the signals of its running attempts at once and ends; the task runs again elsewhere', async () => {
     const { handle, sched } = setup(4);
@@ -135,7 +174,7 @@ describe('sched under stress: a runner never dies of its task', () => {
     const { handle, sched } = setup();
     const w = await runner(handle, 2, 2000);
     const reasons: Record<string, string> = {};
-    for (const mode of ['throw-null-proto', 'reject-null-proto', 'throw-object', 'throw-big', 'throw-surrogate']) {
+    for (const mode of ['throw-null-proto', 'reject-null-proto', 'throw-object', 'throw-big', 'throw-surrogate', 'throw-proxy', 'throw-getter-message']) {
       const r = await outcome(sched.submit('bad', { mode }, { maxAttempts: 2, backoffMs: 0 }), 15_000, mode);
       expect(r).toMatchObject({ ok: false, error: { code: 'SCHED_TASK_FAILED', attempts: 2 } });
       reasons[mode] = (r as { error: Error }).error.message;
@@ -146,20 +185,28 @@ describe('sched under stress: a runner never dies of its task', () => {
     expect(reasons['throw-object']).toContain('n: 42');
     expect(reasons['throw-big']!.length).toBeLessThan(8192);
     expect(reasons['throw-surrogate']).toContain('bad \ufffd message');
+    // A Proxy whose traps throw, an Error whose message getter throws: described without calling them again.
+    expect(reasons['throw-proxy']).toContain('a value that cannot be described');
+    expect(reasons['throw-getter-message']).toContain('a value that cannot be described');
     // The runner survived all of them, in the same thread, as the same worker.
     expect(await outcome(sched.submit('echo', 'still here'))).toEqual({ ok: true, value: 'still here' });
     expect(sched.worker(w.workerId)!.status).toBe('active');
     // Every replica agrees (the reasons travelled through the log).
-    sched.replica.sync();
-    expect(await w.digest()).toBe(sched.replica.digest());
+    await expectAgree(sched, w);
   });
 
-  it('an uncloneable result fails at once with SCHED_UNCLONEABLE_PAYLOAD (not retried); a null-prototype result is a plain value', async () => {
+  it('an uncloneable result (returned, or resolved by a Promise) fails at once with SCHED_UNCLONEABLE_PAYLOAD (not retried); a null-prototype result is a plain value', async () => {
     const { handle, sched } = setup();
     await runner(handle, 1, 2000);
-    const r = await outcome(sched.submit('bad', { mode: 'uncloneable' }, { maxAttempts: 3 }));
-    expect(r).toMatchObject({ ok: false, error: { code: 'SCHED_UNCLONEABLE_PAYLOAD' } });
-    expect(sched.tasks()[0]!.attempts).toBe(1);
+    // Returned, resolved by a Promise, or with a getter that throws while it is serialised.
+    for (const mode of ['uncloneable', 'async-uncloneable', 'getter-throws']) {
+      const r = await outcome(sched.submit('bad', { mode }, { maxAttempts: 3 }), 15_000, mode);
+      expect(r, mode).toMatchObject({ ok: false, error: { code: 'SCHED_UNCLONEABLE_PAYLOAD' } });
+    }
+    expect((await outcome(sched.submit('bad', { mode: 'getter-throws' }))) as { error: Error }).toMatchObject({ error: { message: expect.stringContaining('getter of the result') } });
+    // A Promise of an oversized result: the same final failure as a returned one.
+    expect(await outcome(sched.submit('bad', { mode: 'async-big' }, { maxAttempts: 3 }))).toMatchObject({ ok: false, error: { code: 'SCHED_PAYLOAD_TOO_LARGE' } });
+    expect(sched.tasks().map((t) => [t.state, t.attempts])).toEqual(Array.from({ length: 5 }, () => ['failed', 1]));
     expect(await outcome(sched.submit('bad', { mode: 'null-proto' }))).toEqual({ ok: true, value: { a: 1 } });
   });
 });
@@ -185,12 +232,10 @@ describe('sched under stress: replicas cannot diverge on any argument (issue 18.
     await expect(sched.cancel([id, 0.5])).rejects.toBeInstanceOf(BadArgumentError);
     await expect(sched.setCapacity(worker + 0.5, 1)).rejects.toBeInstanceOf(BadArgumentError);
     expect(sched.task(id)!.state).toBe('running');
-    sched.replica.sync();
-    expect(await w.digest()).toBe(sched.replica.digest());
+    await expectAgree(sched, w);
     await sched.complete(worker, id, t!.attempt, 'real');
     expect(sched.task(id)!.result).toBe('real');
-    sched.replica.sync();
-    expect(await w.digest()).toBe(sched.replica.digest());
+    await expectAgree(sched, w);
     expect(sched.replica.logMark()).toBeGreaterThan(mark);
   });
 
@@ -204,8 +249,7 @@ describe('sched under stress: replicas cannot diverge on any argument (issue 18.
     const id = (await idOf(sched, () => sched.submit('orphan', 0, { maxAttempts: 1 }))).id;
     await sched.claim(worker, 1, 60_000);
     await sched.fail(worker, id, 1, 'why \ud800');
-    sched.replica.sync();
-    expect(await w.digest()).toBe(sched.replica.digest());
+    await expectAgree(sched, w);
   });
 });
 
@@ -226,6 +270,20 @@ describe('sched under stress: call-site errors', () => {
     expect(() => sched.submitMany([{ kind: 'echo', payload: 1 }, { kind: 'echo', payload: 'z'.repeat(2 * 1024 * 1024) }])).toThrow(expect.objectContaining({ code: 'SCHED_PAYLOAD_TOO_LARGE' }));
     expect(await outcome(before)).toEqual({ ok: true, value: 'before' });
     expect(await outcome(after)).toEqual({ ok: true, value: 'after' });
+    // A payload whose getter throws while it is serialised, a Promise, a nested function: thrown at the call, nothing written.
+    const next = sched.summary().nextTaskId;
+    const getter = {
+      get x(): never {
+        throw new Error('payload getter');
+      },
+    };
+    for (const payload of [getter, [1, getter], Promise.resolve(1), { deep: { f: () => 1 } }]) {
+      expect(() => sched.submit('echo', payload)).toThrow(expect.objectContaining({ code: 'SCHED_UNCLONEABLE_PAYLOAD' }));
+    }
+    expect(() => sched.submit('echo', getter)).toThrow(/payload getter/);
+    await new Promise((r) => setTimeout(r, 20));
+    sched.replica.sync();
+    expect(sched.summary().nextTaskId).toBe(next); // no task was written (the runner's idle claims move the log)
     // Large payloads that fit go through, several in one tick (cut into ops that each fit one log entry).
     const big = Array.from({ length: 6 }, (_, i) => sched.submit<Uint8Array>('echo', new Uint8Array(200 * 1024).fill(i)));
     const got = await within(Promise.all(big), 20_000, 'large payloads');
@@ -281,6 +339,111 @@ describe('sched under stress: call-site errors', () => {
   });
 });
 
+describe('sched under stress: close() racing submits and ops', () => {
+  it('close() while a submit op is in flight (one microtask later): detach applies it, its await rejects with SchedulerClosedError, never hangs', async () => {
+    const handle = createScheduler({ kinds: KINDS, threads: 2, policy: 'fifo' });
+    const sched = openScheduler(handle);
+    const p = sched.submit('orphan', 1);
+    const q = sched.submit('orphan', 2);
+    await null; // the submit op now waits in the replica's combiner
+    sched.close();
+    expect(await outcome(p, 5000)).toMatchObject({ ok: false, error: { code: 'SCHED_CLOSED' } });
+    expect(await outcome(q, 5000)).toMatchObject({ ok: false, error: { code: 'SCHED_CLOSED' } });
+    const other = openScheduler(handle, { retain: true });
+    open.push(other);
+    expect(other.tasks().map((t) => [t.payload, t.state])).toEqual([
+      [1, 'queued'],
+      [2, 'queued'],
+    ]); // written at detach: the view closed before any result could reach it
+  });
+
+  it('close() from an onId callback ends every await of that submit batch with SchedulerClosedError', async () => {
+    const handle = createScheduler({ kinds: KINDS, threads: 2, policy: 'fifo' });
+    const sched = openScheduler(handle);
+    const seen: number[] = [];
+    const ps = sched.submitMany([
+      { kind: 'orphan', payload: 1, options: { onId: (id) => (seen.push(id), sched.close()) } },
+      { kind: 'orphan', payload: 2, options: { onId: (id) => seen.push(id) } },
+      { kind: 'orphan', payload: 3 },
+    ]);
+    for (const p of ps) expect(await outcome(p, 5000)).toMatchObject({ ok: false, error: { code: 'SCHED_CLOSED' } });
+    expect(seen).toEqual([1, 2]);
+  });
+
+  it('an op that close() applies resolves (its continuation never throws), also when it settles the view\'s own tasks', async () => {
+    const handle = createScheduler({ kinds: KINDS, threads: 2, policy: 'fifo' });
+    // A long idle bound: this view's waiter does not tick on its own while the lease runs out.
+    const sched = openScheduler(handle, { idleMs: 5000 });
+    const worker = await sched.join(1, ['orphan']);
+    const task = await idOf(sched, () => sched.submit('orphan', 1, { maxAttempts: 1 }));
+    expect((await sched.claim(worker, 1, 50)).map((t) => t.id)).toEqual([task.id]);
+    await new Promise((r) => setTimeout(r, 150));
+    const ticked = sched.tick(); // its apply expires the lease: the task fails, and this view is to be woken
+    await null;
+    sched.close(); // before the tick's continuation runs
+    expect(await outcome(ticked, 5000)).toEqual({ ok: true, value: undefined });
+    expect(await outcome(task.done, 5000)).toMatchObject({ ok: false, error: { code: 'SCHED_CLOSED' } });
+    await expect(sched.tick()).rejects.toBeInstanceOf(SchedulerClosedError);
+    const other = openScheduler(handle, { retain: true });
+    open.push(other);
+    expect(other.task(task.id)).toMatchObject({ state: 'failed', attempts: 1 });
+  });
+
+  it('other threads close their views while their submits are under way, beside a busy submitter: every await ends (a value or SchedulerClosedError), every written task runs once, replicas agree', async () => {
+    const { handle, sched } = setup(6);
+    const w = await runner(handle, 8, 2000, ['work']);
+    await runner(handle, 8, 2000, ['work']);
+    const mine = Array.from({ length: 300 }, (_, i) => sched.submit<number>('work', { x: i }));
+    const modes = ['same-tick', 'in-flight', 'after-first'] as const;
+    const out = await runWorkers<{ handle: SchedulerHandle; n: number; base: number; mode: string }, { outcomes: string[]; submitter: number }>(
+      'sched-closer',
+      modes.map((mode, k) => ({ handle, n: 200, base: 1000 * (k + 1), mode })),
+      60_000,
+    );
+    expect(await within(Promise.all(mine), 20_000, 'busy submitter')).toEqual(Array.from({ length: 300 }, (_, i) => 2 * i));
+    const [sameTick, inFlight, afterFirst] = out.map((o) => o.outcomes);
+    expect(sameTick).toEqual(Array.from({ length: 200 }, () => 'SCHED_CLOSED'));
+    expect(inFlight).toEqual(Array.from({ length: 200 }, () => 'SCHED_CLOSED'));
+    afterFirst!.forEach((o, i) => expect([`ok:${2 * (3000 + i)}`, 'SCHED_CLOSED']).toContain(o));
+    expect(afterFirst!.filter((o) => o.startsWith('ok:')).length).toBeGreaterThan(0);
+    // What the closers wrote (nothing same-tick; all of in-flight's, at detach; after-first's) runs to completion once each.
+    const bySubmitter = (k: number): Task[] => sched.tasks().filter((t) => t.submitter === out[k]!.submitter);
+    await until(() => sched.tasks().every((t) => t.state === 'done'), 20_000);
+    expect(bySubmitter(0)).toEqual([]);
+    expect(bySubmitter(1).map((t) => (t.payload as { x: number }).x)).toEqual(Array.from({ length: 200 }, (_, i) => 2000 + i));
+    expect(bySubmitter(2).length).toBe(200);
+    for (const t of sched.tasks()) expect(t.log.filter((a) => a.end === 'done').length).toBe(1);
+    await expectAgree(sched, w);
+  });
+});
+
+describe('sched under stress: runners killed while they finish', () => {
+  it('busy runners terminated at any point of their claim/finish ops (evicted, or left to expire): every task is done exactly once', async () => {
+    const { handle, sched } = setup(5);
+    const audit = new SharedArrayBuffer(4 * 4096);
+    const n = 1500;
+    const results = Array.from({ length: n }, (_, i) => sched.submit<number>('echo', i, { maxAttempts: 20 }));
+    for (let k = 0; k < 3; k++) {
+      const w = await startRunner(handle, audit, 16, 1000, ['echo']);
+      workers.push(w);
+      // Echo tasks: the runner is always in a claim or finish op; terminate it a quarter further on.
+      await until(() => sched.summary().counts.done >= ((k + 1) * n) / 4, 20_000);
+      await w.worker.terminate();
+      declareDead(handle.nr, w.slot);
+      if (k !== 1) await sched.evict(w.workerId);
+    }
+    workers.push(await startRunner(handle, audit, 16, 1000, ['echo']));
+    expect(await within(Promise.all(results), 30_000, 'all tasks')).toEqual(Array.from({ length: n }, (_, i) => i));
+    const words = new Int32Array(audit);
+    for (const t of sched.tasks()) {
+      expect(t.state).toBe('done');
+      expect(t.log.filter((a) => a.end === 'done').length).toBe(1);
+      expect(Atomics.load(words, t.id)).toBeLessThanOrEqual(1); // no runner saw a second completion accepted
+    }
+    expect(sched.tasks().length).toBe(n);
+  });
+});
+
 describe('sched under stress: time moves without ops (issue 18.7)', () => {
   it('a task of a kind no runner handles fails at its deadline, with no op from anyone else', async () => {
     const { handle, sched } = setup();
@@ -294,13 +457,16 @@ describe('sched under stress: time moves without ops (issue 18.7)', () => {
     const worker = await sched.join(2, ['orphan']);
     const lost = await idOf(sched, () => sched.submit('orphan', 1, { maxAttempts: 1 }));
     const backedOff = await idOf(sched, () => sched.submit('orphan', 2, { maxAttempts: 5, backoffMs: 60_000, deadline: schedNow() + 300 }));
+    const waits = await idOf(sched, () => sched.submit('echo', 3, { deadline: schedNow() + 300 })); // no worker handles 'echo'
     const claimed = await sched.claim(worker, 2, 150);
     expect(claimed.map((t) => t.id)).toEqual([lost.id, backedOff.id]);
     await sched.fail(worker, backedOff.id, 1, 'try later');
     // Nobody issues an op from here on: the awaiting thread's ticks move the clock.
     expect(await outcome(lost.done, 10_000, 'lease')).toMatchObject({ ok: false, error: { code: 'SCHED_TASK_FAILED', attempts: 1 } });
     expect(await outcome(backedOff.done, 10_000, 'backoff')).toMatchObject({ ok: false, error: { code: 'SCHED_DEADLINE' } });
+    expect(await outcome(waits.done, 10_000, 'queued')).toMatchObject({ ok: false, error: { code: 'SCHED_DEADLINE', attempts: 0 } });
     expect(sched.task(lost.id)!.log.map((a) => a.end)).toEqual(['expired']);
+    expect(sched.task(waits.id)).toMatchObject({ state: 'failed', attempts: 0 });
   });
 });
 

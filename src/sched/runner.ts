@@ -24,7 +24,7 @@ import { packedBytes, packValue, unpackValue, COMPLETION_BYTES, RENEW_ITEM_BYTES
 import { ringWork, schedNow, sleepForWork, WORK } from './bells.js';
 import { BadArgumentError, describeValue, FailCode, LeaseLostError, Outcome, SchedulerClosedError, UnknownKindError } from './errors.js';
 import type { Scheduler } from './scheduler.js';
-import type { ClaimedTask, Completion } from './state.js';
+import type { ClaimedTask, Completion, TaskRecord } from './state.js';
 import { capacity as checkCapacity, I32_MAX, integerIn, options as checkOptions } from './validate.js';
 
 export interface TaskContext {
@@ -115,8 +115,9 @@ export class Runner {
   /** Handlers running now, leased or not: what capacity counts. */
   private active = 0;
   private results: Completion[] = [];
+  /** What a sleeping loop turn awaits besides its doorbell: made when a turn sleeps, resolved by `wake()`. */
   private kick: (() => void) | null = null;
-  private kicked: Promise<void>;
+  private kickPromise: Promise<void> | null = null;
   private stopping = false;
   private renewTimer: NodeJS.Timeout | null = null;
 
@@ -140,19 +141,24 @@ export class Runner {
     const eff = sched.replica.writes.join(capacity, kinds, schedNow());
     this.workerId = eff.value;
     sched.effects(eff);
-    this.kicked = this.newKick();
     this.finished = this.loop();
     this.finished.catch(() => {});
   }
 
-  private newKick(): Promise<void> {
-    return new Promise<void>((res) => (this.kick = res));
+  /**
+   * Made only when a loop turn goes to sleep: a handler that returns while
+   * the loop is busy (every sync handler, most async ones under load) then
+   * costs no promise. The loop checks `results` before it sleeps, so a wake
+   * with nobody asleep is never lost.
+   */
+  private get kicked(): Promise<void> {
+    return (this.kickPromise ??= new Promise<void>((res) => (this.kick = res)));
   }
   private wake(): void {
     const k = this.kick;
     if (k !== null) {
       this.kick = null;
-      this.kicked = this.newKick();
+      this.kickPromise = null;
       k();
     }
   }
@@ -190,11 +196,15 @@ export class Runner {
           if (claiming === null && finishing === null) this.sched.maybeTick();
           // Both awaited together: a failure of one never leaves the other's rejection unhandled.
           const [, eff] = await Promise.all([finishing, claiming]);
+          // Closed while the claim was in flight (detach commits queued writes): no result could be
+          // sent, so no handler starts; the leases expire and the tasks run elsewhere.
+          if (this.sched.isClosed) return;
           if (eff !== null) {
             this.stats.claims++;
             this.sched.effects(eff);
-            got = eff.value.length;
-            for (const t of eff.value) this.start(t);
+            const { tasks, attempts, leaseUntil } = eff.value;
+            got = tasks.length;
+            for (let i = 0; i < got; i++) this.start(tasks[i]!, attempts[i]!, leaseUntil);
           }
         } catch (e) {
           // The op failed (fenced, recovering): unsent results are lost with it (their leases
@@ -223,6 +233,10 @@ export class Runner {
         this.stats.sleeps++;
         if (room) await sleepForWork(bells, this.sched.submitter, seen, this.idleMs, this.kicked);
         else await Promise.race([this.kicked, new Promise<void>((res) => setTimeout(res, this.idleMs))]);
+        // Each sleep hangs reactions on the kick promise; an idle runner that is never woken would pile
+        // them up on one pending promise for as long as it idles. Awake now: the next sleep makes a new one.
+        this.kick = null;
+        this.kickPromise = null;
       }
       if (!this.sched.isClosed) this.sched.effects(await r.writeAsync('leave', this.workerId, schedNow()));
     } finally {
@@ -234,15 +248,16 @@ export class Runner {
     }
   }
 
-  private start(t: ClaimedTask): void {
+  /** Start attempt `attempt` of task record `t` (its id, kind and payload never change). */
+  private start(t: TaskRecord, attempt: number, leaseUntil: number): void {
     this.stats.claimed++;
-    const f = new InFlight(t.id, t.attempt, t.kind, this.workerId);
+    const f = new InFlight(t.id, attempt, t.kind, this.workerId);
     // An older attempt of this task still listed here lost its lease (the state re-issued the task).
     this.leased.get(t.id)?.lose();
     this.leased.set(t.id, f);
     this.active++;
     try {
-      this.onStart?.(t);
+      this.onStart?.({ id: t.id, attempt, kind: t.kind, payload: t.payload, leaseUntil });
     } catch {
       // An observer's failure is not the task's.
     }
@@ -272,7 +287,7 @@ export class Runner {
       this.wake();
       return;
     }
-        // Completions are built in the decoder's shapes (codecs.ts), so the applies see one shape per kind.
+    // Completions are built in the decoder's shapes (codecs.ts), so the applies see one shape per kind.
     let item: Completion;
     if (!ok) item = { id: f.id, attempt: f.attempt, ok: false, error: describeValue(value) };
     else {
@@ -280,7 +295,7 @@ export class Runner {
       try {
         bytes = packValue(value);
       } catch (e) {
-                this.results.push({ id: f.id, attempt: f.attempt, ok: false, final: FailCode.Uncloneable, error: describeValue(e) });
+        this.results.push({ id: f.id, attempt: f.attempt, ok: false, final: FailCode.Uncloneable, error: describeValue(e) });
         this.wake();
         return;
       }
@@ -315,7 +330,7 @@ export class Runner {
     return sends.length === 1 ? sends[0]! : Promise.all(sends).then(() => {});
   }
 
-    private async sendResults(items: Completion[]): Promise<void> {
+  private async sendResults(items: Completion[]): Promise<void> {
     const eff = await this.sched.replica.writeAsync('finish', this.workerId, items, schedNow());
     const completed: number[] = [];
     eff.value.forEach((code, i) => {

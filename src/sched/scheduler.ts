@@ -208,10 +208,21 @@ export class Scheduler {
     }
     sent.then(
       (eff) => {
+        // Closed while the op was in flight (detach commits queued writes): it was applied, but no
+        // result will reach this view: its awaits end now, like every other await of the view.
+        if (this.closed) {
+          this.effects(eff); // the runners still learn of the new tasks
+          rejectAll(batch, new SchedulerClosedError());
+          return;
+        }
         for (let i = 0; i < batch.length; i++) {
           const q = batch[i]!;
           q.id = eff.value + i;
           this.awaits.add(q.id, q);
+        }
+        // Every task of the batch is awaited before any callback runs: one that closes the view
+        // (or throws) then ends all of them alike.
+        for (const q of batch) {
           try {
             q.onId?.(q.id);
           } catch {
@@ -221,14 +232,7 @@ export class Scheduler {
         this.effects(eff);
         this.startWaiter();
       },
-      (e: unknown) => {
-        const err = this.closed ? new SchedulerClosedError() : toSchedError(e);
-        for (const b of batch) if (b.live) {
-          b.live = false;
-          if (b.timer !== null) clearTimeout(b.timer);
-          b.reject(err);
-        }
-      },
+      (e: unknown) => rejectAll(batch, this.closed ? new SchedulerClosedError() : toSchedError(e)),
     );
   }
 
@@ -262,12 +266,23 @@ export class Scheduler {
     });
   }
 
-  /** @internal Ring the doorbells an applied op asks for. */
+  /**
+   * @internal Ring the doorbells an applied op asks for. Never throws: it
+   * runs in the continuations of applied ops, also after close() or while
+   * the replica cannot answer a read; this view's own results are then
+   * collected by its waiter's next turn (or never, once closed).
+   */
   effects(eff: Effects<unknown>): void {
     if (eff.work) ringWork(this.bells);
     for (const s of eff.wake) {
-      if (s === this.submitter) this.collect();
-      else ringDone(this.bells, s);
+      if (s !== this.submitter) ringDone(this.bells, s);
+      else if (!this.closed) {
+        try {
+          this.collect();
+        } catch {
+          // The waiter collects after its sleep (it runs while anything is awaited).
+        }
+      }
     }
   }
 
@@ -397,7 +412,8 @@ export class Scheduler {
     finiteAtLeast(leaseMs, 0, 'leaseMs', true);
     const eff = await this.replica.writeAsync('claim', worker, n, leaseMs, schedNow()).catch(asSchedError);
     this.effects(eff);
-    return eff.value.map((t) => ({ ...t, payload: unpackValue(t.payload) }));
+    const { tasks, attempts, leaseUntil } = eff.value;
+    return tasks.map((t, i) => ({ id: t.id, attempt: attempts[i]!, kind: t.kind, payload: unpackValue(t.payload), leaseUntil }));
   }
 
   private async finishOne(worker: number, c: Completion): Promise<void> {
@@ -483,6 +499,15 @@ export class Scheduler {
 }
 
 function noop(): void {}
+/** End the awaits of a submit batch that will get no result here. */
+function rejectAll(batch: readonly QueuedTask[], err: SchedError): void {
+  for (const b of batch) {
+    if (!b.live) continue;
+    b.live = false;
+    if (b.timer !== null) clearTimeout(b.timer);
+    b.reject(err);
+  }
+}
 /** A runtime error of this view's replica as a SchedError: detached means closed; the rest keep theirs as `cause`. */
 function toSchedError(e: unknown): SchedError {
   return e instanceof SchedError ? e : e instanceof DetachedError ? new SchedulerClosedError() : new ReplicaFailedError(e);

@@ -14,7 +14,9 @@
  */
 import { FailCode, Outcome, type FailCodeValue, type OutcomeCode } from './errors.js';
 import { IdTable } from './idtable.js';
-import { createLeaseRun, leaseEnd, leaseFirst, leasedTasks, leaseFirstUntil, leaseSet, type LeaseRun } from './leases.js';
+import { deadlineAdd as addDeadline, deadlineRemove as removeDeadline } from './deadlines.js';
+import { createLeaseRun, leaseEnd, leaseFirst, leasedTasks, leaseSet, type LeaseRun } from './leases.js';
+import { createReadyQueue, readyHead, readyPop, readyPush, type ReadyQueue } from './ready.js';
 
 export type TaskState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 export type WorkerStatus = 'active' | 'draining' | 'gone';
@@ -30,6 +32,7 @@ export interface Attempt {
   end: 'running' | 'done' | 'failed' | 'expired' | 'evicted' | 'cancelled';
 }
 
+/** A task as callers see it (`Scheduler.task()`, `reads.taskInfo`): its replicated record with its attempt log. */
 export interface Task {
   id: number;
   kind: string;
@@ -58,6 +61,54 @@ export interface Task {
   deadlinePos: number;
 }
 
+/** How an attempt ended (or 'running'). */
+export type AttemptEnd = Attempt['end'];
+
+/**
+ * A task's replicated record, in every replica. Its attempt log is kept
+ * without an object per attempt for the common case: attempt 1 sits in the
+ * record's own `first*` fields (most tasks run once), later attempts in
+ * `later` (null until a second claim). So a claim allocates nothing per
+ * task in the replicas that did not issue it. `reads.ts's `attemptLog` gives the log.
+ */
+export interface TaskRecord extends Omit<Task, 'log'> {
+  /** Attempt 1: its worker (-1 before the first claim), the op counter when claimed and when it ended (-1 while live), how it ended. */
+  firstWorker: number;
+  firstFrom: number;
+  firstTo: number;
+  firstEnd: AttemptEnd;
+  /** Attempts 2, 3, …; null while there were fewer than two. */
+  later: Attempt[] | null;
+}
+
+/** The worker that held attempt `k` of `t`, or -1 if `t` had no attempt `k`. */
+function attemptWorker(t: TaskRecord, k: number): number {
+  if (k > t.attempts) return -1;
+  return k === 1 ? t.firstWorker : (t.later?.[k - 2]?.worker ?? -1);
+}
+
+/** Attempt `t.attempts` (just counted) starts under `worker`. */
+function startAttempt(s: SchedState, t: TaskRecord, worker: number): void {
+  if (t.attempts === 1) {
+    t.firstWorker = worker;
+    t.firstFrom = s.ops;
+    t.firstTo = -1;
+    t.firstEnd = 'running';
+  } else (t.later ??= []).push({ attempt: t.attempts, worker, from: s.ops, to: -1, end: 'running' });
+}
+
+/** The current (last) attempt of `t` ends now, as `end`. */
+function endCurrent(s: SchedState, t: TaskRecord, end: AttemptEnd): void {
+  if (t.attempts === 1) {
+    t.firstEnd = end;
+    t.firstTo = s.ops;
+  } else {
+    const a = t.later![t.attempts - 2]!;
+    a.end = end;
+    a.to = s.ops;
+  }
+}
+
 export interface Worker {
   id: number;
   capacity: number;
@@ -76,6 +127,25 @@ export interface ClaimedTask {
   kind: string;
   payload: unknown;
   leaseUntil: number;
+}
+
+/**
+ * What a claim op returns: the claimed task records (their id, kind and
+ * payload never change), each one's attempt (its lease token), and the
+ * lease end they share. Every replica applies every claim but only the
+ * claiming one reads this, so it costs two appends per task, not a record;
+ * `claimedTasks` makes the records for a caller that keeps them.
+ */
+export interface Claimed {
+  readonly tasks: readonly TaskRecord[];
+  readonly attempts: readonly number[];
+  readonly leaseUntil: number;
+}
+const NOTHING_CLAIMED: Claimed = Object.freeze({ tasks: Object.freeze([]) as readonly TaskRecord[], attempts: Object.freeze([]) as readonly number[], leaseUntil: 0 });
+
+/** A claim's tasks as records of their own (payloads still packed). */
+export function claimedTasks(c: Claimed): ClaimedTask[] {
+  return c.tasks.map((t, i) => ({ id: t.id, attempt: c.attempts[i]!, kind: t.kind, payload: t.payload, leaseUntil: c.leaseUntil }));
 }
 
 export interface TaskSpec {
@@ -97,27 +167,6 @@ export interface Effects<T> {
 }
 
 
-/**
- * A FIFO run of queued tasks of one priority: `items[head..tail)`, ascending
- * ids (slots outside that range are free). Submits append (ids only grow); a
- * requeued task (older id) is inserted in order.
- */
-export interface ReadyRun {
-  items: (Task | null)[];
-  head: number;
-  tail: number;
-}
-
-/** One kind's ready queue: a run per priority; `prios` lists the priorities with a non-empty run, highest first. */
-export interface ReadyQueue {
-  prios: number[];
-  runs: Map<number, ReadyRun>;
-  /** An emptied run kept for reuse (its array keeps its capacity). */
-  spare: ReadyRun | null;
-  /** Entries across all runs, stale ones included. */
-  size: number;
-}
-
 export interface SchedState {
   policy: Policy;
   /** Cold workers may take a kind whose warm set has room once its oldest queued task waited this long (MWS). */
@@ -127,16 +176,16 @@ export interface SchedState {
   ops: number;
   nextTaskId: number;
   nextWorkerId: number;
-  tasks: IdTable<Task>;
+  tasks: IdTable<TaskRecord>;
   workers: Map<number, Worker>;
   /** Ready queues per kind, by (priority desc, id asc). Stale entries are skipped. */
-  ready: Map<string, ReadyQueue>;
+  ready: Map<string, ReadyQueue<TaskRecord>>;
   /** Backed-off tasks by (notBefore, id) ascending. */
-  delayed: Task[];
+  delayed: TaskRecord[];
   /** Running tasks' leases by (leaseUntil, id) (leases.ts: a lease ends in O(1)). */
-  leases: LeaseRun<Task>;
+  leases: LeaseRun<TaskRecord>;
   /** Waiting (queued or backed-off) tasks with a deadline: a min-heap by (deadline, id), index in `deadlinePos`. */
-  deadlines: Task[];
+  deadlines: TaskRecord[];
   /** Per submitter: ids settled since `outboxBase[s]`, in settle order. */
   outbox: Map<number, number[]>;
   outboxBase: Map<number, number>;
@@ -181,8 +230,6 @@ export function createState(options: StateOptions = {}): SchedState {
 }
 
 const NONE: readonly number[] = Object.freeze([]);
-/** The attempt log of a task never claimed: shared, never mutated (the first claim replaces it). */
-const NO_ATTEMPTS = Object.freeze([]) as unknown as Attempt[];
 
 /** Per-op scratch for effects; reset by `begin`. Module-level is safe: applies never interleave. */
 const wake: number[] = [];
@@ -203,145 +250,31 @@ function effects<T>(value: T): Effects<T> {
 }
 
 // ---------------------------------------------------------------------------
-// The deadline heap (deterministic: comparisons only on replicated fields):
-// waiting tasks by (deadline, id); each task keeps its index, so removing it
-// is O(log n). (Leases have their own sorted run: leases.ts.)
-
-type PosField = 'deadlinePos';
-const deadlineLess = (a: Task, b: Task): boolean => (a.deadline !== b.deadline ? a.deadline < b.deadline : a.id < b.id);
-
-function heapSwap(h: Task[], i: number, j: number, pos: PosField): void {
-  const a = h[i]!;
-  const b = h[j]!;
-  h[i] = b;
-  h[j] = a;
-  b[pos] = i;
-  a[pos] = j;
-}
-
-function heapSift(h: Task[], i: number, less: (a: Task, b: Task) => boolean, pos: PosField): void {
-  while (i > 0) {
-    const p = (i - 1) >> 1;
-    if (!less(h[i]!, h[p]!)) break;
-    heapSwap(h, i, p, pos);
-    i = p;
-  }
-  for (;;) {
-    const l = 2 * i + 1;
-    const r = l + 1;
-    let m = i;
-    if (l < h.length && less(h[l]!, h[m]!)) m = l;
-    if (r < h.length && less(h[r]!, h[m]!)) m = r;
-    if (m === i) return;
-    heapSwap(h, i, m, pos);
-    i = m;
-  }
-}
-
-function heapAdd(h: Task[], t: Task, less: (a: Task, b: Task) => boolean, pos: PosField): void {
-  t[pos] = h.length;
-  h.push(t);
-  heapSift(h, t[pos], less, pos);
-}
-
-/** Remove `t` from heap `h` (idempotent). */
-function heapRemove(h: Task[], t: Task, less: (a: Task, b: Task) => boolean, pos: PosField): void {
-  const i = t[pos];
-  if (i < 0) return;
-  t[pos] = -1;
-  const last = h.pop()!;
-  if (i < h.length) {
-    h[i] = last;
-    last[pos] = i;
-    heapSift(h, i, less, pos);
-  }
-}
+// Leases (leases.ts), deadlines (deadlines.ts), ready queues (ready.ts), per-kind load
 
 /** Drop a task's lease (it stopped running); idempotent. */
-const leaseRemove = (s: SchedState, t: Task): void => leaseEnd(s.leases, t);
+const leaseRemove = (s: SchedState, t: TaskRecord): void => leaseEnd(s.leases, t);
 /** A task with a deadline starts waiting (submitted, requeued or backed off). */
-function deadlineAdd(s: SchedState, t: Task): void {
-  if (t.deadline >= 0 && t.deadlinePos < 0) heapAdd(s.deadlines, t, deadlineLess, 'deadlinePos');
-}
-const deadlineRemove = (s: SchedState, t: Task): void => heapRemove(s.deadlines, t, deadlineLess, 'deadlinePos');
+const deadlineAdd = (s: SchedState, t: TaskRecord): void => addDeadline(s.deadlines, t);
+const deadlineRemove = (s: SchedState, t: TaskRecord): void => removeDeadline(s.deadlines, t);
 
 function addLoad(s: SchedState, kind: string, d: number): void {
   s.load.set(kind, (s.load.get(kind) ?? 0) + d);
 }
 
-function enqueueReady(s: SchedState, t: Task): void {
+function enqueueReady(s: SchedState, t: TaskRecord): void {
   addLoad(s, t.kind, 1);
   let q = s.ready.get(t.kind);
-  if (q === undefined) s.ready.set(t.kind, (q = { prios: [], runs: new Map(), spare: null, size: 0 }));
+  if (q === undefined) s.ready.set(t.kind, (q = createReadyQueue()));
   // Ring only when the kind's queue was empty: a runner sleeps only after a claim that found
   // too little, so while tasks of this kind wait, an earlier ring (or a chained one) is in flight.
-  if (q.size === 0) work = true;
-  q.size++;
-  let run = q.runs.get(t.priority);
-  if (run === undefined) {
-    run = q.spare ?? { items: [], head: 0, tail: 0 };
-    q.spare = null;
-    q.runs.set(t.priority, run);
-    let i = 0;
-    while (i < q.prios.length && q.prios[i]! > t.priority) i++;
-    q.prios.splice(i, 0, t.priority);
-  }
-  const items = run.items;
-  if (run.head === run.tail || items[run.tail - 1]!.id < t.id) {
-    if (run.tail === items.length) items.push(t);
-    else items[run.tail] = t;
-    run.tail++;
-    return;
-  }
-  // A requeued (older) task: insert by id among the live entries.
-  let lo = run.head;
-  let hi = run.tail;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (items[mid]!.id < t.id) lo = mid + 1;
-    else hi = mid;
-  }
-  items.splice(lo, 0, t);
-  run.tail++;
-}
-
-/** Drop the head of run `run` (priority `prio`) of queue `q`. */
-function shiftRun(q: ReadyQueue, prio: number, run: ReadyRun): void {
-  run.items[run.head++] = null;
-  q.size--;
-  if (run.head === run.tail) {
-    q.runs.delete(prio);
-    q.prios.splice(q.prios.indexOf(prio), 1);
-    run.head = 0;
-    run.tail = 0;
-    q.spare = run;
-  } else if (run.head >= 1024 && run.head * 2 >= run.tail) {
-    run.items.copyWithin(0, run.head, run.tail);
-    run.items.fill(null, run.tail - run.head, run.tail);
-    run.tail -= run.head;
-    run.head = 0;
-  }
+  if (readyPush(q, t)) work = true;
 }
 
 /** The head of a kind's queue, dropping stale entries (cancelled or already re-claimed tasks). */
-function readyHead(s: SchedState, kind: string): Task | undefined {
+function headOf(s: SchedState, kind: string): TaskRecord | undefined {
   const q = s.ready.get(kind);
-  if (q === undefined) return undefined;
-  while (q.prios.length > 0) {
-    const prio = q.prios[0]!;
-    const run = q.runs.get(prio)!;
-    const t = run.items[run.head]!;
-    if (t.state === 'queued' && t.notBefore <= s.clock && t.priority === prio) return t;
-    shiftRun(q, prio, run);
-  }
-  return undefined;
-}
-
-/** Take the head `readyHead` just returned. */
-function popReady(s: SchedState, kind: string): void {
-  const q = s.ready.get(kind)!;
-  const prio = q.prios[0]!;
-  shiftRun(q, prio, q.runs.get(prio)!);
+  return q === undefined ? undefined : readyHead(q, s.clock);
 }
 
 // ---------------------------------------------------------------------------
@@ -369,7 +302,7 @@ function expireDeadlines(s: SchedState): void {
   }
 }
 
-function failDeadline(s: SchedState, t: Task): void {
+function failDeadline(s: SchedState, t: TaskRecord): void {
   t.error = t.attempts === 0 ? 'deadline passed before start' : 'deadline passed before a retry';
   t.failCode = FailCode.Deadline;
   settle(s, t, 'failed');
@@ -386,7 +319,7 @@ function releaseDelayed(s: SchedState): void {
   if (n > 0) s.delayed.splice(0, n);
 }
 
-function delay(s: SchedState, t: Task): void {
+function delay(s: SchedState, t: TaskRecord): void {
   const d = s.delayed;
   let lo = 0;
   let hi = d.length;
@@ -402,7 +335,7 @@ function delay(s: SchedState, t: Task): void {
 // ---------------------------------------------------------------------------
 // Settling
 
-function settle(s: SchedState, t: Task, state: 'done' | 'failed' | 'cancelled'): void {
+function settle(s: SchedState, t: TaskRecord, state: 'done' | 'failed' | 'cancelled'): void {
   t.state = state;
   t.owner = -1;
   t.leaseUntil = 0;
@@ -422,14 +355,12 @@ function settle(s: SchedState, t: Task, state: 'done' | 'failed' | 'cancelled'):
  * and the task retries (after backoff for handler failures, at once for lost
  * leases) or, on its last attempt, fails.
  */
-function endAttempt(s: SchedState, t: Task, end: 'failed' | 'expired' | 'evicted', reason: string, final?: FailCodeValue): void {
+function endAttempt(s: SchedState, t: TaskRecord, end: 'failed' | 'expired' | 'evicted', reason: string, final?: FailCodeValue): void {
   leaseRemove(s, t);
   const w = s.workers.get(t.owner);
   if (w !== undefined && w.running > 0) w.running--;
   addLoad(s, t.kind, -1);
-  const a = t.log[t.log.length - 1]!;
-  a.end = end;
-  a.to = s.ops;
+  endCurrent(s, t, end);
   t.error = reason;
   if (final !== undefined || t.attempts >= t.maxAttempts) {
     t.failCode = final ?? FailCode.Attempts;
@@ -462,7 +393,7 @@ export function submit(s: SchedState, submitter: number, specs: readonly TaskSpe
   begin(s, now);
   const first = s.nextTaskId;
   for (const spec of specs) {
-    const t: Task = {
+    const t: TaskRecord = {
       id: s.nextTaskId++,
       kind: spec.kind,
       payload: spec.payload,
@@ -480,9 +411,13 @@ export function submit(s: SchedState, submitter: number, specs: readonly TaskSpe
       result: undefined,
       error: null,
       failCode: FailCode.Attempts,
-      log: NO_ATTEMPTS,
       leaseStamp: 0,
       deadlinePos: -1,
+      firstWorker: -1,
+      firstFrom: -1,
+      firstTo: -1,
+      firstEnd: 'running',
+      later: null,
     };
     s.tasks.set(t.id, t);
     s.counts.submitted++;
@@ -544,7 +479,7 @@ export function leave(s: SchedState, worker: number, now: number): Effects<Outco
  * running tasks) exceeds the capacity of its active warm workers. A task that
  * waited `spillAfterMs` may go anywhere (a hung or busy warm set cannot starve it).
  */
-function coldAllowed(s: SchedState, w: Worker, kind: string, head: Task): boolean {
+function coldAllowed(s: SchedState, w: Worker, kind: string, head: TaskRecord): boolean {
   if (s.policy === 'fifo') return true;
   if (s.clock - head.submittedAt >= s.spillAfterMs) return true;
   const set = s.warmSets.get(kind);
@@ -562,23 +497,24 @@ function coldAllowed(s: SchedState, w: Worker, kind: string, head: Task): boolea
  * (priority, then submission order) among the kinds it handles and the
  * policy allows. Capped by the worker's free capacity; nothing while draining.
  */
-export function claim(s: SchedState, worker: number, n: number, leaseMs: number, now: number): Effects<ClaimedTask[]> {
+export function claim(s: SchedState, worker: number, n: number, leaseMs: number, now: number): Effects<Claimed> {
   begin(s, now);
-  const out: ClaimedTask[] = [];
   const w = s.workers.get(worker);
-  if (w === undefined || w.status !== 'active') return effects(out);
+  if (w === undefined || w.status !== 'active') return effects(NOTHING_CLAIMED);
+  let tasks: TaskRecord[] | null = null;
+  let attempts: number[] | null = null;
   let room = Math.min(n, w.capacity - w.running);
   while (room > 0) {
-    let best: Task | undefined;
+    let best: TaskRecord | undefined;
     for (const kind of w.kinds) {
-      const head = readyHead(s, kind);
+      const head = headOf(s, kind);
       if (head === undefined) continue;
       if (best !== undefined && !(head.priority > best.priority || (head.priority === best.priority && head.id < best.id))) continue;
       if (!w.warm.includes(kind) && !coldAllowed(s, w, kind, head)) continue;
       best = head;
     }
     if (best === undefined) break;
-    popReady(s, best.kind);
+    readyPop(s.ready.get(best.kind)!);
     // (begin() already failed every waiting task past its deadline; this guards the invariant.)
     if (best.deadline >= 0 && s.clock > best.deadline) {
       addLoad(s, best.kind, -1);
@@ -598,15 +534,18 @@ export function claim(s: SchedState, worker: number, n: number, leaseMs: number,
     best.owner = worker;
     best.attempts++;
     best.leaseUntil = s.clock + leaseMs;
-    const entry: Attempt = { attempt: best.attempts, worker, from: s.ops, to: -1, end: 'running' };
-    if (best.log.length === 0) best.log = [entry]; // replaces the shared NO_ATTEMPTS
-    else best.log.push(entry);
+    startAttempt(s, best, worker);
     leaseSet(s.leases, best, best.leaseUntil);
     w.running++;
     room--;
-    out.push({ id: best.id, attempt: best.attempts, kind: best.kind, payload: best.payload, leaseUntil: best.leaseUntil });
+    if (tasks === null) {
+      tasks = [];
+      attempts = [];
+    }
+    tasks.push(best);
+    attempts!.push(best.attempts);
   }
-  return effects(out);
+  return effects(tasks === null ? NOTHING_CLAIMED : { tasks, attempts: attempts!, leaseUntil: s.clock + leaseMs });
 }
 
 /** Check that `worker` holds attempt `attempt` of task `id` right now. */
@@ -615,8 +554,8 @@ function holds(s: SchedState, worker: number, id: number, attempt: number): Outc
   if (t === undefined) return Outcome.UnknownTask;
   if (t.state === 'running' && t.owner === worker && t.attempts === attempt) return Outcome.Ok;
   // It held that attempt once (the attempt log says so), and lost it since.
-  const a = t.log[attempt - 1];
-  if (a !== undefined && a.worker === worker) return Outcome.LeaseLost;
+  const held = attemptWorker(t, attempt);
+  if (held >= 0 && held === worker) return Outcome.LeaseLost;
   return Outcome.NotOwner;
 }
 
@@ -646,9 +585,7 @@ export function finish(s: SchedState, worker: number, items: readonly Completion
       leaseRemove(s, t);
       if (w !== undefined && w.running > 0) w.running--;
       addLoad(s, t.kind, -1);
-      const a = t.log[t.log.length - 1]!;
-      a.end = 'done';
-      a.to = s.ops;
+      endCurrent(s, t, 'done');
       t.result = it.result;
       settle(s, t, 'done');
     } else {
@@ -693,9 +630,7 @@ export function cancel(s: SchedState, ids: readonly number[], now: number): Effe
       leaseRemove(s, t);
       const w = s.workers.get(t.owner);
       if (w !== undefined && w.running > 0) w.running--;
-      const a = t.log[t.log.length - 1]!;
-      a.end = 'cancelled';
-      a.to = s.ops;
+      endCurrent(s, t, 'cancelled');
     }
     t.error = 'cancelled';
     settle(s, t, 'cancelled');
@@ -726,140 +661,4 @@ export function release(s: SchedState, submitter: number, upto: number, retain: 
   return effects(null);
 }
 
-// ---------------------------------------------------------------------------
-// Reads
-
-export interface Settled {
-  id: number;
-  state: 'done' | 'failed' | 'cancelled';
-  result: unknown;
-  error: string | null;
-  failCode: FailCodeValue;
-  attempts: number;
-}
-
-/** Entries of `submitter`'s outbox from absolute index `from`; `next` is the index after the last. */
-export function settledSince(s: SchedState, submitter: number, from: number): { next: number; items: Settled[] } {
-  const box = s.outbox.get(submitter);
-  if (box === undefined) return { next: from, items: [] };
-  const base = s.outboxBase.get(submitter)!;
-  const items: Settled[] = [];
-  for (let i = Math.max(0, from - base); i < box.length; i++) {
-    const t = s.tasks.get(box[i]!)!;
-    items.push({ id: t.id, state: t.state as Settled['state'], result: t.result, error: t.error, failCode: t.failCode, attempts: t.attempts });
-  }
-  return { next: base + box.length, items };
-}
-
-/**
- * Like `settledSince`, without copies: the settled task records themselves
- * (a settled record never changes again; release only drops it from the
- * map). For the owning thread's synchronous collect, which must not mutate them.
- */
-export function settledTasksSince(s: SchedState, submitter: number, from: number): { next: number; items: readonly Settled[] } {
-  const box = s.outbox.get(submitter);
-  if (box === undefined) return { next: from, items: [] };
-  const base = s.outboxBase.get(submitter)!;
-  const start = Math.max(0, from - base);
-  const items = new Array<Settled>(Math.max(0, box.length - start));
-  for (let i = start; i < box.length; i++) items[i - start] = s.tasks.get(box[i]!)! as Settled;
-  return { next: base + box.length, items };
-}
-
-export interface SchedSummary {
-  clock: number;
-  /** The id the next submitted task gets. */
-  nextTaskId: number;
-  ops: number;
-  coldStarts: number;
-  coldStartsByKind: Record<string, number>;
-  /** Workers that have run each kind. */
-  workersPerKind: Record<string, number>;
-  counts: SchedState['counts'];
-  queued: number;
-  running: number;
-}
-
-export function summary(s: SchedState): SchedSummary {
-  let queued = 0;
-  let running = 0;
-  for (const t of s.tasks.values()) {
-    if (t.state === 'queued') queued++;
-    else if (t.state === 'running') running++;
-  }
-  const workersPerKind: Record<string, number> = {};
-  for (const w of s.workers.values()) for (const k of w.warm) workersPerKind[k] = (workersPerKind[k] ?? 0) + 1;
-  return {
-    clock: s.clock,
-    nextTaskId: s.nextTaskId,
-    ops: s.ops,
-    coldStarts: s.coldStarts,
-    coldStartsByKind: Object.fromEntries(s.coldStartsByKind),
-    workersPerKind,
-    counts: { ...s.counts },
-    queued,
-    running,
-  };
-}
-
-/** A copy of one task's record (or undefined). */
-export function taskInfo(s: SchedState, id: number): Task | undefined {
-  const t = s.tasks.get(id);
-  return t === undefined ? undefined : { ...t, log: t.log.map((a) => ({ ...a })) };
-}
-
-/** A worker's capacity, or -1 if it is not active (draining, gone, unknown): the runner's per-loop check. */
-export function workerRoom(s: SchedState, id: number): number {
-  const w = s.workers.get(id);
-  return w === undefined || w.status !== 'active' ? (w?.status === 'draining' ? -1 : -2) : w.capacity;
-}
-
-export function workerInfo(s: SchedState, id: number): Worker | undefined {
-  const w = s.workers.get(id);
-  return w === undefined ? undefined : { ...w, kinds: [...w.kinds], warm: [...w.warm] };
-}
-
-/**
- * The earliest time at which a tick would change the state (a lease
- * expires, a backed-off task is released, a deadline passes), or Infinity.
- * Threads that wait read it to know when to tick.
- */
-export function nextDue(s: SchedState): number {
-  let due = leaseFirstUntil(s.leases);
-  if (s.delayed.length > 0) due = Math.min(due, s.delayed[0]!.notBefore);
-  if (s.deadlines.length > 0) due = Math.min(due, s.deadlines[0]!.deadline + 1e-3);
-  return due;
-}
-
-/** A payload or result as digest text: its exact bytes, or its exact value (JSON keeps lone surrogates apart). */
-function valueKey(v: unknown): unknown {
-  return v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : v === undefined ? '(undefined)' : Object.is(v, -0) ? '(-0)' : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
-}
-
-/** Order-independent digest of the whole state (sorted by id), every replicated field of every task included. */
-export function digest(s: SchedState): string {
-  const tasks = [...s.tasks.values()]
-    .sort((a, b) => a.id - b.id)
-    .map((t) => [
-      t.id,
-      t.kind,
-      t.state,
-      t.owner,
-      t.attempts,
-      t.leaseUntil,
-      t.notBefore,
-      valueKey(t.priority),
-      t.deadline,
-      t.maxAttempts,
-      t.backoffMs,
-      t.submitter,
-      t.submittedAt,
-      t.failCode,
-      t.error,
-      valueKey(t.payload),
-      valueKey(t.result),
-      t.log.map((a) => `${a.attempt}/${a.worker}/${a.from}/${a.to}/${a.end}`).join(','),
-    ]);
-  const workers = [...s.workers.values()].sort((a, b) => a.id - b.id).map((w) => [w.id, w.capacity, w.status, w.running, w.warm.join('+')]);
-  return JSON.stringify([s.clock, s.ops, s.nextTaskId, s.coldStarts, s.counts, tasks, workers]);
-}
+export { attemptLog, settledSince, settledTasksSince, summary, taskInfo, workerRoom, workerInfo, nextDue, digest, type Settled, type SchedSummary } from './reads.js';

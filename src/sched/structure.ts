@@ -45,7 +45,7 @@ export function schedStructure(kinds: readonly string[], options: st.StateOption
     // The task table is a class (IdTable): ship its plain data, in the same serialisation as the rest so shared task objects stay shared.
     snapshot: (s) => serialize({ ...s, tasks: s.tasks.raw() }),
     restore: (bytes) => {
-      const o = deserialize(bytes) as Omit<st.SchedState, 'tasks'> & { tasks: ReturnType<IdTable<st.Task>['raw']> };
+      const o = deserialize(bytes) as Omit<st.SchedState, 'tasks'> & { tasks: ReturnType<IdTable<st.TaskRecord>['raw']> };
       return { ...o, tasks: IdTable.fromRaw(o.tasks) } as st.SchedState;
     },
   });

@@ -55,7 +55,7 @@ export function coldStartTrace(policy: st.Policy, steps = 400, workers = 6, capa
     // Workers pull in a rotating order, as independent runners would.
     for (let i = 0; i < workers; i++) {
       const w = ids[(i + t) % workers]!;
-      for (const c of st.claim(s, w, capacity, 1000, t).value) running.push({ worker: w, id: c.id, attempt: c.attempt, at: t + taskMs });
+      for (const c of st.claimedTasks(st.claim(s, w, capacity, 1000, t).value)) running.push({ worker: w, id: c.id, attempt: c.attempt, at: t + taskMs });
     }
   }
   const sum = st.summary(s);

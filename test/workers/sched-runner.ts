@@ -9,7 +9,9 @@
  * - `slow` {ms}: counts itself in the shared `probe` while its handler runs
  *   (probe[0] now, probe[1] the most at once), records an abort of its
  *   signal (probe[2]; probe[3] if its reason is a LeaseLostError), and keeps
- *   running `ms` regardless.
+ *   running `ms` regardless; with `blockFirst`, attempt 1 also blocks its
+ *   thread's event loop for that many ms soon after it starts (so renewals
+ *   cannot run and its lease expires while the handler lives on).
  * Successful completions are counted per task id in the shared `audit`
  * array (Atomics, so the counts survive a terminate()). The thread answers
  * {digest: true} with its replica's digest.
@@ -65,6 +67,34 @@ function badResult(mode: string): unknown {
       return '\udfff';
     case 'null-proto':
       return Object.assign(Object.create(null), { a: 1 });
+    case 'async-uncloneable':
+      return Promise.resolve({ f: () => 1 });
+    case 'async-big':
+      return new Promise((r) => setTimeout(() => r('z'.repeat(2 * 1024 * 1024)), 5));
+    case 'getter-throws':
+      return {
+        get x(): never {
+          throw new Error('getter of the result');
+        },
+      };
+    case 'throw-proxy':
+      throw new Proxy(
+        {},
+        {
+          getPrototypeOf() {
+            throw new Error('trap');
+          },
+          get() {
+            throw new Error('trap');
+          },
+        },
+      );
+    case 'throw-getter-message':
+      throw Object.defineProperty(new Error('x'), 'message', {
+        get(): never {
+          throw new Error('message getter');
+        },
+      });
     default:
       return mode;
   }
@@ -80,7 +110,7 @@ const all = {
   },
   echo: (p: unknown): unknown => p,
   bad: (p: { mode: string }): unknown => badResult(p.mode),
-  slow: async (p: { ms: number }, ctx: TaskContext): Promise<number> => {
+  slow: async (p: { ms: number; blockFirst?: number }, ctx: TaskContext): Promise<number> => {
     const now = Atomics.add(probe, 0, 1) + 1;
     for (let m = Atomics.load(probe, 1); now > m; m = Atomics.load(probe, 1)) Atomics.compareExchange(probe, 1, m, now);
     const signal = (ctx as { signal?: AbortSignal }).signal;
@@ -88,6 +118,7 @@ const all = {
       Atomics.add(probe, 2, 1);
       if ((signal.reason as { code?: string } | undefined)?.code === 'SCHED_LEASE_LOST') Atomics.add(probe, 3, 1);
     });
+    if (p.blockFirst && ctx.attempt === 1) setTimeout(() => spin(p.blockFirst!), 20);
     try {
       await new Promise((r) => setTimeout(r, p.ms));
       return ctx.attempt;
