@@ -35,6 +35,8 @@ interface Batch {
   readonly timer: NodeJS.Timeout;
 }
 interface PendingRead {
+  /** performance.now() at the call: the read's bound runs from here. */
+  readonly at: number;
   readonly run: () => unknown;
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: unknown) => void;
@@ -48,6 +50,10 @@ export interface ClusterStats extends ReplicaStats {
   /** streamKnown - position: how far a sequential read may be behind (as far as the site knows). */
   lag: number;
   bridgeConnected: boolean;
+  /** Stream sequence of the last snapshot this site installed (joining, or after falling behind the stream's retention); 0: none. */
+  snapshotInstalledAt: number;
+  /** Snapshots this site's bridge stored in the snapshot stream. */
+  snapshotsStored: number;
   batchesPublished: number;
   opsPublished: number;
   readWindows: number;
@@ -227,7 +233,7 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     if (!this.readNames.has(name)) return Promise.reject(new ClusterConfigError(`unknown read op '${name}'`));
     if (this.closed) return Promise.reject(this.closed);
     return new Promise((resolve, reject) => {
-      this.window.push({ run: () => this.localRead(name, args), resolve: resolve as (v: unknown) => void, reject });
+      this.window.push({ at: performance.now(), run: () => this.localRead(name, args), resolve: resolve as (v: unknown) => void, reject });
       if (!this.indexOut) this.askIndex();
     });
   }
@@ -248,20 +254,35 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
   sync(): Promise<number> {
     return new Promise((resolve, reject) => {
       if (this.closed) throw this.closed;
-      this.window.push({ run: () => this.position(), resolve: resolve as (v: unknown) => void, reject });
+      this.window.push({ at: performance.now(), run: () => this.position(), resolve: resolve as (v: unknown) => void, reject });
       if (!this.indexOut) this.askIndex();
     });
   }
 
   private askIndex(): void {
+    // A read's bound runs from its call, also while it waited for the round before: a read past it fails now,
+    // and what is left of the oldest other one's goes to the bridge.
+    const now = performance.now();
+    const bound = this.data.readTimeoutMs;
+    const late = this.window.filter((r) => now - r.at >= bound);
+    if (late.length > 0) {
+      const e = new ClusterUnavailableError(`no answer from the cluster within ${bound} ms`, false);
+      for (const r of late) r.reject(e);
+      this.window = this.window.filter((r) => now - r.at < bound);
+      if (this.window.length === 0) {
+        this.holdThread();
+        return;
+      }
+    }
+    const left = Math.max(1, Math.floor(bound - (now - this.window.reduce((a, r) => Math.min(a, r.at), Infinity))));
     this.indexOut = true;
     // Only reads invoked before the request is sent may use its answer.
     this.asked = this.window;
     this.window = [];
     const n = ++this.indexNo;
-    this.indexTimer = setTimeout(() => this.onIndex(n, null, new ClusterUnavailableError(`no answer from the site's bridge within ${this.data.readTimeoutMs} ms`, false)), this.data.readTimeoutMs + 1_000);
+    this.indexTimer = setTimeout(() => this.onIndex(n, null, new ClusterUnavailableError(`no answer from the site's bridge within ${this.data.readTimeoutMs} ms`, false)), left + 1_000);
     this.indexTimer.unref();
-    const m: ToBridge = { t: 'i', n };
+    const m: ToBridge = { t: 'i', n, ms: left };
     this.data.port.postMessage(m);
     this.holdThread();
   }
@@ -330,7 +351,8 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
   stats(): ClusterStats {
     const position = this.position();
     const streamKnown = Math.max(this.positions.known(), position);
-    return { ...this.nr.stats(), position, streamKnown, lag: streamKnown - position, bridgeConnected: this.positions.connected(), ...this.counters };
+    return { ...this.nr.stats(), position, streamKnown, lag: streamKnown - position, bridgeConnected: this.positions.connected(),
+      snapshotInstalledAt: this.positions.snapshotInstalledAt(), snapshotsStored: this.positions.snapshotsStored(), ...this.counters };
   }
 
   /** Leave: pending writes and reads fail with SiteClosedError (writes already sent: `committed: 'unknown'`). */

@@ -13,7 +13,8 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { createHandle, type NrHandle } from '../nr/index.js';
 import type { BridgeConfig } from './bridge.js';
 import { CLUSTER_DEFAULTS, type Consistency } from './defaults.js';
-import { BehindRetentionError, ClusterConfigError, clusterErrorFrom, SiteClosedError, type WireError } from './errors.js';
+import { ClusterConfigError, clusterErrorFrom, SiteClosedError, type WireError } from './errors.js';
+import { untilDeadline } from './retry.js';
 import { Positions } from './positions.js';
 import { siteStructure } from './site-structure.js';
 import { checkStream, checkKnown, checkServers, checkStreamName, connectNats } from './stream.js';
@@ -96,20 +97,21 @@ export async function createSite(options: SiteOptions): Promise<Site> {
   if (nats === null || typeof nats !== 'object' || 'servers' in nats) throw new ClusterConfigError('nats must be an object of NATS connect options, without servers');
 
   const user = await loadStructure(ref);
-  // Typed errors at attach: the stream is missing, or made for another structure.
-  const nc = await connectNats(servers, { ...nats, maxReconnectAttempts: 0, timeout: readTimeoutMs });
+  // Typed errors at attach: the stream is missing, or made for another structure; requests that fail while the
+  // cluster elects a leader are retried until readTimeoutMs, then ClusterUnavailableError.
+  const deadline = performance.now() + readTimeoutMs;
+  const nc = await untilDeadline('connect', deadline, (left) => connectNats(servers, { ...nats, maxReconnectAttempts: 0, timeout: Math.max(1, left) }));
   try {
-    const info = await checkStream(await jetstreamManager(nc, { timeout: readTimeoutMs }), stream, user);
-    // A new site replays from sequence 1: the stream must still hold it.
-    if (info.state.last_seq >= 1 && info.state.first_seq > 1) throw new BehindRetentionError(stream, 1, info.state.first_seq);
+    await checkStream(await jetstreamManager(nc, { timeout: readTimeoutMs, checkAPI: false }), stream, user, deadline);
   } finally {
     await nc.close();
   }
 
-  const handle = createHandle(siteStructure(user), { replicas: replicas + 1, logBytes: options.logBytes ?? CLUSTER_DEFAULTS.logBytes });
+  const logBytes = options.logBytes ?? CLUSTER_DEFAULTS.logBytes;
+  const handle = createHandle(siteStructure(user), { replicas: replicas + 1, logBytes });
   const positions = Positions.create();
   const id = randomInt(1, 0xffffffff);
-  const config: BridgeConfig = { handle, positions: positions.buffer, stream, servers, nats: nats as Record<string, unknown>, writeTimeoutMs, readTimeoutMs, publishAttemptMs, site: id };
+  const config: BridgeConfig = { handle, positions: positions.buffer, stream, servers, nats: nats as Record<string, unknown>, writeTimeoutMs, readTimeoutMs, publishAttemptMs, site: id, logBytes };
   const bridge = new Worker(bridgeWorkerUrl(), { workerData: { config, structure: ref } });
   let closed = false;
   let failWith: (e: Error) => void = () => {};
