@@ -83,6 +83,7 @@ describe.skipIf(NATS === null)('cluster: a stream leader killed', () => {
     if (attached !== 'attached') expect(attached).toBeInstanceOf(ClusterUnavailableError);
 
     const answered = outcomes.filter((o) => o.ok !== undefined);
+    console.log(`failover: ${answered.length} reads answered, ${outcomes.length - answered.length} failed typed; attach: ${attached === 'attached' ? 'attached' : (attached as Error).name}`);
     for (const o of outcomes) {
       const what = JSON.stringify(o);
       if (o.ok !== undefined) {

@@ -116,7 +116,7 @@ describe('cluster snapshots', () => {
     short[0] = { subject: short[0]!.subject, data: parts[0]!.subarray(1) };
     expect(reason(() => assembleSnapshot(manifest, short, HashMap))).toMatch(/holds/);
     for (const at of [0, 1000, bytes.length - 1]) {
-      const flipped = bytes.slice();
+      const flipped = Uint8Array.from(bytes);
       flipped[at]! ^= 0x40;
       expect(reason(() => assembleSnapshot(manifest, stored(manifest, splitChunks(flipped)), HashMap)), `byte ${at}`).toMatch(/SHA-256/);
     }

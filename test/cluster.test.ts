@@ -5,7 +5,7 @@
  * Skipped, loudly, when nats-server is not on PATH.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,12 +97,16 @@ describe.skipIf(NATS === null)('cluster on a 3-node JetStream cluster', () => {
   });
 
   it('three sites of two replicas: linearizable under a killed server, a paused site and a killed site, digests equal, every acknowledged write stored once', async () => {
+    // Where the time goes (diagnostics only: printed, never asserted), to tell a slow machine from a hang.
+    const t0 = performance.now();
+    const phase = (name: string): void => console.log(`three-site: ${name} at ${((performance.now() - t0) / 1000).toFixed(1)} s (load ${loadavg()[0]!.toFixed(1)})`);
     await createStream(HashMap, { servers: nats.urls, stream: 'MAP' });
     // Site 1 has a short read bound: it is paused (SIGSTOP) for longer than that.
     const start = (i: number, tag: string) =>
       startSite({ servers: nats.urls, stream: 'MAP', replicas: 2, history: join(dir, `site${i}${tag}`), ...(i === 1 ? { readTimeoutMs: 1_000 } : {}) });
     const s = await Promise.all([0, 1, 2].map((i) => start(i, '')));
     sites.push(...s);
+    phase('started');
     const work = (site: SiteProcess, r: number, client: number, ops: number) =>
       site.cmd(r, { op: 'workload', client, ops, keys: 5, inflight: 6, writeRatio: 0.4, seed: 1000 + client }, 45_000);
     const runs = Promise.allSettled(s.flatMap((site, i) => [0, 1].map((r) => work(site, r, i * 2 + r, 250))));
@@ -115,6 +119,7 @@ describe.skipIf(NATS === null)('cluster on a 3-node JetStream cluster', () => {
     await sleep(1_100);
     s[1]!.proc.kill('SIGCONT');
     const results = await runs;
+    phase('workloads');
     for (const [i, r] of results.entries()) expect(r.status, `replica ${i}`).toBe(i < 4 ? 'fulfilled' : 'rejected'); // site 2 died mid-run
     // The killed site comes back as a new process and catches up from the stream.
     nats.restart(1);
@@ -122,10 +127,12 @@ describe.skipIf(NATS === null)('cluster on a 3-node JetStream cluster', () => {
     sites.push(back);
     const more = await work(back, 0, 100, 30);
     expect(more.ok).toBeDefined();
+    phase('restarted site');
 
     const live = [s[0]!, s[1]!, back];
     const digests = await Promise.all(live.flatMap((site) => [0, 1].map((r) => site.cmd(r, { op: 'digest' }))));
     for (const d of digests) expect(d.err).toBeUndefined();
+    phase('digests');
     const set = new Set(digests.map((d) => (d.ok as { digest: string }).digest));
     expect(set.size, JSON.stringify(digests)).toBe(1);
 
@@ -133,6 +140,7 @@ describe.skipIf(NATS === null)('cluster on a 3-node JetStream cluster', () => {
     const h = readHistory(files);
     expect(h.answered).toBeGreaterThan(300);
     const verdict = checkLinearizable(hashMapModel<string>(), h.ops);
+    phase('lincheck');
     if (verdict.verdict === 'violation' && verdict.culprit) {
       const c = verdict.culprit;
       const near = h.ops.filter((o) => o.input.key === c.input.key && Math.abs(o.call - c.call) < 300).sort((a, b) => a.call - b.call);
@@ -232,6 +240,12 @@ describe.skipIf(NATS === null)('cluster: a publish whose acknowledgement is lost
       // Bad input: the codec's error at the call site, nothing published.
       const bad = await site.cmd(0, { op: 'put', key: 'k', value: { not: 'a scalar' } });
       expect(bad.err?.name).toBe('TypeError');
+      expect((await site.cmd(0, { op: 'get', key: 'k' })).ok).toEqual({ value: 'once' });
+      expect([...(await storedPuts(nats.urls, 'ACK')).keys()].sort()).toEqual(['before', 'once']);
+      // A write larger than a batch may be (an entry of the local log: 512 KiB of the default 2 MiB): a typed error, nothing published.
+      const huge = await site.cmd(0, { op: 'put', key: 'k', value: 'x'.repeat(600 * 1024) });
+      expect(huge.err?.name).toBe('ClusterConfigError');
+      expect(huge.err?.message).toMatch(/raise logBytes/);
       expect((await site.cmd(0, { op: 'get', key: 'k' })).ok).toEqual({ value: 'once' });
       expect([...(await storedPuts(nats.urls, 'ACK')).keys()].sort()).toEqual(['before', 'once']);
     } finally {

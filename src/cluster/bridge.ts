@@ -13,10 +13,9 @@
  *   applies them too, so it always knows how far the local log goes.
  * - read index: a replica's linearizable reads ask for a position of the
  *   stream at or past every write acknowledged before they began: the
- *   sequence of a read barrier the bridge publishes (retried through a
- *   leader election); requests that arrive while one barrier is in flight
- *   share the next one (ReadIndex). The reply waits until the local log
- *   holds that sequence; every bound is `readTimeoutMs`.
+ *   sequence of a read barrier the bridge publishes (read-index.ts). The
+ *   reply waits until the local log holds that sequence; every bound is
+ *   `readTimeoutMs`, counted from the read's call.
  * - snapshots: each time the stream prefix crosses a mark of the schedule
  *   (a quarter of the stream's retention, in messages or bytes), the bridge
  *   stores its replica's state in the snapshot stream (snapshots.ts; one
@@ -33,6 +32,7 @@ import { CLUSTER_DEFAULTS, CLUSTER_LIMITS, subjectOf } from './defaults.js';
 import { encodeBarrier } from './envelope.js';
 import { ClusterUnavailableError, SiteClosedError, SnapshotInvalidError, type WireError, toWire } from './errors.js';
 import { Positions } from './positions.js';
+import { ReadIndex } from './read-index.js';
 import { publishUntil, sleep, within } from './retry.js';
 import { messageCost, POSITION_READ, SNAPSHOT_READ, type SiteSnapshotRead, type SiteStructure, type SiteState } from './site-structure.js';
 import { SnapshotStore } from './snapshots.js';
@@ -81,9 +81,7 @@ export class Bridge {
   private queued = 0;
   private appended = 0;
   private waiters: SeqWaiter[] = [];
-  /** Read-index requests not yet in a round: each answered by `done`, due by `deadline` (this thread's performance.now()). */
-  private indexQueue: { done: (r: { seq: number } | { err: WireError }) => void; deadline: number }[] = [];
-  private indexBusy = false;
+  private readonly index: ReadIndex;
   private closed = false;
   private messages: { stop(): void } | null = null;
   private lastDelivery = 0;
@@ -118,6 +116,16 @@ export class Bridge {
     this.subject = subjectOf(config.stream);
     this.barrier = encodeBarrier(config.site);
     this.appended = this.queued = this.localSeq();
+    this.index = new ReadIndex({
+      barrier: async (deadline) => {
+        const ack = await publishUntil(this.js, this.subject, this.barrier, { deadline, attemptMs: config.publishAttemptMs, committed: false, what: 'read index', stopped: this.isClosed });
+        this.positions.raiseKnown(ack.seq);
+        return ack.seq;
+      },
+      catchUp: (seq, deadline) => this.waitAppended(seq, deadline - performance.now(), 'read index: catching up', false),
+      maxMs: config.readTimeoutMs,
+      onRound: () => this.counters.indexRequests++,
+    });
   }
 
   private localSeq(): number {
@@ -367,7 +375,7 @@ export class Bridge {
     this.ports.add(port);
     port.on('message', (m: ToBridge) => {
       if (m.t === 'w') void this.publish(m.id, m.msg).then((r) => this.reply(port, { t: 'w', b: m.b, ...r }));
-      else if (m.t === 'i') this.readIndex(m.ms, (r) => this.reply(port, { t: 'i', n: m.n, ...r }));
+      else if (m.t === 'i') this.index.ask(m.ms, (r) => this.reply(port, { t: 'i', n: m.n, ...r }));
     });
     port.on('close', () => this.ports.delete(port));
   }
@@ -394,43 +402,6 @@ export class Bridge {
     } catch (e) {
       return { err: toWire(e) };
     }
-  }
-
-  private readIndex(ms: number, done: (r: { seq: number } | { err: WireError }) => void): void {
-    const left = Number.isFinite(ms) && ms > 0 ? Math.min(ms, this.config.readTimeoutMs) : this.config.readTimeoutMs;
-    this.indexQueue.push({ done, deadline: performance.now() + left });
-    if (!this.indexBusy) void this.indexRounds();
-  }
-
-  /**
-   * One read barrier per round; every read that asked before the round
-   * began shares it. The barrier is a publish: its acknowledgement comes
-   * through the stream's Raft leader once a quorum stored it, so its
-   * sequence is at or past every write acknowledged before the round began.
-   * (A stream-info request is not: while the stream's group has no leader,
-   * its followers answer it from their own, possibly older, state.) A
-   * barrier that fails (no leader yet) is published again until the bound:
-   * any acknowledged one is past every write acknowledged before the round.
-   */
-  private async indexRounds(): Promise<void> {
-    this.indexBusy = true;
-    while (this.indexQueue.length > 0) {
-      const round = this.indexQueue.splice(0);
-      this.counters.indexRequests++;
-      // The round answers by the earliest of its reads' deadlines (they may have waited for the round before).
-      const deadline = round.reduce((d, r) => Math.min(d, r.deadline), Infinity);
-      let result: { seq: number } | { err: WireError };
-      try {
-        const ack = await publishUntil(this.js, this.subject, this.barrier, { deadline, attemptMs: this.config.publishAttemptMs, committed: false, what: 'read index', stopped: this.isClosed });
-        this.positions.raiseKnown(ack.seq);
-        await this.waitAppended(ack.seq, deadline - performance.now(), 'read index: catching up', false);
-        result = { seq: ack.seq };
-      } catch (e) {
-        result = { err: toWire(e instanceof ClusterUnavailableError ? e : new ClusterUnavailableError(`read index: ${(e as Error).message}`, false)) };
-      }
-      for (const r of round) r.done(result);
-    }
-    this.indexBusy = false;
   }
 
   private closing: Promise<void> | null = null;

@@ -47,6 +47,10 @@ export const CLUSTER_LIMITS = Object.freeze({
   maxOpsPerBatch: 0xffff,
   /** Largest published batch; JetStream's default max_payload is 1 MiB. */
   maxBatchBytes: 1024 * 1024 - 4096,
+  /** Room left in a local log entry beside a batch: entry and op headers, the apply op's sequence and length. */
+  localEntryReserveBytes: 1024,
+  /** The smallest local log of a site: a batch of a few ops must fit an entry (a quarter of it) beside the reserve. */
+  minLogBytes: 16 * 1024,
   /** What one stored message counts for beyond its payload in the snapshot schedule (subject, headers, the store's record). */
   messageOverheadBytes: 128,
   /** One message of a stored snapshot (JetStream's default max_payload is 1 MiB). */

@@ -148,14 +148,33 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     const ops = this.queue;
     if (ops.length === 0) return;
     this.queue = [];
+    this.send(ops);
+  };
+
+  /**
+   * Encode `ops` as one batch and post it to the bridge. A batch larger
+   * than a message and a local log entry hold is sent as two halves (ops
+   * issued together have no order between them); one op too large alone
+   * fails with ClusterConfigError; an op whose codec throws fails alone.
+   */
+  private send(ops: PendingOp[]): void {
     const batch = ++this.batchNo;
     const head = { site: this.site, origin: this.origin, batch };
     let msg: Uint8Array;
     try {
       msg = encodeEnvelope(this.writer, this.fingerprint, head, ops, this.codecs);
-      if (msg.length > CLUSTER_LIMITS.maxBatchBytes) throw new ClusterConfigError(`a batch encodes to ${msg.length} bytes; a message holds at most ${CLUSTER_LIMITS.maxBatchBytes}`);
     } catch (e) {
       this.splitFailedBatch(ops, head, e);
+      return;
+    }
+    if (msg.length > this.data.maxBatchBytes) {
+      if (ops.length > 1) {
+        const half = ops.length >> 1;
+        this.send(ops.slice(0, half));
+        this.send(ops.slice(half));
+      } else {
+        ops[0]!.reject(new ClusterConfigError(`the write encodes to a ${msg.length}-byte batch; a batch holds at most ${this.data.maxBatchBytes} (a stream message, and an entry of the site's local log: raise logBytes)`));
+      }
       return;
     }
     const timer = setTimeout(() => this.failBatch(batch, new ClusterUnavailableError(`no answer from the site's bridge within ${this.data.writeTimeoutMs} ms`, 'unknown')), this.data.writeTimeoutMs + 1_000);
@@ -166,13 +185,9 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     const m: ToBridge = { t: 'w', b: batch, id: messageId(head), msg };
     this.data.port.postMessage(m, [msg.buffer as ArrayBuffer]);
     this.holdThread();
-  };
+  }
 
-  /**
-   * A batch that cannot be sent whole: an op whose codec throws fails alone
-   * (its caller gets the codec's error) and the others are sent without it;
-   * if every op encodes alone but not together (too large), they all fail.
-   */
+  /** A batch whose encoding threw: an op whose codec throws fails alone (its caller gets the codec's error); the others are sent without it. */
   private splitFailedBatch(ops: PendingOp[], head: { site: number; origin: number; batch: number }, e: unknown): void {
     const good: PendingOp[] = [];
     for (const op of ops) {
@@ -187,8 +202,7 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
       for (const op of good) op.reject(e);
       return;
     }
-    this.queue.unshift(...good);
-    if (this.queue.length > 0) this.flush();
+    if (good.length > 0) this.send(good);
   }
 
   /** From apply (site-structure.ts): this replica reached one of its own batches. */

@@ -12,7 +12,7 @@ import type { ConnectionOptions } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createHandle, type NrHandle } from '../nr/index.js';
 import type { BridgeConfig } from './bridge.js';
-import { CLUSTER_DEFAULTS, type Consistency } from './defaults.js';
+import { CLUSTER_DEFAULTS, CLUSTER_LIMITS, type Consistency } from './defaults.js';
 import { ClusterConfigError, clusterErrorFrom, SiteClosedError, type WireError } from './errors.js';
 import { untilDeadline } from './retry.js';
 import { Positions } from './positions.js';
@@ -52,6 +52,8 @@ export interface SiteReplicaData {
   readonly consistency: Consistency;
   readonly writeTimeoutMs: number;
   readonly readTimeoutMs: number;
+  /** The largest batch a replica sends: what a stream message and an entry of this site's local log both hold. */
+  readonly maxBatchBytes: number;
 }
 
 export interface Site {
@@ -108,6 +110,9 @@ export async function createSite(options: SiteOptions): Promise<Site> {
   }
 
   const logBytes = options.logBytes ?? CLUSTER_DEFAULTS.logBytes;
+  if (!Number.isSafeInteger(logBytes) || logBytes < CLUSTER_LIMITS.minLogBytes) throw new ClusterConfigError(`logBytes must be an integer of at least ${CLUSTER_LIMITS.minLogBytes}`);
+  // A local log entry holds a quarter of the log (at most 1 MiB); the bridge's apply op adds its header to the batch.
+  const maxBatchBytes = Math.min(CLUSTER_LIMITS.maxBatchBytes, Math.min(Math.floor(logBytes / 4), 1024 * 1024) - CLUSTER_LIMITS.localEntryReserveBytes);
   const handle = createHandle(siteStructure(user), { replicas: replicas + 1, logBytes });
   const positions = Positions.create();
   const id = randomInt(1, 0xffffffff);
@@ -150,7 +155,7 @@ export async function createSite(options: SiteOptions): Promise<Site> {
       if (closed) throw new SiteClosedError();
       const { port1, port2 } = new MessageChannel();
       bridge.postMessage({ t: 'port', port: port2 }, [port2]);
-      const data: SiteReplicaData = { kind: 'nr-cluster-replica', handle, port: port1, positions: positions.buffer, site: id, fingerprint: user.fingerprint, consistency, writeTimeoutMs, readTimeoutMs };
+      const data: SiteReplicaData = { kind: 'nr-cluster-replica', handle, port: port1, positions: positions.buffer, site: id, fingerprint: user.fingerprint, consistency, writeTimeoutMs, readTimeoutMs, maxBatchBytes };
       return { data, transferList: [port1] };
     },
     async close() {

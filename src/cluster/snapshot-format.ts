@@ -120,7 +120,8 @@ export function parseManifest(bytes: Uint8Array, expect: SnapshotExpectation): M
     if (!isCount(c) || c < 1 || (i > 0 && c <= chunks[i - 1]!)) bad(`chunk ${i} at ${c} is not a sequence after the one before`);
     chunks.push(c);
   }
-  return { fingerprint, site: v.getUint32(8, true), seq, mark, size, prev, sha256: bytes.slice(DIGEST_AT, DIGEST_AT + 32), stream, chunks };
+  // The structure's own (signed) fingerprint, which it equals; a copy of the digest (a Buffer's slice would be a view).
+  return { fingerprint: expect.fingerprint, site: v.getUint32(8, true), seq, mark, size, prev, sha256: Uint8Array.prototype.slice.call(bytes, DIGEST_AT, DIGEST_AT + 32), stream, chunks };
 }
 
 /** One chunk as the store returned it. */
