@@ -33,7 +33,7 @@ import { encodeBarrier } from './envelope.js';
 import { ClusterUnavailableError, SiteClosedError, SnapshotInvalidError, type WireError, toWire } from './errors.js';
 import { Positions } from './positions.js';
 import { ReadIndex } from './read-index.js';
-import { publishUntil, sleep, within } from './retry.js';
+import { publishUntil, sleep, untilDeadline, within } from './retry.js';
 import { messageCost, POSITION_READ, SNAPSHOT_READ, type SiteSnapshotRead, type SiteStructure, type SiteState } from './site-structure.js';
 import { SnapshotStore } from './snapshots.js';
 import { checkStream, connectNats, streamInfoUntil } from './stream.js';
@@ -148,9 +148,20 @@ export class Bridge {
     this.positions.setConnected(true);
     void this.watchStatus();
     // No account check here: it is one more request that fails during a meta-leader election; checkStream retries.
-    this.jsm = await jetstreamManager(this.nc, { timeout: this.config.readTimeoutMs, checkAPI: false });
+    // Requests wait publishAttemptMs each and are retried; a connection whose server does not answer (just restarted,
+    // its JetStream catching up) is made again, to whichever server the client picks, within the bound.
+    const attemptMs = Math.min(this.config.publishAttemptMs, this.config.readTimeoutMs);
+    this.jsm = await jetstreamManager(this.nc, { timeout: attemptMs, checkAPI: false });
     this.js = jetstream(this.nc, { timeout: this.config.publishAttemptMs });
-    const info = await checkStream(this.jsm, this.config.stream, user, performance.now() + this.config.readTimeoutMs);
+    const deadline = performance.now() + this.config.readTimeoutMs;
+    const info = await untilDeadline('attach', deadline, async () => {
+      try {
+        return await checkStream(this.jsm, this.config.stream, user, Math.min(deadline, performance.now() + 2 * attemptMs));
+      } catch (e) {
+        if (e instanceof ClusterUnavailableError) await this.nc.reconnect().catch(() => {});
+        throw e;
+      }
+    });
     this.setSchedule(info.config);
     this.store = new SnapshotStore(this.js, this.jsm, { fingerprint: user.fingerprint, stream: this.config.stream }, this.config.site, this.config.publishAttemptMs);
     this.queuedBytes = this.stateRead(false).bytes;

@@ -101,13 +101,18 @@ export async function createSite(options: SiteOptions): Promise<Site> {
   const user = await loadStructure(ref);
   // Typed errors at attach: the stream is missing, or made for another structure; requests that fail while the
   // cluster elects a leader are retried until readTimeoutMs, then ClusterUnavailableError.
+  // Each attempt connects afresh (the client picks a server at random) and each request waits publishAttemptMs, so a
+  // server that does not answer yet (just restarted, its JetStream catching up) is routed around within the bound.
   const deadline = performance.now() + readTimeoutMs;
-  const nc = await untilDeadline('connect', deadline, (left) => connectNats(servers, { ...nats, maxReconnectAttempts: 0, timeout: Math.max(1, left) }));
-  try {
-    await checkStream(await jetstreamManager(nc, { timeout: readTimeoutMs, checkAPI: false }), stream, user, deadline);
-  } finally {
-    await nc.close();
-  }
+  const attemptMs = Math.min(publishAttemptMs, readTimeoutMs);
+  await untilDeadline('attach', deadline, async (left) => {
+    const nc = await connectNats(servers, { ...nats, maxReconnectAttempts: 0, timeout: Math.max(1, Math.min(left, attemptMs)) });
+    try {
+      await checkStream(await jetstreamManager(nc, { timeout: attemptMs, checkAPI: false }), stream, user, Math.min(deadline, performance.now() + 2 * attemptMs));
+    } finally {
+      await nc.close().catch(() => {});
+    }
+  });
 
   const logBytes = options.logBytes ?? CLUSTER_DEFAULTS.logBytes;
   if (!Number.isSafeInteger(logBytes) || logBytes < CLUSTER_LIMITS.minLogBytes) throw new ClusterConfigError(`logBytes must be an integer of at least ${CLUSTER_LIMITS.minLogBytes}`);
