@@ -8,39 +8,25 @@
  * never early, never stale. An attach in that window succeeds or fails the
  * same typed way. Skipped, loudly, without nats-server.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { ClusterUnavailableError, createSite, createStream } from '../src/cluster/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
-import { natsServerPath, startNatsCluster, type NatsCluster } from './support/nats-cluster.js';
-import { type SiteProcess, startSite } from './support/cluster-sites.js';
+import { natsServerPath } from './support/nats-cluster.js';
+import { type SiteProcess, startSite, useNatsCluster } from './support/cluster-sites.js';
 
 const NATS = natsServerPath();
 if (NATS === null) console.warn('SKIPPED: the cluster failover tests need nats-server on PATH (apt-get install nats-server); none found');
 const STRUCTURES = fileURLToPath(new URL('../dist/src/nr/structures/index.js', import.meta.url));
 
 describe.skipIf(NATS === null)('cluster: a stream leader killed', () => {
-  let nats: NatsCluster;
-  let dir: string;
-  const sites: SiteProcess[] = [];
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nr-cluster-failover-'));
-    nats = await startNatsCluster(3);
-  }, 40_000);
-
-  afterAll(async () => {
-    await Promise.all(sites.map((s) => s.kill()));
-    await nats?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }, 30_000);
+  const f = useNatsCluster('nr-cluster-failover-');
 
   it('linearizable reads issued while the leader dies: the latest value within the bound, or ClusterUnavailableError after it', async () => {
+    const { nats, dir, sites } = f;
     const bound = 4_000;
     await createStream(HashMap, { servers: nats.urls, stream: 'LEAD' });
     const start = async (name: string): Promise<SiteProcess> => {
@@ -83,7 +69,7 @@ describe.skipIf(NATS === null)('cluster: a stream leader killed', () => {
     if (attached !== 'attached') expect(attached).toBeInstanceOf(ClusterUnavailableError);
 
     const answered = outcomes.filter((o) => o.ok !== undefined);
-    console.log(`failover: ${answered.length} reads answered, ${outcomes.length - answered.length} failed typed; attach: ${attached === 'attached' ? 'attached' : (attached as Error).name}`);
+    console.log(`failover: ${answered.length} reads answered, ${outcomes.length - answered.length} failed typed; attach: ${attached === 'attached' ? 'attached' : `${(attached as Error).name}: ${(attached as Error).message}`}`);
     for (const o of outcomes) {
       const what = JSON.stringify(o);
       if (o.ok !== undefined) {

@@ -8,8 +8,6 @@
  * digest; a corrupt or foreign snapshot is a typed error and never
  * installed. Skipped, loudly, without nats-server.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,8 +17,8 @@ import { CLUSTER_DEFAULTS, type ClusterStats, createSite, createStream, snapshot
 import { manifestSubjectOf } from '../src/cluster/defaults.js';
 import { encodeManifest, type Manifest, parseManifest } from '../src/cluster/snapshot-format.js';
 import { Counter, HashMap } from '../src/nr/structures/index.js';
-import { natsServerPath, startNatsCluster, type NatsCluster } from './support/nats-cluster.js';
-import { type SiteProcess, SiteStartError, startSite } from './support/cluster-sites.js';
+import { natsServerPath } from './support/nats-cluster.js';
+import { type SiteProcess, SiteStartError, startSite, useNatsCluster } from './support/cluster-sites.js';
 
 const NATS = natsServerPath();
 if (NATS === null) console.warn('SKIPPED: the cluster join tests need nats-server on PATH (apt-get install nats-server); none found');
@@ -29,29 +27,22 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const RETENTION = 40;
 
 describe.skipIf(NATS === null)('cluster: joining from snapshots on a stream with bounded retention', () => {
-  let nats: NatsCluster;
-  let dir: string;
+  const f = useNatsCluster('nr-cluster-join-');
   let nc: NatsConnection;
   let jsm: JetStreamManager;
-  const sites: SiteProcess[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nr-cluster-join-'));
-    nats = await startNatsCluster(3);
-    nc = await connect({ servers: nats.urls });
+    nc = await connect({ servers: f.nats.urls });
     jsm = await jetstreamManager(nc);
-  }, 40_000);
+  }, 20_000);
 
   afterAll(async () => {
-    await Promise.all(sites.map((s) => s.kill()));
     await nc?.close();
-    await nats?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }, 30_000);
+  });
 
   const start = async (stream: string, name: string, replicas = 2): Promise<SiteProcess> => {
-    const s = await startSite({ servers: nats.urls, stream, replicas, history: join(dir, name) });
-    sites.push(s);
+    const s = await startSite({ servers: f.nats.urls, stream, replicas, history: join(f.dir, name) });
+    f.sites.push(s);
     return s;
   };
   /** `n` puts, one message each (one in flight), over 30 keys. */
@@ -87,7 +78,7 @@ describe.skipIf(NATS === null)('cluster: joining from snapshots on a stream with
   };
 
   it('a site joins after the stream was truncated past sequence 1: it installs a snapshot and reaches the same digest', async () => {
-    await createStream(HashMap, { servers: nats.urls, stream: 'JOIN', maxMessages: RETENTION });
+    await createStream(HashMap, { servers: f.nats.urls, stream: 'JOIN', maxMessages: RETENTION });
     const a = await start('JOIN', 'join-a');
     await writes(a, 1, 120);
     const info = await jsm.streams.info('JOIN');
@@ -117,7 +108,7 @@ describe.skipIf(NATS === null)('cluster: joining from snapshots on a stream with
   }, 90_000);
 
   it('a site paused (SIGSTOP) while the stream moved past its retention rejoins through a snapshot, never answering stale', async () => {
-    await createStream(HashMap, { servers: nats.urls, stream: 'PAUSE', maxMessages: RETENTION });
+    await createStream(HashMap, { servers: f.nats.urls, stream: 'PAUSE', maxMessages: RETENTION });
     const a = await start('PAUSE', 'pause-a');
     const b = await start('PAUSE', 'pause-b');
     await writes(a, 2, 15);
@@ -152,7 +143,7 @@ describe.skipIf(NATS === null)('cluster: joining from snapshots on a stream with
   }, 120_000);
 
   it('a corrupt or foreign snapshot is refused with a typed error and never installed; an older valid one behind it is used', async () => {
-    await createStream(HashMap, { servers: nats.urls, stream: 'BAD', maxMessages: RETENTION });
+    await createStream(HashMap, { servers: f.nats.urls, stream: 'BAD', maxMessages: RETENTION });
     const a = await start('BAD', 'bad-a', 1);
     await writes(a, 4, 120);
     const real = await snapshotAt('BAD', 120);
@@ -161,7 +152,7 @@ describe.skipIf(NATS === null)('cluster: joining from snapshots on a stream with
     const js = jetstream(nc);
     const forge = (o: Partial<Manifest>): Promise<unknown> => js.publish(manifestSubjectOf('BAD'), encodeManifest({ ...good, prev: 0, ...o }));
     const ref = { module: STRUCTURES, export: 'HashMap' };
-    const attach = (): Promise<unknown> => createSite({ structure: ref, servers: nats.urls, stream: 'BAD', replicas: 1 }).then(
+    const attach = (): Promise<unknown> => createSite({ structure: ref, servers: f.nats.urls, stream: 'BAD', replicas: 1 }).then(
       (s) => s.close().then(() => s),
       (e: unknown) => e,
     );
@@ -186,7 +177,7 @@ describe.skipIf(NATS === null)('cluster: joining from snapshots on a stream with
       expect((e as SnapshotInvalidError).reason, name).toMatch(why);
     }
     // From a site process, the same typed error reaches its starter.
-    const err = await startSite({ servers: nats.urls, stream: 'BAD', replicas: 1, history: join(dir, 'bad-p') }).catch((x: unknown) => x);
+    const err = await startSite({ servers: f.nats.urls, stream: 'BAD', replicas: 1, history: join(f.dir, 'bad-p') }).catch((x: unknown) => x);
     expect(err).toBeInstanceOf(SiteStartError);
     expect((err as SiteStartError).code).toBe('ERR_CLUSTER_SNAPSHOT_INVALID');
     // A corrupt newest manifest that links back to the valid one: the site skips it and installs the valid one.

@@ -4,11 +4,10 @@
  * Sites are separate Node processes with two replica workers each.
  * Skipped, loudly, when nats-server is not on PATH.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { BehindRetentionError, ClusterConfigError, createSite, createStream, StreamMismatchError, StreamNotFoundError, subjectOf } from '../src/cluster/index.js';
@@ -16,8 +15,8 @@ import { encodeBarrier, forEachOp, parseEnvelope } from '../src/cluster/envelope
 import { userWriteOps } from '../src/cluster/site-structure.js';
 import { checkLinearizable, hashMapModel } from '../src/lincheck/index.js';
 import { Counter, HashMap } from '../src/nr/structures/index.js';
-import { natsServerPath, startNatsCluster, type NatsCluster } from './support/nats-cluster.js';
-import { readHistory, type SiteProcess, SiteStartError, startSite } from './support/cluster-sites.js';
+import { natsServerPath } from './support/nats-cluster.js';
+import { readHistory, type SiteProcess, SiteStartError, startSite, useNatsCluster } from './support/cluster-sites.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 
 const NATS = natsServerPath();
@@ -54,22 +53,10 @@ async function storedPuts(servers: string[], stream: string): Promise<Map<string
 }
 
 describe.skipIf(NATS === null)('cluster on a 3-node JetStream cluster', () => {
-  let nats: NatsCluster;
-  let dir: string;
-  const sites: SiteProcess[] = [];
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nr-cluster-'));
-    nats = await startNatsCluster(3);
-  }, 40_000);
-
-  afterAll(async () => {
-    await Promise.all(sites.map((s) => s.kill()));
-    await nats?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }, 30_000);
+  const f = useNatsCluster('nr-cluster-');
 
   it('attach: a missing stream, a stream of another structure, a purged stream and an unknown option are typed errors', async () => {
+    const { nats, dir } = f;
     const ref = { module: STRUCTURES, export: 'HashMap' };
     await expect(createSite({ structure: ref, servers: nats.urls, stream: 'NOPE' })).rejects.toBeInstanceOf(StreamNotFoundError);
     await createStream(Counter, { servers: nats.urls, stream: 'COUNTER' });
@@ -97,6 +84,7 @@ describe.skipIf(NATS === null)('cluster on a 3-node JetStream cluster', () => {
   });
 
   it('three sites of two replicas: linearizable under a killed server, a paused site and a killed site, digests equal, every acknowledged write stored once', async () => {
+    const { nats, dir, sites } = f;
     // Where the time goes (diagnostics only: printed, never asserted), to tell a slow machine from a hang.
     const t0 = performance.now();
     const phase = (name: string): void => console.log(`three-site: ${name} at ${((performance.now() - t0) / 1000).toFixed(1)} s (load ${loadavg()[0]!.toFixed(1)})`);
@@ -157,6 +145,7 @@ describe.skipIf(NATS === null)('cluster on a 3-node JetStream cluster', () => {
   }, 60_000);
 
   it('a site cut off from the cluster: writes and linearizable reads fail with a typed error within the bound, never stale; it catches up when it returns', async () => {
+    const { nats, dir, sites } = f;
     await createStream(HashMap, { servers: nats.urls, stream: 'CUT' });
     const proxies: TcpProxy[] = await Promise.all(nats.ports.map((p) => startTcpProxy(p)));
     const bound = 1_500;
@@ -207,24 +196,15 @@ describe.skipIf(NATS === null)('cluster on a 3-node JetStream cluster', () => {
 });
 
 describe.skipIf(NATS === null)('cluster: a publish whose acknowledgement is lost', () => {
-  let nats: NatsCluster;
-  let dir: string;
-  let site: SiteProcess | undefined;
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nr-cluster-ack-'));
-    nats = await startNatsCluster(3);
-  }, 40_000);
-  afterAll(async () => {
-    await site?.kill();
-    await nats?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }, 30_000);
+  const f = useNatsCluster('nr-cluster-ack-');
 
   it('is retried with the same message id: stored once, applied once, answered', async () => {
+    const { nats, dir, sites } = f;
     await createStream(HashMap, { servers: nats.urls, stream: 'ACK' });
     const proxies = await Promise.all(nats.ports.map((p) => startTcpProxy(p)));
     try {
-      site = await startSite({ servers: proxies.map((p) => p.url), stream: 'ACK', replicas: 1, history: join(dir, 'ack'), writeTimeoutMs: 15_000, nats: { ignoreClusterUpdates: true } });
+      const site = await startSite({ servers: proxies.map((p) => p.url), stream: 'ACK', replicas: 1, history: join(dir, 'ack'), writeTimeoutMs: 15_000, nats: { ignoreClusterUpdates: true } });
+      sites.push(site);
       expect((await site.cmd(0, { op: 'put', key: 'k', value: 'before' })).ok).toEqual({ value: null });
       for (const p of proxies) p.dropReplies();
       const put = site.cmd(0, { op: 'put', key: 'k', value: 'once' }, 30_000);

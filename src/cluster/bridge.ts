@@ -158,7 +158,8 @@ export class Bridge {
       try {
         return await checkStream(this.jsm, this.config.stream, user, Math.min(deadline, performance.now() + 2 * attemptMs));
       } catch (e) {
-        if (e instanceof ClusterUnavailableError) await this.nc.reconnect().catch(() => {});
+        // Not awaited: the next attempt's requests wait for the new connection within their own timeout.
+        if (e instanceof ClusterUnavailableError) void this.nc.reconnect().catch(() => {});
         throw e;
       }
     });
