@@ -13,21 +13,31 @@
  *   applies them too, so it always knows how far the local log goes.
  * - read index: a replica's linearizable reads ask for a position of the
  *   stream at or past every write acknowledged before they began: the
- *   sequence of a read barrier the bridge publishes; requests that arrive
- *   while one barrier is in flight share the next one (ReadIndex). The
+ *   sequence of a read barrier the bridge publishes (read-index.ts). The
  *   reply waits until the local log holds that sequence; every bound is
- *   `readTimeoutMs`.
+ *   `readTimeoutMs`, counted from the read's call.
+ * - snapshots: each time the stream prefix crosses a mark of the schedule
+ *   (a quarter of the stream's retention, in messages or bytes), the bridge
+ *   stores its replica's state in the snapshot stream (snapshots.ts; one
+ *   per mark across sites). A site that needs messages the stream no longer
+ *   holds (at start, or when the consumer skips past a gap) installs the
+ *   newest valid snapshot that covers them into its local log and goes on
+ *   from there (rejoin).
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { attach, type NrHandle, type Replica } from '../nr/index.js';
-import { CLUSTER_DEFAULTS, subjectOf } from './defaults.js';
+import { CLUSTER_DEFAULTS, CLUSTER_LIMITS, subjectOf } from './defaults.js';
 import { encodeBarrier } from './envelope.js';
-import { BehindRetentionError, ClusterUnavailableError, type WireError, toWire } from './errors.js';
+import { ClusterUnavailableError, SiteClosedError, SnapshotInvalidError, type WireError, toWire } from './errors.js';
 import { Positions } from './positions.js';
-import { POSITION_READ, type SiteStructure, type SiteState } from './site-structure.js';
-import { checkStream, connectNats } from './stream.js';
+import { ReadIndex } from './read-index.js';
+import { publishUntil, sleep, untilDeadline, within } from './retry.js';
+import { messageCost, POSITION_READ, SNAPSHOT_READ, type SiteSnapshotRead, type SiteStructure, type SiteState } from './site-structure.js';
+import { SnapshotStore } from './snapshots.js';
+import { checkStream, connectNats, streamInfoUntil } from './stream.js';
+import type { AnyStructure } from './structure-ref.js';
 import type { FromBridge, ToBridge } from './wire.js';
 
 const CONSUME_EXPIRES_MS = CLUSTER_DEFAULTS.consumeExpiresMs;
@@ -43,6 +53,8 @@ export interface BridgeConfig {
   readonly publishAttemptMs: number;
   /** The site's id (in its read barriers). */
   readonly site: number;
+  /** The local log's size (a snapshot goes into it in parts that fit an entry). */
+  readonly logBytes: number;
 }
 
 type SiteReplica = Replica<SiteState<unknown>, SiteStructure['reads'], SiteStructure['writes']>;
@@ -52,16 +64,9 @@ interface SeqWaiter {
   readonly resolve: () => void;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Reject after `ms` with ClusterUnavailableError (the timer never keeps the thread alive). */
-function within<T>(p: Promise<T>, ms: number, what: string, committed: boolean | 'unknown'): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ClusterUnavailableError(`${what}: no answer from the cluster within ${Math.round(ms)} ms`, committed)), Math.max(0, ms));
-    timer.unref();
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+/** Messages (or bytes) per snapshot mark: a quarter of the stream's retention; Infinity when that limit is unset. */
+function interval(limit: number | undefined): number {
+  return limit !== undefined && limit > 0 ? Math.max(1, Math.floor(limit / CLUSTER_DEFAULTS.snapshotsPerRetention)) : Infinity;
 }
 
 export class Bridge {
@@ -76,8 +81,7 @@ export class Bridge {
   private queued = 0;
   private appended = 0;
   private waiters: SeqWaiter[] = [];
-  private indexQueue: ((r: { seq: number } | { err: WireError }) => void)[] = [];
-  private indexBusy = false;
+  private readonly index: ReadIndex;
   private closed = false;
   private messages: { stop(): void } | null = null;
   private lastDelivery = 0;
@@ -85,7 +89,22 @@ export class Bridge {
   onFailStop: (e: unknown) => void = () => {};
   private consuming: Promise<void> = Promise.resolve();
   private readonly ports = new Set<MessagePort>();
-  readonly counters = { published: 0, publishRetries: 0, duplicates: 0, appendedMessages: 0, indexRequests: 0, consumerRestarts: 0 };
+  private user!: AnyStructure;
+  private store!: SnapshotStore;
+  /** The snapshot schedule: a mark every `markMessages` messages and every `markBytes` of messageCost. */
+  private markMessages = Infinity;
+  private markBytes = Infinity;
+  /** messageCost summed over the stream prefix up to `queued`. */
+  private queuedBytes = 0;
+  /** The newest mark known to be stored (by any site). */
+  private storedMark = 0;
+  private snapshotDue = false;
+  private snapshotting = false;
+  private rejoining = false;
+  readonly counters = {
+    published: 0, publishRetries: 0, duplicates: 0, appendedMessages: 0, indexRequests: 0, consumerRestarts: 0,
+    snapshotsStored: 0, snapshotsSkipped: 0, snapshotsDuplicate: 0, snapshotFailures: 0, snapshotsInstalled: 0, rejoinFailures: 0,
+  };
 
   constructor(
     private readonly config: BridgeConfig,
@@ -97,26 +116,67 @@ export class Bridge {
     this.subject = subjectOf(config.stream);
     this.barrier = encodeBarrier(config.site);
     this.appended = this.queued = this.localSeq();
+    this.index = new ReadIndex({
+      barrier: async (deadline) => {
+        const ack = await publishUntil(this.js, this.subject, this.barrier, { deadline, attemptMs: config.publishAttemptMs, committed: false, what: 'read index', stopped: this.isClosed });
+        this.positions.raiseKnown(ack.seq);
+        return ack.seq;
+      },
+      catchUp: (seq, deadline) => this.waitAppended(seq, deadline - performance.now(), 'read index: catching up', false),
+      maxMs: config.readTimeoutMs,
+      onRound: () => this.counters.indexRequests++,
+    });
   }
 
   private localSeq(): number {
     return (this.replica.read as (n: string) => unknown)(POSITION_READ) as number;
   }
 
-  /** Connect, check the stream, and start appending it from where the local log stands. */
-  async start(userStructure: { name: string; version: number; fingerprint: number }): Promise<void> {
+  /** The replica's state as SNAPSHOT_READ gives it (with the encoded state if `withData`). */
+  private stateRead(withData: boolean): SiteSnapshotRead {
+    return (this.replica.read as (n: string, w: boolean) => unknown)(SNAPSHOT_READ, withData) as SiteSnapshotRead;
+  }
+
+  private markOf(seq: number, bytes: number): number {
+    return (this.markMessages === Infinity ? 0 : Math.floor(seq / this.markMessages)) + (this.markBytes === Infinity ? 0 : Math.floor(bytes / this.markBytes));
+  }
+
+  /** Connect, check the stream, join from a snapshot if the stream no longer holds what this site needs, and start appending. */
+  async start(user: AnyStructure): Promise<void> {
+    this.user = user;
     this.nc = await connectNats(this.config.servers, this.config.nats);
     this.positions.setConnected(true);
     void this.watchStatus();
-    this.jsm = await jetstreamManager(this.nc, { timeout: this.config.readTimeoutMs });
+    // No account check here: it is one more request that fails during a meta-leader election; checkStream retries.
+    // Requests wait publishAttemptMs each and are retried; a connection whose server does not answer (just restarted,
+    // its JetStream catching up) is made again, to whichever server the client picks, within the bound.
+    const attemptMs = Math.min(this.config.publishAttemptMs, this.config.readTimeoutMs);
+    this.jsm = await jetstreamManager(this.nc, { timeout: attemptMs, checkAPI: false });
     this.js = jetstream(this.nc, { timeout: this.config.publishAttemptMs });
-    const info = await checkStream(this.jsm, this.config.stream, userStructure);
+    const deadline = performance.now() + this.config.readTimeoutMs;
+    const info = await untilDeadline('attach', deadline, async () => {
+      try {
+        return await checkStream(this.jsm, this.config.stream, user, Math.min(deadline, performance.now() + 2 * attemptMs));
+      } catch (e) {
+        // Not awaited: the next attempt's requests wait for the new connection within their own timeout.
+        if (e instanceof ClusterUnavailableError) void this.nc.reconnect().catch(() => {});
+        throw e;
+      }
+    });
+    this.setSchedule(info.config);
+    this.store = new SnapshotStore(this.js, this.jsm, { fingerprint: user.fingerprint, stream: this.config.stream }, this.config.site, this.config.publishAttemptMs);
+    this.queuedBytes = this.stateRead(false).bytes;
     const need = this.queued + 1;
-    // Messages this site needs are gone (purged, or aged out): replaying the rest would build a wrong state.
-    if (info.state.last_seq >= need && info.state.first_seq > need) throw new BehindRetentionError(this.config.stream, need, info.state.first_seq);
+    // Messages this site needs are gone (discarded by retention, or purged): it joins from a snapshot or not at all.
+    if (info.state.last_seq >= need && info.state.first_seq > need) await this.rejoin(performance.now() + CLUSTER_DEFAULTS.snapshotTimeoutMs);
     this.positions.raiseKnown(info.state.last_seq);
     this.consuming = this.consumeLoop();
     this.watchConsumer();
+  }
+
+  private setSchedule(config: StreamConfig): void {
+    this.markMessages = interval(config.max_msgs);
+    this.markBytes = interval(config.max_bytes);
   }
 
   private async watchStatus(): Promise<void> {
@@ -144,11 +204,14 @@ export class Bridge {
           const seq = m.seq;
           this.positions.raiseKnown(seq + m.info.pending);
           if (seq <= this.queued) continue; // a re-delivery after the consumer was made again
-          this.queued = seq;
-          this.replica.writeAsync('apply', seq, m.data).then(
-            () => this.onAppended(seq),
-            (e: unknown) => this.onAppendFailed(seq, e),
-          );
+          if (seq > this.queued + 1) {
+            // The stream no longer holds queued + 1 (discarded by retention while this site was away, or purged):
+            // applying past the gap would build a wrong state. Install a snapshot, then consume from after it.
+            messages.stop();
+            await this.rejoinUntilDone();
+            break;
+          }
+          this.append(seq, m.data);
         }
       } catch {
         // The consumer could not be made or broke (no quorum, disconnected): make it again.
@@ -181,15 +244,123 @@ export class Bridge {
     timer.unref();
   }
 
+  private append(seq: number, data: Uint8Array): void {
+    this.queued = seq;
+    this.queuedBytes += messageCost(data.length);
+    if (this.markOf(seq, this.queuedBytes) > this.storedMark) this.snapshotDue = true;
+    this.replica.writeAsync('apply', seq, data).then(
+      () => this.onAppended(seq),
+      (e: unknown) => this.onAppendFailed(seq, e),
+    );
+  }
+
   private onAppended(seq: number): void {
     this.counters.appendedMessages++;
     if (seq <= this.appended) return;
     this.appended = seq;
     this.positions.setAppended(seq);
+    if (this.snapshotDue && !this.snapshotting && !this.rejoining && !this.closed) void this.takeSnapshot();
     if (this.waiters.length === 0) return;
     const still: SeqWaiter[] = [];
     for (const w of this.waiters) (w.seq <= seq ? w.resolve() : still.push(w));
     this.waiters = still;
+  }
+
+  // ---- snapshots ---------------------------------------------------------------
+
+  /**
+   * Store this replica's state for the mark the stream prefix reached,
+   * unless a snapshot at or past it is stored already (by any site). One
+   * at a time; a failure leaves it due, so the next append tries again.
+   */
+  private async takeSnapshot(): Promise<void> {
+    this.snapshotDue = false;
+    this.snapshotting = true;
+    try {
+      const s = this.stateRead(true);
+      const mark = this.markOf(s.seq, s.bytes);
+      if (mark <= this.storedMark) return;
+      if (s.data === null || s.data.length > CLUSTER_LIMITS.snapshotMaxBytes) {
+        this.counters.snapshotFailures++;
+        return;
+      }
+      const r = await this.store.store({ seq: s.seq, mark, data: s.data }, performance.now() + CLUSTER_DEFAULTS.snapshotTimeoutMs);
+      this.storedMark = Math.max(this.storedMark, r.mark);
+      if (r.outcome === 'stored') {
+        this.counters.snapshotsStored++;
+        this.positions.countStored();
+      } else if (r.outcome === 'skipped') this.counters.snapshotsSkipped++;
+      else this.counters.snapshotsDuplicate++;
+    } catch {
+      this.counters.snapshotFailures++;
+      this.snapshotDue = !this.closed;
+      await sleep(CLUSTER_DEFAULTS.rejoinRetryMs);
+    } finally {
+      this.snapshotting = false;
+    }
+    // A mark reached while this one was stored (no append may follow to start it).
+    if (this.snapshotDue && !this.rejoining && !this.closed) void this.takeSnapshot();
+  }
+
+  /** Rejoin while the bridge runs: a failure (no snapshot covers the gap yet, the cluster unreachable) is tried again. */
+  private async rejoinUntilDone(): Promise<void> {
+    while (!this.closed) {
+      try {
+        await this.rejoin(performance.now() + CLUSTER_DEFAULTS.snapshotTimeoutMs);
+        return;
+      } catch {
+        if (this.closed) return;
+        this.counters.rejoinFailures++;
+        await sleep(CLUSTER_DEFAULTS.rejoinRetryMs);
+      }
+    }
+  }
+
+  /** Install the newest valid snapshot that covers what the stream no longer holds (SnapshotStore.newestCovering). */
+  private async rejoin(deadline: number): Promise<void> {
+    this.rejoining = true;
+    try {
+      await this.rejoinOnce(deadline);
+    } finally {
+      this.rejoining = false;
+    }
+  }
+
+  private async rejoinOnce(deadline: number): Promise<void> {
+    const info = await streamInfoUntil(this.jsm, this.config.stream, deadline);
+    const need = this.queued + 1;
+    const { first_seq: first, last_seq: last } = info.state;
+    if (first <= need || last < need) return; // nothing this site needs is gone
+    const snap = await this.store.newestCovering(need, first, last, this.user, deadline);
+    await this.install(snap.seq, snap.bytes);
+  }
+
+  /**
+   * Append a validated snapshot to the local log: `stage` parts that each
+   * fit a log entry, then `install`. Every replica of the site replays them
+   * and takes the state at `seq`. A local append that fails stops the site.
+   */
+  private async install(seq: number, bytes: Uint8Array): Promise<void> {
+    const partBytes = Math.max(256, Math.min(CLUSTER_LIMITS.snapshotChunkBytes, Math.floor(this.config.logBytes / 8)));
+    const parts = Math.max(1, Math.ceil(bytes.length / partBytes));
+    let at: SiteSnapshotRead;
+    try {
+      for (let i = 0; i < parts; i++) await this.replica.writeAsync('stage', seq, i, bytes.subarray(i * partBytes, (i + 1) * partBytes));
+      await this.replica.writeAsync('install', seq, parts, bytes.length);
+      at = this.stateRead(false);
+      if (at.seq !== seq) throw new SnapshotInvalidError(`the local log holds sequence ${at.seq} after installing ${seq}`);
+    } catch (e) {
+      this.onFailStop(e);
+      void this.close();
+      throw new SiteClosedError(`the local log did not take the snapshot: ${(e as Error).message}`);
+    }
+    this.queued = seq;
+    this.queuedBytes = at.bytes;
+    this.storedMark = Math.max(this.storedMark, this.markOf(seq, at.bytes));
+    this.counters.snapshotsInstalled++;
+    this.positions.setInstalled(seq);
+    this.positions.raiseKnown(seq);
+    this.onAppended(seq);
   }
 
   /**
@@ -216,7 +387,7 @@ export class Bridge {
     this.ports.add(port);
     port.on('message', (m: ToBridge) => {
       if (m.t === 'w') void this.publish(m.id, m.msg).then((r) => this.reply(port, { t: 'w', b: m.b, ...r }));
-      else if (m.t === 'i') this.readIndex((r) => this.reply(port, { t: 'i', n: m.n, ...r }));
+      else if (m.t === 'i') this.index.ask(m.ms, (r) => this.reply(port, { t: 'i', n: m.n, ...r }));
     });
     port.on('close', () => this.ports.delete(port));
   }
@@ -225,66 +396,24 @@ export class Bridge {
     if (this.ports.has(port)) port.postMessage(m);
   }
 
+  private readonly isClosed = (): boolean => this.closed;
+
   private async publish(id: string, msg: Uint8Array): Promise<{ seq: number } | { err: WireError }> {
     const deadline = performance.now() + this.config.writeTimeoutMs;
-    let attempts = 0;
-    for (;;) {
-      if (this.closed) return { err: toWire(new ClusterUnavailableError('the bridge is closing', attempts === 0 ? false : 'unknown')) };
-      const left = deadline - performance.now();
-      if (left <= 0) {
-        return { err: toWire(new ClusterUnavailableError(`write not acknowledged by the stream within ${this.config.writeTimeoutMs} ms (${attempts} attempts)`, 'unknown')) };
-      }
-      attempts++;
-      if (attempts > 1) this.counters.publishRetries++;
-      try {
-        const ack = await within(this.js.publish(this.subject, msg, { msgID: id, timeout: Math.min(this.config.publishAttemptMs, left) }), Math.min(this.config.publishAttemptMs, left) + 50, 'publish', 'unknown');
-        this.counters.published++;
-        if (ack.duplicate) this.counters.duplicates++;
-        this.positions.raiseKnown(ack.seq);
-        try {
-          await this.waitAppended(ack.seq, deadline - performance.now(), 'stored, but not appended locally', true);
-        } catch (e) {
-          return { err: toWire(e) };
-        }
-        return { seq: ack.seq };
-      } catch {
-        // No ack (timeout, no responders, disconnected): try again with the same id until the deadline.
-        await sleep(Math.min(50, Math.max(0, deadline - performance.now())));
-      }
+    try {
+      // No ack (timeout, no responders, a leader election, disconnected): retried with the same id until the deadline.
+      const ack = await publishUntil(this.js, this.subject, msg, {
+        msgID: id, deadline, attemptMs: this.config.publishAttemptMs, committed: 'unknown', what: 'write', stopped: this.isClosed,
+        onRetry: () => this.counters.publishRetries++,
+      });
+      this.counters.published++;
+      if (ack.duplicate) this.counters.duplicates++;
+      this.positions.raiseKnown(ack.seq);
+      await this.waitAppended(ack.seq, deadline - performance.now(), 'stored, but not appended locally', true);
+      return { seq: ack.seq };
+    } catch (e) {
+      return { err: toWire(e) };
     }
-  }
-
-  private readIndex(done: (r: { seq: number } | { err: WireError }) => void): void {
-    this.indexQueue.push(done);
-    if (!this.indexBusy) void this.indexRounds();
-  }
-
-  /**
-   * One read barrier per round; every read that asked before the round
-   * began shares it. The barrier is a publish: its acknowledgement comes
-   * through the stream's Raft leader once a quorum stored it, so its
-   * sequence is at or past every write acknowledged before the round began.
-   * (A stream-info request is not: while the stream's group has no leader,
-   * its followers answer it from their own, possibly older, state.)
-   */
-  private async indexRounds(): Promise<void> {
-    this.indexBusy = true;
-    while (this.indexQueue.length > 0) {
-      const round = this.indexQueue.splice(0);
-      this.counters.indexRequests++;
-      const started = performance.now();
-      let result: { seq: number } | { err: WireError };
-      try {
-        const ack = await within(this.js.publish(this.subject, this.barrier, { timeout: this.config.readTimeoutMs }), this.config.readTimeoutMs, 'read index', false);
-        this.positions.raiseKnown(ack.seq);
-        await this.waitAppended(ack.seq, this.config.readTimeoutMs - (performance.now() - started), 'read index: catching up', false);
-        result = { seq: ack.seq };
-      } catch (e) {
-        result = { err: toWire(e instanceof ClusterUnavailableError ? e : new ClusterUnavailableError(`read index: ${(e as Error).message}`, false)) };
-      }
-      for (const done of round) done(result);
-    }
-    this.indexBusy = false;
   }
 
   private closing: Promise<void> | null = null;

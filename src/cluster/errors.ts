@@ -11,6 +11,7 @@ export type ClusterErrorCode =
   | 'ERR_CLUSTER_STREAM_NOT_FOUND'
   | 'ERR_CLUSTER_STREAM_MISMATCH'
   | 'ERR_CLUSTER_BEHIND_RETENTION'
+  | 'ERR_CLUSTER_SNAPSHOT_INVALID'
   | 'ERR_CLUSTER_UNAVAILABLE'
   | 'ERR_CLUSTER_RESULT_LOST'
   | 'ERR_CLUSTER_CLOSED';
@@ -53,10 +54,37 @@ export class StreamMismatchError extends ClusterError {
   }
 }
 
-/** The stream no longer holds the messages this site needs to catch up (it starts after them). */
+/**
+ * The stream no longer holds the messages this site needs to catch up (it
+ * starts after them), and no stored snapshot covers them: the newest valid
+ * one is older than the stream's first message, or there is none.
+ */
 export class BehindRetentionError extends ClusterError {
-  constructor(stream: string, needFrom: number, firstSeq: number) {
-    super('ERR_CLUSTER_BEHIND_RETENTION', `stream '${stream}' starts at sequence ${firstSeq}; this site needs ${needFrom} (joining from a snapshot is not implemented)`);
+  readonly stream: string;
+  readonly needFrom: number;
+  readonly firstSeq: number;
+  /** The sequence of the newest valid snapshot found (0: none). */
+  readonly snapshotSeq: number;
+  constructor(stream: string, needFrom: number, firstSeq: number, snapshotSeq = 0) {
+    const snap = snapshotSeq > 0 ? `the newest snapshot is at ${snapshotSeq}` : 'no snapshot is stored';
+    super('ERR_CLUSTER_BEHIND_RETENTION', `stream '${stream}' starts at sequence ${firstSeq}; this site needs ${needFrom} and ${snap}`);
+    this.stream = stream;
+    this.needFrom = needFrom;
+    this.firstSeq = firstSeq;
+    this.snapshotSeq = snapshotSeq;
+  }
+}
+
+/**
+ * A stored snapshot failed validation (its manifest, its chunks, its
+ * digest, its sequence, its size, or its state's decoding): it was not
+ * installed. `reason` says which check.
+ */
+export class SnapshotInvalidError extends ClusterError {
+  readonly reason: string;
+  constructor(reason: string) {
+    super('ERR_CLUSTER_SNAPSHOT_INVALID', `invalid snapshot: ${reason}`);
+    this.reason = reason;
   }
 }
 
@@ -95,9 +123,13 @@ export interface WireError {
   readonly code: ClusterErrorCode;
   readonly message: string;
   readonly committed?: Committed;
+  /** The fields a typed error is rebuilt from on the other side. */
+  readonly detail?: { readonly stream: string; readonly needFrom: number; readonly firstSeq: number; readonly snapshotSeq: number } | { readonly reason: string };
 }
 
 export function toWire(e: unknown): WireError {
+  if (e instanceof BehindRetentionError) return { code: e.code, message: e.message, detail: { stream: e.stream, needFrom: e.needFrom, firstSeq: e.firstSeq, snapshotSeq: e.snapshotSeq } };
+  if (e instanceof SnapshotInvalidError) return { code: e.code, message: e.message, detail: { reason: e.reason } };
   if (e instanceof ClusterError) {
     const committed = (e as { committed?: Committed }).committed;
     return committed === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, committed };
@@ -111,6 +143,11 @@ export function clusterErrorFrom(w: WireError): ClusterError {
       return new ClusterUnavailableError(w.message, w.committed ?? 'unknown');
     case 'ERR_CLUSTER_CLOSED':
       return new SiteClosedError(w.message, w.committed ?? false);
+    case 'ERR_CLUSTER_BEHIND_RETENTION':
+      if (w.detail && 'needFrom' in w.detail) return new BehindRetentionError(w.detail.stream, w.detail.needFrom, w.detail.firstSeq, w.detail.snapshotSeq);
+      return new ClusterError(w.code, w.message);
+    case 'ERR_CLUSTER_SNAPSHOT_INVALID':
+      return new SnapshotInvalidError(w.detail && 'reason' in w.detail ? w.detail.reason : w.message);
     default:
       // Attach errors (stream missing or another structure's) are thrown as their own classes by createSite's
       // check in its thread; one the bridge meets again (the stream changed since) keeps its code.

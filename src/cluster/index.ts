@@ -5,7 +5,7 @@
 export { createSite, type Site, type SiteOptions, type SiteReplicaData } from './site.js';
 export { attachSite, ClusterReplica, type AttachSiteOptions, type ClusterStats } from './replica.js';
 export { createStream, streamIdentity, type CreateStreamOptions } from './stream.js';
-export { CLUSTER_DEFAULTS, CLUSTER_LIMITS, subjectOf, type Consistency } from './defaults.js';
+export { CLUSTER_DEFAULTS, CLUSTER_LIMITS, subjectOf, snapshotStreamOf, type Consistency } from './defaults.js';
 export type { StructureRef } from './structure-ref.js';
 export {
   ClusterError,
@@ -13,6 +13,7 @@ export {
   StreamNotFoundError,
   StreamMismatchError,
   BehindRetentionError,
+  SnapshotInvalidError,
   ClusterUnavailableError,
   ResultLostError,
   SiteClosedError,

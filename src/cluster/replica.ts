@@ -35,6 +35,8 @@ interface Batch {
   readonly timer: NodeJS.Timeout;
 }
 interface PendingRead {
+  /** performance.now() at the call: the read's bound runs from here. */
+  readonly at: number;
   readonly run: () => unknown;
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: unknown) => void;
@@ -48,6 +50,10 @@ export interface ClusterStats extends ReplicaStats {
   /** streamKnown - position: how far a sequential read may be behind (as far as the site knows). */
   lag: number;
   bridgeConnected: boolean;
+  /** Stream sequence of the last snapshot this site installed (joining, or after falling behind the stream's retention); 0: none. */
+  snapshotInstalledAt: number;
+  /** Snapshots this site's bridge stored in the snapshot stream. */
+  snapshotsStored: number;
   batchesPublished: number;
   opsPublished: number;
   readWindows: number;
@@ -142,14 +148,33 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     const ops = this.queue;
     if (ops.length === 0) return;
     this.queue = [];
+    this.send(ops);
+  };
+
+  /**
+   * Encode `ops` as one batch and post it to the bridge. A batch larger
+   * than a message and a local log entry hold is sent as two halves (ops
+   * issued together have no order between them); one op too large alone
+   * fails with ClusterConfigError; an op whose codec throws fails alone.
+   */
+  private send(ops: PendingOp[]): void {
     const batch = ++this.batchNo;
     const head = { site: this.site, origin: this.origin, batch };
     let msg: Uint8Array;
     try {
       msg = encodeEnvelope(this.writer, this.fingerprint, head, ops, this.codecs);
-      if (msg.length > CLUSTER_LIMITS.maxBatchBytes) throw new ClusterConfigError(`a batch encodes to ${msg.length} bytes; a message holds at most ${CLUSTER_LIMITS.maxBatchBytes}`);
     } catch (e) {
       this.splitFailedBatch(ops, head, e);
+      return;
+    }
+    if (msg.length > this.data.maxBatchBytes) {
+      if (ops.length > 1) {
+        const half = ops.length >> 1;
+        this.send(ops.slice(0, half));
+        this.send(ops.slice(half));
+      } else {
+        ops[0]!.reject(new ClusterConfigError(`the write encodes to a ${msg.length}-byte batch; a batch holds at most ${this.data.maxBatchBytes} (a stream message, and an entry of the site's local log: raise logBytes)`));
+      }
       return;
     }
     const timer = setTimeout(() => this.failBatch(batch, new ClusterUnavailableError(`no answer from the site's bridge within ${this.data.writeTimeoutMs} ms`, 'unknown')), this.data.writeTimeoutMs + 1_000);
@@ -160,13 +185,9 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     const m: ToBridge = { t: 'w', b: batch, id: messageId(head), msg };
     this.data.port.postMessage(m, [msg.buffer as ArrayBuffer]);
     this.holdThread();
-  };
+  }
 
-  /**
-   * A batch that cannot be sent whole: an op whose codec throws fails alone
-   * (its caller gets the codec's error) and the others are sent without it;
-   * if every op encodes alone but not together (too large), they all fail.
-   */
+  /** A batch whose encoding threw: an op whose codec throws fails alone (its caller gets the codec's error); the others are sent without it. */
   private splitFailedBatch(ops: PendingOp[], head: { site: number; origin: number; batch: number }, e: unknown): void {
     const good: PendingOp[] = [];
     for (const op of ops) {
@@ -181,8 +202,7 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
       for (const op of good) op.reject(e);
       return;
     }
-    this.queue.unshift(...good);
-    if (this.queue.length > 0) this.flush();
+    if (good.length > 0) this.send(good);
   }
 
   /** From apply (site-structure.ts): this replica reached one of its own batches. */
@@ -227,7 +247,7 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     if (!this.readNames.has(name)) return Promise.reject(new ClusterConfigError(`unknown read op '${name}'`));
     if (this.closed) return Promise.reject(this.closed);
     return new Promise((resolve, reject) => {
-      this.window.push({ run: () => this.localRead(name, args), resolve: resolve as (v: unknown) => void, reject });
+      this.window.push({ at: performance.now(), run: () => this.localRead(name, args), resolve: resolve as (v: unknown) => void, reject });
       if (!this.indexOut) this.askIndex();
     });
   }
@@ -248,20 +268,35 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
   sync(): Promise<number> {
     return new Promise((resolve, reject) => {
       if (this.closed) throw this.closed;
-      this.window.push({ run: () => this.position(), resolve: resolve as (v: unknown) => void, reject });
+      this.window.push({ at: performance.now(), run: () => this.position(), resolve: resolve as (v: unknown) => void, reject });
       if (!this.indexOut) this.askIndex();
     });
   }
 
   private askIndex(): void {
+    // A read's bound runs from its call, also while it waited for the round before: a read past it fails now,
+    // and what is left of the oldest other one's goes to the bridge.
+    const now = performance.now();
+    const bound = this.data.readTimeoutMs;
+    const late = this.window.filter((r) => now - r.at >= bound);
+    if (late.length > 0) {
+      const e = new ClusterUnavailableError(`no answer from the cluster within ${bound} ms`, false);
+      for (const r of late) r.reject(e);
+      this.window = this.window.filter((r) => now - r.at < bound);
+      if (this.window.length === 0) {
+        this.holdThread();
+        return;
+      }
+    }
+    const left = Math.max(1, Math.floor(bound - (now - this.window.reduce((a, r) => Math.min(a, r.at), Infinity))));
     this.indexOut = true;
     // Only reads invoked before the request is sent may use its answer.
     this.asked = this.window;
     this.window = [];
     const n = ++this.indexNo;
-    this.indexTimer = setTimeout(() => this.onIndex(n, null, new ClusterUnavailableError(`no answer from the site's bridge within ${this.data.readTimeoutMs} ms`, false)), this.data.readTimeoutMs + 1_000);
+    this.indexTimer = setTimeout(() => this.onIndex(n, null, new ClusterUnavailableError(`no answer from the site's bridge within ${this.data.readTimeoutMs} ms`, false)), left + 1_000);
     this.indexTimer.unref();
-    const m: ToBridge = { t: 'i', n };
+    const m: ToBridge = { t: 'i', n, ms: left };
     this.data.port.postMessage(m);
     this.holdThread();
   }
@@ -330,7 +365,8 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
   stats(): ClusterStats {
     const position = this.position();
     const streamKnown = Math.max(this.positions.known(), position);
-    return { ...this.nr.stats(), position, streamKnown, lag: streamKnown - position, bridgeConnected: this.positions.connected(), ...this.counters };
+    return { ...this.nr.stats(), position, streamKnown, lag: streamKnown - position, bridgeConnected: this.positions.connected(),
+      snapshotInstalledAt: this.positions.snapshotInstalledAt(), snapshotsStored: this.positions.snapshotsStored(), ...this.counters };
   }
 
   /** Leave: pending writes and reads fail with SiteClosedError (writes already sent: `committed: 'unknown'`). */

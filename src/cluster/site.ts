@@ -12,8 +12,9 @@ import type { ConnectionOptions } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createHandle, type NrHandle } from '../nr/index.js';
 import type { BridgeConfig } from './bridge.js';
-import { CLUSTER_DEFAULTS, type Consistency } from './defaults.js';
-import { BehindRetentionError, ClusterConfigError, clusterErrorFrom, SiteClosedError, type WireError } from './errors.js';
+import { CLUSTER_DEFAULTS, CLUSTER_LIMITS, type Consistency } from './defaults.js';
+import { ClusterConfigError, clusterErrorFrom, SiteClosedError, type WireError } from './errors.js';
+import { untilDeadline } from './retry.js';
 import { Positions } from './positions.js';
 import { siteStructure } from './site-structure.js';
 import { checkStream, checkKnown, checkServers, checkStreamName, connectNats } from './stream.js';
@@ -51,6 +52,8 @@ export interface SiteReplicaData {
   readonly consistency: Consistency;
   readonly writeTimeoutMs: number;
   readonly readTimeoutMs: number;
+  /** The largest batch a replica sends: what a stream message and an entry of this site's local log both hold. */
+  readonly maxBatchBytes: number;
 }
 
 export interface Site {
@@ -96,20 +99,29 @@ export async function createSite(options: SiteOptions): Promise<Site> {
   if (nats === null || typeof nats !== 'object' || 'servers' in nats) throw new ClusterConfigError('nats must be an object of NATS connect options, without servers');
 
   const user = await loadStructure(ref);
-  // Typed errors at attach: the stream is missing, or made for another structure.
-  const nc = await connectNats(servers, { ...nats, maxReconnectAttempts: 0, timeout: readTimeoutMs });
-  try {
-    const info = await checkStream(await jetstreamManager(nc, { timeout: readTimeoutMs }), stream, user);
-    // A new site replays from sequence 1: the stream must still hold it.
-    if (info.state.last_seq >= 1 && info.state.first_seq > 1) throw new BehindRetentionError(stream, 1, info.state.first_seq);
-  } finally {
-    await nc.close();
-  }
+  // Typed errors at attach: the stream is missing, or made for another structure; requests that fail while the
+  // cluster elects a leader are retried until readTimeoutMs, then ClusterUnavailableError.
+  // Each attempt connects afresh (the client picks a server at random) and each request waits publishAttemptMs, so a
+  // server that does not answer yet (just restarted, its JetStream catching up) is routed around within the bound.
+  const deadline = performance.now() + readTimeoutMs;
+  const attemptMs = Math.min(publishAttemptMs, readTimeoutMs);
+  await untilDeadline('attach', deadline, async (left) => {
+    const nc = await connectNats(servers, { ...nats, maxReconnectAttempts: 0, timeout: Math.max(1, Math.min(left, attemptMs)) });
+    try {
+      await checkStream(await jetstreamManager(nc, { timeout: attemptMs, checkAPI: false }), stream, user, Math.min(deadline, performance.now() + 2 * attemptMs));
+    } finally {
+      await nc.close().catch(() => {});
+    }
+  });
 
-  const handle = createHandle(siteStructure(user), { replicas: replicas + 1, logBytes: options.logBytes ?? CLUSTER_DEFAULTS.logBytes });
+  const logBytes = options.logBytes ?? CLUSTER_DEFAULTS.logBytes;
+  if (!Number.isSafeInteger(logBytes) || logBytes < CLUSTER_LIMITS.minLogBytes) throw new ClusterConfigError(`logBytes must be an integer of at least ${CLUSTER_LIMITS.minLogBytes}`);
+  // A local log entry holds a quarter of the log (at most 1 MiB); the bridge's apply op adds its header to the batch.
+  const maxBatchBytes = Math.min(CLUSTER_LIMITS.maxBatchBytes, Math.min(Math.floor(logBytes / 4), 1024 * 1024) - CLUSTER_LIMITS.localEntryReserveBytes);
+  const handle = createHandle(siteStructure(user), { replicas: replicas + 1, logBytes });
   const positions = Positions.create();
   const id = randomInt(1, 0xffffffff);
-  const config: BridgeConfig = { handle, positions: positions.buffer, stream, servers, nats: nats as Record<string, unknown>, writeTimeoutMs, readTimeoutMs, publishAttemptMs, site: id };
+  const config: BridgeConfig = { handle, positions: positions.buffer, stream, servers, nats: nats as Record<string, unknown>, writeTimeoutMs, readTimeoutMs, publishAttemptMs, site: id, logBytes };
   const bridge = new Worker(bridgeWorkerUrl(), { workerData: { config, structure: ref } });
   let closed = false;
   let failWith: (e: Error) => void = () => {};
@@ -148,7 +160,7 @@ export async function createSite(options: SiteOptions): Promise<Site> {
       if (closed) throw new SiteClosedError();
       const { port1, port2 } = new MessageChannel();
       bridge.postMessage({ t: 'port', port: port2 }, [port2]);
-      const data: SiteReplicaData = { kind: 'nr-cluster-replica', handle, port: port1, positions: positions.buffer, site: id, fingerprint: user.fingerprint, consistency, writeTimeoutMs, readTimeoutMs };
+      const data: SiteReplicaData = { kind: 'nr-cluster-replica', handle, port: port1, positions: positions.buffer, site: id, fingerprint: user.fingerprint, consistency, writeTimeoutMs, readTimeoutMs, maxBatchBytes };
       return { data, transferList: [port1] };
     },
     async close() {

@@ -4,8 +4,12 @@
  * files the replica workers append to.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import type { HashMapOperation } from '../../src/lincheck/index.js';
+import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
 import { workerPath } from './spawn.js';
 
 export interface SiteProcess {
@@ -155,4 +159,29 @@ export function readHistory(files: string[]): { ops: HashMapOperation<string>[];
     }
   }
   return { ops, answered, pending, failedReads };
+}
+
+/**
+ * A 3-node nats-server cluster and a temporary directory for one describe
+ * block: started before its tests, and after them the sites in `sites`
+ * killed, the cluster stopped, the directory removed.
+ */
+export interface ClusterFixture {
+  readonly nats: NatsCluster;
+  readonly dir: string;
+  readonly sites: SiteProcess[];
+}
+
+export function useNatsCluster(prefix: string): ClusterFixture {
+  const f = { sites: [] as SiteProcess[] } as { nats: NatsCluster; dir: string; sites: SiteProcess[] };
+  beforeAll(async () => {
+    f.dir = mkdtempSync(join(tmpdir(), prefix));
+    f.nats = await startNatsCluster(3);
+  }, 40_000);
+  afterAll(async () => {
+    await Promise.all(f.sites.map((s) => s.kill()));
+    await f.nats?.stop();
+    if (f.dir) rmSync(f.dir, { recursive: true, force: true });
+  }, 30_000);
+  return f;
 }
