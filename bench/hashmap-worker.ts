@@ -102,17 +102,12 @@ async function runPlainMap(): Promise<HashmapWorkerOutput> {
     for (;;) {
       for (let j = 0; j < 1024; j++, i++) {
         const k = keys[i & MASK]!;
-        if ((i & LATENCY_SAMPLE_MASK) === 0) {
-          const t0 = performance.now();
-          if (writes[i & MASK]) {
-            m.set(k, i);
-            lat.write.recordMs(performance.now() - t0);
-          } else {
-            sink += m.get(k) ?? 0;
-            lat.read.recordMs(performance.now() - t0);
-          }
-        } else if (writes[i & MASK]) m.set(k, i);
+        // One call site per op (a second, sampled copy cost the nr loop its inlining).
+        const t0 = (i & LATENCY_SAMPLE_MASK) === 0 ? performance.now() : -1;
+        const isWrite = writes[i & MASK];
+        if (isWrite) m.set(k, i);
         else sink += m.get(k) ?? 0;
+        if (t0 >= 0) (isWrite ? lat.write : lat.read).recordMs(performance.now() - t0);
       }
       if (performance.now() >= end) return i - from;
     }
@@ -190,17 +185,11 @@ async function runNr(mode: 'sync' | 'combined' | 'node'): Promise<HashmapWorkerO
     for (;;) {
       for (let j = 0; j < 1024; j++, i++) {
         const k = keys[i & MASK]!;
-        if ((i & LATENCY_SAMPLE_MASK) === 0) {
-          const t0 = performance.now();
-          if (writes[i & MASK]) {
-            r.writes.put(k, i);
-            lat.write.recordMs(performance.now() - t0);
-          } else {
-            sink += (r.reads.get(k) as number | undefined) ?? 0;
-            lat.read.recordMs(performance.now() - t0);
-          }
-        } else if (writes[i & MASK]) r.writes.put(k, i);
+        const t0 = (i & LATENCY_SAMPLE_MASK) === 0 ? performance.now() : -1;
+        const isWrite = writes[i & MASK];
+        if (isWrite) r.writes.put(k, i);
         else sink += (r.reads.get(k) as number | undefined) ?? 0;
+        if (t0 >= 0) (isWrite ? lat.write : lat.read).recordMs(performance.now() - t0);
       }
       if (performance.now() >= end) return i - from;
     }
@@ -215,17 +204,14 @@ async function runNr(mode: 'sync' | 'combined' | 'node'): Promise<HashmapWorkerO
         let last: Promise<unknown> | null = null;
         for (let j = 0; j < WINDOW; j++, i++) {
           const k = keys[i & MASK]!;
-          if ((i & LATENCY_SAMPLE_MASK) === 0) {
-            const t0 = performance.now();
-            if (writes[i & MASK]) {
-              last = r.writeAsync('put', k, i);
-              void last.then(() => lat.write.recordMs(performance.now() - t0));
-            } else {
-              sink += (r.reads.get(k) as number | undefined) ?? 0;
-              lat.read.recordMs(performance.now() - t0);
-            }
-          } else if (writes[i & MASK]) last = r.writeAsync('put', k, i);
-          else sink += (r.reads.get(k) as number | undefined) ?? 0;
+          const t0 = (i & LATENCY_SAMPLE_MASK) === 0 ? performance.now() : -1;
+          if (writes[i & MASK]) {
+            last = r.writeAsync('put', k, i);
+            if (t0 >= 0) void last.then(() => lat.write.recordMs(performance.now() - t0));
+          } else {
+            sink += (r.reads.get(k) as number | undefined) ?? 0;
+            if (t0 >= 0) lat.read.recordMs(performance.now() - t0);
+          }
         }
         if (last !== null) await last;
         if (mode === 'node') await yieldToEventLoop();
@@ -253,12 +239,13 @@ async function runNrClient(): Promise<HashmapWorkerOutput> {
         let last: Promise<unknown> | null = null;
         for (let j = 0; j < CLIENT_WINDOW; j++, i++) {
           const k = keys[i & MASK]!;
-          if ((i & LATENCY_SAMPLE_MASK) === 0) {
-            const t0 = performance.now();
-            const h = writes[i & MASK] ? lat.write : lat.read;
-            last = writes[i & MASK] ? c.writeAsync('put', k, i) : c.readAsync('get', k);
+          const t0 = (i & LATENCY_SAMPLE_MASK) === 0 ? performance.now() : -1;
+          const isWrite = writes[i & MASK];
+          last = isWrite ? c.writeAsync('put', k, i) : c.readAsync('get', k);
+          if (t0 >= 0) {
+            const h = isWrite ? lat.write : lat.read;
             void last.then(() => h.recordMs(performance.now() - t0));
-          } else last = writes[i & MASK] ? c.writeAsync('put', k, i) : c.readAsync('get', k);
+          }
         }
         await last;
       }
