@@ -21,7 +21,7 @@ import { createHandle } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
 import { median, startPostmessage, TaskPool, withTimeout } from './harness.js';
 import type { HashmapWorkerInput, HashmapWorkerOutput, WorkerSystem } from './hashmap-worker.js';
-import { latencyFields } from './latency.js';
+import { LATENCY_SAMPLE_EVERY, latencyFields } from './latency.js';
 import { formatOps, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
 import { cpuNsPerOp, newCoordination, PREPARED, runRounds, waitUntilAtLeast, warmupRoundsFor } from './sync.js';
@@ -277,7 +277,7 @@ function latencyMarkdown(rows: BenchRow[], threads: number[]): string[] {
     const sampled = rows.filter((r) => r.workload === workload && typeof r.readP50Us === 'number');
     if (sampled.length === 0) continue;
     out.push(
-      `#### Latency, ${workload} (µs, 1 op in 32 timed: read p50 / p99 · write p50 / p99)`,
+      `#### Latency, ${workload} (µs, 1 op in ${LATENCY_SAMPLE_EVERY} timed: read p50 / p99 · write p50 / p99)`,
       '',
       `| system | ${threads.map((t) => `${t} thr`).join(' | ')} |`,
       `|---|${threads.map(() => '---:').join('|')}|`,
