@@ -23,11 +23,11 @@ export const LATENCY_BUCKETS = EXACT + (TOP_BITS - SUB_BITS - 1) * SUB;
 
 /**
  * Sample one op in this many (op index `i` with `(i & LATENCY_SAMPLE_MASK) === 0`).
- * A sample costs ~1500 machine instructions (two performance.now() calls
- * and the record): at 1 in 32 that added 48 to an nr read's 190, at 1 in
- * 256 it adds ~6 (callgrind, BENCHMARKS.md).
+ * The sampled loop costs ~50 more machine instructions per op than the
+ * unsampled one (190 → 238 for an nr read), and about as much at 1 in
+ * 256 (242): the cost is the loop's shape, not the clock (BENCHMARKS.md).
  */
-export const LATENCY_SAMPLE_EVERY = 256;
+export const LATENCY_SAMPLE_EVERY = 32;
 export const LATENCY_SAMPLE_MASK = LATENCY_SAMPLE_EVERY - 1;
 
 /** The bucket of a value in ns (fractions are truncated, negatives count as 0). */

@@ -106,13 +106,13 @@ describe('latency in the reports', () => {
   it('the terminal summary has a table per latency figure', () => {
     const s = formatSummary(rows);
     const w10 = s.slice(s.indexOf('w10-uniform'));
-    expect(w10).toMatch(/read latency p99 \(1 op in 256\), µs \(lower is better\)\n\s+system\s+2 thr\s+8 thr\n\s+-+\n\s+nr\s+1\.50\s+2\.05k/);
-    expect(w10).toMatch(/write latency p99 \(1 op in 256\), µs \(lower is better\)\n\s+system\s+2 thr\s+8 thr\n\s+-+\n\s+nr\s+812\s+4\.10k/);
+    expect(w10).toMatch(/read latency p99 \(1 op in 32\), µs \(lower is better\)\n\s+system\s+2 thr\s+8 thr\n\s+-+\n\s+nr\s+1\.50\s+2\.05k/);
+    expect(w10).toMatch(/write latency p99 \(1 op in 32\), µs \(lower is better\)\n\s+system\s+2 thr\s+8 thr\n\s+-+\n\s+nr\s+812\s+4\.10k/);
   });
 
   it('the markdown has a latency table for the 10 % write workloads only', () => {
     const md = hashmapSuite.markdown!(rows).join('\n');
-    expect(md).toContain('#### Latency, w10-uniform (µs, 1 op in 256 timed: read p50 / p99 · write p50 / p99)');
+    expect(md).toContain('#### Latency, w10-uniform (µs, 1 op in 32 timed: read p50 / p99 · write p50 / p99)');
     expect(md).toContain('| nr | 0.25 / 1.50 · 3.25 / 812 | 0.50 / 2.05k · 9.50 / 4.10k |');
     expect(md).not.toContain('#### Latency, w0-uniform');
   });
