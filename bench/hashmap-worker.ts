@@ -10,6 +10,7 @@ import { runInNewContext } from 'node:vm';
 import type { MessagePort } from 'node:worker_threads';
 import { attach, connect, type NrHandle, type ReplicaStats } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
+import { LATENCY_SAMPLE_MASK, newRoundLatency, type RoundLatency } from './latency.js';
 import { arrive, measurePipelined, measureRounds, PREPARED, ready, type Round } from './sync.js';
 import { CLIENT_WINDOW, type Dist, keyStream, STREAM, writeMask } from './workload.js';
 import { profiled } from './profile.js';
@@ -42,6 +43,13 @@ export interface HashmapWorkerInput {
   lmdbPath?: string;
   port?: MessagePort;
   ports?: MessagePort[];
+  /**
+   * Time one op in LATENCY_SAMPLE_EVERY. Off unless NR_BENCH_LATENCY=1: the
+   * sampled synchronous loops cost ~50 machine instructions more per op
+   * (an nr read 190 -> 238), which would move the throughput targets. The
+   * asynchronous loops (µs per op) always sample.
+   */
+  sampleLatency: boolean;
 }
 
 export interface HashmapWorkerOutput {
@@ -52,6 +60,8 @@ export interface HashmapWorkerOutput {
   batches?: number;
   /** The replica's counters (nr systems). */
   stats?: ReplicaStats;
+  /** Sampled op latencies, one entry per round (systems that sample: plain-map and the nr ones). */
+  latency?: RoundLatency[];
 }
 
 const WINDOW = 64;
@@ -74,6 +84,18 @@ let writes: Uint8Array;
 
 let sink = 0;
 
+/**
+ * Latency samples: every LATENCY_SAMPLE_EVERY-th op is timed (performance.now()
+ * around a synchronous op; from issue to settle for an async one) into the
+ * current round's histograms. The harness drops the warm-up rounds' ones.
+ */
+let latencyRounds: ReturnType<typeof newRoundLatency>[] = [];
+function roundLatency(): ReturnType<typeof newRoundLatency> {
+  const h = newRoundLatency();
+  latencyRounds.push(h);
+  return h;
+}
+
 async function runPlainMap(): Promise<HashmapWorkerOutput> {
   const base = heapUsed();
   const m = new Map<number, number>();
@@ -81,7 +103,8 @@ async function runPlainMap(): Promise<HashmapWorkerOutput> {
   const stateHeapBytes = heapUsed() - base;
   await ready(coord, input);
   let i = 0;
-  const rounds = await measureRounds(coord, input, (end) => {
+  // Two loops on purpose: the sampled one's shape costs instructions (sampleLatency).
+  const unsampled = (end: number): number => {
     const from = i;
     for (;;) {
       for (let j = 0; j < 1024; j++, i++) {
@@ -91,8 +114,29 @@ async function runPlainMap(): Promise<HashmapWorkerOutput> {
       }
       if (performance.now() >= end) return i - from;
     }
+  };
+  const rounds = await measureRounds(coord, input, !input.sampleLatency ? unsampled : (end) => {
+    const lat = roundLatency();
+    const from = i;
+    for (;;) {
+      for (let j = 0; j < 1024; j++, i++) {
+        const k = keys[i & MASK]!;
+        // One call site per op (a second, sampled copy cost the nr loop its inlining).
+        const t0 = (i & LATENCY_SAMPLE_MASK) === 0 ? performance.now() : -1;
+        const isWrite = writes[i & MASK];
+        if (isWrite) m.set(k, i);
+        else sink += m.get(k) ?? 0;
+        if (t0 >= 0) (isWrite ? lat.write : lat.read).recordMs(performance.now() - t0);
+      }
+      if (performance.now() >= end) return i - from;
+    }
   });
-  return { rounds, stateHeapBytes };
+  return { rounds, stateHeapBytes, latency: latencyOut() };
+}
+
+/** This task's latency histograms as raw counts, one pair per round. */
+function latencyOut(): RoundLatency[] {
+  return latencyRounds.map((h) => ({ read: h.read.counts, write: h.write.counts }));
 }
 
 /**
@@ -154,7 +198,7 @@ async function runNr(mode: 'sync' | 'combined' | 'node'): Promise<HashmapWorkerO
   r.sync();
   const stateHeapBytes = heapUsed() - base;
   let i = 0;
-  const syncWindow = (end: number): number => {
+  const unsampledSyncWindow = (end: number): number => {
     const from = i;
     for (;;) {
       for (let j = 0; j < 1024; j++, i++) {
@@ -165,17 +209,39 @@ async function runNr(mode: 'sync' | 'combined' | 'node'): Promise<HashmapWorkerO
       if (performance.now() >= end) return i - from;
     }
   };
+  const sampledSyncWindow = (end: number): number => {
+    const lat = roundLatency();
+    const from = i;
+    for (;;) {
+      for (let j = 0; j < 1024; j++, i++) {
+        const k = keys[i & MASK]!;
+        const t0 = (i & LATENCY_SAMPLE_MASK) === 0 ? performance.now() : -1;
+        const isWrite = writes[i & MASK];
+        if (isWrite) r.writes.put(k, i);
+        else sink += (r.reads.get(k) as number | undefined) ?? 0;
+        if (t0 >= 0) (isWrite ? lat.write : lat.read).recordMs(performance.now() - t0);
+      }
+      if (performance.now() >= end) return i - from;
+    }
+  };
   // Async submission: the writes of each window are combined into one batch;
   // reads stay on the synchronous local path.
   const combinedWindow = async (end: number): Promise<number> => {
+    const lat = roundLatency();
     const from = i;
     for (;;) {
       for (let w = 0; w < 16; w++) {
         let last: Promise<unknown> | null = null;
         for (let j = 0; j < WINDOW; j++, i++) {
           const k = keys[i & MASK]!;
-          if (writes[i & MASK]) last = r.writeAsync('put', k, i);
-          else sink += (r.reads.get(k) as number | undefined) ?? 0;
+          const t0 = (i & LATENCY_SAMPLE_MASK) === 0 ? performance.now() : -1;
+          if (writes[i & MASK]) {
+            last = r.writeAsync('put', k, i);
+            if (t0 >= 0) void last.then(() => lat.write.recordMs(performance.now() - t0));
+          } else {
+            sink += (r.reads.get(k) as number | undefined) ?? 0;
+            if (t0 >= 0) lat.read.recordMs(performance.now() - t0);
+          }
         }
         if (last !== null) await last;
         if (mode === 'node') await yieldToEventLoop();
@@ -183,11 +249,11 @@ async function runNr(mode: 'sync' | 'combined' | 'node'): Promise<HashmapWorkerO
       if (performance.now() >= end) return i - from;
     }
   };
-  const rounds = await measureRounds(coord, input, mode === 'sync' ? syncWindow : combinedWindow);
+  const rounds = await measureRounds(coord, input, mode !== 'sync' ? combinedWindow : input.sampleLatency ? sampledSyncWindow : unsampledSyncWindow);
   const stats = r.stats();
   // Leave the log so a finished worker never holds back the others' head.
   r.detach();
-  return { rounds, stateHeapBytes, batches: stats.batches, stats };
+  return { rounds, stateHeapBytes, batches: stats.batches, stats, latency: latencyOut() };
 }
 
 /** A thread without a replica: every op goes to its node, CLIENT_WINDOW in flight. */
@@ -196,13 +262,20 @@ async function runNrClient(): Promise<HashmapWorkerOutput> {
   const c = connect(input.handle!, HashMap, { node: input.index % 2 });
   let i = 0;
   const rounds = await measureRounds(coord, input, async (end) => {
+    const lat = roundLatency();
     const from = i;
     for (;;) {
       for (let w = 0; w < 8; w++) {
         let last: Promise<unknown> | null = null;
         for (let j = 0; j < CLIENT_WINDOW; j++, i++) {
           const k = keys[i & MASK]!;
-          last = writes[i & MASK] ? c.writeAsync('put', k, i) : c.readAsync('get', k);
+          const t0 = (i & LATENCY_SAMPLE_MASK) === 0 ? performance.now() : -1;
+          const isWrite = writes[i & MASK];
+          last = isWrite ? c.writeAsync('put', k, i) : c.readAsync('get', k);
+          if (t0 >= 0) {
+            const h = isWrite ? lat.write : lat.read;
+            void last.then(() => h.recordMs(performance.now() - t0));
+          }
         }
         await last;
       }
@@ -210,7 +283,7 @@ async function runNrClient(): Promise<HashmapWorkerOutput> {
     }
   });
   c.close();
-  return { rounds };
+  return { rounds, latency: latencyOut() };
 }
 
 async function runLmdb(): Promise<HashmapWorkerOutput> {
@@ -288,6 +361,7 @@ const runners: Record<WorkerSystem, () => Promise<HashmapWorkerOutput>> = {
 /** The piscina task: one benchmark thread's whole part in one cell. */
 export default async function runTask(task: HashmapWorkerInput): Promise<HashmapWorkerOutput> {
   input = task;
+  latencyRounds = [];
   coord = new Int32Array(input.coord);
   keys = keyStream(input.dist, input.keys, input.seed);
   writes = writeMask(input.writeRatio, input.seed);

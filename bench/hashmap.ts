@@ -21,6 +21,7 @@ import { createHandle } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
 import { median, startPostmessage, TaskPool, withTimeout } from './harness.js';
 import type { HashmapWorkerInput, HashmapWorkerOutput, WorkerSystem } from './hashmap-worker.js';
+import { LATENCY_SAMPLE_EVERY, latencyFields } from './latency.js';
 import { formatOps, formatOpsCell, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
 import { cpuNsPerOp, newCoordination, PREPARED, runRounds, waitUntilAtLeast, warmupRoundsFor } from './sync.js';
@@ -62,6 +63,9 @@ async function preloadLmdb(dir: string, keys: number): Promise<void> {
   await db.close();
 }
 
+/** NR_BENCH_LATENCY=1: the synchronous loops time one op in LATENCY_SAMPLE_EVERY too (HashmapWorkerInput.sampleLatency). */
+const SAMPLE_LATENCY = process.env.NR_BENCH_LATENCY === '1';
+
 export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
   const coord = newCoordination();
   const words = new Int32Array(coord);
@@ -72,6 +76,7 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
     durationMs: cell.durationMs,
     rounds: cell.warmupRounds + cell.rounds,
     coord,
+    sampleLatency: SAMPLE_LATENCY,
   };
   const threads = cell.system === 'postmessage' ? cell.threads + 1 : cell.system === 'plain-map' ? 1 : cell.threads;
   const pool = new TaskPool<HashmapWorkerInput, HashmapWorkerOutput>('hashmap-worker', threads);
@@ -129,11 +134,11 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
     await waitUntilAtLeast(words, PREPARED, participants, 120_000);
     const cpuUs = await runRounds(words, cell.warmupRounds + cell.rounds, measured, cell.durationMs, cell.warmupRounds);
     const everyRound = await withTimeout(Promise.all(pool.results.slice(0, measured)), 60_000);
-    const outs = everyRound.map((o) => ({ ...o, rounds: o.rounds.slice(cell.warmupRounds) }));
+    const outs = everyRound.map((o) => ({ ...o, rounds: o.rounds.slice(cell.warmupRounds), latency: o.latency?.slice(cell.warmupRounds) }));
     if (process.env.NR_BENCH_DEBUG) {
       for (const o of outs) {
         const rates = o.rounds.map((r) => Math.round((r.ops / r.elapsedMs) * 1000));
-        console.error(JSON.stringify({ rates, ...(o.stats ?? {}) }));
+        console.error(JSON.stringify({ rates, ...latencyFields(o.latency ?? []), ...(o.stats ?? {}) }));
       }
     }
     // Each round's throughput is the sum of its workers' rates; report the median round.
@@ -154,6 +159,8 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
       keys: cell.keys,
       durationMs: cell.durationMs,
       roundsOpsPerSec: perRound.map(Math.round),
+      // Sampled per-op latency over every measured round of every measured thread.
+      ...latencyFields(outs.flatMap((o) => o.latency ?? [])),
     };
     if (heaps.length > 0) row.stateHeapBytesPerWorker = Math.round(heaps.reduce((a, b) => a + b, 0) / heaps.length);
     if (sharedBytes > 0) row.sharedBytes = sharedBytes;
@@ -246,6 +253,8 @@ function hashmapMarkdown(rows: BenchRow[]): string[] {
   }
   out.push('#### Targets (ratios within this run)', '', '| target | wanted | measured | |', '|---|---|---|---|', ...targets, '');
 
+  out.push(...latencyMarkdown(rows, threads));
+
   // Memory: replica heap per worker, and total replica memory for nr-clients vs one replica per thread.
   const mem: string[] = ['#### Memory', '', '| system | threads | replicas | replica heap per replica | total replica heap | shared memory |', '|---|---:|---:|---:|---:|---:|'];
   const mb = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MiB`;
@@ -261,4 +270,38 @@ function hashmapMarkdown(rows: BenchRow[]): string[] {
   return out;
 }
 
-export const hashmapSuite: BenchSuite = { name: 'hashmap', cells: hashmapCells, markdown: hashmapMarkdown };
+/**
+ * The sampled latencies of the 10 %-write workloads, one table each: per
+ * system and thread count, read p50 / p99 and write p50 / p99 in µs.
+ */
+function latencyMarkdown(rows: BenchRow[], threads: number[]): string[] {
+  const out: string[] = [];
+  const us = (v: unknown): string => (typeof v === 'number' ? formatOps(v) : '-');
+  for (const workload of [...new Set(rows.filter((r) => r.writeRatio === 0.1).map((r) => r.workload))]) {
+    const sampled = rows.filter((r) => r.workload === workload && typeof r.readP50Us === 'number');
+    if (sampled.length === 0) continue;
+    out.push(
+      `#### Latency, ${workload} (µs, 1 op in ${LATENCY_SAMPLE_EVERY} timed: read p50 / p99 · write p50 / p99)`,
+      '',
+      `| system | ${threads.map((t) => `${t} thr`).join(' | ')} |`,
+      `|---|${threads.map(() => '---:').join('|')}|`,
+    );
+    for (const s of HASHMAP_SYSTEMS) {
+      if (!sampled.some((r) => r.system === s)) continue;
+      const cells = threads.map((t) => {
+        const r = sampled.find((x) => x.system === s && x.threads === t);
+        return r ? `${us(r.readP50Us)} / ${us(r.readP99Us)} · ${us(r.writeP50Us)} / ${us(r.writeP99Us)}` : '-';
+      });
+      out.push(`| ${s} | ${cells.join(' | ')} |`);
+    }
+    out.push('');
+  }
+  return out;
+}
+
+export const hashmapSuite: BenchSuite = {
+  name: 'hashmap',
+  cells: hashmapCells,
+  markdown: hashmapMarkdown,
+  progressKeys: ['cpuNsPerOp', 'readP50Us', 'readP99Us', 'writeP50Us', 'writeP99Us'],
+};

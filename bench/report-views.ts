@@ -6,6 +6,7 @@
  * model, so none of them drops a measured figure or shows a cell that did
  * not run as 0: such a cell carries the reason instead.
  */
+import { LATENCY_SAMPLE_EVERY } from './latency.js';
 import type { BenchRow } from './report.js';
 
 export type Unit = 'ops/s' | 'tasks/s' | 'ms' | 'µs' | 'ns/op' | 'bytes' | 'count' | 'share';
@@ -148,6 +149,11 @@ function hashmapPanels(rows: BenchRow[]): Panel[] {
     { key: 'stateHeapBytesPerWorker', label: 'state heap per thread', unit: 'bytes', higherIsBetter: false },
     { key: 'sharedBytes', label: 'shared memory', unit: 'bytes', higherIsBetter: false },
     { key: 'writesPerBatch', label: 'writes per log entry (combining)', unit: 'count', higherIsBetter: null },
+    // Sampled per-op latency (bench/latency.ts): one op in LATENCY_SAMPLE_EVERY, issue to settle for async ones.
+    { key: 'readP50Us', label: `read latency p50 (1 op in ${LATENCY_SAMPLE_EVERY})`, unit: 'µs', higherIsBetter: false },
+    { key: 'readP99Us', label: `read latency p99 (1 op in ${LATENCY_SAMPLE_EVERY})`, unit: 'µs', higherIsBetter: false },
+    { key: 'writeP50Us', label: `write latency p50 (1 op in ${LATENCY_SAMPLE_EVERY})`, unit: 'µs', higherIsBetter: false },
+    { key: 'writeP99Us', label: `write latency p99 (1 op in ${LATENCY_SAMPLE_EVERY})`, unit: 'µs', higherIsBetter: false },
   ];
   return [...groupBy(rows, (r) => r.workload)].map(([w, rs]) =>
     buildPanel('hashmap', rs, { id: w, title: w, subtitle: `${pct(rs[0]!)}, ${rs[0]!.dist} keys`, extras }),

@@ -1,14 +1,34 @@
-// CPU cost of one synchronous write on one replica (500k HashMap puts, 3 rounds).
-// Usage: node bench/sync-write-cost.mjs <checkout dir with dist/ built> (compare two checkouts in turn).
-const dir = process.argv[2];
+// Cost of one write on one replica (HashMap puts), on the synchronous path
+// (`replica.writes.put`) or the combined one (`writeAsync`, awaited per 64).
+//
+// Timed (3 rounds of 500k, ns/put):  node bench/sync-write-cost.mjs <checkout with dist/ built> [sync|combined]
+// Instruction counts: run N puts once, under callgrind at two N, and divide the difference by the puts between them:
+//   valgrind --tool=callgrind --callgrind-out-file=/dev/null --smc-check=all-non-file \
+//     node --single-threaded bench/sync-write-cost.mjs <checkout> sync 200000   (then 600000)
+const [dir, mode = 'sync', nArg] = process.argv.slice(2);
+if (!dir || (mode !== 'sync' && mode !== 'combined')) throw new Error('usage: sync-write-cost.mjs <checkout dir> [sync|combined] [N]');
 const { attach, createHandle } = await import(dir + '/dist/src/nr/index.js');
 const { HashMap } = await import(dir + '/dist/src/nr/structures/index.js');
 const h = createHandle(HashMap, { replicas: 1 });
 const r = attach(h, HashMap);
-for (let round = 0; round < 3; round++) {
-  const t0 = performance.now();
-  for (let i = 0; i < 500000; i++) r.writes.put(i & 0xffff, i);
-  const t = performance.now() - t0;
-  console.log(dir.split('/').pop(), `${(t * 1e6 / 500000).toFixed(0)} ns/put`);
+async function run(n) {
+  if (mode === 'sync') {
+    for (let i = 0; i < n; i++) r.writes.put(i & 0xffff, i);
+    return;
+  }
+  for (let i = 0; i < n; ) {
+    let last;
+    for (let j = 0; j < 64; j++, i++) last = r.writeAsync('put', i & 0xffff, i);
+    await last;
+  }
+}
+if (nArg !== undefined) await run(+nArg);
+else {
+  for (let round = 0; round < 3; round++) {
+    const t0 = performance.now();
+    await run(500000);
+    const t = performance.now() - t0;
+    console.log(dir.split('/').pop(), mode, `${((t * 1e6) / 500000).toFixed(0)} ns/put`);
+  }
 }
 r.detach();

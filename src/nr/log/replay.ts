@@ -32,6 +32,7 @@ export interface EntryApplier {
 export interface ReplayCounters {
   replayedEntries: number;
   sealWaits: number;
+  sealWaitMs: number;
 }
 
 /**
@@ -80,7 +81,9 @@ export function replay(
   while (before(pos, target)) {
     if (!log.isSealed(pos)) {
       counters.sealWaits++;
+      const waitFrom = performance.now();
       const seen = awaitEntry(log, pos, slot, slotWord, from, applier);
+      counters.sealWaitMs += performance.now() - waitFrom;
       if (seen === 'fenced') return end(FENCED_CLEAN, pos);
       if (seen === 'lapped') return lappedOrCorrupt(log, slot, slotWord, from, pos, 'its cell holds a later lap');
       if (seen === 'repaired') {

@@ -70,6 +70,7 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
     fullWaits: 0,
     fullWaitMs: 0,
     sealWaits: 0,
+    sealWaitMs: 0,
     nudges: 0,
     fences: 0,
     fenced: 0,

@@ -39,8 +39,9 @@ export interface ReplicaStats {
   /** Times a writer found the log full and had to wait, and the time spent. */
   fullWaits: number;
   fullWaitMs: number;
-  /** Times a replay found an entry reserved but not yet filled, and waited. */
+  /** Times a replay found an entry reserved but not yet filled, and waited, and the time spent. */
   sealWaits: number;
+  sealWaitMs: number;
   /** Nudges handled in the event loop. */
   nudges: number;
   /** Position this replica has applied up to, and the log's used cells. */
