@@ -139,14 +139,7 @@ export class NrFs extends FdFs {
 
   rmdir(path: PathLike): void {
     const p = checkPath(path, 'rmdir');
-    const o = this.opens;
-    o.removing(p);
-    let orphan = 0;
-    try {
-      orphan = this.writes.rmdir(p, Date.now(), this.uid, this.gid, o.freeIno, o.seenPin);
-    } finally {
-      o.removed(orphan);
-    }
+    this.opens.remove(p, (freeIno, seenPin) => this.writes.rmdir(p, Date.now(), this.uid, this.gid, freeIno, seenPin));
   }
 
   /** Names sorted by UTF-16 code unit order (node:fs leaves the order to the file system). */
@@ -166,14 +159,7 @@ export class NrFs extends FdFs {
   /** unlink(2): one logged op; the file is freed at once unless some thread holds it open (then at its last close). */
   unlink(path: PathLike): void {
     const p = checkPath(path, 'unlink');
-    const o = this.opens;
-    o.removing(p);
-    let orphan = 0;
-    try {
-      orphan = this.writes.unlink(p, Date.now(), this.uid, this.gid, o.freeIno, o.seenPin);
-    } finally {
-      o.removed(orphan);
-    }
+    this.opens.remove(p, (freeIno, seenPin) => this.writes.unlink(p, Date.now(), this.uid, this.gid, freeIno, seenPin));
     this.holder.flush();
   }
 
@@ -181,14 +167,7 @@ export class NrFs extends FdFs {
   rename(from: PathLike, to: PathLike): void {
     const a = checkPath(from, 'rename', 'oldPath');
     const b = checkPath(to, 'rename', 'newPath');
-    const o = this.opens;
-    o.removing(b);
-    let orphan = 0;
-    try {
-      orphan = this.writes.rename(a, b, Date.now(), this.uid, this.gid, o.freeIno, o.seenPin);
-    } finally {
-      o.removed(orphan);
-    }
+    this.opens.remove(b, (freeIno, seenPin) => this.writes.rename(a, b, Date.now(), this.uid, this.gid, freeIno, seenPin));
     this.holder.flush();
   }
 

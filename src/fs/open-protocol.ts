@@ -43,8 +43,8 @@ export class OpenProtocol {
   private owner = 0;
   private token = 1;
   /** The decision of the removal in progress: free this inode (0: none), seen this open stamp. */
-  freeIno = 0;
-  seenPin = 0;
+  private freeIno = 0;
+  private seenPin = 0;
 
   constructor(
     private readonly table: OpenTable,
@@ -168,8 +168,23 @@ export class OpenProtocol {
     return false;
   }
 
+  /**
+   * Run `op`, which may remove the last name at `path` (unlink, rmdir,
+   * rename onto it), with this thread's decision for the inode there; it
+   * returns the orphan it made (0: none).
+   */
+  remove(path: string, op: (freeIno: number, seenPin: number) => number): void {
+    this.removing(path);
+    let orphan = 0;
+    try {
+      orphan = op(this.freeIno, this.seenPin);
+    } finally {
+      this.removed(orphan);
+    }
+  }
+
   /** Before an op that may remove the last name at `path`: decide (freeIno, seenPin) and announce it. */
-  removing(path: string): void {
+  private removing(path: string): void {
     this.replica.sync();
     const r = this.reads.removal(path);
     const ino = r[0];
@@ -181,7 +196,7 @@ export class OpenProtocol {
   }
 
   /** After it (applied or failed): withdraw the announcement; reap the orphan it made (0: none) if nobody holds it. */
-  removed(orphan: number): void {
+  private removed(orphan: number): void {
     this.table.announce(this.slot, 0);
     if (orphan !== 0) this.released(orphan);
   }
