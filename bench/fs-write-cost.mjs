@@ -1,8 +1,10 @@
 /**
- * The cost of one NrFS data op, for instruction counts: one replica, a
- * file of 16 pages, N 4 KiB ops in a loop after setup (MODE w:
- * pwrites, r: preads). Run under callgrind at two N and divide the
- * difference:
+ * The cost of one NrFS op, for instruction counts: one replica, a file
+ * of 16 pages, N ops in a loop after setup (MODE w: 4 KiB pwrites, r:
+ * 4 KiB preads, o: open+close of an existing file, c: create+close of a
+ * new file, cu: create+close+unlink, copy: the copy limit's bare 4 KiB
+ * copy, for the read path's overhead). Run under callgrind at two N and
+ * divide the difference:
  *
  *   npx tsc -p tsconfig.json
  *   valgrind --tool=callgrind --callgrind-out-file=/dev/null --smc-check=all-non-file node bench/fs-write-cost.mjs w 20000
@@ -19,5 +21,18 @@ const fd = fs.open('/f', 'w+');
 const buf = Buffer.alloc(4096, 1);
 for (let i = 0; i < 16; i++) fs.pwrite(fd, buf, 0, 4096, i * 4096);
 const rd = Buffer.alloc(4096);
+fs.mkdir('/d');
 if (mode === 'w') for (let i = 0; i < N; i++) fs.pwrite(fd, buf, 0, 4096, (i & 15) * 4096);
-else for (let i = 0; i < N; i++) fs.pread(fd, rd, 0, 4096, (i & 15) * 4096);
+else if (mode === 'r') for (let i = 0; i < N; i++) fs.pread(fd, rd, 0, 4096, (i & 15) * 4096);
+else if (mode === 'o') for (let i = 0; i < N; i++) fs.close(fs.open('/f', 'r'));
+else if (mode === 'c') for (let i = 0; i < N; i++) fs.close(fs.open(`/d/${i}`, 'wx'));
+else if (mode === 'cu') for (let i = 0; i < N; i++) {
+  fs.close(fs.open(`/d/${i}`, 'wx'));
+  fs.unlink(`/d/${i}`);
+}
+else if (mode === 'copy') {
+  // The copy limit's op (bench/fs.ts): copy a 4 KiB page out of JS-heap pages, nothing else.
+  const pages = Array.from({ length: 16 }, () => Buffer.alloc(4096, 1));
+  for (let i = 0; i < N; i++) rd.set(pages[i & 15]);
+}
+else throw new Error(`unknown mode ${mode} (w, r, o, c, cu, copy)`);

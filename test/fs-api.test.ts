@@ -259,23 +259,50 @@ describe('NrFS large writes', () => {
 });
 
 describe('NrFS snapshots', () => {
-  it('round-trip the whole tree, open counts and pages', () => {
+  it('round-trip the whole tree, orphans, open stamps and pages', () => {
     const S = fsStructure({ maxPages: 1000, maxInodes: 1000 });
     const st = S.create();
     S.writes.mkdir(st, '/d/e', 0o755, true, 1, 0, 0);
     writeFileOp(S, st, '/d/e/f', 0o1101, 0o644, 2, Buffer.from('hello'), 0, 0);
-    const ino = S.writes.open(st, '/d/e/f', 2, 0o644, 3, 0, 0, 0);
-    S.writes.unlink(st, '/d/e/f', 4, 0, 0);
+    const ino = S.writes.open(st, '/d/e/f', 2, 0o644, 3, 0, 0, 0, 7);
+    // Its issuer found it open (freeIno 0): an orphan, pages kept.
+    expect(S.writes.unlink(st, '/d/e/f', 4, 0, 0, 0, st.pinSeq)).toBe(ino);
     writeFileOp(S, st, '/d/g', 0o1101, 0o644, 5, Buffer.alloc(9000, 7), 0, 0);
     const copy = S.restore!(S.snapshot!(st));
     expect(S.digest!(copy)).toBe(S.digest!(st));
-    // Parent links survive: a rename cycle check still works, and the open unlinked inode closes cleanly.
-    expect(() => S.writes.rename(copy, '/d', '/d/e/x', 6, 0, 0)).toThrow(/EINVAL/);
-    expect(() => S.writes.close(copy, ino, 1)).toThrow(/EBADF/); // slot 1 never opened it
-    S.writes.close(copy, ino, 0);
-    S.writes.close(st, ino, 0);
+    expect(S.reads.orphans(copy)).toEqual([ino]);
+    expect(S.reads.lastOpens(copy).slice(0, 2)).toEqual([7, ino]);
+    expect(S.reads.fstat(copy, ino).nlink).toBe(0);
+    // Parent links survive: a rename cycle check still works, and the orphan is reaped cleanly, once.
+    expect(() => S.writes.rename(copy, '/d', '/d/e/x', 6, 0, 0, 0, 0)).toThrow(/EINVAL/);
+    for (const s of [copy, st]) {
+      expect(S.writes.reap(s, ino)).toBe(1);
+      expect(S.writes.reap(s, ino)).toBe(0);
+      expect(S.reads.orphans(s)).toEqual([]);
+    }
     expect(S.reads.usage(copy)).toEqual(S.reads.usage(st));
+    expect(S.reads.usage(st).pages).toBe(3);
     expect(S.digest!(copy)).toBe(S.digest!(st));
+  });
+
+  it('a removal frees only the inode its issuer named, stamped no later than it saw; reap leaves named inodes alone', () => {
+    const S = fsStructure({ maxPages: 1000, maxInodes: 1000 });
+    const st = S.create();
+    writeFileOp(S, st, '/a', 0o1101, 0o644, 1, Buffer.from('a'), 0, 0);
+    writeFileOp(S, st, '/b', 0o1101, 0o644, 1, Buffer.from('b'), 0, 0);
+    const a = S.reads.stat(st, '/a').ino;
+    const b = S.reads.stat(st, '/b').ino;
+    expect(S.writes.reap(st, a)).toBe(0); // named: not an orphan
+    // The issuer resolved /a to another inode: /a's is kept as an orphan.
+    expect(S.writes.unlink(st, '/a', 2, 0, 0, b, st.pinSeq)).toBe(a);
+    // A logged open stamped /b after the issuer's look: kept too.
+    const seen = st.pinSeq;
+    S.writes.open(st, '/b', 0, 0, 3, 1, 0, 0, 5);
+    expect(S.writes.unlink(st, '/b', 4, 0, 0, b, seen)).toBe(b);
+    expect(S.reads.orphans(st)).toEqual([a, b]);
+    expect(S.reads.usage(st).inodes).toBe(3);
+    // A forged slot in a logged open fail-stops rather than writing outside the record.
+    expect(() => S.writes.open(st, '/c', 0o101, 0o644, 5, 64, 0, 0, 1)).toThrow(/not a replica slot/);
   });
 });
 

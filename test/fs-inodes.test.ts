@@ -8,7 +8,7 @@ import { attachFs, createFs, fsStructure } from '../src/fs/index.js';
 import { InodeTable, type Inode } from '../src/fs/state.js';
 
 function node(ino: number): Inode {
-  return { ino, dir: false, mode: 0o644, uid: 0, gid: 0, link: null, nlink: 1, opens: 0, size: 0, pages: null, entries: null, parent: null, atimeMs: 0, mtimeMs: 0, ctimeMs: 0, birthtimeMs: 0 };
+  return { ino, dir: false, mode: 0o644, uid: 0, gid: 0, link: null, nlink: 1, pinSeq: 0, size: 0, pages: null, entries: null, parent: null, atimeMs: 0, mtimeMs: 0, ctimeMs: 0, birthtimeMs: 0 };
 }
 
 const chunks = (t: InodeTable): number => (t as unknown as { chunks: unknown[] }).chunks.filter((c) => c !== undefined).length;
@@ -83,12 +83,13 @@ describe('create/unlink churn', () => {
     const st = S.create();
     S.writes.mkdir(st, '/d', 0o755, false, 1, 0, 0);
     for (let i = 0; i < 9000; i++) {
-      S.writes.close(st, S.writes.open(st, `/d/f${i}`, 0o101, 0o644, 2, 0, 0, 0), 0);
-      if (i % 7 !== 0) S.writes.unlink(st, `/d/f${i}`, 3, 0, 0);
+      const ino = S.writes.open(st, `/d/f${i}`, 0o101, 0o644, 2, 0, 0, 0, 1);
+      // The issuer's decision: free (no fd anywhere, its replica saw the create's stamp).
+      if (i % 7 !== 0) expect(S.writes.unlink(st, `/d/f${i}`, 3, 0, 0, ino, st.pinSeq)).toBe(0);
     }
     const copy = S.restore!(S.snapshot!(st));
     expect(S.digest!(copy)).toBe(S.digest!(st));
-    for (const s of [st, copy]) S.writes.close(s, S.writes.open(s, '/d/new', 0o101, 0o644, 4, 0, 0, 0), 0);
+    for (const s of [st, copy]) S.writes.open(s, '/d/new', 0o101, 0o644, 4, 0, 0, 0, 3);
     expect(S.reads.stat(copy, '/d/new').ino).toBe(S.reads.stat(st, '/d/new').ino);
     expect(S.digest!(copy)).toBe(S.digest!(st));
     expect(S.reads.usage(copy)).toEqual(S.reads.usage(st));

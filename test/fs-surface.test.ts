@@ -260,9 +260,9 @@ describe('permissions for a thread that is not root (attachFs { uid, gid })', ()
     const before = S.digest!(st);
     // Whatever the issuing thread checked (or did not), the logged op itself is refused for uid 1000.
     expect(() => writeFileOp(S, st, '/ro/g', 0o1101, 0o644, 3, Buffer.from('y'), 1000, 1000)).toThrow("EACCES: permission denied, open '/ro/g'");
-    expect(() => S.writes.open(st, '/ro/f', 2, 0o644, 3, 0, 1000, 1000)).toThrow(expect.objectContaining({ code: 'EACCES' }));
-    expect(() => S.writes.unlink(st, '/ro/f', 3, 1000, 1000)).toThrow(expect.objectContaining({ code: 'EACCES', syscall: 'unlink' }));
-    expect(() => S.writes.rename(st, '/ro/f', '/f2', 3, 1000, 1000)).toThrow(expect.objectContaining({ code: 'EACCES', syscall: 'rename' }));
+    expect(() => S.writes.open(st, '/ro/f', 2, 0o644, 3, 0, 1000, 1000, 1)).toThrow(expect.objectContaining({ code: 'EACCES' }));
+    expect(() => S.writes.unlink(st, '/ro/f', 3, 1000, 1000, 0, 0)).toThrow(expect.objectContaining({ code: 'EACCES', syscall: 'unlink' }));
+    expect(() => S.writes.rename(st, '/ro/f', '/f2', 3, 1000, 1000, 0, 0)).toThrow(expect.objectContaining({ code: 'EACCES', syscall: 'rename' }));
     expect(() => S.writes.setattr(st, '/ro/f', 0, true, 1, 0o777, -1, -1, 0, 0, 3, 1000, 1000)).toThrow(expect.objectContaining({ code: 'EPERM', syscall: 'chmod' }));
     expect(() => truncateOp(S, st, '/ro/f', 0, 3, 1000, 1000)).toThrow(expect.objectContaining({ code: 'EACCES' }));
     expect(S.digest!(st)).toBe(before);

@@ -12,13 +12,13 @@ import { type OpenFlags, parseFlags } from './flags.js';
 import type { FsReplica, NrFsHandle } from './handle.js';
 import { checkPath, FsArgumentError, type PathLike } from './paths.js';
 import type { PageHolder } from './pages/holder.js';
+import { OpenProtocol } from './open-protocol.js';
+import { FIRST_FD, MAX_FDS, OpenTable } from './opens.js';
 import { PwriteTarget, ResizeTarget, WriteFileTarget } from './write-targets.js';
 import { DataWriter, type WriteHooks } from './writer.js';
 import { O_ACCMODE, O_APPEND, O_RDONLY, O_WRONLY, SET_MODE, SET_OWNER, SET_TIMES } from './state.js';
 import { Stats } from './stats.js';
 
-const FIRST_FD = 3;
-const MAX_FDS = 65536;
 /** Reads redone because this replica was fenced during the copy, before EAGAIN. */
 export const STALE_READ_ATTEMPTS = 100;
 
@@ -63,6 +63,8 @@ export abstract class FdFs {
   protected readonly bell: Int32Array;
   protected readonly acl: AccessCheck;
   protected readonly hub: ChangeHub;
+  /** Opens without log entries: this thread's side of the shared open table. */
+  protected readonly opens: OpenProtocol;
   /** The limits `statfs` reports. */
   readonly limits: { readonly maxPages: number; readonly maxInodes: number };
 
@@ -86,6 +88,7 @@ export abstract class FdFs {
     this.resizeTarget = new ResizeTarget(ops);
     this.maxWriteBytes = handle.maxWriteBytes;
     this.umask = handle.umask;
+    this.opens = new OpenProtocol(new OpenTable(handle.opens), this.slot, replica, this.reads, this.writes, who.uid, who.gid);
   }
 
   // ---- descriptors ---------------------------------------------------------------
@@ -99,16 +102,18 @@ export abstract class FdFs {
     while (fd < this.fds.length && this.fds[fd] !== undefined) fd++;
     if (fd >= MAX_FDS) throw new FsError('EMFILE', 'open', p);
     const acc = f & O_ACCMODE;
-    const ino = this.writes.open(p, f, m & ~this.umask & 0o7777, Date.now(), this.slot, this.uid, this.gid);
+    // Logged only when it creates or truncates (see open-protocol.ts).
+    const ino = this.opens.open(p, f, m & ~this.umask & 0o7777, Date.now(), fd);
     this.fds[fd] = { ino, readable: acc !== O_WRONLY, writable: acc !== O_RDONLY, append: (f & O_APPEND) !== 0, pos: 0 };
     return fd;
   }
 
+  /** close(2): never logged, unless it was the last fd anywhere on an unlinked file (then one `reap`). */
   close(fd: number): void {
     const file = this.file(fd, 'close');
     this.fds[fd] = undefined;
-    this.writes.close(file.ino, this.slot);
-    // The last close of an unlinked file retires its pages: stamp them now, not at the next data write.
+    this.opens.closed(fd, file.ino);
+    // A reap retires the orphan's pages: stamp them now, not at the next data write.
     this.holder.flush();
   }
 
@@ -201,20 +206,22 @@ export abstract class FdFs {
     this.file(fd, syscall);
   }
 
-  /** Close every fd of this thread (one logged op) and leave the log. */
+  /** Close every fd of this thread (reaping the unlinked files nobody else holds) and leave the log. */
   detach(): void {
-    const open = this.openFds > 0;
     this.fds.length = 0;
-    if (open) this.writes.closeAllOf(this.slot);
-    if (this.replica.status() !== 'detached') this.holder.leave();
+    if (this.replica.status() !== 'detached') {
+      this.opens.leave();
+      this.holder.leave();
+    }
     this.replica.detach();
   }
 
   /**
-   * Close every file the thread in replica slot `slot` had open: for a
+   * Drop every fd the thread in replica slot `slot` had open: for a
    * worker's manager (through any live thread) after that worker died with
-   * fds open, so unlinked files it held are freed. Returns how many opens
-   * were closed. The dead thread's slot must not be in use by a live NrFs.
+   * fds open, so unlinked files it held are reaped (the slot's next owner
+   * does the same when it attaches). Returns how many fds it had open. The
+   * dead thread's slot must not be in use by a live NrFs.
    */
   releaseSlot(slot: number): number {
     if (!Number.isInteger(slot) || slot < 0 || slot > 255) {
@@ -223,7 +230,9 @@ export abstract class FdFs {
     if (slot === this.slot && this.openFds > 0) {
       throw new FsArgumentError('ERR_INVALID_ARG_VALUE', 'releaseSlot: this thread still has fds open in its own slot');
     }
-    const closed = this.writes.closeAllOf(slot);
+    const closed = slot < this.opens.slots ? this.opens.discard(slot) : 0;
+    // Our own slot (at attach: what an earlier owner left): the region is ours from now on.
+    if (slot === this.slot) this.opens.claim();
     if (slot !== this.slot) {
       // The pages that thread was filling, cached or had to free: ours to free (see PageHolder.sweep).
       this.replica.sync();

@@ -7,6 +7,7 @@
 import { attach, createHandle, type NrHandle, type Replica, type ReplicaOptions } from '../nr/index.js';
 import { ChangeHub, DOORBELL_BYTES } from './changes.js';
 import { NrFs } from './nrfs.js';
+import { createOpenTable } from './opens.js';
 import type { WriteHooks } from './writer.js';
 import { FsArgumentError } from './paths.js';
 import { PageHolder } from './pages/holder.js';
@@ -47,6 +48,8 @@ export interface NrFsHandle {
   readonly umask: number;
   /** The watchers' doorbell (see changes.ts). */
   readonly changes: SharedArrayBuffer;
+  /** The open table: the fds each replica slot's thread holds open (see opens.ts). */
+  readonly opens: SharedArrayBuffer;
 }
 
 const DEFAULT_LOG_BYTES = 16 << 20;
@@ -81,7 +84,8 @@ export function createFs(options: NrFsOptions = {}): NrFsHandle {
   const structure = fsStructure({ pool, maxPages, maxInodes });
   const nr = createHandle(structure, { replicas, maxReplicas, logBytes, fenceAfterMs: options.fenceAfterMs });
   const changes = new SharedArrayBuffer(DOORBELL_BYTES);
-  return { kind: 'nrfs', nr, pool, maxPages, maxInodes, maxWriteBytes, umask, changes };
+  const opens = createOpenTable(maxReplicas);
+  return { kind: 'nrfs', nr, pool, maxPages, maxInodes, maxWriteBytes, umask, changes, opens };
 }
 
 export interface AttachFsOptions extends ReplicaOptions {
@@ -113,7 +117,7 @@ export function attachFs(handle: NrFsHandle, options: AttachFsOptions = {}): NrF
   // Pages an earlier owner of this slot held (it died) become this thread's to free; see PageHolder.bind.
   holder.bind(replica.id, replica, () => replica!.sync());
   const fs = new NrFs(handle, replica, holder, who, hub, pageHooks);
-  // Opens left in this slot by an earlier owner that died belong to no fd: drop them.
+  // Opens left in this slot by an earlier owner that died belong to no fd: drop them (reaping what they kept), then take the slot's region.
   fs.releaseSlot(fs.replica.id);
   return fs;
 }

@@ -3,8 +3,9 @@
  * system (the fd table and the calls on fds are in fds.ts, `FdFs`).
  *
  * Reads (read, pread, stat, fstat, readdir, readFile, exists) run on the
- * local replica; every mutation, open and close included, is a logged write
- * applied by every replica. Arguments are checked here, before anything is
+ * local replica; every mutation is a logged write applied by every replica
+ * (open and close are not mutations unless they create, truncate or free:
+ * see open-protocol.ts). Arguments are checked here, before anything is
  * logged; an op that fails at apply time fails identically everywhere and
  * changes nothing.
  */
@@ -138,7 +139,7 @@ export class NrFs extends FdFs {
 
   rmdir(path: PathLike): void {
     const p = checkPath(path, 'rmdir');
-    this.writes.rmdir(p, Date.now(), this.uid, this.gid);
+    this.opens.remove(p, (freeIno, seenPin) => this.writes.rmdir(p, Date.now(), this.uid, this.gid, freeIno, seenPin));
   }
 
   /** Names sorted by UTF-16 code unit order (node:fs leaves the order to the file system). */
@@ -155,17 +156,18 @@ export class NrFs extends FdFs {
     return this.reads.readdirTypes(p).map((e: DirEntry) => new Dirent(e.name, e.dir, p, e.link));
   }
 
+  /** unlink(2): one logged op; the file is freed at once unless some thread holds it open (then at its last close). */
   unlink(path: PathLike): void {
     const p = checkPath(path, 'unlink');
-    this.writes.unlink(p, Date.now(), this.uid, this.gid);
+    this.opens.remove(p, (freeIno, seenPin) => this.writes.unlink(p, Date.now(), this.uid, this.gid, freeIno, seenPin));
     this.holder.flush();
   }
 
-  /** Atomic rename, replacing the target by POSIX rules. */
+  /** Atomic rename, replacing the target by POSIX rules (a replaced file open somewhere lives on as unlink leaves it). */
   rename(from: PathLike, to: PathLike): void {
     const a = checkPath(from, 'rename', 'oldPath');
     const b = checkPath(to, 'rename', 'newPath');
-    this.writes.rename(a, b, Date.now(), this.uid, this.gid);
+    this.opens.remove(b, (freeIno, seenPin) => this.writes.rename(a, b, Date.now(), this.uid, this.gid, freeIno, seenPin));
     this.holder.flush();
   }
 

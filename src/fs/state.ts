@@ -11,9 +11,12 @@
  * - Each write validates everything first and mutates only once nothing can
  *   fail any more, so a failing op throws the same error on every replica
  *   and changes nothing (no partial applies).
- * - Open counts are replicated (open/close are logged writes, as FileOpen /
- *   FileClose in NrOS): an unlinked inode stays alive, readable through the
- *   fds open on it on any thread, until its last close frees its pages.
+ * - Opens are not replicated: an open that changes nothing is a local read,
+ *   a close is never logged; threads publish their open fds in the shared
+ *   open table (opens.ts). An op that removes a last name carries its
+ *   issuer's decision (free the inode, or keep it as an orphan while some
+ *   fd may be open on it); a logged `reap` frees an orphan once its last
+ *   opener closed. The table is never read by an apply.
  * - File data is not in the log nor in any replica's heap: it lives in the
  *   shared page pool (pages/pool.ts), written once by the issuing thread; a
  *   data op carries page refs, and its apply updates the page table.
@@ -23,10 +26,10 @@ import { PageHolder } from './pages/holder.js';
 import { createPool, type PoolBuffers, poolPagesFor, SharedPages } from './pages/pool.js';
 import { pagesSpanned, WHOLE } from './state/data.js';
 import { type ChangeObserver, emptyState, type FsLimits, type FsState, type PageStore } from './state/inode.js';
-import { close, closeAllOf, ftruncate, open, pwrite, truncate, writeFile } from './state/ops-files.js';
+import { ftruncate, open, pwrite, reap, truncate, writeFile } from './state/ops-files.js';
 import { setattr } from './state/ops-meta.js';
 import { link, mkdir, rename, rmdir, symlink, unlink } from './state/ops-tree.js';
-import { access, exists, fstat, inode, lstat, permit, pread, readdir, readdirTypes, readFile, readlink, realpath, stat, usage } from './state/reads.js';
+import { access, exists, fstat, inode, lastOpens, lstat, openable, orphans, orphansKeyed, permit, pread, readdir, readdirTypes, readFile, readlink, realpath, removal, stat, usage } from './state/reads.js';
 import { digestState, restore, snapshot } from './state/snapshot.js';
 import { asUser } from './state/walk.js';
 
@@ -36,18 +39,18 @@ export { SET_MODE, SET_OWNER, SET_TIMES } from './state/ops-meta.js';
 export { ON_CREATE, ON_PARENT, ON_TARGET, type DirEntry, type StatRecord } from './state/reads.js';
 export { digestState } from './state/snapshot.js';
 
-const openArgs: [string, number, number, number, number, number, number] = ['', 0, 0, 0, 0, 0, 0];
-const inoSlotArgs: [number, number] = [0, 0];
-const slotArgs: [number] = [0];
+const openArgs: [string, number, number, number, number, number, number, number] = ['', 0, 0, 0, 0, 0, 0, 0];
+const inoArgs: [number] = [0];
 const pwriteRefs: number[] = [];
 const pwriteArgs: [number, boolean, number, number, number, number, number, number[]] = [0, false, 0, 0, 0, 0, 0, pwriteRefs];
-const pathNowOwnerArgs: [string, number, number, number] = ['', 0, 0, 0];
+const removeArgs: [string, number, number, number, number, number] = ['', 0, 0, 0, 0, 0];
 const pathLenNowArgs: [string, number, number, number, number, number, number] = ['', 0, 0, 0, 0, 0, 0];
 const inoLenNowArgs: [number, number, number, number, number] = [0, 0, 0, 0, 0];
 const mkdirArgs: [string, number, boolean, number, number, number] = ['', 0, false, 0, 0, 0];
 const symlinkArgs: [string, string, number, number, number] = ['', '', 0, 0, 0];
 const setattrArgs: [string, number, boolean, number, number, number, number, number, number, number, number, number] = ['', 0, false, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-const renameArgs: [string, string, number, number, number] = ['', '', 0, 0, 0];
+const linkArgs: [string, string, number, number, number] = ['', '', 0, 0, 0];
+const renameArgs: [string, string, number, number, number, number, number] = ['', '', 0, 0, 0, 0, 0];
 const writeFileRefs: number[] = [];
 const writeFileArgs: [string, number, number, number, number, number, number, number, number[], number, number] = ['', 0, 0, 0, 0, 0, 0, 0, writeFileRefs, 0, 0];
 
@@ -102,29 +105,29 @@ export function fsStructure(config: FsConfig) {
   const store: PageStore = { pool, holder: config.holder ?? new PageHolder(pool), current: config.current ?? (() => true) };
   return defineStructure({
     name: 'nrfs',
-    version: 3,
+    // 4: opens and closes are not logged (the open table); removals carry the issuer's free-or-orphan decision; reap.
+    version: 4,
     create: (): FsState => emptyState(limits, store, config.observer ?? null),
-    reads: { pread, inode, stat, lstat, fstat, readdir, readdirTypes, readFile, readlink, realpath, exists, access, permit, usage },
+    reads: { pread, inode, stat, lstat, fstat, readdir, readdirTypes, readFile, readlink, realpath, exists, access, permit, usage, openable, removal, lastOpens, orphansKeyed, orphans },
     // Ops that walk paths run as their issuer's uid/gid (op arguments): search permission on every directory walked.
     writes: {
-      open: (s: FsState, path: string, flags: number, mode: number, now: number, slot: number, uid: number, gid: number) => (uid === 0 ? open(s, path, flags, mode, now, slot, uid, gid) : asUser(uid, gid, () => open(s, path, flags, mode, now, slot, uid, gid))),
-      close,
-      closeAllOf,
+      open: (s: FsState, path: string, flags: number, mode: number, now: number, slot: number, uid: number, gid: number, token: number) => (uid === 0 ? open(s, path, flags, mode, now, slot, uid, gid, token) : asUser(uid, gid, () => open(s, path, flags, mode, now, slot, uid, gid, token))),
+      reap,
       pwrite,
       truncate: (s: FsState, path: string, len: number, now: number, uid: number, gid: number, expTail: number, tailRef: number) => (uid === 0 ? truncate(s, path, len, now, uid, gid, expTail, tailRef) : asUser(uid, gid, () => truncate(s, path, len, now, uid, gid, expTail, tailRef))),
       ftruncate,
       writeFile: (s: FsState, path: string, flags: number, mode: number, now: number, at: number, len: number, expFirst: number, expLast: number, refs: readonly number[], uid: number, gid: number) => (uid === 0 ? writeFile(s, path, flags, mode, now, at, len, expFirst, expLast, refs, uid, gid) : asUser(uid, gid, () => writeFile(s, path, flags, mode, now, at, len, expFirst, expLast, refs, uid, gid))),
       mkdir: (s: FsState, path: string, mode: number, recursive: boolean, now: number, uid: number, gid: number) => (uid === 0 ? mkdir(s, path, mode, recursive, now, uid, gid) : asUser(uid, gid, () => mkdir(s, path, mode, recursive, now, uid, gid))),
-      rmdir: (s: FsState, path: string, now: number, uid: number, gid: number) => (uid === 0 ? rmdir(s, path, now, uid, gid) : asUser(uid, gid, () => rmdir(s, path, now, uid, gid))),
-      unlink: (s: FsState, path: string, now: number, uid: number, gid: number) => (uid === 0 ? unlink(s, path, now, uid, gid) : asUser(uid, gid, () => unlink(s, path, now, uid, gid))),
-      rename: (s: FsState, from: string, to: string, now: number, uid: number, gid: number) => (uid === 0 ? rename(s, from, to, now, uid, gid) : asUser(uid, gid, () => rename(s, from, to, now, uid, gid))),
+      rmdir: (s: FsState, path: string, now: number, uid: number, gid: number, freeIno: number, seenPin: number) => (uid === 0 ? rmdir(s, path, now, uid, gid, freeIno, seenPin) : asUser(uid, gid, () => rmdir(s, path, now, uid, gid, freeIno, seenPin))),
+      unlink: (s: FsState, path: string, now: number, uid: number, gid: number, freeIno: number, seenPin: number) => (uid === 0 ? unlink(s, path, now, uid, gid, freeIno, seenPin) : asUser(uid, gid, () => unlink(s, path, now, uid, gid, freeIno, seenPin))),
+      rename: (s: FsState, from: string, to: string, now: number, uid: number, gid: number, freeIno: number, seenPin: number) => (uid === 0 ? rename(s, from, to, now, uid, gid, freeIno, seenPin) : asUser(uid, gid, () => rename(s, from, to, now, uid, gid, freeIno, seenPin))),
       symlink: (s: FsState, target: string, path: string, now: number, uid: number, gid: number) => (uid === 0 ? symlink(s, target, path, now, uid, gid) : asUser(uid, gid, () => symlink(s, target, path, now, uid, gid))),
       link: (s: FsState, existing: string, path: string, now: number, uid: number, gid: number) => (uid === 0 ? link(s, existing, path, now, uid, gid) : asUser(uid, gid, () => link(s, existing, path, now, uid, gid))),
       setattr: (s: FsState, path: string, ino: number, follow: boolean, what: number, mode: number, uid: number, gid: number, atimeMs: number, mtimeMs: number, now: number, byUid: number, byGid: number) => (byUid === 0 ? setattr(s, path, ino, follow, what, mode, uid, gid, atimeMs, mtimeMs, now, byUid, byGid) : asUser(byUid, byGid, () => setattr(s, path, ino, follow, what, mode, uid, gid, atimeMs, mtimeMs, now, byUid, byGid))),
     },
     codecs: {
       open: {
-        encode(w, path, flags, mode, now, slot, uid, gid) {
+        encode(w, path, flags, mode, now, slot, uid, gid, token) {
           w.str(path);
           w.u32(flags);
           w.u32(mode);
@@ -132,6 +135,7 @@ export function fsStructure(config: FsConfig) {
           w.u8(slot);
           w.u32(uid);
           w.u32(gid);
+          w.u32(token);
         },
         decode(r) {
           openArgs[0] = r.str();
@@ -141,25 +145,15 @@ export function fsStructure(config: FsConfig) {
           openArgs[4] = r.u8();
           openArgs[5] = r.u32();
           openArgs[6] = r.u32();
+          openArgs[7] = r.u32();
           return openArgs;
         },
       },
-      close: {
-        encode(w, ino, slot) {
-          w.f64(ino);
-          w.u8(slot);
-        },
+      reap: {
+        encode: (w, ino) => w.f64(ino),
         decode(r) {
-          inoSlotArgs[0] = r.f64();
-          inoSlotArgs[1] = r.u8();
-          return inoSlotArgs;
-        },
-      },
-      closeAllOf: {
-        encode: (w, slot) => w.u8(slot),
-        decode(r) {
-          slotArgs[0] = r.u8();
-          return slotArgs;
+          inoArgs[0] = r.f64();
+          return inoArgs;
         },
       },
       pwrite: {
@@ -272,7 +266,23 @@ export function fsStructure(config: FsConfig) {
           return symlinkArgs;
         },
       },
-      link: twoPathsNowCodec(),
+      link: {
+        encode(w, from, to, now, uid, gid) {
+          w.str(from);
+          w.str(to);
+          w.f64(now);
+          w.u32(uid);
+          w.u32(gid);
+        },
+        decode(r) {
+          linkArgs[0] = r.str();
+          linkArgs[1] = r.str();
+          linkArgs[2] = r.f64();
+          linkArgs[3] = r.u32();
+          linkArgs[4] = r.u32();
+          return linkArgs;
+        },
+      },
       setattr: {
         encode(w, path, ino, follow, what, mode, uid, gid, atimeMs, mtimeMs, now, byUid, byGid) {
           w.str(path);
@@ -304,9 +314,29 @@ export function fsStructure(config: FsConfig) {
           return setattrArgs;
         },
       },
-      rmdir: pathNowOwnerCodec(),
-      unlink: pathNowOwnerCodec(),
-      rename: twoPathsNowCodec(),
+      rmdir: removeCodec(),
+      unlink: removeCodec(),
+      rename: {
+        encode(w, from, to, now, uid, gid, freeIno, seenPin) {
+          w.str(from);
+          w.str(to);
+          w.f64(now);
+          w.u32(uid);
+          w.u32(gid);
+          w.f64(freeIno);
+          w.f64(seenPin);
+        },
+        decode(r) {
+          renameArgs[0] = r.str();
+          renameArgs[1] = r.str();
+          renameArgs[2] = r.f64();
+          renameArgs[3] = r.u32();
+          renameArgs[4] = r.u32();
+          renameArgs[5] = r.f64();
+          renameArgs[6] = r.f64();
+          return renameArgs;
+        },
+      },
     },
     digest: digestState,
     snapshot,
@@ -314,42 +344,25 @@ export function fsStructure(config: FsConfig) {
   });
 }
 
-/** rename and link: (from, to, now, uid, gid); the decoded tuple is shared (one op decodes at a time). */
-function twoPathsNowCodec() {
+/** rmdir and unlink: (path, now, uid, gid, freeIno, seenPin); the decoded tuple is shared (one op decodes at a time). */
+function removeCodec() {
   return {
-    encode(w: OpWriter, from: string, to: string, now: number, uid: number, gid: number) {
-      w.str(from);
-      w.str(to);
-      w.f64(now);
-      w.u32(uid);
-      w.u32(gid);
-    },
-    decode(r: OpReader): [string, string, number, number, number] {
-      renameArgs[0] = r.str();
-      renameArgs[1] = r.str();
-      renameArgs[2] = r.f64();
-      renameArgs[3] = r.u32();
-      renameArgs[4] = r.u32();
-      return renameArgs;
-    },
-  };
-}
-
-/** rmdir and unlink: (path, now, uid, gid). */
-function pathNowOwnerCodec() {
-  return {
-    encode(w: OpWriter, path: string, now: number, uid: number, gid: number) {
+    encode(w: OpWriter, path: string, now: number, uid: number, gid: number, freeIno: number, seenPin: number) {
       w.str(path);
       w.f64(now);
       w.u32(uid);
       w.u32(gid);
+      w.f64(freeIno);
+      w.f64(seenPin);
     },
-    decode(r: OpReader): [string, number, number, number] {
-      pathNowOwnerArgs[0] = r.str();
-      pathNowOwnerArgs[1] = r.f64();
-      pathNowOwnerArgs[2] = r.u32();
-      pathNowOwnerArgs[3] = r.u32();
-      return pathNowOwnerArgs;
+    decode(r: OpReader): [string, number, number, number, number, number] {
+      removeArgs[0] = r.str();
+      removeArgs[1] = r.f64();
+      removeArgs[2] = r.u32();
+      removeArgs[3] = r.u32();
+      removeArgs[4] = r.f64();
+      removeArgs[5] = r.f64();
+      return removeArgs;
     },
   };
 }

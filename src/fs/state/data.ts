@@ -152,9 +152,26 @@ export function tailToRewrite(node: Inode, len: number): number {
   return refAt(node, Math.floor(len / PAGE_BYTES));
 }
 
-/** Drop an inode that has no name and no open fd left. */
-export function release(s: FsState, node: Inode): void {
-  if (node.nlink > 0 || node.opens > 0) return;
+/**
+ * A name of `node` went (unlink, rmdir, rename over it). If that was its
+ * last, it is freed when its issuer found it open nowhere (`freeIno` is
+ * this inode, and no logged open handed out an fd on it after the issuer's
+ * replica stamp `seenPin`), else kept as an orphan until a `reap`. The
+ * decision is in the op's arguments, so every replica takes the same one.
+ * Returns the inode number when it became an orphan, else 0.
+ */
+export function unlinked(s: FsState, node: Inode, freeIno: number, seenPin: number): number {
+  if (node.nlink > 0) return 0;
+  if (node.ino === freeIno && node.pinSeq <= seenPin) {
+    freeInode(s, node);
+    return 0;
+  }
+  s.orphans.add(node.ino);
+  return node.ino;
+}
+
+/** Free an inode that has no name left: its pages are retired, its number is gone. */
+export function freeInode(s: FsState, node: Inode): void {
   if (node.pages !== null && node.pages !== NO_PAGES) {
     s.usedPages -= node.pages.size;
     for (const ref of node.pages.values()) s.store.holder.retire(ref);

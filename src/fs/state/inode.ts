@@ -36,8 +36,12 @@ export interface Inode {
   /** The target of a symbolic link (null for files and directories). */
   readonly link: string | null;
   nlink: number;
-  /** Open file descriptions on this inode, over all threads. */
-  opens: number;
+  /**
+   * The stamp (`FsState.pinSeq`) of the last logged op that handed out an
+   * fd on this inode (its create, or a logged open): an unlink whose issuer
+   * looked at the open table before that op cannot free it (see opens.ts).
+   */
+  pinSeq: number;
   size: number;
   /** File pages by page number: refs into the shared page pool (see pages/pool.ts; files only). */
   pages: Map<number, number> | null;
@@ -144,12 +148,17 @@ export interface FsState {
   inodes: InodeTable;
   nextIno: number;
   usedPages: number;
+  /** Stamps logged opens (and creates): +1 each, see `Inode.pinSeq`. */
+  pinSeq: number;
   /**
-   * Open counts by replica slot, then inode, in insertion order: whose opens
-   * they are, so the opens of a thread that died can be closed for it
-   * (`closeAllOf`) and a slot's next owner starts clean.
+   * The last logged open of each replica slot: [token, ino] at 2·slot (ino
+   * 0 if it failed): how a thread deciding whether an inode is open tells
+   * an in-flight open of another slot (its PENDING token in the open table)
+   * that already took this inode from one that did not (see opens.ts).
    */
-  opensBySlot: Map<number, Map<number, number>>;
+  lastOpen: number[];
+  /** Inodes without a name that some thread may still hold open: kept, with their pages, until a `reap`. */
+  orphans: Set<number>;
   readonly limits: FsLimits;
   /** The shared page pool and this thread's share of it (not part of the state proper). */
   readonly store: PageStore;
@@ -183,7 +192,7 @@ export function newInode(ino: number, dir: boolean, mode: number, now: number, p
     gid,
     link,
     nlink: dir ? 2 : 1,
-    opens: 0,
+    pinSeq: 0,
     size: dir ? PAGE_BYTES : link !== null ? Buffer.byteLength(link) : 0,
     pages: dir ? null : NO_PAGES,
     entries: dir ? new Map() : null,
@@ -196,13 +205,15 @@ export function newInode(ino: number, dir: boolean, mode: number, now: number, p
 }
 
 export const ROOT_INO = 1;
+/** Replica slots a state records logged opens for (NR's most replicas). */
+export const MAX_SLOTS = 64;
 
 export function emptyState(limits: FsLimits, store: PageStore, observer: ChangeObserver | null = null): FsState {
   const root = newInode(ROOT_INO, true, 0o755, 0, null);
   root.parent = root;
   const inodes = new InodeTable();
   inodes.set(ROOT_INO, root);
-  return { root, observer, inodes, nextIno: ROOT_INO + 1, usedPages: 0, opensBySlot: new Map(), limits, store };
+  return { root, observer, inodes, nextIno: ROOT_INO + 1, usedPages: 0, pinSeq: 0, lastOpen: new Array<number>(2 * MAX_SLOTS).fill(0), orphans: new Set(), limits, store };
 }
 
 /** Tell the observer, if anyone watches, that `node` changed ('change') or a name went or came ('rename'). */

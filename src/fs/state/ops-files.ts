@@ -1,7 +1,8 @@
-/** Write ops on files: open, close, pwrite, truncate, writeFile. */
+/** Write ops on files: open (logged ones), reap, pwrite, truncate, writeFile. */
 import { FsError } from '../errors.js';
-import { allocInode, checkInodeRoom, checkRefs, CONFLICT, edgesMatch, HOLE, installRun, newPagesFor, pagesSpanned, release, setSize, tailToRewrite, touch } from './data.js';
-import { changed, type FsState, type Inode, MAX_FILE_BYTES, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY } from './inode.js';
+import { FailStopError } from '../../nr/index.js';
+import { allocInode, checkInodeRoom, checkRefs, CONFLICT, edgesMatch, freeInode, HOLE, installRun, newPagesFor, pagesSpanned, setSize, tailToRewrite, touch } from './data.js';
+import { changed, type FsState, type Inode, MAX_FILE_BYTES, MAX_SLOTS, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY } from './inode.js';
 import { fileByIno, type Located, locate, lookup, need } from './walk.js';
 
 /**
@@ -36,7 +37,15 @@ export function prepareOpen(s: FsState, path: string, flags: number, syscall: st
 }
 
 
-export function open(s: FsState, path: string, flags: number, mode: number, now: number, slot: number, uid: number, gid: number): number {
+/**
+ * A logged open: one that creates the file or truncates it (an open that
+ * changes nothing is a local read, see OpenProtocol). It stamps the inode
+ * (`pinSeq`) and records `token` as `slot`'s last logged open, so an unlink
+ * decided on an older look at the open table cannot free the inode under
+ * the fd this open hands out. Returns the inode number.
+ */
+export function open(s: FsState, path: string, flags: number, mode: number, now: number, slot: number, uid: number, gid: number, token: number): number {
+  if (!(slot >= 0 && slot < MAX_SLOTS)) throw new FailStopError(`NrFS open: slot ${slot} is not a replica slot (a forged entry)`);
   const at = prepareOpen(s, path, flags, 'open', uid, gid);
   let node = at.node;
   if (node === undefined) node = allocInode(s, false, mode, now, at.parent, at.name, uid, gid);
@@ -45,42 +54,23 @@ export function open(s: FsState, path: string, flags: number, mode: number, now:
     touch(node, now);
     changed(s, node, 'change');
   }
-  node.opens++;
-  let mine = s.opensBySlot.get(slot);
-  if (mine === undefined) s.opensBySlot.set(slot, (mine = new Map()));
-  mine.set(node.ino, (mine.get(node.ino) ?? 0) + 1);
+  node.pinSeq = ++s.pinSeq;
+  s.lastOpen[2 * slot] = token;
+  s.lastOpen[2 * slot + 1] = node.ino;
   return node.ino;
 }
 
-export function close(s: FsState, ino: number, slot: number): void {
-  const node = fileByIno(s, ino, 'close');
-  const mine = s.opensBySlot.get(slot);
-  const held = mine?.get(ino) ?? 0;
-  if (held === 0) throw new FsError('EBADF', 'close');
-  if (held > 1) mine!.set(ino, held - 1);
-  else if (mine!.size > 1) mine!.delete(ino);
-  else s.opensBySlot.delete(slot); // no empty maps: the state (and its digest) does not depend on who opened what once closed
-  node.opens--;
-  release(s, node);
-}
-
 /**
- * Close every open of replica slot `slot`: a thread detaching, a thread that
- * died (called for it by a live one), or a new thread taking over a slot.
- * Deterministic: walks the slot's opens in insertion order.
+ * Free an orphan (no name left) that no thread holds open any more, as its
+ * issuer found in the open table. Idempotent: an inode that is not an
+ * orphan (gone already, or never unlinked) is left alone. Returns 1 if freed.
  */
-export function closeAllOf(s: FsState, slot: number): number {
-  const mine = s.opensBySlot.get(slot);
-  if (mine === undefined) return 0;
-  let closed = 0;
-  for (const [ino, count] of mine) {
-    const node = s.inodes.get(ino)!;
-    node.opens -= count;
-    closed += count;
-    release(s, node);
-  }
-  s.opensBySlot.delete(slot);
-  return closed;
+export function reap(s: FsState, ino: number): number {
+  const node = s.inodes.get(ino);
+  if (node === undefined || node.nlink > 0 || !s.orphans.has(ino)) return 0;
+  s.orphans.delete(ino);
+  freeInode(s, node);
+  return 1;
 }
 
 /**

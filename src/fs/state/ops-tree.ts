@@ -1,6 +1,6 @@
 /** Write ops on names: mkdir, rmdir, unlink, rename, symlink, link. */
 import { FsError } from '../errors.js';
-import { allocInode, checkInodeRoom, release, touch } from './data.js';
+import { allocInode, checkInodeRoom, touch, unlinked } from './data.js';
 import { changed, type FsState, type Inode } from './inode.js';
 import { type Located, locate, lookup, need } from './walk.js';
 
@@ -82,7 +82,13 @@ export function mkdirp(s: FsState, path: string, mode: number, now: number, uid:
   return first;
 }
 
-export function rmdir(s: FsState, path: string, now: number, uid: number, gid: number): void {
+/**
+ * The ops that remove a name (rmdir, unlink, rename over a target) take
+ * their issuer's decision for the inode that may lose its last name:
+ * `freeIno` (free it if it is this inode; 0: keep it as an orphan) and
+ * `seenPin` (see `unlinked`); they return the orphan's number, or 0.
+ */
+export function rmdir(s: FsState, path: string, now: number, uid: number, gid: number, freeIno: number, seenPin: number): number {
   const at = locate(s, path, 'rmdir');
   const node = at.node;
   if (at.dots === 1) throw new FsError('EINVAL', 'rmdir', path);
@@ -98,10 +104,10 @@ export function rmdir(s: FsState, path: string, now: number, uid: number, gid: n
   node.nlink = 0;
   changed(s, at.parent, 'rename', at.name);
   changed(s, node, 'rename');
-  release(s, node);
+  return unlinked(s, node, freeIno, seenPin);
 }
 
-export function unlink(s: FsState, path: string, now: number, uid: number, gid: number): void {
+export function unlink(s: FsState, path: string, now: number, uid: number, gid: number, freeIno: number, seenPin: number): number {
   const at = locate(s, path, 'unlink');
   const node = at.node;
   if (at.dots !== 0) throw new FsError('EISDIR', 'unlink', path);
@@ -115,10 +121,10 @@ export function unlink(s: FsState, path: string, now: number, uid: number, gid: 
   node.ctimeMs = now;
   changed(s, at.parent, 'rename', at.name);
   changed(s, node, 'rename');
-  release(s, node);
+  return unlinked(s, node, freeIno, seenPin);
 }
 
-export function rename(s: FsState, from: string, to: string, now: number, uid: number, gid: number): void {
+export function rename(s: FsState, from: string, to: string, now: number, uid: number, gid: number, freeIno: number, seenPin: number): number {
   // Both parents are walked before either name is looked up (as Linux does):
   // a bad target path wins over a missing source.
   const src = locate(s, from, 'rename', to, from);
@@ -139,7 +145,7 @@ export function rename(s: FsState, from: string, to: string, now: number, uid: n
       if (d === s.root) break;
     }
   }
-  if (old === node) return;
+  if (old === node) return 0;
   need(src.parent, uid, gid, 3, 'rename', from, to);
   need(dst.parent, uid, gid, 3, 'rename', from, to);
   if (node.dir) {
@@ -149,6 +155,7 @@ export function rename(s: FsState, from: string, to: string, now: number, uid: n
     throw new FsError('EISDIR', 'rename', from, to);
   }
   // Validated: from here on nothing throws.
+  let orphan = 0;
   src.parent.entries!.delete(src.name);
   touch(src.parent, now);
   if (old !== undefined) {
@@ -161,7 +168,7 @@ export function rename(s: FsState, from: string, to: string, now: number, uid: n
     }
     old.ctimeMs = now;
     changed(s, old, 'rename');
-    release(s, old);
+    orphan = unlinked(s, old, freeIno, seenPin);
   }
   dst.parent.entries!.set(dst.name, node);
   touch(dst.parent, now);
@@ -174,6 +181,7 @@ export function rename(s: FsState, from: string, to: string, now: number, uid: n
     dst.parent.nlink++;
     node.parent = dst.parent;
   }
+  return orphan;
 }
 
 /** symlink(2): a new name holding `target` (any string, not resolved now). */

@@ -1,8 +1,60 @@
 /** Read ops, run on the local replica. */
 import { FsError } from '../errors.js';
+import { keyOf, sameKey } from '../opens.js';
 import { copyOut } from './data.js';
-import { type FsState, type Inode, PAGE_BYTES, S_IFDIR, S_IFLNK, S_IFREG } from './inode.js';
+import { type FsState, type Inode, O_TRUNC, PAGE_BYTES, S_IFDIR, S_IFLNK, S_IFREG } from './inode.js';
+import { prepareOpen } from './ops-files.js';
 import { fileByIno, grants, locate, lookup, nameIn, withSearchAs } from './walk.js';
+
+/**
+ * open(2) as a read, for an open that changes nothing: the inode it opens,
+ * or 0 when the open must be logged (it creates the file, or truncates a
+ * non-empty one). Throws what the logged open would (ENOENT, EACCES...).
+ */
+export function openable(s: FsState, path: string, flags: number, uid: number, gid: number): number {
+  const at = uid === 0 ? prepareOpen(s, path, flags, 'open', uid, gid) : withSearchAs({ uid, gid }, () => prepareOpen(s, path, flags, 'open', uid, gid));
+  const node = at.node;
+  if (node === undefined || ((flags & O_TRUNC) !== 0 && !node.dir && node.size !== 0)) return 0;
+  return node.ino;
+}
+
+const removalOut: [ino: number, pinSeq: number] = [0, 0];
+
+/**
+ * What an op removing the last name of `path` (unlink, rmdir, rename onto
+ * it) would remove, as this replica sees it: [its inode, or 0 if none;
+ * this replica's open stamp]. The tuple is reused: read it at once.
+ */
+export function removal(s: FsState, path: string): [ino: number, pinSeq: number] {
+  let ino = 0;
+  try {
+    ino = locate(s, path, 'unlink').node?.ino ?? 0;
+  } catch {
+    ino = 0;
+  }
+  removalOut[0] = ino;
+  removalOut[1] = s.pinSeq;
+  return removalOut;
+}
+
+/** Every slot's last logged open, [token, ino] at 2·slot (this replica's own array: read it at once). */
+export function lastOpens(s: FsState): readonly number[] {
+  return s.lastOpen;
+}
+
+const NONE: readonly number[] = [];
+
+/** The orphans that share `ino`'s key in the open table, `ino` included if it is one (usually none). */
+export function orphansKeyed(s: FsState, ino: number): readonly number[] {
+  if (s.orphans.size === 0) return NONE;
+  if (keyOf(ino) === ino && ino + 0x7fffffff >= s.nextIno) return s.orphans.has(ino) ? [ino] : NONE;
+  return sameKey(ino, s.nextIno).filter((v) => s.orphans.has(v));
+}
+
+/** Every orphan (inodes with no name kept for fds that may be open). */
+export function orphans(s: FsState): number[] {
+  return [...s.orphans];
+}
 
 
 export function pread(s: FsState, ino: number, buf: Uint8Array, off: number, len: number, pos: number): number {

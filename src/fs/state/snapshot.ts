@@ -4,10 +4,14 @@ import { copyOut } from './data.js';
 import { byName } from './reads.js';
 import { FailStopError } from '../../nr/index.js';
 import { indexOfRef } from '../pages/pool.js';
-import { type ChangeObserver, type FsLimits, type FsState, type Inode, InodeTable, NO_PAGES, PAGE_BYTES, type PageStore, ROOT_INO } from './inode.js';
+import { type ChangeObserver, type FsLimits, type FsState, type Inode, InodeTable, MAX_SLOTS, NO_PAGES, PAGE_BYTES, type PageStore, ROOT_INO } from './inode.js';
 
 
-/** A digest of names, kinds, modes, sizes, link and open counts and contents (not times). */
+/**
+ * A digest of names, kinds, modes, sizes, link counts, contents and the
+ * number of orphans (not times, nor the open stamps: those depend on how
+ * the threads' ops interleaved, and tests compare with sequential runs).
+ */
 export function digestState(s: FsState): string {
   let h = 0x811c9dc5;
   const mix = (x: number): void => {
@@ -27,7 +31,6 @@ export function digestState(s: FsState): string {
     mix(node.uid);
     mix(node.gid);
     mix(node.nlink);
-    mix(node.opens);
     mix(node.size);
     mix(Math.floor(node.size / 2 ** 32));
     if (node.dir) {
@@ -45,11 +48,7 @@ export function digestState(s: FsState): string {
     }
   };
   walk(s.root, '');
-  for (const slot of [...s.opensBySlot.keys()].sort((a, b) => a - b)) {
-    mix(slot);
-    const mine = s.opensBySlot.get(slot)!;
-    for (const ino of [...mine.keys()].sort((a, b) => a - b)) mix(mine.get(ino)!);
-  }
+  mix(s.orphans.size);
   mix(s.usedPages);
   mix(s.inodes.size);
   return `${s.inodes.size}:${s.usedPages}:${(h >>> 0).toString(16).padStart(8, '0')}`;
@@ -60,7 +59,7 @@ export type InodeRecord = [
   dir: boolean,
   mode: number,
   nlink: number,
-  opens: number,
+  pinSeq: number,
   size: number,
   times: [number, number, number, number],
   parent: number,
@@ -78,7 +77,7 @@ export function snapshot(s: FsState): Uint8Array {
       n.dir,
       n.mode,
       n.nlink,
-      n.opens,
+      n.pinSeq,
       n.size,
       [n.atimeMs, n.mtimeMs, n.ctimeMs, n.birthtimeMs],
       n.parent?.ino ?? 0,
@@ -88,12 +87,11 @@ export function snapshot(s: FsState): Uint8Array {
       n.link,
     ]);
   }
-  const opens = [...s.opensBySlot].map(([slot, m]) => [slot, [...m]] as const);
-  return serialize({ nodes, nextIno: s.nextIno, usedPages: s.usedPages, opens });
+  return serialize({ nodes, nextIno: s.nextIno, usedPages: s.usedPages, pinSeq: s.pinSeq, lastOpen: s.lastOpen });
 }
 
 export function restore(bytes: Uint8Array, limits: FsLimits, store: PageStore, observer: ChangeObserver | null = null): FsState {
-  const snap = deserialize(bytes) as { nodes: InodeRecord[]; nextIno: number; usedPages: number; opens: [number, [number, number][]][] };
+  const snap = deserialize(bytes) as { nodes: InodeRecord[]; nextIno: number; usedPages: number; pinSeq: number; lastOpen: number[] };
   const inodes = new InodeTable();
   // A snapshot names pages of the shared pool (a state transfer ships page tables, not data): check every ref.
   const table = (pages: [number, number][]): Map<number, number> => {
@@ -104,9 +102,11 @@ export function restore(bytes: Uint8Array, limits: FsLimits, store: PageStore, o
     }
     return new Map(pages);
   };
-  for (const [ino, dir, mode, nlink, opens, size, [a, m, c, b], , , pages, [uid, gid], link] of snap.nodes) {
+  const orphans = new Set<number>();
+  for (const [ino, dir, mode, nlink, pinSeq, size, [a, m, c, b], , , pages, [uid, gid], link] of snap.nodes) {
+    if (nlink === 0) orphans.add(ino);
     inodes.set(ino, {
-      ino, dir, mode, uid, gid, link, nlink, opens, size,
+      ino, dir, mode, uid, gid, link, nlink, pinSeq, size,
       pages: pages === null ? null : pages.length === 0 ? NO_PAGES : table(pages),
       entries: dir ? new Map() : null,
       parent: null,
@@ -118,6 +118,6 @@ export function restore(bytes: Uint8Array, limits: FsLimits, store: PageStore, o
     if (node.dir) node.parent = inodes.get(parent) ?? null;
     if (entries !== null) for (const [name, child] of entries) node.entries!.set(name, inodes.get(child)!);
   }
-  const opensBySlot = new Map(snap.opens.map(([slot, m]) => [slot, new Map(m)]));
-  return { root: inodes.get(ROOT_INO)!, observer, inodes, nextIno: snap.nextIno, usedPages: snap.usedPages, opensBySlot, limits, store };
+  if (!Array.isArray(snap.lastOpen) || snap.lastOpen.length !== 2 * MAX_SLOTS) throw new FailStopError('NrFS restore: the snapshot has no record of logged opens per slot');
+  return { root: inodes.get(ROOT_INO)!, observer, inodes, nextIno: snap.nextIno, usedPages: snap.usedPages, pinSeq: snap.pinSeq, lastOpen: snap.lastOpen, orphans, limits, store };
 }
