@@ -51,24 +51,25 @@ export function compileRead(
   load: (byteOffset: number) => number,
   ctailAt: number,
 ): (...args: unknown[]) => unknown {
+  // The op's declared arguments (after the state), at most 3: a call with
+  // exactly that many passes them on as named parameters, one compare
+  // instead of a switch on arguments.length; any other count (optional or
+  // rest parameters) takes the spread path, so the op sees exactly what
+  // the caller passed either way.
+  const arity = Math.max(0, Math.min(3, fn.length - 1));
+  const params = ['a0', 'a1', 'a2'].slice(0, arity);
   const factory = new Function(
     'replica',
     'fn',
     'load',
     'ctailAt',
     `"use strict";
-    return function boundRead(a0, a1, a2) {
+    return function boundRead(${params.join(', ')}) {
       if (replica.${M.detachedError} !== null) throw replica.${M.detachedError};
       const c = load(ctailAt);
       if (c !== replica.${M.ltail}) replica.${M.readTo}(c);
-      // Up to 3 arguments without a rest array and a spread call (the op keeps its exact argument count).
-      switch (arguments.length) {
-        case 0: return fn(replica.${M.state});
-        case 1: return fn(replica.${M.state}, a0);
-        case 2: return fn(replica.${M.state}, a0, a1);
-        case 3: return fn(replica.${M.state}, a0, a1, a2);
-        default: return fn(replica.${M.state}, ...arguments);
-      }
+      if (arguments.length === ${arity}) return fn(${['replica.' + M.state, ...params].join(', ')});
+      return fn(replica.${M.state}, ...arguments);
     };`,
   ) as ReadFactory;
   return factory(replica, fn, load, ctailAt);
