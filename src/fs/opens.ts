@@ -23,7 +23,10 @@
  * `discard`, after the thread is gone). Readers treat every word as data to
  * validate: HWM is clamped to the array, a key outside (0, 2^31) never
  * matches, a PENDING token only counts with the replicated record of the
- * logged open that used it (see `OpenProtocol.holds`).
+ * logged open that used it (see `OpenProtocol.holds`). Raised or forged
+ * words only keep a file longer; a region's own words lowered by someone
+ * other than its owner (HWM, an FD cleared) can hide an open fd, so NrFS
+ * assumes, as for its log, that only its own threads write this table.
  *
  * A key is an inode number folded into a positive i32 (`keyOf`): inode
  * numbers grow without bound, so two inodes 2^31 - 1 apart share a key. A
