@@ -14,12 +14,15 @@ import {
   NotOwnerError,
   openScheduler,
   Runner,
+  SchedulerClosedError,
   TaskCancelledError,
   TaskFailedError,
   UncloneablePayloadError,
   UnknownKindError,
   type Scheduler,
 } from '../src/sched/index.js';
+import { OpReader, OpWriter } from '../src/nr/index.js';
+import { submitCodec } from '../src/sched/codecs.js';
 import { startRunner, trackSched, until } from './support/sched-workers.js';
 import { runWorkers } from './support/spawn.js';
 
@@ -116,6 +119,28 @@ describe('sched runtime', () => {
     // A completed task stays completed.
     await expect(sched.complete(w, t!.id, t!.attempt, 43)).rejects.toBeInstanceOf(LeaseLostError);
     await expect(sched.fail(w, t!.id, t!.attempt, 'late')).rejects.toMatchObject({ code: 'SCHED_LEASE_LOST' });
+  });
+
+  it('createScheduler refuses an empty or repeated kind list; every read of a closed view throws SchedulerClosedError', () => {
+    expect(() => createScheduler({ kinds: [] })).toThrow(expect.objectContaining({ code: 'SCHED_BAD_ARGUMENT', message: expect.stringContaining('non-empty array') }));
+    expect(() => createScheduler({ kinds: ['a', 'b', 'a'] })).toThrow(expect.objectContaining({ code: 'SCHED_BAD_ARGUMENT', message: expect.stringContaining('"a" is listed twice') }));
+    const sched = openScheduler(createScheduler({ kinds: ['work'], threads: 1 }));
+    expect(sched.summary().nextTaskId).toBeGreaterThanOrEqual(0);
+    sched.close();
+    for (const read of [() => sched.summary(), () => sched.task(1), () => sched.tasks(), () => sched.worker(1)]) {
+      expect(read).toThrow(SchedulerClosedError);
+      expect(read).toThrow(expect.objectContaining({ code: 'SCHED_CLOSED' }));
+    }
+  });
+
+  it('a submit entry naming a kind index the scheduler does not have fails its decode (a corrupt entry), never yields an undefined kind', () => {
+    const codec = submitCodec(['a', 'b']);
+    const w = new OpWriter();
+    codec.encode(w, 1, [{ kind: 'b', priority: 0, deadline: 0, maxAttempts: 1, backoffMs: 0, payload: 7 }], 5);
+    const bytes = w.bytes.slice(0, w.pos);
+    expect(codec.decode(new OpReader(bytes))[1][0]!.kind).toBe('b');
+    const forged = submitCodec(['a']); // the same bytes read by a scheduler with one kind: index 1 is out of range
+    expect(() => forged.decode(new OpReader(bytes))).toThrow(/kind index 1, but the scheduler has 1 kinds/);
   });
 
   it('a lease that expires (holder hung) goes to a live runner; the old holder gets LeaseLostError', async () => {

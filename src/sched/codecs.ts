@@ -110,6 +110,13 @@ export function readPacked(r: OpReader): Packed {
   }
 }
 
+/** The kind a logged index names; an index outside the list is a corrupt entry (the replica fails stop), never an `undefined` kind. */
+function kindAt(kinds: readonly string[], index: number): string {
+  const kind = kinds[index];
+  if (kind === undefined) throw new RangeError(`sched submit entry names kind index ${index}, but the scheduler has ${kinds.length} kinds`);
+  return kind;
+}
+
 /** submit(submitter, specs, now); kinds travel as their index in the scheduler's kind list. */
 export function submitCodec(kinds: readonly string[]): ArgsCodec<[number, TaskSpec[], number]> {
   const index = new Map(kinds.map((k, i) => [k, i]));
@@ -133,7 +140,7 @@ export function submitCodec(kinds: readonly string[]): ArgsCodec<[number, TaskSp
       const n = r.u32();
       const specs: TaskSpec[] = new Array<TaskSpec>(n);
       for (let i = 0; i < n; i++) {
-        specs[i] = { kind: kinds[r.u32()]!, priority: r.f64(), deadline: r.f64(), maxAttempts: r.u32(), backoffMs: r.f64(), payload: readPacked(r) };
+        specs[i] = { kind: kindAt(kinds, r.u32()), priority: r.f64(), deadline: r.f64(), maxAttempts: r.u32(), backoffMs: r.f64(), payload: readPacked(r) };
       }
       return [submitter, specs, now];
     },

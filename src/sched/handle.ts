@@ -43,9 +43,13 @@ export interface SchedulerHandle {
 
 export function createScheduler(options: SchedulerOptions): SchedulerHandle {
   const o = checkOptions(options, SCHEDULER_OPTIONS, 'createScheduler');
-  if (!Array.isArray(o.kinds) || o.kinds.some((k) => typeof k !== 'string' || k.length === 0 || !k.isWellFormed())) {
-    throw new BadArgumentError('kinds must be an array of non-empty strings');
+  if (!Array.isArray(o.kinds) || o.kinds.length === 0 || o.kinds.some((k) => typeof k !== 'string' || k.length === 0 || !k.isWellFormed())) {
+    throw new BadArgumentError('kinds must be a non-empty array of non-empty, well-formed strings');
   }
+  // A kind travels in the log as its index in this list: a repeated name would make two indexes mean one kind.
+  const kinds: readonly string[] = o.kinds;
+  const repeated = kinds.find((k, i) => kinds.indexOf(k) !== i);
+  if (repeated !== undefined) throw new BadArgumentError(`kinds must be distinct: ${JSON.stringify(repeated)} is listed twice`);
   const policy = o.policy ?? 'mws';
   if (policy !== 'mws' && policy !== 'fifo') throw new BadArgumentError(`unknown policy ${String(policy)}`);
   const spillAfterMs = o.spillAfterMs === undefined ? DEFAULT_SPILL_AFTER_MS : finiteAtLeast(o.spillAfterMs, 0, 'spillAfterMs');

@@ -453,20 +453,47 @@ export class Scheduler {
     if (e) throw e;
   }
 
+  // The reads throw what the async methods reject with: SchedulerClosedError once closed, a SchedError always.
   summary(): SchedSummary {
-    return this.replica.reads.summary();
+    this.checkOpen();
+    try {
+      return this.replica.reads.summary();
+    } catch (e) {
+      return asSchedError(e);
+    }
   }
   /** A copy of one task's record, payload and result decoded (undefined once released). */
   task(id: number): Task | undefined {
-    const t = this.replica.reads.task(id);
+    this.checkOpen();
+    let t: Task | undefined;
+    try {
+      t = this.replica.reads.task(id);
+    } catch (e) {
+      return asSchedError(e);
+    }
     return t === undefined ? undefined : decodeTask(t);
   }
   worker(id: number): Worker | undefined {
-    return this.replica.reads.worker(id);
+    this.checkOpen();
+    try {
+      return this.replica.reads.worker(id);
+    } catch (e) {
+      return asSchedError(e);
+    }
   }
   /** Every task record the state still holds (all of them with `retain`). */
   tasks(): Task[] {
-    return this.replica.reads.tasks().map(decodeTask);
+    this.checkOpen();
+    let all: Task[];
+    try {
+      all = this.replica.reads.tasks();
+    } catch (e) {
+      return asSchedError(e);
+    }
+    return all.map(decodeTask);
+  }
+  private checkOpen(): void {
+    if (this.closed) throw new SchedulerClosedError();
   }
   /** Results still awaited (or kept for awaitTask) by this thread. */
   get pending(): number {
