@@ -13,6 +13,7 @@ import {
   KvConfigError,
   KvSizeError,
   KvTypeError,
+  kvPeers,
   WrongKeyError,
   type BatchOp,
   type KvStore,
@@ -267,6 +268,26 @@ describe('kv api', () => {
     expect(() => s.get('a')).toThrow(FailStopError);
     expect(() => s.put('b', '2')).toThrow(FailStopError);
     expect(() => s.scan()).toThrow(/log record failed authentication/);
+  });
+});
+
+describe('kv freshness peers', () => {
+  it('a peer serves one view in a thread: a second attach with it, or one after its view detached, is refused; a failed attach gives it back', () => {
+    const h = createKv({ key: KEY, arenaBytes: 1 << 20, log: { logBytes: 1 << 16, replicas: 4 } });
+    const peers = kvPeers(3);
+    const a = attachKv(h, { key: KEY, peer: peers[0] });
+    expect(() => attachKv(h, { key: KEY, peer: peers[0] })).toThrow(KvConfigError);
+    expect(() => attachKv(h, { key: KEY, peer: peers[0] })).toThrow(/already used by a store or client in this thread/);
+    a.detach();
+    expect(() => attachKv(h, { key: KEY, peer: peers[0] })).toThrow(/already used/); // its ports are closed now
+    // An attach that fails after taking its peer (a bad replica option) leaves the peer usable.
+    expect(() => attachKv(h, { key: KEY, peer: peers[1], replica: { bogus: 1 } as never })).toThrow();
+    const b = attachKv(h, { key: KEY, peer: peers[1] });
+    const c = attachKv(h, { key: KEY, peer: peers[2] });
+    b.put('k', 'v');
+    expect(c.getString('k')).toBe('v');
+    b.detach();
+    c.detach();
   });
 });
 

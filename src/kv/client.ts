@@ -78,7 +78,7 @@ export function connectKv(handle: KvHandle, options: KvConnectOptions = {}): KvC
     const client = connect(handle.nr, structure, options.client ?? {});
     return new KvClient(client as unknown as KvNrClient, ctx, Math.min(MAX_KEY_BYTES, handle.maxKeyBytes), Math.min(MAX_VALUE_BYTES, handle.maxValueBytes));
   } catch (e) {
-    fresh?.close();
+    fresh?.release();
     cipher.zero();
     throw e;
   }

@@ -60,6 +60,9 @@ interface Announcement {
   mac: string;
 }
 
+/** Ports of this thread's peers taken by a view (kept after its detach: a closed port cannot serve again). */
+const claimedPorts = new WeakSet<MessagePort>();
+
 /** One thread's announcements out and learned heads in. */
 export class Freshness {
   /** The highest chain count any peer announced. */
@@ -88,8 +91,22 @@ export class Freshness {
     if (peer !== undefined && (peer === null || typeof peer !== 'object' || peer.kind !== 'nr-kv-peer' || !Array.isArray(peer.ports))) {
       throw new KvConfigError('peer must be one element of kvPeers(n)');
     }
-    this.ports = peer?.ports ?? [];
+    const ports = peer?.ports ?? [];
+    // Two views draining one peer's ports would each learn only some announcements (a weaker freshness
+    // bound than either believes), and a peer whose view detached has closed ports (it would learn nothing).
+    if (ports.some((p) => claimedPorts.has(p))) {
+      throw new KvConfigError('this kvPeers element is already used by a store or client in this thread: a peer serves one attach or connect, and its ports close when that view detaches');
+    }
+    for (const p of ports) claimedPorts.add(p);
+    this.ports = ports;
     for (const p of this.ports) p.unref();
+  }
+
+  /** Give the peer back unused (an attach that failed after taking it): a later attach may take it. */
+  release(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    for (const p of this.ports) claimedPorts.delete(p);
   }
 
   get enabled(): boolean {

@@ -281,7 +281,7 @@ export function attachKv(handle: KvHandle, options: KvAttachOptions = {}): KvSto
     replica = attach(handle.nr, structure, options.replica ?? {});
   } catch (e) {
     cipher.zero();
-    fresh.close();
+    fresh.release();
     throw e;
   }
   return new KvStore(replica, ctx, { ...limits, clientReadGraceMs: handle.nr.context !== null ? CLIENT_READ_GRACE_MS : 0 });
