@@ -216,6 +216,11 @@ describe('errors: typed, at the call site, nothing appended', () => {
     expect(() => createHandle(Counter, { logBytes: 5000 })).toThrow(ConfigError);
     expect(() => createHandle(Counter, { replicas: 0 })).toThrow(ConfigError);
     expect(() => createHandle(Counter, { replicas: 65 })).toThrow(ConfigError);
+    // Client options are checked even when they ask for no clients.
+    for (const bad of [{ clients: -1 }, { clients: Number.NaN }, { clients: '2' as unknown as number }, { clients: 0, clientSlotBytes: 7 }, { clientSlots: 3 }]) {
+      expect(() => createHandle(Counter, bad)).toThrow(ConfigError);
+    }
+    expect(createHandle(Counter, { clients: 0 }).context).toBeNull();
     expect(() => attach(createHandle(Counter, { replicas: 2, maxReplicas: 2 }), Counter, { slot: 2 })).toThrow(ConfigError);
   });
 

@@ -7,7 +7,7 @@
  * node with its own replica.
  */
 import { Client, CLIENT_OPTION_KEYS, type ClientOptions } from './clients/client.js';
-import { ClientState, type ClientSlotOptions, createContextBuffer, NodeState, SharedContext } from './clients/context.js';
+import { ClientState, type ClientSlotOptions, contextGeometry, createContextBuffer, NodeState, SharedContext } from './clients/context.js';
 import { ClientHub } from './clients/hub.js';
 import { threadId } from 'node:worker_threads';
 import { ConfigError, CapacityError, HandleMismatchError } from './errors.js';
@@ -50,6 +50,9 @@ export function createHandle<S, R extends OpTable<S>, W extends OpTable<S>>(
     throw new ConfigError('createHandle needs a structure made by defineStructure()');
   }
   checkKnownOptions('createHandle', options, HANDLE_OPTION_KEYS);
+  // The client options are checked whether or not they ask for clients: `clients: -1` or a bad
+  // `clientSlotBytes` beside `clients: 0` is a mistake to report, not a request for no clients.
+  contextGeometry(1, options);
   const memory = createLogMemory(structure.fingerprint, options);
   return {
     kind: 'node-replication',
