@@ -72,6 +72,12 @@ describe('NrFS bad input', () => {
     expect(e).toBeInstanceOf(FsError);
     expect([e.code, e.errno, e.syscall, e.path]).toEqual(['EINVAL', -22, 'open', 'rel']);
     expect(new FsArgumentError('ERR_INVALID_ARG_TYPE', 'm')).toBeInstanceOf(TypeError);
+    // node:fs's class for each code, and every one still an FsArgumentError.
+    const range = new FsArgumentError('ERR_OUT_OF_RANGE', 'm');
+    expect([range instanceof RangeError, range instanceof TypeError, range instanceof FsArgumentError, range.name, range.code]).toEqual([true, false, true, 'RangeError', 'ERR_OUT_OF_RANGE']);
+    const symlinkType = new FsArgumentError('ERR_FS_INVALID_SYMLINK_TYPE', 'm');
+    expect([symlinkType instanceof TypeError, symlinkType instanceof FsArgumentError, symlinkType.name]).toEqual([false, true, 'Error']);
+    expect(new Error('x') instanceof FsArgumentError).toBe(false);
     fs.close(fd);
     fs.detach();
   });

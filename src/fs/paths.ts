@@ -14,14 +14,34 @@ import { FsError } from './errors.js';
 export const PATH_MAX = 4095;
 export const NAME_MAX = 255;
 
-/** Thrown for arguments of the wrong type or value, like node:fs's ERR_INVALID_ARG_* TypeErrors. */
+const ARGUMENT_ERROR = Symbol('nrfs.argumentError');
+
+/**
+ * Thrown for a bad argument, as node:fs throws it: with node's `code` and
+ * node's class for that code, so `assert.throws(f, { name: 'RangeError',
+ * code: 'ERR_OUT_OF_RANGE' })` holds on both: ERR_INVALID_ARG_TYPE and
+ * ERR_INVALID_ARG_VALUE are TypeErrors, ERR_OUT_OF_RANGE and
+ * ERR_FS_FILE_TOO_LARGE RangeErrors, ERR_FS_INVALID_SYMLINK_TYPE a plain
+ * Error. Every one of them is also `instanceof FsArgumentError`.
+ */
 export class FsArgumentError extends TypeError {
-  readonly code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE' | 'ERR_FS_INVALID_SYMLINK_TYPE';
+  readonly code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE' | 'ERR_FS_INVALID_SYMLINK_TYPE' | 'ERR_FS_FILE_TOO_LARGE';
+  declare readonly [ARGUMENT_ERROR]: true;
   constructor(code: FsArgumentError['code'], message: string) {
     super(message);
     this.code = code;
+    const proto = code === 'ERR_OUT_OF_RANGE' || code === 'ERR_FS_FILE_TOO_LARGE' ? FsRangeError.prototype : code === 'ERR_FS_INVALID_SYMLINK_TYPE' ? FsPlainError.prototype : null;
+    if (proto !== null) Object.setPrototypeOf(this, proto);
+    Object.defineProperty(this, ARGUMENT_ERROR, { value: true });
+  }
+
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return typeof v === 'object' && v !== null && (v as { [ARGUMENT_ERROR]?: unknown })[ARGUMENT_ERROR] === true;
   }
 }
+/** The prototypes FsArgumentError takes for node's RangeError and plain Error codes (never constructed directly). */
+class FsRangeError extends RangeError {}
+class FsPlainError extends Error {}
 
 export type PathLike = string | Uint8Array | URL;
 

@@ -58,6 +58,10 @@ export const cases: Record<string, Case> = {
       await rec('flag w+ truncates', async () => [await call('readFile', p('f'), { flag: 'w+', encoding: 'utf8' }), await call('stat', p('f'))]);
       await rec('http URL', () => call('readFile', new URL('http://example.com/f')));
       await rec('null byte', () => call('readFile', `${p('f')}\u0000x`));
+      await rec('over 2 GiB (sparse)', async () => {
+        await call('truncate', p('huge'), 2 ** 31);
+        return call('readFile', p('huge'));
+      });
       await rec('path undefined', () => call('readFile', undefined));
     },
   },

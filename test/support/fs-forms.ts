@@ -94,14 +94,15 @@ export function normalise(v: unknown, base: string): unknown {
   return v;
 }
 
-export type Outcome = { ok: unknown } | { err: { via: string; code: unknown; message: string } } | { na: string };
+export type Outcome = { ok: unknown } | { err: { via: string; name: string; code: unknown; message: string } } | { na: string };
 
 export function errorOutcome(e: unknown, base: string): Outcome {
   if (e instanceof NotInForm) return { na: e.message };
   const via = e instanceof Delivered ? e.via : 'throw';
   const inner = e instanceof Delivered ? e.inner : e;
-  const err = inner as { code?: unknown; message?: string };
-  return { err: { via, code: err.code, message: String(err.message).split(base).join('').replace(/tmp-[A-Za-z0-9]{6}/g, 'tmp-XXXXXX') } };
+  const err = inner as { name?: string; code?: unknown; message?: string };
+  // `name` is the class node:fs uses for the code (TypeError, RangeError, Error): node's own tests assert it.
+  return { err: { via, name: String(err.name), code: err.code, message: String(err.message).split(base).join('').replace(/tmp-[A-Za-z0-9]{6}/g, 'tmp-XXXXXX') } };
 }
 
 export interface ScenarioCtx {

@@ -1,5 +1,6 @@
 /** Read ops, run on the local replica. */
 import { FsError } from '../errors.js';
+import { FsArgumentError } from '../paths.js';
 import { keyOf, sameKey } from '../opens.js';
 import { copyOut } from './data.js';
 import { type FsState, type Inode, O_TRUNC, PAGE_BYTES, S_IFDIR, S_IFLNK, S_IFREG } from './inode.js';
@@ -104,9 +105,13 @@ export function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** node:fs's limit on one read into one buffer (kIoMaxLength): a larger readFile is ERR_FS_FILE_TOO_LARGE. */
+const IO_MAX_BYTES = 2 ** 31 - 1;
+
 export function readFile(s: FsState, path: string): Uint8Array {
   const node = lookup(s, path, 'open');
   if (node.dir) throw new FsError('EISDIR', 'read');
+  if (node.size > IO_MAX_BYTES) throw new FsArgumentError('ERR_FS_FILE_TOO_LARGE', `File size (${node.size}) is greater than 2 GiB`);
   const out = new Uint8Array(node.size);
   copyOut(s, node, out, 0, node.size, 0);
   return out;
