@@ -82,6 +82,15 @@ describe('NrFS bad input', () => {
     fs.detach();
   });
 
+  it('createFs refuses options that are not an object, unknown ones, and a umask outside 0..0o777', () => {
+    for (const bad of [null, 5, 'x']) expect(() => createFs(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => createFs({ foo: 1 } as never)).toThrow(/unknown option 'foo'/);
+    for (const umask of [-1, 0o1000, 1.5, Number.NaN, '022' as unknown as number]) {
+      expect(() => createFs({ umask })).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }));
+    }
+    expect(createFs({ umask: 0o777 }).umask).toBe(0o777);
+  });
+
   it('apply-time errors change nothing and leave other fds usable', () => {
     const fs = attachFs(createFs());
     fs.mkdir('/d');

@@ -68,6 +68,7 @@ function positiveInt(v: number | undefined, fallback: number, name: string): num
 
 /** Create a file system: its shared log and page pool. Call once, on any thread. */
 export function createFs(options: NrFsOptions = {}): NrFsHandle {
+  if (options === null || typeof options !== 'object') throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `createFs: options must be an object, got ${options === null ? 'null' : typeof options}`);
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key)) throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `createFs: unknown option '${key}' (known: ${[...OPTION_KEYS].join(', ')})`);
   }
@@ -79,6 +80,7 @@ export function createFs(options: NrFsOptions = {}): NrFsHandle {
   const maxInodes = positiveInt(options.maxInodes, 1 << 20, 'maxInodes');
   const maxWriteBytes = (Math.floor((Math.min(logBytes / 4, MAX_ENTRY_BYTES) - ENTRY_OVERHEAD) / 8) - 1) * PAGE_BYTES;
   const umask = options.umask ?? 0o022;
+  if (!Number.isInteger(umask) || umask < 0 || umask > 0o777) throw new FsArgumentError('ERR_OUT_OF_RANGE', `umask must be an integer from 0 to 0o777, got ${String(umask)}`);
   const maxPages = Math.max(1, Math.floor(capacityBytes / PAGE_BYTES));
   const pool = createPool(poolPagesFor(maxPages));
   const structure = fsStructure({ pool, maxPages, maxInodes });
