@@ -114,7 +114,7 @@ describe('kv api', () => {
     expect(s.has('keep')).toBe(false);
   });
 
-  it('rejects bad input with typed errors and writes nothing', () => {
+  it('rejects bad input with typed errors and writes nothing', async () => {
     const s = store(true, { maxKeyBytes: 8, maxValueBytes: 16 });
     s.put('k', 'v');
     const digest = s.digest();
@@ -128,6 +128,11 @@ describe('kv api', () => {
     expect(() => s.scan({ limit: -1 })).toThrow(KvTypeError);
     expect(() => s.compareAndSet('k', -1, 'v')).toThrow(KvTypeError);
     expect(() => s.batch('nope' as unknown as BatchOp[])).toThrow(KvTypeError);
+    // Unknown options and fields are errors, not ignored.
+    expect(() => s.scan({ limt: 5 } as never)).toThrow(/unknown scan option "limt"/);
+    expect(() => s.batch([{ type: 'put', key: 'k', value: 'w', version: 3 } as never])).toThrow(/unknown field "version" in a batch put op/);
+    expect(() => s.batch([{ type: 'put', key: 'a', value: 'w' }, { type: 'delete', key: 'k', value: 'x' } as never])).toThrow(KvTypeError);
+    await expect(s.batchAsync([{ type: 'delete', key: 'k', ttl: 1 } as never])).rejects.toThrow(KvTypeError);
     expect(s.digest()).toBe(digest);
     expect(s.getString('k')).toBe('v');
     const e = (() => {

@@ -24,7 +24,7 @@ import { ClientWindow } from './client-window.js';
 import { randomWriterId, sameBytes, TAG_BYTES } from './crypto.js';
 import { IntegrityError, KvConfigError, KvContentionError, KvSizeError, KvStaleError } from './errors.js';
 import { Freshness } from './freshness.js';
-import { type BatchOp, CAS_ATTEMPTS, type CasResult, keyIdOf, type KvKey, type KvValue, matches, newRecord, scanArgs, type ScanArgs, type ScanOptions, sealItems, valueBytes, versionCond } from './issue.js';
+import { type BatchOp, CAS_ATTEMPTS, checkBatchFields, type CasResult, keyIdOf, type KvKey, type KvValue, matches, newRecord, scanArgs, type ScanArgs, type ScanOptions, sealItems, valueBytes, versionCond } from './issue.js';
 import { checkAttachOptions, checkHandle, cipherFor, type KvAttachOptions, type KvHandle, MAX_KEY_BYTES, MAX_VALUE_BYTES } from './store.js';
 import {
   type ClientWriteAnswer,
@@ -354,10 +354,12 @@ export class KvClient {
 
   /** Apply puts and deletes atomically (one log record); returns each op's new version (0 for deletes). */
   batch(ops: readonly BatchOp[]): number[] {
+    checkBatchFields(ops);
     return this.write(ops, null).versions;
   }
 
   async batchAsync(ops: readonly BatchOp[]): Promise<number[]> {
+    checkBatchFields(ops);
     return (await this.writeAsync(ops, null)).versions;
   }
 

@@ -81,8 +81,11 @@ export interface ScanArgs {
   limit: number;
 }
 
+const SCAN_OPTIONS = new Set(['start', 'end', 'prefix', 'limit']);
+
 export function scanArgs(o: ScanOptions, maxKey: number): ScanArgs {
   if (o === null || typeof o !== 'object') throw new KvTypeError('scan options must be an object');
+  for (const k of Object.keys(o)) if (!SCAN_OPTIONS.has(k)) throw new KvTypeError(`unknown scan option ${JSON.stringify(k)} (known: ${[...SCAN_OPTIONS].join(', ')})`);
   const limit = o.limit ?? 100;
   if (!Number.isInteger(limit) || limit < 0 || limit > MAX_SCAN_LIMIT) throw new KvTypeError(`scan limit must be an integer from 0 to ${MAX_SCAN_LIMIT}`);
   let start = o.start === undefined ? undefined : keyIdOf(o.start, maxKey, 'start');
@@ -113,6 +116,17 @@ export interface SealedItems {
   items: LogItem[];
   /** (offset, stored bytes) of the blocks allocated. */
   blocks: number[];
+}
+
+/** A caller's batch has only the fields its ops define (an unknown one is an error, like an unknown option). */
+export function checkBatchFields(ops: readonly BatchOp[]): void {
+  if (!Array.isArray(ops)) return; // sealItems says what is wrong
+  for (const op of ops) {
+    if (op === null || typeof op !== 'object') continue;
+    for (const k of Object.keys(op)) {
+      if (k !== 'type' && k !== 'key' && (k !== 'value' || op.type !== 'put')) throw new KvTypeError(`unknown field ${JSON.stringify(k)} in a batch ${String(op.type)} op`);
+    }
+  }
 }
 
 /**

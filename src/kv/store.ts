@@ -30,7 +30,7 @@ import {
 import { Arena, ARENA_START, FORMAT, H_CAPACITY, H_FLAGS, H_FORMAT, H_MAGIC, H_MAX_KEY, H_MAX_VALUE, HEADER_BYTES, MAGIC } from './arena.js';
 import { Cipher, keyCheckValue, masterKey, randomSalt, randomStoreId, randomWriterId, sameBytes, STORE_ID_BYTES, type PwhashCost } from './crypto.js';
 import { GraceQueue } from './grace.js';
-import { type BatchOp, CAS_ATTEMPTS, type CasResult, keyIdOf, type KvKey, type KvValue, matches, newRecord, scanArgs, type ScanOptions, sealItems, valueBytes, versionCond } from './issue.js';
+import { type BatchOp, CAS_ATTEMPTS, checkBatchFields, type CasResult, keyIdOf, type KvKey, type KvValue, matches, newRecord, scanArgs, type ScanOptions, sealItems, valueBytes, versionCond } from './issue.js';
 import { IntegrityError, KvConfigError, KvContentionError, KvStaleError, KvTypeError, WrongKeyError } from './errors.js';
 import { DEFAULT_ANNOUNCE_MS, DEFAULT_STALE_MS, Freshness, type KvPeer } from './freshness.js';
 import { type ApplyResult, type KvEntry, kvStructure, type LogRecord, type Meta, type KvStructure, displayKey, type StoreContext } from './structure.js';
@@ -504,6 +504,7 @@ export class KvStore {
 
   /** Apply puts and deletes atomically (one log record); returns each op's new version (0 for deletes). */
   batch(ops: readonly BatchOp[]): number[] {
+    checkBatchFields(ops);
     const p = this.prepare(ops, null);
     return this.commit(p).versions;
   }
@@ -538,6 +539,7 @@ export class KvStore {
   }
 
   async batchAsync(ops: readonly BatchOp[]): Promise<number[]> {
+    checkBatchFields(ops);
     const p = this.prepare(ops, null);
     return (await this.commitAsync(p)).versions;
   }
