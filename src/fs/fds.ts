@@ -82,10 +82,11 @@ export abstract class FdFs {
     this.writes = ringing(replica.writes, this.bell);
     this.holder = holder;
     this.writer = new DataWriter(replica, holder, hooks);
-    const ops = { reads: this.reads, writes: this.writes };
-    this.pwriteTarget = new PwriteTarget(ops);
-    this.writeFileTarget = new WriteFileTarget(ops);
-    this.resizeTarget = new ResizeTarget(ops);
+    // The data writes ring the doorbell themselves (see write-targets.ts).
+    const ops = { reads: this.reads, writes: replica.writes };
+    this.pwriteTarget = new PwriteTarget(ops, this.bell);
+    this.writeFileTarget = new WriteFileTarget(ops, this.bell);
+    this.resizeTarget = new ResizeTarget(ops, this.bell);
     this.maxWriteBytes = handle.maxWriteBytes;
     this.umask = handle.umask;
     this.opens = new OpenProtocol(new OpenTable(handle.opens), this.slot, replica, this.reads, this.writes, who.uid, who.gid);

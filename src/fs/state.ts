@@ -82,8 +82,12 @@ function readData(r: OpReader, out: [...unknown[]], at: number, refs: number[]):
   // Shared memory is data to validate: a position or a page count the entry cannot hold is a forged entry.
   const n = Number.isSafeInteger(pos) && pos >= 0 ? pagesSpanned(pos, len) : -1;
   if (!(n >= 0 && n <= (r.bytes.length - r.pos) / 8)) throw new FailStopError(`NrFS: a data op at ${pos} of ${len} bytes does not fit its entry`);
-  refs.length = n;
-  for (let k = 0; k < n; k++) refs[k] = r.f64();
+  // Resized by push/pop (a steady run of n-page writes changes nothing): a length store is a runtime call.
+  while (refs.length > n) refs.pop();
+  for (let k = 0; k < n; k++) {
+    if (k < refs.length) refs[k] = r.f64();
+    else refs.push(r.f64());
+  }
   out[at + 4] = refs;
 }
 

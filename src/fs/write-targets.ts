@@ -2,7 +2,11 @@
  * The data writes of one thread as DataWriter targets: one object each,
  * reused from call to call (a write on the hot path allocates no closure).
  * Set the fields, then hand the object to `DataWriter.write`/`truncate`.
+ * They log through the replica's own bound writes and ring the watchers'
+ * doorbell themselves: the generic `ringing` wrapper (changes.ts) costs a
+ * rest-argument array and a spread call per write.
  */
+import { ring } from './changes.js';
 import type { FsReplica } from './handle.js';
 import { type Inode, O_APPEND, O_TRUNC } from './state.js';
 import type { Layout, TruncateTarget, WriteTarget } from './writer.js';
@@ -17,7 +21,11 @@ export class PwriteTarget implements WriteTarget {
   now = 0;
   len = 0;
 
-  constructor(private readonly ops: Ops) {}
+  constructor(
+    private readonly ops: Ops,
+    /** The watchers' doorbell (none for a bare structure in tests). */
+    private readonly bell: Int32Array | null = null,
+  ) {}
 
   set(ino: number, pos: number, append: boolean, now: number, len: number): this {
     this.ino = ino;
@@ -36,7 +44,11 @@ export class PwriteTarget implements WriteTarget {
   }
 
   log(at: number, expFirst: number, expLast: number, refs: readonly number[]): number {
-    return this.ops.writes.pwrite(this.ino, this.append, this.now, at, this.len, expFirst, expLast, refs);
+    try {
+      return this.ops.writes.pwrite(this.ino, this.append, this.now, at, this.len, expFirst, expLast, refs);
+    } finally {
+      if (this.bell !== null) ring(this.bell);
+    }
   }
 }
 
@@ -50,7 +62,11 @@ export class WriteFileTarget implements WriteTarget {
   uid = 0;
   gid = 0;
 
-  constructor(private readonly ops: Ops) {}
+  constructor(
+    private readonly ops: Ops,
+    /** The watchers' doorbell (none for a bare structure in tests). */
+    private readonly bell: Int32Array | null = null,
+  ) {}
 
   set(path: string, flags: number, mode: number, now: number, len: number, who: { uid: number; gid: number }): this {
     Object.assign(this, { path, flags, mode, now, len, uid: who.uid, gid: who.gid });
@@ -66,7 +82,11 @@ export class WriteFileTarget implements WriteTarget {
   }
 
   log(at: number, expFirst: number, expLast: number, refs: readonly number[]): number {
-    return this.ops.writes.writeFile(this.path, this.flags, this.mode, this.now, at, this.len, expFirst, expLast, refs, this.uid, this.gid);
+    try {
+      return this.ops.writes.writeFile(this.path, this.flags, this.mode, this.now, at, this.len, expFirst, expLast, refs, this.uid, this.gid);
+    } finally {
+      if (this.bell !== null) ring(this.bell);
+    }
   }
 }
 
@@ -79,7 +99,11 @@ export class ResizeTarget implements TruncateTarget {
   uid = 0;
   gid = 0;
 
-  constructor(private readonly ops: Ops) {}
+  constructor(
+    private readonly ops: Ops,
+    /** The watchers' doorbell (none for a bare structure in tests). */
+    private readonly bell: Int32Array | null = null,
+  ) {}
 
   set(ino: number, path: string, len: number, now: number, who: { uid: number; gid: number }): this {
     Object.assign(this, { ino, path, len, now, uid: who.uid, gid: who.gid });
@@ -91,7 +115,11 @@ export class ResizeTarget implements TruncateTarget {
   }
 
   log(expTail: number, tailRef: number): number {
-    if (this.ino !== 0) return this.ops.writes.ftruncate(this.ino, this.len, this.now, expTail, tailRef);
-    return this.ops.writes.truncate(this.path, this.len, this.now, this.uid, this.gid, expTail, tailRef);
+    try {
+      if (this.ino !== 0) return this.ops.writes.ftruncate(this.ino, this.len, this.now, expTail, tailRef);
+      return this.ops.writes.truncate(this.path, this.len, this.now, this.uid, this.gid, expTail, tailRef);
+    } finally {
+      if (this.bell !== null) ring(this.bell);
+    }
   }
 }

@@ -24,7 +24,7 @@
 import { DetachedError, EncodeError, FencedError, OpTooLargeError } from '../nr/index.js';
 import { FsError } from './errors.js';
 import type { PageHolder } from './pages/holder.js';
-import { indexOfRef, MAX_WRITE_ATTEMPTS, PAGE_BYTES, POOL_WAIT_MS, poolFull } from './pages/pool.js';
+import { copyBytes, indexOfRef, MAX_WRITE_ATTEMPTS, PAGE_BYTES, POOL_WAIT_MS, poolFull } from './pages/pool.js';
 import { FsArgumentError } from './paths.js';
 import { CONFLICT, edgeRef, HOLE, type Inode, pagesSpanned, refAt, tailToRewrite, WHOLE } from './state.js';
 
@@ -152,7 +152,8 @@ export class DataWriter {
     if (!this.replica.holdsLog()) return REDO;
     this.hooks.afterStage?.();
     const r = this.target!.log(l.at, edges === null ? WHOLE : edges[0], edges === null ? WHOLE : edges[1], refs);
-    if (r !== CONFLICT) refs.length = 0;
+    // pop, not `length = 0`: a length store is a runtime call and drops the backing store (the next push regrows it).
+    if (r !== CONFLICT) while (refs.length > 0) refs.pop();
     return r;
   };
 
@@ -173,7 +174,7 @@ export class DataWriter {
     }
     this.hooks.afterStage?.();
     const r = t.log(old, old === HOLE ? HOLE : refs[0]!);
-    if (r === 0 && old !== HOLE) refs.length = 0; // installed
+    if (r === 0 && old !== HOLE) refs.pop(); // installed
     if (r !== CONFLICT) this.giveBack(); // a copy the apply did not need
     return r;
   };
@@ -193,8 +194,8 @@ export class DataWriter {
       const lo = Math.max(l.at, p * PAGE_BYTES) - p * PAGE_BYTES;
       const hi = Math.min(end, (p + 1) * PAGE_BYTES) - p * PAGE_BYTES;
       const from = p * PAGE_BYTES + lo - l.at;
-      if (lo === 0 && hi === PAGE_BYTES && from === 0 && len === PAGE_BYTES) bytes.set(src, base);
-      else bytes.set(src.subarray(from, from + hi - lo), base + lo);
+      if (lo === 0 && hi === PAGE_BYTES && from === 0 && len === PAGE_BYTES) copyBytes(bytes, src, base);
+      else copyBytes(bytes, src.subarray(from, from + hi - lo), base + lo);
       if (lo === 0 && hi === PAGE_BYTES) continue;
       // A partial page: the rest as this replica has it (zeros past the end: the pages' invariant), or zeros.
       const old = l.trunc || l.node === undefined || l.node.pages === null ? HOLE : refAt(l.node, p);
@@ -249,7 +250,7 @@ export class DataWriter {
     if (notInstalled) this.giveBack();
     else {
       this.holder.doubt(this.refs);
-      this.refs.length = 0;
+      while (this.refs.length > 0) this.refs.pop();
     }
   }
 }

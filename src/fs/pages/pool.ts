@@ -79,6 +79,30 @@ export const refOf = (index: number, gen: number): number => gen * MAX_POOL_PAGE
 export const indexOfRef = (ref: number): number => (ref >>> 0) & (MAX_POOL_PAGES - 1);
 export const genOfRef = (ref: number): number => (ref - indexOfRef(ref)) / MAX_POOL_PAGES;
 
+/**
+ * Copies of at least this many bytes go through `Buffer.prototype.fill`
+ * (node's native fill: one memcpy); shorter ones through `set`. V8 copies
+ * into or out of a SharedArrayBuffer with a relaxed per-word loop (about
+ * 3.3k instructions for 4 KiB under callgrind, the same for `set`,
+ * `copyWithin` and `Buffer#copy`); node's fill costs about 1.2k, most of it
+ * the native call, so it wins only past ~1.5 KiB (bench/fs-write-cost.mjs).
+ */
+export const NATIVE_COPY_MIN = 2048;
+const nativeFill = Buffer.prototype.fill;
+
+/**
+ * `dst.set(src, at)` for buffers that do not overlap (the pool and a
+ * caller's buffer, or two distinct pool pages). A data race on a page is
+ * excluded by the page protocol (a page being filled is TAKEN and named by
+ * no table; an installed one never changes), as it is for `set`.
+ */
+export function copyBytes(dst: Uint8Array, src: Uint8Array, at: number): void {
+  const n = src.length;
+  if (n < NATIVE_COPY_MIN) dst.set(src, at);
+  // fill with a view exactly as long as the range is one copy of it.
+  else nativeFill.call(dst, src, at, at + n);
+}
+
 /** What the handle carries: structured-cloneable. */
 export interface PoolBuffers {
   readonly data: SharedArrayBuffer;

@@ -13,7 +13,7 @@
  */
 import { FailStopError } from '../../nr/index.js';
 import { FsError } from '../errors.js';
-import { FREE, genOf, genOfRef, indexOfRef, LIVE, stOf, TAKEN, word } from '../pages/pool.js';
+import { copyBytes, FREE, genOf, genOfRef, indexOfRef, LIVE, stOf, TAKEN, word } from '../pages/pool.js';
 import { changed, type FsState, type Inode, NO_PAGES, PAGE_BYTES, newInode } from './inode.js';
 
 /** An edge page that was a hole when the issuer merged. */
@@ -115,10 +115,10 @@ export function copyOut(s: FsState, node: Inode, buf: Uint8Array, off: number, l
     const n = Math.min(PAGE_BYTES - inPage, total - done);
     const ref = pages.get(pageNo);
     if (ref === undefined) buf.fill(0, off + done, off + done + n);
-    else if (n === PAGE_BYTES) buf.set(pool.page(indexOfRef(ref)), off + done);
+    else if (n === PAGE_BYTES) copyBytes(buf, pool.page(indexOfRef(ref)), off + done);
     else {
       const from = indexOfRef(ref) * PAGE_BYTES + inPage;
-      buf.set(pool.bytes.subarray(from, from + n), off + done);
+      copyBytes(buf, pool.bytes.subarray(from, from + n), off + done);
     }
     done += n;
   }
