@@ -8,7 +8,7 @@
  *   24  u32 maxKeyBytes          28 u32 maxValueBytes       32 u32 arena capacity
  *   64  salt (16 bytes)          80 key check value (32 bytes)
  *   128 i32 bump: next free arena offset (fresh space starts here)
- *   192 i64 version counter: the last write version handed out
+ *   192 i64 seal-id counter: the last seal id handed out (each thread reserves SEAL_ID_BLOCK at a time)
  *   256 i32 free bytes on the free lists (statistics only)
  *   320 + 64·c  i64 free-list head of size class c: low 32 bits offset (0 = empty), high 32 bits ABA tag
  *
@@ -45,6 +45,14 @@ export const H_HEADS = 320;
 export const ARENA_START = 64;
 const ALIGN = 16;
 /**
+ * Seal ids a thread reserves from the shared counter at once: one contended
+ * atomic add (and its BigInt boxing) per this many puts, not per put. A seal
+ * id only names a ciphertext in its AD (it orders nothing), so ids unused at
+ * detach are simply skipped.
+ */
+export const SEAL_ID_BLOCK = 64;
+const SEAL_ID_BLOCK_BIG = BigInt(SEAL_ID_BLOCK);
+/**
  * Size classes: 16..1024 bytes in steps of 16 (64 classes), 1280..16384 in
  * steps of 256 (60 classes), then powers of two 32 KiB..2 MiB (7 classes):
  * at most 1/16 waste above 1 KiB (a 1 KiB value sealed is 1064 bytes: a
@@ -55,6 +63,32 @@ const MEDIUM_CLASSES = 60;
 export const CLASSES = SMALL_CLASSES + MEDIUM_CLASSES + 7;
 export const MAX_BLOCK_BYTES = 2048 << 10;
 export const HEADER_BYTES = H_HEADS + 64 * CLASSES;
+
+/**
+ * A free-list head word: the offset of the first free block (low 32 bits)
+ * and an ABA tag, bumped by every push and pop (high bits). The tag keeps
+ * TAG_BITS bits so that the whole word is below 2^53: it converts to and
+ * from a Number exactly, one BigInt per conversion instead of one per
+ * BigInt operator (a pop or push cost ~300 ns of BigInt arithmetic). A
+ * wrap needs 2^21 pushes and pops of one class while a thread sits between
+ * its load and its CAS; even then (or when the word is corrupted) the
+ * result is a bad list, which bounds checks and the values' AEAD catch.
+ */
+const TAG_BITS = 21;
+const TAG_MASK = (1 << TAG_BITS) - 1;
+const LOW = 2 ** 32;
+const MAX_EXACT = 2 ** 53;
+
+function splitHead(h: bigint): { link: number; tag: number } {
+  // A word at or above 2^53 was not written by this code (a corrupted tag): read its low bits, tag 0.
+  let v = Number(h);
+  if (!(v >= 0 && v < MAX_EXACT)) v = Number(BigInt.asUintN(32, h));
+  return { link: v % LOW, tag: Math.floor(v / LOW) };
+}
+
+function joinHead(link: number, tag: number): bigint {
+  return BigInt((tag & TAG_MASK) * LOW + link);
+}
 
 export function classOf(bytes: number): number {
   if (bytes <= 1024) return Math.max(0, Math.ceil(bytes / 16) - 1);
@@ -116,16 +150,25 @@ export class Arena {
     const at = (H_HEADS >> 3) + 8 * c;
     for (;;) {
       const h = Atomics.load(this.big, at);
-      this.arenaWords[off >> 2] = Number(h & 0xffffffffn);
-      const tag = ((h >> 32n) + 1n) & 0x7fffffffn;
-      if (Atomics.compareExchange(this.big, at, h, BigInt(off) | (tag << 32n)) === h) break;
+      const { link, tag } = splitHead(h);
+      this.arenaWords[off >> 2] = link;
+      if (Atomics.compareExchange(this.big, at, h, joinHead(off, tag + 1)) === h) break;
     }
     Atomics.add(this.words, H_FREE_BYTES >> 2, size);
   }
 
-  /** Next write version: unique across the store's threads. */
+  /** This thread's reserved seal ids: next to hand out, and the end of the block. */
+  private sealNext = 0;
+  private sealEnd = 0;
+
+  /** Next seal id: unique across the store's threads (from this thread's reserved block). */
   nextVersion(): number {
-    return Number(Atomics.add(this.big, H_VERSION >> 3, 1n) + 1n);
+    if (this.sealNext === this.sealEnd) {
+      const last = Number(Atomics.add(this.big, H_VERSION >> 3, SEAL_ID_BLOCK_BIG));
+      this.sealNext = last + 1;
+      this.sealEnd = last + 1 + SEAL_ID_BLOCK;
+    }
+    return this.sealNext++;
   }
 
   usedBytes(): number {
@@ -147,18 +190,17 @@ export class Arena {
     // Each failed CAS means another thread made progress; the bound only guards against a livelock we cannot rule out.
     for (let attempt = 0; attempt < 1000; attempt++) {
       const h = Atomics.load(this.big, at);
-      const off = Number(h & 0xffffffffn);
+      const { link: off, tag } = splitHead(h);
       if (off === 0) return 0;
-      const tag = ((h >> 32n) + 1n) & 0x7fffffffn;
       if (!this.inRange(off, size)) {
         // A corrupted head: drop the list (its blocks leak) rather than trust it.
         this.repairs++;
-        Atomics.compareExchange(this.big, at, h, tag << 32n);
+        Atomics.compareExchange(this.big, at, h, joinHead(0, tag + 1));
         return 0;
       }
       let next = this.arenaWords[off >> 2]! >>> 0;
       if (next !== 0 && !this.inRange(next, size)) next = 0; // a corrupted link: drop the rest (it may also be a racing pop; the CAS decides)
-      if (Atomics.compareExchange(this.big, at, h, BigInt(next) | (tag << 32n)) === h) {
+      if (Atomics.compareExchange(this.big, at, h, joinHead(next, tag + 1)) === h) {
         Atomics.sub(this.words, H_FREE_BYTES >> 2, size);
         return off;
       }

@@ -27,7 +27,7 @@ import { getsRequest, getsAnswerBytes, getsRequestBytes, GETS_LABEL, openGetsAns
 import type { Cipher } from './crypto.js';
 import { IntegrityError } from './errors.js';
 import { MAX_BATCH_ITEMS } from './issue.js';
-import { type ClientWriteAnswer, displayKey, GET, type LogItem, type LogRecord, type Meta, recordItemBytes, recordRequestBytes, writeAnswerBytes } from './structure.js';
+import { type ClientWriteAnswer, displayKey, GET, type LogItem, type LogRecord, type Meta, PUT, recordItemBytes, recordRequestBytes, writeAnswerBytes } from './structure.js';
 
 /** What the window needs from its client. */
 export interface WindowHost {
@@ -61,9 +61,8 @@ interface WindowGet {
 interface WindowWrite {
   kind: number;
   id: string;
+  /** A put's item names the block it sealed its value into: (item.loc, cipher.storedBytes(item.len)). */
   item: LogItem;
-  /** (offset, stored bytes) of the block a put sealed its value into. */
-  blocks: number[];
   resolve: (version: number) => void;
   reject: (e: unknown) => void;
 }
@@ -80,8 +79,8 @@ export class ClientWindow {
   }
 
   /** A put or delete item (sealed by the caller); resolves with its version (0 for a delete). */
-  write(item: LogItem, blocks: number[]): Promise<number> {
-    return new Promise((resolve, reject) => this.push({ kind: item.op, id: item.key, item, blocks, resolve, reject }));
+  write(item: LogItem): Promise<number> {
+    return new Promise((resolve, reject) => this.push({ kind: item.op, id: item.key, item, resolve, reject }));
   }
 
   /** Send `send()` at the flush, in its place among the window's ops. */
@@ -191,7 +190,7 @@ export class ClientWindow {
       else {
         const w = op as WindowWrite;
         items.push(w.item);
-        for (const b of w.blocks) blocks.push(b);
+        if (w.item.op === PUT) blocks.push(w.item.loc, this.host.cipher.storedBytes(w.item.len));
       }
     }
     let rec: LogRecord;

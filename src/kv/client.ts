@@ -24,10 +24,11 @@ import { ClientWindow } from './client-window.js';
 import { randomWriterId, sameBytes, TAG_BYTES } from './crypto.js';
 import { IntegrityError, KvConfigError, KvContentionError, KvSizeError, KvStaleError } from './errors.js';
 import { Freshness } from './freshness.js';
-import { type BatchOp, CAS_ATTEMPTS, checkBatchFields, type CasResult, keyIdOf, type KvKey, type KvValue, matches, newRecord, scanArgs, type ScanArgs, type ScanOptions, sealItems, valueBytes, versionCond } from './issue.js';
+import { type BatchOp, CAS_ATTEMPTS, checkBatchFields, type CasResult, keyIdOf, type KvKey, type KvValue, matches, newRecord, scanArgs, type ScanArgs, type ScanOptions, sealItems, sealPut, valueBytes, versionCond } from './issue.js';
 import { checkAttachOptions, checkHandle, cipherFor, type KvAttachOptions, type KvHandle, MAX_KEY_BYTES, MAX_VALUE_BYTES } from './store.js';
 import {
   type ClientWriteAnswer,
+  DELETE,
   displayKey,
   type KvEntry,
   kvStructure,
@@ -331,7 +332,7 @@ export class KvClient {
   /** put, pipelined; puts, deletes and gets made in one turn share one record (client-window.ts). */
   putAsync(key: KvKey, value: KvValue): Promise<number> {
     try {
-      return this.windowWrite({ type: 'put', key, value });
+      return this.windowWrite(key, value);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -343,13 +344,29 @@ export class KvClient {
   }
 
   async deleteAsync(key: KvKey): Promise<void> {
-    await this.windowWrite({ type: 'delete', key });
+    await this.windowWrite(key, null);
   }
 
-  /** Seal one put (or a delete) now; the window sends it with the turn's other ops. */
-  private windowWrite(op: BatchOp): Promise<number> {
-    const { items, blocks } = this.seal([op]);
-    return this.window.write(items[0]!, blocks);
+  /**
+   * Seal one put (or a delete: `value` null) now; the window sends it with
+   * the turn's other ops. The same checks, in the same order, as a batch of
+   * one (seal), without a batch's arrays.
+   */
+  private windowWrite(key: KvKey, value: KvValue | null): Promise<number> {
+    this.checkWritable();
+    const id = keyIdOf(key, this.limits.maxKey);
+    if (value === null) return this.window.write({ op: DELETE, key: id, sealId: 0, loc: 0, len: 0, tag: '' });
+    const v = valueBytes(value, this.limits.maxValue);
+    return this.window.write(sealPut(id, v, this.ctx.cipher, this.ctx.arena, this.alloc));
+  }
+
+  /** Blocks for this client's values (ArenaFullError: clients cannot reclaim; their nodes do). */
+  private readonly alloc = (stored: number): number => this.ctx.arena.alloc(stored);
+
+  /** Nothing may be written (allocated, sealed, sent) by a closed or stopped client. */
+  private checkWritable(): void {
+    if (this.closed) throw new DetachedError('KV client is closed');
+    this.checkLive(); // before allocating: a stopped client writes nothing
   }
 
   /** Apply puts and deletes atomically (one log record); returns each op's new version (0 for deletes). */
@@ -433,11 +450,8 @@ export class KvClient {
 
   /** Validate and seal the values into fresh arena blocks (this thread's key). */
   private seal(ops: readonly BatchOp[]): { items: LogItem[]; blocks: number[] } {
-    if (this.closed) throw new DetachedError('KV client is closed');
-    this.checkLive(); // before allocating: a stopped client writes nothing
-    const arena = this.ctx.arena;
-    // ArenaFullError: clients cannot reclaim; their nodes do.
-    return sealItems(ops, this.limits, this.ctx.cipher, arena, (stored) => arena.alloc(stored));
+    this.checkWritable();
+    return sealItems(ops, this.limits, this.ctx.cipher, this.ctx.arena, this.alloc);
   }
 
   /** The record of `items`, with this client's next sequence number and its current known point (made when sent, so sequences follow the send order). */

@@ -161,19 +161,34 @@ export function sealItems(
         items.push({ op: DELETE, key: ids[i]!, sealId: 0, loc: 0, len: 0, tag: '' });
         continue;
       }
-      const stored = cipher.storedBytes(v.length);
-      const loc = allocate(stored);
-      blocks.push(loc, stored);
-      // The shared counter only names the ciphertext (its AD); the enclave tag, not this id, tells versions apart.
-      const sealId = arena.nextVersion();
-      const tag = cipher.seal(ids[i]!, sealId, v, arena.bytes, loc);
-      items.push({ op: PUT, key: ids[i]!, sealId, loc, len: v.length, tag });
+      const item = sealPut(ids[i]!, v, cipher, arena, allocate);
+      blocks.push(item.loc, cipher.storedBytes(item.len));
+      items.push(item);
     }
   } catch (e) {
     for (let i = 0; i < blocks.length; i += 2) arena.free(blocks[i]!, blocks[i + 1]!);
     throw e;
   }
   return { items, blocks };
+}
+
+/**
+ * Seal one validated put (key id, value bytes) into a fresh block: its log
+ * item. Its block is (item.loc, cipher.storedBytes(item.len)); if sealing
+ * fails, the block is freed before the error propagates.
+ */
+export function sealPut(id: string, v: Uint8Array, cipher: Cipher, arena: Arena, allocate: (stored: number) => number): LogItem {
+  const stored = cipher.storedBytes(v.length);
+  const loc = allocate(stored);
+  try {
+    // The shared counter only names the ciphertext (its AD); the enclave tag, not this id, tells versions apart.
+    const sealId = arena.nextVersion();
+    const tag = cipher.seal(id, sealId, v, arena.bytes, loc);
+    return { op: PUT, key: id, sealId, loc, len: v.length, tag };
+  } catch (e) {
+    arena.free(loc, stored);
+    throw e;
+  }
 }
 
 /**
