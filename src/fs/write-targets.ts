@@ -13,19 +13,27 @@ import type { Layout, TruncateTarget, WriteTarget } from './writer.js';
 
 type Ops = Pick<FsReplica, 'reads' | 'writes'>;
 
+/** What every target holds: the replica's reads and writes, and the watchers' doorbell it rings after each logged op. */
+abstract class LoggingTarget {
+  constructor(
+    protected readonly ops: Ops,
+    /** The watchers' doorbell (none for a bare structure in tests). */
+    private readonly bell: Int32Array | null = null,
+  ) {}
+
+  /** After a logged op, applied or failed (it was logged either way), as `ringing` does. */
+  protected rang(): void {
+    if (this.bell !== null) ring(this.bell);
+  }
+}
+
 /** pwrite/write through an fd: at `pos`, or at the end it sees for O_APPEND. */
-export class PwriteTarget implements WriteTarget {
+export class PwriteTarget extends LoggingTarget implements WriteTarget {
   ino = 0;
   pos = 0;
   append = false;
   now = 0;
   len = 0;
-
-  constructor(
-    private readonly ops: Ops,
-    /** The watchers' doorbell (none for a bare structure in tests). */
-    private readonly bell: Int32Array | null = null,
-  ) {}
 
   set(ino: number, pos: number, append: boolean, now: number, len: number): this {
     this.ino = ino;
@@ -47,13 +55,13 @@ export class PwriteTarget implements WriteTarget {
     try {
       return this.ops.writes.pwrite(this.ino, this.append, this.now, at, this.len, expFirst, expLast, refs);
     } finally {
-      if (this.bell !== null) ring(this.bell);
+      this.rang();
     }
   }
 }
 
 /** writeFile/appendFile: at 0, or at the end it sees for O_APPEND; O_TRUNC merges with nothing. */
-export class WriteFileTarget implements WriteTarget {
+export class WriteFileTarget extends LoggingTarget implements WriteTarget {
   path = '';
   flags = 0;
   mode = 0;
@@ -61,12 +69,6 @@ export class WriteFileTarget implements WriteTarget {
   len = 0;
   uid = 0;
   gid = 0;
-
-  constructor(
-    private readonly ops: Ops,
-    /** The watchers' doorbell (none for a bare structure in tests). */
-    private readonly bell: Int32Array | null = null,
-  ) {}
 
   set(path: string, flags: number, mode: number, now: number, len: number, who: { uid: number; gid: number }): this {
     Object.assign(this, { path, flags, mode, now, len, uid: who.uid, gid: who.gid });
@@ -85,25 +87,19 @@ export class WriteFileTarget implements WriteTarget {
     try {
       return this.ops.writes.writeFile(this.path, this.flags, this.mode, this.now, at, this.len, expFirst, expLast, refs, this.uid, this.gid);
     } finally {
-      if (this.bell !== null) ring(this.bell);
+      this.rang();
     }
   }
 }
 
 /** truncate(path) (`ino` 0) or ftruncate(fd) (`ino` its inode). */
-export class ResizeTarget implements TruncateTarget {
+export class ResizeTarget extends LoggingTarget implements TruncateTarget {
   ino = 0;
   path = '';
   len = 0;
   now = 0;
   uid = 0;
   gid = 0;
-
-  constructor(
-    private readonly ops: Ops,
-    /** The watchers' doorbell (none for a bare structure in tests). */
-    private readonly bell: Int32Array | null = null,
-  ) {}
 
   set(ino: number, path: string, len: number, now: number, who: { uid: number; gid: number }): this {
     Object.assign(this, { ino, path, len, now, uid: who.uid, gid: who.gid });
@@ -119,7 +115,7 @@ export class ResizeTarget implements TruncateTarget {
       if (this.ino !== 0) return this.ops.writes.ftruncate(this.ino, this.len, this.now, expTail, tailRef);
       return this.ops.writes.truncate(this.path, this.len, this.now, this.uid, this.gid, expTail, tailRef);
     } finally {
-      if (this.bell !== null) ring(this.bell);
+      this.rang();
     }
   }
 }

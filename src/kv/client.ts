@@ -24,11 +24,10 @@ import { ClientWindow } from './client-window.js';
 import { randomWriterId, sameBytes, TAG_BYTES } from './crypto.js';
 import { IntegrityError, KvConfigError, KvContentionError, KvSizeError, KvStaleError } from './errors.js';
 import { Freshness } from './freshness.js';
-import { type BatchOp, CAS_ATTEMPTS, checkBatchFields, type CasResult, keyIdOf, type KvKey, type KvValue, matches, newRecord, scanArgs, type ScanArgs, type ScanOptions, sealItems, sealPut, valueBytes, versionCond } from './issue.js';
+import { type BatchOp, CAS_ATTEMPTS, checkBatchFields, type CasResult, deleteItem, keyIdOf, type KvKey, type KvValue, matches, newRecord, scanArgs, type ScanArgs, type ScanOptions, sealItems, sealPut, valueBytes, versionCond } from './issue.js';
 import { checkAttachOptions, checkHandle, cipherFor, type KvAttachOptions, type KvHandle, MAX_KEY_BYTES, MAX_VALUE_BYTES } from './store.js';
 import {
   type ClientWriteAnswer,
-  DELETE,
   displayKey,
   type KvEntry,
   kvStructure,
@@ -355,7 +354,7 @@ export class KvClient {
   private windowWrite(key: KvKey, value: KvValue | null): Promise<number> {
     this.checkWritable();
     const id = keyIdOf(key, this.limits.maxKey);
-    if (value === null) return this.window.write({ op: DELETE, key: id, sealId: 0, loc: 0, len: 0, tag: '' });
+    if (value === null) return this.window.write(deleteItem(id));
     const v = valueBytes(value, this.limits.maxValue);
     return this.window.write(sealPut(id, v, this.ctx.cipher, this.ctx.arena, this.alloc));
   }

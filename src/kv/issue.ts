@@ -158,7 +158,7 @@ export function sealItems(
     for (let i = 0; i < ids.length; i++) {
       const v = values[i]!;
       if (v === null) {
-        items.push({ op: DELETE, key: ids[i]!, sealId: 0, loc: 0, len: 0, tag: '' });
+        items.push(deleteItem(ids[i]!));
         continue;
       }
       const item = sealPut(ids[i]!, v, cipher, arena, allocate);
@@ -170,6 +170,11 @@ export function sealItems(
     throw e;
   }
   return { items, blocks };
+}
+
+/** The log item of a delete of key id `id` (no block, no seal). */
+export function deleteItem(id: string): LogItem {
+  return { op: DELETE, key: id, sealId: 0, loc: 0, len: 0, tag: '' };
 }
 
 /**
