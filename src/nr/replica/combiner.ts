@@ -11,7 +11,7 @@
  * reads run at their place between their client's writes. Each caller then
  * gets its own result, in issue order.
  */
-import { OpReader, OpWriter } from '../codec.js';
+import { type ArgsCodec, OpReader, OpWriter } from '../codec.js';
 import { EncodeError, FailStopError, FencedError, OpTooLargeError, UnknownOpError } from '../errors.js';
 import { LIMITS } from '../defaults.js';
 import { before } from '../log/positions.js';
@@ -83,6 +83,9 @@ export class Combiner implements HubHost {
     this.reader = new OpReader(log.data);
   }
 
+  /** Reads staged bytes back for codecs that apply decoded (rebuilt when the staging buffer grows). */
+  private stagingReader: OpReader | undefined;
+
   // ---- queueing ----------------------------------------------------------------
 
   /** Encode a local write into the staging buffer and queue it. */
@@ -93,8 +96,11 @@ export class Combiner implements HubHost {
     if (this.pending.length === 0) w.pos = 0;
     const start = w.pos;
     w.u32(0); // op header, patched below
+    const codec = this.structure.writeCodecs[id]!;
     try {
-      this.structure.writeCodecs[id]!.encode(w, ...args);
+      codec.encode(w, ...args);
+      // A codec whose round trip may change the args: apply what the other replicas will decode.
+      if (codec.applyDecoded === true) args = this.decodeStaged(codec, start + OP_HEADER_BYTES, w.pos);
     } catch (e) {
       w.pos = start;
       throw new EncodeError(name, e);
@@ -114,6 +120,17 @@ export class Combiner implements HubHost {
     op.reject = reject;
     this.pending.push(op);
     return op;
+  }
+
+  /** Decode staged op bytes `[from, to)` as a replica reading them from the log would. */
+  private decodeStaged(codec: ArgsCodec<readonly unknown[]>, from: number, to: number): readonly unknown[] {
+    const w = this.staging;
+    if (this.stagingReader?.bytes !== w.bytes) this.stagingReader = new OpReader(w.bytes);
+    const r = this.stagingReader;
+    r.pos = from;
+    r.end = to;
+    // A copy: decoders may return one reused tuple, and this op is applied after later ones are queued.
+    return codec.decode(r).slice();
   }
 
   /** Queue a client's request (its encoded arguments at `bytes[from, from+len)`), in its client's order. */
