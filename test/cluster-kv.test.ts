@@ -116,4 +116,18 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
     // Nothing of a key or a value in clear in the stream.
     expect(found(await rawMessages(jsm, 'KV1'), ['user:', 'alice', 'bob', 'carol', 'dan', 'p19', 'v19'])).toEqual([]);
   }, 60_000);
+
+  it('three sites (processes) x two replicas: compare-and-set increments from all six lose no update; digests equal; nothing in clear in the stream', async () => {
+    const store = await createKvStream({ servers: f.nats.urls, stream: 'KV3', key: KEY });
+    const sites = await Promise.all([0, 1, 2].map((i) => startKv('KV3', store, `kv3-${i}`)));
+    const N = 8;
+    const runs = await Promise.all(sites.flatMap((s) => [0, 1].map((r) => s.cmd(r, { op: 'increments', key: 'counter:secret', n: N }, 60_000))));
+    for (const r of runs) expect(r.ok, JSON.stringify(r.err)).toEqual({ made: N });
+    for (const s of sites) for (const r of [0, 1]) expect((await s.cmd(r, { op: 'get', key: 'counter:secret' })).ok).toEqual({ value: String(6 * N) });
+    await sites[1]!.cmd(0, { op: 'put', key: 'token:site1', value: 'hunter2-plaintext' });
+    expect((await sites[2]!.cmd(1, { op: 'get', key: 'token:site1' })).ok).toEqual({ value: 'hunter2-plaintext' });
+    const d = await digests(sites);
+    expect(new Set(d).size, JSON.stringify(d)).toBe(1);
+    expect(found(await rawMessages(jsm, 'KV3'), ['counter:secret', 'token:site1', 'hunter2-plaintext'])).toEqual([]);
+  }, 90_000);
 });
