@@ -17,7 +17,7 @@ type Cmd =
   | { op: 'batch'; ops: { type: 'put' | 'delete'; key: string; value?: string }[] }
   | { op: 'scan'; prefix?: string; limit?: number; consistency?: Consistency }
   | { op: 'size' }
-  | { op: 'puts'; prefix: string; n: number; inflight: number }
+  | { op: 'puts'; prefix: string; valuePrefix?: string; n: number; inflight: number }
   | { op: 'increments'; key: string; n: number }
   | { op: 'digest' }
   | { op: 'failure' }
@@ -62,7 +62,7 @@ async function run(cmd: Cmd): Promise<unknown> {
       const one = async (): Promise<void> => {
         while (next < cmd.n) {
           const i = next++;
-          versions.push(await kv.put(`${cmd.prefix}${i}`, `v${i}`));
+          versions.push(await kv.put(`${cmd.prefix}${i}`, `${cmd.valuePrefix ?? 'v'}${i}`));
         }
       };
       await Promise.all(Array.from({ length: cmd.inflight }, one));
