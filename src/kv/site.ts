@@ -35,7 +35,7 @@ import { KvConfigError, KvContentionError, KvTypeError } from './errors.js';
 import { CAS_ATTEMPTS, type BatchOp, type CasResult, checkBatchFields, keyIdOf, type KvKey, type KvValue, matches, MAX_BATCH_ITEMS, scanArgs, type ScanOptions, valueBytes } from './issue.js';
 import { DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_VALUE_BYTES, type KvEntry } from './store.js';
 import { checkStreamParams, type KvStreamParams, newStreamParams, OP_DELETE, OP_PUT, recordAd, sealRecord, streamCipher, type StreamItem } from './stream-record.js';
-import { type KvRecordResult, type KvStreamReads, type KvStreamState, type KvStreamWrites, kvStreamStructureFor } from './stream-structure.js';
+import { type KvRecordResult, type KvStreamReads, type KvStreamState, type KvStreamWrites, kvStreamStructureFor, structureCipher } from './stream-structure.js';
 
 export type { KvStreamParams } from './stream-record.js';
 
@@ -157,6 +157,7 @@ export class KvSite {
   private queue: Job[] = [];
   private busy = false;
   private failed: Error | null = null;
+  private detached = false;
   private readonly counters = { recordsWritten: 0, writersRetired: 0 };
 
   constructor(data: KvSiteReplicaData, options: KvSiteAttachOptions) {
@@ -167,7 +168,7 @@ export class KvSite {
     this.maxKey = limit('maxKeyBytes', options.maxKeyBytes, DEFAULT_MAX_KEY_BYTES, 65535);
     this.maxValue = limit('maxValueBytes', options.maxValueBytes, DEFAULT_MAX_VALUE_BYTES, 1024 * 1024);
     const structure = kvStreamStructureFor({ key: checkKey(options.key), store });
-    this.cipher = streamCipher(store, options.key);
+    this.cipher = structureCipher(structure);
     this.ad = recordAd(store.storeId);
     this.replica = attachSite(data.site, structure, options.consistency === undefined ? {} : { consistency: options.consistency });
   }
@@ -375,8 +376,10 @@ export class KvSite {
     return { ...this.replica.stats(), writer: this.writer, writerSeq: this.seq, ...this.counters };
   }
 
-  /** Leave; zeroes this handle's sub-keys. */
+  /** Leave; zeroes this thread's sub-keys of the store (its replica's apply used them too). */
   detach(): void {
+    if (this.detached) return;
+    this.detached = true;
     this.replica.detach();
     this.cipher.zero();
     const e = new KvConfigError('this KV site handle is detached');

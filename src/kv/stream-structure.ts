@@ -221,7 +221,7 @@ export function kvStreamStructureFor(setup: KvStreamSetup): KvStreamStructure {
   const cipher = streamCipher(store, setup.key);
   const ad = recordAd(store.storeId);
   const storeId = store.storeId;
-  return defineStructure({
+  const structure = defineStructure({
     // The store id in the name: the stream's identity (its description) names the store, so a site given another
     // store's parameters is refused at attach (StreamMismatchError), before any record is read.
     name: `nr-kv-stream:${Buffer.from(storeId).toString('hex')}`,
@@ -250,4 +250,16 @@ export function kvStreamStructureFor(setup: KvStreamSetup): KvStreamStructure {
     snapshot: (st) => sealState(cipher, storeId, st),
     restore: (bytes) => openState(cipher, storeId, bytes),
   });
+  ciphers.set(structure, cipher);
+  return structure;
+}
+
+/** Each structure's cipher: its thread seals records with it, and zeroes it when done (structureCipher). */
+const ciphers = new WeakMap<object, Cipher>();
+
+/** The cipher a structure of kvStreamStructureFor applies with (the same sub-keys seal this thread's records). */
+export function structureCipher(structure: KvStreamStructure): Cipher {
+  const c = ciphers.get(structure);
+  if (c === undefined) throw new KvConfigError('not a structure of kvStreamStructureFor');
+  return c;
 }
