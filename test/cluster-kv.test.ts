@@ -177,7 +177,8 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
     expect((e as SnapshotInvalidError).reason).toMatch(/refused the state.*failed authentication/);
   }, 60_000);
 
-  describe('messages published raw to the stream', () => {
+  // Concurrent: each case has its own stream and sites, and most of a case's time is waiting on the cluster.
+  describe.concurrent('messages published raw to the stream', () => {
     /** A stream with two sites (in this process, one replica each) that agree on role=user. */
     const setup = async (stream: string) => {
       const store = await createKvStream({ servers: f.nats.urls, stream, key: KEY });
