@@ -20,3 +20,17 @@ export {
   type ClusterErrorCode,
   type Committed,
 } from './errors.js';
+export {
+  createKvStream,
+  createKvSite,
+  attachKvSite,
+  KvSite,
+  type KvStreamParams,
+  type KvStreamOptions,
+  type KvSiteOptions,
+  type KvSiteHandle,
+  type KvSiteReplicaData,
+  type KvSiteAttachOptions,
+  type KvSiteReadOptions,
+  type KvSiteStats,
+} from '../kv/site.js';

@@ -30,6 +30,10 @@ export interface SiteStart {
   writeTimeoutMs?: number;
   readTimeoutMs?: number;
   nats?: Record<string, unknown>;
+  /** The site process's script under test/workers (default 'cluster-site', the hashmap). */
+  worker?: string;
+  /** For 'cluster-kv-site': the store's key and parameters, hex. */
+  kv?: { key: string; storeId: string; kcv: string };
 }
 
 export class SiteStartError extends Error {
@@ -39,7 +43,7 @@ export class SiteStartError extends Error {
 }
 
 export async function startSite(start: SiteStart, timeoutMs = 30_000): Promise<SiteProcess> {
-  const proc = fork(workerPath('cluster-site'), [], { env: { ...process.env, NR_CLUSTER_SITE: JSON.stringify(start) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(workerPath(start.worker ?? 'cluster-site'), [], { env: { ...process.env, NR_CLUSTER_SITE: JSON.stringify(start) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   let nextId = 1;
   const waiting = new Map<number, (r: never) => void>();

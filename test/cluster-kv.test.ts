@@ -1,0 +1,264 @@
+/**
+ * The secure KV on a real 3-node JetStream cluster (one cluster for the
+ * file, started here on free 127.0.0.1 ports): sites as separate Node
+ * processes with compare-and-set; no key or value in clear in the stream's
+ * raw messages or its snapshots; forged, cross-store, replayed, dropped and
+ * reordered messages published raw to the stream make every site fail stop
+ * with a typed error; a site joins from a snapshot; another store's
+ * snapshot is refused. Skipped, loudly, without nats-server.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { OpWriter } from '../src/nr/index.js';
+import { attachKvSite, createKvSite, createKvStream, type KvSite, type KvSiteHandle, type KvStreamParams, snapshotStreamOf, SnapshotInvalidError, StreamMismatchError, subjectOf } from '../src/cluster/index.js';
+import { encodeEnvelope, forEachOp, parseEnvelope } from '../src/cluster/envelope.js';
+import { chunkSubjectOf, manifestSubjectOf } from '../src/cluster/defaults.js';
+import { encodeManifest, type Manifest, parseManifest, sha256 } from '../src/cluster/snapshot-format.js';
+import { encodeSiteState, userWriteOps } from '../src/cluster/site-structure.js';
+import { FailStopError, WrongKeyError } from '../src/kv/index.js';
+import { streamCipher, recordAd, sealRecord, OP_PUT, type StreamRecord } from '../src/kv/stream-record.js';
+import { kvStreamStructureFor } from '../src/kv/stream-structure.js';
+import { natsServerPath } from './support/nats-cluster.js';
+import { type SiteProcess, startSite, useNatsCluster } from './support/cluster-sites.js';
+
+const NATS = natsServerPath();
+if (NATS === null) console.warn('SKIPPED: the cluster KV tests need nats-server on PATH (apt-get install nats-server); none found');
+const KEY = new Uint8Array(randomBytes(32));
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Every raw message of a stream (subject filter optional), as the servers hold them. */
+async function rawMessages(jsm: JetStreamManager, stream: string): Promise<Buffer[]> {
+  const info = await jsm.streams.info(stream);
+  const out: Buffer[] = [];
+  for (let s = info.state.first_seq; s <= info.state.last_seq && info.state.messages > 0; s++) {
+    const m = await jsm.streams.getMessage(stream, { seq: s }).catch(() => null);
+    if (m) out.push(Buffer.from(m.data));
+  }
+  return out;
+}
+
+/** Which of `needles` occur in any of `hay` (as UTF-8 bytes). */
+const found = (hay: Buffer[], needles: string[]): string[] => needles.filter((n) => hay.some((b) => b.includes(Buffer.from(n, 'utf8'))));
+
+describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => {
+  const f = useNatsCluster('nr-cluster-kv-');
+  let nc: NatsConnection;
+  let js: JetStreamClient;
+  let jsm: JetStreamManager;
+  const inProcess: { h: KvSiteHandle; kv: KvSite }[] = [];
+
+  beforeAll(async () => {
+    nc = await connect({ servers: f.nats.urls });
+    js = jetstream(nc);
+    jsm = await jetstreamManager(nc);
+  }, 20_000);
+
+  afterAll(async () => {
+    for (const s of inProcess) s.kv.detach();
+    await Promise.all(inProcess.map((s) => s.h.close()));
+    await nc?.close();
+  }, 20_000);
+
+  const startKv = async (stream: string, store: KvStreamParams, name: string, replicas = 2): Promise<SiteProcess> => {
+    const s = await startSite({ servers: f.nats.urls, stream, replicas, history: join(f.dir, name), worker: 'cluster-kv-site', kv: { key: hex(KEY), storeId: hex(store.storeId), kcv: hex(store.kcv) } });
+    f.sites.push(s);
+    return s;
+  };
+  /** A site in this process with one replica (attached in this thread). */
+  const local = async (stream: string, store: KvStreamParams): Promise<KvSite> => {
+    const h = await createKvSite({ servers: f.nats.urls, stream, key: KEY, store, replicas: 1, readTimeoutMs: 3_000 });
+    const kv = attachKvSite(h.replicaData().data, { key: KEY });
+    inProcess.push({ h, kv });
+    return kv;
+  };
+  const digests = async (sites: SiteProcess[]): Promise<string[]> => {
+    const d = await Promise.all(sites.flatMap((s) => Array.from({ length: s.replicas }, (_, r) => s.cmd(r, { op: 'digest' }))));
+    for (const x of d) expect(x.err).toBeUndefined();
+    return d.map((x) => (x.ok as { digest: string }).digest);
+  };
+
+  it('one site: put, get, delete, batch, compare-and-set and scan across its replicas; a wrong key and another store are typed errors at attach', async () => {
+    const store = await createKvStream({ servers: f.nats.urls, stream: 'KV1', key: KEY });
+    // A wrong key: WrongKeyError before anything starts; another store's parameters: the stream names its store.
+    await expect(createKvSite({ servers: f.nats.urls, stream: 'KV1', key: new Uint8Array(32).fill(7), store })).rejects.toBeInstanceOf(WrongKeyError);
+    const other = await createKvStream({ servers: f.nats.urls, stream: 'KV1-OTHER', key: KEY });
+    await expect(createKvSite({ servers: f.nats.urls, stream: 'KV1', key: KEY, store: other })).rejects.toBeInstanceOf(StreamMismatchError);
+    await expect(createKvStream({ servers: f.nats.urls, stream: 'KV1', key: KEY })).rejects.toBeInstanceOf(StreamMismatchError);
+
+    const a = await startKv('KV1', store, 'kv1');
+    const v1 = (await a.cmd(0, { op: 'put', key: 'user:1', value: 'alice' })).ok as { version: number };
+    expect(v1.version).toBeGreaterThan(0);
+    expect((await a.cmd(1, { op: 'get', key: 'user:1' })).ok).toEqual({ value: 'alice' });
+    expect((await a.cmd(1, { op: 'cas', key: 'user:1', expected: 'bob', value: 'carol' })).ok).toEqual({ ok: false, version: v1.version, value: 'alice' });
+    const cas = (await a.cmd(1, { op: 'cas', key: 'user:1', expected: 'alice', value: 'bob' })).ok as { ok: boolean; version: number };
+    expect(cas.ok).toBe(true);
+    expect((await a.cmd(0, { op: 'cas', key: 'user:1', expected: v1.version, value: 'eve' })).ok).toEqual({ ok: false, version: cas.version, value: null });
+    expect((await a.cmd(0, { op: 'cas', key: 'user:2', expected: null, value: 'dan' })).ok).toMatchObject({ ok: true });
+    expect((await a.cmd(0, { op: 'cas', key: 'user:2', expected: null, value: 'dan2' })).ok).toMatchObject({ ok: false, value: 'dan' });
+    const b = (await a.cmd(1, { op: 'batch', ops: [{ type: 'put', key: 'user:3', value: 'x' }, { type: 'delete', key: 'user:2' }, { type: 'delete', key: 'nope' }] })).ok as { versions: number[] };
+    expect(b.versions).toHaveLength(3);
+    expect(b.versions[2]).toBe(0);
+    expect((await a.cmd(0, { op: 'delete', key: 'user:3' })).ok).toEqual({ deleted: true });
+    expect((await a.cmd(0, { op: 'delete', key: 'user:3' })).ok).toEqual({ deleted: false });
+    await a.cmd(1, { op: 'put', key: 'user:4', value: 'y' });
+    await a.cmd(1, { op: 'put', key: 'other', value: 'z' });
+    expect((await a.cmd(0, { op: 'scan', prefix: 'user:' })).ok).toEqual([
+      ['user:1', 'bob', cas.version],
+      ['user:4', 'y', expect.any(Number)],
+    ]);
+    expect((await a.cmd(0, { op: 'size' })).ok).toEqual({ size: 3 });
+    // 200 puts, 20 in flight: combined into few records (one in flight per writer), every version distinct.
+    expect((await a.cmd(1, { op: 'puts', prefix: 'p', n: 200, inflight: 20 })).ok).toEqual({ n: 200, distinct: 200 });
+    const st = (await a.cmd(1, { op: 'stats' })).ok as { recordsWritten: number };
+    expect(st.recordsWritten).toBeLessThan(100);
+    const d = await digests([a]);
+    expect(new Set(d).size, JSON.stringify(d)).toBe(1);
+    // Nothing of a key or a value in clear in the stream.
+    expect(found(await rawMessages(jsm, 'KV1'), ['user:', 'alice', 'carol', 'other'])).toEqual([]);
+  }, 60_000);
+
+  it('three sites (processes) x two replicas: compare-and-set increments from all six lose no update; digests equal; nothing in clear in the stream', async () => {
+    const store = await createKvStream({ servers: f.nats.urls, stream: 'KV3', key: KEY });
+    const sites = await Promise.all([0, 1, 2].map((i) => startKv('KV3', store, `kv3-${i}`)));
+    const N = 8;
+    const runs = await Promise.all(sites.flatMap((s) => [0, 1].map((r) => s.cmd(r, { op: 'increments', key: 'counter:secret', n: N }, 60_000))));
+    for (const r of runs) expect(r.ok, JSON.stringify(r.err)).toEqual({ made: N });
+    for (const s of sites) for (const r of [0, 1]) expect((await s.cmd(r, { op: 'get', key: 'counter:secret' })).ok).toEqual({ value: String(6 * N) });
+    await sites[1]!.cmd(0, { op: 'put', key: 'token:site1', value: 'hunter2-plaintext' });
+    expect((await sites[2]!.cmd(1, { op: 'get', key: 'token:site1' })).ok).toEqual({ value: 'hunter2-plaintext' });
+    const d = await digests(sites);
+    expect(new Set(d).size, JSON.stringify(d)).toBe(1);
+    expect(found(await rawMessages(jsm, 'KV3'), ['counter:secret', 'token:site1', 'hunter2-plaintext'])).toEqual([]);
+  }, 90_000);
+
+  it("a site joins from a snapshot (the stream truncated) and agrees; no key or value in clear in the snapshots; another store's snapshot is refused", async () => {
+    const store = await createKvStream({ servers: f.nats.urls, stream: 'KVS', key: KEY, maxMessages: 40 });
+    const a = await startKv('KVS', store, 'kvs-a');
+    // 60 records (one in flight): the stream keeps 40, a snapshot every 10.
+    expect((await a.cmd(0, { op: 'puts', prefix: 'snap-secret-key-', valuePrefix: 'snap-secret-value-', n: 60, inflight: 1 })).ok).toEqual({ n: 60, distinct: 60 });
+    expect((await jsm.streams.info('KVS')).state.first_seq).toBeGreaterThan(1);
+    const manifest = async (): Promise<Manifest | null> => {
+      const m = await jsm.streams.getMessage(snapshotStreamOf('KVS'), { last_by_subj: manifestSubjectOf('KVS') }).catch(() => null);
+      return m === null ? null : parseManifest(m.data, { fingerprint: kvStreamStructureFor({ key: KEY, store }).fingerprint, stream: 'KVS' });
+    };
+    let good: Manifest | null = null;
+    for (const deadline = performance.now() + 15_000; (good === null || good.seq < 60) && performance.now() < deadline; ) {
+      good = await manifest();
+      if (good === null || good.seq < 60) await sleep(100);
+    }
+    expect(good?.seq).toBeGreaterThanOrEqual(60);
+    expect(found(await rawMessages(jsm, snapshotStreamOf('KVS')), ['snap-secret'])).toEqual([]);
+
+    const b = await startKv('KVS', store, 'kvs-b');
+    expect(((await b.cmd(0, { op: 'stats' })).ok as { snapshotInstalledAt: number }).snapshotInstalledAt).toBeGreaterThanOrEqual(60);
+    expect((await b.cmd(1, { op: 'get', key: 'snap-secret-key-7' })).ok).toEqual({ value: 'snap-secret-value-7' });
+    await b.cmd(0, { op: 'put', key: 'joined', value: 'b' });
+    expect((await a.cmd(1, { op: 'get', key: 'joined' })).ok).toEqual({ value: 'b' });
+    const d = await digests([a, b]);
+    expect(new Set(d).size, JSON.stringify(d)).toBe(1);
+
+    // Another store's state (same key, role=admin), under a manifest forged for this stream with a right digest:
+    // everything the manifest checks passes; the sealed state does not open under this store's snapshot key.
+    const other = await createKvStream({ servers: f.nats.urls, stream: 'KVS-OTHER', key: KEY });
+    const otherStructure = kvStreamStructureFor({ key: KEY, store: other });
+    const otherState = otherStructure.create();
+    const admin = sealRecord(streamCipher(other, KEY), recordAd(other.storeId), { writer: 5, seq: 1, knownCount: 0, knownHead: '', cond: null, items: [{ op: OP_PUT, key: 'role', value: Buffer.from('admin') }] });
+    expect(otherStructure.writes.record(otherState, admin).failed).toBeNull();
+    const g = good!;
+    const bytes = encodeSiteState(otherStructure as never, { user: otherState, seq: g.seq + 1, skipped: 0, bytes: 0, staging: null });
+    const chunkSeq = (await js.publish(chunkSubjectOf('KVS', 9, g.seq + 1), bytes)).seq;
+    await js.publish(manifestSubjectOf('KVS'), encodeManifest({ ...g, site: 9, seq: g.seq + 1, mark: g.mark + 1, size: bytes.length, prev: 0, sha256: sha256(bytes), chunks: [chunkSeq] }));
+    const e = await createKvSite({ servers: f.nats.urls, stream: 'KVS', key: KEY, store, replicas: 1 }).then((h) => h.close().then(() => h), (x: unknown) => x);
+    expect(e).toBeInstanceOf(SnapshotInvalidError);
+    expect((e as SnapshotInvalidError).reason).toMatch(/refused the state.*failed authentication/);
+  }, 60_000);
+
+  // Concurrent: each case has its own stream and sites, and most of a case's time is waiting on the cluster.
+  describe.concurrent('messages published raw to the stream', () => {
+    /** A stream with two sites (in this process, one replica each) that agree on role=user. */
+    const setup = async (stream: string) => {
+      const store = await createKvStream({ servers: f.nats.urls, stream, key: KEY });
+      const structure = kvStreamStructureFor({ key: KEY, store });
+      const codecs = userWriteOps(structure as never).map((o) => o.codec);
+      const a = await local(stream, store);
+      const b = await local(stream, store);
+      await a.put('role', 'user');
+      expect(await b.getString('role')).toBe('user');
+      /** Publish `record` as a well-formed batch of this stream (the fingerprint is public: it is in the stream's description). */
+      const publish = async (record: Uint8Array, fingerprint = structure.fingerprint): Promise<void> => {
+        await js.publish(subjectOf(stream), encodeEnvelope(new OpWriter(), fingerprint, { site: 1, origin: 2, batch: 3 }, [{ opId: 0, args: [record] }], codecs));
+      };
+      /** A private replica of the stream (the test holds the key): the state of a writer that had applied it all. */
+      const shadow = async () => {
+        const st = structure.create();
+        for (const m of await rawMessages(jsm, stream)) {
+          const head = parseEnvelope(m, structure.fingerprint, 1);
+          if (head !== null) forEachOp(m, head.count, (_, r) => expect(structure.writes.record(st, r.bytesWithLength()).failed).toBeNull());
+        }
+        return st;
+      };
+      /** An authentic record of `store` by a writer of the test's (the key is needed to make one: a network holding back or reordering a writer's publishes delivers such records). */
+      const record = (rec: Partial<StreamRecord> & Pick<StreamRecord, 'writer' | 'seq'>, of = store): Buffer =>
+        sealRecord(streamCipher(of, KEY), recordAd(of.storeId), { knownCount: 0, knownHead: '', cond: null, items: [{ op: OP_PUT, key: 'role', value: Buffer.from('admin') }], ...rec });
+      /** Both sites fail stop: reads and writes throw FailStopError naming the check, and no read returns a value. */
+      const bothFailStop = async (why: RegExp): Promise<void> => {
+        for (const kv of [a, b]) {
+          const e = await kv.getString('role').then((v) => v, (x: unknown) => x);
+          expect(e, `a read returned ${String(e)}`).toBeInstanceOf(FailStopError);
+          expect((e as Error).message).toMatch(why);
+          await expect(kv.put('x', 'y')).rejects.toBeInstanceOf(FailStopError);
+          expect(kv.failure()).toMatch(why);
+        }
+      };
+      return { store, structure, a, b, publish, shadow, record, bothFailStop };
+    };
+
+    it('a forged record (random bytes in a well-formed batch): every site fails stop', async () => {
+      const t = await setup('KVA-FORGED');
+      await t.publish(randomBytes(96));
+      await t.bothFailStop(/failed authentication/);
+    }, 30_000);
+
+    it("another store's record (same key): as it is, not this structure's batch, skipped; wrapped as this stream's batch, every site fails stop", async () => {
+      const t = await setup('KVA-CROSS');
+      const other = await createKvStream({ servers: f.nats.urls, stream: 'KVA-CROSS-OTHER', key: KEY });
+      const foreign = t.record({ writer: 77, seq: 1 }, other);
+      await t.publish(foreign, kvStreamStructureFor({ key: KEY, store: other }).fingerprint);
+      expect(await t.a.getString('role')).toBe('user');
+      expect(await t.b.getString('role')).toBe('user');
+      await t.publish(foreign);
+      await t.bothFailStop(/failed authentication/);
+    }, 30_000);
+
+    it("a site's own message published again (replayed): every site fails stop", async () => {
+      const t = await setup('KVA-REPLAY');
+      const first = (await rawMessages(jsm, 'KVA-REPLAY')).find((m) => parseEnvelope(m, t.structure.fingerprint, 1) !== null)!;
+      await js.publish(subjectOf('KVA-REPLAY'), first);
+      await t.bothFailStop(/replayed/);
+    }, 30_000);
+
+    it("a writer's record dropped (its next one arrives alone): every site fails stop, the later value is never served", async () => {
+      const t = await setup('KVA-DROP');
+      await t.publish(t.record({ writer: 91, seq: 2, items: [{ op: OP_PUT, key: 'role', value: Buffer.from('root') }] }));
+      await t.bothFailStop(/dropped/);
+    }, 30_000);
+
+    it('two records reordered (the second written after its writer applied the first): every site fails stop', async () => {
+      const t = await setup('KVA-REORDER');
+      const st = await t.shadow();
+      const before = t.structure.reads.info(st);
+      const first = t.record({ writer: 101, seq: 1, knownCount: before.count, knownHead: before.head });
+      // The second writer had applied `first`: its known point is one record past it.
+      expect(t.structure.writes.record(st, first).failed).toBeNull();
+      const after = t.structure.reads.info(st);
+      const second = t.record({ writer: 102, seq: 1, knownCount: after.count, knownHead: after.head, items: [{ op: OP_PUT, key: 'role', value: Buffer.from('revoked') }] });
+      await t.publish(second);
+      await t.publish(first);
+      await t.bothFailStop(/reordered/);
+    }, 30_000);
+  });
+});
