@@ -46,6 +46,6 @@ describe('model of the log protocol (spin)', () => {
       }
       expect(out).toContain('run.sh: all checks as expected');
     },
-    400_000, // ~95 s on a quiet 2-core machine; a loaded one has taken over 240 s
+    400_000, // about 90 s of CPU, run on every core (about 50 s on a quiet 2-core machine); a loaded one has taken 240 s
   );
 });
