@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { attachKvSite, type KvSiteReplicaData } from '../../src/cluster/index.js';
+import { mulberry32 } from '../support/prng.js';
 
 const { data, key } = workerData as { data: KvSiteReplicaData; key: Uint8Array };
 const kv = attachKvSite(data, { key });
@@ -21,7 +22,8 @@ type Cmd =
   | { op: 'increments'; key: string; n: number }
   | { op: 'digest' }
   | { op: 'failure' }
-  | { op: 'stats' };
+  | { op: 'stats' }
+  | { op: 'bench'; ms: number; keys: number; inflight: number; writeRatio: number; consistency: Consistency; seed: number };
 
 function errOf(e: unknown): { err: { name: string; code?: string; committed?: unknown; message: string } } {
   const x = e as { name: string; code?: string; committed?: unknown; message: string };
@@ -36,6 +38,40 @@ async function increments(k: string, n: number): Promise<number> {
     if (!r.ok) i--; // lost a race: try this increment again
   }
   return n;
+}
+
+/** A timed run for the bench (bench/cluster.ts, system nr-cluster-kv): ops done, and the write latencies' p50/p99. */
+async function bench(c: Extract<Cmd, { op: 'bench' }>): Promise<unknown> {
+  const rand = mulberry32(c.seed);
+  const end = performance.now() + c.ms;
+  let ops = 0;
+  let errors = 0;
+  const lat: number[] = [];
+  const value = 'v'.repeat(100);
+  const one = async (): Promise<void> => {
+    let n = 0;
+    while (performance.now() < end) {
+      const key = `k${Math.floor(rand() * c.keys)}`;
+      try {
+        if (rand() < c.writeRatio) {
+          const t0 = performance.now();
+          await kv.put(key, value);
+          lat.push(performance.now() - t0);
+        } else {
+          await kv.get(key, { consistency: c.consistency });
+          // Sequential reads never wait on the network: yield now and then so the event loop runs.
+          if (c.consistency === 'sequential' && (++n & 63) === 0) await new Promise<void>((res) => setImmediate(res));
+        }
+        ops++;
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: c.inflight }, one));
+  lat.sort((a, b) => a - b);
+  const q = (p: number): number | null => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! : null);
+  return { ops, errors, writes: lat.length, p50: q(0.5), p99: q(0.99) };
 }
 
 async function run(cmd: Cmd): Promise<unknown> {
@@ -77,6 +113,8 @@ async function run(cmd: Cmd): Promise<unknown> {
       return { failure: kv.failure() };
     case 'stats':
       return kv.stats();
+    case 'bench':
+      return bench(cmd);
   }
 }
 
