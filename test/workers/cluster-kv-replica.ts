@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { attachKvSite, type KvSiteReplicaData } from '../../src/cluster/index.js';
-import { mulberry32 } from '../support/prng.js';
+import { benchLoop } from '../support/cluster-bench.js';
 
 const { data, key } = workerData as { data: KvSiteReplicaData; key: Uint8Array };
 const kv = attachKvSite(data, { key });
@@ -40,38 +40,10 @@ async function increments(k: string, n: number): Promise<number> {
   return n;
 }
 
-/** A timed run for the bench (bench/cluster.ts, system nr-cluster-kv): ops done, and the write latencies' p50/p99. */
-async function bench(c: Extract<Cmd, { op: 'bench' }>): Promise<unknown> {
-  const rand = mulberry32(c.seed);
-  const end = performance.now() + c.ms;
-  let ops = 0;
-  let errors = 0;
-  const lat: number[] = [];
+/** A timed run for the bench (bench/cluster.ts, system nr-cluster-kv; test/support/cluster-bench.ts), 100-byte values. */
+function bench(c: Extract<Cmd, { op: 'bench' }>): Promise<unknown> {
   const value = 'v'.repeat(100);
-  const one = async (): Promise<void> => {
-    let n = 0;
-    while (performance.now() < end) {
-      const key = `k${Math.floor(rand() * c.keys)}`;
-      try {
-        if (rand() < c.writeRatio) {
-          const t0 = performance.now();
-          await kv.put(key, value);
-          lat.push(performance.now() - t0);
-        } else {
-          await kv.get(key, { consistency: c.consistency });
-          // Sequential reads never wait on the network: yield now and then so the event loop runs.
-          if (c.consistency === 'sequential' && (++n & 63) === 0) await new Promise<void>((res) => setImmediate(res));
-        }
-        ops++;
-      } catch {
-        errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: c.inflight }, one));
-  lat.sort((a, b) => a - b);
-  const q = (p: number): number | null => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! : null);
-  return { ops, errors, writes: lat.length, p50: q(0.5), p99: q(0.99) };
+  return benchLoop(c, { write: (key) => kv.put(key, value), read: (key, consistency) => kv.get(key, { consistency }) });
 }
 
 async function run(cmd: Cmd): Promise<unknown> {
