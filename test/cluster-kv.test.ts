@@ -166,7 +166,7 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
     const other = await createKvStream({ servers: f.nats.urls, stream: 'KVS-OTHER', key: KEY });
     const otherStructure = kvStreamStructureFor({ key: KEY, store: other });
     const otherState = otherStructure.create();
-    const admin = sealRecord(streamCipher(other, KEY), recordAd(other.storeId), { writer: 5, seq: 1, knownCount: 0, knownHead: '', cond: null, items: [{ op: OP_PUT, key: 'role', value: Buffer.from('admin') }] });
+    const admin = sealRecord(streamCipher(other, KEY), recordAd(other.storeId), { writer: 5, seq: 1, ownAck: 0, knownCount: 0, knownHead: '', cond: null, items: [{ op: OP_PUT, key: 'role', value: Buffer.from('admin') }] });
     expect(otherStructure.writes.record(otherState, admin).failed).toBeNull();
     const g = good!;
     const bytes = encodeSiteState(otherStructure as never, { user: otherState, seq: g.seq + 1, skipped: 0, bytes: 0, staging: null });
@@ -203,7 +203,7 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
       };
       /** An authentic record of `store` by a writer of the test's (the key is needed to make one: a network holding back or reordering a writer's publishes delivers such records). */
       const record = (rec: Partial<StreamRecord> & Pick<StreamRecord, 'writer' | 'seq'>, of = store): Buffer =>
-        sealRecord(streamCipher(of, KEY), recordAd(of.storeId), { knownCount: 0, knownHead: '', cond: null, items: [{ op: OP_PUT, key: 'role', value: Buffer.from('admin') }], ...rec });
+        sealRecord(streamCipher(of, KEY), recordAd(of.storeId), { ownAck: 0, knownCount: 0, knownHead: '', cond: null, items: [{ op: OP_PUT, key: 'role', value: Buffer.from('admin') }], ...rec });
       /** Both sites fail stop: reads and writes throw FailStopError naming the check, and no read returns a value. */
       const bothFailStop = async (why: RegExp): Promise<void> => {
         for (const kv of [a, b]) {
@@ -241,9 +241,9 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
       await t.bothFailStop(/replayed/);
     }, 30_000);
 
-    it("a writer's record dropped (its next one arrives alone): every site fails stop, the later value is never served", async () => {
+    it("a writer's record dropped (its next one, written after it had applied it, arrives alone): every site fails stop, the later value is never served", async () => {
       const t = await setup('KVA-DROP');
-      await t.publish(t.record({ writer: 91, seq: 2, items: [{ op: OP_PUT, key: 'role', value: Buffer.from('root') }] }));
+      await t.publish(t.record({ writer: 91, seq: 2, ownAck: 1, items: [{ op: OP_PUT, key: 'role', value: Buffer.from('root') }] }));
       await t.bothFailStop(/dropped/);
     }, 30_000);
 
