@@ -136,25 +136,25 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
   }, 90_000);
 
   it("a site joins from a snapshot (the stream truncated) and agrees; no key or value in clear in the snapshots; another store's snapshot is refused", async () => {
-    const store = await createKvStream({ servers: f.nats.urls, stream: 'KVS', key: KEY, maxMessages: 40 });
+    const store = await createKvStream({ servers: f.nats.urls, stream: 'KVS', key: KEY, maxMessages: 20 });
     const a = await startKv('KVS', store, 'kvs-a');
-    // 60 records (one in flight): the stream keeps 40, a snapshot every 10.
-    expect((await a.cmd(0, { op: 'puts', prefix: 'snap-secret-key-', valuePrefix: 'snap-secret-value-', n: 60, inflight: 1 })).ok).toEqual({ n: 60, distinct: 60 });
+    // 30 records (one in flight): the stream keeps 20, a snapshot every 5.
+    expect((await a.cmd(0, { op: 'puts', prefix: 'snap-secret-key-', valuePrefix: 'snap-secret-value-', n: 30, inflight: 1 })).ok).toEqual({ n: 30, distinct: 30 });
     expect((await jsm.streams.info('KVS')).state.first_seq).toBeGreaterThan(1);
     const manifest = async (): Promise<Manifest | null> => {
       const m = await jsm.streams.getMessage(snapshotStreamOf('KVS'), { last_by_subj: manifestSubjectOf('KVS') }).catch(() => null);
       return m === null ? null : parseManifest(m.data, { fingerprint: kvStreamStructureFor({ key: KEY, store }).fingerprint, stream: 'KVS' });
     };
     let good: Manifest | null = null;
-    for (const deadline = performance.now() + 15_000; (good === null || good.seq < 60) && performance.now() < deadline; ) {
+    for (const deadline = performance.now() + 15_000; (good === null || good.seq < 30) && performance.now() < deadline; ) {
       good = await manifest();
-      if (good === null || good.seq < 60) await sleep(100);
+      if (good === null || good.seq < 30) await sleep(100);
     }
-    expect(good?.seq).toBeGreaterThanOrEqual(60);
+    expect(good?.seq).toBeGreaterThanOrEqual(30);
     expect(found(await rawMessages(jsm, snapshotStreamOf('KVS')), ['snap-secret'])).toEqual([]);
 
     const b = await startKv('KVS', store, 'kvs-b');
-    expect(((await b.cmd(0, { op: 'stats' })).ok as { snapshotInstalledAt: number }).snapshotInstalledAt).toBeGreaterThanOrEqual(60);
+    expect(((await b.cmd(0, { op: 'stats' })).ok as { snapshotInstalledAt: number }).snapshotInstalledAt).toBeGreaterThanOrEqual(30);
     expect((await b.cmd(1, { op: 'get', key: 'snap-secret-key-7' })).ok).toEqual({ value: 'snap-secret-value-7' });
     await b.cmd(0, { op: 'put', key: 'joined', value: 'b' });
     expect((await a.cmd(1, { op: 'get', key: 'joined' })).ok).toEqual({ value: 'b' });
