@@ -110,12 +110,13 @@ function applyRecord(cipher: Cipher, ad: Uint8Array, st: KvStreamState, sealed: 
     const known = chain.headAt(rec.knownCount);
     if (known !== undefined && known !== rec.knownHead) return fail(st, `a record's writer had another chain at ${rec.knownCount} (the stream was forked, reordered or spliced)`);
     const mark = st.writers.get(rec.writer) ?? { last: 0, holes: [] };
-    const w = `a record of writer ${rec.writer} with sequence ${rec.seq}`;
-    if (rec.seq <= mark.last && !mark.holes.includes(rec.seq)) return fail(st, `${w}, applied before (replayed)`);
-    if (rec.seq > mark.last + STREAM_WRITER_WINDOW) return fail(st, `${w} after ${mark.last}, more than ${STREAM_WRITER_WINDOW} past it (records dropped)`);
-    const old = mark.holes.find((h) => h <= rec.seq - STREAM_WRITER_WINDOW || h <= rec.ownAck);
+    // (Messages built only on failure: number-to-string conversions cost more than the rest of the check.)
+    const w = (): string => `a record of writer ${rec.writer} with sequence ${rec.seq}`;
+    if (rec.seq <= mark.last && !mark.holes.includes(rec.seq)) return fail(st, `${w()}, applied before (replayed)`);
+    if (rec.seq > mark.last + STREAM_WRITER_WINDOW) return fail(st, `${w()} after ${mark.last}, more than ${STREAM_WRITER_WINDOW} past it (records dropped)`);
+    const old = mark.holes.length === 0 ? undefined : mark.holes.find((h) => h <= rec.seq - STREAM_WRITER_WINDOW || h <= rec.ownAck);
     if (old !== undefined || rec.ownAck > mark.last) {
-      return fail(st, `${w}: its record ${old ?? mark.last + 1} is not here, yet its writer had applied it${old !== undefined && old > rec.ownAck ? ' before this one was sent' : ''} (dropped, or moved after)`);
+      return fail(st, `${w()}: its record ${old ?? mark.last + 1} is not here, yet its writer had applied it${old !== undefined && old > rec.ownAck ? ' before this one was sent' : ''} (dropped, or moved after)`);
     }
     if (rec.items.length > STREAM_MAX_ITEMS || (rec.items.length === 0 && rec.cond === null)) return fail(st, 'a record has no items or too many');
     if (rec.seq > mark.last) {
