@@ -13,12 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { OpWriter } from '../src/nr/index.js';
-import { attachKvSite, createKvSite, createKvStream, type KvSite, type KvSiteHandle, type KvStreamParams, snapshotStreamOf, SnapshotInvalidError, StreamMismatchError, subjectOf } from '../src/cluster/index.js';
+import { attachKvSite, ClusterConfigError, createKvSite, createKvStream, type KvSite, type KvSiteHandle, type KvStreamParams, snapshotStreamOf, SnapshotInvalidError, StreamMismatchError, subjectOf } from '../src/cluster/index.js';
 import { encodeEnvelope, forEachOp, parseEnvelope } from '../src/cluster/envelope.js';
 import { chunkSubjectOf, manifestSubjectOf } from '../src/cluster/defaults.js';
 import { encodeManifest, type Manifest, parseManifest, sha256 } from '../src/cluster/snapshot-format.js';
 import { encodeSiteState, userWriteOps } from '../src/cluster/site-structure.js';
-import { FailStopError, WrongKeyError } from '../src/kv/index.js';
+import { FailStopError, KvConfigError, KvSizeError, KvTypeError, WrongKeyError } from '../src/kv/index.js';
 import { streamCipher, recordAd, sealRecord, OP_PUT, type StreamRecord } from '../src/kv/stream-record.js';
 import { kvStreamStructureFor } from '../src/kv/stream-structure.js';
 import { natsServerPath } from './support/nats-cluster.js';
@@ -88,6 +88,19 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
     const other = await createKvStream({ servers: f.nats.urls, stream: 'KV1-OTHER', key: KEY });
     await expect(createKvSite({ servers: f.nats.urls, stream: 'KV1', key: KEY, store: other })).rejects.toBeInstanceOf(StreamMismatchError);
     await expect(createKvStream({ servers: f.nats.urls, stream: 'KV1', key: KEY })).rejects.toBeInstanceOf(StreamMismatchError);
+
+    // Bad input on a site's handle: typed, at the call, nothing sent.
+    const h = await local('KV1', store);
+    await expect(h.put('k', 5 as unknown as string)).rejects.toBeInstanceOf(KvTypeError);
+    await expect(h.put('user:\uD800', 'x')).rejects.toBeInstanceOf(KvTypeError);
+    await expect(h.put('x'.repeat(2000), 'x')).rejects.toBeInstanceOf(KvSizeError);
+    await expect(h.batch([{ type: 'put', key: 'a', value: 'b', version: 3 } as never])).rejects.toBeInstanceOf(KvTypeError);
+    await expect(h.scan({ limt: 3 } as never)).rejects.toBeInstanceOf(KvTypeError);
+    await expect(h.get('k', { consistency: 'eventual' } as never)).rejects.toBeInstanceOf(ClusterConfigError);
+    await expect(h.get('k', { fresh: true } as never)).rejects.toBeInstanceOf(KvTypeError);
+    expect(() => attachKvSite(inProcess[0]!.h.replicaData().data, { key: new Uint8Array(32).fill(7) })).toThrow(WrongKeyError);
+    expect(() => attachKvSite(inProcess[0]!.h.replicaData().data, { key: KEY, staleMs: 5 } as never)).toThrow(KvConfigError);
+    expect(h.stats()).toMatchObject({ recordsWritten: 0, writerSeq: 0 });
 
     const a = await startKv('KV1', store, 'kv1');
     const v1 = (await a.cmd(0, { op: 'put', key: 'user:1', value: 'alice' })).ok as { version: number };

@@ -213,21 +213,21 @@ export class KvSite {
 
   // ---- writes --------------------------------------------------------------
 
-  /** Write `value` under `key`; resolves with its version. */
-  put(key: KvKey, value: KvValue): Promise<number> {
+  /** Write `value` under `key`; resolves with its version. Bad input rejects (KvTypeError, KvSizeError) before anything is sent. */
+  async put(key: KvKey, value: KvValue): Promise<number> {
     const k = keyIdOf(key, this.maxKey);
     const v = valueBytes(value, this.maxValue);
     return this.simple({ op: OP_PUT, key: k, value: v }, 7 + k.length + v.length).then((r) => r[0]!);
   }
 
   /** Delete `key`; resolves with whether it was present. */
-  delete(key: KvKey): Promise<boolean> {
+  async delete(key: KvKey): Promise<boolean> {
     const k = keyIdOf(key, this.maxKey);
     return this.simple({ op: OP_DELETE, key: k }, 3 + k.length).then((r) => r[0]! !== 0);
   }
 
   /** Puts and deletes applied together (one record); resolves with each op's version (a delete's: the one it removed, 0 if absent). */
-  batch(ops: readonly BatchOp[]): Promise<number[]> {
+  async batch(ops: readonly BatchOp[]): Promise<number[]> {
     checkBatchFields(ops);
     if (!Array.isArray(ops) || ops.length === 0 || ops.length > MAX_BATCH_ITEMS) throw new KvTypeError(`a batch is an array of 1 to ${MAX_BATCH_ITEMS} ops`);
     let bytes = 0;
