@@ -81,6 +81,31 @@ describe('KV stream structure: a record applied on a replica', () => {
     expect(S.writes.record(st2, rec({ writer: 2, seq: 1, knownCount: 1, knownHead: 'x'.repeat(16) })).failed).toMatch(/another chain at 1/);
   });
 
+  it('a record that authenticates but is not one the writer encodes (format, counts, lengths, op, padding, own ack) fails stop naming it', () => {
+    const ad = recordAd(store.storeId);
+    const body = cipher.unbox('record', rec({ writer: 1, seq: 1 }), ad)!; // 52 fixed bytes, then op, key length, 'k1', value length, 'v1', one pad byte
+    expect(body.length).toBe(64);
+    const edit = (f: (b: Buffer) => Buffer): Buffer => cipher.box('record', f(Buffer.from(body)), ad);
+    const cases: [string, Buffer, RegExp][] = [
+      ['format', edit((b) => ((b[0] = 2), b)), /unknown format/],
+      ['item count + 1', edit((b) => (b.writeUInt16LE(2, 2), b)), /cut short/],
+      ['a key length past the end', edit((b) => (b.writeUInt16LE(999, 53), b)), /cut short/],
+      ['a value length past the end', edit((b) => (b.writeUInt32LE(999, 57), b)), /cut short/],
+      ['an unknown op', edit((b) => ((b[52] = 9), b)), /unknown op/],
+      ['a pad byte set', edit((b) => ((b[63] = 1), b)), /bytes past its items/],
+      ['32 more zero bytes', edit((b) => Buffer.concat([b, Buffer.alloc(32)])), /bytes past its items/],
+      ['cut to 32 bytes', edit((b) => b.subarray(0, 32)), /a record is cut short/],
+      ['own ack not below its sequence', edit((b) => (b.writeDoubleLE(1, 20), b)), /out of range/],
+      ['writer id 0', edit((b) => (b.writeDoubleLE(0, 4), b)), /out of range/],
+      ['a fractional sequence', edit((b) => (b.writeDoubleLE(1.5, 12), b)), /out of range/],
+    ];
+    for (const [name, bad, why] of cases) {
+      const st = S.create();
+      expect(S.writes.record(st, bad).failed, name).toMatch(why);
+      expect(() => S.reads.entry(st, 'k1'), name).toThrow(FailStopError);
+    }
+  });
+
   it('a wrong key is WrongKeyError when the structure is made', () => {
     expect(() => kvStreamStructureFor({ key: new Uint8Array(32), store })).toThrow(WrongKeyError);
   });

@@ -140,6 +140,7 @@ export function openRecord(cipher: Cipher, ad: Uint8Array, sealed: Uint8Array): 
   if (body === null) return 'a record failed authentication (forged, changed, or of another store)';
   const auth = boxed.toString('latin1', boxed.length - TAG_BYTES);
   if (body.length % 32 !== 0 || body[0] !== STREAM_FORMAT || body[1]! > 1) return 'a record has an unknown format';
+  if (body.length < FIXED) return 'a record is cut short';
   const count = body.readUInt16LE(2);
   const writer = body.readDoubleLE(4);
   const seq = body.readDoubleLE(12);
