@@ -95,9 +95,9 @@ describe('KV stream structure: a record applied on a replica', () => {
       ['a pad byte set', edit((b) => ((b[63] = 1), b)), /bytes past its items/],
       ['32 more zero bytes', edit((b) => Buffer.concat([b, Buffer.alloc(32)])), /bytes past its items/],
       ['cut to 32 bytes', edit((b) => b.subarray(0, 32)), /a record is cut short/],
-      ['own ack not below its sequence', edit((b) => (b.writeDoubleLE(1, 20), b)), /out of range/],
-      ['writer id 0', edit((b) => (b.writeDoubleLE(0, 4), b)), /out of range/],
-      ['a fractional sequence', edit((b) => (b.writeDoubleLE(1.5, 12), b)), /out of range/],
+      ['own ack not below its sequence', edit((b) => (b.writeDoubleLE(1, 20), b)), /a record has a field out of range/],
+      ['writer id 0', edit((b) => (b.writeDoubleLE(0, 4), b)), /a record has a field out of range/],
+      ['a fractional sequence', edit((b) => (b.writeDoubleLE(1.5, 12), b)), /a record has a field out of range/],
     ];
     for (const [name, bad, why] of cases) {
       const st = S.create();
