@@ -1,14 +1,14 @@
 /**
  * The secure KV on a real 3-node JetStream cluster (one cluster for the
- * file, started here on free 127.0.0.1 ports): sites as separate Node
- * processes with compare-and-set; no key or value in clear in the stream's
- * raw messages or its snapshots; forged, cross-store, replayed, dropped and
+ * file, started here on free 127.0.0.1 ports): a site (a separate Node
+ * process) and its replicas; no key or value in clear in the stream's raw
+ * messages or its snapshots; forged, cross-store, replayed, dropped and
  * reordered messages published raw to the stream make every site fail stop
  * with a typed error; a site joins from a snapshot; another store's
- * snapshot is refused. Skipped, loudly, without nats-server.
+ * snapshot is refused. Three sites under a leader kill:
+ * cluster-kv-sites.test.ts. Skipped, loudly, without nats-server.
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
@@ -22,27 +22,13 @@ import { FailStopError, KvConfigError, KvSizeError, KvTypeError, WrongKeyError }
 import { streamCipher, recordAd, sealRecord, OP_PUT, type StreamRecord } from '../src/kv/stream-record.js';
 import { kvStreamStructureFor } from '../src/kv/stream-structure.js';
 import { natsServerPath } from './support/nats-cluster.js';
-import { type SiteProcess, startSite, useNatsCluster } from './support/cluster-sites.js';
+import { type SiteProcess, useNatsCluster } from './support/cluster-sites.js';
+import { found, kvDigests, rawMessages, startKvSite } from './support/cluster-kv.js';
 
 const NATS = natsServerPath();
 if (NATS === null) console.warn('SKIPPED: the cluster KV tests need nats-server on PATH (apt-get install nats-server); none found');
 const KEY = new Uint8Array(randomBytes(32));
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Every raw message of a stream (subject filter optional), as the servers hold them. */
-async function rawMessages(jsm: JetStreamManager, stream: string): Promise<Buffer[]> {
-  const info = await jsm.streams.info(stream);
-  const out: Buffer[] = [];
-  for (let s = info.state.first_seq; s <= info.state.last_seq && info.state.messages > 0; s++) {
-    const m = await jsm.streams.getMessage(stream, { seq: s }).catch(() => null);
-    if (m) out.push(Buffer.from(m.data));
-  }
-  return out;
-}
-
-/** Which of `needles` occur in any of `hay` (as UTF-8 bytes). */
-const found = (hay: Buffer[], needles: string[]): string[] => needles.filter((n) => hay.some((b) => b.includes(Buffer.from(n, 'utf8'))));
 
 describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => {
   const f = useNatsCluster('nr-cluster-kv-');
@@ -63,11 +49,7 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
     await nc?.close();
   }, 20_000);
 
-  const startKv = async (stream: string, store: KvStreamParams, name: string, replicas = 2): Promise<SiteProcess> => {
-    const s = await startSite({ servers: f.nats.urls, stream, replicas, history: join(f.dir, name), worker: 'cluster-kv-site', kv: { key: hex(KEY), storeId: hex(store.storeId), kcv: hex(store.kcv) } });
-    f.sites.push(s);
-    return s;
-  };
+  const startKv = (stream: string, store: KvStreamParams, name: string): Promise<SiteProcess> => startKvSite(f, { stream, store, key: KEY, name });
   /** A site in this process with one replica (attached in this thread). */
   const local = async (stream: string, store: KvStreamParams): Promise<KvSite> => {
     const h = await createKvSite({ servers: f.nats.urls, stream, key: KEY, store, replicas: 1, readTimeoutMs: 3_000 });
@@ -75,11 +57,7 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
     inProcess.push({ h, kv });
     return kv;
   };
-  const digests = async (sites: SiteProcess[]): Promise<string[]> => {
-    const d = await Promise.all(sites.flatMap((s) => Array.from({ length: s.replicas }, (_, r) => s.cmd(r, { op: 'digest' }))));
-    for (const x of d) expect(x.err).toBeUndefined();
-    return d.map((x) => (x.ok as { digest: string }).digest);
-  };
+  const digests = kvDigests;
 
   it('one site: put, get, delete, batch, compare-and-set and scan across its replicas; a wrong key and another store are typed errors at attach', async () => {
     const store = await createKvStream({ servers: f.nats.urls, stream: 'KV1', key: KEY });
@@ -133,20 +111,6 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
     // Nothing of a key or a value in clear in the stream.
     expect(found(await rawMessages(jsm, 'KV1'), ['user:', 'alice', 'carol', 'other'])).toEqual([]);
   }, 60_000);
-
-  it('three sites (processes) x two replicas: compare-and-set increments from all six lose no update; digests equal; nothing in clear in the stream', async () => {
-    const store = await createKvStream({ servers: f.nats.urls, stream: 'KV3', key: KEY });
-    const sites = await Promise.all([0, 1, 2].map((i) => startKv('KV3', store, `kv3-${i}`)));
-    const N = 8;
-    const runs = await Promise.all(sites.flatMap((s) => [0, 1].map((r) => s.cmd(r, { op: 'increments', key: 'counter:secret', n: N }, 60_000))));
-    for (const r of runs) expect(r.ok, JSON.stringify(r.err)).toEqual({ made: N });
-    for (const s of sites) for (const r of [0, 1]) expect((await s.cmd(r, { op: 'get', key: 'counter:secret' })).ok).toEqual({ value: String(6 * N) });
-    await sites[1]!.cmd(0, { op: 'put', key: 'token:site1', value: 'hunter2-plaintext' });
-    expect((await sites[2]!.cmd(1, { op: 'get', key: 'token:site1' })).ok).toEqual({ value: 'hunter2-plaintext' });
-    const d = await digests(sites);
-    expect(new Set(d).size, JSON.stringify(d)).toBe(1);
-    expect(found(await rawMessages(jsm, 'KV3'), ['counter:secret', 'token:site1', 'hunter2-plaintext'])).toEqual([]);
-  }, 90_000);
 
   it("a site joins from a snapshot (the stream truncated) and agrees; no key or value in clear in the snapshots; another store's snapshot is refused", async () => {
     const store = await createKvStream({ servers: f.nats.urls, stream: 'KVS', key: KEY, maxMessages: 20 });

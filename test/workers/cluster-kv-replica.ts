@@ -19,7 +19,7 @@ type Cmd =
   | { op: 'scan'; prefix?: string; limit?: number; consistency?: Consistency }
   | { op: 'size' }
   | { op: 'puts'; prefix: string; valuePrefix?: string; n: number; inflight: number }
-  | { op: 'increments'; key: string; n: number }
+  | { op: 'appends'; key: string; who: string; n: number }
   | { op: 'digest' }
   | { op: 'failure' }
   | { op: 'stats' }
@@ -30,14 +30,46 @@ function errOf(e: unknown): { err: { name: string; code?: string; committed?: un
   return { err: { name: x.name, code: x.code, committed: x.committed, message: x.message } };
 }
 
-/** `n` increments of a counter by compare-and-set by value; resolves with how many this worker made. */
-async function increments(k: string, n: number): Promise<number> {
-  for (let i = 0; i < n; i++) {
-    const cur = await kv.getString(k);
-    const r = await kv.compareAndSet(k, cur, String(Number(cur ?? '0') + 1));
-    if (!r.ok) i--; // lost a race: try this increment again
+/**
+ * `n` tokens appended to a list under one key by compare-and-set by value
+ * (read, CAS the list plus the token; lost race: again). A failed read is
+ * retried; a CAS that fails with its commit unknown leaves its token
+ * "maybe" and goes on with a new one. Resolves with the tokens acknowledged
+ * and the maybe ones.
+ */
+/** A fail-stop ends the run at once, and so does the 200th failure (a cluster that does not come back). */
+const fatal = (e: unknown, errors: number): boolean => (e as Error)?.name === 'FailStopError' || errors >= 200;
+
+async function appends(k: string, who: string, n: number): Promise<{ acked: string[]; maybe: string[]; errors: number }> {
+  const acked: string[] = [];
+  const maybe: string[] = [];
+  let errors = 0;
+  for (let t = 0; acked.length < n; ) {
+    const token = `${who}.${t}`;
+    let cur: string | undefined;
+    try {
+      cur = await kv.getString(k);
+    } catch (e) {
+      if (fatal(e, ++errors)) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
+    try {
+      const r = await kv.compareAndSet(k, cur, cur === undefined ? token : `${cur},${token}`);
+      if (r.ok) {
+        acked.push(token);
+        t++;
+      }
+    } catch (e) {
+      if (fatal(e, ++errors)) throw e;
+      if ((e as { committed?: unknown }).committed !== false) {
+        maybe.push(token);
+        t++;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
-  return n;
+  return { acked, maybe, errors };
 }
 
 /** A timed run for the bench (bench/cluster.ts, system nr-cluster-kv; test/support/cluster-bench.ts), 100-byte values. */
@@ -76,8 +108,8 @@ async function run(cmd: Cmd): Promise<unknown> {
       await Promise.all(Array.from({ length: cmd.inflight }, one));
       return { n: versions.length, distinct: new Set(versions).size };
     }
-    case 'increments':
-      return { made: await increments(cmd.key, cmd.n) };
+    case 'appends':
+      return appends(cmd.key, cmd.who, cmd.n);
     case 'digest':
       await kv.sync();
       return { digest: kv.digest() };
