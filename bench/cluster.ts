@@ -5,6 +5,8 @@
  * - nr-cluster: linearizable reads (one read index per window), writes
  *   batched per replica per microtask, 64 ops in flight per replica;
  * - nr-cluster-seq: the same with sequential (local) reads;
+ * - nr-cluster-kv: the secure KV on three sites of its own (createKvSite; records sealed, the chain verified at
+ *   every site; one record in flight per replica, 64 ops in flight combined into it), linearizable reads, 100 B values;
  * - nats-kv: a JetStream KV bucket (R3) used directly from 6 workers, 64 in flight each;
  * - postmessage: one site's scale, a Map owned by one worker served to 6 by
  *   postMessage (the hashmap suite's baseline).
@@ -17,7 +19,8 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
-import { createStream } from '../src/cluster/index.js';
+import { randomBytes } from 'node:crypto';
+import { createKvStream, createStream } from '../src/cluster/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
 import { natsServerPath, startNatsCluster, type NatsCluster } from '../test/support/nats-cluster.js';
 import { type SiteProcess, startSite } from '../test/support/cluster-sites.js';
@@ -25,7 +28,7 @@ import { runHashmapCell } from './hashmap.js';
 import { formatOps, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
 
-const SYSTEMS = ['nr-cluster', 'nr-cluster-seq', 'nats-kv', 'postmessage'] as const;
+const SYSTEMS = ['nr-cluster', 'nr-cluster-seq', 'nr-cluster-kv', 'nats-kv', 'postmessage'] as const;
 type System = (typeof SYSTEMS)[number];
 const WORKLOADS = [
   ['read', 0],
@@ -44,6 +47,8 @@ interface Env {
   dir: string;
 }
 let env: Promise<Env> | null = null;
+/** The KV's own three sites, started when an nr-cluster-kv cell first runs. */
+let kvSites: Promise<SiteProcess[]> | null = null;
 
 /** One NATS cluster and three sites for the whole suite, stopped when the process exits. */
 function environment(): Promise<Env> {
@@ -60,8 +65,22 @@ function environment(): Promise<Env> {
   return env;
 }
 
+function kvEnvironment(): Promise<SiteProcess[]> {
+  kvSites ??= (async () => {
+    const { nats, dir } = await environment();
+    const key = new Uint8Array(randomBytes(32));
+    const store = await createKvStream({ servers: nats.urls, stream: 'BENCHKV', key });
+    const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+    const kv = { key: hex(key), storeId: hex(store.storeId), kcv: hex(store.kcv) };
+    return Promise.all(Array.from({ length: SITES }, (_, i) => startSite({ servers: nats.urls, stream: 'BENCHKV', replicas: REPLICAS, history: join(dir, `kv${i}`), worker: 'cluster-kv-site', kv })));
+  })();
+  return kvSites;
+}
+
 async function teardown(): Promise<void> {
   if (env === null) return;
+  if (kvSites !== null) await Promise.all((await kvSites).map((s) => s.kill()));
+  kvSites = null;
   const { nats, sites, dir } = await env;
   env = null;
   await Promise.all(sites.map((s) => s.kill()));
@@ -81,7 +100,7 @@ const row = (workload: string, writeRatio: number, system: System, opsPerSec: nu
 });
 
 async function runSites(workload: string, writeRatio: number, system: System, ms: number): Promise<BenchRow> {
-  const { sites } = await environment();
+  const sites = system === 'nr-cluster-kv' ? await kvEnvironment() : (await environment()).sites;
   const consistency = system === 'nr-cluster-seq' ? 'sequential' : 'linearizable';
   const outs = await Promise.all(
     sites.flatMap((s, i) => Array.from({ length: REPLICAS }, (_, r) => s.cmd(r, { op: 'bench', ms, keys: KEYS, inflight: INFLIGHT, writeRatio, consistency, seed: 7 + i * 2 + r }, ms + 60_000))),
@@ -158,6 +177,8 @@ function clusterMarkdown(rows: BenchRow[]): string[] {
   out.push(t('read: nr-cluster-seq vs nats-kv gets', get('read', 'nr-cluster-seq'), get('read', 'nats-kv'), 100));
   out.push(t('read: nr-cluster (linearizable) vs nats-kv gets', get('read', 'nr-cluster'), get('read', 'nats-kv'), 5));
   out.push(t('write: nr-cluster vs nats-kv puts', get('write', 'nr-cluster'), get('write', 'nats-kv'), 3));
+  const kvr = (wl: string): string => ratio(get(wl, 'nr-cluster-kv'), get(wl, 'nr-cluster'));
+  out.push('', `The secure KV on sites (nr-cluster-kv) vs the plain hashmap (nr-cluster), same run: read ${kvr('read')}, mixed ${kvr('mixed')}, write ${kvr('write')}; vs nats-kv: read ${ratio(get('read', 'nr-cluster-kv'), get('read', 'nats-kv'))}, write ${ratio(get('write', 'nr-cluster-kv'), get('write', 'nats-kv'))}.`);
   const w = rs.find((r) => r.workload === 'write' && r.system === 'nr-cluster');
   const ms = (v: unknown): string => (typeof v === 'number' ? `${v.toFixed(1)} ms` : 'n/a');
   if (w) out.push('', `Write latency (call to the writer's own result: publish, quorum ack, local apply), nr-cluster, write workload, worst of the six replicas: p50 ${ms(w.writeP50Ms)}, p99 ${ms(w.writeP99Ms)}.`);

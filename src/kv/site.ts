@@ -12,13 +12,14 @@
  * - `attachKvSite(data, { key })`, in each replica worker: the KvSite API
  *   (get, put, delete, compareAndSet, batch, scan, size), every call async.
  *
- * A KvSite has at most one record in flight: the puts and deletes issued
- * while one is out are combined into the next (one record, one publish),
- * so its records reach the stream in the order of their sequence numbers
- * and the chain check can require them contiguous. A write that fails in
- * a way that leaves its record's fate unknown retires the writer id: the
- * next record starts a new writer, so a late arrival of the old one never
- * breaks the sequence.
+ * A KvSite has at most STREAM_WRITER_WINDOW (8) records in flight; the
+ * puts and deletes issued while that many are out are combined into the
+ * next (one record, one publish). Every record says up to which of its own
+ * sequences its writer had applied, and a writer's record is sealed only
+ * once every one of its records that many below has resolved, which the
+ * chain check relies on (stream-structure.ts). A write that fails retires
+ * the writer id: later records use a new one, so the failed record, if it
+ * is stored after all, never leaves a hole the check would count as a drop.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +36,7 @@ import { KvConfigError, KvContentionError, KvTypeError } from './errors.js';
 import { CAS_ATTEMPTS, type BatchOp, type CasResult, checkBatchFields, keyIdOf, type KvKey, type KvValue, matches, MAX_BATCH_ITEMS, scanArgs, type ScanOptions, valueBytes } from './issue.js';
 import { DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_VALUE_BYTES, type KvEntry } from './store.js';
 import { checkStreamParams, type KvStreamParams, newStreamParams, OP_DELETE, OP_PUT, recordAd, sealRecord, streamCipher, type StreamItem } from './stream-record.js';
-import { type KvRecordResult, type KvStreamReads, type KvStreamState, type KvStreamWrites, kvStreamStructureFor, structureCipher } from './stream-structure.js';
+import { type KvRecordResult, type KvStreamReads, type KvStreamState, type KvStreamWrites, kvStreamStructureFor, STREAM_WRITER_WINDOW, structureCipher } from './stream-structure.js';
 
 export type { KvStreamParams } from './stream-record.js';
 
@@ -155,7 +156,9 @@ export class KvSite {
   private writer = randomWriterId();
   private seq = 0;
   private queue: Job[] = [];
-  private busy = false;
+  /** Records sent and not yet resolved / a send scheduled for this microtask. */
+  private inFlight = 0;
+  private scheduled = false;
   private failed: Error | null = null;
   private detached = false;
   private readonly counters = { recordsWritten: 0, writersRetired: 0 };
@@ -210,21 +213,21 @@ export class KvSite {
 
   // ---- writes --------------------------------------------------------------
 
-  /** Write `value` under `key`; resolves with its version. */
-  put(key: KvKey, value: KvValue): Promise<number> {
+  /** Write `value` under `key`; resolves with its version. Bad input rejects (KvTypeError, KvSizeError) before anything is sent. */
+  async put(key: KvKey, value: KvValue): Promise<number> {
     const k = keyIdOf(key, this.maxKey);
     const v = valueBytes(value, this.maxValue);
     return this.simple({ op: OP_PUT, key: k, value: v }, 7 + k.length + v.length).then((r) => r[0]!);
   }
 
   /** Delete `key`; resolves with whether it was present. */
-  delete(key: KvKey): Promise<boolean> {
+  async delete(key: KvKey): Promise<boolean> {
     const k = keyIdOf(key, this.maxKey);
     return this.simple({ op: OP_DELETE, key: k }, 3 + k.length).then((r) => r[0]! !== 0);
   }
 
   /** Puts and deletes applied together (one record); resolves with each op's version (a delete's: the one it removed, 0 if absent). */
-  batch(ops: readonly BatchOp[]): Promise<number[]> {
+  async batch(ops: readonly BatchOp[]): Promise<number[]> {
     checkBatchFields(ops);
     if (!Array.isArray(ops) || ops.length === 0 || ops.length > MAX_BATCH_ITEMS) throw new KvTypeError(`a batch is an array of 1 to ${MAX_BATCH_ITEMS} ops`);
     let bytes = 0;
@@ -292,19 +295,18 @@ export class KvSite {
     });
   }
 
-  /** Send the next record if none is in flight (after this microtask, so the puts of one turn share it). */
+  /** Send queued records while fewer than the window are in flight (after this microtask, so the puts of one turn share one). */
   private pump(): void {
-    if (this.busy || this.queue.length === 0) return;
-    this.busy = true;
-    queueMicrotask(() => void this.sendNext());
+    if (this.scheduled || this.inFlight >= STREAM_WRITER_WINDOW || this.queue.length === 0) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      while (this.inFlight < STREAM_WRITER_WINDOW && this.queue.length > 0) void this.send(this.queue.shift()!);
+    });
   }
 
-  private async sendNext(): Promise<void> {
-    const job = this.queue.shift();
-    if (job === undefined) {
-      this.busy = false;
-      return;
-    }
+  private async send(job: Job): Promise<void> {
+    this.inFlight++;
     const writer = this.writer;
     const seq = ++this.seq;
     let result: KvRecordResult | undefined;
@@ -312,7 +314,8 @@ export class KvSite {
     try {
       if (this.failed) throw this.failed;
       const info = this.replica.readLocal('info');
-      const sealed = sealRecord(this.cipher, this.ad, { writer, seq, knownCount: info.count, knownHead: info.head, cond: job.cond, items: job.items });
+      const ownAck = this.replica.readLocal('writerAck', writer);
+      const sealed = sealRecord(this.cipher, this.ad, { writer, seq, ownAck, knownCount: info.count, knownHead: info.head, cond: job.cond, items: job.items });
       result = await this.replica.write('record', sealed);
       if (result.failed !== null) throw new FailStopError(`the KV stream failed verification: ${result.failed}`);
       if (result.writer !== writer || result.seq !== seq) throw this.stop(new FailStopError(`the result handed to this writer is not its record's (writer ${result.writer} seq ${result.seq}, not ${writer} seq ${seq}): the stream's framing was changed`));
@@ -324,7 +327,7 @@ export class KvSite {
       if (result !== undefined && error === undefined) p.resolve(result, p.at, p.n);
       else p.reject(error);
     }
-    this.busy = false;
+    this.inFlight--;
     this.pump();
   }
 
@@ -334,16 +337,17 @@ export class KvSite {
     if (e instanceof ResultLostError) {
       // The stream says it stored the record and this replica passed that sequence: a snapshot install past it is
       // the only honest way. Then the writer's sequence in the state holds it; if not, the stream lost an acknowledged record.
-      let applied = 0;
+      let applied = false;
       try {
-        applied = this.replica.readLocal('writerSeq', writer);
+        applied = this.replica.readLocal('writerApplied', writer, seq);
       } catch (err) {
         return this.stop(err as Error);
       }
-      if (applied < seq) return this.stop(new FailStopError(`the stream acknowledged this writer's record ${seq} but the state holds only ${applied} of its records: an acknowledged record was dropped`));
+      if (!applied) return this.stop(new FailStopError(`the stream acknowledged this writer's record ${seq} but the state does not hold it: an acknowledged record was dropped`));
       return e;
     }
-    // Its fate may be unknown (stored later, or never): a new writer id, so that neither breaks the next record's sequence.
+    // Its fate may be unknown (stored later, or never): a new writer id for the records after it.
+    if (writer !== this.writer) return e; // retired already
     this.writer = randomWriterId();
     this.seq = 0;
     this.counters.writersRetired++;

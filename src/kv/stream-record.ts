@@ -11,6 +11,7 @@
  *
  * ```
  * u8 format=1  u8 cond  u16 items  f64 writer id  f64 writer seq
+ * f64 own ack (every record of this writer up to it was applied where it wrote this)
  * f64 known count  known head (16; zeros at count 0)
  * [cond: f64 expected version (0: absent), u16 key length, key]
  * items: u8 op (1 put, 2 delete), u16 key length, key, [put: u32 value length, value]
@@ -35,8 +36,8 @@ const RECORD_AD_LABEL = Buffer.from('nr-kv-stream/1 record\0');
 export const STREAM_FORMAT = 1;
 export const OP_PUT = 1;
 export const OP_DELETE = 2;
-/** Body bytes before the condition: format, cond, items, writer, seq, known count, known head. */
-const FIXED = 4 + 8 + 8 + 8 + 16;
+/** Body bytes before the condition: format, cond, items, writer, seq, own ack, known count, known head. */
+const FIXED = 4 + 8 + 8 + 8 + 8 + 16;
 
 /** New parameters for a store under `key` (a random store id). */
 export function newStreamParams(key: Uint8Array): KvStreamParams {
@@ -75,6 +76,8 @@ export type StreamItem = { readonly op: typeof OP_PUT; readonly key: string; rea
 export interface StreamRecord {
   readonly writer: number;
   readonly seq: number;
+  /** Every record of this writer with a sequence up to this one had been applied where it wrote this record (0: none). */
+  readonly ownAck: number;
   readonly knownCount: number;
   /** The chain head at knownCount: 16 latin1 chars, '' at count 0. */
   readonly knownHead: string;
@@ -97,8 +100,9 @@ export function sealRecord(cipher: Cipher, ad: Uint8Array, rec: StreamRecord): B
   body.writeUInt16LE(rec.items.length, 2);
   body.writeDoubleLE(rec.writer, 4);
   body.writeDoubleLE(rec.seq, 12);
-  body.writeDoubleLE(rec.knownCount, 20);
-  if (rec.knownHead.length === 16) body.write(rec.knownHead, 28, 'latin1');
+  body.writeDoubleLE(rec.ownAck, 20);
+  body.writeDoubleLE(rec.knownCount, 28);
+  if (rec.knownHead.length === 16) body.write(rec.knownHead, 36, 'latin1');
   let at = FIXED;
   const key = (k: string): void => {
     body.writeUInt16LE(k.length, at);
@@ -136,12 +140,14 @@ export function openRecord(cipher: Cipher, ad: Uint8Array, sealed: Uint8Array): 
   if (body === null) return 'a record failed authentication (forged, changed, or of another store)';
   const auth = boxed.toString('latin1', boxed.length - TAG_BYTES);
   if (body.length % 32 !== 0 || body[0] !== STREAM_FORMAT || body[1]! > 1) return 'a record has an unknown format';
+  if (body.length < FIXED) return 'a record is cut short';
   const count = body.readUInt16LE(2);
   const writer = body.readDoubleLE(4);
   const seq = body.readDoubleLE(12);
-  const knownCount = body.readDoubleLE(20);
-  if (!isCount(writer) || writer === 0 || !isCount(seq) || seq === 0 || !isCount(knownCount)) return 'a record has a field out of range';
-  const knownHead = knownCount === 0 ? '' : body.toString('latin1', 28, 44);
+  const ownAck = body.readDoubleLE(20);
+  const knownCount = body.readDoubleLE(28);
+  if (!isCount(writer) || writer === 0 || !isCount(seq) || seq === 0 || !isCount(ownAck) || ownAck >= seq || !isCount(knownCount)) return 'a record has a field out of range';
+  const knownHead = knownCount === 0 ? '' : body.toString('latin1', 36, 52);
   let at = FIXED;
   const key = (): string | null => {
     if (at + 2 > body.length) return null;
@@ -177,5 +183,5 @@ export function openRecord(cipher: Cipher, ad: Uint8Array, sealed: Uint8Array): 
   }
   for (let i = at; i < body.length; i++) if (body[i] !== 0) return 'a record has bytes past its items';
   if (body.length - at >= 32) return 'a record has bytes past its items';
-  return { rec: { writer, seq, knownCount, knownHead, cond, items }, auth };
+  return { rec: { writer, seq, ownAck, knownCount, knownHead, cond, items }, auth };
 }

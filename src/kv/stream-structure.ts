@@ -10,10 +10,12 @@
  * with bounds checks, then require
  *   1. its writer's known count at most the records applied here, and the
  *      head at that count equal to its known head (when still remembered);
- *   2. its writer sequence exactly one past the last one applied for that
- *      writer (a writer has one record in flight at a time, so its records
- *      reach the stream in order; a gap is a dropped record, a repeat a
- *      replay, either order swap one of the two);
+ *   2. its writer sequence not applied before (a replay), at most
+ *      STREAM_WRITER_WINDOW past the writer's highest (a writer has at most
+ *      that many records in flight, so every record that many below a new
+ *      one was applied before it: a hole that old is a dropped record), and
+ *      every record of that writer up to the record's own ack applied here
+ *      (the writer had applied them: one missing was dropped or moved after);
  * then the chain advances and the condition and the items apply. Anything
  * else fails the state for good: every later read throws FailStopError,
  * every later record is ignored. The failure is part of the state, so
@@ -40,6 +42,18 @@ import { checkStreamParams, OP_PUT, openRecord, recordAd, streamCipher, type KvS
 
 /** Items per record at most: versions are count × 4096 + item index. */
 export const STREAM_MAX_ITEMS = 4096;
+/**
+ * Records one writer has in flight at most. Two of them may reach the stream
+ * in either order (a retried publish), so a writer's sequences may arrive
+ * with holes, each filled at most once, and none older than this window.
+ */
+export const STREAM_WRITER_WINDOW = 8;
+
+/** A writer's sequences applied: the highest, and the ones below it not (yet) applied. */
+export interface WriterMark {
+  last: number;
+  holes: number[];
+}
 
 export interface StreamEntry {
   readonly version: number;
@@ -49,8 +63,8 @@ export interface StreamEntry {
 export interface KvStreamState {
   readonly index: Map<string, StreamEntry>;
   readonly keys: SortedKeys;
-  /** Last sequence applied per writer id. */
-  readonly writers: Map<number, number>;
+  /** Sequences applied per writer id. */
+  readonly writers: Map<number, WriterMark>;
   chain: Chain;
   /** Why the state failed verification, or null. */
   failed: string | null;
@@ -95,11 +109,21 @@ function applyRecord(cipher: Cipher, ad: Uint8Array, st: KvStreamState, sealed: 
     if (rec.knownCount > chain.count) return fail(st, `a record whose writer had applied ${rec.knownCount} records arrived after ${chain.count} (reordered, or records before it dropped)`);
     const known = chain.headAt(rec.knownCount);
     if (known !== undefined && known !== rec.knownHead) return fail(st, `a record's writer had another chain at ${rec.knownCount} (the stream was forked, reordered or spliced)`);
-    const last = st.writers.get(rec.writer) ?? 0;
-    if (rec.seq <= last) return fail(st, `a record of writer ${rec.writer} with sequence ${rec.seq} after ${last} (replayed or reordered)`);
-    if (rec.seq !== last + 1) return fail(st, `a record of writer ${rec.writer} with sequence ${rec.seq} after ${last} (records dropped or reordered)`);
+    const mark = st.writers.get(rec.writer) ?? { last: 0, holes: [] };
+    // (Messages built only on failure: number-to-string conversions cost more than the rest of the check.)
+    const w = (): string => `a record of writer ${rec.writer} with sequence ${rec.seq}`;
+    if (rec.seq <= mark.last && !mark.holes.includes(rec.seq)) return fail(st, `${w()}, applied before (replayed)`);
+    if (rec.seq > mark.last + STREAM_WRITER_WINDOW) return fail(st, `${w()} after ${mark.last}, more than ${STREAM_WRITER_WINDOW} past it (records dropped)`);
+    const old = mark.holes.length === 0 ? undefined : mark.holes.find((h) => h <= rec.seq - STREAM_WRITER_WINDOW || h <= rec.ownAck);
+    if (old !== undefined || rec.ownAck > mark.last) {
+      return fail(st, `${w()}: its record ${old ?? mark.last + 1} is not here, yet its writer had applied it${old !== undefined && old > rec.ownAck ? ' before this one was sent' : ''} (dropped, or moved after)`);
+    }
     if (rec.items.length > STREAM_MAX_ITEMS || (rec.items.length === 0 && rec.cond === null)) return fail(st, 'a record has no items or too many');
-    st.writers.set(rec.writer, rec.seq);
+    if (rec.seq > mark.last) {
+      for (let h = mark.last + 1; h < rec.seq; h++) mark.holes.push(h);
+      mark.last = rec.seq;
+    } else mark.holes.splice(mark.holes.indexOf(rec.seq), 1);
+    st.writers.set(rec.writer, mark);
     chain.advance(cipher, auth);
     const base = chain.count * STREAM_MAX_ITEMS;
     if (rec.cond !== null) {
@@ -153,7 +177,8 @@ function sealState(cipher: Cipher, storeId: Uint8Array, st: KvStreamState): Uint
     const e = st.index.get(k)!;
     entries.push([k, e.version, e.value]);
   }
-  const body = serialize({ entries, writers: [...st.writers], recent: st.chain.recent(), failed: st.failed });
+  const writers = [...st.writers].map(([id, m]) => [id, m.last, m.holes]);
+  const body = serialize({ entries, writers, recent: st.chain.recent(), failed: st.failed });
   const boxed = cipher.box('snapshot', body, snapshotAd(storeId, prefix));
   return Buffer.concat([prefix, boxed]);
 }
@@ -182,9 +207,10 @@ function openState(cipher: Cipher, storeId: Uint8Array, bytes: Uint8Array): KvSt
     sorted.push(k);
   }
   for (const w of o.writers as unknown[]) {
-    const [id, seq] = w as [unknown, unknown];
-    if (!isCount(id) || !isCount(seq) || st.writers.has(id)) throw new Error('a KV stream snapshot writer out of shape');
-    st.writers.set(id, seq);
+    const [id, last, holes] = w as [unknown, unknown, unknown];
+    if (!isCount(id) || !isCount(last) || st.writers.has(id) || !Array.isArray(holes) || holes.length >= STREAM_WRITER_WINDOW) throw new Error('a KV stream snapshot writer out of shape');
+    if (!holes.every((h, i) => isCount(h) && h > 0 && h < last && h > last - STREAM_WRITER_WINDOW && (i === 0 || h > holes[i - 1]))) throw new Error('a KV stream snapshot writer out of shape');
+    st.writers.set(id, { last, holes: holes as number[] });
   }
   return { ...st, keys: SortedKeys.from(sorted), failed: o.failed as string | null };
 }
@@ -202,7 +228,10 @@ export type KvStreamReads = {
   entry: (st: KvStreamState, key: string) => StreamEntry | undefined;
   scan: (st: KvStreamState, start: string | undefined, end: string | undefined, limit: number) => [string, StreamEntry][];
   info: (st: KvStreamState) => KvStreamInfo;
-  writerSeq: (st: KvStreamState, writer: number) => number;
+  /** Every record of `writer` up to this sequence is applied (what its next record's own ack says). */
+  writerAck: (st: KvStreamState, writer: number) => number;
+  /** Whether `writer`'s record `seq` is applied. */
+  writerApplied: (st: KvStreamState, writer: number, seq: number) => boolean;
   failure: (st: KvStreamState) => string | null;
 };
 export type KvStreamWrites = { record: (st: KvStreamState, sealed: Uint8Array) => KvRecordResult };
@@ -239,7 +268,14 @@ export function kvStreamStructureFor(setup: KvStreamSetup): KvStreamStructure {
         return out;
       },
       info: (st: KvStreamState): KvStreamInfo => ({ count: live(st).chain.count, head: st.chain.head, size: st.index.size }),
-      writerSeq: (st: KvStreamState, writer: number): number => live(st).writers.get(writer) ?? 0,
+      writerAck: (st: KvStreamState, writer: number): number => {
+        const m = live(st).writers.get(writer);
+        return m === undefined ? 0 : m.holes.length > 0 ? Math.min(...m.holes) - 1 : m.last;
+      },
+      writerApplied: (st: KvStreamState, writer: number, seq: number): boolean => {
+        const m = live(st).writers.get(writer);
+        return m !== undefined && seq <= m.last && !m.holes.includes(seq);
+      },
       failure: (st: KvStreamState): string | null => st.failed,
     },
     writes: {

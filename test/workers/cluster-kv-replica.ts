@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { attachKvSite, type KvSiteReplicaData } from '../../src/cluster/index.js';
+import { benchLoop } from '../support/cluster-bench.js';
 
 const { data, key } = workerData as { data: KvSiteReplicaData; key: Uint8Array };
 const kv = attachKvSite(data, { key });
@@ -18,24 +19,63 @@ type Cmd =
   | { op: 'scan'; prefix?: string; limit?: number; consistency?: Consistency }
   | { op: 'size' }
   | { op: 'puts'; prefix: string; valuePrefix?: string; n: number; inflight: number }
-  | { op: 'increments'; key: string; n: number }
+  | { op: 'appends'; key: string; who: string; n: number }
   | { op: 'digest' }
   | { op: 'failure' }
-  | { op: 'stats' };
+  | { op: 'stats' }
+  | { op: 'bench'; ms: number; keys: number; inflight: number; writeRatio: number; consistency: Consistency; seed: number };
 
 function errOf(e: unknown): { err: { name: string; code?: string; committed?: unknown; message: string } } {
   const x = e as { name: string; code?: string; committed?: unknown; message: string };
   return { err: { name: x.name, code: x.code, committed: x.committed, message: x.message } };
 }
 
-/** `n` increments of a counter by compare-and-set by value; resolves with how many this worker made. */
-async function increments(k: string, n: number): Promise<number> {
-  for (let i = 0; i < n; i++) {
-    const cur = await kv.getString(k);
-    const r = await kv.compareAndSet(k, cur, String(Number(cur ?? '0') + 1));
-    if (!r.ok) i--; // lost a race: try this increment again
+/**
+ * `n` tokens appended to a list under one key by compare-and-set by value
+ * (read, CAS the list plus the token; lost race: again). A failed read is
+ * retried; a CAS that fails with its commit unknown leaves its token
+ * "maybe" and goes on with a new one. Resolves with the tokens acknowledged
+ * and the maybe ones.
+ */
+/** A fail-stop ends the run at once, and so does the 200th failure (a cluster that does not come back). */
+const fatal = (e: unknown, errors: number): boolean => (e as Error)?.name === 'FailStopError' || errors >= 200;
+
+async function appends(k: string, who: string, n: number): Promise<{ acked: string[]; maybe: string[]; errors: number }> {
+  const acked: string[] = [];
+  const maybe: string[] = [];
+  let errors = 0;
+  for (let t = 0; acked.length < n; ) {
+    const token = `${who}.${t}`;
+    let cur: string | undefined;
+    try {
+      cur = await kv.getString(k);
+    } catch (e) {
+      if (fatal(e, ++errors)) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
+    try {
+      const r = await kv.compareAndSet(k, cur, cur === undefined ? token : `${cur},${token}`);
+      if (r.ok) {
+        acked.push(token);
+        t++;
+      }
+    } catch (e) {
+      if (fatal(e, ++errors)) throw e;
+      if ((e as { committed?: unknown }).committed !== false) {
+        maybe.push(token);
+        t++;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
-  return n;
+  return { acked, maybe, errors };
+}
+
+/** A timed run for the bench (bench/cluster.ts, system nr-cluster-kv; test/support/cluster-bench.ts), 100-byte values. */
+function bench(c: Extract<Cmd, { op: 'bench' }>): Promise<unknown> {
+  const value = 'v'.repeat(100);
+  return benchLoop(c, { write: (key) => kv.put(key, value), read: (key, consistency) => kv.get(key, { consistency }) });
 }
 
 async function run(cmd: Cmd): Promise<unknown> {
@@ -68,8 +108,8 @@ async function run(cmd: Cmd): Promise<unknown> {
       await Promise.all(Array.from({ length: cmd.inflight }, one));
       return { n: versions.length, distinct: new Set(versions).size };
     }
-    case 'increments':
-      return { made: await increments(cmd.key, cmd.n) };
+    case 'appends':
+      return appends(cmd.key, cmd.who, cmd.n);
     case 'digest':
       await kv.sync();
       return { digest: kv.digest() };
@@ -77,6 +117,8 @@ async function run(cmd: Cmd): Promise<unknown> {
       return { failure: kv.failure() };
     case 'stats':
       return kv.stats();
+    case 'bench':
+      return bench(cmd);
   }
 }
 

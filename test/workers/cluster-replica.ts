@@ -9,6 +9,7 @@ import { appendFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { attachSite, type SiteReplicaData } from '../../src/cluster/index.js';
 import { HashMap } from '../../src/nr/structures/index.js';
+import { benchLoop } from '../support/cluster-bench.js';
 import { mulberry32 } from '../support/prng.js';
 
 const { data, history } = workerData as { data: SiteReplicaData; history: string };
@@ -24,37 +25,9 @@ type Cmd =
   | { op: 'workload'; client: number; ops: number; keys: number; inflight: number; writeRatio: number; seed: number }
   | { op: 'bench'; ms: number; keys: number; inflight: number; writeRatio: number; consistency: 'linearizable' | 'sequential'; seed: number };
 
-/** A timed run for the bench: ops done, and the write latencies' p50/p99 (call to this replica's result: publish, ack, apply). */
-async function bench(c: Extract<Cmd, { op: 'bench' }>): Promise<unknown> {
-  const rand = mulberry32(c.seed);
-  const end = performance.now() + c.ms;
-  let ops = 0;
-  let errors = 0;
-  const lat: number[] = [];
-  const one = async (): Promise<void> => {
-    let n = 0;
-    while (performance.now() < end) {
-      const key = `k${Math.floor(rand() * c.keys)}`;
-      try {
-        if (rand() < c.writeRatio) {
-          const t0 = performance.now();
-          await r.write('put', key, 'v');
-          lat.push(performance.now() - t0);
-        } else if (c.consistency === 'sequential') {
-          r.readLocal('get', key);
-          // Sequential reads never wait: yield now and then so the event loop (replies, nudges) runs.
-          if ((++n & 63) === 0) await new Promise<void>((res) => setImmediate(res));
-        } else await r.read('get', key);
-        ops++;
-      } catch {
-        errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: c.inflight }, one));
-  lat.sort((a, b) => a - b);
-  const q = (p: number): number | null => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! : null);
-  return { ops, errors, writes: lat.length, p50: q(0.5), p99: q(0.99) };
+/** A timed run for the bench (test/support/cluster-bench.ts). */
+function bench(c: Extract<Cmd, { op: 'bench' }>): Promise<unknown> {
+  return benchLoop(c, { write: (key) => r.write('put', key, 'v'), read: (key, consistency) => (consistency === 'sequential' ? r.readLocal('get', key) : r.read('get', key)) });
 }
 
 function errOf(e: unknown): { err: { name: string; code?: string; committed?: unknown; message: string } } {
