@@ -21,39 +21,11 @@ import {
   type CnrHandle,
 } from '../src/nr/index.js';
 import { HashMap, HashMapCnr } from '../src/nr/structures/index.js';
-import { checkLinearizable, type Model } from '../src/lincheck/index.js';
+import { checkLinearizable } from '../src/lincheck/index.js';
+import { cnrMapModel } from './support/cnr-model.js';
 import { newControl } from './support/barrier.js';
 import { runWorkers, workerPath } from './support/spawn.js';
-import { RELEASE, STALLED, type CnrOp, type CnrRecorded, type CnrWorkerInput, type CnrWorkerOutput } from './support/cnr-layout.js';
-
-/** The whole map as one state (size and clear see every key, so no partitioning). */
-const mapModel: Model<string, CnrOp, unknown> = {
-  name: 'hashmap with size and clear',
-  init: '',
-  step(state, input) {
-    const m = new Map<string, number>(state === '' ? [] : (JSON.parse(state) as [string, number][]));
-    const enc = (): string => (m.size === 0 ? '' : JSON.stringify([...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))));
-    switch (input.op) {
-      case 'get':
-        return { state, output: m.get(input.key) };
-      case 'size':
-        return { state, output: m.size };
-      case 'put': {
-        const prev = m.get(input.key);
-        m.set(input.key, input.value);
-        return { state: enc(), output: prev };
-      }
-      case 'delete': {
-        const had = m.delete(input.key);
-        return { state: enc(), output: had };
-      }
-      case 'clear':
-        return { state: '', output: undefined };
-    }
-  },
-  hash: (s) => s,
-  readOnly: (i) => i.op === 'get' || i.op === 'size',
-};
+import { RELEASE, STALLED, type CnrRecorded, type CnrWorkerInput, type CnrWorkerOutput } from './support/cnr-layout.js';
 
 /** Key names k0.. that the hashmap's mapper sends to log `log` of `logs`. */
 function keysOnLog(log: number, logs: number, count: number): string[] {
@@ -82,7 +54,7 @@ describe('parallel logs: linearizable histories', () => {
       const history: CnrRecorded[] = out.flatMap((o) => o.history);
       expect(history.length).toBe(600);
       expect(history.some((h) => h.input.op === 'size') && history.some((h) => h.input.op === 'clear')).toBe(true);
-      const verdict = checkLinearizable(mapModel, history);
+      const verdict = checkLinearizable(cnrMapModel, history);
       expect(verdict, verdict.verdict === 'violation' ? verdict.explanation : undefined).toMatchObject({ verdict: 'linearizable' });
       expect(new Set(out.map((o) => o.digest)).size).toBe(1);
     });

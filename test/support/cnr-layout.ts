@@ -1,13 +1,7 @@
 /** Inputs, outputs and control words of test/workers/cnr-worker.ts (shared with test/cnr.test.ts). */
 import type { CnrHandle } from '../../src/nr/index.js';
 import type { Value } from '../../src/nr/structures/index.js';
-
-export type CnrOp =
-  | { op: 'get'; key: string }
-  | { op: 'put'; key: string; value: number }
-  | { op: 'delete'; key: string }
-  | { op: 'size' }
-  | { op: 'clear' };
+import type { CnrOp } from './cnr-model.js';
 
 export interface CnrRecorded {
   client: number;

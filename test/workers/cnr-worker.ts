@@ -17,7 +17,8 @@ import { HashMapCnr, type Value } from '../../src/nr/structures/index.js';
 import { arriveAndWait, DONE, READY, stamp } from '../support/barrier.js';
 import { mulberry32 } from '../support/prng.js';
 
-import { RELEASE, STALLED, type CnrOp, type CnrRecorded, type CnrWorkerInput, type CnrWorkerOutput } from '../support/cnr-layout.js';
+import { RELEASE, STALLED, type CnrRecorded, type CnrWorkerInput, type CnrWorkerOutput } from '../support/cnr-layout.js';
+import type { CnrOp } from '../support/cnr-model.js';
 
 const input = workerData as CnrWorkerInput;
 const words = new Int32Array(input.control);
