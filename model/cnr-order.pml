@@ -39,7 +39,10 @@
 #define N 5             /* entries per log the model can hold */
 #define M 2             /* multi-log ops (seqs 1..M) */
 #ifndef NREP
-#define NREP 1
+#define NREP 1          /* replicas */
+#endif
+#ifndef MULTIS
+#define MULTIS 2        /* multi-log appenders (at most M) */
 #endif
 #define MULTI 10        /* an entry holding 10 + s is multi-log op s; 1..9 single ops */
 
@@ -242,7 +245,7 @@ init {
   byte r = 0;
   atomic {
     run Multi();
-    run Multi();
+    if :: MULTIS > 1 -> run Multi() :: else -> skip fi;
     run Single(0, 1);
     run Single(1, 2);
     do
