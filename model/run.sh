@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Model-check the NR log protocol (nr-log.pml) and the client slot epochs
-# (clients.pml) with spin. Each check compiles a verifier (pan) with its
+# Model-check the NR log protocol (nr-log.pml), the client slot epochs
+# (clients.pml) and the ordering of multi-log ops on parallel logs
+# (cnr-order.pml) with spin. Each check compiles a verifier (pan) with its
 # own bound and flags; a "pass" check must explore its whole state space
 # with no error, a "find" check must report the named error (the bug it
 # puts back into the model). Exits non-zero on any unexpected result.
@@ -92,6 +93,18 @@ if [ -f "$here/clients.pml" ]; then
   check clients                pass safety $C
   check live-clients           pass live   $C
   check bug-clients-no-epoch   "find:assertion violated" safety $C -DNO_EPOCH
+fi
+
+if [ -f "$here/cnr-order.pml" ]; then
+  O=cnr-order.pml
+  # Two logs, two multi-log appenders that may stop forever at any step, a
+  # single-log writer per log, one replica; then two replicas (one appender).
+  check cnr-order-kill         pass safety $O -DKILL
+  check cnr-order-two-replicas pass safety $O -DNREP=2 -DMULTIS=1 -DKILL
+  check bug-cnr-no-order       "find:assertion violated" safety $O -DNO_ORDER
+  check bug-cnr-steal-early    "find:assertion violated" safety $O -DKILL -DSTEAL_EARLY
+  check bug-cnr-no-drive       "find:assertion violated" safety $O -DNO_DRIVE
+  check bug-cnr-no-wait        "find:assertion violated" safety $O -DNO_WAIT
 fi
 
 if [ "${1:-}" = --full ]; then

@@ -41,6 +41,12 @@ describe('model of the log protocol (spin)', () => {
         'clients',
         'live-clients',
         'bug-clients-no-epoch',
+        'cnr-order-kill',
+        'cnr-order-two-replicas',
+        'bug-cnr-no-order',
+        'bug-cnr-steal-early',
+        'bug-cnr-no-drive',
+        'bug-cnr-no-wait',
       ]) {
         expect(verdicts[name], `${name} in:\n${out}`).toBe('ok');
       }

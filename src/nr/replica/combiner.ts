@@ -68,6 +68,8 @@ export class Combiner implements HubHost {
   /** Own entries applied so far by this commit's replay. */
   ownCursor = 0;
   private ownBatch: PendingWrite[] = NO_WRITES;
+  /** Encoding buffer of appendAlone (parallel logs), made on first use. */
+  private alone: OpWriter | null = null;
 
   constructor(
     private readonly log: SharedLog,
@@ -90,10 +92,23 @@ export class Combiner implements HubHost {
 
   /** Encode a local write into the staging buffer and queue it. */
   enqueue(name: string, args: readonly unknown[], resolve: ((v: unknown) => void) | null, reject: ((e: unknown) => void) | null): PendingWrite {
-    const id = this.structure.writeIds[name];
-    if (id === undefined) throw new UnknownOpError('write', name);
     const w = this.staging;
     if (this.pending.length === 0) w.pos = 0;
+    const start = w.pos;
+    const id = this.encode(w, name, args);
+    const op: PendingWrite = newItem(ItemKind.LocalWrite, id, -1, 0, start);
+    op.args = args;
+    op.end = w.pos;
+    op.resolve = resolve;
+    op.reject = reject;
+    this.pending.push(op);
+    return op;
+  }
+
+  /** Encode one write op (header and arguments, 4-byte aligned) at `w.pos`; returns its op id. Nothing is kept on failure. */
+  private encode(w: OpWriter, name: string, args: readonly unknown[]): number {
+    const id = this.structure.writeIds[name];
+    if (id === undefined) throw new UnknownOpError('write', name);
     const start = w.pos;
     w.u32(0); // op header, patched below
     const codec = this.structure.writeCodecs[id]!;
@@ -113,13 +128,40 @@ export class Combiner implements HubHost {
     w.view.setUint32(start, (id << 24) | bytes, true);
     // Keep every op 4-byte aligned so entry headers stay word-aligned.
     while ((w.pos & 3) !== 0) w.u8(0);
-    const op: PendingWrite = newItem(ItemKind.LocalWrite, id, -1, 0, start);
-    op.args = args;
-    op.end = w.pos;
-    op.resolve = resolve;
-    op.reject = reject;
-    this.pending.push(op);
-    return op;
+    return id;
+  }
+
+  /**
+   * @internal Parallel logs (cnr/): append one write op as an entry of its
+   * own and do not replay it: the caller replays it later, and it is applied
+   * like any other replica's entry (decoded from the log). Returns its
+   * position, or null when it was lost (presumed dead while stalled between
+   * reserving and sealing: every replica skips it). Throws EncodeError,
+   * OpTooLargeError or UnknownOpError with nothing written.
+   */
+  appendAlone(name: string, args: readonly unknown[]): number | null {
+    const log = this.log;
+    const w = (this.alone ??= new OpWriter(256, log.maxPayloadBytes));
+    w.pos = 0;
+    this.encode(w, name, args);
+    const cells = SharedLog.cellsFor(w.pos);
+    let sealed = false;
+    let pos: number | 'lost' = 'lost';
+    try {
+      pos = this.reserve(cells);
+      if (pos === 'lost') return null;
+      this.afterReserve?.(pos);
+      if (!log.stillOwns(pos)) return null;
+      copyPayload(w, 0, w.pos, log, log.payloadOffset(pos));
+      log.writeHeader(pos, cells, 1, this.id, 1, w.pos);
+      sealed = log.sealOwn(pos);
+    } finally {
+      log.setIntent(this.id, 0, 0);
+    }
+    if (!sealed) return null;
+    this.counters.appends++;
+    this.counters.opsWritten++;
+    return pos;
   }
 
   /** Decode staged op bytes `[from, to)` as a replica reading them from the log would. */
