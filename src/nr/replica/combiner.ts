@@ -68,6 +68,8 @@ export class Combiner implements HubHost {
   /** Own entries applied so far by this commit's replay. */
   ownCursor = 0;
   private ownBatch: PendingWrite[] = NO_WRITES;
+  /** What the last encode() has the issuing replica apply. */
+  private appliedArgs: readonly unknown[] = [];
   /** Encoding buffer of appendAlone (parallel logs), made on first use. */
   private alone: OpWriter | null = null;
 
@@ -85,7 +87,7 @@ export class Combiner implements HubHost {
     this.reader = new OpReader(log.data);
   }
 
-  /** Reads staged bytes back for codecs that apply decoded (rebuilt when the staging buffer grows). */
+  /** Reads encoded bytes back for codecs that apply decoded (rebuilt when the buffer read changes or grows). */
   private stagingReader: OpReader | undefined;
 
   // ---- queueing ----------------------------------------------------------------
@@ -97,7 +99,7 @@ export class Combiner implements HubHost {
     const start = w.pos;
     const id = this.encode(w, name, args);
     const op: PendingWrite = newItem(ItemKind.LocalWrite, id, -1, 0, start);
-    op.args = args;
+    op.args = this.appliedArgs;
     op.end = w.pos;
     op.resolve = resolve;
     op.reject = reject;
@@ -105,7 +107,12 @@ export class Combiner implements HubHost {
     return op;
   }
 
-  /** Encode one write op (header and arguments, 4-byte aligned) at `w.pos`; returns its op id. Nothing is kept on failure. */
+  /**
+   * Encode one write op (header and arguments, 4-byte aligned) at `w.pos`;
+   * returns its op id and leaves in `appliedArgs` what the issuing replica
+   * applies (the caller's args, or their decoded form for an inexact codec).
+   * Nothing is kept on failure.
+   */
   private encode(w: OpWriter, name: string, args: readonly unknown[]): number {
     const id = this.structure.writeIds[name];
     if (id === undefined) throw new UnknownOpError('write', name);
@@ -115,7 +122,7 @@ export class Combiner implements HubHost {
     try {
       codec.encode(w, ...args);
       // A codec whose round trip may change the args: apply what the other replicas will decode.
-      if (codec.applyDecoded === true) args = this.decodeStaged(codec, start + OP_HEADER_BYTES, w.pos);
+      this.appliedArgs = codec.applyDecoded === true ? this.decodeStaged(w, codec, start + OP_HEADER_BYTES, w.pos) : args;
     } catch (e) {
       w.pos = start;
       throw new EncodeError(name, e);
@@ -164,9 +171,8 @@ export class Combiner implements HubHost {
     return pos;
   }
 
-  /** Decode staged op bytes `[from, to)` as a replica reading them from the log would. */
-  private decodeStaged(codec: ArgsCodec<readonly unknown[]>, from: number, to: number): readonly unknown[] {
-    const w = this.staging;
+  /** Decode op bytes `[from, to)` just encoded into `w`, as a replica reading them from the log would. */
+  private decodeStaged(w: OpWriter, codec: ArgsCodec<readonly unknown[]>, from: number, to: number): readonly unknown[] {
     if (this.stagingReader?.bytes !== w.bytes) this.stagingReader = new OpReader(w.bytes);
     const r = this.stagingReader;
     r.pos = from;
