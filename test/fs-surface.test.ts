@@ -58,6 +58,50 @@ describe('working directory (per thread)', () => {
   });
 });
 
+describe('streams and callbacks whose call fails', () => {
+  type Events = string[];
+  const readEvents = (fs: typeof disk | ReturnType<typeof fresh>, p: string): Promise<Events> =>
+    new Promise((res) => {
+      const ev: Events = [];
+      const s = (fs as typeof disk).createReadStream(p);
+      s.on('open', () => ev.push('open'));
+      s.on('error', (e: NodeJS.ErrnoException) => ev.push(`error ${e.code}`));
+      s.on('close', () => res([...ev, 'close']));
+      s.resume();
+    });
+  const writeEvents = (fs: typeof disk | ReturnType<typeof fresh>, p: string): Promise<Events> =>
+    new Promise((res) => {
+      const ev: Events = [];
+      const s = (fs as typeof disk).createWriteStream(p);
+      s.on('open', () => ev.push('open'));
+      s.on('error', (e: NodeJS.ErrnoException) => ev.push(`error ${e.code}`));
+      s.write("x", (e: Error | null | undefined) => ev.push(`write ${(e as NodeJS.ErrnoException | null | undefined)?.code}`));
+      s.on('close', () => res([...ev, 'close']));
+    });
+
+  it('a stream whose open fails ends in error then close, as node:fs does (it threw at create)', async () => {
+    const fs = fresh();
+    const onDisk = [await readEvents(disk, path.join(base, 'missing')), await writeEvents(disk, path.join(base, 'no', 'dir'))];
+    expect(onDisk).toEqual([['error ENOENT', 'close'], ['write ENOENT', 'error ENOENT', 'close']]);
+    expect([await readEvents(fs, '/missing'), await writeEvents(fs, '/no/dir')]).toEqual(onDisk);
+  });
+
+  it('on a detached file system, callbacks and streams get the typed error; nothing throws out of the call', async () => {
+    const h = createFs({ capacityBytes: 1 << 20 });
+    const nr = attachFs(h);
+    const fs = nodeFs(nr);
+    fs.writeFileSync('/a', 'x');
+    nr.detach();
+    const viaCb = await new Promise<unknown>((res) => fs.readFile('/a', (e: unknown) => res(e)));
+    expect(viaCb).toMatchObject({ code: 'ERR_NR_DETACHED' });
+    expect(await readEvents(fs, '/a')).toEqual(['error ERR_NR_DETACHED', 'close']);
+    expect(await writeEvents(fs, '/b')).toEqual(['write ERR_NR_DETACHED', 'error ERR_NR_DETACHED', 'close']);
+    await expect(fs.promises.readFile('/a')).rejects.toMatchObject({ code: 'ERR_NR_DETACHED' });
+    // A wrong argument still throws at the call, as node's does.
+    expect(() => fs.readFile(5n as never, () => {})).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+  });
+});
+
 describe('paths with a lone surrogate', () => {
   it('name the same file on every replica, as node:fs does (its UTF-8 turns the surrogate into U+FFFD)', () => {
     const h = createFs({ capacityBytes: 1 << 20 });
@@ -213,8 +257,9 @@ describe('streams', () => {
     for await (const c of fs.createReadStream(undefined, { fd, start: 95 })) viaFd.push(c as Buffer);
     expect(Buffer.concat(viaFd).toString()).toBe('56789');
 
-    const missing = fs.createReadStream.bind(null, '/nope');
-    expect(missing).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    // A failed open is the stream's 'error' (as node's), not a throw at create.
+    const missing = fs.createReadStream('/nope');
+    await expect(new Promise((_, reject) => missing.on('error', reject))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
 

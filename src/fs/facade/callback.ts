@@ -1,18 +1,21 @@
 /**
  * node:fs's callback forms, made from the synchronous calls. As in node, a
  * wrong argument throws at once (a TypeError/RangeError), while a file
- * system error (FsError, a SystemError) goes to the callback; the callback
- * always runs later (process.nextTick), never inside the call.
+ * system error (FsError, a SystemError) goes to the callback, and so does a
+ * replica that cannot serve (detached, fail-stopped, timed out: the core's
+ * ReplicationError), as an I/O failure would in node; the callback always
+ * runs later (process.nextTick), never inside the call.
  */
+import { ReplicationError } from '../../nr/index.js';
 import { FsError, FsSystemError } from '../errors.js';
 import { checkCallback } from './args.js';
 import { describe, FsArgumentError } from '../paths.js';
 
 type Cb = (...a: unknown[]) => void;
 
-/** Errors that node:fs reports through the callback rather than throwing. */
-function isSystemError(e: unknown): boolean {
-  return e instanceof FsError || e instanceof FsSystemError;
+/** Errors reported through the callback (or a stream's 'error') rather than thrown: everything but a wrong argument. */
+export function isSystemError(e: unknown): boolean {
+  return e instanceof FsError || e instanceof FsSystemError || e instanceof ReplicationError;
 }
 
 /** The callback is the last argument; `arity` is how many arguments the call takes before it at most. */

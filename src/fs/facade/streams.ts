@@ -4,8 +4,10 @@
  * `end` (inclusive), `highWaterMark`, `encoding`, `autoClose`, `emitClose`.
  */
 import { Readable, Writable } from 'node:stream';
+import { FsError } from '../errors.js';
 import { FsArgumentError } from '../paths.js';
 import { checkFd, invalidType, optionsOf } from './args.js';
+import { isSystemError } from './callback.js';
 import type { FileCalls, PathArg } from './sync.js';
 
 export interface ReadStreamOptions {
@@ -40,16 +42,32 @@ interface StreamFd {
   fd: number | null;
   pending: boolean;
   readonly autoClose: boolean;
+  /** Why the open failed: the stream is destroyed with it on the next tick, and a write made before fails with it. */
+  openError: Error | null;
   emit(event: string, ...args: unknown[]): boolean;
+  destroy(e: Error): unknown;
 }
 
 function pathOf(path: PathArg | undefined): string | undefined {
   return path === undefined ? undefined : String(path instanceof Uint8Array ? Buffer.from(path) : path);
 }
 
-/** The stream's fd: the one given, or `path` opened now (errors throw at create, as NrFS opens synchronously); 'open' and 'ready' on the next tick. */
-function openFor(stream: StreamFd, calls: FileCalls, path: PathArg | undefined, options: ReadStreamOptions, flags: string): number {
-  const fd = fdOption(options.fd) ?? calls.openSync(path as PathArg, options.flags ?? flags, options.mode ?? 0o666);
+/**
+ * The stream's fd: the one given, or `path` opened now (NrFS opens
+ * synchronously); 'open' and 'ready' on the next tick. A wrong argument
+ * throws at create; a failed open (ENOENT, a replica that cannot serve)
+ * becomes the stream's 'error', as in node.
+ */
+function openFor(stream: StreamFd, calls: FileCalls, path: PathArg | undefined, options: ReadStreamOptions, flags: string): number | null {
+  let fd: number;
+  try {
+    fd = fdOption(options.fd) ?? calls.openSync(path as PathArg, options.flags ?? flags, options.mode ?? 0o666);
+  } catch (e) {
+    if (!isSystemError(e)) throw e;
+    stream.openError = e as Error;
+    process.nextTick(() => stream.destroy(e as Error));
+    return null;
+  }
   process.nextTick(() => {
     stream.pending = false;
     stream.emit('open', fd);
@@ -75,6 +93,7 @@ export class ReadStream extends Readable {
   bytesRead = 0;
   pending = true;
   fd: number | null;
+  openError: Error | null = null;
   readonly path: string | undefined;
   private pos: number | undefined;
   private readonly end: number;
@@ -95,6 +114,7 @@ export class ReadStream extends Readable {
   }
 
   override _read(n: number): void {
+    if (this.fd === null) return; // the open failed: the stream is being destroyed with its error
     const want = Math.min(n, this.end - (this.pos ?? this.bytesRead) + 1);
     if (want <= 0) {
       this.push(null);
@@ -127,6 +147,7 @@ export class WriteStream extends Writable {
   bytesWritten = 0;
   pending = true;
   fd: number | null;
+  openError: Error | null = null;
   readonly path: string | undefined;
   private pos: number | undefined;
   readonly autoClose: boolean;
@@ -140,6 +161,10 @@ export class WriteStream extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    if (this.fd === null) {
+      cb(this.openError ?? new FsError('EBADF', 'write'));
+      return;
+    }
     try {
       let done = 0;
       while (done < chunk.length) {
