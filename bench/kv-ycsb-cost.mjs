@@ -166,8 +166,10 @@ if (isMainThread) {
   if (env.COUNT) {
     for (const kind of ['client', 'server']) {
       const rs = reports.filter((r) => r.role.endsWith('client') === (kind === 'client'));
-      const sum = (f) => (rs.reduce((s, r) => s + r.calls[f], 0) / ops * 64).toFixed(2);
-      console.log(`  ${kind}s, per 64 ops: notify ${sum('notify')} (woke a waiter ${sum('woke')}), waitAsync ${sum('waitAsync')}${kind === 'client' && SYS === 'clients' ? `, failed opens ${sum('failedOpen')}` : ''}`);
+      const sum = (f) => (rs.reduce((s, r) => s + (r.calls[f] ?? 0), 0) / ops * 64).toFixed(2);
+      const gcUs = (rs.reduce((s, r) => s + (r.calls.gcMs ?? 0), 0) * 1000 / ops).toFixed(2);
+      if (env.COUNT === '2') for (const k of [1, 2, 4, 8]) console.log(`    gc kind ${k}: ${(rs.reduce((s, r) => s + (r.calls[`gc${k}`] ?? 0), 0) * 1000 / ops).toFixed(2)} µs per op`);
+      console.log(`  ${kind}s, per 64 ops: notify ${sum('notify')} (woke a waiter ${sum('woke')}), waitAsync ${sum('waitAsync')}, GCs ${sum('gc')} (${gcUs} µs per op)${kind === 'client' && SYS === 'clients' ? `, failed opens ${sum('failedOpen')}` : ''}`);
     }
   }
   process.exit(0);
@@ -188,9 +190,20 @@ if (isMainThread) {
       return waitAsync(...a);
     };
   }
+  if (env.COUNT) {
+    const { PerformanceObserver } = await import('node:perf_hooks');
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        calls.gc = (calls.gc ?? 0) + 1;
+        calls.gcMs = (calls.gcMs ?? 0) + e.duration;
+        const k = `gc${e.detail?.kind}`;
+        calls[k] = (calls[k] ?? 0) + e.duration;
+      }
+    }).observe({ entryTypes: ['gc'] });
+  }
   const counted = () => {
     const c = { ...calls };
-    calls.notify = calls.woke = calls.waitAsync = calls.failedOpen = 0;
+    calls.notify = calls.woke = calls.waitAsync = calls.failedOpen = calls.gc = calls.gcMs = 0;
     return c;
   };
   const report = (m) => parentPort.postMessage({ role, ...m });
