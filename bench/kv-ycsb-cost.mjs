@@ -6,19 +6,22 @@
  * Every client keeps 64 ops in flight over the kv suite's YCSB streams
  * (zipfian keys, half gets, half puts) and runs WARM unmeasured ops, then N
  * measured ones. Prints per-thread CPU µs per op (Linux schedstat) and the
- * whole process's (process.cpuUsage). Deterministic figure: total
- * instructions per op under callgrind, two N, subtract:
+ * whole process's (process.cpuUsage). Instructions per op: callgrind at two N,
+ * subtract (postmessage: N 1000 / 3000 suffice; nr-kv-clients needs N of 10k
+ * and more, and SYNC_MS=0 TIMEOUT_MS=3600000, or V8 tiering up and the run's
+ * timers, ~100x more frequent per op under valgrind, dominate the difference):
  *
  *   npx tsc -p tsconfig.json
- *   for n in 2000 6000; do N=$n valgrind --tool=callgrind --callgrind-out-file=/dev/null --smc-check=all-non-file \
- *     node --single-threaded bench/kv-ycsb-cost.mjs 2>&1 | grep -E 'Collected|total'; done
- *   # (Ir(6000) - Ir(2000)) / (4000 * CLIENTS) = instructions per op, every thread included
+ *   for n in 1000 3000; do SYS=postmessage N=$n valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+ *     --smc-check=all-non-file node --single-threaded bench/kv-ycsb-cost.mjs 2>&1 | grep Collected; done
+ *   # (Ir(3000) - Ir(1000)) / (2000 * CLIENTS) = instructions per op, every thread included
  *
  * Env: SYS (clients), CLIENTS (6 for clients, 8 for postmessage: the 8-thread cells), N (4000 per client),
  * WARM (2000), KEYS (10000), VB (100), SYNC_MS (2: the bench node's setInterval(sync); 0 = none),
- * KV (another build's dist/src/kv/index.js). Diagnostics: COUNT=1 (Atomics.notify / waitAsync calls and values that
- * failed to open, per 64 ops; COUNT=2 also prints the first failures), TASKS=1 (every thread's CPU over the span,
- * V8's platform threads included), PROFILE=DIR (V8 CPU profiles of clients 0-1 and the servers' measured spans).
+ * KV (another build's dist/src/kv/index.js), TIMEOUT_MS (the KV clients' op bound, default 30 000).
+ * Diagnostics: COUNT=1 (per 64 ops: Atomics.notify / waitAsync calls, GC pauses, values that failed to open;
+ * COUNT=2 also GC pauses by kind and the first failures), TASKS=1 (every thread's CPU over the span, V8's
+ * platform threads included), PROFILE=DIR (V8 CPU profiles of clients 0-1 and the servers' measured spans).
  */
 import { Worker, isMainThread, parentPort, workerData, MessageChannel } from 'node:worker_threads';
 import { readdirSync, readFileSync, writeSync } from 'node:fs';
@@ -203,7 +206,7 @@ if (isMainThread) {
   }
   const counted = () => {
     const c = { ...calls };
-    calls.notify = calls.woke = calls.waitAsync = calls.failedOpen = calls.gc = calls.gcMs = 0;
+    for (const k of Object.keys(calls)) calls[k] = 0;
     return c;
   };
   const report = (m) => parentPort.postMessage({ role, ...m });
@@ -265,7 +268,9 @@ if (isMainThread) {
     let close = () => {};
     if (role === 'kv-client') {
       const kv = await import(kvPath);
-      const c = kv.connectKv(workerData.handle, { key: SECRET, client: { node: workerData.node } });
+      // Under valgrind (~100x slower) an op can take longer than the client's default 30 s bound: TIMEOUT_MS raises it.
+      const client = env.TIMEOUT_MS ? { node: workerData.node, timeoutMs: +env.TIMEOUT_MS } : { node: workerData.node };
+      const c = kv.connectKv(workerData.handle, { key: SECRET, client });
       if (env.COUNT) {
         // Values that failed to open (their block reused after the node's answer): each is asked for again alone.
         const open = c.open;
