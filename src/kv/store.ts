@@ -552,10 +552,15 @@ export class KvStore {
     return (await this.commitAsync(p)).versions;
   }
 
-  /** Replay everything appended so far, and reclaim what can be. */
+  /**
+   * Replay everything appended so far, and reclaim what can be: every
+   * displaced block all replicas have passed, though on a store with client
+   * slots still only after its grace (a node that syncs every few ms would
+   * otherwise hand blocks back under its clients' opens: see grace.ts).
+   */
   sync(): void {
     this.r.sync();
-    this.reclaim(true);
+    this.reclaim(true, false);
   }
 
   /** Leave the store: detach the replica, send a last head announcement, zero this thread's sub-keys. */
@@ -713,11 +718,15 @@ export class KvStore {
     }
   }
 
-  /** Free displaced blocks every replica has passed (oldest first; a bounded number unless forced). */
-  private reclaim(force: boolean): void {
+  /**
+   * Free displaced blocks every replica has passed (oldest first; a bounded
+   * number unless forced), those held for a client read grace once it has
+   * passed (or at once, with `skipGrace`: the arena is full).
+   */
+  private reclaim(force: boolean, skipGrace = force): void {
     this.sinceReclaim = 0;
     this.pendingFree.reclaim((b) => this.grace.push(b, this.release), force ? Infinity : 4096);
-    this.grace.release(this.release, force);
+    this.grace.release(this.release, skipGrace);
   }
 
   private readonly release = (b: { loc: number; len: number }): void => {
