@@ -159,6 +159,8 @@ export class KvSite {
   /** Records sent and not yet resolved / a send scheduled for this microtask. */
   private inFlight = 0;
   private scheduled = false;
+  /** The current writer id's sequences sent and not yet resolved (a new set when the id is retired). */
+  private unresolved = new Set<number>();
   private failed: Error | null = null;
   private detached = false;
   private readonly counters = { recordsWritten: 0, writersRetired: 0 };
@@ -295,13 +297,24 @@ export class KvSite {
     });
   }
 
-  /** Send queued records while fewer than the window are in flight (after this microtask, so the puts of one turn share one). */
+  /**
+   * Whether the next record may be sealed: fewer than the window in flight, and every record of this writer id
+   * a window or more below it resolved (the apply's check counts a hole that old as a drop, stream-structure.ts).
+   */
+  private maySend(): boolean {
+    if (this.inFlight >= STREAM_WRITER_WINDOW) return false;
+    let lowest = Infinity;
+    for (const s of this.unresolved) lowest = Math.min(lowest, s);
+    return this.seq + 1 - lowest < STREAM_WRITER_WINDOW;
+  }
+
+  /** Send queued records while the window allows (after this microtask, so the puts of one turn share one). */
   private pump(): void {
-    if (this.scheduled || this.inFlight >= STREAM_WRITER_WINDOW || this.queue.length === 0) return;
+    if (this.scheduled || this.queue.length === 0 || !this.maySend()) return;
     this.scheduled = true;
     queueMicrotask(() => {
       this.scheduled = false;
-      while (this.inFlight < STREAM_WRITER_WINDOW && this.queue.length > 0) void this.send(this.queue.shift()!);
+      while (this.queue.length > 0 && this.maySend()) void this.send(this.queue.shift()!);
     });
   }
 
@@ -309,6 +322,8 @@ export class KvSite {
     this.inFlight++;
     const writer = this.writer;
     const seq = ++this.seq;
+    const unresolved = this.unresolved;
+    unresolved.add(seq);
     let result: KvRecordResult | undefined;
     let error: unknown;
     try {
@@ -323,6 +338,7 @@ export class KvSite {
     } catch (e) {
       error = this.afterFailure(e, writer, seq);
     }
+    unresolved.delete(seq);
     for (const p of job.parts) {
       if (result !== undefined && error === undefined) p.resolve(result, p.at, p.n);
       else p.reject(error);
@@ -350,6 +366,7 @@ export class KvSite {
     if (writer !== this.writer) return e; // retired already
     this.writer = randomWriterId();
     this.seq = 0;
+    this.unresolved = new Set();
     this.counters.writersRetired++;
     return e;
   }
