@@ -40,8 +40,8 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
 
   const startKv = (stream: string, store: KvStreamParams, name: string): Promise<SiteProcess> => startKvSite(f, { stream, store, key: KEY, name });
   /** A site in this process with one replica (attached in this thread). */
-  const local = async (stream: string, store: KvStreamParams): Promise<KvSite> => {
-    const h = await createKvSite({ servers: f.nats.urls, stream, key: KEY, store, replicas: 1, readTimeoutMs: 3_000 });
+  const local = async (stream: string, store: KvStreamParams, logBytes?: number): Promise<KvSite> => {
+    const h = await createKvSite({ servers: f.nats.urls, stream, key: KEY, store, replicas: 1, readTimeoutMs: 3_000, ...(logBytes ? { logBytes } : {}) });
     const kv = attachKvSite(h.replicaData().data, { key: KEY });
     inProcess.push({ h, kv });
     return kv;
@@ -68,6 +68,15 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
     expect(() => attachKvSite(inProcess[0]!.h.replicaData().data, { key: new Uint8Array(32).fill(7) })).toThrow(WrongKeyError);
     expect(() => attachKvSite(inProcess[0]!.h.replicaData().data, { key: KEY, staleMs: 5 } as never)).toThrow(KvConfigError);
     expect(h.stats()).toMatchObject({ recordsWritten: 0, writerSeq: 0 });
+    // A site with the smallest local log (batches of at most 3 KiB): puts issued together are combined into
+    // records that fit it; a value too large for it alone is ClusterConfigError, nothing stored.
+    const small = await local('KV1', store, 16 * 1024);
+    const big = await Promise.all(Array.from({ length: 20 }, (_, i) => small.put(`big${i}`, 'x'.repeat(500))));
+    expect(new Set(big).size).toBe(20);
+    expect(small.stats().recordsWritten).toBeGreaterThanOrEqual(4);
+    await expect(small.put('huge', 'x'.repeat(4000))).rejects.toBeInstanceOf(ClusterConfigError);
+    expect(await small.get('huge')).toBeUndefined();
+    expect(await small.batch(big.map((_, i) => ({ type: 'delete' as const, key: `big${i}` })))).toEqual(big);
 
     const a = await startKv('KV1', store, 'kv1');
     const v1 = (await a.cmd(0, { op: 'put', key: 'user:1', value: 'alice' })).ok as { version: number };

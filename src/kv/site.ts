@@ -42,6 +42,8 @@ export type { KvStreamParams } from './stream-record.js';
 
 /** Simple ops combined into one record stop at about this many body bytes (a record that large goes alone). */
 const COMBINE_BYTES = 64 * 1024;
+/** A record's bytes in its message beyond its items: envelope and op headers, nonce, tag, fixed fields, padding. */
+const RECORD_OVERHEAD_BYTES = 256;
 
 /** The compiled structure module beside this one (from dist/ when this runs as TypeScript source, as in tests): the bridge worker imports it. */
 function structureModule(): string {
@@ -153,6 +155,8 @@ export class KvSite {
   private readonly ad: Uint8Array;
   private readonly maxKey: number;
   private readonly maxValue: number;
+  /** Combined records stop here: COMBINE_BYTES, or less on a site whose batches are smaller (its logBytes). */
+  private readonly combineBytes: number;
   private writer = randomWriterId();
   private seq = 0;
   private queue: Job[] = [];
@@ -175,6 +179,7 @@ export class KvSite {
     const structure = kvStreamStructureFor({ key: checkKey(options.key), store });
     this.cipher = structureCipher(structure);
     this.ad = recordAd(store.storeId);
+    this.combineBytes = Math.max(0, Math.min(COMBINE_BYTES, data.site.maxBatchBytes - RECORD_OVERHEAD_BYTES));
     this.replica = attachSite(data.site, structure, options.consistency === undefined ? {} : { consistency: options.consistency });
   }
 
@@ -279,7 +284,7 @@ export class KvSite {
       if (this.failed) throw this.failed;
       const last = this.queue[this.queue.length - 1];
       const part = { at: 0, n: 1, resolve: (r: KvRecordResult, at: number, n: number) => resolve(r.versions.slice(at, at + n)), reject };
-      if (last !== undefined && last.combinable && last.bytes + bytes <= COMBINE_BYTES && last.items.length < MAX_BATCH_ITEMS) {
+      if (last !== undefined && last.combinable && last.bytes + bytes <= this.combineBytes && last.items.length < MAX_BATCH_ITEMS) {
         part.at = last.items.length;
         last.items.push(item);
         (last as { bytes: number }).bytes += bytes;
