@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Model-check the NR log protocol (nr-log.pml) and the client slot epochs
-# (clients.pml) with spin. Each check compiles a verifier (pan) with its
+# Model-check the NR log protocol (nr-log.pml), the client slot epochs
+# (clients.pml) and the ordering of multi-log ops on parallel logs
+# (cnr-order.pml) with spin. Each check compiles a verifier (pan) with its
 # own bound and flags; a "pass" check must explore its whole state space
 # with no error, a "find" check must report the named error (the bug it
 # puts back into the model). Exits non-zero on any unexpected result.
 #
-#   model/run.sh          the CI set (fits in about a minute here)
+#   model/run.sh          the CI set (about 90 s of CPU, spread over every core)
 #   model/run.sh --full   also the large bounds (several minutes; numbers in docs/nr.md)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -14,18 +15,31 @@ CC=${CC:-cc}
 command -v "$CC" >/dev/null || { echo "run.sh: no C compiler ($CC)" >&2; exit 2; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-failures=0
 
 # check NAME EXPECT MODE MODEL FLAGS...
 #   EXPECT: pass | find:<text the error report must contain>
 #   MODE:   safety (assertions, invalid end states) | live (non-progress cycles, weak fairness)
+# Checks run in parallel, one per core (JOBS overrides); each writes its
+# verdict line to results/NNN.out (printed in order at the end) and a
+# results/NNN.fail marker if it did not end as expected.
+results="$work/results"
+mkdir -p "$results"
+jobs_max=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+checks=0
 check() {
+  checks=$((checks + 1))
+  local idx
+  idx=$(printf '%03d' "$checks")
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n || true; done
+  (run_check "$@" >"$results/$idx.out" 2>&1 || touch "$results/$idx.fail") &
+}
+run_check() {
   local name=$1 expect=$2 mode=$3 model=$4; shift 4
   local dir="$work/$name"
   mkdir -p "$dir"
   cp "$here/$model" "$dir/"
   local t0=$SECONDS out
-  (cd "$dir" && spin -a "$@" "$model" >spin.log 2>&1) || { echo "FAIL $name: spin -a failed"; cat "$dir/spin.log"; failures=$((failures + 1)); return; }
+  (cd "$dir" && spin -a "$@" "$model" >spin.log 2>&1) || { echo "FAIL $name: spin -a failed"; cat "$dir/spin.log"; return 1; }
   if [ "$mode" = live ]; then
     (cd "$dir" && "$CC" -O2 -DNP -DCOLLAPSE -o pan pan.c 2>cc.log) && out=$(cd "$dir" && ./pan -l -f -m2000000 -w24 2>&1) || true
   else
@@ -50,10 +64,11 @@ check() {
   printf '%-4s %-26s %-5s %-30s stored %-10s matched %-10s depth %-5s %3ss  (%s %s)\n' \
     "$verdict" "$name" "$mode" "$expect" "${stored:-?}" "${matched:-?}" "${depth:-?}" "$secs" "$model" "$*"
   if [ "$verdict" != ok ]; then
-    failures=$((failures + 1))
     grep -E "violated|cycle|error|Warning" <<<"$out" | head -5
     [ -s "$dir/cc.log" ] && grep -m5 error "$dir/cc.log"
+    return 1
   fi
+  return 0
 }
 
 L=nr-log.pml
@@ -80,6 +95,18 @@ if [ -f "$here/clients.pml" ]; then
   check bug-clients-no-epoch   "find:assertion violated" safety $C -DNO_EPOCH
 fi
 
+if [ -f "$here/cnr-order.pml" ]; then
+  O=cnr-order.pml
+  # Two logs, two multi-log appenders that may stop forever at any step, a
+  # single-log writer per log, one replica; then two replicas (one appender).
+  check cnr-order-kill         pass safety $O -DKILL
+  check cnr-order-two-replicas pass safety $O -DNREP=2 -DMULTIS=1 -DKILL
+  check bug-cnr-no-order       "find:assertion violated" safety $O -DNO_ORDER
+  check bug-cnr-steal-early    "find:assertion violated" safety $O -DKILL -DSTEAL_EARLY
+  check bug-cnr-no-drive       "find:assertion violated" safety $O -DNO_DRIVE
+  check bug-cnr-no-wait        "find:assertion violated" safety $O -DNO_WAIT
+fi
+
 if [ "${1:-}" = --full ]; then
   check full-writers-kill      pass safety $L -DK=1
   check full-writers-k2-nokill pass safety $L -DK=2 -DNOKILL
@@ -93,6 +120,9 @@ if [ "${1:-}" = --full ]; then
   check bug-mutual-fence       "find:assertion violated" safety $L -DK0=1 -DK=2 -DNOKILL -DSTRICT_RECOVERY
 fi
 
+wait
+cat "$results"/*.out
+failures=$(find "$results" -name '*.fail' | wc -l)
 if [ "$failures" -ne 0 ]; then
   echo "run.sh: $failures check(s) failed" >&2
   exit 1

@@ -89,6 +89,12 @@ describe('NrFS bad input', () => {
       expect(() => createFs({ umask })).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }));
     }
     expect(createFs({ umask: 0o777 }).umask).toBe(0o777);
+    // The log's options are errors of this module's family too, at create and at attach.
+    expect(() => createFs({ logBytes: 5000 })).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }));
+    const h = createFs({ capacityBytes: 1 << 20, maxReplicas: 1 });
+    expect(() => attachFs(h, { combine: 'eager' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => attachFs(h, { bogus: 1 } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    attachFs(h).detach(); // the one slot was left free
   });
 
   it('apply-time errors change nothing and leave other fds usable', () => {

@@ -58,6 +58,24 @@ describe('working directory (per thread)', () => {
   });
 });
 
+describe('paths with a lone surrogate', () => {
+  it('name the same file on every replica, as node:fs does (its UTF-8 turns the surrogate into U+FFFD)', () => {
+    const h = createFs({ capacityBytes: 1 << 20 });
+    const a = nodeFs(attachFs(h));
+    const b = nodeFs(attachFs(h));
+    a.writeFileSync('/x\uD800', 'hi');
+    a.mkdirSync('/d\uDC00');
+    a.symlinkSync('/t\uD800', '/l');
+    a.renameSync('/x\uD800', '/y\uDFFF');
+    for (const fs of [a, b]) {
+      expect(fs.readdirSync('/').sort()).toEqual(['d\uFFFD', 'l', 'y\uFFFD']);
+      expect(fs.readFileSync('/y\uD800', 'utf8')).toBe('hi'); // any lone surrogate there is the same name
+      expect(fs.existsSync('/y\uFFFD')).toBe(true);
+      expect(fs.readlinkSync('/l')).toBe('/t\uFFFD');
+    }
+  });
+});
+
 describe('callback forms node:fs has no promise twin for', () => {
   it('exists(path, cb), read(fd, cb) and read(fd, { buffer }, cb), realpath.native, and a missing callback', async () => {
     const fs = fresh();

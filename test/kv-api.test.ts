@@ -147,6 +147,9 @@ describe('kv api', () => {
     expect(() => createKv({ key: new Uint8Array(16) })).toThrow(KvTypeError);
     expect(() => createKv({})).toThrow(KvTypeError);
     expect(() => attachKv({} as never)).toThrow(KvConfigError);
+    // The log's own options are this module's errors too.
+    expect(() => createKv({ key: KEY, log: { logBytes: 5000 } })).toThrow(KvConfigError);
+    expect(() => createKv({ key: KEY, log: { bogus: 1 } as never })).toThrow(KvConfigError);
   });
 
   it('the wrong key or passphrase fails at attach with WrongKeyError', () => {

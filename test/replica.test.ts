@@ -10,6 +10,7 @@ import {
   attach,
   CapacityError,
   ConfigError,
+  connect,
   createHandle,
   defineStructure,
   DetachedError,
@@ -222,6 +223,18 @@ describe('errors: typed, at the call site, nothing appended', () => {
     }
     expect(createHandle(Counter, { clients: 0 }).context).toBeNull();
     expect(() => attach(createHandle(Counter, { replicas: 2, maxReplicas: 2 }), Counter, { slot: 2 })).toThrow(ConfigError);
+  });
+
+  it('bad attach and connect option values are refused before a slot is claimed', async () => {
+    const handle = createHandle(Counter, { replicas: 1, maxReplicas: 1, clients: 1 });
+    const bad = [{ combine: 'eager' }, { transferTimeoutMs: -1 }, { transferTimeoutMs: Number.NaN }, { transferTimeoutMs: '5' }, { testHooks: 5 }];
+    for (const o of bad) expect(() => attach(handle, Counter, o as Parameters<typeof attach>[2])).toThrow(ConfigError);
+    const node = attach(handle, Counter); // the only slot is still free
+    for (const o of [{ timeoutMs: 0 }, { timeoutMs: -1 }, { timeoutMs: Number.NaN }]) expect(() => connect(handle, Counter, o)).toThrow(ConfigError);
+    const client = connect(handle, Counter); // so is the only client slot
+    expect(await client.writeAsync('add', 2)).toBe(2); // its node is this thread: the async form
+    client.close();
+    node.detach();
   });
 
   it('use after detach', async () => {

@@ -125,6 +125,7 @@ export class Bridge {
       catchUp: (seq, deadline) => this.waitAppended(seq, deadline - performance.now(), 'read index: catching up', false),
       maxMs: config.readTimeoutMs,
       onRound: () => this.counters.indexRequests++,
+      rounds: CLUSTER_DEFAULTS.readIndexRounds,
     });
   }
 

@@ -6,6 +6,8 @@ export const CLUSTER_DEFAULTS = Object.freeze({
   writeTimeoutMs: 5_000,
   /** Bound on a linearizable read: learning the stream's last sequence and catching up to it. */
   readTimeoutMs: 5_000,
+  /** Read-index rounds a bridge keeps in flight at once: a request that arrives during a round need not wait for it to end. */
+  readIndexRounds: 2,
   /** One publish attempt waits this long for its acknowledgement before it is retried. */
   publishAttemptMs: 1_000,
   /** Raft replicas of a stream made by createStream (3: one server of three may fail). */

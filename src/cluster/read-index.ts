@@ -10,6 +10,13 @@
  * is published again until the bound: any acknowledged one is past every
  * write acknowledged before the round. A round answers by the earliest
  * deadline of its requests (a request may have waited for the round before).
+ *
+ * Rounds overlap (up to `rounds` in flight): a request that arrives while a
+ * round is out starts the next one at once instead of waiting a whole round
+ * trip for it to end; its barrier is still published after it arrived. The
+ * answer is the barrier's sequence minus one: the barrier carries no state,
+ * and every write acknowledged before it was published is below it, so the
+ * local log need not wait for the barrier's own delivery.
  */
 import { ClusterUnavailableError, toWire, type WireError } from './errors.js';
 
@@ -24,11 +31,13 @@ export interface ReadIndexParts {
   readonly maxMs: number;
   /** Called once per round. */
   readonly onRound: () => void;
+  /** Most rounds in flight at once (>= 1). */
+  readonly rounds: number;
 }
 
 export class ReadIndex {
   private queue: { done: (r: IndexResult) => void; deadline: number }[] = [];
-  private busy = false;
+  private inFlight = 0;
 
   constructor(private readonly parts: ReadIndexParts) {}
 
@@ -36,25 +45,27 @@ export class ReadIndex {
   ask(ms: number, done: (r: IndexResult) => void): void {
     const left = Number.isFinite(ms) && ms > 0 ? Math.min(ms, this.parts.maxMs) : this.parts.maxMs;
     this.queue.push({ done, deadline: performance.now() + left });
-    if (!this.busy) void this.rounds();
+    this.pump();
   }
 
-  private async rounds(): Promise<void> {
-    this.busy = true;
-    while (this.queue.length > 0) {
-      const round = this.queue.splice(0);
-      this.parts.onRound();
-      const deadline = round.reduce((d, r) => Math.min(d, r.deadline), Infinity);
-      let result: IndexResult;
-      try {
-        const seq = await this.parts.barrier(deadline);
-        await this.parts.catchUp(seq, deadline);
-        result = { seq };
-      } catch (e) {
-        result = { err: toWire(e instanceof ClusterUnavailableError ? e : new ClusterUnavailableError(`read index: ${(e as Error).message}`, false)) };
-      }
-      for (const r of round) r.done(result);
+  private pump(): void {
+    while (this.queue.length > 0 && this.inFlight < this.parts.rounds) void this.round(this.queue.splice(0));
+  }
+
+  private async round(round: { done: (r: IndexResult) => void; deadline: number }[]): Promise<void> {
+    this.inFlight++;
+    this.parts.onRound();
+    const deadline = round.reduce((d, r) => Math.min(d, r.deadline), Infinity);
+    let result: IndexResult;
+    try {
+      const seq = (await this.parts.barrier(deadline)) - 1;
+      await this.parts.catchUp(seq, deadline);
+      result = { seq };
+    } catch (e) {
+      result = { err: toWire(e instanceof ClusterUnavailableError ? e : new ClusterUnavailableError(`read index: ${(e as Error).message}`, false)) };
     }
-    this.busy = false;
+    this.inFlight--;
+    for (const r of round) r.done(result);
+    this.pump();
   }
 }

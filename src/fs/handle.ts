@@ -4,7 +4,7 @@
  * share of the page pool and an fd table for this thread, acting as a
  * uid/gid).
  */
-import { attach, createHandle, type NrHandle, type Replica, type ReplicaOptions } from '../nr/index.js';
+import { attach, ConfigError, createHandle, type NrHandle, type Replica, type ReplicaOptions } from '../nr/index.js';
 import { ChangeHub, DOORBELL_BYTES } from './changes.js';
 import { NrFs } from './nrfs.js';
 import { createOpenTable } from './opens.js';
@@ -84,7 +84,7 @@ export function createFs(options: NrFsOptions = {}): NrFsHandle {
   const maxPages = Math.max(1, Math.floor(capacityBytes / PAGE_BYTES));
   const pool = createPool(poolPagesFor(maxPages));
   const structure = fsStructure({ pool, maxPages, maxInodes });
-  const nr = createHandle(structure, { replicas, maxReplicas, logBytes, fenceAfterMs: options.fenceAfterMs });
+  const nr = asFsArgument('createFs', () => createHandle(structure, { replicas, maxReplicas, logBytes, fenceAfterMs: options.fenceAfterMs }));
   const changes = new SharedArrayBuffer(DOORBELL_BYTES);
   const opens = createOpenTable(maxReplicas);
   return { kind: 'nrfs', nr, pool, maxPages, maxInodes, maxWriteBytes, umask, changes, opens };
@@ -115,13 +115,23 @@ export function attachFs(handle: NrFsHandle, options: AttachFsOptions = {}): NrF
   const holder = new PageHolder(new SharedPages(handle.pool));
   const current = (): boolean => replica?.holdsLog() ?? true;
   const structure = fsStructure({ pool: handle.pool, holder, current, maxPages: handle.maxPages, maxInodes: handle.maxInodes, observer: hub });
-  replica = attach(handle.nr, structure, replicaOptions);
+  replica = asFsArgument('attachFs', () => attach(handle.nr, structure, replicaOptions));
   // Pages an earlier owner of this slot held (it died) become this thread's to free; see PageHolder.bind.
   holder.bind(replica.id, replica, () => replica!.sync());
   const fs = new NrFs(handle, replica, holder, who, hub, pageHooks);
   // Opens left in this slot by an earlier owner that died belong to no fd: drop them (reaping what they kept), then take the slot's region.
   fs.releaseSlot(fs.replica.id);
   return fs;
+}
+
+/** The log's option errors, in this module's family (node's ERR_INVALID_ARG_VALUE). */
+function asFsArgument<T>(where: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ConfigError) throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `${where}: ${e.message}`);
+    throw e;
+  }
 }
 
 function ownerId(v: unknown, name: string): number {

@@ -73,6 +73,8 @@ export function checkPath(path: unknown, syscall: string, name = 'path', relativ
     } else if (c > 0x7f) ascii = false;
   }
   if ((ascii ? n : Buffer.byteLength(p)) > PATH_MAX) throw new FsError('ENAMETOOLONG', syscall, p);
+  // node:fs passes a path to the kernel as UTF-8, where a lone surrogate becomes U+FFFD: the same name here, on every replica.
+  if (!ascii && !p.isWellFormed()) p = p.toWellFormed();
   return p;
 }
 

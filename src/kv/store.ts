@@ -16,6 +16,7 @@ import sodium from 'sodium-native';
 import {
   attach,
   type AttachOptions,
+  ConfigError,
   createHandle,
   DetachedError,
   EncodeError,
@@ -183,7 +184,14 @@ export function createKv(options: KvOptions = {}): KvHandle {
   const arena = new SharedArrayBuffer(arenaBytes);
   // The structure's shape does not depend on keys: a throwaway context gives the fingerprint.
   const shape = kvStructure(plainContext(new Arena(header, arena)));
-  return { kind: 'nr-kv', nr: createHandle(shape, logOptions(options.log)), header, arena, ...params, storeId: new Uint8Array(storeId), salt: new Uint8Array(salt), kcv };
+  let nr: NrHandle;
+  try {
+    nr = createHandle(shape, logOptions(options.log));
+  } catch (e) {
+    if (e instanceof ConfigError) throw new KvConfigError(`createKv log: ${e.message}`);
+    throw e;
+  }
+  return { kind: 'nr-kv', nr, header, arena, ...params, storeId: new Uint8Array(storeId), salt: new Uint8Array(salt), kcv };
 }
 
 function logOptions(log: HandleOptions | undefined): HandleOptions {

@@ -5,8 +5,14 @@
  * worker's private staging buffer (`OpWriter`), and copied into the shared
  * log with one `set()` per batch. Other replicas decode it in place from the
  * log's own bytes (`OpReader`): no intermediate copy, no allocation beyond
- * what the decoded values themselves need. The issuing replica never decodes
- * its own ops: it still holds them.
+ * what the decoded values themselves need. The issuing replica applies the
+ * arguments it still holds, so a codec must carry them exactly: the writer's
+ * primitives refuse what they would change (a number out of a field's range
+ * or not an integer, -0 in an integer field, a string with a lone surrogate,
+ * which UTF-8 would turn into U+FFFD), and a codec that cannot promise an
+ * exact round trip sets `applyDecoded`, so the issuing replica applies the
+ * decoded bytes like every other replica. `v8Codec` does: a class instance
+ * loses its prototype and a getter is read once.
  *
  * Two codecs ship: `v8Codec` (any structured-cloneable args, ~1.5 µs per op
  * per side) and hand-written binary codecs built from `OpWriter`/`OpReader`.
@@ -43,15 +49,18 @@ export class OpWriter {
   }
 
   u8(v: number): void {
+    if ((v & 0xff) !== v || Object.is(v, -0)) throw new RangeError(`${String(v)} is not a u8 (an integer 0..255)`);
     this.ensure(1);
     this.bytes[this.pos++] = v;
   }
   u32(v: number): void {
+    if ((v >>> 0) !== v || Object.is(v, -0)) throw new RangeError(`${String(v)} is not a u32 (an integer 0..2^32-1)`);
     this.ensure(4);
     this.view.setUint32(this.pos, v, true);
     this.pos += 4;
   }
   i32(v: number): void {
+    if ((v | 0) !== v || Object.is(v, -0)) throw new RangeError(`${String(v)} is not an i32 (an integer -2^31..2^31-1)`);
     this.ensure(4);
     this.view.setInt32(this.pos, v, true);
     this.pos += 4;
@@ -61,7 +70,7 @@ export class OpWriter {
     this.view.setFloat64(this.pos, v, true);
     this.pos += 8;
   }
-  /** A UTF-8 string with a u32 byte-length prefix. */
+  /** A UTF-8 string with a u32 byte-length prefix; a lone surrogate is a TypeError (UTF-8 cannot carry it). */
   str(s: string): void {
     // Worst case 3 bytes per UTF-16 unit; encodeInto writes in place.
     this.ensure(4 + s.length * 3);
@@ -71,6 +80,7 @@ export class OpWriter {
       for (let i = 0; i < s.length; i++) this.bytes[start + i] = s.charCodeAt(i);
       n = s.length;
     } else {
+      if (!s.isWellFormed()) throw new TypeError('a string with a lone surrogate cannot be carried as UTF-8 (it would become U+FFFD)');
       n = utf8.encodeInto(s, this.bytes.subarray(start)).written;
     }
     this.view.setUint32(this.pos, n, true);
@@ -172,6 +182,12 @@ export class OpReader {
 export interface ArgsCodec<A extends readonly unknown[]> {
   encode(w: OpWriter, ...args: A): void;
   decode(r: OpReader): A;
+  /**
+   * The issuing replica applies `decode(encode(args))`, as every other
+   * replica does, instead of the caller's own objects: set it when the round
+   * trip may change what the apply sees. Costs one decode per local write.
+   */
+  readonly applyDecoded?: boolean;
 }
 
 /** Zero-effort codec for structured-cloneable arguments (node:v8 serialize). */
@@ -180,6 +196,8 @@ export function v8Codec<A extends readonly unknown[]>(): ArgsCodec<A> {
   return {
     encode: (w: OpWriter, ...args: A): void => tuple.encode(w, args),
     decode: (r: OpReader): A => tuple.decode(r),
+    // Structured clone is not exact for what an apply may look at (prototypes, getters, non-enumerable and symbol keys).
+    applyDecoded: true,
   };
 }
 

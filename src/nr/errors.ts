@@ -18,7 +18,8 @@ export type NrErrorCode =
   | 'ERR_NR_RECOVERY'
   | 'ERR_NR_FENCED'
   | 'ERR_NR_FAIL_STOP'
-  | 'ERR_NR_SAME_THREAD';
+  | 'ERR_NR_SAME_THREAD'
+  | 'ERR_NR_LOG_MAPPER';
 
 /**
  * The one base of every error the project throws on purpose (NrError,
@@ -104,6 +105,13 @@ export class ReentrancyError extends NrError {
 export class ConfigError extends NrError {
   constructor(message: string) {
     super('ERR_NR_CONFIG', message);
+  }
+}
+
+/** A structure's log mapper (parallel logs) threw or named no valid log for an op. Nothing was written. */
+export class LogMapperError extends NrError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_NR_LOG_MAPPER', message, options);
   }
 }
 

@@ -12,7 +12,7 @@ import { ClientHub } from './clients/hub.js';
 import { threadId } from 'node:worker_threads';
 import { ConfigError, CapacityError, HandleMismatchError } from './errors.js';
 import { DEFAULTS, HEARTBEAT_MS } from './defaults.js';
-import { checkKnownOptions } from './options.js';
+import { checkKnownOptions, checkPositiveMs } from './options.js';
 import { createLogMemory, LOG_OPTION_KEYS, type LogOptions } from './log/create.js';
 import { SharedLog } from './log/shared-log.js';
 import { claimSlot, declareSlotDead, mayBecomeReclaimable, slotsOwnedBy } from './log/slots.js';
@@ -89,6 +89,14 @@ export function attach<S, R extends OpTable<S>, W extends OpTable<S>>(
 ): Replica<S, R, W> {
   checkHandle(handle, structure);
   checkKnownOptions('attach', options, [...REPLICA_OPTION_KEYS, 'slot']);
+  // Every value is checked before a slot is claimed: a refused attach leaves nothing behind.
+  if (options.combine !== undefined && options.combine !== 'microtask' && options.combine !== 'immediate') {
+    throw new ConfigError(`attach: combine must be 'microtask' or 'immediate', got ${String(options.combine)}`);
+  }
+  checkPositiveMs('attach', 'transferTimeoutMs', options.transferTimeoutMs);
+  if (options.testHooks !== undefined && (options.testHooks === null || typeof options.testHooks !== 'object')) {
+    throw new ConfigError('attach: testHooks must be an object');
+  }
   const log = new SharedLog(handle.memory, structure.fingerprint);
   if (options.slot !== undefined && (!Number.isInteger(options.slot) || options.slot < 0 || options.slot >= log.maxReplicas)) {
     throw new ConfigError(`slot must be an integer from 0 to ${log.maxReplicas - 1}`);
@@ -139,6 +147,7 @@ export function connect<S, R extends OpTable<S>, W extends OpTable<S>>(
 ): Client<S, R, W> {
   checkHandle(handle, structure);
   checkKnownOptions('connect', options, [...CLIENT_OPTION_KEYS, 'node']);
+  checkPositiveMs('connect', 'timeoutMs', options.timeoutMs); // before a client slot is claimed
   // Validates the log and the fingerprint; the client watches its node's slot through it.
   const log = new SharedLog(handle.memory, structure.fingerprint);
   if (!handle.context) throw new CapacityError('this handle was created without client slots (createHandle option `clients`)');

@@ -14,3 +14,9 @@ export function checkKnownOptions(where: string, options: object | undefined, kn
     }
   }
 }
+
+/** A duration option: a positive number of ms (Infinity allowed: the caller's explicit "no bound"). */
+export function checkPositiveMs(where: string, name: string, v: unknown): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !(v > 0)) throw new ConfigError(`${where}: ${name} must be a positive number of ms, got ${String(v)}`);
+}

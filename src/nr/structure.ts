@@ -9,7 +9,10 @@
  *   order could differ between replicas. Every replica applies every write
  *   in log order; the caller gets the result its own replica computed.
  * - `codecs` say how each write op's arguments become log bytes. A write op
- *   without one uses `v8Codec()`.
+ *   without one uses `v8Codec()`. The issuing replica applies the caller's
+ *   own arguments and the others the decoded bytes, so a hand-written codec
+ *   must round-trip exactly (OpWriter refuses out-of-range integers and lone
+ *   surrogates), or set `applyDecoded: true`.
  * - `readCodecs` and `resultCodecs` are only for clients (threads without a
  *   replica): how read arguments travel to the node, and how any op's
  *   result travels back. Missing ones use node:v8 serialisation.

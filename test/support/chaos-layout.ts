@@ -1,5 +1,5 @@
 /** Shared-memory layout of the chaos test (see test/workers/chaos-task.ts). */
-import type { NrHandle } from '../../src/nr/index.js';
+import type { CnrHandle, NrHandle } from '../../src/nr/index.js';
 
 export const RECORD = 8;
 /** Control words, one line each: the shared logical clock, the stop flag, the final barrier; then per life (thread id, slot + 1). */
@@ -25,4 +25,11 @@ export interface ChaosResult {
   digest: string;
   values: (number | null)[];
   ops: number;
+}
+
+/** The parallel-logs chaos test's life (test/workers/cnr-chaos-task.ts). */
+export interface CnrChaosInput extends Omit<ChaosInput, 'handle'> {
+  handle: CnrHandle;
+  /** Share of ops that go to every log (size, clear). */
+  multiShare: number;
 }

@@ -11,7 +11,7 @@
  * reads run at their place between their client's writes. Each caller then
  * gets its own result, in issue order.
  */
-import { OpReader, OpWriter } from '../codec.js';
+import { type ArgsCodec, OpReader, OpWriter } from '../codec.js';
 import { EncodeError, FailStopError, FencedError, OpTooLargeError, UnknownOpError } from '../errors.js';
 import { LIMITS } from '../defaults.js';
 import { before } from '../log/positions.js';
@@ -68,6 +68,10 @@ export class Combiner implements HubHost {
   /** Own entries applied so far by this commit's replay. */
   ownCursor = 0;
   private ownBatch: PendingWrite[] = NO_WRITES;
+  /** What the last encode() has the issuing replica apply. */
+  private appliedArgs: readonly unknown[] = [];
+  /** Encoding buffer of appendAlone (parallel logs), made on first use. */
+  private alone: OpWriter | null = null;
 
   constructor(
     private readonly log: SharedLog,
@@ -83,18 +87,42 @@ export class Combiner implements HubHost {
     this.reader = new OpReader(log.data);
   }
 
+  /** Reads encoded bytes back for codecs that apply decoded (rebuilt when the buffer read changes or grows). */
+  private stagingReader: OpReader | undefined;
+
   // ---- queueing ----------------------------------------------------------------
 
   /** Encode a local write into the staging buffer and queue it. */
   enqueue(name: string, args: readonly unknown[], resolve: ((v: unknown) => void) | null, reject: ((e: unknown) => void) | null): PendingWrite {
-    const id = this.structure.writeIds[name];
-    if (id === undefined) throw new UnknownOpError('write', name);
     const w = this.staging;
     if (this.pending.length === 0) w.pos = 0;
     const start = w.pos;
+    const id = this.encode(w, name, args);
+    const op: PendingWrite = newItem(ItemKind.LocalWrite, id, -1, 0, start);
+    op.args = this.appliedArgs;
+    op.end = w.pos;
+    op.resolve = resolve;
+    op.reject = reject;
+    this.pending.push(op);
+    return op;
+  }
+
+  /**
+   * Encode one write op (header and arguments, 4-byte aligned) at `w.pos`;
+   * returns its op id and leaves in `appliedArgs` what the issuing replica
+   * applies (the caller's args, or their decoded form for an inexact codec).
+   * Nothing is kept on failure.
+   */
+  private encode(w: OpWriter, name: string, args: readonly unknown[]): number {
+    const id = this.structure.writeIds[name];
+    if (id === undefined) throw new UnknownOpError('write', name);
+    const start = w.pos;
     w.u32(0); // op header, patched below
+    const codec = this.structure.writeCodecs[id]!;
     try {
-      this.structure.writeCodecs[id]!.encode(w, ...args);
+      codec.encode(w, ...args);
+      // A codec whose round trip may change the args: apply what the other replicas will decode.
+      this.appliedArgs = codec.applyDecoded === true ? this.decodeStaged(w, codec, start + OP_HEADER_BYTES, w.pos) : args;
     } catch (e) {
       w.pos = start;
       throw new EncodeError(name, e);
@@ -107,13 +135,50 @@ export class Combiner implements HubHost {
     w.view.setUint32(start, (id << 24) | bytes, true);
     // Keep every op 4-byte aligned so entry headers stay word-aligned.
     while ((w.pos & 3) !== 0) w.u8(0);
-    const op: PendingWrite = newItem(ItemKind.LocalWrite, id, -1, 0, start);
-    op.args = args;
-    op.end = w.pos;
-    op.resolve = resolve;
-    op.reject = reject;
-    this.pending.push(op);
-    return op;
+    return id;
+  }
+
+  /**
+   * @internal Parallel logs (cnr/): append one write op as an entry of its
+   * own and do not replay it: the caller replays it later, and it is applied
+   * like any other replica's entry (decoded from the log). Returns its
+   * position, or null when it was lost (presumed dead while stalled between
+   * reserving and sealing: every replica skips it). Throws EncodeError,
+   * OpTooLargeError or UnknownOpError with nothing written.
+   */
+  appendAlone(name: string, args: readonly unknown[]): number | null {
+    const log = this.log;
+    const w = (this.alone ??= new OpWriter(256, log.maxPayloadBytes));
+    w.pos = 0;
+    this.encode(w, name, args);
+    const cells = SharedLog.cellsFor(w.pos);
+    let sealed = false;
+    let pos: number | 'lost' = 'lost';
+    try {
+      pos = this.reserve(cells);
+      if (pos === 'lost') return null;
+      this.afterReserve?.(pos);
+      if (!log.stillOwns(pos)) return null;
+      copyPayload(w, 0, w.pos, log, log.payloadOffset(pos));
+      log.writeHeader(pos, cells, 1, this.id, 1, w.pos);
+      sealed = log.sealOwn(pos);
+    } finally {
+      log.setIntent(this.id, 0, 0);
+    }
+    if (!sealed) return null;
+    this.counters.appends++;
+    this.counters.opsWritten++;
+    return pos;
+  }
+
+  /** Decode op bytes `[from, to)` just encoded into `w`, as a replica reading them from the log would. */
+  private decodeStaged(w: OpWriter, codec: ArgsCodec<readonly unknown[]>, from: number, to: number): readonly unknown[] {
+    if (this.stagingReader?.bytes !== w.bytes) this.stagingReader = new OpReader(w.bytes);
+    const r = this.stagingReader;
+    r.pos = from;
+    r.end = to;
+    // A copy: decoders may return one reused tuple, and this op is applied after later ones are queued.
+    return codec.decode(r).slice();
   }
 
   /** Queue a client's request (its encoded arguments at `bytes[from, from+len)`), in its client's order. */

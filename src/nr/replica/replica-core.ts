@@ -303,6 +303,20 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
     for (const r of registry.siblings(this.log.instance, this)) r.catchUp();
   }
 
+  /**
+   * @internal Parallel logs (cnr/): append one write op without replaying
+   * it; null if it was lost (see Combiner.appendAlone).
+   */
+  appendUnapplied(name: string, args: readonly unknown[]): number | null {
+    this.checkUsable();
+    return this.combiner.appendAlone(name, args);
+  }
+
+  /** @internal Parallel logs: an apply of this replica is on the stack. */
+  get isApplying(): boolean {
+    return this.applying;
+  }
+
   /** @internal ClientServer: one commit of everything pending. */
   commit(): void {
     this.combiner.commit();

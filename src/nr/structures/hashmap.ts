@@ -6,6 +6,7 @@
  */
 import { type ArgsCodec, noArgsCodec, type OpReader, type OpWriter, type ValueCodec } from '../codec.js';
 import { defineStructure } from '../structure.js';
+import { keyHashMapper, withLogMapper } from '../cnr/mapper.js';
 
 export type Key = string | number;
 export type Value = string | number;
@@ -126,3 +127,10 @@ function fnvHex(s: string): string {
   }
   return (h >>> 0).toString(16).padStart(8, '0');
 }
+
+/**
+ * The hashmap on parallel logs: get, has, put and delete go to the log of
+ * their key's hash (ops on different keys commute); size and clear touch
+ * every key, so they go to every log (size sums the partitions' sizes).
+ */
+export const HashMapCnr = withLogMapper(HashMap, keyHashMapper({ all: ['size', 'clear'], combine: { size: (sizes) => (sizes as number[]).reduce((a, b) => a + b, 0) } }));

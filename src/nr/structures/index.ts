@@ -1,2 +1,2 @@
-export { HashMap, digestEntries, type Key, type Value } from './hashmap.js';
+export { HashMap, HashMapCnr, digestEntries, type Key, type Value } from './hashmap.js';
 export { Counter, Stack } from './counter.js';

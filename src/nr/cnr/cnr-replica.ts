@@ -1,0 +1,291 @@
+/**
+ * One thread's view of a structure on parallel logs: one NR replica per log,
+ * each holding the partition of the state its log's ops touch, and the
+ * barrier that orders an op mapped to every log (docs/nr.md, "Parallel logs").
+ *
+ * - an op mapped to log i is an ordinary NR op on replica i: a read waits
+ *   only for log i's completed tail, a write appends only to log i;
+ * - an op mapped to 'all' takes the order (order.ts), appends one entry
+ *   (the internal write op ALL_OP) to every log, commits, and replays them;
+ * - a replica that meets a committed ALL_OP entry in log i first brings
+ *   this thread's other partitions up to that op's entries in their logs
+ *   (and no further), then applies it to partition i. So no thread ever
+ *   shows one partition past a multi-log op and publishes a log's completed
+ *   tail past it before it has published every log's.
+ */
+import { FailStopError, FencedError, UnknownOpError } from '../errors.js';
+import { distance } from '../log/positions.js';
+import type { BoundReads, BoundWrites } from '../replica/bound-ops.js';
+import type { Replica, ReplicaStats } from '../replica/replica.js';
+import { defineStructure, type OpArgs, type OpResult, type OpTable, type Structure } from '../structure.js';
+import { route, type CnrStructure, type LogMapper } from './mapper.js';
+import { ABORTED, type OrderTable } from './order.js';
+
+/** The internal write op that carries a multi-log op in every log. */
+export const ALL_OP = '__cnrAll';
+const WRITE = 0;
+const READ = 1;
+
+type AnyReplica = Replica<unknown, OpTable<unknown>, OpTable<unknown>>;
+type AllApply = (log: number, state: unknown, seq: number, kind: number, id: number, args: unknown[]) => unknown;
+
+/**
+ * The structure one log's replicas run: the user's ops plus ALL_OP, whose
+ * apply goes to `applyAll` (the view of this thread). The creator builds
+ * it with a no-op: only its shape (name, version, op names) is shared.
+ */
+export function perLogStructure<S, R extends OpTable<S>, W extends OpTable<S>>(base: Structure<S, R, W>, log: number, applyAll: AllApply): Structure<S, R, OpTable<S>> {
+  const writes: OpTable<S> = { ...base.writes };
+  writes[ALL_OP] = ((state: S, seq: number, kind: number, id: number, args: unknown[]) => applyAll(log, state, seq, kind, id, args)) as never;
+  return defineStructure({
+    name: `${base.name}#cnr`,
+    version: base.version,
+    create: base.create,
+    reads: base.reads as never,
+    writes: writes as never,
+    ...(base.codecs ? { codecs: base.codecs as never } : {}),
+    ...(base.readCodecs ? { readCodecs: base.readCodecs as never } : {}),
+    ...(base.resultCodecs ? { resultCodecs: base.resultCodecs as never } : {}),
+    ...(base.digest ? { digest: base.digest } : {}),
+    ...(base.snapshot ? { snapshot: base.snapshot } : {}),
+    ...(base.restore ? { restore: base.restore } : {}),
+  }) as unknown as Structure<S, R, OpTable<S>>;
+}
+
+interface UntypedOps {
+  read(name: string, ...args: readonly unknown[]): unknown;
+  write(name: string, ...args: readonly unknown[]): unknown;
+  readAsync(name: string, ...args: readonly unknown[]): Promise<unknown>;
+  writeAsync(name: string, ...args: readonly unknown[]): Promise<unknown>;
+}
+
+/** The issuing thread's record of its own multi-log op, filled by each partition's apply. */
+interface MineRecord {
+  results: unknown[];
+  errors: unknown[];
+  threw: boolean[];
+  got: boolean[];
+}
+
+export interface CnrStats {
+  /** This thread's replica slot (the same in every log). */
+  slot: number;
+  /** Multi-log ops this view issued, and how many of those the order table aborted. */
+  multiLogOps: number;
+  /** Per log: that log's replica's counters. */
+  logs: ReplicaStats[];
+}
+
+export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
+  /** The number of parallel logs. */
+  readonly logs: number;
+  readonly slot: number;
+  /** Read ops, routed by the mapper: `view.reads.get(key)`. */
+  readonly reads: BoundReads<R>;
+  /** Write ops, routed by the mapper, synchronous: `view.writes.put(key, value)`. */
+  readonly writes: BoundWrites<W>;
+  private parts: AnyReplica[] = [];
+  private readonly structure: Structure<S, R, W>;
+  private readonly mapper: LogMapper;
+  /** Per log: the last multi-log op this thread's partition of it reached. */
+  private readonly reached: number[];
+  private readonly mine = new Map<number, MineRecord>();
+  private multiLogOps = 0;
+
+  /** @internal use attachCnr() */
+  constructor(
+    cnr: CnrStructure<S, R, W>,
+    private readonly order: OrderTable,
+    attachLog: (log: number, structure: Structure<S, R, OpTable<S>>) => AnyReplica,
+  ) {
+    this.structure = cnr.structure;
+    this.mapper = cnr.mapper;
+    this.logs = order.logs;
+    this.reached = new Array<number>(this.logs).fill(0);
+    try {
+      for (let i = 0; i < this.logs; i++) this.parts.push(attachLog(i, perLogStructure(cnr.structure, i, this.applyAll)));
+    } catch (e) {
+      for (const p of this.parts) p.detach();
+      throw e;
+    }
+    this.slot = this.parts[0]!.id;
+    this.reads = this.bind(READ) as BoundReads<R>;
+    this.writes = this.bind(WRITE) as BoundWrites<W>;
+  }
+
+  read<K extends keyof R & string>(name: K, ...args: OpArgs<R[K]>): OpResult<R[K]> {
+    if (this.structure.readIds[name] === undefined) throw new UnknownOpError('read', name);
+    const i = route(this.mapper, name, args, this.logs);
+    return (i < 0 ? this.runAll(READ, name, args) : this.untyped(i).read(name, ...args)) as OpResult<R[K]>;
+  }
+
+  write<K extends keyof W & string>(name: K, ...args: OpArgs<W[K]>): OpResult<W[K]> {
+    if (this.structure.writeIds[name] === undefined) throw new UnknownOpError('write', name);
+    const i = route(this.mapper, name, args, this.logs);
+    return (i < 0 ? this.runAll(WRITE, name, args) : this.untyped(i).write(name, ...args)) as OpResult<W[K]>;
+  }
+
+  /** Writes on one log are flat-combined as in NR; a multi-log write runs in a microtask. */
+  writeAsync<K extends keyof W & string>(name: K, ...args: OpArgs<W[K]>): Promise<OpResult<W[K]>> {
+    try {
+      if (this.structure.writeIds[name] === undefined) throw new UnknownOpError('write', name);
+      const i = route(this.mapper, name, args, this.logs);
+      if (i >= 0) return this.untyped(i).writeAsync(name, ...args) as Promise<OpResult<W[K]>>;
+      return Promise.resolve().then(() => this.runAll(WRITE, name, args) as OpResult<W[K]>);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  readAsync<K extends keyof R & string>(name: K, ...args: OpArgs<R[K]>): Promise<OpResult<R[K]>> {
+    try {
+      if (this.structure.readIds[name] === undefined) throw new UnknownOpError('read', name);
+      const i = route(this.mapper, name, args, this.logs);
+      if (i >= 0) return this.untyped(i).readAsync(name, ...args) as Promise<OpResult<R[K]>>;
+      return Promise.resolve().then(() => this.runAll(READ, name, args) as OpResult<R[K]>);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Replay every log up to its tail. */
+  sync(): void {
+    for (const p of this.parts) p.sync();
+  }
+
+  /** One digest per partition, joined (the structure must define `digest`). */
+  digest(): string {
+    return this.parts.map((p) => p.digest()).join('|');
+  }
+
+  stats(): CnrStats {
+    return { slot: this.slot, multiLogOps: this.multiLogOps, logs: this.parts.map((p) => p.stats()) };
+  }
+
+  /** @internal for tests: log i's replica. */
+  replicaOf(log: number): AnyReplica {
+    return this.parts[log]!;
+  }
+
+  detach(): void {
+    for (const p of this.parts) p.detach();
+  }
+
+  // ---- multi-log ops -------------------------------------------------------------
+
+  /** Log i's replica with its ops by name (the typed surface is this view's). */
+  private untyped(i: number): UntypedOps {
+    return this.parts[i] as unknown as UntypedOps;
+  }
+
+  private bind(kind: number): object {
+    const table: { [name: string]: (...args: unknown[]) => unknown } = {};
+    const names = kind === READ ? this.structure.readNames : this.structure.writeNames;
+    for (const name of names) {
+      const bound = this.parts.map((p) => (kind === READ ? p.reads : p.writes)[name] as (...args: unknown[]) => unknown);
+      table[name] = (...args: unknown[]): unknown => {
+        const i = route(this.mapper, name, args, this.logs);
+        return i < 0 ? this.runAll(kind, name, args) : bound[i]!(...args);
+      };
+    }
+    return Object.freeze(table);
+  }
+
+  private stallMs(): number {
+    return this.parts[0]!.log.fenceAfterMs;
+  }
+
+  private readonly beatAll = (): void => {
+    for (const p of this.parts) p.beat();
+  };
+
+  /** Issue an op on every log: take the order, append everywhere, commit, replay. */
+  private runAll(kind: number, name: string, args: readonly unknown[]): unknown {
+    const id = kind === READ ? this.structure.readIds[name]! : this.structure.writeIds[name]!;
+    const seq = this.order.acquire(this.slot, this.stallMs(), this.beatAll);
+    if (seq < 0) throw new FencedError(false);
+    this.multiLogOps++;
+    const rec: MineRecord = { results: [], errors: [], threw: [], got: new Array<boolean>(this.logs).fill(false) };
+    this.mine.set(seq, rec);
+    const positions: number[] = [];
+    let committed = false;
+    try {
+      for (let j = 0; j < this.logs; j++) {
+        const p = this.parts[j]!.appendUnapplied(ALL_OP, [seq, kind, id, args]);
+        if (p === null) break; // lost: presumed dead while stalled; the op is aborted below
+        this.order.setPos(seq, j, p);
+        positions.push(p);
+      }
+      committed = positions.length === this.logs && this.order.commit(seq);
+    } catch (e) {
+      this.mine.delete(seq);
+      throw e;
+    } finally {
+      if (!committed) this.order.abort(seq);
+      this.order.release(seq);
+    }
+    if (!committed) {
+      this.mine.delete(seq);
+      throw new FencedError(false);
+    }
+    try {
+      for (let j = 0; j < this.logs; j++) this.parts[j]!.replayTo((positions[j]! + 1) | 0);
+    } finally {
+      this.mine.delete(seq);
+    }
+    // A partition restored from a snapshot past the entry: the op took effect, its result is lost.
+    if (!rec.got.every(Boolean)) throw new FencedError(true);
+    for (let j = 0; j < this.logs; j++) if (rec.threw[j]) throw rec.errors[j];
+    const combine = this.mapper.combine?.[name];
+    return combine ? combine(rec.results) : rec.results[0];
+  }
+
+  /**
+   * The apply of ALL_OP in log `log`'s replica (deterministic: the row's
+   * decision is final, and it depends on nothing else shared). Anything that
+   * stops the barrier (a partition that cannot catch up, a corrupt position)
+   * fails stop: the partitions could no longer be shown consistently.
+   */
+  private readonly applyAll: AllApply = (log, state, seq, kind, id, args) => {
+    if (this.order.awaitDecided(seq, this.stallMs(), this.beatAll) === ABORTED) return undefined;
+    if (this.reached[log]! < seq) this.reached[log] = seq;
+    for (let j = 0; j < this.logs; j++) {
+      if (j === log || this.reached[j]! >= seq) continue;
+      const r = this.parts[j]!;
+      const pos = this.order.pos(seq, j);
+      if (r.isApplying) throw new FailStopError(`parallel logs: log ${j}'s replica is mid-apply below multi-log op ${seq} (a cross-log cycle)`);
+      if (distance(r.ltail, pos) >= r.log.cells && distance(pos, r.ltail) >= r.log.cells) {
+        throw new FailStopError(`the parallel logs' order table is corrupt: multi-log op ${seq} names position ${pos} in log ${j}, far from its replica at ${r.ltail}`);
+      }
+      try {
+        r.replayTo((pos + 1) | 0);
+      } catch (e) {
+        if (e instanceof FailStopError) throw e;
+        throw new FailStopError(`parallel logs: log ${j} could not reach multi-log op ${seq}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
+      if (this.reached[j]! < seq) this.reached[j] = seq; // (restored past it)
+    }
+    const st = this.structure;
+    const fn = kind === READ ? st.readFns[id] : kind === WRITE ? st.writeFns[id] : undefined;
+    if (fn === undefined || !Array.isArray(args)) throw new FailStopError(`the shared log is corrupt: multi-log op ${seq} names op ${kind}/${id}`);
+    let result: unknown;
+    let threw = false;
+    let error: unknown;
+    try {
+      result = fn(state as S, ...args);
+    } catch (e) {
+      if (e instanceof FailStopError) throw e;
+      threw = true;
+      error = e;
+    }
+    const rec = this.mine.get(seq);
+    if (rec !== undefined) {
+      rec.results[log] = result;
+      rec.errors[log] = error;
+      rec.threw[log] = threw;
+      rec.got[log] = true;
+    }
+    return result;
+  };
+}
+

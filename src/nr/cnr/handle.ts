@@ -1,0 +1,80 @@
+/**
+ * Handles for parallel logs: `createCnrHandle` makes K ordinary NR logs (each
+ * with its own tail, seals, reclamation, fencing, torn-append repair and
+ * state transfer) and the order table of the ops that map to all of them;
+ * `attachCnr` attaches one replica per log in this thread, in the same
+ * replica slot of every log; `declareCnrDead` is declareDead on every log.
+ */
+import { ConfigError, HandleMismatchError } from '../errors.js';
+import { attach, createHandle, declareDead, type AttachOptions, type HandleOptions, type NrHandle } from '../handle.js';
+import { SharedLog } from '../log/shared-log.js';
+import type { OpTable } from '../structure.js';
+import { CnrReplica, perLogStructure } from './cnr-replica.js';
+import type { CnrStructure } from './mapper.js';
+import { createOrderBuffer, OrderTable } from './order.js';
+
+/** The most parallel logs one handle may have. */
+export const MAX_LOGS = 16;
+export const DEFAULT_LOGS = 4;
+
+export interface CnrHandle {
+  readonly kind: 'node-replication/cnr';
+  readonly structure: string;
+  readonly version: number;
+  /** One NR handle per log. */
+  readonly logs: readonly NrHandle[];
+  /** The order table (order.ts). */
+  readonly order: SharedArrayBuffer;
+}
+
+export interface CnrHandleOptions extends HandleOptions {
+  /** Number of parallel logs, 1 to 16. Default 4. Every other option applies to each log (`logBytes` is per log). */
+  logs?: number;
+}
+
+export function createCnrHandle<S, R extends OpTable<S>, W extends OpTable<S>>(cnr: CnrStructure<S, R, W>, options: CnrHandleOptions = {}): CnrHandle {
+  if (cnr === null || typeof cnr !== 'object' || cnr.kind !== 'cnr-structure') throw new ConfigError('createCnrHandle needs a structure with a log mapper (withLogMapper())');
+  if (options === null || typeof options !== 'object') throw new ConfigError('createCnrHandle options must be an object');
+  const { logs = DEFAULT_LOGS, ...perLog } = options;
+  if (!Number.isInteger(logs) || logs < 1 || logs > MAX_LOGS) throw new ConfigError(`logs must be an integer from 1 to ${MAX_LOGS}`);
+  // Clients of parallel logs would need one client ring per log and a node-side router: not built yet.
+  if (perLog.clients !== undefined && perLog.clients !== 0) throw new ConfigError('parallel logs do not serve clients yet: create the handle with clients: 0 (or createHandle for a single log)');
+  const shape = perLogStructure(cnr.structure, 0, () => undefined);
+  const handles: NrHandle[] = [];
+  for (let i = 0; i < logs; i++) handles.push(createHandle(shape, perLog));
+  const cells = new SharedLog(handles[0]!.memory, shape.fingerprint).cells;
+  return {
+    kind: 'node-replication/cnr',
+    structure: cnr.structure.name,
+    version: cnr.structure.version,
+    logs: handles,
+    order: createOrderBuffer(logs, 2 * cells),
+  };
+}
+
+function checkCnrHandle(handle: CnrHandle, name: string, version: number): void {
+  if (handle === null || typeof handle !== 'object' || handle.kind !== 'node-replication/cnr' || !Array.isArray(handle.logs)) {
+    throw new HandleMismatchError('not a parallel-logs handle (createCnrHandle)');
+  }
+  if (handle.structure !== name || handle.version !== version) throw new HandleMismatchError(`handle is for ${handle.structure}@${handle.version}, not ${name}@${version}`);
+}
+
+/** Become a node on every log: one replica per log, in the same slot of each. */
+export function attachCnr<S, R extends OpTable<S>, W extends OpTable<S>>(handle: CnrHandle, cnr: CnrStructure<S, R, W>, options: AttachOptions = {}): CnrReplica<S, R, W> {
+  if (cnr === null || typeof cnr !== 'object' || cnr.kind !== 'cnr-structure') throw new ConfigError('attachCnr needs a structure with a log mapper (withLogMapper())');
+  checkCnrHandle(handle, cnr.structure.name, cnr.structure.version);
+  const order = new OrderTable(handle.order, handle.logs.length);
+  let slot = options.slot;
+  return new CnrReplica(cnr, order, (log, structure) => {
+    const r = attach(handle.logs[log]!, structure, slot === undefined ? options : { ...options, slot });
+    slot = r.id;
+    return r as never;
+  });
+}
+
+/** For a node's manager after worker.terminate(): declareDead on every log, and abort the node's multi-log op in progress. */
+export function declareCnrDead(handle: CnrHandle, node: number): void {
+  checkCnrHandle(handle, handle?.structure, handle?.version);
+  for (const h of handle.logs) declareDead(h, node);
+  new OrderTable(handle.order, handle.logs.length).releaseIfHeldBy(node);
+}
