@@ -8,13 +8,11 @@
  * nats-server.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { describe, expect, it } from 'vitest';
 import { createKvStream } from '../src/cluster/index.js';
 import { natsServerPath } from './support/nats-cluster.js';
 import { useNatsCluster } from './support/cluster-sites.js';
-import { found, kvDigests, rawMessages, startKvSite } from './support/cluster-kv.js';
+import { found, kvDigests, rawMessages, startKvSite, useJetStream } from './support/cluster-kv.js';
 
 const NATS = natsServerPath();
 if (NATS === null) console.warn('SKIPPED: the cluster KV sites test needs nats-server on PATH (apt-get install nats-server); none found');
@@ -23,17 +21,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 describe.skipIf(NATS === null)('secure KV: three sites under a leader kill', () => {
   const f = useNatsCluster('nr-cluster-kv-sites-');
-  let nc: NatsConnection;
-  let jsm: JetStreamManager;
-
-  beforeAll(async () => {
-    nc = await connect({ servers: f.nats.urls });
-    jsm = await jetstreamManager(nc);
-  }, 20_000);
-
-  afterAll(async () => {
-    await nc?.close();
-  });
+  const nats = useJetStream(f);
 
   it("three sites (processes) x two replicas append by compare-and-set while the stream's leader is killed: every acknowledged token once, no site fails, digests equal, nothing in clear", async () => {
     const store = await createKvStream({ servers: f.nats.urls, stream: 'KV3', key: KEY });
@@ -48,7 +36,7 @@ describe.skipIf(NATS === null)('secure KV: three sites under a leader kill', () 
       atKill = v?.value ? v.value.split(',').length : 0;
     }
     // The server leading the stream's Raft group: an election, publishes retried (same message id) meanwhile.
-    const leader = Number(/^n(\d)$/.exec((await jsm.streams.info('KV3')).cluster?.leader ?? 'n2')?.[1] ?? 2);
+    const leader = Number(/^n(\d)$/.exec((await nats.jsm.streams.info('KV3')).cluster?.leader ?? 'n2')?.[1] ?? 2);
     await f.nats.kill(leader);
     expect(atKill).toBeLessThan(6 * N);
     const outs = (await runs).map((r) => {
@@ -69,6 +57,6 @@ describe.skipIf(NATS === null)('secure KV: three sites under a leader kill', () 
     expect((await sites[2]!.cmd(1, { op: 'get', key: 'token:site1' })).ok).toEqual({ value: 'hunter2-plaintext' });
     const d = await kvDigests(sites);
     expect(new Set(d).size, JSON.stringify(d)).toBe(1);
-    expect(found(await rawMessages(jsm, 'KV3'), ['list:secret', 'token:site1', 'hunter2-plaintext'])).toEqual([]);
+    expect(found(await rawMessages(nats.jsm, 'KV3'), ['list:secret', 'token:site1', 'hunter2-plaintext'])).toEqual([]);
   }, 90_000);
 });

@@ -9,9 +9,7 @@
  * cluster-kv-sites.test.ts. Skipped, loudly, without nats-server.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { afterAll, describe, expect, it } from 'vitest';
 import { OpWriter } from '../src/nr/index.js';
 import { attachKvSite, ClusterConfigError, createKvSite, createKvStream, type KvSite, type KvSiteHandle, type KvStreamParams, snapshotStreamOf, SnapshotInvalidError, StreamMismatchError, subjectOf } from '../src/cluster/index.js';
 import { encodeEnvelope, forEachOp, parseEnvelope } from '../src/cluster/envelope.js';
@@ -23,7 +21,7 @@ import { streamCipher, recordAd, sealRecord, OP_PUT, type StreamRecord } from '.
 import { kvStreamStructureFor } from '../src/kv/stream-structure.js';
 import { natsServerPath } from './support/nats-cluster.js';
 import { type SiteProcess, useNatsCluster } from './support/cluster-sites.js';
-import { found, kvDigests, rawMessages, startKvSite } from './support/cluster-kv.js';
+import { found, kvDigests, rawMessages, startKvSite, useJetStream } from './support/cluster-kv.js';
 
 const NATS = natsServerPath();
 if (NATS === null) console.warn('SKIPPED: the cluster KV tests need nats-server on PATH (apt-get install nats-server); none found');
@@ -32,27 +30,18 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => {
   const f = useNatsCluster('nr-cluster-kv-');
-  let nc: NatsConnection;
-  let js: JetStreamClient;
-  let jsm: JetStreamManager;
+  const nats = useJetStream(f);
   const inProcess: { h: KvSiteHandle; kv: KvSite }[] = [];
-
-  beforeAll(async () => {
-    nc = await connect({ servers: f.nats.urls });
-    js = jetstream(nc);
-    jsm = await jetstreamManager(nc);
-  }, 20_000);
 
   afterAll(async () => {
     for (const s of inProcess) s.kv.detach();
     await Promise.all(inProcess.map((s) => s.h.close()));
-    await nc?.close();
   }, 20_000);
 
   const startKv = (stream: string, store: KvStreamParams, name: string): Promise<SiteProcess> => startKvSite(f, { stream, store, key: KEY, name });
   /** A site in this process with one replica (attached in this thread). */
-  const local = async (stream: string, store: KvStreamParams): Promise<KvSite> => {
-    const h = await createKvSite({ servers: f.nats.urls, stream, key: KEY, store, replicas: 1, readTimeoutMs: 3_000 });
+  const local = async (stream: string, store: KvStreamParams, logBytes?: number): Promise<KvSite> => {
+    const h = await createKvSite({ servers: f.nats.urls, stream, key: KEY, store, replicas: 1, readTimeoutMs: 3_000, ...(logBytes ? { logBytes } : {}) });
     const kv = attachKvSite(h.replicaData().data, { key: KEY });
     inProcess.push({ h, kv });
     return kv;
@@ -79,6 +68,15 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
     expect(() => attachKvSite(inProcess[0]!.h.replicaData().data, { key: new Uint8Array(32).fill(7) })).toThrow(WrongKeyError);
     expect(() => attachKvSite(inProcess[0]!.h.replicaData().data, { key: KEY, staleMs: 5 } as never)).toThrow(KvConfigError);
     expect(h.stats()).toMatchObject({ recordsWritten: 0, writerSeq: 0 });
+    // A site with the smallest local log (batches of at most 3 KiB): puts issued together are combined into
+    // records that fit it; a value too large for it alone is ClusterConfigError, nothing stored.
+    const small = await local('KV1', store, 16 * 1024);
+    const big = await Promise.all(Array.from({ length: 20 }, (_, i) => small.put(`big${i}`, 'x'.repeat(500))));
+    expect(new Set(big).size).toBe(20);
+    expect(small.stats().recordsWritten).toBeGreaterThanOrEqual(4);
+    await expect(small.put('huge', 'x'.repeat(4000))).rejects.toBeInstanceOf(ClusterConfigError);
+    expect(await small.get('huge')).toBeUndefined();
+    expect(await small.batch(big.map((_, i) => ({ type: 'delete' as const, key: `big${i}` })))).toEqual(big);
 
     const a = await startKv('KV1', store, 'kv1');
     const v1 = (await a.cmd(0, { op: 'put', key: 'user:1', value: 'alice' })).ok as { version: number };
@@ -109,7 +107,7 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
     const d = await digests([a]);
     expect(new Set(d).size, JSON.stringify(d)).toBe(1);
     // Nothing of a key or a value in clear in the stream.
-    expect(found(await rawMessages(jsm, 'KV1'), ['user:', 'alice', 'carol', 'other'])).toEqual([]);
+    expect(found(await rawMessages(nats.jsm, 'KV1'), ['user:', 'alice', 'carol', 'other'])).toEqual([]);
   }, 60_000);
 
   it("a site joins from a snapshot (the stream truncated) and agrees; no key or value in clear in the snapshots; another store's snapshot is refused", async () => {
@@ -117,9 +115,9 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
     const a = await startKv('KVS', store, 'kvs-a');
     // 30 records (one in flight): the stream keeps 20, a snapshot every 5.
     expect((await a.cmd(0, { op: 'puts', prefix: 'snap-secret-key-', valuePrefix: 'snap-secret-value-', n: 30, inflight: 1 })).ok).toEqual({ n: 30, distinct: 30 });
-    expect((await jsm.streams.info('KVS')).state.first_seq).toBeGreaterThan(1);
+    expect((await nats.jsm.streams.info('KVS')).state.first_seq).toBeGreaterThan(1);
     const manifest = async (): Promise<Manifest | null> => {
-      const m = await jsm.streams.getMessage(snapshotStreamOf('KVS'), { last_by_subj: manifestSubjectOf('KVS') }).catch(() => null);
+      const m = await nats.jsm.streams.getMessage(snapshotStreamOf('KVS'), { last_by_subj: manifestSubjectOf('KVS') }).catch(() => null);
       return m === null ? null : parseManifest(m.data, { fingerprint: kvStreamStructureFor({ key: KEY, store }).fingerprint, stream: 'KVS' });
     };
     let good: Manifest | null = null;
@@ -128,7 +126,7 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
       if (good === null || good.seq < 30) await sleep(100);
     }
     expect(good?.seq).toBeGreaterThanOrEqual(30);
-    expect(found(await rawMessages(jsm, snapshotStreamOf('KVS')), ['snap-secret'])).toEqual([]);
+    expect(found(await rawMessages(nats.jsm, snapshotStreamOf('KVS')), ['snap-secret'])).toEqual([]);
 
     const b = await startKv('KVS', store, 'kvs-b');
     expect(((await b.cmd(0, { op: 'stats' })).ok as { snapshotInstalledAt: number }).snapshotInstalledAt).toBeGreaterThanOrEqual(30);
@@ -147,8 +145,8 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
     expect(otherStructure.writes.record(otherState, admin).failed).toBeNull();
     const g = good!;
     const bytes = encodeSiteState(otherStructure as never, { user: otherState, seq: g.seq + 1, skipped: 0, bytes: 0, staging: null });
-    const chunkSeq = (await js.publish(chunkSubjectOf('KVS', 9, g.seq + 1), bytes)).seq;
-    await js.publish(manifestSubjectOf('KVS'), encodeManifest({ ...g, site: 9, seq: g.seq + 1, mark: g.mark + 1, size: bytes.length, prev: 0, sha256: sha256(bytes), chunks: [chunkSeq] }));
+    const chunkSeq = (await nats.js.publish(chunkSubjectOf('KVS', 9, g.seq + 1), bytes)).seq;
+    await nats.js.publish(manifestSubjectOf('KVS'), encodeManifest({ ...g, site: 9, seq: g.seq + 1, mark: g.mark + 1, size: bytes.length, prev: 0, sha256: sha256(bytes), chunks: [chunkSeq] }));
     const e = await createKvSite({ servers: f.nats.urls, stream: 'KVS', key: KEY, store, replicas: 1 }).then((h) => h.close().then(() => h), (x: unknown) => x);
     expect(e).toBeInstanceOf(SnapshotInvalidError);
     expect((e as SnapshotInvalidError).reason).toMatch(/refused the state.*failed authentication/);
@@ -167,12 +165,12 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
       expect(await b.getString('role')).toBe('user');
       /** Publish `record` as a well-formed batch of this stream (the fingerprint is public: it is in the stream's description). */
       const publish = async (record: Uint8Array, fingerprint = structure.fingerprint): Promise<void> => {
-        await js.publish(subjectOf(stream), encodeEnvelope(new OpWriter(), fingerprint, { site: 1, origin: 2, batch: 3 }, [{ opId: 0, args: [record] }], codecs));
+        await nats.js.publish(subjectOf(stream), encodeEnvelope(new OpWriter(), fingerprint, { site: 1, origin: 2, batch: 3 }, [{ opId: 0, args: [record] }], codecs));
       };
       /** A private replica of the stream (the test holds the key): the state of a writer that had applied it all. */
       const shadow = async () => {
         const st = structure.create();
-        for (const m of await rawMessages(jsm, stream)) {
+        for (const m of await rawMessages(nats.jsm, stream)) {
           const head = parseEnvelope(m, structure.fingerprint, 1);
           if (head !== null) forEachOp(m, head.count, (_, r) => expect(structure.writes.record(st, r.bytesWithLength()).failed).toBeNull());
         }
@@ -213,8 +211,8 @@ describe.skipIf(NATS === null)('secure KV on a 3-node JetStream cluster', () => 
 
     it("a site's own message published again (replayed): every site fails stop", async () => {
       const t = await setup('KVA-REPLAY');
-      const first = (await rawMessages(jsm, 'KVA-REPLAY')).find((m) => parseEnvelope(m, t.structure.fingerprint, 1) !== null)!;
-      await js.publish(subjectOf('KVA-REPLAY'), first);
+      const first = (await rawMessages(nats.jsm, 'KVA-REPLAY')).find((m) => parseEnvelope(m, t.structure.fingerprint, 1) !== null)!;
+      await nats.js.publish(subjectOf('KVA-REPLAY'), first);
       await t.bothFailStop(/replayed/);
     }, 30_000);
 

@@ -10,6 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { FailStopError, WrongKeyError } from '../src/kv/index.js';
 import { newStreamParams, OP_DELETE, OP_PUT, recordAd, sealRecord, streamCipher, type KvStreamParams, type StreamRecord } from '../src/kv/stream-record.js';
 import { kvStreamStructureFor, STREAM_WRITER_WINDOW, type KvStreamState } from '../src/kv/stream-structure.js';
+import { checkStructureRef, loadStructure } from '../src/cluster/structure-ref.js';
+import { ClusterConfigError } from '../src/cluster/index.js';
+import { fileURLToPath } from 'node:url';
 
 const KEY = new Uint8Array(randomBytes(32));
 const store = newStreamParams(KEY);
@@ -133,5 +136,19 @@ describe('KV stream structure: sealed snapshots', () => {
     expect(() => S.restore!(count)).toThrow(/failed authentication/);
     const other = kvStreamStructureFor({ key: KEY, store: newStreamParams(KEY) });
     expect(() => other.restore!(snap)).toThrow(/failed authentication/);
+  });
+});
+
+describe("the cluster's structure loader: a structure made from private data", () => {
+  const module = fileURLToPath(new URL('../dist/src/kv/stream-structure.js', import.meta.url));
+  it('calls a function export with the ref\'s data (the key reaches the bridge so); data for a structure export, or a factory that throws, is a typed error', async () => {
+    const s = await loadStructure(checkStructureRef({ module, export: 'kvStreamStructureFor', data: { key: KEY, store } }));
+    expect(s.fingerprint).toBe(S.fingerprint);
+    expect(s.name).toBe(S.name);
+    // The compiled module's class (this file imports the TypeScript one): by name and code.
+    await expect(loadStructure({ module, export: 'kvStreamStructureFor', data: { key: new Uint8Array(32), store } })).rejects.toMatchObject({ name: 'WrongKeyError', code: 'ERR_KV_WRONG_KEY' });
+    const structures = fileURLToPath(new URL('../dist/src/nr/structures/index.js', import.meta.url));
+    await expect(loadStructure({ module: structures, export: 'HashMap', data: 1 })).rejects.toBeInstanceOf(ClusterConfigError);
+    expect(() => checkStructureRef({ module, export: 'kvStreamStructureFor', date: 1 })).toThrow(ClusterConfigError);
   });
 });

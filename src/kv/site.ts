@@ -4,11 +4,9 @@
  * node-replication/cluster, with the KV's store identity and
  * authenticated chain over the stream's records.
  *
- * - `createKvStream({ servers, stream, key })`, once: makes the streams and
- *   returns the store's parameters (store id, key check value), which
- *   every site is given with the key;
- * - `createKvSite({ servers, stream, key, store, ... })`, in a site
- *   process's main thread: checks the key, starts the site;
+ * - `createKvStream({ servers, stream, key })`, once, and
+ *   `createKvSite({ servers, stream, key, store, ... })` in a site
+ *   process's main thread: site-setup.ts;
  * - `attachKvSite(data, { key })`, in each replica worker: the KvSite API
  *   (get, put, delete, compareAndSet, batch, scan, size), every call async.
  *
@@ -21,97 +19,26 @@
  * the writer id: later records use a new one, so the failed record, if it
  * is stored after all, never leaves a hole the check would count as a drop.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import type { MessagePort } from 'node:worker_threads';
 // The cluster's modules, not its index (which re-exports this one).
 import type { Consistency } from '../cluster/defaults.js';
 import { ResultLostError } from '../cluster/errors.js';
 import { attachSite, type ClusterReplica, type ClusterStats } from '../cluster/replica.js';
-import { createSite, type Site, type SiteOptions, type SiteReplicaData } from '../cluster/site.js';
-import { createStream, type CreateStreamOptions } from '../cluster/stream.js';
 import { FailStopError } from '../nr/index.js';
 import { type Cipher, randomWriterId } from './crypto.js';
 import { KvConfigError, KvContentionError, KvTypeError } from './errors.js';
 import { CAS_ATTEMPTS, type BatchOp, type CasResult, checkBatchFields, keyIdOf, type KvKey, type KvValue, matches, MAX_BATCH_ITEMS, scanArgs, type ScanOptions, valueBytes } from './issue.js';
 import { DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_VALUE_BYTES, type KvEntry } from './store.js';
-import { checkStreamParams, type KvStreamParams, newStreamParams, OP_DELETE, OP_PUT, recordAd, sealRecord, streamCipher, type StreamItem } from './stream-record.js';
+import { checkKey, type KvSiteReplicaData } from './site-setup.js';
+import { checkStreamParams, OP_DELETE, OP_PUT, recordAd, sealRecord, type StreamItem } from './stream-record.js';
 import { type KvRecordResult, type KvStreamReads, type KvStreamState, type KvStreamWrites, kvStreamStructureFor, STREAM_WRITER_WINDOW, structureCipher } from './stream-structure.js';
 
+export { createKvStream, createKvSite, type KvStreamOptions, type KvSiteOptions, type KvSiteReplicaData, type KvSiteHandle } from './site-setup.js';
 export type { KvStreamParams } from './stream-record.js';
 
 /** Simple ops combined into one record stop at about this many body bytes (a record that large goes alone). */
 const COMBINE_BYTES = 64 * 1024;
-
-/** The compiled structure module beside this one (from dist/ when this runs as TypeScript source, as in tests): the bridge worker imports it. */
-function structureModule(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return fileURLToPath(new URL('./stream-structure.js', import.meta.url));
-  const dist = here.replace(/([\\/])src([\\/])kv([\\/])[^\\/]+\.ts$/, '$1dist$2src$3kv$3stream-structure.js');
-  if (!existsSync(dist)) throw new KvConfigError(`the KV site's structure runs compiled JavaScript: build first (${dist} is missing)`);
-  return dist;
-}
-
-export interface KvStreamOptions extends CreateStreamOptions {
-  /** The store's 32-byte master key. */
-  key: Uint8Array;
-}
-
-/**
- * Make the streams of a new KV store and return its parameters (give them,
- * with the key, to every site). The stream's identity names the store, so
- * calling this for a stream that already holds another store is
- * StreamMismatchError.
- */
-export async function createKvStream(options: KvStreamOptions): Promise<KvStreamParams> {
-  if (options === null || typeof options !== 'object') throw new KvConfigError('createKvStream needs options');
-  const { key, ...rest } = options;
-  const store = newStreamParams(checkKey(key));
-  await createStream(kvStreamStructureFor({ key, store }), rest);
-  return store;
-}
-
-function checkKey(key: unknown): Uint8Array {
-  if (!(key instanceof Uint8Array) || key.length !== 32) throw new KvTypeError('key must be a 32-byte Uint8Array');
-  return key;
-}
-
-export interface KvSiteOptions extends Omit<SiteOptions, 'structure'> {
-  key: Uint8Array;
-  /** The parameters createKvStream returned. */
-  store: KvStreamParams;
-}
-
-/** What one replica worker gets from `KvSiteHandle.replicaData()` (structured-cloneable; the port travels in the transfer list). */
-export interface KvSiteReplicaData {
-  readonly kind: 'nr-kv-site';
-  readonly site: SiteReplicaData;
-  readonly store: KvStreamParams;
-}
-
-export interface KvSiteHandle {
-  readonly site: Site;
-  replicaData(): { data: KvSiteReplicaData; transferList: MessagePort[] };
-  close(): Promise<void>;
-}
-
-/** Start a KV site (in the process's main thread): WrongKeyError for a key that is not the store's, the cluster's typed errors for the stream. */
-export async function createKvSite(options: KvSiteOptions): Promise<KvSiteHandle> {
-  if (options === null || typeof options !== 'object') throw new KvConfigError('createKvSite needs options');
-  const { key, store: given, ...rest } = options;
-  if ('structure' in rest) throw new KvConfigError('createKvSite: unknown option \'structure\' (the KV site brings its own)');
-  const store = checkStreamParams(given);
-  streamCipher(store, checkKey(key)).zero(); // WrongKeyError here, at the call site
-  const site = await createSite({ ...rest, structure: { module: structureModule(), export: 'kvStreamStructureFor', data: { key: new Uint8Array(key), store } } });
-  return {
-    site,
-    replicaData() {
-      const { data, transferList } = site.replicaData();
-      return { data: { kind: 'nr-kv-site', site: data, store }, transferList };
-    },
-    close: () => site.close(),
-  };
-}
+/** A record's bytes in its message beyond its items: envelope and op headers, nonce, tag, fixed fields, padding. */
+const RECORD_OVERHEAD_BYTES = 256;
 
 export interface KvSiteAttachOptions {
   key: Uint8Array;
@@ -153,12 +80,16 @@ export class KvSite {
   private readonly ad: Uint8Array;
   private readonly maxKey: number;
   private readonly maxValue: number;
+  /** Combined records stop here: COMBINE_BYTES, or less on a site whose batches are smaller (its logBytes). */
+  private readonly combineBytes: number;
   private writer = randomWriterId();
   private seq = 0;
   private queue: Job[] = [];
   /** Records sent and not yet resolved / a send scheduled for this microtask. */
   private inFlight = 0;
   private scheduled = false;
+  /** The current writer id's sequences sent and not yet resolved (a new set when the id is retired). */
+  private unresolved = new Set<number>();
   private failed: Error | null = null;
   private detached = false;
   private readonly counters = { recordsWritten: 0, writersRetired: 0 };
@@ -173,6 +104,7 @@ export class KvSite {
     const structure = kvStreamStructureFor({ key: checkKey(options.key), store });
     this.cipher = structureCipher(structure);
     this.ad = recordAd(store.storeId);
+    this.combineBytes = Math.max(0, Math.min(COMBINE_BYTES, data.site.maxBatchBytes - RECORD_OVERHEAD_BYTES));
     this.replica = attachSite(data.site, structure, options.consistency === undefined ? {} : { consistency: options.consistency });
   }
 
@@ -277,7 +209,7 @@ export class KvSite {
       if (this.failed) throw this.failed;
       const last = this.queue[this.queue.length - 1];
       const part = { at: 0, n: 1, resolve: (r: KvRecordResult, at: number, n: number) => resolve(r.versions.slice(at, at + n)), reject };
-      if (last !== undefined && last.combinable && last.bytes + bytes <= COMBINE_BYTES && last.items.length < MAX_BATCH_ITEMS) {
+      if (last !== undefined && last.combinable && last.bytes + bytes <= this.combineBytes && last.items.length < MAX_BATCH_ITEMS) {
         part.at = last.items.length;
         last.items.push(item);
         (last as { bytes: number }).bytes += bytes;
@@ -295,13 +227,24 @@ export class KvSite {
     });
   }
 
-  /** Send queued records while fewer than the window are in flight (after this microtask, so the puts of one turn share one). */
+  /**
+   * Whether the next record may be sealed: fewer than the window in flight, and every record of this writer id
+   * a window or more below it resolved (the apply's check counts a hole that old as a drop, stream-structure.ts).
+   */
+  private maySend(): boolean {
+    if (this.inFlight >= STREAM_WRITER_WINDOW) return false;
+    let lowest = Infinity;
+    for (const s of this.unresolved) lowest = Math.min(lowest, s);
+    return this.seq + 1 - lowest < STREAM_WRITER_WINDOW;
+  }
+
+  /** Send queued records while the window allows (after this microtask, so the puts of one turn share one). */
   private pump(): void {
-    if (this.scheduled || this.inFlight >= STREAM_WRITER_WINDOW || this.queue.length === 0) return;
+    if (this.scheduled || this.queue.length === 0 || !this.maySend()) return;
     this.scheduled = true;
     queueMicrotask(() => {
       this.scheduled = false;
-      while (this.inFlight < STREAM_WRITER_WINDOW && this.queue.length > 0) void this.send(this.queue.shift()!);
+      while (this.queue.length > 0 && this.maySend()) void this.send(this.queue.shift()!);
     });
   }
 
@@ -309,6 +252,8 @@ export class KvSite {
     this.inFlight++;
     const writer = this.writer;
     const seq = ++this.seq;
+    const unresolved = this.unresolved;
+    unresolved.add(seq);
     let result: KvRecordResult | undefined;
     let error: unknown;
     try {
@@ -323,6 +268,7 @@ export class KvSite {
     } catch (e) {
       error = this.afterFailure(e, writer, seq);
     }
+    unresolved.delete(seq);
     for (const p of job.parts) {
       if (result !== undefined && error === undefined) p.resolve(result, p.at, p.n);
       else p.reject(error);
@@ -350,6 +296,7 @@ export class KvSite {
     if (writer !== this.writer) return e; // retired already
     this.writer = randomWriterId();
     this.seq = 0;
+    this.unresolved = new Set();
     this.counters.writersRetired++;
     return e;
   }

@@ -90,11 +90,19 @@ export function recordAd(storeId: Uint8Array): Buffer {
   return Buffer.concat([RECORD_AD_LABEL, Buffer.from(storeId)]);
 }
 
+let scratch = Buffer.allocUnsafe(4096);
+
 /** Encode and seal a record: the bytes that go into the stream. */
 export function sealRecord(cipher: Cipher, ad: Uint8Array, rec: StreamRecord): Buffer {
   let n = FIXED + (rec.cond ? 8 + 2 + rec.cond.key.length : 0);
   for (const it of rec.items) n += 3 + it.key.length + (it.op === OP_PUT ? 4 + it.value.length : 0);
-  const body = Buffer.alloc(Math.ceil(n / 32) * 32);
+  // A private scratch body (box copies it into the sealed record), zeroed where nothing is written: a fresh zeroed
+  // Buffer per record cost more than the rest of the encoding.
+  const len = Math.ceil(n / 32) * 32;
+  if (scratch.length < len) scratch = Buffer.allocUnsafe(Math.max(len, 2 * scratch.length));
+  const body = scratch.subarray(0, len);
+  body.fill(0, 0, FIXED);
+  body.fill(0, n, len);
   body[0] = STREAM_FORMAT;
   body[1] = rec.cond ? 1 : 0;
   body.writeUInt16LE(rec.items.length, 2);

@@ -4,8 +4,9 @@
  * servers hold, to search for keys and values.
  */
 import { join } from 'node:path';
-import { expect } from 'vitest';
-import type { JetStreamManager } from '@nats-io/jetstream';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { KvStreamParams } from '../../src/cluster/index.js';
 import { type ClusterFixture, type SiteProcess, startSite } from './cluster-sites.js';
 
@@ -47,3 +48,17 @@ export async function rawMessages(jsm: JetStreamManager, stream: string): Promis
 
 /** Which of `needles` occur in any of `hay` (as UTF-8 bytes). */
 export const found = (hay: Buffer[], needles: string[]): string[] => needles.filter((n) => hay.some((b) => b.includes(Buffer.from(n, 'utf8'))));
+
+/** A test's own NATS connection to the fixture's cluster (its JetStream client and manager), for the file's tests; closed after them. */
+export function useJetStream(f: ClusterFixture): { nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager } {
+  const c = {} as { nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager };
+  beforeAll(async () => {
+    c.nc = await connect({ servers: f.nats.urls });
+    c.js = jetstream(c.nc);
+    c.jsm = await jetstreamManager(c.nc);
+  }, 20_000);
+  afterAll(async () => {
+    await c.nc?.close();
+  });
+  return c;
+}
