@@ -6,8 +6,13 @@ export const CLUSTER_DEFAULTS = Object.freeze({
   writeTimeoutMs: 5_000,
   /** Bound on a linearizable read: learning the stream's last sequence and catching up to it. */
   readTimeoutMs: 5_000,
-  /** Read-index rounds a bridge keeps in flight at once: a request that arrives during a round need not wait for it to end. */
-  readIndexRounds: 2,
+  /**
+   * Read-index rounds a bridge keeps in flight at once. 1: a round takes every
+   * request that arrived during the one before (fewest barriers: best when CPU
+   * or the stream's publish rate is the limit, as on one machine); more lets a
+   * request start its round at once (less latency when the network is).
+   */
+  readIndexRounds: 1,
   /** One publish attempt waits this long for its acknowledgement before it is retried. */
   publishAttemptMs: 1_000,
   /** Raft replicas of a stream made by createStream (3: one server of three may fail). */
