@@ -18,7 +18,7 @@ import { distance } from '../log/positions.js';
 import type { BoundReads, BoundWrites } from '../replica/bound-ops.js';
 import type { Replica, ReplicaStats } from '../replica/replica.js';
 import { defineStructure, type OpArgs, type OpResult, type OpTable, type Structure } from '../structure.js';
-import { route, type CnrStructure, type LogMapper } from './mapper.js';
+import { keyedAll, keyHash, route, type CnrStructure, type LogMapper } from './mapper.js';
 import { ABORTED, type OrderTable } from './order.js';
 
 /** The internal write op that carries a multi-log op in every log. */
@@ -180,15 +180,44 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
 
   private bind(kind: number): object {
     const table: { [name: string]: (...args: unknown[]) => unknown } = {};
-    const names = kind === READ ? this.structure.readNames : this.structure.writeNames;
+    const st = this.structure;
+    const names = kind === READ ? st.readNames : st.writeNames;
+    const keyed = keyedAll(this.mapper);
+    const logs = this.logs;
     for (const name of names) {
       const bound = this.parts.map((p) => (kind === READ ? p.reads : p.writes)[name] as (...args: unknown[]) => unknown);
-      table[name] = (...args: unknown[]): unknown => {
-        const i = route(this.mapper, name, args, this.logs);
-        return i < 0 ? this.runAll(kind, name, args) : bound[i]!(...args);
-      };
+      const arity = (kind === READ ? st.readFns[st.readIds[name]!]! : st.writeFns[st.writeIds[name]!]!).length - 1;
+      // The built-in key-hash mapper's key ops: routed inline with named parameters (no argument
+      // array); a one-key read runs the read protocol itself (load log i's CTAIL, catch up, read),
+      // as the replica's bound read does, so no call through four distinct bound closures.
+      if (keyed !== null && !keyed.has(name) && arity === 1 && kind === READ) table[name] = this.keyedRead(st.readFns[st.readIds[name]!]!);
+      else if (keyed !== null && !keyed.has(name) && arity === 1) table[name] = (a: unknown): unknown => bound[keyHash(a) % logs]!(a);
+      else if (keyed !== null && !keyed.has(name) && arity === 2) table[name] = (a: unknown, b: unknown): unknown => bound[keyHash(a) % logs]!(a, b);
+      else {
+        table[name] = (...args: unknown[]): unknown => {
+          const i = route(this.mapper, name, args, logs);
+          return i < 0 ? this.runAll(kind, name, args) : bound[i]!(...args);
+        };
+      }
     }
     return Object.freeze(table);
+  }
+
+  private keyedRead(fn: (state: S, ...args: unknown[]) => unknown): (a: unknown) => unknown {
+    const parts = this.parts;
+    const logs = this.logs;
+    // (Each log's wasm atomic loader: 252 instructions per read against 295 through
+    // Atomics.load on an Int32Array of each log's memory, callgrind, bench/read-cost.mjs cnr.)
+    const loads = parts.map((p) => p.log.load);
+    const at = parts[0]!.log.ctailByteOffset;
+    return (a: unknown): unknown => {
+      const i = keyHash(a) % logs;
+      const r = parts[i]!;
+      if (r.detachedError !== null) throw r.detachedError;
+      const c = loads[i]!(at);
+      if (c !== r.ltail) r.readTo(c);
+      return fn(r.state as S, a);
+    };
   }
 
   private stallMs(): number {
