@@ -25,6 +25,8 @@ import { ABORTED, type OrderTable } from './order.js';
 export const ALL_OP = '__cnrAll';
 const WRITE = 0;
 const READ = 1;
+/** Routed ops between two looks at the other logs (tend). */
+const TEND_EVERY = 256;
 
 type AnyReplica = Replica<unknown, OpTable<unknown>, OpTable<unknown>>;
 type AllApply = (log: number, state: unknown, seq: number, kind: number, id: number, args: unknown[]) => unknown;
@@ -91,6 +93,8 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
   private readonly reached: number[];
   private readonly mine = new Map<number, MineRecord>();
   private multiLogOps = 0;
+  /** Ops routed until the next look at the logs this thread has not touched (see tend). */
+  private tendIn = TEND_EVERY;
 
   /** @internal use attachCnr() */
   constructor(
@@ -115,12 +119,14 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
 
   read<K extends keyof R & string>(name: K, ...args: OpArgs<R[K]>): OpResult<R[K]> {
     if (this.structure.readIds[name] === undefined) throw new UnknownOpError('read', name);
+    if (--this.tendIn === 0) this.tend();
     const i = route(this.mapper, name, args, this.logs);
     return (i < 0 ? this.runAll(READ, name, args) : this.untyped(i).read(name, ...args)) as OpResult<R[K]>;
   }
 
   write<K extends keyof W & string>(name: K, ...args: OpArgs<W[K]>): OpResult<W[K]> {
     if (this.structure.writeIds[name] === undefined) throw new UnknownOpError('write', name);
+    if (--this.tendIn === 0) this.tend();
     const i = route(this.mapper, name, args, this.logs);
     return (i < 0 ? this.runAll(WRITE, name, args) : this.untyped(i).write(name, ...args)) as OpResult<W[K]>;
   }
@@ -191,10 +197,19 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
       // array); a one-key read runs the read protocol itself (load log i's CTAIL, catch up, read),
       // as the replica's bound read does, so no call through four distinct bound closures.
       if (keyed !== null && !keyed.has(name) && arity === 1 && kind === READ) table[name] = this.keyedRead(st.readFns[st.readIds[name]!]!);
-      else if (keyed !== null && !keyed.has(name) && arity === 1) table[name] = (a: unknown): unknown => bound[keyHash(a) % logs]!(a);
-      else if (keyed !== null && !keyed.has(name) && arity === 2) table[name] = (a: unknown, b: unknown): unknown => bound[keyHash(a) % logs]!(a, b);
-      else {
+      else if (keyed !== null && !keyed.has(name) && arity === 1) {
+        table[name] = (a: unknown): unknown => {
+          if (--this.tendIn === 0) this.tend();
+          return bound[keyHash(a) % logs]!(a);
+        };
+      } else if (keyed !== null && !keyed.has(name) && arity === 2) {
+        table[name] = (a: unknown, b: unknown): unknown => {
+          if (--this.tendIn === 0) this.tend();
+          return bound[keyHash(a) % logs]!(a, b);
+        };
+      } else {
         table[name] = (...args: unknown[]): unknown => {
+          if (--this.tendIn === 0) this.tend();
           const i = route(this.mapper, name, args, logs);
           return i < 0 ? this.runAll(kind, name, args) : bound[i]!(...args);
         };
@@ -211,6 +226,7 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     const loads = parts.map((p) => p.log.load);
     const at = parts[0]!.log.ctailByteOffset;
     return (a: unknown): unknown => {
+      if (--this.tendIn === 0) this.tend();
       const i = keyHash(a) % logs;
       const r = parts[i]!;
       if (r.detachedError !== null) throw r.detachedError;
@@ -218,6 +234,22 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
       if (c !== r.ltail) r.readTo(c);
       return fn(r.state as S, a);
     };
+  }
+
+  /**
+   * A thread whose ops all go to some logs never replays the others, and its
+   * replicas of those would hold back their heads until writers fence them
+   * (a thread in a synchronous loop answers no nudge). So every TEND_EVERY
+   * routed ops it replays each log that has filled past a quarter (the
+   * crate's CNR has the same duty in its GC callback), up to that log's
+   * CTAIL only: entries before it are sealed, so this never waits for a
+   * writer stalled on a log this thread does not use.
+   */
+  private tend(): void {
+    this.tendIn = TEND_EVERY;
+    for (const p of this.parts) {
+      if (!p.isDetached && !p.isApplying && p.log.used() > p.log.cells >> 2) p.catchUpToCtail();
+    }
   }
 
   private stallMs(): number {
