@@ -177,6 +177,19 @@ describe('parallel logs: bad input', () => {
     }
   });
 
+  it("the key-hash mapper refuses a key that is not a string or number (the inline routing too), with nothing written", () => {
+    const handle = createCnrHandle(HashMapCnr, { logs: 4 });
+    const view = attachCnr(handle, HashMapCnr);
+    try {
+      expect(() => view.reads.get({} as never)).toThrow(LogMapperError);
+      expect(() => view.writes.put(null as never, 1)).toThrow(/needs a string or number key, got null/);
+      expect(() => view.write('delete', true as never)).toThrow(LogMapperError);
+      expect(view.stats().logs.map((l) => l.logUsedCells)).toEqual([0, 0, 0, 0]);
+    } finally {
+      view.detach();
+    }
+  });
+
   it('createCnrHandle refuses clients, bad log counts and unknown options; attachCnr refuses another handle', () => {
     expect(() => createCnrHandle(HashMapCnr, { clients: 2 })).toThrow(ConfigError);
     expect(() => createCnrHandle(HashMapCnr, { logs: 0 })).toThrow(/logs must be an integer from 1 to 16/);

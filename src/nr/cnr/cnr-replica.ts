@@ -248,7 +248,13 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
   private tend(): void {
     this.tendIn = TEND_EVERY;
     for (const p of this.parts) {
-      if (!p.isDetached && !p.isApplying && p.log.used() > p.log.cells >> 2) p.catchUpToCtail();
+      if (p.isDetached || p.isApplying || p.log.used() <= p.log.cells >> 2) continue;
+      try {
+        p.catchUpToCtail();
+      } catch {
+        // Opportunistic: a replica that halted or lost its slot keeps the reason and throws it
+        // at its own log's next op; a recovery that found no provider is retried there.
+      }
     }
   }
 
@@ -273,8 +279,8 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     try {
       for (let j = 0; j < this.logs; j++) {
         const p = this.parts[j]!.appendUnapplied(ALL_OP, [seq, kind, id, args]);
-        if (p === null) break; // lost: presumed dead while stalled; the op is aborted below
-        this.order.setPos(seq, j, p);
+        // Lost (presumed dead while stalled), or the op was aborted meanwhile: it is aborted below.
+        if (p === null || !this.order.setPos(seq, j, p)) break;
         positions.push(p);
       }
       committed = positions.length === this.logs && this.order.commit(seq);
