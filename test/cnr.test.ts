@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import {
   attachCnr,
   ConfigError,
+  connectCnr,
   createCnrHandle,
   declareCnrDead,
   defineStructure,
@@ -79,6 +80,38 @@ describe('parallel logs: no head-of-line blocking across logs', () => {
     expect(out[1]!.finishedDuringStall).toBe(true);
     expect(out[1]!.readMs).toBeLessThan(1000);
     expect(out[0]!.digest).toBe(out[1]!.digest);
+  });
+});
+
+describe('parallel logs: clients', () => {
+  it('a client (the main thread) of a node on 3 logs reads and writes keys of every log through that log\'s ring; a multi-log op is refused with nothing sent', async () => {
+    const handle = createCnrHandle(HashMapCnr, { logs: 3, replicas: 1, clients: 1 });
+    const b = base(handle, 1);
+    const words = new Int32Array(b.control);
+    const keys = 9;
+    const done = runWorkers<CnrWorkerInput, CnrWorkerOutput>('cnr-worker', [{ ...b, role: 'serve', client: 0, keys }], 20_000);
+    try {
+      const deadline = Date.now() + 10_000;
+      while (Atomics.load(words, STALLED) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      const c = connectCnr(handle, HashMapCnr, { node: 0 });
+      try {
+        const names = Array.from({ length: keys }, (_, k) => `k${k}`);
+        expect(new Set(names.map((n) => keyHash(n) % 3)).size).toBe(3);
+        expect(names.map((n) => c.read('get', n))).toEqual(names.map((_, k) => k));
+        expect(names.map((n, k) => c.write('put', n, 100 + k))).toEqual(names.map((_, k) => k));
+        expect(await Promise.all(names.map((n) => c.readAsync('get', n)))).toEqual(names.map((_, k) => 100 + k));
+        expect(await c.writeAsync('delete', 'k0')).toBe(true);
+        expect(() => c.read('size')).toThrow(LogMapperError);
+        expect(() => c.write('clear')).toThrow(/multi-log ops are not served to clients/);
+        await expect(c.readAsync('size')).rejects.toThrow(LogMapperError);
+      } finally {
+        c.close();
+      }
+    } finally {
+      Atomics.store(words, RELEASE, 1);
+    }
+    const [out] = await done;
+    expect(out!.error).toBeUndefined();
   });
 });
 
@@ -190,8 +223,9 @@ describe('parallel logs: bad input', () => {
     }
   });
 
-  it('createCnrHandle refuses clients, bad log counts and unknown options; attachCnr refuses another handle', () => {
-    expect(() => createCnrHandle(HashMapCnr, { clients: 2 })).toThrow(ConfigError);
+  it('createCnrHandle refuses bad client counts, bad log counts and unknown options; attachCnr refuses another handle', () => {
+    expect(() => createCnrHandle(HashMapCnr, { clients: -1 })).toThrow(ConfigError);
+    expect(() => connectCnr(createCnrHandle(HashMapCnr, { logs: 2 }), HashMapCnr)).toThrow(/without client slots/);
     expect(() => createCnrHandle(HashMapCnr, { logs: 0 })).toThrow(/logs must be an integer from 1 to 16/);
     expect(() => createCnrHandle(HashMapCnr, { logs: 17 })).toThrow(ConfigError);
     expect(() => createCnrHandle(HashMapCnr, { logs: 2.5 })).toThrow(ConfigError);

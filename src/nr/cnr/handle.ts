@@ -3,10 +3,13 @@
  * with its own tail, seals, reclamation, fencing, torn-append repair and
  * state transfer) and the order table of the ops that map to all of them;
  * `attachCnr` attaches one replica per log in this thread, in the same
- * replica slot of every log; `declareCnrDead` is declareDead on every log.
+ * replica slot of every log; `connectCnr` makes a client of one node on
+ * every log (the handle needs `clients > 0`, which each log gets);
+ * `declareCnrDead` is declareDead on every log.
  */
 import { ConfigError, HandleMismatchError } from '../errors.js';
-import { attach, createHandle, declareDead, type AttachOptions, type HandleOptions, type NrHandle } from '../handle.js';
+import { attach, connect, createHandle, declareDead, type AttachOptions, type ConnectOptions, type HandleOptions, type NrHandle } from '../handle.js';
+import { CnrClient } from './cnr-client.js';
 import { SharedLog } from '../log/shared-log.js';
 import type { OpTable } from '../structure.js';
 import { CnrReplica, perLogStructure } from './cnr-replica.js';
@@ -37,8 +40,6 @@ export function createCnrHandle<S, R extends OpTable<S>, W extends OpTable<S>>(c
   if (options === null || typeof options !== 'object') throw new ConfigError('createCnrHandle options must be an object');
   const { logs = DEFAULT_LOGS, ...perLog } = options;
   if (!Number.isInteger(logs) || logs < 1 || logs > MAX_LOGS) throw new ConfigError(`logs must be an integer from 1 to ${MAX_LOGS}`);
-  // Clients of parallel logs would need one client ring per log and a node-side router: not built yet.
-  if (perLog.clients !== undefined && perLog.clients !== 0) throw new ConfigError('parallel logs do not serve clients yet: create the handle with clients: 0 (or createHandle for a single log)');
   const shape = perLogStructure(cnr.structure, 0, () => undefined);
   const handles: NrHandle[] = [];
   for (let i = 0; i < logs; i++) handles.push(createHandle(shape, perLog));
@@ -69,6 +70,23 @@ export function attachCnr<S, R extends OpTable<S>, W extends OpTable<S>>(handle:
     const r = attach(handle.logs[log]!, structure, slot === undefined ? options : { ...options, slot });
     slot = r.id;
     return r as never;
+  });
+}
+
+/**
+ * From a thread without replicas: become a client of node `node` (default:
+ * the node serving log 0 with the fewest clients) on every log. Ops mapped
+ * to every log are refused (LogMapperError): issue them on a node.
+ */
+export function connectCnr<S, R extends OpTable<S>, W extends OpTable<S>>(handle: CnrHandle, cnr: CnrStructure<S, R, W>, options: ConnectOptions = {}): CnrClient<S, R, W> {
+  if (cnr === null || typeof cnr !== 'object' || cnr.kind !== 'cnr-structure') throw new ConfigError('connectCnr needs a structure with a log mapper (withLogMapper())');
+  checkCnrHandle(handle, cnr.structure.name, cnr.structure.version);
+  const shape = perLogStructure(cnr.structure, 0, () => undefined);
+  let node = options.node;
+  return new CnrClient(cnr, handle.logs.length, (log) => {
+    const c = connect(handle.logs[log]!, shape, node === undefined ? options : { ...options, node });
+    node = c.node;
+    return c as never;
   });
 }
 
