@@ -18,6 +18,7 @@ import {
   HandleMismatchError,
   keyHash,
   LogMapperError,
+  RecoveryError,
   withLogMapper,
   type CnrHandle,
 } from '../src/nr/index.js';
@@ -175,6 +176,28 @@ describe('parallel logs: failures', () => {
     expect(out[1]!.fenced).toBeGreaterThanOrEqual(2);
     expect(out[1]!.stateTransfers).toBeGreaterThanOrEqual(2);
     expect(out[0]!.digest).toBe(out[1]!.digest);
+  });
+});
+
+describe('parallel logs: a fenced replica with no source of state', () => {
+  it('gets RecoveryError on the logs it was fenced on, as single-log NR does', async () => {
+    const handle = createCnrHandle(HashMapCnr, { logs: 2, replicas: 2, logBytes: 4096, fenceAfterMs: 50 });
+    const view = attachCnr(handle, HashMapCnr, { transferTimeoutMs: 300 });
+    try {
+      const b = base(handle, 1);
+      const words = new Int32Array(b.control);
+      const done = runWorkers<CnrWorkerInput, CnrWorkerOutput>('cnr-worker', [{ ...b, role: 'writer', client: 0, keys: 8, rounds: 60 }], 20_000);
+      // Block this thread (no replay, no nudge) until the writer has filled and lapped both logs and is done.
+      const deadline = Date.now() + 15_000;
+      while (Atomics.load(words, 32) < 1 && Date.now() < deadline) Atomics.wait(words, 32, 0, 50);
+      const [out] = await done; // it detached: no replica is left to hand over a snapshot
+      expect(out!.error).toBeUndefined();
+      for (const log of [0, 1]) expect(view.stats().logs[log]!.status).toBe('fenced');
+      expect(() => view.reads.get(keysOnLog(0, 2, 1)[0]!)).toThrow(RecoveryError);
+      expect(() => view.reads.get(keysOnLog(1, 2, 1)[0]!)).toThrow(RecoveryError);
+    } finally {
+      view.detach();
+    }
   });
 });
 
