@@ -13,7 +13,7 @@ import {
   ConfigError,
   connectCnr,
   createCnrHandle,
-  declareCnrDead,
+  declareCnrThreadDead,
   defineStructure,
   HandleMismatchError,
   keyHash,
@@ -117,13 +117,14 @@ describe('parallel logs: clients', () => {
 });
 
 describe('parallel logs: failures', () => {
-  it('a writer killed mid-append on log 0 is repaired; log 0, the other logs and multi-log ops go on', async () => {
+  it('a writer killed mid-append on log 0 (declared dead by its thread id) is repaired; log 0, the other logs and multi-log ops go on', async () => {
     const handle = createCnrHandle(HashMapCnr, { logs: 3, replicas: 2, fenceAfterMs: 100, deadAfterMs: 200 });
     const control = newControl();
     const words = new Int32Array(control);
     const [log0Key] = keysOnLog(0, 3, 1);
     const input: CnrWorkerInput = { handle, control, role: 'stall-forever', client: 0, workers: 1, log0Key };
     const w = new Worker(workerPath('cnr-worker'), { workerData: input });
+    const threadOf = w.threadId;
     try {
       await new Promise<void>((resolve, reject) => {
         const t = setInterval(() => Atomics.load(words, STALLED) === 1 && (clearInterval(t), resolve()), 5);
@@ -133,7 +134,7 @@ describe('parallel logs: failures', () => {
     } finally {
       await w.terminate();
     }
-    declareCnrDead(handle, 0);
+    expect(declareCnrThreadDead(handle, threadOf)).toEqual([0]);
     const view = attachCnr(handle, HashMapCnr);
     try {
       const keys = [...keysOnLog(0, 3, 2), ...keysOnLog(1, 3, 2), ...keysOnLog(2, 3, 2)];

@@ -11,6 +11,7 @@ import { ConfigError, HandleMismatchError } from '../errors.js';
 import { attach, connect, createHandle, declareDead, type AttachOptions, type ConnectOptions, type HandleOptions, type NrHandle } from '../handle.js';
 import { CnrClient } from './cnr-client.js';
 import { SharedLog } from '../log/shared-log.js';
+import { slotsOwnedBy } from '../log/slots.js';
 import type { OpTable } from '../structure.js';
 import { CnrReplica, perLogStructure } from './cnr-replica.js';
 import type { CnrStructure } from './mapper.js';
@@ -95,4 +96,18 @@ export function declareCnrDead(handle: CnrHandle, node: number): void {
   checkCnrHandle(handle, handle?.structure, handle?.version);
   for (const h of handle.logs) declareDead(h, node);
   new OrderTable(handle.order, handle.logs.length).releaseIfHeldBy(node);
+}
+
+/**
+ * For a worker's manager that knows only the thread (`worker.threadId`, read
+ * before it exits): declareCnrDead for every replica slot that thread held
+ * on any log. Returns the slots released.
+ */
+export function declareCnrThreadDead(handle: CnrHandle, threadId: number): number[] {
+  checkCnrHandle(handle, handle?.structure, handle?.version);
+  if (!Number.isInteger(threadId) || threadId < 0) throw new ConfigError('threadId must be a non-negative integer (worker.threadId)');
+  const slots = new Set<number>();
+  for (const h of handle.logs) for (const s of slotsOwnedBy(new SharedLog(h.memory, h.fingerprint), threadId)) slots.add(s);
+  for (const s of slots) declareCnrDead(handle, s);
+  return [...slots].sort((a, b) => a - b);
 }
