@@ -8,8 +8,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { MessagePort } from 'node:worker_threads';
-import { attach, connect, type NrHandle, type ReplicaStats } from '../src/nr/index.js';
-import { HashMap } from '../src/nr/structures/index.js';
+import { attach, attachCnr, connect, type CnrHandle, type NrHandle, type ReplicaStats } from '../src/nr/index.js';
+import { HashMap, HashMapCnr } from '../src/nr/structures/index.js';
 import { LATENCY_SAMPLE_MASK, newRoundLatency, type RoundLatency } from './latency.js';
 import { arrive, measurePipelined, measureRounds, PREPARED, ready, type Round } from './sync.js';
 import { CLIENT_WINDOW, type Dist, keyStream, STREAM, writeMask } from './workload.js';
@@ -20,6 +20,7 @@ export type WorkerSystem =
   | 'apply-limit'
   | 'nr'
   | 'nr-combined'
+  | 'nr-cnr'
   | 'nr-node'
   | 'nr-client'
   | 'lmdb'
@@ -40,6 +41,8 @@ export interface HashmapWorkerInput {
   seed: number;
   coord: SharedArrayBuffer;
   handle?: NrHandle;
+  /** nr-cnr: the hashmap on parallel logs. */
+  cnrHandle?: CnrHandle;
   lmdbPath?: string;
   port?: MessagePort;
   ports?: MessagePort[];
@@ -58,7 +61,7 @@ export interface HashmapWorkerOutput {
   /** Heap the replica (or map) occupies in this worker, after a full GC. */
   stateHeapBytes?: number;
   batches?: number;
-  /** The replica's counters (nr systems). */
+  /** The replica's counters (nr systems; nr-cnr: summed over its logs' replicas). */
   stats?: ReplicaStats;
   /** Sampled op latencies, one entry per round (systems that sample: plain-map and the nr ones). */
   latency?: RoundLatency[];
@@ -183,9 +186,10 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * nr-node: nr-combined that also yields to its event loop after every
  * window, so that its clients' doorbell is answered even without writes.
  */
-async function runNr(mode: 'sync' | 'combined' | 'node'): Promise<HashmapWorkerOutput> {
+async function runNr(mode: 'sync' | 'combined' | 'node', cnr = false): Promise<HashmapWorkerOutput> {
   const base = heapUsed();
-  const r = attach(input.handle!, HashMap);
+  // nr-cnr: the same loops on the hashmap's parallel logs (one replica per log in this thread).
+  const r = cnr ? attachCnr(input.cnrHandle!, HashMapCnr) : attach(input.handle!, HashMap);
   if (input.index === 0) {
     // Preload through the log, 1000 puts per combined batch.
     for (let k = 0; k < input.keys; k += 1000) {
@@ -250,10 +254,19 @@ async function runNr(mode: 'sync' | 'combined' | 'node'): Promise<HashmapWorkerO
     }
   };
   const rounds = await measureRounds(coord, input, mode !== 'sync' ? combinedWindow : input.sampleLatency ? sampledSyncWindow : unsampledSyncWindow);
-  const stats = r.stats();
+  const stats = 'logs' in r ? sumStats(r.stats().logs) : r.stats();
   // Leave the log so a finished worker never holds back the others' head.
   r.detach();
   return { rounds, stateHeapBytes, batches: stats.batches, stats, latency: latencyOut() };
+}
+
+/** One thread's counters over its replicas of several logs (numbers summed; the first log's status). */
+function sumStats(logs: ReplicaStats[]): ReplicaStats {
+  const sum = { ...logs[0]! } as unknown as Record<string, unknown>;
+  for (const l of logs.slice(1)) {
+    for (const [k, v] of Object.entries(l)) if (typeof v === 'number' && k !== 'replica') sum[k] = (sum[k] as number) + v;
+  }
+  return sum as unknown as ReplicaStats;
 }
 
 /** A thread without a replica: every op goes to its node, CLIENT_WINDOW in flight. */
@@ -351,6 +364,7 @@ const runners: Record<WorkerSystem, () => Promise<HashmapWorkerOutput>> = {
   nr: () => runNr('sync'),
   'apply-limit': runApplyLimit,
   'nr-combined': () => runNr('combined'),
+  'nr-cnr': () => runNr('sync', true),
   'nr-node': () => runNr('node'),
   'nr-client': runNrClient,
   lmdb: runLmdb,

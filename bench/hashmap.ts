@@ -10,6 +10,8 @@
  * - lmdb: N workers on one lmdb environment on tmpfs (async puts, awaited per 64 ops);
  * - nr: N replica workers, synchronous calls;
  * - nr-combined: N replica workers, writes submitted async and combined per 64 ops;
+ * - nr-cnr: nr (synchronous calls) on NR_CNR_LOGS parallel logs (HashMapCnr:
+ *   by key hash), each log a quarter of nr's log bytes;
  * - nr-clients: 2 replica workers (nr-combined, yielding to their event loop
  *   every 64 ops) and N-2 client workers without a replica, 128 ops in flight each.
  */
@@ -17,8 +19,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
-import { createHandle } from '../src/nr/index.js';
-import { HashMap } from '../src/nr/structures/index.js';
+import { createCnrHandle, createHandle } from '../src/nr/index.js';
+import { HashMap, HashMapCnr } from '../src/nr/structures/index.js';
 import { median, startPostmessage, TaskPool, withTimeout } from './harness.js';
 import type { HashmapWorkerInput, HashmapWorkerOutput, WorkerSystem } from './hashmap-worker.js';
 import { LATENCY_SAMPLE_EVERY, latencyFields } from './latency.js';
@@ -27,7 +29,9 @@ import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type Bench
 import { cpuNsPerOp, newCoordination, PREPARED, runRounds, waitUntilAtLeast, warmupRoundsFor } from './sync.js';
 import { CLIENT_WINDOW, type Dist } from './workload.js';
 
-export const HASHMAP_SYSTEMS = ['plain-map', 'private-maps', 'apply-limit', 'postmessage', 'lmdb', 'nr', 'nr-combined', 'nr-clients'] as const;
+export const HASHMAP_SYSTEMS = ['plain-map', 'private-maps', 'apply-limit', 'postmessage', 'lmdb', 'nr', 'nr-combined', 'nr-cnr', 'nr-clients'] as const;
+/** nr-cnr: parallel logs per handle. */
+export const NR_CNR_LOGS = 4;
 /** nr-clients: this many replica-holding workers; the other threads are their clients. */
 export const NR_CLIENTS_REPLICAS = 2;
 export type HashmapSystem = (typeof HASHMAP_SYSTEMS)[number];
@@ -103,6 +107,12 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
         const handle = createHandle(HashMap, { replicas: cell.threads, logBytes: cell.logBytes });
         sharedBytes = handle.memory.buffer.byteLength;
         for (let i = 0; i < cell.threads; i++) start(cell.system, i, cell.threads, { handle });
+        break;
+      }
+      case 'nr-cnr': {
+        const cnrHandle = createCnrHandle(HashMapCnr, { logs: NR_CNR_LOGS, replicas: cell.threads, logBytes: cell.logBytes / NR_CNR_LOGS });
+        sharedBytes = cnrHandle.logs.reduce((s, h) => s + h.memory.buffer.byteLength, 0) + cnrHandle.order.byteLength;
+        for (let i = 0; i < cell.threads; i++) start('nr-cnr', i, cell.threads, { cnrHandle });
         break;
       }
       case 'nr-clients': {

@@ -1,7 +1,8 @@
 // Cost of one read on a replica of a 100k-key HashMap at 0 % writes (the
 // hashmap suite's w0-uniform loop), against the same loop on a private Map.
 //
-//   node bench/read-cost.mjs <checkout with dist/ built> nr|map N [threads]
+//   node bench/read-cost.mjs <checkout with dist/ built> nr|cnr|map N [threads]
+// (cnr: the hashmap on 4 parallel logs, HashMapCnr)
 //
 // Each thread (the main thread when threads is 1, else that many workers,
 // each with its own replica or Map, started together) reads N keys and
@@ -22,15 +23,15 @@ const processCpuNs = () => {
 };
 
 async function readLoop({ dir, mode, n, handle, index, barrier }) {
-  const { attach } = await import(dir + '/dist/src/nr/index.js');
-  const { HashMap } = await import(dir + '/dist/src/nr/structures/index.js');
+  const { attach, attachCnr } = await import(dir + '/dist/src/nr/index.js');
+  const { HashMap, HashMapCnr } = await import(dir + '/dist/src/nr/structures/index.js');
   const { keyStream, STREAM } = await import(dir + '/dist/bench/workload.js');
   const keys = keyStream('uniform', KEYS, 1000 + index);
   const MASK = STREAM - 1;
   let get;
   let replica;
-  if (mode === 'nr') {
-    replica = attach(handle, HashMap);
+  if (mode === 'nr' || mode === 'cnr') {
+    replica = mode === 'cnr' ? attachCnr(handle, HashMapCnr) : attach(handle, HashMap);
     if (index === 0) {
       for (let k = 0; k < KEYS; k += 1000) {
         let last;
@@ -72,10 +73,10 @@ if (isMainThread) {
   const [dir, mode, nArg, tArg = '1'] = process.argv.slice(2);
   const n = +nArg;
   const threads = +tArg;
-  if (!dir || (mode !== 'nr' && mode !== 'map') || !(n > 0) || !(threads >= 1)) throw new Error('usage: read-cost.mjs <checkout dir> nr|map N [threads]');
-  const { createHandle } = await import(dir + '/dist/src/nr/index.js');
-  const { HashMap } = await import(dir + '/dist/src/nr/structures/index.js');
-  const handle = mode === 'nr' ? createHandle(HashMap, { replicas: threads }) : undefined;
+  if (!dir || (mode !== 'nr' && mode !== 'cnr' && mode !== 'map') || !(n > 0) || !(threads >= 1)) throw new Error('usage: read-cost.mjs <checkout dir> nr|cnr|map N [threads]');
+  const { createHandle, createCnrHandle } = await import(dir + '/dist/src/nr/index.js');
+  const { HashMap, HashMapCnr } = await import(dir + '/dist/src/nr/structures/index.js');
+  const handle = mode === 'nr' ? createHandle(HashMap, { replicas: threads }) : mode === 'cnr' ? createCnrHandle(HashMapCnr, { logs: 4, replicas: threads, logBytes: 512 * 1024 }) : undefined;
   const fmt = (r) => `${mode}: ${r.threadNsPerRead.toFixed(1)} ns thread CPU per read, ${r.processNsPerRead.toFixed(1)} ns process CPU per read`;
   if (threads === 1) console.log(fmt(await readLoop({ dir, mode, n, handle, index: 0, barrier: null })));
   else {

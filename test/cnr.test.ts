@@ -11,12 +11,14 @@ import { describe, expect, it } from 'vitest';
 import {
   attachCnr,
   ConfigError,
+  connectCnr,
   createCnrHandle,
-  declareCnrDead,
+  declareCnrThreadDead,
   defineStructure,
   HandleMismatchError,
   keyHash,
   LogMapperError,
+  RecoveryError,
   withLogMapper,
   type CnrHandle,
 } from '../src/nr/index.js';
@@ -82,14 +84,47 @@ describe('parallel logs: no head-of-line blocking across logs', () => {
   });
 });
 
+describe('parallel logs: clients', () => {
+  it('a client (the main thread) of a node on 3 logs reads and writes keys of every log through that log\'s ring; a multi-log op is refused with nothing sent', async () => {
+    const handle = createCnrHandle(HashMapCnr, { logs: 3, replicas: 1, clients: 1 });
+    const b = base(handle, 1);
+    const words = new Int32Array(b.control);
+    const keys = 9;
+    const done = runWorkers<CnrWorkerInput, CnrWorkerOutput>('cnr-worker', [{ ...b, role: 'serve', client: 0, keys }], 20_000);
+    try {
+      const deadline = Date.now() + 10_000;
+      while (Atomics.load(words, STALLED) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      const c = connectCnr(handle, HashMapCnr, { node: 0 });
+      try {
+        const names = Array.from({ length: keys }, (_, k) => `k${k}`);
+        expect(new Set(names.map((n) => keyHash(n) % 3)).size).toBe(3);
+        expect(names.map((n) => c.read('get', n))).toEqual(names.map((_, k) => k));
+        expect(names.map((n, k) => c.write('put', n, 100 + k))).toEqual(names.map((_, k) => k));
+        expect(await Promise.all(names.map((n) => c.readAsync('get', n)))).toEqual(names.map((_, k) => 100 + k));
+        expect(await c.writeAsync('delete', 'k0')).toBe(true);
+        expect(() => c.read('size')).toThrow(LogMapperError);
+        expect(() => c.write('clear')).toThrow(/multi-log ops are not served to clients/);
+        await expect(c.readAsync('size')).rejects.toThrow(LogMapperError);
+      } finally {
+        c.close();
+      }
+    } finally {
+      Atomics.store(words, RELEASE, 1);
+    }
+    const [out] = await done;
+    expect(out!.error).toBeUndefined();
+  });
+});
+
 describe('parallel logs: failures', () => {
-  it('a writer killed mid-append on log 0 is repaired; log 0, the other logs and multi-log ops go on', async () => {
+  it('a writer killed mid-append on log 0 (declared dead by its thread id) is repaired; log 0, the other logs and multi-log ops go on', async () => {
     const handle = createCnrHandle(HashMapCnr, { logs: 3, replicas: 2, fenceAfterMs: 100, deadAfterMs: 200 });
     const control = newControl();
     const words = new Int32Array(control);
     const [log0Key] = keysOnLog(0, 3, 1);
     const input: CnrWorkerInput = { handle, control, role: 'stall-forever', client: 0, workers: 1, log0Key };
     const w = new Worker(workerPath('cnr-worker'), { workerData: input });
+    const threadOf = w.threadId;
     try {
       await new Promise<void>((resolve, reject) => {
         const t = setInterval(() => Atomics.load(words, STALLED) === 1 && (clearInterval(t), resolve()), 5);
@@ -99,7 +134,7 @@ describe('parallel logs: failures', () => {
     } finally {
       await w.terminate();
     }
-    declareCnrDead(handle, 0);
+    expect(declareCnrThreadDead(handle, threadOf)).toEqual([0]);
     const view = attachCnr(handle, HashMapCnr);
     try {
       const keys = [...keysOnLog(0, 3, 2), ...keysOnLog(1, 3, 2), ...keysOnLog(2, 3, 2)];
@@ -145,6 +180,28 @@ describe('parallel logs: failures', () => {
   });
 });
 
+describe('parallel logs: a fenced replica with no source of state', () => {
+  it('gets RecoveryError on the logs it was fenced on, as single-log NR does', async () => {
+    const handle = createCnrHandle(HashMapCnr, { logs: 2, replicas: 2, logBytes: 4096, fenceAfterMs: 50 });
+    const view = attachCnr(handle, HashMapCnr, { transferTimeoutMs: 300 });
+    try {
+      const b = base(handle, 1);
+      const words = new Int32Array(b.control);
+      const done = runWorkers<CnrWorkerInput, CnrWorkerOutput>('cnr-worker', [{ ...b, role: 'writer', client: 0, keys: 8, rounds: 60 }], 20_000);
+      // Block this thread (no replay, no nudge) until the writer has filled and lapped both logs and is done.
+      const deadline = Date.now() + 15_000;
+      while (Atomics.load(words, 32) < 1 && Date.now() < deadline) Atomics.wait(words, 32, 0, 50);
+      const [out] = await done; // it detached: no replica is left to hand over a snapshot
+      expect(out!.error).toBeUndefined();
+      for (const log of [0, 1]) expect(view.stats().logs[log]!.status).toBe('fenced');
+      expect(() => view.reads.get(keysOnLog(0, 2, 1)[0]!)).toThrow(RecoveryError);
+      expect(() => view.reads.get(keysOnLog(1, 2, 1)[0]!)).toThrow(RecoveryError);
+    } finally {
+      view.detach();
+    }
+  });
+});
+
 describe('parallel logs: bad input', () => {
   const Bad = (map: (op: string, args: readonly unknown[], logs: number) => unknown) => withLogMapper(HashMap, { map: map as never });
 
@@ -177,8 +234,22 @@ describe('parallel logs: bad input', () => {
     }
   });
 
-  it('createCnrHandle refuses clients, bad log counts and unknown options; attachCnr refuses another handle', () => {
-    expect(() => createCnrHandle(HashMapCnr, { clients: 2 })).toThrow(ConfigError);
+  it("the key-hash mapper refuses a key that is not a string or number (the inline routing too), with nothing written", () => {
+    const handle = createCnrHandle(HashMapCnr, { logs: 4 });
+    const view = attachCnr(handle, HashMapCnr);
+    try {
+      expect(() => view.reads.get({} as never)).toThrow(LogMapperError);
+      expect(() => view.writes.put(null as never, 1)).toThrow(/needs a string or number key, got null/);
+      expect(() => view.write('delete', true as never)).toThrow(LogMapperError);
+      expect(view.stats().logs.map((l) => l.logUsedCells)).toEqual([0, 0, 0, 0]);
+    } finally {
+      view.detach();
+    }
+  });
+
+  it('createCnrHandle refuses bad client counts, bad log counts and unknown options; attachCnr refuses another handle', () => {
+    expect(() => createCnrHandle(HashMapCnr, { clients: -1 })).toThrow(ConfigError);
+    expect(() => connectCnr(createCnrHandle(HashMapCnr, { logs: 2 }), HashMapCnr)).toThrow(/without client slots/);
     expect(() => createCnrHandle(HashMapCnr, { logs: 0 })).toThrow(/logs must be an integer from 1 to 16/);
     expect(() => createCnrHandle(HashMapCnr, { logs: 17 })).toThrow(ConfigError);
     expect(() => createCnrHandle(HashMapCnr, { logs: 2.5 })).toThrow(ConfigError);

@@ -57,6 +57,7 @@ export const MIN_LOG_BYTES = LIMITS.minLogBytes;
 export const MAX_LOG_BYTES = LIMITS.maxLogBytes;
 export const MAX_REPLICAS = LIMITS.maxReplicas;
 export const DEFAULT_FENCE_AFTER_MS = DEFAULTS.fenceAfterMs;
-export { createCnrHandle, attachCnr, declareCnrDead, MAX_LOGS, DEFAULT_LOGS, type CnrHandle, type CnrHandleOptions } from './cnr/handle.js';
+export { createCnrHandle, attachCnr, connectCnr, declareCnrDead, declareCnrThreadDead, MAX_LOGS, DEFAULT_LOGS, type CnrHandle, type CnrHandleOptions } from './cnr/handle.js';
 export { CnrReplica, type CnrStats } from './cnr/cnr-replica.js';
+export { CnrClient } from './cnr/cnr-client.js';
 export { withLogMapper, keyHashMapper, keyHash, type LogMapper, type LogChoice, type CnrStructure } from './cnr/mapper.js';

@@ -14,7 +14,7 @@ export interface CnrRecorded {
 export interface CnrWorkerInput {
   handle: CnrHandle;
   control: SharedArrayBuffer;
-  role: 'mix' | 'stall' | 'stall-forever' | 'reader' | 'idle' | 'writer';
+  role: 'mix' | 'stall' | 'stall-forever' | 'reader' | 'idle' | 'writer' | 'serve';
   client: number;
   /** Participants of the READY and DONE barriers. */
   workers: number;

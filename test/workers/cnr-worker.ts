@@ -9,7 +9,9 @@
  *   and says whether they finished while the stall held, then releases it;
  * - 'idle': attaches, then blocks its thread (no replay, no nudges) until
  *   RELEASE, then reads every key back (it was fenced meanwhile);
- * - 'writer': writes keys 0..keys-1 of every log `rounds` times, then waits.
+ * - 'writer': writes keys 0..keys-1 of every log `rounds` times, then waits;
+ * - 'serve': writes k0..k{keys-1} = 0.., sets STALLED (ready), and serves its
+ *   clients from its event loop until RELEASE.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { attachCnr } from '../../src/nr/index.js';
@@ -132,6 +134,11 @@ try {
       while (Atomics.load(words, RELEASE) === 0) Atomics.wait(words, RELEASE, 0, 100);
       out.readBack = Array.from({ length: input.keys! }, (_, k) => view.reads.get(`k${k}`));
       out.readBack.push(view.reads.size());
+      break;
+    case 'serve':
+      for (let k = 0; k < input.keys!; k++) view.writes.put(`k${k}`, k);
+      Atomics.store(words, STALLED, 1);
+      while (Atomics.load(words, RELEASE) === 0) await new Promise((r) => setTimeout(r, 2));
       break;
     case 'writer':
       for (let r = 0; r < (input.rounds ?? 1); r++) for (let k = 0; k < input.keys!; k++) view.writes.put(`k${k}`, r * 1000 + k);

@@ -18,13 +18,15 @@ import { distance } from '../log/positions.js';
 import type { BoundReads, BoundWrites } from '../replica/bound-ops.js';
 import type { Replica, ReplicaStats } from '../replica/replica.js';
 import { defineStructure, type OpArgs, type OpResult, type OpTable, type Structure } from '../structure.js';
-import { route, type CnrStructure, type LogMapper } from './mapper.js';
+import { keyedAll, keyHash, route, type CnrStructure, type LogMapper } from './mapper.js';
 import { ABORTED, type OrderTable } from './order.js';
 
 /** The internal write op that carries a multi-log op in every log. */
 export const ALL_OP = '__cnrAll';
 const WRITE = 0;
 const READ = 1;
+/** Routed ops between two looks at the other logs (tend). */
+const TEND_EVERY = 256;
 
 type AnyReplica = Replica<unknown, OpTable<unknown>, OpTable<unknown>>;
 type AllApply = (log: number, state: unknown, seq: number, kind: number, id: number, args: unknown[]) => unknown;
@@ -91,6 +93,8 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
   private readonly reached: number[];
   private readonly mine = new Map<number, MineRecord>();
   private multiLogOps = 0;
+  /** Ops routed until the next look at the logs this thread has not touched (see tend). */
+  private tendIn = TEND_EVERY;
 
   /** @internal use attachCnr() */
   constructor(
@@ -115,12 +119,14 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
 
   read<K extends keyof R & string>(name: K, ...args: OpArgs<R[K]>): OpResult<R[K]> {
     if (this.structure.readIds[name] === undefined) throw new UnknownOpError('read', name);
+    if (--this.tendIn === 0) this.tend();
     const i = route(this.mapper, name, args, this.logs);
     return (i < 0 ? this.runAll(READ, name, args) : this.untyped(i).read(name, ...args)) as OpResult<R[K]>;
   }
 
   write<K extends keyof W & string>(name: K, ...args: OpArgs<W[K]>): OpResult<W[K]> {
     if (this.structure.writeIds[name] === undefined) throw new UnknownOpError('write', name);
+    if (--this.tendIn === 0) this.tend();
     const i = route(this.mapper, name, args, this.logs);
     return (i < 0 ? this.runAll(WRITE, name, args) : this.untyped(i).write(name, ...args)) as OpResult<W[K]>;
   }
@@ -180,15 +186,76 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
 
   private bind(kind: number): object {
     const table: { [name: string]: (...args: unknown[]) => unknown } = {};
-    const names = kind === READ ? this.structure.readNames : this.structure.writeNames;
+    const st = this.structure;
+    const names = kind === READ ? st.readNames : st.writeNames;
+    const keyed = keyedAll(this.mapper);
+    const logs = this.logs;
     for (const name of names) {
       const bound = this.parts.map((p) => (kind === READ ? p.reads : p.writes)[name] as (...args: unknown[]) => unknown);
-      table[name] = (...args: unknown[]): unknown => {
-        const i = route(this.mapper, name, args, this.logs);
-        return i < 0 ? this.runAll(kind, name, args) : bound[i]!(...args);
-      };
+      const arity = (kind === READ ? st.readFns[st.readIds[name]!]! : st.writeFns[st.writeIds[name]!]!).length - 1;
+      // The built-in key-hash mapper's key ops: routed inline with named parameters (no argument
+      // array); a one-key read runs the read protocol itself (load log i's CTAIL, catch up, read),
+      // as the replica's bound read does, so no call through four distinct bound closures.
+      if (keyed !== null && !keyed.has(name) && arity === 1 && kind === READ) table[name] = this.keyedRead(st.readFns[st.readIds[name]!]!);
+      else if (keyed !== null && !keyed.has(name) && arity === 1) {
+        table[name] = (a: unknown): unknown => {
+          if (--this.tendIn === 0) this.tend();
+          return bound[keyHash(a) % logs]!(a);
+        };
+      } else if (keyed !== null && !keyed.has(name) && arity === 2) {
+        table[name] = (a: unknown, b: unknown): unknown => {
+          if (--this.tendIn === 0) this.tend();
+          return bound[keyHash(a) % logs]!(a, b);
+        };
+      } else {
+        table[name] = (...args: unknown[]): unknown => {
+          if (--this.tendIn === 0) this.tend();
+          const i = route(this.mapper, name, args, logs);
+          return i < 0 ? this.runAll(kind, name, args) : bound[i]!(...args);
+        };
+      }
     }
     return Object.freeze(table);
+  }
+
+  private keyedRead(fn: (state: S, ...args: unknown[]) => unknown): (a: unknown) => unknown {
+    const parts = this.parts;
+    const logs = this.logs;
+    // (Each log's wasm atomic loader: 252 instructions per read against 295 through
+    // Atomics.load on an Int32Array of each log's memory, callgrind, bench/read-cost.mjs cnr.)
+    const loads = parts.map((p) => p.log.load);
+    const at = parts[0]!.log.ctailByteOffset;
+    return (a: unknown): unknown => {
+      if (--this.tendIn === 0) this.tend();
+      const i = keyHash(a) % logs;
+      const r = parts[i]!;
+      if (r.detachedError !== null) throw r.detachedError;
+      const c = loads[i]!(at);
+      if (c !== r.ltail) r.readTo(c);
+      return fn(r.state as S, a);
+    };
+  }
+
+  /**
+   * A thread whose ops all go to some logs never replays the others, and its
+   * replicas of those would hold back their heads until writers fence them
+   * (a thread in a synchronous loop answers no nudge). So every TEND_EVERY
+   * routed ops it replays each log that has filled past a quarter (the
+   * crate's CNR has the same duty in its GC callback), up to that log's
+   * CTAIL only: entries before it are sealed, so this never waits for a
+   * writer stalled on a log this thread does not use.
+   */
+  private tend(): void {
+    this.tendIn = TEND_EVERY;
+    for (const p of this.parts) {
+      if (p.isDetached || p.isApplying || p.log.used() <= p.log.cells >> 2) continue;
+      try {
+        p.catchUpToCtail();
+      } catch {
+        // Opportunistic: a replica that halted or lost its slot keeps the reason and throws it
+        // at its own log's next op; a recovery that found no provider is retried there.
+      }
+    }
   }
 
   private stallMs(): number {
@@ -212,8 +279,8 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     try {
       for (let j = 0; j < this.logs; j++) {
         const p = this.parts[j]!.appendUnapplied(ALL_OP, [seq, kind, id, args]);
-        if (p === null) break; // lost: presumed dead while stalled; the op is aborted below
-        this.order.setPos(seq, j, p);
+        // Lost (presumed dead while stalled), or the op was aborted meanwhile: it is aborted below.
+        if (p === null || !this.order.setPos(seq, j, p)) break;
         positions.push(p);
       }
       committed = positions.length === this.logs && this.order.commit(seq);

@@ -3,11 +3,15 @@
  * with its own tail, seals, reclamation, fencing, torn-append repair and
  * state transfer) and the order table of the ops that map to all of them;
  * `attachCnr` attaches one replica per log in this thread, in the same
- * replica slot of every log; `declareCnrDead` is declareDead on every log.
+ * replica slot of every log; `connectCnr` makes a client of one node on
+ * every log (the handle needs `clients > 0`, which each log gets);
+ * `declareCnrDead` is declareDead on every log.
  */
 import { ConfigError, HandleMismatchError } from '../errors.js';
-import { attach, createHandle, declareDead, type AttachOptions, type HandleOptions, type NrHandle } from '../handle.js';
+import { attach, connect, createHandle, declareDead, type AttachOptions, type ConnectOptions, type HandleOptions, type NrHandle } from '../handle.js';
+import { CnrClient } from './cnr-client.js';
 import { SharedLog } from '../log/shared-log.js';
+import { slotsOwnedBy } from '../log/slots.js';
 import type { OpTable } from '../structure.js';
 import { CnrReplica, perLogStructure } from './cnr-replica.js';
 import type { CnrStructure } from './mapper.js';
@@ -37,8 +41,6 @@ export function createCnrHandle<S, R extends OpTable<S>, W extends OpTable<S>>(c
   if (options === null || typeof options !== 'object') throw new ConfigError('createCnrHandle options must be an object');
   const { logs = DEFAULT_LOGS, ...perLog } = options;
   if (!Number.isInteger(logs) || logs < 1 || logs > MAX_LOGS) throw new ConfigError(`logs must be an integer from 1 to ${MAX_LOGS}`);
-  // Clients of parallel logs would need one client ring per log and a node-side router: not built yet.
-  if (perLog.clients !== undefined && perLog.clients !== 0) throw new ConfigError('parallel logs do not serve clients yet: create the handle with clients: 0 (or createHandle for a single log)');
   const shape = perLogStructure(cnr.structure, 0, () => undefined);
   const handles: NrHandle[] = [];
   for (let i = 0; i < logs; i++) handles.push(createHandle(shape, perLog));
@@ -72,9 +74,40 @@ export function attachCnr<S, R extends OpTable<S>, W extends OpTable<S>>(handle:
   });
 }
 
+/**
+ * From a thread without replicas: become a client of node `node` (default:
+ * the node serving log 0 with the fewest clients) on every log. Ops mapped
+ * to every log are refused (LogMapperError): issue them on a node.
+ */
+export function connectCnr<S, R extends OpTable<S>, W extends OpTable<S>>(handle: CnrHandle, cnr: CnrStructure<S, R, W>, options: ConnectOptions = {}): CnrClient<S, R, W> {
+  if (cnr === null || typeof cnr !== 'object' || cnr.kind !== 'cnr-structure') throw new ConfigError('connectCnr needs a structure with a log mapper (withLogMapper())');
+  checkCnrHandle(handle, cnr.structure.name, cnr.structure.version);
+  const shape = perLogStructure(cnr.structure, 0, () => undefined);
+  let node = options.node;
+  return new CnrClient(cnr, handle.logs.length, (log) => {
+    const c = connect(handle.logs[log]!, shape, node === undefined ? options : { ...options, node });
+    node = c.node;
+    return c as never;
+  });
+}
+
 /** For a node's manager after worker.terminate(): declareDead on every log, and abort the node's multi-log op in progress. */
 export function declareCnrDead(handle: CnrHandle, node: number): void {
   checkCnrHandle(handle, handle?.structure, handle?.version);
   for (const h of handle.logs) declareDead(h, node);
   new OrderTable(handle.order, handle.logs.length).releaseIfHeldBy(node);
+}
+
+/**
+ * For a worker's manager that knows only the thread (`worker.threadId`, read
+ * before it exits): declareCnrDead for every replica slot that thread held
+ * on any log. Returns the slots released.
+ */
+export function declareCnrThreadDead(handle: CnrHandle, threadId: number): number[] {
+  checkCnrHandle(handle, handle?.structure, handle?.version);
+  if (!Number.isInteger(threadId) || threadId < 0) throw new ConfigError('threadId must be a non-negative integer (worker.threadId)');
+  const slots = new Set<number>();
+  for (const h of handle.logs) for (const s of slotsOwnedBy(new SharedLog(h.memory, h.fingerprint), threadId)) slots.add(s);
+  for (const s of slots) declareCnrDead(handle, s);
+  return [...slots].sort((a, b) => a - b);
 }

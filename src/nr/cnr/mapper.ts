@@ -87,5 +87,13 @@ export function keyHashMapper(options: { all?: readonly string[]; combine?: LogM
     map: (op, args, logs) => (all.has(op) ? 'all' : keyHash(args[0]) % logs),
   };
   if (options.combine) mapper.combine = options.combine;
+  // Lets a view route the key ops of this mapper without calling it (same answer, no argument array).
+  Object.defineProperty(mapper, KEYED, { value: all });
   return mapper;
 }
+
+/** The ops a keyHashMapper sends to every log, or null for any other mapper. */
+export function keyedAll(mapper: LogMapper): ReadonlySet<string> | null {
+  return (mapper as { [KEYED]?: ReadonlySet<string> })[KEYED] ?? null;
+}
+const KEYED = Symbol('keyHashMapper');

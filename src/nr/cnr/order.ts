@@ -135,8 +135,16 @@ export class OrderTable {
     }
   }
 
-  setPos(seq: number, log: number, pos: number): void {
-    Atomics.store(this.w, this.rowAt(seq) + 1 + log, pos);
+  /**
+   * Record op `seq`'s entry in `log`, unless its row no longer holds it
+   * pending (aborted while its issuer stalled, and possibly reused since:
+   * a late store must not land in another op's row).
+   */
+  setPos(seq: number, log: number, pos: number): boolean {
+    const row = this.rowAt(seq);
+    if (Atomics.load(this.w, row) !== seq << 2) return false;
+    Atomics.store(this.w, row + 1 + log, pos);
+    return true;
   }
 
   pos(seq: number, log: number): number {
