@@ -31,12 +31,16 @@ export const DEFAULTS = Object.freeze({
   clientSlotBytes: 256,
   /** Bound on every client op, sync or async. */
   clientTimeoutMs: 30_000,
+  /** Parallel logs of a createCnrHandle handle. */
+  logs: 4,
 });
 
 export const LIMITS = Object.freeze({
   minLogBytes: 4 * 1024,
   maxLogBytes: 1024 * 1024 * 1024,
   maxReplicas: 64,
+  /** Parallel logs one createCnrHandle handle may have. */
+  maxLogs: 16,
   maxClients: 256,
   maxClientSlots: 1024,
   minClientSlotBytes: 64,

@@ -7,6 +7,7 @@
  * every log (the handle needs `clients > 0`, which each log gets);
  * `declareCnrDead` is declareDead on every log.
  */
+import { DEFAULTS, LIMITS } from '../defaults.js';
 import { ConfigError, HandleMismatchError } from '../errors.js';
 import { attach, connect, createHandle, declareDead, type AttachOptions, type ConnectOptions, type HandleOptions, type NrHandle } from '../handle.js';
 import { CnrClient } from './cnr-client.js';
@@ -17,9 +18,9 @@ import { CnrReplica, perLogStructure } from './cnr-replica.js';
 import type { CnrStructure } from './mapper.js';
 import { createOrderBuffer, OrderTable } from './order.js';
 
-/** The most parallel logs one handle may have. */
-export const MAX_LOGS = 16;
-export const DEFAULT_LOGS = 4;
+/** The most parallel logs one handle may have (LIMITS.maxLogs), and their default number (DEFAULTS.logs). */
+export const MAX_LOGS = LIMITS.maxLogs;
+export const DEFAULT_LOGS = DEFAULTS.logs;
 
 export interface CnrHandle {
   readonly kind: 'node-replication/cnr';
