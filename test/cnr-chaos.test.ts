@@ -9,15 +9,13 @@
  * pending when its thread died) is linearizable, and the final state holds
  * every acknowledged write that nothing later replaced.
  */
-import { Piscina } from 'piscina';
 import { describe, expect, it } from 'vitest';
-import { createCnrHandle, declareCnrDead, pinnedLoadBalancer, pinnedTask } from '../src/nr/index.js';
+import { createCnrHandle, declareCnrDead } from '../src/nr/index.js';
 import { HashMapCnr } from '../src/nr/structures/index.js';
-import { CLOCK, LIVES_AT, RECORD, STOP, type ChaosResult, type CnrChaosInput } from './support/chaos-layout.js';
+import { CLOCK, LIVES_AT, RECORD, type CnrChaosInput } from './support/chaos-layout.js';
+import { runChaosLives } from './support/chaos-driver.js';
 import { checkLinearizable, type Operation } from '../src/lincheck/index.js';
 import { cnrMapModel, type CnrOp } from './support/cnr-model.js';
-import { mulberry32 } from './support/prng.js';
-import { workerPath } from './support/spawn.js';
 
 const THREADS = 4;
 const KILLS = 8;
@@ -33,53 +31,14 @@ describe('chaos on parallel logs', () => {
     const ctl = new Int32Array(control);
     ctl[CLOCK] = 1;
     const history = new SharedArrayBuffer(LIVES * CAPACITY * RECORD * 4);
-    // Each life is one piscina task; the first one on each thread is pinned to it.
-    const pool = new Piscina({
-      filename: workerPath('cnr-chaos-task'),
-      minThreads: THREADS,
-      maxThreads: THREADS,
-      idleTimeout: 60_000,
-      atomics: 'disabled',
-      loadBalancer: pinnedLoadBalancer as never,
+    const { kills, lives, finals } = await runChaosLives({
+      task: 'cnr-chaos-task',
+      threads: THREADS,
+      kills: KILLS,
+      ctl,
+      input: (life): CnrChaosInput => ({ handle, control, history, base: life * CAPACITY, capacity: CAPACITY, life, keys: KEYS, survivors: THREADS, multiShare: 0.03 }),
+      declareDead: (slot) => declareCnrDead(handle, slot),
     });
-    const results: Promise<ChaosResult>[] = [];
-    const alive = new Set<number>();
-    let lives = 0;
-    const start = async (pinTo?: number): Promise<void> => {
-      const life = lives++;
-      const input: CnrChaosInput = { handle, control, history, base: life * CAPACITY, capacity: CAPACITY, life, keys: KEYS, survivors: THREADS, multiShare: 0.03 };
-      const p = pool.run(pinTo === undefined ? input : pinnedTask(input, pinTo)) as Promise<ChaosResult>;
-      p.catch((e: unknown) => { if (process.env.CHAOS_DEBUG) console.log("life", life, "rejected:", String(e)); }); // a killed life's task rejects
-      results[life] = p;
-      alive.add(life);
-      // Started once it has published its thread and slot.
-      const deadline = Date.now() + 30_000;
-      while (Atomics.load(ctl, LIVES_AT + 2 * life + 1) === 0) {
-        if (Date.now() > deadline) throw new Error(`life ${life} did not start`);
-        await new Promise((r) => setTimeout(r, 2));
-      }
-    };
-    for (let i = 0; i < THREADS; i++) await start(i);
-
-    // A fixed number of kills at seeded random moments: bounded, and the same every run.
-    const rand = mulberry32(4242);
-    let kills = 0;
-    while (kills < KILLS) {
-      await new Promise((r) => setTimeout(r, 100 + Math.floor(rand() * 200)));
-      const victims = [...alive];
-      const life = victims[Math.floor(rand() * victims.length)]!;
-      const thread = pool.threads.find((t) => t.threadId === Atomics.load(ctl, LIVES_AT + 2 * life));
-      if (!thread) throw new Error(`life ${life} has no thread`);
-      await thread.terminate();
-      alive.delete(life);
-      kills++;
-      // Half the time the manager declares the death; otherwise fencing has to find out.
-      if (kills % 2 === 0) declareCnrDead(handle, Atomics.load(ctl, LIVES_AT + 2 * life + 1) - 1);
-      await start(); // piscina replaced the thread; the new life goes to the idle one
-    }
-    Atomics.store(ctl, STOP, 1);
-    const finals = await Promise.all([...alive].map((life) => results[life]!));
-    await pool.destroy();
 
     expect(kills).toBe(KILLS);
     expect(finals.length).toBe(THREADS);
