@@ -8,11 +8,12 @@ export const CLUSTER_DEFAULTS = Object.freeze({
   readTimeoutMs: 5_000,
   /**
    * Read-index rounds a bridge keeps in flight at once. 1: a round takes every
-   * request that arrived during the one before (fewest barriers: best when CPU
-   * or the stream's publish rate is the limit, as on one machine); more lets a
-   * request start its round at once (less latency when the network is).
+   * request that arrived during the one before (fewest barriers); 2: a request
+   * that arrives while a round is out starts the next at once, so a site's
+   * second replica does not wait out its sibling's round (about 1.2x the
+   * linearizable reads on a quiet 2-core machine, BENCHMARKS.md session 9).
    */
-  readIndexRounds: 1,
+  readIndexRounds: 2,
   /** One publish attempt waits this long for its acknowledgement before it is retried. */
   publishAttemptMs: 1_000,
   /** Raft replicas of a stream made by createStream (3: one server of three may fail). */
