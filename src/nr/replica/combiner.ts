@@ -97,7 +97,7 @@ export class Combiner implements HubHost {
     const w = this.staging;
     if (this.pending.length === 0) w.pos = 0;
     const start = w.pos;
-    const id = this.encode(w, name, args);
+    const id = this.encode(w, name, args, true);
     const op: PendingWrite = newItem(ItemKind.LocalWrite, id, -1, 0, start);
     op.args = this.appliedArgs;
     op.end = w.pos;
@@ -109,11 +109,12 @@ export class Combiner implements HubHost {
 
   /**
    * Encode one write op (header and arguments, 4-byte aligned) at `w.pos`;
-   * returns its op id and leaves in `appliedArgs` what the issuing replica
-   * applies (the caller's args, or their decoded form for an inexact codec).
-   * Nothing is kept on failure.
+   * returns its op id. With `appliesOwn` (the op will be applied from what
+   * this replica holds), leaves in `appliedArgs` what it applies: the
+   * caller's args, or their decoded form for an inexact codec. Nothing is
+   * kept on failure.
    */
-  private encode(w: OpWriter, name: string, args: readonly unknown[]): number {
+  private encode(w: OpWriter, name: string, args: readonly unknown[], appliesOwn: boolean): number {
     const id = this.structure.writeIds[name];
     if (id === undefined) throw new UnknownOpError('write', name);
     const start = w.pos;
@@ -122,7 +123,7 @@ export class Combiner implements HubHost {
     try {
       codec.encode(w, ...args);
       // A codec whose round trip may change the args: apply what the other replicas will decode.
-      this.appliedArgs = codec.applyDecoded === true ? this.decodeStaged(w, codec, start + OP_HEADER_BYTES, w.pos) : args;
+      if (appliesOwn) this.appliedArgs = codec.applyDecoded === true ? this.decodeStaged(w, codec, start + OP_HEADER_BYTES, w.pos) : args;
     } catch (e) {
       w.pos = start;
       throw new EncodeError(name, e);
@@ -150,7 +151,7 @@ export class Combiner implements HubHost {
     const log = this.log;
     const w = (this.alone ??= new OpWriter(256, log.maxPayloadBytes));
     w.pos = 0;
-    this.encode(w, name, args);
+    this.encode(w, name, args, false); // applied from the log, like another replica's entry: no decode here
     const cells = SharedLog.cellsFor(w.pos);
     let sealed = false;
     let pos: number | 'lost' = 'lost';
