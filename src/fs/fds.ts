@@ -2,7 +2,8 @@
  * The part of a thread's NrFs that owns its file descriptors: the fd table
  * and offsets (private to the thread), the calls that take an fd, and the
  * thread's life cycle (detach, releaseSlot). `NrFs` adds the calls on
- * paths. Everything an fd call logs goes through this thread's replica.
+ * paths. Everything an fd call logs goes through this thread's replica, or,
+ * for a client (client.ts), through its node's.
  */
 import { AccessCheck } from './access.js';
 import { ChangeHub, ringing } from './changes.js';
@@ -15,9 +16,11 @@ import type { PageHolder } from './pages/holder.js';
 import { OpenProtocol } from './open-protocol.js';
 import { FIRST_FD, MAX_FDS, OpenTable } from './opens.js';
 import { PwriteTarget, ResizeTarget, WriteFileTarget } from './write-targets.js';
-import { DataWriter, type WriteHooks } from './writer.js';
+import { DataWriter, type WriteHooks, type WriterPages } from './writer.js';
 import { O_ACCMODE, O_APPEND, O_RDONLY, O_WRONLY, SET_MODE, SET_OWNER, SET_TIMES } from './state.js';
 import { Stats } from './stats.js';
+import { ClientOwners, OWNER_SWEEPING } from './client-owners.js';
+import { clientRequestsPending } from '../nr/index.js';
 
 /** Reads redone because this replica was fenced during the copy, before EAGAIN. */
 export const STALE_READ_ATTEMPTS = 100;
@@ -41,16 +44,43 @@ export function checkOwnerIds(uid: number, gid: number): void {
   }
 }
 
+/** What an fd table needs of the replica it works through: its own, or (a client) its node's. */
+export interface FsNode {
+  readonly reads: FsReplica['reads'];
+  readonly writes: FsReplica['writes'];
+  /** Catch up (a client's reads are served caught up: nothing to do). */
+  sync(): void;
+  /** Whether a copy out of pages this replica named is exact (see readAt). */
+  holdsLog(): boolean;
+  logMark(): number;
+}
+
+/** How a thread's NrFs is bound: to its own replica (attachFs), or to a node as a client (connectFs). */
+export interface FsBinding {
+  /** The thread's own replica; null for a client. */
+  readonly replica: FsReplica | null;
+  readonly node: FsNode;
+  /** The replica slot, or the client owner id: its opens and pages are recorded under it. */
+  readonly slot: number;
+  /** The replica's share of the pool; null for a client. */
+  readonly holder: PageHolder | null;
+  /** Where its writes take pages: the holder, or a client's ClientPages. */
+  readonly pages: WriterPages;
+}
+
 export abstract class FdFs {
-  /** The replica this thread reads from and writes through. */
-  readonly replica: FsReplica;
-  /** This thread's replica slot: its opens are recorded under it. */
+  private readonly ownReplica: FsReplica | null;
+  private readonly fsHandle: NrFsHandle;
+  /** The replica this thread, or (a client) its node, reads from and writes through. */
+  protected readonly node: FsNode;
+  /** This thread's replica slot (or client owner id): its opens are recorded under it. */
   protected readonly slot: number;
   protected readonly reads: FsReplica['reads'];
   protected readonly writes: FsReplica['writes'];
   protected readonly fds: (OpenFile | undefined)[] = [];
-  /** This thread's share of the page pool, and the issuing side of data writes. */
-  protected readonly holder: PageHolder;
+  /** This thread's share of the page pool (a replica's holder; a client's pages), and the issuing side of data writes. */
+  protected readonly holder: WriterPages & Pick<PageHolder, 'flush'>;
+  private readonly replicaHolder: PageHolder | null;
   protected readonly writer: DataWriter;
   protected readonly pwriteTarget: PwriteTarget;
   protected readonly writeFileTarget: WriteFileTarget;
@@ -69,27 +99,45 @@ export abstract class FdFs {
   readonly limits: { readonly maxPages: number; readonly maxInodes: number };
 
   /** @internal use `attachFs()` */
-  constructor(handle: NrFsHandle, replica: FsReplica, holder: PageHolder, who: { uid: number; gid: number } = { uid: 0, gid: 0 }, hub?: ChangeHub, hooks?: WriteHooks) {
+  constructor(handle: NrFsHandle, bound: FsBinding, who: { uid: number; gid: number } = { uid: 0, gid: 0 }, hub?: ChangeHub, hooks?: WriteHooks, maxWriteBytes = handle.maxWriteBytes) {
+    const node = bound.node;
+    const remote = bound.replica === null;
+    this.fsHandle = handle;
     this.bell = new Int32Array(handle.changes);
-    this.hub = hub ?? new ChangeHub(this.bell, () => replica.sync());
+    this.hub = hub ?? new ChangeHub(this.bell, () => node.sync());
     this.uid = who.uid;
     this.gid = who.gid;
-    this.acl = new AccessCheck(replica.reads, who.uid, who.gid);
+    this.acl = new AccessCheck(node.reads, who.uid, who.gid);
     this.limits = { maxPages: handle.maxPages, maxInodes: handle.maxInodes };
-    this.replica = replica;
-    this.slot = replica.id;
-    this.reads = replica.reads;
-    this.writes = ringing(replica.writes, this.bell);
-    this.holder = holder;
-    this.writer = new DataWriter(replica, holder, hooks);
+    this.ownReplica = bound.replica;
+    this.node = node;
+    this.slot = bound.slot;
+    this.reads = node.reads;
+    this.writes = ringing(node.writes, this.bell);
+    this.replicaHolder = bound.holder;
+    this.holder = bound.pages;
+    this.writer = new DataWriter(node, bound.pages, hooks);
     // The data writes ring the doorbell themselves (see write-targets.ts).
-    const ops = { reads: this.reads, writes: replica.writes };
-    this.pwriteTarget = new PwriteTarget(ops, this.bell);
-    this.writeFileTarget = new WriteFileTarget(ops, this.bell);
-    this.resizeTarget = new ResizeTarget(ops, this.bell);
-    this.maxWriteBytes = handle.maxWriteBytes;
+    const ops = { reads: this.reads, writes: node.writes };
+    this.pwriteTarget = new PwriteTarget(ops, this.bell, remote);
+    this.writeFileTarget = new WriteFileTarget(ops, this.bell, remote);
+    this.resizeTarget = new ResizeTarget(ops, this.bell, remote);
+    this.maxWriteBytes = maxWriteBytes;
     this.umask = handle.umask;
-    this.opens = new OpenProtocol(new OpenTable(handle.opens), this.slot, replica, this.reads, this.writes, who.uid, who.gid);
+    // A client's opens are always logged: the local open's check that the log did not move needs a replica of its own.
+    this.opens = new OpenProtocol(new OpenTable(handle.opens), this.slot, node, this.reads, this.writes, who.uid, who.gid, !remote);
+  }
+
+  /** The replica this thread attached (TypeError for a client, which holds none: see connectFs). */
+  get replica(): FsReplica {
+    if (this.ownReplica === null) throw new TypeError('an NrFS client holds no replica (it works through its node\'s)');
+    return this.ownReplica;
+  }
+
+  /** This thread's replica's share of the pool (only replicas hold one). */
+  protected get pageHolder(): PageHolder {
+    if (this.replicaHolder === null) throw new TypeError('an NrFS client holds no replica');
+    return this.replicaHolder;
   }
 
   // ---- descriptors ---------------------------------------------------------------
@@ -212,7 +260,7 @@ export abstract class FdFs {
     this.fds.length = 0;
     if (this.replica.status() !== 'detached') {
       this.opens.leave();
-      this.holder.leave();
+      this.pageHolder.leave();
     }
     this.replica.detach();
   }
@@ -237,9 +285,36 @@ export abstract class FdFs {
     if (slot !== this.slot) {
       // The pages that thread was filling, cached or had to free: ours to free (see PageHolder.sweep).
       this.replica.sync();
-      this.holder.sweep(slot);
+      this.pageHolder.sweep(slot);
     }
     return closed;
+  }
+
+  /**
+   * Sweep the client owner ids left DEAD (a client thread that died, was
+   * declared dead with declareFsClientDead, or closed with writes in
+   * doubt): once no op the client sent can still reach the log
+   * (clientRequestsPending is 0), this replica catches up, so every page
+   * its ops installed is LIVE, and takes over what is still TAKEN under the
+   * id (never installed) to free it, and drops its fds as releaseSlot does.
+   * Ids whose requests are still pending are left for a later call.
+   * Returns the ids released. On a replica only (attachFs); attachFs runs it.
+   */
+  releaseClients(): number {
+    const sab = this.fsHandle.clientOwners;
+    if (sab === null) return 0;
+    void this.replica; // a replica's call (TypeError for a client)
+    const owners = new ClientOwners(sab);
+    let n = 0;
+    for (const d of owners.dead()) {
+      if (clientRequestsPending(this.fsHandle.nr, d.threadId) > 0) continue;
+      const sweeping = (d.word & ~3) | OWNER_SWEEPING;
+      if (!owners.cas(d.owner, d.word, sweeping)) continue;
+      this.releaseSlot(d.owner);
+      owners.cas(d.owner, sweeping, 0);
+      n++;
+    }
+    return n;
   }
 
   /**
@@ -251,7 +326,7 @@ export abstract class FdFs {
   pageStats(): { retiring: number; cached: number; freed: number; conflicts: number; poolPages: number; touchedPages: number; stackedPages: number } {
     this.holder.reclaim(true);
     const pool = this.holder.pool;
-    return { ...this.holder.held(), freed: this.holder.freed, conflicts: this.writer.conflicts, poolPages: pool.pages, touchedPages: pool.touched(), stackedPages: pool.stacked() };
+    return { ...this.holder.held(), freed: this.replicaHolder?.freed ?? 0, conflicts: this.writer.conflicts, poolPages: pool.pages, touchedPages: pool.touched(), stackedPages: pool.stacked() };
   }
 
   /** Open fds of this thread. */
@@ -285,7 +360,7 @@ export abstract class FdFs {
   protected readAt(ino: number, buf: Uint8Array, off: number, len: number, pos: number): number {
     for (let attempt = 1; ; attempt++) {
       const n = this.reads.pread(ino, buf, off, len, pos);
-      if (this.replica.holdsLog()) return n;
+      if (this.node.holdsLog()) return n;
       if (attempt >= STALE_READ_ATTEMPTS) throw new FsError('EAGAIN', 'read', undefined, undefined, 'this replica keeps being fenced during reads');
     }
   }

@@ -11,7 +11,8 @@ import { createOpenTable } from './opens.js';
 import type { WriteHooks } from './writer.js';
 import { FsArgumentError } from './paths.js';
 import { PageHolder } from './pages/holder.js';
-import { createPool, type PoolBuffers, poolPagesFor, SharedPages } from './pages/pool.js';
+import { createPool, MAX_OWNERS, type PoolBuffers, poolPagesFor, SharedPages } from './pages/pool.js';
+import { createClientOwners } from './client-owners.js';
 import { fsStructure, type FsStructure, PAGE_BYTES } from './state.js';
 
 export interface NrFsOptions {
@@ -33,6 +34,12 @@ export interface NrFsOptions {
   maxInodes?: number;
   /** Applied to the mode of files and directories created. Default 0o022. */
   umask?: number;
+  /**
+   * Threads that use the file system without a replica (`connectFs`), at
+   * most: each gets a client slot on its node and an owner id of the page
+   * pool. Default 0. maxReplicas + clients is at most 64 (the pool's owners).
+   */
+  clients?: number;
 }
 
 /** Structured-cloneable: pass it to workers in `workerData`. */
@@ -48,15 +55,23 @@ export interface NrFsHandle {
   readonly umask: number;
   /** The watchers' doorbell (see changes.ts). */
   readonly changes: SharedArrayBuffer;
-  /** The open table: the fds each replica slot's thread holds open (see opens.ts). */
+  /** The open table: the fds each replica slot's (and client owner's) thread holds open (see opens.ts). */
   readonly opens: SharedArrayBuffer;
+  /** Replica slots: client owner ids start here. */
+  readonly maxReplicas: number;
+  /** The client table (client-owners.ts); null without clients. */
+  readonly clientOwners: SharedArrayBuffer | null;
 }
 
 const DEFAULT_LOG_BYTES = 16 << 20;
 const MAX_ENTRY_BYTES = 1 << 20;
 const ENTRY_OVERHEAD = 256;
 
-const OPTION_KEYS = new Set(['replicas', 'maxReplicas', 'logBytes', 'fenceAfterMs', 'capacityBytes', 'maxInodes', 'umask']);
+/** A client's NR slots: few in flight (its calls are synchronous), each large enough for the page refs of a 2 MiB write. */
+export const CLIENT_SLOTS = 16;
+export const CLIENT_SLOT_BYTES = 4096;
+
+const OPTION_KEYS = new Set(['replicas', 'maxReplicas', 'logBytes', 'fenceAfterMs', 'capacityBytes', 'maxInodes', 'umask', 'clients']);
 /** 12 GiB: the pool (capacity plus a quarter) stays within the 2^22 pages a page ref can name. */
 const MAX_CAPACITY_BYTES = 12 * 2 ** 30;
 
@@ -81,13 +96,19 @@ export function createFs(options: NrFsOptions = {}): NrFsHandle {
   const maxWriteBytes = (Math.floor((Math.min(logBytes / 4, MAX_ENTRY_BYTES) - ENTRY_OVERHEAD) / 8) - 1) * PAGE_BYTES;
   const umask = options.umask ?? 0o022;
   if (!Number.isInteger(umask) || umask < 0 || umask > 0o777) throw new FsArgumentError('ERR_OUT_OF_RANGE', `umask must be an integer from 0 to 0o777, got ${String(umask)}`);
+  const clients = options.clients ?? 0;
+  if (!Number.isInteger(clients) || clients < 0 || maxReplicas + clients > MAX_OWNERS) {
+    throw new FsArgumentError('ERR_OUT_OF_RANGE', `clients must be an integer from 0 to ${MAX_OWNERS} - maxReplicas (${MAX_OWNERS - maxReplicas}), got ${String(clients)}`);
+  }
   const maxPages = Math.max(1, Math.floor(capacityBytes / PAGE_BYTES));
   const pool = createPool(poolPagesFor(maxPages));
   const structure = fsStructure({ pool, maxPages, maxInodes });
-  const nr = asFsArgument('createFs', () => createHandle(structure, { replicas, maxReplicas, logBytes, fenceAfterMs: options.fenceAfterMs }));
+  const slots = clients > 0 ? { clients, clientSlots: CLIENT_SLOTS, clientSlotBytes: CLIENT_SLOT_BYTES } : {};
+  const nr = asFsArgument('createFs', () => createHandle(structure, { replicas, maxReplicas, logBytes, fenceAfterMs: options.fenceAfterMs, ...slots }));
   const changes = new SharedArrayBuffer(DOORBELL_BYTES);
-  const opens = createOpenTable(maxReplicas);
-  return { kind: 'nrfs', nr, pool, maxPages, maxInodes, maxWriteBytes, umask, changes, opens };
+  const opens = createOpenTable(maxReplicas + clients);
+  const clientOwners = clients > 0 ? createClientOwners(maxReplicas, clients) : null;
+  return { kind: 'nrfs', nr, pool, maxPages, maxInodes, maxWriteBytes, umask, changes, opens, maxReplicas, clientOwners };
 }
 
 export interface AttachFsOptions extends ReplicaOptions {
@@ -118,14 +139,16 @@ export function attachFs(handle: NrFsHandle, options: AttachFsOptions = {}): NrF
   replica = asFsArgument('attachFs', () => attach(handle.nr, structure, replicaOptions));
   // Pages an earlier owner of this slot held (it died) become this thread's to free; see PageHolder.bind.
   holder.bind(replica.id, replica, () => replica!.sync());
-  const fs = new NrFs(handle, replica, holder, who, hub, pageHooks);
+  const fs = new NrFs(handle, { replica, node: replica, slot: replica.id, holder, pages: holder }, who, hub, pageHooks);
   // Opens left in this slot by an earlier owner that died belong to no fd: drop them (reaping what they kept), then take the slot's region.
   fs.releaseSlot(fs.replica.id);
+  // Client owner ids left by clients that died: theirs to sweep too.
+  fs.releaseClients();
   return fs;
 }
 
 /** The log's option errors, in this module's family (node's ERR_INVALID_ARG_VALUE). */
-function asFsArgument<T>(where: string, f: () => T): T {
+export function asFsArgument<T>(where: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
@@ -134,7 +157,7 @@ function asFsArgument<T>(where: string, f: () => T): T {
   }
 }
 
-function ownerId(v: unknown, name: string): number {
+export function ownerId(v: unknown, name: string): number {
   if (v === undefined) return 0;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xfffffffe) {
     throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= 0 && <= 4294967294. Received ${String(v)}`);

@@ -4,6 +4,7 @@
  * through the shared log; fds and offsets are private to each thread.
  */
 export { createFs, attachFs, type NrFsHandle, type NrFsOptions, type AttachFsOptions } from './handle.js';
+export { connectFs, declareFsClientDead, NrFsClient, type ConnectFsOptions } from './client.js';
 export { NrFs, type MkdirOptions, type WriteFileOptions, type FileData } from './nrfs.js';
 export { nodeFs, type NodeFs, type NodeFsSync, type NodeFsPromises } from './compat.js';
 export { Dir } from './facade/dir.js';

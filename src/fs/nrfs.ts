@@ -195,7 +195,7 @@ export class NrFs extends FdFs {
     if (this.uid !== 0) this.acl.permit(p, 'open', 4, ON_TARGET, true);
     let bytes = this.reads.readFile(p);
     // As readAt: a copy made while this replica may have been fenced is made again.
-    for (let attempt = 1; !this.replica.holdsLog(); attempt++) {
+    for (let attempt = 1; !this.node.holdsLog(); attempt++) {
       if (attempt >= STALE_READ_ATTEMPTS) throw new FsError('EAGAIN', 'read', p, undefined, 'this replica keeps being fenced during reads');
       bytes = this.reads.readFile(p);
     }

@@ -54,6 +54,8 @@ export class OpenProtocol {
     private readonly writes: FsReplica['writes'],
     private readonly uid: number,
     private readonly gid: number,
+    /** Opens that change nothing may skip the log (a replica's); a client logs every open. */
+    private readonly localOpens = true,
   ) {}
 
   /** Regions in the table: the handle's replica slots. */
@@ -73,6 +75,7 @@ export class OpenProtocol {
     const table = this.table;
     const slot = this.slot;
     this.checkOwner();
+    if (!this.localOpens) return this.logged(path, flags, mode, now, fd, 0);
     let mark = this.replica.logMark();
     this.replica.sync();
     let ino = this.reads.openable(path, flags, this.uid, this.gid);

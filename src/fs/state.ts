@@ -29,12 +29,12 @@ import { type ChangeObserver, emptyState, type FsLimits, type FsState, type Page
 import { ftruncate, open, pwrite, reap, truncate, writeFile } from './state/ops-files.js';
 import { setattr } from './state/ops-meta.js';
 import { link, mkdir, rename, rmdir, symlink, unlink } from './state/ops-tree.js';
-import { access, exists, fstat, inode, lastOpens, lstat, openable, orphans, orphansKeyed, permit, pread, readdir, readdirTypes, readFile, readlink, realpath, removal, stat, usage } from './state/reads.js';
+import { access, cutPage, exists, fstat, inode, lastOpens, layout, pageRefs, lstat, openable, orphans, orphansKeyed, permit, pread, readdir, readdirTypes, readFile, readlink, realpath, removal, stat, usage } from './state/reads.js';
 import { digestState, restore, snapshot } from './state/snapshot.js';
 import { asUser } from './state/walk.js';
 
 export * from './state/inode.js';
-export { copyOut, CONFLICT, edgeRef, HOLE, pagesSpanned, refAt, tailToRewrite, WHOLE } from './state/data.js';
+export { copyOut, CONFLICT, edgeRef, HOLE, pagesSpanned, placeWrite, refAt, tailToRewrite, WHOLE } from './state/data.js';
 export { SET_MODE, SET_OWNER, SET_TIMES } from './state/ops-meta.js';
 export { ON_CREATE, ON_PARENT, ON_TARGET, type DirEntry, type StatRecord } from './state/reads.js';
 export { digestState } from './state/snapshot.js';
@@ -110,9 +110,10 @@ export function fsStructure(config: FsConfig) {
   return defineStructure({
     name: 'nrfs',
     // 4: opens and closes are not logged (the open table); removals carry the issuer's free-or-orphan decision; reap.
-    version: 4,
+    // 5: the clients' reads (layout, cutPage, pageRefs).
+    version: 5,
     create: (): FsState => emptyState(limits, store, config.observer ?? null),
-    reads: { pread, inode, stat, lstat, fstat, readdir, readdirTypes, readFile, readlink, realpath, exists, access, permit, usage, openable, removal, lastOpens, orphansKeyed, orphans },
+    reads: { pread, inode, layout, cutPage, pageRefs, stat, lstat, fstat, readdir, readdirTypes, readFile, readlink, realpath, exists, access, permit, usage, openable, removal, lastOpens, orphansKeyed, orphans },
     // Ops that walk paths run as their issuer's uid/gid (op arguments): search permission on every directory walked.
     writes: {
       open: (s: FsState, path: string, flags: number, mode: number, now: number, slot: number, uid: number, gid: number, token: number) => (uid === 0 ? open(s, path, flags, mode, now, slot, uid, gid, token) : asUser(uid, gid, () => open(s, path, flags, mode, now, slot, uid, gid, token))),

@@ -5,11 +5,17 @@
  * They log through the replica's own bound writes and ring the watchers'
  * doorbell themselves: the generic `ringing` wrapper (changes.ts) costs a
  * rest-argument array and a spread call per write.
+ *
+ * A client's targets (`remote`) ask its node where the write lands and
+ * which edge pages it merges with (the `layout` and `cutPage` reads), and
+ * skip the question when the answer is known: a write of whole pages at a
+ * given position merges with nothing.
  */
+import { FailStopError } from '../nr/index.js';
 import { ring } from './changes.js';
 import type { FsReplica } from './handle.js';
-import { type Inode, O_APPEND, O_TRUNC } from './state.js';
-import type { Layout, TruncateTarget, WriteTarget } from './writer.js';
+import { HOLE, O_APPEND, O_TRUNC, PAGE_BYTES, placeWrite, tailToRewrite } from './state.js';
+import { edgesOf, type Layout, type TruncateTarget, type WriteTarget } from './writer.js';
 
 type Ops = Pick<FsReplica, 'reads' | 'writes'>;
 
@@ -19,7 +25,27 @@ abstract class LoggingTarget {
     protected readonly ops: Ops,
     /** The watchers' doorbell (none for a bare structure in tests). */
     private readonly bell: Int32Array | null = null,
+    /** The reads go to a node (a client's targets): ask for page refs, not inodes. */
+    protected readonly remote = false,
   ) {}
+
+  /** A client's layout: asked of its node unless it is known (whole pages at `pos`: nothing to merge). */
+  protected remoteLayout(out: Layout, ino: number, path: string, flags: number, pos: number, len: number, known: boolean): void {
+    out.trunc = ino === 0 && (flags & O_TRUNC) !== 0;
+    if (known) {
+      out.at = pos;
+      out.first = out.last = HOLE;
+      return;
+    }
+    const r = this.ops.reads.layout(ino, path, flags, pos, len);
+    // An answer from the client slot is data to validate.
+    if (!Array.isArray(r) || r.length !== 3 || !r.every((v) => Number.isSafeInteger(v)) || r[0]! < 0 || r[1]! < HOLE || r[2]! < HOLE) {
+      throw new FailStopError('NrFS client: the node\'s answer to a layout is malformed (tampered in the client slot)');
+    }
+    out.at = r[0]!;
+    out.first = r[1]!;
+    out.last = r[2]!;
+  }
 
   /** After a logged op, applied or failed (it was logged either way), as `ringing` does. */
   protected rang(): void {
@@ -45,10 +71,12 @@ export class PwriteTarget extends LoggingTarget implements WriteTarget {
   }
 
   layout(out: Layout): void {
+    const flags = this.append ? O_APPEND : 0;
+    if (this.remote) return this.remoteLayout(out, this.ino, '', flags, this.pos, this.len, !this.append && wholePages(this.pos, this.len));
     const node = this.ops.reads.inode(this.ino, '');
-    out.node = node;
-    out.at = this.append && node !== undefined ? node.size : this.pos;
+    out.at = placeWrite(node, true, flags, this.pos);
     out.trunc = false;
+    edgesOf(node, this.len, out);
   }
 
   log(at: number, expFirst: number, expLast: number, refs: readonly number[]): number {
@@ -76,11 +104,12 @@ export class WriteFileTarget extends LoggingTarget implements WriteTarget {
   }
 
   layout(out: Layout): void {
-    const node = this.ops.reads.inode(0, this.path);
     const trunc = (this.flags & O_TRUNC) !== 0;
-    out.node = node;
+    if (this.remote) return this.remoteLayout(out, 0, this.path, this.flags, 0, this.len, trunc || ((this.flags & O_APPEND) === 0 && wholePages(0, this.len)));
+    const node = this.ops.reads.inode(0, this.path);
     out.trunc = trunc;
-    out.at = node === undefined || node.dir || trunc || (this.flags & O_APPEND) === 0 ? 0 : node.size;
+    out.at = placeWrite(node, false, this.flags, 0);
+    edgesOf(node, this.len, out);
   }
 
   log(at: number, expFirst: number, expLast: number, refs: readonly number[]): number {
@@ -106,8 +135,11 @@ export class ResizeTarget extends LoggingTarget implements TruncateTarget {
     return this;
   }
 
-  node(): Inode | undefined {
-    return this.ops.reads.inode(this.ino, this.path);
+  tail(): number {
+    // A cut on a page boundary rewrites no page (tailToRewrite): nothing to ask.
+    if (this.remote) return this.len % PAGE_BYTES === 0 ? HOLE : checkedRef(this.ops.reads.cutPage(this.ino, this.path, this.len));
+    const n = this.ops.reads.inode(this.ino, this.path);
+    return n === undefined || n.dir ? HOLE : tailToRewrite(n, this.len);
   }
 
   log(expTail: number, tailRef: number): number {
@@ -118,4 +150,14 @@ export class ResizeTarget extends LoggingTarget implements TruncateTarget {
       this.rang();
     }
   }
+}
+
+/** A write of whole pages: it merges with no page of the file. */
+function wholePages(pos: number, len: number): boolean {
+  return pos % PAGE_BYTES === 0 && len % PAGE_BYTES === 0;
+}
+
+function checkedRef(ref: unknown): number {
+  if (typeof ref !== 'number' || !Number.isSafeInteger(ref) || ref < HOLE) throw new FailStopError('NrFS client: the node\'s answer to a truncate is malformed (tampered in the client slot)');
+  return ref;
 }

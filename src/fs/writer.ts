@@ -21,12 +21,11 @@
  * whose outcome is unknown (the log entry may stand) holds them as doubtful
  * until this replica has caught up past it.
  */
-import { DetachedError, EncodeError, FencedError, OpTooLargeError } from '../nr/index.js';
+import { BackpressureError, DetachedError, EncodeError, FencedError, NodeGoneError, OpTooLargeError } from '../nr/index.js';
 import { FsError } from './errors.js';
-import type { PageHolder } from './pages/holder.js';
-import { copyBytes, indexOfRef, MAX_WRITE_ATTEMPTS, PAGE_BYTES, POOL_WAIT_MS, poolFull } from './pages/pool.js';
+import { copyBytes, type SharedPages, indexOfRef, MAX_WRITE_ATTEMPTS, PAGE_BYTES, POOL_WAIT_MS, poolFull } from './pages/pool.js';
 import { FsArgumentError } from './paths.js';
-import { CONFLICT, edgeRef, HOLE, type Inode, pagesSpanned, refAt, tailToRewrite, WHOLE } from './state.js';
+import { CONFLICT, HOLE, type Inode, pagesSpanned, refAt, WHOLE } from './state.js';
 
 /** @internal Stop a write at a phase (tests kill workers there). */
 export interface WriteHooks {
@@ -44,12 +43,35 @@ export interface WriterReplica {
   holdsLog(): boolean;
 }
 
-/** Where a write lands, as this replica sees the file now. */
+/** What a write needs of its thread's share of the pool (a replica's PageHolder, a client's ClientPages). */
+export interface WriterPages {
+  readonly pool: SharedPages;
+  take(): number;
+  give(ref: number): void;
+  doubt(refs: readonly number[]): void;
+  readonly hasDoubts: boolean;
+  resolveDoubtful(): void;
+  flush(): void;
+  steal(): number;
+  reclaim(force: boolean): number;
+  held(): { retiring: number; cached: number };
+}
+
+/** Where a write lands, as its replica (or its client's node) sees the file now. */
 export interface Layout {
-  node: Inode | undefined;
   at: number;
   /** The write replaces the whole file (O_TRUNC): nothing to merge with. */
   trunc: boolean;
+  /** The refs the file has at the write's first and last page (HOLE: none, or no file): what a partial edge page merges with. */
+  first: number;
+  last: number;
+}
+
+/** Fill `out.first`/`out.last` for a write of `len` bytes at `out.at` into `node` as this replica has it. */
+export function edgesOf(node: Inode | undefined, len: number, out: Layout): void {
+  const has = node !== undefined && node.pages !== null && len > 0;
+  out.first = has ? refAt(node, Math.floor(out.at / PAGE_BYTES)) : HOLE;
+  out.last = has ? refAt(node, Math.floor((out.at + len - 1) / PAGE_BYTES)) : HOLE;
 }
 
 /** One data write (reused from call to call: no closures per write; see write-targets.ts). */
@@ -63,8 +85,8 @@ export interface WriteTarget {
 /** One truncate. */
 export interface TruncateTarget {
   readonly len: number;
-  /** The file as this replica sees it now. */
-  node(): Inode | undefined;
+  /** The page the truncate cuts (its ref), or HOLE: none to rewrite (see tailToRewrite), as this replica sees the file now. */
+  tail(): number;
   /** Log the op with the page it rewrites (HOLE for none) and its copy: 0, 1 (copy not needed) or CONFLICT. */
   log(expTail: number, tailRef: number): number;
 }
@@ -76,7 +98,7 @@ export class DataWriter {
   private readonly bytes: Uint8Array;
   private readonly refs: number[] = [];
   private readonly sleepCell = new Int32Array(new SharedArrayBuffer(4));
-  private readonly at: Layout = { node: undefined, at: 0, trunc: false };
+  private readonly at: Layout = { at: 0, trunc: false, first: HOLE, last: HOLE };
   /** The write in progress (fields, not closures: nothing allocated per write). */
   private src: Uint8Array = new Uint8Array(0);
   private target: WriteTarget | null = null;
@@ -86,7 +108,7 @@ export class DataWriter {
 
   constructor(
     private readonly replica: WriterReplica,
-    private readonly holder: PageHolder,
+    private readonly holder: WriterPages,
     private readonly hooks: WriteHooks = {},
   ) {
     this.bytes = holder.pool.bytes;
@@ -137,7 +159,6 @@ export class DataWriter {
       this.holder.flush();
       this.target = null;
       this.resize = null;
-      this.at.node = undefined;
     }
   }
 
@@ -160,8 +181,7 @@ export class DataWriter {
   private readonly truncateOnce = (): number => {
     const refs = this.refs;
     const t = this.resize!;
-    const n = t.node();
-    const old = n === undefined || n.dir ? HOLE : tailToRewrite(n, t.len);
+    const old = t.tail();
     this.takeInto(old === HOLE ? 0 : 1);
     this.hooks.afterTake?.();
     if (old !== HOLE) {
@@ -198,7 +218,7 @@ export class DataWriter {
       else copyBytes(bytes, src.subarray(from, from + hi - lo), base + lo);
       if (lo === 0 && hi === PAGE_BYTES) continue;
       // A partial page: the rest as this replica has it (zeros past the end: the pages' invariant), or zeros.
-      const old = l.trunc || l.node === undefined || l.node.pages === null ? HOLE : refAt(l.node, p);
+      const old = l.trunc ? HOLE : k === 0 ? l.first : l.last;
       if (old === HOLE) {
         bytes.fill(0, base, base + lo);
         bytes.fill(0, base + hi, base + PAGE_BYTES);
@@ -207,7 +227,10 @@ export class DataWriter {
         bytes.copyWithin(base, o, o + lo);
         bytes.copyWithin(base + hi, o + hi, o + PAGE_BYTES);
       }
-      edges ??= l.trunc ? [WHOLE, WHOLE] : [edgeRef(l.node, l.at, len, false), edgeRef(l.node, l.at, len, true)];
+      // An edge page the write covers whole needs no merge (WHOLE), as edgeRef says on the apply side.
+      edges ??= l.trunc
+        ? [WHOLE, WHOLE]
+        : [l.at % PAGE_BYTES === 0 && end >= (first + 1) * PAGE_BYTES ? WHOLE : l.first, end % PAGE_BYTES === 0 && l.at <= (first + refs.length - 1) * PAGE_BYTES ? WHOLE : l.last];
     }
     return edges;
   }
@@ -246,7 +269,7 @@ export class DataWriter {
 
   /** After a failed write: its pages are ours again unless its entry may stand. */
   private dropRefs(e: unknown): void {
-    const notInstalled = e instanceof FsError || e instanceof FsArgumentError || e instanceof OpTooLargeError || e instanceof EncodeError || e instanceof DetachedError || (e instanceof FencedError && e.committed === false);
+    const notInstalled = e instanceof FsError || e instanceof FsArgumentError || e instanceof OpTooLargeError || e instanceof EncodeError || e instanceof DetachedError || e instanceof BackpressureError || ((e instanceof FencedError || e instanceof NodeGoneError) && e.committed === false);
     if (notInstalled) this.giveBack();
     else {
       this.holder.doubt(this.refs);

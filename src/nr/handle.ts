@@ -204,6 +204,19 @@ export function declareClientDead(handle: NrHandle, threadId: number): number {
 }
 
 /**
+ * Requests client thread `threadId` sent that some node may still take into
+ * its log (0 once every node that could has answered them, or is gone or
+ * replaced). Structures that hand out shared memory to a client's ops (a
+ * page pool) wait for 0, after `declareClientDead`, before reclaiming what
+ * the dead client took: from then on no op of it can appear in the log.
+ */
+export function clientRequestsPending(handle: NrHandle, threadId: number): number {
+  if (!Number.isInteger(threadId) || threadId < 0) throw new ConfigError('threadId must be a non-negative integer (worker.threadId)');
+  if (!handle.context) return 0;
+  return new SharedContext(handle.context).pendingOf(threadId & OWNER_MASK);
+}
+
+/**
  * For whoever manages a node's worker (e.g. on the Worker's 'exit' event):
  * the node died without detaching (`worker.terminate()` runs no exit hook).
  * Its log slot stops holding back reclamation, and its clients get

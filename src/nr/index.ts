@@ -10,6 +10,7 @@ export {
   connect,
   declareDead,
   declareClientDead,
+  clientRequestsPending,
   declareThreadDead,
   type NrHandle,
   type HandleOptions,

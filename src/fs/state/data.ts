@@ -14,7 +14,7 @@
 import { FailStopError } from '../../nr/index.js';
 import { FsError } from '../errors.js';
 import { copyBytes, FREE, genOf, genOfRef, indexOfRef, LIVE, stOf, TAKEN, word } from '../pages/pool.js';
-import { changed, type FsState, type Inode, NO_PAGES, PAGE_BYTES, newInode } from './inode.js';
+import { changed, type FsState, type Inode, NO_PAGES, O_APPEND, O_TRUNC, PAGE_BYTES, newInode } from './inode.js';
 
 /** An edge page that was a hole when the issuer merged. */
 export const HOLE = -1;
@@ -37,6 +37,18 @@ export function edgeRef(node: Inode | undefined, at: number, len: number, last: 
   const p = Math.floor((last ? at + len - 1 : at) / PAGE_BYTES);
   if (at <= p * PAGE_BYTES && at + len >= (p + 1) * PAGE_BYTES) return WHOLE;
   return node === undefined || node.pages === null ? HOLE : refAt(node, p);
+}
+
+/**
+ * Where a data write lands in `node` (undefined: no such file), as its
+ * issuer lays it out: through an fd (`byFd`) at `pos`, or at the end with
+ * O_APPEND; by path (writeFile) at 0, or at the end with O_APPEND and not
+ * O_TRUNC. The apply checks the same (a different end is a CONFLICT).
+ */
+export function placeWrite(node: Inode | undefined, byFd: boolean, flags: number, pos: number): number {
+  const append = (flags & O_APPEND) !== 0;
+  if (byFd) return append && node !== undefined ? node.size : pos;
+  return node === undefined || node.dir || (flags & O_TRUNC) !== 0 || !append ? 0 : node.size;
 }
 
 /** Does the file still hold the pages the issuer merged with? */

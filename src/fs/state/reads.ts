@@ -2,7 +2,7 @@
 import { FsError } from '../errors.js';
 import { FsArgumentError } from '../paths.js';
 import { keyOf, sameKey } from '../opens.js';
-import { copyOut } from './data.js';
+import { copyOut, HOLE, placeWrite, refAt, tailToRewrite } from './data.js';
 import { type FsState, type Inode, O_TRUNC, PAGE_BYTES, S_IFDIR, S_IFLNK, S_IFREG } from './inode.js';
 import { prepareOpen } from './ops-files.js';
 import { fileByIno, grants, locate, lookup, nameIn, withSearchAs } from './walk.js';
@@ -77,6 +77,43 @@ export function inode(s: FsState, ino: number, path: string): Inode | undefined 
   } catch {
     return undefined;
   }
+}
+
+// ---- reads for clients (client.ts): page refs instead of data, which a client copies itself ----
+
+/**
+ * A client's data write: `[at, first, last]`, where it lands (see
+ * placeWrite; by fd when `ino` is not 0) and the refs of the file's pages
+ * at its first and last page (HOLE: none), which a partial edge merges with.
+ */
+export function layout(s: FsState, ino: number, path: string, flags: number, pos: number, len: number): number[] {
+  const node = inode(s, ino, path);
+  const at = placeWrite(node, ino !== 0, flags, pos);
+  if (node === undefined || node.pages === null || len <= 0) return [at, HOLE, HOLE];
+  return [at, refAt(node, Math.floor(at / PAGE_BYTES)), refAt(node, Math.floor((at + len - 1) / PAGE_BYTES))];
+}
+
+/** A client's truncate: the page a cut to `len` rewrites (its ref), or HOLE. */
+export function cutPage(s: FsState, ino: number, path: string, len: number): number {
+  const node = inode(s, ino, path);
+  return node === undefined || node.dir ? HOLE : tailToRewrite(node, len);
+}
+
+/**
+ * A client's pread: `[n, ref...]`, the bytes it reads (up to `len` from
+ * `pos`, at most `maxPages` pages of them) and the ref of each page they
+ * span (HOLE reads as zeros). The client copies them out of the pool.
+ */
+export function pageRefs(s: FsState, ino: number, pos: number, len: number, maxPages: number): number[] {
+  const node = fileByIno(s, ino, 'read');
+  if (node.dir) throw new FsError('EISDIR', 'read');
+  let n = Math.max(0, Math.min(len, node.size - pos));
+  if (n === 0) return [0];
+  const first = Math.floor(pos / PAGE_BYTES);
+  if (Math.floor((pos + n - 1) / PAGE_BYTES) - first + 1 > maxPages) n = (first + maxPages) * PAGE_BYTES - pos;
+  const out = [n];
+  for (let p = first; p * PAGE_BYTES < pos + n; p++) out.push(refAt(node, p));
+  return out;
 }
 
 /** A directory listing entry: name and whether it is a directory or a symbolic link. */

@@ -279,6 +279,30 @@ export class SharedContext {
   }
 
   /**
+   * Requests thread `owner` sent that a node may still take into its log:
+   * those of its slots (active or abandoned) at a node that serves their
+   * epoch, sent and not yet answered (DONE is published once the entry is
+   * covered by CTAIL). A gone or replaced node never takes them.
+   */
+  pendingOf(owner: number): number {
+    let n = 0;
+    for (let node = 0; node < this.nodes; node++) {
+      const state = this.nodeState(node);
+      if (state === NodeState.Gone) continue;
+      const epoch = this.nodeEpoch(node);
+      for (let c = 0; c < this.clients; c++) {
+        const base = this.clientAt(node, c);
+        const s = Atomics.load(this.words, base + CLIENT_STATE);
+        if (s === 0 || s >>> 2 !== owner) continue;
+        const e = this.clientEpoch(node, c);
+        if (e !== epoch && !(e === 0 && epoch === 1) && state !== NodeState.Absent) continue;
+        n += (Atomics.load(this.words, base + CLIENT_TAIL) - Atomics.load(this.words, base + CLIENT_DONE)) | 0;
+      }
+    }
+    return n;
+  }
+
+  /**
    * A client of an earlier epoch abandoned its slot: no node will ever
    * answer it, so mark everything answered and free the slot (the new
    * epoch's hub calls this; it owns DONE).

@@ -1,0 +1,94 @@
+/**
+ * The NrFS client table: which thread uses each client owner id. A client
+ * (a thread without a replica, see client.ts) takes shared pages and holds
+ * fds like a replica does, so it needs an id in the page pool's STATE words
+ * and a region in the open table: ids [maxReplicas, maxReplicas + clients),
+ * after the replica slots (both fit the pool's 64 owners).
+ *
+ * One SharedArrayBuffer of i32 words, each read and written with Atomics:
+ *   0   MAGIC 'NRFC'
+ *   1   FIRST: the first client owner id (the handle's maxReplicas)
+ *   2   COUNT: client owner ids
+ *   16  OWNER[COUNT]: 0 free, else `threadId << 2 | st`, st one of
+ *       LIVE (a client of that thread uses it), DEAD (its client closed
+ *       with pages in doubt, or its thread died: a replica sweeps it, see
+ *       NrFs.releaseClients), SWEEPING (a replica is sweeping it).
+ * Thread ids are kept to 29 bits, as NR's client slots keep them.
+ */
+export const OWNER_LIVE = 1;
+export const OWNER_DEAD = 2;
+export const OWNER_SWEEPING = 3;
+const MAGIC = 0x4346524e;
+const H_FIRST = 1;
+const H_COUNT = 2;
+const OWNERS_AT = 16;
+const THREAD_MASK = 0x1fffffff;
+
+export function createClientOwners(first: number, count: number): SharedArrayBuffer {
+  const sab = new SharedArrayBuffer((OWNERS_AT + count) * 4);
+  const w = new Int32Array(sab);
+  w[0] = MAGIC;
+  w[H_FIRST] = first;
+  w[H_COUNT] = count;
+  return sab;
+}
+
+export class ClientOwners {
+  private readonly w: Int32Array;
+  readonly first: number;
+  readonly count: number;
+
+  constructor(sab: SharedArrayBuffer) {
+    const w = new Int32Array(sab);
+    if (w[0] !== MAGIC || w.length < OWNERS_AT + (w[H_COUNT] ?? 0)) throw new TypeError('not an NrFS client table');
+    this.w = w;
+    this.first = w[H_FIRST]!;
+    this.count = w[H_COUNT]!;
+  }
+
+  /** Take a free owner id for thread `threadId`; -1 when every one is in use. */
+  claim(threadId: number): number {
+    const word = ((threadId & THREAD_MASK) << 2) | OWNER_LIVE;
+    for (let k = 0; k < this.count; k++) {
+      if (Atomics.compareExchange(this.w, OWNERS_AT + k, 0, word) === 0) return this.first + k;
+    }
+    return -1;
+  }
+
+  /** The owner word of id `owner` (0 for an id outside the table). */
+  word(owner: number): number {
+    const k = owner - this.first;
+    return k >= 0 && k < this.count ? Atomics.load(this.w, OWNERS_AT + k) : 0;
+  }
+
+  /** Move id `owner` from word `from` to `to`; false if it was not `from`. */
+  cas(owner: number, from: number, to: number): boolean {
+    const k = owner - this.first;
+    if (k < 0 || k >= this.count) return false;
+    return Atomics.compareExchange(this.w, OWNERS_AT + k, from, to) === from;
+  }
+
+  /** Mark every id thread `threadId` uses as DEAD; returns those ids. */
+  markDead(threadId: number): number[] {
+    const live = ((threadId & THREAD_MASK) << 2) | OWNER_LIVE;
+    const out: number[] = [];
+    for (let k = 0; k < this.count; k++) {
+      if (Atomics.compareExchange(this.w, OWNERS_AT + k, live, (live & ~3) | OWNER_DEAD) === live) out.push(this.first + k);
+    }
+    return out;
+  }
+
+  /** Ids marked DEAD, with their thread ids. */
+  dead(): { owner: number; threadId: number; word: number }[] {
+    const out: { owner: number; threadId: number; word: number }[] = [];
+    for (let k = 0; k < this.count; k++) {
+      const w = Atomics.load(this.w, OWNERS_AT + k);
+      if ((w & 3) === OWNER_DEAD) out.push({ owner: this.first + k, threadId: w >>> 2, word: w });
+    }
+    return out;
+  }
+
+  static liveWord(threadId: number): number {
+    return ((threadId & THREAD_MASK) << 2) | OWNER_LIVE;
+  }
+}

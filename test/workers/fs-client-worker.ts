@@ -1,0 +1,48 @@
+/**
+ * Test worker for NrFS clients (test/fs-clients.test.ts).
+ *
+ * - 'node': attach a replica and serve clients from an idle event loop.
+ *   Messages: 'sync' (catch up; answers { synced }), { write: n } (n
+ *   partial writes of bytes [100, 200) of page 0 of /same, the byte the
+ *   write's number; answers { wrote }).
+ * - 'client': connect as a client, do one partial write of /f
+ *   (4000..4200), stopped at `phase` (pages taken or filled) until the test
+ *   kills the worker.
+ */
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { attachFs, connectFs, type NrFsHandle } from '../../src/fs/index.js';
+
+type Input = { handle: NrFsHandle; mode: 'node' | 'client'; phase?: 'afterTake' | 'afterStage' };
+const input = workerData as Input;
+
+if (input.mode === 'node') {
+  const fs = attachFs(input.handle);
+  parentPort!.postMessage({ ready: true, slot: fs.replica.id });
+  parentPort!.on('message', (m: string | { write: number }) => {
+    if (m === 'sync') {
+      fs.replica.sync();
+      parentPort!.postMessage({ synced: true });
+    } else if (typeof m === 'object') {
+      const fd = fs.open('/same', 'r+');
+      for (let k = 1; k <= m.write; k++) fs.pwrite(fd, Buffer.alloc(100, k & 0xff), 0, 100, 100);
+      fs.close(fd);
+      parentPort!.postMessage({ wrote: m.write });
+    }
+  });
+} else {
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  let armed = false;
+  const halt = (phase: string) => (): void => {
+    if (!armed || input.phase !== phase) return;
+    parentPort!.postMessage({ stopped: phase, threadId, owner: fs.ownerId });
+    // Bounded: a test that never kills this worker still ends.
+    Atomics.wait(stop, 0, 0, 30_000);
+  };
+  const fs = connectFs(input.handle, { pageHooks: { afterTake: halt('afterTake'), afterStage: halt('afterStage') } });
+  const fd = fs.open('/f', 'r+');
+  armed = true;
+  fs.pwrite(fd, Buffer.alloc(200, 0x6e), 0, 200, 4000);
+  armed = false;
+  parentPort!.postMessage({ done: true });
+  await new Promise(() => {});
+}
