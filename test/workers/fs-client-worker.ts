@@ -6,13 +6,13 @@
  *   partial writes of bytes [100, 200) of page 0 of /same, the byte the
  *   write's number; answers { wrote }).
  * - 'client': connect as a client, do one partial write of /f
- *   (4000..4200), stopped at `phase` (pages taken or filled) until the test
+ *   (4000..4200), stopped at `phase` (pages taken, filled, or the op answered) until the test
  *   kills the worker.
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { attachFs, connectFs, type NrFsHandle } from '../../src/fs/index.js';
 
-type Input = { handle: NrFsHandle; mode: 'node' | 'client'; phase?: 'afterTake' | 'afterStage' };
+type Input = { handle: NrFsHandle; mode: 'node' | 'client'; phase?: 'afterTake' | 'afterStage' | 'afterLog' };
 const input = workerData as Input;
 
 if (input.mode === 'node') {
@@ -38,7 +38,7 @@ if (input.mode === 'node') {
     // Bounded: a test that never kills this worker still ends.
     Atomics.wait(stop, 0, 0, 30_000);
   };
-  const fs = connectFs(input.handle, { pageHooks: { afterTake: halt('afterTake'), afterStage: halt('afterStage') } });
+  const fs = connectFs(input.handle, { pageHooks: { afterTake: halt('afterTake'), afterStage: halt('afterStage'), afterLog: halt('afterLog') } });
   const fd = fs.open('/f', 'r+');
   armed = true;
   fs.pwrite(fd, Buffer.alloc(200, 0x6e), 0, 200, 4000);
