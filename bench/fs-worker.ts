@@ -7,12 +7,16 @@
  */
 import { getHeapStatistics } from 'node:v8';
 import * as nodeFs from 'node:fs';
-import { attachFs, type NrFs, type NrFsHandle } from '../src/fs/index.js';
+import { attachFs, connectFs, type NrFs, type NrFsHandle } from '../src/fs/index.js';
 import { arrive, FINISHED, PREPARED, READY, ROUND, waitUntilAtLeast } from './sync.js';
 import { keyStream, STREAM, writeMask } from './workload.js';
 import { profiled } from './profile.js';
 
-export type FsSystem = 'nrfs' | 'tmpfs' | 'memfs' | 'copy-limit';
+/** nrfs-clients: CLIENT_REPLICAS replicas (worker 0 and 1), every other worker an NrFS client of one of them (connectFs). */
+export type FsSystem = 'nrfs' | 'nrfs-clients' | 'tmpfs' | 'memfs' | 'copy-limit';
+
+/** nrfs-clients: replicas (the first workers); the rest are clients, spread over them. */
+export const CLIENT_REPLICAS = 2;
 /** PRSD/PRSL/PRSP: stat of a deep path (8 names), plain / through 3 symbolic links / through them as a non-root uid (permission checks). */
 export type FxWorkload = 'MIX' | 'DRBL' | 'DRBH' | 'DWOL' | 'DWOM' | 'MWCL' | 'MWCM' | 'MWRL' | 'MWRM' | 'PRSD' | 'PRSL' | 'PRSP';
 export type Sharing = 'shared' | 'private';
@@ -49,11 +53,13 @@ export interface FsWorkerOutput {
 
 /**
  * Coordination words: sync.ts's READY, PREPARED, ROUND, FINISHED (lines 0-3),
- * and SHARED_SETUP on line 4 (worker 0 has made the shared files). The
- * buffer is FS_COORD_BYTES long.
+ * SHARED_SETUP on line 4 (worker 0 has made the shared files) and
+ * CLIENTS_DONE on line 5 (nrfs-clients: clients that detached; a replica
+ * serves them until then). The buffer is FS_COORD_BYTES long.
  */
 export const SHARED_SETUP = 64;
-export const FS_COORD_BYTES = 80 * 4;
+export const CLIENTS_DONE = 80;
+export const FS_COORD_BYTES = 96 * 4;
 
 const PAGE = 4096;
 const MASK = STREAM - 1;
@@ -106,6 +112,27 @@ function nrfsSys(handle: NrFsHandle, uid: number, setupAsRoot: boolean): Sys {
       root = undefined;
       fs.replica.sync();
     },
+    usage: () => ({ ...fs.usage(), poolBytes: fs.pageStats().touchedPages * PAGE }),
+    end: () => fs.detach(),
+  };
+  return sys;
+}
+
+/** A thread of nrfs-clients past the replicas: an NrFS client of replica `index % CLIENT_REPLICAS`. */
+function nrfsClientSys(handle: NrFsHandle, index: number): Sys {
+  const fs = connectFs(handle, { node: index % CLIENT_REPLICAS });
+  const sys: Sys = {
+    open: (p, f) => fs.open(p, f),
+    close: (fd) => fs.close(fd),
+    pread: (fd, buf, pos) => fs.pread(fd, buf, 0, PAGE, pos),
+    pwrite: (fd, buf, pos) => fs.pwrite(fd, buf, 0, buf.length, pos),
+    mkdir: (p) => void fs.mkdir(p),
+    rename: (a, b) => fs.rename(a, b),
+    stat: (p) => fs.stat(p).size,
+    symlink: (t, p) => fs.symlink(t, p),
+    fill: (p, n) => fillWith(sys, p, n),
+    // A client's reads are served caught up.
+    sync: () => {},
     usage: () => ({ ...fs.usage(), poolBytes: fs.pageStats().touchedPages * PAGE }),
     end: () => fs.detach(),
   };
@@ -360,7 +387,8 @@ export default async function runTask(task: FsWorkerInput): Promise<FsWorkerOutp
   } else {
     // PRSP: NrFS threads act as uid 1000 (every directory walked is checked for search permission);
     // tmpfs and memfs run as the process (root on the dev machine: the kernel checks all the same).
-    sys = input.system === 'nrfs' ? nrfsSys(input.handle!, input.workload === 'PRSP' ? 1000 : 0, input.index === 0) : input.system === 'tmpfs' ? tmpfsSys(input.root!) : await memfsSys();
+    const client = input.system === 'nrfs-clients' && input.index >= CLIENT_REPLICAS;
+    sys = client ? nrfsClientSys(input.handle!, input.index) : input.system === 'nrfs' || input.system === 'nrfs-clients' ? nrfsSys(input.handle!, input.workload === 'PRSP' ? 1000 : 0, input.index === 0) : input.system === 'tmpfs' ? tmpfsSys(input.root!) : await memfsSys();
     // Shared files first (worker 0), then everyone's private ones, then catch up.
     if (input.index === 0) {
       setup(sys);
@@ -400,7 +428,17 @@ export default async function runTask(task: FsWorkerInput): Promise<FsWorkerOutp
     sys.sync();
     const u = sys.usage();
     if (u) out = { ...out, dataBytes: u.dataBytes, inodes: u.inodes, poolBytes: u.poolBytes, heapBytes: getHeapStatistics().used_heap_size };
-    sys.end();
+    if (input.system === 'nrfs-clients') {
+      const clients = input.threads - Math.min(input.threads, CLIENT_REPLICAS);
+      if (input.index >= CLIENT_REPLICAS) {
+        sys.end();
+        arrive(coord, CLIENTS_DONE);
+      } else {
+        // A replica that detached would strand its clients' last calls (NodeGoneError): serve them (idle event loop) until they left.
+        await waitUntilAtLeast(coord, CLIENTS_DONE, clients);
+        sys.end();
+      }
+    } else sys.end();
   }
   if (sink === -1) console.log(sink);
   return out;

@@ -19,13 +19,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createFs } from '../src/fs/index.js';
-import { FS_COORD_BYTES, type FsSystem, type FsWorkerInput, type FsWorkerOutput, type FxWorkload, type Sharing } from './fs-worker.js';
+import { CLIENT_REPLICAS, FS_COORD_BYTES, type FsSystem, type FsWorkerInput, type FsWorkerOutput, type FxWorkload, type Sharing } from './fs-worker.js';
 import { median, TaskPool, withTimeout } from './harness.js';
 import { formatOps, formatOpsCell, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
 import { arrive, FINISHED, PREPARED, ROUND, waitUntilAtLeast, warmupRoundsFor } from './sync.js';
 
-export const FS_SYSTEMS: readonly FsSystem[] = ['nrfs', 'tmpfs', 'memfs', 'copy-limit'];
+export const FS_SYSTEMS: readonly FsSystem[] = ['nrfs', 'nrfs-clients', 'tmpfs', 'memfs', 'copy-limit'];
 const MIB = 1 << 20;
 
 interface FsCell {
@@ -59,9 +59,11 @@ export async function runFsCell(cell: FsCell): Promise<BenchRow> {
   let handle: FsWorkerInput['handle'];
   try {
     if (cell.system === 'tmpfs') root = mkdtempSync(path.join(shmBase(), 'nrfs-bench-'));
-    if (cell.system === 'nrfs') {
+    if (cell.system === 'nrfs' || cell.system === 'nrfs-clients') {
+      const replicas = cell.system === 'nrfs' ? threads : Math.min(threads, CLIENT_REPLICAS);
       handle = createFs({
-        replicas: threads,
+        replicas,
+        clients: threads - replicas,
         // PRSP: one more slot, for worker 0's root replica that builds the tree.
         maxReplicas: cell.workload === 'PRSP' ? Math.max(threads + 1, 8) : undefined,
         logBytes: 16 * MIB,
@@ -124,7 +126,7 @@ export async function runFsCell(cell: FsCell): Promise<BenchRow> {
     const dataBytes = outs[0]?.dataBytes;
     if (typeof dataBytes === 'number') {
       row.fileDataBytes = dataBytes;
-      row.replicas = threads;
+      row.replicas = cell.system === 'nrfs-clients' ? Math.min(threads, CLIENT_REPLICAS) : threads;
       // File data lives once, in the shared pool; each replica's heap holds page tables and inodes.
       if (typeof outs[0]!.poolBytes === 'number') row.sharedPoolBytes = outs[0]!.poolBytes;
       row.replicaHeapBytes = Math.max(...outs.map((o) => o.heapBytes ?? 0));
@@ -161,7 +163,11 @@ function fsCells(args: BenchArgs): BenchCell[] {
   const add = (workload: FxWorkload, sharing: Sharing, writeRatio: number): void => {
     for (const system of FS_SYSTEMS) {
       if (system === 'copy-limit' && !(workload === 'MIX' && writeRatio === 0 && sharing === 'shared')) continue;
-      const ts = system === 'memfs' || system === 'copy-limit' ? [1] : threadCounts;
+      // Replicas serve their clients at each of their own writes (and from an idle event loop): a replica in a
+      // synchronous loop of reads serves nobody, so clients run only where every thread writes.
+      if (system === 'nrfs-clients' && !(workload.startsWith('DW') || workload.startsWith('MW') || (workload === 'MIX' && writeRatio > 0))) continue;
+      // nrfs-clients up to CLIENT_REPLICAS threads is nrfs (every thread a replica): not run twice.
+      const ts = system === 'memfs' || system === 'copy-limit' ? [1] : system === 'nrfs-clients' ? threadCounts.filter((t) => t > CLIENT_REPLICAS) : threadCounts;
       for (const threads of ts) cells.push({ system, workload, sharing, writeRatio, threads, fileBytes, durationMs, rounds, warmupRounds: warmupRoundsFor(threads, durationMs, quick) });
     }
   };
