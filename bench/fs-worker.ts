@@ -96,7 +96,21 @@ function nrfsSys(handle: NrFsHandle, uid: number, setupAsRoot: boolean): Sys {
   const fs: NrFs = attachFs(handle, { uid, gid: uid });
   // PRSP's worker 0 builds the tree as root (a second replica, detached once the tree is made), then measures as `uid`.
   let root: NrFs | undefined = setupAsRoot && uid !== 0 ? attachFs(handle) : undefined;
-  const admin = (): NrFs => root ?? fs;
+  return nrfsCalls(fs, () => root ?? fs, () => {
+    root?.detach();
+    root = undefined;
+    fs.replica.sync();
+  });
+}
+
+/** A thread of nrfs-clients past the replicas: an NrFS client of replica `index % CLIENT_REPLICAS` (its reads are served caught up: nothing to sync). */
+function nrfsClientSys(handle: NrFsHandle, index: number): Sys {
+  const fs = connectFs(handle, { node: index % CLIENT_REPLICAS });
+  return nrfsCalls(fs, () => fs, () => {});
+}
+
+/** The Sys of an NrFs (a replica or a client); `admin` makes the setup's files and the workload's writes. */
+function nrfsCalls(fs: NrFs, admin: () => NrFs, sync: () => void): Sys {
   const sys: Sys = {
     open: (p, f) => admin().open(p, f),
     close: (fd) => admin().close(fd),
@@ -107,32 +121,7 @@ function nrfsSys(handle: NrFsHandle, uid: number, setupAsRoot: boolean): Sys {
     stat: (p) => fs.stat(p).size,
     symlink: (t, p) => admin().symlink(t, p),
     fill: (p, n) => fillWith(sys, p, n),
-    sync: () => {
-      root?.detach();
-      root = undefined;
-      fs.replica.sync();
-    },
-    usage: () => ({ ...fs.usage(), poolBytes: fs.pageStats().touchedPages * PAGE }),
-    end: () => fs.detach(),
-  };
-  return sys;
-}
-
-/** A thread of nrfs-clients past the replicas: an NrFS client of replica `index % CLIENT_REPLICAS`. */
-function nrfsClientSys(handle: NrFsHandle, index: number): Sys {
-  const fs = connectFs(handle, { node: index % CLIENT_REPLICAS });
-  const sys: Sys = {
-    open: (p, f) => fs.open(p, f),
-    close: (fd) => fs.close(fd),
-    pread: (fd, buf, pos) => fs.pread(fd, buf, 0, PAGE, pos),
-    pwrite: (fd, buf, pos) => fs.pwrite(fd, buf, 0, buf.length, pos),
-    mkdir: (p) => void fs.mkdir(p),
-    rename: (a, b) => fs.rename(a, b),
-    stat: (p) => fs.stat(p).size,
-    symlink: (t, p) => fs.symlink(t, p),
-    fill: (p, n) => fillWith(sys, p, n),
-    // A client's reads are served caught up.
-    sync: () => {},
+    sync,
     usage: () => ({ ...fs.usage(), poolBytes: fs.pageStats().touchedPages * PAGE }),
     end: () => fs.detach(),
   };
