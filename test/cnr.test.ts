@@ -48,18 +48,29 @@ describe('parallel logs: linearizable histories', () => {
     [4, 3],
   ] as const) {
     it(`seed ${seed}: 4 workers on ${logs} logs, single-key and multi-log ops, sync and async: linearizable, replicas converge`, async () => {
-      const handle = createCnrHandle(HashMapCnr, { logs, replicas: 4, logBytes: 8192 });
-      const b = base(handle, 4);
-      const ins: CnrWorkerInput[] = Array.from({ length: 4 }, (_, client) => ({ ...b, role: 'mix', client, seed: seed * 100 + client, ops: 150, keys: 6, multiShare: 0.08, writeRatio: 0.5 }));
-      const out = await runWorkers<CnrWorkerInput, CnrWorkerOutput>('cnr-worker', ins, 20_000);
-      expect(out.map((o) => o.error)).toEqual([undefined, undefined, undefined, undefined]);
-      const history: CnrRecorded[] = out.flatMap((o) => o.history);
-      expect(history.length).toBe(600);
-      expect(history.some((h) => h.input.op === 'size') && history.some((h) => h.input.op === 'clear')).toBe(true);
-      const verdict = checkLinearizable(cnrMapModel, history);
-      expect(verdict, verdict.verdict === 'violation' ? verdict.explanation : undefined).toMatchObject({ verdict: 'linearizable' });
-      expect(new Set(out.map((o) => o.digest)).size).toBe(1);
-    });
+      // The checker may give up (its step budget) on a history that load stretched into wide
+      // overlaps: that verdict says nothing, so the run is repeated with the next seed, up to
+      // three times. A violation in any run fails at once; one run must be found linearizable.
+      const verdicts: string[] = [];
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const handle = createCnrHandle(HashMapCnr, { logs, replicas: 4, logBytes: 8192 });
+        const b = base(handle, 4);
+        const ins: CnrWorkerInput[] = Array.from({ length: 4 }, (_, client) => ({ ...b, role: 'mix', client, seed: seed * 100 + attempt * 10 + client, ops: 100, keys: 6, multiShare: 0.08, writeRatio: 0.5 }));
+        const out = await runWorkers<CnrWorkerInput, CnrWorkerOutput>('cnr-worker', ins, 20_000);
+        expect(out.map((o) => o.error)).toEqual([undefined, undefined, undefined, undefined]);
+        const history: CnrRecorded[] = out.flatMap((o) => o.history);
+        expect(history.length).toBe(400);
+        expect(new Set(out.map((o) => o.digest)).size).toBe(1);
+        const verdict = checkLinearizable(cnrMapModel, history, { maxSteps: 2_000_000 });
+        expect(verdict.verdict, verdict.verdict === 'violation' ? verdict.explanation : undefined).not.toBe('violation');
+        verdicts.push(verdict.verdict);
+        if (verdict.verdict === 'linearizable') {
+          expect(history.some((h) => h.input.op === 'size') && history.some((h) => h.input.op === 'clear')).toBe(true);
+          return;
+        }
+      }
+      expect(verdicts, 'no run gave a conclusive verdict').toContain('linearizable');
+    }, 150_000);
   }
 });
 
