@@ -13,7 +13,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as nr from '../src/nr/index.js';
-import { connect, connectCnr, createCnrHandle, createHandle, type ConnectOptions, type NrHandle } from '../src/nr/index.js';
+import { connect, connectCnr, createCnrHandle, createHandle, type ConnectOptions } from '../src/nr/index.js';
 import { declareMapDead, declareMapThreadDead, isCnr, LOG_COUNTS, systemName, type MapHandle } from './support/log-systems.js';
 import { mulberry32 } from './support/prng.js';
 import { Trust, TrustCnr } from './support/trust-structure.js';

@@ -13,7 +13,6 @@ import {
   connect,
   createHandle,
   declareClientDead,
-  declareDead,
   DetachedError,
   EncodeError,
   NodeGoneError,
