@@ -13,9 +13,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as nr from '../src/nr/index.js';
-import { connect, createHandle, declareDead, type NrHandle } from '../src/nr/index.js';
+import { connect, connectCnr, createCnrHandle, createHandle, type ConnectOptions } from '../src/nr/index.js';
+import { declareMapDead, declareMapThreadDead, isCnr, LOG_COUNTS, systemName, type MapHandle } from './support/log-systems.js';
 import { mulberry32 } from './support/prng.js';
-import { Trust } from './support/trust-structure.js';
+import { Trust, TrustCnr } from './support/trust-structure.js';
 import { startTrustNode, terminateAll, withDeadline, type TrustNode } from './support/trust-worker.js';
 import type { ErrorInfo, OpOutcome, TrustCommand, TrustReply } from './support/trust-protocol.js';
 import { DEFAULTS } from '../src/nr/defaults.js';
@@ -153,14 +154,19 @@ async function clientPut(c: TrustClient, key: string, value: string): Promise<Op
   }
 }
 
-async function chaosRun(seed: number): Promise<void> {
-  const handle: NrHandle = createHandle(Trust, { replicas: 2, maxReplicas: 8, logBytes: 4096, fenceAfterMs: 20, clients: 2, clientSlots: 8, clientSlotBytes: 1024 });
+/** A client on one log or on parallel logs (TrustCnr). */
+function connectTrust(handle: MapHandle, options: ConnectOptions): TrustClient {
+  return isCnr(handle) ? (connectCnr(handle, TrustCnr, options) as unknown as TrustClient) : connect(handle, Trust, options);
+}
+
+/** One chaos run on `logs` logs (1: plain NR; more: CNR, every option per log). */
+async function chaosRun(seed: number, logs: number): Promise<void> {
+  const options = { replicas: 2, maxReplicas: 8, logBytes: 4096, fenceAfterMs: 20, clients: 2, clientSlots: 8, clientSlotBytes: 1024 };
+  const handle: MapHandle = logs === 1 ? createHandle(Trust, options) : createCnrHandle(TrustCnr, { ...options, logs });
   const rand = mulberry32(seed);
   const ledger = new Ledger();
   const value = () => 'y'.repeat(40 + Math.floor(rand() * 200));
-  const declareThreadDead = (nr as unknown as Record<string, unknown>).declareThreadDead as
-    | ((h: NrHandle, threadId: number) => { replicas: number[]; clients: number })
-    | undefined;
+  const declareThreadDead = (nr as unknown as Record<string, unknown>).declareThreadDead === undefined ? undefined : (h: MapHandle, threadId: number) => declareMapThreadDead(h, threadId);
 
   // Two survivors; the second applies `slow` slower than fenceAfterMs, so it is fenced, lapped and recovers.
   const survivors: TrustNode[] = [];
@@ -271,7 +277,7 @@ async function chaosRun(seed: number): Promise<void> {
         // A client of some node: named, or picked by connect() (which must skip fenced, dead nodes).
         let c: TrustClient | null = null;
         try {
-          c = rand() < 0.5 ? connect(handle, Trust, { node: e.slot, timeoutMs: CLIENT_TIMEOUT_MS }) : connect(handle, Trust, { timeoutMs: CLIENT_TIMEOUT_MS });
+          c = rand() < 0.5 ? connectTrust(handle, { node: e.slot, timeoutMs: CLIENT_TIMEOUT_MS }) : connectTrust(handle, { timeoutMs: CLIENT_TIMEOUT_MS });
         } catch (err) {
           const info = errorInfo(err);
           if (info.code !== 'ERR_NR_CAPACITY' && info.code !== 'ERR_NR_NODE_GONE') ledger.violations.push(`connect: ${info.name}: ${info.message}`);
@@ -291,7 +297,7 @@ async function chaosRun(seed: number): Promise<void> {
         for (const c of e.clients) inflight.push(clientOps(c, `inflight${e.slot}`, 2));
         await sleep(10);
         await kill(e.node);
-        declareDead(handle, e.slot);
+        declareMapDead(handle, e.slot);
         if (rand() < 0.7) await spawn(e.slot); // a new worker takes the dead node's slot
         for (const c of e.clients) inflight.push(clientOps(c, `reuse${e.slot}`, 2));
       } else if (a < 0.82) {
@@ -354,9 +360,9 @@ async function chaosRun(seed: number): Promise<void> {
   }
 }
 
-describe('chaos on a tiny lapping log with slow applies, client reuse, killed joiners and undeclared kills', () => {
+describe.each(LOG_COUNTS)('chaos on a tiny lapping log with slow applies, client reuse, killed joiners and undeclared kills (%i log(s))', (logs) => {
   const seeds = process.env.CHAOS_SEEDS ? process.env.CHAOS_SEEDS.split(",").map(Number) : [0x11a, 0x11b];
   for (const seed of seeds) {
-    it(`seed ${seed}: no acknowledged write lost, equal digests, every op a value or a typed error, never a hang`, () => chaosRun(seed), 30_000);
+    it(`${systemName(logs)}, seed ${seed}: no acknowledged write lost, equal digests, every op a value or a typed error, never a hang`, () => chaosRun(seed, logs), 30_000);
   }
 });

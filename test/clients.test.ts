@@ -2,7 +2,8 @@
  * Clients: threads without a replica, served by a node's combiner. Real
  * worker threads; the test process's main thread takes part as a client.
  * The linearizability runs also on 4 parallel logs (support/log-systems),
- * where a client is one NR client per log of one node.
+ * where a client is one NR client per log of one node, and so do the client
+ * outcomes when the node detaches, exits or is declared dead, and FIFO order.
  */
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
@@ -12,7 +13,6 @@ import {
   connect,
   createHandle,
   declareClientDead,
-  declareDead,
   DetachedError,
   EncodeError,
   NodeGoneError,
@@ -25,7 +25,7 @@ import { checkLinearizable, hashMapModel, type HashMapOperation } from '../src/l
 import { mulberry32 } from './support/prng.js';
 import { startNode } from './support/node-worker.js';
 import { runWorkers } from './support/spawn.js';
-import { connectMap, createMapHandle, LOG_COUNTS, systemName, type MapHandle } from './support/log-systems.js';
+import { connectMap, createMapHandle, declareMapDead, LOG_COUNTS, systemName, type MapHandle } from './support/log-systems.js';
 import type { KvWorkerInput, KvWorkerOutput } from './workers/kv-worker.js';
 
 /** A client worker that writes without end: async writes, and a sync one every 64. */
@@ -120,12 +120,12 @@ describe.each(LOG_COUNTS)('linearizability with replicas and clients, %i log(s)'
   }
 });
 
-describe('client semantics', () => {
-  it('keeps each client FIFO: async ops take effect and answer in issue order', async () => {
-    const handle = createHandle(HashMap, { replicas: 1, clients: 2, clientSlots: 8 });
+describe.each(LOG_COUNTS)('client outcomes, %i log(s)', (logs) => {
+  it(`${systemName(logs)}: keeps each client FIFO: async ops take effect and answer in issue order`, async () => {
+    const handle = createMapHandle(logs, { replicas: 1, clients: 2, clientSlots: 8 });
     const node = await startNode(handle, 'serve');
     try {
-      const c = connect(handle, HashMap);
+      const c = connectMap(handle);
       // 200 ops on one key through an 8-slot ring: back-pressure queues the rest, in order.
       const results = await Promise.all(
         Array.from({ length: 200 }, (_, i) => (i % 3 === 2 ? c.readAsync('get', 'k') : c.writeAsync('put', 'k', i))),
@@ -136,13 +136,46 @@ describe('client semantics', () => {
         expect(r).toBe(last);
         if (i % 3 !== 2) last = i;
       });
-      expect(c.reads.get('k')).toBe(199 - (199 % 3 === 2 ? 1 : 0));
+      expect(c.read('get', 'k')).toBe(199 - (199 % 3 === 2 ? 1 : 0));
       c.close();
     } finally {
       await node.worker.terminate();
     }
   });
 
+  it(`${systemName(logs)}: a node that detaches answers what it has, then fails its clients with NodeGoneError`, async () => {
+    const handle = createMapHandle(logs, { replicas: 1, clients: 2 });
+    const node = await startNode(handle, 'serve');
+    const c = connectMap(handle);
+    expect(await c.writeAsync('put', 'a', 1)).toBeUndefined();
+    node.worker.postMessage('detach');
+    await node.next((m) => m.detached === true);
+    expect(() => c.read('get', 'a')).toThrow(NodeGoneError);
+    await expect(c.writeAsync('put', 'a', 2)).rejects.toBeInstanceOf(NodeGoneError);
+    expect(() => connectMap(handle)).toThrow(CapacityError); // no node serving
+    await node.worker.terminate();
+  });
+
+  it(`${systemName(logs)}: a node whose worker exits without detaching wakes its clients`, async () => {
+    const handle = createMapHandle(logs, { replicas: 1, clients: 1 });
+    const node = await startNode(handle, 'exit');
+    await node.exited;
+    const c = connectMap(handle, { node: 0 });
+    expect(() => c.read('get', 'k')).toThrow(NodeGoneError);
+  });
+
+  it(`${systemName(logs)}: a terminated node, declared dead by its manager, fails waiting clients instead of hanging`, async () => {
+    const handle = createMapHandle(logs, { replicas: 1, clients: 1 });
+    const node = await startNode(handle, 'block', 60_000);
+    const c = connectMap(handle, { node: 0, timeoutMs: 30_000 });
+    const pending = c.writeAsync('put', 'k', 1);
+    await node.worker.terminate();
+    declareMapDead(handle, 0);
+    await expect(pending).rejects.toBeInstanceOf(NodeGoneError);
+  });
+});
+
+describe('client semantics', () => {
   it('8 threads on 2 nodes (2 replicas, 6 client workers) finish and converge', async () => {
     const handle = createHandle(HashMap, { replicas: 2, clients: 3, logBytes: 16384 });
     const control = newControl();
@@ -244,37 +277,6 @@ describe('client errors', () => {
     } finally {
       await node.worker.terminate();
     }
-  });
-
-  it('a node that detaches answers what it has, then fails its clients with NodeGoneError', async () => {
-    const handle = createHandle(HashMap, { replicas: 1, clients: 2 });
-    const node = await startNode(handle, 'serve');
-    const c = connect(handle, HashMap);
-    expect(await c.writeAsync('put', 'a', 1)).toBeUndefined();
-    node.worker.postMessage('detach');
-    await node.next((m) => m.detached === true);
-    expect(() => c.reads.get('a')).toThrow(NodeGoneError);
-    await expect(c.writeAsync('put', 'a', 2)).rejects.toBeInstanceOf(NodeGoneError);
-    expect(() => connect(handle, HashMap)).toThrow(CapacityError); // no node serving
-    await node.worker.terminate();
-  });
-
-  it('a node whose worker exits without detaching wakes its clients', async () => {
-    const handle = createHandle(HashMap, { replicas: 1, clients: 1 });
-    const node = await startNode(handle, 'exit');
-    await node.exited;
-    const c = connect(handle, HashMap, { node: 0 });
-    expect(() => c.reads.size()).toThrow(NodeGoneError);
-  });
-
-  it('a terminated node, declared dead by its manager, fails waiting clients instead of hanging', async () => {
-    const handle = createHandle(HashMap, { replicas: 1, clients: 1 });
-    const node = await startNode(handle, 'block', 60_000);
-    const c = connect(handle, HashMap, { node: 0, timeoutMs: 30_000 });
-    const pending = c.writeAsync('put', 'k', 1);
-    await node.worker.terminate();
-    declareDead(handle, 0);
-    await expect(pending).rejects.toBeInstanceOf(NodeGoneError);
   });
 
   it('connect needs client slots and a free one', async () => {

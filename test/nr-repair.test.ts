@@ -10,8 +10,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { attach, createHandle } from '../src/nr/index.js';
-import { HashMap } from '../src/nr/structures/index.js';
+import { attachMap, createMapHandle, LOG_COUNTS, logOfKey, systemName, type MapHandle } from './support/log-systems.js';
 import { workerPath } from './support/spawn.js';
 import { withDeadline } from './support/trust-worker.js';
 import type { ErrorInfo } from './support/trust-protocol.js';
@@ -74,45 +73,54 @@ function open(gate: Int32Array, n: number): void {
   Atomics.notify(gate, n);
 }
 
-describe('torn-append repair', () => {
-  it('a writer stalled after reserving, repaired around twice, wakes late each time: its ops did not take effect, and a replica lagging behind both repairs skips each by its own length', async () => {
-    const handle = createHandle(HashMap, { replicas: 3, logBytes: 64 * 1024, fenceAfterMs: 20 });
-    const lagging = attach(handle, HashMap, { slot: 0 }); // never replays until the end: holds head at 0
-    const live = attach(handle, HashMap, { slot: 1 });
+/** The first key `${base}${i}` whose ops go to log `log` (on one log: `${base}0`). */
+function keyOn(h: MapHandle, base: string, log: number): string {
+  for (let i = 0; ; i++) if (logOfKey(h, `${base}${i}`) === log) return `${base}${i}`;
+}
+
+// On parallel logs every key of the scenario is on one log (w1's): that log is
+// repaired twice while the others carry nothing; the lagging view replays it.
+describe.each(LOG_COUNTS)('torn-append repair (%i log(s))', (logs) => {
+  it(`${systemName(logs)}: a writer stalled after reserving, repaired around twice, wakes late each time: its ops did not take effect, and a replica lagging behind both repairs skips each by its own length`, async () => {
+    const handle = createMapHandle(logs, { replicas: 3, logBytes: 64 * 1024, fenceAfterMs: 20 });
+    const L = logOfKey(handle, 'w1');
+    const [before, a, b, w2, w3] = ['before', 'a', 'b', 'w2', 'w3'].map((k) => keyOn(handle, k, L)) as [string, string, string, string, string];
+    const lagging = attachMap(handle, { slot: 0 }); // never replays until the end: holds head at 0
+    const live = attachMap(handle, { slot: 1 });
     const gateBuffer = new SharedArrayBuffer(64);
     const gate = new Int32Array(gateBuffer);
     const stalled = await gatedWriter(handle, gateBuffer);
 
-    live.writes.put('before', '0');
+    live.writes.put(before, '0');
     // First stall: an entry of a short value.
     const first = stalled.put('w1', 'x'.repeat(100));
     const p1 = await stalled.reservation(0);
-    live.writes.put('a', '1'); // waits on p1, fences the stalled writer after 20 ms, repairs p1
+    live.writes.put(a, '1'); // waits on p1, fences the stalled writer after 20 ms, repairs p1
     open(gate, 0);
     const r1 = await first;
     expect(r1.error).toMatchObject({ code: 'ERR_NR_FENCED', committed: false });
 
     // Second stall, at another position, with an entry of a different length.
-    const second = stalled.put('w2', 'z'.repeat(700));
+    const second = stalled.put(w2, 'z'.repeat(700));
     const p2 = await stalled.reservation(1);
     expect(p2).not.toBe(p1);
-    live.writes.put('b', '2'); // repairs p2
+    live.writes.put(b, '2'); // repairs p2
     open(gate, 1);
     const r2 = await second;
     expect(r2.error).toMatchObject({ code: 'ERR_NR_FENCED', committed: false });
 
     // The lagging replica now replays from position 0 across both repaired entries.
-    expect(lagging.reads.get('b')).toBe('2');
-    expect(lagging.reads.get('a')).toBe('1');
+    expect(lagging.reads.get(b)).toBe('2');
+    expect(lagging.reads.get(a)).toBe('1');
     expect(lagging.reads.get('w1')).toBeUndefined();
-    expect(lagging.reads.get('w2')).toBeUndefined();
+    expect(lagging.reads.get(w2)).toBeUndefined();
 
     // The late writer rejoins and writes normally; every replica agrees.
     open(gate, 2);
-    const r3 = await stalled.put('w3', 'ok');
+    const r3 = await stalled.put(w3, 'ok');
     expect(r3.error).toBeUndefined();
-    expect(lagging.reads.get('w3')).toBe('ok');
-    expect(live.reads.get('w3')).toBe('ok');
+    expect(lagging.reads.get(w3)).toBe('ok');
+    expect(live.reads.get(w3)).toBe('ok');
     expect(live.reads.get('w1')).toBeUndefined();
     const d = await stalled.digest();
     expect(d.value).toBe(live.digest());

@@ -6,11 +6,13 @@
  * of corruption (fail-stop); a position HEAD has already passed is what a
  * requester fenced while it was slow to take its snapshot also sees, so it
  * asks again instead of failing stop, and joins once a real provider serves.
+ * On parallel logs the words forged are log 0's, the first a joiner asks of.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHandle, type NrHandle } from '../src/nr/index.js';
+import { createCnrHandle, createHandle, type NrHandle } from '../src/nr/index.js';
 import { HEAD, TAIL, TRANSFER } from '../src/nr/log/layout.js';
-import { Trust } from './support/trust-structure.js';
+import { LOG_COUNTS, logsOf, systemName, type MapHandle } from './support/log-systems.js';
+import { Trust, TrustCnr } from './support/trust-structure.js';
 import { startTrustNode, terminateAll, valueOf, type TrustNode } from './support/trust-worker.js';
 
 afterEach(terminateAll);
@@ -45,23 +47,29 @@ function answer(h: NrHandle, pos: number, bytes: number): void {
   Atomics.notify(w, STATUS);
 }
 
-/** A provider in slot 0 that has lapped a 4 KiB log several times, then blocks (serves nobody) until its gate opens. */
-async function lappedProvider(): Promise<{ h: NrHandle; provider: TrustNode; gate: Int32Array }> {
-  const h = createHandle(Trust, { replicas: 1, maxReplicas: 4, logBytes: 4096 });
+/**
+ * A provider in slot 0 that has lapped a 4 KiB log (on parallel logs: every
+ * 4 KiB log) several times, then blocks (serves nobody) until its gate
+ * opens. `h` is the log whose words the test forges: the only log, or on
+ * parallel logs log 0, the first one a joiner asks a snapshot of.
+ */
+async function lappedProvider(logs: number): Promise<{ handle: MapHandle; h: NrHandle; provider: TrustNode; gate: Int32Array }> {
+  const options = { replicas: 1, maxReplicas: 4, logBytes: 4096 };
+  const handle: MapHandle = logs === 1 ? createHandle(Trust, options) : createCnrHandle(TrustCnr, { ...options, logs });
   const control = new SharedArrayBuffer(64);
-  const provider = await startTrustNode(h, control);
+  const provider = await startTrustNode(handle, control);
   valueOf(await provider.call({ cmd: 'attach', options: { slot: 0 } }));
-  const entries: [string, unknown][] = Array.from({ length: 200 }, (_, i) => [`k${i}`, 'v'.repeat(40)]);
+  const entries: [string, unknown][] = Array.from({ length: 200 * logs }, (_, i) => [`k${i}`, 'v'.repeat(40)]);
   valueOf(await provider.call({ cmd: 'puts', entries }));
-  expect(Atomics.load(words(h), HEAD)).toBeGreaterThan(256); // lapped: HEAD far from 0
+  for (const l of logsOf(handle)) expect(Atomics.load(words(l), HEAD)).toBeGreaterThan(256); // lapped: HEAD far from 0
   void provider.send({ cmd: 'block', ms: 20_000 });
-  return { h, provider, gate: new Int32Array(control) };
+  return { handle, h: logsOf(handle)[0]!, provider, gate: new Int32Array(control) };
 }
 
-describe('forged state-transfer words', () => {
-  it('a snapshot position past TAIL: the joiner fails stop with nothing restored', async () => {
-    const { h } = await lappedProvider();
-    const joiner = await startTrustNode(h);
+describe.each(LOG_COUNTS)('forged state-transfer words (%i log(s))', (logs) => {
+  it(`${systemName(logs)}: a snapshot position past TAIL: the joiner fails stop with nothing restored`, async () => {
+    const { handle, h } = await lappedProvider(logs);
+    const joiner = await startTrustNode(handle);
     const joined = joiner.send({ cmd: 'attach' });
     await claimRequest(h);
     answer(h, Atomics.load(words(h), TAIL) + 640, 0);
@@ -71,9 +79,9 @@ describe('forged state-transfer words', () => {
     expect(r.error!.message).toMatch(/state-transfer words are corrupt/);
   });
 
-  it('a snapshot length past the transfer buffer: fail-stop', async () => {
-    const { h } = await lappedProvider();
-    const joiner = await startTrustNode(h);
+  it(`${systemName(logs)}: a snapshot length past the transfer buffer: fail-stop`, async () => {
+    const { handle, h } = await lappedProvider(logs);
+    const joiner = await startTrustNode(handle);
     const joined = joiner.send({ cmd: 'attach' });
     await claimRequest(h);
     answer(h, Atomics.load(words(h), TAIL), 1 << 30);
@@ -81,9 +89,9 @@ describe('forged state-transfer words', () => {
     expect(r.error).toMatchObject({ name: 'FailStopError', code: 'ERR_NR_FAIL_STOP' });
   });
 
-  it('a snapshot HEAD has already passed (the requester was too slow): it asks again, then joins from a real provider', async () => {
-    const { h, provider, gate } = await lappedProvider();
-    const joiner = await startTrustNode(h);
+  it(`${systemName(logs)}: a snapshot HEAD has already passed (the requester was too slow): it asks again, then joins from a real provider`, async () => {
+    const { handle, h, provider, gate } = await lappedProvider(logs);
+    const joiner = await startTrustNode(handle);
     const joined = joiner.send({ cmd: 'attach' });
     await claimRequest(h);
     answer(h, Atomics.load(words(h), HEAD) - 64, 0);
@@ -97,7 +105,7 @@ describe('forged state-transfer words', () => {
     const r = await joined;
     expect(r.error).toBeUndefined();
     expect(r.ok).toBe(true);
-    expect(valueOf(await joiner.call({ cmd: 'values', keys: ['k0', 'k199'] }))).toEqual(['v'.repeat(40), 'v'.repeat(40)]);
+    expect(valueOf(await joiner.call({ cmd: 'values', keys: ['k0', `k${200 * logs - 1}`] }))).toEqual(['v'.repeat(40), 'v'.repeat(40)]);
     expect(valueOf(await joiner.call({ cmd: 'digest' }))).toBe(valueOf(await provider.call({ cmd: 'digest' })));
   });
 });

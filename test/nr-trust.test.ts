@@ -7,10 +7,22 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as nr from '../src/nr/index.js';
-import { attach, connect, createHandle, declareDead, NodeGoneError, NrError, type NrHandle } from '../src/nr/index.js';
+import {
+  attach,
+  connect,
+  connectCnr,
+  createCnrHandle,
+  createHandle,
+  NodeGoneError,
+  NrError,
+  type ConnectOptions,
+  type HandleOptions,
+  type NrHandle,
+} from '../src/nr/index.js';
 import { ahead, peekLog, peekSlot, SLOT_STATE } from './support/log-peek.js';
+import { declareMapDead, declareMapThreadDead, isCnr, LOG_COUNTS, logsOf, systemName, type MapHandle } from './support/log-systems.js';
 import { mulberry32 } from './support/prng.js';
-import { Trust } from './support/trust-structure.js';
+import { Trust, TrustCnr } from './support/trust-structure.js';
 import { startTrustNode, terminateAll, TimedOut, valueOf, withDeadline, type TrustNode } from './support/trust-worker.js';
 import type { ErrorInfo, TrustReply } from './support/trust-protocol.js';
 
@@ -27,26 +39,46 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
   }
 }
 
-/** Samples CTAIL and TAIL every few ms; records whether CTAIL was ever beyond TAIL. */
-function watchCtail(handle: NrHandle): { stop(): void; worst: () => { ctail: number; tail: number } | null } {
-  let worst: { ctail: number; tail: number } | null = null;
+/**
+ * Items 1-6 are log-protocol guarantees: they run on one log and on parallel
+ * logs (CNR, TrustCnr: every option per log), through each one's public API.
+ * On several logs a log word is checked on every log, and the writers append
+ * `logs` times as much so that every log laps as the single log does.
+ */
+type TrustHandle = MapHandle;
+function createTrust(logs: number, options: HandleOptions): TrustHandle {
+  return logs === 1 ? createHandle(Trust, options) : createCnrHandle(TrustCnr, { ...options, logs });
+}
+function connectTrust(handle: TrustHandle, options: ConnectOptions): TrustClient {
+  return isCnr(handle) ? (connectCnr(handle, TrustCnr, options) as unknown as TrustClient) : connect(handle, Trust, options);
+}
+/** Whether slot `s` is fenced on every log. */
+const fencedEverywhere = (handle: TrustHandle, s: number): boolean => logsOf(handle).every((l) => peekSlot(l, s).state === SLOT_STATE.Fenced);
+/** Every log's words, for failure messages. */
+const wordsOf = (handle: TrustHandle, slot: number): string => JSON.stringify(logsOf(handle).map((l) => ({ ...peekLog(l), slot: peekSlot(l, slot) })));
+
+/** Samples CTAIL and TAIL of every log every few ms; records whether CTAIL was ever beyond TAIL. */
+function watchCtail(handle: TrustHandle): { stop(): void; worst: () => { log: number; ctail: number; tail: number } | null } {
+  let worst: { log: number; ctail: number; tail: number } | null = null;
   const t = setInterval(() => {
-    const { tail, ctail } = peekLog(handle);
-    if (ahead(ctail, tail) > 0 && worst === null) worst = { ctail, tail };
+    logsOf(handle).forEach((l, log) => {
+      const { tail, ctail } = peekLog(l);
+      if (ahead(ctail, tail) > 0 && worst === null) worst = { log, ctail, tail };
+    });
   }, 2);
   return { stop: () => clearInterval(t), worst: () => worst };
 }
 
-async function startReplica(handle: NrHandle, options: Record<string, unknown> = {}, control?: SharedArrayBuffer): Promise<TrustNode & { slot: number }> {
+async function startReplica(handle: TrustHandle, options: Record<string, unknown> = {}, control?: SharedArrayBuffer): Promise<TrustNode & { slot: number }> {
   const node = await startTrustNode(handle, control);
   const slot = valueOf(await node.call({ cmd: 'attach', options }, 15_000)) as number;
   return Object.assign(node, { slot });
 }
 
-describe('issue 11, item 1: a lapped, fenced replica', () => {
+describe.each(LOG_COUNTS)('issue 11, item 1: a lapped, fenced replica (%i log(s))', (logs) => {
   for (const seed of [1, 2, 3]) {
-    it(`seed ${seed}: a replica whose first apply outlasts fenceAfterMs while the writer laps a 4 KiB log recovers; CTAIL stays at or before TAIL; nothing is lost`, async () => {
-      const handle = createHandle(Trust, { replicas: 2, logBytes: 4096, fenceAfterMs: 5 });
+    it(`${systemName(logs)}, seed ${seed}: a replica whose first apply outlasts fenceAfterMs while the writer laps a 4 KiB log recovers; CTAIL stays at or before TAIL; nothing is lost`, async () => {
+      const handle = createTrust(logs, { replicas: 2, logBytes: 4096, fenceAfterMs: 5 });
       const r = await startReplica(handle);
       const w = await startReplica(handle);
       valueOf(await r.call({ cmd: 'slowness', slowness: { slowApplies: true } }));
@@ -62,12 +94,12 @@ describe('issue 11, item 1: a lapped, fenced replica', () => {
         await slowStarted;
         const rand = mulberry32(seed * 1_000_003);
         const entries: [string, string][] = [];
-        for (let i = 0; i < 40; i++) entries.push([`w${i}`, 'y'.repeat(120 + Math.floor(rand() * 160))]);
+        for (let i = 0; i < 40 * logs; i++) entries.push([`w${i}`, 'y'.repeat(120 + Math.floor(rand() * 160))]);
         // W's puts must all return, although R is stuck in its apply and then lapped.
         valueOf(await w.call({ cmd: 'puts', entries }, 10_000));
         // R's slow write: its own result, or FencedError with committed === true; never a wrong result or RecoveryError.
         const slow = await withDeadline(slowWrite, 10_000, "R's slow write").catch((e: unknown) => {
-          throw new Error(`${String(e)}; log ${JSON.stringify(peekLog(handle))}, R's slot ${JSON.stringify(peekSlot(handle, r.slot))}`);
+          throw new Error(`${String(e)}; logs and R's slot ${wordsOf(handle, r.slot)}`);
         });
         if (slow.ok) expect(slow.value).toBe('slow-2');
         else expect(slow.error).toMatchObject({ name: 'FencedError', code: 'ERR_NR_FENCED', committed: true });
@@ -78,7 +110,7 @@ describe('issue 11, item 1: a lapped, fenced replica', () => {
         valueOf(await w.call({ cmd: 'sync' }, 10_000));
         expect(valueOf(await r.call({ cmd: 'digest' }))).toBe(valueOf(await w.call({ cmd: 'digest' })));
         // Quiet now: every appended entry is complete.
-        await until(() => peekLog(handle).ctail === peekLog(handle).tail, 2000, 'CTAIL reaching TAIL');
+        await until(() => logsOf(handle).every((l) => peekLog(l).ctail === peekLog(l).tail), 2000, 'CTAIL reaching TAIL');
         expect(watch.worst(), 'CTAIL was sampled beyond TAIL').toBeNull();
       } finally {
         watch.stop();
@@ -111,12 +143,12 @@ function settleSync(f: () => unknown): Outcome & { ms: number } {
 }
 type TrustClient = ReturnType<typeof connect<ReturnType<typeof Trust.create>, typeof Trust.reads, typeof Trust.writes>>;
 
-describe('issue 11, item 2: a client reused after NodeGoneError', () => {
-  it("every later op on the old client fails with NodeGoneError within 200 ms once a new worker took its node's slot; a new client gets correct answers", async () => {
-    const handle = createHandle(Trust, { replicas: 2, clients: 2, clientSlots: 4 });
+describe.each(LOG_COUNTS)('issue 11, item 2: a client reused after NodeGoneError (%i log(s))', (logs) => {
+  it(`${systemName(logs)}: every later op on the old client fails with NodeGoneError within 200 ms once a new worker took its node's slot; a new client gets correct answers`, async () => {
+    const handle = createTrust(logs, { replicas: 2, clients: 2, clientSlots: 4 });
     await startReplica(handle, { slot: 1 });
     const n0 = await startReplica(handle, { slot: 0 }, new SharedArrayBuffer(64));
-    const old: TrustClient = connect(handle, Trust, { node: 0, timeoutMs: 1000 });
+    const old: TrustClient = connectTrust(handle, { node: 0, timeoutMs: 1000 });
     try {
       expect(await withDeadline(old.writeAsync('put', 'a', 1), 5000, 'put')).toBeUndefined();
       expect(await withDeadline(old.readAsync('get', 'a'), 5000, 'get')).toBe(1);
@@ -126,7 +158,7 @@ describe('issue 11, item 2: a client reused after NodeGoneError', () => {
       const inFlight = [settle(() => old.readAsync('get', 'k12'), 3000), settle(() => old.writeAsync('put', 'q', 7), 3000), settle(() => old.readAsync('get', 'a'), 3000)];
       await sleep(50);
       await n0.worker.terminate();
-      declareDead(handle, 0);
+      declareMapDead(handle, 0);
       for (const o of await Promise.all(inFlight)) expect(o).toMatchObject({ error: { name: 'NodeGoneError', code: 'ERR_NR_NODE_GONE' } });
       const gone = await settle(() => old.readAsync('get', 'a'), 2000);
       expect(gone).toMatchObject({ error: { name: 'NodeGoneError', code: 'ERR_NR_NODE_GONE' } });
@@ -148,7 +180,7 @@ describe('issue 11, item 2: a client reused after NodeGoneError', () => {
         expect(o, JSON.stringify(later)).toMatchObject({ error: { name: 'NodeGoneError', code: 'ERR_NR_NODE_GONE' } });
         expect(o.ms!).toBeLessThan(200);
       }
-      const fresh: TrustClient = connect(handle, Trust, { timeoutMs: 5000 });
+      const fresh: TrustClient = connectTrust(handle, { timeoutMs: 5000 });
       try {
         expect(await withDeadline(fresh.readAsync('get', 'a'), 5000, 'get')).toBe(1);
         expect(await withDeadline(fresh.writeAsync('put', 'fresh', 'f'), 5000, 'put')).toBeUndefined();
@@ -163,14 +195,14 @@ describe('issue 11, item 2: a client reused after NodeGoneError', () => {
   });
 });
 
-describe("issue 11, item 3: NodeGoneError says whether the op took effect", () => {
+describe.each(LOG_COUNTS)('issue 11, item 3: NodeGoneError says whether the op took effect (%i log(s))', (logs) => {
   for (const path of ['reuse', 'reconnect'] as const) {
-    it(`${path === 'reuse' ? 'reusing the old client' : 'closing it and connecting to another node'}: ops that report committed === false never take effect, also after a replacement node serves the dead node's slot`, async () => {
-      const handle = createHandle(Trust, { replicas: 2, clients: 2, clientSlots: 8 });
+    it(`${systemName(logs)}, ${path === 'reuse' ? 'reusing the old client' : 'closing it and connecting to another node'}: ops that report committed === false never take effect, also after a replacement node serves the dead node's slot`, async () => {
+      const handle = createTrust(logs, { replicas: 2, clients: 2, clientSlots: 8 });
       const n1 = await startReplica(handle, { slot: 1 });
       const control = new SharedArrayBuffer(64);
       const n0 = await startReplica(handle, { slot: 0 }, control);
-      const c: TrustClient = connect(handle, Trust, { node: 0, timeoutMs: 1000 });
+      const c: TrustClient = connectTrust(handle, { node: 0, timeoutMs: 1000 });
       const reported: { key: string; outcome: Outcome }[] = [];
       const record = async (key: string, p: () => Promise<unknown>): Promise<void> => {
         reported.push({ key, outcome: await settle(p, 3000) });
@@ -183,14 +215,14 @@ describe("issue 11, item 3: NodeGoneError says whether the op took effect", () =
         const inFlight = [0, 1, 2, 3, 4, 5].map((i) => record(`u${i}`, () => c.writeAsync('put', `u${i}`, i)));
         await sleep(100);
         await n0.worker.terminate();
-        declareDead(handle, 0);
+        declareMapDead(handle, 0);
         await Promise.all(inFlight);
         // Ops issued after the node is known gone.
         for (let i = 0; i < 3; i++) await record(`v${i}`, () => c.writeAsync('put', `v${i}`, i));
         let other: TrustClient | null = null;
         if (path === 'reconnect') {
           c.close();
-          other = connect(handle, Trust, { node: 1, timeoutMs: 5000 });
+          other = connectTrust(handle, { node: 1, timeoutMs: 5000 });
         }
         // A replacement node takes the dead node's slot and serves.
         await startReplica(handle, { slot: 0 });
@@ -232,10 +264,10 @@ function declareThreadDeadFn(): (handle: NrHandle, threadId: number) => { replic
   return f as (handle: NrHandle, threadId: number) => { replicas: number[]; clients: number };
 }
 
-describe('issue 11, item 4: a joiner killed while it holds the state-transfer lock', () => {
+describe.each(LOG_COUNTS)('issue 11, item 4: a joiner killed while it holds the state-transfer lock (%i log(s))', (logs) => {
   for (const declared of [false, true]) {
-    it(`a fenced replica's recovery and a later join complete within 3 s (transferTimeoutMs is 30 s)${declared ? ', after declareThreadDead' : ', with no declare call'}`, async () => {
-      const handle = createHandle(Trust, { replicas: 2, maxReplicas: 4, logBytes: 4096, fenceAfterMs: 50 });
+    it(`${systemName(logs)}: a fenced replica's recovery and a later join complete within 3 s (transferTimeoutMs is 30 s)${declared ? ', after declareThreadDead' : ', with no declare call'}`, async () => {
+      const handle = createTrust(logs, { replicas: 2, maxReplicas: 4, logBytes: 4096, fenceAfterMs: 50 });
       const provider = await startReplica(handle, { slot: 0 });
       const gate = new SharedArrayBuffer(64);
       const fenced = await startReplica(handle, { slot: 1 }, gate);
@@ -243,19 +275,21 @@ describe('issue 11, item 4: a joiner killed while it holds the state-transfer lo
       void fenced.send({ cmd: 'block', ms: 20_000 });
       await sleep(50);
       const entries: [string, string][] = [];
-      for (let i = 0; i < 300; i++) entries.push([`k${i % 50}`, `v${i}-${'p'.repeat(40)}`]);
+      for (let i = 0; i < 300 * logs; i++) entries.push([`k${i % 50}`, `v${i}-${'p'.repeat(40)}`]);
       valueOf(await provider.call({ cmd: 'puts', entries }, 10_000));
-      await until(() => peekSlot(handle, 1).state === SLOT_STATE.Fenced, 5000, 'the blocked replica being fenced');
+      await until(() => fencedEverywhere(handle, 1), 5000, 'the blocked replica being fenced');
       // The joiner takes the transfer lock; it is killed while the provider builds its snapshot.
       const joiner = await startTrustNode(handle);
       const snapshotting = provider.event((e) => e.event === 'slowStart' && e.what === 'snapshot', 10_000);
       void joiner.send({ cmd: 'attach' });
       await snapshotting;
       await joiner.worker.terminate();
-      if (declared) {
+      if (declared && !isCnr(handle)) {
         const freed = declareThreadDeadFn()(handle, joiner.threadId);
         expect(freed.clients).toBe(0);
         expect(freed.replicas).toEqual([2]); // the joiner's slot: the lowest free one
+      } else if (declared) {
+        expect(declareMapThreadDead(handle, joiner.threadId)).toEqual([2]);
       }
       // The fenced replica resumes and must recover by transfer without waiting out the dead joiner's lock.
       const g = new Int32Array(gate);
@@ -277,25 +311,25 @@ describe('issue 11, item 4: a joiner killed while it holds the state-transfer lo
   }
 });
 
-describe('issue 11, item 5: a node killed and never declared dead', () => {
-  it("once fenced, connect() never picks it, and its client's async op rejects within timeoutMs + 1 s (sync ops throw)", async () => {
-    const handle = createHandle(Trust, { replicas: 2, clients: 2, logBytes: 4096, fenceAfterMs: 20 });
+describe.each(LOG_COUNTS)('issue 11, item 5: a node killed and never declared dead (%i log(s))', (logs) => {
+  it(`${systemName(logs)}: once fenced, connect() never picks it, and its client's async op rejects within timeoutMs + 1 s (sync ops throw)`, async () => {
+    const handle = createTrust(logs, { replicas: 2, clients: 2, logBytes: 4096, fenceAfterMs: 20 });
     const dead = await startReplica(handle, { slot: 0 });
     const live = await startReplica(handle, { slot: 1 });
     const timeoutMs = 500;
-    const ofDead: TrustClient = connect(handle, Trust, { node: 0, timeoutMs });
-    const ofLive: TrustClient = connect(handle, Trust, { node: 1, timeoutMs });
+    const ofDead: TrustClient = connectTrust(handle, { node: 0, timeoutMs });
+    const ofLive: TrustClient = connectTrust(handle, { node: 1, timeoutMs });
     const picked: TrustClient[] = [];
     try {
       expect(await withDeadline(ofDead.writeAsync('put', 'x', 1), 5000, 'put')).toBeUndefined();
       await dead.worker.terminate(); // no declareDead
       const entries: [string, string][] = [];
-      for (let i = 0; i < 300; i++) entries.push([`k${i % 20}`, `${i}-${'q'.repeat(40)}`]);
+      for (let i = 0; i < 300 * logs; i++) entries.push([`k${i % 20}`, `${i}-${'q'.repeat(40)}`]);
       valueOf(await live.call({ cmd: 'puts', entries }, 10_000));
-      await until(() => peekSlot(handle, 0).state === SLOT_STATE.Fenced, 5000, 'the dead node being fenced');
+      await until(() => fencedEverywhere(handle, 0), 5000, 'the dead node being fenced');
       // Equal load on both nodes: connect() must still pick the serving one.
       for (let i = 0; i < 1; i++) {
-        const c: TrustClient = connect(handle, Trust, { timeoutMs });
+        const c: TrustClient = connectTrust(handle, { timeoutMs });
         picked.push(c);
         expect.soft(c.node, 'connect() picked the dead node').toBe(1);
       }
@@ -311,9 +345,9 @@ describe('issue 11, item 5: a node killed and never declared dead', () => {
   });
 });
 
-describe('issue 11, item 6: an undeclared kill leaks its replica slot', () => {
-  it('with maxReplicas 4, three replicas killed without declareDead and fenced by the survivor leave their slots to three new replicas within 5 s', async () => {
-    const handle = createHandle(Trust, { replicas: 1, maxReplicas: 4, logBytes: 4096, fenceAfterMs: 20 });
+describe.each(LOG_COUNTS)('issue 11, item 6: an undeclared kill leaks its replica slot (%i log(s))', (logs) => {
+  it(`${systemName(logs)}: with maxReplicas 4, three replicas killed without declareDead and fenced by the survivor leave their slots to three new replicas within 5 s`, async () => {
+    const handle = createTrust(logs, { replicas: 1, maxReplicas: 4, logBytes: 4096, fenceAfterMs: 20 });
     const survivor = await startReplica(handle, { slot: 0 });
     valueOf(await survivor.call({ cmd: 'puts', entries: [['seed', 1]] }));
     const victims = [];
@@ -322,9 +356,9 @@ describe('issue 11, item 6: an undeclared kill leaks its replica slot', () => {
     expect(new Set(victimSlots).size).toBe(3);
     for (const v of victims) await v.worker.terminate(); // no declareDead
     const entries: [string, string][] = [];
-    for (let i = 0; i < 400; i++) entries.push([`k${i % 30}`, `${i}-${'r'.repeat(40)}`]);
+    for (let i = 0; i < 400 * logs; i++) entries.push([`k${i % 30}`, `${i}-${'r'.repeat(40)}`]);
     valueOf(await survivor.call({ cmd: 'puts', entries }, 10_000));
-    await until(() => victimSlots.every((s) => peekSlot(handle, s).state === SLOT_STATE.Fenced), 5000, 'the dead replicas being fenced');
+    await until(() => victimSlots.every((s) => fencedEverywhere(handle, s)), 5000, 'the dead replicas being fenced');
     const t0 = performance.now();
     const joined: TrustNode[] = [];
     for (let i = 0; i < 3; i++) {

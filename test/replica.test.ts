@@ -23,6 +23,7 @@ import {
 } from '../src/nr/index.js';
 import { TAIL } from '../src/nr/log/layout.js';
 import { Counter, HashMap, Stack } from '../src/nr/structures/index.js';
+import { attachMap, createMapHandle, LOG_COUNTS, systemName } from './support/log-systems.js';
 
 const tailOf = (sab: SharedArrayBuffer): number => Atomics.load(new Int32Array(sab), TAIL);
 
@@ -41,12 +42,13 @@ const opArb: fc.Arbitrary<MapOp> = fc.oneof(
   fc.record({ r: fc.nat(2), kind: fc.constant('size' as const) }),
 );
 
-describe('replicas against a sequential reference (fast-check)', () => {
-  it('sync ops on 3 replicas of a 4 KiB log match a plain Map, and digests converge', () => {
+// On parallel logs (4 logs of the same size, through attachCnr) size is a multi-log op.
+describe.each(LOG_COUNTS)('replicas against a sequential reference (fast-check), %i log(s)', (logs) => {
+  it(`sync ops on 3 replicas of ${systemName(logs)} of 4 KiB match a plain Map, and digests converge`, () => {
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 400 }), (ops) => {
-        const handle = createHandle(HashMap, { replicas: 3, logBytes: 4096 });
-        const rs = [0, 1, 2].map(() => attach(handle, HashMap));
+        const handle = createMapHandle(logs, { replicas: 3, logBytes: 4096 });
+        const rs = [0, 1, 2].map(() => attachMap(handle));
         const ref = new Map<string | number, string | number>();
         for (const op of ops) {
           const r = rs[op.r]!;
@@ -73,11 +75,11 @@ describe('replicas against a sequential reference (fast-check)', () => {
     );
   });
 
-  it('async writes combine, resolve in issue order, and match the reference', async () => {
+  it(`${systemName(logs)}: async writes combine, resolve in issue order, and match the reference`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.array(opArb, { maxLength: 30 }), { maxLength: 15 }), async (rounds) => {
-        const handle = createHandle(HashMap, { replicas: 3, logBytes: 8192 });
-        const rs = [0, 1, 2].map(() => attach(handle, HashMap));
+        const handle = createMapHandle(logs, { replicas: 3, logBytes: 8192 });
+        const rs = [0, 1, 2].map(() => attachMap(handle));
         const ref = new Map<string | number, string | number>();
         for (const round of rounds) {
           // All ops of a round are issued before any resolves; per replica they

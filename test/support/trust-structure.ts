@@ -6,7 +6,7 @@
  * thread), set with `setSlowness` in the thread that should be slow.
  */
 import { deserialize, serialize } from 'node:v8';
-import { defineStructure } from '../../src/nr/index.js';
+import { defineStructure, keyHash, withLogMapper } from '../../src/nr/index.js';
 
 export interface TrustState {
   m: Map<string, unknown>;
@@ -81,6 +81,16 @@ export const Trust = defineStructure({
     return serialize([...s.m.entries()]);
   },
   restore: (bytes: Uint8Array): TrustState => ({ m: new Map(deserialize(bytes) as [string, unknown][]) }),
+});
+
+/**
+ * Trust on parallel logs: each op by the hash of the key it touches (`slow`
+ * touches the key 'slow', `fail` none); `size` on every log, summed. So an
+ * op of log i touches only log i's partition, as CNR needs.
+ */
+export const TrustCnr = withLogMapper(Trust, {
+  map: (op, args, logs) => (op === 'size' ? 'all' : keyHash(op === 'slow' || op === 'fail' ? op : args[0]) % logs),
+  combine: { size: (sizes) => (sizes as number[]).reduce((a, b) => a + b, 0) },
 });
 
 /** The same shape without `digest`. */

@@ -4,7 +4,7 @@
  * `terminateAll()` (in afterEach) ends every worker a test started.
  */
 import { Worker } from 'node:worker_threads';
-import type { NrHandle } from '../../src/nr/index.js';
+import type { CnrHandle, NrHandle } from '../../src/nr/index.js';
 import { workerPath } from './spawn.js';
 import type { TrustCommand, TrustReply } from './trust-protocol.js';
 
@@ -35,7 +35,7 @@ export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promis
 }
 
 /** Start a worker; `control` word 0 opens the gate of its `block` command. */
-export async function startTrustNode(handle: NrHandle, control: SharedArrayBuffer = new SharedArrayBuffer(64)): Promise<TrustNode> {
+export async function startTrustNode(handle: NrHandle | CnrHandle, control: SharedArrayBuffer = new SharedArrayBuffer(64)): Promise<TrustNode> {
   const worker = new Worker(workerPath('trust-node'), { workerData: { handle, control } });
   started.add(worker);
   const exited = new Promise<number>((r) => worker.once('exit', r));

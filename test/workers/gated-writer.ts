@@ -5,14 +5,14 @@
  * answers each `put` with its outcome (value, or error name/code/committed).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { attach, type NrHandle } from '../../src/nr/index.js';
-import { HashMap } from '../../src/nr/structures/index.js';
+import { attachMap, type MapHandle } from '../support/log-systems.js';
 import { describeError } from '../support/trust-protocol.js';
 
-const { handle, gate } = workerData as { handle: NrHandle; gate: SharedArrayBuffer };
+// One log, or parallel logs: the hook then stalls the n-th reservation on any of them.
+const { handle, gate } = workerData as { handle: MapHandle; gate: SharedArrayBuffer };
 const g = new Int32Array(gate);
 let reservations = 0;
-const replica = attach(handle, HashMap, {
+const replica = attachMap(handle, {
   testHooks: {
     afterReserve: (pos) => {
       const n = reservations++;

@@ -4,18 +4,44 @@
  * client of some node, and answers each with its outcome (a value or the
  * error's name, code, `committed` and message). Async ops answer when they
  * settle, so several can be in flight. See test/support/trust-worker.ts.
+ * On a parallel-logs handle it attaches (connects) with attachCnr
+ * (connectCnr) and TrustCnr; `status` is then 'live' when every log's
+ * replica is, else the list of them, and `stats` is the view's (per log).
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import { attach, connect, type AttachOptions, type Client, type ConnectOptions, type NrHandle, type Replica } from '../../src/nr/index.js';
-import { setSlowness, Trust, type TrustState } from '../support/trust-structure.js';
+import {
+  attach,
+  attachCnr,
+  connect,
+  connectCnr,
+  type AttachOptions,
+  type Client,
+  type CnrHandle,
+  type CnrReplica,
+  type ConnectOptions,
+  type NrHandle,
+  type Replica,
+} from '../../src/nr/index.js';
+import { setSlowness, Trust, TrustCnr, type TrustState } from '../support/trust-structure.js';
 import { describeError, type TrustCommand, type TrustReply } from '../support/trust-protocol.js';
 
-const { handle, control } = workerData as { handle: NrHandle; control: SharedArrayBuffer };
+const { handle, control } = workerData as { handle: NrHandle | CnrHandle; control: SharedArrayBuffer };
 const gate = new Int32Array(control);
 type TrustReplica = Replica<TrustState, typeof Trust.reads, typeof Trust.writes>;
 type TrustClient = Client<TrustState, typeof Trust.reads, typeof Trust.writes>;
 let replica: TrustReplica | null = null;
 let client: TrustClient | null = null;
+const cnr = handle.kind === 'node-replication/cnr' ? handle : null;
+/** What this worker's commands use of a replica or view: the same on one log and on several. */
+function attachTrust(options: AttachOptions): TrustReplica {
+  if (cnr === null) return attach(handle as NrHandle, Trust, options);
+  const v: CnrReplica<TrustState, typeof Trust.reads, typeof Trust.writes> = attachCnr(cnr, TrustCnr, options);
+  const statuses = (): string[] => v.stats().logs.map((s) => s.status);
+  return Object.assign(v, {
+    id: v.slot,
+    status: () => (statuses().every((x) => x === 'live') ? 'live' : statuses()),
+  }) as unknown as TrustReplica;
+}
 
 setSlowness({ onSlowStart: (what) => parentPort!.postMessage({ event: 'slowStart', what }) });
 
@@ -28,7 +54,7 @@ const need = <T>(x: T | null, what: string): T => {
 function run(c: TrustCommand): unknown {
   switch (c.cmd) {
     case 'attach':
-      replica = attach(handle, Trust, (c.options ?? {}) as AttachOptions) as unknown as TrustReplica;
+      replica = attachTrust((c.options ?? {}) as AttachOptions);
       return replica.id;
     case 'slowness':
       setSlowness(c.slowness);
@@ -82,7 +108,7 @@ function run(c: TrustCommand): unknown {
       return null;
     }
     case 'connect':
-      client = connect(handle, Trust, (c.options ?? {}) as ConnectOptions) as unknown as TrustClient;
+      client = (cnr === null ? connect(handle as NrHandle, Trust, (c.options ?? {}) as ConnectOptions) : connectCnr(cnr, TrustCnr, (c.options ?? {}) as ConnectOptions)) as unknown as TrustClient;
       return client.node;
     case 'cwrite':
       return (need(client, 'client').write as (n: string, ...a: unknown[]) => unknown)(c.op, ...c.args);

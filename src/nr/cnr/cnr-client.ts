@@ -9,6 +9,7 @@
  */
 import { LogMapperError, UnknownOpError } from '../errors.js';
 import type { Client } from '../clients/client.js';
+import type { BoundReads, BoundWrites } from '../replica/bound-ops.js';
 import type { OpArgs, OpResult, OpTable, Structure } from '../structure.js';
 import { route, type CnrStructure, type LogMapper } from './mapper.js';
 
@@ -23,6 +24,10 @@ interface UntypedClientOps {
 export class CnrClient<S, R extends OpTable<S>, W extends OpTable<S>> {
   readonly node: number;
   readonly logs: number;
+  /** Read ops by name, synchronous, as on a single-log client: `client.reads.get(key)`. */
+  readonly reads: BoundReads<R>;
+  /** Write ops by name, synchronous: `client.writes.put(key, value)`. */
+  readonly writes: BoundWrites<W>;
   private readonly clients: AnyClient[] = [];
   private readonly structure: Structure<S, R, W>;
   private readonly mapper: LogMapper;
@@ -39,6 +44,14 @@ export class CnrClient<S, R extends OpTable<S>, W extends OpTable<S>> {
       throw e;
     }
     this.node = this.clients[0]!.node;
+    const read = this.read.bind(this) as (name: string, ...args: unknown[]) => unknown;
+    const write = this.write.bind(this) as (name: string, ...args: unknown[]) => unknown;
+    const reads: Record<string, (...a: unknown[]) => unknown> = {};
+    for (const name of this.structure.readNames) reads[name] = (...args) => read(name, ...args);
+    const writes: Record<string, (...a: unknown[]) => unknown> = {};
+    for (const name of this.structure.writeNames) writes[name] = (...args) => write(name, ...args);
+    this.reads = Object.freeze(reads) as unknown as BoundReads<R>;
+    this.writes = Object.freeze(writes) as unknown as BoundWrites<W>;
   }
 
   read<K extends keyof R & string>(name: K, ...args: OpArgs<R[K]>): OpResult<R[K]> {

@@ -54,6 +54,8 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
   serving = false;
   /** @internal Why this replica serves no more ops (ReadTarget), or null. */
   detachedError: DetachedError | FailStopError | null = null;
+  /** @internal Called once when this replica halts (parallel logs: the view halts its other logs' replicas). */
+  onHalt: ((e: FailStopError) => void) | null = null;
   protected applying = false;
   private readonly reader: OpReader;
   protected readonly combiner: Combiner;
@@ -335,12 +337,23 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
    * published; the slot stops holding back the log and clients are told.
    */
   protected halt(e: FailStopError): void {
-    if (!(this.detachedError instanceof FailStopError)) {
-      this.combiner.rejectAll(e);
-      this.hub?.close();
-      this.leave(e, SlotState.Dead);
-    }
+    this.stopFor(e);
     throw this.detachedError;
+  }
+
+  /**
+   * @internal Halt for good without throwing: `halt`'s effects. Parallel logs
+   * call it on a view's other replicas when one halts, so the view as a whole
+   * serves nothing more, as one replica would.
+   */
+  stopFor(e: FailStopError): void {
+    if (this.detachedError instanceof FailStopError) return;
+    this.combiner.rejectAll(e);
+    this.hub?.close();
+    this.leave(e, SlotState.Dead);
+    const hook = this.onHalt;
+    this.onHalt = null;
+    hook?.(e);
   }
 
   protected leave(reason: DetachedError | FailStopError, to: SlotState.Detached | SlotState.Dead | null): void {
