@@ -421,6 +421,45 @@ function endAttempt(s: SchedState, t: TaskRecord, end: 'failed' | 'expired' | 'e
 // ---------------------------------------------------------------------------
 // Ops
 
+/**
+ * A queued task's record before its submit applies (id, submitter and submission time are set
+ * then). The submit decoder builds these directly, so a replica that decodes a submit allocates
+ * one object per task, not a spec and then a record.
+ */
+export function newTaskRecord(kind: string, payload: unknown, priority: number, deadline: number, maxAttempts: number, backoffMs: number): TaskRecord {
+  return {
+    id: 0,
+    kind,
+    payload,
+    priority,
+    deadline,
+    maxAttempts,
+    backoffMs,
+    state: 'queued',
+    owner: -1,
+    leaseUntil: 0,
+    attempts: 0,
+    notBefore: 0,
+    submitter: -1,
+    submittedAt: 0,
+    result: undefined,
+    error: null,
+    failCode: FailCode.Attempts,
+    leaseStamp: 0,
+    deadlinePos: -1,
+    firstWorker: -1,
+    firstFrom: -1,
+    firstTo: -1,
+    firstEnd: 'running',
+    later: null,
+  };
+}
+
+/** A spec the decoder made as a fresh record (a caller's spec has no state). */
+function isTaskRecord(spec: TaskSpec): spec is TaskRecord {
+  return (spec as Partial<TaskRecord>).state !== undefined;
+}
+
 /** Submit tasks (already validated by the caller); returns the first id (ids are consecutive). */
 export function submit(s: SchedState, submitter: number, specs: readonly TaskSpec[], now: number): Effects<number> {
   begin(s, now);
@@ -428,32 +467,12 @@ export function submit(s: SchedState, submitter: number, specs: readonly TaskSpe
   let kind: string | null = null;
   let q: ReadyQueue<TaskRecord> | null = null;
   for (const spec of specs) {
-    const t: TaskRecord = {
-      id: s.nextTaskId++,
-      kind: spec.kind,
-      payload: spec.payload,
-      priority: spec.priority ?? 0,
-      deadline: spec.deadline ?? -1,
-      maxAttempts: spec.maxAttempts ?? 3,
-      backoffMs: spec.backoffMs ?? 10,
-      state: 'queued',
-      owner: -1,
-      leaseUntil: 0,
-      attempts: 0,
-      notBefore: 0,
-      submitter,
-      submittedAt: s.clock,
-      result: undefined,
-      error: null,
-      failCode: FailCode.Attempts,
-      leaseStamp: 0,
-      deadlinePos: -1,
-      firstWorker: -1,
-      firstFrom: -1,
-      firstTo: -1,
-      firstEnd: 'running',
-      later: null,
-    };
+    // A decoded submit already carries its records (codecs.ts): adopted, not copied. The
+    // issuing replica's specs are its caller's, made into new records here.
+    const t = isTaskRecord(spec) ? spec : newTaskRecord(spec.kind, spec.payload, spec.priority ?? 0, spec.deadline ?? -1, spec.maxAttempts ?? 3, spec.backoffMs ?? 10);
+    t.id = s.nextTaskId++;
+    t.submitter = submitter;
+    t.submittedAt = s.clock;
     s.tasks.set(t.id, t);
     s.counts.submitted++;
     if (t.kind !== kind || q === null) {
