@@ -12,6 +12,12 @@
  *   postMessage (the hashmap suite's baseline).
  * Workloads read (0 % writes), mixed (10 %), write (100 %). Skipped with a
  * message when nats-server is not on PATH.
+ * CPU per op (cpuNsPerOp) counts every process the cell uses over its timed
+ * span, divided by the ops: the three nats-servers (natsCpuNsPerOp, also on
+ * its own), the cell's three site processes with their replica workers, and
+ * this process (the driver; for nats-kv it holds the six client workers).
+ * The other system's idle sites are not counted. postmessage's is the
+ * hashmap suite's (this process, every thread).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +31,8 @@ import { HashMap } from '../src/nr/structures/index.js';
 import { natsServerPath, startNatsCluster, type NatsCluster } from '../test/support/nats-cluster.js';
 import { type SiteProcess, startSite } from '../test/support/cluster-sites.js';
 import { runHashmapCell } from './hashmap.js';
-import { formatOps, type BenchRow } from './report.js';
+import { cpuSpan, nsPerOp } from './process-cpu.js';
+import { formatOps, formatOpsCell, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
 
 const SYSTEMS = ['nr-cluster', 'nr-cluster-seq', 'nr-cluster-kv', 'nats-kv', 'postmessage'] as const;
@@ -99,9 +106,15 @@ const row = (workload: string, writeRatio: number, system: System, opsPerSec: nu
   ...extra,
 });
 
+/** The row's CPU fields from a cell's cpuSpan: all of it per op, and the nats-servers' share on its own. */
+function cpuFields(us: { nats: number; self: number; sites?: number }, ops: number): { cpuNsPerOp?: number; natsCpuNsPerOp?: number } {
+  return { cpuNsPerOp: nsPerOp(us.nats + us.self + (us.sites ?? 0), ops), natsCpuNsPerOp: nsPerOp(us.nats, ops) };
+}
+
 async function runSites(workload: string, writeRatio: number, system: System, ms: number): Promise<BenchRow> {
   const sites = system === 'nr-cluster-kv' ? await kvEnvironment() : (await environment()).sites;
   const consistency = system === 'nr-cluster-seq' ? 'sequential' : 'linearizable';
+  const cpu = cpuSpan({ nats: (await environment()).nats.pids(), sites: sites.map((s) => s.proc.pid!) });
   const outs = await Promise.all(
     sites.flatMap((s, i) => Array.from({ length: REPLICAS }, (_, r) => s.cmd(r, { op: 'bench', ms, keys: KEYS, inflight: INFLIGHT, writeRatio, consistency, seed: 7 + i * 2 + r }, ms + 60_000))),
   );
@@ -117,7 +130,9 @@ async function runSites(workload: string, writeRatio: number, system: System, ms
     if (b.p50 !== null) p50.push(b.p50);
     if (b.p99 !== null) p99.push(b.p99);
   }
+  const us = cpu.stop();
   return row(workload, writeRatio, system, (ops * 1000) / ms, {
+    ...cpuFields(us, ops),
     errors,
     writeP50Ms: p50.length ? Number(Math.max(...p50).toFixed(2)) : null,
     writeP99Ms: p99.length ? Number(Math.max(...p99).toFixed(2)) : null,
@@ -136,12 +151,14 @@ async function runNatsKv(workload: string, writeRatio: number, ms: number): Prom
       return (): Promise<unknown> => (inbox.length ? Promise.resolve(inbox.shift()) : new Promise((r) => waiters.push(r)));
     });
     await Promise.all(msgs.map((next) => next()));
+    const cpu = cpuSpan({ nats: nats.pids() });
     for (const w of workers) w.postMessage('go');
     const outs = (await Promise.all(msgs.map((next) => next()))) as { ops: number; errors: number; error?: string }[];
+    const us = cpu.stop();
     const bad = outs.find((o) => o.error);
     if (bad) throw new Error(`nats-kv: ${bad.error}`);
     const ops = outs.reduce((a, o) => a + o.ops, 0);
-    return row(workload, writeRatio, 'nats-kv', (ops * 1000) / ms, { errors: outs.reduce((a, o) => a + o.errors, 0) });
+    return row(workload, writeRatio, 'nats-kv', (ops * 1000) / ms, { ...cpuFields(us, ops), errors: outs.reduce((a, o) => a + o.errors, 0) });
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
@@ -169,9 +186,24 @@ function clusterCells(args: BenchArgs): BenchCell[] {
 function clusterMarkdown(rows: BenchRow[]): string[] {
   const rs = rows.filter((r) => r.suite === 'cluster');
   if (rs.length === 0) return [];
-  const get = (w: string, s: string): number => rs.find((r) => r.workload === w && r.system === s)?.opsPerSec ?? NaN;
+  const find = (w: string, s: string): BenchRow | undefined => rs.find((r) => r.workload === w && r.system === s);
+  const get = (w: string, s: string): number => find(w, s)?.opsPerSec ?? NaN;
   const out = ['| workload | ' + SYSTEMS.join(' | ') + ' |', '|---|' + SYSTEMS.map(() => '---|').join('')];
-  for (const [w] of WORKLOADS) out.push(`| ${w} | ${SYSTEMS.map((s) => formatOps(get(w, s))).join(' | ')} |`);
+  const cell = (w: string, s: string): string => {
+    const r = find(w, s);
+    return r ? formatOpsCell(r) : formatOps(NaN);
+  };
+  for (const [w] of WORKLOADS) out.push(`| ${w} | ${SYSTEMS.map((s) => cell(w, s)).join(' | ')} |`);
+  if (rs.some((r) => typeof r.cpuNsPerOp === 'number' && r.system !== 'postmessage')) {
+    const share = (w: string, s: string): string => {
+      const r = find(w, s);
+      return typeof r?.natsCpuNsPerOp === 'number' && typeof r.cpuNsPerOp === 'number' ? `${Math.round((100 * r.natsCpuNsPerOp) / r.cpuNsPerOp)} %` : 'n/a';
+    };
+    out.push('', 'Cells are ops/s · CPU per op: every process the cell uses (the three nats-servers, the cell\'s three sites with their replica workers, the driver with its workers), over the timed span, per op. The nats-servers\' share of it:', '');
+    const own = SYSTEMS.filter((s) => s !== 'postmessage');
+    out.push('| workload | ' + own.join(' | ') + ' |', '|---|' + own.map(() => '---|').join(''));
+    for (const [w] of WORKLOADS) out.push(`| ${w} | ${own.map((s) => share(w, s)).join(' | ')} |`);
+  }
   const t = (label: string, a: number, b: number, goal: number): string => `| ${label} | ≥ ${goal}× | ${ratio(a, b)} | ${verdict(a / b >= goal)} |`;
   out.push('', '| target | goal | measured | verdict |', '|---|---|---|---|');
   out.push(t('read: nr-cluster-seq vs nats-kv gets', get('read', 'nr-cluster-seq'), get('read', 'nats-kv'), 100));
@@ -185,4 +217,4 @@ function clusterMarkdown(rows: BenchRow[]): string[] {
   return out;
 }
 
-export const clusterSuite: BenchSuite = { name: 'cluster', cells: clusterCells, progressKeys: ['errors', 'writeP50Ms', 'writeP99Ms'], markdown: clusterMarkdown, teardown };
+export const clusterSuite: BenchSuite = { name: 'cluster', cells: clusterCells, progressKeys: ['cpuNsPerOp', 'natsCpuNsPerOp', 'errors', 'writeP50Ms', 'writeP99Ms'], markdown: clusterMarkdown, teardown };

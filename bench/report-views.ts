@@ -237,7 +237,7 @@ function resiliencePanels(rows: BenchRow[]): Panel[] {
           kind: 'bars',
           xLabel: 'how the death is noticed',
           metric: ms('resumeMs', 'longest stall'),
-          extras: [{ ...OPS, label: 'write throughput' }],
+          extras: [{ ...OPS, label: 'write throughput' }, { ...CPU_PER_OP, label: 'CPU per write (whole process)' }],
           cells: (rs2, m, ex) => rs2.map((r) => cellOf(r, r.system, r.system, m, ex)),
           subjects: () => [],
         }),
@@ -250,7 +250,10 @@ function resiliencePanels(rows: BenchRow[]): Panel[] {
           subtitle: 'hash map entries in the snapshot',
           xLabel: 'entries',
           metric: ms('transferMs', 'time'),
-          extras: [{ key: 'opsPerSec', label: 'entries/s (snapshot)', unit: 'ops/s', higherIsBetter: true }],
+          extras: [
+            { key: 'opsPerSec', label: 'entries/s (snapshot)', unit: 'ops/s', higherIsBetter: true },
+            { ...CPU_PER_OP, label: 'CPU per entry (joiner and source threads)' },
+          ],
           // Two series from one row: the snapshot alone and the whole join.
           cells: (rs2, m, ex) =>
             rs2.flatMap((r) => [
@@ -268,7 +271,10 @@ function resiliencePanels(rows: BenchRow[]): Panel[] {
           subtitle: `${rs[0]!.threads} writer threads${typeof rs[0]!.durationMs === 'number' ? `, ${rs[0]!.durationMs / 1000} s` : ''}`,
           kind: 'bars',
           xLabel: 'run',
-          extras: [{ key: 'kills', label: 'workers killed', unit: 'count', higherIsBetter: null }],
+          extras: [
+            { key: 'kills', label: 'workers killed', unit: 'count', higherIsBetter: null },
+            { ...CPU_PER_OP, label: 'CPU per acknowledged write (whole process)' },
+          ],
           cells: (rs2, m, ex) => rs2.map((r) => cellOf(r, r.system, r.system, m, ex)),
           subjects: (s) => s.filter((x) => x === 'nr-chaos'),
           baselines: (s) => s.filter((x) => x === 'nr'),
@@ -281,7 +287,9 @@ function resiliencePanels(rows: BenchRow[]): Panel[] {
 
 function clusterPanels(rows: BenchRow[]): Panel[] {
   const extras: Metric[] = [
-    CPU_PER_OP,
+    // Site processes, nats-servers and the driver (bench/cluster.ts); postmessage's is its one process.
+    { ...CPU_PER_OP, label: 'CPU per op (every process of the cell)' },
+    { key: 'natsCpuNsPerOp', label: 'of which nats-servers', unit: 'ns/op', higherIsBetter: false },
     { key: 'writeP50Ms', label: 'write latency p50', unit: 'ms', higherIsBetter: false },
     { key: 'writeP99Ms', label: 'write latency p99', unit: 'ms', higherIsBetter: false },
     { key: 'errors', label: 'failed ops', unit: 'count', higherIsBetter: false },

@@ -51,7 +51,12 @@ export function formatOpsCell(row: { opsPerSec: number; cpuNsPerOp?: unknown }):
   const ops = formatOps(row.opsPerSec);
   const ns = row.cpuNsPerOp;
   if (typeof ns !== 'number' || !Number.isFinite(ns)) return ops;
-  return `${ops} · ${ns < 1000 ? `${Math.round(ns)} ns` : `${Number((ns / 1000).toPrecision(3))} µs`}`;
+  return `${ops} · ${formatCpuNs(ns)}`;
+}
+
+/** CPU time per op for a table: "117 ns", "6.16 µs". */
+export function formatCpuNs(ns: number): string {
+  return ns < 1000 ? `${Math.round(ns)} ns` : `${Number((ns / 1000).toPrecision(3))} µs`;
 }
 
 function trimPrecision(v: number): string {

@@ -8,7 +8,8 @@
  * - chaos-writes: 4 writer threads, with and without a controller that
  *   terminates one and starts a replacement every 300 ms.
  * Every thread is a piscina pool thread running one pinned task; kills are
- * terminate()s of a pool thread, which piscina replaces.
+ * terminate()s of a pool thread, which piscina replaces. Every cell records
+ * CPU per op (cpuNsPerOp; what it counts: resilienceMarkdown).
  */
 import { MessageChannel } from 'node:worker_threads';
 import path from 'node:path';
@@ -16,9 +17,10 @@ import { Piscina } from 'piscina';
 import { fileURLToPath } from 'node:url';
 import { attach, createHandle, declareDead, pinnedLoadBalancer, pinnedTask } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
-import { formatOps, type BenchRow } from './report.js';
+import { formatCpuNs, formatOps, type BenchRow } from './report.js';
 import { ratio, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
 import type { ResilienceWorkerInput } from './resilience-worker.js';
+import { nsPerOp, threadCpuMs } from './process-cpu.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -26,6 +28,8 @@ interface Ready {
   thread: number;
   slot: number;
   joinMs: number;
+  /** The joining thread's CPU in attach (NaN off Linux). */
+  joinCpuMs: number;
   stats: { stateTransferMs: number; stateTransfers: number };
 }
 
@@ -94,6 +98,7 @@ async function resumeAfterDeath(variant: 'declared' | number): Promise<BenchRow>
   // Write until well past the point where the log filled and the dead replica was dealt with.
   const cells = (2 * 1024 * 1024) / 32;
   let worst = 0;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   let n = 0;
   for (; n < 4 * cells; n++) {
@@ -102,9 +107,11 @@ async function resumeAfterDeath(variant: 'declared' | number): Promise<BenchRow>
     worst = Math.max(worst, performance.now() - s);
   }
   const elapsed = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
   writer.detach();
   await threads.destroy();
   return row('resume-after-death', variant === 'declared' ? 'nr-declared-dead' : `nr-fence-${variant}ms`, 2, (n / elapsed) * 1000, {
+    cpuNsPerOp: nsPerOp(cpu.user + cpu.system, n),
     resumeMs: Math.round(worst * 10) / 10,
     fenceAfterMs: variant === 'declared' ? null : variant,
   });
@@ -121,11 +128,15 @@ async function stateTransfer(entries: number): Promise<BenchRow> {
   }
   const control = new SharedArrayBuffer(64 * 4);
   const threads = new Threads(1);
-  const { stats, joinMs } = await threads.start({ handle, control, mode: 'idle', seed: 2 });
+  const main0 = threadCpuMs();
+  const { stats, joinMs, joinCpuMs } = await threads.start({ handle, control, mode: 'idle', seed: 2 });
+  const sourceCpuMs = threadCpuMs() - main0;
   await threads.destroy();
   source.detach();
   if (stats.stateTransfers !== 1) throw new Error('the joining replica did not take a snapshot');
   return row('state-transfer', 'nr', 2, (entries / stats.stateTransferMs) * 1000, {
+    // The joiner's attach plus this (the source replica's) thread over the join, per entry moved.
+    cpuNsPerOp: nsPerOp((joinCpuMs + sourceCpuMs) * 1000, entries),
     entries,
     transferMs: Math.round(stats.stateTransferMs * 10) / 10,
     joinMs: Math.round(joinMs * 10) / 10,
@@ -144,6 +155,7 @@ async function chaosWrites(chaos: boolean, durationMs: number): Promise<BenchRow
   };
   for (let i = 0; i < 4; i++) await start();
   const before = Atomics.load(ctl, 0);
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   let kills = 0;
   while (performance.now() - t0 < durationMs) {
@@ -156,9 +168,10 @@ async function chaosWrites(chaos: boolean, durationMs: number): Promise<BenchRow
   }
   const ops = Atomics.load(ctl, 0) - before;
   const elapsed = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
   Atomics.store(ctl, 16, 1);
   await threads.destroy();
-  return row('chaos-writes', chaos ? 'nr-chaos' : 'nr', 4, (ops / elapsed) * 1000, { kills, durationMs });
+  return row('chaos-writes', chaos ? 'nr-chaos' : 'nr', 4, (ops / elapsed) * 1000, { cpuNsPerOp: nsPerOp(cpu.user + cpu.system, ops), kills, fencedWrites: Atomics.load(ctl, 32), durationMs });
 }
 
 function resilienceCells({ quick }: BenchArgs): BenchCell[] {
@@ -179,19 +192,24 @@ function resilienceCells({ quick }: BenchArgs): BenchCell[] {
 function resilienceMarkdown(res: BenchRow[]): string[] {
   const out: string[] = [];
   const x = ratio;
-  out.push('#### Resilience', '', '| measurement | system | result |', '|---|---|---|');
+  const cpu = (r: BenchRow): string => (typeof r.cpuNsPerOp === 'number' ? formatCpuNs(r.cpuNsPerOp) : 'n/a');
+  // Runs recorded before CPU per op was measured keep their three columns.
+  const withCpu = res.some((r) => typeof r.cpuNsPerOp === 'number');
+  const cpuCol = (r: BenchRow): string => (withCpu ? ` ${cpu(r)} |` : '');
+  out.push('#### Resilience', '', `| measurement | system | result |${withCpu ? ' CPU per op |' : ''}`, `|---|---|---|${withCpu ? '---|' : ''}`);
   for (const r of res) {
     const detail =
       r.workload === 'resume-after-death'
         ? `writers stalled at most ${String(r.resumeMs)} ms`
         : r.workload === 'state-transfer'
           ? `${String(r.entries)} entries: snapshot ${String(r.transferMs)} ms, whole join ${String(r.joinMs)} ms`
-          : `${formatOps(r.opsPerSec)} writes/s${r.kills ? ` with ${String(r.kills)} kills` : ''}`;
-    out.push(`| ${r.workload} | ${r.system} | ${detail} |`);
+          : `${formatOps(r.opsPerSec)} writes/s${r.kills ? ` with ${String(r.kills)} kills` : ''}${r.fencedWrites ? ` (${String(r.fencedWrites)} writes failed with FencedError)` : ''}`;
+    out.push(`| ${r.workload} | ${r.system} | ${detail} |${cpuCol(r)}`);
   }
   const calm = res.find((r) => r.workload === 'chaos-writes' && r.system === 'nr');
   const chaos = res.find((r) => r.workload === 'chaos-writes' && r.system === 'nr-chaos');
   if (calm && chaos) out.push('', `Write throughput under chaos: ${x(chaos.opsPerSec, calm.opsPerSec)} of the same run without chaos.`);
+  if (withCpu) out.push('', 'CPU per op: resume-after-death and chaos-writes, this process (every thread) over the timed writes, per write; state-transfer, the joining thread\'s attach plus the source replica\'s thread over the join, per entry moved.');
   out.push('');
   return out;
 }
@@ -199,6 +217,6 @@ function resilienceMarkdown(res: BenchRow[]): string[] {
 export const resilienceSuite: BenchSuite = {
   name: 'resilience',
   cells: resilienceCells,
-  progressKeys: ['resumeMs', 'transferMs'],
+  progressKeys: ['cpuNsPerOp', 'resumeMs', 'transferMs', 'fencedWrites'],
   markdown: resilienceMarkdown,
 };

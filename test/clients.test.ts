@@ -1,6 +1,8 @@
 /**
  * Clients: threads without a replica, served by a node's combiner. Real
  * worker threads; the test process's main thread takes part as a client.
+ * The linearizability runs also on 4 parallel logs (support/log-systems),
+ * where a client is one NR client per log of one node.
  */
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
@@ -23,6 +25,7 @@ import { checkLinearizable, hashMapModel, type HashMapOperation } from '../src/l
 import { mulberry32 } from './support/prng.js';
 import { startNode } from './support/node-worker.js';
 import { runWorkers } from './support/spawn.js';
+import { connectMap, createMapHandle, LOG_COUNTS, systemName, type MapHandle } from './support/log-systems.js';
 import type { KvWorkerInput, KvWorkerOutput } from './workers/kv-worker.js';
 
 /** A client worker that writes without end: async writes, and a sync one every 64. */
@@ -63,9 +66,9 @@ async function connectWhenFree(handle: NrHandle, timeoutMs = 20_000): Promise<Re
 }
 
 /** The main thread's share of a linearizability run: async ops, recorded. */
-async function mainThreadClient(handle: NrHandle, control: SharedArrayBuffer, participants: number, seed: number): Promise<HashMapOperation<Value>[]> {
+async function mainThreadClient(handle: MapHandle, control: SharedArrayBuffer, participants: number, seed: number): Promise<HashMapOperation<Value>[]> {
   const words = new Int32Array(control);
-  const client = connect(handle, HashMap, { node: 0 });
+  const client = connectMap(handle, { node: 0 });
   const rand = mulberry32(seed);
   const history: HashMapOperation<Value>[] = [];
   await arriveAndWait(words, READY, participants);
@@ -76,11 +79,11 @@ async function mainThreadClient(handle: NrHandle, control: SharedArrayBuffer, pa
       const key = `k${Math.floor(rand() * 6)}`;
       const call = stamp(words);
       if (rand() < 0.5) {
-        ps.push(client.readAsync('get', key).then((output) => void history.push({ client: 99, call, ret: stamp(words), input: { op: 'get', key }, output })));
+        ps.push(client.readAsync('get', key).then((output) => void history.push({ client: 99, call, ret: stamp(words), input: { op: 'get', key }, output: output as Value | undefined })));
       } else {
         const v = value++;
         ps.push(
-          client.writeAsync('put', key, v).then((output) => void history.push({ client: 99, call, ret: stamp(words), input: { op: 'put', key, value: v }, output })),
+          client.writeAsync('put', key, v).then((output) => void history.push({ client: 99, call, ret: stamp(words), input: { op: 'put', key, value: v }, output: output as Value | undefined })),
         );
       }
     }
@@ -91,10 +94,10 @@ async function mainThreadClient(handle: NrHandle, control: SharedArrayBuffer, pa
   return history;
 }
 
-describe('linearizability with replicas and clients', () => {
+describe.each(LOG_COUNTS)('linearizability with replicas and clients, %i log(s)', (logs) => {
   for (const seed of [11, 12, 13, 14]) {
-    it(`seed ${seed}: 2 nodes, 2 client workers and the main thread as a client`, async () => {
-      const handle = createHandle(HashMap, { replicas: 2, clients: 4, logBytes: 8192, clientSlots: 16 });
+    it(`seed ${seed}: 2 nodes on ${systemName(logs)}, 2 client workers and the main thread as a client`, async () => {
+      const handle = createMapHandle(logs, { replicas: 2, clients: 4, logBytes: 8192, clientSlots: 16 });
       const control = newControl();
       const participants = 5; // 4 workers + the main thread
       const base = { handle, control, workers: participants, ops: 200, keys: 6, writeRatio: 0.5, asyncShare: 0.4, record: true };

@@ -156,6 +156,22 @@ describe.skipIf(NATS === null)('cluster on a 3-node JetStream cluster', () => {
     for (const [value, n] of stored) expect(n, value).toBe(1);
   }, 60_000);
 
+  it("the reads a window's answers start share the next window (one read index for all of them, not one for the first)", async () => {
+    const { nats, dir, sites } = f;
+    await createStream(HashMap, { servers: nats.urls, stream: 'WIN' });
+    const site = await startSite({ servers: nats.urls, stream: 'WIN', replicas: 1, history: join(dir, 'win') });
+    sites.push(site);
+    const before = (await site.cmd(0, { op: 'stats' })).ok as { readWindows: number; linearizableReads: number };
+    // 32 loops of linearizable reads: the first 32 are issued in one turn, and each window's answers start the next 32 together.
+    const run = (await site.cmd(0, { op: 'bench', ms: 1_000, keys: 10, inflight: 32, writeRatio: 0, consistency: 'linearizable', seed: 3 })).ok as { ops: number; errors: number };
+    const after = (await site.cmd(0, { op: 'stats' })).ok as { readWindows: number; linearizableReads: number };
+    expect(run.errors).toBe(0);
+    const windows = after.readWindows - before.readWindows;
+    expect(windows).toBeGreaterThan(0);
+    expect(after.linearizableReads - before.linearizableReads).toBe(run.ops);
+    expect(run.ops).toBe(32 * windows);
+  });
+
   it('a site cut off from the cluster: writes and linearizable reads fail with a typed error within the bound, never stale; it catches up when it returns', async () => {
     const { nats, dir, sites } = f;
     await createStream(HashMap, { servers: nats.urls, stream: 'CUT' });

@@ -1,17 +1,18 @@
 /**
- * Real worker threads sharing one log: linearizability of recorded
- * histories, convergence of replica digests, and oversubscription.
+ * Real worker threads sharing one log, or 4 parallel logs
+ * (support/log-systems): linearizability of recorded histories,
+ * convergence of replica digests, and oversubscription.
  */
 import { describe, expect, it } from 'vitest';
-import { createHandle } from '../src/nr/index.js';
-import { HashMap, type Value } from '../src/nr/structures/index.js';
+import type { Value } from '../src/nr/structures/index.js';
 import { newControl } from './support/barrier.js';
+import { createMapHandle, LOG_COUNTS, systemName } from './support/log-systems.js';
 import { checkLinearizable, hashMapModel, type HashMapOperation } from '../src/lincheck/index.js';
 import { runWorkers } from './support/spawn.js';
 import type { KvWorkerInput, KvWorkerOutput } from './workers/kv-worker.js';
 
-function inputs(workers: number, seed: number, over: Partial<KvWorkerInput>, logBytes: number): KvWorkerInput[] {
-  const handle = createHandle(HashMap, { replicas: workers, logBytes });
+function inputs(workers: number, seed: number, over: Partial<KvWorkerInput>, logBytes: number, logs = 1): KvWorkerInput[] {
+  const handle = createMapHandle(logs, { replicas: workers, logBytes });
   const control = newControl();
   return Array.from({ length: workers }, (_, client) => ({
     handle,
@@ -28,11 +29,11 @@ function inputs(workers: number, seed: number, over: Partial<KvWorkerInput>, log
   }));
 }
 
-describe('linearizability across worker replicas', () => {
+describe.each(LOG_COUNTS)('linearizability across worker replicas, %i log(s)', (logs) => {
   const seeds = [1, 2, 3, 4, 5, 6];
   for (const seed of seeds) {
-    it(`seed ${seed}: 4 workers, mixed sync and async ops, history is linearizable`, async () => {
-      const out = await runWorkers<KvWorkerInput, KvWorkerOutput>('kv-worker', inputs(4, seed, {}, 8192), 60_000);
+    it(`seed ${seed}: 4 workers on ${systemName(logs)}, mixed sync and async ops, history is linearizable`, async () => {
+      const out = await runWorkers<KvWorkerInput, KvWorkerOutput>('kv-worker', inputs(4, seed, {}, 8192, logs), 60_000);
       const history: HashMapOperation<Value>[] = out.flatMap((o) => o.history);
       expect(history.length).toBe(4 * 300);
       const verdict = checkLinearizable(hashMapModel<Value>(), history);
@@ -43,14 +44,17 @@ describe('linearizability across worker replicas', () => {
   }
 });
 
-describe('convergence and oversubscription', () => {
-  it('8 workers on 2 cores with a tiny log finish and converge', async () => {
-    const ins = inputs(8, 77, { ops: 3000, keys: 200, writeRatio: 0.3, asyncShare: 0.5, record: false }, 8192);
+describe.each(LOG_COUNTS)('convergence under oversubscription, %i log(s)', (logs) => {
+  it(`8 workers on 2 cores with tiny logs (${systemName(logs)}) finish and converge`, async () => {
+    const ins = inputs(8, 77, { ops: 3000, keys: 200, writeRatio: 0.3, asyncShare: 0.5, record: false }, 8192, logs);
     const out = await runWorkers<KvWorkerInput, KvWorkerOutput>('kv-worker', ins, 120_000);
     expect(out.map((o) => o.opsDone)).toEqual(Array(8).fill(3000));
     expect(new Set(out.map((o) => o.digest)).size).toBe(1);
   });
+});
 
+// Flat combining, not a log-protocol guarantee: on parallel logs a burst is split by key over the logs, one batch per log.
+describe('combining under oversubscription, one log', () => {
   it('8 workers, write-only async bursts, converge; bursts are combined into batches', async () => {
     const ins = inputs(8, 78, { ops: 2000, keys: 64, writeRatio: 1, asyncShare: 1, record: false }, 16384);
     const out = await runWorkers<KvWorkerInput, KvWorkerOutput>('kv-worker', ins, 120_000);

