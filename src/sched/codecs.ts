@@ -19,7 +19,7 @@
 import { deserialize, serialize } from 'node:v8';
 import type { ArgsCodec, OpReader, OpWriter } from '../nr/index.js';
 import type { FailCodeValue } from './errors.js';
-import type { Completion, TaskSpec } from './state.js';
+import { newTaskRecord, type Completion, type TaskSpec } from './state.js';
 
 export type Packed = number | string | boolean | null | undefined | Uint8Array;
 
@@ -139,8 +139,14 @@ export function submitCodec(kinds: readonly string[]): ArgsCodec<[number, TaskSp
       const now = r.f64();
       const n = r.u32();
       const specs: TaskSpec[] = new Array<TaskSpec>(n);
+      // Decoded straight into fresh task records, which the submit apply adopts (state.ts).
       for (let i = 0; i < n; i++) {
-        specs[i] = { kind: kindAt(kinds, r.u32()), priority: r.f64(), deadline: r.f64(), maxAttempts: r.u32(), backoffMs: r.f64(), payload: readPacked(r) };
+        const kind = kindAt(kinds, r.u32());
+        const priority = r.f64();
+        const deadline = r.f64();
+        const maxAttempts = r.u32();
+        const backoffMs = r.f64();
+        specs[i] = newTaskRecord(kind, readPacked(r), priority, deadline, maxAttempts, backoffMs);
       }
       return [submitter, specs, now];
     },

@@ -34,6 +34,8 @@ export interface ReadyQueue<T extends Queued> {
   /** Priorities with a non-empty run, highest first. */
   prios: number[];
   runs: Map<number, ReadyRun<T>>;
+  /** The run of `prios[0]` (null when empty): a claim reads the head of the queue without a map lookup. */
+  top: ReadyRun<T> | null;
   /** An emptied run kept for reuse (its array keeps its capacity). */
   spare: ReadyRun<T> | null;
   /** Entries across all runs, stale ones included. */
@@ -44,7 +46,7 @@ export interface ReadyQueue<T extends Queued> {
 const COMPACT_AFTER = 1024;
 
 export function createReadyQueue<T extends Queued>(): ReadyQueue<T> {
-  return { prios: [], runs: new Map(), spare: null, size: 0 };
+  return { prios: [], runs: new Map(), top: null, spare: null, size: 0 };
 }
 
 /** Append `t` (or insert it in id order, if it is older than the run's tail); true if the queue was empty. */
@@ -59,6 +61,7 @@ export function readyPush<T extends Queued>(q: ReadyQueue<T>, t: T): boolean {
     let i = 0;
     while (i < q.prios.length && q.prios[i]! > t.priority) i++;
     q.prios.splice(i, 0, t.priority);
+    if (i === 0) q.top = run;
   }
   const items = run.items;
   if (run.head === run.tail || items[run.tail - 1]!.id < t.id) {
@@ -87,6 +90,7 @@ function shiftRun<T extends Queued>(q: ReadyQueue<T>, prio: number, run: ReadyRu
   if (run.head === run.tail) {
     q.runs.delete(prio);
     q.prios.splice(q.prios.indexOf(prio), 1);
+    if (q.top === run) q.top = q.prios.length > 0 ? q.runs.get(q.prios[0]!)! : null;
     run.head = 0;
     run.tail = 0;
     q.spare = run;
@@ -100,9 +104,8 @@ function shiftRun<T extends Queued>(q: ReadyQueue<T>, prio: number, run: ReadyRu
 
 /** The best claimable task of the queue at `clock`, dropping stale entries on the way. */
 export function readyHead<T extends Queued>(q: ReadyQueue<T>, clock: number): T | undefined {
-  while (q.prios.length > 0) {
+  for (let run = q.top; run !== null; run = q.top) {
     const prio = q.prios[0]!;
-    const run = q.runs.get(prio)!;
     const t = run.items[run.head]!;
     if (t.state === 'queued' && t.notBefore <= clock && t.priority === prio) return t;
     shiftRun(q, prio, run);
@@ -112,6 +115,5 @@ export function readyHead<T extends Queued>(q: ReadyQueue<T>, clock: number): T 
 
 /** Take the head `readyHead` just returned. */
 export function readyPop<T extends Queued>(q: ReadyQueue<T>): void {
-  const prio = q.prios[0]!;
-  shiftRun(q, prio, q.runs.get(prio)!);
+  shiftRun(q, q.prios[0]!, q.top!);
 }

@@ -234,10 +234,15 @@ const NONE: readonly number[] = Object.freeze([]);
 /** Per-op scratch for effects; reset by `begin`. Module-level is safe: applies never interleave. */
 const wake: number[] = [];
 let work = false;
+/** The outbox `settle` appended to last in this op, and its submitter: most ops settle tasks of one submitter. */
+let boxOwner = -1;
+let box: number[] | null = null;
 
 function begin(s: SchedState, now: number): void {
   wake.length = 0;
   work = false;
+  boxOwner = -1;
+  box = null;
   s.ops++;
   if (now > s.clock) s.clock = now;
   expireLeases(s);
@@ -262,20 +267,44 @@ function addLoad(s: SchedState, kind: string, d: number): void {
   s.load.set(kind, (s.load.get(kind) ?? 0) + d);
 }
 
-function enqueueReady(s: SchedState, t: TaskRecord): void {
-  addLoad(s, t.kind, 1);
-  let q = s.ready.get(t.kind);
-  if (q === undefined) s.ready.set(t.kind, (q = createReadyQueue()));
+function readyQueueOf(s: SchedState, kind: string): ReadyQueue<TaskRecord> {
+  let q = s.ready.get(kind);
+  if (q === undefined) s.ready.set(kind, (q = createReadyQueue()));
+  return q;
+}
+
+/** Queue `t` in `q` (its kind's queue); the caller counts its load. */
+function pushReady(q: ReadyQueue<TaskRecord>, t: TaskRecord): void {
   // Ring only when the kind's queue was empty: a runner sleeps only after a claim that found
   // too little, so while tasks of this kind wait, an earlier ring (or a chained one) is in flight.
   if (readyPush(q, t)) work = true;
 }
 
-/** The head of a kind's queue, dropping stale entries (cancelled or already re-claimed tasks). */
-function headOf(s: SchedState, kind: string): TaskRecord | undefined {
-  const q = s.ready.get(kind);
-  return q === undefined ? undefined : readyHead(q, s.clock);
+function enqueueReady(s: SchedState, t: TaskRecord): void {
+  addLoad(s, t.kind, 1);
+  pushReady(readyQueueOf(s, t.kind), t);
 }
+
+/**
+ * Per-kind load changes of one op, summed per run of one kind and written
+ * once per run (a submit or finish op is mostly of one kind): a map update
+ * per run instead of per task. Nothing reads `s.load` within those ops.
+ */
+let loadKind: string | null = null;
+let loadDelta = 0;
+function countLoad(s: SchedState, kind: string, d: number): void {
+  if (kind !== loadKind) {
+    flushLoad(s);
+    loadKind = kind;
+  }
+  loadDelta += d;
+}
+function flushLoad(s: SchedState): void {
+  if (loadKind !== null && loadDelta !== 0) addLoad(s, loadKind, loadDelta);
+  loadKind = null;
+  loadDelta = 0;
+}
+
 
 // ---------------------------------------------------------------------------
 // Time
@@ -341,13 +370,17 @@ function settle(s: SchedState, t: TaskRecord, state: 'done' | 'failed' | 'cancel
   t.leaseUntil = 0;
   deadlineRemove(s, t);
   s.counts[state === 'done' ? 'done' : state === 'failed' ? 'failed' : 'cancelled']++;
-  let box = s.outbox.get(t.submitter);
-  if (box === undefined) {
-    s.outbox.set(t.submitter, (box = []));
-    s.outboxBase.set(t.submitter, 0);
+  if (t.submitter !== boxOwner || box === null) {
+    let b = s.outbox.get(t.submitter);
+    if (b === undefined) {
+      s.outbox.set(t.submitter, (b = []));
+      s.outboxBase.set(t.submitter, 0);
+    }
+    box = b;
+    boxOwner = t.submitter;
+    if (!wake.includes(t.submitter)) wake.push(t.submitter);
   }
   box.push(t.id);
-  if (!wake.includes(t.submitter)) wake.push(t.submitter);
 }
 
 /**
@@ -388,42 +421,69 @@ function endAttempt(s: SchedState, t: TaskRecord, end: 'failed' | 'expired' | 'e
 // ---------------------------------------------------------------------------
 // Ops
 
+/**
+ * A queued task's record before its submit applies (id, submitter and submission time are set
+ * then). The submit decoder builds these directly, so a replica that decodes a submit allocates
+ * one object per task, not a spec and then a record.
+ */
+export function newTaskRecord(kind: string, payload: unknown, priority: number, deadline: number, maxAttempts: number, backoffMs: number): TaskRecord {
+  return {
+    id: 0,
+    kind,
+    payload,
+    priority,
+    deadline,
+    maxAttempts,
+    backoffMs,
+    state: 'queued',
+    owner: -1,
+    leaseUntil: 0,
+    attempts: 0,
+    notBefore: 0,
+    submitter: -1,
+    submittedAt: 0,
+    result: undefined,
+    error: null,
+    failCode: FailCode.Attempts,
+    leaseStamp: 0,
+    deadlinePos: -1,
+    firstWorker: -1,
+    firstFrom: -1,
+    firstTo: -1,
+    firstEnd: 'running',
+    later: null,
+  };
+}
+
+/** A spec the decoder made as a fresh record (a caller's spec has no state). */
+function isTaskRecord(spec: TaskSpec): spec is TaskRecord {
+  return (spec as Partial<TaskRecord>).state !== undefined;
+}
+
 /** Submit tasks (already validated by the caller); returns the first id (ids are consecutive). */
 export function submit(s: SchedState, submitter: number, specs: readonly TaskSpec[], now: number): Effects<number> {
   begin(s, now);
   const first = s.nextTaskId;
+  let kind: string | null = null;
+  let q: ReadyQueue<TaskRecord> | null = null;
   for (const spec of specs) {
-    const t: TaskRecord = {
-      id: s.nextTaskId++,
-      kind: spec.kind,
-      payload: spec.payload,
-      priority: spec.priority ?? 0,
-      deadline: spec.deadline ?? -1,
-      maxAttempts: spec.maxAttempts ?? 3,
-      backoffMs: spec.backoffMs ?? 10,
-      state: 'queued',
-      owner: -1,
-      leaseUntil: 0,
-      attempts: 0,
-      notBefore: 0,
-      submitter,
-      submittedAt: s.clock,
-      result: undefined,
-      error: null,
-      failCode: FailCode.Attempts,
-      leaseStamp: 0,
-      deadlinePos: -1,
-      firstWorker: -1,
-      firstFrom: -1,
-      firstTo: -1,
-      firstEnd: 'running',
-      later: null,
-    };
+    // A decoded submit already carries its records (codecs.ts): adopted, not copied. The
+    // issuing replica's specs are its caller's, made into new records here.
+    const t = isTaskRecord(spec) ? spec : newTaskRecord(spec.kind, spec.payload, spec.priority ?? 0, spec.deadline ?? -1, spec.maxAttempts ?? 3, spec.backoffMs ?? 10);
+    t.id = s.nextTaskId++;
+    t.submitter = submitter;
+    t.submittedAt = s.clock;
     s.tasks.set(t.id, t);
     s.counts.submitted++;
-    enqueueReady(s, t);
+    if (t.kind !== kind || q === null) {
+      kind = t.kind;
+      q = readyQueueOf(s, kind);
+    }
+    countLoad(s, kind, 1);
+    pushReady(q, t);
     deadlineAdd(s, t);
   }
+  flushLoad(s);
   return effects(first);
 }
 
@@ -497,6 +557,10 @@ function coldAllowed(s: SchedState, w: Worker, kind: string, head: TaskRecord): 
  * (priority, then submission order) among the kinds it handles and the
  * policy allows. Capped by the worker's free capacity; nothing while draining.
  */
+/** Claim's per-op scratch (applies never interleave): the worker's kinds' ready queues and whether it is warm for each. */
+const claimQueues: (ReadyQueue<TaskRecord> | undefined)[] = [];
+const claimWarm: boolean[] = [];
+
 export function claim(s: SchedState, worker: number, n: number, leaseMs: number, now: number): Effects<Claimed> {
   begin(s, now);
   const w = s.workers.get(worker);
@@ -504,17 +568,31 @@ export function claim(s: SchedState, worker: number, n: number, leaseMs: number,
   let tasks: TaskRecord[] | null = null;
   let attempts: number[] | null = null;
   let room = Math.min(n, w.capacity - w.running);
+  if (room <= 0) return effects(NOTHING_CLAIMED);
+  // The worker's kinds' queues and warmth, looked up once per op, not per task (a claim creates
+  // no queue; warmth changes only below).
+  const kinds = w.kinds;
+  claimQueues.length = 0;
+  claimWarm.length = 0;
+  for (const kind of kinds) {
+    claimQueues.push(s.ready.get(kind));
+    claimWarm.push(w.warm.includes(kind));
+  }
   while (room > 0) {
     let best: TaskRecord | undefined;
-    for (const kind of w.kinds) {
-      const head = headOf(s, kind);
+    let bestAt = -1;
+    for (let k = 0; k < kinds.length; k++) {
+      const q = claimQueues[k];
+      if (q === undefined) continue;
+      const head = readyHead(q, s.clock);
       if (head === undefined) continue;
       if (best !== undefined && !(head.priority > best.priority || (head.priority === best.priority && head.id < best.id))) continue;
-      if (!w.warm.includes(kind) && !coldAllowed(s, w, kind, head)) continue;
+      if (!claimWarm[k] && !coldAllowed(s, w, kinds[k]!, head)) continue;
       best = head;
+      bestAt = k;
     }
     if (best === undefined) break;
-    readyPop(s.ready.get(best.kind)!);
+    readyPop(claimQueues[bestAt]!);
     // (begin() already failed every waiting task past its deadline; this guards the invariant.)
     if (best.deadline >= 0 && s.clock > best.deadline) {
       addLoad(s, best.kind, -1);
@@ -522,7 +600,8 @@ export function claim(s: SchedState, worker: number, n: number, leaseMs: number,
       continue;
     }
     deadlineRemove(s, best);
-    if (!w.warm.includes(best.kind)) {
+    if (!claimWarm[bestAt]) {
+      for (let k = 0; k < kinds.length; k++) if (kinds[k] === best.kind) claimWarm[k] = true; // a kind listed twice is one kind
       w.warm.push(best.kind);
       let set = s.warmSets.get(best.kind);
       if (set === undefined) s.warmSets.set(best.kind, (set = []));
@@ -545,6 +624,7 @@ export function claim(s: SchedState, worker: number, n: number, leaseMs: number,
     tasks.push(best);
     attempts!.push(best.attempts);
   }
+  claimQueues.length = 0; // no reference to this state's queues outlives the op
   return effects(tasks === null ? NOTHING_CLAIMED : { tasks, attempts: attempts!, leaseUntil: s.clock + leaseMs });
 }
 
@@ -584,14 +664,16 @@ export function finish(s: SchedState, worker: number, items: readonly Completion
     if (it.ok) {
       leaseRemove(s, t);
       if (w !== undefined && w.running > 0) w.running--;
-      addLoad(s, t.kind, -1);
+      countLoad(s, t.kind, -1);
       endCurrent(s, t, 'done');
       t.result = it.result;
       settle(s, t, 'done');
     } else {
+      flushLoad(s);
       endAttempt(s, t, 'failed', it.error ?? 'failed', it.final);
     }
   }
+  flushLoad(s);
   return effects(codes);
 }
 
