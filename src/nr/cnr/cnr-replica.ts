@@ -181,6 +181,14 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     for (const p of this.parts) p.detach();
   }
 
+  /**
+   * True once the view can serve no more ops: it was detached, or one of its
+   * logs' replicas left (a fail-stop halts them all; see the constructor).
+   */
+  get isDetached(): boolean {
+    return this.parts.some((p) => p.isDetached);
+  }
+
   // ---- multi-log ops -------------------------------------------------------------
 
   /** Log i's replica with its ops by name (the typed surface is this view's). */
