@@ -2,7 +2,7 @@
  * NrFS on real worker threads: concurrent creates, renames and disjoint
  * writes leave the same tree on every replica, equal to running the
  * threads' scripts one after another; a file used as a register is
- * linearizable.
+ * linearizable, with replica threads alone and with NrFS clients among them.
  */
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
@@ -74,6 +74,36 @@ describe('NrFS across worker threads', () => {
     expect(new Set(outs.map((o) => o.digest)).size).toBe(1);
     const history = outs.flatMap((o) => o.history);
     expect(history.length).toBe(workers * 300);
+    const verdict = checkLinearizable(fileRegister, history);
+    expect(verdict, verdict.verdict === 'violation' ? verdict.explanation : undefined).toMatchObject({ verdict: 'linearizable' });
+  });
+
+  it('a file used as a register by 2 replica threads and 2 NrFS clients of them (connectFs) is linearizable', async () => {
+    const workers = 4;
+    const handle = createFs({ replicas: 2, clients: 2, logBytes: 1 << 18 });
+    const control = newControl();
+    const inputs: FsWorkerInput[] = Array.from({ length: workers }, (_, index) => ({
+      mode: 'register',
+      handle,
+      control,
+      index,
+      workers,
+      rounds: 200,
+      seed: 2000 + index,
+      client: index >= 2,
+      // The replica threads go on until the clients are done, so every client op overlaps theirs.
+      ...(index < 2 ? { outlastClients: 2 } : {}),
+    }));
+    const outs = await runWorkers<FsWorkerInput, FsWorkerOutput>('fs-worker', inputs, 60_000);
+    expect(new Set(outs.slice(0, 2).map((o) => o.digest)).size).toBe(1);
+    const history = outs.flatMap((o) => o.history);
+    expect(history.length).toBeGreaterThanOrEqual(workers * 200);
+    // The clients' ops are in the history: they wrote, read values and unlinked the file.
+    const clientOps = history.filter((h) => (h.client ?? -1) >= 2);
+    expect(clientOps.length).toBe(400);
+    expect(clientOps.some((h) => h.input.op === 'write')).toBe(true);
+    expect(clientOps.some((h) => h.input.op === 'read' && typeof h.output === 'string')).toBe(true);
+    expect(clientOps.some((h) => h.input.op === 'unlink' && h.output === true)).toBe(true);
     const verdict = checkLinearizable(fileRegister, history);
     expect(verdict, verdict.verdict === 'violation' ? verdict.explanation : undefined).toMatchObject({ verdict: 'linearizable' });
   });

@@ -155,8 +155,11 @@ export class NrFsClient extends NrFs {
     let done = 0;
     while (done < len) {
       const n = this.readChunk(ino, buf, off + done, len - done, pos + done, maxPages);
-      if (n === 0) break;
       done += n;
+      // Shorter than asked and than the node's page cap (see pageRefs): EOF in the state it read.
+      // Reading on would join the tail of a later state to this one (a torn read).
+      const cap = maxPages * PAGE_BYTES - ((pos + done - n) % PAGE_BYTES);
+      if (n < Math.min(len - done + n, cap)) break;
     }
     return done;
   }
@@ -215,11 +218,14 @@ export class NrFsClient extends NrFs {
       const chunks: Buffer[] = [];
       let total = 0;
       for (;;) {
-        const chunk = Buffer.allocUnsafe(Math.max(PAGE_BYTES, Math.min(1 << 20, this.fstat(fd).size - total)));
+        // One byte more than the file holds: a short read ends at EOF of the same state it read,
+        // so a file that fits one read is one state (as a replica's readFile), never the head of
+        // one write and the tail of the next.
+        const chunk = Buffer.allocUnsafe(Math.max(PAGE_BYTES, Math.min(1 << 20, this.fstat(fd).size - total + 1)));
         const n = this.read(fd, chunk, 0, chunk.length, null);
-        if (n === 0) break;
-        chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+        if (n > 0) chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
         total += n;
+        if (n < chunk.length) break;
       }
       const buf = Buffer.concat(chunks, total);
       return encoding === undefined ? buf : buf.toString(encoding);

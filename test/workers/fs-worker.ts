@@ -4,7 +4,7 @@
  * readFile / unlink of one small file, recording a stamped history).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { attachFs, type NrFsHandle } from '../../src/fs/index.js';
+import { attachFs, connectFs, type NrFs, type NrFsHandle } from '../../src/fs/index.js';
 import { arriveAndWait, DONE, READY, stamp } from '../support/barrier.js';
 import { runScript, setupTree } from '../support/fs-script.js';
 import type { Operation } from '../../src/lincheck/index.js';
@@ -18,7 +18,14 @@ export interface FsWorkerInput {
   workers: number;
   rounds: number;
   seed: number;
+  /** Register mode: this thread is an NrFS client (connectFs) of a replica thread, not a replica. */
+  client?: boolean;
+  /** Register mode, a replica thread: go on past `rounds` (up to 20×) until this many clients are done. */
+  outlastClients?: number;
 }
+
+/** Control word: register-mode clients that finished their rounds. */
+const CLIENTS_DONE = 40;
 
 /** The register workload's ops on one file: readFile, writeFile (it returns nothing), unlink (did it exist). */
 export type FileOp = { readonly op: 'read' } | { readonly op: 'write'; readonly value: string } | { readonly op: 'unlink' };
@@ -34,11 +41,12 @@ export interface FsWorkerOutput {
 
 const input = workerData as FsWorkerInput;
 const words = new Int32Array(input.control);
-const fs = attachFs(input.handle);
+// A client connects once every replica thread has attached (at the READY barrier below).
+const fs: NrFs | null = input.client === true ? null : attachFs(input.handle);
 const history: Operation<FileOp, FileOpOutput>[] = [];
 let offsetsOk = true;
 
-if (input.mode === 'hold') {
+if (input.mode === 'hold' && fs !== null) {
   // Open a file twice, report, and stay until terminated: a thread that dies with fds open.
   fs.open('/held', 'r');
   fs.open('/held', 'r+');
@@ -47,7 +55,7 @@ if (input.mode === 'hold') {
   await new Promise(() => {});
 }
 
-if (input.mode === 'tree') {
+if (input.mode === 'tree' && fs !== null) {
   if (input.index === 0) setupTree(fs, input.workers);
   await arriveAndWait(words, READY, input.workers);
   // A private fd on a file every thread also reads: its offset moves only with this thread's reads.
@@ -67,14 +75,17 @@ if (input.mode === 'tree') {
   fs.close(fd);
 } else {
   await arriveAndWait(words, READY, input.workers);
+  const reg = fs ?? connectFs(input.handle);
   const rand = mulberry32(input.seed);
-  for (let k = 0; k < input.rounds; k++) {
+  const outlast = input.outlastClients ?? 0;
+  const more = (k: number): boolean => k < input.rounds || (k < 20 * input.rounds && Atomics.load(words, CLIENTS_DONE) < outlast);
+  for (let k = 0; more(k); k++) {
     const r = rand();
     const call = stamp(words);
     if (r < 0.45) {
       let output: string | undefined;
       try {
-        output = fs.readFile('/reg', 'latin1');
+        output = reg.readFile('/reg', 'latin1');
       } catch (e) {
         if ((e as { code?: string }).code !== 'ENOENT') throw e;
         output = undefined;
@@ -82,12 +93,12 @@ if (input.mode === 'tree') {
       history.push({ client: input.index, call, ret: stamp(words), input: { op: 'read' }, output });
     } else if (r < 0.85) {
       const value = `v${input.index}-${k}`;
-      fs.writeFile('/reg', value);
+      reg.writeFile('/reg', value);
       history.push({ client: input.index, call, ret: stamp(words), input: { op: 'write', value }, output: undefined });
     } else {
       let existed = true;
       try {
-        fs.unlink('/reg');
+        reg.unlink('/reg');
       } catch (e) {
         if ((e as { code?: string }).code !== 'ENOENT') throw e;
         existed = false;
@@ -97,10 +108,16 @@ if (input.mode === 'tree') {
   }
 }
 
+if (input.client === true) Atomics.add(words, CLIENTS_DONE, 1);
+// Replicas keep serving their clients here: the barrier leaves the event loop free.
 await arriveAndWait(words, DONE, input.workers);
-fs.replica.sync();
-const out: FsWorkerOutput = { index: input.index, digest: fs.replica.digest(), history, offsetsOk };
-parentPort!.postMessage(out);
-// Stay attached until the main thread terminates us: a replica that left early cannot be nudged,
-// but one that stays keeps the others' waits short. Detach closes nothing here (all fds closed).
-fs.detach();
+if (fs === null) {
+  parentPort!.postMessage({ index: input.index, digest: '', history, offsetsOk } satisfies FsWorkerOutput);
+} else {
+  fs.replica.sync();
+  const out: FsWorkerOutput = { index: input.index, digest: fs.replica.digest(), history, offsetsOk };
+  parentPort!.postMessage(out);
+  // Stay attached until the main thread terminates us: a replica that left early cannot be nudged,
+  // but one that stays keeps the others' waits short. Detach closes nothing here (all fds closed).
+  fs.detach();
+}
