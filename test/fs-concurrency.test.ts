@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { attachFs, createFs } from '../src/fs/index.js';
+import { attachFs, createFs, type NrFsHandle } from '../src/fs/index.js';
 import { declareDead } from '../src/nr/index.js';
 import { workerPath } from './support/spawn.js';
 import { newControl } from './support/barrier.js';
@@ -27,6 +27,12 @@ const fileRegister: Model<string | undefined, FileOp, FileOpOutput> = {
   hash: (state) => (state === undefined ? '' : `=${state}`),
   readOnly: (input) => input.op === 'read',
 };
+
+/** The register workload's inputs for `workers` threads (seeds from `seedBase`), each with `extra(index)`. */
+function registerInputs(handle: NrFsHandle, workers: number, rounds: number, seedBase: number, extra: (index: number) => Partial<FsWorkerInput>): FsWorkerInput[] {
+  const control = newControl();
+  return Array.from({ length: workers }, (_, index) => ({ mode: 'register', handle, control, index, workers, rounds, seed: seedBase + index, ...extra(index) }));
+}
 
 describe('NrFS across worker threads', () => {
   for (const workers of [2, 4]) {
@@ -60,16 +66,7 @@ describe('NrFS across worker threads', () => {
   it('a file used as a register (writeFile / readFile / unlink) is linearizable', async () => {
     const workers = 3;
     const handle = createFs({ replicas: workers, logBytes: 1 << 18 });
-    const control = newControl();
-    const inputs: FsWorkerInput[] = Array.from({ length: workers }, (_, index) => ({
-      mode: 'register',
-      handle,
-      control,
-      index,
-      workers,
-      rounds: 300,
-      seed: 1000 + index,
-    }));
+    const inputs = registerInputs(handle, workers, 300, 1000, () => ({}));
     const outs = await runWorkers<FsWorkerInput, FsWorkerOutput>('fs-worker', inputs, 60_000);
     expect(new Set(outs.map((o) => o.digest)).size).toBe(1);
     const history = outs.flatMap((o) => o.history);
@@ -81,19 +78,8 @@ describe('NrFS across worker threads', () => {
   it('a file used as a register by 2 replica threads and 2 NrFS clients of them (connectFs) is linearizable', async () => {
     const workers = 4;
     const handle = createFs({ replicas: 2, clients: 2, logBytes: 1 << 18 });
-    const control = newControl();
-    const inputs: FsWorkerInput[] = Array.from({ length: workers }, (_, index) => ({
-      mode: 'register',
-      handle,
-      control,
-      index,
-      workers,
-      rounds: 200,
-      seed: 2000 + index,
-      client: index >= 2,
-      // The replica threads go on until the clients are done, so every client op overlaps theirs.
-      ...(index < 2 ? { outlastClients: 2 } : {}),
-    }));
+    // Threads 2 and 3 are clients; the replica threads go on until they are done, so every client op overlaps theirs.
+    const inputs = registerInputs(handle, workers, 200, 2000, (index) => (index >= 2 ? { client: true } : { outlastClients: 2 }));
     const outs = await runWorkers<FsWorkerInput, FsWorkerOutput>('fs-worker', inputs, 60_000);
     expect(new Set(outs.slice(0, 2).map((o) => o.digest)).size).toBe(1);
     const history = outs.flatMap((o) => o.history);
