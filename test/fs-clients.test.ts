@@ -284,4 +284,18 @@ describe('NrFS clients', () => {
     expect(client.exists('/huge')).toBe(false);
     client.detach();
   });
+
+  it('a client table whose header was forged (ids over the replica slots or past the pool\'s owners) is refused, with no id taken', () => {
+    const h = createFs({ replicas: 1, clients: 2 });
+    const words = new Int32Array(h.clientOwners!);
+    const [first, count] = [words[1]!, words[2]!];
+    for (const [f, c] of [[0, count], [first, 64], [first, -1], [-5, count]] as const) {
+      words[1] = f;
+      words[2] = c;
+      expect(() => connectFs(h)).toThrow(TypeError);
+    }
+    words[1] = first;
+    words[2] = count;
+    expect([...words.subarray(16)]).toEqual([0, 0]);
+  });
 });

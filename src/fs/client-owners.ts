@@ -15,6 +15,8 @@
  *       NrFs.releaseClients), SWEEPING (a replica is sweeping it).
  * Thread ids are kept to 29 bits, as NR's client slots keep them.
  */
+import { MAX_OWNERS } from './pages/pool.js';
+
 export const OWNER_LIVE = 1;
 export const OWNER_DEAD = 2;
 export const OWNER_SWEEPING = 3;
@@ -40,15 +42,20 @@ export class ClientOwners {
 
   constructor(sab: SharedArrayBuffer) {
     const w = new Int32Array(sab);
-    if (w[0] !== MAGIC || w.length < OWNERS_AT + (w[H_COUNT] ?? 0)) throw new TypeError('not an NrFS client table');
+    const first = Atomics.load(w, H_FIRST);
+    const count = Atomics.load(w, H_COUNT);
+    // Shared memory: the ids it hands out must stay clear of the replica slots' and inside the pool's owners.
+    if (Atomics.load(w, 0) !== MAGIC || !(first > 0 && count > 0 && first + count <= MAX_OWNERS) || w.length < OWNERS_AT + count) {
+      throw new TypeError('not an NrFS client table');
+    }
     this.w = w;
-    this.first = w[H_FIRST]!;
-    this.count = w[H_COUNT]!;
+    this.first = first;
+    this.count = count;
   }
 
   /** Take a free owner id for thread `threadId`; -1 when every one is in use. */
   claim(threadId: number): number {
-    const word = ((threadId & THREAD_MASK) << 2) | OWNER_LIVE;
+    const word = ClientOwners.liveWord(threadId);
     for (let k = 0; k < this.count; k++) {
       if (Atomics.compareExchange(this.w, OWNERS_AT + k, 0, word) === 0) return this.first + k;
     }
@@ -70,10 +77,11 @@ export class ClientOwners {
 
   /** Mark every id thread `threadId` uses as DEAD; returns those ids. */
   markDead(threadId: number): number[] {
-    const live = ((threadId & THREAD_MASK) << 2) | OWNER_LIVE;
+    const live = ClientOwners.liveWord(threadId);
+    const dead = ClientOwners.deadWord(threadId);
     const out: number[] = [];
     for (let k = 0; k < this.count; k++) {
-      if (Atomics.compareExchange(this.w, OWNERS_AT + k, live, (live & ~3) | OWNER_DEAD) === live) out.push(this.first + k);
+      if (Atomics.compareExchange(this.w, OWNERS_AT + k, live, dead) === live) out.push(this.first + k);
     }
     return out;
   }
@@ -90,5 +98,9 @@ export class ClientOwners {
 
   static liveWord(threadId: number): number {
     return ((threadId & THREAD_MASK) << 2) | OWNER_LIVE;
+  }
+
+  static deadWord(threadId: number): number {
+    return ((threadId & THREAD_MASK) << 2) | OWNER_DEAD;
   }
 }

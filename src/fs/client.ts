@@ -26,7 +26,7 @@
  */
 import { isMainThread, threadId } from 'node:worker_threads';
 import { CapacityError, type Client, connect, declareClientDead, FailStopError } from '../nr/index.js';
-import { ClientOwners, OWNER_DEAD } from './client-owners.js';
+import { ClientOwners } from './client-owners.js';
 import { ERRNO, FsError, type FsErrorCode } from './errors.js';
 import type { FsBinding, FsNode } from './fds.js';
 import { asFsArgument, CLIENT_SLOT_BYTES, type NrFsHandle, ownerId } from './handle.js';
@@ -55,6 +55,8 @@ const CONNECT_KEYS = new Set(['node', 'timeoutMs', 'uid', 'gid', 'pageHooks']);
 const REUSED_READ_ATTEMPTS = 100;
 /** Slot bytes an op needs besides its page refs (header, path, fields). */
 const CLIENT_OP_ROOM = 16 + 64;
+/** Pages one read answer names at most, so that its refs fit the client slot (9 slot bytes a page allowed). */
+const READ_PAGES = Math.floor((CLIENT_SLOT_BYTES - CLIENT_OP_ROOM) / 9) - 1;
 
 type FsClient = Client<ReturnType<FsStructure['create']>, FsStructure['reads'], FsStructure['writes']>;
 
@@ -151,15 +153,15 @@ export class NrFsClient extends NrFs {
    * node's answer then names the file's current pages).
    */
   protected override readAt(ino: number, buf: Uint8Array, off: number, len: number, pos: number): number {
-    const maxPages = Math.floor((CLIENT_SLOT_BYTES - CLIENT_OP_ROOM) / 9) - 1;
     let done = 0;
     while (done < len) {
-      const n = this.readChunk(ino, buf, off + done, len - done, pos + done, maxPages);
+      const at = pos + done;
+      const want = len - done;
+      const n = this.readChunk(ino, buf, off + done, want, at, READ_PAGES);
       done += n;
       // Shorter than asked and than the node's page cap (see pageRefs): EOF in the state it read.
       // Reading on would join the tail of a later state to this one (a torn read).
-      const cap = maxPages * PAGE_BYTES - ((pos + done - n) % PAGE_BYTES);
-      if (n < Math.min(len - done + n, cap)) break;
+      if (n < Math.min(want, READ_PAGES * PAGE_BYTES - (at % PAGE_BYTES))) break;
     }
     return done;
   }
@@ -270,9 +272,7 @@ export class NrFsClient extends NrFs {
     }
     const doubts = (this.holder as ClientPages).leave();
     this.client.close();
-    const live = ClientOwners.liveWord(threadId);
-    if (doubts > 0 || !clean) this.owners.cas(this.slot, live, (live & ~3) | OWNER_DEAD);
-    else this.owners.cas(this.slot, live, 0);
+    this.owners.cas(this.slot, ClientOwners.liveWord(threadId), doubts > 0 || !clean ? ClientOwners.deadWord(threadId) : 0);
   }
 
   /** @internal The thread exits without closing: leave the id to the sweep (NR gives the client slot back itself). */
