@@ -54,6 +54,8 @@ export interface MapNode {
   /** One entry per log. */
   stats(): ReplicaStats[];
   detach(): void;
+  /** The node left its slot (on any log): it serves no more ops. */
+  readonly isDetached: boolean;
 }
 
 /** What the tests use of a hashmap client, on one log or several. */
@@ -98,6 +100,9 @@ export function attachMap(h: MapHandle, options: AttachOptions = {}): MapNode {
       digest: () => r.digest(),
       stats: () => [r.stats()],
       detach: () => r.detach(),
+      get isDetached() {
+        return r.isDetached;
+      },
     };
   }
   const v = attachCnr(h, HashMapCnr, options);
@@ -110,6 +115,9 @@ export function attachMap(h: MapHandle, options: AttachOptions = {}): MapNode {
     digest: () => v.digest(),
     stats: () => v.stats().logs,
     detach: () => v.detach(),
+    get isDetached() {
+      return v.isDetached;
+    },
   };
 }
 

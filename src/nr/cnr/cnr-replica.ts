@@ -115,8 +115,10 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     this.slot = this.parts[0]!.id;
     // A replica of one log that fails stop halts the view's replicas of every log: the view's
     // partitions could no longer be shown consistent, so, as a single-log replica, it serves
-    // nothing more (an op on another log throws the same FailStopError).
-    for (const p of this.parts) p.onHalt = (e) => { for (const q of this.parts) q.stopFor(e); };
+    // nothing more (an op on another log throws the same FailStopError). One that lost its slot
+    // (reclaimed while this thread was silent, or declared dead) detaches the others: a view
+    // holding slot N on some logs only would keep any new node from taking slot N on all.
+    for (const p of this.parts) p.onLeave = (e) => { for (const q of this.parts) q.stopFor(e); };
     this.reads = this.bind(READ) as BoundReads<R>;
     this.writes = this.bind(WRITE) as BoundWrites<W>;
   }

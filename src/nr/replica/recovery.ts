@@ -135,13 +135,8 @@ export class Recovery {
 
   /** Detach if the slot is no longer ours to recover. */
   private checkOurs(word: number): void {
-    const h = this.host;
-    if (incarnationOf(word) !== incarnationOf(h.slotWord)) {
-      h.lose(new DetachedError(`replica slot ${h.id} was reclaimed by another thread after this one showed no sign of life for ${h.log.deadAfterMs} ms`));
-    }
-    const s = stateOf(word);
-    if (s === SlotState.Dead) h.lose(new DetachedError(`replica slot ${h.id} was declared dead`));
-    if (s !== SlotState.Active && s !== SlotState.Fenced && s !== SlotState.Recovering) h.lose(new DetachedError());
+    const lost = slotLoss(this.host, word);
+    if (lost !== null) this.host.lose(lost);
   }
 
   /**
@@ -186,4 +181,18 @@ export class ServeAborted extends Error {
   constructor() {
     super('fenced while serving a snapshot');
   }
+}
+
+/**
+ * Why the slot whose STATE word is now `word` is no longer `h`'s (reclaimed:
+ * a new incarnation; declared dead; left), or null if `h` still holds it.
+ */
+export function slotLoss(h: Pick<RecoveryHost, 'log' | 'id' | 'slotWord'>, word: number): DetachedError | null {
+  if (incarnationOf(word) !== incarnationOf(h.slotWord)) {
+    return new DetachedError(`replica slot ${h.id} was reclaimed by another thread after this one showed no sign of life for ${h.log.deadAfterMs} ms`);
+  }
+  const s = stateOf(word);
+  if (s === SlotState.Dead) return new DetachedError(`replica slot ${h.id} was declared dead`);
+  if (s !== SlotState.Active && s !== SlotState.Fenced && s !== SlotState.Recovering) return new DetachedError();
+  return null;
 }

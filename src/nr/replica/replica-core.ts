@@ -30,7 +30,7 @@ import { applyRemote, FencedRunSignal } from './apply-remote.js';
 import type { ReadTarget } from './bound-ops.js';
 import { Combiner } from './combiner.js';
 import type { HubFactory, NodeHub } from './node-hub.js';
-import { Recovery, ServeAborted } from './recovery.js';
+import { Recovery, slotLoss, ServeAborted } from './recovery.js';
 import * as registry from './registry.js';
 import type { ClientServer } from './serving.js';
 import type { ReplicaOptions } from './types.js';
@@ -54,8 +54,8 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
   serving = false;
   /** @internal Why this replica serves no more ops (ReadTarget), or null. */
   detachedError: DetachedError | FailStopError | null = null;
-  /** @internal Called once when this replica halts (parallel logs: the view halts its other logs' replicas). */
-  onHalt: ((e: FailStopError) => void) | null = null;
+  /** @internal Called once when this replica halts or loses its slot (parallel logs: the view stops its other logs' replicas). */
+  onLeave: ((e: FailStopError | DetachedError) => void) | null = null;
   protected applying = false;
   private readonly reader: OpReader;
   protected readonly combiner: Combiner;
@@ -130,9 +130,17 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
     if (this.applying) throw new ReentrancyError();
   }
 
-  /** @internal Publish this replica's heartbeat. */
+  /**
+   * @internal Publish this replica's heartbeat, if the slot is still ours. A
+   * slot reclaimed while this thread was silent belongs to its new owner:
+   * beating it would keep that owner looking alive after it dies. An idle
+   * replica learns here, not at its next op, that it lost its slot.
+   */
   beat(): void {
-    if (this.detachedError === null) this.log.beat(this.id);
+    if (this.detachedError !== null) return;
+    const lost = slotLoss(this, this.log.slotWord(this.id));
+    if (lost === null) this.log.beat(this.id);
+    else this.drop(lost);
   }
 
   /** @internal Replay up to the current tail, if not busy. */
@@ -289,10 +297,17 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
 
   /** @internal RecoveryHost */
   lose(error: DetachedError): never {
+    this.drop(error);
+    throw error;
+  }
+
+  /** The slot is no longer ours (reclaimed, declared dead): stop serving, touch nothing of the slot. */
+  private drop(error: DetachedError): void {
+    if (this.detachedError !== null) return;
     this.combiner.rejectAll(error);
     this.hub?.close();
     this.leave(error, null);
-    throw error;
+    this.runLeaveHook(error);
   }
 
   /** @internal CombinerHost */
@@ -342,17 +357,25 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
   }
 
   /**
-   * @internal Halt for good without throwing: `halt`'s effects. Parallel logs
-   * call it on a view's other replicas when one halts, so the view as a whole
-   * serves nothing more, as one replica would.
+   * @internal Stop for good without throwing: `halt`'s effects for a
+   * FailStopError (the slot turns Dead), a detach's for a DetachedError.
+   * Parallel logs call it on a view's other replicas when one halts or loses
+   * its slot, so the view as a whole serves nothing more, as one replica
+   * would, and holds no slot on any log.
    */
-  stopFor(e: FailStopError): void {
-    if (this.detachedError instanceof FailStopError) return;
+  stopFor(e: FailStopError | DetachedError): void {
+    // A fail-stop supersedes a detach (its error is what every later op throws); nothing supersedes a fail-stop.
+    if (this.detachedError instanceof FailStopError || (this.detachedError !== null && !(e instanceof FailStopError))) return;
     this.combiner.rejectAll(e);
     this.hub?.close();
-    this.leave(e, SlotState.Dead);
-    const hook = this.onHalt;
-    this.onHalt = null;
+    this.leave(e, e instanceof FailStopError ? SlotState.Dead : SlotState.Detached);
+    this.runLeaveHook(e);
+  }
+
+  /** `onLeave` once: the first involuntary leave. */
+  private runLeaveHook(e: FailStopError | DetachedError): void {
+    const hook = this.onLeave;
+    this.onLeave = null;
     hook?.(e);
   }
 
