@@ -20,7 +20,7 @@
  */
 import { type Cipher, MAC_BYTES, sameBytes, TAG_BYTES } from './crypto.js';
 import { IntegrityError } from './errors.js';
-import type { Meta } from './structure.js';
+import type { Meta } from './enclave.js';
 
 /** The AEAD nonce of a sealed request, which names it. */
 export const REQUEST_NONCE_BYTES = 24;

@@ -27,7 +27,10 @@ import { getsRequest, getsAnswerBytes, getsRequestBytes, GETS_LABEL, openGetsAns
 import type { Cipher } from './crypto.js';
 import { IntegrityError } from './errors.js';
 import { MAX_BATCH_ITEMS } from './issue.js';
-import { type ClientWriteAnswer, displayKey, GET, type LogItem, type LogRecord, type Meta, PUT, recordItemBytes, recordRequestBytes, writeAnswerBytes } from './structure.js';
+import { type ClientWriteAnswer, writeAnswerBytes } from './client-answers.js';
+import { displayKey } from './crypto.js';
+import { GET, type LogItem, type LogRecord, PUT, recordItemBytes, recordRequestBytes } from './record.js';
+import { type Meta } from './enclave.js';
 
 /** What the window needs from its client. */
 export interface WindowHost {

@@ -26,24 +26,11 @@ import { IntegrityError, KvConfigError, KvContentionError, KvSizeError, KvStaleE
 import { Freshness } from './freshness.js';
 import { type BatchOp, CAS_ATTEMPTS, checkBatchFields, type CasResult, deleteItem, keyIdOf, type KvKey, type KvValue, matches, newRecord, scanArgs, type ScanArgs, type ScanOptions, sealItems, sealPut, valueBytes, versionCond } from './issue.js';
 import { checkAttachOptions, checkHandle, cipherFor, type KvAttachOptions, type KvHandle, MAX_KEY_BYTES, MAX_VALUE_BYTES } from './store.js';
-import {
-  type ClientWriteAnswer,
-  displayKey,
-  type KvEntry,
-  kvStructure,
-  type KvStructure,
-  type LogItem,
-  type LogRecord,
-  type Meta,
-  openScanAnswer,
-  SCAN_LABEL,
-  type ScanAnswer,
-  getRequest,
-  scanRequest,
-  SEALED_FIELDS,
-  SEALED_LABEL,
-  type StoreContext,
-} from './structure.js';
+import { type ClientWriteAnswer, openScanAnswer, SCAN_LABEL, type ScanAnswer, getRequest, scanRequest, SEALED_FIELDS, SEALED_LABEL } from './client-answers.js';
+import { displayKey } from './crypto.js';
+import { type KvEntry, type Meta, type StoreContext } from './enclave.js';
+import { kvStructure, type KvStructure } from './structure.js';
+import { type LogItem, type LogRecord } from './record.js';
 
 export interface KvConnectOptions extends Omit<KvAttachOptions, 'replica'> {
   /** Options of the NR client (node, timeoutMs). */

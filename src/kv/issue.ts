@@ -7,7 +7,7 @@
 import type { Arena } from './arena.js';
 import type { Cipher } from './crypto.js';
 import { KvSizeError, KvTypeError } from './errors.js';
-import { DELETE, type LogItem, type LogRecord, PUT } from './structure.js';
+import { DELETE, type LogItem, type LogRecord, PUT } from './record.js';
 
 /** A key: a string (UTF-8) or bytes. Keys order by their bytes. */
 export type KvKey = string | Uint8Array;

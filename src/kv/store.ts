@@ -34,9 +34,12 @@ import { GraceQueue } from './grace.js';
 import { type BatchOp, CAS_ATTEMPTS, checkBatchFields, type CasResult, keyIdOf, type KvKey, type KvValue, matches, newRecord, scanArgs, type ScanOptions, sealItems, valueBytes, versionCond } from './issue.js';
 import { IntegrityError, KvConfigError, KvContentionError, KvStaleError, KvTypeError, WrongKeyError } from './errors.js';
 import { DEFAULT_ANNOUNCE_MS, DEFAULT_STALE_MS, Freshness, type KvPeer } from './freshness.js';
-import { type ApplyResult, type KvEntry, kvStructure, type LogRecord, type Meta, type KvStructure, displayKey, type StoreContext } from './structure.js';
+import { type ApplyResult, type KvEntry, type Meta, type StoreContext } from './enclave.js';
+import { kvStructure, type KvStructure } from './structure.js';
+import { type LogRecord } from './record.js';
+import { displayKey } from './crypto.js';
 
-export type { KvEntry } from './structure.js';
+export type { KvEntry } from './enclave.js';
 
 export { type BatchOp, type CasResult, type KvKey, type KvValue, MAX_BATCH_ITEMS, MAX_SCAN_LIMIT, type ScanOptions } from './issue.js';
 
