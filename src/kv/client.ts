@@ -25,7 +25,7 @@ import { randomWriterId, sameBytes, TAG_BYTES } from './crypto.js';
 import { IntegrityError, KvConfigError, KvContentionError, KvSizeError, KvStaleError } from './errors.js';
 import { Freshness } from './freshness.js';
 import { type BatchOp, CAS_ATTEMPTS, checkBatchFields, type CasResult, deleteItem, keyIdOf, type KvKey, type KvValue, matches, newRecord, scanArgs, type ScanArgs, type ScanOptions, sealItems, sealPut, valueBytes, versionCond } from './issue.js';
-import { checkAttachOptions, checkHandle, cipherFor, type KvAttachOptions, type KvHandle, MAX_KEY_BYTES, MAX_VALUE_BYTES } from './store.js';
+import { checkAttachOptions, checkHandle, cipherFor, type KvAttachOptions, type KvHandle, MAX_KEY_BYTES, MAX_VALUE_BYTES } from './handle.js';
 import { type ClientWriteAnswer, openScanAnswer, SCAN_LABEL, type ScanAnswer, getRequest, scanRequest, SEALED_FIELDS, SEALED_LABEL } from './client-answers.js';
 import { displayKey } from './crypto.js';
 import { type KvEntry, type Meta, type StoreContext } from './enclave.js';

@@ -220,7 +220,6 @@ export class Cipher {
   private readonly answerKey: Buffer;
   private readonly nonces = Buffer.alloc(NONCE_BYTES * 128);
   private nonceAt = this.nonces.length;
-  private readonly mac = Buffer.alloc(MAC_BYTES);
   // Private working buffers, and views of them cached by length: a get
   // allocates nothing but its result (values of one size reuse one view).
   private readonly nonce = Buffer.alloc(NONCE_BYTES);

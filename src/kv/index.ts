@@ -1,28 +1,20 @@
 /** node-replication/kv: an Avocado-style secure replicated key-value store on NR. */
 export {
   createKv,
-  attachKv,
-  KvStore,
   type KvHandle,
   type KvAttachOptions,
   type KvOptions,
   type KvSecret,
-  type KvKey,
-  type KvValue,
-  type KvEntry,
-  type CasResult,
-  type BatchOp,
-  type ScanOptions,
-  type KvStats,
   DEFAULT_MAX_KEY_BYTES,
   MAX_KEY_BYTES,
   DEFAULT_MAX_VALUE_BYTES,
   MAX_VALUE_BYTES,
   DEFAULT_ARENA_BYTES,
   KV_CLIENT_SLOT_DEFAULTS,
-  MAX_BATCH_ITEMS,
-  MAX_SCAN_LIMIT,
-} from './store.js';
+} from './handle.js';
+export { attachKv, KvStore, type KvStats } from './store.js';
+export { type KvKey, type KvValue, type CasResult, type BatchOp, type ScanOptions, MAX_BATCH_ITEMS, MAX_SCAN_LIMIT } from './issue.js';
+export type { KvEntry } from './enclave.js';
 export {
   KvError,
   IntegrityError,
