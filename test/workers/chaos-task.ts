@@ -10,40 +10,20 @@
  * call stamp, ret stamp (0 = not answered), output tag (0 undefined,
  * 1 number, 2 false, 3 true), output number.
  */
-import { threadId } from 'node:worker_threads';
 import { attach } from '../../src/nr/index.js';
 import { HashMap } from '../../src/nr/structures/index.js';
-import { arriveAndWait } from '../support/barrier.js';
-import { CLOCK, FINAL, LIVES_AT, RECORD, STOP, type ChaosInput, type ChaosResult } from '../support/chaos-layout.js';
+import type { ChaosInput, ChaosResult } from '../support/chaos-layout.js';
+import { LifeHistory } from '../support/chaos-life.js';
 import { mulberry32 } from '../support/prng.js';
 
 export default async function chaosLife(input: ChaosInput): Promise<ChaosResult> {
-  const ctl = new Int32Array(input.control);
-  const rec = new Int32Array(input.history);
   const replica = attach(input.handle, HashMap, { transferTimeoutMs: 2000 });
-  // Tell the controller which thread and replica slot this life has.
-  Atomics.store(ctl, LIVES_AT + 2 * input.life, threadId);
-  Atomics.store(ctl, LIVES_AT + 2 * input.life + 1, replica.id + 1);
+  const history = new LifeHistory(input, replica.id);
+  const begin = (kind: number, key: number, value: number): number => history.begin(kind, key, value);
+  const end = (at: number, output: unknown): void => history.end(at, output);
   const rand = mulberry32(input.life * 7919 + 1);
-  let n = 0;
   let nextValue = input.life * 1_000_000;
 
-  const begin = (kind: number, key: number, value: number): number => {
-    const at = (input.base + n++) * RECORD;
-    rec[at + 1] = key;
-    rec[at + 2] = value;
-    rec[at + 3] = Atomics.add(ctl, CLOCK, 1);
-    Atomics.store(rec, at, kind); // the record exists once its kind is set
-    return at;
-  };
-  const end = (at: number, output: unknown): void => {
-    if (output === undefined) rec[at + 5] = 0;
-    else if (typeof output === 'number') {
-      rec[at + 5] = 1;
-      rec[at + 6] = output;
-    } else rec[at + 5] = output ? 3 : 2;
-    Atomics.store(rec, at + 4, Atomics.add(ctl, CLOCK, 1)); // the answer is published last
-  };
   const op = (sync: boolean): Promise<void> | void => {
     const key = Math.floor(rand() * input.keys);
     const r = rand();
@@ -63,28 +43,15 @@ export default async function chaosLife(input: ChaosInput): Promise<ChaosResult>
     return replica.writeAsync('delete', key).then((o) => end(at, o));
   };
 
-  while (Atomics.load(ctl, STOP) === 0 && n + 16 <= input.capacity) {
+  while (!history.stopped && history.n + 16 <= input.capacity) {
     if (rand() < 0.3) {
       const ps: (Promise<void> | void)[] = [];
       for (let i = 0; i < 8; i++) ps.push(op(false));
       await Promise.all(ps);
     } else {
       op(true);
-      if ((n & 31) === 0) await new Promise((r) => setImmediate(r)); // let nudges and snapshot requests in
+      if ((history.n & 31) === 0) await new Promise((r) => setImmediate(r)); // let nudges and snapshot requests in
     }
   }
-  // A life that used up its op budget stays attached (a source of state for
-  // joiners, answering nudges) until the controller stops everyone; then all
-  // surviving lives read their final state.
-  while (Atomics.load(ctl, STOP) === 0) await new Promise((r) => setTimeout(r, 5));
-  await arriveAndWait(ctl, FINAL, input.survivors, 60_000);
-  replica.sync();
-  const values: (number | null)[] = [];
-  for (let k = 0; k < input.keys; k++) {
-    const v = replica.reads.get(k);
-    values.push(typeof v === 'number' ? v : null);
-  }
-  const result: ChaosResult = { digest: replica.digest(), values, ops: n };
-  replica.detach();
-  return result;
+  return history.finish(replica);
 }

@@ -12,47 +12,26 @@
  * call stamp, ret stamp (0 = not answered), output tag (0 undefined,
  * 1 number, 2 false, 3 true), output number.
  */
-import { threadId } from 'node:worker_threads';
 import { attachCnr, FencedError } from '../../src/nr/index.js';
 import { HashMapCnr } from '../../src/nr/structures/index.js';
-import { arriveAndWait } from '../support/barrier.js';
-import { CLOCK, FINAL, LIVES_AT, RECORD, STOP, type ChaosResult, type CnrChaosInput } from '../support/chaos-layout.js';
+import type { ChaosResult, CnrChaosInput } from '../support/chaos-layout.js';
+import { LifeHistory } from '../support/chaos-life.js';
 import { mulberry32 } from '../support/prng.js';
 
 export default async function cnrChaosLife(input: CnrChaosInput): Promise<ChaosResult> {
-  const ctl = new Int32Array(input.control);
-  const rec = new Int32Array(input.history);
   const replica = attachCnr(input.handle, HashMapCnr, { transferTimeoutMs: 2000 });
-  // Tell the controller which thread and replica slot this life has.
-  Atomics.store(ctl, LIVES_AT + 2 * input.life, threadId);
-  Atomics.store(ctl, LIVES_AT + 2 * input.life + 1, replica.slot + 1);
+  const history = new LifeHistory(input, replica.slot);
+  const begin = (kind: number, key: number, value: number): number => history.begin(kind, key, value);
+  const end = (at: number, output: unknown): void => history.end(at, output);
   const rand = mulberry32(input.life * 7919 + 1);
-  let n = 0;
   let nextValue = input.life * 1_000_000;
 
-  const begin = (kind: number, key: number, value: number): number => {
-    const at = (input.base + n++) * RECORD;
-    rec[at + 1] = key;
-    rec[at + 2] = value;
-    rec[at + 3] = Atomics.add(ctl, CLOCK, 1);
-    Atomics.store(rec, at, kind); // the record exists once its kind is set
-    return at;
-  };
-  const end = (at: number, output: unknown): void => {
-    if (output === undefined) rec[at + 5] = 0;
-    else if (typeof output === 'number') {
-      rec[at + 5] = 1;
-      rec[at + 6] = output;
-    } else rec[at + 5] = output ? 3 : 2;
-    Atomics.store(rec, at + 4, Atomics.add(ctl, CLOCK, 1)); // the answer is published last
-  };
   // A write the order table aborted (its issuer looked stalled) took effect nowhere: tag 9, dropped
   // from the history; one whose result was lost to a fence stays pending (it may have taken effect).
   const fail = (at: number, e: unknown): void => {
     if (!(e instanceof FencedError)) throw e;
     if (e.committed) return;
-    rec[at + 5] = 9;
-    Atomics.store(rec, at + 4, Atomics.add(ctl, CLOCK, 1));
+    history.answer(at, 9);
   };
   const run = (at: number, sync: boolean, call: () => unknown, callAsync: () => Promise<unknown>): Promise<void> | void => {
     if (!sync) return callAsync().then((o) => end(at, o), (e: unknown) => fail(at, e));
@@ -77,7 +56,7 @@ export default async function cnrChaosLife(input: CnrChaosInput): Promise<ChaosR
     return run(begin(3, key, 0), sync, () => replica.writes.delete(key), () => replica.writeAsync('delete', key));
   };
 
-  while (Atomics.load(ctl, STOP) === 0 && n + 16 <= input.capacity) {
+  while (!history.stopped && history.n + 16 <= input.capacity) {
     // Bursts are short: the ops a killed life leaves pending are what the unpartitioned
     // check (size and clear see every key) has to place, and each one doubles its work.
     if (rand() < 0.2) {
@@ -86,21 +65,8 @@ export default async function cnrChaosLife(input: CnrChaosInput): Promise<ChaosR
       await Promise.all(ps);
     } else {
       op(true);
-      if ((n & 31) === 0) await new Promise((r) => setImmediate(r)); // let nudges and snapshot requests in
+      if ((history.n & 31) === 0) await new Promise((r) => setImmediate(r)); // let nudges and snapshot requests in
     }
   }
-  // A life that used up its op budget stays attached (a source of state for
-  // joiners, answering nudges) until the controller stops everyone; then all
-  // surviving lives read their final state.
-  while (Atomics.load(ctl, STOP) === 0) await new Promise((r) => setTimeout(r, 5));
-  await arriveAndWait(ctl, FINAL, input.survivors, 60_000);
-  replica.sync();
-  const values: (number | null)[] = [];
-  for (let k = 0; k < input.keys; k++) {
-    const v = replica.reads.get(k);
-    values.push(typeof v === 'number' ? v : null);
-  }
-  const result: ChaosResult = { digest: replica.digest(), values, ops: n };
-  replica.detach();
-  return result;
+  return history.finish(replica);
 }
