@@ -1,7 +1,7 @@
 /** Starts scheduler runner workers (test/workers/sched-runner.ts) and tracks their messages. */
 import { Worker } from 'node:worker_threads';
 import { afterEach } from 'vitest';
-import type { RunnerOptions, Scheduler, SchedulerHandle } from '../../src/sched/index.js';
+import type { ConnectSchedulerOptions, RunnerOptions, Scheduler, SchedulerHandle } from '../../src/sched/index.js';
 import { workerPath } from './spawn.js';
 
 export interface RunnerWorker {
@@ -19,10 +19,12 @@ export interface RunnerExtras {
   probe?: SharedArrayBuffer;
   /** Runner options beyond capacity and leaseMs. */
   options?: RunnerOptions;
+  /** A client runner (connectScheduler with these options) instead of a replica. */
+  client?: ConnectSchedulerOptions;
 }
 
 export async function startRunner(handle: SchedulerHandle, audit: SharedArrayBuffer, capacity: number, leaseMs: number, kinds?: string[], extras: RunnerExtras = {}): Promise<RunnerWorker> {
-  const worker = new Worker(workerPath('sched-runner'), { workerData: { handle, capacity, leaseMs, audit, kinds, probe: extras.probe, options: extras.options } });
+  const worker = new Worker(workerPath('sched-runner'), { workerData: { handle, capacity, leaseMs, audit, kinds, probe: extras.probe, options: extras.options, client: extras.client } });
   const exited = new Promise<number>((res) => worker.once('exit', res));
   let leftResolve!: (m: Record<string, unknown>) => void;
   const left = new Promise<Record<string, unknown>>((res) => (leftResolve = res));
@@ -68,5 +70,15 @@ export async function until(pred: () => boolean, ms = 10_000): Promise<void> {
   while (!pred()) {
     if (Date.now() > deadline) throw new Error('condition not reached in time');
     await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** `p`, or a rejection naming `what` after `ms`: a regression fails, it does not hang. */
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not settled in ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
