@@ -20,13 +20,13 @@
  * handlers' signals abort, and its leases expire in the state as a dead
  * runner's do (or its manager evicts it at once).
  */
-import { connect, NodeGoneError, type Client } from '../nr/index.js';
+import { connect, NodeGoneError } from '../nr/index.js';
 import { clientWakeSlot, ringDone, ringWork, schedNow } from './bells.js';
 import { BadArgumentError, describeValue } from './errors.js';
-import { CLIENT_SLOT_RESERVE, type SchedulerHandle } from './handle.js';
-import type { RunnerHost } from './host.js';
+import type { SchedulerHandle } from './handle.js';
+import type { RunnerHost, SchedNrClient } from './host.js';
 import type { Effects } from './state.js';
-import { schedStructure, type SchedStructure } from './structure.js';
+import { schedStructure } from './structure.js';
 import { integerIn, I32_MAX, options as checkOptions } from './validate.js';
 
 export interface ConnectSchedulerOptions {
@@ -36,11 +36,9 @@ export interface ConnectSchedulerOptions {
   timeoutMs?: number;
 }
 
-type SchedClientOf = Client<ReturnType<SchedStructure['create']>, SchedStructure['reads'], SchedStructure['writes']>;
-
 export class SchedClient implements RunnerHost {
   readonly handle: SchedulerHandle;
-  /** @internal */ readonly ops: SchedClientOf;
+  /** @internal */ readonly ops: SchedNrClient;
   /** @internal */ readonly bells: Int32Array;
   /** @internal */ readonly wakeSlot: number;
   readonly maxPayloadBytes: number;
@@ -65,9 +63,10 @@ export class SchedClient implements RunnerHost {
     this.bells = new Int32Array(handle.bells);
     this.wakeSlot = clientWakeSlot(this.ops.node, handle.clients, this.ops.slot);
     this.maxPayloadBytes = handle.maxPayloadBytes;
-    // A slot holds one op or one answer: its payload room less the fixed parts of a finish op.
+    // A slot holds one op or one answer: a claim's answer and every finish or renew op are cut to
+    // its payload room (the runner counts an op's fixed part in its budget).
     this.claimBytes = this.ops.maxPayloadBytes;
-    this.opBudget = this.ops.maxPayloadBytes - CLIENT_SLOT_RESERVE / 4;
+    this.opBudget = this.ops.maxPayloadBytes;
   }
 
   /** The node (replica slot) serving this view. */

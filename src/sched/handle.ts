@@ -35,9 +35,9 @@ export interface SchedulerOptions {
 const SCHEDULER_OPTIONS = ['kinds', 'policy', 'spillAfterMs', 'threads', 'maxThreads', 'logBytes', 'fenceAfterMs', 'maxPayloadBytes', 'clients', 'clientSlotBytes'] as const;
 
 /** Requests a client runner may have in flight (a claim, its read, finishes, renewals, a tick). */
-export const CLIENT_RUNNER_SLOTS = 8;
+const CLIENT_RUNNER_SLOTS = 8;
 /** Bytes of a client slot kept beside one packed payload: the slot header, an answer's fixed parts, a completion's. */
-export const CLIENT_SLOT_RESERVE = 1024;
+const CLIENT_SLOT_RESERVE = 1024;
 const MIN_CLIENT_SLOT_BYTES = 16 * 1024;
 const DEFAULT_CLIENT_SLOT_BYTES = 64 * 1024;
 

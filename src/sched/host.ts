@@ -13,7 +13,7 @@ import type { SchedStructure } from './structure.js';
 
 type Writes = SchedStructure['writes'];
 /** The scheduler structure's NR client (a replica's writeAsync has the same signature). */
-type SchedNrClient = Client<ReturnType<SchedStructure['create']>, SchedStructure['reads'], Writes>;
+export type SchedNrClient = Client<ReturnType<SchedStructure['create']>, SchedStructure['reads'], Writes>;
 
 /** The ops a runner sends: a replica and a client both have them. */
 export interface SchedOps {
