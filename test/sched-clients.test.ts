@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { declareClientDead, declareDead } from '../src/nr/index.js';
-import { BadArgumentError, connectScheduler, createScheduler, openScheduler, PayloadTooLargeError, Runner } from '../src/sched/index.js';
+import { BadArgumentError, connectScheduler, createScheduler, openScheduler, PayloadTooLargeError, Runner, schedNow } from '../src/sched/index.js';
 import { claim, createState, join, submit } from '../src/sched/state.js';
 import { CLAIM_RESULT_BYTES, CLAIMED_TASK_BYTES } from '../src/sched/sizes.js';
 import { startRunner, trackSched, until, within } from './support/sched-workers.js';
@@ -95,6 +95,24 @@ describe('sched client runners', () => {
     const view = connectScheduler(handle);
     expect(() => new Runner(view, { work: () => 1 })).toThrow(expect.objectContaining({ code: 'SCHED_REPLICA_FAILED' }));
     view.close();
+  });
+
+  it('a client runner ticks the replicated clock: with no other thread issuing ops, a waiting task fails at its deadline', async () => {
+    const handle = createScheduler({ kinds: ['k', 'other'], threads: 2, clients: 1 });
+    const sched = openScheduler(handle); // the node: it awaits nothing, so it never ticks
+    open.push(sched);
+    // Capacity 0: the client runner never claims; its idle turns read nextDue and tick.
+    const client = await startRunner(handle, new SharedArrayBuffer(64), 0, 2000, ['other'], { client: {} });
+    workers.push(client);
+    const submitter = openScheduler(handle);
+    let id = -1;
+    const awaited = submitter.submit('k', 1, { deadline: schedNow() + 300, onId: (i) => (id = i) });
+    await until(() => id > 0);
+    submitter.close(); // its await ends; nobody awaits the task now
+    await expect(awaited).rejects.toMatchObject({ code: 'SCHED_CLOSED' });
+    await until(() => sched.task(id)?.state === 'failed', 10_000);
+    expect(sched.task(id)).toMatchObject({ state: 'failed', attempts: 0 });
+    expect(sched.task(id)!.error).toMatch(/deadline/);
   });
 
   it("a client runner whose node is killed ends with NodeGoneError; its lease expires as a dead runner's and the task runs again, done once", async () => {
