@@ -12,7 +12,7 @@ import { declareClientDead, declareDead } from '../src/nr/index.js';
 import { BadArgumentError, connectScheduler, createScheduler, openScheduler, PayloadTooLargeError, Runner, schedNow } from '../src/sched/index.js';
 import { claim, createState, join, submit } from '../src/sched/state.js';
 import { CLAIM_RESULT_BYTES, CLAIMED_TASK_BYTES } from '../src/sched/sizes.js';
-import { startRunner, trackSched, until, within } from './support/sched-workers.js';
+import { expectEchoedOnce, startRunner, trackSched, until, within } from './support/sched-workers.js';
 
 const { open, workers } = trackSched();
 
@@ -49,6 +49,27 @@ describe('sched client runners', () => {
     expect(left.map((m) => [m.lastError, (m.stats as { errors: number }).errors])).toEqual([[null, 0], [null, 0], [null, 0]]);
     expect(sched.summary()).toMatchObject({ queued: 0, running: 0 });
     for (const w of [node, ...clients]) expect(sched.worker(w.workerId)?.status).toBe('gone');
+  });
+
+  it('busy client runners terminated at any point of their claim/finish ops (given back and evicted, or left to expire): every task is done exactly once', async () => {
+    const handle = createScheduler({ kinds: ['echo'], threads: 1, clients: 2, policy: 'fifo' });
+    const sched = openScheduler(handle, { retain: true }); // the node
+    open.push(sched);
+    const audit = new SharedArrayBuffer(4 * 4096);
+    const n = 1500;
+    const results = Array.from({ length: n }, (_, i) => sched.submit<number>('echo', i, { maxAttempts: 20 }));
+    for (let k = 0; k < 3; k++) {
+      const w = await startRunner(handle, audit, 16, 1000, ['echo'], { client: {} });
+      workers.push(w);
+      // Echo tasks: the runner is always in a claim or finish op; terminate it a quarter further on.
+      await until(() => sched.summary().counts.done >= ((k + 1) * n) / 4, 20_000);
+      const threadId = w.worker.threadId;
+      await w.worker.terminate();
+      expect(declareClientDead(handle.nr, threadId)).toBe(1);
+      if (k !== 1) await sched.evict(w.workerId);
+    }
+    workers.push(await startRunner(handle, audit, 16, 1000, ['echo'], { client: {} }));
+    await expectEchoedOnce(sched, results, audit);
   });
 
   it("a claim's answer is cut to what the client's slot holds; a payload too big for it is refused at submit", async () => {

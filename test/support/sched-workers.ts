@@ -1,6 +1,6 @@
 /** Starts scheduler runner workers (test/workers/sched-runner.ts) and tracks their messages. */
 import { Worker } from 'node:worker_threads';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import type { ConnectSchedulerOptions, RunnerOptions, Scheduler, SchedulerHandle } from '../../src/sched/index.js';
 import { workerPath } from './spawn.js';
 
@@ -81,4 +81,20 @@ export async function within<T>(p: Promise<T>, ms: number, what: string): Promis
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The `echo` tasks `results` (payload i, submitted in order) all settled with their payloads, and each
+ * was done exactly once: one `done` attempt in its log, at most one accepted completion in `audit`.
+ */
+export async function expectEchoedOnce(sched: Scheduler, results: Promise<number>[], audit: SharedArrayBuffer): Promise<void> {
+  const n = results.length;
+  expect(await within(Promise.all(results), 30_000, 'all tasks')).toEqual(Array.from({ length: n }, (_, i) => i));
+  const words = new Int32Array(audit);
+  for (const t of sched.tasks()) {
+    expect(t.state).toBe('done');
+    expect(t.log.filter((a) => a.end === 'done').length).toBe(1);
+    expect(Atomics.load(words, t.id)).toBeLessThanOrEqual(1); // no runner saw a second completion accepted
+  }
+  expect(sched.tasks().length).toBe(n);
 }
