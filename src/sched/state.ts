@@ -566,10 +566,12 @@ const claimQueues: (ReadyQueue<TaskRecord> | undefined)[] = [];
 const claimWarm: boolean[] = [];
 
 /**
- * `maxBytes` bounds the claim's answer as `claimResultCodec` writes it
- * (a client runner's answer must fit its request slot): tasks are taken
- * while their encoded size fits, the first one always (a payload is at most
- * maxPayloadBytes, which a client's slot holds). Infinity: no bound.
+ * `maxBytes` bounds the claim's answer as answers.ts writes it (a client
+ * runner's answer must fit its request slot): tasks are taken while their
+ * encoded size fits, the first one always (a payload is at most
+ * maxPayloadBytes, which a client's slot holds). A task that fails its
+ * deadline here still counts (conservative, and the same in every replica).
+ * Infinity: no bound.
  */
 export function claim(s: SchedState, worker: number, n: number, leaseMs: number, now: number, maxBytes = Infinity): Effects<Claimed> {
   begin(s, now);
