@@ -3,7 +3,9 @@
 // scavenges, concurrent marking, compiles; libuv). Set up as bench/sched.ts's nr-sched cell
 // (W runner threads of capacity 64, 512 tasks in flight), one warm-up round, then one
 // measured round of N tasks. CPU from /proc/self/task/*/stat (10 ms ticks: use N >= 200k).
-// Usage: node bench/sched-thread-cpu.mjs W N   (after npm run build)
+// Usage: node bench/sched-thread-cpu.mjs W N [R]   (after npm run build)
+// With R, as the nr-sched-clients cell: R runner threads hold replicas, the other W - R are
+// client runners served by them (connectScheduler); runnerMs lists the replica runners first.
 import { readdirSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
@@ -11,6 +13,7 @@ const dist = process.env.DIST ?? new URL('../dist', import.meta.url).pathname;
 const { createScheduler, openScheduler, schedNow } = await import(dist + '/src/sched/index.js');
 const W = Number(process.argv[2] ?? 8);
 const N = Number(process.argv[3] ?? 200000);
+const R = process.argv[4] === undefined ? W : Number(process.argv[4]);
 const TICK_MS = 10;
 
 /** CPU ms (user + system) of every thread of this process, by OS thread id. */
@@ -29,11 +32,27 @@ function threadCpu() {
 }
 
 const before = new Set(threadCpu().keys());
-const handle = createScheduler({ kinds: ['noop', '50us'], threads: W + 1, policy: 'fifo', logBytes: 8 * 1024 * 1024 });
+const clients = W - R;
+const handle = createScheduler({
+  kinds: ['noop', '50us'],
+  threads: R + 1,
+  maxThreads: R + 1,
+  policy: 'fifo',
+  logBytes: 8 * 1024 * 1024,
+  ...(clients > 0 ? { clients: Math.ceil(clients / R) + 1 } : {}),
+});
 const sched = openScheduler(handle);
-const workers = Array.from({ length: W }, () => new Worker(dist + '/bench/sched-worker.js', { workerData: { handle, capacity: 64 } }));
-await Promise.all(workers.map((w) => new Promise((res) => w.on('message', (m) => m.ready && res()))));
-const runnerTids = [...threadCpu().keys()].filter((t) => !before.has(t));
+async function start(n, client) {
+  const ws = Array.from({ length: n }, () => new Worker(dist + '/bench/sched-worker.js', { workerData: { handle, capacity: 64, client } }));
+  await Promise.all(ws.map((w) => new Promise((res) => w.on('message', (m) => m.ready && res()))));
+  return ws;
+}
+// Nodes first (a client connects to a serving node); each group's thread ids in start order.
+const workers = await start(R, false);
+const nodeTids = [...threadCpu().keys()].filter((t) => !before.has(t));
+workers.push(...(await start(clients, true)));
+const clientTids = [...threadCpu().keys()].filter((t) => !before.has(t) && !nodeTids.includes(t));
+const runnerTids = [...nodeTids, ...clientTids];
 
 function round(n) {
   return new Promise((resolve, reject) => {
@@ -65,10 +84,11 @@ const perTask = (x) => Math.round((x * 1e6) / N);
 console.log(
   JSON.stringify({
     workers: W,
+    replicaRunners: R,
     tasks: N,
     tasksPerSec: Math.round((N / ms) * 1000),
     nsPerTask: { all: perTask(all), main: perTask(main), runners: perTask(runnerSum), other: perTask(all - main - runnerSum) },
-    runnerMs: runners.sort((a, b) => b - a),
+    runnerMs: { replicas: nodeTids.map(used).sort((a, b) => b - a), clients: clientTids.map(used).sort((a, b) => b - a) },
   }),
 );
 await Promise.all(workers.map((w) => w.terminate()));

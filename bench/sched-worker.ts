@@ -8,7 +8,7 @@
  * the submit time on the shared clock), then does its work.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { openScheduler, Runner, schedNow, type SchedulerHandle } from '../src/sched/index.js';
+import { connectScheduler, openScheduler, Runner, schedNow, type SchedulerHandle } from '../src/sched/index.js';
 
 export const SCHED_WORKLOADS = ['noop', '50us'] as const;
 export type SchedWorkload = (typeof SCHED_WORKLOADS)[number];
@@ -35,17 +35,19 @@ export default function piscinaTask(task: { kind: SchedWorkload; t: number }): n
 interface RunnerInput {
   handle: SchedulerHandle;
   capacity: number;
+  /** A client runner (through a node's replica, connectScheduler) instead of a replica of its own. */
+  client?: boolean;
 }
 
 if (!isMainThread && parentPort && (workerData as RunnerInput | null)?.handle?.kind === 'nr-sched') {
   const input = workerData as RunnerInput;
-  const sched = openScheduler(input.handle);
+  const sched = input.client ? connectScheduler(input.handle) : openScheduler(input.handle);
   const runner = new Runner(sched, handlers, { capacity: input.capacity, leaseMs: 10_000, maxClaim: input.capacity, idleMs: 50 });
   parentPort.postMessage({ ready: true, workerId: runner.workerId });
   parentPort.on('message', (m: { stop?: boolean }) => {
     if (m.stop) {
       void runner.stop().then(() => {
-        parentPort!.postMessage({ stats: runner.stats, replica: sched.replica.stats() });
+        parentPort!.postMessage({ stats: runner.stats });
         sched.close();
         parentPort!.close();
       });

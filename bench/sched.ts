@@ -5,7 +5,10 @@
  * awaits their results; W worker threads run them. Workloads: `noop` and
  * `50us` (a 50 µs busy handler). Systems: `nr-sched` (W runner threads,
  * each a replica; the main thread a replica too) and `piscina` (W pool
- * threads, default settings, the same handlers). Measured: tasks/s over the
+ * threads, default settings, the same handlers); `nr-sched-clients`: of the W
+ * runner threads only `replicaRunners(W)` hold replicas, the others are
+ * client runners served by them (connectScheduler), so every op is applied
+ * by 2-3 replicas instead of W+1. Measured: tasks/s over the
  * round, and submit-to-start latency (p50, p99, in µs) from the handler's
  * own clock reading. Also: cold starts per placement policy on the fixed
  * multi-kind trace (src/sched/trace.ts), as rows of workload `cold-starts`.
@@ -22,7 +25,7 @@ import { median } from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WORKER = path.join(here, 'sched-worker.js');
-export const SCHED_SYSTEMS = ['nr-sched', 'piscina'] as const;
+export const SCHED_SYSTEMS = ['nr-sched', 'nr-sched-clients', 'piscina'] as const;
 type SchedSystem = (typeof SCHED_SYSTEMS)[number];
 /** Tasks in flight from the submitting thread. */
 export const SCHED_WINDOW = 512;
@@ -60,8 +63,13 @@ function percentile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-async function startRunners(handle: ReturnType<typeof createScheduler>, threads: number, capacity: number): Promise<Worker[]> {
-  const workers = Array.from({ length: threads }, () => new Worker(WORKER, { workerData: { handle, capacity } }));
+/** Runner threads of `nr-sched-clients` that hold a replica (and serve the client runners): 1 up to 4 workers, 2 above. */
+export function replicaRunners(threads: number): number {
+  return Math.min(2, Math.ceil(threads / 4));
+}
+
+async function startRunners(handle: ReturnType<typeof createScheduler>, threads: number, capacity: number, client = false): Promise<Worker[]> {
+  const workers = Array.from({ length: threads }, () => new Worker(WORKER, { workerData: { handle, capacity, client } }));
   await Promise.all(
     workers.map(
       (w) =>
@@ -83,6 +91,28 @@ export async function runSchedCell(cell: SchedCell): Promise<BenchRow> {
     sched = openScheduler(handle);
     const s = sched;
     const workers = await startRunners(handle, cell.threads, cell.workload === 'noop' ? 64 : 16);
+    submit = () => s.submit<number>(cell.workload, schedNow());
+    teardown = async () => {
+      await Promise.all(workers.map((w) => w.terminate()));
+      s.close();
+    };
+  } else if (cell.system === 'nr-sched-clients') {
+    const nodes = replicaRunners(cell.threads);
+    const clients = cell.threads - nodes;
+    const handle = createScheduler({
+      kinds: [...SCHED_WORKLOADS],
+      threads: nodes + 1,
+      maxThreads: nodes + 1,
+      policy: 'fifo',
+      logBytes: 8 * 1024 * 1024,
+      ...(clients > 0 ? { clients: Math.ceil(clients / nodes) + 1 } : {}),
+    });
+    sched = openScheduler(handle);
+    const s = sched;
+    const capacity = cell.workload === 'noop' ? 64 : 16;
+    // Nodes first: a client runner connects to a serving node (the one with the fewest clients).
+    const workers = await startRunners(handle, nodes, capacity);
+    workers.push(...(await startRunners(handle, clients, capacity, true)));
     submit = () => s.submit<number>(cell.workload, schedNow());
     teardown = async () => {
       await Promise.all(workers.map((w) => w.terminate()));
@@ -158,6 +188,8 @@ function schedCells(args: BenchArgs): BenchCell[] {
   for (const workload of SCHED_WORKLOADS) {
     for (const threads of threadCounts) {
       for (const system of SCHED_SYSTEMS) {
+        // One worker has no client runner to make: that cell would be nr-sched's.
+        if (system === 'nr-sched-clients' && threads < 2) continue;
         const tasks = workload === 'noop' ? (args.quick ? 60_000 : 150_000) : args.quick ? 10_000 : 30_000;
         cells.push({ system, workload, threads, tasks, rounds: args.quick ? 1 : 3 });
       }
@@ -195,23 +227,30 @@ function schedMarkdown(rows: BenchRow[]): string[] {
     out.push('');
   }
   const targets: string[] = [];
-  for (const t of threads.filter((t) => t >= 2)) {
-    const a = get('noop', 'nr-sched', t)?.opsPerSec ?? Number.NaN;
-    const b = get('noop', 'piscina', t)?.opsPerSec ?? Number.NaN;
-    targets.push(`| noop tasks/s: nr-sched vs piscina, ${t} workers | ≥ 10× | ${ratio(a, b)} | ${verdict(a / b >= 10)} |`);
+  const nrSystems = SCHED_SYSTEMS.filter((s) => s !== 'piscina' && rows.some((r) => r.system === s));
+  for (const s of nrSystems) {
+    for (const t of threads.filter((t) => t >= 2)) {
+      const a = get('noop', s, t)?.opsPerSec ?? Number.NaN;
+      const b = get('noop', 'piscina', t)?.opsPerSec ?? Number.NaN;
+      targets.push(`| noop tasks/s: ${s} vs piscina, ${t} workers | ≥ 10× | ${ratio(a, b)} | ${verdict(a / b >= 10)} |`);
+    }
   }
   // Not a target: CPU per task of the whole process, the load-independent side of the same comparison.
-  for (const t of threads.filter((t) => t >= 2)) {
-    const a = Number(get('noop', 'nr-sched', t)?.cpuNsPerOp ?? Number.NaN);
-    const b = Number(get('noop', 'piscina', t)?.cpuNsPerOp ?? Number.NaN);
-    if (Number.isFinite(a) && Number.isFinite(b)) targets.push(`| (info) noop CPU per task: piscina / nr-sched, ${t} workers | - | ${ratio(b, a)} | |`);
+  for (const s of nrSystems) {
+    for (const t of threads.filter((t) => t >= 2)) {
+      const a = Number(get('noop', s, t)?.cpuNsPerOp ?? Number.NaN);
+      const b = Number(get('noop', 'piscina', t)?.cpuNsPerOp ?? Number.NaN);
+      if (Number.isFinite(a) && Number.isFinite(b)) targets.push(`| (info) noop CPU per task: piscina / ${s}, ${t} workers | - | ${ratio(b, a)} | |`);
+    }
   }
-  for (const w of SCHED_WORKLOADS) {
-    for (const t of threads) {
-      const a = Number(get(w, 'nr-sched', t)?.latencyP99Us ?? Number.NaN);
-      const b = Number(get(w, 'piscina', t)?.latencyP99Us ?? Number.NaN);
-      if (!Number.isFinite(a) || !Number.isFinite(b)) continue;
-      targets.push(`| ${w} p99 submit-to-start: nr-sched / piscina, ${t} workers | ≤ 1.0× | ${ratio(a, b)} | ${verdict(a <= b)} |`);
+  for (const s of nrSystems) {
+    for (const w of SCHED_WORKLOADS) {
+      for (const t of threads) {
+        const a = Number(get(w, s, t)?.latencyP99Us ?? Number.NaN);
+        const b = Number(get(w, 'piscina', t)?.latencyP99Us ?? Number.NaN);
+        if (!Number.isFinite(a) || !Number.isFinite(b)) continue;
+        targets.push(`| ${w} p99 submit-to-start: ${s} / piscina, ${t} workers | ≤ 1.0× | ${ratio(a, b)} | ${verdict(a <= b)} |`);
+      }
     }
   }
   if (cold.length === 2) {

@@ -11,10 +11,15 @@
  * |------------------|----------|
  * | 0                | WORK: bumped when tasks become claimable (submit, retry, freed capacity) |
  * | 1                | WORK_WAITERS: runners asleep (ringers skip everything when 0) |
- * | 2, 3             | SLEEPERS: bit s set while the runner of replica slot s sleeps (slots 0-31, 32-63) |
+ * | 2..15            | SLEEPERS: bit s of word 2 + s/32 set while the runner of wake slot s sleeps |
  * | 16 + 16s         | DONE(s): bumped when a task submitted by submitter s (its replica slot) settles |
  * | 16 + 16s + 1     | DONE_WAITERS(s): 1 while submitter s sleeps on DONE(s) |
- * | 16 + 16s + 2     | RUNNER(s): the runner of slot s sleeps on it; a ringer that picked it bumps it |
+ * | 16 + 16s + 2     | RUNNER(s): the runner of wake slot s sleeps on it; a ringer that picked it bumps it |
+ *
+ * Wake slots 0-63 are the replica slots (a runner over a replica, and the
+ * submitter of that slot); slots from 64 on are client runners' (`64 +
+ * node × clients per node + client slot`, see client.ts), which have no
+ * replica slot. The buffer holds as many as the handle has runners.
  *
  * A work ring wakes exactly one sleeping runner, picked (and unmarked) by a
  * CAS on SLEEPERS, through that runner's own word: a runner's abandoned
@@ -26,6 +31,8 @@ export const WORK = 0;
 export const WORK_WAITERS = 1;
 const SLEEPERS = 2;
 export const MAX_SUBMITTERS = 64;
+/** Most wake slots the SLEEPERS words (2..15) can mark. */
+export const MAX_WAKE_SLOTS = 14 * 32;
 
 export function doneIndex(submitter: number): number {
   return 16 + 16 * submitter;
@@ -35,8 +42,14 @@ function runnerIndex(slot: number): number {
   return 16 + 16 * slot + 2;
 }
 
-export function createBells(): SharedArrayBuffer {
-  return new SharedArrayBuffer((16 + 16 * MAX_SUBMITTERS) * 4);
+/** Doorbells for the 64 replica slots and `clientSlots` client runners' wake slots after them. */
+export function createBells(clientSlots = 0): SharedArrayBuffer {
+  return new SharedArrayBuffer((16 + 16 * (MAX_SUBMITTERS + clientSlots)) * 4);
+}
+
+/** The wake slot of client slot `slot` of node `node` (a client runner's). */
+export function clientWakeSlot(node: number, clientsPerNode: number, slot: number): number {
+  return MAX_SUBMITTERS + node * clientsPerNode + slot;
 }
 
 
@@ -48,7 +61,8 @@ export function createBells(): SharedArrayBuffer {
 export function ringWork(bells: Int32Array): void {
   Atomics.add(bells, WORK, 1);
   if (Atomics.load(bells, WORK_WAITERS) === 0) return;
-  for (let w = 0; w < 2; w++) {
+  const words = (((bells.length >> 4) - 1 + 31) >> 5);
+  for (let w = 0; w < words; w++) {
     let m = Atomics.load(bells, SLEEPERS + w);
     while (m !== 0) {
       const bit = m & -m;
@@ -65,7 +79,7 @@ export function ringWork(bells: Int32Array): void {
 }
 
 /**
- * A runner (of replica slot `slot`) sleeps until a work ring picks it, WORK
+ * A runner (of wake slot `slot`) sleeps until a work ring picks it, WORK
  * moves past `seen`, `kick` resolves, or `timeoutMs` passes.
  */
 export async function sleepForWork(bells: Int32Array, slot: number, seen: number, timeoutMs: number, kick: Promise<void>): Promise<void> {

@@ -20,8 +20,8 @@ import { deserialize, serialize } from 'node:v8';
 import type { ArgsCodec, OpReader, OpWriter } from '../nr/index.js';
 import type { FailCodeValue } from './errors.js';
 import { newTaskRecord, type Completion, type TaskSpec } from './state.js';
-
-export type Packed = number | string | boolean | null | undefined | Uint8Array;
+import type { Packed } from './sizes.js';
+export { packedBytes, SPEC_BYTES, COMPLETION_BYTES, RENEW_ITEM_BYTES, type Packed } from './sizes.js';
 
 /** Throws what v8.serialize throws for an uncloneable value. */
 export function packValue(v: unknown): Packed {
@@ -40,20 +40,6 @@ export function packValue(v: unknown): Packed {
 export function unpackValue(p: unknown): unknown {
   return p instanceof Uint8Array ? deserialize(p) : p;
 }
-
-/** Bytes `writePacked` writes for `p` (exact; a long string's UTF-8 length is counted only when it could matter). */
-export function packedBytes(p: Packed, limit: number): number {
-  if (p instanceof Uint8Array) return 5 + p.byteLength;
-  if (typeof p === 'string') return 5 + (p.length * 3 <= limit ? p.length * 3 : Buffer.byteLength(p, 'utf8'));
-  return 9;
-}
-
-/** Fixed bytes of one task spec in a submit op (kind, priority, deadline, maxAttempts, backoff), beside its packed payload. */
-export const SPEC_BYTES = 32;
-/** Fixed bytes of one completion in a finish op (id, attempt, tag) and of a reason's length prefix. */
-export const COMPLETION_BYTES = 17;
-/** Bytes of one renewal item (id, attempt). */
-export const RENEW_ITEM_BYTES = 12;
 
 /** A finish item's tag: 1 success, 0 failure (retried), FINAL_BASE + FailCode: failure that is not retried. */
 const FINAL_BASE = 16;
@@ -153,14 +139,16 @@ export function submitCodec(kinds: readonly string[]): ArgsCodec<[number, TaskSp
   };
 }
 
-export const claimCodec: ArgsCodec<[number, number, number, number]> = {
-  encode(w, worker, n, leaseMs, now) {
+/** claim(worker, n, leaseMs, now, maxBytes?): an absent answer bound travels as Infinity, which the apply's default is. */
+export const claimCodec: ArgsCodec<[number, number, number, number, number?]> = {
+  encode(w, worker, n, leaseMs, now, maxBytes) {
     w.i32(worker);
     w.i32(n);
     w.f64(leaseMs);
     w.f64(now);
+    w.f64(maxBytes ?? Infinity);
   },
-  decode: (r) => [r.i32(), r.i32(), r.f64(), r.f64()],
+  decode: (r) => [r.i32(), r.i32(), r.f64(), r.f64(), r.f64()],
 };
 
 export const finishCodec: ArgsCodec<[number, Completion[], number]> = {

@@ -4,6 +4,8 @@
  */
 export { createScheduler, type SchedulerHandle, type SchedulerOptions } from './handle.js';
 export { openScheduler, Scheduler, type SubmitOptions, type OpenOptions, type AwaitOptions } from './scheduler.js';
+export { connectScheduler, SchedClient, type ConnectSchedulerOptions } from './client.js';
+export type { RunnerHost } from './host.js';
 export { Runner, type Handler, type TaskContext, type RunnerOptions, type RunnerStats } from './runner.js';
 export { schedNow } from './bells.js';
 export { coldStartTrace, type TraceResult } from './trace.js';

@@ -22,9 +22,9 @@
  */
 import { packedBytes, packValue, unpackValue, COMPLETION_BYTES, RENEW_ITEM_BYTES, type Packed } from './codecs.js';
 import { ringWork, schedNow, sleepForWork, WORK } from './bells.js';
-import { BadArgumentError, describeValue, FailCode, LeaseLostError, Outcome, SchedulerClosedError, UnknownKindError } from './errors.js';
-import type { Scheduler } from './scheduler.js';
-import type { ClaimedTask, Completion, TaskRecord } from './state.js';
+import { BadArgumentError, describeValue, FailCode, LeaseLostError, Outcome, ReplicaFailedError, SchedError, SchedulerClosedError, UnknownKindError } from './errors.js';
+import type { RunnerHost } from './host.js';
+import type { ClaimedRecord, ClaimedTask, Completion } from './state.js';
 import { capacity as checkCapacity, I32_MAX, integerIn, options as checkOptions } from './validate.js';
 
 export interface TaskContext {
@@ -60,8 +60,8 @@ export interface RunnerStats {
   errors: number;
 }
 
-/** Schedulers that have a runner: the runner's wake word is its scheduler's replica slot. */
-const runnerOf = new WeakSet<Scheduler>();
+/** Views that have a runner: the runner's wake word is its view's wake slot. */
+const runnerOf = new WeakSet<RunnerHost>();
 
 /** One attempt this runner started: its context, and whether this runner still holds its lease. */
 class InFlight implements TaskContext {
@@ -105,7 +105,7 @@ export class Runner {
   /** The last error a loop turn met (see stats.errors). */
   lastError: unknown = null;
 
-  private readonly sched: Scheduler;
+  private readonly sched: RunnerHost;
   private readonly handlers: ReadonlyMap<string, Handler>;
   private readonly leaseMs: number;
   private readonly maxClaim: number;
@@ -120,8 +120,11 @@ export class Runner {
   private kickPromise: Promise<void> | null = null;
   private stopping = false;
   private renewTimer: NodeJS.Timeout | null = null;
+  /** The worker's room as last known: over a client, the node's answer of the previous turn. */
+  private room: number;
 
-  constructor(sched: Scheduler, handlers: Readonly<Record<string, Handler>>, options: RunnerOptions = {}) {
+  /** `sched`: a `Scheduler` (this thread's replica) or a `SchedClient` (connectScheduler: through a node). */
+  constructor(sched: RunnerHost, handlers: Readonly<Record<string, Handler>>, options: RunnerOptions = {}) {
     const o = checkOptions(options, RUNNER_OPTIONS, 'Runner');
     const capacity = checkCapacity(o.capacity ?? 1);
     this.leaseMs = integerIn(o.leaseMs ?? 2000, 1, I32_MAX, 'leaseMs');
@@ -138,8 +141,15 @@ export class Runner {
     runnerOf.add(sched);
     this.sched = sched;
     this.handlers = new Map(Object.entries(handlers));
-    const eff = sched.replica.writes.join(capacity, kinds, schedNow());
+    let eff;
+    try {
+      eff = sched.ops.writes.join(capacity, kinds, schedNow());
+    } catch (e) {
+      runnerOf.delete(sched);
+      throw e instanceof SchedError ? e : new ReplicaFailedError(e);
+    }
     this.workerId = eff.value;
+    this.room = capacity;
     sched.effects(eff);
     this.finished = this.loop();
     this.finished.catch(() => {});
@@ -171,8 +181,9 @@ export class Runner {
   }
 
   private async loop(): Promise<void> {
-    const r = this.sched.replica;
-    const bells = this.sched.bells;
+    const host = this.sched;
+    const ops = host.ops;
+    const bells = host.bells;
     this.renewTimer = setInterval(() => this.renewLeases(), Math.max(1, Math.floor(this.leaseMs / 3)));
     try {
       for (;;) {
@@ -183,38 +194,48 @@ export class Runner {
         let draining = this.stopping;
         let capacity = 0;
         try {
-          // Capacity if active; -1 draining; -2 gone (evicted) or unknown.
-          const cap = r.reads.workerRoom(this.workerId);
-          if (cap === -2) return;
-          draining ||= cap === -1;
-          capacity = Math.max(0, cap);
+          // Capacity if active; -1 draining; -2 gone (evicted) or unknown. A replica reads it now; a
+          // client's answer comes with this turn's ops, so its claim is sized by the last answer (the
+          // apply caps a claim at the worker's free capacity, and claims nothing unless it is active).
+          const roomNow = host.roomOf(this.workerId);
+          if (typeof roomNow === 'number') this.room = roomNow;
+          if (this.room === -2) return;
+          draining ||= this.room === -1;
+          capacity = Math.max(0, this.room);
           // Completions and the next claim in one tick: one combined log entry. Slots are
           // taken by handlers still running (a finished handler's slot is already free).
           const finishing = this.flushResults();
           free = capacity - this.active;
-          const claiming = !draining && free > 0 ? r.writeAsync('claim', this.workerId, Math.min(free, this.maxClaim), this.leaseMs, schedNow()) : null;
-          if (claiming === null && finishing === null) this.sched.maybeTick();
-          // Both awaited together: a failure of one never leaves the other's rejection unhandled.
-          const [, eff] = await Promise.all([finishing, claiming]);
+          const claiming = !draining && free > 0 ? ops.writeAsync('claim', this.workerId, Math.min(free, this.maxClaim), this.leaseMs, schedNow(), host.claimBytes) : null;
+          if (claiming === null && finishing === null) host.maybeTick();
+          // All awaited together: a failure of one never leaves another's rejection unhandled.
+          const [answered, , eff] = await Promise.all([typeof roomNow === 'number' ? null : roomNow, finishing, claiming]);
           // Closed while the claim was in flight (detach commits queued writes): no result could be
           // sent, so no handler starts; the leases expire and the tasks run elsewhere.
-          if (this.sched.isClosed) return;
+          if (host.isClosed) return;
+          if (answered !== null) {
+            this.room = answered;
+            draining ||= answered === -1;
+          }
           if (eff !== null) {
             this.stats.claims++;
-            this.sched.effects(eff);
+            host.effects(eff);
             const { tasks, attempts, leaseUntil } = eff.value;
             got = tasks.length;
             for (let i = 0; i < got; i++) this.start(tasks[i]!, attempts[i]!, leaseUntil);
           }
         } catch (e) {
           // The op failed (fenced, recovering): unsent results are lost with it (their leases
-          // expire and the tasks run again); retry after a bounded pause.
-          if (this.sched.isClosed || r.isDetached) return;
-          this.stats.errors++;
+          // expire and the tasks run again); retry after a bounded pause. A view that can never
+          // send again (its replica left, its node is gone) ends the runner with the error.
+          if (host.isClosed) return;
           this.lastError = e;
+          if (host.failedForGood(e)) return;
+          this.stats.errors++;
           await new Promise<void>((res) => setTimeout(res, this.idleMs));
           continue;
         }
+        if (this.room === -2) return;
         if (this.results.length > 0) continue;
         if (draining && this.active === 0) break;
         const room = !draining && capacity - this.active > 0;
@@ -231,14 +252,14 @@ export class Runner {
         }
         // Sleep until work appears (if there is room), a handler of ours returns, or idleMs passes.
         this.stats.sleeps++;
-        if (room) await sleepForWork(bells, this.sched.submitter, seen, this.idleMs, this.kicked);
+        if (room) await sleepForWork(bells, host.wakeSlot, seen, this.idleMs, this.kicked);
         else await Promise.race([this.kicked, new Promise<void>((res) => setTimeout(res, this.idleMs))]);
         // Each sleep hangs reactions on the kick promise; an idle runner that is never woken would pile
         // them up on one pending promise for as long as it idles. Awake now: the next sleep makes a new one.
         this.kick = null;
         this.kickPromise = null;
       }
-      if (!this.sched.isClosed) this.sched.effects(await r.writeAsync('leave', this.workerId, schedNow()));
+      if (!host.isClosed) host.effects(await ops.writeAsync('leave', this.workerId, schedNow()));
     } finally {
       if (this.renewTimer) clearInterval(this.renewTimer);
       // Evicted, closed or left: no lease of ours survives.
@@ -248,8 +269,8 @@ export class Runner {
     }
   }
 
-  /** Start attempt `attempt` of task record `t` (its id, kind and payload never change). */
-  private start(t: TaskRecord, attempt: number, leaseUntil: number): void {
+  /** Start attempt `attempt` of task `t` (its id, kind and payload never change). */
+  private start(t: ClaimedRecord, attempt: number, leaseUntil: number): void {
     this.stats.claimed++;
     const f = new InFlight(t.id, attempt, t.kind, this.workerId);
     // An older attempt of this task still listed here lost its lease (the state re-issued the task).
@@ -331,7 +352,7 @@ export class Runner {
   }
 
   private async sendResults(items: Completion[]): Promise<void> {
-    const eff = await this.sched.replica.writeAsync('finish', this.workerId, items, schedNow());
+    const eff = await this.sched.ops.writeAsync('finish', this.workerId, items, schedNow());
     const completed: number[] = [];
     eff.value.forEach((code, i) => {
       if (code !== Outcome.Ok) this.stats.leaseLost++;
@@ -355,7 +376,7 @@ export class Runner {
     const per = Math.max(1, Math.floor((this.sched.opBudget - 32) / RENEW_ITEM_BYTES));
     for (let i = 0; i < all.length; i += per) {
       const items = all.slice(i, i + per);
-      this.sched.replica.writeAsync('renew', this.workerId, items, this.leaseMs, schedNow()).then(
+      this.sched.ops.writeAsync('renew', this.workerId, items, this.leaseMs, schedNow()).then(
         (eff) => {
           this.sched.effects(eff);
           eff.value.forEach((code, j) => {

@@ -33,6 +33,7 @@ import {
 } from './errors.js';
 import type { ClaimedTask, Completion, Effects, SchedSummary, Settled, Task, TaskSpec, Worker } from './state.js';
 import { schedStructure, type SchedStructure } from './structure.js';
+import type { RunnerHost, SchedOps } from './host.js';
 import { attemptNo, capacity as capacityOf, finiteAtLeast, I32_MAX, integerIn, options as checkOptions, taskId, timeoutMs, U32_MAX, workerId } from './validate.js';
 
 export interface AwaitOptions {
@@ -81,7 +82,7 @@ interface QueuedTask extends Awaited {
 const taskIdOf = (q: QueuedTask) => (): number => q.id;
 
 /** A thread's view of the scheduler, over its own replica. */
-export class Scheduler {
+export class Scheduler implements RunnerHost {
   readonly handle: SchedulerHandle;
   readonly replica: Replica<ReturnType<SchedStructure['create']>, SchedStructure['reads'], SchedStructure['writes']>;
   /** This thread's submitter id (its replica slot). */
@@ -120,6 +121,25 @@ export class Scheduler {
     // A previous thread in this slot may have left settled tasks behind: skip them.
     this.cursor = this.replica.reads.settledSince(this.submitter, 0).next;
     this.awaits = new Awaits(this.replica.reads.summary().nextTaskId);
+  }
+
+  /** @internal The runner's view of this replica (host.ts). */
+  get ops(): SchedOps {
+    return this.replica;
+  }
+  /** @internal A runner over this view sleeps on its replica slot's wake word. */
+  get wakeSlot(): number {
+    return this.submitter;
+  }
+  /** @internal A replica reads its claim's result object: no bound. */
+  readonly claimBytes = Infinity;
+  /** @internal */
+  failedForGood(): boolean {
+    return this.replica.isDetached;
+  }
+  /** @internal */
+  roomOf(worker: number): number {
+    return this.replica.reads.workerRoom(worker);
   }
 
   /** The clock every op of this thread carries. */

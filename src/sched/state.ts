@@ -14,6 +14,7 @@
  */
 import { FailCode, Outcome, type FailCodeValue, type OutcomeCode } from './errors.js';
 import { IdTable } from './idtable.js';
+import { CLAIM_RESULT_BYTES, CLAIMED_TASK_BYTES, packedBytes, type Packed } from './sizes.js';
 import { deadlineAdd as addDeadline, deadlineRemove as removeDeadline } from './deadlines.js';
 import { createLeaseRun, leaseEnd, leaseFirst, leasedTasks, leaseSet, type LeaseRun } from './leases.js';
 import { createReadyQueue, readyHead, readyPop, readyPush, type ReadyQueue } from './ready.js';
@@ -129,6 +130,9 @@ export interface ClaimedTask {
   leaseUntil: number;
 }
 
+/** What starting a claimed task needs: a replica's answer holds its task records, a client's these fields alone (answers.ts). */
+export type ClaimedRecord = Pick<TaskRecord, 'id' | 'kind' | 'payload'>;
+
 /**
  * What a claim op returns: the claimed task records (their id, kind and
  * payload never change), each one's attempt (its lease token), and the
@@ -137,11 +141,11 @@ export interface ClaimedTask {
  * `claimedTasks` makes the records for a caller that keeps them.
  */
 export interface Claimed {
-  readonly tasks: readonly TaskRecord[];
+  readonly tasks: readonly ClaimedRecord[];
   readonly attempts: readonly number[];
   readonly leaseUntil: number;
 }
-const NOTHING_CLAIMED: Claimed = Object.freeze({ tasks: Object.freeze([]) as readonly TaskRecord[], attempts: Object.freeze([]) as readonly number[], leaseUntil: 0 });
+const NOTHING_CLAIMED: Claimed = Object.freeze({ tasks: Object.freeze([]) as readonly ClaimedRecord[], attempts: Object.freeze([]) as readonly number[], leaseUntil: 0 });
 
 /** A claim's tasks as records of their own (payloads still packed). */
 export function claimedTasks(c: Claimed): ClaimedTask[] {
@@ -561,7 +565,15 @@ function coldAllowed(s: SchedState, w: Worker, kind: string, head: TaskRecord): 
 const claimQueues: (ReadyQueue<TaskRecord> | undefined)[] = [];
 const claimWarm: boolean[] = [];
 
-export function claim(s: SchedState, worker: number, n: number, leaseMs: number, now: number): Effects<Claimed> {
+/**
+ * `maxBytes` bounds the claim's answer as answers.ts writes it (a client
+ * runner's answer must fit its request slot): tasks are taken while their
+ * encoded size fits, the first one always (a payload is at most
+ * maxPayloadBytes, which a client's slot holds). A task that fails its
+ * deadline here still counts (conservative, and the same in every replica).
+ * Infinity: no bound.
+ */
+export function claim(s: SchedState, worker: number, n: number, leaseMs: number, now: number, maxBytes = Infinity): Effects<Claimed> {
   begin(s, now);
   const w = s.workers.get(worker);
   if (w === undefined || w.status !== 'active') return effects(NOTHING_CLAIMED);
@@ -569,6 +581,7 @@ export function claim(s: SchedState, worker: number, n: number, leaseMs: number,
   let attempts: number[] | null = null;
   let room = Math.min(n, w.capacity - w.running);
   if (room <= 0) return effects(NOTHING_CLAIMED);
+  let bytes = CLAIM_RESULT_BYTES;
   // The worker's kinds' queues and warmth, looked up once per op, not per task (a claim creates
   // no queue; warmth changes only below).
   const kinds = w.kinds;
@@ -592,6 +605,11 @@ export function claim(s: SchedState, worker: number, n: number, leaseMs: number,
       bestAt = k;
     }
     if (best === undefined) break;
+    if (maxBytes !== Infinity) {
+      const b = CLAIMED_TASK_BYTES + packedBytes(best.payload as Packed, maxBytes);
+      if (tasks !== null && bytes + b > maxBytes) break;
+      bytes += b;
+    }
     readyPop(claimQueues[bestAt]!);
     // (begin() already failed every waiting task past its deadline; this guards the invariant.)
     if (best.deadline >= 0 && s.clock > best.deadline) {

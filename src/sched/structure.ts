@@ -7,6 +7,7 @@
 import { deserialize, serialize } from 'node:v8';
 import { defineStructure } from '../nr/index.js';
 import { IdTable } from './idtable.js';
+import { answerCodecs } from './answers.js';
 import { claimCodec, finishCodec, releaseCodec, renewCodec, submitCodec } from './codecs.js';
 import * as st from './state.js';
 
@@ -32,7 +33,7 @@ export function schedStructure(kinds: readonly string[], options: st.StateOption
       setCapacity: (s: st.SchedState, worker: number, capacity: number, now: number) => st.setCapacity(s, worker, capacity, now),
       drain: (s: st.SchedState, worker: number, now: number) => st.drain(s, worker, now),
       leave: (s: st.SchedState, worker: number, now: number) => st.leave(s, worker, now),
-      claim: (s: st.SchedState, worker: number, n: number, leaseMs: number, now: number) => st.claim(s, worker, n, leaseMs, now),
+      claim: (s: st.SchedState, worker: number, n: number, leaseMs: number, now: number, maxBytes?: number) => st.claim(s, worker, n, leaseMs, now, maxBytes),
       finish: (s: st.SchedState, worker: number, items: st.Completion[], now: number) => st.finish(s, worker, items, now),
       renew: (s: st.SchedState, worker: number, items: { id: number; attempt: number }[], leaseMs: number, now: number) =>
         st.renew(s, worker, items, leaseMs, now),
@@ -41,6 +42,8 @@ export function schedStructure(kinds: readonly string[], options: st.StateOption
       release: (s: st.SchedState, submitter: number, upto: number, retain: boolean, now: number) => st.release(s, submitter, upto, retain, now),
     },
     codecs: { submit: submitCodec(kinds), claim: claimCodec, finish: finishCodec, renew: renewCodec, release: releaseCodec },
+    // How a node answers its client runners (client.ts): binary, not v8.
+    ...answerCodecs(kinds),
     digest: (s) => st.digest(s),
     // The task table is a class (IdTable): ship its plain data, in the same serialisation as the rest so shared task objects stay shared.
     snapshot: (s) => serialize({ ...s, tasks: s.tasks.raw() }),

@@ -1,7 +1,7 @@
 /** Starts scheduler runner workers (test/workers/sched-runner.ts) and tracks their messages. */
 import { Worker } from 'node:worker_threads';
-import { afterEach } from 'vitest';
-import type { RunnerOptions, Scheduler, SchedulerHandle } from '../../src/sched/index.js';
+import { afterEach, expect } from 'vitest';
+import type { ConnectSchedulerOptions, RunnerOptions, Scheduler, SchedulerHandle } from '../../src/sched/index.js';
 import { workerPath } from './spawn.js';
 
 export interface RunnerWorker {
@@ -19,10 +19,12 @@ export interface RunnerExtras {
   probe?: SharedArrayBuffer;
   /** Runner options beyond capacity and leaseMs. */
   options?: RunnerOptions;
+  /** A client runner (connectScheduler with these options) instead of a replica. */
+  client?: ConnectSchedulerOptions;
 }
 
 export async function startRunner(handle: SchedulerHandle, audit: SharedArrayBuffer, capacity: number, leaseMs: number, kinds?: string[], extras: RunnerExtras = {}): Promise<RunnerWorker> {
-  const worker = new Worker(workerPath('sched-runner'), { workerData: { handle, capacity, leaseMs, audit, kinds, probe: extras.probe, options: extras.options } });
+  const worker = new Worker(workerPath('sched-runner'), { workerData: { handle, capacity, leaseMs, audit, kinds, probe: extras.probe, options: extras.options, client: extras.client } });
   const exited = new Promise<number>((res) => worker.once('exit', res));
   let leftResolve!: (m: Record<string, unknown>) => void;
   const left = new Promise<Record<string, unknown>>((res) => (leftResolve = res));
@@ -69,4 +71,30 @@ export async function until(pred: () => boolean, ms = 10_000): Promise<void> {
     if (Date.now() > deadline) throw new Error('condition not reached in time');
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** `p`, or a rejection naming `what` after `ms`: a regression fails, it does not hang. */
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not settled in ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The `echo` tasks `results` (payload i, submitted in order) all settled with their payloads, and each
+ * was done exactly once: one `done` attempt in its log, at most one accepted completion in `audit`.
+ */
+export async function expectEchoedOnce(sched: Scheduler, results: Promise<number>[], audit: SharedArrayBuffer): Promise<void> {
+  const n = results.length;
+  expect(await within(Promise.all(results), 30_000, 'all tasks')).toEqual(Array.from({ length: n }, (_, i) => i));
+  const words = new Int32Array(audit);
+  for (const t of sched.tasks()) {
+    expect(t.state).toBe('done');
+    expect(t.log.filter((a) => a.end === 'done').length).toBe(1);
+    expect(Atomics.load(words, t.id)).toBeLessThanOrEqual(1); // no runner saw a second completion accepted
+  }
+  expect(sched.tasks().length).toBe(n);
 }

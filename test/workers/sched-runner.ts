@@ -14,10 +14,12 @@
  *   cannot run and its lease expires while the handler lives on).
  * Successful completions are counted per task id in the shared `audit`
  * array (Atomics, so the counts survive a terminate()). The thread answers
- * {digest: true} with its replica's digest.
+ * {digest: true} with its replica's digest. With `client` (connect options),
+ * the runner is a client runner (connectScheduler: no replica); when it ends it reports its
+ * last error's name, code and `committed`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openScheduler, Runner, type RunnerOptions, type SchedulerHandle, type TaskContext } from '../../src/sched/index.js';
+import { connectScheduler, openScheduler, Runner, type ConnectSchedulerOptions, type RunnerOptions, type SchedulerHandle, type TaskContext } from '../../src/sched/index.js';
 
 interface Input {
   handle: SchedulerHandle;
@@ -27,6 +29,7 @@ interface Input {
   kinds?: string[];
   probe?: SharedArrayBuffer;
   options?: RunnerOptions;
+  client?: ConnectSchedulerOptions;
 }
 interface WorkPayload {
   x: number;
@@ -39,7 +42,8 @@ interface WorkPayload {
 const input = workerData as Input;
 const audit = new Int32Array(input.audit);
 const probe = new Int32Array(input.probe ?? new SharedArrayBuffer(16));
-const sched = openScheduler(input.handle);
+const replica = input.client ? null : openScheduler(input.handle);
+const sched = replica ?? connectScheduler(input.handle, input.client);
 const spin = (ms: number): void => {
   const end = Date.now() + ms;
   while (Date.now() < end);
@@ -132,15 +136,16 @@ const runner = new Runner(sched, handlers, { capacity: input.capacity, leaseMs: 
 runner.onCompleted = (ids) => {
   for (const id of ids) Atomics.add(audit, id, 1);
 };
-parentPort!.postMessage({ ready: true, workerId: runner.workerId, slot: sched.submitter });
+parentPort!.postMessage({ ready: true, workerId: runner.workerId, slot: replica?.submitter ?? -1 });
 parentPort!.on('message', (m: { stop?: boolean; digest?: boolean }) => {
   if (m.stop) void runner.stop();
-  if (m.digest) {
-    sched.replica.sync();
-    parentPort!.postMessage({ digest: sched.replica.digest() });
+  if (m.digest && replica) {
+    replica.replica.sync();
+    parentPort!.postMessage({ digest: replica.replica.digest() });
   }
 });
 await runner.finished;
-parentPort!.postMessage({ left: true, stats: runner.stats });
+const e = runner.lastError as { name?: string; code?: unknown; committed?: unknown } | null;
+parentPort!.postMessage({ left: true, stats: runner.stats, lastError: e === null ? null : { name: e.name, code: e.code, committed: e.committed } });
 sched.close();
 parentPort!.close();
