@@ -122,6 +122,13 @@ export async function runFsCell(cell: FsCell): Promise<BenchRow> {
       const ops = all.reduce((s, r) => s + r.ops, 0);
       row.cpuNsPerOp = Math.round((all.reduce((s, r) => s + r.cpuMs, 0) * 1e6) / Math.max(ops, 1));
       row.runqShare = Math.round((all.reduce((s, r) => s + r.runqMs, 0) / all.reduce((s, r) => s + r.elapsedMs, 0)) * 100) / 100;
+      if (cell.system === 'nrfs-clients' && threads > CLIENT_REPLICAS) {
+        // Where a client op's CPU goes: the serving replicas' threads and the clients' threads, each per op of the cell.
+        const cpuOf = (os: typeof outs): number => os.flatMap((o) => o.rounds).reduce((s, r) => s + r.cpuMs, 0);
+        row.nodeCpuNsPerOp = Math.round((cpuOf(outs.slice(0, CLIENT_REPLICAS)) * 1e6) / Math.max(ops, 1));
+        row.clientCpuNsPerOp = Math.round((cpuOf(outs.slice(CLIENT_REPLICAS)) * 1e6) / Math.max(ops, 1));
+        row.clientOpShare = Math.round((outs.slice(CLIENT_REPLICAS).flatMap((o) => o.rounds).reduce((s, r) => s + r.ops, 0) / Math.max(ops, 1)) * 100) / 100;
+      }
     }
     const dataBytes = outs[0]?.dataBytes;
     if (typeof dataBytes === 'number') {
@@ -254,4 +261,4 @@ function fsMarkdown(rows: BenchRow[]): string[] {
   return out;
 }
 
-export const fsSuite: BenchSuite = { name: 'fs', cells: fsCells, markdown: fsMarkdown, progressKeys: ['cpuNsPerOp', 'runqShare', 'sharedPoolBytes', 'replicaHeapBytes'] };
+export const fsSuite: BenchSuite = { name: 'fs', cells: fsCells, markdown: fsMarkdown, progressKeys: ['cpuNsPerOp', 'nodeCpuNsPerOp', 'clientCpuNsPerOp', 'runqShare', 'sharedPoolBytes', 'replicaHeapBytes'] };
