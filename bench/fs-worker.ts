@@ -7,7 +7,7 @@
  */
 import { getHeapStatistics } from 'node:v8';
 import * as nodeFs from 'node:fs';
-import { attachFs, connectFs, type NrFs, type NrFsHandle } from '../src/fs/index.js';
+import { attachFs, connectFs, type NrFs, type NrFsClient, type NrFsHandle } from '../src/fs/index.js';
 import { arrive, FINISHED, PREPARED, READY, ROUND, waitUntilAtLeast } from './sync.js';
 import { keyStream, STREAM, writeMask } from './workload.js';
 import { profiled } from './profile.js';
@@ -83,6 +83,10 @@ interface Sys {
   sync(): void;
   usage(): { dataBytes: number; inodes: number; poolBytes?: number } | undefined;
   end(): void;
+  /** A replica's NrFs (nrfs, nrfs-clients' replicas). */
+  replicaFs?: NrFs;
+  /** nrfs-clients' client threads: the client, for the pipelined loops (DWOL, DWOM, MIX). */
+  pipelined?: NrFsClient;
 }
 
 function fillWith(sys: Pick<Sys, 'open' | 'pwrite' | 'close'>, path: string, bytes: number): void {
@@ -96,17 +100,44 @@ function nrfsSys(handle: NrFsHandle, uid: number, setupAsRoot: boolean): Sys {
   const fs: NrFs = attachFs(handle, { uid, gid: uid });
   // PRSP's worker 0 builds the tree as root (a second replica, detached once the tree is made), then measures as `uid`.
   let root: NrFs | undefined = setupAsRoot && uid !== 0 ? attachFs(handle) : undefined;
-  return nrfsCalls(fs, () => root ?? fs, () => {
+  const sys = nrfsCalls(fs, () => root ?? fs, () => {
     root?.detach();
     root = undefined;
     fs.replica.sync();
   });
+  return { ...sys, replicaFs: fs };
+}
+
+/**
+ * nrfs-clients on DWOL/DWOM/MIX (where the clients run pipelined): the
+ * replica threads only serve (as nr-kv-clients'), from their event loop,
+ * catching up and freeing the pages their clients' writes retired every
+ * SERVE_TICK_MS; a replica in a synchronous loop of its own would serve its
+ * clients only at its own writes and take the cores they need.
+ */
+export function servesOnly(i: Pick<FsWorkerInput, 'system' | 'workload' | 'index' | 'threads'>): boolean {
+  return i.system === 'nrfs-clients' && i.index < CLIENT_REPLICAS && i.threads > CLIENT_REPLICAS && (i.workload === 'MIX' || i.workload === 'DWOL' || i.workload === 'DWOM');
+}
+const SERVE_TICK_MS = 2;
+
+/** A serving replica's round: idle (serving from doorbells) until `end`; no ops of its own. */
+function servingWindow(fs: NrFs): Window {
+  return (end) =>
+    new Promise<number>((resolve) => {
+      const t = setInterval(() => {
+        fs.reclaimPages();
+        if (performance.now() >= end) {
+          clearInterval(t);
+          resolve(0);
+        }
+      }, SERVE_TICK_MS);
+    });
 }
 
 /** A thread of nrfs-clients past the replicas: an NrFS client of replica `index % CLIENT_REPLICAS` (its reads are served caught up: nothing to sync). */
 function nrfsClientSys(handle: NrFsHandle, index: number): Sys {
   const fs = connectFs(handle, { node: index % CLIENT_REPLICAS });
-  return nrfsCalls(fs, () => fs, () => {});
+  return { ...nrfsCalls(fs, () => fs, () => {}), pipelined: fs };
 }
 
 /** The Sys of an NrFs (a replica or a client); `admin` makes the setup's files and the workload's writes. */
@@ -250,7 +281,41 @@ function setup(sys: Sys): void {
   }
 }
 
-type Window = (end: number) => number;
+type Window = (end: number) => number | Promise<number>;
+
+/** nrfs-clients: ops a client keeps in flight on the pipelined path (the client's slot ring, CLIENT_SLOTS). */
+export const CLIENT_WINDOW = 64;
+
+/**
+ * A client thread's DWOL/DWOM/MIX loop on the pipelined path
+ * (preadAsync/pwriteAsync): CLIENT_WINDOW ops in flight, one more issued
+ * per answer, each read into its own buffer, until `end`.
+ */
+function pipelinedWindow(fs: NrFsClient, fd: number, next: (k: number) => { write: boolean; pos: number }, buf: Uint8Array): Window {
+  const reads = Array.from({ length: CLIENT_WINDOW }, () => new Uint8Array(PAGE));
+  let k = 0;
+  return (end) =>
+    new Promise<number>((resolve, reject) => {
+      const from = k;
+      let inFlight = 0;
+      let failed = false;
+      const issue = (slot: number): void => {
+        const op = next(k++);
+        inFlight++;
+        const p = op.write ? fs.pwriteAsync(fd, buf, 0, PAGE, op.pos) : fs.preadAsync(fd, reads[slot]!, 0, PAGE, op.pos);
+        p.then((n) => {
+          sink += n;
+          inFlight--;
+          if (!failed && performance.now() < end) issue(slot);
+          else if (inFlight === 0) resolve(k - from);
+        }, (e: unknown) => {
+          failed = true;
+          reject(e);
+        });
+      };
+      for (let j = 0; j < CLIENT_WINDOW; j++) issue(j);
+    });
+}
 
 /** The measured loop of the workload, as a function run once per round. */
 function workloadWindow(sys: Sys): Window {
@@ -263,6 +328,14 @@ function workloadWindow(sys: Sys): Window {
       const pages = keyStream('uniform', bytes / PAGE, input.seed);
       const writes = writeMask(input.writeRatio, input.seed);
       const fd = sys.open(path, O_RDWR);
+      if (sys.pipelined) {
+        const op = { write: false, pos: 0 };
+        return pipelinedWindow(sys.pipelined, fd, (k) => {
+          op.write = writes[k & MASK] === 1;
+          op.pos = pages[k & MASK]! * PAGE;
+          return op;
+        }, buf);
+      }
       let k = 0;
       return (end) => {
         const from = k;
@@ -284,6 +357,7 @@ function workloadWindow(sys: Sys): Window {
       const pos = input.workload === 'DWOM' ? i * PAGE : 0;
       const write = input.workload.startsWith('DW');
       const fd = sys.open(path, O_RDWR);
+      if (sys.pipelined && write) return pipelinedWindow(sys.pipelined, fd, () => ({ write: true, pos }), buf);
       let k = 0;
       return (end) => {
         const from = k;
@@ -393,7 +467,7 @@ export default async function runTask(task: FsWorkerInput): Promise<FsWorkerOutp
     arrive(coord, READY);
     await waitUntilAtLeast(coord, READY, input.threads);
     sys.sync();
-    window = workloadWindow(sys);
+    window = servesOnly(input) ? servingWindow(sys.replicaFs!) : workloadWindow(sys);
   }
   arrive(coord, PREPARED);
   const rounds: FsWorkerOutput['rounds'] = [];
@@ -402,7 +476,7 @@ export default async function runTask(task: FsWorkerInput): Promise<FsWorkerOutp
       await waitUntilAtLeast(coord, ROUND, r);
       const [cpu0, runq0] = schedTimes();
       const t0 = performance.now();
-      const ops = window(t0 + input.durationMs);
+      const ops = await window(t0 + input.durationMs);
       const elapsedMs = performance.now() - t0;
       const [cpu1, runq1] = schedTimes();
       rounds.push({ ops, elapsedMs, cpuMs: cpu0 < 0 ? -1 : cpu1 - cpu0, runqMs: runq0 < 0 ? -1 : runq1 - runq0 });

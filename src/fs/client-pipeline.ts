@@ -67,7 +67,6 @@ interface PipeOp {
   now: number;
   refs: number[];
   run: (() => number) | null;
-  sent: boolean;
   answered: boolean;
   /** Bumped when the op is asked again: a late answer to an earlier attempt is dropped. */
   attempt: number;
@@ -150,7 +149,7 @@ export class ClientPipeline {
 
   private issue(kind: 0 | 1 | 2, ino: number, buf: Uint8Array, off: number, len: number, pos: number, run: (() => number) | null, refs: number[] = []): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      const op: PipeOp = { kind, ino, buf, off, len, pos, now: Date.now(), refs, run, sent: false, answered: false, attempt: 0, reads: 0, error: undefined, value: undefined, resolve, reject };
+      const op: PipeOp = { kind, ino, buf, off, len, pos, now: Date.now(), refs, run, answered: false, attempt: 0, reads: 0, error: undefined, value: undefined, resolve, reject };
       this.queue.push(op);
       if (kind === 0) this.pendingReads++;
       this.advance(false);
@@ -179,8 +178,8 @@ export class ClientPipeline {
   }
 
   private runSlow(op: PipeOp): void {
+    // At the front, nothing sent after it (unsent is 0).
     this.queue.shift();
-    this.unsent--;
     const wasBusy = this.busy;
     this.busy = true;
     try {
@@ -205,12 +204,8 @@ export class ClientPipeline {
     const q = this.queue;
     while (this.unsent < q.length) {
       const op = q[this.unsent]!;
-      if (op.kind === 2) {
-        if (this.unsent !== 0) return;
-        op.sent = true; // run by advance
-        this.unsent++;
-        return;
-      }
+      // A slow op is never sent: advance runs it once it is at the front (nothing after it goes first).
+      if (op.kind === 2) return;
       if (op.kind === 1 && this.readsBefore(this.unsent)) return;
       this.unsent++;
       this.send(op);
@@ -224,7 +219,6 @@ export class ClientPipeline {
   }
 
   private send(op: PipeOp): void {
-    op.sent = true;
     op.answered = false;
     const attempt = op.attempt;
     const done = (error: unknown, value?: unknown): void => {

@@ -68,7 +68,7 @@ const MAX_ENTRY_BYTES = 1 << 20;
 const ENTRY_OVERHEAD = 256;
 
 /** A client's NR slots: few in flight (its calls are synchronous), each large enough for the page refs of a 2 MiB write. */
-export const CLIENT_SLOTS = 16;
+export const CLIENT_SLOTS = 64;
 export const CLIENT_SLOT_BYTES = 4096;
 
 const OPTION_KEYS = new Set(['replicas', 'maxReplicas', 'logBytes', 'fenceAfterMs', 'capacityBytes', 'maxInodes', 'umask', 'clients']);

@@ -1,0 +1,219 @@
+/**
+ * Pipelined NrFS client ops (preadAsync / pwriteAsync, client-pipeline.ts):
+ * many in flight, taking effect and settling in the order they were made,
+ * mixed with slow ops (partial-page writes) and synchronous calls; typed
+ * errors reject with nothing written; a page register used by replica
+ * threads and pipelining clients is linearizable; a client killed with ops
+ * in flight leaves no page under its id once swept.
+ */
+import { Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { attachFs, connectFs, createFs, declareFsClientDead, FsArgumentError, FsError, type NrFsHandle } from '../src/fs/index.js';
+import { LIVE, ownerOf, RETIRING, stOf, TAKEN } from '../src/fs/pages/pool.js';
+import { clientRequestsPending } from '../src/nr/index.js';
+import { checkLinearizable, type Model } from '../src/lincheck/index.js';
+import { newControl } from './support/barrier.js';
+import { runWorkers, workerPath } from './support/spawn.js';
+import type { FileOp, FileOpOutput, FsWorkerInput, FsWorkerOutput } from './workers/fs-worker.js';
+
+const PAGE = 4096;
+const workers: Worker[] = [];
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.terminate()));
+});
+
+function spawn(data: object): Worker {
+  const w = new Worker(workerPath('fs-client-worker'), { workerData: data });
+  workers.push(w);
+  return w;
+}
+
+function next<T>(w: Worker, timeoutMs = 20_000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('the worker did not answer in time')), timeoutMs);
+    w.once('message', (m: T) => {
+      clearTimeout(t);
+      resolve(m);
+    });
+    w.once('error', reject);
+  });
+}
+
+async function nodeWorker(h: NrFsHandle): Promise<{ w: Worker; slot: number }> {
+  const w = spawn({ handle: h, mode: 'node' });
+  const m = await next<{ slot: number }>(w);
+  return { w, slot: m.slot };
+}
+
+function heldBy(h: NrFsHandle, owner: number): { taken: number; retiring: number } {
+  const words = new Int32Array(h.pool.meta);
+  const out = { taken: 0, retiring: 0 };
+  for (let i = 0; i < h.pool.data.byteLength / PAGE; i++) {
+    const w = Atomics.load(words, 64 + i);
+    if (ownerOf(w) !== owner || stOf(w) === LIVE) continue;
+    if (stOf(w) === TAKEN) out.taken++;
+    if (stOf(w) === RETIRING) out.retiring++;
+  }
+  return out;
+}
+
+/** Page 0 of a file as a register (fs-worker's pageRegister mode): starts as 'init'. */
+const pageRegisterModel: Model<string, FileOp, FileOpOutput> = {
+  name: 'page-register',
+  init: 'init',
+  step(state, input) {
+    if (input.op === 'read') return { state, output: state };
+    if (input.op === 'write') return { state: input.value, output: undefined };
+    throw new Error('no unlink in this workload');
+  },
+  hash: (state) => state,
+  readOnly: (input) => input.op === 'read',
+};
+
+describe('NrFS client pipelined ops', () => {
+  it('take effect and settle in the order they were made, mixed with partial writes and synchronous calls', async () => {
+    const h = createFs({ replicas: 1, clients: 1, capacityBytes: 16 << 20 });
+    const { slot } = await nodeWorker(h);
+    const c = connectFs(h, { node: slot });
+    c.writeFile('/p', Buffer.alloc(4 * PAGE, 0));
+    const fd = c.open('/p', 'r+');
+    // The model: what the file holds after each op, in issue order (this client is its only writer).
+    const model = Buffer.alloc(4 * PAGE, 0);
+    const settled: number[] = [];
+    const checks: Promise<void>[] = [];
+    for (let k = 0; k < 400; k++) {
+      const page = k % 4;
+      const kind = k % 5;
+      const at = page * PAGE;
+      if (kind === 0 || kind === 3) {
+        // A whole page: the fast path (one request).
+        const b = Buffer.alloc(PAGE, (k % 250) + 1);
+        model.fill((k % 250) + 1, at, at + PAGE);
+        checks.push(c.pwriteAsync(fd, b, 0, PAGE, at).then((n) => {
+          expect(n).toBe(PAGE);
+          settled.push(k);
+        }));
+        b.fill(0); // the bytes were copied at the call
+      } else if (kind === 1) {
+        // Part of a page: a slow op (it merges with the page as the ops before it left it).
+        const b = Buffer.alloc(100, 0xf0 + (k % 10));
+        model.fill(0xf0 + (k % 10), at + 10, at + 110);
+        checks.push(c.pwriteAsync(fd, b, 0, 100, at + 10).then((n) => {
+          expect(n).toBe(100);
+          settled.push(k);
+        }));
+      } else {
+        const b = Buffer.alloc(PAGE);
+        const expected = Buffer.from(model.subarray(at, at + PAGE));
+        checks.push(c.preadAsync(fd, b, 0, PAGE, at).then((n) => {
+          expect(n).toBe(PAGE);
+          expect(b.equals(expected)).toBe(true);
+          settled.push(k);
+        }));
+      }
+      if (k === 200) {
+        // A synchronous call comes after every pipelined op made before it.
+        const b = Buffer.alloc(4 * PAGE);
+        expect(c.pread(fd, b, 0, 4 * PAGE, 0)).toBe(4 * PAGE);
+        expect(b.equals(model)).toBe(true);
+      }
+    }
+    expect(c.pipeline.inFlight).toBeGreaterThan(0);
+    await Promise.all(checks);
+    expect(settled).toEqual(Array.from({ length: 400 }, (_, k) => k));
+    // A read past the end is short, as pread's.
+    const tail = Buffer.alloc(PAGE);
+    expect(await c.preadAsync(fd, tail, 0, PAGE, 4 * PAGE - 10)).toBe(10);
+    expect(c.readFile('/p').equals(model)).toBe(true);
+    c.close(fd);
+    c.detach();
+  });
+
+  it('refuses with typed errors, rejecting (never throwing), with nothing written', async () => {
+    const h = createFs({ replicas: 1, clients: 1, capacityBytes: 16 * PAGE });
+    const { slot } = await nodeWorker(h);
+    const c = connectFs(h, { node: slot });
+    c.writeFile('/r', 'x');
+    const ro = c.open('/r', 'r');
+    const rw = c.open('/big', 'w+');
+    await expect(c.pwriteAsync(ro, Buffer.alloc(PAGE), 0, PAGE, 0)).rejects.toMatchObject({ code: 'EBADF', syscall: 'write' });
+    await expect(c.preadAsync(99, Buffer.alloc(PAGE), 0, PAGE, 0)).rejects.toMatchObject({ code: 'EBADF', syscall: 'read' });
+    await expect(c.preadAsync(rw, Buffer.alloc(10), 0, 20, 0)).rejects.toBeInstanceOf(FsArgumentError);
+    await expect(c.pwriteAsync(rw, Buffer.alloc(PAGE), 0, PAGE, -1)).rejects.toBeInstanceOf(FsArgumentError);
+    // Past the capacity (16 pages, one used by /r): the writes of the pages that fit succeed, in order, the others are ENOSPC.
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, k) => c.pwriteAsync(rw, Buffer.alloc(PAGE, k + 1), 0, PAGE, k * PAGE)));
+    const ok = results.filter((r) => r.status === 'fulfilled').length;
+    expect(ok).toBe(15);
+    expect(results.slice(0, 15).every((r) => r.status === 'fulfilled')).toBe(true);
+    for (const r of results.slice(15)) expect(r).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ code: 'ENOSPC' }) });
+    expect((results[15] as PromiseRejectedResult).reason).toBeInstanceOf(FsError);
+    expect(c.fstat(rw).size).toBe(15 * PAGE);
+    // The refused writes' pages came back to the client (its cache), none was lost.
+    expect(c.pageStats().cached).toBe(5);
+    c.close(ro);
+    c.close(rw);
+    c.detach();
+  });
+
+  it('a page register used by 2 replica threads and 2 clients pipelining 8 ops each is linearizable, each client in issue order', async () => {
+    const handle = createFs({ replicas: 2, clients: 2, logBytes: 1 << 18 });
+    const setup = attachFs(handle);
+    const init = Buffer.alloc(PAGE);
+    init.write('init', 'latin1');
+    setup.writeFile('/preg', init);
+    setup.detach();
+    const control = newControl();
+    const inputs: FsWorkerInput[] = Array.from({ length: 4 }, (_, index) => ({
+      mode: 'pageRegister',
+      handle,
+      control,
+      index,
+      workers: 4,
+      rounds: 150,
+      seed: 3000 + index,
+      ...(index >= 2 ? { client: true, window: 8 } : { outlastClients: 2 }),
+    }));
+    const outs = await runWorkers<FsWorkerInput, FsWorkerOutput>('fs-worker', inputs, 60_000);
+    const history = outs.flatMap((o) => o.history);
+    for (const o of outs.slice(2)) {
+      expect(o.history.length).toBe(150);
+      // Settled in issue order: the order of the history is the order of the call stamps.
+      const calls = o.history.map((h) => h.call);
+      expect(calls).toEqual([...calls].sort((a, b) => a - b));
+      // Ops overlapped: some op was issued before the one before it settled.
+      expect(o.history.some((h, i) => i > 0 && h.call < o.history[i - 1]!.ret!)).toBe(true);
+      expect(o.history.some((h) => h.input.op === 'read' && typeof h.output === 'string' && h.output.startsWith('v'))).toBe(true);
+    }
+    if (process.env.DUMP_HISTORY) (await import('node:fs')).writeFileSync(process.env.DUMP_HISTORY, JSON.stringify(history));
+    const verdict = checkLinearizable(pageRegisterModel, history);
+    expect(verdict, verdict.verdict === 'violation' ? verdict.explanation : undefined).toMatchObject({ verdict: 'linearizable' });
+  });
+
+  it('a client killed with pipelined writes in flight leaves no page under its id once swept; each page holds one whole write', async () => {
+    const h = createFs({ replicas: 2, clients: 1, capacityBytes: 16 << 20 });
+    const node = await nodeWorker(h);
+    const main = attachFs(h);
+    main.writeFile('/k', Buffer.alloc(8 * PAGE, 0));
+    const w = spawn({ handle: h, mode: 'pipeline' });
+    const m = await next<{ inFlight: number; threadId: number; owner: number }>(w);
+    expect(m.inFlight).toBeGreaterThan(0);
+    await w.terminate();
+    expect(declareFsClientDead(h, m.threadId)).toEqual([m.owner]);
+    // The node answers what the client had sent (nobody reads it) before the id can be swept.
+    for (let i = 0; i < 200 && clientRequestsPending(h.nr, m.threadId) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(clientRequestsPending(h.nr, m.threadId)).toBe(0);
+    expect(main.releaseClients()).toBe(1);
+    node.w.postMessage('sync');
+    await next(node.w);
+    main.pageStats();
+    expect(heldBy(h, m.owner)).toEqual({ taken: 0, retiring: 0 });
+    // Each page holds one write whole (every byte the same), and only the file's 8 pages are in use.
+    const data = main.readFile('/k');
+    for (let p = 0; p < 8; p++) {
+      const b = data.subarray(p * PAGE, (p + 1) * PAGE);
+      expect(b.every((x) => x === b[0])).toBe(true);
+    }
+    expect(main.usage().pages).toBe(8);
+    main.detach();
+  });
+});
