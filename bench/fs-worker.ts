@@ -116,7 +116,7 @@ function nrfsSys(handle: NrFsHandle, uid: number, setupAsRoot: boolean): Sys {
  * clients only at its own writes and take the cores they need.
  */
 export function servesOnly(i: Pick<FsWorkerInput, 'system' | 'workload' | 'index' | 'threads'>): boolean {
-  return i.system === 'nrfs-clients' && i.index < CLIENT_REPLICAS && i.threads > CLIENT_REPLICAS && (i.workload === 'MIX' || i.workload === 'DWOL' || i.workload === 'DWOM');
+  return i.system === 'nrfs-clients' && i.index < CLIENT_REPLICAS && i.threads > CLIENT_REPLICAS && (i.workload === 'DWOL' || i.workload === 'DWOM');
 }
 const SERVE_TICK_MS = 2;
 

@@ -12,6 +12,7 @@ import { attachFs, connectFs, createFs, declareFsClientDead, FsArgumentError, Fs
 import { LIVE, ownerOf, RETIRING, stOf, TAKEN } from '../src/fs/pages/pool.js';
 import { clientRequestsPending } from '../src/nr/index.js';
 import { checkLinearizable, type Model } from '../src/lincheck/index.js';
+import { ClientPipeline, type PipelineHost } from '../src/fs/client-pipeline.js';
 import { newControl } from './support/barrier.js';
 import { runWorkers, workerPath } from './support/spawn.js';
 import type { FileOp, FileOpOutput, FsWorkerInput, FsWorkerOutput } from './workers/fs-worker.js';
@@ -155,7 +156,7 @@ describe('NrFS client pipelined ops', () => {
     c.detach();
   });
 
-  it('a page register used by 2 replica threads and 2 clients pipelining 8 ops each is linearizable, each client in issue order', async () => {
+  it('a page register used by 2 replica threads and 2 clients pipelining 4 ops each is linearizable, each client in issue order', async () => {
     const handle = createFs({ replicas: 2, clients: 2, logBytes: 1 << 18 });
     const setup = attachFs(handle);
     const init = Buffer.alloc(PAGE);
@@ -169,14 +170,14 @@ describe('NrFS client pipelined ops', () => {
       control,
       index,
       workers: 4,
-      rounds: 150,
+      rounds: 60,
       seed: 3000 + index,
-      ...(index >= 2 ? { client: true, window: 8 } : { outlastClients: 2 }),
+      ...(index >= 2 ? { client: true, window: 4 } : { outlastClients: 2 }),
     }));
     const outs = await runWorkers<FsWorkerInput, FsWorkerOutput>('fs-worker', inputs, 60_000);
     const history = outs.flatMap((o) => o.history);
     for (const o of outs.slice(2)) {
-      expect(o.history.length).toBe(150);
+      expect(o.history.length).toBe(60);
       // Settled in issue order: the order of the history is the order of the call stamps.
       const calls = o.history.map((h) => h.call);
       expect(calls).toEqual([...calls].sort((a, b) => a - b));
@@ -215,5 +216,70 @@ describe('NrFS client pipelined ops', () => {
     }
     expect(main.usage().pages).toBe(8);
     main.detach();
+  });
+});
+
+describe('ClientPipeline (a host that answers by hand)', () => {
+  /** A host that records requests in the order sent and lets the test answer them; copies fail while `reused` names the read's pos. */
+  function fakeHost() {
+    const sent: { kind: 'read' | 'write'; pos: number; done: (e: unknown, v?: unknown) => void }[] = [];
+    const reused = new Set<number>();
+    const given: number[] = [];
+    let nextRef = 0;
+    const host: PipelineHost = {
+      pages: { pool: { bytes: new Uint8Array(64 * PAGE) }, take: () => nextRef++, give: (r: number) => void given.push(r), doubt: () => {} } as unknown as PipelineHost['pages'],
+      readPages: 4,
+      sendRead: (_ino, pos, _len, done) => void sent.push({ kind: 'read', pos, done }),
+      sendWrite: (_ino, _now, pos, _len, _refs, done) => void sent.push({ kind: 'write', pos, done }),
+      checkRefs: (r) => (r as number[])[0]!,
+      copyPages: (r, buf, off, n, pos) => {
+        if (reused.delete(pos)) return false;
+        buf.fill((r as number[])[1]!, off, off + n);
+        return true;
+      },
+      drainRequests: () => {},
+      rang: () => {},
+    };
+    return { host, sent, reused, given };
+  }
+
+  it('holds a write behind an unsettled read, and asks a read whose pages were reused again with every later read, in order', async () => {
+    const { host, sent, reused } = fakeHost();
+    const p = new ClientPipeline(host);
+    const order: string[] = [];
+    const b1 = Buffer.alloc(PAGE);
+    const b2 = Buffer.alloc(PAGE);
+    const r1 = p.read(1, b1, 0, PAGE, 0, () => -1).then((n) => order.push(`r1 ${n} ${b1[0]}`));
+    const r2 = p.read(1, b2, 0, PAGE, PAGE, () => -1).then((n) => order.push(`r2 ${n} ${b2[0]}`));
+    const w3 = p.write(1, Buffer.alloc(PAGE, 7), 0, false, () => -1).then((n) => order.push(`w3 ${n}`));
+    // The write waits: a redo of either read must not see it.
+    expect(sent.map((s) => `${s.kind}@${s.pos}`)).toEqual(['read@0', 'read@4096']);
+    reused.add(0);
+    sent[0]!.done(undefined, [PAGE, 1]); // r1's copy finds a page reused: r1 and r2 are asked again
+    sent[1]!.done(undefined, [PAGE, 2]); // r2's first answer, dropped
+    expect(sent.map((s) => `${s.kind}@${s.pos}`)).toEqual(['read@0', 'read@4096', 'read@0', 'read@4096']);
+    sent[2]!.done(undefined, [PAGE, 3]);
+    sent[3]!.done(undefined, [PAGE, 4]);
+    // Both reads settled (in order): now the write goes.
+    expect(sent.map((s) => `${s.kind}@${s.pos}`)).toEqual(['read@0', 'read@4096', 'read@0', 'read@4096', 'write@0']);
+    sent[4]!.done(undefined, PAGE);
+    await Promise.all([r1, r2, w3]);
+    expect(order).toEqual(['r1 4096 3', 'r2 4096 4', 'w3 4096']);
+    expect(p.idle).toBe(true);
+  });
+
+  it('a failed write gives its pages back (not logged) and the ops after it still settle in order; a bad answer is a FailStopError', async () => {
+    const { host, sent, given } = fakeHost();
+    const p = new ClientPipeline(host);
+    const w1 = p.write(1, Buffer.alloc(2 * PAGE), 0, false, () => -1);
+    const w2 = p.write(1, Buffer.alloc(PAGE), 8 * PAGE, false, () => -1);
+    const settled: string[] = [];
+    const a = w1.then(() => settled.push('w1'), (e: FsError) => settled.push(`w1 ${e.code}`));
+    const b = w2.then(() => settled.push('w2'), (e: Error) => settled.push(`w2 ${e.constructor.name}`));
+    sent[1]!.done(undefined, 12345); // answered first, settled second
+    sent[0]!.done(new FsError('ENOSPC', 'write'));
+    await Promise.all([a, b]);
+    expect(settled).toEqual(['w1 ENOSPC', 'w2 FailStopError']);
+    expect(given).toEqual([0, 1]); // w1's two pages; w2's page is doubtful (its answer cannot be trusted)
   });
 });
