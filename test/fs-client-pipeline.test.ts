@@ -6,57 +6,17 @@
  * threads and pipelining clients is linearizable; a client killed with ops
  * in flight leaves no page under its id once swept.
  */
-import { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
-import { attachFs, connectFs, createFs, declareFsClientDead, FsArgumentError, FsError, type NrFsHandle } from '../src/fs/index.js';
-import { LIVE, ownerOf, RETIRING, stOf, TAKEN } from '../src/fs/pages/pool.js';
+import { describe, expect, it } from 'vitest';
+import { attachFs, connectFs, createFs, declareFsClientDead, FsArgumentError, FsError } from '../src/fs/index.js';
 import { clientRequestsPending } from '../src/nr/index.js';
 import { checkLinearizable, type Model } from '../src/lincheck/index.js';
 import { ClientPipeline, type PipelineHost } from '../src/fs/client-pipeline.js';
 import { newControl } from './support/barrier.js';
-import { runWorkers, workerPath } from './support/spawn.js';
+import { heldBy, next, nodeWorker, spawn } from './support/fs-client-workers.js';
+import { runWorkers } from './support/spawn.js';
 import type { FileOp, FileOpOutput, FsWorkerInput, FsWorkerOutput } from './workers/fs-worker.js';
 
 const PAGE = 4096;
-const workers: Worker[] = [];
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.terminate()));
-});
-
-function spawn(data: object): Worker {
-  const w = new Worker(workerPath('fs-client-worker'), { workerData: data });
-  workers.push(w);
-  return w;
-}
-
-function next<T>(w: Worker, timeoutMs = 20_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('the worker did not answer in time')), timeoutMs);
-    w.once('message', (m: T) => {
-      clearTimeout(t);
-      resolve(m);
-    });
-    w.once('error', reject);
-  });
-}
-
-async function nodeWorker(h: NrFsHandle): Promise<{ w: Worker; slot: number }> {
-  const w = spawn({ handle: h, mode: 'node' });
-  const m = await next<{ slot: number }>(w);
-  return { w, slot: m.slot };
-}
-
-function heldBy(h: NrFsHandle, owner: number): { taken: number; retiring: number } {
-  const words = new Int32Array(h.pool.meta);
-  const out = { taken: 0, retiring: 0 };
-  for (let i = 0; i < h.pool.data.byteLength / PAGE; i++) {
-    const w = Atomics.load(words, 64 + i);
-    if (ownerOf(w) !== owner || stOf(w) === LIVE) continue;
-    if (stOf(w) === TAKEN) out.taken++;
-    if (stOf(w) === RETIRING) out.retiring++;
-  }
-  return out;
-}
 
 /** Page 0 of a file as a register (fs-worker's pageRegister mode): starts as 'init'. */
 const pageRegisterModel: Model<string, FileOp, FileOpOutput> = {

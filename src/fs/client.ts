@@ -28,7 +28,7 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { CapacityError, type Client, connect, declareClientDead, FailStopError } from '../nr/index.js';
 import { ClientOwners } from './client-owners.js';
 import { ERRNO, FsError, type FsErrorCode } from './errors.js';
-import type { FsBinding, FsNode } from './fds.js';
+import type { FsBinding, FsNode, OpenFile } from './fds.js';
 import { asFsArgument, CLIENT_SLOT_BYTES, type NrFsHandle, ownerId } from './handle.js';
 import { NrFs } from './nrfs.js';
 import { ClientPages } from './pages/client-pages.js';
@@ -158,10 +158,7 @@ export class NrFsClient extends NrFs {
    */
   preadAsync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
     try {
-      const file = this.fds[fd];
-      if (file === undefined || !file.readable) throw new FsError('EBADF', 'read');
-      checkRange(buffer, offset, length);
-      const pos = checkPosition(position);
+      const { file, pos } = this.checkedIo(fd, buffer, offset, length, position, false);
       if (length === 0) return Promise.resolve(0);
       const ino = file.ino;
       return this.pipeline.read(ino, buffer, offset, length, pos, () => this.readAt(ino, buffer, offset, length, pos));
@@ -178,10 +175,7 @@ export class NrFsClient extends NrFs {
    */
   pwriteAsync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
     try {
-      const file = this.fds[fd];
-      if (file === undefined || !file.writable) throw new FsError('EBADF', 'write');
-      checkRange(buffer, offset, length);
-      const pos = checkPosition(position);
+      const { file, pos } = this.checkedIo(fd, buffer, offset, length, position, true);
       if (length === 0) return Promise.resolve(0);
       this.checkWriteSize(length);
       const src = buffer.subarray(offset, offset + length);
@@ -193,6 +187,14 @@ export class NrFsClient extends NrFs {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /** pread/pwrite's checks, made at the call: the fd open for it (EBADF), the buffer range, the position. */
+  private checkedIo(fd: number, buffer: Uint8Array, offset: number, length: number, position: number, write: boolean): { file: OpenFile; pos: number } {
+    const file = this.fds[fd];
+    if (file === undefined || !(write ? file.writable : file.readable)) throw new FsError('EBADF', write ? 'write' : 'read');
+    checkRange(buffer, offset, length);
+    return { file, pos: checkPosition(position) };
   }
 
   /** Block until every pipelined op has settled (their promises then resolve or reject). */
