@@ -83,8 +83,6 @@ interface Sys {
   sync(): void;
   usage(): { dataBytes: number; inodes: number; poolBytes?: number } | undefined;
   end(): void;
-  /** A replica's NrFs (nrfs, nrfs-clients' replicas). */
-  replicaFs?: NrFs;
   /** nrfs-clients' client threads: the client, for the pipelined loops (DWOL, DWOM, MIX). */
   pipelined?: NrFsClient;
 }
@@ -100,38 +98,11 @@ function nrfsSys(handle: NrFsHandle, uid: number, setupAsRoot: boolean): Sys {
   const fs: NrFs = attachFs(handle, { uid, gid: uid });
   // PRSP's worker 0 builds the tree as root (a second replica, detached once the tree is made), then measures as `uid`.
   let root: NrFs | undefined = setupAsRoot && uid !== 0 ? attachFs(handle) : undefined;
-  const sys = nrfsCalls(fs, () => root ?? fs, () => {
+  return nrfsCalls(fs, () => root ?? fs, () => {
     root?.detach();
     root = undefined;
     fs.replica.sync();
   });
-  return { ...sys, replicaFs: fs };
-}
-
-/**
- * nrfs-clients on DWOL/DWOM/MIX (where the clients run pipelined): the
- * replica threads only serve (as nr-kv-clients'), from their event loop,
- * catching up and freeing the pages their clients' writes retired every
- * SERVE_TICK_MS; a replica in a synchronous loop of its own would serve its
- * clients only at its own writes and take the cores they need.
- */
-export function servesOnly(i: Pick<FsWorkerInput, 'system' | 'workload' | 'index' | 'threads'>): boolean {
-  return i.system === 'nrfs-clients' && i.index < CLIENT_REPLICAS && i.threads > CLIENT_REPLICAS && (i.workload === 'DWOL' || i.workload === 'DWOM');
-}
-const SERVE_TICK_MS = 2;
-
-/** A serving replica's round: idle (serving from doorbells) until `end`; no ops of its own. */
-function servingWindow(fs: NrFs): Window {
-  return (end) =>
-    new Promise<number>((resolve) => {
-      const t = setInterval(() => {
-        fs.reclaimPages();
-        if (performance.now() >= end) {
-          clearInterval(t);
-          resolve(0);
-        }
-      }, SERVE_TICK_MS);
-    });
 }
 
 /** A thread of nrfs-clients past the replicas: an NrFS client of replica `index % CLIENT_REPLICAS` (its reads are served caught up: nothing to sync). */
@@ -467,7 +438,7 @@ export default async function runTask(task: FsWorkerInput): Promise<FsWorkerOutp
     arrive(coord, READY);
     await waitUntilAtLeast(coord, READY, input.threads);
     sys.sync();
-    window = servesOnly(input) ? servingWindow(sys.replicaFs!) : workloadWindow(sys);
+    window = workloadWindow(sys);
   }
   arrive(coord, PREPARED);
   const rounds: FsWorkerOutput['rounds'] = [];

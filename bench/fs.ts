@@ -10,8 +10,13 @@
  * - MWCL/MWCM: create (open O_CREAT + close) files in a private / a shared directory;
  * - MWRL/MWRM: rename back and forth within a private directory / between a
  *   private directory and a shared one.
- * Systems: nrfs (one replica per thread), tmpfs (node:fs sync calls on a
- * directory under /dev/shm), memfs (1 thread: its only mode), and
+ * Systems: nrfs (one replica per thread), nrfs-clients (2 replica threads
+ * that run the workload and serve, the others NrFS clients of them: on
+ * DWOL/DWOM/MIX each client keeps 64 pipelined preadAsync/pwriteAsync in
+ * flight, on the other workloads it makes synchronous calls), tmpfs (node:fs sync calls on a
+ * directory under /dev/shm: node's fastest path to tmpfs, each call one
+ * system call; its async calls go through libuv's thread pool and cost
+ * more per op), memfs (1 thread: its only mode), and
  * copy-limit (1 thread copying random 4 KiB pages out of a JS heap: the
  * ceiling for any in-heap read path), all in the same run.
  */
@@ -170,8 +175,9 @@ function fsCells(args: BenchArgs): BenchCell[] {
   const add = (workload: FxWorkload, sharing: Sharing, writeRatio: number): void => {
     for (const system of FS_SYSTEMS) {
       if (system === 'copy-limit' && !(workload === 'MIX' && writeRatio === 0 && sharing === 'shared')) continue;
-      // Replicas serve their clients at each of their own writes (and from an idle event loop): a replica in a
-      // synchronous loop of reads serves nobody, so clients run only where every thread writes.
+      // Where replicas run the workload they serve their clients at each of their own writes (and from an idle
+      // event loop): a replica in a synchronous loop of reads serves nobody, so clients run only where every
+      // thread writes.
       if (system === 'nrfs-clients' && !(workload.startsWith('DW') || workload.startsWith('MW') || (workload === 'MIX' && writeRatio > 0))) continue;
       // nrfs-clients up to CLIENT_REPLICAS threads is nrfs (every thread a replica): not run twice.
       const ts = system === 'memfs' || system === 'copy-limit' ? [1] : system === 'nrfs-clients' ? threadCounts.filter((t) => t > CLIENT_REPLICAS) : threadCounts;

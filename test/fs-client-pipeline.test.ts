@@ -179,6 +179,29 @@ describe('NrFS client pipelined ops', () => {
   });
 });
 
+describe('a replica that only serves clients', () => {
+  it('frees the pages its clients\' writes retired with reclaimPages', async () => {
+    const h = createFs({ replicas: 1, clients: 1, capacityBytes: 16 << 20 });
+    const node = await nodeWorker(h);
+    const c = connectFs(h, { node: node.slot });
+    c.writeFile('/r', Buffer.alloc(PAGE, 1));
+    const fd = c.open('/r', 'r+');
+    // 50 overwrites of page 0: each displaces the page before it, retired by the node's replica (the only one).
+    await Promise.all(Array.from({ length: 50 }, (_, k) => c.pwriteAsync(fd, Buffer.alloc(PAGE, k + 2), 0, PAGE, 0)));
+    expect(heldBy(h, node.slot).retiring).toBe(50);
+    node.w.postMessage('reclaim');
+    expect(await next(node.w)).toEqual({ freed: 50, retiring: 0 });
+    expect(heldBy(h, node.slot).retiring).toBe(0);
+    node.w.postMessage('reclaim');
+    expect(await next(node.w)).toEqual({ freed: 0, retiring: 0 });
+    const b = Buffer.alloc(PAGE);
+    expect(await c.preadAsync(fd, b, 0, PAGE, 0)).toBe(PAGE);
+    expect(b.equals(Buffer.alloc(PAGE, 51))).toBe(true);
+    c.close(fd);
+    c.detach();
+  });
+});
+
 describe('ClientPipeline (a host that answers by hand)', () => {
   /** A host that records requests in the order sent and lets the test answer them; copies fail while `reused` names the read's pos. */
   function fakeHost() {

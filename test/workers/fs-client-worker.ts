@@ -2,7 +2,8 @@
  * Test worker for NrFS clients (test/fs-clients.test.ts).
  *
  * - 'node': attach a replica and serve clients from an idle event loop.
- *   Messages: 'sync' (catch up; answers { synced }), { write: n } (n
+ *   Messages: 'sync' (catch up; answers { synced }), 'reclaim'
+ *   (reclaimPages; answers { freed, retiring }), { write: n } (n
  *   partial writes of bytes [100, 200) of page 0 of /same, the byte the
  *   write's number; answers { wrote }).
  * - 'pipeline': connect as a client, issue 2000 pipelined whole-page writes
@@ -25,6 +26,9 @@ if (input.mode === 'node') {
     if (m === 'sync') {
       fs.replica.sync();
       parentPort!.postMessage({ synced: true });
+    } else if (m === 'reclaim') {
+      const freed = fs.reclaimPages();
+      parentPort!.postMessage({ freed, retiring: fs.pageStats().retiring });
     } else if (typeof m === 'object') {
       const fd = fs.open('/same', 'r+');
       for (let k = 1; k <= m.write; k++) fs.pwrite(fd, Buffer.alloc(100, k & 0xff), 0, 100, 100);
