@@ -63,6 +63,7 @@ describe('NrFS client pipelined ops', () => {
           expect(n).toBe(100);
           settled.push(k);
         }));
+        b.fill(0); // copied at the call too, though written later
       } else {
         const b = Buffer.alloc(PAGE);
         const expected = Buffer.from(model.subarray(at, at + PAGE));

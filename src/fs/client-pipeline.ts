@@ -70,7 +70,8 @@ interface PipeOp {
   answered: boolean;
   /** Bumped when the op is asked again: a late answer to an earlier attempt is dropped. */
   attempt: number;
-  reads: number;
+  /** A read's copies that found a page reused. */
+  reused: number;
   error: unknown;
   value: unknown;
   resolve: (n: number) => void;
@@ -108,10 +109,18 @@ export class ClientPipeline {
     return this.issue(fast ? 0 : 2, ino, buf, off, len, pos, fast ? null : slow);
   }
 
-  /** A write of whole pages at `pos` is one request (its pages filled now); others run as a slow op. */
-  write(ino: number, src: Uint8Array, pos: number, append: boolean, slow: () => number): Promise<number> {
+  /**
+   * A write of whole pages at `pos` is one request (its pages filled now);
+   * others run as a slow op, `slow(bytes)` with a copy made now: the
+   * caller's buffer is free again at the call either way.
+   */
+  write(ino: number, src: Uint8Array, pos: number, append: boolean, slow: (bytes: Uint8Array) => number): Promise<number> {
     const len = src.length;
-    if (append || pos % PAGE_BYTES !== 0 || len % PAGE_BYTES !== 0 || len === 0) return this.issue(2, ino, src, 0, len, pos, slow);
+    const later = (): Promise<number> => {
+      const bytes = new Uint8Array(src); // a copy (a Buffer's slice is a view)
+      return this.issue(2, ino, bytes, 0, len, pos, () => slow(bytes));
+    };
+    if (append || pos % PAGE_BYTES !== 0 || len % PAGE_BYTES !== 0 || len === 0) return later();
     const refs: number[] = [];
     const pages = this.host.pages;
     const bytes = pages.pool.bytes;
@@ -120,7 +129,7 @@ export class ClientPipeline {
       if (ref < 0) {
         // The pool is exhausted: the synchronous write waits for pages.
         for (const r of refs) pages.give(r);
-        return this.issue(2, ino, src, 0, len, pos, slow);
+        return later();
       }
       refs.push(ref);
       copyBytes(bytes, k === 0 && len === PAGE_BYTES ? src : src.subarray(k * PAGE_BYTES, (k + 1) * PAGE_BYTES), indexOfRef(ref) * PAGE_BYTES);
@@ -149,7 +158,7 @@ export class ClientPipeline {
 
   private issue(kind: 0 | 1 | 2, ino: number, buf: Uint8Array, off: number, len: number, pos: number, run: (() => number) | null, refs: number[] = []): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      const op: PipeOp = { kind, ino, buf, off, len, pos, now: Date.now(), refs, run, answered: false, attempt: 0, reads: 0, error: undefined, value: undefined, resolve, reject };
+      const op: PipeOp = { kind, ino, buf, off, len, pos, now: Date.now(), refs, run, answered: false, attempt: 0, reused: 0, error: undefined, value: undefined, resolve, reject };
       this.queue.push(op);
       if (kind === 0) this.pendingReads++;
       this.advance(false);
@@ -261,7 +270,7 @@ export class ClientPipeline {
       op.value = n;
       return true;
     }
-    if (++op.reads >= REUSED_READ_ATTEMPTS) {
+    if (++op.reused >= REUSED_READ_ATTEMPTS) {
       op.error = new FsError('EAGAIN', 'read', undefined, undefined, 'the pages read kept being reused during the copy');
       return true;
     }

@@ -168,10 +168,10 @@ export class NrFsClient extends NrFs {
   }
 
   /**
-   * pwrite(2) pipelined, as preadAsync. A write of whole pages at a page
-   * boundary copies the bytes into pool pages at the call (the buffer is
-   * free again at once) and is one request; any other waits for the ops
-   * before it and runs as pwrite does.
+   * pwrite(2) pipelined, as preadAsync. The bytes are copied at the call
+   * (the buffer is free again at once): a write of whole pages at a page
+   * boundary into pool pages, and is one request; any other into a copy,
+   * and waits for the ops before it, then runs as pwrite does.
    */
   pwriteAsync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
     try {
@@ -180,8 +180,8 @@ export class NrFsClient extends NrFs {
       this.checkWriteSize(length);
       const src = buffer.subarray(offset, offset + length);
       const { ino, append } = file;
-      return this.pipeline.write(ino, src, pos, append, () => {
-        this.logWrite(ino, pos, append, src);
+      return this.pipeline.write(ino, src, pos, append, (bytes) => {
+        this.logWrite(ino, pos, append, bytes);
         return length;
       });
     } catch (e) {
