@@ -7,7 +7,7 @@
  */
 import { getHeapStatistics } from 'node:v8';
 import * as nodeFs from 'node:fs';
-import { attachFs, connectFs, type NrFs, type NrFsHandle } from '../src/fs/index.js';
+import { attachFs, connectFs, type NrFs, type NrFsClient, type NrFsHandle } from '../src/fs/index.js';
 import { arrive, FINISHED, PREPARED, READY, ROUND, waitUntilAtLeast } from './sync.js';
 import { keyStream, STREAM, writeMask } from './workload.js';
 import { profiled } from './profile.js';
@@ -83,6 +83,8 @@ interface Sys {
   sync(): void;
   usage(): { dataBytes: number; inodes: number; poolBytes?: number } | undefined;
   end(): void;
+  /** nrfs-clients' client threads: the client, for the pipelined loops (DWOL, DWOM, MIX). */
+  pipelined?: NrFsClient;
 }
 
 function fillWith(sys: Pick<Sys, 'open' | 'pwrite' | 'close'>, path: string, bytes: number): void {
@@ -106,7 +108,7 @@ function nrfsSys(handle: NrFsHandle, uid: number, setupAsRoot: boolean): Sys {
 /** A thread of nrfs-clients past the replicas: an NrFS client of replica `index % CLIENT_REPLICAS` (its reads are served caught up: nothing to sync). */
 function nrfsClientSys(handle: NrFsHandle, index: number): Sys {
   const fs = connectFs(handle, { node: index % CLIENT_REPLICAS });
-  return nrfsCalls(fs, () => fs, () => {});
+  return { ...nrfsCalls(fs, () => fs, () => {}), pipelined: fs };
 }
 
 /** The Sys of an NrFs (a replica or a client); `admin` makes the setup's files and the workload's writes. */
@@ -250,7 +252,41 @@ function setup(sys: Sys): void {
   }
 }
 
-type Window = (end: number) => number;
+type Window = (end: number) => number | Promise<number>;
+
+/** nrfs-clients: ops a client keeps in flight on the pipelined path (the client's slot ring, CLIENT_SLOTS). */
+export const CLIENT_WINDOW = 64;
+
+/**
+ * A client thread's DWOL/DWOM/MIX loop on the pipelined path
+ * (preadAsync/pwriteAsync): CLIENT_WINDOW ops in flight, one more issued
+ * per answer, each read into its own buffer, until `end`.
+ */
+function pipelinedWindow(fs: NrFsClient, fd: number, next: (k: number) => { write: boolean; pos: number }, buf: Uint8Array): Window {
+  const reads = Array.from({ length: CLIENT_WINDOW }, () => new Uint8Array(PAGE));
+  let k = 0;
+  return (end) =>
+    new Promise<number>((resolve, reject) => {
+      const from = k;
+      let inFlight = 0;
+      let failed = false;
+      const issue = (slot: number): void => {
+        const op = next(k++);
+        inFlight++;
+        const p = op.write ? fs.pwriteAsync(fd, buf, 0, PAGE, op.pos) : fs.preadAsync(fd, reads[slot]!, 0, PAGE, op.pos);
+        p.then((n) => {
+          sink += n;
+          inFlight--;
+          if (!failed && performance.now() < end) issue(slot);
+          else if (inFlight === 0) resolve(k - from);
+        }, (e: unknown) => {
+          failed = true;
+          reject(e);
+        });
+      };
+      for (let j = 0; j < CLIENT_WINDOW; j++) issue(j);
+    });
+}
 
 /** The measured loop of the workload, as a function run once per round. */
 function workloadWindow(sys: Sys): Window {
@@ -263,6 +299,14 @@ function workloadWindow(sys: Sys): Window {
       const pages = keyStream('uniform', bytes / PAGE, input.seed);
       const writes = writeMask(input.writeRatio, input.seed);
       const fd = sys.open(path, O_RDWR);
+      if (sys.pipelined) {
+        const op = { write: false, pos: 0 };
+        return pipelinedWindow(sys.pipelined, fd, (k) => {
+          op.write = writes[k & MASK] === 1;
+          op.pos = pages[k & MASK]! * PAGE;
+          return op;
+        }, buf);
+      }
       let k = 0;
       return (end) => {
         const from = k;
@@ -284,6 +328,7 @@ function workloadWindow(sys: Sys): Window {
       const pos = input.workload === 'DWOM' ? i * PAGE : 0;
       const write = input.workload.startsWith('DW');
       const fd = sys.open(path, O_RDWR);
+      if (sys.pipelined && write) return pipelinedWindow(sys.pipelined, fd, () => ({ write: true, pos }), buf);
       let k = 0;
       return (end) => {
         const from = k;
@@ -402,7 +447,7 @@ export default async function runTask(task: FsWorkerInput): Promise<FsWorkerOutp
       await waitUntilAtLeast(coord, ROUND, r);
       const [cpu0, runq0] = schedTimes();
       const t0 = performance.now();
-      const ops = window(t0 + input.durationMs);
+      const ops = await window(t0 + input.durationMs);
       const elapsedMs = performance.now() - t0;
       const [cpu1, runq1] = schedTimes();
       rounds.push({ ops, elapsedMs, cpuMs: cpu0 < 0 ? -1 : cpu1 - cpu0, runqMs: runq0 < 0 ? -1 : runq1 - runq0 });

@@ -10,8 +10,13 @@
  * - MWCL/MWCM: create (open O_CREAT + close) files in a private / a shared directory;
  * - MWRL/MWRM: rename back and forth within a private directory / between a
  *   private directory and a shared one.
- * Systems: nrfs (one replica per thread), tmpfs (node:fs sync calls on a
- * directory under /dev/shm), memfs (1 thread: its only mode), and
+ * Systems: nrfs (one replica per thread), nrfs-clients (2 replica threads
+ * that run the workload and serve, the others NrFS clients of them: on
+ * DWOL/DWOM/MIX each client keeps 64 pipelined preadAsync/pwriteAsync in
+ * flight, on the other workloads it makes synchronous calls), tmpfs (node:fs sync calls on a
+ * directory under /dev/shm: node's fastest path to tmpfs, each call one
+ * system call; its async calls go through libuv's thread pool and cost
+ * more per op), memfs (1 thread: its only mode), and
  * copy-limit (1 thread copying random 4 KiB pages out of a JS heap: the
  * ceiling for any in-heap read path), all in the same run.
  */
@@ -122,6 +127,13 @@ export async function runFsCell(cell: FsCell): Promise<BenchRow> {
       const ops = all.reduce((s, r) => s + r.ops, 0);
       row.cpuNsPerOp = Math.round((all.reduce((s, r) => s + r.cpuMs, 0) * 1e6) / Math.max(ops, 1));
       row.runqShare = Math.round((all.reduce((s, r) => s + r.runqMs, 0) / all.reduce((s, r) => s + r.elapsedMs, 0)) * 100) / 100;
+      if (cell.system === 'nrfs-clients' && threads > CLIENT_REPLICAS) {
+        // Where a client op's CPU goes: the serving replicas' threads and the clients' threads, each per op of the cell.
+        const cpuOf = (os: typeof outs): number => os.flatMap((o) => o.rounds).reduce((s, r) => s + r.cpuMs, 0);
+        row.nodeCpuNsPerOp = Math.round((cpuOf(outs.slice(0, CLIENT_REPLICAS)) * 1e6) / Math.max(ops, 1));
+        row.clientCpuNsPerOp = Math.round((cpuOf(outs.slice(CLIENT_REPLICAS)) * 1e6) / Math.max(ops, 1));
+        row.clientOpShare = Math.round((outs.slice(CLIENT_REPLICAS).flatMap((o) => o.rounds).reduce((s, r) => s + r.ops, 0) / Math.max(ops, 1)) * 100) / 100;
+      }
     }
     const dataBytes = outs[0]?.dataBytes;
     if (typeof dataBytes === 'number') {
@@ -163,8 +175,9 @@ function fsCells(args: BenchArgs): BenchCell[] {
   const add = (workload: FxWorkload, sharing: Sharing, writeRatio: number): void => {
     for (const system of FS_SYSTEMS) {
       if (system === 'copy-limit' && !(workload === 'MIX' && writeRatio === 0 && sharing === 'shared')) continue;
-      // Replicas serve their clients at each of their own writes (and from an idle event loop): a replica in a
-      // synchronous loop of reads serves nobody, so clients run only where every thread writes.
+      // Where replicas run the workload they serve their clients at each of their own writes (and from an idle
+      // event loop): a replica in a synchronous loop of reads serves nobody, so clients run only where every
+      // thread writes.
       if (system === 'nrfs-clients' && !(workload.startsWith('DW') || workload.startsWith('MW') || (workload === 'MIX' && writeRatio > 0))) continue;
       // nrfs-clients up to CLIENT_REPLICAS threads is nrfs (every thread a replica): not run twice.
       const ts = system === 'memfs' || system === 'copy-limit' ? [1] : system === 'nrfs-clients' ? threadCounts.filter((t) => t > CLIENT_REPLICAS) : threadCounts;
@@ -254,4 +267,4 @@ function fsMarkdown(rows: BenchRow[]): string[] {
   return out;
 }
 
-export const fsSuite: BenchSuite = { name: 'fs', cells: fsCells, markdown: fsMarkdown, progressKeys: ['cpuNsPerOp', 'runqShare', 'sharedPoolBytes', 'replicaHeapBytes'] };
+export const fsSuite: BenchSuite = { name: 'fs', cells: fsCells, markdown: fsMarkdown, progressKeys: ['cpuNsPerOp', 'nodeCpuNsPerOp', 'clientCpuNsPerOp', 'runqShare', 'sharedPoolBytes', 'replicaHeapBytes'] };

@@ -7,53 +7,11 @@
  * page behind once a replica swept it; a client whose node was declared
  * dead gets NodeGoneError.
  */
-import { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
-import { attachFs, connectFs, createFs, declareFsClientDead, FsArgumentError, FsError, nodeFs, type NrFsHandle } from '../src/fs/index.js';
-import { LIVE, ownerOf, RETIRING, stOf, TAKEN } from '../src/fs/pages/pool.js';
+import { describe, expect, it } from 'vitest';
+import { attachFs, connectFs, createFs, declareFsClientDead, FsArgumentError, FsError, nodeFs } from '../src/fs/index.js';
 import { CapacityError, clientRequestsPending, declareDead, NodeGoneError } from '../src/nr/index.js';
-import { workerPath } from './support/spawn.js';
+import { heldBy, next, nodeWorker, spawn } from './support/fs-client-workers.js';
 
-const workers: Worker[] = [];
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.terminate()));
-});
-
-function spawn(data: object): Worker {
-  const w = new Worker(workerPath('fs-client-worker'), { workerData: data });
-  workers.push(w);
-  return w;
-}
-
-function next<T>(w: Worker, timeoutMs = 20_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('the worker did not answer in time')), timeoutMs);
-    w.once('message', (m: T) => {
-      clearTimeout(t);
-      resolve(m);
-    });
-    w.once('error', reject);
-  });
-}
-
-async function nodeWorker(h: NrFsHandle): Promise<{ w: Worker; slot: number }> {
-  const w = spawn({ handle: h, mode: 'node' });
-  const m = await next<{ slot: number }>(w);
-  return { w, slot: m.slot };
-}
-
-/** Pages of the pool TAKEN or RETIRING under `owner`, read from the shared words. */
-function heldBy(h: NrFsHandle, owner: number): { taken: number; retiring: number } {
-  const words = new Int32Array(h.pool.meta);
-  const out = { taken: 0, retiring: 0 };
-  for (let i = 0; i < h.pool.data.byteLength / 4096; i++) {
-    const w = Atomics.load(words, 64 + i);
-    if (ownerOf(w) !== owner || stOf(w) === LIVE) continue;
-    if (stOf(w) === TAKEN) out.taken++;
-    if (stOf(w) === RETIRING) out.retiring++;
-  }
-  return out;
-}
 
 /** The same calls through a facade, under `base`: every result, or the error's class, code, syscall and message (base written as <base>). */
 function script(fs: ReturnType<typeof nodeFs>, base: string): unknown[] {

@@ -28,15 +28,17 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { CapacityError, type Client, connect, declareClientDead, FailStopError } from '../nr/index.js';
 import { ClientOwners } from './client-owners.js';
 import { ERRNO, FsError, type FsErrorCode } from './errors.js';
-import type { FsBinding, FsNode } from './fds.js';
+import type { FsBinding, FsNode, OpenFile } from './fds.js';
 import { asFsArgument, CLIENT_SLOT_BYTES, type NrFsHandle, ownerId } from './handle.js';
 import { NrFs } from './nrfs.js';
 import { ClientPages } from './pages/client-pages.js';
 import { copyBytes, genOf, genOfRef, indexOfRef, SharedPages } from './pages/pool.js';
 import { checkPath, FsArgumentError, type PathLike } from './paths.js';
-import { fsStructure, type FsStructure, HOLE, PAGE_BYTES } from './state.js';
-import type { WriteHooks } from './writer.js';
-import type { ChangeListener } from './changes.js';
+import { fsStructure, type FsStructure, HOLE, PAGE_BYTES, WHOLE } from './state.js';
+import type { WriteHooks, WriterPages } from './writer.js';
+import { type ChangeListener, ring } from './changes.js';
+import { checkPosition, checkRange } from './checks.js';
+import { ClientPipeline, type PipelineHost } from './client-pipeline.js';
 
 export interface ConnectFsOptions {
   /** The node (replica slot) to be served by; default the serving node with the fewest clients. */
@@ -86,9 +88,12 @@ export function connectFs(handle: NrFsHandle, options: ConnectFsOptions = {}): N
     owners.cas(owner, ClientOwners.liveWord(threadId), 0);
     throw e;
   }
+  // Every synchronous call first settles the pipelined ops issued before it (see client-pipeline.ts).
+  let pipeline: ClientPipeline | null = null;
+  const settleFirst = (): void => pipeline?.drain();
   const node: FsNode = {
-    reads: revived(client.reads),
-    writes: revived(client.writes),
+    reads: revived(client.reads, settleFirst),
+    writes: revived(client.writes, settleFirst),
     sync: () => {},
     holdsLog: () => true,
     logMark: () => 0,
@@ -96,6 +101,7 @@ export function connectFs(handle: NrFsHandle, options: ConnectFsOptions = {}): N
   const pages = new ClientPages(new SharedPages(handle.pool), owner);
   const maxWriteBytes = Math.min(handle.maxWriteBytes, (Math.floor((CLIENT_SLOT_BYTES - CLIENT_OP_ROOM) / 8) - 1) * PAGE_BYTES);
   const fs = new NrFsClient(handle, { replica: null, node, slot: owner, holder: null, pages }, who, options.pageHooks, maxWriteBytes, client, owners);
+  pipeline = fs.pipeline;
   fs.claimRegion();
   return fs;
 }
@@ -114,6 +120,8 @@ export function declareFsClientDead(handle: NrFsHandle, deadThreadId: number): n
 export class NrFsClient extends NrFs {
   private closed = false;
   private readonly pool: SharedPages;
+  /** @internal The pipelined ops in flight (preadAsync, pwriteAsync). */
+  readonly pipeline: ClientPipeline;
 
   /** @internal use connectFs() */
   constructor(
@@ -127,6 +135,7 @@ export class NrFsClient extends NrFs {
   ) {
     super(handle, bound, who, undefined, hooks, maxWriteBytes);
     this.pool = bound.pages.pool;
+    this.pipeline = new ClientPipeline(this.pipelineHost(bound.pages));
     liveClients.add(this);
     installExitHook();
   }
@@ -139,6 +148,79 @@ export class NrFsClient extends NrFs {
   /** The client owner id: its pages and opens are recorded under it. */
   get ownerId(): number {
     return this.slot;
+  }
+
+  /**
+   * pread(2) pipelined: many may be in flight, each a request in the
+   * client's slot ring, served by the node in one combined batch with the
+   * others sent in the same turn; they (and pwriteAsync) take effect and
+   * settle in the order they were made (client-pipeline.ts). Errors reject.
+   */
+  preadAsync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    try {
+      const { file, pos } = this.checkedIo(fd, buffer, offset, length, position, false);
+      if (length === 0) return Promise.resolve(0);
+      const ino = file.ino;
+      return this.pipeline.read(ino, buffer, offset, length, pos, () => this.readAt(ino, buffer, offset, length, pos));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * pwrite(2) pipelined, as preadAsync. The bytes are copied at the call
+   * (the buffer is free again at once): a write of whole pages at a page
+   * boundary into pool pages, and is one request; any other into a copy,
+   * and waits for the ops before it, then runs as pwrite does.
+   */
+  pwriteAsync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    try {
+      const { file, pos } = this.checkedIo(fd, buffer, offset, length, position, true);
+      if (length === 0) return Promise.resolve(0);
+      this.checkWriteSize(length);
+      const src = buffer.subarray(offset, offset + length);
+      const { ino, append } = file;
+      return this.pipeline.write(ino, src, pos, append, (bytes) => {
+        this.logWrite(ino, pos, append, bytes);
+        return length;
+      });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** pread/pwrite's checks, made at the call: the fd open for it (EBADF), the buffer range, the position. */
+  private checkedIo(fd: number, buffer: Uint8Array, offset: number, length: number, position: number, write: boolean): { file: OpenFile; pos: number } {
+    const file = this.fds[fd];
+    if (file === undefined || !(write ? file.writable : file.readable)) throw new FsError('EBADF', write ? 'write' : 'read');
+    checkRange(buffer, offset, length);
+    return { file, pos: checkPosition(position) };
+  }
+
+  /** Block until every pipelined op has settled (their promises then resolve or reject). */
+  settle(): void {
+    this.pipeline.drain();
+  }
+
+  /** Close after the pipelined ops issued before it took effect. */
+  override close(fd: number): void {
+    this.pipeline.drain();
+    super.close(fd);
+  }
+
+  private pipelineHost(pages: WriterPages): PipelineHost {
+    const client = this.client;
+    const bell = this.bell;
+    return {
+      pages,
+      readPages: READ_PAGES,
+      sendRead: (ino, pos, len, done) => client.submitRead('pageRefs', [ino, pos, len, READ_PAGES], (e, v) => done(e === undefined ? e : revive(e), v)),
+      sendWrite: (ino, now, pos, len, refs, done) => client.submitWrite('pwrite', [ino, false, now, pos, len, WHOLE, WHOLE, refs as number[]], (e, v) => done(e === undefined ? e : revive(e), v)),
+      checkRefs: (r, pos, len) => this.checkRefs(r, pos, len),
+      copyPages: (r, buf, off, n, pos) => this.copyPages(r, buf, off, n, pos),
+      drainRequests: () => client.drain(),
+      rang: () => ring(bell),
+    };
   }
 
   /** @internal Take this id's open-table region. */
@@ -261,6 +343,11 @@ export class NrFsClient extends NrFs {
    */
   closeClient(): void {
     if (this.closed) return;
+    try {
+      this.pipeline.drain();
+    } catch {
+      // the node is gone: the ops in flight failed, their pages are doubtful or cached
+    }
     this.closed = true;
     liveClients.delete(this);
     this.fds.length = 0;
@@ -297,10 +384,11 @@ function revive(e: unknown): unknown {
   return new FsError(c, m[1]!, m[2], m[3], m[4]);
 }
 
-function revived<T extends object>(ops: T): T {
+function revived<T extends object>(ops: T, before: () => void): T {
   const out: Record<string, (...a: unknown[]) => unknown> = {};
   for (const [name, f] of Object.entries(ops) as [string, (...a: unknown[]) => unknown][]) {
     out[name] = (...args) => {
+      before();
       try {
         return f(...args);
       } catch (e) {

@@ -329,6 +329,18 @@ export abstract class FdFs {
     return { ...this.holder.held(), freed: this.replicaHolder?.freed ?? 0, conflicts: this.writer.conflicts, poolPages: pool.pages, touchedPages: pool.touched(), stackedPages: pool.stacked() };
   }
 
+  /**
+   * Catch up, stamp the pages this replica's applies retired, and free
+   * those every replica has passed (what a write, close, unlink or rename
+   * does on the way). A replica that only serves clients retires the pages
+   * their writes displace, and has no writes of its own to free them: call
+   * this now and then (every few ms). Returns the pages freed.
+   */
+  reclaimPages(): number {
+    this.replica.sync();
+    return this.pageHolder.reclaim(true);
+  }
+
   /** Open fds of this thread. */
   get openFds(): number {
     let n = 0;

@@ -67,8 +67,12 @@ const DEFAULT_LOG_BYTES = 16 << 20;
 const MAX_ENTRY_BYTES = 1 << 20;
 const ENTRY_OVERHEAD = 256;
 
-/** A client's NR slots: few in flight (its calls are synchronous), each large enough for the page refs of a 2 MiB write. */
-export const CLIENT_SLOTS = 16;
+/**
+ * A client's NR slots: room for 64 pipelined ops in flight (preadAsync/pwriteAsync; 16 before
+ * them), each large enough for the page refs of a 2 MiB write. The context takes maxReplicas x
+ * clients x 64 x 4 KiB of SharedArrayBuffer, touched only as slots are used.
+ */
+export const CLIENT_SLOTS = 64;
 export const CLIENT_SLOT_BYTES = 4096;
 
 const OPTION_KEYS = new Set(['replicas', 'maxReplicas', 'logBytes', 'fenceAfterMs', 'capacityBytes', 'maxInodes', 'umask', 'clients']);

@@ -343,11 +343,51 @@ export function fsStructure(config: FsConfig) {
         },
       },
     },
+    // The clients' hot reads and the data write's answer in binary (V8 serialization cost more than the op on both sides).
+    readCodecs: {
+      pageRefs: {
+        encode(w, ino, pos, len, maxPages) {
+          w.f64(ino);
+          w.f64(pos);
+          w.f64(len);
+          w.u32(maxPages);
+        },
+        decode: (r): [number, number, number, number] => [r.f64(), r.f64(), r.f64(), r.u32()],
+      },
+    },
+    resultCodecs: {
+      pageRefs: numbersCodec,
+      pwrite: numberCodec,
+    },
     digest: digestState,
     snapshot,
     restore: (bytes: Uint8Array) => restore(bytes, limits, store, config.observer ?? null),
   });
 }
+
+/** A list of numbers (a count, then f64 each); fresh arrays: an answer may be kept until earlier ones settle. */
+const numbersCodec = {
+  encode(w: OpWriter, v: readonly number[]): void {
+    w.u32(v.length);
+    for (const x of v) w.f64(x);
+  },
+  decode(r: OpReader): number[] {
+    const n = r.u32();
+    // Shared memory is data to validate: a count past the answer's bytes was not written by the node.
+    if (n * 8 > r.remaining) throw new FailStopError(`NrFS: an answer of ${n} numbers does not fit its ${r.remaining} bytes (tampered in the client slot)`);
+    const out = new Array<number>(n);
+    for (let k = 0; k < n; k++) out[k] = r.f64();
+    return out;
+  },
+};
+
+const numberCodec = {
+  encode: (w: OpWriter, v: number): void => w.f64(v),
+  decode(r: OpReader): number {
+    if (r.remaining < 8) throw new FailStopError('NrFS: a numeric answer is cut short (tampered in the client slot)');
+    return r.f64();
+  },
+};
 
 /** rmdir and unlink: (path, now, uid, gid, freeIno, seenPin); the decoded tuple is shared (one op decodes at a time). */
 function removeCodec() {

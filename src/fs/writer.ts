@@ -269,11 +269,16 @@ export class DataWriter {
 
   /** After a failed write: its pages are ours again unless its entry may stand. */
   private dropRefs(e: unknown): void {
-    const notInstalled = e instanceof FsError || e instanceof FsArgumentError || e instanceof OpTooLargeError || e instanceof EncodeError || e instanceof DetachedError || e instanceof BackpressureError || ((e instanceof FencedError || e instanceof NodeGoneError) && e.committed === false);
-    if (notInstalled) this.giveBack();
+    if (!mayStand(e)) this.giveBack();
     else {
       this.holder.doubt(this.refs);
       while (this.refs.length > 0) this.refs.pop();
     }
   }
+}
+
+/** Whether the entry of a write that failed with `e` may stand (its pages may be installed): only errors raised before or instead of logging it say it does not. */
+export function mayStand(e: unknown): boolean {
+  const notLogged = e instanceof FsError || e instanceof FsArgumentError || e instanceof OpTooLargeError || e instanceof EncodeError || e instanceof DetachedError || e instanceof BackpressureError || ((e instanceof FencedError || e instanceof NodeGoneError) && e.committed === false);
+  return !notLogged;
 }

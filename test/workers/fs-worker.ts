@@ -4,14 +4,14 @@
  * readFile / unlink of one small file, recording a stamped history).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { attachFs, connectFs, type NrFs, type NrFsHandle } from '../../src/fs/index.js';
+import { attachFs, connectFs, type NrFs, NrFsClient, type NrFsHandle } from '../../src/fs/index.js';
 import { arriveAndWait, DONE, READY, stamp } from '../support/barrier.js';
 import { runScript, setupTree } from '../support/fs-script.js';
 import type { Operation } from '../../src/lincheck/index.js';
 import { mulberry32 } from '../support/prng.js';
 
 export interface FsWorkerInput {
-  mode: 'tree' | 'register' | 'hold';
+  mode: 'tree' | 'register' | 'pageRegister' | 'hold';
   handle: NrFsHandle;
   control: SharedArrayBuffer;
   index: number;
@@ -22,6 +22,8 @@ export interface FsWorkerInput {
   client?: boolean;
   /** Register mode, a replica thread: go on past `rounds` (up to 20×) until this many clients are done. */
   outlastClients?: number;
+  /** pageRegister mode, a client: pipelined ops kept in flight (preadAsync/pwriteAsync). */
+  window?: number;
 }
 
 /** Control word: register-mode clients that finished their rounds. */
@@ -73,6 +75,9 @@ if (input.mode === 'tree' && fs !== null) {
   fs.read(fd, probe);
   if (probe[0] !== expected[0]) offsetsOk = false;
   fs.close(fd);
+} else if (input.mode === 'pageRegister') {
+  await arriveAndWait(words, READY, input.workers);
+  await pageRegister(fs ?? connectFs(input.handle));
 } else {
   await arriveAndWait(words, READY, input.workers);
   const reg = fs ?? connectFs(input.handle);
@@ -106,6 +111,72 @@ if (input.mode === 'tree' && fs !== null) {
       history.push({ client: input.index, call, ret: stamp(words), input: { op: 'unlink' }, output: existed });
     }
   }
+}
+
+/**
+ * Page 0 of /preg as a register: a write puts its value at the start of the
+ * whole page (zeros after it), a read returns the bytes before the first 0.
+ * A replica thread runs pwrite/pread; a client keeps `window` pipelined ops
+ * in flight (pwriteAsync/preadAsync), each stamped when issued and when it
+ * settles, and records the order they settled in.
+ */
+async function pageRegister(reg: NrFs): Promise<void> {
+  const PAGE = 4096;
+  const fd = reg.open('/preg', 'r+');
+  const rand = mulberry32(input.seed);
+  const page = (value: string): Buffer => {
+    const b = Buffer.alloc(PAGE);
+    b.write(value, 'latin1');
+    return b;
+  };
+  const valueOf = (b: Uint8Array, n: number): string => {
+    const end = b.subarray(0, n).indexOf(0);
+    return Buffer.from(b.subarray(0, end < 0 ? n : end)).toString('latin1');
+  };
+  const outlast = input.outlastClients ?? 0;
+  // A replica thread goes on (up to 3x) while clients work, so their ops overlap; longer histories overwhelm the checker.
+  const more = (k: number): boolean => k < input.rounds || (k < 3 * input.rounds && Atomics.load(words, CLIENTS_DONE) < outlast);
+  const client = reg instanceof NrFsClient ? reg : null;
+  if (client === null) {
+    for (let k = 0; more(k); k++) {
+      const call = stamp(words);
+      if (rand() < 0.5) {
+        const b = Buffer.alloc(PAGE);
+        const n = reg.pread(fd, b, 0, PAGE, 0);
+        history.push({ client: input.index, call, ret: stamp(words), input: { op: 'read' }, output: valueOf(b, n) });
+      } else {
+        const value = `v${input.index}-${k}`;
+        reg.pwrite(fd, page(value), 0, PAGE, 0);
+        history.push({ client: input.index, call, ret: stamp(words), input: { op: 'write', value }, output: undefined });
+      }
+    }
+  } else {
+    const window = input.window ?? 8;
+    let k = 0;
+    await new Promise<void>((resolve, reject) => {
+      let inFlight = 0;
+      const issue = (): void => {
+        const seq = k++;
+        const call = stamp(words);
+        inFlight++;
+        const settle = (output: FileOpOutput, op: FileOp): void => {
+          history.push({ client: input.index, call, ret: stamp(words), input: op, output });
+          inFlight--;
+          if (k < input.rounds) issue();
+          else if (inFlight === 0) resolve();
+        };
+        if (rand() < 0.5) {
+          const b = Buffer.alloc(PAGE);
+          client.preadAsync(fd, b, 0, PAGE, 0).then((n) => settle(valueOf(b, n), { op: 'read' }), reject);
+        } else {
+          const value = `v${input.index}-${seq}`;
+          client.pwriteAsync(fd, page(value), 0, PAGE, 0).then(() => settle(undefined, { op: 'write', value }), reject);
+        }
+      };
+      for (let j = 0; j < window && k < input.rounds; j++) issue();
+    });
+  }
+  reg.close(fd);
 }
 
 if (input.client === true) Atomics.add(words, CLIENTS_DONE, 1);

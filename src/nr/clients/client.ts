@@ -156,6 +156,40 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     return this.callAsync(RequestKind.Write, name, args) as Promise<OpResult<W[K]>>;
   }
 
+  /**
+   * Like readAsync, but `done(error, value)` is called from the pump that
+   * consumes the answer, in issue order, not through a promise: a caller
+   * can act on answers inside a blocking call (see `drain`). `error` is
+   * undefined on success. `done` must not throw.
+   */
+  submitRead<K extends keyof R & string>(name: K, args: OpArgs<R[K]>, done: (error: unknown, value?: OpResult<R[K]>) => void): void {
+    this.submit(RequestKind.Read, name, args, done as (error: unknown, value?: unknown) => void);
+  }
+
+  /** Like writeAsync, with `done` as for submitRead. */
+  submitWrite<K extends keyof W & string>(name: K, args: OpArgs<W[K]>, done: (error: unknown, value?: OpResult<W[K]>) => void): void {
+    this.submit(RequestKind.Write, name, args, done as (error: unknown, value?: unknown) => void);
+  }
+
+  /**
+   * Block until every op sent or queued has been answered (their promises
+   * resolved, their `done` callbacks run, here) or failed; bounded by
+   * timeoutMs, after which what is left fails with TimeoutError.
+   */
+  drain(): void {
+    if (this.closed || this.queue.length === 0) return;
+    this.publishTail();
+    const deadline = performance.now() + this.timeoutMs;
+    while (this.queue.length > 0) {
+      if (!this.waitForDone(deadline)) {
+        this.pump();
+        if (this.queue.length > 0) this.failAll(new TimeoutError(this.timeoutMs));
+        return;
+      }
+      this.pump();
+    }
+  }
+
   get isDetached(): boolean {
     return this.closed;
   }
@@ -333,19 +367,35 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
   }
 
   private callAsync(kind: RequestKind, name: string, args: readonly unknown[]): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      this.checkUsable();
-      const id = this.opId(kind, name);
-      const n = this.encode(kind, id, name, args);
-      const op: InFlight = { seq: -1, kind, id, name, resolve, reject, bytes: null, deadline: performance.now() + this.timeoutMs };
-      this.queue.push(op);
-      if (this.sent + 1 === this.queue.length && this.sent < this.ctx.slots) {
-        this.send(op, this.scratch.bytes.subarray(0, n), false);
-      } else {
-        op.bytes = this.scratch.bytes.slice(0, n); // back-pressure: sent when a slot frees
-      }
-      this.arm();
-    });
+    return new Promise((resolve, reject) => this.enqueue(kind, name, args, resolve, reject));
+  }
+
+  private submit(kind: RequestKind, name: string, args: readonly unknown[], done: (error: unknown, value?: unknown) => void): void {
+    let settled = false;
+    const once = (e: unknown, v?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      done(e, v);
+    };
+    try {
+      this.enqueue(kind, name, args, (v) => once(undefined, v), (e) => once(e === undefined ? new Error('undefined rejection') : e));
+    } catch (e) {
+      once(e);
+    }
+  }
+
+  private enqueue(kind: RequestKind, name: string, args: readonly unknown[], resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
+    this.checkUsable();
+    const id = this.opId(kind, name);
+    const n = this.encode(kind, id, name, args);
+    const op: InFlight = { seq: -1, kind, id, name, resolve, reject, bytes: null, deadline: performance.now() + this.timeoutMs };
+    this.queue.push(op);
+    if (this.sent + 1 === this.queue.length && this.sent < this.ctx.slots) {
+      this.send(op, this.scratch.bytes.subarray(0, n), false);
+    } else {
+      op.bytes = this.scratch.bytes.slice(0, n); // back-pressure: sent when a slot frees
+    }
+    this.arm();
   }
 
   // ---- receiving -----------------------------------------------------------
