@@ -118,6 +118,8 @@ export class SharedLog {
   /** The data ring as bytes, and as words for entry payload copies. */
   readonly data: Uint8Array;
   readonly dataWords: Int32Array;
+  /** The data ring as a Buffer, for native copies of long payloads. */
+  readonly dataBuffer: Buffer;
   readonly cells: number;
   readonly mask: number;
   readonly maxReplicas: number;
@@ -178,6 +180,7 @@ export class SharedLog {
     this.repairsAt = g.repairsAt;
     this.data = new Uint8Array(sab, g.dataAt, cells * CELL_BYTES);
     this.dataWords = new Int32Array(sab, g.dataAt, cells * CELL_WORDS);
+    this.dataBuffer = Buffer.from(sab, g.dataAt, cells * CELL_BYTES);
   }
 
   /** Largest payload (ops with their headers) one entry can carry. */
