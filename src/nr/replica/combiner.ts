@@ -142,7 +142,7 @@ export class Combiner implements HubHost {
     }
     w.view.setUint32(start, (id << 24) | bytes, true);
     // Keep every op 4-byte aligned so entry headers stay word-aligned.
-    while ((w.pos & 3) !== 0) w.u8(0);
+    w.align4();
     return id;
   }
 
@@ -220,7 +220,7 @@ export class Combiner implements HubHost {
     } else {
       w.u32((id << 24) | len);
       w.copyFrom(bytes, from, len);
-      while ((w.pos & 3) !== 0) w.u8(0);
+      w.align4();
       item.end = w.pos;
     }
     this.pending.push(item);
