@@ -240,7 +240,8 @@ export class SharedLog {
     if (Atomics.load(w, at + S_STATE) !== slotWord || before(from, Atomics.load(w, HEAD))) return false;
     Atomics.store(w, at + S_LTAIL, pos);
     // Every entry of the run ended at or before the TAIL it was checked against: so does pos.
-    if (before(Atomics.load(w, CTAIL), pos)) fetchMax(w, CTAIL, pos);
+    const ctail = Atomics.load(w, CTAIL);
+    if (before(ctail, pos)) fetchMax(w, CTAIL, pos, ctail);
     if (Atomics.load(w, HEAD_WAITERS) !== 0) this.advanceHead();
     return true;
   }
@@ -556,7 +557,8 @@ export class SharedLog {
    * checked to end at or before TAIL (so `pos` never passes TAIL).
    */
   complete(pos: number): void {
-    if (before(Atomics.load(this.words, CTAIL), pos)) fetchMax(this.words, CTAIL, pos);
+    const ctail = Atomics.load(this.words, CTAIL);
+    if (before(ctail, pos)) fetchMax(this.words, CTAIL, pos, ctail);
   }
 
   /** After publishing an LTAIL: if writers sleep waiting for space, move head for them. */
