@@ -1,16 +1,20 @@
 // Cost of one write on one replica (HashMap puts), on the synchronous path
-// (`replica.writes.put`) or the combined one (`writeAsync`, awaited per 64).
+// (`replica.writes.put`) or the combined one (`writeAsync`, awaited per 64);
+// `remote`: the combined one plus a second replica in the same thread that
+// replays each batch (decodes and applies another replica's entry), so
+// remote minus combined is what a write costs every other replica.
 //
 // Timed (3 rounds of 500k, ns/put):  node bench/sync-write-cost.mjs <checkout with dist/ built> [sync|combined]
 // Instruction counts: run N puts once, under callgrind at two N, and divide the difference by the puts between them:
 //   valgrind --tool=callgrind --callgrind-out-file=/dev/null --smc-check=all-non-file \
 //     node --single-threaded bench/sync-write-cost.mjs <checkout> sync 200000   (then 600000)
 const [dir, mode = 'sync', nArg] = process.argv.slice(2);
-if (!dir || (mode !== 'sync' && mode !== 'combined')) throw new Error('usage: sync-write-cost.mjs <checkout dir> [sync|combined] [N]');
+if (!dir || !['sync', 'combined', 'remote'].includes(mode)) throw new Error('usage: sync-write-cost.mjs <checkout dir> [sync|combined|remote] [N]');
 const { attach, createHandle } = await import(dir + '/dist/src/nr/index.js');
 const { HashMap } = await import(dir + '/dist/src/nr/structures/index.js');
-const h = createHandle(HashMap, { replicas: 1 });
+const h = createHandle(HashMap, { replicas: mode === 'remote' ? 2 : 1 });
 const r = attach(h, HashMap);
+const other = mode === 'remote' ? attach(h, HashMap) : null;
 async function run(n) {
   if (mode === 'sync') {
     for (let i = 0; i < n; i++) r.writes.put(i & 0xffff, i);
@@ -20,6 +24,7 @@ async function run(n) {
     let last;
     for (let j = 0; j < 64; j++, i++) last = r.writeAsync('put', i & 0xffff, i);
     await last;
+    other?.sync();
   }
 }
 if (nArg !== undefined) await run(+nArg);
@@ -31,4 +36,5 @@ else {
     console.log(dir.split('/').pop(), mode, `${((t * 1e6) / 500000).toFixed(0)} ns/put`);
   }
 }
+other?.detach();
 r.detach();

@@ -157,6 +157,50 @@ describe('flat combining', () => {
     expect(b.read('get', 'k')).toBe(499);
   });
 
+  it('a batch of more than 1 KiB (copied into the log natively) reaches the other replica intact', async () => {
+    const handle = createHandle(HashMap, { replicas: 2 });
+    const a = attach(handle, HashMap);
+    const b = attach(handle, HashMap);
+    const ps = Array.from({ length: 300 }, (_, i) => a.writeAsync('put', `key-${i}`, `value-${i}-${'x'.repeat(i % 17)}`));
+    expect(await Promise.all(ps)).toEqual(Array.from({ length: 300 }, () => undefined));
+    expect(a.stats()).toMatchObject({ batches: 1, appends: 1, opsWritten: 300 });
+    expect(b.read('size')).toBe(300);
+    expect(b.read('get', 'key-299')).toBe(`value-299-${'x'.repeat(299 % 17)}`);
+    expect(b.digest()).toBe(a.digest());
+  });
+
+  it('write ops get exactly the arguments given (0 to 5), on the issuing replica and on the others', async () => {
+    // A binary codec (count, then i32s) that is exact, so the issuer applies the caller's own args.
+    const Rec = defineStructure({
+      name: 'test.rec',
+      version: 1,
+      create: (): number[][] => [],
+      reads: { all: (s: number[][]) => s },
+      writes: { rec: (s: number[][], ...rest: number[]) => s.push([rest.length, ...rest]) },
+      codecs: {
+        rec: {
+          encode(w, ...rest) {
+            w.u8(rest.length);
+            for (const v of rest) w.i32(v);
+          },
+          decode(r) {
+            const n = r.u8();
+            return Array.from({ length: n }, () => r.i32());
+          },
+        },
+      },
+    });
+    const handle = createHandle(Rec, { replicas: 2 });
+    const a = attach(handle, Rec);
+    const b = attach(handle, Rec);
+    const calls = [[], [1], [1, 2], [1, 2, 3], [1, 2, 3, 4], [1, 2, 3, 4, 5]];
+    for (const args of calls) a.write('rec', ...args);
+    await Promise.all(calls.map((args) => a.writeAsync('rec', ...args)));
+    const want = [...calls, ...calls].map((args) => [args.length, ...args]);
+    expect(a.read('all')).toEqual(want);
+    expect(b.read('all')).toEqual(want);
+  });
+
   it("combine: 'immediate' gathers writes across macrotasks of one loop turn", async () => {
     const handle = createHandle(Counter, { replicas: 1 });
     const a = attach(handle, Counter, { combine: 'immediate' });

@@ -86,6 +86,13 @@ export class OpWriter {
     this.view.setUint32(this.pos, n, true);
     this.pos = start + n;
   }
+  /** @internal Zero bytes up to the next multiple of 4 (op framing). */
+  align4(): void {
+    const pad = -this.pos & 3;
+    if (pad === 0) return;
+    this.ensure(pad);
+    for (let i = 0; i < pad; i++) this.bytes[this.pos++] = 0;
+  }
   /** Raw bytes copied from `src[from, from+len)`, no length prefix. */
   copyFrom(src: Uint8Array, from: number, len: number): void {
     this.ensure(len);

@@ -17,9 +17,12 @@ export function before(a: number, b: number): boolean {
   return ((a - b) | 0) < 0;
 }
 
-/** Raise `arr[index]` to at least `value` (wrapping order); returns the value now stored. */
-export function fetchMax(arr: Int32Array, index: number, value: number): number {
-  let cur = Atomics.load(arr, index);
+/**
+ * Raise `arr[index]` to at least `value` (wrapping order); returns the value now stored.
+ * `seen`: a value the caller just loaded from `arr[index]` (saves a load; the CAS checks it).
+ */
+export function fetchMax(arr: Int32Array, index: number, value: number, seen?: number): number {
+  let cur = seen ?? Atomics.load(arr, index);
   while (before(cur, value)) {
     const seen = Atomics.compareExchange(arr, index, cur, value);
     if (seen === cur) return value;

@@ -118,6 +118,8 @@ export class SharedLog {
   /** The data ring as bytes, and as words for entry payload copies. */
   readonly data: Uint8Array;
   readonly dataWords: Int32Array;
+  /** The data ring as a Buffer, for native copies of long payloads. */
+  readonly dataBuffer: Buffer;
   readonly cells: number;
   readonly mask: number;
   readonly maxReplicas: number;
@@ -178,6 +180,7 @@ export class SharedLog {
     this.repairsAt = g.repairsAt;
     this.data = new Uint8Array(sab, g.dataAt, cells * CELL_BYTES);
     this.dataWords = new Int32Array(sab, g.dataAt, cells * CELL_WORDS);
+    this.dataBuffer = Buffer.from(sab, g.dataAt, cells * CELL_BYTES);
   }
 
   /** Largest payload (ops with their headers) one entry can carry. */
@@ -237,7 +240,8 @@ export class SharedLog {
     if (Atomics.load(w, at + S_STATE) !== slotWord || before(from, Atomics.load(w, HEAD))) return false;
     Atomics.store(w, at + S_LTAIL, pos);
     // Every entry of the run ended at or before the TAIL it was checked against: so does pos.
-    if (before(Atomics.load(w, CTAIL), pos)) fetchMax(w, CTAIL, pos);
+    const ctail = Atomics.load(w, CTAIL);
+    if (before(ctail, pos)) fetchMax(w, CTAIL, pos, ctail);
     if (Atomics.load(w, HEAD_WAITERS) !== 0) this.advanceHead();
     return true;
   }
@@ -553,7 +557,8 @@ export class SharedLog {
    * checked to end at or before TAIL (so `pos` never passes TAIL).
    */
   complete(pos: number): void {
-    if (before(Atomics.load(this.words, CTAIL), pos)) fetchMax(this.words, CTAIL, pos);
+    const ctail = Atomics.load(this.words, CTAIL);
+    if (before(ctail, pos)) fetchMax(this.words, CTAIL, pos, ctail);
   }
 
   /** After publishing an LTAIL: if writers sleep waiting for space, move head for them. */

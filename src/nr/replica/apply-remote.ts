@@ -12,6 +12,7 @@ import { OP_HEADER_BYTES } from '../log/layout.js';
 import { before } from '../log/positions.js';
 import type { EntryHeader, SharedLog } from '../log/shared-log.js';
 import type { OpTable, Structure } from '../structure.js';
+import { applyWrite } from './batch.js';
 
 /** Thrown inside a replay when an apply saw a malformed op while fenced. */
 export class FencedRunSignal extends Error {}
@@ -44,7 +45,7 @@ export function applyRemote(
     r.pos = at + OP_HEADER_BYTES;
     r.end = r.pos + len;
     try {
-      fns[id]!(state, ...codecs[id]!.decode(r));
+      applyWrite(fns[id]!, state, codecs[id]!.decode(r));
     } catch (e) {
       // A structure that checks its own op bytes (the KV's MACs) fails stop on
       // bytes it cannot trust; read while fenced they may be a later lap's,

@@ -19,7 +19,7 @@ import { MAX_OP_BYTES, OP_HEADER_BYTES } from '../log/layout.js';
 import { SharedLog } from '../log/shared-log.js';
 import type { HubHost, NodeHub } from './node-hub.js';
 import type { OpTable, Structure } from '../structure.js';
-import { copyPayload, isLogged, ItemKind, NO_WRITES, OWN_FIELDS, type PendingRead, type PendingWrite } from './batch.js';
+import { applyWrite, copyPayload, isLogged, ItemKind, NO_WRITES, OWN_FIELDS, type PendingRead, type PendingWrite } from './batch.js';
 
 /** When queued async writes are combined and appended. */
 export type CombineMode = 'microtask' | 'immediate';
@@ -103,7 +103,8 @@ export class Combiner implements HubHost {
     op.end = w.pos;
     op.resolve = resolve;
     op.reject = reject;
-    this.pending.push(op);
+    const p = this.pending;
+    p[p.length] = op;
     return op;
   }
 
@@ -115,13 +116,19 @@ export class Combiner implements HubHost {
    * kept on failure.
    */
   private encode(w: OpWriter, name: string, args: readonly unknown[], appliesOwn: boolean): number {
-    const id = this.structure.writeIds[name];
-    if (id === undefined) throw new UnknownOpError('write', name);
+    const id = this.writeId(name);
     const start = w.pos;
     w.u32(0); // op header, patched below
     const codec = this.structure.writeCodecs[id]!;
     try {
-      codec.encode(w, ...args);
+      switch (args.length) {
+        // Up to 3 args as a plain call: a spread call costs ~80 machine instructions in Node 20.
+        case 0: codec.encode(w); break;
+        case 1: codec.encode(w, args[0]); break;
+        case 2: codec.encode(w, args[0], args[1]); break;
+        case 3: codec.encode(w, args[0], args[1], args[2]); break;
+        default: codec.encode(w, ...args);
+      }
       // A codec whose round trip may change the args: apply what the other replicas will decode.
       if (appliesOwn) this.appliedArgs = codec.applyDecoded === true ? this.decodeStaged(w, codec, start + OP_HEADER_BYTES, w.pos) : args;
     } catch (e) {
@@ -135,7 +142,21 @@ export class Combiner implements HubHost {
     }
     w.view.setUint32(start, (id << 24) | bytes, true);
     // Keep every op 4-byte aligned so entry headers stay word-aligned.
-    while ((w.pos & 3) !== 0) w.u8(0);
+    w.align4();
+    return id;
+  }
+
+  /** The last op name looked up and its id: most callers issue one op again and again. */
+  private lastName = '';
+  private lastId = -1;
+
+  /** A write op's id by name (a keyed load on the prototype-free id table costs ~110 machine instructions; a same-name hit, one compare). */
+  private writeId(name: string): number {
+    if (name === this.lastName) return this.lastId;
+    const id = this.structure.writeIds[name];
+    if (id === undefined) throw new UnknownOpError('write', name);
+    this.lastName = name;
+    this.lastId = id;
     return id;
   }
 
@@ -199,7 +220,7 @@ export class Combiner implements HubHost {
     } else {
       w.u32((id << 24) | len);
       w.copyFrom(bytes, from, len);
-      while ((w.pos & 3) !== 0) w.u8(0);
+      w.align4();
       item.end = w.pos;
     }
     this.pending.push(item);
@@ -410,7 +431,7 @@ export class Combiner implements HubHost {
         case ItemKind.LocalWrite:
           logged++;
           try {
-            op.result = st.writeFns[op.id]!(state, ...op.args!);
+            op.result = applyWrite(st.writeFns[op.id]!, state, op.args!);
           } catch (e) {
             if (e instanceof FailStopError) throw e;
             op.failed = true;
@@ -502,3 +523,4 @@ export class Combiner implements HubHost {
 function newItem(kind: ItemKind, id: number, client: number, seq: number, start: number): PendingWrite {
   return { kind, id, args: null, client, seq, start, end: start, argBytes: 0, result: undefined, failed: false, error: undefined, resolve: null, reject: null };
 }
+
