@@ -11,7 +11,11 @@
  *   4 logs under load).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { attach, type NrError } from '../src/nr/index.js';
+import { attach, createHandle, type NrError } from '../src/nr/index.js';
+import { SharedLog } from '../src/nr/log/shared-log.js';
+import { SlotState } from '../src/nr/log/slot-state.js';
+import { claimSlot, mayBecomeReclaimable } from '../src/nr/log/slots.js';
+import { Counter } from '../src/nr/structures/index.js';
 import { perLogStructure } from '../src/nr/cnr/cnr-replica.js';
 import { HashMapCnr } from '../src/nr/structures/index.js';
 import { attachMap, createMapHandle, LOG_COUNTS, systemName, type MapHandle, type MapNode } from './support/log-systems.js';
@@ -104,4 +108,23 @@ describe('parallel logs: a view that lost its slot on one log', () => {
     expect(taken === null ? null : (taken as NrError).code).toBe(null);
     expect(performance.now() - t0, 'attach waited for no silence').toBeLessThan(DEAD_AFTER_MS);
   }, 20_000);
+});
+
+describe('a joiner killed between the hand-over and its restore', () => {
+  it('leaves its slot Recovering; once its owner is silent for deadAfterMs the slot is reclaimed, also by an attach that wants that very slot', async () => {
+    const handle = createHandle(Counter, { replicas: 1, maxReplicas: 1, deadAfterMs: DEAD_AFTER_MS });
+    const log = new SharedLog(handle.memory, Counter.fingerprint);
+    // A joiner (thread 999999, never to beat again) claimed the slot, was fenced, and a provider handed it a snapshot.
+    const joiner = claimSlot(log, 999_999)!;
+    const fenced = log.move(joiner.slot, joiner.word, SlotState.Fenced, 'owner');
+    expect(log.move(joiner.slot, fenced, SlotState.Recovering, 'provider')).not.toBe(-1);
+    // Its heartbeat is fresh: it may be alive, restoring.
+    expect(claimSlot(log, 1, 0)).toBe(null);
+    await sleep(BEATS_MS);
+    expect(mayBecomeReclaimable(log, 0), 'a silent Recovering owner may be dead').toBe(true);
+    const claim = claimSlot(log, 1, 0);
+    expect(claim?.slot).toBe(0);
+    expect(claim?.needsTransfer).toBe(true);
+    expect(log.ownerOf(0)).toBe(1);
+  });
 });

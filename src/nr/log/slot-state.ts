@@ -23,7 +23,7 @@
  * | any held → Detached           | owner      | detach, or the thread's exit hook |
  * | any but Free → Dead           | manager    | `declareDead` / `declareThreadDead` after a kill |
  * | any held or Fenced → Dead     | owner      | fail-stop: the replica halted |
- * | Active/Fenced → Dead          | reclaimer  | a joiner found no free slot and this one's owner shows no sign of life for `deadAfterMs` |
+ * | Active/Fenced/Recovering → Dead | reclaimer | a joiner found no free slot (or wants this one) and its owner shows no sign of life for `deadAfterMs` (a joiner killed mid-transfer leaves its slot Recovering) |
  */
 import { STATE_BITS, STATE_MASK } from './layout.js';
 
@@ -67,7 +67,7 @@ const ALLOWED = new Map<string, readonly SlotActor[]>([
   [`${SlotState.Reserved}>${SlotState.Dead}`, ['manager', 'owner']],
   [`${SlotState.Active}>${SlotState.Dead}`, ['manager', 'owner', 'reclaimer']],
   [`${SlotState.Fenced}>${SlotState.Dead}`, ['manager', 'owner', 'reclaimer']],
-  [`${SlotState.Recovering}>${SlotState.Dead}`, ['manager', 'owner']],
+  [`${SlotState.Recovering}>${SlotState.Dead}`, ['manager', 'owner', 'reclaimer']],
   [`${SlotState.Detached}>${SlotState.Dead}`, ['manager']],
 ]);
 

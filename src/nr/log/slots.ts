@@ -10,9 +10,10 @@ import { SlotState, stateOf } from './slot-state.js';
  * Claim a slot (the lowest, or `want`) for thread `owner`. A reserved slot
  * becomes active and replays from where it holds head (position 0).
  * Otherwise a free, detached or dead slot is taken as fenced: its replica
- * must join by state transfer. When none is left, an active or fenced slot
- * whose owner has been silent for deadAfterMs is reclaimed (marked dead,
- * then claimed): a killed, undeclared replica never leaks its slot.
+ * must join by state transfer. When none is left, an active, fenced or
+ * recovering slot whose owner has been silent for deadAfterMs is reclaimed
+ * (marked dead, then claimed): a killed, undeclared replica never leaks its
+ * slot.
  */
 export function claimSlot(log: SharedLog, owner: number, want?: number): { slot: number; word: number; needsTransfer: boolean } | null {
   const from = want ?? 0;
@@ -27,7 +28,7 @@ export function claimSlot(log: SharedLog, owner: number, want?: number): { slot:
     for (let r = from; r < to; r++) {
       let word = log.slotWord(r);
       let s = stateOf(word);
-      if (pass === 1 && (s === SlotState.Active || s === SlotState.Fenced) && log.ownerSilent(r)) {
+      if (pass === 1 && heldBySomeone(s) && log.ownerSilent(r)) {
         word = log.move(r, word, SlotState.Dead, 'reclaimer');
         if (word === -1) continue;
         s = SlotState.Dead;
@@ -48,9 +49,20 @@ export function mayBecomeReclaimable(log: SharedLog, want?: number): boolean {
   const late = (r: number): boolean => log.heartbeatLate(r);
   for (let r = want ?? 0; r < (want === undefined ? log.maxReplicas : want + 1); r++) {
     const s = log.slotState(r);
-    if (s === SlotState.Fenced || (s === SlotState.Active && late(r))) return true;
+    if (s === SlotState.Fenced || (heldBySomeone(s) && late(r))) return true;
   }
   return false;
+}
+
+/**
+ * States a claimed slot's owner holds it in: reclaimable once the owner is
+ * silent. Recovering too: a joiner killed between the hand-over and its
+ * restore leaves its slot Recovering, and only a fencer (when the log needs
+ * space) would ever free it; an explicit-slot attach (every log but the
+ * first of parallel logs) would otherwise be refused for good.
+ */
+function heldBySomeone(s: SlotState): boolean {
+  return s === SlotState.Active || s === SlotState.Fenced || s === SlotState.Recovering;
 }
 
 function prepareClaim(log: SharedLog, r: number, owner: number, word: number, to: SlotState): number {
