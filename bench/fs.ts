@@ -26,7 +26,7 @@ import path from 'node:path';
 import { createFs } from '../src/fs/index.js';
 import { CLIENT_REPLICAS, FS_COORD_BYTES, type FsSystem, type FsWorkerInput, type FsWorkerOutput, type FxWorkload, type Sharing } from './fs-worker.js';
 import { median, TaskPool, withTimeout } from './harness.js';
-import { formatOps, formatOpsCell, type BenchRow } from './report.js';
+import { formatOpsCell, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
 import { arrive, FINISHED, PREPARED, ROUND, waitUntilAtLeast, warmupRoundsFor } from './sync.js';
 

@@ -21,7 +21,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { createKv } from '../src/kv/index.js';
 import { median, startPostmessage, TaskPool, withTimeout } from './harness.js';
 import { keyName, MIXES, type KvWorkerInput, type KvWorkerOutput, type KvWorkerSystem, type YcsbWorkload } from './kv-worker.js';
-import { formatOps, formatOpsCell, type BenchRow } from './report.js';
+import { formatOpsCell, type BenchRow } from './report.js';
 import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type BenchSuite } from './suite.js';
 import { cpuNsPerOp, newCoordination, PREPARED, runRounds, waitUntilAtLeast } from './sync.js';
 

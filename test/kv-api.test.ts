@@ -9,7 +9,6 @@ import {
   attachKv,
   createKv,
   FailStopError,
-  IntegrityError,
   KvConfigError,
   KvSizeError,
   KvTypeError,

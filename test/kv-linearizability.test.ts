@@ -13,7 +13,7 @@ import { declareDead } from '../src/nr/index.js';
 import { attachKv, createKv, type KvHandle, type KvStore } from '../src/kv/index.js';
 import { checkLinearizable, kvModel, type KvInput, type KvOperation, type KvOutput } from '../src/lincheck/index.js';
 import { workerPath } from './support/spawn.js';
-import { CAS, DEL, GET, K_CLOCK, K_CONTROL_WORDS, K_RECORD, K_SLOTS, K_STARTED, XCHG, type KvWorkerInput } from './support/kv-layout.js';
+import { DEL, GET, K_CLOCK, K_CONTROL_WORDS, K_RECORD, K_SLOTS, K_STARTED, XCHG, type KvWorkerInput } from './support/kv-layout.js';
 
 const KEY = new Uint8Array(32).fill(3);
 const KEYS = 4;

@@ -13,7 +13,6 @@ import {
   connectCnr,
   createCnrHandle,
   createHandle,
-  NodeGoneError,
   NrError,
   type ConnectOptions,
   type HandleOptions,
@@ -24,7 +23,7 @@ import { declareMapDead, declareMapThreadDead, isCnr, LOG_COUNTS, logsOf, system
 import { mulberry32 } from './support/prng.js';
 import { Trust, TrustCnr } from './support/trust-structure.js';
 import { startTrustNode, terminateAll, TimedOut, valueOf, withDeadline, type TrustNode } from './support/trust-worker.js';
-import type { ErrorInfo, TrustReply } from './support/trust-protocol.js';
+import type { ErrorInfo } from './support/trust-protocol.js';
 
 afterEach(terminateAll);
 

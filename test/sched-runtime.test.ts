@@ -19,7 +19,6 @@ import {
   TaskFailedError,
   UncloneablePayloadError,
   UnknownKindError,
-  type Scheduler,
 } from '../src/sched/index.js';
 import { OpReader, OpWriter } from '../src/nr/index.js';
 import { submitCodec } from '../src/sched/codecs.js';
