@@ -271,3 +271,19 @@ function readHistory(recs: SharedArrayBuffer, workers: number, rounds: number): 
   }
   return out;
 }
+
+describe('a client read with forged arguments (the node decodes them from the client slot)', () => {
+  it('is EINVAL, never refs of pages below 0 nor an answer that never advances', () => {
+    const h = createFs({ replicas: 1, maxReplicas: 1, capacityBytes: 1 << 20 });
+    const fs = attachFs(h);
+    const fd = fs.open('/f', 'w+');
+    fs.write(fd, Buffer.alloc(3 * 4096, 7), 0, 3 * 4096, 0);
+    const ino = fs.fstat(fd).ino;
+    const reads = (fs as unknown as { node: { reads: { pageRefs(ino: number, pos: number, len: number, maxPages: number): number[] } } }).node.reads;
+    expect(reads.pageRefs(ino, 0, 8192, 4)[0]).toBe(8192);
+    for (const [pos, len, maxPages] of [[-1e12, 4096, 4], [0.5, 4096, 4], [0, -1, 4], [0, 4096, 0], [0, 4096, 1.5], [Number.NaN, 4096, 4]]) {
+      expect(() => reads.pageRefs(ino, pos!, len!, maxPages!), `pos ${pos}, len ${len}, maxPages ${maxPages}`).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    }
+    fs.close(fd);
+  });
+});

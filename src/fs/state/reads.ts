@@ -105,6 +105,11 @@ export function cutPage(s: FsState, ino: number, path: string, len: number): num
  * span (HOLE reads as zeros). The client copies them out of the pool.
  */
 export function pageRefs(s: FsState, ino: number, pos: number, len: number, maxPages: number): number[] {
+  // The arguments come out of a client's slot: a negative or fractional position would name pages
+  // below 0 (refs that are not the file's), a zero page cap an answer that never advances a read.
+  if (!Number.isSafeInteger(pos) || pos < 0 || !Number.isSafeInteger(len) || len < 0 || !Number.isSafeInteger(maxPages) || maxPages < 1) {
+    throw new FsError('EINVAL', 'read');
+  }
   const node = fileByIno(s, ino, 'read');
   if (node.dir) throw new FsError('EISDIR', 'read');
   let n = Math.max(0, Math.min(len, node.size - pos));
