@@ -78,8 +78,8 @@ interface PipeOp {
   reject: (e: unknown) => void;
 }
 
-/** Reads asked again because a page was reused under the copy, before EAGAIN (as the synchronous read). */
-const REUSED_READ_ATTEMPTS = 100;
+/** Reads asked again because a page was reused under the copy, before EAGAIN (pipelined and synchronous client reads alike). */
+export const REUSED_READ_ATTEMPTS = 100;
 
 export class ClientPipeline {
   private readonly queue: PipeOp[] = [];

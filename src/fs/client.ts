@@ -38,7 +38,7 @@ import { fsStructure, type FsStructure, HOLE, PAGE_BYTES, WHOLE } from './state.
 import type { WriteHooks, WriterPages } from './writer.js';
 import { type ChangeListener, ring } from './changes.js';
 import { checkPosition, checkRange } from './checks.js';
-import { ClientPipeline, type PipelineHost } from './client-pipeline.js';
+import { ClientPipeline, type PipelineHost, REUSED_READ_ATTEMPTS } from './client-pipeline.js';
 
 export interface ConnectFsOptions {
   /** The node (replica slot) to be served by; default the serving node with the fewest clients. */
@@ -53,8 +53,6 @@ export interface ConnectFsOptions {
 }
 
 const CONNECT_KEYS = new Set(['node', 'timeoutMs', 'uid', 'gid', 'pageHooks']);
-/** Reads redone because a page was reused under the copy, before EAGAIN. */
-const REUSED_READ_ATTEMPTS = 100;
 /** Slot bytes an op needs besides its page refs (header, path, fields). */
 const CLIENT_OP_ROOM = 16 + 64;
 /** Pages one read answer names at most, so that its refs fit the client slot (9 slot bytes a page allowed). */
