@@ -22,6 +22,7 @@ import {
 } from '../src/sched/index.js';
 import { OpReader, OpWriter } from '../src/nr/index.js';
 import { submitCodec } from '../src/sched/codecs.js';
+import { answerCodecs } from '../src/sched/answers.js';
 import { startRunner, trackSched, until } from './support/sched-workers.js';
 import { runWorkers } from './support/spawn.js';
 
@@ -140,6 +141,32 @@ describe('sched runtime', () => {
     expect(codec.decode(new OpReader(bytes))[1][0]!.kind).toBe('b');
     const forged = submitCodec(['a']); // the same bytes read by a scheduler with one kind: index 1 is out of range
     expect(() => forged.decode(new OpReader(bytes))).toThrow(/kind index 1, but the scheduler has 1 kinds/);
+  });
+
+  it('a client runner\'s claim, finish and wake-list answers with a forged count (in the client slot) fail their decode with RangeError before allocating', () => {
+    const { resultCodecs } = answerCodecs(['a']);
+    const reader = (w: OpWriter): OpReader => {
+      const r = new OpReader(w.bytes.slice(0, w.pos));
+      r.end = w.pos;
+      return r;
+    };
+    const w = new OpWriter();
+    resultCodecs.claim.encode(w, { value: { tasks: [{ id: 9, kind: 'a', payload: 7 }], attempts: [2], leaseUntil: 100 }, wake: [3], work: true });
+    const claim = resultCodecs.claim.decode(reader(w));
+    expect([claim.value.tasks[0]!.id, claim.value.attempts[0], claim.value.tasks[0]!.payload, claim.wake, claim.work]).toEqual([9, 2, 7, [3], true]);
+    // Forge the counts: the wake list's (after the work flag) and the claim's (after leaseUntil).
+    const wakeForged = new OpWriter();
+    wakeForged.copyFrom(w.bytes, 0, w.pos);
+    wakeForged.view.setUint32(1, 0x7fffffff, true);
+    expect(() => resultCodecs.claim.decode(reader(wakeForged))).toThrow(/wake list answer counts 2147483647 items/);
+    const claimForged = new OpWriter();
+    claimForged.copyFrom(w.bytes, 0, w.pos);
+    claimForged.view.setUint32(1 + 4 + 4 + 8, 100_000_000, true);
+    expect(() => resultCodecs.claim.decode(reader(claimForged))).toThrow(/claim answer counts 100000000 items/);
+    const codes = new OpWriter();
+    resultCodecs.finish.encode(codes, { value: [0, 0], wake: [], work: false });
+    codes.view.setUint32(1 + 4, 1 << 30, true);
+    expect(() => resultCodecs.finish.decode(reader(codes))).toThrow(/outcome answer counts 1073741824 items/);
   });
 
   it('a lease that expires (holder hung) goes to a live runner; the old holder gets LeaseLostError', async () => {

@@ -18,6 +18,17 @@ import type { Claimed, ClaimedRecord, Effects } from './state.js';
 
 const NONE: readonly number[] = Object.freeze([]);
 
+/**
+ * A count read from the client slot, checked against the bytes left (each
+ * item takes at least `minBytes`): a forged count is a RangeError here, not
+ * an array of billions allocated before the reads run past the answer.
+ */
+function readCount(r: OpReader, minBytes: number, what: string): number {
+  const n = r.u32();
+  if (n * minBytes > r.remaining) throw new RangeError(`a ${what} answer counts ${n} items but holds ${r.remaining} bytes`);
+  return n;
+}
+
 function writeEffects(w: OpWriter, e: Effects<unknown>): void {
   w.u8(e.work ? 1 : 0);
   w.u32(e.wake.length);
@@ -26,7 +37,7 @@ function writeEffects(w: OpWriter, e: Effects<unknown>): void {
 
 function readEffects<T>(r: OpReader, value: T): Effects<T> {
   const work = r.u8() === 1;
-  const n = r.u32();
+  const n = readCount(r, 4, 'wake list');
   let wake = NONE;
   if (n > 0) {
     const list = new Array<number>(n);
@@ -56,7 +67,7 @@ const codes = effectsCodec<OutcomeCode[]>(
     for (const c of v) w.u8(c);
   },
   (r) => {
-    const n = r.u32();
+    const n = readCount(r, 1, 'outcome');
     const out = new Array<OutcomeCode>(n);
     for (let i = 0; i < n; i++) out[i] = r.u8() as OutcomeCode;
     return out;
@@ -82,7 +93,8 @@ function claimAnswer(kinds: readonly string[]): ValueCodec<Effects<Claimed>> {
     },
     (r) => {
       const leaseUntil = r.f64();
-      const n = r.u32();
+      // id, attempt, kind and at least a packed value's tag.
+      const n = readCount(r, 8 + 4 + 4 + 1, 'claim');
       const tasks = new Array<ClaimedRecord>(n);
       const attempts = new Array<number>(n);
       for (let i = 0; i < n; i++) {
