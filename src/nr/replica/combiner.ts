@@ -523,4 +523,3 @@ export class Combiner implements HubHost {
 function newItem(kind: ItemKind, id: number, client: number, seq: number, start: number): PendingWrite {
   return { kind, id, args: null, client, seq, start, end: start, argBytes: 0, result: undefined, failed: false, error: undefined, resolve: null, reject: null };
 }
-
