@@ -18,6 +18,7 @@
  * per side) and hand-written binary codecs built from `OpWriter`/`OpReader`.
  */
 import { deserialize, serialize } from 'node:v8';
+import { DecodeError } from './errors.js';
 
 const utf8 = new TextEncoder();
 
@@ -113,46 +114,72 @@ function isAscii(s: string): boolean {
   return true;
 }
 
-/** Reads one encoded op in place from the shared log. */
+/**
+ * Reads one encoded op in place from the shared log (or a client slot).
+ * Those bytes are shared memory, so every field is checked against `end`
+ * (the op's end, set by whoever frames the op) before it is read: a field or
+ * a length prefix that would run past it throws `DecodeError` instead of
+ * reading a neighbour's bytes or a silently shortened string.
+ */
 export class OpReader {
   /** @internal */ readonly bytes: Uint8Array;
   /** @internal */ readonly view: DataView;
   /** @internal */ readonly buffer: Buffer;
   /** @internal */ pos = 0;
-  /** @internal */ end = 0;
+  /** @internal */ end: number;
 
-  constructor(bytes: Uint8Array) {
+  /** `end` defaults to the whole of `bytes`; a reader reused op by op sets `pos` and `end` for each. */
+  constructor(bytes: Uint8Array, end = bytes.byteLength) {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.end = end;
   }
 
   /** Bytes left in the current op. */
   get remaining(): number {
     return this.end - this.pos;
   }
+  /**
+   * Claim the next `n` bytes of the op and return where they start; throws
+   * `DecodeError` (nothing consumed) when fewer are left. For codecs that
+   * read raw bytes themselves.
+   */
+  take(n: number, what = 'field'): number {
+    const start = this.pos;
+    // Also refuses a negative or non-integer n, and a pos outside [0, end].
+    if (!(n >= 0 && start >= 0 && n <= this.end - start) || n !== Math.floor(n)) throw this.overrun(n, what);
+    this.pos = start + n;
+    return start;
+  }
+  private overrun(n: number, what: string): DecodeError {
+    return new DecodeError(`op bytes do not decode: a ${what} of ${n} bytes at byte ${this.pos} runs past the op's end at byte ${this.end}`);
+  }
   u8(): number {
+    if (this.pos >= this.end) throw this.overrun(1, 'u8');
     return this.bytes[this.pos++]!;
   }
   u32(): number {
+    if (this.pos + 4 > this.end) throw this.overrun(4, 'u32');
     const v = this.view.getUint32(this.pos, true);
     this.pos += 4;
     return v;
   }
   i32(): number {
+    if (this.pos + 4 > this.end) throw this.overrun(4, 'i32');
     const v = this.view.getInt32(this.pos, true);
     this.pos += 4;
     return v;
   }
   f64(): number {
+    if (this.pos + 8 > this.end) throw this.overrun(8, 'f64');
     const v = this.view.getFloat64(this.pos, true);
     this.pos += 8;
     return v;
   }
   str(): string {
-    const n = this.u32();
-    const start = this.pos;
-    this.pos += n;
+    const start = this.lengthPrefixed('string (its u32 length prefix)');
+    const n = this.pos - start;
     if (n <= 16) {
       // Short ASCII keys are the common case; building them by char code
       // avoids the native call that dominates a short utf8 decode.
@@ -168,10 +195,19 @@ export class OpReader {
   }
   /** A private copy of length-prefixed raw bytes (the log slot will be reused). */
   bytesWithLength(): Uint8Array {
+    const start = this.lengthPrefixed('byte string (its u32 length prefix)');
+    return this.bytes.slice(start, this.pos);
+  }
+  /** @internal Read a u32 length prefix and claim that many bytes; returns where they start. */
+  lengthPrefixed(what: string): number {
     const n = this.u32();
-    const out = this.bytes.slice(this.pos, this.pos + n);
+    if (n > this.end - this.pos) {
+      this.pos -= 4;
+      throw this.overrun(n, what);
+    }
+    const start = this.pos;
     this.pos += n;
-    return out;
+    return start;
   }
   /** A view of the rest of the current op, valid only until the apply returns. */
   rest(): Uint8Array {
@@ -221,10 +257,8 @@ export function v8ValueCodec<T>(): ValueCodec<T> {
       w.bytesWithLength(serialize(value));
     },
     decode(r: OpReader): T {
-      const n = r.u32();
-      const start = r.pos;
-      r.pos += n;
-      return deserialize(r.buffer.subarray(start, start + n)) as T;
+      const start = r.lengthPrefixed('v8 value (its u32 length prefix)');
+      return deserialize(r.buffer.subarray(start, r.pos)) as T;
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 export type NrErrorCode =
   | 'ERR_NR_ENCODE'
+  | 'ERR_NR_DECODE'
   | 'ERR_NR_OP_TOO_LARGE'
   | 'ERR_NR_HANDLE_MISMATCH'
   | 'ERR_NR_CAPACITY'
@@ -46,6 +47,18 @@ export class NrError extends ReplicationError<NrErrorCode> {
 export class EncodeError extends NrError {
   constructor(opName: string, cause: unknown) {
     super('ERR_NR_ENCODE', `cannot encode write op '${opName}': ${describe(cause)}`, { cause });
+  }
+}
+
+/**
+ * Encoded bytes read from shared memory (a log entry's op, a client's
+ * request or answer) do not decode: a field or a length read there runs
+ * past the end of the op. `OpReader` throws it before reading out of the
+ * op. Read from the log it is corruption: the replica fails stop.
+ */
+export class DecodeError extends NrError {
+  constructor(message: string) {
+    super('ERR_NR_DECODE', message);
   }
 }
 

@@ -35,6 +35,7 @@ export {
   SameThreadError,
   FailStopError,
   EncodeError,
+  DecodeError,
   OpTooLargeError,
   HandleMismatchError,
   CapacityError,

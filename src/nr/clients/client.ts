@@ -20,6 +20,7 @@ import {
   ConfigError,
   DetachedError,
   EncodeError,
+  DecodeError,
   FailStopError,
   NodeGoneError,
   OpTooLargeError,
@@ -431,7 +432,8 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
           continue;
         }
       } catch (e) {
-        op.reject!(e); // the structure's own decoding error
+        // The node encoded the answer with this codec: an answer whose lengths run past its end was not written by it.
+        op.reject!(e instanceof DecodeError ? new FailStopError(`${this.where(op.seq)} does not decode: shared memory was tampered with (${e.message})`, { cause: e }) : e);
         continue;
       }
       // The node's error formats: bytes that do not decode were not written by the node.

@@ -1,8 +1,8 @@
 /**
  * Applying another replica's entry: decode each op from the log in place
  * and run it. Each op header is checked against the entry's payload before
- * it is trusted; a malformed one, or a FailStopError from the structure's
- * own apply, is corruption (FailStopError), unless this replica was fenced
+ * it is trusted; a malformed one, an op whose bytes do not decode, or a
+ * FailStopError from the structure's own apply, is corruption (FailStopError), unless this replica was fenced
  * meanwhile and read a later lap (FencedRunSignal: the replay's own check
  * reports the fence).
  */
@@ -44,8 +44,16 @@ export function applyRemote(
     if (id >= fns.length || at + OP_HEADER_BYTES + len > end) throw corrupt(`op ${i} has id ${id} and ${len} bytes`);
     r.pos = at + OP_HEADER_BYTES;
     r.end = r.pos + len;
+    let args: readonly unknown[];
     try {
-      applyWrite(fns[id]!, state, codecs[id]!.decode(r));
+      args = codecs[id]!.decode(r);
+    } catch (e) {
+      // Its issuer encoded these bytes and applied them (or decoded them, for
+      // a client's write): a decode that fails here is bytes changed since.
+      throw corrupt(`op ${i} (id ${id}) does not decode: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    try {
+      applyWrite(fns[id]!, state, args);
     } catch (e) {
       // A structure that checks its own op bytes (the KV's MACs) fails stop on
       // bytes it cannot trust; read while fenced they may be a later lap's,

@@ -442,9 +442,16 @@ export class Combiner implements HubHost {
           logged++;
           r.pos = logDelta + op.start + OP_HEADER_BYTES;
           r.end = r.pos + (this.staging.view.getUint32(op.start, true) & MAX_OP_BYTES);
+          let args: readonly unknown[];
+          try {
+            args = st.writeCodecs[op.id]!.decode(r);
+          } catch (e) {
+            // Logged bytes that do not decode are corruption on every replica that reads them (apply-remote.ts), so here too.
+            throw new FailStopError(`the shared log is corrupt: client ${op.client}'s write (op id ${op.id}) at its place in this node's entry does not decode: ${e instanceof Error ? e.message : String(e)}`);
+          }
           let result: unknown;
           try {
-            result = st.writeFns[op.id]!(state, ...st.writeCodecs[op.id]!.decode(r));
+            result = applyWrite(st.writeFns[op.id]!, state, args);
           } catch (e) {
             if (e instanceof FailStopError) throw e;
             hub!.respondThrew(op.client, op.seq, e);

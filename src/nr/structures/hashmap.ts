@@ -5,6 +5,7 @@
  * key allocates nothing on the encode side and only the key string on decode.
  */
 import { type ArgsCodec, noArgsCodec, type OpReader, type OpWriter, type ValueCodec } from '../codec.js';
+import { DecodeError } from '../errors.js';
 import { defineStructure } from '../structure.js';
 import { keyHashMapper, withLogMapper } from '../cnr/mapper.js';
 
@@ -41,8 +42,15 @@ function writeScalar(w: OpWriter, v: Key): void {
 }
 
 function readScalar(r: OpReader): Key {
-  const tag = r.u8();
-  return tag === I32 ? r.i32() : tag === F64 ? r.f64() : r.str();
+  return readTagged(r, r.u8());
+}
+
+function readTagged(r: OpReader, tag: number): Key {
+  if (tag === I32) return r.i32();
+  if (tag === F64) return r.f64();
+  if (tag === STR) return r.str();
+  // The bytes are shared memory: a forged tag is an error, not a string.
+  throw new DecodeError(`op bytes do not decode: a hashmap scalar has tag ${tag}`);
 }
 
 /** Results for clients: a value or undefined, a boolean, a count, nothing. */
@@ -52,11 +60,8 @@ const maybeValue: ValueCodec<Value | undefined> = {
     else writeScalar(w, v);
   },
   decode(r) {
-    if (r.bytes[r.pos] === UNDEFINED) {
-      r.pos++;
-      return undefined;
-    }
-    return readScalar(r);
+    const tag = r.u8();
+    return tag === UNDEFINED ? undefined : readTagged(r, tag);
   },
 };
 const bool: ValueCodec<boolean> = { encode: (w, v) => w.u8(v ? 1 : 0), decode: (r) => r.u8() === 1 };
