@@ -67,12 +67,15 @@ export class OpWriter {
     this.pos += 4;
   }
   f64(v: number): void {
+    // Any number round-trips (NaN, -0 included); anything else would arrive as a different value.
+    if (typeof v !== 'number') throw new TypeError(`${typeof v} is not an f64 (a number)`);
     this.ensure(8);
     this.view.setFloat64(this.pos, v, true);
     this.pos += 8;
   }
   /** A UTF-8 string with a u32 byte-length prefix; a lone surrogate is a TypeError (UTF-8 cannot carry it). */
   str(s: string): void {
+    if (typeof s !== 'string') throw new TypeError(`${typeof s} is not a string`);
     // Worst case 3 bytes per UTF-16 unit; encodeInto writes in place.
     this.ensure(4 + s.length * 3);
     const start = this.pos + 4;
@@ -102,6 +105,7 @@ export class OpWriter {
   }
   /** Raw bytes with a u32 length prefix. */
   bytesWithLength(b: Uint8Array): void {
+    if (!(b instanceof Uint8Array)) throw new TypeError(`bytesWithLength takes a Uint8Array, got ${b === null ? 'null' : typeof b}`);
     this.ensure(4 + b.length);
     this.view.setUint32(this.pos, b.length, true);
     this.bytes.set(b, this.pos + 4);

@@ -49,6 +49,10 @@ export const LIMITS = Object.freeze({
   maxClientOpsPerBatch: 4096,
   /** Serving rounds a node runs per event-loop turn before yielding. */
   servingRoundsPerTurn: 16,
+  /** Largest thread id a client slot records (29 bits beside its state bits); declare calls refuse larger ones rather than alias them. */
+  maxThreadId: 0x1fffffff,
+  /** Largest `transferMaxBytes` (a SharedArrayBuffer's maxByteLength). */
+  maxTransferBytes: 2 ** 32,
 });
 
 /** How often each thread's replicas publish a heartbeat (ms); well under deadAfterMs. */

@@ -11,7 +11,7 @@ import { ClientState, type ClientSlotOptions, contextGeometry, createContextBuff
 import { ClientHub } from './clients/hub.js';
 import { threadId } from 'node:worker_threads';
 import { ConfigError, CapacityError, HandleMismatchError } from './errors.js';
-import { DEFAULTS, HEARTBEAT_MS } from './defaults.js';
+import { DEFAULTS, HEARTBEAT_MS, LIMITS } from './defaults.js';
 import { checkKnownOptions, checkPositiveMs } from './options.js';
 import { createLogMemory, LOG_OPTION_KEYS, type LogOptions } from './log/create.js';
 import { SharedLog } from './log/shared-log.js';
@@ -53,6 +53,10 @@ export function createHandle<S, R extends OpTable<S>, W extends OpTable<S>>(
   // The client options are checked whether or not they ask for clients: `clients: -1` or a bad
   // `clientSlotBytes` beside `clients: 0` is a mistake to report, not a request for no clients.
   contextGeometry(1, options);
+  const transferMaxBytes = options.transferMaxBytes ?? DEFAULTS.transferMaxBytes;
+  if (!Number.isInteger(transferMaxBytes) || transferMaxBytes < 0 || transferMaxBytes > LIMITS.maxTransferBytes) {
+    throw new ConfigError(`transferMaxBytes must be an integer from 0 to ${LIMITS.maxTransferBytes}, got ${String(transferMaxBytes)}`);
+  }
   const memory = createLogMemory(structure.fingerprint, options);
   return {
     kind: 'node-replication',
@@ -61,7 +65,7 @@ export function createHandle<S, R extends OpTable<S>, W extends OpTable<S>>(
     fingerprint: structure.fingerprint,
     memory,
     context: (options.clients ?? 0) > 0 ? createContextBuffer(new SharedLog(memory, structure.fingerprint).maxReplicas, options) : null,
-    transfer: createTransferBuffer(options.transferMaxBytes ?? DEFAULTS.transferMaxBytes),
+    transfer: createTransferBuffer(transferMaxBytes),
   };
 }
 
@@ -70,10 +74,28 @@ export interface AttachOptions extends ReplicaOptions {
   slot?: number;
 }
 
-function checkHandle<S, R extends OpTable<S>, W extends OpTable<S>>(handle: NrHandle, structure: Structure<S, R, W>): void {
+/** The handle's shape, before any of its buffers is read (a manager's declare calls have no structure to compare). */
+function checkHandleShape(handle: NrHandle): void {
   if (handle === null || typeof handle !== 'object' || handle.kind !== 'node-replication') {
     throw new HandleMismatchError('not a node-replication handle');
   }
+  if (!(handle.transfer instanceof SharedArrayBuffer) || (handle.context !== null && !(handle.context instanceof SharedArrayBuffer))) {
+    throw new HandleMismatchError('handle has no transfer buffer or client context of the right kind (a SharedArrayBuffer)');
+  }
+}
+
+/**
+ * A thread id as the declare calls take it: a client slot keeps 29 bits of
+ * it, so a larger one would name (alias) another thread's slots.
+ */
+function checkThreadId(threadId: number): void {
+  if (!Number.isInteger(threadId) || threadId < 0 || threadId > LIMITS.maxThreadId) {
+    throw new ConfigError(`threadId must be an integer from 0 to ${LIMITS.maxThreadId} (worker.threadId), got ${String(threadId)}`);
+  }
+}
+
+function checkHandle<S, R extends OpTable<S>, W extends OpTable<S>>(handle: NrHandle, structure: Structure<S, R, W>): void {
+  checkHandleShape(handle);
   if (handle.structure !== structure.name || handle.version !== structure.version) {
     throw new HandleMismatchError(
       `handle is for ${handle.structure}@${handle.version}, not ${structure.name}@${structure.version}`,
@@ -187,7 +209,7 @@ function servable(log: SharedLog, node: number): boolean {
 }
 
 /** Thread ids as stored in a client slot's STATE word (above its two state bits). */
-const OWNER_MASK = 0x1fffffff;
+const OWNER_MASK = LIMITS.maxThreadId;
 
 /**
  * For whoever manages a client's worker, after `worker.terminate()` (which
@@ -198,7 +220,8 @@ const OWNER_MASK = 0x1fffffff;
  * slots given back. A client thread that exits normally does this itself.
  */
 export function declareClientDead(handle: NrHandle, threadId: number): number {
-  if (!Number.isInteger(threadId) || threadId < 0) throw new ConfigError('threadId must be a non-negative integer (worker.threadId)');
+  checkHandleShape(handle);
+  checkThreadId(threadId);
   if (!handle.context) return 0;
   return new SharedContext(handle.context).abandonClientsOf(threadId & OWNER_MASK);
 }
@@ -211,7 +234,8 @@ export function declareClientDead(handle: NrHandle, threadId: number): number {
  * the dead client took: from then on no op of it can appear in the log.
  */
 export function clientRequestsPending(handle: NrHandle, threadId: number): number {
-  if (!Number.isInteger(threadId) || threadId < 0) throw new ConfigError('threadId must be a non-negative integer (worker.threadId)');
+  checkHandleShape(handle);
+  checkThreadId(threadId);
   if (!handle.context) return 0;
   return new SharedContext(handle.context).pendingOf(threadId & OWNER_MASK);
 }
@@ -223,6 +247,7 @@ export function clientRequestsPending(handle: NrHandle, threadId: number): numbe
  * NodeGoneError instead of waiting.
  */
 export function declareDead(handle: NrHandle, node: number): void {
+  checkHandleShape(handle);
   const log = new SharedLog(handle.memory, handle.fingerprint);
   if (!Number.isInteger(node) || node < 0 || node >= log.maxReplicas) throw new ConfigError(`node must be an integer from 0 to ${log.maxReplicas - 1}`);
   declareSlotDead(log, node);
@@ -238,7 +263,8 @@ export function declareDead(handle: NrHandle, node: number): void {
  * lock it held. Returns what was released.
  */
 export function declareThreadDead(handle: NrHandle, threadId: number): { replicas: number[]; clients: number } {
-  if (!Number.isInteger(threadId) || threadId < 0) throw new ConfigError('threadId must be a non-negative integer (worker.threadId)');
+  checkHandleShape(handle);
+  checkThreadId(threadId);
   const log = new SharedLog(handle.memory, handle.fingerprint);
   const replicas = slotsOwnedBy(log, threadId);
   for (const r of replicas) declareDead(handle, r);

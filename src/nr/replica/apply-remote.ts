@@ -44,17 +44,15 @@ export function applyRemote(
     if (id >= fns.length || at + OP_HEADER_BYTES + len > end) throw corrupt(`op ${i} has id ${id} and ${len} bytes`);
     r.pos = at + OP_HEADER_BYTES;
     r.end = r.pos + len;
-    let args: readonly unknown[];
+    let decoded = false;
     try {
-      args = codecs[id]!.decode(r);
+      const args = codecs[id]!.decode(r);
+      decoded = true;
+      applyWrite(fns[id]!, state, args);
     } catch (e) {
       // Its issuer encoded these bytes and applied them (or decoded them, for
       // a client's write): a decode that fails here is bytes changed since.
-      throw corrupt(`op ${i} (id ${id}) does not decode: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    try {
-      applyWrite(fns[id]!, state, args);
-    } catch (e) {
+      if (!decoded) throw corrupt(`op ${i} (id ${id}) does not decode: ${e instanceof Error ? e.message : String(e)}`);
       // A structure that checks its own op bytes (the KV's MACs) fails stop on
       // bytes it cannot trust; read while fenced they may be a later lap's,
       // which is a fence for the replay to handle, not corruption.

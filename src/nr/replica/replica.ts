@@ -14,7 +14,7 @@
  *   setImmediate with `combine: 'immediate'`) are flat-combined into one
  *   entry (combiner.ts); each caller gets its own result, in issue order.
  */
-import { DetachedError, FailStopError, UnknownOpError } from '../errors.js';
+import { ConfigError, DetachedError, FailStopError, UnknownOpError } from '../errors.js';
 import { before, distance } from '../log/positions.js';
 import type { SharedLog } from '../log/shared-log.js';
 import { holdsHead, SlotState } from '../log/slot-state.js';
@@ -134,6 +134,8 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> extends Repl
    * wrapping 32-bit positions: compare marks taken within 2^31 log cells.
    */
   appliedEverywhere(mark: number): boolean {
+    // Wrapping arithmetic would take NaN, undefined or 2^53 as a mark head has passed: memory still referenced would be reused.
+    if ((mark | 0) !== mark) throw new ConfigError(`appliedEverywhere: mark must be a log position from logMark() (an int32), got ${String(mark)}`);
     if (!before(this.log.head(), mark)) return true;
     this.log.advanceHead();
     return !before(this.log.head(), mark);
