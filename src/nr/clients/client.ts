@@ -175,7 +175,9 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
   /**
    * Block until every op sent or queued has been answered (their promises
    * resolved, their `done` callbacks run, here) or failed; bounded by
-   * timeoutMs, after which what is left fails with TimeoutError.
+   * timeoutMs, after which what is left fails: a sent op with TimeoutError
+   * (it keeps its place in the ring, its late answer is dropped), one never
+   * sent with BackpressureError.
    */
   drain(): void {
     if (this.closed || this.queue.length === 0) return;
@@ -184,7 +186,8 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     while (this.queue.length > 0) {
       if (!this.waitForDone(deadline)) {
         this.pump();
-        if (this.queue.length > 0) this.failAll(new TimeoutError(this.timeoutMs));
+        // As expire() does: sent ops keep their place in the ring (their answers still come, and are dropped).
+        this.expire(Infinity);
         return;
       }
       this.pump();
@@ -206,19 +209,28 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
   }
 
   /**
-   * Wait (bounded) for every op in flight to be answered, then give the
-   * slot back. Further calls throw DetachedError.
+   * Wait (bounded by timeoutMs) for every op in flight to be answered, then
+   * give the slot back. Further calls throw DetachedError. What is left
+   * says whether it may still take effect, as for any client op: a sent op
+   * fails with TimeoutError (or NodeGoneError `'unknown'` when the node is
+   * gone), one never sent with DetachedError (or NodeGoneError `false`).
    */
   close(): void {
     if (this.closed) return;
     this.publishTail();
     const deadline = performance.now() + this.timeoutMs;
-    while (this.queue.length > 0 && !this.nodeGone()) {
-      if (!this.waitForDone(deadline)) break;
+    while (this.queue.length > 0) {
+      if (this.nodeGone() !== null) this.markGone(); // (also when it went before close: its ops get NodeGoneError)
+      if (this.queue.length === 0 || !this.waitForDone(deadline)) break;
       this.pump();
     }
     this.closed = true;
-    this.failAll(new DetachedError());
+    const q = this.queue;
+    const sent = this.sent;
+    this.queue = [];
+    this.sent = 0;
+    q.forEach((op, i) => op.reject?.(i < sent ? new TimeoutError(this.timeoutMs) : new DetachedError('client is closed; the op was never sent')));
+    this.idle();
     this.giveBack();
   }
 
@@ -468,8 +480,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
    * (its response, if one comes, is discarded); one still waiting for a free
    * slot is dropped with BackpressureError (it was never sent).
    */
-  private expire(): void {
-    const now = performance.now();
+  private expire(now = performance.now()): void {
     for (let i = 0; i < this.queue.length; i++) {
       const op = this.queue[i]!;
       if (op.reject === null || op.deadline > now) continue;
@@ -482,14 +493,6 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
         reject(new BackpressureError(this.ctx.slots, this.timeoutMs));
       }
     }
-  }
-
-  private failAll(e: Error): void {
-    const q = this.queue;
-    this.queue = [];
-    this.sent = 0;
-    for (const op of q) op.reject?.(e);
-    this.idle();
   }
 
   /** Sleep until DONE moves, the node goes away, or the deadline; false on deadline. */
