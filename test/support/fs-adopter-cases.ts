@@ -1,0 +1,232 @@
+/**
+ * Scenarios an adopter's own suite runs that the ported conformance cases
+ * (fs-cases.ts) did not: name encodings other than utf8 and 'buffer', the
+ * argument forms of read/write/readv/writev/ftruncate (positions as
+ * bigint, -1, fractions; offsets and lengths past the buffer; typed
+ * arrays and DataViews; option objects), flag and fd ranges, and every
+ * own field of the errors thrown. Each `rec` is one case; every call runs
+ * in the sync, callback and promises forms against node:fs on tmpfs and
+ * NrFS's facade (test/fs-adopter-conformance.test.ts).
+ */
+import { constants } from 'node:fs';
+import type { Form, Scenario } from './fs-forms.js';
+
+export interface AdopterCase {
+  forms?: Form[];
+  run: Scenario;
+}
+
+const FD_FORMS: Form[] = ['sync', 'callback'];
+
+/** An error's own enumerable fields (what deepStrictEqual and util.inspect see), name and message. */
+export async function errorFields(fn: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await fn();
+    return 'no error';
+  } catch (e) {
+    const x = ((e as { inner?: unknown }).inner ?? e) as Record<string, unknown> & Error;
+    const own: Record<string, unknown> = {};
+    for (const k of Object.keys(x).sort()) own[k] = x[k];
+    return { name: x.name, message: x.message, own, isError: x instanceof Error };
+  }
+}
+
+export const adopterCases: Record<string, AdopterCase> = {
+  'names in every encoding (readdir, readlink, realpath, mkdtemp, Dirent)': {
+    run: async ({ call, p, rec }) => {
+      await call('writeFile', p('f'), 'x');
+      await call('writeFile', p('ñé'), 'x');
+      await call('symlink', 'ñé', p('l'));
+      for (const enc of ['hex', 'base64', 'latin1', 'ucs2', 'ascii', 'utf8', 'buffer']) {
+        await rec(`readdir ${enc}`, () => call('readdir', p(''), enc));
+        await rec(`readdir { encoding: ${enc} }`, () => call('readdir', p(''), { encoding: enc }));
+        await rec(`readdir types ${enc}`, async () => ((await call('readdir', p(''), { encoding: enc, withFileTypes: true })) as { name: unknown }[]).map((d) => d.name));
+        await rec(`readlink ${enc}`, () => call('readlink', p('l'), enc));
+        await rec(`realpath of the base ${enc}`, async () => {
+          const real = await call('realpath', p('l'), { encoding: enc });
+          return typeof real === 'string' ? real.length : Buffer.isBuffer(real) ? 'buffer' : real;
+        });
+        await rec(`mkdtemp ${enc}`, async () => {
+          const made = await call('mkdtemp', p('t-'), enc);
+          return typeof made === 'string' ? made.length : Buffer.isBuffer(made) ? made.length : made;
+        });
+      }
+      await rec('readdir recursive hex', () => call('readdir', p(''), { encoding: 'hex', recursive: true }));
+      await rec('readdir bad encoding', () => call('readdir', p(''), 'nope'));
+    },
+  },
+  'read arguments (positions, offsets, lengths, buffers)': {
+    forms: FD_FORMS,
+    run: async ({ call, p, rec }) => {
+      await call('writeFile', p('f'), 'hello world');
+      const fd = (await call('open', p('f'), 'r')) as number;
+      const read = (label: string, buf: () => ArrayBufferView | unknown, ...a: unknown[]) =>
+        rec(label, async () => {
+          const b = buf();
+          const r = await call('read', fd, b, ...a);
+          return [Array.isArray(r) ? r[0] : r, b];
+        });
+      const b8 = () => Buffer.alloc(8);
+      await read('position bigint', b8, 0, 4, 2n);
+      await read('position -1 (current)', b8, 0, 4, -1);
+      await read('position null (current)', b8, 0, 3, null);
+      await read('position -2', b8, 0, 4, -2);
+      await read('position 1.5', b8, 0, 4, 1.5);
+      await read('position 2**53', b8, 0, 4, 2 ** 53);
+      await read('position 2n**63n', b8, 0, 4, 2n ** 63n);
+      await read('position -5n (current)', b8, 0, 2, -5n);
+      await read('position string', b8, 0, 4, '1');
+      await read('position past the end', b8, 0, 4, 100);
+      await read('offset past the buffer', b8, 9, 1, 0);
+      await read('offset -1', b8, -1, 1, 0);
+      await read('offset 1.5', b8, 1.5, 1, 0);
+      await read('offset string', b8, '1', 1, 0);
+      await read('offset null', b8, null, 2, 0);
+      await read('length past the buffer', b8, 4, 5, 0);
+      await read('length -1', b8, 0, -1, 0);
+      await read('length 0', b8, 0, 0, 0);
+      await read('length 1.5 (truncated)', b8, 0, 1.5, 0);
+      await read('length 2**31', b8, 0, 2 ** 31, 0);
+      await read('Float64Array', () => new Float64Array(2), 0, 16, 0);
+      await read('Float64Array, offset in bytes', () => new Float64Array(2), 1, 4, 0);
+      await read('DataView', () => new DataView(new ArrayBuffer(6), 1, 4), 0, 4, 0);
+      await read('options object', b8, { offset: 2, length: 3, position: 1 });
+      await read('options object, position bigint', b8, { position: 3n });
+      await read('options object, length past', b8, { offset: 4, length: 6 });
+      await read('options null', b8, null);
+      await read('empty buffer, length 0', () => Buffer.alloc(0), 0, 0, 0);
+      await read('empty buffer, length 1', () => Buffer.alloc(0), 0, 1, 0);
+      await read('buffer a string', () => 'abc', 0, 1, 0);
+      await read('buffer null', () => null, 0, 1, 0);
+      await rec('fd closed', async () => {
+        const fd2 = await call('open', p('f'), 'r');
+        await call('close', fd2);
+        return call('read', fd2, Buffer.alloc(1), 0, 1, 0);
+      });
+      await call('close', fd);
+    },
+  },
+  'write arguments (positions, offsets, lengths, strings, encodings)': {
+    forms: FD_FORMS,
+    run: async ({ call, p, rec }) => {
+      await call('writeFile', p('f'), '0123456789');
+      const fd = (await call('open', p('f'), 'r+')) as number;
+      const write = (label: string, ...a: unknown[]) =>
+        rec(label, async () => {
+          const r = await call('write', fd, ...a);
+          return [Array.isArray(r) ? r[0] : r, await call('readFile', p('f'), 'latin1')];
+        });
+      await write('buffer, position bigint (current)', Buffer.from('AB'), 0, 2, 1n);
+      await write('buffer, position 1.5 (current)', Buffer.from('C'), 0, 1, 1.5);
+      await write('buffer, position -5 (current)', Buffer.from('D'), 0, 1, -5);
+      await write('buffer, position string (current)', Buffer.from('E'), 0, 1, '1');
+      await write('buffer, position 2', Buffer.from('F'), 0, 1, 2);
+      await write('buffer, offset past', Buffer.from('AB'), 3, 1, 0);
+      await write('buffer, length past', Buffer.from('AB'), 1, 2, 0);
+      await write('buffer, offset -1', Buffer.from('AB'), -1, 1, 0);
+      await write('buffer, offset 1.5', Buffer.from('AB'), 1.5, 1, 0);
+      await write('buffer, length -1', Buffer.from('AB'), 0, -1, 0);
+      await write('buffer, length 1.5', Buffer.from('AB'), 0, 1.5, 0);
+      await write('buffer, offset null', Buffer.from('GH'), null, 1, 0);
+      await write('string at 3', 'xy', 3);
+      await write('string at 5, hex', '7a7a', 5, 'hex');
+      await write('string, odd hex', '7a7', 5, 'hex');
+      await write('string, unknown encoding (utf8)', 'zz', 5, 'nope');
+      await write('string, position -1 (current)', 'Q', -1);
+      await write('string, position 1.5 (current)', 'R', 1.5);
+      await write('string, position null, latin1', 'é', null, 'latin1');
+      await write('Uint16Array', new Uint16Array([0x4241]), 0, 2, 0);
+      await write('DataView', new DataView(new Uint8Array([0x30, 0x31, 0x32]).buffer, 1, 2), 0, 2, 4);
+      await write('options object', Buffer.from('ABCD'), { offset: 1, length: 2, position: 0 });
+      await write('empty buffer', Buffer.alloc(0), 0, 0, 0);
+      await write('a number', 12, 0);
+      await write('an object', {}, 0);
+      await write('a String object', new String('S'), 0);
+      await call('close', fd);
+    },
+  },
+  'readv, writev, ftruncate, truncate arguments': {
+    forms: FD_FORMS,
+    run: async ({ call, p, rec }) => {
+      await call('writeFile', p('f'), '0123456789');
+      const fd = (await call('open', p('f'), 'r+')) as number;
+      const readv = (label: string, position: unknown) =>
+        rec(label, async () => {
+          const bs = [Buffer.alloc(2), Buffer.alloc(3)];
+          const r = await call('readv', fd, bs, position);
+          return [Array.isArray(r) ? r[0] : r, bs];
+        });
+      await readv('readv at 1', 1);
+      await readv('readv bigint (current)', 1n);
+      await readv('readv -1 (current)', -1);
+      await readv('readv 1.5 (current)', 1.5);
+      await readv('readv string (current)', '1');
+      await rec('readv not an array', () => call('readv', fd, Buffer.alloc(2)));
+      await rec('readv an array of strings', () => call('readv', fd, ['ab']));
+      const writev = (label: string, position: unknown, bufs: unknown[] = [Buffer.from('a'), Buffer.from('bc')]) =>
+        rec(label, async () => {
+          const r = await call('writev', fd, bufs, position);
+          return [Array.isArray(r) ? r[0] : r, await call('readFile', p('f'), 'latin1')];
+        });
+      await writev('writev at 2', 2);
+      await writev('writev bigint (current)', 0n);
+      await writev('writev -1 (current)', -1);
+      await writev('writev DataView and Float32Array', 0, [new DataView(new ArrayBuffer(2)), new Float32Array([1])]);
+      await writev('writev empty list', 0, []);
+      await rec('writev strings', () => call('writev', fd, ['a']));
+      for (const len of [-1, 1.5, '1', 1n, 2 ** 53, null, 3]) {
+        await rec(`ftruncate ${String(len)}`, async () => {
+          await call('ftruncate', fd, len);
+          return call('readFile', p('f'), 'latin1');
+        });
+      }
+      await rec('truncate -1', async () => {
+        await call('truncate', p('f'), -1);
+        return call('readFile', p('f'), 'latin1');
+      });
+      await rec('truncate 1.5', () => call('truncate', p('f'), 1.5));
+      await call('close', fd);
+    },
+  },
+  'fds, flags and modes out of range': {
+    forms: FD_FORMS,
+    run: async ({ call, p, rec }) => {
+      await call('writeFile', p('f'), 'x');
+      for (const fd of [2 ** 40, -1, '3', 1.5, 2 ** 31, NaN, null]) await rec(`fstat fd ${String(fd)}`, () => call('fstat', fd));
+      for (const flags of [1.5, {}, 2 ** 40, true, -(2 ** 31) - 1]) await rec(`open flags ${String(flags)}`, () => call('open', p('f'), flags));
+      for (const mode of ['0o755', -1, 2 ** 32, 1.5, {}, '8']) await rec(`open mode ${String(mode)}`, () => call('open', p('m'), 'w', mode));
+      await rec('open mode 0o7777 (umask applies)', async () => {
+        await call('close', await call('open', p('m2'), 'w', '755'));
+        return call('stat', p('m2'));
+      });
+      await rec('O_NOFOLLOW on a link', async () => {
+        await call('symlink', 'f', p('l'));
+        return call('open', p('l'), constants.O_RDONLY | constants.O_NOFOLLOW);
+      });
+      await rec('O_DIRECTORY on a file', () => call('open', p('f'), constants.O_RDONLY | constants.O_DIRECTORY));
+    },
+  },
+  'error objects: own fields, name and message': {
+    run: async ({ call, p, rec }) => {
+      await call('writeFile', p('f'), 'x');
+      await call('mkdir', p('d'));
+      await call('writeFile', p('d/g'), 'x');
+      await rec('rename ENOENT', () => errorFields(() => call('rename', p('nope'), p('x'))));
+      await rec('rename EISDIR', () => errorFields(() => call('rename', p('f'), p('d'))));
+      await rec('link EEXIST', () => errorFields(() => call('link', p('f'), p('d/g'))));
+      await rec('symlink EEXIST', () => errorFields(() => call('symlink', p('f'), p('d/g'))));
+      await rec('copyFile EXCL', () => errorFields(() => call('copyFile', p('f'), p('d/g'), constants.COPYFILE_EXCL)));
+      await rec('rmdir ENOTEMPTY', () => errorFields(() => call('rmdir', p('d'))));
+      await rec('rm EISDIR', () => errorFields(() => call('rm', p('d'))));
+      await rec('opendir ENOTDIR', () => errorFields(() => call('opendir', p('f'))));
+      await rec('mkdtemp ENOENT', () => errorFields(() => call('mkdtemp', p('nope/x-'))));
+      await rec('readlink EINVAL', () => errorFields(() => call('readlink', p('f'))));
+      await rec('readdir ENOTDIR', () => errorFields(() => call('readdir', p('f'))));
+      await rec('truncate EISDIR', () => errorFields(() => call('truncate', p('d'))));
+      await rec('rename with an empty path', () => errorFields(() => call('rename', '', p('x'))));
+      await rec('a path of the wrong type', () => errorFields(() => call('stat', 1)));
+      await rec('a Buffer path with a NUL byte', () => errorFields(() => call('stat', Buffer.from('/a\u0000b'))));
+      await rec('a string path with a NUL byte', () => errorFields(() => call('stat', '/a\u0000b')));
+    },
+  },
+};
