@@ -18,7 +18,7 @@ import { callbackForm, existsForm } from './facade/callback.js';
 import { Dir, opendirSync } from './facade/dir.js';
 import { FileHandle, promiseCalls } from './facade/promises.js';
 import { ReadStream, streamCalls, WriteStream } from './facade/streams.js';
-import { fileCalls, type PathArg, type ReadOptions } from './facade/sync.js';
+import { fileCalls, type PathArg } from './facade/sync.js';
 import { treeCalls } from './facade/tree.js';
 import { watchCalls } from './facade/watch.js';
 import { jsonCalls } from './facade/json.js';
@@ -30,16 +30,8 @@ export function nodeFs(core: NrFs) {
   const s = sync;
   const { watchAsync, ...watchers } = watchCalls(c);
 
-  /** fs.read(fd, buffer, offset, length, position, cb), (fd, { buffer, ... }, cb), (fd, buffer, { ... }, cb), (fd, cb). */
-  const read = (fd: number, ...rest: unknown[]): void => {
-    const args = [fd, ...rest];
-    if (rest.length <= 2 && !ArrayBuffer.isView(rest[0])) {
-      const o = (typeof rest[0] === 'object' && rest[0] !== null ? rest[0] : {}) as ReadOptions;
-      const buffer = o.buffer ?? Buffer.alloc(16384);
-      args.splice(1, typeof rest[0] === 'function' ? 0 : 1, buffer, { offset: o.offset, length: o.length, position: o.position });
-    }
-    return callbackForm(s.readSync, 5, (n, a) => [n, a[1]])(...args);
-  };
+  /** fs.read(fd, buffer, offset, length, position, cb), (fd, buffer, options, cb), (fd, options, cb), (fd, cb): cb(err, bytesRead, buffer). */
+  const read = callbackForm(s.readCallbackForm, 5, (r) => [r.bytesRead, r.buffer]);
 
   const callbacks = {
     access: callbackForm(s.accessSync, 2),

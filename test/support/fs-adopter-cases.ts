@@ -37,8 +37,13 @@ export const adopterCases: Record<string, AdopterCase> = {
       await call('writeFile', p('f'), 'x');
       await call('writeFile', p('ñé'), 'x');
       await call('symlink', 'ñé', p('l'));
+      await call('mkdir', `${p('')}-m`);
+      await call('mkdir', p('sub'));
+      await call('writeFile', p('sub/ü'), 'x');
       for (const enc of ['hex', 'base64', 'latin1', 'ucs2', 'ascii', 'utf8', 'buffer']) {
         await rec(`readdir ${enc}`, () => call('readdir', p(''), enc));
+        // node 20 cannot recurse with an encoding that does not round-trip a name (hex, base64, ucs2, buffer): see docs/fs.md.
+        if (enc === 'latin1' || enc === 'utf8') await rec(`readdir recursive ${enc}`, () => call('readdir', p(''), { encoding: enc, recursive: true }));
         await rec(`readdir { encoding: ${enc} }`, () => call('readdir', p(''), { encoding: enc }));
         await rec(`readdir types ${enc}`, async () => ((await call('readdir', p(''), { encoding: enc, withFileTypes: true })) as { name: unknown }[]).map((d) => d.name));
         await rec(`readlink ${enc}`, () => call('readlink', p('l'), enc));
@@ -47,11 +52,10 @@ export const adopterCases: Record<string, AdopterCase> = {
           return typeof real === 'string' ? real.length : Buffer.isBuffer(real) ? 'buffer' : real;
         });
         await rec(`mkdtemp ${enc}`, async () => {
-          const made = await call('mkdtemp', p('t-'), enc);
+          const made = await call('mkdtemp', `${p('')}-m/t-`, enc);
           return typeof made === 'string' ? made.length : Buffer.isBuffer(made) ? made.length : made;
         });
       }
-      await rec('readdir recursive hex', () => call('readdir', p(''), { encoding: 'hex', recursive: true }));
       await rec('readdir bad encoding', () => call('readdir', p(''), 'nope'));
     },
   },
@@ -219,7 +223,7 @@ export const adopterCases: Record<string, AdopterCase> = {
       await rec('rmdir ENOTEMPTY', () => errorFields(() => call('rmdir', p('d'))));
       await rec('rm EISDIR', () => errorFields(() => call('rm', p('d'))));
       await rec('opendir ENOTDIR', () => errorFields(() => call('opendir', p('f'))));
-      await rec('mkdtemp ENOENT', () => errorFields(() => call('mkdtemp', p('nope/x-'))));
+      await rec('mkdtemp ENOENT', () => errorFields(() => call('mkdtemp', p('nope/tmp-'))));
       await rec('readlink EINVAL', () => errorFields(() => call('readlink', p('f'))));
       await rec('readdir ENOTDIR', () => errorFields(() => call('readdir', p('f'))));
       await rec('truncate EISDIR', () => errorFields(() => call('truncate', p('d'))));

@@ -52,6 +52,17 @@ export function optionsOf<T extends object>(o: unknown, defaults: T): T & { enco
   return out;
 }
 
+/**
+ * A name (readdir, readlink, realpath, mkdtemp) in the caller's encoding, as
+ * node:fs returns it: the UTF-8 bytes of the name as a Buffer for 'buffer',
+ * decoded as `enc` for any other ('hex', 'base64', 'latin1'...).
+ */
+export function encodeName(name: string, enc: BufferEncoding | 'buffer' | null | undefined): string | Buffer {
+  if (enc === undefined || enc === null || enc === 'utf8' || enc === 'utf-8') return name;
+  const bytes = Buffer.from(name);
+  return enc === 'buffer' ? bytes : bytes.toString(enc);
+}
+
 export function checkEncoding(e: unknown): BufferEncoding | 'buffer' {
   if (e === 'buffer') return 'buffer';
   if (typeof e === 'string' && Buffer.isEncoding(e)) return e;
@@ -126,6 +137,13 @@ export class FacadeContext {
 
   /** The same for two paths (rename, link, copyFile...). */
   at2<T>(a: unknown, b: unknown, syscall: string, fn: (absA: string, absB: string, givenA: string, givenB: string) => T, nameA: string, nameB: string): T {
+    // Both arguments are checked before an empty one fails, and the ENOENT quotes both, as node's.
+    const empty = (x: unknown): boolean => (typeof x === 'string' || x instanceof Uint8Array) && x.length === 0;
+    if (empty(a) || empty(b)) {
+      const shown = (x: unknown, name: string): string => (empty(x) ? '' : this.cwd.resolve(x, syscall, name)[0]);
+      const [sa, sb] = [shown(a, nameA), shown(b, nameB)];
+      throw new FsError('ENOENT', syscall, sa, sb);
+    }
     const [ga, aa] = this.cwd.resolve(a, syscall, nameA);
     const [gb, ab] = this.cwd.resolve(b, syscall, nameB);
     return asGiven(ga, aa, () => fn(aa, ab, ga, gb), gb, ab);

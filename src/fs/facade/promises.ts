@@ -38,24 +38,13 @@ export class FileHandle {
     return checkFd(this.fd);
   }
 
-  async read(buffer?: ArrayBufferView | { buffer?: ArrayBufferView; offset?: number; length?: number; position?: number | null }, offset?: number | { offset?: number; length?: number; position?: number | null }, length?: number, position?: number | null): Promise<{ bytesRead: number; buffer: ArrayBufferView }> {
-    let buf: ArrayBufferView;
-    let o: { offset?: number; length?: number; position?: number | null };
-    if (buffer === undefined || !ArrayBuffer.isView(buffer)) {
-      const opts = buffer ?? {};
-      buf = opts.buffer ?? Buffer.alloc(16384);
-      o = opts;
-    } else {
-      buf = buffer;
-      o = typeof offset === 'object' && offset !== null ? offset : { offset, length, position };
-    }
-    const bytesRead = this.calls.readSync(this.live(), buf, o.offset ?? 0, o.length ?? buf.byteLength - (o.offset ?? 0), o.position ?? null);
-    return { bytesRead, buffer: buf };
+  async read(buffer?: ArrayBufferView | { buffer?: ArrayBufferView; offset?: number; length?: number; position?: number | bigint | null } | null, offset?: number | null | { offset?: number; length?: number; position?: number | bigint | null }, length?: number | null, position?: number | bigint | null): Promise<{ bytesRead: number; buffer: ArrayBufferView }> {
+    return this.calls.readHandleForm(this.live('read'), buffer, offset, length, position);
   }
 
-  async write(data: Data, offsetOrPosition?: number | null, lengthOrEncoding?: number | BufferEncoding | null, position?: number | null): Promise<{ bytesWritten: number; buffer: Data }> {
-    const bytesWritten = this.calls.writeSync(this.live(), data, offsetOrPosition, lengthOrEncoding, position);
-    return { bytesWritten, buffer: data };
+  async write(data: Data, offsetOrPosition?: number | null | { offset?: number; length?: number; position?: number | null }, lengthOrEncoding?: number | BufferEncoding | null, position?: number | null): Promise<{ bytesWritten: number; buffer: Data }> {
+    if (ArrayBuffer.isView(data) && data.byteLength === 0) return { bytesWritten: 0, buffer: data };
+    return { bytesWritten: this.calls.writeHandleForm(this.live('write'), data, offsetOrPosition, lengthOrEncoding, position), buffer: data };
   }
 
   async readv(buffers: ArrayBufferView[], position?: number | null): Promise<{ bytesRead: number; buffers: ArrayBufferView[] }> {

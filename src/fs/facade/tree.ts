@@ -10,7 +10,7 @@ import { FsError, FsSystemError } from '../errors.js';
 import type { MkdirOptions } from '../nrfs.js';
 import { checkPath, FsArgumentError } from '../paths.js';
 import { Dirent } from '../stats.js';
-import { checkInt, type FacadeContext, invalidType, optBool, optionsOf } from './args.js';
+import { checkInt, encodeName, type FacadeContext, invalidType, optBool, optionsOf } from './args.js';
 import type { Encoding, PathArg } from './sync.js';
 
 export interface ReaddirOptions {
@@ -39,15 +39,12 @@ export interface CpOptions {
 export interface ReaddirCall {
   (path: PathArg, options?: { encoding?: BufferEncoding | null; withFileTypes?: false; recursive?: boolean } | BufferEncoding | null): string[];
   (path: PathArg, options: { encoding: 'buffer'; withFileTypes?: false; recursive?: boolean } | 'buffer'): Buffer[];
-  (path: PathArg, options: { encoding?: Encoding | null; withFileTypes: true; recursive?: boolean }): Dirent[];
-  (path: PathArg, options?: ReaddirOptions | Encoding | null): (string | Buffer)[] | Dirent[];
+  (path: PathArg, options: { encoding: 'buffer'; withFileTypes: true; recursive?: boolean }): Dirent<Buffer>[];
+  (path: PathArg, options: { encoding?: BufferEncoding | null; withFileTypes: true; recursive?: boolean }): Dirent[];
+  (path: PathArg, options?: ReaddirOptions | Encoding | null): (string | Buffer)[] | Dirent<string | Buffer>[];
 }
 
 const TEMP_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-
-function encodeName(name: string, enc: Encoding | null | undefined): string | Buffer {
-  return enc === 'buffer' ? Buffer.from(name) : name;
-}
 
 function join(dir: string, name: string): string {
   return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
@@ -56,25 +53,25 @@ function join(dir: string, name: string): string {
 export function treeCalls(c: FacadeContext) {
   const core = c.core;
 
-  function readdirSync(path: PathArg, options?: ReaddirOptions | Encoding | null): (string | Buffer)[] | Dirent[] {
+  function readdirSync(path: PathArg, options?: ReaddirOptions | Encoding | null): (string | Buffer)[] | Dirent<string | Buffer>[] {
     const o = optionsOf(options, {} as ReaddirOptions) as ReaddirOptions & Record<string, unknown>;
     const types = optBool(o, 'withFileTypes', false);
     const recursive = optBool(o, 'recursive', false);
     return c.at(path, 'scandir', (abs, given) => {
       if (!recursive) {
         if (!types) return core.readdir(abs).map((n) => encodeName(n, o.encoding));
-        return core.readdirEntries(abs).map((d) => new Dirent(d.name, d.isDirectory(), given, d.isSymbolicLink()));
+        return core.readdirEntries(abs).map((d) => new Dirent(encodeName(d.name, o.encoding), d.isDirectory(), given, d.isSymbolicLink()));
       }
       // As node:fs: breadth first, names relative to `path`; symbolic links are listed, not followed.
       const names: string[] = [];
-      const dirents: Dirent[] = [];
+      const dirents: Dirent<string | Buffer>[] = [];
       const queue: [string, string, string][] = [[abs, '', given]];
       for (let q = 0; q < queue.length; q++) {
         const [dirAbs, rel, dirGiven] = queue[q]!;
         for (const d of core.readdirEntries(dirAbs)) {
-          const relName = rel === '' ? d.name : `${rel}/${d.name}`;
+          const relName = rel === '' ? (d.name) : `${rel}/${d.name}`;
           names.push(relName);
-          dirents.push(new Dirent(d.name, d.isDirectory(), dirGiven, d.isSymbolicLink()));
+          dirents.push(new Dirent(encodeName(d.name, o.encoding), d.isDirectory(), dirGiven, d.isSymbolicLink()));
           if (d.isDirectory()) queue.push([join(dirAbs, d.name), relName, posix.join(dirGiven, d.name)]);
         }
       }
@@ -297,7 +294,8 @@ export function treeCalls(c: FacadeContext) {
         return encodeName(p + suffix, o.encoding);
       } catch (e) {
         if (e instanceof FsError && e.code === 'EEXIST' && attempt < 100) continue;
-        if (e instanceof FsError) throw new FsError(e.code, 'mkdtemp', `${p}XXXXXX`);
+        // As node 20.20: the error names the directory it tried to make.
+        if (e instanceof FsError) throw new FsError(e.code, 'mkdtemp', p + suffix);
         throw e;
       }
     }
