@@ -10,10 +10,13 @@
  * The callback and promise forms run the same synchronous replica ops (a
  * write is applied before its callback runs or its promise settles).
  */
+import { promisify } from 'node:util';
 import type { NrFs } from './nrfs.js';
 import { FsError } from './errors.js';
+import { FsArgumentError } from './paths.js';
 import { BigIntStats, Dirent, StatFs, Stats } from './stats.js';
-import { FacadeContext } from './facade/args.js';
+import { FacadeContext, invalidType, toUnixTimestamp } from './facade/args.js';
+import { validateOptionsObject } from './facade/validate.js';
 import { callbackForm, existsForm } from './facade/callback.js';
 import { Dir, opendirSync } from './facade/dir.js';
 import { FileHandle, promiseCalls } from './facade/promises.js';
@@ -78,9 +81,43 @@ export function nodeFs(core: NrFs) {
     writeFile: callbackForm(s.writeFileSync, 3, () => []),
   };
 
+  // util.promisify(fs.read) resolves { bytesRead, buffer } in node (and write, readv, writev alike), exists a boolean.
+  const resolvesPair = (f: (...a: unknown[]) => void, names: [string, string]) =>
+    Object.defineProperty(f, promisify.custom, {
+      value: (...a: unknown[]) => new Promise((resolve, reject) => f(...a, (e: Error | null, n: unknown, b: unknown) => (e ? reject(e) : resolve({ [names[0]]: n, [names[1]]: b })))),
+    });
+  resolvesPair(callbacks.read, ['bytesRead', 'buffer']);
+  resolvesPair(callbacks.write, ['bytesWritten', 'buffer']);
+  resolvesPair(callbacks.readv, ['bytesRead', 'buffers']);
+  resolvesPair(callbacks.writev, ['bytesWritten', 'buffer']); // sic: node 20 names writev's second value 'buffer'
+  Object.defineProperty(callbacks.exists, promisify.custom, { value: (p: unknown) => new Promise((resolve) => callbacks.exists(p, resolve)) });
+
+  /**
+   * openAsBlob(path, { type }): a Blob of the file's bytes. node's Blob reads
+   * the file lazily (and fails if it changed since); this one holds the
+   * bytes read when it was made.
+   */
+  const openAsBlob = (path: PathArg, options: { type?: string } = {}): Promise<Blob> => {
+    if (validateOptionsObject(options) === null) throw invalidType('options', 'of type object', null);
+    const type = options.type || '';
+    if (typeof type !== 'string') throw invalidType('options.type', 'of type string', type);
+    const abs = c.cwd.resolve(path, 'open')[1];
+    let bytes: Buffer;
+    try {
+      bytes = core.readFile(abs);
+    } catch (e) {
+      // node 20 throws this at the call for a file it cannot open.
+      if (e instanceof FsError) throw new FsArgumentError('ERR_INVALID_ARG_VALUE', 'Unable to open file as blob');
+      throw e;
+    }
+    return Promise.resolve(new Blob([bytes], { type }));
+  };
+
   return {
     ...sync,
     ...callbacks,
+    openAsBlob,
+    _toUnixTimestamp: toUnixTimestamp,
     ...streamCalls(s),
     ...watchers,
     ...jsonCalls(c),
@@ -107,6 +144,9 @@ export function nodeFs(core: NrFs) {
     FileHandle,
     ReadStream,
     WriteStream,
+    /** node's names of the same classes. */
+    FileReadStream: ReadStream,
+    FileWriteStream: WriteStream,
   };
 }
 

@@ -106,13 +106,22 @@ export function checkInt(v: unknown, name: string, min: number, max: number): nu
   return v;
 }
 
-/** A time argument (utimes): a Date, seconds as a number, or a numeric string; returns milliseconds. */
-export function timeMs(t: unknown, name: string): number {
-  if (t instanceof Date) return t.getTime();
-  if (typeof t === 'number' && Number.isFinite(t)) return t * 1000;
-  if (typeof t === 'string' && t.trim() !== '' && Number.isFinite(Number(t))) return Number(t) * 1000;
-  if (typeof t === 'bigint') return Number(t) * 1000;
-  throw invalidType('time', 'an instance of Date or an Time in seconds', t);
+/**
+ * node's toUnixTimestamp (exported by node:fs as `_toUnixTimestamp`): a
+ * Date, a finite number of seconds (a negative one means now), or a string
+ * that is loosely equal to its number ('', ' 12 '); returns seconds.
+ */
+export function toUnixTimestamp(t: unknown, name = 'time'): number {
+  // node's own test of a numeric string: a loose equality.
+  if (typeof t === 'string' && +t == (t as unknown as number)) return +t;
+  if (typeof t === 'number' && Number.isFinite(t)) return t < 0 ? Date.now() / 1000 : t;
+  if (t instanceof Date) return t.getTime() / 1000;
+  throw invalidType(name, 'an instance of Date or an Time in seconds', t);
+}
+
+/** A time argument (utimes) in milliseconds. */
+export function timeMs(t: unknown): number {
+  return toUnixTimestamp(t) * 1000;
 }
 
 /** Bytes of a string or ArrayBufferView data argument. */

@@ -3,7 +3,10 @@
  * promise call runs the same replica op (a write is applied before its
  * promise settles) and rejects, never throws, as node's do.
  */
+import { EventEmitter } from 'node:events';
 import { constants } from 'node:fs';
+import { createInterface, type Interface } from 'node:readline';
+import { ReadableStream } from 'node:stream/web';
 import { FsError } from '../errors.js';
 import { checkFd, dataBytes, type FacadeContext, optionsOf } from './args.js';
 import { opendirSync } from './dir.js';
@@ -11,6 +14,9 @@ import type { FileCalls, Data, PathArg, ReadFileOptions, WriteFileOptions } from
 import type { TreeCalls } from './tree.js';
 import type { OpenFlags } from '../flags.js';
 import type { BigIntStats, Stats } from '../stats.js';
+import { ReadStream, type ReadStreamOptions, registerFileHandle, WriteStream, type WriteStreamOptions } from './streams.js';
+
+let nextAsyncId = 1;
 
 const asyncDispose: symbol = (Symbol as { asyncDispose?: symbol }).asyncDispose ?? Symbol.for('nodejs.asyncDispose');
 
@@ -24,14 +30,50 @@ export class FileClosedError extends Error {
   }
 }
 
-export class FileHandle {
+/** node's FileHandle: an EventEmitter that emits 'close' once closed. */
+export class FileHandle extends EventEmitter {
   private closed = false;
+  readonly #asyncId = nextAsyncId++;
 
   constructor(
     private readonly calls: FileCalls,
     /** The fd (private to this thread); -1 once closed. */
     public fd: number,
-  ) {}
+  ) {
+    super();
+  }
+
+  /** A number that names this handle (node's async resource id; here unique per handle in the thread). */
+  getAsyncId(): number {
+    return this.#asyncId;
+  }
+
+  /** A read stream over this handle (its autoClose closes the handle; the handle's close ends the stream). */
+  createReadStream(options?: Omit<ReadStreamOptions, 'fd'>): ReadStream {
+    return new ReadStream(this.calls, undefined, { ...options, fd: this });
+  }
+
+  createWriteStream(options?: Omit<WriteStreamOptions, 'fd'>): WriteStream {
+    return new WriteStream(this.calls, undefined, { ...options, fd: this });
+  }
+
+  /** The file's lines from the handle's offset on (readline over createReadStream, as node's). */
+  readLines(options?: Omit<ReadStreamOptions, 'fd'>): Interface {
+    return createInterface({ input: this.createReadStream(options), crlfDelay: Infinity });
+  }
+
+  /** The file from the handle's offset on as a web ReadableStream of Uint8Array chunks. */
+  readableWebStream(): ReadableStream<Uint8Array> {
+    if (this.closed) throw Object.assign(new Error('The FileHandle is closed'), { code: 'ERR_INVALID_STATE' });
+    return new ReadableStream<Uint8Array>({
+      pull: (controller) => {
+        const chunk = Buffer.allocUnsafe(16384);
+        const n = this.calls.readSync(this.live('read'), chunk, 0, chunk.length, null);
+        if (n === 0) controller.close();
+        else controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, n));
+      },
+    });
+  }
 
   private live(syscall = 'fstat'): number {
     if (this.closed) throw new FileClosedError(syscall);
@@ -101,12 +143,15 @@ export class FileHandle {
     const fd = this.fd;
     this.fd = -1;
     this.calls.closeSync(fd);
+    this.emit('close');
   }
 
   [asyncDispose](): Promise<void> {
     return this.close();
   }
 }
+
+registerFileHandle(FileHandle);
 
 /** writeFile data: a string or bytes, or an (async) iterable of them (node's stream form), joined into one write. */
 async function collect(data: unknown, options: unknown): Promise<Data> {

@@ -186,7 +186,7 @@ export function fileCalls(c: FacadeContext) {
     return core.write(f, joined, 0, joined.length, vectorAt(position, joined.length, true) as number | null);
   }
 
-  const times = (atime: unknown, mtime: unknown): [number, number] => [timeMs(atime, 'atime'), timeMs(mtime, 'mtime')];
+  const times = (atime: unknown, mtime: unknown): [number, number] => [timeMs(atime), timeMs(mtime)];
 
   return {
     constants,
