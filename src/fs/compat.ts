@@ -113,8 +113,11 @@ export function nodeFs(core: NrFs) {
     return Promise.resolve(new Blob([bytes], { type }));
   };
 
+  // The decoders the callback form and FileHandle share are not node:fs names.
+  const { readCallbackForm: _read, readHandleForm: _readHandle, writeHandleForm: _writeHandle, ...publicSync } = sync;
+
   return {
-    ...sync,
+    ...publicSync,
     ...callbacks,
     openAsBlob,
     _toUnixTimestamp: toUnixTimestamp,

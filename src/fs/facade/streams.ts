@@ -264,6 +264,11 @@ export class WriteStream extends Writable implements FdStream {
     cb();
   }
 
+  /** Chunks that piled up while a write ran: one joined write (one log op), as node's writev. */
+  override _writev(chunks: { chunk: Buffer }[], cb: (e?: Error | null) => void): void {
+    this._write(Buffer.concat(chunks.map((c) => c.chunk)), 'buffer', cb);
+  }
+
   override _final(cb: (e?: Error | null) => void): void {
     // `flush`: fsync before the close (in memory: only the fd's check).
     if (!this.flush || this.fd === null) return cb();
