@@ -17,7 +17,7 @@ import { FsArgumentError } from './paths.js';
 import { BigIntStats, Dirent, StatFs, Stats } from './stats.js';
 import { FacadeContext, invalidType, toUnixTimestamp } from './facade/args.js';
 import { validateOptionsObject } from './facade/validate.js';
-import { callbackForm, existsForm } from './facade/callback.js';
+import { callbackForm, existsForm, noThrowIfNoEntry, throwIfAborted } from './facade/callback.js';
 import { Dir, opendirSync } from './facade/dir.js';
 import { FileHandle, promiseCalls } from './facade/promises.js';
 import { ReadStream, streamCalls, WriteStream } from './facade/streams.js';
@@ -25,6 +25,14 @@ import { fileCalls, type PathArg } from './facade/sync.js';
 import { treeCalls } from './facade/tree.js';
 import { watchCalls } from './facade/watch.js';
 import { jsonCalls } from './facade/json.js';
+
+/** `fn` whose options argument (at `at`) may carry an aborted `signal`: then an AbortError, as node's async forms. */
+function withSignal<A extends unknown[], R>(fn: (...a: A) => R, at = 2): (...a: A) => R {
+  return (...a: A) => {
+    throwIfAborted(a[at]);
+    return fn(...a);
+  };
+}
 
 /** node:fs-shaped functions bound to `core` (one thread's file system and working directory). */
 export function nodeFs(core: NrFs) {
@@ -38,7 +46,7 @@ export function nodeFs(core: NrFs) {
 
   const callbacks = {
     access: callbackForm(s.accessSync, 2),
-    appendFile: callbackForm(s.appendFileSync, 3, () => []),
+    appendFile: callbackForm(withSignal(s.appendFileSync), 3, () => []),
     chmod: callbackForm(s.chmodSync, 2, () => []),
     chown: callbackForm(s.chownSync, 3, () => []),
     close: callbackForm(s.closeSync, 1, () => []),
@@ -48,14 +56,14 @@ export function nodeFs(core: NrFs) {
     fchmod: callbackForm(s.fchmodSync, 2, () => []),
     fchown: callbackForm(s.fchownSync, 3, () => []),
     fdatasync: callbackForm(s.fdatasyncSync, 1, () => []),
-    fstat: callbackForm(s.fstatSync, 2),
+    fstat: callbackForm(noThrowIfNoEntry(s.fstatSync), 2),
     fsync: callbackForm(s.fsyncSync, 1, () => []),
     ftruncate: callbackForm(s.ftruncateSync, 2, () => []),
     futimes: callbackForm(s.futimesSync, 3, () => []),
     lchmod: callbackForm(s.lchmodSync, 2, () => []),
     lchown: callbackForm(s.lchownSync, 3, () => []),
     link: callbackForm(s.linkSync, 2, () => []),
-    lstat: callbackForm(s.lstatSync, 2),
+    lstat: callbackForm(noThrowIfNoEntry(s.lstatSync), 2),
     lutimes: callbackForm(s.lutimesSync, 3, () => []),
     mkdir: callbackForm(s.mkdirSync, 2),
     mkdtemp: callbackForm(s.mkdtempSync, 2),
@@ -63,14 +71,14 @@ export function nodeFs(core: NrFs) {
     opendir: callbackForm((path: PathArg, options?: { encoding?: string | null; bufferSize?: number }) => opendirSync(c, path, options, true), 2),
     read,
     readdir: callbackForm(s.readdirSync, 2),
-    readFile: callbackForm(s.readFileSync, 2),
+    readFile: callbackForm(withSignal(s.readFileSync, 1), 2),
     readlink: callbackForm(s.readlinkSync, 2),
     readv: callbackForm(s.readvSync, 3, (n, a) => [n, a[1]]),
     realpath: Object.assign(callbackForm(s.realpathSync, 2), { native: callbackForm(s.realpathSync.native, 2) }),
     rename: callbackForm(s.renameSync, 2, () => []),
     rm: callbackForm(s.rmSync, 2, () => []),
     rmdir: callbackForm(s.rmdirSync, 2, () => []),
-    stat: callbackForm(s.statSync, 2),
+    stat: callbackForm(noThrowIfNoEntry(s.statSync), 2),
     statfs: callbackForm(s.statfsSync, 2),
     symlink: callbackForm(s.symlinkSync, 3, () => []),
     truncate: callbackForm(s.truncateSync, 2, () => []),
@@ -78,7 +86,7 @@ export function nodeFs(core: NrFs) {
     utimes: callbackForm(s.utimesSync, 3, () => []),
     write: callbackForm(s.writeSync, 5, (n, a) => [n, a[1]]),
     writev: callbackForm(s.writevSync, 3, (n, a) => [n, a[1]]),
-    writeFile: callbackForm(s.writeFileSync, 3, () => []),
+    writeFile: callbackForm(withSignal(s.writeFileSync), 3, () => []),
   };
 
   // util.promisify(fs.read) resolves { bytesRead, buffer } in node (and write, readv, writev alike), exists a boolean.

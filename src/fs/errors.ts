@@ -94,3 +94,12 @@ export class FsSystemError extends ReplicationError<string> {
     this.info = { code: sysCode, message: detail, path, syscall, errno: this.errno };
   }
 }
+
+/** node's AbortError for a call whose `signal` was already aborted (readFile, writeFile, appendFile in their callback and promise forms). */
+export class FsAbortError extends Error {
+  readonly code = 'ABORT_ERR';
+  constructor(cause: unknown) {
+    super('The operation was aborted', { cause });
+    this.name = 'AbortError';
+  }
+}

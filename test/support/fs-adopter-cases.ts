@@ -233,4 +233,112 @@ export const adopterCases: Record<string, AdopterCase> = {
       await rec('a string path with a NUL byte', () => errorFields(() => call('stat', '/a\u0000b')));
     },
   },
+  'directories, trees and the options node validates (opendir, readdir, mkdir, rm, cp, copyFile, utimes, chown, stat)': {
+    run: async ({ call, p, rec, form }) => {
+      type Entry = { name: unknown; parentPath: string; path: string; isDirectory(): boolean };
+      await call('mkdir', p('a/b/c'), { recursive: true });
+      await call('writeFile', p('a/f'), 'x');
+      await call('writeFile', p('a/b/g'), 'x');
+      const list = async (o: unknown) => {
+        const d = (await call('opendir', p('a'), o)) as AsyncIterable<Entry>;
+        const out: unknown[][] = [];
+        for await (const e of d) out.push([e.name, e.parentPath.replace(p(''), ''), e.isDirectory()]);
+        return out.sort((x, y) => String(x[0]).localeCompare(String(y[0])));
+      };
+      await rec('opendir recursive', () => list({ recursive: true }));
+      await rec('opendir encoding hex', () => list({ encoding: 'hex' }));
+      await rec('opendir unknown encoding', () => call('opendir', p('a'), { encoding: 'nope' }));
+      // node 20's async forms throw a bad bufferSize inside their callback (an uncaught exception): sync only.
+      if (form === 'sync') for (const size of [0, 1.5, '2']) await rec(`opendir bufferSize ${String(size)}`, () => call('opendir', p('a'), { bufferSize: size }));
+      await rec('readdir recursive with file types', async () =>
+        ((await call('readdir', p('a'), { recursive: true, withFileTypes: true })) as Entry[]).map((e) => [e.name, e.parentPath.replace(p(''), ''), e.path.replace(p(''), '')]).sort());
+      await rec('readdir recursive follows a link to a directory (names only)', async () => {
+        await call('symlink', 'b', p('a/lb'));
+        return [((await call('readdir', p('a'), { recursive: true })) as string[]).sort(), ((await call('readdir', p('a'), { recursive: true, withFileTypes: true })) as Entry[]).map((e) => e.name).sort()];
+      });
+      await rec('readdir recursive not a boolean', async () => ((await call('readdir', p('a'), { recursive: 1 })) as string[]).sort());
+      await rec('readdir withFileTypes truthy', async () => ((await call('readdir', p('a/b'), { withFileTypes: 1 })) as Entry[]).map((e) => e.name));
+      await rec('mkdir recursive through a file', () => call('mkdir', p('a/f/x'), { recursive: true }));
+      await rec('mkdir recursive, exists', () => call('mkdir', p('a/b'), { recursive: true }));
+      await rec('mkdir recursive, a file exists', () => call('mkdir', p('a/f'), { recursive: true }));
+      await rec('mkdir recursive not a boolean', () => call('mkdir', p('a/q'), { recursive: 1 }));
+      await rec('mkdir mode as a string', async () => {
+        await call('mkdir', p('m1'), '700');
+        return call('stat', p('m1'));
+      });
+      await rec('mkdir bad mode', () => call('mkdir', p('m3'), { mode: 'x' }));
+      await rec('rm missing, recursive and force', async () => {
+        await call('rm', p('nope'), { recursive: true, force: true });
+        return 'ok';
+      });
+      await rec('rm maxRetries -1', () => call('rm', p('a'), { maxRetries: -1 }));
+      await rec('rm retryDelay 1.5', () => call('rm', p('a'), { retryDelay: 1.5 }));
+      await rec('rm force not a boolean', () => call('rm', p('a'), { force: 'yes' }));
+      await rec('rm options a string', () => call('rm', p('a'), 'x'));
+      await rec('rmdir options a string', () => call('rmdir', p('a'), 'x'));
+      await rec('rm a directory with a trailing slash', async () => {
+        await call('mkdir', p('t1'));
+        await call('rm', p('t1/'), { recursive: true });
+        return ((await call('readdir', p(''))) as string[]).includes('t1');
+      });
+      await call('writeFile', p('c1'), '1');
+      await call('writeFile', p('c2'), '2');
+      await rec('cp mode COPYFILE_EXCL', () => call('cp', p('c1'), p('c2'), { mode: constants.COPYFILE_EXCL }));
+      await rec('cp mode 99', () => call('cp', p('c1'), p('c3'), { mode: 99 }));
+      await rec('cp a directory without recursive', () => call('cp', p('a'), p('a2')));
+      await rec('cp recursive (a link copied as a link)', async () => {
+        await call('cp', p('a'), p('a3'), { recursive: true });
+        return ((await call('readdir', p('a3'), { recursive: true, withFileTypes: true })) as Entry[]).map((e) => [e.name, e.isDirectory()]).sort();
+      });
+      await rec('cp filter not a function', () => call('cp', p('c1'), p('c4'), { filter: 1 }));
+      await rec('cp onto itself', () => call('cp', p('c1'), p('c1')));
+      await rec('cp a missing source', () => call('cp', p('nope'), p('c5')));
+      await rec('cp a file onto a directory', () => call('cp', p('c1'), p('a')));
+      await rec('copyFile mode 8', () => call('copyFile', p('c1'), p('c6'), 8));
+      await rec('copyFile a directory', () => call('copyFile', p('a'), p('c7')));
+      await rec('utimes negative (now)', async () => {
+        await call('utimes', p('c1'), -1, -1);
+        return Math.abs(((await call('stat', p('c1'))) as { mtimeMs: number }).mtimeMs - Date.now()) < 60_000;
+      });
+      for (const [label, t] of [['numeric strings', '100'], ['empty strings', ''], ['Dates', new Date(5000)]] as const) {
+        await rec(`utimes ${label}`, async () => {
+          await call('utimes', p('c1'), t, t);
+          const st = (await call('stat', p('c1'))) as { atimeMs: number; mtimeMs: number };
+          return [st.atimeMs, st.mtimeMs];
+        });
+      }
+      await rec('utimes NaN', () => call('utimes', p('c1'), NaN, 1));
+      await rec('utimes a bigint', () => call('utimes', p('c1'), 1n, 1));
+      await rec('chmod a string mode', async () => {
+        await call('chmod', p('c1'), '640');
+        return ((await call('stat', p('c1'))) as { mode: number }).mode;
+      });
+      await rec('chmod a bad string', () => call('chmod', p('c1'), 'rw'));
+      await rec('chown -1 -1', async () => {
+        await call('chown', p('c1'), -1, -1);
+        return 'ok';
+      });
+      await rec('chown uid 1.5', () => call('chown', p('c1'), 1.5, 0));
+      await rec('chown gid 2**32', () => call('chown', p('c1'), 0, 2 ** 32));
+      await rec('access mode 8', () => call('access', p('c1'), 8));
+      await rec('access mode a string', () => call('access', p('c1'), 'r'));
+      await rec('link a directory', () => call('link', p('a'), p('la')));
+      await rec('stat throwIfNoEntry false (sync only)', () => call('stat', p('nope'), { throwIfNoEntry: false }));
+      await rec('lstat throwIfNoEntry false, ENOTDIR', () => call('lstat', p('c1/x'), { throwIfNoEntry: false }));
+      await rec('stat bigint not a boolean (false)', async () => typeof ((await call('stat', p('c1'), { bigint: 'yes' })) as { size: unknown }).size);
+      await rec('readFile, aborted signal', () => call('readFile', p('c1'), { signal: AbortSignal.abort() }));
+      await rec('writeFile, aborted signal', async () => {
+        await call('writeFile', p('c1'), 'new', { signal: AbortSignal.abort() });
+        return 'written';
+      });
+      await rec('after the aborted writeFile', () => call('readFile', p('c1'), 'utf8'));
+      await rec('writeFile flush', async () => {
+        await call('writeFile', p('c8'), 'x', { flush: true });
+        return call('readFile', p('c8'), 'utf8');
+      });
+      await rec('writeFile flush not a boolean', () => call('writeFile', p('c8'), 'x', { flush: 1 }));
+      await rec('rename into its own subtree', () => call('rename', p('a'), p('a/b/z')));
+      await rec('rename a directory over a file', () => call('rename', p('a'), p('c1')));
+    },
+  },
 };

@@ -97,15 +97,6 @@ export function checkCallback(cb: unknown): (...a: unknown[]) => void {
   return cb as (...a: unknown[]) => void;
 }
 
-/** A 32-bit integer in [min, max] (uid, gid, access mode...). */
-export function checkInt(v: unknown, name: string, min: number, max: number): number {
-  if (typeof v !== 'number') throw invalidType(name, 'of type number', v);
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= ${min} && <= ${max}. Received ${v}`);
-  }
-  return v;
-}
-
 /**
  * node's toUnixTimestamp (exported by node:fs as `_toUnixTimestamp`): a
  * Date, a finite number of seconds (a negative one means now), or a string

@@ -1,8 +1,10 @@
 /** `opendir`'s Dir: the entries of a directory, read one at a time (listed when opened). */
+import { posix } from 'node:path';
 import { FsError } from '../errors.js';
 import { Dirent } from '../stats.js';
 import { checkCallback, encodeName, type FacadeContext, optionsOf } from './args.js';
 import type { PathArg } from './sync.js';
+import { validateInteger } from './validate.js';
 
 /** node's ERR_DIR_CLOSED. */
 export class DirClosedError extends Error {
@@ -74,12 +76,30 @@ export class Dir {
   }
 }
 
-/** opendir; node's sync form reports failures without the path ("ENOTDIR: not a directory, opendir"), its async forms with it. */
-export function opendirSync(c: FacadeContext, path: PathArg, options?: { encoding?: string | null; bufferSize?: number }, async = false): Dir {
-  const enc = optionsOf(options, {}).encoding;
+/**
+ * opendir; node's sync form reports failures without the path ("ENOTDIR:
+ * not a directory, opendir"), its async forms with it. `bufferSize` is
+ * checked as node's (a uint32 >= 1) and otherwise has no effect: the
+ * entries are listed at once. `recursive` lists every subdirectory too,
+ * breadth first, each entry's parentPath its directory (links not
+ * followed), as node 20's recursive Dir.
+ */
+export function opendirSync(c: FacadeContext, path: PathArg, options?: { encoding?: string | null; bufferSize?: number; recursive?: boolean }, async = false): Dir {
+  const o = optionsOf(options, { bufferSize: 32, recursive: false }) as { encoding?: BufferEncoding | 'buffer' | null; bufferSize: unknown; recursive: unknown };
+  validateInteger(o.bufferSize, 'options.bufferSize', 1, 4294967295);
+  const recursive = Boolean(o.recursive);
   return c.at(path, 'opendir', (abs, given) => {
     try {
-      return new Dir(given, c.core.readdirEntries(abs).map((d) => new Dirent(encodeName(d.name, enc), d.isDirectory(), given, d.isSymbolicLink())));
+      const list: Dirent<string | Buffer>[] = [];
+      const queue: [string, string][] = [[abs, given]];
+      for (let q = 0; q < queue.length && (q === 0 || recursive); q++) {
+        const [dirAbs, dirGiven] = queue[q]!;
+        for (const d of c.core.readdirEntries(dirAbs)) {
+          list.push(new Dirent(encodeName(d.name, o.encoding), d.isDirectory(), dirGiven, d.isSymbolicLink()));
+          if (recursive && d.isDirectory()) queue.push([`${dirAbs === '/' ? '' : dirAbs}/${d.name}`, posix.join(dirGiven, d.name)]);
+        }
+      }
+      return new Dir(given, list);
     } catch (e) {
       if (e instanceof FsError) throw async ? new FsError(e.code, 'opendir', abs) : new FsError(e.code, 'opendir');
       throw e;

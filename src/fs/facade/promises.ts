@@ -10,6 +10,7 @@ import { ReadableStream } from 'node:stream/web';
 import { FsError } from '../errors.js';
 import { checkFd, dataBytes, type FacadeContext, optionsOf } from './args.js';
 import { opendirSync } from './dir.js';
+import { noThrowIfNoEntry, throwIfAborted } from './callback.js';
 import type { FileCalls, Data, PathArg, ReadFileOptions, WriteFileOptions } from './sync.js';
 import type { TreeCalls } from './tree.js';
 import type { OpenFlags } from '../flags.js';
@@ -180,7 +181,10 @@ export function promiseCalls(c: FacadeContext, s: Sync) {
   return {
     constants,
     access: async (path: PathArg, mode?: number) => s.accessSync(path, mode),
-    appendFile: async (path: PathArg | FileHandle, data: Data, options?: WriteFileOptions | BufferEncoding | null) => s.appendFileSync(handleOrPath(path), await collect(data, options), options),
+    appendFile: async (path: PathArg | FileHandle, data: Data, options?: WriteFileOptions | BufferEncoding | null) => {
+      throwIfAborted(options, true);
+      s.appendFileSync(handleOrPath(path), await collect(data, options), options);
+    },
     chmod: async (path: PathArg, mode: number | string) => s.chmodSync(path, mode),
     lchmod: async (path: PathArg, mode: number | string) => s.lchmodSync(path, mode),
     chown: async (path: PathArg, uid: number, gid: number) => s.chownSync(path, uid, gid),
@@ -188,14 +192,21 @@ export function promiseCalls(c: FacadeContext, s: Sync) {
     copyFile: async (src: PathArg, dest: PathArg, mode?: number) => s.copyFileSync(src, dest, mode),
     cp: async (src: PathArg, dest: PathArg, options?: Parameters<Sync['cpSync']>[2]) => s.cpSync(src, dest, options),
     link: async (existing: PathArg, path: PathArg) => s.linkSync(existing, path),
-    lstat: (async (path: PathArg, options?: { bigint?: boolean }) => s.lstatSync(path, options)) as PromiseStat,
+    lstat: (async (path: PathArg, options?: { bigint?: boolean }) => noThrowIfNoEntry(s.lstatSync)(path, options)) as PromiseStat,
     lutimes: async (path: PathArg, atime: unknown, mtime: unknown) => s.lutimesSync(path, atime, mtime),
     mkdir: async (path: PathArg, options?: Parameters<Sync['mkdirSync']>[1]) => s.mkdirSync(path, options),
     mkdtemp: async (prefix: PathArg, options?: Parameters<Sync['mkdtempSync']>[1]) => s.mkdtempSync(prefix, options),
     open: async (path: PathArg, flags?: OpenFlags, mode?: number | string) => new FileHandle(s, s.openSync(path, flags, mode)),
     opendir: async (path: PathArg, options?: { encoding?: string | null; bufferSize?: number }) => opendirSync(c, path, options, true),
-    readdir: async (path: PathArg, options?: Parameters<Sync['readdirSync']>[1]) => s.readdirSync(path, options),
-    readFile: async (path: PathArg | FileHandle, options?: ReadFileOptions | BufferEncoding | null) => s.readFileSync(handleOrPath(path), options),
+    readdir: async (path: PathArg, options?: Parameters<Sync['readdirSync']>[1]) => {
+      // node's promise form reads `recursive` as truthy (the sync and callback forms check it is a boolean).
+      const o = options !== null && typeof options === 'object' && options.recursive !== undefined ? { ...options, recursive: Boolean(options.recursive) } : options;
+      return s.readdirSync(path, o);
+    },
+    readFile: async (path: PathArg | FileHandle, options?: ReadFileOptions | BufferEncoding | null) => {
+      throwIfAborted(options);
+      return s.readFileSync(handleOrPath(path), options);
+    },
     readlink: async (path: PathArg, options?: Parameters<Sync['readlinkSync']>[1]) => s.readlinkSync(path, options),
     realpath: async (path: PathArg, options?: Parameters<Sync['readlinkSync']>[1]) => s.realpathSync.native(path, options),
     rename: async (from: PathArg, to: PathArg) => s.renameSync(from, to),
@@ -209,14 +220,18 @@ export function promiseCalls(c: FacadeContext, s: Sync) {
         throw e;
       }
     },
-    stat: (async (path: PathArg, options?: { bigint?: boolean }) => s.statSync(path, options)) as PromiseStat,
+    stat: (async (path: PathArg, options?: { bigint?: boolean }) => noThrowIfNoEntry(s.statSync)(path, options)) as PromiseStat,
     statfs: async (path: PathArg, options?: { bigint?: boolean }) => s.statfsSync(path, options),
     symlink: async (target: PathArg, path: PathArg, type?: string | null) => s.symlinkSync(target, path, type),
     truncate: async (path: PathArg, len?: number) => s.truncateSync(path, len),
     unlink: async (path: PathArg) => s.unlinkSync(path),
     utimes: async (path: PathArg, atime: unknown, mtime: unknown) => s.utimesSync(path, atime, mtime),
-    writeFile: async (path: PathArg | FileHandle, data: Data | Iterable<Data> | AsyncIterable<Data>, options?: WriteFileOptions | BufferEncoding | null) =>
-      s.writeFileSync(handleOrPath(path), await collect(data, options), options),
+    writeFile: async (path: PathArg | FileHandle, data: Data | Iterable<Data> | AsyncIterable<Data>, options?: WriteFileOptions | BufferEncoding | null) => {
+      throwIfAborted(options, true);
+      const bytes = await collect(data, options);
+      throwIfAborted(options);
+      s.writeFileSync(handleOrPath(path), bytes, options);
+    },
   };
 }
 

@@ -249,6 +249,15 @@ export class WriteStream extends Writable implements FdStream {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    this.writeChunk(chunk, cb);
+  }
+
+  /** Chunks that piled up while a write ran: one joined write (one log op), as node's writev. */
+  override _writev(chunks: { chunk: Buffer }[], cb: (e?: Error | null) => void): void {
+    this.writeChunk(Buffer.concat(chunks.map((c) => c.chunk)), cb);
+  }
+
+  private writeChunk(chunk: Buffer, cb: (e?: Error | null) => void): void {
     try {
       let done = 0;
       while (done < chunk.length) {
@@ -262,11 +271,6 @@ export class WriteStream extends Writable implements FdStream {
       return;
     }
     cb();
-  }
-
-  /** Chunks that piled up while a write ran: one joined write (one log op), as node's writev. */
-  override _writev(chunks: { chunk: Buffer }[], cb: (e?: Error | null) => void): void {
-    this._write(Buffer.concat(chunks.map((c) => c.chunk)), 'buffer', cb);
   }
 
   override _final(cb: (e?: Error | null) => void): void {

@@ -11,7 +11,7 @@ import { FsArgumentError } from '../paths.js';
 import { BigIntStats, StatFs, type Stats } from '../stats.js';
 import { checkFd, dataBytes, type FacadeContext, invalidType, optBool, optionsOf, timeMs } from './args.js';
 import { handleReadRequest, type ReadRequest, readRequest, writeRequest, vectorAt } from './rw.js';
-import { bytesView, truncateLength, validFd } from './validate.js';
+import { bytesView, truncateLength, validateInteger, validFd } from './validate.js';
 
 export type Encoding = BufferEncoding | 'buffer';
 export type PathArg = string | Uint8Array | URL;
@@ -65,8 +65,9 @@ export function fileCalls(c: FacadeContext) {
 
   const statWith = (s: () => Stats, options: unknown): Stats | BigIntStats | undefined => {
     const o = optionsOf(options, {} as StatOptions) as StatOptions & Record<string, unknown>;
-    const big = optBool(o, 'bigint', false);
-    const throwIfNoEntry = optBool(o, 'throwIfNoEntry', true);
+    // As node's binding reads them: bigint only when exactly true, throwIfNoEntry off only when exactly false.
+    const big = o.bigint === true;
+    const throwIfNoEntry = o.throwIfNoEntry !== false;
     let st: Stats;
     try {
       st = s();
@@ -109,7 +110,9 @@ export function fileCalls(c: FacadeContext) {
   }
 
   function writeOptions(options: unknown, flag: string): { encoding: BufferEncoding | undefined; flag: OpenFlags; mode: number | string | undefined } {
-    const o = optionsOf(options, { flag } as WriteFileOptions);
+    const o = optionsOf(options, { flag } as WriteFileOptions) as WriteFileOptions & Record<string, unknown>;
+    // `flush` (fsync before close) checks as node's; in memory there is nothing more to do.
+    if (o.flush !== undefined && o.flush !== null) optBool(o, 'flush', false);
     const enc = o.encoding === null || o.encoding === undefined || (o.encoding as string) === 'buffer' ? undefined : o.encoding;
     return { encoding: enc, flag: o.flag ?? flag, mode: o.mode };
   }
@@ -227,7 +230,7 @@ export function fileCalls(c: FacadeContext) {
     lstatSync: ((path: PathArg, options?: StatOptions) => c.at(path, 'lstat', (abs) => statWith(() => core.lstat(abs), options))) as StatCall<PathArg>,
     fstatSync: ((fd: number, options?: StatOptions) => statWith(() => core.fstat(checkFd(fd)), options)) as StatCall<number>,
     statfsSync: (path: PathArg, options?: { bigint?: boolean }) => {
-      const big = optBool(optionsOf(options, {}) as Record<string, unknown>, 'bigint', false);
+      const big = (optionsOf(options, {}) as Record<string, unknown>).bigint === true;
       const s = c.at(path, 'statfs', (abs) => core.statfs(abs));
       const n = (x: number): number => x;
       const f = big ? (BigInt as unknown as typeof n) : n;
@@ -268,12 +271,9 @@ export function fileCalls(c: FacadeContext) {
   };
 }
 
+/** node's uid/gid check: validateInteger(v, name, -1, 2^32 - 1). */
 function ownerArg(v: unknown, name: string): number {
-  if (typeof v !== 'number') throw invalidType(name, 'of type number', v);
-  if (!Number.isInteger(v) || v < -1 || v > 0xffffffff) {
-    throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= -1 && <= 4294967295. Received ${v}`);
-  }
-  return v;
+  return validateInteger(v, name, -1, 0xffffffff);
 }
 
 export type FileCalls = ReturnType<typeof fileCalls>;

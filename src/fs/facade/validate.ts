@@ -8,6 +8,7 @@
 import { inspect } from 'node:util';
 import { FsError } from '../errors.js';
 import { describe, FsArgumentError } from '../paths.js';
+import { invalidType } from './args.js';
 import { MAX_FILE_BYTES } from '../state.js';
 
 const INT32_MIN = -2147483648;
@@ -40,7 +41,7 @@ export function outOfRange(name: string, range: string, v: unknown): FsArgumentE
 }
 
 function notANumber(name: string, v: unknown): FsArgumentError {
-  return new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type number. Received ${describe(v)}`);
+  return invalidType(name, 'of type number', v);
 }
 
 /** node's validateInteger: a number, an integer, within [min, max] (safe integers by default). */
