@@ -10,18 +10,29 @@
  * The callback and promise forms run the same synchronous replica ops (a
  * write is applied before its callback runs or its promise settles).
  */
+import { promisify } from 'node:util';
 import type { NrFs } from './nrfs.js';
 import { FsError } from './errors.js';
+import { FsArgumentError } from './paths.js';
 import { BigIntStats, Dirent, StatFs, Stats } from './stats.js';
-import { FacadeContext } from './facade/args.js';
-import { callbackForm, existsForm } from './facade/callback.js';
+import { FacadeContext, invalidType, toUnixTimestamp } from './facade/args.js';
+import { validateOptionsObject } from './facade/validate.js';
+import { callbackForm, existsForm, noThrowIfNoEntry, throwIfAborted } from './facade/callback.js';
 import { Dir, opendirSync } from './facade/dir.js';
 import { FileHandle, promiseCalls } from './facade/promises.js';
 import { ReadStream, streamCalls, WriteStream } from './facade/streams.js';
-import { fileCalls, type PathArg, type ReadOptions } from './facade/sync.js';
+import { fileCalls, type PathArg } from './facade/sync.js';
 import { treeCalls } from './facade/tree.js';
 import { watchCalls } from './facade/watch.js';
 import { jsonCalls } from './facade/json.js';
+
+/** `fn` whose options argument (at `at`) may carry an aborted `signal`: then an AbortError, as node's async forms. */
+function withSignal<A extends unknown[], R>(fn: (...a: A) => R, at = 2): (...a: A) => R {
+  return (...a: A) => {
+    throwIfAborted(a[at]);
+    return fn(...a);
+  };
+}
 
 /** node:fs-shaped functions bound to `core` (one thread's file system and working directory). */
 export function nodeFs(core: NrFs) {
@@ -30,20 +41,12 @@ export function nodeFs(core: NrFs) {
   const s = sync;
   const { watchAsync, ...watchers } = watchCalls(c);
 
-  /** fs.read(fd, buffer, offset, length, position, cb), (fd, { buffer, ... }, cb), (fd, buffer, { ... }, cb), (fd, cb). */
-  const read = (fd: number, ...rest: unknown[]): void => {
-    const args = [fd, ...rest];
-    if (rest.length <= 2 && !ArrayBuffer.isView(rest[0])) {
-      const o = (typeof rest[0] === 'object' && rest[0] !== null ? rest[0] : {}) as ReadOptions;
-      const buffer = o.buffer ?? Buffer.alloc(16384);
-      args.splice(1, typeof rest[0] === 'function' ? 0 : 1, buffer, { offset: o.offset, length: o.length, position: o.position });
-    }
-    return callbackForm(s.readSync, 5, (n, a) => [n, a[1]])(...args);
-  };
+  /** fs.read(fd, buffer, offset, length, position, cb), (fd, buffer, options, cb), (fd, options, cb), (fd, cb): cb(err, bytesRead, buffer). */
+  const read = callbackForm(s.readCallbackForm, 5, (r) => [r.bytesRead, r.buffer]);
 
   const callbacks = {
     access: callbackForm(s.accessSync, 2),
-    appendFile: callbackForm(s.appendFileSync, 3, () => []),
+    appendFile: callbackForm(withSignal(s.appendFileSync), 3, () => []),
     chmod: callbackForm(s.chmodSync, 2, () => []),
     chown: callbackForm(s.chownSync, 3, () => []),
     close: callbackForm(s.closeSync, 1, () => []),
@@ -53,14 +56,14 @@ export function nodeFs(core: NrFs) {
     fchmod: callbackForm(s.fchmodSync, 2, () => []),
     fchown: callbackForm(s.fchownSync, 3, () => []),
     fdatasync: callbackForm(s.fdatasyncSync, 1, () => []),
-    fstat: callbackForm(s.fstatSync, 2),
+    fstat: callbackForm(noThrowIfNoEntry(s.fstatSync), 2),
     fsync: callbackForm(s.fsyncSync, 1, () => []),
     ftruncate: callbackForm(s.ftruncateSync, 2, () => []),
     futimes: callbackForm(s.futimesSync, 3, () => []),
     lchmod: callbackForm(s.lchmodSync, 2, () => []),
     lchown: callbackForm(s.lchownSync, 3, () => []),
     link: callbackForm(s.linkSync, 2, () => []),
-    lstat: callbackForm(s.lstatSync, 2),
+    lstat: callbackForm(noThrowIfNoEntry(s.lstatSync), 2),
     lutimes: callbackForm(s.lutimesSync, 3, () => []),
     mkdir: callbackForm(s.mkdirSync, 2),
     mkdtemp: callbackForm(s.mkdtempSync, 2),
@@ -68,14 +71,14 @@ export function nodeFs(core: NrFs) {
     opendir: callbackForm((path: PathArg, options?: { encoding?: string | null; bufferSize?: number }) => opendirSync(c, path, options, true), 2),
     read,
     readdir: callbackForm(s.readdirSync, 2),
-    readFile: callbackForm(s.readFileSync, 2),
+    readFile: callbackForm(withSignal(s.readFileSync, 1), 2),
     readlink: callbackForm(s.readlinkSync, 2),
     readv: callbackForm(s.readvSync, 3, (n, a) => [n, a[1]]),
     realpath: Object.assign(callbackForm(s.realpathSync, 2), { native: callbackForm(s.realpathSync.native, 2) }),
     rename: callbackForm(s.renameSync, 2, () => []),
     rm: callbackForm(s.rmSync, 2, () => []),
     rmdir: callbackForm(s.rmdirSync, 2, () => []),
-    stat: callbackForm(s.statSync, 2),
+    stat: callbackForm(noThrowIfNoEntry(s.statSync), 2),
     statfs: callbackForm(s.statfsSync, 2),
     symlink: callbackForm(s.symlinkSync, 3, () => []),
     truncate: callbackForm(s.truncateSync, 2, () => []),
@@ -83,12 +86,49 @@ export function nodeFs(core: NrFs) {
     utimes: callbackForm(s.utimesSync, 3, () => []),
     write: callbackForm(s.writeSync, 5, (n, a) => [n, a[1]]),
     writev: callbackForm(s.writevSync, 3, (n, a) => [n, a[1]]),
-    writeFile: callbackForm(s.writeFileSync, 3, () => []),
+    writeFile: callbackForm(withSignal(s.writeFileSync), 3, () => []),
   };
 
+  // util.promisify(fs.read) resolves { bytesRead, buffer } in node (and write, readv, writev alike), exists a boolean.
+  const resolvesPair = (f: (...a: unknown[]) => void, names: [string, string]) =>
+    Object.defineProperty(f, promisify.custom, {
+      value: (...a: unknown[]) => new Promise((resolve, reject) => f(...a, (e: Error | null, n: unknown, b: unknown) => (e ? reject(e) : resolve({ [names[0]]: n, [names[1]]: b })))),
+    });
+  resolvesPair(callbacks.read, ['bytesRead', 'buffer']);
+  resolvesPair(callbacks.write, ['bytesWritten', 'buffer']);
+  resolvesPair(callbacks.readv, ['bytesRead', 'buffers']);
+  resolvesPair(callbacks.writev, ['bytesWritten', 'buffer']); // sic: node 20 names writev's second value 'buffer'
+  Object.defineProperty(callbacks.exists, promisify.custom, { value: (p: unknown) => new Promise((resolve) => callbacks.exists(p, resolve)) });
+
+  /**
+   * openAsBlob(path, { type }): a Blob of the file's bytes. node's Blob reads
+   * the file lazily (and fails if it changed since); this one holds the
+   * bytes read when it was made.
+   */
+  const openAsBlob = (path: PathArg, options: { type?: string } = {}): Promise<Blob> => {
+    if (validateOptionsObject(options) === null) throw invalidType('options', 'of type object', null);
+    const type = options.type || '';
+    if (typeof type !== 'string') throw invalidType('options.type', 'of type string', type);
+    const abs = c.cwd.resolve(path, 'open')[1];
+    let bytes: Buffer;
+    try {
+      bytes = core.readFile(abs);
+    } catch (e) {
+      // node 20 throws this at the call for a file it cannot open.
+      if (e instanceof FsError) throw new FsArgumentError('ERR_INVALID_ARG_VALUE', 'Unable to open file as blob');
+      throw e;
+    }
+    return Promise.resolve(new Blob([bytes], { type }));
+  };
+
+  // The decoders the callback form and FileHandle share are not node:fs names.
+  const { readCallbackForm: _read, readHandleForm: _readHandle, writeHandleForm: _writeHandle, ...publicSync } = sync;
+
   return {
-    ...sync,
+    ...publicSync,
     ...callbacks,
+    openAsBlob,
+    _toUnixTimestamp: toUnixTimestamp,
     ...streamCalls(s),
     ...watchers,
     ...jsonCalls(c),
@@ -115,6 +155,9 @@ export function nodeFs(core: NrFs) {
     FileHandle,
     ReadStream,
     WriteStream,
+    /** node's names of the same classes. */
+    FileReadStream: ReadStream,
+    FileWriteStream: WriteStream,
   };
 }
 

@@ -30,12 +30,22 @@ export const ERRNO = {
 
 export type FsErrorCode = keyof typeof ERRNO;
 
+/** The name node's errors read as: inherited from Error.prototype there, a non-enumerable own field here (ReplicationError sets its class name). */
+function nameAs(e: Error, name: string): void {
+  Object.defineProperty(e, 'name', { value: name, enumerable: false, writable: true, configurable: true });
+}
+
+/**
+ * Own enumerable fields as node's uvException sets them: errno, code,
+ * syscall, and path and dest only when there is one (so Object.keys,
+ * spread and deepStrictEqual see what they see on node:fs's errors).
+ */
 export class FsError extends ReplicationError<FsErrorCode> {
-  readonly errno: number;
-  readonly syscall: string;
-  readonly path?: string;
-  readonly dest?: string;
-  private readonly detail?: string;
+  declare readonly errno: number;
+  declare readonly syscall: string;
+  declare readonly path?: string;
+  declare readonly dest?: string;
+  readonly #detail?: string;
 
   constructor(code: FsErrorCode, syscall: string, path?: string, dest?: string, detail?: string) {
     const [errno, text] = ERRNO[code];
@@ -43,17 +53,18 @@ export class FsError extends ReplicationError<FsErrorCode> {
     if (path !== undefined) where += ` '${path}'`;
     if (dest !== undefined) where += ` -> '${dest}'`;
     super(code, `${code}: ${text}, ${where}${detail ? ` (${detail})` : ''}`);
-    this.name = 'Error'; // as node's
-    this.errno = errno;
-    this.syscall = syscall;
-    if (path !== undefined) this.path = path;
-    if (dest !== undefined) this.dest = dest;
-    if (detail !== undefined) this.detail = detail;
+    nameAs(this, 'Error');
+    const self = this as { -readonly [K in 'errno' | 'syscall' | 'path' | 'dest']?: FsError[K] };
+    self.errno = errno;
+    self.syscall = syscall;
+    if (path !== undefined) self.path = path;
+    if (dest !== undefined) self.dest = dest;
+    this.#detail = detail;
   }
 
   /** The same error quoting other paths (a relative path as the caller spelled it). */
   withPaths(path: string | undefined, dest: string | undefined): FsError {
-    return new FsError(this.code, this.syscall, path, dest, this.detail);
+    return new FsError(this.code, this.syscall, path, dest, this.#detail);
   }
 }
 
@@ -76,10 +87,19 @@ export class FsSystemError extends ReplicationError<string> {
 
   constructor(code: string, prefix: string, sysCode: FsErrorCode, syscall: string, detail: string, path: string) {
     super(code, `${prefix}: ${syscall} returned ${sysCode} (${detail}) ${path}`);
-    this.name = 'SystemError';
+    nameAs(this, 'SystemError');
     this.errno = -ERRNO[sysCode][0];
     this.syscall = syscall;
     this.path = path;
     this.info = { code: sysCode, message: detail, path, syscall, errno: this.errno };
+  }
+}
+
+/** node's AbortError for a call whose `signal` was already aborted (readFile, writeFile, appendFile in their callback and promise forms). */
+export class FsAbortError extends Error {
+  readonly code = 'ABORT_ERR';
+  constructor(cause: unknown) {
+    super('The operation was aborted', { cause });
+    this.name = 'AbortError';
   }
 }

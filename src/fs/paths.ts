@@ -57,7 +57,9 @@ export function checkPath(path: unknown, syscall: string, name = 'path', relativ
   else if (path instanceof URL) p = fileURLToPath(path);
   else throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type string or an instance of Buffer or URL. Received ${describe(path)}`);
   if (p.includes('\u0000')) {
-    throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `The argument '${name}' must be a string, Uint8Array, or URL without null bytes. Received ${inspect(p)}`);
+    // node quotes the argument as given: a Buffer as <Buffer ...>, a URL's path as the decoded string.
+    const shown = path instanceof Uint8Array ? path : p;
+    throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `The argument '${name}' must be a string, Uint8Array, or URL without null bytes. Received ${inspect(shown)}`);
   }
   if (p.length === 0) throw new FsError('ENOENT', syscall, p);
   if (!relative && p.charCodeAt(0) !== 47 /* / */) throw new FsError('EINVAL', syscall, p, undefined, 'NrFS paths must be absolute (the node:fs facade resolves relative ones)');
@@ -78,13 +80,28 @@ export function checkPath(path: unknown, syscall: string, name = 'path', relativ
   return p;
 }
 
-/** node's `Received ...` suffix for a wrong value. */
+/** node's `Received ...` suffix for a wrong value (its determineSpecificType). */
 export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (v === undefined) return 'undefined';
-  if (typeof v === 'function') return `function ${v.name}`;
-  if (typeof v === 'object') return `an instance of ${(v as object).constructor?.name ?? 'Object'}`;
-  if (typeof v === 'string') return `type string ('${v.length > 28 ? `${v.slice(0, 25)}...` : v}')`;
-  if (typeof v === 'bigint') return `type bigint (${v}n)`;
-  return `type ${typeof v} (${String(v)})`;
+  switch (typeof v) {
+    case 'function':
+      return `function ${v.name}`;
+    case 'object': {
+      const ctor = (v as { constructor?: { name?: unknown } }).constructor;
+      return ctor !== undefined && ctor !== null && 'name' in ctor ? `an instance of ${String(ctor.name)}` : inspect(v, { depth: -1 });
+    }
+    case 'string': {
+      const shown = v.length > 28 ? `${v.slice(0, 25)}...` : v;
+      return shown.includes("'") ? `type string (${JSON.stringify(shown)})` : `type string ('${shown}')`;
+    }
+    case 'bigint':
+      return `type bigint (${v}n)`;
+    case 'number':
+      return `type number (${Object.is(v, -0) ? '-0' : String(v)})`;
+    case 'symbol':
+      return `type symbol (${String(v)})`;
+    default:
+      return `type ${typeof v} (${String(v)})`;
+  }
 }

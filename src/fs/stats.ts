@@ -77,28 +77,36 @@ export class Stats extends FileTypeTests {
   }
 }
 
-export class Dirent extends FileTypeTests {
-  constructor(
-    readonly name: string,
-    private readonly dir: boolean,
-    /** The directory that was listed (as node:fs 20 reports it). */
-    readonly path: string,
-    private readonly link = false,
-  ) {
+/**
+ * A directory entry, with node's own fields (`name`, `parentPath`, `path`,
+ * in that order: what Object.keys, spread and deepStrictEqual see); the
+ * type is in private fields, as node keeps it behind a symbol.
+ */
+export class Dirent<Name extends string | Buffer = string> extends FileTypeTests {
+  readonly name: Name;
+  /** The directory that was listed (as node:fs 20.12+ reports it). */
+  readonly parentPath: string;
+  /** Same as `parentPath` (node:fs 20's older name). */
+  readonly path: string;
+  readonly #dir: boolean;
+  readonly #link: boolean;
+
+  constructor(name: Name, dir: boolean, path: string, link = false) {
     super();
-  }
-  /** Same as `path` (node:fs 20.12+ name). */
-  get parentPath(): string {
-    return this.path;
+    this.name = name;
+    this.parentPath = path;
+    this.path = path;
+    this.#dir = dir;
+    this.#link = link;
   }
   isFile(): boolean {
-    return !this.dir && !this.link;
+    return !this.#dir && !this.#link;
   }
   isDirectory(): boolean {
-    return this.dir;
+    return this.#dir;
   }
   isSymbolicLink(): boolean {
-    return this.link;
+    return this.#link;
   }
 }
 

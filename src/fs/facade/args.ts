@@ -52,6 +52,17 @@ export function optionsOf<T extends object>(o: unknown, defaults: T): T & { enco
   return out;
 }
 
+/**
+ * A name (readdir, readlink, realpath, mkdtemp) in the caller's encoding, as
+ * node:fs returns it: the UTF-8 bytes of the name as a Buffer for 'buffer',
+ * decoded as `enc` for any other ('hex', 'base64', 'latin1'...).
+ */
+export function encodeName(name: string, enc: BufferEncoding | 'buffer' | null | undefined): string | Buffer {
+  if (enc === undefined || enc === null || enc === 'utf8' || enc === 'utf-8') return name;
+  const bytes = Buffer.from(name);
+  return enc === 'buffer' ? bytes : bytes.toString(enc);
+}
+
 export function checkEncoding(e: unknown): BufferEncoding | 'buffer' {
   if (e === 'buffer') return 'buffer';
   if (typeof e === 'string' && Buffer.isEncoding(e)) return e;
@@ -86,22 +97,22 @@ export function checkCallback(cb: unknown): (...a: unknown[]) => void {
   return cb as (...a: unknown[]) => void;
 }
 
-/** A 32-bit integer in [min, max] (uid, gid, access mode...). */
-export function checkInt(v: unknown, name: string, min: number, max: number): number {
-  if (typeof v !== 'number') throw invalidType(name, 'of type number', v);
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= ${min} && <= ${max}. Received ${v}`);
-  }
-  return v;
+/**
+ * node's toUnixTimestamp (exported by node:fs as `_toUnixTimestamp`): a
+ * Date, a finite number of seconds (a negative one means now), or a string
+ * that is loosely equal to its number ('', ' 12 '); returns seconds.
+ */
+export function toUnixTimestamp(t: unknown, name = 'time'): number {
+  // node's own test of a numeric string: a loose equality.
+  if (typeof t === 'string' && +t == (t as unknown as number)) return +t;
+  if (typeof t === 'number' && Number.isFinite(t)) return t < 0 ? Date.now() / 1000 : t;
+  if (t instanceof Date) return t.getTime() / 1000;
+  throw invalidType(name, 'an instance of Date or an Time in seconds', t);
 }
 
-/** A time argument (utimes): a Date, seconds as a number, or a numeric string; returns milliseconds. */
-export function timeMs(t: unknown, name: string): number {
-  if (t instanceof Date) return t.getTime();
-  if (typeof t === 'number' && Number.isFinite(t)) return t * 1000;
-  if (typeof t === 'string' && t.trim() !== '' && Number.isFinite(Number(t))) return Number(t) * 1000;
-  if (typeof t === 'bigint') return Number(t) * 1000;
-  throw invalidType('time', 'an instance of Date or an Time in seconds', t);
+/** A time argument (utimes) in milliseconds. */
+export function timeMs(t: unknown): number {
+  return toUnixTimestamp(t) * 1000;
 }
 
 /** Bytes of a string or ArrayBufferView data argument. */
@@ -126,6 +137,13 @@ export class FacadeContext {
 
   /** The same for two paths (rename, link, copyFile...). */
   at2<T>(a: unknown, b: unknown, syscall: string, fn: (absA: string, absB: string, givenA: string, givenB: string) => T, nameA: string, nameB: string): T {
+    // Both arguments are checked before an empty one fails, and the ENOENT quotes both, as node's.
+    const empty = (x: unknown): boolean => (typeof x === 'string' || x instanceof Uint8Array) && x.length === 0;
+    if (empty(a) || empty(b)) {
+      const shown = (x: unknown, name: string): string => (empty(x) ? '' : this.cwd.resolve(x, syscall, name)[0]);
+      const [sa, sb] = [shown(a, nameA), shown(b, nameB)];
+      throw new FsError('ENOENT', syscall, sa, sb);
+    }
     const [ga, aa] = this.cwd.resolve(a, syscall, nameA);
     const [gb, ab] = this.cwd.resolve(b, syscall, nameB);
     return asGiven(ga, aa, () => fn(aa, ab, ga, gb), gb, ab);

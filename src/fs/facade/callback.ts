@@ -7,7 +7,7 @@
  * runs later (process.nextTick), never inside the call.
  */
 import { ReplicationError } from '../../nr/index.js';
-import { FsError, FsSystemError } from '../errors.js';
+import { FsAbortError, FsError, FsSystemError } from '../errors.js';
 import { checkCallback } from './args.js';
 import { describe, FsArgumentError } from '../paths.js';
 
@@ -15,7 +15,7 @@ type Cb = (...a: unknown[]) => void;
 
 /** Errors reported through the callback (or a stream's 'error') rather than thrown: everything but a wrong argument. */
 export function isSystemError(e: unknown): boolean {
-  return e instanceof FsError || e instanceof FsSystemError || e instanceof ReplicationError;
+  return e instanceof FsError || e instanceof FsSystemError || e instanceof ReplicationError || e instanceof FsAbortError;
 }
 
 /** The callback is the last argument; `arity` is how many arguments the call takes before it at most. */
@@ -53,4 +53,24 @@ export function existsForm(existsSync: (p: never) => boolean): (path: unknown, c
     const r = existsSync(path as never);
     process.nextTick(f, r);
   };
+}
+
+/**
+ * The `signal` of a readFile/writeFile/appendFile options object, as node's
+ * callback and promise forms check it: an aborted one fails the call with
+ * an AbortError before anything is read or written (the sync forms take
+ * no signal).
+ */
+export function throwIfAborted(options: unknown, check = false): void {
+  if (options === null || typeof options !== 'object') return;
+  const signal = (options as { signal?: unknown }).signal;
+  if (check && signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "options.signal" property must be an instance of AbortSignal. Received ${describe(signal)}`);
+  }
+  if (signal instanceof AbortSignal && signal.aborted) throw new FsAbortError(signal.reason);
+}
+
+/** stat/lstat/fstat as node's callback and promise forms: `throwIfNoEntry` is the sync forms' option only. */
+export function noThrowIfNoEntry<P, R>(fn: (p: P, o?: { bigint?: boolean; throwIfNoEntry?: boolean }) => R): (p: P, o?: { bigint?: boolean }) => R {
+  return (p, o) => fn(p, o !== null && typeof o === 'object' ? { ...o, throwIfNoEntry: true } : o);
 }

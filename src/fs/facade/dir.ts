@@ -1,8 +1,10 @@
 /** `opendir`'s Dir: the entries of a directory, read one at a time (listed when opened). */
+import { posix } from 'node:path';
 import { FsError } from '../errors.js';
 import { Dirent } from '../stats.js';
-import { checkCallback, type FacadeContext, optionsOf } from './args.js';
+import { checkCallback, encodeName, type FacadeContext, optionsOf } from './args.js';
 import type { PathArg } from './sync.js';
+import { validateInteger } from './validate.js';
 
 /** node's ERR_DIR_CLOSED. */
 export class DirClosedError extends Error {
@@ -19,20 +21,20 @@ export class Dir {
   constructor(
     /** The path as given to opendir. */
     readonly path: string,
-    private readonly list: Dirent[],
+    private readonly list: Dirent<string | Buffer>[],
   ) {}
 
-  readSync(): Dirent | null {
+  readSync(): Dirent<string | Buffer> | null {
     if (this.closed) throw new DirClosedError();
     return this.list[this.at++] ?? null;
   }
 
-  read(): Promise<Dirent | null>;
-  read(cb: (err: Error | null, d: Dirent | null) => void): void;
-  read(cb?: (err: Error | null, d: Dirent | null) => void): Promise<Dirent | null> | void {
+  read(): Promise<Dirent<string | Buffer> | null>;
+  read(cb: (err: Error | null, d: Dirent<string | Buffer> | null) => void): void;
+  read(cb?: (err: Error | null, d: Dirent<string | Buffer> | null) => void): Promise<Dirent<string | Buffer> | null> | void {
     if (cb === undefined) return new Promise((resolve, reject) => this.read((e, d) => (e ? reject(e) : resolve(d))));
     checkCallback(cb);
-    let d: Dirent | null;
+    let d: Dirent<string | Buffer> | null;
     try {
       d = this.readSync();
     } catch (e) {
@@ -61,7 +63,7 @@ export class Dir {
     process.nextTick(cb, null);
   }
 
-  async *entries(): AsyncGenerator<Dirent> {
+  async *entries(): AsyncGenerator<Dirent<string | Buffer>> {
     try {
       for (let d = this.readSync(); d !== null; d = this.readSync()) yield d;
     } finally {
@@ -69,17 +71,35 @@ export class Dir {
     }
   }
 
-  [Symbol.asyncIterator](): AsyncGenerator<Dirent> {
+  [Symbol.asyncIterator](): AsyncGenerator<Dirent<string | Buffer>> {
     return this.entries();
   }
 }
 
-/** opendir; node's sync form reports failures without the path ("ENOTDIR: not a directory, opendir"), its async forms with it. */
-export function opendirSync(c: FacadeContext, path: PathArg, options?: { encoding?: string | null; bufferSize?: number }, async = false): Dir {
-  optionsOf(options, {});
+/**
+ * opendir; node's sync form reports failures without the path ("ENOTDIR:
+ * not a directory, opendir"), its async forms with it. `bufferSize` is
+ * checked as node's (a uint32 >= 1) and otherwise has no effect: the
+ * entries are listed at once. `recursive` lists every subdirectory too,
+ * breadth first, each entry's parentPath its directory (links not
+ * followed), as node 20's recursive Dir.
+ */
+export function opendirSync(c: FacadeContext, path: PathArg, options?: { encoding?: string | null; bufferSize?: number; recursive?: boolean }, async = false): Dir {
+  const o = optionsOf(options, { bufferSize: 32, recursive: false }) as { encoding?: BufferEncoding | 'buffer' | null; bufferSize: unknown; recursive: unknown };
+  validateInteger(o.bufferSize, 'options.bufferSize', 1, 4294967295);
+  const recursive = Boolean(o.recursive);
   return c.at(path, 'opendir', (abs, given) => {
     try {
-      return new Dir(given, c.core.readdirEntries(abs).map((d) => new Dirent(d.name, d.isDirectory(), given, d.isSymbolicLink())));
+      const list: Dirent<string | Buffer>[] = [];
+      const queue: [string, string][] = [[abs, given]];
+      for (let q = 0; q < queue.length && (q === 0 || recursive); q++) {
+        const [dirAbs, dirGiven] = queue[q]!;
+        for (const d of c.core.readdirEntries(dirAbs)) {
+          list.push(new Dirent(encodeName(d.name, o.encoding), d.isDirectory(), dirGiven, d.isSymbolicLink()));
+          if (recursive && d.isDirectory()) queue.push([`${dirAbs === '/' ? '' : dirAbs}/${d.name}`, posix.join(dirGiven, d.name)]);
+        }
+      }
+      return new Dir(given, list);
     } catch (e) {
       if (e instanceof FsError) throw async ? new FsError(e.code, 'opendir', abs) : new FsError(e.code, 'opendir');
       throw e;

@@ -3,14 +3,21 @@
  * promise call runs the same replica op (a write is applied before its
  * promise settles) and rejects, never throws, as node's do.
  */
+import { EventEmitter } from 'node:events';
 import { constants } from 'node:fs';
+import { createInterface, type Interface } from 'node:readline';
+import { ReadableStream } from 'node:stream/web';
 import { FsError } from '../errors.js';
 import { checkFd, dataBytes, type FacadeContext, optionsOf } from './args.js';
 import { opendirSync } from './dir.js';
+import { noThrowIfNoEntry, throwIfAborted } from './callback.js';
 import type { FileCalls, Data, PathArg, ReadFileOptions, WriteFileOptions } from './sync.js';
 import type { TreeCalls } from './tree.js';
 import type { OpenFlags } from '../flags.js';
 import type { BigIntStats, Stats } from '../stats.js';
+import { ReadStream, type ReadStreamOptions, registerFileHandle, WriteStream, type WriteStreamOptions } from './streams.js';
+
+let nextAsyncId = 1;
 
 const asyncDispose: symbol = (Symbol as { asyncDispose?: symbol }).asyncDispose ?? Symbol.for('nodejs.asyncDispose');
 
@@ -24,38 +31,63 @@ export class FileClosedError extends Error {
   }
 }
 
-export class FileHandle {
+/** node's FileHandle: an EventEmitter that emits 'close' once closed. */
+export class FileHandle extends EventEmitter {
   private closed = false;
+  readonly #asyncId = nextAsyncId++;
 
   constructor(
     private readonly calls: FileCalls,
     /** The fd (private to this thread); -1 once closed. */
     public fd: number,
-  ) {}
+  ) {
+    super();
+  }
+
+  /** A number that names this handle (node's async resource id; here unique per handle in the thread). */
+  getAsyncId(): number {
+    return this.#asyncId;
+  }
+
+  /** A read stream over this handle (its autoClose closes the handle; the handle's close ends the stream). */
+  createReadStream(options?: Omit<ReadStreamOptions, 'fd'>): ReadStream {
+    return new ReadStream(this.calls, undefined, { ...options, fd: this });
+  }
+
+  createWriteStream(options?: Omit<WriteStreamOptions, 'fd'>): WriteStream {
+    return new WriteStream(this.calls, undefined, { ...options, fd: this });
+  }
+
+  /** The file's lines from the handle's offset on (readline over createReadStream, as node's). */
+  readLines(options?: Omit<ReadStreamOptions, 'fd'>): Interface {
+    return createInterface({ input: this.createReadStream(options), crlfDelay: Infinity });
+  }
+
+  /** The file from the handle's offset on as a web ReadableStream of Uint8Array chunks. */
+  readableWebStream(): ReadableStream<Uint8Array> {
+    if (this.closed) throw Object.assign(new Error('The FileHandle is closed'), { code: 'ERR_INVALID_STATE' });
+    return new ReadableStream<Uint8Array>({
+      pull: (controller) => {
+        const chunk = Buffer.allocUnsafe(16384);
+        const n = this.calls.readSync(this.live('read'), chunk, 0, chunk.length, null);
+        if (n === 0) controller.close();
+        else controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, n));
+      },
+    });
+  }
 
   private live(syscall = 'fstat'): number {
     if (this.closed) throw new FileClosedError(syscall);
     return checkFd(this.fd);
   }
 
-  async read(buffer?: ArrayBufferView | { buffer?: ArrayBufferView; offset?: number; length?: number; position?: number | null }, offset?: number | { offset?: number; length?: number; position?: number | null }, length?: number, position?: number | null): Promise<{ bytesRead: number; buffer: ArrayBufferView }> {
-    let buf: ArrayBufferView;
-    let o: { offset?: number; length?: number; position?: number | null };
-    if (buffer === undefined || !ArrayBuffer.isView(buffer)) {
-      const opts = buffer ?? {};
-      buf = opts.buffer ?? Buffer.alloc(16384);
-      o = opts;
-    } else {
-      buf = buffer;
-      o = typeof offset === 'object' && offset !== null ? offset : { offset, length, position };
-    }
-    const bytesRead = this.calls.readSync(this.live(), buf, o.offset ?? 0, o.length ?? buf.byteLength - (o.offset ?? 0), o.position ?? null);
-    return { bytesRead, buffer: buf };
+  async read(buffer?: ArrayBufferView | { buffer?: ArrayBufferView; offset?: number; length?: number; position?: number | bigint | null } | null, offset?: number | null | { offset?: number; length?: number; position?: number | bigint | null }, length?: number | null, position?: number | bigint | null): Promise<{ bytesRead: number; buffer: ArrayBufferView }> {
+    return this.calls.readHandleForm(this.live('read'), buffer, offset, length, position);
   }
 
-  async write(data: Data, offsetOrPosition?: number | null, lengthOrEncoding?: number | BufferEncoding | null, position?: number | null): Promise<{ bytesWritten: number; buffer: Data }> {
-    const bytesWritten = this.calls.writeSync(this.live(), data, offsetOrPosition, lengthOrEncoding, position);
-    return { bytesWritten, buffer: data };
+  async write(data: Data, offsetOrPosition?: number | null | { offset?: number; length?: number; position?: number | null }, lengthOrEncoding?: number | BufferEncoding | null, position?: number | null): Promise<{ bytesWritten: number; buffer: Data }> {
+    if (ArrayBuffer.isView(data) && data.byteLength === 0) return { bytesWritten: 0, buffer: data };
+    return { bytesWritten: this.calls.writeHandleForm(this.live('write'), data, offsetOrPosition, lengthOrEncoding, position), buffer: data };
   }
 
   async readv(buffers: ArrayBufferView[], position?: number | null): Promise<{ bytesRead: number; buffers: ArrayBufferView[] }> {
@@ -112,12 +144,15 @@ export class FileHandle {
     const fd = this.fd;
     this.fd = -1;
     this.calls.closeSync(fd);
+    this.emit('close');
   }
 
   [asyncDispose](): Promise<void> {
     return this.close();
   }
 }
+
+registerFileHandle(FileHandle);
 
 /** writeFile data: a string or bytes, or an (async) iterable of them (node's stream form), joined into one write. */
 async function collect(data: unknown, options: unknown): Promise<Data> {
@@ -146,7 +181,10 @@ export function promiseCalls(c: FacadeContext, s: Sync) {
   return {
     constants,
     access: async (path: PathArg, mode?: number) => s.accessSync(path, mode),
-    appendFile: async (path: PathArg | FileHandle, data: Data, options?: WriteFileOptions | BufferEncoding | null) => s.appendFileSync(handleOrPath(path), await collect(data, options), options),
+    appendFile: async (path: PathArg | FileHandle, data: Data, options?: WriteFileOptions | BufferEncoding | null) => {
+      throwIfAborted(options, true);
+      s.appendFileSync(handleOrPath(path), await collect(data, options), options);
+    },
     chmod: async (path: PathArg, mode: number | string) => s.chmodSync(path, mode),
     lchmod: async (path: PathArg, mode: number | string) => s.lchmodSync(path, mode),
     chown: async (path: PathArg, uid: number, gid: number) => s.chownSync(path, uid, gid),
@@ -154,14 +192,21 @@ export function promiseCalls(c: FacadeContext, s: Sync) {
     copyFile: async (src: PathArg, dest: PathArg, mode?: number) => s.copyFileSync(src, dest, mode),
     cp: async (src: PathArg, dest: PathArg, options?: Parameters<Sync['cpSync']>[2]) => s.cpSync(src, dest, options),
     link: async (existing: PathArg, path: PathArg) => s.linkSync(existing, path),
-    lstat: (async (path: PathArg, options?: { bigint?: boolean }) => s.lstatSync(path, options)) as PromiseStat,
+    lstat: (async (path: PathArg, options?: { bigint?: boolean }) => noThrowIfNoEntry(s.lstatSync)(path, options)) as PromiseStat,
     lutimes: async (path: PathArg, atime: unknown, mtime: unknown) => s.lutimesSync(path, atime, mtime),
     mkdir: async (path: PathArg, options?: Parameters<Sync['mkdirSync']>[1]) => s.mkdirSync(path, options),
     mkdtemp: async (prefix: PathArg, options?: Parameters<Sync['mkdtempSync']>[1]) => s.mkdtempSync(prefix, options),
     open: async (path: PathArg, flags?: OpenFlags, mode?: number | string) => new FileHandle(s, s.openSync(path, flags, mode)),
     opendir: async (path: PathArg, options?: { encoding?: string | null; bufferSize?: number }) => opendirSync(c, path, options, true),
-    readdir: async (path: PathArg, options?: Parameters<Sync['readdirSync']>[1]) => s.readdirSync(path, options),
-    readFile: async (path: PathArg | FileHandle, options?: ReadFileOptions | BufferEncoding | null) => s.readFileSync(handleOrPath(path), options),
+    readdir: async (path: PathArg, options?: Parameters<Sync['readdirSync']>[1]) => {
+      // node's promise form reads `recursive` as truthy (the sync and callback forms check it is a boolean).
+      const o = options !== null && typeof options === 'object' && options.recursive !== undefined ? { ...options, recursive: Boolean(options.recursive) } : options;
+      return s.readdirSync(path, o);
+    },
+    readFile: async (path: PathArg | FileHandle, options?: ReadFileOptions | BufferEncoding | null) => {
+      throwIfAborted(options);
+      return s.readFileSync(handleOrPath(path), options);
+    },
     readlink: async (path: PathArg, options?: Parameters<Sync['readlinkSync']>[1]) => s.readlinkSync(path, options),
     realpath: async (path: PathArg, options?: Parameters<Sync['readlinkSync']>[1]) => s.realpathSync.native(path, options),
     rename: async (from: PathArg, to: PathArg) => s.renameSync(from, to),
@@ -175,14 +220,18 @@ export function promiseCalls(c: FacadeContext, s: Sync) {
         throw e;
       }
     },
-    stat: (async (path: PathArg, options?: { bigint?: boolean }) => s.statSync(path, options)) as PromiseStat,
+    stat: (async (path: PathArg, options?: { bigint?: boolean }) => noThrowIfNoEntry(s.statSync)(path, options)) as PromiseStat,
     statfs: async (path: PathArg, options?: { bigint?: boolean }) => s.statfsSync(path, options),
     symlink: async (target: PathArg, path: PathArg, type?: string | null) => s.symlinkSync(target, path, type),
     truncate: async (path: PathArg, len?: number) => s.truncateSync(path, len),
     unlink: async (path: PathArg) => s.unlinkSync(path),
     utimes: async (path: PathArg, atime: unknown, mtime: unknown) => s.utimesSync(path, atime, mtime),
-    writeFile: async (path: PathArg | FileHandle, data: Data | Iterable<Data> | AsyncIterable<Data>, options?: WriteFileOptions | BufferEncoding | null) =>
-      s.writeFileSync(handleOrPath(path), await collect(data, options), options),
+    writeFile: async (path: PathArg | FileHandle, data: Data | Iterable<Data> | AsyncIterable<Data>, options?: WriteFileOptions | BufferEncoding | null) => {
+      throwIfAborted(options, true);
+      const bytes = await collect(data, options);
+      throwIfAborted(options);
+      s.writeFileSync(handleOrPath(path), bytes, options);
+    },
   };
 }
 

@@ -9,7 +9,9 @@ import type { OpenFlags } from '../flags.js';
 import { parseFlags } from '../flags.js';
 import { FsArgumentError } from '../paths.js';
 import { BigIntStats, StatFs, type Stats } from '../stats.js';
-import { checkEncoding, checkFd, dataBytes, type FacadeContext, invalidType, optBool, optionsOf, timeMs } from './args.js';
+import { checkFd, dataBytes, type FacadeContext, invalidType, optBool, optionsOf, timeMs } from './args.js';
+import { handleReadRequest, type ReadRequest, readRequest, writeRequest, vectorAt } from './rw.js';
+import { bytesView, truncateLength, validateInteger, validFd } from './validate.js';
 
 export type Encoding = BufferEncoding | 'buffer';
 export type PathArg = string | Uint8Array | URL;
@@ -63,8 +65,9 @@ export function fileCalls(c: FacadeContext) {
 
   const statWith = (s: () => Stats, options: unknown): Stats | BigIntStats | undefined => {
     const o = optionsOf(options, {} as StatOptions) as StatOptions & Record<string, unknown>;
-    const big = optBool(o, 'bigint', false);
-    const throwIfNoEntry = optBool(o, 'throwIfNoEntry', true);
+    // As node's binding reads them: bigint only when exactly true, throwIfNoEntry off only when exactly false.
+    const big = o.bigint === true;
+    const throwIfNoEntry = o.throwIfNoEntry !== false;
     let st: Stats;
     try {
       st = s();
@@ -107,7 +110,9 @@ export function fileCalls(c: FacadeContext) {
   }
 
   function writeOptions(options: unknown, flag: string): { encoding: BufferEncoding | undefined; flag: OpenFlags; mode: number | string | undefined } {
-    const o = optionsOf(options, { flag } as WriteFileOptions);
+    const o = optionsOf(options, { flag } as WriteFileOptions) as WriteFileOptions & Record<string, unknown>;
+    // `flush` (fsync before close) checks as node's; in memory there is nothing more to do.
+    if (o.flush !== undefined && o.flush !== null) optBool(o, 'flush', false);
     const enc = o.encoding === null || o.encoding === undefined || (o.encoding as string) === 'buffer' ? undefined : o.encoding;
     return { encoding: enc, flag: o.flag ?? flag, mode: o.mode };
   }
@@ -124,80 +129,67 @@ export function fileCalls(c: FacadeContext) {
     c.at(path, 'open', (abs) => core.writeFile(abs, bytes, { flag: o.flag, mode: o.mode as number | undefined }));
   }
 
-  function readSync(fd: number, buffer: ArrayBufferView | ReadOptions, offsetOrOptions?: number | ReadOptions | null, length?: number, position?: number | bigint | null): number {
-    checkFd(fd);
-    let buf: ArrayBufferView;
-    let offset: number | undefined;
-    let len: number | undefined;
-    let pos: number | bigint | null | undefined;
-    if (!ArrayBuffer.isView(buffer)) {
-      // readSync(fd, { buffer, offset, length, position }) is not node's; (fd, buffer, options) is.
-      throw invalidType('buffer', 'an instance of Buffer, TypedArray, or DataView', buffer);
-    }
-    buf = buffer;
-    if (typeof offsetOrOptions === 'object' && offsetOrOptions !== null) {
-      ({ offset, length: len, position: pos } = offsetOrOptions);
-      if (offsetOrOptions.buffer !== undefined) buf = offsetOrOptions.buffer;
-    } else {
-      offset = offsetOrOptions ?? undefined;
-      len = length;
-      pos = position;
-    }
-    const bytes = dataBytes(buf, undefined, 'buffer');
-    offset ??= 0;
-    len ??= bytes.length - offset;
-    if (len === 0) return 0;
-    return core.read(fd, bytes, offset, len, pos ?? null);
+  /** Run a decoded read: the bytes read. */
+  const runRead = (fd: number, r: ReadRequest): number =>
+    r.length === 0 ? 0 : r.at === 'past' ? core.read(fd, r.bytes, r.offset, 0, null) : core.read(fd, r.bytes, r.offset, r.length, r.at);
+
+  /** readSync(fd, buffer, offset, length, position) and (fd, buffer, options); `form` 'callback' for fs.read's forms. */
+  function readWith(fd: unknown, args: unknown[], form: 'sync' | 'callback'): { bytesRead: number; buffer: ArrayBufferView } {
+    const f = validFd(fd);
+    const r = readRequest(args, form);
+    return { bytesRead: runRead(f, r), buffer: r.buffer };
   }
 
-  function writeSync(fd: number, data: Data, offsetOrPosition?: number | null, lengthOrEncoding?: number | BufferEncoding | null, position?: number | null): number {
-    checkFd(fd);
-    if (typeof data === 'string') {
-      const enc = typeof lengthOrEncoding === 'string' ? checkEncoding(lengthOrEncoding) : 'utf8';
-      return core.write(fd, Buffer.from(data, enc === 'buffer' ? 'utf8' : enc), 0, undefined, offsetOrPosition ?? null);
-    }
-    if (!ArrayBuffer.isView(data)) throw invalidType('buffer', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
-    if (typeof offsetOrPosition === 'object' && offsetOrPosition !== null) {
-      const o = offsetOrPosition as { offset?: number; length?: number; position?: number | null };
-      return core.write(fd, data, o.offset ?? 0, o.length, o.position ?? null);
-    }
-    const len = typeof lengthOrEncoding === 'number' ? lengthOrEncoding : undefined;
-    return core.write(fd, data, offsetOrPosition ?? 0, len, position ?? null);
+  function readSync(fd: number, buffer: ArrayBufferView, offset?: number | null, length?: number, position?: number | bigint | null): number;
+  function readSync(fd: number, buffer: ArrayBufferView, options?: ReadOptions | null): number;
+  function readSync(fd: number, ...args: unknown[]): number {
+    return readWith(fd, args, 'sync').bytesRead;
+  }
+
+  function writeSync(fd: number, buffer: ArrayBufferView, offset?: number | null, length?: number | null, position?: number | null): number;
+  function writeSync(fd: number, buffer: ArrayBufferView, options?: { offset?: number; length?: number; position?: number | null } | null): number;
+  function writeSync(fd: number, data: string, position?: number | null, encoding?: BufferEncoding | null): number;
+  function writeSync(fd: number, ...args: unknown[]): number {
+    const f = validFd(fd);
+    const w = writeRequest(args);
+    return core.write(f, w.bytes, w.offset, w.length, w.at);
   }
 
   function checkBuffers(buffers: unknown): Uint8Array[] {
     if (!Array.isArray(buffers) || !buffers.every((b) => ArrayBuffer.isView(b))) {
-      throw invalidType('buffers', 'an instance of ArrayBufferView[]', buffers);
+      throw invalidType('buffers', 'an ArrayBufferView[]', buffers);
     }
-    return buffers.map((b) => dataBytes(b, undefined, 'buffers'));
+    return buffers.map((b: ArrayBufferView) => bytesView(b));
   }
 
   /** readv: one read of the total (one consistent view of the file), scattered into the buffers. */
   function readvSync(fd: number, buffers: readonly ArrayBufferView[], position?: number | null): number {
-    checkFd(fd);
+    const f = validFd(fd);
     const bufs = checkBuffers(buffers);
     const total = bufs.reduce((n, b) => n + b.length, 0);
     const tmp = Buffer.allocUnsafe(total);
-    const n = total === 0 ? 0 : core.read(fd, tmp, 0, total, position ?? null);
-    let at = 0;
+    const at = vectorAt(position, total, false);
+    const n = core.read(f, tmp, 0, at === 'past' ? 0 : total, at === 'past' ? null : at);
+    let done = 0;
     for (const b of bufs) {
-      if (at >= n) break;
-      const k = Math.min(b.length, n - at);
-      b.set(tmp.subarray(at, at + k));
-      at += k;
+      if (done >= n) break;
+      const k = Math.min(b.length, n - done);
+      b.set(tmp.subarray(done, done + k));
+      done += k;
     }
     return n;
   }
 
   /** writev: the buffers joined into one write, so it applies atomically. */
   function writevSync(fd: number, buffers: readonly ArrayBufferView[], position?: number | null): number {
-    checkFd(fd);
-    const joined = Buffer.concat(checkBuffers(buffers));
-    if (joined.length === 0) return 0;
-    return core.write(fd, joined, 0, joined.length, position ?? null);
+    const f = validFd(fd);
+    const bufs = checkBuffers(buffers);
+    if (bufs.length === 0) return 0;
+    const joined = Buffer.concat(bufs);
+    return core.write(f, joined, 0, joined.length, vectorAt(position, joined.length, true) as number | null);
   }
 
-  const times = (atime: unknown, mtime: unknown): [number, number] => [timeMs(atime, 'atime'), timeMs(mtime, 'mtime')];
+  const times = (atime: unknown, mtime: unknown): [number, number] => [timeMs(atime), timeMs(mtime)];
 
   return {
     constants,
@@ -216,6 +208,19 @@ export function fileCalls(c: FacadeContext) {
       c.at(path, 'open', (abs) => core.open(abs, flags ?? 'r', (mode ?? 0o666) as number)),
     closeSync: (fd: number) => core.close(checkFd(fd)),
     readSync,
+    /** FileHandle.read's forms: the bytes read and the buffer read into. */
+    readHandleForm: (fd: number, ...args: unknown[]): { bytesRead: number; buffer: ArrayBufferView } => {
+      const r = handleReadRequest(args[0], args[1], args[2], args[3]);
+      return { bytesRead: runRead(fd, r), buffer: r.buffer };
+    },
+    /** FileHandle.write's forms (an empty buffer writes nothing, before any other check). */
+    writeHandleForm: (fd: number, ...args: unknown[]): number => {
+      if (ArrayBuffer.isView(args[0]) && args[0].byteLength === 0) return 0;
+      const w = writeRequest(args);
+      return core.write(fd, w.bytes, w.offset, w.length, w.at);
+    },
+    /** fs.read's argument forms (the callback taken off), for the callback facade. */
+    readCallbackForm: (fd: number, ...args: unknown[]): { bytesRead: number; buffer: ArrayBufferView } => readWith(fd, args, 'callback'),
     writeSync,
     readvSync,
     writevSync,
@@ -225,7 +230,7 @@ export function fileCalls(c: FacadeContext) {
     lstatSync: ((path: PathArg, options?: StatOptions) => c.at(path, 'lstat', (abs) => statWith(() => core.lstat(abs), options))) as StatCall<PathArg>,
     fstatSync: ((fd: number, options?: StatOptions) => statWith(() => core.fstat(checkFd(fd)), options)) as StatCall<number>,
     statfsSync: (path: PathArg, options?: { bigint?: boolean }) => {
-      const big = optBool(optionsOf(options, {}) as Record<string, unknown>, 'bigint', false);
+      const big = (optionsOf(options, {}) as Record<string, unknown>).bigint === true;
       const s = c.at(path, 'statfs', (abs) => core.statfs(abs));
       const n = (x: number): number => x;
       const f = big ? (BigInt as unknown as typeof n) : n;
@@ -235,10 +240,16 @@ export function fileCalls(c: FacadeContext) {
     writeFileSync: (path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null) => writeFileSync(path, data, options, 'w'),
     appendFileSync: (path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null) => writeFileSync(path, data, options, 'a'),
     truncateSync: (path: PathOrFd, len?: number | null) => {
-      if (typeof path === 'number') return core.ftruncate(checkFd(path), len ?? 0);
-      c.at(path, 'open', (abs) => core.truncate(abs, len ?? 0));
+      if (typeof path === 'number') return core.ftruncate(validFd(path), truncateLength(len));
+      // As node's truncateSync: open 'r+' (its errors first), then ftruncate (the length checked), close.
+      const fd = c.at(path, 'open', (abs) => core.open(abs, 'r+'));
+      try {
+        core.ftruncate(fd, truncateLength(len));
+      } finally {
+        core.close(fd);
+      }
     },
-    ftruncateSync: (fd: number, len?: number | null) => core.ftruncate(checkFd(fd), len ?? 0),
+    ftruncateSync: (fd: number, len?: number | null) => core.ftruncate(validFd(fd), truncateLength(len)),
     chmodSync: (path: PathArg, mode: number | string) => c.at(path, 'chmod', (abs) => core.chmod(abs, mode)),
     lchmodSync: (path: PathArg, mode: number | string) => c.at(path, 'lchmod', (abs) => core.chmod(abs, mode, false)),
     fchmodSync: (fd: number, mode: number | string) => core.fchmod(checkFd(fd), mode),
@@ -260,12 +271,9 @@ export function fileCalls(c: FacadeContext) {
   };
 }
 
+/** node's uid/gid check: validateInteger(v, name, -1, 2^32 - 1). */
 function ownerArg(v: unknown, name: string): number {
-  if (typeof v !== 'number') throw invalidType(name, 'of type number', v);
-  if (!Number.isInteger(v) || v < -1 || v > 0xffffffff) {
-    throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= -1 && <= 4294967295. Received ${v}`);
-  }
-  return v;
+  return validateInteger(v, name, -1, 0xffffffff);
 }
 
 export type FileCalls = ReturnType<typeof fileCalls>;

@@ -10,7 +10,8 @@ import { FsError, FsSystemError } from '../errors.js';
 import type { MkdirOptions } from '../nrfs.js';
 import { checkPath, FsArgumentError } from '../paths.js';
 import { Dirent } from '../stats.js';
-import { checkInt, type FacadeContext, invalidType, optBool, optionsOf } from './args.js';
+import { encodeName, type FacadeContext, invalidType, optBool, optionsOf } from './args.js';
+import { validateInt32, validateInteger, validateUint32 } from './validate.js';
 import type { Encoding, PathArg } from './sync.js';
 
 export interface ReaddirOptions {
@@ -35,19 +36,27 @@ export interface CpOptions {
   mode?: number;
 }
 
+/** node's validateRmdirOptions (rm and rmdir): an object, recursive a boolean, retryDelay an int32 >= 0, maxRetries a uint32. */
+function rmOptions(options: unknown): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidType('options', 'of type object', options);
+  const o = { recursive: false, retryDelay: 100, maxRetries: 0, ...(options as Record<string, unknown>) };
+  optBool(o, 'recursive', false);
+  validateInt32(o.retryDelay, 'options.retryDelay', 0);
+  validateUint32(o.maxRetries, 'options.maxRetries');
+  return o;
+}
+
 /** readdir typed as node's overloads. */
 export interface ReaddirCall {
   (path: PathArg, options?: { encoding?: BufferEncoding | null; withFileTypes?: false; recursive?: boolean } | BufferEncoding | null): string[];
   (path: PathArg, options: { encoding: 'buffer'; withFileTypes?: false; recursive?: boolean } | 'buffer'): Buffer[];
-  (path: PathArg, options: { encoding?: Encoding | null; withFileTypes: true; recursive?: boolean }): Dirent[];
-  (path: PathArg, options?: ReaddirOptions | Encoding | null): (string | Buffer)[] | Dirent[];
+  (path: PathArg, options: { encoding: 'buffer'; withFileTypes: true; recursive?: boolean }): Dirent<Buffer>[];
+  (path: PathArg, options: { encoding?: BufferEncoding | null; withFileTypes: true; recursive?: boolean }): Dirent[];
+  (path: PathArg, options?: ReaddirOptions | Encoding | null): (string | Buffer)[] | Dirent<string | Buffer>[];
 }
 
 const TEMP_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-
-function encodeName(name: string, enc: Encoding | null | undefined): string | Buffer {
-  return enc === 'buffer' ? Buffer.from(name) : name;
-}
 
 function join(dir: string, name: string): string {
   return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
@@ -56,30 +65,41 @@ function join(dir: string, name: string): string {
 export function treeCalls(c: FacadeContext) {
   const core = c.core;
 
-  function readdirSync(path: PathArg, options?: ReaddirOptions | Encoding | null): (string | Buffer)[] | Dirent[] {
+  function readdirSync(path: PathArg, options?: ReaddirOptions | Encoding | null): (string | Buffer)[] | Dirent<string | Buffer>[] {
     const o = optionsOf(options, {} as ReaddirOptions) as ReaddirOptions & Record<string, unknown>;
-    const types = optBool(o, 'withFileTypes', false);
-    const recursive = optBool(o, 'recursive', false);
+    const types = Boolean(o.withFileTypes);
+    const recursive = o.recursive !== undefined && o.recursive !== null && optBool(o, 'recursive', false);
     return c.at(path, 'scandir', (abs, given) => {
       if (!recursive) {
         if (!types) return core.readdir(abs).map((n) => encodeName(n, o.encoding));
-        return core.readdirEntries(abs).map((d) => new Dirent(d.name, d.isDirectory(), given, d.isSymbolicLink()));
+        return core.readdirEntries(abs).map((d) => new Dirent(encodeName(d.name, o.encoding), d.isDirectory(), given, d.isSymbolicLink()));
       }
-      // As node:fs: breadth first, names relative to `path`; symbolic links are listed, not followed.
+      // As node:fs 20: breadth first, names relative to `path`; with file types a link is listed, not followed; without,
+      // node stats each name and descends into a link to a directory too (a cycle ends at ENAMETOOLONG, as there).
       const names: string[] = [];
-      const dirents: Dirent[] = [];
+      const dirents: Dirent<string | Buffer>[] = [];
       const queue: [string, string, string][] = [[abs, '', given]];
       for (let q = 0; q < queue.length; q++) {
         const [dirAbs, rel, dirGiven] = queue[q]!;
         for (const d of core.readdirEntries(dirAbs)) {
-          const relName = rel === '' ? d.name : `${rel}/${d.name}`;
+          const relName = rel === '' ? (d.name) : `${rel}/${d.name}`;
           names.push(relName);
-          dirents.push(new Dirent(d.name, d.isDirectory(), dirGiven, d.isSymbolicLink()));
-          if (d.isDirectory()) queue.push([join(dirAbs, d.name), relName, posix.join(dirGiven, d.name)]);
+          dirents.push(new Dirent(encodeName(d.name, o.encoding), d.isDirectory(), dirGiven, d.isSymbolicLink()));
+          if (d.isDirectory() || (!types && d.isSymbolicLink() && isDirectory(join(dirAbs, d.name)))) queue.push([join(dirAbs, d.name), relName, posix.join(dirGiven, d.name)]);
         }
       }
       return types ? dirents : names.map((n) => encodeName(n, o.encoding));
     });
+  }
+
+  /** Does `abs` (links followed) name a directory? Any error is "no", as node's internalModuleStat. */
+  function isDirectory(abs: string): boolean {
+    try {
+      return core.stat(abs).isDirectory();
+    } catch (e) {
+      if (e instanceof FsError) return false;
+      throw e;
+    }
   }
 
   function mkdirSync(path: PathArg, options?: MkdirOptions | number | string | null): string | undefined {
@@ -120,11 +140,9 @@ export function treeCalls(c: FacadeContext) {
   }
 
   function rmSync(path: PathArg, options?: RmOptions): void {
-    const o = optionsOf(options, {} as RmOptions) as RmOptions & Record<string, unknown>;
+    const o = rmOptions(options);
     const force = optBool(o, 'force', false);
     const recursive = optBool(o, 'recursive', false);
-    if (o.maxRetries !== undefined) checkInt(o.maxRetries, 'options.maxRetries', 0, 0xffffffff);
-    if (o.retryDelay !== undefined) checkInt(o.retryDelay, 'options.retryDelay', 0, 0xffffffff);
     c.at(path, 'rm', (abs, given) => {
       let st;
       try {
@@ -139,7 +157,7 @@ export function treeCalls(c: FacadeContext) {
   }
 
   function rmdirSync(path: PathArg, options?: { recursive?: boolean; maxRetries?: number; retryDelay?: number }): void {
-    const o = optionsOf(options, {}) as Record<string, unknown>;
+    const o = rmOptions(options);
     const recursive = optBool(o, 'recursive', false);
     c.at(path, 'rmdir', (abs) => {
       if (!recursive) return core.rmdir(abs);
@@ -235,6 +253,8 @@ export function treeCalls(c: FacadeContext) {
     const preserveTimestamps = optBool(o, 'preserveTimestamps', false);
     const verbatimSymlinks = optBool(o, 'verbatimSymlinks', false);
     if (o.filter !== undefined && typeof o.filter !== 'function') throw invalidType('options.filter', 'of type function', o.filter);
+    // node's getValidMode for copyFile: the COPYFILE_* bits, 0 to 7 (each file copied is one whole write here).
+    if (o.mode !== undefined && o.mode !== null) validateInteger(o.mode, 'mode', 0, 7);
     c.at2(src, dest, 'cp', (a, b, ga, gb) => {
       if (posix.resolve(a) === posix.resolve(b)) {
         throw new FsSystemError('ERR_FS_CP_EINVAL', 'Invalid src or dest', 'EINVAL', 'cp', 'src and dest cannot be the same', gb);
@@ -297,7 +317,8 @@ export function treeCalls(c: FacadeContext) {
         return encodeName(p + suffix, o.encoding);
       } catch (e) {
         if (e instanceof FsError && e.code === 'EEXIST' && attempt < 100) continue;
-        if (e instanceof FsError) throw new FsError(e.code, 'mkdtemp', `${p}XXXXXX`);
+        // As node 20.20: the error names the directory it tried to make.
+        if (e instanceof FsError) throw new FsError(e.code, 'mkdtemp', p + suffix);
         throw e;
       }
     }
