@@ -7,7 +7,8 @@
  * node, blocked so that the answers cannot come in time.
  */
 import { describe, expect, it } from 'vitest';
-import { BackpressureError, connect, createHandle, declareDead, DetachedError, NodeGoneError, TimeoutError } from '../src/nr/index.js';
+import { threadId } from 'node:worker_threads';
+import { BackpressureError, connect, createHandle, declareClientDead, declareDead, DetachedError, NodeGoneError, TimeoutError } from '../src/nr/index.js';
 import { CLIENT_DONE, SharedContext } from '../src/nr/clients/context.js';
 import { HashMap } from '../src/nr/structures/index.js';
 import { startNode } from './support/node-worker.js';
@@ -89,6 +90,36 @@ describe('client close() with ops in flight', () => {
       expect(await c.readAsync('get', 'k2')).toBeUndefined(); // never sent, never applied
       expect(await c.readAsync('get', 'k3')).toBe('v3');
       c.close();
+    } finally {
+      await node.worker.terminate();
+    }
+  });
+});
+
+describe('a live client declared dead', () => {
+  it("declareClientDead on a client still in use: its next op fails with NodeGoneError (committed false), and the client that takes the slot gets its own answers (before, get('k2') on the new client answered 'k2', its own argument read back as the answer)", async () => {
+    const h = createHandle(HashMap, { replicas: 1, clients: 1 });
+    const node = await startNode(h, 'serve');
+    try {
+      const old = connect(h, HashMap, { node: node.slot, timeoutMs: 2000 });
+      old.write('put', 'k1', 'one');
+      old.write('put', 'k2', 'two');
+      expect(declareClientDead(h, threadId)).toBe(1); // a manager's mistake: this thread is alive
+      const next = connect(h, HashMap, { node: node.slot, timeoutMs: 2000 }); // takes the freed slot
+      let e: unknown;
+      try {
+        old.read('get', 'k1');
+      } catch (x) {
+        e = x;
+      }
+      expect(e).toBeInstanceOf(NodeGoneError);
+      expect((e as NodeGoneError).committed).toBe(false);
+      expect((e as Error).message).toMatch(/no longer serves this client \(its slot was declared dead/);
+      expect(next.read('get', 'k2')).toBe('two');
+      expect(next.read('get', 'k1')).toBe('one');
+      old.close();
+      expect(next.read('get', 'k2')).toBe('two'); // the old client's close leaves the new one's slot alone
+      next.close();
     } finally {
       await node.worker.terminate();
     }

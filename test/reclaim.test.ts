@@ -42,4 +42,32 @@ describe('LogMarkQueue', () => {
     expect(rest).toEqual([3, 4, 5, 6, 7, 8, 9]);
     expect(q.oldest()).toBeUndefined();
   });
+
+  it('a free callback that throws leaves the queue consistent: no item is handed out twice (the items before it were freed again on the next reclaim)', () => {
+    const handle = createHandle(HashMap, { replicas: 1, logBytes: 4096 });
+    const a = attach(handle, HashMap);
+    const q = new LogMarkQueue<number>(a);
+    for (let i = 0; i < 6; i++) {
+      a.writes.put(i, i);
+      q.push(i);
+    }
+    a.writes.put('after', 0);
+    const freed: number[] = [];
+    expect(() =>
+      q.reclaim((i) => {
+        if (i === 3) throw new Error('free failed');
+        freed.push(i);
+      }),
+    ).toThrow('free failed');
+    expect(q.reclaim((i) => freed.push(i))).toBe(2);
+    expect(freed).toEqual([0, 1, 2, 4, 5]); // 3 was handed to free once (which threw); none twice
+    expect(q.length).toBe(0);
+  });
+
+  it('a mark that is not a number is refused at push (the queue could never reclaim past it, or would at once)', () => {
+    const handle = createHandle(HashMap, { replicas: 1, logBytes: 4096 });
+    const q = new LogMarkQueue<number>(attach(handle, HashMap));
+    for (const bad of [Number.NaN, '5', null]) expect(() => q.push(1, bad as number)).toThrow(TypeError);
+    expect(q.length).toBe(0);
+  });
 });

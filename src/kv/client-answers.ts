@@ -265,9 +265,13 @@ export const sealedResultCodec = {
 /**
  * A length-prefixed blob copied out of shared memory into a pooled Buffer
  * (bytesWithLength would make a fresh ArrayBuffer per call). A length past
- * the payload gives an empty blob, which then fails authentication.
+ * the payload gives an empty blob, which then fails authentication; so does
+ * a payload too short to hold the length (OpReader would throw DecodeError,
+ * which for a logged request is a fail-stop: a forged request is answered
+ * IntegrityError instead, as every other forged request is).
  */
 function readPrivate(r: OpReader): Buffer {
+  if (r.remaining < 4) return Buffer.alloc(0);
   const n = r.u32();
   if (n > r.remaining) return Buffer.alloc(0);
   const out = Buffer.allocUnsafe(n);

@@ -184,12 +184,13 @@ export class TimeoutError extends NrError {
  */
 export class FencedError extends NrError {
   readonly committed: boolean;
-  constructor(committed: boolean) {
+  /** `how`: what happened to the replica ('was fenced'; 'lost its slot' when it was reclaimed or declared dead mid-write). */
+  constructor(committed: boolean, how = 'was fenced') {
     super(
       'ERR_NR_FENCED',
       committed
-        ? 'the replica was fenced during this write; the write took effect but its result is lost'
-        : 'the replica was fenced during this write; the write did not take effect',
+        ? `the replica ${how} during this write; the write took effect but its result is lost`
+        : `the replica ${how} during this write; the write did not take effect`,
     );
     this.committed = committed;
   }

@@ -25,6 +25,8 @@ export class LogMarkQueue<T> {
 
   /** Queue `item`, referenced by entries before `mark` (default: the log as it stands now). */
   push(item: T, mark: number = this.replica.logMark()): void {
+    // Marks are compared by the replica (wrapping log positions, or a clock for a custom LogMarks): a NaN never compares.
+    if (typeof mark !== 'number' || Number.isNaN(mark)) throw new TypeError(`LogMarkQueue.push: mark must be a number (a logMark()), got ${String(mark)}`);
     this.items.push(item);
     this.marks.push(mark);
   }
@@ -52,8 +54,8 @@ export class LogMarkQueue<T> {
       else hi = mid;
     }
     const n = lo - this.head;
-    for (let i = this.head; i < lo; i++) free(this.items[i]!);
-    this.head = lo;
+    // Head moves before each free: a free that throws leaves no item to be handed out again.
+    while (this.head < lo) free(this.items[this.head++]!);
     if (this.head === this.items.length) {
       this.items.length = 0;
       this.marks.length = 0;

@@ -31,7 +31,9 @@ import {
 import {
   CLIENT_DONE,
   CLIENT_DONE_WAITERS,
+  CLIENT_CLAIM,
   CLIENT_EPOCH,
+  CLIENT_STATE,
   CLIENT_TAIL,
   NodeState,
   RequestKind,
@@ -104,6 +106,8 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
   /** The node went away: every op from now on fails with NodeGoneError. */
   private gone: string | null = null;
   private armed = false;
+  /** The slot's claim count when this client took it (CLIENT_CLAIM). */
+  private readonly claim: number;
   /** Keeps the thread alive while async ops are pending (a waitAsync alone does not). */
   private keepAlive: NodeJS.Timeout | null = null;
 
@@ -131,6 +135,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     this.consumed = Atomics.load(ctx.words, this.base + CLIENT_DONE);
     // The node serves only clients of its current epoch: a later incarnation never serves our ring.
     Atomics.store(ctx.words, this.base + CLIENT_EPOCH, nodeView.epoch);
+    this.claim = (Atomics.add(ctx.words, this.base + CLIENT_CLAIM, 1) + 1) | 0;
     const reads: Record<string, (...a: unknown[]) => unknown> = {};
     for (const name of structure.readNames) reads[name] = (...args) => this.callSync(RequestKind.Read, name, args);
     const writes: Record<string, (...a: unknown[]) => unknown> = {};
@@ -241,6 +246,8 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
    */
   private giveBack(): void {
     openClients.delete(this);
+    // A slot freed under us and taken again (by this thread too: the same STATE word) is not ours to give.
+    if (Atomics.load(this.ctx.words, this.base + CLIENT_CLAIM) !== this.claim) return;
     this.ctx.abandonClient(this.node, this.slot, this.stateWord);
   }
 
@@ -271,6 +278,10 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
    * no sign of life for deadAfterMs (killed and never declared dead).
    */
   private nodeGone(): string | null {
+    // Our slot is ours only while its STATE word is the one we claimed: declareClientDead (or a
+    // manager's mistake) may have freed it for another client, whose ring this would then share.
+    const words = this.ctx.words;
+    if (Atomics.load(words, this.base + CLIENT_STATE) !== this.stateWord || Atomics.load(words, this.base + CLIENT_CLAIM) !== this.claim) return 'no longer serves this client (its slot was declared dead, and may serve another client now)';
     const state = this.ctx.nodeState(this.node);
     if (state === NodeState.Gone) return 'is detached or gone';
     const epoch = this.ctx.nodeEpoch(this.node);

@@ -75,6 +75,8 @@ export const NODE_EPOCH = 1;
 export const DOORBELL = LINE;
 export const CLIENT_STATE = 0;
 export const CLIENT_EPOCH = 1;
+/** Bumped by every client that takes the slot: a client whose slot was freed under it (declared dead) and taken again, by its own thread too, sees it change. */
+export const CLIENT_CLAIM = 2;
 export const CLIENT_TAIL = LINE;
 export const CLIENT_DONE = 2 * LINE;
 export const CLIENT_DONE_WAITERS = 2 * LINE + 1;

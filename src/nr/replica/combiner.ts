@@ -12,7 +12,7 @@
  * gets its own result, in issue order.
  */
 import { type ArgsCodec, OpReader, OpWriter } from '../codec.js';
-import { EncodeError, FailStopError, FencedError, OpTooLargeError, UnknownOpError } from '../errors.js';
+import { DetachedError, EncodeError, FailStopError, FencedError, OpTooLargeError, UnknownOpError } from '../errors.js';
 import { LIMITS } from '../defaults.js';
 import { before } from '../log/positions.js';
 import { MAX_OP_BYTES, OP_HEADER_BYTES } from '../log/layout.js';
@@ -256,6 +256,8 @@ export class Combiner implements HubHost {
       if (e instanceof FailStopError) {
         for (const op of batch) op.reject?.(e);
         this.rejectAll(e);
+      } else if (e instanceof DetachedError) {
+        this.settleLost(batch, e);
       }
       throw e;
     } finally {
@@ -486,6 +488,40 @@ export class Combiner implements HubHost {
         op.failed = true;
         op.error = error;
       } else this.hub?.respondThrew(op.client, op.seq, error);
+    }
+  }
+
+  /** The batch a lost slot interrupted (settleLost): a sync write in it reads its fate there. */
+  lostBatch: readonly PendingWrite[] | null = null;
+
+  /**
+   * The slot was lost (reclaimed or declared dead) in the middle of a
+   * commit. Own entries it had sealed are in the log and every other
+   * replica applies them: their writes took effect, their results are lost
+   * here unless this replica had applied them already. The rest never
+   * reached the log. (Until session 14 these async writes never settled,
+   * and a sync one threw DetachedError, which callers read as "not logged".)
+   * Client items are left to their clients, which see the node gone.
+   */
+  private settleLost(batch: PendingWrite[], lost: DetachedError): void {
+    this.lostBatch = batch;
+    const sealed = new Uint8Array(batch.length);
+    for (let e = 0; e < this.ownCount; e++) {
+      const at = OWN_FIELDS * e;
+      // Entries before ownCursor were applied here: their items hold their results.
+      for (let i = this.own[at + 1]!; i < this.own[at + 1]! + this.own[at + 2]!; i++) sealed[i] = e < this.ownCursor ? 2 : 1;
+    }
+    const committed = new FencedError(true, 'lost its slot');
+    for (let i = 0; i < batch.length; i++) {
+      const op = batch[i]!;
+      if (op.kind !== ItemKind.LocalWrite || sealed[i] === 2 || op.failed) continue;
+      op.failed = true;
+      op.error = sealed[i] === 1 ? committed : lost;
+    }
+    for (const op of batch) {
+      if (op.kind !== ItemKind.LocalWrite || op.resolve === null) continue;
+      if (op.failed) op.reject!(op.error);
+      else op.resolve(op.result);
     }
   }
 

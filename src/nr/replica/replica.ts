@@ -208,7 +208,12 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> extends Repl
   private writeNow(name: string, args: readonly unknown[]): unknown {
     this.checkUsable();
     const op = this.combiner.enqueue(name, args, null, null);
-    this.commit();
+    try {
+      this.commit();
+    } catch (e) {
+      // The slot was lost mid-commit: the combiner told this write's fate (applied, or FencedError, or never logged).
+      if (!(e instanceof DetachedError) || this.combiner.lostBatch?.includes(op) !== true) throw e;
+    }
     if (op.failed) throw op.error;
     return op.result;
   }
