@@ -5,7 +5,7 @@
  * handler never settles. Each check is bounded in time.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { BadArgumentError, createScheduler, openScheduler, Runner, type Scheduler } from '../src/sched/index.js';
+import { BadArgumentError, createScheduler, openScheduler, Runner, type Scheduler, TaskFailedError, WorkerGoneError } from '../src/sched/index.js';
 
 const views: Scheduler[] = [];
 afterEach(() => {
@@ -75,5 +75,34 @@ describe('sched, as an adopter drives it', () => {
     const next = new Runner(b, { slow: (_p: null, ctx) => `attempt ${ctx.attempt}` }, { idleMs: 5 });
     expect(await within(result, 5000, 'the requeued task')).toBe('attempt 2');
     await within(next.stop(), 5000, 'stop');
+  });
+
+  it('a handler that returns a thenable (not a Promise) is awaited as `await` would; a throwing then getter fails the attempt', async () => {
+    const handle = createScheduler({ kinds: ['t'], threads: 1 });
+    const sched = open(handle);
+    const runner = new Runner(sched, {
+      t: (p: string) =>
+        p === 'thenable'
+          ? { then: (resolve: (v: string) => void) => setTimeout(() => resolve('from a thenable'), 5) }
+          : p === 'rejects'
+            ? { then: (_: unknown, reject: (e: Error) => void) => reject(new Error('thenable rejected')) }
+            : { get then(): never { throw new Error('then getter'); } },
+    }, { idleMs: 5 });
+    expect(await within(sched.submit('t', 'thenable'), 5000, 'thenable')).toBe('from a thenable');
+    await expect(within(sched.submit('t', 'rejects', { maxAttempts: 1 }), 5000, 'rejects')).rejects.toThrow(TaskFailedError);
+    await expect(within(sched.submit('t', 'getter', { maxAttempts: 1 }), 5000, 'getter')).rejects.toMatchObject({ code: 'SCHED_TASK_FAILED', message: expect.stringContaining('then getter') });
+    await within(runner.stop(), 5000, 'stop');
+  });
+
+  it('setCapacity, drain and evict of a worker that has left reject with WorkerGoneError (the state lists it as gone), of one never joined with UnknownWorkerError', async () => {
+    const handle = createScheduler({ kinds: ['w'], threads: 1 });
+    const sched = open(handle);
+    const runner = new Runner(sched, { w: () => 1 }, { idleMs: 5 });
+    await within(runner.stop(), 5000, 'stop');
+    expect(sched.worker(runner.workerId)?.status).toBe('gone');
+    await expect(sched.setCapacity(runner.workerId, 2)).rejects.toThrow(WorkerGoneError);
+    await expect(sched.drain(runner.workerId)).rejects.toMatchObject({ code: 'SCHED_WORKER_GONE', message: `worker ${runner.workerId} has left` });
+    await expect(sched.evict(runner.workerId)).rejects.toThrow(WorkerGoneError);
+    await expect(sched.drain(999)).rejects.toMatchObject({ code: 'SCHED_UNKNOWN_WORKER' });
   });
 });

@@ -313,13 +313,20 @@ export class Runner {
       this.done(f, false, e);
       return;
     }
-    if (out instanceof Promise) {
-      try {
-        Promise.prototype.then.call(out, (v: unknown) => this.done(f, true, v), (e: unknown) => this.done(f, false, e));
-      } catch (e) {
-        this.done(f, false, e);
-      }
-    } else this.done(f, true, out);
+    // A promise, or any thenable (a promise of another realm, a library's): awaited, as `await` would.
+    let then: unknown;
+    try {
+      then = out instanceof Promise ? Promise.prototype.then : out !== null && (typeof out === 'object' || typeof out === 'function') ? (out as { then?: unknown }).then : undefined;
+    } catch (e) {
+      this.done(f, false, e); // a `then` getter that throws
+      return;
+    }
+    if (typeof then !== 'function') {
+      this.done(f, true, out);
+      return;
+    }
+    const settled = out instanceof Promise ? out : Promise.resolve(out as PromiseLike<unknown>);
+    Promise.prototype.then.call(settled, (v: unknown) => this.done(f, true, v), (e: unknown) => this.done(f, false, e));
   }
 
   /** A handler returned (`ok`) or threw: its slot frees; its outcome goes out with the next flush while the lease is held. */
