@@ -28,6 +28,7 @@ const relPath = fc
   .map(([first, rest]) => [first, ...rest].join('/'))
   .chain((p) => fc.constantFrom(p, p, p, `${p}/`));
 const data = fc.string({ maxLength: 12 });
+const position = fc.constantFrom<unknown>(null, undefined, -1, 0, 2, 5, 1n, 3n, -2n, 1.5, '1', 2 ** 53);
 type Call =
   | { op: 'mkdir'; p: string; recursive: boolean }
   | { op: 'writeFile' | 'appendFile'; p: string; data: string }
@@ -40,7 +41,11 @@ type Call =
   | { op: 'link'; p: string; to: string }
   | { op: 'lstat' | 'readlink' | 'realpath' | 'rm'; p: string }
   | { op: 'chmod'; p: string; mode: number }
-  | { op: 'access'; p: string; mode: number };
+  | { op: 'access'; p: string; mode: number }
+  | { op: 'rw'; p: string; flag: string; writes: { data: string; enc: string; pos: unknown; view: string }[]; reads: unknown[]; len: unknown }
+  | { op: 'readdirEnc'; p: string; enc: string; types: boolean }
+  | { op: 'copyFile'; p: string; to: string; mode: number }
+  | { op: 'cp'; p: string; to: string; recursive: boolean; force: boolean; errorOnExist: boolean };
 // Link targets stay inside the scenario's directory: relative, '..' only below a first name (a link at the top must not leave it).
 const linkTarget = fc.constantFrom('a', 'b', 'c', 'a/b', 'b/c', 'a/../b', 'b/../c/a', '.', 'a/', 'missing');
 const call: fc.Arbitrary<Call> = fc.oneof(
@@ -65,6 +70,21 @@ const call: fc.Arbitrary<Call> = fc.oneof(
   fc.record({ op: fc.constantFrom('lstat' as const, 'readlink' as const, 'realpath' as const, 'rm' as const), p: relPath }),
   fc.record({ op: fc.constant('chmod' as const), p: relPath, mode: fc.constantFrom(0o644, 0o755, 0o600, 0o700) }),
   fc.record({ op: fc.constant('access' as const), p: relPath, mode: fc.constantFrom(0, 1, 2, 4, 7) }),
+  // The argument forms an adopter passes: positions as null, -1, bigint, fractions, strings; encodings; typed arrays.
+  fc.record({
+    op: fc.constant('rw' as const),
+    p: relPath,
+    flag: fc.constantFrom('r+', 'a+', 'w+', 'r'),
+    writes: fc.array(fc.record({ data, enc: fc.constantFrom('utf8', 'latin1', 'hex', 'base64', 'nope'), pos: position, view: fc.constantFrom('string', 'buffer', 'uint16', 'dataview') }), { maxLength: 3 }),
+    reads: fc.array(position, { maxLength: 3 }),
+    len: fc.constantFrom(undefined, 0, 3, -1, 1.5, '2', 2n, 40),
+  }),
+  fc.record({ op: fc.constant('readdirEnc' as const), p: relPath, enc: fc.constantFrom('utf8', 'hex', 'base64', 'latin1', 'buffer'), types: fc.boolean() }),
+  fc.record({ op: fc.constant('copyFile' as const), p: relPath, to: relPath, mode: fc.constantFrom(0, 1, 2) }),
+  // A recursive cp into its own subtree through a link ('a' -> 'c', cp c a/a/x) never ends in node 20 (a stack
+  // overflow; NrFS stops at ENAMETOOLONG): a recursive cp's destination is a top-level name.
+  fc.record({ op: fc.constant('cp' as const), p: relPath, to: relPath, recursive: fc.constant(false), force: fc.boolean(), errorOnExist: fc.boolean() }),
+  fc.record({ op: fc.constant('cp' as const), p: relPath, to: name, recursive: fc.constant(true), force: fc.boolean(), errorOnExist: fc.boolean() }),
 );
 
 function apply(f: NodeFsSync, root: string, c: Call): unknown {
@@ -140,6 +160,54 @@ function apply(f: NodeFsSync, root: string, c: Call): unknown {
         return f.statSync(p).mode;
       case 'access':
         return f.accessSync(p, c.mode);
+      case 'rw': {
+        // Writes and reads in every argument form, each step's outcome (values, or error code and message).
+        const fd = f.openSync(p, c.flag);
+        const steps: unknown[] = [];
+        const step = (fn: () => unknown): void => {
+          try {
+            steps.push(fn());
+          } catch (e) {
+            const err = e as { code?: string; syscall?: string; message?: string };
+            steps.push({ code: err.code, syscall: err.syscall, message: err.code?.startsWith('ERR_') ? err.message : undefined });
+          }
+        };
+        for (const w of c.writes) {
+          const bytes = Buffer.from(w.data, 'latin1');
+          step(() => {
+            if (w.view === 'string') return f.writeSync(fd, w.data, w.pos as number, w.enc as BufferEncoding);
+            const view = w.view === 'buffer' ? bytes : w.view === 'uint16' ? new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length >> 1) : new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+            return f.writeSync(fd, view, 0, view.byteLength, w.pos as number);
+          });
+        }
+        for (const pos of c.reads) {
+          step(() => {
+            const b = new Uint8Array(16);
+            const n = f.readSync(fd, b, 0, 16, pos as number);
+            return Buffer.from(b.subarray(0, n)).toString('latin1');
+          });
+          step(() => {
+            const bs = [Buffer.alloc(3), Buffer.alloc(5)];
+            return [f.readvSync(fd, bs, pos as number), Buffer.concat(bs).toString('latin1')];
+          });
+        }
+        step(() => f.ftruncateSync(fd, c.len as number));
+        step(() => {
+          const st = f.fstatSync(fd);
+          return st.isFile() ? st.size : 'dir'; // directory sizes differ by design
+        });
+        f.closeSync(fd);
+        return steps;
+      }
+      case 'readdirEnc': {
+        const names = f.readdirSync(p, { encoding: c.enc as BufferEncoding, withFileTypes: c.types }) as unknown[];
+        return names.map((n) => (typeof n === 'object' && n !== null && 'name' in n ? (n as { name: unknown }).name : n)).map((n) => (Buffer.isBuffer(n) ? `buffer:${n.toString('hex')}` : n)).sort();
+      }
+      case 'copyFile':
+        f.copyFileSync(p, `${root}/${c.to}`, c.mode);
+        return f.readFileSync(`${root}/${c.to}`, 'latin1');
+      case 'cp':
+        return f.cpSync(p, `${root}/${c.to}`, { recursive: c.recursive, force: c.force, errorOnExist: c.errorOnExist });
       case 'pwrite': {
         const fd = f.openSync(p, 'r+');
         try {
@@ -150,16 +218,18 @@ function apply(f: NodeFsSync, root: string, c: Call): unknown {
       }
     }
   } catch (e) {
-    const err = e as { code?: string; syscall?: string };
-    return { code: err.code, syscall: err.syscall };
+    const err = e as { code?: string; syscall?: string; message?: string };
+    // An argument error is node's code and message; a system error its code and syscall.
+    return { code: err.code, syscall: err.syscall, message: err.code?.startsWith('ERR_') ? (err.message ?? '').split(root).join('') : undefined };
   }
 }
 
-function tree(f: NodeFsSync, dir: string): unknown {
+/** The tree below `dir`; absolute link targets (cp makes them) relative to the scenario's `root`. */
+function tree(f: NodeFsSync, dir: string, root = dir): unknown {
   return (f.readdirSync(dir) as string[]).slice().sort().map((n) => {
     const s = f.lstatSync(`${dir}/${n}`);
-    if (s.isSymbolicLink()) return [n, '->', f.readlinkSync(`${dir}/${n}`)];
-    return s.isDirectory() ? [n, tree(f, `${dir}/${n}`)] : [n, f.readFileSync(`${dir}/${n}`, 'latin1'), s.nlink, s.mode];
+    if (s.isSymbolicLink()) return [n, '->', (f.readlinkSync(`${dir}/${n}`) as string).split(root).join('<root>')];
+    return s.isDirectory() ? [n, tree(f, `${dir}/${n}`, root)] : [n, f.readFileSync(`${dir}/${n}`, 'latin1'), s.nlink, s.mode];
   });
 }
 

@@ -25,7 +25,7 @@ const ARGUMENT_ERROR = Symbol('nrfs.argumentError');
  * Error. Every one of them is also `instanceof FsArgumentError`.
  */
 export class FsArgumentError extends TypeError {
-  readonly code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE' | 'ERR_FS_INVALID_SYMLINK_TYPE' | 'ERR_FS_FILE_TOO_LARGE';
+  readonly code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE' | 'ERR_FS_INVALID_SYMLINK_TYPE' | 'ERR_FS_FILE_TOO_LARGE' | 'ERR_INCOMPATIBLE_OPTION_PAIR' | 'ERR_INVALID_RETURN_VALUE';
   declare readonly [ARGUMENT_ERROR]: true;
   constructor(code: FsArgumentError['code'], message: string) {
     super(message);

@@ -74,15 +74,16 @@ export function summary(s: SchedState): SchedSummary {
     if (t.state === 'queued') queued++;
     else if (t.state === 'running') running++;
   }
-  const workersPerKind: Record<string, number> = {};
-  for (const w of s.workers.values()) for (const k of w.warm) workersPerKind[k] = (workersPerKind[k] ?? 0) + 1;
+  // Counted in a Map: a kind may be named like an Object.prototype member ('constructor', '__proto__').
+  const workersPerKind = new Map<string, number>();
+  for (const w of s.workers.values()) for (const k of w.warm) workersPerKind.set(k, (workersPerKind.get(k) ?? 0) + 1);
   return {
     clock: s.clock,
     nextTaskId: s.nextTaskId,
     ops: s.ops,
     coldStarts: s.coldStarts,
     coldStartsByKind: Object.fromEntries(s.coldStartsByKind),
-    workersPerKind,
+    workersPerKind: Object.fromEntries(workersPerKind),
     counts: { ...s.counts },
     queued,
     running,

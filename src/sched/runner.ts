@@ -25,7 +25,7 @@ import { ringWork, schedNow, sleepForWork, WORK } from './bells.js';
 import { BadArgumentError, describeValue, FailCode, LeaseLostError, Outcome, ReplicaFailedError, SchedError, SchedulerClosedError, UnknownKindError } from './errors.js';
 import type { RunnerHost } from './host.js';
 import type { ClaimedRecord, ClaimedTask, Completion } from './state.js';
-import { capacity as checkCapacity, I32_MAX, integerIn, options as checkOptions } from './validate.js';
+import { capacity as checkCapacity, I32_MAX, integerIn, options as checkOptions, timeoutMs } from './validate.js';
 
 export interface TaskContext {
   id: number;
@@ -119,6 +119,9 @@ export class Runner {
   private kick: (() => void) | null = null;
   private kickPromise: Promise<void> | null = null;
   private stopping = false;
+  /** A bounded stop's time ran out: leave with handlers still running. */
+  private abandoned = false;
+  private abandonTimer: NodeJS.Timeout | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
   /** The worker's room as last known: over a client, the node's answer of the previous turn. */
   private room: number;
@@ -132,6 +135,12 @@ export class Runner {
     this.idleMs = integerIn(o.idleMs ?? 50, 1, I32_MAX, 'idleMs');
     if (handlers === null || typeof handlers !== 'object') throw new BadArgumentError('handlers must be an object of functions by kind');
     const kinds = Object.keys(handlers);
+    // Handlers inherited (a class instance's methods) would be ignored: the runner would join and never
+    // claim their kinds, whose tasks would wait for ever. (No handler at all is a runner that only ticks the clock.)
+    const inherited = sched.handle.kinds.filter((k) => !Object.hasOwn(handlers, k) && typeof (handlers as Record<string, unknown>)[k] === 'function');
+    if (inherited.length > 0) {
+      throw new BadArgumentError(`handlers must be own properties: ${inherited.join(', ')} ${inherited.length === 1 ? 'is' : 'are'} inherited (a class instance's methods?); pass { ${inherited[0]}: ... }`);
+    }
     for (const k of kinds) {
       if (!sched.handle.kinds.includes(k)) throw new UnknownKindError(k);
       if (typeof handlers[k] !== 'function') throw new BadArgumentError(`handler for ${k} is not a function`);
@@ -173,9 +182,22 @@ export class Runner {
     }
   }
 
-  /** Stop claiming, let running handlers finish, then leave. */
-  stop(): Promise<void> {
+  /**
+   * Stop claiming, let running handlers finish, then leave. With
+   * `timeoutMs`, handlers still running after it are abandoned: their
+   * signals abort, the runner leaves, and the leave requeues their tasks
+   * (a handler that never settles cannot hold a stop for ever).
+   */
+  stop(options?: { timeoutMs?: number }): Promise<void> {
+    const o = checkOptions(options, ['timeoutMs'], 'stop');
+    const ms = o.timeoutMs === undefined ? undefined : timeoutMs(o.timeoutMs);
     this.stopping = true;
+    if (ms !== undefined && this.abandonTimer === null) {
+      this.abandonTimer = setTimeout(() => {
+        this.abandoned = true;
+        this.wake();
+      }, ms);
+    }
     this.wake();
     return this.finished;
   }
@@ -237,7 +259,7 @@ export class Runner {
         }
         if (this.room === -2) return;
         if (this.results.length > 0) continue;
-        if (draining && this.active === 0) break;
+        if (draining && (this.active === 0 || this.abandoned)) break;
         const room = !draining && capacity - this.active > 0;
         // A full claim: there may be more queued, for this runner and for a sleeping one.
         if (got > 0 && got === Math.min(free, this.maxClaim)) {
@@ -262,6 +284,7 @@ export class Runner {
       if (!host.isClosed) host.effects(await ops.writeAsync('leave', this.workerId, schedNow()));
     } finally {
       if (this.renewTimer) clearInterval(this.renewTimer);
+      if (this.abandonTimer) clearTimeout(this.abandonTimer);
       // Evicted, closed or left: no lease of ours survives.
       for (const f of this.leased.values()) f.lose();
       this.leased.clear();
@@ -290,13 +313,20 @@ export class Runner {
       this.done(f, false, e);
       return;
     }
-    if (out instanceof Promise) {
-      try {
-        Promise.prototype.then.call(out, (v: unknown) => this.done(f, true, v), (e: unknown) => this.done(f, false, e));
-      } catch (e) {
-        this.done(f, false, e);
-      }
-    } else this.done(f, true, out);
+    // A promise, or any thenable (a promise of another realm, a library's): awaited, as `await` would.
+    let then: unknown;
+    try {
+      then = out instanceof Promise ? Promise.prototype.then : out !== null && (typeof out === 'object' || typeof out === 'function') ? (out as { then?: unknown }).then : undefined;
+    } catch (e) {
+      this.done(f, false, e); // a `then` getter that throws
+      return;
+    }
+    if (typeof then !== 'function') {
+      this.done(f, true, out);
+      return;
+    }
+    const settled = out instanceof Promise ? out : Promise.resolve(out as PromiseLike<unknown>);
+    Promise.prototype.then.call(settled, (v: unknown) => this.done(f, true, v), (e: unknown) => this.done(f, false, e));
   }
 
   /** A handler returned (`ok`) or threw: its slot frees; its outcome goes out with the next flush while the lease is held. */

@@ -28,6 +28,7 @@ import {
   UnknownKindError,
   UnknownTaskError,
   UnknownWorkerError,
+  WorkerGoneError,
   SchedError,
   type OutcomeCode,
 } from './errors.js';
@@ -372,7 +373,11 @@ export class Scheduler implements RunnerHost {
   private code(eff: Effects<OutcomeCode>, worker: number): void {
     this.effects(eff);
     const e = outcomeError(eff.value, -1, worker);
-    if (e) throw e.code === 'SCHED_NOT_OWNER' ? new UnknownWorkerError(worker) : e;
+    if (e === null) return;
+    if (e.code === 'SCHED_NOT_OWNER') throw new UnknownWorkerError(worker);
+    // The state keeps a worker that left (status 'gone'): say so, rather than "no worker".
+    if (e.code === 'SCHED_UNKNOWN_WORKER' && this.replica.reads.worker(worker)?.status === 'gone') throw new WorkerGoneError(worker);
+    throw e;
   }
 
   /** Shrink or grow a worker's slots (shrinking never preempts running tasks). */

@@ -9,9 +9,10 @@ import { posix } from 'node:path';
 import { FsError, FsSystemError } from '../errors.js';
 import type { MkdirOptions } from '../nrfs.js';
 import { checkPath, FsArgumentError } from '../paths.js';
-import { Dirent } from '../stats.js';
+import { Dirent, type Stats } from '../stats.js';
+import { type CpOptions, cpSync } from './cp.js';
 import { encodeName, type FacadeContext, invalidType, optBool, optionsOf } from './args.js';
-import { validateInt32, validateInteger, validateUint32 } from './validate.js';
+import { validateInt32, validateUint32 } from './validate.js';
 import type { Encoding, PathArg } from './sync.js';
 
 export interface ReaddirOptions {
@@ -24,16 +25,6 @@ export interface RmOptions {
   recursive?: boolean;
   maxRetries?: number;
   retryDelay?: number;
-}
-export interface CpOptions {
-  recursive?: boolean;
-  force?: boolean;
-  errorOnExist?: boolean;
-  dereference?: boolean;
-  preserveTimestamps?: boolean;
-  verbatimSymlinks?: boolean;
-  filter?: (src: string, dest: string) => boolean;
-  mode?: number;
 }
 
 /** node's validateRmdirOptions (rm and rmdir): an object, recursive a boolean, retryDelay an int32 >= 0, maxRetries a uint32. */
@@ -222,86 +213,54 @@ export function treeCalls(c: FacadeContext) {
     return c.at(path, 'realpath', (abs) => encodeName(core.realpath(abs), o.encoding));
   };
 
+  /**
+   * Where libuv's copyfile fails on the destination, before any data moves:
+   * it opens it O_WRONLY|O_CREAT (|O_EXCL): EEXIST, EISDIR on a directory,
+   * ENOENT/ENOTDIR for its parent. Returns whether it exists (and is not
+   * the source itself: copying a file onto itself does nothing).
+   */
+  function destCheck(b: string, excl: boolean, src: Stats): 'absent' | 'exists' | 'same' {
+    let st: Stats;
+    try {
+      st = core.stat(b);
+    } catch (e) {
+      if (!(e instanceof FsError) || e.code !== 'ENOENT') throw e;
+      const parent = core.stat(posix.dirname(b));
+      if (!parent.isDirectory()) throw new FsError('ENOTDIR', 'copyfile');
+      return 'absent';
+    }
+    if (excl) throw new FsError('EEXIST', 'copyfile');
+    if (st.isDirectory() || b.endsWith('/')) throw new FsError('EISDIR', 'copyfile');
+    return st.ino === src.ino ? 'same' : 'exists';
+  }
+
+  /**
+   * copyFile in libuv's order: the source opened (its errors), the
+   * destination opened (its errors), a copy onto itself a no-op; then a
+   * directory source is EISDIR and COPYFILE_FICLONE_FORCE ENOTSUP (tmpfs),
+   * and, as libuv, the destination is removed when the copy fails after
+   * it was opened. The copy itself is one writeFile op (it appears whole);
+   * the new file gets the source's mode, as Linux's copyfile.
+   */
   function copyFileSync(src: PathArg, dest: PathArg, mode?: number): void {
     const m = mode === undefined ? 0 : mode;
     if (typeof m !== 'number' || !Number.isInteger(m)) throw new FsArgumentError('ERR_INVALID_ARG_TYPE', 'mode must be int32 or null/undefined');
     if (m < 0 || m > 7) throw new FsArgumentError('ERR_OUT_OF_RANGE', 'mode is out of range: >= 0 && <= 7');
     c.at2(src, dest, 'copyfile', (a, b, ga, gb) => {
       try {
-        if ((m & constants.COPYFILE_FICLONE_FORCE) !== 0) {
-          core.stat(a);
-          throw new FsError('ENOTSUP', 'copyfile', ga, gb);
-        }
         const st = core.stat(a);
-        if (st.isDirectory()) throw new FsError('EISDIR', 'copyfile', ga, gb);
-        const data = core.readFile(a);
-        // One op: the copy appears whole or not at all. Linux's copyfile gives the new file the source's mode.
-        core.writeFile(b, data, { flag: (m & constants.COPYFILE_EXCL) !== 0 ? 'wx' : 'w', mode: st.mode & 0o7777 });
+        const there = destCheck(b, (m & constants.COPYFILE_EXCL) !== 0, st);
+        if (there === 'same') return;
+        const failure = st.isDirectory() ? 'EISDIR' : (m & constants.COPYFILE_FICLONE_FORCE) !== 0 ? 'ENOTSUP' : null;
+        if (failure !== null) {
+          if (there === 'exists') core.unlink(b);
+          throw new FsError(failure, 'copyfile', ga, gb);
+        }
+        core.writeFile(b, core.readFile(a), { flag: 'w', mode: st.mode & 0o7777 });
       } catch (e) {
-        if (e instanceof FsError && e.syscall !== 'copyfile') throw new FsError(e.code, 'copyfile', ga, gb);
+        if (e instanceof FsError && (e.syscall !== 'copyfile' || e.path === undefined)) throw new FsError(e.code, 'copyfile', ga, gb);
         throw e;
       }
-    }, 'src', 'dest');
-  }
-
-  function cpSync(src: PathArg, dest: PathArg, options?: CpOptions): void {
-    const o = optionsOf(options, {} as CpOptions) as CpOptions & Record<string, unknown>;
-    const recursive = optBool(o, 'recursive', false);
-    const force = optBool(o, 'force', true);
-    const errorOnExist = optBool(o, 'errorOnExist', false);
-    const dereference = optBool(o, 'dereference', false);
-    const preserveTimestamps = optBool(o, 'preserveTimestamps', false);
-    const verbatimSymlinks = optBool(o, 'verbatimSymlinks', false);
-    if (o.filter !== undefined && typeof o.filter !== 'function') throw invalidType('options.filter', 'of type function', o.filter);
-    // node's getValidMode for copyFile: the COPYFILE_* bits, 0 to 7 (each file copied is one whole write here).
-    if (o.mode !== undefined && o.mode !== null) validateInteger(o.mode, 'mode', 0, 7);
-    c.at2(src, dest, 'cp', (a, b, ga, gb) => {
-      if (posix.resolve(a) === posix.resolve(b)) {
-        throw new FsSystemError('ERR_FS_CP_EINVAL', 'Invalid src or dest', 'EINVAL', 'cp', 'src and dest cannot be the same', gb);
-      }
-      const st = dereference ? core.stat(a) : core.lstat(a);
-      if (st.isDirectory() && !recursive) {
-        throw new FsSystemError('ERR_FS_EISDIR', 'Path is a directory', 'EISDIR', 'cp', `${ga} is a directory (not copied)`, ga);
-      }
-      if (st.isDirectory() && `${posix.resolve(b)}/`.startsWith(`${posix.resolve(a)}/`)) {
-        throw new FsSystemError('ERR_FS_CP_EINVAL', 'Invalid src or dest', 'EINVAL', 'cp', `cannot copy ${ga} to a subdirectory of self ${gb}`, gb);
-      }
-      const copy = (from: string, to: string, shownTo: string): void => {
-        if (o.filter !== undefined && !o.filter(from, to)) return;
-        const s = dereference ? core.stat(from) : core.lstat(from);
-        let existing;
-        try {
-          existing = core.lstat(to);
-        } catch {
-          existing = undefined;
-        }
-        if (s.isDirectory()) {
-          if (existing !== undefined && !existing.isDirectory()) {
-            throw new FsSystemError('ERR_FS_CP_DIR_TO_NON_DIR', 'Cannot overwrite non-directory with directory', 'EISDIR', 'cp', `cannot overwrite non-directory ${shownTo} with directory ${from}`, shownTo);
-          }
-          if (existing === undefined) core.mkdir(to, { mode: s.mode & 0o7777 });
-          for (const name of core.readdir(from)) copy(join(from, name), join(to, name), join(shownTo, name));
-        } else {
-          if (existing !== undefined && existing.isDirectory()) {
-            throw new FsSystemError('ERR_FS_CP_NON_DIR_TO_DIR', 'Cannot overwrite directory with non-directory', 'ENOTDIR', 'cp', `cannot overwrite directory ${shownTo} with non-directory ${from}`, shownTo);
-          }
-          if (existing !== undefined) {
-            if (!force) {
-              if (errorOnExist) throw new FsSystemError('ERR_FS_CP_EEXIST', 'Target already exists', 'EEXIST', 'cp', `${shownTo} already exists`, shownTo);
-              return;
-            }
-            core.unlink(to);
-          }
-          if (s.isSymbolicLink()) {
-            const target = core.readlink(from);
-            core.symlink(verbatimSymlinks || target.startsWith('/') ? target : posix.resolve(posix.dirname(from), target), to);
-            return;
-          }
-          core.writeFile(to, core.readFile(from), { mode: s.mode & 0o7777 });
-        }
-        if (preserveTimestamps) core.utimes(to, s.atimeMs, s.mtimeMs);
-      };
-      copy(a, b, gb);
     }, 'src', 'dest');
   }
 
@@ -336,7 +295,7 @@ export function treeCalls(c: FacadeContext) {
     readlinkSync,
     realpathSync,
     copyFileSync,
-    cpSync,
+    cpSync: (src: PathArg, dest: PathArg, options?: CpOptions): void => cpSync(c, src, dest, options),
     mkdtempSync,
   };
 }
