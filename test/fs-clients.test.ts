@@ -254,6 +254,6 @@ describe('NrFS clients', () => {
     }
     words[1] = first;
     words[2] = count;
-    expect([...words.subarray(16)]).toEqual([0, 0]);
+    expect([...words.subarray(16, 16 + count)]).toEqual([0, 0]); // the OWNER words (the read fences follow)
   });
 });
