@@ -6,9 +6,13 @@
  * (default 64) pipelined ops in flight (pwriteAsync / preadAsync). Prints
  * the CPU time of every thread of the process per op
  * (/proc/self/task/./schedstat) and the answers the client consumed per
- * wake-up. Build first (npm run build).
+ * wake-up. The replica reclaims the pages its applies retire every 2 ms
+ * (reclaimPages, as a serve-only node must), so the client's writes take
+ * recycled pages, as in the fs suite, not fresh ones (each a page fault).
+ * `mix`: every tenth op a write, the others reads, at random pages.
+ * Build first (npm run build).
  *
- *   node bench/fs-client-cost.mjs [N=20000] [write|read]
+ *   node bench/fs-client-cost.mjs [N=20000] [write|read|mix]
  *   ONLY=pipe|sync: one mode only (for callgrind: run at two N, take the difference)
  *   W=16: ops in flight
  */
@@ -19,7 +23,7 @@ import { attachFs, connectFs, createFs } from '../dist/src/fs/index.js';
 if (!isMainThread) {
   const fs = attachFs(workerData.handle);
   parentPort.postMessage({ slot: fs.replica.id });
-  setInterval(() => {}, 1 << 30); // serve (from the idle event loop) until terminated
+  setInterval(() => fs.reclaimPages(), 2); // serve (from the idle event loop) until terminated
   await new Promise(() => {}); // and run none of the main thread's code below
 }
 
@@ -27,8 +31,7 @@ const N = Number(process.argv[2] ?? 20000);
 const OP = process.argv[3] ?? 'write';
 const WINDOW = Number(process.env.W ?? 64);
 const cpuNs = () => readdirSync('/proc/self/task').reduce((s, t) => { try { return s + Number(readFileSync(`/proc/self/task/${t}/schedstat`, 'latin1').split(' ')[0]); } catch { return s; } }, 0);
-// The serving replica never writes, so it frees no retired page: room for every write of the run.
-const h = createFs({ replicas: 1, clients: 1, capacityBytes: 512 << 20 });
+const h = createFs({ replicas: 1, clients: 1, capacityBytes: 64 << 20 });
 const w = new Worker(new URL(import.meta.url), { workerData: { handle: h } });
 const { slot } = await new Promise((r) => w.once('message', r));
 const c = connectFs(h, { node: slot });
@@ -50,16 +53,19 @@ proto.pump = function () {
 };
 const run = async (pipelined, n) => {
   const c0 = cpuNs();
-  if (!pipelined) for (let k = 0; k < n; k++) OP === 'write' ? c.pwrite(fd, buf, 0, 4096, (k & 255) * 4096) : c.pread(fd, buf, 0, 4096, (k & 255) * 4096);
+  // mix: a fixed pseudo-random page and write mask per k (the same stream in every pass).
+  const at = (k) => (OP === 'mix' ? ((k * 2654435761) >>> 24) : k & 255) * 4096;
+  const writes = (k) => OP === 'write' || (OP === 'mix' && (k * 40503) % 10 === 3);
+  if (!pipelined) for (let k = 0; k < n; k++) writes(k) ? c.pwrite(fd, buf, 0, 4096, at(k)) : c.pread(fd, buf, 0, 4096, at(k));
   else {
     let k = 0;
     let inFlight = 0;
     await new Promise((resolve) => {
       const next = (slot) => {
         if (k >= n) return void (inFlight === 0 && resolve());
-        const at = (k++ & 255) * 4096;
+        const j = k++;
         inFlight++;
-        (OP === 'write' ? c.pwriteAsync(fd, buf, 0, 4096, at) : c.preadAsync(fd, bufs[slot], 0, 4096, at)).then(() => {
+        (writes(j) ? c.pwriteAsync(fd, buf, 0, 4096, at(j)) : c.preadAsync(fd, bufs[slot], 0, 4096, at(j))).then(() => {
           inFlight--;
           next(slot);
         });

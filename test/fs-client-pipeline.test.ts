@@ -180,6 +180,33 @@ describe('NrFS client pipelined ops', () => {
   });
 });
 
+describe('the read grace with clients', () => {
+  it('a page a client\'s answered but uncopied read names is not reused until the client is declared dead; then it is freed', async () => {
+    // One replica, on this thread: it serves the client, applies every write and retires what they displace.
+    const h = createFs({ replicas: 1, clients: 1, capacityBytes: 16 << 20 });
+    const main = attachFs(h);
+    main.writeFile('/g', Buffer.alloc(PAGE, 1));
+    const w = spawn({ handle: h, mode: 'reads' });
+    const m = await next<{ threadId: number; owner: number }>(w);
+    // Served (from this thread's event loop) but never copied: the client is blocked.
+    for (let i = 0; i < 200 && clientRequestsPending(h.nr, m.threadId) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(clientRequestsPending(h.nr, m.threadId)).toBe(0);
+    const fd = main.open('/g', 'r+');
+    main.pwrite(fd, Buffer.alloc(PAGE, 2), 0, PAGE, 0); // displaces the page the 8 answers name
+    expect(main.reclaimPages()).toBe(0);
+    expect(main.pageStats().retiring).toBe(1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(main.reclaimPages()).toBe(0); // still held: the client may copy it any moment
+    await w.terminate();
+    expect(declareFsClientDead(h, m.threadId)).toEqual([m.owner]);
+    expect(main.reclaimPages()).toBe(1);
+    expect(main.pageStats().retiring).toBe(0);
+    expect(main.readFile('/g').equals(Buffer.alloc(PAGE, 2))).toBe(true);
+    main.close(fd);
+    main.detach();
+  });
+});
+
 describe('a replica that only serves clients', () => {
   it('frees the pages its clients\' writes retired with reclaimPages', async () => {
     const h = createFs({ replicas: 1, clients: 1, capacityBytes: 16 << 20 });
@@ -210,7 +237,10 @@ describe('ClientPipeline (a host that answers by hand)', () => {
     const reused = new Set<number>();
     const given: number[] = [];
     let nextRef = 0;
+    /** The read fence as published: SENT and every LOW stored, in order. */
+    const fence = { sent: 0, lows: [] as number[], send: () => fence.sent++, low: (n: number) => void fence.lows.push(n) };
     const host: PipelineHost = {
+      fence,
       pages: { pool: { bytes: new Uint8Array(64 * PAGE) }, take: () => nextRef++, give: (r: number) => void given.push(r), doubt: () => {} } as unknown as PipelineHost['pages'],
       readPages: 4,
       sendRead: (_ino, pos, _len, done) => void sent.push({ kind: 'read', pos, done }),
@@ -224,31 +254,34 @@ describe('ClientPipeline (a host that answers by hand)', () => {
       drainRequests: () => {},
       rang: () => {},
     };
-    return { host, sent, reused, given };
+    return { host, sent, reused, given, fence };
   }
 
-  it('holds a write behind an unsettled read, and asks a read whose pages were reused again with every later read, in order', async () => {
-    const { host, sent, reused } = fakeHost();
+  it('sends a write at once behind unsettled reads, asks a read whose pages were reused again with every later read (not the write), in order', async () => {
+    const { host, sent, reused, fence } = fakeHost();
     const p = new ClientPipeline(host);
     const order: string[] = [];
     const b1 = Buffer.alloc(PAGE);
     const b2 = Buffer.alloc(PAGE);
     const r1 = p.read(1, b1, 0, PAGE, 0, () => -1).then((n) => order.push(`r1 ${n} ${b1[0]}`));
-    const r2 = p.read(1, b2, 0, PAGE, PAGE, () => -1).then((n) => order.push(`r2 ${n} ${b2[0]}`));
-    const w3 = p.write(1, Buffer.alloc(PAGE, 7), 0, false, () => -1).then((n) => order.push(`w3 ${n}`));
-    // The write waits: a redo of either read must not see it.
-    expect(sent.map((s) => `${s.kind}@${s.pos}`)).toEqual(['read@0', 'read@4096']);
+    const w2 = p.write(1, Buffer.alloc(PAGE, 7), 0, false, () => -1).then((n) => order.push(`w2 ${n}`));
+    const r3 = p.read(1, b2, 0, PAGE, PAGE, () => -1).then((n) => order.push(`r3 ${n} ${b2[0]}`));
+    // No wait for r1: the replicas' read grace keeps r1's pages from reuse until it copied them.
+    expect(sent.map((s) => `${s.kind}@${s.pos}`)).toEqual(['read@0', 'write@0', 'read@4096']);
+    expect(fence.sent).toBe(2);
+    expect(fence.lows).toEqual([]); // LOW stays at r1's number, 0
     reused.add(0);
-    sent[0]!.done(undefined, [PAGE, 1]); // r1's copy finds a page reused: r1 and r2 are asked again
-    sent[1]!.done(undefined, [PAGE, 2]); // r2's first answer, dropped
-    expect(sent.map((s) => `${s.kind}@${s.pos}`)).toEqual(['read@0', 'read@4096', 'read@0', 'read@4096']);
-    sent[2]!.done(undefined, [PAGE, 3]);
-    sent[3]!.done(undefined, [PAGE, 4]);
-    // Both reads settled (in order): now the write goes.
-    expect(sent.map((s) => `${s.kind}@${s.pos}`)).toEqual(['read@0', 'read@4096', 'read@0', 'read@4096', 'write@0']);
-    sent[4]!.done(undefined, PAGE);
-    await Promise.all([r1, r2, w3]);
-    expect(order).toEqual(['r1 4096 3', 'r2 4096 4', 'w3 4096']);
+    sent[0]!.done(undefined, [PAGE, 1]); // r1's copy finds a page reused (a forged or tampered case): r1 and r3 are asked again
+    expect(fence.lows).toEqual([2]); // r1 is now read number 2
+    sent[1]!.done(undefined, PAGE);
+    sent[2]!.done(undefined, [PAGE, 2]); // r3's first answer, dropped
+    expect(sent.map((s) => `${s.kind}@${s.pos}`)).toEqual(['read@0', 'write@0', 'read@4096', 'read@0', 'read@4096']);
+    sent[3]!.done(undefined, [PAGE, 3]);
+    expect(fence.lows).toEqual([2, 3]); // r1 copied: the oldest read left is r3, number 3
+    sent[4]!.done(undefined, [PAGE, 4]);
+    await Promise.all([r1, w2, r3]);
+    expect(order).toEqual(['r1 4096 3', 'w2 4096', 'r3 4096 4']);
+    expect(fence.lows).toEqual([2, 3, 4]); // nothing left: LOW = SENT
     expect(p.idle).toBe(true);
   });
 

@@ -135,6 +135,37 @@ describe('NrFS clients', () => {
     replica.detach();
   });
 
+  it('a close sends the node nothing unless some op may have made an orphan since the open (then it reaps)', async () => {
+    const h = createFs({ replicas: 2, clients: 1, capacityBytes: 16 << 20 });
+    const { slot } = await nodeWorker(h);
+    const replica = attachFs(h);
+    const client = connectFs(h, { node: slot });
+    /** Requests the client has sent its node (NR's client: its private TAIL). */
+    const sent = (): number => (client as unknown as { client: { tail: number } }).client.tail;
+    replica.writeFile('/c', 'x');
+    const a = client.open('/a', 'w'); // a create: one logged op
+    let t = sent();
+    client.close(a);
+    expect(sent()).toBe(t); // nothing asked
+    const b = client.open('/b', 'w');
+    replica.unlink('/c'); // held by nobody: freed, no orphan
+    t = sent();
+    client.close(b);
+    expect(sent()).toBe(t);
+    const d = client.open('/d', 'w');
+    const e = client.open('/e', 'w');
+    replica.unlink('/d'); // held by the client: an orphan
+    t = sent();
+    client.close(e); // an orphaning since /e's open: asks (orphansKeyed), finds none of /e
+    expect(sent()).toBe(t + 1);
+    expect(replica.usage().inodes).toBe(1 + 4); // the root, /a, /b, /e and the orphan /d
+    client.close(d); // asks, and reaps /d
+    expect(sent() - t).toBeGreaterThanOrEqual(3);
+    expect(replica.usage().inodes).toBe(1 + 3);
+    client.detach();
+    replica.detach();
+  });
+
   it('a client and a replica writing halves of one page lose none of each other\'s bytes', async () => {
     const h = createFs({ replicas: 1, clients: 1, capacityBytes: 16 << 20 });
     const { w, slot } = await nodeWorker(h);
@@ -254,6 +285,6 @@ describe('NrFS clients', () => {
     }
     words[1] = first;
     words[2] = count;
-    expect([...words.subarray(16)]).toEqual([0, 0]);
+    expect([...words.subarray(16, 16 + count)]).toEqual([0, 0]); // the OWNER words (the read fences follow)
   });
 });

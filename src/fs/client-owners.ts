@@ -13,6 +13,14 @@
  *       LIVE (a client of that thread uses it), DEAD (its client closed
  *       with pages in doubt, or its thread died: a replica sweeps it, see
  *       NrFs.releaseClients), SWEEPING (a replica is sweeping it).
+ *   then, from the first line after OWNER, one line (16 words) per id, its
+ *   **read fence**, written by the id's client only:
+ *     +0 SENT: read requests sent so far (wraps modulo 2^32);
+ *     +1 LOW: the send number of the oldest read whose answer the client
+ *        may still copy pages out of (SENT when there is none).
+ *   A replica frees a retired page only once every LIVE id's LOW passed
+ *   the SENT it saw after stamping the page (read-grace.ts): no read that
+ *   could name the page is still copying it.
  * Thread ids are kept to 29 bits, as NR's client slots keep them.
  */
 import { MAX_OWNERS } from './pages/pool.js';
@@ -25,9 +33,17 @@ const H_FIRST = 1;
 const H_COUNT = 2;
 const OWNERS_AT = 16;
 const THREAD_MASK = 0x1fffffff;
+const LINE_WORDS = 16;
+const FENCE_SENT = 0;
+const FENCE_LOW = 1;
+
+/** Word index of id k's read fence (one line each: every client writes its own line only). */
+function fenceAt(count: number, k: number): number {
+  return Math.ceil((OWNERS_AT + count) / LINE_WORDS) * LINE_WORDS + k * LINE_WORDS;
+}
 
 export function createClientOwners(first: number, count: number): SharedArrayBuffer {
-  const sab = new SharedArrayBuffer((OWNERS_AT + count) * 4);
+  const sab = new SharedArrayBuffer(fenceAt(count, count) * 4);
   const w = new Int32Array(sab);
   w[0] = MAGIC;
   w[H_FIRST] = first;
@@ -45,7 +61,7 @@ export class ClientOwners {
     const first = Atomics.load(w, H_FIRST);
     const count = Atomics.load(w, H_COUNT);
     // Shared memory: the ids it hands out must stay clear of the replica slots' and inside the pool's owners.
-    if (Atomics.load(w, 0) !== MAGIC || !(first > 0 && count > 0 && first + count <= MAX_OWNERS) || w.length < OWNERS_AT + count) {
+    if (Atomics.load(w, 0) !== MAGIC || !(first > 0 && count > 0 && first + count <= MAX_OWNERS) || w.length < fenceAt(count, count)) {
       throw new TypeError('not an NrFS client table');
     }
     this.w = w;
@@ -96,11 +112,79 @@ export class ClientOwners {
     return out;
   }
 
+  /** Id `owner`'s read fence, for its client to write (see the layout). */
+  fence(owner: number): ReadFence {
+    const k = owner - this.first;
+    if (k < 0 || k >= this.count) throw new RangeError(`client owner id ${owner} is not in the table`);
+    return new ReadFence(this.w, fenceAt(this.count, k));
+  }
+
+  /** A snapshot for readsPassed: 2 words per id. */
+  newSnapshot(): Int32Array {
+    return new Int32Array(2 * this.count);
+  }
+
+  /** Each LIVE id's SENT now, into `out` (newSnapshot); an id not LIVE copies nothing and is skipped later. */
+  readsSent(out: Int32Array): void {
+    for (let k = 0; k < this.count; k++) {
+      const live = (Atomics.load(this.w, OWNERS_AT + k) & 3) === OWNER_LIVE;
+      out[2 * k] = live ? 1 : 0;
+      out[2 * k + 1] = live ? Atomics.load(this.w, fenceAt(this.count, k) + FENCE_SENT) : 0;
+    }
+  }
+
+  /**
+   * Every read sent before the snapshot `sent` (readsSent) is done
+   * copying: each id LIVE then is no longer LIVE, or its LOW reached its
+   * SENT of then. (An id claimed since sent its reads after the snapshot.)
+   */
+  readsPassed(sent: Int32Array): boolean {
+    for (let k = 0; k < this.count; k++) {
+      if (sent[2 * k] === 0 || (Atomics.load(this.w, OWNERS_AT + k) & 3) !== OWNER_LIVE) continue;
+      // Wrapping counters: LOW at or past the snapshot (a difference below 2^31).
+      if (((Atomics.load(this.w, fenceAt(this.count, k) + FENCE_LOW) - sent[2 * k + 1]!) | 0) < 0) return false;
+    }
+    return true;
+  }
+
   static liveWord(threadId: number): number {
     return ((threadId & THREAD_MASK) << 2) | OWNER_LIVE;
   }
 
   static deadWord(threadId: number): number {
     return ((threadId & THREAD_MASK) << 2) | OWNER_DEAD;
+  }
+}
+
+/**
+ * A client's read fence (its line in the table): `send()` before a read
+ * request can reach the node, `low(n)` once no read sent before number n
+ * will copy pages any more. Only the id's client writes it.
+ */
+export class ReadFence {
+  private sentNo: number;
+
+  constructor(private readonly w: Int32Array, private readonly at: number) {
+    // A reused id continues its counters (the replicas' snapshots compare against them); nothing in flight yet.
+    this.sentNo = Atomics.load(w, at + FENCE_SENT);
+    Atomics.store(w, at + FENCE_LOW, this.sentNo);
+  }
+
+  /** Reads sent so far: the number the next one gets. */
+  get sent(): number {
+    return this.sentNo;
+  }
+
+  /** A read request is about to be sent: its number (published first, so a replica's snapshot counts it). */
+  send(): number {
+    const n = this.sentNo;
+    this.sentNo = (n + 1) | 0;
+    Atomics.store(this.w, this.at + FENCE_SENT, this.sentNo);
+    return n;
+  }
+
+  /** No read numbered below `n` copies pages any more. */
+  low(n: number): void {
+    Atomics.store(this.w, this.at + FENCE_LOW, n);
   }
 }

@@ -22,26 +22,36 @@
  * **Order.** The node serves one client's ring in order, each read right
  * after the client's writes sent before it (NR's hub). So requests are
  * sent in issue order, and an op settles (its promise resolves or
- * rejects) only after every earlier one did. One case could still reorder:
- * a read whose pages were reused before its copy must be asked again, and
- * the new answer would see every request sent after the first one. So:
- * - a write is not sent while an earlier read is unsettled (reads queued
- *   behind a write wait with it: sends stay in order);
- * - a read asked again is asked again together with every later read
- *   already sent (in order, their first answers dropped).
- * Then a redone read sees only what its first answer could have seen plus
- * other threads' writes made meanwhile (it was still pending), and the
- * client's ops take effect, and answer, in issue order.
- */
+ * rejects) only after every earlier one did. A read's answer names pages
+ * it copies later; the replicas reuse no page such a read may still copy
+ * (the read grace, pages/read-grace.ts, fed by this pipeline's read
+ * fence: each read's number when sent, and the oldest one not settled),
+ * so an answer is never asked again in a run that follows the protocol,
+ * and a write goes out at once behind unsettled reads: it cannot reach
+ * what they read. (Until session 14 a write waited for every earlier read
+ * to settle, since a read asked again would have seen it.) A copy that
+ * still finds a page reused (a forged answer, tampered words) is asked
+ * again together with every later read sent, in order, their first
+ * answers dropped; that read may then see writes this client sent after
+ * it (docs/fs.md, "Pipelined ops").
+  */
 import { FailStopError } from '../nr/index.js';
 import { FsError } from './errors.js';
 import { CONFLICT, PAGE_BYTES, pagesSpanned } from './state.js';
 import { copyBytes, indexOfRef } from './pages/pool.js';
 import { mayStand, type WriterPages } from './writer.js';
 
+/** A client's read fence (client-owners.ts ReadFence): what the pipeline publishes of its reads. */
+export interface PipelineFence {
+  readonly sent: number;
+  send(): number;
+  low(n: number): void;
+}
+
 /** What the pipeline needs of its client. */
 export interface PipelineHost {
   readonly pages: WriterPages;
+  readonly fence: PipelineFence;
   /** Pages one pageRefs answer names at most. */
   readonly readPages: number;
   sendRead(ino: number, pos: number, len: number, done: (error: unknown, value?: unknown) => void): void;
@@ -70,6 +80,8 @@ interface PipeOp {
   answered: boolean;
   /** Bumped when the op is asked again: a late answer to an earlier attempt is dropped. */
   attempt: number;
+  /** A read's fence number for its latest send. */
+  sendNo: number;
   /** A read's copies that found a page reused. */
   reused: number;
   error: unknown;
@@ -85,13 +97,15 @@ export class ClientPipeline {
   private readonly queue: PipeOp[] = [];
   /** Index in `queue` of the first op not sent. */
   private unsent = 0;
-  /** Reads in `queue` (unsettled): a write waits while there is one before it. */
-  private pendingReads = 0;
+  /** The LOW last published on the fence. */
+  private low: number;
   /** A slow op or a drain is running: the synchronous calls it makes must not drain again. */
   private busy = false;
   private scheduled = false;
 
-  constructor(private readonly host: PipelineHost) {}
+  constructor(private readonly host: PipelineHost) {
+    this.low = host.fence.sent;
+  }
 
   /** Nothing in flight or queued. */
   get idle(): boolean {
@@ -158,9 +172,8 @@ export class ClientPipeline {
 
   private issue(kind: 0 | 1 | 2, ino: number, buf: Uint8Array, off: number, len: number, pos: number, run: (() => number) | null, refs: number[] = []): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      const op: PipeOp = { kind, ino, buf, off, len, pos, now: Date.now(), refs, run, answered: false, attempt: 0, reused: 0, error: undefined, value: undefined, resolve, reject };
+      const op: PipeOp = { kind, ino, buf, off, len, pos, now: Date.now(), refs, run, answered: false, attempt: 0, sendNo: 0, reused: 0, error: undefined, value: undefined, resolve, reject };
       this.queue.push(op);
-      if (kind === 0) this.pendingReads++;
       this.advance(false);
     });
   }
@@ -175,6 +188,7 @@ export class ClientPipeline {
     for (;;) {
       this.settleFront();
       this.sendMore();
+      this.publishLow();
       const front = this.queue[0];
       if (front === undefined || front.kind !== 2) return;
       // A slow op at the front: everything before it settled, nothing after it sent.
@@ -215,16 +229,29 @@ export class ClientPipeline {
       const op = q[this.unsent]!;
       // A slow op is never sent: advance runs it once it is at the front (nothing after it goes first).
       if (op.kind === 2) return;
-      if (op.kind === 1 && this.readsBefore(this.unsent)) return;
       this.unsent++;
       this.send(op);
     }
   }
 
-  private readsBefore(i: number): boolean {
-    if (this.pendingReads === 0) return false;
-    for (let k = 0; k < i; k++) if (this.queue[k]!.kind === 0) return true;
-    return false;
+  /**
+   * The fence's LOW: the number of the oldest sent read not settled (its
+   * answer may still be copied), else the next number. Sends and settles
+   * go in queue order, so that is the first read among the sent ops.
+   */
+  private publishLow(): void {
+    const q = this.queue;
+    let low = this.host.fence.sent;
+    for (let k = 0; k < this.unsent; k++) {
+      if (q[k]!.kind === 0) {
+        low = q[k]!.sendNo;
+        break;
+      }
+    }
+    if (low !== this.low) {
+      this.low = low;
+      this.host.fence.low(low);
+    }
   }
 
   private send(op: PipeOp): void {
@@ -237,7 +264,11 @@ export class ClientPipeline {
       op.value = value;
       this.advance(true);
     };
-    if (op.kind === 0) this.host.sendRead(op.ino, op.pos, op.len, done);
+    if (op.kind === 0) {
+      // Numbered (and published) before the request can reach the node: see pages/read-grace.ts.
+      op.sendNo = this.host.fence.send();
+      this.host.sendRead(op.ino, op.pos, op.len, done);
+    }
     else this.host.sendWrite(op.ino, op.now, op.pos, op.len, op.refs, done);
   }
 
@@ -250,7 +281,6 @@ export class ClientPipeline {
       q.shift();
       this.unsent--;
       if (op.kind === 0) {
-        this.pendingReads--;
         if (op.error === undefined) op.resolve(op.value as number);
         else op.reject(op.error);
       } else this.settleWrite(op);
@@ -274,9 +304,10 @@ export class ClientPipeline {
       op.error = new FsError('EAGAIN', 'read', undefined, undefined, 'the pages read kept being reused during the copy');
       return true;
     }
-    // Ask again, in order, this read and every later one sent (only reads: writes wait behind an unsettled read).
+    // Ask again, in order, this read and every later read sent (a write sent stays as it was: it is in the log or on its way).
     for (let k = 0; k < this.unsent; k++) {
       const later = this.queue[k]!;
+      if (later.kind !== 0) continue;
       later.attempt++;
       this.send(later);
     }

@@ -26,7 +26,7 @@
  */
 import { isMainThread, threadId } from 'node:worker_threads';
 import { CapacityError, type Client, connect, declareClientDead, FailStopError } from '../nr/index.js';
-import { ClientOwners } from './client-owners.js';
+import { ClientOwners, type ReadFence } from './client-owners.js';
 import { ERRNO, FsError, type FsErrorCode } from './errors.js';
 import type { FsBinding, FsNode, OpenFile } from './fds.js';
 import { asFsArgument, CLIENT_SLOT_BYTES, type NrFsHandle, ownerId } from './handle.js';
@@ -98,7 +98,7 @@ export function connectFs(handle: NrFsHandle, options: ConnectFsOptions = {}): N
   };
   const pages = new ClientPages(new SharedPages(handle.pool), owner);
   const maxWriteBytes = Math.min(handle.maxWriteBytes, (Math.floor((CLIENT_SLOT_BYTES - CLIENT_OP_ROOM) / 8) - 1) * PAGE_BYTES);
-  const fs = new NrFsClient(handle, { replica: null, node, slot: owner, holder: null, pages }, who, options.pageHooks, maxWriteBytes, client, owners);
+  const fs = new NrFsClient(handle, { replica: null, node, slot: owner, holder: null, pages }, who, options.pageHooks, maxWriteBytes, client, owners, owners.fence(owner));
   pipeline = fs.pipeline;
   fs.claimRegion();
   return fs;
@@ -130,6 +130,8 @@ export class NrFsClient extends NrFs {
     maxWriteBytes: number,
     private readonly client: FsClient,
     private readonly owners: ClientOwners,
+    /** This id's read fence: replicas reuse no page a read of ours may still copy (pages/read-grace.ts). */
+    private readonly fence: ReadFence,
   ) {
     super(handle, bound, who, undefined, hooks, maxWriteBytes);
     this.pool = bound.pages.pool;
@@ -211,6 +213,7 @@ export class NrFsClient extends NrFs {
     const bell = this.bell;
     return {
       pages,
+      fence: this.fence,
       readPages: READ_PAGES,
       sendRead: (ino, pos, len, done) => client.submitRead('pageRefs', [ino, pos, len, READ_PAGES], (e, v) => done(e === undefined ? e : revive(e), v)),
       sendWrite: (ino, now, pos, len, refs, done) => client.submitWrite('pwrite', [ino, false, now, pos, len, WHOLE, WHOLE, refs as number[]], (e, v) => done(e === undefined ? e : revive(e), v)),
@@ -247,11 +250,19 @@ export class NrFsClient extends NrFs {
   }
 
   private readChunk(ino: number, buf: Uint8Array, off: number, len: number, pos: number, maxPages: number): number {
-    for (let attempt = 1; ; attempt++) {
-      const r = this.reads.pageRefs(ino, pos, len, maxPages);
-      const n = this.checkRefs(r, pos, len);
-      if (this.copyPages(r, buf, off, n, pos)) return n;
-      if (attempt >= REUSED_READ_ATTEMPTS) throw new FsError('EAGAIN', 'read', undefined, undefined, 'the pages read kept being reused during the copy');
+    // No pipelined read is in flight here (drained first), so the fence is ours alone until the copy is done.
+    this.pipeline.drain();
+    const fence = this.fence;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        fence.send();
+        const r = this.reads.pageRefs(ino, pos, len, maxPages);
+        const n = this.checkRefs(r, pos, len);
+        if (this.copyPages(r, buf, off, n, pos)) return n;
+        if (attempt >= REUSED_READ_ATTEMPTS) throw new FsError('EAGAIN', 'read', undefined, undefined, 'the pages read kept being reused during the copy');
+      }
+    } finally {
+      fence.low(fence.sent);
     }
   }
 
@@ -348,6 +359,7 @@ export class NrFsClient extends NrFs {
     }
     this.closed = true;
     liveClients.delete(this);
+    this.fence.low(this.fence.sent); // nothing left to copy (reads that failed with the node included)
     this.fds.length = 0;
     let clean = true;
     try {

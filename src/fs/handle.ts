@@ -11,8 +11,9 @@ import { createOpenTable } from './opens.js';
 import type { WriteHooks } from './writer.js';
 import { FsArgumentError } from './paths.js';
 import { PageHolder } from './pages/holder.js';
+import { ReadGrace } from './pages/read-grace.js';
 import { createPool, MAX_OWNERS, type PoolBuffers, poolPagesFor, SharedPages } from './pages/pool.js';
-import { createClientOwners } from './client-owners.js';
+import { ClientOwners, createClientOwners } from './client-owners.js';
 import { fsStructure, type FsStructure, PAGE_BYTES } from './state.js';
 
 export interface NrFsOptions {
@@ -137,7 +138,7 @@ export function attachFs(handle: NrFsHandle, options: AttachFsOptions = {}): NrF
   const who = { uid: ownerId(uid, 'uid'), gid: ownerId(gid, 'gid') };
   let replica: FsReplica | undefined;
   const hub = new ChangeHub(new Int32Array(handle.changes), () => replica?.sync());
-  const holder = new PageHolder(new SharedPages(handle.pool));
+  const holder = new PageHolder(new SharedPages(handle.pool), handle.clientOwners === null ? null : new ReadGrace(new ClientOwners(handle.clientOwners)));
   const current = (): boolean => replica?.holdsLog() ?? true;
   const structure = fsStructure({ pool: handle.pool, holder, current, maxPages: handle.maxPages, maxInodes: handle.maxInodes, observer: hub });
   replica = asFsArgument('attachFs', () => attach(handle.nr, structure, replicaOptions));

@@ -14,7 +14,10 @@
  *   records the token as this slot's last logged open), publish the fd,
  *   PENDING even.
  * - close: unpublish, and if that was this thread's last fd on the inode,
- *   catch up and reap it when it is an orphan that no slot holds.
+ *   catch up and reap it when it is an orphan that no slot holds, unless
+ *   the table's ORPHANINGS count is what it was before the inode's first
+ *   open here: then no op made an orphan since, and the inode (named when
+ *   it was opened) is none (for a client, this saves a round trip).
  * - an op that removes a last name: catch up, find the inode it would
  *   remove and this replica's open stamp, ANNOUNCE it, look in the table:
  *   held anywhere -> the op keeps it as an orphan, else frees it (only if
@@ -39,6 +42,8 @@ export interface ProtocolReplica {
 export class OpenProtocol {
   /** Fds of this thread open on each inode (the table has one entry per fd). */
   private readonly counts = new Map<number, number>();
+  /** The table's ORPHANINGS before the open that took each inode first (while counts has it). */
+  private readonly orphaningsAt = new Map<number, number>();
   /** This thread's owner token of its slot's region (0 until claimed). */
   private owner = 0;
   private token = 1;
@@ -75,15 +80,17 @@ export class OpenProtocol {
     const table = this.table;
     const slot = this.slot;
     this.checkOwner();
-    if (!this.localOpens) return this.logged(path, flags, mode, now, fd, 0);
+    // Before the open is resolved or logged: an orphaning of the inode comes after it, so after this load.
+    const seen = table.orphanings();
+    if (!this.localOpens) return this.logged(path, flags, mode, now, fd, 0, seen);
     let mark = this.replica.logMark();
     this.replica.sync();
     let ino = this.reads.openable(path, flags, this.uid, this.gid);
     for (let attempt = 1; ino !== 0; attempt++) {
       const key = keyOf(ino);
       table.publish(slot, fd, key);
-      if (table.announced(slot, key)) return this.logged(path, flags, mode, now, fd, ino);
-      if (this.replica.logMark() === mark) return this.took(ino);
+      if (table.announced(slot, key)) return this.logged(path, flags, mode, now, fd, ino, seen);
+      if (this.replica.logMark() === mark) return this.took(ino, seen);
       // Entries came in since the resolution: resolve again, with the publication standing.
       mark = this.replica.logMark();
       this.replica.sync();
@@ -95,17 +102,17 @@ export class OpenProtocol {
         this.released(ino);
         throw e;
       }
-      if (again === ino) return this.took(ino);
+      if (again === ino) return this.took(ino, seen);
       table.unpublish(slot, fd);
       this.released(ino);
       if (attempt >= MAX_OPEN_ATTEMPTS) throw new FsError('EAGAIN', 'open', path, undefined, `the name kept changing under ${attempt} resolutions`);
       ino = again;
     }
-    return this.logged(path, flags, mode, now, fd, 0);
+    return this.logged(path, flags, mode, now, fd, 0, seen);
   }
 
   /** A logged open; `held` (0: none) is the inode fd `fd` is published on meanwhile, dropped after. */
-  private logged(path: string, flags: number, mode: number, now: number, fd: number, held: number): number {
+  private logged(path: string, flags: number, mode: number, now: number, fd: number, held: number, seen: number): number {
     const table = this.table;
     const slot = this.slot;
     const token = (this.token = (this.token + 2) & TOKEN_MASK) | 1;
@@ -122,23 +129,32 @@ export class OpenProtocol {
     table.publish(slot, fd, keyOf(ino));
     table.setPending(slot, token + 1);
     if (held !== 0 && held !== ino) this.released(held);
-    return this.took(ino);
+    return this.took(ino, seen);
   }
 
-  private took(ino: number): number {
-    this.counts.set(ino, (this.counts.get(ino) ?? 0) + 1);
+  private took(ino: number, seen: number): number {
+    const n = this.counts.get(ino) ?? 0;
+    this.counts.set(ino, n + 1);
+    if (n === 0) this.orphaningsAt.set(ino, seen);
     return ino;
   }
 
   /** fd `fd`, open on `ino`, is closed. */
   closed(fd: number, ino: number): void {
     const n = (this.counts.get(ino) ?? 1) - 1;
+    const seen = this.orphaningsAt.get(ino);
     if (n > 0) this.counts.set(ino, n);
-    else this.counts.delete(ino);
+    else {
+      this.counts.delete(ino);
+      this.orphaningsAt.delete(ino);
+    }
     // A slot taken over by a live thread (this one was presumed dead): its region is not ours to write.
     if (!this.table.owns(this.slot, this.owner)) return;
     this.table.unpublish(this.slot, fd);
-    if (n <= 0) this.released(ino);
+    if (n > 0) return;
+    // After the unpublish: an orphaning whose holder look missed it bumped the count before that look.
+    if (seen !== undefined && this.table.orphanings() === seen) return;
+    this.released(ino);
   }
 
   /**
@@ -179,9 +195,13 @@ export class OpenProtocol {
   remove(path: string, op: (freeIno: number, seenPin: number) => number): void {
     this.removing(path);
     let orphan = 0;
+    let threw = true;
     try {
       orphan = op(this.freeIno, this.seenPin);
+      threw = false;
     } finally {
+      // An op that threw may still stand (its outcome unknown): it counts as one that may have made an orphan.
+      if (orphan !== 0 || threw) this.table.orphaned();
       this.removed(orphan);
     }
   }
@@ -211,6 +231,8 @@ export class OpenProtocol {
    */
   discard(slot: number): number {
     const open = this.table.discard(slot);
+    // The dead thread may have made an orphan it never counted: holders that outlive this sweep ask at their close.
+    this.table.orphaned();
     this.replica.sync();
     this.sweep();
     return open;
@@ -219,6 +241,7 @@ export class OpenProtocol {
   /** This thread leaves: its fds are gone; reap the orphans that no slot holds. */
   leave(): void {
     this.counts.clear();
+    this.orphaningsAt.clear();
     if (this.owner !== 0 && this.table.owns(this.slot, this.owner)) this.table.discard(this.slot);
     this.owner = 0;
     this.replica.sync();

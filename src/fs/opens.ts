@@ -12,6 +12,10 @@
  *   0    u32 MAGIC 'NROT'
  *   4    u32 SLOTS: regions in the table (the handle's maxReplicas)
  *   64   i32 TOKENS: owner tokens handed out (one per attach)
+ *   96   i32 ORPHANINGS: bumped after every op that may have made an orphan
+ *        (and before a dead slot's orphans are swept): a close whose
+ *        thread saw it unchanged since its open asks nothing (see
+ *        OpenProtocol.closed)
  *   128  regions[SLOTS], REGION_BYTES each; region r belongs to replica slot r:
  *        +0    i32 OWNER    token of the thread attached in the slot (0: none)
  *        +64   i32 PENDING  odd k while a logged open with token k is in flight, even otherwise
@@ -43,6 +47,7 @@ const KEY_MOD = 0x7fffffff;
 const H_MAGIC = 0;
 const H_SLOTS = 1;
 const H_TOKENS = 64 >> 2;
+const H_ORPHANINGS = 96 >> 2;
 const HEADER_BYTES = 128;
 
 const R_OWNER = 0;
@@ -99,6 +104,16 @@ export class OpenTable {
     const token = (Atomics.add(this.w, H_TOKENS, 1) + 1) | 0 || 1;
     Atomics.store(this.w, this.base(slot) + R_OWNER, token);
     return token;
+  }
+
+  /** The ORPHANINGS count (wraps). */
+  orphanings(): number {
+    return Atomics.load(this.w, H_ORPHANINGS);
+  }
+
+  /** An op may have made an orphan (call after it is in the log, before looking for its holders). */
+  orphaned(): void {
+    Atomics.add(this.w, H_ORPHANINGS, 1);
   }
 
   /** Is `token` still the owner of `slot` (not discarded for a thread presumed dead)? */

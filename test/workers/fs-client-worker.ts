@@ -9,6 +9,9 @@
  * - 'pipeline': connect as a client, issue 2000 pipelined whole-page writes
  *   of /k (page k % 8, every byte k % 250 + 1), let some go out, report
  *   { inFlight, threadId, owner } and block until the test kills the worker.
+ * - 'reads': connect as a client, send 8 pipelined reads of page 0 of /g,
+ *   report { threadId, owner } and block (Atomics.wait) before it can copy
+ *   their answers, until the test kills the worker.
  * - 'client': connect as a client, do one partial write of /f
  *   (4000..4200), stopped at `phase` (pages taken, filled, or the op answered) until the test
  *   kills the worker.
@@ -16,7 +19,7 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { attachFs, connectFs, type NrFsHandle } from '../../src/fs/index.js';
 
-type Input = { handle: NrFsHandle; mode: 'node' | 'client' | 'pipeline'; phase?: 'afterTake' | 'afterStage' | 'afterLog' };
+type Input = { handle: NrFsHandle; mode: 'node' | 'client' | 'pipeline' | 'reads'; phase?: 'afterTake' | 'afterStage' | 'afterLog' };
 const input = workerData as Input;
 
 if (input.mode === 'node') {
@@ -42,6 +45,14 @@ if (input.mode === 'node') {
   for (let k = 0; k < 2000; k++) void fs.pwriteAsync(fd, Buffer.alloc(4096, (k % 250) + 1), 0, 4096, (k % 8) * 4096).catch(() => {});
   await new Promise((resolve) => setTimeout(resolve, 5));
   parentPort!.postMessage({ inFlight: fs.pipeline.inFlight, threadId, owner: fs.ownerId });
+  // Bounded: a test that never kills this worker still ends.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30_000);
+} else if (input.mode === 'reads') {
+  const fs = connectFs(input.handle);
+  const fd = fs.open('/g', 'r');
+  for (let k = 0; k < 8; k++) void fs.preadAsync(fd, Buffer.alloc(4096), 0, 4096, 0).catch(() => {});
+  await null; // the requests go out at the end of the turn (one TAIL store)
+  parentPort!.postMessage({ threadId, owner: fs.ownerId });
   // Bounded: a test that never kills this worker still ends.
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30_000);
 } else {

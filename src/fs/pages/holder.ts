@@ -20,10 +20,13 @@
  *   its queue) become this thread's to free. Run after this replica synced
  *   to the log's tail, so every entry the dead thread logged was applied
  *   here and its pages are LIVE already.
+ * - With NrFS clients, a page every replica passed still waits for the
+ *   clients' reads that may be copying it (read-grace.ts) before reuse.
  */
 import type { LogMarks } from '../../nr/index.js';
 import { LogMarkQueue } from '../../nr/index.js';
 import { genOf, genOfRef, indexOfRef, LIVE, ownerOf, refOf, RETIRING, type SharedPages, stOf, TAKEN, word } from './pool.js';
+import type { ReadGrace } from './read-grace.js';
 
 /** Cached pages a thread keeps for its own next writes before the rest go back to the stack. */
 const CACHE_PAGES = 256;
@@ -50,7 +53,11 @@ export class PageHolder {
   /** Pages freed by this thread, in all. */
   freed = 0;
 
-  constructor(readonly pool: SharedPages) {}
+  /** `grace`: the clients' read fences (null: a file system without clients, pages are freed at once). */
+  constructor(
+    readonly pool: SharedPages,
+    private readonly grace: ReadGrace | null = null,
+  ) {}
 
   get slot(): number {
     return this.slotNo;
@@ -131,14 +138,19 @@ export class PageHolder {
       // Drained by pop (no new array per write; the order within one mark does not matter).
       while (pending.length > 0) this.queue.push(pending.pop()!, mark);
     }
-    if (++this.sinceReclaim >= RECLAIM_EVERY && this.queue.length > 0) this.reclaim(false);
+    if (++this.sinceReclaim >= RECLAIM_EVERY && (this.queue.length > 0 || (this.grace?.length ?? 0) > 0)) this.reclaim(false);
   }
 
   /** Free retired pages that no replica can still read (all of them that qualify when `force`). */
   reclaim(force: boolean): number {
     this.sinceReclaim = 0;
     if (this.pending.length > 0) this.flush();
-    return this.queue.reclaim(this.free, force ? Infinity : 4096);
+    const grace = this.grace;
+    if (grace === null) return this.queue.reclaim(this.free, force ? Infinity : 4096);
+    this.queue.reclaim(grace.add, force ? Infinity : 4096);
+    // Snapshot after the stamps (flush above): reads sent from here on cannot name these pages.
+    grace.seal();
+    return grace.release(this.free);
   }
 
   /**
@@ -158,7 +170,7 @@ export class PageHolder {
 
   /** Retired pages waiting for every replica to pass them, and cached pages. */
   held(): { retiring: number; cached: number } {
-    return { retiring: this.queue.length + this.pending.length, cached: this.cache.length };
+    return { retiring: this.queue.length + this.pending.length + (this.grace?.length ?? 0), cached: this.cache.length };
   }
 
   /**
