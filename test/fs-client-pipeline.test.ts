@@ -243,7 +243,7 @@ describe('ClientPipeline (a host that answers by hand)', () => {
       fence,
       pages: { pool: { bytes: new Uint8Array(64 * PAGE) }, take: () => nextRef++, give: (r: number) => void given.push(r), doubt: () => {} } as unknown as PipelineHost['pages'],
       readPages: 4,
-      sendRead: (_ino, pos, _len, done) => void sent.push({ kind: 'read', pos, done }),
+      sendRead: (_ino, pos, _len, _readNo, done) => void sent.push({ kind: 'read', pos, done }),
       sendWrite: (_ino, _now, pos, _len, _refs, done) => void sent.push({ kind: 'write', pos, done }),
       checkRefs: (r) => (r as number[])[0]!,
       copyPages: (r, buf, off, n, pos) => {

@@ -14,13 +14,17 @@
  *       with pages in doubt, or its thread died: a replica sweeps it, see
  *       NrFs.releaseClients), SWEEPING (a replica is sweeping it).
  *   then, from the first line after OWNER, one line (16 words) per id, its
- *   **read fence**, written by the id's client only:
- *     +0 SENT: read requests sent so far (wraps modulo 2^32);
- *     +1 LOW: the send number of the oldest read whose answer the client
- *        may still copy pages out of (SENT when there is none).
+ *   **read fence** (counters wrap modulo 2^32):
+ *     +0 SENT: read requests the id's client sent so far (its client writes it);
+ *     +1 LOW: the number of the oldest read whose answer the client may
+ *        still copy pages out of, SENT when there is none (its client writes it);
+ *     +2 SERVED: one past the number of the last read its node began to
+ *        serve (the node writes it, before the read looks at any page).
  *   A replica frees a retired page only once every LIVE id's LOW passed
- *   the SENT it saw after stamping the page (read-grace.ts): no read that
- *   could name the page is still copying it.
+ *   the SERVED it saw after stamping the page (read-grace.ts): no read that
+ *   could name the page is still copying it. (Not SENT: a read sent and
+ *   not yet served, say by a node that waits for pages itself, cannot name
+ *   it, and must not hold it.)
  * Thread ids are kept to 29 bits, as NR's client slots keep them.
  */
 import { MAX_OWNERS } from './pages/pool.js';
@@ -36,6 +40,7 @@ const THREAD_MASK = 0x1fffffff;
 const LINE_WORDS = 16;
 const FENCE_SENT = 0;
 const FENCE_LOW = 1;
+const FENCE_SERVED = 2;
 
 /** Word index of id k's read fence (one line each: every client writes its own line only). */
 function fenceAt(count: number, k: number): number {
@@ -124,19 +129,35 @@ export class ClientOwners {
     return new Int32Array(2 * this.count);
   }
 
-  /** Each LIVE id's SENT now, into `out` (newSnapshot); an id not LIVE copies nothing and is skipped later. */
-  readsSent(out: Int32Array): void {
+  /**
+   * A node begins to serve read number `n` of id `owner`'s client (before
+   * it looks at any page). Reads of one client are served in its order;
+   * an id outside the table (a forged argument) is ignored.
+   */
+  served(owner: unknown, n: unknown): void {
+    const k = typeof owner === 'number' ? owner - this.first : -1;
+    if (!(k >= 0 && k < this.count) || typeof n !== 'number') return;
+    // Only forward (modulo 2^32): a late read of an earlier client of the id, served by another node, must not move it back.
+    const at = fenceAt(this.count, k) + FENCE_SERVED;
+    const to = (n + 1) | 0;
+    for (let cur = Atomics.load(this.w, at); ((to - cur) | 0) > 0; cur = Atomics.load(this.w, at)) {
+      if (Atomics.compareExchange(this.w, at, cur, to) === cur) return;
+    }
+  }
+
+  /** Each LIVE id's SERVED now, into `out` (newSnapshot); an id not LIVE copies nothing and is skipped later. */
+  readsServed(out: Int32Array): void {
     for (let k = 0; k < this.count; k++) {
       const live = (Atomics.load(this.w, OWNERS_AT + k) & 3) === OWNER_LIVE;
       out[2 * k] = live ? 1 : 0;
-      out[2 * k + 1] = live ? Atomics.load(this.w, fenceAt(this.count, k) + FENCE_SENT) : 0;
+      out[2 * k + 1] = live ? Atomics.load(this.w, fenceAt(this.count, k) + FENCE_SERVED) : 0;
     }
   }
 
   /**
-   * Every read sent before the snapshot `sent` (readsSent) is done
+   * Every read served before the snapshot `sent` (readsServed) is done
    * copying: each id LIVE then is no longer LIVE, or its LOW reached its
-   * SENT of then. (An id claimed since sent its reads after the snapshot.)
+   * SERVED of then. (An id claimed since was served after the snapshot.)
    */
   readsPassed(sent: Int32Array): boolean {
     for (let k = 0; k < this.count; k++) {
@@ -167,6 +188,7 @@ export class ReadFence {
   constructor(private readonly w: Int32Array, private readonly at: number) {
     // A reused id continues its counters (the replicas' snapshots compare against them); nothing in flight yet.
     this.sentNo = Atomics.load(w, at + FENCE_SENT);
+    Atomics.store(w, at + FENCE_SERVED, this.sentNo);
     Atomics.store(w, at + FENCE_LOW, this.sentNo);
   }
 

@@ -25,7 +25,8 @@
  * rejects) only after every earlier one did. A read's answer names pages
  * it copies later; the replicas reuse no page such a read may still copy
  * (the read grace, pages/read-grace.ts, fed by this pipeline's read
- * fence: each read's number when sent, and the oldest one not settled),
+ * fence: each read's number, which its node records as it serves it, and
+ * the oldest one not settled),
  * so an answer is never asked again in a run that follows the protocol,
  * and a write goes out at once behind unsettled reads: it cannot reach
  * what they read. (Until session 14 a write waited for every earlier read
@@ -54,7 +55,8 @@ export interface PipelineHost {
   readonly fence: PipelineFence;
   /** Pages one pageRefs answer names at most. */
   readonly readPages: number;
-  sendRead(ino: number, pos: number, len: number, done: (error: unknown, value?: unknown) => void): void;
+  /** `readNo`: the read's fence number (the node records it as served, see pages/read-grace.ts). */
+  sendRead(ino: number, pos: number, len: number, readNo: number, done: (error: unknown, value?: unknown) => void): void;
   sendWrite(ino: number, now: number, pos: number, len: number, refs: readonly number[], done: (error: unknown, value?: unknown) => void): void;
   /** Validate a pageRefs answer: the byte count (FailStopError if malformed). */
   checkRefs(r: unknown, pos: number, len: number): number;
@@ -267,7 +269,7 @@ export class ClientPipeline {
     if (op.kind === 0) {
       // Numbered (and published) before the request can reach the node: see pages/read-grace.ts.
       op.sendNo = this.host.fence.send();
-      this.host.sendRead(op.ino, op.pos, op.len, done);
+      this.host.sendRead(op.ino, op.pos, op.len, op.sendNo, done);
     }
     else this.host.sendWrite(op.ino, op.now, op.pos, op.len, op.refs, done);
   }

@@ -215,7 +215,7 @@ export class NrFsClient extends NrFs {
       pages,
       fence: this.fence,
       readPages: READ_PAGES,
-      sendRead: (ino, pos, len, done) => client.submitRead('pageRefs', [ino, pos, len, READ_PAGES], (e, v) => done(e === undefined ? e : revive(e), v)),
+      sendRead: (ino, pos, len, readNo, done) => client.submitRead('pageRefs', [ino, pos, len, READ_PAGES, this.slot, readNo], (e, v) => done(e === undefined ? e : revive(e), v)),
       sendWrite: (ino, now, pos, len, refs, done) => client.submitWrite('pwrite', [ino, false, now, pos, len, WHOLE, WHOLE, refs as number[]], (e, v) => done(e === undefined ? e : revive(e), v)),
       checkRefs: (r, pos, len) => this.checkRefs(r, pos, len),
       copyPages: (r, buf, off, n, pos) => this.copyPages(r, buf, off, n, pos),
@@ -255,8 +255,7 @@ export class NrFsClient extends NrFs {
     const fence = this.fence;
     try {
       for (let attempt = 1; ; attempt++) {
-        fence.send();
-        const r = this.reads.pageRefs(ino, pos, len, maxPages);
+        const r = this.reads.pageRefs(ino, pos, len, maxPages, this.slot, fence.send());
         const n = this.checkRefs(r, pos, len);
         if (this.copyPages(r, buf, off, n, pos)) return n;
         if (attempt >= REUSED_READ_ATTEMPTS) throw new FsError('EAGAIN', 'read', undefined, undefined, 'the pages read kept being reused during the copy');

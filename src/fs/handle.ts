@@ -138,9 +138,10 @@ export function attachFs(handle: NrFsHandle, options: AttachFsOptions = {}): NrF
   const who = { uid: ownerId(uid, 'uid'), gid: ownerId(gid, 'gid') };
   let replica: FsReplica | undefined;
   const hub = new ChangeHub(new Int32Array(handle.changes), () => replica?.sync());
-  const holder = new PageHolder(new SharedPages(handle.pool), handle.clientOwners === null ? null : new ReadGrace(new ClientOwners(handle.clientOwners)));
+  const owners = handle.clientOwners === null ? null : new ClientOwners(handle.clientOwners);
+  const holder = new PageHolder(new SharedPages(handle.pool), owners === null ? null : new ReadGrace(owners));
   const current = (): boolean => replica?.holdsLog() ?? true;
-  const structure = fsStructure({ pool: handle.pool, holder, current, maxPages: handle.maxPages, maxInodes: handle.maxInodes, observer: hub });
+  const structure = fsStructure({ pool: handle.pool, holder, current, maxPages: handle.maxPages, maxInodes: handle.maxInodes, observer: hub, ...(owners === null ? {} : { readServed: (o: unknown, n: unknown) => owners.served(o, n) }) });
   replica = asFsArgument('attachFs', () => attach(handle.nr, structure, replicaOptions));
   // Pages an earlier owner of this slot held (it died) become this thread's to free; see PageHolder.bind.
   holder.bind(replica.id, replica, () => replica!.sync());

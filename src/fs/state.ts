@@ -100,6 +100,8 @@ export interface FsConfig extends FsLimits {
   current?: () => boolean;
   /** This replica's change hook for watchers (not replicated). */
   observer?: ChangeObserver;
+  /** A client's read `n` begins to be served here (pages/read-grace.ts): its fence's SERVED. */
+  readServed?: (owner: unknown, n: unknown) => void;
 }
 
 /** The NrFS structure for one file system (its limits and page pool are bound into create/restore). */
@@ -107,13 +109,25 @@ export function fsStructure(config: FsConfig) {
   const limits: FsLimits = { maxPages: config.maxPages, maxInodes: config.maxInodes };
   const pool = new SharedPages(config.pool ?? createPool(poolPagesFor(config.maxPages)));
   const store: PageStore = { pool, holder: config.holder ?? new PageHolder(pool), current: config.current ?? (() => true) };
+  const readServed = config.readServed ?? null;
   return defineStructure({
     name: 'nrfs',
     // 4: opens and closes are not logged (the open table); removals carry the issuer's free-or-orphan decision; reap.
     // 5: the clients' reads (layout, cutPage, pageRefs).
-    version: 5,
+    // 6: pageRefs carries the client's owner id and read number (the read grace).
+    version: 6,
     create: (): FsState => emptyState(limits, store, config.observer ?? null),
-    reads: { pread, inode, layout, cutPage, pageRefs, stat, lstat, fstat, readdir, readdirTypes, readFile, readlink, realpath, exists, access, permit, usage, openable, removal, lastOpens, orphansKeyed, orphans },
+    reads: {
+      pread,
+      inode,
+      layout,
+      cutPage,
+      // A client's read carries its owner id and read number: recorded before any page is looked at (the read grace).
+      pageRefs: (s: FsState, ino: number, pos: number, len: number, maxPages: number, owner?: number, readNo?: number): number[] => {
+        readServed?.(owner, readNo);
+        return pageRefs(s, ino, pos, len, maxPages);
+      },
+      stat, lstat, fstat, readdir, readdirTypes, readFile, readlink, realpath, exists, access, permit, usage, openable, removal, lastOpens, orphansKeyed, orphans },
     // Ops that walk paths run as their issuer's uid/gid (op arguments): search permission on every directory walked.
     writes: {
       open: (s: FsState, path: string, flags: number, mode: number, now: number, slot: number, uid: number, gid: number, token: number) => (uid === 0 ? open(s, path, flags, mode, now, slot, uid, gid, token) : asUser(uid, gid, () => open(s, path, flags, mode, now, slot, uid, gid, token))),
@@ -346,13 +360,15 @@ export function fsStructure(config: FsConfig) {
     // The clients' hot reads and the data write's answer in binary (V8 serialization cost more than the op on both sides).
     readCodecs: {
       pageRefs: {
-        encode(w, ino, pos, len, maxPages) {
+        encode(w, ino, pos, len, maxPages, owner, readNo) {
           w.f64(ino);
           w.f64(pos);
           w.f64(len);
           w.u32(maxPages);
+          w.u32(owner ?? 0);
+          w.u32((readNo ?? 0) >>> 0);
         },
-        decode: (r): [number, number, number, number] => [r.f64(), r.f64(), r.f64(), r.u32()],
+        decode: (r): [number, number, number, number, number, number] => [r.f64(), r.f64(), r.f64(), r.u32(), r.u32(), r.u32() | 0],
       },
     },
     resultCodecs: {

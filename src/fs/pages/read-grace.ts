@@ -8,19 +8,24 @@
  * before the copy: without a grace it could be reused under the copy, and
  * the read would have to be asked again, at a later state (which is what
  * made a pipelined write wait for the client's earlier reads, see
- * client-pipeline.ts). Each client publishes a read fence (client-owners.ts:
- * SENT, the reads it sent; LOW, the oldest one it may still copy for).
+ * client-pipeline.ts). Each client id has a read fence (client-owners.ts:
+ * LOW, the oldest read its client may still copy for; SERVED, one past
+ * the last read its node began to serve, stored before the read looks at
+ * any page).
  *
  * A batch of pages stamped with mark m and past `appliedEverywhere(m)` is
- * held with a snapshot of every LIVE client's SENT, taken after the stamp,
+ * held with a snapshot of every LIVE client's SERVED, taken after that,
  * and freed once each of those clients' LOW reached its snapshot (or it is
  * no longer LIVE: a client that closed or died copies nothing).
  *
  * Why that suffices: a page p displaced by entry d is stamped with the
- * log's tail m > d. A read sent after the snapshot is taken into its
- * node's batch after it, and that batch runs at a log position of at least
- * the tail then, so past d: its answer cannot name p. A read sent before
- * it is counted in the snapshot and has finished copying once LOW passed.
+ * log's tail m > d, and once `appliedEverywhere(m)` every replica, the
+ * clients' nodes included, has applied d. A read whose SERVED store the
+ * snapshot missed began after the snapshot, on a node already past d: its
+ * answer cannot name p. A read served before is counted in the snapshot
+ * and has finished copying once LOW passed it. Reads sent and not yet
+ * served hold nothing (a node that waits for pages itself, serving no
+ * client meanwhile, would otherwise wait on its own clients).
  */
 import type { ClientOwners } from '../client-owners.js';
 
@@ -50,7 +55,7 @@ export class ReadGrace {
   seal(): void {
     if (this.incoming.length === 0) return;
     const sent = this.owners.newSnapshot();
-    this.owners.readsSent(sent);
+    this.owners.readsServed(sent);
     this.batches.push({ refs: this.incoming, sent });
     this.held += this.incoming.length;
     this.incoming = [];
