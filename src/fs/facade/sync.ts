@@ -75,7 +75,7 @@ export function fileCalls(c: FacadeContext) {
       if (!throwIfNoEntry && e instanceof FsError && e.code === 'ENOENT') return undefined;
       throw e;
     }
-    return big ? new BigIntStats(st) : st;
+    return (big ? new BigIntStats(st) : st).withOwnDates();
   };
 
   /** Read all of an fd from its offset on (node's readFileSync(fd)). */
