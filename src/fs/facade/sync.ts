@@ -265,7 +265,7 @@ export function fileCalls(c: FacadeContext) {
       c.at(path, 'lutime', (abs) => core.utimes(abs, a, m, false));
     },
     futimesSync: (fd: number, atime: unknown, mtime: unknown) => {
-      const [a, m] = times(atime, mtime);
+      const [a, m] = [timeMs(atime, 'atime'), timeMs(mtime, 'mtime')];
       core.futimes(checkFd(fd), a, m);
     },
   };
