@@ -162,7 +162,8 @@ async function collect(data: unknown, options: unknown): Promise<Data> {
   const encoding = enc === null || enc === undefined || enc === 'buffer' ? undefined : enc;
   if (data !== null && typeof data === 'object' && (Symbol.asyncIterator in data || Symbol.iterator in data)) {
     const parts: Uint8Array[] = [];
-    for await (const chunk of data as AsyncIterable<unknown>) parts.push(dataBytes(chunk, encoding));
+    // Each chunk as node's writeFile takes it: a view as is, anything else through Buffer.from (its errors).
+    for await (const chunk of data as AsyncIterable<unknown>) parts.push(ArrayBuffer.isView(chunk) ? dataBytes(chunk, encoding) : Buffer.from(chunk as string, encoding ?? 'utf8'));
     return Buffer.concat(parts);
   }
   return dataBytes(data, encoding);

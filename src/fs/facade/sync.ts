@@ -64,7 +64,8 @@ export function fileCalls(c: FacadeContext) {
   const core = c.core;
 
   const statWith = (s: () => Stats, options: unknown): Stats | BigIntStats | undefined => {
-    const o = optionsOf(options, {} as StatOptions) as StatOptions & Record<string, unknown>;
+    // node's stat calls take no getOptions: anything but an object is no options (a string is not an encoding).
+    const o = (options !== null && typeof options === 'object' ? options : {}) as StatOptions & Record<string, unknown>;
     // As node's binding reads them: bigint only when exactly true, throwIfNoEntry off only when exactly false.
     const big = o.bigint === true;
     const throwIfNoEntry = o.throwIfNoEntry !== false;
