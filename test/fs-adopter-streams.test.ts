@@ -161,3 +161,79 @@ describe('FileHandle streams and promisify shapes', () => {
     expect(outcomes[1]).toEqual(outcomes[0]);
   });
 });
+
+describe('FileHandle methods, open and closed, as node:fs', () => {
+  type Handle = Record<string, (...a: unknown[]) => Promise<unknown>> & { close(): Promise<void> };
+  const shape = (v: unknown): unknown => {
+    if (Buffer.isBuffer(v)) return `buf:${v.toString('latin1')}`;
+    if (v !== null && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if ('bytesRead' in o) return { bytesRead: o.bytesRead, buffer: shape(o.buffer) };
+      if ('bytesWritten' in o) return { bytesWritten: o.bytesWritten };
+      if ('isFile' in o) return `stats:${typeof o.size}:${String(o.size)}`;
+      if ('buffers' in o) return (o.buffers as Buffer[]).map(shape);
+    }
+    return v;
+  };
+  const cases: Record<string, (h: Handle) => Promise<unknown>> = {
+    'read({ buffer, position })': (h) => h.read!({ buffer: Buffer.alloc(4), position: 1 }),
+    'read(buffer, { position, length })': (h) => h.read!(Buffer.alloc(4), { position: 2, length: 2 }),
+    'read position bigint (the offset)': (h) => h.read!(Buffer.alloc(4), 0, 4, 1n),
+    'read position -1': (h) => h.read!(Buffer.alloc(4), 0, 4, -1),
+    'read length past the buffer': (h) => h.read!(Buffer.alloc(4), 2, 4, 0),
+    'read(null)': (h) => h.read!(null),
+    'read offset a string': (h) => h.read!(Buffer.alloc(4), '1', 1, 0),
+    'write a string at 1': (h) => h.write!('ZZ', 1),
+    'write hex at 0': (h) => h.write!('5a5a', 0, 'hex'),
+    'write(buffer, { position })': (h) => h.write!(Buffer.from('QQ'), { position: 3 }),
+    'write an empty buffer': (h) => h.write!(Buffer.alloc(0)),
+    'write a number': (h) => h.write!(5),
+    'readv at 1': (h) => h.readv!([Buffer.alloc(2)], 1),
+    'truncate -1': (h) => h.truncate!(-1),
+    'truncate 1.5': (h) => h.truncate!(1.5),
+    'truncate a string': (h) => h.truncate!('1'),
+    'stat bigint': (h) => h.stat!({ bigint: true }),
+    "readFile('utf8')": (h) => h.readFile!('utf8'),
+    'readFile unknown encoding': (h) => h.readFile!('nope'),
+    'writeFile an iterable': (h) => h.writeFile!(['a', 'b']),
+    'chmod a bad string': (h) => h.chmod!('zz'),
+    'chown uid 1.5': (h) => h.chown!(1.5, 0),
+    'utimes a bad atime': (h) => h.utimes!('x', 1),
+  };
+  for (const [name, run] of Object.entries(cases)) {
+    it(name, async () => {
+      const out: unknown[] = [];
+      for (const fs of [realFs, nr as unknown as Fs]) {
+        fs.writeFileSync(f('h'), '0123456789');
+        const h = (await fs.promises.open(f('h'), 'r+')) as unknown as Handle;
+        try {
+          out.push({ ok: shape(await run(h)), file: fs.readFileSync(f('h'), 'latin1') });
+        } catch (e) {
+          const err = e as { code?: string; name?: string; message?: string };
+          out.push({ code: err.code, name: err.name, message: err.message });
+        }
+        await h.close();
+      }
+      expect(out[1]).toEqual(out[0]);
+    });
+  }
+  it("a closed handle's methods reject with EBADF 'file closed' naming node's syscall; close again resolves", async () => {
+    const out: unknown[] = [];
+    for (const fs of [realFs, nr as unknown as Fs]) {
+      const h = (await fs.promises.open(f('h'), 'r+')) as unknown as Handle;
+      await h.close();
+      const row: unknown[] = [await h.close()];
+      for (const m of ['read', 'write', 'readv', 'writev', 'stat', 'readFile', 'writeFile', 'appendFile', 'truncate', 'sync', 'datasync', 'chmod', 'chown', 'utimes']) {
+        try {
+          await h[m]!(m === 'readv' || m === 'writev' ? [Buffer.alloc(1)] : m === 'write' || m === 'writeFile' || m === 'appendFile' ? 'x' : m === 'chmod' ? 0o644 : m === 'chown' ? 0 : m === 'utimes' ? 1 : undefined, m === 'chown' ? 0 : m === 'utimes' ? 1 : undefined);
+          row.push([m, 'resolved']);
+        } catch (e) {
+          const err = e as { code?: string; syscall?: string; message?: string };
+          row.push([m, err.code, err.syscall, err.message, Object.keys(err).sort()]);
+        }
+      }
+      out.push(row);
+    }
+    expect(out[1]).toEqual(out[0]);
+  });
+});

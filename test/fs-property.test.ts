@@ -87,6 +87,25 @@ const call: fc.Arbitrary<Call> = fc.oneof(
   fc.record({ op: fc.constant('cp' as const), p: relPath, to: name, recursive: fc.constant(true), force: fc.boolean(), errorOnExist: fc.boolean() }),
 );
 
+/** An error as an outcome: an argument error's code and message, a system error's code and syscall. */
+function outcomeOf(e: unknown, root: string): unknown {
+  const err = e as { code?: string; syscall?: string; message?: string };
+  return { code: err.code, syscall: err.syscall, message: err.code?.startsWith('ERR_') ? (err.message ?? '').split(root).join('') : undefined };
+}
+
+/** Steps of one call, each recorded as its value or its error's outcome. */
+function stepper(): { steps: unknown[]; step: (fn: () => unknown) => void } {
+  const steps: unknown[] = [];
+  const step = (fn: () => unknown): void => {
+    try {
+      steps.push(fn());
+    } catch (e) {
+      steps.push(outcomeOf(e, ''));
+    }
+  };
+  return { steps, step };
+}
+
 function apply(f: NodeFsSync, root: string, c: Call): unknown {
   const p = `${root}/${c.p}`;
   try {
@@ -118,15 +137,7 @@ function apply(f: NodeFsSync, root: string, c: Call): unknown {
       case 'fdio': {
         // Open with a flag, write (maybe positioned), read back from the start, close: each step's outcome.
         const fd = f.openSync(p, c.flag);
-        const steps: unknown[] = [];
-        const step = (fn: () => unknown): void => {
-          try {
-            steps.push(fn());
-          } catch (e) {
-            const err = e as { code?: string; syscall?: string };
-            steps.push({ code: err.code, syscall: err.syscall });
-          }
-        };
+        const { steps, step } = stepper();
         step(() => f.writeSync(fd, Buffer.from(c.data), 0, c.data.length, c.pos));
         step(() => {
           const b = Buffer.alloc(64);
@@ -163,15 +174,7 @@ function apply(f: NodeFsSync, root: string, c: Call): unknown {
       case 'rw': {
         // Writes and reads in every argument form, each step's outcome (values, or error code and message).
         const fd = f.openSync(p, c.flag);
-        const steps: unknown[] = [];
-        const step = (fn: () => unknown): void => {
-          try {
-            steps.push(fn());
-          } catch (e) {
-            const err = e as { code?: string; syscall?: string; message?: string };
-            steps.push({ code: err.code, syscall: err.syscall, message: err.code?.startsWith('ERR_') ? err.message : undefined });
-          }
-        };
+        const { steps, step } = stepper();
         for (const w of c.writes) {
           const bytes = Buffer.from(w.data, 'latin1');
           step(() => {
@@ -218,9 +221,7 @@ function apply(f: NodeFsSync, root: string, c: Call): unknown {
       }
     }
   } catch (e) {
-    const err = e as { code?: string; syscall?: string; message?: string };
-    // An argument error is node's code and message; a system error its code and syscall.
-    return { code: err.code, syscall: err.syscall, message: err.code?.startsWith('ERR_') ? (err.message ?? '').split(root).join('') : undefined };
+    return outcomeOf(e, root);
   }
 }
 

@@ -81,6 +81,23 @@ describe('the facade has every name of node:fs (or lists it as not provided)', (
     }
   });
 
+  it("Stats, BigIntStats and Dirent have node's own enumerable fields (what JSON.stringify, spread and Object.keys see)", async () => {
+    realFs.writeFileSync(`${base}/o`, 'x');
+    nr.mkdirSync(base, { recursive: true });
+    nr.writeFileSync(`${base}/o`, 'x');
+    const keys = (o: object): string[] => Object.keys(o).sort();
+    expect(keys(nr.statSync(`${base}/o`))).toEqual(keys(realFs.statSync(`${base}/o`)));
+    expect(keys(nr.lstatSync(`${base}/o`, { bigint: true }))).toEqual(keys(realFs.lstatSync(`${base}/o`, { bigint: true })));
+    expect(keys(await nr.promises.stat(`${base}/o`))).toEqual(keys(await realFs.promises.stat(`${base}/o`)));
+    const fds = [realFs.openSync(`${base}/o`, 'r'), nr.openSync(`${base}/o`, 'r')] as const;
+    expect(keys(nr.fstatSync(fds[1]))).toEqual(keys(realFs.fstatSync(fds[0])));
+    realFs.closeSync(fds[0]);
+    nr.closeSync(fds[1]);
+    expect(Object.keys(JSON.parse(JSON.stringify(nr.statSync(`${base}/o`)))).sort()).toEqual(Object.keys(JSON.parse(JSON.stringify(realFs.statSync(`${base}/o`)))).sort());
+    expect(nr.statSync(`${base}/o`).mtime).toBeInstanceOf(Date);
+    expect(keys(nr.readdirSync(base, { withFileTypes: true })[0]!)).toEqual(keys(realFs.readdirSync(base, { withFileTypes: true })[0]!));
+  });
+
   it('every name listed as not provided is in docs/fs.md, and node still has it', () => {
     const doc = readFileSync(new URL('../docs/fs.md', import.meta.url), 'utf8');
     for (const name of Object.keys(NOT_PROVIDED)) expect(doc).toContain(`\`${name}\``);

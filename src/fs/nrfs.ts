@@ -209,7 +209,13 @@ export class NrFs extends FdFs {
     const flags = parseFlags(options.flag, O_TRUNC | O_CREAT | O_WRONLY);
     const mode = checkMode(options.mode, 0o666) & ~this.umask & 0o7777;
     const bytes = bytesOf(data, options.encoding);
-    if ((flags & O_ACCMODE) === O_RDONLY) throw new FsError('EBADF', 'write');
+    if ((flags & O_ACCMODE) === O_RDONLY) {
+      // As node's writeFile: the open comes first (ENOENT, EISDIR...), then the write fails on the read-only fd
+      // (nothing to write: no failure).
+      this.close(this.open(p, flags, mode));
+      if (bytes.length > 0) throw new FsError('EBADF', 'write');
+      return;
+    }
     this.checkWriteSize(bytes.length);
     this.writer.write(bytes, this.writeFileTarget.set(p, flags, mode, Date.now(), bytes.length, this));
   }

@@ -66,6 +66,11 @@ export class Stats extends FileTypeTests {
   get birthtime(): Date {
     return new Date(this.birthtimeMs);
   }
+  /** The node:fs facade's form: the four Dates as own fields, as node's Stats has them (JSON.stringify, spread, Object.keys see them). */
+  withOwnDates(): this {
+    withDates(this, this.atimeMs, this.mtimeMs, this.ctimeMs, this.birthtimeMs);
+    return this;
+  }
   isFile(): boolean {
     return (this.mode & S_IFMT) === S_IFREG;
   }
@@ -110,6 +115,12 @@ export class Dirent<Name extends string | Buffer = string> extends FileTypeTests
   }
 }
 
+/** Own, enumerable, writable Date fields atime, mtime, ctime, birthtime (they shadow the prototype's getters). */
+function withDates(o: object, a: number, m: number, c: number, b: number): void {
+  const field = (ms: number): PropertyDescriptor => ({ value: new Date(ms), enumerable: true, writable: true, configurable: true });
+  Object.defineProperties(o, { atime: field(a), mtime: field(m), ctime: field(c), birthtime: field(b) });
+}
+
 const NS_PER_MS = 1_000_000n;
 
 /** `stat(path, { bigint: true })`: every number a bigint, plus nanosecond times (from NrFS's millisecond times). */
@@ -133,8 +144,11 @@ export class BigIntStats extends FileTypeTests {
   readonly ctimeNs: bigint;
   readonly birthtimeNs: bigint;
 
-  constructor(private readonly s: Stats) {
+  readonly #s: Stats;
+
+  constructor(s: Stats) {
     super();
+    this.#s = s;
     this.dev = BigInt(s.dev);
     this.ino = BigInt(s.ino);
     this.mode = BigInt(s.mode);
@@ -157,25 +171,29 @@ export class BigIntStats extends FileTypeTests {
   }
 
   get atime(): Date {
-    return this.s.atime;
+    return this.#s.atime;
   }
   get mtime(): Date {
-    return this.s.mtime;
+    return this.#s.mtime;
   }
   get ctime(): Date {
-    return this.s.ctime;
+    return this.#s.ctime;
   }
   get birthtime(): Date {
-    return this.s.birthtime;
+    return this.#s.birthtime;
+  }
+  withOwnDates(): this {
+    withDates(this, this.#s.atimeMs, this.#s.mtimeMs, this.#s.ctimeMs, this.#s.birthtimeMs);
+    return this;
   }
   isFile(): boolean {
-    return this.s.isFile();
+    return this.#s.isFile();
   }
   isDirectory(): boolean {
-    return this.s.isDirectory();
+    return this.#s.isDirectory();
   }
   isSymbolicLink(): boolean {
-    return this.s.isSymbolicLink();
+    return this.#s.isSymbolicLink();
   }
 }
 

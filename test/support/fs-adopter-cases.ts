@@ -341,4 +341,47 @@ export const adopterCases: Record<string, AdopterCase> = {
       await rec('rename a directory over a file', () => call('rename', p('a'), p('c1')));
     },
   },
+  'more call forms (mkdtemp prefixes, symlink targets, trailing slashes, data and option shapes, flags)': {
+    run: async ({ call, p, rec, form }) => {
+      await call('writeFile', p('f'), 'x');
+      await call('mkdir', p('d'));
+      await rec('mkdtemp prefix Buffer', async () => typeof (await call('mkdtemp', Buffer.from(p('tmp-')))));
+      await rec('mkdtemp prefix URL', () => call('mkdtemp', new URL(`file://${p('tmp-')}`)));
+      await rec('mkdtemp prefix number', () => call('mkdtemp', 5));
+      await rec('mkdtemp options bad', () => call('mkdtemp', p('tmp-'), 5));
+      await rec('symlink Buffer target', async () => { await call('symlink', Buffer.from('f'), p('l1')); return call('readlink', p('l1')); });
+      await rec('symlink URL target', async () => { await call('symlink', new URL(`file://${p('f')}`), p('l2')); return call('readlink', p('l2')); });
+      await rec('symlink empty target', () => call('symlink', '', p('l3')));
+      await rec('link trailing slash', () => call('link', p('f/'), p('h1')));
+      await rec('link to trailing slash', () => call('link', p('f'), p('h2/')));
+      await rec('rename onto itself', async () => { await call('rename', p('f'), p('f')); return call('readFile', p('f'), 'utf8'); });
+      await rec('rename to trailing slash new', () => call('rename', p('f'), p('g/')));
+      await rec('unlink dir', () => call('unlink', p('d')));
+      await rec('rmdir f', () => call('rmdir', p('f')));
+      await rec('rmdir d/.', () => call('rmdir', p('d/.')));
+      await rec('mkdir d/..', () => call('mkdir', p('d/..')));
+      await rec('readdir f/', () => call('readdir', p('f/')));
+      await rec('access d W', async () => { await call('access', p('d'), 2); return 'ok'; });
+      await rec('chmod d str', async () => { await call('chmod', p('d'), '711'); return ((await call('stat', p('d'))) as { mode: number }).mode; });
+      await rec('readFile fd-like string', () => call('readFile', '3'));
+      await rec('writeFile data null', () => call('writeFile', p('n'), null));
+      await rec('writeFile data bool', () => call('writeFile', p('n'), true));
+      await rec('writeFile data array', () => call('writeFile', p('n'), [1, 2]));
+      await rec('appendFile number', () => call('appendFile', p('n'), 5));
+      await rec('writeFile flag r', () => call('writeFile', p('n2'), 'x', { flag: 'r' }));
+      await rec('writeFile flag a existing', async () => { await call('writeFile', p('f'), 'y', { flag: 'a' }); return call('readFile', p('f'), 'utf8'); });
+      await rec('writeFile mode str', async () => { await call('writeFile', p('m'), 'x', { mode: '600' }); return ((await call('stat', p('m'))) as { mode: number }).mode; });
+      await rec('writeFile encoding hex', async () => { await call('writeFile', p('h'), 'zz', { encoding: 'hex' }); return call('readFile', p('h')); });
+      await rec('readFile encoding obj null', () => call('readFile', p('f'), { encoding: null }));
+      await rec('readFile options array', () => call('readFile', p('f'), []));
+      await rec('readdir options number', () => call('readdir', p('d'), 5));
+      await rec('stat options string', () => call('stat', p('f'), 'x'));
+      await rec('realpath cache option', () => call('realpath', p('f'), { cache: {} }));
+      if (form === 'sync') await rec('exists URL', () => call('exists', new URL(`file://${p('f')}`)));
+      await rec('truncate dir', () => call('truncate', p('d')));
+      await rec('truncate missing', () => call('truncate', p('nope')));
+      await rec('utimes dir', async () => { await call('utimes', p('d'), 1, 2); return ((await call('stat', p('d'))) as { mtimeMs: number }).mtimeMs; });
+      await rec('lutimes link', async () => { await call('symlink', 'f', p('l4')); await call('lutimes', p('l4'), 3, 4); return [((await call('lstat', p('l4'))) as { mtimeMs: number }).mtimeMs, ((await call('stat', p('l4'))) as { mtimeMs: number }).mtimeMs === 4000]; });
+    },
+  },
 };

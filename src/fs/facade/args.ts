@@ -110,9 +110,9 @@ export function toUnixTimestamp(t: unknown, name = 'time'): number {
   throw invalidType(name, 'an instance of Date or an Time in seconds', t);
 }
 
-/** A time argument (utimes) in milliseconds. */
-export function timeMs(t: unknown): number {
-  return toUnixTimestamp(t) * 1000;
+/** A time argument in milliseconds; node names it 'time' for utimes and lutimes, 'atime'/'mtime' for futimes. */
+export function timeMs(t: unknown, name = 'time'): number {
+  return toUnixTimestamp(t, name) * 1000;
 }
 
 /** Bytes of a string or ArrayBufferView data argument. */

@@ -76,7 +76,8 @@ export class FileHandle extends EventEmitter {
     });
   }
 
-  private live(syscall = 'fstat'): number {
+  /** The fd, or node's 'file closed' EBADF naming the call (its syscall is node's internal function's name). */
+  private live(syscall: string): number {
     if (this.closed) throw new FileClosedError(syscall);
     return checkFd(this.fd);
   }
@@ -91,51 +92,51 @@ export class FileHandle extends EventEmitter {
   }
 
   async readv(buffers: ArrayBufferView[], position?: number | null): Promise<{ bytesRead: number; buffers: ArrayBufferView[] }> {
-    return { bytesRead: this.calls.readvSync(this.live(), buffers, position), buffers };
+    return { bytesRead: this.calls.readvSync(this.live('readv'), buffers, position), buffers };
   }
 
   async writev(buffers: ArrayBufferView[], position?: number | null): Promise<{ bytesWritten: number; buffers: ArrayBufferView[] }> {
-    return { bytesWritten: this.calls.writevSync(this.live(), buffers, position), buffers };
+    return { bytesWritten: this.calls.writevSync(this.live('writev'), buffers, position), buffers };
   }
 
   async readFile(options?: ReadFileOptions | BufferEncoding | null): Promise<string | Buffer> {
-    return this.calls.readFileSync(this.live(), options);
+    return this.calls.readFileSync(this.live('readFile'), options);
   }
 
   async writeFile(data: Data | Iterable<Data> | AsyncIterable<Data>, options?: WriteFileOptions | BufferEncoding | null): Promise<void> {
-    this.calls.writeFileSync(this.live(), await collect(data, options), options);
+    this.calls.writeFileSync(this.live('writeFile'), await collect(data, options), options);
   }
 
   async appendFile(data: Data, options?: WriteFileOptions | BufferEncoding | null): Promise<void> {
-    this.calls.appendFileSync(this.live(), data, options);
+    this.calls.appendFileSync(this.live('writeFile'), data, options);
   }
 
   async stat(options?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
-    return this.calls.fstatSync(this.live(), options) as Stats | BigIntStats;
+    return this.calls.fstatSync(this.live('fstat'), options) as Stats | BigIntStats;
   }
 
   async truncate(len?: number): Promise<void> {
-    this.calls.ftruncateSync(this.live(), len ?? 0);
+    this.calls.ftruncateSync(this.live('ftruncate'), len ?? 0);
   }
 
   async chmod(mode: number | string): Promise<void> {
-    this.calls.fchmodSync(this.live(), mode);
+    this.calls.fchmodSync(this.live('fchmod'), mode);
   }
 
   async chown(uid: number, gid: number): Promise<void> {
-    this.calls.fchownSync(this.live(), uid, gid);
+    this.calls.fchownSync(this.live('fchown'), uid, gid);
   }
 
   async utimes(atime: unknown, mtime: unknown): Promise<void> {
-    this.calls.futimesSync(this.live(), atime, mtime);
+    this.calls.futimesSync(this.live('futimes'), atime, mtime);
   }
 
   async sync(): Promise<void> {
-    this.calls.fsyncSync(this.live());
+    this.calls.fsyncSync(this.live('fsync'));
   }
 
   async datasync(): Promise<void> {
-    this.calls.fdatasyncSync(this.live());
+    this.calls.fdatasyncSync(this.live('fdatasync'));
   }
 
   async close(): Promise<void> {
@@ -161,7 +162,8 @@ async function collect(data: unknown, options: unknown): Promise<Data> {
   const encoding = enc === null || enc === undefined || enc === 'buffer' ? undefined : enc;
   if (data !== null && typeof data === 'object' && (Symbol.asyncIterator in data || Symbol.iterator in data)) {
     const parts: Uint8Array[] = [];
-    for await (const chunk of data as AsyncIterable<unknown>) parts.push(dataBytes(chunk, encoding));
+    // Each chunk as node's writeFile takes it: a view as is, anything else through Buffer.from (its errors).
+    for await (const chunk of data as AsyncIterable<unknown>) parts.push(ArrayBuffer.isView(chunk) ? dataBytes(chunk, encoding) : Buffer.from(chunk as string, encoding ?? 'utf8'));
     return Buffer.concat(parts);
   }
   return dataBytes(data, encoding);

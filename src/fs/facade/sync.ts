@@ -64,7 +64,8 @@ export function fileCalls(c: FacadeContext) {
   const core = c.core;
 
   const statWith = (s: () => Stats, options: unknown): Stats | BigIntStats | undefined => {
-    const o = optionsOf(options, {} as StatOptions) as StatOptions & Record<string, unknown>;
+    // node's stat calls take no getOptions: anything but an object is no options (a string is not an encoding).
+    const o = (options !== null && typeof options === 'object' ? options : {}) as StatOptions & Record<string, unknown>;
     // As node's binding reads them: bigint only when exactly true, throwIfNoEntry off only when exactly false.
     const big = o.bigint === true;
     const throwIfNoEntry = o.throwIfNoEntry !== false;
@@ -75,7 +76,7 @@ export function fileCalls(c: FacadeContext) {
       if (!throwIfNoEntry && e instanceof FsError && e.code === 'ENOENT') return undefined;
       throw e;
     }
-    return big ? new BigIntStats(st) : st;
+    return (big ? new BigIntStats(st) : st).withOwnDates();
   };
 
   /** Read all of an fd from its offset on (node's readFileSync(fd)). */
@@ -265,7 +266,7 @@ export function fileCalls(c: FacadeContext) {
       c.at(path, 'lutime', (abs) => core.utimes(abs, a, m, false));
     },
     futimesSync: (fd: number, atime: unknown, mtime: unknown) => {
-      const [a, m] = times(atime, mtime);
+      const [a, m] = [timeMs(atime, 'atime'), timeMs(mtime, 'mtime')];
       core.futimes(checkFd(fd), a, m);
     },
   };

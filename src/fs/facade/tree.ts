@@ -163,6 +163,10 @@ export function treeCalls(c: FacadeContext) {
       throw new FsArgumentError('ERR_FS_INVALID_SYMLINK_TYPE', `Symlink type must be one of "dir", "file", or "junction". Received ${JSON.stringify(type)}`);
     }
     // The target is stored as given (relative to the link's directory when followed), never resolved now.
+    if ((typeof target === 'string' || target instanceof Uint8Array) && target.length === 0) {
+      // An empty target: ENOENT quoting both, as node's (the path is checked first).
+      throw new FsError('ENOENT', 'symlink', '', c.cwd.resolve(path, 'symlink')[0]);
+    }
     const t = checkPath(target, 'symlink', 'target', true);
     c.at(path, 'symlink', (abs, given) => {
       try {
