@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { threadId } from 'node:worker_threads';
 import { BackpressureError, connect, createHandle, declareClientDead, declareDead, DetachedError, NodeGoneError, TimeoutError } from '../src/nr/index.js';
-import { CLIENT_DONE, SharedContext } from '../src/nr/clients/context.js';
+import { CLIENT_DONE, CLIENT_TAIL, SharedContext } from '../src/nr/clients/context.js';
 import { HashMap } from '../src/nr/structures/index.js';
 import { startNode } from './support/node-worker.js';
 
@@ -117,8 +117,13 @@ describe('a live client declared dead', () => {
       expect((e as Error).message).toMatch(/no longer serves this client \(its slot was declared dead/);
       expect(next.read('get', 'k2')).toBe('two');
       expect(next.read('get', 'k1')).toBe('one');
+      const ctx = new SharedContext(h.context!);
+      const tailWord = ctx.clientAt(node.slot, 0) + CLIENT_TAIL;
+      const tail = Atomics.load(ctx.words, tailWord);
       old.close();
-      expect(next.read('get', 'k2')).toBe('two'); // the old client's close leaves the new one's slot alone
+      // The old client's close leaves the new one's ring alone (it published its stale TAIL there, and the node gathered garbage).
+      expect(Atomics.load(ctx.words, tailWord)).toBe(tail);
+      expect(next.read('get', 'k2')).toBe('two');
       next.close();
     } finally {
       await node.worker.terminate();

@@ -141,6 +141,8 @@ export function createKv(options: KvOptions = {}): KvHandle {
 }
 
 function logOptions(log: HandleOptions | undefined): HandleOptions {
+  // null is not "the defaults": like any other non-object it is a mistake to report.
+  if (log !== undefined && (log === null || typeof log !== 'object' || Array.isArray(log))) throw new KvConfigError(`createKv log: must be an object of createHandle options, got ${log === null ? 'null' : typeof log}`);
   if (!log || !((log.clients ?? 0) > 0) || log.clientSlots !== undefined || log.clientSlotBytes !== undefined) return log ?? {};
   return { ...log, ...KV_CLIENT_SLOT_DEFAULTS };
 }

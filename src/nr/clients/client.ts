@@ -247,7 +247,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
   private giveBack(): void {
     openClients.delete(this);
     // A slot freed under us and taken again (by this thread too: the same STATE word) is not ours to give.
-    if (Atomics.load(this.ctx.words, this.base + CLIENT_CLAIM) !== this.claim) return;
+    if (!this.ownsSlot()) return;
     this.ctx.abandonClient(this.node, this.slot, this.stateWord);
   }
 
@@ -280,8 +280,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
   private nodeGone(): string | null {
     // Our slot is ours only while its STATE word is the one we claimed: declareClientDead (or a
     // manager's mistake) may have freed it for another client, whose ring this would then share.
-    const words = this.ctx.words;
-    if (Atomics.load(words, this.base + CLIENT_STATE) !== this.stateWord || Atomics.load(words, this.base + CLIENT_CLAIM) !== this.claim) return 'no longer serves this client (its slot was declared dead, and may serve another client now)';
+    if (!this.ownsSlot()) return 'no longer serves this client (its slot was declared dead, and may serve another client now)';
     const state = this.ctx.nodeState(this.node);
     if (state === NodeState.Gone) return 'is detached or gone';
     const epoch = this.ctx.nodeEpoch(this.node);
@@ -293,6 +292,16 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     if (s === SlotState.Dead || s === SlotState.Free || s === SlotState.Detached) return 'is dead';
     if (s === SlotState.Fenced && log.ownerSilent(this.node)) return 'was fenced and shows no sign of life';
     return null;
+  }
+
+  /**
+   * The slot is still the one this client took: its STATE word (owner and
+   * state) and its CLAIM count unchanged. declareClientDead (a manager's
+   * mistake on a live thread) may have freed it for another client.
+   */
+  private ownsSlot(): boolean {
+    const words = this.ctx.words;
+    return Atomics.load(words, this.base + CLIENT_STATE) === this.stateWord && Atomics.load(words, this.base + CLIENT_CLAIM) === this.claim;
   }
 
   /** The node is gone: fail everything in flight, and every later op. */
@@ -352,6 +361,8 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
   private readonly publishTail = (): void => {
     this.publishQueued = false;
     if (Atomics.load(this.ctx.words, this.base + CLIENT_TAIL) === this.tail) return;
+    // Our stale TAIL in a slot another client has taken would move its ring (the node would gather garbage).
+    if (!this.ownsSlot()) return;
     Atomics.store(this.ctx.words, this.base + CLIENT_TAIL, this.tail);
     this.ctx.ring(this.node);
   };

@@ -9,7 +9,7 @@
  */
 import { DEFAULTS, LIMITS } from '../defaults.js';
 import { ConfigError, HandleMismatchError } from '../errors.js';
-import { attach, connect, createHandle, declareDead, type AttachOptions, type ConnectOptions, type HandleOptions, type NrHandle } from '../handle.js';
+import { attach, connect, createHandle, declareClientDead, declareDead, type AttachOptions, type ConnectOptions, type HandleOptions, type NrHandle } from '../handle.js';
 import { CnrClient } from './cnr-client.js';
 import { SharedLog } from '../log/shared-log.js';
 import { slotsOwnedBy } from '../log/slots.js';
@@ -102,11 +102,13 @@ export function declareCnrDead(handle: CnrHandle, node: number): void {
 /**
  * For a worker's manager that knows only the thread (`worker.threadId`, read
  * before it exits): declareCnrDead for every replica slot that thread held
- * on any log. Returns the slots released.
+ * on any log, and declareClientDead on every log for its client slots.
+ * Returns the replica slots released.
  */
 export function declareCnrThreadDead(handle: CnrHandle, threadId: number): number[] {
   checkCnrHandle(handle, handle?.structure, handle?.version);
-  if (!Number.isInteger(threadId) || threadId < 0) throw new ConfigError('threadId must be a non-negative integer (worker.threadId)');
+  // As on one log (declareThreadDead): the client slots it held on every log come back too; the id is checked there first.
+  for (const h of handle.logs) declareClientDead(h, threadId);
   const slots = new Set<number>();
   for (const h of handle.logs) for (const s of slotsOwnedBy(new SharedLog(h.memory, h.fingerprint), threadId)) slots.add(s);
   for (const s of slots) declareCnrDead(handle, s);
