@@ -230,12 +230,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
       this.pump();
     }
     this.closed = true;
-    const q = this.queue;
-    const sent = this.sent;
-    this.queue = [];
-    this.sent = 0;
-    q.forEach((op, i) => op.reject?.(i < sent ? new TimeoutError(this.timeoutMs) : new DetachedError('client is closed; the op was never sent')));
-    this.idle();
+    this.failQueue((sent) => (sent ? new TimeoutError(this.timeoutMs) : new DetachedError('client is closed; the op was never sent')));
     this.giveBack();
   }
 
@@ -307,11 +302,16 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
   /** The node is gone: fail everything in flight, and every later op. */
   private markGone(): void {
     this.gone ??= this.nodeGone() ?? 'is gone';
+    this.failQueue((sent) => new NodeGoneError(this.node, sent ? 'unknown' : false, this.gone!));
+  }
+
+  /** Fail every queued op, each by whether it was sent (it may still take effect) or not. */
+  private failQueue(errorFor: (sent: boolean) => Error): void {
     const q = this.queue;
-    this.queue = [];
     const sent = this.sent;
+    this.queue = [];
     this.sent = 0;
-    q.forEach((op, i) => op.reject?.(new NodeGoneError(this.node, i < sent ? 'unknown' : false, this.gone!)));
+    q.forEach((op, i) => op.reject?.(errorFor(i < sent)));
     this.idle();
   }
 
