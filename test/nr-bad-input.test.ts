@@ -152,3 +152,85 @@ describe('OpWriter refuses what would arrive changed', () => {
     expect(() => new OpWriter().str(5 as unknown as string)).toThrow('number is not a string');
   });
 });
+
+/** An op that uses a third argument when given one, with a codec that carries two (and says so). */
+const Tagged = defineStructure({
+  name: 'test.tagged',
+  create: (): Map<string, number> => new Map(),
+  reads: { get: (m: Map<string, number>, k: string): number | undefined => m.get(k) },
+  writes: { set: (m: Map<string, number>, k: string, v: number, override?: number): number => m.set(k, override ?? v).size },
+  codecs: {
+    set: { encode: (w: OpWriter, k: string, v: number) => (w.str(k), w.f64(v)), decode: (r) => [r.str(), r.f64()] as [string, number], arity: 2 },
+  },
+});
+
+describe('more arguments than the codec carries', () => {
+  it('is an EncodeError with nothing appended, sync and async: the issuer would have applied an argument no other replica sees', async () => {
+    const h = createHandle(Tagged, { replicas: 2, logBytes: 4096 });
+    const a = attach(h, Tagged);
+    const b = attach(h, Tagged);
+    const tail = (): number => Atomics.load(new Int32Array(h.memory.buffer), TAIL);
+    const t0 = tail();
+    const extra = a.writes.set as unknown as (...args: unknown[]) => number;
+    expect(() => extra('k', 1, 99)).toThrow(EncodeError);
+    expect(() => extra('k', 1, 99)).toThrow("cannot encode write op 'set': takes at most 2 arguments (its codec carries no more), got 3");
+    await expect((a.writeAsync as unknown as (...args: unknown[]) => Promise<number>)('set', 'k', 1, 99)).rejects.toThrow(EncodeError);
+    expect(tail()).toBe(t0);
+    expect(a.reads.get('k')).toBeUndefined();
+    a.writes.set('k', 1);
+    expect([a.reads.get('k'), b.reads.get('k')]).toEqual([1, 1]);
+  });
+
+  it("the built-in structures' codecs say their arity: HashMap.put('a', 1, 2) and a client's extra read argument are EncodeErrors", async () => {
+    const h = createHandle(HashMap, { replicas: 2, logBytes: 4096, clients: 1 });
+    const a = attach(h, HashMap);
+    const put = a.writes.put as unknown as (...args: unknown[]) => unknown;
+    expect(() => put('a', 1, 2)).toThrow("cannot encode write op 'put': takes at most 2 arguments (its codec carries no more), got 3");
+    expect(() => (a.writes.clear as unknown as (...args: unknown[]) => unknown)(1)).toThrow("takes at most 0 arguments");
+    expect(a.reads.size()).toBe(0);
+    a.writes.put('k', 7);
+    // A client thread: an extra argument to a read or a write fails at its call, before anything is sent.
+    const w = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       Promise.all([import(workerData.url), import(workerData.structs)]).then(async ([{ connect }, { HashMap }]) => {
+         const c = connect(workerData.handle, HashMap, { node: 0, timeoutMs: 5000 });
+         const outcome = (p) => p.then((v) => ({ value: v }), (e) => ({ error: e.name, message: e.message }));
+         const extraRead = await outcome(c.readAsync('get', 'k', 'extra'));
+         const extraWrite = await outcome(c.writeAsync('put', 'k', 8, 9));
+         parentPort.postMessage({ extraRead, extraWrite, get: await outcome(c.readAsync('get', 'k')) });
+       });`,
+      {
+        eval: true,
+        workerData: {
+          handle: h,
+          url: new URL('../dist/src/nr/index.js', import.meta.url).href,
+          structs: new URL('../dist/src/nr/structures/index.js', import.meta.url).href,
+        },
+      },
+    );
+    workers.push(w);
+    expect(await nextMessage(w)).toEqual({
+      extraRead: { error: 'EncodeError', message: "cannot encode read op 'get': takes at most 1 argument (its codec carries no more), got 2" },
+      extraWrite: { error: 'EncodeError', message: "cannot encode write op 'put': takes at most 2 arguments (its codec carries no more), got 3" },
+      get: { value: 7 },
+    });
+  });
+
+  it('defineStructure refuses an arity or applyDecoded of the wrong type, and a codec that is not one', () => {
+    const spec = (codec: unknown) => ({
+      name: 'test.bad-codec',
+      create: () => 0,
+      reads: {},
+      writes: { inc: (s: number, n: number) => s + n },
+      codecs: { inc: codec as never },
+    });
+    const ok = { encode: (w: OpWriter, n: number) => w.f64(n), decode: (r: { f64(): number }) => [r.f64()] as [number] };
+    for (const arity of [-1, 1.5, '1', Number.NaN]) {
+      expect(() => defineStructure(spec({ ...ok, arity }))).toThrow(/^defineStructure: codecs\.inc\.arity must be a non-negative integer/);
+    }
+    expect(() => defineStructure(spec({ ...ok, applyDecoded: 'yes' }))).toThrow('defineStructure: codecs.inc.applyDecoded must be a boolean');
+    expect(() => defineStructure(spec(null))).toThrow('defineStructure: codecs.inc must be an object { encode, decode }, got null');
+    expect(() => defineStructure(spec({ encode: ok.encode }))).toThrow('defineStructure: codecs.inc needs encode and decode functions');
+    expect(defineStructure(spec({ ...ok, arity: 1 })).writeCodecs[0]!.arity).toBe(1);
+  });
+});

@@ -235,6 +235,13 @@ export interface ArgsCodec<A extends readonly unknown[]> {
    * trip may change what the apply sees. Costs one decode per local write.
    */
   readonly applyDecoded?: boolean;
+  /**
+   * The most arguments the codec carries. A call with more is refused with
+   * `EncodeError` and nothing is written: the issuing replica would apply
+   * the extra arguments, which no other replica ever sees. Leave it out
+   * only for a codec that carries every argument it is given (`v8Codec`).
+   */
+  readonly arity?: number;
 }
 
 /** Zero-effort codec for structured-cloneable arguments (node:v8 serialize). */
@@ -272,4 +279,13 @@ const NO_ARGS: [] = [];
 export const noArgsCodec: ArgsCodec<[]> = {
   encode(): void {},
   decode: (): [] => NO_ARGS,
+  arity: 0,
 };
+
+/** Refuse a call with more arguments than its codec carries (see `ArgsCodec.arity`). */
+export function checkArity(codec: ArgsCodec<readonly unknown[]>, count: number): void {
+  const arity = codec.arity;
+  if (arity !== undefined && count > arity) {
+    throw new RangeError(`takes at most ${arity} argument${arity === 1 ? '' : 's'} (its codec carries no more), got ${count}`);
+  }
+}

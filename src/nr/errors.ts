@@ -43,10 +43,10 @@ export class NrError extends ReplicationError<NrErrorCode> {
   }
 }
 
-/** The structure's codec threw while encoding a write op. */
+/** The structure's codec threw while encoding an op's arguments (a write's, or a client's read). */
 export class EncodeError extends NrError {
-  constructor(opName: string, cause: unknown) {
-    super('ERR_NR_ENCODE', `cannot encode write op '${opName}': ${describe(cause)}`, { cause });
+  constructor(opName: string, cause: unknown, kind: 'read' | 'write' = 'write') {
+    super('ERR_NR_ENCODE', `cannot encode ${kind} op '${opName}': ${describe(cause)}`, { cause });
   }
 }
 

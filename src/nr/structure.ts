@@ -12,7 +12,9 @@
  *   without one uses `v8Codec()`. The issuing replica applies the caller's
  *   own arguments and the others the decoded bytes, so a hand-written codec
  *   must round-trip exactly (OpWriter refuses out-of-range integers and lone
- *   surrogates), or set `applyDecoded: true`.
+ *   surrogates), or set `applyDecoded: true`. It sets `arity` (the most
+ *   arguments it carries), so that a call with more is an EncodeError:
+ *   the issuer would apply arguments no other replica ever sees.
  * - `readCodecs` and `resultCodecs` are only for clients (threads without a
  *   replica): how read arguments travel to the node, and how any op's
  *   result travels back. Missing ones use node:v8 serialisation.
@@ -101,6 +103,19 @@ const SPEC_KEYS = ['name', 'version', 'create', 'reads', 'writes', 'codecs', 're
 /** A defined Structure's own fields: spreading one into a new spec (a new version) is fine; they are recomputed. */
 const DERIVED_KEYS = ['writeNames', 'writeFns', 'writeCodecs', 'writeIds', 'readNames', 'readFns', 'readArgCodecs', 'readResultCodecs', 'writeResultCodecs', 'readIds', 'fingerprint'];
 
+/** A hand-written codec's shape, checked once here rather than failing on the first op that uses it. */
+function checkCodec(where: string, codec: unknown, valueCodec: boolean): void {
+  if (codec === undefined) return;
+  if (codec === null || typeof codec !== 'object') throw new ConfigError(`defineStructure: ${where} must be an object { encode, decode }, got ${codec === null ? 'null' : typeof codec}`);
+  const c = codec as { encode?: unknown; decode?: unknown; arity?: unknown; applyDecoded?: unknown };
+  if (typeof c.encode !== 'function' || typeof c.decode !== 'function') throw new ConfigError(`defineStructure: ${where} needs encode and decode functions`);
+  if (valueCodec) return;
+  if (c.arity !== undefined && !(Number.isSafeInteger(c.arity) && (c.arity as number) >= 0)) {
+    throw new ConfigError(`defineStructure: ${where}.arity must be a non-negative integer (the most arguments the codec carries), got ${String(c.arity)}`);
+  }
+  if (c.applyDecoded !== undefined && typeof c.applyDecoded !== 'boolean') throw new ConfigError(`defineStructure: ${where}.applyDecoded must be a boolean`);
+}
+
 function checkOps(kind: 'reads' | 'writes', ops: unknown): void {
   if (ops === null || typeof ops !== 'object') throw new ConfigError(`defineStructure: \`${kind}\` must be an object of op functions`);
   for (const [name, fn] of Object.entries(ops)) {
@@ -129,6 +144,7 @@ export function defineStructure<S, R extends OpTable<S>, W extends OpTable<S>>(
   const codecs = (spec.codecs ?? {}) as Record<string, ArgsCodec<readonly unknown[]> | undefined>;
   for (const name of Object.keys(codecs)) {
     if (!Object.hasOwn(spec.writes, name)) throw new ConfigError(`codec given for unknown write op '${name}'`);
+    checkCodec(`codecs.${name}`, codecs[name], false);
   }
   const writeFns = writeNames.map((n) => spec.writes[n] as unknown as (state: S, ...args: unknown[]) => unknown);
   const writeCodecs = writeNames.map((n) => codecs[n] ?? v8Codec<readonly unknown[]>());
@@ -139,11 +155,13 @@ export function defineStructure<S, R extends OpTable<S>, W extends OpTable<S>>(
   const resultCodecs = (spec.resultCodecs ?? {}) as Record<string, ValueCodec<unknown> | undefined>;
   for (const name of Object.keys(readCodecs)) {
     if (!Object.hasOwn(spec.reads, name)) throw new ConfigError(`read codec given for unknown read op '${name}'`);
+    checkCodec(`readCodecs.${name}`, readCodecs[name], false);
   }
   for (const name of Object.keys(resultCodecs)) {
     if (!Object.hasOwn(spec.reads, name) && !Object.hasOwn(spec.writes, name)) {
       throw new ConfigError(`result codec given for unknown op '${name}'`);
     }
+    checkCodec(`resultCodecs.${name}`, resultCodecs[name], true);
   }
   const readFns = readNames.map((n) => spec.reads[n] as unknown as (state: S, ...args: unknown[]) => unknown);
   const readArgCodecs = readNames.map((n) => readCodecs[n] ?? v8Codec<readonly unknown[]>());

@@ -110,7 +110,7 @@ function claimAnswer(kinds: readonly string[]): ValueCodec<Effects<Claimed>> {
 }
 
 const f64: ValueCodec<number> = { encode: (w, v) => w.f64(v), decode: (r) => r.f64() };
-const workerArg: ArgsCodec<[number]> = { encode: (w, worker) => w.i32(worker), decode: (r) => [r.i32()] };
+const workerArg: ArgsCodec<[number]> = { encode: (w, worker) => w.i32(worker), decode: (r) => [r.i32()], arity: 1 };
 
 /** The scheduler structure's `resultCodecs` and `readCodecs` (for clients only). */
 export function answerCodecs(kinds: readonly string[]) {

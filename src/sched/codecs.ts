@@ -136,6 +136,7 @@ export function submitCodec(kinds: readonly string[]): ArgsCodec<[number, TaskSp
       }
       return [submitter, specs, now];
     },
+    arity: 3,
   };
 }
 
@@ -149,6 +150,7 @@ export const claimCodec: ArgsCodec<[number, number, number, number, number?]> = 
     w.f64(maxBytes ?? Infinity);
   },
   decode: (r) => [r.i32(), r.i32(), r.f64(), r.f64(), r.f64()],
+  arity: 5,
 };
 
 export const finishCodec: ArgsCodec<[number, Completion[], number]> = {
@@ -183,6 +185,7 @@ export const finishCodec: ArgsCodec<[number, Completion[], number]> = {
     }
     return [worker, items, now];
   },
+  arity: 3,
 };
 
 export const renewCodec: ArgsCodec<[number, { id: number; attempt: number }[], number, number]> = {
@@ -205,6 +208,7 @@ export const renewCodec: ArgsCodec<[number, { id: number; attempt: number }[], n
     for (let i = 0; i < n; i++) items[i] = { id: r.f64(), attempt: r.u32() };
     return [worker, items, leaseMs, now];
   },
+  arity: 4,
 };
 
 export const releaseCodec: ArgsCodec<[number, number, boolean, number]> = {
@@ -215,4 +219,5 @@ export const releaseCodec: ArgsCodec<[number, number, boolean, number]> = {
     w.f64(now);
   },
   decode: (r) => [r.i32(), r.f64(), r.u8() === 1, r.f64()],
+  arity: 4,
 };

@@ -13,7 +13,7 @@ import { before } from '../log/positions.js';
 import { waitWhileEqual } from '../log/wait.js';
 import type { SharedLog } from '../log/shared-log.js';
 import { SlotState } from '../log/slot-state.js';
-import { OpReader, OpWriter } from '../codec.js';
+import { checkArity, OpReader, OpWriter } from '../codec.js';
 import { DEFAULTS } from '../defaults.js';
 import {
   BackpressureError,
@@ -322,9 +322,10 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     const w = this.scratch;
     w.pos = 0;
     try {
+      checkArity(codec, args.length);
       codec.encode(w, ...args);
     } catch (e) {
-      throw new EncodeError(name, e);
+      throw new EncodeError(name, e, kind === RequestKind.Read ? 'read' : 'write');
     }
     if (w.pos > this.ctx.maxPayloadBytes) throw new OpTooLargeError(name, w.pos, this.ctx.maxPayloadBytes, 'client slot', 'clientSlotBytes');
     return w.pos;

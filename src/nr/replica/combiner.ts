@@ -11,7 +11,7 @@
  * reads run at their place between their client's writes. Each caller then
  * gets its own result, in issue order.
  */
-import { type ArgsCodec, OpReader, OpWriter } from '../codec.js';
+import { type ArgsCodec, checkArity, OpReader, OpWriter } from '../codec.js';
 import { DetachedError, EncodeError, FailStopError, FencedError, OpTooLargeError, UnknownOpError } from '../errors.js';
 import { LIMITS } from '../defaults.js';
 import { before } from '../log/positions.js';
@@ -121,6 +121,7 @@ export class Combiner implements HubHost {
     w.u32(0); // op header, patched below
     const codec = this.structure.writeCodecs[id]!;
     try {
+      checkArity(codec, args.length);
       switch (args.length) {
         // Up to 3 args as a plain call: a spread call costs ~80 machine instructions in Node 20.
         case 0: codec.encode(w); break;

@@ -36,6 +36,7 @@ export const Counter = defineStructure({
         amount[0] = r.f64();
         return amount;
       },
+      arity: 1,
     },
     reset: noArgsCodec,
   },

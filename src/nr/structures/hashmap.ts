@@ -75,6 +75,7 @@ const keyCodec: ArgsCodec<[Key]> = {
     keyArgs[0] = readScalar(r);
     return keyArgs;
   },
+  arity: 1,
 };
 
 
@@ -109,6 +110,7 @@ export const HashMap = defineStructure({
         putArgs[1] = readScalar(r);
         return putArgs;
       },
+      arity: 2,
     },
     delete: keyCodec,
     clear: noArgsCodec,
