@@ -241,6 +241,30 @@ describe('errors: typed, at the call site, nothing appended', () => {
     expect(m.read('size')).toBe(0);
   });
 
+  it("an op far past an entry fails as it grows, and one large batch does not pin its staging buffer", async () => {
+    const handle = createHandle(HashMap, { replicas: 1, logBytes: 8 << 20 });
+    const m = attach(handle, HashMap);
+    const stagingBytes = (): number => (m as unknown as { combiner: { staging: { bytes: Uint8Array } } }).combiner.staging.bytes.length;
+    // 60M UTF-16 units: the writer would have grown a 256 MiB buffer before refusing the op.
+    const huge = 'v'.repeat(60_000_000);
+    expect(() => m.writes.put('k', huge)).toThrow(OpTooLargeError);
+    expect(() => m.writes.put('k', huge)).toThrow(/^op 'put' encodes to at least \d+ bytes; a log entry holds at most \d+ \(raise it with the option `logBytes`\)$/);
+    expect(stagingBytes()).toBeLessThanOrEqual(1 << 20);
+    expect(tailOf(handle.memory.buffer)).toBe(0);
+    // Its worst case (3 bytes a unit) is past an entry, its UTF-8 is not: it fits.
+    expect(m.writes.put('fits', 'a'.repeat(400_000))).toBeUndefined();
+    // 400 puts of 10 kB in one batch: 4 MB staged, cut into several entries.
+    const value = 'x'.repeat(10_000);
+    const puts: Promise<unknown>[] = [];
+    for (let i = 0; i < 400; i++) puts.push(m.writeAsync('put', i, value));
+    await Promise.all(puts);
+    expect(stagingBytes()).toBeGreaterThan(4_000_000);
+    expect(m.writes.put('small', 1)).toBeUndefined();
+    expect(stagingBytes()).toBe(4096);
+    expect(m.reads.size()).toBe(402);
+    expect(m.reads.get(399)).toBe(value);
+  });
+
   it('a handle made for another structure, or not a handle at all', () => {
     const handle = createHandle(HashMap, { replicas: 2 });
     expect(() => attach(handle, Counter)).toThrow(HandleMismatchError);

@@ -22,15 +22,30 @@ import { DecodeError } from './errors.js';
 
 const utf8 = new TextEncoder();
 
+/** An OpWriter's default limit: its buffer may grow to 1 GiB. */
+export const NO_WRITER_LIMIT = 1 << 30;
+
+/** @internal The op being encoded would pass its writer's `limit`: the encode site reports it as OpTooLargeError. */
+export class WriterLimitError extends RangeError {
+  constructor(readonly need: number) {
+    super(`the op needs at least ${need} bytes of its buffer, past its limit`);
+  }
+}
+
 /** Growable private byte buffer that ops are encoded into. */
 export class OpWriter {
   /** @internal */ bytes: Uint8Array;
   /** @internal */ view: DataView;
   /** @internal */ words: Int32Array;
   /** @internal */ pos = 0;
-  /** @internal */ limit: number;
+  /**
+   * @internal The position the writer refuses to grow past
+   * (`WriterLimitError`): an encode site sets it to where the op must end,
+   * so an op too large for its carrier fails before its bytes are allocated.
+   */
+  limit: number;
 
-  constructor(initialBytes = 4096, limit = 1 << 30) {
+  constructor(initialBytes = 4096, limit = NO_WRITER_LIMIT) {
     this.bytes = new Uint8Array(initialBytes);
     this.view = new DataView(this.bytes.buffer);
     this.words = new Int32Array(this.bytes.buffer);
@@ -40,13 +55,23 @@ export class OpWriter {
   private ensure(n: number): void {
     const need = this.pos + n;
     if (need <= this.bytes.length) return;
+    if (need > this.limit) throw new WriterLimitError(need);
     let size = this.bytes.length * 2;
     while (size < need) size *= 2;
+    this.replaceBuffer(Math.min(size, Math.max(need, this.limit)));
+  }
+
+  private replaceBuffer(size: number): void {
     const next = new Uint8Array(size);
     next.set(this.bytes.subarray(0, this.pos));
     this.bytes = next;
     this.view = new DataView(next.buffer);
     this.words = new Int32Array(next.buffer);
+  }
+
+  /** @internal Once empty, give back a buffer grown past `above` bytes, down to `to` (one large batch must not pin its memory for ever). */
+  shrinkIfEmpty(above: number, to: number): void {
+    if (this.pos === 0 && this.bytes.length > above) this.replaceBuffer(to);
   }
 
   u8(v: number): void {
@@ -76,8 +101,10 @@ export class OpWriter {
   /** A UTF-8 string with a u32 byte-length prefix; a lone surrogate is a TypeError (UTF-8 cannot carry it). */
   str(s: string): void {
     if (typeof s !== 'string') throw new TypeError(`${typeof s} is not a string`);
-    // Worst case 3 bytes per UTF-16 unit; encodeInto writes in place.
-    this.ensure(4 + s.length * 3);
+    // Worst case 3 bytes per UTF-16 unit; encodeInto writes in place. Near
+    // the limit, the exact UTF-8 length decides, so a string that fits is not refused.
+    const worst = 4 + s.length * 3;
+    this.ensure(this.pos + worst > this.limit ? 4 + Buffer.byteLength(s, 'utf8') : worst);
     const start = this.pos + 4;
     let n: number;
     if (s.length <= 32 && isAscii(s)) {

@@ -55,5 +55,10 @@ export const LIMITS = Object.freeze({
   maxTransferBytes: 2 ** 32,
 });
 
+/** A combiner's staging buffer for one batch's encoded ops, at its start. */
+export const STAGING_BYTES = 4096;
+/** A staging buffer one batch grew past this shrinks back to STAGING_BYTES when the next batch starts. */
+export const STAGING_SHRINK_ABOVE = 1024 * 1024;
+
 /** How often each thread's replicas publish a heartbeat (ms); well under deadAfterMs. */
 export const HEARTBEAT_MS = 100;

@@ -68,10 +68,11 @@ export class OpTooLargeError extends NrError {
   readonly limit: number;
   /** The option that raises the limit. */
   readonly option: string;
-  constructor(opName: string, bytes: number, limit: number, carrier: 'log entry' | 'client slot' = 'log entry', option = 'logBytes') {
+  /** `bytes` is a lower bound when `atLeast`: the encoding stopped where it passed the limit. */
+  constructor(opName: string, bytes: number, limit: number, carrier: 'log entry' | 'client slot' = 'log entry', option = 'logBytes', atLeast = false) {
     super(
       'ERR_NR_OP_TOO_LARGE',
-      `op '${opName}' encodes to ${bytes} bytes; a ${carrier} holds at most ${limit} (raise it with the option \`${option}\`)`,
+      `op '${opName}' encodes to ${atLeast ? 'at least ' : ''}${bytes} bytes; a ${carrier} holds at most ${limit} (raise it with the option \`${option}\`)`,
     );
     this.bytes = bytes;
     this.limit = limit;

@@ -13,7 +13,7 @@ import { before } from '../log/positions.js';
 import { waitWhileEqual } from '../log/wait.js';
 import type { SharedLog } from '../log/shared-log.js';
 import { SlotState } from '../log/slot-state.js';
-import { checkArity, OpReader, OpWriter } from '../codec.js';
+import { checkArity, OpReader, OpWriter, WriterLimitError } from '../codec.js';
 import { DEFAULTS } from '../defaults.js';
 import {
   BackpressureError,
@@ -321,10 +321,13 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
       kind === RequestKind.Read ? this.structure.readArgCodecs[id]! : this.structure.writeCodecs[id]!;
     const w = this.scratch;
     w.pos = 0;
+    // A request past what a slot holds fails as it grows, before a buffer that large is allocated.
+    w.limit = this.ctx.maxPayloadBytes;
     try {
       checkArity(codec, args.length);
       codec.encode(w, ...args);
     } catch (e) {
+      if (e instanceof WriterLimitError) throw new OpTooLargeError(name, e.need, this.ctx.maxPayloadBytes, 'client slot', 'clientSlotBytes', true);
       throw new EncodeError(name, e, kind === RequestKind.Read ? 'read' : 'write');
     }
     if (w.pos > this.ctx.maxPayloadBytes) throw new OpTooLargeError(name, w.pos, this.ctx.maxPayloadBytes, 'client slot', 'clientSlotBytes');

@@ -11,9 +11,9 @@
  * reads run at their place between their client's writes. Each caller then
  * gets its own result, in issue order.
  */
-import { type ArgsCodec, checkArity, OpReader, OpWriter } from '../codec.js';
+import { type ArgsCodec, checkArity, NO_WRITER_LIMIT, OpReader, OpWriter, WriterLimitError } from '../codec.js';
 import { DetachedError, EncodeError, FailStopError, FencedError, OpTooLargeError, UnknownOpError } from '../errors.js';
-import { LIMITS } from '../defaults.js';
+import { LIMITS, STAGING_BYTES, STAGING_SHRINK_ABOVE } from '../defaults.js';
 import { before } from '../log/positions.js';
 import { MAX_OP_BYTES, OP_HEADER_BYTES } from '../log/layout.js';
 import { SharedLog } from '../log/shared-log.js';
@@ -83,7 +83,7 @@ export class Combiner implements HubHost {
     private readonly combine: CombineMode,
     private readonly afterReserve: ((pos: number) => void) | undefined,
   ) {
-    this.staging = new OpWriter(4096, log.maxPayloadBytes);
+    this.staging = new OpWriter(STAGING_BYTES);
     this.reader = new OpReader(log.data);
   }
 
@@ -92,10 +92,16 @@ export class Combiner implements HubHost {
 
   // ---- queueing ----------------------------------------------------------------
 
+  /** Start a new batch's bytes: nothing is queued, so the staging buffer is free (and shrunk if one batch grew it). */
+  private emptyStaging(): void {
+    this.staging.pos = 0;
+    this.staging.shrinkIfEmpty(STAGING_SHRINK_ABOVE, STAGING_BYTES);
+  }
+
   /** Encode a local write into the staging buffer and queue it. */
   enqueue(name: string, args: readonly unknown[], resolve: ((v: unknown) => void) | null, reject: ((e: unknown) => void) | null): PendingWrite {
     const w = this.staging;
-    if (this.pending.length === 0) w.pos = 0;
+    if (this.pending.length === 0) this.emptyStaging();
     const start = w.pos;
     const id = this.encode(w, name, args, true);
     const op: PendingWrite = newItem(ItemKind.LocalWrite, id, -1, 0, start);
@@ -120,6 +126,9 @@ export class Combiner implements HubHost {
     const start = w.pos;
     w.u32(0); // op header, patched below
     const codec = this.structure.writeCodecs[id]!;
+    const maxOp = Math.min(this.log.maxPayloadBytes, OP_HEADER_BYTES + MAX_OP_BYTES);
+    // An op past what an entry holds fails as it grows, before a buffer that large is allocated.
+    w.limit = start + maxOp;
     try {
       checkArity(codec, args.length);
       switch (args.length) {
@@ -134,7 +143,10 @@ export class Combiner implements HubHost {
       if (appliesOwn) this.appliedArgs = codec.applyDecoded === true ? this.decodeStaged(w, codec, start + OP_HEADER_BYTES, w.pos) : args;
     } catch (e) {
       w.pos = start;
+      if (e instanceof WriterLimitError) throw new OpTooLargeError(name, e.need - start - OP_HEADER_BYTES, maxOp - OP_HEADER_BYTES, 'log entry', 'logBytes', true);
       throw new EncodeError(name, e);
+    } finally {
+      w.limit = NO_WRITER_LIMIT;
     }
     const bytes = w.pos - start - OP_HEADER_BYTES;
     if (bytes > MAX_OP_BYTES || w.pos - start > this.log.maxPayloadBytes) {
@@ -171,7 +183,7 @@ export class Combiner implements HubHost {
    */
   appendAlone(name: string, args: readonly unknown[]): number | null {
     const log = this.log;
-    const w = (this.alone ??= new OpWriter(256, log.maxPayloadBytes));
+    const w = (this.alone ??= new OpWriter(256));
     w.pos = 0;
     this.encode(w, name, args, false); // applied from the log, like another replica's entry: no decode here
     const cells = SharedLog.cellsFor(w.pos);
@@ -207,7 +219,7 @@ export class Combiner implements HubHost {
   /** Queue a client's request (its encoded arguments at `bytes[from, from+len)`), in its client's order. */
   enqueueClientOp(client: number, seq: number, isWrite: boolean, id: number, bytes: Uint8Array, from: number, len: number): void {
     const w = this.staging;
-    if (this.pending.length === 0) w.pos = 0;
+    if (this.pending.length === 0) this.emptyStaging();
     const item = newItem(isWrite ? ItemKind.ClientWrite : ItemKind.ClientRead, id, client, seq, w.pos);
     const names = isWrite ? this.structure.writeNames : this.structure.readNames;
     if (id < 0 || id >= names.length) {
