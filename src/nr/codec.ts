@@ -54,7 +54,11 @@ export class OpWriter {
 
   private ensure(n: number): void {
     const need = this.pos + n;
-    if (need <= this.bytes.length) return;
+    // The growth path is a call of its own, so that this check inlines into every field writer.
+    if (need > this.bytes.length) this.grow(need);
+  }
+
+  private grow(need: number): void {
     if (need > this.limit) throw new WriterLimitError(need);
     let size = this.bytes.length * 2;
     while (size < need) size *= 2;
@@ -311,8 +315,11 @@ export const noArgsCodec: ArgsCodec<[]> = {
 
 /** Refuse a call with more arguments than its codec carries (see `ArgsCodec.arity`). */
 export function checkArity(codec: ArgsCodec<readonly unknown[]>, count: number): void {
+  if (codec.arity !== undefined && count > codec.arity) throw arityError(codec, count);
+}
+
+/** @internal What checkArity throws. */
+export function arityError(codec: ArgsCodec<readonly unknown[]>, count: number): RangeError {
   const arity = codec.arity;
-  if (arity !== undefined && count > arity) {
-    throw new RangeError(`takes at most ${arity} argument${arity === 1 ? '' : 's'} (its codec carries no more), got ${count}`);
-  }
+  return new RangeError(`takes at most ${arity} argument${arity === 1 ? '' : 's'} (its codec carries no more), got ${count}`);
 }

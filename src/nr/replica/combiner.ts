@@ -11,7 +11,7 @@
  * reads run at their place between their client's writes. Each caller then
  * gets its own result, in issue order.
  */
-import { type ArgsCodec, checkArity, NO_WRITER_LIMIT, OpReader, OpWriter, WriterLimitError } from '../codec.js';
+import { type ArgsCodec, arityError, NO_WRITER_LIMIT, OpReader, OpWriter, WriterLimitError } from '../codec.js';
 import { DetachedError, EncodeError, FailStopError, FencedError, OpTooLargeError, UnknownOpError } from '../errors.js';
 import { LIMITS, STAGING_BYTES, STAGING_SHRINK_ABOVE } from '../defaults.js';
 import { before } from '../log/positions.js';
@@ -85,7 +85,14 @@ export class Combiner implements HubHost {
   ) {
     this.staging = new OpWriter(STAGING_BYTES);
     this.reader = new OpReader(log.data);
+    this.maxOpBytes = Math.min(log.maxPayloadBytes, OP_HEADER_BYTES + MAX_OP_BYTES);
+    this.writeArity = Int32Array.from(structure.writeCodecs, (c) => c.arity ?? 0x7fffffff);
   }
+
+  /** The largest op, header included, one entry holds. */
+  private readonly maxOpBytes: number;
+  /** Each write op's codec's `arity` (the most arguments it carries), looked up once: a property load per op on codecs of many shapes costs. */
+  private readonly writeArity: Int32Array;
 
   /** Reads encoded bytes back for codecs that apply decoded (rebuilt when the buffer read changes or grows). */
   private stagingReader: OpReader | undefined;
@@ -123,14 +130,14 @@ export class Combiner implements HubHost {
    */
   private encode(w: OpWriter, name: string, args: readonly unknown[], appliesOwn: boolean): number {
     const id = this.writeId(name);
+    const codec = this.structure.writeCodecs[id]!;
+    if (args.length > this.writeArity[id]!) throw new EncodeError(name, arityError(codec, args.length));
     const start = w.pos;
     w.u32(0); // op header, patched below
-    const codec = this.structure.writeCodecs[id]!;
-    const maxOp = Math.min(this.log.maxPayloadBytes, OP_HEADER_BYTES + MAX_OP_BYTES);
+    const maxOp = this.maxOpBytes;
     // An op past what an entry holds fails as it grows, before a buffer that large is allocated.
     w.limit = start + maxOp;
     try {
-      checkArity(codec, args.length);
       switch (args.length) {
         // Up to 3 args as a plain call: a spread call costs ~80 machine instructions in Node 20.
         case 0: codec.encode(w); break;
@@ -143,11 +150,11 @@ export class Combiner implements HubHost {
       if (appliesOwn) this.appliedArgs = codec.applyDecoded === true ? this.decodeStaged(w, codec, start + OP_HEADER_BYTES, w.pos) : args;
     } catch (e) {
       w.pos = start;
+      w.limit = NO_WRITER_LIMIT;
       if (e instanceof WriterLimitError) throw new OpTooLargeError(name, e.need - start - OP_HEADER_BYTES, maxOp - OP_HEADER_BYTES, 'log entry', 'logBytes', true);
       throw new EncodeError(name, e);
-    } finally {
-      w.limit = NO_WRITER_LIMIT;
     }
+    w.limit = NO_WRITER_LIMIT;
     const bytes = w.pos - start - OP_HEADER_BYTES;
     if (bytes > MAX_OP_BYTES || w.pos - start > this.log.maxPayloadBytes) {
       w.pos = start;
