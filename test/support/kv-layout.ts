@@ -21,6 +21,8 @@ export interface KvWorkerInput {
   asyncShare?: number;
   /** Participants of the final barrier. */
   finishers?: number;
+  /** history: after this many ops, wait until K_KILLED is set (so that ops are left to run after a kill, however fast this worker ran). */
+  holdAt?: number;
   valueBytes?: number;
 }
 
@@ -30,7 +32,9 @@ export const K_DONE = 16;
 export const K_STARTED = 32;
 /** Per client: replica slot + 1, and ops recorded, at K_SLOTS + 16·client. */
 export const K_SLOTS = 48;
-export const K_CONTROL_WORDS = K_SLOTS + 16 * 16;
+/** Set by the test once it has killed a worker. */
+export const K_KILLED = K_SLOTS + 16 * 16;
+export const K_CONTROL_WORDS = K_KILLED + 16;
 /** History record (Int32 × K_RECORD): kind, key, value, call, ret (0: pending), out tag, out value, expected. */
 export const K_RECORD = 8;
 /** kinds */

@@ -19,7 +19,8 @@ import { Cipher } from '../../src/kv/crypto.js';
 import { kvStructure } from '../../src/kv/structure.js';
 import { arriveAndWait } from '../support/barrier.js';
 import { mulberry32 } from '../support/prng.js';
-import { CAS, DEL, GET, K_CLOCK, K_DONE, K_SLOTS, K_STARTED, K_RECORD, XCHG, type KvWorkerInput } from '../support/kv-layout.js';
+import { CAS, DEL, GET, K_CLOCK, K_DONE, K_KILLED, K_SLOTS, K_STARTED, K_RECORD, XCHG, type KvWorkerInput } from '../support/kv-layout.js';
+import { waitUntilAtLeast } from '../../bench/sync.js';
 
 const input = workerData as KvWorkerInput;
 const secret = {
@@ -149,6 +150,7 @@ async function history(store: KvStore): Promise<void> {
   };
 
   Atomics.add(ctl, K_STARTED, 1);
+  let held = false;
   for (let i = 0; i < input.ops!; ) {
     if (rand() < input.asyncShare!) {
       const burst = 1 + Math.floor(rand() * 4);
@@ -160,6 +162,10 @@ async function history(store: KvStore): Promise<void> {
       i++;
     }
     if ((i & 63) === 0) await new Promise((r) => setImmediate(r));
+    if (!held && input.holdAt !== undefined && i >= input.holdAt) {
+      held = true;
+      await waitUntilAtLeast(ctl, K_KILLED, 1, 30_000);
+    }
   }
   await arriveAndWait(ctl, K_DONE, input.finishers!);
   store.sync();
