@@ -51,7 +51,10 @@ export interface SubmitOptions extends AwaitOptions {
   maxAttempts?: number;
   /** Retry backoff after a handler failure: backoffMs × 2^(attempt-1). Default 10. */
   backoffMs?: number;
-  /** Called with the task's id once its submit op applied (before it can settle), e.g. to cancel it or `awaitTask` it. */
+  /**
+   * Called with the task's id once its submit op applied (before it can settle), e.g. to cancel it or `awaitTask` it.
+   * An exception it throws does not touch the task; it is rethrown from a microtask (an uncaught exception).
+   */
   onId?: (id: number) => void;
 }
 const SUBMIT_OPTIONS = ['priority', 'deadline', 'maxAttempts', 'backoffMs', 'timeoutMs', 'onId'] as const;
@@ -246,8 +249,11 @@ export class Scheduler implements RunnerHost {
         for (const q of batch) {
           try {
             q.onId?.(q.id);
-          } catch {
-            // The caller's callback: its failure is not the task's.
+          } catch (thrown) {
+            // The caller's bug, not the task's failure: reported as node reports a throwing callback (an uncaught exception).
+            queueMicrotask(() => {
+              throw thrown;
+            });
           }
         }
         this.effects(eff);

@@ -166,7 +166,9 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
    * Like readAsync, but `done(error, value)` is called from the pump that
    * consumes the answer, in issue order, not through a promise: a caller
    * can act on answers inside a blocking call (see `drain`). `error` is
-   * undefined on success. `done` must not throw.
+   * undefined on success. An exception `done` throws is rethrown from a
+   * microtask (an uncaught exception, as node does for a throwing callback);
+   * the client and its other ops go on unaffected.
    */
   submitRead<K extends keyof R & string>(name: K, args: OpArgs<R[K]>, done: (error: unknown, value?: OpResult<R[K]>) => void): void {
     this.submit(RequestKind.Read, name, args, done as (error: unknown, value?: unknown) => void);
@@ -414,7 +416,15 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     const once = (e: unknown, v?: unknown): void => {
       if (settled) return;
       settled = true;
-      done(e, v);
+      try {
+        done(e, v);
+      } catch (thrown) {
+        // The caller's bug, reported as node reports a throwing callback (an uncaught exception), once the
+        // client is consistent: thrown here it would cut the pump short, or pass for this op's failure.
+        queueMicrotask(() => {
+          throw thrown;
+        });
+      }
     };
     try {
       this.enqueue(kind, name, args, (v) => once(undefined, v), (e) => once(e === undefined ? new Error('undefined rejection') : e));
