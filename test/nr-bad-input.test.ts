@@ -20,6 +20,7 @@ import {
   LIMITS,
   type NrHandle,
   OpWriter,
+  UnknownOpError,
 } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
 import { TAIL } from '../src/nr/log/layout.js';
@@ -232,5 +233,37 @@ describe('more arguments than the codec carries', () => {
     expect(() => defineStructure(spec(null))).toThrow('defineStructure: codecs.inc must be an object { encode, decode }, got null');
     expect(() => defineStructure(spec({ encode: ok.encode }))).toThrow('defineStructure: codecs.inc needs encode and decode functions');
     expect(defineStructure(spec({ ...ok, arity: 1 })).writeCodecs[0]!.arity).toBe(1);
+  });
+});
+
+describe('option values of the wrong kind', () => {
+  it('null for any option is a ConfigError (it was taken as the default), and a symbol or a bigint a ConfigError, not a TypeError from the check itself', () => {
+    for (const key of ['logBytes', 'replicas', 'maxReplicas', 'fenceAfterMs', 'deadAfterMs', 'clients', 'clientSlots', 'clientSlotBytes', 'transferMaxBytes']) {
+      expect(() => createHandle(HashMap, { [key]: null } as never)).toThrow(`createHandle: option '${key}' is null (leave it out, or undefined, for the default)`);
+      for (const bad of [Symbol('s'), 10n, true, '5']) expect(() => createHandle(HashMap, { [key]: bad } as never)).toThrow(ConfigError);
+    }
+    const h = createHandle(HashMap, { replicas: 2, clients: 1 });
+    expect(() => attach(h, HashMap, { combine: null } as never)).toThrow("attach: option 'combine' is null");
+    expect(() => attach(h, HashMap, { slot: Symbol('s') } as never)).toThrow('slot must be an integer from 0 to 7');
+    // Nothing was claimed by the refused calls: both slots are still there.
+    const a = attach(h, HashMap);
+    const b = attach(h, HashMap);
+    a.writes.put('k', 1);
+    expect(b.reads.get('k')).toBe(1);
+  });
+
+  it('a structure that is not one, and an op name that is a symbol: typed errors', () => {
+    const h = createHandle(HashMap, { replicas: 1 });
+    for (const bad of [undefined, null, 5, {}]) {
+      expect(() => createHandle(bad as never)).toThrow('createHandle needs a structure made by defineStructure()');
+      expect(() => attach(h, bad as never)).toThrow(ConfigError);
+      expect(() => defineStructure(bad as never)).toThrow(ConfigError);
+    }
+    const r = attach(h, HashMap);
+    const untypedWrite = r.write.bind(r) as unknown as (...a: unknown[]) => unknown;
+    const untypedRead = r.read.bind(r) as unknown as (...a: unknown[]) => unknown;
+    expect(() => untypedWrite(Symbol('put'), 1, 1)).toThrow("structure has no write op named 'Symbol(put)'");
+    expect(() => untypedRead(Symbol('get'), 1)).toThrow(UnknownOpError);
+    expect(r.reads.size()).toBe(0);
   });
 });

@@ -103,7 +103,7 @@ export class DetachedError extends NrError {
 
 /** The op name is not one the structure defines (as a read or as a write). */
 export class UnknownOpError extends NrError {
-  constructor(kind: 'read' | 'write' | 'digest', name: string, message = `structure has no ${kind} op named '${name}'`) {
+  constructor(kind: 'read' | 'write' | 'digest', name: string, message = `structure has no ${kind} op named '${String(name)}'`) {
     super('ERR_NR_UNKNOWN_OP', message);
   }
 }

@@ -46,9 +46,7 @@ export function createHandle<S, R extends OpTable<S>, W extends OpTable<S>>(
   structure: Structure<S, R, W>,
   options: HandleOptions = {},
 ): NrHandle {
-  if (!structure || typeof structure.fingerprint !== 'number') {
-    throw new ConfigError('createHandle needs a structure made by defineStructure()');
-  }
+  checkStructure('createHandle', structure);
   checkKnownOptions('createHandle', options, HANDLE_OPTION_KEYS);
   // The client options are checked whether or not they ask for clients: `clients: -1` or a bad
   // `clientSlotBytes` beside `clients: 0` is a mistake to report, not a request for no clients.
@@ -64,7 +62,7 @@ export function createHandle<S, R extends OpTable<S>, W extends OpTable<S>>(
     version: structure.version,
     fingerprint: structure.fingerprint,
     memory,
-    context: (options.clients ?? 0) > 0 ? createContextBuffer(new SharedLog(memory, structure.fingerprint).maxReplicas, options) : null,
+    context: options.clients === undefined || options.clients === 0 ? null : createContextBuffer(new SharedLog(memory, structure.fingerprint).maxReplicas, options),
     transfer: createTransferBuffer(transferMaxBytes),
   };
 }
@@ -94,8 +92,15 @@ function checkThreadId(threadId: number): void {
   }
 }
 
+function checkStructure(where: string, structure: unknown): void {
+  if (structure === null || typeof structure !== 'object' || typeof (structure as { fingerprint?: unknown }).fingerprint !== 'number') {
+    throw new ConfigError(`${where} needs a structure made by defineStructure()`);
+  }
+}
+
 function checkHandle<S, R extends OpTable<S>, W extends OpTable<S>>(handle: NrHandle, structure: Structure<S, R, W>): void {
   checkHandleShape(handle);
+  checkStructure('attach or connect', structure);
   if (handle.structure !== structure.name || handle.version !== structure.version) {
     throw new HandleMismatchError(
       `handle is for ${handle.structure}@${handle.version}, not ${structure.name}@${structure.version}`,

@@ -12,6 +12,8 @@ export function checkKnownOptions(where: string, options: object | undefined, kn
     if (!known.includes(key)) {
       throw new ConfigError(`${where}: unknown option '${key}' (known: ${known.join(', ')})`);
     }
+    // No option takes null: taken for "the default" it would hide a caller's bug (a lookup that found nothing).
+    if ((options as Record<string, unknown>)[key] === null) throw new ConfigError(`${where}: option '${key}' is null (leave it out, or undefined, for the default)`);
   }
 }
 

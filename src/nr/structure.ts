@@ -126,6 +126,7 @@ function checkOps(kind: 'reads' | 'writes', ops: unknown): void {
 export function defineStructure<S, R extends OpTable<S>, W extends OpTable<S>>(
   spec: StructureSpec<S, R, W> & { reads: AnnotatedOps<R>; writes: AnnotatedOps<W> },
 ): Structure<S, R, W> {
+  if (spec === null || typeof spec !== 'object') throw new ConfigError('defineStructure needs a spec object { name, create, reads, writes, ... }');
   checkKnownOptions('defineStructure', spec, [...SPEC_KEYS, ...DERIVED_KEYS]);
   if (typeof spec.name !== 'string' || spec.name.length === 0) throw new ConfigError('structure needs a name');
   if (typeof spec.create !== 'function') throw new ConfigError('defineStructure: `create` must be a function () => state');

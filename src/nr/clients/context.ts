@@ -135,11 +135,11 @@ export function contextGeometry(nodes: number, options: ClientSlotOptions): Cont
   const slots = options.clientSlots ?? DEFAULTS.clientSlots;
   const slotBytes = options.clientSlotBytes ?? DEFAULTS.clientSlotBytes;
   if (!Number.isInteger(clients) || clients < 0 || clients > LIMITS.maxClients) {
-    throw new ConfigError(`clients must be an integer from 0 to ${LIMITS.maxClients}, got ${clients}`);
+    throw new ConfigError(`clients must be an integer from 0 to ${LIMITS.maxClients}, got ${String(clients)}`);
   }
-  if (!isPowerOfTwo(slots) || slots > LIMITS.maxClientSlots) throw new ConfigError(`clientSlots must be a power of two from 1 to ${LIMITS.maxClientSlots}, got ${slots}`);
+  if (!isPowerOfTwo(slots) || slots > LIMITS.maxClientSlots) throw new ConfigError(`clientSlots must be a power of two from 1 to ${LIMITS.maxClientSlots}, got ${String(slots)}`);
   if (!Number.isInteger(slotBytes) || slotBytes % 16 !== 0 || slotBytes < LIMITS.minClientSlotBytes || slotBytes > LIMITS.maxClientSlotBytes) {
-    throw new ConfigError(`clientSlotBytes must be a multiple of 16 from ${LIMITS.minClientSlotBytes} to ${LIMITS.maxClientSlotBytes}, got ${slotBytes}`);
+    throw new ConfigError(`clientSlotBytes must be a multiple of 16 from ${LIMITS.minClientSlotBytes} to ${LIMITS.maxClientSlotBytes}, got ${String(slotBytes)}`);
   }
   const clientWords = CLIENT_HEADER_WORDS + (slots * slotBytes) / 4;
   const nodeWords = NODE_HEADER_WORDS + clients * clientWords;

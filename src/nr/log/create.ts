@@ -37,26 +37,27 @@ export function isPowerOfTwo(n: number): boolean {
 }
 
 function checkMs(name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1 || v > 2 ** 30) throw new ConfigError(`${name} must be a positive integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 1 || v > 2 ** 30) throw new ConfigError(`${name} must be a positive integer, got ${String(v)}`);
 }
 
 /** Allocate and initialise a log's shared memory. */
 export function createLogMemory(fingerprint: number, options: LogOptions = {}): SharedMemory {
   const logBytes = options.logBytes ?? DEFAULTS.logBytes;
   const replicas = options.replicas ?? DEFAULTS.replicas;
+  // Checked before maxReplicas' default is computed from it (Math.max of a symbol or a bigint throws a TypeError).
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > LIMITS.maxReplicas) {
+    throw new ConfigError(`replicas must be an integer from 1 to ${LIMITS.maxReplicas}, got ${String(replicas)}`);
+  }
   const maxReplicas = options.maxReplicas ?? Math.max(replicas, DEFAULTS.maxReplicas);
   const fenceAfterMs = options.fenceAfterMs ?? DEFAULTS.fenceAfterMs;
   const deadAfterMs = options.deadAfterMs ?? DEFAULTS.deadAfterMs;
   checkMs('fenceAfterMs', fenceAfterMs);
   checkMs('deadAfterMs', deadAfterMs);
   if (!isPowerOfTwo(logBytes) || logBytes < LIMITS.minLogBytes || logBytes > LIMITS.maxLogBytes) {
-    throw new ConfigError(`logBytes must be a power of two from ${LIMITS.minLogBytes} to ${LIMITS.maxLogBytes}, got ${logBytes}`);
-  }
-  if (!Number.isInteger(replicas) || replicas < 1 || replicas > LIMITS.maxReplicas) {
-    throw new ConfigError(`replicas must be an integer from 1 to ${LIMITS.maxReplicas}, got ${replicas}`);
+    throw new ConfigError(`logBytes must be a power of two from ${LIMITS.minLogBytes} to ${LIMITS.maxLogBytes}, got ${String(logBytes)}`);
   }
   if (!Number.isInteger(maxReplicas) || maxReplicas < replicas || maxReplicas > LIMITS.maxReplicas) {
-    throw new ConfigError(`maxReplicas must be an integer from replicas (${replicas}) to ${LIMITS.maxReplicas}, got ${maxReplicas}`);
+    throw new ConfigError(`maxReplicas must be an integer from replicas (${String(replicas)}) to ${LIMITS.maxReplicas}, got ${String(maxReplicas)}`);
   }
   const g = geometry(logBytes, maxReplicas);
   const memory = createSharedMemory(g.totalBytes);
