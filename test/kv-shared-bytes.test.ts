@@ -149,7 +149,9 @@ describe('bad input at the API', () => {
     expect(() => createKv({ key: KEY, passphrase: 'pw' })).toThrow(KvTypeError);
     expect(() => createKv(null as never)).toThrow(KvConfigError);
     // `log` null, a number or an array was taken as the defaults (null) or reached createHandle untyped.
-    for (const log of [null, 0, 'x', []]) expect(() => createKv({ key: KEY, log: log as never })).toThrow(/^createKv log: must be an object of createHandle options/);
+    for (const log of [0, 'x', []]) expect(() => createKv({ key: KEY, log: log as never })).toThrow(/^createKv log: must be an object of createHandle options/);
+    // null, as for every option of every module: refused as null, not taken for the default.
+    expect(() => createKv({ key: KEY, log: null as never })).toThrow(/^createKv: option 'log' is null/);
   });
 
   it('keys are their UTF-8 bytes: NFC and NFD stay two keys, a string and its bytes are one, astral, NUL and U+FFFF keys round-trip and scan in byte order; lone surrogates are refused in keys and values', () => {

@@ -164,5 +164,7 @@ export function checkKnown(where: string, options: object | undefined, known: re
   if (options === null || typeof options !== 'object') throw new ClusterConfigError(`${where}: options must be an object`);
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new ClusterConfigError(`${where}: unknown option '${key}' (known: ${known.join(', ')})`);
+    // No option takes null: read as "the default" it would hide a caller's bug.
+    if ((options as Record<string, unknown>)[key] === null) throw new ClusterConfigError(`${where}: option '${key}' is null (leave it out, or undefined, for the default)`);
   }
 }

@@ -29,7 +29,7 @@ import { CapacityError, type Client, connect, declareClientDead, FailStopError }
 import { ClientOwners, type ReadFence } from './client-owners.js';
 import { ERRNO, FsError, type FsErrorCode } from './errors.js';
 import type { FsBinding, FsNode, OpenFile } from './fds.js';
-import { asFsArgument, CLIENT_SLOT_BYTES, type NrFsHandle, ownerId } from './handle.js';
+import { asFsArgument, checkFsOptions, CLIENT_SLOT_BYTES, type NrFsHandle, ownerId } from './handle.js';
 import { NrFs } from './nrfs.js';
 import { ClientPages } from './pages/client-pages.js';
 import { copyBytes, genOf, genOfRef, indexOfRef, SharedPages } from './pages/pool.js';
@@ -69,9 +69,7 @@ export function connectFs(handle: NrFsHandle, options: ConnectFsOptions = {}): N
   if (handle === null || typeof handle !== 'object' || handle.kind !== 'nrfs') {
     throw new FsArgumentError('ERR_INVALID_ARG_TYPE', 'connectFs needs a handle made by createFs()');
   }
-  for (const key of Object.keys(options)) {
-    if (!CONNECT_KEYS.has(key)) throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `connectFs: unknown option '${key}' (known: ${[...CONNECT_KEYS].join(', ')})`);
-  }
+  checkFsOptions('connectFs', options, CONNECT_KEYS);
   if (handle.clientOwners === null) throw new CapacityError('this file system was created without clients (createFs option `clients`)');
   const who = { uid: ownerId(options.uid, 'uid'), gid: ownerId(options.gid, 'gid') };
   const owners = new ClientOwners(handle.clientOwners);

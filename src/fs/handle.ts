@@ -88,10 +88,7 @@ function positiveInt(v: number | undefined, fallback: number, name: string): num
 
 /** Create a file system: its shared log and page pool. Call once, on any thread. */
 export function createFs(options: NrFsOptions = {}): NrFsHandle {
-  if (options === null || typeof options !== 'object') throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `createFs: options must be an object, got ${options === null ? 'null' : typeof options}`);
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `createFs: unknown option '${key}' (known: ${[...OPTION_KEYS].join(', ')})`);
-  }
+  checkFsOptions('createFs', options, OPTION_KEYS);
   const replicas = positiveInt(options.replicas, 1, 'replicas');
   const maxReplicas = positiveInt(options.maxReplicas, Math.max(replicas, 8), 'maxReplicas');
   const logBytes = positiveInt(options.logBytes, DEFAULT_LOG_BYTES, 'logBytes');
@@ -177,3 +174,12 @@ export type FsReplica = Replica<
   FsStructure['reads'],
   FsStructure['writes']
 >;
+
+/** `options` is an object whose keys are all in `known` and none null (null read as "the default" would hide a caller's bug). */
+export function checkFsOptions(where: string, options: unknown, known: ReadonlySet<string>): void {
+  if (options === null || typeof options !== 'object') throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `${where}: options must be an object, got ${options === null ? 'null' : typeof options}`);
+  for (const [key, value] of Object.entries(options)) {
+    if (!known.has(key)) throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `${where}: unknown option '${key}' (known: ${[...known].join(', ')})`);
+    if (value === null) throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `${where}: option '${key}' is null (leave it out, or undefined, for the default)`);
+  }
+}

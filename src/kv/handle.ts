@@ -97,6 +97,7 @@ const CREATE_OPTIONS = new Set(['key', 'passphrase', 'encrypt', 'pwhash', 'arena
 export function createKv(options: KvOptions = {}): KvHandle {
   if (options === null || typeof options !== 'object') throw new KvConfigError('createKv options must be an object');
   for (const k of Object.keys(options)) if (!CREATE_OPTIONS.has(k)) throw new KvConfigError(`unknown createKv option ${JSON.stringify(k)}`);
+  refuseNullOptions('createKv', options);
   if (options.encrypt !== undefined && typeof options.encrypt !== 'boolean') throw new KvConfigError('encrypt must be a boolean');
   if (options.key !== undefined && options.passphrase !== undefined) throw new KvTypeError('give `key` or `passphrase`, not both');
   const encrypt = options.encrypt ?? true;
@@ -208,6 +209,7 @@ export function cipherFor(handle: KvHandle, options: KvAttachOptions): Cipher {
 export function checkAttachOptions(options: KvAttachOptions, allowed: ReadonlySet<string> = ATTACH_OPTIONS): { staleMs: number; announceMs: number } {
   if (options === null || typeof options !== 'object') throw new KvConfigError('attach options must be an object');
   for (const k of Object.keys(options)) if (!allowed.has(k)) throw new KvConfigError(`unknown attach option ${JSON.stringify(k)}`);
+  refuseNullOptions('attach', options);
   const ms = (name: string, v: number | undefined, def: number): number => {
     if (v === undefined) return def;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 600_000) throw new KvConfigError(`${name} must be a number of ms from 0 to 600000`);
@@ -215,4 +217,9 @@ export function checkAttachOptions(options: KvAttachOptions, allowed: ReadonlySe
   };
   if (options.maxPwhash !== undefined) checkCost(options.maxPwhash, { opsLimit: 0xffffffff, memLimit: 0xffffffff }, 'maxPwhash');
   return { staleMs: ms('staleMs', options.staleMs, DEFAULT_STALE_MS), announceMs: ms('announceMs', options.announceMs, DEFAULT_ANNOUNCE_MS) };
+}
+
+/** No option takes null: read as "the default" it would hide a caller's bug (a lookup that found nothing). */
+export function refuseNullOptions(where: string, options: object): void {
+  for (const [k, v] of Object.entries(options)) if (v === null) throw new KvConfigError(`${where}: option '${k}' is null (leave it out, or undefined, for the default)`);
 }

@@ -27,7 +27,7 @@ import { FailStopError } from '../nr/index.js';
 import { type Cipher, randomWriterId } from './crypto.js';
 import { KvConfigError, KvContentionError, KvTypeError } from './errors.js';
 import { CAS_ATTEMPTS, type BatchOp, type CasResult, checkBatchFields, keyIdOf, type KvKey, type KvValue, matches, MAX_BATCH_ITEMS, scanArgs, type ScanOptions, valueBytes } from './issue.js';
-import { DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_VALUE_BYTES } from './handle.js';
+import { DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_VALUE_BYTES, refuseNullOptions } from './handle.js';
 import type { KvEntry } from './enclave.js';
 import { checkKey, type KvSiteReplicaData } from './site-setup.js';
 import { checkStreamParams, OP_DELETE, OP_PUT, recordAd, sealRecord, type StreamItem } from './stream-record.js';
@@ -99,6 +99,7 @@ export class KvSite {
     if (data === null || typeof data !== 'object' || data.kind !== 'nr-kv-site') throw new KvConfigError('attachKvSite needs the data of a KV site\'s replicaData()');
     if (options === null || typeof options !== 'object') throw new KvConfigError('attachKvSite needs { key }');
     for (const k of Object.keys(options)) if (!ATTACH_KEYS.has(k)) throw new KvConfigError(`attachKvSite: unknown option '${k}' (known: ${[...ATTACH_KEYS].join(', ')})`);
+    refuseNullOptions('attachKvSite', options);
     const store = checkStreamParams(data.store);
     this.maxKey = limit('maxKeyBytes', options.maxKeyBytes, DEFAULT_MAX_KEY_BYTES, 65535);
     this.maxValue = limit('maxValueBytes', options.maxValueBytes, DEFAULT_MAX_VALUE_BYTES, 1024 * 1024);
