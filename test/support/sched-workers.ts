@@ -73,6 +73,18 @@ export async function until(pred: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
+/**
+ * The runner counts a completion in `audit` (its onCompleted) after the node
+ * accepted the finish, so the submitter can see the result first: wait for the
+ * count, then check no second completion was counted.
+ */
+export async function expectCompletedOnce(audit: SharedArrayBuffer, id: number): Promise<void> {
+  const words = new Int32Array(audit);
+  await until(() => Atomics.load(words, id) >= 1, 10_000);
+  await new Promise((r) => setTimeout(r, 50));
+  expect(Atomics.load(words, id)).toBe(1);
+}
+
 /** `p`, or a rejection naming `what` after `ms`: a regression fails, it does not hang. */
 export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
