@@ -122,4 +122,20 @@ describe('cluster envelopes', () => {
     expect((o2 as { error: unknown }).error).toBeInstanceOf(RangeError);
     expect(o3).toEqual({ ok: true, value: 2 });
   });
+
+  it('the trust model (docs/cluster.md): a well-formed batch from any publisher, and a replay of one at a new sequence, are applied alike', () => {
+    // Envelopes carry no MAC: who may publish is NATS's to decide. What is promised is that
+    // every replica does the same with the same bytes, never that a forged batch is refused.
+    const forged = encodeEnvelope(new OpWriter(), HashMap.fingerprint, { site: 0xdead, origin: 0xbeef, batch: 1 }, [{ opId: PUT, args: ['x', 'forged'] }], codecs);
+    const a = fresh();
+    const b = fresh();
+    for (const st of [a, b]) {
+      apply(st, 1, forged);
+      apply(st, 2, valid);
+      apply(st, 3, valid); // the same bytes again at a new sequence: applied again
+    }
+    expect(a.skipped).toBe(0);
+    expect([...(a.user as Map<string, unknown>)]).toEqual([['x', 'forged'], ['b', 'two']]);
+    expect(digest(a)).toBe(digest(b));
+  });
 });
