@@ -46,21 +46,21 @@ export function nodeFs(core: NrFs) {
 
   const callbacks = {
     access: callbackForm(s.accessSync, 2),
-    appendFile: callbackForm(withSignal(s.appendFileSync), 3, () => []),
-    chmod: callbackForm(s.chmodSync, 2, () => []),
+    appendFile: callbackForm(withSignal(s.appendFileCallbackForm), 3, () => []),
+    chmod: callbackForm(s.chmodSync, 2, () => [], 2),
     chown: callbackForm(s.chownSync, 3, () => []),
     close: callbackForm(s.closeSync, 1, () => []),
     copyFile: callbackForm(s.copyFileSync, 3, () => []),
     cp: callbackForm(s.cpSync, 3, () => []),
     exists: existsForm(s.existsSync),
-    fchmod: callbackForm(s.fchmodSync, 2, () => []),
+    fchmod: callbackForm(s.fchmodSync, 2, () => [], 2),
     fchown: callbackForm(s.fchownSync, 3, () => []),
     fdatasync: callbackForm(s.fdatasyncSync, 1, () => []),
     fstat: callbackForm(noThrowIfNoEntry(s.fstatSync), 2),
     fsync: callbackForm(s.fsyncSync, 1, () => []),
     ftruncate: callbackForm(s.ftruncateSync, 2, () => []),
     futimes: callbackForm(s.futimesSync, 3, () => []),
-    lchmod: callbackForm(s.lchmodSync, 2, () => []),
+    lchmod: callbackForm(s.lchmodSync, 2, () => [], 2),
     lchown: callbackForm(s.lchownSync, 3, () => []),
     link: callbackForm(s.linkSync, 2, () => []),
     lstat: callbackForm(noThrowIfNoEntry(s.lstatSync), 2),
@@ -71,7 +71,7 @@ export function nodeFs(core: NrFs) {
     opendir: callbackForm((path: PathArg, options?: { encoding?: string | null; bufferSize?: number }) => opendirSync(c, path, options, true), 2),
     read,
     readdir: callbackForm(s.readdirSync, 2),
-    readFile: callbackForm(withSignal(s.readFileSync, 1), 2),
+    readFile: callbackForm(withSignal(s.readFileCallbackForm, 1), 2),
     readlink: callbackForm(s.readlinkSync, 2),
     readv: callbackForm(s.readvSync, 3, (n, a) => [n, a[1]]),
     realpath: Object.assign(callbackForm(s.realpathSync, 2), { native: callbackForm(s.realpathSync.native, 2) }),
@@ -86,7 +86,7 @@ export function nodeFs(core: NrFs) {
     utimes: callbackForm(s.utimesSync, 3, () => []),
     write: callbackForm(s.writeSync, 5, (n, a) => [n, a[1]]),
     writev: callbackForm(s.writevSync, 3, (n, a) => [n, a[1]]),
-    writeFile: callbackForm(withSignal(s.writeFileSync), 3, () => []),
+    writeFile: callbackForm(withSignal(s.writeFileCallbackForm), 3, () => []),
   };
 
   // util.promisify(fs.read) resolves { bytesRead, buffer } in node (and write, readv, writev alike), exists a boolean.
@@ -122,7 +122,7 @@ export function nodeFs(core: NrFs) {
   };
 
   // The decoders the callback form and FileHandle share are not node:fs names.
-  const { readCallbackForm: _read, readHandleForm: _readHandle, writeHandleForm: _writeHandle, ...publicSync } = sync;
+  const { readCallbackForm: _read, readHandleForm: _readHandle, writeHandleForm: _writeHandle, readFileCallbackForm: _readFile, writeFileCallbackForm: _writeFile, appendFileCallbackForm: _appendFile, ...publicSync } = sync;
 
   return {
     ...publicSync,

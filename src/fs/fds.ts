@@ -356,9 +356,10 @@ export abstract class FdFs {
   // ---- internals -----------------------------------------------------------------
 
   protected file(fd: number, syscall: string): OpenFile {
-    if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) {
+    if (typeof fd !== 'number' || !Number.isInteger(fd)) {
       throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "fd" argument must be of type number. Received ${String(fd)}`);
     }
+    if (fd < 0 || fd > 0x7fffffff) throw new FsArgumentError('ERR_OUT_OF_RANGE', `The value of "fd" is out of range. It must be >= 0 && <= 2147483647. Received ${fd}`);
     const f = this.fds[fd];
     if (f === undefined) throw new FsError('EBADF', syscall);
     return f;

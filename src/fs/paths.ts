@@ -46,11 +46,11 @@ class FsPlainError extends Error {}
 export type PathLike = string | Uint8Array | URL;
 
 /**
- * Validate a path argument (a string, Buffer or `file:` URL); returns it as
- * a string. Throws before anything is written. `relative` allows a path not
- * starting with '/' (a symbolic link's target).
+ * node's getValidatedPath: a string, Uint8Array or file: URL without null
+ * bytes, as a string (it may be empty or relative). Node checks this before a
+ * call's other arguments, and those before the path is looked up.
  */
-export function checkPath(path: unknown, syscall: string, name = 'path', relative = false): string {
+export function pathArg(path: unknown, name = 'path'): string {
   let p: string;
   if (typeof path === 'string') p = path;
   else if (path instanceof Uint8Array) p = Buffer.from(path.buffer, path.byteOffset, path.byteLength).toString('utf8');
@@ -61,6 +61,16 @@ export function checkPath(path: unknown, syscall: string, name = 'path', relativ
     const shown = path instanceof Uint8Array ? path : p;
     throw new FsArgumentError('ERR_INVALID_ARG_VALUE', `The argument '${name}' must be a string, Uint8Array, or URL without null bytes. Received ${inspect(shown)}`);
   }
+  return p;
+}
+
+/**
+ * Validate a path argument (a string, Buffer or `file:` URL); returns it as
+ * a string. Throws before anything is written. `relative` allows a path not
+ * starting with '/' (a symbolic link's target).
+ */
+export function checkPath(path: unknown, syscall: string, name = 'path', relative = false): string {
+  let p = pathArg(path, name);
   if (p.length === 0) throw new FsError('ENOENT', syscall, p);
   if (!relative && p.charCodeAt(0) !== 47 /* / */) throw new FsError('EINVAL', syscall, p, undefined, 'NrFS paths must be absolute (the node:fs facade resolves relative ones)');
   // One pass over the UTF-16 units; exact UTF-8 byte counts only for non-ASCII paths.

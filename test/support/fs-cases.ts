@@ -643,6 +643,70 @@ export const cases: Record<string, Case> = {
       });
     },
   },
+  'argument order: the path, then the other arguments, then the file system': {
+    source: 'a differential fuzz of the sync calls against node:fs 20 with random arguments (these are the cases it found); node lib/fs.js',
+    run: async ({ call, p, rec }) => {
+      await call('writeFile', p('f'), 'hello');
+      await rec('writeFile empty path, bad flag', () => call('writeFile', '', 'x', { flag: 'q' }));
+      await rec('appendFile empty path, bad mode', () => call('appendFile', '', 'x', { mode: 'x' }));
+      await rec('writeFile NaN path', () => call('writeFile', NaN as unknown as string, 'x'));
+      await rec('writeFile 2^31 path', () => call('writeFile', 2 ** 31 as unknown as string, 'x'));
+      await rec('readFile NaN path', () => call('readFile', NaN as unknown as string));
+      await rec('readFile bad path, bad flag', () => call('readFile', {} as unknown as string, { flag: 'q' }));
+      await rec('appendFile encoding empty string', async () => {
+        await call('appendFile', p('f'), '!', '');
+        return call('readFile', p('f'), 'utf8');
+      });
+      await rec('writeFile encoding false', async () => {
+        await call('writeFile', p('g'), 'abc', { encoding: false });
+        return call('readFile', p('g'), 'utf8');
+      });
+      await rec('utimes null-byte path, bad times', () => call('utimes', 'a\u0000b', 'x', 1));
+      await rec('lutimes null-byte Buffer path, bad times', () => call('lutimes', Buffer.from([0]), {}, 1));
+      await rec('rm null-byte path, bad options', () => call('rm', 'a\u0000b', 'x'));
+      await rec('rmdir number path, bad options', () => call('rmdir', 5 as unknown as string, 'x'));
+      await rec('access empty path, mode -1', () => call('access', '', -1));
+      await rec('access NaN mode', () => call('access', p('f'), NaN));
+      await rec('access mode -0.5 (F_OK)', () => call('access', p('f'), -0.5));
+      await rec('access mode 8.5', () => call('access', p('f'), 8.5));
+      await rec('copyFile empty src, mode 99', () => call('copyFile', '', p('b'), 99));
+      await rec('copyFile mode 1.5 is COPYFILE_EXCL', async () => {
+        await call('copyFile', p('f'), p('c'));
+        return call('copyFile', p('f'), p('c'), 1.5);
+      });
+      await rec('copyFile mode null', async () => {
+        await call('copyFile', p('f'), p('c2'), null);
+        return call('readFile', p('c2'), 'utf8');
+      });
+      await rec('copyFile mode string', () => call('copyFile', p('f'), p('c3'), '1'));
+      await rec('symlink bad target, bad type', () => call('symlink', 5 as unknown as string, p('l'), 'bogus'));
+      await rec('symlink empty target, bad type', () => call('symlink', '', p('l'), 'bogus'));
+      await rec('symlink type of another kind is ignored', async () => {
+        await call('symlink', p('f'), p('l2'), {});
+        return call('readlink', p('l2'));
+      });
+      await rec('chmod without a mode', () => call('chmod', p('f')));
+      await rec('chmod missing path, mode null', () => call('chmod', p('nope'), null));
+    },
+  },
+  'argument order on descriptors': {
+    source: 'the same fuzz; node lib/fs.js (fchmod and ftruncate check the mode or length first; writeFileSync\'s UTF-8 fast path)',
+    forms: FD_FORMS,
+    run: async ({ call, p, rec }) => {
+      await call('writeFile', p('f'), 'hello');
+      await rec('open empty path, bad flag', () => call('open', '', 'q'));
+      await rec('open number path, bad flag', () => call('open', 5.5 as unknown as string, 'q'));
+      await rec('open empty path, bad mode', () => call('open', '', 'r', 'x'));
+      const fd = (await call('open', p('f'), 'r+')) as number;
+      await rec('fchmod without a mode', () => call('fchmod', fd));
+      await rec('fchmod bad mode, bad fd', () => call('fchmod', -1, 'x'));
+      await rec('ftruncate bad length, bad fd', () => call('ftruncate', -1, {}));
+      await rec('writeFile fd -1, string', () => call('writeFile', -1 as unknown as string, 'x'));
+      await rec('writeFile fd -1, Buffer', () => call('writeFile', -1 as unknown as string, Buffer.from('x')));
+      await rec('writeFile fd -1, nothing to write', () => call('writeFile', -1 as unknown as string, ''));
+      await call('close', fd);
+    },
+  },
   'statfs': {
     source: 'memfs fs-node statfs.spec.ts; node test-fs-statfs.js',
     run: async ({ call, p, rec }) => {

@@ -6,7 +6,7 @@
  */
 import { FsError } from '../errors.js';
 import type { NrFs } from '../nrfs.js';
-import { checkPath, describe, FsArgumentError } from '../paths.js';
+import { checkPath, describe, FsArgumentError, pathArg } from '../paths.js';
 
 /** What node:fs takes as a path. */
 export type PathArg = string | Uint8Array | URL;
@@ -42,13 +42,19 @@ export function asGiven<T>(given: string, abs: string, fn: () => T, givenDest?: 
   }
 }
 
-/** node's getOptions: a string is the encoding, null/undefined the defaults, anything else but an object an error. */
+/**
+ * node's getOptions: a string is the encoding, null/undefined the defaults, anything else but an object an error.
+ * As node's assertEncoding, a falsy encoding ('', 0, false) is no encoding, not an invalid one.
+ */
 export function optionsOf<T extends object>(o: unknown, defaults: T): T & { encoding?: BufferEncoding | 'buffer' | null } {
   if (o === undefined || o === null || typeof o === 'function') return { ...defaults };
-  if (typeof o === 'string') return { ...defaults, encoding: checkEncoding(o) };
+  if (typeof o === 'string') return { ...defaults, encoding: o === '' ? undefined : checkEncoding(o) };
   if (typeof o !== 'object') throw invalidType('options', 'one of type string or object', o);
   const out = { ...defaults, ...(o as object) } as T & { encoding?: BufferEncoding | 'buffer' | null };
-  if (out.encoding !== undefined && out.encoding !== null) checkEncoding(out.encoding);
+  if (out.encoding !== undefined && out.encoding !== null) {
+    if (!out.encoding) out.encoding = undefined;
+    else checkEncoding(out.encoding);
+  }
   return out;
 }
 
@@ -128,6 +134,11 @@ export function dataBytes(data: unknown, encoding: BufferEncoding | undefined, n
 export class FacadeContext {
   readonly cwd = new WorkingDir();
   constructor(readonly core: NrFs) {}
+
+  /** Check `p` as node's getValidatedPath does (its type, no null bytes), before a call's other arguments. */
+  checkPathArg(p: unknown, name = 'path'): void {
+    pathArg(p, name);
+  }
 
   /** Run `fn` on the absolute form of path `p`; errors quote `p` as given. */
   at<T>(p: unknown, syscall: string, fn: (abs: string, given: string) => T, name = 'path'): T {

@@ -29,9 +29,17 @@ function takeCallback(args: unknown[], arity: number): Cb {
   return checkCallback(undefined);
 }
 
-/** `fn(...args, cb)` calling `cb(err)` or `cb(null, ...results(value))`. */
-export function callbackForm<A extends unknown[], R>(fn: (...a: A) => R, arity: number, results: (r: R, args: A) => unknown[] = (r) => [r]): (...a: unknown[]) => void {
+/**
+ * `fn(...args, cb)` calling `cb(err)` or `cb(null, ...results(value))`. `required`: arguments that
+ * come before the callback whatever it is (chmod's mode): node checks them first, so chmod(path, cb)
+ * is the mode's error ("Received function"), not a call with the default mode.
+ */
+export function callbackForm<A extends unknown[], R>(fn: (...a: A) => R, arity: number, results: (r: R, args: A) => unknown[] = (r) => [r], required = 0): (...a: unknown[]) => void {
   return (...raw: unknown[]) => {
+    if (raw.length <= required && typeof raw[raw.length - 1] === 'function') {
+      fn(...(raw as A)); // throws: a function where a required argument goes
+      checkCallback(undefined);
+    }
     const cb = takeCallback(raw, arity);
     const args = raw as A;
     let r: R;

@@ -7,11 +7,11 @@ import { constants } from 'node:fs';
 import { FsError } from '../errors.js';
 import type { OpenFlags } from '../flags.js';
 import { parseFlags } from '../flags.js';
-import { FsArgumentError } from '../paths.js';
+import { checkMode } from '../checks.js';
 import { BigIntStats, StatFs, type Stats } from '../stats.js';
 import { checkFd, dataBytes, type FacadeContext, invalidType, optBool, optionsOf, timeMs } from './args.js';
 import { handleReadRequest, type ReadRequest, readRequest, writeRequest, vectorAt } from './rw.js';
-import { bytesView, truncateLength, validateInteger, validFd } from './validate.js';
+import { accessMode, bytesView, truncateLength, validateInteger, validFd } from './validate.js';
 
 export type Encoding = BufferEncoding | 'buffer';
 export type PathArg = string | Uint8Array | URL;
@@ -50,14 +50,6 @@ export interface ReadFileCall {
   (path: PathOrFd, options?: ReadFileOptions | Encoding | null): string | Buffer;
 }
 
-function checkAccessMode(mode: unknown): number {
-  if (mode === undefined || mode === null) return constants.F_OK;
-  if (typeof mode !== 'number' || !Number.isInteger(mode)) {
-    throw new FsArgumentError('ERR_INVALID_ARG_TYPE', 'mode must be int32 or null/undefined');
-  }
-  if (mode < 0 || mode > 7) throw new FsArgumentError('ERR_OUT_OF_RANGE', 'mode is out of range: >= 0 && <= 7');
-  return mode;
-}
 
 /** The file and fd calls of node:fs, synchronous. */
 export function fileCalls(c: FacadeContext) {
@@ -94,9 +86,15 @@ export function fileCalls(c: FacadeContext) {
   const decode = (buf: Buffer, enc: Encoding | null | undefined): string | Buffer =>
     enc === undefined || enc === null || enc === 'buffer' ? buf : buf.toString(enc);
 
-  function readFileSync(path: PathOrFd, options?: ReadFileOptions | Encoding | null): string | Buffer {
+  /** node's isInt32 (readFile's and writeFile's test for a descriptor). */
+  const isInt32 = (v: unknown): v is number => typeof v === 'number' && (v | 0) === v;
+
+  /** `form` 'callback': node's fs.readFile checks the flag before the path, readFileSync the path first. */
+  function readFileSync(path: PathOrFd, options?: ReadFileOptions | Encoding | null, form: 'sync' | 'callback' = 'sync'): string | Buffer {
     const o = optionsOf(options, { flag: 'r' } as ReadFileOptions);
-    if (typeof path === 'number') return decode(readFd(checkFd(path)), o.encoding);
+    // As node's: an int32 is a descriptor (NaN or 2^31 is a bad path).
+    if (isInt32(path)) return decode(readFd(validFd(path)), o.encoding);
+    if (form === 'sync') c.checkPathArg(path);
     const flags = parseFlags(o.flag, constants.O_RDONLY);
     return c.at(path, 'open', (abs) => {
       if (flags === constants.O_RDONLY) return decode(core.readFile(abs), o.encoding);
@@ -123,10 +121,25 @@ export function fileCalls(c: FacadeContext) {
     while (done < bytes.length) done += core.write(fd, bytes, done, bytes.length - done, null);
   }
 
-  function writeFileSync(path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null, defaultFlag = 'w'): void {
+  /** `form` 'callback': node's fs.writeFile has no UTF-8 fast path, so a negative descriptor is writeSync's range error. */
+  function writeFileSync(path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null, defaultFlag = 'w', form: 'sync' | 'callback' = 'sync'): void {
     const o = writeOptions(options, defaultFlag);
     const bytes = dataBytes(data, o.encoding);
-    if (typeof path === 'number') return writeAll(checkFd(path), bytes);
+    // As node's: an int32 is a descriptor (NaN or 1.5 is a bad path); a UTF-8 string reaches the write with the
+    // descriptor unchecked (EBADF), other data through writeSync's range check; nothing to write, no write at all.
+    if (isInt32(path)) {
+      if (form === 'callback') validFd(path); // its write is issued even with nothing to write
+      if (bytes.length === 0) return;
+      // node's UTF-8 fast path: the default encoding (no options object) or 'utf8' named.
+      const named = options === null || options === undefined || typeof options === 'function' ? 'utf8' : typeof options === 'string' ? options : (options as { encoding?: unknown }).encoding;
+      const utf8 = form === 'sync' && typeof data === 'string' && (named === 'utf8' || named === 'utf-8');
+      if (utf8 && path < 0) throw new FsError('EBADF', 'write');
+      return writeAll(utf8 ? path : validFd(path), bytes);
+    }
+    // node checks the path, then the flag and the mode, then opens (so '' with a bad flag is the flag's error).
+    c.checkPathArg(path);
+    parseFlags(o.flag, constants.O_WRONLY);
+    checkMode(o.mode, 0o666);
     c.at(path, 'open', (abs) => core.writeFile(abs, bytes, { flag: o.flag, mode: o.mode as number | undefined }));
   }
 
@@ -195,7 +208,8 @@ export function fileCalls(c: FacadeContext) {
   return {
     constants,
     accessSync: (path: PathArg, mode?: number) => {
-      const m = checkAccessMode(mode);
+      c.checkPathArg(path);
+      const m = accessMode(mode);
       c.at(path, 'access', (abs) => core.access(abs, m));
     },
     existsSync: (path: PathArg): boolean => {
@@ -205,8 +219,13 @@ export function fileCalls(c: FacadeContext) {
         return false;
       }
     },
-    openSync: (path: PathArg, flags?: OpenFlags, mode?: number | string) =>
-      c.at(path, 'open', (abs) => core.open(abs, flags ?? 'r', (mode ?? 0o666) as number)),
+    openSync: (path: PathArg, flags?: OpenFlags, mode?: number | string) => {
+      // node checks the path, the flags and the mode before it opens ('' with a bad flag is the flag's error).
+      c.checkPathArg(path);
+      parseFlags(flags ?? 'r', constants.O_RDONLY);
+      checkMode(mode, 0o666);
+      return c.at(path, 'open', (abs) => core.open(abs, flags ?? 'r', (mode ?? 0o666) as number));
+    },
     closeSync: (fd: number) => core.close(checkFd(fd)),
     readSync,
     /** FileHandle.read's forms: the bytes read and the buffer read into. */
@@ -240,6 +259,9 @@ export function fileCalls(c: FacadeContext) {
     readFileSync: readFileSync as ReadFileCall,
     writeFileSync: (path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null) => writeFileSync(path, data, options, 'w'),
     appendFileSync: (path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null) => writeFileSync(path, data, options, 'a'),
+    readFileCallbackForm: (path: PathOrFd, options?: ReadFileOptions | Encoding | null) => readFileSync(path, options, 'callback'),
+    writeFileCallbackForm: (path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null) => writeFileSync(path, data, options, 'w', 'callback'),
+    appendFileCallbackForm: (path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null) => writeFileSync(path, data, options, 'a', 'callback'),
     truncateSync: (path: PathOrFd, len?: number | null) => {
       if (typeof path === 'number') return core.ftruncate(validFd(path), truncateLength(len));
       // As node's truncateSync: open 'r+' (its errors first), then ftruncate (the length checked), close.
@@ -250,18 +272,34 @@ export function fileCalls(c: FacadeContext) {
         core.close(fd);
       }
     },
-    ftruncateSync: (fd: number, len?: number | null) => core.ftruncate(validFd(fd), truncateLength(len)),
-    chmodSync: (path: PathArg, mode: number | string) => c.at(path, 'chmod', (abs) => core.chmod(abs, mode)),
-    lchmodSync: (path: PathArg, mode: number | string) => c.at(path, 'lchmod', (abs) => core.chmod(abs, mode, false)),
-    fchmodSync: (fd: number, mode: number | string) => core.fchmod(checkFd(fd), mode),
+    ftruncateSync: (fd: number, len?: number | null) => {
+      const n = truncateLength(len); // node checks the length before the descriptor
+      core.ftruncate(validFd(fd), n);
+    },
+    chmodSync: (path: PathArg, mode: number | string) => {
+      c.checkPathArg(path);
+      const m = requiredMode(mode);
+      c.at(path, 'chmod', (abs) => core.chmod(abs, m));
+    },
+    lchmodSync: (path: PathArg, mode: number | string) => {
+      c.checkPathArg(path);
+      const m = requiredMode(mode);
+      c.at(path, 'lchmod', (abs) => core.chmod(abs, m, false));
+    },
+    fchmodSync: (fd: number, mode: number | string) => {
+      const m = requiredMode(mode); // node checks the mode before the descriptor
+      core.fchmod(checkFd(fd), m);
+    },
     chownSync: (path: PathArg, uid: number, gid: number) => c.at(path, 'chown', (abs) => core.chown(abs, ownerArg(uid, 'uid'), ownerArg(gid, 'gid'))),
     lchownSync: (path: PathArg, uid: number, gid: number) => c.at(path, 'lchown', (abs) => core.chown(abs, ownerArg(uid, 'uid'), ownerArg(gid, 'gid'), false)),
     fchownSync: (fd: number, uid: number, gid: number) => core.fchown(checkFd(fd), ownerArg(uid, 'uid'), ownerArg(gid, 'gid')),
     utimesSync: (path: PathArg, atime: unknown, mtime: unknown) => {
+      c.checkPathArg(path);
       const [a, m] = times(atime, mtime);
       c.at(path, 'utime', (abs) => core.utimes(abs, a, m));
     },
     lutimesSync: (path: PathArg, atime: unknown, mtime: unknown) => {
+      c.checkPathArg(path);
       const [a, m] = times(atime, mtime);
       c.at(path, 'lutime', (abs) => core.utimes(abs, a, m, false));
     },
@@ -270,6 +308,12 @@ export function fileCalls(c: FacadeContext) {
       core.futimes(checkFd(fd), a, m);
     },
   };
+}
+
+/** node's parseFileMode with no default (chmod's): undefined or null is a type error, not "keep the mode". */
+function requiredMode(mode: unknown): number {
+  if (mode === undefined || mode === null) throw invalidType('mode', 'of type number', undefined); // node's `mode ??= undefined default`
+  return checkMode(mode, 0);
 }
 
 /** node's uid/gid check: validateInteger(v, name, -1, 2^32 - 1). */

@@ -12,7 +12,7 @@ import { checkPath, FsArgumentError } from '../paths.js';
 import { Dirent, type Stats } from '../stats.js';
 import { type CpOptions, cpSync } from './cp.js';
 import { encodeName, type FacadeContext, invalidType, optBool, optionsOf } from './args.js';
-import { validateInt32, validateUint32 } from './validate.js';
+import { accessMode, validateInt32, validateUint32 } from './validate.js';
 import type { Encoding, PathArg } from './sync.js';
 
 export interface ReaddirOptions {
@@ -131,6 +131,7 @@ export function treeCalls(c: FacadeContext) {
   }
 
   function rmSync(path: PathArg, options?: RmOptions): void {
+    c.checkPathArg(path); // node checks the path before the options
     const o = rmOptions(options);
     const force = optBool(o, 'force', false);
     const recursive = optBool(o, 'recursive', false);
@@ -148,6 +149,7 @@ export function treeCalls(c: FacadeContext) {
   }
 
   function rmdirSync(path: PathArg, options?: { recursive?: boolean; maxRetries?: number; retryDelay?: number }): void {
+    c.checkPathArg(path); // node checks the path before the options
     const o = rmOptions(options);
     const recursive = optBool(o, 'recursive', false);
     c.at(path, 'rmdir', (abs) => {
@@ -159,7 +161,10 @@ export function treeCalls(c: FacadeContext) {
   }
 
   function symlinkSync(target: PathArg, path: PathArg, type?: string | null): void {
-    if (type !== undefined && type !== null && type !== 'dir' && type !== 'file' && type !== 'junction') {
+    // node checks the target, the path, then a type given as a string (one of another kind is ignored), then links.
+    c.checkPathArg(target, 'target');
+    c.checkPathArg(path);
+    if (typeof type === 'string' && type !== 'dir' && type !== 'file' && type !== 'junction') {
       throw new FsArgumentError('ERR_FS_INVALID_SYMLINK_TYPE', `Symlink type must be one of "dir", "file", or "junction". Received ${JSON.stringify(type)}`);
     }
     // The target is stored as given (relative to the link's directory when followed), never resolved now.
@@ -191,7 +196,9 @@ export function treeCalls(c: FacadeContext) {
    */
   function realpathSync(path: PathArg, options?: { encoding?: Encoding | null } | Encoding | null): string | Buffer {
     const o = optionsOf(options, {});
-    const [, raw] = c.cwd.resolve(path, 'lstat');
+    // node's JavaScript realpath makes any path a string first (\`p += ''\`: a Buffer its text, 5 the name '5').
+    const given = typeof path === 'string' || path instanceof URL ? path : `${path as unknown as string}`;
+    const [, raw] = c.cwd.resolve(given === '' ? '.' : given, 'lstat'); // '' is the working directory, as path.resolve('')
     const abs = posix.resolve('/', raw);
     try {
       return encodeName(core.realpath(abs), o.encoding);
@@ -247,9 +254,9 @@ export function treeCalls(c: FacadeContext) {
    * the new file gets the source's mode, as Linux's copyfile.
    */
   function copyFileSync(src: PathArg, dest: PathArg, mode?: number): void {
-    const m = mode === undefined ? 0 : mode;
-    if (typeof m !== 'number' || !Number.isInteger(m)) throw new FsArgumentError('ERR_INVALID_ARG_TYPE', 'mode must be int32 or null/undefined');
-    if (m < 0 || m > 7) throw new FsArgumentError('ERR_OUT_OF_RANGE', 'mode is out of range: >= 0 && <= 7');
+    c.checkPathArg(src, 'src'); // node checks both paths, then the mode, then copies
+    c.checkPathArg(dest, 'dest');
+    const m = accessMode(mode);
     c.at2(src, dest, 'copyfile', (a, b, ga, gb) => {
       try {
         const st = core.stat(a);

@@ -139,3 +139,16 @@ export function writeAt(pos: unknown, length: number, syscall = 'write'): number
   if (pos + length > MAX_FILE_BYTES) throw new FsError('EFBIG', syscall);
   return pos;
 }
+
+/**
+ * The mode of access() and copyFile() as node 20 takes it: undefined or null is 0, another
+ * non-number a type error, NaN or a number outside 0..7 out of range, a fraction in range
+ * truncated (1.5 is X_OK, as its binding's int conversion does).
+ */
+export function accessMode(mode: unknown): number {
+  if (mode === undefined || mode === null) return 0;
+  if (typeof mode !== 'number') throw new FsArgumentError('ERR_INVALID_ARG_TYPE', 'mode must be int32 or null/undefined');
+  if (Number.isNaN(mode)) throw new FsArgumentError('ERR_OUT_OF_RANGE', 'mode is out of range');
+  if (!(mode >= 0 && mode < 8) && !(mode > -1 && mode <= 0)) throw new FsArgumentError('ERR_OUT_OF_RANGE', 'mode is out of range: >= 0 && <= 7');
+  return Math.trunc(mode) | 0;
+}
