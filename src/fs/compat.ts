@@ -35,39 +35,46 @@ function withSignal<A extends unknown[], R>(fn: (...a: A) => R, at = 2): (...a: 
 }
 
 /** node:fs-shaped functions bound to `core` (one thread's file system and working directory). */
+/** node's defaultCloseCallback: fs.close(fd) without a callback throws its error later. */
+function rethrowCloseError(err: unknown): void {
+  if (err !== null && err !== undefined) throw err;
+}
+
 export function nodeFs(core: NrFs) {
   const c = new FacadeContext(core);
   const sync = { ...fileCalls(c), ...treeCalls(c), opendirSync: (path: PathArg, options?: { encoding?: string | null; bufferSize?: number }) => opendirSync(c, path, options) };
   const s = sync;
+  const closeForm = callbackForm(s.closeSync, 1, () => []);
   const { watchAsync, ...watchers } = watchCalls(c);
 
   /** fs.read(fd, buffer, offset, length, position, cb), (fd, buffer, options, cb), (fd, options, cb), (fd, cb): cb(err, bytesRead, buffer). */
   const read = callbackForm(s.readCallbackForm, 5, (r) => [r.bytesRead, r.buffer]);
 
   const callbacks = {
-    access: callbackForm(s.accessSync, 2),
+    access: callbackForm(s.accessSync, 2, undefined, 0, s.pathChecks),
     appendFile: callbackForm(withSignal(s.appendFileCallbackForm), 3, () => []),
-    chmod: callbackForm(s.chmodSync, 2, () => [], 2),
+    chmod: callbackForm(s.chmodSync, 2, () => [], 2, s.chmodChecks),
     chown: callbackForm(s.chownSync, 3, () => []),
-    close: callbackForm(s.closeSync, 1, () => []),
+    // node's close has a default callback, which throws the error (an uncaught exception).
+    close: (fd: unknown, cb: unknown = rethrowCloseError, ...rest: unknown[]) => closeForm(fd, cb, ...rest),
     copyFile: callbackForm(s.copyFileSync, 3, () => []),
     cp: callbackForm(s.cpSync, 3, () => []),
     exists: existsForm(s.existsSync),
-    fchmod: callbackForm(s.fchmodSync, 2, () => [], 2),
+    fchmod: callbackForm(s.fchmodSync, 2, () => [], 2, s.fchmodChecks),
     fchown: callbackForm(s.fchownSync, 3, () => []),
     fdatasync: callbackForm(s.fdatasyncSync, 1, () => []),
     fstat: callbackForm(noThrowIfNoEntry(s.fstatSync), 2),
     fsync: callbackForm(s.fsyncSync, 1, () => []),
     ftruncate: callbackForm(s.ftruncateSync, 2, () => []),
-    futimes: callbackForm(s.futimesSync, 3, () => []),
-    lchmod: callbackForm(s.lchmodSync, 2, () => [], 2),
+    futimes: callbackForm(s.futimesSync, 3, () => [], 3),
+    lchmod: callbackForm(s.lchmodSync, 2, () => [], 2, s.chmodChecks),
     lchown: callbackForm(s.lchownSync, 3, () => []),
-    link: callbackForm(s.linkSync, 2, () => []),
+    link: callbackForm(s.linkSync, 2, () => [], 2),
     lstat: callbackForm(noThrowIfNoEntry(s.lstatSync), 2),
-    lutimes: callbackForm(s.lutimesSync, 3, () => []),
+    lutimes: callbackForm(s.lutimesSync, 3, () => [], 3),
     mkdir: callbackForm(s.mkdirSync, 2),
     mkdtemp: callbackForm(s.mkdtempSync, 2),
-    open: callbackForm(s.openSync, 3),
+    open: callbackForm(s.openSync, 3, undefined, 0, s.openChecks),
     opendir: callbackForm((path: PathArg, options?: { encoding?: string | null; bufferSize?: number }) => opendirSync(c, path, options, true), 2),
     read,
     readdir: callbackForm(s.readdirSync, 2),
@@ -75,15 +82,15 @@ export function nodeFs(core: NrFs) {
     readlink: callbackForm(s.readlinkSync, 2),
     readv: callbackForm(s.readvSync, 3, (n, a) => [n, a[1]]),
     realpath: Object.assign(callbackForm(s.realpathSync, 2), { native: callbackForm(s.realpathSync.native, 2) }),
-    rename: callbackForm(s.renameSync, 2, () => []),
-    rm: callbackForm(s.rmSync, 2, () => []),
+    rename: callbackForm(s.renameSync, 2, () => [], 2),
+    rm: callbackForm(s.rmSync, 2, () => [], 0, s.rmChecks),
     rmdir: callbackForm(s.rmdirSync, 2, () => []),
     stat: callbackForm(noThrowIfNoEntry(s.statSync), 2),
     statfs: callbackForm(s.statfsSync, 2),
     symlink: callbackForm(s.symlinkSync, 3, () => []),
-    truncate: callbackForm(s.truncateSync, 2, () => []),
+    truncate: callbackForm(s.truncateSync, 2, () => [], 0, s.truncateChecks),
     unlink: callbackForm(s.unlinkSync, 1, () => []),
-    utimes: callbackForm(s.utimesSync, 3, () => []),
+    utimes: callbackForm(s.utimesSync, 3, () => [], 3),
     write: callbackForm(s.writeSync, 5, (n, a) => [n, a[1]]),
     writev: callbackForm(s.writevSync, 3, (n, a) => [n, a[1]]),
     writeFile: callbackForm(withSignal(s.writeFileCallbackForm), 3, () => []),
@@ -122,7 +129,7 @@ export function nodeFs(core: NrFs) {
   };
 
   // The decoders the callback form and FileHandle share are not node:fs names.
-  const { readCallbackForm: _read, readHandleForm: _readHandle, writeHandleForm: _writeHandle, readFileCallbackForm: _readFile, writeFileCallbackForm: _writeFile, appendFileCallbackForm: _appendFile, ...publicSync } = sync;
+  const { readCallbackForm: _read, readHandleForm: _readHandle, writeHandleForm: _writeHandle, readFileCallbackForm: _readFile, writeFileCallbackForm: _writeFile, chmodChecks: _chmodChecks, fchmodChecks: _fchmodChecks, truncateChecks: _truncateChecks, openChecks: _openChecks, rmChecks: _rmChecks, pathChecks: _pathChecks, appendFileCallbackForm: _appendFile, ...publicSync } = sync;
 
   return {
     ...publicSync,

@@ -689,6 +689,28 @@ export const cases: Record<string, Case> = {
       await rec('chmod missing path, mode null', () => call('chmod', p('nope'), null));
     },
   },
+  'argument count: the callback by position, arguments too few or too many': {
+    source: 'a differential fuzz of the callback forms against node:fs 20 (random arguments; these are the cases it found); node lib/fs.js',
+    run: async ({ call, p, rec }) => {
+      await call('writeFile', p('f'), 'hello');
+      await rec('utimes without mtime', () => call('utimes', p('f'), 1));
+      await rec('lutimes null-byte path only', () => call('lutimes', Buffer.from([0])));
+      await rec('rename one path', () => call('rename', Buffer.from([0])));
+      await rec('link one path', () => call('link', p('f')));
+      await rec('stat with an extra argument', () => call('stat', p('f'), {}, 'extra'));
+      await rec('fsync-like extra argument: readlink', () => call('readlink', p('f'), undefined, 'x'));
+      await rec('truncate bad length, bad path', () => call('truncate', Buffer.from([0]), 'x'));
+      await rec('truncate bad length, missing path', () => call('truncate', p('nope'), 'x'));
+      await rec('mkdir undefined path, bad mode', () => call('mkdir', undefined as unknown as string, 'f'));
+      await rec('mkdir empty path, bad mode', () => call('mkdir', '', 'a+'));
+      await rec('access null-byte path, bad mode', () => call('access', Buffer.from([0]), 'a+'));
+      await rec('access bad mode', () => call('access', p('f'), 9));
+      await rec('rm null-byte path, bad options', () => call('rm', Buffer.from([0]), 2));
+      await rec('rm bad options', () => call('rm', p('f'), 2));
+      await rec('chmod bad mode, extra argument', () => call('chmod', p('f'), 'bogus', 'x'));
+      await rec('chmod empty path, bad mode', () => call('chmod', '', 'f'));
+    },
+  },
   'argument order on descriptors': {
     source: 'the same fuzz; node lib/fs.js (fchmod and ftruncate check the mode or length first; writeFileSync\'s UTF-8 fast path)',
     forms: FD_FORMS,
@@ -701,6 +723,9 @@ export const cases: Record<string, Case> = {
       await rec('fchmod without a mode', () => call('fchmod', fd));
       await rec('fchmod bad mode, bad fd', () => call('fchmod', -1, 'x'));
       await rec('ftruncate bad length, bad fd', () => call('ftruncate', -1, {}));
+      await rec('open bad mode before bad flags', () => call('open', p('f'), '', Buffer.from('x')));
+      await rec('fchmod bad mode, extra argument', () => call('fchmod', fd, 'f/x', 'x'));
+      await rec('writeFile unopened fd, nothing to write', () => call('writeFile', 99999 as unknown as string, ''));
       await rec('writeFile fd -1, string', () => call('writeFile', -1 as unknown as string, 'x'));
       await rec('writeFile fd -1, Buffer', () => call('writeFile', -1 as unknown as string, Buffer.from('x')));
       await rec('writeFile fd -1, nothing to write', () => call('writeFile', -1 as unknown as string, ''));

@@ -18,30 +18,40 @@ export function isSystemError(e: unknown): boolean {
   return e instanceof FsError || e instanceof FsSystemError || e instanceof ReplicationError || e instanceof FsAbortError;
 }
 
-/** The callback is the last argument; `arity` is how many arguments the call takes before it at most. */
-function takeCallback(args: unknown[], arity: number): Cb {
-  const last = args[args.length - 1];
-  if (typeof last === 'function') {
-    args.pop();
-    return last as Cb;
-  }
-  if (args.length > arity) throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "cb" argument must be of type function. Received ${describe(args[arity])}`);
-  return checkCallback(undefined);
+/**
+ * node takes the callback by position: the first function among the optional positions
+ * (`required`..`arity`: an options argument left out shifts it), else what is at `arity`;
+ * arguments after it are ignored. Returns its index, or -1 if no function is where it goes.
+ */
+function callbackAt(args: unknown[], arity: number, required: number): number {
+  for (let i = required; i <= arity && i < args.length; i++) if (typeof args[i] === 'function') return i;
+  return -1;
+}
+
+function notACallback(args: unknown[], arity: number): FsArgumentError {
+  return new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "cb" argument must be of type function. Received ${describe(args[arity])}`);
 }
 
 /**
  * `fn(...args, cb)` calling `cb(err)` or `cb(null, ...results(value))`. `required`: arguments that
- * come before the callback whatever it is (chmod's mode): node checks them first, so chmod(path, cb)
- * is the mode's error ("Received function"), not a call with the default mode.
+ * come before the callback whatever they are (utimes' times, chmod's mode). `precheck`: the argument
+ * checks node's callback form makes before it takes the callback, in its order (chmod checks the
+ * path and mode first, so chmod(path, cb) is the mode's error, "Received function"); without one
+ * the callback is checked first, as node's makeCallback at the top of most calls.
  */
-export function callbackForm<A extends unknown[], R>(fn: (...a: A) => R, arity: number, results: (r: R, args: A) => unknown[] = (r) => [r], required = 0): (...a: unknown[]) => void {
+export function callbackForm<A extends unknown[], R>(
+  fn: (...a: A) => R,
+  arity: number,
+  results: (r: R, args: A) => unknown[] = (r) => [r],
+  required = 0,
+  precheck?: (...a: unknown[]) => void,
+): (...a: unknown[]) => void {
   return (...raw: unknown[]) => {
-    if (raw.length <= required && typeof raw[raw.length - 1] === 'function') {
-      fn(...(raw as A)); // throws: a function where a required argument goes
-      checkCallback(undefined);
-    }
-    const cb = takeCallback(raw, arity);
-    const args = raw as A;
+    const at = callbackAt(raw, arity, required);
+    precheck?.(...raw.slice(0, at < 0 ? arity : at));
+    if (at < 0) throw notACallback(raw, arity);
+    const cb = raw[at] as Cb;
+    const args = raw.slice(0, at) as A;
     let r: R;
     try {
       r = fn(...args);

@@ -11,7 +11,7 @@ import { checkMode } from '../checks.js';
 import { BigIntStats, StatFs, type Stats } from '../stats.js';
 import { checkFd, dataBytes, type FacadeContext, invalidType, optBool, optionsOf, timeMs } from './args.js';
 import { handleReadRequest, type ReadRequest, readRequest, writeRequest, vectorAt } from './rw.js';
-import { accessMode, bytesView, truncateLength, validateInteger, validFd } from './validate.js';
+import { accessMode, bytesView, truncateLength, validateInt32, validateInteger, validFd } from './validate.js';
 
 export type Encoding = BufferEncoding | 'buffer';
 export type PathArg = string | Uint8Array | URL;
@@ -128,8 +128,8 @@ export function fileCalls(c: FacadeContext) {
     // As node's: an int32 is a descriptor (NaN or 1.5 is a bad path); a UTF-8 string reaches the write with the
     // descriptor unchecked (EBADF), other data through writeSync's range check; nothing to write, no write at all.
     if (isInt32(path)) {
-      if (form === 'callback') validFd(path); // its write is issued even with nothing to write
-      if (bytes.length === 0) return;
+      if (form === 'callback') validFd(path); // its write is issued even with nothing to write (EBADF)
+      if (bytes.length === 0) return void (form === 'callback' && core.write(path, bytes, 0, 0, null));
       // node's UTF-8 fast path: the default encoding (no options object) or 'utf8' named.
       const named = options === null || options === undefined || typeof options === 'function' ? 'utf8' : typeof options === 'string' ? options : (options as { encoding?: unknown }).encoding;
       const utf8 = form === 'sync' && typeof data === 'string' && (named === 'utf8' || named === 'utf-8');
@@ -222,7 +222,9 @@ export function fileCalls(c: FacadeContext) {
     openSync: (path: PathArg, flags?: OpenFlags, mode?: number | string) => {
       // node checks the path, the flags and the mode before it opens ('' with a bad flag is the flag's error).
       c.checkPathArg(path);
-      parseFlags(flags ?? 'r', constants.O_RDONLY);
+      // node's stringToFlags: a number is any int32 (open(2) judges it), anything else a known flag string.
+      if (typeof flags === 'number') validateInt32(flags, 'flags');
+      else parseFlags(flags ?? 'r', constants.O_RDONLY);
       checkMode(mode, 0o666);
       return c.at(path, 'open', (abs) => core.open(abs, flags ?? 'r', (mode ?? 0o666) as number));
     },
@@ -246,9 +248,18 @@ export function fileCalls(c: FacadeContext) {
     writevSync,
     fsyncSync: (fd: number) => core.fsync(checkFd(fd), 'fsync'),
     fdatasyncSync: (fd: number) => core.fsync(checkFd(fd), 'fdatasync'),
-    statSync: ((path: PathArg, options?: StatOptions) => c.at(path, 'stat', (abs) => statWith(() => core.stat(abs), options))) as StatCall<PathArg>,
-    lstatSync: ((path: PathArg, options?: StatOptions) => c.at(path, 'lstat', (abs) => statWith(() => core.lstat(abs), options))) as StatCall<PathArg>,
-    fstatSync: ((fd: number, options?: StatOptions) => statWith(() => core.fstat(checkFd(fd)), options)) as StatCall<number>,
+    statSync: ((path: PathArg, options?: StatOptions) => {
+      statOptionsNotNull(c, path, options);
+      return c.at(path, 'stat', (abs) => statWith(() => core.stat(abs), options));
+    }) as StatCall<PathArg>,
+    lstatSync: ((path: PathArg, options?: StatOptions) => {
+      statOptionsNotNull(c, path, options);
+      return c.at(path, 'lstat', (abs) => statWith(() => core.lstat(abs), options));
+    }) as StatCall<PathArg>,
+    fstatSync: ((fd: number, options?: StatOptions) => {
+      if (options === null) throw nullStatOptions();
+      return statWith(() => core.fstat(checkFd(fd)), options);
+    }) as StatCall<number>,
     statfsSync: (path: PathArg, options?: { bigint?: boolean }) => {
       const big = (optionsOf(options, {}) as Record<string, unknown>).bigint === true;
       const s = c.at(path, 'statfs', (abs) => core.statfs(abs));
@@ -260,10 +271,25 @@ export function fileCalls(c: FacadeContext) {
     writeFileSync: (path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null) => writeFileSync(path, data, options, 'w'),
     appendFileSync: (path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null) => writeFileSync(path, data, options, 'a'),
     readFileCallbackForm: (path: PathOrFd, options?: ReadFileOptions | Encoding | null) => readFileSync(path, options, 'callback'),
+    // What node's callback forms check before they take the callback (see callbackForm's precheck).
+    chmodChecks: (path: unknown, mode: unknown): void => {
+      c.checkPathArg(path);
+      requiredMode(mode);
+    },
+    fchmodChecks: (_fd: unknown, mode: unknown): void => void requiredMode(mode),
+    pathChecks: (path: unknown): void => c.checkPathArg(path),
+    truncateChecks: (_path: unknown, len: unknown): void => void (len === undefined ? 0 : validateInteger(len, 'len')),
+    openChecks: (path: unknown, _flags: unknown, mode: unknown): void => {
+      c.checkPathArg(path);
+      checkMode(mode, 0o666);
+    },
     writeFileCallbackForm: (path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null) => writeFileSync(path, data, options, 'w', 'callback'),
     appendFileCallbackForm: (path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null) => writeFileSync(path, data, options, 'a', 'callback'),
     truncateSync: (path: PathOrFd, len?: number | null) => {
-      if (typeof path === 'number') return core.ftruncate(validFd(path), truncateLength(len));
+      if (typeof path === 'number') {
+        const n = truncateLength(len); // as ftruncateSync: the length before the descriptor
+        return core.ftruncate(validFd(path), n);
+      }
       // As node's truncateSync: open 'r+' (its errors first), then ftruncate (the length checked), close.
       const fd = c.at(path, 'open', (abs) => core.open(abs, 'r+'));
       try {
@@ -308,6 +334,18 @@ export function fileCalls(c: FacadeContext) {
       core.futimes(checkFd(fd), a, m);
     },
   };
+}
+
+/** node's stat calls read `options.bigint` of null (their default is for undefined only): a plain TypeError, thrown at once. */
+function nullStatOptions(): TypeError {
+  return new TypeError("Cannot read properties of null (reading 'bigint')");
+}
+
+/** stat and lstat check the path, then read the options (null is nullStatOptions), then look the path up. */
+function statOptionsNotNull(c: FacadeContext, path: unknown, options: unknown): void {
+  if (options !== null) return;
+  c.checkPathArg(path);
+  throw nullStatOptions();
 }
 
 /** node's parseFileMode with no default (chmod's): undefined or null is a type error, not "keep the mode". */

@@ -8,6 +8,7 @@ import { constants } from 'node:fs';
 import { posix } from 'node:path';
 import { FsError, FsSystemError } from '../errors.js';
 import type { MkdirOptions } from '../nrfs.js';
+import { checkMode } from '../checks.js';
 import { checkPath, FsArgumentError } from '../paths.js';
 import { Dirent, type Stats } from '../stats.js';
 import { type CpOptions, cpSync } from './cp.js';
@@ -93,12 +94,18 @@ export function treeCalls(c: FacadeContext) {
     }
   }
 
+  /** As node's mkdir: a number or string is the mode; any other value is read as an options object. */
+  function mkdirOptions(options: unknown): MkdirOptions {
+    if (typeof options === 'number' || typeof options === 'string') return { mode: options as number };
+    if (options === undefined || options === null || typeof options !== 'object') return {};
+    return { recursive: (options as MkdirOptions).recursive, mode: (options as MkdirOptions).mode };
+  }
+
   function mkdirSync(path: PathArg, options?: MkdirOptions | number | string | null): string | undefined {
-    let o: MkdirOptions;
-    // As node's mkdir: a number or string is the mode; any other value is read as an options object.
-    if (typeof options === 'number' || typeof options === 'string') o = { mode: options as number };
-    else if (options === undefined || options === null) o = {};
-    else o = { recursive: (options as MkdirOptions).recursive, mode: (options as MkdirOptions).mode };
+    const o = mkdirOptions(options);
+    // node checks the path, then the mode, then recursive, then makes the directory ('' with a bad mode is the mode's error).
+    c.checkPathArg(path);
+    checkMode(o.mode, 0o777);
     const recursive = optBool(o as Record<string, unknown>, 'recursive', false);
     return c.at(path, 'mkdir', (abs, given) => {
       const first = core.mkdir(abs, { recursive, mode: o.mode });
@@ -297,6 +304,11 @@ export function treeCalls(c: FacadeContext) {
   return {
     readdirSync: readdirSync as ReaddirCall,
     mkdirSync,
+    /** What node's fs.rm checks before it takes the callback: the path, then the options. */
+    rmChecks: (path: unknown, options: unknown): void => {
+      c.checkPathArg(path);
+      rmOptions(options);
+    },
     rmSync,
     rmdirSync,
     renameSync: (from: PathArg, to: PathArg) => c.at2(from, to, 'rename', (a, b) => core.rename(a, b), 'oldPath', 'newPath'),
