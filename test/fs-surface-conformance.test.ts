@@ -24,7 +24,11 @@ afterAll(() => rmSync(base, { recursive: true, force: true }));
 const FORMS: Form[] = ['sync', 'callback', 'promises'];
 
 /** Cases (scenario / form / label) where NrFS differs from node:fs on purpose; see docs/fs.md. */
-const KNOWN = new Set<string>([]);
+const KNOWN = new Set<string>([
+  // node 20's callback readFile on a descriptor that is not open hands its callback a TypeError from its own
+  // internals ('The "list" argument must be an instance of Array'); NrFS gives the EBADF its sync form throws.
+  'argument order on descriptors / callback / readFile an unopened descriptor',
+]);
 
 function systems(): Record<'node' | 'nrfs' | 'memfs', FsLike> {
   const nr = nodeFs(attachFs(createFs({ capacityBytes: 64 << 20, maxReplicas: 1 })));

@@ -129,7 +129,7 @@ export function nodeFs(core: NrFs) {
   };
 
   // The decoders the callback form and FileHandle share are not node:fs names.
-  const { readCallbackForm: _read, readHandleForm: _readHandle, writeHandleForm: _writeHandle, readFileCallbackForm: _readFile, writeFileCallbackForm: _writeFile, chmodChecks: _chmodChecks, fchmodChecks: _fchmodChecks, truncateChecks: _truncateChecks, openChecks: _openChecks, rmChecks: _rmChecks, pathChecks: _pathChecks, appendFileCallbackForm: _appendFile, ...publicSync } = sync;
+  const { readCallbackForm: _read, readHandleForm: _readHandle, writeHandleForm: _writeHandle, readFileCallbackForm: _readFile, writeFileCallbackForm: _writeFile, chmodChecks: _chmodChecks, fchmodChecks: _fchmodChecks, truncateChecks: _truncateChecks, openChecks: _openChecks, rmChecks: _rmChecks, pathChecks: _pathChecks, writeOptionsChecks: _writeOptionsChecks, appendFileCallbackForm: _appendFile, ...publicSync } = sync;
 
   return {
     ...publicSync,

@@ -687,6 +687,11 @@ export const cases: Record<string, Case> = {
       });
       await rec('chmod without a mode', () => call('chmod', p('f')));
       await rec('chmod missing path, mode null', () => call('chmod', p('nope'), null));
+      // A descriptor in the sync and callback forms, a bad path in the promise forms (they take FileHandles).
+      await rec('appendFile an unopened descriptor', () => call('appendFile', 99999 as unknown as string, 'x'));
+      await rec('truncate an unopened descriptor', () => call('truncate', 99999 as unknown as string, 0));
+      await rec('appendFile an unopened descriptor, bad encoding', () => call('appendFile', 99999 as unknown as string, 'x', 'bogus'));
+      await rec('writeFile bad path, bad encoding', () => call('writeFile', {} as unknown as string, 'x', 'bogus'));
     },
   },
   'argument count: the callback by position, arguments too few or too many': {
@@ -725,6 +730,7 @@ export const cases: Record<string, Case> = {
       await rec('ftruncate bad length, bad fd', () => call('ftruncate', -1, {}));
       await rec('open bad mode before bad flags', () => call('open', p('f'), '', Buffer.from('x')));
       await rec('fchmod bad mode, extra argument', () => call('fchmod', fd, 'f/x', 'x'));
+      await rec('readFile an unopened descriptor', async () => (await call('readFile', 99999 as unknown as string)) ?? null);
       await rec('writeFile unopened fd, nothing to write', () => call('writeFile', 99999 as unknown as string, ''));
       await rec('writeFile fd -1, string', () => call('writeFile', -1 as unknown as string, 'x'));
       await rec('writeFile fd -1, Buffer', () => call('writeFile', -1 as unknown as string, Buffer.from('x')));

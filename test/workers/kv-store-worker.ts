@@ -155,7 +155,9 @@ async function history(store: KvStore): Promise<void> {
     if (rand() < input.asyncShare!) {
       const burst = 1 + Math.floor(rand() * 4);
       const ps: (Promise<void> | void)[] = [];
-      for (let j = 0; j < burst && i < input.ops!; j++, i++) ps.push(op(false));
+      // A burst stops at holdAt, so a held worker has run exactly holdAt ops (the test counts the rest).
+      const end = !held && input.holdAt !== undefined && i < input.holdAt ? input.holdAt : input.ops!;
+      for (let j = 0; j < burst && i < end; j++, i++) ps.push(op(false));
       await Promise.all(ps);
     } else {
       op(true);

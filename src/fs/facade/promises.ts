@@ -179,13 +179,24 @@ export interface PromiseStat {
 }
 
 export function promiseCalls(c: FacadeContext, s: Sync) {
-  const handleOrPath = (p: unknown): PathArg | number => (p instanceof FileHandle ? p.fd : (p as PathArg));
+  // The promise forms take a FileHandle where the others take a descriptor: a number is a bad path, as node's.
+  const handleOrPath = (p: unknown): PathArg | number => {
+    if (p instanceof FileHandle) return p.fd;
+    if (typeof p === 'number') c.checkPathArg(p);
+    return p as PathArg;
+  };
+  const pathOnly = (p: unknown): PathArg => {
+    if (typeof p === 'number') c.checkPathArg(p);
+    return p as PathArg;
+  };
   return {
     constants,
     access: async (path: PathArg, mode?: number) => s.accessSync(path, mode),
     appendFile: async (path: PathArg | FileHandle, data: Data, options?: WriteFileOptions | BufferEncoding | null) => {
       throwIfAborted(options, true);
-      s.appendFileSync(handleOrPath(path), await collect(data, options), options);
+      s.writeOptionsChecks(options);
+      const bytes = await collect(data, options);
+      s.appendFileSync(handleOrPath(path), bytes, options);
     },
     chmod: async (path: PathArg, mode: number | string) => s.chmodSync(path, mode),
     lchmod: async (path: PathArg, mode: number | string) => s.lchmodSync(path, mode),
@@ -225,11 +236,12 @@ export function promiseCalls(c: FacadeContext, s: Sync) {
     stat: (async (path: PathArg, options?: { bigint?: boolean }) => noThrowIfNoEntry(s.statSync)(path, options)) as PromiseStat,
     statfs: async (path: PathArg, options?: { bigint?: boolean }) => s.statfsSync(path, options),
     symlink: async (target: PathArg, path: PathArg, type?: string | null) => s.symlinkSync(target, path, type),
-    truncate: async (path: PathArg, len?: number) => s.truncateSync(path, len),
+    truncate: async (path: PathArg, len?: number) => s.truncateSync(pathOnly(path), len),
     unlink: async (path: PathArg) => s.unlinkSync(path),
     utimes: async (path: PathArg, atime: unknown, mtime: unknown) => s.utimesSync(path, atime, mtime),
     writeFile: async (path: PathArg | FileHandle, data: Data | Iterable<Data> | AsyncIterable<Data>, options?: WriteFileOptions | BufferEncoding | null) => {
       throwIfAborted(options, true);
+      s.writeOptionsChecks(options);
       const bytes = await collect(data, options);
       throwIfAborted(options);
       s.writeFileSync(handleOrPath(path), bytes, options);

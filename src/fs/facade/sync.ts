@@ -73,6 +73,7 @@ export function fileCalls(c: FacadeContext) {
 
   /** Read all of an fd from its offset on (node's readFileSync(fd)). */
   const readFd = (fd: number): Buffer => {
+    core.fstat(fd); // node's readFileSync stats the descriptor first: a closed one is "EBADF ... fstat"
     const chunks: Buffer[] = [];
     for (;;) {
       const chunk = Buffer.allocUnsafe(64 * 1024);
@@ -278,6 +279,8 @@ export function fileCalls(c: FacadeContext) {
     },
     fchmodChecks: (_fd: unknown, mode: unknown): void => void requiredMode(mode),
     pathChecks: (path: unknown): void => c.checkPathArg(path),
+    /** fs.promises.writeFile and appendFile check the options, then the data, then the path. */
+    writeOptionsChecks: (options: unknown): void => void writeOptions(options, 'w'),
     truncateChecks: (_path: unknown, len: unknown): void => void (len === undefined ? 0 : validateInteger(len, 'len')),
     openChecks: (path: unknown, _flags: unknown, mode: unknown): void => {
       c.checkPathArg(path);

@@ -1,13 +1,16 @@
-// A differential fuzz of the node:fs facade's callback forms against node:fs
-// (docs/fs.md, "Conformance with node:fs"): random calls with random
-// arguments on the same tree in /dev/shm, outcome = thrown at the call /
-// given to the callback (code, class) / value. Not in the suite: node's own
-// callback forms throw uncaught exceptions for some arguments.
-//   npm run build && node test/tools/fs-callback-diff.mjs [seed] [calls]
+// A differential fuzz of the node:fs facade's callback or promise forms
+// against node:fs (docs/fs.md, "Conformance with node:fs"): random calls
+// with random arguments on the same tree in /dev/shm, outcome = thrown at
+// the call / given to the callback or rejected (code, class) / value. Not in
+// the suite: node's own callback forms throw uncaught exceptions for some
+// arguments.
+//   npm run build && node test/tools/fs-forms-diff.mjs callback|promises [seed] [calls]
 import realFs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createFs, attachFs, nodeFs } from '../../dist/src/fs/index.js';
+const FORM = process.argv[2] ?? 'callback';
+if (FORM !== 'callback' && FORM !== 'promises') throw new Error('form: callback or promises');
 const base = realFs.mkdtempSync(path.join('/dev/shm', 'cbdiff-'));
 process.chdir(base);
 const nr = nodeFs(attachFs(createFs({ capacityBytes: 1 << 24 })));
@@ -23,24 +26,34 @@ function run(fs, name, args) {
   return new Promise((resolve) => {
     uncaught = null;
     const t = setTimeout(() => resolve(uncaught ? { via: 'uncaught', code: uncaught.code, kind: kind(uncaught) } : { via: 'no callback' }), 50);
+    const done = (o) => { clearTimeout(t); resolve(o); };
     try {
-      fs[name](...args, (err, v) => { clearTimeout(t); resolve(err ? { via: 'cb', code: err.code, kind: kind(err) } : { via: 'cb', v: summarize(v) }); });
-    } catch (e) { clearTimeout(t); resolve({ via: 'throw', code: e.code, kind: kind(e) }); }
+      if (FORM === 'callback') fs[name](...args, (err, v) => done(err ? { via: 'cb', code: err.code, kind: kind(err) } : { via: 'cb', v: summarize(v) }));
+      else {
+        Promise.resolve(fs.promises[name](...args)).then((v) => {
+          const handle = v !== null && typeof v === 'object' && v.constructor?.name === 'FileHandle';
+          if (handle) v.close().catch(() => {});
+          done({ via: 'resolve', v: handle ? 'FileHandle' : summarize(v) });
+        }, (err) => done({ via: 'reject', code: err?.code, kind: kind(err) }));
+      }
+    } catch (e) { done({ via: 'throw', code: e.code, kind: kind(e) }); }
   });
 }
 const skip = new Set(['watch', 'watchFile', 'unwatchFile', 'createReadStream', 'createWriteStream', 'opendir', 'chown', 'lchown', 'fchown', 'statfs', 'mkdtemp', 'glob', 'cp', 'lchmod', 'exists', 'openAsBlob', 'Dir', 'Dirent', 'Stats', 'ReadStream', 'WriteStream', 'FileReadStream', 'FileWriteStream', '_toUnixTimestamp']);
-const names = Object.keys(realFs).filter((n) => !n.endsWith('Sync') && typeof realFs[n] === 'function' && typeof nr[n] === 'function' && !skip.has(n) && /^[a-z]/.test(n));
+const api = (fs) => (FORM === 'callback' ? fs : fs.promises);
+const names = Object.keys(api(realFs)).filter((n) => !n.endsWith('Sync') && typeof api(realFs)[n] === 'function' && typeof api(nr)[n] === 'function' && !skip.has(n) && /^[a-z]/.test(n));
 console.log(names.join(' '));
-let seed = Number(process.argv[2] ?? 1);
+let seed = Number(process.argv[3] ?? 1);
 const rnd = (n) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
 const groups = new Map();
-const N = Number(process.argv[3] ?? 2000);
+const N = Number(process.argv[4] ?? 2000);
 for (let i = 0; i < N; i++) {
   const name = names[rnd(names.length)];
   const picks = Array.from({ length: rnd(3) + 1 }, () => rnd(VALS().length));
   const v0 = VALS()[picks[0]];
   if (typeof v0 === 'number' && Number.isInteger(v0) && v0 >= -1 && v0 < 1000) continue;
   if (picks.slice(1).some((k) => VALS()[k] === FD || VALS()[k] === 2 ** 31)) continue;
+  if (FORM === 'promises' && picks.some((k) => VALS()[k] === FD)) continue; // a descriptor is not a FileHandle
   const out = [];
   for (const fs of [realFs, nr]) {
     setup(fs); const fd = fs.openSync('f', 'r+');
