@@ -33,7 +33,7 @@
  * a log's head never sees its row reused; a lapped one finds another
  * sequence number there (fenced or corrupt, as for a lapped log cell).
  */
-import { FailStopError, TimeoutError } from '../errors.js';
+import { FailStopError, HandleMismatchError, TimeoutError } from '../errors.js';
 
 const ORDER = 0;
 const OWNER = 16;
@@ -63,12 +63,13 @@ export class OrderTable {
   private readonly rows: number;
 
   constructor(sab: SharedArrayBuffer, logs: number) {
-    if (!(sab instanceof SharedArrayBuffer) || sab.byteLength < 4 * ROW0) throw new FailStopError('the parallel logs\' order table is not a valid buffer');
+    // (As a log's header: a table that does not match is a HandleMismatchError at the call site.)
+    if (!(sab instanceof SharedArrayBuffer) || sab.byteLength < 4 * ROW0) throw new HandleMismatchError('the parallel logs\' order table is not a valid buffer');
     this.w = new Int32Array(sab);
     this.logs = logs;
     this.rows = Atomics.load(this.w, ROWS);
     if (Atomics.load(this.w, LOGS) !== logs || this.rows <= 0 || 4 * (ROW0 + this.rows * (1 + logs)) !== sab.byteLength) {
-      throw new FailStopError('the parallel logs\' order table does not match its handle (corrupt geometry words)');
+      throw new HandleMismatchError('the parallel logs\' order table does not match its handle (corrupt geometry words)');
     }
   }
 

@@ -329,6 +329,12 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
     return this.combiner.appendAlone(name, args);
   }
 
+  /** @internal Parallel logs: a multi-log write's call-site checks (Combiner.checkEncodes). */
+  checkWrite(name: string, args: readonly unknown[]): void {
+    this.checkUsable();
+    this.combiner.checkEncodes(name, args);
+  }
+
   /** @internal Parallel logs: an apply of this replica is on the stack. */
   get isApplying(): boolean {
     return this.applying;
