@@ -14,7 +14,7 @@
  *   tail past it before it has published every log's.
  */
 import { FailStopError, FencedError, UnknownOpError } from '../errors.js';
-import { distance } from '../log/positions.js';
+import { before, distance } from '../log/positions.js';
 import type { BoundReads, BoundWrites } from '../replica/bound-ops.js';
 import type { Replica, ReplicaStats } from '../replica/replica.js';
 import { defineStructure, type OpArgs, type OpResult, type OpTable, type Structure } from '../structure.js';
@@ -101,6 +101,8 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     cnr: CnrStructure<S, R, W>,
     private readonly order: OrderTable,
     attachLog: (log: number, structure: Structure<S, R, OpTable<S>>) => AnyReplica,
+    /** @internal test hook (attach option testHooks.multiLogPhase) */
+    private readonly phaseHook?: (phase: 'appended' | 'committed' | 'released', seq: number) => void,
   ) {
     this.structure = cnr.structure;
     this.mapper = cnr.mapper;
@@ -291,9 +293,18 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
   /** Issue an op on every log: take the order, append everywhere, commit, replay. */
   private runAll(kind: number, name: string, args: readonly unknown[]): unknown {
     const id = kind === READ ? this.structure.readIds[name]! : this.structure.writeIds[name]!;
-    // The checks a single-log write gets at its call site (its args travel v8-encoded here), nothing taken yet.
+    // A halted, detached or re-entered view takes no order (it took one, burnt its number, and
+    // aborted it), and a write gets its single-log call-site checks (its args travel v8-encoded).
+    for (const p of this.parts) p.checkUsable();
     if (kind === WRITE) this.parts[0]!.checkWrite(name, args);
-    const seq = this.order.acquire(this.slot, this.stallMs(), this.beatAll);
+    let seq: number;
+    try {
+      seq = this.order.acquire(this.slot, this.stallMs(), this.beatAll);
+    } catch (e) {
+      // A corrupt order table halts the view, as a corrupt log word halts a replica.
+      if (e instanceof FailStopError) this.parts[0]!.stopFor(e);
+      throw e;
+    }
     if (seq < 0) throw new FencedError(false);
     this.multiLogOps++;
     const rec: MineRecord = { results: [], errors: [], threw: [], got: new Array<boolean>(this.logs).fill(false) };
@@ -307,7 +318,9 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
         if (p === null || !this.order.setPos(seq, j, p)) break;
         positions.push(p);
       }
+      if (positions.length === this.logs) this.phaseHook?.('appended', seq);
       committed = positions.length === this.logs && this.order.commit(seq);
+      if (committed) this.phaseHook?.('committed', seq);
     } catch (e) {
       this.mine.delete(seq);
       throw e;
@@ -319,6 +332,7 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
       this.mine.delete(seq);
       throw new FencedError(false);
     }
+    this.phaseHook?.('released', seq);
     try {
       for (let j = 0; j < this.logs; j++) this.parts[j]!.replayTo((positions[j]! + 1) | 0);
     } finally {
@@ -338,15 +352,23 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
    * fails stop: the partitions could no longer be shown consistently.
    */
   private readonly applyAll: AllApply = (log, state, seq, kind, id, args) => {
+    if (typeof seq !== 'number' || !Number.isInteger(seq) || seq <= 0) throw new FailStopError(`the shared log is corrupt: a multi-log entry in log ${log} names op ${String(seq)}`);
     if (this.order.awaitDecided(seq, this.stallMs(), this.beatAll) === ABORTED) return undefined;
+    // The row's positions are data: each is checked against an entry before it is trusted. This
+    // log's against the entry being applied (a replayed or forged entry of another op is not it)...
+    const here = this.parts[log]!.entryAt;
+    if (this.order.pos(seq, log) !== here) {
+      throw new FailStopError(`the parallel logs' order table is corrupt: multi-log op ${seq} met at position ${here} of log ${log}, its row says ${this.order.pos(seq, log)}`);
+    }
     if (this.reached[log]! < seq) this.reached[log] = seq;
     for (let j = 0; j < this.logs; j++) {
       if (j === log || this.reached[j]! >= seq) continue;
       const r = this.parts[j]!;
       const pos = this.order.pos(seq, j);
       if (r.isApplying) throw new FailStopError(`parallel logs: log ${j}'s replica is mid-apply below multi-log op ${seq} (a cross-log cycle)`);
-      if (distance(r.ltail, pos) >= r.log.cells && distance(pos, r.ltail) >= r.log.cells) {
-        throw new FailStopError(`the parallel logs' order table is corrupt: multi-log op ${seq} names position ${pos} in log ${j}, far from its replica at ${r.ltail}`);
+      // ...and another log's against that log: before its TAIL, and not far from its replica.
+      if (!before(pos, r.log.tail()) || (distance(r.ltail, pos) >= r.log.cells && distance(pos, r.ltail) >= r.log.cells)) {
+        throw new FailStopError(`the parallel logs' order table is corrupt: multi-log op ${seq} names position ${pos} in log ${j}, whose replica is at ${r.ltail} and TAIL at ${r.log.tail()}`);
       }
       try {
         r.replayTo((pos + 1) | 0);
@@ -354,7 +376,15 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
         if (e instanceof FailStopError) throw e;
         throw new FailStopError(`parallel logs: log ${j} could not reach multi-log op ${seq}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       }
-      if (this.reached[j]! < seq) this.reached[j] = seq; // (restored past it)
+      // Replaying log j through `pos` met the op there (its apply checked the position), unless a
+      // state transfer put partition j past it; otherwise `pos` named some other entry.
+      if (this.reached[j]! < seq) {
+        const restored = r.restoredTo;
+        if (restored === null || !before(pos, restored)) {
+          throw new FailStopError(`the parallel logs' order table is corrupt: log ${j} replayed through position ${pos} without meeting multi-log op ${seq} there`);
+        }
+        this.reached[j] = seq;
+      }
     }
     const st = this.structure;
     const fn = kind === READ ? st.readFns[id] : kind === WRITE ? st.writeFns[id] : undefined;

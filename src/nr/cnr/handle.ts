@@ -93,7 +93,7 @@ export function attachCnr<S, R extends OpTable<S>, W extends OpTable<S>>(handle:
     const r = attach(handle.logs[log]!, structure, slot === undefined ? options : { ...options, slot });
     slot = r.id;
     return r as never;
-  });
+  }, options.testHooks?.multiLogPhase);
 }
 
 /**

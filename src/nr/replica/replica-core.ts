@@ -57,6 +57,10 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
   /** @internal Called once when this replica halts or loses its slot (parallel logs: the view stops its other logs' replicas). */
   onLeave: ((e: FailStopError | DetachedError) => void) | null = null;
   protected applying = false;
+  /** @internal The position of the entry being applied by the replay (parallel logs check a multi-log op's recorded position against it). */
+  entryAt = 0;
+  /** @internal Where the last state transfer put this replica (parallel logs: a partition restored past a multi-log op never meets its entry). */
+  restoredTo: number | null = null;
   private readonly reader: OpReader;
   protected readonly combiner: Combiner;
   protected readonly recovery: Recovery;
@@ -266,6 +270,7 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
 
   /** @internal EntryApplier: apply one validated batch entry. */
   applyEntry(pos: number, header: EntryHeader): void {
+    this.entryAt = pos;
     if (this.combiner.isNextOwn(pos, header.replica)) this.combiner.applyOwn(pos);
     else this.counters.replayedOps += applyRemote(this.log, this.structure as unknown as AnyStructure, this.state, this.reader, pos, header, this.id, this.slotWord, this.ltail);
   }
@@ -279,6 +284,7 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
   restore(bytes: Uint8Array, pos: number): void {
     this.state = this.structure.restore ? this.structure.restore(bytes, pos) : (deserialize(bytes) as S);
     this.ltail = pos;
+    this.restoredTo = pos;
     this.combiner.dropOwnEntriesBefore(pos);
   }
 
