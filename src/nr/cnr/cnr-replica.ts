@@ -136,16 +136,16 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     if (this.structure.writeIds[name] === undefined) throw new UnknownOpError('write', name);
     if (--this.tendIn === 0) this.tend();
     const i = route(this.mapper, name, args, this.logs);
-    return (i < 0 ? this.runAll(WRITE, name, args) : this.untyped(i).write(name, ...args)) as OpResult<W[K]>;
+    return (i < 0 ? this.runAllAfterQueued(WRITE, name, args) : this.untyped(i).write(name, ...args)) as OpResult<W[K]>;
   }
 
-  /** Writes on one log are flat-combined as in NR; a multi-log write runs in a microtask. */
+  /** Writes on one log are flat-combined as in NR; a multi-log op runs at the call, after this thread's queued writes (runAllAsync). */
   writeAsync<K extends keyof W & string>(name: K, ...args: OpArgs<W[K]>): Promise<OpResult<W[K]>> {
     try {
       if (this.structure.writeIds[name] === undefined) throw new UnknownOpError('write', name);
       const i = route(this.mapper, name, args, this.logs);
       if (i >= 0) return this.untyped(i).writeAsync(name, ...args) as Promise<OpResult<W[K]>>;
-      return Promise.resolve().then(() => this.runAll(WRITE, name, args) as OpResult<W[K]>);
+      return this.runAllAsync(WRITE, name, args) as Promise<OpResult<W[K]>>;
     } catch (e) {
       return Promise.reject(e);
     }
@@ -156,7 +156,7 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
       if (this.structure.readIds[name] === undefined) throw new UnknownOpError('read', name);
       const i = route(this.mapper, name, args, this.logs);
       if (i >= 0) return this.untyped(i).readAsync(name, ...args) as Promise<OpResult<R[K]>>;
-      return Promise.resolve().then(() => this.runAll(READ, name, args) as OpResult<R[K]>);
+      return this.runAllAsync(READ, name, args) as Promise<OpResult<R[K]>>;
     } catch (e) {
       return Promise.reject(e);
     }
@@ -235,7 +235,8 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
         table[name] = (...args: unknown[]): unknown => {
           if (--this.tendIn === 0) this.tend();
           const i = route(this.mapper, name, args, logs);
-          return i < 0 ? this.runAll(kind, name, args) : bound[i]!(...args);
+          if (i >= 0) return bound[i]!(...args);
+          return kind === WRITE ? this.runAllAfterQueued(kind, name, args) : this.runAll(kind, name, args);
         };
       }
     }
@@ -289,6 +290,25 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
   private readonly beatAll = (): void => {
     for (const p of this.parts) p.beat();
   };
+
+  /**
+   * Issue order, as on one log: a multi-log write follows this thread's
+   * async writes queued on any log (they are committed first, as a sync
+   * write commits the queue on one log; a sync read, as on one log, does not
+   * wait for them). An async multi-log op runs at its call, after committing
+   * them, so that ops queued after it follow it: run in a later microtask,
+   * it was overtaken by a younger write whose log's flush an older write
+   * had already scheduled (and, with combine 'immediate', it overtook older
+   * writes). Its promise settles with the outcome.
+   */
+  private runAllAfterQueued(kind: number, name: string, args: readonly unknown[]): unknown {
+    for (const p of this.parts) p.commitQueued();
+    return this.runAll(kind, name, args);
+  }
+
+  private runAllAsync(kind: number, name: string, args: readonly unknown[]): Promise<unknown> {
+    return Promise.resolve(this.runAllAfterQueued(kind, name, args));
+  }
 
   /** Issue an op on every log: take the order, append everywhere, commit, replay. */
   private runAll(kind: number, name: string, args: readonly unknown[]): unknown {

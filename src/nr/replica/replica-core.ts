@@ -335,6 +335,16 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
     return this.combiner.appendAlone(name, args);
   }
 
+  /**
+   * @internal Parallel logs: commit the async writes queued on this replica
+   * now, so that a multi-log op issued after them follows them, as a sync
+   * write follows the queue on one log. (On failure the combiner has settled
+   * the queued ops, and the error is the multi-log op's.)
+   */
+  commitQueued(): void {
+    if (this.combiner.pending.length > 0) this.commit();
+  }
+
   /** @internal Parallel logs: a multi-log write's call-site checks (Combiner.checkEncodes). */
   checkWrite(name: string, args: readonly unknown[]): void {
     this.checkUsable();
