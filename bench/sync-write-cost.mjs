@@ -1,5 +1,7 @@
 // Cost of one write on one replica (HashMap puts), on the synchronous path
 // (`replica.writes.put`) or the combined one (`writeAsync`, awaited per 64);
+// `cnr`: the synchronous path on 4 parallel logs (attachCnr, HashMapCnr: the
+// view's inline key routing in front of the replica's);
 // `remote`: the combined one plus a second replica in the same thread that
 // replays each batch (decodes and applies another replica's entry), so
 // remote minus combined is what a write costs every other replica.
@@ -9,14 +11,14 @@
 //   valgrind --tool=callgrind --callgrind-out-file=/dev/null --smc-check=all-non-file \
 //     node --single-threaded bench/sync-write-cost.mjs <checkout> sync 200000   (then 600000)
 const [dir, mode = 'sync', nArg] = process.argv.slice(2);
-if (!dir || !['sync', 'combined', 'remote'].includes(mode)) throw new Error('usage: sync-write-cost.mjs <checkout dir> [sync|combined|remote] [N]');
-const { attach, createHandle } = await import(dir + '/dist/src/nr/index.js');
-const { HashMap } = await import(dir + '/dist/src/nr/structures/index.js');
-const h = createHandle(HashMap, { replicas: mode === 'remote' ? 2 : 1 });
-const r = attach(h, HashMap);
+if (!dir || !['sync', 'combined', 'remote', 'cnr'].includes(mode)) throw new Error('usage: sync-write-cost.mjs <checkout dir> [sync|combined|remote|cnr] [N]');
+const { attach, attachCnr, createCnrHandle, createHandle } = await import(dir + '/dist/src/nr/index.js');
+const { HashMap, HashMapCnr } = await import(dir + '/dist/src/nr/structures/index.js');
+const h = mode === 'cnr' ? createCnrHandle(HashMapCnr, { logs: 4, replicas: 1 }) : createHandle(HashMap, { replicas: mode === 'remote' ? 2 : 1 });
+const r = mode === 'cnr' ? attachCnr(h, HashMapCnr) : attach(h, HashMap);
 const other = mode === 'remote' ? attach(h, HashMap) : null;
 async function run(n) {
-  if (mode === 'sync') {
+  if (mode === 'sync' || mode === 'cnr') {
     for (let i = 0; i < n; i++) r.writes.put(i & 0xffff, i);
     return;
   }

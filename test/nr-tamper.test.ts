@@ -74,6 +74,21 @@ describe.each(LOG_COUNTS)('forged log words, %i log(s)', (logs) => {
     expectFailStop(() => b.reads.get('k'));
   });
 
+  it("an entry's seal dropped after CTAIL passed it: the lagging replica fails stop at once (it waited out the unsealed-entry bound, 2.4 s here and 13 s at the defaults)", () => {
+    const h = createMapHandle(logs, { replicas: 2, logBytes: 4096, maxReplicas: 2, fenceAfterMs: 100, deadAfterMs: 200 });
+    const a = attachMap(h);
+    const b = attachMap(h);
+    const pos = Atomics.load(logWords(h, 'k'), TAIL);
+    a.writes.put('k', 1); // a replays it and raises CTAIL past it
+    const g = geometry(4096, 2);
+    const w = logWords(h, 'k');
+    expect(Atomics.load(w, g.sealsAt + (pos & (g.cells - 1)))).toBe(pos);
+    Atomics.store(w, g.sealsAt + (pos & (g.cells - 1)), ~pos); // as never sealed
+    expectFailStop(() => b.reads.get('k'));
+    expect(() => b.reads.get('k')).toThrow(/the entry at position \d+ is before CTAIL \d+ but not sealed/);
+    expect(a.reads.get('k')).toBe(1); // a is past it
+  });
+
   it('an unknown entry kind, or an op length enlarged past its entry: fail-stop', () => {
     for (const forge of ['kind', 'op-length'] as const) {
       const { h, a, b } = twoReplicas(logs);

@@ -14,7 +14,7 @@
  *   tail past it before it has published every log's.
  */
 import { FailStopError, FencedError, UnknownOpError } from '../errors.js';
-import { distance } from '../log/positions.js';
+import { before, distance } from '../log/positions.js';
 import type { BoundReads, BoundWrites } from '../replica/bound-ops.js';
 import type { Replica, ReplicaStats } from '../replica/replica.js';
 import { defineStructure, type OpArgs, type OpResult, type OpTable, type Structure } from '../structure.js';
@@ -101,6 +101,8 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     cnr: CnrStructure<S, R, W>,
     private readonly order: OrderTable,
     attachLog: (log: number, structure: Structure<S, R, OpTable<S>>) => AnyReplica,
+    /** @internal test hook (attach option testHooks.multiLogPhase) */
+    private readonly phaseHook?: (phase: 'appended' | 'committed' | 'released', seq: number) => void,
   ) {
     this.structure = cnr.structure;
     this.mapper = cnr.mapper;
@@ -134,16 +136,16 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     if (this.structure.writeIds[name] === undefined) throw new UnknownOpError('write', name);
     if (--this.tendIn === 0) this.tend();
     const i = route(this.mapper, name, args, this.logs);
-    return (i < 0 ? this.runAll(WRITE, name, args) : this.untyped(i).write(name, ...args)) as OpResult<W[K]>;
+    return (i < 0 ? this.runAllAfterQueued(WRITE, name, args) : this.untyped(i).write(name, ...args)) as OpResult<W[K]>;
   }
 
-  /** Writes on one log are flat-combined as in NR; a multi-log write runs in a microtask. */
+  /** Writes on one log are flat-combined as in NR; a multi-log op runs at the call, after this thread's queued writes (runAllAsync). */
   writeAsync<K extends keyof W & string>(name: K, ...args: OpArgs<W[K]>): Promise<OpResult<W[K]>> {
     try {
       if (this.structure.writeIds[name] === undefined) throw new UnknownOpError('write', name);
       const i = route(this.mapper, name, args, this.logs);
       if (i >= 0) return this.untyped(i).writeAsync(name, ...args) as Promise<OpResult<W[K]>>;
-      return Promise.resolve().then(() => this.runAll(WRITE, name, args) as OpResult<W[K]>);
+      return this.runAllAsync(WRITE, name, args) as Promise<OpResult<W[K]>>;
     } catch (e) {
       return Promise.reject(e);
     }
@@ -154,7 +156,7 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
       if (this.structure.readIds[name] === undefined) throw new UnknownOpError('read', name);
       const i = route(this.mapper, name, args, this.logs);
       if (i >= 0) return this.untyped(i).readAsync(name, ...args) as Promise<OpResult<R[K]>>;
-      return Promise.resolve().then(() => this.runAll(READ, name, args) as OpResult<R[K]>);
+      return this.runAllAsync(READ, name, args) as Promise<OpResult<R[K]>>;
     } catch (e) {
       return Promise.reject(e);
     }
@@ -204,6 +206,8 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     const names = kind === READ ? st.readNames : st.writeNames;
     const keyed = keyedAll(this.mapper);
     const logs = this.logs;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const view = this;
     for (const name of names) {
       const bound = this.parts.map((p) => (kind === READ ? p.reads : p.writes)[name] as (...args: unknown[]) => unknown);
       const arity = (kind === READ ? st.readFns[st.readIds[name]!]! : st.writeFns[st.writeIds[name]!]!).length - 1;
@@ -212,20 +216,27 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
       // as the replica's bound read does, so no call through four distinct bound closures.
       if (keyed !== null && !keyed.has(name) && arity === 1 && kind === READ) table[name] = this.keyedRead(st.readFns[st.readIds[name]!]!);
       else if (keyed !== null && !keyed.has(name) && arity === 1) {
-        table[name] = (a: unknown): unknown => {
-          if (--this.tendIn === 0) this.tend();
-          return bound[keyHash(a) % logs]!(a);
+        // Plain functions, to see `arguments`: a call with more goes to its replica with all of
+        // them, whose codec refuses them as on one log (an arrow dropped them silently).
+        table[name] = function (a: unknown): unknown {
+          if (--view.tendIn === 0) view.tend();
+          const r = bound[keyHash(a) % logs]!;
+          // eslint-disable-next-line prefer-rest-params
+          return arguments.length > 1 ? r(...arguments) : r(a);
         };
       } else if (keyed !== null && !keyed.has(name) && arity === 2) {
-        table[name] = (a: unknown, b: unknown): unknown => {
-          if (--this.tendIn === 0) this.tend();
-          return bound[keyHash(a) % logs]!(a, b);
+        table[name] = function (a: unknown, b: unknown): unknown {
+          if (--view.tendIn === 0) view.tend();
+          const r = bound[keyHash(a) % logs]!;
+          // eslint-disable-next-line prefer-rest-params
+          return arguments.length > 2 ? r(...arguments) : r(a, b);
         };
       } else {
         table[name] = (...args: unknown[]): unknown => {
           if (--this.tendIn === 0) this.tend();
           const i = route(this.mapper, name, args, logs);
-          return i < 0 ? this.runAll(kind, name, args) : bound[i]!(...args);
+          if (i >= 0) return bound[i]!(...args);
+          return kind === WRITE ? this.runAllAfterQueued(kind, name, args) : this.runAll(kind, name, args);
         };
       }
     }
@@ -280,10 +291,40 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     for (const p of this.parts) p.beat();
   };
 
+  /**
+   * Issue order, as on one log: a multi-log write follows this thread's
+   * async writes queued on any log (they are committed first, as a sync
+   * write commits the queue on one log; a sync read, as on one log, does not
+   * wait for them). An async multi-log op runs at its call, after committing
+   * them, so that ops queued after it follow it: run in a later microtask,
+   * it was overtaken by a younger write whose log's flush an older write
+   * had already scheduled (and, with combine 'immediate', it overtook older
+   * writes). Its promise settles with the outcome.
+   */
+  private runAllAfterQueued(kind: number, name: string, args: readonly unknown[]): unknown {
+    for (const p of this.parts) p.commitQueued();
+    return this.runAll(kind, name, args);
+  }
+
+  private runAllAsync(kind: number, name: string, args: readonly unknown[]): Promise<unknown> {
+    return Promise.resolve(this.runAllAfterQueued(kind, name, args));
+  }
+
   /** Issue an op on every log: take the order, append everywhere, commit, replay. */
   private runAll(kind: number, name: string, args: readonly unknown[]): unknown {
     const id = kind === READ ? this.structure.readIds[name]! : this.structure.writeIds[name]!;
-    const seq = this.order.acquire(this.slot, this.stallMs(), this.beatAll);
+    // A halted, detached or re-entered view takes no order (it took one, burnt its number, and
+    // aborted it), and a write gets its single-log call-site checks (its args travel v8-encoded).
+    for (const p of this.parts) p.checkUsable();
+    if (kind === WRITE) this.parts[0]!.checkWrite(name, args);
+    let seq: number;
+    try {
+      seq = this.order.acquire(this.slot, this.stallMs(), this.beatAll);
+    } catch (e) {
+      // A corrupt order table halts the view, as a corrupt log word halts a replica.
+      if (e instanceof FailStopError) this.parts[0]!.stopFor(e);
+      throw e;
+    }
     if (seq < 0) throw new FencedError(false);
     this.multiLogOps++;
     const rec: MineRecord = { results: [], errors: [], threw: [], got: new Array<boolean>(this.logs).fill(false) };
@@ -297,7 +338,9 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
         if (p === null || !this.order.setPos(seq, j, p)) break;
         positions.push(p);
       }
+      if (positions.length === this.logs) this.phaseHook?.('appended', seq);
       committed = positions.length === this.logs && this.order.commit(seq);
+      if (committed) this.phaseHook?.('committed', seq);
     } catch (e) {
       this.mine.delete(seq);
       throw e;
@@ -309,6 +352,7 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
       this.mine.delete(seq);
       throw new FencedError(false);
     }
+    this.phaseHook?.('released', seq);
     try {
       for (let j = 0; j < this.logs; j++) this.parts[j]!.replayTo((positions[j]! + 1) | 0);
     } finally {
@@ -328,15 +372,23 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
    * fails stop: the partitions could no longer be shown consistently.
    */
   private readonly applyAll: AllApply = (log, state, seq, kind, id, args) => {
+    if (typeof seq !== 'number' || !Number.isInteger(seq) || seq <= 0) throw new FailStopError(`the shared log is corrupt: a multi-log entry in log ${log} names op ${String(seq)}`);
     if (this.order.awaitDecided(seq, this.stallMs(), this.beatAll) === ABORTED) return undefined;
+    // The row's positions are data: each is checked against an entry before it is trusted. This
+    // log's against the entry being applied (a replayed or forged entry of another op is not it)...
+    const here = this.parts[log]!.entryAt;
+    if (this.order.pos(seq, log) !== here) {
+      throw new FailStopError(`the parallel logs' order table is corrupt: multi-log op ${seq} met at position ${here} of log ${log}, its row says ${this.order.pos(seq, log)}`);
+    }
     if (this.reached[log]! < seq) this.reached[log] = seq;
     for (let j = 0; j < this.logs; j++) {
       if (j === log || this.reached[j]! >= seq) continue;
       const r = this.parts[j]!;
       const pos = this.order.pos(seq, j);
       if (r.isApplying) throw new FailStopError(`parallel logs: log ${j}'s replica is mid-apply below multi-log op ${seq} (a cross-log cycle)`);
-      if (distance(r.ltail, pos) >= r.log.cells && distance(pos, r.ltail) >= r.log.cells) {
-        throw new FailStopError(`the parallel logs' order table is corrupt: multi-log op ${seq} names position ${pos} in log ${j}, far from its replica at ${r.ltail}`);
+      // ...and another log's against that log: before its TAIL, and not far from its replica.
+      if (!before(pos, r.log.tail()) || (distance(r.ltail, pos) >= r.log.cells && distance(pos, r.ltail) >= r.log.cells)) {
+        throw new FailStopError(`the parallel logs' order table is corrupt: multi-log op ${seq} names position ${pos} in log ${j}, whose replica is at ${r.ltail} and TAIL at ${r.log.tail()}`);
       }
       try {
         r.replayTo((pos + 1) | 0);
@@ -344,7 +396,15 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
         if (e instanceof FailStopError) throw e;
         throw new FailStopError(`parallel logs: log ${j} could not reach multi-log op ${seq}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       }
-      if (this.reached[j]! < seq) this.reached[j] = seq; // (restored past it)
+      // Replaying log j through `pos` met the op there (its apply checked the position), unless a
+      // state transfer put partition j past it; otherwise `pos` named some other entry.
+      if (this.reached[j]! < seq) {
+        const restored = r.restoredTo;
+        if (restored === null || !before(pos, restored)) {
+          throw new FailStopError(`the parallel logs' order table is corrupt: log ${j} replayed through position ${pos} without meeting multi-log op ${seq} there`);
+        }
+        this.reached[j] = seq;
+      }
     }
     const st = this.structure;
     const fn = kind === READ ? st.readFns[id] : kind === WRITE ? st.writeFns[id] : undefined;

@@ -39,7 +39,7 @@ export interface CnrHandleOptions extends HandleOptions {
 
 export function createCnrHandle<S, R extends OpTable<S>, W extends OpTable<S>>(cnr: CnrStructure<S, R, W>, options: CnrHandleOptions = {}): CnrHandle {
   if (cnr === null || typeof cnr !== 'object' || cnr.kind !== 'cnr-structure') throw new ConfigError('createCnrHandle needs a structure with a log mapper (withLogMapper())');
-  if (options === null || typeof options !== 'object') throw new ConfigError('createCnrHandle options must be an object');
+  if (options === null || typeof options !== 'object') throw new ConfigError('createCnrHandle: options must be an object');
   const { logs = DEFAULT_LOGS, ...perLog } = options;
   if (!Number.isInteger(logs) || logs < 1 || logs > MAX_LOGS) throw new ConfigError(`logs must be an integer from 1 to ${MAX_LOGS}`);
   const shape = perLogStructure(cnr.structure, 0, () => undefined);
@@ -55,24 +55,45 @@ export function createCnrHandle<S, R extends OpTable<S>, W extends OpTable<S>>(c
   };
 }
 
-function checkCnrHandle(handle: CnrHandle, name: string, version: number): void {
+/**
+ * The handle's shape, checked before anything is claimed: its logs (1 to 16
+ * ordinary handles, each its own memory) and its order table (a
+ * SharedArrayBuffer whose geometry names as many logs; OrderTable checks it).
+ * A handle that is not one is a HandleMismatchError, as on one log.
+ */
+function checkCnrHandle(handle: CnrHandle, name: string, version: number): OrderTable {
   if (handle === null || typeof handle !== 'object' || handle.kind !== 'node-replication/cnr' || !Array.isArray(handle.logs)) {
     throw new HandleMismatchError('not a parallel-logs handle (createCnrHandle)');
   }
   if (handle.structure !== name || handle.version !== version) throw new HandleMismatchError(`handle is for ${handle.structure}@${handle.version}, not ${name}@${version}`);
+  const logs = handle.logs;
+  if (logs.length < 1 || logs.length > MAX_LOGS) throw new HandleMismatchError(`a parallel-logs handle has 1 to ${MAX_LOGS} logs, this one ${logs.length}`);
+  const memories = new Set<unknown>();
+  for (const h of logs) {
+    if (h === null || typeof h !== 'object' || h.kind !== 'node-replication') throw new HandleMismatchError('a log of this parallel-logs handle is not a node-replication handle');
+    memories.add(h.memory);
+  }
+  if (memories.size !== logs.length) throw new HandleMismatchError('the logs of this parallel-logs handle are not distinct (one log memory appears twice)');
+  if (!(handle.order instanceof SharedArrayBuffer)) throw new HandleMismatchError('a parallel-logs handle has no order table of the right kind (a SharedArrayBuffer)');
+  return new OrderTable(handle.order, logs.length);
+}
+
+/** Options are an object (or absent): a null or a number is a ConfigError naming the call, as on one log. */
+function checkOptionsObject(where: string, options: unknown): void {
+  if (options !== undefined && (options === null || typeof options !== 'object')) throw new ConfigError(`${where}: options must be an object`);
 }
 
 /** Become a node on every log: one replica per log, in the same slot of each. */
 export function attachCnr<S, R extends OpTable<S>, W extends OpTable<S>>(handle: CnrHandle, cnr: CnrStructure<S, R, W>, options: AttachOptions = {}): CnrReplica<S, R, W> {
   if (cnr === null || typeof cnr !== 'object' || cnr.kind !== 'cnr-structure') throw new ConfigError('attachCnr needs a structure with a log mapper (withLogMapper())');
-  checkCnrHandle(handle, cnr.structure.name, cnr.structure.version);
-  const order = new OrderTable(handle.order, handle.logs.length);
+  const order = checkCnrHandle(handle, cnr.structure.name, cnr.structure.version);
+  checkOptionsObject('attachCnr', options);
   let slot = options.slot;
   return new CnrReplica(cnr, order, (log, structure) => {
     const r = attach(handle.logs[log]!, structure, slot === undefined ? options : { ...options, slot });
     slot = r.id;
     return r as never;
-  });
+  }, options.testHooks?.multiLogPhase);
 }
 
 /**
@@ -83,6 +104,7 @@ export function attachCnr<S, R extends OpTable<S>, W extends OpTable<S>>(handle:
 export function connectCnr<S, R extends OpTable<S>, W extends OpTable<S>>(handle: CnrHandle, cnr: CnrStructure<S, R, W>, options: ConnectOptions = {}): CnrClient<S, R, W> {
   if (cnr === null || typeof cnr !== 'object' || cnr.kind !== 'cnr-structure') throw new ConfigError('connectCnr needs a structure with a log mapper (withLogMapper())');
   checkCnrHandle(handle, cnr.structure.name, cnr.structure.version);
+  checkOptionsObject('connectCnr', options);
   const shape = perLogStructure(cnr.structure, 0, () => undefined);
   let node = options.node;
   return new CnrClient(cnr, handle.logs.length, (log) => {
@@ -94,9 +116,9 @@ export function connectCnr<S, R extends OpTable<S>, W extends OpTable<S>>(handle
 
 /** For a node's manager after worker.terminate(): declareDead on every log, and abort the node's multi-log op in progress. */
 export function declareCnrDead(handle: CnrHandle, node: number): void {
-  checkCnrHandle(handle, handle?.structure, handle?.version);
+  const order = checkCnrHandle(handle, handle?.structure, handle?.version); // (before any log is touched)
   for (const h of handle.logs) declareDead(h, node);
-  new OrderTable(handle.order, handle.logs.length).releaseIfHeldBy(node);
+  order.releaseIfHeldBy(node);
 }
 
 /**

@@ -10,6 +10,7 @@
  * combined by `combine[op]` (default: partition 0's result).
  */
 import { ConfigError, LogMapperError } from '../errors.js';
+import { checkKnownOptions } from '../options.js';
 import type { OpTable, Structure } from '../structure.js';
 
 /** The answer of a mapper: a log index, or every log. */
@@ -34,6 +35,10 @@ export function withLogMapper<S, R extends OpTable<S>, W extends OpTable<S>>(str
   if (!structure || typeof structure.fingerprint !== 'number') throw new ConfigError('withLogMapper needs a structure made by defineStructure()');
   if (mapper === null || typeof mapper !== 'object' || typeof mapper.map !== 'function') throw new ConfigError('a log mapper needs map(op, args, logs) => log index or "all"');
   for (const k of Object.keys(mapper)) if (k !== 'map' && k !== 'combine') throw new ConfigError(`unknown log mapper field '${k}'`);
+  if (mapper.combine !== undefined && (mapper.combine === null || typeof mapper.combine !== 'object')) throw new ConfigError('log mapper combine must be an object { op: (results) => result }');
+  for (const op of keyedAll(mapper) ?? []) {
+    if (structure.readIds[op] === undefined && structure.writeIds[op] === undefined) throw new ConfigError(`keyHashMapper: all names unknown op '${op}'`);
+  }
   for (const [op, fn] of Object.entries(mapper.combine ?? {})) {
     if (structure.readIds[op] === undefined && structure.writeIds[op] === undefined) throw new ConfigError(`log mapper combine given for unknown op '${op}'`);
     if (typeof fn !== 'function') throw new ConfigError(`log mapper combine.${op} must be a function (results) => result`);
@@ -82,11 +87,15 @@ function fnv(s: string): number {
  * named in `all` take no key and go to every log.
  */
 export function keyHashMapper(options: { all?: readonly string[]; combine?: LogMapper['combine'] } = {}): LogMapper {
+  checkKnownOptions('keyHashMapper', options, ['all', 'combine']);
+  if (options.all !== undefined && (!Array.isArray(options.all) || !options.all.every((op) => typeof op === 'string'))) {
+    throw new ConfigError('keyHashMapper: all must be an array of op names');
+  }
   const all = new Set(options.all ?? []);
   const mapper: LogMapper = {
     map: (op, args, logs) => (all.has(op) ? 'all' : keyHash(args[0]) % logs),
   };
-  if (options.combine) mapper.combine = options.combine;
+  if (options.combine !== undefined) mapper.combine = options.combine;
   // Lets a view route the key ops of this mapper without calling it (same answer, no argument array).
   Object.defineProperty(mapper, KEYED, { value: all });
   return mapper;

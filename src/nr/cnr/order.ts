@@ -28,12 +28,16 @@
  *   takes it over. The stalled appender's own COMMITTED CAS then fails and
  *   its caller gets FencedError(false): the op took effect nowhere.
  *
+ * Every word is data: a claimed row must hold nothing or a decided op ROWS
+ * earlier (else ORDER was rolled back: FailStopError), and the view checks a
+ * row's positions against the logs before trusting them (cnr-replica.ts).
+ *
  * Rows are reused after ROWS multi-log ops. ROWS is twice a log's cells, and
  * every multi-log op takes a cell in every log, so a replica that still holds
  * a log's head never sees its row reused; a lapped one finds another
  * sequence number there (fenced or corrupt, as for a lapped log cell).
  */
-import { FailStopError, TimeoutError } from '../errors.js';
+import { FailStopError, HandleMismatchError, TimeoutError } from '../errors.js';
 
 const ORDER = 0;
 const OWNER = 16;
@@ -63,12 +67,13 @@ export class OrderTable {
   private readonly rows: number;
 
   constructor(sab: SharedArrayBuffer, logs: number) {
-    if (!(sab instanceof SharedArrayBuffer) || sab.byteLength < 4 * ROW0) throw new FailStopError('the parallel logs\' order table is not a valid buffer');
+    // (As a log's header: a table that does not match is a HandleMismatchError at the call site.)
+    if (!(sab instanceof SharedArrayBuffer) || sab.byteLength < 4 * ROW0) throw new HandleMismatchError('the parallel logs\' order table is not a valid buffer');
     this.w = new Int32Array(sab);
     this.logs = logs;
     this.rows = Atomics.load(this.w, ROWS);
     if (Atomics.load(this.w, LOGS) !== logs || this.rows <= 0 || 4 * (ROW0 + this.rows * (1 + logs)) !== sab.byteLength) {
-      throw new FailStopError('the parallel logs\' order table does not match its handle (corrupt geometry words)');
+      throw new HandleMismatchError('the parallel logs\' order table does not match its handle (corrupt geometry words)');
     }
   }
 
@@ -96,7 +101,16 @@ export class OrderTable {
         Atomics.store(w, OWNER, slot + 1);
         const row = this.rowAt(seq);
         const old = Atomics.load(w, row);
-        if (old >>> 2 === seq || Atomics.compareExchange(w, row, old, seq << 2) !== old) return -1; // aborted while we stalled
+        if (old === ((seq << 2) | ABORTED)) return -1; // aborted while we stalled
+        if (!this.isPreviousOccupant(seq, old)) {
+          // Give the order back past the number we cannot use, so no one waits for us, then stop.
+          this.release(seq);
+          throw new FailStopError(`the parallel logs' order table is corrupt: multi-log op ${seq}'s row holds op ${old >>> 2} with status ${old & 3} (ORDER rolled back, or the row forged)`);
+        }
+        if (Atomics.compareExchange(w, row, old, seq << 2) !== old) {
+          if (Atomics.load(w, row) === ((seq << 2) | ABORTED)) return -1; // aborted as we claimed it
+          throw new FailStopError(`the parallel logs' order table is corrupt: the row of multi-log op ${seq} changed under its claim`);
+        }
         return seq;
       }
       const now = performance.now();
@@ -112,6 +126,20 @@ export class OrderTable {
       whileWaiting();
       Atomics.wait(w, ORDER, v, 2);
     }
+  }
+
+  /**
+   * The row op `seq` claims must hold nothing yet (0) or a decided op an
+   * exact number of ROWS earlier. Anything else (a later op, our own number
+   * already pending or committed, a pending op a lap ago) means ORDER was
+   * rolled back or the row forged: claiming it would let two ops share one
+   * sequence number, or leave the order held by nobody.
+   */
+  private isPreviousOccupant(seq: number, old: number): boolean {
+    if (old === 0) return true;
+    const prev = old >>> 2;
+    const status = old & 3;
+    return prev < seq && (seq - prev) % this.rows === 0 && (status === COMMITTED || status === ABORTED);
   }
 
   /** The holder of ORDER value `v` stalled: abort its op (unless it committed) and free the order. */

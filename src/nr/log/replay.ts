@@ -118,7 +118,8 @@ function lappedOrCorrupt(log: SharedLog, slot: number, slotWord: number, from: n
  * within microseconds; if not, after fenceAfterMs the writer is fenced and
  * its entry repaired into a skip (a dead or declared-dead writer's at once).
  * Bounded: an entry that no writer owns and nobody can repair within the
- * bound means corrupt shared memory.
+ * bound means corrupt shared memory; one before CTAIL that is not sealed
+ * means it at once.
  */
 function awaitEntry(
   log: SharedLog,
@@ -134,6 +135,14 @@ function awaitEntry(
     const seen = log.awaitSeal(pos, performance.now() + 10);
     if (seen !== 'timeout') return seen;
     if (!holds(log, slot, slotWord, from)) return 'fenced';
+    // Every entry before CTAIL was sealed or repaired before CTAIL passed it (a seal is not
+    // undone but by a later lap, which reads as 'lapped'): unsealed there, in a run that holds
+    // head, is a dropped seal, not a slow writer. (The seal is read again after CTAIL, so a
+    // writer that sealed meanwhile is seen.)
+    const ctail = log.ctail();
+    if (before(pos, ctail) && log.awaitSeal(pos, 0) === 'timeout' && holds(log, slot, slotWord, from)) {
+      throw new FailStopError(`the shared log is corrupt: the entry at position ${pos} is before CTAIL ${ctail} but not sealed`);
+    }
     applier.onWait();
     const waited = performance.now() - start;
     if (log.tryRepair(pos, waited >= log.fenceAfterMs)) continue;

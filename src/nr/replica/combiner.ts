@@ -213,6 +213,20 @@ export class Combiner implements HubHost {
     return pos;
   }
 
+  /**
+   * @internal Parallel logs: encode a write op with its own codec and drop
+   * the bytes. A multi-log op travels v8-encoded inside ALL_OP, so this is
+   * what gives it the single-log call site's checks (arity, the codec's
+   * refusals, the entry limit): the same EncodeError, OpTooLargeError or
+   * UnknownOpError, before the order is taken.
+   */
+  checkEncodes(name: string, args: readonly unknown[]): void {
+    const w = (this.alone ??= new OpWriter(256));
+    w.pos = 0;
+    this.encode(w, name, args, false);
+    w.pos = 0;
+  }
+
   /** Decode op bytes `[from, to)` just encoded into `w`, as a replica reading them from the log would. */
   private decodeStaged(w: OpWriter, codec: ArgsCodec<readonly unknown[]>, from: number, to: number): readonly unknown[] {
     if (this.stagingReader?.bytes !== w.bytes) this.stagingReader = new OpReader(w.bytes);

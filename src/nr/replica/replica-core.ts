@@ -57,6 +57,10 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
   /** @internal Called once when this replica halts or loses its slot (parallel logs: the view stops its other logs' replicas). */
   onLeave: ((e: FailStopError | DetachedError) => void) | null = null;
   protected applying = false;
+  /** @internal The position of the entry being applied by the replay (parallel logs check a multi-log op's recorded position against it). */
+  entryAt = 0;
+  /** @internal Where the last state transfer put this replica (parallel logs: a partition restored past a multi-log op never meets its entry). */
+  restoredTo: number | null = null;
   private readonly reader: OpReader;
   protected readonly combiner: Combiner;
   protected readonly recovery: Recovery;
@@ -266,6 +270,7 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
 
   /** @internal EntryApplier: apply one validated batch entry. */
   applyEntry(pos: number, header: EntryHeader): void {
+    this.entryAt = pos;
     if (this.combiner.isNextOwn(pos, header.replica)) this.combiner.applyOwn(pos);
     else this.counters.replayedOps += applyRemote(this.log, this.structure as unknown as AnyStructure, this.state, this.reader, pos, header, this.id, this.slotWord, this.ltail);
   }
@@ -279,6 +284,7 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
   restore(bytes: Uint8Array, pos: number): void {
     this.state = this.structure.restore ? this.structure.restore(bytes, pos) : (deserialize(bytes) as S);
     this.ltail = pos;
+    this.restoredTo = pos;
     this.combiner.dropOwnEntriesBefore(pos);
   }
 
@@ -327,6 +333,22 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
   appendUnapplied(name: string, args: readonly unknown[]): number | null {
     this.checkUsable();
     return this.combiner.appendAlone(name, args);
+  }
+
+  /**
+   * @internal Parallel logs: commit the async writes queued on this replica
+   * now, so that a multi-log op issued after them follows them, as a sync
+   * write follows the queue on one log. (On failure the combiner has settled
+   * the queued ops, and the error is the multi-log op's.)
+   */
+  commitQueued(): void {
+    if (this.combiner.pending.length > 0) this.commit();
+  }
+
+  /** @internal Parallel logs: a multi-log write's call-site checks (Combiner.checkEncodes). */
+  checkWrite(name: string, args: readonly unknown[]): void {
+    this.checkUsable();
+    this.combiner.checkEncodes(name, args);
   }
 
   /** @internal Parallel logs: an apply of this replica is on the stack. */

@@ -7,7 +7,11 @@ export interface ReplicaOptions {
   /** Bound on waiting for a snapshot when this replica must recover or join. Default 30 000 ms. */
   transferTimeoutMs?: number;
   /** @internal Test hooks, to force rare interleavings deterministically. */
-  testHooks?: { afterReserve?: (pos: number) => void };
+  testHooks?: {
+    afterReserve?: (pos: number) => void;
+    /** Parallel logs (attachCnr): a multi-log op of this view reached `phase` (its entries appended, committed, or the order given back). */
+    multiLogPhase?: (phase: 'appended' | 'committed' | 'released', seq: number) => void;
+  };
 }
 export const REPLICA_OPTION_KEYS = ['combine', 'transferTimeoutMs', 'testHooks'] as const;
 
