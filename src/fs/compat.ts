@@ -34,12 +34,12 @@ function withSignal<A extends unknown[], R>(fn: (...a: A) => R, at = 2): (...a: 
   };
 }
 
-/** node:fs-shaped functions bound to `core` (one thread's file system and working directory). */
 /** node's defaultCloseCallback: fs.close(fd) without a callback throws its error later. */
 function rethrowCloseError(err: unknown): void {
   if (err !== null && err !== undefined) throw err;
 }
 
+/** node:fs-shaped functions bound to `core` (one thread's file system and working directory). */
 export function nodeFs(core: NrFs) {
   const c = new FacadeContext(core);
   const sync = { ...fileCalls(c), ...treeCalls(c), opendirSync: (path: PathArg, options?: { encoding?: string | null; bufferSize?: number }) => opendirSync(c, path, options) };
@@ -51,49 +51,49 @@ export function nodeFs(core: NrFs) {
   const read = callbackForm(s.readCallbackForm, 5, (r) => [r.bytesRead, r.buffer]);
 
   const callbacks = {
-    access: callbackForm(s.accessSync, 2, undefined, 0, s.pathChecks),
-    appendFile: callbackForm(withSignal(s.appendFileCallbackForm), 3, () => []),
-    chmod: callbackForm(s.chmodSync, 2, () => [], 2, s.chmodChecks),
+    access: callbackForm(s.accessSync, 2, undefined, 0, s.fileForms.pathChecks),
+    appendFile: callbackForm(withSignal(s.fileForms.appendFile), 3, () => []),
+    chmod: callbackForm(s.chmodSync, 2, () => [], 2, s.fileForms.chmodChecks),
     chown: callbackForm(s.chownSync, 3, () => []),
     // node's close has a default callback, which throws the error (an uncaught exception).
     close: (fd: unknown, cb: unknown = rethrowCloseError, ...rest: unknown[]) => closeForm(fd, cb, ...rest),
     copyFile: callbackForm(s.copyFileSync, 3, () => []),
     cp: callbackForm(s.cpSync, 3, () => []),
     exists: existsForm(s.existsSync),
-    fchmod: callbackForm(s.fchmodSync, 2, () => [], 2, s.fchmodChecks),
+    fchmod: callbackForm(s.fchmodSync, 2, () => [], 2, s.fileForms.fchmodChecks),
     fchown: callbackForm(s.fchownSync, 3, () => []),
     fdatasync: callbackForm(s.fdatasyncSync, 1, () => []),
     fstat: callbackForm(noThrowIfNoEntry(s.fstatSync), 2),
     fsync: callbackForm(s.fsyncSync, 1, () => []),
     ftruncate: callbackForm(s.ftruncateSync, 2, () => []),
     futimes: callbackForm(s.futimesSync, 3, () => [], 3),
-    lchmod: callbackForm(s.lchmodSync, 2, () => [], 2, s.chmodChecks),
+    lchmod: callbackForm(s.lchmodSync, 2, () => [], 2, s.fileForms.chmodChecks),
     lchown: callbackForm(s.lchownSync, 3, () => []),
     link: callbackForm(s.linkSync, 2, () => [], 2),
     lstat: callbackForm(noThrowIfNoEntry(s.lstatSync), 2),
     lutimes: callbackForm(s.lutimesSync, 3, () => [], 3),
     mkdir: callbackForm(s.mkdirSync, 2),
     mkdtemp: callbackForm(s.mkdtempSync, 2),
-    open: callbackForm(s.openSync, 3, undefined, 0, s.openChecks),
+    open: callbackForm(s.openSync, 3, undefined, 0, s.fileForms.openChecks),
     opendir: callbackForm((path: PathArg, options?: { encoding?: string | null; bufferSize?: number }) => opendirSync(c, path, options, true), 2),
     read,
     readdir: callbackForm(s.readdirSync, 2),
-    readFile: callbackForm(withSignal(s.readFileCallbackForm, 1), 2),
+    readFile: callbackForm(withSignal(s.fileForms.readFile, 1), 2),
     readlink: callbackForm(s.readlinkSync, 2),
     readv: callbackForm(s.readvSync, 3, (n, a) => [n, a[1]]),
     realpath: Object.assign(callbackForm(s.realpathSync, 2), { native: callbackForm(s.realpathSync.native, 2) }),
     rename: callbackForm(s.renameSync, 2, () => [], 2),
-    rm: callbackForm(s.rmSync, 2, () => [], 0, s.rmChecks),
+    rm: callbackForm(s.rmSync, 2, () => [], 0, s.treeForms.rmChecks),
     rmdir: callbackForm(s.rmdirSync, 2, () => []),
     stat: callbackForm(noThrowIfNoEntry(s.statSync), 2),
     statfs: callbackForm(s.statfsSync, 2),
     symlink: callbackForm(s.symlinkSync, 3, () => []),
-    truncate: callbackForm(s.truncateSync, 2, () => [], 0, s.truncateChecks),
+    truncate: callbackForm(s.truncateSync, 2, () => [], 0, s.fileForms.truncateChecks),
     unlink: callbackForm(s.unlinkSync, 1, () => []),
     utimes: callbackForm(s.utimesSync, 3, () => [], 3),
     write: callbackForm(s.writeSync, 5, (n, a) => [n, a[1]]),
     writev: callbackForm(s.writevSync, 3, (n, a) => [n, a[1]]),
-    writeFile: callbackForm(withSignal(s.writeFileCallbackForm), 3, () => []),
+    writeFile: callbackForm(withSignal(s.fileForms.writeFile), 3, () => []),
   };
 
   // util.promisify(fs.read) resolves { bytesRead, buffer } in node (and write, readv, writev alike), exists a boolean.
@@ -129,7 +129,7 @@ export function nodeFs(core: NrFs) {
   };
 
   // The decoders the callback form and FileHandle share are not node:fs names.
-  const { readCallbackForm: _read, readHandleForm: _readHandle, writeHandleForm: _writeHandle, readFileCallbackForm: _readFile, writeFileCallbackForm: _writeFile, chmodChecks: _chmodChecks, fchmodChecks: _fchmodChecks, truncateChecks: _truncateChecks, openChecks: _openChecks, rmChecks: _rmChecks, pathChecks: _pathChecks, writeOptionsChecks: _writeOptionsChecks, appendFileCallbackForm: _appendFile, ...publicSync } = sync;
+  const { readCallbackForm: _read, readHandleForm: _readHandle, writeHandleForm: _writeHandle, fileForms: _fileForms, treeForms: _treeForms, ...publicSync } = sync;
 
   return {
     ...publicSync,

@@ -194,7 +194,7 @@ export function promiseCalls(c: FacadeContext, s: Sync) {
     access: async (path: PathArg, mode?: number) => s.accessSync(path, mode),
     appendFile: async (path: PathArg | FileHandle, data: Data, options?: WriteFileOptions | BufferEncoding | null) => {
       throwIfAborted(options, true);
-      s.writeOptionsChecks(options);
+      s.fileForms.writeOptionsChecks(options);
       const bytes = await collect(data, options);
       s.appendFileSync(handleOrPath(path), bytes, options);
     },
@@ -241,7 +241,7 @@ export function promiseCalls(c: FacadeContext, s: Sync) {
     utimes: async (path: PathArg, atime: unknown, mtime: unknown) => s.utimesSync(path, atime, mtime),
     writeFile: async (path: PathArg | FileHandle, data: Data | Iterable<Data> | AsyncIterable<Data>, options?: WriteFileOptions | BufferEncoding | null) => {
       throwIfAborted(options, true);
-      s.writeOptionsChecks(options);
+      s.fileForms.writeOptionsChecks(options);
       const bytes = await collect(data, options);
       throwIfAborted(options);
       s.writeFileSync(handleOrPath(path), bytes, options);

@@ -271,23 +271,26 @@ export function fileCalls(c: FacadeContext) {
     readFileSync: readFileSync as ReadFileCall,
     writeFileSync: (path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null) => writeFileSync(path, data, options, 'w'),
     appendFileSync: (path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null) => writeFileSync(path, data, options, 'a'),
-    readFileCallbackForm: (path: PathOrFd, options?: ReadFileOptions | Encoding | null) => readFileSync(path, options, 'callback'),
-    // What node's callback forms check before they take the callback (see callbackForm's precheck).
-    chmodChecks: (path: unknown, mode: unknown): void => {
-      c.checkPathArg(path);
-      requiredMode(mode);
+    /** Not node:fs names: what the callback and promise forms check or run where their order differs from the sync form's. */
+    fileForms: {
+      readFile: (path: PathOrFd, options?: ReadFileOptions | Encoding | null) => readFileSync(path, options, 'callback'),
+      writeFile: (path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null) => writeFileSync(path, data, options, 'w', 'callback'),
+      appendFile: (path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null) => writeFileSync(path, data, options, 'a', 'callback'),
+      // What node's callback forms check before they take the callback (see callbackForm's precheck).
+      chmodChecks: (path: unknown, mode: unknown): void => {
+        c.checkPathArg(path);
+        requiredMode(mode);
+      },
+      fchmodChecks: (_fd: unknown, mode: unknown): void => void requiredMode(mode),
+      pathChecks: (path: unknown): void => c.checkPathArg(path),
+      truncateChecks: (_path: unknown, len: unknown): void => void (len === undefined ? 0 : validateInteger(len, 'len')),
+      openChecks: (path: unknown, _flags: unknown, mode: unknown): void => {
+        c.checkPathArg(path);
+        checkMode(mode, 0o666);
+      },
+      /** fs.promises.writeFile and appendFile check the options, then the data, then the path. */
+      writeOptionsChecks: (options: unknown): void => void writeOptions(options, 'w'),
     },
-    fchmodChecks: (_fd: unknown, mode: unknown): void => void requiredMode(mode),
-    pathChecks: (path: unknown): void => c.checkPathArg(path),
-    /** fs.promises.writeFile and appendFile check the options, then the data, then the path. */
-    writeOptionsChecks: (options: unknown): void => void writeOptions(options, 'w'),
-    truncateChecks: (_path: unknown, len: unknown): void => void (len === undefined ? 0 : validateInteger(len, 'len')),
-    openChecks: (path: unknown, _flags: unknown, mode: unknown): void => {
-      c.checkPathArg(path);
-      checkMode(mode, 0o666);
-    },
-    writeFileCallbackForm: (path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null) => writeFileSync(path, data, options, 'w', 'callback'),
-    appendFileCallbackForm: (path: PathOrFd, data: Data, options?: WriteFileOptions | BufferEncoding | null) => writeFileSync(path, data, options, 'a', 'callback'),
     truncateSync: (path: PathOrFd, len?: number | null) => {
       if (typeof path === 'number') {
         const n = truncateLength(len); // as ftruncateSync: the length before the descriptor

@@ -304,10 +304,12 @@ export function treeCalls(c: FacadeContext) {
   return {
     readdirSync: readdirSync as ReaddirCall,
     mkdirSync,
-    /** What node's fs.rm checks before it takes the callback: the path, then the options. */
-    rmChecks: (path: unknown, options: unknown): void => {
-      c.checkPathArg(path);
-      rmOptions(options);
+    /** Not a node:fs name: what node's fs.rm checks before it takes the callback, the path and then the options. */
+    treeForms: {
+      rmChecks: (path: unknown, options: unknown): void => {
+        c.checkPathArg(path);
+        rmOptions(options);
+      },
     },
     rmSync,
     rmdirSync,
