@@ -8,7 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { attachFs, createFs, type NrFsHandle } from '../src/fs/index.js';
 import { PageHolder, STAMP_EVERY } from '../src/fs/pages/holder.js';
 import { createPool, genOfRef, indexOfRef, LIVE, RETIRING, SharedPages, stOf, TAKEN, word } from '../src/fs/pages/pool.js';
+import { fsStructure } from '../src/fs/index.js';
 import { WHOLE } from '../src/fs/state.js';
+import { PwriteTarget } from '../src/fs/write-targets.js';
+import { DataWriter } from '../src/fs/writer.js';
+import { bare, writeFileOp } from './support/fs-pages.js';
 import { EncodeError } from '../src/nr/index.js';
 
 /** Pages of the pool in each state, read straight from the shared words. */
@@ -132,5 +136,32 @@ describe('pwrite and pread take one record argument', () => {
     expect(a.replica.digest()).toBe(b.replica.digest());
     a.detach();
     b.detach();
+  });
+});
+
+describe('the writer checks that its replica holds the log only after a merge', () => {
+  it('a whole-page write asks nothing; a partial one that merged a page of the file asks, and redoes its copy after catching up when the replica was fenced', () => {
+    const S = fsStructure({ maxPages: 64, maxInodes: 64 });
+    const st = S.create();
+    writeFileOp(S, st, '/f', 0o1101, 0o644, 1, Buffer.alloc(8192, 0x61), 0, 0);
+    const ino = S.reads.inode(st, 0, '/f')!.ino;
+    // A replica that was fenced until its next sync.
+    let holds = false;
+    let checks = 0;
+    let syncs = 0;
+    const replica = { sync: () => { syncs++; holds = true; }, holdsLog: () => { checks++; return holds; } };
+    const writer = new DataWriter(replica, st.store.holder);
+    const target = new PwriteTarget(bare(S, st));
+    expect(writer.write(Buffer.alloc(4096, 0x62), target.set(ino, 4096, false, 2, 4096))).toBe(8192);
+    expect([checks, syncs]).toEqual([0, 0]);
+    // 5 bytes into page 0: the rest of the page is merged from the file's page, read through the (fenced) replica's table.
+    expect(writer.write(Buffer.from('HELLO'), target.set(ino, 10, false, 3, 5))).toBe(15);
+    expect([checks, syncs]).toEqual([2, 1]);
+    const buf = Buffer.alloc(8192);
+    expect(S.reads.pread(st, { ino, buf, off: 0, len: 8192, pos: 0 })).toBe(8192);
+    const want = Buffer.alloc(8192, 0x61);
+    want.write('HELLO', 10);
+    want.fill(0x62, 4096);
+    expect(buf.equals(want)).toBe(true);
   });
 });
