@@ -26,7 +26,7 @@ import { BackpressureError, DetachedError, EncodeError, FencedError, NodeGoneErr
 import { FsError } from './errors.js';
 import { copyBytes, type SharedPages, indexOfRef, MAX_WRITE_ATTEMPTS, PAGE_BYTES, POOL_WAIT_MS, poolFull } from './pages/pool.js';
 import { FsArgumentError } from './paths.js';
-import { CONFLICT, HOLE, type Inode, pagesSpanned, refAt, WHOLE } from './state.js';
+import { CONFLICT, edgeRef, HOLE, type Inode, pagesSpanned, WHOLE } from './state.js';
 
 /** @internal Stop a write at a phase (tests kill workers there). */
 export interface WriteHooks {
@@ -63,7 +63,7 @@ export interface Layout {
   at: number;
   /** The write replaces the whole file (O_TRUNC): nothing to merge with. */
   trunc: boolean;
-  /** The refs the file has at the write's first and last page (HOLE: none, or no file): what a partial edge page merges with. */
+  /** The refs the file has at the write's first and last page (HOLE: none, or no file, or the write covers that page whole): what a partial edge page merges with. */
   first: number;
   last: number;
 }
@@ -71,8 +71,14 @@ export interface Layout {
 /** Fill `out.first`/`out.last` for a write of `len` bytes at `out.at` into `node` as this replica has it. */
 export function edgesOf(node: Inode | undefined, len: number, out: Layout): void {
   const has = node !== undefined && node.pages !== null && len > 0;
-  out.first = has ? refAt(node, Math.floor(out.at / PAGE_BYTES)) : HOLE;
-  out.last = has ? refAt(node, Math.floor((out.at + len - 1) / PAGE_BYTES)) : HOLE;
+  out.first = has ? partialEdge(node, out.at, len, false) : HOLE;
+  out.last = has ? partialEdge(node, out.at, len, true) : HOLE;
+}
+
+/** The ref an edge page merges with; HOLE for one the write covers whole (fill merges nothing there: no page-table lookup). */
+function partialEdge(node: Inode, at: number, len: number, last: boolean): number {
+  const r = edgeRef(node, at, len, last);
+  return r === WHOLE ? HOLE : r;
 }
 
 /** One data write (reused from call to call: no closures per write; see write-targets.ts). */
