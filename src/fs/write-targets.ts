@@ -14,7 +14,7 @@
 import { FailStopError } from '../nr/index.js';
 import { ring } from './changes.js';
 import type { FsReplica } from './handle.js';
-import { HOLE, O_APPEND, O_TRUNC, PAGE_BYTES, placeWrite, type PwriteOp, tailToRewrite, type WriteFileOp } from './state.js';
+import { type DataRun, HOLE, O_APPEND, O_TRUNC, PAGE_BYTES, placeWrite, type PwriteOp, tailToRewrite, type WriteFileOp } from './state.js';
 import { edgesOf, type Layout, type TruncateTarget, type WriteTarget } from './writer.js';
 
 type Ops = Pick<FsReplica, 'reads' | 'writes'>;
@@ -82,11 +82,7 @@ export class PwriteTarget extends LoggingTarget implements WriteTarget {
   }
 
   log(at: number, expFirst: number, expLast: number, refs: readonly number[]): number {
-    const op = this.op;
-    op.at = at;
-    op.expFirst = expFirst;
-    op.expLast = expLast;
-    op.refs = refs;
+    const op = placeRun(this.op, at, expFirst, expLast, refs);
     try {
       return this.ops.writes.pwrite(op);
     } finally {
@@ -124,11 +120,7 @@ export class WriteFileTarget extends LoggingTarget implements WriteTarget {
   }
 
   log(at: number, expFirst: number, expLast: number, refs: readonly number[]): number {
-    const op = this.op;
-    op.at = at;
-    op.expFirst = expFirst;
-    op.expLast = expLast;
-    op.refs = refs;
+    const op = placeRun(this.op, at, expFirst, expLast, refs);
     try {
       return this.ops.writes.writeFile(op);
     } finally {
@@ -167,6 +159,15 @@ export class ResizeTarget extends LoggingTarget implements TruncateTarget {
       this.rang();
     }
   }
+}
+
+/** The writer's layout of the data and its pages, into a data op's record (the refs are not kept past the op: reset them after). */
+function placeRun<T extends DataRun>(op: T, at: number, expFirst: number, expLast: number, refs: readonly number[]): T {
+  op.at = at;
+  op.expFirst = expFirst;
+  op.expLast = expLast;
+  op.refs = refs;
+  return op;
 }
 
 /** A write of whole pages: it merges with no page of the file. */
