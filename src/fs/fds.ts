@@ -380,15 +380,14 @@ export abstract class FdFs {
     op.off = off;
     op.len = len;
     op.pos = pos;
-    try {
-      for (let attempt = 1; ; attempt++) {
-        const n = this.reads.pread(op);
-        if (this.node.holdsLog()) return n;
-        if (attempt >= STALE_READ_ATTEMPTS) throw new FsError('EAGAIN', 'read', undefined, undefined, 'this replica keeps being fenced during reads');
+    for (let attempt = 1; ; attempt++) {
+      const n = this.reads.pread(op);
+      if (this.node.holdsLog()) {
+        // The caller's buffer is not kept past the read (after a throw, until the next read).
+        op.buf = NO_BYTES;
+        return n;
       }
-    } finally {
-      // The caller's buffer is not kept past the read.
-      op.buf = NO_BYTES;
+      if (attempt >= STALE_READ_ATTEMPTS) throw new FsError('EAGAIN', 'read', undefined, undefined, 'this replica keeps being fenced during reads');
     }
   }
 
