@@ -1,6 +1,6 @@
 /**
- * The write path's cheaper shape (issue 17, session 16): pwrite, writeFile
- * and pread take one record argument each, and retired pages are stamped
+ * The write path's cheaper shape (issue 17, session 16): pwrite and
+ * writeFile take one record argument each, and retired pages are stamped
  * with one log mark per STAMP_EVERY flushes. Reclamation stays exact: a
  * page is never reused while a lagging replica could still read it.
  */
@@ -114,8 +114,8 @@ describe('retired pages: one log mark per STAMP_EVERY flushes, reclamation exact
   });
 });
 
-describe('pwrite and pread take one record argument', () => {
-  it('a bound pwrite and pread take one record; a second argument is an EncodeError and nothing is logged', () => {
+describe('pwrite takes one record argument', () => {
+  it('a bound pwrite takes one record; a second argument is an EncodeError and nothing is logged', () => {
     const h = createFs({ replicas: 2, maxReplicas: 2, capacityBytes: 1 << 20 });
     const a = attachFs(h);
     const b = attachFs(h);
@@ -123,7 +123,7 @@ describe('pwrite and pread take one record argument', () => {
     a.pwrite(fd, Buffer.from('hello world'), 0, 11, 0);
     const ino = a.inoOf(fd);
     const buf = Buffer.alloc(16, 0x2e);
-    expect(b.replica.reads.pread({ ino, buf, off: 2, len: 5, pos: 6 })).toBe(5);
+    expect(b.replica.reads.pread(ino, buf, 2, 5, 6)).toBe(5);
     expect(buf.toString('latin1', 0, 9)).toBe('..world..');
     // An empty write needs no page: the apply answers where it would have ended.
     expect(a.replica.writes.pwrite({ ino, append: false, now: 1, at: 3, len: 0, expFirst: WHOLE, expLast: WHOLE, refs: [] })).toBe(3);
@@ -158,7 +158,7 @@ describe('the writer checks that its replica holds the log only after a merge', 
     expect(writer.write(Buffer.from('HELLO'), target.set(ino, 10, false, 3, 5))).toBe(15);
     expect([checks, syncs]).toEqual([2, 1]);
     const buf = Buffer.alloc(8192);
-    expect(S.reads.pread(st, { ino, buf, off: 0, len: 8192, pos: 0 })).toBe(8192);
+    expect(S.reads.pread(st, ino, buf, 0, 8192, 0)).toBe(8192);
     const want = Buffer.alloc(8192, 0x61);
     want.write('HELLO', 10);
     want.fill(0x62, 4096);

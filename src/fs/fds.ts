@@ -17,12 +17,10 @@ import { OpenProtocol } from './open-protocol.js';
 import { FIRST_FD, MAX_FDS, OpenTable } from './opens.js';
 import { PwriteTarget, ResizeTarget, WriteFileTarget } from './write-targets.js';
 import { DataWriter, type WriteHooks, type WriterPages } from './writer.js';
-import { O_ACCMODE, O_APPEND, O_RDONLY, O_WRONLY, type PreadOp, SET_MODE, SET_OWNER, SET_TIMES } from './state.js';
+import { O_ACCMODE, O_APPEND, O_RDONLY, O_WRONLY, SET_MODE, SET_OWNER, SET_TIMES } from './state.js';
 import { Stats } from './stats.js';
 import { ClientOwners, OWNER_SWEEPING } from './client-owners.js';
 import { clientRequestsPending } from '../nr/index.js';
-
-const NO_BYTES = new Uint8Array(0);
 
 /** Reads redone because this replica was fenced during the copy, before EAGAIN. */
 export const STALE_READ_ATTEMPTS = 100;
@@ -85,8 +83,6 @@ export abstract class FdFs {
   private readonly replicaHolder: PageHolder | null;
   protected readonly writer: DataWriter;
   protected readonly pwriteTarget: PwriteTarget;
-  /** pread's one argument, reused (the read never keeps it). */
-  private readonly preadOp: PreadOp = { ino: 0, buf: NO_BYTES, off: 0, len: 0, pos: 0 };
   protected readonly writeFileTarget: WriteFileTarget;
   protected readonly resizeTarget: ResizeTarget;
   protected readonly maxWriteBytes: number;
@@ -374,19 +370,9 @@ export abstract class FdFs {
    * have read a reused page: read again (the read recovers first).
    */
   protected readAt(ino: number, buf: Uint8Array, off: number, len: number, pos: number): number {
-    const op = this.preadOp;
-    op.ino = ino;
-    op.buf = buf;
-    op.off = off;
-    op.len = len;
-    op.pos = pos;
     for (let attempt = 1; ; attempt++) {
-      const n = this.reads.pread(op);
-      if (this.node.holdsLog()) {
-        // The caller's buffer is not kept past the read (after a throw, until the next read).
-        op.buf = NO_BYTES;
-        return n;
-      }
+      const n = this.reads.pread(ino, buf, off, len, pos);
+      if (this.node.holdsLog()) return n;
       if (attempt >= STALE_READ_ATTEMPTS) throw new FsError('EAGAIN', 'read', undefined, undefined, 'this replica keeps being fenced during reads');
     }
   }

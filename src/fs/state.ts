@@ -36,7 +36,6 @@ import { asUser } from './state/walk.js';
 export * from './state/inode.js';
 export { copyOut, CONFLICT, edgeRef, HOLE, pagesSpanned, placeWrite, refAt, tailToRewrite, WHOLE } from './state/data.js';
 export type { DataRun, PwriteOp, WriteFileOp } from './state/ops-files.js';
-export type { PreadOp } from './state/reads.js';
 export { SET_MODE, SET_OWNER, SET_TIMES } from './state/ops-meta.js';
 export { ON_CREATE, ON_PARENT, ON_TARGET, type DirEntry, type StatRecord } from './state/reads.js';
 export { digestState } from './state/snapshot.js';
@@ -119,7 +118,7 @@ export function fsStructure(config: FsConfig) {
     // 4: opens and closes are not logged (the open table); removals carry the issuer's free-or-orphan decision; reap.
     // 5: the clients' reads (layout, cutPage, pageRefs).
     // 6: pageRefs carries the client's owner id and read number (the read grace).
-    // (pwrite, writeFile and pread taking one record argument changed no byte of an entry: still 6.)
+    // (pwrite and writeFile taking one record argument changed no byte of an entry: still 6.)
     version: 6,
     create: (): FsState => emptyState(limits, store, config.observer ?? null),
     reads: {

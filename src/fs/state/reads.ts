@@ -58,19 +58,10 @@ export function orphans(s: FsState): number[] {
 }
 
 
-/** pread's one argument: `len` bytes at `pos` of inode `ino` into `buf` at `off` (a record: see PwriteOp). */
-export interface PreadOp {
-  ino: number;
-  buf: Uint8Array;
-  off: number;
-  len: number;
-  pos: number;
-}
-
-export function pread(s: FsState, op: PreadOp): number {
-  const node = fileByIno(s, op.ino, 'read');
+export function pread(s: FsState, ino: number, buf: Uint8Array, off: number, len: number, pos: number): number {
+  const node = fileByIno(s, ino, 'read');
   if (node.dir) throw new FsError('EISDIR', 'read');
-  return copyOut(s, node, op.buf, op.off, op.len, op.pos);
+  return copyOut(s, node, buf, off, len, pos);
 }
 
 /**
