@@ -3,7 +3,9 @@
  * of 16 pages, N ops in a loop after setup (MODE w: 4 KiB pwrites, r:
  * 4 KiB preads, o: open+close of an existing file, c: create+close of a
  * new file, cu: create+close+unlink, copy: the copy limit's bare 4 KiB
- * copy, for the read path's overhead). Run under callgrind at two N and
+ * copy, for the read path's overhead; wa: 4 KiB pwrites with a second replica in
+ * this thread applying each batch of 256 of them: wa minus w is about the
+ * cost of one remote apply). Run under callgrind at two N and
  * divide the difference:
  *
  *   npx tsc -p tsconfig.json
@@ -15,14 +17,21 @@ const fsPath = process.env.FS ? new URL(`file://${process.env.FS}`).href : new U
 const { createFs, attachFs } = await import(fsPath);
 const [mode, nArg] = process.argv.slice(2);
 const N = +nArg;
-const h = createFs({ replicas: 1, capacityBytes: 64 << 20 });
+const h = createFs({ replicas: mode === 'wa' ? 2 : 1, capacityBytes: 64 << 20 });
 const fs = attachFs(h);
+const other = mode === 'wa' ? attachFs(h) : null;
 const fd = fs.open('/f', 'w+');
 const buf = Buffer.alloc(4096, 1);
 for (let i = 0; i < 16; i++) fs.pwrite(fd, buf, 0, 4096, i * 4096);
 const rd = Buffer.alloc(4096);
 fs.mkdir('/d');
 if (mode === 'w') for (let i = 0; i < N; i++) fs.pwrite(fd, buf, 0, 4096, (i & 15) * 4096);
+else if (mode === 'wa') {
+  for (let i = 0; i < N; i++) {
+    fs.pwrite(fd, buf, 0, 4096, (i & 15) * 4096);
+    if ((i & 255) === 255) other.replica.sync();
+  }
+}
 else if (mode === 'r') for (let i = 0; i < N; i++) fs.pread(fd, rd, 0, 4096, (i & 15) * 4096);
 else if (mode === 'o') for (let i = 0; i < N; i++) fs.close(fs.open('/f', 'r'));
 else if (mode === 'c') for (let i = 0; i < N; i++) fs.close(fs.open(`/d/${i}`, 'wx'));
@@ -35,4 +44,4 @@ else if (mode === 'copy') {
   const pages = Array.from({ length: 16 }, () => Buffer.alloc(4096, 1));
   for (let i = 0; i < N; i++) rd.set(pages[i & 15]);
 }
-else throw new Error(`unknown mode ${mode} (w, r, o, c, cu, copy)`);
+else throw new Error(`unknown mode ${mode} (w, wa, r, o, c, cu, copy)`);

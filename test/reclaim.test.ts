@@ -64,6 +64,29 @@ describe('LogMarkQueue', () => {
     expect(q.length).toBe(0);
   });
 
+  it('an emptied queue reuses its slots: later items come back exactly once, never a freed one again', () => {
+    let tail = 0;
+    let applied = 0;
+    const q = new LogMarkQueue<number>({ logMark: () => tail, appliedEverywhere: (m) => m <= applied });
+    // Fewer items each round: slots past the new end still hold freed items, which must never come back.
+    for (let round = 0; round < 3; round++) {
+      const n = 5 - round;
+      const want = Array.from({ length: n }, (_, i) => round * 10 + i);
+      for (const item of want) q.push(item, ++tail);
+      const freed: number[] = [];
+      applied = tail - 1;
+      expect(q.reclaim((i) => freed.push(i))).toBe(n - 1);
+      expect(q.length).toBe(1);
+      expect(q.oldest()).toBe(want[n - 1]);
+      applied = tail;
+      expect(q.reclaim((i) => freed.push(i))).toBe(1);
+      expect(freed).toEqual(want);
+      expect(q.length).toBe(0);
+      expect(q.oldest()).toBeUndefined();
+      expect(q.reclaim((i) => freed.push(i))).toBe(0);
+    }
+  });
+
   it('a mark that is not a number is refused at push (the queue could never reclaim past it, or would at once)', () => {
     const handle = createHandle(HashMap, { replicas: 1, logBytes: 4096 });
     const q = new LogMarkQueue<number>(attach(handle, HashMap));

@@ -214,7 +214,7 @@ export class NrFsClient extends NrFs {
       fence: this.fence,
       readPages: READ_PAGES,
       sendRead: (ino, pos, len, readNo, done) => client.submitRead('pageRefs', [ino, pos, len, READ_PAGES, this.slot, readNo], (e, v) => done(e === undefined ? e : revive(e), v)),
-      sendWrite: (ino, now, pos, len, refs, done) => client.submitWrite('pwrite', [ino, false, now, pos, len, WHOLE, WHOLE, refs as number[]], (e, v) => done(e === undefined ? e : revive(e), v)),
+      sendWrite: (ino, now, pos, len, refs, done) => client.submitWrite('pwrite', [{ ino, append: false, now, at: pos, len, expFirst: WHOLE, expLast: WHOLE, refs }], (e, v) => done(e === undefined ? e : revive(e), v)),
       checkRefs: (r, pos, len) => this.checkRefs(r, pos, len),
       copyPages: (r, buf, off, n, pos) => this.copyPages(r, buf, off, n, pos),
       drainRequests: () => client.drain(),

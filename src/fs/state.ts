@@ -26,7 +26,7 @@ import { PageHolder } from './pages/holder.js';
 import { createPool, type PoolBuffers, poolPagesFor, SharedPages } from './pages/pool.js';
 import { pagesSpanned, WHOLE } from './state/data.js';
 import { type ChangeObserver, emptyState, type FsLimits, type FsState, type PageStore } from './state/inode.js';
-import { ftruncate, open, pwrite, reap, truncate, writeFile } from './state/ops-files.js';
+import { type DataRun, ftruncate, open, pwrite, type PwriteOp, reap, truncate, writeFile, type WriteFileOp } from './state/ops-files.js';
 import { setattr } from './state/ops-meta.js';
 import { link, mkdir, rename, rmdir, symlink, unlink } from './state/ops-tree.js';
 import { access, cutPage, exists, fstat, inode, lastOpens, layout, pageRefs, lstat, openable, orphans, orphansKeyed, permit, pread, readdir, readdirTypes, readFile, readlink, realpath, removal, stat, usage } from './state/reads.js';
@@ -35,14 +35,16 @@ import { asUser } from './state/walk.js';
 
 export * from './state/inode.js';
 export { copyOut, CONFLICT, edgeRef, HOLE, pagesSpanned, placeWrite, refAt, tailToRewrite, WHOLE } from './state/data.js';
+export type { DataRun, PwriteOp, WriteFileOp } from './state/ops-files.js';
 export { SET_MODE, SET_OWNER, SET_TIMES } from './state/ops-meta.js';
 export { ON_CREATE, ON_PARENT, ON_TARGET, type DirEntry, type StatRecord } from './state/reads.js';
 export { digestState } from './state/snapshot.js';
 
 const openArgs: [string, number, number, number, number, number, number, number] = ['', 0, 0, 0, 0, 0, 0, 0];
 const inoArgs: [number] = [0];
-const pwriteRefs: number[] = [];
-const pwriteArgs: [number, boolean, number, number, number, number, number, number[]] = [0, false, 0, 0, 0, 0, 0, pwriteRefs];
+/** The decoded data ops (reused: one op decodes and applies at a time). */
+const pwriteOp: PwriteOp & { refs: number[] } = { ino: 0, append: false, now: 0, at: 0, len: 0, expFirst: WHOLE, expLast: WHOLE, refs: [] };
+const pwriteArgs: [PwriteOp] = [pwriteOp];
 const removeArgs: [string, number, number, number, number, number] = ['', 0, 0, 0, 0, 0];
 const pathLenNowArgs: [string, number, number, number, number, number, number] = ['', 0, 0, 0, 0, 0, 0];
 const inoLenNowArgs: [number, number, number, number, number] = [0, 0, 0, 0, 0];
@@ -51,8 +53,8 @@ const symlinkArgs: [string, string, number, number, number] = ['', '', 0, 0, 0];
 const setattrArgs: [string, number, boolean, number, number, number, number, number, number, number, number, number] = ['', 0, false, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 const linkArgs: [string, string, number, number, number] = ['', '', 0, 0, 0];
 const renameArgs: [string, string, number, number, number, number, number] = ['', '', 0, 0, 0, 0, 0];
-const writeFileRefs: number[] = [];
-const writeFileArgs: [string, number, number, number, number, number, number, number, number[], number, number] = ['', 0, 0, 0, 0, 0, 0, 0, writeFileRefs, 0, 0];
+const writeFileOp: WriteFileOp & { refs: number[] } = { path: '', flags: 0, mode: 0, now: 0, uid: 0, gid: 0, at: 0, len: 0, expFirst: WHOLE, expLast: WHOLE, refs: [] };
+const writeFileArgs: [WriteFileOp] = [writeFileOp];
 
 /** Flags in the top bits of a data op's length word (a write is far below 2^30 bytes: see maxWriteBytes). */
 const HAS_FIRST = 0x80000000;
@@ -64,31 +66,32 @@ const LEN_MASK = 0x3fffffff;
  * pages it merged with (only when partial: WHOLE otherwise), and one page
  * ref per page spanned. Kept small: a 4 KiB pwrite is 37 bytes, two cells.
  */
-function writeData(w: OpWriter, at: number, len: number, expFirst: number, expLast: number, refs: readonly number[]): void {
-  w.f64(at);
+function writeData(w: OpWriter, op: DataRun): void {
+  const { len, expFirst, expLast, refs } = op;
+  w.f64(op.at);
   w.u32((len | (expFirst !== WHOLE ? HAS_FIRST : 0) | (expLast !== WHOLE ? HAS_LAST : 0)) >>> 0);
   if (expFirst !== WHOLE) w.f64(expFirst);
   if (expLast !== WHOLE) w.f64(expLast);
   for (let k = 0; k < refs.length; k++) w.f64(refs[k]!);
 }
-function readData(r: OpReader, out: [...unknown[]], at: number, refs: number[]): void {
+function readData(r: OpReader, out: DataRun & { refs: number[] }): void {
   const pos = r.f64();
   const word = r.u32();
   const len = word & LEN_MASK;
-  out[at] = pos;
-  out[at + 1] = len;
-  out[at + 2] = (word & HAS_FIRST) !== 0 ? r.f64() : WHOLE;
-  out[at + 3] = (word & HAS_LAST) !== 0 ? r.f64() : WHOLE;
+  out.at = pos;
+  out.len = len;
+  out.expFirst = (word & HAS_FIRST) !== 0 ? r.f64() : WHOLE;
+  out.expLast = (word & HAS_LAST) !== 0 ? r.f64() : WHOLE;
   // Shared memory is data to validate: a position or a page count the entry cannot hold is a forged entry.
   const n = Number.isSafeInteger(pos) && pos >= 0 ? pagesSpanned(pos, len) : -1;
   if (!(n >= 0 && n <= (r.bytes.length - r.pos) / 8)) throw new FailStopError(`NrFS: a data op at ${pos} of ${len} bytes does not fit its entry`);
   // Resized by push/pop (a steady run of n-page writes changes nothing): a length store is a runtime call.
+  const refs = out.refs;
   while (refs.length > n) refs.pop();
   for (let k = 0; k < n; k++) {
     if (k < refs.length) refs[k] = r.f64();
     else refs.push(r.f64());
   }
-  out[at + 4] = refs;
 }
 
 export interface FsConfig extends FsLimits {
@@ -115,6 +118,7 @@ export function fsStructure(config: FsConfig) {
     // 4: opens and closes are not logged (the open table); removals carry the issuer's free-or-orphan decision; reap.
     // 5: the clients' reads (layout, cutPage, pageRefs).
     // 6: pageRefs carries the client's owner id and read number (the read grace).
+    // (pwrite and writeFile taking one record argument changed no byte of an entry: still 6.)
     version: 6,
     create: (): FsState => emptyState(limits, store, config.observer ?? null),
     reads: {
@@ -135,7 +139,7 @@ export function fsStructure(config: FsConfig) {
       pwrite,
       truncate: (s: FsState, path: string, len: number, now: number, uid: number, gid: number, expTail: number, tailRef: number) => (uid === 0 ? truncate(s, path, len, now, uid, gid, expTail, tailRef) : asUser(uid, gid, () => truncate(s, path, len, now, uid, gid, expTail, tailRef))),
       ftruncate,
-      writeFile: (s: FsState, path: string, flags: number, mode: number, now: number, at: number, len: number, expFirst: number, expLast: number, refs: readonly number[], uid: number, gid: number) => (uid === 0 ? writeFile(s, path, flags, mode, now, at, len, expFirst, expLast, refs, uid, gid) : asUser(uid, gid, () => writeFile(s, path, flags, mode, now, at, len, expFirst, expLast, refs, uid, gid))),
+      writeFile: (s: FsState, op: WriteFileOp) => (op.uid === 0 ? writeFile(s, op) : asUser(op.uid, op.gid, () => writeFile(s, op))),
       mkdir: (s: FsState, path: string, mode: number, recursive: boolean, now: number, uid: number, gid: number) => (uid === 0 ? mkdir(s, path, mode, recursive, now, uid, gid) : asUser(uid, gid, () => mkdir(s, path, mode, recursive, now, uid, gid))),
       rmdir: (s: FsState, path: string, now: number, uid: number, gid: number, freeIno: number, seenPin: number) => (uid === 0 ? rmdir(s, path, now, uid, gid, freeIno, seenPin) : asUser(uid, gid, () => rmdir(s, path, now, uid, gid, freeIno, seenPin))),
       unlink: (s: FsState, path: string, now: number, uid: number, gid: number, freeIno: number, seenPin: number) => (uid === 0 ? unlink(s, path, now, uid, gid, freeIno, seenPin) : asUser(uid, gid, () => unlink(s, path, now, uid, gid, freeIno, seenPin))),
@@ -176,17 +180,19 @@ export function fsStructure(config: FsConfig) {
         },
       },
       pwrite: {
-        encode(w, ino, append, now, at, len, expFirst, expLast, refs) {
-          w.f64(ino);
-          w.u8(append ? 1 : 0);
-          w.f64(now);
-          writeData(w, at, len, expFirst, expLast, refs);
+        arity: 1,
+        encode(w, op) {
+          w.f64(op.ino);
+          w.u8(op.append ? 1 : 0);
+          w.f64(op.now);
+          writeData(w, op);
         },
         decode(r) {
-          pwriteArgs[0] = r.f64();
-          pwriteArgs[1] = r.u8() === 1;
-          pwriteArgs[2] = r.f64();
-          readData(r, pwriteArgs, 3, pwriteRefs);
+          const op = pwriteOp;
+          op.ino = r.f64();
+          op.append = r.u8() === 1;
+          op.now = r.f64();
+          readData(r, op);
           return pwriteArgs;
         },
       },
@@ -229,23 +235,25 @@ export function fsStructure(config: FsConfig) {
         },
       },
       writeFile: {
-        encode(w, path, flags, mode, now, at, len, expFirst, expLast, refs, uid, gid) {
-          w.str(path);
-          w.u32(flags);
-          w.u32(mode);
-          w.f64(now);
-          w.u32(uid);
-          w.u32(gid);
-          writeData(w, at, len, expFirst, expLast, refs);
+        arity: 1,
+        encode(w, op) {
+          w.str(op.path);
+          w.u32(op.flags);
+          w.u32(op.mode);
+          w.f64(op.now);
+          w.u32(op.uid);
+          w.u32(op.gid);
+          writeData(w, op);
         },
         decode(r) {
-          writeFileArgs[0] = r.str();
-          writeFileArgs[1] = r.u32();
-          writeFileArgs[2] = r.u32();
-          writeFileArgs[3] = r.f64();
-          writeFileArgs[9] = r.u32();
-          writeFileArgs[10] = r.u32();
-          readData(r, writeFileArgs, 4, writeFileRefs);
+          const op = writeFileOp;
+          op.path = r.str();
+          op.flags = r.u32();
+          op.mode = r.u32();
+          op.now = r.f64();
+          op.uid = r.u32();
+          op.gid = r.u32();
+          readData(r, op);
           return writeFileArgs;
         },
       },

@@ -14,10 +14,12 @@
 import { FailStopError } from '../nr/index.js';
 import { ring } from './changes.js';
 import type { FsReplica } from './handle.js';
-import { HOLE, O_APPEND, O_TRUNC, PAGE_BYTES, placeWrite, tailToRewrite } from './state.js';
+import { type DataRun, HOLE, O_APPEND, O_TRUNC, PAGE_BYTES, placeWrite, type PwriteOp, tailToRewrite, type WriteFileOp } from './state.js';
 import { edgesOf, type Layout, type TruncateTarget, type WriteTarget } from './writer.js';
 
 type Ops = Pick<FsReplica, 'reads' | 'writes'>;
+
+const NO_REFS: readonly number[] = [];
 
 /** What every target holds: the replica's reads and writes, and the watchers' doorbell it rings after each logged op. */
 abstract class LoggingTarget {
@@ -55,34 +57,36 @@ abstract class LoggingTarget {
 
 /** pwrite/write through an fd: at `pos`, or at the end it sees for O_APPEND. */
 export class PwriteTarget extends LoggingTarget implements WriteTarget {
-  ino = 0;
+  /** The logged op's one argument, reused (the apply never keeps it). */
+  private readonly op: PwriteOp = { ino: 0, append: false, now: 0, at: 0, len: 0, expFirst: 0, expLast: 0, refs: NO_REFS };
   pos = 0;
-  append = false;
-  now = 0;
-  len = 0;
 
   set(ino: number, pos: number, append: boolean, now: number, len: number): this {
-    this.ino = ino;
+    const op = this.op;
+    op.ino = ino;
+    op.append = append;
+    op.now = now;
+    op.len = len;
     this.pos = pos;
-    this.append = append;
-    this.now = now;
-    this.len = len;
     return this;
   }
 
   layout(out: Layout): void {
-    const flags = this.append ? O_APPEND : 0;
-    if (this.remote) return this.remoteLayout(out, this.ino, '', flags, this.pos, this.len, !this.append && wholePages(this.pos, this.len));
-    const node = this.ops.reads.inode(this.ino, '');
+    const op = this.op;
+    const flags = op.append ? O_APPEND : 0;
+    if (this.remote) return this.remoteLayout(out, op.ino, '', flags, this.pos, op.len, !op.append && wholePages(this.pos, op.len));
+    const node = this.ops.reads.inode(op.ino, '');
     out.at = placeWrite(node, true, flags, this.pos);
     out.trunc = false;
-    edgesOf(node, this.len, out);
+    edgesOf(node, op.len, out);
   }
 
   log(at: number, expFirst: number, expLast: number, refs: readonly number[]): number {
+    const op = placeRun(this.op, at, expFirst, expLast, refs);
     try {
-      return this.ops.writes.pwrite(this.ino, this.append, this.now, at, this.len, expFirst, expLast, refs);
+      return this.ops.writes.pwrite(op);
     } finally {
+      op.refs = NO_REFS;
       this.rang();
     }
   }
@@ -90,32 +94,37 @@ export class PwriteTarget extends LoggingTarget implements WriteTarget {
 
 /** writeFile/appendFile: at 0, or at the end it sees for O_APPEND; O_TRUNC merges with nothing. */
 export class WriteFileTarget extends LoggingTarget implements WriteTarget {
-  path = '';
-  flags = 0;
-  mode = 0;
-  now = 0;
-  len = 0;
-  uid = 0;
-  gid = 0;
+  /** The logged op's one argument, reused (the apply never keeps it). */
+  private readonly op: WriteFileOp = { path: '', flags: 0, mode: 0, now: 0, uid: 0, gid: 0, at: 0, len: 0, expFirst: 0, expLast: 0, refs: NO_REFS };
 
   set(path: string, flags: number, mode: number, now: number, len: number, who: { uid: number; gid: number }): this {
-    Object.assign(this, { path, flags, mode, now, len, uid: who.uid, gid: who.gid });
+    const op = this.op;
+    op.path = path;
+    op.flags = flags;
+    op.mode = mode;
+    op.now = now;
+    op.len = len;
+    op.uid = who.uid;
+    op.gid = who.gid;
     return this;
   }
 
   layout(out: Layout): void {
-    const trunc = (this.flags & O_TRUNC) !== 0;
-    if (this.remote) return this.remoteLayout(out, 0, this.path, this.flags, 0, this.len, trunc || ((this.flags & O_APPEND) === 0 && wholePages(0, this.len)));
-    const node = this.ops.reads.inode(0, this.path);
+    const { path, flags, len } = this.op;
+    const trunc = (flags & O_TRUNC) !== 0;
+    if (this.remote) return this.remoteLayout(out, 0, path, flags, 0, len, trunc || ((flags & O_APPEND) === 0 && wholePages(0, len)));
+    const node = this.ops.reads.inode(0, path);
     out.trunc = trunc;
-    out.at = placeWrite(node, false, this.flags, 0);
-    edgesOf(node, this.len, out);
+    out.at = placeWrite(node, false, flags, 0);
+    edgesOf(node, len, out);
   }
 
   log(at: number, expFirst: number, expLast: number, refs: readonly number[]): number {
+    const op = placeRun(this.op, at, expFirst, expLast, refs);
     try {
-      return this.ops.writes.writeFile(this.path, this.flags, this.mode, this.now, at, this.len, expFirst, expLast, refs, this.uid, this.gid);
+      return this.ops.writes.writeFile(op);
     } finally {
+      op.refs = NO_REFS;
       this.rang();
     }
   }
@@ -150,6 +159,15 @@ export class ResizeTarget extends LoggingTarget implements TruncateTarget {
       this.rang();
     }
   }
+}
+
+/** The writer's layout of the data and its pages, into a data op's record (the refs are not kept past the op: reset them after). */
+function placeRun<T extends DataRun>(op: T, at: number, expFirst: number, expLast: number, refs: readonly number[]): T {
+  op.at = at;
+  op.expFirst = expFirst;
+  op.expLast = expLast;
+  op.refs = refs;
+  return op;
 }
 
 /** A write of whole pages: it merges with no page of the file. */

@@ -6,9 +6,10 @@
  * 1. Take the pages (TAKEN by this slot; see pages/holder.ts).
  * 2. Fill them: the caller's bytes, and for a partial first or last page
  *    the rest of the page as this replica sees it (or zeros for a hole).
- * 3. Check that this replica still holds the log: if it was fenced during
- *    the copy, the page it merged with may have been reused; recover and
- *    go back to 2.
+ * 3. If step 2 merged with a page of the file, check that this replica
+ *    still holds the log: if it was fenced during the copy, that page may
+ *    have been reused; recover and go back to 2. (A write of whole pages,
+ *    or of zeros around a hole, read nothing shared: no check.)
  * 4. Log the op. Its apply installs the pages only if the file still holds
  *    the pages step 2 merged with (and, for an append, still ends where it
  *    did); otherwise it is a CONFLICT everywhere, nothing changed, and the
@@ -25,7 +26,7 @@ import { BackpressureError, DetachedError, EncodeError, FencedError, NodeGoneErr
 import { FsError } from './errors.js';
 import { copyBytes, type SharedPages, indexOfRef, MAX_WRITE_ATTEMPTS, PAGE_BYTES, POOL_WAIT_MS, poolFull } from './pages/pool.js';
 import { FsArgumentError } from './paths.js';
-import { CONFLICT, HOLE, type Inode, pagesSpanned, refAt, WHOLE } from './state.js';
+import { CONFLICT, edgeRef, HOLE, type Inode, pagesSpanned, WHOLE } from './state.js';
 
 /** @internal Stop a write at a phase (tests kill workers there). */
 export interface WriteHooks {
@@ -62,7 +63,7 @@ export interface Layout {
   at: number;
   /** The write replaces the whole file (O_TRUNC): nothing to merge with. */
   trunc: boolean;
-  /** The refs the file has at the write's first and last page (HOLE: none, or no file): what a partial edge page merges with. */
+  /** The refs the file has at the write's first and last page (HOLE: none, or no file, or the write covers that page whole): what a partial edge page merges with. */
   first: number;
   last: number;
 }
@@ -70,8 +71,14 @@ export interface Layout {
 /** Fill `out.first`/`out.last` for a write of `len` bytes at `out.at` into `node` as this replica has it. */
 export function edgesOf(node: Inode | undefined, len: number, out: Layout): void {
   const has = node !== undefined && node.pages !== null && len > 0;
-  out.first = has ? refAt(node, Math.floor(out.at / PAGE_BYTES)) : HOLE;
-  out.last = has ? refAt(node, Math.floor((out.at + len - 1) / PAGE_BYTES)) : HOLE;
+  out.first = has ? partialEdge(node, out.at, len, false) : HOLE;
+  out.last = has ? partialEdge(node, out.at, len, true) : HOLE;
+}
+
+/** The ref an edge page merges with; HOLE for one the write covers whole (fill merges nothing there: no page-table lookup). */
+function partialEdge(node: Inode, at: number, len: number, last: boolean): number {
+  const r = edgeRef(node, at, len, last);
+  return r === WHOLE ? HOLE : r;
 }
 
 /** One data write (reused from call to call: no closures per write; see write-targets.ts). */
@@ -103,6 +110,8 @@ export class DataWriter {
   private src: Uint8Array = new Uint8Array(0);
   private target: WriteTarget | null = null;
   private resize: TruncateTarget | null = null;
+  /** The last fill merged bytes from a page of the file (read through this replica's page table). */
+  private merged = false;
   /** Attempts that lost to a write of the same pages (statistics). */
   conflicts = 0;
 
@@ -170,7 +179,8 @@ export class DataWriter {
     this.takeInto(pagesSpanned(l.at, src.length));
     this.hooks.afterTake?.();
     const edges = this.fill(l, src);
-    if (!this.replica.holdsLog()) return REDO;
+    // Only a merge read pages of the file (which a fence may let be reused): a copy of the caller's bytes and zeros holds either way.
+    if (this.merged && !this.replica.holdsLog()) return REDO;
     this.hooks.afterStage?.();
     const r = this.target!.log(l.at, edges === null ? WHOLE : edges[0], edges === null ? WHOLE : edges[1], refs);
     // pop, not `length = 0`: a length store is a runtime call and drops the backing store (the next push regrows it).
@@ -199,8 +209,9 @@ export class DataWriter {
     return r;
   };
 
-  /** Copy `src` into the pages, and merge partial edge pages; returns [expFirst, expLast], or null if none is partial. */
+  /** Copy `src` into the pages, and merge partial edge pages; returns [expFirst, expLast], or null if none is partial. Sets `merged` when a merge copied from a page of the file. */
   private fill(l: Layout, src: Uint8Array): [number, number] | null {
+    this.merged = false;
     const len = src.length;
     if (len === 0) return null;
     const bytes = this.bytes;
@@ -223,6 +234,7 @@ export class DataWriter {
         bytes.fill(0, base, base + lo);
         bytes.fill(0, base + hi, base + PAGE_BYTES);
       } else {
+        this.merged = true;
         const o = indexOfRef(old) * PAGE_BYTES;
         bytes.copyWithin(base, o, o + lo);
         bytes.copyWithin(base + hi, o + hi, o + PAGE_BYTES);

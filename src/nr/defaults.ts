@@ -59,6 +59,8 @@ export const LIMITS = Object.freeze({
 export const STAGING_BYTES = 4096;
 /** A staging buffer one batch grew past this shrinks back to STAGING_BYTES when the next batch starts. */
 export const STAGING_SHRINK_ABOVE = 1024 * 1024;
+/** A combiner keeps a settled batch's array as its next queue unless the batch held more items than this. */
+export const SPARE_BATCH_MAX = 1024;
 
 /** How often each thread's replicas publish a heartbeat (ms); well under deadAfterMs. */
 export const HEARTBEAT_MS = 100;

@@ -16,10 +16,20 @@ export interface LogMarks {
   appliedEverywhere(mark: number): boolean;
 }
 
+/** An emptied queue keeps arrays up to this long for its next pushes (a longer one is let go). */
+const KEEP_WHEN_EMPTY = 4096;
+
 export class LogMarkQueue<T> {
   private items: T[] = [];
   private marks: number[] = [];
   private head = 0;
+  /**
+   * End of the queued items. The arrays outlive an emptying (up to
+   * KEEP_WHEN_EMPTY slots, holding freed items until overwritten): a
+   * `length = 0` store drops their backing stores and the next pushes grow
+   * them again, a runtime call and a copy each time.
+   */
+  private tail = 0;
 
   constructor(private readonly replica: LogMarks) {}
 
@@ -27,18 +37,25 @@ export class LogMarkQueue<T> {
   push(item: T, mark: number = this.replica.logMark()): void {
     // Marks are compared by the replica (wrapping log positions, or a clock for a custom LogMarks): a NaN never compares.
     if (typeof mark !== 'number' || Number.isNaN(mark)) throw new TypeError(`LogMarkQueue.push: mark must be a number (a logMark()), got ${String(mark)}`);
-    this.items.push(item);
-    this.marks.push(mark);
+    const t = this.tail;
+    if (t < this.items.length) {
+      this.items[t] = item;
+      this.marks[t] = mark;
+    } else {
+      this.items.push(item);
+      this.marks.push(mark);
+    }
+    this.tail = t + 1;
   }
 
   /** Items still queued. */
   get length(): number {
-    return this.items.length - this.head;
+    return this.tail - this.head;
   }
 
   /** The oldest item still queued, if any. */
   oldest(): T | undefined {
-    return this.items[this.head];
+    return this.head < this.tail ? this.items[this.head] : undefined;
   }
 
   /**
@@ -47,7 +64,7 @@ export class LogMarkQueue<T> {
    */
   reclaim(free: (item: T) => void, limit = Infinity): number {
     let lo = this.head;
-    let hi = Math.min(this.items.length, this.head + limit);
+    let hi = Math.min(this.tail, this.head + limit);
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (this.replica.appliedEverywhere(this.marks[mid]!)) lo = mid + 1;
@@ -56,13 +73,17 @@ export class LogMarkQueue<T> {
     const n = lo - this.head;
     // Head moves before each free: a free that throws leaves no item to be handed out again.
     while (this.head < lo) free(this.items[this.head++]!);
-    if (this.head === this.items.length) {
-      this.items.length = 0;
-      this.marks.length = 0;
+    if (this.head === this.tail) {
       this.head = 0;
-    } else if (this.head > 4096 && this.head * 2 > this.items.length) {
+      this.tail = 0;
+      if (this.items.length > KEEP_WHEN_EMPTY) {
+        this.items.length = 0;
+        this.marks.length = 0;
+      }
+    } else if (this.head > 4096 && this.head * 2 > this.tail) {
       this.items.splice(0, this.head);
       this.marks.splice(0, this.head);
+      this.tail -= this.head;
       this.head = 0;
     }
     return n;

@@ -21,7 +21,7 @@ export function truncateOp(S: FsStructure, st: FsState, path: string, len: numbe
 }
 
 /** The structure's ops bound to one state, shaped like a replica's `reads` and `writes`. */
-function bare(S: FsStructure, st: FsState): ConstructorParameters<typeof WriteFileTarget>[0] {
+export function bare(S: FsStructure, st: FsState): ConstructorParameters<typeof WriteFileTarget>[0] {
   const bind = <T extends Record<string, (s: FsState, ...a: never[]) => unknown>>(ops: T) =>
     Object.fromEntries(Object.entries(ops).map(([k, f]) => [k, (...a: never[]) => f(st, ...a)]));
   return { reads: bind(S.reads), writes: bind(S.writes) } as unknown as ConstructorParameters<typeof WriteFileTarget>[0];

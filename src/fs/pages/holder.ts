@@ -9,7 +9,8 @@
  * - When an apply on this thread's replica displaces a page (overwrite,
  *   truncate, unlink, close of an unlinked file) and wins the CAS LIVE ->
  *   RETIRING, the page is this thread's to free: it is stamped with
- *   `logMark()` (lazily, at the next `flush`: a later mark is a safe one)
+ *   `logMark()` (lazily, at every STAMP_EVERY-th `flush` or the next
+ *   reclaim: a later mark is a safe one)
  *   and freed once `appliedEverywhere(mark)`: no replica can still apply an
  *   entry that reads it, and fenced ones recover by state transfer (their
  *   reads re-check `holdsLog()` after copying, see NrFs).
@@ -30,8 +31,15 @@ import type { ReadGrace } from './read-grace.js';
 
 /** Cached pages a thread keeps for its own next writes before the rest go back to the stack. */
 const CACHE_PAGES = 256;
-/** Retired pages stamped and freed at most this often (per `flush` call) unless forced. */
+/** Retired pages freed at most this often (per `flush` call) unless forced. */
 const RECLAIM_EVERY = 32;
+/**
+ * Retired pages stamped with a log mark once per this many `flush` calls
+ * (a later mark is a safe one): one mark for the pages of several writes
+ * instead of one per write, and the reclaim's `appliedEverywhere` probes
+ * search a quarter as many distinct marks.
+ */
+export const STAMP_EVERY = 4;
 
 /** Marks for a state without replicas (structure tests): everything is applied everywhere at once. */
 export const NO_REPLICAS: LogMarks = { logMark: () => 0, appliedEverywhere: () => true };
@@ -50,6 +58,7 @@ export class PageHolder {
   /** Refs of a write whose outcome is unknown (the log entry may or may not stand). */
   private doubtful: number[] = [];
   private sinceReclaim = 0;
+  private sinceStamp = 0;
   /** Pages freed by this thread, in all. */
   freed = 0;
 
@@ -130,21 +139,34 @@ export class PageHolder {
     if (this.pool.cas(i, word(genOfRef(ref), 0, LIVE), word(genOfRef(ref), this.slotNo, RETIRING))) this.pending.push(ref);
   }
 
-  /** Stamp what this replica retired with the log as it stands, and now and then free what every replica passed. */
+  /**
+   * After a write (or close, unlink...): every STAMP_EVERY calls, stamp
+   * what this replica retired with the log as it stands; now and then free
+   * what every replica passed.
+   */
   flush(): void {
-    const pending = this.pending;
-    if (pending.length > 0) {
-      const mark = this.marks.logMark();
-      // Drained by pop (no new array per write; the order within one mark does not matter).
-      while (pending.length > 0) this.queue.push(pending.pop()!, mark);
-    }
+    if (this.pending.length > 0 && ++this.sinceStamp >= STAMP_EVERY) this.stamp();
     if (++this.sinceReclaim >= RECLAIM_EVERY && (this.queue.length > 0 || (this.grace?.length ?? 0) > 0)) this.reclaim(false);
+  }
+
+  /**
+   * Stamp the retired pages with `logMark()` now. The entries that
+   * displaced them were applied on this replica before this call, so they
+   * lie before the mark: once `appliedEverywhere(mark)`, no replica can
+   * still apply an entry that reads them.
+   */
+  private stamp(): void {
+    this.sinceStamp = 0;
+    const pending = this.pending;
+    const mark = this.marks.logMark();
+    // Drained by pop (no new array per write; the order within one mark does not matter).
+    while (pending.length > 0) this.queue.push(pending.pop()!, mark);
   }
 
   /** Free retired pages that no replica can still read (all of them that qualify when `force`). */
   reclaim(force: boolean): number {
     this.sinceReclaim = 0;
-    if (this.pending.length > 0) this.flush();
+    if (this.pending.length > 0) this.stamp();
     const grace = this.grace;
     if (grace === null) return this.queue.reclaim(this.free, force ? Infinity : 4096);
     this.queue.reclaim(grace.add, force ? Infinity : 4096);

@@ -76,39 +76,51 @@ export function newPagesFor(node: Inode, at: number, len: number): number {
 export function checkRefs(s: FsState, refs: readonly number[], n: number, syscall: string): void {
   if (refs.length !== n) throw new FailStopError(`NrFS ${syscall}: the log entry names ${refs.length} pages for a ${n}-page write`);
   const pool = s.store.pool;
+  const words = checked;
   for (let k = 0; k < n; k++) {
     const ref = refs[k]!;
     const i = indexOfRef(ref);
     if (!Number.isSafeInteger(ref) || ref < 0 || i >= pool.pages) throw new FailStopError(`NrFS ${syscall}: page ref ${ref} is outside the ${pool.pages}-page pool`);
     const w = pool.state(i);
+    if (k < words.length) words[k] = w;
+    else words.push(w);
     if ((genOf(w) !== genOfRef(ref) || stOf(w) === FREE) && s.store.current()) {
       throw new FailStopError(`NrFS ${syscall}: page ref ${ref} names page ${i} in generation ${genOfRef(ref)}, which no writer took (its word is ${w >>> 0})`);
     }
   }
 }
 
-/** Put `ref` at page `p`: the page it replaces is retired, a new one counted. */
-function install(s: FsState, pages: Map<number, number>, p: number, ref: number): void {
+/**
+ * The STATE word checkRefs read for each ref it checked (reused): the
+ * install that follows starts its CAS from it instead of loading the word
+ * again (an `Atomics.load` per page per replica). A word that moved since
+ * (another replica installed the page first) fails the CAS, as a fresh
+ * load would have been followed by a failing one.
+ */
+const checked: number[] = [];
+
+/** Put `ref` at page `p` (the `k`-th ref checkRefs just checked): the page it replaces is retired, a new one counted. */
+function install(s: FsState, pages: Map<number, number>, p: number, ref: number, k: number): void {
   const old = pages.get(p);
   pages.set(p, ref);
   const pool = s.store.pool;
   const i = indexOfRef(ref);
   const gen = genOfRef(ref);
-  const w = pool.state(i);
+  const w = checked[k]!;
   // The first replica to apply the entry marks the page LIVE (from then on no sweep takes it).
   if (stOf(w) === TAKEN && genOf(w) === gen) pool.cas(i, w, word(gen, 0, LIVE));
   if (old === undefined) s.usedPages++;
   else s.store.holder.retire(old);
 }
 
-/** Install the pages `refs` (already checked) for a write of `len` bytes at `at`. */
+/** Install the pages `refs` (checked by the last checkRefs) for a write of `len` bytes at `at`. */
 export function installRun(s: FsState, node: Inode, at: number, len: number, refs: readonly number[]): void {
   if (len === 0) return;
   let pages = node.pages!;
   if (pages === NO_PAGES) node.pages = pages = new Map();
   const first = Math.floor(at / PAGE_BYTES);
   const n = pagesSpanned(at, len);
-  for (let k = 0; k < n; k++) install(s, pages, first + k, refs[k]!);
+  for (let k = 0; k < n; k++) install(s, pages, first + k, refs[k]!, k);
   if (at + len > node.size) node.size = at + len;
 }
 
@@ -153,7 +165,8 @@ export function setSize(s: FsState, node: Inode, len: number, tailRef = HOLE): v
         s.usedPages--;
       }
     }
-    if (tailRef !== HOLE) install(s, pages, keep - 1, tailRef);
+    // tailRef is the one ref the resize checked.
+    if (tailRef !== HOLE) install(s, pages, keep - 1, tailRef, 0);
   }
   node.size = len;
 }

@@ -13,7 +13,7 @@
  */
 import { type ArgsCodec, arityError, NO_WRITER_LIMIT, OpReader, OpWriter, WriterLimitError } from '../codec.js';
 import { DetachedError, EncodeError, FailStopError, FencedError, OpTooLargeError, UnknownOpError } from '../errors.js';
-import { LIMITS, STAGING_BYTES, STAGING_SHRINK_ABOVE } from '../defaults.js';
+import { LIMITS, SPARE_BATCH_MAX, STAGING_BYTES, STAGING_SHRINK_ABOVE } from '../defaults.js';
 import { before } from '../log/positions.js';
 import { MAX_OP_BYTES, OP_HEADER_BYTES } from '../log/layout.js';
 import { SharedLog } from '../log/shared-log.js';
@@ -56,6 +56,12 @@ export class Combiner implements HubHost {
   readonly staging: OpWriter;
   private readonly reader: OpReader;
   pending: PendingWrite[] = [];
+  /**
+   * A settled batch's array, emptied, for the next commit to queue into
+   * (null while a commit holds it): a new array per commit cost an
+   * allocation and, at its first push, a backing store.
+   */
+  private spare: PendingWrite[] | null = [];
   pendingReads: PendingRead[] = [];
   private flushScheduled = false;
   /**
@@ -283,7 +289,8 @@ export class Combiner implements HubHost {
     this.host.serveSnapshotIfAsked();
     this.hub?.gather(this);
     const batch = this.pending;
-    this.pending = [];
+    this.pending = this.spare ?? [];
+    this.spare = null;
     try {
       this.commitBatch(batch);
     } catch (e) {
@@ -299,6 +306,11 @@ export class Combiner implements HubHost {
       this.ownBatch = NO_WRITES;
     }
     this.settle(batch);
+    // Settled: the array can queue a later commit (emptied by pop: a length store would drop its backing store).
+    if (this.spare === null && batch.length <= SPARE_BATCH_MAX) {
+      while (batch.length > 0) batch.pop();
+      this.spare = batch;
+    }
   }
 
   private commitBatch(batch: PendingWrite[]): void {
