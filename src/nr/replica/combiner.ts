@@ -504,7 +504,7 @@ export class Combiner implements HubHost {
         case ItemKind.LocalBatch:
           logged += op.ops;
           if (this.stagingReader?.bytes !== this.staging.bytes) this.stagingReader = new OpReader(this.staging.bytes);
-          applyBatch(st, this.stagingReader, this.staging.words, op, state);
+          applyBatch(st, this.stagingReader, op, state);
           break;
         case ItemKind.ClientWrite: {
           logged++;

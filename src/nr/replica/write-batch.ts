@@ -17,8 +17,8 @@ export type BatchOp<W> = { [K in keyof W & string]: readonly [K, ...OpArgs<W[K]>
 export type BatchResults<W> = OpResult<W[keyof W]>[];
 
 /**
- * Apply a local batch's ops in order from their staged bytes `words` (read
- * through `r`, on the same buffer), decoded in place as another replica
+ * Apply a local batch's ops in order from their staged bytes (read through
+ * `r`, a reader of the staging buffer), decoded in place as another replica
  * decodes them from the log: no per-op allocation but what the decoded
  * values need, one dispatch per batch, and the caller's op arrays are not
  * read again. An op whose apply throws is recorded and the rest go on, as
@@ -27,7 +27,6 @@ export type BatchResults<W> = OpResult<W[keyof W]>[];
 export function applyBatch(
   st: Structure<unknown, OpTable<unknown>, OpTable<unknown>>,
   r: OpReader,
-  words: Int32Array,
   item: PendingWrite,
   state: unknown,
 ): void {
@@ -37,7 +36,7 @@ export function applyBatch(
   const results = new Array<unknown>(n);
   let at = item.start;
   for (let i = 0; i < n; i++) {
-    const header = words[at >> 2]!;
+    const header = r.view.getUint32(at, true); // little-endian, as encode wrote it
     const id = header >>> 24;
     r.pos = at + OP_HEADER_BYTES;
     r.end = r.pos + (header & MAX_OP_BYTES);
