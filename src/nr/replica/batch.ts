@@ -81,9 +81,13 @@ export function isLocal(item: PendingWrite): boolean {
  * SharedArrayBuffer is a relaxed per-word loop in C++, slower than either
  * at every size (CPU per copy, this machine: 16 B words 23–69 ns, set
  * 164–236; 1 KiB words 196–300, fill 202–315, set 457–546; 4 KiB fill
- * 246–353, words 745–1026, set 2270–2317).
+ * 246–353, words 745–1026, set 2270–2317). The word loop costs ~30 machine
+ * instructions a word (it re-checks both arrays every iteration), so from
+ * 256 B on fill is the cheaper in instructions too: a combined batch of 64
+ * HashMap puts (1 KiB) costs 80 instructions per put less (callgrind,
+ * bench/sync-write-cost.mjs batch, N=300k/900k: 1403 -> 1322).
  */
-export const NATIVE_COPY_MIN = 1024;
+export const NATIVE_COPY_MIN = 256;
 const nativeFill = Buffer.prototype.fill;
 
 /** Copy [from, to) of the staging buffer into the log. */
