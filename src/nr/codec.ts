@@ -78,6 +78,13 @@ export class OpWriter {
     this.words = new Int32Array(next.buffer);
   }
 
+  /** @internal Claim 4 bytes, written later (an op header, patched once its length is known). */
+  skip4(): void {
+    const p = this.pos;
+    if (p + 4 > this.bytes.length) this.grow(p + 4);
+    this.pos = p + 4;
+  }
+
   /** @internal Once empty, give back a buffer grown past `above` bytes, down to `to` (one large batch must not pin its memory for ever). */
   shrinkIfEmpty(above: number, to: number): void {
     if (this.pos === 0 && this.bytes.length > above) this.replaceBuffer(to);
