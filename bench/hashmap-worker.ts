@@ -184,6 +184,19 @@ async function runApplyLimit(): Promise<HashmapWorkerOutput> {
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Worker 0 preloads the keys through the log, 1000 puts per combined batch; then every worker starts from all of them. */
+async function preloadAndSync(r: { writeAsync(op: 'put', k: number, v: number): Promise<unknown>; sync(): void }): Promise<void> {
+  if (input.index === 0) {
+    for (let k = 0; k < input.keys; k += 1000) {
+      let last: Promise<unknown> = Promise.resolve();
+      for (let j = k; j < Math.min(input.keys, k + 1000); j++) last = r.writeAsync('put', j, j);
+      await last;
+    }
+  }
+  await ready(coord, input);
+  r.sync();
+}
+
 /**
  * nr-batch: writes gathered into `writeBatch` calls of NR_BATCH_OPS puts
  * (one reused array of reused op tuples: writeBatch keeps neither), reads
@@ -195,16 +208,7 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 async function runNrBatch(): Promise<HashmapWorkerOutput> {
   const base = heapUsed();
   const r = attach(input.handle!, HashMap);
-  if (input.index === 0) {
-    // Preload through the log, as runNr does.
-    for (let k = 0; k < input.keys; k += 1000) {
-      let last: Promise<unknown> = Promise.resolve();
-      for (let j = k; j < Math.min(input.keys, k + 1000); j++) last = r.writeAsync('put', j, j);
-      await last;
-    }
-  }
-  await ready(coord, input);
-  r.sync();
+  await preloadAndSync(r);
   const stateHeapBytes = heapUsed() - base;
   const ops = Array.from({ length: NR_BATCH_OPS }, () => ['put', 0, 0] as ['put', number, number]);
   let i = 0;
@@ -245,16 +249,7 @@ async function runNr(mode: 'sync' | 'combined' | 'node', cnr = false): Promise<H
   const base = heapUsed();
   // nr-cnr: the same loops on the hashmap's parallel logs (one replica per log in this thread).
   const r = cnr ? attachCnr(input.cnrHandle!, HashMapCnr) : attach(input.handle!, HashMap);
-  if (input.index === 0) {
-    // Preload through the log, 1000 puts per combined batch.
-    for (let k = 0; k < input.keys; k += 1000) {
-      let last: Promise<unknown> = Promise.resolve();
-      for (let j = k; j < Math.min(input.keys, k + 1000); j++) last = r.writeAsync('put', j, j);
-      await last;
-    }
-  }
-  await ready(coord, input);
-  r.sync();
+  await preloadAndSync(r);
   const stateHeapBytes = heapUsed() - base;
   let i = 0;
   const unsampledSyncWindow = (end: number): number => {

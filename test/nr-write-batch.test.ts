@@ -13,7 +13,6 @@ import {
   attach,
   BatchApplyError,
   createHandle,
-  declareDead,
   defineStructure,
   DetachedError,
   EncodeError,
@@ -24,6 +23,7 @@ import {
 } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
 import { gatedWriter, open } from './support/gated.js';
+import { lossAfterReserve } from './support/slot-loss.js';
 import { mulberry32 } from './support/prng.js';
 import { runWorkers } from './support/spawn.js';
 import type { BatchWorkerInput, BatchWorkerOutput } from './workers/batch-worker.js';
@@ -263,19 +263,8 @@ describe('writeBatch', () => {
   });
 
   it('a batch whose slot is lost after reserving: FencedError, committed: true, as a single write, and all of it took effect', () => {
-    const h = createHandle(HashMap, { replicas: 2, logBytes: 4096 });
-    let armed = false;
-    const node = attach(h, HashMap, {
-      testHooks: {
-        afterReserve: () => {
-          if (!armed) return;
-          armed = false;
-          declareDead(h, node.id);
-        },
-      },
-    });
-    const other = attach(h, HashMap);
-    armed = true;
+    const { node, other, arm } = lossAfterReserve();
+    arm();
     let thrown: unknown;
     try {
       node.writeBatch([['put', 'x', 1], ['put', 'y', 2], ['delete', 'x']]);
