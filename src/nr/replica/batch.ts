@@ -39,7 +39,7 @@ export interface PendingWrite {
   end: number;
   /** A client's read: its argument bytes as validated when gathered (the slot's length word is not read again). */
   argBytes: number;
-  /** A batch: one result per op (an array made by its apply). */
+  /** What its apply returned; a batch's: one result per op (an array its apply makes). */
   result: unknown;
   /** A batch: the ops whose apply threw, or null. */
   applyErrors: BatchApplyFailure[] | null;
