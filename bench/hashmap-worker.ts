@@ -20,6 +20,7 @@ export type WorkerSystem =
   | 'apply-limit'
   | 'nr'
   | 'nr-combined'
+  | 'nr-batch'
   | 'nr-cnr'
   | 'nr-node'
   | 'nr-client'
@@ -68,6 +69,8 @@ export interface HashmapWorkerOutput {
 }
 
 const WINDOW = 64;
+/** nr-batch: write ops per `writeBatch` call. */
+export const NR_BATCH_OPS = 64;
 
 const MASK = STREAM - 1;
 
@@ -181,6 +184,62 @@ async function runApplyLimit(): Promise<HashmapWorkerOutput> {
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Worker 0 preloads the keys through the log, 1000 puts per combined batch; then every worker starts from all of them. */
+async function preloadAndSync(r: { writeAsync(op: 'put', k: number, v: number): Promise<unknown>; sync(): void }): Promise<void> {
+  if (input.index === 0) {
+    for (let k = 0; k < input.keys; k += 1000) {
+      let last: Promise<unknown> = Promise.resolve();
+      for (let j = k; j < Math.min(input.keys, k + 1000); j++) last = r.writeAsync('put', j, j);
+      await last;
+    }
+  }
+  await ready(coord, input);
+  r.sync();
+}
+
+/**
+ * nr-batch: writes gathered into `writeBatch` calls of NR_BATCH_OPS puts
+ * (one reused array of reused op tuples: writeBatch keeps neither), reads
+ * on the synchronous local path as they come; the writes still gathered
+ * at the end of a round are written before it ends. A read does not see
+ * its own thread's gathered writes, as in nr-combined, but for up to 64
+ * writes instead of one 64-op window's.
+ */
+async function runNrBatch(): Promise<HashmapWorkerOutput> {
+  const base = heapUsed();
+  const r = attach(input.handle!, HashMap);
+  await preloadAndSync(r);
+  const stateHeapBytes = heapUsed() - base;
+  const ops = Array.from({ length: NR_BATCH_OPS }, () => ['put', 0, 0] as ['put', number, number]);
+  let i = 0;
+  const rounds = await measureRounds(coord, input, (end) => {
+    const from = i;
+    let n = 0;
+    for (;;) {
+      for (let j = 0; j < 1024; j++, i++) {
+        const k = keys[i & MASK]!;
+        if (writes[i & MASK]) {
+          const op = ops[n]!;
+          op[1] = k;
+          op[2] = i;
+          if (++n === NR_BATCH_OPS) {
+            r.writeBatch(ops);
+            n = 0;
+          }
+        } else sink += (r.reads.get(k) as number | undefined) ?? 0;
+      }
+      if (performance.now() >= end) {
+        // The round's last gathered writes, in one shorter batch.
+        if (n > 0) r.writeBatch(ops.slice(0, n));
+        return i - from;
+      }
+    }
+  });
+  const stats = r.stats();
+  r.detach();
+  return { rounds, stateHeapBytes, batches: stats.batches, stats };
+}
+
 /**
  * nr: sync calls. nr-combined: async writes combined per window.
  * nr-node: nr-combined that also yields to its event loop after every
@@ -190,16 +249,7 @@ async function runNr(mode: 'sync' | 'combined' | 'node', cnr = false): Promise<H
   const base = heapUsed();
   // nr-cnr: the same loops on the hashmap's parallel logs (one replica per log in this thread).
   const r = cnr ? attachCnr(input.cnrHandle!, HashMapCnr) : attach(input.handle!, HashMap);
-  if (input.index === 0) {
-    // Preload through the log, 1000 puts per combined batch.
-    for (let k = 0; k < input.keys; k += 1000) {
-      let last: Promise<unknown> = Promise.resolve();
-      for (let j = k; j < Math.min(input.keys, k + 1000); j++) last = r.writeAsync('put', j, j);
-      await last;
-    }
-  }
-  await ready(coord, input);
-  r.sync();
+  await preloadAndSync(r);
   const stateHeapBytes = heapUsed() - base;
   let i = 0;
   const unsampledSyncWindow = (end: number): number => {
@@ -364,6 +414,7 @@ const runners: Record<WorkerSystem, () => Promise<HashmapWorkerOutput>> = {
   nr: () => runNr('sync'),
   'apply-limit': runApplyLimit,
   'nr-combined': () => runNr('combined'),
+  'nr-batch': runNrBatch,
   'nr-cnr': () => runNr('sync', true),
   'nr-node': () => runNr('node'),
   'nr-client': runNrClient,

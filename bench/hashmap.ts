@@ -10,6 +10,8 @@
  * - lmdb: N workers on one lmdb environment on tmpfs (async puts, awaited per 64 ops);
  * - nr: N replica workers, synchronous calls;
  * - nr-combined: N replica workers, writes submitted async and combined per 64 ops;
+ * - nr-batch: N replica workers, writes gathered into writeBatch calls of
+ *   NR_BATCH_OPS (64) puts, no promise per write;
  * - nr-cnr: nr (synchronous calls) on NR_CNR_LOGS parallel logs (HashMapCnr:
  *   by key hash), each log a quarter of nr's log bytes;
  * - nr-clients: 2 replica workers (nr-combined, yielding to their event loop
@@ -29,7 +31,7 @@ import { filterCells, ratio, verdict, type BenchArgs, type BenchCell, type Bench
 import { cpuNsPerOp, newCoordination, PREPARED, runRounds, waitUntilAtLeast, warmupRoundsFor } from './sync.js';
 import { CLIENT_WINDOW, type Dist } from './workload.js';
 
-export const HASHMAP_SYSTEMS = ['plain-map', 'private-maps', 'apply-limit', 'postmessage', 'lmdb', 'nr', 'nr-combined', 'nr-cnr', 'nr-clients'] as const;
+export const HASHMAP_SYSTEMS = ['plain-map', 'private-maps', 'apply-limit', 'postmessage', 'lmdb', 'nr', 'nr-combined', 'nr-batch', 'nr-cnr', 'nr-clients'] as const;
 /** nr-cnr: parallel logs per handle. */
 export const NR_CNR_LOGS = 4;
 /** nr-clients: this many replica-holding workers; the other threads are their clients. */
@@ -103,7 +105,8 @@ export async function runHashmapCell(cell: HashmapCell): Promise<BenchRow> {
         for (let i = 0; i < cell.threads; i++) start('apply-limit', i, cell.threads, { seed: 1000 });
         break;
       case 'nr':
-      case 'nr-combined': {
+      case 'nr-combined':
+      case 'nr-batch': {
         const handle = createHandle(HashMap, { replicas: cell.threads, logBytes: cell.logBytes });
         sharedBytes = handle.memory.buffer.byteLength;
         for (let i = 0; i < cell.threads; i++) start(cell.system, i, cell.threads, { handle });
@@ -253,6 +256,8 @@ function hashmapMarkdown(rows: BenchRow[]): string[] {
         const a = t0(w, 'nr-combined', t);
         const b = t0(w, 'apply-limit', t);
         targets.push(`| ${w}: nr-combined vs apply-limit, ${t} thr | ≥ ${want}× | ${x(a, b)} | ${check(a / b >= want)} |`);
+        const batched = t0(w, 'nr-batch', t);
+        if (Number.isFinite(batched)) targets.push(`| ${w}: nr-batch vs apply-limit, ${t} thr | ≥ ${want}× | ${x(batched, b)} | ${check(batched / b >= want)} |`);
       }
     }
   }

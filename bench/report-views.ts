@@ -56,7 +56,7 @@ const TASKS: Metric = { key: 'opsPerSec', label: 'throughput', unit: 'tasks/s', 
 
 /** Display order of the systems we know; others follow in order of appearance. */
 const SERIES_ORDER = [
-  'nr', 'nr-combined', 'nr-cnr', 'nr-clients', 'nr-kv', 'nr-kv-plain', 'nrfs', 'nr-sched', 'nr-sched-clients',
+  'nr', 'nr-combined', 'nr-batch', 'nr-cnr', 'nr-clients', 'nr-kv', 'nr-kv-plain', 'nrfs', 'nr-sched', 'nr-sched-clients',
   'plain-map', 'private-maps', 'apply-limit', 'postmessage', 'lmdb', 'lmdb-enc', 'tmpfs', 'memfs', 'copy-limit', 'piscina',
   'nr-declared-dead', 'nr-fence-100ms', 'nr-fence-1000ms', 'snapshot', 'whole join', 'nr-chaos', 'fifo', 'mws',
 ];

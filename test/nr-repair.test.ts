@@ -8,70 +8,15 @@
  * per-writer records: SLOT_REPAIR_RECORDS). The late writer's ops report
  * `committed: false` and are in no replica.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
+import { gatedWriter, open } from './support/gated.js';
 import { attachMap, createMapHandle, LOG_COUNTS, logOfKey, systemName, type MapHandle } from './support/log-systems.js';
-import { workerPath } from './support/spawn.js';
-import { withDeadline } from './support/trust-worker.js';
-import type { ErrorInfo } from './support/trust-protocol.js';
-
-interface Reply {
-  id: number;
-  ok: boolean;
-  value?: unknown;
-  error?: ErrorInfo;
-}
 
 const workers: Worker[] = [];
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.terminate()));
 });
-
-async function gatedWriter(handle: unknown, gate: SharedArrayBuffer) {
-  const w = new Worker(workerPath('gated-writer'), { workerData: { handle, gate } });
-  workers.push(w);
-  const reserved: number[] = [];
-  const replies = new Map<number, (r: Reply) => void>();
-  const reservedWaiters: (() => void)[] = [];
-  w.on('message', (m: { reserved?: number; n?: number; id?: number; ready?: boolean }) => {
-    if (m.reserved !== undefined) {
-      reserved.push(m.reserved);
-      for (const f of reservedWaiters.splice(0)) f();
-    } else if (m.id !== undefined) replies.get(m.id)?.(m as Reply);
-  });
-  await withDeadline(new Promise((r) => w.once('message', r)), 20_000, 'gated writer ready');
-  let nextId = 1;
-  return {
-    put(key: string, value: string): Promise<Reply> {
-      const id = nextId++;
-      const p = new Promise<Reply>((r) => replies.set(id, r));
-      w.postMessage({ id, key, value });
-      return withDeadline(p, 20_000, `put ${key}`);
-    },
-    digest(): Promise<Reply> {
-      const id = nextId++;
-      const p = new Promise<Reply>((r) => replies.set(id, r));
-      w.postMessage({ id, digest: true });
-      return withDeadline(p, 20_000, 'digest');
-    },
-    /** Resolves with the position of the n-th reservation once the worker has made it. */
-    async reservation(n: number): Promise<number> {
-      await withDeadline(
-        (async () => {
-          while (reserved.length <= n) await new Promise<void>((r) => reservedWaiters.push(r));
-        })(),
-        20_000,
-        `reservation ${n}`,
-      );
-      return reserved[n]!;
-    },
-  };
-}
-
-function open(gate: Int32Array, n: number): void {
-  Atomics.store(gate, n, 1);
-  Atomics.notify(gate, n);
-}
 
 /** The first key `${base}${i}` whose ops go to log `log` (on one log: `${base}0`). */
 function keyOn(h: MapHandle, base: string, log: number): string {
@@ -89,7 +34,7 @@ describe.each(LOG_COUNTS)('torn-append repair (%i log(s))', (logs) => {
     const live = attachMap(handle, { slot: 1 });
     const gateBuffer = new SharedArrayBuffer(64);
     const gate = new Int32Array(gateBuffer);
-    const stalled = await gatedWriter(handle, gateBuffer);
+    const stalled = await gatedWriter(handle, gateBuffer, workers);
 
     live.writes.put(before, '0');
     // First stall: an entry of a short value.

@@ -9,29 +9,13 @@
  * (the attach test hook after the reservation), so the verdicts are exact.
  */
 import { describe, expect, it } from 'vitest';
-import { attach, createHandle, declareDead, DetachedError, FencedError } from '../src/nr/index.js';
-import { HashMap } from '../src/nr/structures/index.js';
+import { declareDead, DetachedError, FencedError } from '../src/nr/index.js';
+import { lossAfterReserve } from './support/slot-loss.js';
 import { attachKv, createKv } from '../src/kv/index.js';
 
 /** Resolves with the promise's outcome, or 'pending' after 2 s. */
 const outcome = (p: Promise<unknown>): Promise<unknown> =>
   Promise.race([p.then((v) => ({ value: v }), (e: unknown) => e), new Promise((r) => setTimeout(() => r('pending'), 2000))]);
-
-function lossAfterReserve() {
-  const h = createHandle(HashMap, { replicas: 2, logBytes: 4096 });
-  let armed = false;
-  const node = attach(h, HashMap, {
-    testHooks: {
-      afterReserve: () => {
-        if (!armed) return;
-        armed = false;
-        declareDead(h, node.id);
-      },
-    },
-  });
-  const other = attach(h, HashMap);
-  return { node, other, arm: () => (armed = true) };
-}
 
 describe('a slot lost between append and apply', () => {
   it('async writes of the batch end with FencedError { committed: true } (they never settled), and took effect', async () => {

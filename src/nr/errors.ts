@@ -1,7 +1,8 @@
 /**
  * Typed errors raised by the NR runtime. Every error thrown at a call site is
  * an `NrError` with a stable `code`, so callers can branch without parsing
- * messages. When one of these is thrown, nothing was appended to the log.
+ * messages. When one of these is thrown, nothing was appended to the log,
+ * except FencedError with `committed` and BatchApplyError, which say so.
  */
 export type NrErrorCode =
   | 'ERR_NR_ENCODE'
@@ -20,7 +21,8 @@ export type NrErrorCode =
   | 'ERR_NR_FENCED'
   | 'ERR_NR_FAIL_STOP'
   | 'ERR_NR_SAME_THREAD'
-  | 'ERR_NR_LOG_MAPPER';
+  | 'ERR_NR_LOG_MAPPER'
+  | 'ERR_NR_BATCH_APPLY';
 
 /**
  * The one base of every error the project throws on purpose (NrError,
@@ -194,6 +196,23 @@ export class FencedError extends NrError {
         : `the replica ${how} during this write; the write did not take effect`,
     );
     this.committed = committed;
+  }
+}
+
+/**
+ * Some ops of a `writeBatch` threw in their apply. The batch took effect
+ * whole: it is in the log and every replica applied it, and each of these
+ * ops threw there too (applies are deterministic), while the others applied
+ * normally. `results` holds each op's result (undefined at a failed one),
+ * `failures` each failed op's index and what its apply threw, in op order.
+ */
+export class BatchApplyError extends NrError {
+  constructor(
+    readonly results: unknown[],
+    readonly failures: readonly { index: number; error: unknown }[],
+  ) {
+    const first = failures[0]!;
+    super('ERR_NR_BATCH_APPLY', `${failures.length} of the ${results.length} ops of a write batch threw in their apply (the batch took effect); op ${first.index}: ${describe(first.error)}`, { cause: first.error });
   }
 }
 

@@ -25,6 +25,8 @@ export {
   type CombineMode,
   type BoundReads,
   type BoundWrites,
+  type BatchOp,
+  type BatchResults,
 } from './replica/replica.js';
 export { Client, type ClientOptions } from './clients/client.js';
 export { poolReplica, poolClient, pinnedTask, pinnedLoadBalancer, type PoolWorkerView } from './pool.js';
@@ -48,6 +50,7 @@ export {
   TimeoutError,
   FencedError,
   LogMapperError,
+  BatchApplyError,
   type NrErrorCode,
 } from './errors.js';
 export { DEFAULTS, LIMITS } from './defaults.js';

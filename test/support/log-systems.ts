@@ -56,6 +56,8 @@ export interface MapNode {
   detach(): void;
   /** The node left its slot (on any log): it serves no more ops. */
   readonly isDetached: boolean;
+  /** One log only (parallel logs have no write batches): Replica.writeBatch. */
+  readonly writeBatch?: (ops: readonly (readonly ['put', Key, Value] | readonly ['delete', Key])[]) => unknown[];
 }
 
 /** What the tests use of a hashmap client, on one log or several. */
@@ -103,6 +105,7 @@ export function attachMap(h: MapHandle, options: AttachOptions = {}): MapNode {
       get isDetached() {
         return r.isDetached;
       },
+      writeBatch: (ops) => r.writeBatch(ops),
     };
   }
   const v = attachCnr(h, HashMapCnr, options);

@@ -17,6 +17,11 @@ export const enum ItemKind {
   ClientRead = 2,
   /** A client's request refused (unknown op, too large): answered at its place. */
   ClientReject = 3,
+  /**
+   * A local `writeBatch`: many write ops, encoded back to back, never split
+   * across entries; applied from their encoded bytes, its results one array.
+   */
+  LocalBatch = 4,
 }
 
 export interface PendingWrite {
@@ -24,6 +29,8 @@ export interface PendingWrite {
   id: number;
   /** The op's arguments (local writes only). */
   args: readonly unknown[] | null;
+  /** Write ops it puts in the log: 1 for a write, a batch's op count, 0 for what rides along. */
+  ops: number;
   /** The client that sent it (-1: issued in this thread), its request number and, for reads, where its args are. */
   client: number;
   seq: number;
@@ -32,11 +39,20 @@ export interface PendingWrite {
   end: number;
   /** A client's read: its argument bytes as validated when gathered (the slot's length word is not read again). */
   argBytes: number;
+  /** What its apply returned; a batch's: one result per op (an array its apply makes). */
   result: unknown;
+  /** A batch: the ops whose apply threw, or null. */
+  applyErrors: BatchApplyFailure[] | null;
   failed: boolean;
   error: unknown;
   resolve: ((v: unknown) => void) | null;
   reject: ((e: unknown) => void) | null;
+}
+
+/** One op of a write batch whose apply threw (as it did on every replica). */
+export interface BatchApplyFailure {
+  index: number;
+  error: unknown;
 }
 
 export interface PendingRead {
@@ -49,9 +65,14 @@ export interface PendingRead {
 export const NO_WRITES: PendingWrite[] = [];
 /** Fields of one own-entry record: position, first item, item count, staging offset. */
 export const OWN_FIELDS = 4;
-/** Items that occupy the log (writes); client reads and rejections only ride along. */
+/** Items that occupy the log (writes, batches); client reads and rejections only ride along. */
 export function isLogged(item: PendingWrite): boolean {
-  return item.kind === ItemKind.LocalWrite || item.kind === ItemKind.ClientWrite;
+  return item.ops > 0;
+}
+
+/** Items whose caller is in this thread (a write or a batch): they hold their own fate. */
+export function isLocal(item: PendingWrite): boolean {
+  return item.kind === ItemKind.LocalWrite || item.kind === ItemKind.LocalBatch;
 }
 
 /**
@@ -60,9 +81,13 @@ export function isLogged(item: PendingWrite): boolean {
  * SharedArrayBuffer is a relaxed per-word loop in C++, slower than either
  * at every size (CPU per copy, this machine: 16 B words 23–69 ns, set
  * 164–236; 1 KiB words 196–300, fill 202–315, set 457–546; 4 KiB fill
- * 246–353, words 745–1026, set 2270–2317).
+ * 246–353, words 745–1026, set 2270–2317). The word loop costs ~30 machine
+ * instructions a word (it re-checks both arrays every iteration), so from
+ * 256 B on fill is the cheaper in instructions too: a combined batch of 64
+ * HashMap puts (1 KiB) costs 80 instructions per put less (callgrind,
+ * bench/sync-write-cost.mjs batch, N=300k/900k: 1403 -> 1322).
  */
-export const NATIVE_COPY_MIN = 1024;
+export const NATIVE_COPY_MIN = 256;
 const nativeFill = Buffer.prototype.fill;
 
 /** Copy [from, to) of the staging buffer into the log. */

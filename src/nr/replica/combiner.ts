@@ -18,8 +18,9 @@ import { before } from '../log/positions.js';
 import { MAX_OP_BYTES, OP_HEADER_BYTES } from '../log/layout.js';
 import { SharedLog } from '../log/shared-log.js';
 import type { HubHost, NodeHub } from './node-hub.js';
+import { applyBatch } from './write-batch.js';
 import type { OpTable, Structure } from '../structure.js';
-import { applyWrite, copyPayload, isLogged, ItemKind, NO_WRITES, OWN_FIELDS, type PendingRead, type PendingWrite } from './batch.js';
+import { applyWrite, copyPayload, isLocal, isLogged, ItemKind, NO_WRITES, OWN_FIELDS, type PendingRead, type PendingWrite } from './batch.js';
 
 /** When queued async writes are combined and appended. */
 export type CombineMode = 'microtask' | 'immediate';
@@ -116,7 +117,7 @@ export class Combiner implements HubHost {
     const w = this.staging;
     if (this.pending.length === 0) this.emptyStaging();
     const start = w.pos;
-    const id = this.encode(w, name, args, true);
+    const id = this.encode(w, name, args, 0, true);
     const op: PendingWrite = newItem(ItemKind.LocalWrite, id, -1, 0, start);
     op.args = this.appliedArgs;
     op.end = w.pos;
@@ -128,29 +129,66 @@ export class Combiner implements HubHost {
   }
 
   /**
+   * Encode a local write batch (`[name, ...args]` ops) into the staging
+   * buffer, back to back, and queue it as one item: it goes into one entry
+   * whole. Any op that does not encode, or a batch larger than an entry,
+   * throws its typed error with nothing queued. The ops are applied from
+   * these bytes (as every other replica applies them), so the caller's
+   * arrays are read once, here, and not kept.
+   */
+  enqueueBatch(ops: readonly (readonly unknown[])[]): PendingWrite {
+    const w = this.staging;
+    if (this.pending.length === 0) this.emptyStaging();
+    const start = w.pos;
+    const max = this.log.maxPayloadBytes;
+    try {
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i];
+        if (!Array.isArray(op)) throw new EncodeError(`writeBatch op ${i}`, new TypeError(`a batch op is a [name, ...args] array, got ${op === null ? 'null' : typeof op}`));
+        const name: unknown = op[0];
+        if (typeof name !== 'string') throw new UnknownOpError('write', String(name));
+        this.encode(w, name, op, 1, false);
+        // Refused as it grows past what one entry holds, before the buffer grows with it.
+        if (w.pos - start > max) throw new OpTooLargeError(`writeBatch of ${ops.length} ops`, w.pos - start, max - OP_HEADER_BYTES, 'log entry', 'logBytes', true);
+      }
+    } catch (e) {
+      w.pos = start;
+      throw e;
+    }
+    const item = newItem(ItemKind.LocalBatch, -1, -1, 0, start);
+    item.ops = ops.length;
+    item.end = w.pos;
+    const p = this.pending;
+    p[p.length] = item;
+    return item;
+  }
+
+  /**
    * Encode one write op (header and arguments, 4-byte aligned) at `w.pos`;
-   * returns its op id. With `appliesOwn` (the op will be applied from what
+   * its arguments are `args[first..]` (a batch op is `[name, ...args]`).
+   * Returns its op id. With `appliesOwn` (the op will be applied from what
    * this replica holds), leaves in `appliedArgs` what it applies: the
    * caller's args, or their decoded form for an inexact codec. Nothing is
    * kept on failure.
    */
-  private encode(w: OpWriter, name: string, args: readonly unknown[], appliesOwn: boolean): number {
+  private encode(w: OpWriter, name: string, args: readonly unknown[], first: 0 | 1, appliesOwn: boolean): number {
     const id = this.writeId(name);
     const codec = this.structure.writeCodecs[id]!;
-    if (args.length > this.writeArity[id]!) throw new EncodeError(name, arityError(codec, args.length));
+    const argc = args.length - first;
+    if (argc > this.writeArity[id]!) throw new EncodeError(name, arityError(codec, argc));
     const start = w.pos;
-    w.u32(0); // op header, patched below
+    w.skip4(); // op header, patched below (u32(0)'s value checks cost ~40 instructions)
     const maxOp = this.maxOpBytes;
     // An op past what an entry holds fails as it grows, before a buffer that large is allocated.
     w.limit = start + maxOp;
     try {
-      switch (args.length) {
+      switch (argc) {
         // Up to 3 args as a plain call: a spread call costs ~80 machine instructions in Node 20.
         case 0: codec.encode(w); break;
-        case 1: codec.encode(w, args[0]); break;
-        case 2: codec.encode(w, args[0], args[1]); break;
-        case 3: codec.encode(w, args[0], args[1], args[2]); break;
-        default: codec.encode(w, ...args);
+        case 1: codec.encode(w, args[first]); break;
+        case 2: codec.encode(w, args[first], args[first + 1]); break;
+        case 3: codec.encode(w, args[first], args[first + 1], args[first + 2]); break;
+        default: codec.encode(w, ...args.slice(first));
       }
       // A codec whose round trip may change the args: apply what the other replicas will decode.
       if (appliesOwn) this.appliedArgs = codec.applyDecoded === true ? this.decodeStaged(w, codec, start + OP_HEADER_BYTES, w.pos) : args;
@@ -198,7 +236,7 @@ export class Combiner implements HubHost {
     const log = this.log;
     const w = (this.alone ??= new OpWriter(256));
     w.pos = 0;
-    this.encode(w, name, args, false); // applied from the log, like another replica's entry: no decode here
+    this.encode(w, name, args, 0, false); // applied from the log, like another replica's entry: no decode here
     const cells = SharedLog.cellsFor(w.pos);
     let sealed = false;
     let pos: number | 'lost' = 'lost';
@@ -229,7 +267,7 @@ export class Combiner implements HubHost {
   checkEncodes(name: string, args: readonly unknown[]): void {
     const w = (this.alone ??= new OpWriter(256));
     w.pos = 0;
-    this.encode(w, name, args, false);
+    this.encode(w, name, args, 0, false);
     w.pos = 0;
   }
 
@@ -251,9 +289,11 @@ export class Combiner implements HubHost {
     const names = isWrite ? this.structure.writeNames : this.structure.readNames;
     if (id < 0 || id >= names.length) {
       item.kind = ItemKind.ClientReject;
+      item.ops = 0;
       item.error = new UnknownOpError(isWrite ? 'write' : 'read', `#${id}`);
     } else if (isWrite && len + OP_HEADER_BYTES > this.log.maxPayloadBytes) {
       item.kind = ItemKind.ClientReject;
+      item.ops = 0;
       item.error = new OpTooLargeError(names[id]!, len, this.log.maxPayloadBytes - OP_HEADER_BYTES, 'log entry', 'logBytes');
     } else if (!isWrite) {
       item.argBytes = len;
@@ -333,7 +373,7 @@ export class Combiner implements HubHost {
       let count = 0;
       let ops = 0;
       while (first + count < batch.length && batch[first + count]!.end - from <= max) {
-        if (isLogged(batch[first + count]!)) ops++;
+        ops += batch[first + count]!.ops;
         count++;
       }
       const to = batch[first + count - 1]!.end;
@@ -453,6 +493,7 @@ export class Combiner implements HubHost {
         op.failed = false;
         op.error = undefined;
         op.result = undefined;
+        op.applyErrors = null;
       }
     }
     this.ownCursor = cursor;
@@ -485,6 +526,11 @@ export class Combiner implements HubHost {
             op.failed = true;
             op.error = e;
           }
+          break;
+        case ItemKind.LocalBatch:
+          logged += op.ops;
+          if (this.stagingReader?.bytes !== this.staging.bytes) this.stagingReader = new OpReader(this.staging.bytes);
+          applyBatch(st, this.stagingReader, op, state);
           break;
         case ItemKind.ClientWrite: {
           logged++;
@@ -530,7 +576,7 @@ export class Combiner implements HubHost {
   private failItems(batch: PendingWrite[], first: number, count: number, error: Error): void {
     for (let i = first; i < first + count; i++) {
       const op = batch[i]!;
-      if (op.kind === ItemKind.LocalWrite) {
+      if (isLocal(op)) {
         op.failed = true;
         op.error = error;
       } else this.hub?.respondThrew(op.client, op.seq, error);
@@ -560,12 +606,12 @@ export class Combiner implements HubHost {
     const committed = new FencedError(true, 'lost its slot');
     for (let i = 0; i < batch.length; i++) {
       const op = batch[i]!;
-      if (op.kind !== ItemKind.LocalWrite || sealed[i] === 2 || op.failed) continue;
+      if (!isLocal(op) || sealed[i] === 2 || op.failed) continue;
       op.failed = true;
       op.error = sealed[i] === 1 ? committed : lost;
     }
     for (const op of batch) {
-      if (op.kind !== ItemKind.LocalWrite || op.resolve === null) continue;
+      if (!isLocal(op) || op.resolve === null) continue;
       if (op.failed) op.reject!(op.error);
       else op.resolve(op.result);
     }
@@ -610,5 +656,6 @@ export class Combiner implements HubHost {
 }
 
 function newItem(kind: ItemKind, id: number, client: number, seq: number, start: number): PendingWrite {
-  return { kind, id, args: null, client, seq, start, end: start, argBytes: 0, result: undefined, failed: false, error: undefined, resolve: null, reject: null };
+  const ops = kind === ItemKind.LocalWrite || kind === ItemKind.ClientWrite ? 1 : 0;
+  return { kind, id, args: null, ops, client, seq, start, end: start, argBytes: 0, result: undefined, applyErrors: null, failed: false, error: undefined, resolve: null, reject: null };
 }

@@ -10,11 +10,14 @@
  * - write: encode into the private staging buffer, reserve cells with one
  *   CAS on tail, copy, seal, then replay up to and including the entry. The
  *   caller gets what its own replica's apply returned (or threw).
+ * - writeBatch: many write ops encoded by one call and appended as one run
+ *   of one entry (one reservation, after any writes queued before it),
+ *   applied in order; one result array, no promise per op.
  * - writeAsync: ops issued before the combiner runs (a microtask, or
  *   setImmediate with `combine: 'immediate'`) are flat-combined into one
  *   entry (combiner.ts); each caller gets its own result, in issue order.
  */
-import { ConfigError, DetachedError, FailStopError, UnknownOpError } from '../errors.js';
+import { BatchApplyError, ConfigError, DetachedError, EncodeError, FailStopError, UnknownOpError } from '../errors.js';
 import { before, distance } from '../log/positions.js';
 import type { SharedLog } from '../log/shared-log.js';
 import { holdsHead, SlotState } from '../log/slot-state.js';
@@ -25,11 +28,13 @@ import * as registry from './registry.js';
 import { ReplicaCore } from './replica-core.js';
 import { ClientServer } from './serving.js';
 import type { ReplicaOptions, ReplicaStats, ReplicaStatus } from './types.js';
+import type { BatchOp, BatchResults } from './write-batch.js';
 
 export type { BoundReads, BoundWrites } from './bound-ops.js';
 export type { CombineMode } from './combiner.js';
 
 export type { ReplicaOptions, ReplicaStats, ReplicaStatus } from './types.js';
+export type { BatchOp, BatchResults } from './write-batch.js';
 export { REPLICA_OPTION_KEYS } from './types.js';
 
 export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> extends ReplicaCore<S, R, W> {
@@ -86,6 +91,34 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> extends Repl
   /** Append a write op, apply it, and return what this replica's apply returned. */
   write<K extends keyof W & string>(name: K, ...args: OpArgs<W[K]>): OpResult<W[K]> {
     return this.writeNow(name, args) as OpResult<W[K]>;
+  }
+
+  /**
+   * Append many write ops as one run of one log entry and apply them in
+   * order: `ops` are `[name, ...args]`, e.g. `writeBatch([['put', 1, 'a'],
+   * ['delete', 2]])`; returns each op's result, in order. Writes queued by
+   * writeAsync before it go first. An op that does not encode (unknown
+   * name, bad args) or a batch larger than one entry throws its typed error
+   * (EncodeError, UnknownOpError, OpTooLargeError) with nothing appended.
+   * Ops whose apply throws make it throw BatchApplyError after the batch
+   * took effect whole. A fence or a lost slot fails the batch as it fails a
+   * single write (FencedError, DetachedError): the batch took effect whole
+   * or not at all. `ops` and its arrays are read once and not kept.
+   */
+  writeBatch(ops: readonly BatchOp<W>[]): BatchResults<W> {
+    this.checkUsable();
+    if (!Array.isArray(ops)) throw new EncodeError('writeBatch', new TypeError(`writeBatch takes an array of [name, ...args] ops, got ${ops === null ? 'null' : typeof ops}`));
+    if (ops.length === 0) return [];
+    const item = this.combiner.enqueueBatch(ops as readonly (readonly unknown[])[]);
+    try {
+      this.commit();
+    } catch (e) {
+      // As writeNow: a lost slot told this batch's fate in the item.
+      if (!(e instanceof DetachedError) || this.combiner.lostBatch?.includes(item) !== true) throw e;
+    }
+    if (item.failed) throw item.error;
+    if (item.applyErrors !== null) throw new BatchApplyError(item.result as unknown[], item.applyErrors);
+    return item.result as BatchResults<W>;
   }
 
   /** Queue a write; it is combined with the other writes queued before the combiner runs. */
