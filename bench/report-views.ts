@@ -273,6 +273,7 @@ function resiliencePanels(rows: BenchRow[]): Panel[] {
           xLabel: 'run',
           extras: [
             { key: 'kills', label: 'workers killed', unit: 'count', higherIsBetter: null },
+            { key: 'fencedWrites', label: 'writes failed with FencedError', unit: 'count', higherIsBetter: null },
             { ...CPU_PER_OP, label: 'CPU per acknowledged write (whole process)' },
           ],
           cells: (rs2, m, ex) => rs2.map((r) => cellOf(r, r.system, r.system, m, ex)),
