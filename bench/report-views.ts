@@ -175,6 +175,10 @@ function fsPanels(rows: BenchRow[]): Panel[] {
   const extras: Metric[] = [
     { key: 'cpuNsPerOp', label: 'CPU per op', unit: 'ns/op', higherIsBetter: false },
     { key: 'runqShare', label: 'run-queue share', unit: 'share', higherIsBetter: false },
+    // nrfs-clients only: where a client op's CPU goes (serving replicas' threads, clients' threads) and the clients' share of the ops.
+    { key: 'nodeCpuNsPerOp', label: 'CPU per op, serving replicas', unit: 'ns/op', higherIsBetter: false },
+    { key: 'clientCpuNsPerOp', label: 'CPU per op, clients', unit: 'ns/op', higherIsBetter: false },
+    { key: 'clientOpShare', label: "clients' share of the ops", unit: 'share', higherIsBetter: null },
     // Runs from before issue 17 (file data × replicas); later runs report the two below.
     { key: 'replicaMemoryBytes', label: 'replica memory', unit: 'bytes', higherIsBetter: false },
     { key: 'sharedPoolBytes', label: 'shared page pool', unit: 'bytes', higherIsBetter: false },
