@@ -24,15 +24,16 @@ abstract class FileTypeTests {
 }
 
 export class Stats extends FileTypeTests {
+  // Declared in node's order, which is the order of the own keys (Object.keys, JSON, util.inspect).
   readonly dev = DEV;
-  readonly ino: number;
   readonly mode: number;
   readonly nlink: number;
   readonly uid: number;
   readonly gid: number;
   readonly rdev = 0;
-  readonly size: number;
   readonly blksize = PAGE_BYTES;
+  readonly ino: number;
+  readonly size: number;
   readonly blocks: number;
   readonly atimeMs: number;
   readonly mtimeMs: number;
@@ -125,15 +126,16 @@ const NS_PER_MS = 1_000_000n;
 
 /** `stat(path, { bigint: true })`: every number a bigint, plus nanosecond times (from NrFS's millisecond times). */
 export class BigIntStats extends FileTypeTests {
+  // In node's key order, as in Stats.
   readonly dev: bigint;
-  readonly ino: bigint;
   readonly mode: bigint;
   readonly nlink: bigint;
   readonly uid: bigint;
   readonly gid: bigint;
   readonly rdev: bigint;
-  readonly size: bigint;
   readonly blksize: bigint;
+  readonly ino: bigint;
+  readonly size: bigint;
   readonly blocks: bigint;
   readonly atimeMs: bigint;
   readonly mtimeMs: bigint;

@@ -19,6 +19,11 @@ import { ReadStream, type ReadStreamOptions, registerFileHandle, WriteStream, ty
 
 let nextAsyncId = 1;
 
+/** node's FileHandle answers (read, write, readv, writev) are null-prototype objects: so are these. */
+function bare<T extends object>(record: T): T {
+  return Object.setPrototypeOf(record, null) as T;
+}
+
 const asyncDispose: symbol = (Symbol as { asyncDispose?: symbol }).asyncDispose ?? Symbol.for('nodejs.asyncDispose');
 
 /** What node's FileHandle methods reject with once it is closed. */
@@ -83,20 +88,20 @@ export class FileHandle extends EventEmitter {
   }
 
   async read(buffer?: ArrayBufferView | { buffer?: ArrayBufferView; offset?: number; length?: number; position?: number | bigint | null } | null, offset?: number | null | { offset?: number; length?: number; position?: number | bigint | null }, length?: number | null, position?: number | bigint | null): Promise<{ bytesRead: number; buffer: ArrayBufferView }> {
-    return this.calls.readHandleForm(this.live('read'), buffer, offset, length, position);
+    return bare(this.calls.readHandleForm(this.live('read'), buffer, offset, length, position));
   }
 
   async write(data: Data, offsetOrPosition?: number | null | { offset?: number; length?: number; position?: number | null }, lengthOrEncoding?: number | BufferEncoding | null, position?: number | null): Promise<{ bytesWritten: number; buffer: Data }> {
-    if (ArrayBuffer.isView(data) && data.byteLength === 0) return { bytesWritten: 0, buffer: data };
-    return { bytesWritten: this.calls.writeHandleForm(this.live('write'), data, offsetOrPosition, lengthOrEncoding, position), buffer: data };
+    if (ArrayBuffer.isView(data) && data.byteLength === 0) return bare({ bytesWritten: 0, buffer: data });
+    return bare({ bytesWritten: this.calls.writeHandleForm(this.live('write'), data, offsetOrPosition, lengthOrEncoding, position), buffer: data });
   }
 
   async readv(buffers: ArrayBufferView[], position?: number | null): Promise<{ bytesRead: number; buffers: ArrayBufferView[] }> {
-    return { bytesRead: this.calls.readvSync(this.live('readv'), buffers, position), buffers };
+    return bare({ bytesRead: this.calls.readvSync(this.live('readv'), buffers, position), buffers });
   }
 
   async writev(buffers: ArrayBufferView[], position?: number | null): Promise<{ bytesWritten: number; buffers: ArrayBufferView[] }> {
-    return { bytesWritten: this.calls.writevSync(this.live('writev'), buffers, position), buffers };
+    return bare({ bytesWritten: this.calls.writevSync(this.live('writev'), buffers, position), buffers });
   }
 
   async readFile(options?: ReadFileOptions | BufferEncoding | null): Promise<string | Buffer> {

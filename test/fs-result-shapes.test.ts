@@ -1,0 +1,63 @@
+/**
+ * The shapes of node:fs answers, against node:fs itself on /dev/shm: the
+ * FileHandle's read/write/readv/writev answers are null-prototype objects,
+ * and Stats / BigIntStats / StatFs / Dirent have node's own keys in node's
+ * order (what Object.keys, JSON.stringify and util.inspect show).
+ */
+import realFs from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { attachFs, createFs, nodeFs } from '../src/fs/index.js';
+
+const nr = nodeFs(attachFs(createFs({ capacityBytes: 1 << 20, maxReplicas: 1 })));
+const base = realFs.mkdtempSync('/dev/shm/nrfs-shapes-');
+afterAll(() => realFs.rmSync(base, { recursive: true, force: true }));
+nr.mkdirSync(base, { recursive: true });
+for (const fs of [realFs, nr]) fs.writeFileSync(`${base}/f`, 'hello world');
+
+const both = async <T>(f: (fs: typeof realFs) => Promise<T> | T): Promise<[T, T]> => [await f(realFs), await f(nr as unknown as typeof realFs)];
+const protoOf = (o: unknown): string => {
+  const p = Object.getPrototypeOf(o) as { constructor?: { name?: string } } | null;
+  return p === null ? 'null' : (p.constructor?.name ?? '?');
+};
+
+describe('node:fs answer shapes', () => {
+  it('FileHandle read, write, readv and writev answer null-prototype objects with node’s keys', async () => {
+    const calls: Array<[string, (h: realFs.promises.FileHandle) => Promise<object>]> = [
+      ['read()', (h) => h.read()],
+      ['read(buffer)', (h) => h.read(Buffer.alloc(4))],
+      ['read(buffer, 0, 0)', (h) => h.read(Buffer.alloc(4), 0, 0)],
+      ['read({ buffer })', (h) => h.read({ buffer: Buffer.alloc(3) })],
+      ['write(string)', (h) => h.write('xy')],
+      ['write(empty buffer)', (h) => h.write(Buffer.alloc(0))],
+      ['write(buffer, 0, 2, 0)', (h) => h.write(Buffer.from('abc'), 0, 2, 0)],
+      ['readv', (h) => h.readv([Buffer.alloc(2), Buffer.alloc(3)], 0)],
+      ['writev', (h) => h.writev([Buffer.from('a'), Buffer.from('b')], 1)],
+    ];
+    for (const [name, call] of calls) {
+      const [theirs, ours] = await both(async (fs) => {
+        const h = await fs.promises.open(`${base}/f`, 'r+');
+        try {
+          const r = await call(h);
+          return { proto: protoOf(r), keys: Object.keys(r) };
+        } finally {
+          await h.close();
+        }
+      });
+      expect(ours, name).toEqual(theirs);
+      expect(ours.proto, name).toBe('null');
+    }
+  });
+
+  it('Stats, BigIntStats, StatFs and Dirent keys in node’s order', async () => {
+    for (const o of [{}, { bigint: true }] as const) {
+      const [theirs, ours] = await both((fs) => Object.keys(fs.statSync(`${base}/f`, o)));
+      expect(ours).toEqual(theirs);
+      const [lt, lo] = await both(async (fs) => Object.keys(await fs.promises.lstat(`${base}/f`, o)));
+      expect(lo).toEqual(lt);
+    }
+    const [sft, sfo] = await both((fs) => Object.keys(fs.statfsSync(base)));
+    expect(sfo).toEqual(sft);
+    const [dt, dd] = await both((fs) => Object.keys(fs.readdirSync(base, { withFileTypes: true })[0]!));
+    expect(dd).toEqual(dt);
+  });
+});
