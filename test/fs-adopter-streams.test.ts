@@ -107,6 +107,31 @@ describe('streams: NrFS gives node:fs events and fields', () => {
       expect(await record(nr as unknown as Fs, make)).toEqual(await record(realFs, make));
     });
   }
+  it("a read error with autoClose false: an 'error', no 'close', the fd still open (node's errorOrDestroy)", async () => {
+    const run = (fs: Fs, target: 'a directory' | 'a write-only fd') =>
+      new Promise<unknown[]>((resolve) => {
+        const fd = target === 'a directory' ? undefined : fs.openSync(f('f'), 'w');
+        const s = fs.createReadStream(target === 'a directory' ? base : '', { autoClose: false, ...(fd === undefined ? {} : { fd }) }) as realFs.ReadStream & { fd: number | null };
+        const events: unknown[] = [];
+        for (const e of ['open', 'ready', 'end', 'close']) s.on(e, () => events.push(e));
+        s.resume();
+        s.on('error', (err: NodeJS.ErrnoException) => {
+          events.push(`error ${err.code}`);
+          // Long enough for a 'close' that should not come; then the fd must still be open.
+          setTimeout(() => {
+            events.push(`destroyed ${s.destroyed}`, `fd open ${typeof s.fd === 'number' && fs.fstatSync(s.fd).size >= 0}`);
+            if (typeof s.fd === 'number') fs.closeSync(s.fd);
+            resolve(events);
+          }, 100);
+        });
+      });
+    for (const target of ['a directory', 'a write-only fd'] as const) {
+      const theirs = await run(realFs, target);
+      // Given an fd, node opens nothing: no 'open' or 'ready'.
+      expect(theirs).toEqual([...(target === 'a directory' ? ['open', 'ready', 'error EISDIR'] : ['error EBADF']), 'destroyed false', 'fd open true']);
+      expect(await run(nr as unknown as Fs, target), target).toEqual(theirs);
+    }
+  });
   it('the files the write streams wrote', () => {
     for (const name of ['f2', 'f3', 'w1', 'w3', 'w4', 'new1']) {
       expect([nr.readFileSync(f(name), 'latin1'), nr.statSync(f(name)).mode]).toEqual([realFs.readFileSync(f(name), 'latin1'), realFs.statSync(f(name)).mode]);

@@ -161,8 +161,22 @@ export class ReadStream extends Readable implements FdStream {
   set autoClose(v: boolean) {
     this.readableState().autoDestroy = v;
   }
-  private readableState(): { autoDestroy: boolean } {
-    return (this as unknown as { _readableState: { autoDestroy: boolean } })._readableState;
+  private readableState(): { autoDestroy: boolean; errored: Error | null } {
+    return (this as unknown as { _readableState: { autoDestroy: boolean; errored: Error | null } })._readableState;
+  }
+
+  /**
+   * A failed read, as node's streams report one (their errorOrDestroy): destroyed when the stream auto-destroys,
+   * otherwise (`autoClose: false`) an 'error' with the stream and its fd left open, and no 'close'.
+   */
+  private readFailed(e: Error): void {
+    if (this.autoClose) {
+      this.destroy(e);
+      return;
+    }
+    const state = this.readableState();
+    state.errored ??= e;
+    process.nextTick(() => this.emit('error', e));
   }
 
   override _construct(cb: (e?: Error | null) => void): void {
@@ -180,7 +194,7 @@ export class ReadStream extends Readable implements FdStream {
     try {
       got = this.calls.readSync(this.fd!, buf, 0, want, this.pos ?? null);
     } catch (e) {
-      this.destroy(e as Error);
+      this.readFailed(e as Error);
       return;
     }
     if (this.pos !== undefined) this.pos += got;
