@@ -478,6 +478,17 @@ export const cases: Record<string, Case> = {
         await call('cp', p('d'), p('d3'), { recursive: true, filter: (src: string) => !src.endsWith('top') });
         return ((await call('readdir', p('d3'))) as string[]).sort();
       });
+      // node spreads its defaults under the options: a boolean option given as undefined is not a boolean (found by a cp fuzz).
+      for (const k of ['recursive', 'force', 'errorOnExist', 'dereference', 'verbatimSymlinks', 'preserveTimestamps']) {
+        await rec(`${k} given as undefined`, () => call('cp', p('file'), p('u'), { [k]: undefined }));
+      }
+      await rec('recursive 1', () => call('cp', p('d'), p('u'), { recursive: 1 }));
+      await rec('mode 99', () => call('cp', p('file'), p('u'), { mode: 99 }));
+      await rec('dereference with verbatimSymlinks', () => call('cp', p('file'), p('u'), { dereference: true, verbatimSymlinks: true }));
+      await rec('filter and mode given as undefined', async () => {
+        await call('cp', p('file'), p('u2'), { filter: undefined, mode: undefined });
+        return call('readFile', p('u2'), 'utf8');
+      });
     },
   },
   'copyFile': {
