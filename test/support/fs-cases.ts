@@ -428,6 +428,11 @@ export const cases: Record<string, Case> = {
         return call('readdir', p(''));
       });
       await rec('maxRetries bad', () => call('rm', p('nope'), { force: true, maxRetries: -1 }));
+      // node spreads its defaults under the options: given as undefined, recursive and force are not booleans.
+      await rec('force given as undefined', () => call('rm', p('nope'), { force: undefined }));
+      await rec('recursive given as undefined', () => call('rm', p('nope'), { recursive: undefined }));
+      await rec('recursive undefined before force 1', () => call('rm', p('nope'), { force: 1, recursive: undefined }));
+      await rec('retryDelay given as undefined', () => call('rm', p('nope'), { force: true, retryDelay: undefined }));
     },
   },
   'rmdir': {
@@ -437,6 +442,7 @@ export const cases: Record<string, Case> = {
       await call('writeFile', p('d/e/f'), '1');
       await call('writeFile', p('file'), '1');
       await rec('not empty', () => call('rmdir', p('d')));
+      await rec('recursive given as undefined', () => call('rmdir', p('d'), { recursive: undefined }));
       await rec('recursive missing', () => call('rmdir', p('nope'), { recursive: true }));
       await rec('recursive on file', () => call('rmdir', p('file'), { recursive: true }));
       await rec('recursive tree', async () => {

@@ -87,6 +87,16 @@ export function optBool(o: Record<string, unknown>, key: string, fallback: boole
   return v;
 }
 
+/**
+ * A boolean option where node spreads its defaults under the options before it validates them:
+ * given as `undefined`, it is no boolean either (rm, rmdir and cp options).
+ */
+export function spreadBool(o: Record<string, unknown>, key: string): boolean {
+  const v = o[key];
+  if (typeof v !== 'boolean') throw invalidType(`options.${key}`, 'of type boolean', v);
+  return v;
+}
+
 export function checkFd(fd: unknown): number {
   if (typeof fd !== 'number') throw invalidType('fd', 'of type number', fd);
   if (!Number.isInteger(fd)) {

@@ -16,7 +16,7 @@ import { FsError, FsSystemError } from '../errors.js';
 import type { NrFs } from '../nrfs.js';
 import { FsArgumentError } from '../paths.js';
 import type { Stats } from '../stats.js';
-import { type FacadeContext, invalidType } from './args.js';
+import { type FacadeContext, invalidType, spreadBool } from './args.js';
 import { validateInteger } from './validate.js';
 
 export interface CpOptions {
@@ -51,11 +51,7 @@ interface Where {
 function cpOptions(options: unknown): Opts {
   if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) throw invalidType('options', 'of type object', options);
   const o: Record<string, unknown> = { dereference: false, errorOnExist: false, force: true, preserveTimestamps: false, recursive: false, verbatimSymlinks: false, ...(options as Record<string, unknown> | undefined) };
-  // The defaults are spread under the options, so an option given as undefined is not a boolean either (node 20).
-  const flag = (k: string): boolean => {
-    if (typeof o[k] !== 'boolean') throw invalidType(`options.${k}`, 'of type boolean', o[k]);
-    return o[k] as boolean;
-  };
+  const flag = (k: string): boolean => spreadBool(o, k);
   const opts: Opts = {
     dereference: flag('dereference'),
     errorOnExist: flag('errorOnExist'),

@@ -12,7 +12,7 @@ import { checkMode } from '../checks.js';
 import { checkPath, FsArgumentError } from '../paths.js';
 import { Dirent, type Stats } from '../stats.js';
 import { type CpOptions, cpSync } from './cp.js';
-import { encodeName, type FacadeContext, invalidType, optBool, optionsOf } from './args.js';
+import { encodeName, type FacadeContext, invalidType, optBool, optionsOf, spreadBool } from './args.js';
 import { accessMode, validateInt32, validateUint32 } from './validate.js';
 import type { Encoding, PathArg } from './sync.js';
 
@@ -33,10 +33,16 @@ function rmOptions(options: unknown): Record<string, unknown> {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidType('options', 'of type object', options);
   const o = { recursive: false, retryDelay: 100, maxRetries: 0, ...(options as Record<string, unknown>) };
-  optBool(o, 'recursive', false);
+  spreadBool(o, 'recursive');
   validateInt32(o.retryDelay, 'options.retryDelay', 0);
   validateUint32(o.maxRetries, 'options.maxRetries');
   return o;
+}
+
+/** node's validateRmOptions: the rmdir options, then force (a boolean; rm's defaults add force: false). */
+function rmOnlyOptions(options: unknown): { force: boolean; recursive: boolean } {
+  const o = { force: false, recursive: false, ...rmOptions(options) };
+  return { force: spreadBool(o, 'force'), recursive: o.recursive as boolean };
 }
 
 /** readdir typed as node's overloads. */
@@ -139,9 +145,7 @@ export function treeCalls(c: FacadeContext) {
 
   function rmSync(path: PathArg, options?: RmOptions): void {
     c.checkPathArg(path); // node checks the path before the options
-    const o = rmOptions(options);
-    const force = optBool(o, 'force', false);
-    const recursive = optBool(o, 'recursive', false);
+    const { force, recursive } = rmOnlyOptions(options);
     c.at(path, 'rm', (abs, given) => {
       let st;
       try {
@@ -157,8 +161,7 @@ export function treeCalls(c: FacadeContext) {
 
   function rmdirSync(path: PathArg, options?: { recursive?: boolean; maxRetries?: number; retryDelay?: number }): void {
     c.checkPathArg(path); // node checks the path before the options
-    const o = rmOptions(options);
-    const recursive = optBool(o, 'recursive', false);
+    const recursive = rmOptions(options).recursive === true;
     c.at(path, 'rmdir', (abs) => {
       if (!recursive) return core.rmdir(abs);
       // Deprecated in node:fs but still there: like rm -r, but ENOENT on a missing path and ENOTDIR on a file.
@@ -308,7 +311,7 @@ export function treeCalls(c: FacadeContext) {
     treeForms: {
       rmChecks: (path: unknown, options: unknown): void => {
         c.checkPathArg(path);
-        rmOptions(options);
+        rmOnlyOptions(options);
       },
     },
     rmSync,
