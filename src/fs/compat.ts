@@ -17,7 +17,8 @@ import { FsArgumentError } from './paths.js';
 import { BigIntStats, Dirent, StatFs, Stats } from './stats.js';
 import { FacadeContext, invalidType, toUnixTimestamp } from './facade/args.js';
 import { validateOptionsObject } from './facade/validate.js';
-import { callbackForm, existsForm, noThrowIfNoEntry, throwIfAborted } from './facade/callback.js';
+import { callbackForm, existsForm, noThrowIfNoEntry, orBefore, throwIfAborted } from './facade/callback.js';
+import { callbackChecks, readWithoutCallback, writeWithoutCallback } from './facade/callback-checks.js';
 import { Dir, opendirSync } from './facade/dir.js';
 import { FileHandle, promiseCalls } from './facade/promises.js';
 import { ReadStream, streamCalls, WriteStream } from './facade/streams.js';
@@ -48,52 +49,58 @@ export function nodeFs(core: NrFs) {
   const { watchAsync, ...watchers } = watchCalls(c);
 
   /** fs.read(fd, buffer, offset, length, position, cb), (fd, buffer, options, cb), (fd, options, cb), (fd, cb): cb(err, bytesRead, buffer). */
-  const read = callbackForm(s.readCallbackForm, 5, (r) => [r.bytesRead, r.buffer]);
+  // node's read takes its callback by its argument count; write's from the first truthy of its last four (buffers) or its fourth (strings).
+  const readForm = callbackForm(s.readCallbackForm, 5, (r) => [r.bytesRead, r.buffer], { taken: (a) => (a.length >= 5 ? a[5] : a[Math.max(1, a.length - 1)]) });
+  const writeForm = callbackForm(s.writeSync, 5, (n, a) => [n, a[1]], { taken: (a) => (ArrayBuffer.isView(a[1]) ? a[5] || a[4] || a[3] || a[2] : a[3]) });
+  const noFunction = (args: unknown[]): boolean => !args.some((a) => typeof a === 'function');
+  // node's read and write check the descriptor and the buffer (read: by its argument count) before the callback.
+  const read = (...args: unknown[]) => (noFunction(args) && readWithoutCallback(args), readForm(...args));
+  const write = (...args: unknown[]) => (noFunction(args) && writeWithoutCallback(args), writeForm(...args));
 
   const callbacks = {
-    access: callbackForm(s.accessSync, 2, undefined, 0, s.fileForms.pathChecks),
-    appendFile: callbackForm(withSignal(s.fileForms.appendFile), 3, () => []),
-    chmod: callbackForm(s.chmodSync, 2, () => [], 2, s.fileForms.chmodChecks),
+    access: callbackForm(s.accessSync, 2, undefined, { precheck: s.fileForms.pathChecks }),
+    appendFile: callbackForm(withSignal(s.fileForms.appendFile), 3, () => [], { taken: orBefore(3) }),
+    chmod: callbackForm(s.chmodSync, 2, () => [], { required: 2, precheck: s.fileForms.chmodChecks }),
     chown: callbackForm(s.chownSync, 3, () => []),
     // node's close has a default callback, which throws the error (an uncaught exception).
     close: (fd: unknown, cb: unknown = rethrowCloseError, ...rest: unknown[]) => closeForm(fd, cb, ...rest),
-    copyFile: callbackForm(s.copyFileSync, 3, () => []),
+    copyFile: callbackForm(s.copyFileSync, 3, () => [], { required: 2, precheck: callbackChecks.copyFile }),
     cp: callbackForm(s.cpSync, 3, () => []),
     exists: existsForm(s.existsSync),
-    fchmod: callbackForm(s.fchmodSync, 2, () => [], 2, s.fileForms.fchmodChecks),
-    fchown: callbackForm(s.fchownSync, 3, () => []),
+    fchmod: callbackForm(s.fchmodSync, 2, () => [], { required: 2, precheck: s.fileForms.fchmodChecks }),
+    fchown: callbackForm(s.fchownSync, 3, () => [], { required: 3, precheck: callbackChecks.fchown }),
     fdatasync: callbackForm(s.fdatasyncSync, 1, () => []),
     fstat: callbackForm(noThrowIfNoEntry(s.fstatSync), 2),
     fsync: callbackForm(s.fsyncSync, 1, () => []),
-    ftruncate: callbackForm(s.ftruncateSync, 2, () => []),
-    futimes: callbackForm(s.futimesSync, 3, () => [], 3),
-    lchmod: callbackForm(s.lchmodSync, 2, () => [], 2, s.fileForms.chmodChecks),
+    ftruncate: callbackForm(s.ftruncateSync, 2, () => [], { required: 1, precheck: callbackChecks.ftruncate }),
+    futimes: callbackForm(s.futimesSync, 3, () => [], { required: 3, precheck: callbackChecks.futimes }),
+    lchmod: callbackForm(s.lchmodSync, 2, () => [], { required: 2, precheck: s.fileForms.chmodChecks }),
     lchown: callbackForm(s.lchownSync, 3, () => []),
-    link: callbackForm(s.linkSync, 2, () => [], 2),
+    link: callbackForm(s.linkSync, 2, () => [], { required: 2 }),
     lstat: callbackForm(noThrowIfNoEntry(s.lstatSync), 2),
-    lutimes: callbackForm(s.lutimesSync, 3, () => [], 3),
+    lutimes: callbackForm(s.lutimesSync, 3, () => [], { required: 3 }),
     mkdir: callbackForm(s.mkdirSync, 2),
     mkdtemp: callbackForm(s.mkdtempSync, 2),
-    open: callbackForm(s.openSync, 3, undefined, 0, s.fileForms.openChecks),
-    opendir: callbackForm((path: PathArg, options?: { encoding?: string | null; bufferSize?: number }) => opendirSync(c, path, options, true), 2),
+    open: callbackForm(s.openSync, 3, undefined, { required: 1, precheck: s.fileForms.openChecks, taken: (a) => (a.length < 3 ? a[1] : a[3]) }),
+    opendir: callbackForm((path: PathArg, options?: { encoding?: string | null; bufferSize?: number }) => opendirSync(c, path, options, true), 2, undefined, { name: 'callback' }),
     read,
     readdir: callbackForm(s.readdirSync, 2),
-    readFile: callbackForm(withSignal(s.fileForms.readFile, 1), 2),
+    readFile: callbackForm(withSignal(s.fileForms.readFile, 1), 2, undefined, { taken: orBefore(2) }),
     readlink: callbackForm(s.readlinkSync, 2),
-    readv: callbackForm(s.readvSync, 3, (n, a) => [n, a[1]]),
+    readv: callbackForm(s.readvSync, 3, (n, a) => [n, a[1]], { required: 2, precheck: callbackChecks.vector, taken: orBefore(3) }),
     realpath: Object.assign(callbackForm(s.realpathSync, 2), { native: callbackForm(s.realpathSync.native, 2) }),
-    rename: callbackForm(s.renameSync, 2, () => [], 2),
-    rm: callbackForm(s.rmSync, 2, () => [], 0, s.treeForms.rmChecks),
+    rename: callbackForm(s.renameSync, 2, () => [], { required: 2 }),
+    rm: callbackForm(s.rmSync, 2, () => [], { precheck: s.treeForms.rmChecks }),
     rmdir: callbackForm(s.rmdirSync, 2, () => []),
     stat: callbackForm(noThrowIfNoEntry(s.statSync), 2),
     statfs: callbackForm(s.statfsSync, 2),
-    symlink: callbackForm(s.symlinkSync, 3, () => []),
-    truncate: callbackForm(s.truncateSync, 2, () => [], 0, s.fileForms.truncateChecks),
+    symlink: callbackForm(s.symlinkSync, 3, () => [], { taken: (a) => a[a.length - 1] }),
+    truncate: callbackForm(s.truncateSync, 2, () => [], { precheck: s.fileForms.truncateChecks }),
     unlink: callbackForm(s.unlinkSync, 1, () => []),
-    utimes: callbackForm(s.utimesSync, 3, () => [], 3),
-    write: callbackForm(s.writeSync, 5, (n, a) => [n, a[1]]),
-    writev: callbackForm(s.writevSync, 3, (n, a) => [n, a[1]]),
-    writeFile: callbackForm(withSignal(s.fileForms.writeFile), 3, () => []),
+    utimes: callbackForm(s.utimesSync, 3, () => [], { required: 3 }),
+    write,
+    writev: callbackForm(s.writevSync, 3, (n, a) => [n, a[1]], { required: 2, precheck: callbackChecks.vector, taken: orBefore(3) }),
+    writeFile: callbackForm(withSignal(s.fileForms.writeFile), 3, () => [], { taken: orBefore(3) }),
   };
 
   // util.promisify(fs.read) resolves { bytesRead, buffer } in node (and write, readv, writev alike), exists a boolean.

@@ -108,8 +108,9 @@ export function checkFd(fd: unknown): number {
   return fd;
 }
 
-export function checkCallback(cb: unknown): (...a: unknown[]) => void {
-  if (typeof cb !== 'function') throw invalidType('cb', 'of type function', cb);
+/** node names it 'cb' in most calls, 'callback' in opendir and Dir's, 'listener' in the watchers. */
+export function checkCallback(cb: unknown, name = 'cb'): (...a: unknown[]) => void {
+  if (typeof cb !== 'function') throw invalidType(name, 'of type function', cb);
   return cb as (...a: unknown[]) => void;
 }
 

@@ -28,28 +28,42 @@ function callbackAt(args: unknown[], arity: number, required: number): number {
   return -1;
 }
 
-function notACallback(args: unknown[], arity: number): FsArgumentError {
-  return new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "cb" argument must be of type function. Received ${describe(args[arity])}`);
+/** How node's callback form of one call treats its callback argument, where it is not the default. */
+export interface CallbackRules {
+  /** Arguments that come before the callback whatever they are (utimes' times, chmod's mode). */
+  required?: number;
+  /**
+   * The argument checks node makes before it takes the callback, in its order (chmod checks the path
+   * and mode first, so chmod(path, cb) is the mode's error, "Received function"); it sees the
+   * arguments before the callback's place. Without one the callback is checked first, as node's
+   * makeCallback at the top of most calls.
+   */
+  precheck?: (...a: unknown[]) => void;
+  /** How node's message names the callback ('cb'; 'callback' in opendir). */
+  name?: string;
+  /** What node took as the callback when none is a function, for its message (default: the argument at the callback's place). */
+  taken?: (args: unknown[]) => unknown;
 }
 
-/**
- * `fn(...args, cb)` calling `cb(err)` or `cb(null, ...results(value))`. `required`: arguments that
- * come before the callback whatever they are (utimes' times, chmod's mode). `precheck`: the argument
- * checks node's callback form makes before it takes the callback, in its order (chmod checks the
- * path and mode first, so chmod(path, cb) is the mode's error, "Received function"); without one
- * the callback is checked first, as node's makeCallback at the top of most calls.
- */
+/** node's `callback ||= options` (readFile, writeFile, readv...): the callback's place, or the argument before it if that is falsy. */
+export const orBefore =
+  (arity: number) =>
+  (args: unknown[]): unknown =>
+    args[arity] || args[arity - 1];
+
+/** `fn(...args, cb)` calling `cb(err)` or `cb(null, ...results(value))`, with node's rules for the callback argument. */
 export function callbackForm<A extends unknown[], R>(
   fn: (...a: A) => R,
   arity: number,
   results: (r: R, args: A) => unknown[] = (r) => [r],
-  required = 0,
-  precheck?: (...a: unknown[]) => void,
+  rules: CallbackRules = {},
 ): (...a: unknown[]) => void {
+  const { required = 0, precheck, name = 'cb' } = rules;
+  const taken = rules.taken ?? ((args: unknown[]) => args[arity]);
   return (...raw: unknown[]) => {
     const at = callbackAt(raw, arity, required);
     precheck?.(...raw.slice(0, at < 0 ? arity : at));
-    if (at < 0) throw notACallback(raw, arity);
+    if (at < 0) throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type function. Received ${describe(taken(raw))}`);
     const cb = raw[at] as Cb;
     const args = raw.slice(0, at) as A;
     let r: R;

@@ -33,7 +33,7 @@ export class Dir {
   read(cb: (err: Error | null, d: Dirent<string | Buffer> | null) => void): void;
   read(cb?: (err: Error | null, d: Dirent<string | Buffer> | null) => void): Promise<Dirent<string | Buffer> | null> | void {
     if (cb === undefined) return new Promise((resolve, reject) => this.read((e, d) => (e ? reject(e) : resolve(d))));
-    checkCallback(cb);
+    checkCallback(cb, 'callback');
     let d: Dirent<string | Buffer> | null;
     try {
       d = this.readSync();
@@ -53,7 +53,7 @@ export class Dir {
   close(cb: (err: Error | null) => void): void;
   close(cb?: (err: Error | null) => void): Promise<void> | void {
     if (cb === undefined) return new Promise((resolve, reject) => this.close((e) => (e ? reject(e) : resolve())));
-    checkCallback(cb);
+    checkCallback(cb, 'callback');
     try {
       this.closeSync();
     } catch (e) {

@@ -11,7 +11,7 @@ import { checkMode } from '../checks.js';
 import { BigIntStats, StatFs, type Stats } from '../stats.js';
 import { checkFd, dataBytes, type FacadeContext, invalidType, optBool, optionsOf, timeMs } from './args.js';
 import { handleReadRequest, type ReadRequest, readRequest, writeRequest, vectorAt } from './rw.js';
-import { accessMode, bytesView, truncateLength, validateInt32, validateInteger, validFd } from './validate.js';
+import { accessMode, checkBuffers, ownerArg, truncateLength, validateInt32, validateInteger, validFd } from './validate.js';
 
 export type Encoding = BufferEncoding | 'buffer';
 export type PathArg = string | Uint8Array | URL;
@@ -170,13 +170,6 @@ export function fileCalls(c: FacadeContext) {
     return core.write(f, w.bytes, w.offset, w.length, w.at);
   }
 
-  function checkBuffers(buffers: unknown): Uint8Array[] {
-    if (!Array.isArray(buffers) || !buffers.every((b) => ArrayBuffer.isView(b))) {
-      throw invalidType('buffers', 'an ArrayBufferView[]', buffers);
-    }
-    return buffers.map((b: ArrayBufferView) => bytesView(b));
-  }
-
   /** readv: one read of the total (one consistent view of the file), scattered into the buffers. */
   function readvSync(fd: number, buffers: readonly ArrayBufferView[], position?: number | null): number {
     const f = validFd(fd);
@@ -284,9 +277,13 @@ export function fileCalls(c: FacadeContext) {
       fchmodChecks: (_fd: unknown, mode: unknown): void => void requiredMode(mode),
       pathChecks: (path: unknown): void => c.checkPathArg(path),
       truncateChecks: (_path: unknown, len: unknown): void => void (len === undefined ? 0 : validateInteger(len, 'len')),
-      openChecks: (path: unknown, _flags: unknown, mode: unknown): void => {
-        c.checkPathArg(path);
-        checkMode(mode, 0o666);
+      // open(path, flags, mode, cb): with three arguments or more before the callback's place, node parses
+      // the mode, then the flags; with two, the second is the callback.
+      openChecks: (...a: unknown[]): void => {
+        c.checkPathArg(a[0]);
+        if (a.length < 3) return;
+        checkMode(a[2], 0o666);
+        parseFlags(a[1], constants.O_RDONLY);
       },
       /** fs.promises.writeFile and appendFile check the options, then the data, then the path. */
       writeOptionsChecks: (options: unknown): void => void writeOptions(options, 'w'),
@@ -358,11 +355,6 @@ function statOptionsNotNull(c: FacadeContext, path: unknown, options: unknown): 
 function requiredMode(mode: unknown): number {
   if (mode === undefined || mode === null) throw invalidType('mode', 'of type number', undefined); // node's `mode ??= undefined default`
   return checkMode(mode, 0);
-}
-
-/** node's uid/gid check: validateInteger(v, name, -1, 2^32 - 1). */
-function ownerArg(v: unknown, name: string): number {
-  return validateInteger(v, name, -1, 0xffffffff);
 }
 
 export type FileCalls = ReturnType<typeof fileCalls>;

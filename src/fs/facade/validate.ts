@@ -152,3 +152,16 @@ export function accessMode(mode: unknown): number {
   if (!(mode >= 0 && mode < 8) && !(mode > -1 && mode <= 0)) throw new FsArgumentError('ERR_OUT_OF_RANGE', 'mode is out of range: >= 0 && <= 7');
   return Math.trunc(mode) | 0;
 }
+
+/** readv/writev's buffers: an array of ArrayBufferViews, as bytes. */
+export function checkBuffers(buffers: unknown): Uint8Array[] {
+  if (!Array.isArray(buffers) || !buffers.every((b) => ArrayBuffer.isView(b))) {
+    throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "buffers" argument must be an ArrayBufferView[]. Received ${describe(buffers)}`);
+  }
+  return buffers.map((b: ArrayBufferView) => bytesView(b));
+}
+
+/** node's uid/gid check: validateInteger(v, name, -1, 2^32 - 1). */
+export function ownerArg(v: unknown, name: string): number {
+  return validateInteger(v, name, -1, 0xffffffff);
+}

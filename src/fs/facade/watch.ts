@@ -143,7 +143,9 @@ export function watchCalls(c: FacadeContext) {
     const o = optionsOf(options, {} as WatchOptions) as WatchOptions & Record<string, unknown>;
     const persistent = optBool(o, 'persistent', true);
     const recursive = optBool(o, 'recursive', false);
-    if (listener !== undefined) checkCallback(listener);
+    // node: the options, then the path, then the listener (EventEmitter's check: 'listener').
+    c.checkPathArg(filename);
+    if (listener !== undefined) checkCallback(listener, 'listener');
     const w = new FSWatcher();
     if (listener !== undefined) w.on('change', listener);
     const name = (n: string): string | Buffer => (o.encoding === 'buffer' ? Buffer.from(n) : n);
@@ -181,16 +183,17 @@ export function watchCalls(c: FacadeContext) {
     a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.nlink === b.nlink && a.mode === b.mode;
 
   function watchFile(filename: PathArg, options?: { persistent?: boolean; interval?: number; bigint?: boolean } | ((curr: Stats, prev: Stats) => void), listener?: (curr: Stats, prev: Stats) => void): StatWatcher {
-    if (typeof options === 'function') {
-      listener = options;
+    // node's order: the path, then the listener (anything but an object in the options' place is the listener), then the options.
+    const [, abs] = c.cwd.resolve(filename, 'watch');
+    if (options === null || typeof options !== 'object') {
+      listener = options as typeof listener;
       options = undefined;
     }
+    const l = checkCallback(listener, 'listener') as (curr: Stats, prev: Stats) => void;
     const o = optionsOf(options, {}) as { persistent?: boolean; interval?: number } & Record<string, unknown>;
     const persistent = optBool(o, 'persistent', true);
     const interval = o.interval ?? 5007;
     if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0) throw invalidType('interval', 'of type number', interval);
-    const l = checkCallback(listener) as (curr: Stats, prev: Stats) => void;
-    const [, abs] = c.cwd.resolve(filename, 'watch', 'filename');
     let entry = statWatchers.get(abs);
     if (entry === undefined) {
       const w = new StatWatcher();
@@ -212,7 +215,7 @@ export function watchCalls(c: FacadeContext) {
   }
 
   function unwatchFile(filename: PathArg, listener?: (curr: Stats, prev: Stats) => void): void {
-    const [, abs] = c.cwd.resolve(filename, 'watch', 'filename');
+    const [, abs] = c.cwd.resolve(filename, 'watch');
     const entry = statWatchers.get(abs);
     if (entry === undefined) return;
     if (listener !== undefined) entry.w.off('change', listener);
