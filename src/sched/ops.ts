@@ -8,7 +8,7 @@
 import { Outcome, type OutcomeCode } from './errors.js';
 import { leasedTasks, leaseSet } from './leases.js';
 import type { ReadyQueue } from './ready.js';
-import { attemptWorker, endCurrent, isTaskRecord, newTaskRecord, type Completion, type TaskRecord, type TaskSpec } from './records.js';
+import { attemptWorker, endCurrent, isTaskRecord, newTaskRecord, type Completion, type TaskRecord, type TaskSpec, type Worker } from './records.js';
 import type { SchedState } from './state.js';
 import {
   addLoad,
@@ -62,10 +62,16 @@ export function join(s: SchedState, capacity: number, kinds: readonly string[], 
   return effects(id);
 }
 
+/** Worker `worker` unless it is unknown or gone (setCapacity, drain and leave answer UnknownWorker then). */
+function liveWorker(s: SchedState, worker: number): Worker | undefined {
+  const w = s.workers.get(worker);
+  return w === undefined || w.status === 'gone' ? undefined : w;
+}
+
 export function setCapacity(s: SchedState, worker: number, capacity: number, now: number): Effects<OutcomeCode> {
   begin(s, now);
-  const w = s.workers.get(worker);
-  if (w === undefined || w.status === 'gone') return effects(Outcome.UnknownWorker);
+  const w = liveWorker(s, worker);
+  if (w === undefined) return effects(Outcome.UnknownWorker);
   // Shrinking below `running` takes effect as tasks finish: nothing is preempted.
   if (capacity > w.capacity) markWork();
   w.capacity = capacity;
@@ -75,17 +81,16 @@ export function setCapacity(s: SchedState, worker: number, capacity: number, now
 /** The eviction warning: finish running tasks, claim nothing new. */
 export function drain(s: SchedState, worker: number, now: number): Effects<OutcomeCode> {
   begin(s, now);
-  const w = s.workers.get(worker);
-  if (w === undefined || w.status === 'gone') return effects(Outcome.UnknownWorker);
-  w.status = 'draining';
-  return effects(Outcome.Ok);
+  const w = liveWorker(s, worker);
+  if (w !== undefined) w.status = 'draining';
+  return effects(w === undefined ? Outcome.UnknownWorker : Outcome.Ok);
 }
 
 /** Leave (or be evicted, or declared dead): running tasks return to the queue at once. */
 export function leave(s: SchedState, worker: number, now: number): Effects<OutcomeCode> {
   begin(s, now);
-  const w = s.workers.get(worker);
-  if (w === undefined || w.status === 'gone') return effects(Outcome.UnknownWorker);
+  const w = liveWorker(s, worker);
+  if (w === undefined) return effects(Outcome.UnknownWorker);
   w.status = 'gone';
   // Ids of running tasks owned by w, in id order (deterministic).
   const owned = leasedTasks(s.leases).filter((t) => t.owner === worker);
