@@ -80,7 +80,7 @@ export function pushReady(q: ReadyQueue<TaskRecord>, t: TaskRecord): void {
   if (readyPush(q, t)) work = true;
 }
 
-export function enqueueReady(s: SchedState, t: TaskRecord): void {
+function enqueueReady(s: SchedState, t: TaskRecord): void {
   addLoad(s, t.kind, 1);
   pushReady(readyQueueOf(s, t.kind), t);
 }
