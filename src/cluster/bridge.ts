@@ -22,21 +22,22 @@
  *   per mark across sites). A site that needs messages the stream no longer
  *   holds (at start, or when the consumer skips past a gap) installs the
  *   newest valid snapshot that covers them into its local log and goes on
- *   from there (rejoin).
+ *   from there (rejoin). The schedule, storing and installing: bridge-snapshots.ts.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
-import { attach, type NrHandle, type Replica } from '../nr/index.js';
-import { CLUSTER_DEFAULTS, CLUSTER_LIMITS, subjectOf } from './defaults.js';
+import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { attach, type NrHandle } from '../nr/index.js';
+import { BridgeSnapshots, stateRead, type SiteReplica, type SnapshotHost } from './bridge-snapshots.js';
+import { CLUSTER_DEFAULTS, subjectOf } from './defaults.js';
 import { encodeBarrier } from './envelope.js';
-import { ClusterUnavailableError, SiteClosedError, SnapshotInvalidError, type WireError, toWire } from './errors.js';
+import { ClusterUnavailableError, type WireError, toWire } from './errors.js';
 import { Positions } from './positions.js';
 import { ReadIndex } from './read-index.js';
 import { publishUntil, sleep, untilDeadline, within } from './retry.js';
-import { messageCost, POSITION_READ, SNAPSHOT_READ, type SiteSnapshotRead, type SiteStructure, type SiteState } from './site-structure.js';
+import { messageCost, POSITION_READ, type SiteStructure } from './site-structure.js';
 import { SnapshotStore } from './snapshots.js';
-import { checkStream, connectNats, streamInfoUntil } from './stream.js';
+import { checkStream, connectNats } from './stream.js';
 import type { AnyStructure } from './structure-ref.js';
 import type { FromBridge, ToBridge } from './wire.js';
 
@@ -57,16 +58,9 @@ export interface BridgeConfig {
   readonly logBytes: number;
 }
 
-type SiteReplica = Replica<SiteState<unknown>, SiteStructure['reads'], SiteStructure['writes']>;
-
 interface SeqWaiter {
   readonly seq: number;
   readonly resolve: () => void;
-}
-
-/** Messages (or bytes) per snapshot mark: a quarter of the stream's retention; Infinity when that limit is unset. */
-function interval(limit: number | undefined): number {
-  return limit !== undefined && limit > 0 ? Math.max(1, Math.floor(limit / CLUSTER_DEFAULTS.snapshotsPerRetention)) : Infinity;
 }
 
 export class Bridge {
@@ -89,18 +83,10 @@ export class Bridge {
   onFailStop: (e: unknown) => void = () => {};
   private consuming: Promise<void> = Promise.resolve();
   private readonly ports = new Set<MessagePort>();
-  private user!: AnyStructure;
-  private store!: SnapshotStore;
-  /** The snapshot schedule: a mark every `markMessages` messages and every `markBytes` of messageCost. */
-  private markMessages = Infinity;
-  private markBytes = Infinity;
+  /** Made in start(), once the stream's retention (the snapshot schedule) is known. */
+  private snaps!: BridgeSnapshots;
   /** messageCost summed over the stream prefix up to `queued`. */
   private queuedBytes = 0;
-  /** The newest mark known to be stored (by any site). */
-  private storedMark = 0;
-  private snapshotDue = false;
-  private snapshotting = false;
-  private rejoining = false;
   readonly counters = {
     published: 0, publishRetries: 0, duplicates: 0, appendedMessages: 0, indexRequests: 0, consumerRestarts: 0,
     snapshotsStored: 0, snapshotsSkipped: 0, snapshotsDuplicate: 0, snapshotFailures: 0, snapshotsInstalled: 0, rejoinFailures: 0,
@@ -133,18 +119,8 @@ export class Bridge {
     return (this.replica.read as (n: string) => unknown)(POSITION_READ) as number;
   }
 
-  /** The replica's state as SNAPSHOT_READ gives it (with the encoded state if `withData`). */
-  private stateRead(withData: boolean): SiteSnapshotRead {
-    return (this.replica.read as (n: string, w: boolean) => unknown)(SNAPSHOT_READ, withData) as SiteSnapshotRead;
-  }
-
-  private markOf(seq: number, bytes: number): number {
-    return (this.markMessages === Infinity ? 0 : Math.floor(seq / this.markMessages)) + (this.markBytes === Infinity ? 0 : Math.floor(bytes / this.markBytes));
-  }
-
   /** Connect, check the stream, join from a snapshot if the stream no longer holds what this site needs, and start appending. */
   async start(user: AnyStructure): Promise<void> {
-    this.user = user;
     this.nc = await connectNats(this.config.servers, this.config.nats);
     this.positions.setConnected(true);
     void this.watchStatus();
@@ -164,20 +140,42 @@ export class Bridge {
         throw e;
       }
     });
-    this.setSchedule(info.config);
-    this.store = new SnapshotStore(this.js, this.jsm, { fingerprint: user.fingerprint, stream: this.config.stream }, this.config.site, this.config.publishAttemptMs);
-    this.queuedBytes = this.stateRead(false).bytes;
+    const store = new SnapshotStore(this.js, this.jsm, { fingerprint: user.fingerprint, stream: this.config.stream }, this.config.site, this.config.publishAttemptMs);
+    this.snaps = new BridgeSnapshots(this.snapshotHost(store, user), info.config);
+    this.queuedBytes = stateRead(this.replica, false).bytes;
     const need = this.queued + 1;
     // Messages this site needs are gone (discarded by retention, or purged): it joins from a snapshot or not at all.
-    if (info.state.last_seq >= need && info.state.first_seq > need) await this.rejoin(performance.now() + CLUSTER_DEFAULTS.snapshotTimeoutMs);
+    if (info.state.last_seq >= need && info.state.first_seq > need) await this.snaps.rejoin(performance.now() + CLUSTER_DEFAULTS.snapshotTimeoutMs);
     this.positions.raiseKnown(info.state.last_seq);
     this.consuming = this.consumeLoop();
     this.watchConsumer();
   }
 
-  private setSchedule(config: StreamConfig): void {
-    this.markMessages = interval(config.max_msgs);
-    this.markBytes = interval(config.max_bytes);
+  /** What the snapshots need of this bridge (made once, at start). */
+  private snapshotHost(store: SnapshotStore, user: AnyStructure): SnapshotHost {
+    return {
+      replica: this.replica,
+      jsm: this.jsm,
+      store,
+      user,
+      stream: this.config.stream,
+      logBytes: this.config.logBytes,
+      counters: this.counters,
+      positions: this.positions,
+      queued: () => this.queued,
+      isClosed: this.isClosed,
+      installed: (seq, bytes) => {
+        this.queued = seq;
+        this.queuedBytes = bytes;
+        this.positions.setInstalled(seq);
+        this.positions.raiseKnown(seq);
+        this.onAppended(seq);
+      },
+      failStop: (e) => {
+        this.onFailStop(e);
+        void this.close();
+      },
+    };
   }
 
   private async watchStatus(): Promise<void> {
@@ -209,7 +207,7 @@ export class Bridge {
             // The stream no longer holds queued + 1 (discarded by retention while this site was away, or purged):
             // applying past the gap would build a wrong state. Install a snapshot, then consume from after it.
             messages.stop();
-            await this.rejoinUntilDone();
+            await this.snaps.rejoinUntilDone();
             break;
           }
           this.append(seq, m.data);
@@ -248,7 +246,8 @@ export class Bridge {
   private append(seq: number, data: Uint8Array): void {
     this.queued = seq;
     this.queuedBytes += messageCost(data.length);
-    if (this.markOf(seq, this.queuedBytes) > this.storedMark) this.snapshotDue = true;
+    const snaps = this.snaps;
+    if (snaps.markOf(seq, this.queuedBytes) > snaps.storedMark) snaps.due = true;
     this.replica.writeAsync('apply', seq, data).then(
       () => this.onAppended(seq),
       (e: unknown) => this.onAppendFailed(seq, e),
@@ -260,108 +259,11 @@ export class Bridge {
     if (seq <= this.appended) return;
     this.appended = seq;
     this.positions.setAppended(seq);
-    if (this.snapshotDue && !this.snapshotting && !this.rejoining && !this.closed) void this.takeSnapshot();
+    this.snaps.maybeTake();
     if (this.waiters.length === 0) return;
     const still: SeqWaiter[] = [];
     for (const w of this.waiters) (w.seq <= seq ? w.resolve() : still.push(w));
     this.waiters = still;
-  }
-
-  // ---- snapshots ---------------------------------------------------------------
-
-  /**
-   * Store this replica's state for the mark the stream prefix reached,
-   * unless a snapshot at or past it is stored already (by any site). One
-   * at a time; a failure leaves it due, so the next append tries again.
-   */
-  private async takeSnapshot(): Promise<void> {
-    this.snapshotDue = false;
-    this.snapshotting = true;
-    try {
-      const s = this.stateRead(true);
-      const mark = this.markOf(s.seq, s.bytes);
-      if (mark <= this.storedMark) return;
-      if (s.data === null || s.data.length > CLUSTER_LIMITS.snapshotMaxBytes) {
-        this.counters.snapshotFailures++;
-        return;
-      }
-      const r = await this.store.store({ seq: s.seq, mark, data: s.data }, performance.now() + CLUSTER_DEFAULTS.snapshotTimeoutMs);
-      this.storedMark = Math.max(this.storedMark, r.mark);
-      if (r.outcome === 'stored') {
-        this.counters.snapshotsStored++;
-        this.positions.countStored();
-      } else if (r.outcome === 'skipped') this.counters.snapshotsSkipped++;
-      else this.counters.snapshotsDuplicate++;
-    } catch {
-      this.counters.snapshotFailures++;
-      this.snapshotDue = !this.closed;
-      await sleep(CLUSTER_DEFAULTS.rejoinRetryMs);
-    } finally {
-      this.snapshotting = false;
-    }
-    // A mark reached while this one was stored (no append may follow to start it).
-    if (this.snapshotDue && !this.rejoining && !this.closed) void this.takeSnapshot();
-  }
-
-  /** Rejoin while the bridge runs: a failure (no snapshot covers the gap yet, the cluster unreachable) is tried again. */
-  private async rejoinUntilDone(): Promise<void> {
-    while (!this.closed) {
-      try {
-        await this.rejoin(performance.now() + CLUSTER_DEFAULTS.snapshotTimeoutMs);
-        return;
-      } catch {
-        if (this.closed) return;
-        this.counters.rejoinFailures++;
-        await sleep(CLUSTER_DEFAULTS.rejoinRetryMs);
-      }
-    }
-  }
-
-  /** Install the newest valid snapshot that covers what the stream no longer holds (SnapshotStore.newestCovering). */
-  private async rejoin(deadline: number): Promise<void> {
-    this.rejoining = true;
-    try {
-      await this.rejoinOnce(deadline);
-    } finally {
-      this.rejoining = false;
-    }
-  }
-
-  private async rejoinOnce(deadline: number): Promise<void> {
-    const info = await streamInfoUntil(this.jsm, this.config.stream, deadline);
-    const need = this.queued + 1;
-    const { first_seq: first, last_seq: last } = info.state;
-    if (first <= need || last < need) return; // nothing this site needs is gone
-    const snap = await this.store.newestCovering(need, first, last, this.user, deadline);
-    await this.install(snap.seq, snap.bytes);
-  }
-
-  /**
-   * Append a validated snapshot to the local log: `stage` parts that each
-   * fit a log entry, then `install`. Every replica of the site replays them
-   * and takes the state at `seq`. A local append that fails stops the site.
-   */
-  private async install(seq: number, bytes: Uint8Array): Promise<void> {
-    const partBytes = Math.max(256, Math.min(CLUSTER_LIMITS.snapshotChunkBytes, Math.floor(this.config.logBytes / 8)));
-    const parts = Math.max(1, Math.ceil(bytes.length / partBytes));
-    let at: SiteSnapshotRead;
-    try {
-      for (let i = 0; i < parts; i++) await this.replica.writeAsync('stage', seq, i, bytes.subarray(i * partBytes, (i + 1) * partBytes));
-      await this.replica.writeAsync('install', seq, parts, bytes.length);
-      at = this.stateRead(false);
-      if (at.seq !== seq) throw new SnapshotInvalidError(`the local log holds sequence ${at.seq} after installing ${seq}`);
-    } catch (e) {
-      this.onFailStop(e);
-      void this.close();
-      throw new SiteClosedError(`the local log did not take the snapshot: ${(e as Error).message}`);
-    }
-    this.queued = seq;
-    this.queuedBytes = at.bytes;
-    this.storedMark = Math.max(this.storedMark, this.markOf(seq, at.bytes));
-    this.counters.snapshotsInstalled++;
-    this.positions.setInstalled(seq);
-    this.positions.raiseKnown(seq);
-    this.onAppended(seq);
   }
 
   /**

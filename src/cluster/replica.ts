@@ -9,7 +9,7 @@
  * - linearizable read: one read-index request per window (reads queued
  *   while one is in flight share the next); when the bridge answers, the
  *   local log holds the stream's tail as of after the reads began: replay
- *   to it, read locally.
+ *   to it, read locally (read-windows.ts).
  * - sequential read: the local replica as it is (monotonic; lag in stats()).
  */
 import { randomInt } from 'node:crypto';
@@ -21,6 +21,7 @@ import { encodeEnvelope, messageId } from './envelope.js';
 import { Positions } from './positions.js';
 import type { SiteReplicaData } from './site.js';
 import { listen, type OpOutcome, POSITION_READ, type SiteState, type SiteStructure, siteStructure, unlisten, userWriteOps, type UserWriteOp } from './site-structure.js';
+import { ReadWindows } from './read-windows.js';
 import type { FromBridge, ToBridge } from './wire.js';
 import { checkKnown } from './stream.js';
 
@@ -34,14 +35,6 @@ interface Batch {
   readonly ops: PendingOp[];
   readonly timer: NodeJS.Timeout;
 }
-interface PendingRead {
-  /** performance.now() at the call: the read's bound runs from here. */
-  readonly at: number;
-  readonly run: () => unknown;
-  readonly resolve: (v: unknown) => void;
-  readonly reject: (e: unknown) => void;
-}
-
 export interface ClusterStats extends ReplicaStats {
   /** Stream sequence this replica has applied. */
   position: number;
@@ -83,14 +76,7 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
   private queue: PendingOp[] = [];
   private flushScheduled = false;
   private readonly batches = new Map<number, Batch>();
-  /** Reads waiting for the next read-index request / the reads the request in flight was sent for. */
-  private window: PendingRead[] = [];
-  private asked: PendingRead[] = [];
-  private indexOut = false;
-  /** An askIndexSoon microtask is queued. */
-  private indexSoon = false;
-  private indexNo = 0;
-  private indexTimer: NodeJS.Timeout | undefined;
+  private readonly reads: ReadWindows;
   private closed: Error | null = null;
   readonly consistency: Consistency;
   private readonly counters = { batchesPublished: 0, opsPublished: 0, readWindows: 0, linearizableReads: 0, sequentialReads: 0 };
@@ -114,6 +100,17 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     this.writeIds = new Map(u.writeNames.map((n, i) => [n, i]));
     this.readNames = new Set(u.readNames);
     this.nr = attach(data.handle, siteStructure(structure)) as unknown as SiteReplica;
+    this.reads = new ReadWindows({
+      readTimeoutMs: data.readTimeoutMs,
+      post: (m) => data.port.postMessage(m),
+      closedWith: () => this.closed,
+      catchUp: (seq) => {
+        this.nr.sync();
+        if (this.position() < seq) throw new ClusterUnavailableError(`the local log does not hold stream sequence ${seq} yet`, false);
+      },
+      holdThread: () => this.holdThread(),
+      counters: this.counters,
+    });
     listen(this.site, this.origin, this.deliver);
     data.port.on('message', (m: FromBridge) => {
       this.onBridge(m);
@@ -124,7 +121,7 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
 
   /** The port keeps the thread alive only while a write or a read index is in flight (an idle replica lets its worker exit). */
   private holdThread(): void {
-    if (this.closed === null && (this.batches.size > 0 || this.indexOut)) this.data.port.ref();
+    if (this.closed === null && (this.batches.size > 0 || this.reads.out)) this.data.port.ref();
     else this.data.port.unref();
   }
 
@@ -249,8 +246,7 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     if (!this.readNames.has(name)) return Promise.reject(new ClusterConfigError(`unknown read op '${name}'`));
     if (this.closed) return Promise.reject(this.closed);
     return new Promise((resolve, reject) => {
-      this.window.push({ at: performance.now(), run: () => this.localRead(name, args), resolve: resolve as (v: unknown) => void, reject });
-      this.askIndexSoon();
+      this.reads.add({ at: performance.now(), run: () => this.localRead(name, args), resolve: resolve as (v: unknown) => void, reject });
     });
   }
 
@@ -270,87 +266,13 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
   sync(): Promise<number> {
     return new Promise((resolve, reject) => {
       if (this.closed) throw this.closed;
-      this.window.push({ at: performance.now(), run: () => this.position(), resolve: resolve as (v: unknown) => void, reject });
-      this.askIndexSoon();
+      this.reads.add({ at: performance.now(), run: () => this.position(), resolve: resolve as (v: unknown) => void, reject });
     });
-  }
-
-  /**
-   * Ask for a read index after this microtask turn, not at the first read: the
-   * reads that the last window's answers start (their callers' continuations,
-   * microtasks queued together) then share one window instead of the first
-   * going alone and the rest waiting a whole round behind it.
-   */
-  private askIndexSoon(): void {
-    if (this.indexOut || this.indexSoon) return;
-    this.indexSoon = true;
-    queueMicrotask(() => {
-      this.indexSoon = false;
-      if (!this.indexOut && this.closed === null && this.window.length > 0) this.askIndex();
-    });
-  }
-
-  private askIndex(): void {
-    // A read's bound runs from its call, also while it waited for the round before: a read past it fails now,
-    // and what is left of the oldest other one's goes to the bridge.
-    const now = performance.now();
-    const bound = this.data.readTimeoutMs;
-    const late = this.window.filter((r) => now - r.at >= bound);
-    if (late.length > 0) {
-      const e = new ClusterUnavailableError(`no answer from the cluster within ${bound} ms`, false);
-      for (const r of late) r.reject(e);
-      this.window = this.window.filter((r) => now - r.at < bound);
-      if (this.window.length === 0) {
-        this.holdThread();
-        return;
-      }
-    }
-    const left = Math.max(1, Math.floor(bound - (now - this.window.reduce((a, r) => Math.min(a, r.at), Infinity))));
-    this.indexOut = true;
-    // Only reads invoked before the request is sent may use its answer.
-    this.asked = this.window;
-    this.window = [];
-    const n = ++this.indexNo;
-    this.indexTimer = setTimeout(() => this.onIndex(n, null, new ClusterUnavailableError(`no answer from the site's bridge within ${this.data.readTimeoutMs} ms`, false)), left + 1_000);
-    this.indexTimer.unref();
-    const m: ToBridge = { t: 'i', n, ms: left };
-    this.data.port.postMessage(m);
-    this.holdThread();
-  }
-
-  private onIndex(n: number, seq: number | null, err: Error | null): void {
-    if (n !== this.indexNo || !this.indexOut) return;
-    clearTimeout(this.indexTimer);
-    this.indexOut = false;
-    const round = this.asked;
-    this.asked = [];
-    this.counters.readWindows++;
-    if (err === null) {
-      try {
-        this.nr.sync();
-        if (this.position() < seq!) throw new ClusterUnavailableError(`the local log does not hold stream sequence ${seq} yet`, false);
-      } catch (e) {
-        err = e as Error;
-      }
-    }
-    for (const r of round) {
-      if (err !== null) r.reject(err);
-      else {
-        this.counters.linearizableReads++;
-        try {
-          r.resolve(r.run());
-        } catch (e) {
-          r.reject(e);
-        }
-      }
-    }
-    if (this.window.length > 0) this.askIndexSoon();
-    else this.holdThread();
   }
 
   private onBridge(m: FromBridge): void {
     if (m.t === 'i') {
-      this.onIndex(m.n, 'seq' in m ? m.seq : null, 'err' in m ? clusterErrorFrom(m.err) : null);
+      this.reads.answered(m.n, 'seq' in m ? m.seq : null, 'err' in m ? clusterErrorFrom(m.err) : null);
       return;
     }
     if ('err' in m) {
@@ -393,8 +315,7 @@ export class ClusterReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     unlisten(this.site, this.origin);
     for (const b of [...this.batches.keys()]) this.failBatch(b, new SiteClosedError('detached with the write in flight', 'unknown'));
     for (const op of this.queue.splice(0)) op.reject(new SiteClosedError('detached before the write was sent', false));
-    clearTimeout(this.indexTimer);
-    for (const r of [...this.asked.splice(0), ...this.window.splice(0)]) r.reject(this.closed);
+    this.reads.closeAll(this.closed);
     this.data.port.close();
     this.nr.detach();
   }

@@ -7,7 +7,7 @@
  *
  * A claim's answer carries each task's id, attempt, kind (its index in the
  * kind list) and packed payload: what a runner needs to start it, not the
- * task record. Its size is bounded by the claim's `maxBytes` (state.ts),
+ * task record. Its size is bounded by the claim's `maxBytes` (claim.ts),
  * computed with sizes.ts, so it always fits the client's slot.
  */
 import { noArgsCodec, type ArgsCodec, type OpReader, type OpWriter, type ValueCodec } from '../nr/index.js';

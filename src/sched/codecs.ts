@@ -125,7 +125,7 @@ export function submitCodec(kinds: readonly string[]): ArgsCodec<[number, TaskSp
       const now = r.f64();
       const n = r.u32();
       const specs: TaskSpec[] = new Array<TaskSpec>(n);
-      // Decoded straight into fresh task records, which the submit apply adopts (state.ts).
+      // Decoded straight into fresh task records, which the submit apply adopts (ops.ts).
       for (let i = 0; i < n; i++) {
         const kind = kindAt(kinds, r.u32());
         const priority = r.f64();

@@ -7,7 +7,7 @@
  * throws after mutating state.
  */
 import { inspect } from 'node:util';
-import { ReplicationError } from '../nr/index.js';
+import { DetachedError, ReplicationError } from '../nr/index.js';
 export type SchedErrorCode =
   | 'SCHED_UNKNOWN_KIND'
   | 'SCHED_UNCLONEABLE_PAYLOAD'
@@ -202,4 +202,13 @@ export function outcomeError(code: OutcomeCode, task: number, worker: number): S
     case Outcome.AlreadySettled:
       return new NotOwnerError(task, worker);
   }
+}
+
+/** A runtime error of a scheduler view's replica as a SchedError: detached means closed; the rest keep theirs as `cause`. */
+export function toSchedError(e: unknown): SchedError {
+  return e instanceof SchedError ? e : e instanceof DetachedError ? new SchedulerClosedError() : new ReplicaFailedError(e);
+}
+/** Rethrow `e` as a SchedError (`toSchedError`). */
+export function asSchedError(e: unknown): never {
+  throw toSchedError(e);
 }

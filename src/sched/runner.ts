@@ -18,23 +18,17 @@
  * until its handler returns, even after its lease was lost (the handler's
  * AbortSignal is aborted then). A handler's result or thrown value of any
  * size or shape ends as a typed outcome of that attempt: the runner never
- * dies of its task.
+ * dies of its task (one attempt, its context and its outcome: in-flight.ts).
  */
-import { packedBytes, packValue, unpackValue, COMPLETION_BYTES, RENEW_ITEM_BYTES, type Packed } from './codecs.js';
+import { RENEW_ITEM_BYTES, unpackValue } from './codecs.js';
 import { ringWork, schedNow, sleepForWork, WORK } from './bells.js';
-import { BadArgumentError, describeValue, FailCode, LeaseLostError, Outcome, ReplicaFailedError, SchedError, SchedulerClosedError, UnknownKindError } from './errors.js';
+import { BadArgumentError, Outcome, ReplicaFailedError, SchedError, SchedulerClosedError } from './errors.js';
 import type { RunnerHost } from './host.js';
+import { completionOf, finishBatchEnd, InFlight, type Handler } from './in-flight.js';
 import type { ClaimedRecord, ClaimedTask, Completion } from './state.js';
-import { capacity as checkCapacity, I32_MAX, integerIn, options as checkOptions, timeoutMs } from './validate.js';
+import { capacity as checkCapacity, handlerKinds, I32_MAX, integerIn, options as checkOptions, timeoutMs } from './validate.js';
 
-export interface TaskContext {
-  id: number;
-  attempt: number;
-  kind: string;
-  /** Aborted when this attempt's lease is lost (expired, cancelled, worker evicted) or the scheduler view closes. */
-  readonly signal: AbortSignal;
-}
-export type Handler = (payload: never, ctx: TaskContext) => unknown;
+export type { Handler, TaskContext } from './in-flight.js';
 
 export interface RunnerOptions {
   /** Task slots (handlers running at once). Default 1. */
@@ -62,35 +56,6 @@ export interface RunnerStats {
 
 /** Views that have a runner: the runner's wake word is its view's wake slot. */
 const runnerOf = new WeakSet<RunnerHost>();
-
-/** One attempt this runner started: its context, and whether this runner still holds its lease. */
-class InFlight implements TaskContext {
-  /** Still leased as far as this runner knows (cleared when a renew, a finish or an eviction says otherwise). */
-  leased = true;
-  private ctrl: AbortController | null = null;
-  private aborted = false;
-  constructor(
-    readonly id: number,
-    readonly attempt: number,
-    readonly kind: string,
-    private readonly worker: number,
-  ) {}
-  /** Made on first use: most handlers never look. */
-  get signal(): AbortSignal {
-    if (this.ctrl === null) {
-      this.ctrl = new AbortController();
-      if (this.aborted) this.ctrl.abort(new LeaseLostError(this.id, this.worker));
-    }
-    return this.ctrl.signal;
-  }
-  /** The lease is gone: abort the handler's signal. */
-  lose(): void {
-    this.leased = false;
-    if (this.aborted) return;
-    this.aborted = true;
-    this.ctrl?.abort(new LeaseLostError(this.id, this.worker));
-  }
-}
 
 export class Runner {
   /** This runner's worker id in the replicated state. */
@@ -133,18 +98,7 @@ export class Runner {
     this.leaseMs = integerIn(o.leaseMs ?? 2000, 1, I32_MAX, 'leaseMs');
     this.maxClaim = integerIn(o.maxClaim ?? 64, 1, I32_MAX, 'maxClaim');
     this.idleMs = integerIn(o.idleMs ?? 50, 1, I32_MAX, 'idleMs');
-    if (handlers === null || typeof handlers !== 'object') throw new BadArgumentError('handlers must be an object of functions by kind');
-    const kinds = Object.keys(handlers);
-    // Handlers inherited (a class instance's methods) would be ignored: the runner would join and never
-    // claim their kinds, whose tasks would wait for ever. (No handler at all is a runner that only ticks the clock.)
-    const inherited = sched.handle.kinds.filter((k) => !Object.hasOwn(handlers, k) && typeof (handlers as Record<string, unknown>)[k] === 'function');
-    if (inherited.length > 0) {
-      throw new BadArgumentError(`handlers must be own properties: ${inherited.join(', ')} ${inherited.length === 1 ? 'is' : 'are'} inherited (a class instance's methods?); pass { ${inherited[0]}: ... }`);
-    }
-    for (const k of kinds) {
-      if (!sched.handle.kinds.includes(k)) throw new UnknownKindError(k);
-      if (typeof handlers[k] !== 'function') throw new BadArgumentError(`handler for ${k} is not a function`);
-    }
+    const kinds = handlerKinds(sched.handle.kinds, handlers);
     if (sched.isClosed) throw new SchedulerClosedError();
     if (runnerOf.has(sched)) throw new BadArgumentError('this Scheduler already has a runner (one per thread view)');
     runnerOf.add(sched);
@@ -338,25 +292,7 @@ export class Runner {
       this.wake();
       return;
     }
-    // Completions are built in the decoder's shapes (codecs.ts), so the applies see one shape per kind.
-    let item: Completion;
-    if (!ok) item = { id: f.id, attempt: f.attempt, ok: false, error: describeValue(value) };
-    else {
-      let bytes: Packed;
-      try {
-        bytes = packValue(value);
-      } catch (e) {
-        this.results.push({ id: f.id, attempt: f.attempt, ok: false, final: FailCode.Uncloneable, error: describeValue(e) });
-        this.wake();
-        return;
-      }
-      const size = packedBytes(bytes, this.sched.maxPayloadBytes);
-      item =
-        size > this.sched.maxPayloadBytes
-          ? { id: f.id, attempt: f.attempt, ok: false, final: FailCode.TooLarge, error: `result is ${size} bytes packed, more than maxPayloadBytes (${this.sched.maxPayloadBytes})` }
-          : { id: f.id, attempt: f.attempt, ok: true, result: bytes };
-    }
-    this.results.push(item);
+    this.results.push(completionOf(f, ok, value, this.sched.maxPayloadBytes));
     this.wake();
   }
 
@@ -372,9 +308,7 @@ export class Runner {
     const sends: Promise<void>[] = [];
     let from = 0;
     while (from < items.length) {
-      let to = from;
-      let bytes = 16;
-      while (to < items.length && (to === from || bytes + resultBytes(items[to]!, this.sched.maxPayloadBytes) <= this.sched.opBudget)) bytes += resultBytes(items[to++]!, this.sched.maxPayloadBytes);
+      const to = finishBatchEnd(items, from, this.sched.maxPayloadBytes, this.sched.opBudget);
       sends.push(this.sendResults(items.slice(from, to)));
       from = to;
     }
@@ -421,8 +355,4 @@ export class Runner {
       );
     }
   }
-}
-
-function resultBytes(it: Completion, limit: number): number {
-  return COMPLETION_BYTES + (it.ok ? packedBytes(it.result as Packed, limit) : 3 * (it.error?.length ?? 6));
 }

@@ -11,53 +11,24 @@
  * is written) and unpacked once by the runner that runs it. Every argument
  * is checked against what its codec carries (validate.ts), so no replica
  * applies a value another decoded differently.
+ *
+ * Here: submit and await (a submit's checks and cutting in submits.ts). The
+ * view's other ops and reads (worker management, a worker driven by hand,
+ * the state's records) are in view-ops.ts.
  */
-import { attach, DetachedError, type Replica } from '../nr/index.js';
+import { attach, type Replica } from '../nr/index.js';
 import type { SchedulerHandle } from './handle.js';
-import { armTimeout, Awaits, outcomeOf, type Awaited, type Waiter } from './awaits.js';
-import { packedBytes, packValue, SPEC_BYTES, unpackValue, type Packed } from './codecs.js';
+import { armTimeout, Awaits, outcomeOf, type Waiter } from './awaits.js';
 import { doneIndex, ringDone, ringWork, schedNow, sleepOn } from './bells.js';
-import {
-  BadArgumentError,
-  describeValue,
-  outcomeError,
-  PayloadTooLargeError,
-  ReplicaFailedError,
-  SchedulerClosedError,
-  UncloneablePayloadError,
-  UnknownKindError,
-  UnknownTaskError,
-  UnknownWorkerError,
-  WorkerGoneError,
-  SchedError,
-  type OutcomeCode,
-} from './errors.js';
-import type { ClaimedTask, Completion, Effects, SchedSummary, Settled, Task, TaskSpec, Worker } from './state.js';
+import { BadArgumentError, ReplicaFailedError, SchedulerClosedError, toSchedError, UnknownTaskError, type SchedError } from './errors.js';
+import type { ClaimedTask, Effects, SchedSummary, Settled, Task, Worker } from './state.js';
 import { schedStructure, type SchedStructure } from './structure.js';
 import type { RunnerHost, SchedOps } from './host.js';
-import { attemptNo, capacity as capacityOf, finiteAtLeast, I32_MAX, integerIn, options as checkOptions, taskId, timeoutMs, U32_MAX, workerId } from './validate.js';
+import { batchEnd, queuedTask, rejectAll, taskIdOf, type AwaitOptions, type QueuedTask, type SubmitOptions } from './submits.js';
+import { integerIn, I32_MAX, options as checkOptions, taskId, timeoutMs } from './validate.js';
+import * as viewOps from './view-ops.js';
 
-export interface AwaitOptions {
-  /** Give up awaiting after this many ms: the promise rejects with AwaitTimeoutError; the task is not cancelled. */
-  timeoutMs?: number;
-}
-
-export interface SubmitOptions extends AwaitOptions {
-  /** Higher runs first; ties in submission order. Default 0. */
-  priority?: number;
-  /** Absolute time (schedNow() scale, ms): once the clock passes it, a task still waiting (queued or backed off) fails with DeadlineExceededError. */
-  deadline?: number;
-  /** Attempts before the task fails (handler throws or lease losses), 1 to 2^32-1. Default 3. */
-  maxAttempts?: number;
-  /** Retry backoff after a handler failure: backoffMs × 2^(attempt-1). Default 10. */
-  backoffMs?: number;
-  /**
-   * Called with the task's id once its submit op applied (before it can settle), e.g. to cancel it or `awaitTask` it.
-   * An exception it throws does not touch the task; it is rethrown from a microtask (an uncaught exception).
-   */
-  onId?: (id: number) => void;
-}
-const SUBMIT_OPTIONS = ['priority', 'deadline', 'maxAttempts', 'backoffMs', 'timeoutMs', 'onId'] as const;
+export type { AwaitOptions, SubmitOptions } from './submits.js';
 
 export interface OpenOptions {
   /** Keep settled task records in the state (audits, tests) instead of releasing them. Default false. */
@@ -66,24 +37,8 @@ export interface OpenOptions {
   idleMs?: number;
 }
 
-/** Most tasks one submit op carries. */
-const SUBMIT_BATCH = 256;
 /** Settled tasks between release ops. */
 const RELEASE_EVERY = 256;
-/** Most ids one cancel op carries. */
-const CANCEL_BATCH = 4096;
-
-/** A submitted task until its submit op applied, then (the same object) its awaited result. */
-interface QueuedTask extends Awaited {
-  spec: TaskSpec;
-  /** Its bytes in the submit op. */
-  bytes: number;
-  onId: ((id: number) => void) | undefined;
-  timeoutMs: number | undefined;
-  id: number;
-}
-
-const taskIdOf = (q: QueuedTask) => (): number => q.id;
 
 /** A thread's view of the scheduler, over its own replica. */
 export class Scheduler implements RunnerHost {
@@ -187,24 +142,7 @@ export class Scheduler implements RunnerHost {
 
   private validate(kind: string, payload: unknown, options: SubmitOptions | undefined): QueuedTask {
     if (this.closed) throw new SchedulerClosedError();
-    const o = checkOptions(options, SUBMIT_OPTIONS, 'submit');
-    if (typeof kind !== 'string' || !this.kinds.has(kind)) throw new UnknownKindError(kind);
-    let packed: Packed;
-    try {
-      packed = packValue(payload);
-    } catch (e) {
-      throw new UncloneablePayloadError(e);
-    }
-    const bytes = packedBytes(packed, this.maxPayloadBytes);
-    if (bytes > this.maxPayloadBytes) throw new PayloadTooLargeError(bytes, this.maxPayloadBytes);
-    const spec: TaskSpec = { kind, payload: packed };
-    if (o.priority !== undefined) spec.priority = finiteAtLeast(o.priority, -Number.MAX_VALUE, 'priority');
-    if (o.deadline !== undefined) spec.deadline = finiteAtLeast(o.deadline, 0, 'deadline');
-    if (o.maxAttempts !== undefined) spec.maxAttempts = integerIn(o.maxAttempts, 1, U32_MAX, 'maxAttempts');
-    if (o.backoffMs !== undefined) spec.backoffMs = finiteAtLeast(o.backoffMs, 0, 'backoffMs');
-    if (o.timeoutMs !== undefined) timeoutMs(o.timeoutMs);
-    if (o.onId !== undefined && typeof o.onId !== 'function') throw new BadArgumentError('onId must be a function');
-    return { spec, bytes: bytes + SPEC_BYTES, onId: o.onId, timeoutMs: o.timeoutMs, id: -1, resolve: noop, reject: noop, live: true, timer: null, others: null };
+    return queuedTask(this.kinds, this.maxPayloadBytes, kind, payload, options);
   }
 
   private readonly flushSubmits = (): void => {
@@ -214,9 +152,7 @@ export class Scheduler implements RunnerHost {
     // Cut into ops that each fit one log entry (every payload is at most maxPayloadBytes).
     let from = 0;
     while (from < queued.length) {
-      let to = from;
-      let bytes = 16;
-      while (to < queued.length && to - from < SUBMIT_BATCH && (to === from || bytes + queued[to]!.bytes <= this.opBudget)) bytes += queued[to++]!.bytes;
+      const to = batchEnd(queued, from, this.opBudget);
       this.submitBatch(queued.slice(from, to));
       from = to;
     }
@@ -374,157 +310,75 @@ export class Scheduler implements RunnerHost {
     })();
   }
 
-  // ----- worker management (any thread) -----
-
-  private code(eff: Effects<OutcomeCode>, worker: number): void {
-    this.effects(eff);
-    const e = outcomeError(eff.value, -1, worker);
-    if (e === null) return;
-    if (e.code === 'SCHED_NOT_OWNER') throw new UnknownWorkerError(worker);
-    // The state keeps a worker that left (status 'gone'): say so, rather than "no worker".
-    if (e.code === 'SCHED_UNKNOWN_WORKER' && this.replica.reads.worker(worker)?.status === 'gone') throw new WorkerGoneError(worker);
-    throw e;
-  }
+  // ----- worker management (any thread; view-ops.ts) -----
 
   /** Shrink or grow a worker's slots (shrinking never preempts running tasks). */
-  async setCapacity(worker: number, capacity: number): Promise<void> {
-    checkWorker(worker);
-    checkCapacity(capacity);
-    this.code(await this.replica.writeAsync('setCapacity', worker, capacity, schedNow()).catch(asSchedError), worker);
+  setCapacity(worker: number, capacity: number): Promise<void> {
+    return viewOps.setCapacity(this, worker, capacity);
   }
 
   /** The eviction warning: the worker finishes its running tasks and claims nothing new. */
-  async drain(worker: number): Promise<void> {
-    checkWorker(worker);
-    this.code(await this.replica.writeAsync('drain', worker, schedNow()).catch(asSchedError), worker);
+  drain(worker: number): Promise<void> {
+    return viewOps.drain(this, worker);
   }
 
   /** Remove a worker now (evicted, or its thread died): its running tasks return to the queue. */
-  async evict(worker: number): Promise<void> {
-    checkWorker(worker);
-    this.code(await this.replica.writeAsync('leave', worker, schedNow()).catch(asSchedError), worker);
+  evict(worker: number): Promise<void> {
+    return viewOps.evict(this, worker);
   }
 
   /** Cancel tasks by id; a running one's worker loses its lease. Returns per-id errors (null: cancelled). */
-  async cancel(ids: readonly number[]): Promise<(SchedError | null)[]> {
-    if (!Array.isArray(ids)) throw new BadArgumentError('cancel takes an array of task ids');
-    const all = Array.from(ids, taskId);
-    const out: (SchedError | null)[] = [];
-    for (let i = 0; i < all.length || i === 0; i += CANCEL_BATCH) {
-      const chunk = all.slice(i, i + CANCEL_BATCH);
-      const eff = await this.replica.writeAsync('cancel', chunk, schedNow()).catch(asSchedError);
-      this.effects(eff);
-      eff.value.forEach((c, j) => out.push(outcomeError(c, chunk[j]!, -1)));
-    }
-    return out;
+  cancel(ids: readonly number[]): Promise<(SchedError | null)[]> {
+    return viewOps.cancel(this, ids);
   }
 
   /** Advance the replicated clock: expires overdue leases, releases backed-off tasks, fires deadlines. */
-  async tick(): Promise<void> {
-    this.effects(await this.replica.writeAsync('tick', schedNow()).catch(asSchedError));
+  tick(): Promise<void> {
+    return viewOps.tick(this);
   }
 
-  // ----- a worker driven by hand (the Runner does all of this for you) -----
+  // ----- a worker driven by hand (the Runner does all of this for you; view-ops.ts) -----
 
   /** Join as a worker with `capacity` slots for `kinds`; returns its worker id. */
-  async join(capacity: number, kinds: readonly string[]): Promise<number> {
-    checkCapacity(capacity);
-    if (!Array.isArray(kinds)) throw new BadArgumentError('kinds must be an array');
-    for (const k of kinds) if (!this.kinds.has(k)) throw new UnknownKindError(k);
-    const eff = await this.replica.writeAsync('join', capacity, [...kinds], schedNow()).catch(asSchedError);
-    this.effects(eff);
-    return eff.value;
+  join(capacity: number, kinds: readonly string[]): Promise<number> {
+    return viewOps.join(this, this.kinds, capacity, kinds);
   }
 
   /** Claim up to `n` tasks for `worker` (payloads decoded); the attempt number is the lease token. */
-  async claim(worker: number, n: number, leaseMs: number): Promise<ClaimedTask[]> {
-    checkWorker(worker);
-    integerIn(n, 1, I32_MAX, 'n');
-    finiteAtLeast(leaseMs, 0, 'leaseMs', true);
-    const eff = await this.replica.writeAsync('claim', worker, n, leaseMs, schedNow()).catch(asSchedError);
-    this.effects(eff);
-    const { tasks, attempts, leaseUntil } = eff.value;
-    return tasks.map((t, i) => ({ id: t.id, attempt: attempts[i]!, kind: t.kind, payload: unpackValue(t.payload), leaseUntil }));
-  }
-
-  private async finishOne(worker: number, c: Completion): Promise<void> {
-    const eff = await this.replica.writeAsync('finish', worker, [c], schedNow()).catch(asSchedError);
-    this.effects(eff);
-    const e = outcomeError(eff.value[0]!, c.id, worker);
-    if (e) throw e;
+  claim(worker: number, n: number, leaseMs: number): Promise<ClaimedTask[]> {
+    return viewOps.claim(this, worker, n, leaseMs);
   }
 
   /** Complete attempt `attempt` of task `id`: NotOwnerError / LeaseLostError unless `worker` holds it now. */
-  async complete(worker: number, id: number, attempt: number, result: unknown): Promise<void> {
-    checkHeld(worker, id, attempt);
-    let packed: Packed;
-    try {
-      packed = packValue(result);
-    } catch (e) {
-      throw new UncloneablePayloadError(e, 'task result');
-    }
-    const bytes = packedBytes(packed, this.maxPayloadBytes);
-    if (bytes > this.maxPayloadBytes) throw new PayloadTooLargeError(bytes, this.maxPayloadBytes, 'task result');
-    return this.finishOne(worker, { id, attempt, ok: true, result: packed });
+  complete(worker: number, id: number, attempt: number, result: unknown): Promise<void> {
+    return viewOps.complete(this, worker, id, attempt, result);
   }
 
   /** Fail attempt `attempt` of task `id` (retried with backoff until maxAttempts); `error` is kept as a bounded description. */
-  async fail(worker: number, id: number, attempt: number, error: unknown): Promise<void> {
-    checkHeld(worker, id, attempt);
-    return this.finishOne(worker, { id, attempt, ok: false, error: describeValue(error) });
+  fail(worker: number, id: number, attempt: number, error: unknown): Promise<void> {
+    return viewOps.fail(this, worker, id, attempt, error);
   }
 
   /** Extend the lease on attempt `attempt` of task `id`. */
-  async renew(worker: number, id: number, attempt: number, leaseMs: number): Promise<void> {
-    checkHeld(worker, id, attempt);
-    finiteAtLeast(leaseMs, 0, 'leaseMs', true);
-    const eff = await this.replica.writeAsync('renew', worker, [{ id, attempt }], leaseMs, schedNow()).catch(asSchedError);
-    this.effects(eff);
-    const e = outcomeError(eff.value[0]!, id, worker);
-    if (e) throw e;
+  renew(worker: number, id: number, attempt: number, leaseMs: number): Promise<void> {
+    return viewOps.renew(this, worker, id, attempt, leaseMs);
   }
 
-  // The reads throw what the async methods reject with: SchedulerClosedError once closed, a SchedError always.
+  // ----- reads (view-ops.ts): they throw what the async methods reject with: SchedulerClosedError once closed, a SchedError always -----
+
   summary(): SchedSummary {
-    this.checkOpen();
-    try {
-      return this.replica.reads.summary();
-    } catch (e) {
-      return asSchedError(e);
-    }
+    return viewOps.summary(this);
   }
   /** A copy of one task's record, payload and result decoded (undefined once released). */
   task(id: number): Task | undefined {
-    this.checkOpen();
-    let t: Task | undefined;
-    try {
-      t = this.replica.reads.task(id);
-    } catch (e) {
-      return asSchedError(e);
-    }
-    return t === undefined ? undefined : decodeTask(t);
+    return viewOps.task(this, id);
   }
   worker(id: number): Worker | undefined {
-    this.checkOpen();
-    try {
-      return this.replica.reads.worker(id);
-    } catch (e) {
-      return asSchedError(e);
-    }
+    return viewOps.worker(this, id);
   }
   /** Every task record the state still holds (all of them with `retain`). */
   tasks(): Task[] {
-    this.checkOpen();
-    let all: Task[];
-    try {
-      all = this.replica.reads.tasks();
-    } catch (e) {
-      return asSchedError(e);
-    }
-    return all.map(decodeTask);
-  }
-  private checkOpen(): void {
-    if (this.closed) throw new SchedulerClosedError();
+    return viewOps.tasks(this);
   }
   /** Results still awaited (or kept for awaitTask) by this thread. */
   get pending(): number {
@@ -554,37 +408,6 @@ export class Scheduler implements RunnerHost {
   get isClosed(): boolean {
     return this.closed;
   }
-}
-
-function noop(): void {}
-/** End the awaits of a submit batch that will get no result here. */
-function rejectAll(batch: readonly QueuedTask[], err: SchedError): void {
-  for (const b of batch) {
-    if (!b.live) continue;
-    b.live = false;
-    if (b.timer !== null) clearTimeout(b.timer);
-    b.reject(err);
-  }
-}
-/** A runtime error of this view's replica as a SchedError: detached means closed; the rest keep theirs as `cause`. */
-function toSchedError(e: unknown): SchedError {
-  return e instanceof SchedError ? e : e instanceof DetachedError ? new SchedulerClosedError() : new ReplicaFailedError(e);
-}
-function asSchedError(e: unknown): never {
-  throw toSchedError(e);
-}
-const checkWorker = workerId;
-const checkCapacity = capacityOf;
-function checkHeld(worker: number, id: number, attempt: number): void {
-  workerId(worker);
-  taskId(id);
-  attemptNo(attempt);
-}
-
-function decodeTask(t: Task): Task {
-  t.payload = unpackValue(t.payload);
-  t.result = unpackValue(t.result);
-  return t;
 }
 
 export function openScheduler(handle: SchedulerHandle, options?: OpenOptions): Scheduler {

@@ -7,7 +7,7 @@
  * throws a typed error (nothing written) for anything else. Options objects
  * are checked for unknown keys too.
  */
-import { BadArgumentError, NegativeCapacityError } from './errors.js';
+import { BadArgumentError, NegativeCapacityError, UnknownKindError } from './errors.js';
 
 export const U32_MAX = 2 ** 32 - 1;
 export const I32_MAX = 2 ** 31 - 1;
@@ -58,4 +58,23 @@ export function options<T extends object>(o: T | undefined, known: readonly stri
 
 function describe(v: unknown): string {
   return typeof v === 'number' ? String(v) : typeof v;
+}
+
+/**
+ * A runner's handlers checked against the scheduler's kinds; returns the kinds it handles.
+ * Handlers inherited (a class instance's methods) would be ignored: the runner would join and never
+ * claim their kinds, whose tasks would wait for ever. (No handler at all is a runner that only ticks the clock.)
+ */
+export function handlerKinds(schedKinds: readonly string[], handlers: unknown): string[] {
+  if (handlers === null || typeof handlers !== 'object') throw new BadArgumentError('handlers must be an object of functions by kind');
+  const kinds = Object.keys(handlers);
+  const inherited = schedKinds.filter((k) => !Object.hasOwn(handlers, k) && typeof (handlers as Record<string, unknown>)[k] === 'function');
+  if (inherited.length > 0) {
+    throw new BadArgumentError(`handlers must be own properties: ${inherited.join(', ')} ${inherited.length === 1 ? 'is' : 'are'} inherited (a class instance's methods?); pass { ${inherited[0]}: ... }`);
+  }
+  for (const k of kinds) {
+    if (!schedKinds.includes(k)) throw new UnknownKindError(k);
+    if (typeof (handlers as Record<string, unknown>)[k] !== 'function') throw new BadArgumentError(`handler for ${k} is not a function`);
+  }
+  return kinds;
 }

@@ -11,73 +11,24 @@
  */
 import { before } from '../log/positions.js';
 import { waitWhileEqual } from '../log/wait.js';
-import type { SharedLog } from '../log/shared-log.js';
-import { SlotState } from '../log/slot-state.js';
-import { checkArity, OpReader, OpWriter, WriterLimitError } from '../codec.js';
+import { OpReader, OpWriter } from '../codec.js';
 import { DEFAULTS } from '../defaults.js';
-import {
-  BackpressureError,
-  ConfigError,
-  DetachedError,
-  EncodeError,
-  DecodeError,
-  FailStopError,
-  NodeGoneError,
-  OpTooLargeError,
-  SameThreadError,
-  TimeoutError,
-  UnknownOpError,
-} from '../errors.js';
-import {
-  CLIENT_DONE,
-  CLIENT_DONE_WAITERS,
-  CLIENT_CLAIM,
-  CLIENT_EPOCH,
-  CLIENT_STATE,
-  CLIENT_TAIL,
-  NodeState,
-  RequestKind,
-  ResponseStatus,
-  SharedContext,
-  SLOT_HEADER_BYTES,
-} from './context.js';
+import { BackpressureError, ConfigError, DetachedError, NodeGoneError, SameThreadError, TimeoutError } from '../errors.js';
+import { CLIENT_DONE, CLIENT_DONE_WAITERS, CLIENT_CLAIM, CLIENT_EPOCH, CLIENT_TAIL, RequestKind, SharedContext } from './context.js';
 import type { BoundReads, BoundWrites } from '../replica/bound-ops.js';
 import type { OpArgs, OpResult, OpTable, Structure } from '../structure.js';
-import type { ArgsCodec, ValueCodec } from '../codec.js';
-import { decodeThrown } from './thrown.js';
-import { deserialize } from 'node:v8';
-import { isMainThread } from 'node:worker_threads';
+import { ownsClientSlot, whyNodeGone, type NodeView } from './node-gone.js';
+import { installExitHook, openClients } from './open-clients.js';
+import { encodeRequest, expireRequests, opIdOf, writeRequest, type InFlight } from './requests.js';
+import { callbackOnce, settleResponse } from './responses.js';
+
+export type { NodeView } from './node-gone.js';
 
 export interface ClientOptions {
   /** Bound, in ms, on every op, sync or async (waiting for a free slot or a response). Default 30 000. */
   timeoutMs?: number;
 }
 export const CLIENT_OPTION_KEYS = ['timeoutMs'] as const;
-
-/** What a client needs to know about its node beyond the context. */
-export interface NodeView {
-  /** The node's log, to see its slot fenced and silent (killed, never declared). */
-  readonly log: SharedLog;
-  /** The node's serving epoch this client connected in. */
-  readonly epoch: number;
-  /** The node lives in this thread: a blocking op could never be served. */
-  readonly sameThread: () => boolean;
-}
-
-/** An op the client has sent (or is about to send) and not yet been answered for. */
-interface InFlight {
-  /** Its request number, once sent (-1 before). */
-  seq: number;
-  kind: RequestKind;
-  id: number;
-  name: string;
-  resolve: ((v: unknown) => void) | null;
-  reject: ((e: unknown) => void) | null;
-  /** Encoded arguments, kept only while waiting for a free slot. */
-  bytes: Uint8Array | null;
-  /** performance.now() by which an async op must be answered. */
-  deadline: number;
-}
 
 /** Longest single sleep; each wake re-checks the node's state. */
 const SLEEP_MS = 50;
@@ -257,48 +208,20 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
 
   // ---- sending -------------------------------------------------------------
 
-  private opId(kind: RequestKind, name: string): number {
-    const id = kind === RequestKind.Read ? this.structure.readIds[name] : this.structure.writeIds[name];
-    if (id === undefined) throw new UnknownOpError(kind === RequestKind.Read ? 'read' : 'write', name);
-    return id;
-  }
-
   private checkUsable(): void {
     if (this.closed) throw new DetachedError('client is closed');
     if (this.gone === null && this.nodeGone()) this.markGone();
     if (this.gone !== null) throw new NodeGoneError(this.node, false, this.gone);
   }
 
-  /**
-   * Why our node can no longer answer us (null if it can): it left, a new
-   * incarnation serves its slot, or it was fenced and its thread has shown
-   * no sign of life for deadAfterMs (killed and never declared dead).
-   */
+  /** Why our node can no longer answer us (null if it can); node-gone.ts. */
   private nodeGone(): string | null {
-    // Our slot is ours only while its STATE word is the one we claimed: declareClientDead (or a
-    // manager's mistake) may have freed it for another client, whose ring this would then share.
-    if (!this.ownsSlot()) return 'no longer serves this client (its slot was declared dead, and may serve another client now)';
-    const state = this.ctx.nodeState(this.node);
-    if (state === NodeState.Gone) return 'is detached or gone';
-    const epoch = this.ctx.nodeEpoch(this.node);
-    // Connected before the node's first worker came (epoch 0): its first hub serves us.
-    if (epoch !== this.nodeView.epoch && !(this.nodeView.epoch === 0 && epoch === 1)) return 'was replaced by a new incarnation';
-    if (state === NodeState.Absent) return null; // not attached yet: wait (bounded by timeoutMs)
-    const log = this.nodeView.log;
-    const s = log.slotState(this.node);
-    if (s === SlotState.Dead || s === SlotState.Free || s === SlotState.Detached) return 'is dead';
-    if (s === SlotState.Fenced && log.ownerSilent(this.node)) return 'was fenced and shows no sign of life';
-    return null;
+    return whyNodeGone(this.ctx, this.node, this.nodeView, this.base, this.stateWord, this.claim);
   }
 
-  /**
-   * The slot is still the one this client took: its STATE word (owner and
-   * state) and its CLAIM count unchanged. declareClientDead (a manager's
-   * mistake on a live thread) may have freed it for another client.
-   */
+  /** The slot is still the one this client took (node-gone.ts). */
   private ownsSlot(): boolean {
-    const words = this.ctx.words;
-    return Atomics.load(words, this.base + CLIENT_STATE) === this.stateWord && Atomics.load(words, this.base + CLIENT_CLAIM) === this.claim;
+    return ownsClientSlot(this.ctx, this.base, this.stateWord, this.claim);
   }
 
   /** The node is gone: fail everything in flight, and every later op. */
@@ -317,25 +240,6 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     this.idle();
   }
 
-  /** Encode an op's arguments into the scratch buffer; nothing is sent yet. */
-  private encode(kind: RequestKind, id: number, name: string, args: readonly unknown[]): number {
-    const codec: ArgsCodec<readonly unknown[]> =
-      kind === RequestKind.Read ? this.structure.readArgCodecs[id]! : this.structure.writeCodecs[id]!;
-    const w = this.scratch;
-    w.pos = 0;
-    // A request past what a slot holds fails as it grows, before a buffer that large is allocated.
-    w.limit = this.ctx.maxPayloadBytes;
-    try {
-      checkArity(codec, args.length);
-      codec.encode(w, ...args);
-    } catch (e) {
-      if (e instanceof WriterLimitError) throw new OpTooLargeError(name, e.need, this.ctx.maxPayloadBytes, 'client slot', 'clientSlotBytes', true);
-      throw new EncodeError(name, e, kind === RequestKind.Read ? 'read' : 'write');
-    }
-    if (w.pos > this.ctx.maxPayloadBytes) throw new OpTooLargeError(name, w.pos, this.ctx.maxPayloadBytes, 'client slot', 'clientSlotBytes');
-    return w.pos;
-  }
-
   /**
    * Copy an encoded request into the next slot. A sync op is published at
    * once; async ones at the end of the current synchronous run (a
@@ -344,15 +248,10 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
    * of a burst, then a round and a wake-up on each side for the rest).
    */
   private send(op: InFlight, bytes: Uint8Array, now: boolean): void {
-    const ctx = this.ctx;
     // Sequence numbers are taken when sent, so ops dropped unsent leave no gap.
     op.seq = this.tail;
     this.tail = (this.tail + 1) | 0;
-    const at = ctx.slotAt(this.base, op.seq);
-    ctx.words[at] = op.kind;
-    ctx.words[at + 1] = op.id;
-    ctx.words[at + 2] = bytes.length;
-    ctx.bytes.set(bytes, at * 4 + SLOT_HEADER_BYTES);
+    writeRequest(this.ctx, this.base, op, bytes);
     this.sent++;
     if (now) this.publishTail();
     else if (!this.publishQueued) {
@@ -380,8 +279,8 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
   private callSync(kind: RequestKind, name: string, args: readonly unknown[]): unknown {
     this.checkUsable();
     if (this.nodeView.sameThread()) throw new SameThreadError(this.node);
-    const id = this.opId(kind, name);
-    const n = this.encode(kind, id, name, args);
+    const id = opIdOf(this.structure, kind, name);
+    const n = encodeRequest(this.structure, this.scratch, this.ctx.maxPayloadBytes, kind, id, name, args);
     const deadline = performance.now() + this.timeoutMs;
     // Earlier async ops keep their place: wait until ours can go into the ring.
     while (!this.hasFreeSlot()) {
@@ -412,20 +311,7 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
   }
 
   private submit(kind: RequestKind, name: string, args: readonly unknown[], done: (error: unknown, value?: unknown) => void): void {
-    let settled = false;
-    const once = (e: unknown, v?: unknown): void => {
-      if (settled) return;
-      settled = true;
-      try {
-        done(e, v);
-      } catch (thrown) {
-        // The caller's bug, reported as node reports a throwing callback (an uncaught exception), once the
-        // client is consistent: thrown here it would cut the pump short, or pass for this op's failure.
-        queueMicrotask(() => {
-          throw thrown;
-        });
-      }
-    };
+    const once = callbackOnce(done);
     try {
       this.enqueue(kind, name, args, (v) => once(undefined, v), (e) => once(e === undefined ? new Error('undefined rejection') : e));
     } catch (e) {
@@ -435,8 +321,8 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
 
   private enqueue(kind: RequestKind, name: string, args: readonly unknown[], resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
     this.checkUsable();
-    const id = this.opId(kind, name);
-    const n = this.encode(kind, id, name, args);
+    const id = opIdOf(this.structure, kind, name);
+    const n = encodeRequest(this.structure, this.scratch, this.ctx.maxPayloadBytes, kind, id, name, args);
     const op: InFlight = { seq: -1, kind, id, name, resolve, reject, bytes: null, deadline: performance.now() + this.timeoutMs };
     this.queue.push(op);
     if (this.sent + 1 === this.queue.length && this.sent < this.ctx.slots) {
@@ -457,42 +343,8 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
       const op = this.queue.shift()!;
       this.sent--;
       this.consumed = (this.consumed + 1) | 0;
-      const at = ctx.slotAt(this.base, op.seq);
-      const status = ctx.words[at]!;
-      const len = ctx.words[at + 2]!;
-      const r = this.reader;
-      r.pos = at * 4 + SLOT_HEADER_BYTES;
-      r.end = r.pos + len;
       if (op.resolve === null) continue; // a sync op that timed out
-      if (ctx.words[at + 3] !== op.seq || !(len >= 0 && len <= ctx.maxPayloadBytes)) {
-        op.reject!(new FailStopError(`${this.where(op.seq)} does not answer request ${op.seq} (or its length ${len} is out of range)`));
-        continue;
-      }
-      if (status !== ResponseStatus.Ok && status !== ResponseStatus.Threw && status !== ResponseStatus.Rejected) {
-        op.reject!(new FailStopError(`${this.where(op.seq)} has no valid status (${status}): shared memory was tampered with`));
-        continue;
-      }
-      try {
-        if (status === ResponseStatus.Ok) {
-          const codec: ValueCodec<unknown> =
-            op.kind === RequestKind.Read ? this.structure.readResultCodecs[op.id]! : this.structure.writeResultCodecs[op.id]!;
-          op.resolve(codec.decode(r));
-          continue;
-        }
-      } catch (e) {
-        // The node encoded the answer with this codec: an answer whose lengths run past its end was not written by it.
-        op.reject!(e instanceof DecodeError ? new FailStopError(`${this.where(op.seq)} does not decode: shared memory was tampered with (${e.message})`, { cause: e }) : e);
-        continue;
-      }
-      // The node's error formats: bytes that do not decode were not written by the node.
-      let decoded: unknown;
-      try {
-        decoded = deserialize(ctx.bytes.slice(r.pos, r.end));
-      } catch {
-        op.reject!(new FailStopError(`${this.where(op.seq)} (an error report) does not decode: shared memory was tampered with`));
-        continue;
-      }
-      op.reject!(status === ResponseStatus.Threw ? decodeThrown(decoded) : new EncodeError(op.name, new Error(String(decoded))));
+      settleResponse(ctx, this.structure, this.reader, op, ctx.slotAt(this.base, op.seq), this.node, this.slot);
     }
     // Back-pressured async ops go out in order as slots free up.
     while (this.sent < this.queue.length && this.sent < ctx.slots) {
@@ -506,29 +358,9 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
     if (this.queue.length > 0 && this.nodeGone() !== null) this.markGone();
   }
 
-  /** Names the slot of request `seq`, for errors about its response. */
-  private where(seq: number): string {
-    return `client slot ${this.slot} of node ${this.node}: the response in slot ${seq & (this.ctx.slots - 1)}`;
-  }
-
-  /**
-   * Async ops past their deadline: a sent one is rejected with TimeoutError
-   * (its response, if one comes, is discarded); one still waiting for a free
-   * slot is dropped with BackpressureError (it was never sent).
-   */
+  /** Async ops past their deadline fail (requests.ts). */
   private expire(now = performance.now()): void {
-    for (let i = 0; i < this.queue.length; i++) {
-      const op = this.queue[i]!;
-      if (op.reject === null || op.deadline > now) continue;
-      const reject = op.reject;
-      op.resolve = op.reject = null;
-      if (i < this.sent) {
-        reject(new TimeoutError(this.timeoutMs));
-      } else {
-        this.queue.splice(i--, 1);
-        reject(new BackpressureError(this.ctx.slots, this.timeoutMs));
-      }
-    }
+    expireRequests(this.queue, this.sent, now, this.timeoutMs, this.ctx.slots);
   }
 
   /** Sleep until DONE moves, the node goes away, or the deadline; false on deadline. */
@@ -573,15 +405,4 @@ export class Client<S, R extends OpTable<S>, W extends OpTable<S>> {
   private idle(): void {
     this.keepAlive?.unref();
   }
-}
-
-/** Clients of this thread that have not closed: a worker that exits gives their slots back. */
-const openClients = new Set<{ abandon(): void }>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled || isMainThread) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const c of [...openClients]) c.abandon();
-  });
 }
