@@ -100,6 +100,19 @@ describe('sched runtime', () => {
     await expect(sched.join(1, ['other'])).rejects.toBeInstanceOf(UnknownKindError);
     expect(() => new Runner(sched, { work: () => 1 }, { capacity: -2 })).toThrow(expect.objectContaining({ code: 'SCHED_NEGATIVE_CAPACITY' }));
     expect(() => new Runner(sched, { other: () => 1 })).toThrow(UnknownKindError);
+    // Entries of submitMany that are not objects, and options that are not objects: BadArgumentError, nothing written.
+    for (const entry of [null, 5, ['work', 1]]) {
+      expect(() => sched.submitMany([{ kind: 'work', payload: 1 }, entry as never])).toThrow(expect.objectContaining({ code: 'SCHED_BAD_ARGUMENT', message: 'submitMany entry 1 must be a { kind, payload, options? } object' }));
+    }
+    for (const opts of [null, 5, []]) expect(() => sched.submit('work', 1, opts as never)).toThrow(expect.objectContaining({ code: 'SCHED_BAD_ARGUMENT' }));
+    expect(() => sched.submit('work', 1, [] as never)).toThrow('submit options must be an object');
+    // The reads refuse ids that are not ids, as awaitTask and cancel do ("no such task" is undefined).
+    for (const id of ['x', -1, 1.5, NaN]) {
+      expect(() => sched.task(id as never)).toThrow(expect.objectContaining({ code: 'SCHED_BAD_ARGUMENT' }));
+      expect(() => sched.worker(id as never)).toThrow(expect.objectContaining({ code: 'SCHED_BAD_ARGUMENT' }));
+    }
+    expect(sched.task(123456)).toBeUndefined();
+    expect(sched.worker(123456)).toBeUndefined();
     await Promise.resolve();
     expect(sched.replica.logMark()).toBe(tail); // nothing appended
     expect(sched.summary()).toEqual(before);

@@ -122,7 +122,10 @@ export class Scheduler implements RunnerHost {
   /** Submit several tasks at once (validated together: one bad task throws, nothing written). */
   submitMany<T = unknown>(tasks: readonly { kind: string; payload: unknown; options?: SubmitOptions }[]): Promise<T>[] {
     if (!Array.isArray(tasks)) throw new BadArgumentError('submitMany takes an array');
-    const qs = tasks.map((t) => this.validate(t?.kind, t?.payload, t?.options));
+    const qs = tasks.map((t, i) => {
+      if (t === null || typeof t !== 'object' || Array.isArray(t)) throw new BadArgumentError(`submitMany entry ${i} must be a { kind, payload, options? } object`);
+      return this.validate(t.kind, t.payload, t.options);
+    });
     return qs.map((q) => this.enqueue<T>(q));
   }
 

@@ -49,7 +49,7 @@ export function capacity(v: unknown): number {
 const NO_OPTIONS = Object.freeze({});
 export function options<T extends object>(o: T | undefined, known: readonly string[], what: string): Partial<T> {
   if (o === undefined) return NO_OPTIONS;
-  if (o === null || typeof o !== 'object') throw new BadArgumentError(`${what} must be an object`);
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new BadArgumentError(`${what} options must be an object`);
   for (const k of Object.keys(o)) if (!known.includes(k)) throw new BadArgumentError(`unknown ${what} option ${JSON.stringify(k)} (known: ${known.join(', ')})`);
   // No option takes null: read as "the default" it would hide a caller's bug.
   for (const [k, v] of Object.entries(o)) if (v === null) throw new BadArgumentError(`${what} option '${k}' is null (leave it out, or undefined, for the default)`);

@@ -148,6 +148,7 @@ export function summary(view: Scheduler): SchedSummary {
 
 export function task(view: Scheduler, id: number): Task | undefined {
   checkOpen(view);
+  taskId(id); // as in awaitTask and cancel: a bad id is a BadArgumentError, not 'no such task'
   let t: Task | undefined;
   try {
     t = view.replica.reads.task(id);
@@ -159,6 +160,7 @@ export function task(view: Scheduler, id: number): Task | undefined {
 
 export function worker(view: Scheduler, id: number): Worker | undefined {
   checkOpen(view);
+  checkWorker(id);
   try {
     return view.replica.reads.worker(id);
   } catch (e) {
