@@ -60,4 +60,15 @@ describe('node:fs answer shapes', () => {
     const [dt, dd] = await both((fs) => Object.keys(fs.readdirSync(base, { withFileTypes: true })[0]!));
     expect(dd).toEqual(dt);
   });
+
+  it('readdir lists names in node’s order: by their UTF-8 bytes (libuv sorts), not by UTF-16 code units', async () => {
+    const names = ['z', 'é', '\uFFFD', '\u{1F600}', 'a\u{10000}', 'a\uE000', 'B', 'a', 'aa', '\u4E2D'];
+    const [theirs, ours] = await both((fs) => {
+      fs.mkdirSync(`${base}/order`);
+      for (const n of names) fs.writeFileSync(`${base}/order/${n}`, '');
+      return [fs.readdirSync(`${base}/order`), fs.readdirSync(`${base}/order`, { withFileTypes: true }).map((d) => d.name)];
+    });
+    expect(ours).toEqual(theirs);
+    expect(theirs[0]).toEqual([...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
+  });
 });

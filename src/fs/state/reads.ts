@@ -128,7 +128,7 @@ export interface DirEntry {
   link: boolean;
 }
 
-/** Names sorted by UTF-16 code units (the documented readdir order). */
+/** Names sorted by their UTF-8 bytes, as node's readdir lists them (libuv's scandir sorts with strcmp). */
 export function readdir(s: FsState, path: string): string[] {
   const node = lookup(s, path, 'scandir');
   if (!node.dir) throw new FsError('ENOTDIR', 'scandir', path);
@@ -143,8 +143,26 @@ export function readdirTypes(s: FsState, path: string): DirEntry[] {
   return out.sort((a, b) => byName(a.name, b.name));
 }
 
+/**
+ * UTF-8 byte order, which is code point order: UTF-16 code unit order
+ * (`<`) except that a surrogate (half of a code point above U+FFFF) sorts
+ * after U+E000..U+FFFF, so at the first differing unit both are mapped to
+ * keys in code point order.
+ */
 export function byName(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointKey(x) - codePointKey(y);
+  }
+  return a.length - b.length;
+}
+
+function codePointKey(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
 }
 
 /** node:fs's limit on one read into one buffer (kIoMaxLength): a larger readFile is ERR_FS_FILE_TOO_LARGE. */
