@@ -1,8 +1,8 @@
 // A differential fuzz of cpSync against node:fs on /dev/shm: random sources and destinations (files,
 // directories, links, dangling links, a link to a directory) and random options; outcome = thrown
 // code and class plus the whole tree afterwards. Not in the suite. Known: a copy that fails midway
-// (a dangling link with dereference) leaves a different partial copy, since tmpfs lists a directory
-// newest first and NrFS does not.
+// (a dangling link with dereference) leaves a different partial copy: node's cp walks a directory
+// through opendir, in tmpfs's order (newest first), and NrFS's Dir is sorted.
 //   npm run build && node test/tools/fs-cp-diff.mjs [seed] [calls]
 import realFs from 'node:fs';
 import path from 'node:path';
