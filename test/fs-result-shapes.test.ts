@@ -71,4 +71,25 @@ describe('node:fs answer shapes', () => {
     expect(ours).toEqual(theirs);
     expect(theirs[0]).toEqual([...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
   });
+
+  it('readdir recursive: node’s order in each form (sync and callback breadth first, promises last found first), links followed only without file types', async () => {
+    const [theirs, ours] = await both(async (fs) => {
+      const b = `${base}/rec`;
+      fs.mkdirSync(`${b}/a/b/c`, { recursive: true });
+      fs.mkdirSync(`${b}/z/y`, { recursive: true });
+      for (const f of ['a/f1', 'a/b/f2', 'z/y/f3', 'm']) fs.writeFileSync(`${b}/${f}`, '');
+      fs.symlinkSync('a', `${b}/la`);
+      const where = (d: realFs.Dirent): string => `${(d.parentPath ?? d.path).slice(b.length)}/${d.name}`;
+      const viaCallback = <T>(o: object) => new Promise<T>((resolve, reject) => fs.readdir(b, o as never, (e, l) => (e ? reject(e) : resolve(l as T))));
+      return {
+        sync: fs.readdirSync(b, { recursive: true }),
+        syncTypes: fs.readdirSync(b, { recursive: true, withFileTypes: true }).map(where),
+        callback: await viaCallback<string[]>({ recursive: true }),
+        promises: await fs.promises.readdir(b, { recursive: true }),
+        promisesTypes: (await fs.promises.readdir(b, { recursive: true, withFileTypes: true })).map(where),
+      };
+    });
+    expect(ours).toEqual(theirs);
+    expect(theirs.promises).not.toEqual(theirs.sync);
+  });
 });

@@ -219,7 +219,7 @@ export function promiseCalls(c: FacadeContext, s: Sync) {
     readdir: async (path: PathArg, options?: Parameters<Sync['readdirSync']>[1]) => {
       // node's promise form reads `recursive` as truthy (the sync and callback forms check it is a boolean).
       const o = options !== null && typeof options === 'object' && options.recursive !== undefined ? { ...options, recursive: Boolean(options.recursive) } : options;
-      return s.readdirSync(path, o);
+      return s.treeForms.readdirPromise(path, o);
     },
     readFile: async (path: PathArg | FileHandle, options?: ReadFileOptions | BufferEncoding | null) => {
       throwIfAborted(options);

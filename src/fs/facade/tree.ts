@@ -64,6 +64,14 @@ export function treeCalls(c: FacadeContext) {
   const core = c.core;
 
   function readdirSync(path: PathArg, options?: ReaddirOptions | Encoding | null): (string | Buffer)[] | Dirent<string | Buffer>[] {
+    return readdirIn(path, options, 'breadth first');
+  }
+
+  /**
+   * `walk`, for `recursive`: node's sync and callback forms go breadth first (a queue of directories);
+   * its promise form takes the directory found last first (a stack), so its listing comes in another order.
+   */
+  function readdirIn(path: PathArg, options: ReaddirOptions | Encoding | null | undefined, walk: 'breadth first' | 'last found first'): (string | Buffer)[] | Dirent<string | Buffer>[] {
     const o = optionsOf(options, {} as ReaddirOptions) as ReaddirOptions & Record<string, unknown>;
     const types = Boolean(o.withFileTypes);
     const recursive = o.recursive !== undefined && o.recursive !== null && optBool(o, 'recursive', false);
@@ -72,13 +80,13 @@ export function treeCalls(c: FacadeContext) {
         if (!types) return core.readdir(abs).map((n) => encodeName(n, o.encoding));
         return core.readdirEntries(abs).map((d) => new Dirent(encodeName(d.name, o.encoding), d.isDirectory(), given, d.isSymbolicLink()));
       }
-      // As node:fs 20: breadth first, names relative to `path`; with file types a link is listed, not followed; without,
+      // As node:fs 20: names relative to `path`; with file types a link is listed, not followed; without,
       // node stats each name and descends into a link to a directory too (a cycle ends at ENAMETOOLONG, as there).
       const names: string[] = [];
       const dirents: Dirent<string | Buffer>[] = [];
       const queue: [string, string, string][] = [[abs, '', given]];
-      for (let q = 0; q < queue.length; q++) {
-        const [dirAbs, rel, dirGiven] = queue[q]!;
+      for (let q = 0; walk === 'breadth first' ? q < queue.length : queue.length > 0; q++) {
+        const [dirAbs, rel, dirGiven] = walk === 'breadth first' ? queue[q]! : queue.pop()!;
         for (const d of core.readdirEntries(dirAbs)) {
           const relName = rel === '' ? (d.name) : `${rel}/${d.name}`;
           names.push(relName);
@@ -309,6 +317,8 @@ export function treeCalls(c: FacadeContext) {
     mkdirSync,
     /** Not a node:fs name: what node's fs.rm checks before it takes the callback, the path and then the options. */
     treeForms: {
+      /** fs.promises.readdir: with `recursive`, node's promise form walks last found first. */
+      readdirPromise: (path: PathArg, options?: ReaddirOptions | Encoding | null) => readdirIn(path, options, 'last found first'),
       rmChecks: (path: unknown, options: unknown): void => {
         c.checkPathArg(path);
         rmOnlyOptions(options);
