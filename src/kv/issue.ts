@@ -84,8 +84,12 @@ export interface ScanArgs {
 const SCAN_OPTIONS = new Set(['start', 'end', 'prefix', 'limit']);
 
 export function scanArgs(o: ScanOptions, maxKey: number): ScanArgs {
-  if (o === null || typeof o !== 'object') throw new KvTypeError('scan options must be an object');
-  for (const k of Object.keys(o)) if (!SCAN_OPTIONS.has(k)) throw new KvTypeError(`unknown scan option ${JSON.stringify(k)} (known: ${[...SCAN_OPTIONS].join(', ')})`);
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new KvTypeError('scan options must be an object');
+  for (const [k, v] of Object.entries(o)) {
+    if (!SCAN_OPTIONS.has(k)) throw new KvTypeError(`unknown scan option ${JSON.stringify(k)} (known: ${[...SCAN_OPTIONS].join(', ')})`);
+    // As for every other option: null is not "the default" (limit: null used to scan 100).
+    if (v === null) throw new KvTypeError(`scan option '${k}' is null (leave it out, or undefined, for the default)`);
+  }
   const limit = o.limit ?? 100;
   if (!Number.isInteger(limit) || limit < 0 || limit > MAX_SCAN_LIMIT) throw new KvTypeError(`scan limit must be an integer from 0 to ${MAX_SCAN_LIMIT}`);
   let start = o.start === undefined ? undefined : keyIdOf(o.start, maxKey, 'start');
