@@ -7,7 +7,7 @@
 import type { Arena } from './arena.js';
 import type { Cipher } from './crypto.js';
 import { KvSizeError, KvTypeError } from './errors.js';
-import { DELETE, type LogItem, type LogRecord, PUT } from './record.js';
+import { DELETE, encodableClaim, type LogItem, type LogRecord, PUT } from './record.js';
 
 /** A key: a string (UTF-8) or bytes. Keys order by their bytes. */
 export type KvKey = string | Uint8Array;
@@ -203,6 +203,8 @@ export function sealPut(id: string, v: Uint8Array, cipher: Cipher, arena: Arena,
 /**
  * The one constructor of an issuer's log record: `known` is the chain
  * position the issuer had applied (or learned) when it prepared the record;
+ * `claim` the chain count up to which it takes displaced blocks to free
+ * (displaced.ts; 0 for clients, which cannot tell when a block is free);
  * `auth` is set when it is encoded.
  */
 export function newRecord(
@@ -211,6 +213,7 @@ export function newRecord(
   known: { readonly count: number; readonly head: string },
   items: LogItem[],
   cond: { key: string; version: number } | null,
+  claim = 0,
 ): LogRecord {
   return {
     fromLog: false,
@@ -223,6 +226,7 @@ export function newRecord(
     cond: cond === null ? 0 : 1,
     condKey: cond?.key ?? '',
     condVersion: cond?.version ?? 0,
+    claim: encodableClaim(known.count, claim),
     items,
   };
 }
