@@ -9,7 +9,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { declareDead, NodeGoneError } from '../src/nr/index.js';
+import { clientRequestsPending, declareClientDead, declareDead, NodeGoneError } from '../src/nr/index.js';
 import { attachKv, connectKv, createKv, type KvClient, type KvStore } from '../src/kv/index.js';
 import { blockBytesFor } from '../src/kv/arena.js';
 import { spawnKvWorker } from './support/kv-calls.js';
@@ -85,4 +85,70 @@ describe('a KV client whose node is gone', () => {
       expect(survivor.stats().keys).toBe(1);
     }, 30_000);
   }
+});
+
+describe('a KV client killed mid-window', () => {
+  it('each of its window\'s writes took effect whole or not at all (never torn, never another key\'s value); its slot comes back; the node and a new client go on', async () => {
+    const h = createKv({ key: KEY, arenaBytes: 4 << 20, log: { logBytes: 1 << 18, clients: 1, clientSlotBytes: 256 } });
+    // The node serving the clients runs in a worker; this thread's replica only watches the log.
+    const server = spawnKvWorker(workers, { mode: 'serve', handle: h, key: KEY });
+    const { slot: nodeSlot } = await server.first;
+    const node: KvStore = attachKv(h, { key: KEY });
+    open.push({ close: () => node.detach() });
+    const valueOf = (round: number, i: number): string => `round ${round} op ${i} `.padEnd(160 + (i % 7) * 13, '#');
+    // A window of OPS puts spans many records (a 256-byte slot holds one put each), one round trip each.
+    const OPS = 300;
+    let partial = 0;
+    for (let round = 0; round < 6; round++) {
+      const w = spawnKvWorker(workers, { mode: 'client', handle: h, key: KEY, connect: { node: nodeSlot!, timeoutMs: 5000 } });
+      expect((await w.first).ready).toBe(true);
+      const worker = workers[workers.length - 1]!;
+      const threadId = worker.threadId;
+      // One turn of async ops (one window, cut into records that fit the slot), and a two-key batch.
+      const ops: unknown[][] = [];
+      for (let i = 0; i < OPS; i++) ops.push(['putAsync', `r${round}:k${i}`, valueOf(round, i)]);
+      ops.push(['batchAsync', [{ type: 'put', key: `r${round}:a`, value: 'A' }, { type: 'put', key: `r${round}:b`, value: 'B' }]]);
+      void w.call('asyncOps', ops);
+      // Watch the log until the window's first write shows, then kill the client: in the middle of its
+      // window, or (on a fast run) just after it.
+      const served = Date.now() + 10_000;
+      const sleeper = new Int32Array(new SharedArrayBuffer(4));
+      const keys = Array.from({ length: OPS }, (_, i) => `r${round}:k${i}`);
+      while (!keys.some((k) => node.has(k))) {
+        if (Date.now() > served) throw new Error('the node served none of the window in 10 s');
+        Atomics.wait(sleeper, 0, 0, 0.2);
+        node.sync();
+      }
+      await workers.pop()!.terminate();
+      declareClientDead(h.nr, threadId);
+      const deadline = Date.now() + 10_000;
+      while (clientRequestsPending(h.nr, threadId) !== 0) {
+        if (Date.now() > deadline) throw new Error('the dead client\'s requests are still pending after 10 s');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      node.sync();
+      let written = 0;
+      for (let i = 0; i < OPS; i++) {
+        const got = node.getString(`r${round}:k${i}`);
+        if (got !== undefined) expect(got).toBe(valueOf(round, i));
+        if (got !== undefined) written++;
+      }
+      expect(written).toBeGreaterThan(0);
+      if (process.env.KV_DEBUG) console.log({ round, written });
+      partial += written < OPS ? 1 : 0;
+      expect([node.getString(`r${round}:a`), node.getString(`r${round}:b`)]).toSatisfy(
+        ([a, b]: (string | undefined)[]) => (a === 'A' && b === 'B') || (a === undefined && b === undefined),
+      );
+      // The slot is free again: a new client connects, writes and reads.
+      const c = connectKv(h, { key: KEY, client: { node: nodeSlot!, timeoutMs: 5000 } });
+      const version = await c.putAsync(`r${round}:after`, 'after');
+      node.sync();
+      expect(node.version(`r${round}:after`)).toBe(version);
+      expect(await c.getAsync(`r${round}:after`)).toEqual(Buffer.from('after'));
+      c.close();
+    }
+    // The kill landed inside a window at least once (each round waits only for its first write).
+    expect(partial).toBeGreaterThan(0);
+    expect(node.stats().failure).toBeNull();
+  }, 60_000);
 });
