@@ -30,7 +30,7 @@ export type { KvEntry } from './enclave.js';
 
 /** A writer looks for displaced blocks every replica has passed after this many writes (displaced blocks, for batches); a node claims for its clients once this many are ready. */
 const RECLAIM_EVERY = 16;
-/** How long a store with client slots holds a freed block before reuse (see grace.ts): a client's answer-to-open gap, with room for a loaded machine. */
+/** How long a store with client slots holds a block every replica has passed before it may be claimed (displaced.ts): a client's answer-to-open gap, with room for a loaded machine. */
 const CLIENT_READ_GRACE_MS = 50;
 
 export interface KvStats {
