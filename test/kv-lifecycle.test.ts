@@ -13,6 +13,7 @@ import { clientRequestsPending, declareClientDead, declareDead, NodeGoneError } 
 import { attachKv, connectKv, createKv, type KvClient, type KvStore } from '../src/kv/index.js';
 import { blockBytesFor } from '../src/kv/arena.js';
 import { spawnKvWorker } from './support/kv-calls.js';
+import { HEAD, logWords, setSlotState, TAIL } from './support/kv-log.js';
 
 const KEY = new Uint8Array(32).fill(4);
 const workers: Worker[] = [];
@@ -151,4 +152,36 @@ describe('a KV client killed mid-window', () => {
     expect(partial).toBeGreaterThan(0);
     expect(node.stats().failure).toBeNull();
   }, 60_000);
+});
+
+describe('a KV client whose node was fenced', () => {
+  it('the node recovers by state transfer; the client\'s next reads see the write it missed, its writes land in order', async () => {
+    const h = createKv({ key: KEY, arenaBytes: 1 << 20, log: { logBytes: 1 << 16, clients: 2, replicas: 2 } });
+    const main: KvStore = attachKv(h, { key: KEY });
+    open.push({ close: () => main.detach() });
+    main.put('k', 'v1');
+    const node = spawnKvWorker(workers, { mode: 'serve', handle: h, key: KEY });
+    const { slot } = await node.first;
+    const c = connectKv(h, { key: KEY, client: { node: slot!, timeoutMs: 5000 } });
+    open.push(c);
+    expect(await c.getAsync('k')).toEqual(Buffer.from('v1'));
+    // Fenced behind a write it has not applied, HEAD past it: only a snapshot brings it back.
+    setSlotState(h, slot!, 4);
+    main.put('k', 'v2');
+    Atomics.store(logWords(h), HEAD, Atomics.load(logWords(h), TAIL));
+    expect(await c.getAsync('k')).toEqual(Buffer.from('v2'));
+    const versions: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      versions.push(await c.putAsync('k', `c${i}`));
+      expect(await c.getAsync('k')).toEqual(Buffer.from(`c${i}`));
+    }
+    expect(versions).toEqual([...versions].sort((a, b) => a - b));
+    main.sync();
+    expect(main.getString('k')).toBe('c4');
+    expect(main.version('k')).toBe(versions[4]);
+    const st = (await node.call('stats')).value as { failure: string | null; replica: { fenced: number; stateTransfers: number } };
+    expect(st.failure).toBeNull();
+    expect(st.replica.fenced).toBeGreaterThanOrEqual(1);
+    expect(st.replica.stateTransfers).toBeGreaterThanOrEqual(1);
+  }, 30_000);
 });
