@@ -150,6 +150,11 @@ describe('a KV client killed mid-window', () => {
     }
     // The kill landed inside a window at least once (each round waits only for its first write).
     expect(partial).toBeGreaterThan(0);
+    if (process.env.KV_DEBUG) {
+      node.sync();
+      const st = node.stats();
+      console.log({ stranded: st.arenaUsedBytes - st.liveBytes - st.arenaFreeBytes - st.pendingReclaimBytes, used: st.arenaUsedBytes, live: st.liveBytes });
+    }
     expect(node.stats().failure).toBeNull();
   }, 60_000);
 });
