@@ -270,7 +270,7 @@ describe('kv api', () => {
     const s = store();
     s.put('a', '1');
     // Feed the structure a record that failed verification, as a tampered log would.
-    const rec = { fromLog: true, bad: 'log record failed authentication', writer: 1, seq: 1, knownCount: 0, knownHead: '', auth: '', cond: 0, condKey: '', condVersion: 0, items: [] };
+    const rec = { fromLog: true, bad: 'log record failed authentication', writer: 1, seq: 1, knownCount: 0, knownHead: '', auth: '', cond: 0, condKey: '', condVersion: 0, claim: 0, items: [] };
     expect(() => (s.replica as unknown as { write(n: string, r: unknown): unknown }).write('apply', rec)).toThrow(FailStopError);
     expect(() => s.get('a')).toThrow(FailStopError);
     expect(() => s.put('b', '2')).toThrow(FailStopError);

@@ -35,14 +35,14 @@ afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.terminate()));
 });
 
-/** The attacker's view of client 0 of node 0: wait for its next request, then answer it with whatever it likes. */
+/** The attacker's view of client `client` of node `node` (default 0, 0): wait for its next request, then answer it with whatever it likes. */
 class Forger {
   private readonly ctx: SharedContext;
   private readonly base: number;
   private answered: number;
-  constructor(h: KvHandle) {
+  constructor(h: KvHandle, node = 0, client = 0) {
     this.ctx = new SharedContext(h.nr.context!);
-    this.base = this.ctx.clientAt(0, 0);
+    this.base = this.ctx.clientAt(node, client);
     this.answered = Atomics.load(this.ctx.words, this.base + CLIENT_DONE);
   }
 
@@ -336,5 +336,41 @@ describe('forged answers to a KV client window (gets, and records of puts, delet
       const keys = ops === gets ? ['win:a', 'win:none', 'win:b'] : WRITE_KEYS;
       for (const r of [await r1, await r2]) integrity(r.value as Outcome[], keys);
     }
+  });
+});
+
+describe('a genuine answer replayed to a client of another node', () => {
+  it("a node's authentic get and write answers to one client, written into another node's client slot, end that client's ops with IntegrityError", async () => {
+    const h = createKv({ key: KEY, arenaBytes: 1 << 20, log: { logBytes: 1 << 16, clients: 1, replicas: 2 } });
+    // Node 0 is a real replica; node 1 is played by the attacker.
+    const node = spawnKvWorker(workers, { mode: 'serve', handle: h, key: KEY });
+    expect((await node.first).slot).toBe(0);
+    const a = spawnKvWorker(workers, { mode: 'client', handle: h, key: KEY, connect: { node: 0, timeoutMs: 20_000 } });
+    const b = spawnKvWorker(workers, { mode: 'client', handle: h, key: KEY, connect: { node: 1, timeoutMs: 20_000 } });
+    expect((await a.first).attachError).toBeUndefined();
+    expect((await b.first).attachError).toBeUndefined();
+    const seenA = new Forger(h, 0, 0); // only reads client A's slot
+    const forgerB = new Forger(h, 1, 0);
+    // Client A's genuine exchanges with node 0, recorded from its slot once answered.
+    expect((await a.call('put', 'k', 'value of k')).ok).toBe(true);
+    const putAnswer = seenA.request((seenA.tail - 1) | 0);
+    expect((await a.call('getString', 'k')).value).toBe('value of k');
+    const getAnswer = seenA.request((seenA.tail - 1) | 0);
+    expect(putAnswer.kind).toBe(1);
+    expect(getAnswer.kind).toBe(1);
+    // The same ops from client B (node 1), answered with A's genuine answers.
+    const replayed = async (answer: { kind: number; payload: Buffer }, op: string, ...args: unknown[]): Promise<Reply> => {
+      const reply = b.call(op, ...args);
+      const seq = await forgerB.nextRequest();
+      forgerB.respond(seq, { status: answer.kind, payload: answer.payload });
+      return reply;
+    };
+    const get = await replayed(getAnswer, 'get', 'k');
+    expect(get).toMatchObject({ ok: false, error: { name: 'IntegrityError', code: 'ERR_KV_INTEGRITY', key: 'k' } });
+    expect(get.error!.message).toMatch(/answer failed authentication/);
+    const put = await replayed(putAnswer, 'put', 'k', 'value of k');
+    expect(put).toMatchObject({ ok: false, error: { name: 'IntegrityError', key: 'k', message: expect.stringMatching(/answer to a write failed authentication/) } });
+    // Client A and node 0 are unaffected.
+    expect((await a.call('getString', 'k')).value).toBe('value of k');
   });
 });

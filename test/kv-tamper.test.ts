@@ -182,7 +182,8 @@ describe('kv tamper suite: allocator metadata', () => {
     await put('x', 'x'.repeat(20));
     await put('x', 'y'.repeat(20)); // displaces x's first block
     main.sync();
-    await w[0]!.must('sync'); // every replica passed it: reclaimed to the free list
+    await w[0]!.must('sync'); // every replica passed it: the worker's next write claims it
+    await put('filler', 'f'.repeat(60)); // another size class: its record's claim puts x's first block on its free list
     const victim = main.locate('victim')!;
     const heads = new BigInt64Array(h.header);
     const at = (H_HEADS >> 3) + 8 * classOf(victim.storedBytes);

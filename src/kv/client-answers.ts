@@ -220,9 +220,9 @@ export function writeAnswerFields(res: Pick<ApplyResult, 'ok' | 'current' | 'wri
 
 export function clientWriteCodec(ctx: StoreContext) {
   return {
-    /** On the node, answering a client: authenticate, and hand the displaced blocks to the node to reclaim. */
+    /** On the node, answering a client: authenticate, and tell the node its client displaced blocks (it may claim them). */
     encode(w: OpWriter, res: ApplyResult): void {
-      if (res.freed.length > 0) ctx.onClientFreed?.(res.freed);
+      if (res.displaced > 0) ctx.onClientDisplaced?.();
       const fields = writeAnswerFields(res);
       w.bytesWithLength(fields);
       w.bytesWithLength(answerMac(ctx.cipher, WRITE_LABEL, '', '', fields));

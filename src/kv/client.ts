@@ -17,7 +17,7 @@
  * Displaced blocks of a client's write are reclaimed by the node that
  * appended it.
  */
-import { BackpressureError, type Client, connect, type ConnectOptions, DetachedError, EncodeError, FailStopError, OpTooLargeError } from '../nr/index.js';
+import { BackpressureError, type Client, connect, type ConnectOptions, DetachedError, EncodeError, FailStopError, NodeGoneError, OpTooLargeError } from '../nr/index.js';
 import { Arena } from './arena.js';
 import { answerMac, META_BYTES, readMeta, REQUEST_NONCE_BYTES, sealRequest } from './answers.js';
 import { ClientWindow } from './client-window.js';
@@ -73,12 +73,14 @@ export function connectKv(handle: KvHandle, options: KvConnectOptions = {}): KvC
 
 /**
  * Errors after which the write surely never reached the log, so its block
- * is free to reuse. After any other (a node gone, a timeout) the record may
- * have been appended and applied: the block leaks rather than be reused
- * under a live reference.
+ * is free to reuse: among them a node gone before it took the op
+ * (`committed: false`; until session 17 those leaked, so a client retrying
+ * against a gone node filled the arena). After any other (a node gone with
+ * the op in flight, a timeout) the record may have been appended and
+ * applied: the block leaks rather than be reused under a live reference.
  */
 function neverSent(e: unknown): boolean {
-  return e instanceof EncodeError || e instanceof OpTooLargeError || e instanceof BackpressureError || e instanceof DetachedError;
+  return e instanceof EncodeError || e instanceof OpTooLargeError || e instanceof BackpressureError || e instanceof DetachedError || (e instanceof NodeGoneError && e.committed === false);
 }
 
 export class KvClient {

@@ -7,6 +7,7 @@
 import { FailStopError } from '../nr/index.js';
 import type { Arena } from './arena.js';
 import { Chain } from './chain.js';
+import { Displaced } from './displaced.js';
 import type { Cipher } from './crypto.js';
 import type { Freshness } from './freshness.js';
 import { SortedKeys } from './sorted-keys.js';
@@ -17,14 +18,19 @@ export interface ApplyResult {
   ok: boolean;
   /** The condition key's version when the condition failed, else 0. */
   current: number;
-  /** Blocks this write displaced: (offset, stored bytes) pairs, to reclaim once no replica references them. */
-  freed: number[];
+  /** Blocks this record displaced (queued in the state's Displaced for a later claim). */
+  displaced: number;
+  /** Blocks this record's claim took: (offset, stored bytes) pairs its issuer frees (displaced.ts). */
+  claimed: number[];
   /** Per item: the key's metadata before it (null: absent). Meta objects are never mutated. */
   prev: (Meta | null)[];
   /** Per item: the version it got (0 for a delete or a get). */
   versions: number[];
   /** Per get item, in order: the key's metadata at this record (null: absent). */
   reads: (Meta | null)[];
+  /** Issuer of an exchange only: the value item 0 displaced, opened while applying (or why it did not open). */
+  prevValue?: Buffer | undefined;
+  prevError?: unknown;
   /** The record's writer and sequence, and the chain after it: a client's authenticated answer names them. */
   writer: number;
   seq: number;
@@ -63,6 +69,8 @@ export interface KvState {
   failure: string | null;
   /** Sum of stored bytes of live values. */
   liveBytes: number;
+  /** Blocks displaced and not yet claimed by a writer's record (displaced.ts). */
+  readonly displaced: Displaced;
   readonly ctx: StoreContext;
 }
 
@@ -74,12 +82,17 @@ export interface StoreContext {
   readonly fresh: Freshness | null;
   /** The chain (count, head) this thread's replica reached last (apply and restore update it): a snapshot must not go back behind it. */
   applied: { count: number; head: string };
-  /** On a node: blocks displaced by a client's write it just answered (the node reclaims them). */
-  onClientFreed?: (freed: number[]) => void;
+  /** On a node: a client's write it just answered displaced blocks (the node may claim them: store.ts). */
+  onClientDisplaced?: () => void;
+  /** This thread's replica's log mark (displaced.ts), once attached. */
+  logMark?: () => number;
+  /** The displaced-block queue of this thread's current state (create and restore set it): what its writes may claim. */
+  displaced?: Displaced;
 }
 
-export function emptyState(ctx: StoreContext): KvState {
-  return { map: new Map(), order: new SortedKeys(), writers: new Map(), chain: new Chain(), failure: null, liveBytes: 0, ctx };
+export function emptyState(ctx: StoreContext, displaced = new Displaced()): KvState {
+  ctx.displaced = displaced;
+  return { map: new Map(), order: new SortedKeys(), writers: new Map(), chain: new Chain(), failure: null, liveBytes: 0, displaced, ctx };
 }
 
 export function failStop(state: KvState, reason: string): never {

@@ -95,12 +95,15 @@ function checkPositiveInt(name: string, v: number | undefined, def: number, max:
 const CREATE_OPTIONS = new Set(['key', 'passphrase', 'encrypt', 'pwhash', 'arenaBytes', 'maxKeyBytes', 'maxValueBytes', 'log']);
 
 export function createKv(options: KvOptions = {}): KvHandle {
-  if (options === null || typeof options !== 'object') throw new KvConfigError('createKv options must be an object');
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new KvConfigError('createKv options must be an object');
   for (const k of Object.keys(options)) if (!CREATE_OPTIONS.has(k)) throw new KvConfigError(`unknown createKv option ${JSON.stringify(k)}`);
   refuseNullOptions('createKv', options);
   if (options.encrypt !== undefined && typeof options.encrypt !== 'boolean') throw new KvConfigError('encrypt must be a boolean');
-  if (options.key !== undefined && options.passphrase !== undefined) throw new KvTypeError('give `key` or `passphrase`, not both');
+  refuseBothSecrets(options);
   const encrypt = options.encrypt ?? true;
+  // A secret or a KDF cost that would be ignored is a caller's mistake (a store they believe encrypted, a cost never paid).
+  if (!encrypt && (options.key !== undefined || options.passphrase !== undefined)) throw new KvConfigError('a plaintext store (encrypt: false) takes no key or passphrase');
+  if (options.pwhash !== undefined && options.passphrase === undefined) throw new KvConfigError('pwhash is the cost of deriving the key from a passphrase: give it with `passphrase` only');
   const maxKey = checkPositiveInt('maxKeyBytes', options.maxKeyBytes, DEFAULT_MAX_KEY_BYTES, MAX_KEY_BYTES);
   const maxValue = checkPositiveInt('maxValueBytes', options.maxValueBytes, DEFAULT_MAX_VALUE_BYTES, MAX_VALUE_BYTES);
   const arenaBytes = checkPositiveInt('arenaBytes', options.arenaBytes, DEFAULT_ARENA_BYTES, 2 ** 31 - 64);
@@ -207,9 +210,10 @@ export function cipherFor(handle: KvHandle, options: KvAttachOptions): Cipher {
 }
 
 export function checkAttachOptions(options: KvAttachOptions, allowed: ReadonlySet<string> = ATTACH_OPTIONS): { staleMs: number; announceMs: number } {
-  if (options === null || typeof options !== 'object') throw new KvConfigError('attach options must be an object');
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new KvConfigError('attach options must be an object');
   for (const k of Object.keys(options)) if (!allowed.has(k)) throw new KvConfigError(`unknown attach option ${JSON.stringify(k)}`);
   refuseNullOptions('attach', options);
+  refuseBothSecrets(options);
   const ms = (name: string, v: number | undefined, def: number): number => {
     if (v === undefined) return def;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 600_000) throw new KvConfigError(`${name} must be a number of ms from 0 to 600000`);
@@ -217,6 +221,11 @@ export function checkAttachOptions(options: KvAttachOptions, allowed: ReadonlySe
   };
   if (options.maxPwhash !== undefined) checkCost(options.maxPwhash, { opsLimit: 0xffffffff, memLimit: 0xffffffff }, 'maxPwhash');
   return { staleMs: ms('staleMs', options.staleMs, DEFAULT_STALE_MS), announceMs: ms('announceMs', options.announceMs, DEFAULT_ANNOUNCE_MS) };
+}
+
+/** `key` and `passphrase` together: which one the store uses is not the caller's to guess. */
+function refuseBothSecrets(options: { key?: unknown; passphrase?: unknown }): void {
+  if (options.key !== undefined && options.passphrase !== undefined) throw new KvTypeError('give `key` or `passphrase`, not both');
 }
 
 /** No option takes null: read as "the default" it would hide a caller's bug (a lookup that found nothing). */

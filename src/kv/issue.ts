@@ -7,7 +7,7 @@
 import type { Arena } from './arena.js';
 import type { Cipher } from './crypto.js';
 import { KvSizeError, KvTypeError } from './errors.js';
-import { DELETE, type LogItem, type LogRecord, PUT } from './record.js';
+import { DELETE, encodableClaim, type LogItem, type LogRecord, PUT } from './record.js';
 
 /** A key: a string (UTF-8) or bytes. Keys order by their bytes. */
 export type KvKey = string | Uint8Array;
@@ -84,8 +84,12 @@ export interface ScanArgs {
 const SCAN_OPTIONS = new Set(['start', 'end', 'prefix', 'limit']);
 
 export function scanArgs(o: ScanOptions, maxKey: number): ScanArgs {
-  if (o === null || typeof o !== 'object') throw new KvTypeError('scan options must be an object');
-  for (const k of Object.keys(o)) if (!SCAN_OPTIONS.has(k)) throw new KvTypeError(`unknown scan option ${JSON.stringify(k)} (known: ${[...SCAN_OPTIONS].join(', ')})`);
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new KvTypeError('scan options must be an object');
+  for (const [k, v] of Object.entries(o)) {
+    if (!SCAN_OPTIONS.has(k)) throw new KvTypeError(`unknown scan option ${JSON.stringify(k)} (known: ${[...SCAN_OPTIONS].join(', ')})`);
+    // As for every other option: null is not "the default" (limit: null used to scan 100).
+    if (v === null) throw new KvTypeError(`scan option '${k}' is null (leave it out, or undefined, for the default)`);
+  }
   const limit = o.limit ?? 100;
   if (!Number.isInteger(limit) || limit < 0 || limit > MAX_SCAN_LIMIT) throw new KvTypeError(`scan limit must be an integer from 0 to ${MAX_SCAN_LIMIT}`);
   let start = o.start === undefined ? undefined : keyIdOf(o.start, maxKey, 'start');
@@ -199,6 +203,8 @@ export function sealPut(id: string, v: Uint8Array, cipher: Cipher, arena: Arena,
 /**
  * The one constructor of an issuer's log record: `known` is the chain
  * position the issuer had applied (or learned) when it prepared the record;
+ * `claim` the chain count up to which it takes displaced blocks to free
+ * (displaced.ts; 0 for clients, which cannot tell when a block is free);
  * `auth` is set when it is encoded.
  */
 export function newRecord(
@@ -207,6 +213,7 @@ export function newRecord(
   known: { readonly count: number; readonly head: string },
   items: LogItem[],
   cond: { key: string; version: number } | null,
+  claim = 0,
 ): LogRecord {
   return {
     fromLog: false,
@@ -219,6 +226,7 @@ export function newRecord(
     cond: cond === null ? 0 : 1,
     condKey: cond?.key ?? '',
     condVersion: cond?.version ?? 0,
+    claim: encodableClaim(known.count, claim),
     items,
   };
 }

@@ -5,8 +5,9 @@
  * Body (encrypted stores: sealed with XChaCha20-Poly1305 under the store's
  * record key, so keys and metadata are never in clear in the log):
  *
- *   u8 format=2  u8 cond (0 none, 1 key's version must equal condVersion)  u16 items
+ *   u8 format=3  u8 cond (0 none, 1 key's version must equal condVersion)  u16 items
  *   f64 writer id  f64 writer sequence  f64 known count  [known head (16)]
+ *   u32 claim: 0 none, else the writer takes the displaced blocks up to chain count known count − (claim − 1) to reuse (displaced.ts)
  *   [cond: f64 condVersion, u16 key length, key bytes]
  *   items: u8 op (1 put, 2 delete, 3 get: a KV client's read in a window record), u16 key length, key bytes,
  *          put: f64 seal id, u32 arena offset, u32 value length, [tag (16)]
@@ -51,12 +52,16 @@ export interface LogRecord {
   cond: number;
   condKey: string;
   condVersion: number;
+  /** Displaced blocks up to this chain count go to this record's issuer to free (0: none; displaced.ts). */
+  claim: number;
   items: LogItem[];
+  /** Issuer only, never encoded: open the value item 0 displaces while applying (an exchange; see structure.ts). */
+  openPrev?: boolean;
 }
 
 
-const FORMAT = 2;
-const RECORD_AD = Buffer.from('nr-kv record v2');
+const FORMAT = 3;
+const RECORD_AD = Buffer.from('nr-kv record v3');
 /** Versions: chain count × ITEMS_PER_RECORD + item index. */
 export const ITEMS_PER_RECORD = 4096;
 
@@ -75,7 +80,7 @@ export class RecordParser {
   constructor(private readonly cipher: Cipher) {}
 
   decode(r: OpReader): [LogRecord] {
-    const rec: LogRecord = { fromLog: true, bad: null, writer: 0, seq: 0, knownCount: 0, knownHead: '', auth: '', cond: 0, condKey: '', condVersion: 0, items: [] };
+    const rec: LogRecord = { fromLog: true, bad: null, writer: 0, seq: 0, knownCount: 0, knownHead: '', auth: '', cond: 0, condKey: '', condVersion: 0, claim: 0, items: [] };
     try {
       const n = r.remaining;
       const copy = Buffer.from(r.bytes.subarray(r.pos, r.pos + n)); // private: shared bytes may change under us
@@ -113,6 +118,9 @@ export class RecordParser {
       const head = this.text(TAG_BYTES);
       rec.knownHead = rec.knownCount === 0 ? '' : head;
     }
+    const back = this.u32();
+    if (back > rec.knownCount + 1) throw new RangeError('claim');
+    rec.claim = back === 0 ? 0 : rec.knownCount - (back - 1);
     if (rec.cond === 1) {
       rec.condVersion = this.f64();
       rec.condKey = this.key();
@@ -165,8 +173,8 @@ export class RecordParser {
 
 /** Record bodies are zero-padded to a multiple of this: key lengths leak only to this granularity. */
 const PAD_TO = 32;
-/** An encrypted record's body before its items: format, cond, items, writer, seq, known count and head. */
-const RECORD_HEADER_BYTES = 1 + 1 + 2 + 8 + 8 + 8 + TAG_BYTES;
+/** An encrypted record's body before its items: format, cond, items, writer, seq, known count and head, claim. */
+const RECORD_HEADER_BYTES = 1 + 1 + 2 + 8 + 8 + 8 + TAG_BYTES + 4;
 
 /** Body bytes of one item of an encrypted record with a `keyBytes`-byte key (no condition). */
 export function recordItemBytes(op: number, keyBytes: number): number {
@@ -178,6 +186,17 @@ export function recordRequestBytes(itemBytes: number): number {
   return NONCE_BYTES + Math.ceil((RECORD_HEADER_BYTES + itemBytes) / PAD_TO) * PAD_TO + TAG_BYTES;
 }
 
+/** The claim as a distance back from the known count (4 bytes, not 8: a record's padded size stays what it was for most keys). */
+function claimField(rec: LogRecord): number {
+  return rec.claim === 0 ? 0 : rec.knownCount - rec.claim + 1;
+}
+
+/** A claim the record can carry (claimField), else none: the issuer applies its own object, which must say what the log says. */
+export function encodableClaim(knownCount: number, claim: number): number {
+  // Further back than 2^32 - 2 records: claim nothing this time (a later claim takes those blocks too).
+  return claim > 0 && claim <= knownCount && knownCount - claim + 1 < 0xffffffff ? claim : 0;
+}
+
 function writeBody(cipher: Cipher, w: OpWriter, rec: LogRecord): void {
   w.u8(FORMAT);
   w.u8(rec.cond);
@@ -187,6 +206,7 @@ function writeBody(cipher: Cipher, w: OpWriter, rec: LogRecord): void {
   w.f64(rec.seq);
   w.f64(rec.knownCount);
   if (cipher.secure) for (let i = 0; i < TAG_BYTES; i++) w.u8(rec.knownHead.length === TAG_BYTES ? rec.knownHead.charCodeAt(i) : 0);
+  w.u32(claimField(rec));
   if (rec.cond === 1) {
     w.f64(rec.condVersion);
     writeKey(w, rec.condKey);

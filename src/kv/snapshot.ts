@@ -6,10 +6,11 @@
 import { serialize, deserialize } from 'node:v8';
 import { Chain } from './chain.js';
 import { TAG_BYTES } from './crypto.js';
+import { Displaced } from './displaced.js';
 import { emptyState, type KvState, type StoreContext } from './enclave.js';
 import { SortedKeys } from './sorted-keys.js';
 
-const SNAPSHOT_AD = Buffer.from('nr-kv snapshot v2');
+const SNAPSHOT_AD = Buffer.from('nr-kv snapshot v3');
 
 interface SnapshotBody {
   keys: string[];
@@ -23,6 +24,8 @@ interface SnapshotBody {
   heads: { counts: number[]; heads: string[] };
   /** The log position the state reflects: a snapshot announced at another position is refused. */
   pos: number;
+  /** Displaced blocks not yet claimed (displaced.ts): [chain count, offset, stored bytes] flattened. */
+  displaced: number[];
 }
 
 /**
@@ -45,6 +48,7 @@ export function snapshot(state: KvState, pos = -1): Uint8Array {
     head: state.chain.head,
     heads: state.chain.recent(),
     pos,
+    displaced: state.displaced.entries(),
   };
   const bytes = serialize(body);
   return state.ctx.cipher.secure ? state.ctx.cipher.box('snapshot', bytes, SNAPSHOT_AD) : bytes;
@@ -56,7 +60,7 @@ export function snapshot(state: KvState, pos = -1): Uint8Array {
  * replica had already reached: a rollback) leaves a state whose every
  * later op fail-stops.
  */
-export function restore(ctx: StoreContext, bytes: Uint8Array, pos: number): KvState {
+export function restore(ctx: StoreContext, bytes: Uint8Array, pos: number, mark = NaN): KvState {
   const state = emptyState(ctx);
   try {
     const copy = Buffer.from(bytes); // private copy
@@ -81,11 +85,14 @@ export function restore(ctx: StoreContext, bytes: Uint8Array, pos: number): KvSt
       state.map.set(k, { version, sealId, loc, len, tag });
     });
     for (const [w, s] of body.writers) state.writers.set(w, s);
+    const displaced = Displaced.from(body.displaced, body.count, mark);
+    if (displaced === null) throw new Error('bad displaced blocks');
+    ctx.displaced = displaced;
     ctx.applied = { count: body.count, head: body.head };
     // Heads learned for counts this replica now skips over: compare them with the snapshot's (checkLive).
     const f = ctx.fresh;
     if (f !== null) for (const c of f.expected.keys()) if (c <= body.count) f.unchecked.push(c);
-    return { ...state, order: SortedKeys.from(body.keys), chain, failure: body.failure, liveBytes: body.liveBytes };
+    return { ...state, order: SortedKeys.from(body.keys), chain, failure: body.failure, liveBytes: body.liveBytes, displaced };
   } catch (e) {
     state.failure = `state-transfer snapshot failed verification: ${e instanceof Error ? e.message : String(e)}`;
     return state;

@@ -8,14 +8,15 @@
  * value, and attaches its own replica (its enclave index).
  *
  * A write seals the value into a fresh arena block (issuer side, before
- * logging), then logs one metadata record. Blocks the write displaced are
- * reclaimed by the issuer once `appliedEverywhere(mark)` says no replica can
- * still reference them; a block whose write did not take effect is freed at once.
+ * logging), then logs one metadata record. Blocks a write displaces join
+ * the replicated queue of displaced blocks (displaced.ts); each write's
+ * record claims those this thread found every replica has passed, and the
+ * writer frees what its claim took. A block whose write did not take effect
+ * is freed at once.
  */
-import { attach, DetachedError, EncodeError, FencedError, LogMarkQueue, OpTooLargeError, type Replica, type ReplicaStats } from '../nr/index.js';
+import { attach, DetachedError, EncodeError, FencedError, OpTooLargeError, type Replica, type ReplicaStats } from '../nr/index.js';
 import { Arena, ARENA_START } from './arena.js';
 import { Cipher, displayKey, randomWriterId } from './crypto.js';
-import { GraceQueue } from './grace.js';
 import { type BatchOp, CAS_ATTEMPTS, checkBatchFields, type CasResult, keyIdOf, type KvKey, type KvValue, matches, newRecord, scanArgs, type ScanOptions, sealItems, valueBytes, versionCond } from './issue.js';
 import { IntegrityError, KvContentionError, KvStaleError } from './errors.js';
 import { Freshness } from './freshness.js';
@@ -27,9 +28,9 @@ import { checkAttachOptions, checkHandle, cipherFor, type KvHandle, type KvAttac
 export type { KvEntry } from './enclave.js';
 
 
-/** A writer reclaims what every replica has passed after this many writes (displaced blocks, for batches). */
+/** A writer looks for displaced blocks every replica has passed after this many writes (displaced blocks, for batches); a node claims for its clients once this many are ready. */
 const RECLAIM_EVERY = 16;
-/** How long a store with client slots holds a freed block before reuse (see grace.ts): a client's answer-to-open gap, with room for a loaded machine. */
+/** How long a store with client slots holds a block every replica has passed before it may be claimed (displaced.ts): a client's answer-to-open gap, with room for a loaded machine. */
 const CLIENT_READ_GRACE_MS = 50;
 
 export interface KvStats {
@@ -41,8 +42,9 @@ export interface KvStats {
   arenaCapacity: number;
   /** Bytes on the shared free lists. */
   arenaFreeBytes: number;
-  /** Bytes this thread displaced and will reclaim once every replica has applied past them. */
+  /** Bytes displaced store-wide and not yet claimed by a write, as this replica has applied (any writer may claim them). */
   pendingReclaimBytes: number;
+  /** Bytes this thread's claims freed. */
   reclaimedBytes: number;
   /** Free-list links this thread found corrupted and dropped. */
   allocatorRepairs: number;
@@ -104,14 +106,13 @@ export class KvStore {
   private readonly limits: { maxKey: number; maxValue: number };
   private readonly writer = randomWriterId();
   private seq = 0;
-  /** Displaced blocks waiting for every replica to pass the entry that displaced them. */
-  private readonly pendingFree: LogMarkQueue<{ loc: number; len: number }>;
-  /** Blocks every replica has passed, held a little longer for clients still opening them (stores with client slots). */
-  private readonly grace: GraceQueue<{ loc: number; len: number }>;
-  private pendingBytes = 0;
+  /** How long a block every replica has passed is held for clients still opening it (stores with client slots). */
+  private readonly graceMs: number;
   private reclaimed = 0;
-  /** Writes (or, for batches, displaced blocks) since the last reclaim: a reclaim runs every RECLAIM_EVERY. */
+  /** Writes (or, for batches, displaced blocks) since readiness was last looked at: every RECLAIM_EVERY. */
   private sinceReclaim = 0;
+  /** A node's claim for its clients' displaced blocks is in flight. */
+  private claiming = false;
 
   /** @internal use attachKv */
   constructor(replica: KvStructureReplica, ctx: StoreContext, limits: { maxKey: number; maxValue: number; clientReadGraceMs: number }) {
@@ -121,18 +122,14 @@ export class KvStore {
     this.cipher = ctx.cipher;
     this.fresh = ctx.fresh!;
     this.arena = ctx.arena;
-    this.pendingFree = new LogMarkQueue(replica);
-    this.grace = new GraceQueue(limits.clientReadGraceMs);
-    // Blocks a client's write displaced: this node appended that write, so it reclaims them like its own.
-    ctx.onClientFreed = (freed) => {
-      this.queueFreed(freed);
-      if (!this.reclaimQueued) {
-        this.reclaimQueued = true;
-        queueMicrotask(() => {
-          this.reclaimQueued = false;
-          if (!this.closed) this.reclaim(false);
-        });
-      }
+    this.graceMs = limits.clientReadGraceMs;
+    ctx.logMark = () => replica.logMark();
+    // Clients cannot claim (they cannot tell when every replica has passed a block): their node does, for them.
+    ctx.onClientDisplaced = () => {
+      if (++this.sinceClientClaim < RECLAIM_EVERY || this.claiming || this.closed) return;
+      this.sinceClientClaim = 0;
+      this.claiming = true;
+      queueMicrotask(() => void this.claimForClients());
     };
     this.maxKey = limits.maxKey;
     this.maxValue = limits.maxValue;
@@ -216,7 +213,7 @@ export class KvStore {
       arenaUsedBytes: this.arena.usedBytes(),
       arenaCapacity: this.arena.capacity - ARENA_START,
       arenaFreeBytes: this.arena.freeListBytes(),
-      pendingReclaimBytes: this.pendingBytes,
+      pendingReclaimBytes: this.ctx.displaced!.bytes,
       reclaimedBytes: this.reclaimed,
       allocatorRepairs: this.arena.repairs,
       encrypted: this.cipher.secure,
@@ -252,6 +249,7 @@ export class KvStore {
    */
   exchange(key: KvKey, value: KvValue): Buffer | undefined {
     const p = this.prepare([{ type: 'put', key, value }], null);
+    p.rec.openPrev = true;
     const slot: PrevSlot = { value: undefined, error: null };
     this.commit(p, slot);
     if (slot.error !== null) throw slot.error;
@@ -260,6 +258,7 @@ export class KvStore {
 
   async exchangeAsync(key: KvKey, value: KvValue): Promise<Buffer | undefined> {
     const p = this.prepare([{ type: 'put', key, value }], null);
+    p.rec.openPrev = true;
     const slot: PrevSlot = { value: undefined, error: null };
     await this.commitAsync(p, slot);
     if (slot.error !== null) throw slot.error;
@@ -341,14 +340,13 @@ export class KvStore {
   }
 
   /**
-   * Replay everything appended so far, and reclaim what can be: every
-   * displaced block all replicas have passed, though on a store with client
-   * slots still only after its grace (a node that syncs every few ms would
-   * otherwise hand blocks back under its clients' opens: see grace.ts).
+   * Replay everything appended so far, and note which displaced blocks every
+   * replica has passed (this thread's next write claims them; on a store
+   * with client slots only once their grace has passed too: displaced.ts).
    */
   sync(): void {
     this.r.sync();
-    this.reclaim(true, false);
+    this.noteReady();
   }
 
   /** Leave the store: detach the replica, send a last head announcement, zero this thread's sub-keys. */
@@ -367,7 +365,8 @@ export class KvStore {
   }
 
   private closed = false;
-  private reclaimQueued = false;
+  /** Client writes this node answered that displaced blocks, since its last claim for them. */
+  private sinceClientClaim = 0;
 
   /**
    * Freshness: learn peers' chain heads (throttled) and, if this replica
@@ -417,17 +416,40 @@ export class KvStore {
   private prepare(ops: readonly BatchOp[], cond: { key: string; version: number } | null): Prepared {
     if (this.closed) this.r.sync(); // throws the replica's DetachedError
     const { items, blocks } = sealItems(ops, this.limits, this.cipher, this.arena, (stored) => this.allocate(stored));
-    return { rec: newRecord(this.writer, ++this.seq, this.ctx.applied, items, cond), blocks };
+    if (this.sinceReclaim >= RECLAIM_EVERY) this.noteReady();
+    return { rec: newRecord(this.writer, ++this.seq, this.ctx.applied, items, cond, this.ctx.displaced!.claimable(performance.now(), this.graceMs)), blocks };
   }
 
   private allocate(stored: number): number {
     try {
       return this.arena.alloc(stored);
     } catch (e) {
-      // Full: reclaim what every replica has passed, then try once more.
+      // Full: claim what every replica has passed (without the clients' grace), then try once more.
       this.r.sync();
-      this.reclaim(true);
+      this.noteReady();
+      const upTo = this.ctx.displaced!.claimable(Infinity, 0);
+      if (upTo === 0) throw e;
+      this.commit({ rec: newRecord(this.writer, ++this.seq, this.ctx.applied, [], null, upTo), blocks: [] });
       return this.arena.alloc(stored);
+    }
+  }
+
+  /** Note which displaced blocks every replica has passed (appliedEverywhere scans the replica slots: not per op). */
+  private noteReady(): void {
+    this.sinceReclaim = 0;
+    this.ctx.displaced!.advance((mark) => this.r.appliedEverywhere(mark), () => this.r.logMark(), performance.now());
+  }
+
+  /** On a node whose clients' writes displaced blocks: a record with no items that claims the ready ones. */
+  private async claimForClients(): Promise<void> {
+    try {
+      this.noteReady();
+      const upTo = this.ctx.displaced!.claimable(performance.now(), this.graceMs);
+      if (upTo !== 0 && !this.closed) await this.commitAsync({ rec: newRecord(this.writer, ++this.seq, this.ctx.applied, [], null, upTo), blocks: [] });
+    } catch {
+      // The claim is an optimization: a replica that cannot write (fenced, failed, detached) claims nothing.
+    } finally {
+      this.claiming = false;
     }
   }
 
@@ -457,32 +479,35 @@ export class KvStore {
     return res;
   }
 
-  /** The displaced value is opened before its block joins the reclaim queue. */
+  /** An exchange's displaced value was opened while applying (the block may be claimed right after). */
   private finish(p: Prepared, res: ApplyResult, slot: PrevSlot | null): void {
     if (slot !== null) {
-      try {
-        slot.value = this.openPrev(p, res);
-      } catch (e) {
-        slot.error = e;
+      slot.value = res.prevValue;
+      slot.error = res.prevError ?? null;
+      // Applied from the log rather than from this thread's object (no open while applying): open it now.
+      if (res.prevValue === undefined && res.prevError === undefined && res.prev[0] != null) {
+        const m = res.prev[0];
+        try {
+          slot.value = this.cipher.open(p.rec.items[0]!.key, m.sealId, m.tag, this.arena.bytes, m.loc, m.len);
+        } catch (e) {
+          slot.error = e;
+        }
       }
     }
     this.afterWrite(p, res);
-  }
-
-  private openPrev(p: Prepared, res: ApplyResult): Buffer | undefined {
-    const m = res.prev[0];
-    if (m === null || m === undefined) return undefined;
-    return this.cipher.open(p.rec.items[0]!.key, m.sealId, m.tag, this.arena.bytes, m.loc, m.len);
   }
 
   private afterWrite(p: Prepared, res: ApplyResult): void {
     this.fresh.announce(this.ctx.applied.count, this.ctx.applied.head);
     // A failed condition changed nothing on any replica: nothing references the new blocks.
     if (!res.ok) this.freeNow(p.blocks);
-    if (res.freed.length > 0) this.queueFreed(res.freed);
+    // What this record's claim took: every replica had passed it (and its grace) when the record was prepared.
+    for (let i = 0; i < res.claimed.length; i += 2) {
+      this.arena.free(res.claimed[i]!, res.claimed[i + 1]!);
+      this.reclaimed += res.claimed[i + 1]!;
+    }
     // Counted in displaced blocks, not records: a batch of 4096 overwrites must not wait 16 records more.
-    this.sinceReclaim += Math.max(1, res.freed.length >> 1);
-    if (this.sinceReclaim >= RECLAIM_EVERY) this.reclaim(false);
+    this.sinceReclaim += Math.max(1, res.displaced);
   }
 
   private afterFailedWrite(p: Prepared, e: unknown): void {
@@ -497,31 +522,6 @@ export class KvStore {
     for (let i = 0; i < blocks.length; i += 2) this.arena.free(blocks[i]!, blocks[i + 1]!);
   }
 
-  /** Queue (offset, stored bytes) pairs displaced by an entry appended just now. */
-  private queueFreed(freed: readonly number[]): void {
-    const mark = this.r.logMark();
-    for (let i = 0; i < freed.length; i += 2) {
-      this.pendingFree.push({ loc: freed[i]!, len: freed[i + 1]! }, mark);
-      this.pendingBytes += freed[i + 1]!;
-    }
-  }
-
-  /**
-   * Free displaced blocks every replica has passed (oldest first; a bounded
-   * number unless forced), those held for a client read grace once it has
-   * passed (or at once, with `skipGrace`: the arena is full).
-   */
-  private reclaim(force: boolean, skipGrace = force): void {
-    this.sinceReclaim = 0;
-    this.pendingFree.reclaim((b) => this.grace.push(b, this.release), force ? Infinity : 4096);
-    this.grace.release(this.release, skipGrace);
-  }
-
-  private readonly release = (b: { loc: number; len: number }): void => {
-    this.arena.free(b.loc, b.len);
-    this.pendingBytes -= b.len;
-    this.reclaimed += b.len;
-  };
 }
 
 /**

@@ -6,8 +6,11 @@
  * A replica applying a record checks the chain (the writer's known point)
  * and that the writer's sequence grew. Any failure, and any exception at
  * all while applying, throws the core's FailStopError: the replica halts
- * for good. Applies never read the arena, so they are deterministic
- * whatever happens to it.
+ * for good. Applies never read the arena for the state, so they are
+ * deterministic whatever happens to it (only an exchange's issuer opens the
+ * value it displaces, into its own result). Every block a record displaces
+ * joins the state's queue of displaced blocks (displaced.ts), and a
+ * record's claim takes the oldest of them for its issuer to free.
  *
  * Versions are assigned at apply time from the chain: record count × 4096 +
  * item index. They are per-key monotonic (and unique store-wide) in enclave
@@ -58,7 +61,12 @@ function applyChecked(state: KvState, rec: LogRecord): ApplyResult {
     ctx.fresh!.expected.delete(chain.count);
     if (want !== chain.head) failStop(state, `chain head at record ${chain.count} differs from the one a peer announced: this replica's log was tampered with`);
   }
-  const res: ApplyResult = { ok: true, current: 0, freed: [], prev: [], versions: [], reads: [], writer: rec.writer, seq: rec.seq, count: chain.count, head: chain.head };
+  const res: ApplyResult = { ok: true, current: 0, displaced: 0, claimed: [], prev: [], versions: [], reads: [], writer: rec.writer, seq: rec.seq, count: chain.count, head: chain.head };
+  // The claim first: it does not depend on the condition, and the blocks it takes were displaced by earlier records.
+  if (rec.claim !== 0) {
+    if (rec.claim > rec.knownCount) failStop(state, `log record of writer ${rec.writer} claims blocks displaced up to record ${rec.claim}, after the ${rec.knownCount} it had applied`);
+    state.displaced.claim(rec.claim, res.claimed);
+  }
   if (rec.cond === 1) {
     const cur = state.map.get(rec.condKey)?.version ?? 0;
     if (cur !== rec.condVersion) {
@@ -78,8 +86,11 @@ function applyChecked(state: KvState, rec: LogRecord): ApplyResult {
       continue;
     }
     if (prev !== undefined) {
+      // An exchange's issuer opens the value it displaces now: once applied everywhere, any writer may claim the block.
+      if (i === 0 && rec.openPrev === true && !rec.fromLog) openPrev(state, it.key, prev, res);
       const stored = cipher.storedBytes(prev.len);
-      res.freed.push(prev.loc, stored);
+      state.displaced.push(chain.count, prev.loc, stored, ctx.logMark?.() ?? NaN);
+      res.displaced++;
       state.liveBytes -= blockBytesFor(stored);
     }
     if (it.op === PUT) {
@@ -97,6 +108,15 @@ function applyChecked(state: KvState, rec: LogRecord): ApplyResult {
     }
   }
   return res;
+}
+
+/** The issuer's own result only (the state never depends on it): a failure to open is the exchange's error, not the replica's. */
+function openPrev(state: KvState, key: string, prev: Meta, res: ApplyResult): void {
+  try {
+    res.prevValue = openValue(state, key, prev);
+  } catch (e) {
+    res.prevError = e;
+  }
 }
 
 /** Build this thread's structure object: the same shape (fingerprint) everywhere, closing over private keys. */
@@ -201,7 +221,8 @@ export function kvStructure(ctx: StoreContext) {
       return `${s.map.size}:${s.chain.count}:${Buffer.from(s.chain.head, 'latin1').toString('hex')}:${s.failure ?? ''}:${parts.join(',')}`;
     },
     snapshot,
-    restore: (bytes: Uint8Array, pos?: number) => restore(ctx, bytes, pos ?? -1),
+    // The snapshot's displaced blocks were displaced before its log position: that is their mark.
+    restore: (bytes: Uint8Array, pos?: number) => restore(ctx, bytes, pos ?? -1, pos ?? NaN),
   });
 }
 
