@@ -284,9 +284,10 @@ export class DataWriter {
    * cold in the cache (the 4 KiB copy into it then costs about 5x a warm
    * one; BENCHMARKS.md, "Session 17"), and hand the laggard more to apply.
    * So catch up (the laggard may be waiting for this replica's marks), free
-   * what passed, and if nothing did, sleep a little (giving up the core,
-   * perhaps to the laggard) a few times. A wait that freed nothing backs
-   * off: the next checks are skipped, twice as many each time (an idle
+   * what passed, and while the backlog is still at the mark, sleep a little
+   * (giving up the core, perhaps to the laggard) a few times. A wait that
+   * did not bring it below backs off: the next checks are skipped, twice as
+   * many each time (an idle
    * replica holds pages until it is fenced; writers must not sleep on it
    * at every write). Never required for progress: afterwards the write
    * takes pages as before.
@@ -299,7 +300,10 @@ export class DataWriter {
     this.lagWaits++;
     for (let i = 0; ; i++) {
       this.replica.sync();
-      if (this.holder.reclaim(true) > 0) {
+      this.holder.reclaim(true);
+      // Below the mark again, not merely some freed: else with many replicas, one of them always
+      // off-core, every write would catch up and reclaim here.
+      if (this.holder.backlog < LAG_PAGES) {
         this.lagBackoff = 0;
         return;
       }
