@@ -183,6 +183,8 @@ export class DataWriter {
     const refs = this.refs;
     const l = this.at;
     const src = this.src;
+    // Before the layout: the wait catches up, which may change the file.
+    if (this.holder.backlog >= LAG_PAGES) this.awaitLaggard();
     this.target!.layout(l);
     this.takeInto(pagesSpanned(l.at, src.length));
     this.hooks.afterTake?.();
@@ -199,6 +201,7 @@ export class DataWriter {
   private readonly truncateOnce = (): number => {
     const refs = this.refs;
     const t = this.resize!;
+    if (this.holder.backlog >= LAG_PAGES) this.awaitLaggard();
     const old = t.tail();
     this.takeInto(old === HOLE ? 0 : 1);
     this.hooks.afterTake?.();
@@ -259,7 +262,6 @@ export class DataWriter {
   private takeInto(n: number): void {
     const refs = this.refs;
     while (refs.length > n) this.holder.give(refs.pop()!);
-    if (refs.length < n && this.holder.backlog >= LAG_PAGES) this.awaitLaggard();
     let deadline = 0;
     while (refs.length < n) {
       const ref = this.holder.take();
