@@ -12,7 +12,7 @@ import { fsStructure } from '../src/fs/index.js';
 import { WHOLE } from '../src/fs/state.js';
 import { PwriteTarget } from '../src/fs/write-targets.js';
 import { DataWriter } from '../src/fs/writer.js';
-import { bare, writeFileOp } from './support/fs-pages.js';
+import { bare, twoReplicasOneFile, writeFileOp } from './support/fs-pages.js';
 import { EncodeError } from '../src/nr/index.js';
 
 /** Pages of the pool in each state, read straight from the shared words. */
@@ -77,11 +77,7 @@ describe('retired pages: one log mark per STAMP_EVERY flushes, reclamation exact
   });
 
   it('with a replica stalled, overwrites never reuse a page it may read; once it catches up they all come back', () => {
-    const h = createFs({ replicas: 2, maxReplicas: 2, capacityBytes: 1 << 20, logBytes: 1 << 18 });
-    const a = attachFs(h);
-    const b = attachFs(h);
-    const fd = a.open('/f', 'w+');
-    a.pwrite(fd, Buffer.alloc(4096, 1), 0, 4096, 0);
+    const { h, a, b, fd } = twoReplicasOneFile(1 << 20, 1 << 18);
     expect(b.readFile('/f')[0]).toBe(1);
     // The page b's table names now.
     const old = livePage(h);
@@ -116,11 +112,7 @@ describe('retired pages: one log mark per STAMP_EVERY flushes, reclamation exact
 
 describe('a writer waits a little for a lagging replica (LAG_PAGES)', () => {
   it('with a replica idle, the waits back off (a handful for 1000 writes), every displaced page waits for it, and all come back once it catches up', () => {
-    const h = createFs({ replicas: 2, maxReplicas: 2, capacityBytes: 4 << 20, logBytes: 1 << 20 });
-    const a = attachFs(h);
-    const b = attachFs(h);
-    const fd = a.open('/f', 'w+');
-    a.pwrite(fd, Buffer.alloc(4096, 1), 0, 4096, 0);
+    const { h, a, b, fd } = twoReplicasOneFile(4 << 20, 1 << 20);
     b.replica.sync();
     const writes = 1000;
     for (let i = 0; i < writes; i++) a.pwrite(fd, Buffer.alloc(4096, i & 0xff), 0, 4096, 0);
