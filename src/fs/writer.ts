@@ -289,10 +289,9 @@ export class DataWriter {
    * what passed, and while the backlog is still at the mark, sleep a little
    * (giving up the core, perhaps to the laggard) a few times. A wait that
    * did not bring it below backs off: the next checks are skipped, twice as
-   * many each time (an idle
-   * replica holds pages until it is fenced; writers must not sleep on it
-   * at every write). Never required for progress: afterwards the write
-   * takes pages as before.
+   * many each time (an idle replica holds pages until it is fenced; writers
+   * must not sleep on it at every write). Never required for progress:
+   * afterwards the write takes pages as before.
    */
   private awaitLaggard(): void {
     if (this.lagSkip > 0) {

@@ -57,7 +57,7 @@ export const POOL_WAIT_MS = 5_000;
  * A writer whose retired pages waiting for a lagging replica reach
  * LAG_PAGES (512 KiB: half a core's L2 here) waits for it (writer.ts,
  * awaitLaggard): up to LAG_SLEEPS sleeps of LAG_SLEEP_MS, then backs off
- * (skips up to LAG_BACKOFF_MAX checks) if none freed a page.
+ * (skips up to LAG_BACKOFF_MAX checks) if the backlog stayed at the mark.
  */
 export const LAG_PAGES = 128;
 export const LAG_SLEEPS = 4;
