@@ -192,7 +192,9 @@ function fsCells(args: BenchArgs): BenchCell[] {
     if (quick && !['DRBL', 'DWOL', 'MWCM', 'MWRM', 'PRSD', 'PRSL', 'PRSP'].includes(workload)) continue;
     add(workload, sharing, 0);
   }
-  return filterCells(cells, args).map((c) => ({ label: `${panelName(c)} ${c.system} ${c.threads}t`, run: () => runFsCell(c) }));
+  // --workloads names a workload (MIX: every variant of it) or a panel (MIX-w10-shared).
+  const wanted = (c: FsCell): boolean => args.workloads.length === 0 || args.workloads.includes(c.workload) || args.workloads.includes(panelName(c));
+  return filterCells(cells.filter(wanted), { ...args, workloads: [] }).map((c) => ({ label: `${panelName(c)} ${c.system} ${c.threads}t`, run: () => runFsCell(c) }));
 }
 
 function fsMarkdown(rows: BenchRow[]): string[] {

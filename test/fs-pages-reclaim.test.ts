@@ -7,12 +7,12 @@
 import { describe, expect, it } from 'vitest';
 import { attachFs, createFs, type NrFsHandle } from '../src/fs/index.js';
 import { PageHolder, STAMP_EVERY } from '../src/fs/pages/holder.js';
-import { createPool, genOfRef, indexOfRef, LIVE, RETIRING, SharedPages, stOf, TAKEN, word } from '../src/fs/pages/pool.js';
+import { createPool, genOfRef, indexOfRef, LAG_SLEEPS, LIVE, RETIRING, SharedPages, stOf, TAKEN, word } from '../src/fs/pages/pool.js';
 import { fsStructure } from '../src/fs/index.js';
 import { WHOLE } from '../src/fs/state.js';
 import { PwriteTarget } from '../src/fs/write-targets.js';
 import { DataWriter } from '../src/fs/writer.js';
-import { bare, writeFileOp } from './support/fs-pages.js';
+import { bare, twoReplicasOneFile, writeFileOp } from './support/fs-pages.js';
 import { EncodeError } from '../src/nr/index.js';
 
 /** Pages of the pool in each state, read straight from the shared words. */
@@ -77,11 +77,7 @@ describe('retired pages: one log mark per STAMP_EVERY flushes, reclamation exact
   });
 
   it('with a replica stalled, overwrites never reuse a page it may read; once it catches up they all come back', () => {
-    const h = createFs({ replicas: 2, maxReplicas: 2, capacityBytes: 1 << 20, logBytes: 1 << 18 });
-    const a = attachFs(h);
-    const b = attachFs(h);
-    const fd = a.open('/f', 'w+');
-    a.pwrite(fd, Buffer.alloc(4096, 1), 0, 4096, 0);
+    const { h, a, b, fd } = twoReplicasOneFile(1 << 20, 1 << 18);
     expect(b.readFile('/f')[0]).toBe(1);
     // The page b's table names now.
     const old = livePage(h);
@@ -111,6 +107,27 @@ describe('retired pages: one log mark per STAMP_EVERY flushes, reclamation exact
     expect(a.replica.digest()).toBe(b.replica.digest());
     a.detach();
     b.detach();
+  });
+});
+
+describe('a writer waits a little for a lagging replica (LAG_PAGES)', () => {
+  it('with a replica idle, the waits back off (a handful for 1000 writes), every displaced page waits for it, and all come back once it catches up', () => {
+    const { h, a, b, fd } = twoReplicasOneFile(4 << 20, 1 << 20);
+    b.replica.sync();
+    const writes = 1000;
+    for (let i = 0; i < writes; i++) a.pwrite(fd, Buffer.alloc(4096, i & 0xff), 0, 4096, 0);
+    const stalled = a.pageStats();
+    // b never moved: every wait slept its LAG_SLEEPS and failed; each failure doubles the checks skipped.
+    expect(stalled.lagWaits).toBeGreaterThanOrEqual(1);
+    expect(stalled.lagWaits).toBeLessThanOrEqual(Math.ceil(Math.log2(writes)) + 1);
+    expect(stalled.lagSleeps).toBe(LAG_SLEEPS * stalled.lagWaits);
+    expect(stalled.retiring).toBe(writes);
+    expect(states(h).retiring).toBe(writes);
+    b.replica.sync();
+    expect(a.pageStats().retiring).toBe(0);
+    expect(a.pageStats().freed).toBe(writes);
+    expect(b.readFile('/f').every((x) => x === ((writes - 1) & 0xff))).toBe(true);
+    a.close(fd);
   });
 });
 

@@ -320,13 +320,15 @@ export abstract class FdFs {
   /**
    * This thread's share of the shared page pool: pages it retired that wait
    * for every replica to pass them, pages it caches for its next writes,
-   * pages it freed, its writes' attempts lost to writes of the same pages;
+   * pages it freed, its writes' attempts lost to writes of the same pages,
+   * its writes that waited for a lagging replica and the sleeps they took;
    * and the pool's size, pages ever touched, pages on its shared stack.
    */
-  pageStats(): { retiring: number; cached: number; freed: number; conflicts: number; poolPages: number; touchedPages: number; stackedPages: number } {
+  pageStats(): { retiring: number; cached: number; freed: number; conflicts: number; lagWaits: number; lagSleeps: number; poolPages: number; touchedPages: number; stackedPages: number } {
     this.holder.reclaim(true);
     const pool = this.holder.pool;
-    return { ...this.holder.held(), freed: this.replicaHolder?.freed ?? 0, conflicts: this.writer.conflicts, poolPages: pool.pages, touchedPages: pool.touched(), stackedPages: pool.stacked() };
+    const w = this.writer;
+    return { ...this.holder.held(), freed: this.replicaHolder?.freed ?? 0, conflicts: w.conflicts, lagWaits: w.lagWaits, lagSleeps: w.lagSleeps, poolPages: pool.pages, touchedPages: pool.touched(), stackedPages: pool.stacked() };
   }
 
   /**

@@ -24,7 +24,7 @@
  */
 import { BackpressureError, DetachedError, EncodeError, FencedError, NodeGoneError, OpTooLargeError } from '../nr/index.js';
 import { FsError } from './errors.js';
-import { copyBytes, type SharedPages, indexOfRef, MAX_WRITE_ATTEMPTS, PAGE_BYTES, POOL_WAIT_MS, poolFull } from './pages/pool.js';
+import { copyBytes, type SharedPages, indexOfRef, LAG_BACKOFF_MAX, LAG_PAGES, LAG_SLEEP_MS, LAG_SLEEPS, MAX_WRITE_ATTEMPTS, PAGE_BYTES, POOL_WAIT_MS, poolFull } from './pages/pool.js';
 import { FsArgumentError } from './paths.js';
 import { CONFLICT, edgeRef, HOLE, type Inode, pagesSpanned, WHOLE } from './state.js';
 
@@ -56,6 +56,8 @@ export interface WriterPages {
   steal(): number;
   reclaim(force: boolean): number;
   held(): { retiring: number; cached: number };
+  /** Retired pages this thread must still free (0 for a client: it retires none). */
+  readonly backlog: number;
 }
 
 /** Where a write lands, as its replica (or its client's node) sees the file now. */
@@ -114,6 +116,12 @@ export class DataWriter {
   private merged = false;
   /** Attempts that lost to a write of the same pages (statistics). */
   conflicts = 0;
+  /** Writes that waited for a lagging replica to free pages (statistics), and the sleeps they took. */
+  lagWaits = 0;
+  lagSleeps = 0;
+  /** Backlog checks to skip before the next wait (a wait that freed nothing doubles it: an idle replica costs little). */
+  private lagSkip = 0;
+  private lagBackoff = 0;
 
   constructor(
     private readonly replica: WriterReplica,
@@ -175,6 +183,8 @@ export class DataWriter {
     const refs = this.refs;
     const l = this.at;
     const src = this.src;
+    // Before the layout: the wait catches up, which may change the file.
+    if (this.holder.backlog >= LAG_PAGES) this.awaitLaggard();
     this.target!.layout(l);
     this.takeInto(pagesSpanned(l.at, src.length));
     this.hooks.afterTake?.();
@@ -191,6 +201,7 @@ export class DataWriter {
   private readonly truncateOnce = (): number => {
     const refs = this.refs;
     const t = this.resize!;
+    if (this.holder.backlog >= LAG_PAGES) this.awaitLaggard();
     const old = t.tail();
     this.takeInto(old === HOLE ? 0 : 1);
     this.hooks.afterTake?.();
@@ -266,6 +277,43 @@ export class DataWriter {
       this.holder.reclaim(true);
       if (this.holder.held().cached === 0) Atomics.wait(this.sleepCell, 0, 0, 1);
     }
+  }
+
+  /**
+   * This thread retired LAG_PAGES pages that some replica has not passed
+   * yet (usually one that is descheduled: on a loaded machine for a whole
+   * time slice). Writing on would take a fresh page per write, each one
+   * cold in the cache (the 4 KiB copy into it then costs about 5x a warm
+   * one; BENCHMARKS.md, "Session 17"), and hand the laggard more to apply.
+   * So catch up (the laggard may be waiting for this replica's marks), free
+   * what passed, and while the backlog is still at the mark, sleep a little
+   * (giving up the core, perhaps to the laggard) a few times. A wait that
+   * did not bring it below backs off: the next checks are skipped, twice as
+   * many each time (an idle replica holds pages until it is fenced; writers
+   * must not sleep on it at every write). Never required for progress:
+   * afterwards the write takes pages as before.
+   */
+  private awaitLaggard(): void {
+    if (this.lagSkip > 0) {
+      this.lagSkip--;
+      return;
+    }
+    this.lagWaits++;
+    for (let i = 0; ; i++) {
+      this.replica.sync();
+      this.holder.reclaim(true);
+      // Below the mark again, not merely some freed: else with many replicas, one of them always
+      // off-core, every write would catch up and reclaim here.
+      if (this.holder.backlog < LAG_PAGES) {
+        this.lagBackoff = 0;
+        return;
+      }
+      if (i === LAG_SLEEPS) break;
+      this.lagSleeps++;
+      Atomics.wait(this.sleepCell, 0, 0, LAG_SLEEP_MS);
+    }
+    this.lagBackoff = Math.min(LAG_BACKOFF_MAX, Math.max(1, this.lagBackoff * 2));
+    this.lagSkip = this.lagBackoff;
   }
 
   private settleDoubts(): void {

@@ -3,7 +3,7 @@
  * pages of the state's pool first, as NrFs stages them (the same
  * DataWriter, over a replica that is always current).
  */
-import type { NrFsHandle } from '../../src/fs/index.js';
+import { attachFs, createFs, type NrFs, type NrFsHandle } from '../../src/fs/index.js';
 import type { FsState, FsStructure } from '../../src/fs/state.js';
 import { ResizeTarget, WriteFileTarget } from '../../src/fs/write-targets.js';
 import { DataWriter } from '../../src/fs/writer.js';
@@ -25,6 +25,16 @@ export function bare(S: FsStructure, st: FsState): ConstructorParameters<typeof 
   const bind = <T extends Record<string, (s: FsState, ...a: never[]) => unknown>>(ops: T) =>
     Object.fromEntries(Object.entries(ops).map(([k, f]) => [k, (...a: never[]) => f(st, ...a)]));
   return { reads: bind(S.reads), writes: bind(S.writes) } as unknown as ConstructorParameters<typeof WriteFileTarget>[0];
+}
+
+/** Two replicas in this thread (`a` writes, `b` may lag) and '/f' open on `a` holding one page of 1s. */
+export function twoReplicasOneFile(capacityBytes: number, logBytes: number): { h: NrFsHandle; a: NrFs; b: NrFs; fd: number } {
+  const h = createFs({ replicas: 2, maxReplicas: 2, capacityBytes, logBytes });
+  const a = attachFs(h);
+  const b = attachFs(h);
+  const fd = a.open('/f', 'w+');
+  a.pwrite(fd, Buffer.alloc(4096, 1), 0, 4096, 0);
+  return { h, a, b, fd };
 }
 
 /** The page-writer worker (test/workers/fs-page-writer.ts): its input and record layout. */

@@ -60,6 +60,10 @@ export class ClientPages implements WriterPages {
     return 0;
   }
 
+  get backlog(): number {
+    return 0;
+  }
+
   held(): { retiring: number; cached: number } {
     return { retiring: 0, cached: this.cache.length };
   }

@@ -190,6 +190,11 @@ export class PageHolder {
     this.cache.length = 0;
   }
 
+  /** Retired pages this thread must still free (waiting for every replica to pass them): no object, for the write path. */
+  get backlog(): number {
+    return this.queue.length + this.pending.length + (this.grace?.length ?? 0);
+  }
+
   /** Retired pages waiting for every replica to pass them, and cached pages. */
   held(): { retiring: number; cached: number } {
     return { retiring: this.queue.length + this.pending.length + (this.grace?.length ?? 0), cached: this.cache.length };

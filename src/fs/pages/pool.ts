@@ -53,6 +53,16 @@ export function poolPagesFor(maxPages: number): number {
 }
 /** How long a write waits for pool pages (catching up, reclaiming) before ENOSPC. */
 export const POOL_WAIT_MS = 5_000;
+/**
+ * A writer whose retired pages waiting for a lagging replica reach
+ * LAG_PAGES (512 KiB: half a core's L2 here) waits for it (writer.ts,
+ * awaitLaggard): up to LAG_SLEEPS sleeps of LAG_SLEEP_MS, then backs off
+ * (skips up to LAG_BACKOFF_MAX checks) if the backlog stayed at the mark.
+ */
+export const LAG_PAGES = 128;
+export const LAG_SLEEPS = 4;
+export const LAG_SLEEP_MS = 0.05;
+export const LAG_BACKOFF_MAX = 16384;
 /** Conflicting attempts of one write (each lost to a write that changed the same edge page) before EAGAIN. */
 export const MAX_WRITE_ATTEMPTS = 10_000;
 

@@ -15,6 +15,7 @@ import { FailStopError } from '../../nr/index.js';
 import { FsError } from '../errors.js';
 import { copyBytes, FREE, genOf, genOfRef, indexOfRef, LIVE, stOf, TAKEN, word } from '../pages/pool.js';
 import { changed, type FsState, type Inode, NO_PAGES, O_APPEND, O_TRUNC, PAGE_BYTES, newInode } from './inode.js';
+import { PageTable } from './page-table.js';
 
 /** An edge page that was a hole when the issuer merged. */
 export const HOLE = -1;
@@ -100,9 +101,8 @@ export function checkRefs(s: FsState, refs: readonly number[], n: number, syscal
 const checked: number[] = [];
 
 /** Put `ref` at page `p` (the `k`-th ref checkRefs just checked): the page it replaces is retired, a new one counted. */
-function install(s: FsState, pages: Map<number, number>, p: number, ref: number, k: number): void {
-  const old = pages.get(p);
-  pages.set(p, ref);
+function install(s: FsState, pages: PageTable, p: number, ref: number, k: number): void {
+  const old = pages.swap(p, ref);
   const pool = s.store.pool;
   const i = indexOfRef(ref);
   const gen = genOfRef(ref);
@@ -117,7 +117,7 @@ function install(s: FsState, pages: Map<number, number>, p: number, ref: number,
 export function installRun(s: FsState, node: Inode, at: number, len: number, refs: readonly number[]): void {
   if (len === 0) return;
   let pages = node.pages!;
-  if (pages === NO_PAGES) node.pages = pages = new Map();
+  if (pages === NO_PAGES) node.pages = pages = new PageTable();
   const first = Math.floor(at / PAGE_BYTES);
   const n = pagesSpanned(at, len);
   for (let k = 0; k < n; k++) install(s, pages, first + k, refs[k]!, k);
@@ -158,9 +158,9 @@ export function setSize(s: FsState, node: Inode, len: number, tailRef = HOLE): v
   if (len < node.size) {
     const pages = node.pages!;
     const keep = Math.ceil(len / PAGE_BYTES);
-    for (const p of [...pages.keys()]) {
+    for (const [p, ref] of pages.entries()) {
       if (p >= keep) {
-        s.store.holder.retire(pages.get(p)!);
+        s.store.holder.retire(ref);
         pages.delete(p);
         s.usedPages--;
       }
@@ -199,7 +199,7 @@ export function unlinked(s: FsState, node: Inode, freeIno: number, seenPin: numb
 export function freeInode(s: FsState, node: Inode): void {
   if (node.pages !== null && node.pages !== NO_PAGES) {
     s.usedPages -= node.pages.size;
-    for (const ref of node.pages.values()) s.store.holder.retire(ref);
+    for (const [, ref] of node.pages.entries()) s.store.holder.retire(ref);
     node.pages.clear();
   }
   s.inodes.delete(node.ino);

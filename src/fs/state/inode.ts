@@ -1,6 +1,7 @@
 /** Inodes, the inode table and the replica's state record. */
 import type { PageHolder } from '../pages/holder.js';
 import type { SharedPages } from '../pages/pool.js';
+import { PageTable } from './page-table.js';
 
 export const PAGE_SHIFT = 12;
 export const PAGE_BYTES = 1 << PAGE_SHIFT;
@@ -44,7 +45,7 @@ export interface Inode {
   pinSeq: number;
   size: number;
   /** File pages by page number: refs into the shared page pool (see pages/pool.ts; files only). */
-  pages: Map<number, number> | null;
+  pages: PageTable | null;
   /** Directory entries by name, in insertion order (directories only). */
   entries: Map<string, Inode> | null;
   /** Containing directory (directories only; the root is its own parent). */
@@ -177,11 +178,11 @@ export interface PageStore {
 }
 
 /**
- * The page map of every file that has no page yet (never mutated): most
- * created files in create-heavy workloads stay empty, and a Map each costs
- * allocation and GC time. `copyIn` swaps in a real map on the first page.
+ * The page table of every file that has no page yet (never mutated): most
+ * created files in create-heavy workloads stay empty, and a table each costs
+ * allocation and GC time. `installRun` swaps in a real one on the first page.
  */
-export const NO_PAGES: Map<number, number> = new Map();
+export const NO_PAGES: PageTable = new PageTable();
 
 export function newInode(ino: number, dir: boolean, mode: number, now: number, parent: Inode | null, uid = 0, gid = 0, link: string | null = null): Inode {
   return {

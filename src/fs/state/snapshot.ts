@@ -5,6 +5,7 @@ import { byName } from './reads.js';
 import { FailStopError } from '../../nr/index.js';
 import { indexOfRef } from '../pages/pool.js';
 import { type ChangeObserver, type FsLimits, type FsState, type Inode, InodeTable, MAX_SLOTS, NO_PAGES, PAGE_BYTES, type PageStore, ROOT_INO } from './inode.js';
+import { type PageTable, tableOf } from './page-table.js';
 
 
 /**
@@ -82,7 +83,7 @@ export function snapshot(s: FsState): Uint8Array {
       [n.atimeMs, n.mtimeMs, n.ctimeMs, n.birthtimeMs],
       n.parent?.ino ?? 0,
       n.entries === null ? null : [...n.entries].map(([k, v]) => [k, v.ino]),
-      n.pages === null ? null : [...n.pages],
+      n.pages === null ? null : n.pages.entries(),
       [n.uid, n.gid],
       n.link,
     ]);
@@ -94,13 +95,13 @@ export function restore(bytes: Uint8Array, limits: FsLimits, store: PageStore, o
   const snap = deserialize(bytes) as { nodes: InodeRecord[]; nextIno: number; usedPages: number; pinSeq: number; lastOpen: number[] };
   const inodes = new InodeTable();
   // A snapshot names pages of the shared pool (a state transfer ships page tables, not data): check every ref.
-  const table = (pages: [number, number][]): Map<number, number> => {
+  const table = (pages: [number, number][]): PageTable => {
     for (const [no, ref] of pages) {
       if (!Number.isSafeInteger(no) || no < 0 || !Number.isSafeInteger(ref) || ref < 0 || indexOfRef(ref) >= store.pool.pages) {
         throw new FailStopError(`NrFS restore: page ${no} names ref ${ref}, outside the ${store.pool.pages}-page pool`);
       }
     }
-    return new Map(pages);
+    return tableOf(pages);
   };
   const orphans = new Set<number>();
   for (const [ino, dir, mode, nlink, pinSeq, size, [a, m, c, b], , , pages, [uid, gid], link] of snap.nodes) {
