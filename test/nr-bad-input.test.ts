@@ -48,6 +48,31 @@ describe('appliedEverywhere', () => {
   });
 });
 
+describe('fenceHolding', () => {
+  it('fences the replica that holds a mark back only after fenceAfterMs of waiting, never this one or one past the mark; bad arguments are ConfigErrors', () => {
+    const h = createHandle(HashMap, { replicas: 2, logBytes: 4096, fenceAfterMs: 50 });
+    const a = attach(h, HashMap);
+    const lagging = attach(h, HashMap);
+    a.writes.put('k', 1);
+    const mark = a.logMark();
+    a.writes.put('k', 2);
+    for (const bad of [Number.NaN, undefined, 2 ** 53, 1.5, '5']) expect(() => a.fenceHolding(bad as number, performance.now())).toThrow(/fenceHolding: mark must be a log position/);
+    for (const bad of [Number.NaN, undefined, Infinity, '5']) expect(() => a.fenceHolding(mark, bad as number)).toThrow(/fenceHolding: waitingSince must be a performance.now\(\) time/);
+    // Not waited long enough: nothing fenced.
+    expect(a.fenceHolding(mark, performance.now())).toBe(false);
+    expect(lagging.status()).toBe('live');
+    // This replica holding the mark back is never fenced by itself.
+    expect(lagging.fenceHolding(a.logMark(), performance.now() - 1000)).toBe(false);
+    expect(lagging.status()).toBe('live');
+    // Waited past fenceAfterMs: the laggard is fenced, once; the mark is then applied everywhere.
+    expect(a.fenceHolding(mark, performance.now() - 60)).toBe(true);
+    expect(a.stats().fences).toBe(1);
+    expect(a.appliedEverywhere(mark)).toBe(true);
+    expect(a.fenceHolding(mark, performance.now() - 60)).toBe(false);
+    expect(lagging.status()).toBe('fenced');
+  });
+});
+
 describe('createHandle', () => {
   it('transferMaxBytes NaN, negative, fractional or past 2^32 is a ConfigError (NaN was taken as 0, so no snapshot could ever be handed over)', () => {
     for (const bad of [Number.NaN, -1, 1.5, 2 ** 53, Infinity, '1024']) {

@@ -42,6 +42,8 @@ export interface WriteHooks {
 export interface WriterReplica {
   sync(): void;
   holdsLog(): boolean;
+  /** A replica's (not a client's node view): fence what holds `mark` back after fenceAfterMs of waiting (Replica.fenceHolding). */
+  fenceHolding?(mark: number, waitingSince: number): boolean;
 }
 
 /** What a write needs of its thread's share of the pool (a replica's PageHolder, a client's ClientPages). */
@@ -58,6 +60,8 @@ export interface WriterPages {
   held(): { retiring: number; cached: number };
   /** Retired pages this thread must still free (0 for a client: it retires none). */
   readonly backlog: number;
+  /** The log mark the oldest of them waits for (none for a client). */
+  oldestMark?(): number | undefined;
 }
 
 /** Where a write lands, as its replica (or its client's node) sees the file now. */
@@ -263,6 +267,7 @@ export class DataWriter {
     const refs = this.refs;
     while (refs.length > n) this.holder.give(refs.pop()!);
     let deadline = 0;
+    let waitingSince = 0;
     while (refs.length < n) {
       const ref = this.holder.take();
       if (ref >= 0) {
@@ -270,11 +275,22 @@ export class DataWriter {
         continue;
       }
       // Exhausted: catch up (so retired pages can pass), take over what other threads retired, wait a little.
-      if (deadline === 0) deadline = Date.now() + POOL_WAIT_MS;
-      else if (Date.now() > deadline) throw poolFull('write');
+      if (deadline === 0) {
+        deadline = Date.now() + POOL_WAIT_MS;
+        waitingSince = performance.now();
+      } else if (Date.now() > deadline) throw poolFull('write');
       this.replica.sync();
       this.holder.steal();
       this.holder.reclaim(true);
+      // A replica that holds our retired pages back for fenceAfterMs is fenced, as one that holds the log's
+      // head: a stuck thread must not fill the pool for everyone (its pages come back, it recovers by transfer).
+      const mark = this.holder.oldestMark?.();
+      if (mark !== undefined && this.replica.fenceHolding?.(mark, waitingSince) === true) {
+        deadline = Date.now() + POOL_WAIT_MS;
+        waitingSince = performance.now();
+        this.holder.reclaim(true);
+        continue;
+      }
       if (this.holder.held().cached === 0) Atomics.wait(this.sleepCell, 0, 0, 1);
     }
   }

@@ -53,6 +53,11 @@ export class LogMarkQueue<T> {
     return this.tail - this.head;
   }
 
+  /** The mark of the oldest item still queued, if any: what a caller short of memory waits for. */
+  oldestMark(): number | undefined {
+    return this.head < this.tail ? this.marks[this.head] : undefined;
+  }
+
   /** The oldest item still queued, if any. */
   oldest(): T | undefined {
     return this.head < this.tail ? this.items[this.head] : undefined;

@@ -190,6 +190,12 @@ export class PageHolder {
     this.cache.length = 0;
   }
 
+  /** The log mark the oldest retired page waits for (stamping what is not stamped yet), if any. */
+  oldestMark(): number | undefined {
+    if (this.pending.length > 0) this.stamp();
+    return this.queue.oldestMark();
+  }
+
   /** Retired pages this thread must still free (waiting for every replica to pass them): no object, for the write path. */
   get backlog(): number {
     return this.queue.length + this.pending.length + (this.grace?.length ?? 0);

@@ -174,6 +174,32 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> extends Repl
     return !before(this.log.head(), mark);
   }
 
+  /**
+   * For shared memory that marks reclaim and that has run out (a page
+   * pool, a value arena): once the caller has waited `fenceAfterMs` (the
+   * handle's) since `waitingSince` (performance.now()) for `mark` to be
+   * applied everywhere, fence the replica that still holds it back, as a
+   * writer facing a full log fences the replica that holds the log's head.
+   * The fenced replica notices before it serves again and recovers by
+   * state transfer, so what it referenced may be reused. Returns true if
+   * this call fenced one (wait again from now for the next); false if
+   * `mark` is applied everywhere, the wait is not that long yet, or the
+   * replica holding it back is this one (catch up instead).
+   */
+  fenceHolding(mark: number, waitingSince: number): boolean {
+    this.checkUsable();
+    if ((mark | 0) !== mark) throw new ConfigError(`fenceHolding: mark must be a log position from logMark() (an int32), got ${String(mark)}`);
+    if (typeof waitingSince !== 'number' || !Number.isFinite(waitingSince)) throw new ConfigError(`fenceHolding: waitingSince must be a performance.now() time, got ${String(waitingSince)}`);
+    if (this.appliedEverywhere(mark)) return false;
+    if (performance.now() - waitingSince < this.log.fenceAfterMs) return false;
+    const lagger = this.log.advanceHead();
+    if (lagger < 0 || lagger === this.id) return false;
+    if (!this.log.fence(lagger, this.log.slotWord(lagger))) return false;
+    this.counters.fences++;
+    this.log.advanceHead();
+    return true;
+  }
+
   /** A digest of the local state (the structure must define `digest`). */
   digest(): string {
     this.checkUsable();
