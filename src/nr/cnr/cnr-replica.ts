@@ -248,14 +248,13 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     const logs = this.logs;
     // (Each log's wasm atomic loader: 252 instructions per read against 295 through
     // Atomics.load on an Int32Array of each log's memory, callgrind, bench/read-cost.mjs cnr.)
-    const loads = parts.map((p) => p.log.load);
-    const at = parts[0]!.log.ctailByteOffset;
+    const loads = parts.map((p) => p.log.loadCtail);
     return (a: unknown): unknown => {
       if (--this.tendIn === 0) this.tend();
       const i = keyHash(a) % logs;
       const r = parts[i]!;
       if (r.detachedError !== null) throw r.detachedError;
-      const c = loads[i]!(at);
+      const c = loads[i]!();
       if (c !== r.ltail) r.readTo(c);
       return fn(r.state as S, a);
     };
