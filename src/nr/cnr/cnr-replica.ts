@@ -18,6 +18,7 @@ import { before, distance } from '../log/positions.js';
 import type { BoundReads, BoundWrites } from '../replica/bound-ops.js';
 import type { Replica, ReplicaStats } from '../replica/replica.js';
 import { defineStructure, type OpArgs, type OpResult, type OpTable, type Structure } from '../structure.js';
+import { compileKeyedRead, type TendingView } from './keyed-read.js';
 import { keyedAll, keyHash, route, type CnrStructure, type LogMapper } from './mapper.js';
 import { ABORTED, type OrderTable } from './order.js';
 
@@ -244,20 +245,7 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
   }
 
   private keyedRead(fn: (state: S, ...args: unknown[]) => unknown): (a: unknown) => unknown {
-    const parts = this.parts;
-    const logs = this.logs;
-    // (Each log's wasm atomic loader: 252 instructions per read against 295 through
-    // Atomics.load on an Int32Array of each log's memory, callgrind, bench/read-cost.mjs cnr.)
-    const loads = parts.map((p) => p.log.loadCtail);
-    return (a: unknown): unknown => {
-      if (--this.tendIn === 0) this.tend();
-      const i = keyHash(a) % logs;
-      const r = parts[i]!;
-      if (r.detachedError !== null) throw r.detachedError;
-      const c = loads[i]!();
-      if (c !== r.ltail) r.readTo(c);
-      return fn(r.state as S, a);
-    };
+    return compileKeyedRead(this as unknown as TendingView, this.parts, this.parts.map((p) => p.log.loadCtail), fn as (state: never, a: unknown) => unknown);
   }
 
   /**
