@@ -42,7 +42,7 @@ describe('parallel logs: the compiled keyed read', () => {
     const view = attachCnr(handle, HashMapCnr);
     for (let i = 0; i < 64; i++) view.writes.put(`k${i}`, i);
     let sum = 0;
-    for (let i = 0; i < 50_000; i++) sum += view.reads.get(`k${i & 63}`) ?? 0;
+    for (let i = 0; i < 50_000; i++) sum += (view.reads.get(`k${i & 63}`) as number | undefined) ?? 0;
     let want = 0;
     for (let i = 0; i < 50_000; i++) want += i & 63;
     expect(sum).toBe(want);
