@@ -154,3 +154,28 @@ describe('v8Codec: the issuing replica applies the decoded form', () => {
     expect(b.digest()).toBe(a.digest());
   });
 });
+
+describe('OpWriter.tagI32', () => {
+  it('writes a u8 tag then a little-endian i32 (as u8 then i32 would), refuses bad values with nothing written', async () => {
+    const { OpWriter: Writer } = await import('../src/nr/codec.js');
+    for (const v of [0, 1, -1, 0x7fffffff, -0x80000000, 123456]) {
+      const a = new Writer(8);
+      const b = new Writer(8);
+      a.tagI32(2, v);
+      b.u8(2);
+      b.i32(v);
+      expect(a.pos).toBe(5);
+      expect([...a.bytes.subarray(0, 5)]).toEqual([...b.bytes.subarray(0, 5)]);
+    }
+    // Growth from a full buffer keeps what was written before.
+    const g = new Writer(4);
+    g.u8(9);
+    g.tagI32(7, -2);
+    expect([...g.bytes.subarray(0, 6)]).toEqual([9, 7, 0xfe, 0xff, 0xff, 0xff]);
+    for (const [tag, v] of [[256, 1], [-1, 1], [-0, 1], [1.5, 1], [2, 2 ** 31], [2, 1.5], [2, -0], [2, Number.NaN]] as const) {
+      const w = new Writer(8);
+      expect(() => w.tagI32(tag, v)).toThrow(RangeError);
+      expect(w.pos).toBe(0);
+    }
+  });
+});

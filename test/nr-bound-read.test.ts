@@ -4,7 +4,8 @@
  * (optional, default and rest parameters, extra or missing arguments).
  */
 import { describe, expect, it } from 'vitest';
-import { attach, createHandle, defineStructure } from '../src/nr/index.js';
+import { attach, createHandle, defineStructure, DetachedError } from '../src/nr/index.js';
+import { createSharedMemory, wordLoader } from '../src/nr/shared-memory.js';
 
 // Untyped on purpose (rest, default and 4+ parameters are outside the typed op API): the test is about the runtime.
 const Echo = defineStructure({
@@ -51,5 +52,44 @@ describe('bound reads: arguments reach the op exactly as passed', () => {
     } finally {
       r.detach();
     }
+  });
+});
+
+describe('bound reads after detach', () => {
+  it('a hot read of every arity throws DetachedError on its first call after detach', () => {
+    // The optimiser folds the replica's detachedError check away while no
+    // replica has detached (the field never changed); detach must still
+    // stop the very next read, whatever its arity or call shape.
+    const handle = createHandle(Echo, { replicas: 1 });
+    const r = attach(handle, Echo);
+    const loose = r.reads as unknown as Record<string, (...a: unknown[]) => string>;
+    const calls: Array<() => string> = [
+      () => loose.none!(),
+      () => loose.one!(1),
+      () => loose.three!(1, 2, 3),
+      () => loose.four!(1, 2, 3, 4),
+      () => loose.rest!(1, 2),
+      () => loose.optional!(1),
+      () => loose.one!(1, 2), // more than declared: the spread path
+    ];
+    let n = 0;
+    for (let i = 0; i < 20_000; i++) for (const c of calls) n += c().length;
+    expect(n).toBeGreaterThan(0);
+    r.detach();
+    for (const c of calls) expect(c).toThrow(DetachedError);
+  });
+});
+
+describe('wordLoader', () => {
+  it('loads the word at its byte offset and sees every store; refuses offsets that are no aligned word', () => {
+    const memory = createSharedMemory(65536);
+    const words = new Int32Array(memory.buffer);
+    const offsets = [0, 4, 192, 1 << 12, 65532];
+    const loads = offsets.map((o) => wordLoader(memory, o));
+    for (let round = 0; round < 3; round++) {
+      offsets.forEach((o, i) => Atomics.store(words, o >> 2, (round * 1000 + i) | (round === 2 ? 0x80000000 : 0)));
+      offsets.forEach((o, i) => expect(loads[i]!()).toBe((round * 1000 + i) | (round === 2 ? 0x80000000 : 0)));
+    }
+    for (const bad of [-4, 2, 65536, 1.5, Number.NaN]) expect(() => wordLoader(memory, bad)).toThrow(RangeError);
   });
 });

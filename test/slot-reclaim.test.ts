@@ -16,7 +16,7 @@ import { SharedLog } from '../src/nr/log/shared-log.js';
 import { SlotState } from '../src/nr/log/slot-state.js';
 import { claimSlot, mayBecomeReclaimable } from '../src/nr/log/slots.js';
 import { Counter } from '../src/nr/structures/index.js';
-import { perLogStructure } from '../src/nr/cnr/cnr-replica.js';
+import { perLogStructure } from '../src/nr/cnr/per-log.js';
 import { HashMapCnr } from '../src/nr/structures/index.js';
 import { attachMap, createMapHandle, LOG_COUNTS, systemName, type MapHandle, type MapNode } from './support/log-systems.js';
 import { startNode, type NodeWorker } from './support/node-worker.js';

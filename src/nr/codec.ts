@@ -111,6 +111,20 @@ export class OpWriter {
     this.view.setInt32(p, v, true);
     this.pos = p + 4;
   }
+  /**
+   * A u8 tag then an i32, with one room check: the common shape of a
+   * tagged scalar (HashMap's integer keys and values). Inside an op's
+   * encode TurboFan called `u8` out of line; this writes both fields inline.
+   */
+  tagI32(tag: number, v: number): void {
+    if ((tag & 0xff) !== tag || Object.is(tag, -0)) throw new RangeError(`${String(tag)} is not a u8 (an integer 0..255)`);
+    if ((v | 0) !== v || Object.is(v, -0)) throw new RangeError(`${String(v)} is not an i32 (an integer -2^31..2^31-1)`);
+    const p = this.pos;
+    if (p + 5 > this.bytes.length) this.grow(p + 5);
+    this.bytes[p] = tag;
+    this.view.setInt32(p + 1, v, true);
+    this.pos = p + 5;
+  }
   f64(v: number): void {
     // Any number round-trips (NaN, -0 included); anything else would arrive as a different value.
     if (typeof v !== 'number') throw new TypeError(`${typeof v} is not an f64 (a number)`);

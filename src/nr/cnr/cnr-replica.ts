@@ -17,42 +17,18 @@ import { FailStopError, FencedError, UnknownOpError } from '../errors.js';
 import { before, distance } from '../log/positions.js';
 import type { BoundReads, BoundWrites } from '../replica/bound-ops.js';
 import type { Replica, ReplicaStats } from '../replica/replica.js';
-import { defineStructure, type OpArgs, type OpResult, type OpTable, type Structure } from '../structure.js';
+import type { OpArgs, OpResult, OpTable, Structure } from '../structure.js';
+import { compileKeyedRead, type TendingView } from './keyed-read.js';
 import { keyedAll, keyHash, route, type CnrStructure, type LogMapper } from './mapper.js';
 import { ABORTED, type OrderTable } from './order.js';
+import { ALL_OP, type AllApply, perLogStructure } from './per-log.js';
 
-/** The internal write op that carries a multi-log op in every log. */
-export const ALL_OP = '__cnrAll';
 const WRITE = 0;
 const READ = 1;
 /** Routed ops between two looks at the other logs (tend). */
 const TEND_EVERY = 256;
 
 type AnyReplica = Replica<unknown, OpTable<unknown>, OpTable<unknown>>;
-type AllApply = (log: number, state: unknown, seq: number, kind: number, id: number, args: unknown[]) => unknown;
-
-/**
- * The structure one log's replicas run: the user's ops plus ALL_OP, whose
- * apply goes to `applyAll` (the view of this thread). The creator builds
- * it with a no-op: only its shape (name, version, op names) is shared.
- */
-export function perLogStructure<S, R extends OpTable<S>, W extends OpTable<S>>(base: Structure<S, R, W>, log: number, applyAll: AllApply): Structure<S, R, OpTable<S>> {
-  const writes: OpTable<S> = { ...base.writes };
-  writes[ALL_OP] = ((state: S, seq: number, kind: number, id: number, args: unknown[]) => applyAll(log, state, seq, kind, id, args)) as never;
-  return defineStructure({
-    name: `${base.name}#cnr`,
-    version: base.version,
-    create: base.create,
-    reads: base.reads as never,
-    writes: writes as never,
-    ...(base.codecs ? { codecs: base.codecs as never } : {}),
-    ...(base.readCodecs ? { readCodecs: base.readCodecs as never } : {}),
-    ...(base.resultCodecs ? { resultCodecs: base.resultCodecs as never } : {}),
-    ...(base.digest ? { digest: base.digest } : {}),
-    ...(base.snapshot ? { snapshot: base.snapshot } : {}),
-    ...(base.restore ? { restore: base.restore } : {}),
-  }) as unknown as Structure<S, R, OpTable<S>>;
-}
 
 interface UntypedOps {
   read(name: string, ...args: readonly unknown[]): unknown;
@@ -244,21 +220,7 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
   }
 
   private keyedRead(fn: (state: S, ...args: unknown[]) => unknown): (a: unknown) => unknown {
-    const parts = this.parts;
-    const logs = this.logs;
-    // (Each log's wasm atomic loader: 252 instructions per read against 295 through
-    // Atomics.load on an Int32Array of each log's memory, callgrind, bench/read-cost.mjs cnr.)
-    const loads = parts.map((p) => p.log.load);
-    const at = parts[0]!.log.ctailByteOffset;
-    return (a: unknown): unknown => {
-      if (--this.tendIn === 0) this.tend();
-      const i = keyHash(a) % logs;
-      const r = parts[i]!;
-      if (r.detachedError !== null) throw r.detachedError;
-      const c = loads[i]!(at);
-      if (c !== r.ltail) r.readTo(c);
-      return fn(r.state as S, a);
-    };
+    return compileKeyedRead(this as unknown as TendingView, this.parts, this.parts.map((p) => p.log.loadCtail), fn as (state: never, a: unknown) => unknown);
   }
 
   /**

@@ -14,7 +14,8 @@ import { CnrClient } from './cnr-client.js';
 import { SharedLog } from '../log/shared-log.js';
 import { slotsOwnedBy } from '../log/slots.js';
 import type { OpTable } from '../structure.js';
-import { CnrReplica, perLogStructure } from './cnr-replica.js';
+import { CnrReplica } from './cnr-replica.js';
+import { perLogStructure } from './per-log.js';
 import type { CnrStructure } from './mapper.js';
 import { createOrderBuffer, OrderTable } from './order.js';
 

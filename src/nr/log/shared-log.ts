@@ -54,7 +54,7 @@ import { notifyIfWaiting, waitWhileEqual, type WaitAsyncResult } from './wait.js
 import { FailStopError, HandleMismatchError } from '../errors.js';
 import { isPowerOfTwo } from './create.js';
 import { HEARTBEAT_MS, LIMITS } from '../defaults.js';
-import { atomicLoader, type ByteLoader, type SharedMemory } from '../shared-memory.js';
+import { type SharedMemory, type WordLoader, wordLoader } from '../shared-memory.js';
 import {
   CELL_BYTES,
   CELL_WORDS,
@@ -111,10 +111,8 @@ function now10ms(): number {
 export class SharedLog {
   readonly sab: SharedArrayBuffer;
   private readonly words: Int32Array;
-  /** Atomic load by byte offset through wasm: the cheapest seq-cst load, for the read path. */
-  readonly load: ByteLoader;
-  /** Byte offset of CTAIL, for `load` on the read path. */
-  readonly ctailByteOffset = CTAIL_BYTES;
+  /** Seq-cst load of CTAIL through wasm (its offset compiled in): the cheapest atomic load, for the read path. */
+  readonly loadCtail: WordLoader;
   /** The data ring as bytes, and as words for entry payload copies. */
   readonly data: Uint8Array;
   readonly dataWords: Int32Array;
@@ -168,7 +166,7 @@ export class SharedLog {
     if (!(fenceMs >= 1 && deadMs >= 1)) throw new HandleMismatchError('log header is corrupt: timeouts');
     this.sab = sab;
     this.words = w;
-    this.load = atomicLoader(memory);
+    this.loadCtail = wordLoader(memory, CTAIL_BYTES);
     this.cells = cells;
     this.mask = cells - 1;
     this.maxReplicas = g.maxReplicas;

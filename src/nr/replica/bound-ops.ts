@@ -34,8 +34,7 @@ const M: { readonly [K in keyof ReadTarget]-?: K } = {
 type ReadFactory = (
   replica: ReadTarget,
   fn: (state: never, ...args: unknown[]) => unknown,
-  load: (byteOffset: number) => number,
-  ctailAt: number,
+  loadCtail: () => number,
 ) => (...args: unknown[]) => unknown;
 
 /**
@@ -48,8 +47,7 @@ type ReadFactory = (
 export function compileRead(
   replica: ReadTarget,
   fn: (state: never, ...args: unknown[]) => unknown,
-  load: (byteOffset: number) => number,
-  ctailAt: number,
+  loadCtail: () => number,
 ): (...args: unknown[]) => unknown {
   // The op's declared arguments (after the state), at most 3: a call with
   // exactly that many passes them on as named parameters, one compare
@@ -61,16 +59,15 @@ export function compileRead(
   const factory = new Function(
     'replica',
     'fn',
-    'load',
-    'ctailAt',
+    'loadCtail',
     `"use strict";
     return function boundRead(${params.join(', ')}) {
       if (replica.${M.detachedError} !== null) throw replica.${M.detachedError};
-      const c = load(ctailAt);
+      const c = loadCtail();
       if (c !== replica.${M.ltail}) replica.${M.readTo}(c);
       if (arguments.length === ${arity}) return fn(${['replica.' + M.state, ...params].join(', ')});
       return fn(replica.${M.state}, ...arguments);
     };`,
   ) as ReadFactory;
-  return factory(replica, fn, load, ctailAt);
+  return factory(replica, fn, loadCtail);
 }

@@ -75,8 +75,14 @@ export class Combiner implements HubHost {
   /** Own entries applied so far by this commit's replay. */
   ownCursor = 0;
   private ownBatch: PendingWrite[] = NO_WRITES;
-  /** What the last encode() has the issuing replica apply. */
+  /**
+   * What the last encode() has the issuing replica apply when its codec
+   * applies decoded (`decodedOwn`); otherwise the caller's args are applied.
+   * (Storing the caller's fresh args array here for every op cost a
+   * write-barrier slow path per op: a young array into an old object.)
+   */
   private appliedArgs: readonly unknown[] = [];
+  private decodedOwn = false;
   /** Encoding buffer of appendAlone (parallel logs), made on first use. */
   private alone: OpWriter | null = null;
 
@@ -119,7 +125,7 @@ export class Combiner implements HubHost {
     const start = w.pos;
     const id = this.encode(w, name, args, 0, true);
     const op: PendingWrite = newItem(ItemKind.LocalWrite, id, -1, 0, start);
-    op.args = this.appliedArgs;
+    op.args = this.decodedOwn ? this.appliedArgs : args;
     op.end = w.pos;
     op.resolve = resolve;
     op.reject = reject;
@@ -167,7 +173,7 @@ export class Combiner implements HubHost {
    * Encode one write op (header and arguments, 4-byte aligned) at `w.pos`;
    * its arguments are `args[first..]` (a batch op is `[name, ...args]`).
    * Returns its op id. With `appliesOwn` (the op will be applied from what
-   * this replica holds), leaves in `appliedArgs` what it applies: the
+   * this replica holds), leaves in `decodedOwn`/`appliedArgs` what it applies: the
    * caller's args, or their decoded form for an inexact codec. Nothing is
    * kept on failure.
    */
@@ -191,7 +197,11 @@ export class Combiner implements HubHost {
         default: codec.encode(w, ...args.slice(first));
       }
       // A codec whose round trip may change the args: apply what the other replicas will decode.
-      if (appliesOwn) this.appliedArgs = codec.applyDecoded === true ? this.decodeStaged(w, codec, start + OP_HEADER_BYTES, w.pos) : args;
+      if (appliesOwn) {
+        const decoded = codec.applyDecoded === true;
+        this.decodedOwn = decoded;
+        if (decoded) this.appliedArgs = this.decodeStaged(w, codec, start + OP_HEADER_BYTES, w.pos);
+      }
     } catch (e) {
       w.pos = start;
       w.limit = NO_WRITER_LIMIT;

@@ -253,7 +253,7 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> extends Repl
   private bindReads(): BoundReads<R> {
     const table: { [name: string]: (...args: unknown[]) => unknown } = {};
     this.structure.readNames.forEach((name, id) => {
-      table[name] = compileRead(this, this.structure.readFns[id]!, this.log.load, this.log.ctailByteOffset);
+      table[name] = compileRead(this, this.structure.readFns[id]!, this.log.loadCtail);
     });
     return Object.freeze(table) as unknown as BoundReads<R>;
   }

@@ -28,10 +28,8 @@ function writeScalar(w: OpWriter, v: Key): void {
   // The other kinds are a call of their own: this stays small enough to
   // inline twice into an op's encode (callgrind, bench/sync-write-cost.mjs
   // batch: 1186-1200 -> 1118 instructions per put).
-  if (typeof v === 'number' && (v | 0) === v && !Object.is(v, -0)) {
-    w.u8(I32);
-    w.i32(v);
-  } else writeOther(w, v);
+  if (typeof v === 'number' && (v | 0) === v && !Object.is(v, -0)) w.tagI32(I32, v);
+  else writeOther(w, v);
 }
 
 function writeOther(w: OpWriter, v: Key): void {
