@@ -80,6 +80,11 @@ export class Displaced {
     }
   }
 
+  /** The log mark the oldest entry not yet ready waits for (advance has given it one), if any: what a writer short of room waits on. */
+  waitingMark(): number | undefined {
+    return this.ready < this.counts.length ? this.marks[this.ready] : undefined;
+  }
+
   /**
    * The chain count up to which every queued entry was ready at least
    * `graceMs` before `now` (0: nothing to claim). Whole records only: a

@@ -18,7 +18,7 @@ import { attach, DetachedError, EncodeError, FencedError, OpTooLargeError, type 
 import { Arena, ARENA_START } from './arena.js';
 import { Cipher, displayKey, randomWriterId } from './crypto.js';
 import { type BatchOp, CAS_ATTEMPTS, checkBatchFields, type CasResult, keyIdOf, type KvKey, type KvValue, matches, newRecord, scanArgs, type ScanOptions, sealItems, valueBytes, versionCond } from './issue.js';
-import { IntegrityError, KvContentionError, KvStaleError } from './errors.js';
+import { ArenaFullError, IntegrityError, KvContentionError, KvStaleError } from './errors.js';
 import { Freshness } from './freshness.js';
 import { type ApplyResult, type KvEntry, type Meta, type StoreContext } from './enclave.js';
 import { kvStructure, type KvStructure } from './structure.js';
@@ -30,6 +30,8 @@ export type { KvEntry } from './enclave.js';
 
 /** A writer looks for displaced blocks every replica has passed after this many writes (displaced blocks, for batches); a node claims for its clients once this many are ready. */
 const RECLAIM_EVERY = 16;
+/** How long a write waits for displaced blocks a lagging replica holds (fencing it after fenceAfterMs) before ArenaFullError. */
+export const ARENA_WAIT_MS = 5_000;
 /** How long a store with client slots holds a block every replica has passed before it may be claimed (displaced.ts): a client's answer-to-open gap, with room for a loaded machine. */
 const CLIENT_READ_GRACE_MS = 50;
 
@@ -424,13 +426,24 @@ export class KvStore {
     try {
       return this.arena.alloc(stored);
     } catch (e) {
-      // Full: claim what every replica has passed (without the clients' grace), then try once more.
-      this.r.sync();
-      this.noteReady();
-      const upTo = this.ctx.displaced!.claimable(Infinity, 0);
-      if (upTo === 0) throw e;
-      this.commit({ rec: newRecord(this.writer, ++this.seq, this.ctx.applied, [], null, upTo), blocks: [] });
-      return this.arena.alloc(stored);
+      if (!(e instanceof ArenaFullError)) throw e;
+      // Full: claim what every replica has passed (without the clients' grace), then try once more. Blocks a
+      // replica holds back are waited for as a full log waits: after fenceAfterMs that replica is fenced
+      // (fenceHolding; it recovers by transfer), so one stuck thread cannot fill the arena for everyone.
+      const since = performance.now();
+      for (;;) {
+        this.r.sync();
+        this.noteReady();
+        const upTo = this.ctx.displaced!.claimable(Infinity, 0);
+        if (upTo !== 0) {
+          this.commit({ rec: newRecord(this.writer, ++this.seq, this.ctx.applied, [], null, upTo), blocks: [] });
+          return this.arena.alloc(stored);
+        }
+        const mark = this.ctx.displaced!.waitingMark();
+        if (mark === undefined || performance.now() - since > ARENA_WAIT_MS) throw e; // full of live values, or the wait is over
+        if (this.r.fenceHolding(mark, since)) continue;
+        Atomics.wait(this.sleep, 0, 0, 1);
+      }
     }
   }
 
