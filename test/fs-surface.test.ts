@@ -154,11 +154,12 @@ describe('fs.promises.watch', () => {
     fs.writeFileSync('/w/a', '1');
     fs.renameSync('/w/a', '/w/b');
     const seen: string[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 4; i++) {
       const { value } = await it.next();
       seen.push(`${value!.eventType}:${String(value!.filename)}`);
     }
-    expect(seen).toEqual(['rename:a', 'rename:a', 'rename:b']);
+    // node's on tmpfs, the same calls: the new file's write is a change (inotify's IN_MODIFY), as fs-watch-events checks.
+    expect(seen).toEqual(['rename:a', 'change:a', 'rename:a', 'rename:b']);
     ac.abort();
     await expect(it.next()).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
   });

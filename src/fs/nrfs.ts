@@ -233,6 +233,10 @@ export class NrFs extends FdFs {
    * Watch the inode at `path` (following a last symbolic link): `listener`
    * gets ('change' | 'rename', name) for every op any thread applies to
    * it, once this thread's replica has applied the op. See changes.ts.
+   * `name` is the entry concerned in a directory ('' for the inode itself;
+   * on a directory's 'change', a file the same op created and wrote), or
+   * '/' for an attribute change its directory's watchers do not see (the
+   * link count an unlink drops, as inotify reports it).
    */
   watch(path: PathLike, listener: ChangeListener, persistent = true): { ino: number; stop: () => void; ref: (on: boolean) => void } {
     const p = checkPath(path, 'watch');

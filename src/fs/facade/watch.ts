@@ -12,6 +12,7 @@ import { FsError } from '../errors.js';
 import { Stats } from '../stats.js';
 import { checkCallback, type FacadeContext, invalidType, optBool, optionsOf } from './args.js';
 import type { PathArg } from './sync.js';
+import { SELF_ONLY } from '../state.js';
 
 type WatchListener = (event: 'rename' | 'change', filename: string | Buffer | null) => void;
 
@@ -110,8 +111,8 @@ export function watchCalls(c: FacadeContext) {
           children.set(n, { ino: st.ino, stop: sub.stop });
           continue;
         }
-        const h = core.watch(`${abs}/${n}`, (event) => {
-          if (event === 'change') emit('change', prefix + n);
+        const h = core.watch(`${abs}/${n}`, (event, name) => {
+          if (event === 'change' && name !== SELF_ONLY) emit('change', prefix + n);
         }, false);
         children.set(n, { ino: h.ino, stop: h.stop });
       }
@@ -120,6 +121,10 @@ export function watchCalls(c: FacadeContext) {
       if (event === 'rename' && n !== '') {
         refresh();
         emit('rename', prefix + n);
+      } else if (event === 'change' && n !== '') {
+        // The data of a file created by the same op (see ChangeObserver.changed): inotify reports it to a
+        // directory's watcher; node's recursive watcher (its own, over per-file watchers) does not.
+        if (!recursive) emit('change', prefix + n);
       } else if (n === '' && prefix === '') {
         emit(event, posix.basename(abs));
       }

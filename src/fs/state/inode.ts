@@ -137,7 +137,11 @@ export class InodeTable {
 export interface ChangeObserver {
   /** False while nobody watches: applies then skip the call. */
   readonly active: boolean;
-  /** `ino` changed: 'rename' (a name in it appeared or went, `name` that entry; or, with `name` '', its own name went) or 'change' (data or attributes, `name` ''). */
+  /**
+   * `ino` changed: 'rename' (a name in it appeared or went, `name` that entry; or, with `name` '', its own name
+   * went) or 'change' (data or attributes, `name` ''; or, on a directory, the data of its entry `name`, a file
+   * the same op created and no watcher could listen to yet).
+   */
   changed(ino: number, event: 'rename' | 'change', name: string): void;
 }
 
@@ -216,6 +220,9 @@ export function emptyState(limits: FsLimits, store: PageStore, observer: ChangeO
   inodes.set(ROOT_INO, root);
   return { root, observer, inodes, nextIno: ROOT_INO + 1, usedPages: 0, pinSeq: 0, lastOpen: new Array<number>(2 * MAX_SLOTS).fill(0), orphans: new Set(), limits, store };
 }
+
+/** The `name` of a 'change' that only the inode's own watchers see, not its directory's (no entry is named '/'). */
+export const SELF_ONLY = '/';
 
 /** Tell the observer, if anyone watches, that `node` changed ('change') or a name went or came ('rename'). */
 export function changed(s: FsState, node: Inode, event: 'rename' | 'change', name = ''): void {

@@ -182,9 +182,16 @@ export function writeFile(s: FsState, op: WriteFileOp): number {
   if (s.usedPages + added > s.limits.maxPages) throw new FsError('ENOSPC', 'write', undefined);
   checkRefs(s, refs, pagesSpanned(start, len), 'write');
   const target = node ?? allocInode(s, false, mode, now, found.parent, found.name, uid, gid);
+  // Watchers see what inotify reports for node's open, write, close: an O_TRUNC open of an existing file is a
+  // change, and the write another (none for no bytes). A file this op creates has no watcher of its own yet:
+  // its directory's watchers hear of the write through the directory, under its name.
+  if (trunc && node !== undefined) changed(s, node, 'change');
   if (trunc) setSize(s, target, 0);
   installRun(s, target, start, len, refs);
   touch(target, now);
-  changed(s, target, 'change');
+  if (len > 0) {
+    if (node === undefined) changed(s, found.parent, 'change', found.name);
+    else changed(s, target, 'change');
+  }
   return 0;
 }

@@ -1,7 +1,7 @@
 /** Write ops on names: mkdir, rmdir, unlink, rename, symlink, link. */
 import { FsError } from '../errors.js';
 import { allocInode, checkInodeRoom, touch, unlinked } from './data.js';
-import { changed, type FsState, type Inode } from './inode.js';
+import { changed, type FsState, type Inode, SELF_ONLY } from './inode.js';
 import { type Located, locate, lookup, need } from './walk.js';
 
 export function mkdir(s: FsState, path: string, mode: number, recursive: boolean, now: number, uid: number, gid: number): string | undefined {
@@ -103,8 +103,17 @@ export function rmdir(s: FsState, path: string, now: number, uid: number, gid: n
   touch(at.parent, now);
   node.nlink = 0;
   changed(s, at.parent, 'rename', at.name);
-  changed(s, node, 'rename');
+  gone(s, node);
   return unlinked(s, node, freeIno, seenPin);
+}
+
+/**
+ * An inode's last name went: its own watchers get what node reports from inotify, a 'rename' for
+ * IN_DELETE_SELF and another for the IN_IGNORED that ends the watch (libuv maps both to rename).
+ */
+function gone(s: FsState, node: Inode): void {
+  changed(s, node, 'rename');
+  changed(s, node, 'rename');
 }
 
 export function unlink(s: FsState, path: string, now: number, uid: number, gid: number, freeIno: number, seenPin: number): number {
@@ -119,8 +128,12 @@ export function unlink(s: FsState, path: string, now: number, uid: number, gid: 
   touch(at.parent, now);
   node.nlink--;
   node.ctimeMs = now;
+  // As inotify, in its order: the link count is an attribute change of the file (IN_ATTRIB) that only the
+  // file's own watchers see (SELF_ONLY: not its directory's); with no name left the file goes; then the
+  // directory's entry.
+  changed(s, node, 'change', SELF_ONLY);
+  if (node.nlink === 0) gone(s, node);
   changed(s, at.parent, 'rename', at.name);
-  changed(s, node, 'rename');
   return unlinked(s, node, freeIno, seenPin);
 }
 
@@ -167,7 +180,6 @@ export function rename(s: FsState, from: string, to: string, now: number, uid: n
       old.nlink--;
     }
     old.ctimeMs = now;
-    changed(s, old, 'rename');
     orphan = unlinked(s, old, freeIno, seenPin);
   }
   dst.parent.entries!.set(dst.name, node);
@@ -176,6 +188,11 @@ export function rename(s: FsState, from: string, to: string, now: number, uid: n
   changed(s, src.parent, 'rename', src.name);
   changed(s, dst.parent, 'rename', dst.name);
   changed(s, node, 'rename');
+  // The replaced file, after the names (inotify's order): its link count (IN_ATTRIB), then gone with its last name.
+  if (old !== undefined) {
+    if (!old.dir) changed(s, old, 'change', SELF_ONLY);
+    if (old.nlink === 0) gone(s, old);
+  }
   if (node.dir) {
     src.parent.nlink--;
     dst.parent.nlink++;
