@@ -125,7 +125,8 @@ export class KvStore {
     this.fresh = ctx.fresh!;
     this.arena = ctx.arena;
     this.graceMs = limits.clientReadGraceMs;
-    ctx.logMark = () => replica.logMark();
+    // Stamping what an apply displaces: the end of the run being applied, not the log's tail (often far later).
+    ctx.logMark = () => replica.applyingMark();
     // Clients cannot claim (they cannot tell when every replica has passed a block): their node does, for them.
     ctx.onClientDisplaced = () => {
       if (++this.sinceClientClaim < RECLAIM_EVERY || this.claiming || this.closed) return;

@@ -57,6 +57,8 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
   /** @internal Called once when this replica halts or loses its slot (parallel logs: the view stops its other logs' replicas). */
   onLeave: ((e: FailStopError | DetachedError) => void) | null = null;
   protected applying = false;
+  /** While `applying`: a log position every entry of the run being applied lies before (its end). */
+  protected applyingBefore = 0;
   /** @internal The position of the entry being applied by the replay (parallel logs check a multi-log op's recorded position against it). */
   entryAt = 0;
   /** @internal Where the last state transfer put this replica (parallel logs: a partition restored past a multi-log op never meets its entry). */
@@ -203,6 +205,7 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
     if (this.ltail === pos && this.detachedError === null && this.log.slotWord(this.id) === this.slotWord) {
       const runStart = this.combiner.ownCursor;
       this.applying = true;
+      this.applyingBefore = end;
       try {
         this.combiner.applyOwn(pos);
       } catch (e) {
@@ -232,6 +235,7 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
       if (!before(this.ltail, target)) return;
       const runStart = this.combiner.ownCursor;
       this.applying = true;
+      this.applyingBefore = target;
       let end: ReplayEnd;
       try {
         end = replay(this.log, this.id, this.slotWord, this.ltail, target, this, this.counters);
