@@ -4,6 +4,13 @@
  * transfer.ts beside it) is the only code that reads or writes a raw log
  * word; layout.ts has the map.
  *
+ * Its pieces: the checks of the header words on open are header-check.ts;
+ * the replica slots and head (slot words, moves, heartbeats, nudges, head
+ * advance and fencing, the writer's wait for space) are its base class
+ * slot-table.ts (a base, so the hot paths reach those words with no
+ * indirection). Here: the counters, the end of a replay run, reserve (with
+ * intents) and seal, entry headers, waits on seals, completion, repair.
+ *
  * ## Positions and seals
  * A position is a logical cell index. It grows forever and wraps modulo 2^32
  * (positions.ts); its physical cell is `pos & (CELLS - 1)`. An entry
@@ -50,47 +57,12 @@
  * - Entries before CTAIL are sealed, so reads that replay to CTAIL never wait.
  */
 import { before, distance, fetchMax } from './positions.js';
-import { notifyIfWaiting, waitWhileEqual, type WaitAsyncResult } from './wait.js';
-import { FailStopError, HandleMismatchError } from '../errors.js';
-import { isPowerOfTwo } from './create.js';
-import { HEARTBEAT_MS, LIMITS } from '../defaults.js';
+import { notifyIfWaiting, waitWhileEqual } from './wait.js';
+import { FailStopError } from '../errors.js';
 import { type SharedMemory, type WordLoader, wordLoader } from '../shared-memory.js';
-import {
-  CELL_BYTES,
-  CELL_WORDS,
-  cellsFor,
-  CTAIL,
-  CTAIL_BYTES,
-  ENTRY_BATCH,
-  ENTRY_HEADER_BYTES,
-  ENTRY_PAD,
-  geometry,
-  H_CELLS,
-  H_DEAD_MS,
-  H_FENCE_MS,
-  H_FINGERPRINT,
-  H_INSTANCE,
-  H_LAYOUT,
-  H_MAGIC,
-  H_MAX_ENTRY_CELLS,
-  H_MAX_REPLICAS,
-  HEAD,
-  HEAD_WAITERS,
-  LAYOUT,
-  MAGIC,
-  S_HEARTBEAT,
-  S_INTENT_CELLS,
-  S_INTENT_POS,
-  S_LTAIL,
-  S_OWNER,
-  S_STATE,
-  S_WAKE,
-  SEAL_WAITERS,
-  SLOT_WORDS,
-  SLOTS_AT,
-  TAIL,
-} from './layout.js';
-import { holdsHead, SlotState, stateOf, transition, type SlotActor } from './slot-state.js';
+import { CELL_BYTES, CELL_WORDS, cellsFor, CTAIL, CTAIL_BYTES, ENTRY_BATCH, ENTRY_HEADER_BYTES, ENTRY_PAD, H_INSTANCE, HEAD, HEAD_WAITERS, S_INTENT_CELLS, S_LTAIL, S_STATE, SEAL_WAITERS, SLOT_WORDS, SLOTS_AT, TAIL } from './layout.js';
+import { checkHeader } from './header-check.js';
+import { SlotTable } from './slot-table.js';
 import { repairedCells, repairMark, tryRepair } from './repair.js';
 
 /** A decoded, validated entry header. */
@@ -102,15 +74,9 @@ export interface EntryHeader {
   payloadBytes: number;
 }
 
-/** Heartbeats count in 10 ms ticks, wrapping like positions. */
-function now10ms(): number {
-  return Math.floor(Date.now() / 10) | 0;
-}
-
 /** One thread's view of a shared log. */
-export class SharedLog {
+export class SharedLog extends SlotTable {
   readonly sab: SharedArrayBuffer;
-  private readonly words: Int32Array;
   /** Seq-cst load of CTAIL through wasm (its offset compiled in): the cheapest atomic load, for the read path. */
   readonly loadCtail: WordLoader;
   /** The data ring as bytes, and as words for entry payload copies. */
@@ -120,11 +86,9 @@ export class SharedLog {
   readonly dataBuffer: Buffer;
   readonly cells: number;
   readonly mask: number;
-  readonly maxReplicas: number;
   readonly maxEntryCells: number;
   readonly instance: number;
   readonly fenceAfterMs: number;
-  readonly deadAfterMs: number;
   private readonly sealsAt: number;
   private readonly repairsAt: number;
   /**
@@ -138,42 +102,15 @@ export class SharedLog {
   private readonly header: EntryHeader = { kind: 0, cells: 0, replica: 0, ops: 0, payloadBytes: 0 };
 
   constructor(memory: SharedMemory, fingerprint: number) {
-    const sab = memory?.buffer;
-    if (!(sab instanceof SharedArrayBuffer) || sab.byteLength < SLOTS_AT * 4) {
-      throw new HandleMismatchError('handle does not hold a log in shared memory');
-    }
-    const w = new Int32Array(sab);
-    if (w[H_MAGIC] !== MAGIC || w[H_LAYOUT] !== LAYOUT) {
-      throw new HandleMismatchError('buffer is not a node-replication log of this layout version');
-    }
-    if (w[H_FINGERPRINT] !== fingerprint) {
-      throw new HandleMismatchError('handle was made for another structure, structure version or op set');
-    }
-    // The header is shared memory too: check every word before sizing views by it.
-    const cells = w[H_CELLS]!;
-    const maxReplicas = w[H_MAX_REPLICAS]!;
-    if (!isPowerOfTwo(cells) || cells * CELL_BYTES < LIMITS.minLogBytes || cells * CELL_BYTES > LIMITS.maxLogBytes) {
-      throw new HandleMismatchError(`log header is corrupt: ${cells} cells`);
-    }
-    if (!Number.isInteger(maxReplicas) || maxReplicas < 1 || maxReplicas > LIMITS.maxReplicas) {
-      throw new HandleMismatchError(`log header is corrupt: ${maxReplicas} replica slots`);
-    }
-    const g = geometry(cells * CELL_BYTES, maxReplicas);
-    if (g.totalBytes > sab.byteLength) throw new HandleMismatchError('log memory is smaller than its header says');
-    if (w[H_MAX_ENTRY_CELLS] !== g.maxEntryCells) throw new HandleMismatchError('log header is corrupt: entry size limit');
-    const fenceMs = w[H_FENCE_MS]!;
-    const deadMs = w[H_DEAD_MS]!;
-    if (!(fenceMs >= 1 && deadMs >= 1)) throw new HandleMismatchError('log header is corrupt: timeouts');
+    const { sab, words: w, cells, g, fenceMs, deadMs } = checkHeader(memory, fingerprint);
+    super(w, g.maxReplicas, deadMs);
     this.sab = sab;
-    this.words = w;
     this.loadCtail = wordLoader(memory, CTAIL_BYTES);
     this.cells = cells;
     this.mask = cells - 1;
-    this.maxReplicas = g.maxReplicas;
     this.maxEntryCells = g.maxEntryCells;
     this.instance = w[H_INSTANCE]!;
     this.fenceAfterMs = fenceMs;
-    this.deadAfterMs = deadMs;
     this.sealsAt = g.sealsAt;
     this.repairsAt = g.repairsAt;
     this.data = new Uint8Array(sab, g.dataAt, cells * CELL_BYTES);
@@ -211,12 +148,6 @@ export class SharedLog {
     return distance(this.head(), this.tail());
   }
 
-  // ---- slots -------------------------------------------------------------------
-
-  private at(r: number, word: number): number {
-    return SLOTS_AT + r * SLOT_WORDS + word;
-  }
-
   /**
    * A replay of slot r from `from` is still safe from reused cells: its STATE
    * word is still `slotWord` and HEAD has not passed `from` (replay.ts).
@@ -244,161 +175,7 @@ export class SharedLog {
     return true;
   }
 
-  /** The whole STATE word of slot r (state and incarnation). */
-  slotWord(r: number): number {
-    return Atomics.load(this.words, this.at(r, S_STATE));
-  }
-  slotState(r: number): SlotState {
-    return stateOf(this.slotWord(r));
-  }
-  ltailOf(r: number): number {
-    return Atomics.load(this.words, this.at(r, S_LTAIL));
-  }
-  ownerOf(r: number): number {
-    return Atomics.load(this.words, this.at(r, S_OWNER));
-  }
-
-  /**
-   * Change slot r's state from the exact word `fromWord` (see slot-state.ts).
-   * Leaving a head-holding state advances head and wakes writers waiting for
-   * space. Returns the new word, or -1 if the word had changed.
-   */
-  move(r: number, fromWord: number, to: SlotState, who: SlotActor, newIncarnation = false): number {
-    const next = transition(this.words, this.at(r, S_STATE), fromWord, to, who, newIncarnation);
-    if (next !== -1 && holdsHead(stateOf(fromWord)) && !holdsHead(to)) {
-      this.advanceHead();
-      Atomics.notify(this.words, HEAD);
-    }
-    return next;
-  }
-
-  /** Publish LTAIL for slot r: only its owner does, and only positions it reached through genuine entries. */
-  publishLtail(r: number, pos: number): void {
-    Atomics.store(this.words, this.at(r, S_LTAIL), pos);
-  }
-
-  /** The owner is alive: publish a heartbeat. */
-  beat(r: number): void {
-    Atomics.store(this.words, this.at(r, S_HEARTBEAT), now10ms());
-  }
-
-  /** Record slot r's owner (a threadId), on claim. */
-  setOwner(r: number, owner: number): void {
-    Atomics.store(this.words, this.at(r, S_OWNER), owner);
-  }
-
-  /** Slot r's heartbeat is late (three beats missed): its owner may be dead. */
-  heartbeatLate(r: number): boolean {
-    return distance(Atomics.load(this.words, this.at(r, S_HEARTBEAT)), now10ms()) * 10 > 3 * HEARTBEAT_MS;
-  }
-
-  /** Slot r's owner has shown no sign of life for `factor × deadAfterMs`. */
-  ownerSilent(r: number, factor = 1): boolean {
-    return distance(Atomics.load(this.words, this.at(r, S_HEARTBEAT)), now10ms()) * 10 > factor * this.deadAfterMs;
-  }
-
-  /**
-   * Fence slot r if its word is still `fromWord`; true if this call fenced
-   * it. A reserved slot whose worker never attached simply becomes free:
-   * that worker, if it comes, joins like any late replica.
-   */
-  fence(r: number, fromWord: number): boolean {
-    const from = stateOf(fromWord);
-    if (!holdsHead(from)) return false;
-    return this.move(r, fromWord, from === SlotState.Reserved ? SlotState.Free : SlotState.Fenced, 'fencer') !== -1;
-  }
-
-  /**
-   * Some slot other than `except` is active: a possible source of state.
-   * With `silentFactor`, only one whose owner has not been silent for that
-   * many deadAfterMs (a provider may be busy snapshotting for a while).
-   */
-  anyActive(except = -1, silentFactor = Infinity): boolean {
-    for (let r = 0; r < this.maxReplicas; r++) {
-      if (r !== except && this.slotState(r) === SlotState.Active && !this.ownerSilent(r, silentFactor)) return true;
-    }
-    return false;
-  }
-
-  // ---- nudges --------------------------------------------------------------------
-
-  /** Poke replica r so that its event loop replays the log. */
-  nudge(r: number): void {
-    Atomics.add(this.words, this.at(r, S_WAKE), 1);
-    Atomics.notify(this.words, this.at(r, S_WAKE));
-  }
-
-  /** Wait (async) for the next nudge of slot r. */
-  waitNudge(r: number): WaitAsyncResult {
-    const idx = this.at(r, S_WAKE);
-    return Atomics.waitAsync(this.words, idx, Atomics.load(this.words, idx));
-  }
-
-  // ---- head ----------------------------------------------------------------------
-
-  /**
-   * Move head to the minimum local tail of the live replicas. Returns the
-   * slot that holds head back (-1 if none), so the caller can nudge it.
-   */
-  advanceHead(): number {
-    const w = this.words;
-    const h = Atomics.load(w, HEAD);
-    let minDist = Infinity;
-    let lagger = -1;
-    for (let r = 0; r < this.maxReplicas; r++) {
-      if (!holdsHead(stateOf(Atomics.load(w, this.at(r, S_STATE))))) continue;
-      const d = distance(h, Atomics.load(w, this.at(r, S_LTAIL)));
-      if (d < minDist) {
-        minDist = d;
-        lagger = r;
-      }
-    }
-    const tailDist = distance(h, Atomics.load(w, TAIL));
-    if (lagger < 0) minDist = tailDist;
-    // Never past TAIL, whatever an LTAIL says.
-    if (minDist > 0 && minDist <= tailDist) {
-      fetchMax(w, HEAD, (h + minDist) | 0);
-      this.refenceOvertaken();
-      notifyIfWaiting(w, HEAD, HEAD_WAITERS);
-    }
-    return lagger;
-  }
-
-  /**
-   * A fenced replica rejoins by publishing its ltail, turning Active, then
-   * checking head; an advanceHead that read its state just before it turned
-   * Active may move head past that ltail after the check. Re-reading the
-   * states after moving head closes the window: such a replica is fenced
-   * again and recovers by transfer on its next replay. (Either this re-read
-   * sees it Active, or its check of head comes after our move and sees it.)
-   */
-  private refenceOvertaken(): void {
-    const w = this.words;
-    const h = Atomics.load(w, HEAD);
-    for (let r = 0; r < this.maxReplicas; r++) {
-      const word = Atomics.load(w, this.at(r, S_STATE));
-      if (stateOf(word) !== SlotState.Active) continue;
-      if (before(Atomics.load(w, this.at(r, S_LTAIL)), h)) transition(w, this.at(r, S_STATE), word, SlotState.Fenced, 'head');
-    }
-  }
-
-  /** Sleep (bounded) while HEAD is still `h`: a writer waiting for log space. */
-  waitHeadMoves(h: number, deadline: number): void {
-    waitWhileEqual(this.words, HEAD, h, HEAD_WAITERS, deadline);
-  }
-
   // ---- append --------------------------------------------------------------------
-
-  /** Slot r's recorded intent: the position and cells (negative: owned) it was reserving. */
-  intentOf(r: number): { pos: number; cells: number } {
-    return { pos: Atomics.load(this.words, this.at(r, S_INTENT_POS)), cells: Atomics.load(this.words, this.at(r, S_INTENT_CELLS)) };
-  }
-
-  /** Record that slot r is about to reserve `cells` cells at `pos` (or clear it: cells 0). */
-  setIntent(r: number, pos: number, cells: number): void {
-    Atomics.store(this.words, this.at(r, S_INTENT_POS), pos);
-    Atomics.store(this.words, this.at(r, S_INTENT_CELLS), cells);
-  }
 
   /**
    * Try to reserve `cells` contiguous cells with one CAS on tail. Returns the
@@ -579,11 +356,6 @@ export class SharedLog {
   /** Try to repair the unsealed entry at `pos` (see repair.ts). */
   tryRepair(pos: number, mayFence: boolean): boolean {
     return tryRepair(this, this.words, pos, mayFence);
-  }
-
-  /** Word index of slot r's word `word` (for repair.ts and transfer.ts). */
-  slotIndex(r: number, word: number): number {
-    return this.at(r, word);
   }
 
   /** Index of the seal of `pos`. */
