@@ -50,12 +50,9 @@ export function nodeFs(core: NrFs) {
 
   /** fs.read(fd, buffer, offset, length, position, cb), (fd, buffer, options, cb), (fd, options, cb), (fd, cb): cb(err, bytesRead, buffer). */
   // node's read takes its callback by its argument count; write's from the first truthy of its last four (buffers) or its fourth (strings).
-  const readForm = callbackForm(s.readCallbackForm, 5, (r) => [r.bytesRead, r.buffer], { taken: (a) => (a.length >= 5 ? a[5] : a[Math.max(1, a.length - 1)]) });
-  const writeForm = callbackForm(s.writeSync, 5, (n, a) => [n, a[1]], { taken: (a) => (ArrayBuffer.isView(a[1]) ? a[5] || a[4] || a[3] || a[2] : a[3]) });
-  const noFunction = (args: unknown[]): boolean => !args.some((a) => typeof a === 'function');
-  // node's read and write check the descriptor and the buffer (read: by its argument count) before the callback.
-  const read = (...args: unknown[]) => (noFunction(args) && readWithoutCallback(args), readForm(...args));
-  const write = (...args: unknown[]) => (noFunction(args) && writeWithoutCallback(args), writeForm(...args));
+  // Both check the descriptor and the buffer (read: by its argument count) before the callback.
+  const read = callbackForm(s.readCallbackForm, 5, (r) => [r.bytesRead, r.buffer], { taken: (a) => (a.length >= 5 ? a[5] : a[Math.max(1, a.length - 1)]), noCallback: readWithoutCallback });
+  const write = callbackForm(s.writeSync, 5, (n, a) => [n, a[1]], { taken: (a) => (ArrayBuffer.isView(a[1]) ? a[5] || a[4] || a[3] || a[2] : a[3]), noCallback: writeWithoutCallback });
 
   const callbacks = {
     access: callbackForm(s.accessSync, 2, undefined, { precheck: s.fileForms.pathChecks }),

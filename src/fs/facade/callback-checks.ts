@@ -34,7 +34,7 @@ export const callbackChecks = {
 };
 
 /**
- * fs.read with no function anywhere in its arguments: node's read checks
+ * fs.read with no function where its callback goes: node's read checks
  * the descriptor, then (by its argument count, the would-be callback
  * included) the options object and the buffer, before the callback.
  */
@@ -47,7 +47,7 @@ export function readWithoutCallback(args: unknown[]): void {
   validateBuffer(buffer);
 }
 
-/** fs.write with no function in its arguments: the descriptor, then the data's type, before the callback. */
+/** fs.write with no function where its callback goes: the descriptor, then the data's type, before the callback. */
 export function writeWithoutCallback(args: unknown[]): void {
   validFd(args[0]);
   const data = args[1];

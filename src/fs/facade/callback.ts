@@ -43,6 +43,12 @@ export interface CallbackRules {
   name?: string;
   /** What node took as the callback when none is a function, for its message (default: the argument at the callback's place). */
   taken?: (args: unknown[]) => unknown;
+  /**
+   * Checks node makes before it finds the callback missing, where they depend on all the arguments
+   * (read and write pick their form by argument count): run, with every argument, only when no
+   * function is where the callback goes.
+   */
+  noCallback?: (args: unknown[]) => void;
 }
 
 /** node's `callback ||= options` (readFile, writeFile, readv...): the callback's place, or the argument before it if that is falsy. */
@@ -63,7 +69,10 @@ export function callbackForm<A extends unknown[], R>(
   return (...raw: unknown[]) => {
     const at = callbackAt(raw, arity, required);
     precheck?.(...raw.slice(0, at < 0 ? arity : at));
-    if (at < 0) throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type function. Received ${describe(taken(raw))}`);
+    if (at < 0) {
+      rules.noCallback?.(raw);
+      throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type function. Received ${describe(taken(raw))}`);
+    }
     const cb = raw[at] as Cb;
     const args = raw.slice(0, at) as A;
     let r: R;
