@@ -3,7 +3,7 @@
  * every replica has applied past the mark, oldest first, never early.
  */
 import { describe, expect, it } from 'vitest';
-import { attach, createHandle, LogMarkQueue } from '../src/nr/index.js';
+import { attach, createHandle, defineStructure, LogMarkQueue } from '../src/nr/index.js';
 import { HashMap } from '../src/nr/structures/index.js';
 
 describe('LogMarkQueue', () => {
@@ -92,5 +92,52 @@ describe('LogMarkQueue', () => {
     const q = new LogMarkQueue<number>(attach(handle, HashMap));
     for (const bad of [Number.NaN, '5', null]) expect(() => q.push(1, bad as number)).toThrow(TypeError);
     expect(q.length).toBe(0);
+  });
+});
+
+describe('applyingMark', () => {
+  it('inside an apply it is a mark the applied entry lies before, on the issuer and on a replaying replica alike: never applied everywhere while a replica has not applied that entry', () => {
+    // Each apply of `stamp` records the mark its replica gives at that moment (the apply reaches it through `current`).
+    const current: { replica: { applyingMark(): number } | null } = { replica: null };
+    const marks: number[] = [];
+    const Stamps = defineStructure({
+      name: 'test.stamps',
+      create: () => ({ n: 0 }),
+      reads: { n: (s: { n: number }) => s.n },
+      writes: {
+        stamp: (s: { n: number }) => {
+          s.n++;
+          marks.push(current.replica!.applyingMark());
+        },
+      },
+    });
+    const h = createHandle(Stamps, { replicas: 3, logBytes: 1 << 16 });
+    const a = attach(h, Stamps);
+    const b = attach(h, Stamps);
+    const lagging = attach(h, Stamps);
+    const onA = (): void => void (current.replica = a);
+    const onB = (): void => void (current.replica = b);
+    // Outside an apply it is the log's tail.
+    expect(a.applyingMark()).toBe(a.logMark());
+    onA();
+    a.writes.stamp();
+    const issuerMark = marks.pop()!;
+    expect(issuerMark).toBe(a.logMark()); // the end of a's own run
+    onB();
+    b.writes.stamp(); // b replays a's entry first, then applies its own
+    const [replayedMark, ownMark] = [marks.shift()!, marks.shift()!];
+    // A replaying replica's mark is the end of the run it replays (here a's entry and b's own, one run): past the entry, never past the tail.
+    expect(replayedMark).toBeGreaterThanOrEqual(issuerMark);
+    expect(replayedMark).toBeLessThanOrEqual(b.logMark());
+    expect(ownMark).toBe(b.logMark());
+    for (const m of [issuerMark, replayedMark, ownMark]) expect(a.appliedEverywhere(m)).toBe(false); // `lagging` applied nothing
+    current.replica = lagging;
+    lagging.sync();
+    expect(marks).toHaveLength(2); // lagging applied both entries
+    expect(a.appliedEverywhere(issuerMark)).toBe(true); // every replica has a's entry now
+    expect(a.appliedEverywhere(ownMark)).toBe(false); // a itself has not applied b's
+    onA();
+    a.sync();
+    for (const m of [issuerMark, replayedMark, ownMark]) expect(a.appliedEverywhere(m)).toBe(true);
   });
 });
