@@ -96,7 +96,7 @@ describe('LogMarkQueue', () => {
 });
 
 describe('applyingMark', () => {
-  it('inside an apply it is a mark the applied entry lies before, on the issuer and on a replaying replica alike: never applied everywhere while a replica has not applied that entry', () => {
+  it('inside an apply it is the applied entry\'s end, on the issuer and on a replaying replica alike: applied everywhere once every replica has applied that entry, and not before', () => {
     // Each apply of `stamp` records the mark its replica gives at that moment (the apply reaches it through `current`).
     const current: { replica: { applyingMark(): number } | null } = { replica: null };
     const marks: number[] = [];
@@ -126,15 +126,16 @@ describe('applyingMark', () => {
     onB();
     b.writes.stamp(); // b replays a's entry first, then applies its own
     const [replayedMark, ownMark] = [marks.shift()!, marks.shift()!];
-    // A replaying replica's mark is the end of the run it replays (here a's entry and b's own, one run): past the entry, never past the tail.
-    expect(replayedMark).toBeGreaterThanOrEqual(issuerMark);
-    expect(replayedMark).toBeLessThanOrEqual(b.logMark());
+    // A replaying replica's mark is the end of the entry it applies, not of the run it replays (here a's entry and b's own, one run).
+    expect(replayedMark).toBe(issuerMark);
+    expect(replayedMark).toBeLessThan(b.logMark());
     expect(ownMark).toBe(b.logMark());
     for (const m of [issuerMark, replayedMark, ownMark]) expect(a.appliedEverywhere(m)).toBe(false); // `lagging` applied nothing
     current.replica = lagging;
     lagging.sync();
     expect(marks).toHaveLength(2); // lagging applied both entries
     expect(a.appliedEverywhere(issuerMark)).toBe(true); // every replica has a's entry now
+    expect(a.appliedEverywhere(replayedMark)).toBe(true); // so what b's replay of it displaced may be reused, though a has not applied b's
     expect(a.appliedEverywhere(ownMark)).toBe(false); // a itself has not applied b's
     onA();
     a.sync();

@@ -275,6 +275,9 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
   /** @internal EntryApplier: apply one validated batch entry. */
   applyEntry(pos: number, header: EntryHeader): void {
     this.entryAt = pos;
+    // applyingMark is this entry's end, not the run's: memory it displaces waits only for replicas to pass it,
+    // not for whatever else this replay run reaches (every replica's own later writes, on a busy log).
+    this.applyingBefore = (pos + header.cells) | 0;
     if (this.combiner.isNextOwn(pos, header.replica)) this.combiner.applyOwn(pos);
     else this.counters.replayedOps += applyRemote(this.log, this.structure as unknown as AnyStructure, this.state, this.reader, pos, header, this.id, this.slotWord, this.ltail);
   }

@@ -160,13 +160,13 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> extends Repl
   }
 
   /**
-   * `logMark()` for use inside an apply: a mark that the entry being applied
-   * (and the rest of its run) lies before, the end of the run this replica
-   * is replaying, so it is no later than the log's tail and often much
-   * earlier (a replica replaying a backlog). Memory an applied entry
-   * displaces is stamped with it (the secure KV does): it can be reused once
-   * `appliedEverywhere` of it, sooner than with a mark taken at the tail.
-   * Outside an apply it is `logMark()`.
+   * `logMark()` for use inside an apply: the end of the entry being
+   * applied, so it is no later than the log's tail and often much earlier
+   * (a replica replaying a backlog, or another replica's entry followed by
+   * this one's own). Memory an applied entry displaces is stamped with it
+   * (the secure KV does): it can be reused once `appliedEverywhere` of it,
+   * that is once every replica has applied that entry, sooner than with a
+   * mark taken at the tail. Outside an apply it is `logMark()`.
    */
   applyingMark(): number {
     return this.applying ? this.applyingBefore : this.log.tail();
