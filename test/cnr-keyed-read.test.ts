@@ -6,7 +6,7 @@
  * first call after detach.
  */
 import { describe, expect, it } from 'vitest';
-import { attachCnr, createCnrHandle, DetachedError, keyHash } from '../src/nr/index.js';
+import { attachCnr, createCnrHandle, defineStructure, DetachedError, keyHash, keyHashMapper, withLogMapper } from '../src/nr/index.js';
 import { HashMapCnr } from '../src/nr/structures/index.js';
 
 describe('parallel logs: the compiled keyed read', () => {
@@ -48,5 +48,38 @@ describe('parallel logs: the compiled keyed read', () => {
     expect(sum).toBe(want);
     view.detach();
     for (let i = 0; i < 4; i++) expect(() => view.reads.get(`k${i}`)).toThrow(DetachedError);
+  });
+});
+
+describe('parallel logs: a one-key read with parameters past its key', () => {
+  // `fn.length` counts neither a defaulted nor a rest parameter: these look like one-key reads to the router.
+  const Tagged = defineStructure({
+    name: 'test.tagged',
+    create: () => new Map<string, number>(),
+    reads: {
+      scaled: (s: Map<string, number>, key: string, times = 1) => (s.get(key) ?? 0) * times,
+      summed: (s: Map<string, number>, key: string, ...more: string[]) => [key, ...more].reduce((a, k) => a + (s.get(k) ?? 0), 0),
+    },
+    writes: { put: (s: Map<string, number>, key: string, v: number) => void s.set(key, v) },
+  });
+  const TaggedCnr = withLogMapper(Tagged, keyHashMapper());
+
+  it('gets every argument, as on one log, on every log count', () => {
+    for (const logs of [1, 2, 4]) {
+      const handle = createCnrHandle(TaggedCnr, { logs, replicas: 1, logBytes: 8192 });
+      const view = attachCnr(handle, TaggedCnr);
+      try {
+        for (let i = 0; i < 8; i++) view.writes.put(`k${i}`, i + 1);
+        for (let i = 0; i < 8; i++) {
+          expect(view.reads.scaled(`k${i}`)).toBe(i + 1);
+          expect(view.reads.scaled(`k${i}`, 3)).toBe(3 * (i + 1));
+          // The extra keys are read on the first key's log, which (on one replica per log set) has them all only when it is their log too.
+          expect(view.reads.summed(`k${i}`)).toBe(i + 1);
+        }
+        expect(view.reads.summed('k0', 'k0', 'k0')).toBe(3);
+      } finally {
+        view.detach();
+      }
+    }
   });
 });

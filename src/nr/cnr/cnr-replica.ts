@@ -190,8 +190,13 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
       // The built-in key-hash mapper's key ops: routed inline with named parameters (no argument
       // array); a one-key read runs the read protocol itself (load log i's CTAIL, catch up, read),
       // as the replica's bound read does, so no call through four distinct bound closures.
-      if (keyed !== null && !keyed.has(name) && arity === 1 && kind === READ) table[name] = this.keyedRead(st.readFns[st.readIds[name]!]!);
-      else if (keyed !== null && !keyed.has(name) && arity === 1) {
+      if (keyed !== null && !keyed.has(name) && arity === 1 && kind === READ) {
+        table[name] = this.keyedRead(st.readFns[st.readIds[name]!]!, function (a: unknown): unknown {
+          if (--view.tendIn === 0) view.tend();
+          // eslint-disable-next-line prefer-rest-params
+          return bound[keyHash(a) % logs]!(...arguments);
+        });
+      } else if (keyed !== null && !keyed.has(name) && arity === 1) {
         // Plain functions, to see `arguments`: a call with more goes to its replica with all of
         // them, whose codec refuses them as on one log (an arrow dropped them silently).
         table[name] = function (a: unknown): unknown {
@@ -219,8 +224,8 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     return Object.freeze(table);
   }
 
-  private keyedRead(fn: (state: S, ...args: unknown[]) => unknown): (a: unknown) => unknown {
-    return compileKeyedRead(this as unknown as TendingView, this.parts, this.parts.map((p) => p.log.loadCtail), fn as (state: never, a: unknown) => unknown);
+  private keyedRead(fn: (state: S, ...args: unknown[]) => unknown, other: (...args: unknown[]) => unknown): (a: unknown) => unknown {
+    return compileKeyedRead(this as unknown as TendingView, this.parts, this.parts.map((p) => p.log.loadCtail), fn as (state: never, a: unknown) => unknown, other);
   }
 
   /**

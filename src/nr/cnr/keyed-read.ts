@@ -19,8 +19,13 @@ export interface TendingView {
 
 type ReadFn = (state: never, a: unknown) => unknown;
 
-/** The keyed read of `fn` over `parts` (replica i of log i) and their CTAIL loaders (one case per log: at most LIMITS.maxLogs, 16). */
-export function compileKeyedRead(view: TendingView, parts: readonly ReadTarget[], loads: readonly WordLoader[], fn: ReadFn): (a: unknown) => unknown {
+/**
+ * The keyed read of `fn` over `parts` (replica i of log i) and their CTAIL
+ * loaders (one case per log: at most LIMITS.maxLogs, 16). A call with other
+ * than one argument (a read with optional or rest parameters past its key)
+ * goes to `other`, with every argument.
+ */
+export function compileKeyedRead(view: TendingView, parts: readonly ReadTarget[], loads: readonly WordLoader[], fn: ReadFn, other: (...args: unknown[]) => unknown): (a: unknown) => unknown {
   const logs = parts.length;
   const cases = parts.map((_, i) => (i === logs - 1 ? `default: r = p${i}; c = l${i}();` : `case ${i}: r = p${i}; c = l${i}(); break;`)).join('\n        ');
   const names = parts.flatMap((_, i) => [`p${i}`, `l${i}`]);
@@ -28,9 +33,11 @@ export function compileKeyedRead(view: TendingView, parts: readonly ReadTarget[]
     'view',
     'keyHash',
     'fn',
+    'other',
     ...names,
     `"use strict";
     return function keyedRead(a) {
+      if (arguments.length !== 1) return other.apply(undefined, arguments);
       if (--view.tendIn === 0) view.tend();
       let r, c;
       switch (keyHash(a) % ${logs}) {
@@ -41,5 +48,5 @@ export function compileKeyedRead(view: TendingView, parts: readonly ReadTarget[]
       return fn(r.state, a);
     };`,
   ) as (...args: unknown[]) => (a: unknown) => unknown;
-  return factory(view, keyHash, fn, ...parts.flatMap((p, i) => [p, loads[i]]));
+  return factory(view, keyHash, fn, other, ...parts.flatMap((p, i) => [p, loads[i]]));
 }
