@@ -57,7 +57,7 @@ describe('parallel logs: a one-key read with parameters past its key', () => {
     name: 'test.tagged',
     create: () => new Map<string, number>(),
     reads: {
-      scaled: (s: Map<string, number>, key: string, times = 1) => (s.get(key) ?? 0) * times,
+      scaled: (s: Map<string, number>, key: string, times: number = 1) => (s.get(key) ?? 0) * times,
       summed: (s: Map<string, number>, key: string, ...more: string[]) => [key, ...more].reduce((a, k) => a + (s.get(k) ?? 0), 0),
     },
     writes: { put: (s: Map<string, number>, key: string, v: number) => void s.set(key, v) },
