@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Model-check the NR log protocol (nr-log.pml), the client slot epochs
-# (clients.pml) and the ordering of multi-log ops on parallel logs
-# (cnr-order.pml) with spin. Each check compiles a verifier (pan) with its
-# own bound and flags; a "pass" check must explore its whole state space
+# (clients.pml), the ordering of multi-log ops on parallel logs
+# (cnr-order.pml) and the reuse of NrFS's shared pages (pages.pml) with
+# spin. Each check compiles a verifier (pan) with its own bound and flags;
+# a "pass" check must explore its whole state space
 # with no error, a "find" check must report the named error (the bug it
 # puts back into the model). Exits non-zero on any unexpected result.
 #
@@ -107,8 +108,19 @@ if [ -f "$here/cnr-order.pml" ]; then
   check bug-cnr-no-wait        "find:assertion violated" safety $O -DNO_WAIT
 fi
 
+if [ -f "$here/pages.pml" ]; then
+  P=pages.pml
+  # NrFS's shared pages: a writer overwriting one page 4 times through a pool
+  # of 3, a lagging reader that may be fenced and recover at any step.
+  check pages                  pass safety $P
+  check bug-pages-no-recheck   "find:assertion violated" safety $P -DNO_RECHECK
+  check bug-pages-mark-early   "find:assertion violated" safety $P -DMARK_EARLY
+  check bug-pages-head-passes  "find:assertion violated" safety $P -DHEAD_PASSES
+fi
+
 if [ "${1:-}" = --full ]; then
   check full-writers-kill      pass safety $L -DK=1
+  check full-pages-k6          pass safety pages.pml -DK=6 -DREADS=4
   check full-writers-k2-nokill pass safety $L -DK=2 -DNOKILL
   check full-live-writers-kill pass live   $L -DK=1
   check full-three-replicas    pass safety $L -DNR=3 -DK0=0 -DK=1 -DNOKILL

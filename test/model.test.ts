@@ -47,6 +47,10 @@ describe('model of the log protocol (spin)', () => {
         'bug-cnr-steal-early',
         'bug-cnr-no-drive',
         'bug-cnr-no-wait',
+        'pages',
+        'bug-pages-no-recheck',
+        'bug-pages-mark-early',
+        'bug-pages-head-passes',
       ]) {
         expect(verdicts[name], `${name} in:\n${out}`).toBe('ok');
       }
