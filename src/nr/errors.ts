@@ -124,7 +124,7 @@ export class ConfigError extends NrError {
   }
 }
 
-/** A structure's log mapper (parallel logs) threw or named no valid log for an op. Nothing was written. */
+/** A structure's log mapper (parallel logs) threw or named no valid log for an op, or a write batch's ops map to more than one log (or include a multi-log op). Nothing was written. */
 export class LogMapperError extends NrError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_NR_LOG_MAPPER', message, options);

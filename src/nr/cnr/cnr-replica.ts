@@ -18,6 +18,8 @@ import { before, distance } from '../log/positions.js';
 import type { BoundReads, BoundWrites } from '../replica/bound-ops.js';
 import type { Replica, ReplicaStats } from '../replica/replica.js';
 import type { OpArgs, OpResult, OpTable, Structure } from '../structure.js';
+import type { BatchOp, BatchResults } from '../replica/write-batch.js';
+import { batchLog } from './batch-log.js';
 import { compileKeyedRead, type TendingView } from './keyed-read.js';
 import { keyedAll, keyHash, route, type CnrStructure, type LogMapper } from './mapper.js';
 import { ABORTED, type OrderTable } from './order.js';
@@ -35,6 +37,7 @@ interface UntypedOps {
   write(name: string, ...args: readonly unknown[]): unknown;
   readAsync(name: string, ...args: readonly unknown[]): Promise<unknown>;
   writeAsync(name: string, ...args: readonly unknown[]): Promise<unknown>;
+  writeBatch(ops: readonly (readonly unknown[])[]): unknown[];
 }
 
 /** The issuing thread's record of its own multi-log op, filled by each partition's apply. */
@@ -113,6 +116,19 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     if (--this.tendIn === 0) this.tend();
     const i = route(this.mapper, name, args, this.logs);
     return (i < 0 ? this.runAllAfterQueued(WRITE, name, args) : this.untyped(i).write(name, ...args)) as OpResult<W[K]>;
+  }
+
+  /**
+   * `replica.writeBatch` on the one log every op of the batch maps to: one
+   * run of one entry there, applied in order. A batch whose ops map to
+   * different logs, or that holds a multi-log op, throws LogMapperError
+   * with nothing written (batch per log instead).
+   */
+  writeBatch(ops: readonly BatchOp<W>[]): BatchResults<W> {
+    if (--this.tendIn === 0) this.tend();
+    const i = batchLog(this.mapper, this.structure.writeIds, ops, this.logs);
+    if (i < 0) return this.parts[0]!.writeBatch([]) as BatchResults<W>;
+    return this.untyped(i).writeBatch(ops as readonly (readonly unknown[])[]) as BatchResults<W>;
   }
 
   /** Writes on one log are flat-combined as in NR; a multi-log op runs at the call, after this thread's queued writes (runAllAsync). */
