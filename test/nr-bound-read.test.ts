@@ -16,6 +16,8 @@ const Echo = defineStructure({
     one: (s: { base: number }, a: number): string => JSON.stringify([s.base, a]),
     three: (s: { base: number }, a: number, b: number, c: number): string => JSON.stringify([s.base, a, b, c]),
     four: (s: { base: number }, a: number, b: number, c: number, d: number): string => JSON.stringify([s.base, a, b, c, d]),
+    six: (s: { base: number }, a: number, b: number, c: number, d: number, e: number, f: number): string => JSON.stringify([s.base, a, b, c, d, e, f]),
+    seven: (s: { base: number }, a: number, b: number, c: number, d: number, e: number, f: number, g: number): string => JSON.stringify([s.base, a, b, c, d, e, f, g]),
     rest: (s: { base: number }, ...xs: number[]): string => JSON.stringify([s.base, ...xs]),
     optional: (s: { base: number }, a: number, b = 7): string => JSON.stringify([s.base, a, b]),
     count: function (s: { base: number }, ...xs: number[]): string {
@@ -49,6 +51,12 @@ describe('bound reads: arguments reach the op exactly as passed', () => {
       // A caller that passes fewer or more than declared (plain JS): the op sees exactly what was passed.
       expect(call('three', 2)).toEqual([1, 2, null, null]);
       expect(call('one', 2, 99)).toEqual([1, 2]);
+      // Six arguments are named parameters, seven take the spread path: both see exactly what was passed.
+      expect(call('six', 2, 3, 4, 5, 6, 7)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      expect(call('six', 2, 3, 4, 5)).toEqual([1, 2, 3, 4, 5, null, null]);
+      expect(call('six', 2, 3, 4, 5, 6, 7, 8)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      expect(call('seven', 2, 3, 4, 5, 6, 7, 8)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(call('seven', 2)).toEqual([1, 2, null, null, null, null, null, null]);
     } finally {
       r.detach();
     }
@@ -68,6 +76,8 @@ describe('bound reads after detach', () => {
       () => loose.one!(1),
       () => loose.three!(1, 2, 3),
       () => loose.four!(1, 2, 3, 4),
+      () => loose.six!(1, 2, 3, 4, 5, 6),
+      () => loose.seven!(1, 2, 3, 4, 5, 6, 7),
       () => loose.rest!(1, 2),
       () => loose.optional!(1),
       () => loose.one!(1, 2), // more than declared: the spread path

@@ -44,18 +44,22 @@ type ReadFactory = (
  * literal measured ~35% slower on a Map.get read. The body is the read
  * protocol: observe ctail once, catch up to it, run the op locally.
  */
+/** Read ops with up to this many arguments get them as named parameters (bound-ops' fast path). */
+const MAX_NAMED_ARGS = 6;
+
 export function compileRead(
   replica: ReadTarget,
   fn: (state: never, ...args: unknown[]) => unknown,
   loadCtail: () => number,
 ): (...args: unknown[]) => unknown {
-  // The op's declared arguments (after the state), at most 3: a call with
+  // The op's declared arguments (after the state), at most 6: a call with
   // exactly that many passes them on as named parameters, one compare
   // instead of a switch on arguments.length; any other count (optional or
   // rest parameters) takes the spread path, so the op sees exactly what
-  // the caller passed either way.
-  const arity = Math.max(0, Math.min(3, fn.length - 1));
-  const params = ['a0', 'a1', 'a2'].slice(0, arity);
+  // the caller passed either way. (At most 3 until session 19: NrFS's
+  // pread, 5 arguments, spread an array on every read.)
+  const arity = Math.max(0, Math.min(MAX_NAMED_ARGS, fn.length - 1));
+  const params = ['a0', 'a1', 'a2', 'a3', 'a4', 'a5'].slice(0, arity);
   const factory = new Function(
     'replica',
     'fn',
