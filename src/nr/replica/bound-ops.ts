@@ -37,6 +37,9 @@ type ReadFactory = (
   loadCtail: () => number,
 ) => (...args: unknown[]) => unknown;
 
+/** Read ops with up to this many arguments get them as named parameters (bound-ops' fast path). */
+const MAX_NAMED_ARGS = 6;
+
 /**
  * Build one bound read op. Each op gets its own function literal (hence
  * `new Function`): V8 then specialises it to this one closure, so the wasm
@@ -44,9 +47,6 @@ type ReadFactory = (
  * literal measured ~35% slower on a Map.get read. The body is the read
  * protocol: observe ctail once, catch up to it, run the op locally.
  */
-/** Read ops with up to this many arguments get them as named parameters (bound-ops' fast path). */
-const MAX_NAMED_ARGS = 6;
-
 export function compileRead(
   replica: ReadTarget,
   fn: (state: never, ...args: unknown[]) => unknown,
