@@ -5,7 +5,8 @@
  * new file, cu: create+close+unlink, copy: the copy limit's bare 4 KiB
  * copy, for the read path's overhead; wa: 4 KiB pwrites with a second replica in
  * this thread applying each batch of 256 of them: wa minus w is about the
- * cost of one remote apply). Run under callgrind at two N and
+ * cost of one remote apply; ca: create+close the same way, ca minus c
+ * the remote apply of a create). Run under callgrind at two N and
  * divide the difference:
  *
  *   npx tsc -p tsconfig.json
@@ -17,9 +18,9 @@ const fsPath = process.env.FS ? new URL(`file://${process.env.FS}`).href : new U
 const { createFs, attachFs } = await import(fsPath);
 const [mode, nArg] = process.argv.slice(2);
 const N = +nArg;
-const h = createFs({ replicas: mode === 'wa' ? 2 : 1, capacityBytes: 64 << 20 });
+const h = createFs({ replicas: mode === 'wa' || mode === 'ca' ? 2 : 1, capacityBytes: 64 << 20 });
 const fs = attachFs(h);
-const other = mode === 'wa' ? attachFs(h) : null;
+const other = mode === 'wa' || mode === 'ca' ? attachFs(h) : null;
 const fd = fs.open('/f', 'w+');
 const buf = Buffer.alloc(4096, 1);
 for (let i = 0; i < 16; i++) fs.pwrite(fd, buf, 0, 4096, i * 4096);
@@ -35,6 +36,12 @@ else if (mode === 'wa') {
 else if (mode === 'r') for (let i = 0; i < N; i++) fs.pread(fd, rd, 0, 4096, (i & 15) * 4096);
 else if (mode === 'o') for (let i = 0; i < N; i++) fs.close(fs.open('/f', 'r'));
 else if (mode === 'c') for (let i = 0; i < N; i++) fs.close(fs.open(`/d/${i}`, 'wx'));
+else if (mode === 'ca') {
+  for (let i = 0; i < N; i++) {
+    fs.close(fs.open(`/d/${i}`, 'wx'));
+    if ((i & 255) === 255) other.replica.sync();
+  }
+}
 else if (mode === 'cu') for (let i = 0; i < N; i++) {
   fs.close(fs.open(`/d/${i}`, 'wx'));
   fs.unlink(`/d/${i}`);
@@ -44,4 +51,4 @@ else if (mode === 'copy') {
   const pages = Array.from({ length: 16 }, () => Buffer.alloc(4096, 1));
   for (let i = 0; i < N; i++) rd.set(pages[i & 15]);
 }
-else throw new Error(`unknown mode ${mode} (w, wa, r, o, c, cu, copy)`);
+else throw new Error(`unknown mode ${mode} (w, wa, r, o, c, ca, cu, copy)`);
