@@ -84,7 +84,8 @@ export function open(s: FsState, path: string, flags: number, mode: number, now:
   const at = prepareOpen(s, path, flags, 'open', uid, gid);
   let node = at.node;
   if (node === undefined) node = allocInode(s, false, mode, now, at.parent, at.name, uid, gid);
-  else if ((flags & O_TRUNC) !== 0 && !node.dir && node.size !== 0) {
+  else if ((flags & O_TRUNC) !== 0 && !node.dir) {
+    // An empty file too: Linux's O_TRUNC is a truncate whatever the size (times move, inotify's IN_MODIFY).
     setSize(s, node, 0);
     touch(node, now);
     changed(s, node, 'change');

@@ -9,13 +9,13 @@ import { fileByIno, grants, locate, lookup, nameIn, withSearchAs } from './walk.
 
 /**
  * open(2) as a read, for an open that changes nothing: the inode it opens,
- * or 0 when the open must be logged (it creates the file, or truncates a
- * non-empty one). Throws what the logged open would (ENOENT, EACCES...).
+ * or 0 when the open must be logged (it creates the file, or has O_TRUNC on
+ * a file: Linux truncates even an empty one, which moves its mtime and ctime). Throws what the logged open would (ENOENT, EACCES...).
  */
 export function openable(s: FsState, path: string, flags: number, uid: number, gid: number): number {
   const at = uid === 0 ? prepareOpen(s, path, flags, 'open', uid, gid) : withSearchAs({ uid, gid }, () => prepareOpen(s, path, flags, 'open', uid, gid));
   const node = at.node;
-  if (node === undefined || ((flags & O_TRUNC) !== 0 && !node.dir && node.size !== 0)) return 0;
+  if (node === undefined || ((flags & O_TRUNC) !== 0 && !node.dir)) return 0;
   return node.ino;
 }
 

@@ -1,0 +1,146 @@
+/**
+ * Which times an op moves, against node:fs on tmpfs (/dev/shm): for each op,
+ * whether the mtime and ctime of every name in a small tree changed, plus
+ * its mode, link count and size, must be the same under NrFS as under
+ * node:fs. (atime is left out: NrFS is noatime, see docs/fs.md.) Each op
+ * runs in a fresh tree after a pause longer than tmpfs's clock tick, so a
+ * time that moves is seen to move.
+ */
+import realFs from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { attachFs, createFs, nodeFs } from '../src/fs/index.js';
+
+type Fs = typeof realFs;
+const nrHandle = attachFs(createFs({ capacityBytes: 4 << 20, maxReplicas: 1, umask: process.umask() }));
+const nr = nodeFs(nrHandle) as unknown as Fs;
+const base = realFs.mkdtempSync('/dev/shm/nrfs-times-');
+nr.mkdirSync(base, { recursive: true });
+afterAll(() => {
+  nrHandle.detach();
+  realFs.rmSync(base, { recursive: true, force: true });
+});
+
+const pause = (ms: number): void => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
+const setup = (fs: Fs, d: string): void => {
+  fs.mkdirSync(`${d}/a/b`, { recursive: true });
+  fs.mkdirSync(`${d}/c`);
+  fs.writeFileSync(`${d}/a/f`, 'hello');
+  fs.writeFileSync(`${d}/a/e`, '');
+  fs.symlinkSync('f', `${d}/a/l`);
+  fs.writeFileSync(`${d}/c/g`, 'x');
+};
+const NAMES = ['', '/a', '/a/b', '/a/f', '/a/e', '/a/l', '/c', '/c/g', '/c/b', '/c/f', '/a/g'];
+const withFd = (fs: Fs, p: string, flags: string | number, f: (fd: number) => void): void => {
+  const fd = fs.openSync(p, flags);
+  try {
+    f(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+};
+
+const OPS: Record<string, (fs: Fs, d: string) => unknown> = {
+  "open 'w' of an empty file": (fs, d) => withFd(fs, `${d}/a/e`, 'w', () => {}),
+  "open 'w' of a file with data": (fs, d) => withFd(fs, `${d}/a/f`, 'w', () => {}),
+  'open O_RDWR|O_TRUNC of an empty file': (fs, d) => withFd(fs, `${d}/a/e`, fs.constants.O_RDWR | fs.constants.O_TRUNC, () => {}),
+  'open O_RDONLY|O_TRUNC of an empty file': (fs, d) => withFd(fs, `${d}/a/e`, fs.constants.O_RDONLY | fs.constants.O_TRUNC, () => {}),
+  "open 'w' through a link to an empty file": (fs, d) => {
+    fs.symlinkSync('e', `${d}/a/g`);
+    pause(25);
+    withFd(fs, `${d}/a/g`, 'w', () => {});
+  },
+  "open 'a' of an existing file": (fs, d) => withFd(fs, `${d}/a/f`, 'a', () => {}),
+  "open 'r+'": (fs, d) => withFd(fs, `${d}/a/f`, 'r+', () => {}),
+  "open 'a' creating": (fs, d) => withFd(fs, `${d}/a/g`, 'a', () => {}),
+  "writeFile '' over an empty file": (fs, d) => fs.writeFileSync(`${d}/a/e`, ''),
+  "writeFile 'x'": (fs, d) => fs.writeFileSync(`${d}/a/f`, 'x'),
+  "writeFile 'x' with flag 'r+'": (fs, d) => fs.writeFileSync(`${d}/a/f`, 'x', { flag: 'r+' }),
+  "appendFile '' creating": (fs, d) => fs.appendFileSync(`${d}/a/g`, ''),
+  "appendFile 'q'": (fs, d) => fs.appendFileSync(`${d}/a/f`, 'q'),
+  "appendFile 'q' through a link": (fs, d) => fs.appendFileSync(`${d}/a/l`, 'q'),
+  "appendFile '' to a file given by fd": (fs, d) => withFd(fs, `${d}/a/f`, 'a', (fd) => fs.appendFileSync(fd, '')),
+  "writeFile '' to a file given by fd": (fs, d) => withFd(fs, `${d}/a/f`, 'r+', (fd) => fs.writeFileSync(fd, '')),
+  'write of 0 bytes': (fs, d) => withFd(fs, `${d}/a/f`, 'r+', (fd) => fs.writeSync(fd, Buffer.alloc(0))),
+  'pwrite of 0 bytes past the end': (fs, d) => withFd(fs, `${d}/a/f`, 'r+', (fd) => fs.writeSync(fd, Buffer.alloc(0), 0, 0, 100)),
+  'writev of nothing': (fs, d) => withFd(fs, `${d}/a/f`, 'r+', (fd) => fs.writevSync(fd, [])),
+  'write of 1 byte': (fs, d) => withFd(fs, `${d}/a/f`, 'r+', (fd) => fs.writeSync(fd, 'Z', 2)),
+  'truncate to the same size': (fs, d) => fs.truncateSync(`${d}/a/f`, 5),
+  'truncate an empty file to 0': (fs, d) => fs.truncateSync(`${d}/a/e`, 0),
+  'ftruncate to the same size': (fs, d) => withFd(fs, `${d}/a/f`, 'r+', (fd) => fs.ftruncateSync(fd, 5)),
+  'truncate through a link': (fs, d) => fs.truncateSync(`${d}/a/l`, 2),
+  'chmod to the same mode': (fs, d) => fs.chmodSync(`${d}/a/f`, 0o644),
+  'fchmod': (fs, d) => withFd(fs, `${d}/a/f`, 'r', (fd) => fs.fchmodSync(fd, 0o640)),
+  'chown to the same owner': (fs, d) => fs.chownSync(`${d}/a/f`, process.getuid!(), process.getgid!()),
+  'utimes': (fs, d) => fs.utimesSync(`${d}/a/f`, 5, 6),
+  'futimes': (fs, d) => withFd(fs, `${d}/a/f`, 'r', (fd) => fs.futimesSync(fd, 3, 4)),
+  'lutimes of a link': (fs, d) => fs.lutimesSync(`${d}/a/l`, 1, 2),
+  'utimes of a directory': (fs, d) => fs.utimesSync(`${d}/a`, 7, 8),
+  'copyFile onto an existing file': (fs, d) => fs.copyFileSync(`${d}/a/e`, `${d}/a/f`),
+  'copyFile to a new name': (fs, d) => fs.copyFileSync(`${d}/a/f`, `${d}/c/f`),
+  'rename a file within its directory': (fs, d) => fs.renameSync(`${d}/a/f`, `${d}/a/g`),
+  'rename a file across directories': (fs, d) => fs.renameSync(`${d}/a/f`, `${d}/c/f`),
+  'rename a directory across directories': (fs, d) => fs.renameSync(`${d}/a/b`, `${d}/c/b`),
+  'rename a directory over an empty one': (fs, d) => fs.renameSync(`${d}/a/b`, `${d}/c`),
+  'rename a name onto itself': (fs, d) => fs.renameSync(`${d}/a/f`, `${d}/a/f`),
+  'rename onto another link of the same file': (fs, d) => {
+    fs.linkSync(`${d}/a/f`, `${d}/a/g`);
+    pause(25);
+    fs.renameSync(`${d}/a/f`, `${d}/a/g`);
+  },
+  'link across directories': (fs, d) => fs.linkSync(`${d}/a/f`, `${d}/c/f`),
+  'unlink one of two links': (fs, d) => {
+    fs.linkSync(`${d}/a/f`, `${d}/c/f`);
+    pause(25);
+    fs.unlinkSync(`${d}/c/f`);
+  },
+  'unlink a link': (fs, d) => fs.unlinkSync(`${d}/a/l`),
+  'rmdir': (fs, d) => fs.rmdirSync(`${d}/a/b`),
+  'mkdir -p': (fs, d) => fs.mkdirSync(`${d}/a/b/x/y`, { recursive: true }),
+  'mkdir -p of an existing directory': (fs, d) => fs.mkdirSync(`${d}/a/b`, { recursive: true }),
+  'rm -r': (fs, d) => fs.rmSync(`${d}/a`, { recursive: true }),
+  'readFile': (fs, d) => fs.readFileSync(`${d}/a/f`),
+  'readdir': (fs, d) => fs.readdirSync(`${d}/a`),
+};
+
+type Seen = string;
+const seen = (before: realFs.Stats | string, after: realFs.Stats | string): Seen => {
+  if (typeof after === 'string') return after;
+  const moved = (k: 'mtimeMs' | 'ctimeMs'): string => (typeof before === 'string' ? 'new' : before[k] !== after[k] ? 'moved' : 'same');
+  return `mode ${after.mode.toString(8)} nlink ${after.nlink} size ${after.isDirectory() ? '-' : after.size} mtime ${moved('mtimeMs')} ctime ${moved('ctimeMs')}`;
+};
+const lstat = (fs: Fs, p: string): realFs.Stats | string => {
+  try {
+    return fs.lstatSync(p);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? String(e);
+  }
+};
+let n = 0;
+const run = (fs: Fs, op: (fs: Fs, d: string) => unknown): Record<string, Seen> => {
+  const d = `${base}/${n++}`;
+  fs.mkdirSync(d);
+  setup(fs, d);
+  pause(25);
+  const before = NAMES.map((p) => lstat(fs, d + p));
+  let outcome = 'ok';
+  try {
+    op(fs, d);
+  } catch (e) {
+    outcome = (e as NodeJS.ErrnoException).code ?? String(e);
+  }
+  const out: Record<string, Seen> = { outcome };
+  NAMES.forEach((p, i) => (out[p || '.'] = seen(before[i]!, lstat(fs, d + p))));
+  return out;
+};
+
+describe('NrFS moves the times node:fs moves on tmpfs', () => {
+  for (const [name, op] of Object.entries(OPS)) {
+    it(name, () => {
+      const theirs = run(realFs, op);
+      const ours = run(nr, op);
+      expect(ours).toEqual(theirs);
+    });
+  }
+});
