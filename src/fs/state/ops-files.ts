@@ -189,7 +189,8 @@ export function writeFile(s: FsState, op: WriteFileOp): number {
   if (trunc && node !== undefined) changed(s, node, 'change');
   if (trunc) setSize(s, target, 0);
   installRun(s, target, start, len, refs);
-  touch(target, now);
+  // node's writeFile writes nothing for no bytes: an existing file opened without O_TRUNC keeps its times.
+  if (trunc || len > 0) touch(target, now);
   if (len > 0) {
     if (node === undefined) changed(s, found.parent, 'change', found.name);
     else changed(s, target, 'change');
