@@ -14,7 +14,7 @@ import { bytesOf, checkLength, checkMode, type FileData } from './checks.js';
 import { FsError } from './errors.js';
 import { checkOwnerIds, FdFs, STALE_READ_ATTEMPTS } from './fds.js';
 import { type OpenFlags, parseFlags } from './flags.js';
-import { checkPath, FsArgumentError, type PathLike } from './paths.js';
+import { checkLinkTarget, checkPath, FsArgumentError, type PathLike } from './paths.js';
 import { type DirEntry, O_ACCMODE, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, ON_TARGET, PAGE_BYTES, SET_MODE, SET_OWNER, SET_TIMES } from './state.js';
 import { Dirent, Stats } from './stats.js';
 
@@ -63,7 +63,7 @@ export class NrFs extends FdFs {
 
   /** symlink(2): `path` becomes a link to `target` (kept as given, resolved when followed). */
   symlink(target: PathLike, path: PathLike): void {
-    const t = checkPath(target, 'symlink', 'target', true);
+    const t = checkLinkTarget(target, 'symlink');
     const p = checkPath(path, 'symlink');
     this.writes.symlink(t, p, Date.now(), this.uid, this.gid);
   }

@@ -9,7 +9,7 @@ import { posix } from 'node:path';
 import { FsError, FsSystemError } from '../errors.js';
 import type { MkdirOptions } from '../nrfs.js';
 import { checkMode } from '../checks.js';
-import { checkPath, FsArgumentError } from '../paths.js';
+import { checkLinkTarget, checkPath, FsArgumentError } from '../paths.js';
 import { Dirent, type Stats } from '../stats.js';
 import { type CpOptions, cpSync } from './cp.js';
 import { encodeName, type FacadeContext, invalidType, optBool, optionsOf, spreadBool } from './args.js';
@@ -186,11 +186,14 @@ export function treeCalls(c: FacadeContext) {
       throw new FsArgumentError('ERR_FS_INVALID_SYMLINK_TYPE', `Symlink type must be one of "dir", "file", or "junction". Received ${JSON.stringify(type)}`);
     }
     // The target is stored as given (relative to the link's directory when followed), never resolved now.
-    if ((typeof target === 'string' || target instanceof Uint8Array) && target.length === 0) {
-      // An empty target: ENOENT quoting both, as node's (the path is checked first).
-      throw new FsError('ENOENT', 'symlink', '', c.cwd.resolve(path, 'symlink')[0]);
+    let t: string;
+    try {
+      t = checkLinkTarget(target, 'symlink');
+    } catch (e) {
+      // An empty or too long target: its error quotes both, as node's (the path is checked first).
+      if (e instanceof FsError) throw new FsError(e.code, 'symlink', e.path ?? '', c.cwd.resolve(path, 'symlink')[0]);
+      throw e;
     }
-    const t = checkPath(target, 'symlink', 'target', true);
     c.at(path, 'symlink', (abs, given) => {
       try {
         core.symlink(t, abs);
