@@ -64,4 +64,26 @@ describe('symbolic links at their edges, as node:fs on tmpfs', () => {
       ['an empty target', (fs, d) => fs.symlinkSync('', `${d}/lempty`)],
     ]);
   });
+
+  it("realpath through dangling, broken and looping links: node's JavaScript realpath reports a 'stat'", () => {
+    same([
+      ['setup', (fs, d) => {
+        fs.symlinkSync('nope', `${d}/dangling`);
+        fs.writeFileSync(`${d}/f`, '');
+        fs.symlinkSync('f/x', `${d}/broken`);
+        fs.symlinkSync('dangling', `${d}/chain`);
+        fs.mkdirSync(`${d}/dd`);
+        fs.symlinkSync('../f/y', `${d}/dd/up`);
+        fs.symlinkSync('loop', `${d}/loop`);
+        fs.symlinkSync(`${long}`, `${d}/toolong`);
+      }],
+      ...['dangling', 'broken', 'dangling/x', 'nope/x', 'f/x', 'chain', 'chain/z', 'dd/up', 'dd/up/q', 'loop', 'loop/a', 'toolong', 'dd/../dangling', 'f'].flatMap(
+        (p) =>
+          [
+            [`realpath ${p}`, (fs: Fs, d: string) => fs.realpathSync(`${d}/${p}`)],
+            [`realpath.native ${p}`, (fs: Fs, d: string) => fs.realpathSync.native(`${d}/${p}`)],
+          ] as const,
+      ),
+    ]);
+  });
 });

@@ -231,9 +231,15 @@ export function treeCalls(c: FacadeContext) {
         const next = join(base, part);
         try {
           core.lstat(next);
+        } catch (inner) {
+          if (inner instanceof FsError) throw new FsError(inner.code, 'lstat', next);
+          throw inner;
+        }
+        try {
           base = core.realpath(next);
         } catch (inner) {
-          if (inner instanceof FsError) throw new FsError(inner.code, inner.code === 'ELOOP' ? 'stat' : 'lstat', next);
+          // A link that leads nowhere: node stats a link before it reads it, so its error is the stat's.
+          if (inner instanceof FsError) throw new FsError(inner.code, 'stat', next);
           throw inner;
         }
       }
