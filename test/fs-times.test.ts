@@ -147,3 +147,27 @@ describe('NrFS moves the times node:fs moves on tmpfs', () => {
     });
   }
 });
+
+describe('stat sizes and blocks as tmpfs reports them', () => {
+  const shape = (s: realFs.Stats): string => `size ${s.size} blocks ${s.blocks} nlink ${s.nlink}`;
+  it('directories (20 bytes an entry, no blocks), symbolic links (a page past 127 bytes), sparse and partial files', () => {
+    const build = (fs: Fs): Record<string, string> => {
+      const d = `${base}/${n++}`;
+      fs.mkdirSync(`${d}/dir/sub`, { recursive: true });
+      for (const name of ['x', 'y', 'z']) fs.writeFileSync(`${d}/dir/${name}`, name);
+      fs.unlinkSync(`${d}/dir/y`);
+      fs.renameSync(`${d}/dir/z`, `${d}/dir/x`);
+      fs.symlinkSync('a'.repeat(127), `${d}/short`);
+      fs.symlinkSync('a'.repeat(128), `${d}/long`);
+      fs.symlinkSync('a'.repeat(4000), `${d}/longest`);
+      fs.writeFileSync(`${d}/sparse`, '');
+      fs.truncateSync(`${d}/sparse`, 10_000);
+      fs.writeFileSync(`${d}/partial`, 'x'.repeat(4097));
+      fs.mkdirSync(`${d}/empty`);
+      const out: Record<string, string> = {};
+      for (const p of ['', '/dir', '/dir/sub', '/empty', '/short', '/long', '/longest', '/sparse', '/partial']) out[p || '.'] = shape(fs.lstatSync(d + p));
+      return out;
+    };
+    expect(build(nr)).toEqual(build(realFs));
+  });
+});
