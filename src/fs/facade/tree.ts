@@ -151,7 +151,13 @@ export function treeCalls(c: FacadeContext) {
     }
   }
 
-  function rmSync(path: PathArg, options?: RmOptions): void {
+  /**
+   * rm. node's sync form with both `recursive` and `force` goes straight to
+   * its rimraf, which drops an lstat error other than ENOENT and unlinks the
+   * path (so ENOTDIR, ELOOP... come from `unlink`); its other forms, and the
+   * sync form with either option alone, report the lstat's error.
+   */
+  function rmIn(path: PathArg, options: RmOptions | undefined, form: 'sync' | 'async'): void {
     c.checkPathArg(path); // node checks the path before the options
     const { force, recursive } = rmOnlyOptions(options);
     c.at(path, 'rm', (abs, given) => {
@@ -160,12 +166,19 @@ export function treeCalls(c: FacadeContext) {
         st = core.lstat(abs);
       } catch (e) {
         if (force && e instanceof FsError && e.code === 'ENOENT') return;
-        throw e;
+        if (!(form === 'sync' && force && recursive && e instanceof FsError)) throw e;
+        try {
+          core.unlink(abs);
+        } catch (u) {
+          if (!(u instanceof FsError && u.code === 'ENOENT')) throw u;
+        }
+        return;
       }
       if (st.isDirectory() && !recursive) throw new FsSystemError('ERR_FS_EISDIR', 'Path is a directory', 'EISDIR', 'rm', 'is a directory', given);
       removeTree(abs);
     });
   }
+  const rmSync = (path: PathArg, options?: RmOptions): void => rmIn(path, options, 'sync');
 
   function rmdirSync(path: PathArg, options?: { recursive?: boolean; maxRetries?: number; retryDelay?: number }): void {
     c.checkPathArg(path); // node checks the path before the options
@@ -328,6 +341,8 @@ export function treeCalls(c: FacadeContext) {
     treeForms: {
       /** fs.promises.readdir: with `recursive`, node's promise form walks last found first. */
       readdirPromise: (path: PathArg, options?: ReaddirOptions | Encoding | null) => readdirIn(path, options, 'last found first'),
+      /** fs.rm and fs.promises.rm: an lstat error is theirs, whatever the options. */
+      rm: (path: PathArg, options?: RmOptions): void => rmIn(path, options, 'async'),
       rmChecks: (path: unknown, options: unknown): void => {
         c.checkPathArg(path);
         rmOnlyOptions(options);
