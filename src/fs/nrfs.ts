@@ -10,7 +10,7 @@
  * changes nothing.
  */
 import type { ChangeListener } from './changes.js';
-import { bytesOf, checkLength, checkMode, type FileData } from './checks.js';
+import { bytesOf, checkLength, checkMode, checkTimeMs, type FileData } from './checks.js';
 import { FsError } from './errors.js';
 import { checkOwnerIds, FdFs, STALE_READ_ATTEMPTS } from './fds.js';
 import { type OpenFlags, parseFlags } from './flags.js';
@@ -113,7 +113,7 @@ export class NrFs extends FdFs {
   /** utimes(2) with times in milliseconds; `follow: false` is lutimes. Only the owner (or root) may. */
   utimes(path: PathLike, atimeMs: number, mtimeMs: number, follow = true): void {
     const p = checkPath(path, follow ? 'utime' : 'lutime');
-    this.writes.setattr(p, 0, follow, SET_TIMES, 0, -1, -1, atimeMs, mtimeMs, Date.now(), this.uid, this.gid);
+    this.writes.setattr(p, 0, follow, SET_TIMES, 0, -1, -1, checkTimeMs(atimeMs, 'atime'), checkTimeMs(mtimeMs, 'mtime'), Date.now(), this.uid, this.gid);
   }
 
   /** statfs(2) numbers: 4 KiB blocks and inodes, from the configured capacity and what is in use. */
