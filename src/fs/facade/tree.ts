@@ -308,6 +308,8 @@ export function treeCalls(c: FacadeContext) {
           throw new FsError(failure, 'copyfile', ga, gb);
         }
         core.writeFile(b, core.readFile(a), { flag: 'w', mode: st.mode & 0o7777 });
+        // libuv then fchmods the destination to the source's mode: no umask, and a file that was there gets it too.
+        if ((core.stat(b).mode & 0o7777) !== (st.mode & 0o7777)) core.chmod(b, st.mode & 0o7777);
       } catch (e) {
         if (e instanceof FsError && (e.syscall !== 'copyfile' || e.path === undefined)) throw new FsError(e.code, 'copyfile', ga, gb);
         throw e;
