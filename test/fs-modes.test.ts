@@ -65,7 +65,7 @@ const CASES: Record<string, (fs: Fs, p: string) => unknown> = {
   'mkdtemp': (fs, p) => mode(fs, fs.mkdtempSync(p)),
   'symlink': (fs, p) => (fs.symlinkSync('x', `${p}l`), mode(fs, `${p}l`)),
   'createWriteStream creating, mode 0o777': async (fs, p) => {
-    await new Promise((resolve) => fs.createWriteStream(`${p}s`, { mode: 0o777 }).end('x', resolve));
+    await new Promise<void>((resolve) => fs.createWriteStream(`${p}s`, { mode: 0o777 }).end('x', () => resolve()));
     return mode(fs, `${p}s`);
   },
   'promises.writeFile creating, mode 0o777': async (fs, p) => (await fs.promises.writeFile(`${p}q`, 'x', { mode: 0o777 }), mode(fs, `${p}q`)),
