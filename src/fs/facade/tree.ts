@@ -78,7 +78,8 @@ export function treeCalls(c: FacadeContext) {
     return c.at(path, 'scandir', (abs, given) => {
       if (!recursive) {
         if (!types) return core.readdir(abs).map((n) => encodeName(n, o.encoding));
-        return core.readdirEntries(abs).map((d) => new Dirent(encodeName(d.name, o.encoding), d.isDirectory(), given, d.isSymbolicLink()));
+        const parent = Buffer.isBuffer(path) ? path : given; // node keeps a Buffer path a Buffer in parentPath
+        return core.readdirEntries(abs).map((d) => new Dirent(encodeName(d.name, o.encoding), d.isDirectory(), parent, d.isSymbolicLink()));
       }
       // As node:fs 20: names relative to `path`; with file types a link is listed, not followed; without,
       // node stats each name and descends into a link to a directory too (a cycle ends at ENAMETOOLONG, as there).
