@@ -3,7 +3,7 @@
 // ftruncate, readFile/writeFile/appendFile on fds) on NrFS's facade and node:fs, comparing each outcome (value, or
 // code, syscall and message) and the whole tree after each step (modes, link counts, sizes, blocks, content hashes).
 // Found rmSync's recursive+force lstat rule (test/fs-rm-forms.test.ts). Not in the suite.
-//   npm run build && node test/tools/fs-seq-diff.mjs [seed] [runs] [steps]
+//   npm run build && [TIMES=1] node test/tools/fs-seq-diff.mjs [seed] [runs] [steps]   (TIMES=1: also whether each mtime and ctime moved, 12 ms between steps)
 import * as real from 'node:fs';
 import path from 'node:path';
 import { attachFs, createFs, nodeFs } from '../../dist/src/fs/index.js';
@@ -59,6 +59,7 @@ const ops = [
   (d) => { const p = P(); return ['lutimes ' + p, (f) => f.lutimesSync(d + '/' + p, 1000, 2000)]; },
 ];
 const heldBy = new Map();
+const timesOf = new Map();
 function held(f) { if (!heldBy.has(f)) heldBy.set(f, []); return heldBy.get(f); }
 function fdAt(f, k) { const h = held(f); if (h.length === 0) throw Object.assign(new Error('none held'), { code: 'NOFD' }); return h[k % h.length]; }
 import { createHash } from 'node:crypto';
@@ -67,7 +68,14 @@ function sum(s) { return `${s.mode.toString(8)} nl${s.nlink} sz${s.size} bl${s.b
 function tree(f, d) {
   const out = [];
   const walk = (rel) => { for (const n of f.readdirSync(d + rel).sort()) { const p = rel + '/' + n; const s = f.lstatSync(d + p); out.push(p + ' ' + sum(s) + (s.isSymbolicLink() ? '->' + f.readlinkSync(d + p) : s.isFile() ? ':' + (await_hash(f.readFileSync(d + p))) : '')); if (s.isDirectory()) walk(p); } };
-  walk(''); return out;
+  walk('');
+  if (process.env.TIMES) {
+    const prev = timesOf.get(f) ?? new Map(); const now = new Map();
+    const tw = (rel) => { for (const n of f.readdirSync(d + rel).sort()) { const p = rel + '/' + n; const s = f.lstatSync(d + p); now.set(p, [s.ino, s.mtimeMs, s.ctimeMs]); const o = prev.get(p); if (o && o[0] === s.ino) out.push(p + ' m' + (o[1] !== s.mtimeMs ? '*' : '=') + ' c' + (o[2] !== s.ctimeMs ? '*' : '=')); if (s.isDirectory()) tw(p); } };
+    tw(''); timesOf.set(f, now);
+    const t0 = Date.now(); while (Date.now() - t0 < 12);
+  }
+  return out;
 }
 const outcome = (fn, f) => { try { const v = fn(f); return 'ok ' + JSON.stringify(v); } catch (e) { return `${e.code} ${e.syscall ?? ''} ${e.message?.replaceAll(base, '').replace(/(mkdtemp '[^']*)(XXXXXX|[A-Za-z0-9]{6})'/, '$1??????\'')}`; } };
 let bad = 0;
@@ -75,7 +83,7 @@ const seen = new Set();
 for (let r = 0; r < RUNS; r++) {
   const dR = `${base}/r${r}`, dN = `${base}/n${r}`;
   real.mkdirSync(dR); nr.mkdirSync(dN);
-  for (const f of [real, nr]) { for (const fd of held(f)) f.closeSync(fd); held(f).length = 0; }
+  for (const f of [real, nr]) { for (const fd of held(f)) f.closeSync(fd); held(f).length = 0; timesOf.delete(f); }
   const hist = [];
   for (let k = 0; k < LEN; k++) {
     const s0 = seed; const [nameR, fnR] = pick(ops)(dR); seed = s0; const [, fnN] = pick(ops)(dN);

@@ -305,7 +305,9 @@ export function treeCalls(c: FacadeContext) {
         if (there === 'same') return;
         const failure = st.isDirectory() ? 'EISDIR' : (m & constants.COPYFILE_FICLONE_FORCE) !== 0 ? 'ENOTSUP' : null;
         if (failure !== null) {
-          if (there === 'exists') core.unlink(b);
+          // libuv opened (created) the destination before the copy failed, then removes it: its directory's times move.
+          if (there === 'absent') core.writeFile(b, Buffer.alloc(0), { flag: 'wx', mode: st.mode & 0o7777 });
+          core.unlink(b);
           throw new FsError(failure, 'copyfile', ga, gb);
         }
         core.writeFile(b, core.readFile(a), { flag: 'w', mode: st.mode & 0o7777 });
