@@ -8,18 +8,10 @@
  * syscall and path below the directory) must be the same.
  */
 import realFs from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { attachFs, createFs, nodeFs } from '../src/fs/index.js';
+import { describe, expect, it } from 'vitest';
+import { besideTmpfs, type Fs } from './support/fs-beside-tmpfs.js';
 
-type Fs = typeof realFs;
-const nrHandle = attachFs(createFs({ capacityBytes: 4 << 20, maxReplicas: 1, umask: process.umask() }));
-const nr = nodeFs(nrHandle) as unknown as Fs;
-const base = realFs.mkdtempSync('/dev/shm/nrfs-links-');
-nr.mkdirSync(base, { recursive: true });
-afterAll(() => {
-  nrHandle.detach();
-  realFs.rmSync(base, { recursive: true, force: true });
-});
+const { nr, base } = besideTmpfs('nrfs-links-');
 
 let n = 0;
 const outcomes = (fs: Fs, steps: ReadonlyArray<readonly [string, (fs: Fs, d: string) => unknown]>): string[] => {

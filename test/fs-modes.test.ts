@@ -8,18 +8,10 @@
  * docs/fs.md.)
  */
 import realFs from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { attachFs, createFs, nodeFs } from '../src/fs/index.js';
+import { describe, expect, it } from 'vitest';
+import { besideTmpfs, type Fs } from './support/fs-beside-tmpfs.js';
 
-type Fs = typeof realFs;
-const nrHandle = attachFs(createFs({ capacityBytes: 1 << 20, maxReplicas: 1, umask: process.umask() }));
-const nr = nodeFs(nrHandle) as unknown as Fs;
-const base = realFs.mkdtempSync('/dev/shm/nrfs-modes-');
-nr.mkdirSync(base, { recursive: true });
-afterAll(() => {
-  nrHandle.detach();
-  realFs.rmSync(base, { recursive: true, force: true });
-});
+const { nr, base } = besideTmpfs('nrfs-modes-', 1 << 20);
 
 const mode = (fs: Fs, p: string): string => {
   try {

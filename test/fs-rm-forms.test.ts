@@ -8,18 +8,10 @@
  * path below the directory, and the tree left.
  */
 import realFs from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { attachFs, createFs, nodeFs } from '../src/fs/index.js';
+import { describe, expect, it } from 'vitest';
+import { besideTmpfs, type Fs } from './support/fs-beside-tmpfs.js';
 
-type Fs = typeof realFs;
-const nrHandle = attachFs(createFs({ capacityBytes: 1 << 20, maxReplicas: 1 }));
-const nr = nodeFs(nrHandle) as unknown as Fs;
-const base = realFs.mkdtempSync('/dev/shm/nrfs-rm-');
-nr.mkdirSync(base, { recursive: true });
-afterAll(() => {
-  nrHandle.detach();
-  realFs.rmSync(base, { recursive: true, force: true });
-});
+const { nr, base } = besideTmpfs('nrfs-rm-', 1 << 20);
 
 const PATHS = ['f/x', 'f/x/', 'loop/x', 'loop', 'nope/x', 'dangling/x', 'd/f/x'];
 const OPTIONS = [{}, { force: true }, { recursive: true }, { recursive: true, force: true }];

@@ -7,18 +7,10 @@
  * time that moves is seen to move.
  */
 import realFs from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { attachFs, createFs, nodeFs } from '../src/fs/index.js';
+import { describe, expect, it } from 'vitest';
+import { besideTmpfs, type Fs } from './support/fs-beside-tmpfs.js';
 
-type Fs = typeof realFs;
-const nrHandle = attachFs(createFs({ capacityBytes: 4 << 20, maxReplicas: 1, umask: process.umask() }));
-const nr = nodeFs(nrHandle) as unknown as Fs;
-const base = realFs.mkdtempSync('/dev/shm/nrfs-times-');
-nr.mkdirSync(base, { recursive: true });
-afterAll(() => {
-  nrHandle.detach();
-  realFs.rmSync(base, { recursive: true, force: true });
-});
+const { nr, base } = besideTmpfs('nrfs-times-');
 
 const pause = (ms: number): void => {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
