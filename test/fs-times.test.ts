@@ -167,3 +167,49 @@ describe('stat sizes and blocks as tmpfs reports them', () => {
     expect(build(nr)).toEqual(build(realFs));
   });
 });
+
+describe('times the kernel refuses (an Invalid Date, seconds past an int64): EINVAL after the path or fd resolves, nothing changed', () => {
+  const bad = new Date(NaN);
+  const CALLS: Record<string, (fs: Fs, d: string) => unknown> = {
+    'utimes, an Invalid Date': (fs, d) => fs.utimesSync(`${d}/f`, bad, 1),
+    'utimes, 1e308 s': (fs, d) => fs.utimesSync(`${d}/f`, 1, 1e308),
+    "utimes, '-1e300'": (fs, d) => fs.utimesSync(`${d}/f`, '-1e300' as unknown as number, 1),
+    'utimes of a missing path, an Invalid Date (ENOENT first)': (fs, d) => fs.utimesSync(`${d}/missing`, bad, 1),
+    'lutimes, 1e308 s': (fs, d) => fs.lutimesSync(`${d}/f`, 1e308, 1),
+    'futimes, an Invalid Date': (fs, d) => withFd(fs, `${d}/f`, 'r', (fd) => fs.futimesSync(fd, bad, 1)),
+    'futimes of a closed fd, an Invalid Date (EBADF first)': (fs, d) => {
+      const fd = fs.openSync(`${d}/f`, 'r');
+      fs.closeSync(fd);
+      fs.futimesSync(fd, bad, 1);
+    },
+    'callback utimes, an Invalid Date': (fs, d) => new Promise<void>((resolve, reject) => fs.utimes(`${d}/f`, bad, 1, (e) => (e ? reject(e) : resolve()))),
+    'promises.utimes, 1e400 as a string': (fs, d) => fs.promises.utimes(`${d}/f`, 1, '1e400'),
+    'FileHandle.utimes, an Invalid Date': async (fs, d) => {
+      const h = await fs.promises.open(`${d}/f`, 'r');
+      try {
+        await h.utimes(bad, 1);
+      } finally {
+        await h.close();
+      }
+    },
+    'utimes, 1e15 s (accepted)': (fs, d) => (fs.utimesSync(`${d}/f`, 1e15, 1e15), fs.statSync(`${d}/f`).mtimeMs),
+  };
+  for (const [name, call] of Object.entries(CALLS)) {
+    it(name, async () => {
+      const out = async (fs: Fs): Promise<string> => {
+        const d = `${base}/${n++}`;
+        fs.mkdirSync(d);
+        fs.writeFileSync(`${d}/f`, '');
+        fs.utimesSync(`${d}/f`, 7, 7);
+        try {
+          return `ok ${String(await call(fs, d))} mtime ${fs.statSync(`${d}/f`).mtimeMs}`;
+        } catch (e) {
+          const err = e as NodeJS.ErrnoException;
+          return `${err.code} ${err.syscall} ${err.message.replace(d, '<d>')} mtime ${fs.statSync(`${d}/f`).mtimeMs}`;
+        }
+      };
+      const theirs = await out(realFs);
+      expect(await out(nr)).toBe(theirs);
+    });
+  }
+});
