@@ -78,4 +78,19 @@ describe('symbolic links at their edges, as node:fs on tmpfs', () => {
       ),
     ]);
   });
+
+  it("copyFile to a name ending in '/': EISDIR once the parent resolves, whatever is there (libuv's O_CREAT open)", () => {
+    same([
+      ['setup', (fs, d) => {
+        fs.mkdirSync(`${d}/dir`);
+        fs.writeFileSync(`${d}/f`, 'x');
+        fs.writeFileSync(`${d}/g`, 'y');
+      }],
+      ...[['f', 'dir/'], ['f', 'g/'], ['f', 'new/'], ['f', 'missing/x/'], ['f', 'g/x/'], ['dir', 'dir/'], ['f', 'dir/x/'], ['nope', 'g/']].flatMap(
+        ([src, dest]) =>
+          [0, 1].map((mode) => [`copyFile ${src} ${dest} ${mode}`, (fs: Fs, d: string) => fs.copyFileSync(`${d}/${src}`, `${d}/${dest}`, mode)] as const),
+      ),
+      ['the tree', (fs, d) => fs.readdirSync(d).concat(fs.readFileSync(`${d}/g`, 'utf8'))],
+    ]);
+  });
 });

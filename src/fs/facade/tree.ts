@@ -272,6 +272,11 @@ export function treeCalls(c: FacadeContext) {
    * the source itself: copying a file onto itself does nothing).
    */
   function destCheck(b: string, excl: boolean, src: Stats): 'absent' | 'exists' | 'same' {
+    if (b.length > 1 && b.endsWith('/')) {
+      // libuv's O_CREAT open through a trailing '/': EISDIR once the parent resolves, whatever is there (Linux).
+      if (!core.stat(posix.dirname(b)).isDirectory()) throw new FsError('ENOTDIR', 'copyfile');
+      throw new FsError('EISDIR', 'copyfile');
+    }
     let st: Stats;
     try {
       st = core.stat(b);
