@@ -92,4 +92,31 @@ describe('node:fs answer shapes', () => {
     expect(ours).toEqual(theirs);
     expect(theirs.promises).not.toEqual(theirs.sync);
   });
+
+  it('a Buffer path stays a Buffer in Dir.path and in the parentPath and path of Dirents, in every form', async () => {
+    const [theirs, ours] = await both(async (fs) => {
+      const b = `${base}/bufdir`;
+      fs.mkdirSync(`${b}/s`, { recursive: true });
+      fs.writeFileSync(`${b}/f`, '');
+      const given = Buffer.from(b);
+      const shown = (v: unknown): string => (Buffer.isBuffer(v) ? `Buffer ${v.toString()}` : `${typeof v} ${String(v)}`).replace(b, '<b>');
+      const dirents = (l: realFs.Dirent[]): string[] => l.map((d) => `${d.name}: ${shown(d.parentPath)} ${shown(d.path)}`).sort();
+      const dir = fs.opendirSync(given);
+      const first = dir.readSync()!;
+      dir.closeSync();
+      const pdir = await fs.promises.opendir(given);
+      const pfirst = (await pdir.read())!;
+      await pdir.close();
+      const urlDir = fs.opendirSync(new URL(`file://${b}`));
+      urlDir.closeSync();
+      return {
+        sync: dirents(fs.readdirSync(given, { withFileTypes: true })),
+        callback: dirents(await new Promise<realFs.Dirent[]>((resolve, reject) => fs.readdir(given, { withFileTypes: true }, (e, l) => (e ? reject(e) : resolve(l))))),
+        promises: dirents(await fs.promises.readdir(given, { withFileTypes: true })),
+        dir: [shown(dir.path), shown(first.parentPath), shown(pdir.path), shown(pfirst.parentPath), shown(urlDir.path)],
+      };
+    });
+    expect(ours).toEqual(theirs);
+    expect(theirs.dir[0]).toBe('Buffer <b>');
+  });
 });

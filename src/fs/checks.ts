@@ -37,6 +37,12 @@ export function checkLength(len: unknown, syscall: string, name = 'len'): number
   return len;
 }
 
+/** A time in ms for utimes/futimes (the core's unit; the facade converts node's seconds and Dates): a finite number. */
+export function checkTimeMs(t: unknown, name: string): number {
+  if (typeof t !== 'number' || !Number.isFinite(t)) throw new FsArgumentError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be a finite number of milliseconds. Received ${describe(t)}`);
+  return t;
+}
+
 export function checkPosition(pos: unknown): number {
   if (typeof pos === 'bigint') pos = Number(pos);
   if (typeof pos !== 'number' || !Number.isInteger(pos) || pos < 0 || pos > MAX_FILE_BYTES) {

@@ -87,7 +87,7 @@ export function nodeFs(core: NrFs) {
     readv: callbackForm(s.readvSync, 3, (n, a) => [n, a[1]], { required: 2, precheck: callbackChecks.vector, taken: orBefore(3) }),
     realpath: Object.assign(callbackForm(s.realpathSync, 2), { native: callbackForm(s.realpathSync.native, 2) }),
     rename: callbackForm(s.renameSync, 2, () => [], { required: 2 }),
-    rm: callbackForm(s.rmSync, 2, () => [], { precheck: s.treeForms.rmChecks }),
+    rm: callbackForm(s.treeForms.rm, 2, () => [], { precheck: s.treeForms.rmChecks }),
     rmdir: callbackForm(s.rmdirSync, 2, () => []),
     stat: callbackForm(noThrowIfNoEntry(s.statSync), 2),
     statfs: callbackForm(s.statfsSync, 2),

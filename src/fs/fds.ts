@@ -7,7 +7,7 @@
  */
 import { AccessCheck } from './access.js';
 import { ChangeHub, ringing } from './changes.js';
-import { bytesOf, checkLength, checkMode, checkPosition, checkRange, type FileData } from './checks.js';
+import { bytesOf, checkLength, checkMode, checkPosition, checkRange, checkTimeMs, type FileData } from './checks.js';
 import { FsError } from './errors.js';
 import { type OpenFlags, parseFlags } from './flags.js';
 import type { FsReplica, NrFsHandle } from './handle.js';
@@ -247,7 +247,7 @@ export abstract class FdFs {
 
   futimes(fd: number, atimeMs: number, mtimeMs: number): void {
     const file = this.file(fd, 'futime');
-    this.writes.setattr('', file.ino, false, SET_TIMES, 0, -1, -1, atimeMs, mtimeMs, Date.now(), this.uid, this.gid);
+    this.writes.setattr('', file.ino, false, SET_TIMES, 0, -1, -1, checkTimeMs(atimeMs, 'atime'), checkTimeMs(mtimeMs, 'mtime'), Date.now(), this.uid, this.gid);
   }
 
   /** fsync(2)/fdatasync(2): nothing to flush in memory (every write is already applied); EBADF for a closed fd. */

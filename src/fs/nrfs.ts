@@ -10,11 +10,11 @@
  * changes nothing.
  */
 import type { ChangeListener } from './changes.js';
-import { bytesOf, checkLength, checkMode, type FileData } from './checks.js';
+import { bytesOf, checkLength, checkMode, checkTimeMs, type FileData } from './checks.js';
 import { FsError } from './errors.js';
 import { checkOwnerIds, FdFs, STALE_READ_ATTEMPTS } from './fds.js';
 import { type OpenFlags, parseFlags } from './flags.js';
-import { checkPath, FsArgumentError, type PathLike } from './paths.js';
+import { checkLinkTarget, checkPath, FsArgumentError, type PathLike } from './paths.js';
 import { type DirEntry, O_ACCMODE, O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, ON_TARGET, PAGE_BYTES, SET_MODE, SET_OWNER, SET_TIMES } from './state.js';
 import { Dirent, Stats } from './stats.js';
 
@@ -63,7 +63,7 @@ export class NrFs extends FdFs {
 
   /** symlink(2): `path` becomes a link to `target` (kept as given, resolved when followed). */
   symlink(target: PathLike, path: PathLike): void {
-    const t = checkPath(target, 'symlink', 'target', true);
+    const t = checkLinkTarget(target, 'symlink');
     const p = checkPath(path, 'symlink');
     this.writes.symlink(t, p, Date.now(), this.uid, this.gid);
   }
@@ -113,7 +113,7 @@ export class NrFs extends FdFs {
   /** utimes(2) with times in milliseconds; `follow: false` is lutimes. Only the owner (or root) may. */
   utimes(path: PathLike, atimeMs: number, mtimeMs: number, follow = true): void {
     const p = checkPath(path, follow ? 'utime' : 'lutime');
-    this.writes.setattr(p, 0, follow, SET_TIMES, 0, -1, -1, atimeMs, mtimeMs, Date.now(), this.uid, this.gid);
+    this.writes.setattr(p, 0, follow, SET_TIMES, 0, -1, -1, checkTimeMs(atimeMs, 'atime'), checkTimeMs(mtimeMs, 'mtime'), Date.now(), this.uid, this.gid);
   }
 
   /** statfs(2) numbers: 4 KiB blocks and inodes, from the configured capacity and what is in use. */

@@ -90,6 +90,19 @@ export function checkPath(path: unknown, syscall: string, name = 'path', relativ
   return p;
 }
 
+/**
+ * Validate a symbolic link's target: as symlink(2), only its length counts
+ * (at most PATH_MAX bytes, none for empty); its names are not looked up now,
+ * so NAME_MAX applies when the link is followed, not here. Returns it as a string.
+ */
+export function checkLinkTarget(target: unknown, syscall: string): string {
+  let t = pathArg(target, 'target');
+  if (t.length === 0) throw new FsError('ENOENT', syscall, t);
+  if (Buffer.byteLength(t) > PATH_MAX) throw new FsError('ENAMETOOLONG', syscall, t);
+  if (!t.isWellFormed()) t = t.toWellFormed();
+  return t;
+}
+
 /** node's `Received ...` suffix for a wrong value (its determineSpecificType). */
 export function describe(v: unknown): string {
   if (v === null) return 'null';

@@ -32,6 +32,7 @@ import { link, mkdir, rename, rmdir, symlink, unlink } from './state/ops-tree.js
 import { access, cutPage, exists, fstat, inode, lastOpens, layout, pageRefs, lstat, openable, orphans, orphansKeyed, permit, pread, readdir, readdirTypes, readFile, readlink, realpath, removal, stat, usage } from './state/reads.js';
 import { digestState, restore, snapshot } from './state/snapshot.js';
 import { asUser } from './state/walk.js';
+import { idWord, sizeWord, timeWord } from './state/entry-words.js';
 
 export * from './state/inode.js';
 export { copyOut, CONFLICT, edgeRef, HOLE, pagesSpanned, placeWrite, refAt, tailToRewrite, WHOLE } from './state/data.js';
@@ -164,7 +165,7 @@ export function fsStructure(config: FsConfig) {
           openArgs[0] = r.str();
           openArgs[1] = r.u32();
           openArgs[2] = r.u32();
-          openArgs[3] = r.f64();
+          openArgs[3] = timeWord(r, 'open');
           openArgs[4] = r.u8();
           openArgs[5] = r.u32();
           openArgs[6] = r.u32();
@@ -191,7 +192,7 @@ export function fsStructure(config: FsConfig) {
           const op = pwriteOp;
           op.ino = r.f64();
           op.append = r.u8() === 1;
-          op.now = r.f64();
+          op.now = timeWord(r, 'write');
           readData(r, op);
           return pwriteArgs;
         },
@@ -208,8 +209,8 @@ export function fsStructure(config: FsConfig) {
         },
         decode(r) {
           pathLenNowArgs[0] = r.str();
-          pathLenNowArgs[1] = r.f64();
-          pathLenNowArgs[2] = r.f64();
+          pathLenNowArgs[1] = sizeWord(r, 'truncate');
+          pathLenNowArgs[2] = timeWord(r, 'truncate');
           pathLenNowArgs[3] = r.u32();
           pathLenNowArgs[4] = r.u32();
           pathLenNowArgs[5] = r.f64();
@@ -227,8 +228,8 @@ export function fsStructure(config: FsConfig) {
         },
         decode(r) {
           inoLenNowArgs[0] = r.f64();
-          inoLenNowArgs[1] = r.f64();
-          inoLenNowArgs[2] = r.f64();
+          inoLenNowArgs[1] = sizeWord(r, 'ftruncate');
+          inoLenNowArgs[2] = timeWord(r, 'ftruncate');
           inoLenNowArgs[3] = r.f64();
           inoLenNowArgs[4] = r.f64();
           return inoLenNowArgs;
@@ -250,7 +251,7 @@ export function fsStructure(config: FsConfig) {
           op.path = r.str();
           op.flags = r.u32();
           op.mode = r.u32();
-          op.now = r.f64();
+          op.now = timeWord(r, 'writeFile');
           op.uid = r.u32();
           op.gid = r.u32();
           readData(r, op);
@@ -270,7 +271,7 @@ export function fsStructure(config: FsConfig) {
           mkdirArgs[0] = r.str();
           mkdirArgs[1] = r.u32();
           mkdirArgs[2] = r.u8() === 1;
-          mkdirArgs[3] = r.f64();
+          mkdirArgs[3] = timeWord(r, 'mkdir');
           mkdirArgs[4] = r.u32();
           mkdirArgs[5] = r.u32();
           return mkdirArgs;
@@ -287,7 +288,7 @@ export function fsStructure(config: FsConfig) {
         decode(r) {
           symlinkArgs[0] = r.str();
           symlinkArgs[1] = r.str();
-          symlinkArgs[2] = r.f64();
+          symlinkArgs[2] = timeWord(r, 'symlink');
           symlinkArgs[3] = r.u32();
           symlinkArgs[4] = r.u32();
           return symlinkArgs;
@@ -304,7 +305,7 @@ export function fsStructure(config: FsConfig) {
         decode(r) {
           linkArgs[0] = r.str();
           linkArgs[1] = r.str();
-          linkArgs[2] = r.f64();
+          linkArgs[2] = timeWord(r, 'link');
           linkArgs[3] = r.u32();
           linkArgs[4] = r.u32();
           return linkArgs;
@@ -331,11 +332,11 @@ export function fsStructure(config: FsConfig) {
           setattrArgs[2] = r.u8() === 1;
           setattrArgs[3] = r.u8();
           setattrArgs[4] = r.u32();
-          setattrArgs[5] = r.f64();
-          setattrArgs[6] = r.f64();
-          setattrArgs[7] = r.f64();
-          setattrArgs[8] = r.f64();
-          setattrArgs[9] = r.f64();
+          setattrArgs[5] = idWord(r, 'setattr');
+          setattrArgs[6] = idWord(r, 'setattr');
+          setattrArgs[7] = timeWord(r, 'setattr');
+          setattrArgs[8] = timeWord(r, 'setattr');
+          setattrArgs[9] = timeWord(r, 'setattr');
           setattrArgs[10] = r.u32();
           setattrArgs[11] = r.u32();
           return setattrArgs;
@@ -356,7 +357,7 @@ export function fsStructure(config: FsConfig) {
         decode(r) {
           renameArgs[0] = r.str();
           renameArgs[1] = r.str();
-          renameArgs[2] = r.f64();
+          renameArgs[2] = timeWord(r, 'rename');
           renameArgs[3] = r.u32();
           renameArgs[4] = r.u32();
           renameArgs[5] = r.f64();
@@ -426,7 +427,7 @@ function removeCodec() {
     },
     decode(r: OpReader): [string, number, number, number, number, number] {
       removeArgs[0] = r.str();
-      removeArgs[1] = r.f64();
+      removeArgs[1] = timeWord(r, 'remove');
       removeArgs[2] = r.u32();
       removeArgs[3] = r.u32();
       removeArgs[4] = r.f64();

@@ -90,14 +90,14 @@ export class Stats extends FileTypeTests {
  */
 export class Dirent<Name extends string | Buffer = string> extends FileTypeTests {
   readonly name: Name;
-  /** The directory that was listed (as node:fs 20.12+ reports it). */
-  readonly parentPath: string;
+  /** The directory that was listed (as node:fs 20.12+ reports it): the Buffer itself when it was given as one, as node's. */
+  readonly parentPath: string | Buffer;
   /** Same as `parentPath` (node:fs 20's older name). */
-  readonly path: string;
+  readonly path: string | Buffer;
   readonly #dir: boolean;
   readonly #link: boolean;
 
-  constructor(name: Name, dir: boolean, path: string, link = false) {
+  constructor(name: Name, dir: boolean, path: string | Buffer, link = false) {
     super();
     this.name = name;
     this.parentPath = path;

@@ -44,8 +44,9 @@ export interface PageWriterInput {
   mode: 'phase' | 'register';
   handle: NrFsHandle;
   control: SharedArrayBuffer;
-  /** Phase mode: where to stop. */
+  /** Phase mode: where to stop, and in which op (default the pwrite; 'ftruncate' cuts /f to 4500 bytes, mid-page). */
   phase?: WritePhase;
+  op?: 'pwrite' | 'ftruncate';
   /** Register mode: the op records (see RECORD_WORDS), one region per worker. */
   records?: SharedArrayBuffer;
   index: number;

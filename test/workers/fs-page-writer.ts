@@ -2,7 +2,7 @@
  * Test worker for NrFS's shared pages.
  *
  * - 'phase': one partial write across a page boundary of /f (4000..4200),
- *   stopped at `phase` (pages taken, filled, logged; or 'reserve': the log
+ *   or with `op: 'ftruncate'` a cut of /f to 4500 bytes (a copy of its tail page), stopped at `phase` (pages taken, filled, logged; or 'reserve': the log
  *   cell reserved, nothing in it) until the test kills the worker.
  * - 'register': random overlapping writes and reads of 16 bytes of /r
  *   around a page boundary ([4088, 4104)), each recorded in shared memory
@@ -34,7 +34,8 @@ const fs = attachFs(input.handle, {
 if (input.mode === 'phase') {
   const fd = fs.open('/f', 'r+');
   armed = true;
-  fs.pwrite(fd, Buffer.alloc(200, 0x6e), 0, 200, 4000);
+  if (input.op === 'ftruncate') fs.ftruncate(fd, 4500);
+  else fs.pwrite(fd, Buffer.alloc(200, 0x6e), 0, 200, 4000);
   armed = false;
   parentPort!.postMessage({ done: true, slot: fs.replica.id });
   await new Promise(() => {});

@@ -19,8 +19,8 @@ export class Dir {
   private closed = false;
 
   constructor(
-    /** The path as given to opendir. */
-    readonly path: string,
+    /** The path as given to opendir (a Buffer kept a Buffer, a file: URL as its path), as node's. */
+    readonly path: string | Buffer,
     private readonly list: Dirent<string | Buffer>[],
   ) {}
 
@@ -92,14 +92,15 @@ export function opendirSync(c: FacadeContext, path: PathArg, options?: { encodin
     try {
       const list: Dirent<string | Buffer>[] = [];
       const queue: [string, string][] = [[abs, given]];
+      const top = Buffer.isBuffer(path) ? path : given;
       for (let q = 0; q < queue.length && (q === 0 || recursive); q++) {
         const [dirAbs, dirGiven] = queue[q]!;
         for (const d of c.core.readdirEntries(dirAbs)) {
-          list.push(new Dirent(encodeName(d.name, o.encoding), d.isDirectory(), dirGiven, d.isSymbolicLink()));
+          list.push(new Dirent(encodeName(d.name, o.encoding), d.isDirectory(), q === 0 ? top : dirGiven, d.isSymbolicLink()));
           if (recursive && d.isDirectory()) queue.push([`${dirAbs === '/' ? '' : dirAbs}/${d.name}`, posix.join(dirGiven, d.name)]);
         }
       }
-      return new Dir(given, list);
+      return new Dir(Buffer.isBuffer(path) ? path : given, list);
     } catch (e) {
       if (e instanceof FsError) throw async ? new FsError(e.code, 'opendir', abs) : new FsError(e.code, 'opendir');
       throw e;

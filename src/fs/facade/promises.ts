@@ -228,7 +228,7 @@ export function promiseCalls(c: FacadeContext, s: Sync) {
     readlink: async (path: PathArg, options?: Parameters<Sync['readlinkSync']>[1]) => s.readlinkSync(path, options),
     realpath: async (path: PathArg, options?: Parameters<Sync['readlinkSync']>[1]) => s.realpathSync.native(path, options),
     rename: async (from: PathArg, to: PathArg) => s.renameSync(from, to),
-    rm: async (path: PathArg, options?: Parameters<Sync['rmSync']>[1]) => s.rmSync(path, options),
+    rm: async (path: PathArg, options?: Parameters<Sync['rmSync']>[1]) => s.treeForms.rm(path, options),
     rmdir: async (path: PathArg, options?: Parameters<Sync['rmdirSync']>[1]) => {
       try {
         s.rmdirSync(path, options);

@@ -198,6 +198,22 @@ export function fileCalls(c: FacadeContext) {
   }
 
   const times = (atime: unknown, mtime: unknown): [number, number] => [timeMs(atime), timeMs(mtime)];
+  /**
+   * Times node passes on that the kernel refuses: an Invalid Date (NaN) or
+   * seconds past an int64 (libuv's timespec then has a negative tv_nsec) are
+   * utimensat's EINVAL, after the path or fd is resolved (its ENOENT or EBADF
+   * first, as there), with nothing changed.
+   */
+  const kernelTimes = (a: number, m: number, syscall: string, resolve: () => unknown, path?: string): void => {
+    if (Math.abs(a) < 2 ** 63 * 1000 && Math.abs(m) < 2 ** 63 * 1000) return;
+    try {
+      resolve();
+    } catch (e) {
+      if (e instanceof FsError) throw new FsError(e.code, syscall, path);
+      throw e;
+    }
+    throw new FsError('EINVAL', syscall, path);
+  };
 
   return {
     constants,
@@ -325,16 +341,24 @@ export function fileCalls(c: FacadeContext) {
     utimesSync: (path: PathArg, atime: unknown, mtime: unknown) => {
       c.checkPathArg(path);
       const [a, m] = times(atime, mtime);
-      c.at(path, 'utime', (abs) => core.utimes(abs, a, m));
+      c.at(path, 'utime', (abs) => {
+        kernelTimes(a, m, 'utime', () => core.stat(abs), abs);
+        core.utimes(abs, a, m);
+      });
     },
     lutimesSync: (path: PathArg, atime: unknown, mtime: unknown) => {
       c.checkPathArg(path);
       const [a, m] = times(atime, mtime);
-      c.at(path, 'lutime', (abs) => core.utimes(abs, a, m, false));
+      c.at(path, 'lutime', (abs) => {
+        kernelTimes(a, m, 'lutime', () => core.lstat(abs), abs);
+        core.utimes(abs, a, m, false);
+      });
     },
     futimesSync: (fd: number, atime: unknown, mtime: unknown) => {
       const [a, m] = [timeMs(atime, 'atime'), timeMs(mtime, 'mtime')];
-      core.futimes(checkFd(fd), a, m);
+      const f = checkFd(fd);
+      kernelTimes(a, m, 'futime', () => core.fstat(f));
+      core.futimes(f, a, m);
     },
   };
 }

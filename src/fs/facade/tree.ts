@@ -9,7 +9,7 @@ import { posix } from 'node:path';
 import { FsError, FsSystemError } from '../errors.js';
 import type { MkdirOptions } from '../nrfs.js';
 import { checkMode } from '../checks.js';
-import { checkPath, FsArgumentError } from '../paths.js';
+import { checkLinkTarget, checkPath, FsArgumentError } from '../paths.js';
 import { Dirent, type Stats } from '../stats.js';
 import { type CpOptions, cpSync } from './cp.js';
 import { encodeName, type FacadeContext, invalidType, optBool, optionsOf, spreadBool } from './args.js';
@@ -78,7 +78,8 @@ export function treeCalls(c: FacadeContext) {
     return c.at(path, 'scandir', (abs, given) => {
       if (!recursive) {
         if (!types) return core.readdir(abs).map((n) => encodeName(n, o.encoding));
-        return core.readdirEntries(abs).map((d) => new Dirent(encodeName(d.name, o.encoding), d.isDirectory(), given, d.isSymbolicLink()));
+        const parent = Buffer.isBuffer(path) ? path : given; // node keeps a Buffer path a Buffer in parentPath
+        return core.readdirEntries(abs).map((d) => new Dirent(encodeName(d.name, o.encoding), d.isDirectory(), parent, d.isSymbolicLink()));
       }
       // As node:fs 20: names relative to `path`; with file types a link is listed, not followed; without,
       // node stats each name and descends into a link to a directory too (a cycle ends at ENAMETOOLONG, as there).
@@ -151,7 +152,13 @@ export function treeCalls(c: FacadeContext) {
     }
   }
 
-  function rmSync(path: PathArg, options?: RmOptions): void {
+  /**
+   * rm. node's sync form with both `recursive` and `force` goes straight to
+   * its rimraf, which drops an lstat error other than ENOENT and unlinks the
+   * path (so ENOTDIR, ELOOP... come from `unlink`); its other forms, and the
+   * sync form with either option alone, report the lstat's error.
+   */
+  function rmIn(path: PathArg, options: RmOptions | undefined, form: 'sync' | 'async'): void {
     c.checkPathArg(path); // node checks the path before the options
     const { force, recursive } = rmOnlyOptions(options);
     c.at(path, 'rm', (abs, given) => {
@@ -160,12 +167,19 @@ export function treeCalls(c: FacadeContext) {
         st = core.lstat(abs);
       } catch (e) {
         if (force && e instanceof FsError && e.code === 'ENOENT') return;
-        throw e;
+        if (!(form === 'sync' && force && recursive && e instanceof FsError)) throw e;
+        try {
+          core.unlink(abs);
+        } catch (u) {
+          if (!(u instanceof FsError && u.code === 'ENOENT')) throw u;
+        }
+        return;
       }
       if (st.isDirectory() && !recursive) throw new FsSystemError('ERR_FS_EISDIR', 'Path is a directory', 'EISDIR', 'rm', 'is a directory', given);
       removeTree(abs);
     });
   }
+  const rmSync = (path: PathArg, options?: RmOptions): void => rmIn(path, options, 'sync');
 
   function rmdirSync(path: PathArg, options?: { recursive?: boolean; maxRetries?: number; retryDelay?: number }): void {
     c.checkPathArg(path); // node checks the path before the options
@@ -186,11 +200,14 @@ export function treeCalls(c: FacadeContext) {
       throw new FsArgumentError('ERR_FS_INVALID_SYMLINK_TYPE', `Symlink type must be one of "dir", "file", or "junction". Received ${JSON.stringify(type)}`);
     }
     // The target is stored as given (relative to the link's directory when followed), never resolved now.
-    if ((typeof target === 'string' || target instanceof Uint8Array) && target.length === 0) {
-      // An empty target: ENOENT quoting both, as node's (the path is checked first).
-      throw new FsError('ENOENT', 'symlink', '', c.cwd.resolve(path, 'symlink')[0]);
+    let t: string;
+    try {
+      t = checkLinkTarget(target, 'symlink');
+    } catch (e) {
+      // An empty or too long target: its error quotes both, as node's (the path is checked first).
+      if (e instanceof FsError) throw new FsError(e.code, 'symlink', e.path ?? '', c.cwd.resolve(path, 'symlink')[0]);
+      throw e;
     }
-    const t = checkPath(target, 'symlink', 'target', true);
     c.at(path, 'symlink', (abs, given) => {
       try {
         core.symlink(t, abs);
@@ -228,9 +245,15 @@ export function treeCalls(c: FacadeContext) {
         const next = join(base, part);
         try {
           core.lstat(next);
+        } catch (inner) {
+          if (inner instanceof FsError) throw new FsError(inner.code, 'lstat', next);
+          throw inner;
+        }
+        try {
           base = core.realpath(next);
         } catch (inner) {
-          if (inner instanceof FsError) throw new FsError(inner.code, inner.code === 'ELOOP' ? 'stat' : 'lstat', next);
+          // A link that leads nowhere: node stats a link before it reads it, so its error is the stat's.
+          if (inner instanceof FsError) throw new FsError(inner.code, 'stat', next);
           throw inner;
         }
       }
@@ -249,6 +272,11 @@ export function treeCalls(c: FacadeContext) {
    * the source itself: copying a file onto itself does nothing).
    */
   function destCheck(b: string, excl: boolean, src: Stats): 'absent' | 'exists' | 'same' {
+    if (b.length > 1 && b.endsWith('/')) {
+      // libuv's O_CREAT open through a trailing '/': EISDIR once the parent resolves, whatever is there (Linux).
+      if (!core.stat(posix.dirname(b)).isDirectory()) throw new FsError('ENOTDIR', 'copyfile');
+      throw new FsError('EISDIR', 'copyfile');
+    }
     let st: Stats;
     try {
       st = core.stat(b);
@@ -282,10 +310,14 @@ export function treeCalls(c: FacadeContext) {
         if (there === 'same') return;
         const failure = st.isDirectory() ? 'EISDIR' : (m & constants.COPYFILE_FICLONE_FORCE) !== 0 ? 'ENOTSUP' : null;
         if (failure !== null) {
-          if (there === 'exists') core.unlink(b);
+          // libuv opened (created) the destination before the copy failed, then removes it: its directory's times move.
+          if (there === 'absent') core.writeFile(b, Buffer.alloc(0), { flag: 'wx', mode: st.mode & 0o7777 });
+          core.unlink(b);
           throw new FsError(failure, 'copyfile', ga, gb);
         }
         core.writeFile(b, core.readFile(a), { flag: 'w', mode: st.mode & 0o7777 });
+        // libuv then fchmods the destination to the source's mode: no umask, and a file that was there gets it too.
+        if ((core.stat(b).mode & 0o7777) !== (st.mode & 0o7777)) core.chmod(b, st.mode & 0o7777);
       } catch (e) {
         if (e instanceof FsError && (e.syscall !== 'copyfile' || e.path === undefined)) throw new FsError(e.code, 'copyfile', ga, gb);
         throw e;
@@ -319,6 +351,8 @@ export function treeCalls(c: FacadeContext) {
     treeForms: {
       /** fs.promises.readdir: with `recursive`, node's promise form walks last found first. */
       readdirPromise: (path: PathArg, options?: ReaddirOptions | Encoding | null) => readdirIn(path, options, 'last found first'),
+      /** fs.rm and fs.promises.rm: an lstat error is theirs, whatever the options. */
+      rm: (path: PathArg, options?: RmOptions): void => rmIn(path, options, 'async'),
       rmChecks: (path: unknown, options: unknown): void => {
         c.checkPathArg(path);
         rmOnlyOptions(options);

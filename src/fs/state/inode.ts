@@ -13,6 +13,10 @@ export const S_IFDIR = 0o040000;
 export const S_IFLNK = 0o120000;
 /** Symbolic links followed in one path resolution before ELOOP (Linux's MAXSYMLINKS). */
 export const MAX_SYMLINKS = 40;
+/** tmpfs's directory size: 20 bytes (BOGO_DIRENT_SIZE) per entry, '.' and '..' included; a directory has no blocks. */
+export const DIRENT_BYTES = 20;
+/** tmpfs keeps a symbolic link's target inline below 128 bytes (no blocks), in a page of its own from there. */
+export const SHORT_SYMLINK_BYTES = 128;
 
 /** Linux open(2) flags, as in node:fs `constants`. */
 export const O_RDONLY = 0;

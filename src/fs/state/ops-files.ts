@@ -84,7 +84,8 @@ export function open(s: FsState, path: string, flags: number, mode: number, now:
   const at = prepareOpen(s, path, flags, 'open', uid, gid);
   let node = at.node;
   if (node === undefined) node = allocInode(s, false, mode, now, at.parent, at.name, uid, gid);
-  else if ((flags & O_TRUNC) !== 0 && !node.dir && node.size !== 0) {
+  else if ((flags & O_TRUNC) !== 0 && !node.dir) {
+    // An empty file too: Linux's O_TRUNC is a truncate whatever the size (times move, inotify's IN_MODIFY).
     setSize(s, node, 0);
     touch(node, now);
     changed(s, node, 'change');
@@ -188,7 +189,8 @@ export function writeFile(s: FsState, op: WriteFileOp): number {
   if (trunc && node !== undefined) changed(s, node, 'change');
   if (trunc) setSize(s, target, 0);
   installRun(s, target, start, len, refs);
-  touch(target, now);
+  // node's writeFile writes nothing for no bytes: an existing file opened without O_TRUNC keeps its times.
+  if (trunc || len > 0) touch(target, now);
   if (len > 0) {
     if (node === undefined) changed(s, found.parent, 'change', found.name);
     else changed(s, target, 'change');

@@ -3,19 +3,19 @@ import { FsError } from '../errors.js';
 import { FsArgumentError } from '../paths.js';
 import { keyOf, sameKey } from '../opens.js';
 import { copyOut, HOLE, placeWrite, refAt, tailToRewrite } from './data.js';
-import { type FsState, type Inode, O_TRUNC, PAGE_BYTES, S_IFDIR, S_IFLNK, S_IFREG } from './inode.js';
+import { DIRENT_BYTES, type FsState, type Inode, O_TRUNC, PAGE_BYTES, S_IFDIR, S_IFLNK, S_IFREG, SHORT_SYMLINK_BYTES } from './inode.js';
 import { prepareOpen } from './ops-files.js';
 import { fileByIno, grants, locate, lookup, nameIn, withSearchAs } from './walk.js';
 
 /**
  * open(2) as a read, for an open that changes nothing: the inode it opens,
- * or 0 when the open must be logged (it creates the file, or truncates a
- * non-empty one). Throws what the logged open would (ENOENT, EACCES...).
+ * or 0 when the open must be logged (it creates the file, or has O_TRUNC on
+ * a file: Linux truncates even an empty one, which moves its mtime and ctime). Throws what the logged open would (ENOENT, EACCES...).
  */
 export function openable(s: FsState, path: string, flags: number, uid: number, gid: number): number {
   const at = uid === 0 ? prepareOpen(s, path, flags, 'open', uid, gid) : withSearchAs({ uid, gid }, () => prepareOpen(s, path, flags, 'open', uid, gid));
   const node = at.node;
-  if (node === undefined || ((flags & O_TRUNC) !== 0 && !node.dir && node.size !== 0)) return 0;
+  if (node === undefined || ((flags & O_TRUNC) !== 0 && !node.dir)) return 0;
   return node.ino;
 }
 
@@ -199,8 +199,9 @@ export function record(node: Inode): StatRecord {
     nlink: node.nlink,
     uid: node.uid,
     gid: node.gid,
-    size: node.size,
-    blocks: node.dir ? 8 : node.link !== null ? 0 : node.pages!.size * (PAGE_BYTES / 512),
+    // Sizes and blocks as tmpfs reports them (see DIRENT_BYTES, SHORT_SYMLINK_BYTES).
+    size: node.dir ? DIRENT_BYTES * (node.entries!.size + 2) : node.size,
+    blocks: node.dir ? 0 : node.link !== null ? (node.size < SHORT_SYMLINK_BYTES ? 0 : PAGE_BYTES / 512) : node.pages!.size * (PAGE_BYTES / 512),
     atimeMs: node.atimeMs,
     mtimeMs: node.mtimeMs,
     ctimeMs: node.ctimeMs,

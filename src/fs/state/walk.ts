@@ -1,5 +1,6 @@
 /** Path walking at apply time: directories, '.', '..' and symbolic links. */
 import { FsError } from '../errors.js';
+import { NAME_MAX } from '../paths.js';
 import { type FsState, type Inode, MAX_SYMLINKS } from './inode.js';
 
 
@@ -94,7 +95,7 @@ function walk(s: FsState, start: Inode, path: string, follow: boolean, syscall: 
       else if (name === '.') next = dir;
       else {
         next = dir.entries!.get(name);
-        if (next === undefined) throw new FsError('ENOENT', syscall, errPath, dest);
+        if (next === undefined) throw new FsError(tooLong(name) ? 'ENAMETOOLONG' : 'ENOENT', syscall, errPath, dest);
         if (next.link !== null) next = throughLink(s, dir, next.link, syscall, dest, errPath);
         else if (!next.dir) throw new FsError('ENOTDIR', syscall, errPath, dest);
       }
@@ -114,6 +115,7 @@ function walk(s: FsState, start: Inode, path: string, follow: boolean, syscall: 
     return { parent: node.parent!, name: nameIn(node.parent!, node), node, trailingSlash: true, dots };
   }
   const node = dir.entries!.get(name);
+  if (node === undefined && tooLong(name)) throw new FsError('ENAMETOOLONG', syscall, errPath, dest);
   // A trailing '/' follows a last link in lookups (stat, open...), not in the ops that make or remove
   // the name itself (mkdir, symlink, link, rename, unlink, rmdir), as Linux's path walk does.
   if (node !== undefined && node.link !== null && (follow || (trailingSlash && slashFollows)) && !(create && trailingSlash)) {
@@ -123,6 +125,16 @@ function walk(s: FsState, start: Inode, path: string, follow: boolean, syscall: 
     return target;
   }
   return { parent: dir, name, node, trailingSlash, dots: 0 };
+}
+
+/**
+ * A name no directory can hold (over NAME_MAX bytes). The call site checks
+ * the paths it is given; a symbolic link's target is checked only for its
+ * length (as symlink(2)), so its names meet this when followed: a miss on
+ * such a name is ENAMETOOLONG, as tmpfs's lookup gives.
+ */
+function tooLong(name: string): boolean {
+  return name.length > NAME_MAX / 3 && Buffer.byteLength(name) > NAME_MAX;
 }
 
 /** The directory a symbolic link in the middle of a path leads to. */
