@@ -7,10 +7,12 @@
  * kv-lifecycle): 40 kills here would fill the arena about 4 times over.
  *
  * Phases (the client thread is stopped at a known point, then terminated):
- * sealed (the window's puts are sealed, nothing sent), sent (sent to a node
- * that is frozen, so not logged when the client dies), logged (the node
- * logged and answered, the answers unread), and mid (killed while its
- * window streams, at whatever point it reached).
+ * sealed (the window's puts are sealed, nothing sent), sent (the records
+ * in its 2 client slots sent to a node that is frozen, logged only after
+ * the client died; the rest of the window has sequence numbers but was
+ * never published), logged (what its slots held logged and answered, the
+ * answers unread), and mid (killed while its window streams, at whatever
+ * point it reached).
  */
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -58,7 +60,7 @@ async function kill(h: KvHandle, worker: Worker): Promise<void> {
 }
 
 async function setup(arenaBytes: number): Promise<{ h: KvHandle; server: KvWorkerCalls; nodeSlot: number; main: KvStore }> {
-  const h = createKv({ key: KEY, arenaBytes, log: { logBytes: 1 << 18, clients: 1 } });
+  const h = createKv({ key: KEY, arenaBytes, log: { logBytes: 1 << 18, clients: 1, clientSlots: 2, clientSlotBytes: 1024 } });
   const server = spawnKvWorker(workers, { mode: 'serve', handle: h, key: KEY });
   const { slot } = await server.first;
   const main = attachKv(h, { key: KEY });
@@ -86,14 +88,19 @@ describe('a KV client killed mid-window', () => {
         expect((await server.call('freeze', [], 400)).ok).toBe(true);
         expect((await w.call('flushThenFreeze', ops, 20_000)).ok).toBe(true);
       } else if (phase === 'logged') {
+        // The records in the client's 2 slots get logged and answered (answers unread); the rest of the
+        // window waits in the client (sequence numbers taken, never published). Wait until the log stops growing.
         expect((await w.call('flushThenFreeze', ops, 20_000)).ok).toBe(true);
         const deadline = Date.now() + 10_000;
-        while (!(main.has(`${prefix}${PUTS - 1}`) && main.has(`${prefix}b`))) {
-          if (Date.now() > deadline) throw new Error('the node did not log the window in 10 s');
-          await new Promise((r) => setTimeout(r, 2));
+        for (let last = -1, since = Date.now(); ; ) {
+          if (Date.now() > deadline) throw new Error('the node did not settle the window in 10 s');
           main.sync();
+          const n = main.scan({ prefix }).length;
+          if (n !== last) [last, since] = [n, Date.now()];
+          else if (n > 0 && Date.now() - since > 200) break;
+          await new Promise((r) => setTimeout(r, 5));
         }
-      } else {
+            } else {
         expect((await w.call('putsTracked', prefix, PUTS, VALUE, ack.buffer)).ok).toBe(true);
         const deadline = Date.now() + 10_000;
         while (!main.has(`${prefix}0`)) {
@@ -115,8 +122,9 @@ describe('a KV client killed mid-window', () => {
         if (got !== undefined) written++;
       }
       if (phase === 'sealed') expect(written).toBe(0);
-      if (phase === 'logged') expect(written).toBe(PUTS);
+      if (phase === 'logged') expect(written).toBeGreaterThan(0);
       if (written > 0 && written < PUTS) seen[phase]++;
+      if (process.env.KV_DEBUG) console.log(phase, written);
       expect([main.getString(`${prefix}a`), main.getString(`${prefix}b`)]).toSatisfy(([a, b]: (string | undefined)[]) => (a === 'A' && b === 'B') || (a === undefined && b === undefined));
       // The next rounds need the room: what was written goes (its blocks come back through reclamation).
       const keys = main.scan({ prefix });
