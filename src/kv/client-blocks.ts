@@ -114,12 +114,16 @@ export class ClientBlocks {
     return -1;
   }
 
-  /** Owner `k`'s client notes (i, loc, bytes): the block is its, not in a record yet. */
+  /**
+   * Owner `k`'s client notes (i, loc, bytes): the block is its, not in a
+   * record yet. Plain stores (here and below): only a sweep reads them, after
+   * the thread died and its requests were answered (or it closed).
+   */
   note(k: number, i: number, loc: number, bytes: number): void {
     const at = this.entryAt(k, i);
     this.f[(at + E_SEQ) >> 1] = 0;
-    Atomics.store(this.w, at + E_BYTES, bytes);
-    Atomics.store(this.w, at + E_LOC, loc);
+    this.w[at + E_BYTES] = bytes;
+    this.w[at + E_LOC] = loc;
   }
 
   /** Entry i is named by the record of sequence `seq` (set before the record is sent). */
@@ -128,7 +132,7 @@ export class ClientBlocks {
   }
 
   clear(k: number, i: number): void {
-    Atomics.store(this.w, this.entryAt(k, i) + E_LOC, 0);
+    this.w[this.entryAt(k, i) + E_LOC] = 0;
   }
 
   /** Move owner `k` from `st` (LIVE or SWEEPING) to free (0) or DEAD; false if it was not in `st`. */
