@@ -4,8 +4,10 @@
  * blocks of a client killed mid-window are freed by a replica's sweep
  * (KvStore.releaseClients) instead of stranded.
  *
- * One SharedArrayBuffer (untrusted, like everything shared), i32 words read
- * and written with Atomics, f64 words for 48-bit numbers:
+ * One SharedArrayBuffer (untrusted, like everything shared) of i32 words,
+ * f64 words for 48-bit numbers; owner words change by Atomics CAS only, a
+ * region's entries by plain stores of its client (a sweep reads them after
+ * that thread died or closed):
  *   0   MAGIC 'NRKB'   1 COUNT: owner ids   2 CAP: entries per owner
  *   16  OWNER[COUNT]: 0 free, else `threadId << 2 | st`, st one of LIVE (a
  *       client of that thread uses it), DEAD (its thread was declared dead,
