@@ -9,8 +9,8 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clientRequestsPending, declareClientDead, declareDead, NodeGoneError } from '../src/nr/index.js';
-import { attachKv, connectKv, createKv, type KvClient, type KvStore } from '../src/kv/index.js';
+import { clientRequestsPending, declareDead, NodeGoneError } from '../src/nr/index.js';
+import { attachKv, connectKv, createKv, declareKvClientDead, type KvClient, type KvStore } from '../src/kv/index.js';
 import { blockBytesFor } from '../src/kv/arena.js';
 import { spawnKvWorker } from './support/kv-calls.js';
 import { HEAD, logWords, setSlotState, TAIL } from './support/kv-log.js';
@@ -121,7 +121,7 @@ describe('a KV client killed mid-window', () => {
         node.sync();
       }
       await workers.pop()!.terminate();
-      declareClientDead(h.nr, threadId);
+      declareKvClientDead(h, threadId);
       const deadline = Date.now() + 10_000;
       while (clientRequestsPending(h.nr, threadId) !== 0) {
         if (Date.now() > deadline) throw new Error('the dead client\'s requests are still pending after 10 s');
@@ -150,11 +150,14 @@ describe('a KV client killed mid-window', () => {
     }
     // The kill landed inside a window at least once (each round waits only for its first write).
     expect(partial).toBeGreaterThan(0);
-    if (process.env.KV_DEBUG) {
-      node.sync();
-      const st = node.stats();
-      console.log({ stranded: st.arenaUsedBytes - st.liveBytes - st.arenaFreeBytes - st.pendingReclaimBytes, used: st.arenaUsedBytes, live: st.liveBytes });
-    }
+    // The dead clients' puts that were not logged came back (client-blocks.ts): at most the block a kill caught
+    // between its allocation and its note, per kill (until session 19: 108 blocks, 26.8 KB, per kill).
+    node.sync();
+    const st = node.stats();
+    const stranded = st.arenaUsedBytes - st.liveBytes - st.arenaFreeBytes - st.pendingReclaimBytes;
+    if (process.env.KV_DEBUG) console.log({ stranded, used: st.arenaUsedBytes, live: st.liveBytes });
+    expect(stranded).toBeGreaterThanOrEqual(0);
+    expect(stranded).toBeLessThanOrEqual(6 * blockBytesFor(24 + 238 + 16));
     expect(node.stats().failure).toBeNull();
   }, 60_000);
 });

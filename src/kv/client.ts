@@ -17,7 +17,7 @@
  * Displaced blocks of a client's write are reclaimed by the node that
  * appended it.
  */
-import { BackpressureError, type Client, connect, type ConnectOptions, DetachedError, EncodeError, FailStopError, NodeGoneError, OpTooLargeError } from '../nr/index.js';
+import { BackpressureError, type Client, connect, type ConnectOptions, declareClientDead, DetachedError, EncodeError, FailStopError, NodeGoneError, OpTooLargeError } from '../nr/index.js';
 import { Arena } from './arena.js';
 import { answerMac, META_BYTES, readMeta, REQUEST_NONCE_BYTES, sealRequest } from './answers.js';
 import { ClientWindow } from './client-window.js';
@@ -31,6 +31,8 @@ import { displayKey } from './crypto.js';
 import { type KvEntry, type Meta, type StoreContext } from './enclave.js';
 import { kvStructure, type KvStructure } from './structure.js';
 import { type LogItem, type LogRecord } from './record.js';
+import { ClientBlockList, ClientBlocks } from './client-blocks.js';
+import { threadId } from 'node:worker_threads';
 
 export interface KvConnectOptions extends Omit<KvAttachOptions, 'replica'> {
   /** Options of the NR client (node, timeoutMs). */
@@ -58,17 +60,47 @@ export function connectKv(handle: KvHandle, options: KvConnectOptions = {}): KvC
     throw new KvConfigError('KV clients need an encrypted store: a plaintext store has no way to authenticate what the node answers');
   }
   let fresh: Freshness | null = null;
+  let blocks: ClientBlockList | null = null;
   try {
+    // The owner id first: a client whose blocks no sweep could find would strand them when killed.
+    const writer = randomWriterId();
+    blocks = handle.clientBlocks === null ? null : ownerFor(handle, handle.clientBlocks, writer);
     fresh = new Freshness(options.peer, cipher, announceMs, staleMs);
     const ctx: StoreContext = { cipher, arena: new Arena(handle.header, handle.arena), fresh, applied: { count: 0, head: '' } };
     const structure = kvStructure(ctx);
     const client = connect(handle.nr, structure, options.client ?? {});
-    return new KvClient(client as unknown as KvNrClient, ctx, Math.min(MAX_KEY_BYTES, handle.maxKeyBytes), Math.min(MAX_VALUE_BYTES, handle.maxValueBytes));
+    if (blocks === null) {
+      client.close();
+      throw new KvConfigError('KV clients need a store created with log.clients');
+    }
+    return new KvClient(client as unknown as KvNrClient, ctx, Math.min(MAX_KEY_BYTES, handle.maxKeyBytes), Math.min(MAX_VALUE_BYTES, handle.maxValueBytes), writer, blocks);
   } catch (e) {
+    blocks?.detach();
     fresh?.release();
     cipher.zero();
     throw e;
   }
+}
+
+/**
+ * For whoever manages a KV client's worker, after `worker.terminate()`:
+ * NR's declareClientDead (the node answers what it had sent, then frees its
+ * slot), and its owner ids in the client block table marked DEAD, so that a
+ * replica's `releaseClients` (its `sync` runs it) frees the blocks of its
+ * puts that no logged record names. Returns the owner ids marked.
+ */
+export function declareKvClientDead(handle: KvHandle, deadThreadId: number): number {
+  checkHandle(handle);
+  declareClientDead(handle.nr, deadThreadId);
+  return handle.clientBlocks === null ? 0 : new ClientBlocks(handle.clientBlocks).markDead(deadThreadId);
+}
+
+/** This thread's owner id in the store's client block table (client-blocks.ts). */
+function ownerFor(handle: KvHandle, sab: SharedArrayBuffer, writer: number): ClientBlockList {
+  const table = new ClientBlocks(sab);
+  const k = table.claim(threadId, writer);
+  if (k < 0) throw new KvConfigError(`every one of the store's ${table.count} KV client owner ids is in use: a replica frees those of dead clients (KvStore.releaseClients, after declareKvClientDead)`);
+  return new ClientBlockList(table, k);
 }
 
 /**
@@ -84,7 +116,6 @@ function neverSent(e: unknown): boolean {
 }
 
 export class KvClient {
-  private readonly writer = randomWriterId();
   private seq = 0;
   private readonly sleep = new Int32Array(new SharedArrayBuffer(4));
   private closed = false;
@@ -99,6 +130,9 @@ export class KvClient {
     private readonly ctx: StoreContext,
     maxKey: number,
     maxValue: number,
+    private readonly writer: number,
+    /** The blocks of this client's unsettled puts, noted where a sweep finds them if this thread dies (client-blocks.ts). */
+    private readonly blocks: ClientBlockList,
   ) {
     this.limits = { maxKey, maxValue };
     const f = ctx.fresh!;
@@ -345,11 +379,17 @@ export class KvClient {
     const id = keyIdOf(key, this.limits.maxKey);
     if (value === null) return this.window.write(deleteItem(id));
     const v = valueBytes(value, this.limits.maxValue);
-    return this.window.write(sealPut(id, v, this.ctx.cipher, this.ctx.arena, this.alloc));
+    return this.window.write(sealPut(id, v, this.ctx.cipher, this.ctx.arena, this.alloc, this.release));
   }
 
-  /** Blocks for this client's values (ArenaFullError: clients cannot reclaim; their nodes do). */
-  private readonly alloc = (stored: number): number => this.ctx.arena.alloc(stored);
+  /** Blocks for this client's values, each noted in its block table (ArenaFullError: clients cannot reclaim; their nodes do). */
+  private readonly alloc = (stored: number): number => this.blocks.allocate(stored, this.arenaAlloc);
+  private readonly arenaAlloc = (stored: number): number => this.ctx.arena.alloc(stored);
+  /** Give back a block nothing references: forgotten by the table first (a kill in between leaks it rather than have a sweep free it twice). */
+  private readonly release = (loc: number, stored: number): void => {
+    this.blocks.settle([loc, stored]);
+    this.ctx.arena.free(loc, stored);
+  };
 
   /** Nothing may be written (allocated, sealed, sent) by a closed or stopped client. */
   private checkWritable(): void {
@@ -439,14 +479,16 @@ export class KvClient {
   /** Validate and seal the values into fresh arena blocks (this thread's key). */
   private seal(ops: readonly BatchOp[]): { items: LogItem[]; blocks: number[] } {
     this.checkWritable();
-    return sealItems(ops, this.limits, this.ctx.cipher, this.ctx.arena, this.alloc);
+    return sealItems(ops, this.limits, this.ctx.cipher, this.ctx.arena, this.alloc, this.release);
   }
 
   /** The record of `items`, with this client's next sequence number and its current known point (made when sent, so sequences follow the send order). */
   private record(items: LogItem[], cond: { key: string; version: number } | null): LogRecord {
     this.ctx.fresh!.poll();
     this.checkLive();
-    return newRecord(this.writer, ++this.seq, this.ctx.applied, items, cond);
+    const rec = newRecord(this.writer, ++this.seq, this.ctx.applied, items, cond);
+    this.blocks.inRecord(items, rec.seq); // before it is sent: a sweep must not free what it may log
+    return rec;
   }
 
   /** Not logged: nothing references the blocks. Otherwise they may be referenced and leak instead. */
@@ -455,6 +497,7 @@ export class KvClient {
   }
 
   private freeNow(blocks: number[]): void {
+    this.blocks.settle(blocks);
     for (let i = 0; i < blocks.length; i += 2) this.ctx.arena.free(blocks[i]!, blocks[i + 1]!);
   }
 
@@ -463,8 +506,9 @@ export class KvClient {
     if (!ans.authentic || ans.writer !== this.writer || ans.seq !== rec.seq || (ans.ok && ans.versions.length !== rec.items.length)) {
       throw new IntegrityError('the node\'s answer to a write failed authentication (tampered in the client slot)', displayKey(rec.items[0]?.key ?? ''));
     }
-    // A failed condition changed nothing on any replica: nothing references the new blocks.
+    // A failed condition changed nothing on any replica: nothing references the new blocks. Else the log does.
     if (!ans.ok) this.freeNow(blocks);
+    else this.blocks.settle(blocks);
     this.witness(ans.count, ans.head);
     this.learn(ans.count, ans.head);
     this.ctx.fresh!.announce(ans.count, ans.head);
@@ -484,6 +528,7 @@ export class KvClient {
     try {
       this.client.close();
     } finally {
+      this.blocks.detach(); // puts still unsettled (in doubt) are left for a replica's sweep
       this.ctx.fresh!.close();
       this.ctx.cipher.zero();
     }

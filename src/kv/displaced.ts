@@ -40,6 +40,11 @@ export class Displaced {
     return this.counts.length - this.head;
   }
 
+  /** Add the offset of every block still queued to `out` (a dead client's sweep must not free them). */
+  locsInto(out: Set<number>): void {
+    for (let i = this.head; i < this.locs.length; i++) out.add(this.locs[i]!);
+  }
+
   /** A block displaced by the record at chain count `count` (apply). */
   push(count: number, loc: number, stored: number, mark: number): void {
     this.counts.push(count);

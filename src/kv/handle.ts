@@ -12,6 +12,7 @@ import { type StoreContext } from './enclave.js';
 import { KvConfigError, KvTypeError, WrongKeyError } from './errors.js';
 import { DEFAULT_ANNOUNCE_MS, DEFAULT_STALE_MS, type KvPeer } from './freshness.js';
 import { kvStructure } from './structure.js';
+import { createClientBlocks } from './client-blocks.js';
 
 export const DEFAULT_MAX_KEY_BYTES = 1024;
 export const MAX_KEY_BYTES = 65535;
@@ -26,6 +27,14 @@ export const DEFAULT_ARENA_BYTES = 64 * 1024 * 1024;
  * 16 such slots are 64 KiB per client and node (the core's default is 16 KiB).
  */
 export const KV_CLIENT_SLOT_DEFAULTS = { clientSlots: 16, clientSlotBytes: 4096 } as const;
+/**
+ * The client block table (client-blocks.ts): owner ids per client slot of
+ * the log (an id stays DEAD until a replica sweeps it, so a new client of
+ * the same slot needs another), and puts a client may have unsettled at
+ * once (16 bytes each: 64 KiB per owner id).
+ */
+export const CLIENT_BLOCK_OWNERS_PER_CLIENT = 2;
+export const CLIENT_BLOCK_ENTRIES = 4096;
 
 export interface KvSecret {
   /** A 256-bit key. */
@@ -68,6 +77,8 @@ export interface KvHandle {
   readonly maxValueBytes: number;
   /** Key check value over the parameters above (empty for a plaintext store). */
   readonly kcv: Uint8Array;
+  /** The KV clients' block table (client-blocks.ts); null on a store without client slots. */
+  readonly clientBlocks: SharedArrayBuffer | null;
 }
 
 /** What attachKv takes besides the handle. Unknown fields are errors. */
@@ -141,7 +152,9 @@ export function createKv(options: KvOptions = {}): KvHandle {
     if (e instanceof ConfigError) throw new KvConfigError(`createKv log: ${e.message}`);
     throw e;
   }
-  return { kind: 'nr-kv', nr, header, arena, ...params, storeId: new Uint8Array(storeId), salt: new Uint8Array(salt), kcv };
+  const clients = options.log?.clients ?? 0;
+  const clientBlocks = clients > 0 ? createClientBlocks(clients * CLIENT_BLOCK_OWNERS_PER_CLIENT, CLIENT_BLOCK_ENTRIES) : null;
+  return { kind: 'nr-kv', nr, header, arena, ...params, storeId: new Uint8Array(storeId), salt: new Uint8Array(salt), kcv, clientBlocks };
 }
 
 function logOptions(log: HandleOptions | undefined): HandleOptions {
@@ -185,6 +198,7 @@ export function checkHandle(handle: KvHandle): void {
   if (!(handle.header instanceof SharedArrayBuffer) || handle.header.byteLength < HEADER_BYTES || !(handle.arena instanceof SharedArrayBuffer)) {
     throw new KvConfigError('not a KV handle: header and arena must be SharedArrayBuffers');
   }
+  if (handle.clientBlocks !== null && !(handle.clientBlocks instanceof SharedArrayBuffer)) throw new KvConfigError('KV handle: clientBlocks must be a SharedArrayBuffer or null');
   if (handle.kdf !== 'key' && handle.kdf !== 'passphrase') throw new KvConfigError('KV handle has an unknown KDF kind');
   const view = new DataView(handle.header);
   if (view.getUint32(H_MAGIC, true) !== MAGIC || view.getUint32(H_FORMAT, true) !== FORMAT) throw new KvConfigError('KV header has the wrong magic or format');

@@ -28,6 +28,6 @@ export {
   type KvErrorCode,
 } from './errors.js';
 export type { PwhashCost } from './crypto.js';
-export { connectKv, KvClient, type KvConnectOptions } from './client.js';
+export { connectKv, declareKvClientDead, KvClient, type KvConnectOptions } from './client.js';
 export { kvPeers, type KvPeer, DEFAULT_STALE_MS, DEFAULT_ANNOUNCE_MS } from './freshness.js';
 export { FailStopError } from '../nr/index.js';

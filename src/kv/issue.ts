@@ -144,6 +144,7 @@ export function sealItems(
   cipher: Cipher,
   arena: Arena,
   allocate: (stored: number) => number,
+  release: (loc: number, stored: number) => void = (loc, stored) => arena.free(loc, stored),
 ): SealedItems {
   if (!Array.isArray(ops)) throw new KvTypeError('batch takes an array of ops');
   if (ops.length > MAX_BATCH_ITEMS) throw new KvSizeError(`a batch holds at most ${MAX_BATCH_ITEMS} ops`);
@@ -165,12 +166,12 @@ export function sealItems(
         items.push(deleteItem(ids[i]!));
         continue;
       }
-      const item = sealPut(ids[i]!, v, cipher, arena, allocate);
+      const item = sealPut(ids[i]!, v, cipher, arena, allocate, release);
       blocks.push(item.loc, cipher.storedBytes(item.len));
       items.push(item);
     }
   } catch (e) {
-    for (let i = 0; i < blocks.length; i += 2) arena.free(blocks[i]!, blocks[i + 1]!);
+    for (let i = 0; i < blocks.length; i += 2) release(blocks[i]!, blocks[i + 1]!);
     throw e;
   }
   return { items, blocks };
@@ -186,7 +187,14 @@ export function deleteItem(id: string): LogItem {
  * item. Its block is (item.loc, cipher.storedBytes(item.len)); if sealing
  * fails, the block is freed before the error propagates.
  */
-export function sealPut(id: string, v: Uint8Array, cipher: Cipher, arena: Arena, allocate: (stored: number) => number): LogItem {
+export function sealPut(
+  id: string,
+  v: Uint8Array,
+  cipher: Cipher,
+  arena: Arena,
+  allocate: (stored: number) => number,
+  release: (loc: number, stored: number) => void = (loc, stored) => arena.free(loc, stored),
+): LogItem {
   const stored = cipher.storedBytes(v.length);
   const loc = allocate(stored);
   try {
@@ -195,7 +203,7 @@ export function sealPut(id: string, v: Uint8Array, cipher: Cipher, arena: Arena,
     const tag = cipher.seal(id, sealId, v, arena.bytes, loc);
     return { op: PUT, key: id, sealId, loc, len: v.length, tag };
   } catch (e) {
-    arena.free(loc, stored);
+    release(loc, stored);
     throw e;
   }
 }

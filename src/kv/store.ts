@@ -14,7 +14,7 @@
  * writer frees what its claim took. A block whose write did not take effect
  * is freed at once.
  */
-import { attach, DetachedError, EncodeError, FencedError, OpTooLargeError, type Replica, type ReplicaStats } from '../nr/index.js';
+import { attach, clientRequestsPending, DetachedError, EncodeError, FencedError, OpTooLargeError, type Replica, type ReplicaStats } from '../nr/index.js';
 import { Arena, ARENA_START } from './arena.js';
 import { Cipher, displayKey, randomWriterId } from './crypto.js';
 import { type BatchOp, CAS_ATTEMPTS, checkBatchFields, type CasResult, keyIdOf, type KvKey, type KvValue, matches, newRecord, scanArgs, type ScanOptions, sealItems, valueBytes, versionCond } from './issue.js';
@@ -22,6 +22,7 @@ import { ArenaFullError, IntegrityError, KvContentionError, KvStaleError } from 
 import { Freshness } from './freshness.js';
 import { type ApplyResult, type KvEntry, type Meta, type StoreContext } from './enclave.js';
 import { kvStructure, type KvStructure } from './structure.js';
+import { BLOCKS_DEAD, BLOCKS_SWEEPING, ClientBlocks, sweepOwner } from './client-blocks.js';
 import { type LogRecord } from './record.js';
 import { checkAttachOptions, checkHandle, cipherFor, type KvHandle, type KvAttachOptions, MAX_KEY_BYTES, MAX_VALUE_BYTES } from './handle.js';
 
@@ -84,7 +85,16 @@ export function attachKv(handle: KvHandle, options: KvAttachOptions = {}): KvSto
     fresh.release();
     throw e;
   }
-  return new KvStore(replica, ctx, { ...limits, clientReadGraceMs: handle.nr.context !== null ? CLIENT_READ_GRACE_MS : 0 });
+  let store: KvStore;
+  try {
+    store = new KvStore(replica, ctx, { ...limits, clientReadGraceMs: handle.nr.context !== null ? CLIENT_READ_GRACE_MS : 0 }, handle);
+  } catch (e) {
+    replica.detach();
+    cipher.zero();
+    fresh.release();
+    throw e;
+  }
+  return store;
 }
 
 /** A write prepared on the issuer: sealed blocks plus the record that will reference them. */
@@ -115,9 +125,12 @@ export class KvStore {
   private sinceReclaim = 0;
   /** A node's claim for its clients' displaced blocks is in flight. */
   private claiming = false;
+  /** The KV clients' block table (client-blocks.ts), null without client slots. */
+  private readonly clientBlocks: ClientBlocks | null;
 
   /** @internal use attachKv */
-  constructor(replica: KvStructureReplica, ctx: StoreContext, limits: { maxKey: number; maxValue: number; clientReadGraceMs: number }) {
+  constructor(replica: KvStructureReplica, ctx: StoreContext, limits: { maxKey: number; maxValue: number; clientReadGraceMs: number }, private readonly handle: KvHandle) {
+    this.clientBlocks = handle.clientBlocks === null ? null : new ClientBlocks(handle.clientBlocks);
     this.r = replica;
     this.replica = replica as unknown as Replica<unknown, never, never>;
     this.ctx = ctx;
@@ -350,6 +363,38 @@ export class KvStore {
   sync(): void {
     this.r.sync();
     this.noteReady();
+    this.releaseClients();
+  }
+
+  /**
+   * Free the blocks dead KV clients allocated for puts that no logged
+   * record names (client-blocks.ts): for each owner id marked DEAD
+   * (declareKvClientDead, or a client closed with puts in doubt) whose
+   * thread has no request left that could reach the log, catch up, then
+   * free each noted block no record of that client at or before its
+   * last applied sequence names and this replica's state does not
+   * reference. `sync` runs it. Returns the blocks freed.
+   */
+  releaseClients(): number {
+    const t = this.clientBlocks;
+    if (t === null) return 0;
+    let freed = 0;
+    for (const d of t.dead()) {
+      if (clientRequestsPending(this.handle.nr, d.threadId) > 0) continue;
+      if (!t.move(d.k, BLOCKS_DEAD, BLOCKS_SWEEPING)) continue; // another replica sweeps it
+      let seen: { last: number; refs: Set<number> } | null = null;
+      try {
+        this.r.sync(); // every record the dead client got logged is applied here before its entries are judged
+        const look = (writer: number): { last: number; refs: Set<number> } => (seen ??= this.r.reads.clientSweep(writer));
+        const w = t.writerOf(d.k);
+        freed += sweepOwner(t, d.k, { lastSeq: (writer) => look(writer).last, referenced: () => look(w).refs, free: (loc, bytes) => this.arena.free(loc, bytes) }).freed;
+      } catch (e) {
+        t.move(d.k, BLOCKS_SWEEPING, BLOCKS_DEAD); // not swept (this replica cannot catch up, or failed): left for another
+        throw e;
+      }
+      t.move(d.k, BLOCKS_SWEEPING, 0);
+    }
+    return freed;
   }
 
   /** Leave the store: detach the replica, send a last head announcement, zero this thread's sub-keys. */

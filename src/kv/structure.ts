@@ -179,6 +179,14 @@ export function kvStructure(ctx: StoreContext) {
       },
       /** Compare heads learned from peers with this replica's chain (checkLive); FailStopError on a fork. */
       verify: (s: KvState): void => checkLive(s),
+      /** A dead client's sweep (client-blocks.ts): the last sequence applied for `writer`, and every block the state references. */
+      clientSweep: (s: KvState, writer: number): { last: number; refs: Set<number> } => {
+        checkLive(s); // a failed replica's state is behind the log: it must judge nothing
+        const refs = new Set<number>();
+        for (const m of s.map.values()) if (m.loc !== 0) refs.add(m.loc);
+        s.displaced.locsInto(refs);
+        return { last: s.writers.get(writer) ?? 0, refs };
+      },
       /** @internal Enclave metadata of a key (tests locate values in the arena with it). */
       meta: (s: KvState, key: string): Meta | undefined => {
         const m = s.map.get(key);
@@ -202,6 +210,7 @@ export function kvStructure(ctx: StoreContext) {
       info: notForClients,
       verify: notForClients,
       meta: notForClients,
+      clientSweep: notForClients,
       sealed: sealedRequestCodec,
       sealedScan: sealedRequestCodec,
       sealedGets: sealedRequestCodec,

@@ -5,6 +5,8 @@
  *   Op 'asyncOps' with args [[method, ...args], ...] calls every (async) method
  *   in one turn (one client window) and answers each one's { ok, value | error }.
  *   Op 'learned' polls the thread's peers and answers the highest chain count learned.
+ *   Ops 'freeze', 'sealThenFreeze', 'flushThenFreeze' stop the thread at a known point (client-kill tests);
+ *   'putsTracked' marks each acknowledged put in a shared array.
  * - 'history': a seeded mix of get / exchange / delete / compareAndSet-by-value,
  *   sync and async, each op recorded in shared memory before it starts and
  *   again when answered (a killed worker leaves its last ops pending), then a
@@ -46,6 +48,34 @@ function serve(store: KvStore | KvClient): void {
   const port = parentPort!;
   const call = (op: string, args: unknown[]): unknown => (store as unknown as Record<string, (...a: unknown[]) => unknown>)[op]!.apply(store, args);
   port.on('message', (m: { id: number; op: string; args: unknown[] }) => {
+    if (m.op === 'freeze' || m.op === 'sealThenFreeze' || m.op === 'flushThenFreeze') {
+      // Stop this thread at a known point for `ms` (a test kills it meanwhile): after the async ops were
+      // made (sealed, not sent: the window flushes at setImmediate), or after their flush (sent, answers unread).
+      const [calls, ms] = m.args as [[string, ...unknown[]][], number];
+      for (const [op, ...args] of calls) {
+        try {
+          void (call(op, args) as Promise<unknown>).catch(() => undefined); // called now: each put is sealed before the freeze
+        } catch {
+          // a refused op: nothing sealed
+        }
+      }
+      const freeze = (): void => {
+        port.postMessage({ id: m.id, ok: true, value: null });
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+      };
+      if (m.op === 'flushThenFreeze') setImmediate(() => setImmediate(freeze));
+      else freeze();
+      return;
+    }
+    if (m.op === 'putsTracked') {
+      // Puts of `${prefix}${i}` in one window; each acknowledged one sets ack[i] (shared: the parent reads it after a kill).
+      const [prefix, n, value, ack] = m.args as [string, number, string, SharedArrayBuffer];
+      const acks = new Int32Array(ack);
+      const c = store as KvClient;
+      for (let i = 0; i < n; i++) void c.putAsync(`${prefix}${i}`, value).then(() => Atomics.store(acks, i, 1), () => Atomics.store(acks, i, 2));
+      port.postMessage({ id: m.id, ok: true, value: null });
+      return;
+    }
     if (m.op === 'asyncOps') {
       const calls = m.args[0] as [string, ...unknown[]][];
       const ps = calls.map(([op, ...args]) => new Promise((resolve) => resolve(call(op, args))));
