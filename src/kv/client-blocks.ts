@@ -262,32 +262,38 @@ export class ClientBlockList {
 
 /** What a sweep needs from a replica that has caught up to the log's tail. */
 export interface SweepView {
-  /** The last sequence applied for writer `writer` (0: none). */
-  lastSeq(writer: number): number;
-  /** Offsets its private state references: live values and displaced blocks. */
-  referenced(): Set<number>;
+  /**
+   * The last sequence applied for writer `writer` (0: none; `writer` 0 when
+   * the table's is not a writer id), and the offsets its private state
+   * references: live values and displaced blocks.
+   */
+  state(writer: number): { last: number; refs: Set<number> };
   free(loc: number, bytes: number): void;
 }
 
 /** Free what dead owner `k`'s entries name and no logged record, live key or displaced entry references. */
 export function sweepOwner(table: ClientBlocks, k: number, view: SweepView): { freed: number; kept: number } {
-  const writer = table.writerOf(k);
-  const last = Number.isSafeInteger(writer) && writer > 0 ? view.lastSeq(writer) : Infinity;
-  let refs: Set<number> | null = null;
-  const done = new Set<number>();
+  const entries = table.entries(k);
   let freed = 0;
   let kept = 0;
-  for (const e of table.entries(k)) {
-    const logged = !(Number.isFinite(e.seq) && e.seq >= 0) || (e.seq !== 0 && e.seq <= last);
-    const sane = Number.isInteger(e.bytes) && e.bytes > 0 && e.bytes <= MAX_BLOCK_BYTES && !done.has(e.loc);
-    refs ??= view.referenced();
-    if (logged || !sane || refs.has(e.loc)) {
-      kept++;
-      continue;
+  if (entries.length > 0) {
+    // The writer word is read once (shared memory): one that is no writer id makes every sequenced entry count as logged.
+    const writer = table.writerOf(k);
+    const valid = Number.isSafeInteger(writer) && writer > 0;
+    const { last: applied, refs } = view.state(valid ? writer : 0);
+    const last = valid ? applied : Infinity;
+    const done = new Set<number>();
+    for (const e of entries) {
+      const logged = !(Number.isFinite(e.seq) && e.seq >= 0) || (e.seq !== 0 && e.seq <= last);
+      const sane = Number.isInteger(e.bytes) && e.bytes > 0 && e.bytes <= MAX_BLOCK_BYTES && !done.has(e.loc);
+      if (logged || !sane || refs.has(e.loc)) {
+        kept++;
+        continue;
+      }
+      done.add(e.loc);
+      view.free(e.loc, e.bytes); // the arena bounds-checks the offset (out of range: nothing freed)
+      freed++;
     }
-    done.add(e.loc);
-    view.free(e.loc, e.bytes); // the arena bounds-checks the offset (out of range: nothing freed)
-    freed++;
   }
   table.clearAll(k);
   return { freed, kept };

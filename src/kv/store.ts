@@ -382,12 +382,9 @@ export class KvStore {
     for (const d of t.dead()) {
       if (clientRequestsPending(this.handle.nr, d.threadId) > 0) continue;
       if (!t.move(d.k, BLOCKS_DEAD, BLOCKS_SWEEPING)) continue; // another replica sweeps it
-      let seen: { last: number; refs: Set<number> } | null = null;
       try {
         this.r.sync(); // every record the dead client got logged is applied here before its entries are judged
-        const look = (writer: number): { last: number; refs: Set<number> } => (seen ??= this.r.reads.clientSweep(writer));
-        const w = t.writerOf(d.k);
-        freed += sweepOwner(t, d.k, { lastSeq: (writer) => look(writer).last, referenced: () => look(w).refs, free: (loc, bytes) => this.arena.free(loc, bytes) }).freed;
+        freed += sweepOwner(t, d.k, { state: (writer) => this.r.reads.clientSweep(writer), free: (loc, bytes) => this.arena.free(loc, bytes) }).freed;
       } catch (e) {
         t.move(d.k, BLOCKS_SWEEPING, BLOCKS_DEAD); // not swept (this replica cannot catch up, or failed): left for another
         throw e;
