@@ -144,7 +144,7 @@ export function sealItems(
   cipher: Cipher,
   arena: Arena,
   allocate: (stored: number) => number,
-  release: (loc: number, stored: number) => void = (loc, stored) => arena.free(loc, stored),
+  release?: (loc: number, stored: number) => void,
 ): SealedItems {
   if (!Array.isArray(ops)) throw new KvTypeError('batch takes an array of ops');
   if (ops.length > MAX_BATCH_ITEMS) throw new KvSizeError(`a batch holds at most ${MAX_BATCH_ITEMS} ops`);
@@ -171,7 +171,7 @@ export function sealItems(
       items.push(item);
     }
   } catch (e) {
-    for (let i = 0; i < blocks.length; i += 2) release(blocks[i]!, blocks[i + 1]!);
+    for (let i = 0; i < blocks.length; i += 2) giveBack(arena, release, blocks[i]!, blocks[i + 1]!);
     throw e;
   }
   return { items, blocks };
@@ -193,7 +193,7 @@ export function sealPut(
   cipher: Cipher,
   arena: Arena,
   allocate: (stored: number) => number,
-  release: (loc: number, stored: number) => void = (loc, stored) => arena.free(loc, stored),
+  release?: (loc: number, stored: number) => void,
 ): LogItem {
   const stored = cipher.storedBytes(v.length);
   const loc = allocate(stored);
@@ -203,9 +203,15 @@ export function sealPut(
     const tag = cipher.seal(id, sealId, v, arena.bytes, loc);
     return { op: PUT, key: id, sealId, loc, len: v.length, tag };
   } catch (e) {
-    release(loc, stored);
+    giveBack(arena, release, loc, stored);
     throw e;
   }
+}
+
+/** A block a failed seal leaves: `release` (a KV client's, which forgets it first), else back to the arena. Resolved here, not as a default parameter: that made a closure on every put. */
+function giveBack(arena: Arena, release: ((loc: number, stored: number) => void) | undefined, loc: number, stored: number): void {
+  if (release !== undefined) release(loc, stored);
+  else arena.free(loc, stored);
 }
 
 /**
