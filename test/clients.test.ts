@@ -20,6 +20,7 @@ import {
   type NrHandle,
 } from '../src/nr/index.js';
 import { HashMap, type Value } from '../src/nr/structures/index.js';
+import { DOORBELL, SharedContext } from '../src/nr/clients/context.js';
 import { arriveAndWait, DONE, newControl, READY, stamp } from './support/barrier.js';
 import { checkLinearizable, hashMapModel, type HashMapOperation } from '../src/lincheck/index.js';
 import { mulberry32 } from './support/prng.js';
@@ -302,6 +303,26 @@ describe('client errors', () => {
       await new Promise((r) => leaver.once('exit', r));
       const c = await connectWhenFree(handle);
       expect(c.reads.get('left')).toBe(2);
+      c.close();
+    } finally {
+      await node.worker.terminate();
+    }
+  });
+
+  it('a client killed between setting the doorbell and notifying does not leave the node deaf to later rings', async () => {
+    const handle = createHandle(HashMap, { replicas: 1, clients: 2 });
+    const node = await startNode(handle, 'serve');
+    try {
+      const c = connect(handle, HashMap, { timeoutMs: 10_000 });
+      expect(c.writes.put('before', 1)).toBeUndefined();
+      await new Promise((r) => setTimeout(r, 100)); // the node is back asleep on its bell
+      // What a ringer leaves when it dies after its exchange and before its notify.
+      const ctx = new SharedContext(handle.context!);
+      Atomics.store(ctx.words, ctx.nodeAt(0) + DOORBELL, 1);
+      // Every later ring sees the bell set and skips the notify; the node must still answer.
+      expect(c.writes.put('after', 2)).toBeUndefined();
+      expect(await c.writeAsync('put', 'async', 3)).toBeUndefined();
+      expect(c.reads.get('after')).toBe(2);
       c.close();
     } finally {
       await node.worker.terminate();

@@ -62,5 +62,13 @@ export const STAGING_SHRINK_ABOVE = 1024 * 1024;
 /** A combiner keeps a settled batch's array as its next queue unless the batch held more items than this. */
 export const SPARE_BATCH_MAX = 1024;
 
+/**
+ * Longest a node sleeps on its doorbell before it looks at its clients
+ * anyway (ms). A ring seen already set skips the notify, so a client killed
+ * between setting the bell and notifying would otherwise leave the node
+ * asleep under a rung bell, deaf to every later ring.
+ */
+export const DOORBELL_RECHECK_MS = 50;
+
 /** How often each thread's replicas publish a heartbeat (ms); well under deadAfterMs. */
 export const HEARTBEAT_MS = 100;

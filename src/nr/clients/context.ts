@@ -40,6 +40,10 @@
  *   rung, `exchange(DOORBELL, 1)`, and `notify` only when it was 0, i.e.
  *   when the node may be asleep. (A ring seen as already set was set after
  *   the node's last clear, so that node round has yet to scan every TAIL.)
+ *   A ringer killed between its exchange and its notify leaves the bell set
+ *   and the node asleep; later rings see it set and skip the notify. So the
+ *   node's sleep on the bell is bounded (DOORBELL_RECHECK_MS): such a lost
+ *   wake delays its clients by at most that, never forever.
  * - The node clears DOORBELL, then drains every active client from its own
  *   cursor up to TAIL, answering in order and publishing `DONE`. A client
  *   that rings after the clear sets it again, so no ring is lost.
@@ -263,7 +267,8 @@ export class SharedContext {
     const base = this.clientAt(node, client);
     const drained = Atomics.load(this.words, base + CLIENT_DONE) === Atomics.load(this.words, base + CLIENT_TAIL);
     const next = drained ? ClientState.Free : (expected & ~STATE_BITS) | ClientState.Abandoned;
-    if (Atomics.compareExchange(this.words, base + CLIENT_STATE, expected, next) === expected && !drained) this.ring(node);
+    // Always notify: the bell may be set by a ringer that died before its own notify.
+    if (Atomics.compareExchange(this.words, base + CLIENT_STATE, expected, next) === expected && !drained) this.ring(node, true);
   }
 
   /** Abandon every client slot, on every node, held by thread `owner`. */
@@ -324,11 +329,15 @@ export class SharedContext {
     if ((s & STATE_BITS) === ClientState.Abandoned) Atomics.compareExchange(this.words, idx, s, ClientState.Free);
   }
 
-  /** Ring a node's doorbell; only the first ring since the node's last drain notifies. */
-  ring(node: number): void {
+  /**
+   * Ring a node's doorbell; only the first ring since the node's last drain
+   * notifies, unless `always` (rare paths: a ringer may have died between
+   * setting the bell and notifying; the node's bounded sleep covers the rest).
+   */
+  ring(node: number, always = false): void {
     const idx = this.nodeAt(node) + DOORBELL;
     // Already rung since the node's last drain: the read keeps the line shared, no RMW.
-    if (Atomics.load(this.words, idx) !== 0) return;
-    if (Atomics.exchange(this.words, idx, 1) === 0) Atomics.notify(this.words, idx);
+    if (!always && Atomics.load(this.words, idx) !== 0) return;
+    if (Atomics.exchange(this.words, idx, 1) === 0 || always) Atomics.notify(this.words, idx);
   }
 }

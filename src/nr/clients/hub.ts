@@ -27,6 +27,7 @@ import {
 } from './context.js';
 import { OpReader, OpWriter, type ValueCodec } from '../codec.js';
 import { serialize } from 'node:v8';
+import { DOORBELL_RECHECK_MS } from '../defaults.js';
 import { encodeThrown } from './thrown.js';
 import type { WaitAsyncResult } from '../log/wait.js';
 import type { HubHost, NodeHub } from '../replica/node-hub.js';
@@ -76,9 +77,13 @@ export class ClientHub implements NodeHub {
     return this.ctx.nodeAt(this.node) + DOORBELL;
   }
 
-  /** An async wait that resolves when a client rings (or at once if one has). */
+  /**
+   * An async wait that resolves when a client rings (or at once if one has),
+   * or after DOORBELL_RECHECK_MS: a ringer killed between setting the bell
+   * and notifying must not leave the node deaf.
+   */
   waitDoorbell(): WaitAsyncResult {
-    return Atomics.waitAsync(this.ctx.words, this.doorbellIndex, 0);
+    return Atomics.waitAsync(this.ctx.words, this.doorbellIndex, 0, DOORBELL_RECHECK_MS);
   }
 
   /** Clear the doorbell before draining, so a ring that comes after is not lost. */
