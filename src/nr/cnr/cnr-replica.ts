@@ -275,6 +275,20 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
   };
 
   /**
+   * Waiting for the order: the holder may be waiting for space in a log
+   * whose head one of our replicas holds, so replay each to its CTAIL
+   * (entries before it are sealed, and no multi-log op before it is still
+   * pending). Waiting for a pending op's decision (awaitDecided) only
+   * beats: the replica meeting it is mid-apply, and tending the others from
+   * there could drive that one (the holder's wait is then bounded by
+   * fenceAfterMs, as before).
+   */
+  private readonly tendWhileWaiting = (): void => {
+    for (const p of this.parts) p.beat();
+    for (const p of this.parts) p.tendForOtherLog();
+  };
+
+  /**
    * Issue order, as on one log: a multi-log write follows this thread's
    * async writes queued on any log (they are committed first, as a sync
    * write commits the queue on one log; a sync read, as on one log, does not
@@ -302,7 +316,7 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
     if (kind === WRITE) this.parts[0]!.checkWrite(name, args);
     let seq: number;
     try {
-      seq = this.order.acquire(this.slot, this.stallMs(), this.beatAll);
+      seq = this.order.acquire(this.slot, this.stallMs(), this.tendWhileWaiting);
     } catch (e) {
       // A corrupt order table halts the view, as a corrupt log word halts a replica.
       if (e instanceof FailStopError) this.parts[0]!.stopFor(e);

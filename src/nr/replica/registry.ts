@@ -15,6 +15,13 @@ export interface LocalReplica {
   beat(): void;
   /** Replay up to the current tail, if not busy (a sibling waits for log space). */
   catchUp(): void;
+  /**
+   * Replay up to the CTAIL seen now, if not busy and still holding its log:
+   * a replica of another log in this thread waits (for log space, or for
+   * the parallel logs' order), and this one may be what holds back a
+   * thread that waits for that waiter.
+   */
+  tendForOtherLog(): void;
   /** The thread is exiting: release the slot without running more ops. */
   abandon(): void;
 }
@@ -49,6 +56,23 @@ export function siblings(instance: number, of: LocalReplica): LocalReplica[] {
   const set = byLog.get(instance);
   if (set === undefined) return [];
   return [...set].filter((r) => r !== of && !r.isDetached);
+}
+
+/**
+ * Replicas of every other log in this thread. A thread waiting on log X
+ * answers no nudge (it is not in its event loop), so if its replica of log
+ * Y holds Y's head while Y's writer waits for it, and that writer's own
+ * replica of X is what this thread waits for, only replaying Y from inside
+ * the wait breaks the cycle; otherwise it lasts fenceAfterMs and ends in a
+ * fence. (Parallel logs are such logs; so are two structures' handles.)
+ */
+export function othersInThread(instance: number): LocalReplica[] {
+  const out: LocalReplica[] = [];
+  for (const [log, set] of byLog) {
+    if (log === instance) continue;
+    for (const r of set) if (!r.isDetached) out.push(r);
+  }
+  return out;
 }
 
 /** Whether node `slot` of log `instance` lives in this thread. */

@@ -155,6 +155,18 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
     this.replayTo(this.log.tail());
   }
 
+  /** @internal LocalReplica: see registry.othersInThread. */
+  tendForOtherLog(): void {
+    // A fenced or lost replica holds no head (and its recovery is no job for another log's wait).
+    if (this.detachedError !== null || this.applying || this.log.slotWord(this.id) !== this.slotWord) return;
+    try {
+      this.catchUpToCtail();
+    } catch (e) {
+      // Opportunistic, as a nudge: a halt or a loss is kept and thrown at this replica's next op.
+      if (!(e instanceof FailStopError) && !(e instanceof DetachedError) && !(e instanceof FencedRunSignal) && !(e instanceof RecoveryError)) throw e;
+    }
+  }
+
   /** @internal Replay up to the ctail observed now: the state every read must at least see. */
   catchUpToCtail(): void {
     const c = this.log.ctail();
@@ -328,9 +340,10 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
     this.recovery.serveIfAsked();
   }
 
-  /** @internal CombinerHost */
+  /** @internal CombinerHost: this thread's other replicas of this log, and its replicas of other logs. */
   helpSiblings(): void {
     for (const r of registry.siblings(this.log.instance, this)) r.catchUp();
+    for (const r of registry.othersInThread(this.log.instance)) r.tendForOtherLog();
   }
 
   /**
