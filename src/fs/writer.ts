@@ -44,6 +44,8 @@ export interface WriterReplica {
   holdsLog(): boolean;
   /** A replica's (not a client's node view): fence what holds `mark` back after fenceAfterMs of waiting (Replica.fenceHolding). */
   fenceHolding?(mark: number, waitingSince: number): boolean;
+  /** A replica's: replay this thread's other replicas before sleeping in a wait (Replica.helpWhileWaiting). */
+  helpWhileWaiting?(): void;
 }
 
 /** What a write needs of its thread's share of the pool (a replica's PageHolder, a client's ClientPages). */
@@ -291,7 +293,10 @@ export class DataWriter {
         this.holder.reclaim(true);
         continue;
       }
-      if (this.holder.held().cached === 0) Atomics.wait(this.sleepCell, 0, 0, 1);
+      if (this.holder.held().cached === 0) {
+        this.replica.helpWhileWaiting?.();
+        Atomics.wait(this.sleepCell, 0, 0, 1);
+      }
     }
   }
 
@@ -326,6 +331,7 @@ export class DataWriter {
       }
       if (i === LAG_SLEEPS) break;
       this.lagSleeps++;
+      this.replica.helpWhileWaiting?.();
       Atomics.wait(this.sleepCell, 0, 0, LAG_SLEEP_MS);
     }
     this.lagBackoff = Math.min(LAG_BACKOFF_MAX, Math.max(1, this.lagBackoff * 2));

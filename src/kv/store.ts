@@ -431,6 +431,7 @@ export class KvStore {
       this.r.sync();
       if (this.ctx.applied.count >= target) return;
       if (performance.now() >= deadline) throw new KvStaleError(this.ctx.applied.count, target, f.staleMs);
+      this.r.helpWhileWaiting();
       Atomics.wait(this.sleep, 0, 0, 1);
     }
   }
@@ -485,6 +486,7 @@ export class KvStore {
         const mark = this.ctx.displaced!.waitingMark();
         if (mark === undefined || performance.now() - since > ARENA_WAIT_MS) throw e; // full of live values, or the wait is over
         if (this.r.fenceHolding(mark, since)) continue;
+        this.r.helpWhileWaiting();
         Atomics.wait(this.sleep, 0, 0, 1);
       }
     }

@@ -188,6 +188,19 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> extends Repl
   }
 
   /**
+   * For a synchronous wait loop of a structure built on the runtime (waiting
+   * for shared memory that other replicas hold back, before each short
+   * sleep): while this thread blocks its event loop answers no nudge, so
+   * this replays its other replicas (of this log to the tail, of other logs
+   * to their CTAIL; one of them may hold back a thread this wait depends on)
+   * and publishes this one's heartbeat. Cheap when nothing lags.
+   */
+  helpWhileWaiting(): void {
+    this.beat();
+    this.helpSiblings();
+  }
+
+  /**
    * For shared memory that marks reclaim and that has run out (a page
    * pool, a value arena): once the caller has waited `fenceAfterMs` (the
    * handle's) since `waitingSince` (performance.now()) for `mark` to be
