@@ -343,6 +343,11 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
   /** @internal CombinerHost: this thread's other replicas of this log, and its replicas of other logs. */
   helpSiblings(): void {
     for (const r of registry.siblings(this.log.instance, this)) r.catchUp();
+    this.helpOtherLogs();
+  }
+
+  /** @internal This thread's replicas of other logs, to their CTAIL (registry.othersInThread). */
+  helpOtherLogs(): void {
     for (const r of registry.othersInThread(this.log.instance)) r.tendForOtherLog();
   }
 

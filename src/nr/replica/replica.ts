@@ -191,13 +191,15 @@ export class Replica<S, R extends OpTable<S>, W extends OpTable<S>> extends Repl
    * For a synchronous wait loop of a structure built on the runtime (waiting
    * for shared memory that other replicas hold back, before each short
    * sleep): while this thread blocks its event loop answers no nudge, so
-   * this replays its other replicas (of this log to the tail, of other logs
-   * to their CTAIL; one of them may hold back a thread this wait depends on)
-   * and publishes this one's heartbeat. Cheap when nothing lags.
+   * this replays its replicas of other logs to their CTAIL (one of them may
+   * hold back a thread this wait depends on) and publishes this one's
+   * heartbeat. Cheap when nothing lags. Replicas of this same log are the
+   * structure's own business (they hold what it waits for: catch up or
+   * fence, as `fenceHolding` decides).
    */
   helpWhileWaiting(): void {
     this.beat();
-    this.helpSiblings();
+    this.helpOtherLogs();
   }
 
   /**
