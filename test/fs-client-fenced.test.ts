@@ -22,8 +22,7 @@
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { attachFs, createFs, type NrFs } from '../src/fs/index.js';
-import { DEFAULTS } from '../src/nr/index.js';
-import { MAX_ROUNDS, ROUNDS, STOP } from './support/fs-fenced-files.js';
+import { CONTROL_BYTES, FAILED, HELD, MAX_ROUNDS, PIPE_PAGES, RELEASE, ROUNDS, STOP } from './support/fs-fenced-files.js';
 import { poolCensus } from './support/pool-census.js';
 import { workerPath } from './support/spawn.js';
 import type { ClientReport } from './workers/fs-fenced-client.js';
@@ -76,32 +75,57 @@ async function until(f: () => boolean, what: string, ms = 20_000): Promise<void>
   }
 }
 
-async function fencedClientRun(stallMs: number): Promise<{ report: ClientReport; main: NrFs; client: Worker; roundsAtStall: number; roundsAtWake: number }> {
-  // 256 pages of capacity (a pool of 1280): 3000 overwrites of one page need the stalled node's retired pages back.
-  const h = createFs({ replicas: 2, maxReplicas: 3, clients: 1, capacityBytes: 1 << 20, logBytes: 1 << 20, fenceAfterMs: 150 });
+/** Pages the files under `dir` fill (none has holes but the pipelined ones, whose holes are counted as the pool holds them: not at all). */
+function filePages(fs: NrFs, dir: string): number {
+  let pages = 0;
+  for (const name of fs.readdir(dir)) {
+    const data = fs.readFile(`${dir}/${name}`);
+    for (let at = 0; at < data.length; at += 4096) if (name.startsWith('p') ? data.subarray(at, at + 4096).some((x) => x !== 0) : true) pages++;
+  }
+  return pages;
+}
+
+/**
+ * How the stalled node is made to lag: 'pool' — 3000 overwrites of one page, past the pool (256 pages of capacity, a
+ * pool of 1280), need its retired pages back; 'log' — 4000 chmods, past a 64 KiB log, need the log space it holds.
+ */
+type Fill = 'pool' | 'log';
+
+/**
+ * `stall`: 'short' — deadAfterMs is 20 s and the node is released as soon as it is fenced; 'long' — deadAfterMs is
+ * 200 ms and the node is released only once its client has failed.
+ */
+async function fencedClientRun(stall: 'short' | 'long', fill: Fill): Promise<{ report: ClientReport; main: NrFs; client: Worker; roundsAtWake: number }> {
+  const deadAfterMs = stall === 'short' ? 20_000 : 200;
+  const h = createFs({ replicas: 2, maxReplicas: 3, clients: 1, capacityBytes: 1 << 20, logBytes: fill === 'log' ? 1 << 16 : 1 << 20, fenceAfterMs: 150, deadAfterMs });
   const main = attachFs(h);
   main.mkdir('/c');
   main.writeFile('/f', Buffer.alloc(4096, 1));
-  const node = spawn({ handle: h, mode: 'node' });
-  const { slot } = await message<{ slot: number }>(node);
-  const control = new SharedArrayBuffer(128);
+  main.writeFile('/held', HELD);
+  const control = new SharedArrayBuffer(CONTROL_BYTES);
   const words = new Int32Array(control);
+  const node = spawn({ handle: h, mode: 'node', control });
+  const { slot } = await message<{ slot: number }>(node);
   const client = spawn({ handle: h, mode: 'client', node: slot, control, timeoutMs: 10_000 });
   const reported = message<ClientReport>(client, 60_000);
   await pumping(main, until(() => Atomics.load(words, ROUNDS) >= 10, 'the client\'s first rounds'));
 
   const blocked = message<{ blocked: boolean }>(node);
-  node.postMessage({ block: stallMs });
+  node.postMessage({ block: 30_000 });
   await blocked;
-  const woke = message<{ woke: boolean; status: string; transfers: number; size: number }>(node, 30_000); // sent stallMs later
-  const roundsAtStall = Atomics.load(words, ROUNDS);
+  const woke = message<{ woke: boolean; status: string; transfers: number; size: number }>(node, 40_000); // sent once released
+  main.unlink('/held'); // held by the client's fd: an orphan, readable through it until its close
   const fd = main.open('/f', 'r+');
   const t0 = performance.now();
-  for (let i = 0; i < 3000; i++) main.pwrite(fd, Buffer.alloc(4096, 2 + (i % 200)), 0, 4096, 0);
+  if (fill === 'pool') for (let i = 0; i < 3000; i++) main.pwrite(fd, Buffer.alloc(4096, 2 + (i % 200)), 0, 4096, 0);
+  else for (let i = 0; i < 4000; i++) main.fchmod(fd, i % 2 === 0 ? 0o600 : 0o644);
   main.close(fd);
   const ms = performance.now() - t0;
   expect(main.replica.stats().fences).toBe(1);
-  expect(ms).toBeLessThan(stallMs + 4_000);
+  expect(ms).toBeLessThan(4_000); // fenced after 150 ms, well before the writers' 5 s POOL_WAIT_MS (ENOSPC) or the log's bound
+  if (stall === 'long') await pumping(main, until(() => Atomics.load(words, FAILED) === 1, 'the client to see its node gone'));
+  Atomics.store(words, RELEASE, 1);
+  Atomics.notify(words, RELEASE);
   const w = await pumping(main, woke);
   expect(w).toEqual({ woke: true, status: 'live', transfers: 1, size: 4096 });
   const roundsAtWake = Atomics.load(words, ROUNDS);
@@ -111,10 +135,10 @@ async function fencedClientRun(stallMs: number): Promise<{ report: ClientReport;
   const report = await pumping(main, reported);
 
   // Every replica synced, the node's clients swept (a client left DEAD with doubtful pages), the displaced pages freed.
+  main.releaseClients();
   const settled = message<{ cached: number }>(node);
   node.postMessage('settle');
   const { cached: nodeCached } = await pumping(main, settled);
-  main.releaseClients();
   main.replica.sync();
   main.reclaimPages();
   const census = poolCensus(h);
@@ -130,14 +154,16 @@ async function fencedClientRun(stallMs: number): Promise<{ report: ClientReport;
     const ok = candidates.some((c) => (c === null ? actual === null : actual !== null && Buffer.from(c).equals(actual)));
     expect(ok, `${path}: ${actual === null ? 'absent' : `${actual.length} bytes`}, not one of the model's ${candidates.length}`).toBe(true);
   }
-  const live = main.readdir('/c').length;
-  expect(live).toBeGreaterThan(0);
-  return { report, main, client, roundsAtStall, roundsAtWake };
+  expect(main.readdir('/c').length).toBeGreaterThan(0);
+  // The orphan /held went with the client's fd (its close, or the sweep of its id): LIVE pages are exactly the files'.
+  expect(main.exists('/held')).toBe(false);
+  expect(main.usage().pages).toBe(filePages(main, '/c') + 1);
+  return { report, main, client, roundsAtWake };
 }
 
-describe('an fs client whose node is fenced and recovers', () => {
-  it(`a stall shorter than deadAfterMs (${DEFAULTS.deadAfterMs} ms): the client waits, no op fails, every answer is node:fs's, and it goes on`, async () => {
-    const { report, main } = await fencedClientRun(500);
+describe.each(['pool', 'log'] as const)('an fs client whose node is fenced (it holds the %s back) and recovers', (fill) => {
+  it('fenced and back within deadAfterMs: the client waits, no op fails, every answer is node:fs\'s, and it goes on', async () => {
+    const { report, main } = await fencedClientRun('short', fill);
     expect(report.wrong).toEqual([]);
     expect(report.failures).toEqual([]);
     // Every path's outcome is known: one candidate each.
@@ -145,14 +171,17 @@ describe('an fs client whose node is fenced and recovers', () => {
     main.detach();
   }, 60_000);
 
-  it(`a stall longer than deadAfterMs: NodeGoneError ('unknown' only for what was in flight, false after), never a wrong answer; a fresh client works`, async () => {
-    const { report, main, client, roundsAtWake } = await fencedClientRun(DEFAULTS.deadAfterMs + 800);
+  it('fenced and silent past deadAfterMs: NodeGoneError (\'unknown\' only for ops in flight, false after), never a wrong answer; a fresh client works', async () => {
+    const { report, main, client, roundsAtWake } = await fencedClientRun('long', fill);
     expect(report.wrong).toEqual([]);
     expect(report.failures.length).toBeGreaterThan(0);
     expect(report.failures.every((f) => f.cls === 'NodeGoneError')).toBe(true);
-    // At most the op in flight at the stall is 'unknown'; every later op did not and will not take effect.
-    expect(report.failures.filter((f) => f.committed === 'unknown').length).toBeLessThanOrEqual(1);
-    expect(report.failures.slice(1).every((f) => f.committed === false)).toBe(true);
+    // 'unknown' only for what was in flight when the client saw its node gone (a synchronous op, or a round's
+    // pipelined ops), then every op did not and will not take effect.
+    const firstFalse = report.failures.findIndex((f) => f.committed === false);
+    expect(firstFalse).toBeGreaterThanOrEqual(0);
+    expect(firstFalse).toBeLessThanOrEqual(2 * PIPE_PAGES);
+    expect(report.failures.slice(firstFalse).every((f) => f.committed === false)).toBe(true);
     expect(report.rounds).toBeGreaterThanOrEqual(Math.min(MAX_ROUNDS, roundsAtWake + 30));
     const again = message<{ again: string }>(client);
     client.postMessage('again');

@@ -17,8 +17,39 @@ export function overlay(base: Uint8Array, patch: Uint8Array, at: number): Uint8A
   return out;
 }
 
-/** Control words of the client worker: rounds done (it writes), stop (the test sets). Each on its own 64-byte line. */
+/**
+ * Control words (i32 indexes into one SharedArrayBuffer of CONTROL_BYTES, each word on its own 64-byte line):
+ * ROUNDS, rounds the client did; FAILED, set by the client at its first typed failure; STOP, set by the test to
+ * end the client's rounds; RELEASE, set by the test to end the node's stall.
+ */
 export const ROUNDS = 0;
-export const STOP = 16;
+export const FAILED = 16;
+export const STOP = 32;
+export const RELEASE = 48;
+export const CONTROL_BYTES = 256;
 /** The client's bound on rounds (a client failing fast for good runs them all in a second or so). */
 export const MAX_ROUNDS = 3000;
+
+/** The file the client holds open across the stall (the test unlinks it meanwhile). */
+export const HELD = new Uint8Array(3 * 4096 + 10).map((_, i) => (i * 3 + 1) & 0xff);
+
+/** Pages of each round's pipelined file, and the byte of page k. */
+export const PIPE_PAGES = 4;
+export function pipeByte(round: number, k: number): number {
+  return ((round * PIPE_PAGES + k) % 250) + 1;
+}
+
+/**
+ * The contents a pipelined file may have: page k written (true), not (false), or unknown ('maybe', both counted).
+ * A page not written is a hole (zeros) below the last written page, and past the end otherwise.
+ */
+export function pipeFiles(round: number, written: (boolean | 'maybe')[]): Uint8Array[] {
+  let choices: boolean[][] = [[]];
+  for (const w of written) choices = choices.flatMap((c) => (w === 'maybe' ? [[...c, false], [...c, true]] : [[...c, w]]));
+  return choices.map((c) => {
+    const pages = c.lastIndexOf(true) + 1;
+    const out = new Uint8Array(pages * 4096);
+    c.forEach((on, k) => on && k < pages && out.fill(pipeByte(round, k), k * 4096, (k + 1) * 4096));
+    return out;
+  });
+}

@@ -9,8 +9,10 @@
  *   'settle' (catch up and reclaim; answer { cached }).
  * - 'client': connectFs to `node`, then run rounds on its own files under
  *   /c until control word STOP is set (or MAX_ROUNDS rounds), counting rounds in
- *   word ROUNDS. Each round: writeFile, readFile, an fd's partial pwrite and
- *   pread, rename, and every third round an unlink. Every answer is checked
+ *   word ROUNDS. It holds an fd on /held from the start (the test unlinks
+ *   it) and reads it through that fd at the end. Each round: writeFile,
+ *   readFile, an fd's partial pwrite and pread, rename, every third round
+ *   an unlink, and pipelined whole-page pwriteAsync / preadAsync pairs. Every answer is checked
  *   against what node:fs would give (the model: the possible contents of
  *   each path, more than one after an op whose outcome is unknown); an
  *   answer outside it, or an error other than NR's NodeGoneError /
@@ -21,7 +23,7 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { attachFs, connectFs, type NrFs, type NrFsHandle } from '../../src/fs/index.js';
 import { FencedError, NodeGoneError, TimeoutError } from '../../src/nr/index.js';
-import { clientBytes, overlay, PATCH, PATCH_AT, MAX_ROUNDS, ROUNDS, STOP } from '../support/fs-fenced-files.js';
+import { clientBytes, HELD, MAX_ROUNDS, overlay, PATCH, PATCH_AT, PIPE_PAGES, pipeByte, pipeFiles, FAILED, RELEASE, ROUNDS, STOP } from '../support/fs-fenced-files.js';
 
 type Input = { handle: NrFsHandle; mode: 'node' | 'client'; node?: number; control?: SharedArrayBuffer; timeoutMs?: number };
 const input = workerData as Input;
@@ -50,7 +52,8 @@ if (input.mode === 'node') {
   parentPort!.on('message', (m: string | { block: number }) => {
     if (typeof m === 'object') {
       parentPort!.postMessage({ blocked: true });
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, m.block);
+      // Bounded: a test that never releases it still ends.
+      Atomics.wait(new Int32Array(input.control!), RELEASE, 0, m.block);
       const size = fs.readFile('/f').length;
       const s = fs.replica.stats();
       parentPort!.postMessage({ woke: true, status: s.status, transfers: s.stateTransfers, size });
@@ -83,10 +86,61 @@ if (input.mode === 'node') {
       return true;
     } catch (e) {
       if (e instanceof NodeGoneError || e instanceof FencedError || e instanceof TimeoutError) {
+        Atomics.store(words, FAILED, 1);
         if (failures.length < 200) failures.push({ op, path, cls: e.constructor.name, committed: e.committed });
       } else wrong.push(`${op} ${path}: ${(e as Error).constructor.name} ${String((e as { code?: string }).code)} ${(e as Error).message}`);
       return false;
     }
+  };
+  // Held from the start: the test unlinks /held during the stall; it stays readable through this fd until its close.
+  let held = -1;
+  if (!attempt('open', '/held', () => (held = fs.open('/held', 'r')))) wrong.push('open /held failed before the stall');
+  /**
+   * PIPE_PAGES whole-page pwriteAsync to `path` (page k filled with pipeByte(round, k)), each followed by a preadAsync
+   * of that page, all in flight at once: each read sees the write issued before it (issue order).
+   */
+  const pipelined = async (path: string, round: number): Promise<void> => {
+    let fd = -1;
+    if (!attempt('open', path, () => (fd = fs.open(path, 'w+')))) {
+      widen(path, [new Uint8Array(0)]);
+      return;
+    }
+    model.set(path, [new Uint8Array(0)]);
+    const writes: Promise<number>[] = [];
+    const reads: { page: Buffer; done: Promise<number> }[] = [];
+    for (let k = 0; k < PIPE_PAGES; k++) {
+      writes.push(fs.pwriteAsync(fd, Buffer.alloc(4096, pipeByte(round, k)), 0, 4096, k * 4096));
+      const page = Buffer.alloc(4096);
+      reads.push({ page, done: fs.preadAsync(fd, page, 0, 4096, k * 4096) });
+    }
+    const wrote = await Promise.allSettled(writes);
+    const read = await Promise.allSettled(reads.map((r) => r.done));
+    const written: (boolean | 'maybe')[] = [];
+    for (let k = 0; k < PIPE_PAGES; k++) {
+      const w = wrote[k]!;
+      if (w.status === 'fulfilled') {
+        if (w.value !== 4096) wrong.push(`pwriteAsync ${path} page ${k}: ${w.value}`);
+        written.push(true);
+      } else {
+        attempt('pwriteAsync', path, () => {
+          throw w.reason;
+        });
+        const c = (w.reason as { committed?: unknown }).committed;
+        written.push(c === false ? false : 'maybe');
+      }
+      const r = read[k]!;
+      if (r.status === 'fulfilled') {
+        // Issued after its page's write: it sees that write (when that write took effect; a refused one leaves a hole or EOF).
+        const ok = written[k] === true ? r.value === 4096 && reads[k]!.page.every((x) => x === pipeByte(round, k)) : true;
+        if (!ok) wrong.push(`preadAsync ${path} page ${k}: ${r.value} bytes, not the page written before it`);
+      } else {
+        attempt('preadAsync', path, () => {
+          throw r.reason;
+        });
+      }
+    }
+    model.set(path, pipeFiles(round, written));
+    attempt('close', path, () => fs.close(fd));
   };
   let round = 0;
   for (; round < MAX_ROUNDS && Atomics.load(words, STOP) === 0; round++) {
@@ -131,8 +185,15 @@ if (input.mode === 'node') {
       if (attempt('unlink', old, () => fs.unlink(old))) model.set(old, [null]);
       else widen(old, [null]);
     }
+    await pipelined(`/c/p${round}`, round);
     Atomics.store(words, ROUNDS, round + 1);
   }
+  attempt('pread', '/held', () => {
+    const buf = Buffer.alloc(HELD.length + 10);
+    const n = fs.pread(held, buf, 0, buf.length, 0);
+    if (!Buffer.from(HELD).equals(buf.subarray(0, n))) wrong.push(`pread /held: ${n} bytes, not what it held`);
+  });
+  attempt('close', '/held', () => fs.close(held));
   const report: ClientReport = { threadId, owner: fs.ownerId, rounds: round, failures, wrong, model: [...model] };
   fs.detach();
   parentPort!.postMessage(report);
