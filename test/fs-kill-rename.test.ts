@@ -1,17 +1,19 @@
 /**
- * A replica thread killed mid-rename and mid-unlink (worker.terminate() at
- * an arbitrary instruction, 24 times, 3 in each step of its cycle), then declared
- * dead and its slot released as a manager does for a killed replica
- * (declareDead + releaseSlot). For every kill: the survivors' tree is one
- * of the legal states (the renamed file at the old or the new path, never
- * both or neither, its bytes intact; the unlinked file present and whole,
- * or gone with its pages back in the pool; the file renamed over a target
- * always at the target), both survivors hold the same state, no page of
- * the pool is left to the dead thread, and further ops work.
+ * A replica thread, or an NrFS client thread, killed mid-rename and
+ * mid-unlink (worker.terminate() at an arbitrary instruction, 24 times, 3
+ * in each step of its cycle), then declared dead as a manager does: a
+ * replica's slot with declareDead + releaseSlot, a client with
+ * declareFsClientDead + releaseClients (once its node answered what it
+ * sent). For every kill: the survivors' tree is one of the legal states
+ * (the renamed file at the old or the new path, never both or neither, its
+ * bytes intact; the unlinked file present and whole, or gone with its pages
+ * back in the pool; the file renamed over a target always at the target),
+ * both survivors hold the same state, no page of the pool is left to the
+ * dead thread, and further ops work.
  */
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { attachFs, createFs, type NrFs } from '../src/fs/index.js';
+import { attachFs, createFs, declareFsClientDead, type NrFs } from '../src/fs/index.js';
 import { declareDead } from '../src/nr/index.js';
 import { fileBytes, pagesOf } from './support/fs-kill-files.js';
 import { poolCensus } from './support/pool-census.js';
@@ -35,6 +37,14 @@ function message<T>(w: Worker, timeoutMs = 20_000): Promise<T> {
   });
 }
 
+async function until(f: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 /** Present with exactly these bytes (true), or absent (false); anything else fails the test. */
 function wholeOrGone(fs: NrFs, path: string, bytes: Buffer): boolean {
   if (!fs.exists(path)) return false;
@@ -43,9 +53,9 @@ function wholeOrGone(fs: NrFs, path: string, bytes: Buffer): boolean {
   return true;
 }
 
-describe('a replica killed mid-rename and mid-unlink', () => {
+describe.each(['replica', 'client'] as const)('a %s killed mid-rename and mid-unlink', (kind) => {
   it('24 kills, 3 in each step of the cycle, at different delays: every survivor sees a legal tree, the survivors agree, no page is left behind, and ops go on', async () => {
-    const h = createFs({ replicas: 3, maxReplicas: 4, capacityBytes: 8 << 20, logBytes: 1 << 20 });
+    const h = createFs({ replicas: kind === 'replica' ? 3 : 2, maxReplicas: 4, clients: 1, capacityBytes: 8 << 20, logBytes: 1 << 20 });
     const main = attachFs(h);
     main.mkdir('/r');
     main.mkdir('/d');
@@ -61,13 +71,21 @@ describe('a replica killed mid-rename and mid-unlink', () => {
       const steps: number[] = [];
       for (let kill = 0; kill < kills; kill++) {
         const control = new SharedArrayBuffer(4);
-        const w = new Worker(workerPath('fs-rename-killer'), { workerData: { handle: h, mode: 'loop', start: kill % 8, control } });
-        const { slot } = await message<{ slot: number }>(w);
+        const w = new Worker(workerPath('fs-rename-killer'), { workerData: { handle: h, mode: 'loop', start: kill % 8, control, ...(kind === 'client' ? { node: peerSlot } : {}) } });
+        const { slot, threadId, owner } = await message<{ slot?: number; threadId?: number; owner?: number }>(w);
         await new Promise((r) => setTimeout(r, (kill * 5) % 13)); // 0..12 ms into its loop
         await w.terminate();
         steps.push(Atomics.load(new Int32Array(control), 0));
-        declareDead(h.nr, slot);
-        main.releaseSlot(slot);
+        // As a manager does for a killed thread: a replica's slot declared dead and released; a client's ids
+        // declared dead, and swept once no request of it is pending (its node, the peer, answers what it sent).
+        const dead = kind === 'replica' ? slot! : owner!;
+        if (kind === 'replica') {
+          declareDead(h.nr, slot!);
+          main.releaseSlot(slot!);
+        } else {
+          expect(declareFsClientDead(h, threadId!)).toEqual([owner]);
+          await until(() => main.releaseClients() === 1, `kill ${kill}: the client's id swept`);
+        }
         main.replica.sync();
 
         // The renamed file: at exactly one of its two paths, whole.
@@ -97,7 +115,7 @@ describe('a replica killed mid-rename and mid-unlink', () => {
         const census = poolCensus(h);
         expect(census.live, `kill ${kill}`).toBe(filePages);
         expect(census.retiring, `kill ${kill}`).toBe(0);
-        expect(census.taken[slot] ?? 0, `kill ${kill}: pages left under the dead slot`).toBe(0);
+        expect(census.taken[dead] ?? 0, `kill ${kill}: pages left under the dead thread's id`).toBe(0);
         expect(Object.keys(census.taken).map(Number).every((o) => o === main.replica.id || o === peerSlot)).toBe(true);
 
         // Ops go on, on both survivors: back to the start state for the next kill.

@@ -1,22 +1,24 @@
 /**
  * Test worker (test/fs-kill-rename.test.ts): an NrFS replica thread.
  *
- * - 'loop': attach, report { slot }, then rename /r/a <-> /d/b, write and
+ * - 'loop': attach (or, given `node`, connect as a client of that node),
+ *   report { slot } (a client: { threadId, owner }), then rename /r/a <-> /d/b, write and
  *   unlink /u/x (every other round with an fd open on it across the
  *   unlink), and write /o/tmp then rename it over /o/dst, in a cycle
  *   started at step `start`, counting steps done in control word 0, until
  *   the test terminates the worker at an arbitrary instruction (bounded:
  *   it stops by itself after 20 s).
- * - 'peer': attach, report { slot }, and answer 'digest' (catch up; reply
+ * - 'peer': attach, report { slot }, serve clients, and answer 'digest' (catch up; reply
  *   { digest, pages }) and { write: path } (writeFile the path; reply { wrote }).
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import { attachFs, type NrFsHandle } from '../../src/fs/index.js';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { attachFs, connectFs, type NrFs, type NrFsClient, type NrFsHandle } from '../../src/fs/index.js';
 import { fileBytes } from '../support/fs-kill-files.js';
 
-const { handle, mode, start = 0, control = new SharedArrayBuffer(4) } = workerData as { handle: NrFsHandle; mode: 'loop' | 'peer'; start?: number; control?: SharedArrayBuffer };
-const fs = attachFs(handle);
-parentPort!.postMessage({ slot: fs.replica.id });
+const { handle, mode, start = 0, control = new SharedArrayBuffer(4), node } = workerData as { handle: NrFsHandle; mode: 'loop' | 'peer'; start?: number; control?: SharedArrayBuffer; node?: number };
+// A loop with a `node` is an NrFS client of that node (no replica); else a replica thread.
+const fs: NrFs = node === undefined ? attachFs(handle) : connectFs(handle, { node });
+parentPort!.postMessage(node === undefined ? { slot: fs.replica.id } : { threadId, owner: (fs as NrFsClient).ownerId });
 
 if (mode === 'loop') {
   const u = fileBytes('u');
