@@ -20,13 +20,20 @@ export function overlay(base: Uint8Array, patch: Uint8Array, at: number): Uint8A
 /**
  * Control words (i32 indexes into one SharedArrayBuffer of CONTROL_BYTES, each word on its own 64-byte line):
  * ROUNDS, rounds the client did; FAILED, set by the client at its first typed failure; STOP, set by the test to
- * end the client's rounds; RELEASE, set by the test to end the node's stall.
+ * end the client's rounds; RELEASE, set by the test to end the node's stall; PAUSED, set by the client when it
+ * stops before the op it pauses at; GO, set by the test to let it go on.
  */
 export const ROUNDS = 0;
 export const FAILED = 16;
 export const STOP = 32;
 export const RELEASE = 48;
-export const CONTROL_BYTES = 256;
+export const PAUSED = 64;
+export const GO = 80;
+export const CONTROL_BYTES = 384;
+
+/** The op the client's round PAUSE_ROUND stops before: a synchronous writeFile, or the round's pipelined ops. */
+export type PausePoint = 'writeFile' | 'pipelined';
+export const PAUSE_ROUND = 10;
 /** The client's bound on rounds (a client failing fast for good runs them all in a second or so). */
 export const MAX_ROUNDS = 3000;
 

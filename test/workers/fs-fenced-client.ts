@@ -12,7 +12,9 @@
  *   word ROUNDS. It holds an fd on /held from the start (the test unlinks
  *   it) and reads it through that fd at the end. Each round: writeFile,
  *   readFile, an fd's partial pwrite and pread, rename, every third round
- *   an unlink, and pipelined whole-page pwriteAsync / preadAsync pairs. Every answer is checked
+ *   an unlink, and pipelined whole-page pwriteAsync / preadAsync pairs.
+ *   With `pauseAt`, round PAUSE_ROUND stops before its writeFile or its
+ *   pipelined ops (after their file's open) (word PAUSED) until the test sets GO. Every answer is checked
  *   against what node:fs would give (the model: the possible contents of
  *   each path, more than one after an op whose outcome is unknown); an
  *   answer outside it, or an error other than NR's NodeGoneError /
@@ -23,9 +25,9 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { attachFs, connectFs, type NrFs, type NrFsHandle } from '../../src/fs/index.js';
 import { FencedError, NodeGoneError, TimeoutError } from '../../src/nr/index.js';
-import { clientBytes, HELD, MAX_ROUNDS, overlay, PATCH, PATCH_AT, PIPE_PAGES, pipeByte, pipeFiles, FAILED, RELEASE, ROUNDS, STOP } from '../support/fs-fenced-files.js';
+import { clientBytes, HELD, MAX_ROUNDS, overlay, PATCH, PATCH_AT, PIPE_PAGES, pipeByte, pipeFiles, FAILED, GO, PAUSE_ROUND, PAUSED, type PausePoint, RELEASE, ROUNDS, STOP } from '../support/fs-fenced-files.js';
 
-type Input = { handle: NrFsHandle; mode: 'node' | 'client'; node?: number; control?: SharedArrayBuffer; timeoutMs?: number };
+type Input = { handle: NrFsHandle; mode: 'node' | 'client'; node?: number; control?: SharedArrayBuffer; timeoutMs?: number; pauseAt?: PausePoint };
 const input = workerData as Input;
 
 export interface TypedFailure {
@@ -106,6 +108,7 @@ if (input.mode === 'node') {
       return;
     }
     model.set(path, [new Uint8Array(0)]);
+    if (round === PAUSE_ROUND && input.pauseAt === 'pipelined') pause();
     const writes: Promise<number>[] = [];
     const reads: { page: Buffer; done: Promise<number> }[] = [];
     for (let k = 0; k < PIPE_PAGES; k++) {
@@ -142,8 +145,16 @@ if (input.mode === 'node') {
     model.set(path, pipeFiles(round, written));
     attempt('close', path, () => fs.close(fd));
   };
+  /** Stops before an op until the test has stalled the node, so that op goes out to a node that cannot serve it. */
+  const pause = (): void => {
+    Atomics.store(words, PAUSED, 1);
+    Atomics.notify(words, PAUSED);
+    // Bounded: a test that never lets it go on still ends.
+    Atomics.wait(words, GO, 0, 20_000);
+  };
   let round = 0;
   for (; round < MAX_ROUNDS && Atomics.load(words, STOP) === 0; round++) {
+    if (round === PAUSE_ROUND && input.pauseAt === 'writeFile') pause();
     const p = `/c/f${round}`;
     const q = `/c/g${round}`;
     const a = clientBytes(round);

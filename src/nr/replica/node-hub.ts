@@ -31,6 +31,13 @@ export interface NodeHub {
   waitDoorbell(): WaitAsyncResult;
   /** The node is leaving: its clients get NodeGoneError from now on. */
   close(): void;
+  /**
+   * Start a new serving epoch: the node was fenced and recovered, and its
+   * clients may have given up on it meanwhile (fenced and silent), told
+   * that what they had sent will never take effect later. Clients of
+   * earlier epochs are never served again; they fail with NodeGoneError.
+   */
+  restart(): void;
 }
 
 /** Makes the hub for node `slot` (null: the handle has no client slots). */

@@ -149,6 +149,11 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
     else this.drop(lost);
   }
 
+  /** @internal CombinerHost: the slot is still ours and Active as we last knew it. */
+  holdsSlot(): boolean {
+    return this.detachedError === null && this.log.slotWord(this.id) === this.slotWord;
+  }
+
   /** @internal Replay up to the current tail, if not busy. */
   catchUp(): void {
     if (this.detachedError !== null || this.applying) return;
@@ -243,6 +248,8 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
       if (this.log.slotWord(this.id) !== this.slotWord) {
         if (this.serving) throw new ServeAborted();
         this.recovery.rejoin();
+        // Fenced, then back: clients that judged us gone meanwhile were told their sent ops never take effect.
+        this.hub?.restart();
       }
       if (!before(this.ltail, target)) return;
       const runStart = this.combiner.ownCursor;
