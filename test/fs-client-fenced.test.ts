@@ -25,6 +25,7 @@ import { attachFs, createFs, type NrFs } from '../src/fs/index.js';
 import { CONTROL_BYTES, FAILED, GO, HELD, MAX_ROUNDS, PAUSE_ROUND, PAUSED, type PausePoint, PIPE_PAGES, RELEASE, ROUNDS, STOP } from './support/fs-fenced-files.js';
 import { poolCensus } from './support/pool-census.js';
 import { workerPath } from './support/spawn.js';
+import { message, until } from './support/worker-message.js';
 import type { ClientReport } from './workers/fs-fenced-client.js';
 
 const workers: Worker[] = [];
@@ -38,24 +39,6 @@ function spawn(data: object): Worker {
   return w;
 }
 
-function message<T>(w: Worker, timeoutMs = 20_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const fail = (e: Error): void => {
-      clearTimeout(t);
-      w.off('message', done);
-      reject(e);
-    };
-    const done = (m: T): void => {
-      clearTimeout(t);
-      w.off('error', fail);
-      resolve(m);
-    };
-    const t = setTimeout(() => fail(new Error('the worker did not answer in time')), timeoutMs);
-    w.once('message', done);
-    w.once('error', fail);
-  });
-}
-
 /** Keeps `fs` replaying (it serves the state transfer a recovering replica asks for) until `p` settles; bounded by p's own timeout. */
 async function pumping<T>(fs: NrFs, p: Promise<T>): Promise<T> {
   let settled = false;
@@ -65,14 +48,6 @@ async function pumping<T>(fs: NrFs, p: Promise<T>): Promise<T> {
     await new Promise((r) => setTimeout(r, 1));
   }
   return p;
-}
-
-async function until(f: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 /** Pages the files under `dir` fill (none has holes but the pipelined ones, whose holes are counted as the pool holds them: not at all). */
@@ -199,4 +174,16 @@ describe.each([
     expect(main.readFile('/again', 'utf8')).toBe('after');
     main.detach();
   }, 60_000);
+});
+
+describe('createFs({ deadAfterMs })', () => {
+  it('is NR\'s bound, checked at the call: a bad value is an FsArgumentError, nothing created', () => {
+    for (const v of [-1, 0, 0.5, 'x']) {
+      expect(() => createFs({ deadAfterMs: v as number })).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: `createFs: deadAfterMs must be a positive integer, got ${v}` }));
+    }
+    const fs = attachFs(createFs({ deadAfterMs: 250 }));
+    fs.writeFile('/x', 'y');
+    expect(fs.readFile('/x', 'utf8')).toBe('y');
+    fs.detach();
+  });
 });

@@ -18,32 +18,7 @@ import { declareDead } from '../src/nr/index.js';
 import { fileBytes, pagesOf } from './support/fs-kill-files.js';
 import { poolCensus } from './support/pool-census.js';
 import { workerPath } from './support/spawn.js';
-
-function message<T>(w: Worker, timeoutMs = 20_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const fail = (e: Error): void => {
-      clearTimeout(t);
-      w.off('message', done);
-      reject(e);
-    };
-    const done = (m: T): void => {
-      clearTimeout(t);
-      w.off('error', fail);
-      resolve(m);
-    };
-    const t = setTimeout(() => fail(new Error('the worker did not answer in time')), timeoutMs);
-    w.once('message', done);
-    w.once('error', fail);
-  });
-}
-
-async function until(f: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+import { message, until } from './support/worker-message.js';
 
 /** Present with exactly these bytes (true), or absent (false); anything else fails the test. */
 function wholeOrGone(fs: NrFs, path: string, bytes: Buffer): boolean {

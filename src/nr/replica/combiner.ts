@@ -106,15 +106,7 @@ export class Combiner extends OpQueue implements HubHost {
    */
   commit(): void {
     this.host.serveSnapshotIfAsked();
-    if (this.hub !== null) {
-      // Clients judge a node gone once its slot is fenced and it has been silent for deadAfterMs, and are told their
-      // sent ops never take effect later (node-gone.ts). So gather only after a beat that found the slot still ours:
-      // a fenced node gathers nothing until it has recovered, and its recovery starts a new serving epoch (hub.restart),
-      // so what those clients sent is never served. The window left: a node stalled for deadAfterMs between this check
-      // and sealing its entry (docs/nr.md, "Clients: epochs and outcomes").
-      this.host.beat();
-      if (this.host.holdsSlot()) this.hub.gather(this);
-    }
+    this.hub?.gather(this);
     const batch = this.pending;
     this.pending = this.spare ?? [];
     this.spare = null;
@@ -379,6 +371,18 @@ export class Combiner extends OpQueue implements HubHost {
     for (const r of this.pendingReads) r.reject(e);
     this.pending = [];
     this.pendingReads = [];
+  }
+
+  /**
+   * @internal HubHost. Clients judge a node gone once its slot is fenced and it has been silent for deadAfterMs, and
+   * are told their sent ops never take effect later (node-gone.ts). So a hub takes requests only after a beat that
+   * found the slot still ours: a fenced node takes none until it has recovered, and its recovery starts a new
+   * serving epoch (hub.restart), so what those clients sent is never served. The window left: a node stalled for
+   * deadAfterMs between this check and sealing its entry (docs/nr.md, "Clients: epochs and outcomes").
+   */
+  mayTakeRequests(): boolean {
+    this.host.beat();
+    return this.host.holdsSlot();
   }
 
   /** @internal HubHost */

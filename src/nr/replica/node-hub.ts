@@ -12,6 +12,8 @@ export interface HubHost {
   enqueueClientOp(client: number, seq: number, isWrite: boolean, id: number, bytes: Uint8Array, from: number, len: number): void;
   /** Requests the host takes into one batch at most. */
   readonly batchRoom: number;
+  /** Asked once per gather, before the first request is taken: false (the node was fenced) takes none. */
+  mayTakeRequests(): boolean;
 }
 
 /** A node's side of its clients' slot rings. */
