@@ -11,12 +11,13 @@
 // Instruction counts: run N puts once, under callgrind at two N, and divide the difference by the puts between them:
 //   valgrind --tool=callgrind --callgrind-out-file=/dev/null --smc-check=all-non-file \
 //     node --single-threaded bench/sync-write-cost.mjs <checkout> sync 200000   (then 600000)
+// CLIENTS=1: the handle has a client slot, so the replica has a hub (what a node's own writes pay for serving clients).
 const [dir, mode = 'sync', nArg] = process.argv.slice(2);
 if (!dir || !['sync', 'combined', 'remote', 'cnr', 'batch', 'batch-remote'].includes(mode)) throw new Error('usage: sync-write-cost.mjs <checkout dir> [sync|combined|remote|cnr|batch|batch-remote] [N]');
 const { attach, attachCnr, createCnrHandle, createHandle } = await import(dir + '/dist/src/nr/index.js');
 const { HashMap, HashMapCnr } = await import(dir + '/dist/src/nr/structures/index.js');
 const remote = mode.endsWith('remote');
-const h = mode === 'cnr' ? createCnrHandle(HashMapCnr, { logs: 4, replicas: 1 }) : createHandle(HashMap, { replicas: remote ? 2 : 1 });
+const h = mode === 'cnr' ? createCnrHandle(HashMapCnr, { logs: 4, replicas: 1 }) : createHandle(HashMap, { replicas: remote ? 2 : 1, ...(process.env.CLIENTS ? { clients: +process.env.CLIENTS } : {}) });
 const r = mode === 'cnr' ? attachCnr(h, HashMapCnr) : attach(h, HashMap);
 const other = remote ? attach(h, HashMap) : null;
 const ops = Array.from({ length: 64 }, () => ['put', 0, 0]);

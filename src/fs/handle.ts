@@ -26,6 +26,12 @@ export interface NrFsOptions {
   /** How long writers wait for a lagging replica before fencing it. Default 1000 ms. */
   fenceAfterMs?: number;
   /**
+   * How long a fenced replica's thread may show no sign of life before it
+   * counts as gone: its clients then fail for good (NodeGoneError), and
+   * attaches may reclaim its slot. Default 1000 ms.
+   */
+  deadAfterMs?: number;
+  /**
    * Most file data, in bytes (rounded down to 4 KiB pages). Default 1 GiB,
    * at most 12 GiB. The shared page pool is this plus room for pages in
    * flight (see `poolPagesFor`); pages never written cost no memory.
@@ -76,7 +82,7 @@ const ENTRY_OVERHEAD = 256;
 export const CLIENT_SLOTS = 64;
 export const CLIENT_SLOT_BYTES = 4096;
 
-const OPTION_KEYS = new Set(['replicas', 'maxReplicas', 'logBytes', 'fenceAfterMs', 'capacityBytes', 'maxInodes', 'umask', 'clients']);
+const OPTION_KEYS = new Set(['replicas', 'maxReplicas', 'logBytes', 'fenceAfterMs', 'deadAfterMs', 'capacityBytes', 'maxInodes', 'umask', 'clients']);
 /** 12 GiB: the pool (capacity plus a quarter) stays within the 2^22 pages a page ref can name. */
 const MAX_CAPACITY_BYTES = 12 * 2 ** 30;
 
@@ -106,7 +112,7 @@ export function createFs(options: NrFsOptions = {}): NrFsHandle {
   const pool = createPool(poolPagesFor(maxPages));
   const structure = fsStructure({ pool, maxPages, maxInodes });
   const slots = clients > 0 ? { clients, clientSlots: CLIENT_SLOTS, clientSlotBytes: CLIENT_SLOT_BYTES } : {};
-  const nr = asFsArgument('createFs', () => createHandle(structure, { replicas, maxReplicas, logBytes, fenceAfterMs: options.fenceAfterMs, ...slots }));
+  const nr = asFsArgument('createFs', () => createHandle(structure, { replicas, maxReplicas, logBytes, fenceAfterMs: options.fenceAfterMs, deadAfterMs: options.deadAfterMs, ...slots }));
   const changes = new SharedArrayBuffer(DOORBELL_BYTES);
   const opens = createOpenTable(maxReplicas + clients);
   const clientOwners = clients > 0 ? createClientOwners(maxReplicas, clients) : null;

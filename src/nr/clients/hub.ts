@@ -127,10 +127,15 @@ export class ClientHub implements NodeHub {
   gather(host: HubHost): number {
     const ctx = this.ctx;
     let taken = 0;
+    let asked = false;
     for (let c = 0; c < ctx.clients && taken < host.batchRoom; c++) {
       const base = ctx.clientAt(this.node, c);
       if (Atomics.load(ctx.words, base + CLIENT_STATE) === 0 || !this.ours(c)) continue;
       const tail = this.tailOf(c);
+      if (this.served[c] === tail) continue;
+      // Asked only when some client has work: a fenced node takes nothing (HubHost.mayTakeRequests).
+      if (!asked && !host.mayTakeRequests()) return 0;
+      asked = true;
 
       for (let seq = this.served[c]!; seq !== tail && taken < host.batchRoom; seq = (seq + 1) | 0, taken++) {
         const at = ctx.slotAt(base, seq);

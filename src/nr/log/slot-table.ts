@@ -63,9 +63,31 @@ export class SlotTable {
     Atomics.store(this.words, this.at(r, S_LTAIL), pos);
   }
 
+  /**
+   * Slots whose owner (this thread) published a beat more than half of
+   * deadAfterMs after its previous one: clients may have judged the node
+   * gone meanwhile, if it was fenced too (see takeLongSilence). Per thread.
+   */
+  private readonly longSilences = new Set<number>();
+
   /** The owner is alive: publish a heartbeat. */
   beat(r: number): void {
-    Atomics.store(this.words, this.at(r, S_HEARTBEAT), now10ms());
+    // Exchange, then read the clock: a client that read the old beat did so before this store, so at an earlier time.
+    const was = Atomics.exchange(this.words, this.at(r, S_HEARTBEAT), now10ms());
+    if (distance(was, now10ms()) * 10 * 2 > this.deadAfterMs) this.longSilences.add(r);
+  }
+
+  /**
+   * Whether slot r's owner (this thread, just back from a fence) may have
+   * looked fenced and silent to its clients since the last call: a beat
+   * came more than deadAfterMs/2 after the one before it, or the current
+   * beat is that old. Clears the mark. Clients give up on a node that looks
+   * so (clients/node-gone.ts) and tell callers their sent ops never take
+   * effect later, so the node must not serve those ops (hub.restart).
+   */
+  takeLongSilence(r: number): boolean {
+    const silent = this.longSilences.delete(r);
+    return distance(Atomics.load(this.words, this.at(r, S_HEARTBEAT)), now10ms()) * 10 * 2 > this.deadAfterMs || silent;
   }
 
   /** Record slot r's owner (a threadId), on claim. */

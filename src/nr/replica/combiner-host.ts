@@ -20,6 +20,8 @@ export interface CombinerHost {
   helpSiblings(): void;
   /** Publish this replica's heartbeat (it is alive, if blocked). */
   beat(): void;
+  /** The slot is still ours and Active as this replica last knew it (not fenced, lost or reclaimed). */
+  holdsSlot(): boolean;
 }
 
 /** The combiner's counters (part of the replica's stats). */

@@ -373,6 +373,18 @@ export class Combiner extends OpQueue implements HubHost {
     this.pendingReads = [];
   }
 
+  /**
+   * @internal HubHost. Clients judge a node gone once its slot is fenced and it has been silent for deadAfterMs, and
+   * are told their sent ops never take effect later (node-gone.ts). So a hub takes requests only after a beat that
+   * found the slot still ours: a fenced node takes none until it has recovered, and its recovery starts a new
+   * serving epoch (hub.restart), so what those clients sent is never served. The window left: a node stalled for
+   * deadAfterMs between this check and sealing its entry (docs/nr.md, "Clients: epochs and outcomes").
+   */
+  mayTakeRequests(): boolean {
+    this.host.beat();
+    return this.host.holdsSlot();
+  }
+
   /** @internal HubHost */
   get batchRoom(): number {
     return LIMITS.maxClientOpsPerBatch;

@@ -12,6 +12,8 @@ export interface HubHost {
   enqueueClientOp(client: number, seq: number, isWrite: boolean, id: number, bytes: Uint8Array, from: number, len: number): void;
   /** Requests the host takes into one batch at most. */
   readonly batchRoom: number;
+  /** Asked once per gather, before the first request is taken: false (the node was fenced) takes none. */
+  mayTakeRequests(): boolean;
 }
 
 /** A node's side of its clients' slot rings. */
@@ -31,6 +33,13 @@ export interface NodeHub {
   waitDoorbell(): WaitAsyncResult;
   /** The node is leaving: its clients get NodeGoneError from now on. */
   close(): void;
+  /**
+   * Start a new serving epoch: the node was fenced and recovered, and its
+   * clients may have given up on it meanwhile (fenced and silent), told
+   * that what they had sent will never take effect later. Clients of
+   * earlier epochs are never served again; they fail with NodeGoneError.
+   */
+  restart(): void;
 }
 
 /** Makes the hub for node `slot` (null: the handle has no client slots). */

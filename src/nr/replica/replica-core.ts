@@ -103,6 +103,8 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
     this.state = structure.create();
     this.reader = new OpReader(log.data);
     this.hub = hubFor?.(slot) ?? null;
+    // A new hub starts its own epoch: silences before it (the slot's last owner's) are no concern of its clients.
+    log.takeLongSilence(slot);
     this.combiner = new Combiner(
       log,
       slot,
@@ -147,6 +149,11 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
     const lost = slotLoss(this, this.log.slotWord(this.id));
     if (lost === null) this.log.beat(this.id);
     else this.drop(lost);
+  }
+
+  /** @internal CombinerHost: the slot is still ours and Active as we last knew it. */
+  holdsSlot(): boolean {
+    return this.detachedError === null && this.log.slotWord(this.id) === this.slotWord;
   }
 
   /** @internal Replay up to the current tail, if not busy. */
@@ -243,6 +250,9 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
       if (this.log.slotWord(this.id) !== this.slotWord) {
         if (this.serving) throw new ServeAborted();
         this.recovery.rejoin();
+        // Fenced, then back: clients that judged us gone meanwhile (fenced and silent) were told their sent ops never
+        // take effect; a new serving epoch never serves them. Clients of a node that stayed in touch are served on.
+        if (this.log.takeLongSilence(this.id)) this.hub?.restart();
       }
       if (!before(this.ltail, target)) return;
       const runStart = this.combiner.ownCursor;
