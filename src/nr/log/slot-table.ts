@@ -70,11 +70,19 @@ export class SlotTable {
    */
   private readonly longSilences = new Set<number>();
 
-  /** The owner is alive: publish a heartbeat. */
-  beat(r: number): void {
+  /**
+   * The owner is alive: publish a heartbeat. `activeWord`: the STATE word
+   * the owner holds while Active, if it knows it. A silence that ends with
+   * the slot still at that word was never fenced (only the owner turns a
+   * fenced slot Active again), so no client judged the node gone in it,
+   * and it is not recorded: an old pause must not cut off the clients at
+   * some later fence.
+   */
+  beat(r: number, activeWord?: number): void {
     // Exchange, then read the clock: a client that read the old beat did so before this store, so at an earlier time.
     const was = Atomics.exchange(this.words, this.at(r, S_HEARTBEAT), now10ms());
-    if (distance(was, now10ms()) * 10 * 2 > this.deadAfterMs) this.longSilences.add(r);
+    if (distance(was, now10ms()) * 10 * 2 <= this.deadAfterMs) return;
+    if (activeWord === undefined || Atomics.load(this.words, this.at(r, S_STATE)) !== activeWord) this.longSilences.add(r);
   }
 
   /**

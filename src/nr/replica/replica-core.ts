@@ -147,7 +147,7 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
   beat(): void {
     if (this.detachedError !== null) return;
     const lost = slotLoss(this, this.log.slotWord(this.id));
-    if (lost === null) this.log.beat(this.id);
+    if (lost === null) this.log.beat(this.id, this.slotWord);
     else this.drop(lost);
   }
 
