@@ -284,7 +284,7 @@ export class CnrReplica<S, R extends OpTable<S>, W extends OpTable<S>> {
    * fenceAfterMs, as before).
    */
   private readonly tendWhileWaiting = (): void => {
-    for (const p of this.parts) p.beat();
+    this.beatAll();
     for (const p of this.parts) p.tendForOtherLog();
   };
 

@@ -165,12 +165,12 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
   /** @internal LocalReplica: see registry.othersInThread. */
   tendForOtherLog(): void {
     // A fenced or lost replica holds no head (and its recovery is no job for another log's wait).
-    if (this.detachedError !== null || this.applying || this.log.slotWord(this.id) !== this.slotWord) return;
+    if (this.applying || !this.holdsSlot()) return;
     try {
       this.catchUpToCtail();
     } catch (e) {
       // Opportunistic, as a nudge: a halt or a loss is kept and thrown at this replica's next op.
-      if (!(e instanceof FailStopError) && !(e instanceof DetachedError) && !(e instanceof FencedRunSignal) && !(e instanceof RecoveryError)) throw e;
+      if (!keptForNextOp(e)) throw e;
     }
   }
 
@@ -466,9 +466,14 @@ export abstract class ReplicaCore<S, R extends OpTable<S>, W extends OpTable<S>>
       // Halted or lost: every later op on this replica throws the reason. A
       // recovery that found no provider now is retried by the next op, which
       // reports it: an idle event loop is no place to throw it.
-      if (!(e instanceof FailStopError) && !(e instanceof DetachedError) && !(e instanceof FencedRunSignal) && !(e instanceof RecoveryError)) throw e;
+      if (!keptForNextOp(e)) throw e;
     } finally {
       this.armNudge();
     }
   };
+}
+
+/** An error an opportunistic replay (a nudge, another log's wait) leaves for the replica's next op: a halt, a loss, a fence, a recovery that found no provider. */
+function keptForNextOp(e: unknown): boolean {
+  return e instanceof FailStopError || e instanceof DetachedError || e instanceof FencedRunSignal || e instanceof RecoveryError;
 }
